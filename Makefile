@@ -1,0 +1,101 @@
+# smtpguard: `make` builds ./smtpguard; `make test`, `make run`, `make bench`; see README.md.
+
+BUILD     := build
+CC        ?= gcc
+CLANG     ?= clang
+BPFTOOL   ?= bpftool
+TRIPLET   := $(shell $(CC) -dumpmachine)
+PREFIX    ?= /usr/local
+
+CFLAGS    ?= -O2 -g
+CFLAGS    += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -D_GNU_SOURCE \
+	     -Iinclude -Iuser -I$(BUILD)
+LDLIBS    := -lbpf -lelf -lz -ljansson
+BPF_CFLAGS := -g -O2 -target bpf -Wall -Iinclude -Ibpf -I/usr/include/$(TRIPLET)
+
+BPF_PROGS := connect egress ingress
+BPF_HDRS  := $(wildcard bpf/*.h) $(wildcard include/*.h)
+SKELS     := $(BPF_PROGS:%=$(BUILD)/%.skel.h)
+
+USER_SRCS := $(filter-out user/main.c,$(wildcard user/*.c))
+USER_OBJS := $(USER_SRCS:user/%.c=$(BUILD)/user/%.o)
+USER_HDRS := $(wildcard user/*.h)
+LIB       := $(BUILD)/libsmtpguard.a
+
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/*.c))
+BPF_TESTS  := $(patsubst tests/bpf/%.c,$(BUILD)/tests/%,$(wildcard tests/bpf/*.c))
+TOOLS      := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(wildcard tests/tools/*.c))
+BENCH      := $(BUILD)/tests/bench
+
+.PHONY: all deps test test-unit test-bpf test-integration run bench install clean format
+.DELETE_ON_ERROR:
+
+all: smtpguard
+
+deps:
+	@scripts/install-deps.sh
+
+$(BUILD)/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS)
+	@mkdir -p $(@D)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
+	$(BPFTOOL) gen skeleton $< name $*_bpf > $@
+
+$(BUILD)/user/%.o: user/%.c $(USER_HDRS) $(SKELS) include/smtpguard.h include/sg_bucket.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(LIB): $(USER_OBJS)
+	$(AR) rcs $@ $^
+
+smtpguard: $(BUILD)/user/main.o $(LIB)
+	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $< $(LIB) $(LDLIBS) -lcmocka -o $@
+
+$(BUILD)/tests/%: tests/bpf/%.c $(LIB) $(SKELS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $< $(LIB) $(LDLIBS) -lcmocka -o $@
+
+$(BUILD)/tools/%: tests/tools/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $< -o $@
+
+$(BUILD)/empty.skel.h: $(BUILD)/empty.bpf.o
+$(BENCH): tests/bench/bench.c $(LIB) $(SKELS) $(BUILD)/empty.skel.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $< $(LIB) $(LDLIBS) -o $@
+
+test: deps all $(UNIT_TESTS) $(BPF_TESTS) $(TOOLS)
+	@tests/run.sh $(UNIT_TESTS) $(BPF_TESTS) tests/integration/run.sh
+
+test-unit: $(UNIT_TESTS)
+	@tests/run.sh $(UNIT_TESTS)
+
+test-bpf: all $(BPF_TESTS)
+	@tests/run.sh $(BPF_TESTS)
+
+test-integration: all $(TOOLS)
+	@tests/run.sh tests/integration/run.sh
+
+# Until the daemon exists: attach to the cgroup root and the default-route
+# interfaces, then show the live per-UID table. Programs stay attached after
+# Ctrl-C; `./smtpguard detach` removes them.
+run: deps all
+	./smtpguard attach
+	./smtpguard top --watch 2
+
+bench: deps all $(BENCH)
+	$(BENCH)
+
+install: all
+	install -D -m 0755 smtpguard $(DESTDIR)$(PREFIX)/sbin/smtpguard
+
+format:
+	clang-format -i bpf/*.c bpf/*.h include/*.h user/*.c user/*.h tests/*/*.c
+
+clean:
+	rm -rf $(BUILD) smtpguard

@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Maps used by more than one object and the helpers around them. Every
+ * object declares these with LIBBPF_PIN_BY_NAME, so whichever loads first
+ * creates and pins them and the others reuse the same map.
+ */
+#ifndef SG_COMMON_BPF_H
+#define SG_COMMON_BPF_H
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#include "smtpguard.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, SG_MAX_PORTS);
+	__type(key, __u32);
+	__type(value, struct sg_port);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sg_ports SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SG_ERR__MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sg_errors SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SG_CNT__MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sg_counters SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SG_MAX_IFACES);
+	__type(key, __u32);
+	__type(value, struct sg_iface);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sg_ifaces SEC(".maps");
+
+static __always_inline void sg_count(void *map, __u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(map, &idx);
+
+	if (v)
+		*v += 1;
+}
+
+#define sg_error(kind) sg_count(&sg_errors, kind)
+
+/* The port's entry when it carries flag, else NULL. */
+static __always_inline struct sg_port *sg_port_lookup(__u16 port, __u32 flag)
+{
+	__u32 key = port;
+	struct sg_port *p = bpf_map_lookup_elem(&sg_ports, &key);
+
+	return p && (p->flags & flag) ? p : NULL;
+}
+
+/*
+ * Find key in an LRU map, inserting zero if absent. NULL only when the
+ * insert failed; that is counted as a full map.
+ */
+static __always_inline void *sg_upsert(void *map, const void *key, const void *zero)
+{
+	void *v = bpf_map_lookup_elem(map, key);
+
+	if (v)
+		return v;
+	bpf_map_update_elem(map, key, zero, BPF_NOEXIST);
+	v = bpf_map_lookup_elem(map, key);
+	if (!v)
+		sg_error(SG_ERR_MAP_FULL);
+	return v;
+}
+
+#endif /* SG_COMMON_BPF_H */

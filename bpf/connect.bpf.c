@@ -1,0 +1,271 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * cgroup/connect4 and cgroup/connect6: who is opening SMTP connections, and
+ * the per-UID policy that may refuse them. Runs in the caller's context, so
+ * uid, pid and comm are the sender's own. Returning 0 makes connect() (or
+ * sendto() with MSG_FASTOPEN) fail with EPERM.
+ */
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#include "smtpguard.h"
+#include "sg_bucket.h"
+#include "common.bpf.h"
+
+#define SG_SOCK_STREAM 1
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sg_settings);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sg_settings SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SG_MAX_UIDS);
+	__type(key, __u32);
+	__type(value, struct sg_policy);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sg_policies SEC(".maps");
+
+/* A plain hash: bpf_spin_lock is not allowed in LRU maps. Entries exist only for throttled UIDs. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SG_MAX_UIDS);
+	__type(key, __u32);
+	__type(value, struct sg_bucket);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sg_buckets SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SG_MAX_UIDS);
+	__type(key, __u32);
+	__type(value, struct sg_uid_stats);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sg_uid_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, SG_MAX_SENDERS);
+	__type(key, struct sg_sender_key);
+	__type(value, struct sg_sender);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sg_senders SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, SG_MAX_FLOWS);
+	__type(key, struct sg_flow_key);
+	__type(value, struct sg_flow);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sg_flows SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, SG_RINGBUF_BYTES);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sg_events SEC(".maps");
+
+/* The UID's own policy unless absent or expired, then the default (never NULL in practice). */
+static __always_inline const struct sg_policy *sg_policy_for(__u32 uid, __u64 now)
+{
+	const struct sg_policy *p = bpf_map_lookup_elem(&sg_policies, &uid);
+	const struct sg_settings *s;
+	__u32 zero = 0;
+
+	if (p && (!p->expires_ns || p->expires_ns > now))
+		return p;
+	s = bpf_map_lookup_elem(&sg_settings, &zero);
+	return s ? &s->default_policy : NULL;
+}
+
+/* Throttled UIDs pay a token; with no room to track the bucket, refuse (fail closed). */
+static __always_inline int sg_throttle(__u32 uid, const struct sg_policy *p, __u64 now)
+{
+	struct sg_bucket zero = {}, *b;
+	int ok;
+
+	b = bpf_map_lookup_elem(&sg_buckets, &uid);
+	if (!b) {
+		bpf_map_update_elem(&sg_buckets, &uid, &zero, BPF_NOEXIST);
+		b = bpf_map_lookup_elem(&sg_buckets, &uid);
+		if (!b) {
+			sg_error(SG_ERR_MAP_FULL);
+			return SG_VERDICT_DENY;
+		}
+	}
+	bpf_spin_lock(&b->lock);
+	ok = sg_bucket_admit(b, p, now);
+	bpf_spin_unlock(&b->lock);
+	return ok ? SG_VERDICT_ALLOW : SG_VERDICT_DENY;
+}
+
+static __always_inline int sg_decide(__u32 uid, __u64 now)
+{
+	const struct sg_policy *p = sg_policy_for(uid, now);
+
+	if (!p)
+		return SG_VERDICT_ALLOW;
+	switch (p->mode) {
+	case SG_MODE_BLOCK:
+		return SG_VERDICT_DENY;
+	case SG_MODE_THROTTLE:
+		return sg_throttle(uid, p, now);
+	default:
+		return SG_VERDICT_ALLOW;
+	}
+}
+
+/* Count the attempt for the UID; returns 1 when a denial event is due. */
+static __always_inline int sg_count_uid(__u32 uid, int verdict, __u64 now)
+{
+	struct sg_uid_stats zero = { .first_ns = now }, *st;
+	__u32 key = 0;
+	struct sg_settings *s;
+
+	st = bpf_map_lookup_elem(&sg_uid_stats, &uid);
+	if (!st) {
+		bpf_map_update_elem(&sg_uid_stats, &uid, &zero, BPF_NOEXIST);
+		st = bpf_map_lookup_elem(&sg_uid_stats, &uid);
+		if (!st) {
+			sg_error(SG_ERR_MAP_FULL);
+			return verdict == SG_VERDICT_DENY;
+		}
+	}
+	__sync_fetch_and_add(&st->attempts, 1);
+	st->last_ns = now;
+	if (verdict == SG_VERDICT_ALLOW) {
+		__sync_fetch_and_add(&st->allowed, 1);
+		return 0;
+	}
+	__sync_fetch_and_add(&st->denied, 1);
+
+	/* Racing CPUs may both pass this check; an extra event is harmless. */
+	s = bpf_map_lookup_elem(&sg_settings, &key);
+	if (st->last_event_ns && s && now - st->last_event_ns < s->deny_event_interval_ns)
+		return 0;
+	st->last_event_ns = now;
+	return 1;
+}
+
+static __always_inline void sg_count_flow(__u32 uid, const __u32 addr[4], __u16 port, int verdict,
+					  __u64 now)
+{
+	struct sg_flow_key key = { .uid = uid, .port = port };
+	struct sg_flow zero = { .first_ns = now }, *f;
+
+	__builtin_memcpy(key.addr, addr, sizeof(key.addr));
+	f = sg_upsert(&sg_flows, &key, &zero);
+	if (!f)
+		return;
+	__sync_fetch_and_add(&f->attempts, 1);
+	if (verdict == SG_VERDICT_DENY)
+		__sync_fetch_and_add(&f->denied, 1);
+	f->last_ns = now;
+}
+
+/* Count the attempt for the process; returns 1 when this process is new. */
+static __always_inline int sg_count_sender(__u32 uid, __u32 tgid, int verdict, __u64 now)
+{
+	struct sg_sender_key key = { .uid = uid, .tgid = tgid };
+	struct sg_sender fresh = { .first_ns = now }, *s;
+	int is_new = 0;
+
+	s = bpf_map_lookup_elem(&sg_senders, &key);
+	if (!s) {
+		bpf_get_current_comm(fresh.comm, sizeof(fresh.comm));
+		is_new = !bpf_map_update_elem(&sg_senders, &key, &fresh, BPF_NOEXIST);
+		s = bpf_map_lookup_elem(&sg_senders, &key);
+		if (!s) {
+			sg_error(SG_ERR_MAP_FULL);
+			return is_new;
+		}
+	}
+	__sync_fetch_and_add(&s->attempts, 1);
+	if (verdict == SG_VERDICT_DENY)
+		__sync_fetch_and_add(&s->denied, 1);
+	s->last_ns = now;
+	return is_new;
+}
+
+static __always_inline void sg_emit(__u32 kind, int verdict, const __u32 addr[4], __u16 port,
+				    __u64 now)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u64 uid_gid = bpf_get_current_uid_gid();
+	struct sg_event *e;
+
+	e = bpf_ringbuf_reserve(&sg_events, sizeof(*e), 0);
+	if (!e) {
+		sg_error(SG_ERR_RINGBUF_FULL);
+		return;
+	}
+	e->ts_ns = now;
+	e->cgroup_id = bpf_get_current_cgroup_id();
+	e->kind = kind;
+	e->verdict = verdict;
+	e->pid = (__u32)pid_tgid;
+	e->tgid = pid_tgid >> 32;
+	e->uid = (__u32)uid_gid;
+	e->gid = uid_gid >> 32;
+	__builtin_memcpy(e->addr, addr, sizeof(e->addr));
+	e->port = port;
+	e->pad[0] = e->pad[1] = e->pad[2] = 0;
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	bpf_ringbuf_submit(e, 0);
+	sg_count(&sg_counters, SG_CNT_EVENTS);
+}
+
+static __always_inline int sg_connect(struct bpf_sock_addr *ctx, const __u32 addr[4])
+{
+	__u16 port = bpf_ntohs((__u16)ctx->user_port);
+	__u64 now, uid_gid, pid_tgid;
+	struct sg_port *ps;
+	int verdict, deny_event, is_new;
+	__u32 uid;
+
+	if (ctx->type != SG_SOCK_STREAM)
+		return 1;
+	ps = sg_port_lookup(port, SG_PORT_OUTBOUND);
+	if (!ps)
+		return 1;
+	ps->connects++;
+
+	now = bpf_ktime_get_boot_ns();
+	uid_gid = bpf_get_current_uid_gid();
+	pid_tgid = bpf_get_current_pid_tgid();
+	uid = (__u32)uid_gid;
+
+	verdict = sg_decide(uid, now);
+	deny_event = sg_count_uid(uid, verdict, now);
+	sg_count_flow(uid, addr, port, verdict, now);
+	is_new = sg_count_sender(uid, pid_tgid >> 32, verdict, now);
+	if (is_new)
+		sg_emit(SG_EV_NEW_SENDER, verdict, addr, port, now);
+	else if (deny_event)
+		sg_emit(SG_EV_DENIED, verdict, addr, port, now);
+	return verdict == SG_VERDICT_ALLOW;
+}
+
+SEC("cgroup/connect4")
+int sg_connect4(struct bpf_sock_addr *ctx)
+{
+	__u32 addr[4] = { 0, 0, bpf_htonl(0xffff), ctx->user_ip4 };
+
+	return sg_connect(ctx, addr);
+}
+
+SEC("cgroup/connect6")
+int sg_connect6(struct bpf_sock_addr *ctx)
+{
+	__u32 addr[4] = { ctx->user_ip6[0], ctx->user_ip6[1], ctx->user_ip6[2],
+			  ctx->user_ip6[3] };
+
+	return sg_connect(ctx, addr);
+}
+
+char LICENSE[] SEC("license") = "GPL";

@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * XDP ingress: drop sources on the ban list before the stack spends anything
+ * on them, and count SYNs per source to local mail and login ports (the
+ * brute-force and relay-abuse signal).
+ */
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+#include "smtpguard.h"
+#include "common.bpf.h"
+#include "parse.bpf.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, SG_MAX_SOURCES);
+	__type(key, struct sg_addr);
+	__type(value, struct sg_source);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sg_sources SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, SG_MAX_BANS);
+	__type(key, struct sg_ban_key);
+	__type(value, struct sg_ban);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sg_bans SEC(".maps");
+
+/* An unexpired ban covering saddr: count the drop. Expired entries are left for user space. */
+static __always_inline int sg_banned(const __u32 saddr[4], __u64 now)
+{
+	struct sg_ban_key key = { .prefixlen = 128 };
+	struct sg_ban *ban;
+
+	__builtin_memcpy(key.addr, saddr, sizeof(key.addr));
+	ban = bpf_map_lookup_elem(&sg_bans, &key);
+	if (!ban || (ban->expires_ns && ban->expires_ns <= now))
+		return 0;
+	__sync_fetch_and_add(&ban->drops, 1);
+	sg_count(&sg_counters, SG_CNT_BAN_DROPS);
+	return 1;
+}
+
+static __always_inline void sg_count_source(const __u32 saddr[4], __u64 now)
+{
+	struct sg_source zero = { .first_ns = now }, *src;
+	struct sg_addr key;
+
+	__builtin_memcpy(key.addr, saddr, sizeof(key.addr));
+	src = sg_upsert(&sg_sources, &key, &zero);
+	if (!src)
+		return;
+	__sync_fetch_and_add(&src->syns, 1);
+	src->last_ns = now;
+}
+
+SEC("xdp")
+int sg_ingress_prog(struct xdp_md *ctx)
+{
+	struct sg_pkt pkt;
+	struct sg_port *ps;
+	int parsed;
+	__u64 now;
+
+	parsed = sg_parse((void *)(long)ctx->data, (void *)(long)ctx->data_end, &pkt);
+	if (pkt.err >= 0)
+		sg_error(pkt.err);
+	if (parsed == SG_PARSED_NONE)
+		return XDP_PASS;
+
+	now = bpf_ktime_get_boot_ns();
+	if (sg_banned(pkt.saddr, now))
+		return XDP_DROP;
+	if (parsed != SG_PARSED_TCP || (pkt.tcp_flags & (SG_TCP_SYN | SG_TCP_ACK)) != SG_TCP_SYN)
+		return XDP_PASS;
+	ps = sg_port_lookup(pkt.dport, SG_PORT_INBOUND);
+	if (!ps)
+		return XDP_PASS;
+	ps->in_syns++;
+	sg_count_source(pkt.saddr, now);
+	return XDP_PASS;
+}
+
+char LICENSE[] SEC("license") = "GPL";

@@ -1,0 +1,211 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Packet parsing for the XDP and TC programs: Ethernet, up to SG_MAX_VLANS
+ * 802.1Q/802.1ad tags, IPv4 with options, IPv6 with up to SG_MAX_EXTHDRS
+ * extension headers, TCP. Every header is bounds-checked against data_end
+ * before it is read; lengths taken from the packet (IHL, extension header
+ * length, TCP data offset) only move the cursor, and the next read is
+ * checked again. Fragments stop at L3: only an unfragmented packet (or an
+ * IPv6 atomic fragment) is trusted to carry the TCP header.
+ */
+#ifndef SG_PARSE_BPF_H
+#define SG_PARSE_BPF_H
+
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/tcp.h>
+#include <bpf/bpf_endian.h>
+
+#include "smtpguard.h"
+
+#define SG_TCP_FIN 0x01
+#define SG_TCP_SYN 0x02
+#define SG_TCP_ACK 0x10
+
+#define SG_IP_MF 0x2000
+#define SG_IP_OFFSET 0x1fff
+#define SG_IP6_FRAG_MASK 0xfff9 /* offset and M flag */
+
+enum sg_parsed {
+	SG_PARSED_NONE, /* not IP, or broken before the addresses */
+	SG_PARSED_IP, /* addresses valid; no TCP header to trust */
+	SG_PARSED_TCP, /* addresses, ports, flags and hdr_len valid */
+};
+
+struct sg_pkt {
+	__u32 saddr[4];
+	__u32 daddr[4];
+	__u16 sport; /* host order */
+	__u16 dport; /* host order */
+	__u8 tcp_flags;
+	__u8 pad;
+	__u16 hdr_len; /* L2 + L3 + L4 header bytes, repeated in every GSO segment */
+	int err; /* enum sg_error when parsing stopped on a bad packet, else -1 */
+};
+
+struct sg_cursor {
+	void *pos;
+	void *end;
+};
+
+struct sg_vlan_hdr {
+	__be16 tci;
+	__be16 proto;
+};
+
+struct sg_ip6_frag {
+	__u8 nexthdr;
+	__u8 reserved;
+	__be16 frag_off;
+	__be32 id;
+};
+
+static __always_inline int sg_fail(struct sg_pkt *pkt, int err, int parsed)
+{
+	pkt->err = err;
+	return parsed;
+}
+
+static __always_inline void sg_addr4(__u32 dst[4], __be32 a)
+{
+	dst[0] = 0;
+	dst[1] = 0;
+	dst[2] = bpf_htonl(0xffff);
+	dst[3] = a;
+}
+
+static __always_inline int sg_parse_eth(struct sg_cursor *c, __be16 *proto)
+{
+	struct ethhdr *eth = c->pos;
+	struct sg_vlan_hdr *vh;
+	int i;
+
+	if ((void *)(eth + 1) > c->end)
+		return -1;
+	*proto = eth->h_proto;
+	c->pos = eth + 1;
+
+#pragma unroll
+	for (i = 0; i < SG_MAX_VLANS; i++) {
+		if (*proto != bpf_htons(ETH_P_8021Q) && *proto != bpf_htons(ETH_P_8021AD))
+			break;
+		vh = c->pos;
+		if ((void *)(vh + 1) > c->end)
+			return -1;
+		*proto = vh->proto;
+		c->pos = vh + 1;
+	}
+	return 0;
+}
+
+static __always_inline int sg_parse_tcp(struct sg_cursor *c, void *data, struct sg_pkt *pkt)
+{
+	struct tcphdr *th = c->pos;
+	__u32 len;
+
+	if ((void *)(th + 1) > c->end)
+		return sg_fail(pkt, SG_ERR_TRUNCATED, SG_PARSED_IP);
+	len = th->doff * 4;
+	if (len < sizeof(*th))
+		return sg_fail(pkt, SG_ERR_BAD_HEADER, SG_PARSED_IP);
+	if (c->pos + len > c->end)
+		return sg_fail(pkt, SG_ERR_TRUNCATED, SG_PARSED_IP);
+	pkt->sport = bpf_ntohs(th->source);
+	pkt->dport = bpf_ntohs(th->dest);
+	pkt->tcp_flags = ((__u8 *)th)[13];
+	pkt->hdr_len = c->pos + len - data;
+	return SG_PARSED_TCP;
+}
+
+static __always_inline int sg_parse_ipv4(struct sg_cursor *c, void *data, struct sg_pkt *pkt)
+{
+	struct iphdr *ip = c->pos;
+	__u32 len;
+
+	if ((void *)(ip + 1) > c->end)
+		return sg_fail(pkt, SG_ERR_TRUNCATED, SG_PARSED_NONE);
+	if (ip->version != 4 || ip->ihl < 5)
+		return sg_fail(pkt, SG_ERR_BAD_HEADER, SG_PARSED_NONE);
+	sg_addr4(pkt->saddr, ip->saddr);
+	sg_addr4(pkt->daddr, ip->daddr);
+	len = ip->ihl * 4;
+	if (c->pos + len > c->end)
+		return sg_fail(pkt, SG_ERR_TRUNCATED, SG_PARSED_IP);
+	if (ip->frag_off & bpf_htons(SG_IP_MF | SG_IP_OFFSET))
+		return sg_fail(pkt, SG_ERR_FRAGMENT, SG_PARSED_IP);
+	if (ip->protocol != IPPROTO_TCP)
+		return SG_PARSED_IP;
+	c->pos += len;
+	return sg_parse_tcp(c, data, pkt);
+}
+
+static __always_inline int sg_parse_ipv6(struct sg_cursor *c, void *data, struct sg_pkt *pkt)
+{
+	struct ipv6hdr *ip6 = c->pos;
+	struct ipv6_opt_hdr *opt;
+	struct sg_ip6_frag *frag;
+	__u32 len;
+	__u8 nexthdr;
+	int i;
+
+	if ((void *)(ip6 + 1) > c->end)
+		return sg_fail(pkt, SG_ERR_TRUNCATED, SG_PARSED_NONE);
+	if (ip6->version != 6)
+		return sg_fail(pkt, SG_ERR_BAD_HEADER, SG_PARSED_NONE);
+	__builtin_memcpy(pkt->saddr, &ip6->saddr, 16);
+	__builtin_memcpy(pkt->daddr, &ip6->daddr, 16);
+	nexthdr = ip6->nexthdr;
+	c->pos = ip6 + 1;
+
+	for (i = 0; i <= SG_MAX_EXTHDRS; i++) { /* the last turn only finds TCP */
+		switch (nexthdr) {
+		case IPPROTO_TCP:
+			return sg_parse_tcp(c, data, pkt);
+		case IPPROTO_HOPOPTS:
+		case IPPROTO_ROUTING:
+		case IPPROTO_DSTOPTS:
+		case IPPROTO_AH:
+			opt = c->pos;
+			if ((void *)(opt + 1) > c->end)
+				return sg_fail(pkt, SG_ERR_TRUNCATED, SG_PARSED_IP);
+			/* AH counts 4-octet units minus 2, the others 8-octet units minus 1. */
+			len = nexthdr == IPPROTO_AH ? (opt->hdrlen + 2) * 4 : (opt->hdrlen + 1) * 8;
+			nexthdr = opt->nexthdr;
+			c->pos += len;
+			break;
+		case IPPROTO_FRAGMENT:
+			frag = c->pos;
+			if ((void *)(frag + 1) > c->end)
+				return sg_fail(pkt, SG_ERR_TRUNCATED, SG_PARSED_IP);
+			if (frag->frag_off & bpf_htons(SG_IP6_FRAG_MASK))
+				return sg_fail(pkt, SG_ERR_FRAGMENT, SG_PARSED_IP);
+			nexthdr = frag->nexthdr;
+			c->pos = frag + 1;
+			break;
+		default:
+			return SG_PARSED_IP;
+		}
+	}
+	return sg_fail(pkt, SG_ERR_EXTHDR_LIMIT, SG_PARSED_IP);
+}
+
+/* Parse the frame in [data, data_end) into pkt; returns enum sg_parsed. */
+static __always_inline int sg_parse(void *data, void *data_end, struct sg_pkt *pkt)
+{
+	struct sg_cursor c = { .pos = data, .end = data_end };
+	__be16 proto;
+
+	pkt->err = -1;
+	if (sg_parse_eth(&c, &proto))
+		return sg_fail(pkt, SG_ERR_TRUNCATED, SG_PARSED_NONE);
+	if (proto == bpf_htons(ETH_P_IP))
+		return sg_parse_ipv4(&c, data, pkt);
+	if (proto == bpf_htons(ETH_P_IPV6))
+		return sg_parse_ipv6(&c, data, pkt);
+	return SG_PARSED_NONE;
+}
+
+#endif /* SG_PARSE_BPF_H */

@@ -1,0 +1,210 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The contract between smtpguard's kernel programs, the CLI and the daemon:
+ * map names, keys and values. Plain __u types only, so that BPF C and user
+ * space include the same file. Every map is pinned by this name under the
+ * pin directory, and user space finds it there.
+ *
+ * Addresses are always stored as 16 bytes in network order; IPv4 is stored
+ * IPv4-mapped (::ffff:a.b.c.d), so a v4-mapped IPv6 destination and the
+ * plain IPv4 one are the same key.
+ */
+#ifndef SMTPGUARD_H
+#define SMTPGUARD_H
+
+#include <linux/types.h>
+
+#define SG_PIN_DIR_DEFAULT "/sys/fs/bpf/smtpguard"
+
+/* Map names (= pin names). */
+#define SG_MAP_PORTS "sg_ports"
+#define SG_MAP_SETTINGS "sg_settings"
+#define SG_MAP_POLICIES "sg_policies"
+#define SG_MAP_BUCKETS "sg_buckets"
+#define SG_MAP_UID_STATS "sg_uid_stats"
+#define SG_MAP_SENDERS "sg_senders"
+#define SG_MAP_FLOWS "sg_flows"
+#define SG_MAP_EVENTS "sg_events"
+#define SG_MAP_EGRESS "sg_egress"
+#define SG_MAP_SOURCES "sg_sources"
+#define SG_MAP_BANS "sg_bans"
+#define SG_MAP_ERRORS "sg_errors"
+#define SG_MAP_COUNTERS "sg_counters"
+#define SG_MAP_IFACES "sg_ifaces"
+
+/* Capacities. */
+#define SG_MAX_PORTS 64
+#define SG_MAX_UIDS 65536
+#define SG_MAX_SENDERS 16384
+#define SG_MAX_FLOWS 65536
+#define SG_MAX_SOURCES 65536
+#define SG_MAX_BANS 65536
+#define SG_MAX_IFACES 64
+#define SG_RINGBUF_BYTES (256 * 1024)
+
+/* sg_ports: key __u32 port (host order), value struct sg_port, per CPU. */
+#define SG_PORT_OUTBOUND (1U << 0) /* counted and policed when users connect to it */
+#define SG_PORT_INBOUND (1U << 1) /* SYNs to it from outside are counted per source */
+
+struct sg_port {
+	__u32 flags; /* SG_PORT_*, the same on every CPU */
+	__u32 pad;
+	__u64 connects; /* connect() calls seen by the cgroup hooks */
+	__u64 out_syns;
+	__u64 out_packets;
+	__u64 out_bytes;
+	__u64 in_syns;
+};
+
+/* sg_policies: key __u32 uid, value struct sg_policy. */
+enum sg_mode {
+	SG_MODE_OBSERVE = 0,
+	SG_MODE_THROTTLE = 1,
+	SG_MODE_BLOCK = 2,
+};
+
+struct sg_policy {
+	__u32 mode; /* enum sg_mode */
+	__u32 burst; /* bucket size, in connections */
+	__u64 rate_per_hour; /* refill; per hour so that 10/h is exact */
+	__u64 expires_ns; /* CLOCK_BOOTTIME; 0 = never */
+	__u64 updated_ns; /* CLOCK_BOOTTIME of the change; a new value refills the bucket */
+};
+
+/* sg_settings: one entry, key 0. */
+struct sg_settings {
+	struct sg_policy default_policy; /* for UIDs with no (unexpired) policy */
+	__u64 deny_event_interval_ns; /* at most one denial event per UID per interval */
+};
+
+/* sg_uid_stats: key __u32 uid. */
+struct sg_uid_stats {
+	__u64 attempts;
+	__u64 allowed;
+	__u64 denied;
+	__u64 first_ns;
+	__u64 last_ns;
+	__u64 last_event_ns; /* rate limit of denial events */
+};
+
+/* sg_senders (LRU): one entry per process seen connecting. */
+struct sg_sender_key {
+	__u32 uid;
+	__u32 tgid;
+};
+
+struct sg_sender {
+	__u64 first_ns;
+	__u64 last_ns;
+	__u64 attempts;
+	__u64 denied;
+	char comm[16];
+};
+
+/* sg_flows (LRU, connect hooks) and sg_egress (LRU, TC): per uid, destination, port. */
+#define SG_FLOW_NO_SOCKET (1U << 0) /* egress: packet had no full socket; uid is the overflow uid */
+
+struct sg_flow_key {
+	__u32 uid;
+	__u16 port; /* host order */
+	__u16 flags; /* SG_FLOW_* */
+	__u32 addr[4]; /* destination, network order, IPv4 mapped */
+};
+
+struct sg_flow {
+	__u64 attempts;
+	__u64 denied;
+	__u64 first_ns;
+	__u64 last_ns;
+};
+
+struct sg_egress {
+	__u64 syns;
+	__u64 packets; /* GSO segments, not skbs */
+	__u64 bytes; /* on the wire, headers of every segment included */
+	__u64 last_ns;
+};
+
+/* sg_sources (LRU, XDP): key struct sg_addr, SYNs to inbound ports. */
+struct sg_addr {
+	__u32 addr[4];
+};
+
+struct sg_source {
+	__u64 syns;
+	__u64 first_ns;
+	__u64 last_ns;
+};
+
+/* sg_bans (LPM trie). IPv4 prefixes are stored as ::ffff:0:0/96 + len. */
+struct sg_ban_key {
+	__u32 prefixlen;
+	__u32 addr[4];
+};
+
+struct sg_ban {
+	__u64 expires_ns; /* CLOCK_BOOTTIME; 0 = never */
+	__u64 added_ns;
+	__u64 drops;
+};
+
+/* sg_errors: per-CPU array indexed by enum sg_error. */
+enum sg_error {
+	SG_ERR_MAP_FULL,
+	SG_ERR_RINGBUF_FULL,
+	SG_ERR_TRUNCATED, /* a header runs past the end of the packet */
+	SG_ERR_BAD_HEADER, /* IP version, IHL or TCP data offset out of range */
+	SG_ERR_FRAGMENT, /* IP fragment: no trustworthy L4 header, not counted */
+	SG_ERR_EXTHDR_LIMIT, /* more IPv6 extension headers than SG_MAX_EXTHDRS */
+	SG_ERR__MAX,
+};
+
+/* sg_counters: per-CPU array indexed by enum sg_counter. */
+enum sg_counter {
+	SG_CNT_BAN_DROPS,
+	SG_CNT_EVENTS,
+	SG_CNT__MAX,
+};
+
+/* sg_events (ring buffer). */
+enum sg_event_kind {
+	SG_EV_NEW_SENDER = 1, /* first connect to a watched port by this (uid, tgid) */
+	SG_EV_DENIED = 2, /* a connect was refused; at most one per UID per interval */
+};
+
+enum sg_verdict {
+	SG_VERDICT_ALLOW = 0,
+	SG_VERDICT_DENY = 1,
+};
+
+struct sg_event {
+	__u64 ts_ns; /* CLOCK_BOOTTIME */
+	__u64 cgroup_id;
+	__u32 kind; /* enum sg_event_kind */
+	__u32 verdict; /* enum sg_verdict */
+	__u32 pid;
+	__u32 tgid;
+	__u32 uid;
+	__u32 gid;
+	__u32 addr[4];
+	__u16 port;
+	__u16 pad[3];
+	char comm[16];
+};
+
+/* sg_ifaces: key __u32 ifindex; written by user space only, to know what to detach. */
+#define SG_IFACE_TC (1U << 0) /* our filter is on the clsact egress hook */
+#define SG_IFACE_QDISC_OURS (1U << 1) /* we created the clsact qdisc */
+#define SG_IFACE_XDP (1U << 2) /* the XDP link is pinned */
+
+struct sg_iface {
+	char name[16];
+	__u32 flags; /* SG_IFACE_* */
+	__u32 xdp_mode; /* XDP_ATTACHED_DRV or XDP_ATTACHED_SKB */
+};
+
+/* Packet parsing bounds. */
+#define SG_MAX_VLANS 2
+#define SG_MAX_EXTHDRS 6
+
+#endif /* SMTPGUARD_H */

@@ -1,0 +1,204 @@
+// SPDX-License-Identifier: GPL-2.0
+/* top and status output, exactly as scripts and administrators read it. */
+#include <arpa/inet.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include <linux/if_link.h>
+
+#include "render.h"
+#include "sg_bucket.h"
+
+#define NOW (5000 * SG_NS_PER_SEC)
+
+static char *json_text(json_t *v)
+{
+	char *s = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER);
+
+	json_decref(v);
+	return s;
+}
+
+static char *printed(void (*print)(FILE *, const void *), const void *arg)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	print(f, arg);
+	fclose(f);
+	return buf;
+}
+
+static void test_formats(void **state)
+{
+	__u32 v4[4] = { 0, 0, htonl(0xffff), htonl(0xc6336407) }, v6[4];
+	char buf[64];
+
+	assert_string_equal(sg_format_rate(3600, buf, sizeof(buf)), "1/s");
+	assert_string_equal(sg_format_rate(600, buf, sizeof(buf)), "10/min");
+	assert_string_equal(sg_format_rate(10, buf, sizeof(buf)), "10/h");
+	assert_string_equal(sg_format_duration(5400 * SG_NS_PER_SEC, buf, sizeof(buf)), "1h30m");
+	assert_string_equal(sg_format_duration(93784 * SG_NS_PER_SEC, buf, sizeof(buf)),
+			    "1d2h3m4s");
+	assert_string_equal(sg_format_duration(86400 * SG_NS_PER_SEC, buf, sizeof(buf)), "1d");
+	assert_string_equal(sg_format_duration(SG_NS_PER_SEC - 1, buf, sizeof(buf)), "0s");
+	assert_string_equal(sg_format_addr(v4, buf, sizeof(buf)), "198.51.100.7");
+	inet_pton(AF_INET6, "2001:db8::25", v6);
+	assert_string_equal(sg_format_addr(v6, buf, sizeof(buf)), "2001:db8::25");
+}
+
+static const struct sg_top_row rows[] = {
+	{ .uid = 1001, .user = "alice", .attempts = 3, .allowed = 3, .egress_syns = 3 },
+	{ .uid = 65534, .no_socket = 1, .egress_syns = 4 },
+	{ .uid = 1002,
+	  .user = "bob",
+	  .attempts = 20,
+	  .allowed = 5,
+	  .denied = 15,
+	  .egress_syns = 5,
+	  .has_policy = 1,
+	  .policy = { .mode = SG_MODE_THROTTLE, .burst = 5, .rate_per_hour = 60,
+		      .expires_ns = NOW + 3600 * SG_NS_PER_SEC } },
+	{ .uid = 4242, .attempts = 3, .denied = 3, .has_policy = 1,
+	  .policy = { .mode = SG_MODE_BLOCK } },
+};
+
+static void test_top_json(void **state)
+{
+	struct sg_top_row r[4];
+	char *s;
+
+	memcpy(r, rows, sizeof(r));
+	sg_top_sort(r, 4);
+	s = json_text(sg_top_json(r, 4, NOW));
+	assert_string_equal(
+		s,
+		"[{\"uid\":1002,\"user\":\"bob\",\"no_socket\":false,\"attempts\":20,\"allowed\":5,"
+		"\"denied\":15,\"egress_syns\":5,\"policy\":{\"mode\":\"throttle\",\"rate\":\"1/min\","
+		"\"burst\":5,\"expires_in_s\":3600}},"
+		"{\"uid\":1001,\"user\":\"alice\",\"no_socket\":false,\"attempts\":3,\"allowed\":3,"
+		"\"denied\":0,\"egress_syns\":3,\"policy\":null},"
+		"{\"uid\":4242,\"user\":null,\"no_socket\":false,\"attempts\":3,\"allowed\":0,"
+		"\"denied\":3,\"egress_syns\":0,\"policy\":{\"mode\":\"block\",\"expires_in_s\":null}},"
+		"{\"uid\":65534,\"user\":null,\"no_socket\":true,\"attempts\":0,\"allowed\":0,"
+		"\"denied\":0,\"egress_syns\":4,\"policy\":null}]");
+	free(s);
+	s = json_text(sg_top_json(r, 0, NOW));
+	assert_string_equal(s, "[]");
+	free(s);
+}
+
+static void print_top(FILE *f, const void *arg)
+{
+	sg_top_print(f, arg, 4, NOW);
+}
+
+static void test_top_text(void **state)
+{
+	char *s = printed(print_top, rows);
+
+	assert_string_equal(
+		s,
+		"       UID USER               ATTEMPTS    ALLOWED     DENIED EGRESS_SYN  POLICY\n"
+		"      1001 alice                     3          3          0          3  -\n"
+		"     65534 (no socket)               0          0          0          4  -\n"
+		"      1002 bob                      20          5         15          5  throttle 1/min burst 5 for 1h\n"
+		"      4242 -                         3          0          3          0  block\n");
+	free(s);
+}
+
+static void fill_status(struct sg_status *st)
+{
+	memset(st, 0, sizeof(*st));
+	snprintf(st->pin_dir, sizeof(st->pin_dir), "/sys/fs/bpf/smtpguard");
+	st->hooks[0] = (struct sg_status_hook){ .name = "connect4", .attached = 1,
+						.cgroup_id = 1, .cgroup = "/sys/fs/cgroup" };
+	st->hooks[1] = (struct sg_status_hook){ .name = "connect6" };
+	st->ifaces[0] = (struct sg_iface){ .name = "eth0", .flags = SG_IFACE_TC | SG_IFACE_XDP,
+					   .xdp_mode = XDP_ATTACHED_SKB };
+	st->ifindex[0] = 2;
+	st->n_ifaces = 1;
+	st->maps[0] = (struct sg_status_map){ .name = "sg_policies", .entries = 2, .capacity = 65536 };
+	st->maps[1] = (struct sg_status_map){ .name = "sg_events", .entries = -1, .capacity = 262144 };
+	st->n_maps = 2;
+	st->ports[0] = (struct sg_status_port){
+		.port = 25,
+		.v = { .flags = SG_PORT_OUTBOUND | SG_PORT_INBOUND, .connects = 7, .out_syns = 6,
+		       .out_packets = 30, .out_bytes = 2000, .in_syns = 1 }
+	};
+	st->n_ports = 1;
+	st->policies[SG_MODE_THROTTLE] = 1;
+	st->policies[SG_MODE_BLOCK] = 1;
+	st->errors[SG_ERR_FRAGMENT] = 2;
+	st->counters[SG_CNT_EVENTS] = 9;
+}
+
+static void test_status_json(void **state)
+{
+	struct sg_status st;
+	char *s;
+
+	fill_status(&st);
+	s = json_text(sg_status_json(&st));
+	assert_string_equal(
+		s,
+		"{\"pin_dir\":\"/sys/fs/bpf/smtpguard\",\"cgroup_hooks\":["
+		"{\"program\":\"connect4\",\"attached\":true,\"cgroup_id\":1,\"cgroup\":\"/sys/fs/cgroup\"},"
+		"{\"program\":\"connect6\",\"attached\":false,\"cgroup_id\":null,\"cgroup\":null}],"
+		"\"interfaces\":[{\"interface\":\"eth0\",\"ifindex\":2,\"tc_egress\":true,\"xdp\":\"generic\"}],"
+		"\"policies\":{\"default\":{\"mode\":\"observe\",\"expires_in_s\":null},\"observe\":0,"
+		"\"throttle\":1,\"block\":1},"
+		"\"ports\":[{\"port\":25,\"outbound\":true,\"inbound\":true,\"connects\":7,\"out_syns\":6,"
+		"\"out_packets\":30,\"out_bytes\":2000,\"in_syns\":1}],"
+		"\"maps\":[{\"map\":\"sg_policies\",\"entries\":2,\"capacity\":65536},"
+		"{\"map\":\"sg_events\",\"entries\":null,\"capacity\":262144}],"
+		"\"errors\":{\"map_full\":0,\"ringbuf_full\":0,\"truncated\":0,\"bad_header\":0,"
+		"\"fragment\":2,\"exthdr_limit\":0},\"counters\":{\"ban_drops\":0,\"events\":9}}");
+	free(s);
+}
+
+static void print_status(FILE *f, const void *arg)
+{
+	sg_status_print(f, arg);
+}
+
+static void test_status_text(void **state)
+{
+	struct sg_status st;
+	char *s;
+
+	fill_status(&st);
+	s = printed(print_status, &st);
+	assert_string_equal(
+		s,
+		"pinned state: /sys/fs/bpf/smtpguard\n\n"
+		"cgroup hooks:\n"
+		"  connect4  cgroup id 1, /sys/fs/cgroup\n"
+		"  connect6  not attached\n\n"
+		"interfaces:\n"
+		"  eth0             tc egress: yes  xdp: generic\n\n"
+		"policies: default observe; 1 throttled, 1 blocked, 0 observed\n\n"
+		"  PORT WATCH       CONNECTS   OUT_SYNS  OUT_PACKETS      OUT_BYTES    IN_SYNS\n"
+		"    25 out,in             7          6           30           2000          1\n\n"
+		"MAP               ENTRIES   CAPACITY\n"
+		"sg_policies             2      65536\n\n"
+		"errors: map_full=0 ringbuf_full=0 truncated=0 bad_header=0 fragment=2 exthdr_limit=0\n"
+		"counters: ban_drops=0 events=9\n");
+	free(s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_formats),	    cmocka_unit_test(test_top_json),
+		cmocka_unit_test(test_top_text),    cmocka_unit_test(test_status_json),
+		cmocka_unit_test(test_status_text),
+	};
+
+	return cmocka_run_group_tests_name("render", tests, NULL, NULL);
+}

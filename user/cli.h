@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The subcommands and what they share. A command returns its exit status:
+ * 0 done, 1 failed (one message on stderr, nothing changed), 2 bad usage.
+ */
+#ifndef SG_CLI_H
+#define SG_CLI_H
+
+#include <stddef.h>
+#include <linux/types.h>
+
+#define SG_EXIT_OK 0
+#define SG_EXIT_FAIL 1
+#define SG_EXIT_USAGE 2
+
+struct sg_command {
+	const char *name;
+	const char *summary;
+	const char *usage; /* printed by --help and on bad usage */
+	int (*run)(int argc, char **argv);
+};
+
+extern const struct sg_command sg_cmd_attach, sg_cmd_detach, sg_cmd_status, sg_cmd_top,
+	sg_cmd_throttle, sg_cmd_block, sg_cmd_release, sg_cmd_ban, sg_cmd_unban;
+
+/* Print the message and the command's usage to stderr; returns SG_EXIT_USAGE. */
+int sg_usage_error(const struct sg_command *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Print a failure "smtpguard: ..." to stderr; returns SG_EXIT_FAIL. */
+int sg_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* 0 when running as root, else a message and SG_EXIT_FAIL. */
+int sg_need_root(void);
+
+/* 0 when pinned state exists, else a message and SG_EXIT_FAIL. */
+int sg_need_state(void);
+
+/* USER name or numeric UID; name gets the user name or "" when the UID has none. */
+int sg_resolve_user(const char *arg, __u32 *uid, char *name, size_t len);
+
+/* "bob (uid 1001)" or "uid 1001". */
+const char *sg_who(__u32 uid, const char *name, char *buf, size_t len);
+
+#endif

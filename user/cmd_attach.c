@@ -1,0 +1,102 @@
+// SPDX-License-Identifier: GPL-2.0
+/* attach and detach. */
+#include <getopt.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "loader.h"
+#include "smtpguard.h"
+#include "state.h"
+
+static int run_attach(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "interface", required_argument, NULL, 'i' },
+		{ "cgroup", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{},
+	};
+	char defaults[SG_MAX_IFACES][IF_NAMESIZE];
+	char *ifaces[SG_MAX_IFACES];
+	const char *cgroup = NULL;
+	int n = 0, c, err;
+
+	while ((c = getopt_long(argc, argv, "i:c:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'i':
+			if (n == SG_MAX_IFACES)
+				return sg_usage_error(&sg_cmd_attach, "at most %d interfaces",
+						      SG_MAX_IFACES);
+			ifaces[n++] = optarg;
+			break;
+		case 'c':
+			cgroup = optarg;
+			break;
+		case 'h':
+			fputs(sg_cmd_attach.usage, stdout);
+			return SG_EXIT_OK;
+		default:
+			return sg_usage_error(&sg_cmd_attach, "bad option");
+		}
+	}
+	if (optind < argc)
+		return sg_usage_error(&sg_cmd_attach, "unexpected argument '%s'", argv[optind]);
+	if (sg_need_root())
+		return SG_EXIT_FAIL;
+	if (!n) {
+		n = sg_default_ifaces(defaults, SG_MAX_IFACES);
+		for (c = 0; c < n; c++)
+			ifaces[c] = defaults[c];
+		if (!n)
+			printf("no interface carries a default route: cgroup hooks only\n");
+	}
+	err = sg_attach(cgroup, ifaces, n);
+	if (err)
+		return sg_fail("attach failed: %s", strerror(-err));
+	printf("attached; pinned state in %s\n", sg_pin_dir());
+	return SG_EXIT_OK;
+}
+
+static int run_detach(int argc, char **argv)
+{
+	int err;
+
+	if (argc > 1) {
+		if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+			fputs(sg_cmd_detach.usage, stdout);
+			return SG_EXIT_OK;
+		}
+		return sg_usage_error(&sg_cmd_detach, "unexpected argument '%s'", argv[1]);
+	}
+	if (sg_need_root() || sg_need_state())
+		return SG_EXIT_FAIL;
+	err = sg_detach();
+	if (err)
+		return sg_fail("detach: removing pins in %s: %s", sg_pin_dir(), strerror(-err));
+	printf("detached; %s removed\n", sg_pin_dir());
+	return SG_EXIT_OK;
+}
+
+const struct sg_command sg_cmd_attach = {
+	.name = "attach",
+	.summary = "load the programs and attach them (cgroup hooks, TC egress, XDP)",
+	.usage = "usage: smtpguard attach [-i IFACE]... [--cgroup PATH]\n"
+		 "  Loads the kernel programs (or reuses the pinned ones) and attaches:\n"
+		 "  cgroup/connect4 and connect6 to PATH (default: the cgroup v2 root), and\n"
+		 "  TC egress and XDP ingress to each IFACE (default: the interfaces that\n"
+		 "  carry a default route). Attaching again changes nothing; counters and\n"
+		 "  policies are kept. Everything stays attached after this command exits.\n",
+	.run = run_attach,
+};
+
+const struct sg_command sg_cmd_detach = {
+	.name = "detach",
+	.summary = "remove every program, hook and pin smtpguard added",
+	.usage = "usage: smtpguard detach\n"
+		 "  Removes the cgroup hooks, the TC filters (and the clsact qdiscs smtpguard\n"
+		 "  created), the XDP programs and the pinned maps: all counters and policies.\n"
+		 "  Run it in the network namespace the interfaces are in.\n",
+	.run = run_detach,
+};

@@ -1,0 +1,181 @@
+// SPDX-License-Identifier: GPL-2.0
+/* throttle, block and release: the per-UID policies the connect hooks enforce. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+
+#include "cli.h"
+#include "maps.h"
+#include "parse.h"
+#include "render.h"
+#include "sg_bucket.h"
+#include "smtpguard.h"
+#include "state.h"
+
+struct policy_args {
+	const char *user;
+	__u64 rate_per_hour; /* 0: not given */
+	__u32 burst; /* 0: not given */
+	__u64 for_ns; /* 0: no expiry */
+};
+
+/* Options shared by throttle and block; returns 0 or an exit status. */
+static int parse_policy_args(const struct sg_command *cmd, int argc, char **argv,
+			     struct policy_args *a)
+{
+	static const struct option longopts[] = {
+		{ "rate", required_argument, NULL, 'r' },  { "burst", required_argument, NULL, 'b' },
+		{ "for", required_argument, NULL, 'f' },   { "help", no_argument, NULL, 'h' },
+		{},
+	};
+	int throttle = cmd == &sg_cmd_throttle;
+	const char *why;
+	int c;
+
+	memset(a, 0, sizeof(*a));
+	while ((c = getopt_long(argc, argv, throttle ? "r:b:f:h" : "f:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'r':
+			if (!throttle || sg_parse_rate(optarg, &a->rate_per_hour, &why))
+				return sg_usage_error(cmd, "bad rate '%s': %s", optarg,
+						      throttle ? why : "block takes no rate");
+			break;
+		case 'b':
+			if (!throttle || sg_parse_count(optarg, SG_BURST_MAX, &a->burst, &why))
+				return sg_usage_error(cmd, "bad burst '%s': %s (1 to %u)", optarg,
+						      throttle ? why : "block takes no burst",
+						      SG_BURST_MAX);
+			break;
+		case 'f':
+			if (sg_parse_duration(optarg, &a->for_ns, &why))
+				return sg_usage_error(cmd, "bad duration '%s': %s", optarg, why);
+			break;
+		case 'h':
+			fputs(cmd->usage, stdout);
+			return -1;
+		default:
+			return sg_usage_error(cmd, "bad option");
+		}
+	}
+	if (optind != argc - 1)
+		return sg_usage_error(cmd, "expected one USER or UID");
+	if (throttle && !a->rate_per_hour)
+		return sg_usage_error(cmd, "--rate is required");
+	a->user = argv[optind];
+	return 0;
+}
+
+static int write_policy(const struct sg_command *cmd, int argc, char **argv, __u32 mode)
+{
+	char name[64], who[96], rate[32], dur[32];
+	struct sg_policy p = { .mode = mode };
+	struct policy_args a;
+	__u32 uid;
+	int fd, err;
+
+	err = parse_policy_args(cmd, argc, argv, &a);
+	if (err)
+		return err < 0 ? SG_EXIT_OK : err;
+	if (sg_need_root() || sg_need_state() || sg_resolve_user(a.user, &uid, name, sizeof(name)))
+		return SG_EXIT_FAIL;
+
+	p.rate_per_hour = a.rate_per_hour;
+	/* Without --burst, allow one minute's worth at once, and at least one. */
+	p.burst = a.burst ? a.burst : a.rate_per_hour >= 60 ? a.rate_per_hour / 60 : 1;
+	if (p.burst > SG_BURST_MAX)
+		p.burst = SG_BURST_MAX;
+	p.updated_ns = sg_boot_ns();
+	p.expires_ns = a.for_ns ? p.updated_ns + a.for_ns : 0;
+
+	fd = sg_pin_open(SG_MAP_POLICIES);
+	if (fd < 0)
+		return sg_fail("%s: %s", SG_MAP_POLICIES, strerror(-fd));
+	err = bpf_map_update_elem(fd, &uid, &p, BPF_ANY) ? -errno : 0;
+	close(fd);
+	if (err)
+		return sg_fail("setting the policy of %s: %s", sg_who(uid, name, who, sizeof(who)),
+			       strerror(-err));
+
+	sg_who(uid, name, who, sizeof(who));
+	if (mode == SG_MODE_THROTTLE)
+		printf("throttled %s to %s, burst %u", who,
+		       sg_format_rate(p.rate_per_hour, rate, sizeof(rate)), p.burst);
+	else
+		printf("blocked %s", who);
+	if (a.for_ns)
+		printf(" for %s", sg_format_duration(a.for_ns, dur, sizeof(dur)));
+	printf("\n");
+	return SG_EXIT_OK;
+}
+
+static int run_throttle(int argc, char **argv)
+{
+	return write_policy(&sg_cmd_throttle, argc, argv, SG_MODE_THROTTLE);
+}
+
+static int run_block(int argc, char **argv)
+{
+	return write_policy(&sg_cmd_block, argc, argv, SG_MODE_BLOCK);
+}
+
+static int run_release(int argc, char **argv)
+{
+	char name[64], who[96];
+	int fd, err;
+	__u32 uid;
+
+	if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+		fputs(sg_cmd_release.usage, stdout);
+		return SG_EXIT_OK;
+	}
+	if (argc != 2)
+		return sg_usage_error(&sg_cmd_release, "expected one USER or UID");
+	if (sg_need_root() || sg_need_state() || sg_resolve_user(argv[1], &uid, name, sizeof(name)))
+		return SG_EXIT_FAIL;
+	sg_who(uid, name, who, sizeof(who));
+
+	fd = sg_pin_open(SG_MAP_POLICIES);
+	if (fd < 0)
+		return sg_fail("%s: %s", SG_MAP_POLICIES, strerror(-fd));
+	err = bpf_map_delete_elem(fd, &uid) ? -errno : 0;
+	close(fd);
+	if (err == -ENOENT) {
+		printf("%s has no policy of its own; nothing to release\n", who);
+		return SG_EXIT_OK;
+	}
+	if (err)
+		return sg_fail("releasing %s: %s", who, strerror(-err));
+	printf("released %s\n", who);
+	return SG_EXIT_OK;
+}
+
+const struct sg_command sg_cmd_throttle = {
+	.name = "throttle",
+	.summary = "limit a user's SMTP connections to a rate",
+	.usage = "usage: smtpguard throttle USER|UID --rate N/s|N/min|N/h [--burst N] [--for DURATION]\n"
+		 "  Lets the user open at most --burst connections at once (default: one\n"
+		 "  minute's worth of the rate, at least 1), refilled at --rate; beyond that\n"
+		 "  connect() to SMTP ports fails with EPERM. Takes effect at once, in the\n"
+		 "  kernel, with or without the daemon. DURATION: 90s, 15m, 2h, 1d, 1h30m.\n",
+	.run = run_throttle,
+};
+
+const struct sg_command sg_cmd_block = {
+	.name = "block",
+	.summary = "refuse all of a user's SMTP connections",
+	.usage = "usage: smtpguard block USER|UID [--for DURATION]\n"
+		 "  Every connect() the user makes to an SMTP port fails with EPERM until\n"
+		 "  'smtpguard release' or the end of DURATION (90s, 15m, 2h, 1d, 1h30m).\n",
+	.run = run_block,
+};
+
+const struct sg_command sg_cmd_release = {
+	.name = "release",
+	.summary = "remove a user's throttle or block",
+	.usage = "usage: smtpguard release USER|UID\n"
+		 "  Removes the user's own policy; the default policy applies again.\n",
+	.run = run_release,
+};

@@ -1,0 +1,510 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <linux/if_link.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "smtpguard.h"
+#include "sg_bucket.h"
+#include "connect.skel.h" /* for the embedded objects only */
+#include "egress.skel.h"
+#include "ingress.skel.h"
+#include "loader.h"
+#include "maps.h"
+#include "state.h"
+
+#define PIN_PROG_CONNECT4 "prog_connect4"
+#define PIN_PROG_CONNECT6 "prog_connect6"
+#define PIN_PROG_EGRESS "prog_egress"
+#define PIN_PROG_INGRESS "prog_ingress"
+
+static const struct {
+	const char *prog, *link;
+	enum bpf_attach_type type;
+} cgroup_hooks[] = {
+	{ PIN_PROG_CONNECT4, "link_connect4", BPF_CGROUP_INET4_CONNECT },
+	{ PIN_PROG_CONNECT6, "link_connect6", BPF_CGROUP_INET6_CONNECT },
+};
+
+static int pinned(const char *name)
+{
+	char path[PATH_MAX];
+
+	return !sg_pin_path(path, sizeof(path), name) && !access(path, F_OK);
+}
+
+static int pin_prog(struct bpf_program *prog, const char *name)
+{
+	char path[PATH_MAX];
+	int err = sg_pin_path(path, sizeof(path), name);
+
+	return err ? err : bpf_program__pin(prog, path);
+}
+
+static void unpin(const char *name)
+{
+	char path[PATH_MAX];
+
+	if (!sg_pin_path(path, sizeof(path), name))
+		unlink(path);
+}
+
+struct sg_object {
+	const char *name;
+	const void *(*elf)(size_t *size);
+	struct {
+		const char *prog, *pin;
+	} progs[2];
+};
+
+/* The skeletons embed the objects; only their ELF bytes are needed to load them generically. */
+static const struct sg_object objects[] = {
+	{ "connect", connect_bpf__elf_bytes,
+	  { { "sg_connect4", PIN_PROG_CONNECT4 }, { "sg_connect6", PIN_PROG_CONNECT6 } } },
+	{ "egress", egress_bpf__elf_bytes, { { "sg_egress_prog", PIN_PROG_EGRESS } } },
+	{ "ingress", ingress_bpf__elf_bytes, { { "sg_ingress_prog", PIN_PROG_INGRESS } } },
+};
+
+/*
+ * Load one object and pin its programs, unless they are pinned already.
+ * Maps are LIBBPF_PIN_BY_NAME under the pin directory: libbpf reuses the
+ * pinned ones, so counters and policies survive a reload.
+ */
+static int load_object(const struct sg_object *o)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = o->name,
+		    .pin_root_path = sg_pin_dir());
+	struct bpf_object *obj;
+	struct bpf_program *prog;
+	size_t i, size;
+	const void *elf = o->elf(&size);
+	int err;
+
+	for (i = 0; i < 2 && o->progs[i].pin && pinned(o->progs[i].pin); i++)
+		;
+	if (i == 2 || !o->progs[i].pin)
+		return 0;
+	obj = bpf_object__open_mem(elf, size, &opts);
+	if (!obj)
+		return -errno;
+	err = bpf_object__load(obj);
+	for (i = 0; !err && i < 2 && o->progs[i].pin; i++) {
+		prog = bpf_object__find_program_by_name(obj, o->progs[i].prog);
+		/* A crash between two pins leaves one behind: keep it. */
+		err = !prog ? -ENOENT : pinned(o->progs[i].pin) ? 0 : pin_prog(prog, o->progs[i].pin);
+	}
+	bpf_object__close(obj);
+	return err;
+}
+
+static int init_settings(void)
+{
+	struct sg_settings s;
+	int fd, ports_fd, err = 0;
+	__u32 zero = 0;
+
+	fd = sg_pin_open(SG_MAP_SETTINGS);
+	if (fd < 0)
+		return fd;
+	if (bpf_map_lookup_elem(fd, &zero, &s)) {
+		err = -errno;
+		goto cleanup;
+	}
+	/* A zero interval means the maps were just created: write the defaults once. */
+	if (s.deny_event_interval_ns)
+		goto cleanup;
+	memset(&s, 0, sizeof(s));
+	s.default_policy.mode = SG_MODE_OBSERVE;
+	s.default_policy.updated_ns = sg_boot_ns();
+	s.deny_event_interval_ns = SG_NS_PER_SEC;
+	ports_fd = sg_pin_open(SG_MAP_PORTS);
+	if (ports_fd < 0) {
+		err = ports_fd;
+		goto cleanup;
+	}
+	err = sg_ports_default(ports_fd);
+	close(ports_fd);
+	if (!err && bpf_map_update_elem(fd, &zero, &s, BPF_ANY))
+		err = -errno;
+cleanup:
+	close(fd);
+	return err;
+}
+
+static int load_programs(void)
+{
+	size_t i;
+	int err = 0;
+
+	for (i = 0; !err && i < sizeof(objects) / sizeof(objects[0]); i++)
+		err = load_object(&objects[i]);
+	if (!err)
+		err = init_settings();
+	if (err == -EINVAL)
+		fprintf(stderr, "smtpguard: the kernel refused the programs or the pinned maps "
+				"do not match this version (see libbpf's message above; "
+				"'smtpguard detach' removes old state)\n");
+	return err;
+}
+
+/* The cgroup id of a link, or 0 when it is not a live cgroup link. */
+static __u64 link_cgroup_id(const char *link)
+{
+	struct bpf_link_info info = {};
+	__u32 len = sizeof(info);
+	int fd = sg_pin_open(link);
+	__u64 id = 0;
+
+	if (fd < 0)
+		return 0;
+	if (!bpf_obj_get_info_by_fd(fd, &info, &len) && info.type == BPF_LINK_TYPE_CGROUP)
+		id = info.cgroup.cgroup_id;
+	close(fd);
+	return id;
+}
+
+static int attach_cgroup(const char *cgroup, int *added)
+{
+	struct stat st;
+	char path[PATH_MAX];
+	int cg_fd, prog_fd, link_fd, err = 0;
+	size_t i;
+	__u64 id;
+
+	cg_fd = open(cgroup, O_RDONLY | O_DIRECTORY);
+	if (cg_fd < 0 || fstat(cg_fd, &st)) {
+		err = -errno;
+		fprintf(stderr, "smtpguard: cgroup %s: %s\n", cgroup, strerror(-err));
+		goto cleanup;
+	}
+	for (i = 0; i < 2 && !err; i++) {
+		if (pinned(cgroup_hooks[i].link)) {
+			/* On cgroup2, a cgroup's id is its directory's inode number. */
+			id = link_cgroup_id(cgroup_hooks[i].link);
+			if (id != st.st_ino) {
+				fprintf(stderr, "smtpguard: already attached to cgroup id %llu, not "
+						"%s; detach first\n", (unsigned long long)id, cgroup);
+				err = -EEXIST;
+			}
+			continue;
+		}
+		prog_fd = sg_pin_open(cgroup_hooks[i].prog);
+		if (prog_fd < 0) {
+			err = prog_fd;
+			break;
+		}
+		link_fd = bpf_link_create(prog_fd, cg_fd, cgroup_hooks[i].type, NULL);
+		err = link_fd < 0 ? -errno : sg_pin_path(path, sizeof(path), cgroup_hooks[i].link);
+		if (!err && bpf_obj_pin(link_fd, path))
+			err = -errno;
+		if (!err) {
+			*added |= 1 << i;
+			printf("attached %s to cgroup %s\n", cgroup_hooks[i].prog + 5, cgroup);
+		}
+		if (link_fd >= 0)
+			close(link_fd);
+		close(prog_fd);
+	}
+cleanup:
+	if (cg_fd >= 0)
+		close(cg_fd);
+	return err;
+}
+
+static void xdp_link_name(char *buf, size_t len, __u32 ifindex)
+{
+	snprintf(buf, len, "link_xdp_%u", ifindex);
+}
+
+/* XDP in native mode where the driver has it, generic otherwise; returns the mode or -errno. */
+static int attach_xdp(__u32 ifindex)
+{
+	LIBBPF_OPTS(bpf_link_create_opts, lo, .flags = XDP_FLAGS_DRV_MODE);
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+	char name[32], path[PATH_MAX];
+	int prog_fd, link_fd, err;
+
+	xdp_link_name(name, sizeof(name), ifindex);
+	prog_fd = sg_pin_open(PIN_PROG_INGRESS);
+	if (prog_fd < 0)
+		return prog_fd;
+	link_fd = bpf_link_create(prog_fd, ifindex, BPF_XDP, &lo);
+	if (link_fd < 0) {
+		lo.flags = XDP_FLAGS_SKB_MODE;
+		link_fd = bpf_link_create(prog_fd, ifindex, BPF_XDP, &lo);
+	}
+	close(prog_fd);
+	if (link_fd < 0)
+		return -errno;
+	err = sg_pin_path(path, sizeof(path), name);
+	if (!err && bpf_obj_pin(link_fd, path))
+		err = -errno;
+	close(link_fd);
+	if (err)
+		return err;
+	if (bpf_xdp_query(ifindex, 0, &q))
+		return -errno;
+	return q.attach_mode;
+}
+
+static void tc_hook(struct bpf_tc_hook *hook, __u32 ifindex, enum bpf_tc_attach_point where)
+{
+	memset(hook, 0, sizeof(*hook));
+	hook->sz = sizeof(*hook);
+	hook->ifindex = ifindex;
+	hook->attach_point = where;
+}
+
+/* Our filter on the clsact egress hook; *qdisc_ours says whether we had to create clsact. */
+static int attach_tc(__u32 ifindex, int *qdisc_ours)
+{
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = SG_TC_HANDLE, .priority = SG_TC_PRIORITY);
+	struct bpf_tc_hook hook;
+	int err;
+
+	tc_hook(&hook, ifindex, BPF_TC_EGRESS);
+	err = bpf_tc_hook_create(&hook);
+	if (err && err != -EEXIST)
+		return err;
+	*qdisc_ours = !err;
+	opts.prog_fd = sg_pin_open(PIN_PROG_EGRESS);
+	if (opts.prog_fd < 0)
+		return opts.prog_fd;
+	err = bpf_tc_attach(&hook, &opts);
+	close(opts.prog_fd);
+	if (err && *qdisc_ours) {
+		tc_hook(&hook, ifindex, BPF_TC_INGRESS | BPF_TC_EGRESS);
+		bpf_tc_hook_destroy(&hook);
+	}
+	return err;
+}
+
+static void detach_tc(__u32 ifindex, const struct sg_iface *rec)
+{
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = SG_TC_HANDLE, .priority = SG_TC_PRIORITY);
+	struct bpf_tc_hook hook;
+
+	tc_hook(&hook, ifindex, BPF_TC_EGRESS);
+	bpf_tc_detach(&hook, &opts);
+	if (rec->flags & SG_IFACE_QDISC_OURS) {
+		tc_hook(&hook, ifindex, BPF_TC_INGRESS | BPF_TC_EGRESS);
+		bpf_tc_hook_destroy(&hook);
+	}
+}
+
+static void detach_link(const char *name)
+{
+	int fd = sg_pin_open(name);
+
+	/* Detach even if someone else holds the link open, then drop the pin. */
+	if (fd >= 0) {
+		bpf_link_detach(fd);
+		close(fd);
+	}
+	unpin(name);
+}
+
+static void detach_iface(int ifaces_fd, __u32 ifindex, const struct sg_iface *rec)
+{
+	char name[32];
+
+	if (rec->flags & SG_IFACE_TC)
+		detach_tc(ifindex, rec);
+	if (rec->flags & SG_IFACE_XDP) {
+		xdp_link_name(name, sizeof(name), ifindex);
+		detach_link(name);
+	}
+	bpf_map_delete_elem(ifaces_fd, &ifindex);
+}
+
+static const char *xdp_mode_str(int mode)
+{
+	return mode == XDP_ATTACHED_DRV ? "native" : mode == XDP_ATTACHED_SKB ? "generic" : "other";
+}
+
+/* TC and XDP on one interface; returns 1 when something was added, 0 when all was there. */
+static int attach_iface(int ifaces_fd, const char *ifname, __u32 ifindex)
+{
+	struct sg_iface rec = {};
+	int err, mode, qdisc_ours, added = 0;
+
+	if (bpf_map_lookup_elem(ifaces_fd, &ifindex, &rec))
+		snprintf(rec.name, sizeof(rec.name), "%s", ifname);
+	if (!(rec.flags & SG_IFACE_TC)) {
+		err = attach_tc(ifindex, &qdisc_ours);
+		if (err) {
+			fprintf(stderr, "smtpguard: tc egress on %s: %s\n", ifname, strerror(-err));
+			return err;
+		}
+		rec.flags |= SG_IFACE_TC | (qdisc_ours ? SG_IFACE_QDISC_OURS : 0);
+		printf("attached egress to %s (tc clsact)\n", ifname);
+		added = 1;
+	}
+	if (!(rec.flags & SG_IFACE_XDP)) {
+		mode = attach_xdp(ifindex);
+		if (mode < 0) {
+			fprintf(stderr, "smtpguard: xdp on %s: %s\n", ifname, strerror(-mode));
+			detach_iface(ifaces_fd, ifindex, &rec);
+			return mode;
+		}
+		rec.flags |= SG_IFACE_XDP;
+		rec.xdp_mode = mode;
+		printf("attached ingress to %s (xdp %s)\n", ifname, xdp_mode_str(mode));
+		added = 1;
+	}
+	if (bpf_map_update_elem(ifaces_fd, &ifindex, &rec, BPF_ANY)) {
+		err = -errno;
+		detach_iface(ifaces_fd, ifindex, &rec);
+		return err;
+	}
+	return added;
+}
+
+static void add_name(char names[][IF_NAMESIZE], int *n, int max, const char *name)
+{
+	int i;
+
+	for (i = 0; i < *n; i++)
+		if (!strcmp(names[i], name))
+			return;
+	if (*n < max)
+		snprintf(names[(*n)++], IF_NAMESIZE, "%s", name);
+}
+
+int sg_default_ifaces(char names[][IF_NAMESIZE], int max)
+{
+	char line[512], ifname[IF_NAMESIZE], dest[33];
+	unsigned int plen, dst4, mask4;
+	int n = 0;
+	FILE *f;
+
+	/* IPv4: Iface Destination Gateway Flags RefCnt Use Metric Mask ... */
+	f = fopen("/proc/net/route", "r");
+	while (f && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%15s %x %*x %*x %*d %*d %*d %x", ifname, &dst4, &mask4) == 3 &&
+		    !dst4 && !mask4)
+			add_name(names, &n, max, ifname);
+	}
+	if (f)
+		fclose(f);
+	/* IPv6: dest plen src srclen nexthop metric refcnt use flags iface */
+	f = fopen("/proc/net/ipv6_route", "r");
+	while (f && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%32s %x %*s %*s %*s %*s %*s %*s %*s %15s", dest, &plen, ifname) == 3 &&
+		    !plen && strspn(dest, "0") == 32 && strcmp(ifname, "lo"))
+			add_name(names, &n, max, ifname);
+	}
+	if (f)
+		fclose(f);
+	return n;
+}
+
+int sg_attach(const char *cgroup, char *const *ifaces, int n_ifaces)
+{
+	__u32 ifindex[SG_MAX_IFACES], added_if[SG_MAX_IFACES];
+	int fresh = sg_state_present() != 0;
+	int err, i, ifaces_fd = -1, n_added = 0, cg_added = 0;
+	char root[PATH_MAX];
+	struct sg_iface rec;
+
+	/* Check everything the user named before changing anything. */
+	if (n_ifaces > SG_MAX_IFACES)
+		return -E2BIG;
+	for (i = 0; i < n_ifaces; i++) {
+		ifindex[i] = if_nametoindex(ifaces[i]);
+		if (!ifindex[i]) {
+			fprintf(stderr, "smtpguard: no such interface: %s\n", ifaces[i]);
+			return -ENODEV;
+		}
+	}
+	if (!cgroup) {
+		err = sg_cgroup2_root(root, sizeof(root));
+		if (err) {
+			fprintf(stderr, "smtpguard: no cgroup v2 hierarchy: %s\n", strerror(-err));
+			return err;
+		}
+		cgroup = root;
+	}
+
+	err = sg_state_prepare();
+	if (err) {
+		fprintf(stderr, "smtpguard: pin directory %s: %s\n", sg_pin_dir(), strerror(-err));
+		return err;
+	}
+	err = load_programs();
+	if (err)
+		goto cleanup;
+	err = attach_cgroup(cgroup, &cg_added);
+	if (err)
+		goto cleanup;
+	ifaces_fd = sg_pin_open(SG_MAP_IFACES);
+	if (ifaces_fd < 0) {
+		err = ifaces_fd;
+		goto cleanup;
+	}
+	for (i = 0; i < n_ifaces; i++) {
+		err = attach_iface(ifaces_fd, ifaces[i], ifindex[i]);
+		if (err < 0)
+			goto cleanup;
+		if (err)
+			added_if[n_added++] = ifindex[i];
+		err = 0;
+	}
+cleanup:
+	if (err) {
+		for (i = 0; i < n_added; i++)
+			if (!bpf_map_lookup_elem(ifaces_fd, &added_if[i], &rec))
+				detach_iface(ifaces_fd, added_if[i], &rec);
+		for (i = 0; i < 2; i++)
+			if (cg_added & (1 << i))
+				detach_link(cgroup_hooks[i].link);
+		if (fresh)
+			sg_state_remove();
+	}
+	if (ifaces_fd >= 0)
+		close(ifaces_fd);
+	return err;
+}
+
+int sg_detach(void)
+{
+	struct sg_iface rec;
+	__u32 key, next;
+	void *prev = NULL;
+	int fd;
+	size_t i;
+
+	fd = sg_pin_open(SG_MAP_IFACES);
+	if (fd >= 0) {
+		/* Deleting while walking would restart the walk: collect first. */
+		__u32 keys[SG_MAX_IFACES];
+		int n = 0, j;
+
+		while (n < SG_MAX_IFACES && !bpf_map_get_next_key(fd, prev, &next)) {
+			keys[n++] = key = next;
+			prev = &key;
+		}
+		for (j = 0; j < n; j++) {
+			if (bpf_map_lookup_elem(fd, &keys[j], &rec))
+				continue;
+			detach_iface(fd, keys[j], &rec);
+			printf("detached from %s\n", rec.name);
+		}
+		close(fd);
+	}
+	for (i = 0; i < 2; i++) {
+		if (!pinned(cgroup_hooks[i].link))
+			continue;
+		detach_link(cgroup_hooks[i].link);
+		printf("detached %s\n", cgroup_hooks[i].prog + 5);
+	}
+	return sg_state_remove();
+}

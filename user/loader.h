@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Loading the kernel programs into pinned state and attaching them. All of
+ * it survives the process: programs, maps and links are pinned, TC filters
+ * live on the qdisc. Functions return -errno and print what they changed.
+ */
+#ifndef SG_LOADER_H
+#define SG_LOADER_H
+
+#include <net/if.h>
+
+/* TC filter identity: ours is the one with this handle at this priority. */
+#define SG_TC_HANDLE 0x5347
+#define SG_TC_PRIORITY 1
+
+/* Interfaces that carry a default route (IPv4 or IPv6), at most max; returns how many. */
+int sg_default_ifaces(char names[][IF_NAMESIZE], int max);
+
+/*
+ * Load (or reuse) the programs and maps, attach the connect hooks to cgroup
+ * (NULL: the cgroup2 root) and TC egress + XDP to each interface. Attaching
+ * what is already attached changes nothing. On failure, what this call
+ * added is undone.
+ */
+int sg_attach(const char *cgroup, char *const *ifaces, int n_ifaces);
+
+/* Remove every hook, link, filter, qdisc we created and every pin. */
+int sg_detach(void);
+
+#endif

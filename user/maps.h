@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Reading and writing smtpguard's maps from user space. Functions return -errno. */
+#ifndef SG_MAPS_H
+#define SG_MAPS_H
+
+#include <stddef.h>
+#include <linux/types.h>
+
+#include "smtpguard.h"
+
+/* Per-CPU values: sum over CPUs of an array of n __u64 counters starting at byte offset off. */
+int sg_percpu_sum(int fd, const void *key, size_t value_size, size_t off, __u64 *sum, size_t n);
+
+/* sg_ports: set a port's flags on every CPU, keeping its counters. */
+int sg_port_set(int fd, __u32 port, __u32 flags);
+
+/* sg_ports: one port's counters summed over CPUs (flags from CPU 0). */
+int sg_port_get(int fd, __u32 port, struct sg_port *out);
+
+/* The defaults: outbound 25, 465, 587; inbound 25, 465, 587, 110, 143, 993, 995. */
+int sg_ports_default(int fd);
+
+/* sg_errors or sg_counters: index summed over CPUs. */
+int sg_counter_get(int fd, __u32 idx, __u64 *out);
+
+/* Entries in a hash, LRU or LPM map (walks the keys). */
+int sg_map_count(int fd, __u32 key_size);
+
+/* CLOCK_BOOTTIME in ns, the clock the kernel side uses for expiry. */
+__u64 sg_boot_ns(void);
+
+#endif

@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * What `top` and `status` show, as plain rows, and their text and JSON
+ * forms. Pure: collecting the rows from the maps is report.c's job, so the
+ * output can be tested on rows made by hand.
+ */
+#ifndef SG_RENDER_H
+#define SG_RENDER_H
+
+#include <limits.h>
+#include <stdio.h>
+#include <jansson.h>
+#include <linux/types.h>
+
+#include "smtpguard.h"
+
+extern const char *const sg_error_names[SG_ERR__MAX];
+extern const char *const sg_counter_names[SG_CNT__MAX];
+
+const char *sg_mode_name(__u32 mode);
+
+/* "600/min"-style: the largest unit that keeps the rate a whole number. */
+char *sg_format_rate(__u64 per_hour, char *buf, size_t len);
+
+/* "1h30m"-style, whole seconds. */
+char *sg_format_duration(__u64 ns, char *buf, size_t len);
+
+/* IPv4-mapped addresses print as IPv4. */
+char *sg_format_addr(const __u32 addr[4], char *buf, size_t len);
+
+struct sg_top_row {
+	__u32 uid;
+	int no_socket; /* egress traffic with no owning socket: uid is the overflow uid */
+	char user[64]; /* "" when the UID has no passwd entry */
+	__u64 attempts;
+	__u64 allowed;
+	__u64 denied;
+	__u64 egress_syns;
+	int has_policy; /* the UID's own unexpired policy */
+	struct sg_policy policy;
+};
+
+/* Busiest first: attempts, then egress SYNs, then UID. */
+void sg_top_sort(struct sg_top_row *rows, size_t n);
+json_t *sg_top_json(const struct sg_top_row *rows, size_t n, __u64 now);
+void sg_top_print(FILE *f, const struct sg_top_row *rows, size_t n, __u64 now);
+
+struct sg_status_hook {
+	const char *name; /* connect4, connect6 */
+	int attached;
+	__u64 cgroup_id;
+	char cgroup[PATH_MAX]; /* "" when the id is not the cgroup2 root's */
+};
+
+struct sg_status_map {
+	const char *name;
+	int entries; /* -1: not countable (arrays, ring buffer) */
+	__u32 capacity;
+};
+
+struct sg_status_port {
+	__u32 port;
+	struct sg_port v;
+};
+
+struct sg_status {
+	char pin_dir[PATH_MAX];
+	struct sg_status_hook hooks[2];
+	struct sg_iface ifaces[SG_MAX_IFACES];
+	__u32 ifindex[SG_MAX_IFACES];
+	size_t n_ifaces;
+	struct sg_status_map maps[16];
+	size_t n_maps;
+	struct sg_status_port ports[SG_MAX_PORTS];
+	size_t n_ports;
+	struct sg_policy default_policy;
+	__u32 policies[3]; /* unexpired per-UID policies by mode */
+	__u64 errors[SG_ERR__MAX];
+	__u64 counters[SG_CNT__MAX];
+};
+
+json_t *sg_status_json(const struct sg_status *st);
+void sg_status_print(FILE *f, const struct sg_status *st);
+
+/* Print a JSON value to f followed by a newline; -EIO on failure. */
+int sg_json_print(FILE *f, json_t *v);
+
+#endif

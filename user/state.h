@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Where smtpguard's pinned state lives, and getting at it. Functions return -errno. */
+#ifndef SG_STATE_H
+#define SG_STATE_H
+
+#include <stddef.h>
+
+/* The pin directory: $SMTPGUARD_PIN_DIR (tests use a private bpffs) or SG_PIN_DIR_DEFAULT. */
+const char *sg_pin_dir(void);
+
+int sg_pin_path(char *buf, size_t len, const char *name);
+
+/* fd of the pinned object name, or -errno. */
+int sg_pin_open(const char *name);
+
+/* 0 when pinned state exists; -ENOENT (nothing attached) otherwise. */
+int sg_state_present(void);
+
+/* Make sure the pin directory exists on a bpffs, mounting one at /sys/fs/bpf if needed. */
+int sg_state_prepare(void);
+
+/* Remove the pin directory's entries and the directory. */
+int sg_state_remove(void);
+
+/* The cgroup v2 root: the first cgroup2 mount, or one we mount under /run/smtpguard. */
+int sg_cgroup2_root(char *buf, size_t len);
+
+#endif
