@@ -28,23 +28,27 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } sg_bans SEC(".maps");
 
-/* An unexpired ban covering saddr: count the drop. Expired entries are left for user space. */
-static __always_inline int sg_banned(const __u32 saddr[4], __u64 now)
+/*
+ * An unexpired ban covering saddr: count the drop. Expired entries are left
+ * for user space. The clock is read only on a match: most packets have none.
+ */
+static __always_inline int sg_banned(const __u32 saddr[4])
 {
 	struct sg_ban_key key = { .prefixlen = 128 };
 	struct sg_ban *ban;
 
 	__builtin_memcpy(key.addr, saddr, sizeof(key.addr));
 	ban = bpf_map_lookup_elem(&sg_bans, &key);
-	if (!ban || (ban->expires_ns && ban->expires_ns <= now))
+	if (!ban || (ban->expires_ns && ban->expires_ns <= bpf_ktime_get_boot_ns()))
 		return 0;
 	__sync_fetch_and_add(&ban->drops, 1);
 	sg_count(&sg_counters, SG_CNT_BAN_DROPS);
 	return 1;
 }
 
-static __always_inline void sg_count_source(const __u32 saddr[4], __u64 now)
+static __always_inline void sg_count_source(const __u32 saddr[4])
 {
+	__u64 now = bpf_ktime_get_boot_ns();
 	struct sg_source zero = { .first_ns = now }, *src;
 	struct sg_addr key;
 
@@ -62,7 +66,6 @@ int sg_ingress_prog(struct xdp_md *ctx)
 	struct sg_pkt pkt;
 	struct sg_port *ps;
 	int parsed;
-	__u64 now;
 
 	parsed = sg_parse((void *)(long)ctx->data, (void *)(long)ctx->data_end, &pkt);
 	if (pkt.err >= 0)
@@ -70,8 +73,7 @@ int sg_ingress_prog(struct xdp_md *ctx)
 	if (parsed == SG_PARSED_NONE)
 		return XDP_PASS;
 
-	now = bpf_ktime_get_boot_ns();
-	if (sg_banned(pkt.saddr, now))
+	if (sg_banned(pkt.saddr))
 		return XDP_DROP;
 	if (parsed != SG_PARSED_TCP || (pkt.tcp_flags & (SG_TCP_SYN | SG_TCP_ACK)) != SG_TCP_SYN)
 		return XDP_PASS;
@@ -79,7 +81,7 @@ int sg_ingress_prog(struct xdp_md *ctx)
 	if (!ps)
 		return XDP_PASS;
 	ps->in_syns++;
-	sg_count_source(pkt.saddr, now);
+	sg_count_source(pkt.saddr);
 	return XDP_PASS;
 }
 

@@ -173,6 +173,8 @@ static __always_inline int sg_parse_ipv6(struct sg_cursor *c, void *data, struct
 				return sg_fail(pkt, SG_ERR_TRUNCATED, SG_PARSED_IP);
 			/* AH counts 4-octet units minus 2, the others 8-octet units minus 1. */
 			len = nexthdr == IPPROTO_AH ? (opt->hdrlen + 2) * 4 : (opt->hdrlen + 1) * 8;
+			if (c->pos + len > c->end)
+				return sg_fail(pkt, SG_ERR_TRUNCATED, SG_PARSED_IP);
 			nexthdr = opt->nexthdr;
 			c->pos += len;
 			break;

@@ -7,7 +7,7 @@ packages=(
 	make gcc clang llvm pkg-config
 	libbpf-dev libelf-dev zlib1g-dev linux-libc-dev bpftool
 	libjansson-dev libcmocka-dev
-	iproute2 util-linux passwd procps
+	iproute2 util-linux passwd procps jq
 )
 
 missing=()

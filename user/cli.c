@@ -18,8 +18,14 @@ int sg_usage_error(const struct sg_command *cmd, const char *fmt, ...)
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\n%s", cmd->usage);
+	fputc('\n', stderr);
 	return SG_EXIT_USAGE;
+}
+
+int sg_bad_option(const struct sg_command *cmd, char **argv)
+{
+	return sg_usage_error(cmd, "unknown option or missing value: '%s' (see 'smtpguard %s --help')",
+			      argv[optind - 1], cmd->name);
 }
 
 int sg_fail(const char *fmt, ...)

@@ -23,9 +23,12 @@ struct sg_command {
 extern const struct sg_command sg_cmd_attach, sg_cmd_detach, sg_cmd_status, sg_cmd_top,
 	sg_cmd_throttle, sg_cmd_block, sg_cmd_release, sg_cmd_ban, sg_cmd_unban;
 
-/* Print the message and the command's usage to stderr; returns SG_EXIT_USAGE. */
+/* Print "smtpguard CMD: message" to stderr, one line; returns SG_EXIT_USAGE. */
 int sg_usage_error(const struct sg_command *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/* For getopt's '?' (main sets opterr = 0, so this is the only message). */
+int sg_bad_option(const struct sg_command *cmd, char **argv);
 
 /* Print a failure "smtpguard: ..." to stderr; returns SG_EXIT_FAIL. */
 int sg_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

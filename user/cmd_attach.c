@@ -38,7 +38,7 @@ static int run_attach(int argc, char **argv)
 			fputs(sg_cmd_attach.usage, stdout);
 			return SG_EXIT_OK;
 		default:
-			return sg_usage_error(&sg_cmd_attach, "bad option");
+			return sg_bad_option(&sg_cmd_attach, argv);
 		}
 	}
 	if (optind < argc)
@@ -70,8 +70,11 @@ static int run_detach(int argc, char **argv)
 		}
 		return sg_usage_error(&sg_cmd_detach, "unexpected argument '%s'", argv[1]);
 	}
-	if (sg_need_root() || sg_need_state())
+	/* Any pin left, even by a half-finished attach, is worth cleaning up. */
+	if (sg_need_root())
 		return SG_EXIT_FAIL;
+	if (!sg_state_any())
+		return sg_need_state();
 	err = sg_detach();
 	if (err)
 		return sg_fail("detach: removing pins in %s: %s", sg_pin_dir(), strerror(-err));

@@ -38,7 +38,7 @@ static int run_ban(int argc, char **argv)
 			fputs(sg_cmd_ban.usage, stdout);
 			return SG_EXIT_OK;
 		default:
-			return sg_usage_error(&sg_cmd_ban, "bad option");
+			return sg_bad_option(&sg_cmd_ban, argv);
 		}
 	}
 	if (optind != argc - 1)

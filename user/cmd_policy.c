@@ -57,7 +57,7 @@ static int parse_policy_args(const struct sg_command *cmd, int argc, char **argv
 			fputs(cmd->usage, stdout);
 			return -1;
 		default:
-			return sg_usage_error(cmd, "bad option");
+			return sg_bad_option(cmd, argv);
 		}
 	}
 	if (optind != argc - 1)

@@ -189,7 +189,7 @@ static int run_top(int argc, char **argv)
 			fputs(sg_cmd_top.usage, stdout);
 			return SG_EXIT_OK;
 		default:
-			return sg_usage_error(&sg_cmd_top, "bad option");
+			return sg_bad_option(&sg_cmd_top, argv);
 		}
 	}
 	if (optind < argc)
@@ -400,7 +400,7 @@ static int run_status(int argc, char **argv)
 			fputs(sg_cmd_status.usage, stdout);
 			return SG_EXIT_OK;
 		default:
-			return sg_usage_error(&sg_cmd_status, "bad option");
+			return sg_bad_option(&sg_cmd_status, argv);
 		}
 	}
 	if (optind < argc)

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* smtpguard: git-style dispatch to the subcommands. */
+#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -29,6 +30,7 @@ int main(int argc, char **argv)
 {
 	size_t i;
 
+	opterr = 0;
 	if (argc < 2) {
 		usage(stderr);
 		return SG_EXIT_USAGE;

@@ -54,6 +54,19 @@ int sg_state_present(void)
 	return access(path, F_OK) ? -ENOENT : 0;
 }
 
+int sg_state_any(void)
+{
+	struct dirent *de;
+	int any = 0;
+	DIR *d = opendir(sg_pin_dir());
+
+	while (d && !any && (de = readdir(d)))
+		any = de->d_name[0] != '.';
+	if (d)
+		closedir(d);
+	return any;
+}
+
 static int is_bpffs(const char *path)
 {
 	struct statfs st;

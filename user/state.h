@@ -16,6 +16,9 @@ int sg_pin_open(const char *name);
 /* 0 when pinned state exists; -ENOENT (nothing attached) otherwise. */
 int sg_state_present(void);
 
+/* 1 when the pin directory holds any pin, even one a half-finished attach left. */
+int sg_state_any(void);
+
 /* Make sure the pin directory exists on a bpffs, mounting one at /sys/fs/bpf if needed. */
 int sg_state_prepare(void);
 

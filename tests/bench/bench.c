@@ -1,0 +1,202 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * `make bench`: what the TC and XDP programs cost per packet, measured with
+ * BPF_PROG_TEST_RUN next to programs that only return, so that the cost of
+ * the test run itself divides out. The packets are the ones that matter on
+ * a busy host: the common one that is not mail, a mail SYN (the counting
+ * path) and, for XDP, a banned source (the drop path).
+ */
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <linux/pkt_cls.h>
+#include <bpf/bpf.h>
+
+#include "../bpf/pkt.h"
+#include "empty.skel.h"
+
+#define RUNS 3 /* the median of three shrugs off one run disturbed by the rest of the host */
+#define REPEAT_DEFAULT 1000000
+
+#define BAN_PREFIX "203.0.113.0"
+#define BAN_LEN 24
+
+#define NON_MAIL .src = "10.1.2.3", .dst = "192.0.2.80", .dport = 443, .flags = TH_ACK
+#define MAIL_SYN .src = "10.1.2.3", .dst = "192.0.2.25", .dport = 25, .flags = TH_SYN
+#define BANNED_SYN .src = "203.0.113.7", .dst = "192.0.2.25", .dport = 25, .flags = TH_SYN
+
+enum hook { HOOK_XDP, HOOK_TC };
+
+static const struct bench_row {
+	enum hook hook;
+	const char *packet;
+	struct pkt_spec spec;
+	int verdict; /* of the real program; a different one means the setup is wrong */
+} rows[] = {
+	{ HOOK_XDP, "non-mail", { NON_MAIL }, XDP_PASS },
+	{ HOOK_XDP, "mail syn", { MAIL_SYN }, XDP_PASS },
+	{ HOOK_XDP, "banned", { BANNED_SYN }, XDP_DROP },
+	{ HOOK_TC, "non-mail", { NON_MAIL }, TC_ACT_UNSPEC },
+	{ HOOK_TC, "mail syn", { MAIL_SYN }, TC_ACT_UNSPEC },
+};
+
+static const char *const hook_names[] = { [HOOK_XDP] = "xdp", [HOOK_TC] = "tc" };
+static const int empty_verdicts[] = { [HOOK_XDP] = XDP_PASS, [HOOK_TC] = TC_ACT_UNSPEC };
+
+static volatile sig_atomic_t stop;
+
+/* A signal interrupts a test run with -EINTR; the flag catches one between runs. */
+static void on_signal(int sig)
+{
+	stop = 1;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	__u32 x = *(const __u32 *)a, y = *(const __u32 *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Median over RUNS test runs of repeat packets each, in ns per packet. */
+static int measure(int prog_fd, const struct pkt *p, int repeat, int verdict, __u32 *ns)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = p->data, .data_size_in = p->len,
+		    .repeat = repeat);
+	__u32 runs[RUNS];
+	int i, err;
+
+	for (i = 0; i < RUNS; i++) {
+		if (stop)
+			return -EINTR;
+		err = bpf_prog_test_run_opts(prog_fd, &opts);
+		if (err)
+			return err;
+		if ((int)opts.retval != verdict) {
+			fprintf(stderr, "verdict %d, want %d\n", (int)opts.retval, verdict);
+			return -EPROTO;
+		}
+		runs[i] = opts.duration;
+	}
+	qsort(runs, RUNS, sizeof(runs[0]), cmp_u32);
+	*ns = runs[RUNS / 2];
+	return 0;
+}
+
+static int ban(const struct pkt_env *env)
+{
+	struct sg_ban value = { .added_ns = sg_boot_ns() }; /* expires_ns 0: never */
+	struct sg_ban_key key;
+	int err = pkt_ban_key(BAN_PREFIX, BAN_LEN, &key);
+
+	if (err)
+		return err;
+	if (bpf_map_update_elem(bpf_map__fd(env->ingress->maps.sg_bans), &key, &value, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+static int bench(const struct pkt_env *env, const struct empty_bpf *empty, int repeat)
+{
+	const int real_fds[] = {
+		[HOOK_XDP] = bpf_program__fd(env->ingress->progs.sg_ingress_prog),
+		[HOOK_TC] = bpf_program__fd(env->egress->progs.sg_egress_prog),
+	};
+	const int empty_fds[] = {
+		[HOOK_XDP] = bpf_program__fd(empty->progs.sg_empty_xdp),
+		[HOOK_TC] = bpf_program__fd(empty->progs.sg_empty_tc),
+	};
+	__u32 real_ns, empty_ns;
+	struct pkt p;
+	size_t i;
+	int err;
+
+	printf("%d packets per run, median of %d runs\n\n", repeat, RUNS);
+	printf("%-8s %-10s %8s %14s %7s\n", "program", "packet", "ns/pkt", "empty ns/pkt", "ratio");
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		const struct bench_row *r = &rows[i];
+
+		err = pkt_build(&r->spec, &p);
+		if (err)
+			return err;
+		err = measure(real_fds[r->hook], &p, repeat, r->verdict, &real_ns);
+		if (err)
+			return err;
+		err = measure(empty_fds[r->hook], &p, repeat, empty_verdicts[r->hook], &empty_ns);
+		if (err)
+			return err;
+		printf("%-8s %-10s %8u %14u", hook_names[r->hook], r->packet, real_ns, empty_ns);
+		if (empty_ns)
+			printf(" %7.2f\n", (double)real_ns / empty_ns);
+		else
+			printf(" %7s\n", "-");
+		fflush(stdout);
+	}
+	return 0;
+}
+
+static void usage(const char *argv0)
+{
+	fprintf(stderr, "usage: %s [-r REPEAT]\n  -r  packets per test run (default %d)\n", argv0,
+		REPEAT_DEFAULT);
+}
+
+int main(int argc, char **argv)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+	struct empty_bpf *empty = NULL;
+	long repeat = REPEAT_DEFAULT;
+	struct pkt_env env;
+	char *end;
+	int opt, err, close_err;
+
+	while ((opt = getopt(argc, argv, "r:h")) != -1) {
+		switch (opt) {
+		case 'r':
+			errno = 0;
+			repeat = strtol(optarg, &end, 10);
+			if (errno || *end || repeat <= 0 || repeat > INT_MAX) {
+				fprintf(stderr, "bad repeat count: %s\n", optarg);
+				return 2;
+			}
+			break;
+		default:
+			usage(argv[0]);
+			return opt == 'h' ? 0 : 2;
+		}
+	}
+	if (optind != argc) {
+		usage(argv[0]);
+		return 2;
+	}
+
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	err = pkt_env_open(&env);
+	if (err)
+		return 1;
+	empty = empty_bpf__open_and_load();
+	if (!empty) {
+		err = -errno;
+		fprintf(stderr, "load empty: %s\n", strerror(-err));
+		goto out;
+	}
+	err = ban(&env);
+	if (err) {
+		fprintf(stderr, "ban %s/%d: %s\n", BAN_PREFIX, BAN_LEN, strerror(-err));
+		goto out;
+	}
+	err = bench(&env, empty, repeat);
+	if (err)
+		fprintf(stderr, "bench: %s\n", strerror(-err));
+out:
+	empty_bpf__destroy(empty);
+	close_err = pkt_env_close(&env);
+	if (close_err)
+		fprintf(stderr, "removing the private bpffs: %s\n", strerror(-close_err));
+	return err || close_err ? 1 : 0;
+}

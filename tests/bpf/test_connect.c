@@ -1,0 +1,511 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The connect hooks, loaded and attached for real: children join a test
+ * cgroup, take a test UID and call connect() (or sendto() with
+ * MSG_FASTOPEN) on loopback in a private network namespace. Asserts the
+ * exact verdicts, map contents and ring-buffer events. Each test uses its
+ * own UID, so their counters never mix.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
+#include <netinet/tcp.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "loader.h"
+#include "maps.h"
+#include "sg_bucket.h"
+#include "smtpguard.h"
+#include "state.h"
+
+#define MAX_EVENTS 64
+
+static struct {
+	char dir[64], bpffs[96], cgroup[PATH_MAX];
+	__u64 cgroup_id;
+	int listen_fd;
+	__u16 port, other_port;
+	int other_fd;
+	struct ring_buffer *rb;
+	struct sg_event events[MAX_EVENTS];
+	int n_events;
+} t;
+
+enum connect_how { VIA_CONNECT4, VIA_CONNECT6_MAPPED, VIA_CONNECT6, VIA_FASTOPEN, VIA_UDP };
+
+struct result {
+	int ok, eperm, other;
+};
+
+static int map_fd(const char *name)
+{
+	int fd = sg_pin_open(name);
+
+	assert_true(fd >= 0);
+	return fd;
+}
+
+static void lo_up(void)
+{
+	struct ifreq ifr = { .ifr_name = "lo" };
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+	assert_int_equal(ioctl(fd, SIOCGIFFLAGS, &ifr), 0);
+	ifr.ifr_flags |= IFF_UP;
+	assert_int_equal(ioctl(fd, SIOCSIFFLAGS, &ifr), 0);
+	close(fd);
+}
+
+static int listener(__u16 *port)
+{
+	struct sockaddr_in6 a = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_ANY_INIT };
+	socklen_t len = sizeof(a);
+	int qlen = 16, off = 0, fd = socket(AF_INET6, SOCK_STREAM | SOCK_NONBLOCK, 0);
+
+	assert_true(fd >= 0);
+	setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
+	setsockopt(fd, IPPROTO_TCP, TCP_FASTOPEN, &qlen, sizeof(qlen));
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(fd, 256), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+	*port = ntohs(a.sin6_port);
+	return fd;
+}
+
+/* Accept whatever is queued so the backlog never fills between tests. */
+static void drain(int fd)
+{
+	int c;
+
+	while ((c = accept(fd, NULL, NULL)) >= 0)
+		close(c);
+}
+
+static int on_event(void *ctx, void *data, size_t size)
+{
+	assert_int_equal(size, sizeof(struct sg_event));
+	if (t.n_events < MAX_EVENTS)
+		memcpy(&t.events[t.n_events++], data, sizeof(struct sg_event));
+	return 0;
+}
+
+static void read_events(void)
+{
+	t.n_events = 0;
+	assert_true(ring_buffer__consume(t.rb) >= 0);
+}
+
+static int do_setup(void)
+{
+	struct stat st;
+	char root[PATH_MAX - 64]; /* room for our cgroup's name */
+	int fd;
+
+	snprintf(t.dir, sizeof(t.dir), "/tmp/sg-connect.XXXXXX");
+	if (!mkdtemp(t.dir))
+		return -1;
+	snprintf(t.bpffs, sizeof(t.bpffs), "%s/bpffs", t.dir);
+	if (mkdir(t.bpffs, 0700) || mount("bpf", t.bpffs, "bpf", 0, NULL)) {
+		fprintf(stderr, "cannot mount a private bpffs at %s: %s\n", t.bpffs, strerror(errno));
+		return -1;
+	}
+	setenv("SMTPGUARD_PIN_DIR", strcat(strcpy(root, t.bpffs), "/smtpguard"), 1);
+
+	if (sg_cgroup2_root(root, sizeof(root))) {
+		fprintf(stderr, "no cgroup v2 hierarchy\n");
+		return -1;
+	}
+	snprintf(t.cgroup, sizeof(t.cgroup), "%s/sg-connect-%d", root, getpid());
+	if (mkdir(t.cgroup, 0755) || stat(t.cgroup, &st))
+		return -1;
+	t.cgroup_id = st.st_ino;
+
+	/* Loopback of our own: nothing else listens, nothing leaves the machine. */
+	if (unshare(CLONE_NEWNET)) {
+		fprintf(stderr, "unshare(CLONE_NEWNET): %s\n", strerror(errno));
+		return -1;
+	}
+	lo_up();
+
+	if (sg_attach(t.cgroup, NULL, 0)) {
+		fprintf(stderr, "the kernel did not accept the connect hooks (see above)\n");
+		return -1;
+	}
+	t.listen_fd = listener(&t.port);
+	t.other_fd = listener(&t.other_port);
+	fd = map_fd(SG_MAP_PORTS);
+	if (sg_port_set(fd, t.port, SG_PORT_OUTBOUND))
+		return -1;
+	close(fd);
+	fd = map_fd(SG_MAP_EVENTS);
+	t.rb = ring_buffer__new(fd, on_event, NULL, NULL);
+	close(fd);
+	return t.rb ? 0 : -1;
+}
+
+/* Undoes whatever part of do_setup() got done. */
+static int teardown(void **state)
+{
+	ring_buffer__free(t.rb);
+	if (t.listen_fd > 0)
+		close(t.listen_fd);
+	if (t.other_fd > 0)
+		close(t.other_fd);
+	if (t.bpffs[0]) {
+		sg_detach();
+		umount(t.bpffs);
+		rmdir(t.bpffs);
+	}
+	if (t.cgroup[0])
+		rmdir(t.cgroup);
+	if (t.dir[0])
+		rmdir(t.dir);
+	return 0;
+}
+
+static int setup(void **state)
+{
+	int err = do_setup();
+
+	if (err)
+		teardown(state);
+	return err;
+}
+
+static int attempt(enum connect_how how, __u16 port)
+{
+	struct sockaddr_in a4 = { .sin_family = AF_INET, .sin_port = htons(port),
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in6 a6 = { .sin6_family = AF_INET6, .sin6_port = htons(port) };
+	int v6 = how == VIA_CONNECT6 || how == VIA_CONNECT6_MAPPED;
+	struct sockaddr *sa = v6 ? (struct sockaddr *)&a6 : (struct sockaddr *)&a4;
+	socklen_t len = v6 ? sizeof(a6) : sizeof(a4);
+	int fd, rc;
+
+	inet_pton(AF_INET6, how == VIA_CONNECT6 ? "::1" : "::ffff:127.0.0.1", &a6.sin6_addr);
+	fd = socket(v6 ? AF_INET6 : AF_INET, how == VIA_UDP ? SOCK_DGRAM : SOCK_STREAM, 0);
+	if (fd < 0)
+		return errno;
+	if (how == VIA_FASTOPEN)
+		rc = sendto(fd, "QUIT\r\n", 6, MSG_FASTOPEN, sa, len) < 0 ? errno : 0;
+	else
+		rc = connect(fd, sa, len) ? errno : 0;
+	close(fd);
+	return rc;
+}
+
+/*
+ * n attempts from a child in the test cgroup running as uid (gid = uid + 1).
+ * The child reports through a pipe; its pid is returned in *pid.
+ */
+static struct result run_as(__u32 uid, enum connect_how how, __u16 port, int n, pid_t *pid)
+{
+	struct result r = {};
+	int p[2], status, i, err;
+	char path[PATH_MAX + 16], buf[16];
+	pid_t child;
+
+	assert_int_equal(pipe(p), 0);
+	child = fork();
+	assert_true(child >= 0);
+	if (!child) {
+		int fd;
+
+		snprintf(path, sizeof(path), "%s/cgroup.procs", t.cgroup);
+		fd = open(path, O_WRONLY);
+		snprintf(buf, sizeof(buf), "%d", getpid());
+		if (fd < 0 || write(fd, buf, strlen(buf)) < 0 || setgid(uid + 1) || setuid(uid))
+			_exit(100);
+		for (i = 0; i < n; i++) {
+			err = attempt(how, port);
+			if (!err)
+				r.ok++;
+			else if (err == EPERM)
+				r.eperm++;
+			else
+				r.other++;
+		}
+		_exit(write(p[1], &r, sizeof(r)) == sizeof(r) ? 0 : 101);
+	}
+	close(p[1]);
+	assert_int_equal(waitpid(child, &status, 0), child);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(read(p[0], &r, sizeof(r)), sizeof(r));
+	close(p[0]);
+	drain(t.listen_fd);
+	drain(t.other_fd);
+	if (pid)
+		*pid = child;
+	return r;
+}
+
+static void expect_result(struct result r, int ok, int eperm)
+{
+	assert_int_equal(r.ok, ok);
+	assert_int_equal(r.eperm, eperm);
+	assert_int_equal(r.other, 0);
+}
+
+static void expect_uid_stats(__u32 uid, __u64 attempts, __u64 allowed, __u64 denied)
+{
+	struct sg_uid_stats st;
+	int fd = map_fd(SG_MAP_UID_STATS);
+
+	assert_int_equal(bpf_map_lookup_elem(fd, &uid, &st), 0);
+	close(fd);
+	assert_int_equal(st.attempts, attempts);
+	assert_int_equal(st.allowed, allowed);
+	assert_int_equal(st.denied, denied);
+}
+
+static void expect_no_uid_stats(__u32 uid)
+{
+	struct sg_uid_stats st;
+	int fd = map_fd(SG_MAP_UID_STATS);
+
+	assert_int_not_equal(bpf_map_lookup_elem(fd, &uid, &st), 0);
+	close(fd);
+}
+
+static void flow_key(struct sg_flow_key *k, __u32 uid, const char *addr)
+{
+	memset(k, 0, sizeof(*k));
+	k->uid = uid;
+	k->port = t.port;
+	assert_int_equal(inet_pton(AF_INET6, addr, k->addr), 1);
+}
+
+static void expect_flow(__u32 uid, const char *addr, __u64 attempts, __u64 denied)
+{
+	struct sg_flow_key k;
+	struct sg_flow f;
+	int fd = map_fd(SG_MAP_FLOWS);
+
+	flow_key(&k, uid, addr);
+	assert_int_equal(bpf_map_lookup_elem(fd, &k, &f), 0);
+	close(fd);
+	assert_int_equal(f.attempts, attempts);
+	assert_int_equal(f.denied, denied);
+	assert_true(f.first_ns && f.first_ns <= f.last_ns);
+}
+
+static void set_policy(__u32 uid, __u32 mode, __u32 burst, __u64 rate_per_hour, __s64 expires_in)
+{
+	struct sg_policy p = { .mode = mode, .burst = burst, .rate_per_hour = rate_per_hour,
+			       .updated_ns = sg_boot_ns() };
+	int fd = map_fd(SG_MAP_POLICIES);
+
+	if (expires_in)
+		p.expires_ns = p.updated_ns + expires_in;
+	assert_int_equal(bpf_map_update_elem(fd, &uid, &p, BPF_ANY), 0);
+	close(fd);
+}
+
+static void expect_event(const struct sg_event *e, __u32 kind, __u32 verdict, __u32 uid,
+			 pid_t pid)
+{
+	__u32 want[4];
+
+	inet_pton(AF_INET6, "::ffff:127.0.0.1", want);
+	assert_int_equal(e->kind, kind);
+	assert_int_equal(e->verdict, verdict);
+	assert_int_equal(e->uid, uid);
+	assert_int_equal(e->gid, uid + 1);
+	assert_int_equal(e->pid, pid);
+	assert_int_equal(e->tgid, pid);
+	assert_int_equal(e->cgroup_id, t.cgroup_id);
+	assert_memory_equal(e->addr, want, sizeof(want));
+	assert_int_equal(e->port, t.port);
+	assert_string_equal(e->comm, "test_connect");
+	assert_true(e->ts_ns > 0);
+}
+
+static void test_counts_and_new_sender_event(void **state)
+{
+	__u32 uid = 61001;
+	struct sg_sender_key sk = { .uid = uid };
+	struct sg_sender s;
+	pid_t pid;
+	int fd;
+
+	read_events();
+	expect_result(run_as(uid, VIA_CONNECT4, t.port, 7, &pid), 7, 0);
+	expect_uid_stats(uid, 7, 7, 0);
+	expect_flow(uid, "::ffff:127.0.0.1", 7, 0);
+
+	sk.tgid = pid;
+	fd = map_fd(SG_MAP_SENDERS);
+	assert_int_equal(bpf_map_lookup_elem(fd, &sk, &s), 0);
+	close(fd);
+	assert_int_equal(s.attempts, 7);
+	assert_int_equal(s.denied, 0);
+	assert_string_equal(s.comm, "test_connect");
+
+	/* One event: the first sighting of this process; allowed connects emit nothing more. */
+	read_events();
+	assert_int_equal(t.n_events, 1);
+	expect_event(&t.events[0], SG_EV_NEW_SENDER, SG_VERDICT_ALLOW, uid, pid);
+}
+
+static void test_unwatched_and_udp_are_ignored(void **state)
+{
+	__u32 uid = 61002;
+
+	read_events();
+	expect_result(run_as(uid, VIA_CONNECT4, t.other_port, 3, NULL), 3, 0);
+	expect_result(run_as(uid, VIA_UDP, t.port, 3, NULL), 3, 0);
+	expect_no_uid_stats(uid);
+	read_events();
+	assert_int_equal(t.n_events, 0);
+}
+
+static void test_throttle_grants_burst_then_eperm(void **state)
+{
+	__u32 uid = 61003;
+	pid_t pid;
+
+	set_policy(uid, SG_MODE_THROTTLE, 3, 1, 0);
+	read_events();
+	expect_result(run_as(uid, VIA_CONNECT4, t.port, 10, &pid), 3, 7);
+	expect_uid_stats(uid, 10, 3, 7);
+	expect_flow(uid, "::ffff:127.0.0.1", 10, 7);
+
+	/* New sender (allowed), then one denial event: the rest fall in the 1 s rate limit. */
+	read_events();
+	assert_int_equal(t.n_events, 2);
+	expect_event(&t.events[0], SG_EV_NEW_SENDER, SG_VERDICT_ALLOW, uid, pid);
+	expect_event(&t.events[1], SG_EV_DENIED, SG_VERDICT_DENY, uid, pid);
+
+	/* A new throttle refills the bucket: its burst again. */
+	set_policy(uid, SG_MODE_THROTTLE, 2, 1, 0);
+	expect_result(run_as(uid, VIA_CONNECT4, t.port, 5, NULL), 2, 3);
+	expect_uid_stats(uid, 15, 5, 10);
+}
+
+static void test_block_release_and_expiry(void **state)
+{
+	__u32 uid = 61004;
+	int fd;
+	pid_t pid;
+
+	set_policy(uid, SG_MODE_BLOCK, 0, 0, 0);
+	read_events();
+	expect_result(run_as(uid, VIA_CONNECT4, t.port, 4, &pid), 0, 4);
+	expect_uid_stats(uid, 4, 0, 4);
+	/* The first sighting was itself a denial: one event says both. */
+	read_events();
+	assert_int_equal(t.n_events, 1);
+	expect_event(&t.events[0], SG_EV_NEW_SENDER, SG_VERDICT_DENY, uid, pid);
+
+	fd = map_fd(SG_MAP_POLICIES);
+	assert_int_equal(bpf_map_delete_elem(fd, &uid), 0);
+	close(fd);
+	expect_result(run_as(uid, VIA_CONNECT4, t.port, 4, NULL), 4, 0);
+	expect_uid_stats(uid, 8, 4, 4);
+
+	/* A block whose time is up acts as absent. */
+	set_policy(uid, SG_MODE_BLOCK, 0, 0, -1);
+	expect_result(run_as(uid, VIA_CONNECT4, t.port, 2, NULL), 2, 0);
+	set_policy(uid, SG_MODE_BLOCK, 0, 0, 3600 * SG_NS_PER_SEC);
+	expect_result(run_as(uid, VIA_CONNECT4, t.port, 2, NULL), 0, 2);
+	expect_uid_stats(uid, 12, 6, 6);
+}
+
+static void test_default_policy_and_override(void **state)
+{
+	__u32 uid = 61005, other = 61006, zero = 0;
+	struct sg_settings s, saved;
+	int fd = map_fd(SG_MAP_SETTINGS);
+
+	assert_int_equal(bpf_map_lookup_elem(fd, &zero, &saved), 0);
+	s = saved;
+	s.default_policy = (struct sg_policy){ .mode = SG_MODE_THROTTLE, .burst = 2,
+					       .rate_per_hour = 1, .updated_ns = sg_boot_ns() };
+	assert_int_equal(bpf_map_update_elem(fd, &zero, &s, BPF_ANY), 0);
+
+	expect_result(run_as(uid, VIA_CONNECT4, t.port, 5, NULL), 2, 3);
+	/* An explicit observe policy exempts a UID from a throttling default. */
+	set_policy(other, SG_MODE_OBSERVE, 0, 0, 0);
+	expect_result(run_as(other, VIA_CONNECT4, t.port, 5, NULL), 5, 0);
+
+	assert_int_equal(bpf_map_update_elem(fd, &zero, &saved, BPF_ANY), 0);
+	close(fd);
+	expect_uid_stats(uid, 5, 2, 3);
+	expect_uid_stats(other, 5, 5, 0);
+}
+
+static void test_ipv6_and_v4_mapped(void **state)
+{
+	__u32 uid = 61007;
+
+	expect_result(run_as(uid, VIA_CONNECT4, t.port, 2, NULL), 2, 0);
+	/* A v4-mapped destination on an AF_INET6 socket is the IPv4 destination. */
+	expect_result(run_as(uid, VIA_CONNECT6_MAPPED, t.port, 3, NULL), 3, 0);
+	expect_result(run_as(uid, VIA_CONNECT6, t.port, 4, NULL), 4, 0);
+	expect_uid_stats(uid, 9, 9, 0);
+	expect_flow(uid, "::ffff:127.0.0.1", 5, 0);
+	expect_flow(uid, "::1", 4, 0);
+
+	set_policy(uid, SG_MODE_BLOCK, 0, 0, 0);
+	expect_result(run_as(uid, VIA_CONNECT6_MAPPED, t.port, 2, NULL), 0, 2);
+	expect_result(run_as(uid, VIA_CONNECT6, t.port, 2, NULL), 0, 2);
+	expect_flow(uid, "::ffff:127.0.0.1", 7, 2);
+}
+
+static void test_fastopen_is_policed(void **state)
+{
+	__u32 uid = 61008;
+
+	expect_result(run_as(uid, VIA_FASTOPEN, t.port, 3, NULL), 3, 0);
+	expect_uid_stats(uid, 3, 3, 0);
+	set_policy(uid, SG_MODE_BLOCK, 0, 0, 0);
+	expect_result(run_as(uid, VIA_FASTOPEN, t.port, 3, NULL), 0, 3);
+	expect_uid_stats(uid, 6, 3, 3);
+}
+
+static void test_port_totals(void **state)
+{
+	struct sg_port p;
+	int fd = map_fd(SG_MAP_PORTS);
+
+	/* Every watched connect() above, by every test, counted once per port. */
+	assert_int_equal(sg_port_get(fd, t.port, &p), 0);
+	close(fd);
+	assert_int_equal(p.flags, SG_PORT_OUTBOUND);
+	assert_int_equal(p.connects, 7 + 10 + 5 + 12 + 10 + 13 + 6);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_counts_and_new_sender_event),
+		cmocka_unit_test(test_unwatched_and_udp_are_ignored),
+		cmocka_unit_test(test_throttle_grants_burst_then_eperm),
+		cmocka_unit_test(test_block_release_and_expiry),
+		cmocka_unit_test(test_default_policy_and_override),
+		cmocka_unit_test(test_ipv6_and_v4_mapped),
+		cmocka_unit_test(test_fastopen_is_policed),
+		cmocka_unit_test(test_port_totals),
+	};
+
+	return cmocka_run_group_tests_name("connect_hooks", tests, setup, teardown);
+}

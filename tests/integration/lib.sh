@@ -1,0 +1,427 @@
+# SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash
+#
+# Helpers for tests/integration/run.sh: the per-run environment, the per-test
+# setup and teardown, running things as a test user, reading smtpguard's
+# state, assertions and the test runner.
+#
+# The layout of every test:
+#
+#   netns $NS_HOST: the clients (test users, in the test cgroup $CG, which
+#                   the connect hooks watch) and $VETH_HOST, which gets
+#                   TC egress and XDP: 198.51.100.1, 2001:db8::1
+#   netns $NS_NET:  the sink (sg_sink) behind $VETH_NET: 198.51.100.2, 2001:db8::2
+#
+# Nothing leaves these namespaces, and the pins live in a private bpffs.
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+SG_BIN=$ROOT/smtpguard
+SINK=$ROOT/build/tools/sg_sink
+CONNECT=$ROOT/build/tools/sg_connect
+
+# Short enough for 15-character interface names, unique per run.
+ID=$(printf '%x%x' $$ $RANDOM)
+NS_HOST=sgt-$ID-host
+NS_NET=sgt-$ID-net
+VETH_HOST=sg${ID}h
+VETH_NET=sg${ID}n
+USER_A=sgt${ID}a
+USER_B=sgt${ID}b
+
+HOST4=198.51.100.1
+NET4=198.51.100.2
+HOST6=2001:db8::1
+NET6=2001:db8::2
+
+T=				# the run's temporary directory, set by env_init
+BPFFS=				# private bpffs mount, under $T
+PIN=				# the pin directory smtpguard uses, inside $BPFFS
+CG=				# the test cgroup, under the cgroup2 root
+SINK_LOG=			# accept log of the sink in $NS_NET
+USERS_MADE=()
+VERBOSE=0
+
+# --- environment -------------------------------------------------------------
+
+# The first cgroup2 mount: /sys/fs/cgroup on unified hosts, .../unified on hybrid ones.
+cgroup2_root()
+{
+	awk '$3 == "cgroup2" { print $2; exit }' /proc/self/mounts
+}
+
+# The suite cannot run: says why, in the suite's output format, and exits.
+prereq_fail() # REASON...
+{
+	echo "not ok - prerequisites: $*"
+	echo "integration: 0 passed, 1 failed"
+	exit 1
+}
+
+# Checks what the suite cannot run without.
+env_check()
+{
+	local tool
+
+	[ "$(id -u)" -eq 0 ] || prereq_fail "must run as root"
+	[ -n "$(cgroup2_root)" ] || prereq_fail "no cgroup2 mount in /proc/self/mounts"
+	for tool in "$SG_BIN" "$SINK" "$CONNECT"; do
+		[ -x "$tool" ] ||
+			prereq_fail "$tool missing (make smtpguard build/tools/sg_sink build/tools/sg_connect)"
+	done
+	for tool in bpftool jq ip tc nsenter setpriv useradd userdel nstat mountpoint; do
+		command -v "$tool" >/dev/null || prereq_fail "$tool not installed"
+	done
+}
+
+# The run's scratch space, private bpffs and test users.
+env_init()
+{
+	local u
+
+	T=$(mktemp -d /tmp/sgt-"$ID".XXXXXX)
+	mkdir "$T/bpffs"
+	mount -t bpf bpf "$T/bpffs" || prereq_fail "cannot mount a bpffs on $T/bpffs"
+	BPFFS=$T/bpffs
+	# Every smtpguard this suite runs uses the private bpffs, never /sys/fs/bpf/smtpguard.
+	PIN=$BPFFS/smtpguard
+	export SMTPGUARD_PIN_DIR=$PIN
+	CG=$(cgroup2_root)/sgt-$ID
+	for u in "$USER_A" "$USER_B"; do
+		useradd --system --no-create-home --shell /usr/sbin/nologin "$u" ||
+			prereq_fail "useradd $u failed"
+		USERS_MADE+=("$u")
+	done
+}
+
+# Undoes env_init and whatever a test left; safe to run at any point, and twice.
+env_cleanup()
+{
+	local u
+
+	teardown
+	for u in "${USERS_MADE[@]}"; do
+		userdel "$u" 2>/dev/null || true
+	done
+	USERS_MADE=()
+	if [ -n "$BPFFS" ] && mountpoint -q "$BPFFS"; then
+		umount "$BPFFS"
+	fi
+	if [ -n "$T" ]; then
+		rm -rf "$T"
+	fi
+}
+
+# --- per-test setup ----------------------------------------------------------
+
+in_ns() # NS CMD...
+{
+	local ns=$1
+
+	shift
+	# Not `ip netns exec`: it remounts /sys, hiding the bpffs and cgroup mounts.
+	nsenter --net="/run/netns/$ns" -- "$@"
+}
+
+# smtpguard in the client namespace, where $VETH_HOST is.
+sg()
+{
+	in_ns "$NS_HOST" "$SG_BIN" "$@"
+}
+
+# Runs CMD in NS in the background and remembers it, so teardown can end it.
+# nsenter execs CMD, so the pid remembered is CMD's own.
+spawn_in() # NS CMD...
+{
+	local ns=$1
+
+	shift
+	nsenter --net="/run/netns/$ns" -- "$@" &
+	echo $! >>"$T/pids"
+}
+
+# Polls CMD every 0.1 s for at most TENTHS tenths of a second.
+wait_until() # TENTHS CMD...
+{
+	local n=$1
+
+	shift
+	while ! "$@"; do
+		n=$((n - 1))
+		[ "$n" -gt 0 ] || return 1
+		sleep 0.1
+	done
+}
+
+# A sink in NS listening on ADDR:PORT...; logs accepts to LOG.
+start_sink() # NS LOG LISTEN...
+{
+	local ns=$1 log=$2 l args=()
+
+	shift 2
+	for l in "$@"; do
+		args+=(--listen "$l")
+	done
+	spawn_in "$ns" "$SINK" --log "$log" --max-seconds 120 "${args[@]}"
+	wait_until 50 grep -qs '^ready$' "$log" || fail "sink on $* did not start"
+}
+
+# A fresh world for one test: namespaces, veth, addresses, cgroup, sink, attach.
+setup()
+{
+	local ns
+
+	ip netns add "$NS_HOST"
+	ip netns add "$NS_NET"
+	ip link add "$VETH_HOST" netns "$NS_HOST" type veth peer name "$VETH_NET" netns "$NS_NET"
+	ip -n "$NS_HOST" addr add "$HOST4/24" dev "$VETH_HOST"
+	ip -n "$NS_HOST" addr add "$HOST6/64" dev "$VETH_HOST" nodad
+	ip -n "$NS_NET" addr add "$NET4/24" dev "$VETH_NET"
+	ip -n "$NS_NET" addr add "$NET6/64" dev "$VETH_NET" nodad
+	for ns in "$NS_HOST" "$NS_NET"; do
+		ip -n "$ns" link set lo up
+		# Client and server TCP Fast Open, for the MSG_FASTOPEN test.
+		in_ns "$ns" sysctl -qw net.ipv4.tcp_fastopen=3
+	done
+	ip -n "$NS_HOST" link set "$VETH_HOST" up
+	ip -n "$NS_NET" link set "$VETH_NET" up
+	mkdir "$CG"
+
+	SINK_LOG=$T/sink.log
+	start_sink "$NS_NET" "$SINK_LOG" "$NET4:25" "$NET4:465" "$NET4:587" \
+		"[$NET6]:25" "[$NET6]:465" "[$NET6]:587"
+	sg attach --cgroup "$CG" -i "$VETH_HOST"
+	# Until linkwatch sees the carrier (up to a second), the veth drops what it is given.
+	wait_until 30 link_up "$NS_HOST" "$VETH_HOST" || fail "$VETH_HOST never came up"
+	wait_until 30 link_up "$NS_NET" "$VETH_NET" || fail "$VETH_NET never came up"
+}
+
+link_up() # NS DEV
+{
+	ip -n "$1" link show dev "$2" | grep -q 'state UP'
+}
+
+# Ends what the test started and removes what setup made, whatever state it is in.
+teardown()
+{
+	local pid
+
+	if [ -n "$T" ] && [ -f "$T/pids" ]; then
+		while read -r pid; do
+			kill -KILL "$pid" 2>/dev/null || true
+		done <"$T/pids"
+		rm -f "$T/pids"
+	fi
+	# Deleting the namespaces takes the veth pair and its TC and XDP programs with it.
+	ip netns del "$NS_HOST" 2>/dev/null || true
+	ip netns del "$NS_NET" 2>/dev/null || true
+	if [ -n "$CG" ] && [ -d "$CG" ]; then
+		echo 1 >"$CG/cgroup.kill" || true
+		wait_until 50 cgroup_empty || true
+		# rmdir also drops whatever is still attached to the cgroup.
+		rmdir "$CG" || echo "teardown: cannot remove $CG" >&2
+	fi
+	# Unpinning releases programs, maps and links whatever detach left behind.
+	if [ -n "$PIN" ]; then
+		rm -rf "$PIN"
+	fi
+	if [ -n "$T" ]; then
+		rm -f "$T"/*.log "$T/multiline"
+	fi
+}
+
+cgroup_empty()
+{
+	[ -z "$(cat "$CG/cgroup.procs")" ]
+}
+
+# --- acting as a customer ----------------------------------------------------
+
+# Runs CMD as USER, in the test cgroup, in the client namespace: a hosting
+# customer's mailer. The cgroup is joined before dropping root.
+as_user() # USER CMD...
+{
+	local uid gid
+
+	uid=$(id -u "$1")
+	gid=$(id -g "$1")
+	shift
+	# shellcheck disable=SC2016 # expanded by the inner sh
+	in_ns "$NS_HOST" sh -c 'echo $$ >"$0/cgroup.procs" && u=$1 && g=$2 && shift 2 &&
+		exec setpriv --reuid="$u" --regid="$g" --clear-groups -- "$@"' \
+		"$CG" "$uid" "$gid" "$@"
+}
+
+# sg_connect as USER; prints "ok=N eperm=N other=N".
+connect_as() # USER SG_CONNECT-ARGS...
+{
+	local user=$1
+
+	shift
+	as_user "$user" "$CONNECT" "$@"
+}
+
+# sg_connect as USER must report WANT ("ok=N eperm=N other=N").
+expect_connects() # USER WANT SG_CONNECT-ARGS...
+{
+	local user=$1 want=$2
+
+	shift 2
+	expect_eq "sg_connect $* as $user" "$want" "$(connect_as "$user" "$@")"
+}
+
+# Accepted connections in a sink log, all or to one port.
+accepts() # LOG [PORT]
+{
+	grep -c "^accept ${2:-[0-9]*} " "$1" || true
+}
+
+# --- reading smtpguard's state -----------------------------------------------
+
+# "attempts/allowed/denied/egress_syns" of UID in `top --json`, or "absent".
+top_counts() # USER
+{
+	local uid
+
+	uid=$(id -u "$1")
+	sg top --json | jq -r --argjson uid "$uid" '
+		[.[] | select(.uid == $uid)]
+		| if length == 0 then "absent"
+		  else .[0] | "\(.attempts)/\(.allowed)/\(.denied)/\(.egress_syns)" end'
+}
+
+# ADDR as the kernel's addr[4]: 16 network-order bytes, IPv4 mapped, in hex.
+addr_hex() # ADDR
+{
+	local a=$1 head tail g i out=""
+	local -a h t
+
+	if [[ $a != *:* ]]; then
+		IFS=. read -ra h <<<"$a"
+		printf '00000000000000000000ffff%02x%02x%02x%02x' "${h[@]}"
+		return
+	fi
+	head=${a%%::*}
+	tail=
+	[[ $a == *::* ]] && tail=${a#*::}
+	IFS=: read -ra h <<<"$head"
+	IFS=: read -ra t <<<"$tail"
+	for g in "${h[@]}"; do out+=$(printf '%04x' "0x$g"); done
+	for ((i = ${#h[@]} + ${#t[@]}; i < 8; i++)); do out+=0000; done
+	for g in "${t[@]}"; do out+=$(printf '%04x' "0x$g"); done
+	printf '%s' "$out"
+}
+
+# ADDR as bpftool prints addr[4]: a JSON array of four u32 in host byte order.
+addr_words() # ADDR
+{
+	addr_hex "$1" | sed 's/../\\x&/g' | xargs -0 printf '%b' | od -An -tu4 |
+		awk '{ printf "[%s,%s,%s,%s]", $1, $2, $3, $4 }'
+}
+
+# The whole of a pinned map as bpftool's BTF-formatted JSON.
+map_dump() # MAP
+{
+	bpftool -j map dump pinned "$PIN/$1"
+}
+
+# FIELD of the entry whose formatted key has the fields of KEY (a JSON object); "absent" if none.
+map_field() # MAP KEY FIELD
+{
+	map_dump "$1" | jq -r --argjson key "$2" --arg f "$3" '
+		[.[] | .formatted | select(.key as $k | $key | to_entries | all(.value == $k[.key]))]
+		| if length == 0 then "absent" else .[0].value[$f] end'
+}
+
+# FIELD of the sg_flows (connect hooks) or sg_egress (TC) entry of USER, PORT, ADDR.
+flow_field() # MAP USER PORT ADDR FIELD
+{
+	local key
+
+	key=$(jq -nc --argjson uid "$(id -u "$2")" --argjson port "$3" \
+		--argjson addr "$(addr_words "$4")" '{uid: $uid, port: $port, addr: $addr}')
+	map_field "$1" "$key" "$5"
+}
+
+# --- assertions --------------------------------------------------------------
+
+# Ends the test (a subshell) as failed, with REASON as the report.
+fail() # REASON...
+{
+	echo "$*" >"$T/reason"
+	exit 1
+}
+
+expect_eq() # WHAT EXPECTED ACTUAL
+{
+	[ "$2" = "$3" ] || fail "$1: expected '$2', got '$3'"
+}
+
+expect_top() # USER ATTEMPTS/ALLOWED/DENIED/EGRESS_SYNS
+{
+	expect_eq "top --json $1 attempts/allowed/denied/egress_syns" "$2" "$(top_counts "$1")"
+}
+
+# CMD must fail, with a message matching the ERE PATTERN. A message of more
+# than one line is noted in $T/multiline rather than failing at once, so that
+# one test reports every command that does it.
+expect_refused() # PATTERN CMD...
+{
+	local pattern=$1 out rc=0
+
+	shift
+	out=$("$@" 2>&1) || rc=$?
+	[ "$rc" -ne 0 ] || fail "'$*' succeeded, expected a refusal"
+	printf '%s\n' "$out" | grep -qiE "$pattern" ||
+		fail "'$*': message '$out' does not match /$pattern/"
+	if [ "$(printf '%s\n' "$out" | wc -l)" -ne 1 ]; then
+		echo "'$*'" >>"$T/multiline"
+	fi
+}
+
+# --- runner ------------------------------------------------------------------
+
+PASSED=0
+FAILED=0
+
+# The ERR trap of a test: names the command that failed and the calls from
+# the test (or setup) down to it, unless fail already said why.
+on_err() # COMMAND STATUS
+{
+	local i trace=""
+
+	[ ! -s "$T/reason" ] || return 0
+	for ((i = ${#FUNCNAME[@]} - 1; i > 0; i--)); do
+		[[ -n $trace || ${FUNCNAME[i]} == test_* || ${FUNCNAME[i]} == setup ]] || continue
+		trace+="${trace:+ > }${FUNCNAME[i]}:${BASH_LINENO[i - 1]}"
+	done
+	echo "${trace:-?}: '$1' exited $2" >"$T/reason"
+}
+
+# Runs test_NAME in a subshell with a fresh setup, then tears it down; one line of report.
+run_test() # NAME
+{
+	local name=$1 rc
+
+	: >"$T/reason"
+	set +e
+	(
+		set -eE
+		trap 'on_err "$BASH_COMMAND" $?' ERR
+		setup
+		"test_$name"
+	) >"$T/test.out" 2>&1
+	rc=$?
+	set -e
+	teardown
+	if [ "$rc" -eq 0 ]; then
+		echo "ok - $name"
+		PASSED=$((PASSED + 1))
+		return
+	fi
+	[ -s "$T/reason" ] || echo "exited $rc" >"$T/reason"
+	echo "not ok - $name: $(cat "$T/reason")"
+	if [ "$VERBOSE" -eq 1 ]; then
+		sed 's/^/#   /' "$T/test.out"
+	fi
+	FAILED=$((FAILED + 1))
+}

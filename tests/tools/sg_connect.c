@@ -1,0 +1,244 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * sg_connect: COUNT sequential SMTP sessions to ADDR PORT, each: connect()
+ * (or, with --fastopen, sendto() of the QUIT with MSG_FASTOPEN), read the
+ * 220 banner, QUIT, read the 221, close. Prints one line
+ * "ok=N eperm=N other=N": EPERM is how smtpguard's connect hooks refuse,
+ * anything else is "other" and the first such errno is named on stderr.
+ * Exits 0 whenever it ran; the caller judges the counts. Every wait is
+ * bounded by --timeout-ms.
+ *
+ * ADDR containing ':' is IPv6 (also ::ffff:a.b.c.d) on an AF_INET6 socket.
+ *
+ * Usage: sg_connect [--fastopen] [-n COUNT] [--timeout-ms MS] ADDR PORT
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define MAX_COUNT 100000
+#define MAX_TIMEOUT_MS 60000
+#define QUIT "QUIT\r\n"
+
+struct target {
+	struct sockaddr_storage addr;
+	socklen_t len;
+};
+
+/* Reply bytes received but not yet consumed. */
+struct reader {
+	size_t len;
+	char buf[512];
+};
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: sg_connect [--fastopen] [-n COUNT] [--timeout-ms MS] ADDR PORT\n"
+			"  COUNT 1 to %d (default 1), MS 1 to %d (default 2000)\n",
+		MAX_COUNT, MAX_TIMEOUT_MS);
+	exit(2);
+}
+
+static long parse_num(const char *s, long max)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+
+	if (!*s || *end || v < 1 || v > max)
+		usage();
+	return v;
+}
+
+static void parse_target(const char *host, const char *port, struct target *t)
+{
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&t->addr;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&t->addr;
+	long p = parse_num(port, 65535);
+
+	memset(t, 0, sizeof(*t));
+	if (strchr(host, ':')) {
+		if (inet_pton(AF_INET6, host, &sin6->sin6_addr) != 1)
+			usage();
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(p);
+		t->len = sizeof(*sin6);
+	} else {
+		if (inet_pton(AF_INET, host, &sin->sin_addr) != 1)
+			usage();
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(p);
+		t->len = sizeof(*sin);
+	}
+}
+
+/* 0 when fd is ready for events within timeout_ms, else -ETIMEDOUT or -errno. */
+static int wait_for(int fd, short events, int timeout_ms)
+{
+	struct pollfd p = { .fd = fd, .events = events };
+	int n;
+
+	do
+		n = poll(&p, 1, timeout_ms);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	return n ? 0 : -ETIMEDOUT;
+}
+
+/*
+ * Start the connection. With --fastopen the QUIT rides in the SYN when the
+ * kernel has a cookie (*quit_sent set); without one the kernel sends a
+ * plain SYN and the QUIT goes after the handshake.
+ */
+static int open_session(int fd, const struct target *t, int fastopen, int timeout_ms,
+			int *quit_sent)
+{
+	const struct sockaddr *sa = (const struct sockaddr *)&t->addr;
+	socklen_t len = sizeof(int);
+	int err = 0;
+	ssize_t n;
+
+	*quit_sent = 0;
+	if (fastopen) {
+		n = sendto(fd, QUIT, strlen(QUIT), MSG_FASTOPEN | MSG_NOSIGNAL, sa, t->len);
+		if (n == (ssize_t)strlen(QUIT)) {
+			*quit_sent = 1;
+			return 0;
+		}
+		if (n >= 0)
+			return -EIO;
+	} else if (!connect(fd, sa, t->len)) {
+		return 0;
+	}
+	if (errno != EINPROGRESS)
+		return -errno;
+	err = wait_for(fd, POLLOUT, timeout_ms);
+	if (err)
+		return err;
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len))
+		return -errno;
+	return -err;
+}
+
+/* Read reply lines up to the final one ("NNN " rather than "NNN-"); 0 when it is code. */
+static int expect(int fd, struct reader *r, const char *code, int timeout_ms)
+{
+	char *nl;
+	size_t n;
+	ssize_t got;
+	int err, final, match;
+
+	for (;;) {
+		nl = memchr(r->buf, '\n', r->len);
+		if (nl) {
+			n = nl - r->buf + 1;
+			if (n < 4)
+				return -EPROTO;
+			final = r->buf[3] != '-';
+			match = !memcmp(r->buf, code, 3);
+			memmove(r->buf, nl + 1, r->len - n);
+			r->len -= n;
+			if (final)
+				return match ? 0 : -EPROTO;
+			continue;
+		}
+		if (r->len == sizeof(r->buf))
+			return -EPROTO;
+		err = wait_for(fd, POLLIN, timeout_ms);
+		if (err)
+			return err;
+		got = recv(fd, r->buf + r->len, sizeof(r->buf) - r->len, 0);
+		if (got < 0 && errno != EAGAIN && errno != EINTR)
+			return -errno;
+		if (got == 0)
+			return -ECONNRESET;
+		if (got > 0)
+			r->len += got;
+	}
+}
+
+/* QUIT is tiny: it fits the empty send buffer at once, or the peer is gone. */
+static int send_quit(int fd)
+{
+	ssize_t n = send(fd, QUIT, strlen(QUIT), MSG_NOSIGNAL);
+
+	if (n < 0)
+		return -errno;
+	return n == (ssize_t)strlen(QUIT) ? 0 : -EIO;
+}
+
+/* One whole session on a fresh socket; 0 or -errno. */
+static int session(const struct target *t, int fastopen, int timeout_ms)
+{
+	struct reader r = { 0 };
+	int fd, err, quit_sent;
+
+	fd = socket(t->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	err = open_session(fd, t, fastopen, timeout_ms, &quit_sent);
+	if (!err)
+		err = expect(fd, &r, "220", timeout_ms);
+	if (!err && !quit_sent)
+		err = send_quit(fd);
+	if (!err)
+		err = expect(fd, &r, "221", timeout_ms);
+	close(fd);
+	return err;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "fastopen", no_argument, NULL, 'f' },
+		{ "timeout-ms", required_argument, NULL, 't' },
+		{}
+	};
+	long i, count = 1, ok = 0, eperm = 0, other = 0;
+	int c, err, first_other = 0, fastopen = 0, timeout_ms = 2000;
+	struct target t;
+
+	while ((c = getopt_long(argc, argv, "n:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'f':
+			fastopen = 1;
+			break;
+		case 'n':
+			count = parse_num(optarg, MAX_COUNT);
+			break;
+		case 't':
+			timeout_ms = parse_num(optarg, MAX_TIMEOUT_MS);
+			break;
+		default:
+			usage();
+		}
+	}
+	if (argc - optind != 2)
+		usage();
+	parse_target(argv[optind], argv[optind + 1], &t);
+
+	for (i = 0; i < count; i++) {
+		err = -session(&t, fastopen, timeout_ms);
+		if (!err) {
+			ok++;
+		} else if (err == EPERM) {
+			eperm++;
+		} else {
+			other++;
+			if (!first_other)
+				first_other = err;
+		}
+	}
+	printf("ok=%ld eperm=%ld other=%ld\n", ok, eperm, other);
+	if (first_other)
+		fprintf(stderr, "sg_connect: first other error: %s (%s)\n",
+			strerrorname_np(first_other), strerror(first_other));
+	return 0;
+}
