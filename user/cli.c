@@ -22,6 +22,18 @@ int sg_usage_error(const struct sg_command *cmd, const char *fmt, ...)
 	return SG_EXIT_USAGE;
 }
 
+int sg_one_arg(const struct sg_command *cmd, int argc, char **argv, const char *what)
+{
+	if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+		fputs(cmd->usage, stdout);
+		return -1;
+	}
+	if (argc != (what ? 2 : 1))
+		return what ? sg_usage_error(cmd, "expected one %s", what) :
+			      sg_usage_error(cmd, "unexpected argument '%s'", argv[1]);
+	return 0;
+}
+
 int sg_bad_option(const struct sg_command *cmd, char **argv)
 {
 	return sg_usage_error(cmd, "unknown option or missing value: '%s' (see 'smtpguard %s --help')",

@@ -27,6 +27,12 @@ extern const struct sg_command sg_cmd_attach, sg_cmd_detach, sg_cmd_status, sg_c
 int sg_usage_error(const struct sg_command *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/*
+ * Commands that take --help or exactly one argument (what names it; NULL:
+ * none): 0 to go on, -1 when help was printed, else the usage exit status.
+ */
+int sg_one_arg(const struct sg_command *cmd, int argc, char **argv, const char *what);
+
 /* For getopt's '?' (main sets opterr = 0, so this is the only message). */
 int sg_bad_option(const struct sg_command *cmd, char **argv);
 

@@ -63,13 +63,9 @@ static int run_detach(int argc, char **argv)
 {
 	int err;
 
-	if (argc > 1) {
-		if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-			fputs(sg_cmd_detach.usage, stdout);
-			return SG_EXIT_OK;
-		}
-		return sg_usage_error(&sg_cmd_detach, "unexpected argument '%s'", argv[1]);
-	}
+	err = sg_one_arg(&sg_cmd_detach, argc, argv, NULL);
+	if (err)
+		return err < 0 ? SG_EXIT_OK : err;
 	/* Any pin left, even by a half-finished attach, is worth cleaning up. */
 	if (sg_need_root())
 		return SG_EXIT_FAIL;

@@ -73,12 +73,9 @@ static int run_unban(int argc, char **argv)
 	const char *why;
 	int fd, err;
 
-	if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-		fputs(sg_cmd_unban.usage, stdout);
-		return SG_EXIT_OK;
-	}
-	if (argc != 2)
-		return sg_usage_error(&sg_cmd_unban, "expected one CIDR");
+	err = sg_one_arg(&sg_cmd_unban, argc, argv, "CIDR");
+	if (err)
+		return err < 0 ? SG_EXIT_OK : err;
 	if (sg_parse_cidr(argv[1], &key, &why))
 		return sg_usage_error(&sg_cmd_unban, "bad CIDR '%s': %s", argv[1], why);
 	if (sg_need_root() || sg_need_state())

@@ -127,12 +127,9 @@ static int run_release(int argc, char **argv)
 	int fd, err;
 	__u32 uid;
 
-	if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-		fputs(sg_cmd_release.usage, stdout);
-		return SG_EXIT_OK;
-	}
-	if (argc != 2)
-		return sg_usage_error(&sg_cmd_release, "expected one USER or UID");
+	err = sg_one_arg(&sg_cmd_release, argc, argv, "USER or UID");
+	if (err)
+		return err < 0 ? SG_EXIT_OK : err;
 	if (sg_need_root() || sg_need_state() || sg_resolve_user(argv[1], &uid, name, sizeof(name)))
 		return SG_EXIT_FAIL;
 	sg_who(uid, name, who, sizeof(who));

@@ -211,7 +211,11 @@ teardown()
 		done <"$T/pids"
 		rm -f "$T/pids"
 	fi
-	# Deleting the namespaces takes the veth pair and its TC and XDP programs with it.
+	# Deleting the namespaces takes the veth pairs and their TC and XDP programs with them.
+	if [ -n "$T" ] && [ -f "$T/netns" ]; then
+		xargs -r -n 1 ip netns del <"$T/netns" 2>/dev/null || true
+		rm -f "$T/netns"
+	fi
 	ip netns del "$NS_HOST" 2>/dev/null || true
 	ip netns del "$NS_NET" 2>/dev/null || true
 	if [ -n "$CG" ] && [ -d "$CG" ]; then

@@ -16,7 +16,8 @@ shopt -s inherit_errexit
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-TESTS=(counting throttle block_release survives_kill ipv6_fastopen xdp_ban bad_input detach)
+TESTS=(counting reattach throttle block_release survives_kill ipv6_fastopen no_socket xdp_ban bad_input
+	detach)
 
 # Per-UID and per-destination counts of the connect hooks and TC egress.
 test_counting()
@@ -35,6 +36,29 @@ test_counting()
 	expect_eq "sg_flows B :25" absent "$(flow_field sg_flows "$USER_B" 25 "$NET4" attempts)"
 	expect_eq "sg_egress A :25 syns" 7 "$(flow_field sg_egress "$USER_A" 25 "$NET4" syns)"
 	expect_eq "sg_egress B :587 syns" 3 "$(flow_field sg_egress "$USER_B" 587 "$NET4" syns)"
+}
+
+# The id of a pinned program, as the kernel knows it.
+prog_id() # PIN-NAME
+{
+	bpftool -j prog show pinned "$PIN/$1" | jq .id
+}
+
+# Attaching again keeps the programs, hooks and counters: one copy counts each connect once.
+test_reattach()
+{
+	local before
+
+	expect_connects "$USER_A" "ok=3 eperm=0 other=0" -n 3 "$NET4" 25
+	before="$(prog_id prog_connect4) $(prog_id prog_connect6) $(prog_id prog_egress)"
+	before+=" $(prog_id prog_ingress) $(attachments)"
+
+	sg attach --cgroup "$CG" -i "$VETH_HOST"
+	expect_eq "programs and hooks after attaching again" "$before" \
+		"$(prog_id prog_connect4) $(prog_id prog_connect6) $(prog_id prog_egress) $(prog_id prog_ingress) $(attachments)"
+	expect_top "$USER_A" "3/3/0/3"
+	expect_connects "$USER_A" "ok=2 eperm=0 other=0" -n 2 "$NET4" 25
+	expect_top "$USER_A" "5/5/0/5"
 }
 
 # A fresh throttle grants its burst, then refuses until the rate refills.
@@ -132,6 +156,36 @@ test_ipv6_fastopen()
 	expect_eq "sink accepts on :465" 2 "$(accepts "$SINK_LOG" 465)"
 
 	check_fastopen
+}
+
+# Routed traffic has no local socket: TC egress files it under the overflow UID,
+# flagged, and top shows it as "(no socket)", never as a user.
+test_no_socket()
+{
+	local ns=sgt-$ID-fwd veth=sg${ID}f key overflow
+
+	ip netns add "$ns"
+	ip link add "$veth" netns "$NS_HOST" type veth peer name "${veth}p" netns "$ns"
+	ip -n "$NS_HOST" addr add 203.0.113.1/24 dev "$veth"
+	ip -n "$ns" addr add 203.0.113.2/24 dev "${veth}p"
+	ip -n "$NS_HOST" link set "$veth" up
+	ip -n "$ns" link set "${veth}p" up
+	ip -n "$ns" route add default via 203.0.113.1
+	ip -n "$NS_NET" route add 203.0.113.0/24 via "$HOST4"
+	in_ns "$NS_HOST" sysctl -qw net.ipv4.ip_forward=1
+	echo "$ns" >>"$T/netns"
+	wait_until 30 link_up "$ns" "${veth}p" || fail "${veth}p never came up"
+
+	expect_eq "routed connects" "ok=4 eperm=0 other=0" \
+		"$(in_ns "$ns" "$CONNECT" -n 4 "$NET4" 25)"
+	overflow=$(cat /proc/sys/kernel/overflowuid)
+	key=$(jq -nc --argjson uid "$overflow" --argjson a "$(addr_words "$NET4")" \
+		'{uid: $uid, port: 25, flags: 1, addr: $a}')
+	expect_eq "sg_egress overflow uid, no socket, syns" 4 "$(map_field sg_egress "$key" syns)"
+	expect_eq "top --json no-socket row" "$overflow null true 0 4" \
+		"$(sg top --json | jq -r '.[] | select(.no_socket) | "\(.uid) \(.user) \(.no_socket) \(.attempts) \(.egress_syns)"')"
+	sg top | grep -q "^ *$overflow (no socket) " || fail "top does not show the (no socket) row"
+	expect_eq "sink accepts" 4 "$(accepts "$SINK_LOG")"
 }
 
 # XDP counts SYNs per source to local mail ports, and drops banned sources.
