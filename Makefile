@@ -29,6 +29,8 @@ BENCH      := $(BUILD)/tests/bench
 
 .PHONY: all deps test test-unit test-bpf test-integration run bench install clean format
 .DELETE_ON_ERROR:
+# The BPF objects are worth keeping (llvm-objdump, bpftool prog load).
+.SECONDARY: $(BPF_PROGS:%=$(BUILD)/%.bpf.o) $(BUILD)/empty.bpf.o
 
 all: smtpguard
 
