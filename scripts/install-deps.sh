@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-	make gcc clang llvm pkg-config
+	make gcc libc6-dev clang pkg-config
 	libbpf-dev libelf-dev zlib1g-dev linux-libc-dev bpftool
 	libjansson-dev libcmocka-dev
 	iproute2 util-linux passwd procps jq

@@ -21,7 +21,7 @@ static int run_attach(int argc, char **argv)
 	char defaults[SG_MAX_IFACES][IF_NAMESIZE];
 	char *ifaces[SG_MAX_IFACES];
 	const char *cgroup = NULL;
-	int n = 0, c, err;
+	int n = 0, none_routed = 0, c;
 
 	while ((c = getopt_long(argc, argv, "i:c:h", longopts, NULL)) != -1) {
 		switch (c) {
@@ -49,12 +49,13 @@ static int run_attach(int argc, char **argv)
 		n = sg_default_ifaces(defaults, SG_MAX_IFACES);
 		for (c = 0; c < n; c++)
 			ifaces[c] = defaults[c];
-		if (!n)
-			printf("no interface carries a default route: cgroup hooks only\n");
+		none_routed = !n;
 	}
-	err = sg_attach(cgroup, ifaces, n);
-	if (err)
-		return sg_fail("attach failed: %s", strerror(-err));
+	/* sg_attach() has said what failed. */
+	if (sg_attach(cgroup, ifaces, n))
+		return SG_EXIT_FAIL;
+	if (none_routed)
+		printf("no interface carries a default route: no TC or XDP attached\n");
 	printf("attached; pinned state in %s\n", sg_pin_dir());
 	return SG_EXIT_OK;
 }
@@ -83,10 +84,11 @@ const struct sg_command sg_cmd_attach = {
 	.summary = "load the programs and attach them (cgroup hooks, TC egress, XDP)",
 	.usage = "usage: smtpguard attach [-i IFACE]... [--cgroup PATH]\n"
 		 "  Loads the kernel programs (or reuses the pinned ones) and attaches:\n"
-		 "  cgroup/connect4 and connect6 to PATH (default: the cgroup v2 root), and\n"
-		 "  TC egress and XDP ingress to each IFACE (default: the interfaces that\n"
-		 "  carry a default route). Attaching again changes nothing; counters and\n"
-		 "  policies are kept. Everything stays attached after this command exits.\n",
+		 "  cgroup/connect4 and connect6 to PATH (default: where they already are,\n"
+		 "  else the cgroup v2 root), and TC egress and XDP ingress to each IFACE\n"
+		 "  (default: the interfaces that carry a default route). Attaching again\n"
+		 "  changes nothing; counters and policies are kept. Everything stays\n"
+		 "  attached after this command exits.\n",
 	.run = run_attach,
 };
 

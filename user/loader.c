@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +34,21 @@ static const struct {
 	{ PIN_PROG_CONNECT4, "link_connect4", BPF_CGROUP_INET4_CONNECT },
 	{ PIN_PROG_CONNECT6, "link_connect6", BPF_CGROUP_INET6_CONNECT },
 };
+
+/* Every failure is told once, here, with its context; returns err. */
+static int report(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int report(int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "smtpguard: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, ": %s\n", strerror(-err));
+	return err;
+}
 
 static int pinned(const char *name)
 {
@@ -144,15 +160,17 @@ static int load_programs(void)
 	size_t i;
 	int err = 0;
 
-	for (i = 0; !err && i < sizeof(objects) / sizeof(objects[0]); i++)
+	for (i = 0; i < sizeof(objects) / sizeof(objects[0]); i++) {
 		err = load_object(&objects[i]);
-	if (!err)
-		err = init_settings();
-	if (err == -EINVAL)
-		fprintf(stderr, "smtpguard: the kernel refused the programs or the pinned maps "
-				"do not match this version (see libbpf's message above; "
-				"'smtpguard detach' removes old state)\n");
-	return err;
+		if (err)
+			return report(err, "loading the %s programs%s", objects[i].name,
+				      err == -EINVAL ? " (the kernel refused them, or the pinned maps "
+						       "are another version's: see libbpf's message "
+						       "above; 'smtpguard detach' removes old state)" :
+						       "");
+	}
+	err = init_settings();
+	return err ? report(err, "writing the default settings") : 0;
 }
 
 /* The cgroup id of a link, or 0 when it is not a live cgroup link. */
@@ -171,18 +189,30 @@ static __u64 link_cgroup_id(const char *link)
 	return id;
 }
 
+/*
+ * The connect hooks on cgroup, or on the cgroup2 root when cgroup is NULL
+ * and they are not attached yet. Hooks already attached stay where they
+ * are; naming another cgroup for them is an error.
+ */
 static int attach_cgroup(const char *cgroup, int *added)
 {
 	struct stat st;
-	char path[PATH_MAX];
+	char path[PATH_MAX], root[PATH_MAX];
 	int cg_fd, prog_fd, link_fd, err = 0;
 	size_t i;
 	__u64 id;
 
+	if (!cgroup) {
+		if (pinned(cgroup_hooks[0].link) && pinned(cgroup_hooks[1].link))
+			return 0;
+		err = sg_cgroup2_root(root, sizeof(root));
+		if (err)
+			return report(err, "no cgroup v2 hierarchy");
+		cgroup = root;
+	}
 	cg_fd = open(cgroup, O_RDONLY | O_DIRECTORY);
 	if (cg_fd < 0 || fstat(cg_fd, &st)) {
-		err = -errno;
-		fprintf(stderr, "smtpguard: cgroup %s: %s\n", cgroup, strerror(-err));
+		err = report(-errno, "cgroup %s", cgroup);
 		goto cleanup;
 	}
 	for (i = 0; i < 2 && !err; i++) {
@@ -197,21 +227,21 @@ static int attach_cgroup(const char *cgroup, int *added)
 			continue;
 		}
 		prog_fd = sg_pin_open(cgroup_hooks[i].prog);
-		if (prog_fd < 0) {
-			err = prog_fd;
-			break;
-		}
-		link_fd = bpf_link_create(prog_fd, cg_fd, cgroup_hooks[i].type, NULL);
+		link_fd = prog_fd < 0 ? prog_fd :
+					bpf_link_create(prog_fd, cg_fd, cgroup_hooks[i].type, NULL);
 		err = link_fd < 0 ? -errno : sg_pin_path(path, sizeof(path), cgroup_hooks[i].link);
 		if (!err && bpf_obj_pin(link_fd, path))
 			err = -errno;
-		if (!err) {
+		if (err) {
+			report(err, "attaching %s to cgroup %s", cgroup_hooks[i].prog + 5, cgroup);
+		} else {
 			*added |= 1 << i;
 			printf("attached %s to cgroup %s\n", cgroup_hooks[i].prog + 5, cgroup);
 		}
 		if (link_fd >= 0)
 			close(link_fd);
-		close(prog_fd);
+		if (prog_fd >= 0)
+			close(prog_fd);
 	}
 cleanup:
 	if (cg_fd >= 0)
@@ -340,10 +370,8 @@ static int attach_iface(int ifaces_fd, const char *ifname, __u32 ifindex)
 		snprintf(rec.name, sizeof(rec.name), "%s", ifname);
 	if (!(rec.flags & SG_IFACE_TC)) {
 		err = attach_tc(ifindex, &qdisc_ours);
-		if (err) {
-			fprintf(stderr, "smtpguard: tc egress on %s: %s\n", ifname, strerror(-err));
-			return err;
-		}
+		if (err)
+			return report(err, "tc egress on %s", ifname);
 		rec.flags |= SG_IFACE_TC | (qdisc_ours ? SG_IFACE_QDISC_OURS : 0);
 		printf("attached egress to %s (tc clsact)\n", ifname);
 		added = 1;
@@ -351,9 +379,8 @@ static int attach_iface(int ifaces_fd, const char *ifname, __u32 ifindex)
 	if (!(rec.flags & SG_IFACE_XDP)) {
 		mode = attach_xdp(ifindex);
 		if (mode < 0) {
-			fprintf(stderr, "smtpguard: xdp on %s: %s\n", ifname, strerror(-mode));
 			detach_iface(ifaces_fd, ifindex, &rec);
-			return mode;
+			return report(mode, "xdp on %s", ifname);
 		}
 		rec.flags |= SG_IFACE_XDP;
 		rec.xdp_mode = mode;
@@ -363,7 +390,7 @@ static int attach_iface(int ifaces_fd, const char *ifname, __u32 ifindex)
 	if (bpf_map_update_elem(ifaces_fd, &ifindex, &rec, BPF_ANY)) {
 		err = -errno;
 		detach_iface(ifaces_fd, ifindex, &rec);
-		return err;
+		return report(err, "recording %s in %s", ifname, SG_MAP_IFACES);
 	}
 	return added;
 }
@@ -412,33 +439,19 @@ int sg_attach(const char *cgroup, char *const *ifaces, int n_ifaces)
 	__u32 ifindex[SG_MAX_IFACES], added_if[SG_MAX_IFACES];
 	int fresh = sg_state_present() != 0;
 	int err, i, ifaces_fd = -1, n_added = 0, cg_added = 0;
-	char root[PATH_MAX];
 	struct sg_iface rec;
 
 	/* Check everything the user named before changing anything. */
 	if (n_ifaces > SG_MAX_IFACES)
-		return -E2BIG;
+		return report(-E2BIG, "more than %d interfaces", SG_MAX_IFACES);
 	for (i = 0; i < n_ifaces; i++) {
 		ifindex[i] = if_nametoindex(ifaces[i]);
-		if (!ifindex[i]) {
-			fprintf(stderr, "smtpguard: no such interface: %s\n", ifaces[i]);
-			return -ENODEV;
-		}
+		if (!ifindex[i])
+			return report(-ENODEV, "interface %s", ifaces[i]);
 	}
-	if (!cgroup) {
-		err = sg_cgroup2_root(root, sizeof(root));
-		if (err) {
-			fprintf(stderr, "smtpguard: no cgroup v2 hierarchy: %s\n", strerror(-err));
-			return err;
-		}
-		cgroup = root;
-	}
-
 	err = sg_state_prepare();
-	if (err) {
-		fprintf(stderr, "smtpguard: pin directory %s: %s\n", sg_pin_dir(), strerror(-err));
-		return err;
-	}
+	if (err)
+		return report(err, "pin directory %s", sg_pin_dir());
 	err = load_programs();
 	if (err)
 		goto cleanup;
@@ -447,7 +460,7 @@ int sg_attach(const char *cgroup, char *const *ifaces, int n_ifaces)
 		goto cleanup;
 	ifaces_fd = sg_pin_open(SG_MAP_IFACES);
 	if (ifaces_fd < 0) {
-		err = ifaces_fd;
+		err = report(ifaces_fd, "%s", SG_MAP_IFACES);
 		goto cleanup;
 	}
 	for (i = 0; i < n_ifaces; i++) {

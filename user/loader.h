@@ -2,7 +2,8 @@
 /*
  * Loading the kernel programs into pinned state and attaching them. All of
  * it survives the process: programs, maps and links are pinned, TC filters
- * live on the qdisc. Functions return -errno and print what they changed.
+ * live on the qdisc. Functions return -errno; they print what they changed
+ * and, once, what failed.
  */
 #ifndef SG_LOADER_H
 #define SG_LOADER_H
@@ -18,9 +19,9 @@ int sg_default_ifaces(char names[][IF_NAMESIZE], int max);
 
 /*
  * Load (or reuse) the programs and maps, attach the connect hooks to cgroup
- * (NULL: the cgroup2 root) and TC egress + XDP to each interface. Attaching
- * what is already attached changes nothing. On failure, what this call
- * added is undone.
+ * (NULL: where they are, or the cgroup2 root) and TC egress + XDP to each
+ * interface. Attaching what is already attached changes nothing. On
+ * failure, what this call added is undone.
  */
 int sg_attach(const char *cgroup, char *const *ifaces, int n_ifaces);
 

@@ -366,8 +366,8 @@ expect_top() # USER ATTEMPTS/ALLOWED/DENIED/EGRESS_SYNS
 }
 
 # CMD must fail, with a message matching the ERE PATTERN. A message of more
-# than one line is noted in $T/multiline rather than failing at once, so that
-# one test reports every command that does it.
+# than one line is noted in $T/multiline, and fails the test at its end, so
+# that one report names every command that does it.
 expect_refused() # PATTERN CMD...
 {
 	local pattern=$1 out rc=0
@@ -413,6 +413,8 @@ run_test() # NAME
 		trap 'on_err "$BASH_COMMAND" $?' ERR
 		setup
 		"test_$name"
+		[ ! -s "$T/multiline" ] ||
+			fail "refused with more than a one-line message:" "$(tr '\n' ' ' <"$T/multiline")"
 	) >"$T/test.out" 2>&1
 	rc=$?
 	set -e
