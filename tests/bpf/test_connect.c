@@ -494,6 +494,70 @@ static void test_port_totals(void **state)
 	assert_int_equal(p.connects, 7 + 10 + 5 + 12 + 10 + 13 + 6);
 }
 
+static __u64 map_full_errors(void)
+{
+	int fd = map_fd(SG_MAP_ERRORS);
+	__u64 n;
+
+	assert_int_equal(sg_counter_get(fd, SG_ERR_MAP_FULL, &n), 0);
+	close(fd);
+	return n;
+}
+
+/* Fill map (u32 keys) to capacity with keys from base on; returns how many were added. */
+static __u32 fill(const char *map, size_t value_size, __u32 base)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info), key, added = 0;
+	char value[64] = {};
+	int fd = map_fd(map);
+
+	assert_true(value_size <= sizeof(value));
+	assert_int_equal(bpf_obj_get_info_by_fd(fd, &info, &len), 0);
+	for (key = base; bpf_map_update_elem(fd, &key, value, BPF_NOEXIST) == 0; key++)
+		added++;
+	assert_int_equal(errno, E2BIG);
+	close(fd);
+	return added;
+}
+
+static void unfill(const char *map, __u32 base, __u32 n)
+{
+	int fd = map_fd(map);
+	__u32 key;
+
+	for (key = base; key < base + n; key++)
+		assert_int_equal(bpf_map_delete_elem(fd, &key), 0);
+	close(fd);
+}
+
+/*
+ * Full maps are counted, never crash or miscount: an observed UID is still
+ * allowed, a throttled UID whose bucket cannot be kept is refused (fail
+ * closed), and the map_full error counts each failed insert.
+ */
+static void test_full_maps(void **state)
+{
+	__u32 observed = 61009, throttled = 61010, base = 3000000000U, n_stats, n_buckets;
+	__u64 before = map_full_errors();
+
+	n_stats = fill(SG_MAP_UID_STATS, sizeof(struct sg_uid_stats), base);
+	expect_result(run_as(observed, VIA_CONNECT4, t.port, 3, NULL), 3, 0);
+	expect_no_uid_stats(observed);
+	assert_int_equal(map_full_errors() - before, 3);
+
+	set_policy(throttled, SG_MODE_THROTTLE, 5, 3600, 0);
+	n_buckets = fill(SG_MAP_BUCKETS, sizeof(struct sg_bucket), base);
+	expect_result(run_as(throttled, VIA_CONNECT4, t.port, 2, NULL), 0, 2);
+	/* Each attempt: no bucket, then no stats entry. */
+	assert_int_equal(map_full_errors() - before, 3 + 2 * 2);
+
+	unfill(SG_MAP_UID_STATS, base, n_stats);
+	unfill(SG_MAP_BUCKETS, base, n_buckets);
+	expect_result(run_as(throttled, VIA_CONNECT4, t.port, 7, NULL), 5, 2);
+	expect_uid_stats(throttled, 7, 5, 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -505,6 +569,7 @@ int main(void)
 		cmocka_unit_test(test_ipv6_and_v4_mapped),
 		cmocka_unit_test(test_fastopen_is_policed),
 		cmocka_unit_test(test_port_totals),
+		cmocka_unit_test(test_full_maps),
 	};
 
 	return cmocka_run_group_tests_name("connect_hooks", tests, setup, teardown);

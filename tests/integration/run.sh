@@ -16,7 +16,7 @@ shopt -s inherit_errexit
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-TESTS=(counting reattach throttle block_release survives_kill ipv6_fastopen no_socket xdp_ban bad_input
+TESTS=(counting status reattach throttle block_release survives_kill ipv6_fastopen no_socket xdp_ban bad_input
 	detach)
 
 # Per-UID and per-destination counts of the connect hooks and TC egress.
@@ -36,6 +36,33 @@ test_counting()
 	expect_eq "sg_flows B :25" absent "$(flow_field sg_flows "$USER_B" 25 "$NET4" attempts)"
 	expect_eq "sg_egress A :25 syns" 7 "$(flow_field sg_egress "$USER_A" 25 "$NET4" syns)"
 	expect_eq "sg_egress B :587 syns" 3 "$(flow_field sg_egress "$USER_B" 587 "$NET4" syns)"
+}
+
+# What status reports is what is really attached and counted.
+test_status()
+{
+	local st want
+
+	expect_connects "$USER_A" "ok=2 eperm=0 other=0" -n 2 "$NET4" 25
+	sg throttle "$USER_B" --rate 5/min
+	st=$(sg status --json)
+	want="connect4 true $(stat -c %i "$CG")|connect6 true $(stat -c %i "$CG")"
+	expect_eq "cgroup hooks" "$want" \
+		"$(jq -r '[.cgroup_hooks[] | "\(.program) \(.attached) \(.cgroup_id)"] | join("|")' <<<"$st")"
+	# veth has native XDP.
+	expect_eq "interfaces" "$VETH_HOST true native" \
+		"$(jq -r '.interfaces[] | "\(.interface) \(.tc_egress) \(.xdp)"' <<<"$st")"
+	expect_eq "policies" "observe 1 0" \
+		"$(jq -r '.policies | "\(.default.mode) \(.throttle) \(.block)"' <<<"$st")"
+	expect_eq "port 25" "true true 2 2" \
+		"$(jq -r '.ports[] | select(.port == 25) | "\(.outbound) \(.inbound) \(.connects) \(.out_syns)"' <<<"$st")"
+	expect_eq "port 110" "false true 0" \
+		"$(jq -r '.ports[] | select(.port == 110) | "\(.outbound) \(.inbound) \(.connects)"' <<<"$st")"
+	expect_eq "map fill" "sg_uid_stats 1 65536|sg_policies 1 65536" \
+		"$(jq -r '[.maps[] | select(.map == "sg_uid_stats" or .map == "sg_policies") | "\(.map) \(.entries) \(.capacity)"] | sort | reverse | join("|")' <<<"$st")"
+	expect_eq "errors" 0 "$(jq '[.errors[]] | add' <<<"$st")"
+	sg status | grep -q "^  $VETH_HOST *tc egress: yes  xdp: native$" ||
+		fail "status text does not show $VETH_HOST with native XDP"
 }
 
 # The id of a pinned program, as the kernel knows it.
