@@ -4,14 +4,15 @@ BUILD     := build
 CC        ?= gcc
 CLANG     ?= clang
 BPFTOOL   ?= bpftool
-TRIPLET   := $(shell $(CC) -dumpmachine)
+# Deferred (=): on a fresh machine the compiler comes from `deps`, in the same run.
+TRIPLET    = $(shell $(CC) -dumpmachine)
 PREFIX    ?= /usr/local
 
 CFLAGS    ?= -O2 -g
 CFLAGS    += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -D_GNU_SOURCE \
 	     -Iinclude -Iuser -I$(BUILD)
 LDLIBS    := -lbpf -lelf -lz -ljansson
-BPF_CFLAGS := -g -O2 -target bpf -Wall -Iinclude -Ibpf -I/usr/include/$(TRIPLET)
+BPF_CFLAGS = -g -O2 -target bpf -Wall -Iinclude -Ibpf -I/usr/include/$(TRIPLET)
 
 BPF_PROGS := connect egress ingress
 BPF_HDRS  := $(wildcard bpf/*.h) $(wildcard include/*.h)

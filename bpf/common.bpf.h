@@ -22,6 +22,14 @@ struct {
 } sg_ports SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sg_settings);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sg_settings SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, SG_ERR__MAX);
 	__type(key, __u32);
@@ -45,12 +53,17 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } sg_ifaces SEC(".maps");
 
+/*
+ * Per-CPU slots still need an atomic add here: the connect hooks run in
+ * process context, where a preemptible kernel can switch tasks on this
+ * CPU between the load and the store.
+ */
 static __always_inline void sg_count(void *map, __u32 idx)
 {
 	__u64 *v = bpf_map_lookup_elem(map, &idx);
 
 	if (v)
-		*v += 1;
+		__sync_fetch_and_add(v, 1);
 }
 
 #define sg_error(kind) sg_count(&sg_errors, kind)

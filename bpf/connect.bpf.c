@@ -16,14 +16,6 @@
 #define SG_SOCK_STREAM 1
 
 struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct sg_settings);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} sg_settings SEC(".maps");
-
-struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, SG_MAX_UIDS);
 	__type(key, __u32);
@@ -233,7 +225,7 @@ static __always_inline int sg_connect(struct bpf_sock_addr *ctx, const __u32 add
 	ps = sg_port_lookup(port, SG_PORT_OUTBOUND);
 	if (!ps)
 		return 1;
-	ps->connects++;
+	__sync_fetch_and_add(&ps->connects, 1); /* preemptible context: see sg_count() */
 
 	now = bpf_ktime_get_boot_ns();
 	uid_gid = bpf_get_current_uid_gid();

@@ -36,14 +36,29 @@ static __always_inline int sg_parse_skb(struct __sk_buff *skb, struct sg_pkt *pk
 	return sg_parse((void *)(long)skb->data, (void *)(long)skb->data_end, pkt);
 }
 
-/* The owning socket's UID; packets with no full socket go to the overflow UID, flagged. */
+#define SG_SOCK_RAW 3
+
+/*
+ * The owning socket's UID. Packets with no full socket, and the kernel's own
+ * replies (RSTs, time-wait ACKs), which leave through the per-namespace TCP
+ * control socket (raw, TCP, root's), have no user: they go to the overflow
+ * UID, flagged, never to root or nobody.
+ */
 static __always_inline void sg_owner(struct __sk_buff *skb, struct sg_flow_key *key)
 {
 	struct bpf_sock *sk = skb->sk;
+	struct sg_settings *s;
+	__u32 zero = 0;
 
 	key->uid = bpf_get_socket_uid(skb);
-	if (!sk || !bpf_sk_fullsock(sk))
-		key->flags |= SG_FLOW_NO_SOCKET;
+	if (sk)
+		sk = bpf_sk_fullsock(sk);
+	if (sk && !(sk->type == SG_SOCK_RAW && sk->protocol == IPPROTO_TCP && !key->uid))
+		return;
+	key->flags |= SG_FLOW_NO_SOCKET;
+	s = bpf_map_lookup_elem(&sg_settings, &zero);
+	if (s)
+		key->uid = s->overflow_uid;
 }
 
 SEC("tc")
@@ -69,6 +84,7 @@ int sg_egress_prog(struct __sk_buff *skb)
 	segs = skb->gso_segs > 1 ? skb->gso_segs : 1;
 	bytes = skb->len + (__u64)(segs - 1) * pkt.hdr_len;
 	syn = (pkt.tcp_flags & (SG_TCP_SYN | SG_TCP_ACK)) == SG_TCP_SYN;
+	/* Transmit runs with bottom halves off: nothing preempts these per-CPU adds. */
 	ps->out_syns += syn;
 	ps->out_packets += segs;
 	ps->out_bytes += bytes;

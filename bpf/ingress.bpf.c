@@ -29,21 +29,36 @@ struct {
 } sg_bans SEC(".maps");
 
 /*
- * An unexpired ban covering saddr: count the drop. Expired entries are left
- * for user space. The clock is read only on a match: most packets have none.
+ * An unexpired ban covering saddr: count the drop. The trie returns the
+ * longest matching prefix only; when that ban has expired, a broader one
+ * may still be in force, so look again with a prefix one bit shorter than
+ * the expired match. Expired entries are left for user space to remove.
+ * The clock is read only on a match: most packets have none.
  */
 static __always_inline int sg_banned(const __u32 saddr[4])
 {
 	struct sg_ban_key key = { .prefixlen = 128 };
 	struct sg_ban *ban;
+	__u64 now = 0;
+	int i;
 
 	__builtin_memcpy(key.addr, saddr, sizeof(key.addr));
-	ban = bpf_map_lookup_elem(&sg_bans, &key);
-	if (!ban || (ban->expires_ns && ban->expires_ns <= bpf_ktime_get_boot_ns()))
-		return 0;
-	__sync_fetch_and_add(&ban->drops, 1);
-	sg_count(&sg_counters, SG_CNT_BAN_DROPS);
-	return 1;
+	for (i = 0; i < SG_BAN_DEPTH; i++) {
+		ban = bpf_map_lookup_elem(&sg_bans, &key);
+		if (!ban)
+			return 0;
+		if (ban->expires_ns && !now)
+			now = bpf_ktime_get_boot_ns();
+		if (!ban->expires_ns || ban->expires_ns > now) {
+			__sync_fetch_and_add(&ban->drops, 1);
+			sg_count(&sg_counters, SG_CNT_BAN_DROPS);
+			return 1;
+		}
+		if (!ban->prefixlen || ban->prefixlen > key.prefixlen)
+			return 0;
+		key.prefixlen = ban->prefixlen - 1;
+	}
+	return 0;
 }
 
 static __always_inline void sg_count_source(const __u32 saddr[4])
@@ -80,7 +95,7 @@ int sg_ingress_prog(struct xdp_md *ctx)
 	ps = sg_port_lookup(pkt.dport, SG_PORT_INBOUND);
 	if (!ps)
 		return XDP_PASS;
-	ps->in_syns++;
+	ps->in_syns++; /* softirq: no preemption, a per-CPU add needs no atomic */
 	sg_count_source(pkt.saddr);
 	return XDP_PASS;
 }

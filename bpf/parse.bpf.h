@@ -5,8 +5,10 @@
  * extension headers, TCP. Every header is bounds-checked against data_end
  * before it is read; lengths taken from the packet (IHL, extension header
  * length, TCP data offset) only move the cursor, and the next read is
- * checked again. Fragments stop at L3: only an unfragmented packet (or an
- * IPv6 atomic fragment) is trusted to carry the TCP header.
+ * checked again. The TCP header must also lie inside the datagram the IP
+ * length announces (bytes past it are link padding or garbage). Fragments
+ * stop at L3: only an unfragmented packet (or an IPv6 atomic fragment) is
+ * trusted to carry the TCP header.
  */
 #ifndef SG_PARSE_BPF_H
 #define SG_PARSE_BPF_H
@@ -28,6 +30,7 @@
 #define SG_IP_MF 0x2000
 #define SG_IP_OFFSET 0x1fff
 #define SG_IP6_FRAG_MASK 0xfff9 /* offset and M flag */
+#define SG_LEN_UNKNOWN 0xffffffffU /* IP length 0: a BIG TCP GSO packet or a jumbogram */
 
 enum sg_parsed {
 	SG_PARSED_NONE, /* not IP, or broken before the addresses */
@@ -101,7 +104,9 @@ static __always_inline int sg_parse_eth(struct sg_cursor *c, __be16 *proto)
 	return 0;
 }
 
-static __always_inline int sg_parse_tcp(struct sg_cursor *c, void *data, struct sg_pkt *pkt)
+/* left: the bytes the IP header says follow it, or SG_LEN_UNKNOWN. */
+static __always_inline int sg_parse_tcp(struct sg_cursor *c, void *data, struct sg_pkt *pkt,
+					__u32 left)
 {
 	struct tcphdr *th = c->pos;
 	__u32 len;
@@ -109,7 +114,7 @@ static __always_inline int sg_parse_tcp(struct sg_cursor *c, void *data, struct 
 	if ((void *)(th + 1) > c->end)
 		return sg_fail(pkt, SG_ERR_TRUNCATED, SG_PARSED_IP);
 	len = th->doff * 4;
-	if (len < sizeof(*th))
+	if (len < sizeof(*th) || len > left)
 		return sg_fail(pkt, SG_ERR_BAD_HEADER, SG_PARSED_IP);
 	if (c->pos + len > c->end)
 		return sg_fail(pkt, SG_ERR_TRUNCATED, SG_PARSED_IP);
@@ -123,7 +128,7 @@ static __always_inline int sg_parse_tcp(struct sg_cursor *c, void *data, struct 
 static __always_inline int sg_parse_ipv4(struct sg_cursor *c, void *data, struct sg_pkt *pkt)
 {
 	struct iphdr *ip = c->pos;
-	__u32 len;
+	__u32 len, total;
 
 	if ((void *)(ip + 1) > c->end)
 		return sg_fail(pkt, SG_ERR_TRUNCATED, SG_PARSED_NONE);
@@ -138,8 +143,11 @@ static __always_inline int sg_parse_ipv4(struct sg_cursor *c, void *data, struct
 		return sg_fail(pkt, SG_ERR_FRAGMENT, SG_PARSED_IP);
 	if (ip->protocol != IPPROTO_TCP)
 		return SG_PARSED_IP;
+	total = bpf_ntohs(ip->tot_len);
+	if (total && total < len)
+		return sg_fail(pkt, SG_ERR_BAD_HEADER, SG_PARSED_IP);
 	c->pos += len;
-	return sg_parse_tcp(c, data, pkt);
+	return sg_parse_tcp(c, data, pkt, total ? total - len : SG_LEN_UNKNOWN);
 }
 
 static __always_inline int sg_parse_ipv6(struct sg_cursor *c, void *data, struct sg_pkt *pkt)
@@ -147,7 +155,7 @@ static __always_inline int sg_parse_ipv6(struct sg_cursor *c, void *data, struct
 	struct ipv6hdr *ip6 = c->pos;
 	struct ipv6_opt_hdr *opt;
 	struct sg_ip6_frag *frag;
-	__u32 len;
+	__u32 len, left;
 	__u8 nexthdr;
 	int i;
 
@@ -158,12 +166,13 @@ static __always_inline int sg_parse_ipv6(struct sg_cursor *c, void *data, struct
 	__builtin_memcpy(pkt->saddr, &ip6->saddr, 16);
 	__builtin_memcpy(pkt->daddr, &ip6->daddr, 16);
 	nexthdr = ip6->nexthdr;
+	left = ip6->payload_len ? bpf_ntohs(ip6->payload_len) : SG_LEN_UNKNOWN;
 	c->pos = ip6 + 1;
 
 	for (i = 0; i <= SG_MAX_EXTHDRS; i++) { /* the last turn only finds TCP */
 		switch (nexthdr) {
 		case IPPROTO_TCP:
-			return sg_parse_tcp(c, data, pkt);
+			return sg_parse_tcp(c, data, pkt, left);
 		case IPPROTO_HOPOPTS:
 		case IPPROTO_ROUTING:
 		case IPPROTO_DSTOPTS:
@@ -175,8 +184,12 @@ static __always_inline int sg_parse_ipv6(struct sg_cursor *c, void *data, struct
 			len = nexthdr == IPPROTO_AH ? (opt->hdrlen + 2) * 4 : (opt->hdrlen + 1) * 8;
 			if (c->pos + len > c->end)
 				return sg_fail(pkt, SG_ERR_TRUNCATED, SG_PARSED_IP);
+			if (len > left)
+				return sg_fail(pkt, SG_ERR_BAD_HEADER, SG_PARSED_IP);
 			nexthdr = opt->nexthdr;
 			c->pos += len;
+			if (left != SG_LEN_UNKNOWN)
+				left -= len;
 			break;
 		case IPPROTO_FRAGMENT:
 			frag = c->pos;
@@ -184,8 +197,12 @@ static __always_inline int sg_parse_ipv6(struct sg_cursor *c, void *data, struct
 				return sg_fail(pkt, SG_ERR_TRUNCATED, SG_PARSED_IP);
 			if (frag->frag_off & bpf_htons(SG_IP6_FRAG_MASK))
 				return sg_fail(pkt, SG_ERR_FRAGMENT, SG_PARSED_IP);
+			if (sizeof(*frag) > left)
+				return sg_fail(pkt, SG_ERR_BAD_HEADER, SG_PARSED_IP);
 			nexthdr = frag->nexthdr;
 			c->pos = frag + 1;
+			if (left != SG_LEN_UNKNOWN)
+				left -= sizeof(*frag);
 			break;
 		default:
 			return SG_PARSED_IP;

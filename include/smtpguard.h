@@ -75,6 +75,8 @@ struct sg_policy {
 struct sg_settings {
 	struct sg_policy default_policy; /* for UIDs with no (unexpired) policy */
 	__u64 deny_event_interval_ns; /* at most one denial event per UID per interval */
+	__u32 overflow_uid; /* /proc/sys/kernel/overflowuid: the UID of egress with no owner */
+	__u32 pad;
 };
 
 /* sg_uid_stats: key __u32 uid. */
@@ -102,7 +104,9 @@ struct sg_sender {
 };
 
 /* sg_flows (LRU, connect hooks) and sg_egress (LRU, TC): per uid, destination, port. */
-#define SG_FLOW_NO_SOCKET (1U << 0) /* egress: packet had no full socket; uid is the overflow uid */
+/* egress: no owning socket (none, not a full one, or the kernel's TCP control socket that
+ * sends RSTs and time-wait ACKs); uid is the overflow uid */
+#define SG_FLOW_NO_SOCKET (1U << 0)
 
 struct sg_flow_key {
 	__u32 uid;
@@ -146,7 +150,12 @@ struct sg_ban {
 	__u64 expires_ns; /* CLOCK_BOOTTIME; 0 = never */
 	__u64 added_ns;
 	__u64 drops;
+	__u32 prefixlen; /* the key's: a lookup returns only the value */
+	__u32 pad;
 };
+
+/* Expired bans nested in one another that XDP looks past to a broader one. */
+#define SG_BAN_DEPTH 8
 
 /* sg_errors: per-CPU array indexed by enum sg_error. */
 enum sg_error {

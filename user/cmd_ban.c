@@ -54,6 +54,7 @@ static int run_ban(int argc, char **argv)
 	/* Renewing a ban keeps its drop count. */
 	if (!bpf_map_lookup_elem(fd, &key, &old))
 		ban.drops = old.drops;
+	ban.prefixlen = key.prefixlen;
 	ban.added_ns = sg_boot_ns();
 	ban.expires_ns = for_ns ? ban.added_ns + for_ns : 0;
 	err = bpf_map_update_elem(fd, &key, &ban, BPF_ANY) ? -errno : 0;

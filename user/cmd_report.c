@@ -18,29 +18,13 @@
 #include "smtpguard.h"
 #include "state.h"
 
-/* Calls fn(key, value, ctx) for every entry of the pinned map; -errno on failure. */
-static int map_walk(const char *map, size_t key_size, size_t value_size,
-		    int (*fn)(const void *key, const void *value, void *ctx), void *ctx)
+static int map_walk(const char *map, sg_entry_fn fn, void *ctx)
 {
-	char key[64], next[64], value[256];
-	void *prev = NULL;
-	int fd, err = 0;
+	int fd = sg_pin_open(map), err;
 
-	if (key_size > sizeof(key) || value_size > sizeof(value))
-		return -EINVAL;
-	fd = sg_pin_open(map);
 	if (fd < 0)
 		return fd;
-	while (!err && !bpf_map_get_next_key(fd, prev, next)) {
-		memcpy(key, next, key_size);
-		prev = key;
-		/* An LRU entry may go between the two calls: skip it. */
-		if (bpf_map_lookup_elem(fd, key, value))
-			continue;
-		err = fn(key, value, ctx);
-	}
-	if (!err && errno != ENOENT)
-		err = -errno;
+	err = sg_map_for_each(fd, fn, ctx);
 	close(fd);
 	return err;
 }
@@ -137,13 +121,11 @@ static int collect_top(struct top *t)
 
 	t->n = 0;
 	t->now = sg_boot_ns();
-	err = map_walk(SG_MAP_UID_STATS, sizeof(__u32), sizeof(struct sg_uid_stats), top_stats, t);
+	err = map_walk(SG_MAP_UID_STATS, top_stats, t);
 	if (!err)
-		err = map_walk(SG_MAP_EGRESS, sizeof(struct sg_flow_key), sizeof(struct sg_egress),
-			       top_egress, t);
+		err = map_walk(SG_MAP_EGRESS, top_egress, t);
 	if (!err)
-		err = map_walk(SG_MAP_POLICIES, sizeof(__u32), sizeof(struct sg_policy), top_policy,
-			       t);
+		err = map_walk(SG_MAP_POLICIES, top_policy, t);
 	if (err)
 		return err;
 	name_users(t);
@@ -238,20 +220,13 @@ static int status_port(const void *key, const void *value, void *ctx)
 {
 	struct sg_status *st = ctx;
 	struct sg_status_port *p;
-	int fd, err;
 
 	if (st->n_ports == SG_MAX_PORTS)
 		return 0;
-	p = &st->ports[st->n_ports];
+	p = &st->ports[st->n_ports++];
 	p->port = *(const __u32 *)key;
-	fd = sg_pin_open(SG_MAP_PORTS);
-	if (fd < 0)
-		return fd;
-	err = sg_port_get(fd, p->port, &p->v);
-	close(fd);
-	if (!err)
-		st->n_ports++;
-	return err;
+	sg_port_sum(value, &p->v);
+	return 0;
 }
 
 static int port_cmp(const void *a, const void *b)
@@ -292,7 +267,7 @@ static void status_hooks(struct sg_status *st)
 		memset(&info, 0, sizeof(info));
 		len = sizeof(info);
 		if (!bpf_obj_get_info_by_fd(fd, &info, &len) && info.type == BPF_LINK_TYPE_CGROUP &&
-		    info.cgroup.cgroup_id) {
+		    sg_cgroup_alive(info.cgroup.cgroup_id)) {
 			h->attached = 1;
 			h->cgroup_id = info.cgroup.cgroup_id;
 			if (have_root && sb.st_ino == h->cgroup_id)
@@ -302,7 +277,7 @@ static void status_hooks(struct sg_status *st)
 	}
 }
 
-static void status_map(struct sg_status *st, const char *name, size_t key_size)
+static void status_map(struct sg_status *st, const char *name, int countable)
 {
 	struct sg_status_map *m = &st->maps[st->n_maps++];
 	struct bpf_map_info info = {};
@@ -315,8 +290,8 @@ static void status_map(struct sg_status *st, const char *name, size_t key_size)
 		return;
 	if (!bpf_obj_get_info_by_fd(fd, &info, &len))
 		m->capacity = info.max_entries;
-	if (key_size)
-		m->entries = sg_map_count(fd, key_size);
+	if (countable)
+		m->entries = sg_map_count(fd);
 	close(fd);
 }
 
@@ -324,17 +299,11 @@ static int collect_status(struct sg_status *st)
 {
 	static const struct {
 		const char *name;
-		size_t key_size; /* 0: arrays and the ring buffer, always full or not countable */
+		int countable; /* not the ring buffer */
 	} maps[] = {
-		{ SG_MAP_POLICIES, sizeof(__u32) },
-		{ SG_MAP_BUCKETS, sizeof(__u32) },
-		{ SG_MAP_UID_STATS, sizeof(__u32) },
-		{ SG_MAP_SENDERS, sizeof(struct sg_sender_key) },
-		{ SG_MAP_FLOWS, sizeof(struct sg_flow_key) },
-		{ SG_MAP_EGRESS, sizeof(struct sg_flow_key) },
-		{ SG_MAP_SOURCES, sizeof(struct sg_addr) },
-		{ SG_MAP_BANS, sizeof(struct sg_ban_key) },
-		{ SG_MAP_EVENTS, 0 },
+		{ SG_MAP_POLICIES, 1 }, { SG_MAP_BUCKETS, 1 }, { SG_MAP_UID_STATS, 1 },
+		{ SG_MAP_SENDERS, 1 },	{ SG_MAP_FLOWS, 1 },   { SG_MAP_EGRESS, 1 },
+		{ SG_MAP_SOURCES, 1 },	{ SG_MAP_BANS, 1 },    { SG_MAP_EVENTS, 0 },
 	};
 	struct sg_settings settings;
 	__u32 i, zero = 0;
@@ -344,7 +313,7 @@ static int collect_status(struct sg_status *st)
 	snprintf(st->pin_dir, sizeof(st->pin_dir), "%s", sg_pin_dir());
 	status_hooks(st);
 	for (i = 0; i < sizeof(maps) / sizeof(maps[0]); i++)
-		status_map(st, maps[i].name, maps[i].key_size);
+		status_map(st, maps[i].name, maps[i].countable);
 
 	fd = sg_pin_open(SG_MAP_SETTINGS);
 	if (fd < 0)
@@ -355,12 +324,11 @@ static int collect_status(struct sg_status *st)
 		return err;
 	st->default_policy = settings.default_policy;
 
-	err = map_walk(SG_MAP_POLICIES, sizeof(__u32), sizeof(struct sg_policy), status_policy, st);
+	err = map_walk(SG_MAP_POLICIES, status_policy, st);
 	if (!err)
-		err = map_walk(SG_MAP_IFACES, sizeof(__u32), sizeof(struct sg_iface), status_iface,
-			       st);
+		err = map_walk(SG_MAP_IFACES, status_iface, st);
 	if (!err)
-		err = map_walk(SG_MAP_PORTS, sizeof(__u32), 0, status_port, st);
+		err = map_walk(SG_MAP_PORTS, status_port, st);
 	if (err)
 		return err;
 	qsort(st->ports, st->n_ports, sizeof(st->ports[0]), port_cmp);

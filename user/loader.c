@@ -8,8 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 #include <linux/if_link.h>
+#include <linux/magic.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -121,6 +123,20 @@ static int load_object(const struct sg_object *o)
 	return err;
 }
 
+/* The kernel's overflow UID, the owner it reports for sockets it cannot map. */
+static __u32 overflow_uid(void)
+{
+	unsigned int uid = 65534;
+	FILE *f = fopen("/proc/sys/kernel/overflowuid", "r");
+
+	if (f) {
+		if (fscanf(f, "%u", &uid) != 1)
+			uid = 65534;
+		fclose(f);
+	}
+	return uid;
+}
+
 static int init_settings(void)
 {
 	struct sg_settings s;
@@ -141,6 +157,7 @@ static int init_settings(void)
 	s.default_policy.mode = SG_MODE_OBSERVE;
 	s.default_policy.updated_ns = sg_boot_ns();
 	s.deny_event_interval_ns = SG_NS_PER_SEC;
+	s.overflow_uid = overflow_uid();
 	ports_fd = sg_pin_open(SG_MAP_PORTS);
 	if (ports_fd < 0) {
 		err = ports_fd;
@@ -173,7 +190,22 @@ static int load_programs(void)
 	return err ? report(err, "writing the default settings") : 0;
 }
 
-/* The cgroup id of a link, or 0 when it is not a live cgroup link. */
+static void detach_link(const char *name)
+{
+	int fd = sg_pin_open(name);
+
+	/* Detach even if someone else holds the link open, then drop the pin. */
+	if (fd >= 0) {
+		bpf_link_detach(fd);
+		close(fd);
+	}
+	unpin(name);
+}
+
+/*
+ * The cgroup id of a link, or 0 when it is not a live cgroup link. A removed
+ * cgroup keeps its id on the link until the kernel releases it: ask kernfs.
+ */
 static __u64 link_cgroup_id(const char *link)
 {
 	struct bpf_link_info info = {};
@@ -186,7 +218,7 @@ static __u64 link_cgroup_id(const char *link)
 	if (!bpf_obj_get_info_by_fd(fd, &info, &len) && info.type == BPF_LINK_TYPE_CGROUP)
 		id = info.cgroup.cgroup_id;
 	close(fd);
-	return id;
+	return sg_cgroup_alive(id) ? id : 0;
 }
 
 /*
@@ -197,13 +229,14 @@ static __u64 link_cgroup_id(const char *link)
 static int attach_cgroup(const char *cgroup, int *added)
 {
 	struct stat st;
+	struct statfs sfs;
 	char path[PATH_MAX], root[PATH_MAX];
 	int cg_fd, prog_fd, link_fd, err = 0;
 	size_t i;
 	__u64 id;
 
 	if (!cgroup) {
-		if (pinned(cgroup_hooks[0].link) && pinned(cgroup_hooks[1].link))
+		if (link_cgroup_id(cgroup_hooks[0].link) && link_cgroup_id(cgroup_hooks[1].link))
 			return 0;
 		err = sg_cgroup2_root(root, sizeof(root));
 		if (err)
@@ -211,14 +244,21 @@ static int attach_cgroup(const char *cgroup, int *added)
 		cgroup = root;
 	}
 	cg_fd = open(cgroup, O_RDONLY | O_DIRECTORY);
-	if (cg_fd < 0 || fstat(cg_fd, &st)) {
+	if (cg_fd < 0 || fstat(cg_fd, &st) || fstatfs(cg_fd, &sfs)) {
 		err = report(-errno, "cgroup %s", cgroup);
 		goto cleanup;
 	}
+	if (sfs.f_type != CGROUP2_SUPER_MAGIC) {
+		err = report(-ENOTDIR, "%s is not a cgroup v2 directory", cgroup);
+		goto cleanup;
+	}
 	for (i = 0; i < 2 && !err; i++) {
-		if (pinned(cgroup_hooks[i].link)) {
-			/* On cgroup2, a cgroup's id is its directory's inode number. */
-			id = link_cgroup_id(cgroup_hooks[i].link);
+		/* On cgroup2, a cgroup's id is its directory's inode number. */
+		id = pinned(cgroup_hooks[i].link) ? link_cgroup_id(cgroup_hooks[i].link) : 0;
+		if (!id && pinned(cgroup_hooks[i].link)) {
+			/* Its cgroup was removed: the link is dead, attach afresh. */
+			detach_link(cgroup_hooks[i].link);
+		} else if (id) {
 			if (id != st.st_ino) {
 				fprintf(stderr, "smtpguard: already attached to cgroup id %llu, not "
 						"%s; detach first\n", (unsigned long long)id, cgroup);
@@ -330,17 +370,6 @@ static void detach_tc(__u32 ifindex, const struct sg_iface *rec)
 	}
 }
 
-static void detach_link(const char *name)
-{
-	int fd = sg_pin_open(name);
-
-	/* Detach even if someone else holds the link open, then drop the pin. */
-	if (fd >= 0) {
-		bpf_link_detach(fd);
-		close(fd);
-	}
-	unpin(name);
-}
 
 static void detach_iface(int ifaces_fd, __u32 ifindex, const struct sg_iface *rec)
 {

@@ -8,6 +8,9 @@
 
 #include "maps.h"
 
+/* The kernel-internal ENOTSUPP, which bpf(2) returns for unsupported map operations. */
+#define KERNEL_ENOTSUPP 524
+
 /* Per-CPU map values are laid out 8-byte aligned, one per possible CPU. */
 static size_t percpu_stride(size_t value_size)
 {
@@ -67,28 +70,32 @@ cleanup:
 	return err;
 }
 
-int sg_port_get(int fd, __u32 port, struct sg_port *out)
+void sg_port_sum(const void *percpu, struct sg_port *out)
 {
 	const size_t first = offsetof(struct sg_port, connects) / sizeof(__u64);
 	const size_t n = sizeof(struct sg_port) / sizeof(__u64);
-	size_t stride = percpu_stride(sizeof(struct sg_port));
-	int ncpus, cpu, err = 0;
+	size_t stride = percpu_stride(sizeof(struct sg_port)), i;
+	int cpu, ncpus = libbpf_num_possible_cpus();
+
+	/* Flags are the same on every CPU; the counters add up. */
+	memset(out, 0, sizeof(*out));
+	out->flags = ((const struct sg_port *)percpu)->flags;
+	for (cpu = 0; cpu < ncpus; cpu++)
+		for (i = first; i < n; i++)
+			((__u64 *)out)[i] += ((const __u64 *)((const char *)percpu + cpu * stride))[i];
+}
+
+int sg_port_get(int fd, __u32 port, struct sg_port *out)
+{
+	int ncpus, err = 0;
 	char *vals = percpu_alloc(sizeof(struct sg_port), &ncpus);
-	size_t i;
 
 	if (!vals)
 		return -ENOMEM;
-	if (bpf_map_lookup_elem(fd, &port, vals)) {
+	if (bpf_map_lookup_elem(fd, &port, vals))
 		err = -errno;
-		goto cleanup;
-	}
-	/* Flags are the same on every CPU; the counters add up. */
-	memset(out, 0, sizeof(*out));
-	out->flags = ((struct sg_port *)vals)->flags;
-	for (cpu = 0; cpu < ncpus; cpu++)
-		for (i = first; i < n; i++)
-			((__u64 *)out)[i] += ((__u64 *)(vals + cpu * stride))[i];
-cleanup:
+	else
+		sg_port_sum(vals, out);
 	free(vals);
 	return err;
 }
@@ -122,20 +129,118 @@ int sg_counter_get(int fd, __u32 idx, __u64 *out)
 	return sg_percpu_sum(fd, &idx, sizeof(__u64), 0, out, 1);
 }
 
-int sg_map_count(int fd, __u32 key_size)
+static int is_percpu(__u32 type)
 {
-	char key[64], next[64];
-	void *prev = NULL;
-	int n = 0;
+	return type == BPF_MAP_TYPE_PERCPU_HASH || type == BPF_MAP_TYPE_LRU_PERCPU_HASH ||
+	       type == BPF_MAP_TYPE_PERCPU_ARRAY;
+}
 
-	if (key_size > sizeof(key))
-		return -EINVAL;
-	while (!bpf_map_get_next_key(fd, prev, next)) {
-		memcpy(key, next, key_size);
-		prev = key;
-		n++;
+struct walk {
+	int fd;
+	__u32 key_size;
+	size_t value_size;
+	sg_entry_fn fn;
+	void *ctx;
+};
+
+/* Returns -EOPNOTSUPP, before calling fn, when the map has no batch lookups. */
+static int walk_batch(const struct walk *w)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	__u32 chunk = 256, count, i;
+	__u64 batch = 0;
+	char *keys = NULL, *vals = NULL;
+	int err, done = 0, calls = 0;
+
+	while (!done) {
+		keys = realloc(keys, (size_t)chunk * w->key_size);
+		vals = realloc(vals, (size_t)chunk * w->value_size);
+		if (!keys || !vals) {
+			err = -ENOMEM;
+			break;
+		}
+		count = chunk;
+		err = bpf_map_lookup_batch(w->fd, calls ? &batch : NULL, &batch, keys, vals, &count,
+					   &opts);
+		/* One hash bucket holds more entries than fit: retry it with room. */
+		if (err == -ENOSPC && chunk < (1U << 20)) {
+			chunk *= 2;
+			continue;
+		}
+		if (!calls && (err == -EINVAL || err == -KERNEL_ENOTSUPP || err == -EOPNOTSUPP)) {
+			err = -EOPNOTSUPP;
+			break;
+		}
+		calls++;
+		done = err == -ENOENT;
+		if (err && !done)
+			break;
+		for (err = 0, i = 0; i < count && !err; i++)
+			err = w->fn(keys + (size_t)i * w->key_size, vals + (size_t)i * w->value_size,
+				    w->ctx);
+		if (err)
+			break;
 	}
-	return errno == ENOENT ? n : -errno;
+	free(keys);
+	free(vals);
+	return err;
+}
+
+/* For maps with no batch lookups (the LPM trie), whose entries only user space removes. */
+static int walk_keys(const struct walk *w)
+{
+	char *key = malloc(w->key_size), *next = malloc(w->key_size), *val = malloc(w->value_size);
+	void *prev = NULL;
+	int err = 0;
+
+	if (!key || !next || !val) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	while (!err && !bpf_map_get_next_key(w->fd, prev, next)) {
+		memcpy(key, next, w->key_size);
+		prev = key;
+		if (!bpf_map_lookup_elem(w->fd, key, val))
+			err = w->fn(key, val, w->ctx);
+	}
+	if (!err && errno != ENOENT)
+		err = -errno;
+cleanup:
+	free(key);
+	free(next);
+	free(val);
+	return err;
+}
+
+int sg_map_for_each(int fd, sg_entry_fn fn, void *ctx)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	struct walk w = { .fd = fd, .fn = fn, .ctx = ctx };
+	int err, ncpus = libbpf_num_possible_cpus();
+
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		return -errno;
+	if (ncpus <= 0)
+		return -EINVAL;
+	w.key_size = info.key_size;
+	w.value_size = is_percpu(info.type) ? percpu_stride(info.value_size) * ncpus :
+					      info.value_size;
+	err = walk_batch(&w);
+	return err == -EOPNOTSUPP ? walk_keys(&w) : err;
+}
+
+static int count_one(const void *key, const void *value, void *ctx)
+{
+	(*(int *)ctx)++;
+	return 0;
+}
+
+int sg_map_count(int fd)
+{
+	int n = 0, err = sg_map_for_each(fd, count_one, &n);
+
+	return err ? err : n;
 }
 
 __u64 sg_boot_ns(void)

@@ -14,7 +14,8 @@ int sg_percpu_sum(int fd, const void *key, size_t value_size, size_t off, __u64 
 /* sg_ports: set a port's flags on every CPU, keeping its counters. */
 int sg_port_set(int fd, __u32 port, __u32 flags);
 
-/* sg_ports: one port's counters summed over CPUs (flags from CPU 0). */
+/* sg_ports: one port's per-CPU values summed (flags from CPU 0). */
+void sg_port_sum(const void *percpu, struct sg_port *out);
 int sg_port_get(int fd, __u32 port, struct sg_port *out);
 
 /* The defaults: outbound 25, 465, 587; inbound 25, 465, 587, 110, 143, 993, 995. */
@@ -23,8 +24,18 @@ int sg_ports_default(int fd);
 /* sg_errors or sg_counters: index summed over CPUs. */
 int sg_counter_get(int fd, __u32 idx, __u64 *out);
 
-/* Entries in a hash, LRU or LPM map (walks the keys). */
-int sg_map_count(int fd, __u32 key_size);
+typedef int (*sg_entry_fn)(const void *key, const void *value, void *ctx);
+
+/*
+ * Calls fn for every entry until it returns non-zero. Hash maps are read in
+ * batches: a get_next_key walk restarts from the first key when an LRU
+ * evicts its cursor, and would count entries twice. Per-CPU values come
+ * whole: one per possible CPU, 8-byte aligned.
+ */
+int sg_map_for_each(int fd, sg_entry_fn fn, void *ctx);
+
+/* Entries in a map, or -errno. */
+int sg_map_count(int fd);
 
 /* CLOCK_BOOTTIME in ns, the clock the kernel side uses for expiry. */
 __u64 sg_boot_ns(void);

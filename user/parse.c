@@ -70,7 +70,7 @@ int sg_parse_duration(const char *s, __u64 *ns, const char **why)
 		return fail(why, "empty duration", -EINVAL);
 	while (*s) {
 		len = parse_digits(s, &n);
-		if (len < 0 || n > SG_DURATION_MAX / SG_NS_PER_SEC)
+		if (len < 0)
 			return fail(why, "longer than a year", -ERANGE);
 		if (len == 0)
 			return fail(why, "expected a number, as in 90s, 15m, 2h, 1d or 1h30m",
@@ -95,9 +95,10 @@ int sg_parse_duration(const char *s, __u64 *ns, const char **why)
 		}
 		if (*s)
 			s++;
-		total += n * unit * SG_NS_PER_SEC;
-		if (total > SG_DURATION_MAX)
+		/* Compare before multiplying: 213504d must not wrap into minutes. */
+		if (n > (SG_DURATION_MAX - total) / (unit * SG_NS_PER_SEC))
 			return fail(why, "longer than a year", -ERANGE);
+		total += n * unit * SG_NS_PER_SEC;
 	}
 	if (!total)
 		return fail(why, "a duration must be more than zero", -ERANGE);

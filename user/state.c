@@ -17,6 +17,7 @@
 #include "state.h"
 
 #define SG_CGROUP2_FALLBACK "/run/smtpguard/cgroup2"
+#define SG_FILEID_KERNFS 0xfe /* include/linux/exportfs.h, not in UAPI */
 
 const char *sg_pin_dir(void)
 {
@@ -168,4 +169,28 @@ int sg_cgroup2_root(char *buf, size_t len)
 		return -errno;
 	snprintf(buf, len, "%s", SG_CGROUP2_FALLBACK);
 	return 0;
+}
+
+int sg_cgroup_alive(__u64 id)
+{
+	/* A kernfs file handle is the node id: open_by_handle_at refuses removed nodes. */
+	union {
+		struct file_handle fh;
+		char buf[sizeof(struct file_handle) + sizeof(__u64)];
+	} h = { .fh = { .handle_bytes = sizeof(__u64), .handle_type = SG_FILEID_KERNFS } };
+	char root[PATH_MAX];
+	int mfd, fd;
+
+	if (!id || sg_cgroup2_root(root, sizeof(root)))
+		return 0;
+	memcpy(h.fh.f_handle, &id, sizeof(id));
+	mfd = open(root, O_RDONLY | O_DIRECTORY);
+	if (mfd < 0)
+		return 0;
+	fd = open_by_handle_at(mfd, &h.fh, O_RDONLY);
+	close(mfd);
+	if (fd < 0)
+		return 0;
+	close(fd);
+	return 1;
 }

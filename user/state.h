@@ -4,6 +4,7 @@
 #define SG_STATE_H
 
 #include <stddef.h>
+#include <linux/types.h>
 
 /* The pin directory: $SMTPGUARD_PIN_DIR (tests use a private bpffs) or SG_PIN_DIR_DEFAULT. */
 const char *sg_pin_dir(void);
@@ -27,5 +28,8 @@ int sg_state_remove(void);
 
 /* The cgroup v2 root: the first cgroup2 mount, or one we mount under /run/smtpguard. */
 int sg_cgroup2_root(char *buf, size_t len);
+
+/* 1 when the cgroup with this id (a cgroup2 directory's inode) still exists. */
+int sg_cgroup_alive(__u64 id);
 
 #endif

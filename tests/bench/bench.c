@@ -95,6 +95,7 @@ static int ban(const struct pkt_env *env)
 
 	if (err)
 		return err;
+	value.prefixlen = key.prefixlen;
 	if (bpf_map_update_elem(bpf_map__fd(env->ingress->maps.sg_bans), &key, &value, BPF_ANY))
 		return -errno;
 	return 0;

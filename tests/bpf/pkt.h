@@ -61,6 +61,8 @@ struct pkt_spec {
 	__u8 tcp_opts; /* TCP option bytes, a multiple of 4 */
 	__u16 payload;
 	__u16 len; /* cut the frame to this many bytes; 0 keeps it whole */
+	bool ip_len_set; /* the IPv4 total or IPv6 payload length is to lie: */
+	__u16 ip_len; /* this instead (0: unknown, as in BIG TCP) */
 };
 
 struct pkt {
@@ -218,6 +220,8 @@ static inline int pkt_ipv4(const struct pkt_spec *s, struct pkt *p, const __u32 
 		return -ENOSPC;
 	if (s->ip_opts % 4)
 		return -EINVAL;
+	if (s->ip_len_set)
+		ip.ip_len = htons(s->ip_len);
 	memcpy(&ip.ip_src, &src[3], 4);
 	memcpy(&ip.ip_dst, &dst[3], 4);
 	memcpy(at, &ip, sizeof(ip));
@@ -279,7 +283,7 @@ static inline int pkt_ipv6(const struct pkt_spec *s, struct pkt *p, const __u32 
 	for (i = 0; i < s->exts; i++)
 		plen += pkt_ext_len(&s->ext[i]);
 	ip6.ip6_flow = htonl((s->version ?: 6) << 28);
-	ip6.ip6_plen = htons(plen);
+	ip6.ip6_plen = htons(s->ip_len_set ? s->ip_len : plen);
 	ip6.ip6_nxt = s->exts ? s->ext[0].type : s->l4 ?: IPPROTO_TCP;
 	memcpy(&ip6.ip6_src, src, 16);
 	memcpy(&ip6.ip6_dst, dst, 16);

@@ -145,7 +145,8 @@ static int do_setup(void)
 	}
 	lo_up();
 
-	if (sg_attach(t.cgroup, NULL, 0)) {
+	/* TC egress on our loopback too, for the kernel's replies. */
+	if (sg_attach(t.cgroup, (char *[]){ "lo" }, 1)) {
 		fprintf(stderr, "the kernel did not accept the connect hooks (see above)\n");
 		return -1;
 	}
@@ -494,6 +495,50 @@ static void test_port_totals(void **state)
 	assert_int_equal(p.connects, 7 + 10 + 5 + 12 + 10 + 13 + 6);
 }
 
+/*
+ * The kernel answers a SYN to a closed port with a RST from its TCP control
+ * socket (raw, root's): not root's traffic, no socket's. It must land on the
+ * overflow UID, flagged.
+ */
+static void test_kernel_reply_has_no_socket(void **state)
+{
+	struct sockaddr_in from = { .sin_family = AF_INET, .sin_port = htons(25),
+				    .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in to = from;
+	struct sg_flow_key k;
+	struct sg_egress e;
+	unsigned int overflow;
+	int fd, one = 1;
+	FILE *f;
+
+	f = fopen("/proc/sys/kernel/overflowuid", "r");
+	assert_non_null(f);
+	assert_int_equal(fscanf(f, "%u", &overflow), 1);
+	fclose(f);
+
+	/* From port 25 to a port nothing listens on: the RST goes back to port 25. */
+	to.sin_port = htons(t.other_port + 1);
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)), 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&from, sizeof(from)), 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&to, sizeof(to)), -1);
+	assert_int_equal(errno, ECONNREFUSED);
+	close(fd);
+
+	flow_key(&k, overflow, "::ffff:127.0.0.1");
+	k.port = 25;
+	k.flags = SG_FLOW_NO_SOCKET;
+	fd = map_fd(SG_MAP_EGRESS);
+	assert_int_equal(bpf_map_lookup_elem(fd, &k, &e), 0);
+	assert_int_equal(e.syns, 0);
+	assert_int_equal(e.packets, 1);
+	/* Nothing filed under root for it. */
+	k.uid = 0;
+	k.flags = 0;
+	assert_int_not_equal(bpf_map_lookup_elem(fd, &k, &e), 0);
+	close(fd);
+}
+
 static __u64 map_full_errors(void)
 {
 	int fd = map_fd(SG_MAP_ERRORS);
@@ -569,6 +614,7 @@ int main(void)
 		cmocka_unit_test(test_ipv6_and_v4_mapped),
 		cmocka_unit_test(test_fastopen_is_policed),
 		cmocka_unit_test(test_port_totals),
+		cmocka_unit_test(test_kernel_reply_has_no_socket),
 		cmocka_unit_test(test_full_maps),
 	};
 

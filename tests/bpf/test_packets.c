@@ -32,6 +32,7 @@
 #define FROM4(a) .src = (a), .dst = "192.0.2.25"
 #define FROM6(a) .src = (a), .dst = "2001:db8:25::25"
 #define SYN(port) .dport = (port), .flags = TH_SYN
+#define IP_LEN(n) .ip_len_set = true, .ip_len = (n)
 #define TAGS(...) .tpid = { __VA_ARGS__ }
 #define HOP(n) { IPPROTO_HOPOPTS, (n), 0 }
 #define RT(n) { IPPROTO_ROUTING, (n), 0 }
@@ -53,7 +54,7 @@
 
 enum { RUN_TC = 1, RUN_XDP = 2 };
 
-enum ban_id { BAN_NONE, BAN_V4_24, BAN_V6_48, BAN_V4_32, BAN_EXPIRED, BAN__MAX };
+enum ban_id { BAN_NONE, BAN_V4_24, BAN_V6_48, BAN_V4_32, BAN_EXPIRED, BAN_EXPIRED_IN_24, BAN__MAX };
 
 /* Installed afresh for every row, so drops start at 0 and expiry is relative to the row. */
 static const struct {
@@ -65,6 +66,8 @@ static const struct {
 	[BAN_V6_48] = { "2001:db8:bad::", 48, 0 },
 	[BAN_V4_32] = { "192.0.2.66", 32, 0 },
 	[BAN_EXPIRED] = { "198.51.100.0", 24, -1 },
+	/* Expired, but inside BAN_V4_24, which still holds. */
+	[BAN_EXPIRED_IN_24] = { "203.0.113.8", 30, -1 },
 };
 
 struct row {
@@ -170,6 +173,21 @@ static const struct row rows[] = {
 	{ "v6 dest options cut before a udp header",
 	  .pkt = { V6, .l4 = IPPROTO_UDP, .dport = 25, EXTS(DST(1)), .len = HL_ETH + HL_IP6 + 10 },
 	  TRUNCATED },
+	/* What lies past the IP length is padding, whatever it looks like. */
+	{ "v4 syn past the total length", .pkt = { V4, SYN(25), IP_LEN(HL_IP4) }, BAD_HEADER },
+	{ "v4 total length inside the tcp options",
+	  .pkt = { V4, SYN(25), .tcp_opts = 8, IP_LEN(HL_IP4 + HL_TCP + 4) }, BAD_HEADER },
+	{ "v4 total length below the ihl", .pkt = { V4, SYN(25), .ip_opts = 8, IP_LEN(HL_IP4) },
+	  BAD_HEADER },
+	{ "v4 total length 0 (big tcp gso) counts", .pkt = { V4, SYN(25), IP_LEN(0) },
+	  SYN_COUNTED(25) },
+	{ "v6 syn past the payload length", .pkt = { V6, SYN(25), IP_LEN(HL_TCP - 1) }, BAD_HEADER },
+	{ "v6 payload length inside an extension header",
+	  .pkt = { V6, SYN(25), EXTS(DST(1)), IP_LEN(8) }, BAD_HEADER },
+	{ "v6 payload length inside the fragment header",
+	  .pkt = { V6, SYN(25), EXTS(FRAG(0)), IP_LEN(4) }, BAD_HEADER },
+	{ "v6 payload length 0 (jumbo) counts", .pkt = { V6, SYN(25), IP_LEN(0) },
+	  SYN_COUNTED(25) },
 	{ "v6 fragment header cut",
 	  .pkt = { V6, SYN(25), EXTS(FRAG(0)), .len = HL_ETH + HL_IP6 + 7 }, TRUNCATED },
 	{ "v6 tcp header cut", .pkt = { V6, SYN(25), .len = HL_ETH + HL_IP6 + HL_TCP - 1 },
@@ -196,6 +214,8 @@ static const struct row rows[] = {
 	{ "banned v4 /24: last address, ack dropped",
 	  .pkt = { FROM4("203.0.113.255"), .dport = 587, .flags = TH_ACK }, XDP_ONLY,
 	  .ban = BAN_V4_24 },
+	{ "banned v4 /24: an expired /30 inside does not lift it",
+	  .pkt = { FROM4("203.0.113.9"), SYN(25) }, XDP_ONLY, .ban = BAN_V4_24 },
 	{ "banned v4 /24: neighbour above passes", .pkt = { FROM4("203.0.114.0"), SYN(25) },
 	  XDP_ONLY, .in = 25 },
 	{ "banned v4 /24: neighbour below passes", .pkt = { FROM4("203.0.112.255"), SYN(25) },
@@ -326,6 +346,7 @@ static int install_bans(void)
 		err = pkt_ban_key(bans[i].prefix, bans[i].len, &key);
 		if (err)
 			return err;
+		ban.prefixlen = key.prefixlen;
 		if (bpf_map_update_elem(fx.bans_fd, &key, &ban, BPF_ANY))
 			return -errno;
 	}
@@ -463,7 +484,7 @@ static void check_egress(const struct run *c, const struct row *r, const struct 
 	struct sg_flow_key key = { .uid = 0, .port = w->port };
 	struct sg_egress got;
 
-	check(c, sg_map_count(fx.egress_fd, sizeof(key)), w->flow, "sg_egress entries");
+	check(c, sg_map_count(fx.egress_fd), w->flow, "sg_egress entries");
 	if (!w->flow)
 		return;
 	check(c, pkt_addr(r->pkt.dst, key.addr) > 0, true, "pkt_addr(%s)", r->pkt.dst);
@@ -482,7 +503,7 @@ static void check_sources(const struct run *c, const struct row *r, const struct
 	struct sg_source got;
 	struct sg_addr key;
 
-	check(c, sg_map_count(fx.sources_fd, sizeof(key)), w->source, "sg_sources entries");
+	check(c, sg_map_count(fx.sources_fd), w->source, "sg_sources entries");
 	if (!w->source)
 		return;
 	check(c, pkt_addr(r->pkt.src, key.addr) > 0, true, "pkt_addr(%s)", r->pkt.src);
@@ -499,7 +520,7 @@ static void check_bans(const struct run *c, const struct want *w)
 	struct sg_ban got;
 	int i;
 
-	check(c, sg_map_count(fx.bans_fd, sizeof(key)), BAN__MAX - 1, "sg_bans entries");
+	check(c, sg_map_count(fx.bans_fd), BAN__MAX - 1, "sg_bans entries");
 	for (i = BAN_NONE + 1; i < BAN__MAX; i++) {
 		check(c, pkt_ban_key(bans[i].prefix, bans[i].len, &key), 0, "pkt_ban_key(%s)",
 		      bans[i].prefix);

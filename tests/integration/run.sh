@@ -16,7 +16,7 @@ shopt -s inherit_errexit
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-TESTS=(counting status reattach throttle block_release survives_kill ipv6_fastopen no_socket xdp_ban bad_input
+TESTS=(counting status reattach cgroup_removed throttle block_release survives_kill ipv6_fastopen no_socket xdp_ban bad_input
 	detach)
 
 # Per-UID and per-destination counts of the connect hooks and TC egress.
@@ -91,6 +91,25 @@ test_reattach()
 	expect_top "$USER_A" "3/3/0/3"
 	expect_connects "$USER_A" "ok=2 eperm=0 other=0" -n 2 "$NET4" 25
 	expect_top "$USER_A" "5/5/0/5"
+}
+
+# The hooks' cgroup goes away: status says so, and attaching to a new one
+# keeps every counter, policy and token.
+test_cgroup_removed()
+{
+	sg throttle "$USER_A" --rate 1/min --burst 2
+	expect_connects "$USER_A" "ok=2 eperm=1 other=0" -n 3 "$NET4" 25
+	# A new cgroup at the same path has a new id: the old links are dead.
+	rmdir "$CG"
+	mkdir "$CG"
+	expect_eq "hooks after rmdir" "false false" \
+		"$(sg status --json | jq -r '[.cgroup_hooks[].attached] | join(" ")')"
+
+	sg attach --cgroup "$CG"
+	expect_eq "hooks on the new cgroup" "true $(stat -c %i "$CG") true $(stat -c %i "$CG")" \
+		"$(sg status --json | jq -r '[.cgroup_hooks[] | "\(.attached) \(.cgroup_id)"] | join(" ")')"
+	expect_connects "$USER_A" "ok=0 eperm=2 other=0" -n 2 "$NET4" 25
+	expect_top "$USER_A" "5/2/3/2"
 }
 
 # A fresh throttle grants its burst, then refuses until the rate refills.

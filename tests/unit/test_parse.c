@@ -73,6 +73,8 @@ static void test_duration(void **state)
 	} bad[] = {
 		{ "", -EINVAL },  { "3x", -EINVAL },   { "h", -EINVAL },    { "1h-", -EINVAL },
 		{ "0", -ERANGE }, { "0s0m", -ERANGE }, { "367d", -ERANGE }, { "99999999999999999999", -ERANGE },
+		/* n * unit * 1e9 would wrap 64 bits to minutes without the check before it. */
+		{ "213504d", -ERANGE }, { "5124096h", -ERANGE }, { "366d1s", -ERANGE },
 	};
 	const char *why;
 	__u64 v;
