@@ -72,7 +72,8 @@ $(BENCH): tests/bench/bench.c $(LIB) $(SKELS) $(BUILD)/empty.skel.h
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $< $(LIB) $(LDLIBS) -o $@
 
-test: deps all $(UNIT_TESTS) $(BPF_TESTS) $(TOOLS)
+# The integration tests put an empty program on clsact as another tool's filter.
+test: deps all $(UNIT_TESTS) $(BPF_TESTS) $(TOOLS) $(BUILD)/empty.bpf.o
 	@tests/run.sh $(UNIT_TESTS) $(BPF_TESTS) tests/integration/run.sh
 
 test-unit: $(UNIT_TESTS)
@@ -81,7 +82,7 @@ test-unit: $(UNIT_TESTS)
 test-bpf: all $(BPF_TESTS)
 	@tests/run.sh $(BPF_TESTS)
 
-test-integration: all $(TOOLS)
+test-integration: all $(TOOLS) $(BUILD)/empty.bpf.o
 	@tests/run.sh tests/integration/run.sh
 
 # Until the daemon exists: attach to the cgroup root and the default-route

@@ -48,7 +48,7 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, SG_MAX_IFACES);
-	__type(key, __u32);
+	__type(key, struct sg_iface_key);
 	__type(value, struct sg_iface);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } sg_ifaces SEC(".maps");

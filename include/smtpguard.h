@@ -201,7 +201,16 @@ struct sg_event {
 	char comm[16];
 };
 
-/* sg_ifaces: key __u32 ifindex; written by user space only, to know what to detach. */
+/*
+ * sg_ifaces: written by user space only, to know what to detach. An ifindex
+ * is only unique within its network namespace, hence the namespace's inode.
+ */
+struct sg_iface_key {
+	__u64 netns;
+	__u32 ifindex;
+	__u32 pad;
+};
+
 #define SG_IFACE_TC (1U << 0) /* our filter is on the clsact egress hook */
 #define SG_IFACE_QDISC_OURS (1U << 1) /* we created the clsact qdisc */
 #define SG_IFACE_XDP (1U << 2) /* the XDP link is pinned */

@@ -72,9 +72,9 @@ static int run_detach(int argc, char **argv)
 		return SG_EXIT_FAIL;
 	if (!sg_state_any())
 		return sg_need_state();
-	err = sg_detach();
-	if (err)
-		return sg_fail("detach: removing pins in %s: %s", sg_pin_dir(), strerror(-err));
+	/* sg_detach() has said what failed. */
+	if (sg_detach())
+		return SG_EXIT_FAIL;
 	printf("detached; %s removed\n", sg_pin_dir());
 	return SG_EXIT_OK;
 }

@@ -13,6 +13,7 @@
 
 #include "cli.h"
 #include "maps.h"
+#include "netns.h"
 #include "parse.h"
 #include "render.h"
 #include "smtpguard.h"
@@ -241,7 +242,7 @@ static int status_iface(const void *key, const void *value, void *ctx)
 	struct sg_status *st = ctx;
 
 	if (st->n_ifaces < SG_MAX_IFACES) {
-		st->ifindex[st->n_ifaces] = *(const __u32 *)key;
+		st->iface_keys[st->n_ifaces] = *(const struct sg_iface_key *)key;
 		st->ifaces[st->n_ifaces++] = *(const struct sg_iface *)value;
 	}
 	return 0;
@@ -311,6 +312,7 @@ static int collect_status(struct sg_status *st)
 
 	memset(st, 0, sizeof(*st));
 	snprintf(st->pin_dir, sizeof(st->pin_dir), "%s", sg_pin_dir());
+	st->netns = sg_netns_self();
 	status_hooks(st);
 	for (i = 0; i < sizeof(maps) / sizeof(maps[0]); i++)
 		status_map(st, maps[i].name, maps[i].countable);

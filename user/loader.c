@@ -22,7 +22,9 @@
 #include "ingress.skel.h"
 #include "loader.h"
 #include "maps.h"
+#include "netns.h"
 #include "state.h"
+#include "tc.h"
 
 #define PIN_PROG_CONNECT4 "prog_connect4"
 #define PIN_PROG_CONNECT6 "prog_connect6"
@@ -289,27 +291,28 @@ cleanup:
 	return err;
 }
 
-static void xdp_link_name(char *buf, size_t len, __u32 ifindex)
+/* One pin per interface and namespace: ifindexes repeat across namespaces. */
+static void xdp_link_name(char *buf, size_t len, const struct sg_iface_key *key)
 {
-	snprintf(buf, len, "link_xdp_%u", ifindex);
+	snprintf(buf, len, "link_xdp_%llu_%u", (unsigned long long)key->netns, key->ifindex);
 }
 
 /* XDP in native mode where the driver has it, generic otherwise; returns the mode or -errno. */
-static int attach_xdp(__u32 ifindex)
+static int attach_xdp(const struct sg_iface_key *key)
 {
 	LIBBPF_OPTS(bpf_link_create_opts, lo, .flags = XDP_FLAGS_DRV_MODE);
 	LIBBPF_OPTS(bpf_xdp_query_opts, q);
-	char name[32], path[PATH_MAX];
+	char name[64], path[PATH_MAX];
 	int prog_fd, link_fd, err;
 
-	xdp_link_name(name, sizeof(name), ifindex);
+	xdp_link_name(name, sizeof(name), key);
 	prog_fd = sg_pin_open(PIN_PROG_INGRESS);
 	if (prog_fd < 0)
 		return prog_fd;
-	link_fd = bpf_link_create(prog_fd, ifindex, BPF_XDP, &lo);
+	link_fd = bpf_link_create(prog_fd, key->ifindex, BPF_XDP, &lo);
 	if (link_fd < 0) {
 		lo.flags = XDP_FLAGS_SKB_MODE;
-		link_fd = bpf_link_create(prog_fd, ifindex, BPF_XDP, &lo);
+		link_fd = bpf_link_create(prog_fd, key->ifindex, BPF_XDP, &lo);
 	}
 	close(prog_fd);
 	if (link_fd < 0)
@@ -320,68 +323,60 @@ static int attach_xdp(__u32 ifindex)
 	close(link_fd);
 	if (err)
 		return err;
-	if (bpf_xdp_query(ifindex, 0, &q))
+	if (bpf_xdp_query(key->ifindex, 0, &q))
 		return -errno;
 	return q.attach_mode;
 }
 
-static void tc_hook(struct bpf_tc_hook *hook, __u32 ifindex, enum bpf_tc_attach_point where)
-{
-	memset(hook, 0, sizeof(*hook));
-	hook->sz = sizeof(*hook);
-	hook->ifindex = ifindex;
-	hook->attach_point = where;
-}
-
-/* Our filter on the clsact egress hook; *qdisc_ours says whether we had to create clsact. */
 static int attach_tc(__u32 ifindex, int *qdisc_ours)
 {
-	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = SG_TC_HANDLE, .priority = SG_TC_PRIORITY);
-	struct bpf_tc_hook hook;
-	int err;
+	int err, prog_fd = sg_pin_open(PIN_PROG_EGRESS);
 
-	tc_hook(&hook, ifindex, BPF_TC_EGRESS);
-	err = bpf_tc_hook_create(&hook);
-	if (err && err != -EEXIST)
-		return err;
-	*qdisc_ours = !err;
-	opts.prog_fd = sg_pin_open(PIN_PROG_EGRESS);
-	if (opts.prog_fd < 0)
-		return opts.prog_fd;
-	err = bpf_tc_attach(&hook, &opts);
-	close(opts.prog_fd);
-	if (err && *qdisc_ours) {
-		tc_hook(&hook, ifindex, BPF_TC_INGRESS | BPF_TC_EGRESS);
-		bpf_tc_hook_destroy(&hook);
-	}
+	if (prog_fd < 0)
+		return prog_fd;
+	err = sg_tc_attach(ifindex, prog_fd, qdisc_ours);
+	close(prog_fd);
 	return err;
 }
 
-static void detach_tc(__u32 ifindex, const struct sg_iface *rec)
+/*
+ * Our TC filter on the interface, from whichever namespace this runs in:
+ * enter the interface's, and check the ifindex still names the interface
+ * we attached to. A namespace that is gone took its interfaces with it.
+ */
+static int detach_tc(const struct sg_iface_key *key, const struct sg_iface *rec)
 {
-	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = SG_TC_HANDLE, .priority = SG_TC_PRIORITY);
-	struct bpf_tc_hook hook;
+	char name[IF_NAMESIZE];
+	int back = -1, err = 0;
 
-	tc_hook(&hook, ifindex, BPF_TC_EGRESS);
-	bpf_tc_detach(&hook, &opts);
-	if (rec->flags & SG_IFACE_QDISC_OURS) {
-		tc_hook(&hook, ifindex, BPF_TC_INGRESS | BPF_TC_EGRESS);
-		bpf_tc_hook_destroy(&hook);
-	}
+	if (key->netns != sg_netns_self())
+		err = sg_netns_enter(key->netns, &back);
+	if (err)
+		return err == -ENOENT ? 0 : err;
+	if (if_indextoname(key->ifindex, name) && !strcmp(name, rec->name))
+		err = sg_tc_detach(key->ifindex, !!(rec->flags & SG_IFACE_QDISC_OURS));
+	if (back >= 0 && sg_netns_return(back) && !err)
+		err = -EPERM;
+	return err;
 }
 
-
-static void detach_iface(int ifaces_fd, __u32 ifindex, const struct sg_iface *rec)
+/* Everything on one interface; the record goes only once that worked. */
+static int detach_iface(int ifaces_fd, const struct sg_iface_key *key, const struct sg_iface *rec)
 {
-	char name[32];
+	char name[64];
+	int err;
 
-	if (rec->flags & SG_IFACE_TC)
-		detach_tc(ifindex, rec);
+	if (rec->flags & SG_IFACE_TC) {
+		err = detach_tc(key, rec);
+		if (err)
+			return report(err, "removing the tc filter from %s", rec->name);
+	}
 	if (rec->flags & SG_IFACE_XDP) {
-		xdp_link_name(name, sizeof(name), ifindex);
+		xdp_link_name(name, sizeof(name), key);
 		detach_link(name);
 	}
-	bpf_map_delete_elem(ifaces_fd, &ifindex);
+	bpf_map_delete_elem(ifaces_fd, key);
+	return 0;
 }
 
 static const char *xdp_mode_str(int mode)
@@ -390,15 +385,15 @@ static const char *xdp_mode_str(int mode)
 }
 
 /* TC and XDP on one interface; returns 1 when something was added, 0 when all was there. */
-static int attach_iface(int ifaces_fd, const char *ifname, __u32 ifindex)
+static int attach_iface(int ifaces_fd, const char *ifname, const struct sg_iface_key *key)
 {
 	struct sg_iface rec = {};
 	int err, mode, qdisc_ours, added = 0;
 
-	if (bpf_map_lookup_elem(ifaces_fd, &ifindex, &rec))
+	if (bpf_map_lookup_elem(ifaces_fd, key, &rec))
 		snprintf(rec.name, sizeof(rec.name), "%s", ifname);
 	if (!(rec.flags & SG_IFACE_TC)) {
-		err = attach_tc(ifindex, &qdisc_ours);
+		err = attach_tc(key->ifindex, &qdisc_ours);
 		if (err)
 			return report(err, "tc egress on %s", ifname);
 		rec.flags |= SG_IFACE_TC | (qdisc_ours ? SG_IFACE_QDISC_OURS : 0);
@@ -406,9 +401,9 @@ static int attach_iface(int ifaces_fd, const char *ifname, __u32 ifindex)
 		added = 1;
 	}
 	if (!(rec.flags & SG_IFACE_XDP)) {
-		mode = attach_xdp(ifindex);
+		mode = attach_xdp(key);
 		if (mode < 0) {
-			detach_iface(ifaces_fd, ifindex, &rec);
+			detach_iface(ifaces_fd, key, &rec);
 			return report(mode, "xdp on %s", ifname);
 		}
 		rec.flags |= SG_IFACE_XDP;
@@ -416,9 +411,9 @@ static int attach_iface(int ifaces_fd, const char *ifname, __u32 ifindex)
 		printf("attached ingress to %s (xdp %s)\n", ifname, xdp_mode_str(mode));
 		added = 1;
 	}
-	if (bpf_map_update_elem(ifaces_fd, &ifindex, &rec, BPF_ANY)) {
+	if (bpf_map_update_elem(ifaces_fd, key, &rec, BPF_ANY)) {
 		err = -errno;
-		detach_iface(ifaces_fd, ifindex, &rec);
+		detach_iface(ifaces_fd, key, &rec);
 		return report(err, "recording %s in %s", ifname, SG_MAP_IFACES);
 	}
 	return added;
@@ -465,7 +460,8 @@ int sg_default_ifaces(char names[][IF_NAMESIZE], int max)
 
 int sg_attach(const char *cgroup, char *const *ifaces, int n_ifaces)
 {
-	__u32 ifindex[SG_MAX_IFACES], added_if[SG_MAX_IFACES];
+	struct sg_iface_key keys[SG_MAX_IFACES];
+	int added_if[SG_MAX_IFACES];
 	int fresh = sg_state_present() != 0;
 	int err, i, ifaces_fd = -1, n_added = 0, cg_added = 0;
 	struct sg_iface rec;
@@ -474,8 +470,9 @@ int sg_attach(const char *cgroup, char *const *ifaces, int n_ifaces)
 	if (n_ifaces > SG_MAX_IFACES)
 		return report(-E2BIG, "more than %d interfaces", SG_MAX_IFACES);
 	for (i = 0; i < n_ifaces; i++) {
-		ifindex[i] = if_nametoindex(ifaces[i]);
-		if (!ifindex[i])
+		keys[i] = (struct sg_iface_key){ .netns = sg_netns_self(),
+						 .ifindex = if_nametoindex(ifaces[i]) };
+		if (!keys[i].ifindex)
 			return report(-ENODEV, "interface %s", ifaces[i]);
 	}
 	err = sg_state_prepare();
@@ -493,18 +490,18 @@ int sg_attach(const char *cgroup, char *const *ifaces, int n_ifaces)
 		goto cleanup;
 	}
 	for (i = 0; i < n_ifaces; i++) {
-		err = attach_iface(ifaces_fd, ifaces[i], ifindex[i]);
+		err = attach_iface(ifaces_fd, ifaces[i], &keys[i]);
 		if (err < 0)
 			goto cleanup;
 		if (err)
-			added_if[n_added++] = ifindex[i];
+			added_if[n_added++] = i;
 		err = 0;
 	}
 cleanup:
 	if (err) {
 		for (i = 0; i < n_added; i++)
-			if (!bpf_map_lookup_elem(ifaces_fd, &added_if[i], &rec))
-				detach_iface(ifaces_fd, added_if[i], &rec);
+			if (!bpf_map_lookup_elem(ifaces_fd, &keys[added_if[i]], &rec))
+				detach_iface(ifaces_fd, &keys[added_if[i]], &rec);
 		for (i = 0; i < 2; i++)
 			if (cg_added & (1 << i))
 				detach_link(cgroup_hooks[i].link);
@@ -516,31 +513,43 @@ cleanup:
 	return err;
 }
 
+static int collect_iface(const void *key, const void *value, void *ctx)
+{
+	struct {
+		struct sg_iface_key keys[SG_MAX_IFACES];
+		struct sg_iface recs[SG_MAX_IFACES];
+		int n;
+	} *c = ctx;
+
+	if (c->n < SG_MAX_IFACES) {
+		c->keys[c->n] = *(const struct sg_iface_key *)key;
+		c->recs[c->n++] = *(const struct sg_iface *)value;
+	}
+	return 0;
+}
+
 int sg_detach(void)
 {
-	struct sg_iface rec;
-	__u32 key, next;
-	void *prev = NULL;
-	int fd;
-	size_t i;
+	struct {
+		struct sg_iface_key keys[SG_MAX_IFACES];
+		struct sg_iface recs[SG_MAX_IFACES];
+		int n;
+	} c = {};
+	int fd, i, err, failed = 0;
 
+	/* Deleting while walking would disturb the walk: collect first. */
 	fd = sg_pin_open(SG_MAP_IFACES);
 	if (fd >= 0) {
-		/* Deleting while walking would restart the walk: collect first. */
-		__u32 keys[SG_MAX_IFACES];
-		int n = 0, j;
-
-		while (n < SG_MAX_IFACES && !bpf_map_get_next_key(fd, prev, &next)) {
-			keys[n++] = key = next;
-			prev = &key;
-		}
-		for (j = 0; j < n; j++) {
-			if (bpf_map_lookup_elem(fd, &keys[j], &rec))
-				continue;
-			detach_iface(fd, keys[j], &rec);
-			printf("detached from %s\n", rec.name);
+		err = sg_map_for_each(fd, collect_iface, &c);
+		for (i = 0; !err && i < c.n; i++) {
+			if (detach_iface(fd, &c.keys[i], &c.recs[i]))
+				failed = 1;
+			else
+				printf("detached from %s\n", c.recs[i].name);
 		}
 		close(fd);
+		if (err)
+			return report(err, "reading %s", SG_MAP_IFACES);
 	}
 	for (i = 0; i < 2; i++) {
 		if (!pinned(cgroup_hooks[i].link))
@@ -548,5 +557,9 @@ int sg_detach(void)
 		detach_link(cgroup_hooks[i].link);
 		printf("detached %s\n", cgroup_hooks[i].prog + 5);
 	}
-	return sg_state_remove();
+	/* Keep the pins while a filter is left, so that detach can be run again. */
+	if (failed)
+		return -EBUSY;
+	err = sg_state_remove();
+	return err ? report(err, "removing the pins in %s", sg_pin_dir()) : 0;
 }

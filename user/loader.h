@@ -10,10 +10,6 @@
 
 #include <net/if.h>
 
-/* TC filter identity: ours is the one with this handle at this priority. */
-#define SG_TC_HANDLE 0x5347
-#define SG_TC_PRIORITY 1
-
 /* Interfaces that carry a default route (IPv4 or IPv6), at most max; returns how many. */
 int sg_default_ifaces(char names[][IF_NAMESIZE], int max);
 
@@ -25,7 +21,11 @@ int sg_default_ifaces(char names[][IF_NAMESIZE], int max);
  */
 int sg_attach(const char *cgroup, char *const *ifaces, int n_ifaces);
 
-/* Remove every hook, link, filter, qdisc we created and every pin. */
+/*
+ * Remove every hook, link, filter and qdisc we created, whatever network
+ * namespace it is in, then every pin; the pins stay if a filter could not
+ * be removed, so that detach can be run again.
+ */
 int sg_detach(void);
 
 #endif

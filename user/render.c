@@ -224,7 +224,8 @@ json_t *sg_status_json(const struct sg_status *st)
 
 		e = json_object();
 		json_object_set_new(e, "interface", json_string(f->name));
-		json_object_set_new(e, "ifindex", json_integer(st->ifindex[i]));
+		json_object_set_new(e, "ifindex", json_integer(st->iface_keys[i].ifindex));
+		json_object_set_new(e, "netns", json_integer(st->iface_keys[i].netns));
 		json_object_set_new(e, "tc_egress", json_boolean(f->flags & SG_IFACE_TC));
 		json_object_set_new(e, "xdp", json_string(f->flags & SG_IFACE_XDP ?
 								  xdp_mode_name(f->xdp_mode) :
@@ -293,11 +294,16 @@ void sg_status_print(FILE *f, const struct sg_status *st)
 	fprintf(f, "\ninterfaces:\n");
 	if (!st->n_ifaces)
 		fprintf(f, "  none\n");
-	for (i = 0; i < st->n_ifaces; i++)
-		fprintf(f, "  %-16s tc egress: %-3s  xdp: %s\n", st->ifaces[i].name,
+	for (i = 0; i < st->n_ifaces; i++) {
+		fprintf(f, "  %-16s tc egress: %-3s  xdp: %s", st->ifaces[i].name,
 			st->ifaces[i].flags & SG_IFACE_TC ? "yes" : "no",
 			st->ifaces[i].flags & SG_IFACE_XDP ? xdp_mode_name(st->ifaces[i].xdp_mode) :
 							     "none");
+		if (st->iface_keys[i].netns != st->netns)
+			fprintf(f, "  (network namespace %llu)",
+				(unsigned long long)st->iface_keys[i].netns);
+		fputc('\n', f);
+	}
 
 	fprintf(f, "\npolicies: default %s; %u throttled, %u blocked, %u observed\n",
 		policy_text(&st->default_policy, 0, policy, sizeof(policy)),

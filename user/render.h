@@ -67,8 +67,9 @@ struct sg_status {
 	char pin_dir[PATH_MAX];
 	struct sg_status_hook hooks[2];
 	struct sg_iface ifaces[SG_MAX_IFACES];
-	__u32 ifindex[SG_MAX_IFACES];
+	struct sg_iface_key iface_keys[SG_MAX_IFACES];
 	size_t n_ifaces;
+	__u64 netns; /* the namespace status runs in */
 	struct sg_status_map maps[16];
 	size_t n_maps;
 	struct sg_status_port ports[SG_MAX_PORTS];

@@ -17,7 +17,7 @@ shopt -s inherit_errexit
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 TESTS=(counting status reattach cgroup_removed throttle block_release survives_kill ipv6_fastopen no_socket xdp_ban bad_input
-	detach)
+	detach detach_elsewhere detach_keeps_others)
 
 # Per-UID and per-destination counts of the connect hooks and TC egress.
 test_counting()
@@ -333,6 +333,51 @@ test_detach()
 	expect_connects "$USER_A" "ok=1 eperm=0 other=0" "$NET4" 25
 }
 
+# Another tool's filter: an empty program that tc loads itself, at its own priority and handle.
+add_foreign_filter() # NS DEV
+{
+	in_ns "$1" tc qdisc add dev "$2" clsact 2>/dev/null || true
+	in_ns "$1" tc filter add dev "$2" egress prio 5 handle 7 bpf obj "$ROOT/build/empty.bpf.o" \
+		sec tc direct-action
+}
+
+foreign_filters() # NS DEV
+{
+	in_ns "$1" tc filter show dev "$2" egress | grep -c ' handle 0x7 ' || true
+}
+
+# detach reaches the interfaces in their own namespace, from another one, and
+# leaves alone the interface there that has the same ifindex.
+test_detach_elsewhere()
+{
+	local idx decoy
+
+	idx=$(ip -n "$NS_HOST" -j link show dev "$VETH_HOST" | jq '.[0].ifindex')
+	decoy=$(ip -n "$NS_NET" -j link show | jq -r --argjson i "$idx" '.[] | select(.ifindex == $i) | .ifname')
+	if [ -z "$decoy" ]; then
+		decoy=sg${ID}d
+		ip -n "$NS_NET" link add "$decoy" index "$idx" type veth peer name "${decoy}p"
+	fi
+	add_foreign_filter "$NS_NET" "$decoy"
+
+	in_ns "$NS_NET" "$SG_BIN" detach
+	expect_eq "after detach from $NS_NET" \
+		"cgroup_progs=0 tc_filters=0 clsact=0 xdp=0 pin_dir=no" "$(attachments)"
+	expect_eq "the other filter on $decoy, ifindex $idx in $NS_NET" 1 \
+		"$(foreign_filters "$NS_NET" "$decoy")"
+}
+
+# A clsact smtpguard created but another tool has since used stays, with that tool's filter.
+test_detach_keeps_others()
+{
+	add_foreign_filter "$NS_HOST" "$VETH_HOST"
+	sg detach
+	expect_eq "our filter" 0 \
+		"$(in_ns "$NS_HOST" tc filter show dev "$VETH_HOST" egress | grep -c ' handle 0x5347 ' || true)"
+	expect_eq "their filter" 1 "$(foreign_filters "$NS_HOST" "$VETH_HOST")"
+	expect_eq "pin dir" absent "$([ -e "$PIN" ] && echo present || echo absent)"
+}
+
 main()
 {
 	local name
@@ -359,3 +404,4 @@ main()
 }
 
 main "$@"
+

@@ -121,8 +121,11 @@ static void fill_status(struct sg_status *st)
 	st->hooks[1] = (struct sg_status_hook){ .name = "connect6" };
 	st->ifaces[0] = (struct sg_iface){ .name = "eth0", .flags = SG_IFACE_TC | SG_IFACE_XDP,
 					   .xdp_mode = XDP_ATTACHED_SKB };
-	st->ifindex[0] = 2;
-	st->n_ifaces = 1;
+	st->iface_keys[0] = (struct sg_iface_key){ .netns = 4026531840ULL, .ifindex = 2 };
+	st->ifaces[1] = (struct sg_iface){ .name = "veth1", .flags = SG_IFACE_TC };
+	st->iface_keys[1] = (struct sg_iface_key){ .netns = 4026532999ULL, .ifindex = 2 };
+	st->n_ifaces = 2;
+	st->netns = 4026531840ULL;
 	st->maps[0] = (struct sg_status_map){ .name = "sg_policies", .entries = 2, .capacity = 65536 };
 	st->maps[1] = (struct sg_status_map){ .name = "sg_events", .entries = -1, .capacity = 262144 };
 	st->n_maps = 2;
@@ -150,7 +153,9 @@ static void test_status_json(void **state)
 		"{\"pin_dir\":\"/sys/fs/bpf/smtpguard\",\"cgroup_hooks\":["
 		"{\"program\":\"connect4\",\"attached\":true,\"cgroup_id\":1,\"cgroup\":\"/sys/fs/cgroup\"},"
 		"{\"program\":\"connect6\",\"attached\":false,\"cgroup_id\":null,\"cgroup\":null}],"
-		"\"interfaces\":[{\"interface\":\"eth0\",\"ifindex\":2,\"tc_egress\":true,\"xdp\":\"generic\"}],"
+		"\"interfaces\":[{\"interface\":\"eth0\",\"ifindex\":2,\"netns\":4026531840,"
+		"\"tc_egress\":true,\"xdp\":\"generic\"},{\"interface\":\"veth1\",\"ifindex\":2,"
+		"\"netns\":4026532999,\"tc_egress\":true,\"xdp\":\"none\"}],"
 		"\"policies\":{\"default\":{\"mode\":\"observe\",\"expires_in_s\":null},\"observe\":0,"
 		"\"throttle\":1,\"block\":1},"
 		"\"ports\":[{\"port\":25,\"outbound\":true,\"inbound\":true,\"connects\":7,\"out_syns\":6,"
@@ -181,7 +186,8 @@ static void test_status_text(void **state)
 		"  connect4  cgroup id 1, /sys/fs/cgroup\n"
 		"  connect6  not attached\n\n"
 		"interfaces:\n"
-		"  eth0             tc egress: yes  xdp: generic\n\n"
+		"  eth0             tc egress: yes  xdp: generic\n"
+		"  veth1            tc egress: yes  xdp: none  (network namespace 4026532999)\n\n"
 		"policies: default observe; 1 throttled, 1 blocked, 0 observed\n\n"
 		"  PORT WATCH       CONNECTS   OUT_SYNS  OUT_PACKETS      OUT_BYTES    IN_SYNS\n"
 		"    25 out,in             7          6           30           2000          1\n\n"
