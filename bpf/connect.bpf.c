@@ -185,10 +185,8 @@ static __always_inline int sg_count_sender(__u32 uid, __u32 tgid, int verdict, _
 }
 
 static __always_inline void sg_emit(__u32 kind, int verdict, const __u32 addr[4], __u16 port,
-				    __u64 now)
+				    __u64 now, __u64 pid_tgid, __u64 uid_gid)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u64 uid_gid = bpf_get_current_uid_gid();
 	struct sg_event *e;
 
 	e = bpf_ringbuf_reserve(&sg_events, sizeof(*e), 0);
@@ -237,9 +235,9 @@ static __always_inline int sg_connect(struct bpf_sock_addr *ctx, const __u32 add
 	sg_count_flow(uid, addr, port, verdict, now);
 	is_new = sg_count_sender(uid, pid_tgid >> 32, verdict, now);
 	if (is_new)
-		sg_emit(SG_EV_NEW_SENDER, verdict, addr, port, now);
+		sg_emit(SG_EV_NEW_SENDER, verdict, addr, port, now, pid_tgid, uid_gid);
 	else if (deny_event)
-		sg_emit(SG_EV_DENIED, verdict, addr, port, now);
+		sg_emit(SG_EV_DENIED, verdict, addr, port, now, pid_tgid, uid_gid);
 	return verdict == SG_VERDICT_ALLOW;
 }
 

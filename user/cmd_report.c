@@ -30,22 +30,23 @@ static int map_walk(const char *map, sg_entry_fn fn, void *ctx)
 	return err;
 }
 
+/*
+ * Each map adds rows of its own for a (uid, no_socket); one sort then folds
+ * the rows of a UID together, so a box with thousands of accounts and tens
+ * of thousands of flows costs n log n, not n squared.
+ */
 struct top {
 	struct sg_top_row *rows;
 	size_t n, cap;
 	__u64 now;
 };
 
-static struct sg_top_row *top_row(struct top *t, __u32 uid, int no_socket)
+static struct sg_top_row *top_add(struct top *t, __u32 uid, int no_socket)
 {
 	struct sg_top_row *r;
-	size_t i;
 
-	for (i = 0; i < t->n; i++)
-		if (t->rows[i].uid == uid && t->rows[i].no_socket == no_socket)
-			return &t->rows[i];
 	if (t->n == t->cap) {
-		size_t cap = t->cap ? t->cap * 2 : 64;
+		size_t cap = t->cap ? t->cap * 2 : 256;
 
 		r = realloc(t->rows, cap * sizeof(*r));
 		if (!r)
@@ -60,10 +61,43 @@ static struct sg_top_row *top_row(struct top *t, __u32 uid, int no_socket)
 	return r;
 }
 
+static int by_owner(const void *a, const void *b)
+{
+	const struct sg_top_row *x = a, *y = b;
+
+	if (x->uid != y->uid)
+		return x->uid < y->uid ? -1 : 1;
+	return x->no_socket - y->no_socket;
+}
+
+static void top_fold(struct top *t)
+{
+	size_t i, out = 0;
+
+	qsort(t->rows, t->n, sizeof(t->rows[0]), by_owner);
+	for (i = 0; i < t->n; i++) {
+		struct sg_top_row *r = &t->rows[i], *o = out ? &t->rows[out - 1] : NULL;
+
+		if (!o || by_owner(o, r)) {
+			t->rows[out++] = *r;
+			continue;
+		}
+		o->attempts += r->attempts;
+		o->allowed += r->allowed;
+		o->denied += r->denied;
+		o->egress_syns += r->egress_syns;
+		if (r->has_policy) {
+			o->has_policy = 1;
+			o->policy = r->policy;
+		}
+	}
+	t->n = out;
+}
+
 static int top_stats(const void *key, const void *value, void *ctx)
 {
 	const struct sg_uid_stats *st = value;
-	struct sg_top_row *r = top_row(ctx, *(const __u32 *)key, 0);
+	struct sg_top_row *r = top_add(ctx, *(const __u32 *)key, 0);
 
 	if (!r)
 		return -ENOMEM;
@@ -76,11 +110,11 @@ static int top_stats(const void *key, const void *value, void *ctx)
 static int top_egress(const void *key, const void *value, void *ctx)
 {
 	const struct sg_flow_key *k = key;
-	struct sg_top_row *r = top_row(ctx, k->uid, !!(k->flags & SG_FLOW_NO_SOCKET));
+	struct sg_top_row *r = top_add(ctx, k->uid, !!(k->flags & SG_FLOW_NO_SOCKET));
 
 	if (!r)
 		return -ENOMEM;
-	r->egress_syns += ((const struct sg_egress *)value)->syns;
+	r->egress_syns = ((const struct sg_egress *)value)->syns;
 	return 0;
 }
 
@@ -92,7 +126,7 @@ static int top_policy(const void *key, const void *value, void *ctx)
 
 	if (p->expires_ns && p->expires_ns <= t->now)
 		return 0;
-	r = top_row(t, *(const __u32 *)key, 0);
+	r = top_add(t, *(const __u32 *)key, 0);
 	if (!r)
 		return -ENOMEM;
 	r->has_policy = 1;
@@ -129,6 +163,7 @@ static int collect_top(struct top *t)
 		err = map_walk(SG_MAP_POLICIES, top_policy, t);
 	if (err)
 		return err;
+	top_fold(t);
 	name_users(t);
 	sg_top_sort(t->rows, t->n);
 	return 0;
