@@ -337,8 +337,9 @@ test_detach()
 add_foreign_filter() # NS DEV
 {
 	in_ns "$1" tc qdisc add dev "$2" clsact 2>/dev/null || true
-	in_ns "$1" tc filter add dev "$2" egress prio 5 handle 7 bpf obj "$ROOT/build/empty.bpf.o" \
-		sec tc direct-action
+	# TC_BPF_MNT: tc's loader works in our private bpffs, not in /sys/fs/bpf.
+	TC_BPF_MNT=$BPFFS in_ns "$1" tc filter add dev "$2" egress prio 5 handle 7 \
+		bpf obj "$ROOT/build/empty.bpf.o" sec tc direct-action
 }
 
 foreign_filters() # NS DEV
