@@ -255,18 +255,19 @@ static int attach_cgroup(const char *cgroup, int *added)
 		goto cleanup;
 	}
 	for (i = 0; i < 2 && !err; i++) {
-		/* On cgroup2, a cgroup's id is its directory's inode number. */
-		id = pinned(cgroup_hooks[i].link) ? link_cgroup_id(cgroup_hooks[i].link) : 0;
-		if (!id && pinned(cgroup_hooks[i].link)) {
-			/* Its cgroup was removed: the link is dead, attach afresh. */
-			detach_link(cgroup_hooks[i].link);
-		} else if (id) {
-			if (id != st.st_ino) {
+		if (pinned(cgroup_hooks[i].link)) {
+			/* On cgroup2, a cgroup's id is its directory's inode number. */
+			id = link_cgroup_id(cgroup_hooks[i].link);
+			if (id == st.st_ino)
+				continue;
+			if (id) {
 				fprintf(stderr, "smtpguard: already attached to cgroup id %llu, not "
 						"%s; detach first\n", (unsigned long long)id, cgroup);
 				err = -EEXIST;
+				continue;
 			}
-			continue;
+			/* Its cgroup was removed: the link is dead, attach afresh. */
+			detach_link(cgroup_hooks[i].link);
 		}
 		prog_fd = sg_pin_open(cgroup_hooks[i].prog);
 		link_fd = prog_fd < 0 ? prog_fd :
@@ -347,7 +348,7 @@ static int attach_tc(__u32 ifindex, int *qdisc_ours)
 static int detach_tc(const struct sg_iface_key *key, const struct sg_iface *rec)
 {
 	char name[IF_NAMESIZE];
-	int back = -1, err = 0;
+	int back = -1, err = 0, ret;
 
 	if (key->netns != sg_netns_self())
 		err = sg_netns_enter(key->netns, &back);
@@ -355,8 +356,10 @@ static int detach_tc(const struct sg_iface_key *key, const struct sg_iface *rec)
 		return err == -ENOENT ? 0 : err;
 	if (if_indextoname(key->ifindex, name) && !strcmp(name, rec->name))
 		err = sg_tc_detach(key->ifindex, !!(rec->flags & SG_IFACE_QDISC_OURS));
-	if (back >= 0 && sg_netns_return(back) && !err)
-		err = -EPERM;
+	if (back >= 0) {
+		ret = sg_netns_return(back);
+		err = err ? err : ret;
+	}
 	return err;
 }
 
@@ -513,13 +516,15 @@ cleanup:
 	return err;
 }
 
+struct iface_list {
+	struct sg_iface_key keys[SG_MAX_IFACES];
+	struct sg_iface recs[SG_MAX_IFACES];
+	int n;
+};
+
 static int collect_iface(const void *key, const void *value, void *ctx)
 {
-	struct {
-		struct sg_iface_key keys[SG_MAX_IFACES];
-		struct sg_iface recs[SG_MAX_IFACES];
-		int n;
-	} *c = ctx;
+	struct iface_list *c = ctx;
 
 	if (c->n < SG_MAX_IFACES) {
 		c->keys[c->n] = *(const struct sg_iface_key *)key;
@@ -530,11 +535,7 @@ static int collect_iface(const void *key, const void *value, void *ctx)
 
 int sg_detach(void)
 {
-	struct {
-		struct sg_iface_key keys[SG_MAX_IFACES];
-		struct sg_iface recs[SG_MAX_IFACES];
-		int n;
-	} c = {};
+	struct iface_list c = {};
 	int fd, i, err, failed = 0;
 
 	/* Deleting while walking would disturb the walk: collect first. */

@@ -149,12 +149,11 @@ static int walk_batch(const struct walk *w)
 	LIBBPF_OPTS(bpf_map_batch_opts, opts);
 	__u32 chunk = 256, count, i;
 	__u64 batch = 0;
-	char *keys = NULL, *vals = NULL;
-	int err, done = 0, calls = 0;
+	char *keys = malloc((size_t)chunk * w->key_size);
+	char *vals = malloc((size_t)chunk * w->value_size);
+	int err = 0, done = 0, calls = 0;
 
 	while (!done) {
-		keys = realloc(keys, (size_t)chunk * w->key_size);
-		vals = realloc(vals, (size_t)chunk * w->value_size);
 		if (!keys || !vals) {
 			err = -ENOMEM;
 			break;
@@ -165,6 +164,10 @@ static int walk_batch(const struct walk *w)
 		/* One hash bucket holds more entries than fit: retry it with room. */
 		if (err == -ENOSPC && chunk < (1U << 20)) {
 			chunk *= 2;
+			free(keys);
+			free(vals);
+			keys = malloc((size_t)chunk * w->key_size);
+			vals = malloc((size_t)chunk * w->value_size);
 			continue;
 		}
 		if (!calls && (err == -EINVAL || err == -KERNEL_ENOTSUPP || err == -EOPNOTSUPP)) {
