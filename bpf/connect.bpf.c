@@ -87,13 +87,17 @@ static __always_inline int sg_throttle(__u32 uid, const struct sg_policy *p, __u
 		b = bpf_map_lookup_elem(&sg_buckets, &uid);
 		if (!b) {
 			sg_error(SG_ERR_MAP_FULL);
+			sg_count(&sg_counters, SG_CNT_DENIED_NO_BUCKET);
 			return SG_VERDICT_DENY;
 		}
 	}
 	bpf_spin_lock(&b->lock);
 	ok = sg_bucket_admit(b, p, now);
 	bpf_spin_unlock(&b->lock);
-	return ok ? SG_VERDICT_ALLOW : SG_VERDICT_DENY;
+	if (ok)
+		return SG_VERDICT_ALLOW;
+	sg_count(&sg_counters, SG_CNT_DENIED_THROTTLE);
+	return SG_VERDICT_DENY;
 }
 
 static __always_inline int sg_decide(__u32 uid, __u64 now)
@@ -104,6 +108,7 @@ static __always_inline int sg_decide(__u32 uid, __u64 now)
 		return SG_VERDICT_ALLOW;
 	switch (p->mode) {
 	case SG_MODE_BLOCK:
+		sg_count(&sg_counters, SG_CNT_DENIED_BLOCK);
 		return SG_VERDICT_DENY;
 	case SG_MODE_THROTTLE:
 		return sg_throttle(uid, p, now);

@@ -172,6 +172,9 @@ enum sg_error {
 enum sg_counter {
 	SG_CNT_BAN_DROPS,
 	SG_CNT_EVENTS,
+	SG_CNT_DENIED_BLOCK, /* connects refused: the UID is blocked */
+	SG_CNT_DENIED_THROTTLE, /* connects refused: the UID's bucket is empty */
+	SG_CNT_DENIED_NO_BUCKET, /* connects refused: no room for the UID's bucket (fail closed) */
 	SG_CNT__MAX,
 };
 

@@ -17,6 +17,9 @@ const char *const sg_error_names[SG_ERR__MAX] = {
 const char *const sg_counter_names[SG_CNT__MAX] = {
 	[SG_CNT_BAN_DROPS] = "ban_drops",
 	[SG_CNT_EVENTS] = "events",
+	[SG_CNT_DENIED_BLOCK] = "denied_block",
+	[SG_CNT_DENIED_THROTTLE] = "denied_throttle",
+	[SG_CNT_DENIED_NO_BUCKET] = "denied_no_bucket",
 };
 
 const char *sg_mode_name(__u32 mode)

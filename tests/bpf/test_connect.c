@@ -379,8 +379,45 @@ static void test_unwatched_and_udp_are_ignored(void **state)
 	assert_int_equal(t.n_events, 0);
 }
 
+static __u64 per_cpu_total(const char *map, __u32 idx)
+{
+	int fd = map_fd(map);
+	__u64 n;
+
+	assert_int_equal(sg_counter_get(fd, idx, &n), 0);
+	close(fd);
+	return n;
+}
+
+static __u64 map_full_errors(void)
+{
+	return per_cpu_total(SG_MAP_ERRORS, SG_ERR_MAP_FULL);
+}
+
+/* Denials so far by reason: block, throttle, no bucket. */
+struct denials {
+	__u64 block, throttle, no_bucket;
+};
+
+static struct denials denials(void)
+{
+	return (struct denials){ per_cpu_total(SG_MAP_COUNTERS, SG_CNT_DENIED_BLOCK),
+				 per_cpu_total(SG_MAP_COUNTERS, SG_CNT_DENIED_THROTTLE),
+				 per_cpu_total(SG_MAP_COUNTERS, SG_CNT_DENIED_NO_BUCKET) };
+}
+
+static void expect_denials(struct denials before, __u64 block, __u64 throttle, __u64 no_bucket)
+{
+	struct denials now = denials();
+
+	assert_int_equal(now.block - before.block, block);
+	assert_int_equal(now.throttle - before.throttle, throttle);
+	assert_int_equal(now.no_bucket - before.no_bucket, no_bucket);
+}
+
 static void test_throttle_grants_burst_then_eperm(void **state)
 {
+	struct denials before = denials();
 	__u32 uid = 61003;
 	pid_t pid;
 
@@ -389,6 +426,7 @@ static void test_throttle_grants_burst_then_eperm(void **state)
 	expect_result(run_as(uid, VIA_CONNECT4, t.port, 10, &pid), 3, 7);
 	expect_uid_stats(uid, 10, 3, 7);
 	expect_flow(uid, "::ffff:127.0.0.1", 10, 7);
+	expect_denials(before, 0, 7, 0);
 
 	/* New sender (allowed), then one denial event: the rest fall in the 1 s rate limit. */
 	read_events();
@@ -404,6 +442,7 @@ static void test_throttle_grants_burst_then_eperm(void **state)
 
 static void test_block_release_and_expiry(void **state)
 {
+	struct denials before = denials();
 	__u32 uid = 61004;
 	int fd;
 	pid_t pid;
@@ -412,6 +451,7 @@ static void test_block_release_and_expiry(void **state)
 	read_events();
 	expect_result(run_as(uid, VIA_CONNECT4, t.port, 4, &pid), 0, 4);
 	expect_uid_stats(uid, 4, 0, 4);
+	expect_denials(before, 4, 0, 0);
 	/* The first sighting was itself a denial: one event says both. */
 	read_events();
 	assert_int_equal(t.n_events, 1);
@@ -539,15 +579,6 @@ static void test_kernel_reply_has_no_socket(void **state)
 	close(fd);
 }
 
-static __u64 map_full_errors(void)
-{
-	int fd = map_fd(SG_MAP_ERRORS);
-	__u64 n;
-
-	assert_int_equal(sg_counter_get(fd, SG_ERR_MAP_FULL, &n), 0);
-	close(fd);
-	return n;
-}
 
 /* Fill map (u32 keys) to capacity with keys from base on; returns how many were added. */
 static __u32 fill(const char *map, size_t value_size, __u32 base)
@@ -585,6 +616,7 @@ static void test_full_maps(void **state)
 {
 	__u32 observed = 61009, throttled = 61010, base = 3000000000U, n_stats, n_buckets;
 	__u64 before = map_full_errors();
+	struct denials denied_before = denials();
 
 	n_stats = fill(SG_MAP_UID_STATS, sizeof(struct sg_uid_stats), base);
 	expect_result(run_as(observed, VIA_CONNECT4, t.port, 3, NULL), 3, 0);
@@ -596,11 +628,13 @@ static void test_full_maps(void **state)
 	expect_result(run_as(throttled, VIA_CONNECT4, t.port, 2, NULL), 0, 2);
 	/* Each attempt: no bucket, then no stats entry. */
 	assert_int_equal(map_full_errors() - before, 3 + 2 * 2);
+	expect_denials(denied_before, 0, 0, 2);
 
 	unfill(SG_MAP_UID_STATS, base, n_stats);
 	unfill(SG_MAP_BUCKETS, base, n_buckets);
 	expect_result(run_as(throttled, VIA_CONNECT4, t.port, 7, NULL), 5, 2);
 	expect_uid_stats(throttled, 7, 5, 2);
+	expect_denials(denied_before, 0, 2, 2);
 }
 
 int main(void)

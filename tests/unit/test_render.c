@@ -139,6 +139,7 @@ static void fill_status(struct sg_status *st)
 	st->policies[SG_MODE_BLOCK] = 1;
 	st->errors[SG_ERR_FRAGMENT] = 2;
 	st->counters[SG_CNT_EVENTS] = 9;
+	st->counters[SG_CNT_DENIED_THROTTLE] = 4;
 }
 
 static void test_status_json(void **state)
@@ -163,7 +164,8 @@ static void test_status_json(void **state)
 		"\"maps\":[{\"map\":\"sg_policies\",\"entries\":2,\"capacity\":65536},"
 		"{\"map\":\"sg_events\",\"entries\":null,\"capacity\":262144}],"
 		"\"errors\":{\"map_full\":0,\"ringbuf_full\":0,\"truncated\":0,\"bad_header\":0,"
-		"\"fragment\":2,\"exthdr_limit\":0},\"counters\":{\"ban_drops\":0,\"events\":9}}");
+		"\"fragment\":2,\"exthdr_limit\":0},\"counters\":{\"ban_drops\":0,\"events\":9,"
+		"\"denied_block\":0,\"denied_throttle\":4,\"denied_no_bucket\":0}}");
 	free(s);
 }
 
@@ -194,7 +196,7 @@ static void test_status_text(void **state)
 		"MAP               ENTRIES   CAPACITY\n"
 		"sg_policies             2      65536\n\n"
 		"errors: map_full=0 ringbuf_full=0 truncated=0 bad_header=0 fragment=2 exthdr_limit=0\n"
-		"counters: ban_drops=0 events=9\n");
+		"counters: ban_drops=0 events=9 denied_block=0 denied_throttle=4 denied_no_bucket=0\n");
 	free(s);
 }
 
