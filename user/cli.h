@@ -20,8 +20,11 @@ struct sg_command {
 	int (*run)(int argc, char **argv);
 };
 
-extern const struct sg_command sg_cmd_attach, sg_cmd_detach, sg_cmd_status, sg_cmd_top,
-	sg_cmd_throttle, sg_cmd_block, sg_cmd_release, sg_cmd_ban, sg_cmd_unban;
+#define SG_VERSION "0.3.0"
+
+extern const struct sg_command sg_cmd_run, sg_cmd_check_config, sg_cmd_attach, sg_cmd_detach,
+	sg_cmd_status, sg_cmd_top, sg_cmd_throttle, sg_cmd_block, sg_cmd_release, sg_cmd_kill,
+	sg_cmd_ban, sg_cmd_unban, sg_cmd_log;
 
 /* Print "smtpguard CMD: message" to stderr, one line; returns SG_EXIT_USAGE. */
 int sg_usage_error(const struct sg_command *cmd, const char *fmt, ...)

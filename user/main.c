@@ -7,8 +7,9 @@
 #include "cli.h"
 
 static const struct sg_command *const commands[] = {
-	&sg_cmd_attach,	  &sg_cmd_detach, &sg_cmd_status, &sg_cmd_top,	 &sg_cmd_throttle,
-	&sg_cmd_block,	  &sg_cmd_release, &sg_cmd_ban,	  &sg_cmd_unban,
+	&sg_cmd_run,	  &sg_cmd_check_config, &sg_cmd_attach, &sg_cmd_detach, &sg_cmd_status,
+	&sg_cmd_top,	  &sg_cmd_throttle,	&sg_cmd_block,	&sg_cmd_release, &sg_cmd_kill,
+	&sg_cmd_ban,	  &sg_cmd_unban,	&sg_cmd_log,
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -21,7 +22,7 @@ static void usage(FILE *f)
 		   "Counts and limits outbound SMTP per local user, in the kernel.\n\n"
 		   "commands:\n");
 	for (i = 0; i < N_COMMANDS; i++)
-		fprintf(f, "  %-10s %s\n", commands[i]->name, commands[i]->summary);
+		fprintf(f, "  %-12s %s\n", commands[i]->name, commands[i]->summary);
 	fprintf(f, "\n'smtpguard COMMAND --help' describes each one.\n"
 		   "SMTPGUARD_PIN_DIR overrides the pin directory (default /sys/fs/bpf/smtpguard).\n");
 }

@@ -85,6 +85,9 @@ env_init()
 	# Every smtpguard this suite runs uses the private bpffs, never /sys/fs/bpf/smtpguard.
 	PIN=$BPFFS/smtpguard
 	export SMTPGUARD_PIN_DIR=$PIN
+	# The CLI audits here, and reads no config but a test's own.
+	export SMTPGUARD_AUDIT_LOG=$T/audit.log
+	export SMTPGUARD_CONFIG=$T/smtpguard.conf
 	CG=$(cgroup2_root)/sgt-$ID
 	for u in "$USER_A" "$USER_B"; do
 		useradd --system --no-create-home --shell /usr/sbin/nologin "$u" ||

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The audit trail: every policy or ban change, by the CLI or the daemon,
+ * as one JSON line appended to the audit log and one line to syslog.
+ * Functions return -errno.
+ */
+#ifndef SG_AUDIT_H
+#define SG_AUDIT_H
+
+#include <limits.h>
+#include <time.h>
+#include <jansson.h>
+#include <linux/types.h>
+
+struct sg_audit_cfg {
+	char path[PATH_MAX];
+	int syslog;
+};
+
+struct sg_audit_entry {
+	const char *actor; /* "daemon", or "cli" with the login name: "cli:alice" */
+	const char *action; /* throttle, block, release, expire, ban, unban, ban-expire */
+	int has_uid;
+	__u32 uid;
+	const char *user; /* NULL or "": the UID has no passwd entry */
+	const char *target; /* bans: the CIDR; else NULL */
+	json_t *params; /* borrowed; NULL: none. rate, burst... */
+	const char *reason; /* NULL: none given */
+	__u64 expires_ns; /* CLOCK_BOOTTIME; 0: never */
+};
+
+/*
+ * Where the CLI audits: $SMTPGUARD_AUDIT_LOG, else [audit] of the config file
+ * ($SMTPGUARD_CONFIG or SG_CONFIG_PATH) when it exists and loads, else the
+ * default. A config that does not load is warned about on stderr, never fatal:
+ * the emergency CLI must work.
+ */
+void sg_audit_cfg_cli(struct sg_audit_cfg *cfg);
+
+/* "cli:LOGIN" (SUDO_USER, else the login name, else the UID's name). */
+const char *sg_audit_cli_actor(char *buf, size_t len);
+
+/* The entry as a JSON object; now is the wall-clock time of the change. */
+json_t *sg_audit_json(const struct sg_audit_entry *e, const struct timespec *now,
+		      __u64 boot_now_ns);
+
+/* Append the entry (one line, one write, O_APPEND) and send it to syslog. */
+int sg_audit_write(const struct sg_audit_cfg *cfg, const struct sg_audit_entry *e);
+
+#endif

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The HTTP side of the daemon: libmicrohttpd run from the daemon's own
+ * epoll loop (no threads), serving documents the loop publishes: /metrics
+ * (gzip through zlib when the client accepts it), /healthz, /senders.
+ * A request never reads a map. Functions return -errno.
+ */
+#ifndef SG_EXPORTER_H
+#define SG_EXPORTER_H
+
+#include <stddef.h>
+#include <linux/types.h>
+
+struct sg_exporter;
+
+/* Listen on host (numeric IPv4 or IPv6) and port; err gets the reason on failure. */
+int sg_exporter_start(const char *host, __u16 port, struct sg_exporter **out, char *err,
+		      size_t errlen);
+
+/* An fd that becomes readable when the exporter has work: add it to the loop's epoll. */
+int sg_exporter_fd(const struct sg_exporter *ex);
+
+/* Do the pending work; call when the fd is readable and once per tick (timeouts). */
+int sg_exporter_run(struct sg_exporter *ex);
+
+/*
+ * Serve body (copied) at path with this content type from now on; 404 for
+ * paths never published. Replacing a document drops its cached gzip form.
+ */
+int sg_exporter_publish(struct sg_exporter *ex, const char *path, const char *content_type,
+			const char *body, size_t len);
+
+void sg_exporter_stop(struct sg_exporter *ex);
+
+#endif

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * /metrics in the Prometheus text format 0.0.4. Pure: the daemon collects a
+ * struct sg_metrics once per tick and renders it here, so a scrape reads
+ * no map and the output can be tested on values made by hand.
+ */
+#ifndef SG_METRICS_H
+#define SG_METRICS_H
+
+#include <stddef.h>
+#include <stdio.h>
+#include <linux/types.h>
+
+#include "render.h"
+
+enum sg_window {
+	SG_WIN_1M,
+	SG_WIN_10M,
+	SG_WIN_1H,
+	SG_WINDOWS,
+};
+
+extern const char *const sg_window_names[SG_WINDOWS]; /* "1m", "10m", "1h" */
+extern const __u32 sg_window_seconds[SG_WINDOWS];
+
+struct sg_sender_rate {
+	__u32 uid;
+	char user[64]; /* "" when the UID has no passwd entry */
+	__u64 attempts; /* connect() calls to watched ports, ever */
+	__u64 denied;
+	double rate[SG_WINDOWS]; /* connections per second over the window */
+	__u32 destinations[SG_WINDOWS]; /* distinct destination addresses in the window */
+};
+
+struct sg_metrics {
+	const struct sg_status *st; /* hooks, interfaces, maps, ports, policies, errors, counters */
+	const struct sg_sender_rate *senders; /* the K busiest, busiest first */
+	size_t n_senders;
+	size_t senders_omitted; /* UIDs with counts that are not among the K */
+	__u64 events_read; /* ring-buffer events the daemon consumed */
+	const char *version;
+};
+
+/* Writes the whole exposition to f; -EIO when f fails. */
+int sg_metrics_render(FILE *f, const struct sg_metrics *m);
+
+#endif
