@@ -85,18 +85,25 @@ test-bpf: all $(BPF_TESTS)
 test-integration: all $(TOOLS) $(BUILD)/empty.bpf.o
 	@tests/run.sh tests/integration/run.sh
 
-# Until the daemon exists: attach to the cgroup root and the default-route
-# interfaces, then show the live per-UID table. Programs stay attached after
-# Ctrl-C; `./smtpguard detach` removes them.
+# The daemon in the foreground on /etc/smtpguard/smtpguard.conf if present,
+# else the built-in default. Programs stay attached after Ctrl-C;
+# `./smtpguard detach` removes them.
 run: deps all
-	./smtpguard attach
-	./smtpguard top --watch 2
+	./smtpguard run
 
-bench: deps all $(BENCH)
+bench: deps all $(BENCH) $(BUILD)/tools/sg_fill
 	$(BENCH)
+	scripts/bench-daemon.sh
 
+# The config is installed only where there is none: an upgrade keeps the administrator's.
 install: all
 	install -D -m 0755 smtpguard $(DESTDIR)$(PREFIX)/sbin/smtpguard
+	install -d $(DESTDIR)/etc/systemd/system $(DESTDIR)/etc/smtpguard
+	sed 's|/usr/local/sbin/|$(PREFIX)/sbin/|' dist/smtpguard.service \
+		>$(DESTDIR)/etc/systemd/system/smtpguard.service
+	[ -e $(DESTDIR)/etc/smtpguard/smtpguard.conf ] || \
+		install -m 0644 dist/smtpguard.conf $(DESTDIR)/etc/smtpguard/smtpguard.conf
+	install -D -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/smtpguard/README.md
 
 format:
 	clang-format -i bpf/*.c bpf/*.h include/*.h user/*.c user/*.h tests/*/*.c

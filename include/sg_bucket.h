@@ -35,6 +35,14 @@ struct sg_bucket {
 	__u64 policy_ns; /* updated_ns of the policy the tokens belong to */
 };
 
+/* A throttle given no burst: one minute's worth at once, at least one, at most SG_BURST_MAX. */
+static __always_inline __u32 sg_bucket_default_burst(__u64 rate_per_hour)
+{
+	__u64 burst = rate_per_hour / 60;
+
+	return burst < 1 ? 1 : burst > SG_BURST_MAX ? SG_BURST_MAX : (__u32)burst;
+}
+
 static __always_inline __u64 sg_bucket_capacity(__u32 burst)
 {
 	return (__u64)burst * SG_NS_PER_HOUR;

@@ -18,15 +18,15 @@ struct sg_audit_cfg {
 };
 
 struct sg_audit_entry {
-	const char *actor; /* "daemon", or "cli" with the login name: "cli:alice" */
-	const char *action; /* throttle, block, release, expire, ban, unban, ban-expire */
+	const char *actor;  /* "daemon", or "cli" with the login name: "cli:alice" */
+	const char *action; /* throttle, block, release, expire, ban, unban, ban-expire, kill */
 	int has_uid;
 	__u32 uid;
-	const char *user; /* NULL or "": the UID has no passwd entry */
+	const char *user;   /* NULL or "": the UID has no passwd entry */
 	const char *target; /* bans: the CIDR; else NULL */
-	json_t *params; /* borrowed; NULL: none. rate, burst... */
+	json_t *params;	    /* borrowed; NULL: none. rate, burst... */
 	const char *reason; /* NULL: none given */
-	__u64 expires_ns; /* CLOCK_BOOTTIME; 0: never */
+	__u64 expires_ns;   /* CLOCK_BOOTTIME; 0: never */
 };
 
 /*
@@ -46,5 +46,22 @@ json_t *sg_audit_json(const struct sg_audit_entry *e, const struct timespec *now
 
 /* Append the entry (one line, one write, O_APPEND) and send it to syslog. */
 int sg_audit_write(const struct sg_audit_cfg *cfg, const struct sg_audit_entry *e);
+
+/*
+ * An entry (as sg_audit_json makes it, or as read back from the log) as one
+ * readable line: [time,] actor, action, who, params as k=v, reason,
+ * expires. A string that could break the line or the terminal is
+ * JSON-quoted. malloc()ed; NULL when out of memory.
+ */
+#define SG_AUDIT_TEXT_TIME  (1U << 0) /* begin with the time (syslog has its own) */
+#define SG_AUDIT_TEXT_ALIGN (1U << 1) /* pad the first columns, for a table */
+char *sg_audit_text(const json_t *entry, unsigned int flags);
+
+/*
+ * The CLI's audit of a change it made: e with the calling user as actor.
+ * A failure is one warning line on stderr and nothing more: the change
+ * stands, and the command still succeeds.
+ */
+void sg_audit_cli(const struct sg_audit_entry *e);
 
 #endif

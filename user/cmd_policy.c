@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* throttle, block and release: the per-UID policies the connect hooks enforce. */
+/* throttle, block and release: the per-UID policies the connect hooks enforce, audited. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -7,6 +7,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 
+#include "audit.h"
 #include "cli.h"
 #include "maps.h"
 #include "parse.h"
@@ -17,41 +18,56 @@
 
 struct policy_args {
 	const char *user;
+	const char *reason;  /* NULL: not given */
 	__u64 rate_per_hour; /* 0: not given */
-	__u32 burst; /* 0: not given */
-	__u64 for_ns; /* 0: no expiry */
+	__u32 burst;	     /* 0: not given */
+	__u64 for_ns;	     /* 0: no expiry */
 };
 
-/* Options shared by throttle and block; returns 0 or an exit status. */
+/* Options of throttle, block and release; returns 0, -1 after --help, or an exit status. */
 static int parse_policy_args(const struct sg_command *cmd, int argc, char **argv,
 			     struct policy_args *a)
 {
 	static const struct option longopts[] = {
-		{ "rate", required_argument, NULL, 'r' },  { "burst", required_argument, NULL, 'b' },
-		{ "for", required_argument, NULL, 'f' },   { "help", no_argument, NULL, 'h' },
+		{ "rate", required_argument, NULL, 'r' },
+		{ "burst", required_argument, NULL, 'b' },
+		{ "for", required_argument, NULL, 'f' },
+		{ "reason", required_argument, NULL, 'R' },
+		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
-	int throttle = cmd == &sg_cmd_throttle;
-	const char *why;
+	int throttle = cmd == &sg_cmd_throttle, release = cmd == &sg_cmd_release;
+	const char *opts = throttle ? "r:b:f:h" : release ? "h" : "f:h", *why;
 	int c;
 
 	memset(a, 0, sizeof(*a));
-	while ((c = getopt_long(argc, argv, throttle ? "r:b:f:h" : "f:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, opts, longopts, NULL)) != -1) {
 		switch (c) {
 		case 'r':
-			if (!throttle || sg_parse_rate(optarg, &a->rate_per_hour, &why))
-				return sg_usage_error(cmd, "bad rate '%s': %s", optarg,
-						      throttle ? why : "block takes no rate");
+			if (!throttle)
+				return sg_usage_error(cmd, "bad rate '%s': %s takes no rate",
+						      optarg, cmd->name);
+			if (sg_parse_rate(optarg, &a->rate_per_hour, &why))
+				return sg_usage_error(cmd, "bad rate '%s': %s", optarg, why);
 			break;
 		case 'b':
-			if (!throttle || sg_parse_count(optarg, SG_BURST_MAX, &a->burst, &why))
+			if (!throttle)
+				return sg_usage_error(cmd,
+						      "bad burst '%s': %s takes no burst (1 to %u)",
+						      optarg, cmd->name, SG_BURST_MAX);
+			if (sg_parse_count(optarg, SG_BURST_MAX, &a->burst, &why))
 				return sg_usage_error(cmd, "bad burst '%s': %s (1 to %u)", optarg,
-						      throttle ? why : "block takes no burst",
-						      SG_BURST_MAX);
+						      why, SG_BURST_MAX);
 			break;
 		case 'f':
+			if (release)
+				return sg_usage_error(cmd, "bad duration '%s': release takes none",
+						      optarg);
 			if (sg_parse_duration(optarg, &a->for_ns, &why))
 				return sg_usage_error(cmd, "bad duration '%s': %s", optarg, why);
+			break;
+		case 'R':
+			a->reason = optarg;
 			break;
 		case 'h':
 			fputs(cmd->usage, stdout);
@@ -66,6 +82,24 @@ static int parse_policy_args(const struct sg_command *cmd, int argc, char **argv
 		return sg_usage_error(cmd, "--rate is required");
 	a->user = argv[optind];
 	return 0;
+}
+
+/* After the change is made: its failure is a warning, never the command's. */
+static void audit(const struct sg_command *cmd, __u32 uid, const char *name,
+		  const struct policy_args *a, json_t *params, __u64 expires_ns)
+{
+	struct sg_audit_entry e = {
+		.action = cmd->name,
+		.has_uid = 1,
+		.uid = uid,
+		.user = name,
+		.params = params,
+		.reason = a->reason,
+		.expires_ns = expires_ns,
+	};
+
+	sg_audit_cli(&e);
+	json_decref(params);
 }
 
 static int write_policy(const struct sg_command *cmd, int argc, char **argv, __u32 mode)
@@ -83,10 +117,7 @@ static int write_policy(const struct sg_command *cmd, int argc, char **argv, __u
 		return SG_EXIT_FAIL;
 
 	p.rate_per_hour = a.rate_per_hour;
-	/* Without --burst, allow one minute's worth at once, and at least one. */
-	p.burst = a.burst ? a.burst : a.rate_per_hour >= 60 ? a.rate_per_hour / 60 : 1;
-	if (p.burst > SG_BURST_MAX)
-		p.burst = SG_BURST_MAX;
+	p.burst = a.burst ? a.burst : sg_bucket_default_burst(a.rate_per_hour);
 	p.updated_ns = sg_boot_ns();
 	p.expires_ns = a.for_ns ? p.updated_ns + a.for_ns : 0;
 
@@ -100,14 +131,20 @@ static int write_policy(const struct sg_command *cmd, int argc, char **argv, __u
 			       strerror(-err));
 
 	sg_who(uid, name, who, sizeof(who));
+	sg_format_rate(p.rate_per_hour, rate, sizeof(rate));
 	if (mode == SG_MODE_THROTTLE)
-		printf("throttled %s to %s, burst %u", who,
-		       sg_format_rate(p.rate_per_hour, rate, sizeof(rate)), p.burst);
+		printf("throttled %s to %s, burst %u", who, rate, p.burst);
 	else
 		printf("blocked %s", who);
 	if (a.for_ns)
 		printf(" for %s", sg_format_duration(a.for_ns, dur, sizeof(dur)));
 	printf("\n");
+	audit(cmd, uid, name, &a,
+	      mode == SG_MODE_THROTTLE
+		      ? json_pack("{s:s, s:I, s:I}", "rate", rate, "rate_per_hour",
+				  (json_int_t)p.rate_per_hour, "burst", (json_int_t)p.burst)
+		      : NULL,
+	      p.expires_ns);
 	return SG_EXIT_OK;
 }
 
@@ -123,20 +160,27 @@ static int run_block(int argc, char **argv)
 
 static int run_release(int argc, char **argv)
 {
+	const char *previous = NULL;
 	char name[64], who[96];
+	struct policy_args a;
+	struct sg_policy old;
 	int fd, err;
 	__u32 uid;
 
-	err = sg_one_arg(&sg_cmd_release, argc, argv, "USER or UID");
+	err = parse_policy_args(&sg_cmd_release, argc, argv, &a);
 	if (err)
 		return err < 0 ? SG_EXIT_OK : err;
-	if (sg_need_root() || sg_need_state() || sg_resolve_user(argv[1], &uid, name, sizeof(name)))
+	if (sg_need_root() || sg_need_state() || sg_resolve_user(a.user, &uid, name, sizeof(name)))
 		return SG_EXIT_FAIL;
 	sg_who(uid, name, who, sizeof(who));
 
 	fd = sg_pin_open(SG_MAP_POLICIES);
 	if (fd < 0)
 		return sg_fail("%s: %s", SG_MAP_POLICIES, strerror(-fd));
+	/* For the audit: a policy whose time was up already acted as none. */
+	if (!bpf_map_lookup_elem(fd, &uid, &old) &&
+	    (!old.expires_ns || old.expires_ns > sg_boot_ns()))
+		previous = sg_mode_name(old.mode);
 	err = bpf_map_delete_elem(fd, &uid) ? -errno : 0;
 	close(fd);
 	if (err == -ENOENT) {
@@ -146,33 +190,38 @@ static int run_release(int argc, char **argv)
 	if (err)
 		return sg_fail("releasing %s: %s", who, strerror(-err));
 	printf("released %s\n", who);
+	audit(&sg_cmd_release, uid, name, &a, json_pack("{s:s?}", "previous", previous), 0);
 	return SG_EXIT_OK;
 }
 
 const struct sg_command sg_cmd_throttle = {
 	.name = "throttle",
 	.summary = "limit a user's SMTP connections to a rate",
-	.usage = "usage: smtpguard throttle USER|UID --rate N/s|N/min|N/h [--burst N] [--for DURATION]\n"
+	.usage = "usage: smtpguard throttle USER|UID --rate N/s|N/min|N/h [--burst N]\n"
+		 "                          [--for DURATION] [--reason TEXT]\n"
 		 "  Lets the user open at most --burst connections at once (default: one\n"
 		 "  minute's worth of the rate, at least 1), refilled at --rate; beyond that\n"
 		 "  connect() to SMTP ports fails with EPERM. Takes effect at once, in the\n"
-		 "  kernel, with or without the daemon. DURATION: 90s, 15m, 2h, 1d, 1h30m.\n",
+		 "  kernel, with or without the daemon. DURATION: 90s, 15m, 2h, 1d, 1h30m.\n"
+		 "  The change and TEXT go to the audit log ('smtpguard log').\n",
 	.run = run_throttle,
 };
 
 const struct sg_command sg_cmd_block = {
 	.name = "block",
 	.summary = "refuse all of a user's SMTP connections",
-	.usage = "usage: smtpguard block USER|UID [--for DURATION]\n"
+	.usage = "usage: smtpguard block USER|UID [--for DURATION] [--reason TEXT]\n"
 		 "  Every connect() the user makes to an SMTP port fails with EPERM until\n"
-		 "  'smtpguard release' or the end of DURATION (90s, 15m, 2h, 1d, 1h30m).\n",
+		 "  'smtpguard release' or the end of DURATION (90s, 15m, 2h, 1d, 1h30m).\n"
+		 "  The change and TEXT go to the audit log ('smtpguard log').\n",
 	.run = run_block,
 };
 
 const struct sg_command sg_cmd_release = {
 	.name = "release",
 	.summary = "remove a user's throttle or block",
-	.usage = "usage: smtpguard release USER|UID\n"
-		 "  Removes the user's own policy; the default policy applies again.\n",
+	.usage = "usage: smtpguard release USER|UID [--reason TEXT]\n"
+		 "  Removes the user's own policy; the default policy applies again.\n"
+		 "  The change and TEXT go to the audit log ('smtpguard log').\n",
 	.run = run_release,
 };

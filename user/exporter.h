@@ -23,6 +23,9 @@ int sg_exporter_fd(const struct sg_exporter *ex);
 /* Do the pending work; call when the fd is readable and once per tick (timeouts). */
 int sg_exporter_run(struct sg_exporter *ex);
 
+/* The port listened on: the one the kernel chose when started with port 0. */
+__u16 sg_exporter_port(const struct sg_exporter *ex);
+
 /*
  * Serve body (copied) at path with this content type from now on; 404 for
  * paths never published. Replacing a document drops its cached gzip form.

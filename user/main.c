@@ -40,6 +40,10 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return SG_EXIT_OK;
 	}
+	if (!strcmp(argv[1], "--version")) {
+		printf("smtpguard %s\n", SG_VERSION);
+		return SG_EXIT_OK;
+	}
 	for (i = 0; i < N_COMMANDS; i++)
 		if (!strcmp(argv[1], commands[i]->name))
 			return commands[i]->run(argc - 1, argv + 1);

@@ -38,8 +38,11 @@ struct sg_metrics {
 	size_t n_senders;
 	size_t senders_omitted; /* UIDs with counts that are not among the K */
 	__u64 events_read; /* ring-buffer events the daemon consumed */
+	double tick_seconds; /* how long the last tick took to read the maps */
 	const char *version;
 };
+
+#define SG_METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
 /* Writes the whole exposition to f; -EIO when f fails. */
 int sg_metrics_render(FILE *f, const struct sg_metrics *m);

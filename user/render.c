@@ -78,6 +78,17 @@ char *sg_format_addr(const __u32 addr[4], char *buf, size_t len)
 	return buf;
 }
 
+char *sg_format_cidr(const struct sg_ban_key *key, char *buf, size_t len)
+{
+	char addr[INET6_ADDRSTRLEN];
+	int v4 = !key->addr[0] && !key->addr[1] && key->addr[2] == htonl(0xffff) &&
+		 key->prefixlen >= 96;
+
+	snprintf(buf, len, "%s/%u", sg_format_addr(key->addr, addr, sizeof(addr)),
+		 v4 ? key->prefixlen - 96 : key->prefixlen);
+	return buf;
+}
+
 static int top_cmp(const void *a, const void *b)
 {
 	const struct sg_top_row *x = a, *y = b;
@@ -176,7 +187,7 @@ void sg_top_print(FILE *f, const struct sg_top_row *rows, size_t n, __u64 now)
 	}
 }
 
-static const char *xdp_mode_name(__u32 mode)
+const char *sg_xdp_mode_name(__u32 mode)
 {
 	switch (mode) {
 	case XDP_ATTACHED_DRV:
@@ -231,7 +242,7 @@ json_t *sg_status_json(const struct sg_status *st)
 		json_object_set_new(e, "netns", json_integer(st->iface_keys[i].netns));
 		json_object_set_new(e, "tc_egress", json_boolean(f->flags & SG_IFACE_TC));
 		json_object_set_new(e, "xdp", json_string(f->flags & SG_IFACE_XDP ?
-								  xdp_mode_name(f->xdp_mode) :
+								  sg_xdp_mode_name(f->xdp_mode) :
 								  "none"));
 		json_array_append_new(arr, e);
 	}
@@ -300,7 +311,7 @@ void sg_status_print(FILE *f, const struct sg_status *st)
 	for (i = 0; i < st->n_ifaces; i++) {
 		fprintf(f, "  %-16s tc egress: %-3s  xdp: %s", st->ifaces[i].name,
 			st->ifaces[i].flags & SG_IFACE_TC ? "yes" : "no",
-			st->ifaces[i].flags & SG_IFACE_XDP ? xdp_mode_name(st->ifaces[i].xdp_mode) :
+			st->ifaces[i].flags & SG_IFACE_XDP ? sg_xdp_mode_name(st->ifaces[i].xdp_mode) :
 							     "none");
 		if (st->iface_keys[i].netns != st->netns)
 			fprintf(f, "  (network namespace %llu)",

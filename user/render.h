@@ -19,6 +19,9 @@ extern const char *const sg_counter_names[SG_CNT__MAX];
 
 const char *sg_mode_name(__u32 mode);
 
+/* XDP_ATTACHED_*: "native", "generic", "offload", "none". */
+const char *sg_xdp_mode_name(__u32 mode);
+
 /* "600/min"-style: the largest unit that keeps the rate a whole number. */
 char *sg_format_rate(__u64 per_hour, char *buf, size_t len);
 
@@ -27,6 +30,9 @@ char *sg_format_duration(__u64 ns, char *buf, size_t len);
 
 /* IPv4-mapped addresses print as IPv4. */
 char *sg_format_addr(const __u32 addr[4], char *buf, size_t len);
+
+/* A ban's prefix as the ban command takes it: "203.0.113.0/24", "2001:db8::/32". */
+char *sg_format_cidr(const struct sg_ban_key *key, char *buf, size_t len);
 
 struct sg_top_row {
 	__u32 uid;

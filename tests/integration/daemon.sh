@@ -1,0 +1,285 @@
+# SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash
+#
+# The daemon: /metrics scraped and checked exactly, promtool, a real
+# Prometheus, reload, kill -9 and restart, attribution, expiry, the unit file.
+# Sourced by run.sh. The daemon and Prometheus run in $NS_HOST, so their
+# loopback ports are the test's own.
+
+TESTS+=(daemon_metrics daemon_prometheus daemon_reload daemon_restart daemon_attribution
+	daemon_php_fpm daemon_expiry systemd_unit)
+
+EXPORTER=127.0.0.1:9025
+
+# A config for the test's own interface and cgroup, plus any extra lines.
+write_config() # FILE [LINE...]
+{
+	local f=$1
+
+	shift
+	{
+		echo "[daemon]"
+		echo "interfaces = $VETH_HOST"
+		echo "cgroup = $CG"
+		echo "[audit]"
+		echo "log = $T/audit.log"
+		echo "syslog = no"
+		printf '%s\n' "$@"
+	} >"$f"
+}
+
+http_get() # PATH [CURL-ARGS...]
+{
+	local path=$1
+
+	shift
+	in_ns "$NS_HOST" curl -sS --max-time 5 "$@" "http://$EXPORTER$path"
+}
+
+healthy()
+{
+	[ "$(http_get /healthz 2>/dev/null)" = ok ]
+}
+
+# Starts `smtpguard run -c CONF` in $NS_HOST; its output goes to $T/daemon.log.
+start_daemon() # CONF
+{
+	spawn_in "$NS_HOST" "$SG_BIN" run -c "$1" >>"$T/daemon.log" 2>&1
+	DAEMON_PID=$(tail -n 1 "$T/pids")
+	wait_until 100 healthy || fail "daemon not healthy: $(tail -n 3 "$T/daemon.log")"
+}
+
+# The value of one series, exactly as named with its labels; "absent" when not there.
+metric() # SERIES (e.g. 'smtpguard_egress_syn_total{port="25"}')
+{
+	local v
+
+	v=$(http_get /metrics | awk -v s="$1" '$1 == s { print $2; found = 1 } END { if (!found) print "absent" }')
+	echo "$v"
+}
+
+metric_is() # SERIES VALUE
+{
+	[ "$(metric "$1")" = "$2" ]
+}
+
+# Waits for the next ticks to show SERIES = VALUE, then asserts it.
+expect_metric() # SERIES VALUE
+{
+	wait_until 40 metric_is "$1" "$2" || true
+	expect_eq "$1" "$2" "$(metric "$1")"
+}
+
+sender() # USER
+{
+	echo "uid=\"$(id -u "$1")\",user=\"$1\""
+}
+
+# Counters from the kernel, exactly, in the exposition format promtool accepts.
+test_daemon_metrics()
+{
+	local a b
+
+	write_config "$T/smtpguard.conf"
+	start_daemon "$T/smtpguard.conf"
+	expect_connects "$USER_A" "ok=7 eperm=0 other=0" -n 7 "$NET4" 25
+	expect_connects "$USER_B" "ok=3 eperm=0 other=0" -n 3 "$NET4" 587
+	sg block "$USER_B"
+	expect_connects "$USER_B" "ok=0 eperm=2 other=0" -n 2 "$NET4" 587
+
+	a=$(sender "$USER_A")
+	b=$(sender "$USER_B")
+	expect_metric smtpguard_connect_attempts_total 12
+	expect_metric 'smtpguard_connect_denied_total{reason="block"}' 2
+	expect_metric 'smtpguard_connect_denied_total{reason="throttle"}' 0
+	expect_metric 'smtpguard_egress_syn_total{port="25"}' 7
+	expect_metric 'smtpguard_egress_syn_total{port="587"}' 3
+	expect_metric 'smtpguard_policies{mode="block"}' 1
+	expect_metric "smtpguard_sender_connections_total{$a}" 7
+	expect_metric "smtpguard_sender_connections_total{$b}" 5
+	expect_metric "smtpguard_sender_denied_total{$b}" 2
+	expect_metric "smtpguard_sender_destinations{$a,window=\"1m\"}" 1
+	expect_metric "smtpguard_sender_destinations{$a,window=\"1h\"}" 1
+	expect_metric smtpguard_senders_omitted 0
+	expect_metric 'smtpguard_map_entries{map="sg_policies"}' 1
+	expect_metric "smtpguard_program_attached{program=\"ingress\",interface=\"$VETH_HOST\",mode=\"native\"}" 1
+	expect_metric "smtpguard_build_info{version=\"$("$SG_BIN" --version | cut -d' ' -f2)\"}" 1
+
+	http_get /metrics >"$T/metrics.txt"
+	promtool check metrics <"$T/metrics.txt" >"$T/promtool.out" 2>&1 ||
+		fail "promtool check metrics: $(head -n 3 "$T/promtool.out")"
+	# gzip when asked for, and the same text inflated.
+	http_get /metrics -H 'Accept-Encoding: gzip' -D "$T/headers" -o "$T/metrics.gz"
+	grep -qi '^content-encoding: gzip' "$T/headers" || fail "no gzip: $(cat "$T/headers")"
+	expect_eq "gzip body" "$(grep -c '^smtpguard_' "$T/metrics.txt")" \
+		"$(gzip -dc "$T/metrics.gz" | grep -c '^smtpguard_')"
+}
+
+# A real Prometheus scrapes the exporter, and its query API returns the series.
+test_daemon_prometheus()
+{
+	local q
+
+	write_config "$T/smtpguard.conf"
+	start_daemon "$T/smtpguard.conf"
+	expect_connects "$USER_A" "ok=4 eperm=0 other=0" -n 4 "$NET4" 465
+	expect_metric "smtpguard_sender_connections_total{$(sender "$USER_A")}" 4
+	cat >"$T/prometheus.yml" <<-EOF
+		global:
+		  scrape_interval: 1s
+		scrape_configs:
+		  - job_name: smtpguard
+		    static_configs:
+		      - targets: ['$EXPORTER']
+	EOF
+	mkdir -p "$T/prometheus"
+	spawn_in "$NS_HOST" prometheus --config.file="$T/prometheus.yml" \
+		--storage.tsdb.path="$T/prometheus" --web.listen-address=127.0.0.1:9090 \
+		>"$T/prometheus.log" 2>&1
+	q="smtpguard_sender_connections_total{user=\"$USER_A\"}"
+	prom_value() {
+		in_ns "$NS_HOST" curl -sS --max-time 5 --data-urlencode "query=$q" \
+			http://127.0.0.1:9090/api/v1/query 2>/dev/null |
+			jq -r '.data.result[0].value[1] // "none"'
+	}
+	prom_has() { [ "$(prom_value)" = 4 ]; }
+	wait_until 300 prom_has || fail "Prometheus has $q = $(prom_value); log: $(tail -n 2 "$T/prometheus.log")"
+	expect_eq "$q via Prometheus" 4 "$(prom_value)"
+	q='smtpguard_egress_syn_total{port="465"}'
+	expect_eq "$q via Prometheus" 4 "$(prom_value)"
+}
+
+# SIGHUP: a good file takes effect whole; a bad one is logged with file:line and changes nothing.
+test_daemon_reload()
+{
+	write_config "$T/smtpguard.conf"
+	start_daemon "$T/smtpguard.conf"
+	expect_metric 'smtpguard_default_policy{mode="observe"}' 1
+
+	write_config "$T/smtpguard.conf" "[policy]" "default = throttle" "rate = 60/min" "burst = 3"
+	kill -HUP "$DAEMON_PID"
+	expect_metric 'smtpguard_default_policy{mode="throttle"}' 1
+	expect_connects "$USER_A" "ok=3 eperm=2 other=0" -n 5 "$NET4" 25
+
+	write_config "$T/smtpguard.conf" "[policy]" "default = block" "colour = blue"
+	kill -HUP "$DAEMON_PID"
+	wait_until 30 grep -q 'stays in force' "$T/daemon.log" || fail "bad reload not logged"
+	# write_config's own lines are 1-6: the bad key is on line 9.
+	grep -q "$T/smtpguard.conf:9: \[policy\] unknown key 'colour'" "$T/daemon.log" ||
+		fail "the reason is not file:line: $(grep -m1 smtpguard.conf "$T/daemon.log")"
+	expect_metric 'smtpguard_default_policy{mode="throttle"}' 1
+	expect_eq "still running" 0 "$(kill -0 "$DAEMON_PID" && echo 0)"
+	expect_connects "$USER_B" "ok=3 eperm=0 other=0" -n 3 "$NET4" 25
+}
+
+# kill -9 and restart: enforcement goes on meanwhile; counters continue, no reset, no double count.
+test_daemon_restart()
+{
+	local a
+
+	a=$(sender "$USER_A")
+	write_config "$T/smtpguard.conf"
+	start_daemon "$T/smtpguard.conf"
+	expect_connects "$USER_A" "ok=5 eperm=0 other=0" -n 5 "$NET4" 25
+	expect_metric "smtpguard_sender_connections_total{$a}" 5
+	sg throttle "$USER_A" --rate 1/h --burst 2
+	kill -KILL "$DAEMON_PID"
+	wait_until 30 sh -c "! kill -0 $DAEMON_PID 2>/dev/null" || fail "daemon survived kill -9"
+	expect_connects "$USER_A" "ok=2 eperm=1 other=0" -n 3 "$NET4" 25
+	start_daemon "$T/smtpguard.conf"
+	expect_metric "smtpguard_sender_connections_total{$a}" 8
+	expect_metric "smtpguard_sender_denied_total{$a}" 1
+	expect_metric smtpguard_connect_attempts_total 8
+	expect_metric 'smtpguard_egress_syn_total{port="25"}' 7
+}
+
+# The newest /senders entry of USER, as "FIELD FIELD ..." from a jq expression.
+newest_sender() # USER JQ-EXPR
+{
+	http_get /senders | jq -r --arg uid "$(id -u "$1")" ".[\$uid][0] | $2"
+}
+
+has_sender() # USER
+{
+	[ "$(newest_sender "$1" .uid 2>/dev/null)" = "$(id -u "$1")" ]
+}
+
+# Every ring-buffer event is attributed: user, process, and "gone" when it exited first.
+test_daemon_attribution()
+{
+	local pid
+
+	write_config "$T/smtpguard.conf"
+	start_daemon "$T/smtpguard.conf"
+	# bash itself connects, then waits on its child: the sender is alive when the event is read.
+	as_user "$USER_A" env -C /tmp bash -c "exec 3<>/dev/tcp/$NET4/25; sleep 3; :" &
+	pid=$!
+	wait_until 30 has_sender "$USER_A" || fail "no /senders entry for $USER_A"
+	expect_eq "A's sender" \
+		"new_sender allow $USER_A $USER_A bash 198.51.100.2 25 false /usr/bin/bash /tmp" \
+		"$(newest_sender "$USER_A" '"\(.kind) \(.verdict) \(.user) \(.account) \(.comm) \(.destination) \(.port) \(.process.gone) \(.process.exe) \(.process.cwd)"')"
+	expect_eq "A's cmdline" "bash -c exec 3<>/dev/tcp/$NET4/25; sleep 3; :" \
+		"$(newest_sender "$USER_A" .process.cmdline)"
+	grep -q "uid $(id -u "$USER_A") ($USER_A" "$T/daemon.log" || fail "no log line for $USER_A"
+	wait "$pid" || true
+
+	# Stopped, the daemon reads B's event only after B is gone: it says so.
+	kill -STOP "$DAEMON_PID"
+	expect_connects "$USER_B" "ok=1 eperm=0 other=0" -n 1 "$NET4" 587
+	kill -CONT "$DAEMON_PID"
+	wait_until 30 has_sender "$USER_B" || fail "no /senders entry for $USER_B"
+	expect_eq "B's sender" "sg_connect true null null" \
+		"$(newest_sender "$USER_B" '"\(.comm) \(.process.gone) \(.process.exe) \(.process.cwd)"')"
+}
+
+# A PHP-FPM worker's connection is attributed to the script it runs (fpm.sh starts the pool).
+test_daemon_php_fpm()
+{
+	local cgi
+
+	trap fpm_cleanup EXIT
+	fpm_start
+	fpm_write_mailer
+	write_config "$T/smtpguard.conf" "[attribution]" "php_fpm_sockets = $T/fpm.sock" \
+		"php_fpm_status_path = /status"
+	start_daemon "$T/smtpguard.conf"
+	SCRIPT_FILENAME=$T/www/mail.php REQUEST_METHOD=GET \
+		cgi-fcgi -bind -connect "$T/fpm.sock" >"$T/fpm/response" 2>&1 &
+	cgi=$!
+	echo "$cgi" >>"$T/pids"
+	wait_until 50 has_sender "$USER_A" || fail "no /senders entry for $USER_A"
+	expect_eq "the sender" "$USER_A php-fpm8.2 /usr/sbin/php-fpm8.2 $T/www/mail.php" \
+		"$(newest_sender "$USER_A" '"\(.user) \(.comm) \(.process.exe) \(.process.script)"')"
+	grep -q "script=$T/www/mail.php" "$T/daemon.log" || fail "the log line has no script"
+	wait "$cgi"
+}
+
+# A policy whose time is up is removed by the daemon and audited as expired.
+test_daemon_expiry()
+{
+	write_config "$T/smtpguard.conf"
+	start_daemon "$T/smtpguard.conf"
+	sg block "$USER_A" --for 2s
+	expect_connects "$USER_A" "ok=0 eperm=1 other=0" -n 1 "$NET4" 25
+	wait_until 50 expired_in_log || fail "no expiry audited: $(cat "$T/audit.log" 2>/dev/null)"
+	expect_eq "expiry entry" "daemon expire $(id -u "$USER_A") $USER_A block" \
+		"$(jq -r 'select(.action == "expire") | "\(.actor) \(.action) \(.uid) \(.user) \(.params.mode)"' "$T/audit.log")"
+	expect_eq "policy entries" 0 "$(map_dump sg_policies | jq length)"
+	expect_connects "$USER_A" "ok=1 eperm=0 other=0" -n 1 "$NET4" 25
+}
+
+expired_in_log()
+{
+	grep -qs '"action":"expire"' "$T/audit.log"
+}
+
+# The unit file is one systemd accepts, with the binary where `make install` puts it.
+test_systemd_unit()
+{
+	sed "s|/usr/local/sbin/smtpguard|$SG_BIN|" "$ROOT/dist/smtpguard.service" >"$T/smtpguard.service"
+	systemd-analyze verify "$T/smtpguard.service" >"$T/verify.out" 2>&1 ||
+		fail "systemd-analyze verify: $(head -n 3 "$T/verify.out")"
+	expect_eq "verify output" "" "$(cat "$T/verify.out")"
+	expect_eq "Type" notify "$(sed -n 's/^Type=//p' "$T/smtpguard.service")"
+	expect_eq "Restart" always "$(sed -n 's/^Restart=//p' "$T/smtpguard.service")"
+}

@@ -1,0 +1,108 @@
+# SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash
+#
+# `smtpguard kill`: a user's processes that hold SMTP connections, or keep
+# trying to open them, and nobody else's. Sourced by run.sh.
+
+TESTS+=(kill kill_opening)
+
+# Starts CMD (bash -c text; $0 is the sink's address) as USER in the test
+# cgroup, in the background; CMD prints its pid when it is ready, into FILE.
+# Teardown ends it with the cgroup.
+start_as() # USER FILE CMD
+{
+	# Emptied first: the background job's own redirection may come after the first look.
+	: >"$2"
+	as_user "$1" bash -c "$3" "$NET4" >"$2" 2>"$2.err" &
+	wait_until 50 grep -qx '[0-9][0-9]*' "$2" ||
+		fail "'$3' as $1 never got ready: $(cat "$2.err")"
+}
+
+# A process holding a connection to the sink's PORT: bash, once connected, becomes sleep.
+start_holder() # USER FILE PORT
+{
+	start_as "$1" "$2" "exec 3<>/dev/tcp/\$0/$3 && echo \$\$ && exec sleep 60"
+}
+
+# Alive and not a zombie waiting for its parent.
+alive() # PID
+{
+	local state
+
+	state=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1) || return 1
+	[ -n "$state" ] && [ "$state" != Z ]
+}
+
+dead() # PID
+{
+	! alive "$1"
+}
+
+# FIELD of the sg_senders entry of USER's process PID is above 0.
+sender_counted() # USER PID FIELD
+{
+	local n
+
+	n=$(map_field sg_senders "{\"uid\":$(id -u "$1"),\"tgid\":$2}" "$3")
+	[ "$n" != absent ] && [ "$n" -gt 0 ]
+}
+
+test_kill()
+{
+	local a1 a2 idle b uid out
+
+	uid=$(id -u "$USER_A")
+	start_holder "$USER_A" "$T/a1.pid" 25
+	start_holder "$USER_A" "$T/a2.pid" 25
+	# shellcheck disable=SC2016 # expanded by the user's bash
+	start_as "$USER_A" "$T/idle.pid" 'echo $$ && exec sleep 60'
+	start_holder "$USER_B" "$T/b.pid" 25
+	read -r a1 <"$T/a1.pid"
+	read -r a2 <"$T/a2.pid"
+	read -r idle <"$T/idle.pid"
+	read -r b <"$T/b.pid"
+	[ "$a1" -lt "$a2" ] || { local t=$a1; a1=$a2; a2=$t; }
+
+	out=$(sg kill "$USER_A" --reason "S6: spam from a CMS")
+	expect_eq "kill output" "killed pid $a1 (sleep) uid $uid: $NET4:25 established
+killed pid $a2 (sleep) uid $uid: $NET4:25 established
+killed 2 processes" "$out"
+	wait_until 20 dead "$a1" || fail "A's holder $a1 still alive"
+	wait_until 20 dead "$a2" || fail "A's holder $a2 still alive"
+	alive "$idle" || fail "A's process with no SMTP socket was killed"
+	alive "$b" || fail "B's holder was killed"
+	expect_eq "audit of the kill" "[\"kill\",$uid,{\"pids\":[$a1,$a2]},\"S6: spam from a CMS\"]" \
+		"$(tail -n 1 "$T/audit.log" | jq -c '[.action, .uid, .params, .reason]')"
+
+	expect_eq "kill again" "no process of $USER_A (uid $uid) holds or is opening an SMTP connection" \
+		"$(sg kill "$USER_A")"
+	alive "$idle" || fail "A's process with no SMTP socket was killed the second time"
+	expect_refused "root" sg kill root
+	expect_refused "unknown user" sg kill "sgt${ID}nosuch"
+	expect_refused "root" as_user "$USER_B" "$SG_BIN" kill "$USER_A"
+	alive "$b" || fail "B's holder was killed at last"
+}
+
+# A blocked mailer retrying in a loop holds no connection: the connect hooks saw it.
+test_kill_opening()
+{
+	local a b uid retry out
+
+	uid=$(id -u "$USER_A")
+	# At most 300 tries 0.2 s apart: 60 s.
+	# shellcheck disable=SC2016 # expanded by the user's bash
+	retry='echo $$; for i in $(seq 300); do : 3<>/dev/tcp/$0/25; sleep 0.2; done'
+	sg block "$USER_A"
+	start_as "$USER_A" "$T/a.pid" "$retry"
+	start_as "$USER_B" "$T/b.pid" "$retry"
+	read -r a <"$T/a.pid"
+	read -r b <"$T/b.pid"
+	wait_until 50 sender_counted "$USER_A" "$a" denied || fail "A's retries not seen refused"
+	wait_until 50 sender_counted "$USER_B" "$b" attempts || fail "B's connects not seen"
+
+	out=$(sg kill "$USER_A")
+	expect_eq "kill output" "killed pid $a (bash) uid $uid: connecting (recent connect to a watched port)
+killed 1 process" "$out"
+	wait_until 20 dead "$a" || fail "A's retry loop $a still alive"
+	alive "$b" || fail "B's loop was killed"
+}

@@ -1,0 +1,84 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * sg_fill: puts a big host's worth of entries into the pinned maps, as if
+ * UIDS users had each sent to FLOWS destinations from one process: the
+ * load `make bench` measures the daemon under. UIDs start at 200000, far
+ * from real ones; destinations are in 198.18.0.0/15 (benchmarking addresses).
+ *
+ * Usage: sg_fill UIDS FLOWS [ROUND]   (SMTPGUARD_PIN_DIR pointing at the state)
+ * Each ROUND (default 0) adds 1000 connections per UID to the previous one's.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+
+#include "maps.h"
+#include "smtpguard.h"
+#include "state.h"
+
+#define UID_BASE 200000
+
+static int fill(__u32 uids, __u32 flows, __u32 round)
+{
+	int stats_fd = sg_pin_open(SG_MAP_UID_STATS), flows_fd = sg_pin_open(SG_MAP_FLOWS);
+	int senders_fd = sg_pin_open(SG_MAP_SENDERS), err = 0;
+	__u64 now = sg_boot_ns();
+	__u32 i, j;
+
+	if (stats_fd < 0 || flows_fd < 0 || senders_fd < 0) {
+		err = stats_fd < 0 ? stats_fd : flows_fd < 0 ? flows_fd : senders_fd;
+		goto cleanup;
+	}
+	for (i = 0; i < uids && !err; i++) {
+		struct sg_uid_stats st = { .attempts = 10 + i % 997,
+					   .allowed = 10 + i % 997,
+					   .first_ns = now,
+					   .last_ns = now };
+		struct sg_sender_key sk = { .uid = UID_BASE + i, .tgid = 100000 + i };
+		struct sg_sender s = { .first_ns = now, .last_ns = now, .attempts = st.attempts };
+		__u32 uid = UID_BASE + i;
+
+		snprintf(s.comm, sizeof(s.comm), "php-fpm");
+		if (bpf_map_update_elem(stats_fd, &uid, &st, BPF_ANY) ||
+		    bpf_map_update_elem(senders_fd, &sk, &s, BPF_ANY))
+			err = -errno;
+		for (j = 0; j < flows && !err; j++) {
+			struct sg_flow_key k = { .uid = uid, .port = 25 };
+			struct sg_flow f = { .attempts = 1, .first_ns = now, .last_ns = now };
+
+			k.addr[2] = htonl(0xffff);
+			k.addr[3] = htonl(0xc6120000 + i * flows + j); /* 198.18.0.0/15 */
+			if (bpf_map_update_elem(flows_fd, &k, &f, BPF_ANY))
+				err = -errno;
+		}
+	}
+cleanup:
+	if (stats_fd >= 0)
+		close(stats_fd);
+	if (flows_fd >= 0)
+		close(flows_fd);
+	if (senders_fd >= 0)
+		close(senders_fd);
+	return err;
+}
+
+int main(int argc, char **argv)
+{
+	int err;
+
+	if (argc != 3 && argc != 4) {
+		fprintf(stderr, "usage: sg_fill UIDS FLOWS [ROUND]\n");
+		return 2;
+	}
+	err = fill(strtoul(argv[1], NULL, 10), strtoul(argv[2], NULL, 10),
+		   argc == 4 ? strtoul(argv[3], NULL, 10) : 0);
+	if (err) {
+		fprintf(stderr, "sg_fill: %s: %s\n", sg_pin_dir(), strerror(-err));
+		return 1;
+	}
+	return 0;
+}

@@ -1,0 +1,422 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The config file: defaults, dist/smtpguard.conf, every key, and each error to the letter. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "config.h"
+#include "sg_bucket.h"
+
+/* make test runs from the repository root. */
+#define DIST_CONF "dist/smtpguard.conf"
+
+static char path[64];
+
+/* Writes text to a fresh temporary file, named in path. */
+static void write_conf(const char *text)
+{
+	int fd;
+
+	snprintf(path, sizeof(path), "/tmp/test_config.XXXXXX");
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+}
+
+/* Loads text as a file into c; err gets the message with the file name cut off. */
+static int load(const char *text, struct sg_config *c, char *err, size_t len)
+{
+	char buf[1024];
+	int ret;
+
+	write_conf(text);
+	ret = sg_config_load(path, c, buf, sizeof(buf));
+	unlink(path);
+	if (ret) {
+		assert_memory_equal(buf, path, strlen(path));
+		snprintf(err, len, "%s", buf + strlen(path));
+	}
+	return ret;
+}
+
+static struct sg_config *new_config(void)
+{
+	struct sg_config *c = malloc(sizeof(*c));
+
+	assert_non_null(c);
+	sg_config_default(c);
+	return c;
+}
+
+static void test_defaults(void **state)
+{
+	struct sg_config *c = new_config();
+
+	assert_int_equal(c->n_interfaces, 0);
+	assert_string_equal(c->cgroup, "");
+	assert_int_equal(c->detach_on_exit, 0);
+	assert_int_equal(c->n_outbound, 3);
+	assert_int_equal(c->outbound[0], 25);
+	assert_int_equal(c->outbound[1], 465);
+	assert_int_equal(c->outbound[2], 587);
+	assert_int_equal(c->n_inbound, 7);
+	assert_int_equal(c->inbound[0], 25);
+	assert_int_equal(c->inbound[1], 465);
+	assert_int_equal(c->inbound[2], 587);
+	assert_int_equal(c->inbound[3], 110);
+	assert_int_equal(c->inbound[4], 143);
+	assert_int_equal(c->inbound[5], 993);
+	assert_int_equal(c->inbound[6], 995);
+	assert_int_equal(c->default_policy.mode, SG_MODE_OBSERVE);
+	assert_int_equal(c->default_policy.burst, 0);
+	assert_int_equal(c->default_policy.rate_per_hour, 0);
+	assert_int_equal(c->default_policy.expires_ns, 0);
+	assert_int_equal(c->default_policy.updated_ns, 0);
+	assert_int_equal(c->deny_event_interval_ns, SG_NS_PER_SEC);
+	assert_int_equal(c->exporter, 1);
+	assert_string_equal(c->listen_host, "127.0.0.1");
+	assert_int_equal(c->listen_port, 9025);
+	assert_int_equal(c->top_senders, 20);
+	assert_int_equal(c->recent_uids, 4096);
+	assert_int_equal(c->recent_per_uid, 8);
+	assert_string_equal(c->cpanel_userdomains, "/etc/userdomains");
+	assert_string_equal(c->cpanel_trueuserowners, "/etc/trueuserowners");
+	assert_string_equal(c->directadmin_domainowners, "/etc/virtual/domainowners");
+	assert_int_equal(c->n_fpm, 0);
+	assert_string_equal(c->fpm_status_path, "");
+	assert_string_equal(c->audit_log, "/var/log/smtpguard/audit.log");
+	assert_int_equal(c->audit_syslog, 1);
+	free(c);
+}
+
+/*
+ * The shipped file loads as the default, and so does it with every
+ * documented "#key = value" uncommented: the file tells the truth about the
+ * defaults. rate and burst are for default = throttle only.
+ */
+static void test_dist_file(void **state)
+{
+	struct sg_config *def = new_config(), *c = new_config();
+	char err[1024], *line = NULL, *text = NULL;
+	size_t cap = 0, len = 0, n;
+	FILE *in, *out;
+	int uncommented = 0;
+
+	memset(c, 0xff, sizeof(*c));
+	assert_int_equal(sg_config_load(DIST_CONF, c, err, sizeof(err)), 0);
+	assert_memory_equal(c, def, sizeof(*c));
+
+	in = fopen(DIST_CONF, "r");
+	assert_non_null(in);
+	out = open_memstream(&text, &len);
+	while (getline(&line, &cap, in) > 0) {
+		n = strspn(line + 1, "abcdefghijklmnopqrstuvwxyz_");
+		if (line[0] == '#' && n && !strncmp(line + 1 + n, " =", 2) &&
+		    strncmp(line, "#rate ", 6) && strncmp(line, "#burst ", 7)) {
+			fputs(line + 1, out);
+			uncommented++;
+		} else {
+			fputs(line, out);
+		}
+	}
+	fclose(out);
+	fclose(in);
+	assert_int_equal(uncommented, 18);
+	memset(c, 0xff, sizeof(*c));
+	assert_int_equal(load(text, c, err, sizeof(err)), 0);
+	assert_memory_equal(c, def, sizeof(*c));
+	free(text);
+	free(line);
+	free(def);
+	free(c);
+}
+
+/* Every key set, with the syntax inih allows: ':' for '=', comments, odd spacing, CRLF. */
+static void test_every_key(void **state)
+{
+	static const char text[] = "\xef\xbb\xbf; a custom file\r\n"
+				   "[daemon]\r\n"
+				   "interfaces = eth0, bond0.100 ,veth-a\tlo\n"
+				   "cgroup=/sys/fs/cgroup/hosting.slice\n"
+				   "detach_on_exit : Yes ; all gone on stop\n"
+				   "[ ports ]\n"
+				   "outbound = 25,2525\n"
+				   "# inbound left out: not so in the other tests\n"
+				   "inbound =\n"
+				   "\n"
+				   "[policy]\n"
+				   "rate = 30/min\n"
+				   "default = throttle\n"
+				   "burst = 7\n"
+				   "deny_event_interval = 1m30s\n"
+				   "[exporter]\n"
+				   "listen = [::1]:9100\n"
+				   "top_senders = 1000\n"
+				   "[attribution]\n"
+				   "recent_uids = 1000000\n"
+				   "recent_per_uid = 64\n"
+				   "cpanel_userdomains = /srv/cp/userdomains\n"
+				   "cpanel_trueuserowners = /srv/cp/trueuserowners\n"
+				   "directadmin_domainowners = /srv/da/domainowners#1\n"
+				   "php_fpm_sockets = /run/php/*.sock   "
+				   "/opt/cpanel/ea-php*/root/usr/var/run/php-fpm/*.sock\n"
+				   "php_fpm_status_path = /fpm-status\n"
+				   "[audit]\n"
+				   "log = /var/log/sg.log\n"
+				   "syslog = 0\n";
+	struct sg_config *c = new_config(), *want = new_config();
+	char err[1024] = "";
+
+	memset(c, 0xff, sizeof(*c));
+	strcpy(want->interfaces[0], "eth0");
+	strcpy(want->interfaces[1], "bond0.100");
+	strcpy(want->interfaces[2], "veth-a");
+	strcpy(want->interfaces[3], "lo");
+	want->n_interfaces = 4;
+	strcpy(want->cgroup, "/sys/fs/cgroup/hosting.slice");
+	want->detach_on_exit = 1;
+	memset(want->outbound, 0, sizeof(want->outbound));
+	want->outbound[0] = 25;
+	want->outbound[1] = 2525;
+	want->n_outbound = 2;
+	memset(want->inbound, 0, sizeof(want->inbound));
+	want->n_inbound = 0;
+	want->default_policy =
+		(struct sg_policy){ .mode = SG_MODE_THROTTLE, .burst = 7, .rate_per_hour = 1800 };
+	want->deny_event_interval_ns = 90 * SG_NS_PER_SEC;
+	memset(want->listen_host, 0, sizeof(want->listen_host));
+	strcpy(want->listen_host, "::1");
+	want->listen_port = 9100;
+	want->top_senders = 1000;
+	want->recent_uids = 1000000;
+	want->recent_per_uid = 64;
+	memset(want->cpanel_userdomains, 0, PATH_MAX);
+	strcpy(want->cpanel_userdomains, "/srv/cp/userdomains");
+	memset(want->cpanel_trueuserowners, 0, PATH_MAX);
+	strcpy(want->cpanel_trueuserowners, "/srv/cp/trueuserowners");
+	memset(want->directadmin_domainowners, 0, PATH_MAX);
+	strcpy(want->directadmin_domainowners, "/srv/da/domainowners#1");
+	strcpy(want->fpm_sockets[0], "/run/php/*.sock");
+	strcpy(want->fpm_sockets[1], "/opt/cpanel/ea-php*/root/usr/var/run/php-fpm/*.sock");
+	want->n_fpm = 2;
+	strcpy(want->fpm_status_path, "/fpm-status");
+	memset(want->audit_log, 0, PATH_MAX);
+	strcpy(want->audit_log, "/var/log/sg.log");
+	want->audit_syslog = 0;
+
+	assert_int_equal(load(text, c, err, sizeof(err)), 0);
+	assert_string_equal(err, "");
+	assert_memory_equal(c, want, sizeof(*c));
+	free(want);
+	free(c);
+}
+
+static void test_policy_and_listen(void **state)
+{
+	struct sg_config *c = new_config();
+	char err[1024];
+
+	/* A throttle without a burst gets a minute's worth, at least one, as the CLI gives. */
+	assert_int_equal(load("[policy]\ndefault = throttle\nrate = 10/h\n", c, err, sizeof(err)),
+			 0);
+	assert_int_equal(c->default_policy.mode, SG_MODE_THROTTLE);
+	assert_int_equal(c->default_policy.rate_per_hour, 10);
+	assert_int_equal(c->default_policy.burst, 1);
+	assert_int_equal(load("[policy]\ndefault = throttle\nrate = 30/min\n", c, err, sizeof(err)),
+			 0);
+	assert_int_equal(c->default_policy.burst, 30);
+
+	/* Loading starts from the default, not from what c held. */
+	assert_int_equal(
+		load("[policy]\ndefault = block\n[exporter]\nlisten = off\n", c, err, sizeof(err)),
+		0);
+	assert_int_equal(c->default_policy.mode, SG_MODE_BLOCK);
+	assert_int_equal(c->default_policy.rate_per_hour, 0);
+	assert_int_equal(c->default_policy.burst, 0);
+	assert_int_equal(c->exporter, 0);
+	assert_string_equal(c->listen_host, "");
+	assert_int_equal(c->listen_port, 0);
+
+	assert_int_equal(load("[exporter]\nlisten = 0.0.0.0:80\n", c, err, sizeof(err)), 0);
+	assert_int_equal(c->default_policy.mode, SG_MODE_OBSERVE);
+	assert_int_equal(c->exporter, 1);
+	assert_string_equal(c->listen_host, "0.0.0.0");
+	assert_int_equal(c->listen_port, 80);
+	free(c);
+}
+
+static void test_errors(void **state)
+{
+	static const struct {
+		const char *text;
+		const char *err; /* after the file name */
+	} bad[] = {
+		{ "[daemon]\n[mail]\n",
+		  ":2: unknown section [mail] (expected [daemon], [ports], [policy], [exporter], "
+		  "[attribution] or [audit])" },
+		{ "[daemon]\ninterface = eth0\n",
+		  ":2: [daemon] unknown key 'interface' (expected interfaces, cgroup or "
+		  "detach_on_exit)" },
+		{ "[exporter]\n\nlisten = 127.0.0.1:99999\n",
+		  ":3: [exporter] listen: bad port '99999' (1 to 65535)" },
+		{ "[ports]\noutbound = 25\n; again\noutbound = 587\n",
+		  ":4: [ports] outbound: given twice (first on line 2)" },
+		{ "[daemon]\ninterfaces = eth0\ncgroup /sys/fs/cgroup\n",
+		  ":3: [daemon] expected 'key = value', got 'cgroup /sys/fs/cgroup'" },
+		{ "[daemon]\ninterfaces = eth0\ncgroup /sys/fs/cgroup",
+		  ":3: [daemon] expected 'key = value', got 'cgroup /sys/fs/cgroup'" },
+		{ "[audit]\nsyslog = maybe\n",
+		  ":2: [audit] syslog: bad boolean 'maybe' (yes, no, true, false, 1 or 0)" },
+		{ "[policy]\ndefault = throttle\nburst = 5\n",
+		  ":2: [policy] default: throttle needs a rate (rate = N/s, N/min or N/h)" },
+		{ "[policy]\nrate = 5/min\ndefault = block\n",
+		  ":2: [policy] rate: only for default = throttle (the default here is block)" },
+		{ "[policy]\nburst = 5\n",
+		  ":2: [policy] burst: only for default = throttle (the default here is observe)" },
+		{ "[attribution]\ncpanel_userdomains = etc/userdomains\n",
+		  ":2: [attribution] cpanel_userdomains: 'etc/userdomains' is not an absolute "
+		  "path" },
+		{ "[daemon]\ninterfaces = 0 1 2 3 4 5 6 7 8 9 a b c d e f g h i j k l m n o p q r "
+		  "s "
+		  "t "
+		  "u v w x y z aa ab ac ad ae af ag ah ai aj ak al am an ao ap aq ar as at au av "
+		  "aw "
+		  "ax ay az ba bb bc\n",
+		  ":2: [daemon] interfaces: more than 64 interfaces" },
+		{ "[daemon]\ninterfaces = eth0 eth0\n",
+		  ":2: [daemon] interfaces: 'eth0' listed twice" },
+		{ "[daemon]\ninterfaces = a-very-long-name\n",
+		  ":2: [daemon] interfaces: interface name 'a-very-long-name' is longer than 15 "
+		  "characters" },
+		{ "[daemon]\ninterfaces = eth0:1\n",
+		  ":2: [daemon] interfaces: bad interface name 'eth0:1'" },
+		{ "[daemon]\ninterfaces = eth0\n  eth1\n",
+		  ":3: [daemon] interfaces: continued on an indented line ('eth1'); put the value "
+		  "on "
+		  "one line, without indentation" },
+		{ "interfaces = eth0\n", ":1: 'interfaces' comes before any [section]" },
+		{ "nothing\n", ":1: expected '[section]' or 'key = value', got 'nothing'" },
+		{ "[daemon\n", ":1: section header without ']': '[daemon'" },
+		{ "[daemon]\ncgroup = /"
+		  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		  "a"
+		  "aaaaaaaa"
+		  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		  "a"
+		  "aaaaaaaa"
+		  "aaaaaaaaaaaaaaaaaaa\n",
+		  ":2: line longer than 198 characters" },
+		{ "[ports]\noutbound =\n", ":2: [ports] outbound: no value" },
+		{ "[ports]\ninbound = 25 110 25\n", ":2: [ports] inbound: port 25 listed twice" },
+		{ "[ports]\noutbound = 0\n", ":2: [ports] outbound: bad port '0' (1 to 65535)" },
+		{ "[policy]\ndefault = slow\n",
+		  ":2: [policy] default: bad mode 'slow' (observe, throttle or block)" },
+		{ "[policy]\ndefault = throttle\nrate = 5/week\n",
+		  ":3: [policy] rate: bad rate '5/week': unknown unit (use /s, /min or /h)" },
+		{ "[policy]\ndefault = throttle\nrate = 5/s\nburst = 1000001\n",
+		  ":4: [policy] burst: bad burst '1000001': out of range (1 to 1000000)" },
+		{ "[policy]\ndeny_event_interval = 0s\n",
+		  ":2: [policy] deny_event_interval: bad duration '0s': a duration must be more "
+		  "than "
+		  "zero" },
+		{ "[exporter]\nlisten = localhost:9025\n",
+		  ":2: [exporter] listen: bad address 'localhost' (a numeric IPv4 address, or IPv6 "
+		  "in "
+		  "brackets)" },
+		{ "[exporter]\nlisten = ::1:9025\n",
+		  ":2: [exporter] listen: bad address '::1' (a numeric IPv4 address, or IPv6 in "
+		  "brackets)" },
+		{ "[exporter]\nlisten = [::1]9025\n", ":2: [exporter] listen: expected HOST:PORT, "
+						      "[IPv6]:PORT or off, got '[::1]9025'" },
+		{ "[exporter]\ntop_senders = 0\n",
+		  ":2: [exporter] top_senders: bad number '0': out of range (1 to 1000)" },
+		{ "[attribution]\nrecent_per_uid = 8x\n",
+		  ":2: [attribution] recent_per_uid: bad number '8x': expected a positive integer "
+		  "(1 "
+		  "to 64)" },
+		{ "[attribution]\nphp_fpm_status_path = status\n",
+		  ":2: [attribution] php_fpm_status_path: 'status' is not an absolute path" },
+		{ "[attribution]\nphp_fpm_status_path = /"
+		  "ssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssss"
+		  "s"
+		  "ssss"
+		  "ssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssss\n",
+		  ":2: [attribution] php_fpm_status_path: longer than 127 characters" },
+		{ "[attribution]\nphp_fpm_sockets = /1 /2 /3 /4 /5 /6 /7 /8 /9 /10 /11 /12 /13 /14 "
+		  "/15 "
+		  "/16 /17\n",
+		  ":2: [attribution] php_fpm_sockets: more than 16 patterns" },
+		{ "[attribution]\nphp_fpm_sockets = /run/php/*.sock run/*.sock\n",
+		  ":2: [attribution] php_fpm_sockets: 'run/*.sock' is not an absolute path" },
+		/* The first error is the one reported. */
+		{ "[daemon]\nbad line\n[nowhere]\n",
+		  ":2: [daemon] expected 'key = value', got 'bad line'" },
+		{ "[policy]\nburst = 5\n[daemon]\nnope = 1\n",
+		  ":4: [daemon] unknown key 'nope' (expected interfaces, cgroup or "
+		  "detach_on_exit)" },
+	};
+	struct sg_config *c = new_config();
+	char err[1024];
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(load(bad[i].text, c, err, sizeof(err)), -EINVAL);
+		assert_string_equal(err, bad[i].err);
+	}
+	free(c);
+}
+
+/* A file that fails, anywhere, changes nothing. */
+static void test_failure_changes_nothing(void **state)
+{
+	struct sg_config *c = new_config(), *before = malloc(sizeof(*c));
+	char err[1024];
+
+	assert_non_null(before);
+	assert_int_equal(load("[daemon]\ninterfaces = eth9\n[policy]\ndefault = block\n", c, err,
+			      sizeof(err)),
+			 0);
+	memcpy(before, c, sizeof(*c));
+	assert_int_equal(load("[daemon]\ninterfaces = eth0 eth1\ncgroup = /x\n[ports]\n"
+			      "outbound = 2525\n[policy]\ndefault = throttle\n",
+			      c, err, sizeof(err)),
+			 -EINVAL);
+	assert_memory_equal(c, before, sizeof(*c));
+	assert_int_equal(sg_config_load("/nonexistent/smtpguard.conf", c, err, sizeof(err)),
+			 -ENOENT);
+	assert_memory_equal(c, before, sizeof(*c));
+	free(before);
+	free(c);
+}
+
+static void test_unreadable(void **state)
+{
+	struct sg_config *c = new_config();
+	char err[1024];
+
+	assert_int_equal(sg_config_load("/nonexistent/smtpguard.conf", c, err, sizeof(err)),
+			 -ENOENT);
+	assert_string_equal(err, "/nonexistent/smtpguard.conf: No such file or directory");
+	assert_int_equal(sg_config_load("/", c, err, sizeof(err)), -EISDIR);
+	assert_string_equal(err, "/: Is a directory");
+	free(c);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_defaults),   cmocka_unit_test(test_dist_file),
+		cmocka_unit_test(test_every_key),  cmocka_unit_test(test_policy_and_listen),
+		cmocka_unit_test(test_errors),	   cmocka_unit_test(test_failure_changes_nothing),
+		cmocka_unit_test(test_unreadable),
+	};
+
+	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
+}

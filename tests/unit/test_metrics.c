@@ -1,0 +1,421 @@
+// SPDX-License-Identifier: GPL-2.0
+/* /metrics exactly as Prometheus reads it, and as promtool judges it. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include <linux/if_link.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+
+#include "metrics.h"
+
+static struct sg_status st;
+
+static const struct sg_sender_rate senders[] = {
+	{.uid = 1002,
+	 .user = "bob",
+	 .attempts = 20,
+	 .denied = 15,
+	 .rate = {0.25, 1.0 / 60, 1.0 / 3600},
+	 .destinations = {3, 7, 12}},
+	{.uid = 4242, .attempts = 3, .rate = {0.05, 0.005, 0}, .destinations = {1, 1, 1}},
+};
+
+static int setup(void **state)
+{
+	memset(&st, 0, sizeof(st));
+	st.hooks[0] = (struct sg_status_hook){.name = "connect4", .attached = 1, .cgroup_id = 1};
+	st.hooks[1] = (struct sg_status_hook){.name = "connect6"};
+	st.ifaces[0] = (struct sg_iface){
+		.name = "eth0", .flags = SG_IFACE_TC | SG_IFACE_XDP, .xdp_mode = XDP_ATTACHED_DRV};
+	st.ifaces[1] = (struct sg_iface){
+		.name = "eth1", .flags = SG_IFACE_XDP, .xdp_mode = XDP_ATTACHED_SKB};
+	st.ifaces[2] = (struct sg_iface){.name = "veth1", .flags = SG_IFACE_TC};
+	st.n_ifaces = 3;
+	st.maps[0] = (struct sg_status_map){.name = "sg_policies", .entries = 2, .capacity = 65536};
+	st.maps[1] = (struct sg_status_map){.name = "sg_events", .entries = -1, .capacity = 262144};
+	st.n_maps = 2;
+	st.ports[0] = (struct sg_status_port){.port = 25,
+					      .v = {.flags = SG_PORT_OUTBOUND | SG_PORT_INBOUND,
+						    .connects = 7,
+						    .out_syns = 6,
+						    .out_packets = 30,
+						    .out_bytes = 2000,
+						    .in_syns = 1}};
+	st.ports[1] = (struct sg_status_port){.port = 587,
+					      .v = {.flags = SG_PORT_OUTBOUND,
+						    .connects = 5,
+						    .out_syns = 4,
+						    .out_packets = 12,
+						    .out_bytes = 900}};
+	st.ports[2] = (struct sg_status_port){.port = 993,
+					      .v = {.flags = SG_PORT_INBOUND, .in_syns = 40}};
+	st.n_ports = 3;
+	st.default_policy.mode = SG_MODE_THROTTLE;
+	st.policies[SG_MODE_THROTTLE] = 1;
+	st.policies[SG_MODE_BLOCK] = 2;
+	st.errors[SG_ERR_RINGBUF_FULL] = 11;
+	st.errors[SG_ERR_FRAGMENT] = 2;
+	st.counters[SG_CNT_BAN_DROPS] = 8;
+	st.counters[SG_CNT_DENIED_BLOCK] = 3;
+	st.counters[SG_CNT_DENIED_THROTTLE] = 4;
+	st.counters[SG_CNT_EVENTS] = 99;
+	return 0;
+}
+
+static char *rendered(const struct sg_sender_rate *s, size_t n, size_t omitted)
+{
+	struct sg_metrics m = {.st = &st,
+			       .senders = s,
+			       .n_senders = n,
+			       .senders_omitted = omitted,
+			       .events_read = 9,
+			       .tick_seconds = 0.0125,
+			       .version = "0.3.0"};
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	assert_int_equal(sg_metrics_render(f, &m), 0);
+	fclose(f);
+	return buf;
+}
+
+/* The exposition from the first sender family on. */
+static const char *senders_part(const char *text)
+{
+	const char *p = strstr(text, "# HELP smtpguard_sender_connections_total ");
+
+	assert_non_null(p);
+	return p;
+}
+
+/* Feeds text to `promtool check metrics`; returns its exit status, *out its complaints. */
+static int promtool(const char *text, char **out)
+{
+	int in = memfd_create("metrics", 0), res = memfd_create("promtool", 0), status;
+	size_t len = strlen(text);
+	off_t size;
+	pid_t pid;
+
+	assert_true(in >= 0 && res >= 0);
+	assert_int_equal(write(in, text, len), (ssize_t)len);
+	assert_int_equal(lseek(in, 0, SEEK_SET), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (!pid) {
+		dup2(in, 0);
+		dup2(res, 1);
+		dup2(res, 2);
+		execlp("promtool", "promtool", "check", "metrics", (char *)NULL);
+		_exit(127);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	size = lseek(res, 0, SEEK_END);
+	*out = calloc(1, size + 1);
+	assert_int_equal(pread(res, *out, size, 0), size);
+	close(in);
+	close(res);
+	assert_true(WIFEXITED(status));
+	if (WEXITSTATUS(status) == 127)
+		fail_msg("promtool not found: it comes with the Debian package prometheus");
+	return WEXITSTATUS(status);
+}
+
+static void assert_promtool_accepts(const char *text)
+{
+	char *out;
+
+	assert_int_equal(promtool(text, &out), 0);
+	assert_string_equal(out, "");
+	free(out);
+}
+
+static void test_exposition(void **state)
+{
+	char *s = rendered(senders, 2, 5);
+
+	assert_string_equal(
+		s,
+		"# HELP smtpguard_build_info The running smtpguard's version, always 1.\n"
+		"# TYPE smtpguard_build_info gauge\n"
+		"smtpguard_build_info{version=\"0.3.0\"} 1\n"
+		"# HELP smtpguard_connect_attempts_total connect() calls to watched ports seen by "
+		"the "
+		"cgroup hooks.\n"
+		"# TYPE smtpguard_connect_attempts_total counter\n"
+		"smtpguard_connect_attempts_total 12\n"
+		"# HELP smtpguard_connect_denied_total connect() calls to watched ports refused "
+		"with "
+		"EPERM, by reason.\n"
+		"# TYPE smtpguard_connect_denied_total counter\n"
+		"smtpguard_connect_denied_total{reason=\"block\"} 3\n"
+		"smtpguard_connect_denied_total{reason=\"throttle\"} 4\n"
+		"smtpguard_connect_denied_total{reason=\"no_bucket\"} 0\n"
+		"# HELP smtpguard_egress_syn_total SYNs sent to the port, seen by TC egress.\n"
+		"# TYPE smtpguard_egress_syn_total counter\n"
+		"smtpguard_egress_syn_total{port=\"25\"} 6\n"
+		"smtpguard_egress_syn_total{port=\"587\"} 4\n"
+		"# HELP smtpguard_egress_packets_total Packets (GSO segments) sent to the port, "
+		"seen by "
+		"TC egress.\n"
+		"# TYPE smtpguard_egress_packets_total counter\n"
+		"smtpguard_egress_packets_total{port=\"25\"} 30\n"
+		"smtpguard_egress_packets_total{port=\"587\"} 12\n"
+		"# HELP smtpguard_egress_bytes_total Bytes on the wire sent to the port, seen by "
+		"TC "
+		"egress.\n"
+		"# TYPE smtpguard_egress_bytes_total counter\n"
+		"smtpguard_egress_bytes_total{port=\"25\"} 2000\n"
+		"smtpguard_egress_bytes_total{port=\"587\"} 900\n"
+		"# HELP smtpguard_inbound_syn_total SYNs from outside to the local port, seen by "
+		"XDP.\n"
+		"# TYPE smtpguard_inbound_syn_total counter\n"
+		"smtpguard_inbound_syn_total{port=\"25\"} 1\n"
+		"smtpguard_inbound_syn_total{port=\"993\"} 40\n"
+		"# HELP smtpguard_banned_packets_total Packets from banned addresses dropped by "
+		"XDP.\n"
+		"# TYPE smtpguard_banned_packets_total counter\n"
+		"smtpguard_banned_packets_total 8\n"
+		"# HELP smtpguard_policies Unexpired per-UID policies, by mode.\n"
+		"# TYPE smtpguard_policies gauge\n"
+		"smtpguard_policies{mode=\"observe\"} 0\n"
+		"smtpguard_policies{mode=\"throttle\"} 1\n"
+		"smtpguard_policies{mode=\"block\"} 2\n"
+		"# HELP smtpguard_default_policy The mode of the policy for UIDs with none of "
+		"their "
+		"own.\n"
+		"# TYPE smtpguard_default_policy gauge\n"
+		"smtpguard_default_policy{mode=\"throttle\"} 1\n"
+		"# HELP smtpguard_events_lost_total Ring-buffer events dropped because the buffer "
+		"was "
+		"full.\n"
+		"# TYPE smtpguard_events_lost_total counter\n"
+		"smtpguard_events_lost_total 11\n"
+		"# HELP smtpguard_events_read_total Ring-buffer events the daemon read.\n"
+		"# TYPE smtpguard_events_read_total counter\n"
+		"smtpguard_events_read_total 9\n"
+		"# HELP smtpguard_tick_seconds How long the daemon's last tick took to read the maps "
+		"and compute the rates.\n"
+		"# TYPE smtpguard_tick_seconds gauge\n"
+		"smtpguard_tick_seconds 0.0125\n"
+		"# HELP smtpguard_map_entries Entries in the BPF map.\n"
+		"# TYPE smtpguard_map_entries gauge\n"
+		"smtpguard_map_entries{map=\"sg_policies\"} 2\n"
+		"# HELP smtpguard_map_capacity Maximum entries of the BPF map.\n"
+		"# TYPE smtpguard_map_capacity gauge\n"
+		"smtpguard_map_capacity{map=\"sg_policies\"} 65536\n"
+		"smtpguard_map_capacity{map=\"sg_events\"} 262144\n"
+		"# HELP smtpguard_errors_total Errors counted by the BPF programs, by kind.\n"
+		"# TYPE smtpguard_errors_total counter\n"
+		"smtpguard_errors_total{kind=\"map_full\"} 0\n"
+		"smtpguard_errors_total{kind=\"ringbuf_full\"} 11\n"
+		"smtpguard_errors_total{kind=\"truncated\"} 0\n"
+		"smtpguard_errors_total{kind=\"bad_header\"} 0\n"
+		"smtpguard_errors_total{kind=\"fragment\"} 2\n"
+		"smtpguard_errors_total{kind=\"exthdr_limit\"} 0\n"
+		"# HELP smtpguard_program_attached 1 when the BPF program is attached at its "
+		"hook.\n"
+		"# TYPE smtpguard_program_attached gauge\n"
+		"smtpguard_program_attached{program=\"connect4\",interface=\"\",mode=\"cgroup\"} "
+		"1\n"
+		"smtpguard_program_attached{program=\"connect6\",interface=\"\",mode=\"cgroup\"} "
+		"0\n"
+		"smtpguard_program_attached{program=\"egress\",interface=\"eth0\",mode=\"tc\"} 1\n"
+		"smtpguard_program_attached{program=\"ingress\",interface=\"eth0\",mode=\"native\"}"
+		" 1\n"
+		"smtpguard_program_attached{program=\"egress\",interface=\"eth1\",mode=\"tc\"} 0\n"
+		"smtpguard_program_attached{program=\"ingress\",interface=\"eth1\",mode="
+		"\"generic\"} 1\n"
+		"smtpguard_program_attached{program=\"egress\",interface=\"veth1\",mode=\"tc\"} 1\n"
+		"smtpguard_program_attached{program=\"ingress\",interface=\"veth1\",mode=\"none\"} "
+		"0\n"
+		"# HELP smtpguard_sender_connections_total connect() calls to watched ports by the "
+		"UID.\n"
+		"# TYPE smtpguard_sender_connections_total counter\n"
+		"smtpguard_sender_connections_total{uid=\"1002\",user=\"bob\"} 20\n"
+		"smtpguard_sender_connections_total{uid=\"4242\",user=\"\"} 3\n"
+		"# HELP smtpguard_sender_denied_total connect() calls by the UID refused with "
+		"EPERM.\n"
+		"# TYPE smtpguard_sender_denied_total counter\n"
+		"smtpguard_sender_denied_total{uid=\"1002\",user=\"bob\"} 15\n"
+		"smtpguard_sender_denied_total{uid=\"4242\",user=\"\"} 0\n"
+		"# HELP smtpguard_sender_rate connect() calls per second by the UID, averaged over "
+		"the "
+		"window.\n"
+		"# TYPE smtpguard_sender_rate gauge\n"
+		"smtpguard_sender_rate{uid=\"1002\",user=\"bob\",window=\"1m\"} 0.25\n"
+		"smtpguard_sender_rate{uid=\"1002\",user=\"bob\",window=\"10m\"} "
+		"0.016666666666666666\n"
+		"smtpguard_sender_rate{uid=\"1002\",user=\"bob\",window=\"1h\"} "
+		"0.0002777777777777778\n"
+		"smtpguard_sender_rate{uid=\"4242\",user=\"\",window=\"1m\"} 0.05\n"
+		"smtpguard_sender_rate{uid=\"4242\",user=\"\",window=\"10m\"} 0.005\n"
+		"smtpguard_sender_rate{uid=\"4242\",user=\"\",window=\"1h\"} 0\n"
+		"# HELP smtpguard_sender_destinations Distinct destination addresses the UID "
+		"connected "
+		"to in the window.\n"
+		"# TYPE smtpguard_sender_destinations gauge\n"
+		"smtpguard_sender_destinations{uid=\"1002\",user=\"bob\",window=\"1m\"} 3\n"
+		"smtpguard_sender_destinations{uid=\"1002\",user=\"bob\",window=\"10m\"} 7\n"
+		"smtpguard_sender_destinations{uid=\"1002\",user=\"bob\",window=\"1h\"} 12\n"
+		"smtpguard_sender_destinations{uid=\"4242\",user=\"\",window=\"1m\"} 1\n"
+		"smtpguard_sender_destinations{uid=\"4242\",user=\"\",window=\"10m\"} 1\n"
+		"smtpguard_sender_destinations{uid=\"4242\",user=\"\",window=\"1h\"} 1\n"
+		"# HELP smtpguard_senders_omitted UIDs with counts that are not among the senders "
+		"listed.\n"
+		"# TYPE smtpguard_senders_omitted gauge\n"
+		"smtpguard_senders_omitted 5\n");
+	assert_promtool_accepts(s);
+	free(s);
+}
+
+static void test_label_escaping(void **state)
+{
+	/* Quote, backslash, newline; a stray byte; a valid two-byte sequence; a surrogate. */
+	struct sg_sender_rate s = {.uid = 1003,
+				   .user = "a\"b\\c\nd\xff\xc3\xa9\xed\xa0\x80",
+				   .attempts = 1,
+				   .rate = {1, 2, 3},
+				   .destinations = {1, 1, 1}};
+	const char *user =
+		"a\\\"b\\\\c\\nd\xef\xbf\xbd\xc3\xa9\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd";
+	char *text = rendered(&s, 1, 0), *want;
+
+	assert_true(
+		asprintf(&want,
+			 "# HELP smtpguard_sender_connections_total connect() calls to watched "
+			 "ports by the UID.\n"
+			 "# TYPE smtpguard_sender_connections_total counter\n"
+			 "smtpguard_sender_connections_total{uid=\"1003\",user=\"%1$s\"} 1\n"
+			 "# HELP smtpguard_sender_denied_total connect() calls by the UID refused "
+			 "with EPERM.\n"
+			 "# TYPE smtpguard_sender_denied_total counter\n"
+			 "smtpguard_sender_denied_total{uid=\"1003\",user=\"%1$s\"} 0\n"
+			 "# HELP smtpguard_sender_rate connect() calls per second by the UID, "
+			 "averaged over the window.\n"
+			 "# TYPE smtpguard_sender_rate gauge\n"
+			 "smtpguard_sender_rate{uid=\"1003\",user=\"%1$s\",window=\"1m\"} 1\n"
+			 "smtpguard_sender_rate{uid=\"1003\",user=\"%1$s\",window=\"10m\"} 2\n"
+			 "smtpguard_sender_rate{uid=\"1003\",user=\"%1$s\",window=\"1h\"} 3\n"
+			 "# HELP smtpguard_sender_destinations Distinct destination addresses the "
+			 "UID connected to in the window.\n"
+			 "# TYPE smtpguard_sender_destinations gauge\n"
+			 "smtpguard_sender_destinations{uid=\"1003\",user=\"%1$s\",window=\"1m\"} "
+			 "1\n"
+			 "smtpguard_sender_destinations{uid=\"1003\",user=\"%1$s\",window=\"10m\"} "
+			 "1\n"
+			 "smtpguard_sender_destinations{uid=\"1003\",user=\"%1$s\",window=\"1h\"} "
+			 "1\n"
+			 "# HELP smtpguard_senders_omitted UIDs with counts that are not among the "
+			 "senders listed.\n"
+			 "# TYPE smtpguard_senders_omitted gauge\n"
+			 "smtpguard_senders_omitted 0\n",
+			 user) > 0);
+	assert_string_equal(senders_part(text), want);
+	assert_promtool_accepts(text);
+	free(want);
+	free(text);
+}
+
+static const char no_senders[] =
+	"# HELP smtpguard_sender_connections_total connect() calls to watched ports by the UID.\n"
+	"# TYPE smtpguard_sender_connections_total counter\n"
+	"# HELP smtpguard_sender_denied_total connect() calls by the UID refused with EPERM.\n"
+	"# TYPE smtpguard_sender_denied_total counter\n"
+	"# HELP smtpguard_sender_rate connect() calls per second by the UID, averaged over the "
+	"window.\n"
+	"# TYPE smtpguard_sender_rate gauge\n"
+	"# HELP smtpguard_sender_destinations Distinct destination addresses the UID connected to "
+	"in the window.\n"
+	"# TYPE smtpguard_sender_destinations gauge\n"
+	"# HELP smtpguard_senders_omitted UIDs with counts that are not among the senders listed.\n"
+	"# TYPE smtpguard_senders_omitted gauge\n";
+
+static void test_no_senders(void **state)
+{
+	char *text = rendered(NULL, 0, 0), *want;
+
+	assert_true(asprintf(&want, "%ssmtpguard_senders_omitted 0\n", no_senders) > 0);
+	assert_string_equal(senders_part(text), want);
+	assert_promtool_accepts(text);
+	free(want);
+	free(text);
+}
+
+static void test_omitted(void **state)
+{
+	char *text = rendered(NULL, 0, 1234), *want;
+
+	assert_true(asprintf(&want, "%ssmtpguard_senders_omitted 1234\n", no_senders) > 0);
+	assert_string_equal(senders_part(text), want);
+	free(want);
+	free(text);
+}
+
+/* Rates print in the shortest form that reads back exactly, never in "%f" padding. */
+static void test_numbers(void **state)
+{
+	struct sg_sender_rate s = {.uid = 7, .rate = {2.0, 1e-5, 123456.789}};
+	char *text = rendered(&s, 1, 0);
+
+	assert_non_null(strstr(text,
+			       "smtpguard_sender_rate{uid=\"7\",user=\"\",window=\"1m\"} 2\n"
+			       "smtpguard_sender_rate{uid=\"7\",user=\"\",window=\"10m\"} 1e-05\n"
+			       "smtpguard_sender_rate{uid=\"7\",user=\"\",window=\"1h\"} "
+			       "123456.789\n"));
+	assert_promtool_accepts(text);
+	free(text);
+}
+
+static void test_promtool_rejects(void **state)
+{
+	char *out;
+
+	/* The check itself works: a counter without _total is a complaint. */
+	assert_int_not_equal(promtool("# HELP x y\n# TYPE x counter\nx 1\n", &out), 0);
+	assert_string_not_equal(out, "");
+	free(out);
+}
+
+static void test_write_error(void **state)
+{
+	struct sg_metrics m = {.st = &st, .version = "0.3.0"};
+	FILE *f = fopen("/dev/full", "w");
+
+	assert_non_null(f);
+	assert_int_equal(sg_metrics_render(f, &m), -EIO);
+	fclose(f);
+}
+
+static void test_windows(void **state)
+{
+	assert_string_equal(sg_window_names[SG_WIN_1M], "1m");
+	assert_string_equal(sg_window_names[SG_WIN_10M], "10m");
+	assert_string_equal(sg_window_names[SG_WIN_1H], "1h");
+	assert_int_equal(sg_window_seconds[SG_WIN_1M], 60);
+	assert_int_equal(sg_window_seconds[SG_WIN_10M], 600);
+	assert_int_equal(sg_window_seconds[SG_WIN_1H], 3600);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(test_exposition, setup),
+		cmocka_unit_test_setup(test_label_escaping, setup),
+		cmocka_unit_test_setup(test_no_senders, setup),
+		cmocka_unit_test_setup(test_omitted, setup),
+		cmocka_unit_test_setup(test_numbers, setup),
+		cmocka_unit_test(test_promtool_rejects),
+		cmocka_unit_test_setup(test_write_error, setup),
+		cmocka_unit_test(test_windows),
+	};
+
+	return cmocka_run_group_tests_name("metrics", tests, NULL, NULL);
+}

@@ -1,0 +1,119 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Per-UID rates: exact counts per window on synthetic series of cumulative counts. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "rates.h"
+
+#define T0 999960 /* a start on a whole minute: 16666 min */
+
+static void test_baseline_is_not_a_burst(void **state)
+{
+	struct sg_rates *r = sg_rates_new(T0);
+
+	/* 5000 connections made before the daemon started. */
+	assert_int_equal(sg_rates_sample(r, 1001, 5000, T0), 0);
+	assert_int_equal(sg_rates_count(r, 1001, SG_WIN_1M, T0), 0);
+	sg_rates_sample(r, 1001, 5003, T0 + 1);
+	assert_int_equal(sg_rates_count(r, 1001, SG_WIN_1M, T0 + 1), 3);
+	assert_int_equal(sg_rates_count(r, 1001, SG_WIN_10M, T0 + 1), 3);
+	assert_int_equal(sg_rates_count(r, 1001, SG_WIN_1H, T0 + 1), 3);
+	/* One second watched: 3 per second. */
+	assert_true(sg_rates_rate(r, 1001, SG_WIN_1M, T0 + 1) == 3.0);
+	/* A UID first seen after start counts whole: it is new. */
+	sg_rates_sample(r, 1002, 7, T0 + 1);
+	assert_int_equal(sg_rates_count(r, 1002, SG_WIN_1M, T0 + 1), 7);
+	sg_rates_free(r);
+}
+
+static void test_one_minute_slides_by_the_second(void **state)
+{
+	struct sg_rates *r = sg_rates_new(T0);
+	__u64 t, total = 0;
+
+	sg_rates_sample(r, 7, 0, T0);
+	/* One connection a second for 90 seconds. */
+	for (t = T0 + 1; t <= T0 + 90; t++)
+		sg_rates_sample(r, 7, ++total, t);
+	assert_int_equal(sg_rates_count(r, 7, SG_WIN_1M, T0 + 90), 60);
+	assert_true(sg_rates_rate(r, 7, SG_WIN_1M, T0 + 90) == 1.0);
+	/* Silence: each idle second drops one from the minute, with or without samples. */
+	sg_rates_sample(r, 7, total, T0 + 100);
+	assert_int_equal(sg_rates_count(r, 7, SG_WIN_1M, T0 + 100), 50);
+	assert_int_equal(sg_rates_count(r, 7, SG_WIN_1M, T0 + 149), 1);
+	assert_int_equal(sg_rates_count(r, 7, SG_WIN_1M, T0 + 150), 0);
+	/* The 10 min window still holds all 90. */
+	assert_int_equal(sg_rates_count(r, 7, SG_WIN_10M, T0 + 150), 90);
+	sg_rates_free(r);
+}
+
+static void test_long_windows_slide_by_the_minute(void **state)
+{
+	struct sg_rates *r = sg_rates_new(T0);
+	__u64 m, total = 0;
+
+	sg_rates_sample(r, 9, 0, T0);
+	/* 10 connections at second 30 of each minute, for 70 minutes. */
+	for (m = 0; m < 70; m++) {
+		total += 10;
+		sg_rates_sample(r, 9, total, T0 + m * 60 + 30);
+	}
+	/* At minute 69 s 30: minutes 60..69 are in 10 min, 10..69 in 1 h. */
+	assert_int_equal(sg_rates_count(r, 9, SG_WIN_10M, T0 + 69 * 60 + 30), 100);
+	assert_int_equal(sg_rates_count(r, 9, SG_WIN_1H, T0 + 69 * 60 + 30), 600);
+	/* 10 min covers 9 whole minutes and 31 s of the current one. */
+	assert_true(sg_rates_rate(r, 9, SG_WIN_10M, T0 + 69 * 60 + 30) == 100.0 / (9 * 60 + 31));
+	/* Two minutes later with no sample: minutes 62..71, of which 62..69 sent. */
+	assert_int_equal(sg_rates_count(r, 9, SG_WIN_10M, T0 + 71 * 60 + 5), 80);
+	/* Over an hour later: nothing left in any window. */
+	assert_int_equal(sg_rates_count(r, 9, SG_WIN_1H, T0 + 130 * 60), 0);
+	sg_rates_free(r);
+}
+
+static void test_counter_reset_and_expiry(void **state)
+{
+	struct sg_rates *r = sg_rates_new(T0);
+
+	sg_rates_sample(r, 5, 100, T0);
+	sg_rates_sample(r, 5, 110, T0 + 1);
+	/* The kernel entry was recreated: 4 new, not a huge negative. */
+	sg_rates_sample(r, 5, 4, T0 + 2);
+	assert_int_equal(sg_rates_count(r, 5, SG_WIN_1M, T0 + 2), 14);
+	assert_int_equal(sg_rates_expire(r, T0 + 3600), 1);
+	assert_int_equal(sg_rates_expire(r, T0 + 3602), 0);
+	assert_int_equal(sg_rates_count(r, 5, SG_WIN_1H, T0 + 3602), 0);
+	/* Its last count is remembered: coming back after the hour is not a burst of 4. */
+	sg_rates_sample(r, 5, 6, T0 + 4000);
+	assert_int_equal(sg_rates_count(r, 5, SG_WIN_1M, T0 + 4000), 2);
+	sg_rates_free(r);
+}
+
+static void test_ten_thousand_uids(void **state)
+{
+	struct sg_rates *r = sg_rates_new(T0);
+	__u32 uid;
+
+	for (uid = 0; uid < 10000; uid++)
+		assert_int_equal(sg_rates_sample(r, 100000 + uid, uid, T0), 0);
+	for (uid = 0; uid < 10000; uid++)
+		assert_int_equal(sg_rates_sample(r, 100000 + uid, 2 * uid, T0 + 1), 0);
+	for (uid = 0; uid < 10000; uid++)
+		assert_int_equal(sg_rates_count(r, 100000 + uid, SG_WIN_1M, T0 + 1), uid);
+	sg_rates_free(r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_baseline_is_not_a_burst),
+		cmocka_unit_test(test_one_minute_slides_by_the_second),
+		cmocka_unit_test(test_long_windows_slide_by_the_minute),
+		cmocka_unit_test(test_counter_reset_and_expiry),
+		cmocka_unit_test(test_ten_thousand_uids),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

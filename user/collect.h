@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Reading the pinned maps by name. Functions return -errno. */
+#ifndef SG_COLLECT_H
+#define SG_COLLECT_H
+
+#include "maps.h"
+#include "render.h"
+
+/* sg_map_for_each over the pinned map name. */
+int sg_pin_walk(const char *map, sg_entry_fn fn, void *ctx);
+
+/* What is attached and counted: hooks, interfaces, maps, ports, policies, errors, counters. */
+int sg_status_collect(struct sg_status *st);
+
+#endif

@@ -1,0 +1,637 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The daemon: load or reuse the pinned state, attach, then one epoll loop.
+ * Ring-buffer events are attributed the moment they are read; every second
+ * the maps are read once, rates advance, expired entries go and /metrics is
+ * rendered for the exporter to serve. Enforcement never depends on this
+ * process: the programs and maps stay pinned when it exits or dies.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <systemd/sd-daemon.h>
+
+#include "attrib.h"
+#include "audit.h"
+#include "cli.h"
+#include "collect.h"
+#include "config.h"
+#include "daemon.h"
+#include "exporter.h"
+#include "loader.h"
+#include "maps.h"
+#include "metrics.h"
+#include "rates.h"
+#include "senders.h"
+#include "smtpguard.h"
+#include "state.h"
+#include "sweep.h"
+
+#define NS_PER_SEC 1000000000ULL
+
+struct daemon {
+	const char *path; /* NULL: running on the built-in default */
+	struct sg_config *cfg;
+	struct sg_attrib_cfg attrib;
+	const char *fpm_sockets[SG_MAX_FPM];
+	struct sg_audit_cfg audit;
+
+	int epfd, timerfd, sigfd;
+	struct ring_buffer *rb;
+	struct sg_exporter *ex;
+
+	struct sg_rates *rates;
+	struct sg_recent *recent;
+	int recent_changed;
+	struct sg_senders senders;
+	struct sg_sender_rate *top;
+	struct sg_status st;
+	__u64 events_read;
+	__u64 ticks;
+	int tick_failed; /* the last tick could not read the maps */
+};
+
+/* What the epoll events carry, to tell the sources apart. */
+enum source { SRC_RING, SRC_TIMER, SRC_SIGNAL, SRC_EXPORTER };
+
+static void log_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void log_line(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* The parts of the config that other modules take as plain pointers. */
+static void derive(struct daemon *d)
+{
+	const struct sg_config *c = d->cfg;
+	int i;
+
+	for (i = 0; i < c->n_fpm; i++)
+		d->fpm_sockets[i] = c->fpm_sockets[i];
+	d->attrib = (struct sg_attrib_cfg){
+		.proc = "/proc",
+		.cpanel_userdomains = c->cpanel_userdomains,
+		.cpanel_trueuserowners = c->cpanel_trueuserowners,
+		.directadmin_domainowners = c->directadmin_domainowners,
+		.fpm_sockets = d->fpm_sockets,
+		.n_fpm = c->n_fpm,
+		.fpm_status_path = c->fpm_status_path,
+	};
+	snprintf(d->audit.path, sizeof(d->audit.path), "%s", c->audit_log);
+	d->audit.syslog = c->audit_syslog;
+}
+
+static int load_config(const char *path, struct sg_config *c)
+{
+	char err[PATH_MAX + 256];
+	int ret;
+
+	sg_config_default(c);
+	if (!path)
+		return 0;
+	ret = sg_config_load(path, c, err, sizeof(err));
+	if (ret)
+		log_line("smtpguard: %s", err);
+	return ret;
+}
+
+static __u32 port_flags(const struct sg_config *c, __u32 port)
+{
+	__u32 flags = 0;
+	int i;
+
+	for (i = 0; i < c->n_outbound; i++)
+		flags |= c->outbound[i] == port ? SG_PORT_OUTBOUND : 0;
+	for (i = 0; i < c->n_inbound; i++)
+		flags |= c->inbound[i] == port ? SG_PORT_INBOUND : 0;
+	return flags;
+}
+
+struct port_fix {
+	const struct sg_config *c;
+	int fd, err;
+};
+
+/* A port in the map whose flags the config changes; not listed: no flags, counters kept. */
+static int fix_port(const void *key, const void *value, void *ctx)
+{
+	struct port_fix *f = ctx;
+	__u32 port = *(const __u32 *)key, want = port_flags(f->c, port);
+
+	/* Rewriting a per-CPU entry loses what is counted meanwhile: only when it changes. */
+	if (((const struct sg_port *)value)->flags != want)
+		f->err = sg_port_set(f->fd, port, want);
+	return f->err;
+}
+
+static int add_port(int fd, const struct sg_config *c, __u32 port)
+{
+	struct sg_port v;
+	int err = sg_port_get(fd, port, &v);
+
+	if (err == -ENOENT)
+		return sg_port_set(fd, port, port_flags(c, port));
+	return err;
+}
+
+static int apply_ports(const struct sg_config *c)
+{
+	struct port_fix f = { .c = c };
+	int err, i;
+
+	f.fd = sg_pin_open(SG_MAP_PORTS);
+	if (f.fd < 0)
+		return f.fd;
+	err = sg_map_for_each(f.fd, fix_port, &f);
+	for (i = 0; !err && i < c->n_outbound; i++)
+		err = add_port(f.fd, c, c->outbound[i]);
+	for (i = 0; !err && i < c->n_inbound; i++)
+		err = add_port(f.fd, c, c->inbound[i]);
+	close(f.fd);
+	return err;
+}
+
+/* The kernel side of the config: default policy, denial-event interval, watched ports. */
+static int apply_settings(const struct sg_config *c)
+{
+	struct sg_settings s;
+	__u32 zero = 0;
+	int fd, err = 0;
+
+	fd = sg_pin_open(SG_MAP_SETTINGS);
+	if (fd < 0)
+		return fd;
+	if (bpf_map_lookup_elem(fd, &zero, &s)) {
+		err = -errno;
+		goto cleanup;
+	}
+	/* Only a different default refills the buckets of the UIDs it governs. */
+	if (s.default_policy.mode != c->default_policy.mode ||
+	    s.default_policy.burst != c->default_policy.burst ||
+	    s.default_policy.rate_per_hour != c->default_policy.rate_per_hour ||
+	    s.default_policy.expires_ns) {
+		s.default_policy = c->default_policy;
+		s.default_policy.updated_ns = sg_boot_ns();
+	}
+	s.deny_event_interval_ns = c->deny_event_interval_ns;
+	if (bpf_map_update_elem(fd, &zero, &s, BPF_ANY))
+		err = -errno;
+	else
+		err = apply_ports(c);
+cleanup:
+	close(fd);
+	return err;
+}
+
+static int attach(const struct sg_config *c)
+{
+	char defaults[SG_MAX_IFACES][IF_NAMESIZE];
+	char *ifaces[SG_MAX_IFACES];
+	int i, n = c->n_interfaces;
+
+	for (i = 0; i < n; i++)
+		ifaces[i] = (char *)c->interfaces[i];
+	if (!n) {
+		n = sg_default_ifaces(defaults, SG_MAX_IFACES);
+		for (i = 0; i < n; i++)
+			ifaces[i] = defaults[i];
+		if (!n)
+			log_line("smtpguard: no interface carries a default route: no TC or XDP");
+	}
+	/* sg_attach() says what failed. */
+	return sg_attach(c->cgroup[0] ? c->cgroup : NULL, ifaces, n);
+}
+
+static int handle_event(void *ctx, void *data, size_t size)
+{
+	struct daemon *d = ctx;
+	struct sg_sender_info info;
+	struct sg_event e;
+	char line[2048];
+
+	/* The ring buffer is the kernel's; still, never read past what it handed over. */
+	if (size < sizeof(e))
+		return 0;
+	memcpy(&e, data, sizeof(e));
+	d->events_read++;
+	sg_attrib_resolve(&d->attrib, &e, &info);
+	if (sg_recent_add(d->recent, &info))
+		log_line("smtpguard: recent senders: %s", strerror(ENOMEM));
+	d->recent_changed = 1;
+	sg_sender_info_line(&info, line, sizeof(line));
+	printf("%s\n", line);
+	fflush(stdout);
+	return 0;
+}
+
+static int publish(struct daemon *d, const char *path, const char *type, char *body, size_t len)
+{
+	int err = sg_exporter_publish(d->ex, path, type, body, len);
+
+	if (err)
+		log_line("smtpguard: publishing %s: %s", path, strerror(-err));
+	return err;
+}
+
+/* Render with fn into a memory stream and publish the result at path. */
+static void publish_rendered(struct daemon *d, const char *path, const char *type,
+			     int (*fn)(FILE *f, const void *arg), const void *arg)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+	int err;
+
+	f = open_memstream(&buf, &len);
+	if (!f) {
+		log_line("smtpguard: rendering %s: %s", path, strerror(errno));
+		return;
+	}
+	err = fn(f, arg);
+	if (fclose(f) && !err)
+		err = -EIO;
+	if (err)
+		log_line("smtpguard: rendering %s: %s", path, strerror(-err));
+	else
+		publish(d, path, type, buf, len);
+	free(buf);
+}
+
+static int render_metrics(FILE *f, const void *arg)
+{
+	return sg_metrics_render(f, arg);
+}
+
+static int render_json(FILE *f, const void *arg)
+{
+	json_t *v = (json_t *)arg;
+
+	return json_dumpf(v, f, JSON_COMPACT) || fputc('\n', f) == EOF ? -EIO : 0;
+}
+
+static int render_health(FILE *f, const void *arg)
+{
+	const struct daemon *d = arg;
+
+	fprintf(f, "%s\n", d->tick_failed ? "error: cannot read the pinned maps" : "ok");
+	return ferror(f) ? -EIO : 0;
+}
+
+static void publish_senders(struct daemon *d)
+{
+	json_t *v = sg_recent_json(d->recent, 0, 0);
+
+	if (!v) {
+		log_line("smtpguard: rendering /senders: %s", strerror(ENOMEM));
+		return;
+	}
+	publish_rendered(d, "/senders", "application/json", render_json, v);
+	json_decref(v);
+	d->recent_changed = 0;
+}
+
+/* Once a second: expiry, counts, rates, and what the exporter serves. */
+static void tick(struct daemon *d)
+{
+	__u64 now = sg_boot_ns(), now_s = now / NS_PER_SEC;
+	struct sg_metrics m = { .st = &d->st, .version = SG_VERSION };
+	int err;
+
+	d->ticks++;
+	err = sg_sweep_policies(&d->audit, now);
+	if (err > 0)
+		log_line("smtpguard: %d expired polic%s removed", err, err == 1 ? "y" : "ies");
+	err = sg_sweep_bans(&d->audit, now);
+	if (err > 0)
+		log_line("smtpguard: %d expired ban%s removed", err, err == 1 ? "" : "s");
+
+	err = sg_senders_read(&d->senders, d->rates, now);
+	if (!err)
+		err = sg_status_collect(&d->st);
+	m.tick_seconds = (double)(sg_boot_ns() - now) / NS_PER_SEC;
+	if (err) {
+		if (!d->tick_failed)
+			log_line("smtpguard: reading %s: %s", sg_pin_dir(), strerror(-err));
+		d->tick_failed = 1;
+	} else {
+		d->tick_failed = 0;
+		m.n_senders =
+			sg_senders_top(&d->senders, d->rates, now_s, d->cfg->top_senders, d->top);
+		m.senders = d->top;
+		m.senders_omitted = d->senders.n - m.n_senders;
+		m.events_read = d->events_read;
+		if (d->ex)
+			publish_rendered(d, "/metrics", SG_METRICS_CONTENT_TYPE, render_metrics,
+					 &m);
+	}
+	if (d->ticks % 60 == 0)
+		sg_rates_expire(d->rates, now_s);
+	if (d->ex) {
+		publish_rendered(d, "/healthz", "text/plain; charset=utf-8", render_health, d);
+		if (d->recent_changed)
+			publish_senders(d);
+		sg_exporter_run(d->ex);
+	}
+	sd_notify(0, "WATCHDOG=1");
+}
+
+static int epoll_add(int epfd, int fd, enum source src)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = src };
+
+	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
+}
+
+/* The exporter for config c, started and added to the loop; *out NULL when c has none. */
+static int exporter_start(struct daemon *d, const struct sg_config *c, struct sg_exporter **out)
+{
+	char err[256];
+	int ret;
+
+	*out = NULL;
+	if (!c->exporter)
+		return 0;
+	ret = sg_exporter_start(c->listen_host, c->listen_port, out, err, sizeof(err));
+	if (ret) {
+		log_line("smtpguard: %s", err);
+		return ret;
+	}
+	ret = epoll_add(d->epfd, sg_exporter_fd(*out), SRC_EXPORTER);
+	if (ret) {
+		log_line("smtpguard: exporter: %s", strerror(-ret));
+		sg_exporter_stop(*out);
+		*out = NULL;
+	}
+	return ret;
+}
+
+static void exporter_stop(struct daemon *d, struct sg_exporter *ex)
+{
+	if (!ex)
+		return;
+	epoll_ctl(d->epfd, EPOLL_CTL_DEL, sg_exporter_fd(ex), NULL);
+	sg_exporter_stop(ex);
+}
+
+static int listen_changed(const struct sg_config *a, const struct sg_config *b)
+{
+	return a->exporter != b->exporter || a->listen_port != b->listen_port ||
+	       strcmp(a->listen_host, b->listen_host);
+}
+
+/*
+ * SIGHUP: the new file is read whole first; a bad one is logged and the
+ * running config stays. What can still fail (a port taken, an interface
+ * gone) is tried before anything is replaced.
+ */
+static void reload(struct daemon *d)
+{
+	struct sg_config *c = malloc(sizeof(*c));
+	struct sg_exporter *ex = d->ex;
+	struct sg_sender_rate *top = NULL;
+	struct sg_recent *recent = NULL;
+
+	sd_notify(0, "RELOADING=1");
+	if (!c || load_config(d->path, c)) {
+		log_line("smtpguard: reload failed; the running configuration stays in force");
+		goto out;
+	}
+	top = calloc(c->top_senders, sizeof(*top));
+	if (c->recent_uids != d->cfg->recent_uids || c->recent_per_uid != d->cfg->recent_per_uid)
+		recent = sg_recent_new(c->recent_uids, c->recent_per_uid);
+	if (!top || (!recent && (c->recent_uids != d->cfg->recent_uids ||
+				 c->recent_per_uid != d->cfg->recent_per_uid))) {
+		log_line("smtpguard: reload: %s; the running configuration stays in force",
+			 strerror(ENOMEM));
+		goto out;
+	}
+	if (listen_changed(d->cfg, c) && exporter_start(d, c, &ex)) {
+		log_line("smtpguard: reload failed; the running configuration stays in force");
+		goto out;
+	}
+	if (attach(c) || apply_settings(c)) {
+		log_line("smtpguard: reload: applying %s failed; the running configuration stays "
+			 "in force",
+			 d->path);
+		if (ex != d->ex)
+			exporter_stop(d, ex);
+		apply_settings(d->cfg);
+		goto out;
+	}
+	if (ex != d->ex) {
+		exporter_stop(d, d->ex);
+		d->ex = ex;
+	}
+	if (recent) {
+		sg_recent_free(d->recent);
+		d->recent = recent;
+		recent = NULL;
+		d->recent_changed = 1;
+	}
+	free(d->top);
+	d->top = top;
+	top = NULL;
+	free(d->cfg);
+	d->cfg = c;
+	c = NULL;
+	derive(d);
+	log_line("smtpguard: reloaded %s", d->path);
+out:
+	sg_recent_free(recent);
+	free(top);
+	free(c);
+	sd_notify(0, "READY=1");
+}
+
+/* Returns 1 when the loop should end. */
+static int on_signal(struct daemon *d)
+{
+	struct signalfd_siginfo si;
+
+	if (read(d->sigfd, &si, sizeof(si)) != sizeof(si))
+		return 0;
+	if (si.ssi_signo == SIGHUP) {
+		if (d->path)
+			reload(d);
+		else
+			log_line("smtpguard: SIGHUP: running on the built-in default, no file to "
+				 "reload");
+		return 0;
+	}
+	log_line("smtpguard: %s: stopping", strsignal(si.ssi_signo));
+	return 1;
+}
+
+static int loop(struct daemon *d)
+{
+	struct epoll_event evs[8];
+	__u64 expirations;
+	int n, i, err;
+
+	for (;;) {
+		n = epoll_wait(d->epfd, evs, 8, -1);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		for (i = 0; i < n; i++) {
+			switch (evs[i].data.u32) {
+			case SRC_RING:
+				err = ring_buffer__consume(d->rb);
+				if (err < 0)
+					log_line("smtpguard: ring buffer: %s", strerror(-err));
+				break;
+			case SRC_TIMER:
+				if (read(d->timerfd, &expirations, sizeof(expirations)) > 0)
+					tick(d);
+				break;
+			case SRC_SIGNAL:
+				if (on_signal(d))
+					return 0;
+				break;
+			case SRC_EXPORTER:
+				if (d->ex)
+					sg_exporter_run(d->ex);
+				break;
+			}
+		}
+	}
+}
+
+static int open_loop(struct daemon *d)
+{
+	struct itimerspec its = { .it_interval = { 1, 0 }, .it_value = { 1, 0 } };
+	sigset_t mask;
+	int fd, err;
+
+	d->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (d->epfd < 0)
+		return -errno;
+	d->timerfd = timerfd_create(CLOCK_BOOTTIME, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (d->timerfd < 0 || timerfd_settime(d->timerfd, 0, &its, NULL))
+		return -errno;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL))
+		return -errno;
+	d->sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (d->sigfd < 0)
+		return -errno;
+	fd = sg_pin_open(SG_MAP_EVENTS);
+	if (fd < 0)
+		return fd;
+	d->rb = ring_buffer__new(fd, handle_event, d, NULL);
+	err = d->rb ? 0 : -errno;
+	close(fd);
+	if (err)
+		return err;
+	err = epoll_add(d->epfd, ring_buffer__epoll_fd(d->rb), SRC_RING);
+	if (!err)
+		err = epoll_add(d->epfd, d->timerfd, SRC_TIMER);
+	if (!err)
+		err = epoll_add(d->epfd, d->sigfd, SRC_SIGNAL);
+	return err;
+}
+
+static void close_fd(int fd)
+{
+	if (fd >= 0)
+		close(fd);
+}
+
+int sg_daemon_run(const char *path)
+{
+	struct daemon d = { .epfd = -1, .timerfd = -1, .sigfd = -1 };
+	int err, status = SG_EXIT_FAIL;
+
+	/* As check-config reads it: an explicit file must be there; the default may be absent. */
+	if (!path)
+		path = getenv("SMTPGUARD_CONFIG");
+	if (!path && !access(SG_CONFIG_PATH, F_OK))
+		path = SG_CONFIG_PATH;
+	d.path = path;
+	d.cfg = malloc(sizeof(*d.cfg));
+	if (!d.cfg)
+		return sg_fail("%s", strerror(ENOMEM));
+	if (load_config(path, d.cfg))
+		goto cleanup;
+	derive(&d);
+	d.rates = sg_rates_new(sg_boot_ns() / NS_PER_SEC + 1);
+	d.recent = sg_recent_new(d.cfg->recent_uids, d.cfg->recent_per_uid);
+	d.top = calloc(d.cfg->top_senders, sizeof(*d.top));
+	if (!d.rates || !d.recent || !d.top) {
+		sg_fail("%s", strerror(ENOMEM));
+		goto cleanup;
+	}
+	err = sg_state_prepare();
+	if (err) {
+		sg_fail("preparing %s: %s", sg_pin_dir(), strerror(-err));
+		goto cleanup;
+	}
+	if (attach(d.cfg))
+		goto cleanup;
+	err = apply_settings(d.cfg);
+	if (err) {
+		sg_fail("applying the configuration: %s", strerror(-err));
+		goto cleanup;
+	}
+	err = open_loop(&d);
+	if (err) {
+		sg_fail("setting up the event loop: %s", strerror(-err));
+		goto cleanup;
+	}
+	if (exporter_start(&d, d.cfg, &d.ex))
+		goto cleanup;
+	log_line("smtpguard %s: running on %s; pinned state in %s", SG_VERSION,
+		 path ? path : "the built-in default", sg_pin_dir());
+	if (d.ex)
+		log_line("smtpguard: metrics at http://%s%s%s:%u/metrics",
+			 strchr(d.cfg->listen_host, ':') ? "[" : "", d.cfg->listen_host,
+			 strchr(d.cfg->listen_host, ':') ? "]" : "", d.cfg->listen_port);
+	tick(&d);
+	sd_notify(0, "READY=1");
+	err = loop(&d);
+	sd_notify(0, "STOPPING=1");
+	if (err) {
+		sg_fail("event loop: %s", strerror(-err));
+		goto cleanup;
+	}
+	status = SG_EXIT_OK;
+	if (d.cfg->detach_on_exit) {
+		if (sg_detach())
+			status = SG_EXIT_FAIL;
+	} else {
+		log_line("smtpguard: the programs stay attached and enforcing ('smtpguard detach' "
+			 "removes them)");
+	}
+cleanup:
+	exporter_stop(&d, d.ex);
+	ring_buffer__free(d.rb);
+	close_fd(d.sigfd);
+	close_fd(d.timerfd);
+	close_fd(d.epfd);
+	sg_senders_free(&d.senders);
+	sg_recent_free(d.recent);
+	sg_rates_free(d.rates);
+	free(d.top);
+	free(d.cfg);
+	return status;
+}

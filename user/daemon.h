@@ -1,0 +1,12 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * smtpguard run: one epoll loop over the ring buffer, a 1 s timer, signals
+ * and the exporter. Returns the exit status.
+ */
+#ifndef SG_DAEMON_H
+#define SG_DAEMON_H
+
+/* path: the config file; NULL: SG_CONFIG_PATH if it exists, else the built-in default. */
+int sg_daemon_run(const char *path);
+
+#endif

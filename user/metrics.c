@@ -1,0 +1,341 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <linux/if_link.h>
+
+#include "metrics.h"
+
+const char *const sg_window_names[SG_WINDOWS] = {
+	[SG_WIN_1M] = "1m",
+	[SG_WIN_10M] = "10m",
+	[SG_WIN_1H] = "1h",
+};
+
+const __u32 sg_window_seconds[SG_WINDOWS] = {
+	[SG_WIN_1M] = 60,
+	[SG_WIN_10M] = 600,
+	[SG_WIN_1H] = 3600,
+};
+
+struct label {
+	const char *name;
+	const char *value;
+};
+
+#define LABELS(...)                                                                                \
+	(const struct label[]){__VA_ARGS__},                                                       \
+		sizeof((const struct label[]){__VA_ARGS__}) / sizeof(struct label)
+#define NO_LABELS NULL, 0
+
+/*
+ * Length of the valid UTF-8 sequence at s, 0 when s does not start one (Go's rules, which
+ * Prometheus applies: no overlong forms, no surrogates, nothing above U+10FFFF).
+ */
+static size_t utf8_len(const unsigned char *s)
+{
+	unsigned char lo = 0x80, hi = 0xbf;
+	size_t n, i;
+
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	if (s[0] == 0xe0)
+		lo = 0xa0;
+	else if (s[0] == 0xed)
+		hi = 0x9f;
+	else if (s[0] == 0xf0)
+		lo = 0x90;
+	else if (s[0] == 0xf4)
+		hi = 0x8f;
+	for (i = 1; i < n; i++, lo = 0x80, hi = 0xbf)
+		if (s[i] < lo || s[i] > hi)
+			return 0;
+	return n;
+}
+
+/*
+ * Label values are user names and interface names, which may hold any byte: Prometheus
+ * rejects the whole scrape on one invalid UTF-8 value, so such bytes become U+FFFD.
+ */
+static void put_label_value(FILE *f, const char *value)
+{
+	const unsigned char *s = (const unsigned char *)value;
+	size_t n;
+
+	while (*s) {
+		if (*s == '\\' || *s == '"') {
+			fputc('\\', f);
+			fputc(*s++, f);
+		} else if (*s == '\n') {
+			fputs("\\n", f);
+			s++;
+		} else if (*s < 0x80) {
+			fputc(*s++, f);
+		} else if ((n = utf8_len(s))) {
+			fwrite(s, 1, n, f);
+			s += n;
+		} else {
+			fputs("\xef\xbf\xbd", f);
+			s++;
+		}
+	}
+}
+
+/* The shortest form that reads back as the same double, in Prometheus's spelling. */
+static const char *format_double(double v, char *buf, size_t len)
+{
+	int prec;
+
+	if (isnan(v))
+		return "NaN";
+	if (isinf(v))
+		return v > 0 ? "+Inf" : "-Inf";
+	for (prec = 1; prec <= 17; prec++) {
+		snprintf(buf, len, "%.*g", prec, v);
+		if (strtod(buf, NULL) == v)
+			break;
+	}
+	return buf;
+}
+
+static void family(FILE *f, const char *name, const char *type, const char *help)
+{
+	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void sample(FILE *f, const char *name, const struct label *labels, size_t n,
+		   const char *value)
+{
+	size_t i;
+
+	fputs(name, f);
+	for (i = 0; i < n; i++) {
+		fprintf(f, "%c%s=\"", i ? ',' : '{', labels[i].name);
+		put_label_value(f, labels[i].value);
+		fputc('"', f);
+	}
+	fprintf(f, "%s %s\n", n ? "}" : "", value);
+}
+
+static void sample_u64(FILE *f, const char *name, const struct label *labels, size_t n, __u64 v)
+{
+	char buf[24];
+
+	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)v);
+	sample(f, name, labels, n, buf);
+}
+
+static void sample_double(FILE *f, const char *name, const struct label *labels, size_t n, double v)
+{
+	char buf[32];
+
+	sample(f, name, labels, n, format_double(v, buf, sizeof(buf)));
+}
+
+/* One sample per name, labelled label=names[i]. */
+static void named_family(FILE *f, const char *name, const char *type, const char *help,
+			 const char *label, const char *const *names, const __u64 *v, size_t n)
+{
+	size_t i;
+
+	family(f, name, type, help);
+	for (i = 0; i < n; i++)
+		sample_u64(f, name, LABELS({label, names[i]}), v[i]);
+}
+
+/* One sample per port with flag set, of the struct sg_port counter at offset. */
+static void port_family(FILE *f, const struct sg_status *st, const char *name, const char *help,
+			__u32 flag, size_t offset)
+{
+	char port[12];
+	size_t i;
+
+	family(f, name, "counter", help);
+	for (i = 0; i < st->n_ports; i++) {
+		if (!(st->ports[i].v.flags & flag))
+			continue;
+		snprintf(port, sizeof(port), "%u", st->ports[i].port);
+		sample_u64(f, name, LABELS({"port", port}),
+			   *(const __u64 *)((const char *)&st->ports[i].v + offset));
+	}
+}
+
+static void status_metrics(FILE *f, const struct sg_status *st)
+{
+	static const char *const reasons[] = {"block", "throttle", "no_bucket"};
+	const __u64 denied[] = {st->counters[SG_CNT_DENIED_BLOCK],
+				st->counters[SG_CNT_DENIED_THROTTLE],
+				st->counters[SG_CNT_DENIED_NO_BUCKET]};
+	__u64 connects = 0;
+	size_t i;
+
+	for (i = 0; i < st->n_ports; i++)
+		connects += st->ports[i].v.connects;
+	family(f, "smtpguard_connect_attempts_total", "counter",
+	       "connect() calls to watched ports seen by the cgroup hooks.");
+	sample_u64(f, "smtpguard_connect_attempts_total", NO_LABELS, connects);
+	named_family(f, "smtpguard_connect_denied_total", "counter",
+		     "connect() calls to watched ports refused with EPERM, by reason.", "reason",
+		     reasons, denied, sizeof(denied) / sizeof(denied[0]));
+
+	port_family(f, st, "smtpguard_egress_syn_total",
+		    "SYNs sent to the port, seen by TC egress.", SG_PORT_OUTBOUND,
+		    offsetof(struct sg_port, out_syns));
+	port_family(f, st, "smtpguard_egress_packets_total",
+		    "Packets (GSO segments) sent to the port, seen by TC egress.", SG_PORT_OUTBOUND,
+		    offsetof(struct sg_port, out_packets));
+	port_family(f, st, "smtpguard_egress_bytes_total",
+		    "Bytes on the wire sent to the port, seen by TC egress.", SG_PORT_OUTBOUND,
+		    offsetof(struct sg_port, out_bytes));
+	port_family(f, st, "smtpguard_inbound_syn_total",
+		    "SYNs from outside to the local port, seen by XDP.", SG_PORT_INBOUND,
+		    offsetof(struct sg_port, in_syns));
+
+	family(f, "smtpguard_banned_packets_total", "counter",
+	       "Packets from banned addresses dropped by XDP.");
+	sample_u64(f, "smtpguard_banned_packets_total", NO_LABELS, st->counters[SG_CNT_BAN_DROPS]);
+
+	family(f, "smtpguard_policies", "gauge", "Unexpired per-UID policies, by mode.");
+	for (i = 0; i < 3; i++)
+		sample_u64(f, "smtpguard_policies", LABELS({"mode", sg_mode_name(i)}),
+			   st->policies[i]);
+	family(f, "smtpguard_default_policy", "gauge",
+	       "The mode of the policy for UIDs with none of their own.");
+	sample_u64(f, "smtpguard_default_policy",
+		   LABELS({"mode", sg_mode_name(st->default_policy.mode)}), 1);
+
+	family(f, "smtpguard_events_lost_total", "counter",
+	       "Ring-buffer events dropped because the buffer was full.");
+	sample_u64(f, "smtpguard_events_lost_total", NO_LABELS, st->errors[SG_ERR_RINGBUF_FULL]);
+}
+
+static void map_metrics(FILE *f, const struct sg_status *st)
+{
+	size_t i;
+
+	family(f, "smtpguard_map_entries", "gauge", "Entries in the BPF map.");
+	for (i = 0; i < st->n_maps; i++)
+		if (st->maps[i].entries >= 0)
+			sample_u64(f, "smtpguard_map_entries", LABELS({"map", st->maps[i].name}),
+				   st->maps[i].entries);
+	family(f, "smtpguard_map_capacity", "gauge", "Maximum entries of the BPF map.");
+	for (i = 0; i < st->n_maps; i++)
+		sample_u64(f, "smtpguard_map_capacity", LABELS({"map", st->maps[i].name}),
+			   st->maps[i].capacity);
+	named_family(f, "smtpguard_errors_total", "counter",
+		     "Errors counted by the BPF programs, by kind.", "kind", sg_error_names,
+		     st->errors, SG_ERR__MAX);
+}
+
+static void attached(FILE *f, const char *program, const char *iface, const char *mode, int on)
+{
+	sample_u64(f, "smtpguard_program_attached",
+		   LABELS({"program", program}, {"interface", iface}, {"mode", mode}), !!on);
+}
+
+static void program_metrics(FILE *f, const struct sg_status *st)
+{
+	size_t i;
+
+	family(f, "smtpguard_program_attached", "gauge",
+	       "1 when the BPF program is attached at its hook.");
+	for (i = 0; i < 2; i++)
+		attached(f, st->hooks[i].name, "", "cgroup", st->hooks[i].attached);
+	for (i = 0; i < st->n_ifaces; i++) {
+		const struct sg_iface *fc = &st->ifaces[i];
+		int xdp = fc->flags & SG_IFACE_XDP;
+
+		attached(f, "egress", fc->name, "tc", fc->flags & SG_IFACE_TC);
+		attached(f, "ingress", fc->name, xdp ? sg_xdp_mode_name(fc->xdp_mode) : "none", xdp);
+	}
+}
+
+static double sender_rate(const struct sg_sender_rate *s, enum sg_window w)
+{
+	return s->rate[w];
+}
+
+static double sender_destinations(const struct sg_sender_rate *s, enum sg_window w)
+{
+	return s->destinations[w];
+}
+
+/* One sample per sender, of the __u64 at offset in struct sg_sender_rate. */
+static void sender_counter(FILE *f, const struct sg_metrics *m, const char *name, const char *help,
+			   size_t offset)
+{
+	char uid[12];
+	size_t i;
+
+	family(f, name, "counter", help);
+	for (i = 0; i < m->n_senders; i++) {
+		const struct sg_sender_rate *s = &m->senders[i];
+
+		snprintf(uid, sizeof(uid), "%u", s->uid);
+		sample_u64(f, name, LABELS({"uid", uid}, {"user", s->user}),
+			   *(const __u64 *)((const char *)s + offset));
+	}
+}
+
+/* One sample per sender and window. */
+static void sender_gauge(FILE *f, const struct sg_metrics *m, const char *name, const char *help,
+			 double (*value)(const struct sg_sender_rate *, enum sg_window))
+{
+	char uid[12];
+	size_t i;
+	int w;
+
+	family(f, name, "gauge", help);
+	for (i = 0; i < m->n_senders; i++) {
+		const struct sg_sender_rate *s = &m->senders[i];
+
+		snprintf(uid, sizeof(uid), "%u", s->uid);
+		for (w = 0; w < SG_WINDOWS; w++)
+			sample_double(f, name,
+				      LABELS({"uid", uid}, {"user", s->user},
+					     {"window", sg_window_names[w]}),
+				      value(s, w));
+	}
+}
+
+static void sender_metrics(FILE *f, const struct sg_metrics *m)
+{
+	sender_counter(f, m, "smtpguard_sender_connections_total",
+		       "connect() calls to watched ports by the UID.",
+		       offsetof(struct sg_sender_rate, attempts));
+	sender_counter(f, m, "smtpguard_sender_denied_total",
+		       "connect() calls by the UID refused with EPERM.",
+		       offsetof(struct sg_sender_rate, denied));
+	sender_gauge(f, m, "smtpguard_sender_rate",
+		     "connect() calls per second by the UID, averaged over the window.",
+		     sender_rate);
+	sender_gauge(f, m, "smtpguard_sender_destinations",
+		     "Distinct destination addresses the UID connected to in the window.",
+		     sender_destinations);
+	family(f, "smtpguard_senders_omitted", "gauge",
+	       "UIDs with counts that are not among the senders listed.");
+	sample_u64(f, "smtpguard_senders_omitted", NO_LABELS, m->senders_omitted);
+}
+
+int sg_metrics_render(FILE *f, const struct sg_metrics *m)
+{
+	family(f, "smtpguard_build_info", "gauge", "The running smtpguard's version, always 1.");
+	sample_u64(f, "smtpguard_build_info", LABELS({"version", m->version ? m->version : ""}), 1);
+	status_metrics(f, m->st);
+	family(f, "smtpguard_events_read_total", "counter", "Ring-buffer events the daemon read.");
+	sample_u64(f, "smtpguard_events_read_total", NO_LABELS, m->events_read);
+	family(f, "smtpguard_tick_seconds", "gauge",
+	       "How long the daemon's last tick took to read the maps and compute the rates.");
+	sample_double(f, "smtpguard_tick_seconds", NO_LABELS, m->tick_seconds);
+	map_metrics(f, m->st);
+	program_metrics(f, m->st);
+	sender_metrics(f, m);
+	return fflush(f) || ferror(f) ? -EIO : 0;
+}
