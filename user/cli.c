@@ -29,14 +29,26 @@ int sg_one_arg(const struct sg_command *cmd, int argc, char **argv, const char *
 		return -1;
 	}
 	if (argc != (what ? 2 : 1))
-		return what ? sg_usage_error(cmd, "expected one %s", what) :
-			      sg_usage_error(cmd, "unexpected argument '%s'", argv[1]);
+		return what ? sg_usage_error(cmd, "expected one %s", what)
+			    : sg_usage_error(cmd, "unexpected argument '%s'", argv[1]);
+	return 0;
+}
+
+int sg_opt_for(const struct sg_command *cmd, int takes, const char *arg, __u64 *ns)
+{
+	const char *why;
+
+	if (!takes)
+		return sg_usage_error(cmd, "bad duration '%s': %s takes none", arg, cmd->name);
+	if (sg_parse_duration(arg, ns, &why))
+		return sg_usage_error(cmd, "bad duration '%s': %s", arg, why);
 	return 0;
 }
 
 int sg_bad_option(const struct sg_command *cmd, char **argv)
 {
-	return sg_usage_error(cmd, "unknown option or missing value: '%s' (see 'smtpguard %s --help')",
+	return sg_usage_error(cmd,
+			      "unknown option or missing value: '%s' (see 'smtpguard %s --help')",
 			      argv[optind - 1], cmd->name);
 }
 
@@ -64,8 +76,9 @@ int sg_need_state(void)
 	if (!err)
 		return 0;
 	if (err == -ENOENT)
-		return sg_fail("nothing is attached (no pinned state in %s); run 'smtpguard attach'",
-			       sg_pin_dir());
+		return sg_fail(
+			"nothing is attached (no pinned state in %s); run 'smtpguard attach'",
+			sg_pin_dir());
 	return sg_fail("%s: %s", sg_pin_dir(), strerror(-err));
 }
 
@@ -80,7 +93,8 @@ int sg_resolve_user(const char *arg, __u32 *uid, char *name, size_t len)
 	} else {
 		getpwnam_r(arg, &pw, buf, sizeof(buf), &res);
 		if (!res)
-			return sg_fail("unknown user '%s' (give a user name or a numeric UID)", arg);
+			return sg_fail("unknown user '%s' (give a user name or a numeric UID)",
+				       arg);
 		*uid = res->pw_uid;
 	}
 	snprintf(name, len, "%s", res ? res->pw_name : "");

@@ -36,6 +36,12 @@ int sg_usage_error(const struct sg_command *cmd, const char *fmt, ...)
  */
 int sg_one_arg(const struct sg_command *cmd, int argc, char **argv, const char *what);
 
+/*
+ * --for DURATION of a command that takes one (takes != 0): 0 with *ns set,
+ * else the usage exit status after one message.
+ */
+int sg_opt_for(const struct sg_command *cmd, int takes, const char *arg, __u64 *ns);
+
 /* For getopt's '?' (main sets opterr = 0, so this is the only message). */
 int sg_bad_option(const struct sg_command *cmd, char **argv);
 

@@ -36,17 +36,15 @@ static int parse_ban_args(const struct sg_command *cmd, int argc, char **argv, s
 	};
 	int ban = cmd == &sg_cmd_ban;
 	const char *why;
-	int c;
+	int c, err;
 
 	memset(a, 0, sizeof(*a));
 	while ((c = getopt_long(argc, argv, ban ? "f:h" : "h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
-			if (!ban)
-				return sg_usage_error(cmd, "bad duration '%s': unban takes none",
-						      optarg);
-			if (sg_parse_duration(optarg, &a->for_ns, &why))
-				return sg_usage_error(cmd, "bad duration '%s': %s", optarg, why);
+			err = sg_opt_for(cmd, ban, optarg, &a->for_ns);
+			if (err)
+				return err;
 			break;
 		case 'R':
 			a->reason = optarg;

@@ -38,7 +38,7 @@ static int parse_policy_args(const struct sg_command *cmd, int argc, char **argv
 	};
 	int throttle = cmd == &sg_cmd_throttle, release = cmd == &sg_cmd_release;
 	const char *opts = throttle ? "r:b:f:h" : release ? "h" : "f:h", *why;
-	int c;
+	int c, err;
 
 	memset(a, 0, sizeof(*a));
 	while ((c = getopt_long(argc, argv, opts, longopts, NULL)) != -1) {
@@ -60,11 +60,9 @@ static int parse_policy_args(const struct sg_command *cmd, int argc, char **argv
 						      why, SG_BURST_MAX);
 			break;
 		case 'f':
-			if (release)
-				return sg_usage_error(cmd, "bad duration '%s': release takes none",
-						      optarg);
-			if (sg_parse_duration(optarg, &a->for_ns, &why))
-				return sg_usage_error(cmd, "bad duration '%s': %s", optarg, why);
+			err = sg_opt_for(cmd, !release, optarg, &a->for_ns);
+			if (err)
+				return err;
 			break;
 		case 'R':
 			a->reason = optarg;

@@ -114,6 +114,31 @@ static void status_map(struct sg_status *st, const char *name, int countable)
 	close(fd);
 }
 
+/* sg_settings holds one entry, at key 0. */
+static int settings_io(struct sg_settings *s, int write)
+{
+	__u32 zero = 0;
+	int fd = sg_pin_open(SG_MAP_SETTINGS), err;
+
+	if (fd < 0)
+		return fd;
+	err = write ? bpf_map_update_elem(fd, &zero, s, BPF_ANY)
+		    : bpf_map_lookup_elem(fd, &zero, s);
+	err = err ? -errno : 0;
+	close(fd);
+	return err;
+}
+
+int sg_settings_get(struct sg_settings *s)
+{
+	return settings_io(s, 0);
+}
+
+int sg_settings_set(const struct sg_settings *s)
+{
+	return settings_io((struct sg_settings *)s, 1);
+}
+
 int sg_status_collect(struct sg_status *st)
 {
 	static const struct {
@@ -125,7 +150,7 @@ int sg_status_collect(struct sg_status *st)
 		{ SG_MAP_SOURCES, 1 },	{ SG_MAP_BANS, 1 },    { SG_MAP_EVENTS, 0 },
 	};
 	struct sg_settings settings;
-	__u32 i, zero = 0;
+	__u32 i;
 	int fd, err;
 
 	memset(st, 0, sizeof(*st));
@@ -135,11 +160,7 @@ int sg_status_collect(struct sg_status *st)
 	for (i = 0; i < sizeof(maps) / sizeof(maps[0]); i++)
 		status_map(st, maps[i].name, maps[i].countable);
 
-	fd = sg_pin_open(SG_MAP_SETTINGS);
-	if (fd < 0)
-		return fd;
-	err = bpf_map_lookup_elem(fd, &zero, &settings) ? -errno : 0;
-	close(fd);
+	err = sg_settings_get(&settings);
 	if (err)
 		return err;
 	st->default_policy = settings.default_policy;

@@ -9,6 +9,9 @@
 /* sg_map_for_each over the pinned map name. */
 int sg_pin_walk(const char *map, sg_entry_fn fn, void *ctx);
 
+int sg_settings_get(struct sg_settings *s);
+int sg_settings_set(const struct sg_settings *s);
+
 /* What is attached and counted: hooks, interfaces, maps, ports, policies, errors, counters. */
 int sg_status_collect(struct sg_status *st);
 

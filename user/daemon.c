@@ -170,16 +170,10 @@ static int apply_ports(const struct sg_config *c)
 static int apply_settings(const struct sg_config *c)
 {
 	struct sg_settings s;
-	__u32 zero = 0;
-	int fd, err = 0;
+	int err = sg_settings_get(&s);
 
-	fd = sg_pin_open(SG_MAP_SETTINGS);
-	if (fd < 0)
-		return fd;
-	if (bpf_map_lookup_elem(fd, &zero, &s)) {
-		err = -errno;
-		goto cleanup;
-	}
+	if (err)
+		return err;
 	/* Only a different default refills the buckets of the UIDs it governs. */
 	if (s.default_policy.mode != c->default_policy.mode ||
 	    s.default_policy.burst != c->default_policy.burst ||
@@ -189,13 +183,8 @@ static int apply_settings(const struct sg_config *c)
 		s.default_policy.updated_ns = sg_boot_ns();
 	}
 	s.deny_event_interval_ns = c->deny_event_interval_ns;
-	if (bpf_map_update_elem(fd, &zero, &s, BPF_ANY))
-		err = -errno;
-	else
-		err = apply_ports(c);
-cleanup:
-	close(fd);
-	return err;
+	err = sg_settings_set(&s);
+	return err ? err : apply_ports(c);
 }
 
 static int attach(const struct sg_config *c)

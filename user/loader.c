@@ -20,6 +20,7 @@
 #include "connect.skel.h" /* for the embedded objects only */
 #include "egress.skel.h"
 #include "ingress.skel.h"
+#include "collect.h"
 #include "loader.h"
 #include "maps.h"
 #include "netns.h"
@@ -142,36 +143,23 @@ static __u32 overflow_uid(void)
 static int init_settings(void)
 {
 	struct sg_settings s;
-	int fd, ports_fd, err = 0;
-	__u32 zero = 0;
+	int ports_fd, err;
 
-	fd = sg_pin_open(SG_MAP_SETTINGS);
-	if (fd < 0)
-		return fd;
-	if (bpf_map_lookup_elem(fd, &zero, &s)) {
-		err = -errno;
-		goto cleanup;
-	}
+	err = sg_settings_get(&s);
 	/* A zero interval means the maps were just created: write the defaults once. */
-	if (s.deny_event_interval_ns)
-		goto cleanup;
+	if (err || s.deny_event_interval_ns)
+		return err;
 	memset(&s, 0, sizeof(s));
 	s.default_policy.mode = SG_MODE_OBSERVE;
 	s.default_policy.updated_ns = sg_boot_ns();
 	s.deny_event_interval_ns = SG_NS_PER_SEC;
 	s.overflow_uid = overflow_uid();
 	ports_fd = sg_pin_open(SG_MAP_PORTS);
-	if (ports_fd < 0) {
-		err = ports_fd;
-		goto cleanup;
-	}
+	if (ports_fd < 0)
+		return ports_fd;
 	err = sg_ports_default(ports_fd);
 	close(ports_fd);
-	if (!err && bpf_map_update_elem(fd, &zero, &s, BPF_ANY))
-		err = -errno;
-cleanup:
-	close(fd);
-	return err;
+	return err ? err : sg_settings_set(&s);
 }
 
 static int load_programs(void)

@@ -88,8 +88,6 @@ env_init()
 	# The CLI audits here, and reads no config but a test's own.
 	export SMTPGUARD_AUDIT_LOG=$T/audit.log
 	export SMTPGUARD_CONFIG=$T/smtpguard.conf
-	# Test runs stay out of the host's authpriv log.
-	printf '[audit]\nsyslog = no\n' >"$SMTPGUARD_CONFIG"
 	CG=$(cgroup2_root)/sgt-$ID
 	for u in "$USER_A" "$USER_B"; do
 		useradd --system --no-create-home --shell /usr/sbin/nologin "$u" ||
@@ -175,6 +173,8 @@ setup()
 {
 	local ns
 
+	# Test runs stay out of the host's authpriv log; a test may write its own.
+	printf '[audit]\nsyslog = no\n' >"$SMTPGUARD_CONFIG"
 	ip netns add "$NS_HOST"
 	ip netns add "$NS_NET"
 	ip link add "$VETH_HOST" netns "$NS_HOST" type veth peer name "$VETH_NET" netns "$NS_NET"
