@@ -35,8 +35,11 @@
 
 /* PHP-FPM lookups: pools asked per event, and the time each and all may take. */
 #define FPM_MAX_SOCKETS 32
-#define FPM_SOCKET_MS	200
-#define FPM_TOTAL_MS	1000
+#define FPM_SOCKET_MS	100
+#define FPM_TOTAL_MS	250
+/* A pool that timed out is busy (a spam run fills it): left alone this long. */
+#define FPM_BACKOFF_NS	(30 * 1000000000ULL)
+#define FPM_BACKOFF_MAX 64
 
 /* One line of a panel file, by user: val is a domain or the reseller. */
 struct panel_pair {
@@ -419,9 +422,40 @@ static int pool_socket(const char *socket, const char *pool)
 }
 
 /*
+ * Pools that timed out recently. The lookup runs in the daemon's one loop:
+ * a saturated pool must not cost every event its full timeout.
+ */
+static struct {
+	char socket[108];
+	__u64 until;
+} fpm_backoff[FPM_BACKOFF_MAX];
+
+static int fpm_resting(const char *socket, __u64 now)
+{
+	size_t i;
+
+	for (i = 0; i < FPM_BACKOFF_MAX; i++)
+		if (fpm_backoff[i].until > now && !strcmp(fpm_backoff[i].socket, socket))
+			return 1;
+	return 0;
+}
+
+static void fpm_rest(const char *socket, __u64 now)
+{
+	size_t i, oldest = 0;
+
+	for (i = 0; i < FPM_BACKOFF_MAX; i++)
+		if (fpm_backoff[i].until < fpm_backoff[oldest].until)
+			oldest = i;
+	snprintf(fpm_backoff[oldest].socket, sizeof(fpm_backoff[oldest].socket), "%s", socket);
+	fpm_backoff[oldest].until = now + FPM_BACKOFF_NS;
+}
+
+/*
  * Asks the pools (cfg->fpm_sockets: glob patterns of unix sockets, or
  * HOST:PORT taken as they are) until one knows the worker, within
- * FPM_MAX_SOCKETS pools and FPM_TOTAL_MS.
+ * FPM_MAX_SOCKETS pools and FPM_TOTAL_MS, skipping pools that timed out
+ * in the last FPM_BACKOFF_NS.
  */
 static void fpm_lookup(const struct sg_attrib_cfg *cfg, pid_t pid, const char *pool, char *script,
 		       size_t len)
@@ -430,7 +464,7 @@ static void fpm_lookup(const struct sg_attrib_cfg *cfg, pid_t pid, const char *p
 	size_t n = 0, i, j, tried = 0;
 	glob_t gl = { 0 };
 	size_t n_pat = cfg->n_fpm > 0 ? cfg->n_fpm : 0, k;
-	int globbed = 0, pass, left_ms;
+	int globbed = 0, pass, left_ms, err;
 	const char **cand;
 
 	for (k = 0; k < n_pat; k++) {
@@ -459,12 +493,17 @@ static void fpm_lookup(const struct sg_attrib_cfg *cfg, pid_t pid, const char *p
 			if (j < i)
 				continue;
 			now = sg_boot_ns();
+			if (fpm_resting(cand[i], now))
+				continue;
 			if (tried++ == FPM_MAX_SOCKETS || now >= deadline)
 				goto out;
 			left_ms = (deadline - now + 999999) / 1000000;
-			if (!sg_fpm_script(cand[i], cfg->fpm_status_path, pid, script, len,
-					   left_ms < FPM_SOCKET_MS ? left_ms : FPM_SOCKET_MS))
+			err = sg_fpm_script(cand[i], cfg->fpm_status_path, pid, script, len,
+					    left_ms < FPM_SOCKET_MS ? left_ms : FPM_SOCKET_MS);
+			if (!err)
 				goto out;
+			if (err == -ETIMEDOUT)
+				fpm_rest(cand[i], sg_boot_ns());
 		}
 	}
 out:

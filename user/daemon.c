@@ -57,6 +57,7 @@ struct daemon {
 	struct sg_status st;
 	__u64 events_read;
 	__u64 ticks;
+	int rates_started;
 	int tick_failed; /* the last tick could not read the maps */
 };
 
@@ -310,6 +311,11 @@ static void tick(struct daemon *d)
 		log_line("smtpguard: %d expired ban%s removed", err, err == 1 ? "" : "s");
 
 	err = sg_senders_read(&d->senders, d->rates, now);
+	/* The first pass is the baseline: what was counted before the daemon looked. */
+	if (!err && !d->rates_started) {
+		sg_rates_started(d->rates, now_s);
+		d->rates_started = 1;
+	}
 	if (!err)
 		err = sg_status_collect(&d->st);
 	m.tick_seconds = (double)(sg_boot_ns() - now) / NS_PER_SEC;
@@ -563,7 +569,7 @@ int sg_daemon_run(const char *path)
 	if (load_config(path, d.cfg))
 		goto cleanup;
 	derive(&d);
-	d.rates = sg_rates_new(sg_boot_ns() / NS_PER_SEC + 1);
+	d.rates = sg_rates_new();
 	d.recent = sg_recent_new(d.cfg->recent_uids, d.cfg->recent_per_uid);
 	d.top = calloc(d.cfg->top_senders, sizeof(*d.top));
 	if (!d.rates || !d.recent || !d.top) {

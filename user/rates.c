@@ -27,17 +27,17 @@ struct uid_rate {
 struct sg_rates {
 	struct uid_rate *slots; /* open addressing, linear probing, never deleted */
 	__u32 cap, n;		/* cap: a power of two */
-	__u64 start_s;
+	int started;
+	__u64 start_s; /* when the baseline was taken */
 };
 
-struct sg_rates *sg_rates_new(__u64 start_s)
+struct sg_rates *sg_rates_new(void)
 {
 	struct sg_rates *r = calloc(1, sizeof(*r));
 
 	if (!r)
 		return NULL;
 	r->cap = 1024;
-	r->start_s = start_s;
 	r->slots = calloc(r->cap, sizeof(r->slots[0]));
 	if (!r->slots) {
 		free(r);
@@ -155,8 +155,7 @@ int sg_rates_sample(struct sg_rates *r, __u32 uid, __u64 total, __u64 now_s)
 		if (!e)
 			return -ENOMEM;
 		e->total = total;
-		/* Counted before we looked: the baseline, not a burst. */
-		if (now_s == r->start_s || !total)
+		if (!r->started || !total)
 			return 0;
 		return add(e, total, now_s);
 	}
@@ -168,6 +167,12 @@ int sg_rates_sample(struct sg_rates *r, __u32 uid, __u64 total, __u64 now_s)
 }
 
 static const __u32 window_minutes[SG_WINDOWS] = { 0, 10, 60 };
+
+void sg_rates_started(struct sg_rates *r, __u64 now_s)
+{
+	r->started = 1;
+	r->start_s = now_s;
+}
 
 __u64 sg_rates_count(const struct sg_rates *r, __u32 uid, enum sg_window w, __u64 now_s)
 {
@@ -198,7 +203,7 @@ __u64 sg_rates_count(const struct sg_rates *r, __u32 uid, enum sg_window w, __u6
 double sg_rates_rate(const struct sg_rates *r, __u32 uid, enum sg_window w, __u64 now_s)
 {
 	__u64 span = w == SG_WIN_1M ? SLOTS : (window_minutes[w] - 1) * 60 + now_s % 60 + 1;
-	__u64 watched = now_s - r->start_s;
+	__u64 watched = r->started && now_s > r->start_s ? now_s - r->start_s : 0;
 
 	/* Right after start, the window is only as long as we have been looking. */
 	if (watched < span)

@@ -16,17 +16,20 @@
 
 struct sg_rates;
 
-/* start_s: the first tick's time (any monotonic seconds); its samples are the baseline. */
-struct sg_rates *sg_rates_new(__u64 start_s);
+struct sg_rates *sg_rates_new(void);
 void sg_rates_free(struct sg_rates *r);
 
 /*
- * The UID's cumulative count at now_s (not before the previous sample). The
- * first sample of a UID since start is a baseline when it comes at start_s
- * (counted before we looked); later first samples count whole (a new UID).
- * A count that went down means the kernel's entry was recreated: it counts whole.
+ * The UID's cumulative count at now_s (not before the previous sample).
+ * Until sg_rates_started, samples are the baseline: counted before we
+ * looked, not a burst. After it, a UID's first sample counts whole (a new
+ * UID), and a count that went down means the kernel's entry was recreated:
+ * it counts whole.
  */
 int sg_rates_sample(struct sg_rates *r, __u32 uid, __u64 total, __u64 now_s);
+
+/* The first full pass of samples, taken at now_s, is done: the baseline is set. */
+void sg_rates_started(struct sg_rates *r, __u64 now_s);
 
 /* Connections in the window ending at now_s, and per second over the time the window covers. */
 __u64 sg_rates_count(const struct sg_rates *r, __u32 uid, enum sg_window w, __u64 now_s);

@@ -34,10 +34,10 @@ static int fill(__u32 uids, __u32 flows, __u32 round)
 		goto cleanup;
 	}
 	for (i = 0; i < uids && !err; i++) {
-		struct sg_uid_stats st = { .attempts = 10 + i % 997,
-					   .allowed = 10 + i % 997,
-					   .first_ns = now,
-					   .last_ns = now };
+		__u64 n = 10 + i % 997 + round * 1000ULL;
+		struct sg_uid_stats st = {
+			.attempts = n, .allowed = n, .first_ns = now, .last_ns = now
+		};
 		struct sg_sender_key sk = { .uid = UID_BASE + i, .tgid = 100000 + i };
 		struct sg_sender s = { .first_ns = now, .last_ns = now, .attempts = st.attempts };
 		__u32 uid = UID_BASE + i;

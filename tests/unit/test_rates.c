@@ -10,13 +10,26 @@
 
 #define T0 999960 /* a start on a whole minute: 16666 min */
 
+/* Rates whose baseline pass, at T0, saw uid at total. */
+static struct sg_rates *new_rates(__u32 uid, __u64 total)
+{
+	struct sg_rates *r = sg_rates_new();
+
+	assert_non_null(r);
+	assert_int_equal(sg_rates_sample(r, uid, total, T0), 0);
+	sg_rates_started(r, T0);
+	return r;
+}
+
 static void test_baseline_is_not_a_burst(void **state)
 {
-	struct sg_rates *r = sg_rates_new(T0);
+	struct sg_rates *r = sg_rates_new();
 
-	/* 5000 connections made before the daemon started. */
-	assert_int_equal(sg_rates_sample(r, 1001, 5000, T0), 0);
+	/* 5000 connections made before the daemon started, sampled a second before it says so. */
+	assert_int_equal(sg_rates_sample(r, 1001, 5000, T0 - 1), 0);
+	sg_rates_started(r, T0);
 	assert_int_equal(sg_rates_count(r, 1001, SG_WIN_1M, T0), 0);
+	assert_true(sg_rates_rate(r, 1001, SG_WIN_1M, T0) == 0.0);
 	sg_rates_sample(r, 1001, 5003, T0 + 1);
 	assert_int_equal(sg_rates_count(r, 1001, SG_WIN_1M, T0 + 1), 3);
 	assert_int_equal(sg_rates_count(r, 1001, SG_WIN_10M, T0 + 1), 3);
@@ -31,10 +44,9 @@ static void test_baseline_is_not_a_burst(void **state)
 
 static void test_one_minute_slides_by_the_second(void **state)
 {
-	struct sg_rates *r = sg_rates_new(T0);
+	struct sg_rates *r = new_rates(7, 0);
 	__u64 t, total = 0;
 
-	sg_rates_sample(r, 7, 0, T0);
 	/* One connection a second for 90 seconds. */
 	for (t = T0 + 1; t <= T0 + 90; t++)
 		sg_rates_sample(r, 7, ++total, t);
@@ -52,10 +64,9 @@ static void test_one_minute_slides_by_the_second(void **state)
 
 static void test_long_windows_slide_by_the_minute(void **state)
 {
-	struct sg_rates *r = sg_rates_new(T0);
+	struct sg_rates *r = new_rates(9, 0);
 	__u64 m, total = 0;
 
-	sg_rates_sample(r, 9, 0, T0);
 	/* 10 connections at second 30 of each minute, for 70 minutes. */
 	for (m = 0; m < 70; m++) {
 		total += 10;
@@ -75,9 +86,8 @@ static void test_long_windows_slide_by_the_minute(void **state)
 
 static void test_counter_reset_and_expiry(void **state)
 {
-	struct sg_rates *r = sg_rates_new(T0);
+	struct sg_rates *r = new_rates(5, 100);
 
-	sg_rates_sample(r, 5, 100, T0);
 	sg_rates_sample(r, 5, 110, T0 + 1);
 	/* The kernel entry was recreated: 4 new, not a huge negative. */
 	sg_rates_sample(r, 5, 4, T0 + 2);
@@ -93,11 +103,12 @@ static void test_counter_reset_and_expiry(void **state)
 
 static void test_ten_thousand_uids(void **state)
 {
-	struct sg_rates *r = sg_rates_new(T0);
+	struct sg_rates *r = sg_rates_new();
 	__u32 uid;
 
 	for (uid = 0; uid < 10000; uid++)
 		assert_int_equal(sg_rates_sample(r, 100000 + uid, uid, T0), 0);
+	sg_rates_started(r, T0);
 	for (uid = 0; uid < 10000; uid++)
 		assert_int_equal(sg_rates_sample(r, 100000 + uid, 2 * uid, T0 + 1), 0);
 	for (uid = 0; uid < 10000; uid++)
