@@ -246,8 +246,12 @@ static int sender_entry(const void *key, const void *value, void *ctx)
 	if (sk->uid != w->k->uid || s->last_ns + RECENT_NS < w->now || find_victim(w->k, v.pid) ||
 	    sg_proc_ruid(v.pid, &uid) || uid != w->k->uid || sg_proc_stat(v.pid, &v.st))
 		return 0;
-	/* Started after the process seen connecting: the pid was reused. */
-	if (v.st.start_ticks * w->tick_ns > s->first_ns + w->tick_ns)
+	/*
+	 * Started after the last connect seen: the pid was reused since. Not
+	 * first_ns: the entry outlives its process, and a new process of the
+	 * same UID reusing the pid keeps the old first_ns.
+	 */
+	if (v.st.start_ticks * w->tick_ns > s->last_ns + w->tick_ns)
 		return 0;
 	return add_victim(w->k, &v);
 }

@@ -24,8 +24,8 @@
 #include "parse.h"
 #include "sg_bucket.h"
 
-#define LIST_SEPS	 " \t,"
-#define GLOB_SEPS	 " \t"
+#define LIST_SEPS " \t,"
+#define GLOB_SEPS " \t"
 
 enum {
 	KEY_INTERFACES,
@@ -97,7 +97,7 @@ static const char *const modes[] = {
 
 void sg_config_default(struct sg_config *c)
 {
-	static const __u32 out[] = {25, 465, 587}, in[] = {25, 465, 587, 110, 143, 993, 995};
+	static const __u32 out[] = { 25, 465, 587 }, in[] = { 25, 465, 587, 110, 143, 993, 995 };
 
 	memset(c, 0, sizeof(*c));
 	memcpy(c->outbound, out, sizeof(out));
@@ -168,7 +168,7 @@ static int parse_path(struct load *l, const struct key *k, const char *v)
 
 static int parse_bool(struct load *l, const struct key *k, const char *v)
 {
-	static const char *const words[] = {"no", "yes", "false", "true", "0", "1"};
+	static const char *const words[] = { "no", "yes", "false", "true", "0", "1" };
 	size_t i;
 
 	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
@@ -340,33 +340,33 @@ static int parse_globs(struct load *l, const struct key *k, const char *v)
 #define COUNT(f, m) offsetof(struct sg_config, f), 0, 0, m
 
 static const struct key keys[N_KEYS] = {
-	[KEY_INTERFACES] = {"daemon", "interfaces", parse_interfaces, .empty_ok = 1},
-	[KEY_CGROUP] = {"daemon", "cgroup", parse_path, FIELD(cgroup), .empty_ok = 1},
-	[KEY_DETACH_ON_EXIT] = {"daemon", "detach_on_exit", parse_bool, FIELD(detach_on_exit)},
+	[KEY_INTERFACES] = { "daemon", "interfaces", parse_interfaces, .empty_ok = 1 },
+	[KEY_CGROUP] = { "daemon", "cgroup", parse_path, FIELD(cgroup), .empty_ok = 1 },
+	[KEY_DETACH_ON_EXIT] = { "daemon", "detach_on_exit", parse_bool, FIELD(detach_on_exit) },
 	/* No outbound port would silently turn the sensor off. */
-	[KEY_OUTBOUND] = {"ports", "outbound", parse_ports, PORTS(outbound)},
-	[KEY_INBOUND] = {"ports", "inbound", parse_ports, PORTS(inbound), .empty_ok = 1},
-	[KEY_DEFAULT] = {"policy", "default", parse_mode},
-	[KEY_RATE] = {"policy", "rate", parse_rate},
-	[KEY_BURST] = {"policy", "burst", parse_burst},
-	[KEY_DENY_EVENT_INTERVAL] = {"policy", "deny_event_interval", parse_duration},
-	[KEY_LISTEN] = {"exporter", "listen", parse_listen},
-	[KEY_TOP_SENDERS] = {"exporter", "top_senders", parse_count, COUNT(top_senders, 1000)},
-	[KEY_RECENT_UIDS] = {"attribution", "recent_uids", parse_count,
-			     COUNT(recent_uids, 1000000)},
-	[KEY_RECENT_PER_UID] = {"attribution", "recent_per_uid", parse_count,
-				COUNT(recent_per_uid, 64)},
-	[KEY_USERDOMAINS] = {"attribution", "cpanel_userdomains", parse_path,
-			     FIELD(cpanel_userdomains)},
-	[KEY_TRUEUSEROWNERS] = {"attribution", "cpanel_trueuserowners", parse_path,
-				FIELD(cpanel_trueuserowners)},
-	[KEY_DOMAINOWNERS] = {"attribution", "directadmin_domainowners", parse_path,
-			      FIELD(directadmin_domainowners)},
-	[KEY_FPM_SOCKETS] = {"attribution", "php_fpm_sockets", parse_globs, .empty_ok = 1},
-	[KEY_FPM_STATUS_PATH] = {"attribution", "php_fpm_status_path", parse_path,
-				 FIELD(fpm_status_path), .empty_ok = 1},
-	[KEY_AUDIT_LOG] = {"audit", "log", parse_path, FIELD(audit_log)},
-	[KEY_AUDIT_SYSLOG] = {"audit", "syslog", parse_bool, FIELD(audit_syslog)},
+	[KEY_OUTBOUND] = { "ports", "outbound", parse_ports, PORTS(outbound) },
+	[KEY_INBOUND] = { "ports", "inbound", parse_ports, PORTS(inbound), .empty_ok = 1 },
+	[KEY_DEFAULT] = { "policy", "default", parse_mode },
+	[KEY_RATE] = { "policy", "rate", parse_rate },
+	[KEY_BURST] = { "policy", "burst", parse_burst },
+	[KEY_DENY_EVENT_INTERVAL] = { "policy", "deny_event_interval", parse_duration },
+	[KEY_LISTEN] = { "exporter", "listen", parse_listen },
+	[KEY_TOP_SENDERS] = { "exporter", "top_senders", parse_count, COUNT(top_senders, 1000) },
+	[KEY_RECENT_UIDS] = { "attribution", "recent_uids", parse_count,
+			      COUNT(recent_uids, 1000000) },
+	[KEY_RECENT_PER_UID] = { "attribution", "recent_per_uid", parse_count,
+				 COUNT(recent_per_uid, 64) },
+	[KEY_USERDOMAINS] = { "attribution", "cpanel_userdomains", parse_path,
+			      FIELD(cpanel_userdomains) },
+	[KEY_TRUEUSEROWNERS] = { "attribution", "cpanel_trueuserowners", parse_path,
+				 FIELD(cpanel_trueuserowners) },
+	[KEY_DOMAINOWNERS] = { "attribution", "directadmin_domainowners", parse_path,
+			       FIELD(directadmin_domainowners) },
+	[KEY_FPM_SOCKETS] = { "attribution", "php_fpm_sockets", parse_globs, .empty_ok = 1 },
+	[KEY_FPM_STATUS_PATH] = { "attribution", "php_fpm_status_path", parse_path,
+				  FIELD(fpm_status_path), .empty_ok = 1 },
+	[KEY_AUDIT_LOG] = { "audit", "log", parse_path, FIELD(audit_log) },
+	[KEY_AUDIT_SYSLOG] = { "audit", "syslog", parse_bool, FIELD(audit_syslog) },
 };
 
 /* The names as "a, b or c", each between pre and post. */
@@ -540,9 +540,27 @@ static void check_policy(struct load *l)
 	}
 }
 
+/* The kernel's sg_ports holds SG_MAX_PORTS ports, outbound and inbound together. */
+static void check_ports(struct load *l)
+{
+	const struct sg_config *c = l->c;
+	int i, j, n = c->n_outbound;
+	int line = l->seen[KEY_INBOUND] > l->seen[KEY_OUTBOUND] ? KEY_INBOUND : KEY_OUTBOUND;
+
+	for (i = 0; i < c->n_inbound; i++) {
+		for (j = 0; j < c->n_outbound && c->outbound[j] != c->inbound[i]; j++)
+			;
+		n += j == c->n_outbound;
+	}
+	if (n <= SG_MAX_PORTS)
+		return;
+	bad(l, "%d distinct ports in outbound and inbound together; at most %d", n, SG_MAX_PORTS);
+	failed(l, l->seen[line], &keys[line]);
+}
+
 int sg_config_load(const char *path, struct sg_config *c, char *err, size_t errlen)
 {
-	struct load l = {.path = path, .err = err, .errlen = errlen};
+	struct load l = { .path = path, .err = err, .errlen = errlen };
 	int ret;
 
 	l.c = malloc(sizeof(*l.c));
@@ -570,6 +588,8 @@ int sg_config_load(const char *path, struct sg_config *c, char *err, size_t errl
 		}
 		if (!l.err_line)
 			check_policy(&l);
+		if (!l.err_line)
+			check_ports(&l);
 		ret = l.err_line ? -EINVAL : 0;
 	}
 	if (!ret)

@@ -126,14 +126,21 @@ static __u32 port_flags(const struct sg_config *c, __u32 port)
 struct port_fix {
 	const struct sg_config *c;
 	int fd, err;
+	__u32 unlisted[SG_MAX_PORTS]; /* ports the config no longer lists */
+	int n_unlisted;
 };
 
-/* A port in the map whose flags the config changes; not listed: no flags, counters kept. */
+/* A port in the map whose flags the config changes. */
 static int fix_port(const void *key, const void *value, void *ctx)
 {
 	struct port_fix *f = ctx;
 	__u32 port = *(const __u32 *)key, want = port_flags(f->c, port);
 
+	if (!want) {
+		if (f->n_unlisted < SG_MAX_PORTS)
+			f->unlisted[f->n_unlisted++] = port;
+		return 0;
+	}
 	/* Rewriting a per-CPU entry loses what is counted meanwhile: only when it changes. */
 	if (((const struct sg_port *)value)->flags != want)
 		f->err = sg_port_set(f->fd, port, want);
@@ -150,6 +157,11 @@ static int add_port(int fd, const struct sg_config *c, __u32 port)
 	return err;
 }
 
+/*
+ * The map holds the listed ports only: an unlisted port goes (its counters
+ * with it, as its series in /metrics), so that changing the list on reload
+ * never fills the map.
+ */
 static int apply_ports(const struct sg_config *c)
 {
 	struct port_fix f = { .c = c };
@@ -159,6 +171,9 @@ static int apply_ports(const struct sg_config *c)
 	if (f.fd < 0)
 		return f.fd;
 	err = sg_map_for_each(f.fd, fix_port, &f);
+	for (i = 0; !err && i < f.n_unlisted; i++)
+		if (bpf_map_delete_elem(f.fd, &f.unlisted[i]) && errno != ENOENT)
+			err = -errno;
 	for (i = 0; !err && i < c->n_outbound; i++)
 		err = add_port(f.fd, c, c->outbound[i]);
 	for (i = 0; !err && i < c->n_inbound; i++)
@@ -390,43 +405,64 @@ static int listen_changed(const struct sg_config *a, const struct sg_config *b)
 }
 
 /*
+ * The exporter for a reloaded config c into *ex: the running one if the
+ * address is the same, else a new one. Moving to another address on the
+ * same port (127.0.0.1:9025 to 0.0.0.0:9025) needs the port first: the
+ * running exporter stops, and comes back if the new one cannot start.
+ */
+static int exporter_swap(struct daemon *d, const struct sg_config *c, struct sg_exporter **ex)
+{
+	int err;
+
+	*ex = d->ex;
+	if (!listen_changed(d->cfg, c))
+		return 0;
+	err = exporter_start(d, c, ex);
+	if (err != -EADDRINUSE || !d->ex || c->listen_port != d->cfg->listen_port)
+		return err;
+	exporter_stop(d, d->ex);
+	d->ex = NULL;
+	err = exporter_start(d, c, ex);
+	if (err && exporter_start(d, d->cfg, &d->ex))
+		log_line("smtpguard: the metrics exporter is down until the next reload");
+	return err;
+}
+
+/*
  * SIGHUP: the new file is read whole first; a bad one is logged and the
- * running config stays. What can still fail (a port taken, an interface
- * gone) is tried before anything is replaced.
+ * running config stays. The exporter, attaching and the kernel settings
+ * are tried before the config is replaced; interfaces that a failed
+ * reload attached stay attached (as after `attach`).
  */
 static void reload(struct daemon *d)
 {
 	struct sg_config *c = malloc(sizeof(*c));
-	struct sg_exporter *ex = d->ex;
 	struct sg_sender_rate *top = NULL;
 	struct sg_recent *recent = NULL;
+	struct sg_exporter *ex = NULL;
+	int resize;
 
 	sd_notify(0, "RELOADING=1");
-	if (!c || load_config(d->path, c)) {
-		log_line("smtpguard: reload failed; the running configuration stays in force");
-		goto out;
-	}
+	if (!c || load_config(d->path, c))
+		goto failed;
 	top = calloc(c->top_senders, sizeof(*top));
-	if (c->recent_uids != d->cfg->recent_uids || c->recent_per_uid != d->cfg->recent_per_uid)
+	resize = c->recent_uids != d->cfg->recent_uids ||
+		 c->recent_per_uid != d->cfg->recent_per_uid;
+	if (resize)
 		recent = sg_recent_new(c->recent_uids, c->recent_per_uid);
-	if (!top || (!recent && (c->recent_uids != d->cfg->recent_uids ||
-				 c->recent_per_uid != d->cfg->recent_per_uid))) {
-		log_line("smtpguard: reload: %s; the running configuration stays in force",
-			 strerror(ENOMEM));
-		goto out;
+	if (!top || (resize && !recent)) {
+		log_line("smtpguard: reload: %s", strerror(ENOMEM));
+		goto failed;
 	}
-	if (listen_changed(d->cfg, c) && exporter_start(d, c, &ex)) {
-		log_line("smtpguard: reload failed; the running configuration stays in force");
-		goto out;
-	}
+	if (exporter_swap(d, c, &ex))
+		goto failed;
 	if (attach(c) || apply_settings(c)) {
-		log_line("smtpguard: reload: applying %s failed; the running configuration stays "
-			 "in force",
-			 d->path);
 		if (ex != d->ex)
 			exporter_stop(d, ex);
+		if (!d->ex && d->cfg->exporter && exporter_start(d, d->cfg, &d->ex))
+			log_line("smtpguard: the metrics exporter is down until the next reload");
 		apply_settings(d->cfg);
-		goto out;
+		goto failed;
 	}
 	if (ex != d->ex) {
 		exporter_stop(d, d->ex);
@@ -446,6 +482,9 @@ static void reload(struct daemon *d)
 	c = NULL;
 	derive(d);
 	log_line("smtpguard: reloaded %s", d->path);
+	goto out;
+failed:
+	log_line("smtpguard: reload failed; the running configuration stays in force");
 out:
 	sg_recent_free(recent);
 	free(top);
@@ -558,7 +597,7 @@ int sg_daemon_run(const char *path)
 	int err, status = SG_EXIT_FAIL;
 
 	/* As check-config reads it: an explicit file must be there; the default may be absent. */
-	if (!path)
+	if (!path && getenv("SMTPGUARD_CONFIG") && *getenv("SMTPGUARD_CONFIG"))
 		path = getenv("SMTPGUARD_CONFIG");
 	if (!path && !access(SG_CONFIG_PATH, F_OK))
 		path = SG_CONFIG_PATH;

@@ -53,6 +53,30 @@ static int note_expired(const void *key, const void *value, void *ctx)
 	return 0;
 }
 
+/*
+ * Remove the entry at key if it is still expired; 0 when it was, with its
+ * value. The CLI may have set a new value since the walk. Hash maps (the
+ * policies) remove and return in one step, and a value that turns out to
+ * be fresh goes back (unless the CLI wrote yet another meanwhile); the LPM
+ * trie (the bans) cannot, so there a ban renewed within microseconds of
+ * its expiry could be lost.
+ */
+static int take_expired(int fd, const void *key, void *value, const struct kind *kind, __u64 now)
+{
+	if (!bpf_map_lookup_and_delete_elem(fd, key, value)) {
+		if (is_expired(kind->expires(value), now))
+			return 0;
+		bpf_map_update_elem(fd, key, value, BPF_NOEXIST);
+		return -EAGAIN;
+	}
+	/* Not supported (the trie's errno is the kernel's ENOTSUPP, 524): the two-step way. */
+	if (errno == ENOENT)
+		return -ENOENT;
+	if (bpf_map_lookup_elem(fd, key, value) || !is_expired(kind->expires(value), now))
+		return -EAGAIN;
+	return bpf_map_delete_elem(fd, key) ? -errno : 0;
+}
+
 static int sweep(const struct kind *kind, const struct sg_audit_cfg *cfg, __u64 now)
 {
 	struct expired x = { .kind = kind, .now = now };
@@ -68,13 +92,7 @@ static int sweep(const struct kind *kind, const struct sg_audit_cfg *cfg, __u64 
 	for (i = 0; !err && i < x.n; i++) {
 		const void *key = x.keys + i * kind->key_size;
 
-		/*
-		 * The CLI may have set a new value since the walk: delete only
-		 * what is still expired. A change between this lookup and the
-		 * delete would need a CLI call within microseconds of an expiry.
-		 */
-		if (bpf_map_lookup_elem(fd, key, value) || !is_expired(kind->expires(value), now) ||
-		    bpf_map_delete_elem(fd, key))
+		if (take_expired(fd, key, value, kind, now))
 			continue;
 		kind->audit(cfg, key, value);
 		removed++;

@@ -165,9 +165,15 @@ test_daemon_reload()
 	start_daemon "$T/smtpguard.conf"
 	expect_metric 'smtpguard_default_policy{mode="observe"}' 1
 
-	write_config "$T/smtpguard.conf" "[policy]" "default = throttle" "rate = 60/min" "burst = 3"
+	expect_metric 'smtpguard_inbound_syn_total{port="110"}' 0
+	# Every part at once: policy, ports, and the exporter moved to another address, same port.
+	write_config "$T/smtpguard.conf" "[policy]" "default = throttle" "rate = 60/min" "burst = 3" \
+		"[ports]" "inbound = 25" "[exporter]" "listen = 0.0.0.0:9025"
 	kill -HUP "$DAEMON_PID"
 	expect_metric 'smtpguard_default_policy{mode="throttle"}' 1
+	expect_metric 'smtpguard_inbound_syn_total{port="110"}' absent
+	expect_eq "listener" "0.0.0.0:9025" \
+		"$(in_ns "$NS_HOST" ss -Hltn 'sport = :9025' | awk '{ print $4 }')"
 	expect_connects "$USER_A" "ok=3 eperm=2 other=0" -n 5 "$NET4" 25
 
 	write_config "$T/smtpguard.conf" "[policy]" "default = block" "colour = blue"
@@ -275,8 +281,13 @@ test_daemon_expiry()
 	write_config "$T/smtpguard.conf"
 	start_daemon "$T/smtpguard.conf"
 	sg block "$USER_A" --for 4s
+	sg ban 203.0.113.0/24 --for 4s
 	expect_connects "$USER_A" "ok=0 eperm=1 other=0" -n 1 "$NET4" 25
-	wait_until 50 expired_in_log || fail "no expiry audited: $(cat "$T/audit.log" 2>/dev/null)"
+	wait_until 70 expired_in_log || fail "no expiry audited: $(cat "$T/audit.log" 2>/dev/null)"
+	wait_until 30 grep -qs '"action":"ban-expire"' "$T/audit.log" || fail "no ban expiry audited"
+	expect_eq "ban expiry entry" "daemon 203.0.113.0/24" \
+		"$(jq -r 'select(.action == "ban-expire") | "\(.actor) \(.target)"' "$T/audit.log")"
+	expect_eq "ban entries" 0 "$(map_dump sg_bans | jq length)"
 	expect_eq "expiry entry" "daemon expire $(id -u "$USER_A") $USER_A block" \
 		"$(jq -r 'select(.action == "expire") | "\(.actor) \(.action) \(.uid) \(.user) \(.params.mode)"' "$T/audit.log")"
 	expect_eq "policy entries" 0 "$(map_dump sg_policies | jq length)"

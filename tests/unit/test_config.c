@@ -280,6 +280,11 @@ static void test_errors(void **state)
 		  ":2: [policy] rate: only for default = throttle (the default here is block)" },
 		{ "[policy]\nburst = 5\n",
 		  ":2: [policy] burst: only for default = throttle (the default here is observe)" },
+		/* 40 + 25 distinct (two inbound are outbound too): one more than sg_ports holds. */
+		{ "[ports]\ninbound = 200 201 202 203 204 205 206 207 208 209 210 211 212 213 214 215 216 217 218 219 220 221 222 223 224 100 101\n"
+		  "outbound = 100 101 102 103 104 105 106 107 108 109 110 111 112 113 114 115 116 117 118 119 120 121 122 123 124 125 126 127 128 129 130 131 132 133 134 135 136 137 138 139\n",
+		  ":3: [ports] outbound: 65 distinct ports in outbound and inbound together; at "
+		  "most 64" },
 		{ "[attribution]\ncpanel_userdomains = etc/userdomains\n",
 		  ":2: [attribution] cpanel_userdomains: 'etc/userdomains' is not an absolute "
 		  "path" },
