@@ -261,7 +261,7 @@ static void join_domains(const struct panel_file *f, size_t first, size_t n, cha
 	}
 }
 
-static int passwd_name(uid_t uid, char *name, size_t len)
+int sg_user_name(__u32 uid, char *name, size_t len)
 {
 	long size = sysconf(_SC_GETPW_R_SIZE_MAX);
 	struct passwd pw, *res = NULL;
@@ -299,7 +299,7 @@ void sg_attrib_account(const struct sg_attrib_cfg *cfg, __u32 uid, struct sg_sen
 
 	out->uid = uid;
 	out->user[0] = out->account[0] = out->owner[0] = out->panel[0] = out->domains[0] = '\0';
-	if (passwd_name(uid, out->user, sizeof(out->user)))
+	if (sg_user_name(uid, out->user, sizeof(out->user)))
 		return;
 	strcpy(out->account, out->user);
 

@@ -48,6 +48,9 @@ struct sg_sender_info {
 	char script[PATH_MAX]; /* PHP-FPM: SCRIPT_FILENAME of the worker's request; "" */
 };
 
+/* The UID's passwd name into name: 0, -ENOENT (none), -ENAMETOOLONG or -errno. */
+int sg_user_name(__u32 uid, char *name, size_t len);
+
 /* Everything that can be learnt about the event now. */
 void sg_attrib_resolve(const struct sg_attrib_cfg *cfg, const struct sg_event *e,
 		       struct sg_sender_info *out);

@@ -2,7 +2,6 @@
 /* The audit trail: one JSON line per change in the audit log, one readable line in syslog. */
 #include <errno.h>
 #include <fcntl.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +9,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "attrib.h"
 #include "audit.h"
 #include "config.h"
 #include "maps.h"
@@ -36,15 +36,14 @@ void sg_audit_cfg_cli(struct sg_audit_cfg *cfg)
 const char *sg_audit_cli_actor(char *buf, size_t len)
 {
 	const char *sudo = getenv("SUDO_USER");
-	struct passwd pw, *res = NULL;
-	char name[256], pwbuf[4096];
+	char name[256];
 
 	if (sudo && *sudo)
 		snprintf(buf, len, "cli:%s", sudo);
 	else if (!getlogin_r(name, sizeof(name)))
 		snprintf(buf, len, "cli:%s", name);
-	else if (!getpwuid_r(getuid(), &pw, pwbuf, sizeof(pwbuf), &res) && res)
-		snprintf(buf, len, "cli:%s", res->pw_name);
+	else if (!sg_user_name(getuid(), name, sizeof(name)))
+		snprintf(buf, len, "cli:%s", name);
 	else
 		snprintf(buf, len, "cli:uid %u", getuid());
 	return buf;

@@ -2,13 +2,13 @@
 /* status and top: read the pinned maps, hand rows to render.c. */
 #include <errno.h>
 #include <getopt.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "attrib.h"
 #include "cli.h"
 #include "collect.h"
 #include "maps.h"
@@ -123,18 +123,12 @@ static int top_policy(const void *key, const void *value, void *ctx)
 
 static void name_users(struct top *t)
 {
-	struct passwd pw, *res;
-	char buf[4096];
 	size_t i;
 
-	for (i = 0; i < t->n; i++) {
-		if (t->rows[i].no_socket)
-			continue;
-		res = NULL;
-		getpwuid_r(t->rows[i].uid, &pw, buf, sizeof(buf), &res);
-		if (res)
-			snprintf(t->rows[i].user, sizeof(t->rows[i].user), "%s", res->pw_name);
-	}
+	for (i = 0; i < t->n; i++)
+		if (!t->rows[i].no_socket &&
+		    sg_user_name(t->rows[i].uid, t->rows[i].user, sizeof(t->rows[i].user)))
+			t->rows[i].user[0] = 0;
 }
 
 static int collect_top(struct top *t)

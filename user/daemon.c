@@ -32,11 +32,12 @@
 #include "metrics.h"
 #include "rates.h"
 #include "senders.h"
+#include "sg_bucket.h"
 #include "smtpguard.h"
 #include "state.h"
 #include "sweep.h"
 
-#define NS_PER_SEC 1000000000ULL
+#define SENDERS_EVERY 5 /* ticks */
 
 struct daemon {
 	const char *path; /* NULL: running on the built-in default */
@@ -57,6 +58,7 @@ struct daemon {
 	struct sg_status st;
 	__u64 events_read;
 	__u64 ticks;
+	__u64 senders_tick; /* when /senders was last published */
 	int rates_started;
 	int tick_failed; /* the last tick could not read the maps */
 };
@@ -313,7 +315,7 @@ static void publish_senders(struct daemon *d)
 /* Once a second: expiry, counts, rates, and what the exporter serves. */
 static void tick(struct daemon *d)
 {
-	__u64 now = sg_boot_ns(), now_s = now / NS_PER_SEC;
+	__u64 now = sg_boot_ns(), now_s = now / SG_NS_PER_SEC;
 	struct sg_metrics m = { .st = &d->st, .version = SG_VERSION };
 	int err;
 
@@ -333,7 +335,7 @@ static void tick(struct daemon *d)
 	}
 	if (!err)
 		err = sg_status_collect(&d->st);
-	m.tick_seconds = (double)(sg_boot_ns() - now) / NS_PER_SEC;
+	m.tick_seconds = (double)(sg_boot_ns() - now) / SG_NS_PER_SEC;
 	if (err) {
 		if (!d->tick_failed)
 			log_line("smtpguard: reading %s: %s", sg_pin_dir(), strerror(-err));
@@ -353,8 +355,12 @@ static void tick(struct daemon *d)
 		sg_rates_expire(d->rates, now_s);
 	if (d->ex) {
 		publish_rendered(d, "/healthz", "text/plain; charset=utf-8", render_health, d);
-		if (d->recent_changed)
+		/* The whole table is a few MB at its bound: not more often than every 5 s. */
+		if (d->recent_changed &&
+		    (!d->senders_tick || d->ticks >= d->senders_tick + SENDERS_EVERY)) {
 			publish_senders(d);
+			d->senders_tick = d->ticks;
+		}
 		sg_exporter_run(d->ex);
 	}
 	sd_notify(0, "WATCHDOG=1");

@@ -1,16 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Per-UID counts, destinations and the busiest senders; see senders.h. */
 #include <errno.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "attrib.h"
 #include "collect.h"
 #include "senders.h"
+#include "sg_bucket.h"
 #include "smtpguard.h"
-
-#define NS_PER_SEC 1000000000ULL
 
 /* Grow *buf (of *cap elements of size) to hold one more than n. */
 static int reserve(void **buf, size_t *cap, size_t n, size_t size)
@@ -80,7 +79,7 @@ static int by_uid(const void *a, const void *b)
 
 int sg_senders_read(struct sg_senders *s, struct sg_rates *rates, __u64 now_ns)
 {
-	struct read_ctx c = { s, rates, now_ns / NS_PER_SEC };
+	struct read_ctx c = { s, rates, now_ns / SG_NS_PER_SEC };
 	int err;
 
 	s->n = s->n_dests = 0;
@@ -127,7 +126,7 @@ void sg_senders_count_dests(struct sg_senders *s, __u64 now_ns)
 		if (row->uid != s->dests[i].uid)
 			continue;
 		for (w = 0; w < SG_WINDOWS; w++)
-			if (last + (__u64)sg_window_seconds[w] * NS_PER_SEC > now_ns)
+			if (last + (__u64)sg_window_seconds[w] * SG_NS_PER_SEC > now_ns)
 				row->destinations[w]++;
 	}
 }
@@ -146,16 +145,6 @@ static int by_business(const void *a, const void *b)
 	if (x->row->attempts != y->row->attempts)
 		return x->row->attempts < y->row->attempts ? 1 : -1;
 	return (x->row->uid > y->row->uid) - (x->row->uid < y->row->uid);
-}
-
-static void user_name(__u32 uid, char *buf, size_t len)
-{
-	struct passwd pw, *res = NULL;
-	char tmp[4096];
-
-	buf[0] = 0;
-	if (!getpwuid_r(uid, &pw, tmp, sizeof(tmp), &res) && res)
-		snprintf(buf, len, "%s", res->pw_name);
 }
 
 size_t sg_senders_top(struct sg_senders *s, const struct sg_rates *rates, __u64 now_s, __u32 k,
@@ -181,7 +170,8 @@ size_t sg_senders_top(struct sg_senders *s, const struct sg_rates *rates, __u64 
 		out[i].uid = row->uid;
 		out[i].attempts = row->attempts;
 		out[i].denied = row->denied;
-		user_name(row->uid, out[i].user, sizeof(out[i].user));
+		if (sg_user_name(row->uid, out[i].user, sizeof(out[i].user)))
+			out[i].user[0] = 0;
 		for (w = 0; w < SG_WINDOWS; w++) {
 			out[i].rate[w] = sg_rates_rate(rates, row->uid, w, now_s);
 			out[i].destinations[w] = row->destinations[w];

@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Expired policies and bans out of the maps, audited; see sweep.h. */
 #include <errno.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 
+#include "attrib.h"
 #include "collect.h"
 #include "render.h"
 #include "smtpguard.h"
@@ -120,12 +120,11 @@ static void policy_audit(const struct sg_audit_cfg *cfg, const void *key, const 
 {
 	const struct sg_policy *p = value;
 	struct sg_audit_entry e = { .actor = "daemon", .action = "expire", .has_uid = 1 };
-	struct passwd pw, *res = NULL;
-	char buf[4096];
+	char user[64];
 
 	e.uid = *(const __u32 *)key;
-	if (!getpwuid_r(e.uid, &pw, buf, sizeof(buf), &res) && res)
-		e.user = res->pw_name;
+	if (!sg_user_name(e.uid, user, sizeof(user)))
+		e.user = user;
 	e.params = json_pack("{s:s}", "mode", sg_mode_name(p->mode));
 	e.reason = "its time was up";
 	e.expires_ns = p->expires_ns;

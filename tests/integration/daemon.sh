@@ -214,6 +214,7 @@ test_daemon_restart()
 	expect_eq "1h rate after restart" 0 "$(metric "smtpguard_sender_rate{$a,window=\"1h\"}")"
 }
 
+# /senders is published at most every 5 s: waits for it are up to 8 s.
 # The newest /senders entry of USER, as "FIELD FIELD ..." from a jq expression.
 newest_sender() # USER JQ-EXPR
 {
@@ -235,7 +236,7 @@ test_daemon_attribution()
 	# bash itself connects, then waits on its child: the sender is alive when the event is read.
 	as_user "$USER_A" env -C /tmp bash -c "exec 3<>/dev/tcp/$NET4/25; sleep 3; :" &
 	pid=$!
-	wait_until 30 has_sender "$USER_A" || fail "no /senders entry for $USER_A"
+	wait_until 80 has_sender "$USER_A" || fail "no /senders entry for $USER_A"
 	expect_eq "A's sender" \
 		"new_sender allow $USER_A $USER_A bash 198.51.100.2 25 false /usr/bin/bash /tmp" \
 		"$(newest_sender "$USER_A" '"\(.kind) \(.verdict) \(.user) \(.account) \(.comm) \(.destination) \(.port) \(.process.gone) \(.process.exe) \(.process.cwd)"')"
@@ -248,7 +249,7 @@ test_daemon_attribution()
 	kill -STOP "$DAEMON_PID"
 	expect_connects "$USER_B" "ok=1 eperm=0 other=0" -n 1 "$NET4" 587
 	kill -CONT "$DAEMON_PID"
-	wait_until 30 has_sender "$USER_B" || fail "no /senders entry for $USER_B"
+	wait_until 80 has_sender "$USER_B" || fail "no /senders entry for $USER_B"
 	expect_eq "B's sender" "sg_connect true null null" \
 		"$(newest_sender "$USER_B" '"\(.comm) \(.process.gone) \(.process.exe) \(.process.cwd)"')"
 }
@@ -268,7 +269,7 @@ test_daemon_php_fpm()
 		cgi-fcgi -bind -connect "$T/fpm.sock" >"$T/fpm/response" 2>&1 &
 	cgi=$!
 	echo "$cgi" >>"$T/pids"
-	wait_until 50 has_sender "$USER_A" || fail "no /senders entry for $USER_A"
+	wait_until 80 has_sender "$USER_A" || fail "no /senders entry for $USER_A"
 	expect_eq "the sender" "$USER_A php-fpm8.2 /usr/sbin/php-fpm8.2 $T/www/mail.php" \
 		"$(newest_sender "$USER_A" '"\(.user) \(.comm) \(.process.exe) \(.process.script)"')"
 	grep -q "script=$T/www/mail.php" "$T/daemon.log" || fail "the log line has no script"

@@ -821,13 +821,22 @@ static void test_process_fpm(void **state)
 	t0 = ms_now();
 	sg_attrib_process(&cfg, BUSY_PID, &s);
 	assert_int_equal(pool_status(pool), 0);
-	/* bob.sock had its 200 ms; a longer wait would have left www.sock no time. */
-	assert_true(ms_now() - t0 >= 200);
+	/* bob.sock had its 100 ms; a longer wait would have left www.sock no time. */
+	assert_true(ms_now() - t0 >= 100);
 	assert_process(&s, "/usr/sbin/php-fpm8.2", "/usr/sbin/php-fpm8.2 --nodaemonize", "/",
 		       BUSY_SCRIPT);
 	assert_true(asked(bob_fd));
 	close(bob_fd);
 	bob_fd = listen_unix(bob);
+
+	/* bob.sock timed out: it rests, and the next lookup goes straight to www.sock. */
+	pool = fake_pool(www_fd, &busy);
+	t0 = ms_now();
+	sg_attrib_process(&cfg, BUSY_PID, &s);
+	assert_int_equal(pool_status(pool), 0);
+	assert_true(ms_now() - t0 < 100);
+	assert_string_equal(s.script, BUSY_SCRIPT);
+	assert_false(asked(bob_fd));
 
 	/* The master runs no script: nobody is asked. */
 	remove_tree(proc);
