@@ -278,40 +278,55 @@ static int parse_duration(struct load *l, const struct key *k, const char *v)
 	return 0;
 }
 
-/* "off", "HOST:PORT" or "[HOST]:PORT", HOST numeric: the exporter resolves no names. */
+/*
+ * "HOST:PORT" or "[HOST]:PORT", HOST numeric (nothing resolves names): into
+ * host and port; forms says what the key takes, for the message.
+ */
+static int parse_addr(struct load *l, const char *v, const char *forms, char *host, size_t hostlen,
+		      __u16 *port)
+{
+	const char *start = v, *colon, *why;
+	char addr[sizeof(struct in6_addr)];
+	int v6 = *v == '[';
+	__u32 p;
+	size_t len;
+
+	if (v6) {
+		start++;
+		colon = strchr(start, ']');
+		colon = colon && colon[1] == ':' ? colon + 1 : NULL;
+	} else {
+		colon = strrchr(v, ':');
+	}
+	if (!colon)
+		return bad(l, "expected %s, got '%s'", forms, v);
+	len = colon - start - v6;
+	if (len >= hostlen)
+		return bad(l, "bad address '%.*s'", (int)len, start);
+	memcpy(host, start, len);
+	host[len] = 0;
+	if (inet_pton(v6 ? AF_INET6 : AF_INET, host, addr) != 1)
+		return bad(l, "bad address '%s' (a numeric IPv4 address, or IPv6 in brackets)",
+			   host);
+	if (sg_parse_count(colon + 1, 65535, &p, &why))
+		return bad(l, "bad port '%s' (1 to 65535)", colon + 1);
+	*port = p;
+	return 0;
+}
+
+/* "off" or an address: the exporter's. */
 static int parse_listen(struct load *l, const struct key *k, const char *v)
 {
 	struct sg_config *c = l->c;
-	const char *host = v, *colon, *why;
-	char addr[sizeof(struct in6_addr)];
-	int v6 = *v == '[';
-	__u32 port;
-	size_t len;
 
 	memset(c->listen_host, 0, sizeof(c->listen_host));
 	c->listen_port = 0;
 	c->exporter = 0;
 	if (!strcmp(v, "off"))
 		return 0;
-	if (v6) {
-		host++;
-		colon = strchr(host, ']');
-		colon = colon && colon[1] == ':' ? colon + 1 : NULL;
-	} else {
-		colon = strrchr(v, ':');
-	}
-	if (!colon)
-		return bad(l, "expected HOST:PORT, [IPv6]:PORT or off, got '%s'", v);
-	len = colon - host - v6;
-	if (len >= sizeof(c->listen_host))
-		return bad(l, "bad address '%.*s'", (int)len, host);
-	memcpy(c->listen_host, host, len);
-	if (inet_pton(v6 ? AF_INET6 : AF_INET, c->listen_host, addr) != 1)
-		return bad(l, "bad address '%s' (a numeric IPv4 address, or IPv6 in brackets)",
-			   c->listen_host);
-	if (sg_parse_count(colon + 1, 65535, &port, &why))
-		return bad(l, "bad port '%s' (1 to 65535)", colon + 1);
-	c->listen_port = port;
+	if (parse_addr(l, v, "HOST:PORT, [IPv6]:PORT or off", c->listen_host,
+		       sizeof(c->listen_host), &c->listen_port))
+		return -1;
 	c->exporter = 1;
 	return 0;
 }
@@ -319,14 +334,17 @@ static int parse_listen(struct load *l, const struct key *k, const char *v)
 static int parse_globs(struct load *l, const struct key *k, const char *v)
 {
 	struct sg_config *c = l->c;
-	char buf[INI_MAX_LINE], *tok, *save;
+	char buf[INI_MAX_LINE], *tok, *save, host[INET6_ADDRSTRLEN];
+	__u16 port;
 
 	memset(c->fpm_sockets, 0, sizeof(c->fpm_sockets));
 	c->n_fpm = 0;
 	snprintf(buf, sizeof(buf), "%s", v);
 	for (tok = strtok_r(buf, GLOB_SEPS, &save); tok; tok = strtok_r(NULL, GLOB_SEPS, &save)) {
-		if (*tok != '/')
-			return bad(l, "'%s' is not an absolute path", tok);
+		/* A pool listening on TCP (listen = 127.0.0.1:9000) is named by its address. */
+		if (*tok != '/' && parse_addr(l, tok, "an absolute path, HOST:PORT or [IPv6]:PORT",
+					      host, sizeof(host), &port))
+			return -1;
 		if (c->n_fpm == SG_MAX_FPM)
 			return bad(l, "more than %d patterns", SG_MAX_FPM);
 		if (set_str(l, c->fpm_sockets[c->n_fpm++], PATH_MAX, tok))

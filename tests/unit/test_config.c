@@ -166,7 +166,7 @@ static void test_every_key(void **state)
 				   "cpanel_trueuserowners = /srv/cp/trueuserowners\n"
 				   "directadmin_domainowners = /srv/da/domainowners#1\n"
 				   "php_fpm_sockets = /run/php/*.sock   "
-				   "/opt/cpanel/ea-php*/root/usr/var/run/php-fpm/*.sock\n"
+				   "/opt/cpanel/ea-php*/root/usr/var/run/php-fpm/*.sock 127.0.0.1:9000\n"
 				   "php_fpm_status_path = /fpm-status\n"
 				   "[audit]\n"
 				   "log = /var/log/sg.log\n"
@@ -205,7 +205,8 @@ static void test_every_key(void **state)
 	strcpy(want->directadmin_domainowners, "/srv/da/domainowners#1");
 	strcpy(want->fpm_sockets[0], "/run/php/*.sock");
 	strcpy(want->fpm_sockets[1], "/opt/cpanel/ea-php*/root/usr/var/run/php-fpm/*.sock");
-	want->n_fpm = 2;
+	strcpy(want->fpm_sockets[2], "127.0.0.1:9000");
+	want->n_fpm = 3;
 	strcpy(want->fpm_status_path, "/fpm-status");
 	memset(want->audit_log, 0, PATH_MAX);
 	strcpy(want->audit_log, "/var/log/sg.log");
@@ -359,7 +360,11 @@ static void test_errors(void **state)
 		  "/16 /17\n",
 		  ":2: [attribution] php_fpm_sockets: more than 16 patterns" },
 		{ "[attribution]\nphp_fpm_sockets = /run/php/*.sock run/*.sock\n",
-		  ":2: [attribution] php_fpm_sockets: 'run/*.sock' is not an absolute path" },
+		  ":2: [attribution] php_fpm_sockets: expected an absolute path, HOST:PORT or "
+		  "[IPv6]:PORT, got 'run/*.sock'" },
+		{ "[attribution]\nphp_fpm_sockets = localhost:9000\n",
+		  ":2: [attribution] php_fpm_sockets: bad address 'localhost' (a numeric IPv4 "
+		  "address, or IPv6 in brackets)" },
 		/* The first error is the one reported. */
 		{ "[daemon]\nbad line\n[nowhere]\n",
 		  ":2: [daemon] expected 'key = value', got 'bad line'" },
