@@ -246,15 +246,6 @@ static int handle_event(void *ctx, void *data, size_t size)
 	return 0;
 }
 
-static int publish(struct daemon *d, const char *path, const char *type, char *body, size_t len)
-{
-	int err = sg_exporter_publish(d->ex, path, type, body, len);
-
-	if (err)
-		log_line("smtpguard: publishing %s: %s", path, strerror(-err));
-	return err;
-}
-
 /* Render with fn into a memory stream and publish the result at path. */
 static void publish_rendered(struct daemon *d, const char *path, const char *type,
 			     int (*fn)(FILE *f, const void *arg), const void *arg)
@@ -272,10 +263,10 @@ static void publish_rendered(struct daemon *d, const char *path, const char *typ
 	err = fn(f, arg);
 	if (fclose(f) && !err)
 		err = -EIO;
+	if (!err)
+		err = sg_exporter_publish(d->ex, path, type, buf, len);
 	if (err)
-		log_line("smtpguard: rendering %s: %s", path, strerror(-err));
-	else
-		publish(d, path, type, buf, len);
+		log_line("smtpguard: publishing %s: %s", path, strerror(-err));
 	free(buf);
 }
 
