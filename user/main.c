@@ -23,7 +23,7 @@ static void usage(FILE *f)
 		   "commands:\n");
 	for (i = 0; i < N_COMMANDS; i++)
 		fprintf(f, "  %-12s %s\n", commands[i]->name, commands[i]->summary);
-	fprintf(f, "\n'smtpguard COMMAND --help' describes each one.\n"
+	fprintf(f, "\n'smtpguard COMMAND --help' describes each one; 'smtpguard --version'.\n"
 		   "SMTPGUARD_PIN_DIR overrides the pin directory (default /sys/fs/bpf/smtpguard).\n");
 }
 
