@@ -242,7 +242,6 @@ static int handle_event(void *ctx, void *data, size_t size)
 	d->recent_changed = 1;
 	sg_sender_info_line(&info, line, sizeof(line));
 	printf("%s\n", line);
-	fflush(stdout);
 	return 0;
 }
 
@@ -599,6 +598,8 @@ int sg_daemon_run(const char *path)
 	if (!path && !access(SG_CONFIG_PATH, F_OK))
 		path = SG_CONFIG_PATH;
 	d.path = path;
+	/* Under systemd stdout is the journal's pipe: a line is news, not a block's worth. */
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	d.cfg = malloc(sizeof(*d.cfg));
 	if (!d.cfg)
 		return sg_fail("%s", strerror(ENOMEM));
