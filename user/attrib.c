@@ -596,32 +596,6 @@ static const char *kind_name(__u32 kind)
 	return NULL;
 }
 
-/*
- * A string from /proc or the event may be anything the process chose,
- * including bytes that are not UTF-8, which JSON cannot carry: those bytes
- * become '?'. "" is null.
- */
-static json_t *text_json(const char *s)
-{
-	json_t *v;
-	char *copy, *p;
-
-	if (!*s)
-		return json_null();
-	v = json_string(s);
-	if (v)
-		return v;
-	copy = strdup(s);
-	if (!copy)
-		return NULL;
-	for (p = copy; *p; p++)
-		if ((unsigned char)*p >= 0x80)
-			*p = '?';
-	v = json_string(copy);
-	free(copy);
-	return v;
-}
-
 /* The domains field as an array of its words ("..." last when it was cut). */
 static json_t *domains_json(const char *domains)
 {
@@ -661,10 +635,10 @@ json_t *sg_sender_info_json(const struct sg_sender_info *s)
 
 	sg_format_addr(s->addr, dest, sizeof(dest));
 	err = err || json_object_set_new(p, "gone", json_boolean(s->gone));
-	err = err || json_object_set_new(p, "exe", text_json(s->exe));
-	err = err || json_object_set_new(p, "cmdline", text_json(s->cmdline));
-	err = err || json_object_set_new(p, "cwd", text_json(s->cwd));
-	err = err || json_object_set_new(p, "script", text_json(s->script));
+	err = err || json_object_set_new(p, "exe", sg_json_text(s->exe));
+	err = err || json_object_set_new(p, "cmdline", sg_json_text(s->cmdline));
+	err = err || json_object_set_new(p, "cwd", sg_json_text(s->cwd));
+	err = err || json_object_set_new(p, "script", sg_json_text(s->script));
 
 	err = err || json_object_set_new(o, "ts_ns", json_integer(s->ts_ns));
 	err = err || json_object_set_new(o, "kind", kind ? json_string(kind) : json_null());
@@ -677,11 +651,11 @@ json_t *sg_sender_info_json(const struct sg_sender_info *s)
 	err = err || json_object_set_new(o, "tgid", json_integer(s->tgid));
 	err = err || json_object_set_new(o, "destination", json_string(dest));
 	err = err || json_object_set_new(o, "port", json_integer(s->port));
-	err = err || json_object_set_new(o, "comm", text_json(s->comm));
-	err = err || json_object_set_new(o, "user", text_json(s->user));
-	err = err || json_object_set_new(o, "account", text_json(s->account));
-	err = err || json_object_set_new(o, "owner", text_json(s->owner));
-	err = err || json_object_set_new(o, "panel", text_json(s->panel));
+	err = err || json_object_set_new(o, "comm", sg_json_text(s->comm));
+	err = err || json_object_set_new(o, "user", sg_json_text(s->user));
+	err = err || json_object_set_new(o, "account", sg_json_text(s->account));
+	err = err || json_object_set_new(o, "owner", sg_json_text(s->owner));
+	err = err || json_object_set_new(o, "panel", sg_json_text(s->panel));
 	err = err || json_object_set_new(o, "domains", domains_json(s->domains));
 	if (!err) {
 		err = json_object_set_new(o, "process", p);

@@ -11,6 +11,7 @@
 
 #include "attrib.h"
 #include "audit.h"
+#include "render.h"
 #include "config.h"
 #include "maps.h"
 
@@ -49,28 +50,6 @@ const char *sg_audit_cli_actor(char *buf, size_t len)
 	return buf;
 }
 
-/*
- * A JSON string, or null for none. jansson takes UTF-8 only, and a reason
- * typed in a legacy encoding must still be recorded: its high bytes become '?'.
- */
-static json_t *text(const char *s)
-{
-	char *copy, *p;
-	json_t *v;
-
-	if (!s || !*s)
-		return json_null();
-	v = json_string(s);
-	if (v || !(copy = strdup(s)))
-		return v;
-	for (p = copy; *p; p++)
-		if (*p & 0x80)
-			*p = '?';
-	v = json_string(copy);
-	free(copy);
-	return v;
-}
-
 /* "2026-11-23T10:00:00.123Z" for a wall-clock time in ns. */
 static json_t *iso8601(__s64 ns)
 {
@@ -101,13 +80,13 @@ json_t *sg_audit_json(const struct sg_audit_entry *e, const struct timespec *now
 		return NULL;
 	/* A NULL value (out of memory) makes json_object_set_new fail. */
 	err = json_object_set_new(o, "time", iso8601(when));
-	err |= json_object_set_new(o, "actor", text(e->actor));
-	err |= json_object_set_new(o, "action", text(e->action));
+	err |= json_object_set_new(o, "actor", sg_json_text(e->actor));
+	err |= json_object_set_new(o, "action", sg_json_text(e->action));
 	err |= json_object_set_new(o, "uid", e->has_uid ? json_integer(e->uid) : json_null());
-	err |= json_object_set_new(o, "user", text(e->user));
-	err |= json_object_set_new(o, "target", text(e->target));
+	err |= json_object_set_new(o, "user", sg_json_text(e->user));
+	err |= json_object_set_new(o, "target", sg_json_text(e->target));
 	err |= json_object_set_new(o, "params", e->params ? json_incref(e->params) : json_object());
-	err |= json_object_set_new(o, "reason", text(e->reason));
+	err |= json_object_set_new(o, "reason", sg_json_text(e->reason));
 	/* expires_ns is on the boot clock, which stops for nobody: turn it into wall time now. */
 	err |= json_object_set_new(
 		o, "expires",

@@ -355,6 +355,24 @@ void sg_status_print(FILE *f, const struct sg_status *st)
 	fprintf(f, "\n");
 }
 
+json_t *sg_json_text(const char *s)
+{
+	char *copy, *p;
+	json_t *v;
+
+	if (!s || !*s)
+		return json_null();
+	v = json_string(s);
+	if (v || !(copy = strdup(s)))
+		return v;
+	for (p = copy; *p; p++)
+		if ((unsigned char)*p >= 0x80)
+			*p = '?';
+	v = json_string(copy);
+	free(copy);
+	return v;
+}
+
 int sg_json_print(FILE *f, json_t *v)
 {
 	int err = json_dumpf(v, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER) ? -EIO : 0;

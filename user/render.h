@@ -89,6 +89,12 @@ struct sg_status {
 json_t *sg_status_json(const struct sg_status *st);
 void sg_status_print(FILE *f, const struct sg_status *st);
 
+/*
+ * A string the user or a process chose, as JSON: null for NULL or "", and
+ * bytes that are not UTF-8 (which JSON cannot carry) as '?'.
+ */
+json_t *sg_json_text(const char *s);
+
 /* Print a JSON value to f followed by a newline; -EIO on failure. */
 int sg_json_print(FILE *f, json_t *v);
 
