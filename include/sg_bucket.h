@@ -66,14 +66,22 @@ static __always_inline __u64 sg_bucket_refill(__u64 tokens, __u64 elapsed_ns,
 /*
  * One connection attempt at time now under policy p: returns 1 and spends
  * a token when allowed. A bucket that is new or belongs to an older policy
- * starts full, so a fresh throttle grants its burst and then its rate.
+ * starts full, so a fresh throttle grants its burst and then its rate;
+ * unless the policy keeps the tokens (the detector's throttle), so a sender
+ * that has spent its burst is not handed a new one.
  */
 static __always_inline int sg_bucket_admit(struct sg_bucket *b, const struct sg_policy *p,
 					   __u64 now)
 {
-	if (!b->last_ns || b->policy_ns != p->updated_ns) {
+	__u64 cap = sg_bucket_capacity(p->burst);
+
+	if (!b->last_ns) {
 		b->policy_ns = p->updated_ns;
-		b->tokens = sg_bucket_capacity(p->burst);
+		b->tokens = cap;
+	} else if (b->policy_ns != p->updated_ns) {
+		b->policy_ns = p->updated_ns;
+		if (!(p->flags & SG_POLICY_KEEP_TOKENS) || b->tokens > cap)
+			b->tokens = cap;
 	} else if (now > b->last_ns) {
 		b->tokens = sg_bucket_refill(b->tokens, now - b->last_ns, p->rate_per_hour,
 					     p->burst);

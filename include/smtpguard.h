@@ -31,6 +31,8 @@
 #define SG_MAP_ERRORS "sg_errors"
 #define SG_MAP_COUNTERS "sg_counters"
 #define SG_MAP_IFACES "sg_ifaces"
+#define SG_MAP_CONN_STATS "sg_conn_stats"
+#define SG_MAP_SOCK_OWNER "sg_sock_owner"
 
 /* Capacities. */
 #define SG_MAX_PORTS 64
@@ -63,12 +65,25 @@ enum sg_mode {
 	SG_MODE_BLOCK = 2,
 };
 
+/* Who wrote a policy: explain tells the administrator, and the detector never overrides a human. */
+enum sg_setter {
+	SG_SET_UNKNOWN = 0,
+	SG_SET_CLI = 1, /* a human, with the CLI */
+	SG_SET_DETECTOR = 2, /* the daemon, on a rule's verdict */
+	SG_SET_CONFIG = 3, /* the daemon, from the config: allow list, MTA users, overrides */
+};
+
+/* The bucket carries over from the previous policy instead of starting full. */
+#define SG_POLICY_KEEP_TOKENS (1U << 0)
+
 struct sg_policy {
 	__u32 mode; /* enum sg_mode */
 	__u32 burst; /* bucket size, in connections */
 	__u64 rate_per_hour; /* refill; per hour so that 10/h is exact */
 	__u64 expires_ns; /* CLOCK_BOOTTIME; 0 = never */
 	__u64 updated_ns; /* CLOCK_BOOTTIME of the change; a new value refills the bucket */
+	__u32 set_by; /* enum sg_setter */
+	__u32 flags; /* SG_POLICY_* */
 };
 
 /* sg_settings: one entry, key 0. */
@@ -127,6 +142,27 @@ struct sg_egress {
 	__u64 packets; /* GSO segments, not skbs */
 	__u64 bytes; /* on the wire, headers of every segment included */
 	__u64 last_ns;
+};
+
+/*
+ * sg_sock_owner (socket storage): set by the connect hooks on a connection
+ * they let through to a watched port, so that sock_ops, which runs in
+ * softirq with no process to ask, knows whose it is.
+ */
+struct sg_sock_owner {
+	__u32 uid;
+	__u16 port; /* host order */
+	__u16 state; /* SG_SOCK_*: what has been counted for this socket */
+};
+
+#define SG_SOCK_ESTABLISHED (1U << 0)
+
+/* sg_conn_stats: key __u32 uid, per CPU: outcomes of those connections (sock_ops). */
+struct sg_conn_stats {
+	__u64 established;
+	__u64 refused; /* closed before established, with no SYN retransmitted: a reset */
+	__u64 timed_out; /* closed before established after retransmitting the SYN */
+	__u64 bytes_sent; /* acknowledged payload, added when the connection closes */
 };
 
 /* sg_sources (LRU, XDP): key struct sg_addr, SYNs to inbound ports. */

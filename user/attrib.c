@@ -6,6 +6,7 @@
  *
  * Not thread-safe: the panel cache is static, for the daemon's one loop.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <glob.h>
@@ -529,6 +530,62 @@ static int started_after(int dfd, __u64 ts_ns)
 	return st.start_ticks * (1000000000ULL / hz) > ts_ns;
 }
 
+/* Interpreters whose first argument that is no option is the script they run. */
+static int interpreter(const char *exe)
+{
+	static const char *const names[] = { "php", "perl", "python", "ruby", "node",
+					     "bash", "dash", "sh" };
+	const char *base = strrchr(exe, '/');
+	size_t i, n;
+
+	base = base ? base + 1 : exe;
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		n = strlen(names[i]);
+		/* php8.2, python3, perl5.36: a version may follow; php-fpm is no interpreter. */
+		if (!strncmp(base, names[i], n) &&
+		    (!base[n] || strchr(". ", base[n]) || isdigit((unsigned char)base[n])))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * The script an interpreter runs, from its raw arguments, made absolute
+ * with cwd: "php -d x=1 wp-content/uploads/x.php" gives cwd/wp-content/...
+ * Inline code (-e, -r, -c for sh) or a module (-m) is no script: "".
+ */
+static void interpreter_script(int dfd, const char *cwd, char *script, size_t len)
+{
+	static const char *const takes_value[] = { "-d", "-z", "-W", "-X", "-I", "-o" };
+	static const char *const no_script[] = { "-e", "-r", "-m", "-c", "-E", "-B", "-R" };
+	char buf[4096];
+	ssize_t n = read_small(dfd, "cmdline", buf, sizeof(buf));
+	const char *arg, *end = buf + (n > 0 ? n : 0), *prev = "";
+	size_t i;
+
+	script[0] = '\0';
+	if (n <= 0)
+		return;
+	for (arg = buf + strlen(buf) + 1; arg < end; prev = arg, arg += strlen(arg) + 1) {
+		for (i = 0; i < sizeof(no_script) / sizeof(no_script[0]); i++)
+			if (!strcmp(arg, no_script[i]))
+				return;
+		if (*arg == '-' && strcmp(arg, "-"))
+			continue;
+		for (i = 0; i < sizeof(takes_value) / sizeof(takes_value[0]); i++)
+			if (!strcmp(prev, takes_value[i]))
+				break;
+		if (i < sizeof(takes_value) / sizeof(takes_value[0]) || !*arg || !strcmp(arg, "-"))
+			continue;
+		/* A path cut short would name another file: none rather than a wrong one. */
+		if ((size_t)snprintf(script, len, "%s%s%s", *arg == '/' ? "" : cwd,
+				     *arg == '/' || !*cwd || cwd[strlen(cwd) - 1] == '/' ? "" : "/",
+				     arg) >= len)
+			script[0] = '\0';
+		return;
+	}
+}
+
 /* The process at tgid, if it is one that already ran at ts_ns. */
 static void process_at(const struct sg_attrib_cfg *cfg, __u32 tgid, __u64 ts_ns,
 		       struct sg_sender_info *out)
@@ -557,6 +614,8 @@ static void process_at(const struct sg_attrib_cfg *cfg, __u32 tgid, __u64 ts_ns,
 	} else if (cfg->fpm_status_path && *cfg->fpm_status_path &&
 		   fpm_worker(dfd, out->cmdline, pool, sizeof(pool))) {
 		fpm_lookup(cfg, tgid, pool, out->script, sizeof(out->script));
+	} else if (interpreter(out->exe)) {
+		interpreter_script(dfd, out->cwd, out->script, sizeof(out->script));
 	}
 	close(dfd);
 }

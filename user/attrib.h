@@ -45,7 +45,9 @@ struct sg_sender_info {
 	char exe[PATH_MAX];
 	char cmdline[1024]; /* arguments joined by spaces */
 	char cwd[PATH_MAX];
-	char script[PATH_MAX]; /* PHP-FPM: SCRIPT_FILENAME of the worker's request; "" */
+	/* PHP-FPM: SCRIPT_FILENAME of the worker's request; an interpreter (php,
+	 * perl, python...): the script it was given; "" */
+	char script[PATH_MAX];
 };
 
 /* The UID's passwd name into name: 0, -ENOENT (none), -ENAMETOOLONG or -errno. */

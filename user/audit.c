@@ -19,17 +19,10 @@
 
 void sg_audit_cfg_cli(struct sg_audit_cfg *cfg)
 {
-	const char *log = getenv("SMTPGUARD_AUDIT_LOG"), *path = getenv("SMTPGUARD_CONFIG");
-	char err[PATH_MAX + 256];
+	const char *log = getenv("SMTPGUARD_AUDIT_LOG");
 	struct sg_config c;
 
-	if (!path || !*path)
-		path = SG_CONFIG_PATH;
-	/* On failure c keeps the defaults: a broken config must not stop an emergency command. */
-	sg_config_default(&c);
-	if (!access(path, F_OK) && sg_config_load(path, &c, err, sizeof(err)))
-		fprintf(stderr, "smtpguard: warning: %s; auditing with the default settings\n",
-			err);
+	sg_config_cli(&c);
 	snprintf(cfg->path, sizeof(cfg->path), "%s", log && *log ? log : c.audit_log);
 	cfg->syslog = c.audit_syslog;
 }

@@ -381,6 +381,50 @@ static void audit(__u32 uid, const char *name, const char *reason, json_t *pids)
 	json_decref(e.params);
 }
 
+int sg_kill_senders(__u32 uid, int print, json_t *pids)
+{
+	struct kill_ctx k = { .uid = uid };
+	const struct victim *v;
+	char comm[16];
+	int err, failed = 0, killed = 0;
+	size_t i;
+
+	err = find_victims(&k);
+	if (err) {
+		failed = err;
+		goto cleanup;
+	}
+	v = k.victims.items;
+	qsort(k.victims.items, k.victims.n, sizeof(*v), by_pid);
+	for (i = 0; i < k.victims.n; i++) {
+		if (protected(v[i].pid)) {
+			fprintf(stderr,
+				"smtpguard: not killing pid %d (%s): it runs this command\n",
+				v[i].pid, printable(v[i].st.comm, comm, sizeof(comm)));
+			continue;
+		}
+		err = kill_one(&v[i], k.uid);
+		/* Gone by itself, or no longer the process chosen: nothing to kill. */
+		if (err == -ESRCH)
+			continue;
+		if (err) {
+			fprintf(stderr, "smtpguard: killing pid %d: %s\n", v[i].pid,
+				strerror(-err));
+			failed = err;
+			continue;
+		}
+		if (print)
+			print_killed(&v[i], k.uid);
+		json_array_append_new(pids, json_integer(v[i].pid));
+		killed++;
+	}
+cleanup:
+	free(k.cands.items);
+	free(k.socks.items);
+	free(k.victims.items);
+	return killed ? killed : failed;
+}
+
 static int run_kill(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -389,12 +433,10 @@ static int run_kill(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
-	char name[64], who[96], comm[16];
-	struct kill_ctx k = {};
+	char name[64], who[96];
 	const char *reason = NULL;
-	const struct victim *v;
-	int force = 0, failed = 0, c, err;
-	size_t i, killed = 0;
+	int force = 0, c, killed;
+	__u32 uid;
 	json_t *pids;
 
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -414,54 +456,28 @@ static int run_kill(int argc, char **argv)
 	}
 	if (optind != argc - 1)
 		return sg_usage_error(&sg_cmd_kill, "expected one USER or UID");
-	if (sg_need_root() || sg_resolve_user(argv[optind], &k.uid, name, sizeof(name)))
+	if (sg_need_root() || sg_resolve_user(argv[optind], &uid, name, sizeof(name)))
 		return SG_EXIT_FAIL;
-	sg_who(k.uid, name, who, sizeof(who));
-	if (!k.uid && !force)
+	sg_who(uid, name, who, sizeof(who));
+	if (!uid && !force)
 		return sg_usage_error(&sg_cmd_kill,
 				      "%s is root: its mail processes are the system's "
 				      "(give --force if that is meant)",
 				      who);
-
-	err = find_victims(&k);
-	if (err) {
-		failed = sg_fail("finding the processes of %s: %s", who, strerror(-err));
-		goto cleanup;
-	}
-	v = k.victims.items;
-	qsort(k.victims.items, k.victims.n, sizeof(*v), by_pid);
 	pids = json_array();
-	for (i = 0; i < k.victims.n; i++) {
-		if (protected(v[i].pid)) {
-			fprintf(stderr,
-				"smtpguard: not killing pid %d (%s): it runs this command\n",
-				v[i].pid, printable(v[i].st.comm, comm, sizeof(comm)));
-			continue;
-		}
-		err = kill_one(&v[i], k.uid);
-		/* Gone by itself, or no longer the process chosen: nothing to kill. */
-		if (err == -ESRCH)
-			continue;
-		if (err) {
-			failed = sg_fail("killing pid %d: %s", v[i].pid, strerror(-err));
-			continue;
-		}
-		print_killed(&v[i], k.uid);
-		json_array_append_new(pids, json_integer(v[i].pid));
-		killed++;
-	}
-	if (killed) {
-		printf("killed %zu process%s\n", killed, killed == 1 ? "" : "es");
-		audit(k.uid, name, reason, pids);
-	} else if (!failed) {
+	if (!pids)
+		return sg_fail("%s", strerror(ENOMEM));
+	killed = sg_kill_senders(uid, 1, pids);
+	if (killed > 0) {
+		printf("killed %d process%s\n", killed, killed == 1 ? "" : "es");
+		audit(uid, name, reason, pids);
+	} else if (!killed) {
 		printf("no process of %s holds or is opening an SMTP connection\n", who);
+	} else if (!json_array_size(pids)) {
+		sg_fail("finding or killing the processes of %s: %s", who, strerror(-killed));
 	}
 	json_decref(pids);
-cleanup:
-	free(k.cands.items);
-	free(k.socks.items);
-	free(k.victims.items);
-	return failed ? SG_EXIT_FAIL : SG_EXIT_OK;
+	return killed < 0 ? SG_EXIT_FAIL : SG_EXIT_OK;
 }
 
 const struct sg_command sg_cmd_kill = {

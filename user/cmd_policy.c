@@ -3,11 +3,13 @@
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 
 #include "audit.h"
+#include "config.h"
 #include "cli.h"
 #include "maps.h"
 #include "parse.h"
@@ -114,6 +116,7 @@ static int write_policy(const struct sg_command *cmd, int argc, char **argv, __u
 	if (sg_need_root() || sg_need_state() || sg_resolve_user(a.user, &uid, name, sizeof(name)))
 		return SG_EXIT_FAIL;
 
+	p.set_by = SG_SET_CLI;
 	p.rate_per_hour = a.rate_per_hour;
 	p.burst = a.burst ? a.burst : sg_bucket_default_burst(a.rate_per_hour);
 	p.updated_ns = sg_boot_ns();
@@ -156,12 +159,18 @@ static int run_block(int argc, char **argv)
 	return write_policy(&sg_cmd_block, argc, argv, SG_MODE_BLOCK);
 }
 
+/*
+ * A human's release wins: the user is left unlimited (observe), and the
+ * detector keeps its hands off, for the grace period; then the default
+ * policy applies again. With no grace, the policy is simply removed.
+ */
 static int run_release(int argc, char **argv)
 {
+	struct sg_policy old, p = { .mode = SG_MODE_OBSERVE, .set_by = SG_SET_CLI };
+	char name[64], who[96], dur[32];
 	const char *previous = NULL;
-	char name[64], who[96];
 	struct policy_args a;
-	struct sg_policy old;
+	struct sg_config *c;
 	int fd, err;
 	__u32 uid;
 
@@ -171,24 +180,49 @@ static int run_release(int argc, char **argv)
 	if (sg_need_root() || sg_need_state() || sg_resolve_user(a.user, &uid, name, sizeof(name)))
 		return SG_EXIT_FAIL;
 	sg_who(uid, name, who, sizeof(who));
+	c = malloc(sizeof(*c));
+	if (!c)
+		return sg_fail("%s", strerror(ENOMEM));
+	sg_config_cli(c);
+	p.updated_ns = sg_boot_ns();
+	p.expires_ns = c->release_grace_ns ? p.updated_ns + c->release_grace_ns : 0;
+	sg_format_duration(c->release_grace_ns, dur, sizeof(dur));
+	free(c);
 
 	fd = sg_pin_open(SG_MAP_POLICIES);
 	if (fd < 0)
 		return sg_fail("%s: %s", SG_MAP_POLICIES, strerror(-fd));
 	/* For the audit: a policy whose time was up already acted as none. */
 	if (!bpf_map_lookup_elem(fd, &uid, &old) &&
-	    (!old.expires_ns || old.expires_ns > sg_boot_ns()))
+	    (!old.expires_ns || old.expires_ns > p.updated_ns))
 		previous = sg_mode_name(old.mode);
-	err = bpf_map_delete_elem(fd, &uid) ? -errno : 0;
-	close(fd);
-	if (err == -ENOENT) {
+	/* Releasing twice changes nothing: the first grace period stands. */
+	if (previous && old.set_by == SG_SET_CLI && old.mode == SG_MODE_OBSERVE) {
+		close(fd);
+		printf("%s is already released\n", who);
+		return SG_EXIT_OK;
+	}
+	if (!previous && !p.expires_ns) {
+		close(fd);
 		printf("%s has no policy of its own; nothing to release\n", who);
 		return SG_EXIT_OK;
 	}
+	if (p.expires_ns)
+		err = bpf_map_update_elem(fd, &uid, &p, BPF_ANY) ? -errno : 0;
+	else
+		err = bpf_map_delete_elem(fd, &uid) && errno != ENOENT ? -errno : 0;
+	close(fd);
 	if (err)
 		return sg_fail("releasing %s: %s", who, strerror(-err));
-	printf("released %s\n", who);
-	audit(&sg_cmd_release, uid, name, &a, json_pack("{s:s?}", "previous", previous), 0);
+	if (p.expires_ns)
+		printf("released %s: not limited, and no automatic action, for %s; then the "
+		       "default policy\n",
+		       who, dur);
+	else
+		printf("released %s\n", who);
+	audit(&sg_cmd_release, uid, name, &a,
+	      json_pack("{s:s?, s:s?}", "previous", previous, "grace", p.expires_ns ? dur : NULL),
+	      p.expires_ns);
 	return SG_EXIT_OK;
 }
 
@@ -219,7 +253,10 @@ const struct sg_command sg_cmd_release = {
 	.name = "release",
 	.summary = "remove a user's throttle or block",
 	.usage = "usage: smtpguard release USER|UID [--reason TEXT]\n"
-		 "  Removes the user's own policy; the default policy applies again.\n"
+		 "  Lifts the user's throttle or block, whoever set it, and keeps the user\n"
+		 "  unlimited and out of the detector's automatic actions for [detect]\n"
+		 "  release_grace (1h by default); then the default policy applies again.\n"
+		 "  With release_grace = 0 the user's policy is simply removed.\n"
 		 "  The change and TEXT go to the audit log ('smtpguard log').\n",
 	.run = run_release,
 };

@@ -12,12 +12,14 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 #include <ini.h>
 
 #include "config.h"
@@ -26,6 +28,19 @@
 
 #define LIST_SEPS " \t,"
 #define GLOB_SEPS " \t"
+
+/* The rules' thresholds, keys of [detect] and of every [override NAME]. */
+#define THRESHOLDS(X)                                               \
+	X(RATE_FLOOR, "rate_floor", parse_per_min, rate_floor)      \
+	X(RATE_FACTOR, "rate_factor", parse_factor, rate_factor)    \
+	X(DESTINATIONS, "destinations", parse_threshold, destinations) \
+	X(NEW_RATE, "new_sender_rate", parse_per_min, new_sender_rate) \
+	X(NEW_MIN, "new_sender_min", parse_threshold, new_sender_min) \
+	X(FAIL_RATIO, "failure_ratio", parse_ratio, failure_ratio)  \
+	X(FAIL_MIN, "failure_min", parse_threshold, failure_min)
+
+#define DETECT_ENUM(id, name, fn, f)   KEY_D_##id,
+#define OVERRIDE_ENUM(id, name, fn, f) KEY_O_##id,
 
 enum {
 	KEY_INTERFACES,
@@ -48,8 +63,24 @@ enum {
 	KEY_FPM_STATUS_PATH,
 	KEY_AUDIT_LOG,
 	KEY_AUDIT_SYSLOG,
+	THRESHOLDS(DETECT_ENUM)
+	KEY_BASELINES,
+	KEY_ALLOW,
+	KEY_MTA_USERS,
+	KEY_RELEASE_GRACE,
+	KEY_ACT_RATE,
+	KEY_ACT_DESTINATIONS,
+	KEY_ACT_NEW_SENDER,
+	KEY_ACT_FAILURE_RATIO,
+	KEY_O_LIMIT,
+	KEY_O_BURST,
+	KEY_O_ACTIONS,
+	THRESHOLDS(OVERRIDE_ENUM)
 	N_KEYS,
 };
+
+/* The keys an [override NAME] section may give, each once per section. */
+#define KEY_O_FIRST KEY_O_LIMIT
 
 struct load;
 
@@ -62,6 +93,9 @@ struct key {
 	size_t n_off; /* port lists: the count's field */
 	__u32 max;    /* counts */
 	int empty_ok;
+	int zero_ok; /* durations: 0 is allowed */
+	int in_override; /* off is in the current struct sg_override */
+	size_t toff;	 /* thresholds: the field in struct sg_thresholds */
 };
 
 struct load {
@@ -81,12 +115,14 @@ struct load {
 	int want_pair;		/* the current line is neither blank, comment nor header */
 	const char *section;	/* NULL: before any header */
 	const struct key *prev; /* the key above, since the last header */
+	struct sg_override *ov; /* in an [override NAME] section */
 	int seen[N_KEYS];	/* line each key was given on */
 	char msg[512];
 };
 
 static const char *const sections[] = {
-	"daemon", "ports", "policy", "exporter", "attribution", "audit",
+	"daemon", "ports", "policy", "exporter", "attribution", "audit", "detect", "actions",
+	"override NAME",
 };
 #define N_SECTIONS (sizeof(sections) / sizeof(sections[0]))
 static const char *const modes[] = {
@@ -98,13 +134,14 @@ static const char *const modes[] = {
 void sg_config_default(struct sg_config *c)
 {
 	static const __u32 out[] = { 25, 465, 587 }, in[] = { 25, 465, 587, 110, 143, 993, 995 };
+	static const char *const mta[] = { "postfix", "Debian-exim", "exim", "mailnull" };
+	size_t i;
 
 	memset(c, 0, sizeof(*c));
 	memcpy(c->outbound, out, sizeof(out));
 	c->n_outbound = sizeof(out) / sizeof(out[0]);
 	memcpy(c->inbound, in, sizeof(in));
 	c->n_inbound = sizeof(in) / sizeof(in[0]);
-	c->default_policy.mode = SG_MODE_OBSERVE;
 	c->deny_event_interval_ns = SG_NS_PER_SEC;
 	c->exporter = 1;
 	strcpy(c->listen_host, "127.0.0.1");
@@ -117,6 +154,37 @@ void sg_config_default(struct sg_config *c)
 	strcpy(c->directadmin_domainowners, "/etc/virtual/domainowners");
 	strcpy(c->audit_log, SG_AUDIT_LOG);
 	c->audit_syslog = 1;
+	/*
+	 * Built for the shared host no one has tuned: each user may open 20
+	 * connections at once and 20 a minute after that, which one message
+	 * every few seconds never reaches; a script that starts at tens a
+	 * second has spent its 20 before the detector's first look, and is
+	 * throttled within two ticks.
+	 */
+	c->default_policy = (struct sg_policy){ .mode = SG_MODE_THROTTLE,
+						.rate_per_hour = 20 * 60,
+						.burst = 20 };
+	c->thresholds = (struct sg_thresholds){
+		.rate_floor = 120,
+		.rate_factor = 5,
+		.destinations = 50,
+		.new_sender_rate = 60,
+		.new_sender_min = 20,
+		.failure_ratio = 0.5,
+		.failure_min = 20,
+	};
+	strcpy(c->baselines, SG_BASELINES_PATH);
+	strcpy(c->allow[c->n_allow++], "root");
+	for (i = 0; i < sizeof(mta) / sizeof(mta[0]); i++)
+		strcpy(c->mta_users[c->n_mta_users++], mta[i]);
+	c->release_grace_ns = 3600 * SG_NS_PER_SEC;
+	for (i = 0; i < SG_RULES; i++)
+		c->responses[i] = (struct sg_response){ .kind = SG_RESP_THROTTLE,
+							.rate_per_hour = 6 * 60,
+							.burst = 1,
+							.for_ns = 3600 * SG_NS_PER_SEC };
+	c->responses[SG_RULE_DESTINATIONS] = (struct sg_response){ .kind = SG_RESP_ALERT };
+	c->responses[SG_RULE_FAILURE_RATIO] = (struct sg_response){ .kind = SG_RESP_ALERT };
 }
 
 /* Sets the message of an error; returns -1 for the parsers to pass up. */
@@ -142,9 +210,9 @@ static int failed(struct load *l, int line, const struct key *k)
 	return 0;
 }
 
-static void *field(struct load *l, size_t off)
+static void *field(struct load *l, const struct key *k, size_t off)
 {
-	return (char *)l->c + off;
+	return (k->in_override ? (char *)l->ov : (char *)l->c) + off;
 }
 
 /* Zero-filled past the end, so equal configs compare equal with memcmp. */
@@ -163,7 +231,7 @@ static int parse_path(struct load *l, const struct key *k, const char *v)
 {
 	if (*v && *v != '/')
 		return bad(l, "'%s' is not an absolute path", v);
-	return set_str(l, field(l, k->off), k->size, v);
+	return set_str(l, field(l, k, k->off), k->size, v);
 }
 
 static int parse_bool(struct load *l, const struct key *k, const char *v)
@@ -173,7 +241,7 @@ static int parse_bool(struct load *l, const struct key *k, const char *v)
 
 	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
 		if (!strcasecmp(v, words[i])) {
-			*(int *)field(l, k->off) = i % 2;
+			*(int *)field(l, k, k->off) = i % 2;
 			return 0;
 		}
 	}
@@ -184,7 +252,7 @@ static int parse_count(struct load *l, const struct key *k, const char *v)
 {
 	const char *why;
 
-	if (sg_parse_count(v, k->max, field(l, k->off), &why))
+	if (sg_parse_count(v, k->max, field(l, k, k->off), &why))
 		return bad(l, "bad number '%s': %s (1 to %u)", v, why, k->max);
 	return 0;
 }
@@ -217,8 +285,8 @@ static int parse_interfaces(struct load *l, const struct key *k, const char *v)
 
 static int parse_ports(struct load *l, const struct key *k, const char *v)
 {
-	__u32 *ports = field(l, k->off), port;
-	int *n = field(l, k->n_off), i;
+	__u32 *ports = field(l, k, k->off), port;
+	int *n = field(l, k, k->n_off), i;
 	char buf[INI_MAX_LINE], *tok, *save;
 	const char *why;
 
@@ -262,9 +330,10 @@ static int parse_rate(struct load *l, const struct key *k, const char *v)
 
 static int parse_burst(struct load *l, const struct key *k, const char *v)
 {
+	struct sg_policy *p = l->ov ? &l->ov->limit : &l->c->default_policy;
 	const char *why;
 
-	if (sg_parse_count(v, SG_BURST_MAX, &l->c->default_policy.burst, &why))
+	if (sg_parse_count(v, SG_BURST_MAX, &p->burst, &why))
 		return bad(l, "bad burst '%s': %s (1 to %u)", v, why, SG_BURST_MAX);
 	return 0;
 }
@@ -273,8 +342,156 @@ static int parse_duration(struct load *l, const struct key *k, const char *v)
 {
 	const char *why;
 
-	if (sg_parse_duration(v, &l->c->deny_event_interval_ns, &why))
+	if (!strcmp(v, "0") && k->zero_ok) {
+		*(__u64 *)field(l, k, k->off) = 0;
+		return 0;
+	}
+	if (sg_parse_duration(v, field(l, k, k->off), &why))
 		return bad(l, "bad duration '%s': %s", v, why);
+	return 0;
+}
+
+/* A threshold given as a rate ("120/min"), kept per minute; off: 0. */
+static int parse_per_min(struct load *l, const struct key *k, const char *v)
+{
+	const char *why;
+	__u64 per_hour = 0;
+
+	if (strcmp(v, "off") && sg_parse_rate(v, &per_hour, &why))
+		return bad(l, "bad rate '%s': %s, or off", v, why);
+	*(double *)field(l, k, k->off) = (double)per_hour / 60;
+	return 0;
+}
+
+/* A non-negative number, at most max; off: 0. */
+static int parse_real(struct load *l, const struct key *k, const char *v, double max)
+{
+	char *end;
+	double d = 0;
+
+	if (strcmp(v, "off")) {
+		errno = 0;
+		d = strtod(v, &end);
+		if (errno || end == v || *end || !isfinite(d) || d < 0 || d > max)
+			return bad(l, "bad number '%s' (0 to %g, or off)", v, max);
+	}
+	*(double *)field(l, k, k->off) = d;
+	return 0;
+}
+
+static int parse_factor(struct load *l, const struct key *k, const char *v)
+{
+	return parse_real(l, k, v, 1000000);
+}
+
+static int parse_ratio(struct load *l, const struct key *k, const char *v)
+{
+	return parse_real(l, k, v, 1);
+}
+
+/* A count threshold; off: 0. */
+static int parse_threshold(struct load *l, const struct key *k, const char *v)
+{
+	const char *why;
+
+	if (!strcmp(v, "off")) {
+		*(__u32 *)field(l, k, k->off) = 0;
+		return 0;
+	}
+	if (sg_parse_count(v, 10000000, field(l, k, k->off), &why))
+		return bad(l, "bad number '%s': %s (1 to 10000000, or off)", v, why);
+	return 0;
+}
+
+/* User names or UIDs; checked against passwd when applied, since users come and go. */
+static int parse_names(struct load *l, const struct key *k, const char *v)
+{
+	char (*names)[64] = field(l, k, k->off), buf[INI_MAX_LINE], *tok, *save;
+	int *n = field(l, k, k->n_off), i;
+
+	memset(names, 0, SG_MAX_NAMES * sizeof(*names));
+	*n = 0;
+	snprintf(buf, sizeof(buf), "%s", v);
+	for (tok = strtok_r(buf, LIST_SEPS, &save); tok; tok = strtok_r(NULL, LIST_SEPS, &save)) {
+		if (strlen(tok) >= sizeof(*names))
+			return bad(l, "name '%s' is longer than %zu characters", tok,
+				   sizeof(*names) - 1);
+		for (i = 0; i < *n; i++)
+			if (!strcmp(names[i], tok))
+				return bad(l, "'%s' listed twice", tok);
+		if (*n == SG_MAX_NAMES)
+			return bad(l, "more than %d names", SG_MAX_NAMES);
+		strcpy(names[(*n)++], tok);
+	}
+	return 0;
+}
+
+/* "alert", "kill", "block for D" or "throttle R [burst N] for D". */
+static int parse_response(struct load *l, const struct key *k, const char *v)
+{
+	static const char *const kinds[] = { "alert", "throttle", "block", "kill" };
+	struct sg_response r = { 0 };
+	char buf[INI_MAX_LINE], *tok[8], *save;
+	const char *why;
+	int n = 0, i = 1;
+
+	/* At most "throttle R burst N for D" and one more, to be refused. */
+	snprintf(buf, sizeof(buf), "%s", v);
+	for (tok[n] = strtok_r(buf, " \t", &save); tok[n] && n < 7;
+	     tok[++n] = strtok_r(NULL, " \t", &save))
+		;
+	for (r.kind = 0; r.kind < 4 && strcmp(tok[0], kinds[r.kind]); r.kind++)
+		;
+	if (r.kind == 4)
+		return bad(l, "bad action '%s' (alert, throttle RATE for DURATION, block for "
+			      "DURATION or kill)", tok[0]);
+	if (r.kind == SG_RESP_THROTTLE) {
+		if (n < 2 || sg_parse_rate(tok[1], &r.rate_per_hour, &why))
+			return bad(l, "throttle needs a rate: 'throttle 6/min for 1h'");
+		r.burst = sg_bucket_default_burst(r.rate_per_hour);
+		i = 2;
+		if (i < n && !strcmp(tok[i], "burst")) {
+			if (i + 1 >= n || sg_parse_count(tok[i + 1], SG_BURST_MAX, &r.burst, &why))
+				return bad(l, "bad burst (1 to %u)", SG_BURST_MAX);
+			i += 2;
+		}
+	}
+	if (r.kind == SG_RESP_THROTTLE || r.kind == SG_RESP_BLOCK) {
+		if (i + 2 != n || strcmp(tok[i], "for") ||
+		    sg_parse_duration(tok[i + 1], &r.for_ns, &why))
+			return bad(l, "%s needs 'for DURATION' at the end: actions expire",
+				   kinds[r.kind]);
+	} else if (n != 1) {
+		return bad(l, "'%s' takes nothing after it", kinds[r.kind]);
+	}
+	*(struct sg_response *)field(l, k, k->off) = r;
+	return 0;
+}
+
+/* An override's kernel policy: none (never limited) or a rate. */
+static int parse_limit(struct load *l, const struct key *k, const char *v)
+{
+	struct sg_policy *p = &l->ov->limit;
+	const char *why;
+
+	l->ov->has_limit = 1;
+	p->mode = SG_MODE_OBSERVE;
+	if (!strcmp(v, "none"))
+		return 0;
+	if (sg_parse_rate(v, &p->rate_per_hour, &why))
+		return bad(l, "bad rate '%s': %s, or none", v, why);
+	p->mode = SG_MODE_THROTTLE;
+	if (!p->burst)
+		p->burst = sg_bucket_default_burst(p->rate_per_hour);
+	return 0;
+}
+
+static int parse_actions(struct load *l, const struct key *k, const char *v)
+{
+	if (strcmp(v, "alert") && strcmp(v, "default"))
+		return bad(l, "bad value '%s' (alert: the rules only alert for this account; "
+			      "default: as [actions] says)", v);
+	l->ov->alert_only = !strcmp(v, "alert");
 	return 0;
 }
 
@@ -354,6 +571,14 @@ static int parse_globs(struct load *l, const struct key *k, const char *v)
 }
 
 #define FIELD(f)    offsetof(struct sg_config, f), sizeof(((struct sg_config *)0)->f)
+#define NAMES(f)    offsetof(struct sg_config, f), 0, offsetof(struct sg_config, n_##f)
+#define TH(f)	    offsetof(struct sg_thresholds, f)
+#define DETECT_KEY(id, name, fn, f)                                                         \
+	[KEY_D_##id] = { "detect", name, fn, offsetof(struct sg_config, thresholds) + TH(f), \
+			 sizeof(((struct sg_thresholds *)0)->f), .toff = TH(f) },
+#define OVERRIDE_KEY(id, name, fn, f)                                                         \
+	[KEY_O_##id] = { "override", name, fn, offsetof(struct sg_override, t) + TH(f),        \
+			 sizeof(((struct sg_thresholds *)0)->f), .toff = TH(f), .in_override = 1 },
 #define PORTS(f)    offsetof(struct sg_config, f), 0, offsetof(struct sg_config, n_##f)
 #define COUNT(f, m) offsetof(struct sg_config, f), 0, 0, m
 
@@ -367,7 +592,8 @@ static const struct key keys[N_KEYS] = {
 	[KEY_DEFAULT] = { "policy", "default", parse_mode },
 	[KEY_RATE] = { "policy", "rate", parse_rate },
 	[KEY_BURST] = { "policy", "burst", parse_burst },
-	[KEY_DENY_EVENT_INTERVAL] = { "policy", "deny_event_interval", parse_duration },
+	[KEY_DENY_EVENT_INTERVAL] = { "policy", "deny_event_interval", parse_duration,
+				      FIELD(deny_event_interval_ns) },
 	[KEY_LISTEN] = { "exporter", "listen", parse_listen },
 	[KEY_TOP_SENDERS] = { "exporter", "top_senders", parse_count, COUNT(top_senders, 1000) },
 	[KEY_RECENT_UIDS] = { "attribution", "recent_uids", parse_count,
@@ -385,6 +611,23 @@ static const struct key keys[N_KEYS] = {
 				  FIELD(fpm_status_path), .empty_ok = 1 },
 	[KEY_AUDIT_LOG] = { "audit", "log", parse_path, FIELD(audit_log) },
 	[KEY_AUDIT_SYSLOG] = { "audit", "syslog", parse_bool, FIELD(audit_syslog) },
+	THRESHOLDS(DETECT_KEY)
+	[KEY_BASELINES] = { "detect", "baselines", parse_path, FIELD(baselines), .empty_ok = 1 },
+	[KEY_ALLOW] = { "detect", "allow", parse_names, NAMES(allow), .empty_ok = 1 },
+	[KEY_MTA_USERS] = { "detect", "mta_users", parse_names, NAMES(mta_users), .empty_ok = 1 },
+	[KEY_RELEASE_GRACE] = { "detect", "release_grace", parse_duration,
+				FIELD(release_grace_ns), .zero_ok = 1 },
+	[KEY_ACT_RATE] = { "actions", "rate", parse_response, FIELD(responses[SG_RULE_RATE]) },
+	[KEY_ACT_DESTINATIONS] = { "actions", "destinations", parse_response,
+				   FIELD(responses[SG_RULE_DESTINATIONS]) },
+	[KEY_ACT_NEW_SENDER] = { "actions", "new_sender", parse_response,
+				 FIELD(responses[SG_RULE_NEW_SENDER]) },
+	[KEY_ACT_FAILURE_RATIO] = { "actions", "failure_ratio", parse_response,
+				    FIELD(responses[SG_RULE_FAILURE_RATIO]) },
+	[KEY_O_LIMIT] = { "override", "limit", parse_limit, .in_override = 1 },
+	[KEY_O_BURST] = { "override", "burst", parse_burst, .in_override = 1 },
+	[KEY_O_ACTIONS] = { "override", "actions", parse_actions, .in_override = 1 },
+	THRESHOLDS(OVERRIDE_KEY)
 };
 
 /* The names as "a, b or c", each between pre and post. */
@@ -433,6 +676,8 @@ static int handle(void *user, const char *section, const char *name, const char 
 		return failed(l, l->lineno, k);
 	}
 	l->seen[k - keys] = l->lineno;
+	if (l->ov)
+		l->ov->given |= 1U << (k - &keys[KEY_O_FIRST]);
 	if (!*value && !k->empty_ok) {
 		bad(l, "no value");
 		return failed(l, l->lineno, k);
@@ -451,6 +696,42 @@ static char *trim(char *s)
 	return s;
 }
 
+/* "[override NAME]": a new override, named once; its keys may be given again. */
+static int override_header(struct load *l, const char *name)
+{
+	struct sg_config *c = l->c;
+	struct sg_override *o;
+	int i;
+
+	if (!*name || strpbrk(name, " \t")) {
+		bad(l, "expected [override NAME], NAME a user or a UID, got [override %s]", name);
+		return failed(l, l->lineno, NULL);
+	}
+	for (i = 0; i < c->n_overrides; i++) {
+		if (!strcmp(c->overrides[i].name, name)) {
+			bad(l, "[override %s] given twice (first on line %d)", name,
+			    c->overrides[i].line);
+			return failed(l, l->lineno, NULL);
+		}
+	}
+	if (c->n_overrides == SG_MAX_OVERRIDES || strlen(name) >= sizeof(o->name)) {
+		bad(l, c->n_overrides == SG_MAX_OVERRIDES ? "more than %d overrides" :
+							      "override name longer than 63 characters",
+		    SG_MAX_OVERRIDES);
+		return failed(l, l->lineno, NULL);
+	}
+	o = &c->overrides[c->n_overrides++];
+	memset(o, 0, sizeof(*o));
+	strcpy(o->name, name);
+	o->line = l->lineno;
+	for (i = KEY_O_FIRST; i < N_KEYS; i++)
+		l->seen[i] = 0;
+	l->section = "override";
+	l->ov = o;
+	l->prev = NULL;
+	return 1;
+}
+
 /* A "[name]" line: the name must be known. */
 static int header(struct load *l, char *s)
 {
@@ -463,6 +744,9 @@ static int header(struct load *l, char *s)
 	}
 	*end = '\0';
 	s = trim(s + 1);
+	l->ov = NULL;
+	if (!strncmp(s, "override", 8) && (!s[8] || isspace((unsigned char)s[8])))
+		return override_header(l, trim(s + 8));
 	for (i = 0; i < N_SECTIONS; i++) {
 		if (!strcmp(s, sections[i])) {
 			l->section = sections[i];
@@ -539,15 +823,14 @@ static void check_policy(struct load *l)
 	struct sg_policy *p = &l->c->default_policy;
 	int i;
 
+	/* With no rate given, the built-in one stands, with its burst. */
 	if (p->mode == SG_MODE_THROTTLE) {
-		if (!l->seen[KEY_RATE]) {
-			bad(l, "throttle needs a rate (rate = N/s, N/min or N/h)");
-			failed(l, l->seen[KEY_DEFAULT], &keys[KEY_DEFAULT]);
-		} else if (!l->seen[KEY_BURST]) {
+		if (l->seen[KEY_RATE] && !l->seen[KEY_BURST])
 			p->burst = sg_bucket_default_burst(p->rate_per_hour);
-		}
 		return;
 	}
+	p->rate_per_hour = 0;
+	p->burst = 0;
 	for (i = KEY_RATE; i <= KEY_BURST; i++) {
 		if (l->seen[i]) {
 			bad(l, "only for default = throttle (the default here is %s)",
@@ -574,6 +857,30 @@ static void check_ports(struct load *l)
 		return;
 	bad(l, "%d distinct ports in outbound and inbound together; at most %d", n, SG_MAX_PORTS);
 	failed(l, l->seen[line], &keys[line]);
+}
+
+/* An override's thresholds are [detect]'s but for the keys it gives, wherever [detect] is. */
+static void merge_overrides(struct load *l)
+{
+	struct sg_config *c = l->c;
+	struct sg_override *o;
+	const struct key *k;
+	int i;
+
+	for (o = c->overrides; o < c->overrides + c->n_overrides; o++) {
+		for (i = KEY_O_FIRST; i < N_KEYS; i++) {
+			k = &keys[i];
+			if (k->size && !(o->given & (1U << (i - KEY_O_FIRST))))
+				memcpy((char *)&o->t + k->toff, (char *)&c->thresholds + k->toff,
+				       k->size);
+		}
+		if (o->given & (1U << (KEY_O_BURST - KEY_O_FIRST)) &&
+		    o->limit.mode != SG_MODE_THROTTLE) {
+			bad(l, "[override %s] burst needs a rate in 'limit'", o->name);
+			failed(l, o->line, NULL);
+			return;
+		}
+	}
 }
 
 int sg_config_load(const char *path, struct sg_config *c, char *err, size_t errlen)
@@ -608,6 +915,8 @@ int sg_config_load(const char *path, struct sg_config *c, char *err, size_t errl
 			check_policy(&l);
 		if (!l.err_line)
 			check_ports(&l);
+		if (!l.err_line)
+			merge_overrides(&l);
 		ret = l.err_line ? -EINVAL : 0;
 	}
 	if (!ret)
@@ -616,4 +925,17 @@ int sg_config_load(const char *path, struct sg_config *c, char *err, size_t errl
 	free(l.buf);
 	free(l.c);
 	return ret;
+}
+
+void sg_config_cli(struct sg_config *c)
+{
+	const char *path = getenv("SMTPGUARD_CONFIG");
+	char err[PATH_MAX + 256];
+
+	if (!path || !*path)
+		path = SG_CONFIG_PATH;
+	/* On failure c keeps the defaults: a broken config must not stop an emergency command. */
+	sg_config_default(c);
+	if (!access(path, F_OK) && sg_config_load(path, c, err, sizeof(err)))
+		fprintf(stderr, "smtpguard: warning: %s; going on with the default settings\n", err);
 }

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <linux/types.h>
 
+#include "detect.h"
 #include "smtpguard.h"
 
 #define SG_CONFIG_PATH "/etc/smtpguard/smtpguard.conf"
@@ -20,6 +21,35 @@
 #define SG_EXPORTER_PORT 9025
 #define SG_AUDIT_LOG "/var/log/smtpguard/audit.log"
 #define SG_MAX_FPM 16
+#define SG_MAX_NAMES 32 /* users in an allow or MTA list */
+#define SG_MAX_OVERRIDES 256
+#define SG_BASELINES_PATH "/var/lib/smtpguard/baselines.gz"
+
+/* What the daemon does when a rule raises an alert. */
+enum sg_response_kind {
+	SG_RESP_ALERT, /* log, audit and count only */
+	SG_RESP_THROTTLE,
+	SG_RESP_BLOCK,
+	SG_RESP_KILL, /* SIGKILL the principal's sending processes */
+};
+
+struct sg_response {
+	__u32 kind; /* enum sg_response_kind */
+	__u32 burst; /* throttle */
+	__u64 rate_per_hour; /* throttle */
+	__u64 for_ns; /* throttle and block: the policy expires after this */
+};
+
+/* A principal with limits of its own: a known bulk sender. */
+struct sg_override {
+	char name[64]; /* a user name or a UID, as the section header gives it */
+	int line; /* of the header */
+	int has_limit; /* limit given: the kernel policy instead of the default */
+	struct sg_policy limit; /* observe ("none") or throttle */
+	struct sg_thresholds t; /* [detect]'s, with the keys the section gives */
+	__u32 given; /* which of the threshold keys the section gives */
+	int alert_only; /* actions = alert: never throttled, blocked or killed by a rule */
+};
 
 struct sg_config {
 	/* [daemon] */
@@ -57,6 +87,22 @@ struct sg_config {
 	/* [audit] */
 	char audit_log[PATH_MAX];
 	int audit_syslog;
+
+	/* [detect] */
+	struct sg_thresholds thresholds;
+	char baselines[PATH_MAX]; /* "": not persisted */
+	char allow[SG_MAX_NAMES][64]; /* users or UIDs never acted on */
+	int n_allow;
+	char mta_users[SG_MAX_NAMES][64]; /* the MTA's own users: never acted on per UID */
+	int n_mta_users;
+	__u64 release_grace_ns; /* after a human release, no automatic action for this long */
+
+	/* [actions], by enum sg_rule */
+	struct sg_response responses[SG_RULES];
+
+	/* [override NAME] */
+	struct sg_override overrides[SG_MAX_OVERRIDES];
+	int n_overrides;
 };
 
 /* The built-in default. */
@@ -68,5 +114,12 @@ void sg_config_default(struct sg_config *c);
  * to err: "FILE:LINE: message" for content, "FILE: strerror" otherwise.
  */
 int sg_config_load(const char *path, struct sg_config *c, char *err, size_t errlen);
+
+/*
+ * The CLI's view: $SMTPGUARD_CONFIG, else SG_CONFIG_PATH when it exists,
+ * over the default. A file that does not load is a warning on stderr and
+ * the default stands: the emergency CLI must work.
+ */
+void sg_config_cli(struct sg_config *c);
 
 #endif

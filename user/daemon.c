@@ -15,6 +15,7 @@
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -27,9 +28,11 @@
 #include "config.h"
 #include "daemon.h"
 #include "exporter.h"
+#include "guard.h"
 #include "loader.h"
 #include "maps.h"
 #include "metrics.h"
+#include "parse.h"
 #include "rates.h"
 #include "senders.h"
 #include "sg_bucket.h"
@@ -38,6 +41,7 @@
 #include "sweep.h"
 
 #define SENDERS_EVERY 5 /* ticks */
+#define ACTIVE_SHOWN 200 /* smtpguard_alert_active series at most */
 
 struct daemon {
 	const char *path; /* NULL: running on the built-in default */
@@ -56,6 +60,8 @@ struct daemon {
 	struct sg_senders senders;
 	struct sg_sender_rate *top;
 	struct sg_status st;
+	struct sg_guard guard;
+	struct sg_alert_metric *active; /* [ACTIVE_SHOWN] */
 	__u64 events_read;
 	__u64 ticks;
 	__u64 senders_tick; /* when /senders was last published */
@@ -302,11 +308,90 @@ static void publish_senders(struct daemon *d)
 	d->recent_changed = 0;
 }
 
+struct active_ctx {
+	struct sg_alert_metric *out;
+	size_t n;
+};
+
+static int add_active(const struct sg_principal *p, void *ctx)
+{
+	struct active_ctx *a = ctx;
+	__u32 uid;
+	int r;
+
+	if (sscanf(p->id, "uid:%u", &uid) != 1)
+		return 0;
+	for (r = 0; r < SG_RULES && a->n < ACTIVE_SHOWN; r++) {
+		if (!p->rules[r].active)
+			continue;
+		a->out[a->n].uid = uid;
+		a->out[a->n].user[0] = '\0';
+		sg_user_name(uid, a->out[a->n].user, sizeof(a->out[a->n].user));
+		a->out[a->n++].rule = sg_rule_names[r];
+	}
+	return a->n == ACTIVE_SHOWN;
+}
+
+/* The detector's and the responder's counts, and the top senders' connection outcomes. */
+static void detector_metrics(struct daemon *d, struct sg_metrics *m, __u64 *actions)
+{
+	static __u64 alerts[SG_RULES];
+	struct active_ctx a = { d->active, 0 };
+	struct sg_conn_stats cs;
+	size_t i;
+	int r;
+
+	for (r = 0; r < SG_RULES; r++) {
+		alerts[r] = sg_detect_raised(d->guard.det, r);
+		for (i = 0; i < SG_ACTIONS; i++)
+			actions[i * SG_RULES + r] = sg_respond_count(d->guard.resp, i, r);
+	}
+	sg_detect_each_active(d->guard.det, add_active, &a);
+	for (i = 0; i < m->n_senders; i++) {
+		sg_guard_conn(&d->guard, d->top[i].uid, &cs);
+		d->top[i].established = cs.established;
+		d->top[i].refused = cs.refused;
+		d->top[i].timed_out = cs.timed_out;
+	}
+	m->rule_names = sg_rule_names;
+	m->n_rules = SG_RULES;
+	m->alerts = alerts;
+	m->action_names = sg_action_names;
+	m->n_actions = SG_ACTIONS;
+	m->actions = actions;
+	m->active = d->active;
+	m->n_active = a.n;
+	m->conn = &d->guard.conn_total;
+}
+
+/* GET /explain?principal=UID: what the detector knows of one UID. */
+static unsigned int explain_query(void *ctx, const char *arg, char **body, size_t *len)
+{
+	struct daemon *d = ctx;
+	const char *why;
+	json_t *v;
+	__u32 uid;
+
+	if (!arg || (strncmp(arg, "uid:", 4) ? sg_parse_uid(arg, &uid, &why) :
+					       sg_parse_uid(arg + 4, &uid, &why))) {
+		*body = strdup("{\"error\": \"expected ?principal=UID or uid:UID\"}\n");
+		*len = *body ? strlen(*body) : 0;
+		return 400;
+	}
+	v = sg_guard_explain(&d->guard, d->cfg, d->rates, d->recent, uid, sg_boot_ns(),
+			     time(NULL));
+	*body = v ? json_dumps(v, JSON_COMPACT) : NULL;
+	*len = *body ? strlen(*body) : 0;
+	json_decref(v);
+	return 200;
+}
+
 /* Once a second: expiry, counts, rates, and what the exporter serves. */
 static void tick(struct daemon *d)
 {
 	__u64 now = sg_boot_ns(), now_s = now / SG_NS_PER_SEC;
 	struct sg_metrics m = { .st = &d->st, .version = SG_VERSION };
+	__u64 actions[SG_ACTIONS * SG_RULES];
 	int err;
 
 	d->ticks++;
@@ -318,6 +403,9 @@ static void tick(struct daemon *d)
 		log_line("smtpguard: %d expired ban%s removed", err, err == 1 ? "" : "s");
 
 	err = sg_senders_read(&d->senders, d->rates, now);
+	if (!err)
+		sg_guard_tick(&d->guard, d->cfg, &d->senders, d->rates, d->recent, &d->audit, now,
+			      time(NULL));
 	/* The first pass is the baseline: what was counted before the daemon looked. */
 	if (!err && !d->rates_started) {
 		sg_rates_started(d->rates, now_s);
@@ -337,6 +425,7 @@ static void tick(struct daemon *d)
 		m.senders = d->top;
 		m.senders_omitted = d->senders.n - m.n_senders;
 		m.events_read = d->events_read;
+		detector_metrics(d, &m, actions);
 		if (d->ex)
 			publish_rendered(d, "/metrics", SG_METRICS_CONTENT_TYPE, render_metrics,
 					 &m);
@@ -382,8 +471,10 @@ static int exporter_start(struct daemon *d, const struct sg_config *c, struct sg
 		log_line("smtpguard: exporter: %s", strerror(-ret));
 		sg_exporter_stop(*out);
 		*out = NULL;
+		return ret;
 	}
-	return ret;
+	sg_exporter_query(*out, "/explain", explain_query, d);
+	return 0;
 }
 
 static void exporter_stop(struct daemon *d, struct sg_exporter *ex)
@@ -477,6 +568,7 @@ static void reload(struct daemon *d)
 	d->cfg = c;
 	c = NULL;
 	derive(d);
+	sg_guard_config(&d->guard, d->cfg, sg_boot_ns());
 	log_line("smtpguard: reloaded %s", d->path);
 	goto out;
 failed:
@@ -609,7 +701,8 @@ int sg_daemon_run(const char *path)
 	d.rates = sg_rates_new();
 	d.recent = sg_recent_new(d.cfg->recent_uids, d.cfg->recent_per_uid);
 	d.top = calloc(d.cfg->top_senders, sizeof(*d.top));
-	if (!d.rates || !d.recent || !d.top) {
+	d.active = calloc(ACTIVE_SHOWN, sizeof(*d.active));
+	if (!d.rates || !d.recent || !d.top || !d.active || sg_guard_init(&d.guard, d.cfg)) {
 		sg_fail("%s", strerror(ENOMEM));
 		goto cleanup;
 	}
@@ -625,6 +718,7 @@ int sg_daemon_run(const char *path)
 		sg_fail("applying the configuration: %s", strerror(-err));
 		goto cleanup;
 	}
+	sg_guard_config(&d.guard, d.cfg, sg_boot_ns());
 	err = open_loop(&d);
 	if (err) {
 		sg_fail("setting up the event loop: %s", strerror(-err));
@@ -642,6 +736,7 @@ int sg_daemon_run(const char *path)
 	sd_notify(0, "READY=1");
 	err = loop(&d);
 	sd_notify(0, "STOPPING=1");
+	sg_guard_save(&d.guard, d.cfg, time(NULL));
 	if (err) {
 		sg_fail("event loop: %s", strerror(-err));
 		goto cleanup;
@@ -663,6 +758,8 @@ cleanup:
 	sg_senders_free(&d.senders);
 	sg_recent_free(d.recent);
 	sg_rates_free(d.rates);
+	sg_guard_free(&d.guard);
+	free(d.active);
 	free(d.top);
 	free(d.cfg);
 	return status;

@@ -39,6 +39,9 @@ struct sg_exporter {
 	struct MHD_Response *not_allowed;
 	struct sg_doc docs[SG_EXPORTER_DOCS];
 	size_t n_docs;
+	const char *query_path; /* answered by query_fn, per request */
+	sg_query_fn query_fn;
+	void *query_ctx;
 };
 
 static const char not_found_body[] = "not found\n";
@@ -191,6 +194,31 @@ static struct sg_doc *find_doc(struct sg_exporter *ex, const char *path)
 	return NULL;
 }
 
+/* A document made for this request from its query string: small, never cached. */
+static enum MHD_Result answer_query(struct sg_exporter *ex, struct MHD_Connection *conn,
+				    const char *method)
+{
+	const char *arg = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND,
+						      SG_QUERY_ARG);
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+	char *body = NULL;
+	size_t len = 0;
+	unsigned int status;
+
+	if (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD))
+		return MHD_queue_response(conn, MHD_HTTP_METHOD_NOT_ALLOWED, ex->not_allowed);
+	status = ex->query_fn(ex->query_ctx, arg, &body, &len);
+	if (!body)
+		return MHD_NO;
+	r = buffer_response(body, len, "application/json", NULL);
+	if (!r)
+		return MHD_NO;
+	ret = MHD_queue_response(conn, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
 static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url,
 			      const char *method, const char *version, const char *upload_data,
 			      size_t *upload_data_size, void **req)
@@ -203,6 +231,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 	 * Answered on the headers, the first call: MHD then calls no more for this request and
 	 * discards a body that follows (closing the connection after the response).
 	 */
+	if (ex->query_path && !strcmp(url, ex->query_path))
+		return answer_query(ex, conn, method);
 	d = find_doc(ex, url);
 	if (!d)
 		return MHD_queue_response(conn, MHD_HTTP_NOT_FOUND, ex->not_found);
@@ -364,6 +394,13 @@ int sg_exporter_publish(struct sg_exporter *ex, const char *path, const char *co
 		d = &ex->docs[ex->n_docs++];
 	*d = next;
 	return 0;
+}
+
+void sg_exporter_query(struct sg_exporter *ex, const char *path, sg_query_fn fn, void *ctx)
+{
+	ex->query_path = path;
+	ex->query_fn = fn;
+	ex->query_ctx = ctx;
 }
 
 void sg_exporter_stop(struct sg_exporter *ex)

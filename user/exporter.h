@@ -33,6 +33,15 @@ __u16 sg_exporter_port(const struct sg_exporter *ex);
 int sg_exporter_publish(struct sg_exporter *ex, const char *path, const char *content_type,
 			const char *body, size_t len);
 
+/*
+ * Answer GET path?principal=ARG with fn: it sets *body (malloc()ed JSON,
+ * freed by the exporter) and *len, and returns the HTTP status. arg is
+ * NULL when the request has none. ctx and path must outlive the exporter.
+ */
+#define SG_QUERY_ARG "principal"
+typedef unsigned int (*sg_query_fn)(void *ctx, const char *arg, char **body, size_t *len);
+void sg_exporter_query(struct sg_exporter *ex, const char *path, sg_query_fn fn, void *ctx);
+
 void sg_exporter_stop(struct sg_exporter *ex);
 
 #endif

@@ -305,6 +305,26 @@ static void sender_gauge(FILE *f, const struct sg_metrics *m, const char *name, 
 	}
 }
 
+static void sender_failed(FILE *f, const struct sg_metrics *m)
+{
+	static const char name[] = "smtpguard_sender_connections_failed_total";
+	char uid[12];
+	size_t i;
+
+	family(f, name, "counter",
+	       "The UID's connections to watched ports that failed: refused (reset) or timed "
+	       "out.");
+	for (i = 0; i < m->n_senders; i++) {
+		const struct sg_sender_rate *s = &m->senders[i];
+
+		snprintf(uid, sizeof(uid), "%u", s->uid);
+		sample_u64(f, name, LABELS({"uid", uid}, {"user", s->user}, {"reason", "refused"}),
+			   s->refused);
+		sample_u64(f, name, LABELS({"uid", uid}, {"user", s->user}, {"reason", "timed_out"}),
+			   s->timed_out);
+	}
+}
+
 static void sender_metrics(FILE *f, const struct sg_metrics *m)
 {
 	sender_counter(f, m, "smtpguard_sender_connections_total",
@@ -319,9 +339,71 @@ static void sender_metrics(FILE *f, const struct sg_metrics *m)
 	sender_gauge(f, m, "smtpguard_sender_destinations",
 		     "Distinct destination addresses the UID connected to in the window.",
 		     sender_destinations);
+	sender_counter(f, m, "smtpguard_sender_connections_established_total",
+		       "The UID's connections to watched ports that were established.",
+		       offsetof(struct sg_sender_rate, established));
+	sender_failed(f, m);
 	family(f, "smtpguard_senders_omitted", "gauge",
 	       "UIDs with counts that are not among the senders listed.");
 	sample_u64(f, "smtpguard_senders_omitted", NO_LABELS, m->senders_omitted);
+}
+
+static void conn_metrics(FILE *f, const struct sg_conn_stats *c)
+{
+	static const struct {
+		const char *name, *help;
+		size_t off;
+	} fams[] = {
+		{ "smtpguard_connections_established_total",
+		  "Connections to watched ports that were established (sock_ops).",
+		  offsetof(struct sg_conn_stats, established) },
+		{ "smtpguard_connections_refused_total",
+		  "Connections to watched ports reset before they were established.",
+		  offsetof(struct sg_conn_stats, refused) },
+		{ "smtpguard_connections_timed_out_total",
+		  "Connections to watched ports given up unanswered after a SYN retransmission.",
+		  offsetof(struct sg_conn_stats, timed_out) },
+		{ "smtpguard_sent_bytes_total",
+		  "Payload bytes acknowledged on connections to watched ports, at their close.",
+		  offsetof(struct sg_conn_stats, bytes_sent) },
+	};
+	size_t i;
+
+	for (i = 0; c && i < sizeof(fams) / sizeof(fams[0]); i++) {
+		family(f, fams[i].name, "counter", fams[i].help);
+		sample_u64(f, fams[i].name, NO_LABELS,
+			   *(const __u64 *)((const char *)c + fams[i].off));
+	}
+}
+
+static void detector_metrics(FILE *f, const struct sg_metrics *m)
+{
+	char uid[12];
+	size_t i, j;
+
+	if (!m->n_rules)
+		return;
+	family(f, "smtpguard_alerts_total", "counter", "Alerts the detector raised, by rule.");
+	for (i = 0; i < m->n_rules; i++)
+		sample_u64(f, "smtpguard_alerts_total", LABELS({"rule", m->rule_names[i]}),
+			   m->alerts[i]);
+	family(f, "smtpguard_alert_active", "gauge",
+	       "1 while the principal's alert for the rule is in force.");
+	for (i = 0; i < m->n_active; i++) {
+		snprintf(uid, sizeof(uid), "%u", m->active[i].uid);
+		sample_u64(f, "smtpguard_alert_active",
+			   LABELS({"uid", uid}, {"user", m->active[i].user},
+				  {"rule", m->active[i].rule}),
+			   1);
+	}
+	family(f, "smtpguard_actions_total", "counter",
+	       "What the daemon did about alerts, by action and rule (alert: nothing more).");
+	for (i = 0; i < m->n_actions; i++)
+		for (j = 0; j < m->n_rules; j++)
+			sample_u64(f, "smtpguard_actions_total",
+				   LABELS({"action", m->action_names[i]},
+					  {"rule", m->rule_names[j]}),
+				   m->actions[i * m->n_rules + j]);
 }
 
 int sg_metrics_render(FILE *f, const struct sg_metrics *m)
@@ -337,5 +419,7 @@ int sg_metrics_render(FILE *f, const struct sg_metrics *m)
 	map_metrics(f, m->st);
 	program_metrics(f, m->st);
 	sender_metrics(f, m);
+	conn_metrics(f, m->conn);
+	detector_metrics(f, m);
 	return fflush(f) || ferror(f) ? -EIO : 0;
 }

@@ -30,6 +30,14 @@ struct sg_sender_rate {
 	__u64 denied;
 	double rate[SG_WINDOWS]; /* connections per second over the window */
 	__u32 destinations[SG_WINDOWS]; /* distinct destination addresses in the window */
+	__u64 established, refused, timed_out; /* how its connections ended (sock_ops) */
+};
+
+/* An alert in force: one principal, one rule. */
+struct sg_alert_metric {
+	__u32 uid;
+	char user[64];
+	const char *rule;
 };
 
 struct sg_metrics {
@@ -40,6 +48,17 @@ struct sg_metrics {
 	__u64 events_read; /* ring-buffer events the daemon consumed */
 	double tick_seconds; /* how long the last tick took to read the maps */
 	const char *version;
+
+	/* The detector: raised alerts by rule, automatic actions by action and rule. */
+	const char *const *rule_names;
+	size_t n_rules;
+	const __u64 *alerts; /* [n_rules] */
+	const char *const *action_names;
+	size_t n_actions;
+	const __u64 *actions; /* [n_actions][n_rules] */
+	const struct sg_alert_metric *active;
+	size_t n_active;
+	const struct sg_conn_stats *conn; /* host totals from sock_ops; NULL: none read */
 };
 
 #define SG_METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"

@@ -8,6 +8,7 @@
 #define SG_PROCS_H
 
 #include <stddef.h>
+#include <jansson.h>
 #include <linux/types.h>
 
 /* One line of /proc/PID/net/tcp or tcp6. */
@@ -61,5 +62,14 @@ int sg_proc_sockets(int pid, int (*fn)(__u64 inode, void *ctx), void *ctx);
 
 /* Calls fn for each TCP socket of the process's network namespace, IPv4 and IPv6. */
 int sg_proc_tcp(int pid, int (*fn)(const struct sg_tcp_sock *s, void *ctx), void *ctx);
+
+/*
+ * SIGKILL every process of uid that holds a connection to a watched port or
+ * was seen connecting to one in the last minute, each checked through its
+ * pidfd; never this process or its parents. The pids killed are appended
+ * to pids (a JSON array), each printed when print. Returns how many, or
+ * -errno when none was killed and something failed (cmd_kill.c).
+ */
+int sg_kill_senders(__u32 uid, int print, json_t *pids);
 
 #endif

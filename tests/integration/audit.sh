@@ -27,7 +27,7 @@ test_audit_log()
 	sg release "$USER_A"
 	sg ban 203.0.113.0/24 --for 1d --reason "brute force"
 	sg unban 203.0.113.0/24
-	# Nothing changed, nothing audited.
+	# Nothing changed (the grace period of the first stands), nothing audited.
 	sg release "$USER_A"
 
 	expect_eq "audit log lines" 5 "$(wc -l <"$T/audit.log")"
@@ -37,7 +37,7 @@ test_audit_log()
 		"$(audit_line 1 "$entry")"
 	expect_eq "block entry" "[\"block\",$uid,\"$user\",null,{},\"still going\"]" \
 		"$(audit_line 2 "$entry")"
-	expect_eq "release entry" "[\"release\",$uid,\"$user\",null,{\"previous\":\"block\"},null]" \
+	expect_eq "release entry" "[\"release\",$uid,\"$user\",null,{\"previous\":\"block\",\"grace\":\"1h\"},null]" \
 		"$(audit_line 3 "$entry")"
 	expect_eq "ban entry" \
 		'["ban",null,null,"203.0.113.0/24",{"cidr":"203.0.113.0/24","renewed":false},"brute force"]' \
@@ -45,7 +45,8 @@ test_audit_log()
 	expect_eq "unban entry" '["unban",null,null,"203.0.113.0/24",{},null]' \
 		"$(audit_line 5 "$entry")"
 	# The expiry is wall-clock time: 2 h and 1 d after the change, to the second.
-	expect_eq "expiries" "7200 null null 86400 null" \
+	# A release leaves the user unlimited for the grace period ([detect] release_grace).
+	expect_eq "expiries" "7200 null 3600 86400 null" \
 		"$(jq -r "$EXPIRES_IN" "$T/audit.log" | xargs)"
 	expect_eq "times" 5 "$(jq -r .time "$T/audit.log" | grep -cE "$time_re")"
 	expect_eq "actors" 5 "$(jq -r .actor "$T/audit.log" | grep -c '^cli:.')"

@@ -24,6 +24,8 @@ write_config() # FILE [LINE...]
 		echo "[audit]"
 		echo "log = $T/audit.log"
 		echo "syslog = no"
+		echo "[detect]"
+		echo "baselines = $T/baselines.gz"
 		printf '%s\n' "$@"
 	} >"$f"
 }
@@ -110,7 +112,8 @@ test_daemon_metrics()
 	expect_metric "smtpguard_sender_destinations{$a,window=\"1m\"}" 1
 	expect_metric "smtpguard_sender_destinations{$a,window=\"1h\"}" 1
 	expect_metric smtpguard_senders_omitted 0
-	expect_metric 'smtpguard_map_entries{map="sg_policies"}' 1
+	# B's block, and root's observe policy: root is on [detect] allow by default.
+	expect_metric 'smtpguard_map_entries{map="sg_policies"}' 2
 	expect_metric "smtpguard_program_attached{program=\"ingress\",interface=\"$VETH_HOST\",mode=\"native\"}" 1
 	expect_metric "smtpguard_build_info{version=\"$("$SG_BIN" --version | cut -d' ' -f2)\"}" 1
 
@@ -161,7 +164,7 @@ test_daemon_prometheus()
 # SIGHUP: a good file takes effect whole; a bad one is logged with file:line and changes nothing.
 test_daemon_reload()
 {
-	write_config "$T/smtpguard.conf"
+	write_config "$T/smtpguard.conf" "[policy]" "default = observe"
 	start_daemon "$T/smtpguard.conf"
 	expect_metric 'smtpguard_default_policy{mode="observe"}' 1
 
@@ -179,8 +182,8 @@ test_daemon_reload()
 	write_config "$T/smtpguard.conf" "[policy]" "default = block" "colour = blue"
 	kill -HUP "$DAEMON_PID"
 	wait_until 30 grep -q 'stays in force' "$T/daemon.log" || fail "bad reload not logged"
-	# write_config's own lines are 1-6: the bad key is on line 9.
-	grep -q "$T/smtpguard.conf:9: \[policy\] unknown key 'colour'" "$T/daemon.log" ||
+	# write_config's own lines are 1-8: the bad key is on line 11.
+	grep -q "$T/smtpguard.conf:11: \[policy\] unknown key 'colour'" "$T/daemon.log" ||
 		fail "the reason is not file:line: $(grep -m1 smtpguard.conf "$T/daemon.log")"
 	expect_metric 'smtpguard_default_policy{mode="throttle"}' 1
 	expect_eq "still running" 0 "$(kill -0 "$DAEMON_PID" && echo 0)"
@@ -291,7 +294,8 @@ test_daemon_expiry()
 	expect_eq "ban entries" 0 "$(map_dump sg_bans | jq length)"
 	expect_eq "expiry entry" "daemon expire $(id -u "$USER_A") $USER_A block" \
 		"$(jq -r 'select(.action == "expire") | "\(.actor) \(.action) \(.uid) \(.user) \(.params.mode)"' "$T/audit.log")"
-	expect_eq "policy entries" 0 "$(map_dump sg_policies | jq length)"
+	# Only root's, the allow list's observe policy, is left.
+	expect_eq "policy entries" 1 "$(map_dump sg_policies | jq length)"
 	expect_connects "$USER_A" "ok=1 eperm=0 other=0" -n 1 "$NET4" 25
 }
 

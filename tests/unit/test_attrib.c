@@ -713,6 +713,9 @@ static void assert_process_empty(const struct sg_sender_info *s)
 static void test_process_fixture(void **state)
 {
 	static const char cmdline[] = "perl\0/tmp/.x/spam.pl\0--to\0list";
+	static const char php[] = "php\0-d\0memory_limit=-1\0wp-content/uploads/x.php\0003";
+	static const char inline_code[] = "php\0-r\0mail();";
+	static const char shred[] = "shred\0x";
 	char proc[PATH_MAX];
 	struct sg_attrib_cfg cfg = { .proc = proc };
 	struct sg_sender_info s;
@@ -721,6 +724,11 @@ static void test_process_fixture(void **state)
 	assert_int_equal(mkdir(proc, 0755), 0);
 	make_proc(proc, 4242, "/usr/bin/perl (deleted)", "/home/bob/public_html", cmdline,
 		  sizeof(cmdline), "perl\n");
+	make_proc(proc, 4245, "/usr/bin/php8.2", "/home/bob/public_html", php, sizeof(php),
+		  "php\n");
+	make_proc(proc, 4246, "/usr/bin/php8.2", "/home/bob", inline_code, sizeof(inline_code),
+		  "php\n");
+	make_proc(proc, 4247, "/usr/bin/shred", "/home/bob", shred, sizeof(shred), "shred\n");
 	/* A zombie: the task has exited, neither exe nor cwd is left. */
 	make_proc(proc, 4244, NULL, NULL, "", 0, "mailer\n");
 
@@ -728,7 +736,17 @@ static void test_process_fixture(void **state)
 	sg_attrib_process(&cfg, 4242, &s);
 	assert_int_equal(s.tgid, 4242);
 	assert_process(&s, "/usr/bin/perl (deleted)", "perl /tmp/.x/spam.pl --to list",
-		       "/home/bob/public_html", "");
+		       "/home/bob/public_html", "/tmp/.x/spam.pl");
+	memset(&s, 0x55, sizeof(s));
+	sg_attrib_process(&cfg, 4245, &s);
+	assert_process(&s, "/usr/bin/php8.2", "php -d memory_limit=-1 wp-content/uploads/x.php 3",
+		       "/home/bob/public_html", "/home/bob/public_html/wp-content/uploads/x.php");
+	memset(&s, 0x55, sizeof(s));
+	sg_attrib_process(&cfg, 4246, &s);
+	assert_process(&s, "/usr/bin/php8.2", "php -r mail();", "/home/bob", "");
+	memset(&s, 0x55, sizeof(s));
+	sg_attrib_process(&cfg, 4247, &s);
+	assert_process(&s, "/usr/bin/shred", "shred x", "/home/bob", "");
 	memset(&s, 0x55, sizeof(s));
 	sg_attrib_process(&cfg, 4243, &s);
 	assert_gone(&s);
@@ -848,12 +866,12 @@ static void test_process_fpm(void **state)
 	assert_false(asked(bob_fd));
 	assert_false(asked(www_fd));
 
-	/* Nor for a process that is not PHP-FPM's. */
+	/* Nor for a process that is not PHP-FPM's: PHP's command line names its script. */
 	remove_tree(proc);
 	assert_int_equal(mkdir(proc, 0755), 0);
 	make_proc(proc, BUSY_PID, "/usr/bin/php8.2", "/", "php\0x.php", 10, "php\n");
 	sg_attrib_process(&cfg, BUSY_PID, &s);
-	assert_process(&s, "/usr/bin/php8.2", "php x.php", "/", "");
+	assert_process(&s, "/usr/bin/php8.2", "php x.php", "/", "/x.php");
 	assert_false(asked(bob_fd));
 	assert_false(asked(www_fd));
 

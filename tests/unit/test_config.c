@@ -74,9 +74,9 @@ static void test_defaults(void **state)
 	assert_int_equal(c->inbound[4], 143);
 	assert_int_equal(c->inbound[5], 993);
 	assert_int_equal(c->inbound[6], 995);
-	assert_int_equal(c->default_policy.mode, SG_MODE_OBSERVE);
-	assert_int_equal(c->default_policy.burst, 0);
-	assert_int_equal(c->default_policy.rate_per_hour, 0);
+	assert_int_equal(c->default_policy.mode, SG_MODE_THROTTLE);
+	assert_int_equal(c->default_policy.burst, 20);
+	assert_int_equal(c->default_policy.rate_per_hour, 1200);
 	assert_int_equal(c->default_policy.expires_ns, 0);
 	assert_int_equal(c->default_policy.updated_ns, 0);
 	assert_int_equal(c->deny_event_interval_ns, SG_NS_PER_SEC);
@@ -93,6 +93,25 @@ static void test_defaults(void **state)
 	assert_string_equal(c->fpm_status_path, "");
 	assert_string_equal(c->audit_log, "/var/log/smtpguard/audit.log");
 	assert_int_equal(c->audit_syslog, 1);
+	assert_true(c->thresholds.rate_floor == 120 && c->thresholds.rate_factor == 5);
+	assert_int_equal(c->thresholds.destinations, 50);
+	assert_true(c->thresholds.new_sender_rate == 60);
+	assert_int_equal(c->thresholds.new_sender_min, 20);
+	assert_true(c->thresholds.failure_ratio == 0.5);
+	assert_int_equal(c->thresholds.failure_min, 20);
+	assert_string_equal(c->baselines, "/var/lib/smtpguard/baselines.gz");
+	assert_int_equal(c->n_allow, 1);
+	assert_string_equal(c->allow[0], "root");
+	assert_int_equal(c->n_mta_users, 4);
+	assert_string_equal(c->mta_users[1], "Debian-exim");
+	assert_int_equal(c->release_grace_ns, 3600 * SG_NS_PER_SEC);
+	assert_int_equal(c->responses[SG_RULE_RATE].kind, SG_RESP_THROTTLE);
+	assert_int_equal(c->responses[SG_RULE_RATE].rate_per_hour, 360);
+	assert_int_equal(c->responses[SG_RULE_RATE].burst, 1);
+	assert_int_equal(c->responses[SG_RULE_NEW_SENDER].for_ns, 3600 * SG_NS_PER_SEC);
+	assert_int_equal(c->responses[SG_RULE_DESTINATIONS].kind, SG_RESP_ALERT);
+	assert_int_equal(c->responses[SG_RULE_FAILURE_RATIO].kind, SG_RESP_ALERT);
+	assert_int_equal(c->n_overrides, 0);
 	free(c);
 }
 
@@ -118,8 +137,7 @@ static void test_dist_file(void **state)
 	out = open_memstream(&text, &len);
 	while (getline(&line, &cap, in) > 0) {
 		n = strspn(line + 1, "abcdefghijklmnopqrstuvwxyz_");
-		if (line[0] == '#' && n && !strncmp(line + 1 + n, " =", 2) &&
-		    strncmp(line, "#rate ", 6) && strncmp(line, "#burst ", 7)) {
+		if (line[0] == '#' && n && !strncmp(line + 1 + n, " =", 2)) {
 			fputs(line + 1, out);
 			uncommented++;
 		} else {
@@ -128,7 +146,7 @@ static void test_dist_file(void **state)
 	}
 	fclose(out);
 	fclose(in);
-	assert_int_equal(uncommented, 18);
+	assert_int_equal(uncommented, 35);
 	memset(c, 0xff, sizeof(*c));
 	assert_int_equal(load(text, c, err, sizeof(err)), 0);
 	assert_memory_equal(c, def, sizeof(*c));
@@ -246,7 +264,7 @@ static void test_policy_and_listen(void **state)
 	assert_int_equal(c->listen_port, 0);
 
 	assert_int_equal(load("[exporter]\nlisten = 0.0.0.0:80\n", c, err, sizeof(err)), 0);
-	assert_int_equal(c->default_policy.mode, SG_MODE_OBSERVE);
+	assert_int_equal(c->default_policy.mode, SG_MODE_THROTTLE);
 	assert_int_equal(c->exporter, 1);
 	assert_string_equal(c->listen_host, "0.0.0.0");
 	assert_int_equal(c->listen_port, 80);
@@ -261,7 +279,25 @@ static void test_errors(void **state)
 	} bad[] = {
 		{ "[daemon]\n[mail]\n",
 		  ":2: unknown section [mail] (expected [daemon], [ports], [policy], [exporter], "
-		  "[attribution] or [audit])" },
+		  "[attribution], [audit], [detect], [actions] or [override NAME])" },
+		{ "[actions]\nrate = block\n",
+		  ":2: [actions] rate: block needs 'for DURATION' at the end: actions expire" },
+		{ "[actions]\nnew_sender = throttle 6/min burst 0 for 1h\n",
+		  ":2: [actions] new_sender: bad burst (1 to 1000000)" },
+		{ "[actions]\nfailure_ratio = kill now\n",
+		  ":2: [actions] failure_ratio: 'kill' takes nothing after it" },
+		{ "[actions]\ndestinations = ban\n",
+		  ":2: [actions] destinations: bad action 'ban' (alert, throttle RATE for DURATION, "
+		  "block for DURATION or kill)" },
+		{ "[detect]\nfailure_ratio = 2\n",
+		  ":2: [detect] failure_ratio: bad number '2' (0 to 1, or off)" },
+		{ "[detect]\nrate_floor = 5\n",
+		  ":2: [detect] rate_floor: bad rate '5': expected N/s, N/min or N/h, or off" },
+		{ "[override bob]\nburst = 5\n", ":1: [override bob] burst needs a rate in 'limit'" },
+		{ "[override bob]\n[override bob]\n", ":2: [override bob] given twice (first on line 1)" },
+		{ "[override]\n", ":1: expected [override NAME], NAME a user or a UID, got [override ]" },
+		{ "[override bob]\nlimit = 1/h\nlimit = 2/h\n",
+		  ":3: [override] limit: given twice (first on line 2)" },
 		{ "[daemon]\ninterface = eth0\n",
 		  ":2: [daemon] unknown key 'interface' (expected interfaces, cgroup or "
 		  "detach_on_exit)" },
@@ -275,12 +311,10 @@ static void test_errors(void **state)
 		  ":3: [daemon] expected 'key = value', got 'cgroup /sys/fs/cgroup'" },
 		{ "[audit]\nsyslog = maybe\n",
 		  ":2: [audit] syslog: bad boolean 'maybe' (yes, no, true, false, 1 or 0)" },
-		{ "[policy]\ndefault = throttle\nburst = 5\n",
-		  ":2: [policy] default: throttle needs a rate (rate = N/s, N/min or N/h)" },
+		{ "[policy]\ndefault = observe\nburst = 5\n",
+		  ":3: [policy] burst: only for default = throttle (the default here is observe)" },
 		{ "[policy]\nrate = 5/min\ndefault = block\n",
 		  ":2: [policy] rate: only for default = throttle (the default here is block)" },
-		{ "[policy]\nburst = 5\n",
-		  ":2: [policy] burst: only for default = throttle (the default here is observe)" },
 		/* 40 + 25 distinct (two inbound are outbound too): one more than sg_ports holds. */
 		{ "[ports]\ninbound = 200 201 202 203 204 205 206 207 208 209 210 211 212 213 214 215 216 217 218 219 220 221 222 223 224 100 101\n"
 		  "outbound = 100 101 102 103 104 105 106 107 108 109 110 111 112 113 114 115 116 117 118 119 120 121 122 123 124 125 126 127 128 129 130 131 132 133 134 135 136 137 138 139\n",
@@ -384,6 +418,33 @@ static void test_errors(void **state)
 }
 
 /* A file that fails, anywhere, changes nothing. */
+/* An override takes [detect]'s thresholds but for the ones it gives, wherever [detect] is. */
+static void test_overrides(void **state)
+{
+	struct sg_config *c = new_config();
+	char err[1024];
+
+	assert_int_equal(load("[override news]\nlimit = 6000/h\nburst = 300\nrate_floor = 600/min\n"
+			      "[override 1234]\nlimit = none\nactions = alert\n"
+			      "[detect]\nrate_floor = 10/s\ndestinations = off\n",
+			      c, err, sizeof(err)),
+			 0);
+	assert_int_equal(c->n_overrides, 2);
+	assert_string_equal(c->overrides[0].name, "news");
+	assert_int_equal(c->overrides[0].limit.mode, SG_MODE_THROTTLE);
+	assert_int_equal(c->overrides[0].limit.rate_per_hour, 6000);
+	assert_int_equal(c->overrides[0].limit.burst, 300);
+	assert_true(c->overrides[0].t.rate_floor == 600);
+	assert_int_equal(c->overrides[0].t.destinations, 0);
+	assert_true(c->overrides[0].t.new_sender_rate == 60);
+	assert_int_equal(c->overrides[0].alert_only, 0);
+	assert_int_equal(c->overrides[1].limit.mode, SG_MODE_OBSERVE);
+	assert_int_equal(c->overrides[1].alert_only, 1);
+	assert_true(c->overrides[1].t.rate_floor == 600);
+	assert_true(c->thresholds.rate_floor == 600);
+	free(c);
+}
+
 static void test_failure_changes_nothing(void **state)
 {
 	struct sg_config *c = new_config(), *before = malloc(sizeof(*c));
@@ -395,7 +456,7 @@ static void test_failure_changes_nothing(void **state)
 			 0);
 	memcpy(before, c, sizeof(*c));
 	assert_int_equal(load("[daemon]\ninterfaces = eth0 eth1\ncgroup = /x\n[ports]\n"
-			      "outbound = 2525\n[policy]\ndefault = throttle\n",
+			      "outbound = 2525\n[policy]\ndefault = throttle\nburst = x\n",
 			      c, err, sizeof(err)),
 			 -EINVAL);
 	assert_memory_equal(c, before, sizeof(*c));
@@ -424,7 +485,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),   cmocka_unit_test(test_dist_file),
 		cmocka_unit_test(test_every_key),  cmocka_unit_test(test_policy_and_listen),
-		cmocka_unit_test(test_errors),	   cmocka_unit_test(test_failure_changes_nothing),
+		cmocka_unit_test(test_errors),	   cmocka_unit_test(test_overrides),
+		cmocka_unit_test(test_failure_changes_nothing),
 		cmocka_unit_test(test_unreadable),
 	};
 

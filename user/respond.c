@@ -1,0 +1,397 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Automatic actions on alerts, and the config's policies; see respond.h. */
+#include <errno.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+
+#include "maps.h"
+#include "parse.h"
+#include "procs.h"
+#include "render.h"
+#include "respond.h"
+#include "state.h"
+
+const char *const sg_action_names[SG_ACTIONS] = {
+	[SG_ACT_ALERT] = "alert",
+	[SG_ACT_THROTTLE] = "throttle",
+	[SG_ACT_BLOCK] = "block",
+	[SG_ACT_KILL] = "kill",
+};
+
+#define NO_UID ((__u32)-1)
+
+struct sg_responder {
+	__u32 allow[SG_MAX_NAMES], mta[SG_MAX_NAMES]; /* NO_UID: no such user */
+	__u32 override_uid[SG_MAX_OVERRIDES];
+	__u64 counts[SG_ACTIONS][SG_RULES];
+};
+
+struct sg_responder *sg_responder_new(void)
+{
+	return calloc(1, sizeof(struct sg_responder));
+}
+
+void sg_responder_free(struct sg_responder *r)
+{
+	free(r);
+}
+
+/* A UID number or a user name. */
+static __u32 resolve(const char *name)
+{
+	char buf[4096];
+	struct passwd pw, *res = NULL;
+	const char *why;
+	__u32 uid;
+
+	if (!sg_parse_uid(name, &uid, &why))
+		return uid;
+	if (getpwnam_r(name, &pw, buf, sizeof(buf), &res) || !res)
+		return NO_UID;
+	return res->pw_uid;
+}
+
+static void resolve_all(const char (*names)[64], int n, __u32 *uids, const char *what, int warn)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		uids[i] = resolve(names[i]);
+		if (uids[i] == NO_UID && warn)
+			printf("smtpguard: %s: no user '%s'\n", what, names[i]);
+	}
+}
+
+static int listed(const __u32 *uids, int n, __u32 uid)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (uids[i] == uid)
+			return 1;
+	return 0;
+}
+
+static const struct sg_override *override_of(const struct sg_responder *r,
+					     const struct sg_config *c, __u32 uid)
+{
+	int i;
+
+	for (i = 0; i < c->n_overrides; i++)
+		if (r->override_uid[i] == uid)
+			return &c->overrides[i];
+	return NULL;
+}
+
+/* What the config wants in force for uid; 0 when nothing of its own. */
+static int config_policy(const struct sg_responder *r, const struct sg_config *c, __u32 uid,
+			 struct sg_policy *p)
+{
+	const struct sg_override *o = override_of(r, c, uid);
+
+	memset(p, 0, sizeof(*p));
+	p->set_by = SG_SET_CONFIG;
+	if (listed(r->allow, c->n_allow, uid) || listed(r->mta, c->n_mta_users, uid))
+		return 1;
+	if (!o || !o->has_limit)
+		return 0;
+	p->mode = o->limit.mode;
+	p->rate_per_hour = o->limit.rate_per_hour;
+	p->burst = o->limit.burst;
+	return 1;
+}
+
+static int in_force(const struct sg_policy *p, __u64 now_ns)
+{
+	return !p->expires_ns || p->expires_ns > now_ns;
+}
+
+/* Writes the config's policy of uid unless a human's or the detector's is in force. */
+static int put_config_policy(int fd, const struct sg_policy *want, __u32 uid, __u64 now_ns)
+{
+	struct sg_policy cur, p = *want;
+
+	if (!bpf_map_lookup_elem(fd, &uid, &cur) && in_force(&cur, now_ns)) {
+		if (cur.set_by != SG_SET_CONFIG && cur.set_by != SG_SET_UNKNOWN)
+			return 0;
+		/* Unchanged: rewriting it would refill the bucket. */
+		if (cur.set_by == SG_SET_CONFIG && cur.mode == p.mode &&
+		    cur.rate_per_hour == p.rate_per_hour && cur.burst == p.burst && !cur.expires_ns)
+			return 0;
+	}
+	p.updated_ns = now_ns;
+	return bpf_map_update_elem(fd, &uid, &p, BPF_ANY) ? -errno : 0;
+}
+
+struct stale {
+	const struct sg_responder *r;
+	const struct sg_config *c;
+	__u32 uids[256];
+	int n;
+};
+
+static int find_stale(const void *key, const void *value, void *ctx)
+{
+	const struct sg_policy *p = value;
+	struct stale *s = ctx;
+	struct sg_policy want;
+	__u32 uid = *(const __u32 *)key;
+
+	if (p->set_by == SG_SET_CONFIG && !config_policy(s->r, s->c, uid, &want) &&
+	    s->n < (int)(sizeof(s->uids) / sizeof(s->uids[0])))
+		s->uids[s->n++] = uid;
+	return 0;
+}
+
+int sg_respond_config(struct sg_responder *r, const struct sg_config *c, __u64 now_ns, int warn)
+{
+	struct stale s = { .r = r, .c = c };
+	struct sg_policy want;
+	int i, fd, err = 0;
+
+	resolve_all(c->allow, c->n_allow, r->allow, "[detect] allow", warn);
+	/* The MTAs not installed here are expected: nothing to say. */
+	resolve_all(c->mta_users, c->n_mta_users, r->mta, "[detect] mta_users", 0);
+	for (i = 0; i < c->n_overrides; i++) {
+		r->override_uid[i] = resolve(c->overrides[i].name);
+		if (r->override_uid[i] == NO_UID && warn)
+			printf("smtpguard: [override %s]: no such user\n", c->overrides[i].name);
+	}
+	fd = sg_pin_open(SG_MAP_POLICIES);
+	if (fd < 0)
+		return fd;
+	for (i = 0; !err && i < c->n_allow; i++)
+		if (r->allow[i] != NO_UID && config_policy(r, c, r->allow[i], &want))
+			err = put_config_policy(fd, &want, r->allow[i], now_ns);
+	for (i = 0; !err && i < c->n_mta_users; i++)
+		if (r->mta[i] != NO_UID && config_policy(r, c, r->mta[i], &want))
+			err = put_config_policy(fd, &want, r->mta[i], now_ns);
+	for (i = 0; !err && i < c->n_overrides; i++)
+		if (r->override_uid[i] != NO_UID && config_policy(r, c, r->override_uid[i], &want))
+			err = put_config_policy(fd, &want, r->override_uid[i], now_ns);
+	if (!err)
+		err = sg_map_for_each(fd, find_stale, &s);
+	for (i = 0; !err && i < s.n; i++)
+		if (bpf_map_delete_elem(fd, &s.uids[i]) && errno != ENOENT)
+			err = -errno;
+	close(fd);
+	return err;
+}
+
+const struct sg_thresholds *sg_respond_thresholds(const struct sg_responder *r,
+						  const struct sg_config *c, __u32 uid)
+{
+	const struct sg_override *o = override_of(r, c, uid);
+
+	return o ? &o->t : &c->thresholds;
+}
+
+enum sg_exempt sg_respond_exempt(const struct sg_responder *r, const struct sg_config *c,
+				 __u32 uid)
+{
+	const struct sg_override *o = override_of(r, c, uid);
+
+	if (listed(r->mta, c->n_mta_users, uid))
+		return SG_EXEMPT_MTA;
+	if (listed(r->allow, c->n_allow, uid))
+		return SG_EXEMPT_ALLOW;
+	return o && o->alert_only ? SG_EXEMPT_ALERT_ONLY : SG_EXEMPT_NONE;
+}
+
+const char *sg_exempt_text(enum sg_exempt e)
+{
+	switch (e) {
+	case SG_EXEMPT_ALLOW:
+		return "on the allow list";
+	case SG_EXEMPT_MTA:
+		return "the MTA's own user: its customers are told apart by SASL account";
+	case SG_EXEMPT_ALERT_ONLY:
+		return "its override says actions = alert";
+	default:
+		return NULL;
+	}
+}
+
+/* Block beats throttle; of two throttles the slower one is the stronger. */
+static int at_least_as_strong(const struct sg_policy *p, const struct sg_response *resp)
+{
+	if (p->mode == SG_MODE_BLOCK)
+		return 1;
+	return resp->kind == SG_RESP_THROTTLE && p->mode == SG_MODE_THROTTLE &&
+	       p->rate_per_hour <= resp->rate_per_hour;
+}
+
+static json_t *evidence_json(const struct sg_evidence *ev)
+{
+	const struct sg_principal *p = ev->p;
+	const struct sg_rule_state *rs = &p->rules[ev->rule];
+
+	return json_pack("{s:s, s:f, s:f, s:I, s:o, s:I, s:I, s:I, s:b, s:O}", "rule",
+			 sg_rule_names[ev->rule], "value", rs->value, "limit", rs->limit, "last_1m",
+			 (json_int_t)p->obs.last_1m, "baseline_per_min",
+			 p->expected < 0 ? json_null() : json_real(p->expected), "destinations_10m",
+			 (json_int_t)p->obs.destinations_10m, "finished_10m",
+			 (json_int_t)p->obs.finished_10m, "failed_10m",
+			 (json_int_t)p->obs.failed_10m, "new_sender", p->is_new, "processes",
+			 ev->processes ? ev->processes : json_array());
+}
+
+static void audit(const struct sg_audit_cfg *cfg, const struct sg_evidence *ev,
+		  enum sg_action a, json_t *params, __u64 expires_ns)
+{
+	struct sg_audit_entry e = {
+		.actor = "daemon",
+		.action = sg_action_names[a],
+		.has_uid = 1,
+		.uid = ev->uid,
+		.user = ev->user,
+		.params = params,
+		.reason = sg_rule_names[ev->rule],
+		.expires_ns = expires_ns,
+	};
+	int err = sg_audit_write(cfg, &e);
+
+	if (err)
+		printf("smtpguard: audit log %s: %s\n", cfg->path, strerror(-err));
+}
+
+/* "action throttle user=bob uid=1001 rule=new_sender value=6000 limit=60 ..." */
+static void log_action(const struct sg_evidence *ev, const char *what, const char *detail)
+{
+	const struct sg_rule_state *rs = &ev->p->rules[ev->rule];
+	json_t *first = ev->processes ? json_array_get(ev->processes, 0) : NULL;
+	const char *exe = first ? json_string_value(json_object_get(first, "exe")) : NULL;
+	const char *script = first ? json_string_value(json_object_get(first, "script")) : NULL;
+
+	printf("smtpguard: %s user=%s uid=%u rule=%s value=%.1f limit=%.1f%s%s%s%s%s%s\n", what,
+	       ev->user && *ev->user ? ev->user : "-", ev->uid, sg_rule_names[ev->rule],
+	       rs->value, rs->limit, detail ? " " : "", detail ? detail : "", exe ? " exe=" : "",
+	       exe ? exe : "", script ? " script=" : "", script ? script : "");
+}
+
+static int put_policy(__u32 uid, const struct sg_policy *p)
+{
+	int fd = sg_pin_open(SG_MAP_POLICIES), err;
+
+	if (fd < 0)
+		return fd;
+	err = bpf_map_update_elem(fd, &uid, p, BPF_ANY) ? -errno : 0;
+	close(fd);
+	return err;
+}
+
+static int get_policy(__u32 uid, struct sg_policy *p)
+{
+	int fd = sg_pin_open(SG_MAP_POLICIES), err;
+
+	if (fd < 0)
+		return fd;
+	err = bpf_map_lookup_elem(fd, &uid, p) ? -errno : 0;
+	close(fd);
+	return err;
+}
+
+/* Throttle or block as resp says, for its time; the bucket keeps its tokens. */
+static enum sg_action limit(const struct sg_response *resp, const struct sg_audit_cfg *cfg,
+			    const struct sg_evidence *ev, __u64 now_ns)
+{
+	struct sg_policy p = {
+		.mode = resp->kind == SG_RESP_BLOCK ? SG_MODE_BLOCK : SG_MODE_THROTTLE,
+		.burst = resp->burst,
+		.rate_per_hour = resp->kind == SG_RESP_BLOCK ? 0 : resp->rate_per_hour,
+		.updated_ns = now_ns,
+		.expires_ns = now_ns + resp->for_ns,
+		.set_by = SG_SET_DETECTOR,
+		.flags = SG_POLICY_KEEP_TOKENS,
+	};
+	enum sg_action a = resp->kind == SG_RESP_BLOCK ? SG_ACT_BLOCK : SG_ACT_THROTTLE;
+	char rate[32], dur[32], detail[96];
+	json_t *params;
+	int err = put_policy(ev->uid, &p);
+
+	if (err) {
+		printf("smtpguard: %s uid %u: %s\n", sg_action_names[a], ev->uid, strerror(-err));
+		return SG_ACT_ALERT;
+	}
+	sg_format_rate(p.rate_per_hour, rate, sizeof(rate));
+	sg_format_duration(resp->for_ns, dur, sizeof(dur));
+	if (a == SG_ACT_THROTTLE)
+		snprintf(detail, sizeof(detail), "rate=%s burst=%u for=%s", rate, p.burst, dur);
+	else
+		snprintf(detail, sizeof(detail), "for=%s", dur);
+	log_action(ev, a == SG_ACT_THROTTLE ? "action throttle" : "action block", detail);
+	params = evidence_json(ev);
+	if (params && a == SG_ACT_THROTTLE) {
+		json_object_set_new(params, "rate", json_string(rate));
+		json_object_set_new(params, "burst", json_integer(p.burst));
+	}
+	audit(cfg, ev, a, params, p.expires_ns);
+	json_decref(params);
+	return a;
+}
+
+static enum sg_action kill_senders(const struct sg_audit_cfg *cfg, const struct sg_evidence *ev)
+{
+	json_t *pids = json_array(), *params;
+	char detail[32];
+	int n = pids ? sg_kill_senders(ev->uid, 0, pids) : -ENOMEM;
+
+	snprintf(detail, sizeof(detail), "killed=%d", n > 0 ? n : 0);
+	log_action(ev, "action kill", detail);
+	params = evidence_json(ev);
+	if (params && pids)
+		json_object_set(params, "pids", pids);
+	audit(cfg, ev, SG_ACT_KILL, params, 0);
+	json_decref(params);
+	json_decref(pids);
+	return SG_ACT_KILL;
+}
+
+enum sg_action sg_respond_alert(struct sg_responder *r, const struct sg_config *c,
+				const struct sg_audit_cfg *audit_cfg, const struct sg_evidence *ev,
+				int again, __u64 now_ns)
+{
+	const struct sg_response *resp = &c->responses[ev->rule];
+	enum sg_exempt ex = sg_respond_exempt(r, c, ev->uid);
+	enum sg_action a = SG_ACT_ALERT;
+	struct sg_policy cur;
+	char why[160];
+	int has = !get_policy(ev->uid, &cur) && in_force(&cur, now_ns);
+	json_t *params;
+
+	if (again && (resp->kind == SG_RESP_ALERT || resp->kind == SG_RESP_KILL))
+		return SG_ACT_ALERT;
+	why[0] = '\0';
+	if (ex)
+		snprintf(why, sizeof(why), "no action: %s", sg_exempt_text(ex));
+	else if (has && cur.set_by == SG_SET_CLI)
+		snprintf(why, sizeof(why), "no action: an administrator's %s stands",
+			 cur.mode == SG_MODE_OBSERVE ? "release" : sg_mode_name(cur.mode));
+	else if (has && cur.set_by == SG_SET_DETECTOR && at_least_as_strong(&cur, resp))
+		return SG_ACT_ALERT; /* already done */
+	if (!why[0] && (resp->kind == SG_RESP_THROTTLE || resp->kind == SG_RESP_BLOCK))
+		a = limit(resp, audit_cfg, ev, now_ns);
+	else if (!why[0] && resp->kind == SG_RESP_KILL)
+		a = kill_senders(audit_cfg, ev);
+	if (a == SG_ACT_ALERT) {
+		if (again)
+			return a;
+		log_action(ev, "alert", why[0] ? why : NULL);
+		params = evidence_json(ev);
+		if (params && why[0])
+			json_object_set_new(params, "note", json_string(why));
+		audit(audit_cfg, ev, SG_ACT_ALERT, params, 0);
+		json_decref(params);
+	}
+	r->counts[a][ev->rule]++;
+	return a;
+}
+
+__u64 sg_respond_count(const struct sg_responder *r, enum sg_action a, enum sg_rule rule)
+{
+	return a < SG_ACTIONS && rule < SG_RULES ? r->counts[a][rule] : 0;
+}
