@@ -11,10 +11,10 @@ PREFIX    ?= /usr/local
 CFLAGS    ?= -O2 -g
 CFLAGS    += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -D_GNU_SOURCE \
 	     -Iinclude -Iuser -I$(BUILD)
-LDLIBS    := -lbpf -lelf -lz -ljansson -linih -lmicrohttpd -lsystemd
+LDLIBS    := -lbpf -lelf -lz -ljansson -linih -lmicrohttpd -lsystemd -lcurl
 BPF_CFLAGS = -g -O2 -target bpf -Wall -Iinclude -Ibpf -I/usr/include/$(TRIPLET)
 
-BPF_PROGS := connect egress ingress
+BPF_PROGS := connect egress ingress sockops
 BPF_HDRS  := $(wildcard bpf/*.h) $(wildcard include/*.h)
 SKELS     := $(BPF_PROGS:%=$(BUILD)/%.skel.h)
 
@@ -74,7 +74,8 @@ $(BENCH): tests/bench/bench.c $(LIB) $(SKELS) $(BUILD)/empty.skel.h
 
 # The integration tests put an empty program on clsact as another tool's filter.
 test: deps all $(UNIT_TESTS) $(BPF_TESTS) $(TOOLS) $(BUILD)/empty.bpf.o
-	@tests/run.sh $(UNIT_TESTS) $(BPF_TESTS) tests/integration/run.sh
+	@tests/run.sh $(UNIT_TESTS) $(BPF_TESTS) tests/integration/run.sh \
+		tests/prometheus/run.sh
 
 test-unit: $(UNIT_TESTS)
 	@tests/run.sh $(UNIT_TESTS)

@@ -53,6 +53,15 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } sg_ifaces SEC(".maps");
 
+/* Written by the connect hooks, read by sock_ops: one map, whichever object creates it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct sg_sock_owner);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sg_sock_owner SEC(".maps");
+
 /*
  * Per-CPU slots still need an atomic add here: the connect hooks run in
  * process context, where a preemptible kernel can switch tasks on this
@@ -78,8 +87,8 @@ static __always_inline struct sg_port *sg_port_lookup(__u16 port, __u32 flag)
 }
 
 /*
- * Find key in an LRU map, inserting zero if absent. NULL only when the
- * insert failed; that is counted as a full map.
+ * Find key in a hash map (LRU or not), inserting zero if absent. NULL only
+ * when the insert failed; that is counted as a full map.
  */
 static __always_inline void *sg_upsert(void *map, const void *key, const void *zero)
 {

@@ -84,7 +84,7 @@ const struct sg_command sg_cmd_attach = {
 	.summary = "load the programs and attach them (cgroup hooks, TC egress, XDP)",
 	.usage = "usage: smtpguard attach [-i IFACE]... [--cgroup PATH]\n"
 		 "  Loads the kernel programs (or reuses the pinned ones) and attaches:\n"
-		 "  cgroup/connect4 and connect6 to PATH (default: where they already are,\n"
+		 "  cgroup/connect4, connect6 and sock_ops to PATH (default: where they are,\n"
 		 "  else the cgroup v2 root), and TC egress and XDP ingress to each IFACE\n"
 		 "  (default: the interfaces that carry a default route). Attaching again\n"
 		 "  changes nothing; counters and policies are kept. Everything stays\n"

@@ -68,15 +68,16 @@ static int status_iface(const void *key, const void *value, void *ctx)
 
 static void status_hooks(struct sg_status *st)
 {
-	static const char *const names[2] = { "connect4", "connect6" };
+	static const char *const names[] = { "connect4", "connect6", "sockops" };
 	char root[PATH_MAX], link[32];
 	struct bpf_link_info info;
 	struct stat sb;
 	__u32 len;
-	int i, fd, have_root = !sg_cgroup2_root(root, sizeof(root)) && !stat(root, &sb);
+	size_t i;
+	int fd, have_root = !sg_cgroup2_root(root, sizeof(root)) && !stat(root, &sb);
 
-	for (i = 0; i < 2; i++) {
-		struct sg_status_hook *h = &st->hooks[i];
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		struct sg_status_hook *h = &st->hooks[st->n_hooks++];
 
 		h->name = names[i];
 		snprintf(link, sizeof(link), "link_%s", names[i]);
@@ -148,6 +149,7 @@ int sg_status_collect(struct sg_status *st)
 		{ SG_MAP_POLICIES, 1 }, { SG_MAP_BUCKETS, 1 }, { SG_MAP_UID_STATS, 1 },
 		{ SG_MAP_SENDERS, 1 },	{ SG_MAP_FLOWS, 1 },   { SG_MAP_EGRESS, 1 },
 		{ SG_MAP_SOURCES, 1 },	{ SG_MAP_BANS, 1 },    { SG_MAP_EVENTS, 0 },
+		{ SG_MAP_CONN_STATS, 1 },
 	};
 	struct sg_settings settings;
 	__u32 i;

@@ -20,6 +20,7 @@
 #include "connect.skel.h" /* for the embedded objects only */
 #include "egress.skel.h"
 #include "ingress.skel.h"
+#include "sockops.skel.h"
 #include "collect.h"
 #include "loader.h"
 #include "maps.h"
@@ -31,6 +32,7 @@
 #define PIN_PROG_CONNECT6 "prog_connect6"
 #define PIN_PROG_EGRESS "prog_egress"
 #define PIN_PROG_INGRESS "prog_ingress"
+#define PIN_PROG_SOCKOPS "prog_sockops"
 
 static const struct {
 	const char *prog, *link;
@@ -38,7 +40,10 @@ static const struct {
 } cgroup_hooks[] = {
 	{ PIN_PROG_CONNECT4, "link_connect4", BPF_CGROUP_INET4_CONNECT },
 	{ PIN_PROG_CONNECT6, "link_connect6", BPF_CGROUP_INET6_CONNECT },
+	{ PIN_PROG_SOCKOPS, "link_sockops", BPF_CGROUP_SOCK_OPS },
 };
+
+#define N_HOOKS (sizeof(cgroup_hooks) / sizeof(cgroup_hooks[0]))
 
 /* Every failure is told once, here, with its context; returns err. */
 static int report(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -92,6 +97,7 @@ static const struct sg_object objects[] = {
 	  { { "sg_connect4", PIN_PROG_CONNECT4 }, { "sg_connect6", PIN_PROG_CONNECT6 } } },
 	{ "egress", egress_bpf__elf_bytes, { { "sg_egress_prog", PIN_PROG_EGRESS } } },
 	{ "ingress", ingress_bpf__elf_bytes, { { "sg_ingress_prog", PIN_PROG_INGRESS } } },
+	{ "sockops", sockops_bpf__elf_bytes, { { "sg_sockops", PIN_PROG_SOCKOPS } } },
 };
 
 /*
@@ -212,9 +218,10 @@ static __u64 link_cgroup_id(const char *link)
 }
 
 /*
- * The connect hooks on cgroup, or on the cgroup2 root when cgroup is NULL
- * and they are not attached yet. Hooks already attached stay where they
- * are; naming another cgroup for them is an error.
+ * The cgroup hooks (connect4, connect6, sock_ops) on cgroup, or on the
+ * cgroup2 root when cgroup is NULL and they are not all attached yet.
+ * Hooks already attached stay where they are; naming another cgroup for
+ * them is an error.
  */
 static int attach_cgroup(const char *cgroup, int *added)
 {
@@ -226,7 +233,9 @@ static int attach_cgroup(const char *cgroup, int *added)
 	__u64 id;
 
 	if (!cgroup) {
-		if (link_cgroup_id(cgroup_hooks[0].link) && link_cgroup_id(cgroup_hooks[1].link))
+		for (i = 0; i < N_HOOKS && link_cgroup_id(cgroup_hooks[i].link); i++)
+			;
+		if (i == N_HOOKS)
 			return 0;
 		err = sg_cgroup2_root(root, sizeof(root));
 		if (err)
@@ -242,7 +251,7 @@ static int attach_cgroup(const char *cgroup, int *added)
 		err = report(-ENOTDIR, "%s is not a cgroup v2 directory", cgroup);
 		goto cleanup;
 	}
-	for (i = 0; i < 2 && !err; i++) {
+	for (i = 0; i < N_HOOKS && !err; i++) {
 		if (pinned(cgroup_hooks[i].link)) {
 			/* On cgroup2, a cgroup's id is its directory's inode number. */
 			id = link_cgroup_id(cgroup_hooks[i].link);
@@ -493,7 +502,7 @@ cleanup:
 		for (i = 0; i < n_added; i++)
 			if (!bpf_map_lookup_elem(ifaces_fd, &keys[added_if[i]], &rec))
 				detach_iface(ifaces_fd, &keys[added_if[i]], &rec);
-		for (i = 0; i < 2; i++)
+		for (i = 0; i < (int)N_HOOKS; i++)
 			if (cg_added & (1 << i))
 				detach_link(cgroup_hooks[i].link);
 		if (fresh)
@@ -540,7 +549,7 @@ int sg_detach(void)
 		if (err)
 			return report(err, "reading %s", SG_MAP_IFACES);
 	}
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < (int)N_HOOKS; i++) {
 		if (!pinned(cgroup_hooks[i].link))
 			continue;
 		detach_link(cgroup_hooks[i].link);

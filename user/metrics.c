@@ -246,7 +246,7 @@ static void program_metrics(FILE *f, const struct sg_status *st)
 
 	family(f, "smtpguard_program_attached", "gauge",
 	       "1 when the BPF program is attached at its hook.");
-	for (i = 0; i < 2; i++)
+	for (i = 0; i < st->n_hooks; i++)
 		attached(f, st->hooks[i].name, "", "cgroup", st->hooks[i].attached);
 	for (i = 0; i < st->n_ifaces; i++) {
 		const struct sg_iface *fc = &st->ifaces[i];

@@ -219,7 +219,7 @@ json_t *sg_status_json(const struct sg_status *st)
 	json_object_set_new(o, "pin_dir", json_string(st->pin_dir));
 
 	arr = json_array();
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < st->n_hooks; i++) {
 		const struct sg_status_hook *h = &st->hooks[i];
 
 		e = json_object();
@@ -296,7 +296,7 @@ void sg_status_print(FILE *f, const struct sg_status *st)
 	size_t i;
 
 	fprintf(f, "pinned state: %s\n\ncgroup hooks:\n", st->pin_dir);
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < st->n_hooks; i++) {
 		const struct sg_status_hook *h = &st->hooks[i];
 
 		if (!h->attached)

@@ -52,7 +52,7 @@ json_t *sg_top_json(const struct sg_top_row *rows, size_t n, __u64 now);
 void sg_top_print(FILE *f, const struct sg_top_row *rows, size_t n, __u64 now);
 
 struct sg_status_hook {
-	const char *name; /* connect4, connect6 */
+	const char *name; /* connect4, connect6, sockops */
 	int attached;
 	__u64 cgroup_id;
 	char cgroup[PATH_MAX]; /* "" when the id is not the cgroup2 root's */
@@ -71,7 +71,8 @@ struct sg_status_port {
 
 struct sg_status {
 	char pin_dir[PATH_MAX];
-	struct sg_status_hook hooks[2];
+	struct sg_status_hook hooks[3];
+	size_t n_hooks;
 	struct sg_iface ifaces[SG_MAX_IFACES];
 	struct sg_iface_key iface_keys[SG_MAX_IFACES];
 	size_t n_ifaces;

@@ -7,6 +7,16 @@
 TESTS+=(counting status reattach cgroup_removed throttle block_release survives_kill ipv6_fastopen no_socket xdp_ban bad_input
 	detach detach_elsewhere detach_keeps_others)
 
+# "established/refused/timed_out/bytes_sent" of USER in sg_conn_stats (sock_ops), or "absent".
+conn_stats() # USER
+{
+	map_dump sg_conn_stats | jq -r --argjson uid "$(id -u "$1")" '
+		[.[] | .formatted | select(.key == $uid) | .values[].value]
+		| if length == 0 then "absent" else
+		  [(map(.established) | add), (map(.refused) | add), (map(.timed_out) | add),
+		   (map(.bytes_sent) | add)] | map(tostring) | join("/") end'
+}
+
 # Per-UID and per-destination counts of the connect hooks and TC egress.
 test_counting()
 {
@@ -24,6 +34,12 @@ test_counting()
 	expect_eq "sg_flows B :25" absent "$(flow_field sg_flows "$USER_B" 25 "$NET4" attempts)"
 	expect_eq "sg_egress A :25 syns" 7 "$(flow_field sg_egress "$USER_A" 25 "$NET4" syns)"
 	expect_eq "sg_egress B :587 syns" 3 "$(flow_field sg_egress "$USER_B" 587 "$NET4" syns)"
+
+	# Every session sent "QUIT\r\n": 6 bytes each, counted once its connection is closed.
+	wait_until 30 test "$(conn_stats "$USER_A")" = 7/0/0/42 || true
+	expect_eq "sg_conn_stats A" 7/0/0/42 "$(conn_stats "$USER_A")"
+	wait_until 30 test "$(conn_stats "$USER_B")" = 3/0/0/18 || true
+	expect_eq "sg_conn_stats B" 3/0/0/18 "$(conn_stats "$USER_B")"
 }
 
 # What status reports is what is really attached and counted.
@@ -35,6 +51,7 @@ test_status()
 	sg throttle "$USER_B" --rate 5/min
 	st=$(sg status --json)
 	want="connect4 true $(stat -c %i "$CG")|connect6 true $(stat -c %i "$CG")"
+	want+="|sockops true $(stat -c %i "$CG")"
 	expect_eq "cgroup hooks" "$want" \
 		"$(jq -r '[.cgroup_hooks[] | "\(.program) \(.attached) \(.cgroup_id)"] | join("|")' <<<"$st")"
 	# veth has native XDP.
@@ -59,23 +76,31 @@ prog_id() # PIN-NAME
 	bpftool -j prog show pinned "$PIN/$1" | jq .id
 }
 
+# Every program's id, on one line.
+prog_ids()
+{
+	local p ids=()
+
+	for p in prog_connect4 prog_connect6 prog_sockops prog_egress prog_ingress; do
+		ids+=("$(prog_id "$p")")
+	done
+	echo "${ids[*]}"
+}
+
 # Attaching again keeps the programs, hooks and counters: one copy counts each connect once.
 test_reattach()
 {
 	local before
 
 	expect_connects "$USER_A" "ok=3 eperm=0 other=0" -n 3 "$NET4" 25
-	before="$(prog_id prog_connect4) $(prog_id prog_connect6) $(prog_id prog_egress)"
-	before+=" $(prog_id prog_ingress) $(attachments)"
+	before="$(prog_ids) $(attachments)"
 
 	sg attach --cgroup "$CG" -i "$VETH_HOST"
 	# Without --cgroup, the hooks stay where they are.
 	sg attach -i "$VETH_HOST"
-	expect_eq "programs and hooks after attaching again" "$before" \
-		"$(prog_id prog_connect4) $(prog_id prog_connect6) $(prog_id prog_egress) $(prog_id prog_ingress) $(attachments)"
+	expect_eq "programs and hooks after attaching again" "$before" "$(prog_ids) $(attachments)"
 	expect_refused "already attached to cgroup" sg attach --cgroup "$(cgroup2_root)"
-	expect_eq "programs and hooks after a refused attach" "$before" \
-		"$(prog_id prog_connect4) $(prog_id prog_connect6) $(prog_id prog_egress) $(prog_id prog_ingress) $(attachments)"
+	expect_eq "programs and hooks after a refused attach" "$before" "$(prog_ids) $(attachments)"
 	expect_top "$USER_A" "3/3/0/3"
 	expect_connects "$USER_A" "ok=2 eperm=0 other=0" -n 2 "$NET4" 25
 	expect_top "$USER_A" "5/5/0/5"
@@ -85,16 +110,19 @@ test_reattach()
 # keeps every counter, policy and token.
 test_cgroup_removed()
 {
+	local id
+
 	sg throttle "$USER_A" --rate 1/min --burst 2
 	expect_connects "$USER_A" "ok=2 eperm=1 other=0" -n 3 "$NET4" 25
 	# A new cgroup at the same path has a new id: the old links are dead.
 	rmdir "$CG"
 	mkdir "$CG"
-	expect_eq "hooks after rmdir" "false false" \
+	expect_eq "hooks after rmdir" "false false false" \
 		"$(sg status --json | jq -r '[.cgroup_hooks[].attached] | join(" ")')"
 
 	sg attach --cgroup "$CG"
-	expect_eq "hooks on the new cgroup" "true $(stat -c %i "$CG") true $(stat -c %i "$CG")" \
+	id=$(stat -c %i "$CG")
+	expect_eq "hooks on the new cgroup" "true $id true $id true $id" \
 		"$(sg status --json | jq -r '[.cgroup_hooks[] | "\(.attached) \(.cgroup_id)"] | join(" ")')"
 	expect_connects "$USER_A" "ok=0 eperm=2 other=0" -n 2 "$NET4" 25
 	expect_top "$USER_A" "5/2/3/2"
@@ -308,7 +336,7 @@ test_detach()
 	local cgid
 
 	expect_eq "attached before detach" \
-		"cgroup_progs=2 tc_filters=1 clsact=1 xdp=1 pin_dir=yes" "$(attachments)"
+		"cgroup_progs=3 tc_filters=1 clsact=1 xdp=1 pin_dir=yes" "$(attachments)"
 	sg block "$USER_A"
 	expect_connects "$USER_A" "ok=0 eperm=1 other=0" "$NET4" 25
 

@@ -23,7 +23,10 @@ static const struct sg_sender_rate senders[] = {
 	 .attempts = 20,
 	 .denied = 15,
 	 .rate = {0.25, 1.0 / 60, 1.0 / 3600},
-	 .destinations = {3, 7, 12}},
+	 .destinations = {3, 7, 12},
+	 .established = 5,
+	 .refused = 7,
+	 .timed_out = 3},
 	{.uid = 4242, .attempts = 3, .rate = {0.05, 0.005, 0}, .destinations = {1, 1, 1}},
 };
 
@@ -32,6 +35,8 @@ static int setup(void **state)
 	memset(&st, 0, sizeof(st));
 	st.hooks[0] = (struct sg_status_hook){.name = "connect4", .attached = 1, .cgroup_id = 1};
 	st.hooks[1] = (struct sg_status_hook){.name = "connect6"};
+	st.hooks[2] = (struct sg_status_hook){.name = "sockops", .attached = 1, .cgroup_id = 1};
+	st.n_hooks = 3;
 	st.ifaces[0] = (struct sg_iface){
 		.name = "eth0", .flags = SG_IFACE_TC | SG_IFACE_XDP, .xdp_mode = XDP_ATTACHED_DRV};
 	st.ifaces[1] = (struct sg_iface){
@@ -227,6 +232,8 @@ static void test_exposition(void **state)
 		"1\n"
 		"smtpguard_program_attached{program=\"connect6\",interface=\"\",mode=\"cgroup\"} "
 		"0\n"
+		"smtpguard_program_attached{program=\"sockops\",interface=\"\",mode=\"cgroup\"} "
+		"1\n"
 		"smtpguard_program_attached{program=\"egress\",interface=\"eth0\",mode=\"tc\"} 1\n"
 		"smtpguard_program_attached{program=\"ingress\",interface=\"eth0\",mode=\"native\"}"
 		" 1\n"
@@ -268,6 +275,22 @@ static void test_exposition(void **state)
 		"smtpguard_sender_destinations{uid=\"4242\",user=\"\",window=\"1m\"} 1\n"
 		"smtpguard_sender_destinations{uid=\"4242\",user=\"\",window=\"10m\"} 1\n"
 		"smtpguard_sender_destinations{uid=\"4242\",user=\"\",window=\"1h\"} 1\n"
+		"# HELP smtpguard_sender_connections_established_total The UID's connections to "
+		"watched ports that were established.\n"
+		"# TYPE smtpguard_sender_connections_established_total counter\n"
+		"smtpguard_sender_connections_established_total{uid=\"1002\",user=\"bob\"} 5\n"
+		"smtpguard_sender_connections_established_total{uid=\"4242\",user=\"\"} 0\n"
+		"# HELP smtpguard_sender_connections_failed_total The UID's connections to watched "
+		"ports that failed: refused (reset) or timed out.\n"
+		"# TYPE smtpguard_sender_connections_failed_total counter\n"
+		"smtpguard_sender_connections_failed_total{uid=\"1002\",user=\"bob\",reason="
+		"\"refused\"} 7\n"
+		"smtpguard_sender_connections_failed_total{uid=\"1002\",user=\"bob\",reason="
+		"\"timed_out\"} 3\n"
+		"smtpguard_sender_connections_failed_total{uid=\"4242\",user=\"\",reason="
+		"\"refused\"} 0\n"
+		"smtpguard_sender_connections_failed_total{uid=\"4242\",user=\"\",reason="
+		"\"timed_out\"} 0\n"
 		"# HELP smtpguard_senders_omitted UIDs with counts that are not among the senders "
 		"listed.\n"
 		"# TYPE smtpguard_senders_omitted gauge\n"
@@ -313,6 +336,18 @@ static void test_label_escaping(void **state)
 			 "1\n"
 			 "smtpguard_sender_destinations{uid=\"1003\",user=\"%1$s\",window=\"1h\"} "
 			 "1\n"
+			 "# HELP smtpguard_sender_connections_established_total The UID's "
+			 "connections to watched ports that were established.\n"
+			 "# TYPE smtpguard_sender_connections_established_total counter\n"
+			 "smtpguard_sender_connections_established_total{uid=\"1003\",user="
+			 "\"%1$s\"} 0\n"
+			 "# HELP smtpguard_sender_connections_failed_total The UID's connections to "
+			 "watched ports that failed: refused (reset) or timed out.\n"
+			 "# TYPE smtpguard_sender_connections_failed_total counter\n"
+			 "smtpguard_sender_connections_failed_total{uid=\"1003\",user=\"%1$s\","
+			 "reason=\"refused\"} 0\n"
+			 "smtpguard_sender_connections_failed_total{uid=\"1003\",user=\"%1$s\","
+			 "reason=\"timed_out\"} 0\n"
 			 "# HELP smtpguard_senders_omitted UIDs with counts that are not among the "
 			 "senders listed.\n"
 			 "# TYPE smtpguard_senders_omitted gauge\n"
@@ -335,6 +370,12 @@ static const char no_senders[] =
 	"# HELP smtpguard_sender_destinations Distinct destination addresses the UID connected to "
 	"in the window.\n"
 	"# TYPE smtpguard_sender_destinations gauge\n"
+	"# HELP smtpguard_sender_connections_established_total The UID's connections to watched "
+	"ports that were established.\n"
+	"# TYPE smtpguard_sender_connections_established_total counter\n"
+	"# HELP smtpguard_sender_connections_failed_total The UID's connections to watched ports "
+	"that failed: refused (reset) or timed out.\n"
+	"# TYPE smtpguard_sender_connections_failed_total counter\n"
 	"# HELP smtpguard_senders_omitted UIDs with counts that are not among the senders listed.\n"
 	"# TYPE smtpguard_senders_omitted gauge\n";
 
@@ -357,6 +398,70 @@ static void test_omitted(void **state)
 	assert_string_equal(senders_part(text), want);
 	free(want);
 	free(text);
+}
+
+/* The detector's families and the host's connection outcomes, exactly, after the senders. */
+static void test_detector(void **state)
+{
+	static const char *const rules[] = { "rate", "new_sender" };
+	static const char *const actions[] = { "alert", "throttle" };
+	static const __u64 alerts[] = { 2, 1 }, acts[] = { 1, 0, 1, 1 };
+	static const struct sg_alert_metric active[] = { { 1002, "bob", "new_sender" } };
+	static const struct sg_conn_stats conn = { 10, 4, 2, 123456 };
+	struct sg_metrics m = { .st = &st,
+				.version = "0.4.0",
+				.rule_names = rules,
+				.n_rules = 2,
+				.alerts = alerts,
+				.action_names = actions,
+				.n_actions = 2,
+				.actions = acts,
+				.active = active,
+				.n_active = 1,
+				.conn = &conn };
+	char *buf = NULL, *tail;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	assert_int_equal(sg_metrics_render(f, &m), 0);
+	fclose(f);
+	tail = strstr(buf, "# HELP smtpguard_connections_established_total");
+	assert_non_null(tail);
+	assert_string_equal(
+		tail,
+		"# HELP smtpguard_connections_established_total Connections to watched ports that "
+		"were established (sock_ops).\n"
+		"# TYPE smtpguard_connections_established_total counter\n"
+		"smtpguard_connections_established_total 10\n"
+		"# HELP smtpguard_connections_refused_total Connections to watched ports reset "
+		"before they were established.\n"
+		"# TYPE smtpguard_connections_refused_total counter\n"
+		"smtpguard_connections_refused_total 4\n"
+		"# HELP smtpguard_connections_timed_out_total Connections to watched ports given up "
+		"unanswered after a SYN retransmission.\n"
+		"# TYPE smtpguard_connections_timed_out_total counter\n"
+		"smtpguard_connections_timed_out_total 2\n"
+		"# HELP smtpguard_sent_bytes_total Payload bytes acknowledged on connections to "
+		"watched ports, at their close.\n"
+		"# TYPE smtpguard_sent_bytes_total counter\n"
+		"smtpguard_sent_bytes_total 123456\n"
+		"# HELP smtpguard_alerts_total Alerts the detector raised, by rule.\n"
+		"# TYPE smtpguard_alerts_total counter\n"
+		"smtpguard_alerts_total{rule=\"rate\"} 2\n"
+		"smtpguard_alerts_total{rule=\"new_sender\"} 1\n"
+		"# HELP smtpguard_alert_active 1 while the principal's alert for the rule is in "
+		"force.\n"
+		"# TYPE smtpguard_alert_active gauge\n"
+		"smtpguard_alert_active{uid=\"1002\",user=\"bob\",rule=\"new_sender\"} 1\n"
+		"# HELP smtpguard_actions_total What the daemon did about alerts, by action and rule "
+		"(alert: nothing more).\n"
+		"# TYPE smtpguard_actions_total counter\n"
+		"smtpguard_actions_total{action=\"alert\",rule=\"rate\"} 1\n"
+		"smtpguard_actions_total{action=\"alert\",rule=\"new_sender\"} 0\n"
+		"smtpguard_actions_total{action=\"throttle\",rule=\"rate\"} 1\n"
+		"smtpguard_actions_total{action=\"throttle\",rule=\"new_sender\"} 1\n");
+	assert_promtool_accepts(buf);
+	free(buf);
 }
 
 /* Rates print in the shortest form that reads back exactly, never in "%f" padding. */
@@ -411,6 +516,7 @@ int main(void)
 		cmocka_unit_test_setup(test_label_escaping, setup),
 		cmocka_unit_test_setup(test_no_senders, setup),
 		cmocka_unit_test_setup(test_omitted, setup),
+		cmocka_unit_test_setup(test_detector, setup),
 		cmocka_unit_test_setup(test_numbers, setup),
 		cmocka_unit_test(test_promtool_rejects),
 		cmocka_unit_test_setup(test_write_error, setup),

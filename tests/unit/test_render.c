@@ -119,6 +119,8 @@ static void fill_status(struct sg_status *st)
 	st->hooks[0] = (struct sg_status_hook){ .name = "connect4", .attached = 1,
 						.cgroup_id = 1, .cgroup = "/sys/fs/cgroup" };
 	st->hooks[1] = (struct sg_status_hook){ .name = "connect6" };
+	st->hooks[2] = (struct sg_status_hook){ .name = "sockops", .attached = 1, .cgroup_id = 7 };
+	st->n_hooks = 3;
 	st->ifaces[0] = (struct sg_iface){ .name = "eth0", .flags = SG_IFACE_TC | SG_IFACE_XDP,
 					   .xdp_mode = XDP_ATTACHED_SKB };
 	st->iface_keys[0] = (struct sg_iface_key){ .netns = 4026531840ULL, .ifindex = 2 };
@@ -153,7 +155,8 @@ static void test_status_json(void **state)
 		s,
 		"{\"pin_dir\":\"/sys/fs/bpf/smtpguard\",\"cgroup_hooks\":["
 		"{\"program\":\"connect4\",\"attached\":true,\"cgroup_id\":1,\"cgroup\":\"/sys/fs/cgroup\"},"
-		"{\"program\":\"connect6\",\"attached\":false,\"cgroup_id\":null,\"cgroup\":null}],"
+		"{\"program\":\"connect6\",\"attached\":false,\"cgroup_id\":null,\"cgroup\":null},"
+		"{\"program\":\"sockops\",\"attached\":true,\"cgroup_id\":7,\"cgroup\":null}],"
 		"\"interfaces\":[{\"interface\":\"eth0\",\"ifindex\":2,\"netns\":4026531840,"
 		"\"tc_egress\":true,\"xdp\":\"generic\"},{\"interface\":\"veth1\",\"ifindex\":2,"
 		"\"netns\":4026532999,\"tc_egress\":true,\"xdp\":\"none\"}],"
@@ -186,7 +189,8 @@ static void test_status_text(void **state)
 		"pinned state: /sys/fs/bpf/smtpguard\n\n"
 		"cgroup hooks:\n"
 		"  connect4  cgroup id 1, /sys/fs/cgroup\n"
-		"  connect6  not attached\n\n"
+		"  connect6  not attached\n"
+		"  sockops   cgroup id 7\n\n"
 		"interfaces:\n"
 		"  eth0             tc egress: yes  xdp: generic\n"
 		"  veth1            tc egress: yes  xdp: none  (network namespace 4026532999)\n\n"
