@@ -181,9 +181,9 @@ int sg_hour_of_week(time_t t)
 	return tm.tm_wday * 24 + tm.tm_hour;
 }
 
-static int is_learned(const struct sg_baseline *b, int w)
+int sg_baseline_learned(const struct sg_baseline *b, int how)
 {
-	return b->learned[w / 8] & (1 << (w % 8));
+	return !!(b->learned[how / 8] & (1 << (how % 8)));
 }
 
 /* One more week's value for the slot of hour (unix time / 3600). */
@@ -191,7 +191,7 @@ static void learn(struct sg_baseline *b, __s64 hour, double per_min)
 {
 	int w = sg_hour_of_week((time_t)hour * 3600);
 
-	if (is_learned(b, w))
+	if (sg_baseline_learned(b, w))
 		b->per_min[w] += SG_BASELINE_WEIGHT * (per_min - b->per_min[w]);
 	else
 		b->per_min[w] = per_min;
@@ -251,10 +251,10 @@ double sg_baseline_per_min(const struct sg_baseline *b, time_t now)
 	int w = sg_hour_of_week(now), n = 0;
 	double sum = 0;
 
-	if (is_learned(b, w))
+	if (sg_baseline_learned(b, w))
 		return b->per_min[w];
 	for (w = 0; w < SG_HOURS_PER_WEEK; w++) {
-		if (!is_learned(b, w))
+		if (!sg_baseline_learned(b, w))
 			continue;
 		sum += b->per_min[w];
 		n++;

@@ -57,6 +57,9 @@ void sg_baseline_add(struct sg_baseline *b, __u64 n, time_t now);
 void sg_baseline_roll(struct sg_baseline *b, time_t now);
 void sg_baselines_roll(struct sg_baselines *s, time_t now);
 
+/* Whether b has a value for the hour of the week how (0 to 167). */
+int sg_baseline_learned(const struct sg_baseline *b, int how);
+
 /* Hour of the week of t in local time, 0 to 167. */
 int sg_hour_of_week(time_t t);
 

@@ -264,8 +264,9 @@ static void log_action(const struct sg_evidence *ev, const char *what, const cha
 {
 	const struct sg_rule_state *rs = &ev->p->rules[ev->rule];
 	json_t *first = ev->processes ? json_array_get(ev->processes, 0) : NULL;
-	const char *exe = first ? json_string_value(json_object_get(first, "exe")) : NULL;
-	const char *script = first ? json_string_value(json_object_get(first, "script")) : NULL;
+	json_t *proc = first ? json_object_get(first, "process") : NULL;
+	const char *exe = proc ? json_string_value(json_object_get(proc, "exe")) : NULL;
+	const char *script = proc ? json_string_value(json_object_get(proc, "script")) : NULL;
 
 	printf("smtpguard: %s user=%s uid=%u rule=%s value=%.1f limit=%.1f%s%s%s%s%s%s\n", what,
 	       ev->user && *ev->user ? ev->user : "-", ev->uid, sg_rule_names[ev->rule],

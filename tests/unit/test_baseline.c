@@ -45,17 +45,12 @@ static const char *path_in(char *buf, const char *name)
 	return buf;
 }
 
-static int learned(const struct sg_baseline *b, int w)
-{
-	return !!(b->learned[w / 8] & (1 << (w % 8)));
-}
-
 static int n_learned(const struct sg_baseline *b)
 {
 	int w, n = 0;
 
 	for (w = 0; w < SG_HOURS_PER_WEEK; w++)
-		n += learned(b, w);
+		n += sg_baseline_learned(b, w);
 	return n;
 }
 
@@ -166,7 +161,7 @@ static void test_tainted_hour(void **state)
 	sg_baseline_add(b, 6000, SUN + 5 * H);
 	assert_int_equal(b->tainted, 1);
 	sg_baseline_add(b, 60, SUN + 6 * H);
-	assert_false(learned(b, 5));
+	assert_false(sg_baseline_learned(b, 5));
 	assert_int_equal(b->tainted, 0);
 	assert_int_equal(b->acc, 60);
 	sg_baseline_add(b, 0, SUN + 7 * H);
@@ -194,7 +189,7 @@ static void test_gap_of_zeros(void **state)
 	/* Nothing from 4:00 until 8:00: 4, 5, 6 and 7 are learned as 0, 8 is going on. */
 	sg_baseline_add(b, 120, SUN + 8 * H + 10);
 	assert_int_equal(n_learned(b), 5);
-	assert_true(learned(b, 4) && learned(b, 7) && !learned(b, 8));
+	assert_true(sg_baseline_learned(b, 4) && sg_baseline_learned(b, 7) && !sg_baseline_learned(b, 8));
 	assert_true(b->per_min[4] == 0.0f && b->per_min[7] == 0.0f);
 	/* Hour 8 is not learned yet: the mean of 6, 0, 0, 0, 0. */
 	assert_true(sg_baseline_per_min(b, SUN + 8 * H + 10) == 6.0 / 5);

@@ -96,6 +96,34 @@ static void test_new_policy_refills(void **state)
 	assert_int_equal(admitted(&b, &p, T0 + SEC, 1, 10), 4);
 }
 
+/* The detector's throttle keeps the tokens: a sender that spent its burst gets no new one. */
+static void test_new_policy_keeps_tokens(void **state)
+{
+	struct sg_policy p = { .burst = 20, .rate_per_hour = 1200, .updated_ns = T0 };
+	struct sg_bucket b = {};
+
+	assert_int_equal(admitted(&b, &p, T0, 1, 100), 20);
+	p = (struct sg_policy){ .burst = 1,
+				.rate_per_hour = 360,
+				.updated_ns = T0 + SEC,
+				.flags = SG_POLICY_KEEP_TOKENS };
+	/* A second at 1200/h left a third of a token: still none to spend. */
+	assert_int_equal(admitted(&b, &p, T0 + SEC, 1, 10), 0);
+	/* Ten seconds at 360/h give the one token the new burst holds, and no more. */
+	assert_int_equal(admitted(&b, &p, T0 + 30 * SEC, 1, 10), 1);
+	/* Tokens above the new burst are cut to it. */
+	b = (struct sg_bucket){};
+	p.updated_ns = T0;
+	p.flags = 0;
+	p.burst = 20;
+	assert_int_equal(admitted(&b, &p, T0, 1, 5), 5);
+	p = (struct sg_policy){ .burst = 2,
+				.rate_per_hour = 360,
+				.updated_ns = T0 + SEC,
+				.flags = SG_POLICY_KEEP_TOKENS };
+	assert_int_equal(admitted(&b, &p, T0 + SEC, 1, 10), 2);
+}
+
 static void test_clock_going_back_is_harmless(void **state)
 {
 	struct sg_policy p = { .burst = 1, .rate_per_hour = 3600, .updated_ns = T0 };
@@ -129,6 +157,7 @@ int main(void)
 		cmocka_unit_test(test_steady_rate_over_time),
 		cmocka_unit_test(test_capacity_caps_idle_refill),
 		cmocka_unit_test(test_new_policy_refills),
+		cmocka_unit_test(test_new_policy_keeps_tokens),
 		cmocka_unit_test(test_clock_going_back_is_harmless),
 		cmocka_unit_test(test_extremes_do_not_overflow),
 	};

@@ -166,17 +166,12 @@ static const struct sg_principal *get(const struct env *e, const char *id)
 	return p;
 }
 
-static int learned(const struct sg_baseline *b, int w)
-{
-	return !!(b->learned[w / 8] & (1 << (w % 8)));
-}
-
 static int n_learned(const struct sg_baseline *b)
 {
 	int w, n = 0;
 
 	for (w = 0; w < SG_HOURS_PER_WEEK; w++)
-		n += learned(b, w);
+		n += sg_baseline_learned(b, w);
 	return n;
 }
 
@@ -341,14 +336,14 @@ static void test_rate_learned(void **state)
 		}
 		if (now == T0 + H) {
 			/* 10:00 learned as 600 / 60; 11:00 not yet: the mean, of one. */
-			assert_true(learned(p->baseline, WED10));
+			assert_true(sg_baseline_learned(p->baseline, WED10));
 			assert_true(p->baseline->per_min[WED10] == 10.0f);
 			assert_exactly(p->expected, 10);
 			assert_int_equal(p->baseline->acc, 1);
 		}
 		if (now == j) {
 			for (w = 0; w < SG_HOURS_PER_WEEK; w++)
-				assert_int_equal(learned(p->baseline, w),
+				assert_int_equal(sg_baseline_learned(p->baseline, w),
 						 w >= WED10 && w <= WED10 + 2);
 			for (w = WED10; w <= WED10 + 2; w++)
 				assert_true(p->baseline->per_min[w] == 10.0f);
@@ -597,23 +592,23 @@ static void test_taint(void **state)
 			assert_true(a->tainted);
 		if (now == T0 + H) {
 			/* 10:00 not learned; 11:00 tainted from its first second. */
-			assert_false(learned(a, WED10));
+			assert_false(sg_baseline_learned(a, WED10));
 			assert_true(a->tainted);
 			assert_exactly(sg_baseline_per_min(a, now), -1);
 			assert_exactly(get(e, across.id)->expected, -1);
-			assert_true(learned(in, WED10));
+			assert_true(sg_baseline_learned(in, WED10));
 			assert_false(in->tainted);
-			assert_true(learned(c, WED10));
+			assert_true(sg_baseline_learned(c, WED10));
 		}
 		if (now == T0 + H + 1800)
 			assert_true(in->tainted);
 		if (now == T0 + 2 * H) {
-			assert_false(learned(a, WED10 + 1));
+			assert_false(sg_baseline_learned(a, WED10 + 1));
 			assert_false(a->tainted);
 			assert_exactly(sg_baseline_per_min(a, now), -1);
-			assert_false(learned(in, WED10 + 1));
+			assert_false(sg_baseline_learned(in, WED10 + 1));
 			assert_false(in->tainted);
-			assert_true(learned(c, WED10 + 1));
+			assert_true(sg_baseline_learned(c, WED10 + 1));
 		}
 	}
 	assert_events(&across, 2);
@@ -624,13 +619,13 @@ static void test_taint(void **state)
 	assert_event(&inside, 1, T0 + H + 1810 + SG_ALERT_CLEAR_S, SG_RULE_DESTINATIONS, 0, 10, 50);
 	/* At 13:00: only 12:00 for across; 10:00 and 12:00 for inside; all three for clean. */
 	assert_int_equal(n_learned(a), 1);
-	assert_true(learned(a, WED10 + 2));
+	assert_true(sg_baseline_learned(a, WED10 + 2));
 	assert_true(a->per_min[WED10 + 2] == 10.0f);
 	assert_exactly(sg_baseline_per_min(a, j), 10);
 	assert_int_equal(n_learned(in), 2);
-	assert_true(learned(in, WED10) && learned(in, WED10 + 2));
+	assert_true(sg_baseline_learned(in, WED10) && sg_baseline_learned(in, WED10 + 2));
 	assert_int_equal(n_learned(c), 3);
-	assert_true(learned(c, WED10) && learned(c, WED10 + 1) && learned(c, WED10 + 2));
+	assert_true(sg_baseline_learned(c, WED10) && sg_baseline_learned(c, WED10 + 1) && sg_baseline_learned(c, WED10 + 2));
 	assert_int_equal(a->acc, 1);
 	assert_int_equal(c->acc, 1);
 }
