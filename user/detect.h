@@ -28,10 +28,11 @@
 #define SG_ALERT_CLEAR_S 60
 #define SG_NEW_SENDER_WINDOW_S 3600 /* how long a first-time sender counts as new */
 
+/* In the order they are reported within a tick: the most telling first. */
 enum sg_rule {
+	SG_RULE_NEW_SENDER,
 	SG_RULE_RATE,
 	SG_RULE_DESTINATIONS,
-	SG_RULE_NEW_SENDER,
 	SG_RULE_FAILURE_RATIO,
 	SG_RULES,
 };

@@ -1,14 +1,27 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * sg_sink: the SMTP server the integration tests send to. It listens on
- * every --listen address (IPv4 "a.b.c.d:port", IPv6 "[addr]:port"), greets,
- * accepts any envelope and message and discards it. For every accepted
- * connection it appends "accept PORT PEER" to the log, so a test counts
- * exactly what reached a server; "ready" is logged once all listeners are
- * up. It exits by itself after --max-seconds, or on SIGTERM or SIGINT, so a
+ * sg_sink: the SMTP server the integration tests and the lab send to. It
+ * listens on every --listen address (IPv4 "a.b.c.d:port", IPv6
+ * "[addr]:port"), greets, takes envelopes and messages and discards them.
+ *
+ * Without --accept every recipient is taken. With --accept PREFIX (given
+ * up to MAX_ACCEPT times) only recipients whose local part starts with one
+ * of the prefixes are; every other gets "550 5.1.1 mailbox unavailable", as
+ * a remote MX answers mail to dead addresses, and DATA with none taken gets
+ * 554.
+ *
+ * The log has one line per event, so a test counts exactly:
+ *   ready                     once all listeners are up
+ *   accept PORT PEER          a connection taken
+ *   rcpt PORT PEER 250 ADDR   a recipient taken (ADDR as sent, made printable)
+ *   rcpt PORT PEER 550 ADDR   a recipient refused
+ *   data PORT PEER N          a message delivered to N recipients
+ * PORT is the listener's port, PEER the client's "addr:port" ("[v6]:port").
+ *
+ * It exits by itself after --max-seconds, or on SIGTERM or SIGINT, so a
  * sink a test forgot cannot outlive it for long.
  *
- * Usage: sg_sink --listen ADDR:PORT... [--log FILE] [--max-seconds N]
+ * Usage: sg_sink --listen ADDR:PORT... [--accept PREFIX]... [--log FILE] [--max-seconds N]
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -27,12 +40,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_LISTEN 16
+#define MAX_LISTEN 32 /* the lab's 20 MX addresses, and an IPv6 one */
 #define MAX_CLIENTS 256
 #define MAX_SECONDS 3600
 #define LINE_LEN 1000 /* RFC 5321: a text line, CRLF included */
 #define TFO_QLEN 64
 #define PEER_LEN (INET6_ADDRSTRLEN + 8)
+#define MAX_ACCEPT 16
+#define PREFIX_LEN 64 /* an RFC 5321 local part is at most 64 octets */
+#define ADDR_LOG_LEN 256 /* a recipient as logged: an RFC 5321 path is at most 256 */
 
 struct listener {
 	struct sockaddr_storage addr;
@@ -42,6 +58,9 @@ struct listener {
 
 struct client {
 	int in_data; /* between DATA and the lone "." */
+	unsigned int port; /* the listener's, for the log */
+	unsigned int rcpts; /* recipients taken in this transaction */
+	char peer[PEER_LEN];
 	size_t len;
 	char line[LINE_LEN];
 };
@@ -52,6 +71,8 @@ static struct client clients[MAX_CLIENTS];
 static struct listener listeners[MAX_LISTEN];
 static int nlisten;
 static int log_fd = STDOUT_FILENO;
+static const char *accept_prefix[MAX_ACCEPT];
+static int naccept;
 
 static void die(const char *what)
 {
@@ -62,9 +83,11 @@ static void die(const char *what)
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: sg_sink --listen ADDR:PORT... [--log FILE] [--max-seconds N]\n"
-		"  ADDR is a.b.c.d or [IPv6]; N is 1 to %d (default 120)\n",
-		MAX_SECONDS);
+		"usage: sg_sink --listen ADDR:PORT... [--accept PREFIX]... [--log FILE]\n"
+		"               [--max-seconds N]\n"
+		"  ADDR is a.b.c.d or [IPv6]; N is 1 to %d (default 120); at most %d\n"
+		"  listeners and %d prefixes of 1 to %d characters\n",
+		MAX_SECONDS, MAX_LISTEN, MAX_ACCEPT, PREFIX_LEN);
 	exit(2);
 }
 
@@ -169,24 +192,93 @@ static int say(int fd, const char *msg)
 	return send(fd, msg, len, MSG_NOSIGNAL) == (ssize_t)len ? 0 : -1;
 }
 
+/*
+ * The address of "RCPT TO:<addr>" (or without brackets, as lax clients
+ * send it), copied printable into out: no space or control character can
+ * split or forge a log line.
+ */
+static void rcpt_addr(const char *line, char *out, size_t len)
+{
+	const char *p = line + 4;
+	size_t n = 0;
+
+	while (*p == ' ')
+		p++;
+	if (!strncasecmp(p, "TO:", 3))
+		p += 3;
+	while (*p == ' ')
+		p++;
+	if (*p == '<')
+		p++;
+	for (; *p && *p != '>' && *p != ' ' && n < len - 1; p++)
+		out[n++] = (unsigned char)*p > ' ' && (unsigned char)*p < 0x7f ? *p : '?';
+	if (!n)
+		out[n++] = '-';
+	out[n] = '\0';
+}
+
+/* Whether the local part of addr starts with one of the --accept prefixes; all do without any. */
+static int rcpt_wanted(const char *addr)
+{
+	size_t local = strcspn(addr, "@"), plen;
+	int i;
+
+	if (!naccept)
+		return 1;
+	for (i = 0; i < naccept; i++) {
+		plen = strlen(accept_prefix[i]);
+		if (plen <= local && !strncasecmp(addr, accept_prefix[i], plen))
+			return 1;
+	}
+	return 0;
+}
+
+/* RCPT: taken or refused as --accept says, and logged either way. */
+static int smtp_rcpt(int fd, struct client *c, const char *line)
+{
+	char addr[ADDR_LOG_LEN], msg[PEER_LEN + ADDR_LOG_LEN + 32];
+	int wanted;
+
+	rcpt_addr(line, addr, sizeof(addr));
+	wanted = rcpt_wanted(addr);
+	snprintf(msg, sizeof(msg), "rcpt %u %s %d %s\n", c->port, c->peer, wanted ? 250 : 550,
+		 addr);
+	log_line(msg);
+	if (!wanted)
+		return say(fd, "550 5.1.1 mailbox unavailable\r\n");
+	c->rcpts++;
+	return say(fd, "250 2.1.5 ok\r\n");
+}
+
 /* One line without its CRLF; returns -1 when the session is over. */
 static int smtp_line(int fd, struct client *c, const char *line)
 {
-	static const char *const ok_verbs[] = { "MAIL", "RCPT", "RSET", "NOOP" };
-	size_t i;
+	char msg[PEER_LEN + 32];
 
 	if (c->in_data) {
 		if (strcmp(line, "."))
 			return 0;
 		c->in_data = 0;
+		snprintf(msg, sizeof(msg), "data %u %s %u\n", c->port, c->peer, c->rcpts);
+		log_line(msg);
+		c->rcpts = 0;
 		return say(fd, "250 2.0.0 queued\r\n");
 	}
 	if (!strncasecmp(line, "EHLO", 4) || !strncasecmp(line, "HELO", 4))
 		return say(fd, "250 sg-sink\r\n");
-	for (i = 0; i < sizeof(ok_verbs) / sizeof(ok_verbs[0]); i++)
-		if (!strncasecmp(line, ok_verbs[i], 4))
-			return say(fd, "250 2.0.0 ok\r\n");
+	if (!strncasecmp(line, "RCPT", 4))
+		return smtp_rcpt(fd, c, line);
+	/* MAIL and RSET start a new transaction. */
+	if (!strncasecmp(line, "MAIL", 4) || !strncasecmp(line, "RSET", 4)) {
+		c->rcpts = 0;
+		return say(fd, "250 2.0.0 ok\r\n");
+	}
+	if (!strncasecmp(line, "NOOP", 4))
+		return say(fd, "250 2.0.0 ok\r\n");
 	if (!strncasecmp(line, "DATA", 4)) {
+		/* As a real MX does; without --accept, DATA is taken as before. */
+		if (naccept && !c->rcpts)
+			return say(fd, "554 5.5.1 no valid recipients\r\n");
 		c->in_data = 1;
 		return say(fd, "354 end with <CRLF>.<CRLF>\r\n");
 	}
@@ -234,6 +326,7 @@ static void accept_all(const struct listener *l, int lfd)
 {
 	char peer[PEER_LEN], line[PEER_LEN + 32];
 	struct sockaddr_storage ss;
+	struct client *c;
 	socklen_t len;
 	int fd, slot;
 
@@ -255,7 +348,10 @@ static void accept_all(const struct listener *l, int lfd)
 		}
 		pfds[slot].fd = fd;
 		pfds[slot].events = POLLIN;
-		memset(&clients[slot - 1 - nlisten], 0, sizeof(struct client));
+		c = &clients[slot - 1 - nlisten];
+		memset(c, 0, sizeof(*c));
+		c->port = l->port;
+		memcpy(c->peer, peer, sizeof(c->peer));
 		if (say(fd, "220 sg-sink ESMTP\r\n"))
 			client_close(slot);
 	}
@@ -289,6 +385,7 @@ static void parse_args(int argc, char **argv, long *max_seconds)
 {
 	static const struct option opts[] = {
 		{ "listen", required_argument, NULL, 'l' },
+		{ "accept", required_argument, NULL, 'a' },
 		{ "log", required_argument, NULL, 'o' },
 		{ "max-seconds", required_argument, NULL, 't' },
 		{}
@@ -302,6 +399,12 @@ static void parse_args(int argc, char **argv, long *max_seconds)
 			if (nlisten == MAX_LISTEN || parse_listen(optarg, &listeners[nlisten]))
 				usage();
 			nlisten++;
+			break;
+		case 'a':
+			if (naccept == MAX_ACCEPT || !*optarg || strlen(optarg) > PREFIX_LEN ||
+			    strchr(optarg, '@'))
+				usage();
+			accept_prefix[naccept++] = optarg;
 			break;
 		case 'o':
 			log_fd = open(optarg, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
