@@ -105,6 +105,7 @@ demo: deps all $(TOOLS)
 install: all
 	install -D -m 0755 smtpguard $(DESTDIR)$(PREFIX)/sbin/smtpguard
 	install -d $(DESTDIR)/etc/systemd/system $(DESTDIR)/etc/smtpguard
+	install -d -m 0700 $(DESTDIR)/var/lib/smtpguard
 	sed 's|/usr/local/sbin/|$(PREFIX)/sbin/|' dist/smtpguard.service \
 		>$(DESTDIR)/etc/systemd/system/smtpguard.service
 	[ -e $(DESTDIR)/etc/smtpguard/smtpguard.conf ] || \

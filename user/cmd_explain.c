@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -173,7 +174,7 @@ static json_t *audit_json(__u32 uid)
 	while (getline(&line, &cap, f) > 0) {
 		e = json_loads(line, 0, NULL);
 		u = e ? json_object_get(e, "uid") : NULL;
-		if (u && json_integer_value(u) == uid) {
+		if (json_is_integer(u) && json_integer_value(u) == uid) {
 			json_array_append(a, e);
 			if (json_array_size(a) > AUDIT_SHOWN)
 				json_array_remove(a, 0);
@@ -277,11 +278,16 @@ static void print_daemon(const json_t *d)
 	json_array_foreach(json_object_get(d, "processes"), i, p)
 	{
 		const json_t *pr = json_object_get(p, "process");
+		char comm[16], exe[PATH_MAX], cwd[PATH_MAX], script[PATH_MAX], cmdline[1024];
 
-		printf("  pid %.0f %s exe=%s cwd=%s%s%s\n    cmdline: %s\n",
-		       num(pr, "pid") ? num(pr, "pid") : num(p, "tgid"), str(p, "comm"),
-		       str(pr, "exe"), str(pr, "cwd"), *str(pr, "script") ? " script=" : "",
-		       str(pr, "script"), str(pr, "cmdline"));
+		/* What a customer's process calls itself reaches root's terminal only printable. */
+		printf("  pid %.0f %s exe=%s cwd=%s%s%s\n    cmdline: %s\n", num(p, "tgid"),
+		       sg_printable(str(p, "comm"), comm, sizeof(comm)),
+		       sg_printable(str(pr, "exe"), exe, sizeof(exe)),
+		       sg_printable(str(pr, "cwd"), cwd, sizeof(cwd)),
+		       *str(pr, "script") ? " script=" : "",
+		       sg_printable(str(pr, "script"), script, sizeof(script)),
+		       sg_printable(str(pr, "cmdline"), cmdline, sizeof(cmdline)));
 	}
 }
 
@@ -330,16 +336,24 @@ static int run_explain(int argc, char **argv)
 		json_decref(audit);
 		return sg_fail("reading the pinned maps in %s", sg_pin_dir());
 	}
-	out = json_pack("{s:I, s:s, s:o, s:o, s:s?, s:o}", "uid", (json_int_t)uid, "user", name,
-			"kernel", kernel, "daemon", daemon ? daemon : json_null(),
-			"daemon_error", daemon ? NULL : why, "audit", audit ? audit : json_array());
+	/* jansson takes the "o" values even when it fails: nothing is used after but out. */
+	out = json_pack("{s:I, s:o, s:o, s:o, s:o, s:o}", "uid", (json_int_t)uid, "user",
+			sg_json_text(name), "kernel", kernel, "daemon",
+			daemon ? daemon : json_null(), "daemon_error",
+			daemon ? json_null() : sg_json_text(why), "audit",
+			audit ? audit : json_array());
+	if (!out)
+		return sg_fail("%s", strerror(ENOMEM));
+	kernel = json_object_get(out, "kernel");
+	daemon = json_object_get(out, "daemon");
+	audit = json_object_get(out, "audit");
 	if (json) {
 		json_dumpf(out, stdout, JSON_INDENT(2));
 		printf("\n");
 	} else {
 		printf("%s\n", who);
 		print_kernel(kernel);
-		if (daemon)
+		if (!json_is_null(daemon))
 			print_daemon(daemon);
 		else
 			printf("daemon:   not reachable (%s): rates, baseline and rules unknown\n",

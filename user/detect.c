@@ -157,7 +157,8 @@ static int holds(const struct sg_principal *p, enum sg_rule r, const struct sg_o
 		*value = (double)o->last_1m;
 		*limit = t->rate_factor * expected > t->rate_floor ? t->rate_factor * expected :
 								      t->rate_floor;
-		return (t->rate_floor > 0 || t->rate_factor > 0) && *value > *limit;
+		/* With no floor, nothing learned (or a silent hour) is no limit of 0. */
+		return *limit > 0 && *value > *limit;
 	case SG_RULE_DESTINATIONS:
 		*value = o->destinations_10m;
 		*limit = t->destinations;

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "guard.h"
 #include "render.h"
@@ -58,8 +59,17 @@ void sg_guard_save(struct sg_guard *g, const struct sg_config *c, time_t now)
 {
 	char err[PATH_MAX + 256];
 
+	char dir[PATH_MAX], *slash;
+
 	if (!c->baselines[0])
 		return;
+	/* Outside systemd (make run), nothing made StateDirectory: make it, private. */
+	snprintf(dir, sizeof(dir), "%s", c->baselines);
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		mkdir(dir, 0700);
+	}
 	if (sg_baselines_save(g->store, c->baselines, err, sizeof(err)))
 		printf("smtpguard: saving the baselines: %s\n", err);
 	g->saved = now;
@@ -171,15 +181,31 @@ static void act(struct act_ctx *a, __u32 uid, const struct sg_principal *p, enum
 /* An active alert whose action has run out is acted on again while it holds. */
 static int hold(const struct sg_principal *p, void *ctx)
 {
+	struct act_ctx *a = ctx;
 	__u32 uid;
 	int r;
 
 	if (sscanf(p->id, "uid:%u", &uid) != 1)
 		return 0;
 	for (r = 0; r < SG_RULES; r++)
-		if (p->rules[r].active)
-			act(ctx, uid, p, r, 1);
+		if (p->rules[r].active &&
+		    sg_respond_pending(a->g->resp, a->c, uid, r, a->now_ns))
+			act(a, uid, p, r, 1);
 	return 0;
+}
+
+/*
+ * The allow list's and the MTA's users are watched for their baselines, not
+ * judged: every customer's mail leaves through the MTA, and would page for it.
+ */
+static const struct sg_thresholds *thresholds(const struct sg_guard *g, const struct sg_config *c,
+					      __u32 uid)
+{
+	static const struct sg_thresholds off;
+	enum sg_exempt ex = sg_respond_exempt(g->resp, c, uid);
+
+	return ex == SG_EXEMPT_ALLOW || ex == SG_EXEMPT_MTA ? &off :
+							      sg_respond_thresholds(g->resp, c, uid);
 }
 
 void sg_guard_tick(struct sg_guard *g, const struct sg_config *c, const struct sg_senders *s,
@@ -213,8 +239,8 @@ void sg_guard_tick(struct sg_guard *g, const struct sg_config *c, const struct s
 			continue;
 		}
 		observe(g, &s->rows[i], rates, now_s, &o);
-		n = sg_detect_observe(g->det, id, &o,
-				      sg_respond_thresholds(g->resp, c, s->rows[i].uid), now, changes);
+		n = sg_detect_observe(g->det, id, &o, thresholds(g, c, s->rows[i].uid), now,
+				      changes);
 		if (n < 0) {
 			printf("smtpguard: detector: %s\n", strerror(-n));
 			continue;

@@ -380,3 +380,14 @@ int sg_json_print(FILE *f, json_t *v)
 	fputc('\n', f);
 	return err;
 }
+
+char *sg_printable(const char *s, char *buf, size_t len)
+{
+	size_t i;
+
+	for (i = 0; s[i] && i + 1 < len; i++)
+		buf[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
+	if (len)
+		buf[i] = '\0';
+	return buf;
+}

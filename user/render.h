@@ -96,6 +96,9 @@ void sg_status_print(FILE *f, const struct sg_status *st);
  */
 json_t *sg_json_text(const char *s);
 
+/* s for a log line or a terminal: control bytes and DEL become '?'; cut to len - 1. */
+char *sg_printable(const char *s, char *buf, size_t len);
+
 /* Print a JSON value to f followed by a newline; -EIO on failure. */
 int sg_json_print(FILE *f, json_t *v);
 

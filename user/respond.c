@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 
+#include "collect.h"
 #include "maps.h"
 #include "parse.h"
 #include "procs.h"
@@ -28,16 +29,31 @@ struct sg_responder {
 	__u32 allow[SG_MAX_NAMES], mta[SG_MAX_NAMES]; /* NO_UID: no such user */
 	__u32 override_uid[SG_MAX_OVERRIDES];
 	__u64 counts[SG_ACTIONS][SG_RULES];
+	int policies_fd; /* sg_policies, opened once: a tick may look up thousands */
+	struct sg_policy default_policy; /* as of the last sg_respond_config */
 };
 
 struct sg_responder *sg_responder_new(void)
 {
-	return calloc(1, sizeof(struct sg_responder));
+	struct sg_responder *r = calloc(1, sizeof(*r));
+
+	if (r)
+		r->policies_fd = -1;
+	return r;
 }
 
 void sg_responder_free(struct sg_responder *r)
 {
+	if (r && r->policies_fd >= 0)
+		close(r->policies_fd);
 	free(r);
+}
+
+static int policies_fd(struct sg_responder *r)
+{
+	if (r->policies_fd < 0)
+		r->policies_fd = sg_pin_open(SG_MAP_POLICIES);
+	return r->policies_fd;
 }
 
 /* A UID number or a user name. */
@@ -110,21 +126,40 @@ static int in_force(const struct sg_policy *p, __u64 now_ns)
 	return !p->expires_ns || p->expires_ns > now_ns;
 }
 
-/* Writes the config's policy of uid unless a human's or the detector's is in force. */
-static int put_config_policy(int fd, const struct sg_policy *want, __u32 uid, __u64 now_ns)
+/*
+ * Writes the config's policy of uid unless a human's is in force, or the
+ * detector's is and the config does not exempt uid from it.
+ */
+static int put_config_policy(int fd, const struct sg_policy *want, __u32 uid, int exempt,
+			     __u64 now_ns)
 {
 	struct sg_policy cur, p = *want;
 
 	if (!bpf_map_lookup_elem(fd, &uid, &cur) && in_force(&cur, now_ns)) {
-		if (cur.set_by != SG_SET_CONFIG && cur.set_by != SG_SET_UNKNOWN)
+		if (cur.set_by == SG_SET_CLI || (cur.set_by == SG_SET_DETECTOR && !exempt))
 			return 0;
 		/* Unchanged: rewriting it would refill the bucket. */
 		if (cur.set_by == SG_SET_CONFIG && cur.mode == p.mode &&
 		    cur.rate_per_hour == p.rate_per_hour && cur.burst == p.burst && !cur.expires_ns)
 			return 0;
+		if (cur.set_by == SG_SET_DETECTOR)
+			printf("smtpguard: uid %u is exempt now: the detector's %s is lifted\n", uid,
+			       sg_mode_name(cur.mode));
 	}
 	p.updated_ns = now_ns;
 	return bpf_map_update_elem(fd, &uid, &p, BPF_ANY) ? -errno : 0;
+}
+
+/* An alert-only override with no limit of its own: the detector's policy goes. */
+static int lift_detector_policy(int fd, __u32 uid)
+{
+	struct sg_policy cur;
+
+	if (bpf_map_lookup_elem(fd, &uid, &cur) || cur.set_by != SG_SET_DETECTOR)
+		return 0;
+	printf("smtpguard: uid %u is exempt now: the detector's %s is lifted\n", uid,
+	       sg_mode_name(cur.mode));
+	return bpf_map_delete_elem(fd, &uid) && errno != ENOENT ? -errno : 0;
 }
 
 struct stale {
@@ -150,35 +185,49 @@ static int find_stale(const void *key, const void *value, void *ctx)
 int sg_respond_config(struct sg_responder *r, const struct sg_config *c, __u64 now_ns, int warn)
 {
 	struct stale s = { .r = r, .c = c };
-	struct sg_policy want;
+	struct sg_settings settings;
+	struct sg_policy want, cur;
 	int i, fd, err = 0;
+	__u32 uid;
 
-	resolve_all(c->allow, c->n_allow, r->allow, "[detect] allow", warn);
-	/* The MTAs not installed here are expected: nothing to say. */
-	resolve_all(c->mta_users, c->n_mta_users, r->mta, "[detect] mta_users", 0);
-	for (i = 0; i < c->n_overrides; i++) {
-		r->override_uid[i] = resolve(c->overrides[i].name);
-		if (r->override_uid[i] == NO_UID && warn)
-			printf("smtpguard: [override %s]: no such user\n", c->overrides[i].name);
+	if (warn) {
+		resolve_all(c->allow, c->n_allow, r->allow, "[detect] allow", warn);
+		/* The MTAs not installed here are expected: nothing to say. */
+		resolve_all(c->mta_users, c->n_mta_users, r->mta, "[detect] mta_users", 0);
+		for (i = 0; i < c->n_overrides; i++) {
+			r->override_uid[i] = resolve(c->overrides[i].name);
+			if (r->override_uid[i] == NO_UID)
+				printf("smtpguard: [override %s]: no such user\n",
+				       c->overrides[i].name);
+		}
 	}
-	fd = sg_pin_open(SG_MAP_POLICIES);
+	if (!sg_settings_get(&settings))
+		r->default_policy = settings.default_policy;
+	fd = policies_fd(r);
 	if (fd < 0)
 		return fd;
 	for (i = 0; !err && i < c->n_allow; i++)
 		if (r->allow[i] != NO_UID && config_policy(r, c, r->allow[i], &want))
-			err = put_config_policy(fd, &want, r->allow[i], now_ns);
+			err = put_config_policy(fd, &want, r->allow[i], 1, now_ns);
 	for (i = 0; !err && i < c->n_mta_users; i++)
 		if (r->mta[i] != NO_UID && config_policy(r, c, r->mta[i], &want))
-			err = put_config_policy(fd, &want, r->mta[i], now_ns);
-	for (i = 0; !err && i < c->n_overrides; i++)
-		if (r->override_uid[i] != NO_UID && config_policy(r, c, r->override_uid[i], &want))
-			err = put_config_policy(fd, &want, r->override_uid[i], now_ns);
+			err = put_config_policy(fd, &want, r->mta[i], 1, now_ns);
+	for (i = 0; !err && i < c->n_overrides; i++) {
+		uid = r->override_uid[i];
+		if (uid == NO_UID)
+			continue;
+		if (config_policy(r, c, uid, &want))
+			err = put_config_policy(fd, &want, uid, c->overrides[i].alert_only, now_ns);
+		else if (c->overrides[i].alert_only)
+			err = lift_detector_policy(fd, uid);
+	}
 	if (!err)
 		err = sg_map_for_each(fd, find_stale, &s);
+	/* Looked at again just before: a human may have set a policy since the walk. */
 	for (i = 0; !err && i < s.n; i++)
-		if (bpf_map_delete_elem(fd, &s.uids[i]) && errno != ENOENT)
+		if (!bpf_map_lookup_elem(fd, &s.uids[i], &cur) && cur.set_by == SG_SET_CONFIG &&
+		    bpf_map_delete_elem(fd, &s.uids[i]) && errno != ENOENT)
 			err = -errno;
-	close(fd);
 	return err;
 }
 
@@ -216,13 +265,68 @@ const char *sg_exempt_text(enum sg_exempt e)
 	}
 }
 
-/* Block beats throttle; of two throttles the slower one is the stronger. */
+/* Block beats throttle; of two throttles the slower one is the stronger; observe is weakest. */
 static int at_least_as_strong(const struct sg_policy *p, const struct sg_response *resp)
 {
 	if (p->mode == SG_MODE_BLOCK)
 		return 1;
 	return resp->kind == SG_RESP_THROTTLE && p->mode == SG_MODE_THROTTLE &&
 	       p->rate_per_hour <= resp->rate_per_hour;
+}
+
+/*
+ * Whether the rule's response is to be applied to uid now; when not, why
+ * (empty: the response is only an alert). A response never loosens what
+ * is in force, whoever set it, and never overrides a human.
+ */
+static int decide(struct sg_responder *r, const struct sg_config *c, __u32 uid,
+		  enum sg_rule rule, __u64 now_ns, int *exists, char *why, size_t len)
+{
+	const struct sg_response *resp = &c->responses[rule];
+	enum sg_exempt ex = sg_respond_exempt(r, c, uid);
+	struct sg_policy own;
+	const struct sg_policy *eff = &r->default_policy;
+	int fd = policies_fd(r), has;
+
+	why[0] = '\0';
+	*exists = fd >= 0 && !bpf_map_lookup_elem(fd, &uid, &own);
+	has = *exists && in_force(&own, now_ns);
+	if (has)
+		eff = &own;
+	if (resp->kind == SG_RESP_ALERT)
+		return 0;
+	if (ex) {
+		snprintf(why, len, "no action: %s", sg_exempt_text(ex));
+		return 0;
+	}
+	if (has && own.set_by == SG_SET_CLI) {
+		snprintf(why, len, "no action: an administrator's %s stands",
+			 own.mode == SG_MODE_OBSERVE ? "release" : sg_mode_name(own.mode));
+		return 0;
+	}
+	if (resp->kind == SG_RESP_KILL) {
+		if (!uid)
+			snprintf(why, len, "no action: root's processes are the system's");
+		return uid != 0;
+	}
+	if (at_least_as_strong(eff, resp)) {
+		snprintf(why, len, "no action: already %s by %s", sg_mode_name(eff->mode),
+			 !has ? "the default policy" :
+			 own.set_by == SG_SET_DETECTOR ? "the detector" : "the config");
+		return 0;
+	}
+	return 1;
+}
+
+int sg_respond_pending(struct sg_responder *r, const struct sg_config *c, __u32 uid,
+		       enum sg_rule rule, __u64 now_ns)
+{
+	const struct sg_response *resp = &c->responses[rule];
+	char why[160];
+	int exists;
+
+	return (resp->kind == SG_RESP_THROTTLE || resp->kind == SG_RESP_BLOCK) &&
+	       decide(r, c, uid, rule, now_ns, &exists, why, sizeof(why));
 }
 
 static json_t *evidence_json(const struct sg_evidence *ev)
@@ -267,38 +371,26 @@ static void log_action(const struct sg_evidence *ev, const char *what, const cha
 	json_t *proc = first ? json_object_get(first, "process") : NULL;
 	const char *exe = proc ? json_string_value(json_object_get(proc, "exe")) : NULL;
 	const char *script = proc ? json_string_value(json_object_get(proc, "script")) : NULL;
+	char user[64], exe_buf[PATH_MAX], script_buf[PATH_MAX];
 
+	/* A customer names its files and its processes: nothing of theirs forges a line. */
 	printf("smtpguard: %s user=%s uid=%u rule=%s value=%.1f limit=%.1f%s%s%s%s%s%s\n", what,
-	       ev->user && *ev->user ? ev->user : "-", ev->uid, sg_rule_names[ev->rule],
-	       rs->value, rs->limit, detail ? " " : "", detail ? detail : "", exe ? " exe=" : "",
-	       exe ? exe : "", script ? " script=" : "", script ? script : "");
+	       ev->user && *ev->user ? sg_printable(ev->user, user, sizeof(user)) : "-", ev->uid,
+	       sg_rule_names[ev->rule], rs->value, rs->limit, detail ? " " : "",
+	       detail ? detail : "", exe ? " exe=" : "",
+	       exe ? sg_printable(exe, exe_buf, sizeof(exe_buf)) : "", script ? " script=" : "",
+	       script ? sg_printable(script, script_buf, sizeof(script_buf)) : "");
 }
 
-static int put_policy(__u32 uid, const struct sg_policy *p)
-{
-	int fd = sg_pin_open(SG_MAP_POLICIES), err;
 
-	if (fd < 0)
-		return fd;
-	err = bpf_map_update_elem(fd, &uid, p, BPF_ANY) ? -errno : 0;
-	close(fd);
-	return err;
-}
-
-static int get_policy(__u32 uid, struct sg_policy *p)
-{
-	int fd = sg_pin_open(SG_MAP_POLICIES), err;
-
-	if (fd < 0)
-		return fd;
-	err = bpf_map_lookup_elem(fd, &uid, p) ? -errno : 0;
-	close(fd);
-	return err;
-}
-
-/* Throttle or block as resp says, for its time; the bucket keeps its tokens. */
-static enum sg_action limit(const struct sg_response *resp, const struct sg_audit_cfg *cfg,
-			    const struct sg_evidence *ev, __u64 now_ns)
+/*
+ * Throttle or block as resp says, for its time; the bucket keeps its tokens.
+ * Where the UID had no policy, only a new entry is written: a human's that
+ * appeared since decide() looked stands.
+ */
+static enum sg_action limit(struct sg_responder *r, const struct sg_response *resp,
+			    const struct sg_audit_cfg *cfg, const struct sg_evidence *ev,
+			    int exists, __u64 now_ns)
 {
 	struct sg_policy p = {
 		.mode = resp->kind == SG_RESP_BLOCK ? SG_MODE_BLOCK : SG_MODE_THROTTLE,
@@ -312,7 +404,9 @@ static enum sg_action limit(const struct sg_response *resp, const struct sg_audi
 	enum sg_action a = resp->kind == SG_RESP_BLOCK ? SG_ACT_BLOCK : SG_ACT_THROTTLE;
 	char rate[32], dur[32], detail[96];
 	json_t *params;
-	int err = put_policy(ev->uid, &p);
+	int err = bpf_map_update_elem(policies_fd(r), &ev->uid, &p, exists ? BPF_ANY : BPF_NOEXIST) ?
+			  -errno :
+			  0;
 
 	if (err) {
 		printf("smtpguard: %s uid %u: %s\n", sg_action_names[a], ev->uid, strerror(-err));
@@ -357,28 +451,20 @@ enum sg_action sg_respond_alert(struct sg_responder *r, const struct sg_config *
 				int again, __u64 now_ns)
 {
 	const struct sg_response *resp = &c->responses[ev->rule];
-	enum sg_exempt ex = sg_respond_exempt(r, c, ev->uid);
 	enum sg_action a = SG_ACT_ALERT;
-	struct sg_policy cur;
 	char why[160];
-	int has = !get_policy(ev->uid, &cur) && in_force(&cur, now_ns);
+	int exists, apply;
 	json_t *params;
 
 	if (again && (resp->kind == SG_RESP_ALERT || resp->kind == SG_RESP_KILL))
 		return SG_ACT_ALERT;
-	why[0] = '\0';
-	if (ex)
-		snprintf(why, sizeof(why), "no action: %s", sg_exempt_text(ex));
-	else if (has && cur.set_by == SG_SET_CLI)
-		snprintf(why, sizeof(why), "no action: an administrator's %s stands",
-			 cur.mode == SG_MODE_OBSERVE ? "release" : sg_mode_name(cur.mode));
-	else if (has && cur.set_by == SG_SET_DETECTOR && at_least_as_strong(&cur, resp))
-		return SG_ACT_ALERT; /* already done */
-	if (!why[0] && (resp->kind == SG_RESP_THROTTLE || resp->kind == SG_RESP_BLOCK))
-		a = limit(resp, audit_cfg, ev, now_ns);
-	else if (!why[0] && resp->kind == SG_RESP_KILL)
+	apply = decide(r, c, ev->uid, ev->rule, now_ns, &exists, why, sizeof(why));
+	if (apply && resp->kind == SG_RESP_KILL)
 		a = kill_senders(audit_cfg, ev);
+	else if (apply)
+		a = limit(r, resp, audit_cfg, ev, exists, now_ns);
 	if (a == SG_ACT_ALERT) {
+		/* Held alerts are told once, when raised. */
 		if (again)
 			return a;
 		log_action(ev, "alert", why[0] ? why : NULL);

@@ -48,9 +48,11 @@ struct sg_responder *sg_responder_new(void);
 void sg_responder_free(struct sg_responder *r);
 
 /*
- * Resolves the config's names to UIDs (a name that is no user is logged
- * when warn) and writes the config's policies where nothing stronger
- * stands; removes the config's policies it no longer asks for.
+ * With warn (a config just loaded), resolves the config's names to UIDs and
+ * logs those that are no user. Then, every tick, writes the config's
+ * policies where no human's stands (lifting the detector's from exempt
+ * users), removes those it no longer asks for, and notes the default
+ * policy.
  */
 int sg_respond_config(struct sg_responder *r, const struct sg_config *c, __u64 now_ns, int warn);
 
@@ -79,6 +81,13 @@ struct sg_evidence {
 enum sg_action sg_respond_alert(struct sg_responder *r, const struct sg_config *c,
 				const struct sg_audit_cfg *audit, const struct sg_evidence *ev,
 				int again, __u64 now_ns);
+
+/*
+ * Whether an alert of rule still held on uid calls for its throttle or
+ * block to be applied (again): cheap, for every held alert every tick.
+ */
+int sg_respond_pending(struct sg_responder *r, const struct sg_config *c, __u32 uid,
+		       enum sg_rule rule, __u64 now_ns);
 
 /* Automatic actions taken since the start. */
 __u64 sg_respond_count(const struct sg_responder *r, enum sg_action a, enum sg_rule rule);

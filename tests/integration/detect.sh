@@ -5,7 +5,8 @@
 # hammering port 25 is throttled automatically, audited with its evidence;
 # a human release wins and holds through the grace period. Sourced by run.sh.
 
-TESTS+=(detect_new_sender detect_release_wins detect_restart_keeps_baselines)
+TESTS+=(detect_new_sender detect_release_wins detect_restart_keeps_baselines detect_never_loosens
+	detect_allow_lifts)
 
 # The audit entries the daemon wrote about USER, one compact JSON per line.
 daemon_actions() # USER
@@ -94,4 +95,35 @@ test_detect_restart_keeps_baselines()
 	start_daemon "$T/smtpguard.conf"
 	grep -q "$T/baselines.gz: not a smtpguard baseline file; starting with no baselines" \
 		"$T/daemon.log" || fail "no warning: $(tail -n 5 "$T/daemon.log")"
+}
+
+# A rule's throttle never loosens what is in force: here a default block.
+test_detect_never_loosens()
+{
+	write_config "$T/smtpguard.conf" "[policy]" "default = block"
+	start_daemon "$T/smtpguard.conf"
+	expect_connects "$USER_A" "ok=0 eperm=40 other=0" -n 40 "$NET4" 25
+	wait_until 30 has_action "$USER_A" alert || fail "no alert: $(tail -n 3 "$T/daemon.log")"
+	expect_eq "note" "no action: already block by the default policy" \
+		"$(daemon_actions "$USER_A" | jq -r 'select(.action == "alert") | .params.note' | head -n 1)"
+	expect_eq "no throttle" "" "$(daemon_actions "$USER_A" | jq -r 'select(.action == "throttle")')"
+	expect_connects "$USER_A" "ok=0 eperm=5 other=0" -n 5 "$NET4" 25
+}
+
+# A user put on the allow list by a reload is let go at once, and never judged again.
+test_detect_allow_lifts()
+{
+	write_config "$T/smtpguard.conf"
+	start_daemon "$T/smtpguard.conf"
+	connect_as "$USER_A" -n 40 "$NET4" 25 >/dev/null
+	wait_until 30 has_action "$USER_A" throttle || fail "no throttle"
+	write_config "$T/smtpguard.conf" "allow = root $USER_A"
+	kill -HUP "$DAEMON_PID"
+	wait_until 30 grep -q "the detector's throttle is lifted" "$T/daemon.log" ||
+		fail "not lifted: $(tail -n 3 "$T/daemon.log")"
+	expect_eq "policy" "observe by the config file" \
+		"$(sg explain "$USER_A" --json | jq -r '"\(.kernel.mode) by \(.kernel.set_by)"')"
+	expect_connects "$USER_A" "ok=40 eperm=0 other=0" -n 40 "$NET4" 25
+	sleep 2
+	expect_eq "throttles" 1 "$(daemon_actions "$USER_A" | jq -r 'select(.action == "throttle")' | jq -s length)"
 }

@@ -697,6 +697,17 @@ static void test_nothing_and_off(void **state)
 	}
 	assert_true(get(e, s.id)->is_new);
 	assert_int_equal(sg_baselines_count(e->store), 2);
+
+	/* No floor and a factor, nothing learned: no limit of 0, so no alert for one connection. */
+	{
+		const struct sg_thresholds factor_only = { .rate_factor = 5 };
+		struct series k = { .id = "uid:9004" };
+
+		assert_int_equal(sg_detect_known(e->d, k.id, 0, T0), 0);
+		for (now = T0 + 1; now <= T0 + 60; now++)
+			tick(e->d, &k, 1, &factor_only, now);
+		assert_events(&k, 0);
+	}
 }
 
 struct visits {
