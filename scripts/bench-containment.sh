@@ -39,23 +39,6 @@ cleanup()
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 
-# Milliseconds from T0 to T (seconds since the epoch, with decimals); "-" if T is empty.
-ms_since() # T0 T
-{
-	if [ -z "$2" ] || [ "$2" = - ]; then
-		echo -
-		return
-	fi
-	awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f", (b - a) * 1000 }'
-}
-
-# The first action the daemon took on USER: "EPOCH-SECONDS RULE" from the timed log, or empty.
-action_logged() # USER
-{
-	awk -v u="user=$1" '$2 == "smtpguard:" && $3 == "action" && $5 == u {
-		sub("rule=", "", $7); print $1, $7; exit }' "$LAB_DAEMON_TLOG"
-}
-
 # The time of the daemon's first audit entry about USER, in epoch seconds, or empty.
 action_audited() # USER
 {
@@ -83,15 +66,15 @@ run_case() # POLICY RATE
 	out=$LAB/out/web.out
 	lab_web_run "$rate" $((rate * SECONDS_PER_RUN)) "$SECONDS_PER_RUN" >"$out" 2>&1
 	# The daemon acts at its next tick at the latest.
-	lab_wait_until 30 test -n "$(action_logged "$LAB_USER_WEB")" || true
+	lab_wait_until 30 test -n "$(lab_action_logged "$LAB_USER_WEB")" || true
 	t0=$(lab_field "$out" first_connect)
-	read -r logged rule <<<"$(action_logged "$LAB_USER_WEB")"
+	read -r logged rule <<<"$(lab_action_logged "$LAB_USER_WEB")"
 	audited=$(action_audited "$LAB_USER_WEB")
 	burst=$(sed -n '/^\[policy\]/,/^\[/s/^burst = //p' "$LAB_CONF")
 	printf '%s %s %s %s %s %s %s %s %s %s %s\n' "$policy" "$rate" \
 		"$(lab_field "$out" attempts)" "$(lab_field "$out" eperm)" \
-		"$(ms_since "$t0" "$(lab_field "$out" first_eperm)")" \
-		"$(ms_since "$t0" "$logged")" "$(ms_since "$t0" "$audited")" "${rule:--}" \
+		"$(lab_ms_since "$t0" "$(lab_field "$out" first_eperm)")" \
+		"$(lab_ms_since "$t0" "$logged")" "$(lab_ms_since "$t0" "$audited")" "${rule:--}" \
 		"$(lab_sink_count accept "$LAB_SRC_WEB")" "$(lab_sink_count data "$LAB_SRC_WEB")" \
 		"${burst:--}" >>"$RESULTS"
 	lab_down

@@ -52,23 +52,6 @@ counts() # USER
 			+ (if .policy.rate then " " + .policy.rate else "" end) else "none" end)"'
 }
 
-# Milliseconds from T0 to T (epoch seconds with decimals); "-" if T is empty.
-ms_since() # T0 T
-{
-	if [ -z "$2" ] || [ "$2" = - ]; then
-		echo -
-		return
-	fi
-	awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f", (b - a) * 1000 }'
-}
-
-# When the daemon wrote its first action line about USER (epoch seconds), or nothing.
-action_time() # USER
-{
-	awk -v u="user=$1" '$2 == "smtpguard:" && $3 == "action" && $5 == u { print $1; exit }' \
-		"$LAB_DAEMON_TLOG"
-}
-
 action_line() # USER
 {
 	grep -m 1 "^smtpguard: action [a-z]* user=$1 " "$LAB_DAEMON_LOG"
@@ -140,10 +123,10 @@ wait "$web_pid" || true
 show <"$LAB/out/web.out"
 t0=$(lab_field "$LAB/out/web.out" first_connect)
 say "connect() refused with EPERM by the kernel: $(lab_field "$LAB/out/web.out" eperm)" \
-	"of $(lab_field "$LAB/out/web.out" attempts), the first $(ms_since "$t0" \
+	"of $(lab_field "$LAB/out/web.out" attempts), the first $(lab_ms_since "$t0" \
 	"$(lab_field "$LAB/out/web.out" first_eperm)") ms after its first connect()" \
 	"(the default burst of 20 spent)"
-say "the daemon's throttle was written $(ms_since "$t0" "$(action_time "$LAB_USER_WEB")") ms" \
+say "the daemon's throttle was written $(lab_ms_since "$t0" "$(lab_action_logged "$LAB_USER_WEB" | cut -d" " -f1)") ms" \
 	"after its first connect()"
 say "connections the MXs accepted from the web user: $(lab_sink_count accept "$LAB_SRC_WEB")," \
 	"messages delivered: $(lab_sink_count data "$LAB_SRC_WEB")"

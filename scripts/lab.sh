@@ -255,28 +255,12 @@ lab_add_user() # NAME
 
 # --- what the customers run --------------------------------------------------
 
-# The legitimate customers' mailing script: COUNT messages, one SMTP session
-# each, to the MXs round-robin, from their own address; paced at RATE per
-# second, or one every MIN to MAX seconds; never longer than SECONDS. BAD
-# percent of the recipients are dead addresses (the sink answers 550).
-lab_write_mailer()
+# The SMTP dialogue both PHP scripts speak: a command, and its reply's code.
+lab_write_smtp_lib()
 {
-	cat >"$LAB_MAILER" <<'EOF'
+	install -m 0644 /dev/null "$LAB/smtp.php"
+	cat >"$LAB/smtp.php" <<'EOF'
 <?php
-// usage: php mailer.php --src ADDR --mx A,B,... [--count N] [--rate R | --every MIN-MAX]
-//                       [--for SECONDS] [--bad PERCENT] [--from ADDR]
-$o = getopt('', ['src:', 'mx:', 'count:', 'rate:', 'every:', 'for:', 'bad:', 'from:']);
-$mx = explode(',', $o['mx'] ?? '');
-$count = max(1, (int)($o['count'] ?? 1));
-$rate = (float)($o['rate'] ?? 0);
-[$emin, $emax] = array_map('floatval', explode('-', ($o['every'] ?? '0') . '-'));
-$emax = max($emin, $emax);
-$seconds = (float)($o['for'] ?? 60);
-$bad = (int)($o['bad'] ?? 0);
-$from = $o['from'] ?? 'info@customer.example';
-$ctx = stream_context_create(['socket' => ['bindto' => ($o['src'] ?? '0.0.0.0') . ':0']]);
-$n = ['sent' => 0, 'delivered' => 0, 'refused' => 0, 'eperm' => 0, 'other' => 0];
-
 // The final reply's code ("NNN " after any "NNN-" lines); 0 when the server is gone.
 function reply($s)
 {
@@ -293,6 +277,33 @@ function cmd($s, $line)
 	fwrite($s, "$line\r\n");
 	return reply($s);
 }
+EOF
+}
+
+# The legitimate customers' mailing script: COUNT messages, one SMTP session
+# each, to the MXs round-robin, from their own address; paced at RATE per
+# second, or one every MIN to MAX seconds; never longer than SECONDS. BAD
+# percent of the recipients are dead addresses (the sink answers 550).
+lab_write_mailer()
+{
+	lab_write_smtp_lib
+	sed "s|@SMTP_LIB@|$LAB/smtp.php|" >"$LAB_MAILER" <<'EOF'
+<?php
+// usage: php mailer.php --src ADDR --mx A,B,... [--count N] [--rate R | --every MIN-MAX]
+//                       [--for SECONDS] [--bad PERCENT] [--from ADDR]
+$o = getopt('', ['src:', 'mx:', 'count:', 'rate:', 'every:', 'for:', 'bad:', 'from:']);
+$mx = explode(',', $o['mx'] ?? '');
+$count = max(1, (int)($o['count'] ?? 1));
+$rate = (float)($o['rate'] ?? 0);
+[$emin, $emax] = array_map('floatval', explode('-', ($o['every'] ?? '0') . '-'));
+$emax = max($emin, $emax);
+$seconds = (float)($o['for'] ?? 60);
+$bad = (int)($o['bad'] ?? 0);
+$from = $o['from'] ?? 'info@customer.example';
+$ctx = stream_context_create(['socket' => ['bindto' => ($o['src'] ?? '0.0.0.0') . ':0']]);
+$n = ['sent' => 0, 'delivered' => 0, 'refused' => 0, 'eperm' => 0, 'other' => 0];
+
+require '@SMTP_LIB@';
 
 $t0 = microtime(true);
 $at = $t0;
@@ -346,7 +357,7 @@ lab_write_web_script()
 
 	mx=$(printf "'%s', " "${LAB_MX4[@]}")
 	mkdir -p "$(dirname "$LAB_WEB_SCRIPT")"
-	sed "s|@MX_LIST@|${mx%, }|" >"$LAB_WEB_SCRIPT" <<'EOF'
+	sed "s|@MX_LIST@|${mx%, }|; s|@SMTP_LIB@|$LAB/smtp.php|" >"$LAB_WEB_SCRIPT" <<'EOF'
 <?php
 // php wp-cache.php [RATE] [COUNT] [SECONDS]
 $mx = [@MX_LIST@];
@@ -357,21 +368,7 @@ $n = ['attempts' => 0, 'connected' => 0, 'eperm' => 0, 'other' => 0, 'delivered'
       'refused' => 0];
 $first_connect = $first_eperm = null;
 
-function reply($s)
-{
-	do {
-		$l = fgets($s, 1024);
-		if ($l === false)
-			return 0;
-	} while (strlen($l) > 3 && $l[3] === '-');
-	return (int)$l;
-}
-
-function cmd($s, $line)
-{
-	fwrite($s, "$line\r\n");
-	return reply($s);
-}
+require '@SMTP_LIB@';
 
 $t0 = microtime(true);
 for ($i = 0; $i < $count; $i++) {
@@ -536,6 +533,23 @@ lab_healthy()
 lab_metric() # SERIES
 {
 	lab_http_get /metrics | awk -v s="$1" '$1 == s { print $2; f = 1 } END { if (!f) print "absent" }'
+}
+
+# Milliseconds from T0 to T (epoch seconds with decimals); "-" if T is empty or "-".
+lab_ms_since() # T0 T
+{
+	if [ -z "$2" ] || [ "$2" = - ]; then
+		echo -
+		return
+	fi
+	awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f", (b - a) * 1000 }'
+}
+
+# The daemon's first action line about USER: "EPOCH-SECONDS RULE" from the timed log, or empty.
+lab_action_logged() # USER
+{
+	awk -v u="user=$1" '$2 == "smtpguard:" && $3 == "action" && $5 == u {
+		sub("rule=", "", $7); print $1, $7; exit }' "$LAB_DAEMON_TLOG"
 }
 
 # --- the daemon --------------------------------------------------------------

@@ -34,8 +34,7 @@ lab_reaction() # SCRIPT-OUTPUT
 	local t0 t1
 
 	t0=$(sed -n 's/.* first_connect=\([0-9.]*\).*/\1/p' <<<"$1")
-	t1=$(awk -v u="user=$LAB_USER_WEB" '$3 == "action" && $5 == u { print $1; exit }' \
-		"$LAB_DAEMON_TLOG")
+	t1=$(lab_action_logged "$LAB_USER_WEB" | cut -d' ' -f1)
 	[ -n "$t0" ] && [ -n "$t1" ] || return 1
 	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }'
 }
