@@ -59,7 +59,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $< $(LIB) $(LDLIBS) -lcmocka -o $@
 
-$(BUILD)/tests/%: tests/bpf/%.c $(LIB) $(SKELS)
+$(BUILD)/tests/%: tests/bpf/%.c $(wildcard tests/bpf/*.h) $(LIB) $(SKELS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $< $(LIB) $(LDLIBS) -lcmocka -o $@
 

@@ -33,14 +33,14 @@
 #include "loader.h"
 #include "maps.h"
 #include "sg_bucket.h"
+#include "sandbox.h"
 #include "smtpguard.h"
 #include "state.h"
 
 #define MAX_EVENTS 64
 
 static struct {
-	char dir[64], bpffs[96], cgroup[PATH_MAX];
-	__u64 cgroup_id;
+	struct sandbox sb;
 	int listen_fd;
 	__u16 port, other_port;
 	int other_fd;
@@ -115,38 +115,14 @@ static void read_events(void)
 
 static int do_setup(void)
 {
-	struct stat st;
-	char root[PATH_MAX - 64]; /* room for our cgroup's name */
 	int fd;
 
-	snprintf(t.dir, sizeof(t.dir), "/tmp/sg-connect.XXXXXX");
-	if (!mkdtemp(t.dir))
+	if (sandbox_enter(&t.sb, "connect"))
 		return -1;
-	snprintf(t.bpffs, sizeof(t.bpffs), "%s/bpffs", t.dir);
-	if (mkdir(t.bpffs, 0700) || mount("bpf", t.bpffs, "bpf", 0, NULL)) {
-		fprintf(stderr, "cannot mount a private bpffs at %s: %s\n", t.bpffs, strerror(errno));
-		return -1;
-	}
-	setenv("SMTPGUARD_PIN_DIR", strcat(strcpy(root, t.bpffs), "/smtpguard"), 1);
-
-	if (sg_cgroup2_root(root, sizeof(root))) {
-		fprintf(stderr, "no cgroup v2 hierarchy\n");
-		return -1;
-	}
-	snprintf(t.cgroup, sizeof(t.cgroup), "%s/sg-connect-%d", root, getpid());
-	if (mkdir(t.cgroup, 0755) || stat(t.cgroup, &st))
-		return -1;
-	t.cgroup_id = st.st_ino;
-
-	/* Loopback of our own: nothing else listens, nothing leaves the machine. */
-	if (unshare(CLONE_NEWNET)) {
-		fprintf(stderr, "unshare(CLONE_NEWNET): %s\n", strerror(errno));
-		return -1;
-	}
 	lo_up();
 
 	/* TC egress on our loopback too, for the kernel's replies. */
-	if (sg_attach(t.cgroup, (char *[]){ "lo" }, 1)) {
+	if (sg_attach(t.sb.cgroup, (char *[]){ "lo" }, 1)) {
 		fprintf(stderr, "the kernel did not accept the connect hooks (see above)\n");
 		return -1;
 	}
@@ -170,15 +146,7 @@ static int teardown(void **state)
 		close(t.listen_fd);
 	if (t.other_fd > 0)
 		close(t.other_fd);
-	if (t.bpffs[0]) {
-		sg_detach();
-		umount(t.bpffs);
-		rmdir(t.bpffs);
-	}
-	if (t.cgroup[0])
-		rmdir(t.cgroup);
-	if (t.dir[0])
-		rmdir(t.dir);
+	sandbox_leave(&t.sb);
 	return 0;
 }
 
@@ -230,7 +198,7 @@ static struct result run_as(__u32 uid, enum connect_how how, __u16 port, int n, 
 	if (!child) {
 		int fd;
 
-		snprintf(path, sizeof(path), "%s/cgroup.procs", t.cgroup);
+		snprintf(path, sizeof(path), "%s/cgroup.procs", t.sb.cgroup);
 		fd = open(path, O_WRONLY);
 		snprintf(buf, sizeof(buf), "%d", getpid());
 		if (fd < 0 || write(fd, buf, strlen(buf)) < 0 || setgid(uid + 1) || setuid(uid))
@@ -333,7 +301,7 @@ static void expect_event(const struct sg_event *e, __u32 kind, __u32 verdict, __
 	assert_int_equal(e->gid, uid + 1);
 	assert_int_equal(e->pid, pid);
 	assert_int_equal(e->tgid, pid);
-	assert_int_equal(e->cgroup_id, t.cgroup_id);
+	assert_int_equal(e->cgroup_id, t.sb.cgroup_id);
 	assert_memory_equal(e->addr, want, sizeof(want));
 	assert_int_equal(e->port, t.port);
 	assert_string_equal(e->comm, "test_connect");

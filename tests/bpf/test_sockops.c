@@ -38,6 +38,7 @@
 #include "connstats.h"
 #include "loader.h"
 #include "maps.h"
+#include "sandbox.h"
 #include "smtpguard.h"
 #include "state.h"
 
@@ -52,7 +53,7 @@
 #define SILENT_MAC  "02:00:00:00:00:99"
 
 static struct {
-	char dir[64], bpffs[96], cgroup[PATH_MAX];
+	struct sandbox sb;
 	char veth[IF_NAMESIZE], peer[IF_NAMESIZE];
 	pid_t peer_ns; /* sleeps in the network namespace that holds the veth's peer */
 	int listen_fd, unwatched_fd;
@@ -195,39 +196,12 @@ static int silent_neighbour(void)
 
 static int do_setup(void)
 {
-	char root[PATH_MAX - 64]; /* room for our cgroup's name */
-
-	snprintf(t.dir, sizeof(t.dir), "/tmp/sg-sockops.XXXXXX");
-	if (!mkdtemp(t.dir))
+	if (sandbox_enter(&t.sb, "sockops"))
 		return -1;
-	snprintf(t.bpffs, sizeof(t.bpffs), "%s/bpffs", t.dir);
-	if (mkdir(t.bpffs, 0700) || mount("bpf", t.bpffs, "bpf", 0, NULL)) {
-		fprintf(stderr, "cannot mount a private bpffs at %s: %s\n", t.bpffs,
-			strerror(errno));
-		return -1;
-	}
-	setenv("SMTPGUARD_PIN_DIR", strcat(strcpy(root, t.bpffs), "/smtpguard"), 1);
-
-	if (sg_cgroup2_root(root, sizeof(root))) {
-		fprintf(stderr, "no cgroup v2 hierarchy\n");
-		return -1;
-	}
-	snprintf(t.cgroup, sizeof(t.cgroup), "%s/sg-sockops-%d", root, getpid());
-	if (mkdir(t.cgroup, 0755)) {
-		fprintf(stderr, "mkdir %s: %s\n", t.cgroup, strerror(errno));
-		t.cgroup[0] = 0;
-		return -1;
-	}
-
-	/* A network namespace of our own: nothing else listens, nothing leaves the machine. */
-	if (unshare(CLONE_NEWNET)) {
-		fprintf(stderr, "unshare(CLONE_NEWNET): %s\n", strerror(errno));
-		return -1;
-	}
 	if (link_up("lo") || silent_neighbour())
 		return -1;
 
-	if (sg_attach(t.cgroup, NULL, 0)) {
+	if (sg_attach(t.sb.cgroup, NULL, 0)) {
 		fprintf(stderr, "the kernel did not accept the programs (see above)\n");
 		return -1;
 	}
@@ -249,15 +223,7 @@ static int teardown(void **state)
 		kill(t.peer_ns, SIGKILL);
 		waitpid(t.peer_ns, NULL, 0);
 	}
-	if (t.bpffs[0]) {
-		sg_detach();
-		umount(t.bpffs);
-		rmdir(t.bpffs);
-	}
-	if (t.cgroup[0])
-		rmdir(t.cgroup);
-	if (t.dir[0])
-		rmdir(t.dir);
+	sandbox_leave(&t.sb);
 	return 0;
 }
 
@@ -397,7 +363,7 @@ static struct outcome run_as(__u32 uid, const struct dial *d, int *fd)
 	if (!child) {
 		int cg, s;
 
-		snprintf(path, sizeof(path), "%s/cgroup.procs", t.cgroup);
+		snprintf(path, sizeof(path), "%s/cgroup.procs", t.sb.cgroup);
 		cg = open(path, O_WRONLY);
 		snprintf(buf, sizeof(buf), "%d", getpid());
 		if (cg < 0 || write(cg, buf, strlen(buf)) < 0 || setgroups(0, NULL) ||
