@@ -22,14 +22,16 @@
 #include "cli.h"
 #include "collect.h"
 #include "config.h"
+#include "detect.h"
+#include "guard.h"
 #include "render.h"
 #include "sg_bucket.h"
 #include "smtpguard.h"
 #include "state.h"
 
-#define AUDIT_SHOWN 5
+#define AUDIT_SHOWN	  5
 #define DAEMON_TIMEOUT_MS 2000L
-#define BODY_MAX (1 << 20)
+#define BODY_MAX	  (1 << 20)
 
 static const char *const setters[] = {
 	[SG_SET_UNKNOWN] = "unknown",
@@ -66,8 +68,8 @@ static json_t *kernel_json(__u32 uid, __u64 now)
 		eff = &s.default_policy;
 	}
 	sg_format_rate(eff->rate_per_hour, rate, sizeof(rate));
-	o = json_pack("{s:s, s:s, s:s, s:I, s:s, s:I}", "policy_of",
-		      own ? "own" : "default", "mode", sg_mode_name(eff->mode), "rate",
+	o = json_pack("{s:s, s:s, s:s, s:I, s:s, s:I}", "policy_of", own ? "own" : "default",
+		      "mode", sg_mode_name(eff->mode), "rate",
 		      eff->mode == SG_MODE_THROTTLE ? rate : "", "burst", (json_int_t)eff->burst,
 		      "set_by", own ? setters[p.set_by < 4 ? p.set_by : 0] : "the default policy",
 		      "expires_in_s",
@@ -76,21 +78,19 @@ static json_t *kernel_json(__u32 uid, __u64 now)
 		return NULL;
 	if (eff->mode == SG_MODE_THROTTLE && !lookup(SG_MAP_BUCKETS, &uid, &b) && b.last_ns &&
 	    b.policy_ns == eff->updated_ns)
-		json_object_set_new(o, "tokens",
-				    json_real((double)sg_bucket_refill(b.tokens,
-								       now > b.last_ns ?
-									       now - b.last_ns :
-									       0,
-								       eff->rate_per_hour,
-								       eff->burst) /
-					      SG_NS_PER_HOUR));
+		json_object_set_new(
+			o, "tokens",
+			json_real((double)sg_bucket_refill(b.tokens,
+							   now > b.last_ns ? now - b.last_ns : 0,
+							   eff->rate_per_hour, eff->burst) /
+				  SG_NS_PER_HOUR));
 	else if (eff->mode == SG_MODE_THROTTLE)
 		json_object_set_new(o, "tokens", json_integer(eff->burst)); /* a full bucket */
 	if (!lookup(SG_MAP_UID_STATS, &uid, &st))
-		json_object_set_new(o, "counts",
-				    json_pack("{s:I, s:I, s:I}", "attempts", (json_int_t)st.attempts,
-					      "allowed", (json_int_t)st.allowed, "denied",
-					      (json_int_t)st.denied));
+		json_object_set_new(
+			o, "counts",
+			json_pack("{s:I, s:I, s:I}", "attempts", (json_int_t)st.attempts, "allowed",
+				  (json_int_t)st.allowed, "denied", (json_int_t)st.denied));
 	return o;
 }
 
@@ -131,7 +131,7 @@ static json_t *daemon_json(const struct sg_config *c, __u32 uid, char *why, size
 		snprintf(why, whylen, "[exporter] listen = off: the daemon cannot be asked");
 		return NULL;
 	}
-	snprintf(url, sizeof(url), "http://%s%s%s:%u/explain?principal=uid:%u",
+	snprintf(url, sizeof(url), "http://%s%s%s:%u/explain?principal=" SG_UID_PRINCIPAL "%u",
 		 strchr(c->listen_host, ':') ? "[" : "",
 		 strcmp(c->listen_host, "0.0.0.0") ? c->listen_host : "127.0.0.1",
 		 strchr(c->listen_host, ':') ? "]" : "", c->listen_port, uid);
@@ -235,8 +235,6 @@ static void print_rule(const char *name, const json_t *r, time_t now)
 
 static void print_daemon(const json_t *d)
 {
-	static const char *const rules[] = { "rate", "destinations", "new_sender",
-					     "failure_ratio" };
 	const json_t *counts = json_object_get(d, "counts"), *th = json_object_get(d, "thresholds");
 	const json_t *conn = json_object_get(d, "connections"), *bl, *p;
 	time_t now = json_integer_value(json_object_get(d, "now"));
@@ -265,16 +263,19 @@ static void print_daemon(const json_t *d)
 	printf("destinations: %.0f in 10 min (bound %.0f)\n", num(d, "destinations_10m"),
 	       num(th, "destinations"));
 	if (json_string_value(json_object_get(d, "exempt")))
-		printf("exempt:   %s: alerts only, never limited automatically\n", str(d, "exempt"));
+		printf("exempt:   %s: alerts only, never limited automatically\n",
+		       str(d, "exempt"));
 	if (json_is_true(json_object_get(d, "known"))) {
 		printf("rules:\n");
-		for (i = 0; i < sizeof(rules) / sizeof(rules[0]); i++)
-			print_rule(rules[i], json_object_get(json_object_get(d, "rules"), rules[i]),
+		for (i = 0; i < SG_RULES; i++)
+			print_rule(sg_rule_names[i],
+				   json_object_get(json_object_get(d, "rules"), sg_rule_names[i]),
 				   now);
 	} else {
 		printf("rules:    nothing sent since the daemon started; no rule has looked\n");
 	}
-	printf("processes:%s\n", json_array_size(json_object_get(d, "processes")) ? "" : " none seen");
+	printf("processes:%s\n",
+	       json_array_size(json_object_get(d, "processes")) ? "" : " none seen");
 	json_array_foreach(json_object_get(d, "processes"), i, p)
 	{
 		const json_t *pr = json_object_get(p, "process");

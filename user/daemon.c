@@ -308,35 +308,10 @@ static void publish_senders(struct daemon *d)
 	d->recent_changed = 0;
 }
 
-struct active_ctx {
-	struct sg_alert_metric *out;
-	size_t n;
-};
-
-static int add_active(const struct sg_principal *p, void *ctx)
-{
-	struct active_ctx *a = ctx;
-	__u32 uid;
-	int r;
-
-	if (sscanf(p->id, "uid:%u", &uid) != 1)
-		return 0;
-	for (r = 0; r < SG_RULES && a->n < ACTIVE_SHOWN; r++) {
-		if (!p->rules[r].active)
-			continue;
-		a->out[a->n].uid = uid;
-		a->out[a->n].user[0] = '\0';
-		sg_user_name(uid, a->out[a->n].user, sizeof(a->out[a->n].user));
-		a->out[a->n++].rule = sg_rule_names[r];
-	}
-	return a->n == ACTIVE_SHOWN;
-}
-
 /* The detector's and the responder's counts, and the top senders' connection outcomes. */
-static void detector_metrics(struct daemon *d, struct sg_metrics *m, __u64 *actions)
+static void detector_metrics(struct daemon *d, struct sg_metrics *m, __u64 *alerts,
+			     __u64 *actions)
 {
-	static __u64 alerts[SG_RULES];
-	struct active_ctx a = { d->active, 0 };
 	struct sg_conn_stats cs;
 	size_t i;
 	int r;
@@ -346,7 +321,6 @@ static void detector_metrics(struct daemon *d, struct sg_metrics *m, __u64 *acti
 		for (i = 0; i < SG_ACTIONS; i++)
 			actions[i * SG_RULES + r] = sg_respond_count(d->guard.resp, i, r);
 	}
-	sg_detect_each_active(d->guard.det, add_active, &a);
 	for (i = 0; i < m->n_senders; i++) {
 		sg_guard_conn(&d->guard, d->top[i].uid, &cs);
 		d->top[i].established = cs.established;
@@ -360,7 +334,7 @@ static void detector_metrics(struct daemon *d, struct sg_metrics *m, __u64 *acti
 	m->n_actions = SG_ACTIONS;
 	m->actions = actions;
 	m->active = d->active;
-	m->n_active = a.n;
+	m->n_active = sg_guard_active(&d->guard, d->active, ACTIVE_SHOWN);
 	m->conn = &d->guard.conn_total;
 }
 
@@ -368,12 +342,10 @@ static void detector_metrics(struct daemon *d, struct sg_metrics *m, __u64 *acti
 static unsigned int explain_query(void *ctx, const char *arg, char **body, size_t *len)
 {
 	struct daemon *d = ctx;
-	const char *why;
 	json_t *v;
 	__u32 uid;
 
-	if (!arg || (strncmp(arg, "uid:", 4) ? sg_parse_uid(arg, &uid, &why) :
-					       sg_parse_uid(arg + 4, &uid, &why))) {
+	if (!arg || sg_guard_uid_of(arg, &uid)) {
 		*body = strdup("{\"error\": \"expected ?principal=UID or uid:UID\"}\n");
 		*len = *body ? strlen(*body) : 0;
 		return 400;
@@ -391,7 +363,7 @@ static void tick(struct daemon *d)
 {
 	__u64 now = sg_boot_ns(), now_s = now / SG_NS_PER_SEC;
 	struct sg_metrics m = { .st = &d->st, .version = SG_VERSION };
-	__u64 actions[SG_ACTIONS * SG_RULES];
+	__u64 alerts[SG_RULES], actions[SG_ACTIONS * SG_RULES];
 	int err;
 
 	d->ticks++;
@@ -425,7 +397,7 @@ static void tick(struct daemon *d)
 		m.senders = d->top;
 		m.senders_omitted = d->senders.n - m.n_senders;
 		m.events_read = d->events_read;
-		detector_metrics(d, &m, actions);
+		detector_metrics(d, &m, alerts, actions);
 		if (d->ex)
 			publish_rendered(d, "/metrics", SG_METRICS_CONTENT_TYPE, render_metrics,
 					 &m);

@@ -117,8 +117,8 @@ static struct sg_principal *principal(struct sg_detector *d, const char *id, tim
 static void refresh(struct sg_principal *p, time_t now)
 {
 	p->expected = sg_baseline_per_min(p->baseline, now);
-	p->is_new = p->baseline->first_seen &&
-		    now - p->baseline->first_seen < SG_NEW_SENDER_WINDOW_S;
+	p->is_new =
+		p->baseline->first_seen && now - p->baseline->first_seen < SG_NEW_SENDER_WINDOW_S;
 }
 
 int sg_detect_known(struct sg_detector *d, const char *id, __u64 total, time_t now)
@@ -155,8 +155,8 @@ static int holds(const struct sg_principal *p, enum sg_rule r, const struct sg_o
 	switch (r) {
 	case SG_RULE_RATE:
 		*value = (double)o->last_1m;
-		*limit = t->rate_factor * expected > t->rate_floor ? t->rate_factor * expected :
-								      t->rate_floor;
+		*limit = t->rate_factor * expected > t->rate_floor ? t->rate_factor * expected
+								   : t->rate_floor;
 		/* With no floor, nothing learned (or a silent hour) is no limit of 0. */
 		return *limit > 0 && *value > *limit;
 	case SG_RULE_DESTINATIONS:
@@ -191,9 +191,8 @@ static int any_active(const struct sg_principal *p)
 int sg_detect_observe(struct sg_detector *d, const char *id, const struct sg_observation *o,
 		      const struct sg_thresholds *t, time_t now, struct sg_alert_change *out)
 {
-	struct sg_principal *p = sg_baselines_get(d->store, id, 0, now) || o->total ?
-					 principal(d, id, now) :
-					 NULL;
+	struct sg_principal *p =
+		sg_baselines_get(d->store, id, 0, now) || o->total ? principal(d, id, now) : NULL;
 	struct sg_rule_state *rs;
 	double value, limit;
 	__u64 delta;

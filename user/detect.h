@@ -25,7 +25,7 @@
 
 #include "baseline.h"
 
-#define SG_ALERT_CLEAR_S 60
+#define SG_ALERT_CLEAR_S       60
 #define SG_NEW_SENDER_WINDOW_S 3600 /* how long a first-time sender counts as new */
 
 /* In the order they are reported within a tick: the most telling first. */
@@ -52,11 +52,11 @@ struct sg_thresholds {
 
 /* One principal at one tick; counts are connection attempts, refused ones included. */
 struct sg_observation {
-	__u64 total; /* ever, as far as the kernel knows */
+	__u64 total;   /* ever, as far as the kernel knows */
 	__u64 last_1m; /* in the last minute */
 	__u32 destinations_10m;
 	__u64 finished_10m; /* connections that ended up established, refused or timed out */
-	__u64 failed_10m; /* refused or timed out */
+	__u64 failed_10m;   /* refused or timed out */
 };
 
 /* What a rule measured and what it compared with, when it last held. */
@@ -65,15 +65,15 @@ struct sg_rule_state {
 	time_t since; /* raised at */
 	time_t last_true;
 	double value, limit; /* at the last tick it held */
-	__u64 raised; /* times raised */
+	__u64 raised;	     /* times raised */
 };
 
 struct sg_principal {
 	char id[SG_PRINCIPAL_MAX];
 	struct sg_baseline *baseline; /* owned by the store */
-	struct sg_observation obs; /* the last tick's */
-	double expected; /* baseline per minute at the last tick; -1 = none */
-	int is_new; /* first seen within SG_NEW_SENDER_WINDOW_S */
+	struct sg_observation obs;    /* the last tick's */
+	double expected;	      /* baseline per minute at the last tick; -1 = none */
+	int is_new;		      /* first seen within SG_NEW_SENDER_WINDOW_S */
 	struct sg_rule_state rules[SG_RULES];
 };
 

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "guard.h"
+#include "parse.h"
 #include "render.h"
 #include "sg_bucket.h"
 
@@ -127,7 +128,49 @@ static int read_conn(struct sg_guard *g, __u64 now_s)
 
 static void principal_id(__u32 uid, char *buf, size_t len)
 {
-	snprintf(buf, len, "uid:%u", uid);
+	snprintf(buf, len, SG_UID_PRINCIPAL "%u", uid);
+}
+
+int sg_guard_uid_of(const char *id, __u32 *uid)
+{
+	size_t n = strlen(SG_UID_PRINCIPAL);
+	const char *why;
+
+	if (!strncmp(id, SG_UID_PRINCIPAL, n))
+		id += n;
+	return sg_parse_uid(id, uid, &why) ? -EINVAL : 0;
+}
+
+struct active_ctx {
+	struct sg_alert_metric *out;
+	size_t n, max;
+};
+
+static int add_active(const struct sg_principal *p, void *ctx)
+{
+	struct active_ctx *a = ctx;
+	__u32 uid;
+	int r;
+
+	if (sg_guard_uid_of(p->id, &uid))
+		return 0;
+	for (r = 0; r < SG_RULES && a->n < a->max; r++) {
+		if (!p->rules[r].active)
+			continue;
+		a->out[a->n].uid = uid;
+		a->out[a->n].user[0] = '\0';
+		sg_user_name(uid, a->out[a->n].user, sizeof(a->out[a->n].user));
+		a->out[a->n++].rule = sg_rule_names[r];
+	}
+	return a->n == a->max;
+}
+
+size_t sg_guard_active(const struct sg_guard *g, struct sg_alert_metric *out, size_t max)
+{
+	struct active_ctx a = { out, 0, max };
+
+	sg_detect_each_active(g->det, add_active, &a);
+	return a.n;
 }
 
 static void observe(const struct sg_guard *g, const struct sg_uid_row *row,
@@ -185,11 +228,10 @@ static int hold(const struct sg_principal *p, void *ctx)
 	__u32 uid;
 	int r;
 
-	if (sscanf(p->id, "uid:%u", &uid) != 1)
+	if (sg_guard_uid_of(p->id, &uid))
 		return 0;
 	for (r = 0; r < SG_RULES; r++)
-		if (p->rules[r].active &&
-		    sg_respond_pending(a->g->resp, a->c, uid, r, a->now_ns))
+		if (p->rules[r].active && sg_respond_pending(a->g->resp, a->c, uid, r, a->now_ns))
 			act(a, uid, p, r, 1);
 	return 0;
 }
@@ -204,8 +246,9 @@ static const struct sg_thresholds *thresholds(const struct sg_guard *g, const st
 	static const struct sg_thresholds off;
 	enum sg_exempt ex = sg_respond_exempt(g->resp, c, uid);
 
-	return ex == SG_EXEMPT_ALLOW || ex == SG_EXEMPT_MTA ? &off :
-							      sg_respond_thresholds(g->resp, c, uid);
+	return ex == SG_EXEMPT_ALLOW || ex == SG_EXEMPT_MTA
+		       ? &off
+		       : sg_respond_thresholds(g->resp, c, uid);
 }
 
 void sg_guard_tick(struct sg_guard *g, const struct sg_config *c, const struct sg_senders *s,
@@ -234,7 +277,8 @@ void sg_guard_tick(struct sg_guard *g, const struct sg_config *c, const struct s
 	for (i = 0; i < s->n; i++) {
 		principal_id(s->rows[i].uid, id, sizeof(id));
 		if (!g->started) {
-			if (s->rows[i].attempts && sg_detect_known(g->det, id, s->rows[i].attempts, now))
+			if (s->rows[i].attempts &&
+			    sg_detect_known(g->det, id, s->rows[i].attempts, now))
 				printf("smtpguard: detector: %s\n", strerror(ENOMEM));
 			continue;
 		}
@@ -254,7 +298,8 @@ void sg_guard_tick(struct sg_guard *g, const struct sg_config *c, const struct s
 			user[0] = '\0';
 			sg_user_name(s->rows[i].uid, user, sizeof(user));
 			printf("smtpguard: alert cleared user=%s uid=%u rule=%s\n",
-			       user[0] ? user : "-", s->rows[i].uid, sg_rule_names[changes[j].rule]);
+			       user[0] ? user : "-", s->rows[i].uid,
+			       sg_rule_names[changes[j].rule]);
 		}
 	}
 	if (!g->started) {
@@ -264,7 +309,8 @@ void sg_guard_tick(struct sg_guard *g, const struct sg_config *c, const struct s
 		return;
 	}
 	sg_detect_each_active(g->det, hold, &a);
-	/* What a detector's policy running out, or a release's grace ending, leaves: the config's. */
+	/* What a detector's policy running out, or a release's grace ending, leaves: the config's.
+	 */
 	err = sg_respond_config(g->resp, c, now_ns, 0);
 	if (err)
 		printf("smtpguard: writing the config's policies: %s\n", strerror(-err));
@@ -279,10 +325,11 @@ static json_t *rules_json(const struct sg_principal *p, const struct sg_threshol
 	for (r = 0; o && r < SG_RULES; r++) {
 		rs = &p->rules[r];
 		json_object_set_new(o, sg_rule_names[r],
-				    json_pack("{s:b, s:I, s:I, s:f, s:f, s:I}", "active", rs->active,
-					      "since", (json_int_t)rs->since, "last_true",
-					      (json_int_t)rs->last_true, "value", rs->value,
-					      "limit", rs->limit, "raised", (json_int_t)rs->raised));
+				    json_pack("{s:b, s:I, s:I, s:f, s:f, s:I}", "active",
+					      rs->active, "since", (json_int_t)rs->since,
+					      "last_true", (json_int_t)rs->last_true, "value",
+					      rs->value, "limit", rs->limit, "raised",
+					      (json_int_t)rs->raised));
 	}
 	return o;
 }
@@ -334,8 +381,8 @@ json_t *sg_guard_explain(const struct sg_guard *g, const struct sg_config *c,
 	json_object_set_new(o, "baseline_per_min",
 			    p->expected < 0 ? json_null() : json_real(p->expected));
 	json_object_set_new(o, "first_seen",
-			    p->baseline->first_seen ? json_integer(p->baseline->first_seen) :
-						      json_null());
+			    p->baseline->first_seen ? json_integer(p->baseline->first_seen)
+						    : json_null());
 	json_object_set_new(o, "new_sender", json_boolean(p->is_new));
 	json_object_set_new(o, "rules", rules_json(p, t) ?: json_null());
 	return o;

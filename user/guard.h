@@ -20,7 +20,8 @@
 #include "respond.h"
 #include "senders.h"
 
-#define SG_BASELINE_SAVE_S 600 /* and at every hour's end, and at exit */
+#define SG_BASELINE_SAVE_S 600	  /* and at every hour's end, and at exit */
+#define SG_UID_PRINCIPAL   "uid:" /* a UID's principal id: "uid:1001" */
 
 struct sg_guard {
 	struct sg_baselines *store;
@@ -31,7 +32,7 @@ struct sg_guard {
 	size_t n_conn;
 	struct sg_conn_stats conn_total;
 	int started;
-	__s64 hour; /* of the last tick, unix time / 3600 */
+	__s64 hour;   /* of the last tick, unix time / 3600 */
 	time_t saved; /* when the baselines were last written */
 };
 
@@ -52,6 +53,12 @@ void sg_guard_tick(struct sg_guard *g, const struct sg_config *c, const struct s
 
 /* Writes the baselines when c names a file; logs a failure. */
 void sg_guard_save(struct sg_guard *g, const struct sg_config *c, time_t now);
+
+/* The UID of a principal id, "uid:N" (or a bare N, as explain may ask): 0, or -EINVAL. */
+int sg_guard_uid_of(const char *id, __u32 *uid);
+
+/* The UIDs' alerts in force, at most max, with the users' names; returns how many. */
+size_t sg_guard_active(const struct sg_guard *g, struct sg_alert_metric *out, size_t max);
 
 /* The connection outcomes of uid (zero when none). */
 void sg_guard_conn(const struct sg_guard *g, __u32 uid, struct sg_conn_stats *out);

@@ -143,8 +143,8 @@ static int put_config_policy(int fd, const struct sg_policy *want, __u32 uid, in
 		    cur.rate_per_hour == p.rate_per_hour && cur.burst == p.burst && !cur.expires_ns)
 			return 0;
 		if (cur.set_by == SG_SET_DETECTOR)
-			printf("smtpguard: uid %u is exempt now: the detector's %s is lifted\n", uid,
-			       sg_mode_name(cur.mode));
+			printf("smtpguard: uid %u is exempt now: the detector's %s is lifted\n",
+			       uid, sg_mode_name(cur.mode));
 	}
 	p.updated_ns = now_ns;
 	return bpf_map_update_elem(fd, &uid, &p, BPF_ANY) ? -errno : 0;
@@ -239,8 +239,7 @@ const struct sg_thresholds *sg_respond_thresholds(const struct sg_responder *r,
 	return o ? &o->t : &c->thresholds;
 }
 
-enum sg_exempt sg_respond_exempt(const struct sg_responder *r, const struct sg_config *c,
-				 __u32 uid)
+enum sg_exempt sg_respond_exempt(const struct sg_responder *r, const struct sg_config *c, __u32 uid)
 {
 	const struct sg_override *o = override_of(r, c, uid);
 
@@ -279,8 +278,8 @@ static int at_least_as_strong(const struct sg_policy *p, const struct sg_respons
  * (empty: the response is only an alert). A response never loosens what
  * is in force, whoever set it, and never overrides a human.
  */
-static int decide(struct sg_responder *r, const struct sg_config *c, __u32 uid,
-		  enum sg_rule rule, __u64 now_ns, int *exists, char *why, size_t len)
+static int decide(struct sg_responder *r, const struct sg_config *c, __u32 uid, enum sg_rule rule,
+		  __u64 now_ns, int *exists, char *why, size_t len)
 {
 	const struct sg_response *resp = &c->responses[rule];
 	enum sg_exempt ex = sg_respond_exempt(r, c, uid);
@@ -311,8 +310,9 @@ static int decide(struct sg_responder *r, const struct sg_config *c, __u32 uid,
 	}
 	if (at_least_as_strong(eff, resp)) {
 		snprintf(why, len, "no action: already %s by %s", sg_mode_name(eff->mode),
-			 !has ? "the default policy" :
-			 own.set_by == SG_SET_DETECTOR ? "the detector" : "the config");
+			 !has				 ? "the default policy"
+			 : own.set_by == SG_SET_DETECTOR ? "the detector"
+							 : "the config");
 		return 0;
 	}
 	return 1;
@@ -334,18 +334,18 @@ static json_t *evidence_json(const struct sg_evidence *ev)
 	const struct sg_principal *p = ev->p;
 	const struct sg_rule_state *rs = &p->rules[ev->rule];
 
-	return json_pack("{s:s, s:f, s:f, s:I, s:o, s:I, s:I, s:I, s:b, s:O}", "rule",
+	return json_pack("{s:s, s:f, s:f, s:I, s:o, s:I, s:I, s:I, s:b, s:o}", "rule",
 			 sg_rule_names[ev->rule], "value", rs->value, "limit", rs->limit, "last_1m",
 			 (json_int_t)p->obs.last_1m, "baseline_per_min",
 			 p->expected < 0 ? json_null() : json_real(p->expected), "destinations_10m",
 			 (json_int_t)p->obs.destinations_10m, "finished_10m",
 			 (json_int_t)p->obs.finished_10m, "failed_10m",
 			 (json_int_t)p->obs.failed_10m, "new_sender", p->is_new, "processes",
-			 ev->processes ? ev->processes : json_array());
+			 ev->processes ? json_incref(ev->processes) : json_array());
 }
 
-static void audit(const struct sg_audit_cfg *cfg, const struct sg_evidence *ev,
-		  enum sg_action a, json_t *params, __u64 expires_ns)
+static void audit(const struct sg_audit_cfg *cfg, const struct sg_evidence *ev, enum sg_action a,
+		  json_t *params, __u64 expires_ns)
 {
 	struct sg_audit_entry e = {
 		.actor = "daemon",
@@ -382,7 +382,6 @@ static void log_action(const struct sg_evidence *ev, const char *what, const cha
 	       script ? sg_printable(script, script_buf, sizeof(script_buf)) : "");
 }
 
-
 /*
  * Throttle or block as resp says, for its time; the bucket keeps its tokens.
  * Where the UID had no policy, only a new entry is written: a human's that
@@ -404,9 +403,9 @@ static enum sg_action limit(struct sg_responder *r, const struct sg_response *re
 	enum sg_action a = resp->kind == SG_RESP_BLOCK ? SG_ACT_BLOCK : SG_ACT_THROTTLE;
 	char rate[32], dur[32], detail[96];
 	json_t *params;
-	int err = bpf_map_update_elem(policies_fd(r), &ev->uid, &p, exists ? BPF_ANY : BPF_NOEXIST) ?
-			  -errno :
-			  0;
+	int err = bpf_map_update_elem(policies_fd(r), &ev->uid, &p, exists ? BPF_ANY : BPF_NOEXIST)
+			  ? -errno
+			  : 0;
 
 	if (err) {
 		printf("smtpguard: %s uid %u: %s\n", sg_action_names[a], ev->uid, strerror(-err));

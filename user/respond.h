@@ -34,7 +34,7 @@ enum sg_action {
 
 extern const char *const sg_action_names[SG_ACTIONS];
 
-/* Why a UID is exempt from automatic limits; NULL when it is not. */
+/* Why a UID is exempt from automatic limits (sg_exempt_text() says it in words). */
 enum sg_exempt {
 	SG_EXEMPT_NONE,
 	SG_EXEMPT_ALLOW,
