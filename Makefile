@@ -27,8 +27,16 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/*
 BPF_TESTS  := $(patsubst tests/bpf/%.c,$(BUILD)/tests/%,$(wildcard tests/bpf/*.c))
 TOOLS      := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(wildcard tests/tools/*.c))
 BENCH      := $(BUILD)/tests/bench
+# libFuzzer targets: each links only the pure code it fuzzes.
+FUZZERS    := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	      -D_GNU_SOURCE -Iinclude -Iuser
+# Seconds per target: brief in `make test`, long in `make fuzz`.
+FUZZ_TEST_SECONDS ?= 10
+FUZZ_SECONDS      ?= 600
 
-.PHONY: all deps test test-unit test-bpf test-integration run bench demo install clean format
+.PHONY: all deps test test-unit test-bpf test-integration test-fuzz fuzz run bench demo install \
+	clean format
 .DELETE_ON_ERROR:
 # The BPF objects are worth keeping (llvm-objdump, bpftool prog load).
 .SECONDARY: $(BPF_PROGS:%=$(BUILD)/%.bpf.o) $(BUILD)/empty.bpf.o
@@ -67,21 +75,32 @@ $(BUILD)/tools/%: tests/tools/%.c $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $< $(LIB) $(LDLIBS) -o $@
 
+$(BUILD)/fuzz/%: tests/fuzz/%.c user/mtalog.c user/mtalog.h
+	@mkdir -p $(@D)
+	$(CLANG) $(FUZZ_CFLAGS) $< user/mtalog.c -o $@
+
 $(BUILD)/empty.skel.h: $(BUILD)/empty.bpf.o
 $(BENCH): tests/bench/bench.c $(LIB) $(SKELS) $(BUILD)/empty.skel.h
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $< $(LIB) $(LDLIBS) -o $@
 
 # The integration tests put an empty program on clsact as another tool's filter.
-test: deps all $(UNIT_TESTS) $(BPF_TESTS) $(TOOLS) $(BUILD)/empty.bpf.o
-	@tests/run.sh $(UNIT_TESTS) $(BPF_TESTS) tests/integration/run.sh \
-		tests/prometheus/run.sh
+test: deps all $(UNIT_TESTS) $(BPF_TESTS) $(TOOLS) $(FUZZERS) $(BUILD)/empty.bpf.o
+	@FUZZ_SECONDS=$(FUZZ_TEST_SECONDS) tests/run.sh $(UNIT_TESTS) $(BPF_TESTS) \
+		tests/fuzz/run.sh tests/integration/run.sh tests/prometheus/run.sh
 
 test-unit: $(UNIT_TESTS)
 	@tests/run.sh $(UNIT_TESTS)
 
 test-bpf: all $(BPF_TESTS)
 	@tests/run.sh $(BPF_TESTS)
+
+test-fuzz: $(FUZZERS)
+	@FUZZ_SECONDS=$(FUZZ_TEST_SECONDS) tests/run.sh tests/fuzz/run.sh
+
+# Each parser's fuzzer for FUZZ_SECONDS, its corpus kept under build/fuzz.
+fuzz: deps $(FUZZERS)
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) tests/run.sh tests/fuzz/run.sh
 
 test-integration: all $(TOOLS) $(BUILD)/empty.bpf.o
 	@tests/run.sh tests/integration/run.sh

@@ -10,6 +10,8 @@ packages=(
 	libcurl4-openssl-dev
 	iproute2 util-linux passwd procps jq curl
 	prometheus php-fpm libfcgi-bin systemd
+	libclang-rt-14-dev
+	postfix dovecot-core dovecot-imapd dovecot-pop3d swaks
 )
 
 missing=()
@@ -25,5 +27,12 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
+# The tests run private Postfix instances; the system's own stays unconfigured.
+echo 'postfix postfix/main_mailer_type select No configuration' | debconf-set-selections
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# The tests run their own Dovecot; on a systemd host the package starts one
+# for the whole machine, which nothing here asked for.
+if [[ " ${missing[*]} " == *" dovecot-core "* ]] && [ -d /run/systemd/system ]; then
+	systemctl disable --now dovecot.service dovecot.socket >/dev/null 2>&1 || true
+fi

@@ -83,9 +83,9 @@ static void audit(const struct sg_command *cmd, const struct ban_args *a, json_t
 
 static int run_ban(int argc, char **argv)
 {
-	struct sg_ban ban = {}, old;
 	struct ban_args a;
 	int fd, err, renewed;
+	__u64 expires_ns;
 	char dur[32];
 
 	err = parse_ban_args(&sg_cmd_ban, argc, argv, &a);
@@ -97,14 +97,7 @@ static int run_ban(int argc, char **argv)
 	fd = sg_pin_open(SG_MAP_BANS);
 	if (fd < 0)
 		return sg_fail("%s: %s", SG_MAP_BANS, strerror(-fd));
-	/* Renewing a ban keeps its drop count. */
-	renewed = !bpf_map_lookup_elem(fd, &a.key, &old);
-	if (renewed)
-		ban.drops = old.drops;
-	ban.prefixlen = a.key.prefixlen;
-	ban.added_ns = sg_boot_ns();
-	ban.expires_ns = a.for_ns ? ban.added_ns + a.for_ns : 0;
-	err = bpf_map_update_elem(fd, &a.key, &ban, BPF_ANY) ? -errno : 0;
+	err = sg_ban_put(fd, &a.key, a.for_ns, &renewed, &expires_ns);
 	close(fd);
 	if (err)
 		return sg_fail("banning %s: %s", a.cidr, strerror(-err));
@@ -113,7 +106,7 @@ static int run_ban(int argc, char **argv)
 		printf(" for %s", sg_format_duration(a.for_ns, dur, sizeof(dur)));
 	printf("\n");
 	audit(&sg_cmd_ban, &a, json_pack("{s:s, s:b}", "cidr", a.prefix, "renewed", renewed),
-	      ban.expires_ns);
+	      expires_ns);
 	return SG_EXIT_OK;
 }
 

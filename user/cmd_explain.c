@@ -15,23 +15,24 @@
 #include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
-#include <curl/curl.h>
 #include <jansson.h>
 
+#include "ask.h"
+#include "attrib.h"
 #include "audit.h"
 #include "cli.h"
 #include "collect.h"
 #include "config.h"
+#include "contain.h"
 #include "detect.h"
 #include "guard.h"
+#include "mailstats.h"
 #include "render.h"
 #include "sg_bucket.h"
 #include "smtpguard.h"
 #include "state.h"
 
-#define AUDIT_SHOWN	  5
-#define DAEMON_TIMEOUT_MS 2000L
-#define BODY_MAX	  (1 << 20)
+#define AUDIT_SHOWN 5
 
 static const char *const setters[] = {
 	[SG_SET_UNKNOWN] = "unknown",
@@ -94,72 +95,17 @@ static json_t *kernel_json(__u32 uid, __u64 now)
 	return o;
 }
 
-struct body {
-	char *buf;
-	size_t len;
-};
-
-static size_t collect(char *data, size_t size, size_t n, void *ctx)
-{
-	struct body *b = ctx;
-	size_t add = size * n;
-	char *p;
-
-	if (b->len + add > BODY_MAX)
-		return 0;
-	p = realloc(b->buf, b->len + add + 1);
-	if (!p)
-		return 0;
-	memcpy(p + b->len, data, add);
-	b->buf = p;
-	b->len += add;
-	b->buf[b->len] = '\0';
-	return add;
-}
-
 /* The daemon's view of uid from its exporter; NULL with why set when it cannot be had. */
 static json_t *daemon_json(const struct sg_config *c, __u32 uid, char *why, size_t whylen)
 {
-	struct body b = { 0 };
-	char url[160];
-	json_t *v = NULL;
-	long status = 0;
-	CURLcode rc;
-	CURL *h;
+	char path[64];
 
-	if (!c->exporter) {
-		snprintf(why, whylen, "[exporter] listen = off: the daemon cannot be asked");
-		return NULL;
-	}
-	snprintf(url, sizeof(url), "http://%s%s%s:%u/explain?principal=" SG_UID_PRINCIPAL "%u",
-		 strchr(c->listen_host, ':') ? "[" : "",
-		 strcmp(c->listen_host, "0.0.0.0") ? c->listen_host : "127.0.0.1",
-		 strchr(c->listen_host, ':') ? "]" : "", c->listen_port, uid);
-	h = curl_easy_init();
-	if (!h) {
-		snprintf(why, whylen, "%s", strerror(ENOMEM));
-		return NULL;
-	}
-	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, DAEMON_TIMEOUT_MS);
-	curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
-	rc = curl_easy_perform(h);
-	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-	curl_easy_cleanup(h);
-	if (rc != CURLE_OK)
-		snprintf(why, whylen, "%s: %s", url, curl_easy_strerror(rc));
-	else if (status != 200)
-		snprintf(why, whylen, "%s: HTTP %ld (a daemon older than explain?)", url, status);
-	else if (!(v = json_loadb(b.buf ? b.buf : "", b.len, 0, NULL)))
-		snprintf(why, whylen, "%s: not JSON", url);
-	free(b.buf);
-	return v;
+	snprintf(path, sizeof(path), "/explain?principal=" SG_UID_PRINCIPAL "%u", uid);
+	return sg_ask_daemon(c, path, why, whylen);
 }
 
-/* The last AUDIT_SHOWN entries about uid, oldest first. */
-static json_t *audit_json(__u32 uid)
+/* The last AUDIT_SHOWN entries about uid, or whose target is target when not NULL, oldest first. */
+static json_t *audit_json(__u32 uid, const char *target)
 {
 	struct sg_audit_cfg cfg;
 	json_t *a = json_array(), *e, *u;
@@ -173,8 +119,9 @@ static json_t *audit_json(__u32 uid)
 		return a;
 	while (getline(&line, &cap, f) > 0) {
 		e = json_loads(line, 0, NULL);
-		u = e ? json_object_get(e, "uid") : NULL;
-		if (json_is_integer(u) && json_integer_value(u) == uid) {
+		u = e ? json_object_get(e, target ? "target" : "uid") : NULL;
+		if (target ? json_is_string(u) && !strcmp(json_string_value(u), target)
+			   : json_is_integer(u) && json_integer_value(u) == uid) {
 			json_array_append(a, e);
 			if (json_array_size(a) > AUDIT_SHOWN)
 				json_array_remove(a, 0);
@@ -222,9 +169,11 @@ static void print_rule(const char *name, const json_t *r, time_t now)
 	double raised = num(r, "raised");
 
 	printf("  %-14s ", name);
-	if (active)
+	if (active && json_object_get(r, "since"))
 		printf("FIRING since %.0f s ago: %.1f > %.1f", (double)now - num(r, "since"),
 		       num(r, "value"), num(r, "limit"));
+	else if (active) /* a mail principal's rules say not since when */
+		printf("FIRING: %.1f > %.1f", num(r, "value"), num(r, "limit"));
 	else if (raised)
 		printf("quiet now; raised %.0f time%s, last at %.1f > %.1f", raised,
 		       raised == 1 ? "" : "s", num(r, "value"), num(r, "limit"));
@@ -292,6 +241,225 @@ static void print_daemon(const json_t *d)
 	}
 }
 
+/* --- mail principals ------------------------------------------------------ */
+
+/* "2024-05-01 12:00:00 (3m20s ago)", local time; without "ago" when now is 0. */
+static const char *when(time_t t, time_t now, char *buf, size_t len)
+{
+	char dur[32];
+	struct tm tm;
+	size_t n;
+
+	if (t <= 0 || !localtime_r(&t, &tm) || !(n = strftime(buf, len, "%F %T", &tm))) {
+		snprintf(buf, len, "?");
+		return buf;
+	}
+	if (now && now >= t)
+		snprintf(buf + n, len - n, " (%s ago)",
+			 sg_format_duration((__u64)(now - t) * SG_NS_PER_SEC, dur, sizeof(dur)));
+	return buf;
+}
+
+/* What kind of principal id is, for the first line: "SASL account", "local sender, bob (uid 1001)".
+ */
+static const char *mail_kind_text(const char *id, char *buf, size_t len)
+{
+	const char *rest = id + strlen(SG_MAIL_LOCAL);
+	char name[64], who[96], *end;
+	unsigned long uid;
+
+	if (strncmp(id, SG_MAIL_LOCAL, strlen(SG_MAIL_LOCAL))) {
+		snprintf(buf, len, "SASL account");
+		return buf;
+	}
+	errno = 0;
+	uid = strtoul(rest, &end, 10);
+	if (*rest && !*end && !errno && uid <= UINT_MAX) {
+		if (sg_user_name((__u32)uid, name, sizeof(name)))
+			name[0] = '\0';
+		snprintf(buf, len, "local sender, %s", sg_who((__u32)uid, name, who, sizeof(who)));
+	} else {
+		snprintf(buf, len, "local sender, user %s", rest);
+	}
+	return buf;
+}
+
+static void print_mail_daemon(const json_t *d, time_t now)
+{
+	const json_t *rules = json_object_get(d, "rules"), *ip;
+	double expected = num(d, "expected_per_min");
+	char buf[64], first[96], last[96];
+	size_t i;
+
+	printf("mail:     %.0f messages (%.0f in the last minute) to %.0f recipients: %.0f sent, "
+	       "%.0f bounced, %.0f deferred\n",
+	       num(d, "messages"), num(d, "last_1m"), num(d, "recipients"), num(d, "sent"),
+	       num(d, "bounced"), num(d, "deferred"));
+	printf("bounces:  %.0f%% of its deliveries in 10 min bounced; %.0f bounces came into "
+	       "its mailbox\n",
+	       100 * num(d, "bounce_share"), num(d, "bounces_in"));
+	printf("domains:  %.0f recipient domains in 10 min\n", num(d, "domains_10m"));
+	printf("clients:  %.0f IPs in 1 h; %.0f authentication failures\n", num(d, "client_ips_1h"),
+	       num(d, "auth_failures"));
+	json_array_foreach(json_object_get(d, "client_ips"), i, ip)
+	{
+		printf("  %-39s first %s, last %s\n", sg_printable(str(ip, "ip"), buf, sizeof(buf)),
+		       when((time_t)num(ip, "first"), now, first, sizeof(first)),
+		       when((time_t)num(ip, "last"), now, last, sizeof(last)));
+	}
+	if (expected >= 0)
+		printf("expected: %.2f messages a minute at this hour of the week\n", expected);
+	else
+		printf("expected: no baseline learned yet\n");
+	if (json_is_true(json_object_get(d, "new")))
+		printf("new:      first seen %s: the new-sender rule applies\n",
+		       when((time_t)num(d, "first"), now, first, sizeof(first)));
+	printf("mta:      %s\n", str(d, "mta"));
+	if (!json_object_size(rules)) {
+		printf("rules:    not looked at yet\n");
+		return;
+	}
+	printf("rules:\n");
+	for (i = 0; i < SG_RULES; i++)
+		if (json_object_get(rules, sg_rule_names[i]))
+			print_rule(sg_rule_names[i], json_object_get(rules, sg_rule_names[i]), now);
+}
+
+/* A JSON array of strings as "a, b, c" (printable), into buf. */
+static const char *joined(const json_t *a, char *buf, size_t len)
+{
+	char item[128];
+	size_t i, n = 0;
+	const json_t *v;
+
+	buf[0] = '\0';
+	json_array_foreach(a, i, v)
+	{
+		n += snprintf(buf + n, n < len ? len - n : 0, "%s%s", i ? ", " : "",
+			      sg_printable(json_string_value(v) ?: "?", item, sizeof(item)));
+		if (n >= len)
+			break;
+	}
+	return buf;
+}
+
+static void print_contained(const json_t *e, const char *path, int unreadable, time_t now)
+{
+	char since[96], released[96], list[1024], dur[32];
+	size_t held = json_array_size(json_object_get(e, "held"));
+	const json_t *bans = json_object_get(e, "bans"), *senders = json_object_get(e, "senders");
+
+	if (!e) {
+		if (unreadable)
+			printf("contained: unknown: %s cannot be read or is not JSON\n", path);
+		else
+			printf("contained: no\n");
+		return;
+	}
+	if (json_object_get(e, "released")) {
+		printf("contained: no; released %s, after containment from %s by rule %s\n",
+		       when((time_t)num(e, "released"), now, released, sizeof(released)),
+		       when((time_t)num(e, "since"), 0, since, sizeof(since)), str(e, "rule"));
+		return;
+	}
+	when((time_t)num(e, "since"), now, since, sizeof(since));
+	printf("contained: yes, since %s, by rule %s, through %s\n", since, str(e, "rule"),
+	       *str(e, "mta") ? str(e, "mta") : "?");
+	printf("  %zu held message%s%s\n", held, held == 1 ? "" : "s",
+	       held ? " (they go on their way at 'smtpguard release')" : "");
+	if (json_array_size(bans))
+		printf("  client IPs banned%s%s: %s\n", num(e, "ban_for_s") > 0 ? " for " : "",
+		       num(e, "ban_for_s") > 0
+			       ? sg_format_duration((__u64)num(e, "ban_for_s") * SG_NS_PER_SEC, dur,
+						    sizeof(dur))
+			       : "",
+		       joined(bans, list, sizeof(list)));
+	else
+		printf("  no client IP banned\n");
+	if (json_array_size(senders))
+		printf("  its envelope senders in the Postfix sender table: %s\n",
+		       joined(senders, list, sizeof(list)));
+}
+
+static void print_audit(const json_t *audit, const char *none)
+{
+	const json_t *e;
+	size_t i;
+
+	printf("audit:%s\n", json_array_size(audit) ? "" : none);
+	json_array_foreach(audit, i, e)
+	{
+		char *line = sg_audit_text(e, SG_AUDIT_TEXT_TIME);
+
+		printf("  %s\n", line ? line : "?");
+		free(line);
+	}
+}
+
+/*
+ * explain of a mail principal: the daemon's counts and rules (when it
+ * runs), the containment state and the audit log (daemon or not).
+ */
+static int explain_mail(const char *id, int json)
+{
+	char path[SG_PRINCIPAL_MAX * 3 + 32], arg[SG_PRINCIPAL_MAX * 3], why[512] = "";
+	char safe[SG_PRINCIPAL_MAX * 4], kind[SG_PRINCIPAL_MAX * 4 + 64], state_path[PATH_MAX];
+	json_t *daemon = NULL, *state, *entry, *audit, *out;
+	time_t now = time(NULL);
+	struct sg_config *c;
+	int unknown = 0, unreadable;
+
+	if (sg_need_root())
+		return SG_EXIT_FAIL;
+	c = malloc(sizeof(*c));
+	if (!c)
+		return sg_fail("%s", strerror(ENOMEM));
+	sg_config_cli(c);
+	if (sg_ask_escape(id, arg, sizeof(arg))) {
+		snprintf(why, sizeof(why), "%s", strerror(ENAMETOOLONG));
+	} else {
+		snprintf(path, sizeof(path), "/explain?principal=%s", arg);
+		daemon = sg_ask_daemon(c, path, why, sizeof(why));
+		unknown = !daemon && errno == ENOENT;
+	}
+	state = sg_contain_state(c);
+	unreadable = !state && !access(c->contained_path, F_OK);
+	snprintf(state_path, sizeof(state_path), "%s", c->contained_path);
+	free(c);
+	entry = json_object_get(state, id);
+	audit = audit_json(0, id);
+	/* jansson takes the "o" values even when it fails: nothing is used after but out. */
+	out = json_pack("{s:s, s:s, s:o, s:o, s:O, s:o}", "principal", id, "kind",
+			strncmp(id, SG_MAIL_SASL, strlen(SG_MAIL_SASL)) ? "local" : "sasl",
+			"daemon", daemon ? daemon : json_null(), "daemon_error",
+			daemon ? json_null() : sg_json_text(why), "contained",
+			entry ? entry : json_null(), "audit", audit ? audit : json_array());
+	json_decref(state);
+	if (!out)
+		return sg_fail("%s", strerror(ENOMEM));
+	daemon = json_object_get(out, "daemon");
+	entry = json_object_get(out, "contained");
+	audit = json_object_get(out, "audit");
+	if (json) {
+		json_dumpf(out, stdout, JSON_INDENT(2));
+		printf("\n");
+		json_decref(out);
+		return SG_EXIT_OK;
+	}
+	sg_printable(id, safe, sizeof(safe));
+	printf("%s: %s\n", safe, mail_kind_text(safe, kind, sizeof(kind)));
+	if (!json_is_null(daemon))
+		print_mail_daemon(daemon, now);
+	else if (unknown)
+		printf("daemon:   %s: nothing from it since the daemon started\n", why);
+	else
+		printf("daemon:   not reachable (%s): counts, client IPs and rules unknown\n", why);
+	print_contained(json_is_null(entry) ? NULL : entry, state_path, unreadable, now);
+	print_audit(audit, "    no entry about this account");
+	json_decref(out);
+	return SG_EXIT_OK;
+}
+
 static int run_explain(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -299,11 +467,10 @@ static int run_explain(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
-	char name[64], who[96], why[512] = "";
-	json_t *kernel, *daemon, *audit, *out, *e;
+	char name[64], who[96], why[512] = "", id[SG_PRINCIPAL_MAX];
+	json_t *kernel, *daemon, *audit, *out;
 	struct sg_config *c;
-	int json = 0, ch;
-	size_t i;
+	int json = 0, ch, ret;
 	__u32 uid;
 
 	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -319,7 +486,12 @@ static int run_explain(int argc, char **argv)
 		}
 	}
 	if (optind != argc - 1)
-		return sg_usage_error(&sg_cmd_explain, "expected one USER or UID");
+		return sg_usage_error(&sg_cmd_explain, "expected one USER, UID or ACCOUNT");
+	ret = sg_contain_principal_arg(argv[optind], id, sizeof(id));
+	if (ret == -ENAMETOOLONG)
+		return sg_usage_error(&sg_cmd_explain, "account '%s' is too long", argv[optind]);
+	if (!ret)
+		return explain_mail(id, json);
 	if (sg_need_root() || sg_need_state() ||
 	    sg_resolve_user(argv[optind], &uid, name, sizeof(name)))
 		return SG_EXIT_FAIL;
@@ -330,7 +502,7 @@ static int run_explain(int argc, char **argv)
 	sg_config_cli(c);
 	kernel = kernel_json(uid, sg_boot_ns());
 	daemon = daemon_json(c, uid, why, sizeof(why));
-	audit = audit_json(uid);
+	audit = audit_json(uid, NULL);
 	free(c);
 	if (!kernel) {
 		json_decref(daemon);
@@ -359,14 +531,7 @@ static int run_explain(int argc, char **argv)
 		else
 			printf("daemon:   not reachable (%s): rates, baseline and rules unknown\n",
 			       why);
-		printf("audit:%s\n", json_array_size(audit) ? "" : "    no entry about this user");
-		json_array_foreach(audit, i, e)
-		{
-			char *line = sg_audit_text(e, SG_AUDIT_TEXT_TIME);
-
-			printf("  %s\n", line ? line : "?");
-			free(line);
-		}
+		print_audit(audit, "    no entry about this user");
 	}
 	json_decref(out);
 	return SG_EXIT_OK;
@@ -374,12 +539,21 @@ static int run_explain(int argc, char **argv)
 
 const struct sg_command sg_cmd_explain = {
 	.name = "explain",
-	.summary = "why a user is limited, or not: policy, bucket, rates, rules, processes",
-	.usage = "usage: smtpguard explain USER|UID [--json]\n"
-		 "  The policy in force and who set it, the bucket's tokens, the kernel's\n"
-		 "  counts (from the pinned maps, daemon or not); the rates against the\n"
-		 "  learned baseline, every rule with its numbers, connection outcomes and\n"
+	.summary = "why a user or mail account is limited, or not: policy, rates, rules",
+	.usage = "usage: smtpguard explain USER|UID|ACCOUNT [--json]\n"
+		 "  For a user: the policy in force and who set it, the bucket's tokens, the\n"
+		 "  kernel's counts (from the pinned maps, daemon or not); the rates against\n"
+		 "  the learned baseline, every rule with its numbers, connection outcomes and\n"
 		 "  the recent processes and scripts (from the running daemon's exporter);\n"
-		 "  and the last audit entries about the user.\n",
+		 "  and the last audit entries about the user.\n"
+		 "  For a mail account (ACCOUNT: sasl:LOGIN, local:UID or local:USER, or an\n"
+		 "  address, which means a SASL login): what the daemon has counted from the\n"
+		 "  mail server's logs (messages, recipients, sent, bounced and deferred, the\n"
+		 "  bounce share, recipient domains, client IPs, bounces into its mailbox,\n"
+		 "  authentication failures) and every rule with its numbers; whether it is\n"
+		 "  contained through the mail server ([mta] state: since when, why, held\n"
+		 "  messages, banned IPs) or was released; and the last audit entries about\n"
+		 "  it. Without the daemon, the containment and the audit entries only.\n"
+		 "  --json: all of it as one JSON object.\n",
 	.run = run_explain,
 };

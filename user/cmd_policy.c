@@ -1,16 +1,25 @@
 // SPDX-License-Identifier: GPL-2.0
-/* throttle, block and release: the per-UID policies the connect hooks enforce, audited. */
+/*
+ * throttle, block and release: the per-UID policies the connect hooks
+ * enforce, audited; and release of a mail account contained through the
+ * mail server (contain.h).
+ */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 
+#include "attrib.h"
 #include "audit.h"
 #include "config.h"
+#include "contain.h"
 #include "cli.h"
+#include "mailstats.h"
 #include "maps.h"
 #include "parse.h"
 #include "render.h"
@@ -77,7 +86,8 @@ static int parse_policy_args(const struct sg_command *cmd, int argc, char **argv
 		}
 	}
 	if (optind != argc - 1)
-		return sg_usage_error(cmd, "expected one USER or UID");
+		return sg_usage_error(cmd, release ? "expected one USER, UID or ACCOUNT"
+						   : "expected one USER or UID");
 	if (throttle && !a->rate_per_hour)
 		return sg_usage_error(cmd, "--rate is required");
 	a->user = argv[optind];
@@ -159,6 +169,88 @@ static int run_block(int argc, char **argv)
 	return write_policy(&sg_cmd_block, argc, argv, SG_MODE_BLOCK);
 }
 
+/* "17 held messages", "1 ban". */
+static const char *count(size_t n, const char *what, char *buf, size_t len)
+{
+	snprintf(buf, len, "%zu %s%s", n, what, n == 1 ? "" : "s");
+	return buf;
+}
+
+/* release of a mail account: its containment through the mail server undone. */
+static int release_mail(const char *id, const struct policy_args *a)
+{
+	char err[1024], safe[SG_PRINCIPAL_MAX * 4], held[48], bans[48], when[64], name[64];
+	json_t *was = NULL, *state, *rel, *bans_v;
+	struct sg_audit_entry e = {
+		.action = sg_cmd_release.name,
+		.target = id,
+		.reason = a->reason,
+	};
+	const char *uid_text = id + strlen(SG_MAIL_LOCAL);
+	struct sg_config *c;
+	unsigned long uid;
+	struct tm tm;
+	time_t t;
+	char *end;
+	int ret;
+
+	if (sg_need_root())
+		return SG_EXIT_FAIL;
+	sg_printable(id, safe, sizeof(safe));
+	c = malloc(sizeof(*c));
+	if (!c)
+		return sg_fail("%s", strerror(ENOMEM));
+	sg_config_cli(c);
+	ret = sg_release_principal(c, id, time(NULL), &was, err, sizeof(err));
+	/* -ENOENT with nothing undone: not contained (a later step's ENOENT comes with was). */
+	if (ret == -ENOENT && !was) {
+		state = sg_contain_state(c);
+		free(c);
+		rel = json_object_get(json_object_get(state, id), "released");
+		t = (time_t)json_integer_value(rel);
+		if (rel && localtime_r(&t, &tm) && strftime(when, sizeof(when), "%F %T", &tm))
+			ret = sg_fail("%s is not contained (released at %s)", safe, when);
+		else
+			ret = sg_fail("%s is not contained", safe);
+		json_decref(state);
+		return ret;
+	}
+	free(c);
+	if (!was)
+		return sg_fail("releasing %s: %s", safe, *err ? err : strerror(-ret));
+	count(json_array_size(json_object_get(was, "held")), "held message", held, sizeof(held));
+	count(json_array_size(json_object_get(was, "bans")), "ban", bans, sizeof(bans));
+	if (!ret)
+		printf("released %s: %s released, %s lifted%s\n", safe, held, bans,
+		       json_object_get(was, "table") ? ", table entries removed" : "");
+	else /* what failed is in err: the rest is done */
+		printf("released %s in part (of %s, %s%s)\n", safe, held, bans,
+		       json_object_get(was, "table") ? ", its table entries" : "");
+	fflush(stdout);
+	/* A local sender's UID, as the daemon's own entries about it have. */
+	errno = 0;
+	uid = strtoul(uid_text, &end, 10);
+	if (!strncmp(id, SG_MAIL_LOCAL, strlen(SG_MAIL_LOCAL)) && *uid_text && !*end && !errno &&
+	    uid <= UINT_MAX) {
+		e.has_uid = 1;
+		e.uid = (__u32)uid;
+		e.user = sg_user_name(e.uid, name, sizeof(name)) ? NULL : name;
+	}
+	bans_v = json_object_get(was, "bans");
+	e.params = json_pack("{s:I, s:o, s:s}", "held",
+			     (json_int_t)json_array_size(json_object_get(was, "held")), "bans",
+			     json_is_array(bans_v) ? json_incref(bans_v) : json_array(), "mta",
+			     json_string_value(json_object_get(was, "mta")) ?: "none");
+	if (ret && e.params)
+		json_object_set_new(e.params, "errors", sg_json_text(err));
+	sg_audit_cli(&e);
+	json_decref(e.params);
+	json_decref(was);
+	if (ret)
+		return sg_fail("releasing %s, not all of it was undone: %s", safe, err);
+	return SG_EXIT_OK;
+}
+
 /*
  * A human's release wins: the user is left unlimited (observe), and the
  * detector keeps its hands off, for the grace period; then the default
@@ -167,7 +259,7 @@ static int run_block(int argc, char **argv)
 static int run_release(int argc, char **argv)
 {
 	struct sg_policy old, p = { .mode = SG_MODE_OBSERVE, .set_by = SG_SET_CLI };
-	char name[64], who[96], dur[32];
+	char name[64], who[96], dur[32], id[SG_PRINCIPAL_MAX];
 	const char *previous = NULL;
 	struct policy_args a;
 	struct sg_config *c;
@@ -177,6 +269,11 @@ static int run_release(int argc, char **argv)
 	err = parse_policy_args(&sg_cmd_release, argc, argv, &a);
 	if (err)
 		return err < 0 ? SG_EXIT_OK : err;
+	err = sg_contain_principal_arg(a.user, id, sizeof(id));
+	if (err == -ENAMETOOLONG)
+		return sg_usage_error(&sg_cmd_release, "account '%s' is too long", a.user);
+	if (!err)
+		return release_mail(id, &a);
 	if (sg_need_root() || sg_need_state() || sg_resolve_user(a.user, &uid, name, sizeof(name)))
 		return SG_EXIT_FAIL;
 	sg_who(uid, name, who, sizeof(who));
@@ -251,12 +348,18 @@ const struct sg_command sg_cmd_block = {
 
 const struct sg_command sg_cmd_release = {
 	.name = "release",
-	.summary = "remove a user's throttle or block",
-	.usage = "usage: smtpguard release USER|UID [--reason TEXT]\n"
+	.summary = "remove a user's throttle or block, or release a contained mail account",
+	.usage = "usage: smtpguard release USER|UID|ACCOUNT [--reason TEXT]\n"
 		 "  Lifts the user's throttle or block, whoever set it, and keeps the user\n"
 		 "  unlimited and out of the detector's automatic actions for [detect]\n"
 		 "  release_grace (1h by default); then the default policy applies again.\n"
 		 "  With release_grace = 0 the user's policy is simply removed.\n"
+		 "  A mail account (ACCOUNT: sasl:LOGIN, local:UID or local:USER, or an\n"
+		 "  address, which means a SASL login) the daemon contained is let go: its\n"
+		 "  entries leave the mail server's smtpguard tables, its held (Postfix) or\n"
+		 "  frozen (Exim) messages go on their way, the bans of its client IPs are\n"
+		 "  lifted, and [mta] state records the release, so the daemon leaves it\n"
+		 "  alone for release_grace too. Works with the daemon down.\n"
 		 "  The change and TEXT go to the audit log ('smtpguard log').\n",
 	.run = run_release,
 };

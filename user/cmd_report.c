@@ -8,9 +8,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ask.h"
 #include "attrib.h"
+#include "baseline.h"
 #include "cli.h"
 #include "collect.h"
+#include "config.h"
 #include "maps.h"
 #include "parse.h"
 #include "render.h"
@@ -157,17 +160,108 @@ static void on_signal(int sig)
 	stop = 1;
 }
 
+/* --- top --accounts: the daemon's busiest mail principals ----------------- */
+
+#define PRINCIPAL_COLUMN_MAX 48
+
+static double field(const json_t *row, const char *key)
+{
+	return json_number_value(json_object_get(row, key));
+}
+
+static void accounts_print(FILE *f, const json_t *rows)
+{
+	char id[SG_PRINCIPAL_MAX * 4], share[16];
+	int width = (int)strlen("PRINCIPAL"), w;
+	const json_t *r;
+	size_t i;
+
+	json_array_foreach(rows, i, r)
+	{
+		w = (int)strlen(sg_printable(
+			json_string_value(json_object_get(r, "principal")) ?: "?", id, sizeof(id)));
+		if (w > width)
+			width = w < PRINCIPAL_COLUMN_MAX ? w : PRINCIPAL_COLUMN_MAX;
+	}
+	fprintf(f, "%-*s %-5s %8s %6s %8s %8s %6s %11s %6s %10s  %s\n", width, "PRINCIPAL", "KIND",
+		"MSGS", "1M", "RCPTS", "BOUNCED", "SHARE", "DOMAINS_10M", "IPS_1H", "BOUNCES_IN",
+		"CONTAINED");
+	json_array_foreach(rows, i, r)
+	{
+		snprintf(share, sizeof(share), "%.0f%%", 100 * field(r, "bounce_share"));
+		/* An account's name comes from the mail server's logs, so from its clients. */
+		sg_printable(json_string_value(json_object_get(r, "principal")) ?: "?", id,
+			     sizeof(id));
+		fprintf(f, "%-*s %-5s %8.0f %6.0f %8.0f %8.0f %6s %11.0f %6.0f %10.0f  %s\n", width,
+			id, json_string_value(json_object_get(r, "kind")) ?: "?",
+			field(r, "messages"), field(r, "last_1m"), field(r, "recipients"),
+			field(r, "bounced"), share, field(r, "domains_10m"),
+			field(r, "client_ips_1h"), field(r, "bounces_in"),
+			json_is_true(json_object_get(r, "contained")) ? "yes" : "no");
+	}
+	if (!json_array_size(rows))
+		fprintf(f, "(no mail account active in the last hour)\n");
+}
+
+/* Only the daemon knows the mail accounts: no daemon, no view. */
+static int top_accounts(__u32 limit, int json, __u32 watch)
+{
+	char path[64], why[512];
+	struct sg_config *c;
+	json_t *rows;
+	int err = 0;
+
+	c = malloc(sizeof(*c));
+	if (!c)
+		return sg_fail("%s", strerror(ENOMEM));
+	sg_config_cli(c);
+	if (limit)
+		snprintf(path, sizeof(path), "/accounts?n=%u", limit);
+	else
+		snprintf(path, sizeof(path), "/accounts");
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	do {
+		rows = sg_ask_daemon(c, path, why, sizeof(why));
+		if (!json_is_array(rows)) {
+			if (rows)
+				snprintf(why, sizeof(why), "%s: not a list of accounts", path);
+			json_decref(rows);
+			err = -EPROTO;
+			break;
+		}
+		while (limit && json_array_size(rows) > limit)
+			json_array_remove(rows, json_array_size(rows) - 1);
+		if (json) {
+			err = sg_json_print(stdout, rows);
+			json_decref(rows);
+			free(c);
+			return err ? sg_fail("writing: %s", strerror(-err)) : SG_EXIT_OK;
+		}
+		if (watch)
+			printf("\033[H\033[2J");
+		accounts_print(stdout, rows);
+		fflush(stdout);
+		json_decref(rows);
+	} while (watch && !sleep(watch) && !stop);
+	free(c);
+	return err ? sg_fail("the mail accounts are the daemon's view, and it cannot be asked: %s",
+			     why)
+		   : SG_EXIT_OK;
+}
+
 static int run_top(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ "watch", required_argument, NULL, 'w' },
+		{ "accounts", no_argument, NULL, 'a' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
 	struct top t = {};
 	__u32 limit = 0, watch = 0;
-	int json = 0, c, err = 0;
+	int json = 0, accounts = 0, c, err = 0;
 	const char *why;
 	json_t *out;
 
@@ -176,13 +270,17 @@ static int run_top(int argc, char **argv)
 		case 'j':
 			json = 1;
 			break;
+		case 'a':
+			accounts = 1;
+			break;
 		case 'n':
 			if (sg_parse_count(optarg, 1000000, &limit, &why))
 				return sg_usage_error(&sg_cmd_top, "bad -n '%s': %s", optarg, why);
 			break;
 		case 'w':
 			if (sg_parse_count(optarg, 3600, &watch, &why))
-				return sg_usage_error(&sg_cmd_top, "bad --watch '%s': %s", optarg, why);
+				return sg_usage_error(&sg_cmd_top, "bad --watch '%s': %s", optarg,
+						      why);
 			break;
 		case 'h':
 			fputs(sg_cmd_top.usage, stdout);
@@ -195,10 +293,12 @@ static int run_top(int argc, char **argv)
 		return sg_usage_error(&sg_cmd_top, "unexpected argument '%s'", argv[optind]);
 	if (json && watch)
 		return sg_usage_error(&sg_cmd_top, "--watch is for the terminal, not --json");
-	if (sg_need_root() || sg_need_state())
-		return SG_EXIT_FAIL;
 	if (!limit && !json)
 		limit = 20;
+	if (accounts)
+		return top_accounts(limit, json, watch);
+	if (sg_need_root() || sg_need_state())
+		return SG_EXIT_FAIL;
 
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
@@ -275,11 +375,17 @@ const struct sg_command sg_cmd_status = {
 
 const struct sg_command sg_cmd_top = {
 	.name = "top",
-	.summary = "per-user SMTP connection counters, busiest first",
-	.usage = "usage: smtpguard top [--json] [-n N] [--watch SECONDS]\n"
+	.summary = "per-user SMTP connection counters, or mail accounts, busiest first",
+	.usage = "usage: smtpguard top [--accounts] [--json] [-n N] [--watch SECONDS]\n"
 		 "  One row per UID: connect() attempts to SMTP ports, allowed, denied, SYNs\n"
 		 "  seen leaving by TC egress, and the UID's policy. Egress traffic with no\n"
 		 "  owning socket is shown as '(no socket)' under the overflow UID.\n"
+		 "  --accounts: one row per mail account (SASL login or local sender) the\n"
+		 "  running daemon has seen in the mail server's logs in the last hour, by\n"
+		 "  messages: total messages, messages in the last minute, recipients,\n"
+		 "  bounced, the share of its deliveries in 10 min that bounced, recipient\n"
+		 "  domains in 10 min, client IPs in 1 h, bounces into its mailbox, and\n"
+		 "  whether it is contained. Asked of the daemon's exporter: fails without it.\n"
 		 "  -n N: at most N rows (default 20; all with --json).\n"
 		 "  --watch SECONDS: redraw every SECONDS until interrupted.\n",
 	.run = run_top,

@@ -37,7 +37,11 @@
 	X(NEW_RATE, "new_sender_rate", parse_per_min, new_sender_rate) \
 	X(NEW_MIN, "new_sender_min", parse_threshold, new_sender_min) \
 	X(FAIL_RATIO, "failure_ratio", parse_ratio, failure_ratio)  \
-	X(FAIL_MIN, "failure_min", parse_threshold, failure_min)
+	X(FAIL_MIN, "failure_min", parse_threshold, failure_min)    \
+	X(CLIENT_IPS, "client_ips", parse_threshold, client_ips)    \
+	X(BOUNCE_SHARE, "bounce_share", parse_ratio, bounce_share)  \
+	X(BOUNCE_MIN, "bounce_min", parse_threshold, bounce_min)    \
+	X(BOUNCE_FLOOD, "bounce_flood", parse_threshold, bounce_flood)
 
 #define DETECT_ENUM(id, name, fn, f)   KEY_D_##id,
 #define OVERRIDE_ENUM(id, name, fn, f) KEY_O_##id,
@@ -72,6 +76,18 @@ enum {
 	KEY_ACT_DESTINATIONS,
 	KEY_ACT_NEW_SENDER,
 	KEY_ACT_FAILURE_RATIO,
+	KEY_ACT_CLIENT_IPS,
+	KEY_ACT_BOUNCE_SHARE,
+	KEY_ACT_BOUNCE_FLOOD,
+	KEY_MTA_TYPE,
+	KEY_MTA_LOGS,
+	KEY_MTA_READ_BACK,
+	KEY_MTA_POSTFIX_CONFIG,
+	KEY_MTA_EXIM_DIR,
+	KEY_MTA_EXIM,
+	KEY_MTA_CONTAIN,
+	KEY_MTA_BAN,
+	KEY_MTA_STATE,
 	KEY_O_LIMIT,
 	KEY_O_BURST,
 	KEY_O_ACTIONS,
@@ -122,7 +138,7 @@ struct load {
 
 static const char *const sections[] = {
 	"daemon", "ports", "policy", "exporter", "attribution", "audit", "detect", "actions",
-	"override NAME",
+	"mta", "override NAME",
 };
 #define N_SECTIONS (sizeof(sections) / sizeof(sections[0]))
 static const char *const modes[] = {
@@ -172,6 +188,10 @@ void sg_config_default(struct sg_config *c)
 		.new_sender_min = 20,
 		.failure_ratio = 0.5,
 		.failure_min = 20,
+		.client_ips = 5,
+		.bounce_share = 0.5,
+		.bounce_min = 20,
+		.bounce_flood = 100,
 	};
 	strcpy(c->baselines, SG_BASELINES_PATH);
 	strcpy(c->allow[c->n_allow++], "root");
@@ -185,6 +205,16 @@ void sg_config_default(struct sg_config *c)
 							.for_ns = 3600 * SG_NS_PER_SEC };
 	c->responses[SG_RULE_DESTINATIONS] = (struct sg_response){ .kind = SG_RESP_ALERT };
 	c->responses[SG_RULE_FAILURE_RATIO] = (struct sg_response){ .kind = SG_RESP_ALERT };
+	c->responses[SG_RULE_CLIENT_IPS] =
+		(struct sg_response){ .kind = SG_RESP_BLOCK, .for_ns = 3600 * SG_NS_PER_SEC };
+	c->responses[SG_RULE_BOUNCE_SHARE] = (struct sg_response){ .kind = SG_RESP_ALERT };
+	c->responses[SG_RULE_BOUNCE_FLOOD] = (struct sg_response){ .kind = SG_RESP_ALERT };
+	c->mta_type = SG_MTA_AUTO;
+	strcpy(c->postfix_config, "/etc/postfix");
+	strcpy(c->exim_dir, "/etc/exim4");
+	strcpy(c->exim_command, "/usr/sbin/exim4");
+	c->mta_ban_ns = 3600 * SG_NS_PER_SEC;
+	strcpy(c->contained_path, SG_CONTAINED_PATH);
 }
 
 /* Sets the message of an error; returns -1 for the parsers to pass up. */
@@ -426,6 +456,58 @@ static int parse_names(struct load *l, const struct key *k, const char *v)
 	return 0;
 }
 
+static int parse_mta_type(struct load *l, const struct key *k, const char *v)
+{
+	static const char *const types[] = { [SG_MTA_AUTO] = "auto",
+					     [SG_MTA_NONE] = "none",
+					     [SG_MTA_POSTFIX] = "postfix",
+					     [SG_MTA_EXIM] = "exim" };
+	size_t i;
+
+	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		if (types[i] && !strcmp(v, types[i])) {
+			l->c->mta_type = (int)i;
+			return 0;
+		}
+	}
+	return bad(l, "bad MTA '%s' (auto, postfix, exim or none)", v);
+}
+
+static int parse_logs(struct load *l, const struct key *k, const char *v)
+{
+	struct sg_config *c = l->c;
+	char buf[INI_MAX_LINE], *tok, *save;
+
+	memset(c->mta_logs, 0, sizeof(c->mta_logs));
+	c->n_mta_logs = 0;
+	snprintf(buf, sizeof(buf), "%s", v);
+	for (tok = strtok_r(buf, GLOB_SEPS, &save); tok; tok = strtok_r(NULL, GLOB_SEPS, &save)) {
+		if (*tok != '/')
+			return bad(l, "'%s' is not an absolute path", tok);
+		if (c->n_mta_logs == SG_MAX_MTA_LOGS)
+			return bad(l, "more than %d logs", SG_MAX_MTA_LOGS);
+		if (set_str(l, c->mta_logs[c->n_mta_logs++], PATH_MAX, tok))
+			return -1;
+	}
+	return 0;
+}
+
+/* A program's absolute path, and its arguments: "/usr/sbin/exim4 -C /etc/exim4/test.conf". */
+static int parse_command(struct load *l, const struct key *k, const char *v)
+{
+	if (*v != '/')
+		return bad(l, "'%s' does not start with an absolute path", v);
+	return set_str(l, field(l, k, k->off), k->size, v);
+}
+
+static int parse_contain(struct load *l, const struct key *k, const char *v)
+{
+	if (strcmp(v, "hold") && strcmp(v, "reject"))
+		return bad(l, "bad containment '%s' (hold or reject)", v);
+	l->c->mta_reject = !strcmp(v, "reject");
+	return 0;
+}
+
 /* "alert", "kill", "block for D" or "throttle R [burst N] for D". */
 static int parse_response(struct load *l, const struct key *k, const char *v)
 {
@@ -595,7 +677,7 @@ static const struct key keys[N_KEYS] = {
 	[KEY_DENY_EVENT_INTERVAL] = { "policy", "deny_event_interval", parse_duration,
 				      FIELD(deny_event_interval_ns) },
 	[KEY_LISTEN] = { "exporter", "listen", parse_listen },
-	[KEY_TOP_SENDERS] = { "exporter", "top_senders", parse_count, COUNT(top_senders, 1000) },
+	[KEY_TOP_SENDERS] = { "exporter", "top_senders", parse_count, COUNT(top_senders, SG_MAX_TOP) },
 	[KEY_RECENT_UIDS] = { "attribution", "recent_uids", parse_count,
 			      COUNT(recent_uids, 1000000) },
 	[KEY_RECENT_PER_UID] = { "attribution", "recent_per_uid", parse_count,
@@ -624,6 +706,21 @@ static const struct key keys[N_KEYS] = {
 				 FIELD(responses[SG_RULE_NEW_SENDER]) },
 	[KEY_ACT_FAILURE_RATIO] = { "actions", "failure_ratio", parse_response,
 				    FIELD(responses[SG_RULE_FAILURE_RATIO]) },
+	[KEY_ACT_CLIENT_IPS] = { "actions", "client_ips", parse_response,
+				 FIELD(responses[SG_RULE_CLIENT_IPS]) },
+	[KEY_ACT_BOUNCE_SHARE] = { "actions", "bounce_share", parse_response,
+				   FIELD(responses[SG_RULE_BOUNCE_SHARE]) },
+	[KEY_ACT_BOUNCE_FLOOD] = { "actions", "bounce_flood", parse_response,
+				   FIELD(responses[SG_RULE_BOUNCE_FLOOD]) },
+	[KEY_MTA_TYPE] = { "mta", "type", parse_mta_type },
+	[KEY_MTA_LOGS] = { "mta", "logs", parse_logs, .empty_ok = 1 },
+	[KEY_MTA_READ_BACK] = { "mta", "read_back", parse_bool, FIELD(mta_read_back) },
+	[KEY_MTA_POSTFIX_CONFIG] = { "mta", "postfix_config", parse_path, FIELD(postfix_config) },
+	[KEY_MTA_EXIM_DIR] = { "mta", "exim_dir", parse_path, FIELD(exim_dir) },
+	[KEY_MTA_EXIM] = { "mta", "exim", parse_command, FIELD(exim_command) },
+	[KEY_MTA_CONTAIN] = { "mta", "contain", parse_contain },
+	[KEY_MTA_BAN] = { "mta", "ban", parse_duration, FIELD(mta_ban_ns), .zero_ok = 1 },
+	[KEY_MTA_STATE] = { "mta", "state", parse_path, FIELD(contained_path) },
 	[KEY_O_LIMIT] = { "override", "limit", parse_limit, .in_override = 1 },
 	[KEY_O_BURST] = { "override", "burst", parse_burst, .in_override = 1 },
 	[KEY_O_ACTIONS] = { "override", "actions", parse_actions, .in_override = 1 },

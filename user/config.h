@@ -14,6 +14,7 @@
 #include <linux/types.h>
 
 #include "detect.h"
+#include "mtalog.h"
 #include "smtpguard.h"
 
 #define SG_CONFIG_PATH "/etc/smtpguard/smtpguard.conf"
@@ -24,6 +25,12 @@
 #define SG_MAX_NAMES 32 /* users in an allow or MTA list */
 #define SG_MAX_OVERRIDES 256
 #define SG_BASELINES_PATH "/var/lib/smtpguard/baselines.gz"
+#define SG_CONTAINED_PATH "/var/lib/smtpguard/contained.json"
+#define SG_MAX_MTA_LOGS 8
+#define SG_MAX_TOP 1000 /* [exporter] top_senders at most */
+
+/* [mta] type: enum sg_mta_type (mtalog.h), or detected. */
+#define SG_MTA_AUTO 3
 
 /* What the daemon does when a rule raises an alert. */
 enum sg_response_kind {
@@ -99,6 +106,18 @@ struct sg_config {
 
 	/* [actions], by enum sg_rule */
 	struct sg_response responses[SG_RULES];
+
+	/* [mta]: the mail server's logs, and containment through it */
+	int mta_type;			     /* enum sg_mta_type, or SG_MTA_AUTO */
+	char mta_logs[SG_MAX_MTA_LOGS][PATH_MAX]; /* none: detected */
+	int n_mta_logs;
+	int mta_read_back;	       /* read what the logs hold at start, not only what comes */
+	char postfix_config[PATH_MAX]; /* config_directory: postmap, postsuper, postfix -c */
+	char exim_dir[PATH_MAX];       /* where the ACL's lookup files are */
+	char exim_command[PATH_MAX];   /* the exim binary, with its arguments */
+	int mta_reject;		       /* Postfix tables say REJECT, not HOLD */
+	__u64 mta_ban_ns;	       /* a contained account's login IPs banned at XDP; 0: not */
+	char contained_path[PATH_MAX]; /* what is contained, for release with the daemon down */
 
 	/* [override NAME] */
 	struct sg_override overrides[SG_MAX_OVERRIDES];

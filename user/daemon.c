@@ -29,6 +29,7 @@
 #include "daemon.h"
 #include "exporter.h"
 #include "guard.h"
+#include "mailguard.h"
 #include "loader.h"
 #include "maps.h"
 #include "metrics.h"
@@ -42,6 +43,7 @@
 
 #define SENDERS_EVERY 5 /* ticks */
 #define ACTIVE_SHOWN 200 /* smtpguard_alert_active series at most */
+#define ACCOUNTS_SERVED 100 /* rows of /accounts */
 
 struct daemon {
 	const char *path; /* NULL: running on the built-in default */
@@ -61,7 +63,11 @@ struct daemon {
 	struct sg_sender_rate *top;
 	struct sg_status st;
 	struct sg_guard guard;
+	struct sg_mailguard mail;
 	struct sg_alert_metric *active; /* [ACTIVE_SHOWN] */
+	struct sg_account_metric *accounts; /* [top_senders] */
+	__u64 mta_records[SG_EV_HOLD + 1];
+	struct sg_mta_metrics mta;
 	__u64 events_read;
 	__u64 ticks;
 	__u64 senders_tick; /* when /senders was last published */
@@ -70,7 +76,7 @@ struct daemon {
 };
 
 /* What the epoll events carry, to tell the sources apart. */
-enum source { SRC_RING, SRC_TIMER, SRC_SIGNAL, SRC_EXPORTER };
+enum source { SRC_RING, SRC_TIMER, SRC_SIGNAL, SRC_EXPORTER, SRC_MTA };
 
 static void log_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -338,24 +344,56 @@ static void detector_metrics(struct daemon *d, struct sg_metrics *m, __u64 *aler
 	m->conn = &d->guard.conn_total;
 }
 
-/* GET /explain?principal=UID: what the detector knows of one UID. */
+static unsigned int answer(const char *error, json_t *v, char **body, size_t *len,
+			   unsigned int status)
+{
+	*body = v ? json_dumps(v, JSON_COMPACT) : json_dumps(json_pack("{s:s}", "error", error), 0);
+	*len = *body ? strlen(*body) : 0;
+	json_decref(v);
+	return v ? 200 : status;
+}
+
+/*
+ * GET /explain?principal=ID: what the detector knows of a UID ("uid:N" or
+ * N) or of a mail principal ("sasl:LOGIN", "local:UID").
+ */
 static unsigned int explain_query(void *ctx, const char *arg, char **body, size_t *len)
 {
 	struct daemon *d = ctx;
-	json_t *v;
 	__u32 uid;
 
-	if (!arg || sg_guard_uid_of(arg, &uid)) {
-		*body = strdup("{\"error\": \"expected ?principal=UID or uid:UID\"}\n");
-		*len = *body ? strlen(*body) : 0;
-		return 400;
+	if (!arg)
+		return answer("expected ?principal=UID, uid:UID, sasl:LOGIN or local:UID", NULL,
+			      body, len, 400);
+	if (!sg_guard_uid_of(arg, &uid))
+		return answer(NULL,
+			      sg_guard_explain(&d->guard, d->cfg, d->rates, d->recent, uid,
+					       sg_boot_ns(), time(NULL)),
+			      body, len, 500);
+	return answer("no such principal in the mail server's logs",
+		      sg_mailguard_explain(&d->mail, d->cfg, arg, time(NULL)), body, len, 404);
+}
+
+/* GET /accounts: the busiest mail principals, for `top --accounts`. */
+static unsigned int accounts_query(void *ctx, const char *arg, char **body, size_t *len)
+{
+	struct daemon *d = ctx;
+
+	return answer("out of memory", sg_mailguard_top(&d->mail, time(NULL), ACCOUNTS_SERVED),
+		      body, len, 500);
+}
+
+static void mail_announce(const struct sg_mailguard *m)
+{
+	int i;
+
+	if (m->type == SG_MTA_NONE) {
+		log_line("smtpguard: mta: no mail server found ([mta] type): UIDs only");
+		return;
 	}
-	v = sg_guard_explain(&d->guard, d->cfg, d->rates, d->recent, uid, sg_boot_ns(),
-			     time(NULL));
-	*body = v ? json_dumps(v, JSON_COMPACT) : NULL;
-	*len = *body ? strlen(*body) : 0;
-	json_decref(v);
-	return 200;
+	for (i = 0; i < m->n_logs; i++)
+		log_line("smtpguard: mta: %s, following %s", sg_mta_type_names[m->type],
+			 m->logs[i]);
 }
 
 /* Once a second: expiry, counts, rates, and what the exporter serves. */
@@ -378,6 +416,7 @@ static void tick(struct daemon *d)
 	if (!err)
 		sg_guard_tick(&d->guard, d->cfg, &d->senders, d->rates, d->recent, &d->audit, now,
 			      time(NULL));
+	sg_mailguard_tick(&d->mail, d->cfg, &d->audit, time(NULL));
 	/* The first pass is the baseline: what was counted before the daemon looked. */
 	if (!err && !d->rates_started) {
 		sg_rates_started(d->rates, now_s);
@@ -398,6 +437,9 @@ static void tick(struct daemon *d)
 		m.senders_omitted = d->senders.n - m.n_senders;
 		m.events_read = d->events_read;
 		detector_metrics(d, &m, alerts, actions);
+		sg_mailguard_metrics(&d->mail, time(NULL), &d->mta, d->accounts,
+				     d->cfg->top_senders, d->mta_records);
+		m.mta = &d->mta;
 		if (d->ex)
 			publish_rendered(d, "/metrics", SG_METRICS_CONTENT_TYPE, render_metrics,
 					 &m);
@@ -446,6 +488,7 @@ static int exporter_start(struct daemon *d, const struct sg_config *c, struct sg
 		return ret;
 	}
 	sg_exporter_query(*out, "/explain", explain_query, d);
+	sg_exporter_query(*out, "/accounts", accounts_query, d);
 	return 0;
 }
 
@@ -603,6 +646,9 @@ static int loop(struct daemon *d)
 				if (d->ex)
 					sg_exporter_run(d->ex);
 				break;
+			case SRC_MTA:
+				sg_mailguard_read(&d->mail, time(NULL));
+				break;
 			}
 		}
 	}
@@ -642,6 +688,8 @@ static int open_loop(struct daemon *d)
 		err = epoll_add(d->epfd, d->timerfd, SRC_TIMER);
 	if (!err)
 		err = epoll_add(d->epfd, d->sigfd, SRC_SIGNAL);
+	if (!err && sg_mailguard_fd(&d->mail) >= 0)
+		err = epoll_add(d->epfd, sg_mailguard_fd(&d->mail), SRC_MTA);
 	return err;
 }
 
@@ -674,7 +722,10 @@ int sg_daemon_run(const char *path)
 	d.recent = sg_recent_new(d.cfg->recent_uids, d.cfg->recent_per_uid);
 	d.top = calloc(d.cfg->top_senders, sizeof(*d.top));
 	d.active = calloc(ACTIVE_SHOWN, sizeof(*d.active));
-	if (!d.rates || !d.recent || !d.top || !d.active || sg_guard_init(&d.guard, d.cfg)) {
+	/* For the largest top_senders a reload may ask for. */
+	d.accounts = calloc(SG_MAX_TOP, sizeof(*d.accounts));
+	if (!d.rates || !d.recent || !d.top || !d.active || !d.accounts ||
+	    sg_guard_init(&d.guard, d.cfg)) {
 		sg_fail("%s", strerror(ENOMEM));
 		goto cleanup;
 	}
@@ -691,6 +742,12 @@ int sg_daemon_run(const char *path)
 		goto cleanup;
 	}
 	sg_guard_config(&d.guard, d.cfg, sg_boot_ns());
+	err = sg_mailguard_init(&d.mail, d.cfg, d.guard.det);
+	if (err) {
+		sg_fail("the mail server's logs: %s", strerror(-err));
+		goto cleanup;
+	}
+	mail_announce(&d.mail);
 	err = open_loop(&d);
 	if (err) {
 		sg_fail("setting up the event loop: %s", strerror(-err));
@@ -730,8 +787,10 @@ cleanup:
 	sg_senders_free(&d.senders);
 	sg_recent_free(d.recent);
 	sg_rates_free(d.rates);
+	sg_mailguard_free(&d.mail);
 	sg_guard_free(&d.guard);
 	free(d.active);
+	free(d.accounts);
 	free(d.top);
 	free(d.cfg);
 	return status;

@@ -11,6 +11,9 @@ const char *const sg_rule_names[SG_RULES] = {
 	[SG_RULE_DESTINATIONS] = "destinations",
 	[SG_RULE_NEW_SENDER] = "new_sender",
 	[SG_RULE_FAILURE_RATIO] = "failure_ratio",
+	[SG_RULE_CLIENT_IPS] = "client_ips",
+	[SG_RULE_BOUNCE_SHARE] = "bounce_share",
+	[SG_RULE_BOUNCE_FLOOD] = "bounce_flood",
 };
 
 struct sg_detector {
@@ -173,6 +176,19 @@ static int holds(const struct sg_principal *p, enum sg_rule r, const struct sg_o
 		*limit = t->failure_ratio;
 		return t->failure_ratio > 0 && o->finished_10m >= t->failure_min &&
 		       o->finished_10m && *value > *limit;
+	case SG_RULE_CLIENT_IPS:
+		*value = o->client_ips_1h;
+		*limit = t->client_ips;
+		return t->client_ips && *value > *limit;
+	case SG_RULE_BOUNCE_SHARE:
+		*value = o->delivered_10m ? (double)o->bounced_10m / (double)o->delivered_10m : 0;
+		*limit = t->bounce_share;
+		return t->bounce_share > 0 && o->delivered_10m >= t->bounce_min &&
+		       o->delivered_10m && *value > *limit;
+	case SG_RULE_BOUNCE_FLOOD:
+		*value = (double)o->bounces_in_1h;
+		*limit = t->bounce_flood;
+		return t->bounce_flood && *value > *limit;
 	default:
 		return 0;
 	}

@@ -11,6 +11,16 @@
  *   failure_ratio failed / finished connections in 10 min above a ratio,
  *                 with at least failure_min finished
  *
+ * and, for the mail server's principals (SASL accounts, local senders),
+ * whose "connections" are messages and destinations recipient domains:
+ *
+ *   client_ips    distinct client IPs logging in to the account in 1 h
+ *                 above a bound (one account from many IPs: a botnet)
+ *   bounce_share  bounced / delivered remotely in 10 min above a share,
+ *                 with at least bounce_min outcomes (lists of dead addresses)
+ *   bounce_flood  null-sender messages into the account's mailbox in 1 h
+ *                 above a bound (the owner drowning in failure notices)
+ *
  * A rule raises an alert the tick its condition first holds and clears it
  * after the condition has been false for SG_ALERT_CLEAR_S seconds. While
  * any alert of a principal is active its baseline does not learn. Pure:
@@ -34,6 +44,10 @@ enum sg_rule {
 	SG_RULE_RATE,
 	SG_RULE_DESTINATIONS,
 	SG_RULE_FAILURE_RATIO,
+	/* Mail principals only (mailstats.h): UIDs have none of these counts. */
+	SG_RULE_CLIENT_IPS,
+	SG_RULE_BOUNCE_SHARE,
+	SG_RULE_BOUNCE_FLOOD,
 	SG_RULES,
 };
 
@@ -48,6 +62,10 @@ struct sg_thresholds {
 	__u32 new_sender_min;
 	double failure_ratio;
 	__u32 failure_min;
+	__u32 client_ips;    /* distinct client IPs logging in to one account in 1 h */
+	double bounce_share; /* bounced / (sent + bounced) in 10 min */
+	__u32 bounce_min;    /* with at least this many outcomes */
+	__u32 bounce_flood;  /* null-sender messages into one mailbox in 1 h */
 };
 
 /* One principal at one tick; counts are connection attempts, refused ones included. */
@@ -57,6 +75,11 @@ struct sg_observation {
 	__u32 destinations_10m;
 	__u64 finished_10m; /* connections that ended up established, refused or timed out */
 	__u64 failed_10m;   /* refused or timed out */
+	/* Mail principals */
+	__u32 client_ips_1h;
+	__u64 delivered_10m; /* remote deliveries sent or bounced */
+	__u64 bounced_10m;
+	__u64 bounces_in_1h;
 };
 
 /* What a rule measured and what it compared with, when it last held. */

@@ -39,9 +39,12 @@ struct sg_exporter {
 	struct MHD_Response *not_allowed;
 	struct sg_doc docs[SG_EXPORTER_DOCS];
 	size_t n_docs;
-	const char *query_path; /* answered by query_fn, per request */
-	sg_query_fn query_fn;
-	void *query_ctx;
+	struct sg_query {
+		const char *path; /* answered by fn, per request */
+		sg_query_fn fn;
+		void *ctx;
+	} queries[SG_EXPORTER_QUERIES];
+	size_t n_queries;
 };
 
 static const char not_found_body[] = "not found\n";
@@ -195,8 +198,8 @@ static struct sg_doc *find_doc(struct sg_exporter *ex, const char *path)
 }
 
 /* A document made for this request from its query string: small, never cached. */
-static enum MHD_Result answer_query(struct sg_exporter *ex, struct MHD_Connection *conn,
-				    const char *method)
+static enum MHD_Result answer_query(struct sg_exporter *ex, const struct sg_query *q,
+				    struct MHD_Connection *conn, const char *method)
 {
 	const char *arg = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND,
 						      SG_QUERY_ARG);
@@ -208,7 +211,7 @@ static enum MHD_Result answer_query(struct sg_exporter *ex, struct MHD_Connectio
 
 	if (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD))
 		return MHD_queue_response(conn, MHD_HTTP_METHOD_NOT_ALLOWED, ex->not_allowed);
-	status = ex->query_fn(ex->query_ctx, arg, &body, &len);
+	status = q->fn(q->ctx, arg, &body, &len);
 	if (!body)
 		return MHD_NO;
 	r = buffer_response(body, len, "application/json", NULL);
@@ -226,13 +229,15 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 	struct sg_exporter *ex = cls;
 	struct MHD_Response *r = NULL;
 	struct sg_doc *d;
+	size_t i;
 
 	/*
 	 * Answered on the headers, the first call: MHD then calls no more for this request and
 	 * discards a body that follows (closing the connection after the response).
 	 */
-	if (ex->query_path && !strcmp(url, ex->query_path))
-		return answer_query(ex, conn, method);
+	for (i = 0; i < ex->n_queries; i++)
+		if (!strcmp(url, ex->queries[i].path))
+			return answer_query(ex, &ex->queries[i], conn, method);
 	d = find_doc(ex, url);
 	if (!d)
 		return MHD_queue_response(conn, MHD_HTTP_NOT_FOUND, ex->not_found);
@@ -396,11 +401,12 @@ int sg_exporter_publish(struct sg_exporter *ex, const char *path, const char *co
 	return 0;
 }
 
-void sg_exporter_query(struct sg_exporter *ex, const char *path, sg_query_fn fn, void *ctx)
+int sg_exporter_query(struct sg_exporter *ex, const char *path, sg_query_fn fn, void *ctx)
 {
-	ex->query_path = path;
-	ex->query_fn = fn;
-	ex->query_ctx = ctx;
+	if (ex->n_queries == SG_EXPORTER_QUERIES)
+		return -ENOSPC;
+	ex->queries[ex->n_queries++] = (struct sg_query){ path, fn, ctx };
+	return 0;
 }
 
 void sg_exporter_stop(struct sg_exporter *ex)

@@ -37,10 +37,12 @@ int sg_exporter_publish(struct sg_exporter *ex, const char *path, const char *co
  * Answer GET path?principal=ARG with fn: it sets *body (malloc()ed JSON,
  * freed by the exporter) and *len, and returns the HTTP status. arg is
  * NULL when the request has none. ctx and path must outlive the exporter.
+ * At most SG_EXPORTER_QUERIES paths; -ENOSPC past them.
  */
+#define SG_EXPORTER_QUERIES 4
 #define SG_QUERY_ARG "principal"
 typedef unsigned int (*sg_query_fn)(void *ctx, const char *arg, char **body, size_t *len);
-void sg_exporter_query(struct sg_exporter *ex, const char *path, sg_query_fn fn, void *ctx);
+int sg_exporter_query(struct sg_exporter *ex, const char *path, sg_query_fn fn, void *ctx);
 
 void sg_exporter_stop(struct sg_exporter *ex);
 

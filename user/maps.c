@@ -253,3 +253,23 @@ __u64 sg_boot_ns(void)
 	clock_gettime(CLOCK_BOOTTIME, &ts);
 	return (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
+
+int sg_ban_put(int fd, const struct sg_ban_key *key, __u64 for_ns, int *renewed,
+	       __u64 *expires_ns)
+{
+	struct sg_ban ban = {}, old;
+	int again = !bpf_map_lookup_elem(fd, key, &old);
+
+	if (again)
+		ban.drops = old.drops;
+	ban.prefixlen = key->prefixlen;
+	ban.added_ns = sg_boot_ns();
+	ban.expires_ns = for_ns ? ban.added_ns + for_ns : 0;
+	if (bpf_map_update_elem(fd, key, &ban, BPF_ANY))
+		return -errno;
+	if (renewed)
+		*renewed = again;
+	if (expires_ns)
+		*expires_ns = ban.expires_ns;
+	return 0;
+}

@@ -37,6 +37,13 @@ int sg_map_for_each(int fd, sg_entry_fn fn, void *ctx);
 /* Entries in a map, or -errno. */
 int sg_map_count(int fd);
 
+/*
+ * sg_bans: bans key for for_ns (0: until lifted), from now. Renewing a ban
+ * keeps its drop count; *renewed (may be NULL) says whether there was one.
+ */
+int sg_ban_put(int fd, const struct sg_ban_key *key, __u64 for_ns, int *renewed,
+	       __u64 *expires_ns);
+
 /* CLOCK_BOOTTIME in ns, the clock the kernel side uses for expiry. */
 __u64 sg_boot_ns(void);
 

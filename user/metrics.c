@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <stddef.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -406,6 +407,121 @@ static void detector_metrics(FILE *f, const struct sg_metrics *m)
 				   m->actions[i * m->n_rules + j]);
 }
 
+/* One sample per account, of the __u64 at offset in struct sg_account_metric. */
+static void account_counter(FILE *f, const struct sg_mta_metrics *m, const char *name,
+			    const char *help, size_t offset)
+{
+	size_t i;
+
+	family(f, name, "counter", help);
+	for (i = 0; i < m->n_accounts; i++)
+		sample_u64(f, name,
+			   LABELS({"principal", m->accounts[i].principal},
+				  {"kind", m->accounts[i].kind}),
+			   *(const __u64 *)((const char *)&m->accounts[i] + offset));
+}
+
+static void account_metrics(FILE *f, const struct sg_mta_metrics *m)
+{
+	static const char deliveries[] = "smtpguard_account_deliveries_total";
+	static const char *const outcomes[] = { "sent", "bounced", "deferred" };
+	const struct sg_account_metric *a;
+	char n[16];
+	size_t i;
+	int o;
+
+	account_counter(f, m, "smtpguard_account_messages_total",
+			"Messages the mail principal (SASL account or local sender) submitted.",
+			offsetof(struct sg_account_metric, messages));
+	account_counter(f, m, "smtpguard_account_recipients_total",
+			"Recipients of the principal's messages that reached a final outcome.",
+			offsetof(struct sg_account_metric, recipients));
+	family(f, deliveries, "counter",
+	       "Remote deliveries of the principal's messages, by outcome (bounced: 5.x.x).");
+	for (i = 0; i < m->n_accounts; i++) {
+		a = &m->accounts[i];
+		for (o = 0; o < 3; o++)
+			sample_u64(f, deliveries,
+				   LABELS({"principal", a->principal}, {"kind", a->kind},
+					  {"outcome", outcomes[o]}),
+				   o == 0 ? a->sent : o == 1 ? a->bounced : a->deferred);
+	}
+	account_counter(f, m, "smtpguard_account_bounces_in_total",
+			"Null-sender messages (bounces) delivered into the account's mailbox.",
+			offsetof(struct sg_account_metric, bounces_in));
+	account_counter(f, m, "smtpguard_account_auth_failures_total",
+			"Failed logins naming the account.",
+			offsetof(struct sg_account_metric, auth_failures));
+	family(f, "smtpguard_account_client_ips", "gauge",
+	       "Distinct client IPs that logged in to the account in the last hour.");
+	for (i = 0; i < m->n_accounts; i++)
+		sample_u64(f, "smtpguard_account_client_ips",
+			   LABELS({"principal", m->accounts[i].principal},
+				  {"kind", m->accounts[i].kind}, {"window", "1h"}),
+			   m->accounts[i].client_ips_1h);
+	family(f, "smtpguard_account_domains", "gauge",
+	       "Distinct recipient domains of the principal in the last 10 minutes.");
+	for (i = 0; i < m->n_accounts; i++)
+		sample_u64(f, "smtpguard_account_domains",
+			   LABELS({"principal", m->accounts[i].principal},
+				  {"kind", m->accounts[i].kind}, {"window", "10m"}),
+			   m->accounts[i].domains_10m);
+	family(f, "smtpguard_account_contained", "gauge",
+	       "1 while the principal is contained through the mail server.");
+	for (i = 0; i < m->n_accounts; i++)
+		sample_u64(f, "smtpguard_account_contained",
+			   LABELS({"principal", m->accounts[i].principal},
+				  {"kind", m->accounts[i].kind}),
+			   (__u64)m->accounts[i].contained);
+	family(f, "smtpguard_accounts_omitted", "gauge",
+	       "Mail principals active in the last hour that are not among the K shown.");
+	snprintf(n, sizeof(n), "%zu", m->accounts_omitted);
+	sample(f, "smtpguard_accounts_omitted", NO_LABELS, n);
+}
+
+static void mta_metrics(FILE *f, const struct sg_mta_metrics *m)
+{
+	static const struct {
+		const char *name, *help;
+		size_t off;
+	} totals[] = {
+		{ "smtpguard_mta_auth_failures_total", "Failed logins in the MTA and Dovecot logs.",
+		  offsetof(struct sg_mta_metrics, auth_failures) },
+		{ "smtpguard_mta_bounces_in_total", "Null-sender messages delivered to mailboxes here.",
+		  offsetof(struct sg_mta_metrics, bounces_in) },
+		{ "smtpguard_mta_alerts_total", "Alerts raised on mail principals.",
+		  offsetof(struct sg_mta_metrics, alerts) },
+		{ "smtpguard_mta_containments_total", "Mail principals contained through the MTA.",
+		  offsetof(struct sg_mta_metrics, contained) },
+		{ "smtpguard_mta_releases_total", "Contained mail principals a human released.",
+		  offsetof(struct sg_mta_metrics, releases) },
+		{ "smtpguard_mta_held_total", "Queued messages put on hold or frozen.",
+		  offsetof(struct sg_mta_metrics, held) },
+		{ "smtpguard_mta_errors_total", "Containment steps that failed (see the log).",
+		  offsetof(struct sg_mta_metrics, errors) },
+	};
+	char n[16];
+	size_t i;
+
+	family(f, "smtpguard_mta_info", "gauge", "The mail server whose logs are followed, always 1.");
+	sample_u64(f, "smtpguard_mta_info", LABELS({"mta", m->type}), 1);
+	family(f, "smtpguard_mta_log_lines_total", "counter", "Lines read from the MTA's logs.");
+	sample_u64(f, "smtpguard_mta_log_lines_total", NO_LABELS, m->log_lines);
+	named_family(f, "smtpguard_mta_records_total", "counter",
+		     "Log lines understood, by what they record.", "event", m->event_names,
+		     m->records, m->n_events);
+	for (i = 0; i < sizeof(totals) / sizeof(totals[0]); i++) {
+		family(f, totals[i].name, "counter", totals[i].help);
+		sample_u64(f, totals[i].name, NO_LABELS,
+			   *(const __u64 *)((const char *)m + totals[i].off));
+	}
+	family(f, "smtpguard_mta_principals", "gauge",
+	       "SASL accounts and local senders the daemon keeps counts for.");
+	snprintf(n, sizeof(n), "%zu", m->principals);
+	sample(f, "smtpguard_mta_principals", NO_LABELS, n);
+	account_metrics(f, m);
+}
+
 int sg_metrics_render(FILE *f, const struct sg_metrics *m)
 {
 	family(f, "smtpguard_build_info", "gauge", "The running smtpguard's version, always 1.");
@@ -421,5 +537,7 @@ int sg_metrics_render(FILE *f, const struct sg_metrics *m)
 	sender_metrics(f, m);
 	conn_metrics(f, m->conn);
 	detector_metrics(f, m);
+	if (m->mta)
+		mta_metrics(f, m->mta);
 	return fflush(f) || ferror(f) ? -EIO : 0;
 }

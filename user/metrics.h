@@ -40,6 +40,28 @@ struct sg_alert_metric {
 	const char *rule;
 };
 
+/* A mail principal (SASL account or local sender) among the K busiest. */
+struct sg_account_metric {
+	char principal[128];
+	const char *kind; /* "sasl" or "local" */
+	__u64 messages, recipients, sent, bounced, deferred, bounces_in, auth_failures;
+	__u32 client_ips_1h, domains_10m;
+	int contained;
+};
+
+/* The mail server's side, host-wide. */
+struct sg_mta_metrics {
+	const char *type; /* "none", "postfix", "exim" */
+	__u64 log_lines;
+	const char *const *event_names;
+	const __u64 *records; /* [n_events], by event */
+	size_t n_events;
+	__u64 auth_failures, bounces_in, alerts, contained, releases, held, errors;
+	size_t principals;
+	const struct sg_account_metric *accounts; /* the K busiest, busiest first */
+	size_t n_accounts, accounts_omitted;
+};
+
 struct sg_metrics {
 	const struct sg_status *st; /* hooks, interfaces, maps, ports, policies, errors, counters */
 	const struct sg_sender_rate *senders; /* the K busiest, busiest first */
@@ -59,6 +81,7 @@ struct sg_metrics {
 	const struct sg_alert_metric *active;
 	size_t n_active;
 	const struct sg_conn_stats *conn; /* host totals from sock_ops; NULL: none read */
+	const struct sg_mta_metrics *mta; /* NULL: none */
 };
 
 #define SG_METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"

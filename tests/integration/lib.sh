@@ -426,6 +426,10 @@ run_test() # NAME
 	teardown
 	if [ "$rc" -eq 0 ]; then
 		echo "ok - $name"
+		# A test's own figures ("# ..." lines), for notes and benchmarks.
+		if [ "$VERBOSE" -eq 1 ]; then
+			sed -n 's/^# /#   /p' "$T/test.out"
+		fi
 		PASSED=$((PASSED + 1))
 		return
 	fi

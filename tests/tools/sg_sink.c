@@ -18,10 +18,15 @@
  *   data PORT PEER N          a message delivered to N recipients
  * PORT is the listener's port, PEER the client's "addr:port" ("[v6]:port").
  *
+ * With --rcpt-delay-ms N it answers each recipient N ms late, as a
+ * tarpitting MX does; the whole sink waits meanwhile, so it takes one
+ * recipient at a time.
+ *
  * It exits by itself after --max-seconds, or on SIGTERM or SIGINT, so a
  * sink a test forgot cannot outlive it for long.
  *
  * Usage: sg_sink --listen ADDR:PORT... [--accept PREFIX]... [--log FILE] [--max-seconds N]
+ *                [--rcpt-delay-ms N]
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -73,6 +78,7 @@ static int nlisten;
 static int log_fd = STDOUT_FILENO;
 static const char *accept_prefix[MAX_ACCEPT];
 static int naccept;
+static long rcpt_delay_ms;
 
 static void die(const char *what)
 {
@@ -84,7 +90,7 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: sg_sink --listen ADDR:PORT... [--accept PREFIX]... [--log FILE]\n"
-		"               [--max-seconds N]\n"
+		"               [--max-seconds N] [--rcpt-delay-ms N]\n"
 		"  ADDR is a.b.c.d or [IPv6]; N is 1 to %d (default 120); at most %d\n"
 		"  listeners and %d prefixes of 1 to %d characters\n",
 		MAX_SECONDS, MAX_LISTEN, MAX_ACCEPT, PREFIX_LEN);
@@ -266,8 +272,13 @@ static int smtp_line(int fd, struct client *c, const char *line)
 	}
 	if (!strncasecmp(line, "EHLO", 4) || !strncasecmp(line, "HELO", 4))
 		return say(fd, "250 sg-sink\r\n");
-	if (!strncasecmp(line, "RCPT", 4))
+	if (!strncasecmp(line, "RCPT", 4)) {
+		if (rcpt_delay_ms)
+			nanosleep(&(struct timespec){ rcpt_delay_ms / 1000,
+						      rcpt_delay_ms % 1000 * 1000000 },
+				  NULL);
 		return smtp_rcpt(fd, c, line);
+	}
 	/* MAIL and RSET start a new transaction. */
 	if (!strncasecmp(line, "MAIL", 4) || !strncasecmp(line, "RSET", 4)) {
 		c->rcpts = 0;
@@ -388,6 +399,7 @@ static void parse_args(int argc, char **argv, long *max_seconds)
 		{ "accept", required_argument, NULL, 'a' },
 		{ "log", required_argument, NULL, 'o' },
 		{ "max-seconds", required_argument, NULL, 't' },
+		{ "rcpt-delay-ms", required_argument, NULL, 'd' },
 		{}
 	};
 	char *end;
@@ -414,6 +426,11 @@ static void parse_args(int argc, char **argv, long *max_seconds)
 		case 't':
 			*max_seconds = strtol(optarg, &end, 10);
 			if (*end || *max_seconds < 1 || *max_seconds > MAX_SECONDS)
+				usage();
+			break;
+		case 'd':
+			rcpt_delay_ms = strtol(optarg, &end, 10);
+			if (*end || rcpt_delay_ms < 0 || rcpt_delay_ms > 10000)
 				usage();
 			break;
 		default:

@@ -146,7 +146,7 @@ static void test_dist_file(void **state)
 	}
 	fclose(out);
 	fclose(in);
-	assert_int_equal(uncommented, 35);
+	assert_int_equal(uncommented, 51);
 	memset(c, 0xff, sizeof(*c));
 	assert_int_equal(load(text, c, err, sizeof(err)), 0);
 	assert_memory_equal(c, def, sizeof(*c));
@@ -279,7 +279,7 @@ static void test_errors(void **state)
 	} bad[] = {
 		{ "[daemon]\n[mail]\n",
 		  ":2: unknown section [mail] (expected [daemon], [ports], [policy], [exporter], "
-		  "[attribution], [audit], [detect], [actions] or [override NAME])" },
+		  "[attribution], [audit], [detect], [actions], [mta] or [override NAME])" },
 		{ "[actions]\nrate = block\n",
 		  ":2: [actions] rate: block needs 'for DURATION' at the end: actions expire" },
 		{ "[actions]\nnew_sender = throttle 6/min burst 0 for 1h\n",

@@ -1,0 +1,727 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The MTA lab: a real hosting mail server (Postfix and Dovecot) in two
+# network namespaces, for end-to-end tests of the log followers and of the
+# Postfix tables smtpguard maintains. Sourced only; every name is prefixed
+# mlab_/MLAB_, so that it can be sourced next to lab.sh and the test libs.
+#
+#   netns $MLAB_NS_HOST  the hosting server: $MLAB_VETH_HOST with
+#                        198.51.100.1/24, default route via 198.51.100.2;
+#                        a private Postfix (config $MLAB_POSTFIX_DIR, queue
+#                        $MLAB/spool, log $MLAB_MAILLOG) on 198.51.100.1:25,
+#                        198.51.100.1:587 (submission, AUTH required) and
+#                        127.0.0.1:25, relaying everything not for
+#                        hosting.test to [203.0.113.10]:25; a private Dovecot
+#                        (imap 143, pop3 110, log $MLAB_DOVECOT_LOG) that
+#                        holds the hosting.test mailboxes under $MLAB/mail
+#                        and is Postfix's SASL server
+#   netns $MLAB_NS_INET  "the internet": 198.51.100.2/24 and the attackers'
+#                        addresses $MLAB_ATTACKERS (198.51.100.10 to .14);
+#                        the remote MX 203.0.113.10 on its loopback, where
+#                        sg_sink takes recipients ok*@ and answers 550 to
+#                        every other ($MLAB_SINK_LOG)
+#   accounts             $MLAB_VICTIM (weak password "victim"), $MLAB_ALICE
+#                        and $MLAB_INFO (random passwords $MLAB_ALICE_PASS,
+#                        $MLAB_INFO_PASS); all mailboxes belong to one
+#                        system user, $MLAB_VMAIL_USER
+#   /etc/netns/$MLAB_NS_HOST/postfix -> $MLAB_POSTFIX_DIR, so that under
+#                        `ip netns exec $MLAB_NS_HOST` (mlab_in_host_etc) the
+#                        default /etc/postfix is this instance: local users'
+#                        sendmail (set-gid postdrop) only submits to the
+#                        default config directory
+#
+# The lab's Postfix has the lines a hosting administrator adds for smtpguard
+# (see mlab_write_main_cf); their three tables start empty. Run Postfix's
+# commands on this instance with mlab_pf (postqueue, postsuper, postmap,
+# postfix reload...). As observed with Postfix 3.7: an idle smtpd that
+# finds a table changed by postmap exits instead of taking the next
+# connection ("table ... has changed -- restarting"), so the next session
+# applies it without a reload; HOLD is not final (a later
+# restriction, check_sender_access, still rejects); a local user refused by
+# authorized_submit_users gets sendmail's exit 75 and a message on stderr,
+# and nothing reaches $MLAB_MAILLOG (sendmail is not set-gid: no postlogd).
+#
+# Nothing routes out of the namespaces, and only 198.51.100.0/24 and
+# 203.0.113.10 are used. Names are unique per run (namespaces sgmta-ID-*,
+# users *-ID). Functions: mlab_up, mlab_down (safe at any point, and twice),
+# mlab_in_host, mlab_in_inet, mlab_in_host_etc, mlab_pf, mlab_add_local_user,
+# mlab_sendmail, mlab_swaks, mlab_imap, mlab_sink_stop, mlab_sink_start,
+# mlab_queue_count, mlab_sink_count, mlab_mailbox_count, mlab_wait_until.
+# The caller sets its own traps.
+
+MLAB_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+MLAB_SINK_BIN=$MLAB_ROOT/build/tools/sg_sink
+
+MLAB_HOST4=198.51.100.1
+MLAB_INET4=198.51.100.2
+MLAB_MX4=203.0.113.10
+# shellcheck disable=SC2034 # for the scripts that source this file
+MLAB_ATTACKERS=(198.51.100.10 198.51.100.11 198.51.100.12 198.51.100.13 198.51.100.14)
+MLAB_DOMAIN=hosting.test
+MLAB_VICTIM=victim@$MLAB_DOMAIN
+# Guessable from the address: what a password-spraying bot finds.
+MLAB_VICTIM_PASS=victim
+MLAB_ALICE=alice@$MLAB_DOMAIN
+MLAB_INFO=info@$MLAB_DOMAIN
+# Dovecot's brute-force brakes: the delay of every failed login (Dovecot's
+# default), and the per-address penalty (doubling up to 15 s), off unless
+# "yes". Set before mlab_up.
+MLAB_AUTH_FAILURE_DELAY=${MLAB_AUTH_FAILURE_DELAY:-2 secs}
+MLAB_AUTH_PENALTY=${MLAB_AUTH_PENALTY:-no}
+# How long the sink lives at most: longer than any test, bounded all the same.
+MLAB_SINK_SECONDS=3600
+# How late the MX answers each recipient (ms): set before mlab_up for a
+# tarpitting MX, under which the server's queue builds up as it does on a
+# real spam run.
+MLAB_SINK_RCPT_DELAY_MS=${MLAB_SINK_RCPT_DELAY_MS:-0}
+
+# Set by mlab_up; empty while no lab is up.
+MLAB_ID=
+MLAB=
+MLAB_NS_HOST=
+MLAB_NS_INET=
+MLAB_VETH_HOST=
+MLAB_VETH_INET=
+MLAB_POSTFIX_DIR=
+MLAB_SPOOL=
+MLAB_MAILLOG=
+MLAB_DOVECOT_CONF=
+MLAB_DOVECOT_LOG=
+MLAB_SINK_LOG=
+MLAB_SINK_PID=
+MLAB_VMAIL_USER=
+MLAB_ETC_NETNS=
+MLAB_ALICE_PASS=
+MLAB_INFO_PASS=
+
+# --- helpers -----------------------------------------------------------------
+
+mlab_log()
+{
+	echo "mta-lab: $*" >&2
+}
+
+# Runs CMD in the hosting server's network namespace (only: /etc and /sys are the host's).
+mlab_in_host() # CMD...
+{
+	nsenter --net="/run/netns/$MLAB_NS_HOST" -- "$@"
+}
+
+# Runs CMD in "the internet".
+mlab_in_inet() # CMD...
+{
+	nsenter --net="/run/netns/$MLAB_NS_INET" -- "$@"
+}
+
+# Runs CMD in the hosting server through `ip netns exec`: /etc/postfix is the
+# lab's instance there (and /sys is remounted, hiding cgroup and bpffs mounts).
+mlab_in_host_etc() # CMD...
+{
+	ip netns exec "$MLAB_NS_HOST" "$@"
+}
+
+# A Postfix command on the lab's instance, in the hosting server: mlab_pf postqueue -j.
+mlab_pf() # postfix|postqueue|postsuper|postmap|postconf|postcat ARGS...
+{
+	local cmd=$1
+
+	shift
+	mlab_in_host "$cmd" -c "$MLAB_POSTFIX_DIR" "$@"
+}
+
+# Polls CMD every 0.1 s for at most TENTHS tenths of a second.
+mlab_wait_until() # TENTHS CMD...
+{
+	local n=$1
+
+	shift
+	while ! "$@"; do
+		n=$((n - 1))
+		[ "$n" -gt 0 ] || return 1
+		sleep 0.1
+	done
+}
+
+# Whether PID has exited: a zombie has too (PID 1 may reap orphans late).
+mlab_gone() # PID
+{
+	local state
+
+	state=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null) || return 0
+	[ -z "$state" ] || [ "${state%% *}" = Z ]
+}
+
+# Remembers what was made, in $MLAB/KIND (netns, pids, users, etcnetns,
+# started), for mlab_down.
+mlab_made() # KIND VALUE
+{
+	echo "$2" >>"$MLAB/$1"
+}
+
+mlab_check()
+{
+	local tool
+
+	[ "$(id -u)" -eq 0 ] || { mlab_log "must run as root"; return 1; }
+	[ -x "$MLAB_SINK_BIN" ] || { mlab_log "$MLAB_SINK_BIN missing (make build/tools/sg_sink)"; return 1; }
+	for tool in ip nsenter setpriv useradd userdel swaks curl postfix postmap postqueue \
+		postsuper dovecot doveadm; do
+		command -v "$tool" >/dev/null || { mlab_log "$tool not installed (scripts/install-deps.sh)"; return 1; }
+	done
+	[ -f /usr/share/postfix/master.cf.dist ] || { mlab_log "/usr/share/postfix/master.cf.dist missing"; return 1; }
+}
+
+# Names for a new lab: unique per run, short enough for 15-character interface names.
+mlab_names()
+{
+	MLAB_ID=$(printf '%x%x' $$ $RANDOM)
+	MLAB_NS_HOST=sgmta-$MLAB_ID-host
+	MLAB_NS_INET=sgmta-$MLAB_ID-inet
+	MLAB_VETH_HOST=sgm${MLAB_ID}h
+	MLAB_VETH_INET=sgm${MLAB_ID}i
+	MLAB_VMAIL_USER=vmail-$MLAB_ID
+	MLAB_ETC_NETNS=/etc/netns/$MLAB_NS_HOST
+}
+
+# --- the network -------------------------------------------------------------
+
+mlab_link_up() # NS DEV
+{
+	ip -n "$1" link show dev "$2" | grep -q 'state UP'
+}
+
+mlab_network()
+{
+	local a
+
+	ip netns add "$MLAB_NS_HOST" || return 1
+	mlab_made netns "$MLAB_NS_HOST"
+	ip netns add "$MLAB_NS_INET" || return 1
+	mlab_made netns "$MLAB_NS_INET"
+	# Made inside the namespaces: the pair never exists among the host's interfaces.
+	ip link add "$MLAB_VETH_HOST" netns "$MLAB_NS_HOST" type veth \
+		peer name "$MLAB_VETH_INET" netns "$MLAB_NS_INET" || return 1
+	ip -n "$MLAB_NS_HOST" addr add "$MLAB_HOST4/24" dev "$MLAB_VETH_HOST"
+	ip -n "$MLAB_NS_INET" addr add "$MLAB_INET4/24" dev "$MLAB_VETH_INET"
+	for a in "${MLAB_ATTACKERS[@]}"; do
+		ip -n "$MLAB_NS_INET" addr add "$a/24" dev "$MLAB_VETH_INET"
+	done
+	ip -n "$MLAB_NS_INET" addr add "$MLAB_MX4/32" dev lo
+	ip -n "$MLAB_NS_HOST" link set lo up
+	ip -n "$MLAB_NS_INET" link set lo up
+	ip -n "$MLAB_NS_HOST" link set "$MLAB_VETH_HOST" up
+	ip -n "$MLAB_NS_INET" link set "$MLAB_VETH_INET" up
+	# The only route out of the hosting server leads into "the internet", which routes nowhere.
+	ip -n "$MLAB_NS_HOST" route add default via "$MLAB_INET4" || return 1
+	if ! mlab_wait_until 30 mlab_link_up "$MLAB_NS_HOST" "$MLAB_VETH_HOST" ||
+		! mlab_wait_until 30 mlab_link_up "$MLAB_NS_INET" "$MLAB_VETH_INET"; then
+		mlab_log "the veth pair never came up"
+		return 1
+	fi
+}
+
+# How many times a sink has started: its "ready" lines.
+mlab_sink_starts()
+{
+	if [ -f "$MLAB_SINK_LOG" ]; then
+		grep -c '^ready$' "$MLAB_SINK_LOG"
+	else
+		echo 0
+	fi
+}
+
+mlab_sink_ready() # STARTS-BEFORE
+{
+	[ "$(mlab_sink_starts)" -gt "$1" ]
+}
+
+# Starts the remote MX, sg_sink on 203.0.113.10:25 (again after
+# mlab_sink_stop: deferred mail then goes out at the next queue run, within
+# seconds). Its log goes on in $MLAB_SINK_LOG.
+mlab_sink_start()
+{
+	local n
+
+	[ -z "$MLAB_SINK_PID" ] || return 0
+	n=$(mlab_sink_starts)
+	# nsenter itself in the background ($! is the sink: nsenter execs it), from
+	# a subshell: not the caller's job, which a bare `wait` would wait for.
+	(
+		nsenter --net="/run/netns/$MLAB_NS_INET" -- "$MLAB_SINK_BIN" --listen "$MLAB_MX4:25" \
+			--accept ok --log "$MLAB_SINK_LOG" --max-seconds "$MLAB_SINK_SECONDS" \
+			--rcpt-delay-ms "$MLAB_SINK_RCPT_DELAY_MS" \
+			</dev/null >/dev/null 2>>"$MLAB/sink.err" &
+		echo $! >"$MLAB/sink.pid"
+	)
+	read -r MLAB_SINK_PID <"$MLAB/sink.pid"
+	mlab_made pids "$MLAB_SINK_PID"
+	mlab_wait_until 50 mlab_sink_ready "$n" ||
+		{ mlab_log "the sink did not start: $(cat "$MLAB/sink.err")"; return 1; }
+}
+
+# Stops the remote MX: the hosting server's mail is deferred ("Connection refused").
+mlab_sink_stop()
+{
+	[ -n "$MLAB_SINK_PID" ] || return 0
+	mlab_kill "$MLAB_SINK_PID"
+	# Forgotten, so that mlab_down never signals a later process with its pid.
+	grep -vx "$MLAB_SINK_PID" "$MLAB/pids" >"$MLAB/pids.new"
+	mv "$MLAB/pids.new" "$MLAB/pids"
+	MLAB_SINK_PID=
+}
+
+# --- users -------------------------------------------------------------------
+
+# A system user without a login, recorded for mlab_down.
+mlab_useradd() # NAME HOME
+{
+	useradd --system --user-group --no-create-home --home-dir "$2" \
+		--shell /usr/sbin/nologin "$1" || { mlab_log "useradd $1 failed"; return 1; }
+	mlab_made users "$1"
+}
+
+# A local hosting customer (a Unix user, as PHP's mail() runs as) named
+# NAME-ID, with a home under $MLAB; prints the name.
+mlab_add_local_user() # NAME
+{
+	local user=$1-$MLAB_ID
+
+	mlab_useradd "$user" "$MLAB/home/$user" >&2 || return 1
+	mkdir -p "$MLAB/home/$user"
+	chown "$user:" "$MLAB/home/$user"
+	chmod 0711 "$MLAB/home/$user"
+	echo "$user"
+}
+
+# The Unix name of USER: as given, or NAME-ID for a NAME given to mlab_add_local_user.
+mlab_user_name() # USER
+{
+	if id -u "$1-$MLAB_ID" >/dev/null 2>&1; then
+		echo "$1-$MLAB_ID"
+	else
+		echo "$1"
+	fi
+}
+
+# --- Postfix -----------------------------------------------------------------
+
+# Every address and mailbox of hosting.test, for virtual(8).
+mlab_write_vmailbox()
+{
+	local a
+
+	for a in "$MLAB_VICTIM" "$MLAB_ALICE" "$MLAB_INFO"; do
+		printf '%s %s/%s/\n' "$a" "$MLAB_DOMAIN" "${a%@*}"
+	done >"$MLAB_POSTFIX_DIR/vmailbox"
+}
+
+mlab_write_main_cf()
+{
+	local uid gid
+
+	uid=$(id -u "$MLAB_VMAIL_USER") && gid=$(id -g "$MLAB_VMAIL_USER") || return 1
+	cat >"$MLAB_POSTFIX_DIR/main.cf" <<EOF
+# The smtpguard MTA lab $MLAB_ID: test only (no TLS, AUTH in clear text).
+compatibility_level = 3.6
+queue_directory = $MLAB_SPOOL
+data_directory = $MLAB/lib
+maillog_file = $MLAB_MAILLOG
+maillog_file_prefixes = $MLAB/
+mail_owner = postfix
+setgid_group = postdrop
+myhostname = mail.$MLAB_DOMAIN
+mydomain = $MLAB_DOMAIN
+myorigin = \$myhostname
+mydestination = localhost
+inet_interfaces = all
+inet_protocols = ipv4
+mynetworks = 127.0.0.0/8
+alias_maps =
+alias_database =
+biff = no
+append_dot_mydomain = no
+readme_directory = no
+smtpd_banner = \$myhostname ESMTP
+relayhost = [$MLAB_MX4]:25
+smtp_dns_support_level = disabled
+smtpd_peername_lookup = no
+smtp_connect_timeout = 5s
+smtpd_tls_security_level = none
+smtp_tls_security_level = none
+smtpd_sasl_type = dovecot
+smtpd_sasl_path = private/auth
+# AUTH on port 25 too, as hosting servers offer it: without SASL, an smtpd
+# logs "restriction \`check_sasl_access' ignored: no SASL support" per session.
+smtpd_sasl_auth_enable = yes
+smtpd_sasl_security_options = noanonymous
+virtual_mailbox_domains = $MLAB_DOMAIN
+virtual_mailbox_base = $MLAB/mail
+virtual_mailbox_maps = texthash:$MLAB_POSTFIX_DIR/vmailbox
+virtual_uid_maps = static:$uid
+virtual_gid_maps = static:$gid
+virtual_minimum_uid = $uid
+# Deferred and released mail is tried again within seconds.
+queue_run_delay = 2s
+minimal_backoff_time = 2s
+maximal_backoff_time = 10s
+# What a hosting administrator adds for smtpguard, which maintains the tables.
+smtpd_sender_restrictions = check_sasl_access hash:$MLAB_POSTFIX_DIR/smtpguard_sasl_access, check_sender_access hash:$MLAB_POSTFIX_DIR/smtpguard_sender_access
+authorized_submit_users = !hash:$MLAB_POSTFIX_DIR/smtpguard_submit_users, static:anyone
+EOF
+}
+
+# master.cf: the distribution's, no service chrooted, the public services
+# on the lab's addresses only, and the submission service.
+mlab_write_master_cf()
+{
+	awk -v h="$MLAB_HOST4" '
+		/^[a-z0-9]/ && NF >= 8 {
+			$5 = "n"
+			if ($1 == "smtp" && $2 == "inet") {
+				print "127.0.0.1:smtp inet n - n - - smtpd"
+				$1 = h ":smtp"
+			}
+		}
+		{ print }' /usr/share/postfix/master.cf.dist >"$MLAB_POSTFIX_DIR/master.cf"
+	cat >>"$MLAB_POSTFIX_DIR/master.cf" <<EOF
+$MLAB_HOST4:submission inet n - n - - smtpd
+  -o syslog_name=postfix/submission
+  -o smtpd_tls_security_level=none
+  -o smtpd_sasl_auth_enable=yes
+  -o smtpd_tls_auth_only=no
+  -o smtpd_recipient_restrictions=permit_sasl_authenticated,reject
+  -o smtpd_relay_restrictions=permit_sasl_authenticated,reject
+EOF
+	grep -q '^postlog[[:space:]]*unix-dgram' "$MLAB_POSTFIX_DIR/master.cf" ||
+		echo 'postlog unix-dgram n - n - 1 postlogd' >>"$MLAB_POSTFIX_DIR/master.cf"
+}
+
+# The instance: config (with copies of the files Postfix keeps in its
+# meta_directory, /etc/postfix, which is this directory under
+# mlab_in_host_etc), the smtpguard tables, empty, and the queue.
+mlab_postfix_setup()
+{
+	local t
+
+	mkdir -p "$MLAB_POSTFIX_DIR" "$MLAB/lib" "$MLAB_SPOOL"
+	chmod 0755 "$MLAB_POSTFIX_DIR"
+	chown postfix: "$MLAB/lib"
+	cp -a /etc/postfix/dynamicmaps.cf /etc/postfix/dynamicmaps.cf.d /etc/postfix/postfix-files \
+		/etc/postfix/postfix-files.d /etc/postfix/postfix-script /etc/postfix/post-install \
+		"$MLAB_POSTFIX_DIR/" || { mlab_log "cannot copy Postfix's meta files"; return 1; }
+	mlab_write_main_cf || { mlab_log "cannot write main.cf"; return 1; }
+	mlab_write_master_cf
+	mlab_write_vmailbox
+	for t in smtpguard_sasl_access smtpguard_sender_access smtpguard_submit_users; do
+		install -m 0644 /dev/null "$MLAB_POSTFIX_DIR/$t"
+		postmap -c "$MLAB_POSTFIX_DIR" "hash:$MLAB_POSTFIX_DIR/$t" ||
+			{ mlab_log "postmap $t failed"; return 1; }
+	done
+	postfix -c "$MLAB_POSTFIX_DIR" check >>"$MLAB/postfix.out" 2>&1 ||
+		{ mlab_log "postfix check failed: $(tail -n 3 "$MLAB/postfix.out")"; return 1; }
+	# The host's /etc/postfix is this instance under `ip netns exec`.
+	mkdir -p "$MLAB_ETC_NETNS"
+	mlab_made etcnetns "$MLAB_ETC_NETNS"
+	ln -s "$MLAB_POSTFIX_DIR" "$MLAB_ETC_NETNS/postfix"
+}
+
+# Whether something listens on ADDR:PORT (TCP) in the hosting server; asks
+# the kernel, so that no probe connection shows in the logs.
+mlab_listening() # ADDR PORT
+{
+	[ -n "$(mlab_in_host ss -Hltn src "$1" sport = ":$2" 2>/dev/null)" ]
+}
+
+mlab_postfix_start()
+{
+	mlab_pf postfix start >>"$MLAB/postfix.out" 2>&1 ||
+		{ mlab_log "postfix start failed: $(tail -n 3 "$MLAB/postfix.out")"; return 1; }
+	mlab_made started postfix
+	mlab_wait_until 100 mlab_listening "$MLAB_HOST4" 587 ||
+		{ mlab_log "Postfix does not answer on $MLAB_HOST4:587"; return 1; }
+}
+
+mlab_master_pid()
+{
+	local pid
+
+	read -r pid 2>/dev/null <"$MLAB_SPOOL/pid/master.pid" && [ -n "$pid" ] && echo "$pid"
+}
+
+# --- Dovecot -----------------------------------------------------------------
+
+# A password of 32 letters and digits.
+mlab_password()
+{
+	tr -dc 'A-Za-z0-9' </dev/urandom | head -c 32
+}
+
+mlab_dovecot_setup()
+{
+	local uid gid a
+
+	uid=$(id -u "$MLAB_VMAIL_USER") && gid=$(id -g "$MLAB_VMAIL_USER") || return 1
+	MLAB_ALICE_PASS=$(mlab_password)
+	MLAB_INFO_PASS=$(mlab_password)
+	mkdir -p "$MLAB/dovecot/run" "$MLAB/dovecot/state" "$MLAB_SPOOL/private"
+	chmod 0755 "$MLAB/dovecot" "$MLAB/dovecot/run"
+	install -m 0640 -g dovecot /dev/null "$MLAB/dovecot/users"
+	printf '%s:{PLAIN}%s\n' "$MLAB_VICTIM" "$MLAB_VICTIM_PASS" "$MLAB_ALICE" "$MLAB_ALICE_PASS" \
+		"$MLAB_INFO" "$MLAB_INFO_PASS" >"$MLAB/dovecot/users"
+	# The mailboxes, made now so that they count 0 before any delivery.
+	for a in "$MLAB_VICTIM" "$MLAB_ALICE" "$MLAB_INFO"; do
+		mkdir -p "$MLAB/mail/$MLAB_DOMAIN/${a%@*}/"{new,cur,tmp}
+	done
+	chown -R "$uid:$gid" "$MLAB/mail"
+	chmod 0700 "$MLAB/mail"
+	cat >"$MLAB_DOVECOT_CONF" <<EOF
+# The smtpguard MTA lab $MLAB_ID: test only (no TLS, plain text passwords).
+instance_name = sgmta-$MLAB_ID
+base_dir = $MLAB/dovecot/run
+state_dir = $MLAB/dovecot/state
+log_path = $MLAB_DOVECOT_LOG
+protocols = imap pop3
+listen = $MLAB_HOST4
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+auth_verbose = yes
+auth_verbose_passwords = no
+first_valid_uid = $uid
+last_valid_uid = $uid
+mail_location = maildir:$MLAB/mail/%d/%n
+passdb {
+  driver = passwd-file
+  args = scheme=PLAIN $MLAB/dovecot/users
+}
+userdb {
+  driver = static
+  args = uid=$uid gid=$gid home=$MLAB/mail/%d/%n
+}
+auth_failure_delay = $MLAB_AUTH_FAILURE_DELAY
+service auth {
+  unix_listener $MLAB_SPOOL/private/auth {
+    mode = 0660
+    user = postfix
+    group = postfix
+  }
+}
+EOF
+	# Without this, a failure from an address delays even good logins from
+	# it by 2 to 15 s, which outlasts mlab_swaks' 3 s.
+	[ "$MLAB_AUTH_PENALTY" = yes ] || cat >>"$MLAB_DOVECOT_CONF" <<EOF
+service anvil {
+  unix_listener anvil-auth-penalty {
+    mode = 0
+  }
+}
+EOF
+}
+
+mlab_dovecot_start()
+{
+	mlab_in_host dovecot -c "$MLAB_DOVECOT_CONF" >>"$MLAB/dovecot.out" 2>&1 ||
+		{ mlab_log "dovecot failed: $(tail -n 3 "$MLAB/dovecot.out")"; return 1; }
+	mlab_made started dovecot
+	mlab_wait_until 100 test -S "$MLAB_SPOOL/private/auth" ||
+		{ mlab_log "no Dovecot auth socket: $(tail -n 3 "$MLAB_DOVECOT_LOG" 2>/dev/null)"; return 1; }
+	mlab_wait_until 50 mlab_listening "$MLAB_HOST4" 143 ||
+		{ mlab_log "Dovecot does not answer on $MLAB_HOST4:143"; return 1; }
+}
+
+mlab_dovecot_pid()
+{
+	local pid
+
+	read -r pid 2>/dev/null <"$MLAB/dovecot/run/master.pid" && [ -n "$pid" ] && echo "$pid"
+}
+
+# --- sending and reading -----------------------------------------------------
+
+# One authenticated message (AUTH PLAIN) from SRC_IP in "the internet" to
+# the submission port; returns swaks' status (0: accepted).
+mlab_swaks() # SRC_IP ACCOUNT PASSWORD FROM TO [SWAKS-ARGS...]
+{
+	local src=$1 account=$2 pass=$3 from=$4 to=$5
+
+	shift 5
+	mlab_in_inet swaks --server "$MLAB_HOST4:587" --local-interface "$src" --timeout 3 \
+		--ehlo "client-$src.example" --auth PLAIN --auth-user "$account" \
+		--auth-password "$pass" --from "$from" --to "$to" "$@"
+}
+
+# One IMAP login (and INBOX listing) from SRC_IP; returns curl's status (67: login denied).
+mlab_imap() # SRC_IP ACCOUNT PASSWORD [CURL-ARGS...]
+{
+	local src=$1 account=$2 pass=$3
+
+	shift 3
+	mlab_in_inet curl -sS --max-time 5 --interface "$src" --user "$account:$pass" "$@" \
+		"imap://$MLAB_HOST4/INBOX"
+}
+
+# A local submission with /usr/sbin/sendmail (as PHP's mail() does) by Unix
+# user USER into the lab's Postfix; returns sendmail's status.
+mlab_sendmail() # USER FROM TO...
+{
+	local user from=$2 uid gid
+
+	user=$(mlab_user_name "$1")
+	uid=$(id -u "$user") && gid=$(id -g "$user") || return 1
+	shift 2
+	printf 'From: %s\nTo: %s\nSubject: mta-lab local %s\n\nSent by %s with sendmail.\n' \
+		"$from" "$*" "$RANDOM" "$user" |
+		mlab_in_host_etc setpriv --reuid="$uid" --regid="$gid" --clear-groups -- \
+			env -i PATH=/usr/sbin:/usr/bin:/bin HOME="$MLAB/home/$user" USER="$user" \
+			LOGNAME="$user" /usr/sbin/sendmail -f "$from" -- "$@"
+}
+
+# The messages in the instance's queue QUEUE (default all), from the queue files.
+mlab_queue_count() # [hold|deferred|active|incoming|maildrop|all]
+{
+	local q=${1:-all} dirs=()
+
+	case $q in
+	all) dirs=(maildrop incoming active deferred hold) ;;
+	hold | deferred | active | incoming | maildrop) dirs=("$q") ;;
+	*) mlab_log "mlab_queue_count: unknown queue $q"; return 2 ;;
+	esac
+	(cd "$MLAB_SPOOL" && find "${dirs[@]}" -type f 2>/dev/null | wc -l)
+}
+
+# Sink log lines of KIND from source address SRC (all sources without):
+# 250 and 550 (recipients taken and refused), data (messages), accept
+# (connections). The hosting server's every message comes from 198.51.100.1.
+mlab_sink_count() # 250|550|data|accept [SRC]
+{
+	local kind=$1 src=${2:-} pat
+
+	src=${src:+${src//./\\.}}
+	src=${src:-[^ ]*}
+	case $kind in
+	accept) pat="^accept [0-9]* $src:[0-9]*\$" ;;
+	250 | 550) pat="^rcpt [0-9]* $src:[0-9]* $kind " ;;
+	data) pat="^data [0-9]* $src:[0-9]* " ;;
+	*) mlab_log "mlab_sink_count: unknown kind $kind"; return 2 ;;
+	esac
+	grep -c -- "$pat" "$MLAB_SINK_LOG" || true
+}
+
+# The messages in ACCOUNT's mailbox (new and cur).
+mlab_mailbox_count() # ACCOUNT
+{
+	local box=$MLAB/mail/${1#*@}/${1%@*}
+
+	find "$box/new" "$box/cur" -type f 2>/dev/null | wc -l
+}
+
+# --- up and down -------------------------------------------------------------
+
+# Builds the lab: namespaces, sink, vmail user, Postfix and Dovecot, both
+# started and answering. Returns non-zero, with a reason on stderr, if any
+# step fails: the caller's mlab_down removes what was made.
+mlab_up()
+{
+	[ -z "$MLAB" ] || { mlab_log "a lab is up ($MLAB): mlab_down first"; return 1; }
+	mlab_check || return 1
+	mlab_names
+	MLAB=$(mktemp -d /tmp/sgmta-"$MLAB_ID".XXXXXX) || return 1
+	# Postfix, Dovecot, the vmail and local users must traverse it.
+	chmod 0711 "$MLAB"
+	mkdir "$MLAB/home"
+	MLAB_POSTFIX_DIR=$MLAB/postfix
+	MLAB_SPOOL=$MLAB/spool
+	MLAB_MAILLOG=$MLAB/maillog
+	MLAB_DOVECOT_CONF=$MLAB/dovecot/dovecot.conf
+	MLAB_DOVECOT_LOG=$MLAB/dovecot.log
+	MLAB_SINK_LOG=$MLAB/sink.log
+
+	mlab_network || { mlab_log "cannot build the network"; return 1; }
+	mlab_sink_start || return 1
+	mlab_useradd "$MLAB_VMAIL_USER" "$MLAB/mail" || return 1
+	mlab_postfix_setup || return 1
+	mlab_dovecot_setup || { mlab_log "cannot configure Dovecot"; return 1; }
+	mlab_dovecot_start || return 1
+	mlab_postfix_start || return 1
+}
+
+# SIGTERM to PIDS, then SIGKILL to those still there after 2 s.
+mlab_kill() # PID...
+{
+	local pid
+
+	[ $# -gt 0 ] || return 0
+	kill -TERM "$@" 2>/dev/null || true
+	for pid in "$@"; do
+		mlab_wait_until 20 mlab_gone "$pid" || kill -KILL "$pid" 2>/dev/null || true
+	done
+}
+
+# Processes left of the lab: in its namespaces, or with their cwd or command line under $MLAB.
+mlab_leftovers()
+{
+	local p cwd ns
+
+	if [ -f "$MLAB/netns" ]; then
+		while read -r ns; do
+			ip netns pids "$ns" 2>/dev/null
+		done <"$MLAB/netns"
+	fi
+	for p in /proc/[0-9]*; do
+		cwd=$(readlink "$p/cwd" 2>/dev/null) || continue
+		case $cwd in "$MLAB" | "$MLAB"/*) echo "${p#/proc/}"; continue ;; esac
+		tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -qF -- "$MLAB/" && echo "${p#/proc/}"
+	done
+}
+
+# Removes everything mlab_up made, whatever state it got to; safe to run twice.
+mlab_down()
+{
+	local pid u ns d pids
+
+	if [ -z "$MLAB" ] || [ ! -d "$MLAB" ]; then
+		MLAB=
+		return 0
+	fi
+	if grep -qsx postfix "$MLAB/started"; then
+		mlab_pf postfix stop >/dev/null 2>&1 || true
+		pid=$(mlab_master_pid) && mlab_kill "$pid"
+	fi
+	if grep -qsx dovecot "$MLAB/started"; then
+		# SIGTERM to its master ends it within about a second (doveadm stop: 2.5 s).
+		if pid=$(mlab_dovecot_pid); then
+			mlab_kill "$pid"
+		else
+			mlab_in_host doveadm -c "$MLAB_DOVECOT_CONF" stop >/dev/null 2>&1 || true
+		fi
+	fi
+	if [ -f "$MLAB/pids" ]; then
+		mapfile -t pids <"$MLAB/pids"
+		mlab_kill "${pids[@]}"
+	fi
+	# Whatever is still running of the lab: Postfix and Dovecot children, sendmail, swaks.
+	mapfile -t pids < <(mlab_leftovers | grep -vxe "$$" -e "$BASHPID" | sort -u)
+	mlab_kill "${pids[@]}"
+	if [ -f "$MLAB/netns" ]; then
+		while read -r ns; do
+			ip netns del "$ns" 2>/dev/null || true
+		done <"$MLAB/netns"
+	fi
+	if [ -f "$MLAB/etcnetns" ]; then
+		while read -r d; do
+			case $d in /etc/netns/sgmta-*) rm -rf -- "$d" ;; esac
+		done <"$MLAB/etcnetns"
+		rmdir /etc/netns 2>/dev/null || true
+	fi
+	if [ -f "$MLAB/users" ]; then
+		while read -r u; do
+			userdel "$u" 2>/dev/null || mlab_log "cannot remove user $u"
+			# --user-group made it; userdel removes it unless it is shared.
+			! getent group "$u" >/dev/null || groupdel "$u" 2>/dev/null || true
+		done <"$MLAB/users"
+	fi
+	rm -rf -- "$MLAB"
+	MLAB=
+	MLAB_SINK_PID=
+}

@@ -1,0 +1,236 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The mail server's principals from log records: exact counts, windows, holds. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "mailstats.h"
+
+#define T0 1763940000 /* a whole hour */
+
+static struct sg_mta_rec rec(enum sg_mta_event ev, const char *qid)
+{
+	struct sg_mta_rec r = { .ev = ev, .uid = -1 };
+
+	snprintf(r.qid, sizeof(r.qid), "%s", qid);
+	return r;
+}
+
+/* An authenticated message from ip by login, then its sender and one delivery per rcpt. */
+static void message(struct sg_mailstats *m, const char *qid, const char *login, const char *ip,
+		    const char *const *rcpts, const enum sg_mta_outcome *outcomes, size_t n,
+		    time_t t)
+{
+	struct sg_mta_rec r = rec(SG_EV_SUBMIT, qid);
+	size_t i;
+
+	snprintf(r.login, sizeof(r.login), "%s", login);
+	snprintf(r.client_ip, sizeof(r.client_ip), "%s", ip);
+	assert_int_equal(sg_mailstats_add(m, &r, t, NULL), 0);
+	r = rec(SG_EV_QUEUED, qid);
+	snprintf(r.sender, sizeof(r.sender), "%s", login);
+	r.nrcpt = (__u32)n;
+	sg_mailstats_add(m, &r, t, NULL);
+	for (i = 0; i < n; i++) {
+		r = rec(SG_EV_DELIVERY, qid);
+		snprintf(r.rcpt, sizeof(r.rcpt), "%s", rcpts[i]);
+		r.outcome = outcomes[i];
+		sg_mailstats_add(m, &r, t, NULL);
+	}
+}
+
+static void test_account_windows(void **state)
+{
+	static const char *const rcpts[] = { "ok1@a.example", "dead@b.example", "x@c.example" };
+	static const enum sg_mta_outcome out[] = { SG_OUT_SENT, SG_OUT_BOUNCED, SG_OUT_BOUNCED };
+	struct sg_mailstats *m = sg_mailstats_new(0);
+	struct sg_mail_principal *p;
+	struct sg_observation o;
+	char qid[16];
+	int i;
+
+	/* 30 messages in 30 s from 3 addresses, each to 3 domains: 1 sent, 2 bounced. */
+	for (i = 0; i < 30; i++) {
+		snprintf(qid, sizeof(qid), "4AB%02dCDEF", i);
+		message(m, qid, "victim@hosting.test",
+			i % 3 == 0 ? "198.51.100.10" : i % 3 == 1 ? "198.51.100.11" : "198.51.100.12",
+			rcpts, out, 3, T0 + i);
+	}
+	p = sg_mailstats_get(m, "sasl:victim@hosting.test");
+	assert_non_null(p);
+	assert_int_equal(p->kind, SG_MAIL_KIND_SASL);
+	assert_int_equal(p->t.messages, 30);
+	assert_int_equal(p->t.recipients, 90);
+	assert_int_equal(p->t.sent, 30);
+	assert_int_equal(p->t.bounced, 60);
+	assert_int_equal(p->n_senders, 1);
+	assert_string_equal(p->senders[0], "victim@hosting.test");
+
+	sg_mailstats_observe(p, T0 + 29, &o);
+	assert_int_equal(o.total, 30);
+	assert_int_equal(o.last_1m, 30);
+	assert_int_equal(o.destinations_10m, 3);
+	assert_int_equal(o.client_ips_1h, 3);
+	assert_int_equal(o.delivered_10m, 90);
+	assert_int_equal(o.bounced_10m, 60);
+	assert_int_equal(o.bounces_in_1h, 0);
+
+	/* A minute on, the last minute is empty; ten minutes on, outcomes and domains too. */
+	sg_mailstats_observe(p, T0 + 29 + 60, &o);
+	assert_int_equal(o.last_1m, 0);
+	assert_int_equal(o.destinations_10m, 3);
+	sg_mailstats_observe(p, T0 + 29 + 660, &o);
+	assert_int_equal(o.destinations_10m, 0);
+	assert_int_equal(o.delivered_10m, 0);
+	assert_int_equal(o.client_ips_1h, 3);
+	sg_mailstats_observe(p, T0 + 29 + 3600, &o);
+	assert_int_equal(o.client_ips_1h, 0);
+	assert_int_equal(o.total, 30);
+	/* Two hours on, the per-minute slots of the first hour are empty again. */
+	message(m, "4ABFFCDEF", "victim@hosting.test", "198.51.100.10", rcpts, out, 1,
+		T0 + 7200);
+	sg_mailstats_observe(p, T0 + 7200, &o);
+	assert_int_equal(o.delivered_10m, 1);
+	assert_int_equal(o.bounced_10m, 0);
+
+	/* A failed login naming the account counts on it. */
+	{
+		struct sg_mta_rec f = rec(SG_EV_AUTH_FAIL, "");
+
+		strcpy(f.login, "victim@hosting.test");
+		strcpy(f.client_ip, "198.51.100.13");
+		sg_mailstats_add(m, &f, T0 + 7201, NULL);
+		assert_int_equal(p->t.auth_failures, 1);
+	}
+	sg_mailstats_free(m);
+}
+
+static void test_local_and_bounces_in(void **state)
+{
+	struct sg_mailstats *m = sg_mailstats_new(0);
+	struct sg_mta_rec r = rec(SG_EV_LOCAL, "1A2B3C");
+	struct sg_mail_principal *p;
+	struct sg_observation o;
+	char qid[16];
+	int i;
+
+	r.uid = 1001;
+	strcpy(r.sender, "web@hosting.test");
+	sg_mailstats_add(m, &r, T0, NULL);
+	p = sg_mailstats_get(m, "local:1001");
+	assert_non_null(p);
+	assert_int_equal(p->kind, SG_MAIL_KIND_LOCAL);
+	assert_int_equal(p->uid, 1001);
+	assert_int_equal(p->t.messages, 1);
+
+	/* 5 failure notices (null sender) delivered locally to info@: its bounce flood. */
+	for (i = 0; i < 5; i++) {
+		snprintf(qid, sizeof(qid), "9F%02d", i);
+		r = rec(SG_EV_SUBMIT, qid);
+		strcpy(r.client_ip, "203.0.113.10");
+		sg_mailstats_add(m, &r, T0 + i, NULL);
+		r = rec(SG_EV_QUEUED, qid);
+		r.null_sender = 1;
+		sg_mailstats_add(m, &r, T0 + i, NULL);
+		r = rec(SG_EV_DELIVERY, qid);
+		strcpy(r.rcpt, "info@hosting.test");
+		r.local = 1;
+		r.outcome = SG_OUT_SENT;
+		sg_mailstats_add(m, &r, T0 + i, NULL);
+	}
+	/* A local delivery with a sender is ordinary mail, not a bounce. */
+	r = rec(SG_EV_QUEUED, "9F00");
+	r.null_sender = 0;
+	strcpy(r.sender, "friend@a.example");
+	sg_mailstats_add(m, &r, T0 + 6, NULL);
+	r = rec(SG_EV_DELIVERY, "9F00");
+	strcpy(r.rcpt, "info@hosting.test");
+	r.local = 1;
+	r.outcome = SG_OUT_SENT;
+	sg_mailstats_add(m, &r, T0 + 6, NULL);
+
+	p = sg_mailstats_get(m, "sasl:info@hosting.test");
+	assert_non_null(p);
+	assert_int_equal(p->t.bounces_in, 5);
+	assert_int_equal(p->t.messages, 0);
+	sg_mailstats_observe(p, T0 + 10, &o);
+	assert_int_equal(o.bounces_in_1h, 5);
+	assert_int_equal(o.total, 0);
+	sg_mailstats_free(m);
+}
+
+static int count_qid(const char *qid, void *ctx)
+{
+	(*(int *)ctx)++;
+	return 0;
+}
+
+static void test_qids_and_holds(void **state)
+{
+	static const char *const rcpts[] = { "dead@b.example" };
+	static const enum sg_mta_outcome out[] = { SG_OUT_DEFERRED };
+	struct sg_mailstats *m = sg_mailstats_new(0);
+	struct sg_mail_pending pending[8];
+	struct sg_mail_principal *p;
+	struct sg_mta_rec r;
+	int n = 0;
+
+	message(m, "AAA1", "victim@hosting.test", "198.51.100.10", rcpts, out, 1, T0);
+	message(m, "AAA2", "victim@hosting.test", "198.51.100.10", rcpts, out, 1, T0);
+	message(m, "BBB1", "alice@hosting.test", "198.51.100.20", rcpts, out, 1, T0);
+	p = sg_mailstats_get(m, "sasl:victim@hosting.test");
+	sg_mailstats_qids(m, p, count_qid, &n);
+	assert_int_equal(n, 2);
+	/* Deferred: no final outcome, no recipient counted yet, no domain. */
+	assert_int_equal(p->t.recipients, 0);
+	assert_int_equal(p->t.deferred, 2);
+
+	r = rec(SG_EV_DONE, "AAA1");
+	sg_mailstats_add(m, &r, T0 + 1, NULL);
+	n = 0;
+	sg_mailstats_qids(m, p, count_qid, &n);
+	assert_int_equal(n, 1);
+
+	/* Contained: its next message waits to be held; alice's does not. */
+	p->contained = 1;
+	assert_int_equal(sg_mailstats_pending_hold(m, pending, 8), 0);
+	message(m, "AAA3", "victim@hosting.test", "198.51.100.11", rcpts, out, 1, T0 + 2);
+	message(m, "BBB2", "alice@hosting.test", "198.51.100.20", rcpts, out, 1, T0 + 2);
+	assert_int_equal(sg_mailstats_pending_hold(m, pending, 8), 1);
+	assert_string_equal(pending[0].qid, "AAA3");
+	assert_ptr_equal(pending[0].p, p);
+	assert_int_equal(sg_mailstats_pending_hold(m, pending, 8), 0);
+	assert_int_equal(p->t.messages, 3);
+	sg_mailstats_free(m);
+}
+
+static void test_bad_ids(void **state)
+{
+	struct sg_mailstats *m = sg_mailstats_new(0);
+	struct sg_mta_rec r = rec(SG_EV_SUBMIT, "");
+
+	/* No queue id, no login: nothing to count, nothing made. */
+	strcpy(r.login, "x@y.example");
+	sg_mailstats_add(m, &r, T0, NULL);
+	r = rec(SG_EV_SUBMIT, "CCC1");
+	sg_mailstats_add(m, &r, T0, NULL);
+	assert_null(sg_mailstats_get(m, "sasl:x@y.example"));
+	assert_null(sg_mailstats_principal(m, "uid:1", T0));
+	assert_non_null(sg_mailstats_principal(m, "local:web", T0));
+	sg_mailstats_free(m);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_account_windows),
+		cmocka_unit_test(test_local_and_bounces_in),
+		cmocka_unit_test(test_qids_and_holds),
+		cmocka_unit_test(test_bad_ids),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
