@@ -207,15 +207,17 @@ static int any_active(const struct sg_principal *p)
 int sg_detect_observe(struct sg_detector *d, const char *id, const struct sg_observation *o,
 		      const struct sg_thresholds *t, time_t now, struct sg_alert_change *out)
 {
+	/* A mailbox that only receives bounces is judged too: bounce_flood is about it. */
+	int seen = o->total || o->bounces_in_1h;
 	struct sg_principal *p =
-		sg_baselines_get(d->store, id, 0, now) || o->total ? principal(d, id, now) : NULL;
+		sg_baselines_get(d->store, id, 0, now) || seen ? principal(d, id, now) : NULL;
 	struct sg_rule_state *rs;
 	double value, limit;
 	__u64 delta;
 	int r, n = 0;
 
 	if (!p)
-		return o->total ? -ENOMEM : 0;
+		return seen ? -ENOMEM : 0;
 	/* A total that went down is a kernel entry made anew: all of it is new. */
 	delta = o->total >= p->obs.total ? o->total - p->obs.total : o->total;
 	p->obs = *o;

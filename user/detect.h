@@ -124,7 +124,8 @@ int sg_detect_known(struct sg_detector *d, const char *id, __u64 total, time_t n
 /*
  * Evaluates one principal at now under t; writes the alerts raised and
  * cleared at this tick to out (at most SG_RULES) and returns how many, or
- * -errno. A principal is remembered from its first non-zero total.
+ * -errno. A principal is remembered from its first non-zero total (or,
+ * for a mailbox, its first bounce received).
  */
 int sg_detect_observe(struct sg_detector *d, const char *id, const struct sg_observation *o,
 		      const struct sg_thresholds *t, time_t now, struct sg_alert_change *out);

@@ -108,8 +108,11 @@ static int tick(struct sg_detector *d, struct series *s, __u32 n, const struct s
 	s->per_s[now % 60] = n;
 	s->last_1m += n;
 	s->total += n;
-	o = (struct sg_observation){ s->total, s->last_1m, s->destinations, s->finished,
-				     s->failed };
+	o = (struct sg_observation){ .total = s->total,
+				     .last_1m = s->last_1m,
+				     .destinations_10m = s->destinations,
+				     .finished_10m = s->finished,
+				     .failed_10m = s->failed };
 	ret = sg_detect_observe(d, s->id, &o, t, now, out);
 	if (ret < 0 || ret > SG_RULES)
 		fail_msg("%s at T0%+lld: sg_detect_observe returned %d", s->id,
@@ -630,6 +633,50 @@ static void test_taint(void **state)
 	assert_int_equal(c->acc, 1);
 }
 
+/* The mail principals' own rules: each raised at the exact observation that passes its bound. */
+static void test_mail_rules(void **state)
+{
+	struct env *e = *state;
+	const struct sg_thresholds t = { .client_ips = 5,
+					 .bounce_share = 0.5,
+					 .bounce_min = 20,
+					 .bounce_flood = 100 };
+	struct sg_alert_change out[SG_RULES];
+	struct sg_observation o = { .total = 1 };
+	int n;
+
+	/* 5 client IPs is the bound, 6 passes it. */
+	o.client_ips_1h = 5;
+	assert_int_equal(sg_detect_observe(e->d, "sasl:a@x.test", &o, &t, T0, out), 0);
+	o.client_ips_1h = 6;
+	n = sg_detect_observe(e->d, "sasl:a@x.test", &o, &t, T0 + 1, out);
+	assert_int_equal(n, 1);
+	assert_int_equal(out[0].rule, SG_RULE_CLIENT_IPS);
+	assert_int_equal(out[0].raised, 1);
+	assert_true(out[0].value == 6 && out[0].limit == 5);
+
+	/* 19 outcomes, all bounced: under bounce_min; 20 with 11 bounced (0.55) passes. */
+	o = (struct sg_observation){ .total = 1, .delivered_10m = 19, .bounced_10m = 19 };
+	assert_int_equal(sg_detect_observe(e->d, "sasl:b@x.test", &o, &t, T0, out), 0);
+	o = (struct sg_observation){ .total = 1, .delivered_10m = 20, .bounced_10m = 10 };
+	assert_int_equal(sg_detect_observe(e->d, "sasl:b@x.test", &o, &t, T0 + 1, out), 0);
+	o.bounced_10m = 11;
+	n = sg_detect_observe(e->d, "sasl:b@x.test", &o, &t, T0 + 2, out);
+	assert_int_equal(n, 1);
+	assert_int_equal(out[0].rule, SG_RULE_BOUNCE_SHARE);
+	assert_true(out[0].value == 0.55 && out[0].limit == 0.5);
+
+	/* A mailbox that sends nothing still drowns: bounce_flood on 101 bounces in. */
+	o = (struct sg_observation){ .bounces_in_1h = 100 };
+	assert_int_equal(sg_detect_observe(e->d, "sasl:c@x.test", &o, &t, T0, out), 0);
+	o.bounces_in_1h = 101;
+	o.total = 0;
+	n = sg_detect_observe(e->d, "sasl:c@x.test", &o, &t, T0 + 1, out);
+	assert_int_equal(n, 1);
+	assert_int_equal(out[0].rule, SG_RULE_BOUNCE_FLOOD);
+	assert_true(out[0].value == 101 && out[0].limit == 100);
+}
+
 static void test_total_down(void **state)
 {
 	struct env *e = *state;
@@ -824,6 +871,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_failure_ratio, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_clear, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_taint, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mail_rules, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_total_down, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nothing_and_off, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_each_active, setup, teardown),
