@@ -367,6 +367,9 @@ static void submit(struct sg_mailstats *m, const struct sg_mta_rec *r, time_t no
 		return;
 	if (r->sender[0] || r->null_sender)
 		e->null_sender = r->null_sender;
+	/* The MTA's own failure notice (Exim: "<= <> U=Debian-exim P=local"): nobody's message. */
+	if (r->ev == SG_EV_LOCAL && r->null_sender)
+		return;
 	if (r->ev == SG_EV_SUBMIT && r->login[0]) {
 		p = principal(m, SG_MAIL_KIND_SASL, r->login, now);
 		if (p)
