@@ -218,6 +218,12 @@ static void test_bad_ids(void **state)
 	r = rec(SG_EV_SUBMIT, "CCC1");
 	sg_mailstats_add(m, &r, T0, NULL);
 	assert_null(sg_mailstats_get(m, "sasl:x@y.example"));
+	/* Exim's own failure notice, "<= <> U=Debian-exim P=local": no local sender made. */
+	r = rec(SG_EV_LOCAL, "1rABcD-000Abc-Xy");
+	strcpy(r.user, "Debian-exim");
+	r.null_sender = 1;
+	sg_mailstats_add(m, &r, T0, NULL);
+	assert_null(sg_mailstats_get(m, "local:Debian-exim"));
 	assert_null(sg_mailstats_principal(m, "uid:1", T0));
 	assert_non_null(sg_mailstats_principal(m, "local:web", T0));
 	sg_mailstats_free(m);
