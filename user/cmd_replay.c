@@ -73,11 +73,13 @@ static int run_replay(int argc, char **argv)
 	if (mta < 0)
 		mta = c->mta_type;
 	th = c->thresholds;
-	free(c);
 	o.type = mta == SG_MTA_POSTFIX || mta == SG_MTA_EXIM ? (enum sg_mta_type)mta : SG_MTA_NONE;
 	o.th = &th;
+	o.mta_users = c->mta_users;
+	o.n_mta_users = c->n_mta_users;
 	ret = sg_replay((const char *const *)argv + optind, (size_t)(argc - optind), &o, &report,
 			err, sizeof(err));
+	free(c);
 	if (ret)
 		return sg_fail("replay: %s", err);
 	if (json) {

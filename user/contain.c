@@ -90,18 +90,27 @@ static int table_key_ok(const char *k)
 	return 1;
 }
 
+/* An address access(5) matches as itself only: local@domain, one '@', both parts there. */
+static int sender_key_ok(const char *a)
+{
+	const char *at = strchr(a, '@');
+
+	return table_key_ok(a) && at && at != a && at[1] && !strchr(at + 1, '@') &&
+	       strchr(at + 1, '.');
+}
+
 /* The key of a table line: Postfix's first word, or Exim's quoted key. */
-static size_t line_key(const char *line, const char **key)
+static size_t line_key(const char *line, int exim, const char **key)
 {
 	const char *end;
 
-	if (*line == '"') {
+	if (exim && *line == '"') {
 		*key = line + 1;
 		end = strchr(line + 1, '"');
 		return end ? (size_t)(end - line - 1) : 0;
 	}
 	*key = line;
-	return strcspn(line, " \t:");
+	return strcspn(line, exim ? " \t:" : " \t\n");
 }
 
 /*
@@ -133,7 +142,7 @@ static int table_edit(const char *path, int exim, const char *key, const char *v
 		fprintf(out, "# Written by smtpguard: the principals it contains. "
 			     "`smtpguard release` removes them.\n");
 	while (in && fgets(line, sizeof(line), in)) {
-		kl = line_key(line, &k);
+		kl = line_key(line, exim, &k);
 		if (*line != '#' && kl == strlen(key) && !strncasecmp(k, key, kl))
 			continue;
 		fputs(line, out);
@@ -181,6 +190,61 @@ static int run(char *const argv[], const char *input, char *err, size_t errlen)
 	return ret < 0 ? ret : -EIO;
 }
 
+/*
+ * exim -Mf/-Mt ID...: Exim prints one line per message ("Message ID is now
+ * frozen") and exits 1 if any was not done. Done enough: frozen already
+ * (-Mf: the ACL froze it), not frozen (-Mt), gone (delivered or removed
+ * since: "Spool data file for ID does not exist"). A message under
+ * delivery is locked: -Mf is tried again on those, a few times, since a
+ * delivery takes milliseconds and a deferred message must not escape.
+ * Anything else is noted in err.
+ */
+static int run_exim_m(char *const argv[], int first_id, int hold, char *err, size_t errlen)
+{
+	static const char *const done[] = { " is now frozen",	   " is already frozen",
+					    " is no longer frozen", " is not frozen",
+					    " does not exist",	   NULL };
+	char out[8192], cmd[256], *line, *save, *again[MAX_ARGS + 4];
+	int ret, bad = 0, tries, n, j;
+	size_t i, len;
+
+	for (n = 0; argv[n]; n++)
+		again[n] = argv[n];
+	again[n] = NULL;
+	for (tries = 0;; tries++) {
+		ret = sg_subproc_run(again, NULL, out, sizeof(out), TOOL_TIMEOUT_MS);
+		if (ret < 0)
+			note(err, errlen, "%s: %s", sg_subproc_line(again, cmd, sizeof(cmd)),
+			     strerror(-ret));
+		if (ret <= 0)
+			return ret;
+		n = first_id;
+		for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+			for (i = 0; done[i] && !strstr(line, done[i]); i++)
+				;
+			if (done[i])
+				continue;
+			/* "Message ID is locked": again, unless tried enough. */
+			for (j = first_id; hold && tries < 5 && argv[j]; j++) {
+				len = strlen(argv[j]);
+				if (!strncmp(line, "Message ", 8) && !strncmp(line + 8, argv[j], len) &&
+				    !strcmp(line + 8 + len, " is locked"))
+					break;
+			}
+			if (hold && tries < 5 && argv[j]) {
+				again[n++] = argv[j];
+				continue;
+			}
+			note(err, errlen, "%s: %s", sg_subproc_line(again, cmd, sizeof(cmd)), line);
+			bad = 1;
+		}
+		again[n] = NULL;
+		if (n == first_id)
+			return bad ? -EIO : 0;
+		usleep(100 * 1000);
+	}
+}
+
 static int postmap(const struct sg_config *c, enum table t, char *err, size_t errlen)
 {
 	char path[PATH_MAX + 64], arg[PATH_MAX + 72];
@@ -222,7 +286,7 @@ static int queue_op(const struct sg_config *c, enum sg_mta_type t, int hold, con
 {
 	char *argv[MAX_ARGS + 4], buf[PATH_MAX], *input;
 	size_t i, off = 0;
-	int argc, ret = 0;
+	int argc, first, ret = 0, r;
 
 	if (!n)
 		return 0;
@@ -239,13 +303,16 @@ static int queue_op(const struct sg_config *c, enum sg_mta_type t, int hold, con
 		return ret;
 	}
 	/* Exim takes ids as arguments: in batches. */
-	for (i = 0; i < n && !ret;) {
+	for (i = 0; i < n;) {
 		argc = exim_argv(c, buf, sizeof(buf), argv, 8);
 		argv[argc++] = hold ? "-Mf" : "-Mt";
+		first = argc;
 		while (i < n && argc < MAX_ARGS)
 			argv[argc++] = (char *)qids[i++];
 		argv[argc] = NULL;
-		ret = run(argv, NULL, err, errlen);
+		/* Every batch, whatever the one before said. */
+		r = run_exim_m(argv, first, hold, err, errlen);
+		ret = ret ? ret : r;
 	}
 	return ret;
 }
@@ -365,6 +432,7 @@ static int ban_ips(const struct sg_config *c, const char *const *ips, size_t n, 
 		   char *err, size_t errlen)
 {
 	struct sg_ban_key key;
+	struct sg_ban old;
 	const char *why;
 	size_t i;
 	int fd, ret = 0, r;
@@ -381,6 +449,10 @@ static int ban_ips(const struct sg_config *c, const char *const *ips, size_t n, 
 			note(err, errlen, "bad client address '%s'", ips[i]);
 			continue;
 		}
+		/* A longer ban already there (a human's, or for good) stays as it is. */
+		if (!bpf_map_lookup_elem(fd, &key, &old) &&
+		    (!old.expires_ns || old.expires_ns >= sg_boot_ns() + c->mta_ban_ns))
+			continue;
 		r = sg_ban_put(fd, &key, c->mta_ban_ns, NULL, NULL);
 		if (r) {
 			note(err, errlen, "banning %s: %s", ips[i], strerror(-r));
@@ -411,8 +483,8 @@ int sg_contain(const struct sg_config *c, enum sg_mta_type t, const struct sg_co
 	const char *action = c->mta_reject ? "REJECT" : "HOLD";
 	char key[SG_MTA_ADDR_MAX], value[128];
 	json_t *entry, *banned = json_array();
-	int ret = 0, r, tables = 0;
-	enum table tab;
+	int ret = 0, r, tables = 0, keyed;
+	enum table tab = T_SASL;
 	size_t i;
 
 	*err = '\0';
@@ -424,8 +496,9 @@ int sg_contain(const struct sg_config *c, enum sg_mta_type t, const struct sg_co
 	/* The bans first: they cut the attacker off while the MTA takes up the tables. */
 	r = ban_ips(c, req->ips, req->n_ips, banned, err, errlen);
 	ret = ret ? ret : r;
-	r = principal_key(req->principal, t, &tab, key, sizeof(key));
-	if (r) {
+	keyed = !principal_key(req->principal, t, &tab, key, sizeof(key));
+	r = keyed ? 0 : -ENOENT;
+	if (!keyed) {
 		note(err, errlen, "%s: no table key (%s)", req->principal, strerror(-r));
 		ret = r;
 	} else if (t != SG_MTA_NONE) {
@@ -441,10 +514,11 @@ int sg_contain(const struct sg_config *c, enum sg_mta_type t, const struct sg_co
 		json_object_set_new(entry, "key", json_string(key));
 		json_object_set_new(entry, "table", json_string(table_files[tab]));
 	}
-	for (i = 0; t == SG_MTA_POSTFIX && tab == T_SASL && i < req->n_senders; i++) {
+	for (i = 0; keyed && t == SG_MTA_POSTFIX && tab == T_SASL && i < req->n_senders; i++) {
 		snprintf(value, sizeof(value), "%s smtpguard: sender of %s", action,
 			 req->principal);
-		if (!table_key_ok(req->senders[i]))
+		/* A bare domain or "user@" would match every such sender, inbound mail too. */
+		if (!sender_key_ok(req->senders[i]))
 			continue;
 		r = table_set(c, T_SENDER, req->senders[i], value, err, errlen);
 		ret = ret ? ret : r;
@@ -484,7 +558,8 @@ static int add_held(json_t *s, void *ctx)
 	json_t *e = json_object_get(s, h->principal), *held = json_object_get(e, "held");
 	size_t i;
 
-	if (!json_is_array(held))
+	/* Released meanwhile (by the CLI, under this lock): not to be held any more. */
+	if (!json_is_array(held) || json_object_get(e, "released"))
 		return -ENOENT;
 	for (i = 0; i < h->n; i++)
 		json_array_append_new(held, json_string(h->qids[i]));
@@ -494,12 +569,14 @@ static int add_held(json_t *s, void *ctx)
 int sg_contain_hold(const struct sg_config *c, enum sg_mta_type t, const char *principal,
 		    const char *const *qids, size_t n, char *err, size_t errlen)
 {
-	int ret, r;
+	int ret;
 
 	*err = '\0';
-	ret = queue_op(c, t, 1, qids, n, err, errlen);
-	r = state_update(c, add_held, &(struct hold_ctx){ principal, qids, n });
-	return ret ? ret : r;
+	/* Recorded first, under the lock: a release in between means not to hold. */
+	ret = state_update(c, add_held, &(struct hold_ctx){ principal, qids, n });
+	if (ret)
+		return ret;
+	return queue_op(c, t, 1, qids, n, err, errlen);
 }
 
 /* --- release -------------------------------------------------------------- */
@@ -574,7 +651,7 @@ int sg_release_principal(const struct sg_config *c, const char *principal, time_
 		return ret;
 	}
 	mta = json_string_value(json_object_get(rc.was, "mta")) ?: "";
-	for (i = 0; sg_mta_type_names[i]; i++)
+	for (i = SG_MTA_NONE; i <= SG_MTA_EXIM; i++)
 		if (!strcmp(mta, sg_mta_type_names[i]))
 			t = (enum sg_mta_type)i;
 	table = json_string_value(json_object_get(rc.was, "table"));
@@ -618,8 +695,15 @@ int sg_contain_principal_arg(const char *arg, char *out, size_t len)
 {
 	int n;
 
-	if (!strncmp(arg, SG_MAIL_SASL, strlen(SG_MAIL_SASL)) ||
-	    !strncmp(arg, SG_MAIL_LOCAL, strlen(SG_MAIL_LOCAL)))
+	const char *name = arg + strlen(SG_MAIL_LOCAL);
+	struct passwd *pw;
+
+	/* The daemon names a local sender by its UID: local:bob is local:1001. */
+	if (!strncmp(arg, SG_MAIL_LOCAL, strlen(SG_MAIL_LOCAL)) && *name &&
+	    strspn(name, "0123456789") != strlen(name) && (pw = getpwnam(name)))
+		n = snprintf(out, len, "%s%u", SG_MAIL_LOCAL, (unsigned)pw->pw_uid);
+	else if (!strncmp(arg, SG_MAIL_SASL, strlen(SG_MAIL_SASL)) ||
+		 !strncmp(arg, SG_MAIL_LOCAL, strlen(SG_MAIL_LOCAL)))
 		n = snprintf(out, len, "%s", arg);
 	else if (strchr(arg, '@'))
 		n = snprintf(out, len, "%s%s", SG_MAIL_SASL, arg);

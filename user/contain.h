@@ -58,7 +58,8 @@ int sg_contain(const struct sg_config *c, enum sg_mta_type t, const struct sg_co
 
 /*
  * Holds more queued messages of a principal contained already (they came
- * in before the MTA took up its table) and records them.
+ * in before the MTA took up its table) and records them; -ENOENT, holding
+ * nothing, when it is no longer contained (released meanwhile).
  */
 int sg_contain_hold(const struct sg_config *c, enum sg_mta_type t, const char *principal,
 		    const char *const *qids, size_t n, char *err, size_t errlen);

@@ -347,10 +347,14 @@ static void detector_metrics(struct daemon *d, struct sg_metrics *m, __u64 *aler
 static unsigned int answer(const char *error, json_t *v, char **body, size_t *len,
 			   unsigned int status)
 {
-	*body = v ? json_dumps(v, JSON_COMPACT) : json_dumps(json_pack("{s:s}", "error", error), 0);
+	int ok = v != NULL;
+
+	if (!v)
+		v = json_pack("{s:s}", "error", error);
+	*body = v ? json_dumps(v, JSON_COMPACT) : NULL;
 	*len = *body ? strlen(*body) : 0;
 	json_decref(v);
-	return v ? 200 : status;
+	return ok ? 200 : status;
 }
 
 /*
@@ -742,7 +746,7 @@ int sg_daemon_run(const char *path)
 		goto cleanup;
 	}
 	sg_guard_config(&d.guard, d.cfg, sg_boot_ns());
-	err = sg_mailguard_init(&d.mail, d.cfg, d.guard.det);
+	err = sg_mailguard_init(&d.mail, d.cfg, d.guard.det, d.guard.resp);
 	if (err) {
 		sg_fail("the mail server's logs: %s", strerror(-err));
 		goto cleanup;

@@ -176,11 +176,14 @@ size_t sg_guard_active(const struct sg_guard *g, struct sg_alert_metric *out, si
 static void observe(const struct sg_guard *g, const struct sg_uid_row *row,
 		    const struct sg_rates *rates, __u64 now_s, struct sg_observation *o)
 {
-	o->total = row->attempts;
-	o->last_1m = sg_rates_count(rates, row->uid, SG_WIN_1M, now_s);
-	o->destinations_10m = row->destinations[SG_WIN_10M];
-	o->finished_10m = sg_rates_count(g->finished, row->uid, SG_WIN_10M, now_s);
-	o->failed_10m = sg_rates_count(g->failed, row->uid, SG_WIN_10M, now_s);
+	/* Whole: the mail principals' counts stay 0 for a UID. */
+	*o = (struct sg_observation){
+		.total = row->attempts,
+		.last_1m = sg_rates_count(rates, row->uid, SG_WIN_1M, now_s),
+		.destinations_10m = row->destinations[SG_WIN_10M],
+		.finished_10m = sg_rates_count(g->finished, row->uid, SG_WIN_10M, now_s),
+		.failed_10m = sg_rates_count(g->failed, row->uid, SG_WIN_10M, now_s),
+	};
 }
 
 static json_t *recent_json(const struct sg_recent *recent, __u32 uid)

@@ -46,16 +46,23 @@ int sg_mailguard_logs(const struct sg_config *c, enum sg_mta_type t, char (*out)
 	return n;
 }
 
-int sg_mailguard_init(struct sg_mailguard *g, const struct sg_config *c, struct sg_detector *det)
+int sg_mailguard_init(struct sg_mailguard *g, const struct sg_config *c, struct sg_detector *det,
+		      const struct sg_responder *resp)
 {
+	struct passwd *pw;
 	int i, ret;
 
 	memset(g, 0, sizeof(*g));
 	g->det = det;
+	g->resp = resp;
 	g->type = sg_contain_mta(c);
 	g->stats = sg_mailstats_new(0);
 	if (!g->stats)
 		return -ENOMEM;
+	for (i = 0; i < c->n_mta_users; i++) {
+		pw = getpwnam(c->mta_users[i]);
+		sg_mailstats_mta_user(g->stats, c->mta_users[i], pw ? (__s64)pw->pw_uid : -1);
+	}
 	if (g->type == SG_MTA_NONE)
 		return 0;
 	g->n_logs = sg_mailguard_logs(c, g->type, g->logs, SG_MAX_MTA_LOGS);
@@ -119,6 +126,13 @@ void sg_mailguard_read(struct sg_mailguard *g, time_t now)
 
 /* --- the containment state, shared with the CLI ---------------------------- */
 
+static int uncontain_absent(struct sg_mail_principal *p, void *state)
+{
+	if (p->contained && !json_object_get(state, p->id))
+		p->contained = 0;
+	return 0;
+}
+
 /* Takes up releases (and containments) the state file records, when it has changed. */
 static void sync_state(struct sg_mailguard *g, const struct sg_config *c, time_t now)
 {
@@ -135,6 +149,8 @@ static void sync_state(struct sg_mailguard *g, const struct sg_config *c, time_t
 		return;
 	g->state_seen = k;
 	s = sg_contain_state(c);
+	/* What the file no longer names (reset by hand) is not contained any more. */
+	sg_mailstats_all(g->stats, uncontain_absent, s);
 	json_object_foreach(s, id, e) {
 		p = sg_mailstats_principal(g->stats, id, now);
 		if (!p)
@@ -295,8 +311,11 @@ static int judge(struct sg_mail_principal *p, void *ctx)
 		audit_mail(t->audit, "alert", p,
 			   evidence(p, &o, rule, changes[i].value, changes[i].limit));
 	}
-	/* A rule still holding after a release's grace contains again. */
+	/* A rule still holding after a release's grace contains again; the exempt only alert. */
 	dp = sg_detect_get(t->g->det, p->id);
+	if (p->uid >= 0 && t->g->resp &&
+	    sg_respond_exempt(t->g->resp, t->c, (__u32)p->uid) != SG_EXEMPT_NONE)
+		dp = NULL;
 	for (i = 0; dp && i < SG_RULES && !p->contained && t->now >= p->released_until; i++)
 		if (dp->rules[i].active && t->c->responses[i].kind != SG_RESP_ALERT)
 			contain(t->g, t->c, t->audit, p, &o, sg_rule_names[i], dp->rules[i].value,
@@ -310,8 +329,9 @@ static void hold_pending(struct sg_mailguard *g, const struct sg_config *c)
 	struct sg_mail_pending batch[HOLD_BATCH];
 	struct sg_mail_principal *p;
 	const char *v[HOLD_BATCH];
-	char err[1024];
+	char err[1024], who[SG_PRINCIPAL_MAX * 4];
 	size_t n, i, j, k;
+	int ret;
 
 	n = sg_mailstats_pending_hold(g->stats, batch, HOLD_BATCH);
 	/* One call per principal, for the state's record of what it holds. */
@@ -319,16 +339,27 @@ static void hold_pending(struct sg_mailguard *g, const struct sg_config *c)
 		p = batch[i].p;
 		if (!p)
 			continue;
+		/* Released in this very tick: its messages go on their way. */
+		if (!p->contained) {
+			for (j = i; j < n; j++)
+				if (batch[j].p == p)
+					batch[j].p = NULL;
+			continue;
+		}
 		for (k = 0, j = i; j < n; j++) {
 			if (batch[j].p == p) {
 				v[k++] = batch[j].qid;
 				batch[j].p = NULL;
 			}
 		}
-		if (sg_contain_hold(c, g->type, p->id, v, k, err, sizeof(err))) {
+		ret = sg_contain_hold(c, g->type, p->id, v, k, err, sizeof(err));
+		if (ret == -ENOENT)
+			continue;
+		if (ret) {
 			g->errors++;
+			sg_printable(p->id, who, sizeof(who));
 			printf("smtpguard: mta: holding %zu message%s of %s: %s\n", k,
-			       k == 1 ? "" : "s", p->id, err);
+			       k == 1 ? "" : "s", who, *err ? err : strerror(-ret));
 		}
 		g->holds += k;
 		g->state_seen = (struct stat_key){};

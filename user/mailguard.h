@@ -20,6 +20,7 @@
 #include "mailstats.h"
 #include "metrics.h"
 #include "mtalog.h"
+#include "respond.h"
 
 struct sg_mailguard {
 	enum sg_mta_type type;
@@ -27,7 +28,8 @@ struct sg_mailguard {
 	int n_logs;
 	struct sg_follower *follow; /* NULL: no MTA */
 	struct sg_mailstats *stats;
-	struct sg_detector *det; /* borrowed: the guard's */
+	struct sg_detector *det;	  /* borrowed: the guard's */
+	const struct sg_responder *resp; /* borrowed: the guard's, for exemptions */
 	struct stat_key {
 		dev_t dev;
 		ino_t ino;
@@ -43,8 +45,14 @@ struct sg_mailguard {
 int sg_mailguard_logs(const struct sg_config *c, enum sg_mta_type t,
 		      char (*out)[PATH_MAX], int max);
 
-/* Follows the MTA's logs when there is an MTA; det is the guard's detector. */
-int sg_mailguard_init(struct sg_mailguard *g, const struct sg_config *c, struct sg_detector *det);
+/*
+ * Follows the MTA's logs when there is an MTA; det and resp are the
+ * guard's: the same detector and baselines, and the same exemptions (a
+ * local sender on the allow list, an MTA user or an override with actions
+ * = alert is only alerted on, never contained).
+ */
+int sg_mailguard_init(struct sg_mailguard *g, const struct sg_config *c, struct sg_detector *det,
+		      const struct sg_responder *resp);
 void sg_mailguard_free(struct sg_mailguard *g);
 
 /* The follower's inotify descriptor for epoll, or -1. */

@@ -10,10 +10,12 @@
 
 #define QID_SLOTS    (SG_MAIL_MAX_QIDS * 2) /* a power of two, half full at most */
 #define PENDING_MAX  1024
-#define DEFAULT_MAXP 65536
+#define DEFAULT_MAXP 8192 /* 16 KB each */
+#define MAX_MTA_USERS 32
 
 struct qid_entry {
 	char qid[SG_MTA_QID_MAX];
+	__u64 seq; /* of its insertion: a reused id is another message */
 	struct sg_mail_principal *p; /* NULL: not a principal's (an inbound message) */
 	int null_sender;
 	int used;
@@ -22,8 +24,12 @@ struct qid_entry {
 struct sg_mailstats {
 	struct qid_entry *qids; /* open addressing, backward-shift deletion */
 	size_t n_qids;
-	char (*order)[SG_MTA_QID_MAX]; /* insertion order ring, to drop the oldest */
+	struct qid_order {
+		char qid[SG_MTA_QID_MAX];
+		__u64 seq;
+	} *order; /* insertion order ring, to drop the oldest */
 	size_t order_head, order_n;
+	__u64 seq;
 
 	struct sg_mail_principal **ps; /* in order of first appearance */
 	size_t n_ps, cap_ps, max_ps;
@@ -32,6 +38,12 @@ struct sg_mailstats {
 	size_t n_pending;
 
 	struct sg_mailstats_host host;
+
+	struct {
+		char user[SG_MTA_USER_MAX];
+		__s64 uid;
+	} mta_users[MAX_MTA_USERS];
+	size_t n_mta_users;
 };
 
 /* FNV-1a */
@@ -85,6 +97,26 @@ void sg_mailstats_free(struct sg_mailstats *m)
 	free(m);
 }
 
+int sg_mailstats_mta_user(struct sg_mailstats *m, const char *user, __s64 uid)
+{
+	if (m->n_mta_users == MAX_MTA_USERS)
+		return -ENOSPC;
+	snprintf(m->mta_users[m->n_mta_users].user, SG_MTA_USER_MAX, "%s", user);
+	m->mta_users[m->n_mta_users++].uid = uid;
+	return 0;
+}
+
+static int mta_user(const struct sg_mailstats *m, const struct sg_mta_rec *r)
+{
+	size_t i;
+
+	for (i = 0; i < m->n_mta_users; i++)
+		if ((r->user[0] && !strcmp(r->user, m->mta_users[i].user)) ||
+		    (r->uid >= 0 && r->uid == m->mta_users[i].uid))
+			return 1;
+	return 0;
+}
+
 /* --- queue ids ------------------------------------------------------------ */
 
 static size_t qid_slot(const struct sg_mailstats *m, const char *qid)
@@ -125,6 +157,26 @@ static void qid_delete(struct sg_mailstats *m, const char *qid)
 	}
 }
 
+static int live(struct sg_mailstats *m, const struct qid_order *o)
+{
+	struct qid_entry *e = qid_find(m, o->qid);
+
+	return e && e->seq == o->seq;
+}
+
+/* Drops from the ring the messages done since (removed): once per ring's worth of messages. */
+static void compact(struct sg_mailstats *m)
+{
+	size_t i, n = 0, from;
+
+	for (i = 0; i < m->order_n; i++) {
+		from = (m->order_head + i) % SG_MAIL_MAX_QIDS;
+		if (live(m, &m->order[from]))
+			m->order[(m->order_head + n++) % SG_MAIL_MAX_QIDS] = m->order[from];
+	}
+	m->order_n = n;
+}
+
 static struct qid_entry *qid_add(struct sg_mailstats *m, const char *qid)
 {
 	struct qid_entry *e = qid_find(m, qid);
@@ -132,19 +184,26 @@ static struct qid_entry *qid_add(struct sg_mailstats *m, const char *qid)
 
 	if (e)
 		return e;
+	if (m->order_n == SG_MAIL_MAX_QIDS)
+		compact(m);
 	if (m->order_n == SG_MAIL_MAX_QIDS) {
-		/* The oldest message still tracked goes: a lost "removed" line, most likely. */
-		qid_delete(m, m->order[m->order_head]);
+		/* All still tracked: the oldest goes, a lost "removed" line most likely. */
+		e = qid_find(m, m->order[m->order_head].qid);
+		if (e && e->seq == m->order[m->order_head].seq) {
+			qid_delete(m, e->qid);
+			m->host.evicted++;
+		}
 		m->order_head = (m->order_head + 1) % SG_MAIL_MAX_QIDS;
 		m->order_n--;
-		m->host.evicted++;
 	}
 	tail = (m->order_head + m->order_n) % SG_MAIL_MAX_QIDS;
-	snprintf(m->order[tail], SG_MTA_QID_MAX, "%s", qid);
+	snprintf(m->order[tail].qid, SG_MTA_QID_MAX, "%s", qid);
+	m->order[tail].seq = ++m->seq;
 	m->order_n++;
 	e = &m->qids[qid_slot(m, qid)];
 	memset(e, 0, sizeof(*e));
 	snprintf(e->qid, sizeof(e->qid), "%s", qid);
+	e->seq = m->seq;
 	e->used = 1;
 	m->n_qids++;
 	return e;
@@ -368,7 +427,7 @@ static void submit(struct sg_mailstats *m, const struct sg_mta_rec *r, time_t no
 	if (r->sender[0] || r->null_sender)
 		e->null_sender = r->null_sender;
 	/* The MTA's own failure notice (Exim: "<= <> U=Debian-exim P=local"): nobody's message. */
-	if (r->ev == SG_EV_LOCAL && r->null_sender)
+	if (r->ev == SG_EV_LOCAL && mta_user(m, r))
 		return;
 	if (r->ev == SG_EV_SUBMIT && r->login[0]) {
 		p = principal(m, SG_MAIL_KIND_SASL, r->login, now);

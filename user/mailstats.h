@@ -81,9 +81,17 @@ struct sg_mail_principal {
 
 struct sg_mailstats;
 
-/* max_principals: the oldest idle one goes when more appear (0: 65536). */
+/* max_principals: the oldest idle one goes when more appear (0: 8192). */
 struct sg_mailstats *sg_mailstats_new(size_t max_principals);
 void sg_mailstats_free(struct sg_mailstats *m);
+
+/*
+ * The MTA's own users ([detect] mta_users): their local submissions are the
+ * MTA's failure notices (Exim's "<= <> U=Debian-exim P=local"), nobody's
+ * messages. user as Exim logs it, uid as Postfix does (-1: none). At most
+ * 32; -ENOSPC past them.
+ */
+int sg_mailstats_mta_user(struct sg_mailstats *m, const char *user, __s64 uid);
 
 /*
  * Takes one record at now. uid_of_user resolves an Exim U= user name to a

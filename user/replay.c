@@ -687,6 +687,9 @@ int sg_replay(const char *const *files, size_t n, const struct sg_replay_opts *o
 	for (i = 0; i < n && !ret; i++)
 		ret = open_reader(&rds[i], files[i], err, errlen);
 	r.m = ret ? NULL : sg_mailstats_new(0);
+	for (i = 0; r.m && (int)i < o->n_mta_users; i++)
+		sg_mailstats_mta_user(r.m, o->mta_users[i],
+				      o->uid_of_user ? o->uid_of_user(o->mta_users[i]) : -1);
 	r.bl = r.m ? sg_baselines_new() : NULL;
 	r.det = r.bl ? sg_detector_new(r.bl) : NULL;
 	done = r.det ? json_array() : NULL;

@@ -37,6 +37,9 @@ struct sg_replay_opts {
 	/* An Exim U= user name to a UID (NULL, or -1 returned: "local:USER"). */
 	__s64 (*uid_of_user)(const char *user);
 	int every_second; /* tick every second, skipping none: slow, the tests' reference */
+	/* The MTA's own users (sg_mailstats_mta_user): their submissions are the MTA's notices. */
+	const char (*mta_users)[64];
+	int n_mta_users;
 };
 
 /*

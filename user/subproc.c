@@ -31,7 +31,7 @@ static int pump(int in_fd, const char *input, int out_fd, char *out, size_t outl
 	struct pollfd p[2];
 	char sink[4096], *dst;
 	ssize_t n;
-	int left;
+	int left, err = 0;
 
 	if (!in_left && in_fd >= 0) {
 		close(in_fd);
@@ -39,12 +39,16 @@ static int pump(int in_fd, const char *input, int out_fd, char *out, size_t outl
 	}
 	while (out_fd >= 0) {
 		left = (int)(deadline - now_ms());
-		if (left <= 0)
-			return -ETIMEDOUT;
+		if (left <= 0) {
+			err = -ETIMEDOUT;
+			break;
+		}
 		p[0] = (struct pollfd){ .fd = out_fd, .events = POLLIN };
 		p[1] = (struct pollfd){ .fd = in_fd, .events = POLLOUT };
-		if (poll(p, in_fd >= 0 ? 2 : 1, left) < 0 && errno != EINTR)
-			return -errno;
+		if (poll(p, in_fd >= 0 ? 2 : 1, left) < 0 && errno != EINTR) {
+			err = -errno;
+			break;
+		}
 		if (in_fd >= 0 && p[1].revents) {
 			n = write(in_fd, input, in_left);
 			if (n > 0) {
@@ -70,9 +74,11 @@ static int pump(int in_fd, const char *input, int out_fd, char *out, size_t outl
 	}
 	if (in_fd >= 0)
 		close(in_fd);
-	if (out)
+	if (out_fd >= 0)
+		close(out_fd);
+	if (out && outlen)
 		out[got] = '\0';
-	return 0;
+	return err;
 }
 
 int sg_subproc_run(char *const argv[], const char *input, char *out, size_t outlen, int timeout_ms)

@@ -207,6 +207,35 @@ static void test_qids_and_holds(void **state)
 	sg_mailstats_free(m);
 }
 
+/* A deferred message stays tracked however many others come and go after it. */
+static void test_long_deferred(void **state)
+{
+	static const char *const rcpts[] = { "dead@b.example" };
+	static const enum sg_mta_outcome out[] = { SG_OUT_DEFERRED };
+	struct sg_mailstats *m = sg_mailstats_new(0);
+	struct sg_mailstats_host h;
+	struct sg_mail_principal *p;
+	struct sg_mta_rec r;
+	char qid[16];
+	int i, n = 0;
+
+	message(m, "DEFER1", "spam@x.example", "198.51.100.10", rcpts, out, 1, T0);
+	for (i = 0; i < 3 * SG_MAIL_MAX_QIDS; i++) {
+		snprintf(qid, sizeof(qid), "Q%07X", i);
+		r = rec(SG_EV_QUEUED, qid);
+		sg_mailstats_add(m, &r, T0 + 1, NULL);
+		r = rec(SG_EV_DONE, qid);
+		sg_mailstats_add(m, &r, T0 + 1, NULL);
+	}
+	p = sg_mailstats_get(m, "sasl:spam@x.example");
+	sg_mailstats_qids(m, p, count_qid, &n);
+	assert_int_equal(n, 1);
+	sg_mailstats_host(m, &h);
+	assert_int_equal(h.evicted, 0);
+	assert_int_equal(h.qids, 1);
+	sg_mailstats_free(m);
+}
+
 static void test_bad_ids(void **state)
 {
 	struct sg_mailstats *m = sg_mailstats_new(0);
@@ -219,11 +248,18 @@ static void test_bad_ids(void **state)
 	sg_mailstats_add(m, &r, T0, NULL);
 	assert_null(sg_mailstats_get(m, "sasl:x@y.example"));
 	/* Exim's own failure notice, "<= <> U=Debian-exim P=local": no local sender made. */
+	assert_int_equal(sg_mailstats_mta_user(m, "Debian-exim", 64901), 0);
 	r = rec(SG_EV_LOCAL, "1rABcD-000Abc-Xy");
 	strcpy(r.user, "Debian-exim");
 	r.null_sender = 1;
 	sg_mailstats_add(m, &r, T0, NULL);
 	assert_null(sg_mailstats_get(m, "local:Debian-exim"));
+	/* A customer's "sendmail -f '<>'" is still the customer's. */
+	r = rec(SG_EV_LOCAL, "1rABcD-000Abd-Xy");
+	r.uid = 1002;
+	r.null_sender = 1;
+	sg_mailstats_add(m, &r, T0, NULL);
+	assert_non_null(sg_mailstats_get(m, "local:1002"));
 	assert_null(sg_mailstats_principal(m, "uid:1", T0));
 	assert_non_null(sg_mailstats_principal(m, "local:web", T0));
 	sg_mailstats_free(m);
@@ -235,6 +271,7 @@ int main(void)
 		cmocka_unit_test(test_account_windows),
 		cmocka_unit_test(test_local_and_bounces_in),
 		cmocka_unit_test(test_qids_and_holds),
+		cmocka_unit_test(test_long_deferred),
 		cmocka_unit_test(test_bad_ids),
 	};
 

@@ -1,0 +1,268 @@
+# SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash
+#
+# The mail-server view end to end on Exim: Debian's Exim 4, unpacked by
+# scripts/fetch-exim.sh and run by scripts/exim-lab.sh beside the host's
+# Postfix, with SASL accounts, the ACL of dist/exim4-smtpguard.acl, the
+# attacker and a sink MX that refuses most recipients in "the internet"
+# namespace, and the daemon following Exim's mainlog:
+#
+#   exim_sasl_contained  a weak password guessed, spam to many dead
+#                        addresses: the account contained within 5 s of its
+#                        first message, its queued and later mail frozen
+#                        (none deleted), its login IP dropped at XDP; a
+#                        legitimate user on the same server untouched;
+#                        release thaws the frozen mail, which goes out
+#
+# The test builds its own lab and removes it on any exit. It reuses
+# mta.sh's helpers that do not name the Postfix lab (mta_daemon_stop,
+# mta_since). Sourced by run.sh.
+
+TESTS+=(exim_sasl_contained)
+
+# shellcheck source=scripts/exim-lab.sh
+. "$ROOT/scripts/exim-lab.sh"
+
+# The Exim lab and the daemon for this test, removed however the test ends.
+exim_for_test()
+{
+	local t0
+
+	# Each step in an || list: errexit stops neither the trap nor elab_down half way.
+	trap 'mta_daemon_stop || true; elab_down >/dev/null 2>&1 || true' EXIT
+	# The project's own script fetches Exim the first time.
+	[ -u "$ELAB_EXIM_BIN" ] || "$ROOT/scripts/fetch-exim.sh" >"$T/fetch-exim.out" 2>&1 ||
+		fail "fetch-exim: $(tail -n 3 "$T/fetch-exim.out")"
+	t0=$EPOCHREALTIME
+	elab_up >"$T/elab.out" 2>&1 || fail "exim lab: $(tail -n 3 "$T/elab.out")"
+	echo "# elab_up: $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }')s"
+	exim_write_config "$T/exim.conf"
+	exim_daemon_start "$T/exim.conf"
+}
+
+exim_write_config() # FILE
+{
+	cat >"$1" <<EOF
+[daemon]
+interfaces = $ELAB_VETH_HOST
+cgroup = $CG
+[exporter]
+listen = 127.0.0.1:9025
+[audit]
+log = $T/audit.log
+syslog = no
+[detect]
+baselines = $T/baselines.gz
+[mta]
+type = exim
+logs = $ELAB_MAINLOG
+exim_dir = $ELAB_EXIM_DIR
+exim = $ELAB_EXIM_CMD
+state = $T/contained.json
+ban = 1h
+EOF
+}
+
+# The daemon in the mail server's namespace, output timed line by line
+# (lab_stamp), in mta.sh's files so that its helpers work on it.
+exim_daemon_start() # CONF
+{
+	MTA_DAEMON_LOG=$T/mta-daemon.log
+	MTA_DAEMON_TLOG=$T/mta-daemon.tlog
+	mkfifo -m 0600 "$T/mta-daemon.fifo"
+	lab_stamp "$T/mta-daemon.fifo" "$MTA_DAEMON_LOG" "$MTA_DAEMON_TLOG" </dev/null \
+		>/dev/null 2>&1 &
+	echo $! >>"$T/pids"
+	nsenter --net="/run/netns/$ELAB_NS_HOST" -- env SMTPGUARD_CONFIG="$1" \
+		"$SG_BIN" run -c "$1" </dev/null >"$T/mta-daemon.fifo" 2>&1 &
+	echo $! >"$T/mta-daemon.pid"
+	echo $! >>"$T/pids"
+	wait_until 100 exim_healthy || fail "daemon: $(tail -n 3 "$MTA_DAEMON_LOG")"
+	grep -q "mta: exim, following $ELAB_MAINLOG" "$MTA_DAEMON_LOG" ||
+		fail "not following the mainlog: $(grep mta: "$MTA_DAEMON_LOG")"
+}
+
+exim_healthy()
+{
+	[ "$(elab_in_host curl -s --max-time 1 http://127.0.0.1:9025/healthz)" = ok ]
+}
+
+# smtpguard's CLI in the mail server's namespace, on the test's config.
+exim_sg() # ARGS...
+{
+	elab_in_host env SMTPGUARD_CONFIG="$T/exim.conf" "$SG_BIN" "$@"
+}
+
+exim_metric() # SERIES
+{
+	elab_in_host curl -s --max-time 2 http://127.0.0.1:9025/metrics |
+		awk -v s="$1" '$1 == s { print $2 }'
+}
+
+# Frozen messages in Exim's queue from SENDER (exim -bp, in the lab).
+exim_frozen_from() # SENDER
+{
+	elab_exim -bp | grep -cF "<$1> *** frozen ***" || true
+}
+
+# Whether every message in the queue is frozen: no delivery under way.
+exim_queue_settled()
+{
+	[ "$(elab_queue_count all)" -eq "$(elab_queue_count frozen)" ]
+}
+
+# Whether CMD prints WANT: for wait_until, which runs CMD anew each time.
+exim_is() # WANT CMD...
+{
+	[ "$("${@:2}")" = "$1" ]
+}
+
+# Whether the XDP ban dropped a packet.
+exim_dropped()
+{
+	awk 'BEGIN { exit !(ARGV[1] > 0) }' "$(exim_metric smtpguard_banned_packets_total)"
+}
+
+# Whether the victim's mailbox holds a failure notice for each of its refused messages.
+exim_notices_delivered()
+{
+	[ "$(elab_mailbox_count "$ELAB_VICTIM")" -eq "$(exim_bounced "$ELAB_VICTIM")" ]
+}
+
+# Whether the state file lists QID among the victim's held messages.
+exim_state_holds() # QID
+{
+	jq -e --arg p "sasl:$ELAB_VICTIM" --arg q "$1" '.[$p].held | index($q) != null' \
+		"$T/contained.json" >/dev/null 2>&1
+}
+
+# How many of LOGIN's messages the remote MX refused (**): each makes a failure notice.
+exim_bounced() # LOGIN
+{
+	elab_qids_of "$1" >"$T/qids.bounced"
+	awk 'NR == FNR { q[$1] = 1; next } ($3 in q) && $4 == "**" { print $3 }' \
+		"$T/qids.bounced" "$ELAB_MAINLOG" | sort -u | wc -l
+}
+
+# One of the bot's messages, numbered I: every fifth to a live address.
+exim_bot_send() # SRC_IP I
+{
+	elab_swaks "$1" "$ELAB_VICTIM" "$ELAB_VICTIM_PASS" "$ELAB_VICTIM" \
+		"$([ $(($2 % 5)) -eq 0 ] && echo ok || echo dead)$2@d$2.example" >/dev/null 2>&1 ||
+		return 1
+}
+
+# The daemon's lines about holding messages that failed.
+exim_hold_errors()
+{
+	grep -E 'mta: holding|errors: ' "$MTA_DAEMON_LOG" || true
+}
+
+test_exim_sasl_contained()
+{
+	local i j t0 took accepted frozen escaped later n_alice pid refused pids explain
+	local ip=${ELAB_ATTACKERS[0]}
+
+	exim_for_test
+	# The legitimate user first, as on any evening.
+	elab_swaks "${ELAB_ATTACKERS[4]}" "$ELAB_ALICE" "$ELAB_ALICE_PASS" "$ELAB_ALICE" \
+		ok-friend@partner.example >/dev/null || fail "alice's first message refused"
+	# The bot: the password is the address's local part; then spam to dead
+	# addresses, four sessions at a time (Exim answers QUIT 0.2 s late).
+	t0=$EPOCHREALTIME
+	for ((i = 1; i <= 40; i += 4)); do
+		pids=()
+		for j in 0 1 2 3; do
+			exim_bot_send "$ip" $((i + j)) &
+			pids+=($!)
+		done
+		refused=0
+		for pid in "${pids[@]}"; do
+			wait "$pid" || refused=$((refused + 1))
+		done
+		[ "$refused" -eq 0 ] || break
+	done
+	echo "# bot: $(elab_qids_of "$ELAB_VICTIM" | wc -l) messages accepted before it was cut off"
+	wait_until 50 grep -q "action contain principal=sasl:$ELAB_VICTIM " "$MTA_DAEMON_LOG" ||
+		fail "not contained: $(grep -E 'alert|action' "$MTA_DAEMON_LOG" | tail -n 3)"
+	echo "# $(grep -m1 "action contain principal=sasl:$ELAB_VICTIM " "$MTA_DAEMON_LOG")"
+	took=$(mta_since "$t0" "action contain principal=sasl:$ELAB_VICTIM ")
+	echo "# contained ${took}s after the first message"
+	awk -v t="$took" 'BEGIN { exit !(t <= 5.0) }' || fail "contained after ${took}s, not within 5 s"
+
+	# Frozen, none deleted: every accepted message either reached the MX before the freeze or waits.
+	wait_until 50 exim_queue_settled || fail "deliveries still under way: $(elab_exim -bp)"
+	accepted=$(elab_qids_of "$ELAB_VICTIM" | wc -l)
+	frozen=$(exim_frozen_from "$ELAB_VICTIM")
+	escaped=$(elab_escaped "$ELAB_VICTIM")
+	echo "# accepted=$accepted escaped=$escaped frozen=$frozen"
+	expect_eq "accepted = escaped + frozen" "$accepted" "$((escaped + frozen))"
+	expect_eq "the lookup file" '"'"$ELAB_VICTIM"'": hold' \
+		"$(grep -F "\"$ELAB_VICTIM\"" "$ELAB_EXIM_DIR/smtpguard_accounts")"
+	expect_eq "audited" "contain" "$(jq -r --arg p "sasl:$ELAB_VICTIM" \
+		'select(.target == $p and .action == "contain") | .action' "$T/audit.log")"
+
+	# The bot's address is dropped at XDP: its next connection goes nowhere.
+	expect_eq "bans" 1 "$(bpftool -j map dump pinned "$PIN/sg_bans" | jq length)"
+	if elab_swaks "$ip" "$ELAB_VICTIM" "$ELAB_VICTIM_PASS" "$ELAB_VICTIM" dead@x.example \
+		>/dev/null 2>&1; then
+		fail "the banned address still reached the server"
+	fi
+	wait_until 20 exim_dropped ||
+		fail "no packet dropped by the ban"
+
+	# The password works from another address, but the ACL freezes what it sends.
+	elab_qids_of "$ELAB_VICTIM" >"$T/qids.before"
+	elab_swaks "${ELAB_ATTACKERS[1]}" "$ELAB_VICTIM" "$ELAB_VICTIM_PASS" "$ELAB_VICTIM" \
+		dead-later@later.example >/dev/null || fail "the later message was refused"
+	later=$(elab_qids_of "$ELAB_VICTIM" | comm -13 "$T/qids.before" -)
+	[ -n "$later" ] || fail "no queue id for the later message"
+	grep -q "^[-0-9]* [:0-9]* $later frozen by ACL\$" "$ELAB_MAINLOG" ||
+		fail "the later message was not frozen by the ACL: $(grep -F "$later" "$ELAB_MAINLOG")"
+	accepted=$((accepted + 1))
+	frozen=$((frozen + 1))
+	wait_until 20 exim_is "$frozen" exim_frozen_from "$ELAB_VICTIM" ||
+		fail "frozen: $(exim_frozen_from "$ELAB_VICTIM"), expected $frozen"
+	expect_eq "escaped after the freeze" "$escaped" "$(elab_escaped "$ELAB_VICTIM")"
+	# The daemon records it with the account's frozen mail, for release to thaw.
+	wait_until 30 exim_state_holds "$later" ||
+		fail "$later not in the state's held messages: $(jq -c --arg p "sasl:$ELAB_VICTIM" \
+			'.[$p].held' "$T/contained.json")"
+
+	# Alice, on the same server, is untouched: her next message goes out.
+	elab_swaks "${ELAB_ATTACKERS[4]}" "$ELAB_ALICE" "$ELAB_ALICE_PASS" "$ELAB_ALICE" \
+		ok-friend2@partner.example >/dev/null || fail "alice refused after the containment"
+	wait_until 50 exim_is 2 elab_escaped "$ELAB_ALICE" ||
+		fail "alice's mail not delivered: $(elab_escaped "$ELAB_ALICE") of 2"
+	n_alice=$(grep -c "principal=sasl:$ELAB_ALICE " "$MTA_DAEMON_LOG" || true)
+	expect_eq "alice's alerts and actions" 0 "$n_alice"
+	# Nor is anyone else: Exim's own failure notices (<= <> ... U=Debian-exim) are no sender.
+	expect_eq "actions on others" "" \
+		"$(grep 'smtpguard: action ' "$MTA_DAEMON_LOG" | grep -v "principal=sasl:$ELAB_VICTIM " || true)"
+
+	# explain names the account, its messages and its containment (checked at the end).
+	exim_sg explain "$ELAB_VICTIM" --json >"$T/explain.json" || fail "explain failed"
+	explain=$(jq -r '"\(.daemon.messages) \(.daemon.contained)"' "$T/explain.json")
+
+	# Release: the frozen mail is thawed and goes out, the ban and the lookup entry go.
+	exim_sg release "$ELAB_VICTIM" --reason "password changed" >"$T/release.out" 2>&1 ||
+		fail "release: $(cat "$T/release.out"); daemon: $(exim_hold_errors | tail -n 2)"
+	wait_until 100 exim_is 0 exim_frozen_from "$ELAB_VICTIM" ||
+		fail "still frozen after release: $(elab_exim -bp)"
+	wait_until 100 exim_is "$accepted" elab_escaped "$ELAB_VICTIM" ||
+		fail "thawed mail not delivered: $(elab_escaped "$ELAB_VICTIM") of $accepted"
+	# Every failure notice reached the account's mailbox, none frozen.
+	wait_until 50 exim_notices_delivered ||
+		fail "failure notices in $ELAB_VICTIM's mailbox: $(elab_mailbox_count "$ELAB_VICTIM")," \
+			"expected $(exim_bounced "$ELAB_VICTIM"); queue: $(elab_exim -bp | head -n 4)"
+	expect_eq "bans after release" 0 "$(bpftool -j map dump pinned "$PIN/sg_bans" | jq length)"
+	expect_eq "lookup file after release" "" \
+		"$(grep -F "\"$ELAB_VICTIM\"" "$ELAB_EXIM_DIR/smtpguard_accounts" || true)"
+	expect_eq "release audited" "release password changed" "$(jq -r --arg p "sasl:$ELAB_VICTIM" \
+		'select(.target == $p and .action == "release") | "\(.action) \(.reason)"' "$T/audit.log")"
+	# Exim agreed to every freeze and thaw the daemon asked for.
+	expect_eq "the daemon's errors holding mail" "" "$(exim_hold_errors)"
+	[ "$explain" = "$accepted true" ] ||
+		fail "explain: expected '$accepted true', got '$explain':" \
+			"$(jq -c '.daemon_error' "$T/explain.json")"
+}
