@@ -26,6 +26,8 @@ write_config() # FILE [LINE...]
 		echo "syslog = no"
 		echo "[detect]"
 		echo "baselines = $T/baselines.gz"
+		# Exactly root's observe policy, whatever MTA users this machine has.
+		echo "mta_users ="
 		printf '%s\n' "$@"
 	} >"$f"
 }

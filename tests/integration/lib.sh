@@ -233,8 +233,9 @@ teardown()
 	if [ -n "$PIN" ]; then
 		rm -rf "$PIN"
 	fi
+	# A test's own state: the next test starts with no baselines and nothing contained.
 	if [ -n "$T" ]; then
-		rm -f "$T"/*.log "$T/multiline"
+		rm -f "$T"/*.log "$T"/*.tlog "$T"/baselines.gz "$T"/contained.json* "$T/multiline"
 	fi
 }
 

@@ -66,7 +66,7 @@ mta_daemon_start() # CONF
 {
 	MTA_DAEMON_LOG=$T/mta-daemon.log
 	MTA_DAEMON_TLOG=$T/mta-daemon.tlog
-	rm -f "$T/mta-daemon.fifo"
+	rm -f "$T/mta-daemon.fifo" "$MTA_DAEMON_LOG" "$MTA_DAEMON_TLOG"
 	mkfifo -m 0600 "$T/mta-daemon.fifo"
 	lab_stamp "$T/mta-daemon.fifo" "$MTA_DAEMON_LOG" "$MTA_DAEMON_TLOG" </dev/null \
 		>/dev/null 2>&1 &
