@@ -184,8 +184,8 @@ test_daemon_reload()
 	write_config "$T/smtpguard.conf" "[policy]" "default = block" "colour = blue"
 	kill -HUP "$DAEMON_PID"
 	wait_until 30 grep -q 'stays in force' "$T/daemon.log" || fail "bad reload not logged"
-	# write_config's own lines are 1-8: the bad key is on line 11.
-	grep -q "$T/smtpguard.conf:11: \[policy\] unknown key 'colour'" "$T/daemon.log" ||
+	# write_config's own lines are 1-9: the bad key is on line 12.
+	grep -q "$T/smtpguard.conf:12: \[policy\] unknown key 'colour'" "$T/daemon.log" ||
 		fail "the reason is not file:line: $(grep -m1 smtpguard.conf "$T/daemon.log")"
 	expect_metric 'smtpguard_default_policy{mode="throttle"}' 1
 	expect_eq "still running" 0 "$(kill -0 "$DAEMON_PID" && echo 0)"
