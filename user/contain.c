@@ -319,12 +319,17 @@ static int queue_op(const struct sg_config *c, enum sg_mta_type t, int hold, con
 
 /* --- the state file ------------------------------------------------------- */
 
-static int state_lock(const struct sg_config *c)
+/*
+ * Locks beside the state file: ".lock" for the state, ".tables.lock" for
+ * the whole of a containment's or release's table edits (taken first), so
+ * the daemon and the CLI never write a table at once.
+ */
+static int lock_file(const struct sg_config *c, const char *suffix)
 {
-	char path[PATH_MAX + 8];
+	char path[PATH_MAX + 16];
 	int fd;
 
-	snprintf(path, sizeof(path), "%s.lock", c->contained_path);
+	snprintf(path, sizeof(path), "%s%s", c->contained_path, suffix);
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
@@ -369,7 +374,7 @@ static int state_save(const struct sg_config *c, json_t *s)
 /* Runs fn on the state under the lock and saves it when fn returns 0. */
 static int state_update(const struct sg_config *c, int (*fn)(json_t *s, void *ctx), void *ctx)
 {
-	int lock = state_lock(c), ret;
+	int lock = lock_file(c, ".lock"), ret;
 	json_t *s;
 
 	if (lock < 0)
@@ -459,7 +464,8 @@ static int ban_ips(const struct sg_config *c, const char *const *ips, size_t n, 
 			ret = ret ? ret : r;
 			continue;
 		}
-		json_array_append_new(banned, json_string(ips[i]));
+		if (banned)
+			json_array_append_new(banned, json_string(ips[i]));
 	}
 	close(fd);
 	return ret;
@@ -483,16 +489,29 @@ int sg_contain(const struct sg_config *c, enum sg_mta_type t, const struct sg_co
 	const char *action = c->mta_reject ? "REJECT" : "HOLD";
 	char key[SG_MTA_ADDR_MAX], value[128];
 	json_t *entry, *banned = json_array();
-	int ret = 0, r, tables = 0, keyed;
+	int ret = 0, r, tables = 0, keyed, lock;
 	enum table tab = T_SASL;
+	json_t *utf8;
 	size_t i;
 
 	*err = '\0';
+	/* Not recordable (jansson takes UTF-8 only): nothing a release could undo but bans that expire. */
+	utf8 = json_string(req->principal);
+	if (!utf8) {
+		note(err, errlen, "%s: not UTF-8: only its IPs are banned", req->principal);
+		ban_ips(c, req->ips, req->n_ips, NULL, err, errlen);
+		return -EINVAL;
+	}
+	json_decref(utf8);
+	lock = lock_file(c, ".tables.lock");
 	entry = json_pack("{s:I, s:s, s:s, s:o, s:[], s:o}", "since", (json_int_t)time(NULL),
 			  "rule", req->rule, "mta", sg_mta_type_names[t], "held",
 			  strings(req->qids, req->n_qids), "senders", "bans", banned);
-	if (!entry)
+	if (!entry) {
+		if (lock >= 0)
+			close(lock);
 		return -ENOMEM;
+	}
 	/* The bans first: they cut the attacker off while the MTA takes up the tables. */
 	r = ban_ips(c, req->ips, req->n_ips, banned, err, errlen);
 	ret = ret ? ret : r;
@@ -543,6 +562,8 @@ int sg_contain(const struct sg_config *c, enum sg_mta_type t, const struct sg_co
 	if (done)
 		*done = json_incref(entry);
 	json_decref(entry);
+	if (lock >= 0)
+		close(lock);
 	return ret;
 }
 
@@ -639,15 +660,18 @@ int sg_release_principal(const struct sg_config *c, const char *principal, time_
 	struct release_ctx rc = { principal, now, NULL };
 	const char *table, *key, *mta, **v;
 	enum sg_mta_type t = SG_MTA_NONE;
-	int ret, r, tables = 0;
+	int ret, r, tables = 0, lock;
 	size_t n, i;
 	enum table tab;
 
 	*err = '\0';
+	lock = lock_file(c, ".tables.lock");
 	ret = state_update(c, mark_released, &rc);
 	if (ret) {
 		if (ret != -ENOENT)
 			note(err, errlen, "%s: %s", c->contained_path, strerror(-ret));
+		if (lock >= 0)
+			close(lock);
 		return ret;
 	}
 	mta = json_string_value(json_object_get(rc.was, "mta")) ?: "";
@@ -688,6 +712,8 @@ int sg_release_principal(const struct sg_config *c, const char *principal, time_
 		*undone = rc.was;
 	else
 		json_decref(rc.was);
+	if (lock >= 0)
+		close(lock);
 	return ret;
 }
 

@@ -36,8 +36,10 @@ exim_for_test()
 	t0=$EPOCHREALTIME
 	elab_up >"$T/elab.out" 2>&1 || fail "exim lab: $(tail -n 3 "$T/elab.out")"
 	echo "# elab_up: $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }')s"
-	exim_write_config "$T/exim.conf"
-	exim_daemon_start "$T/exim.conf"
+	MTA_NS=$ELAB_NS_HOST
+	MTA_CONF=$T/exim.conf
+	exim_write_config "$MTA_CONF"
+	mta_daemon_start exim "$ELAB_MAINLOG"
 }
 
 exim_write_config() # FILE
@@ -63,42 +65,6 @@ ban = 1h
 EOF
 }
 
-# The daemon in the mail server's namespace, output timed line by line
-# (lab_stamp), in mta.sh's files so that its helpers work on it.
-exim_daemon_start() # CONF
-{
-	MTA_DAEMON_LOG=$T/mta-daemon.log
-	MTA_DAEMON_TLOG=$T/mta-daemon.tlog
-	mkfifo -m 0600 "$T/mta-daemon.fifo"
-	lab_stamp "$T/mta-daemon.fifo" "$MTA_DAEMON_LOG" "$MTA_DAEMON_TLOG" </dev/null \
-		>/dev/null 2>&1 &
-	echo $! >>"$T/pids"
-	nsenter --net="/run/netns/$ELAB_NS_HOST" -- env SMTPGUARD_CONFIG="$1" \
-		"$SG_BIN" run -c "$1" </dev/null >"$T/mta-daemon.fifo" 2>&1 &
-	echo $! >"$T/mta-daemon.pid"
-	echo $! >>"$T/pids"
-	wait_until 100 exim_healthy || fail "daemon: $(tail -n 3 "$MTA_DAEMON_LOG")"
-	grep -q "mta: exim, following $ELAB_MAINLOG" "$MTA_DAEMON_LOG" ||
-		fail "not following the mainlog: $(grep mta: "$MTA_DAEMON_LOG")"
-}
-
-exim_healthy()
-{
-	[ "$(elab_in_host curl -s --max-time 1 http://127.0.0.1:9025/healthz)" = ok ]
-}
-
-# smtpguard's CLI in the mail server's namespace, on the test's config.
-exim_sg() # ARGS...
-{
-	elab_in_host env SMTPGUARD_CONFIG="$T/exim.conf" "$SG_BIN" "$@"
-}
-
-exim_metric() # SERIES
-{
-	elab_in_host curl -s --max-time 2 http://127.0.0.1:9025/metrics |
-		awk -v s="$1" '$1 == s { print $2 }'
-}
-
 # Frozen messages in Exim's queue from SENDER (exim -bp, in the lab).
 exim_frozen_from() # SENDER
 {
@@ -111,17 +77,7 @@ exim_queue_settled()
 	[ "$(elab_queue_count all)" -eq "$(elab_queue_count frozen)" ]
 }
 
-# Whether CMD prints WANT: for wait_until, which runs CMD anew each time.
-exim_is() # WANT CMD...
-{
-	[ "$("${@:2}")" = "$1" ]
-}
 
-# Whether the XDP ban dropped a packet.
-exim_dropped()
-{
-	awk 'BEGIN { exit !(ARGV[1] > 0) }' "$(exim_metric smtpguard_banned_packets_total)"
-}
 
 # Whether the victim's mailbox holds a failure notice for each of its refused messages.
 exim_notices_delivered()
@@ -208,7 +164,7 @@ test_exim_sasl_contained()
 		>/dev/null 2>&1; then
 		fail "the banned address still reached the server"
 	fi
-	wait_until 20 exim_dropped ||
+	wait_until 20 mta_dropped ||
 		fail "no packet dropped by the ban"
 
 	# The password works from another address, but the ACL freezes what it sends.
@@ -221,7 +177,7 @@ test_exim_sasl_contained()
 		fail "the later message was not frozen by the ACL: $(grep -F "$later" "$ELAB_MAINLOG")"
 	accepted=$((accepted + 1))
 	frozen=$((frozen + 1))
-	wait_until 20 exim_is "$frozen" exim_frozen_from "$ELAB_VICTIM" ||
+	wait_until 20 mta_is "$frozen" exim_frozen_from "$ELAB_VICTIM" ||
 		fail "frozen: $(exim_frozen_from "$ELAB_VICTIM"), expected $frozen"
 	expect_eq "escaped after the freeze" "$escaped" "$(elab_escaped "$ELAB_VICTIM")"
 	# The daemon records it with the account's frozen mail, for release to thaw.
@@ -232,7 +188,7 @@ test_exim_sasl_contained()
 	# Alice, on the same server, is untouched: her next message goes out.
 	elab_swaks "${ELAB_ATTACKERS[4]}" "$ELAB_ALICE" "$ELAB_ALICE_PASS" "$ELAB_ALICE" \
 		ok-friend2@partner.example >/dev/null || fail "alice refused after the containment"
-	wait_until 50 exim_is 2 elab_escaped "$ELAB_ALICE" ||
+	wait_until 50 mta_is 2 elab_escaped "$ELAB_ALICE" ||
 		fail "alice's mail not delivered: $(elab_escaped "$ELAB_ALICE") of 2"
 	n_alice=$(grep -c "principal=sasl:$ELAB_ALICE " "$MTA_DAEMON_LOG" || true)
 	expect_eq "alice's alerts and actions" 0 "$n_alice"
@@ -241,15 +197,15 @@ test_exim_sasl_contained()
 		"$(grep 'smtpguard: action ' "$MTA_DAEMON_LOG" | grep -v "principal=sasl:$ELAB_VICTIM " || true)"
 
 	# explain names the account, its messages and its containment (checked at the end).
-	exim_sg explain "$ELAB_VICTIM" --json >"$T/explain.json" || fail "explain failed"
+	mta_sg explain "$ELAB_VICTIM" --json >"$T/explain.json" || fail "explain failed"
 	explain=$(jq -r '"\(.daemon.messages) \(.daemon.contained)"' "$T/explain.json")
 
 	# Release: the frozen mail is thawed and goes out, the ban and the lookup entry go.
-	exim_sg release "$ELAB_VICTIM" --reason "password changed" >"$T/release.out" 2>&1 ||
+	mta_sg release "$ELAB_VICTIM" --reason "password changed" >"$T/release.out" 2>&1 ||
 		fail "release: $(cat "$T/release.out"); daemon: $(exim_hold_errors | tail -n 2)"
-	wait_until 100 exim_is 0 exim_frozen_from "$ELAB_VICTIM" ||
+	wait_until 100 mta_is 0 exim_frozen_from "$ELAB_VICTIM" ||
 		fail "still frozen after release: $(elab_exim -bp)"
-	wait_until 100 exim_is "$accepted" elab_escaped "$ELAB_VICTIM" ||
+	wait_until 100 mta_is "$accepted" elab_escaped "$ELAB_VICTIM" ||
 		fail "thawed mail not delivered: $(elab_escaped "$ELAB_VICTIM") of $accepted"
 	# Every failure notice reached the account's mailbox, none frozen.
 	wait_until 50 exim_notices_delivered ||

@@ -24,6 +24,8 @@ TESTS+=(mta_sasl_contained mta_many_ips mta_local_flood)
 
 MTA_DAEMON_LOG=
 MTA_DAEMON_TLOG=
+MTA_NS=   # where the mail server and the daemon run
+MTA_CONF= # the daemon's config
 
 # The mail lab and the daemon for this test, removed however the test ends.
 # Extra config lines go at the end, in [detect] until they open a section.
@@ -31,8 +33,10 @@ mta_for_test() # [CONFIG-LINE...]
 {
 	trap 'mta_daemon_stop; mlab_down >/dev/null 2>&1' EXIT
 	mlab_up >"$T/mlab.out" 2>&1 || fail "mail lab: $(tail -n 3 "$T/mlab.out")"
-	mta_write_config "$T/mta.conf" "$@"
-	mta_daemon_start "$T/mta.conf"
+	MTA_NS=$MLAB_NS_HOST
+	MTA_CONF=$T/mta.conf
+	mta_write_config "$MTA_CONF" "$@"
+	mta_daemon_start postfix "$MLAB_MAILLOG"
 }
 
 mta_write_config() # FILE [LINE...]
@@ -61,8 +65,9 @@ EOF
 	[ $# -eq 0 ] || printf '%s\n' "$@" >>"$f"
 }
 
-# The daemon in the mail server's namespace, output timed line by line (lab_stamp).
-mta_daemon_start() # CONF
+# The daemon on $MTA_CONF in $MTA_NS, output timed line by line (lab_stamp);
+# it must say it follows MTA's LOG.
+mta_daemon_start() # MTA LOG
 {
 	MTA_DAEMON_LOG=$T/mta-daemon.log
 	MTA_DAEMON_TLOG=$T/mta-daemon.tlog
@@ -71,13 +76,13 @@ mta_daemon_start() # CONF
 	lab_stamp "$T/mta-daemon.fifo" "$MTA_DAEMON_LOG" "$MTA_DAEMON_TLOG" </dev/null \
 		>/dev/null 2>&1 &
 	echo $! >>"$T/pids"
-	nsenter --net="/run/netns/$MLAB_NS_HOST" -- env SMTPGUARD_CONFIG="$1" \
-		"$SG_BIN" run -c "$1" </dev/null >"$T/mta-daemon.fifo" 2>&1 &
+	nsenter --net="/run/netns/$MTA_NS" -- env SMTPGUARD_CONFIG="$MTA_CONF" \
+		"$SG_BIN" run -c "$MTA_CONF" </dev/null >"$T/mta-daemon.fifo" 2>&1 &
 	echo $! >"$T/mta-daemon.pid"
 	echo $! >>"$T/pids"
 	wait_until 100 mta_healthy || fail "daemon: $(tail -n 3 "$MTA_DAEMON_LOG")"
-	grep -q "mta: postfix, following $MLAB_MAILLOG" "$MTA_DAEMON_LOG" ||
-		fail "not following the maillog: $(grep mta: "$MTA_DAEMON_LOG")"
+	grep -q "mta: $1, following $2" "$MTA_DAEMON_LOG" ||
+		fail "not following $2: $(grep mta: "$MTA_DAEMON_LOG")"
 }
 
 mta_daemon_stop()
@@ -90,20 +95,19 @@ mta_daemon_stop()
 
 mta_healthy()
 {
-	[ "$(nsenter --net="/run/netns/$MLAB_NS_HOST" -- curl -s --max-time 1 \
+	[ "$(nsenter --net="/run/netns/$MTA_NS" -- curl -s --max-time 1 \
 		http://127.0.0.1:9025/healthz)" = ok ]
 }
 
 # smtpguard's CLI in the mail server's namespace, on the test's config.
 mta_sg() # ARGS...
 {
-	nsenter --net="/run/netns/$MLAB_NS_HOST" -- env SMTPGUARD_CONFIG="$T/mta.conf" \
-		"$SG_BIN" "$@"
+	nsenter --net="/run/netns/$MTA_NS" -- env SMTPGUARD_CONFIG="$MTA_CONF" "$SG_BIN" "$@"
 }
 
 mta_metric() # SERIES
 {
-	nsenter --net="/run/netns/$MLAB_NS_HOST" -- curl -s --max-time 2 \
+	nsenter --net="/run/netns/$MTA_NS" -- curl -s --max-time 2 \
 		http://127.0.0.1:9025/metrics | awk -v s="$1" '$1 == s { print $2 }'
 }
 
