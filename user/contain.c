@@ -35,10 +35,8 @@ enum table {
 };
 
 static const char *const table_files[] = {
-	[T_SASL] = "smtpguard_sasl_access",
-	[T_SENDER] = "smtpguard_sender_access",
-	[T_SUBMIT] = "smtpguard_submit_users",
-	[T_EXIM_ACCOUNTS] = "smtpguard_accounts",
+	[T_SASL] = "smtpguard_sasl_access",	    [T_SENDER] = "smtpguard_sender_access",
+	[T_SUBMIT] = "smtpguard_submit_users",	    [T_EXIM_ACCOUNTS] = "smtpguard_accounts",
 	[T_EXIM_LOCAL] = "smtpguard_local_senders",
 };
 
@@ -186,7 +184,9 @@ static int run(char *const argv[], const char *input, char *err, size_t errlen)
 		return 0;
 	out[strcspn(out, "\n")] = '\0';
 	note(err, errlen, "%s: %s", sg_subproc_line(argv, cmd, sizeof(cmd)),
-	     ret < 0 ? strerror(-ret) : *out ? out : "failed");
+	     ret < 0 ? strerror(-ret)
+	     : *out  ? out
+		     : "failed");
 	return ret < 0 ? ret : -EIO;
 }
 
@@ -201,9 +201,9 @@ static int run(char *const argv[], const char *input, char *err, size_t errlen)
  */
 static int run_exim_m(char *const argv[], int first_id, int hold, char *err, size_t errlen)
 {
-	static const char *const done[] = { " is now frozen",	   " is already frozen",
+	static const char *const done[] = { " is now frozen",	    " is already frozen",
 					    " is no longer frozen", " is not frozen",
-					    " does not exist",	   NULL };
+					    " does not exist",	    NULL };
 	char out[8192], cmd[256], *line, *save, *again[MAX_ARGS + 4];
 	int ret, bad = 0, tries, n, j;
 	size_t i, len;
@@ -227,7 +227,8 @@ static int run_exim_m(char *const argv[], int first_id, int hold, char *err, siz
 			/* "Message ID is locked": again, unless tried enough. */
 			for (j = first_id; hold && tries < 5 && argv[j]; j++) {
 				len = strlen(argv[j]);
-				if (!strncmp(line, "Message ", 8) && !strncmp(line + 8, argv[j], len) &&
+				if (!strncmp(line, "Message ", 8) &&
+				    !strncmp(line + 8, argv[j], len) &&
 				    !strcmp(line + 8 + len, " is locked"))
 					break;
 			}
@@ -281,8 +282,8 @@ static int table_set(const struct sg_config *c, enum table t, const char *key, c
 }
 
 /* Holds (hold) or releases queued messages: postsuper -h|-H, exim -Mf|-Mt. */
-static int queue_op(const struct sg_config *c, enum sg_mta_type t, int hold, const char *const *qids,
-		    size_t n, char *err, size_t errlen)
+static int queue_op(const struct sg_config *c, enum sg_mta_type t, int hold,
+		    const char *const *qids, size_t n, char *err, size_t errlen)
 {
 	char *argv[MAX_ARGS + 4], buf[PATH_MAX], *input;
 	size_t i, off = 0;
@@ -296,8 +297,8 @@ static int queue_op(const struct sg_config *c, enum sg_mta_type t, int hold, con
 			return -ENOMEM;
 		for (i = 0; i < n; i++)
 			off += (size_t)sprintf(input + off, "%s\n", qids[i]);
-		char *pargv[] = { "postsuper", "-c",	     (char *)c->postfix_config,
-				  hold ? "-h" : "-H", "-", NULL };
+		char *pargv[] = { "postsuper",	      "-c", (char *)c->postfix_config,
+				  hold ? "-h" : "-H", "-",  NULL };
 		ret = run(pargv, input, err, errlen);
 		free(input);
 		return ret;
@@ -495,7 +496,8 @@ int sg_contain(const struct sg_config *c, enum sg_mta_type t, const struct sg_co
 	size_t i;
 
 	*err = '\0';
-	/* Not recordable (jansson takes UTF-8 only): nothing a release could undo but bans that expire. */
+	/* Not recordable (jansson takes UTF-8 only): nothing a release could undo but bans that
+	 * expire. */
 	utf8 = json_string(req->principal);
 	if (!utf8) {
 		note(err, errlen, "%s: not UTF-8: only its IPs are banned", req->principal);
@@ -526,7 +528,8 @@ int sg_contain(const struct sg_config *c, enum sg_mta_type t, const struct sg_co
 			snprintf(value, sizeof(value), "%s smtpguard: %s contained (%s)", action,
 				 req->principal, req->rule);
 		else
-			snprintf(value, sizeof(value), "%s", t == SG_MTA_EXIM ? "hold" : "contained");
+			snprintf(value, sizeof(value), "%s",
+				 t == SG_MTA_EXIM ? "hold" : "contained");
 		r = table_set(c, tab, key, value, err, errlen);
 		ret = ret ? ret : r;
 		tables += !r;
@@ -769,12 +772,22 @@ static int check_table(const struct sg_config *c, enum table t, const char *suff
 
 static int check_postfix(const struct sg_config *c, FILE *out)
 {
-	char *params[] = { "postconf", "-c", (char *)c->postfix_config, "-x", "-h",
-			   "smtpd_client_restrictions", "smtpd_helo_restrictions",
-			   "smtpd_sender_restrictions", "smtpd_relay_restrictions",
-			   "smtpd_recipient_restrictions", "authorized_submit_users", NULL };
+	char *params[] = { "postconf",
+			   "-c",
+			   (char *)c->postfix_config,
+			   "-x",
+			   "-h",
+			   "smtpd_client_restrictions",
+			   "smtpd_helo_restrictions",
+			   "smtpd_sender_restrictions",
+			   "smtpd_relay_restrictions",
+			   "smtpd_recipient_restrictions",
+			   "authorized_submit_users",
+			   NULL };
 	char *master[] = { "postconf", "-c", (char *)c->postfix_config, "-P", NULL };
-	char *version[] = { "postconf", "-c", (char *)c->postfix_config, "-h", "mail_version", NULL };
+	char *version[] = {
+		"postconf", "-c", (char *)c->postfix_config, "-h", "mail_version", NULL
+	};
 	char main[8192], svc[16384], ver[64], want[3][PATH_MAX + 128], fix[3][3 * PATH_MAX];
 	static const char *const kinds[] = { "check_sasl_access hash:", "check_sender_access hash:",
 					     "!hash:" };
@@ -838,8 +851,9 @@ static int check_exim(const struct sg_config *c, FILE *out)
 	for (i = T_EXIM_ACCOUNTS; i <= T_EXIM_LOCAL; i++) {
 		snprintf(what, sizeof(what), "%s reads %s/%s (dist/exim4-smtpguard.acl)", conf,
 			 c->exim_dir, table_files[i]);
-		failed += check(out, text && strstr(text, table_files[i]), what,
-				"add the ACL lines of dist/exim4-smtpguard.acl, then update-exim4.conf");
+		failed += check(
+			out, text && strstr(text, table_files[i]), what,
+			"add the ACL lines of dist/exim4-smtpguard.acl, then update-exim4.conf");
 		failed += check_table(c, i, "", out);
 	}
 	free(text);

@@ -34,9 +34,9 @@
 #include "mtalog.h"
 
 struct sg_contain_req {
-	const char *principal;	  /* "sasl:LOGIN" or "local:UID|USER" */
-	const char *rule;	  /* why */
-	const char *const *qids;  /* its messages in the queue, to hold */
+	const char *principal;	 /* "sasl:LOGIN" or "local:UID|USER" */
+	const char *rule;	 /* why */
+	const char *const *qids; /* its messages in the queue, to hold */
 	size_t n_qids;
 	const char *const *senders; /* envelope senders it used (Postfix sender table) */
 	size_t n_senders;

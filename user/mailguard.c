@@ -20,8 +20,7 @@
 static const char *const postfix_logs[] = { "/var/log/mail.log", "/var/log/maillog" };
 static const char *const exim_logs[] = { "/var/log/exim4/mainlog", "/var/log/exim/main.log" };
 
-int sg_mailguard_logs(const struct sg_config *c, enum sg_mta_type t, char (*out)[PATH_MAX],
-		      int max)
+int sg_mailguard_logs(const struct sg_config *c, enum sg_mta_type t, char (*out)[PATH_MAX], int max)
 {
 	char *argv[] = { "postconf", "-c", (char *)c->postfix_config, "-h", "maillog_file", NULL };
 	const char *const *cands = t == SG_MTA_EXIM ? exim_logs : postfix_logs;
@@ -151,7 +150,8 @@ static void sync_state(struct sg_mailguard *g, const struct sg_config *c, time_t
 	s = sg_contain_state(c);
 	/* What the file no longer names (reset by hand) is not contained any more. */
 	sg_mailstats_all(g->stats, uncontain_absent, s);
-	json_object_foreach(s, id, e) {
+	json_object_foreach(s, id, e)
+	{
 		p = sg_mailstats_principal(g->stats, id, now);
 		if (!p)
 			continue;
@@ -160,8 +160,8 @@ static void sync_state(struct sg_mailguard *g, const struct sg_config *c, time_t
 			if (p->contained)
 				g->releases++;
 			p->contained = 0;
-			p->released_until =
-				(time_t)json_integer_value(rel) + c->release_grace_ns / SG_NS_PER_SEC;
+			p->released_until = (time_t)json_integer_value(rel) +
+					    c->release_grace_ns / SG_NS_PER_SEC;
 		} else {
 			p->contained = 1;
 		}
@@ -238,7 +238,8 @@ static void contain(struct sg_mailguard *g, const struct sg_config *c,
 		    const struct sg_observation *o, const char *rule, double value, double limit,
 		    time_t now)
 {
-	const char *qids[SG_MAIL_MAX_QIDS / 16], *ips[SG_MAIL_MAX_IPS], *senders[SG_MAIL_MAX_SENDERS];
+	const char *qids[SG_MAIL_MAX_QIDS / 16], *ips[SG_MAIL_MAX_IPS],
+		*senders[SG_MAIL_MAX_SENDERS];
 	struct collect q = { qids, 0, sizeof(qids) / sizeof(qids[0]) };
 	struct sg_contain_req req = { .principal = p->id, .rule = rule };
 	char err[1024], who[SG_PRINCIPAL_MAX * 4 + 96];
@@ -306,8 +307,7 @@ static int judge(struct sg_mail_principal *p, void *ctx)
 		t->g->alerts++;
 		log_principal(p, who, sizeof(who));
 		printf("smtpguard: alert %s rule=%s value=%.1f limit=%.1f messages=%llu\n", who,
-		       rule, changes[i].value, changes[i].limit,
-		       (unsigned long long)p->t.messages);
+		       rule, changes[i].value, changes[i].limit, (unsigned long long)p->t.messages);
 		audit_mail(t->audit, "alert", p,
 			   evidence(p, &o, rule, changes[i].value, changes[i].limit));
 	}
@@ -392,19 +392,19 @@ static json_t *principal_json(struct sg_mail_principal *p, time_t now)
 		json_array_append_new(ips, json_pack("{s:s, s:I, s:I}", "ip", p->ips[i].ip, "first",
 						     (json_int_t)p->ips[i].first, "last",
 						     (json_int_t)p->ips[i].last));
-	return json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, "
-			 "s:o, s:b, s:I}",
-			 "principal", p->id, "kind", p->kind == SG_MAIL_KIND_SASL ? "sasl" : "local",
-			 "uid", (json_int_t)p->uid, "messages", (json_int_t)p->t.messages,
-			 "last_1m", (json_int_t)o.last_1m, "recipients", (json_int_t)p->t.recipients,
-			 "sent", (json_int_t)p->t.sent, "bounced", (json_int_t)p->t.bounced,
-			 "deferred", (json_int_t)p->t.deferred, "bounces_in",
-			 (json_int_t)p->t.bounces_in, "auth_failures", (json_int_t)p->t.auth_failures,
-			 "domains_10m", (json_int_t)o.destinations_10m, "client_ips_1h",
-			 (json_int_t)o.client_ips_1h, "bounce_share",
-			 o.delivered_10m ? (double)o.bounced_10m / (double)o.delivered_10m : 0.0,
-			 "client_ips", ips, "contained", p->contained, "first",
-			 (json_int_t)p->first);
+	return json_pack(
+		"{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, "
+		"s:o, s:b, s:I}",
+		"principal", p->id, "kind", p->kind == SG_MAIL_KIND_SASL ? "sasl" : "local", "uid",
+		(json_int_t)p->uid, "messages", (json_int_t)p->t.messages, "last_1m",
+		(json_int_t)o.last_1m, "recipients", (json_int_t)p->t.recipients, "sent",
+		(json_int_t)p->t.sent, "bounced", (json_int_t)p->t.bounced, "deferred",
+		(json_int_t)p->t.deferred, "bounces_in", (json_int_t)p->t.bounces_in,
+		"auth_failures", (json_int_t)p->t.auth_failures, "domains_10m",
+		(json_int_t)o.destinations_10m, "client_ips_1h", (json_int_t)o.client_ips_1h,
+		"bounce_share",
+		o.delivered_10m ? (double)o.bounced_10m / (double)o.delivered_10m : 0.0,
+		"client_ips", ips, "contained", p->contained, "first", (json_int_t)p->first);
 }
 
 json_t *sg_mailguard_explain(struct sg_mailguard *g, const struct sg_config *c, const char *id,
@@ -459,7 +459,7 @@ static int busier(const void *a, const void *b)
 	const struct sg_mail_principal *x = *(const struct sg_mail_principal *const *)a;
 	const struct sg_mail_principal *y = *(const struct sg_mail_principal *const *)b;
 
-	return x->t.messages != y->t.messages ? (x->t.messages < y->t.messages ? 1 : -1)
+	return x->t.messages != y->t.messages	    ? (x->t.messages < y->t.messages ? 1 : -1)
 	       : x->t.bounces_in != y->t.bounces_in ? (x->t.bounces_in < y->t.bounces_in ? 1 : -1)
 						    : strcmp(x->id, y->id);
 }

@@ -28,7 +28,7 @@ struct sg_mailguard {
 	int n_logs;
 	struct sg_follower *follow; /* NULL: no MTA */
 	struct sg_mailstats *stats;
-	struct sg_detector *det;	  /* borrowed: the guard's */
+	struct sg_detector *det;	 /* borrowed: the guard's */
 	const struct sg_responder *resp; /* borrowed: the guard's, for exemptions */
 	struct stat_key {
 		dev_t dev;
@@ -42,8 +42,8 @@ struct sg_mailguard {
 };
 
 /* The MTA's log files: [mta] logs, or where the MTA of type t writes by default. */
-int sg_mailguard_logs(const struct sg_config *c, enum sg_mta_type t,
-		      char (*out)[PATH_MAX], int max);
+int sg_mailguard_logs(const struct sg_config *c, enum sg_mta_type t, char (*out)[PATH_MAX],
+		      int max);
 
 /*
  * Follows the MTA's logs when there is an MTA; det and resp are the
@@ -69,7 +69,8 @@ void sg_mailguard_tick(struct sg_mailguard *g, const struct sg_config *c,
 json_t *sg_mailguard_explain(struct sg_mailguard *g, const struct sg_config *c, const char *id,
 			     time_t now);
 
-/* The busiest principals by messages in the last hour, at most max, as JSON rows (top --accounts). */
+/* The busiest principals by messages in the last hour, at most max, as JSON rows (top --accounts).
+ */
 json_t *sg_mailguard_top(struct sg_mailguard *g, time_t now, size_t max);
 
 /*

@@ -8,14 +8,14 @@
 
 #include "mailstats.h"
 
-#define QID_SLOTS    (SG_MAIL_MAX_QIDS * 2) /* a power of two, half full at most */
-#define PENDING_MAX  1024
-#define DEFAULT_MAXP 8192 /* 16 KB each */
+#define QID_SLOTS     (SG_MAIL_MAX_QIDS * 2) /* a power of two, half full at most */
+#define PENDING_MAX   1024
+#define DEFAULT_MAXP  8192 /* 16 KB each */
 #define MAX_MTA_USERS 32
 
 struct qid_entry {
 	char qid[SG_MTA_QID_MAX];
-	__u64 seq; /* of its insertion: a reused id is another message */
+	__u64 seq;		     /* of its insertion: a reused id is another message */
 	struct sg_mail_principal *p; /* NULL: not a principal's (an inbound message) */
 	int null_sender;
 	int used;
@@ -27,7 +27,7 @@ struct sg_mailstats {
 	struct qid_order {
 		char qid[SG_MTA_QID_MAX];
 		__u64 seq;
-	} *order; /* insertion order ring, to drop the oldest */
+	} * order; /* insertion order ring, to drop the oldest */
 	size_t order_head, order_n;
 	__u64 seq;
 
@@ -254,8 +254,8 @@ static struct sg_mail_principal *principal(struct sg_mailstats *m, enum sg_mail_
 	struct sg_mail_principal *p, **ps;
 	int n;
 
-	n = snprintf(id, sizeof(id), "%s%s", kind == SG_MAIL_KIND_SASL ? SG_MAIL_SASL : SG_MAIL_LOCAL,
-		     name);
+	n = snprintf(id, sizeof(id), "%s%s",
+		     kind == SG_MAIL_KIND_SASL ? SG_MAIL_SASL : SG_MAIL_LOCAL, name);
 	if (n < 0 || (size_t)n >= sizeof(id) || !*name)
 		return NULL;
 	p = find(m, id);
@@ -283,8 +283,7 @@ static struct sg_mail_principal *principal(struct sg_mailstats *m, enum sg_mail_
 	return p;
 }
 
-struct sg_mail_principal *sg_mailstats_principal(struct sg_mailstats *m, const char *id,
-						 time_t now)
+struct sg_mail_principal *sg_mailstats_principal(struct sg_mailstats *m, const char *id, time_t now)
 {
 	if (!strncmp(id, SG_MAIL_SASL, strlen(SG_MAIL_SASL)))
 		return principal(m, SG_MAIL_KIND_SASL, id + strlen(SG_MAIL_SASL), now);
@@ -527,8 +526,8 @@ int sg_mailstats_add(struct sg_mailstats *m, const struct sg_mta_rec *r, time_t 
 		break;
 	case SG_EV_AUTH_FAIL:
 		m->host.auth_failures++;
-		if (r->login[0] && snprintf(id, sizeof(id), "%s%s", SG_MAIL_SASL, r->login) <
-					   (int)sizeof(id)) {
+		if (r->login[0] &&
+		    snprintf(id, sizeof(id), "%s%s", SG_MAIL_SASL, r->login) < (int)sizeof(id)) {
 			p = find(m, id);
 			if (p)
 				p->t.auth_failures++;

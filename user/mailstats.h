@@ -32,9 +32,9 @@
 #define SG_MAIL_SASL  "sasl:"
 #define SG_MAIL_LOCAL "local:"
 
-#define SG_MAIL_MAX_IPS	    64	 /* client IPs kept per account (the newest) */
-#define SG_MAIL_MAX_DOMAINS 512	 /* recipient domains kept per principal */
-#define SG_MAIL_MAX_SENDERS 8	 /* envelope senders kept per principal */
+#define SG_MAIL_MAX_IPS	    64	  /* client IPs kept per account (the newest) */
+#define SG_MAIL_MAX_DOMAINS 512	  /* recipient domains kept per principal */
+#define SG_MAIL_MAX_SENDERS 8	  /* envelope senders kept per principal */
 #define SG_MAIL_MAX_QIDS    65536 /* messages in flight tracked, the oldest dropped */
 
 enum sg_mail_kind {

@@ -19,7 +19,7 @@
 #include <linux/types.h>
 
 #define SG_MTA_QID_MAX	 32
-#define SG_MTA_IP_MAX	 46 /* INET6_ADDRSTRLEN */
+#define SG_MTA_IP_MAX	 46  /* INET6_ADDRSTRLEN */
 #define SG_MTA_ADDR_MAX	 256 /* an e-mail address or a login */
 #define SG_MTA_USER_MAX	 64
 #define SG_MTA_DSN_MAX	 12 /* "5.1.1" */

@@ -56,7 +56,9 @@ static void test_account_windows(void **state)
 	for (i = 0; i < 30; i++) {
 		snprintf(qid, sizeof(qid), "4AB%02dCDEF", i);
 		message(m, qid, "victim@hosting.test",
-			i % 3 == 0 ? "198.51.100.10" : i % 3 == 1 ? "198.51.100.11" : "198.51.100.12",
+			i % 3 == 0   ? "198.51.100.10"
+			: i % 3 == 1 ? "198.51.100.11"
+				     : "198.51.100.12",
 			rcpts, out, 3, T0 + i);
 	}
 	p = sg_mailstats_get(m, "sasl:victim@hosting.test");
@@ -90,8 +92,7 @@ static void test_account_windows(void **state)
 	assert_int_equal(o.client_ips_1h, 0);
 	assert_int_equal(o.total, 30);
 	/* Two hours on, the per-minute slots of the first hour are empty again. */
-	message(m, "4ABFFCDEF", "victim@hosting.test", "198.51.100.10", rcpts, out, 1,
-		T0 + 7200);
+	message(m, "4ABFFCDEF", "victim@hosting.test", "198.51.100.10", rcpts, out, 1, T0 + 7200);
 	sg_mailstats_observe(p, T0 + 7200, &o);
 	assert_int_equal(o.delivered_10m, 1);
 	assert_int_equal(o.bounced_10m, 0);
@@ -268,10 +269,8 @@ static void test_bad_ids(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_account_windows),
-		cmocka_unit_test(test_local_and_bounces_in),
-		cmocka_unit_test(test_qids_and_holds),
-		cmocka_unit_test(test_long_deferred),
+		cmocka_unit_test(test_account_windows), cmocka_unit_test(test_local_and_bounces_in),
+		cmocka_unit_test(test_qids_and_holds),	cmocka_unit_test(test_long_deferred),
 		cmocka_unit_test(test_bad_ids),
 	};
 
