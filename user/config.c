@@ -30,17 +30,17 @@
 #define GLOB_SEPS " \t"
 
 /* The rules' thresholds, keys of [detect] and of every [override NAME]. */
-#define THRESHOLDS(X)                                                                              \
-	X(RATE_FLOOR, "rate_floor", parse_per_min, rate_floor)                                     \
-	X(RATE_FACTOR, "rate_factor", parse_factor, rate_factor)                                   \
-	X(DESTINATIONS, "destinations", parse_threshold, destinations)                             \
-	X(NEW_RATE, "new_sender_rate", parse_per_min, new_sender_rate)                             \
-	X(NEW_MIN, "new_sender_min", parse_threshold, new_sender_min)                              \
-	X(FAIL_RATIO, "failure_ratio", parse_ratio, failure_ratio)                                 \
-	X(FAIL_MIN, "failure_min", parse_threshold, failure_min)                                   \
-	X(CLIENT_IPS, "client_ips", parse_threshold, client_ips)                                   \
-	X(BOUNCE_SHARE, "bounce_share", parse_ratio, bounce_share)                                 \
-	X(BOUNCE_MIN, "bounce_min", parse_threshold, bounce_min)                                   \
+#define THRESHOLDS(X)                                               \
+	X(RATE_FLOOR, "rate_floor", parse_per_min, rate_floor)      \
+	X(RATE_FACTOR, "rate_factor", parse_factor, rate_factor)    \
+	X(DESTINATIONS, "destinations", parse_threshold, destinations) \
+	X(NEW_RATE, "new_sender_rate", parse_per_min, new_sender_rate) \
+	X(NEW_MIN, "new_sender_min", parse_threshold, new_sender_min) \
+	X(FAIL_RATIO, "failure_ratio", parse_ratio, failure_ratio)  \
+	X(FAIL_MIN, "failure_min", parse_threshold, failure_min)    \
+	X(CLIENT_IPS, "client_ips", parse_threshold, client_ips)    \
+	X(BOUNCE_SHARE, "bounce_share", parse_ratio, bounce_share)  \
+	X(BOUNCE_MIN, "bounce_min", parse_threshold, bounce_min)    \
 	X(BOUNCE_FLOOD, "bounce_flood", parse_threshold, bounce_flood)
 
 #define DETECT_ENUM(id, name, fn, f)   KEY_D_##id,
@@ -67,7 +67,8 @@ enum {
 	KEY_FPM_STATUS_PATH,
 	KEY_AUDIT_LOG,
 	KEY_AUDIT_SYSLOG,
-	THRESHOLDS(DETECT_ENUM) KEY_BASELINES,
+	THRESHOLDS(DETECT_ENUM)
+	KEY_BASELINES,
 	KEY_ALLOW,
 	KEY_MTA_USERS,
 	KEY_RELEASE_GRACE,
@@ -90,7 +91,8 @@ enum {
 	KEY_O_LIMIT,
 	KEY_O_BURST,
 	KEY_O_ACTIONS,
-	THRESHOLDS(OVERRIDE_ENUM) N_KEYS,
+	THRESHOLDS(OVERRIDE_ENUM)
+	N_KEYS,
 };
 
 /* The keys an [override NAME] section may give, each once per section. */
@@ -107,7 +109,7 @@ struct key {
 	size_t n_off; /* port lists: the count's field */
 	__u32 max;    /* counts */
 	int empty_ok;
-	int zero_ok;	 /* durations: 0 is allowed */
+	int zero_ok; /* durations: 0 is allowed */
 	int in_override; /* off is in the current struct sg_override */
 	size_t toff;	 /* thresholds: the field in struct sg_thresholds */
 };
@@ -135,8 +137,8 @@ struct load {
 };
 
 static const char *const sections[] = {
-	"daemon", "ports",  "policy",  "exporter", "attribution",
-	"audit",  "detect", "actions", "mta",	   "override NAME",
+	"daemon", "ports", "policy", "exporter", "attribution", "audit", "detect", "actions",
+	"mta", "override NAME",
 };
 #define N_SECTIONS (sizeof(sections) / sizeof(sections[0]))
 static const char *const modes[] = {
@@ -434,7 +436,7 @@ static int parse_threshold(struct load *l, const struct key *k, const char *v)
 /* User names or UIDs; checked against passwd when applied, since users come and go. */
 static int parse_names(struct load *l, const struct key *k, const char *v)
 {
-	char(*names)[64] = field(l, k, k->off), buf[INI_MAX_LINE], *tok, *save;
+	char (*names)[64] = field(l, k, k->off), buf[INI_MAX_LINE], *tok, *save;
 	int *n = field(l, k, k->n_off), i;
 
 	memset(names, 0, SG_MAX_NAMES * sizeof(*names));
@@ -523,10 +525,8 @@ static int parse_response(struct load *l, const struct key *k, const char *v)
 	for (r.kind = 0; r.kind < 4 && strcmp(tok[0], kinds[r.kind]); r.kind++)
 		;
 	if (r.kind == 4)
-		return bad(l,
-			   "bad action '%s' (alert, throttle RATE for DURATION, block for "
-			   "DURATION or kill)",
-			   tok[0]);
+		return bad(l, "bad action '%s' (alert, throttle RATE for DURATION, block for "
+			      "DURATION or kill)", tok[0]);
 	if (r.kind == SG_RESP_THROTTLE) {
 		if (n < 2 || sg_parse_rate(tok[1], &r.rate_per_hour, &why))
 			return bad(l, "throttle needs a rate: 'throttle 6/min for 1h'");
@@ -571,10 +571,8 @@ static int parse_limit(struct load *l, const struct key *k, const char *v)
 static int parse_actions(struct load *l, const struct key *k, const char *v)
 {
 	if (strcmp(v, "alert") && strcmp(v, "default"))
-		return bad(l,
-			   "bad value '%s' (alert: the rules only alert for this account; "
-			   "default: as [actions] says)",
-			   v);
+		return bad(l, "bad value '%s' (alert: the rules only alert for this account; "
+			      "default: as [actions] says)", v);
 	l->ov->alert_only = !strcmp(v, "alert");
 	return 0;
 }
@@ -654,24 +652,15 @@ static int parse_globs(struct load *l, const struct key *k, const char *v)
 	return 0;
 }
 
-#define FIELD(f) offsetof(struct sg_config, f), sizeof(((struct sg_config *)0)->f)
-#define NAMES(f) offsetof(struct sg_config, f), 0, offsetof(struct sg_config, n_##f)
-#define TH(f)	 offsetof(struct sg_thresholds, f)
-#define DETECT_KEY(id, name, fn, f)                                                                \
-	[KEY_D_##id] = { "detect",                                                                 \
-			 name,                                                                     \
-			 fn,                                                                       \
-			 offsetof(struct sg_config, thresholds) + TH(f),                           \
-			 sizeof(((struct sg_thresholds *)0)->f),                                   \
-			 .toff = TH(f) },
-#define OVERRIDE_KEY(id, name, fn, f)                                                              \
-	[KEY_O_##id] = { "override",                                                               \
-			 name,                                                                     \
-			 fn,                                                                       \
-			 offsetof(struct sg_override, t) + TH(f),                                  \
-			 sizeof(((struct sg_thresholds *)0)->f),                                   \
-			 .toff = TH(f),                                                            \
-			 .in_override = 1 },
+#define FIELD(f)    offsetof(struct sg_config, f), sizeof(((struct sg_config *)0)->f)
+#define NAMES(f)    offsetof(struct sg_config, f), 0, offsetof(struct sg_config, n_##f)
+#define TH(f)	    offsetof(struct sg_thresholds, f)
+#define DETECT_KEY(id, name, fn, f)                                                         \
+	[KEY_D_##id] = { "detect", name, fn, offsetof(struct sg_config, thresholds) + TH(f), \
+			 sizeof(((struct sg_thresholds *)0)->f), .toff = TH(f) },
+#define OVERRIDE_KEY(id, name, fn, f)                                                         \
+	[KEY_O_##id] = { "override", name, fn, offsetof(struct sg_override, t) + TH(f),        \
+			 sizeof(((struct sg_thresholds *)0)->f), .toff = TH(f), .in_override = 1 },
 #define PORTS(f)    offsetof(struct sg_config, f), 0, offsetof(struct sg_config, n_##f)
 #define COUNT(f, m) offsetof(struct sg_config, f), 0, 0, m
 
@@ -688,8 +677,7 @@ static const struct key keys[N_KEYS] = {
 	[KEY_DENY_EVENT_INTERVAL] = { "policy", "deny_event_interval", parse_duration,
 				      FIELD(deny_event_interval_ns) },
 	[KEY_LISTEN] = { "exporter", "listen", parse_listen },
-	[KEY_TOP_SENDERS] = { "exporter", "top_senders", parse_count,
-			      COUNT(top_senders, SG_MAX_TOP) },
+	[KEY_TOP_SENDERS] = { "exporter", "top_senders", parse_count, COUNT(top_senders, SG_MAX_TOP) },
 	[KEY_RECENT_UIDS] = { "attribution", "recent_uids", parse_count,
 			      COUNT(recent_uids, 1000000) },
 	[KEY_RECENT_PER_UID] = { "attribution", "recent_per_uid", parse_count,
@@ -705,12 +693,12 @@ static const struct key keys[N_KEYS] = {
 				  FIELD(fpm_status_path), .empty_ok = 1 },
 	[KEY_AUDIT_LOG] = { "audit", "log", parse_path, FIELD(audit_log) },
 	[KEY_AUDIT_SYSLOG] = { "audit", "syslog", parse_bool, FIELD(audit_syslog) },
-	THRESHOLDS(DETECT_KEY)[KEY_BASELINES] = { "detect", "baselines", parse_path,
-						  FIELD(baselines), .empty_ok = 1 },
+	THRESHOLDS(DETECT_KEY)
+	[KEY_BASELINES] = { "detect", "baselines", parse_path, FIELD(baselines), .empty_ok = 1 },
 	[KEY_ALLOW] = { "detect", "allow", parse_names, NAMES(allow), .empty_ok = 1 },
 	[KEY_MTA_USERS] = { "detect", "mta_users", parse_names, NAMES(mta_users), .empty_ok = 1 },
-	[KEY_RELEASE_GRACE] = { "detect", "release_grace", parse_duration, FIELD(release_grace_ns),
-				.zero_ok = 1 },
+	[KEY_RELEASE_GRACE] = { "detect", "release_grace", parse_duration,
+				FIELD(release_grace_ns), .zero_ok = 1 },
 	[KEY_ACT_RATE] = { "actions", "rate", parse_response, FIELD(responses[SG_RULE_RATE]) },
 	[KEY_ACT_DESTINATIONS] = { "actions", "destinations", parse_response,
 				   FIELD(responses[SG_RULE_DESTINATIONS]) },
@@ -824,9 +812,8 @@ static int override_header(struct load *l, const char *name)
 		}
 	}
 	if (c->n_overrides == SG_MAX_OVERRIDES || strlen(name) >= sizeof(o->name)) {
-		bad(l,
-		    c->n_overrides == SG_MAX_OVERRIDES ? "more than %d overrides"
-						       : "override name longer than 63 characters",
+		bad(l, c->n_overrides == SG_MAX_OVERRIDES ? "more than %d overrides" :
+							      "override name longer than 63 characters",
 		    SG_MAX_OVERRIDES);
 		return failed(l, l->lineno, NULL);
 	}
@@ -1047,6 +1034,5 @@ void sg_config_cli(struct sg_config *c)
 	/* On failure c keeps the defaults: a broken config must not stop an emergency command. */
 	sg_config_default(c);
 	if (!access(path, F_OK) && sg_config_load(path, c, err, sizeof(err)))
-		fprintf(stderr, "smtpguard: warning: %s; going on with the default settings\n",
-			err);
+		fprintf(stderr, "smtpguard: warning: %s; going on with the default settings\n", err);
 }

@@ -19,15 +19,15 @@
 
 #define SG_CONFIG_PATH "/etc/smtpguard/smtpguard.conf"
 /* Outside the Prometheus default-port allocations (9100-9999 and 9090-9094). */
-#define SG_EXPORTER_PORT  9025
-#define SG_AUDIT_LOG	  "/var/log/smtpguard/audit.log"
-#define SG_MAX_FPM	  16
-#define SG_MAX_NAMES	  32 /* users in an allow or MTA list */
-#define SG_MAX_OVERRIDES  256
+#define SG_EXPORTER_PORT 9025
+#define SG_AUDIT_LOG "/var/log/smtpguard/audit.log"
+#define SG_MAX_FPM 16
+#define SG_MAX_NAMES 32 /* users in an allow or MTA list */
+#define SG_MAX_OVERRIDES 256
 #define SG_BASELINES_PATH "/var/lib/smtpguard/baselines.gz"
 #define SG_CONTAINED_PATH "/var/lib/smtpguard/contained.json"
-#define SG_MAX_MTA_LOGS	  8
-#define SG_MAX_TOP	  1000 /* [exporter] top_senders at most */
+#define SG_MAX_MTA_LOGS 8
+#define SG_MAX_TOP 1000 /* [exporter] top_senders at most */
 
 /* [mta] type: enum sg_mta_type (mtalog.h), or detected. */
 #define SG_MTA_AUTO 3
@@ -41,29 +41,29 @@ enum sg_response_kind {
 };
 
 struct sg_response {
-	__u32 kind;	     /* enum sg_response_kind */
-	__u32 burst;	     /* throttle */
+	__u32 kind; /* enum sg_response_kind */
+	__u32 burst; /* throttle */
 	__u64 rate_per_hour; /* throttle */
-	__u64 for_ns;	     /* throttle and block: the policy expires after this */
+	__u64 for_ns; /* throttle and block: the policy expires after this */
 };
 
 /* A principal with limits of its own: a known bulk sender. */
 struct sg_override {
-	char name[64];		/* a user name or a UID, as the section header gives it */
-	int line;		/* of the header */
-	int has_limit;		/* limit given: the kernel policy instead of the default */
+	char name[64]; /* a user name or a UID, as the section header gives it */
+	int line; /* of the header */
+	int has_limit; /* limit given: the kernel policy instead of the default */
 	struct sg_policy limit; /* observe ("none") or throttle */
 	struct sg_thresholds t; /* [detect]'s, with the keys the section gives */
-	__u32 given;		/* which of the threshold keys the section gives */
-	int alert_only;		/* actions = alert: never throttled, blocked or killed by a rule */
+	__u32 given; /* which of the threshold keys the section gives */
+	int alert_only; /* actions = alert: never throttled, blocked or killed by a rule */
 };
 
 struct sg_config {
 	/* [daemon] */
 	char interfaces[SG_MAX_IFACES][IF_NAMESIZE];
-	int n_interfaces;      /* 0: the interfaces that carry a default route */
+	int n_interfaces; /* 0: the interfaces that carry a default route */
 	char cgroup[PATH_MAX]; /* "": where the hooks are, else the cgroup2 root */
-	int detach_on_exit;    /* 0: SIGTERM leaves the programs attached and enforcing */
+	int detach_on_exit; /* 0: SIGTERM leaves the programs attached and enforcing */
 
 	/* [ports] */
 	__u32 outbound[SG_MAX_PORTS];
@@ -76,13 +76,13 @@ struct sg_config {
 	__u64 deny_event_interval_ns;
 
 	/* [exporter] */
-	int exporter;	      /* 0: no HTTP listener */
+	int exporter; /* 0: no HTTP listener */
 	char listen_host[64]; /* numeric IPv4 or IPv6 address */
 	__u16 listen_port;
 	__u32 top_senders; /* K: per-sender series for the K busiest only */
 
 	/* [attribution] */
-	__u32 recent_uids;    /* UIDs kept in the recent-senders table */
+	__u32 recent_uids; /* UIDs kept in the recent-senders table */
 	__u32 recent_per_uid; /* processes kept per UID */
 	char cpanel_userdomains[PATH_MAX];
 	char cpanel_trueuserowners[PATH_MAX];
@@ -97,7 +97,7 @@ struct sg_config {
 
 	/* [detect] */
 	struct sg_thresholds thresholds;
-	char baselines[PATH_MAX];     /* "": not persisted */
+	char baselines[PATH_MAX]; /* "": not persisted */
 	char allow[SG_MAX_NAMES][64]; /* users or UIDs never acted on */
 	int n_allow;
 	char mta_users[SG_MAX_NAMES][64]; /* the MTA's own users: never acted on per UID */
@@ -108,7 +108,7 @@ struct sg_config {
 	struct sg_response responses[SG_RULES];
 
 	/* [mta]: the mail server's logs, and containment through it */
-	int mta_type;				  /* enum sg_mta_type, or SG_MTA_AUTO */
+	int mta_type;			     /* enum sg_mta_type, or SG_MTA_AUTO */
 	char mta_logs[SG_MAX_MTA_LOGS][PATH_MAX]; /* none: detected */
 	int n_mta_logs;
 	int mta_read_back;	       /* read what the logs hold at start, not only what comes */

@@ -41,8 +41,8 @@
 #include "state.h"
 #include "sweep.h"
 
-#define SENDERS_EVERY	5   /* ticks */
-#define ACTIVE_SHOWN	200 /* smtpguard_alert_active series at most */
+#define SENDERS_EVERY 5 /* ticks */
+#define ACTIVE_SHOWN 200 /* smtpguard_alert_active series at most */
 #define ACCOUNTS_SERVED 100 /* rows of /accounts */
 
 struct daemon {
@@ -64,7 +64,7 @@ struct daemon {
 	struct sg_status st;
 	struct sg_guard guard;
 	struct sg_mailguard mail;
-	struct sg_alert_metric *active;	    /* [ACTIVE_SHOWN] */
+	struct sg_alert_metric *active; /* [ACTIVE_SHOWN] */
 	struct sg_account_metric *accounts; /* [top_senders] */
 	__u64 mta_records[SG_EV_HOLD + 1];
 	struct sg_mta_metrics mta;
@@ -315,7 +315,8 @@ static void publish_senders(struct daemon *d)
 }
 
 /* The detector's and the responder's counts, and the top senders' connection outcomes. */
-static void detector_metrics(struct daemon *d, struct sg_metrics *m, __u64 *alerts, __u64 *actions)
+static void detector_metrics(struct daemon *d, struct sg_metrics *m, __u64 *alerts,
+			     __u64 *actions)
 {
 	struct sg_conn_stats cs;
 	size_t i;

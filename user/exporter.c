@@ -71,9 +71,9 @@ static struct MHD_Response *buffer_response(void *buf, size_t len, const char *c
 					    const char *encoding)
 {
 	const char *const fields[][2] = {
-		{ MHD_HTTP_HEADER_CONTENT_TYPE, content_type },
-		{ MHD_HTTP_HEADER_VARY, MHD_HTTP_HEADER_ACCEPT_ENCODING },
-		{ MHD_HTTP_HEADER_CONTENT_ENCODING, encoding },
+		{MHD_HTTP_HEADER_CONTENT_TYPE, content_type},
+		{MHD_HTTP_HEADER_VARY, MHD_HTTP_HEADER_ACCEPT_ENCODING},
+		{MHD_HTTP_HEADER_CONTENT_ENCODING, encoding},
 	};
 	struct MHD_Response *r = MHD_create_response_from_buffer_with_free_callback(len, buf, free);
 
@@ -85,8 +85,8 @@ static struct MHD_Response *buffer_response(void *buf, size_t len, const char *c
 static struct MHD_Response *error_response(const char *body, const char *allow)
 {
 	const char *const fields[][2] = {
-		{ MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8" },
-		{ MHD_HTTP_HEADER_ALLOW, allow },
+		{MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8"},
+		{MHD_HTTP_HEADER_ALLOW, allow},
 	};
 
 	return with_fields(
@@ -96,7 +96,7 @@ static struct MHD_Response *error_response(const char *body, const char *allow)
 
 static struct MHD_Response *gzip_response(struct sg_doc *d)
 {
-	z_stream zs = { 0 };
+	z_stream zs = {0};
 	unsigned char *out;
 	uLong bound;
 	int ret;
@@ -181,7 +181,7 @@ static enum MHD_Result accept_encoding_field(void *cls, enum MHD_ValueKind kind,
 /* Every Accept-Encoding field counts: a list may be split over several. */
 static int accepts_gzip(struct MHD_Connection *conn)
 {
-	struct gzip_pref p = { -1, -1 };
+	struct gzip_pref p = {-1, -1};
 
 	MHD_get_connection_values(conn, MHD_HEADER_KIND, accept_encoding_field, &p);
 	return p.gzip >= 0 ? p.gzip : p.any == 1;
@@ -201,7 +201,8 @@ static struct sg_doc *find_doc(struct sg_exporter *ex, const char *path)
 static enum MHD_Result answer_query(struct sg_exporter *ex, const struct sg_query *q,
 				    struct MHD_Connection *conn, const char *method)
 {
-	const char *arg = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, SG_QUERY_ARG);
+	const char *arg = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND,
+						      SG_QUERY_ARG);
 	struct MHD_Response *r;
 	enum MHD_Result ret;
 	char *body = NULL;
@@ -295,7 +296,7 @@ static struct sg_exporter *exporter_new(void)
 int sg_exporter_start(const char *host, __u16 port, struct sg_exporter **out, char *err,
 		      size_t errlen)
 {
-	union sg_sockaddr addr = { 0 };
+	union sg_sockaddr addr = {0};
 	struct sg_exporter *ex;
 	char where[INET6_ADDRSTRLEN + 16];
 	socklen_t len;
@@ -375,7 +376,7 @@ static void doc_clear(struct sg_doc *d)
 int sg_exporter_publish(struct sg_exporter *ex, const char *path, const char *content_type,
 			const char *body, size_t len)
 {
-	struct sg_doc *d = find_doc(ex, path), next = { 0 };
+	struct sg_doc *d = find_doc(ex, path), next = {0};
 	char *copy;
 
 	if (!d && ex->n_docs == SG_EXPORTER_DOCS)

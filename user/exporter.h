@@ -40,7 +40,7 @@ int sg_exporter_publish(struct sg_exporter *ex, const char *path, const char *co
  * At most SG_EXPORTER_QUERIES paths; -ENOSPC past them.
  */
 #define SG_EXPORTER_QUERIES 4
-#define SG_QUERY_ARG	    "principal"
+#define SG_QUERY_ARG "principal"
 typedef unsigned int (*sg_query_fn)(void *ctx, const char *arg, char **body, size_t *len);
 int sg_exporter_query(struct sg_exporter *ex, const char *path, sg_query_fn fn, void *ctx);
 

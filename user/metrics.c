@@ -26,8 +26,8 @@ struct label {
 };
 
 #define LABELS(...)                                                                                \
-	(const struct label[]){ __VA_ARGS__ },                                                     \
-		sizeof((const struct label[]){ __VA_ARGS__ }) / sizeof(struct label)
+	(const struct label[]){__VA_ARGS__},                                                       \
+		sizeof((const struct label[]){__VA_ARGS__}) / sizeof(struct label)
 #define NO_LABELS NULL, 0
 
 /*
@@ -148,7 +148,7 @@ static void named_family(FILE *f, const char *name, const char *type, const char
 
 	family(f, name, type, help);
 	for (i = 0; i < n; i++)
-		sample_u64(f, name, LABELS({ label, names[i] }), v[i]);
+		sample_u64(f, name, LABELS({label, names[i]}), v[i]);
 }
 
 /* One sample per port with flag set, of the struct sg_port counter at offset. */
@@ -163,17 +163,17 @@ static void port_family(FILE *f, const struct sg_status *st, const char *name, c
 		if (!(st->ports[i].v.flags & flag))
 			continue;
 		snprintf(port, sizeof(port), "%u", st->ports[i].port);
-		sample_u64(f, name, LABELS({ "port", port }),
+		sample_u64(f, name, LABELS({"port", port}),
 			   *(const __u64 *)((const char *)&st->ports[i].v + offset));
 	}
 }
 
 static void status_metrics(FILE *f, const struct sg_status *st)
 {
-	static const char *const reasons[] = { "block", "throttle", "no_bucket" };
-	const __u64 denied[] = { st->counters[SG_CNT_DENIED_BLOCK],
-				 st->counters[SG_CNT_DENIED_THROTTLE],
-				 st->counters[SG_CNT_DENIED_NO_BUCKET] };
+	static const char *const reasons[] = {"block", "throttle", "no_bucket"};
+	const __u64 denied[] = {st->counters[SG_CNT_DENIED_BLOCK],
+				st->counters[SG_CNT_DENIED_THROTTLE],
+				st->counters[SG_CNT_DENIED_NO_BUCKET]};
 	__u64 connects = 0;
 	size_t i;
 
@@ -205,12 +205,12 @@ static void status_metrics(FILE *f, const struct sg_status *st)
 
 	family(f, "smtpguard_policies", "gauge", "Unexpired per-UID policies, by mode.");
 	for (i = 0; i < 3; i++)
-		sample_u64(f, "smtpguard_policies", LABELS({ "mode", sg_mode_name(i) }),
+		sample_u64(f, "smtpguard_policies", LABELS({"mode", sg_mode_name(i)}),
 			   st->policies[i]);
 	family(f, "smtpguard_default_policy", "gauge",
 	       "The mode of the policy for UIDs with none of their own.");
 	sample_u64(f, "smtpguard_default_policy",
-		   LABELS({ "mode", sg_mode_name(st->default_policy.mode) }), 1);
+		   LABELS({"mode", sg_mode_name(st->default_policy.mode)}), 1);
 
 	family(f, "smtpguard_events_lost_total", "counter",
 	       "Ring-buffer events dropped because the buffer was full.");
@@ -224,11 +224,11 @@ static void map_metrics(FILE *f, const struct sg_status *st)
 	family(f, "smtpguard_map_entries", "gauge", "Entries in the BPF map.");
 	for (i = 0; i < st->n_maps; i++)
 		if (st->maps[i].entries >= 0)
-			sample_u64(f, "smtpguard_map_entries", LABELS({ "map", st->maps[i].name }),
+			sample_u64(f, "smtpguard_map_entries", LABELS({"map", st->maps[i].name}),
 				   st->maps[i].entries);
 	family(f, "smtpguard_map_capacity", "gauge", "Maximum entries of the BPF map.");
 	for (i = 0; i < st->n_maps; i++)
-		sample_u64(f, "smtpguard_map_capacity", LABELS({ "map", st->maps[i].name }),
+		sample_u64(f, "smtpguard_map_capacity", LABELS({"map", st->maps[i].name}),
 			   st->maps[i].capacity);
 	named_family(f, "smtpguard_errors_total", "counter",
 		     "Errors counted by the BPF programs, by kind.", "kind", sg_error_names,
@@ -238,7 +238,7 @@ static void map_metrics(FILE *f, const struct sg_status *st)
 static void attached(FILE *f, const char *program, const char *iface, const char *mode, int on)
 {
 	sample_u64(f, "smtpguard_program_attached",
-		   LABELS({ "program", program }, { "interface", iface }, { "mode", mode }), !!on);
+		   LABELS({"program", program}, {"interface", iface}, {"mode", mode}), !!on);
 }
 
 static void program_metrics(FILE *f, const struct sg_status *st)
@@ -254,8 +254,7 @@ static void program_metrics(FILE *f, const struct sg_status *st)
 		int xdp = fc->flags & SG_IFACE_XDP;
 
 		attached(f, "egress", fc->name, "tc", fc->flags & SG_IFACE_TC);
-		attached(f, "ingress", fc->name, xdp ? sg_xdp_mode_name(fc->xdp_mode) : "none",
-			 xdp);
+		attached(f, "ingress", fc->name, xdp ? sg_xdp_mode_name(fc->xdp_mode) : "none", xdp);
 	}
 }
 
@@ -281,7 +280,7 @@ static void sender_counter(FILE *f, const struct sg_metrics *m, const char *name
 		const struct sg_sender_rate *s = &m->senders[i];
 
 		snprintf(uid, sizeof(uid), "%u", s->uid);
-		sample_u64(f, name, LABELS({ "uid", uid }, { "user", s->user }),
+		sample_u64(f, name, LABELS({"uid", uid}, {"user", s->user}),
 			   *(const __u64 *)((const char *)s + offset));
 	}
 }
@@ -301,8 +300,8 @@ static void sender_gauge(FILE *f, const struct sg_metrics *m, const char *name, 
 		snprintf(uid, sizeof(uid), "%u", s->uid);
 		for (w = 0; w < SG_WINDOWS; w++)
 			sample_double(f, name,
-				      LABELS({ "uid", uid }, { "user", s->user },
-					     { "window", sg_window_names[w] }),
+				      LABELS({"uid", uid}, {"user", s->user},
+					     {"window", sg_window_names[w]}),
 				      value(s, w));
 	}
 }
@@ -320,11 +319,9 @@ static void sender_failed(FILE *f, const struct sg_metrics *m)
 		const struct sg_sender_rate *s = &m->senders[i];
 
 		snprintf(uid, sizeof(uid), "%u", s->uid);
-		sample_u64(f, name,
-			   LABELS({ "uid", uid }, { "user", s->user }, { "reason", "refused" }),
+		sample_u64(f, name, LABELS({"uid", uid}, {"user", s->user}, {"reason", "refused"}),
 			   s->refused);
-		sample_u64(f, name,
-			   LABELS({ "uid", uid }, { "user", s->user }, { "reason", "timed_out" }),
+		sample_u64(f, name, LABELS({"uid", uid}, {"user", s->user}, {"reason", "timed_out"}),
 			   s->timed_out);
 	}
 }
@@ -389,15 +386,15 @@ static void detector_metrics(FILE *f, const struct sg_metrics *m)
 		return;
 	family(f, "smtpguard_alerts_total", "counter", "Alerts the detector raised, by rule.");
 	for (i = 0; i < m->n_rules; i++)
-		sample_u64(f, "smtpguard_alerts_total", LABELS({ "rule", m->rule_names[i] }),
+		sample_u64(f, "smtpguard_alerts_total", LABELS({"rule", m->rule_names[i]}),
 			   m->alerts[i]);
 	family(f, "smtpguard_alert_active", "gauge",
 	       "1 while the principal's alert for the rule is in force.");
 	for (i = 0; i < m->n_active; i++) {
 		snprintf(uid, sizeof(uid), "%u", m->active[i].uid);
 		sample_u64(f, "smtpguard_alert_active",
-			   LABELS({ "uid", uid }, { "user", m->active[i].user },
-				  { "rule", m->active[i].rule }),
+			   LABELS({"uid", uid}, {"user", m->active[i].user},
+				  {"rule", m->active[i].rule}),
 			   1);
 	}
 	family(f, "smtpguard_actions_total", "counter",
@@ -405,8 +402,8 @@ static void detector_metrics(FILE *f, const struct sg_metrics *m)
 	for (i = 0; i < m->n_actions; i++)
 		for (j = 0; j < m->n_rules; j++)
 			sample_u64(f, "smtpguard_actions_total",
-				   LABELS({ "action", m->action_names[i] },
-					  { "rule", m->rule_names[j] }),
+				   LABELS({"action", m->action_names[i]},
+					  {"rule", m->rule_names[j]}),
 				   m->actions[i * m->n_rules + j]);
 }
 
@@ -419,8 +416,8 @@ static void account_counter(FILE *f, const struct sg_mta_metrics *m, const char 
 	family(f, name, "counter", help);
 	for (i = 0; i < m->n_accounts; i++)
 		sample_u64(f, name,
-			   LABELS({ "principal", m->accounts[i].principal },
-				  { "kind", m->accounts[i].kind }),
+			   LABELS({"principal", m->accounts[i].principal},
+				  {"kind", m->accounts[i].kind}),
 			   *(const __u64 *)((const char *)&m->accounts[i] + offset));
 }
 
@@ -445,11 +442,9 @@ static void account_metrics(FILE *f, const struct sg_mta_metrics *m)
 		a = &m->accounts[i];
 		for (o = 0; o < 3; o++)
 			sample_u64(f, deliveries,
-				   LABELS({ "principal", a->principal }, { "kind", a->kind },
-					  { "outcome", outcomes[o] }),
-				   o == 0   ? a->sent
-				   : o == 1 ? a->bounced
-					    : a->deferred);
+				   LABELS({"principal", a->principal}, {"kind", a->kind},
+					  {"outcome", outcomes[o]}),
+				   o == 0 ? a->sent : o == 1 ? a->bounced : a->deferred);
 	}
 	account_counter(f, m, "smtpguard_account_bounces_in_total",
 			"Null-sender messages (bounces) delivered into the account's mailbox.",
@@ -461,22 +456,22 @@ static void account_metrics(FILE *f, const struct sg_mta_metrics *m)
 	       "Distinct client IPs that logged in to the account in the last hour.");
 	for (i = 0; i < m->n_accounts; i++)
 		sample_u64(f, "smtpguard_account_client_ips",
-			   LABELS({ "principal", m->accounts[i].principal },
-				  { "kind", m->accounts[i].kind }, { "window", "1h" }),
+			   LABELS({"principal", m->accounts[i].principal},
+				  {"kind", m->accounts[i].kind}, {"window", "1h"}),
 			   m->accounts[i].client_ips_1h);
 	family(f, "smtpguard_account_domains", "gauge",
 	       "Distinct recipient domains of the principal in the last 10 minutes.");
 	for (i = 0; i < m->n_accounts; i++)
 		sample_u64(f, "smtpguard_account_domains",
-			   LABELS({ "principal", m->accounts[i].principal },
-				  { "kind", m->accounts[i].kind }, { "window", "10m" }),
+			   LABELS({"principal", m->accounts[i].principal},
+				  {"kind", m->accounts[i].kind}, {"window", "10m"}),
 			   m->accounts[i].domains_10m);
 	family(f, "smtpguard_account_contained", "gauge",
 	       "1 while the principal is contained through the mail server.");
 	for (i = 0; i < m->n_accounts; i++)
 		sample_u64(f, "smtpguard_account_contained",
-			   LABELS({ "principal", m->accounts[i].principal },
-				  { "kind", m->accounts[i].kind }),
+			   LABELS({"principal", m->accounts[i].principal},
+				  {"kind", m->accounts[i].kind}),
 			   (__u64)m->accounts[i].contained);
 	family(f, "smtpguard_accounts_omitted", "gauge",
 	       "Mail principals active in the last hour that are not among the K shown.");
@@ -492,8 +487,7 @@ static void mta_metrics(FILE *f, const struct sg_mta_metrics *m)
 	} totals[] = {
 		{ "smtpguard_mta_auth_failures_total", "Failed logins in the MTA and Dovecot logs.",
 		  offsetof(struct sg_mta_metrics, auth_failures) },
-		{ "smtpguard_mta_bounces_in_total",
-		  "Null-sender messages delivered to mailboxes here.",
+		{ "smtpguard_mta_bounces_in_total", "Null-sender messages delivered to mailboxes here.",
 		  offsetof(struct sg_mta_metrics, bounces_in) },
 		{ "smtpguard_mta_alerts_total", "Alerts raised on mail principals.",
 		  offsetof(struct sg_mta_metrics, alerts) },
@@ -509,9 +503,8 @@ static void mta_metrics(FILE *f, const struct sg_mta_metrics *m)
 	char n[16];
 	size_t i;
 
-	family(f, "smtpguard_mta_info", "gauge",
-	       "The mail server whose logs are followed, always 1.");
-	sample_u64(f, "smtpguard_mta_info", LABELS({ "mta", m->type }), 1);
+	family(f, "smtpguard_mta_info", "gauge", "The mail server whose logs are followed, always 1.");
+	sample_u64(f, "smtpguard_mta_info", LABELS({"mta", m->type}), 1);
 	family(f, "smtpguard_mta_log_lines_total", "counter", "Lines read from the MTA's logs.");
 	sample_u64(f, "smtpguard_mta_log_lines_total", NO_LABELS, m->log_lines);
 	named_family(f, "smtpguard_mta_records_total", "counter",
@@ -532,8 +525,7 @@ static void mta_metrics(FILE *f, const struct sg_mta_metrics *m)
 int sg_metrics_render(FILE *f, const struct sg_metrics *m)
 {
 	family(f, "smtpguard_build_info", "gauge", "The running smtpguard's version, always 1.");
-	sample_u64(f, "smtpguard_build_info", LABELS({ "version", m->version ? m->version : "" }),
-		   1);
+	sample_u64(f, "smtpguard_build_info", LABELS({"version", m->version ? m->version : ""}), 1);
 	status_metrics(f, m->st);
 	family(f, "smtpguard_events_read_total", "counter", "Ring-buffer events the daemon read.");
 	sample_u64(f, "smtpguard_events_read_total", NO_LABELS, m->events_read);

@@ -25,11 +25,11 @@ extern const __u32 sg_window_seconds[SG_WINDOWS];
 
 struct sg_sender_rate {
 	__u32 uid;
-	char user[64];	/* "" when the UID has no passwd entry */
+	char user[64]; /* "" when the UID has no passwd entry */
 	__u64 attempts; /* connect() calls to watched ports, ever */
 	__u64 denied;
-	double rate[SG_WINDOWS];	       /* connections per second over the window */
-	__u32 destinations[SG_WINDOWS];	       /* distinct destination addresses in the window */
+	double rate[SG_WINDOWS]; /* connections per second over the window */
+	__u32 destinations[SG_WINDOWS]; /* distinct destination addresses in the window */
 	__u64 established, refused, timed_out; /* how its connections ended (sock_ops) */
 };
 
@@ -67,8 +67,8 @@ struct sg_metrics {
 	const struct sg_sender_rate *senders; /* the K busiest, busiest first */
 	size_t n_senders;
 	size_t senders_omitted; /* UIDs with counts that are not among the K */
-	__u64 events_read;	/* ring-buffer events the daemon consumed */
-	double tick_seconds;	/* how long the last tick took to read the maps */
+	__u64 events_read; /* ring-buffer events the daemon consumed */
+	double tick_seconds; /* how long the last tick took to read the maps */
 	const char *version;
 
 	/* The detector: raised alerts by rule, automatic actions by action and rule. */

@@ -628,8 +628,7 @@ static void test_taint(void **state)
 	assert_int_equal(n_learned(in), 2);
 	assert_true(sg_baseline_learned(in, WED10) && sg_baseline_learned(in, WED10 + 2));
 	assert_int_equal(n_learned(c), 3);
-	assert_true(sg_baseline_learned(c, WED10) && sg_baseline_learned(c, WED10 + 1) &&
-		    sg_baseline_learned(c, WED10 + 2));
+	assert_true(sg_baseline_learned(c, WED10) && sg_baseline_learned(c, WED10 + 1) && sg_baseline_learned(c, WED10 + 2));
 	assert_int_equal(a->acc, 1);
 	assert_int_equal(c->acc, 1);
 }
@@ -638,9 +637,10 @@ static void test_taint(void **state)
 static void test_mail_rules(void **state)
 {
 	struct env *e = *state;
-	const struct sg_thresholds t = {
-		.client_ips = 5, .bounce_share = 0.5, .bounce_min = 20, .bounce_flood = 100
-	};
+	const struct sg_thresholds t = { .client_ips = 5,
+					 .bounce_share = 0.5,
+					 .bounce_min = 20,
+					 .bounce_flood = 100 };
 	struct sg_alert_change out[SG_RULES];
 	struct sg_observation o = { .total = 1 };
 	int n;
