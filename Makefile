@@ -75,7 +75,7 @@ $(BUILD)/tools/%: tests/tools/%.c $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $< $(LIB) $(LDLIBS) -o $@
 
-$(BUILD)/fuzz/%: tests/fuzz/%.c user/mtalog.c user/mtalog.h
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(wildcard tests/fuzz/*.h) user/mtalog.c user/mtalog.h
 	@mkdir -p $(@D)
 	$(CLANG) $(FUZZ_CFLAGS) $< user/mtalog.c -o $@
 
