@@ -88,6 +88,24 @@ enum {
 	KEY_MTA_CONTAIN,
 	KEY_MTA_BAN,
 	KEY_MTA_STATE,
+	KEY_BF_AUTH_FAILURES,
+	KEY_BF_WINDOW,
+	KEY_BF_SYN_RATE,
+	KEY_BF_SYN_PORTS,
+	KEY_BF_DISTRIBUTED,
+	KEY_BF_BAN,
+	KEY_BF_BAN_FACTOR,
+	KEY_BF_BAN_MAX,
+	KEY_BF_FORGET,
+	KEY_BF_ALLOW,
+	KEY_BF_STATE,
+	KEY_RELAY_TRUSTED,
+	KEY_RELAY_DOMAINS,
+	KEY_RELAY_BAN,
+	KEY_RELAY_TARGETS,
+	KEY_DNSBL_ZONES,
+	KEY_DNSBL_ADDRESSES,
+	KEY_DNSBL_INTERVAL,
 	KEY_O_LIMIT,
 	KEY_O_BURST,
 	KEY_O_ACTIONS,
@@ -138,7 +156,7 @@ struct load {
 
 static const char *const sections[] = {
 	"daemon", "ports", "policy", "exporter", "attribution", "audit", "detect", "actions",
-	"mta", "override NAME",
+	"mta", "bruteforce", "relay", "dnsbl", "override NAME",
 };
 #define N_SECTIONS (sizeof(sections) / sizeof(sections[0]))
 static const char *const modes[] = {
@@ -151,6 +169,10 @@ void sg_config_default(struct sg_config *c)
 {
 	static const __u32 out[] = { 25, 465, 587 }, in[] = { 25, 465, 587, 110, 143, 993, 995 };
 	static const char *const mta[] = { "postfix", "Debian-exim", "exim", "mailnull" };
+	/* Submission and the mailbox logins: port 25 is where other servers deliver. */
+	static const __u32 login[] = { 465, 587, 110, 143, 993, 995 };
+	static const char *const loopback[] = { "127.0.0.0/8", "::1" };
+	const char *why;
 	size_t i;
 
 	memset(c, 0, sizeof(*c));
@@ -215,6 +237,27 @@ void sg_config_default(struct sg_config *c)
 	strcpy(c->exim_command, "/usr/sbin/exim4");
 	c->mta_ban_ns = 3600 * SG_NS_PER_SEC;
 	strcpy(c->contained_path, SG_CONTAINED_PATH);
+	/*
+	 * A guesser is banned at its 10th failure in 10 minutes, where a user
+	 * who forgot a password gives up long before; a mail client opens a
+	 * few connections a minute, a scanner hundreds.
+	 */
+	c->bf_auth_failures = 10;
+	c->bf_window_ns = 600 * SG_NS_PER_SEC;
+	c->bf_syn_rate = 300;
+	memcpy(c->bf_syn_ports, login, sizeof(login));
+	c->n_bf_syn_ports = sizeof(login) / sizeof(login[0]);
+	c->bf_distributed = 10;
+	c->bf_ban_ns = 3600 * SG_NS_PER_SEC;
+	c->bf_ban_factor = 4;
+	c->bf_ban_max_ns = 7 * 86400 * SG_NS_PER_SEC;
+	c->bf_forget_ns = 7 * 86400 * SG_NS_PER_SEC;
+	for (i = 0; i < sizeof(loopback) / sizeof(loopback[0]); i++)
+		sg_parse_cidr(loopback[i], &c->bf_allow[c->n_bf_allow++], &why);
+	strcpy(c->bf_state, SG_OFFENDERS_PATH);
+	for (i = 0; i < sizeof(loopback) / sizeof(loopback[0]); i++)
+		sg_parse_cidr(loopback[i], &c->relay_trusted[c->n_relay_trusted++], &why);
+	c->dnsbl_interval_ns = 3600 * SG_NS_PER_SEC;
 }
 
 /* Sets the message of an error; returns -1 for the parsers to pass up. */
@@ -456,6 +499,75 @@ static int parse_names(struct load *l, const struct key *k, const char *v)
 	return 0;
 }
 
+/* A list of prefixes: "203.0.113.0/24, 2001:db8::/32, 198.51.100.7". */
+static int parse_nets(struct load *l, const struct key *k, const char *v)
+{
+	struct sg_ban_key *nets = field(l, k, k->off), net;
+	int *n = field(l, k, k->n_off), i;
+	char buf[INI_MAX_LINE], *tok, *save;
+	const char *why;
+
+	memset(nets, 0, SG_MAX_NETS * sizeof(*nets));
+	*n = 0;
+	snprintf(buf, sizeof(buf), "%s", v);
+	for (tok = strtok_r(buf, LIST_SEPS, &save); tok; tok = strtok_r(NULL, LIST_SEPS, &save)) {
+		if (sg_parse_cidr(tok, &net, &why))
+			return bad(l, "bad prefix '%s': %s", tok, why);
+		for (i = 0; i < *n; i++)
+			if (!memcmp(&nets[i], &net, sizeof(net)))
+				return bad(l, "'%s' listed twice", tok);
+		if (*n == SG_MAX_NETS)
+			return bad(l, "more than %d prefixes", SG_MAX_NETS);
+		nets[(*n)++] = net;
+	}
+	return 0;
+}
+
+/*
+ * DNS names (letters, digits, '-', '.', '_'), or with k->max set numeric
+ * addresses too: k->size is the entry's size, k->max the number of entries.
+ */
+static int parse_hosts(struct load *l, const struct key *k, const char *v, int numeric)
+{
+	char *names = field(l, k, k->off), buf[INI_MAX_LINE], *tok, *save, *e;
+	int *n = field(l, k, k->n_off), i;
+	unsigned char addr[16];
+
+	memset(names, 0, k->max * k->size);
+	*n = 0;
+	snprintf(buf, sizeof(buf), "%s", v);
+	for (tok = strtok_r(buf, LIST_SEPS, &save); tok; tok = strtok_r(NULL, LIST_SEPS, &save)) {
+		if (strlen(tok) >= k->size)
+			return bad(l, "'%s' is longer than %zu characters", tok, k->size - 1);
+		if (numeric) {
+			if (inet_pton(AF_INET, tok, addr) != 1 && inet_pton(AF_INET6, tok, addr) != 1)
+				return bad(l, "'%s' is not a numeric IPv4 or IPv6 address", tok);
+		} else if (inet_pton(AF_INET6, tok, addr) != 1) {
+			for (e = tok; *e && (isalnum((unsigned char)*e) || strchr("-._", *e)); e++)
+				;
+			if (*e || *tok == '.' || strstr(tok, ".."))
+				return bad(l, "'%s' is not a host or domain name", tok);
+		}
+		for (i = 0; i < *n; i++)
+			if (!strcasecmp(names + i * k->size, tok))
+				return bad(l, "'%s' listed twice", tok);
+		if ((__u32)*n == k->max)
+			return bad(l, "more than %u entries", k->max);
+		strcpy(names + (*n)++ * k->size, tok);
+	}
+	return 0;
+}
+
+static int parse_names_dns(struct load *l, const struct key *k, const char *v)
+{
+	return parse_hosts(l, k, v, 0);
+}
+
+static int parse_addresses(struct load *l, const struct key *k, const char *v)
+{
+	return parse_hosts(l, k, v, 1);
+}
+
 static int parse_mta_type(struct load *l, const struct key *k, const char *v)
 {
 	static const char *const types[] = { [SG_MTA_AUTO] = "auto",
@@ -663,6 +775,11 @@ static int parse_globs(struct load *l, const struct key *k, const char *v)
 			 sizeof(((struct sg_thresholds *)0)->f), .toff = TH(f), .in_override = 1 },
 #define PORTS(f)    offsetof(struct sg_config, f), 0, offsetof(struct sg_config, n_##f)
 #define COUNT(f, m) offsetof(struct sg_config, f), 0, 0, m
+/* A list of strings: entry size, count field, number of entries. */
+#define HOSTS(f)                                                              \
+	offsetof(struct sg_config, f), sizeof(((struct sg_config *)0)->f[0]),   \
+		offsetof(struct sg_config, n_##f),                                \
+		sizeof(((struct sg_config *)0)->f) / sizeof(((struct sg_config *)0)->f[0])
 
 static const struct key keys[N_KEYS] = {
 	[KEY_INTERFACES] = { "daemon", "interfaces", parse_interfaces, .empty_ok = 1 },
@@ -721,6 +838,33 @@ static const struct key keys[N_KEYS] = {
 	[KEY_MTA_CONTAIN] = { "mta", "contain", parse_contain },
 	[KEY_MTA_BAN] = { "mta", "ban", parse_duration, FIELD(mta_ban_ns), .zero_ok = 1 },
 	[KEY_MTA_STATE] = { "mta", "state", parse_path, FIELD(contained_path) },
+	[KEY_BF_AUTH_FAILURES] = { "bruteforce", "auth_failures", parse_threshold,
+				   FIELD(bf_auth_failures) },
+	[KEY_BF_WINDOW] = { "bruteforce", "window", parse_duration, FIELD(bf_window_ns) },
+	[KEY_BF_SYN_RATE] = { "bruteforce", "syn_rate", parse_threshold, FIELD(bf_syn_rate) },
+	[KEY_BF_SYN_PORTS] = { "bruteforce", "syn_ports", parse_ports, PORTS(bf_syn_ports),
+			       .empty_ok = 1 },
+	[KEY_BF_DISTRIBUTED] = { "bruteforce", "distributed", parse_threshold,
+				 FIELD(bf_distributed) },
+	[KEY_BF_BAN] = { "bruteforce", "ban", parse_duration, FIELD(bf_ban_ns) },
+	[KEY_BF_BAN_FACTOR] = { "bruteforce", "ban_factor", parse_count, COUNT(bf_ban_factor, 100) },
+	[KEY_BF_BAN_MAX] = { "bruteforce", "ban_max", parse_duration, FIELD(bf_ban_max_ns) },
+	[KEY_BF_FORGET] = { "bruteforce", "forget", parse_duration, FIELD(bf_forget_ns) },
+	[KEY_BF_ALLOW] = { "bruteforce", "allow", parse_nets, NAMES(bf_allow), .empty_ok = 1 },
+	[KEY_BF_STATE] = { "bruteforce", "state", parse_path, FIELD(bf_state), .empty_ok = 1 },
+	[KEY_RELAY_TRUSTED] = { "relay", "trusted", parse_nets, NAMES(relay_trusted),
+				.empty_ok = 1 },
+	[KEY_RELAY_DOMAINS] = { "relay", "domains", parse_names_dns, HOSTS(relay_domains),
+				.empty_ok = 1 },
+	[KEY_RELAY_BAN] = { "relay", "ban", parse_duration, FIELD(relay_ban_ns), .zero_ok = 1 },
+	[KEY_RELAY_TARGETS] = { "relay", "check_targets", parse_names_dns, HOSTS(relay_targets),
+				.empty_ok = 1 },
+	[KEY_DNSBL_ZONES] = { "dnsbl", "zones", parse_names_dns, HOSTS(dnsbl_zones),
+			      .empty_ok = 1 },
+	[KEY_DNSBL_ADDRESSES] = { "dnsbl", "addresses", parse_addresses, HOSTS(dnsbl_addresses),
+				  .empty_ok = 1 },
+	[KEY_DNSBL_INTERVAL] = { "dnsbl", "interval", parse_duration, FIELD(dnsbl_interval_ns),
+				 .zero_ok = 1 },
 	[KEY_O_LIMIT] = { "override", "limit", parse_limit, .in_override = 1 },
 	[KEY_O_BURST] = { "override", "burst", parse_burst, .in_override = 1 },
 	[KEY_O_ACTIONS] = { "override", "actions", parse_actions, .in_override = 1 },
@@ -950,10 +1094,29 @@ static void check_ports(struct load *l)
 			;
 		n += j == c->n_outbound;
 	}
-	if (n <= SG_MAX_PORTS)
+	if (n > SG_MAX_PORTS) {
+		bad(l, "%d distinct ports in outbound and inbound together; at most %d", n,
+		    SG_MAX_PORTS);
+		failed(l, l->seen[line], &keys[line]);
 		return;
-	bad(l, "%d distinct ports in outbound and inbound together; at most %d", n, SG_MAX_PORTS);
-	failed(l, l->seen[line], &keys[line]);
+	}
+	/* XDP counts a source's SYNs on inbound ports only; the default's are left out quietly. */
+	line = l->seen[KEY_INBOUND] > l->seen[KEY_BF_SYN_PORTS] ? KEY_INBOUND : KEY_BF_SYN_PORTS;
+	for (i = 0; l->seen[KEY_BF_SYN_PORTS] && i < c->n_bf_syn_ports; i++) {
+		for (j = 0; j < c->n_inbound && c->inbound[j] != c->bf_syn_ports[i]; j++)
+			;
+		if (j == c->n_inbound) {
+			bad(l, "[bruteforce] syn_ports has %u, which is not in [ports] inbound",
+			    c->bf_syn_ports[i]);
+			failed(l, l->seen[line], NULL);
+			return;
+		}
+	}
+	if (c->bf_ban_max_ns < c->bf_ban_ns) {
+		line = l->seen[KEY_BF_BAN_MAX] > l->seen[KEY_BF_BAN] ? KEY_BF_BAN_MAX : KEY_BF_BAN;
+		bad(l, "ban_max is shorter than ban");
+		failed(l, l->seen[line], &keys[line]);
+	}
 }
 
 /* An override's thresholds are [detect]'s but for the keys it gives, wherever [detect] is. */

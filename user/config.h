@@ -28,6 +28,11 @@
 #define SG_CONTAINED_PATH "/var/lib/smtpguard/contained.json"
 #define SG_MAX_MTA_LOGS 8
 #define SG_MAX_TOP 1000 /* [exporter] top_senders at most */
+#define SG_MAX_NETS 64 /* prefixes in an allow or trusted list */
+#define SG_MAX_ZONES 16 /* [dnsbl] zones */
+#define SG_MAX_DNSBL_ADDRS 16 /* [dnsbl] addresses */
+#define SG_DOMAIN_MAX 254 /* a DNS name, with its NUL */
+#define SG_OFFENDERS_PATH "/var/lib/smtpguard/offenders.json"
 
 /* [mta] type: enum sg_mta_type (mtalog.h), or detected. */
 #define SG_MTA_AUTO 3
@@ -118,6 +123,34 @@ struct sg_config {
 	int mta_reject;		       /* Postfix tables say REJECT, not HOLD */
 	__u64 mta_ban_ns;	       /* a contained account's login IPs banned at XDP; 0: not */
 	char contained_path[PATH_MAX]; /* what is contained, for release with the daemon down */
+	/* [bruteforce]: password guessers banned at XDP */
+	__u32 bf_auth_failures; /* failed logins from one address in bf_window; 0: off */
+	__u64 bf_window_ns;
+	__u32 bf_syn_rate; /* SYNs a minute from one address to bf_syn_ports; 0: off */
+	__u32 bf_syn_ports[SG_MAX_PORTS];
+	int n_bf_syn_ports;
+	__u32 bf_distributed; /* addresses failing on one account in bf_window; 0: off */
+	__u64 bf_ban_ns;      /* the first ban */
+	__u32 bf_ban_factor;  /* each repeat offence's ban is this times the last */
+	__u64 bf_ban_max_ns;
+	__u64 bf_forget_ns; /* an offence older than this no longer counts as a repeat */
+	struct sg_ban_key bf_allow[SG_MAX_NETS]; /* the operator's networks: never banned */
+	int n_bf_allow;
+	char bf_state[PATH_MAX]; /* the offenders, kept across restarts; "": not kept */
+	/* [relay]: mail relayed for outsiders */
+	struct sg_ban_key relay_trusted[SG_MAX_NETS]; /* clients allowed to relay (mynetworks) */
+	int n_relay_trusted;
+	char relay_domains[SG_MAX_NAMES][SG_DOMAIN_MAX]; /* domains relayed on purpose (backup MX) */
+	int n_relay_domains;
+	__u64 relay_ban_ns; /* a relaying client banned at XDP for this long; 0: alert only */
+	char relay_targets[SG_MAX_NAMES][SG_DOMAIN_MAX]; /* check-relay may test these too */
+	int n_relay_targets;
+	/* [dnsbl]: is this host's address on a blocklist */
+	char dnsbl_zones[SG_MAX_ZONES][SG_DOMAIN_MAX];
+	int n_dnsbl_zones;
+	char dnsbl_addresses[SG_MAX_DNSBL_ADDRS][46]; /* none: the host's global addresses */
+	int n_dnsbl_addresses;
+	__u64 dnsbl_interval_ns; /* the daemon's lookups; 0: none */
 
 	/* [override NAME] */
 	struct sg_override overrides[SG_MAX_OVERRIDES];

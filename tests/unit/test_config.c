@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The config file: defaults, dist/smtpguard.conf, every key, and each error to the letter. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,6 +12,7 @@
 #include <cmocka.h>
 
 #include "config.h"
+#include "render.h"
 #include "sg_bucket.h"
 
 /* make test runs from the repository root. */
@@ -146,7 +148,7 @@ static void test_dist_file(void **state)
 	}
 	fclose(out);
 	fclose(in);
-	assert_int_equal(uncommented, 51);
+	assert_int_equal(uncommented, 69);
 	memset(c, 0xff, sizeof(*c));
 	assert_int_equal(load(text, c, err, sizeof(err)), 0);
 	assert_memory_equal(c, def, sizeof(*c));
@@ -237,6 +239,54 @@ static void test_every_key(void **state)
 	free(c);
 }
 
+/* [bruteforce], [relay] and [dnsbl], every key. */
+static void test_defence_keys(void **state)
+{
+	static const char text[] = "[ports]\ninbound = 25 587 993\n"
+				   "[bruteforce]\n"
+				   "auth_failures = 5\nwindow = 5m\nsyn_rate = off\n"
+				   "syn_ports = 587, 993\ndistributed = 4\nban = 30m\n"
+				   "ban_factor = 2\nban_max = 1d\nforget = 2d\n"
+				   "allow = 203.0.113.0/24, 2001:db8::/32\nstate =\n"
+				   "[relay]\ntrusted = 198.51.100.0/24\ndomains = backup.test\n"
+				   "ban = 2h\ncheck_targets = mx2.hosting.test 2001:db8::25\n"
+				   "[dnsbl]\nzones = bl.test, dnsbl-2.example\n"
+				   "addresses = 198.51.100.7 2001:db8::7\ninterval = 0\n";
+	struct sg_config *c = new_config();
+	char err[1024] = "";
+	char buf[INET6_ADDRSTRLEN + 8];
+
+	assert_int_equal(load(text, c, err, sizeof(err)), 0);
+	assert_int_equal(c->bf_auth_failures, 5);
+	assert_int_equal(c->bf_window_ns, 300 * SG_NS_PER_SEC);
+	assert_int_equal(c->bf_syn_rate, 0);
+	assert_int_equal(c->n_bf_syn_ports, 2);
+	assert_int_equal(c->bf_syn_ports[1], 993);
+	assert_int_equal(c->bf_distributed, 4);
+	assert_int_equal(c->bf_ban_ns, 1800 * SG_NS_PER_SEC);
+	assert_int_equal(c->bf_ban_factor, 2);
+	assert_int_equal(c->bf_ban_max_ns, 86400 * SG_NS_PER_SEC);
+	assert_int_equal(c->bf_forget_ns, 2 * 86400 * SG_NS_PER_SEC);
+	assert_int_equal(c->n_bf_allow, 2);
+	assert_string_equal(sg_format_cidr(&c->bf_allow[0], buf, sizeof(buf)), "203.0.113.0/24");
+	assert_string_equal(sg_format_cidr(&c->bf_allow[1], buf, sizeof(buf)), "2001:db8::/32");
+	assert_string_equal(c->bf_state, "");
+	assert_int_equal(c->n_relay_trusted, 1);
+	assert_string_equal(sg_format_cidr(&c->relay_trusted[0], buf, sizeof(buf)),
+			    "198.51.100.0/24");
+	assert_int_equal(c->n_relay_domains, 1);
+	assert_string_equal(c->relay_domains[0], "backup.test");
+	assert_int_equal(c->relay_ban_ns, 7200 * SG_NS_PER_SEC);
+	assert_int_equal(c->n_relay_targets, 2);
+	assert_string_equal(c->relay_targets[1], "2001:db8::25");
+	assert_int_equal(c->n_dnsbl_zones, 2);
+	assert_string_equal(c->dnsbl_zones[1], "dnsbl-2.example");
+	assert_int_equal(c->n_dnsbl_addresses, 2);
+	assert_string_equal(c->dnsbl_addresses[1], "2001:db8::7");
+	assert_int_equal(c->dnsbl_interval_ns, 0);
+	free(c);
+}
+
 static void test_policy_and_listen(void **state)
 {
 	struct sg_config *c = new_config();
@@ -279,7 +329,8 @@ static void test_errors(void **state)
 	} bad[] = {
 		{ "[daemon]\n[mail]\n",
 		  ":2: unknown section [mail] (expected [daemon], [ports], [policy], [exporter], "
-		  "[attribution], [audit], [detect], [actions], [mta] or [override NAME])" },
+		  "[attribution], [audit], [detect], [actions], [mta], [bruteforce], [relay], [dnsbl] "
+		  "or [override NAME])" },
 		{ "[actions]\nrate = block\n",
 		  ":2: [actions] rate: block needs 'for DURATION' at the end: actions expire" },
 		{ "[actions]\nnew_sender = throttle 6/min burst 0 for 1h\n",
@@ -399,6 +450,27 @@ static void test_errors(void **state)
 		{ "[attribution]\nphp_fpm_sockets = localhost:9000\n",
 		  ":2: [attribution] php_fpm_sockets: bad address 'localhost' (a numeric IPv4 "
 		  "address, or IPv6 in brackets)" },
+		{ "[bruteforce]\nallow = 10.0.0.0/8 10.0.0.0/33\n",
+		  ":2: [bruteforce] allow: bad prefix '10.0.0.0/33': IPv4 prefix length above 32" },
+		{ "[bruteforce]\nallow = 10.0.0.0/8, 10.0.0.0/8\n",
+		  ":2: [bruteforce] allow: '10.0.0.0/8' listed twice" },
+		{ "[bruteforce]\nsyn_ports = 993 2525\n",
+		  ":2: [bruteforce] syn_ports has 2525, which is not in [ports] inbound" },
+		{ "[bruteforce]\nban = 2h\nban_max = 1h\n",
+		  ":3: [bruteforce] ban_max: ban_max is shorter than ban" },
+		{ "[bruteforce]\nban_factor = 0\n",
+		  ":2: [bruteforce] ban_factor: bad number '0': out of range (1 to 100)" },
+		{ "[relay]\ntrusted = mynetworks\n",
+		  ":2: [relay] trusted: bad prefix 'mynetworks': not an IPv4 or IPv6 address" },
+		{ "[relay]\ncheck_targets = mx1.example.net mx/2\n",
+		  ":2: [relay] check_targets: 'mx/2' is not a host or domain name" },
+		{ "[dnsbl]\nzones = zen.spamhaus.org ..bl\n",
+		  ":2: [dnsbl] zones: '..bl' is not a host or domain name" },
+		{ "[dnsbl]\naddresses = mail.example.net\n",
+		  ":2: [dnsbl] addresses: 'mail.example.net' is not a numeric IPv4 or IPv6 address" },
+		{ "[dnsbl]\ninterval = soon\n",
+		  ":2: [dnsbl] interval: bad duration 'soon': expected a number, as in 90s, 15m, "
+		  "2h, 1d or 1h30m" },
 		/* The first error is the one reported. */
 		{ "[daemon]\nbad line\n[nowhere]\n",
 		  ":2: [daemon] expected 'key = value', got 'bad line'" },
@@ -484,7 +556,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),   cmocka_unit_test(test_dist_file),
-		cmocka_unit_test(test_every_key),  cmocka_unit_test(test_policy_and_listen),
+		cmocka_unit_test(test_every_key),  cmocka_unit_test(test_defence_keys),
+		cmocka_unit_test(test_policy_and_listen),
 		cmocka_unit_test(test_errors),	   cmocka_unit_test(test_overrides),
 		cmocka_unit_test(test_failure_changes_nothing),
 		cmocka_unit_test(test_unreadable),
