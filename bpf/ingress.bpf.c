@@ -61,7 +61,7 @@ static __always_inline int sg_banned(const __u32 saddr[4])
 	return 0;
 }
 
-static __always_inline void sg_count_source(const __u32 saddr[4])
+static __always_inline void sg_count_source(const __u32 saddr[4], int login)
 {
 	__u64 now = bpf_ktime_get_boot_ns();
 	struct sg_source zero = { .first_ns = now }, *src;
@@ -72,6 +72,8 @@ static __always_inline void sg_count_source(const __u32 saddr[4])
 	if (!src)
 		return;
 	__sync_fetch_and_add(&src->syns, 1);
+	if (login)
+		__sync_fetch_and_add(&src->login_syns, 1);
 	src->last_ns = now;
 }
 
@@ -96,7 +98,7 @@ int sg_ingress_prog(struct xdp_md *ctx)
 	if (!ps)
 		return XDP_PASS;
 	ps->in_syns++; /* softirq: no preemption, a per-CPU add needs no atomic */
-	sg_count_source(pkt.saddr);
+	sg_count_source(pkt.saddr, ps->flags & SG_PORT_LOGIN);
 	return XDP_PASS;
 }
 

@@ -47,6 +47,7 @@
 /* sg_ports: key __u32 port (host order), value struct sg_port, per CPU. */
 #define SG_PORT_OUTBOUND (1U << 0) /* counted and policed when users connect to it */
 #define SG_PORT_INBOUND (1U << 1) /* SYNs to it from outside are counted per source */
+#define SG_PORT_LOGIN (1U << 2) /* inbound, and a source's SYNs to it are its login rate */
 
 struct sg_port {
 	__u32 flags; /* SG_PORT_*, the same on every CPU */
@@ -174,6 +175,7 @@ struct sg_source {
 	__u64 syns;
 	__u64 first_ns;
 	__u64 last_ns;
+	__u64 login_syns; /* to SG_PORT_LOGIN ports: the brute-force signal */
 };
 
 /* sg_bans (LPM trie). IPv4 prefixes are stored as ::ffff:0:0/96 + len. */
@@ -182,12 +184,23 @@ struct sg_ban_key {
 	__u32 addr[4];
 };
 
+/* Why a source is banned, for smtpguard_bans{reason} and the audit. */
+enum sg_ban_reason {
+	SG_BAN_MANUAL = 0, /* smtpguard ban */
+	SG_BAN_CONTAIN = 1, /* it logged in to an account the daemon contained */
+	SG_BAN_AUTH_FAILURES = 2, /* password guessing from this address */
+	SG_BAN_SYN_RATE = 3, /* connections to login ports at a guesser's rate */
+	SG_BAN_DISTRIBUTED = 4, /* one of many addresses guessing one account's password */
+	SG_BAN_RELAY = 5, /* it relayed mail through this host */
+	SG_BAN__MAX,
+};
+
 struct sg_ban {
 	__u64 expires_ns; /* CLOCK_BOOTTIME; 0 = never */
 	__u64 added_ns;
 	__u64 drops;
 	__u32 prefixlen; /* the key's: a lookup returns only the value */
-	__u32 pad;
+	__u32 reason; /* enum sg_ban_reason */
 };
 
 /* Expired bans nested in one another that XDP looks past to a broader one. */

@@ -97,7 +97,7 @@ static int run_ban(int argc, char **argv)
 	fd = sg_pin_open(SG_MAP_BANS);
 	if (fd < 0)
 		return sg_fail("%s: %s", SG_MAP_BANS, strerror(-fd));
-	err = sg_ban_put(fd, &a.key, a.for_ns, &renewed, &expires_ns);
+	err = sg_ban_put(fd, &a.key, a.for_ns, SG_BAN_MANUAL, &renewed, &expires_ns);
 	close(fd);
 	if (err)
 		return sg_fail("banning %s: %s", a.cidr, strerror(-err));

@@ -459,7 +459,7 @@ static int ban_ips(const struct sg_config *c, const char *const *ips, size_t n, 
 		if (!bpf_map_lookup_elem(fd, &key, &old) &&
 		    (!old.expires_ns || old.expires_ns >= sg_boot_ns() + c->mta_ban_ns))
 			continue;
-		r = sg_ban_put(fd, &key, c->mta_ban_ns, NULL, NULL);
+		r = sg_ban_put(fd, &key, c->mta_ban_ns, SG_BAN_CONTAIN, NULL, NULL);
 		if (r) {
 			note(err, errlen, "banning %s: %s", ips[i], strerror(-r));
 			ret = ret ? ret : r;

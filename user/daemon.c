@@ -134,6 +134,8 @@ static __u32 port_flags(const struct sg_config *c, __u32 port)
 		flags |= c->outbound[i] == port ? SG_PORT_OUTBOUND : 0;
 	for (i = 0; i < c->n_inbound; i++)
 		flags |= c->inbound[i] == port ? SG_PORT_INBOUND : 0;
+	for (i = 0; (flags & SG_PORT_INBOUND) && i < c->n_bf_syn_ports; i++)
+		flags |= c->bf_syn_ports[i] == port ? SG_PORT_LOGIN : 0;
 	return flags;
 }
 

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The mail server's principals from its log records; see mailstats.h. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 
 #define QID_SLOTS     (SG_MAIL_MAX_QIDS * 2) /* a power of two, half full at most */
 #define PENDING_MAX   1024
+#define RELAYS_MAX    1024 /* relayed messages between two ticks */
 #define DEFAULT_MAXP  8192 /* 16 KB each */
 #define MAX_MTA_USERS 32
 
@@ -19,6 +21,9 @@ struct qid_entry {
 	struct sg_mail_principal *p; /* NULL: not a principal's (an inbound message) */
 	int null_sender;
 	int used;
+	/* From an SMTP client that did not log in: a remote delivery of it is relayed. */
+	int unauth, relayed;
+	unsigned char client[16]; /* IPv4 mapped */
 };
 
 struct sg_mailstats {
@@ -36,6 +41,8 @@ struct sg_mailstats {
 
 	struct sg_mail_pending *pending;
 	size_t n_pending;
+	struct sg_mail_relay *relays;
+	size_t n_relays;
 
 	struct sg_mailstats_host host;
 
@@ -75,7 +82,8 @@ struct sg_mailstats *sg_mailstats_new(size_t max_principals)
 	m->qids = calloc(QID_SLOTS, sizeof(*m->qids));
 	m->order = calloc(SG_MAIL_MAX_QIDS, sizeof(*m->order));
 	m->pending = calloc(PENDING_MAX, sizeof(*m->pending));
-	if (!m->qids || !m->order || !m->pending) {
+	m->relays = calloc(RELAYS_MAX, sizeof(*m->relays));
+	if (!m->qids || !m->order || !m->pending || !m->relays) {
 		sg_mailstats_free(m);
 		return NULL;
 	}
@@ -94,6 +102,7 @@ void sg_mailstats_free(struct sg_mailstats *m)
 	free(m->qids);
 	free(m->order);
 	free(m->pending);
+	free(m->relays);
 	free(m);
 }
 
@@ -412,6 +421,41 @@ static void message(struct sg_mailstats *m, struct sg_mail_principal *p, struct 
 	}
 }
 
+/* s as 16 bytes, IPv4 mapped; 0 when it is no address. */
+static int mail_addr(const char *s, unsigned char out[16])
+{
+	static const unsigned char mapped[12] = { [10] = 0xff, [11] = 0xff };
+
+	if (inet_pton(AF_INET6, s, out) == 1)
+		return 1;
+	memcpy(out, mapped, sizeof(mapped));
+	return inet_pton(AF_INET, s, out + 12) == 1;
+}
+
+/* A message that did not log in, sent on to another server for a recipient the client named. */
+static void relayed(struct sg_mailstats *m, struct qid_entry *e, const struct sg_mta_rec *r,
+		    time_t now)
+{
+	struct sg_mail_relay *x;
+
+	e->relayed = 1;
+	m->host.relayed++;
+	if (m->n_relays == RELAYS_MAX) {
+		m->host.relays_dropped++;
+		return;
+	}
+	x = &m->relays[m->n_relays++];
+	memset(x, 0, sizeof(*x));
+	memcpy(x->client, e->client, sizeof(x->client));
+	if (IN6_IS_ADDR_V4MAPPED((const struct in6_addr *)e->client))
+		inet_ntop(AF_INET, e->client + 12, x->client_ip, sizeof(x->client_ip));
+	else
+		inet_ntop(AF_INET6, e->client, x->client_ip, sizeof(x->client_ip));
+	snprintf(x->qid, sizeof(x->qid), "%s", e->qid);
+	snprintf(x->rcpt, sizeof(x->rcpt), "%s", r->rcpt);
+	x->when = now;
+}
+
 static void submit(struct sg_mailstats *m, const struct sg_mta_rec *r, time_t now,
 		   __s64 (*uid_of_user)(const char *user))
 {
@@ -425,6 +469,8 @@ static void submit(struct sg_mailstats *m, const struct sg_mta_rec *r, time_t no
 		return;
 	if (r->sender[0] || r->null_sender)
 		e->null_sender = r->null_sender;
+	if (r->ev == SG_EV_SUBMIT && !r->login[0])
+		e->unauth = mail_addr(r->client_ip, e->client);
 	/* The MTA's own failure notice (Exim: "<= <> U=Debian-exim P=local"): nobody's message. */
 	if (r->ev == SG_EV_LOCAL && mta_user(m, r))
 		return;
@@ -447,6 +493,16 @@ static void submit(struct sg_mailstats *m, const struct sg_mta_rec *r, time_t no
 		return;
 	message(m, p, e, now);
 	add_sender(p, r->sender);
+}
+
+size_t sg_mailstats_relayed(struct sg_mailstats *m, struct sg_mail_relay *out, size_t max)
+{
+	size_t n = m->n_relays < max ? m->n_relays : max;
+
+	memcpy(out, m->relays, n * sizeof(*out));
+	memmove(m->relays, m->relays + n, (m->n_relays - n) * sizeof(*out));
+	m->n_relays -= n;
+	return n;
 }
 
 static void delivery(struct sg_mailstats *m, const struct sg_mta_rec *r, time_t now)
@@ -472,6 +528,8 @@ static void delivery(struct sg_mailstats *m, const struct sg_mta_rec *r, time_t 
 		m->host.bounces_in++;
 		return;
 	}
+	if (e && e->unauth && !e->relayed && !r->forwarded)
+		relayed(m, e, r, now);
 	if (!p)
 		return;
 	advance(p, now);
@@ -525,12 +583,15 @@ int sg_mailstats_add(struct sg_mailstats *m, const struct sg_mta_rec *r, time_t 
 			qid_delete(m, r->qid);
 		break;
 	case SG_EV_AUTH_FAIL:
-		m->host.auth_failures++;
+		/* Dovecot's auth process logs again what a login process or the MTA logs. */
+		if (r->service == SG_SVC_OTHER)
+			break;
+		m->host.auth_failures += r->attempts;
 		if (r->login[0] &&
 		    snprintf(id, sizeof(id), "%s%s", SG_MAIL_SASL, r->login) < (int)sizeof(id)) {
 			p = find(m, id);
 			if (p)
-				p->t.auth_failures++;
+				p->t.auth_failures += r->attempts;
 		}
 		break;
 	case SG_EV_HOLD:

@@ -133,11 +133,29 @@ size_t sg_mailstats_pending_hold(struct sg_mailstats *m, struct sg_mail_pending 
 /* Client IPs of p seen since now - window_s. */
 size_t sg_mailstats_ips(const struct sg_mail_principal *p, time_t now, time_t window_s);
 
+/*
+ * A message from an SMTP client that did not log in, delivered to another
+ * server for a recipient the client named (not an alias's or a forward's
+ * target): relayed. Whether the client may relay ([relay] trusted) is the
+ * caller's to judge.
+ */
+struct sg_mail_relay {
+	char client_ip[SG_MTA_IP_MAX];
+	unsigned char client[16]; /* the same, IPv4 mapped */
+	char qid[SG_MTA_QID_MAX];
+	char rcpt[SG_MTA_ADDR_MAX];
+	time_t when;
+};
+
+/* Those seen since the last call, once per message, oldest first: up to max into out. */
+size_t sg_mailstats_relayed(struct sg_mailstats *m, struct sg_mail_relay *out, size_t max);
+
 /* Host-wide counters, for /metrics. */
 struct sg_mailstats_host {
 	__u64 records[SG_EV_HOLD + 1]; /* by event */
-	__u64 auth_failures;
+	__u64 auth_failures; /* each counted once: Dovecot's auth process's lines are left out */
 	__u64 bounces_in;
+	__u64 relayed, relays_dropped; /* the latter: past the queue between two calls */
 	size_t principals, qids;
 	__u64 evicted; /* queue ids or principals dropped at a cap */
 };

@@ -106,12 +106,12 @@ int sg_ports_default(int fd)
 		__u32 port, flags;
 	} defaults[] = {
 		{ 25, SG_PORT_OUTBOUND | SG_PORT_INBOUND },
-		{ 465, SG_PORT_OUTBOUND | SG_PORT_INBOUND },
-		{ 587, SG_PORT_OUTBOUND | SG_PORT_INBOUND },
-		{ 110, SG_PORT_INBOUND },
-		{ 143, SG_PORT_INBOUND },
-		{ 993, SG_PORT_INBOUND },
-		{ 995, SG_PORT_INBOUND },
+		{ 465, SG_PORT_OUTBOUND | SG_PORT_INBOUND | SG_PORT_LOGIN },
+		{ 587, SG_PORT_OUTBOUND | SG_PORT_INBOUND | SG_PORT_LOGIN },
+		{ 110, SG_PORT_INBOUND | SG_PORT_LOGIN },
+		{ 143, SG_PORT_INBOUND | SG_PORT_LOGIN },
+		{ 993, SG_PORT_INBOUND | SG_PORT_LOGIN },
+		{ 995, SG_PORT_INBOUND | SG_PORT_LOGIN },
 	};
 	size_t i;
 	int err;
@@ -254,10 +254,10 @@ __u64 sg_boot_ns(void)
 	return (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
-int sg_ban_put(int fd, const struct sg_ban_key *key, __u64 for_ns, int *renewed,
+int sg_ban_put(int fd, const struct sg_ban_key *key, __u64 for_ns, __u32 reason, int *renewed,
 	       __u64 *expires_ns)
 {
-	struct sg_ban ban = {}, old;
+	struct sg_ban ban = { .reason = reason }, old;
 	int again = !bpf_map_lookup_elem(fd, key, &old);
 
 	if (again)

@@ -38,10 +38,11 @@ int sg_map_for_each(int fd, sg_entry_fn fn, void *ctx);
 int sg_map_count(int fd);
 
 /*
- * sg_bans: bans key for for_ns (0: until lifted), from now. Renewing a ban
- * keeps its drop count; *renewed (may be NULL) says whether there was one.
+ * sg_bans: bans key for for_ns (0: until lifted), from now, for reason
+ * (enum sg_ban_reason). Renewing a ban keeps its drop count; *renewed (may
+ * be NULL) says whether there was one.
  */
-int sg_ban_put(int fd, const struct sg_ban_key *key, __u64 for_ns, int *renewed,
+int sg_ban_put(int fd, const struct sg_ban_key *key, __u64 for_ns, __u32 reason, int *renewed,
 	       __u64 *expires_ns);
 
 /* CLOCK_BOOTTIME in ns, the clock the kernel side uses for expiry. */

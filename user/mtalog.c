@@ -92,6 +92,14 @@ static int is_alnum(char ch)
 	return is_digit(ch) || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z');
 }
 
+/* lit starts at p. */
+static int lit_at(const char *p, const char *end, const char *lit)
+{
+	size_t n = strlen(lit);
+
+	return (size_t)(end - p) >= n && !memcmp(p, lit, n);
+}
+
 static const char *find(const char *p, const char *end, const char *lit)
 {
 	if (p >= end)
@@ -471,6 +479,8 @@ static enum sg_mta_event finish(struct sg_mta_rec *r, enum sg_mta_event ev)
 		r->uid = -1;
 		r->when = when;
 	}
+	if (ev == SG_EV_AUTH_FAIL && !r->attempts)
+		r->attempts = 1;
 	r->ev = ev;
 	return ev;
 }
@@ -629,12 +639,15 @@ static enum sg_mta_event pf_delivery(struct cur *c, struct cur svc, struct sg_mt
 		{ "bounced", SG_OUT_BOUNCED },
 		{ "expired", SG_OUT_BOUNCED },
 	};
+	char status[16], orig[SG_MTA_ADDR_MAX];
 	const char *p, *q;
-	char status[16];
 	size_t i;
 
 	if (!angle(c, r->rcpt, sizeof(r->rcpt), NULL) || !r->rcpt[0])
 		return SG_EV_NONE;
+	/* Right after the recipient, where the client's own text ends. */
+	if (eat(c, ", orig_to=<") && angle(c, orig, sizeof(orig), NULL))
+		r->forwarded = strcasecmp(orig, r->rcpt) != 0;
 	pf_field(c, ", relay=", r->relay, sizeof(r->relay));
 	pf_field(c, ", dsn=", r->dsn, sizeof(r->dsn));
 	p = find(c->p, c->end, ", status=");
@@ -912,6 +925,10 @@ static enum sg_mta_event exim_out(struct cur *c, struct sg_mta_rec *r, enum sg_m
 	if (stop > c->p && stop[-1] == '>' && (o = rfind_ch(c->p, stop - 1, '<')) &&
 	    (o == c->p || o[-1] == ' ')) {
 		COPY(r->rcpt, o + 1, stop - 1);
+		/* A local delivery names the local part first; another address, a forward. */
+		w = word(&rc);
+		r->forwarded = find_ch(w.p, w.end, '@') &&
+			       (left(&w) != strlen(r->rcpt) || strncasecmp(w.p, r->rcpt, left(&w)));
 	} else {
 		w = word(&rc);
 		COPY(r->rcpt, w.p, w.end);
@@ -1169,8 +1186,17 @@ static enum sg_mta_event dovecot_login(struct cur *c, struct cur svc, struct sg_
 	const char *head = user ? user : rip ? rip : c->end, *p, *q;
 	size_t i, n = left(&svc);
 
-	if (!find(c->p, head, "(auth failed"))
+	p = find(c->p, head, "(auth failed");
+	if (!p)
 		return SG_EV_NONE;
+	/* "(auth failed, 3 attempts in 12 secs)": one line at the end of a session. */
+	p += strlen("(auth failed");
+	if (p + 2 < head && p[0] == ',' && p[1] == ' ' && is_digit(p[2])) {
+		for (p += 2; p < head && is_digit(*p) && r->attempts < 100000; p++)
+			r->attempts = r->attempts * 10 + (__u32)(*p - '0');
+		if ((p < head && is_digit(*p)) || !lit_at(p, head, " attempt"))
+			r->attempts = 0;
+	}
 	if (rip) {
 		p = rip + strlen(", rip=");
 		q = find_ch(p, c->end, ',');

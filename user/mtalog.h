@@ -120,7 +120,14 @@ struct sg_mta_rec {
 	char dsn[SG_MTA_DSN_MAX];
 	char relay[SG_MTA_RELAY_MAX];
 	int local; /* DELIVERY: delivered into a mailbox on this host */
+	/*
+	 * DELIVERY: rcpt is where another address of the message led (Postfix
+	 * orig_to=, Exim's <ORIGINAL>): an alias or a forward, not an address
+	 * the client gave for another domain.
+	 */
+	int forwarded;
 	enum sg_mta_service service;
+	__u32 attempts; /* AUTH_FAIL: the failures the line stands for (Dovecot's "N attempts") */
 };
 
 /*

@@ -396,6 +396,7 @@ struct want {
 	bool flow; /* an sg_egress entry for port and the destination, holding egress */
 	struct sg_egress egress;
 	bool source; /* an sg_sources entry for the source, with one SYN */
+	bool login; /* and that SYN is to a login port */
 	enum ban_id ban; /* whose drops moved */
 };
 
@@ -422,6 +423,8 @@ static void expect(const struct test *t, const struct pkt *p, struct want *w)
 		w->port = r->in;
 		w->counts.in_syns = !!r->in;
 		w->source = r->in;
+		/* sg_ports_default: every inbound port but 25 (where servers deliver) is a login port. */
+		w->login = r->in && r->in != 25;
 		w->ban = r->ban;
 	}
 }
@@ -510,6 +513,7 @@ static void check_sources(const struct run *c, const struct row *r, const struct
 	check(c, bpf_map_lookup_elem(fx.sources_fd, &key, &got), 0, "sg_sources lookup %s",
 	      r->pkt.src);
 	check(c, got.syns, 1, "sg_sources.syns");
+	check(c, got.login_syns, w->login, "sg_sources.login_syns");
 	check(c, got.first_ns, got.last_ns, "sg_sources.first_ns against last_ns");
 	check_time(c, got.last_ns, t0, t1, "sg_sources.last_ns");
 }

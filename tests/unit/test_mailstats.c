@@ -103,8 +103,18 @@ static void test_account_windows(void **state)
 
 		strcpy(f.login, "victim@hosting.test");
 		strcpy(f.client_ip, "198.51.100.13");
+		f.service = SG_SVC_SMTP;
+		f.attempts = 1;
 		sg_mailstats_add(m, &f, T0 + 7201, NULL);
 		assert_int_equal(p->t.auth_failures, 1);
+		/* Dovecot's "3 attempts" line counts 3; its auth process's line repeats one. */
+		f.service = SG_SVC_IMAP;
+		f.attempts = 3;
+		sg_mailstats_add(m, &f, T0 + 7202, NULL);
+		f.service = SG_SVC_OTHER;
+		f.attempts = 1;
+		sg_mailstats_add(m, &f, T0 + 7202, NULL);
+		assert_int_equal(p->t.auth_failures, 4);
 	}
 	sg_mailstats_free(m);
 }
@@ -266,12 +276,69 @@ static void test_bad_ids(void **state)
 	sg_mailstats_free(m);
 }
 
+/* A message from a client that did not log in, sent on to another server: relayed, once. */
+static void test_relayed(void **state)
+{
+	static const char *const one[] = { "x@far.example" };
+	static const enum sg_mta_outcome sent[] = { SG_OUT_SENT };
+	struct sg_mailstats *m = sg_mailstats_new(0);
+	struct sg_mail_relay out[4];
+	struct sg_mailstats_host h;
+	struct sg_mta_rec r;
+
+	assert_non_null(m);
+	/* Relayed: no login, remote recipients; the second recipient is the same message. */
+	message(m, "R1", "", "198.51.100.20", one, sent, 1, T0);
+	r = rec(SG_EV_DELIVERY, "R1");
+	strcpy(r.rcpt, "y@far.example");
+	r.outcome = SG_OUT_BOUNCED;
+	sg_mailstats_add(m, &r, T0 + 1, NULL);
+	/* From IPv6. */
+	message(m, "R2", "", "2001:db8::20", one, sent, 1, T0 + 2);
+	/* Logged in; delivered into a mailbox here; an alias's target; a local submission. */
+	message(m, "N1", "alice@hosting.test", "198.51.100.21", one, sent, 1, T0 + 3);
+	r = rec(SG_EV_SUBMIT, "N2");
+	strcpy(r.client_ip, "198.51.100.22");
+	sg_mailstats_add(m, &r, T0 + 3, NULL);
+	r = rec(SG_EV_DELIVERY, "N2");
+	strcpy(r.rcpt, "alice@hosting.test");
+	r.outcome = SG_OUT_SENT;
+	r.local = 1;
+	sg_mailstats_add(m, &r, T0 + 3, NULL);
+	r.local = 0;
+	r.forwarded = 1;
+	strcpy(r.rcpt, "alice@far.example");
+	sg_mailstats_add(m, &r, T0 + 3, NULL);
+	r = rec(SG_EV_LOCAL, "N3");
+	r.uid = 1001;
+	sg_mailstats_add(m, &r, T0 + 3, NULL);
+	r = rec(SG_EV_DELIVERY, "N3");
+	strcpy(r.rcpt, "x@far.example");
+	r.outcome = SG_OUT_SENT;
+	sg_mailstats_add(m, &r, T0 + 3, NULL);
+
+	assert_int_equal(sg_mailstats_relayed(m, out, 1), 1);
+	assert_string_equal(out[0].client_ip, "198.51.100.20");
+	assert_string_equal(out[0].qid, "R1");
+	assert_string_equal(out[0].rcpt, "x@far.example");
+	assert_int_equal(out[0].when, T0);
+	assert_int_equal(out[0].client[10], 0xff);
+	assert_int_equal(out[0].client[15], 20);
+	assert_int_equal(sg_mailstats_relayed(m, out, 4), 1);
+	assert_string_equal(out[0].client_ip, "2001:db8::20");
+	assert_int_equal(sg_mailstats_relayed(m, out, 4), 0);
+	sg_mailstats_host(m, &h);
+	assert_int_equal(h.relayed, 2);
+	assert_int_equal(h.relays_dropped, 0);
+	sg_mailstats_free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_account_windows), cmocka_unit_test(test_local_and_bounces_in),
 		cmocka_unit_test(test_qids_and_holds),	cmocka_unit_test(test_long_deferred),
-		cmocka_unit_test(test_bad_ids),
+		cmocka_unit_test(test_bad_ids),		cmocka_unit_test(test_relayed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

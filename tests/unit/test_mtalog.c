@@ -45,8 +45,8 @@ struct want {
 	time_t when;
 	const char *qid, *ip, *login, *user, *sender, *rcpt, *dsn, *relay;
 	long long uid;
-	int has_uid, null_sender, local;
-	unsigned int nrcpt;
+	int has_uid, null_sender, local, forwarded;
+	unsigned int nrcpt, attempts; /* attempts: 0 means 1 for an auth failure */
 	enum sg_mta_outcome out;
 	enum sg_mta_service svc;
 };
@@ -158,6 +158,8 @@ static void expect_rows(parser_fn fn, const struct want *rows, size_t n)
 		EXPECT_INT(outcome, w->out);
 		EXPECT_STR(dsn, w->dsn);
 		EXPECT_STR(relay, w->relay);
+		EXPECT_INT(forwarded, w->forwarded);
+		EXPECT_INT(attempts, w->attempts ? w->attempts : ev == SG_EV_AUTH_FAIL);
 		EXPECT_INT(local, w->local);
 		EXPECT_INT(service, w->svc);
 	}
@@ -255,7 +257,15 @@ static void test_postfix(void **state)
 		     "orig_to=<blog>, relay=local, delay=0.04, delays=0.02/0.01/0/0.01, dsn=5.1.1, "
 		     "status=bounced (unknown user: \"blog\")",
 		  SG_EV_DELIVERY, REF, .qid = "4ShKq29Tt8z9sWJ", .rcpt = "blog@mail.hosting.test",
-		  .out = SG_OUT_BOUNCED, .dsn = "5.1.1", .relay = "local", .local = 1 },
+		  .out = SG_OUT_BOUNCED, .dsn = "5.1.1", .relay = "local", .local = 1,
+		  .forwarded = 1 },
+		/* An alias of a local address to another domain: forwarded, not relayed. */
+		{ DV "mail postfix/smtp[1270]: 4ShKq29Tt8z9sWK: to=<info.owner@example.org>, "
+		     "orig_to=<info@hosting.test>, relay=203.0.113.10[203.0.113.10]:25, delay=0.1, "
+		     "delays=0/0/0/0.1, dsn=2.0.0, status=sent (250 2.0.0 Ok)",
+		  SG_EV_DELIVERY, REF, .qid = "4ShKq29Tt8z9sWK", .rcpt = "info.owner@example.org",
+		  .out = SG_OUT_SENT, .dsn = "2.0.0", .relay = "203.0.113.10[203.0.113.10]:25",
+		  .forwarded = 1 },
 		/* An instance: postfix-out/SERVICE; LMTP over TCP is local by its service. */
 		{ DV
 		  "mail postfix-out/smtp[1242]: 4ShKq22Mn4z9sWD: to=<rupert@example.net>, "
@@ -458,7 +468,7 @@ static void test_exim(void **state)
 		     "F=<victim@hosting.test> P=<> R=dnslookup T=remote_smtp S=8451 "
 		     "H=mx.example.net [203.0.113.30]:25 C=\"250 2.0.0 Ok\" QT=1s DT=0s",
 		  SG_EV_DELIVERY, REF, .qid = "1dhdXn-0005zU-EV", .rcpt = "owner@example.net",
-		  .out = SG_OUT_SENT, .dsn = "2.0.0", .relay = "remote_smtp" },
+		  .out = SG_OUT_SENT, .dsn = "2.0.0", .relay = "remote_smtp", .forwarded = 1 },
 		{ EX "1rABcD-0003Xy-1a Completed", SG_EV_DONE, REF, .qid = "1rABcD-0003Xy-1a" },
 		{ EX "1rABcD-0003Xy-1a Completed QT=2s", SG_EV_DONE, REF,
 		  .qid = "1rABcD-0003Xy-1a" },
@@ -555,13 +565,18 @@ static void test_dovecot(void **state)
 		  "user=<admin@hosting.test>, method=PLAIN, rip=2001:db8:ff::7, lip=198.51.100.1, "
 		  "session=<9mUq2GQbPNEgAQ24>",
 		  SG_EV_AUTH_FAIL, REF, .ip = "2001:db8:ff::7", .login = "admin@hosting.test",
-		  .svc = SG_SVC_POP3 },
+		  .svc = SG_SVC_POP3, .attempts = 3 },
 		{ DV "submission-login: Info: Login aborted: Connection closed (auth failed, 3 "
 		     "attempts "
 		     "in 9 secs) (auth_failed): user=<victim@hosting.test>, method=LOGIN, "
 		     "rip=2001:db8::10, lip=2001:db8::1, TLS, session=<4k2LQ9dX>",
 		  SG_EV_AUTH_FAIL, REF, .ip = "2001:db8::10", .login = "victim@hosting.test",
-		  .svc = SG_SVC_SUBMISSION },
+		  .svc = SG_SVC_SUBMISSION, .attempts = 3 },
+		/* A count out of range stands for one failure. */
+		{ DV "imap-login: Info: Disconnected (auth failed, 1234567 attempts in 2 secs): "
+		     "user=<v@h.test>, method=PLAIN, rip=198.51.100.34, lip=198.51.100.1",
+		  SG_EV_AUTH_FAIL, REF, .ip = "198.51.100.34", .login = "v@h.test",
+		  .svc = SG_SVC_IMAP },
 		{ DV "web1 dovecot: managesieve-login: Disconnected (auth failed, 1 attempts in 2 "
 		     "secs): user=<victim@hosting.test>, method=PLAIN, rip=198.51.100.33, "
 		     "lip=198.51.100.1",
