@@ -1094,12 +1094,18 @@ static void check_ports(struct load *l)
 			;
 		n += j == c->n_outbound;
 	}
-	if (n > SG_MAX_PORTS) {
-		bad(l, "%d distinct ports in outbound and inbound together; at most %d", n,
-		    SG_MAX_PORTS);
-		failed(l, l->seen[line], &keys[line]);
+	if (n <= SG_MAX_PORTS)
 		return;
-	}
+	bad(l, "%d distinct ports in outbound and inbound together; at most %d", n, SG_MAX_PORTS);
+	failed(l, l->seen[line], &keys[line]);
+}
+
+/* [bruteforce]: the keys that depend on one another, or on [ports]. */
+static void check_bruteforce(struct load *l)
+{
+	const struct sg_config *c = l->c;
+	int i, j, line;
+
 	/* XDP counts a source's SYNs on inbound ports only; the default's are left out quietly. */
 	line = l->seen[KEY_INBOUND] > l->seen[KEY_BF_SYN_PORTS] ? KEY_INBOUND : KEY_BF_SYN_PORTS;
 	for (i = 0; l->seen[KEY_BF_SYN_PORTS] && i < c->n_bf_syn_ports; i++) {
@@ -1111,6 +1117,11 @@ static void check_ports(struct load *l)
 			failed(l, l->seen[line], NULL);
 			return;
 		}
+	}
+	if (c->bf_distributed > SG_MAX_DISTRIBUTED) {
+		bad(l, "at most %d", SG_MAX_DISTRIBUTED);
+		failed(l, l->seen[KEY_BF_DISTRIBUTED], &keys[KEY_BF_DISTRIBUTED]);
+		return;
 	}
 	if (c->bf_ban_max_ns < c->bf_ban_ns) {
 		line = l->seen[KEY_BF_BAN_MAX] > l->seen[KEY_BF_BAN] ? KEY_BF_BAN_MAX : KEY_BF_BAN;
@@ -1175,6 +1186,8 @@ int sg_config_load(const char *path, struct sg_config *c, char *err, size_t errl
 			check_policy(&l);
 		if (!l.err_line)
 			check_ports(&l);
+		if (!l.err_line)
+			check_bruteforce(&l);
 		if (!l.err_line)
 			merge_overrides(&l);
 		ret = l.err_line ? -EINVAL : 0;

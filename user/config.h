@@ -29,6 +29,7 @@
 #define SG_MAX_MTA_LOGS 8
 #define SG_MAX_TOP 1000 /* [exporter] top_senders at most */
 #define SG_MAX_NETS 64 /* prefixes in an allow or trusted list */
+#define SG_MAX_DISTRIBUTED 128 /* [bruteforce] distributed at most: sources kept per account */
 #define SG_MAX_ZONES 16 /* [dnsbl] zones */
 #define SG_MAX_DNSBL_ADDRS 16 /* [dnsbl] addresses */
 #define SG_DOMAIN_MAX 254 /* a DNS name, with its NUL */

@@ -438,7 +438,6 @@ static int ban_ips(const struct sg_config *c, const char *const *ips, size_t n, 
 		   char *err, size_t errlen)
 {
 	struct sg_ban_key key;
-	struct sg_ban old;
 	const char *why;
 	size_t i;
 	int fd, ret = 0, r;
@@ -455,11 +454,9 @@ static int ban_ips(const struct sg_config *c, const char *const *ips, size_t n, 
 			note(err, errlen, "bad client address '%s'", ips[i]);
 			continue;
 		}
-		/* A longer ban already there (a human's, or for good) stays as it is. */
-		if (!bpf_map_lookup_elem(fd, &key, &old) &&
-		    (!old.expires_ns || old.expires_ns >= sg_boot_ns() + c->mta_ban_ns))
+		r = sg_ban_raise(fd, &key, c->mta_ban_ns, SG_BAN_CONTAIN);
+		if (r > 0)
 			continue;
-		r = sg_ban_put(fd, &key, c->mta_ban_ns, SG_BAN_CONTAIN, NULL, NULL);
 		if (r) {
 			note(err, errlen, "banning %s: %s", ips[i], strerror(-r));
 			ret = ret ? ret : r;

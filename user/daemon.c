@@ -40,6 +40,7 @@
 #include "smtpguard.h"
 #include "state.h"
 #include "sweep.h"
+#include "defence.h"
 
 #define SENDERS_EVERY 5 /* ticks */
 #define ACTIVE_SHOWN 200 /* smtpguard_alert_active series at most */
@@ -64,6 +65,9 @@ struct daemon {
 	struct sg_status st;
 	struct sg_guard guard;
 	struct sg_mailguard mail;
+	struct sg_defence defence;
+	struct sg_defence_metrics defence_m;
+	struct sg_brute_totals brute_totals;
 	struct sg_alert_metric *active; /* [ACTIVE_SHOWN] */
 	struct sg_account_metric *accounts; /* [top_senders] */
 	__u64 mta_records[SG_EV_HOLD + 1];
@@ -423,6 +427,7 @@ static void tick(struct daemon *d)
 		sg_guard_tick(&d->guard, d->cfg, &d->senders, d->rates, d->recent, &d->audit, now,
 			      time(NULL));
 	sg_mailguard_tick(&d->mail, d->cfg, &d->audit, time(NULL));
+	sg_defence_tick(&d->defence, d->cfg, &d->audit, d->mail.stats, time(NULL));
 	/* The first pass is the baseline: what was counted before the daemon looked. */
 	if (!err && !d->rates_started) {
 		sg_rates_started(d->rates, now_s);
@@ -446,6 +451,8 @@ static void tick(struct daemon *d)
 		sg_mailguard_metrics(&d->mail, time(NULL), &d->mta, d->accounts,
 				     d->cfg->top_senders, d->mta_records);
 		m.mta = &d->mta;
+		sg_defence_metrics(&d->defence, &d->brute_totals, &d->defence_m);
+		m.defence = &d->defence_m;
 		if (d->ex)
 			publish_rendered(d, "/metrics", SG_METRICS_CONTENT_TYPE, render_metrics,
 					 &m);
@@ -748,7 +755,9 @@ int sg_daemon_run(const char *path)
 		goto cleanup;
 	}
 	sg_guard_config(&d.guard, d.cfg, sg_boot_ns());
-	err = sg_mailguard_init(&d.mail, d.cfg, d.guard.det, d.guard.resp);
+	err = sg_defence_init(&d.defence, d.cfg, time(NULL));
+	if (!err)
+		err = sg_mailguard_init(&d.mail, d.cfg, d.guard.det, d.guard.resp, &d.defence);
 	if (err) {
 		sg_fail("the mail server's logs: %s", strerror(-err));
 		goto cleanup;
@@ -794,6 +803,7 @@ cleanup:
 	sg_recent_free(d.recent);
 	sg_rates_free(d.rates);
 	sg_mailguard_free(&d.mail);
+	sg_defence_free(&d.defence);
 	sg_guard_free(&d.guard);
 	free(d.active);
 	free(d.accounts);

@@ -46,7 +46,7 @@ int sg_mailguard_logs(const struct sg_config *c, enum sg_mta_type t, char (*out)
 }
 
 int sg_mailguard_init(struct sg_mailguard *g, const struct sg_config *c, struct sg_detector *det,
-		      const struct sg_responder *resp)
+		      const struct sg_responder *resp, struct sg_defence *defence)
 {
 	struct passwd *pw;
 	int i, ret;
@@ -54,6 +54,7 @@ int sg_mailguard_init(struct sg_mailguard *g, const struct sg_config *c, struct 
 	memset(g, 0, sizeof(*g));
 	g->det = det;
 	g->resp = resp;
+	g->defence = defence;
 	g->type = sg_contain_mta(c);
 	g->stats = sg_mailstats_new(0);
 	if (!g->stats)
@@ -107,8 +108,11 @@ static void on_line(int index, const char *line, size_t len, void *ctx)
 	struct sg_mta_rec rec;
 
 	/* Live, the clock is the time: a log's own stamps may be in another zone, or late. */
-	if (sg_mta_parse(r->g->type, line, len, r->now, &rec) != SG_EV_NONE)
-		sg_mailstats_add(r->g->stats, &rec, r->now, uid_of_user);
+	if (sg_mta_parse(r->g->type, line, len, r->now, &rec) == SG_EV_NONE)
+		return;
+	sg_mailstats_add(r->g->stats, &rec, r->now, uid_of_user);
+	if (r->g->defence)
+		sg_defence_record(r->g->defence, &rec, r->now);
 }
 
 void sg_mailguard_read(struct sg_mailguard *g, time_t now)

@@ -15,6 +15,7 @@
 
 #include "audit.h"
 #include "config.h"
+#include "defence.h"
 #include "detect.h"
 #include "follow.h"
 #include "mailstats.h"
@@ -29,6 +30,7 @@ struct sg_mailguard {
 	struct sg_follower *follow; /* NULL: no MTA */
 	struct sg_mailstats *stats;
 	struct sg_detector *det;	 /* borrowed: the guard's */
+	struct sg_defence *defence;	 /* borrowed: gets the records too (NULL: none) */
 	const struct sg_responder *resp; /* borrowed: the guard's, for exemptions */
 	struct stat_key {
 		dev_t dev;
@@ -52,7 +54,7 @@ int sg_mailguard_logs(const struct sg_config *c, enum sg_mta_type t, char (*out)
  * = alert is only alerted on, never contained).
  */
 int sg_mailguard_init(struct sg_mailguard *g, const struct sg_config *c, struct sg_detector *det,
-		      const struct sg_responder *resp);
+		      const struct sg_responder *resp, struct sg_defence *defence);
 void sg_mailguard_free(struct sg_mailguard *g);
 
 /* The follower's inotify descriptor for epoll, or -1. */

@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "mailstats.h"
+#include "render.h"
 
 #define QID_SLOTS     (SG_MAIL_MAX_QIDS * 2) /* a power of two, half full at most */
 #define PENDING_MAX   1024
@@ -23,7 +24,7 @@ struct qid_entry {
 	int used;
 	/* From an SMTP client that did not log in: a remote delivery of it is relayed. */
 	int unauth, relayed;
-	unsigned char client[16]; /* IPv4 mapped */
+	__u32 client[4]; /* IPv4 mapped */
 };
 
 struct sg_mailstats {
@@ -422,14 +423,14 @@ static void message(struct sg_mailstats *m, struct sg_mail_principal *p, struct 
 }
 
 /* s as 16 bytes, IPv4 mapped; 0 when it is no address. */
-static int mail_addr(const char *s, unsigned char out[16])
+static int mail_addr(const char *s, __u32 out[4])
 {
 	static const unsigned char mapped[12] = { [10] = 0xff, [11] = 0xff };
 
 	if (inet_pton(AF_INET6, s, out) == 1)
 		return 1;
 	memcpy(out, mapped, sizeof(mapped));
-	return inet_pton(AF_INET, s, out + 12) == 1;
+	return inet_pton(AF_INET, s, &out[3]) == 1;
 }
 
 /* A message that did not log in, sent on to another server for a recipient the client named. */
@@ -447,10 +448,7 @@ static void relayed(struct sg_mailstats *m, struct qid_entry *e, const struct sg
 	x = &m->relays[m->n_relays++];
 	memset(x, 0, sizeof(*x));
 	memcpy(x->client, e->client, sizeof(x->client));
-	if (IN6_IS_ADDR_V4MAPPED((const struct in6_addr *)e->client))
-		inet_ntop(AF_INET, e->client + 12, x->client_ip, sizeof(x->client_ip));
-	else
-		inet_ntop(AF_INET6, e->client, x->client_ip, sizeof(x->client_ip));
+	sg_format_addr(e->client, x->client_ip, sizeof(x->client_ip));
 	snprintf(x->qid, sizeof(x->qid), "%s", e->qid);
 	snprintf(x->rcpt, sizeof(x->rcpt), "%s", r->rcpt);
 	x->when = now;

@@ -141,7 +141,7 @@ size_t sg_mailstats_ips(const struct sg_mail_principal *p, time_t now, time_t wi
  */
 struct sg_mail_relay {
 	char client_ip[SG_MTA_IP_MAX];
-	unsigned char client[16]; /* the same, IPv4 mapped */
+	__u32 client[4]; /* the same, IPv4 mapped */
 	char qid[SG_MTA_QID_MAX];
 	char rcpt[SG_MTA_ADDR_MAX];
 	time_t when;

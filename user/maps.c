@@ -273,3 +273,13 @@ int sg_ban_put(int fd, const struct sg_ban_key *key, __u64 for_ns, __u32 reason,
 		*expires_ns = ban.expires_ns;
 	return 0;
 }
+
+int sg_ban_raise(int fd, const struct sg_ban_key *key, __u64 for_ns, __u32 reason)
+{
+	struct sg_ban old;
+
+	if (!bpf_map_lookup_elem(fd, key, &old) &&
+	    (!old.expires_ns || old.expires_ns >= sg_boot_ns() + for_ns))
+		return 1;
+	return sg_ban_put(fd, key, for_ns, reason, NULL, NULL);
+}

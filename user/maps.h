@@ -45,6 +45,12 @@ int sg_map_count(int fd);
 int sg_ban_put(int fd, const struct sg_ban_key *key, __u64 for_ns, __u32 reason, int *renewed,
 	       __u64 *expires_ns);
 
+/*
+ * sg_ban_put, unless a ban at least as long is there already (a human's,
+ * or one for good), which stays as it is: 1 then, 0 when put, or -errno.
+ */
+int sg_ban_raise(int fd, const struct sg_ban_key *key, __u64 for_ns, __u32 reason);
+
 /* CLOCK_BOOTTIME in ns, the clock the kernel side uses for expiry. */
 __u64 sg_boot_ns(void);
 

@@ -522,6 +522,32 @@ static void mta_metrics(FILE *f, const struct sg_mta_metrics *m)
 	account_metrics(f, m);
 }
 
+static void defence_metrics(FILE *f, const struct sg_defence_metrics *m)
+{
+	size_t i;
+
+	named_family(f, "smtpguard_auth_failures_total", "counter",
+		     "Failed logins in the MTA and Dovecot logs, each counted once, by service.",
+		     "service", m->services, m->auth_failures, m->n_services);
+	named_family(f, "smtpguard_bans", "gauge",
+		     "Sources banned at XDP now, by why: a human, a containment or a rule.",
+		     "reason", m->reasons, m->bans, m->n_reasons);
+	family(f, "smtpguard_bruteforce_bans_total", "counter",
+	       "Bans the daemon's brute-force and relay rules gave, by rule.");
+	for (i = 0; i < m->n_reasons; i++)
+		if (i >= SG_BAN_AUTH_FAILURES)
+			sample_u64(f, "smtpguard_bruteforce_bans_total",
+				   LABELS({"reason", m->reasons[i]}), m->banned[i]);
+	family(f, "smtpguard_relay_messages_total", "counter",
+	       "Messages relayed for clients that did not log in and are not trusted.");
+	sample_u64(f, "smtpguard_relay_messages_total", NO_LABELS, m->relay_messages);
+	family(f, "smtpguard_relay_alerts_total", "counter", "Open-relay alerts raised.");
+	sample_u64(f, "smtpguard_relay_alerts_total", NO_LABELS, m->relay_alerts);
+	family(f, "smtpguard_ban_errors_total", "counter",
+	       "Bans the daemon's rules gave that could not be put in sg_bans (see the log).");
+	sample_u64(f, "smtpguard_ban_errors_total", NO_LABELS, m->ban_errors);
+}
+
 int sg_metrics_render(FILE *f, const struct sg_metrics *m)
 {
 	family(f, "smtpguard_build_info", "gauge", "The running smtpguard's version, always 1.");
@@ -539,5 +565,7 @@ int sg_metrics_render(FILE *f, const struct sg_metrics *m)
 	detector_metrics(f, m);
 	if (m->mta)
 		mta_metrics(f, m->mta);
+	if (m->defence)
+		defence_metrics(f, m->defence);
 	return fflush(f) || ferror(f) ? -EIO : 0;
 }

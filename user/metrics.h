@@ -62,6 +62,18 @@ struct sg_mta_metrics {
 	size_t n_accounts, accounts_omitted;
 };
 
+/* Brute-force bans and open-relay alerts (defence.h). */
+struct sg_defence_metrics {
+	const char *const *services; /* "smtp", "imap", ... */
+	const __u64 *auth_failures; /* [n_services] */
+	size_t n_services;
+	const char *const *reasons; /* enum sg_ban_reason's names */
+	const __u64 *bans; /* [n_reasons]: in force now */
+	const __u64 *banned; /* [n_reasons]: given by the daemon's rules, ever */
+	size_t n_reasons;
+	__u64 relay_messages, relay_alerts, ban_errors;
+};
+
 struct sg_metrics {
 	const struct sg_status *st; /* hooks, interfaces, maps, ports, policies, errors, counters */
 	const struct sg_sender_rate *senders; /* the K busiest, busiest first */
@@ -82,6 +94,7 @@ struct sg_metrics {
 	size_t n_active;
 	const struct sg_conn_stats *conn; /* host totals from sock_ops; NULL: none read */
 	const struct sg_mta_metrics *mta; /* NULL: none */
+	const struct sg_defence_metrics *defence; /* NULL: none */
 };
 
 #define SG_METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"

@@ -188,3 +188,14 @@ int sg_parse_cidr(const char *s, struct sg_ban_key *key, const char **why)
 		return fail(why, "address has bits set beyond the prefix length", -EINVAL);
 	return 0;
 }
+
+int sg_cidr_contains(const struct sg_ban_key *net, const __u32 addr[4])
+{
+	const unsigned char *n = (const unsigned char *)net->addr, *a = (const unsigned char *)addr;
+	__u32 bits = net->prefixlen > 128 ? 128 : net->prefixlen, whole = bits / 8;
+	unsigned char mask = (unsigned char)(0xff00 >> (bits % 8));
+
+	if (memcmp(n, a, whole))
+		return 0;
+	return whole == 16 || !((n[whole] ^ a[whole]) & mask);
+}

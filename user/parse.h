@@ -23,6 +23,9 @@ int sg_parse_count(const char *s, __u32 max, __u32 *out, const char **why);
 /* "198.51.100.0/24", "2001:db8::/32", or a bare address (a host prefix). IPv4 is stored mapped. */
 int sg_parse_cidr(const char *s, struct sg_ban_key *key, const char **why);
 
+/* addr (16 bytes, IPv4 mapped) is inside the prefix net. */
+int sg_cidr_contains(const struct sg_ban_key *net, const __u32 addr[4]);
+
 /* A decimal UID (0 to 4294967294). */
 int sg_parse_uid(const char *s, __u32 *uid, const char **why);
 

@@ -22,6 +22,20 @@ const char *const sg_counter_names[SG_CNT__MAX] = {
 	[SG_CNT_DENIED_NO_BUCKET] = "denied_no_bucket",
 };
 
+const char *const sg_ban_reason_names[SG_BAN__MAX] = {
+	[SG_BAN_MANUAL] = "manual",
+	[SG_BAN_CONTAIN] = "contain",
+	[SG_BAN_AUTH_FAILURES] = "auth_failures",
+	[SG_BAN_SYN_RATE] = "syn_rate",
+	[SG_BAN_DISTRIBUTED] = "distributed",
+	[SG_BAN_RELAY] = "open_relay",
+};
+
+const char *sg_ban_reason_name(__u32 reason)
+{
+	return reason < SG_BAN__MAX ? sg_ban_reason_names[reason] : "unknown";
+}
+
 const char *sg_mode_name(__u32 mode)
 {
 	switch (mode) {

@@ -144,7 +144,8 @@ static void ban_audit(const struct sg_audit_cfg *cfg, const void *key, const voi
 	char cidr[64];
 
 	e.target = sg_format_cidr(key, cidr, sizeof(cidr));
-	e.params = json_pack("{s:I}", "drops", (json_int_t)b->drops);
+	e.params = json_pack("{s:I, s:s}", "drops", (json_int_t)b->drops, "reason",
+			     sg_ban_reason_name(b->reason));
 	e.reason = "its time was up";
 	e.expires_ns = b->expires_ns;
 	audit(cfg, &e);

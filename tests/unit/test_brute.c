@@ -1,0 +1,256 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Password guessing per source and per account: exact verdicts, bans that grow, the file. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "brute.h"
+#include "parse.h"
+#include "sg_bucket.h"
+
+#define T0   1795440000
+#define HOUR (3600 * SG_NS_PER_SEC)
+
+static struct sg_config cfg;
+
+static int setup(void **state)
+{
+	sg_config_default(&cfg);
+	cfg.bf_auth_failures = 5;
+	cfg.bf_syn_rate = 300;
+	cfg.bf_distributed = 4;
+	return 0;
+}
+
+static void fail_from(struct sg_brute *b, const char *ip, const char *login,
+		      enum sg_mta_service svc, __u32 attempts, time_t now)
+{
+	struct sg_mta_rec r = {
+		.ev = SG_EV_AUTH_FAIL, .uid = -1, .service = svc, .attempts = attempts
+	};
+
+	snprintf(r.client_ip, sizeof(r.client_ip), "%s", ip);
+	snprintf(r.login, sizeof(r.login), "%s", login);
+	sg_brute_fail(b, &cfg, &r, now);
+}
+
+static const __u32 *addr_of(const char *ip)
+{
+	static struct sg_ban_key key;
+	const char *why;
+
+	assert_int_equal(sg_parse_cidr(ip, &key, &why), 0);
+	return key.addr;
+}
+
+static void test_auth_failures(void **state)
+{
+	struct sg_brute *b = sg_brute_new();
+	struct sg_brute_verdict v[8];
+	struct sg_brute_totals t;
+	int i;
+
+	assert_non_null(b);
+	for (i = 0; i < 4; i++)
+		fail_from(b, "198.51.100.10", "", SG_SVC_SMTP, 1, T0 + i);
+	/* Dovecot's auth process repeats a failure the MTA logged: not counted. */
+	fail_from(b, "198.51.100.10", "", SG_SVC_OTHER, 1, T0 + 4);
+	assert_int_equal(sg_brute_judge(b, &cfg, T0 + 4, v, 8), 0);
+	fail_from(b, "198.51.100.10", "", SG_SVC_IMAP, 1, T0 + 5);
+	assert_int_equal(sg_brute_judge(b, &cfg, T0 + 5, v, 8), 1);
+	assert_string_equal(v[0].addr, "198.51.100.10");
+	assert_int_equal(v[0].key.prefixlen, 128);
+	assert_int_equal(v[0].reason, SG_BAN_AUTH_FAILURES);
+	assert_int_equal(v[0].value, 5);
+	assert_int_equal(v[0].limit, 5);
+	assert_int_equal(v[0].offences, 1);
+	assert_int_equal(v[0].ban_ns, HOUR);
+	assert_true(sg_brute_dirty(b));
+	/* Judged once; what comes in while banned (late log lines) does not judge it again. */
+	fail_from(b, "198.51.100.10", "", SG_SVC_SMTP, 9, T0 + 6);
+	assert_int_equal(sg_brute_judge(b, &cfg, T0 + 6, v, 8), 0);
+
+	/* One Dovecot line for 5 attempts; IPv6. */
+	fail_from(b, "2001:db8::7", "", SG_SVC_POP3, 5, T0 + 7);
+	assert_int_equal(sg_brute_judge(b, &cfg, T0 + 7, v, 8), 1);
+	assert_string_equal(v[0].addr, "2001:db8::7");
+
+	/* Spread wider than the window (10 min): never 5 at once. */
+	for (i = 0; i < 10; i++)
+		fail_from(b, "198.51.100.11", "", SG_SVC_SMTP, 1, T0 + i * 200);
+	assert_int_equal(sg_brute_judge(b, &cfg, T0 + 2000, v, 8), 0);
+
+	/* The operator's network is counted, never banned. */
+	assert_int_equal(sg_parse_cidr("203.0.113.0/24", &cfg.bf_allow[cfg.n_bf_allow++],
+				       &(const char *){ NULL }),
+			 0);
+	fail_from(b, "203.0.113.9", "", SG_SVC_SMTP, 50, T0 + 8);
+	assert_int_equal(sg_brute_judge(b, &cfg, T0 + 8, v, 8), 0);
+	cfg.n_bf_allow--;
+
+	sg_brute_totals(b, &t);
+	assert_int_equal(t.failures[SG_BRUTE_SMTP], 4 + 9 + 10 + 50);
+	assert_int_equal(t.failures[SG_BRUTE_IMAP], 1);
+	assert_int_equal(t.failures[SG_BRUTE_POP3], 5);
+	assert_int_equal(t.bans[SG_BAN_AUTH_FAILURES], 2);
+	sg_brute_free(b);
+}
+
+/* 1h, 4h, 16h, then ban_max; an offence older than forget starts again at 1h. */
+static void test_repeat_offenders(void **state)
+{
+	static const __u64 want[] = { 1 * HOUR, 4 * HOUR, 16 * HOUR, 24 * HOUR, 24 * HOUR };
+	struct sg_brute *b = sg_brute_new();
+	struct sg_brute_verdict v[2];
+	time_t now = T0;
+	size_t i;
+
+	cfg.bf_ban_max_ns = 24 * HOUR;
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		fail_from(b, "198.51.100.12", "", SG_SVC_SMTP, 5, now);
+		assert_int_equal(sg_brute_judge(b, &cfg, now, v, 2), 1);
+		assert_int_equal(v[0].offences, i + 1);
+		assert_int_equal(v[0].ban_ns, want[i]);
+		now += (time_t)(v[0].ban_ns / SG_NS_PER_SEC) + 1;
+	}
+	now += 8 * 86400;
+	fail_from(b, "198.51.100.12", "", SG_SVC_SMTP, 5, now);
+	assert_int_equal(sg_brute_judge(b, &cfg, now, v, 2), 1);
+	assert_int_equal(v[0].offences, 1);
+	assert_int_equal(v[0].ban_ns, HOUR);
+	cfg.bf_ban_max_ns = 7 * 24 * HOUR;
+	sg_brute_free(b);
+}
+
+static void test_syn_rate(void **state)
+{
+	struct sg_brute *b = sg_brute_new();
+	struct sg_brute_verdict v[2];
+
+	/* In sg_sources before the daemon looked: where its count starts. */
+	sg_brute_syns(b, addr_of("198.51.100.13"), 1000, 0, T0);
+	sg_brute_syns(b, addr_of("198.51.100.13"), 1299, 0, T0 + 30);
+	assert_int_equal(sg_brute_judge(b, &cfg, T0 + 30, v, 2), 0);
+	sg_brute_syns(b, addr_of("198.51.100.13"), 1300, 0, T0 + 31);
+	assert_int_equal(sg_brute_judge(b, &cfg, T0 + 31, v, 2), 1);
+	assert_int_equal(v[0].reason, SG_BAN_SYN_RATE);
+	assert_int_equal(v[0].value, 300);
+	assert_int_equal(v[0].limit, 300);
+
+	/* New since the last pass: all of its SYNs are this minute's. */
+	sg_brute_syns(b, addr_of("198.51.100.14"), 400, 1, T0 + 40);
+	assert_int_equal(sg_brute_judge(b, &cfg, T0 + 40, v, 2), 1);
+	assert_string_equal(v[0].addr, "198.51.100.14");
+
+	/* 299 a minute for three minutes: a busy client, never over the limit. */
+	sg_brute_syns(b, addr_of("198.51.100.15"), 0, 1, T0);
+	sg_brute_syns(b, addr_of("198.51.100.15"), 299, 1, T0 + 60);
+	sg_brute_syns(b, addr_of("198.51.100.15"), 598, 1, T0 + 120);
+	sg_brute_syns(b, addr_of("198.51.100.15"), 897, 1, T0 + 180);
+	assert_int_equal(sg_brute_judge(b, &cfg, T0 + 180, v, 2), 0);
+	/* The LRU map dropped it and it came back: counted from its new count on. */
+	sg_brute_syns(b, addr_of("198.51.100.15"), 10, 1, T0 + 181);
+	sg_brute_syns(b, addr_of("198.51.100.15"), 300, 1, T0 + 182);
+	assert_int_equal(sg_brute_judge(b, &cfg, T0 + 182, v, 2), 1);
+	assert_int_equal(v[0].value, 299 + 290);
+	sg_brute_free(b);
+}
+
+/* One account, a failure each from many addresses: each address banned, the account alerted once.
+ */
+static void test_distributed(void **state)
+{
+	static const char *const ips[] = { "198.51.100.20", "198.51.100.21", "198.51.100.22",
+					   "2001:db8::23" };
+	struct sg_brute *b = sg_brute_new();
+	struct sg_brute_verdict v[8];
+	size_t i;
+
+	for (i = 0; i < 3; i++)
+		fail_from(b, ips[i], "victim@hosting.test", SG_SVC_SMTP, 1, T0 + (time_t)i);
+	fail_from(b, "198.51.100.29", "alice@hosting.test", SG_SVC_SMTP, 1, T0 + 3);
+	assert_int_equal(sg_brute_judge(b, &cfg, T0 + 3, v, 8), 0);
+	fail_from(b, ips[3], "VICTIM@hosting.test", SG_SVC_IMAP, 1, T0 + 4);
+	assert_int_equal(sg_brute_judge(b, &cfg, T0 + 4, v, 8), 4);
+	for (i = 0; i < 4; i++) {
+		assert_string_equal(v[i].addr, ips[i]);
+		assert_int_equal(v[i].reason, SG_BAN_DISTRIBUTED);
+		assert_string_equal(v[i].login, "victim@hosting.test");
+		assert_int_equal(v[i].value, 4);
+		assert_int_equal(v[i].limit, 4);
+		assert_int_equal(v[i].first, i == 0);
+	}
+	/* Under attack: the next address is banned at its first failure, with no new alert. */
+	fail_from(b, "198.51.100.24", "victim@hosting.test", SG_SVC_SMTP, 1, T0 + 30);
+	assert_int_equal(sg_brute_judge(b, &cfg, T0 + 30, v, 8), 1);
+	assert_string_equal(v[0].addr, "198.51.100.24");
+	assert_int_equal(v[0].first, 0);
+	assert_int_equal(v[0].value, 5);
+	/* The attack over (a window with fewer than 4): one more failure is one failure. */
+	fail_from(b, "198.51.100.25", "victim@hosting.test", SG_SVC_SMTP, 1, T0 + 2000);
+	assert_int_equal(sg_brute_judge(b, &cfg, T0 + 2000, v, 8), 0);
+	sg_brute_free(b);
+}
+
+static void test_offenders_file(void **state)
+{
+	char path[] = "/tmp/sg-brute-XXXXXX";
+	struct sg_brute *b = sg_brute_new(), *c = sg_brute_new();
+	struct sg_brute_verdict v[2];
+	int fd = mkstemp(path);
+	FILE *f;
+
+	assert_true(fd >= 0);
+	close(fd);
+	fail_from(b, "198.51.100.30", "", SG_SVC_SMTP, 5, T0);
+	assert_int_equal(sg_brute_judge(b, &cfg, T0, v, 2), 1);
+	assert_int_equal(sg_brute_save(b, path), 0);
+	assert_false(sg_brute_dirty(b));
+
+	/* Read back a day later: the second offence is the second. */
+	assert_int_equal(sg_brute_load(c, path, T0 + 86400, 7 * 86400), 0);
+	fail_from(c, "198.51.100.30", "", SG_SVC_SMTP, 5, T0 + 86400);
+	assert_int_equal(sg_brute_judge(c, &cfg, T0 + 86400, v, 2), 1);
+	assert_int_equal(v[0].offences, 2);
+	assert_int_equal(v[0].ban_ns, 4 * HOUR);
+	sg_brute_free(c);
+
+	/* Past forget, the file's offence is dropped on load. */
+	c = sg_brute_new();
+	assert_int_equal(sg_brute_load(c, path, T0 + 8 * 86400, 7 * 86400), 0);
+	fail_from(c, "198.51.100.30", "", SG_SVC_SMTP, 5, T0 + 8 * 86400);
+	assert_int_equal(sg_brute_judge(c, &cfg, T0 + 8 * 86400, v, 2), 1);
+	assert_int_equal(v[0].offences, 1);
+	sg_brute_free(c);
+
+	/* Not JSON: an error, and nothing loaded; no file: nothing to load. */
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("not json", f);
+	fclose(f);
+	c = sg_brute_new();
+	assert_int_equal(sg_brute_load(c, path, T0, 86400), -EINVAL);
+	unlink(path);
+	assert_int_equal(sg_brute_load(c, path, T0, 86400), 0);
+	sg_brute_free(c);
+	sg_brute_free(b);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(test_auth_failures, setup),
+		cmocka_unit_test_setup(test_repeat_offenders, setup),
+		cmocka_unit_test_setup(test_syn_rate, setup),
+		cmocka_unit_test_setup(test_distributed, setup),
+		cmocka_unit_test_setup(test_offenders_file, setup),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
