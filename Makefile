@@ -115,6 +115,7 @@ bench: deps all $(BENCH) $(BUILD)/tools/sg_fill $(BUILD)/tools/sg_sink
 	$(BENCH)
 	scripts/bench-daemon.sh
 	scripts/bench-containment.sh
+	scripts/bench-bruteforce.sh
 
 # S6 replayed in the lab (scripts/lab.sh), narrated; under a minute, leaves nothing behind.
 demo: deps all $(TOOLS)

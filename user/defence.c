@@ -50,8 +50,10 @@ void sg_defence_free(struct sg_defence *d)
 
 void sg_defence_record(struct sg_defence *d, const struct sg_mta_rec *r, time_t now)
 {
-	if (r->ev == SG_EV_AUTH_FAIL)
-		sg_brute_fail(d->brute, d->cfg, r, now);
+	if (r->ev != SG_EV_AUTH_FAIL)
+		return;
+	sg_brute_fail(d->brute, d->cfg, r, now);
+	d->failures = 1;
 }
 
 /* --- XDP's SYN counts --------------------------------------------------------- */
@@ -294,11 +296,30 @@ static void count_bans(struct sg_defence *d)
 	close(fd);
 }
 
-void sg_defence_tick(struct sg_defence *d, const struct sg_config *c,
-		     const struct sg_audit_cfg *audit, struct sg_mailstats *stats, time_t now)
+static void judge(struct sg_defence *d, const struct sg_config *c, const struct sg_audit_cfg *audit,
+		  time_t now)
 {
 	static struct sg_brute_verdict v[VERDICTS];
 	size_t i, n;
+
+	d->failures = 0;
+	n = sg_brute_judge(d->brute, c, now, v, VERDICTS);
+	for (i = 0; i < n; i++)
+		brute_ban(d, audit, &v[i]);
+	save_offenders(d, c);
+}
+
+void sg_defence_react(struct sg_defence *d, const struct sg_config *c,
+		      const struct sg_audit_cfg *audit, time_t now)
+{
+	d->cfg = c;
+	if (d->failures)
+		judge(d, c, audit, now);
+}
+
+void sg_defence_tick(struct sg_defence *d, const struct sg_config *c,
+		     const struct sg_audit_cfg *audit, struct sg_mailstats *stats, time_t now)
+{
 	int err;
 
 	d->cfg = c;
@@ -306,10 +327,7 @@ void sg_defence_tick(struct sg_defence *d, const struct sg_config *c,
 	if (err && !d->sources_failed)
 		printf("smtpguard: reading %s: %s\n", SG_MAP_SOURCES, strerror(-err));
 	d->sources_failed = err != 0;
-	n = sg_brute_judge(d->brute, c, now, v, VERDICTS);
-	for (i = 0; i < n; i++)
-		brute_ban(d, audit, &v[i]);
-	save_offenders(d, c);
+	judge(d, c, audit, now);
 	if (stats)
 		relays(d, c, audit, stats, now);
 	count_bans(d);

@@ -30,6 +30,7 @@ struct sg_defence {
 	const struct sg_config *cfg;	  /* the daemon's, as of the last tick */
 	__u64 pass_ns;			  /* CLOCK_BOOTTIME of the last read of sg_sources */
 	int sources_failed, state_failed; /* each said once until it works again */
+	int failures;			  /* failed logins recorded since the last verdicts */
 	struct sg_relay_client {
 		char ip[INET6_ADDRSTRLEN];
 		__u32 addr[4];
@@ -49,6 +50,10 @@ void sg_defence_free(struct sg_defence *d);
 
 /* A record from the MTA's logs, as mailguard reads it. */
 void sg_defence_record(struct sg_defence *d, const struct sg_mta_rec *r, time_t now);
+
+/* After reading the logs: the verdicts on the failures read, at once. */
+void sg_defence_react(struct sg_defence *d, const struct sg_config *c,
+		      const struct sg_audit_cfg *audit, time_t now);
 
 /* Once a tick; stats is mailguard's, for its relayed messages. */
 void sg_defence_tick(struct sg_defence *d, const struct sg_config *c,

@@ -235,7 +235,8 @@ teardown()
 	fi
 	# A test's own state: the next test starts with no baselines and nothing contained.
 	if [ -n "$T" ]; then
-		rm -f "$T"/*.log "$T"/*.tlog "$T"/baselines.gz "$T"/contained.json* "$T/multiline"
+		rm -rf "$T"/*.log "$T"/*.tlog "$T"/baselines.gz "$T"/contained.json* \
+			"$T"/offenders.json* "$T"/f2b* "$T/multiline"
 	fi
 }
 
