@@ -27,6 +27,7 @@
 #include "collect.h"
 #include "config.h"
 #include "daemon.h"
+#include "dnsblwatch.h"
 #include "exporter.h"
 #include "guard.h"
 #include "mailguard.h"
@@ -77,6 +78,7 @@ struct daemon {
 	__u64 senders_tick; /* when /senders was last published */
 	int rates_started;
 	int tick_failed; /* the last tick could not read the maps */
+	struct sg_dnsblwatch *dnsbl; /* NULL: no blocklist checks */
 };
 
 /* What the epoll events carry, to tell the sources apart. */
@@ -287,9 +289,17 @@ static void publish_rendered(struct daemon *d, const char *path, const char *typ
 	free(buf);
 }
 
+struct metrics_arg {
+	const struct sg_metrics *m;
+	struct sg_dnsblwatch *dnsbl;
+};
+
 static int render_metrics(FILE *f, const void *arg)
 {
-	return sg_metrics_render(f, arg);
+	const struct metrics_arg *a = arg;
+	int err = sg_metrics_render(f, a->m);
+
+	return err ? err : sg_dnsblwatch_render(a->dnsbl, f);
 }
 
 static int render_json(FILE *f, const void *arg)
@@ -455,7 +465,7 @@ static void tick(struct daemon *d)
 		m.defence = &d->defence_m;
 		if (d->ex)
 			publish_rendered(d, "/metrics", SG_METRICS_CONTENT_TYPE, render_metrics,
-					 &m);
+					 &(struct metrics_arg){ &m, d->dnsbl });
 	}
 	if (d->ticks % 60 == 0)
 		sg_rates_expire(d->rates, now_s);
@@ -555,7 +565,7 @@ static void reload(struct daemon *d)
 	struct sg_sender_rate *top = NULL;
 	struct sg_recent *recent = NULL;
 	struct sg_exporter *ex = NULL;
-	int resize;
+	int resize, err;
 
 	sd_notify(0, "RELOADING=1");
 	if (!c || load_config(d->path, c))
@@ -597,6 +607,9 @@ static void reload(struct daemon *d)
 	c = NULL;
 	derive(d);
 	sg_guard_config(&d->guard, d->cfg, sg_boot_ns());
+	err = sg_dnsblwatch_apply(&d->dnsbl, d->cfg);
+	if (err)
+		log_line("smtpguard: dnsbl: %s; the previous checks go on", strerror(-err));
 	log_line("smtpguard: reloaded %s", d->path);
 	goto out;
 failed:
@@ -661,6 +674,8 @@ static int loop(struct daemon *d)
 				break;
 			case SRC_MTA:
 				sg_mailguard_read(&d->mail, time(NULL));
+				/* A guesser is banned as its failure is logged, not at the tick. */
+				sg_defence_react(&d->defence, d->cfg, &d->audit, time(NULL));
 				break;
 			}
 		}
@@ -770,6 +785,11 @@ int sg_daemon_run(const char *path)
 	}
 	if (exporter_start(&d, d.cfg, &d.ex))
 		goto cleanup;
+	err = sg_dnsblwatch_apply(&d.dnsbl, d.cfg);
+	if (err) {
+		sg_fail("starting the blocklist checks: %s", strerror(-err));
+		goto cleanup;
+	}
 	log_line("smtpguard %s: running on %s; pinned state in %s", SG_VERSION,
 		 path ? path : "the built-in default", sg_pin_dir());
 	if (d.ex)
@@ -794,6 +814,7 @@ int sg_daemon_run(const char *path)
 			 "removes them)");
 	}
 cleanup:
+	sg_dnsblwatch_stop(d.dnsbl);
 	exporter_stop(&d, d.ex);
 	ring_buffer__free(d.rb);
 	close_fd(d.sigfd);

@@ -548,6 +548,34 @@ static void defence_metrics(FILE *f, const struct sg_defence_metrics *m)
 	sample_u64(f, "smtpguard_ban_errors_total", NO_LABELS, m->ban_errors);
 }
 
+int sg_metrics_render_dnsbl(FILE *f, const struct sg_dnsbl_state *s)
+{
+	const struct sg_dnsbl_result *r;
+	int i;
+
+	family(f, "smtpguard_dnsbl_listed", "gauge",
+	       "Whether the address was on the zone's blocklist at the last lookup that answered.");
+	for (i = 0; i < s->n_results; i++) {
+		r = &s->results[i];
+		if (r->known)
+			sample_u64(f, "smtpguard_dnsbl_listed",
+				   LABELS({ "zone", s->zones[r->zone] }, { "address", r->address }),
+				   (__u64)r->listed);
+	}
+	family(f, "smtpguard_dnsbl_lookup_failures_total", "counter",
+	       "Blocklist lookups that got no usable answer (timeout, SERVFAIL, REFUSED, an error "
+	       "code).");
+	for (i = 0; i < s->n_zones; i++)
+		sample_u64(f, "smtpguard_dnsbl_lookup_failures_total", LABELS({ "zone", s->zones[i] }),
+			   s->failures[i]);
+	family(f, "smtpguard_dnsbl_last_check_timestamp_seconds", "gauge",
+	       "When the last round of blocklist lookups ended.");
+	if (s->last_check)
+		sample_u64(f, "smtpguard_dnsbl_last_check_timestamp_seconds", NO_LABELS,
+			   s->last_check);
+	return fflush(f) || ferror(f) ? -EIO : 0;
+}
+
 int sg_metrics_render(FILE *f, const struct sg_metrics *m)
 {
 	family(f, "smtpguard_build_info", "gauge", "The running smtpguard's version, always 1.");

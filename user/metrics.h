@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <linux/types.h>
 
+#include "config.h"
+#include "dnsbl.h"
 #include "render.h"
 
 enum sg_window {
@@ -97,9 +99,37 @@ struct sg_metrics {
 	const struct sg_defence_metrics *defence; /* NULL: none */
 };
 
+#define SG_DNSBL_PAIRS (SG_MAX_ZONES * SG_DNSBL_HOST_ADDRS)
+
+/* One address in one zone. */
+struct sg_dnsbl_result {
+	int zone; /* index into the state's zones */
+	char address[INET6_ADDRSTRLEN];
+	int known;   /* some lookup answered: listed is the last answer */
+	int listed;  /* on the list at the last answered lookup */
+	int failing; /* the last lookup failed */
+};
+
+struct sg_dnsbl_state {
+	char zones[SG_MAX_ZONES][SG_DOMAIN_MAX];
+	int n_zones;
+	__u64 failures[SG_MAX_ZONES]; /* lookups that failed, by zone, ever */
+	struct sg_dnsbl_result results[SG_DNSBL_PAIRS];
+	int n_results;
+	__u64 last_check; /* when the last round ended, in seconds since the epoch; 0: none yet */
+};
+
 #define SG_METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
 /* Writes the whole exposition to f; -EIO when f fails. */
 int sg_metrics_render(FILE *f, const struct sg_metrics *m);
+
+/*
+ * smtpguard_dnsbl_listed{zone,address} (results never answered are left
+ * out), smtpguard_dnsbl_lookup_failures_total{zone} and
+ * smtpguard_dnsbl_last_check_timestamp_seconds. -EIO when f fails.
+ */
+int sg_metrics_render_dnsbl(FILE *f, const struct sg_dnsbl_state *s);
+
 
 #endif
