@@ -90,19 +90,6 @@ EOF
 		fail "fail2ban: $(tail -n 3 "$T/f2b.out" "$T/f2b.log" 2>/dev/null)"
 }
 
-# Postfix's log as it grows, each line after its arrival time (tail -F
-# follows with inotify), into $T/maillog.tlog.
-bf_stamp_maillog()
-{
-	rm -f "$T/maillog.fifo"
-	mkfifo -m 0600 "$T/maillog.fifo"
-	lab_stamp "$T/maillog.fifo" "$T/maillog.copy.log" "$T/maillog.tlog" </dev/null \
-		>/dev/null 2>&1 &
-	echo $! >>"$T/pids"
-	tail -n +1 -F "$MLAB_MAILLOG" >"$T/maillog.fifo" 2>/dev/null &
-	echo $! >>"$T/pids"
-}
-
 # The time the Nth failed login reached Postfix's log.
 bf_nth_failure_at() # N
 {
@@ -116,7 +103,7 @@ test_bruteforce_vs_fail2ban()
 	mta_for_test "[bruteforce]" "auth_failures = 5" "window = 10m" \
 		"state = $T/offenders.json"
 	bf_fail2ban_start 5
-	bf_stamp_maillog
+	mta_stamp_maillog
 	# The guesser: passwords derived from the address, one connection each, as bots do.
 	t0=$EPOCHREALTIME
 	for i in $(seq 1 12); do

@@ -151,6 +151,19 @@ mta_is() # WANT CMD...
 	[ "$("${@:2}")" = "$1" ]
 }
 
+# Postfix's log as it grows, each line after its arrival time (tail -F
+# follows with inotify), into $T/maillog.tlog.
+mta_stamp_maillog()
+{
+	rm -f "$T/maillog.fifo"
+	mkfifo -m 0600 "$T/maillog.fifo"
+	lab_stamp "$T/maillog.fifo" "$T/maillog.copy.log" "$T/maillog.tlog" </dev/null \
+		>/dev/null 2>&1 &
+	echo $! >>"$T/pids"
+	tail -n +1 -F "$MLAB_MAILLOG" >"$T/maillog.fifo" 2>/dev/null &
+	echo $! >>"$T/pids"
+}
+
 # Seconds (3 decimals) from T0 to the timed log's first line matching PATTERN.
 mta_since() # T0 PATTERN
 {

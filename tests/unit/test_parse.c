@@ -149,12 +149,38 @@ static void test_cidr(void **state)
 	}
 }
 
+static void test_cidr_contains(void **state)
+{
+	static const struct {
+		const char *net, *addr;
+		int in;
+	} rows[] = {
+		{ "198.51.100.0/24", "198.51.100.200", 1 }, { "198.51.100.0/24", "198.51.101.1", 0 },
+		{ "198.51.100.0/25", "198.51.100.127", 1 }, { "198.51.100.0/25", "198.51.100.128", 0 },
+		{ "127.0.0.0/8", "127.255.0.1", 1 },	     { "0.0.0.0/0", "203.0.113.9", 1 },
+		{ "0.0.0.0/0", "2001:db8::1", 0 },	     { "2001:db8::/32", "2001:db8:ff::1", 1 },
+		{ "2001:db8::/32", "2001:db9::1", 0 },	     { "::1", "::1", 1 },
+		{ "::1", "::2", 0 },			     { "198.51.100.7", "198.51.100.7", 1 },
+		{ "::/0", "198.51.100.7", 1 },
+	};
+	struct sg_ban_key net, addr;
+	const char *why;
+	size_t i;
+
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		assert_int_equal(sg_parse_cidr(rows[i].net, &net, &why), 0);
+		assert_int_equal(sg_parse_cidr(rows[i].addr, &addr, &why), 0);
+		if (sg_cidr_contains(&net, addr.addr) != rows[i].in)
+			fail_msg("%s in %s: %d", rows[i].addr, rows[i].net, !rows[i].in);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rate_units),    cmocka_unit_test(test_rate_rejects),
 		cmocka_unit_test(test_duration),      cmocka_unit_test(test_count_and_uid),
-		cmocka_unit_test(test_cidr),
+		cmocka_unit_test(test_cidr),	      cmocka_unit_test(test_cidr_contains),
 	};
 
 	return cmocka_run_group_tests_name("parse", tests, NULL, NULL);
