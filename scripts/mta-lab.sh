@@ -12,7 +12,9 @@
 #                        $MLAB/spool, log $MLAB_MAILLOG) on 198.51.100.1:25,
 #                        198.51.100.1:587 (submission, AUTH required) and
 #                        127.0.0.1:25, relaying everything not for
-#                        hosting.test to [203.0.113.10]:25; a private Dovecot
+#                        hosting.test to [203.0.113.10]:25 (on port 25
+#                        only for 127.0.0.0/8 and logged-in clients; for
+#                        anyone with MLAB_OPEN_RELAY=yes); a private Dovecot
 #                        (imap 143, pop3 110, log $MLAB_DOVECOT_LOG) that
 #                        holds the hosting.test mailboxes under $MLAB/mail
 #                        and is Postfix's SASL server
@@ -75,6 +77,12 @@ MLAB_SINK_SECONDS=3600
 # tarpitting MX, under which the server's queue builds up as it does on a
 # real spam run.
 MLAB_SINK_RCPT_DELAY_MS=${MLAB_SINK_RCPT_DELAY_MS:-0}
+# "yes": Postfix relays for anyone (S5), as a botched update leaves it:
+# mynetworks = 0.0.0.0/0, which its default smtpd_relay_restrictions
+# (permit_mynetworks first) let through. Not a relay restriction list
+# ending in permit: smtpd refuses to start on one ("specify at least one
+# working instance of: reject_unauth_destination..."). Set before mlab_up.
+MLAB_OPEN_RELAY=${MLAB_OPEN_RELAY:-no}
 
 # Set by mlab_up; empty while no lab is up.
 MLAB_ID=
@@ -318,9 +326,10 @@ mlab_write_vmailbox()
 
 mlab_write_main_cf()
 {
-	local uid gid
+	local uid gid mynetworks=127.0.0.0/8
 
 	uid=$(id -u "$MLAB_VMAIL_USER") && gid=$(id -g "$MLAB_VMAIL_USER") || return 1
+	[ "$MLAB_OPEN_RELAY" != yes ] || mynetworks=0.0.0.0/0
 	cat >"$MLAB_POSTFIX_DIR/main.cf" <<EOF
 # The smtpguard MTA lab $MLAB_ID: test only (no TLS, AUTH in clear text).
 compatibility_level = 3.6
@@ -336,7 +345,7 @@ myorigin = \$myhostname
 mydestination = localhost
 inet_interfaces = all
 inet_protocols = ipv4
-mynetworks = 127.0.0.0/8
+mynetworks = $mynetworks
 alias_maps =
 alias_database =
 biff = no

@@ -25,7 +25,8 @@ struct sg_command {
 extern const struct sg_command sg_cmd_run, sg_cmd_check_config, sg_cmd_attach, sg_cmd_detach,
 	sg_cmd_status, sg_cmd_top, sg_cmd_throttle, sg_cmd_block, sg_cmd_release, sg_cmd_kill,
 	sg_cmd_ban, sg_cmd_unban, sg_cmd_log, sg_cmd_explain, sg_cmd_check_mta;
-extern const struct sg_command sg_cmd_replay;
+extern const struct sg_command sg_cmd_replay, sg_cmd_check_relay;
+extern const struct sg_command sg_cmd_check_dnsbl;
 
 /* Print "smtpguard CMD: message" to stderr, one line; returns SG_EXIT_USAGE. */
 int sg_usage_error(const struct sg_command *cmd, const char *fmt, ...)

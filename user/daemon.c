@@ -675,7 +675,8 @@ static int loop(struct daemon *d)
 			case SRC_MTA:
 				sg_mailguard_read(&d->mail, time(NULL));
 				/* A guesser is banned as its failure is logged, not at the tick. */
-				sg_defence_react(&d->defence, d->cfg, &d->audit, time(NULL));
+				sg_defence_react(&d->defence, d->cfg, &d->audit, d->mail.stats,
+						 time(NULL));
 				break;
 			}
 		}

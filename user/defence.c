@@ -310,11 +310,13 @@ static void judge(struct sg_defence *d, const struct sg_config *c, const struct 
 }
 
 void sg_defence_react(struct sg_defence *d, const struct sg_config *c,
-		      const struct sg_audit_cfg *audit, time_t now)
+		      const struct sg_audit_cfg *audit, struct sg_mailstats *stats, time_t now)
 {
 	d->cfg = c;
 	if (d->failures)
 		judge(d, c, audit, now);
+	if (stats)
+		relays(d, c, audit, stats, now);
 }
 
 void sg_defence_tick(struct sg_defence *d, const struct sg_config *c,

@@ -6,8 +6,8 @@
  *                each verdict a ban in sg_bans with its reason, logged and
  *                audited; the offenders kept in [bruteforce] state
  *   open relay   messages relayed for clients outside [relay] trusted
- *                (mailstats.h), alerted per client within a tick of the
- *                log line, and banned when [relay] ban is set
+ *                (mailstats.h), alerted per client as the log line is
+ *                read, and banned when [relay] ban is set
  * Expired bans are removed, and audited, by the daemon's sweep.
  */
 #ifndef SG_DEFENCE_H
@@ -51,9 +51,9 @@ void sg_defence_free(struct sg_defence *d);
 /* A record from the MTA's logs, as mailguard reads it. */
 void sg_defence_record(struct sg_defence *d, const struct sg_mta_rec *r, time_t now);
 
-/* After reading the logs: the verdicts on the failures read, at once. */
+/* After reading the logs: the verdicts on the failures and the relays read, at once. */
 void sg_defence_react(struct sg_defence *d, const struct sg_config *c,
-		      const struct sg_audit_cfg *audit, time_t now);
+		      const struct sg_audit_cfg *audit, struct sg_mailstats *stats, time_t now);
 
 /* Once a tick; stats is mailguard's, for its relayed messages. */
 void sg_defence_tick(struct sg_defence *d, const struct sg_config *c,
