@@ -225,16 +225,6 @@ static void account_source(struct sg_brute *b, struct account *a, const __u32 ad
 	a->src[i].judged = 0;
 }
 
-static int allowed(const struct sg_config *c, const __u32 addr[4])
-{
-	int i;
-
-	for (i = 0; i < c->n_bf_allow; i++)
-		if (sg_cidr_contains(&c->bf_allow[i], addr))
-			return 1;
-	return 0;
-}
-
 /* --- counting --------------------------------------------------------------- */
 
 static int service_of(enum sg_mta_service svc)
@@ -265,7 +255,8 @@ void sg_brute_fail(struct sg_brute *b, const struct sg_config *c, const struct s
 	if (svc < 0)
 		return;
 	b->t.failures[svc] += n;
-	if (!r->client_ip[0] || sg_parse_cidr(r->client_ip, &key, &why) || allowed(c, key.addr))
+	if (!r->client_ip[0] || sg_parse_cidr(r->client_ip, &key, &why) ||
+	    sg_cidr_list_contains(c->bf_allow, c->n_bf_allow, key.addr))
 		return;
 	s = source(b, key.addr, 1, &made);
 	s->last = now;
@@ -406,7 +397,8 @@ size_t sg_brute_judge(struct sg_brute *b, const struct sg_config *c, time_t now,
 
 	for (i = 0; i < SG_BRUTE_MAX_SOURCES && n < max; i++) {
 		s = &b->sources[i];
-		if (!s->used || s->banned_until > now || now - s->last > window + fw)
+		if (!s->used || s->banned_until > now || now - s->last > window + fw ||
+		    sg_cidr_list_contains(c->bf_allow, c->n_bf_allow, s->addr))
 			continue;
 		fails = c->bf_auth_failures ? wc_sum(&s->fails, fw, now) : 0;
 		syns = c->bf_syn_rate ? wc_sum(&s->syns, sw, now) : 0;

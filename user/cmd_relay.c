@@ -245,12 +245,7 @@ static int pick_target(const struct sg_config *c, const char *arg, struct target
 /* addr is inside [relay] trusted: the server may relay for it as for its own. */
 static int trusted(const struct sg_config *c, const __u32 addr[4])
 {
-	int i;
-
-	for (i = 0; i < c->n_relay_trusted; i++)
-		if (sg_cidr_contains(&c->relay_trusted[i], addr))
-			return 1;
-	return 0;
+	return sg_cidr_list_contains(c->relay_trusted, c->n_relay_trusted, addr);
 }
 
 /* CLOCK_MONOTONIC in milliseconds (it cannot fail). */

@@ -607,6 +607,8 @@ static void reload(struct daemon *d)
 	c = NULL;
 	derive(d);
 	sg_guard_config(&d->guard, d->cfg, sg_boot_ns());
+	/* The log's next line is judged on the new file, not on the one just freed. */
+	d->defence.cfg = d->cfg;
 	err = sg_dnsblwatch_apply(&d->dnsbl, d->cfg);
 	if (err)
 		log_line("smtpguard: dnsbl: %s; the previous checks go on", strerror(-err));

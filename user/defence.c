@@ -175,16 +175,6 @@ static void save_offenders(struct sg_defence *d, const struct sg_config *c)
 
 /* --- open relay -------------------------------------------------------------- */
 
-static int trusted(const struct sg_config *c, const __u32 addr[4])
-{
-	int i;
-
-	for (i = 0; i < c->n_relay_trusted; i++)
-		if (sg_cidr_contains(&c->relay_trusted[i], addr))
-			return 1;
-	return 0;
-}
-
 /* rcpt's domain is one of [relay] domains, or under one. */
 static int relay_domain(const struct sg_config *c, const char *rcpt)
 {
@@ -242,6 +232,7 @@ static void report_relay(struct sg_defence *d, const struct sg_config *c,
 	if (ban(d, &key, x->ip, c->relay_ban_ns, SG_BAN_RELAY) < 0)
 		return;
 	x->banned = 1;
+	d->relay_bans++;
 	printf("smtpguard: ban %s rule=open_relay for=%s\n", x->ip,
 	       sg_format_duration(c->relay_ban_ns, dur, sizeof(dur)));
 	audit(cfg, "ban", x->ip,
@@ -258,7 +249,9 @@ static void relays(struct sg_defence *d, const struct sg_config *c, const struct
 
 	while ((n = sg_mailstats_relayed(stats, batch, RELAY_BATCH)) > 0) {
 		for (i = 0; i < n; i++) {
-			if (trusted(c, batch[i].client) || relay_domain(c, batch[i].rcpt))
+			if (sg_cidr_list_contains(c->relay_trusted, c->n_relay_trusted,
+						  batch[i].client) ||
+			    relay_domain(c, batch[i].rcpt))
 				continue;
 			x = relay_client(d, &batch[i]);
 			x->messages++;
@@ -339,6 +332,7 @@ void sg_defence_metrics(const struct sg_defence *d, struct sg_brute_totals *tot,
 			struct sg_defence_metrics *m)
 {
 	sg_brute_totals(d->brute, tot);
+	tot->bans[SG_BAN_RELAY] = d->relay_bans;
 	m->services = sg_brute_service_names;
 	m->auth_failures = tot->failures;
 	m->n_services = SG_BRUTE_SERVICES;

@@ -40,7 +40,7 @@ struct sg_defence {
 		int banned;
 	} relays[SG_RELAY_CLIENTS];
 	size_t n_relays;
-	__u64 relay_messages, relay_alerts, ban_errors;
+	__u64 relay_messages, relay_alerts, relay_bans, ban_errors;
 	__u64 bans[SG_BAN__MAX]; /* in sg_bans now, unexpired, by reason */
 };
 

@@ -422,6 +422,17 @@ static void message(struct sg_mailstats *m, struct sg_mail_principal *p, struct 
 	}
 }
 
+/* Up to max of the *n queued items of size bytes at q into out, oldest first. */
+static size_t drain(void *out, void *q, size_t *n, size_t max, size_t size)
+{
+	size_t k = *n < max ? *n : max;
+
+	memcpy(out, q, k * size);
+	memmove(q, (char *)q + k * size, (*n - k) * size);
+	*n -= k;
+	return k;
+}
+
 /* s as 16 bytes, IPv4 mapped; 0 when it is no address. */
 static int mail_addr(const char *s, __u32 out[4])
 {
@@ -431,6 +442,13 @@ static int mail_addr(const char *s, __u32 out[4])
 		return 1;
 	memcpy(out, mapped, sizeof(mapped));
 	return inet_pton(AF_INET, s, &out[3]) == 1;
+}
+
+/* A hand-off to a content filter on this host (amavis on 127.0.0.1:10024), not a delivery. */
+static int loopback_hop(const char *relay)
+{
+	return strstr(relay, "[127.") || strstr(relay, "[::1]") || !strcmp(relay, "127.0.0.1") ||
+	       !strncmp(relay, "localhost[", 10);
 }
 
 /* A message that did not log in, sent on to another server for a recipient the client named. */
@@ -495,12 +513,7 @@ static void submit(struct sg_mailstats *m, const struct sg_mta_rec *r, time_t no
 
 size_t sg_mailstats_relayed(struct sg_mailstats *m, struct sg_mail_relay *out, size_t max)
 {
-	size_t n = m->n_relays < max ? m->n_relays : max;
-
-	memcpy(out, m->relays, n * sizeof(*out));
-	memmove(m->relays, m->relays + n, (m->n_relays - n) * sizeof(*out));
-	m->n_relays -= n;
-	return n;
+	return drain(out, m->relays, &m->n_relays, max, sizeof(*out));
 }
 
 static void delivery(struct sg_mailstats *m, const struct sg_mta_rec *r, time_t now)
@@ -526,7 +539,7 @@ static void delivery(struct sg_mailstats *m, const struct sg_mta_rec *r, time_t 
 		m->host.bounces_in++;
 		return;
 	}
-	if (e && e->unauth && !e->relayed && !r->forwarded)
+	if (e && e->unauth && !e->relayed && !r->forwarded && !loopback_hop(r->relay))
 		relayed(m, e, r, now);
 	if (!p)
 		return;
@@ -681,12 +694,7 @@ int sg_mailstats_qids(const struct sg_mailstats *m, const struct sg_mail_princip
 
 size_t sg_mailstats_pending_hold(struct sg_mailstats *m, struct sg_mail_pending *out, size_t max)
 {
-	size_t n = m->n_pending < max ? m->n_pending : max;
-
-	memcpy(out, m->pending, n * sizeof(*out));
-	memmove(m->pending, m->pending + n, (m->n_pending - n) * sizeof(*out));
-	m->n_pending -= n;
-	return n;
+	return drain(out, m->pending, &m->n_pending, max, sizeof(*out));
 }
 
 void sg_mailstats_host(const struct sg_mailstats *m, struct sg_mailstats_host *out)

@@ -258,7 +258,8 @@ int sg_ban_put(int fd, const struct sg_ban_key *key, __u64 for_ns, __u32 reason,
 	       __u64 *expires_ns)
 {
 	struct sg_ban ban = { .reason = reason }, old;
-	int again = !bpf_map_lookup_elem(fd, key, &old);
+	/* The trie answers with the longest match: only the same prefix is this ban. */
+	int again = !bpf_map_lookup_elem(fd, key, &old) && old.prefixlen == key->prefixlen;
 
 	if (again)
 		ban.drops = old.drops;
@@ -278,7 +279,7 @@ int sg_ban_raise(int fd, const struct sg_ban_key *key, __u64 for_ns, __u32 reaso
 {
 	struct sg_ban old;
 
-	if (!bpf_map_lookup_elem(fd, key, &old) &&
+	if (!bpf_map_lookup_elem(fd, key, &old) && old.prefixlen == key->prefixlen &&
 	    (!old.expires_ns || old.expires_ns >= sg_boot_ns() + for_ns))
 		return 1;
 	return sg_ban_put(fd, key, for_ns, reason, NULL, NULL);

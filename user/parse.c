@@ -199,3 +199,13 @@ int sg_cidr_contains(const struct sg_ban_key *net, const __u32 addr[4])
 		return 0;
 	return whole == 16 || !((n[whole] ^ a[whole]) & mask);
 }
+
+int sg_cidr_list_contains(const struct sg_ban_key *nets, int n, const __u32 addr[4])
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (sg_cidr_contains(&nets[i], addr))
+			return 1;
+	return 0;
+}

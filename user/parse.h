@@ -26,6 +26,9 @@ int sg_parse_cidr(const char *s, struct sg_ban_key *key, const char **why);
 /* addr (16 bytes, IPv4 mapped) is inside the prefix net. */
 int sg_cidr_contains(const struct sg_ban_key *net, const __u32 addr[4]);
 
+/* addr is inside one of the n prefixes nets. */
+int sg_cidr_list_contains(const struct sg_ban_key *nets, int n, const __u32 addr[4]);
+
 /* A decimal UID (0 to 4294967294). */
 int sg_parse_uid(const char *s, __u32 *uid, const char **why);
 

@@ -274,8 +274,10 @@ test_relay_runtime()
 		"$MTA_DAEMON_LOG" && fail "alice or the inbound mail taken for relaying"
 	# [relay] ban: the relaying client is dropped at XDP.
 	grep -q "ban $ip rule=open_relay for=1h" "$MTA_DAEMON_LOG" || fail "not banned"
-	expect_eq "smtpguard_bans{reason=\"open_relay\"}" 1 \
-		"$(mta_metric 'smtpguard_bans{reason="open_relay"}')"
+	wait_until 30 mta_is 1 mta_metric 'smtpguard_bans{reason="open_relay"}' ||
+		fail "bans: $(mta_metric 'smtpguard_bans{reason="open_relay"}')"
+	expect_eq "smtpguard_bruteforce_bans_total{reason=\"open_relay\"}" 1 \
+		"$(mta_metric 'smtpguard_bruteforce_bans_total{reason="open_relay"}')"
 	relay_send "$ip" ok2@far2.example >/dev/null 2>&1 && fail "the banned client still sends"
 	# Another client is another alert, with its own count.
 	relay_send "${MLAB_ATTACKERS[3]}" ok3@far3.example >/dev/null ||

@@ -159,6 +159,14 @@ static void test_syn_rate(void **state)
 	sg_brute_syns(b, addr_of("198.51.100.15"), 300, 1, T0 + 182);
 	assert_int_equal(sg_brute_judge(b, &cfg, T0 + 182, v, 2), 1);
 	assert_int_equal(v[0].value, 299 + 290);
+
+	/* The operator's own network: its SYNs are counted, never judged. */
+	assert_int_equal(sg_parse_cidr("203.0.113.0/24", &cfg.bf_allow[cfg.n_bf_allow++],
+				       &(const char *){ NULL }),
+			 0);
+	sg_brute_syns(b, addr_of("203.0.113.5"), 5000, 1, T0 + 200);
+	assert_int_equal(sg_brute_judge(b, &cfg, T0 + 200, v, 2), 0);
+	cfg.n_bf_allow--;
 	sg_brute_free(b);
 }
 

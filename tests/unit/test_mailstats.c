@@ -310,6 +310,15 @@ static void test_relayed(void **state)
 	r.forwarded = 1;
 	strcpy(r.rcpt, "alice@far.example");
 	sg_mailstats_add(m, &r, T0 + 3, NULL);
+	/* Handed to a content filter on loopback: not a relay (yet). */
+	r = rec(SG_EV_SUBMIT, "N4");
+	strcpy(r.client_ip, "198.51.100.23");
+	sg_mailstats_add(m, &r, T0 + 3, NULL);
+	r = rec(SG_EV_DELIVERY, "N4");
+	strcpy(r.rcpt, "x@far.example");
+	strcpy(r.relay, "127.0.0.1[127.0.0.1]:10024");
+	r.outcome = SG_OUT_SENT;
+	sg_mailstats_add(m, &r, T0 + 3, NULL);
 	r = rec(SG_EV_LOCAL, "N3");
 	r.uid = 1001;
 	sg_mailstats_add(m, &r, T0 + 3, NULL);
