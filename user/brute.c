@@ -47,7 +47,7 @@ struct account {
 	struct {
 		__u32 addr[4];
 		time_t last;
-		int judged;
+		time_t judged_until; /* its ban's end: then a new failure judges it again */
 	} src[SG_BRUTE_ACCOUNT_SOURCES];
 	size_t n;
 };
@@ -222,7 +222,7 @@ static void account_source(struct sg_brute *b, struct account *a, const __u32 ad
 	i = a->n < SG_BRUTE_ACCOUNT_SOURCES ? a->n++ : idlest;
 	memcpy(a->src[i].addr, addr, 16);
 	a->src[i].last = now;
-	a->src[i].judged = 0;
+	a->src[i].judged_until = 0;
 }
 
 /* --- counting --------------------------------------------------------------- */
@@ -370,14 +370,16 @@ static size_t judge_account(struct sg_brute *b, const struct sg_config *c, struc
 		return 0;
 	}
 	for (i = 0; i < a->n && n < max; i++) {
-		if (a->src[i].judged || now - a->src[i].last >= window)
+		if (a->src[i].judged_until > now || now - a->src[i].last >= window)
 			continue;
-		a->src[i].judged = 1;
 		s = source(b, a->src[i].addr, 0, &made);
-		if (s && s->banned_until > now)
+		if (s && s->banned_until > now) {
+			a->src[i].judged_until = s->banned_until;
 			continue;
+		}
 		verdict(b, c, a->src[i].addr, SG_BAN_DISTRIBUTED, active, c->bf_distributed, now,
 			&out[n]);
+		a->src[i].judged_until = now + (time_t)(out[n].ban_ns / SG_NS_PER_SEC);
 		snprintf(out[n].login, sizeof(out[n].login), "%s", a->login);
 		out[n].first = first;
 		first = 0;

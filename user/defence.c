@@ -226,12 +226,12 @@ static void report_relay(struct sg_defence *d, const struct sg_config *c,
 	      "mail from a client that did not log in, relayed to another domain", 0);
 	x->reported = x->messages;
 	x->reported_at = now;
-	if (!c->relay_ban_ns || x->banned)
+	if (!c->relay_ban_ns || x->banned_until > now)
 		return;
 	memcpy(key.addr, x->addr, sizeof(key.addr));
 	if (ban(d, &key, x->ip, c->relay_ban_ns, SG_BAN_RELAY) < 0)
 		return;
-	x->banned = 1;
+	x->banned_until = now + (time_t)(c->relay_ban_ns / SG_NS_PER_SEC);
 	d->relay_bans++;
 	printf("smtpguard: ban %s rule=open_relay for=%s\n", x->ip,
 	       sg_format_duration(c->relay_ban_ns, dur, sizeof(dur)));

@@ -37,7 +37,7 @@ struct sg_defence {
 		char rcpt[SG_MTA_ADDR_MAX]; /* the last one */
 		__u64 messages, reported;
 		time_t last, reported_at;
-		int banned;
+		time_t banned_until; /* its ban's end: relaying again after it bans again */
 	} relays[SG_RELAY_CLIENTS];
 	size_t n_relays;
 	__u64 relay_messages, relay_alerts, relay_bans, ban_errors;

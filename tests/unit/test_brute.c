@@ -203,6 +203,13 @@ static void test_distributed(void **state)
 	/* The attack over (a window with fewer than 4): one more failure is one failure. */
 	fail_from(b, "198.51.100.25", "victim@hosting.test", SG_SVC_SMTP, 1, T0 + 2000);
 	assert_int_equal(sg_brute_judge(b, &cfg, T0 + 2000, v, 8), 0);
+	/* Back after their bans, four again: banned again, for longer. */
+	for (i = 0; i < 4; i++)
+		fail_from(b, ips[i], "victim@hosting.test", SG_SVC_SMTP, 1, T0 + 4000 + (time_t)i);
+	assert_int_equal(sg_brute_judge(b, &cfg, T0 + 4003, v, 8), 4);
+	assert_int_equal(v[0].first, 1);
+	assert_int_equal(v[0].offences, 2);
+	assert_int_equal(v[0].ban_ns, 4 * HOUR);
 	sg_brute_free(b);
 }
 
