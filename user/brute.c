@@ -247,20 +247,19 @@ void sg_brute_fail(struct sg_brute *b, const struct sg_config *c, const struct s
 		   time_t now)
 {
 	int svc = service_of(r->service), made;
-	__u32 n = r->attempts ? r->attempts : 1;
 	struct sg_ban_key key;
 	struct source *s;
 	const char *why;
 
 	if (svc < 0)
 		return;
-	b->t.failures[svc] += n;
+	b->t.failures[svc] += r->attempts;
 	if (!r->client_ip[0] || sg_parse_cidr(r->client_ip, &key, &why) ||
 	    sg_cidr_list_contains(c->bf_allow, c->n_bf_allow, key.addr))
 		return;
 	s = source(b, key.addr, 1, &made);
 	s->last = now;
-	wc_add(&s->fails, width_of(c->bf_window_ns / SG_NS_PER_SEC), now, n);
+	wc_add(&s->fails, width_of(c->bf_window_ns / SG_NS_PER_SEC), now, r->attempts);
 	if (r->login[0])
 		account_source(b, account(b, r->login, now), key.addr, now);
 }

@@ -444,13 +444,6 @@ static int mail_addr(const char *s, __u32 out[4])
 	return inet_pton(AF_INET, s, &out[3]) == 1;
 }
 
-/* A hand-off to a content filter on this host (amavis on 127.0.0.1:10024), not a delivery. */
-static int loopback_hop(const char *relay)
-{
-	return strstr(relay, "[127.") || strstr(relay, "[::1]") || !strcmp(relay, "127.0.0.1") ||
-	       !strncmp(relay, "localhost[", 10);
-}
-
 /* A message that did not log in, sent on to another server for a recipient the client named. */
 static void relayed(struct sg_mailstats *m, struct qid_entry *e, const struct sg_mta_rec *r,
 		    time_t now)
@@ -539,7 +532,7 @@ static void delivery(struct sg_mailstats *m, const struct sg_mta_rec *r, time_t 
 		m->host.bounces_in++;
 		return;
 	}
-	if (e && e->unauth && !e->relayed && !r->forwarded && !loopback_hop(r->relay))
+	if (e && e->unauth && !e->relayed && !r->forwarded && !r->filter)
 		relayed(m, e, r, now);
 	if (!p)
 		return;

@@ -623,6 +623,14 @@ static int pf_local(struct cur svc, const char *relay)
 	return !strcmp(relay, "local") || !strcmp(relay, "virtual") || holds_any(relay, words);
 }
 
+/* A hop to this host's loopback, a content filter there: relay=NAME[127.x.x.x]:PORT. */
+static int pf_filter(const char *relay)
+{
+	const char *end = relay + strlen(relay);
+
+	return find(relay, end, "[127.") || find(relay, end, "[::1]");
+}
+
 /*
  * "to=<R>, [orig_to=<O>,] relay=X, [conn_use=N,] delay=D, delays=a/b/c/d,
  * dsn=X.Y.Z, status=WORD (TEXT)" (smtp, lmtp, local, virtual, pipe, error).
@@ -663,6 +671,7 @@ static enum sg_mta_event pf_delivery(struct cur *c, struct cur svc, struct sg_mt
 	if (r->outcome == SG_OUT_NONE)
 		return SG_EV_NONE;
 	r->local = pf_local(svc, r->relay);
+	r->filter = !r->local && pf_filter(r->relay);
 	return SG_EV_DELIVERY;
 }
 

@@ -126,6 +126,12 @@ struct sg_mta_rec {
 	 * the client gave for another domain.
 	 */
 	int forwarded;
+	/*
+	 * DELIVERY: handed to a content filter on this host (Postfix
+	 * relay=127.0.0.1[127.0.0.1]:10024, amavis's): the message comes back
+	 * under another queue id, so this is no outcome.
+	 */
+	int filter;
 	enum sg_mta_service service;
 	__u32 attempts; /* AUTH_FAIL: the failures the line stands for (Dovecot's "N attempts") */
 };

@@ -40,12 +40,6 @@ bf_failures()
 	grep -c 'SASL PLAIN authentication failed' "$MLAB_MAILLOG" || true
 }
 
-# The daemon's timed log's first line matching PATTERN, its time.
-bf_logged_at() # PATTERN
-{
-	grep -m1 -- "$1" "$MTA_DAEMON_TLOG" | cut -d' ' -f1
-}
-
 # fail2ban's server with only the postfix-sasl jail on the lab's log, its
 # ban action writing "IP TIME" to $T/f2b.bans, its state in $T/f2b.
 bf_fail2ban_start() # MAXRETRY
@@ -118,7 +112,7 @@ test_bruteforce_vs_fail2ban()
 	wait_until 100 grep -q "^$ip " "$T/f2b.bans" ||
 		fail "fail2ban did not ban $ip: $(tail -n 5 "$T/f2b.log")"
 	tl=$(bf_nth_failure_at 5)
-	ts=$(bf_logged_at "ban $ip rule=auth_failures")
+	ts=$(mta_since 0 "ban $ip rule=auth_failures")
 	tf=$(grep -m1 "^$ip " "$T/f2b.bans" | cut -d' ' -f2)
 	[ -n "$tl" ] && [ -n "$ts" ] && [ -n "$tf" ] || fail "times: '$tl' '$ts' '$tf'"
 	awk -v t0="$t0" -v l="$tl" -v s="$ts" -v f="$tf" 'BEGIN {

@@ -317,6 +317,7 @@ static void test_relayed(void **state)
 	r = rec(SG_EV_DELIVERY, "N4");
 	strcpy(r.rcpt, "x@far.example");
 	strcpy(r.relay, "127.0.0.1[127.0.0.1]:10024");
+	r.filter = 1;
 	r.outcome = SG_OUT_SENT;
 	sg_mailstats_add(m, &r, T0 + 3, NULL);
 	r = rec(SG_EV_LOCAL, "N3");

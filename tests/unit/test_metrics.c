@@ -74,6 +74,18 @@ static int setup(void **state)
 	return 0;
 }
 
+/* The whole exposition of m. */
+static char *render(const struct sg_metrics *m)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	assert_int_equal(sg_metrics_render(f, m), 0);
+	fclose(f);
+	return buf;
+}
+
 static char *rendered(const struct sg_sender_rate *s, size_t n, size_t omitted)
 {
 	struct sg_metrics m = {.st = &st,
@@ -83,13 +95,8 @@ static char *rendered(const struct sg_sender_rate *s, size_t n, size_t omitted)
 			       .events_read = 9,
 			       .tick_seconds = 0.0125,
 			       .version = "0.3.0"};
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
 
-	assert_int_equal(sg_metrics_render(f, &m), 0);
-	fclose(f);
-	return buf;
+	return render(&m);
 }
 
 /* The exposition from the first sender family on. */
@@ -419,12 +426,8 @@ static void test_detector(void **state)
 				.active = active,
 				.n_active = 1,
 				.conn = &conn };
-	char *buf = NULL, *tail;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
+	char *buf = render(&m), *tail;
 
-	assert_int_equal(sg_metrics_render(f, &m), 0);
-	fclose(f);
 	tail = strstr(buf, "# HELP smtpguard_connections_established_total");
 	assert_non_null(tail);
 	assert_string_equal(
@@ -482,12 +485,8 @@ static void test_defence(void **state)
 					.relay_alerts = 2,
 					.ban_errors = 0 };
 	struct sg_metrics m = { .st = &st, .version = "0.4.0", .defence = &d };
-	char *buf = NULL, *tail;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
+	char *buf = render(&m), *tail;
 
-	assert_int_equal(sg_metrics_render(f, &m), 0);
-	fclose(f);
 	tail = strstr(buf, "# HELP smtpguard_auth_failures_total");
 	assert_non_null(tail);
 	assert_string_equal(

@@ -45,7 +45,7 @@ struct want {
 	time_t when;
 	const char *qid, *ip, *login, *user, *sender, *rcpt, *dsn, *relay;
 	long long uid;
-	int has_uid, null_sender, local, forwarded;
+	int has_uid, null_sender, local, forwarded, filter;
 	unsigned int nrcpt, attempts; /* attempts: 0 means 1 for an auth failure */
 	enum sg_mta_outcome out;
 	enum sg_mta_service svc;
@@ -159,6 +159,7 @@ static void expect_rows(parser_fn fn, const struct want *rows, size_t n)
 		EXPECT_STR(dsn, w->dsn);
 		EXPECT_STR(relay, w->relay);
 		EXPECT_INT(forwarded, w->forwarded);
+		EXPECT_INT(filter, w->filter);
 		EXPECT_INT(attempts, w->attempts ? w->attempts : ev == SG_EV_AUTH_FAIL);
 		EXPECT_INT(local, w->local);
 		EXPECT_INT(service, w->svc);
@@ -259,6 +260,13 @@ static void test_postfix(void **state)
 		  SG_EV_DELIVERY, REF, .qid = "4ShKq29Tt8z9sWJ", .rcpt = "blog@mail.hosting.test",
 		  .out = SG_OUT_BOUNCED, .dsn = "5.1.1", .relay = "local", .local = 1,
 		  .forwarded = 1 },
+		/* Handed to amavis on loopback: it comes back under another queue id. */
+		{ DV "mail postfix/smtp[1271]: 4ShKq29Tt8z9sWL: to=<x@far.example>, "
+		     "relay=127.0.0.1[127.0.0.1]:10024, delay=0.2, delays=0/0/0/0.2, dsn=2.0.0, "
+		     "status=sent (250 2.0.0 from MTA(smtp:[127.0.0.1]:10025): 250 2.0.0 Ok)",
+		  SG_EV_DELIVERY, REF, .qid = "4ShKq29Tt8z9sWL", .rcpt = "x@far.example",
+		  .out = SG_OUT_SENT, .dsn = "2.0.0", .relay = "127.0.0.1[127.0.0.1]:10024",
+		  .filter = 1 },
 		/* An alias of a local address to another domain: forwarded, not relayed. */
 		{ DV "mail postfix/smtp[1270]: 4ShKq29Tt8z9sWK: to=<info.owner@example.org>, "
 		     "orig_to=<info@hosting.test>, relay=203.0.113.10[203.0.113.10]:25, delay=0.1, "
