@@ -18,9 +18,11 @@ BPF_PROGS := connect egress ingress sockops
 BPF_HDRS  := $(wildcard bpf/*.h) $(wildcard include/*.h)
 SKELS     := $(BPF_PROGS:%=$(BUILD)/%.skel.h)
 
-USER_SRCS := $(filter-out user/main.c,$(wildcard user/*.c))
+# user/ by layer; tests/layers.sh says which folder may include which.
+LAYERS    := util core kern host mail daemon cli
+USER_SRCS := $(filter-out user/cli/main.c,$(foreach l,$(LAYERS),$(wildcard user/$(l)/*.c)))
 USER_OBJS := $(USER_SRCS:user/%.c=$(BUILD)/user/%.o)
-USER_HDRS := $(wildcard user/*.h)
+USER_HDRS := $(foreach l,$(LAYERS),$(wildcard user/$(l)/*.h))
 LIB       := $(BUILD)/libsmtpguard.a
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/*.c))
@@ -60,7 +62,7 @@ $(BUILD)/user/%.o: user/%.c $(USER_HDRS) $(SKELS) include/smtpguard.h include/sg
 $(LIB): $(USER_OBJS)
 	$(AR) rcs $@ $^
 
-smtpguard: $(BUILD)/user/main.o $(LIB)
+smtpguard: $(BUILD)/user/cli/main.o $(LIB)
 	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB)
@@ -75,9 +77,11 @@ $(BUILD)/tools/%: tests/tools/%.c $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $< $(LIB) $(LDLIBS) -o $@
 
-$(BUILD)/fuzz/%: tests/fuzz/%.c $(wildcard tests/fuzz/*.h) user/mtalog.c user/mtalog.h
+FUZZ_SRCS  := user/mail/mtalog.c user/core/mailrec.c
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(wildcard tests/fuzz/*.h) $(FUZZ_SRCS) user/mail/mtalog.h \
+		 user/core/mailrec.h
 	@mkdir -p $(@D)
-	$(CLANG) $(FUZZ_CFLAGS) $< user/mtalog.c -o $@
+	$(CLANG) $(FUZZ_CFLAGS) $< $(FUZZ_SRCS) -o $@
 
 $(BUILD)/empty.skel.h: $(BUILD)/empty.bpf.o
 $(BENCH): tests/bench/bench.c $(LIB) $(SKELS) $(BUILD)/empty.skel.h
@@ -133,7 +137,7 @@ install: all
 	install -D -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/smtpguard/README.md
 
 format:
-	clang-format -i bpf/*.c bpf/*.h include/*.h user/*.c user/*.h tests/*/*.c
+	clang-format -i bpf/*.c bpf/*.h include/*.h user/*/*.c user/*/*.h tests/*/*.c
 
 clean:
 	rm -rf $(BUILD) smtpguard

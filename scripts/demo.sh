@@ -108,7 +108,7 @@ sleep 1
 lab_sg top -n 6 | show
 
 heading "The daemon names the sender: user, process, script"
-grep -m 1 "^new sender uid $(id -u "$LAB_USER_WEB") " "$LAB_DAEMON_LOG" |
+grep -m 1 "^smtpguard: new sender uid $(id -u "$LAB_USER_WEB") " "$LAB_DAEMON_LOG" |
 	sed 's/ \(exe\|cmdline\|script\|cwd\)=/\n  \1=/g; s/ -> /\n  -> /' | show || true
 
 heading "...and throttles it, in the kernel, on its own"

@@ -2,7 +2,7 @@
 # Runs each test program given, shows its output, and ends with one line
 # "tests: N passed, M failed" over all of them. cmocka suites report their
 # counts in "[  PASSED  ] N test(s)." / "[  FAILED  ] N test(s)" lines; the
-# integration suite in "integration: N passed, M failed". A suite that dies
+# script suites in "NAME: N passed, M failed". A suite that dies
 # without reporting counts as one failure.
 set -uo pipefail
 
@@ -13,8 +13,8 @@ for t in "$@"; do
 	out=$(mktemp)
 	"$t" 2>&1 | tee "$out"
 	rc=${PIPESTATUS[0]}
-	p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p; s/^integration: \([0-9]*\) passed.*/\1/p' "$out" | tail -n 1)
-	f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p; s/^integration: [0-9]* passed, \([0-9]*\) failed.*/\1/p' "$out" | tail -n 1)
+	p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p; s/^[a-z][a-z-]*: \([0-9]*\) passed, [0-9]* failed.*/\1/p' "$out" | tail -n 1)
+	f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p; s/^[a-z][a-z-]*: [0-9]* passed, \([0-9]*\) failed.*/\1/p' "$out" | tail -n 1)
 	rm -f "$out"
 	if [ -z "$p$f" ]; then
 		echo "=== $t reported no results (exit $rc)"

@@ -28,7 +28,7 @@
 #include <bpf/libbpf.h>
 
 #include "smtpguard.h"
-#include "maps.h"
+#include "kern/maps.h"
 #include "egress.skel.h"
 #include "ingress.skel.h"
 

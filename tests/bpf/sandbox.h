@@ -19,8 +19,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "loader.h"
-#include "state.h"
+#include "kern/loader.h"
+#include "kern/state.h"
 
 struct sandbox {
 	char dir[64], bpffs[96], cgroup[PATH_MAX];

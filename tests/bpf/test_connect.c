@@ -30,12 +30,12 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "loader.h"
-#include "maps.h"
+#include "kern/loader.h"
+#include "kern/maps.h"
 #include "sg_bucket.h"
 #include "sandbox.h"
 #include "smtpguard.h"
-#include "state.h"
+#include "kern/state.h"
 
 #define MAX_EVENTS 64
 

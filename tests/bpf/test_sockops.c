@@ -35,12 +35,12 @@
 #include <cmocka.h>
 #include <bpf/bpf.h>
 
-#include "connstats.h"
-#include "loader.h"
-#include "maps.h"
+#include "kern/connstats.h"
+#include "kern/loader.h"
+#include "kern/maps.h"
 #include "sandbox.h"
 #include "smtpguard.h"
-#include "state.h"
+#include "kern/state.h"
 
 /* Watched by default: 25 has a listener, 587 none; 465 goes to the silent neighbour. */
 #define PORT_OPEN      25

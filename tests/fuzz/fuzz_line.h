@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mtalog.h"
+#include "mail/mtalog.h"
 
 #if !defined(FUZZ_PARSER) || !defined(FUZZ_TYPE)
 #error "define FUZZ_PARSER and FUZZ_TYPE before including fuzz_line.h"
@@ -33,7 +33,7 @@ static void check(const struct sg_mta_rec *r, enum sg_mta_event ev)
 	unsigned char bin[16];
 	size_t i;
 
-	CHECK(r->ev == ev && ev >= SG_EV_NONE && ev <= SG_EV_HOLD);
+	CHECK(r->ev == ev && ev >= SG_MEV_NONE && ev <= SG_MEV_HOLD);
 	CHECK(r->outcome >= SG_OUT_NONE && r->outcome <= SG_OUT_BOUNCED);
 	CHECK(r->service >= SG_SVC_NONE && r->service <= SG_SVC_OTHER);
 	CHECK_STR(r->qid);
@@ -51,13 +51,13 @@ static void check(const struct sg_mta_rec *r, enum sg_mta_event ev)
 	if (r->client_ip[0])
 		CHECK(inet_pton(AF_INET, r->client_ip, bin) == 1 ||
 		      inet_pton(AF_INET6, r->client_ip, bin) == 1);
-	CHECK((r->outcome != SG_OUT_NONE) == (ev == SG_EV_DELIVERY));
-	CHECK((r->service != SG_SVC_NONE) == (ev == SG_EV_AUTH_FAIL));
-	CHECK(ev != SG_EV_DELIVERY || r->rcpt[0]);
-	CHECK(r->uid == -1 || (ev == SG_EV_LOCAL && r->uid >= 0 && r->uid <= 0xffffffffLL));
+	CHECK((r->outcome != SG_OUT_NONE) == (ev == SG_MEV_DELIVERY));
+	CHECK((r->service != SG_SVC_NONE) == (ev == SG_MEV_AUTH_FAIL));
+	CHECK(ev != SG_MEV_DELIVERY || r->rcpt[0]);
+	CHECK(r->uid == -1 || (ev == SG_MEV_LOCAL && r->uid >= 0 && r->uid <= 0xffffffffLL));
 	CHECK(r->null_sender == 0 || (r->null_sender == 1 && !r->sender[0]));
-	CHECK(r->local == 0 || (r->local == 1 && ev == SG_EV_DELIVERY));
-	if (ev == SG_EV_NONE)
+	CHECK(r->local == 0 || (r->local == 1 && ev == SG_MEV_DELIVERY));
+	if (ev == SG_MEV_NONE)
 		CHECK(!r->qid[0] && !r->client_ip[0] && !r->login[0] && !r->user[0] &&
 		      !r->sender[0] && !r->rcpt[0] && !r->dsn[0] && !r->relay[0] && !r->nrcpt &&
 		      !r->null_sender && !r->local && r->uid == -1);

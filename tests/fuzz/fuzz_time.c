@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mtalog.h"
+#include "mail/mtalog.h"
 
 #define CHECK(cond)                                                                                \
 	do {                                                                                       \

@@ -16,9 +16,9 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 
-#include "maps.h"
+#include "kern/maps.h"
 #include "smtpguard.h"
-#include "state.h"
+#include "kern/state.h"
 
 #define UID_BASE 200000
 

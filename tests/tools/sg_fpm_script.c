@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fpm.h"
+#include "host/fpm.h"
 
 static void usage(void)
 {

@@ -28,8 +28,9 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "attrib.h"
-#include "fpm.h"
+#include "host/attrib.h"
+#include "host/recent.h"
+#include "host/fpm.h"
 
 /* A UID with no passwd entry anywhere. */
 #define NO_PASSWD_UID 4000000000U

@@ -13,8 +13,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "audit.h"
-#include "config.h"
+#include "host/audit.h"
+#include "core/config.h"
 #include "sg_bucket.h"
 
 /* 2026-11-23T10:00:00.123456789Z, when the boot clock read BOOT. */

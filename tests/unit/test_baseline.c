@@ -26,7 +26,7 @@
 #include <zlib.h>
 #include <cmocka.h>
 
-#include "baseline.h"
+#include "core/baseline.h"
 
 #define H   3600
 #define W   (7 * 24 * H)

@@ -10,8 +10,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "brute.h"
-#include "parse.h"
+#include "core/brute.h"
+#include "util/parse.h"
 #include "sg_bucket.h"
 
 #define T0   1795440000
@@ -32,7 +32,7 @@ static void fail_from(struct sg_brute *b, const char *ip, const char *login,
 		      enum sg_mta_service svc, __u32 attempts, time_t now)
 {
 	struct sg_mta_rec r = {
-		.ev = SG_EV_AUTH_FAIL, .uid = -1, .service = svc, .attempts = attempts
+		.ev = SG_MEV_AUTH_FAIL, .uid = -1, .service = svc, .attempts = attempts
 	};
 
 	snprintf(r.client_ip, sizeof(r.client_ip), "%s", ip);

@@ -11,8 +11,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "config.h"
-#include "render.h"
+#include "core/config.h"
+#include "util/render.h"
 #include "sg_bucket.h"
 
 /* make test runs from the repository root. */
@@ -107,12 +107,12 @@ static void test_defaults(void **state)
 	assert_int_equal(c->n_mta_users, 4);
 	assert_string_equal(c->mta_users[1], "Debian-exim");
 	assert_int_equal(c->release_grace_ns, 3600 * SG_NS_PER_SEC);
-	assert_int_equal(c->responses[SG_RULE_RATE].kind, SG_RESP_THROTTLE);
+	assert_int_equal(c->responses[SG_RULE_RATE].kind, SG_ACT_THROTTLE);
 	assert_int_equal(c->responses[SG_RULE_RATE].rate_per_hour, 360);
 	assert_int_equal(c->responses[SG_RULE_RATE].burst, 1);
 	assert_int_equal(c->responses[SG_RULE_NEW_SENDER].for_ns, 3600 * SG_NS_PER_SEC);
-	assert_int_equal(c->responses[SG_RULE_DESTINATIONS].kind, SG_RESP_ALERT);
-	assert_int_equal(c->responses[SG_RULE_FAILURE_RATIO].kind, SG_RESP_ALERT);
+	assert_int_equal(c->responses[SG_RULE_DESTINATIONS].kind, SG_ACT_ALERT);
+	assert_int_equal(c->responses[SG_RULE_FAILURE_RATIO].kind, SG_ACT_ALERT);
 	assert_int_equal(c->n_overrides, 0);
 	free(c);
 }

@@ -16,8 +16,8 @@
 #include <time.h>
 #include <cmocka.h>
 
-#include "baseline.h"
-#include "detect.h"
+#include "core/baseline.h"
+#include "core/detect.h"
 
 #define H     3600
 #define W     (7 * 24 * H)

@@ -10,8 +10,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "dnsbl.h"
-#include "dnsblwatch.h"
+#include "mail/dnsbl.h"
+#include "daemon/dnsblwatch.h"
 #include "sg_bucket.h"
 
 static const char *qname_of(const char *addr, const char *zone)

@@ -20,7 +20,7 @@
 #include <sys/socket.h>
 #include <zlib.h>
 
-#include "exporter.h"
+#include "daemon/exporter.h"
 
 #define METRICS_TYPE "text/plain; version=0.0.4; charset=utf-8"
 #define TICK_MS	     1000

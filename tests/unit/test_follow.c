@@ -20,8 +20,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "follow.h"
-#include "mtalog.h"
+#include "mail/follow.h"
+#include "mail/mtalog.h"
 
 struct got {
 	int n, cap;

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "mailstats.h"
+#include "core/mailstats.h"
 
 #define T0 1763940000 /* a whole hour */
 
@@ -25,18 +25,18 @@ static void message(struct sg_mailstats *m, const char *qid, const char *login, 
 		    const char *const *rcpts, const enum sg_mta_outcome *outcomes, size_t n,
 		    time_t t)
 {
-	struct sg_mta_rec r = rec(SG_EV_SUBMIT, qid);
+	struct sg_mta_rec r = rec(SG_MEV_SUBMIT, qid);
 	size_t i;
 
 	snprintf(r.login, sizeof(r.login), "%s", login);
 	snprintf(r.client_ip, sizeof(r.client_ip), "%s", ip);
 	assert_int_equal(sg_mailstats_add(m, &r, t, NULL), 0);
-	r = rec(SG_EV_QUEUED, qid);
+	r = rec(SG_MEV_QUEUED, qid);
 	snprintf(r.sender, sizeof(r.sender), "%s", login);
 	r.nrcpt = (__u32)n;
 	sg_mailstats_add(m, &r, t, NULL);
 	for (i = 0; i < n; i++) {
-		r = rec(SG_EV_DELIVERY, qid);
+		r = rec(SG_MEV_DELIVERY, qid);
 		snprintf(r.rcpt, sizeof(r.rcpt), "%s", rcpts[i]);
 		r.outcome = outcomes[i];
 		sg_mailstats_add(m, &r, t, NULL);
@@ -100,7 +100,7 @@ static void test_account_windows(void **state)
 
 	/* A failed login naming the account counts on it. */
 	{
-		struct sg_mta_rec f = rec(SG_EV_AUTH_FAIL, "");
+		struct sg_mta_rec f = rec(SG_MEV_AUTH_FAIL, "");
 
 		strcpy(f.login, "victim@hosting.test");
 		strcpy(f.client_ip, "198.51.100.13");
@@ -123,7 +123,7 @@ static void test_account_windows(void **state)
 static void test_local_and_bounces_in(void **state)
 {
 	struct sg_mailstats *m = sg_mailstats_new(0);
-	struct sg_mta_rec r = rec(SG_EV_LOCAL, "1A2B3C");
+	struct sg_mta_rec r = rec(SG_MEV_LOCAL, "1A2B3C");
 	struct sg_mail_principal *p;
 	struct sg_observation o;
 	char qid[16];
@@ -141,24 +141,24 @@ static void test_local_and_bounces_in(void **state)
 	/* 5 failure notices (null sender) delivered locally to info@: its bounce flood. */
 	for (i = 0; i < 5; i++) {
 		snprintf(qid, sizeof(qid), "9F%02d", i);
-		r = rec(SG_EV_SUBMIT, qid);
+		r = rec(SG_MEV_SUBMIT, qid);
 		strcpy(r.client_ip, "203.0.113.10");
 		sg_mailstats_add(m, &r, T0 + i, NULL);
-		r = rec(SG_EV_QUEUED, qid);
+		r = rec(SG_MEV_QUEUED, qid);
 		r.null_sender = 1;
 		sg_mailstats_add(m, &r, T0 + i, NULL);
-		r = rec(SG_EV_DELIVERY, qid);
+		r = rec(SG_MEV_DELIVERY, qid);
 		strcpy(r.rcpt, "info@hosting.test");
 		r.local = 1;
 		r.outcome = SG_OUT_SENT;
 		sg_mailstats_add(m, &r, T0 + i, NULL);
 	}
 	/* A local delivery with a sender is ordinary mail, not a bounce. */
-	r = rec(SG_EV_QUEUED, "9F00");
+	r = rec(SG_MEV_QUEUED, "9F00");
 	r.null_sender = 0;
 	strcpy(r.sender, "friend@a.example");
 	sg_mailstats_add(m, &r, T0 + 6, NULL);
-	r = rec(SG_EV_DELIVERY, "9F00");
+	r = rec(SG_MEV_DELIVERY, "9F00");
 	strcpy(r.rcpt, "info@hosting.test");
 	r.local = 1;
 	r.outcome = SG_OUT_SENT;
@@ -200,7 +200,7 @@ static void test_qids_and_holds(void **state)
 	assert_int_equal(p->t.recipients, 0);
 	assert_int_equal(p->t.deferred, 2);
 
-	r = rec(SG_EV_DONE, "AAA1");
+	r = rec(SG_MEV_DONE, "AAA1");
 	sg_mailstats_add(m, &r, T0 + 1, NULL);
 	n = 0;
 	sg_mailstats_qids(m, p, count_qid, &n);
@@ -234,9 +234,9 @@ static void test_long_deferred(void **state)
 	message(m, "DEFER1", "spam@x.example", "198.51.100.10", rcpts, out, 1, T0);
 	for (i = 0; i < 3 * SG_MAIL_MAX_QIDS; i++) {
 		snprintf(qid, sizeof(qid), "Q%07X", i);
-		r = rec(SG_EV_QUEUED, qid);
+		r = rec(SG_MEV_QUEUED, qid);
 		sg_mailstats_add(m, &r, T0 + 1, NULL);
-		r = rec(SG_EV_DONE, qid);
+		r = rec(SG_MEV_DONE, qid);
 		sg_mailstats_add(m, &r, T0 + 1, NULL);
 	}
 	p = sg_mailstats_get(m, "sasl:spam@x.example");
@@ -251,23 +251,23 @@ static void test_long_deferred(void **state)
 static void test_bad_ids(void **state)
 {
 	struct sg_mailstats *m = sg_mailstats_new(0);
-	struct sg_mta_rec r = rec(SG_EV_SUBMIT, "");
+	struct sg_mta_rec r = rec(SG_MEV_SUBMIT, "");
 
 	/* No queue id, no login: nothing to count, nothing made. */
 	strcpy(r.login, "x@y.example");
 	sg_mailstats_add(m, &r, T0, NULL);
-	r = rec(SG_EV_SUBMIT, "CCC1");
+	r = rec(SG_MEV_SUBMIT, "CCC1");
 	sg_mailstats_add(m, &r, T0, NULL);
 	assert_null(sg_mailstats_get(m, "sasl:x@y.example"));
 	/* Exim's own failure notice, "<= <> U=Debian-exim P=local": no local sender made. */
 	assert_int_equal(sg_mailstats_mta_user(m, "Debian-exim", 64901), 0);
-	r = rec(SG_EV_LOCAL, "1rABcD-000Abc-Xy");
+	r = rec(SG_MEV_LOCAL, "1rABcD-000Abc-Xy");
 	strcpy(r.user, "Debian-exim");
 	r.null_sender = 1;
 	sg_mailstats_add(m, &r, T0, NULL);
 	assert_null(sg_mailstats_get(m, "local:Debian-exim"));
 	/* A customer's "sendmail -f '<>'" is still the customer's. */
-	r = rec(SG_EV_LOCAL, "1rABcD-000Abd-Xy");
+	r = rec(SG_MEV_LOCAL, "1rABcD-000Abd-Xy");
 	r.uid = 1002;
 	r.null_sender = 1;
 	sg_mailstats_add(m, &r, T0, NULL);
@@ -290,7 +290,7 @@ static void test_relayed(void **state)
 	assert_non_null(m);
 	/* Relayed: no login, remote recipients; the second recipient is the same message. */
 	message(m, "R1", "", "198.51.100.20", one, sent, 1, T0);
-	r = rec(SG_EV_DELIVERY, "R1");
+	r = rec(SG_MEV_DELIVERY, "R1");
 	strcpy(r.rcpt, "y@far.example");
 	r.outcome = SG_OUT_BOUNCED;
 	sg_mailstats_add(m, &r, T0 + 1, NULL);
@@ -298,10 +298,10 @@ static void test_relayed(void **state)
 	message(m, "R2", "", "2001:db8::20", one, sent, 1, T0 + 2);
 	/* Logged in; delivered into a mailbox here; an alias's target; a local submission. */
 	message(m, "N1", "alice@hosting.test", "198.51.100.21", one, sent, 1, T0 + 3);
-	r = rec(SG_EV_SUBMIT, "N2");
+	r = rec(SG_MEV_SUBMIT, "N2");
 	strcpy(r.client_ip, "198.51.100.22");
 	sg_mailstats_add(m, &r, T0 + 3, NULL);
-	r = rec(SG_EV_DELIVERY, "N2");
+	r = rec(SG_MEV_DELIVERY, "N2");
 	strcpy(r.rcpt, "alice@hosting.test");
 	r.outcome = SG_OUT_SENT;
 	r.local = 1;
@@ -311,19 +311,19 @@ static void test_relayed(void **state)
 	strcpy(r.rcpt, "alice@far.example");
 	sg_mailstats_add(m, &r, T0 + 3, NULL);
 	/* Handed to a content filter on loopback: not a relay (yet). */
-	r = rec(SG_EV_SUBMIT, "N4");
+	r = rec(SG_MEV_SUBMIT, "N4");
 	strcpy(r.client_ip, "198.51.100.23");
 	sg_mailstats_add(m, &r, T0 + 3, NULL);
-	r = rec(SG_EV_DELIVERY, "N4");
+	r = rec(SG_MEV_DELIVERY, "N4");
 	strcpy(r.rcpt, "x@far.example");
 	strcpy(r.relay, "127.0.0.1[127.0.0.1]:10024");
 	r.filter = 1;
 	r.outcome = SG_OUT_SENT;
 	sg_mailstats_add(m, &r, T0 + 3, NULL);
-	r = rec(SG_EV_LOCAL, "N3");
+	r = rec(SG_MEV_LOCAL, "N3");
 	r.uid = 1001;
 	sg_mailstats_add(m, &r, T0 + 3, NULL);
-	r = rec(SG_EV_DELIVERY, "N3");
+	r = rec(SG_MEV_DELIVERY, "N3");
 	strcpy(r.rcpt, "x@far.example");
 	r.outcome = SG_OUT_SENT;
 	sg_mailstats_add(m, &r, T0 + 3, NULL);

@@ -13,7 +13,7 @@
 #include <sys/mman.h>
 #include <sys/wait.h>
 
-#include "metrics.h"
+#include "daemon/metrics.h"
 
 static struct sg_status st;
 

@@ -20,7 +20,7 @@
 #include <arpa/inet.h>
 #include <cmocka.h>
 
-#include "mtalog.h"
+#include "mail/mtalog.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -88,7 +88,7 @@ static void assert_sane(const struct sg_mta_rec *r, enum sg_mta_event ev)
 	unsigned char bin[16];
 
 	assert_int_equal(r->ev, ev);
-	assert_in_range(ev, SG_EV_NONE, SG_EV_HOLD);
+	assert_in_range(ev, SG_MEV_NONE, SG_MEV_HOLD);
 	assert_in_range(r->outcome, SG_OUT_NONE, SG_OUT_BOUNCED);
 	assert_in_range(r->service, SG_SVC_NONE, SG_SVC_OTHER);
 	assert_non_null(memchr(r->qid, '\0', sizeof(r->qid)));
@@ -105,12 +105,12 @@ static void assert_sane(const struct sg_mta_rec *r, enum sg_mta_event ev)
 	if (r->client_ip[0])
 		assert_true(inet_pton(AF_INET, r->client_ip, bin) == 1 ||
 			    inet_pton(AF_INET6, r->client_ip, bin) == 1);
-	assert_int_equal(r->outcome != SG_OUT_NONE, ev == SG_EV_DELIVERY);
-	assert_int_equal(r->service != SG_SVC_NONE, ev == SG_EV_AUTH_FAIL);
-	assert_true(r->uid == -1 || (ev == SG_EV_LOCAL && r->uid >= 0 && r->uid <= 0xffffffffLL));
+	assert_int_equal(r->outcome != SG_OUT_NONE, ev == SG_MEV_DELIVERY);
+	assert_int_equal(r->service != SG_SVC_NONE, ev == SG_MEV_AUTH_FAIL);
+	assert_true(r->uid == -1 || (ev == SG_MEV_LOCAL && r->uid >= 0 && r->uid <= 0xffffffffLL));
 	assert_true(!r->null_sender || (r->null_sender == 1 && !r->sender[0]));
-	assert_true(!r->local || (r->local == 1 && ev == SG_EV_DELIVERY));
-	if (ev == SG_EV_NONE)
+	assert_true(!r->local || (r->local == 1 && ev == SG_MEV_DELIVERY));
+	if (ev == SG_MEV_NONE)
 		assert_true(!r->qid[0] && !r->client_ip[0] && !r->login[0] && !r->user[0] &&
 			    !r->sender[0] && !r->rcpt[0] && !r->dsn[0] && !r->relay[0] &&
 			    !r->nrcpt && !r->null_sender);
@@ -160,7 +160,7 @@ static void expect_rows(parser_fn fn, const struct want *rows, size_t n)
 		EXPECT_STR(relay, w->relay);
 		EXPECT_INT(forwarded, w->forwarded);
 		EXPECT_INT(filter, w->filter);
-		EXPECT_INT(attempts, w->attempts ? w->attempts : ev == SG_EV_AUTH_FAIL);
+		EXPECT_INT(attempts, w->attempts ? w->attempts : ev == SG_MEV_AUTH_FAIL);
 		EXPECT_INT(local, w->local);
 		EXPECT_INT(service, w->svc);
 	}
@@ -171,51 +171,51 @@ static void test_postfix(void **state)
 	static const struct want rows[] = {
 		{ PF "postfix/submission/smtpd[2211]: 4F2A81C0D2: client=unknown[198.51.100.10], "
 		     "sasl_method=PLAIN, sasl_username=victim@hosting.test",
-		  SG_EV_SUBMIT, PF_WHEN, .qid = "4F2A81C0D2", .ip = "198.51.100.10",
+		  SG_MEV_SUBMIT, PF_WHEN, .qid = "4F2A81C0D2", .ip = "198.51.100.10",
 		  .login = "victim@hosting.test" },
 		/* Inbound: no login. */
 		{ PF "postfix/smtpd[2260]: 6C1E01C0F5: client=mx1.example.com[203.0.113.25]",
-		  SG_EV_SUBMIT, PF_WHEN, .qid = "6C1E01C0F5", .ip = "203.0.113.25" },
+		  SG_MEV_SUBMIT, PF_WHEN, .qid = "6C1E01C0F5", .ip = "203.0.113.25" },
 		/* Long queue id, IPv6 client. */
 		{ PF
 		  "postfix/submission/smtpd[2240]: 4Xyz1234ABz2Qw: client=unknown[2001:db8::10], "
 		  "sasl_method=LOGIN, sasl_username=victim@hosting.test",
-		  SG_EV_SUBMIT, PF_WHEN, .qid = "4Xyz1234ABz2Qw", .ip = "2001:db8::10",
+		  SG_MEV_SUBMIT, PF_WHEN, .qid = "4Xyz1234ABz2Qw", .ip = "2001:db8::10",
 		  .login = "victim@hosting.test" },
 		{ PF "postfix/smtpd[2240]: 7A19C1C0F1: client=unknown[IPv6:2001:db8::10], "
 		     "sasl_method=LOGIN, sasl_username=victim@hosting.test, "
 		     "sasl_sender=other@hosting.test",
-		  SG_EV_SUBMIT, PF_WHEN, .qid = "7A19C1C0F1", .ip = "2001:db8::10",
+		  SG_MEV_SUBMIT, PF_WHEN, .qid = "7A19C1C0F1", .ip = "2001:db8::10",
 		  .login = "victim@hosting.test" },
 		/* smtpd_client_port_logging = yes; syslog_name with two slashes. */
 		{ PF "postfix/smtps/smtpd[42]: 9B5F31C0B2: client=unknown[198.51.100.23]:52011, "
 		     "sasl_method=LOGIN, sasl_username=victim@hosting.test",
-		  SG_EV_SUBMIT, PF_WHEN, .qid = "9B5F31C0B2", .ip = "198.51.100.23",
+		  SG_MEV_SUBMIT, PF_WHEN, .qid = "9B5F31C0B2", .ip = "198.51.100.23",
 		  .login = "victim@hosting.test" },
 		/* Not an address: no IP rather than a wrong one. */
 		{ PF "postfix/smtpd[2260]: 0C6A41C0D7: client=unknown[198.51.100.300]",
-		  SG_EV_SUBMIT, PF_WHEN, .qid = "0C6A41C0D7" },
-		{ PF "postfix/pickup[1190]: 2E8C61C0F9: uid=1001 from=<shopuser>", SG_EV_LOCAL,
+		  SG_MEV_SUBMIT, PF_WHEN, .qid = "0C6A41C0D7" },
+		{ PF "postfix/pickup[1190]: 2E8C61C0F9: uid=1001 from=<shopuser>", SG_MEV_LOCAL,
 		  PF_WHEN, .qid = "2E8C61C0F9", UID(1001), .sender = "shopuser" },
 		{ DV "mail postfix/pickup[1190]: 3F9D71C0A1: uid=0 from=<root@web1.hosting.test>",
-		  SG_EV_LOCAL, REF, .qid = "3F9D71C0A1", UID(0),
+		  SG_MEV_LOCAL, REF, .qid = "3F9D71C0A1", UID(0),
 		  .sender = "root@web1.hosting.test" },
 		{ PF
 		  "postfix/qmgr[1187]: 4F2A81C0D2: from=<victim@hosting.test>, size=2213, nrcpt=4 "
 		  "(queue active)",
-		  SG_EV_QUEUED, PF_WHEN, .qid = "4F2A81C0D2", .sender = "victim@hosting.test",
+		  SG_MEV_QUEUED, PF_WHEN, .qid = "4F2A81C0D2", .sender = "victim@hosting.test",
 		  .nrcpt = 4 },
 		{ PF "postfix/qmgr[1187]: 5B7D91C0E4: from=<>, size=6131, nrcpt=1 (queue active)",
-		  SG_EV_QUEUED, PF_WHEN, .qid = "5B7D91C0E4", .null_sender = 1, .nrcpt = 1 },
+		  SG_MEV_QUEUED, PF_WHEN, .qid = "5B7D91C0E4", .null_sender = 1, .nrcpt = 1 },
 		{ PF "postfix/qmgr[1187]: 5E0A81C0C3: from=<victim@hosting.test>, status=expired, "
 		     "returned to sender",
-		  SG_EV_NONE, PF_WHEN, .qid = NULL },
+		  SG_MEV_NONE, PF_WHEN, .qid = NULL },
 		{ PF
 		  "postfix/smtp[2216]: 4F2A81C0D2: to=<alice@example.com>, "
 		  "relay=mx1.example.com[203.0.113.25]:25, delay=1.1, delays=0.04/0.01/0.61/0.44, "
 		  "dsn=5.1.1, status=bounced (host mx1.example.com[203.0.113.25] said: 550 5.1.1 "
 		  "mailbox unavailable (in reply to RCPT TO command))",
-		  SG_EV_DELIVERY, PF_WHEN, .qid = "4F2A81C0D2", .rcpt = "alice@example.com",
+		  SG_MEV_DELIVERY, PF_WHEN, .qid = "4F2A81C0D2", .rcpt = "alice@example.com",
 		  .out = SG_OUT_BOUNCED, .dsn = "5.1.1",
 		  .relay = "mx1.example.com[203.0.113.25]:25" },
 		{ PF "postfix/smtp[2216]: 4F2A81C0D2: to=<dave@example.com>, "
@@ -223,55 +223,55 @@ static void test_postfix(void **state)
 		     "relay=mx1.example.com[203.0.113.25]:25, conn_use=2, delay=1.4, "
 		     "delays=0.04/1/0.01/0.35, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as "
 		     "4Hn2Kc0lYwz9sWB)",
-		  SG_EV_DELIVERY, PF_WHEN, .qid = "4F2A81C0D2", .rcpt = "dave@example.com",
+		  SG_MEV_DELIVERY, PF_WHEN, .qid = "4F2A81C0D2", .rcpt = "dave@example.com",
 		  .out = SG_OUT_SENT, .dsn = "2.0.0", .relay = "mx1.example.com[203.0.113.25]:25" },
 		{ PF "postfix/smtp[2219]: 7A19C1C0F1: to=<judy@example.org>, relay=none, delay=30, "
 		     "delays=0.03/0/30/0, dsn=4.4.1, status=deferred (connect to "
 		     "mx.example.org[203.0.113.45]:25: Connection timed out)",
-		  SG_EV_DELIVERY, PF_WHEN, .qid = "7A19C1C0F1", .rcpt = "judy@example.org",
+		  SG_MEV_DELIVERY, PF_WHEN, .qid = "7A19C1C0F1", .rcpt = "judy@example.org",
 		  .out = SG_OUT_DEFERRED, .dsn = "4.4.1", .relay = "none" },
 		{ PF "postfix/qmgr[1187]: 7A19C1C0F1: to=<judy@example.org>, relay=none, "
 		     "delay=432000, "
 		     "delays=431970/0.01/30/0, dsn=4.4.1, status=expired, returned to sender",
-		  SG_EV_DELIVERY, PF_WHEN, .qid = "7A19C1C0F1", .rcpt = "judy@example.org",
+		  SG_MEV_DELIVERY, PF_WHEN, .qid = "7A19C1C0F1", .rcpt = "judy@example.org",
 		  .out = SG_OUT_BOUNCED, .dsn = "4.4.1", .relay = "none" },
 		{ PF "postfix/lmtp[2231]: 5B7D91C0E4: to=<victim@hosting.test>, "
 		     "relay=web1.hosting.test[private/dovecot-lmtp], delay=0.08, "
 		     "delays=0.01/0.01/0.02/0.04, dsn=2.0.0, status=sent (250 2.0.0 "
 		     "<victim@hosting.test> 8DzJMBX1gmWJFAAAbp7cbA Saved)",
-		  SG_EV_DELIVERY, PF_WHEN, .qid = "5B7D91C0E4", .rcpt = "victim@hosting.test",
+		  SG_MEV_DELIVERY, PF_WHEN, .qid = "5B7D91C0E4", .rcpt = "victim@hosting.test",
 		  .out = SG_OUT_SENT, .dsn = "2.0.0",
 		  .relay = "web1.hosting.test[private/dovecot-lmtp]", .local = 1 },
 		{ PF "postfix/virtual[2262]: 6C1E01C0F5: to=<victim@hosting.test>, relay=virtual, "
 		     "delay=0.12, delays=0.07/0.01/0/0.04, dsn=2.0.0, status=sent (delivered to "
 		     "maildir)",
-		  SG_EV_DELIVERY, PF_WHEN, .qid = "6C1E01C0F5", .rcpt = "victim@hosting.test",
+		  SG_MEV_DELIVERY, PF_WHEN, .qid = "6C1E01C0F5", .rcpt = "victim@hosting.test",
 		  .out = SG_OUT_SENT, .dsn = "2.0.0", .relay = "virtual", .local = 1 },
 		{ DV "mail postfix/pipe[1252]: 4ShKq23Yb2z9sWH: to=<victim@hosting.test>, "
 		     "relay=dovecot, "
 		     "delay=0.06, delays=0.02/0.01/0/0.03, dsn=2.0.0, status=sent (delivered via "
 		     "dovecot "
 		     "service)",
-		  SG_EV_DELIVERY, REF, .qid = "4ShKq23Yb2z9sWH", .rcpt = "victim@hosting.test",
+		  SG_MEV_DELIVERY, REF, .qid = "4ShKq23Yb2z9sWH", .rcpt = "victim@hosting.test",
 		  .out = SG_OUT_SENT, .dsn = "2.0.0", .relay = "dovecot", .local = 1 },
 		{ DV "mail postfix/local[1262]: 4ShKq29Tt8z9sWJ: to=<blog@mail.hosting.test>, "
 		     "orig_to=<blog>, relay=local, delay=0.04, delays=0.02/0.01/0/0.01, dsn=5.1.1, "
 		     "status=bounced (unknown user: \"blog\")",
-		  SG_EV_DELIVERY, REF, .qid = "4ShKq29Tt8z9sWJ", .rcpt = "blog@mail.hosting.test",
+		  SG_MEV_DELIVERY, REF, .qid = "4ShKq29Tt8z9sWJ", .rcpt = "blog@mail.hosting.test",
 		  .out = SG_OUT_BOUNCED, .dsn = "5.1.1", .relay = "local", .local = 1,
 		  .forwarded = 1 },
 		/* Handed to amavis on loopback: it comes back under another queue id. */
 		{ DV "mail postfix/smtp[1271]: 4ShKq29Tt8z9sWL: to=<x@far.example>, "
 		     "relay=127.0.0.1[127.0.0.1]:10024, delay=0.2, delays=0/0/0/0.2, dsn=2.0.0, "
 		     "status=sent (250 2.0.0 from MTA(smtp:[127.0.0.1]:10025): 250 2.0.0 Ok)",
-		  SG_EV_DELIVERY, REF, .qid = "4ShKq29Tt8z9sWL", .rcpt = "x@far.example",
+		  SG_MEV_DELIVERY, REF, .qid = "4ShKq29Tt8z9sWL", .rcpt = "x@far.example",
 		  .out = SG_OUT_SENT, .dsn = "2.0.0", .relay = "127.0.0.1[127.0.0.1]:10024",
 		  .filter = 1 },
 		/* An alias of a local address to another domain: forwarded, not relayed. */
 		{ DV "mail postfix/smtp[1270]: 4ShKq29Tt8z9sWK: to=<info.owner@example.org>, "
 		     "orig_to=<info@hosting.test>, relay=203.0.113.10[203.0.113.10]:25, delay=0.1, "
 		     "delays=0/0/0/0.1, dsn=2.0.0, status=sent (250 2.0.0 Ok)",
-		  SG_EV_DELIVERY, REF, .qid = "4ShKq29Tt8z9sWK", .rcpt = "info.owner@example.org",
+		  SG_MEV_DELIVERY, REF, .qid = "4ShKq29Tt8z9sWK", .rcpt = "info.owner@example.org",
 		  .out = SG_OUT_SENT, .dsn = "2.0.0", .relay = "203.0.113.10[203.0.113.10]:25",
 		  .forwarded = 1 },
 		/* An instance: postfix-out/SERVICE; LMTP over TCP is local by its service. */
@@ -280,14 +280,14 @@ static void test_postfix(void **state)
 		  "relay=mx.example.net[2001:db8:30::25]:25, delay=1, delays=0.01/0.01/0.5/0.48, "
 		  "dsn=5.1.1, status=bounced (host mx.example.net[2001:db8:30::25] said: 550 5.1.1 "
 		  "mailbox unavailable (in reply to RCPT TO command))",
-		  SG_EV_DELIVERY, REF, .qid = "4ShKq22Mn4z9sWD", .rcpt = "rupert@example.net",
+		  SG_MEV_DELIVERY, REF, .qid = "4ShKq22Mn4z9sWD", .rcpt = "rupert@example.net",
 		  .out = SG_OUT_BOUNCED, .dsn = "5.1.1",
 		  .relay = "mx.example.net[2001:db8:30::25]:25" },
 		{ DV
 		  "mail postfix/lmtp[1270]: 4ShKq22Mn4z9sWD: to=<victim@hosting.test>, "
 		  "relay=127.0.0.1[127.0.0.1]:24, delay=0.05, delays=0.01/0/0.02/0.02, dsn=2.0.0, "
 		  "status=sent (250 2.0.0 <victim@hosting.test> Saved)",
-		  SG_EV_DELIVERY, REF, .qid = "4ShKq22Mn4z9sWD", .rcpt = "victim@hosting.test",
+		  SG_MEV_DELIVERY, REF, .qid = "4ShKq22Mn4z9sWD", .rcpt = "victim@hosting.test",
 		  .out = SG_OUT_SENT, .dsn = "2.0.0", .relay = "127.0.0.1[127.0.0.1]:24",
 		  .local = 1 },
 		/* A quoted local part may hold '>': the address ends at '>' before ", ". */
@@ -295,24 +295,24 @@ static void test_postfix(void **state)
 		  "postfix/smtp[2216]: 4F2A81C0D2: to=<\"odd>user\"@example.com>, relay=none, "
 		  "delay=0.1, delays=0.1/0/0/0, dsn=5.4.4, status=bounced (Host or domain name not "
 		  "found)",
-		  SG_EV_DELIVERY, PF_WHEN, .qid = "4F2A81C0D2", .rcpt = "\"odd>user\"@example.com",
+		  SG_MEV_DELIVERY, PF_WHEN, .qid = "4F2A81C0D2", .rcpt = "\"odd>user\"@example.com",
 		  .out = SG_OUT_BOUNCED, .dsn = "5.4.4", .relay = "none" },
 		/* Address verification probes are not deliveries. */
 		{ PF "postfix/smtp[2216]: 4F2A81C0D3: to=<alice@example.com>, "
 		     "relay=mx1.example.com[203.0.113.25]:25, delay=0.5, delays=0/0/0.3/0.2, "
 		     "dsn=2.1.5, "
 		     "status=deliverable (250 2.1.5 Ok)",
-		  SG_EV_NONE, PF_WHEN, .qid = NULL },
-		{ PF "postfix/qmgr[1187]: 4F2A81C0D2: removed", SG_EV_DONE, PF_WHEN,
+		  SG_MEV_NONE, PF_WHEN, .qid = NULL },
+		{ PF "postfix/qmgr[1187]: 4F2A81C0D2: removed", SG_MEV_DONE, PF_WHEN,
 		  .qid = "4F2A81C0D2" },
-		{ PF "postfix/qmgr[1187]: 4F2A81C0D2: removed from queue", SG_EV_NONE, PF_WHEN,
+		{ PF "postfix/qmgr[1187]: 4F2A81C0D2: removed from queue", SG_MEV_NONE, PF_WHEN,
 		  .qid = NULL },
 		{ PF "postfix/submission/smtpd[2245]: 0C6A41C0D7: hold: RCPT from "
 		     "unknown[198.51.100.10]: <oscar@example.com>: Sender address triggers HOLD "
 		     "action; "
 		     "from=<victim@hosting.test> to=<oscar@example.com> proto=ESMTP "
 		     "helo=<DESKTOP-4K2LQ9>",
-		  SG_EV_HOLD, PF_WHEN, .qid = "0C6A41C0D7", .ip = "198.51.100.10",
+		  SG_MEV_HOLD, PF_WHEN, .qid = "0C6A41C0D7", .ip = "198.51.100.10",
 		  .sender = "victim@hosting.test", .rcpt = "oscar@example.com" },
 		/* Postfix 3.7 logs smtpd's HOLD before the queue id exists. */
 		{ PF "postfix/submission/smtpd[7648]: NOQUEUE: hold: RCPT from "
@@ -320,49 +320,49 @@ static void test_postfix(void **state)
 		     "<victim@hosting.test>: SASL login name triggers HOLD action; "
 		     "from=<victim@hosting.test> to=<ok-held@a.example> proto=ESMTP "
 		     "helo=<client-198.51.100.11.example>",
-		  SG_EV_HOLD, PF_WHEN, .ip = "198.51.100.11", .sender = "victim@hosting.test",
+		  SG_MEV_HOLD, PF_WHEN, .ip = "198.51.100.11", .sender = "victim@hosting.test",
 		  .rcpt = "ok-held@a.example" },
 		/* The subject is the client's: its " from unknown[...]" does not count. */
 		{ PF "postfix/cleanup[2214]: 1D7B51C0E8: hold: header Subject: from "
 		     "unknown[203.0.113.9]; from=<x> from unknown[203.0.113.77]; from=<> "
 		     "to=<peggy@example.net> proto=ESMTP helo=<[203.0.113.77]>: held for review",
-		  SG_EV_HOLD, PF_WHEN, .qid = "1D7B51C0E8", .ip = "203.0.113.77", .null_sender = 1,
+		  SG_MEV_HOLD, PF_WHEN, .qid = "1D7B51C0E8", .ip = "203.0.113.77", .null_sender = 1,
 		  .rcpt = "peggy@example.net" },
 		{ PF "postfix/cleanup[2214]: 2E8C61C0F8: hold: header Subject: Invoice from local; "
 		     "from=<shopuser@web1.hosting.test> to=<a@example.com>",
-		  SG_EV_HOLD, PF_WHEN, .qid = "2E8C61C0F8", .sender = "shopuser@web1.hosting.test",
+		  SG_MEV_HOLD, PF_WHEN, .qid = "2E8C61C0F8", .sender = "shopuser@web1.hosting.test",
 		  .rcpt = "a@example.com" },
 		{ PF "postfix/submission/smtpd[2250]: warning: unknown[203.0.113.200]: SASL LOGIN "
 		     "authentication failed: UGFzc3dvcmQ6",
-		  SG_EV_AUTH_FAIL, PF_WHEN, .ip = "203.0.113.200", .svc = SG_SVC_SMTP },
+		  SG_MEV_AUTH_FAIL, PF_WHEN, .ip = "203.0.113.200", .svc = SG_SVC_SMTP },
 		{ PF "postfix/submission/smtpd[2250]: warning: unknown[203.0.113.200]: SASL PLAIN "
 		     "authentication failed: , sasl_username=victim@hosting.test",
-		  SG_EV_AUTH_FAIL, PF_WHEN, .ip = "203.0.113.200", .login = "victim@hosting.test",
+		  SG_MEV_AUTH_FAIL, PF_WHEN, .ip = "203.0.113.200", .login = "victim@hosting.test",
 		  .svc = SG_SVC_SMTP },
 		{ DV
 		  "mail postfix/smtpd[7]: warning: client.example.net[2001:db8::66]: SASL login "
 		  "authentication failed: (reason unavailable), sasl_username=victim@hosting.test",
-		  SG_EV_AUTH_FAIL, REF, .ip = "2001:db8::66", .login = "victim@hosting.test",
+		  SG_MEV_AUTH_FAIL, REF, .ip = "2001:db8::66", .login = "victim@hosting.test",
 		  .svc = SG_SVC_SMTP },
 		/* The auth server's trouble, not the client's. */
 		{ PF
 		  "postfix/smtpd[2251]: warning: unknown[203.0.113.202]: SASL LOGIN authentication "
 		  "failed: Connection lost to authentication server",
-		  SG_EV_NONE, PF_WHEN, .qid = NULL },
+		  SG_MEV_NONE, PF_WHEN, .qid = NULL },
 		{ PF "postfix/smtpd[2251]: warning: hostname x.example does not resolve to address "
 		     "203.0.113.3",
-		  SG_EV_NONE, PF_WHEN, .qid = NULL },
+		  SG_MEV_NONE, PF_WHEN, .qid = NULL },
 		{ PF "postfix/smtpd[2260]: NOQUEUE: reject: RCPT from unknown[203.0.113.99]: 554 "
 		     "5.7.1 "
 		     "<rcpt@example.com>: Relay access denied; from=<spam@example.net> "
 		     "to=<rcpt@example.com> proto=ESMTP helo=<example.net>",
-		  SG_EV_NONE, PF_WHEN, .qid = NULL },
-		{ PF "postfix/smtpd[2260]: connect from unknown[198.51.100.10]", SG_EV_NONE,
+		  SG_MEV_NONE, PF_WHEN, .qid = NULL },
+		{ PF "postfix/smtpd[2260]: connect from unknown[198.51.100.10]", SG_MEV_NONE,
 		  PF_WHEN, .qid = NULL },
 		/* Not Postfix, and a queue id of characters Postfix never uses. */
-		{ PF "sshd[812]: 4F2A81C0D2: client=unknown[198.51.100.10]", SG_EV_NONE, PF_WHEN,
+		{ PF "sshd[812]: 4F2A81C0D2: client=unknown[198.51.100.10]", SG_MEV_NONE, PF_WHEN,
 		  .qid = NULL },
-		{ PF "postfix/smtpd[2260]: 4F2A8_C0D2: client=unknown[198.51.100.10]", SG_EV_NONE,
+		{ PF "postfix/smtpd[2260]: 4F2A8_C0D2: client=unknown[198.51.100.10]", SG_MEV_NONE,
 		  PF_WHEN, .qid = NULL },
 	};
 
@@ -377,147 +377,150 @@ static void test_exim(void **state)
 		  "[198.51.100.10]:51401 I=[198.51.100.1]:587 P=esmtpsa "
 		  "X=TLS1.3:TLS_AES_256_GCM_SHA384:256 CV=no A=dovecot_plain:victim@hosting.test "
 		  "S=2213 id=20261123141201.4F2A81C0D2@hosting.test",
-		  SG_EV_SUBMIT, REF, .qid = "1rABcD-0003Xy-1a", .ip = "198.51.100.10",
+		  SG_MEV_SUBMIT, REF, .qid = "1rABcD-0003Xy-1a", .ip = "198.51.100.10",
 		  .login = "victim@hosting.test", .sender = "victim@hosting.test" },
 		/* Inbound: a host name, no authentication, an ident U= that is not a local user. */
 		{ EX "1rACeK-0003a5-9Z <= news@example.net H=mx1.example.com (mx1) [203.0.113.25] "
 		     "U=nobody P=esmtps S=5120 id=x@example.net",
-		  SG_EV_SUBMIT, REF, .qid = "1rACeK-0003a5-9Z", .ip = "203.0.113.25",
+		  SG_MEV_SUBMIT, REF, .qid = "1rACeK-0003a5-9Z", .ip = "203.0.113.25",
 		  .sender = "news@example.net" },
 		{ EX "1rACeK-0003a5-9Z <= <> H=mx1.example.com [203.0.113.25]:41877 "
 		     "I=[198.51.100.1]:25 P=esmtps S=5120",
-		  SG_EV_SUBMIT, REF, .qid = "1rACeK-0003a5-9Z", .ip = "203.0.113.25",
+		  SG_MEV_SUBMIT, REF, .qid = "1rACeK-0003a5-9Z", .ip = "203.0.113.25",
 		  .null_sender = 1 },
 		{ EX "1rACdU-0003a1-3J <= www-data@web1.hosting.test U=www-data P=local S=1402 "
 		     "id=3f2a9c1e7b@web1.hosting.test T=\"Contact form\"",
-		  SG_EV_LOCAL, REF, .qid = "1rACdU-0003a1-3J", .user = "www-data",
+		  SG_MEV_LOCAL, REF, .qid = "1rACdU-0003a1-3J", .user = "www-data",
 		  .sender = "www-data@web1.hosting.test" },
 		{ EX "1rAC4k-0003Ya-2b <= <> R=1rABcD-0003Xy-1a U=Debian-exim P=local S=3120",
-		  SG_EV_LOCAL, REF, .qid = "1rAC4k-0003Ya-2b", .user = "Debian-exim",
+		  SG_MEV_LOCAL, REF, .qid = "1rAC4k-0003Ya-2b", .user = "Debian-exim",
 		  .null_sender = 1 },
 		/* log_selector +pid; an IPv6 client; a HELO that looks like an address. */
 		{ EX "[3412] 1rACbQ-0003Zk-5m <= victim@hosting.test H=([203.0.113.9]) "
 		     "[2001:db8::10]:50022 P=esmtpsa A=dovecot_login:victim@hosting.test S=2230",
-		  SG_EV_SUBMIT, REF, .qid = "1rACbQ-0003Zk-5m", .ip = "2001:db8::10",
+		  SG_MEV_SUBMIT, REF, .qid = "1rACbQ-0003Zk-5m", .ip = "2001:db8::10",
 		  .login = "victim@hosting.test", .sender = "victim@hosting.test" },
 		/* After id= the words are the client's: its subject does not log it in. */
 		{ EX "1rACaB-0003Zc-7Q <= victim@hosting.test H=(x) [198.51.100.10] P=esmtpsa "
 		     "A=dovecot_plain:victim@hosting.test S=1 id=a@b T=\"A=plain:admin "
 		     "H=[203.0.113.9]\"",
-		  SG_EV_SUBMIT, REF, .qid = "1rACaB-0003Zc-7Q", .ip = "198.51.100.10",
+		  SG_MEV_SUBMIT, REF, .qid = "1rACaB-0003Zc-7Q", .ip = "198.51.100.10",
 		  .login = "victim@hosting.test", .sender = "victim@hosting.test" },
 		/* Exim 4.97's id, +millisec, log_timezone. */
 		{ "2026-11-23 23:30:05.118 +0900 1rADxY-00000000Pq4-0AbC <= victim@hosting.test "
 		  "H=(DESKTOP-4K2LQ9) [198.51.100.10]:52011 P=esmtpsa "
 		  "A=dovecot_plain:victim@hosting.test S=2201",
-		  SG_EV_SUBMIT, 1795444205, .qid = "1rADxY-00000000Pq4-0AbC", .ip = "198.51.100.10",
-		  .login = "victim@hosting.test", .sender = "victim@hosting.test" },
+		  SG_MEV_SUBMIT, 1795444205, .qid = "1rADxY-00000000Pq4-0AbC",
+		  .ip = "198.51.100.10", .login = "victim@hosting.test",
+		  .sender = "victim@hosting.test" },
 		{ EX "1rABcD-0003Xy-1a => carol@example.org R=dnslookup T=remote_smtp "
 		     "H=mail.example.org [203.0.113.41] X=TLS1.3:TLS_AES_256_GCM_SHA384:256 CV=yes "
 		     "C=\"250 2.0.0 Ok: queued as 4Hn2Kc0lYwz9sWB\"",
-		  SG_EV_DELIVERY, REF, .qid = "1rABcD-0003Xy-1a", .rcpt = "carol@example.org",
+		  SG_MEV_DELIVERY, REF, .qid = "1rABcD-0003Xy-1a", .rcpt = "carol@example.org",
 		  .out = SG_OUT_SENT, .dsn = "2.0.0", .relay = "remote_smtp" },
 		{ EX "1rABcD-0003Xy-1a -> dan@example.org R=dnslookup T=remote_smtp "
 		     "H=mail.example.org [203.0.113.41] C=\"250 OK\"",
-		  SG_EV_DELIVERY, REF, .qid = "1rABcD-0003Xy-1a", .rcpt = "dan@example.org",
+		  SG_MEV_DELIVERY, REF, .qid = "1rABcD-0003Xy-1a", .rcpt = "dan@example.org",
 		  .out = SG_OUT_SENT, .relay = "remote_smtp" },
 		/* Cutthrough delivery. */
 		{ EX "1rABcD-0003Xy-1a >> ed@example.org R=dnslookup T=remote_smtp "
 		     "H=mail.example.org [203.0.113.41] C=\"250 2.0.0 OK\"",
-		  SG_EV_DELIVERY, REF, .qid = "1rABcD-0003Xy-1a", .rcpt = "ed@example.org",
+		  SG_MEV_DELIVERY, REF, .qid = "1rABcD-0003Xy-1a", .rcpt = "ed@example.org",
 		  .out = SG_OUT_SENT, .dsn = "2.0.0", .relay = "remote_smtp" },
 		{ EX "1rABcD-0003Xy-1a ** alice@example.com R=dnslookup T=remote_smtp "
 		     "H=mx1.example.com [203.0.113.25] X=TLS1.3:TLS_AES_256_GCM_SHA384:256 CV=yes: "
 		     "SMTP "
 		     "error from remote mail server after RCPT TO:<alice@example.com>: 550 5.1.1 "
 		     "<alice@example.com>: Recipient address rejected",
-		  SG_EV_DELIVERY, REF, .qid = "1rABcD-0003Xy-1a", .rcpt = "alice@example.com",
+		  SG_MEV_DELIVERY, REF, .qid = "1rABcD-0003Xy-1a", .rcpt = "alice@example.com",
 		  .out = SG_OUT_BOUNCED, .dsn = "5.1.1", .relay = "remote_smtp" },
 		{ EX
 		  "1rABcD-0003Xy-1a ** bob@example.net R=dnslookup T=remote_smtp "
 		  "H=mx.example.net [203.0.113.30]: SMTP error from remote mail server after RCPT "
 		  "TO:<bob@example.net>: 550-5.1.1 The email account that you tried to reach does "
 		  "not exist",
-		  SG_EV_DELIVERY, REF, .qid = "1rABcD-0003Xy-1a", .rcpt = "bob@example.net",
+		  SG_MEV_DELIVERY, REF, .qid = "1rABcD-0003Xy-1a", .rcpt = "bob@example.net",
 		  .out = SG_OUT_BOUNCED, .dsn = "5.1.1", .relay = "remote_smtp" },
-		{ EX "1rACdU-0003a1-3J ** nobody@hosting.test: Unrouteable address", SG_EV_DELIVERY,
-		  REF, .qid = "1rACdU-0003a1-3J", .rcpt = "nobody@hosting.test",
+		{ EX "1rACdU-0003a1-3J ** nobody@hosting.test: Unrouteable address",
+		  SG_MEV_DELIVERY, REF, .qid = "1rACdU-0003a1-3J", .rcpt = "nobody@hosting.test",
 		  .out = SG_OUT_BOUNCED, .dsn = "5.0.0" },
 		{ EX "1rACaB-0003Zc-7Q == henry@example.org R=dnslookup T=remote_smtp defer (-44) "
 		     "H=mail.example.org [203.0.113.41]: SMTP error from remote mail server after "
 		     "RCPT "
 		     "TO:<henry@example.org>: 451 4.3.0 try later",
-		  SG_EV_DELIVERY, REF, .qid = "1rACaB-0003Zc-7Q", .rcpt = "henry@example.org",
+		  SG_MEV_DELIVERY, REF, .qid = "1rACaB-0003Zc-7Q", .rcpt = "henry@example.org",
 		  .out = SG_OUT_DEFERRED, .dsn = "4.3.0", .relay = "remote_smtp" },
 		{ EX "1rACbQ-0003Zk-5m == judy@example.org R=dnslookup T=remote_smtp defer (110): "
 		     "Connection timed out",
-		  SG_EV_DELIVERY, REF, .qid = "1rACbQ-0003Zk-5m", .rcpt = "judy@example.org",
+		  SG_MEV_DELIVERY, REF, .qid = "1rACbQ-0003Zk-5m", .rcpt = "judy@example.org",
 		  .out = SG_OUT_DEFERRED, .dsn = "4.0.0", .relay = "remote_smtp" },
 		/* Local deliveries: the original address in <> is the recipient. */
 		{ EX "1rACeK-0003a5-9Z => victim <victim@hosting.test> R=local_user T=maildir_home",
-		  SG_EV_DELIVERY, REF, .qid = "1rACeK-0003a5-9Z", .rcpt = "victim@hosting.test",
+		  SG_MEV_DELIVERY, REF, .qid = "1rACeK-0003a5-9Z", .rcpt = "victim@hosting.test",
 		  .out = SG_OUT_SENT, .relay = "maildir_home", .local = 1 },
 		{ EX "1rAC4k-0003Ya-2b => victim@hosting.test R=virtual_user T=dovecot_lmtp "
 		     "C=\"250 2.0.0 <victim@hosting.test> 8DzJMBX1gmWJFAAAbp7cbA Saved\"",
-		  SG_EV_DELIVERY, REF, .qid = "1rAC4k-0003Ya-2b", .rcpt = "victim@hosting.test",
+		  SG_MEV_DELIVERY, REF, .qid = "1rAC4k-0003Ya-2b", .rcpt = "victim@hosting.test",
 		  .out = SG_OUT_SENT, .dsn = "2.0.0", .relay = "dovecot_lmtp", .local = 1 },
 		{ EX
 		  "1rAC4k-0003Ya-2b => sguser1 <sguser1@hosting.example> R=local_user T=local_mbox",
-		  SG_EV_DELIVERY, REF, .qid = "1rAC4k-0003Ya-2b", .rcpt = "sguser1@hosting.example",
-		  .out = SG_OUT_SENT, .relay = "local_mbox", .local = 1 },
+		  SG_MEV_DELIVERY, REF, .qid = "1rAC4k-0003Ya-2b",
+		  .rcpt = "sguser1@hosting.example", .out = SG_OUT_SENT, .relay = "local_mbox",
+		  .local = 1 },
 		/* A pipe: the command has blanks; the recipient is still the <> address. */
 		{ EX "1hQkUr-0016NY-2h => |/usr/bin/autorespond victim@hosting.test /home/v/.ar "
 		     "(victim@hosting.test) <victim@hosting.test> R=virtual_aliases T=address_pipe",
-		  SG_EV_DELIVERY, REF, .qid = "1hQkUr-0016NY-2h", .rcpt = "victim@hosting.test",
+		  SG_MEV_DELIVERY, REF, .qid = "1hQkUr-0016NY-2h", .rcpt = "victim@hosting.test",
 		  .out = SG_OUT_SENT, .relay = "address_pipe" },
 		/* +sender_on_delivery, +return_path_on_delivery: F=<..> P=<> are not the recipient.
 		 */
 		{ EX "1dhdXn-0005zU-EV => list@example.net (list@example.net) <owner@example.net> "
 		     "F=<victim@hosting.test> P=<> R=dnslookup T=remote_smtp S=8451 "
 		     "H=mx.example.net [203.0.113.30]:25 C=\"250 2.0.0 Ok\" QT=1s DT=0s",
-		  SG_EV_DELIVERY, REF, .qid = "1dhdXn-0005zU-EV", .rcpt = "owner@example.net",
+		  SG_MEV_DELIVERY, REF, .qid = "1dhdXn-0005zU-EV", .rcpt = "owner@example.net",
 		  .out = SG_OUT_SENT, .dsn = "2.0.0", .relay = "remote_smtp", .forwarded = 1 },
-		{ EX "1rABcD-0003Xy-1a Completed", SG_EV_DONE, REF, .qid = "1rABcD-0003Xy-1a" },
-		{ EX "1rABcD-0003Xy-1a Completed QT=2s", SG_EV_DONE, REF,
+		{ EX "1rABcD-0003Xy-1a Completed", SG_MEV_DONE, REF, .qid = "1rABcD-0003Xy-1a" },
+		{ EX "1rABcD-0003Xy-1a Completed QT=2s", SG_MEV_DONE, REF,
 		  .qid = "1rABcD-0003Xy-1a" },
-		{ EX "1rACcW-0003Zr-0C frozen by ACL", SG_EV_HOLD, REF, .qid = "1rACcW-0003Zr-0C" },
-		{ EX "1rAC4m-0003Yb-4c Frozen (delivery error message)", SG_EV_HOLD, REF,
+		{ EX "1rACcW-0003Zr-0C frozen by ACL", SG_MEV_HOLD, REF,
+		  .qid = "1rACcW-0003Zr-0C" },
+		{ EX "1rAC4m-0003Yb-4c Frozen (delivery error message)", SG_MEV_HOLD, REF,
 		  .qid = "1rAC4m-0003Yb-4c" },
-		{ EX "1xVcrR-0000Be-3C Message is frozen", SG_EV_HOLD, REF,
+		{ EX "1xVcrR-0000Be-3C Message is frozen", SG_MEV_HOLD, REF,
 		  .qid = "1xVcrR-0000Be-3C" },
-		{ EX "1xVcrR-0000AI-2V unfrozen by root", SG_EV_NONE, REF, .qid = NULL },
+		{ EX "1xVcrR-0000AI-2V unfrozen by root", SG_MEV_NONE, REF, .qid = NULL },
 		{ EX "1xVcrQ-00007N-01 H=(blog.example) [198.51.100.21] Warning: frozen, account "
 		     "contained",
-		  SG_EV_NONE, REF, .qid = NULL },
+		  SG_MEV_NONE, REF, .qid = NULL },
 		{ EX
 		  "dovecot_plain authenticator failed for (DESKTOP-4K2LQ9) [203.0.113.200]:51334 "
 		  "I=[198.51.100.1]:587: 535 Incorrect authentication data "
 		  "(set_id=victim@hosting.test)",
-		  SG_EV_AUTH_FAIL, REF, .ip = "203.0.113.200", .login = "victim@hosting.test",
+		  SG_MEV_AUTH_FAIL, REF, .ip = "203.0.113.200", .login = "victim@hosting.test",
 		  .svc = SG_SVC_SMTP },
 		{ EX "[7513] login authenticator failed for scan.example.net (USER) "
 		     "[203.0.113.201]: 535 "
 		     "Incorrect authentication data: 1 Time(s)",
-		  SG_EV_AUTH_FAIL, REF, .ip = "203.0.113.201", .svc = SG_SVC_SMTP },
+		  SG_MEV_AUTH_FAIL, REF, .ip = "203.0.113.201", .svc = SG_SVC_SMTP },
 		/* set_id is the client's: it may hold blanks and parentheses. */
 		{ EX "plain authenticator failed for ([203.0.113.9]) [2001:db8::5]:40000: 535 "
 		     "Incorrect "
 		     "authentication data (set_id=a (b) c)",
-		  SG_EV_AUTH_FAIL, REF, .ip = "2001:db8::5", .login = "a (b) c",
+		  SG_MEV_AUTH_FAIL, REF, .ip = "2001:db8::5", .login = "a (b) c",
 		  .svc = SG_SVC_SMTP },
 		{ EX "dovecot_plain authenticator failed for (x) [203.0.113.202]:5555 "
 		     "I=[198.51.100.1]:587: 435 Unable to authenticate at present "
 		     "(set_id=victim@hosting.test)",
-		  SG_EV_NONE, REF, .qid = NULL },
+		  SG_MEV_NONE, REF, .qid = NULL },
 		/* Exim to syslog: the syslog stamp, then Exim's own. */
 		{ "Nov 23 23:24:00 web1 exim[3412]: 2026-11-23 23:24:01 1rABcD-0003Xy-1a Completed",
-		  SG_EV_DONE, REF, .qid = "1rABcD-0003Xy-1a" },
-		{ EX "1rABcD-0003X!-1a Completed", SG_EV_NONE, REF, .qid = NULL },
-		{ EX "1rABcD-0003Xy1-1a Completed", SG_EV_NONE, REF, .qid = NULL },
-		{ EX "Start queue run: pid=3520", SG_EV_NONE, REF, .qid = NULL },
+		  SG_MEV_DONE, REF, .qid = "1rABcD-0003Xy-1a" },
+		{ EX "1rABcD-0003X!-1a Completed", SG_MEV_NONE, REF, .qid = NULL },
+		{ EX "1rABcD-0003Xy1-1a Completed", SG_MEV_NONE, REF, .qid = NULL },
+		{ EX "Start queue run: pid=3520", SG_MEV_NONE, REF, .qid = NULL },
 		{ EX "H=(example.net) [203.0.113.99]:50211 F=<spam@example.net> rejected RCPT "
 		     "<rcpt@example.com>: relay not permitted",
-		  SG_EV_NONE, REF, .qid = NULL },
+		  SG_MEV_NONE, REF, .qid = NULL },
 	};
 
 	expect_rows(sg_mta_parse_exim, rows, ARRAY_SIZE(rows));
@@ -528,98 +531,98 @@ static void test_dovecot(void **state)
 	static const struct want rows[] = {
 		{ DV "web1 dovecot[901]: auth: passwd-file(victim@hosting.test,198.51.100.10): "
 		     "Password mismatch",
-		  SG_EV_AUTH_FAIL, REF, .ip = "198.51.100.10", .login = "victim@hosting.test",
+		  SG_MEV_AUTH_FAIL, REF, .ip = "198.51.100.10", .login = "victim@hosting.test",
 		  .svc = SG_SVC_OTHER },
 		{ DV "auth: Info: passwd-file(victim@hosting.test,198.51.100.10,<Hx9Ab12Q>): "
 		     "Password mismatch",
-		  SG_EV_AUTH_FAIL, REF, .ip = "198.51.100.10", .login = "victim@hosting.test",
+		  SG_MEV_AUTH_FAIL, REF, .ip = "198.51.100.10", .login = "victim@hosting.test",
 		  .svc = SG_SVC_OTHER },
 		{ PF "dovecot: auth: sql(nobody@hosting.test,2001:db8::7,<ZpQ81cGQ>): unknown user",
-		  SG_EV_AUTH_FAIL, PF_WHEN, .ip = "2001:db8::7", .login = "nobody@hosting.test",
+		  SG_MEV_AUTH_FAIL, PF_WHEN, .ip = "2001:db8::7", .login = "nobody@hosting.test",
 		  .svc = SG_SVC_OTHER },
 		{ DV "auth-worker(1234): Info: conn unix:auth-worker (pid=1233,uid=111): "
 		     "auth-worker<1>: pam(shopuser,203.0.113.201,<mUq2GQbP>): pam_authenticate() "
 		     "failed: Authentication failure (Password mismatch?)",
-		  SG_EV_AUTH_FAIL, REF, .ip = "203.0.113.201", .login = "shopuser",
+		  SG_MEV_AUTH_FAIL, REF, .ip = "203.0.113.201", .login = "shopuser",
 		  .svc = SG_SVC_OTHER },
 		/* Dovecot 1.x through syslog. */
 		{ DV "web1 dovecot[442]: dovecot: auth(default): pam(account@hosting.test,"
 		     "198.51.100.30): pam_authenticate() failed: User not known to the underlying "
 		     "authentication module",
-		  SG_EV_AUTH_FAIL, REF, .ip = "198.51.100.30", .login = "account@hosting.test",
+		  SG_MEV_AUTH_FAIL, REF, .ip = "198.51.100.30", .login = "account@hosting.test",
 		  .svc = SG_SVC_OTHER },
 		/* log_timestamp = "%Y-%m-%d %H:%M:%S ". */
 		{ EX
 		  "auth-worker(7): Info: pam(webmaster,198.51.100.31): pam_authenticate() failed: "
 		  "Authentication failure (password mismatch?)",
-		  SG_EV_AUTH_FAIL, REF, .ip = "198.51.100.31", .login = "webmaster",
+		  SG_MEV_AUTH_FAIL, REF, .ip = "198.51.100.31", .login = "webmaster",
 		  .svc = SG_SVC_OTHER },
 		/* A login may hold commas; the address is the last field before the session. */
 		{ DV
 		  "auth: Info: passwd-file(a,b@hosting.test,198.51.100.32,<s1>): Password mismatch",
-		  SG_EV_AUTH_FAIL, REF, .ip = "198.51.100.32", .login = "a,b@hosting.test",
+		  SG_MEV_AUTH_FAIL, REF, .ip = "198.51.100.32", .login = "a,b@hosting.test",
 		  .svc = SG_SVC_OTHER },
 		{ DV "auth: Info: passwd-file(victim@hosting.test,not-an-ip): Password mismatch",
-		  SG_EV_AUTH_FAIL, REF, .login = "victim@hosting.test", .svc = SG_SVC_OTHER },
+		  SG_MEV_AUTH_FAIL, REF, .login = "victim@hosting.test", .svc = SG_SVC_OTHER },
 		{ DV
 		  "web1 dovecot[901]: imap-login: Disconnected (auth failed, 1 attempts in 2 "
 		  "secs): "
 		  "user=<victim@hosting.test>, method=PLAIN, rip=203.0.113.201, lip=198.51.100.1, "
 		  "TLS, session=<c0Y3mGQb1sTLcXHJ>",
-		  SG_EV_AUTH_FAIL, REF, .ip = "203.0.113.201", .login = "victim@hosting.test",
+		  SG_MEV_AUTH_FAIL, REF, .ip = "203.0.113.201", .login = "victim@hosting.test",
 		  .svc = SG_SVC_IMAP },
 		{ DV
 		  "pop3-login: Info: Aborted login (auth failed, 3 attempts in 12 secs): "
 		  "user=<admin@hosting.test>, method=PLAIN, rip=2001:db8:ff::7, lip=198.51.100.1, "
 		  "session=<9mUq2GQbPNEgAQ24>",
-		  SG_EV_AUTH_FAIL, REF, .ip = "2001:db8:ff::7", .login = "admin@hosting.test",
+		  SG_MEV_AUTH_FAIL, REF, .ip = "2001:db8:ff::7", .login = "admin@hosting.test",
 		  .svc = SG_SVC_POP3, .attempts = 3 },
 		{ DV "submission-login: Info: Login aborted: Connection closed (auth failed, 3 "
 		     "attempts "
 		     "in 9 secs) (auth_failed): user=<victim@hosting.test>, method=LOGIN, "
 		     "rip=2001:db8::10, lip=2001:db8::1, TLS, session=<4k2LQ9dX>",
-		  SG_EV_AUTH_FAIL, REF, .ip = "2001:db8::10", .login = "victim@hosting.test",
+		  SG_MEV_AUTH_FAIL, REF, .ip = "2001:db8::10", .login = "victim@hosting.test",
 		  .svc = SG_SVC_SUBMISSION, .attempts = 3 },
 		/* A count out of range stands for one failure. */
 		{ DV "imap-login: Info: Disconnected (auth failed, 1234567 attempts in 2 secs): "
 		     "user=<v@h.test>, method=PLAIN, rip=198.51.100.34, lip=198.51.100.1",
-		  SG_EV_AUTH_FAIL, REF, .ip = "198.51.100.34", .login = "v@h.test",
+		  SG_MEV_AUTH_FAIL, REF, .ip = "198.51.100.34", .login = "v@h.test",
 		  .svc = SG_SVC_IMAP },
 		{ DV "web1 dovecot: managesieve-login: Disconnected (auth failed, 1 attempts in 2 "
 		     "secs): user=<victim@hosting.test>, method=PLAIN, rip=198.51.100.33, "
 		     "lip=198.51.100.1",
-		  SG_EV_AUTH_FAIL, REF, .ip = "198.51.100.33", .login = "victim@hosting.test",
+		  SG_MEV_AUTH_FAIL, REF, .ip = "198.51.100.33", .login = "victim@hosting.test",
 		  .svc = SG_SVC_OTHER },
 		{ DV "imap-login: Info: Disconnected (auth failed, 1 attempts in 8 secs): "
 		     "method=PLAIN, "
 		     "rip=198.51.100.34, lip=198.51.100.1, TLS: Disconnected",
-		  SG_EV_AUTH_FAIL, REF, .ip = "198.51.100.34", .svc = SG_SVC_IMAP },
+		  SG_MEV_AUTH_FAIL, REF, .ip = "198.51.100.34", .svc = SG_SVC_IMAP },
 		/* The user name is the client's; the last ", rip=" is Dovecot's. */
 		{ DV
 		  "imap-login: Info: Disconnected (auth failed, 1 attempts in 2 secs): "
 		  "user=<x>, rip=203.0.113.9>, method=PLAIN, rip=198.51.100.35, lip=198.51.100.1",
-		  SG_EV_AUTH_FAIL, REF, .ip = "198.51.100.35", .login = "x>, rip=203.0.113.9",
+		  SG_MEV_AUTH_FAIL, REF, .ip = "198.51.100.35", .login = "x>, rip=203.0.113.9",
 		  .svc = SG_SVC_IMAP },
 		{ DV "imap-login: Info: Disconnected (no auth attempts in 0 secs): user=<>, "
 		     "rip=203.0.113.50, lip=198.51.100.1, session=<q1W2e3R4>",
-		  SG_EV_NONE, REF, .qid = NULL },
+		  SG_MEV_NONE, REF, .qid = NULL },
 		{ DV "imap-login: Info: Login: user=<victim@hosting.test>, method=PLAIN, "
 		     "rip=198.51.100.10, lip=198.51.100.1, mpid=2311, TLS, session=<aB3dE5gH>",
-		  SG_EV_NONE, REF, .qid = NULL },
+		  SG_MEV_NONE, REF, .qid = NULL },
 		{ DV "auth: Error: passwd-file /etc/dovecot/users: User victim@hosting.test is "
 		     "missing "
 		     "password",
-		  SG_EV_NONE, REF, .qid = NULL },
+		  SG_MEV_NONE, REF, .qid = NULL },
 		{ DV "imap(victim@hosting.test)<2311><aB3dE5gH>: Info: Logged out in=120 out=1093",
-		  SG_EV_NONE, REF, .qid = NULL },
+		  SG_MEV_NONE, REF, .qid = NULL },
 		/* Postfix's and Exim's lines are not Dovecot's, even when they mention it. */
 		{ DV "web1 postfix/smtpd[1]: warning: unknown[203.0.113.200]: SASL LOGIN "
 		     "authentication "
 		     "failed: UGFzc3dvcmQ6",
-		  SG_EV_NONE, REF, .qid = NULL },
+		  SG_MEV_NONE, REF, .qid = NULL },
 		{ EX "dovecot_plain authenticator failed for (x) [203.0.113.200]:1: 535 Incorrect "
 		     "authentication data",
-		  SG_EV_NONE, REF, .qid = NULL },
+		  SG_MEV_NONE, REF, .qid = NULL },
 	};
 
 	expect_rows(sg_mta_parse_dovecot, rows, ARRAY_SIZE(rows));
@@ -633,23 +636,23 @@ static void test_dispatch(void **state)
 		const char *line;
 		enum sg_mta_event ev;
 	} rows[] = {
-		{ SG_MTA_POSTFIX, PF "postfix/qmgr[1187]: 4F2A81C0D2: removed", SG_EV_DONE },
+		{ SG_MTA_POSTFIX, PF "postfix/qmgr[1187]: 4F2A81C0D2: removed", SG_MEV_DONE },
 		{ SG_MTA_POSTFIX,
 		  DV "web1 dovecot[901]: auth: passwd-file(v@hosting.test,198.51.100.10): "
 		     "Password mismatch",
-		  SG_EV_AUTH_FAIL },
-		{ SG_MTA_POSTFIX, EX "1rABcD-0003Xy-1a Completed", SG_EV_NONE },
-		{ SG_MTA_EXIM, EX "1rABcD-0003Xy-1a Completed", SG_EV_DONE },
+		  SG_MEV_AUTH_FAIL },
+		{ SG_MTA_POSTFIX, EX "1rABcD-0003Xy-1a Completed", SG_MEV_NONE },
+		{ SG_MTA_EXIM, EX "1rABcD-0003Xy-1a Completed", SG_MEV_DONE },
 		{ SG_MTA_EXIM,
 		  DV "imap-login: Info: Disconnected (auth failed, 1 attempts in 2 secs): "
 		     "user=<v@hosting.test>, method=PLAIN, rip=198.51.100.10",
-		  SG_EV_AUTH_FAIL },
-		{ SG_MTA_EXIM, PF "postfix/qmgr[1187]: 4F2A81C0D2: removed", SG_EV_NONE },
-		{ SG_MTA_NONE, PF "postfix/qmgr[1187]: 4F2A81C0D2: removed", SG_EV_NONE },
+		  SG_MEV_AUTH_FAIL },
+		{ SG_MTA_EXIM, PF "postfix/qmgr[1187]: 4F2A81C0D2: removed", SG_MEV_NONE },
+		{ SG_MTA_NONE, PF "postfix/qmgr[1187]: 4F2A81C0D2: removed", SG_MEV_NONE },
 		{ SG_MTA_NONE,
 		  DV "pop3-login: Info: Aborted login (auth failed, 1 attempts in 4 secs): "
 		     "user=<shopuser>, method=PLAIN, rip=203.0.113.201",
-		  SG_EV_AUTH_FAIL },
+		  SG_MEV_AUTH_FAIL },
 	};
 	struct sg_mta_rec r;
 	size_t i;
@@ -663,9 +666,9 @@ static void test_dispatch(void **state)
 				 sg_mta_event_names[rows[i].ev]);
 		assert_sane(&r, ev);
 	}
-	assert_string_equal(sg_mta_event_names[SG_EV_NONE], "none");
-	assert_string_equal(sg_mta_event_names[SG_EV_AUTH_FAIL], "auth_fail");
-	assert_string_equal(sg_mta_event_names[SG_EV_HOLD], "hold");
+	assert_string_equal(sg_mta_event_names[SG_MEV_NONE], "none");
+	assert_string_equal(sg_mta_event_names[SG_MEV_AUTH_FAIL], "auth_fail");
+	assert_string_equal(sg_mta_event_names[SG_MEV_HOLD], "hold");
 	assert_string_equal(sg_mta_outcome_names[SG_OUT_BOUNCED], "bounced");
 	assert_string_equal(sg_mta_type_names[SG_MTA_EXIM], "exim");
 }
@@ -814,7 +817,7 @@ static void test_truncated(void **state)
 		for (n = 0; n <= strlen(lines[i].line); n++)
 			assert_sane(&r, parse_exact(lines[i].fn, lines[i].line, n, REF, &r));
 	assert_sane(&r, sg_mta_parse_postfix(NULL, 0, REF, &r));
-	assert_int_equal(r.ev, SG_EV_NONE);
+	assert_int_equal(r.ev, SG_MEV_NONE);
 	assert_int_equal(r.when, 0);
 }
 
@@ -822,89 +825,89 @@ static void test_truncated(void **state)
 static void test_broken(void **state)
 {
 	static const struct want pf[] = {
-		{ PF "postfix/smtpd[2211]: 4F2A81C0D2: client=unknown[198.51.100.10", SG_EV_SUBMIT,
+		{ PF "postfix/smtpd[2211]: 4F2A81C0D2: client=unknown[198.51.100.10", SG_MEV_SUBMIT,
 		  PF_WHEN, .qid = "4F2A81C0D2" },
-		{ PF "postfix/smtpd[2211]: 4F2A81C0D2: client=unknown198.51.100.10]", SG_EV_SUBMIT,
+		{ PF "postfix/smtpd[2211]: 4F2A81C0D2: client=unknown198.51.100.10]", SG_MEV_SUBMIT,
 		  PF_WHEN, .qid = "4F2A81C0D2" },
-		{ PF "postfix/smtp[2216]: 4F2A81C0D2: to=<alice@example.com", SG_EV_NONE, PF_WHEN,
+		{ PF "postfix/smtp[2216]: 4F2A81C0D2: to=<alice@example.com", SG_MEV_NONE, PF_WHEN,
 		  .qid = NULL },
 		{ PF
 		  "postfix/smtp[2216]: 4F2A81C0D2: to=<alice@example.com>, relay=none, dsn=5.1.1, "
 		  "status=",
-		  SG_EV_NONE, PF_WHEN, .qid = NULL },
+		  SG_MEV_NONE, PF_WHEN, .qid = NULL },
 		{ PF "postfix/smtp[2216]: 4F2A81C0D2: to=<alice@example.com>, status=sent",
-		  SG_EV_DELIVERY, PF_WHEN, .qid = "4F2A81C0D2", .rcpt = "alice@example.com",
+		  SG_MEV_DELIVERY, PF_WHEN, .qid = "4F2A81C0D2", .rcpt = "alice@example.com",
 		  .out = SG_OUT_SENT },
 		{ PF
 		  "postfix/qmgr[1187]: 4F2A81C0D2: from=<victim@hosting.test>, size=2213, nrcpt=",
-		  SG_EV_NONE, PF_WHEN, .qid = NULL },
+		  SG_MEV_NONE, PF_WHEN, .qid = NULL },
 		{ PF
 		  "postfix/qmgr[1187]: 4F2A81C0D2: from=<v@h.test>, size=1, nrcpt=99999999999 (q)",
-		  SG_EV_NONE, PF_WHEN, .qid = NULL },
-		{ PF "postfix/pickup[1190]: 2E8C61C0F9: uid=4294967296 from=<x>", SG_EV_NONE,
+		  SG_MEV_NONE, PF_WHEN, .qid = NULL },
+		{ PF "postfix/pickup[1190]: 2E8C61C0F9: uid=4294967296 from=<x>", SG_MEV_NONE,
 		  PF_WHEN, .qid = NULL },
-		{ PF "postfix/pickup[1190]: 2E8C61C0F9: uid=-1 from=<x>", SG_EV_NONE, PF_WHEN,
+		{ PF "postfix/pickup[1190]: 2E8C61C0F9: uid=-1 from=<x>", SG_MEV_NONE, PF_WHEN,
 		  .qid = NULL },
-		{ PF "postfix/pickup[1190]: 2E8C61C0F9: uid=4294967295 from=<x>", SG_EV_LOCAL,
+		{ PF "postfix/pickup[1190]: 2E8C61C0F9: uid=4294967295 from=<x>", SG_MEV_LOCAL,
 		  PF_WHEN, .qid = "2E8C61C0F9", UID(4294967295LL), .sender = "x" },
 		{ PF
 		  "postfix/smtpd[2250]: warning: unknown198.51.100.10: SASL LOGIN authentication "
 		  "failed: x",
-		  SG_EV_AUTH_FAIL, PF_WHEN, .svc = SG_SVC_SMTP },
+		  SG_MEV_AUTH_FAIL, PF_WHEN, .svc = SG_SVC_SMTP },
 		{ PF "postfix/submission/smtpd[2245]: 0C6A41C0D7: hold: RCPT from "
 		     "unknown[198.51.100.10]",
-		  SG_EV_HOLD, PF_WHEN, .qid = "0C6A41C0D7" },
-		{ PF "postfix/smtpd[2211]: 4F2A81C0D2:client=unknown[198.51.100.10]", SG_EV_SUBMIT,
+		  SG_MEV_HOLD, PF_WHEN, .qid = "0C6A41C0D7" },
+		{ PF "postfix/smtpd[2211]: 4F2A81C0D2:client=unknown[198.51.100.10]", SG_MEV_SUBMIT,
 		  PF_WHEN, .qid = "4F2A81C0D2", .ip = "198.51.100.10" },
-		{ PF "postfix/smtpd[22x1]: 4F2A81C0D2: client=unknown[198.51.100.10]", SG_EV_NONE,
+		{ PF "postfix/smtpd[22x1]: 4F2A81C0D2: client=unknown[198.51.100.10]", SG_MEV_NONE,
 		  PF_WHEN, .qid = NULL },
-		{ PF "postfix/: 4F2A81C0D2: client=unknown[198.51.100.10]", SG_EV_NONE, PF_WHEN,
+		{ PF "postfix/: 4F2A81C0D2: client=unknown[198.51.100.10]", SG_MEV_NONE, PF_WHEN,
 		  .qid = NULL },
-		{ "Nov 23 23:24:01 web1", SG_EV_NONE, REF, .qid = NULL },
+		{ "Nov 23 23:24:01 web1", SG_MEV_NONE, REF, .qid = NULL },
 		/* No timestamp: when is 0, the rest still reads. */
-		{ "web1 postfix/qmgr[1187]: 4F2A81C0D2: removed", SG_EV_DONE, 0,
+		{ "web1 postfix/qmgr[1187]: 4F2A81C0D2: removed", SG_MEV_DONE, 0,
 		  .qid = "4F2A81C0D2" },
 	};
 	static const struct want ex[] = {
-		{ EX "1rABcD-0003Xy-1a <= v@h.test H=(helo) [198.51.100.10", SG_EV_SUBMIT, REF,
+		{ EX "1rABcD-0003Xy-1a <= v@h.test H=(helo) [198.51.100.10", SG_MEV_SUBMIT, REF,
 		  .qid = "1rABcD-0003Xy-1a", .sender = "v@h.test" },
-		{ EX "1rABcD-0003Xy-1a <= v@h.test H=(helo [198.51.100.10] P=esmtpa", SG_EV_SUBMIT,
+		{ EX "1rABcD-0003Xy-1a <= v@h.test H=(helo [198.51.100.10] P=esmtpa", SG_MEV_SUBMIT,
 		  REF, .qid = "1rABcD-0003Xy-1a", .sender = "v@h.test" },
-		{ EX "1rABcD-0003Xy-1a <= v@h.test P=esmtpa", SG_EV_NONE, REF, .qid = NULL },
-		{ EX "1rABcD-0003Xy-1a <=", SG_EV_NONE, REF, .qid = NULL },
-		{ EX "1rABcD-0003Xy-1a ** ", SG_EV_NONE, REF, .qid = NULL },
-		{ EX "1rABcD-0003Xy-1a ** : Unrouteable address", SG_EV_NONE, REF, .qid = NULL },
-		{ EX "1rABcD-0003Xy-1a ** r@d R=dnslookup T=remote_smtp: 550 5.1", SG_EV_DELIVERY,
+		{ EX "1rABcD-0003Xy-1a <= v@h.test P=esmtpa", SG_MEV_NONE, REF, .qid = NULL },
+		{ EX "1rABcD-0003Xy-1a <=", SG_MEV_NONE, REF, .qid = NULL },
+		{ EX "1rABcD-0003Xy-1a ** ", SG_MEV_NONE, REF, .qid = NULL },
+		{ EX "1rABcD-0003Xy-1a ** : Unrouteable address", SG_MEV_NONE, REF, .qid = NULL },
+		{ EX "1rABcD-0003Xy-1a ** r@d R=dnslookup T=remote_smtp: 550 5.1", SG_MEV_DELIVERY,
 		  REF, .qid = "1rABcD-0003Xy-1a", .rcpt = "r@d", .out = SG_OUT_BOUNCED,
 		  .dsn = "5.0.0", .relay = "remote_smtp" },
-		{ EX "1rABcD-0003Xy-1a ** r@d: 550 4.1.1 mismatched class", SG_EV_DELIVERY, REF,
+		{ EX "1rABcD-0003Xy-1a ** r@d: 550 4.1.1 mismatched class", SG_MEV_DELIVERY, REF,
 		  .qid = "1rABcD-0003Xy-1a", .rcpt = "r@d", .out = SG_OUT_BOUNCED, .dsn = "5.0.0" },
-		{ EX "1rABcD-0003Xy-1a Completedx", SG_EV_NONE, REF, .qid = NULL },
-		{ EX "plain authenticator failed for (h) [203.0.113.9:4: 535 x", SG_EV_AUTH_FAIL,
+		{ EX "1rABcD-0003Xy-1a Completedx", SG_MEV_NONE, REF, .qid = NULL },
+		{ EX "plain authenticator failed for (h) [203.0.113.9:4: 535 x", SG_MEV_AUTH_FAIL,
 		  REF, .svc = SG_SVC_SMTP },
-		{ EX "plain authenticator failed for (h) [203.0.113.9]:4", SG_EV_NONE, REF,
+		{ EX "plain authenticator failed for (h) [203.0.113.9]:4", SG_MEV_NONE, REF,
 		  .qid = NULL },
 		{ EX "plain authenticator failed for (h) [203.0.113.9]:4: 535 x (set_id=v@h.test",
-		  SG_EV_AUTH_FAIL, REF, .ip = "203.0.113.9", .login = "v@h.test",
+		  SG_MEV_AUTH_FAIL, REF, .ip = "203.0.113.9", .login = "v@h.test",
 		  .svc = SG_SVC_SMTP },
 	};
 	static const struct want dv[] = {
 		{ DV "imap-login: Info: Disconnected (auth failed, 1 attempts in 2 secs): "
 		     "user=<victim@hosting.test",
-		  SG_EV_AUTH_FAIL, REF, .svc = SG_SVC_IMAP },
+		  SG_MEV_AUTH_FAIL, REF, .svc = SG_SVC_IMAP },
 		{ DV "imap-login: Info: Disconnected (auth failed, 1 attempts in 2 secs): "
 		     "user=<v@h.test>, method=PLAIN, session=<abc>",
-		  SG_EV_AUTH_FAIL, REF, .login = "v@h.test", .svc = SG_SVC_IMAP },
-		{ DV "auth: Info: passwd-file(victim@hosting.test,198.51.100.10", SG_EV_NONE, REF,
+		  SG_MEV_AUTH_FAIL, REF, .login = "v@h.test", .svc = SG_SVC_IMAP },
+		{ DV "auth: Info: passwd-file(victim@hosting.test,198.51.100.10", SG_MEV_NONE, REF,
 		  .qid = NULL },
-		{ DV "auth: Info: passwd-file(victim@hosting.test): unknown user", SG_EV_AUTH_FAIL,
+		{ DV "auth: Info: passwd-file(victim@hosting.test): unknown user", SG_MEV_AUTH_FAIL,
 		  REF, .login = "victim@hosting.test", .svc = SG_SVC_OTHER },
 		{ DV "auth: Info: (victim@hosting.test,198.51.100.10): Password mismatch",
-		  SG_EV_NONE, REF, .qid = NULL },
+		  SG_MEV_NONE, REF, .qid = NULL },
 		{ DV
 		  "web1 dovecot[901] auth: passwd-file(v@h.test,198.51.100.10): Password mismatch",
-		  SG_EV_NONE, REF, .qid = NULL },
-		{ DV "web1 dovecot[901]:", SG_EV_NONE, REF, .qid = NULL },
+		  SG_MEV_NONE, REF, .qid = NULL },
+		{ DV "web1 dovecot[901]:", SG_MEV_NONE, REF, .qid = NULL },
 	};
 
 	expect_rows(sg_mta_parse_postfix, pf, ARRAY_SIZE(pf));
@@ -935,7 +938,7 @@ static void test_overlong(void **state)
 		    "sasl_method=PLAIN, sasl_username=%s@hosting.test",
 		 a);
 	assert_int_equal(parse_exact(sg_mta_parse_postfix, line, strlen(line), REF, &r),
-			 SG_EV_SUBMIT);
+			 SG_MEV_SUBMIT);
 	assert_int_equal(strlen(r.login), SG_MTA_ADDR_MAX - 1);
 	assert_memory_equal(r.login, a, SG_MTA_ADDR_MAX - 1);
 
@@ -944,31 +947,31 @@ static void test_overlong(void **state)
 		    "delay=1, delays=0/0/0/1, dsn=5.1.1111111111111111, status=bounced (x)",
 		 a, a);
 	assert_int_equal(parse_exact(sg_mta_parse_postfix, line, strlen(line), REF, &r),
-			 SG_EV_DELIVERY);
+			 SG_MEV_DELIVERY);
 	assert_int_equal(strlen(r.rcpt), SG_MTA_ADDR_MAX - 1);
 	assert_int_equal(strlen(r.relay), SG_MTA_RELAY_MAX - 1);
 	assert_string_equal(r.dsn, "5.1.1111111");
 	assert_int_equal(r.outcome, SG_OUT_BOUNCED);
 
 	snprintf(line, 4096, EX "1rABcD-0003Xy-1a <= %s@h.test U=%s P=local S=1", a, a);
-	assert_int_equal(parse_exact(sg_mta_parse_exim, line, strlen(line), REF, &r), SG_EV_LOCAL);
+	assert_int_equal(parse_exact(sg_mta_parse_exim, line, strlen(line), REF, &r), SG_MEV_LOCAL);
 	assert_int_equal(strlen(r.sender), SG_MTA_ADDR_MAX - 1);
 	assert_int_equal(strlen(r.user), SG_MTA_USER_MAX - 1);
 
 	/* An "address" too long to be one is none. */
 	snprintf(line, 4096, PF "postfix/smtpd[1]: 4F2A81C0D2: client=unknown[2001:db8::%.60s]", a);
 	assert_int_equal(parse_exact(sg_mta_parse_postfix, line, strlen(line), REF, &r),
-			 SG_EV_SUBMIT);
+			 SG_MEV_SUBMIT);
 	assert_string_equal(r.client_ip, "");
 
 	/* Queue ids: 31 characters fit, 32 do not. */
 	snprintf(line, 4096, PF "postfix/qmgr[1]: 4%.30s: removed", a);
 	assert_int_equal(parse_exact(sg_mta_parse_postfix, line, strlen(line), REF, &r),
-			 SG_EV_DONE);
+			 SG_MEV_DONE);
 	assert_int_equal(strlen(r.qid), SG_MTA_QID_MAX - 1);
 	snprintf(line, 4096, PF "postfix/qmgr[1]: 4%.31s: removed", a);
 	assert_int_equal(parse_exact(sg_mta_parse_postfix, line, strlen(line), REF, &r),
-			 SG_EV_NONE);
+			 SG_MEV_NONE);
 	free(line);
 	free(a);
 }
@@ -985,17 +988,17 @@ static void test_nul(void **state)
 	struct sg_mta_rec r;
 
 	assert_int_equal(parse_exact(sg_mta_parse_postfix, inside, sizeof(inside) - 1, REF, &r),
-			 SG_EV_SUBMIT);
+			 SG_MEV_SUBMIT);
 	assert_string_equal(r.login, "vic");
 	assert_int_equal(parse_exact(sg_mta_parse_postfix, before, sizeof(before) - 1, REF, &r),
-			 SG_EV_DONE);
+			 SG_MEV_DONE);
 	assert_string_equal(r.qid, "4F2A81C0D2");
 	assert_int_equal(r.when, PF_WHEN);
 	assert_int_equal(parse_exact(sg_mta_parse_postfix, stamp, sizeof(stamp) - 1, REF, &r),
-			 SG_EV_NONE);
+			 SG_MEV_NONE);
 	assert_int_equal(r.when, 0);
-	assert_int_equal(parse_exact(parse_pf_any, nuls, sizeof(nuls), REF, &r), SG_EV_NONE);
-	assert_int_equal(parse_exact(parse_ex_any, nuls, sizeof(nuls), REF, &r), SG_EV_NONE);
+	assert_int_equal(parse_exact(parse_pf_any, nuls, sizeof(nuls), REF, &r), SG_MEV_NONE);
+	assert_int_equal(parse_exact(parse_ex_any, nuls, sizeof(nuls), REF, &r), SG_MEV_NONE);
 }
 
 /* The readers' newline, or a CRLF, changes nothing. */
@@ -1010,15 +1013,15 @@ static void test_newline(void **state)
 		snprintf(line, sizeof(line), "%s%s", PF "postfix/qmgr[1187]: 4F2A81C0D2: removed",
 			 ends[i]);
 		assert_int_equal(parse_exact(sg_mta_parse_postfix, line, strlen(line), REF, &r),
-				 SG_EV_DONE);
+				 SG_MEV_DONE);
 		snprintf(line, sizeof(line), "%s%s", EX "1rABcD-0003Xy-1a Completed", ends[i]);
 		assert_int_equal(parse_exact(sg_mta_parse_exim, line, strlen(line), REF, &r),
-				 SG_EV_DONE);
+				 SG_MEV_DONE);
 		snprintf(line, sizeof(line), "%s%s",
 			 DV "auth: Info: passwd-file(v@h.test,198.51.100.10): unknown user",
 			 ends[i]);
 		assert_int_equal(parse_exact(sg_mta_parse_dovecot, line, strlen(line), REF, &r),
-				 SG_EV_AUTH_FAIL);
+				 SG_MEV_AUTH_FAIL);
 		assert_string_equal(r.client_ip, "198.51.100.10");
 	}
 }
@@ -1035,26 +1038,26 @@ static void test_megabyte(void **state)
 		enum sg_mta_event ev;
 	} rows[] = {
 		{ sg_mta_parse_postfix, PF "postfix/smtp[1]: 4F2A81C0D2: to=<", "a",
-		  ">, relay=none, dsn=5.1.1, status=bounced (x)", SG_EV_DELIVERY },
+		  ">, relay=none, dsn=5.1.1, status=bounced (x)", SG_MEV_DELIVERY },
 		{ sg_mta_parse_postfix, PF "postfix/smtp[1]: 4F2A81C0D2: to=<", ">x", "",
-		  SG_EV_NONE },
+		  SG_MEV_NONE },
 		{ sg_mta_parse_postfix, PF "postfix/cleanup[1]: 4F2A81C0D2: hold: ", " from [",
-		  "; from=<> to=<x>", SG_EV_HOLD },
+		  "; from=<> to=<x>", SG_MEV_HOLD },
 		{ sg_mta_parse_postfix, PF "postfix/smtpd[1]: warning: ", "[", ": SASL x",
-		  SG_EV_NONE },
+		  SG_MEV_NONE },
 		{ parse_pf_any, PF "postfix/smtpd[1]: 4F2A81C0D2: client=", "[1.", "",
-		  SG_EV_SUBMIT },
-		{ sg_mta_parse_exim, EX "1rABcD-0003Xy-1a <= x H=", "(", "", SG_EV_SUBMIT },
-		{ sg_mta_parse_exim, EX "1rABcD-0003Xy-1a ** r@d", " R=x", "", SG_EV_DELIVERY },
+		  SG_MEV_SUBMIT },
+		{ sg_mta_parse_exim, EX "1rABcD-0003Xy-1a <= x H=", "(", "", SG_MEV_SUBMIT },
+		{ sg_mta_parse_exim, EX "1rABcD-0003Xy-1a ** r@d", " R=x", "", SG_MEV_DELIVERY },
 		{ sg_mta_parse_exim, EX "1rABcD-0003Xy-1a == r@d R=x ", "550 5.", "",
-		  SG_EV_DELIVERY },
-		{ sg_mta_parse_exim, EX "a authenticator failed for ", ": 5", "", SG_EV_NONE },
-		{ sg_mta_parse_dovecot, DV "auth: :", "a(", "): Password mismatch", SG_EV_NONE },
+		  SG_MEV_DELIVERY },
+		{ sg_mta_parse_exim, EX "a authenticator failed for ", ": 5", "", SG_MEV_NONE },
+		{ sg_mta_parse_dovecot, DV "auth: :", "a(", "): Password mismatch", SG_MEV_NONE },
 		{ sg_mta_parse_dovecot, DV "auth: pam(", ",", "): Password mismatch",
-		  SG_EV_AUTH_FAIL },
+		  SG_MEV_AUTH_FAIL },
 		{ sg_mta_parse_dovecot, DV "imap-login: (auth failed ", ", rip=", "",
-		  SG_EV_AUTH_FAIL },
-		{ parse_none, "", " ", "", SG_EV_NONE },
+		  SG_MEV_AUTH_FAIL },
+		{ parse_none, "", " ", "", SG_MEV_NONE },
 	};
 	const size_t size = 1 << 20;
 	char *line = malloc(size);
@@ -1087,8 +1090,8 @@ struct fixture {
 	const char *name;
 	enum sg_mta_type type;
 	time_t ref;
-	unsigned int lines, count[SG_EV_HOLD + 1]; /* none, submit, local, queued, delivery, done,
-						      auth_fail, hold */
+	unsigned int lines, count[SG_MTA_EVENT_KINDS]; /* none, submit, local, queued, delivery,
+						      done, auth_fail, hold */
 };
 
 static const struct fixture fixture_logs[] = {
@@ -1104,7 +1107,7 @@ static const struct fixture fixture_logs[] = {
 
 static void count_fixture(const struct fixture *f)
 {
-	unsigned int count[SG_EV_HOLD + 1] = { 0 }, lines = 0, ev;
+	unsigned int count[SG_MTA_EVENT_KINDS] = { 0 }, lines = 0, ev;
 	char path[1200], *line = NULL;
 	struct sg_mta_rec r;
 	size_t cap = 0;
@@ -1121,7 +1124,7 @@ static void count_fixture(const struct fixture *f)
 							   : parse_none,
 				 line, (size_t)n, f->ref, &r);
 		assert_sane(&r, ev);
-		if (ev != SG_EV_NONE && !r.when)
+		if (ev != SG_MEV_NONE && !r.when)
 			fail_msg("%s:%u: no time", f->name, lines + 1);
 		count[ev]++;
 		lines++;
@@ -1129,7 +1132,7 @@ static void count_fixture(const struct fixture *f)
 	free(line);
 	fclose(in);
 	assert_int_equal(lines, f->lines);
-	for (ev = 0; ev <= SG_EV_HOLD; ev++)
+	for (ev = 0; ev <= SG_MEV_HOLD; ev++)
 		if (count[ev] != f->count[ev])
 			fail_msg("%s: %u %s lines, not %u", f->name, count[ev],
 				 sg_mta_event_names[ev], f->count[ev]);

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "parse.h"
+#include "util/parse.h"
 #include "sg_bucket.h"
 
 static void test_rate_units(void **state)

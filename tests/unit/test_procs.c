@@ -19,7 +19,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "procs.h"
+#include "util/procs.h"
 
 /* Run from the top of the tree, as make does. */
 #define FIXTURES "tests/unit/fixtures/procs/"

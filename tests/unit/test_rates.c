@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "rates.h"
+#include "core/rates.h"
 
 #define T0 999960 /* a start on a whole minute: 16666 min */
 

@@ -7,8 +7,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "parse.h"
-#include "relaytest.h"
+#include "util/parse.h"
+#include "mail/relaytest.h"
 
 static int parse(const char *s, struct sg_smtp_reply *r)
 {

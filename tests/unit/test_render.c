@@ -10,7 +10,7 @@
 #include <cmocka.h>
 #include <linux/if_link.h>
 
-#include "render.h"
+#include "util/render.h"
 #include "sg_bucket.h"
 
 #define NOW (5000 * SG_NS_PER_SEC)

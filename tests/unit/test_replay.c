@@ -39,8 +39,8 @@
 #include <zlib.h>
 #include <cmocka.h>
 
-#include "cli.h"
-#include "replay.h"
+#include "cli/cli.h"
+#include "mail/replay.h"
 
 #define MTIME 1795500000 /* 2026-11-24T06:00:00Z: the fixtures' syslog stamps are of 2026 */
 

@@ -1,0 +1,133 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Asking the running daemon through its exporter; see ask.h. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <curl/curl.h>
+#include <jansson.h>
+
+#include "cli/ask.h"
+#include "util/render.h"
+
+#define DAEMON_TIMEOUT_MS 2000L
+#define BODY_MAX	  (1 << 20)
+
+struct body {
+	char *buf;
+	size_t len;
+};
+
+static size_t collect(char *data, size_t size, size_t n, void *ctx)
+{
+	struct body *b = ctx;
+	size_t add = size * n;
+	char *p;
+
+	if (b->len + add > BODY_MAX)
+		return 0;
+	p = realloc(b->buf, b->len + add + 1);
+	if (!p)
+		return 0;
+	memcpy(p + b->len, data, add);
+	b->buf = p;
+	b->len += add;
+	b->buf[b->len] = '\0';
+	return add;
+}
+
+/* The "error" of a JSON answer, printable, or "". */
+static const char *answer_error(const struct body *b, char *buf, size_t len)
+{
+	json_t *v = json_loadb(b->buf ? b->buf : "", b->len, 0, NULL);
+	const char *e = json_string_value(json_object_get(v, "error"));
+
+	sg_printable(e ? e : "", buf, len);
+	json_decref(v);
+	return buf;
+}
+
+json_t *sg_ask_daemon(const struct sg_config *c, const char *path_and_query, char *why,
+		      size_t whylen)
+{
+	struct body b = { 0 };
+	char url[PATH_MAX], error[256];
+	int v6 = !!strchr(c->listen_host, ':'), err = 0;
+	json_t *v = NULL;
+	long status = 0;
+	CURLcode rc;
+	CURL *h;
+
+	if (!c->exporter) {
+		snprintf(why, whylen, "[exporter] listen = off: the daemon cannot be asked");
+		errno = ECONNREFUSED;
+		return NULL;
+	}
+	/* A daemon listening on every address is asked on the loopback one. */
+	snprintf(url, sizeof(url), "http://%s%s%s:%u%s", v6 ? "[" : "",
+		 strcmp(c->listen_host, "0.0.0.0") ? c->listen_host : "127.0.0.1", v6 ? "]" : "",
+		 c->listen_port, path_and_query);
+	h = curl_easy_init();
+	if (!h) {
+		snprintf(why, whylen, "%s", strerror(ENOMEM));
+		errno = ENOMEM;
+		return NULL;
+	}
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, DAEMON_TIMEOUT_MS);
+	curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
+	rc = curl_easy_perform(h);
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_cleanup(h);
+	if (rc != CURLE_OK) {
+		snprintf(why, whylen, "%s: %s", url, curl_easy_strerror(rc));
+		err = ECONNREFUSED;
+	} else if (status == 404 && *answer_error(&b, error, sizeof(error))) {
+		snprintf(why, whylen, "unknown to the daemon: %s", error);
+		err = ENOENT;
+	} else if (status == 404) {
+		snprintf(why, whylen,
+			 "%s: HTTP 404: the daemon has no such page (older than this CLI?)", url);
+		err = EPROTO;
+	} else if (status != 200) {
+		answer_error(&b, error, sizeof(error));
+		snprintf(why, whylen, "%s: HTTP %ld%s%s", url, status, *error ? ": " : "", error);
+		err = EPROTO;
+	} else if (!(v = json_loadb(b.buf ? b.buf : "", b.len, 0, NULL))) {
+		snprintf(why, whylen, "%s: not JSON", url);
+		err = EPROTO;
+	}
+	free(b.buf);
+	if (!v)
+		errno = err;
+	return v;
+}
+
+int sg_ask_escape(const char *s, char *out, size_t len)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = 0;
+
+	for (; *p; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || strchr("-._~", *p)) {
+			if (n + 1 >= len)
+				return -ENAMETOOLONG;
+			out[n++] = (char)*p;
+			continue;
+		}
+		if (n + 3 >= len)
+			return -ENAMETOOLONG;
+		out[n++] = '%';
+		out[n++] = hex[*p >> 4];
+		out[n++] = hex[*p & 15];
+	}
+	if (n >= len)
+		return -ENAMETOOLONG;
+	out[n] = '\0';
+	return 0;
+}

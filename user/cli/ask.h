@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Asking the running daemon: a GET of its exporter ([exporter] listen),
+ * for the CLI's views that only the daemon has (explain's rates and rules,
+ * top --accounts).
+ */
+#ifndef SG_ASK_H
+#define SG_ASK_H
+
+#include <stddef.h>
+#include <jansson.h>
+
+#include "core/config.h"
+
+/*
+ * GET path_and_query ("/explain?principal=uid:1001") of the daemon's
+ * exporter: the JSON it answers with, or NULL with why set and errno
+ * telling why: ENOENT when the daemon answered 404 (it does not know what
+ * was asked of it), ECONNREFUSED when it could not be reached or asked
+ * (not running, [exporter] listen = off, timed out), EPROTO when its answer
+ * was not what was expected, ENOMEM.
+ */
+json_t *sg_ask_daemon(const struct sg_config *c, const char *path_and_query, char *why,
+		      size_t whylen);
+
+/* s percent-encoded for a query string; -ENAMETOOLONG when it does not fit in len. */
+int sg_ask_escape(const char *s, char *out, size_t len);
+
+#endif

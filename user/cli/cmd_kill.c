@@ -1,0 +1,92 @@
+// SPDX-License-Identifier: GPL-2.0
+/* kill: the emergency command over kill.c, audited. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "host/audit.h"
+#include "cli/cli.h"
+#include "host/kill.h"
+
+static void audit(__u32 uid, const char *name, const char *reason, json_t *pids)
+{
+	struct sg_audit_entry e = {
+		.action = "kill",
+		.has_uid = 1,
+		.uid = uid,
+		.user = name,
+		.params = json_pack("{s:O}", "pids", pids),
+		.reason = reason,
+	};
+
+	sg_audit_cli(&e);
+	json_decref(e.params);
+}
+
+static int run_kill(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "force", no_argument, NULL, 'F' },
+		{ "reason", required_argument, NULL, 'R' },
+		{ "help", no_argument, NULL, 'h' },
+		{},
+	};
+	char name[64], who[96];
+	const char *reason = NULL;
+	int force = 0, c, killed;
+	__u32 uid;
+	json_t *pids;
+
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'F':
+			force = 1;
+			break;
+		case 'R':
+			reason = optarg;
+			break;
+		case 'h':
+			fputs(sg_cmd_kill.usage, stdout);
+			return SG_EXIT_OK;
+		default:
+			return sg_bad_option(&sg_cmd_kill, argv);
+		}
+	}
+	if (optind != argc - 1)
+		return sg_usage_error(&sg_cmd_kill, "expected one USER or UID");
+	if (sg_need_root() || sg_resolve_user(argv[optind], &uid, name, sizeof(name)))
+		return SG_EXIT_FAIL;
+	sg_who(uid, name, who, sizeof(who));
+	if (!uid && !force)
+		return sg_usage_error(&sg_cmd_kill,
+				      "%s is root: its mail processes are the system's "
+				      "(give --force if that is meant)",
+				      who);
+	pids = json_array();
+	if (!pids)
+		return sg_fail("%s", strerror(ENOMEM));
+	killed = sg_kill_senders(uid, 1, pids);
+	if (killed > 0) {
+		printf("killed %d process%s\n", killed, killed == 1 ? "" : "es");
+		audit(uid, name, reason, pids);
+	} else if (!killed) {
+		printf("no process of %s holds or is opening an SMTP connection\n", who);
+	} else if (!json_array_size(pids)) {
+		sg_fail("finding or killing the processes of %s: %s", who, strerror(-killed));
+	}
+	json_decref(pids);
+	return killed < 0 ? SG_EXIT_FAIL : SG_EXIT_OK;
+}
+
+const struct sg_command sg_cmd_kill = {
+	.name = "kill",
+	.summary = "kill a user's processes that are sending mail",
+	.usage = "usage: smtpguard kill USER|UID [--force] [--reason TEXT]\n"
+		 "  Sends SIGKILL to each process whose real UID is the user's and that holds\n"
+		 "  a connection to a watched SMTP port, or was seen connecting to one in the\n"
+		 "  last minute (a process refused by a block holds none), and lists them.\n"
+		 "  Never a process of another user, nor this command or its parents. UID 0\n"
+		 "  needs --force. What was killed, and TEXT, go to the audit log.\n",
+	.run = run_kill,
+};

@@ -1,0 +1,365 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * throttle, block and release: the per-UID policies the connect hooks
+ * enforce, audited; and release of a mail account contained through the
+ * mail server (contain.h).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+
+#include "host/attrib.h"
+#include "host/audit.h"
+#include "core/config.h"
+#include "mail/contain.h"
+#include "cli/cli.h"
+#include "core/mailstats.h"
+#include "kern/maps.h"
+#include "util/parse.h"
+#include "util/render.h"
+#include "sg_bucket.h"
+#include "smtpguard.h"
+#include "kern/state.h"
+
+struct policy_args {
+	const char *user;
+	const char *reason;  /* NULL: not given */
+	__u64 rate_per_hour; /* 0: not given */
+	__u32 burst;	     /* 0: not given */
+	__u64 for_ns;	     /* 0: no expiry */
+};
+
+/* Options of throttle, block and release; returns 0, -1 after --help, or an exit status. */
+static int parse_policy_args(const struct sg_command *cmd, int argc, char **argv,
+			     struct policy_args *a)
+{
+	static const struct option longopts[] = {
+		{ "rate", required_argument, NULL, 'r' },
+		{ "burst", required_argument, NULL, 'b' },
+		{ "for", required_argument, NULL, 'f' },
+		{ "reason", required_argument, NULL, 'R' },
+		{ "help", no_argument, NULL, 'h' },
+		{},
+	};
+	int throttle = cmd == &sg_cmd_throttle, release = cmd == &sg_cmd_release;
+	const char *opts = throttle ? "r:b:f:h" : release ? "h" : "f:h", *why;
+	int c, err;
+
+	memset(a, 0, sizeof(*a));
+	while ((c = getopt_long(argc, argv, opts, longopts, NULL)) != -1) {
+		switch (c) {
+		case 'r':
+			if (!throttle)
+				return sg_usage_error(cmd, "bad rate '%s': %s takes no rate",
+						      optarg, cmd->name);
+			if (sg_parse_rate(optarg, &a->rate_per_hour, &why))
+				return sg_usage_error(cmd, "bad rate '%s': %s", optarg, why);
+			break;
+		case 'b':
+			if (!throttle)
+				return sg_usage_error(cmd,
+						      "bad burst '%s': %s takes no burst (1 to %u)",
+						      optarg, cmd->name, SG_BURST_MAX);
+			if (sg_parse_count(optarg, SG_BURST_MAX, &a->burst, &why))
+				return sg_usage_error(cmd, "bad burst '%s': %s (1 to %u)", optarg,
+						      why, SG_BURST_MAX);
+			break;
+		case 'f':
+			err = sg_opt_for(cmd, !release, optarg, &a->for_ns);
+			if (err)
+				return err;
+			break;
+		case 'R':
+			a->reason = optarg;
+			break;
+		case 'h':
+			fputs(cmd->usage, stdout);
+			return -1;
+		default:
+			return sg_bad_option(cmd, argv);
+		}
+	}
+	if (optind != argc - 1)
+		return sg_usage_error(cmd, release ? "expected one USER, UID or ACCOUNT"
+						   : "expected one USER or UID");
+	if (throttle && !a->rate_per_hour)
+		return sg_usage_error(cmd, "--rate is required");
+	a->user = argv[optind];
+	return 0;
+}
+
+/* After the change is made: its failure is a warning, never the command's. */
+static void audit(const struct sg_command *cmd, __u32 uid, const char *name,
+		  const struct policy_args *a, json_t *params, __u64 expires_ns)
+{
+	struct sg_audit_entry e = {
+		.action = cmd->name,
+		.has_uid = 1,
+		.uid = uid,
+		.user = name,
+		.params = params,
+		.reason = a->reason,
+		.expires_ns = expires_ns,
+	};
+
+	sg_audit_cli(&e);
+	json_decref(params);
+}
+
+static int write_policy(const struct sg_command *cmd, int argc, char **argv, __u32 mode)
+{
+	char name[64], who[96], rate[32], dur[32];
+	struct sg_policy p = { .mode = mode };
+	struct policy_args a;
+	__u32 uid;
+	int fd, err;
+
+	err = parse_policy_args(cmd, argc, argv, &a);
+	if (err)
+		return err < 0 ? SG_EXIT_OK : err;
+	if (sg_need_root() || sg_need_state() || sg_resolve_user(a.user, &uid, name, sizeof(name)))
+		return SG_EXIT_FAIL;
+
+	p.set_by = SG_SET_CLI;
+	p.rate_per_hour = a.rate_per_hour;
+	p.burst = a.burst ? a.burst : sg_bucket_default_burst(a.rate_per_hour);
+	p.updated_ns = sg_boot_ns();
+	p.expires_ns = a.for_ns ? p.updated_ns + a.for_ns : 0;
+
+	fd = sg_pin_open(SG_MAP_POLICIES);
+	if (fd < 0)
+		return sg_fail("%s: %s", SG_MAP_POLICIES, strerror(-fd));
+	err = bpf_map_update_elem(fd, &uid, &p, BPF_ANY) ? -errno : 0;
+	close(fd);
+	if (err)
+		return sg_fail("setting the policy of %s: %s", sg_who(uid, name, who, sizeof(who)),
+			       strerror(-err));
+
+	sg_who(uid, name, who, sizeof(who));
+	sg_format_rate(p.rate_per_hour, rate, sizeof(rate));
+	if (mode == SG_MODE_THROTTLE)
+		printf("throttled %s to %s, burst %u", who, rate, p.burst);
+	else
+		printf("blocked %s", who);
+	if (a.for_ns)
+		printf(" for %s", sg_format_duration(a.for_ns, dur, sizeof(dur)));
+	printf("\n");
+	audit(cmd, uid, name, &a,
+	      mode == SG_MODE_THROTTLE
+		      ? json_pack("{s:s, s:I, s:I}", "rate", rate, "rate_per_hour",
+				  (json_int_t)p.rate_per_hour, "burst", (json_int_t)p.burst)
+		      : NULL,
+	      p.expires_ns);
+	return SG_EXIT_OK;
+}
+
+static int run_throttle(int argc, char **argv)
+{
+	return write_policy(&sg_cmd_throttle, argc, argv, SG_MODE_THROTTLE);
+}
+
+static int run_block(int argc, char **argv)
+{
+	return write_policy(&sg_cmd_block, argc, argv, SG_MODE_BLOCK);
+}
+
+/* "17 held messages", "1 ban". */
+static const char *count(size_t n, const char *what, char *buf, size_t len)
+{
+	snprintf(buf, len, "%zu %s%s", n, what, n == 1 ? "" : "s");
+	return buf;
+}
+
+/* release of a mail account: its containment through the mail server undone. */
+static int release_mail(const char *id, const struct policy_args *a)
+{
+	char err[1024], safe[SG_PRINCIPAL_MAX * 4], held[48], bans[48], when[64], name[64];
+	json_t *was = NULL, *state, *rel, *bans_v;
+	struct sg_audit_entry e = {
+		.action = sg_cmd_release.name,
+		.target = id,
+		.reason = a->reason,
+	};
+	const char *uid_text = id + strlen(SG_MAIL_LOCAL);
+	struct sg_config *c;
+	unsigned long uid;
+	struct tm tm;
+	time_t t;
+	char *end;
+	int ret;
+
+	if (sg_need_root())
+		return SG_EXIT_FAIL;
+	sg_printable(id, safe, sizeof(safe));
+	c = malloc(sizeof(*c));
+	if (!c)
+		return sg_fail("%s", strerror(ENOMEM));
+	sg_config_cli(c);
+	ret = sg_release_principal(c, id, time(NULL), &was, err, sizeof(err));
+	/* -ENOENT with nothing undone: not contained (a later step's ENOENT comes with was). */
+	if (ret == -ENOENT && !was) {
+		state = sg_contain_state(c);
+		free(c);
+		rel = json_object_get(json_object_get(state, id), "released");
+		t = (time_t)json_integer_value(rel);
+		if (rel && localtime_r(&t, &tm) && strftime(when, sizeof(when), "%F %T", &tm))
+			ret = sg_fail("%s is not contained (released at %s)", safe, when);
+		else
+			ret = sg_fail("%s is not contained", safe);
+		json_decref(state);
+		return ret;
+	}
+	free(c);
+	if (!was)
+		return sg_fail("releasing %s: %s", safe, *err ? err : strerror(-ret));
+	count(json_array_size(json_object_get(was, "held")), "held message", held, sizeof(held));
+	count(json_array_size(json_object_get(was, "bans")), "ban", bans, sizeof(bans));
+	if (!ret)
+		printf("released %s: %s released, %s lifted%s\n", safe, held, bans,
+		       json_object_get(was, "table") ? ", table entries removed" : "");
+	else /* what failed is in err: the rest is done */
+		printf("released %s in part (of %s, %s%s)\n", safe, held, bans,
+		       json_object_get(was, "table") ? ", its table entries" : "");
+	fflush(stdout);
+	/* A local sender's UID, as the daemon's own entries about it have. */
+	errno = 0;
+	uid = strtoul(uid_text, &end, 10);
+	if (!strncmp(id, SG_MAIL_LOCAL, strlen(SG_MAIL_LOCAL)) && *uid_text && !*end && !errno &&
+	    uid <= UINT_MAX) {
+		e.has_uid = 1;
+		e.uid = (__u32)uid;
+		e.user = sg_user_name(e.uid, name, sizeof(name)) ? NULL : name;
+	}
+	bans_v = json_object_get(was, "bans");
+	e.params = json_pack("{s:I, s:o, s:s}", "held",
+			     (json_int_t)json_array_size(json_object_get(was, "held")), "bans",
+			     json_is_array(bans_v) ? json_incref(bans_v) : json_array(), "mta",
+			     json_string_value(json_object_get(was, "mta")) ?: "none");
+	if (ret && e.params)
+		json_object_set_new(e.params, "errors", sg_json_text(err));
+	sg_audit_cli(&e);
+	json_decref(e.params);
+	json_decref(was);
+	if (ret)
+		return sg_fail("releasing %s, not all of it was undone: %s", safe, err);
+	return SG_EXIT_OK;
+}
+
+/*
+ * A human's release wins: the user is left unlimited (observe), and the
+ * detector keeps its hands off, for the grace period; then the default
+ * policy applies again. With no grace, the policy is simply removed.
+ */
+static int run_release(int argc, char **argv)
+{
+	struct sg_policy old, p = { .mode = SG_MODE_OBSERVE, .set_by = SG_SET_CLI };
+	char name[64], who[96], dur[32], id[SG_PRINCIPAL_MAX];
+	const char *previous = NULL;
+	struct policy_args a;
+	struct sg_config *c;
+	int fd, err;
+	__u32 uid;
+
+	err = parse_policy_args(&sg_cmd_release, argc, argv, &a);
+	if (err)
+		return err < 0 ? SG_EXIT_OK : err;
+	err = sg_contain_principal_arg(a.user, id, sizeof(id));
+	if (err == -ENAMETOOLONG)
+		return sg_usage_error(&sg_cmd_release, "account '%s' is too long", a.user);
+	if (!err)
+		return release_mail(id, &a);
+	if (sg_need_root() || sg_need_state() || sg_resolve_user(a.user, &uid, name, sizeof(name)))
+		return SG_EXIT_FAIL;
+	sg_who(uid, name, who, sizeof(who));
+	c = malloc(sizeof(*c));
+	if (!c)
+		return sg_fail("%s", strerror(ENOMEM));
+	sg_config_cli(c);
+	p.updated_ns = sg_boot_ns();
+	p.expires_ns = c->release_grace_ns ? p.updated_ns + c->release_grace_ns : 0;
+	sg_format_duration(c->release_grace_ns, dur, sizeof(dur));
+	free(c);
+
+	fd = sg_pin_open(SG_MAP_POLICIES);
+	if (fd < 0)
+		return sg_fail("%s: %s", SG_MAP_POLICIES, strerror(-fd));
+	/* For the audit: a policy whose time was up already acted as none. */
+	if (!bpf_map_lookup_elem(fd, &uid, &old) &&
+	    (!old.expires_ns || old.expires_ns > p.updated_ns))
+		previous = sg_mode_name(old.mode);
+	/* Releasing twice changes nothing: the first grace period stands. */
+	if (previous && old.set_by == SG_SET_CLI && old.mode == SG_MODE_OBSERVE) {
+		close(fd);
+		printf("%s is already released\n", who);
+		return SG_EXIT_OK;
+	}
+	if (!previous && !p.expires_ns) {
+		close(fd);
+		printf("%s has no policy of its own; nothing to release\n", who);
+		return SG_EXIT_OK;
+	}
+	if (p.expires_ns)
+		err = bpf_map_update_elem(fd, &uid, &p, BPF_ANY) ? -errno : 0;
+	else
+		err = bpf_map_delete_elem(fd, &uid) && errno != ENOENT ? -errno : 0;
+	close(fd);
+	if (err)
+		return sg_fail("releasing %s: %s", who, strerror(-err));
+	if (p.expires_ns)
+		printf("released %s: not limited, and no automatic action, for %s; then the "
+		       "default policy\n",
+		       who, dur);
+	else
+		printf("released %s\n", who);
+	audit(&sg_cmd_release, uid, name, &a,
+	      json_pack("{s:s?, s:s?}", "previous", previous, "grace", p.expires_ns ? dur : NULL),
+	      p.expires_ns);
+	return SG_EXIT_OK;
+}
+
+const struct sg_command sg_cmd_throttle = {
+	.name = "throttle",
+	.summary = "limit a user's SMTP connections to a rate",
+	.usage = "usage: smtpguard throttle USER|UID --rate N/s|N/min|N/h [--burst N]\n"
+		 "                          [--for DURATION] [--reason TEXT]\n"
+		 "  Lets the user open at most --burst connections at once (default: one\n"
+		 "  minute's worth of the rate, at least 1), refilled at --rate; beyond that\n"
+		 "  connect() to SMTP ports fails with EPERM. Takes effect at once, in the\n"
+		 "  kernel, with or without the daemon. DURATION: 90s, 15m, 2h, 1d, 1h30m.\n"
+		 "  The change and TEXT go to the audit log ('smtpguard log').\n",
+	.run = run_throttle,
+};
+
+const struct sg_command sg_cmd_block = {
+	.name = "block",
+	.summary = "refuse all of a user's SMTP connections",
+	.usage = "usage: smtpguard block USER|UID [--for DURATION] [--reason TEXT]\n"
+		 "  Every connect() the user makes to an SMTP port fails with EPERM until\n"
+		 "  'smtpguard release' or the end of DURATION (90s, 15m, 2h, 1d, 1h30m).\n"
+		 "  The change and TEXT go to the audit log ('smtpguard log').\n",
+	.run = run_block,
+};
+
+const struct sg_command sg_cmd_release = {
+	.name = "release",
+	.summary = "remove a user's throttle or block, or release a contained mail account",
+	.usage = "usage: smtpguard release USER|UID|ACCOUNT [--reason TEXT]\n"
+		 "  Lifts the user's throttle or block, whoever set it, and keeps the user\n"
+		 "  unlimited and out of the detector's automatic actions for [detect]\n"
+		 "  release_grace (1h by default); then the default policy applies again.\n"
+		 "  With release_grace = 0 the user's policy is simply removed.\n"
+		 "  A mail account (ACCOUNT: sasl:LOGIN, local:UID or local:USER, or an\n"
+		 "  address, which means a SASL login) the daemon contained is let go: its\n"
+		 "  entries leave the mail server's smtpguard tables, its held (Postfix) or\n"
+		 "  frozen (Exim) messages go on their way, the bans of its client IPs are\n"
+		 "  lifted, and [mta] state records the release, so the daemon leaves it\n"
+		 "  alone for release_grace too. Works with the daemon down.\n"
+		 "  The change and TEXT go to the audit log ('smtpguard log').\n",
+	.run = run_release,
+};

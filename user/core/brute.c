@@ -1,0 +1,488 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Password guessing per source and per account: see brute.h. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+#include <jansson.h>
+
+#include "core/brute.h"
+#include "sg_bucket.h"
+#include "util/parse.h"
+#include "util/render.h"
+
+#define PROBES 32 /* slots a source may sit away from its hash's */
+
+const char *const sg_brute_service_names[SG_BRUTE_SERVICES] = {
+	[SG_BRUTE_SMTP] = "smtp",
+	[SG_BRUTE_IMAP] = "imap",
+	[SG_BRUTE_POP3] = "pop3",
+	[SG_BRUTE_SUBMISSION] = "submission",
+};
+
+/* A count over a sliding window of SG_BRUTE_SLOTS slots of width seconds. */
+struct wcount {
+	__u32 n[SG_BRUTE_SLOTS];
+	time_t slot; /* the newest slot's number: time / width */
+	time_t width;
+};
+
+struct source {
+	__u32 addr[4];
+	int used;
+	time_t last;	     /* of its last failure or SYN: the idlest goes at the cap */
+	time_t banned_until; /* judged: left alone until then */
+	struct wcount fails, syns;
+	__u64 syns_seen; /* XDP's count at the last pass */
+	int syns_known;	 /* syns_seen is XDP's count */
+};
+
+struct account {
+	char login[SG_MTA_ADDR_MAX];
+	int used;
+	time_t last;
+	time_t attack_until; /* while under attack, each new source is banned at once */
+	struct {
+		__u32 addr[4];
+		time_t last;
+		time_t judged_until; /* its ban's end: then a new failure judges it again */
+	} src[SG_BRUTE_ACCOUNT_SOURCES];
+	size_t n;
+};
+
+struct offender {
+	__u32 addr[4];
+	__u32 offences;
+	time_t last;
+};
+
+struct sg_brute {
+	struct source *sources; /* open addressing; a slot once used stays used */
+	struct account *accounts;
+	struct offender *offenders;
+	size_t n_offenders;
+	int dirty;
+	struct sg_brute_totals t;
+};
+
+struct sg_brute *sg_brute_new(void)
+{
+	struct sg_brute *b = calloc(1, sizeof(*b));
+
+	if (!b)
+		return NULL;
+	b->sources = calloc(SG_BRUTE_MAX_SOURCES, sizeof(*b->sources));
+	b->accounts = calloc(SG_BRUTE_MAX_ACCOUNTS, sizeof(*b->accounts));
+	b->offenders = calloc(SG_BRUTE_MAX_OFFENDERS, sizeof(*b->offenders));
+	if (!b->sources || !b->accounts || !b->offenders) {
+		sg_brute_free(b);
+		return NULL;
+	}
+	return b;
+}
+
+void sg_brute_free(struct sg_brute *b)
+{
+	if (!b)
+		return;
+	free(b->sources);
+	free(b->accounts);
+	free(b->offenders);
+	free(b);
+}
+
+/* --- windows ---------------------------------------------------------------- */
+
+static time_t width_of(time_t window_s)
+{
+	time_t w = (window_s + SG_BRUTE_SLOTS - 1) / SG_BRUTE_SLOTS;
+
+	return w ? w : 1;
+}
+
+/* Moves w to now's slot, clearing the slots it passes; a new width starts it afresh. */
+static void wc_advance(struct wcount *w, time_t width, time_t now)
+{
+	time_t s = now / width, i;
+
+	if (w->width != width || s - w->slot >= SG_BRUTE_SLOTS || s < w->slot) {
+		memset(w->n, 0, sizeof(w->n));
+		w->width = width;
+		w->slot = s;
+		return;
+	}
+	for (i = w->slot + 1; i <= s; i++)
+		w->n[i % SG_BRUTE_SLOTS] = 0;
+	w->slot = s;
+}
+
+static void wc_add(struct wcount *w, time_t width, time_t now, __u64 k)
+{
+	__u64 v;
+
+	wc_advance(w, width, now);
+	v = (__u64)w->n[w->slot % SG_BRUTE_SLOTS] + k;
+	w->n[w->slot % SG_BRUTE_SLOTS] = v > 0xffffffffu ? 0xffffffffu : (__u32)v;
+}
+
+static __u64 wc_sum(struct wcount *w, time_t width, time_t now)
+{
+	__u64 sum = 0;
+	size_t i;
+
+	wc_advance(w, width, now);
+	for (i = 0; i < SG_BRUTE_SLOTS; i++)
+		sum += w->n[i];
+	return sum;
+}
+
+/* --- tables ----------------------------------------------------------------- */
+
+static __u32 hash_addr(const __u32 a[4])
+{
+	__u32 h = 2166136261u;
+	const unsigned char *p = (const unsigned char *)a;
+	size_t i;
+
+	for (i = 0; i < 16; i++)
+		h = (h ^ p[i]) * 16777619u;
+	return h;
+}
+
+/* addr's entry; made (the idlest of its probes replaced when all are taken) when add. */
+static struct source *source(struct sg_brute *b, const __u32 addr[4], int add, int *made)
+{
+	size_t i, slot, idlest = SG_BRUTE_MAX_SOURCES;
+	__u32 h = hash_addr(addr);
+	struct source *s;
+
+	*made = 0;
+	for (i = 0; i < PROBES; i++) {
+		slot = (h + i) % SG_BRUTE_MAX_SOURCES;
+		s = &b->sources[slot];
+		if (!s->used)
+			break;
+		if (!memcmp(s->addr, addr, sizeof(s->addr)))
+			return s;
+		if (idlest == SG_BRUTE_MAX_SOURCES || s->last < b->sources[idlest].last)
+			idlest = slot;
+	}
+	if (!add)
+		return NULL;
+	if (i == PROBES) {
+		s = &b->sources[idlest];
+		b->t.evicted++;
+	}
+	memset(s, 0, sizeof(*s));
+	memcpy(s->addr, addr, sizeof(s->addr));
+	s->used = 1;
+	*made = 1;
+	return s;
+}
+
+static struct account *account(struct sg_brute *b, const char *login, time_t now)
+{
+	struct account *a, *idlest = NULL, *free_slot = NULL;
+
+	for (a = b->accounts; a < b->accounts + SG_BRUTE_MAX_ACCOUNTS; a++) {
+		if (!a->used) {
+			free_slot = free_slot ? free_slot : a;
+			continue;
+		}
+		if (!strcasecmp(a->login, login))
+			return a;
+		if (!idlest || a->last < idlest->last)
+			idlest = a;
+	}
+	a = free_slot ? free_slot : idlest;
+	if (!free_slot)
+		b->t.evicted++;
+	memset(a, 0, sizeof(*a));
+	snprintf(a->login, sizeof(a->login), "%s", login);
+	a->used = 1;
+	a->last = now;
+	return a;
+}
+
+static void account_source(struct sg_brute *b, struct account *a, const __u32 addr[4], time_t now)
+{
+	size_t i, idlest = 0;
+
+	a->last = now;
+	for (i = 0; i < a->n; i++) {
+		if (!memcmp(a->src[i].addr, addr, 16)) {
+			a->src[i].last = now;
+			return;
+		}
+		if (a->src[i].last < a->src[idlest].last)
+			idlest = i;
+	}
+	i = a->n < SG_BRUTE_ACCOUNT_SOURCES ? a->n++ : idlest;
+	memcpy(a->src[i].addr, addr, 16);
+	a->src[i].last = now;
+	a->src[i].judged_until = 0;
+}
+
+/* --- counting --------------------------------------------------------------- */
+
+static int service_of(enum sg_mta_service svc)
+{
+	switch (svc) {
+	case SG_SVC_SMTP:
+		return SG_BRUTE_SMTP;
+	case SG_SVC_IMAP:
+		return SG_BRUTE_IMAP;
+	case SG_SVC_POP3:
+		return SG_BRUTE_POP3;
+	case SG_SVC_SUBMISSION:
+		return SG_BRUTE_SUBMISSION;
+	default:
+		return -1;
+	}
+}
+
+void sg_brute_fail(struct sg_brute *b, const struct sg_config *c, const struct sg_mta_rec *r,
+		   time_t now)
+{
+	int svc = service_of(r->service), made;
+	struct sg_ban_key key;
+	struct source *s;
+	const char *why;
+
+	if (svc < 0)
+		return;
+	b->t.failures[svc] += r->attempts;
+	if (!r->client_ip[0] || sg_parse_cidr(r->client_ip, &key, &why) ||
+	    sg_cidr_list_contains(c->bf_allow, c->n_bf_allow, key.addr))
+		return;
+	s = source(b, key.addr, 1, &made);
+	s->last = now;
+	wc_add(&s->fails, width_of(c->bf_window_ns / SG_NS_PER_SEC), now, r->attempts);
+	if (r->login[0])
+		account_source(b, account(b, r->login, now), key.addr, now);
+}
+
+void sg_brute_syns(struct sg_brute *b, const __u32 addr[4], __u64 login_syns, int fresh, time_t now)
+{
+	int made;
+	struct source *s = source(b, addr, login_syns > 0, &made);
+
+	if (!s)
+		return;
+	/* A count from before this daemon looked, or one that went down (the LRU map dropped it).
+	 */
+	if ((!s->syns_known && !fresh) || login_syns < s->syns_seen) {
+		s->syns_known = 1;
+		s->syns_seen = login_syns;
+		return;
+	}
+	s->syns_known = 1;
+	if (login_syns == s->syns_seen)
+		return;
+	wc_add(&s->syns, width_of(SG_BRUTE_SYN_WINDOW), now, login_syns - s->syns_seen);
+	s->syns_seen = login_syns;
+	s->last = now;
+}
+
+/* --- verdicts --------------------------------------------------------------- */
+
+static struct offender *offender(struct sg_brute *b, const __u32 addr[4])
+{
+	struct offender *o, *oldest = NULL;
+
+	for (o = b->offenders; o < b->offenders + b->n_offenders; o++) {
+		if (!memcmp(o->addr, addr, 16))
+			return o;
+		if (!oldest || o->last < oldest->last)
+			oldest = o;
+	}
+	if (b->n_offenders < SG_BRUTE_MAX_OFFENDERS) {
+		o = &b->offenders[b->n_offenders++];
+	} else {
+		o = oldest;
+		b->t.evicted++;
+	}
+	memset(o, 0, sizeof(*o));
+	memcpy(o->addr, addr, 16);
+	return o;
+}
+
+/* The ban for the offence at now: longer for each repeat within forget. */
+static void sentence(struct sg_brute *b, const struct sg_config *c, struct sg_brute_verdict *v,
+		     time_t now)
+{
+	struct offender *o = offender(b, v->key.addr);
+	__u64 ban = c->bf_ban_ns;
+	__u32 i;
+
+	if (o->last && (__u64)(now - o->last) * SG_NS_PER_SEC > c->bf_forget_ns)
+		o->offences = 0;
+	o->offences++;
+	o->last = now;
+	b->dirty = 1;
+	for (i = 1; i < o->offences && ban < c->bf_ban_max_ns; i++)
+		ban = ban > c->bf_ban_max_ns / c->bf_ban_factor ? c->bf_ban_max_ns
+								: ban * c->bf_ban_factor;
+	v->offences = o->offences;
+	v->ban_ns = ban < c->bf_ban_max_ns ? ban : c->bf_ban_max_ns;
+}
+
+static void verdict(struct sg_brute *b, const struct sg_config *c, const __u32 addr[4],
+		    __u32 reason, __u64 value, __u64 limit, time_t now, struct sg_brute_verdict *v)
+{
+	int made;
+	struct source *s = source(b, addr, 1, &made);
+
+	memset(v, 0, sizeof(*v));
+	v->key.prefixlen = 128;
+	memcpy(v->key.addr, addr, 16);
+	sg_format_addr(addr, v->addr, sizeof(v->addr));
+	v->reason = reason;
+	v->value = value;
+	v->limit = limit;
+	sentence(b, c, v, now);
+	/* Its counts start again when the ban is over. */
+	memset(&s->fails, 0, sizeof(s->fails));
+	memset(&s->syns, 0, sizeof(s->syns));
+	s->banned_until = now + (time_t)(v->ban_ns / SG_NS_PER_SEC);
+	b->t.bans[reason]++;
+}
+
+/* Sources of a when more of them than the limit failed within the window, each once. */
+static size_t judge_account(struct sg_brute *b, const struct sg_config *c, struct account *a,
+			    time_t now, time_t window, struct sg_brute_verdict *out, size_t max)
+{
+	size_t i, n = 0, active = 0;
+	struct source *s;
+	int first, made;
+
+	for (i = 0; i < a->n; i++)
+		active += now - a->src[i].last < window;
+	if (active >= c->bf_distributed) {
+		first = a->attack_until <= now;
+		a->attack_until = now + window;
+	} else if (a->attack_until > now) {
+		first = 0;
+	} else {
+		return 0;
+	}
+	for (i = 0; i < a->n && n < max; i++) {
+		if (a->src[i].judged_until > now || now - a->src[i].last >= window)
+			continue;
+		s = source(b, a->src[i].addr, 0, &made);
+		if (s && s->banned_until > now) {
+			a->src[i].judged_until = s->banned_until;
+			continue;
+		}
+		verdict(b, c, a->src[i].addr, SG_BAN_DISTRIBUTED, active, c->bf_distributed, now,
+			&out[n]);
+		a->src[i].judged_until = now + (time_t)(out[n].ban_ns / SG_NS_PER_SEC);
+		snprintf(out[n].login, sizeof(out[n].login), "%s", a->login);
+		out[n].first = first;
+		first = 0;
+		n++;
+	}
+	return n;
+}
+
+size_t sg_brute_judge(struct sg_brute *b, const struct sg_config *c, time_t now,
+		      struct sg_brute_verdict *out, size_t max)
+{
+	time_t window = (time_t)(c->bf_window_ns / SG_NS_PER_SEC);
+	time_t fw = width_of(window), sw = width_of(SG_BRUTE_SYN_WINDOW);
+	struct source *s;
+	__u64 fails, syns;
+	size_t i, n = 0;
+
+	for (i = 0; i < SG_BRUTE_MAX_SOURCES && n < max; i++) {
+		s = &b->sources[i];
+		if (!s->used || s->banned_until > now || now - s->last > window + fw ||
+		    sg_cidr_list_contains(c->bf_allow, c->n_bf_allow, s->addr))
+			continue;
+		fails = c->bf_auth_failures ? wc_sum(&s->fails, fw, now) : 0;
+		syns = c->bf_syn_rate ? wc_sum(&s->syns, sw, now) : 0;
+		if (c->bf_auth_failures && fails >= c->bf_auth_failures)
+			verdict(b, c, s->addr, SG_BAN_AUTH_FAILURES, fails, c->bf_auth_failures,
+				now, &out[n++]);
+		else if (c->bf_syn_rate && syns >= c->bf_syn_rate)
+			verdict(b, c, s->addr, SG_BAN_SYN_RATE, syns, c->bf_syn_rate, now,
+				&out[n++]);
+	}
+	for (i = 0; c->bf_distributed && i < SG_BRUTE_MAX_ACCOUNTS && n < max; i++)
+		if (b->accounts[i].used)
+			n += judge_account(b, c, &b->accounts[i], now, window, out + n, max - n);
+	return n;
+}
+
+void sg_brute_totals(const struct sg_brute *b, struct sg_brute_totals *out)
+{
+	*out = b->t;
+}
+
+/* --- offenders file --------------------------------------------------------- */
+
+int sg_brute_load(struct sg_brute *b, const char *path, time_t now, time_t forget_s)
+{
+	json_t *root, *v, *n, *t;
+	struct sg_ban_key key;
+	struct offender *o;
+	json_error_t jerr;
+	const char *addr, *why;
+
+	root = json_load_file(path, 0, &jerr);
+	if (!root)
+		return access(path, F_OK) ? 0 : -EINVAL;
+	if (!json_is_object(root)) {
+		json_decref(root);
+		return -EINVAL;
+	}
+	json_object_foreach(root, addr, v)
+	{
+		n = json_object_get(v, "offences");
+		t = json_object_get(v, "last");
+		if (!json_is_integer(n) || !json_is_integer(t) || json_integer_value(n) <= 0 ||
+		    sg_parse_cidr(addr, &key, &why) || key.prefixlen != 128 ||
+		    now - (time_t)json_integer_value(t) > forget_s)
+			continue;
+		o = offender(b, key.addr);
+		o->offences = (__u32)json_integer_value(n);
+		o->last = (time_t)json_integer_value(t);
+	}
+	json_decref(root);
+	return 0;
+}
+
+int sg_brute_save(struct sg_brute *b, const char *path)
+{
+	char tmp[PATH_MAX + 8], addr[INET6_ADDRSTRLEN];
+	json_t *root = json_object();
+	size_t i;
+	int ret = 0;
+
+	if (!root)
+		return -ENOMEM;
+	for (i = 0; i < b->n_offenders; i++) {
+		sg_format_addr(b->offenders[i].addr, addr, sizeof(addr));
+		json_object_set_new(root, addr,
+				    json_pack("{s:I, s:I}", "offences",
+					      (json_int_t)b->offenders[i].offences, "last",
+					      (json_int_t)b->offenders[i].last));
+	}
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	errno = 0;
+	if (json_dump_file(root, tmp, JSON_COMPACT) || rename(tmp, path)) {
+		ret = -(errno ? errno : EIO);
+		unlink(tmp);
+	}
+	json_decref(root);
+	if (!ret)
+		b->dirty = 0;
+	return ret;
+}
+
+int sg_brute_dirty(const struct sg_brute *b)
+{
+	return b->dirty;
+}

@@ -1,0 +1,186 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The daemon's configuration: an INI file read with inih, over a built-in
+ * default (the daemon runs with no file at all). dist/smtpguard.conf
+ * documents every key. Loading is all or nothing: any unknown section or
+ * key, or bad value, fails the whole file with "FILE:LINE: message".
+ */
+#ifndef SG_CONFIG_H
+#define SG_CONFIG_H
+
+#include <limits.h>
+#include <net/if.h>
+#include <stddef.h>
+#include <linux/types.h>
+
+#include "core/detect.h"
+#include "core/mailrec.h"
+#include "smtpguard.h"
+
+#define SG_CONFIG_PATH "/etc/smtpguard/smtpguard.conf"
+/* Outside the Prometheus default-port allocations (9100-9999 and 9090-9094). */
+#define SG_EXPORTER_PORT 9025
+#define SG_AUDIT_LOG "/var/log/smtpguard/audit.log"
+#define SG_MAX_FPM 16
+#define SG_MAX_NAMES 32 /* users in an allow or MTA list */
+#define SG_MAX_OVERRIDES 256
+#define SG_BASELINES_PATH "/var/lib/smtpguard/baselines.gz"
+#define SG_CONTAINED_PATH "/var/lib/smtpguard/contained.json"
+#define SG_MAX_MTA_LOGS 8
+#define SG_MAX_TOP 1000 /* [exporter] top_senders at most */
+#define SG_MAX_NETS 64 /* prefixes in an allow or trusted list */
+#define SG_MAX_DISTRIBUTED 128 /* [bruteforce] distributed at most: sources kept per account */
+#define SG_MAX_ZONES 16 /* [dnsbl] zones */
+#define SG_MAX_DNSBL_ADDRS 16 /* [dnsbl] addresses */
+#define SG_DOMAIN_MAX 254 /* a DNS name, with its NUL */
+#define SG_OFFENDERS_PATH "/var/lib/smtpguard/offenders.json"
+
+/* [mta] type: enum sg_mta_type (mailrec.h), or detected. */
+#define SG_MTA_AUTO 3
+
+/* What the daemon does when a rule raises an alert: [actions]'s words. */
+#define SG_ACTION_LIST(X)                                                                          \
+	X(SG_ACT_ALERT, "alert") /* log, audit and count only */                                  \
+	X(SG_ACT_THROTTLE, "throttle")                                                             \
+	X(SG_ACT_BLOCK, "block")                                                                   \
+	X(SG_ACT_KILL, "kill") /* SIGKILL the principal's sending processes */
+
+enum sg_action {
+#define X(e, s) e,
+	SG_ACTION_LIST(X)
+#undef X
+	SG_ACTIONS
+};
+
+extern const char *const sg_action_names[SG_ACTIONS];
+
+struct sg_response {
+	__u32 kind; /* enum sg_action */
+	__u32 burst; /* throttle */
+	__u64 rate_per_hour; /* throttle */
+	__u64 for_ns; /* throttle and block: the policy expires after this */
+};
+
+/* A principal with limits of its own: a known bulk sender. */
+struct sg_override {
+	char name[64]; /* a user name or a UID, as the section header gives it */
+	int line; /* of the header */
+	int has_limit; /* limit given: the kernel policy instead of the default */
+	struct sg_policy limit; /* observe ("none") or throttle */
+	struct sg_thresholds t; /* [detect]'s, with the keys the section gives */
+	__u32 given; /* which of the threshold keys the section gives */
+	int alert_only; /* actions = alert: never throttled, blocked or killed by a rule */
+};
+
+struct sg_config {
+	/* [daemon] */
+	char interfaces[SG_MAX_IFACES][IF_NAMESIZE];
+	int n_interfaces; /* 0: the interfaces that carry a default route */
+	char cgroup[PATH_MAX]; /* "": where the hooks are, else the cgroup2 root */
+	int detach_on_exit; /* 0: SIGTERM leaves the programs attached and enforcing */
+
+	/* [ports] */
+	__u32 outbound[SG_MAX_PORTS];
+	int n_outbound;
+	__u32 inbound[SG_MAX_PORTS];
+	int n_inbound;
+
+	/* [policy]: the default policy, for UIDs with none of their own */
+	struct sg_policy default_policy; /* expires_ns and updated_ns are 0 */
+	__u64 deny_event_interval_ns;
+
+	/* [exporter] */
+	int exporter; /* 0: no HTTP listener */
+	char listen_host[64]; /* numeric IPv4 or IPv6 address */
+	__u16 listen_port;
+	__u32 top_senders; /* K: per-sender series for the K busiest only */
+
+	/* [attribution] */
+	__u32 recent_uids; /* UIDs kept in the recent-senders table */
+	__u32 recent_per_uid; /* processes kept per UID */
+	char cpanel_userdomains[PATH_MAX];
+	char cpanel_trueuserowners[PATH_MAX];
+	char directadmin_domainowners[PATH_MAX];
+	char fpm_sockets[SG_MAX_FPM][PATH_MAX]; /* glob patterns of PHP-FPM pool sockets */
+	int n_fpm;
+	char fpm_status_path[128]; /* the pools' pm.status_path; "": no lookup */
+
+	/* [audit] */
+	char audit_log[PATH_MAX];
+	int audit_syslog;
+
+	/* [detect] */
+	struct sg_thresholds thresholds;
+	char baselines[PATH_MAX]; /* "": not persisted */
+	char allow[SG_MAX_NAMES][64]; /* users or UIDs never acted on */
+	int n_allow;
+	char mta_users[SG_MAX_NAMES][64]; /* the MTA's own users: never acted on per UID */
+	int n_mta_users;
+	__u64 release_grace_ns; /* after a human release, no automatic action for this long */
+
+	/* [actions], by enum sg_rule */
+	struct sg_response responses[SG_RULES];
+
+	/* [mta]: the mail server's logs, and containment through it */
+	int mta_type;			     /* enum sg_mta_type, or SG_MTA_AUTO */
+	char mta_logs[SG_MAX_MTA_LOGS][PATH_MAX]; /* none: detected */
+	int n_mta_logs;
+	int mta_read_back;	       /* read what the logs hold at start, not only what comes */
+	char postfix_config[PATH_MAX]; /* config_directory: postmap, postsuper, postfix -c */
+	char exim_dir[PATH_MAX];       /* where the ACL's lookup files are */
+	char exim_command[PATH_MAX];   /* the exim binary, with its arguments */
+	int mta_reject;		       /* Postfix tables say REJECT, not HOLD */
+	__u64 mta_ban_ns;	       /* a contained account's login IPs banned at XDP; 0: not */
+	char contained_path[PATH_MAX]; /* what is contained, for release with the daemon down */
+	/* [bruteforce]: password guessers banned at XDP */
+	__u32 bf_auth_failures; /* failed logins from one address in bf_window; 0: off */
+	__u64 bf_window_ns;
+	__u32 bf_syn_rate; /* SYNs a minute from one address to bf_syn_ports; 0: off */
+	__u32 bf_syn_ports[SG_MAX_PORTS];
+	int n_bf_syn_ports;
+	__u32 bf_distributed; /* addresses failing on one account in bf_window; 0: off */
+	__u64 bf_ban_ns;      /* the first ban */
+	__u32 bf_ban_factor;  /* each repeat offence's ban is this times the last */
+	__u64 bf_ban_max_ns;
+	__u64 bf_forget_ns; /* an offence older than this no longer counts as a repeat */
+	struct sg_ban_key bf_allow[SG_MAX_NETS]; /* the operator's networks: never banned */
+	int n_bf_allow;
+	char bf_state[PATH_MAX]; /* the offenders, kept across restarts; "": not kept */
+	/* [relay]: mail relayed for outsiders */
+	struct sg_ban_key relay_trusted[SG_MAX_NETS]; /* clients allowed to relay (mynetworks) */
+	int n_relay_trusted;
+	char relay_domains[SG_MAX_NAMES][SG_DOMAIN_MAX]; /* domains relayed on purpose (backup MX) */
+	int n_relay_domains;
+	__u64 relay_ban_ns; /* a relaying client banned at XDP for this long; 0: alert only */
+	char relay_targets[SG_MAX_NAMES][SG_DOMAIN_MAX]; /* check-relay may test these too */
+	int n_relay_targets;
+	/* [dnsbl]: is this host's address on a blocklist */
+	char dnsbl_zones[SG_MAX_ZONES][SG_DOMAIN_MAX];
+	int n_dnsbl_zones;
+	char dnsbl_addresses[SG_MAX_DNSBL_ADDRS][46]; /* none: the host's global addresses */
+	int n_dnsbl_addresses;
+	__u64 dnsbl_interval_ns; /* the daemon's lookups; 0: none */
+
+	/* [override NAME] */
+	struct sg_override overrides[SG_MAX_OVERRIDES];
+	int n_overrides;
+};
+
+/* The built-in default. */
+void sg_config_default(struct sg_config *c);
+
+/*
+ * Reads path over the default into c. On failure returns -EINVAL (bad
+ * content) or -errno (unreadable), leaves c untouched and writes the reason
+ * to err: "FILE:LINE: message" for content, "FILE: strerror" otherwise.
+ */
+int sg_config_load(const char *path, struct sg_config *c, char *err, size_t errlen);
+
+/*
+ * The CLI's view: $SMTPGUARD_CONFIG, else SG_CONFIG_PATH when it exists,
+ * over the default. A file that does not load is a warning on stderr and
+ * the default stands: the emergency CLI must work.
+ */
+void sg_config_cli(struct sg_config *c);
+
+#endif

@@ -1,0 +1,274 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The rules over principals' counts; see detect.h. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/detect.h"
+
+const char *const sg_rule_names[SG_RULES] = {
+	[SG_RULE_RATE] = "rate",
+	[SG_RULE_DESTINATIONS] = "destinations",
+	[SG_RULE_NEW_SENDER] = "new_sender",
+	[SG_RULE_FAILURE_RATIO] = "failure_ratio",
+	[SG_RULE_CLIENT_IPS] = "client_ips",
+	[SG_RULE_BOUNCE_SHARE] = "bounce_share",
+	[SG_RULE_BOUNCE_FLOOD] = "bounce_flood",
+};
+
+struct sg_detector {
+	struct sg_baselines *store;
+	struct sg_principal **slots; /* open addressing on the id's hash; never deleted */
+	size_t cap, n;
+	__u64 raised[SG_RULES];
+};
+
+struct sg_detector *sg_detector_new(struct sg_baselines *store)
+{
+	struct sg_detector *d = calloc(1, sizeof(*d));
+
+	if (!d)
+		return NULL;
+	d->store = store;
+	d->cap = 256;
+	d->slots = calloc(d->cap, sizeof(d->slots[0]));
+	if (!d->slots) {
+		free(d);
+		return NULL;
+	}
+	return d;
+}
+
+void sg_detector_free(struct sg_detector *d)
+{
+	size_t i;
+
+	if (!d)
+		return;
+	for (i = 0; i < d->cap; i++)
+		free(d->slots[i]);
+	free(d->slots);
+	free(d);
+}
+
+/* FNV-1a */
+static size_t hash(const char *s)
+{
+	size_t h = 14695981039346656037ULL;
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
+	return h;
+}
+
+static struct sg_principal **slot(const struct sg_detector *d, const char *id)
+{
+	size_t i = hash(id) & (d->cap - 1);
+
+	while (d->slots[i] && strcmp(d->slots[i]->id, id))
+		i = (i + 1) & (d->cap - 1);
+	return &d->slots[i];
+}
+
+static int grow(struct sg_detector *d)
+{
+	struct sg_detector bigger = { .cap = d->cap * 2 };
+	size_t i;
+
+	bigger.slots = calloc(bigger.cap, sizeof(bigger.slots[0]));
+	if (!bigger.slots)
+		return -ENOMEM;
+	for (i = 0; i < d->cap; i++)
+		if (d->slots[i])
+			*slot(&bigger, d->slots[i]->id) = d->slots[i];
+	free(d->slots);
+	d->slots = bigger.slots;
+	d->cap = bigger.cap;
+	return 0;
+}
+
+/* The principal, created with its baseline record when absent; NULL on ENOMEM or a bad id. */
+static struct sg_principal *principal(struct sg_detector *d, const char *id, time_t now)
+{
+	struct sg_principal **s = slot(d, id), *p;
+
+	if (*s)
+		return *s;
+	if (strlen(id) >= SG_PRINCIPAL_MAX)
+		return NULL;
+	if ((d->n + 1) * 2 > d->cap) {
+		if (grow(d))
+			return NULL;
+		s = slot(d, id);
+	}
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	strcpy(p->id, id);
+	p->baseline = sg_baselines_get(d->store, id, 1, now);
+	if (!p->baseline) {
+		free(p);
+		return NULL;
+	}
+	p->expected = -1;
+	*s = p;
+	d->n++;
+	return p;
+}
+
+/* What the baseline says at now: the expected rate, and whether the principal is new. */
+static void refresh(struct sg_principal *p, time_t now)
+{
+	p->expected = sg_baseline_per_min(p->baseline, now);
+	p->is_new =
+		p->baseline->first_seen && now - p->baseline->first_seen < SG_NEW_SENDER_WINDOW_S;
+}
+
+int sg_detect_known(struct sg_detector *d, const char *id, __u64 total, time_t now)
+{
+	int fresh = !sg_baselines_get(d->store, id, 0, now);
+	struct sg_principal *p = principal(d, id, now);
+
+	if (!p)
+		return -ENOMEM;
+	/* Sent before we kept records: not new, whenever that was. */
+	if (fresh)
+		p->baseline->first_seen = 0;
+	p->obs.total = total;
+	refresh(p, now);
+	return 0;
+}
+
+/* Per minute, over the time a new sender has been sending (at least a second, at most a minute). */
+static double new_sender_rate(const struct sg_principal *p, const struct sg_observation *o,
+			      time_t now)
+{
+	time_t span = now - p->baseline->first_seen + 1;
+
+	span = span < 1 ? 1 : span > 60 ? 60 : span;
+	return (double)o->last_1m * 60 / (double)span;
+}
+
+/* Whether rule r holds; its measure and limit into *value and *limit. */
+static int holds(const struct sg_principal *p, enum sg_rule r, const struct sg_observation *o,
+		 const struct sg_thresholds *t, time_t now, double *value, double *limit)
+{
+	double expected = p->expected > 0 ? p->expected : 0;
+
+	switch (r) {
+	case SG_RULE_RATE:
+		*value = (double)o->last_1m;
+		*limit = t->rate_factor * expected > t->rate_floor ? t->rate_factor * expected
+								   : t->rate_floor;
+		/* With no floor, nothing learned (or a silent hour) is no limit of 0. */
+		return *limit > 0 && *value > *limit;
+	case SG_RULE_DESTINATIONS:
+		*value = o->destinations_10m;
+		*limit = t->destinations;
+		return t->destinations && *value > *limit;
+	case SG_RULE_NEW_SENDER:
+		*value = new_sender_rate(p, o, now);
+		*limit = t->new_sender_rate;
+		return p->is_new && t->new_sender_rate > 0 && o->last_1m >= t->new_sender_min &&
+		       *value > *limit;
+	case SG_RULE_FAILURE_RATIO:
+		*value = o->finished_10m ? (double)o->failed_10m / (double)o->finished_10m : 0;
+		*limit = t->failure_ratio;
+		return t->failure_ratio > 0 && o->finished_10m >= t->failure_min &&
+		       o->finished_10m && *value > *limit;
+	case SG_RULE_CLIENT_IPS:
+		*value = o->client_ips_1h;
+		*limit = t->client_ips;
+		return t->client_ips && *value > *limit;
+	case SG_RULE_BOUNCE_SHARE:
+		*value = o->delivered_10m ? (double)o->bounced_10m / (double)o->delivered_10m : 0;
+		*limit = t->bounce_share;
+		return t->bounce_share > 0 && o->delivered_10m >= t->bounce_min &&
+		       o->delivered_10m && *value > *limit;
+	case SG_RULE_BOUNCE_FLOOD:
+		*value = (double)o->bounces_in_1h;
+		*limit = t->bounce_flood;
+		return t->bounce_flood && *value > *limit;
+	default:
+		return 0;
+	}
+}
+
+static int any_active(const struct sg_principal *p)
+{
+	int r;
+
+	for (r = 0; r < SG_RULES; r++)
+		if (p->rules[r].active)
+			return 1;
+	return 0;
+}
+
+int sg_detect_observe(struct sg_detector *d, const char *id, const struct sg_observation *o,
+		      const struct sg_thresholds *t, time_t now, struct sg_alert_change *out)
+{
+	/* A mailbox that only receives bounces is judged too: bounce_flood is about it. */
+	int seen = o->total || o->bounces_in_1h;
+	struct sg_principal *p =
+		sg_baselines_get(d->store, id, 0, now) || seen ? principal(d, id, now) : NULL;
+	struct sg_rule_state *rs;
+	double value, limit;
+	__u64 delta;
+	int r, n = 0;
+
+	if (!p)
+		return seen ? -ENOMEM : 0;
+	/* A total that went down is a kernel entry made anew: all of it is new. */
+	delta = o->total >= p->obs.total ? o->total - p->obs.total : o->total;
+	p->obs = *o;
+	sg_baseline_add(p->baseline, delta, now);
+	refresh(p, now);
+	for (r = 0; r < SG_RULES; r++) {
+		rs = &p->rules[r];
+		if (holds(p, r, o, t, now, &value, &limit)) {
+			rs->value = value;
+			rs->limit = limit;
+			rs->last_true = now;
+			if (!rs->active) {
+				rs->active = 1;
+				rs->since = now;
+				rs->raised++;
+				d->raised[r]++;
+				out[n++] = (struct sg_alert_change){ r, 1, value, limit };
+			}
+		} else if (rs->active && now - rs->last_true >= SG_ALERT_CLEAR_S) {
+			rs->active = 0;
+			out[n++] = (struct sg_alert_change){ r, 0, value, limit };
+		}
+	}
+	/* Spam is not normal: an hour with an alert in it is not learned. */
+	if (any_active(p))
+		p->baseline->tainted = 1;
+	return n;
+}
+
+const struct sg_principal *sg_detect_get(const struct sg_detector *d, const char *id)
+{
+	return *slot(d, id);
+}
+
+int sg_detect_each_active(const struct sg_detector *d,
+			  int (*fn)(const struct sg_principal *p, void *ctx), void *ctx)
+{
+	size_t i;
+	int ret;
+
+	for (i = 0; i < d->cap; i++) {
+		if (!d->slots[i] || !any_active(d->slots[i]))
+			continue;
+		ret = fn(d->slots[i], ctx);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+__u64 sg_detect_raised(const struct sg_detector *d, enum sg_rule r)
+{
+	return r < SG_RULES ? d->raised[r] : 0;
+}

@@ -1,0 +1,143 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The detector: once a tick, every principal's counts (a UID today; SASL
+ * accounts and local senders share the code) against four rules:
+ *
+ *   rate          connections in the last minute above
+ *                 max(rate_floor, rate_factor x the learned baseline)
+ *   destinations  distinct destinations in 10 min above a bound
+ *   new_sender    a principal never seen before, sending above a rate
+ *                 once it has made new_sender_min connections
+ *   failure_ratio failed / finished connections in 10 min above a ratio,
+ *                 with at least failure_min finished
+ *
+ * and, for the mail server's principals (SASL accounts, local senders),
+ * whose "connections" are messages and destinations recipient domains:
+ *
+ *   client_ips    distinct client IPs logging in to the account in 1 h
+ *                 above a bound (one account from many IPs: a botnet)
+ *   bounce_share  bounced / delivered remotely in 10 min above a share,
+ *                 with at least bounce_min outcomes (lists of dead addresses)
+ *   bounce_flood  null-sender messages into the account's mailbox in 1 h
+ *                 above a bound (the owner drowning in failure notices)
+ *
+ * A rule raises an alert the tick its condition first holds and clears it
+ * after the condition has been false for SG_ALERT_CLEAR_S seconds. While
+ * any alert of a principal is active its baseline does not learn. Pure:
+ * no maps, no clocks; time is given. Functions return -errno.
+ */
+#ifndef SG_DETECT_H
+#define SG_DETECT_H
+
+#include <stddef.h>
+#include <time.h>
+#include <linux/types.h>
+
+#include "core/baseline.h"
+
+#define SG_ALERT_CLEAR_S       60
+#define SG_NEW_SENDER_WINDOW_S 3600 /* how long a first-time sender counts as new */
+
+/* In the order they are reported within a tick: the most telling first. */
+enum sg_rule {
+	SG_RULE_NEW_SENDER,
+	SG_RULE_RATE,
+	SG_RULE_DESTINATIONS,
+	SG_RULE_FAILURE_RATIO,
+	/* Mail principals only (mailstats.h): UIDs have none of these counts. */
+	SG_RULE_CLIENT_IPS,
+	SG_RULE_BOUNCE_SHARE,
+	SG_RULE_BOUNCE_FLOOD,
+	SG_RULES,
+};
+
+extern const char *const sg_rule_names[SG_RULES];
+
+/* 0 turns a rule off (rate: both floor and factor). */
+struct sg_thresholds {
+	double rate_floor; /* connections per minute */
+	double rate_factor;
+	__u32 destinations;
+	double new_sender_rate; /* connections per minute */
+	__u32 new_sender_min;
+	double failure_ratio;
+	__u32 failure_min;
+	__u32 client_ips;    /* distinct client IPs logging in to one account in 1 h */
+	double bounce_share; /* bounced / (sent + bounced) in 10 min */
+	__u32 bounce_min;    /* with at least this many outcomes */
+	__u32 bounce_flood;  /* null-sender messages into one mailbox in 1 h */
+};
+
+/* One principal at one tick; counts are connection attempts, refused ones included. */
+struct sg_observation {
+	__u64 total;   /* ever, as far as the kernel knows */
+	__u64 last_1m; /* in the last minute */
+	__u32 destinations_10m;
+	__u64 finished_10m; /* connections that ended up established, refused or timed out */
+	__u64 failed_10m;   /* refused or timed out */
+	/* Mail principals */
+	__u32 client_ips_1h;
+	__u64 delivered_10m; /* remote deliveries sent or bounced */
+	__u64 bounced_10m;
+	__u64 bounces_in_1h;
+};
+
+/* What a rule measured and what it compared with, when it last held. */
+struct sg_rule_state {
+	int active;
+	time_t since; /* raised at */
+	time_t last_true;
+	double value, limit; /* at the last tick it held */
+	__u64 raised;	     /* times raised */
+};
+
+struct sg_principal {
+	char id[SG_PRINCIPAL_MAX];
+	struct sg_baseline *baseline; /* owned by the store */
+	struct sg_observation obs;    /* the last tick's */
+	double expected;	      /* baseline per minute at the last tick; -1 = none */
+	int is_new;		      /* first seen within SG_NEW_SENDER_WINDOW_S */
+	struct sg_rule_state rules[SG_RULES];
+};
+
+/* A change of an alert, as sg_detect_observe reports it. */
+struct sg_alert_change {
+	enum sg_rule rule;
+	int raised; /* 1: raised now; 0: cleared now */
+	double value, limit;
+};
+
+struct sg_detector;
+
+/* store: the baselines, kept by the caller (loaded, saved); not freed here. */
+struct sg_detector *sg_detector_new(struct sg_baselines *store);
+void sg_detector_free(struct sg_detector *d);
+
+/*
+ * A principal seen in the first pass after a start, with its total then:
+ * it sent before we looked. Without a baseline record it gets one with no
+ * first_seen, so a restart never makes an old sender look new, and only
+ * what it sends from now on is learned.
+ */
+int sg_detect_known(struct sg_detector *d, const char *id, __u64 total, time_t now);
+
+/*
+ * Evaluates one principal at now under t; writes the alerts raised and
+ * cleared at this tick to out (at most SG_RULES) and returns how many, or
+ * -errno. A principal is remembered from its first non-zero total (or,
+ * for a mailbox, its first bounce received).
+ */
+int sg_detect_observe(struct sg_detector *d, const char *id, const struct sg_observation *o,
+		      const struct sg_thresholds *t, time_t now, struct sg_alert_change *out);
+
+/* The principal's state, or NULL if never observed. */
+const struct sg_principal *sg_detect_get(const struct sg_detector *d, const char *id);
+
+/* Every principal with at least one active alert, until fn returns non-zero. */
+int sg_detect_each_active(const struct sg_detector *d,
+			  int (*fn)(const struct sg_principal *p, void *ctx), void *ctx);
+
+/* Alerts raised since the start, per rule. */
+__u64 sg_detect_raised(const struct sg_detector *d, enum sg_rule r);
+
+#endif

@@ -1,0 +1,698 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The mail server's principals from its log records; see mailstats.h. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/mailstats.h"
+#include "util/render.h"
+
+#define QID_SLOTS     (SG_MAIL_MAX_QIDS * 2) /* a power of two, half full at most */
+#define PENDING_MAX   1024
+#define RELAYS_MAX    1024 /* relayed messages between two ticks */
+#define DEFAULT_MAXP  8192 /* 16 KB each */
+#define MAX_MTA_USERS 32
+
+struct qid_entry {
+	char qid[SG_MTA_QID_MAX];
+	__u64 seq;		     /* of its insertion: a reused id is another message */
+	struct sg_mail_principal *p; /* NULL: not a principal's (an inbound message) */
+	int null_sender;
+	int used;
+	/* From an SMTP client that did not log in: a remote delivery of it is relayed. */
+	int unauth, relayed;
+	__u32 client[4]; /* IPv4 mapped */
+};
+
+struct sg_mailstats {
+	struct qid_entry *qids; /* open addressing, backward-shift deletion */
+	size_t n_qids;
+	struct qid_order {
+		char qid[SG_MTA_QID_MAX];
+		__u64 seq;
+	} * order; /* insertion order ring, to drop the oldest */
+	size_t order_head, order_n;
+	__u64 seq;
+
+	struct sg_mail_principal **ps; /* in order of first appearance */
+	size_t n_ps, cap_ps, max_ps;
+
+	struct sg_mail_pending *pending;
+	size_t n_pending;
+	struct sg_mail_relay *relays;
+	size_t n_relays;
+
+	struct sg_mailstats_host host;
+
+	struct {
+		char user[SG_MTA_USER_MAX];
+		__s64 uid;
+	} mta_users[MAX_MTA_USERS];
+	size_t n_mta_users;
+};
+
+/* FNV-1a */
+static __u32 hash(const char *s, size_t n)
+{
+	__u32 h = 2166136261u;
+
+	while (n-- && *s)
+		h = (h ^ (unsigned char)*s++) * 16777619u;
+	return h;
+}
+
+static __u32 hash_lower(const char *s)
+{
+	__u32 h = 2166136261u;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)(*s >= 'A' && *s <= 'Z' ? *s + 32 : *s)) * 16777619u;
+	return h;
+}
+
+struct sg_mailstats *sg_mailstats_new(size_t max_principals)
+{
+	struct sg_mailstats *m = calloc(1, sizeof(*m));
+
+	if (!m)
+		return NULL;
+	m->max_ps = max_principals ? max_principals : DEFAULT_MAXP;
+	m->qids = calloc(QID_SLOTS, sizeof(*m->qids));
+	m->order = calloc(SG_MAIL_MAX_QIDS, sizeof(*m->order));
+	m->pending = calloc(PENDING_MAX, sizeof(*m->pending));
+	m->relays = calloc(RELAYS_MAX, sizeof(*m->relays));
+	if (!m->qids || !m->order || !m->pending || !m->relays) {
+		sg_mailstats_free(m);
+		return NULL;
+	}
+	return m;
+}
+
+void sg_mailstats_free(struct sg_mailstats *m)
+{
+	size_t i;
+
+	if (!m)
+		return;
+	for (i = 0; i < m->n_ps; i++)
+		free(m->ps[i]);
+	free(m->ps);
+	free(m->qids);
+	free(m->order);
+	free(m->pending);
+	free(m->relays);
+	free(m);
+}
+
+int sg_mailstats_mta_user(struct sg_mailstats *m, const char *user, __s64 uid)
+{
+	if (m->n_mta_users == MAX_MTA_USERS)
+		return -ENOSPC;
+	snprintf(m->mta_users[m->n_mta_users].user, SG_MTA_USER_MAX, "%s", user);
+	m->mta_users[m->n_mta_users++].uid = uid;
+	return 0;
+}
+
+static int mta_user(const struct sg_mailstats *m, const struct sg_mta_rec *r)
+{
+	size_t i;
+
+	for (i = 0; i < m->n_mta_users; i++)
+		if ((r->user[0] && !strcmp(r->user, m->mta_users[i].user)) ||
+		    (r->uid >= 0 && r->uid == m->mta_users[i].uid))
+			return 1;
+	return 0;
+}
+
+/* --- queue ids ------------------------------------------------------------ */
+
+static size_t qid_slot(const struct sg_mailstats *m, const char *qid)
+{
+	size_t i = hash(qid, SG_MTA_QID_MAX) & (QID_SLOTS - 1);
+
+	while (m->qids[i].used && strcmp(m->qids[i].qid, qid))
+		i = (i + 1) & (QID_SLOTS - 1);
+	return i;
+}
+
+static struct qid_entry *qid_find(struct sg_mailstats *m, const char *qid)
+{
+	size_t i = qid_slot(m, qid);
+
+	return m->qids[i].used ? &m->qids[i] : NULL;
+}
+
+static void qid_delete(struct sg_mailstats *m, const char *qid)
+{
+	size_t i = qid_slot(m, qid), j = i, home;
+
+	if (!m->qids[i].used)
+		return;
+	m->qids[i].used = 0;
+	m->n_qids--;
+	/* Backward shift: move up every later entry of the run that may now be unreachable. */
+	for (;;) {
+		j = (j + 1) & (QID_SLOTS - 1);
+		if (!m->qids[j].used)
+			return;
+		home = hash(m->qids[j].qid, SG_MTA_QID_MAX) & (QID_SLOTS - 1);
+		if (((j - home) & (QID_SLOTS - 1)) >= ((j - i) & (QID_SLOTS - 1))) {
+			m->qids[i] = m->qids[j];
+			m->qids[j].used = 0;
+			i = j;
+		}
+	}
+}
+
+static int live(struct sg_mailstats *m, const struct qid_order *o)
+{
+	struct qid_entry *e = qid_find(m, o->qid);
+
+	return e && e->seq == o->seq;
+}
+
+/* Drops from the ring the messages done since (removed): once per ring's worth of messages. */
+static void compact(struct sg_mailstats *m)
+{
+	size_t i, n = 0, from;
+
+	for (i = 0; i < m->order_n; i++) {
+		from = (m->order_head + i) % SG_MAIL_MAX_QIDS;
+		if (live(m, &m->order[from]))
+			m->order[(m->order_head + n++) % SG_MAIL_MAX_QIDS] = m->order[from];
+	}
+	m->order_n = n;
+}
+
+static struct qid_entry *qid_add(struct sg_mailstats *m, const char *qid)
+{
+	struct qid_entry *e = qid_find(m, qid);
+	size_t tail;
+
+	if (e)
+		return e;
+	if (m->order_n == SG_MAIL_MAX_QIDS)
+		compact(m);
+	if (m->order_n == SG_MAIL_MAX_QIDS) {
+		/* All still tracked: the oldest goes, a lost "removed" line most likely. */
+		e = qid_find(m, m->order[m->order_head].qid);
+		if (e && e->seq == m->order[m->order_head].seq) {
+			qid_delete(m, e->qid);
+			m->host.evicted++;
+		}
+		m->order_head = (m->order_head + 1) % SG_MAIL_MAX_QIDS;
+		m->order_n--;
+	}
+	tail = (m->order_head + m->order_n) % SG_MAIL_MAX_QIDS;
+	snprintf(m->order[tail].qid, SG_MTA_QID_MAX, "%s", qid);
+	m->order[tail].seq = ++m->seq;
+	m->order_n++;
+	e = &m->qids[qid_slot(m, qid)];
+	memset(e, 0, sizeof(*e));
+	snprintf(e->qid, sizeof(e->qid), "%s", qid);
+	e->seq = m->seq;
+	e->used = 1;
+	m->n_qids++;
+	return e;
+}
+
+/* --- principals ----------------------------------------------------------- */
+
+static struct sg_mail_principal *find(struct sg_mailstats *m, const char *id)
+{
+	size_t i;
+
+	for (i = m->n_ps; i-- > 0;)
+		if (!strcmp(m->ps[i]->id, id))
+			return m->ps[i];
+	return NULL;
+}
+
+struct sg_mail_principal *sg_mailstats_get(struct sg_mailstats *m, const char *id)
+{
+	return find(m, id);
+}
+
+/* Drops the principal that has been idle longest, if one has been for an hour. */
+static int evict(struct sg_mailstats *m, time_t now)
+{
+	size_t i, best = m->n_ps;
+
+	for (i = 0; i < m->n_ps; i++)
+		if (!m->ps[i]->contained && now - m->ps[i]->last >= 3600 &&
+		    (best == m->n_ps || m->ps[i]->last < m->ps[best]->last))
+			best = i;
+	if (best == m->n_ps)
+		return -ENOSPC;
+	for (i = 0; i < QID_SLOTS; i++)
+		if (m->qids[i].used && m->qids[i].p == m->ps[best])
+			m->qids[i].p = NULL;
+	free(m->ps[best]);
+	memmove(&m->ps[best], &m->ps[best + 1], (m->n_ps - best - 1) * sizeof(m->ps[0]));
+	m->n_ps--;
+	m->host.evicted++;
+	return 0;
+}
+
+static struct sg_mail_principal *principal(struct sg_mailstats *m, enum sg_mail_kind kind,
+					   const char *name, time_t now)
+{
+	char id[SG_PRINCIPAL_MAX];
+	struct sg_mail_principal *p, **ps;
+	int n;
+
+	n = snprintf(id, sizeof(id), "%s%s",
+		     kind == SG_MAIL_KIND_SASL ? SG_MAIL_SASL : SG_MAIL_LOCAL, name);
+	if (n < 0 || (size_t)n >= sizeof(id) || !*name)
+		return NULL;
+	p = find(m, id);
+	if (p)
+		return p;
+	if (m->n_ps == m->max_ps && evict(m, now))
+		return NULL;
+	if (m->n_ps == m->cap_ps) {
+		ps = realloc(m->ps, (m->cap_ps ? m->cap_ps * 2 : 64) * sizeof(*ps));
+		if (!ps)
+			return NULL;
+		m->ps = ps;
+		m->cap_ps = m->cap_ps ? m->cap_ps * 2 : 64;
+	}
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	memcpy(p->id, id, (size_t)n + 1);
+	p->kind = kind;
+	p->uid = -1;
+	p->sec_at = now;
+	p->min_at = now / 60;
+	p->last = now;
+	m->ps[m->n_ps++] = p;
+	return p;
+}
+
+struct sg_mail_principal *sg_mailstats_principal(struct sg_mailstats *m, const char *id, time_t now)
+{
+	if (!strncmp(id, SG_MAIL_SASL, strlen(SG_MAIL_SASL)))
+		return principal(m, SG_MAIL_KIND_SASL, id + strlen(SG_MAIL_SASL), now);
+	if (!strncmp(id, SG_MAIL_LOCAL, strlen(SG_MAIL_LOCAL)))
+		return principal(m, SG_MAIL_KIND_LOCAL, id + strlen(SG_MAIL_LOCAL), now);
+	return NULL;
+}
+
+/* --- windows -------------------------------------------------------------- */
+
+static void zero_ring(__u32 *ring, time_t from, time_t to)
+{
+	time_t t;
+
+	if (to - from >= 60) {
+		memset(ring, 0, 60 * sizeof(*ring));
+		return;
+	}
+	for (t = from + 1; t <= to; t++)
+		ring[t % 60] = 0;
+}
+
+/* Moves the rings to now, clearing the slots time has passed over. */
+static void advance(struct sg_mail_principal *p, time_t now)
+{
+	time_t min = now / 60;
+
+	if (now > p->sec_at) {
+		zero_ring(p->msg_s, p->sec_at, now);
+		p->sec_at = now;
+	}
+	if (min > p->min_at) {
+		zero_ring(p->msg_m, p->min_at, min);
+		zero_ring(p->bounce_in_m, p->min_at, min);
+		zero_ring(p->sent_m, p->min_at, min);
+		zero_ring(p->bounced_m, p->min_at, min);
+		zero_ring(p->deferred_m, p->min_at, min);
+		p->min_at = min;
+	}
+}
+
+/* Sum of the last n slots of a per-minute ring at minute min. */
+static __u64 sum_m(const __u32 *ring, time_t min, int n)
+{
+	__u64 s = 0;
+	int i;
+
+	for (i = 0; i < n; i++)
+		s += ring[(min - i + 60 * 60) % 60];
+	return s;
+}
+
+/* --- records -------------------------------------------------------------- */
+
+static void add_ip(struct sg_mail_principal *p, const char *ip, time_t now)
+{
+	size_t i, oldest = 0;
+
+	if (!*ip)
+		return;
+	for (i = 0; i < p->n_ips; i++) {
+		if (!strcmp(p->ips[i].ip, ip)) {
+			p->ips[i].last = now;
+			return;
+		}
+		if (p->ips[i].last < p->ips[oldest].last)
+			oldest = i;
+	}
+	i = p->n_ips < SG_MAIL_MAX_IPS ? p->n_ips++ : oldest;
+	snprintf(p->ips[i].ip, sizeof(p->ips[i].ip), "%s", ip);
+	p->ips[i].first = p->ips[i].last = now;
+}
+
+static void add_sender(struct sg_mail_principal *p, const char *sender)
+{
+	size_t i;
+
+	if (!*sender)
+		return;
+	for (i = 0; i < p->n_senders; i++)
+		if (!strcasecmp(p->senders[i], sender))
+			return;
+	if (p->n_senders == SG_MAIL_MAX_SENDERS)
+		return;
+	snprintf(p->senders[p->n_senders++], SG_MTA_ADDR_MAX, "%s", sender);
+}
+
+static void add_domain(struct sg_mail_principal *p, const char *rcpt, time_t now)
+{
+	const char *at = strrchr(rcpt, '@');
+	size_t i, oldest = 0;
+	__u32 h;
+
+	if (!at || !at[1])
+		return;
+	h = hash_lower(at + 1);
+	for (i = 0; i < p->n_domains; i++) {
+		if (p->domains[i].hash == h) {
+			p->domains[i].last = now;
+			return;
+		}
+		if (p->domains[i].last < p->domains[oldest].last)
+			oldest = i;
+	}
+	i = p->n_domains < SG_MAIL_MAX_DOMAINS ? p->n_domains++ : oldest;
+	p->domains[i] = (struct sg_mail_domain){ h, now };
+}
+
+/* A new message of p: counted, and held at once if p is contained. */
+static void message(struct sg_mailstats *m, struct sg_mail_principal *p, struct qid_entry *e,
+		    time_t now)
+{
+	if (e->p == p)
+		return; /* Exim and Postfix may both name it twice; count once */
+	e->p = p;
+	advance(p, now);
+	p->t.messages++;
+	p->msg_s[now % 60]++;
+	p->msg_m[(now / 60) % 60]++;
+	if (!p->first)
+		p->first = now;
+	p->last = now;
+	if (p->contained && m->n_pending < PENDING_MAX) {
+		snprintf(m->pending[m->n_pending].qid, SG_MTA_QID_MAX, "%s", e->qid);
+		m->pending[m->n_pending++].p = p;
+	}
+}
+
+/* Up to max of the *n queued items of size bytes at q into out, oldest first. */
+static size_t drain(void *out, void *q, size_t *n, size_t max, size_t size)
+{
+	size_t k = *n < max ? *n : max;
+
+	memcpy(out, q, k * size);
+	memmove(q, (char *)q + k * size, (*n - k) * size);
+	*n -= k;
+	return k;
+}
+
+/* s as 16 bytes, IPv4 mapped; 0 when it is no address. */
+static int mail_addr(const char *s, __u32 out[4])
+{
+	static const unsigned char mapped[12] = { [10] = 0xff, [11] = 0xff };
+
+	if (inet_pton(AF_INET6, s, out) == 1)
+		return 1;
+	memcpy(out, mapped, sizeof(mapped));
+	return inet_pton(AF_INET, s, &out[3]) == 1;
+}
+
+/* A message that did not log in, sent on to another server for a recipient the client named. */
+static void relayed(struct sg_mailstats *m, struct qid_entry *e, const struct sg_mta_rec *r,
+		    time_t now)
+{
+	struct sg_mail_relay *x;
+
+	e->relayed = 1;
+	m->host.relayed++;
+	if (m->n_relays == RELAYS_MAX) {
+		m->host.relays_dropped++;
+		return;
+	}
+	x = &m->relays[m->n_relays++];
+	memset(x, 0, sizeof(*x));
+	memcpy(x->client, e->client, sizeof(x->client));
+	sg_format_addr(e->client, x->client_ip, sizeof(x->client_ip));
+	snprintf(x->qid, sizeof(x->qid), "%s", e->qid);
+	snprintf(x->rcpt, sizeof(x->rcpt), "%s", r->rcpt);
+	x->when = now;
+}
+
+static void submit(struct sg_mailstats *m, const struct sg_mta_rec *r, time_t now,
+		   __s64 (*uid_of_user)(const char *user))
+{
+	struct qid_entry *e = r->qid[0] ? qid_add(m, r->qid) : NULL;
+	struct sg_mail_principal *p = NULL;
+	char name[SG_MTA_USER_MAX + 24];
+	__s64 uid = r->uid;
+
+	/* Without a queue id there is no message to count. */
+	if (!e)
+		return;
+	if (r->sender[0] || r->null_sender)
+		e->null_sender = r->null_sender;
+	if (r->ev == SG_MEV_SUBMIT && !r->login[0])
+		e->unauth = mail_addr(r->client_ip, e->client);
+	/* The MTA's own failure notice (Exim: "<= <> U=Debian-exim P=local"): nobody's message. */
+	if (r->ev == SG_MEV_LOCAL && mta_user(m, r))
+		return;
+	if (r->ev == SG_MEV_SUBMIT && r->login[0]) {
+		p = principal(m, SG_MAIL_KIND_SASL, r->login, now);
+		if (p)
+			add_ip(p, r->client_ip, now);
+	} else if (r->ev == SG_MEV_LOCAL) {
+		if (uid < 0 && r->user[0] && uid_of_user)
+			uid = uid_of_user(r->user);
+		if (uid >= 0)
+			snprintf(name, sizeof(name), "%lld", (long long)uid);
+		else
+			snprintf(name, sizeof(name), "%s", r->user);
+		p = principal(m, SG_MAIL_KIND_LOCAL, name, now);
+		if (p)
+			p->uid = uid;
+	}
+	if (!p)
+		return;
+	message(m, p, e, now);
+	add_sender(p, r->sender);
+}
+
+size_t sg_mailstats_relayed(struct sg_mailstats *m, struct sg_mail_relay *out, size_t max)
+{
+	return drain(out, m->relays, &m->n_relays, max, sizeof(*out));
+}
+
+static void delivery(struct sg_mailstats *m, const struct sg_mta_rec *r, time_t now)
+{
+	struct qid_entry *e = r->qid[0] ? qid_find(m, r->qid) : NULL;
+	struct sg_mail_principal *p = e ? e->p : NULL, *box;
+	__u32 slot = (now / 60) % 60;
+
+	/* Counted at the final outcome: qmgr names nrcpt again at every retry. */
+	if (p && (r->outcome == SG_OUT_SENT || r->outcome == SG_OUT_BOUNCED))
+		p->t.recipients++;
+	if (r->local) {
+		if (!e || !e->null_sender || r->outcome != SG_OUT_SENT)
+			return;
+		/* A failure notice into a mailbox here: the owner's bounce flood. */
+		box = principal(m, SG_MAIL_KIND_SASL, r->rcpt, now);
+		if (!box)
+			return;
+		advance(box, now);
+		box->t.bounces_in++;
+		box->bounce_in_m[slot]++;
+		box->last = now > box->last ? now : box->last;
+		m->host.bounces_in++;
+		return;
+	}
+	if (e && e->unauth && !e->relayed && !r->forwarded && !r->filter)
+		relayed(m, e, r, now);
+	if (!p)
+		return;
+	advance(p, now);
+	if (r->outcome != SG_OUT_DEFERRED)
+		add_domain(p, r->rcpt, now);
+	switch (r->outcome) {
+	case SG_OUT_SENT:
+		p->t.sent++;
+		p->sent_m[slot]++;
+		break;
+	case SG_OUT_BOUNCED:
+		p->t.bounced++;
+		p->bounced_m[slot]++;
+		break;
+	case SG_OUT_DEFERRED:
+		p->t.deferred++;
+		p->deferred_m[slot]++;
+		break;
+	default:
+		break;
+	}
+}
+
+int sg_mailstats_add(struct sg_mailstats *m, const struct sg_mta_rec *r, time_t now,
+		     __s64 (*uid_of_user)(const char *user))
+{
+	struct qid_entry *e;
+	struct sg_mail_principal *p;
+	char id[SG_PRINCIPAL_MAX];
+
+	if ((unsigned)r->ev <= SG_MEV_HOLD)
+		m->host.records[r->ev]++;
+	switch (r->ev) {
+	case SG_MEV_SUBMIT:
+	case SG_MEV_LOCAL:
+		submit(m, r, now, uid_of_user);
+		break;
+	case SG_MEV_QUEUED:
+		e = r->qid[0] ? qid_add(m, r->qid) : NULL;
+		if (!e)
+			break;
+		e->null_sender = r->null_sender;
+		if (e->p)
+			add_sender(e->p, r->sender);
+		break;
+	case SG_MEV_DELIVERY:
+		delivery(m, r, now);
+		break;
+	case SG_MEV_DONE:
+		if (r->qid[0])
+			qid_delete(m, r->qid);
+		break;
+	case SG_MEV_AUTH_FAIL:
+		/* Dovecot's auth process logs again what a login process or the MTA logs. */
+		if (r->service == SG_SVC_OTHER)
+			break;
+		m->host.auth_failures += r->attempts;
+		if (r->login[0] &&
+		    snprintf(id, sizeof(id), "%s%s", SG_MAIL_SASL, r->login) < (int)sizeof(id)) {
+			p = find(m, id);
+			if (p)
+				p->t.auth_failures += r->attempts;
+		}
+		break;
+	case SG_MEV_HOLD:
+		e = r->qid[0] ? qid_find(m, r->qid) : NULL;
+		if (e && e->p)
+			e->p->t.held++;
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+/* --- views ---------------------------------------------------------------- */
+
+size_t sg_mailstats_ips(const struct sg_mail_principal *p, time_t now, time_t window_s)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < p->n_ips; i++)
+		n += now - p->ips[i].last < window_s;
+	return n;
+}
+
+void sg_mailstats_observe(struct sg_mail_principal *p, time_t now, struct sg_observation *o)
+{
+	time_t min = now / 60;
+	size_t i;
+	int s;
+
+	advance(p, now);
+	memset(o, 0, sizeof(*o));
+	o->total = p->t.messages;
+	for (s = 0; s < 60; s++)
+		o->last_1m += p->msg_s[s];
+	for (i = 0; i < p->n_domains; i++)
+		o->destinations_10m += now - p->domains[i].last < 600;
+	o->client_ips_1h = sg_mailstats_ips(p, now, 3600);
+	o->bounced_10m = sum_m(p->bounced_m, min, 10);
+	o->delivered_10m = o->bounced_10m + sum_m(p->sent_m, min, 10);
+	o->bounces_in_1h = sum_m(p->bounce_in_m, min, 60);
+}
+
+int sg_mailstats_each(struct sg_mailstats *m, time_t now,
+		      int (*fn)(struct sg_mail_principal *p, void *ctx), void *ctx)
+{
+	size_t i;
+	int ret;
+
+	for (i = 0; i < m->n_ps; i++) {
+		if (now - m->ps[i]->last >= 3600 && !m->ps[i]->contained)
+			continue;
+		ret = fn(m->ps[i], ctx);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+int sg_mailstats_all(struct sg_mailstats *m, int (*fn)(struct sg_mail_principal *p, void *ctx),
+		     void *ctx)
+{
+	size_t i;
+	int ret;
+
+	for (i = 0; i < m->n_ps; i++) {
+		ret = fn(m->ps[i], ctx);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+int sg_mailstats_qids(const struct sg_mailstats *m, const struct sg_mail_principal *p,
+		      int (*fn)(const char *qid, void *ctx), void *ctx)
+{
+	size_t i;
+	int ret;
+
+	for (i = 0; i < QID_SLOTS; i++) {
+		if (!m->qids[i].used || m->qids[i].p != p)
+			continue;
+		ret = fn(m->qids[i].qid, ctx);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+size_t sg_mailstats_pending_hold(struct sg_mailstats *m, struct sg_mail_pending *out, size_t max)
+{
+	return drain(out, m->pending, &m->n_pending, max, sizeof(*out));
+}
+
+void sg_mailstats_host(const struct sg_mailstats *m, struct sg_mailstats_host *out)
+{
+	*out = m->host;
+	out->principals = m->n_ps;
+	out->qids = m->n_qids;
+}

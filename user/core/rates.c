@@ -1,0 +1,243 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Per-UID rates over 1 min, 10 min and 1 h from cumulative counts; see rates.h. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/rates.h"
+
+const char *const sg_window_names[SG_WINDOWS] = {
+	[SG_WIN_1M] = "1m",
+	[SG_WIN_10M] = "10m",
+	[SG_WIN_1H] = "1h",
+};
+
+const __u32 sg_window_seconds[SG_WINDOWS] = {
+	[SG_WIN_1M] = 60,
+	[SG_WIN_10M] = 600,
+	[SG_WIN_1H] = 3600,
+};
+
+#define SLOTS 60
+
+/* What a UID's last hour looks like; freed when the hour has been idle. */
+struct history {
+	__u32 sec[SLOTS]; /* the count of second t in sec[t % 60] */
+	__u32 min[SLOTS]; /* the count of minute m in min[m % 60] */
+};
+
+/* Kept for every UID ever seen, so a UID idle for a day is not mistaken for a new one. */
+struct uid_rate {
+	__u32 uid;
+	__u32 used;
+	__u64 total;	/* the last sample */
+	__u64 last_s;	/* the time the history was last advanced to */
+	__u64 active_s; /* the time of the last non-zero count */
+	struct history *h;
+};
+
+struct sg_rates {
+	struct uid_rate *slots; /* open addressing, linear probing, never deleted */
+	__u32 cap, n;		/* cap: a power of two */
+	int started;
+	__u64 start_s; /* when the baseline was taken */
+};
+
+struct sg_rates *sg_rates_new(void)
+{
+	struct sg_rates *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return NULL;
+	r->cap = 1024;
+	r->slots = calloc(r->cap, sizeof(r->slots[0]));
+	if (!r->slots) {
+		free(r);
+		return NULL;
+	}
+	return r;
+}
+
+void sg_rates_free(struct sg_rates *r)
+{
+	__u32 i;
+
+	if (!r)
+		return;
+	for (i = 0; i < r->cap; i++)
+		free(r->slots[i].h);
+	free(r->slots);
+	free(r);
+}
+
+static __u32 hash(__u32 uid)
+{
+	return uid * 2654435761U;
+}
+
+static struct uid_rate *find(const struct sg_rates *r, __u32 uid)
+{
+	__u32 i = hash(uid) & (r->cap - 1);
+
+	while (r->slots[i].used) {
+		if (r->slots[i].uid == uid)
+			return &r->slots[i];
+		i = (i + 1) & (r->cap - 1);
+	}
+	return NULL;
+}
+
+static int grow(struct sg_rates *r)
+{
+	struct uid_rate *old = r->slots, *e;
+	__u32 i, j, cap = r->cap * 2;
+
+	r->slots = calloc(cap, sizeof(r->slots[0]));
+	if (!r->slots) {
+		r->slots = old;
+		return -ENOMEM;
+	}
+	for (i = 0; i < r->cap; i++) {
+		if (!old[i].used)
+			continue;
+		j = hash(old[i].uid) & (cap - 1);
+		while (r->slots[j].used)
+			j = (j + 1) & (cap - 1);
+		e = &r->slots[j];
+		*e = old[i];
+	}
+	free(old);
+	r->cap = cap;
+	return 0;
+}
+
+static struct uid_rate *insert(struct sg_rates *r, __u32 uid)
+{
+	__u32 i;
+
+	/* At most half full, so probes stay short. */
+	if (2 * (r->n + 1) > r->cap && grow(r))
+		return NULL;
+	i = hash(uid) & (r->cap - 1);
+	while (r->slots[i].used)
+		i = (i + 1) & (r->cap - 1);
+	r->slots[i].used = 1;
+	r->slots[i].uid = uid;
+	r->n++;
+	return &r->slots[i];
+}
+
+/* Zero the slots of the seconds and minutes in (e->last_s, now]: nothing was counted then. */
+static void advance(struct uid_rate *e, __u64 now)
+{
+	__u64 t;
+
+	if (now <= e->last_s)
+		return;
+	for (t = e->last_s + 1; t <= now && t <= e->last_s + SLOTS; t++)
+		e->h->sec[t % SLOTS] = 0;
+	for (t = e->last_s / 60 + 1; t <= now / 60 && t <= e->last_s / 60 + SLOTS; t++)
+		e->h->min[t % SLOTS] = 0;
+	e->last_s = now;
+}
+
+static int add(struct uid_rate *e, __u64 delta, __u64 now)
+{
+	if (!e->h) {
+		e->h = calloc(1, sizeof(*e->h));
+		if (!e->h)
+			return -ENOMEM;
+		e->last_s = now;
+	}
+	advance(e, now);
+	/* Counts are per second: 2^32 connections in one second do not happen. */
+	e->h->sec[now % SLOTS] += (__u32)delta;
+	e->h->min[now / 60 % SLOTS] += (__u32)delta;
+	e->active_s = now;
+	return 0;
+}
+
+int sg_rates_sample(struct sg_rates *r, __u32 uid, __u64 total, __u64 now_s)
+{
+	struct uid_rate *e = find(r, uid);
+	__u64 delta;
+
+	if (!e) {
+		e = insert(r, uid);
+		if (!e)
+			return -ENOMEM;
+		e->total = total;
+		if (!r->started || !total)
+			return 0;
+		return add(e, total, now_s);
+	}
+	delta = total >= e->total ? total - e->total : total;
+	e->total = total;
+	if (!delta)
+		return 0;
+	return add(e, delta, now_s);
+}
+
+static const __u32 window_minutes[SG_WINDOWS] = { 0, 10, 60 };
+
+void sg_rates_started(struct sg_rates *r, __u64 now_s)
+{
+	r->started = 1;
+	r->start_s = now_s;
+}
+
+__u64 sg_rates_count(const struct sg_rates *r, __u32 uid, enum sg_window w, __u64 now_s)
+{
+	const struct uid_rate *e = find(r, uid);
+	__u64 t, from, to, sum = 0;
+
+	if (!e || !e->h)
+		return 0;
+	if (w == SG_WIN_1M) {
+		/* Seconds in (now - 60, now] that the history still holds. */
+		from = now_s >= SLOTS - 1 ? now_s - (SLOTS - 1) : 0;
+		if (e->last_s >= SLOTS - 1 && from < e->last_s - (SLOTS - 1))
+			from = e->last_s - (SLOTS - 1);
+		to = e->last_s < now_s ? e->last_s : now_s;
+		for (t = from; t <= to; t++)
+			sum += e->h->sec[t % SLOTS];
+		return sum;
+	}
+	from = now_s / 60 >= window_minutes[w] - 1 ? now_s / 60 - (window_minutes[w] - 1) : 0;
+	if (e->last_s / 60 >= SLOTS - 1 && from < e->last_s / 60 - (SLOTS - 1))
+		from = e->last_s / 60 - (SLOTS - 1);
+	to = e->last_s / 60 < now_s / 60 ? e->last_s / 60 : now_s / 60;
+	for (t = from; t <= to; t++)
+		sum += e->h->min[t % SLOTS];
+	return sum;
+}
+
+double sg_rates_rate(const struct sg_rates *r, __u32 uid, enum sg_window w, __u64 now_s)
+{
+	__u64 span = w == SG_WIN_1M ? SLOTS : (window_minutes[w] - 1) * 60 + now_s % 60 + 1;
+	__u64 watched = r->started && now_s > r->start_s ? now_s - r->start_s : 0;
+
+	/* Right after start, the window is only as long as we have been looking. */
+	if (watched < span)
+		span = watched;
+	return span ? (double)sg_rates_count(r, uid, w, now_s) / (double)span : 0.0;
+}
+
+__u32 sg_rates_expire(struct sg_rates *r, __u64 now_s)
+{
+	__u32 i, left = 0;
+
+	for (i = 0; i < r->cap; i++) {
+		struct uid_rate *e = &r->slots[i];
+
+		if (!e->h)
+			continue;
+		if (now_s - e->active_s >= 3600) {
+			free(e->h);
+			e->h = NULL;
+			continue;
+		}
+		left++;
+	}
+	return left;
+}

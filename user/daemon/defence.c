@@ -1,0 +1,346 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Brute-force bans and open-relay alerts, once a tick: see defence.h. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <jansson.h>
+
+#include "daemon/defence.h"
+#include "kern/maps.h"
+#include "util/parse.h"
+#include "util/render.h"
+#include "sg_bucket.h"
+#include "kern/state.h"
+#include "util/log.h"
+
+#define VERDICTS	   256 /* bans given per tick at most; the rest wait a tick */
+#define SOURCES_BATCH	   1024
+#define RELAY_BATCH	   64
+#define RELAY_REPORT_EVERY 60 /* seconds between two alerts about one client */
+
+int sg_defence_init(struct sg_defence *d, const struct sg_config *c, time_t now)
+{
+	int err;
+
+	memset(d, 0, sizeof(*d));
+	d->cfg = c;
+	d->brute = sg_brute_new();
+	if (!d->brute)
+		return -ENOMEM;
+	/* What XDP counted before this look is history, not a rate. */
+	d->pass_ns = sg_boot_ns();
+	if (c->bf_state[0]) {
+		err = sg_brute_load(d->brute, c->bf_state, now,
+				    (time_t)(c->bf_forget_ns / SG_NS_PER_SEC));
+		if (err)
+			sg_error("bruteforce: %s: %s; starting with no offenders", c->bf_state,
+				 err == -EINVAL ? "not a JSON object" : strerror(-err));
+	}
+	return 0;
+}
+
+void sg_defence_free(struct sg_defence *d)
+{
+	sg_brute_free(d->brute);
+	d->brute = NULL;
+}
+
+void sg_defence_record(struct sg_defence *d, const struct sg_mta_rec *r, time_t now)
+{
+	if (r->ev != SG_MEV_AUTH_FAIL)
+		return;
+	sg_brute_fail(d->brute, d->cfg, r, now);
+	d->failures = 1;
+}
+
+/* --- XDP's SYN counts --------------------------------------------------------- */
+
+static int read_sources(struct sg_defence *d, time_t now)
+{
+	static struct sg_addr keys[SOURCES_BATCH];
+	static struct sg_source vals[SOURCES_BATCH];
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	__u64 pass = sg_boot_ns();
+	/* The hash map's batch token is a bucket number; a key's room is enough. */
+	struct sg_addr token;
+	void *in = NULL;
+	__u32 i, n;
+	int fd, err;
+
+	fd = sg_pin_open(SG_MAP_SOURCES);
+	if (fd < 0)
+		return fd;
+	do {
+		n = SOURCES_BATCH;
+		err = bpf_map_lookup_batch(fd, in, &token, keys, vals, &n, &opts) ? -errno : 0;
+		if (err && err != -ENOENT)
+			break;
+		for (i = 0; i < n; i++)
+			sg_brute_syns(d->brute, keys[i].addr, vals[i].login_syns,
+				      vals[i].first_ns > d->pass_ns, now);
+		in = &token;
+	} while (!err);
+	close(fd);
+	if (err != -ENOENT)
+		return err;
+	d->pass_ns = pass;
+	return 0;
+}
+
+/* --- bans ------------------------------------------------------------------- */
+
+static void audit(const struct sg_audit_cfg *cfg, const char *action, const char *target,
+		  json_t *params, const char *reason, __u64 expires_ns)
+{
+	struct sg_audit_entry e = {
+		.actor = "daemon",
+		.action = action,
+		.target = target,
+		.params = params,
+		.reason = reason,
+		.expires_ns = expires_ns,
+	};
+
+	if (cfg)
+		sg_audit_write(cfg, &e);
+	json_decref(params);
+}
+
+/* Puts the ban; returns what sg_ban_raise does, after saying a failure. */
+static int ban(struct sg_defence *d, const struct sg_ban_key *key, const char *addr, __u64 for_ns,
+	       __u32 reason)
+{
+	int fd = sg_pin_open(SG_MAP_BANS), err;
+
+	err = fd < 0 ? fd : sg_ban_raise(fd, key, for_ns, reason);
+	if (fd >= 0)
+		close(fd);
+	if (err < 0) {
+		d->ban_errors++;
+		sg_error("banning %s: %s", addr, strerror(-err));
+	}
+	return err;
+}
+
+static void brute_ban(struct sg_defence *d, const struct sg_audit_cfg *cfg,
+		      const struct sg_brute_verdict *v)
+{
+	const char *rule = sg_ban_reason_name(v->reason);
+	char dur[32], why[SG_MTA_ADDR_MAX + 128];
+	json_t *params;
+	int err;
+
+	if (v->first) {
+		sg_info("alert account=%s rule=distributed addresses=%llu limit=%llu", v->login,
+			(unsigned long long)v->value, (unsigned long long)v->limit);
+		audit(cfg, "alert", v->login,
+		      json_pack("{s:s, s:I, s:I}", "rule", "distributed", "value",
+				(json_int_t)v->value, "limit", (json_int_t)v->limit),
+		      "failed logins to one account from many addresses", 0);
+	}
+	err = ban(d, &v->key, v->addr, v->ban_ns, v->reason);
+	if (err < 0)
+		return;
+	sg_format_duration(v->ban_ns, dur, sizeof(dur));
+	sg_info("ban %s rule=%s value=%llu limit=%llu for=%s offences=%u%s%s%s", v->addr, rule,
+		(unsigned long long)v->value, (unsigned long long)v->limit, dur, v->offences,
+		v->login[0] ? " account=" : "", v->login, err > 0 ? " (a longer ban stays)" : "");
+	if (err > 0)
+		return;
+	snprintf(why, sizeof(why), "%s: %llu, limit %llu%s%s", rule, (unsigned long long)v->value,
+		 (unsigned long long)v->limit, v->login[0] ? ", account " : "", v->login);
+	params = json_pack("{s:s, s:I, s:I, s:I, s:I}", "rule", rule, "value", (json_int_t)v->value,
+			   "limit", (json_int_t)v->limit, "offences", (json_int_t)v->offences,
+			   "for_seconds", (json_int_t)(v->ban_ns / SG_NS_PER_SEC));
+	if (params && v->login[0])
+		json_object_set_new(params, "account", json_string(v->login));
+	audit(cfg, "ban", v->addr, params, why, sg_boot_ns() + v->ban_ns);
+}
+
+static void save_offenders(struct sg_defence *d, const struct sg_config *c)
+{
+	int err;
+
+	if (!c->bf_state[0] || !sg_brute_dirty(d->brute))
+		return;
+	err = sg_brute_save(d->brute, c->bf_state);
+	if (err && !d->state_failed)
+		sg_error("bruteforce: writing %s: %s", c->bf_state, strerror(-err));
+	d->state_failed = err != 0;
+}
+
+/* --- open relay -------------------------------------------------------------- */
+
+/* rcpt's domain is one of [relay] domains, or under one. */
+static int relay_domain(const struct sg_config *c, const char *rcpt)
+{
+	const char *at = strrchr(rcpt, '@');
+	size_t n, m;
+	int i;
+
+	if (!at)
+		return 0;
+	n = strlen(++at);
+	for (i = 0; i < c->n_relay_domains; i++) {
+		m = strlen(c->relay_domains[i]);
+		if (n >= m && !strcasecmp(at + n - m, c->relay_domains[i]) &&
+		    (n == m || at[n - m - 1] == '.'))
+			return 1;
+	}
+	return 0;
+}
+
+static struct sg_relay_client *relay_client(struct sg_defence *d, const struct sg_mail_relay *r)
+{
+	struct sg_relay_client *x, *idlest = NULL;
+
+	for (x = d->relays; x < d->relays + d->n_relays; x++) {
+		if (!memcmp(x->addr, r->client, sizeof(x->addr)))
+			return x;
+		if (!idlest || x->last < idlest->last)
+			idlest = x;
+	}
+	x = d->n_relays < SG_RELAY_CLIENTS ? &d->relays[d->n_relays++] : idlest;
+	memset(x, 0, sizeof(*x));
+	memcpy(x->addr, r->client, sizeof(x->addr));
+	snprintf(x->ip, sizeof(x->ip), "%s", r->client_ip);
+	return x;
+}
+
+static void report_relay(struct sg_defence *d, const struct sg_config *c,
+			 const struct sg_audit_cfg *cfg, struct sg_relay_client *x, time_t now)
+{
+	struct sg_ban_key key = { .prefixlen = 128 };
+	char dur[32];
+
+	d->relay_alerts++;
+	sg_info("alert open_relay client=%s messages=%llu rcpt=%s", x->ip,
+		(unsigned long long)x->messages, x->rcpt);
+	audit(cfg, "alert", x->ip,
+	      json_pack("{s:s, s:I, s:s}", "rule", "open_relay", "messages",
+			(json_int_t)x->messages, "rcpt", x->rcpt),
+	      "mail from a client that did not log in, relayed to another domain", 0);
+	x->reported = x->messages;
+	x->reported_at = now;
+	if (!c->relay_ban_ns || x->banned_until > now)
+		return;
+	memcpy(key.addr, x->addr, sizeof(key.addr));
+	if (ban(d, &key, x->ip, c->relay_ban_ns, SG_BAN_RELAY) < 0)
+		return;
+	x->banned_until = now + (time_t)(c->relay_ban_ns / SG_NS_PER_SEC);
+	d->relay_bans++;
+	sg_info("ban %s rule=open_relay for=%s", x->ip,
+		sg_format_duration(c->relay_ban_ns, dur, sizeof(dur)));
+	audit(cfg, "ban", x->ip,
+	      json_pack("{s:s, s:I}", "rule", "open_relay", "messages", (json_int_t)x->messages),
+	      "it relayed mail through this host", sg_boot_ns() + c->relay_ban_ns);
+}
+
+static void relays(struct sg_defence *d, const struct sg_config *c, const struct sg_audit_cfg *cfg,
+		   struct sg_mailstats *stats, time_t now)
+{
+	struct sg_mail_relay batch[RELAY_BATCH];
+	struct sg_relay_client *x;
+	size_t i, n;
+
+	while ((n = sg_mailstats_relayed(stats, batch, RELAY_BATCH)) > 0) {
+		for (i = 0; i < n; i++) {
+			if (sg_cidr_list_contains(c->relay_trusted, c->n_relay_trusted,
+						  batch[i].client) ||
+			    relay_domain(c, batch[i].rcpt))
+				continue;
+			x = relay_client(d, &batch[i]);
+			x->messages++;
+			x->last = now;
+			snprintf(x->rcpt, sizeof(x->rcpt), "%s", batch[i].rcpt);
+			d->relay_messages++;
+		}
+	}
+	for (x = d->relays; x < d->relays + d->n_relays; x++)
+		if (x->messages > x->reported &&
+		    (!x->reported || now - x->reported_at >= RELAY_REPORT_EVERY))
+			report_relay(d, c, cfg, x, now);
+}
+
+/* --- the tick ------------------------------------------------------------------ */
+
+static int count_ban(const void *key, const void *value, void *ctx)
+{
+	const struct sg_ban *b = value;
+	struct sg_defence *d = ctx;
+
+	if (b->reason < SG_BAN__MAX && (!b->expires_ns || b->expires_ns > sg_boot_ns()))
+		d->bans[b->reason]++;
+	return 0;
+}
+
+static void count_bans(struct sg_defence *d)
+{
+	int fd = sg_pin_open(SG_MAP_BANS);
+
+	memset(d->bans, 0, sizeof(d->bans));
+	if (fd < 0)
+		return;
+	sg_map_for_each(fd, count_ban, d);
+	close(fd);
+}
+
+static void judge(struct sg_defence *d, const struct sg_config *c, const struct sg_audit_cfg *audit,
+		  time_t now)
+{
+	static struct sg_brute_verdict v[VERDICTS];
+	size_t i, n;
+
+	d->failures = 0;
+	n = sg_brute_judge(d->brute, c, now, v, VERDICTS);
+	for (i = 0; i < n; i++)
+		brute_ban(d, audit, &v[i]);
+	save_offenders(d, c);
+}
+
+void sg_defence_react(struct sg_defence *d, const struct sg_config *c,
+		      const struct sg_audit_cfg *audit, struct sg_mailstats *stats, time_t now)
+{
+	d->cfg = c;
+	if (d->failures)
+		judge(d, c, audit, now);
+	if (stats)
+		relays(d, c, audit, stats, now);
+}
+
+void sg_defence_tick(struct sg_defence *d, const struct sg_config *c,
+		     const struct sg_audit_cfg *audit, struct sg_mailstats *stats, time_t now)
+{
+	int err;
+
+	d->cfg = c;
+	err = read_sources(d, now);
+	if (err && !d->sources_failed)
+		sg_error("reading %s: %s", SG_MAP_SOURCES, strerror(-err));
+	d->sources_failed = err != 0;
+	judge(d, c, audit, now);
+	if (stats)
+		relays(d, c, audit, stats, now);
+	count_bans(d);
+}
+
+void sg_defence_metrics(const struct sg_defence *d, struct sg_brute_totals *tot,
+			struct sg_defence_metrics *m)
+{
+	sg_brute_totals(d->brute, tot);
+	tot->bans[SG_BAN_RELAY] = d->relay_bans;
+	m->services = sg_brute_service_names;
+	m->auth_failures = tot->failures;
+	m->n_services = SG_BRUTE_SERVICES;
+	m->reasons = sg_ban_reason_names;
+	m->n_reasons = SG_BAN__MAX;
+	m->bans = d->bans;
+	m->banned = tot->bans;
+	m->relay_messages = d->relay_messages;
+	m->relay_alerts = d->relay_alerts;
+	m->ban_errors = d->ban_errors;
+}

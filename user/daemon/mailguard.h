@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The daemon's mail-server side: the MTA's logs followed, their records
+ * counted per SASL account and local sender (mailstats.h), those
+ * principals through the same detector as UIDs (their baselines in the
+ * same store), and a rule's response carried out through the MTA
+ * (contain.h): any response but alert contains the principal until a
+ * human releases it. Functions return -errno.
+ */
+#ifndef SG_MAILGUARD_H
+#define SG_MAILGUARD_H
+
+#include <time.h>
+#include <jansson.h>
+
+#include "host/audit.h"
+#include "core/config.h"
+#include "daemon/defence.h"
+#include "core/detect.h"
+#include "mail/follow.h"
+#include "core/mailstats.h"
+#include "daemon/metrics.h"
+#include "core/mailrec.h"
+#include "daemon/respond.h"
+
+struct sg_mailguard {
+	enum sg_mta_type type;
+	char logs[SG_MAX_MTA_LOGS][PATH_MAX];
+	int n_logs;
+	struct sg_follower *follow; /* NULL: no MTA */
+	struct sg_mailstats *stats;
+	struct sg_detector *det;	 /* borrowed: the guard's */
+	struct sg_defence *defence;	 /* borrowed: gets the records too (NULL: none) */
+	const struct sg_responder *resp; /* borrowed: the guard's, for exemptions */
+	struct stat_key {
+		dev_t dev;
+		ino_t ino;
+		time_t mtime;
+		long mtime_ns;
+		off_t size;
+	} state_seen; /* of the containment state file, when last read */
+	__u64 contained, releases, holds, alerts;
+	__u64 errors; /* containment steps that failed */
+};
+
+/* The MTA's log files: [mta] logs, or where the MTA of type t writes by default. */
+int sg_mailguard_logs(const struct sg_config *c, enum sg_mta_type t, char (*out)[PATH_MAX],
+		      int max);
+
+/*
+ * Follows the MTA's logs when there is an MTA; det and resp are the
+ * guard's: the same detector and baselines, and the same exemptions (a
+ * local sender on the allow list, an MTA user or an override with actions
+ * = alert is only alerted on, never contained).
+ */
+int sg_mailguard_init(struct sg_mailguard *g, const struct sg_config *c, struct sg_detector *det,
+		      const struct sg_responder *resp, struct sg_defence *defence);
+void sg_mailguard_free(struct sg_mailguard *g);
+
+/* The follower's inotify descriptor for epoll, or -1. */
+int sg_mailguard_fd(const struct sg_mailguard *g);
+
+/* Reads what the logs have gained, at now. */
+void sg_mailguard_read(struct sg_mailguard *g, time_t now);
+
+/* Once a tick: the principals through the detector, alerts, containment, releases. */
+void sg_mailguard_tick(struct sg_mailguard *g, const struct sg_config *c,
+		       const struct sg_audit_cfg *audit, time_t now);
+
+/* What the daemon knows of a mail principal, for explain; NULL when unknown. */
+json_t *sg_mailguard_explain(struct sg_mailguard *g, const struct sg_config *c, const char *id,
+			     time_t now);
+
+/* The busiest principals by messages in the last hour, at most max, as JSON rows (top --accounts).
+ */
+json_t *sg_mailguard_top(struct sg_mailguard *g, time_t now, size_t max);
+
+/*
+ * The /metrics view at now: host-wide counts into m, and the max busiest
+ * principals into rows (m->accounts points there); records has room for
+ * SG_MTA_EVENT_KINDS counts.
+ */
+void sg_mailguard_metrics(struct sg_mailguard *g, time_t now, struct sg_mta_metrics *m,
+			  struct sg_account_metric *rows, size_t max, __u64 *records);
+
+#endif

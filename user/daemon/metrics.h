@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * /metrics in the Prometheus text format 0.0.4. Pure: the daemon collects a
+ * struct sg_metrics once per tick and renders it here, so a scrape reads
+ * no map and the output can be tested on values made by hand.
+ */
+#ifndef SG_METRICS_H
+#define SG_METRICS_H
+
+#include <stddef.h>
+#include <stdio.h>
+#include <linux/types.h>
+
+#include "core/config.h"
+#include "mail/dnsbl.h"
+#include "core/rates.h"
+#include "util/render.h"
+
+struct sg_sender_rate {
+	__u32 uid;
+	char user[64]; /* "" when the UID has no passwd entry */
+	__u64 attempts; /* connect() calls to watched ports, ever */
+	__u64 denied;
+	double rate[SG_WINDOWS]; /* connections per second over the window */
+	__u32 destinations[SG_WINDOWS]; /* distinct destination addresses in the window */
+	__u64 established, refused, timed_out; /* how its connections ended (sock_ops) */
+};
+
+/* An alert in force: one principal, one rule. */
+struct sg_alert_metric {
+	__u32 uid;
+	char user[64];
+	const char *rule;
+};
+
+/* A mail principal (SASL account or local sender) among the K busiest. */
+struct sg_account_metric {
+	char principal[128];
+	const char *kind; /* "sasl" or "local" */
+	__u64 messages, recipients, sent, bounced, deferred, bounces_in, auth_failures;
+	__u32 client_ips_1h, domains_10m;
+	int contained;
+};
+
+/* The mail server's side, host-wide. */
+struct sg_mta_metrics {
+	const char *type; /* "none", "postfix", "exim" */
+	__u64 log_lines;
+	const char *const *event_names;
+	const __u64 *records; /* [n_events], by event */
+	size_t n_events;
+	__u64 auth_failures, bounces_in, alerts, contained, releases, held, errors;
+	size_t principals;
+	const struct sg_account_metric *accounts; /* the K busiest, busiest first */
+	size_t n_accounts, accounts_omitted;
+};
+
+/* Brute-force bans and open-relay alerts (defence.h). */
+struct sg_defence_metrics {
+	const char *const *services; /* "smtp", "imap", ... */
+	const __u64 *auth_failures; /* [n_services] */
+	size_t n_services;
+	const char *const *reasons; /* enum sg_ban_reason's names */
+	const __u64 *bans; /* [n_reasons]: in force now */
+	const __u64 *banned; /* [n_reasons]: given by the daemon's rules, ever */
+	size_t n_reasons;
+	__u64 relay_messages, relay_alerts, ban_errors;
+};
+
+struct sg_metrics {
+	const struct sg_status *st; /* hooks, interfaces, maps, ports, policies, errors, counters */
+	const struct sg_sender_rate *senders; /* the K busiest, busiest first */
+	size_t n_senders;
+	size_t senders_omitted; /* UIDs with counts that are not among the K */
+	__u64 events_read; /* ring-buffer events the daemon consumed */
+	double tick_seconds; /* how long the last tick took to read the maps */
+	const char *version;
+
+	/* The detector: raised alerts by rule, automatic actions by action and rule. */
+	const char *const *rule_names;
+	size_t n_rules;
+	const __u64 *alerts; /* [n_rules] */
+	const char *const *action_names;
+	size_t n_actions;
+	const __u64 *actions; /* [n_actions][n_rules] */
+	const struct sg_alert_metric *active;
+	size_t n_active;
+	const struct sg_conn_stats *conn; /* host totals from sock_ops; NULL: none read */
+	const struct sg_mta_metrics *mta; /* NULL: none */
+	const struct sg_defence_metrics *defence; /* NULL: none */
+};
+
+#define SG_DNSBL_PAIRS (SG_MAX_ZONES * SG_DNSBL_HOST_ADDRS)
+
+/* One address in one zone. */
+struct sg_dnsbl_result {
+	int zone; /* index into the state's zones */
+	char address[INET6_ADDRSTRLEN];
+	int known;   /* some lookup answered: listed is the last answer */
+	int listed;  /* on the list at the last answered lookup */
+	int failing; /* the last lookup failed */
+};
+
+struct sg_dnsbl_state {
+	char zones[SG_MAX_ZONES][SG_DOMAIN_MAX];
+	int n_zones;
+	__u64 failures[SG_MAX_ZONES]; /* lookups that failed, by zone, ever */
+	struct sg_dnsbl_result results[SG_DNSBL_PAIRS];
+	int n_results;
+	__u64 last_check; /* when the last round ended, in seconds since the epoch; 0: none yet */
+};
+
+#define SG_METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
+
+/* Writes the whole exposition to f; -EIO when f fails. */
+int sg_metrics_render(FILE *f, const struct sg_metrics *m);
+
+/*
+ * smtpguard_dnsbl_listed{zone,address} (results never answered are left
+ * out), smtpguard_dnsbl_lookup_failures_total{zone} and
+ * smtpguard_dnsbl_last_check_timestamp_seconds. -EIO when f fails.
+ */
+int sg_metrics_render_dnsbl(FILE *f, const struct sg_dnsbl_state *s);
+
+
+#endif

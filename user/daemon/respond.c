@@ -1,0 +1,475 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Automatic actions on alerts, and the config's policies; see respond.h. */
+#include <errno.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+
+#include "kern/collect.h"
+#include "kern/maps.h"
+#include "util/parse.h"
+#include "host/kill.h"
+#include "util/render.h"
+#include "daemon/respond.h"
+#include "kern/state.h"
+#include "util/log.h"
+
+#define NO_UID ((__u32)-1)
+
+struct sg_responder {
+	__u32 allow[SG_MAX_NAMES], mta[SG_MAX_NAMES]; /* NO_UID: no such user */
+	__u32 override_uid[SG_MAX_OVERRIDES];
+	__u64 counts[SG_ACTIONS][SG_RULES];
+	int policies_fd; /* sg_policies, opened once: a tick may look up thousands */
+	struct sg_policy default_policy; /* as of the last sg_respond_config */
+};
+
+struct sg_responder *sg_responder_new(void)
+{
+	struct sg_responder *r = calloc(1, sizeof(*r));
+
+	if (r)
+		r->policies_fd = -1;
+	return r;
+}
+
+void sg_responder_free(struct sg_responder *r)
+{
+	if (r && r->policies_fd >= 0)
+		close(r->policies_fd);
+	free(r);
+}
+
+static int policies_fd(struct sg_responder *r)
+{
+	if (r->policies_fd < 0)
+		r->policies_fd = sg_pin_open(SG_MAP_POLICIES);
+	return r->policies_fd;
+}
+
+/* A UID number or a user name. */
+static __u32 resolve(const char *name)
+{
+	char buf[4096];
+	struct passwd pw, *res = NULL;
+	const char *why;
+	__u32 uid;
+
+	if (!sg_parse_uid(name, &uid, &why))
+		return uid;
+	if (getpwnam_r(name, &pw, buf, sizeof(buf), &res) || !res)
+		return NO_UID;
+	return res->pw_uid;
+}
+
+static void resolve_all(const char (*names)[64], int n, __u32 *uids, const char *what, int warn)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		uids[i] = resolve(names[i]);
+		if (uids[i] == NO_UID && warn)
+			sg_info("%s: no user '%s'", what, names[i]);
+	}
+}
+
+static int listed(const __u32 *uids, int n, __u32 uid)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (uids[i] == uid)
+			return 1;
+	return 0;
+}
+
+static const struct sg_override *override_of(const struct sg_responder *r,
+					     const struct sg_config *c, __u32 uid)
+{
+	int i;
+
+	for (i = 0; i < c->n_overrides; i++)
+		if (r->override_uid[i] == uid)
+			return &c->overrides[i];
+	return NULL;
+}
+
+/* What the config wants in force for uid; 0 when nothing of its own. */
+static int config_policy(const struct sg_responder *r, const struct sg_config *c, __u32 uid,
+			 struct sg_policy *p)
+{
+	const struct sg_override *o = override_of(r, c, uid);
+
+	memset(p, 0, sizeof(*p));
+	p->set_by = SG_SET_CONFIG;
+	if (listed(r->allow, c->n_allow, uid) || listed(r->mta, c->n_mta_users, uid))
+		return 1;
+	if (!o || !o->has_limit)
+		return 0;
+	p->mode = o->limit.mode;
+	p->rate_per_hour = o->limit.rate_per_hour;
+	p->burst = o->limit.burst;
+	return 1;
+}
+
+static int in_force(const struct sg_policy *p, __u64 now_ns)
+{
+	return !p->expires_ns || p->expires_ns > now_ns;
+}
+
+/*
+ * Writes the config's policy of uid unless a human's is in force, or the
+ * detector's is and the config does not exempt uid from it.
+ */
+static int put_config_policy(int fd, const struct sg_policy *want, __u32 uid, int exempt,
+			     __u64 now_ns)
+{
+	struct sg_policy cur, p = *want;
+
+	if (!bpf_map_lookup_elem(fd, &uid, &cur) && in_force(&cur, now_ns)) {
+		if (cur.set_by == SG_SET_CLI || (cur.set_by == SG_SET_DETECTOR && !exempt))
+			return 0;
+		/* Unchanged: rewriting it would refill the bucket. */
+		if (cur.set_by == SG_SET_CONFIG && cur.mode == p.mode &&
+		    cur.rate_per_hour == p.rate_per_hour && cur.burst == p.burst && !cur.expires_ns)
+			return 0;
+		if (cur.set_by == SG_SET_DETECTOR)
+			sg_info("uid %u is exempt now: the detector's %s is lifted", uid,
+				sg_mode_name(cur.mode));
+	}
+	p.updated_ns = now_ns;
+	return bpf_map_update_elem(fd, &uid, &p, BPF_ANY) ? -errno : 0;
+}
+
+/* An alert-only override with no limit of its own: the detector's policy goes. */
+static int lift_detector_policy(int fd, __u32 uid)
+{
+	struct sg_policy cur;
+
+	if (bpf_map_lookup_elem(fd, &uid, &cur) || cur.set_by != SG_SET_DETECTOR)
+		return 0;
+	sg_info("uid %u is exempt now: the detector's %s is lifted", uid, sg_mode_name(cur.mode));
+	return bpf_map_delete_elem(fd, &uid) && errno != ENOENT ? -errno : 0;
+}
+
+struct stale {
+	const struct sg_responder *r;
+	const struct sg_config *c;
+	__u32 uids[256];
+	int n;
+};
+
+static int find_stale(const void *key, const void *value, void *ctx)
+{
+	const struct sg_policy *p = value;
+	struct stale *s = ctx;
+	struct sg_policy want;
+	__u32 uid = *(const __u32 *)key;
+
+	if (p->set_by == SG_SET_CONFIG && !config_policy(s->r, s->c, uid, &want) &&
+	    s->n < (int)(sizeof(s->uids) / sizeof(s->uids[0])))
+		s->uids[s->n++] = uid;
+	return 0;
+}
+
+int sg_respond_config(struct sg_responder *r, const struct sg_config *c, __u64 now_ns, int warn)
+{
+	struct stale s = { .r = r, .c = c };
+	struct sg_settings settings;
+	struct sg_policy want, cur;
+	int i, fd, err = 0;
+	__u32 uid;
+
+	if (warn) {
+		resolve_all(c->allow, c->n_allow, r->allow, "[detect] allow", warn);
+		/* The MTAs not installed here are expected: nothing to say. */
+		resolve_all(c->mta_users, c->n_mta_users, r->mta, "[detect] mta_users", 0);
+		for (i = 0; i < c->n_overrides; i++) {
+			r->override_uid[i] = resolve(c->overrides[i].name);
+			if (r->override_uid[i] == NO_UID)
+				sg_info("[override %s]: no such user", c->overrides[i].name);
+		}
+	}
+	if (!sg_settings_get(&settings))
+		r->default_policy = settings.default_policy;
+	fd = policies_fd(r);
+	if (fd < 0)
+		return fd;
+	for (i = 0; !err && i < c->n_allow; i++)
+		if (r->allow[i] != NO_UID && config_policy(r, c, r->allow[i], &want))
+			err = put_config_policy(fd, &want, r->allow[i], 1, now_ns);
+	for (i = 0; !err && i < c->n_mta_users; i++)
+		if (r->mta[i] != NO_UID && config_policy(r, c, r->mta[i], &want))
+			err = put_config_policy(fd, &want, r->mta[i], 1, now_ns);
+	for (i = 0; !err && i < c->n_overrides; i++) {
+		uid = r->override_uid[i];
+		if (uid == NO_UID)
+			continue;
+		if (config_policy(r, c, uid, &want))
+			err = put_config_policy(fd, &want, uid, c->overrides[i].alert_only, now_ns);
+		else if (c->overrides[i].alert_only)
+			err = lift_detector_policy(fd, uid);
+	}
+	if (!err)
+		err = sg_map_for_each(fd, find_stale, &s);
+	/* Looked at again just before: a human may have set a policy since the walk. */
+	for (i = 0; !err && i < s.n; i++)
+		if (!bpf_map_lookup_elem(fd, &s.uids[i], &cur) && cur.set_by == SG_SET_CONFIG &&
+		    bpf_map_delete_elem(fd, &s.uids[i]) && errno != ENOENT)
+			err = -errno;
+	return err;
+}
+
+const struct sg_thresholds *sg_respond_thresholds(const struct sg_responder *r,
+						  const struct sg_config *c, __u32 uid)
+{
+	const struct sg_override *o = override_of(r, c, uid);
+
+	return o ? &o->t : &c->thresholds;
+}
+
+enum sg_exempt sg_respond_exempt(const struct sg_responder *r, const struct sg_config *c, __u32 uid)
+{
+	const struct sg_override *o = override_of(r, c, uid);
+
+	if (listed(r->mta, c->n_mta_users, uid))
+		return SG_EXEMPT_MTA;
+	if (listed(r->allow, c->n_allow, uid))
+		return SG_EXEMPT_ALLOW;
+	return o && o->alert_only ? SG_EXEMPT_ALERT_ONLY : SG_EXEMPT_NONE;
+}
+
+const char *sg_exempt_text(enum sg_exempt e)
+{
+	switch (e) {
+	case SG_EXEMPT_ALLOW:
+		return "on the allow list";
+	case SG_EXEMPT_MTA:
+		return "the MTA's own user: its customers are told apart by SASL account";
+	case SG_EXEMPT_ALERT_ONLY:
+		return "its override says actions = alert";
+	default:
+		return NULL;
+	}
+}
+
+/* Block beats throttle; of two throttles the slower one is the stronger; observe is weakest. */
+static int at_least_as_strong(const struct sg_policy *p, const struct sg_response *resp)
+{
+	if (p->mode == SG_MODE_BLOCK)
+		return 1;
+	return resp->kind == SG_ACT_THROTTLE && p->mode == SG_MODE_THROTTLE &&
+	       p->rate_per_hour <= resp->rate_per_hour;
+}
+
+/*
+ * Whether the rule's response is to be applied to uid now; when not, why
+ * (empty: the response is only an alert). A response never loosens what
+ * is in force, whoever set it, and never overrides a human.
+ */
+static int decide(struct sg_responder *r, const struct sg_config *c, __u32 uid, enum sg_rule rule,
+		  __u64 now_ns, int *exists, char *why, size_t len)
+{
+	const struct sg_response *resp = &c->responses[rule];
+	enum sg_exempt ex = sg_respond_exempt(r, c, uid);
+	struct sg_policy own;
+	const struct sg_policy *eff = &r->default_policy;
+	int fd = policies_fd(r), has;
+
+	why[0] = '\0';
+	*exists = fd >= 0 && !bpf_map_lookup_elem(fd, &uid, &own);
+	has = *exists && in_force(&own, now_ns);
+	if (has)
+		eff = &own;
+	if (resp->kind == SG_ACT_ALERT)
+		return 0;
+	if (ex) {
+		snprintf(why, len, "no action: %s", sg_exempt_text(ex));
+		return 0;
+	}
+	if (has && own.set_by == SG_SET_CLI) {
+		snprintf(why, len, "no action: an administrator's %s stands",
+			 own.mode == SG_MODE_OBSERVE ? "release" : sg_mode_name(own.mode));
+		return 0;
+	}
+	if (resp->kind == SG_ACT_KILL) {
+		if (!uid)
+			snprintf(why, len, "no action: root's processes are the system's");
+		return uid != 0;
+	}
+	if (at_least_as_strong(eff, resp)) {
+		snprintf(why, len, "no action: already %s by %s", sg_mode_name(eff->mode),
+			 !has				 ? "the default policy"
+			 : own.set_by == SG_SET_DETECTOR ? "the detector"
+							 : "the config");
+		return 0;
+	}
+	return 1;
+}
+
+int sg_respond_pending(struct sg_responder *r, const struct sg_config *c, __u32 uid,
+		       enum sg_rule rule, __u64 now_ns)
+{
+	const struct sg_response *resp = &c->responses[rule];
+	char why[160];
+	int exists;
+
+	return (resp->kind == SG_ACT_THROTTLE || resp->kind == SG_ACT_BLOCK) &&
+	       decide(r, c, uid, rule, now_ns, &exists, why, sizeof(why));
+}
+
+static json_t *evidence_json(const struct sg_evidence *ev)
+{
+	const struct sg_principal *p = ev->p;
+	const struct sg_rule_state *rs = &p->rules[ev->rule];
+
+	return json_pack("{s:s, s:f, s:f, s:I, s:o, s:I, s:I, s:I, s:b, s:o}", "rule",
+			 sg_rule_names[ev->rule], "value", rs->value, "limit", rs->limit, "last_1m",
+			 (json_int_t)p->obs.last_1m, "baseline_per_min",
+			 p->expected < 0 ? json_null() : json_real(p->expected), "destinations_10m",
+			 (json_int_t)p->obs.destinations_10m, "finished_10m",
+			 (json_int_t)p->obs.finished_10m, "failed_10m",
+			 (json_int_t)p->obs.failed_10m, "new_sender", p->is_new, "processes",
+			 ev->processes ? json_incref(ev->processes) : json_array());
+}
+
+static void audit(const struct sg_audit_cfg *cfg, const struct sg_evidence *ev, enum sg_action a,
+		  json_t *params, __u64 expires_ns)
+{
+	struct sg_audit_entry e = {
+		.actor = "daemon",
+		.action = sg_action_names[a],
+		.has_uid = 1,
+		.uid = ev->uid,
+		.user = ev->user,
+		.params = params,
+		.reason = sg_rule_names[ev->rule],
+		.expires_ns = expires_ns,
+	};
+	int err = sg_audit_write(cfg, &e);
+
+	if (err)
+		sg_error("audit log %s: %s", cfg->path, strerror(-err));
+}
+
+/* "action throttle user=bob uid=1001 rule=new_sender value=6000 limit=60 ..." */
+static void log_action(const struct sg_evidence *ev, const char *what, const char *detail)
+{
+	const struct sg_rule_state *rs = &ev->p->rules[ev->rule];
+	json_t *first = ev->processes ? json_array_get(ev->processes, 0) : NULL;
+	json_t *proc = first ? json_object_get(first, "process") : NULL;
+	const char *exe = proc ? json_string_value(json_object_get(proc, "exe")) : NULL;
+	const char *script = proc ? json_string_value(json_object_get(proc, "script")) : NULL;
+	char user[64], exe_buf[PATH_MAX], script_buf[PATH_MAX];
+
+	/* A customer names its files and its processes: nothing of theirs forges a line. */
+	sg_info("%s user=%s uid=%u rule=%s value=%.1f limit=%.1f%s%s%s%s%s%s", what,
+		ev->user && *ev->user ? sg_printable(ev->user, user, sizeof(user)) : "-", ev->uid,
+		sg_rule_names[ev->rule], rs->value, rs->limit, detail ? " " : "",
+		detail ? detail : "", exe ? " exe=" : "",
+		exe ? sg_printable(exe, exe_buf, sizeof(exe_buf)) : "", script ? " script=" : "",
+		script ? sg_printable(script, script_buf, sizeof(script_buf)) : "");
+}
+
+/*
+ * Throttle or block as resp says, for its time; the bucket keeps its tokens.
+ * Where the UID had no policy, only a new entry is written: a human's that
+ * appeared since decide() looked stands.
+ */
+static enum sg_action limit(struct sg_responder *r, const struct sg_response *resp,
+			    const struct sg_audit_cfg *cfg, const struct sg_evidence *ev,
+			    int exists, __u64 now_ns)
+{
+	struct sg_policy p = {
+		.mode = resp->kind == SG_ACT_BLOCK ? SG_MODE_BLOCK : SG_MODE_THROTTLE,
+		.burst = resp->burst,
+		.rate_per_hour = resp->kind == SG_ACT_BLOCK ? 0 : resp->rate_per_hour,
+		.updated_ns = now_ns,
+		.expires_ns = now_ns + resp->for_ns,
+		.set_by = SG_SET_DETECTOR,
+		.flags = SG_POLICY_KEEP_TOKENS,
+	};
+	enum sg_action a = resp->kind == SG_ACT_BLOCK ? SG_ACT_BLOCK : SG_ACT_THROTTLE;
+	char rate[32], dur[32], detail[96];
+	json_t *params;
+	int err = bpf_map_update_elem(policies_fd(r), &ev->uid, &p, exists ? BPF_ANY : BPF_NOEXIST)
+			  ? -errno
+			  : 0;
+
+	if (err) {
+		sg_error("%s uid %u: %s", sg_action_names[a], ev->uid, strerror(-err));
+		return SG_ACT_ALERT;
+	}
+	sg_format_rate(p.rate_per_hour, rate, sizeof(rate));
+	sg_format_duration(resp->for_ns, dur, sizeof(dur));
+	if (a == SG_ACT_THROTTLE)
+		snprintf(detail, sizeof(detail), "rate=%s burst=%u for=%s", rate, p.burst, dur);
+	else
+		snprintf(detail, sizeof(detail), "for=%s", dur);
+	log_action(ev, a == SG_ACT_THROTTLE ? "action throttle" : "action block", detail);
+	params = evidence_json(ev);
+	if (params && a == SG_ACT_THROTTLE) {
+		json_object_set_new(params, "rate", json_string(rate));
+		json_object_set_new(params, "burst", json_integer(p.burst));
+	}
+	audit(cfg, ev, a, params, p.expires_ns);
+	json_decref(params);
+	return a;
+}
+
+static enum sg_action kill_senders(const struct sg_audit_cfg *cfg, const struct sg_evidence *ev)
+{
+	json_t *pids = json_array(), *params;
+	char detail[32];
+	int n = pids ? sg_kill_senders(ev->uid, 0, pids) : -ENOMEM;
+
+	snprintf(detail, sizeof(detail), "killed=%d", n > 0 ? n : 0);
+	log_action(ev, "action kill", detail);
+	params = evidence_json(ev);
+	if (params && pids)
+		json_object_set(params, "pids", pids);
+	audit(cfg, ev, SG_ACT_KILL, params, 0);
+	json_decref(params);
+	json_decref(pids);
+	return SG_ACT_KILL;
+}
+
+enum sg_action sg_respond_alert(struct sg_responder *r, const struct sg_config *c,
+				const struct sg_audit_cfg *audit_cfg, const struct sg_evidence *ev,
+				int again, __u64 now_ns)
+{
+	const struct sg_response *resp = &c->responses[ev->rule];
+	enum sg_action a = SG_ACT_ALERT;
+	char why[160];
+	int exists, apply;
+	json_t *params;
+
+	if (again && (resp->kind == SG_ACT_ALERT || resp->kind == SG_ACT_KILL))
+		return SG_ACT_ALERT;
+	apply = decide(r, c, ev->uid, ev->rule, now_ns, &exists, why, sizeof(why));
+	if (apply && resp->kind == SG_ACT_KILL)
+		a = kill_senders(audit_cfg, ev);
+	else if (apply)
+		a = limit(r, resp, audit_cfg, ev, exists, now_ns);
+	if (a == SG_ACT_ALERT) {
+		/* Held alerts are told once, when raised. */
+		if (again)
+			return a;
+		log_action(ev, "alert", why[0] ? why : NULL);
+		params = evidence_json(ev);
+		if (params && why[0])
+			json_object_set_new(params, "note", json_string(why));
+		audit(audit_cfg, ev, SG_ACT_ALERT, params, 0);
+		json_decref(params);
+	}
+	r->counts[a][ev->rule]++;
+	return a;
+}
+
+__u64 sg_respond_count(const struct sg_responder *r, enum sg_action a, enum sg_rule rule)
+{
+	return a < SG_ACTIONS && rule < SG_RULES ? r->counts[a][rule] : 0;
+}

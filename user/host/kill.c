@@ -1,0 +1,409 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Killing a UID's senders: the processes of one UID that hold SMTP
+ * connections, or were seen connecting to an SMTP port within the last
+ * minute. Chosen by real UID, never by name, and signalled through pidfds,
+ * so that a pid reused meanwhile is never hit. The kill command and the
+ * daemon's kill response share it.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+
+#include "host/kill.h"
+#include "kern/maps.h"
+#include "util/procs.h"
+#include "util/render.h"
+#include "sg_bucket.h"
+#include "smtpguard.h"
+#include "kern/state.h"
+#include "util/log.h"
+
+/* A process refused in a connect loop holds no socket: what the hooks saw this recently counts. */
+#define RECENT_NS (60 * SG_NS_PER_SEC)
+
+struct vec {
+	void *items;
+	size_t n, cap;
+};
+
+/* A zeroed slot at the end; NULL when out of memory. */
+static void *vec_push(struct vec *v, size_t size)
+{
+	size_t cap = v->cap ? v->cap * 2 : 64;
+	void *p;
+
+	if (v->n == v->cap) {
+		p = realloc(v->items, cap * size);
+		if (!p)
+			return NULL;
+		v->items = p;
+		v->cap = cap;
+	}
+	p = (char *)v->items + v->n++ * size;
+	memset(p, 0, size);
+	return p;
+}
+
+struct cand {
+	int pid;
+	__u64 netns;
+	struct sg_proc_stat st;
+};
+
+struct victim {
+	int pid;
+	struct sg_proc_stat st;	 /* when chosen: the process signalled must still match */
+	struct sg_tcp_sock sock; /* the first SMTP connection it holds */
+	int n_socks;		 /* 0: seen connecting, holds none */
+};
+
+struct kill_ctx {
+	__u32 uid;
+	__u8 watched[65536 / 8]; /* outbound ports, a bit each */
+	struct vec cands;	 /* struct cand: the UID's processes */
+	struct vec socks;	 /* struct sg_tcp_sock: SMTP connections of one netns, by inode */
+	struct vec victims;	 /* struct victim */
+};
+
+static int is_watched(const struct kill_ctx *k, __u16 port)
+{
+	return k->watched[port / 8] & (1U << (port % 8));
+}
+
+static void watch(struct kill_ctx *k, __u32 port)
+{
+	if (port < 65536)
+		k->watched[port / 8] |= 1U << (port % 8);
+}
+
+static int port_entry(const void *key, const void *value, void *ctx)
+{
+	/* Flags are the same on every CPU: the first one's will do. */
+	if (((const struct sg_port *)value)->flags & SG_PORT_OUTBOUND)
+		watch(ctx, *(const __u32 *)key);
+	return 0;
+}
+
+static int load_ports(struct kill_ctx *k)
+{
+	int fd = sg_pin_open(SG_MAP_PORTS), err;
+
+	if (fd == -ENOENT) {
+		watch(k, 25);
+		watch(k, 465);
+		watch(k, 587);
+		return 0;
+	}
+	if (fd < 0)
+		return fd;
+	err = sg_map_for_each(fd, port_entry, k);
+	close(fd);
+	return err;
+}
+
+/* Every process whose real UID is the target's. */
+static int find_candidates(struct kill_ctx *k)
+{
+	struct dirent *de;
+	struct cand c, *slot;
+	DIR *d = opendir("/proc");
+	int err = 0;
+	__u32 uid;
+	char *end;
+
+	if (!d)
+		return -errno;
+	while (!err && (de = readdir(d))) {
+		c.pid = strtol(de->d_name, &end, 10);
+		/* Not the UID's, or gone since readdir. */
+		if (*end || c.pid <= 0 || sg_proc_ruid(c.pid, &uid) || uid != k->uid ||
+		    sg_proc_stat(c.pid, &c.st) || sg_proc_netns(c.pid, &c.netns))
+			continue;
+		slot = vec_push(&k->cands, sizeof(c));
+		if (slot)
+			*slot = c;
+		else
+			err = -ENOMEM;
+	}
+	closedir(d);
+	return err;
+}
+
+static int collect_sock(const struct sg_tcp_sock *s, void *ctx)
+{
+	struct kill_ctx *k = ctx;
+	struct sg_tcp_sock *slot;
+
+	/* Inode 0: time-wait, request or orphaned sockets, which no process holds. */
+	if (!s->inode || s->state == SG_TCP_LISTEN || s->state == SG_TCP_CLOSE ||
+	    !is_watched(k, s->remote_port))
+		return 0;
+	slot = vec_push(&k->socks, sizeof(*s));
+	if (!slot)
+		return -ENOMEM;
+	*slot = *s;
+	return 0;
+}
+
+static int by_inode(const void *a, const void *b)
+{
+	const struct sg_tcp_sock *x = a, *y = b;
+
+	return (x->inode > y->inode) - (x->inode < y->inode);
+}
+
+static int by_netns(const void *a, const void *b)
+{
+	const struct cand *x = a, *y = b;
+
+	return (x->netns > y->netns) - (x->netns < y->netns);
+}
+
+struct holder {
+	const struct kill_ctx *k;
+	struct victim v;
+};
+
+static int match_sock(__u64 inode, void *ctx)
+{
+	struct holder *h = ctx;
+	struct sg_tcp_sock key = { .inode = inode };
+	const struct sg_tcp_sock *s =
+		bsearch(&key, h->k->socks.items, h->k->socks.n, sizeof(key), by_inode);
+
+	if (s && !h->v.n_socks++)
+		h->v.sock = *s;
+	return 0;
+}
+
+static int add_victim(struct kill_ctx *k, const struct victim *v)
+{
+	struct victim *slot = vec_push(&k->victims, sizeof(*v));
+
+	if (!slot)
+		return -ENOMEM;
+	*slot = *v;
+	return 0;
+}
+
+/* Candidates in [first, last) share a network namespace, hence one TCP table. */
+static int find_holders(struct kill_ctx *k, const struct cand *first, const struct cand *last)
+{
+	const struct cand *c;
+	struct holder h = { .k = k };
+	int err = -ENOENT;
+
+	/* Any member still alive can show the table. */
+	for (c = first; c < last && (err == -ENOENT || err == -ESRCH); c++) {
+		k->socks.n = 0;
+		err = sg_proc_tcp(c->pid, collect_sock, k);
+	}
+	if (err)
+		return err == -ENOENT || err == -ESRCH ? 0 : err;
+	qsort(k->socks.items, k->socks.n, sizeof(struct sg_tcp_sock), by_inode);
+	for (c = first; c < last && !err; c++) {
+		memset(&h.v, 0, sizeof(h.v));
+		h.v.pid = c->pid;
+		h.v.st = c->st;
+		if (!sg_proc_sockets(c->pid, match_sock, &h) && h.v.n_socks)
+			err = add_victim(k, &h.v);
+	}
+	return err;
+}
+
+static const struct victim *find_victim(const struct kill_ctx *k, int pid)
+{
+	const struct victim *v = k->victims.items;
+	size_t i;
+
+	for (i = 0; i < k->victims.n; i++)
+		if (v[i].pid == pid)
+			return &v[i];
+	return NULL;
+}
+
+struct senders {
+	struct kill_ctx *k;
+	__u64 now;
+	__u64 tick_ns;
+};
+
+static int sender_entry(const void *key, const void *value, void *ctx)
+{
+	const struct sg_sender_key *sk = key;
+	const struct sg_sender *s = value;
+	struct senders *w = ctx;
+	struct victim v = { .pid = sk->tgid };
+	__u32 uid;
+
+	if (sk->uid != w->k->uid || s->last_ns + RECENT_NS < w->now || find_victim(w->k, v.pid) ||
+	    sg_proc_ruid(v.pid, &uid) || uid != w->k->uid || sg_proc_stat(v.pid, &v.st))
+		return 0;
+	/*
+	 * Started after the last connect seen: the pid was reused since. Not
+	 * first_ns: the entry outlives its process, and a new process of the
+	 * same UID reusing the pid keeps the old first_ns.
+	 */
+	if (v.st.start_ticks * w->tick_ns > s->last_ns + w->tick_ns)
+		return 0;
+	return add_victim(w->k, &v);
+}
+
+static int find_senders(struct kill_ctx *k)
+{
+	struct senders w = { .k = k,
+			     .now = sg_boot_ns(),
+			     .tick_ns = SG_NS_PER_SEC / sysconf(_SC_CLK_TCK) };
+	int fd = sg_pin_open(SG_MAP_SENDERS), err;
+
+	/* Nothing attached: no connect was seen, and sockets are all there is to go by. */
+	if (fd == -ENOENT)
+		return 0;
+	if (fd < 0)
+		return fd;
+	err = sg_map_for_each(fd, sender_entry, &w);
+	close(fd);
+	return err;
+}
+
+static int find_victims(struct kill_ctx *k)
+{
+	struct cand *c;
+	size_t i, j;
+	int err;
+
+	err = load_ports(k);
+	if (!err)
+		err = find_candidates(k);
+	if (err)
+		return err;
+	c = k->cands.items;
+	qsort(c, k->cands.n, sizeof(*c), by_netns);
+	for (i = 0; i < k->cands.n && !err; i = j) {
+		for (j = i + 1; j < k->cands.n && c[j].netns == c[i].netns; j++)
+			;
+		err = find_holders(k, &c[i], &c[j]);
+	}
+	return err ? err : find_senders(k);
+}
+
+/* This command, the shells and sudo that started it, and init. */
+static int protected(int pid)
+{
+	struct sg_proc_stat st;
+	int p = getpid();
+
+	while (p > 1 && p != pid && !sg_proc_stat(p, &st))
+		p = st.ppid;
+	return pid <= 1 || p == pid;
+}
+
+static int kill_one(const struct victim *v, __u32 uid)
+{
+	struct sg_proc_stat st;
+	__u32 now_uid;
+	int fd, err = 0;
+
+	fd = syscall(SYS_pidfd_open, v->pid, 0);
+	if (fd < 0)
+		return -errno;
+	/*
+	 * The pidfd stays the process it was opened on. Signal 0 succeeding after
+	 * /proc/PID was read means that process was alive throughout, so what was
+	 * read was its own: the same UID, and the same start as when chosen.
+	 */
+	if (sg_proc_ruid(v->pid, &now_uid) || sg_proc_stat(v->pid, &st) || now_uid != uid ||
+	    st.start_ticks != v->st.start_ticks)
+		err = -ESRCH;
+	else if (syscall(SYS_pidfd_send_signal, fd, 0, NULL, 0) ||
+		 syscall(SYS_pidfd_send_signal, fd, SIGKILL, NULL, 0))
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+/* A process names itself: nothing in its name reaches the terminal but printable ASCII. */
+static const char *printable(const char *comm, char *buf, size_t len)
+{
+	size_t i;
+
+	for (i = 0; comm[i] && i < len - 1; i++)
+		buf[i] = comm[i] > ' ' && comm[i] < 0x7f ? comm[i] : '?';
+	buf[i] = '\0';
+	return buf;
+}
+
+static void print_killed(const struct victim *v, __u32 uid)
+{
+	const struct sg_tcp_sock *s = &v->sock;
+	int v4 = !s->remote[0] && !s->remote[1] && s->remote[2] == htonl(0xffff);
+	char addr[INET6_ADDRSTRLEN], comm[sizeof(v->st.comm)];
+
+	printf("killed pid %d (%s) uid %u: ", v->pid, printable(v->st.comm, comm, sizeof(comm)),
+	       uid);
+	if (!v->n_socks) {
+		printf("connecting (recent connect to a watched port)\n");
+		return;
+	}
+	sg_format_addr(s->remote, addr, sizeof(addr));
+	printf(v4 ? "%s:%u %s" : "[%s]:%u %s", addr, s->remote_port, sg_tcp_state_name(s->state));
+	if (v->n_socks > 1)
+		printf(" (+%d more)", v->n_socks - 1);
+	printf("\n");
+}
+
+static int by_pid(const void *a, const void *b)
+{
+	const struct victim *x = a, *y = b;
+
+	return x->pid - y->pid;
+}
+
+int sg_kill_senders(__u32 uid, int print, json_t *pids)
+{
+	struct kill_ctx k = { .uid = uid };
+	const struct victim *v;
+	char comm[16];
+	int err, failed = 0, killed = 0;
+	size_t i;
+
+	err = find_victims(&k);
+	if (err) {
+		failed = err;
+		goto cleanup;
+	}
+	v = k.victims.items;
+	qsort(k.victims.items, k.victims.n, sizeof(*v), by_pid);
+	for (i = 0; i < k.victims.n; i++) {
+		if (protected(v[i].pid)) {
+			sg_info("not killing pid %d (%s): it runs this command", v[i].pid,
+				printable(v[i].st.comm, comm, sizeof(comm)));
+			continue;
+		}
+		err = kill_one(&v[i], k.uid);
+		/* Gone by itself, or no longer the process chosen: nothing to kill. */
+		if (err == -ESRCH)
+			continue;
+		if (err) {
+			sg_error("killing pid %d: %s", v[i].pid, strerror(-err));
+			failed = err;
+			continue;
+		}
+		if (print)
+			print_killed(&v[i], k.uid);
+		json_array_append_new(pids, json_integer(v[i].pid));
+		killed++;
+	}
+cleanup:
+	free(k.cands.items);
+	free(k.socks.items);
+	free(k.victims.items);
+	return killed ? killed : failed;
+}

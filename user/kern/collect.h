@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Reading the pinned maps by name. Functions return -errno. */
+#ifndef SG_COLLECT_H
+#define SG_COLLECT_H
+
+#include "kern/maps.h"
+#include "util/render.h"
+
+/* sg_map_for_each over the pinned map name. */
+int sg_pin_walk(const char *map, sg_entry_fn fn, void *ctx);
+
+int sg_settings_get(struct sg_settings *s);
+int sg_settings_set(const struct sg_settings *s);
+
+/* What is attached and counted: hooks, interfaces, maps, ports, policies, errors, counters. */
+int sg_status_collect(struct sg_status *st);
+
+#endif

@@ -1,0 +1,292 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "kern/maps.h"
+
+/* The kernel-internal ENOTSUPP, which bpf(2) returns for unsupported map operations. */
+#define KERNEL_ENOTSUPP 524
+
+/* Per-CPU map values are laid out 8-byte aligned, one per possible CPU. */
+static size_t percpu_stride(size_t value_size)
+{
+	return (value_size + 7) & ~(size_t)7;
+}
+
+static void *percpu_alloc(size_t value_size, int *ncpus)
+{
+	*ncpus = libbpf_num_possible_cpus();
+	if (*ncpus <= 0)
+		return NULL;
+	return calloc(*ncpus, percpu_stride(value_size));
+}
+
+int sg_percpu_sum(int fd, const void *key, size_t value_size, size_t off, __u64 *sum, size_t n)
+{
+	int ncpus, cpu, err = 0;
+	size_t i, stride = percpu_stride(value_size);
+	char *vals = percpu_alloc(value_size, &ncpus);
+
+	if (!vals)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(fd, key, vals)) {
+		err = -errno;
+		goto cleanup;
+	}
+	memset(sum, 0, n * sizeof(*sum));
+	for (cpu = 0; cpu < ncpus; cpu++) {
+		const __u64 *v = (const __u64 *)(vals + cpu * stride + off);
+
+		for (i = 0; i < n; i++)
+			sum[i] += v[i];
+	}
+cleanup:
+	free(vals);
+	return err;
+}
+
+int sg_port_set(int fd, __u32 port, __u32 flags)
+{
+	size_t stride = percpu_stride(sizeof(struct sg_port));
+	int ncpus, cpu, err = 0;
+	char *vals = percpu_alloc(sizeof(struct sg_port), &ncpus);
+
+	if (!vals)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(fd, &port, vals) && errno != ENOENT) {
+		err = -errno;
+		goto cleanup;
+	}
+	for (cpu = 0; cpu < ncpus; cpu++)
+		((struct sg_port *)(vals + cpu * stride))->flags = flags;
+	if (bpf_map_update_elem(fd, &port, vals, BPF_ANY))
+		err = -errno;
+cleanup:
+	free(vals);
+	return err;
+}
+
+void sg_port_sum(const void *percpu, struct sg_port *out)
+{
+	const size_t first = offsetof(struct sg_port, connects) / sizeof(__u64);
+	const size_t n = sizeof(struct sg_port) / sizeof(__u64);
+	size_t stride = percpu_stride(sizeof(struct sg_port)), i;
+	int cpu, ncpus = libbpf_num_possible_cpus();
+
+	/* Flags are the same on every CPU; the counters add up. */
+	memset(out, 0, sizeof(*out));
+	out->flags = ((const struct sg_port *)percpu)->flags;
+	for (cpu = 0; cpu < ncpus; cpu++)
+		for (i = first; i < n; i++)
+			((__u64 *)out)[i] += ((const __u64 *)((const char *)percpu + cpu * stride))[i];
+}
+
+int sg_port_get(int fd, __u32 port, struct sg_port *out)
+{
+	int ncpus, err = 0;
+	char *vals = percpu_alloc(sizeof(struct sg_port), &ncpus);
+
+	if (!vals)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(fd, &port, vals))
+		err = -errno;
+	else
+		sg_port_sum(vals, out);
+	free(vals);
+	return err;
+}
+
+int sg_ports_default(int fd)
+{
+	static const struct {
+		__u32 port, flags;
+	} defaults[] = {
+		{ 25, SG_PORT_OUTBOUND | SG_PORT_INBOUND },
+		{ 465, SG_PORT_OUTBOUND | SG_PORT_INBOUND | SG_PORT_LOGIN },
+		{ 587, SG_PORT_OUTBOUND | SG_PORT_INBOUND | SG_PORT_LOGIN },
+		{ 110, SG_PORT_INBOUND | SG_PORT_LOGIN },
+		{ 143, SG_PORT_INBOUND | SG_PORT_LOGIN },
+		{ 993, SG_PORT_INBOUND | SG_PORT_LOGIN },
+		{ 995, SG_PORT_INBOUND | SG_PORT_LOGIN },
+	};
+	size_t i;
+	int err;
+
+	for (i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++) {
+		err = sg_port_set(fd, defaults[i].port, defaults[i].flags);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+int sg_counter_get(int fd, __u32 idx, __u64 *out)
+{
+	return sg_percpu_sum(fd, &idx, sizeof(__u64), 0, out, 1);
+}
+
+static int is_percpu(__u32 type)
+{
+	return type == BPF_MAP_TYPE_PERCPU_HASH || type == BPF_MAP_TYPE_LRU_PERCPU_HASH ||
+	       type == BPF_MAP_TYPE_PERCPU_ARRAY;
+}
+
+struct walk {
+	int fd;
+	__u32 key_size;
+	size_t value_size;
+	sg_entry_fn fn;
+	void *ctx;
+};
+
+/*
+ * Returns -EOPNOTSUPP, before calling fn, when the map has no batch lookups.
+ * The kernel writes its resume token into batch: a bucket number for hash
+ * maps, but a whole key for the others (the LPM trie's), so it gets a key's
+ * room.
+ */
+static int walk_batch(const struct walk *w)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	__u32 chunk = 256, count, i;
+	char *batch = calloc(1, w->key_size > sizeof(__u64) ? w->key_size : sizeof(__u64));
+	char *keys = malloc((size_t)chunk * w->key_size);
+	char *vals = malloc((size_t)chunk * w->value_size);
+	int err = 0, done = 0, calls = 0;
+
+	while (!done) {
+		if (!batch || !keys || !vals) {
+			err = -ENOMEM;
+			break;
+		}
+		count = chunk;
+		err = bpf_map_lookup_batch(w->fd, calls ? batch : NULL, batch, keys, vals, &count,
+					   &opts);
+		/* One hash bucket holds more entries than fit: retry it with room. */
+		if (err == -ENOSPC && chunk < (1U << 20)) {
+			chunk *= 2;
+			free(keys);
+			free(vals);
+			keys = malloc((size_t)chunk * w->key_size);
+			vals = malloc((size_t)chunk * w->value_size);
+			continue;
+		}
+		if (!calls && (err == -EINVAL || err == -KERNEL_ENOTSUPP || err == -EOPNOTSUPP)) {
+			err = -EOPNOTSUPP;
+			break;
+		}
+		calls++;
+		done = err == -ENOENT;
+		if (err && !done)
+			break;
+		for (err = 0, i = 0; i < count && !err; i++)
+			err = w->fn(keys + (size_t)i * w->key_size, vals + (size_t)i * w->value_size,
+				    w->ctx);
+		if (err)
+			break;
+	}
+	free(batch);
+	free(keys);
+	free(vals);
+	return err;
+}
+
+/* For maps with no batch lookups (the LPM trie), whose entries only user space removes. */
+static int walk_keys(const struct walk *w)
+{
+	char *key = malloc(w->key_size), *next = malloc(w->key_size), *val = malloc(w->value_size);
+	void *prev = NULL;
+	int err = 0;
+
+	if (!key || !next || !val) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	while (!err && !bpf_map_get_next_key(w->fd, prev, next)) {
+		memcpy(key, next, w->key_size);
+		prev = key;
+		if (!bpf_map_lookup_elem(w->fd, key, val))
+			err = w->fn(key, val, w->ctx);
+	}
+	if (!err && errno != ENOENT)
+		err = -errno;
+cleanup:
+	free(key);
+	free(next);
+	free(val);
+	return err;
+}
+
+int sg_map_for_each(int fd, sg_entry_fn fn, void *ctx)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	struct walk w = { .fd = fd, .fn = fn, .ctx = ctx };
+	int err, ncpus = libbpf_num_possible_cpus();
+
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		return -errno;
+	if (ncpus <= 0)
+		return -EINVAL;
+	w.key_size = info.key_size;
+	w.value_size = is_percpu(info.type) ? percpu_stride(info.value_size) * ncpus :
+					      info.value_size;
+	err = walk_batch(&w);
+	return err == -EOPNOTSUPP ? walk_keys(&w) : err;
+}
+
+static int count_one(const void *key, const void *value, void *ctx)
+{
+	(*(int *)ctx)++;
+	return 0;
+}
+
+int sg_map_count(int fd)
+{
+	int n = 0, err = sg_map_for_each(fd, count_one, &n);
+
+	return err ? err : n;
+}
+
+__u64 sg_boot_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+int sg_ban_put(int fd, const struct sg_ban_key *key, __u64 for_ns, __u32 reason, int *renewed,
+	       __u64 *expires_ns)
+{
+	struct sg_ban ban = { .reason = reason }, old;
+	/* The trie answers with the longest match: only the same prefix is this ban. */
+	int again = !bpf_map_lookup_elem(fd, key, &old) && old.prefixlen == key->prefixlen;
+
+	if (again)
+		ban.drops = old.drops;
+	ban.prefixlen = key->prefixlen;
+	ban.added_ns = sg_boot_ns();
+	ban.expires_ns = for_ns ? ban.added_ns + for_ns : 0;
+	if (bpf_map_update_elem(fd, key, &ban, BPF_ANY))
+		return -errno;
+	if (renewed)
+		*renewed = again;
+	if (expires_ns)
+		*expires_ns = ban.expires_ns;
+	return 0;
+}
+
+int sg_ban_raise(int fd, const struct sg_ban_key *key, __u64 for_ns, __u32 reason)
+{
+	struct sg_ban old;
+
+	if (!bpf_map_lookup_elem(fd, key, &old) && old.prefixlen == key->prefixlen &&
+	    (!old.expires_ns || old.expires_ns >= sg_boot_ns() + for_ns))
+		return 1;
+	return sg_ban_put(fd, key, for_ns, reason, NULL, NULL);
+}

@@ -1,0 +1,196 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <mntent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+#include <linux/magic.h>
+#include <bpf/bpf.h>
+
+#include "smtpguard.h"
+#include "kern/state.h"
+
+#define SG_CGROUP2_FALLBACK "/run/smtpguard/cgroup2"
+#define SG_FILEID_KERNFS 0xfe /* include/linux/exportfs.h, not in UAPI */
+
+const char *sg_pin_dir(void)
+{
+	const char *dir = getenv("SMTPGUARD_PIN_DIR");
+
+	return dir && *dir ? dir : SG_PIN_DIR_DEFAULT;
+}
+
+int sg_pin_path(char *buf, size_t len, const char *name)
+{
+	int n = snprintf(buf, len, "%s/%s", sg_pin_dir(), name);
+
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+int sg_pin_open(const char *name)
+{
+	char path[PATH_MAX];
+	int err = sg_pin_path(path, sizeof(path), name);
+	int fd;
+
+	if (err)
+		return err;
+	fd = bpf_obj_get(path);
+	return fd < 0 ? -errno : fd;
+}
+
+int sg_state_present(void)
+{
+	char path[PATH_MAX];
+	int err = sg_pin_path(path, sizeof(path), SG_MAP_PORTS);
+
+	if (err)
+		return err;
+	return access(path, F_OK) ? -ENOENT : 0;
+}
+
+int sg_state_any(void)
+{
+	struct dirent *de;
+	int any = 0;
+	DIR *d = opendir(sg_pin_dir());
+
+	while (d && !any && (de = readdir(d)))
+		any = de->d_name[0] != '.';
+	if (d)
+		closedir(d);
+	return any;
+}
+
+static int is_bpffs(const char *path)
+{
+	struct statfs st;
+
+	return !statfs(path, &st) && st.f_type == BPF_FS_MAGIC;
+}
+
+static int mkdir_p(const char *path)
+{
+	char tmp[PATH_MAX];
+	char *p;
+
+	if (snprintf(tmp, sizeof(tmp), "%s", path) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	for (p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, 0700) && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(tmp, 0700) && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+int sg_state_prepare(void)
+{
+	const char *dir = sg_pin_dir();
+	char parent[PATH_MAX];
+	char *slash;
+	int err;
+
+	snprintf(parent, sizeof(parent), "%s", dir);
+	slash = strrchr(parent, '/');
+	if (!slash || slash == parent)
+		return -EINVAL;
+	*slash = '\0';
+	if (!is_bpffs(parent)) {
+		/* Only the standard location is ours to mount; a custom one must already be bpffs. */
+		if (strcmp(dir, SG_PIN_DIR_DEFAULT))
+			return -ENOTSUP;
+		err = mkdir_p(parent);
+		if (err)
+			return err;
+		if (mount("bpf", parent, "bpf", 0, "mode=0700"))
+			return -errno;
+	}
+	if (mkdir(dir, 0700) && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+int sg_state_remove(void)
+{
+	const char *dir = sg_pin_dir();
+	struct dirent *de;
+	int err = 0;
+	DIR *d;
+
+	d = opendir(dir);
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (unlinkat(dirfd(d), de->d_name, 0) && !err)
+			err = -errno;
+	}
+	closedir(d);
+	if (rmdir(dir) && !err)
+		err = -errno;
+	return err;
+}
+
+int sg_cgroup2_root(char *buf, size_t len)
+{
+	struct mntent *m;
+	FILE *f;
+	int err;
+
+	f = setmntent("/proc/self/mounts", "r");
+	if (!f)
+		return -errno;
+	while ((m = getmntent(f))) {
+		if (strcmp(m->mnt_type, "cgroup2"))
+			continue;
+		snprintf(buf, len, "%s", m->mnt_dir);
+		endmntent(f);
+		return 0;
+	}
+	endmntent(f);
+
+	err = mkdir_p(SG_CGROUP2_FALLBACK);
+	if (err)
+		return err;
+	if (mount("cgroup2", SG_CGROUP2_FALLBACK, "cgroup2", 0, NULL))
+		return -errno;
+	snprintf(buf, len, "%s", SG_CGROUP2_FALLBACK);
+	return 0;
+}
+
+int sg_cgroup_alive(__u64 id)
+{
+	/* A kernfs file handle is the node id: open_by_handle_at refuses removed nodes. */
+	union {
+		struct file_handle fh;
+		char buf[sizeof(struct file_handle) + sizeof(__u64)];
+	} h = { .fh = { .handle_bytes = sizeof(__u64), .handle_type = SG_FILEID_KERNFS } };
+	char root[PATH_MAX];
+	int mfd, fd;
+
+	if (!id || sg_cgroup2_root(root, sizeof(root)))
+		return 0;
+	memcpy(h.fh.f_handle, &id, sizeof(id));
+	mfd = open(root, O_RDONLY | O_DIRECTORY);
+	if (mfd < 0)
+		return 0;
+	fd = open_by_handle_at(mfd, &h.fh, O_RDONLY);
+	close(mfd);
+	if (fd < 0)
+		return 0;
+	close(fd);
+	return 1;
+}

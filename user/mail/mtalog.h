@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Parsers of mail-server log lines: Postfix (syslog or maillog_file), Exim
+ * (mainlog) and Dovecot (syslog or its own log_path). One line in, one
+ * record out. Pure: no I/O, no allocation, no clock (the year of a syslog
+ * timestamp comes from a reference time the caller gives); every field is
+ * copied, bounded and NUL-terminated, so a record outlives its line. A
+ * line may hold anything: the log is written by daemons that copy what
+ * clients send.
+ *
+ * Queue ids tie the lines of one message together; the parsers do not:
+ * the caller (mailstats.c) keeps that state.
+ */
+#ifndef SG_MTALOG_H
+#define SG_MTALOG_H
+
+#include <stddef.h>
+#include <time.h>
+#include <linux/types.h>
+
+#include "core/mailrec.h"
+
+/*
+ * The timestamp at the start of line: RFC 3164 "Mmm dd hh:mm:ss" (the year
+ * is the one that puts it nearest to ref, so December lines read in January
+ * stay in the old year), RFC 3339 "YYYY-MM-DDThh:mm:ss[.frac](Z|+hh:mm)",
+ * or Exim's "YYYY-MM-DD hh:mm:ss[.frac][ +hhmm]". Local time unless an
+ * offset is given. Returns the length of the timestamp and the blank after
+ * it, or 0 (and *when = 0) when the line does not start with one.
+ */
+size_t sg_mta_parse_time(const char *line, size_t len, time_t ref, time_t *when);
+
+/*
+ * One line each. The record is cleared first (uid = -1); the return is its
+ * event, SG_MEV_NONE for a line of no interest. line need not be
+ * NUL-terminated; a trailing newline is ignored.
+ *
+ * sg_mta_parse_postfix takes a syslog line ("TIME HOST postfix[-X]/SERVICE[PID]:
+ * TEXT"); sg_mta_parse_exim a mainlog line ("TIME [PID] TEXT"); and
+ * sg_mta_parse_dovecot a syslog line ("TIME HOST dovecot[PID]: TEXT") or a
+ * line of Dovecot's own log file ("TIME SERVICE: Info: TEXT").
+ */
+enum sg_mta_event sg_mta_parse_postfix(const char *line, size_t len, time_t ref,
+				       struct sg_mta_rec *out);
+enum sg_mta_event sg_mta_parse_exim(const char *line, size_t len, time_t ref,
+				    struct sg_mta_rec *out);
+enum sg_mta_event sg_mta_parse_dovecot(const char *line, size_t len, time_t ref,
+				       struct sg_mta_rec *out);
+
+/*
+ * A line of a log of MTA type t: Dovecot's lines are recognised in any
+ * log (they share mail.log with Postfix on syslog), the rest go to t's
+ * parser.
+ */
+enum sg_mta_event sg_mta_parse(enum sg_mta_type t, const char *line, size_t len, time_t ref,
+			       struct sg_mta_rec *out);
+
+#endif

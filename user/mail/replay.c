@@ -1,0 +1,833 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Mail logs replayed through the parsers, mailstats and the detector; see
+ * replay.h.
+ *
+ * Skipping seconds. The daemon looks at every principal with a message in
+ * the last hour (sg_mailstats_each) once a second. Here such a principal
+ * is looked at in second s only when its counts changed at s, when s
+ * starts a minute, or while one of its alerts is active; a second in which
+ * none is looked at is jumped over. That changes nothing the detector
+ * decides. Between changes of a principal's counts, what its rules measure
+ * by the second only falls: messages in the last minute (and the new-sender
+ * rate, over a span that grows), recipient domains in 10 min, client IPs in
+ * an hour. What can rise moves at the start of a minute: the per-minute
+ * windows (the bounce share, bounces in) and the rate rule's limit, from
+ * the baseline of the hour of the week. So no alert can be raised between
+ * changes but at the start of a minute. An alert clears only when looked
+ * at, every second while one is active. And the baseline learns the same:
+ * what a skipped second adds is 0, and an hour is tainted only while an
+ * alert is active. opts.every_second looks at every principal every
+ * second, as the daemon does: the tests' reference.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <zlib.h>
+
+#include "core/baseline.h"
+#include "core/mailstats.h"
+#include "util/render.h"
+#include "mail/replay.h"
+
+#define MINUTE(t)  ((((t) % 60) + 60) % 60 == 0) /* t starts a minute */
+#define READ_CHUNK 65536
+#define DETECT_MAX 128 /* bytes of a line searched for a syslog tag */
+
+/* What a principal's windows are made of: when none moved, no window gained. */
+struct counts {
+	__u64 messages, recipients, sent, bounced, deferred, bounces_in, held;
+	__u64 n_ips;
+};
+
+struct entry {
+	char id[SG_PRINCIPAL_MAX];
+	const struct sg_mail_principal *p; /* mailstats' record, when last seen */
+	struct counts seen;		   /* at the last tick */
+	time_t changed;			   /* the tick its counts last changed at */
+	time_t first_msg, last_msg;
+	int active; /* alerts active now */
+	__u64 alerts;
+	__u64 ips; /* distinct client IPs */
+	unsigned fired_mask;
+	enum sg_rule order[SG_RULES]; /* rules in order of first firing */
+	int n_fired;
+	struct {
+		time_t at;
+		double value, limit;
+	} fired[SG_RULES];
+};
+
+struct replay {
+	const struct sg_replay_opts *o;
+	struct sg_mailstats *m;
+	struct sg_baselines *bl;
+	struct sg_detector *det;
+
+	struct entry **es; /* in order of creation */
+	size_t n_es, cap_es;
+	size_t *index; /* open addressing on the id's hash: 1 + index into es, 0 empty */
+	size_t cap_index;
+	struct entry **by_p; /* a cache on mailstats' record's address; a miss costs a lookup */
+	size_t cap_by_p;
+	__u64 *ipset; /* hashes of (principal, IP) seen; 0 empty */
+	size_t n_ipset, cap_ipset;
+
+	int started;
+	int dirty;	   /* records were fed at now since its tick */
+	time_t now;	   /* the second records are fed at */
+	time_t first;	   /* the first time on any line */
+	time_t seen;	   /* the latest time on any line */
+	time_t live_until; /* sg_mailstats_each returns none from then on */
+	time_t tick_at;
+	/* Alerts active at the last tick, of principals it looked at: no other can clear. */
+	int n_active;
+	__u64 ticks, alerts, out_of_order, untimed, lines, cut;
+	__u64 records[SG_MTA_EVENT_KINDS];
+};
+
+/* FNV-1a, 64 bits */
+static __u64 hash_more(__u64 h, const char *s)
+{
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
+	return h;
+}
+
+static __u64 hash(const char *s)
+{
+	return hash_more(14695981039346656037ULL, s);
+}
+
+/* --- principals' entries --------------------------------------------------- */
+
+static int grow_index(struct replay *r)
+{
+	size_t cap = r->cap_index ? r->cap_index * 2 : 1024, i, j;
+	size_t *index = calloc(cap, sizeof(*index));
+
+	if (!index)
+		return -ENOMEM;
+	for (i = 0; i < r->n_es; i++) {
+		for (j = hash(r->es[i]->id) & (cap - 1); index[j]; j = (j + 1) & (cap - 1))
+			;
+		index[j] = i + 1;
+	}
+	free(r->index);
+	r->index = index;
+	r->cap_index = cap;
+	return 0;
+}
+
+/* id's entry; made when absent with create, else NULL. */
+static struct entry *entry_of(struct replay *r, const char *id, int create)
+{
+	struct entry *e, **es;
+	size_t i, mask;
+
+	if ((r->n_es + 1) * 2 > r->cap_index && grow_index(r))
+		return NULL;
+	mask = r->cap_index - 1;
+	for (i = hash(id) & mask; r->index[i]; i = (i + 1) & mask)
+		if (!strcmp(r->es[r->index[i] - 1]->id, id))
+			return r->es[r->index[i] - 1];
+	if (!create || strlen(id) >= SG_PRINCIPAL_MAX)
+		return NULL;
+	if (r->n_es == r->cap_es) {
+		es = realloc(r->es, (r->cap_es ? r->cap_es * 2 : 64) * sizeof(*es));
+		if (!es)
+			return NULL;
+		r->es = es;
+		r->cap_es = r->cap_es ? r->cap_es * 2 : 64;
+	}
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return NULL;
+	strcpy(e->id, id);
+	e->changed = r->now;
+	r->es[r->n_es++] = e;
+	r->index[i] = r->n_es;
+	return e;
+}
+
+/* p's entry, made when absent: by its address when that still holds its id, else by id. */
+static struct entry *entry_at(struct replay *r, const struct sg_mail_principal *p)
+{
+	size_t i, cap;
+	struct entry *e;
+
+	if ((r->n_es + 1) * 2 > r->cap_index && grow_index(r))
+		return NULL;
+	if (r->cap_by_p < r->cap_index) {
+		cap = r->cap_index;
+		free(r->by_p);
+		r->by_p = calloc(cap, sizeof(*r->by_p));
+		if (!r->by_p) {
+			r->cap_by_p = 0;
+			return entry_of(r, p->id, 1);
+		}
+		r->cap_by_p = cap;
+	}
+	i = (size_t)(((uintptr_t)p >> 4) * 0x9e3779b97f4a7c15ULL >> 20) & (r->cap_by_p - 1);
+	e = r->by_p[i];
+	/* An address freed by mailstats may be a new principal's now: the id says. */
+	if (e && e->p == p && !strcmp(e->id, p->id))
+		return e;
+	e = entry_of(r, p->id, 1);
+	if (e) {
+		e->p = p;
+		r->by_p[i] = e;
+	}
+	return e;
+}
+
+/* 1 when key is new, 0 when seen before, -ENOMEM. */
+static int ipset_add(struct replay *r, __u64 key)
+{
+	size_t cap, i, j;
+	__u64 *set;
+
+	key = key ? key : 1;
+	if ((r->n_ipset + 1) * 2 > r->cap_ipset) {
+		cap = r->cap_ipset ? r->cap_ipset * 2 : 1024;
+		set = calloc(cap, sizeof(*set));
+		if (!set)
+			return -ENOMEM;
+		for (i = 0; i < r->cap_ipset; i++) {
+			if (!r->ipset[i])
+				continue;
+			for (j = r->ipset[i] & (cap - 1); set[j]; j = (j + 1) & (cap - 1))
+				;
+			set[j] = r->ipset[i];
+		}
+		free(r->ipset);
+		r->ipset = set;
+		r->cap_ipset = cap;
+	}
+	for (i = key & (r->cap_ipset - 1); r->ipset[i]; i = (i + 1) & (r->cap_ipset - 1))
+		if (r->ipset[i] == key)
+			return 0;
+	r->ipset[i] = key;
+	r->n_ipset++;
+	return 1;
+}
+
+/* --- the clock -------------------------------------------------------------- */
+
+static void counts_of(const struct sg_mail_principal *p, struct counts *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->messages = p->t.messages;
+	c->recipients = p->t.recipients;
+	c->sent = p->t.sent;
+	c->bounced = p->t.bounced;
+	c->deferred = p->t.deferred;
+	c->bounces_in = p->t.bounces_in;
+	c->held = p->t.held;
+	c->n_ips = p->n_ips;
+}
+
+static int judge(struct sg_mail_principal *p, void *ctx)
+{
+	struct replay *r = ctx;
+	struct entry *e = entry_at(r, p);
+	struct sg_alert_change ch[SG_RULES];
+	struct sg_observation ob;
+	time_t s = r->tick_at;
+	struct counts c;
+	int n, i;
+
+	if (!e)
+		return -ENOMEM;
+	counts_of(p, &c);
+	if (memcmp(&c, &e->seen, sizeof(c))) {
+		if (c.messages > e->seen.messages) {
+			e->first_msg = e->first_msg ? e->first_msg : s;
+			e->last_msg = s;
+		}
+		e->seen = c;
+		e->changed = s;
+	}
+	if (!r->o->every_second && s != e->changed && !e->active && !MINUTE(s))
+		return 0;
+	sg_mailstats_observe(p, s, &ob);
+	n = sg_detect_observe(r->det, p->id, &ob, r->o->th, s, ch);
+	if (n < 0)
+		return n;
+	for (i = 0; i < n; i++) {
+		if (!ch[i].raised) {
+			e->active--;
+			continue;
+		}
+		e->active++;
+		e->alerts++;
+		r->alerts++;
+		if (e->fired_mask & (1u << ch[i].rule))
+			continue;
+		e->fired_mask |= 1u << ch[i].rule;
+		e->order[e->n_fired++] = ch[i].rule;
+		e->fired[ch[i].rule].at = s;
+		e->fired[ch[i].rule].value = ch[i].value;
+		e->fired[ch[i].rule].limit = ch[i].limit;
+	}
+	r->n_active += e->active;
+	return 0;
+}
+
+/* The ticks of the seconds from now up to (not including) to; now becomes to. */
+static int advance(struct replay *r, time_t to)
+{
+	time_t s;
+	int ret;
+
+	for (s = r->now; s < to; s++) {
+		if (!r->o->every_second && !(s == r->now && r->dirty) && !r->n_active) {
+			/* Only the start of a minute, while a principal may be looked at. */
+			while (!MINUTE(s) && s < to)
+				s++;
+			if (s >= to || s >= r->live_until)
+				break; /* nothing can change before to */
+		}
+		r->tick_at = s;
+		r->ticks++;
+		r->n_active = 0;
+		ret = sg_mailstats_each(r->m, s, judge, r);
+		if (ret)
+			return ret;
+	}
+	r->now = to;
+	r->dirty = 0;
+	return 0;
+}
+
+/* One record at t: the seconds before it ticked first. */
+static int feed(struct replay *r, const struct sg_mta_rec *rec, time_t t)
+{
+	char id[SG_PRINCIPAL_MAX];
+	struct entry *e;
+	int ret, n;
+
+	if (!r->started) {
+		r->started = 1;
+		r->now = t;
+	} else if (t > r->now) {
+		ret = advance(r, t);
+		if (ret)
+			return ret;
+	} else if (t < r->now) {
+		r->out_of_order++;
+	}
+	ret = sg_mailstats_add(r->m, rec, r->now, r->o->uid_of_user);
+	if (ret)
+		return ret;
+	r->dirty = 1;
+	/* A principal's last activity is at most now: it leaves the each() an hour after. */
+	r->live_until = r->now + 3600;
+	/* mailstats keeps the newest SG_MAIL_MAX_IPS: the distinct ones are counted here. */
+	if (rec->ev != SG_MEV_SUBMIT || !rec->qid[0] || !rec->login[0] || !rec->client_ip[0])
+		return 0;
+	n = snprintf(id, sizeof(id), SG_MAIL_SASL "%s", rec->login);
+	if (n < 0 || (size_t)n >= sizeof(id))
+		return 0; /* mailstats takes no such principal either */
+	ret = ipset_add(r, hash_more(hash(id) * 31, rec->client_ip));
+	if (ret <= 0)
+		return ret;
+	e = entry_of(r, id, 1);
+	if (!e)
+		return -ENOMEM;
+	e->ips++;
+	return 0;
+}
+
+/* --- reading ---------------------------------------------------------------- */
+
+struct reader {
+	const char *name;
+	gzFile gz;
+	time_t ref; /* the file's mtime: the year of a syslog stamp */
+	char buf[READ_CHUNK];
+	size_t pos, len;
+	int eof;
+	char line[SG_MTA_LINE_MAX + 1];
+};
+
+static const char *shown(const char *name)
+{
+	return strcmp(name, "-") ? name : "standard input";
+}
+
+static int open_reader(struct reader *rd, const char *name, char *err, size_t errlen)
+{
+	struct stat st;
+	int fd, e;
+
+	rd->name = name;
+	fd = strcmp(name, "-") ? open(name, O_RDONLY | O_CLOEXEC) : dup(STDIN_FILENO);
+	e = fd < 0 || fstat(fd, &st) ? errno : S_ISDIR(st.st_mode) ? EISDIR : 0;
+	if (e) {
+		if (fd >= 0)
+			close(fd);
+		snprintf(err, errlen, "%s: %s", shown(name), strerror(e));
+		return -e;
+	}
+	rd->ref = S_ISREG(st.st_mode) ? st.st_mtime : time(NULL);
+	rd->gz = gzdopen(fd, "rb");
+	if (!rd->gz) {
+		close(fd);
+		snprintf(err, errlen, "%s: %s", shown(name), strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	gzbuffer(rd->gz, READ_CHUNK);
+	return 0;
+}
+
+/* Why gz failed, into err; -EIO. */
+static int read_error(struct reader *rd, char *err, size_t errlen)
+{
+	int errnum;
+	const char *msg = gzerror(rd->gz, &errnum);
+
+	snprintf(err, errlen, "%s: %s", shown(rd->name),
+		 errnum == Z_ERRNO ? strerror(errno)
+		 : msg && *msg	   ? msg
+				   : "read error");
+	return -EIO;
+}
+
+/*
+ * The next line into rd->line, without its newline and cut at
+ * SG_MTA_LINE_MAX (*cut set): 1, its length in *len; 0 at the end; -EIO.
+ */
+static int next_line(struct reader *rd, size_t *len, int *cut, char *err, size_t errlen)
+{
+	size_t have = 0, take, room;
+	const char *nl;
+	int any = 0, n, errnum;
+
+	*cut = 0;
+	for (;;) {
+		if (rd->pos == rd->len) {
+			if (rd->eof)
+				break;
+			n = gzread(rd->gz, rd->buf, sizeof(rd->buf));
+			if (n < 0)
+				return read_error(rd, err, errlen);
+			if (n == 0) {
+				/* A gzip stream cut short ends without more data, but with an
+				 * error. */
+				gzerror(rd->gz, &errnum);
+				if (errnum != Z_OK)
+					return read_error(rd, err, errlen);
+				rd->eof = 1;
+				break;
+			}
+			rd->pos = 0;
+			rd->len = (size_t)n;
+		}
+		any = 1;
+		nl = memchr(rd->buf + rd->pos, '\n', rd->len - rd->pos);
+		take = (nl ? (size_t)(nl - rd->buf) : rd->len) - rd->pos;
+		room = SG_MTA_LINE_MAX - have;
+		if (take > room)
+			*cut = 1;
+		memcpy(rd->line + have, rd->buf + rd->pos, take < room ? take : room);
+		have += take < room ? take : room;
+		rd->pos += take;
+		if (nl) {
+			rd->pos++;
+			break;
+		}
+	}
+	rd->line[have] = '\0';
+	*len = have;
+	return any;
+}
+
+/* The MTA a line says wrote it: Exim's mainlog stamp, or a syslog tag. */
+static enum sg_mta_type detect(const char *line, size_t len)
+{
+	static const char form[] = "dddd-dd-dd dd:dd:dd";
+	size_t i, n = len < DETECT_MAX ? len : DETECT_MAX;
+
+	for (i = 0; i < sizeof(form) - 1 && i < len; i++)
+		if (form[i] == 'd' ? line[i] < '0' || line[i] > '9' : line[i] != form[i])
+			break;
+	if (i == sizeof(form) - 1 && len > i && (line[i] == ' ' || line[i] == '.'))
+		return SG_MTA_EXIM;
+	if (memmem(line, n, " postfix/", 9) || memmem(line, n, " postfix-", 9))
+		return SG_MTA_POSTFIX;
+	if (memmem(line, n, " exim[", 6) || memmem(line, n, " exim4[", 7))
+		return SG_MTA_EXIM;
+	return SG_MTA_NONE;
+}
+
+/* One file, parsed as *type until a line says otherwise (when detecting). */
+static int replay_file(struct replay *r, struct reader *rd, enum sg_mta_type *type, json_t *files,
+		       char *err, size_t errlen)
+{
+	int confirmed = r->o->type != SG_MTA_NONE, cut, ret;
+	__u64 lines = 0, cuts = 0, records = 0;
+	struct sg_mta_rec rec;
+	enum sg_mta_type d;
+	enum sg_mta_event ev;
+	size_t len = 0;
+	time_t t;
+
+	while ((ret = next_line(rd, &len, &cut, err, errlen)) > 0) {
+		lines++;
+		cuts += cut;
+		if (!confirmed && (d = detect(rd->line, len)) != SG_MTA_NONE) {
+			*type = d;
+			confirmed = 1;
+		}
+		ev = sg_mta_parse(*type, rd->line, len, rd->ref, &rec);
+		if (rec.when && !r->first)
+			r->first = rec.when;
+		if (rec.when > r->seen)
+			r->seen = rec.when;
+		if (ev == SG_MEV_NONE || (unsigned)ev > SG_MEV_HOLD)
+			continue;
+		r->records[ev]++;
+		records++;
+		t = rec.when ? rec.when : r->seen;
+		if (!t) {
+			r->untimed++;
+			continue;
+		}
+		ret = feed(r, &rec, t);
+		if (ret) {
+			snprintf(err, errlen, "%s: %s", shown(rd->name), strerror(-ret));
+			return ret;
+		}
+	}
+	r->lines += lines;
+	r->cut += cuts;
+	if (ret < 0)
+		return ret;
+	ret = json_array_append_new(files, json_pack("{s:s, s:s, s:I, s:I, s:I}", "file", rd->name,
+						     "mta", sg_mta_type_names[*type], "lines",
+						     (json_int_t)lines, "cut", (json_int_t)cuts,
+						     "records", (json_int_t)records));
+	if (ret) {
+		snprintf(err, errlen, "%s", strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* --- the report ------------------------------------------------------------- */
+
+char *sg_replay_iso(time_t t, char *buf, size_t len)
+{
+	char z[16];
+	struct tm tm;
+	size_t n;
+
+	if (!localtime_r(&t, &tm) || !(n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm)) ||
+	    strftime(z, sizeof(z), "%z", &tm) != 5) {
+		snprintf(buf, len, "?");
+		return buf;
+	}
+	snprintf(buf + n, len - n, "%.3s:%s", z, z + 3);
+	return buf;
+}
+
+static json_t *when(time_t t)
+{
+	char buf[40];
+
+	return t ? json_string(sg_replay_iso(t, buf, sizeof(buf))) : json_null();
+}
+
+struct build {
+	struct replay *r;
+	json_t *list;
+	int failed;
+};
+
+/* Sets key to v (taken), noting a failure. */
+static void set(struct build *b, json_t *o, const char *key, json_t *v)
+{
+	if (!v || json_object_set_new(o, key, v))
+		b->failed = 1;
+}
+
+static void push(struct build *b, json_t *a, json_t *v)
+{
+	if (!v || json_array_append_new(a, v))
+		b->failed = 1;
+}
+
+static int report_principal(struct sg_mail_principal *p, void *ctx)
+{
+	struct build *b = ctx;
+	struct entry *e = entry_of(b->r, p->id, 0);
+	json_t *o = json_object(), *rules = json_array(), *fired = json_array();
+	__u64 out = p->t.sent + p->t.bounced;
+	double share = out ? (double)p->t.bounced / (double)out : 0;
+	enum sg_rule rule;
+	size_t i;
+	int k;
+
+	if (!o || !rules || !fired) {
+		json_decref(o);
+		json_decref(rules);
+		json_decref(fired);
+		b->failed = 1;
+		return 0;
+	}
+	push(b, b->list, o);
+	set(b, o, "principal", sg_json_text(p->id));
+	set(b, o, "kind", json_string(p->kind == SG_MAIL_KIND_SASL ? "sasl" : "local"));
+	set(b, o, "messages", json_integer((json_int_t)p->t.messages));
+	set(b, o, "recipients", json_integer((json_int_t)p->t.recipients));
+	set(b, o, "sent", json_integer((json_int_t)p->t.sent));
+	set(b, o, "bounced", json_integer((json_int_t)p->t.bounced));
+	set(b, o, "deferred", json_integer((json_int_t)p->t.deferred));
+	/* Four decimals: a share, not a float's last digits. */
+	set(b, o, "bounce_share", json_real((double)(__u64)(share * 10000 + 0.5) / 10000));
+	set(b, o, "client_ips", json_integer((json_int_t)(e ? e->ips : p->n_ips)));
+	set(b, o, "bounces_in", json_integer((json_int_t)p->t.bounces_in));
+	set(b, o, "auth_failures", json_integer((json_int_t)p->t.auth_failures));
+	set(b, o, "held", json_integer((json_int_t)p->t.held));
+	set(b, o, "senders", json_array());
+	for (i = 0; i < p->n_senders; i++)
+		push(b, json_object_get(o, "senders"), sg_json_text(p->senders[i]));
+	set(b, o, "first", when(e ? e->first_msg : p->first));
+	set(b, o, "last", when(e ? e->last_msg : 0));
+	set(b, o, "first_alert", when(e && e->n_fired ? e->fired[e->order[0]].at : 0));
+	set(b, o, "alerts", json_integer(e ? (json_int_t)e->alerts : 0));
+	set(b, o, "rules", rules);
+	set(b, o, "fired", fired);
+	for (k = 0; e && k < e->n_fired; k++) {
+		rule = e->order[k];
+		push(b, rules, json_string(sg_rule_names[rule]));
+		push(b, fired,
+		     json_pack("{s:s, s:o, s:f, s:f}", "rule", sg_rule_names[rule], "at",
+			       when(e->fired[rule].at), "value", e->fired[rule].value, "limit",
+			       e->fired[rule].limit));
+	}
+	return 0;
+}
+
+static json_t *report(struct replay *r, json_t *files)
+{
+	struct build b = { r, json_array(), 0 };
+	json_t *o = json_object(), *records = json_object();
+	int ev;
+
+	if (!o || !records || !b.list) {
+		json_decref(o);
+		json_decref(records);
+		json_decref(b.list);
+		return NULL;
+	}
+	set(&b, o, "files", json_incref(files));
+	set(&b, o, "lines", json_integer((json_int_t)r->lines));
+	set(&b, o, "cut", json_integer((json_int_t)r->cut));
+	set(&b, o, "untimed", json_integer((json_int_t)r->untimed));
+	set(&b, o, "out_of_order", json_integer((json_int_t)r->out_of_order));
+	set(&b, o, "records", records);
+	for (ev = SG_MEV_SUBMIT; ev <= SG_MEV_HOLD; ev++)
+		set(&b, records, sg_mta_event_names[ev], json_integer((json_int_t)r->records[ev]));
+	set(&b, o, "from", when(r->first));
+	set(&b, o, "to", when(r->seen));
+	set(&b, o, "ticks", json_integer((json_int_t)r->ticks));
+	set(&b, o, "alerts", json_integer((json_int_t)r->alerts));
+	set(&b, o, "principals", b.list);
+	sg_mailstats_all(r->m, report_principal, &b);
+	if (b.failed) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+static void replay_free(struct replay *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->n_es; i++)
+		free(r->es[i]);
+	free(r->es);
+	free(r->index);
+	free(r->by_p);
+	free(r->ipset);
+	sg_detector_free(r->det);
+	sg_baselines_free(r->bl);
+	sg_mailstats_free(r->m);
+}
+
+int sg_replay(const char *const *files, size_t n, const struct sg_replay_opts *o, json_t **out,
+	      char *err, size_t errlen)
+{
+	struct replay r = { .o = o };
+	enum sg_mta_type type = o->type;
+	struct reader *rds;
+	json_t *done = NULL;
+	size_t i;
+	int ret = 0;
+
+	*out = NULL;
+	if (!n) {
+		snprintf(err, errlen, "no file to replay");
+		return -EINVAL;
+	}
+	rds = calloc(n, sizeof(*rds));
+	if (!rds) {
+		snprintf(err, errlen, "%s", strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	/* All opened first: a missing file fails the replay before any time is spent on it. */
+	for (i = 0; i < n && !ret; i++)
+		ret = open_reader(&rds[i], files[i], err, errlen);
+	r.m = ret ? NULL : sg_mailstats_new(0);
+	for (i = 0; r.m && (int)i < o->n_mta_users; i++)
+		sg_mailstats_mta_user(r.m, o->mta_users[i],
+				      o->uid_of_user ? o->uid_of_user(o->mta_users[i]) : -1);
+	r.bl = r.m ? sg_baselines_new() : NULL;
+	r.det = r.bl ? sg_detector_new(r.bl) : NULL;
+	done = r.det ? json_array() : NULL;
+	if (!ret && !done) {
+		snprintf(err, errlen, "%s", strerror(ENOMEM));
+		ret = -ENOMEM;
+	}
+	for (i = 0; i < n && !ret; i++)
+		ret = replay_file(&r, &rds[i], &type, done, err, errlen);
+	/* The last second's tick, and those after it while something could still change. */
+	if (!ret && r.started) {
+		ret = advance(&r, (r.seen > r.now ? r.seen : r.now) + 1);
+		if (ret)
+			snprintf(err, errlen, "%s", strerror(-ret));
+	}
+	if (!ret) {
+		*out = report(&r, done);
+		if (!*out) {
+			snprintf(err, errlen, "%s", strerror(ENOMEM));
+			ret = -ENOMEM;
+		}
+	}
+	for (i = 0; i < n; i++)
+		if (rds[i].gz)
+			gzclose(rds[i].gz);
+	free(rds);
+	json_decref(done);
+	replay_free(&r);
+	return ret;
+}
+
+/* --- text ------------------------------------------------------------------- */
+
+static const char *str(const json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	return s ? s : "";
+}
+
+static __u64 num(const json_t *o, const char *key)
+{
+	return (__u64)json_integer_value(json_object_get(o, key));
+}
+
+/* An ISO time as "hh:mm:ss" (one day) or "YYYY-MM-DD hh:mm:ss"; "-" for none. */
+static const char *clock_of(const char *iso, int one_day, char *buf, size_t len)
+{
+	if (strlen(iso) < 19)
+		return "-";
+	if (one_day)
+		snprintf(buf, len, "%.8s", iso + 11);
+	else
+		snprintf(buf, len, "%.10s %.8s", iso, iso + 11);
+	return buf;
+}
+
+void sg_replay_print(FILE *f, const json_t *report)
+{
+	const json_t *ps = json_object_get(report, "principals"), *p, *fr, *v;
+	const char *from = str(report, "from"), *to = str(report, "to"), *key, *sep;
+	char id[SG_PRINCIPAL_MAX], t1[32], t2[32], t3[32];
+	int one_day = strlen(from) >= 10 && !strncmp(from, to, 10), w = 9, share;
+	size_t i, j, n_alerted = 0;
+
+	json_array_foreach(ps, i, p)
+	{
+		j = strlen(str(p, "principal"));
+		w = (int)j > w ? (int)j : w;
+	}
+	w = w > 40 ? 40 : w;
+	if (*from)
+		fprintf(f, "replay of %s to %s (UTC%s)\n", clock_of(from, 0, t1, sizeof(t1)),
+			clock_of(to, one_day, t2, sizeof(t2)), strlen(to) > 19 ? to + 19 : "?");
+	if (!json_array_size(ps)) {
+		fprintf(f, "no SASL account or local sender sent mail in these logs\n");
+	} else {
+		fprintf(f, "%-*s %6s %6s %6s %7s %6s %7s %4s %6s %5s  %-*s %-*s %s\n", w,
+			"PRINCIPAL", "MSGS", "RCPTS", "SENT", "BOUNCED", "DEFER", "BOUNCE%", "IPS",
+			"BNC_IN", "AUTHF", one_day ? 8 : 19, "FIRST", one_day ? 8 : 19, "LAST",
+			"FIRST ALERT");
+	}
+	json_array_foreach(ps, i, p)
+	{
+		share = (int)(json_number_value(json_object_get(p, "bounce_share")) * 1000 + 0.5);
+		fprintf(f,
+			"%-*s %6llu %6llu %6llu %7llu %6llu %4d.%d%% %4llu %6llu %5llu  %-*s %-*s "
+			"%s\n",
+			w, sg_printable(str(p, "principal"), id, sizeof(id)),
+			(unsigned long long)num(p, "messages"),
+			(unsigned long long)num(p, "recipients"),
+			(unsigned long long)num(p, "sent"), (unsigned long long)num(p, "bounced"),
+			(unsigned long long)num(p, "deferred"), share / 10, share % 10,
+			(unsigned long long)num(p, "client_ips"),
+			(unsigned long long)num(p, "bounces_in"),
+			(unsigned long long)num(p, "auth_failures"), one_day ? 8 : 19,
+			clock_of(str(p, "first"), one_day, t1, sizeof(t1)), one_day ? 8 : 19,
+			clock_of(str(p, "last"), one_day, t2, sizeof(t2)),
+			clock_of(str(p, "first_alert"), one_day, t3, sizeof(t3)));
+		n_alerted += json_array_size(json_object_get(p, "fired")) > 0;
+		json_array_foreach(json_object_get(p, "fired"), j, fr)
+		{
+			key = str(fr, "rule");
+			/* Shares as shares; counts and rates to a tenth. */
+			fprintf(f,
+				!strcmp(key, "bounce_share") || !strcmp(key, "failure_ratio")
+					? "  %s %s %.2f > %.2f\n"
+					: "  %s %s %.1f > %.1f\n",
+				clock_of(str(fr, "at"), one_day, t1, sizeof(t1)), key,
+				json_number_value(json_object_get(fr, "value")),
+				json_number_value(json_object_get(fr, "limit")));
+		}
+	}
+	fprintf(f, "files:");
+	json_array_foreach(json_object_get(report, "files"), i, v)
+		fprintf(f, "%s %s (%s, %llu lines)", i ? "," : "", str(v, "file"), str(v, "mta"),
+			(unsigned long long)num(v, "lines"));
+	fprintf(f, "\n%llu lines read", (unsigned long long)num(report, "lines"));
+	if (num(report, "cut"))
+		fprintf(f, " (%llu cut at %d bytes)", (unsigned long long)num(report, "cut"),
+			SG_MTA_LINE_MAX);
+	fprintf(f, "; records:");
+	sep = " ";
+	json_object_foreach((json_t *)json_object_get(report, "records"), key, v)
+	{
+		fprintf(f, "%s%llu %s", sep, (unsigned long long)json_integer_value(v), key);
+		sep = ", ";
+	}
+	fprintf(f, "; %zu principal%s; %llu alert%s raised (%zu principal%s)\n",
+		json_array_size(ps), json_array_size(ps) == 1 ? "" : "s",
+		(unsigned long long)num(report, "alerts"), num(report, "alerts") == 1 ? "" : "s",
+		n_alerted, n_alerted == 1 ? "" : "s");
+	if (num(report, "untimed"))
+		fprintf(f, "warning: %llu records came before any line with a time: not counted\n",
+			(unsigned long long)num(report, "untimed"));
+	if (num(report, "out_of_order"))
+		fprintf(f,
+			"warning: %llu records were stamped before the time already reached and "
+			"were taken at it: give the files oldest first\n",
+			(unsigned long long)num(report, "out_of_order"));
+}

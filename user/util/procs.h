@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Processes and their TCP sockets, as /proc shows them: the parsers are pure
+ * (unit-tested on captured text), the readers take a pid. Functions return
+ * -errno; a process that is gone gives -ENOENT or -ESRCH.
+ */
+#ifndef SG_PROCS_H
+#define SG_PROCS_H
+
+#include <stddef.h>
+#include <linux/types.h>
+
+/* One line of /proc/PID/net/tcp or tcp6. */
+struct sg_tcp_sock {
+	__u32 local[4]; /* network order, IPv4 mapped, as in smtpguard.h */
+	__u32 remote[4];
+	__u16 local_port; /* host order */
+	__u16 remote_port;
+	__u32 state; /* TCP_ESTABLISHED (1) ... TCP_NEW_SYN_RECV (12) */
+	__u32 uid;   /* the socket's creator, not necessarily who holds it now */
+	__u64 inode; /* 0: no file (time-wait, request and orphaned sockets) */
+};
+
+#define SG_TCP_LISTEN 0x0a
+#define SG_TCP_CLOSE  0x07
+
+/*
+ * Parses one line of /proc/net/tcp or tcp6 (the kernel prints addresses as
+ * 32-bit words in host order, ports in hex). -EINVAL for the header line or
+ * anything malformed.
+ */
+int sg_tcp_parse(const char *line, struct sg_tcp_sock *s);
+
+/* "established", "syn-sent"...: the kernel's state names, lower case. */
+const char *sg_tcp_state_name(__u32 state);
+
+/* The real UID: the first field of "Uid:" in the text of /proc/PID/status. */
+int sg_status_ruid(const char *status, __u32 *uid);
+
+struct sg_proc_stat {
+	char comm[16];
+	int ppid;
+	__u64 start_ticks; /* field 22: clock ticks since boot (CLOCK_BOOTTIME) */
+};
+
+/* The text of /proc/PID/stat, whose comm may hold spaces and parentheses. */
+int sg_stat_parse(const char *stat, struct sg_proc_stat *st);
+
+/* "socket:[12345]" is 12345; anything else -EINVAL. */
+int sg_socket_inode(const char *link, __u64 *inode);
+
+/* The same, read from /proc/PID. */
+int sg_proc_ruid(int pid, __u32 *uid);
+int sg_proc_stat(int pid, struct sg_proc_stat *st);
+
+/* The inode of the process's network namespace. */
+int sg_proc_netns(int pid, __u64 *ino);
+
+/* Calls fn for each socket the process holds, until fn returns non-zero. */
+int sg_proc_sockets(int pid, int (*fn)(__u64 inode, void *ctx), void *ctx);
+
+/* Calls fn for each TCP socket of the process's network namespace, IPv4 and IPv6. */
+int sg_proc_tcp(int pid, int (*fn)(const struct sg_tcp_sock *s, void *ctx), void *ctx);
+
+#endif
