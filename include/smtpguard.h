@@ -60,19 +60,33 @@ struct sg_port {
 };
 
 /* sg_policies: key __u32 uid, value struct sg_policy. */
-enum sg_mode {
-	SG_MODE_OBSERVE = 0,
-	SG_MODE_THROTTLE = 1,
-	SG_MODE_BLOCK = 2,
-};
+/*
+ * The ABI's enums are X-macros, so that user space takes their names from
+ * the same list (SG_ENUM_NAME); their order is their value, which the
+ * kernel side and pinned maps depend on: append only.
+ */
+#define SG_ENUM_VALUE(e, name) e,
+#define SG_ENUM_NAME(e, name)  [e] = name,
+
+#define SG_MODES(X)                                                                                \
+	X(SG_MODE_OBSERVE, "observe")                                                              \
+	X(SG_MODE_THROTTLE, "throttle")                                                            \
+	X(SG_MODE_BLOCK, "block")
+
+enum sg_mode { SG_MODES(SG_ENUM_VALUE) SG_MODE__MAX };
 
 /* Who wrote a policy: explain tells the administrator, and the detector never overrides a human. */
-enum sg_setter {
-	SG_SET_UNKNOWN = 0,
-	SG_SET_CLI = 1, /* a human, with the CLI */
-	SG_SET_DETECTOR = 2, /* the daemon, on a rule's verdict */
-	SG_SET_CONFIG = 3, /* the daemon, from the config: allow list, MTA users, overrides */
-};
+/*
+ * CLI: a human, with the CLI; DETECTOR: the daemon, on a rule's verdict;
+ * CONFIG: the daemon, from the config (allow list, MTA users, overrides).
+ */
+#define SG_SETTERS(X)                                                                              \
+	X(SG_SET_UNKNOWN, "unknown")                                                               \
+	X(SG_SET_CLI, "an administrator (CLI)")                                                    \
+	X(SG_SET_DETECTOR, "the detector")                                                         \
+	X(SG_SET_CONFIG, "the config file")
+
+enum sg_setter { SG_SETTERS(SG_ENUM_VALUE) SG_SET__MAX };
 
 /* The bucket carries over from the previous policy instead of starting full. */
 #define SG_POLICY_KEEP_TOKENS (1U << 0)
@@ -185,15 +199,15 @@ struct sg_ban_key {
 };
 
 /* Why a source is banned, for smtpguard_bans{reason} and the audit. */
-enum sg_ban_reason {
-	SG_BAN_MANUAL = 0, /* smtpguard ban */
-	SG_BAN_CONTAIN = 1, /* it logged in to an account the daemon contained */
-	SG_BAN_AUTH_FAILURES = 2, /* password guessing from this address */
-	SG_BAN_SYN_RATE = 3, /* connections to login ports at a guesser's rate */
-	SG_BAN_DISTRIBUTED = 4, /* one of many addresses guessing one account's password */
-	SG_BAN_RELAY = 5, /* it relayed mail through this host */
-	SG_BAN__MAX,
-};
+#define SG_BAN_REASONS(X)                                                                          \
+	X(SG_BAN_MANUAL, "manual") /* smtpguard ban */                                             \
+	X(SG_BAN_CONTAIN, "contain") /* it logged in to an account the daemon contained */         \
+	X(SG_BAN_AUTH_FAILURES, "auth_failures") /* password guessing from this address */         \
+	X(SG_BAN_SYN_RATE, "syn_rate") /* connections to login ports at a guesser's rate */        \
+	X(SG_BAN_DISTRIBUTED, "distributed") /* one of many addresses guessing one password */     \
+	X(SG_BAN_RELAY, "open_relay") /* it relayed mail through this host */
+
+enum sg_ban_reason { SG_BAN_REASONS(SG_ENUM_VALUE) SG_BAN__MAX };
 
 struct sg_ban {
 	__u64 expires_ns; /* CLOCK_BOOTTIME; 0 = never */
@@ -207,25 +221,25 @@ struct sg_ban {
 #define SG_BAN_DEPTH 8
 
 /* sg_errors: per-CPU array indexed by enum sg_error. */
-enum sg_error {
-	SG_ERR_MAP_FULL,
-	SG_ERR_RINGBUF_FULL,
-	SG_ERR_TRUNCATED, /* a header runs past the end of the packet */
-	SG_ERR_BAD_HEADER, /* IP version, IHL or TCP data offset out of range */
-	SG_ERR_FRAGMENT, /* IP fragment: no trustworthy L4 header, not counted */
-	SG_ERR_EXTHDR_LIMIT, /* more IPv6 extension headers than SG_MAX_EXTHDRS */
-	SG_ERR__MAX,
-};
+#define SG_ERRORS(X)                                                                               \
+	X(SG_ERR_MAP_FULL, "map_full")                                                             \
+	X(SG_ERR_RINGBUF_FULL, "ringbuf_full")                                                     \
+	X(SG_ERR_TRUNCATED, "truncated") /* a header runs past the end of the packet */            \
+	X(SG_ERR_BAD_HEADER, "bad_header") /* IP version, IHL or TCP data offset out of range */   \
+	X(SG_ERR_FRAGMENT, "fragment") /* IP fragment: no trustworthy L4 header, not counted */    \
+	X(SG_ERR_EXTHDR_LIMIT, "exthdr_limit") /* more IPv6 extension headers than allowed */
+
+enum sg_error { SG_ERRORS(SG_ENUM_VALUE) SG_ERR__MAX };
 
 /* sg_counters: per-CPU array indexed by enum sg_counter. */
-enum sg_counter {
-	SG_CNT_BAN_DROPS,
-	SG_CNT_EVENTS,
-	SG_CNT_DENIED_BLOCK, /* connects refused: the UID is blocked */
-	SG_CNT_DENIED_THROTTLE, /* connects refused: the UID's bucket is empty */
-	SG_CNT_DENIED_NO_BUCKET, /* connects refused: no room for the UID's bucket (fail closed) */
-	SG_CNT__MAX,
-};
+#define SG_COUNTERS(X)                                                                             \
+	X(SG_CNT_BAN_DROPS, "ban_drops")                                                           \
+	X(SG_CNT_EVENTS, "events")                                                                 \
+	X(SG_CNT_DENIED_BLOCK, "denied_block") /* the UID is blocked */                            \
+	X(SG_CNT_DENIED_THROTTLE, "denied_throttle") /* the UID's bucket is empty */               \
+	X(SG_CNT_DENIED_NO_BUCKET, "denied_no_bucket") /* no room for a bucket: fail closed */
+
+enum sg_counter { SG_COUNTERS(SG_ENUM_VALUE) SG_CNT__MAX };
 
 /* sg_events (ring buffer). */
 enum sg_event_kind {

@@ -30,9 +30,7 @@
 #define LIST_SEPS " \t,"
 #define GLOB_SEPS " \t"
 
-#define X(e, s) [e] = s,
-const char *const sg_action_names[SG_ACTIONS] = { SG_ACTION_LIST(X) };
-#undef X
+const char *const sg_action_names[SG_ACTIONS] = { SG_ACTION_LIST(SG_ENUM_NAME) };
 
 /* The rules' thresholds, keys of [detect] and of every [override NAME]. */
 #define THRESHOLDS(X)                                               \

@@ -46,9 +46,7 @@
 	X(SG_ACT_KILL, "kill") /* SIGKILL the principal's sending processes */
 
 enum sg_action {
-#define X(e, s) e,
-	SG_ACTION_LIST(X)
-#undef X
+	SG_ACTION_LIST(SG_ENUM_VALUE)
 	SG_ACTIONS
 };
 

@@ -6,15 +6,7 @@
 
 #include "core/detect.h"
 
-const char *const sg_rule_names[SG_RULES] = {
-	[SG_RULE_RATE] = "rate",
-	[SG_RULE_DESTINATIONS] = "destinations",
-	[SG_RULE_NEW_SENDER] = "new_sender",
-	[SG_RULE_FAILURE_RATIO] = "failure_ratio",
-	[SG_RULE_CLIENT_IPS] = "client_ips",
-	[SG_RULE_BOUNCE_SHARE] = "bounce_share",
-	[SG_RULE_BOUNCE_FLOOD] = "bounce_flood",
-};
+const char *const sg_rule_names[SG_RULES] = { SG_RULE_LIST(SG_ENUM_NAME) };
 
 struct sg_detector {
 	struct sg_baselines *store;

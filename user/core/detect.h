@@ -34,22 +34,23 @@
 #include <linux/types.h>
 
 #include "core/baseline.h"
+#include "smtpguard.h"
 
 #define SG_ALERT_CLEAR_S       60
 #define SG_NEW_SENDER_WINDOW_S 3600 /* how long a first-time sender counts as new */
 
 /* In the order they are reported within a tick: the most telling first. */
-enum sg_rule {
-	SG_RULE_NEW_SENDER,
-	SG_RULE_RATE,
-	SG_RULE_DESTINATIONS,
-	SG_RULE_FAILURE_RATIO,
-	/* Mail principals only (mailstats.h): UIDs have none of these counts. */
-	SG_RULE_CLIENT_IPS,
-	SG_RULE_BOUNCE_SHARE,
-	SG_RULE_BOUNCE_FLOOD,
-	SG_RULES,
-};
+/* The last three are for mail principals only (mailstats.h): UIDs have none of their counts. */
+#define SG_RULE_LIST(X)                                                                            \
+	X(SG_RULE_NEW_SENDER, "new_sender")                                                        \
+	X(SG_RULE_RATE, "rate")                                                                    \
+	X(SG_RULE_DESTINATIONS, "destinations")                                                    \
+	X(SG_RULE_FAILURE_RATIO, "failure_ratio")                                                  \
+	X(SG_RULE_CLIENT_IPS, "client_ips")                                                        \
+	X(SG_RULE_BOUNCE_SHARE, "bounce_share")                                                    \
+	X(SG_RULE_BOUNCE_FLOOD, "bounce_flood")
+
+enum sg_rule { SG_RULE_LIST(SG_ENUM_VALUE) SG_RULES };
 
 extern const char *const sg_rule_names[SG_RULES];
 

@@ -11,6 +11,8 @@
 #include <time.h>
 #include <linux/types.h>
 
+#include "smtpguard.h"
+
 #define SG_MTA_QID_MAX	 32
 #define SG_MTA_IP_MAX	 46  /* INET6_ADDRSTRLEN */
 #define SG_MTA_ADDR_MAX	 256 /* an e-mail address or a login */
@@ -22,9 +24,7 @@
 #define SG_MTA_TYPES(X) X(SG_MTA_NONE, "none") X(SG_MTA_POSTFIX, "postfix") X(SG_MTA_EXIM, "exim")
 
 enum sg_mta_type {
-#define X(e, s) e,
-	SG_MTA_TYPES(X)
-#undef X
+	SG_MTA_TYPES(SG_ENUM_VALUE)
 };
 
 /*
@@ -73,9 +73,7 @@ enum sg_mta_type {
 	X(SG_MEV_AUTH_FAIL, "auth_fail") X(SG_MEV_HOLD, "hold")
 
 enum sg_mta_event {
-#define X(e, s) e,
-	SG_MTA_EVENTS(X)
-#undef X
+	SG_MTA_EVENTS(SG_ENUM_VALUE)
 	SG_MTA_EVENT_KINDS
 };
 
@@ -85,9 +83,7 @@ enum sg_mta_event {
 	X(SG_OUT_BOUNCED, "bounced")
 
 enum sg_mta_outcome {
-#define X(e, s) e,
-	SG_MTA_OUTCOMES(X)
-#undef X
+	SG_MTA_OUTCOMES(SG_ENUM_VALUE)
 };
 
 enum sg_mta_service {

@@ -8,28 +8,11 @@
 #include "util/render.h"
 #include "sg_bucket.h"
 
-const char *const sg_error_names[SG_ERR__MAX] = {
-	[SG_ERR_MAP_FULL] = "map_full",	    [SG_ERR_RINGBUF_FULL] = "ringbuf_full",
-	[SG_ERR_TRUNCATED] = "truncated",   [SG_ERR_BAD_HEADER] = "bad_header",
-	[SG_ERR_FRAGMENT] = "fragment",	    [SG_ERR_EXTHDR_LIMIT] = "exthdr_limit",
-};
-
-const char *const sg_counter_names[SG_CNT__MAX] = {
-	[SG_CNT_BAN_DROPS] = "ban_drops",
-	[SG_CNT_EVENTS] = "events",
-	[SG_CNT_DENIED_BLOCK] = "denied_block",
-	[SG_CNT_DENIED_THROTTLE] = "denied_throttle",
-	[SG_CNT_DENIED_NO_BUCKET] = "denied_no_bucket",
-};
-
-const char *const sg_ban_reason_names[SG_BAN__MAX] = {
-	[SG_BAN_MANUAL] = "manual",
-	[SG_BAN_CONTAIN] = "contain",
-	[SG_BAN_AUTH_FAILURES] = "auth_failures",
-	[SG_BAN_SYN_RATE] = "syn_rate",
-	[SG_BAN_DISTRIBUTED] = "distributed",
-	[SG_BAN_RELAY] = "open_relay",
-};
+const char *const sg_error_names[SG_ERR__MAX] = { SG_ERRORS(SG_ENUM_NAME) };
+const char *const sg_counter_names[SG_CNT__MAX] = { SG_COUNTERS(SG_ENUM_NAME) };
+const char *const sg_ban_reason_names[SG_BAN__MAX] = { SG_BAN_REASONS(SG_ENUM_NAME) };
+const char *const sg_mode_names[SG_MODE__MAX] = { SG_MODES(SG_ENUM_NAME) };
+const char *const sg_setter_names[SG_SET__MAX] = { SG_SETTERS(SG_ENUM_NAME) };
 
 const char *sg_ban_reason_name(__u32 reason)
 {
@@ -38,16 +21,7 @@ const char *sg_ban_reason_name(__u32 reason)
 
 const char *sg_mode_name(__u32 mode)
 {
-	switch (mode) {
-	case SG_MODE_OBSERVE:
-		return "observe";
-	case SG_MODE_THROTTLE:
-		return "throttle";
-	case SG_MODE_BLOCK:
-		return "block";
-	default:
-		return "unknown";
-	}
+	return mode < SG_MODE__MAX ? sg_mode_names[mode] : "unknown";
 }
 
 char *sg_format_rate(__u64 per_hour, char *buf, size_t len)
