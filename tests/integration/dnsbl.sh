@@ -42,7 +42,7 @@ dns_up()
 		--server=/dead.test/127.0.0.1#5399 &
 	DNS_PID=$!
 	echo "$DNS_PID" >>"$T/pids"
-	wait_until 50 dns_listening || fail "dnsmasq did not start: $(tail -n 3 "$T/dnsmasq.log")"
+	nl_wait_until 50 dns_listening || fail "dnsmasq did not start: $(tail -n 3 "$T/dnsmasq.log")"
 }
 
 dns_listening()
@@ -131,7 +131,7 @@ dns_daemon_start() # CONF
 		"$SG_BIN" run -c "$1" >>"$T/daemon.log" 2>&1 &
 	DNS_DAEMON_PID=$!
 	echo "$DNS_DAEMON_PID" >>"$T/pids"
-	wait_until 100 dns_healthy || fail "daemon not healthy: $(tail -n 3 "$T/daemon.log")"
+	nl_wait_until 100 dns_healthy || fail "daemon not healthy: $(tail -n 3 "$T/daemon.log")"
 }
 
 dns_get() # PATH
@@ -158,7 +158,7 @@ dns_metric_is() # SERIES VALUE
 # Waits for SERIES to be VALUE (a round of lookups), then asserts it.
 expect_dnsbl() # SERIES VALUE
 {
-	wait_until 100 dns_metric_is "$1" "$2" || true
+	nl_wait_until 100 dns_metric_is "$1" "$2" || true
 	expect_eq "$1" "$2" "$(dns_metric "$1")"
 }
 
@@ -210,7 +210,7 @@ test_dnsbl_daemon()
 	expect_eq "dead.test pair" absent "$(dns_metric "$(listed dead.test 198.51.100.7)")"
 	expect_eq "dnsbl_listed series" 4 "$(dns_get /metrics | grep -c '^smtpguard_dnsbl_listed{')"
 	expect_dnsbl 'smtpguard_dnsbl_lookup_failures_total{zone="bl.test"}' 0
-	wait_until 100 failures_above dead.test 3 || fail "dead.test failures: $(dns_get /metrics | grep dead)"
+	nl_wait_until 100 failures_above dead.test 3 || fail "dead.test failures: $(dns_get /metrics | grep dead)"
 	now=$(date +%s)
 	ts=$(dns_metric smtpguard_dnsbl_last_check_timestamp_seconds)
 	if [ "$ts" = absent ] || [ "$ts" -gt "$now" ] || [ "$ts" -lt $((now - 15)) ]; then
@@ -234,7 +234,7 @@ test_dnsbl_daemon()
 	f=$(dns_metric 'smtpguard_dnsbl_lookup_failures_total{zone="dead.test"}')
 	dnsbl_config "$T/dnsbl.conf" "198.51.100.7, 2001:db8::7"
 	kill -HUP "$DNS_DAEMON_PID"
-	wait_until 50 grep -q "reloaded $T/dnsbl.conf" "$T/daemon.log" || fail "no reload"
+	nl_wait_until 50 grep -q "reloaded $T/dnsbl.conf" "$T/daemon.log" || fail "no reload"
 	# /metrics is rendered once a second: the first rendering after the reload.
 	expect_dnsbl "$(listed bl.test 198.51.100.8)" absent
 	expect_eq "after reload: $(listed bl.test 198.51.100.7)" 1 \
@@ -246,7 +246,7 @@ test_dnsbl_daemon()
 	# No DNS server at all: every lookup fails, the last answers stand. The
 	# file is rewritten, not replaced: the daemon's bind mount keeps its inode.
 	printf 'nameserver 127.0.0.2\noptions timeout:1 attempts:1\n' >"$DNS_ETC/resolv.conf"
-	wait_until 100 failures_above bl.test 1 || fail "bl.test failures: $(dns_get /metrics | grep bl.test)"
+	nl_wait_until 100 failures_above bl.test 1 || fail "bl.test failures: $(dns_get /metrics | grep bl.test)"
 	expect_eq "last known: $(listed bl.test 198.51.100.7)" 1 \
 		"$(dns_metric "$(listed bl.test 198.51.100.7)")"
 	expect_eq "last known: $(listed bl.test 2001:db8::7)" 1 \
@@ -257,11 +257,11 @@ test_dnsbl_daemon()
 	# Stopped while a dead.test lookup waits out its second.
 	printf 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n' >"$DNS_ETC/resolv.conf"
 	f=$(dns_metric 'smtpguard_dnsbl_lookup_failures_total{zone="dead.test"}')
-	wait_until 100 failures_above dead.test $((f + 1)) || fail "dead.test lookups did not resume"
+	nl_wait_until 100 failures_above dead.test $((f + 1)) || fail "dead.test lookups did not resume"
 	sleep 0.3
 	t0=$(date +%s%N)
 	kill -TERM "$DNS_DAEMON_PID"
-	wait_until 30 dns_daemon_gone || fail "the daemon did not stop within 3 s"
+	nl_wait_until 30 dns_daemon_gone || fail "the daemon did not stop within 3 s"
 	echo "# the daemon stopped in $((($(date +%s%N) - t0) / 1000000)) ms"
 }
 

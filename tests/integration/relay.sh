@@ -255,11 +255,11 @@ test_relay_runtime()
 	mlab_swaks "${MLAB_ATTACKERS[4]}" "$MLAB_ALICE" "$MLAB_ALICE_PASS" "$MLAB_ALICE" \
 		ok-friend@partner.example >/dev/null || fail "alice refused"
 	relay_send "${MLAB_ATTACKERS[2]}" "$MLAB_INFO" >/dev/null || fail "inbound mail refused"
-	wait_until 50 grep -q "to=<ok-friend@partner.example>.*status=sent" "$MLAB_MAILLOG" ||
+	nl_wait_until 50 grep -q "to=<ok-friend@partner.example>.*status=sent" "$MLAB_MAILLOG" ||
 		fail "alice's message not delivered"
 	# The spammer, through the open relay: alerted and banned on its first message.
 	relay_send "$ip" ok1@far1.example >/dev/null || fail "relay attempt refused"
-	wait_until 50 grep -q "alert open_relay client=$ip " "$MTA_DAEMON_LOG" ||
+	nl_wait_until 50 grep -q "alert open_relay client=$ip " "$MTA_DAEMON_LOG" ||
 		fail "no open_relay alert: $(tail -n 3 "$MTA_DAEMON_LOG")"
 	grep -q "alert open_relay client=$ip messages=1 rcpt=ok1@far1.example" "$MTA_DAEMON_LOG" ||
 		fail "alert: $(grep open_relay "$MTA_DAEMON_LOG")"
@@ -267,14 +267,14 @@ test_relay_runtime()
 	t_alert=$(mta_since "$t_line" "alert open_relay client=$ip ")
 	echo "# open_relay alert ${t_alert}s after the relayed delivery's log line"
 	awk -v t="$t_alert" 'BEGIN { exit !(t <= 1.0) }' || fail "alert after ${t_alert}s"
-	wait_until 30 mta_is 1 mta_metric smtpguard_relay_messages_total ||
+	nl_wait_until 30 mta_is 1 mta_metric smtpguard_relay_messages_total ||
 		fail "relayed: $(mta_metric smtpguard_relay_messages_total)"
 	expect_eq "smtpguard_relay_alerts_total" 1 "$(mta_metric smtpguard_relay_alerts_total)"
 	grep -q "open_relay client=${MLAB_ATTACKERS[4]}\|open_relay client=${MLAB_ATTACKERS[2]}" \
 		"$MTA_DAEMON_LOG" && fail "alice or the inbound mail taken for relaying"
 	# [relay] ban: the relaying client is dropped at XDP.
 	grep -q "ban $ip rule=open_relay for=1h" "$MTA_DAEMON_LOG" || fail "not banned"
-	wait_until 30 mta_is 1 mta_metric 'smtpguard_bans{reason="open_relay"}' ||
+	nl_wait_until 30 mta_is 1 mta_metric 'smtpguard_bans{reason="open_relay"}' ||
 		fail "bans: $(mta_metric 'smtpguard_bans{reason="open_relay"}')"
 	expect_eq "smtpguard_bruteforce_bans_total{reason=\"open_relay\"}" 1 \
 		"$(mta_metric 'smtpguard_bruteforce_bans_total{reason="open_relay"}')"
@@ -282,9 +282,9 @@ test_relay_runtime()
 	# Another client is another alert, with its own count.
 	relay_send "${MLAB_ATTACKERS[3]}" ok3@far3.example >/dev/null ||
 		fail "the second client's message refused"
-	wait_until 50 grep -q "alert open_relay client=${MLAB_ATTACKERS[3]} messages=1 " \
+	nl_wait_until 50 grep -q "alert open_relay client=${MLAB_ATTACKERS[3]} messages=1 " \
 		"$MTA_DAEMON_LOG" || fail "no alert for the second client"
-	wait_until 30 mta_is 2 mta_metric smtpguard_relay_alerts_total ||
+	nl_wait_until 30 mta_is 2 mta_metric smtpguard_relay_alerts_total ||
 		fail "alerts: $(mta_metric smtpguard_relay_alerts_total)"
 	return 0
 }
