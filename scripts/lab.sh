@@ -141,11 +141,7 @@ lab_check()
 # Names for a new lab: unique per run, short enough for 15-character interface names.
 lab_names()
 {
-	nl_id LAB_ID
-	LAB_NS_HOST=sglab-$LAB_ID-host
-	LAB_NS_INET=sglab-$LAB_ID-inet
-	LAB_VETH_HOST=sgl${LAB_ID}h
-	LAB_VETH_INET=sgl${LAB_ID}i
+	nl_names LAB sglab sgl
 	LAB_CG=$(nl_cgroup2_root)/sglab-$LAB_ID
 	LAB_USER_STEADY1=steady1-$LAB_ID
 	LAB_USER_STEADY2=steady2-$LAB_ID

@@ -29,6 +29,21 @@ nl_id() # VAR
 	printf -v "$1" '%x%x' $$ $RANDOM
 }
 
+# A two-namespace lab's names, unique per run and short enough for
+# 15-character interface names: VAR_ID, VAR_NS_HOST, VAR_NS_INET (NSPREFIX-ID-host,
+# -inet), VAR_VETH_HOST, VAR_VETH_INET (DEVPREFIX+ID+h, +i).
+nl_names() # VAR NSPREFIX DEVPREFIX
+{
+	local id
+
+	nl_id id
+	printf -v "$1_ID" %s "$id"
+	printf -v "$1_NS_HOST" %s "$2-$id-host"
+	printf -v "$1_NS_INET" %s "$2-$id-inet"
+	printf -v "$1_VETH_HOST" %s "$3${id}h"
+	printf -v "$1_VETH_INET" %s "$3${id}i"
+}
+
 # The first cgroup2 mount: /sys/fs/cgroup on unified hosts, .../unified on hybrid ones.
 nl_cgroup2_root()
 {
@@ -121,14 +136,11 @@ nl_netns() # DIR NS...
 	done
 }
 
-# /etc/netns/NS, which `ip netns exec NS` binds over /etc; prints its path.
+# /etc/netns/NS, which `ip netns exec NS` binds over /etc, made and recorded.
 nl_netns_etc() # DIR NS
 {
-	local d=/etc/netns/$2
-
-	mkdir -p "$d" || return 1
-	nl_made "$1" etcnetns "$d"
-	echo "$d"
+	mkdir -p "/etc/netns/$2" || return 1
+	nl_made "$1" etcnetns "/etc/netns/$2"
 }
 
 # A veth pair from NS_A to NS_B (possibly the same), made inside the
@@ -286,7 +298,19 @@ nl_as() # NS CG DIR USER CMD...
 		"$cg" "$dir" "$uid" "$gid" "$@"
 }
 
-# A password of 32 letters and digits.
+# One authenticated message (AUTH PLAIN) from SRC_IP in NS to a mail lab's
+# SERVER; returns swaks' status (0: accepted).
+nl_swaks() # NS SERVER SRC_IP ACCOUNT PASSWORD FROM TO [SWAKS-ARGS...]
+{
+	local ns=$1 server=$2 src=$3 account=$4 pass=$5 from=$6 to=$7
+
+	shift 7
+	nl_in "$ns" swaks --server "$server" --local-interface "$src" --timeout 3 \
+		--ehlo "client-$src.example" --auth PLAIN --auth-user "$account" \
+		--auth-password "$pass" --from "$from" --to "$to" "$@"
+}
+
+# A password of 32 letters and digits, for a mail lab's accounts.
 nl_password()
 {
 	tr -dc 'A-Za-z0-9' </dev/urandom | head -c 32

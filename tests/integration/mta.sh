@@ -89,7 +89,7 @@ mta_daemon_stop()
 {
 	[ -s "$T/mta-daemon.pid" ] || return 0
 	kill -TERM "$(cat "$T/mta-daemon.pid")" 2>/dev/null || true
-	nl_wait_until 50 mlab_gone "$(cat "$T/mta-daemon.pid")" || true
+	nl_wait_until 50 nl_gone "$(cat "$T/mta-daemon.pid")" || true
 	rm -f "$T/mta-daemon.pid"
 }
 
