@@ -151,18 +151,6 @@ elab_check()
 
 # --- the network -------------------------------------------------------------
 
-elab_network()
-{
-	nl_netns "$ELAB" "$ELAB_NS_HOST" "$ELAB_NS_INET" &&
-		nl_veth "$ELAB_NS_HOST" "$ELAB_VETH_HOST" "$ELAB_NS_INET" "$ELAB_VETH_INET" &&
-		nl_addrs "$ELAB_NS_HOST" "$ELAB_VETH_HOST" "$ELAB_HOST4/24" &&
-		nl_addrs "$ELAB_NS_INET" "$ELAB_VETH_INET" "$ELAB_INET4/24" "${ELAB_ATTACKERS[@]/%//24}" &&
-		nl_addrs "$ELAB_NS_INET" lo "$ELAB_MX4/32" &&
-		# The only route out of the hosting server leads into "the internet", which routes nowhere.
-		ip -n "$ELAB_NS_HOST" route add default via "$ELAB_INET4" &&
-		nl_carrier "$ELAB_NS_HOST" "$ELAB_VETH_HOST" "$ELAB_NS_INET" "$ELAB_VETH_INET"
-}
-
 # Starts the remote MX, sg_sink on 203.0.113.10:25 (again after
 # elab_sink_stop: deferred mail then goes out at a later queue run). Its log
 # goes on in $ELAB_SINK_LOG.
@@ -503,7 +491,8 @@ elab_up()
 	ELAB_EXIM_CMD=$ELAB/exim-cmd
 	ELAB_SINK_LOG=$ELAB/sink.log
 
-	elab_network || { elab_log "cannot build the network"; return 1; }
+	nl_mail_network "$ELAB" "$ELAB_NS_HOST" "$ELAB_VETH_HOST" "$ELAB_NS_INET" \
+		"$ELAB_VETH_INET" "$ELAB_HOST4" "$ELAB_INET4" "$ELAB_MX4" "${ELAB_ATTACKERS[@]}" || { elab_log "cannot build the network"; return 1; }
 	elab_sink_start || return 1
 	elab_etc || { elab_log "cannot write the private /etc"; return 1; }
 	elab_exim_setup || { elab_log "cannot configure Exim"; return 1; }

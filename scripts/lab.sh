@@ -501,20 +501,6 @@ EOF
 	[ $# -eq 0 ] || printf '%s\n' "$@" >>"$f"
 }
 
-# Copies the daemon's output from the FIFO to the plain log, and to the
-# timed log with the wall-clock time each line arrived (the daemon's stdout
-# is line-buffered), so that the benchmark can time the daemon's reaction.
-lab_stamp() # FIFO LOG TLOG
-{
-	local line
-
-	exec 3>>"$2" 4>>"$3" <"$1"
-	while IFS= read -r line; do
-		printf '%s\n' "$line" >&3
-		printf '%s %s\n' "$EPOCHREALTIME" "$line" >&4
-	done
-}
-
 # `smtpguard run -c CONF` (default $LAB_CONF) in the hosting box on the lab's
 # pins and audit log; output to $LAB_DAEMON_LOG (and timed, $LAB_DAEMON_TLOG).
 # Returns once /healthz says ok.
@@ -522,10 +508,8 @@ lab_daemon_start() # [CONF]
 {
 	local conf=${1:-$LAB_CONF}
 
-	rm -f "$LAB/daemon.fifo"
-	mkfifo -m 0600 "$LAB/daemon.fifo"
-	lab_stamp "$LAB/daemon.fifo" "$LAB_DAEMON_LOG" "$LAB_DAEMON_TLOG" </dev/null >/dev/null 2>&1 &
-	nl_made "$LAB" pids $!
+	# The daemon's stdout is line-buffered: the timed log says when it wrote each line.
+	nl_stamped "$LAB" "$LAB/daemon.fifo" "$LAB_DAEMON_LOG" "$LAB_DAEMON_TLOG"
 	# env execs: $NL_PID is the daemon itself.
 	nl_spawn "$LAB" "$LAB_NS_HOST" env SMTPGUARD_PIN_DIR="$LAB_PIN" \
 		SMTPGUARD_AUDIT_LOG="$LAB_AUDIT" SMTPGUARD_CONFIG="$conf" \

@@ -160,18 +160,6 @@ mlab_names()
 
 # --- the network -------------------------------------------------------------
 
-mlab_network()
-{
-	nl_netns "$MLAB" "$MLAB_NS_HOST" "$MLAB_NS_INET" &&
-		nl_veth "$MLAB_NS_HOST" "$MLAB_VETH_HOST" "$MLAB_NS_INET" "$MLAB_VETH_INET" &&
-		nl_addrs "$MLAB_NS_HOST" "$MLAB_VETH_HOST" "$MLAB_HOST4/24" &&
-		nl_addrs "$MLAB_NS_INET" "$MLAB_VETH_INET" "$MLAB_INET4/24" "${MLAB_ATTACKERS[@]/%//24}" &&
-		nl_addrs "$MLAB_NS_INET" lo "$MLAB_MX4/32" &&
-		# The only route out of the hosting server leads into "the internet", which routes nowhere.
-		ip -n "$MLAB_NS_HOST" route add default via "$MLAB_INET4" &&
-		nl_carrier "$MLAB_NS_HOST" "$MLAB_VETH_HOST" "$MLAB_NS_INET" "$MLAB_VETH_INET"
-}
-
 # Starts the remote MX, sg_sink on 203.0.113.10:25 (again after
 # mlab_sink_stop: deferred mail then goes out at the next queue run, within
 # seconds). Its log goes on in $MLAB_SINK_LOG.
@@ -518,7 +506,8 @@ mlab_up()
 	MLAB_DOVECOT_LOG=$MLAB/dovecot.log
 	MLAB_SINK_LOG=$MLAB/sink.log
 
-	mlab_network || { mlab_log "cannot build the network"; return 1; }
+	nl_mail_network "$MLAB" "$MLAB_NS_HOST" "$MLAB_VETH_HOST" "$MLAB_NS_INET" \
+		"$MLAB_VETH_INET" "$MLAB_HOST4" "$MLAB_INET4" "$MLAB_MX4" "${MLAB_ATTACKERS[@]}" || { mlab_log "cannot build the network"; return 1; }
 	mlab_sink_start || return 1
 	nl_user_add "$MLAB" "$MLAB_VMAIL_USER" "$MLAB/mail" || return 1
 	mlab_postfix_setup || return 1

@@ -123,6 +123,28 @@ nl_spawn() # DIR NS CMD...
 	nl_made "$dir" pids "$NL_PID"
 }
 
+# What is written to FIFO (made anew), copied to LOG, and to TLOG with the
+# wall-clock time each line arrived, so that a reaction can be timed from
+# its log line; in the background, recorded.
+nl_stamped() # DIR FIFO LOG TLOG
+{
+	rm -f "$2"
+	mkfifo -m 0600 "$2"
+	nl_stamp "$2" "$3" "$4" </dev/null >/dev/null 2>&1 &
+	nl_made "$1" pids $!
+}
+
+nl_stamp() # FIFO LOG TLOG
+{
+	local line
+
+	exec 3>>"$2" 4>>"$3" <"$1"
+	while IFS= read -r line; do
+		printf '%s\n' "$line" >&3
+		printf '%s %s\n' "$EPOCHREALTIME" "$line" >&4
+	done
+}
+
 # --- network -----------------------------------------------------------------
 
 nl_netns() # DIR NS...
@@ -182,6 +204,24 @@ nl_carrier() # NS DEV [NS DEV]...
 		nl_wait_until 30 nl_link_up "$1" "$2" || { nl_log "$2 never came up"; return 1; }
 		shift 2
 	done
+}
+
+# The mail labs' network (mta-lab.sh, exim-lab.sh): the hosting server's
+# HOST4/24 in NS_HOST, its only route out into "the internet", NS_INET, which
+# has INET4/24, the ATTACKERS' addresses and the remote MX, MX4/32 on its
+# loopback, and routes nowhere.
+nl_mail_network() # DIR NS_HOST VETH_HOST NS_INET VETH_INET HOST4 INET4 MX4 ATTACKER...
+{
+	local dir=$1 nsh=$2 vh=$3 nsi=$4 vi=$5 host4=$6 inet4=$7 mx4=$8
+
+	shift 8
+	nl_netns "$dir" "$nsh" "$nsi" &&
+		nl_veth "$nsh" "$vh" "$nsi" "$vi" &&
+		nl_addrs "$nsh" "$vh" "$host4/24" &&
+		nl_addrs "$nsi" "$vi" "$inet4/24" "${@/%//24}" &&
+		nl_addrs "$nsi" lo "$mx4/32" &&
+		ip -n "$nsh" route add default via "$inet4" &&
+		nl_carrier "$nsh" "$vh" "$nsi" "$vi"
 }
 
 # Whether something listens on ADDR:PORT (TCP) in NS; asks the kernel, so

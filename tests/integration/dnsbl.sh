@@ -23,12 +23,10 @@ dns_up()
 {
 	DNS_NS=sgdns-$$-$RANDOM
 	DNS_ETC=/etc/netns/$DNS_NS
-	trap dns_down EXIT
-	ip netns add "$DNS_NS"
-	echo "$DNS_NS" >>"$T/netns"
+	nl_netns "$T" "$DNS_NS"
 	ip -n "$DNS_NS" link set lo up
 	[ "$(ip -n "$DNS_NS" -o link show | wc -l)" -eq 1 ] || fail "$DNS_NS has more than lo"
-	mkdir -p "${DNS_ETC:?}"
+	nl_netns_etc "$T" "$DNS_NS"
 	# A dead zone's lookup fails in a second, not in the default 2 x 5 s.
 	printf 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n' >"$DNS_ETC/resolv.conf"
 	# root: the log is in $T, which only root may enter.
@@ -47,23 +45,7 @@ dns_up()
 
 dns_listening()
 {
-	[ -n "$(nsenter --net="/run/netns/$DNS_NS" -- ss -Hlun 'sport = :53')" ]
-}
-
-# The EXIT trap of a test that called dns_up.
-dns_down()
-{
-	if [ -n "$DNS_DAEMON_PID" ]; then
-		kill -KILL "$DNS_DAEMON_PID" 2>/dev/null || true
-	fi
-	if [ -n "$DNS_PID" ]; then
-		kill -KILL "$DNS_PID" 2>/dev/null || true
-	fi
-	if [ -n "$DNS_NS" ]; then
-		ip netns del "$DNS_NS" 2>/dev/null || true
-	fi
-	case $DNS_ETC in /etc/netns/sgdns-*) rm -rf -- "$DNS_ETC" ;; esac
-	rmdir /etc/netns 2>/dev/null || true
+	[ -n "$(nl_in "$DNS_NS" ss -Hlun 'sport = :53')" ]
 }
 
 dns_in() # CMD...
@@ -126,17 +108,16 @@ test_dnsbl_check()
 dns_daemon_start() # CONF
 {
 	# shellcheck disable=SC2016 # expanded by the inner sh
-	nsenter --net="/run/netns/$DNS_NS" -- unshare --mount --propagation private -- \
+	nl_spawn "$T" "$DNS_NS" unshare --mount --propagation private -- \
 		sh -c 'mount --bind "$0" /etc/resolv.conf && exec "$@"' "$DNS_ETC/resolv.conf" \
-		"$SG_BIN" run -c "$1" >>"$T/daemon.log" 2>&1 &
-	DNS_DAEMON_PID=$!
-	echo "$DNS_DAEMON_PID" >>"$T/pids"
+		"$SG_BIN" run -c "$1" >>"$T/daemon.log" 2>&1
+	DNS_DAEMON_PID=$NL_PID
 	nl_wait_until 100 dns_healthy || fail "daemon not healthy: $(tail -n 3 "$T/daemon.log")"
 }
 
 dns_get() # PATH
 {
-	nsenter --net="/run/netns/$DNS_NS" -- curl -sS --max-time 5 "http://127.0.0.1:9025$1"
+	nl_in "$DNS_NS" curl -sS --max-time 5 "http://127.0.0.1:9025$1"
 }
 
 dns_healthy()
@@ -225,7 +206,7 @@ test_dnsbl_daemon()
 		fail "no listing logged: $(grep dnsbl "$T/daemon.log")"
 
 	# While the thread waits on dead.test, the loop answers at once.
-	us=$(nsenter --net="/run/netns/$DNS_NS" -- curl -s -o /dev/null -w '%{time_total}' \
+	us=$(nl_in "$DNS_NS" curl -s -o /dev/null -w '%{time_total}' \
 		http://127.0.0.1:9025/metrics | awk '{ printf "%d", $1 * 1000000 }')
 	echo "# /metrics answered in $us us with a dead zone's lookups under way"
 	[ "$us" -lt 500000 ] || fail "/metrics took $us us"

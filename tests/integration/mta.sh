@@ -65,21 +65,17 @@ EOF
 	[ $# -eq 0 ] || printf '%s\n' "$@" >>"$f"
 }
 
-# The daemon on $MTA_CONF in $MTA_NS, output timed line by line (lab_stamp);
+# The daemon on $MTA_CONF in $MTA_NS, output timed line by line (nl_stamped);
 # it must say it follows MTA's LOG.
 mta_daemon_start() # MTA LOG
 {
 	MTA_DAEMON_LOG=$T/mta-daemon.log
 	MTA_DAEMON_TLOG=$T/mta-daemon.tlog
-	rm -f "$T/mta-daemon.fifo" "$MTA_DAEMON_LOG" "$MTA_DAEMON_TLOG"
-	mkfifo -m 0600 "$T/mta-daemon.fifo"
-	lab_stamp "$T/mta-daemon.fifo" "$MTA_DAEMON_LOG" "$MTA_DAEMON_TLOG" </dev/null \
-		>/dev/null 2>&1 &
-	echo $! >>"$T/pids"
-	nsenter --net="/run/netns/$MTA_NS" -- env SMTPGUARD_CONFIG="$MTA_CONF" \
-		"$SG_BIN" run -c "$MTA_CONF" </dev/null >"$T/mta-daemon.fifo" 2>&1 &
-	echo $! >"$T/mta-daemon.pid"
-	echo $! >>"$T/pids"
+	rm -f "$MTA_DAEMON_LOG" "$MTA_DAEMON_TLOG"
+	nl_stamped "$T" "$T/mta-daemon.fifo" "$MTA_DAEMON_LOG" "$MTA_DAEMON_TLOG"
+	nl_spawn "$T" "$MTA_NS" env SMTPGUARD_CONFIG="$MTA_CONF" \
+		"$SG_BIN" run -c "$MTA_CONF" </dev/null >"$T/mta-daemon.fifo" 2>&1
+	echo "$NL_PID" >"$T/mta-daemon.pid"
 	nl_wait_until 100 mta_healthy || fail "daemon: $(tail -n 3 "$MTA_DAEMON_LOG")"
 	grep -q "mta: $1, following $2" "$MTA_DAEMON_LOG" ||
 		fail "not following $2: $(grep mta: "$MTA_DAEMON_LOG")"
@@ -95,20 +91,19 @@ mta_daemon_stop()
 
 mta_healthy()
 {
-	[ "$(nsenter --net="/run/netns/$MTA_NS" -- curl -s --max-time 1 \
-		http://127.0.0.1:9025/healthz)" = ok ]
+	[ "$(nl_in "$MTA_NS" curl -s --max-time 1 http://127.0.0.1:9025/healthz)" = ok ]
 }
 
 # smtpguard's CLI in the mail server's namespace, on the test's config.
 mta_sg() # ARGS...
 {
-	nsenter --net="/run/netns/$MTA_NS" -- env SMTPGUARD_CONFIG="$MTA_CONF" "$SG_BIN" "$@"
+	nl_in "$MTA_NS" env SMTPGUARD_CONFIG="$MTA_CONF" "$SG_BIN" "$@"
 }
 
 mta_metric() # SERIES
 {
-	nsenter --net="/run/netns/$MTA_NS" -- curl -s --max-time 2 \
-		http://127.0.0.1:9025/metrics | awk -v s="$1" '$1 == s { print $2 }'
+	nl_in "$MTA_NS" curl -s --max-time 2 http://127.0.0.1:9025/metrics |
+		awk -v s="$1" '$1 == s { print $2 }'
 }
 
 # Queue ids Postfix accepted from LOGIN (its smtpd "client=..., sasl_username=" lines).
@@ -155,11 +150,7 @@ mta_is() # WANT CMD...
 # follows with inotify), into $T/maillog.tlog.
 mta_stamp_maillog()
 {
-	rm -f "$T/maillog.fifo"
-	mkfifo -m 0600 "$T/maillog.fifo"
-	lab_stamp "$T/maillog.fifo" "$T/maillog.copy.log" "$T/maillog.tlog" </dev/null \
-		>/dev/null 2>&1 &
-	echo $! >>"$T/pids"
+	nl_stamped "$T" "$T/maillog.fifo" "$T/maillog.copy.log" "$T/maillog.tlog"
 	tail -n +1 -F "$MLAB_MAILLOG" >"$T/maillog.fifo" 2>/dev/null &
 	echo $! >>"$T/pids"
 }

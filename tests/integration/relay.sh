@@ -91,13 +91,6 @@ relay_said() # PREFIX
 # relay_check_refuses' namespace, with nothing but loopback.
 RELAY_NS=sgrelay-$ID
 
-relay_ns_down()
-{
-	ip netns del "$RELAY_NS" 2>/dev/null || true
-	rm -rf "/etc/netns/$RELAY_NS"
-	rmdir /etc/netns 2>/dev/null || true
-}
-
 test_relay_check_closed()
 {
 	local rc
@@ -175,28 +168,27 @@ test_relay_check_refuses()
 {
 	local ns=$RELAY_NS out rc t0 took conf=$T/relay.conf
 
-	trap 'relay_ns_down' EXIT
 	# Only loopback: nothing sent here can leave the namespace.
-	ip netns add "$ns"
+	nl_netns "$T" "$ns"
 	ip -n "$ns" link set lo up
-	mkdir -p "/etc/netns/$ns"
+	nl_netns_etc "$T" "$ns"
 	# For `ip netns exec` only, which mounts it over /etc/hosts.
 	echo "203.0.113.77 relay-target.test" >"/etc/netns/$ns/hosts"
 
 	t0=$EPOCHREALTIME
 	expect_refused \
 		'^smtpguard: refusing to test 203\.0\.113\.77: not an address of this host, nor in \[relay\]' \
-		nsenter --net="/run/netns/$ns" "$SG_BIN" check-relay 203.0.113.77:25
+		nl_in "$ns" "$SG_BIN" check-relay 203.0.113.77:25
 	took=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.3f", b - a }')
 	echo "# refused in ${took}s"
 	awk -v t="$took" 'BEGIN { exit !(t < 1.0) }' || fail "refusal took ${took}s"
 	expect_refused '^smtpguard check-relay: bad target' \
-		nsenter --net="/run/netns/$ns" "$SG_BIN" check-relay '[203.0.113.77]:25'
+		nl_in "$ns" "$SG_BIN" check-relay '[203.0.113.77]:25'
 
 	# Listed, it is tried; with no route, every test is an error.
 	printf '[relay]\ncheck_targets = 198.51.100.9, 203.0.113.77\n' >"$conf"
 	rc=0
-	out=$(nsenter --net="/run/netns/$ns" env SMTPGUARD_CONFIG="$conf" "$SG_BIN" check-relay \
+	out=$(nl_in "$ns" env SMTPGUARD_CONFIG="$conf" "$SG_BIN" check-relay \
 		203.0.113.77:25 2>&1) || rc=$?
 	printf '%s\n' "$out" >"$T/relay.out"
 	expect_eq "exit status, listed" 1 "$rc"
@@ -224,7 +216,7 @@ test_relay_check_refuses()
 
 	# By default, this host's first global address: here none, so 127.0.0.1.
 	rc=0
-	nsenter --net="/run/netns/$ns" "$SG_BIN" check-relay >"$T/relay.out" 2>&1 || rc=$?
+	nl_in "$ns" "$SG_BIN" check-relay >"$T/relay.out" 2>&1 || rc=$?
 	expect_eq "exit status, default" 1 "$rc"
 	expect_eq "verdicts, default" \
 		"$(relay_expect 'error (connect: Connection refused)' "${RELAY_IDS[@]}")" \

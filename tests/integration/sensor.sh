@@ -231,17 +231,14 @@ test_no_socket()
 {
 	local ns=sgt-$ID-fwd veth=sg${ID}f key overflow
 
-	ip netns add "$ns"
-	ip link add "$veth" netns "$NS_HOST" type veth peer name "${veth}p" netns "$ns"
-	ip -n "$NS_HOST" addr add 203.0.113.1/24 dev "$veth"
-	ip -n "$ns" addr add 203.0.113.2/24 dev "${veth}p"
-	ip -n "$NS_HOST" link set "$veth" up
-	ip -n "$ns" link set "${veth}p" up
+	nl_netns "$T" "$ns"
+	nl_veth "$NS_HOST" "$veth" "$ns" "${veth}p"
+	nl_addrs "$NS_HOST" "$veth" 203.0.113.1/24
+	nl_addrs "$ns" "${veth}p" 203.0.113.2/24
 	ip -n "$ns" route add default via 203.0.113.1
 	ip -n "$NS_NET" route add 203.0.113.0/24 via "$HOST4"
 	nl_in "$NS_HOST" sysctl -qw net.ipv4.ip_forward=1
-	echo "$ns" >>"$T/netns"
-	nl_wait_until 30 nl_link_up "$ns" "${veth}p" || fail "${veth}p never came up"
+	nl_carrier "$ns" "${veth}p" || fail "${veth}p never came up"
 
 	expect_eq "routed connects" "ok=4 eperm=0 other=0" \
 		"$(nl_in "$ns" "$CONNECT" -n 4 "$NET4" 25)"
