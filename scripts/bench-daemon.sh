@@ -21,9 +21,8 @@ VETH=sgb${ID}a
 T=$(mktemp -d /tmp/sgb-"$ID".XXXXXX)
 CG=$(nl_cgroup2_root)/sgb-$ID
 
-# SIGKILL: the daemon's exit would only slow the teardown.
 # shellcheck disable=SC2016 # expanded at exit
-nl_trap 'nl_down "$T" KILL'
+nl_trap 'nl_down "$T"'
 
 in_ns() { nl_in "$NS" "$@"; }
 healthy() { [ "$(in_ns curl -s --max-time 2 http://127.0.0.1:9025/healthz 2>/dev/null)" = ok ]; }
