@@ -23,7 +23,8 @@ nl_log()
 	echo "netlab: $*" >&2
 }
 
-# Unique per run and short enough for 15-character interface names: VAR=ID.
+# VAR=ID, unique per run (this shell's pid, a random number) and short
+# enough for 15-character interface names.
 nl_id() # VAR
 {
 	printf -v "$1" '%x%x' $$ $RANDOM
@@ -105,7 +106,7 @@ nl_kill() # SIG PID...
 	done
 }
 
-# Recorded before it is made use of, so that a failure half way leaves nothing behind.
+# What a lab made, in DIR/KIND: teardown finds it from any shell, whatever state set-up got to.
 nl_made() # DIR KIND VALUE
 {
 	echo "$3" >>"$1/$2"
@@ -134,6 +135,7 @@ nl_stamped() # DIR FIFO LOG TLOG
 	nl_made "$1" pids $!
 }
 
+# nl_stamped's copier: read line by line, so that each line is stamped when it arrives.
 nl_stamp() # FIFO LOG TLOG
 {
 	local line
@@ -147,6 +149,7 @@ nl_stamp() # FIFO LOG TLOG
 
 # --- network -----------------------------------------------------------------
 
+# Namespaces recorded one by one, so that a failure half way leaves none behind.
 nl_netns() # DIR NS...
 {
 	local dir=$1 ns
@@ -192,6 +195,7 @@ nl_addrs() # NS DEV ADDR/PREFIX...
 	done
 }
 
+# Operationally up: the carrier is there, not only the administrative flag.
 nl_link_up() # NS DEV
 {
 	ip -n "$1" link show dev "$2" | grep -q 'state UP'
@@ -258,6 +262,7 @@ nl_sink_starts() # LOG
 	echo "${n:-0}"
 }
 
+# Ready once it logs one more "ready" than before: a restarted sink appends to the same log.
 nl_sink_ready() # LOG STARTS-BEFORE
 {
 	[ "$(nl_sink_starts "$1")" -gt "$2" ]
@@ -437,18 +442,19 @@ nl_clear() # DIR [SIG]
 	fi
 }
 
+# cgroup.kill returns before the processes are gone; rmdir fails until they are.
 nl_cgroup_empty() # CG
 {
 	[ -z "$(cat "$1/cgroup.procs" 2>/dev/null)" ]
 }
 
 # Removes everything the lab in DIR made, DIR too; safe at any point, and twice.
-nl_down() # DIR [SIG]
+nl_down() # DIR
 {
 	local dir=$1 u
 
 	[ -n "$dir" ] && [ -d "$dir" ] || return 0
-	nl_clear "$dir" "${2:-TERM}"
+	nl_clear "$dir"
 	# Unmounting the private bpffs releases every pin left.
 	if mountpoint -q "$dir/bpffs"; then
 		umount "$dir/bpffs" || nl_log "cannot unmount $dir/bpffs"

@@ -19,7 +19,6 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # shellcheck source=scripts/lib/netlab.sh
 . "$ROOT/scripts/lib/netlab.sh"
 SG_BIN=$ROOT/smtpguard
-SINK=$ROOT/build/tools/sg_sink
 CONNECT=$ROOT/build/tools/sg_connect
 
 nl_id ID
@@ -60,7 +59,7 @@ env_check()
 	why=$(nl_need bpftool jq ip tc nsenter setpriv useradd userdel nstat mountpoint) ||
 		prereq_fail "$why"
 	[ -n "$(nl_cgroup2_root)" ] || prereq_fail "no cgroup2 mount in /proc/self/mounts"
-	for tool in "$SG_BIN" "$SINK" "$CONNECT"; do
+	for tool in "$SG_BIN" "$NL_SINK_BIN" "$CONNECT"; do
 		[ -x "$tool" ] ||
 			prereq_fail "$tool missing (make smtpguard build/tools/sg_sink build/tools/sg_connect)"
 	done
