@@ -15,8 +15,8 @@
 #                        release thaws the frozen mail, which goes out
 #
 # The test builds its own lab and removes it on any exit. It reuses
-# mta.sh's helpers that do not name the Postfix lab (mta_daemon_stop,
-# mta_since). Sourced by run.sh.
+# mta.sh's helpers that do not name the Postfix lab (mta_config_head,
+# mta_daemon_stop, mta_since). Sourced by run.sh.
 
 TESTS+=(exim_sasl_contained)
 
@@ -44,15 +44,8 @@ exim_for_test()
 
 exim_write_config() # FILE
 {
-	cat >"$1" <<EOF
-[daemon]
-interfaces = $ELAB_VETH_HOST
-cgroup = $CG
-[exporter]
-listen = 127.0.0.1:9025
-[audit]
-log = $T/audit.log
-syslog = no
+	mta_config_head "$ELAB_VETH_HOST" >"$1"
+	cat >>"$1" <<EOF
 [detect]
 baselines = $T/baselines.gz
 [mta]

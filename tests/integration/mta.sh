@@ -39,20 +39,29 @@ mta_for_test() # [CONFIG-LINE...]
 	mta_daemon_start postfix "$MLAB_MAILLOG"
 }
 
-mta_write_config() # FILE [LINE...]
+# What every mail test's daemon config starts with, whatever its MTA: the
+# server's uplink VETH and the test cgroup, the exporter, the test's audit log.
+mta_config_head() # VETH
 {
-	local f=$1
-
-	shift
-	cat >"$f" <<EOF
+	cat <<EOF
 [daemon]
-interfaces = $MLAB_VETH_HOST
+interfaces = $1
 cgroup = $CG
 [exporter]
 listen = 127.0.0.1:9025
 [audit]
 log = $T/audit.log
 syslog = no
+EOF
+}
+
+mta_write_config() # FILE [LINE...]
+{
+	local f=$1
+
+	shift
+	mta_config_head "$MLAB_VETH_HOST" >"$f"
+	cat >>"$f" <<EOF
 [mta]
 type = postfix
 logs = $MLAB_MAILLOG $MLAB_DOVECOT_LOG
