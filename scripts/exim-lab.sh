@@ -149,7 +149,7 @@ elab_check()
 	fi
 }
 
-# --- the network -------------------------------------------------------------
+# --- the remote MX -----------------------------------------------------------
 
 # Starts the remote MX, sg_sink on 203.0.113.10:25 (again after
 # elab_sink_stop: deferred mail then goes out at a later queue run). Its log

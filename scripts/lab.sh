@@ -149,6 +149,8 @@ lab_names()
 	LAB_USER_WEB=web-$LAB_ID
 }
 
+# The box's own and its customers' addresses, the MXs' in "the internet":
+# each sender and each MX is told apart in the sink log.
 lab_network()
 {
 	nl_netns "$LAB" "$LAB_NS_HOST" "$LAB_NS_INET" &&

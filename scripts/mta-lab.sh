@@ -158,7 +158,7 @@ mlab_names()
 	MLAB_ETC_NETNS=/etc/netns/$MLAB_NS_HOST
 }
 
-# --- the network -------------------------------------------------------------
+# --- the remote MX -----------------------------------------------------------
 
 # Starts the remote MX, sg_sink on 203.0.113.10:25 (again after
 # mlab_sink_stop: deferred mail then goes out at the next queue run, within
