@@ -36,8 +36,7 @@ cleanup()
 	lab_down
 	rm -f "$RESULTS"
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM HUP
+nl_trap cleanup
 
 # The time of the daemon's first audit entry about USER, in epoch seconds, or empty.
 action_audited() # USER
@@ -66,7 +65,7 @@ run_case() # POLICY RATE
 	out=$LAB/out/web.out
 	lab_web_run "$rate" $((rate * SECONDS_PER_RUN)) "$SECONDS_PER_RUN" >"$out" 2>&1
 	# The daemon acts at its next tick at the latest.
-	lab_wait_until 30 test -n "$(lab_action_logged "$LAB_USER_WEB")" || true
+	nl_wait_until 30 test -n "$(lab_action_logged "$LAB_USER_WEB")" || true
 	t0=$(lab_field "$out" first_connect)
 	read -r logged rule <<<"$(lab_action_logged "$LAB_USER_WEB")"
 	audited=$(action_audited "$LAB_USER_WEB")

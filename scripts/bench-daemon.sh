@@ -10,37 +10,28 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=scripts/lib/netlab.sh
+. "$ROOT/scripts/lib/netlab.sh"
 UIDS=${1:-10000}
 FLOWS=${2:-6}
 SCRAPES=50
-ID=$(printf '%x%x' $$ $RANDOM)
+nl_id ID
 NS=sgb-$ID
 VETH=sgb${ID}a
 T=$(mktemp -d /tmp/sgb-"$ID".XXXXXX)
-CG=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/self/mounts)/sgb-$ID
-DAEMON=
+CG=$(nl_cgroup2_root)/sgb-$ID
 
-cleanup()
-{
-	[ -z "$DAEMON" ] || kill -KILL "$DAEMON" 2>/dev/null || true
-	wait 2>/dev/null || true
-	ip netns del "$NS" 2>/dev/null || true
-	[ ! -d "$CG" ] || rmdir "$CG" 2>/dev/null || true
-	mountpoint -q "$T/bpffs" && umount "$T/bpffs"
-	rm -rf "$T"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM HUP
+# shellcheck disable=SC2016 # expanded at exit
+nl_trap 'nl_down "$T"'
 
-in_ns() { nsenter --net="/run/netns/$NS" -- "$@"; }
+in_ns() { nl_in "$NS" "$@"; }
+healthy() { [ "$(in_ns curl -s --max-time 2 http://127.0.0.1:9025/healthz 2>/dev/null)" = ok ]; }
 
-mkdir "$T/bpffs" "$CG"
-mount -t bpf bpf "$T/bpffs"
+nl_bpffs "$T"
+nl_cgroup "$T" "$CG"
 export SMTPGUARD_PIN_DIR=$T/bpffs/smtpguard
-ip netns add "$NS"
-ip -n "$NS" link add "$VETH" type veth peer name "${VETH%a}b"
-ip -n "$NS" link set lo up
-ip -n "$NS" link set "$VETH" up
+nl_netns "$T" "$NS"
+nl_veth "$NS" "$VETH" "$NS" "${VETH%a}b"
 cat >"$T/smtpguard.conf" <<CONF
 [daemon]
 interfaces = $VETH
@@ -51,13 +42,9 @@ syslog = no
 CONF
 in_ns "$ROOT/smtpguard" attach --cgroup "$CG" -i "$VETH" >/dev/null
 "$ROOT/build/tools/sg_fill" "$UIDS" "$FLOWS"
-# nsenter execs smtpguard: $! is the daemon itself.
-nsenter --net="/run/netns/$NS" -- "$ROOT/smtpguard" run -c "$T/smtpguard.conf" >"$T/daemon.log" 2>&1 &
-DAEMON=$!
-for _ in $(seq 100); do
-	[ "$(in_ns curl -s --max-time 2 http://127.0.0.1:9025/healthz 2>/dev/null)" = ok ] && break
-	sleep 0.1
-done
+nl_spawn "$T" "$NS" "$ROOT/smtpguard" run -c "$T/smtpguard.conf" >"$T/daemon.log" 2>&1
+DAEMON=$NL_PID
+nl_wait_until 100 healthy || true
 # Every UID sends again once the daemon has its baseline: each gets a history.
 sleep 1.5
 "$ROOT/build/tools/sg_fill" "$UIDS" "$FLOWS" 1

@@ -64,7 +64,7 @@ leftovers() # ID
 
 	ip netns list | grep -- "sglab-$id" || true
 	getent passwd | grep -- "-$id:" | cut -d: -f1 || true
-	[ ! -e "$(lab_cgroup2_root)/sglab-$id" ] || echo "cgroup sglab-$id"
+	[ ! -e "$(nl_cgroup2_root)/sglab-$id" ] || echo "cgroup sglab-$id"
 	compgen -G "/tmp/sglab-$id.*" || true
 	grep -- "sglab-$id" /proc/self/mounts | cut -d' ' -f2 || true
 }
@@ -73,8 +73,7 @@ cleanup()
 {
 	lab_down
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM HUP
+nl_trap cleanup
 
 heading "A shared-hosting box and 'the internet', in network namespaces"
 lab_up
@@ -102,7 +101,7 @@ say "php $LAB_WEB_SCRIPT"
 say "  $WEB_RATE connections a second, round-robin over the 20 MXs, random recipients"
 lab_web_run "$WEB_RATE" "$WEB_COUNT" "$WEB_SECONDS" >"$LAB/out/web.out" 2>&1 &
 web_pid=$!
-lab_wait_until 100 action_line "$LAB_USER_WEB" >/dev/null ||
+nl_wait_until 100 action_line "$LAB_USER_WEB" >/dev/null ||
 	say "(no automatic action within 10 s: the detector is not in this build)"
 sleep 1
 lab_sg top -n 6 | show

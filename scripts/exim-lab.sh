@@ -48,13 +48,15 @@
 # Nothing routes out of the namespaces, and only 198.51.100.0/24 and
 # 203.0.113.10 are used. Names are unique per run (namespaces
 # sgexim-ID-*). Functions: elab_up, elab_down (safe at any point, and
-# twice), elab_in_host, elab_in_inet, elab_exim, elab_exim_as, elab_swaks,
+# twice), elab_exim, elab_exim_as, elab_swaks,
 # elab_sink_stop, elab_sink_start, elab_queue_count, elab_sink_count,
-# elab_qids_of, elab_escaped, elab_mailbox_count, elab_wait_until. The
-# caller sets its own traps.
+# elab_qids_of, elab_escaped, elab_mailbox_count. The caller sets its own
+# traps. The namespaces, veth and sink are made and removed by
+# scripts/lib/netlab.sh (nl_*).
 
 ELAB_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-ELAB_SINK_BIN=$ELAB_ROOT/build/tools/sg_sink
+# shellcheck source=scripts/lib/netlab.sh
+. "$ELAB_ROOT/scripts/lib/netlab.sh"
 # Where scripts/fetch-exim.sh unpacked Debian's Exim.
 ELAB_EXIM_DIST=${ELAB_EXIM_DIST:-$ELAB_ROOT/build/exim}
 ELAB_EXIM_BIN=$ELAB_EXIM_DIST/root/usr/sbin/exim4
@@ -108,58 +110,6 @@ elab_log()
 	echo "exim-lab: $*" >&2
 }
 
-# Runs CMD in the hosting server's network namespace (only: the host's /etc).
-elab_in_host() # CMD...
-{
-	nsenter --net="/run/netns/$ELAB_NS_HOST" -- "$@"
-}
-
-# Runs CMD in "the internet".
-elab_in_inet() # CMD...
-{
-	nsenter --net="/run/netns/$ELAB_NS_INET" -- "$@"
-}
-
-# Polls CMD every 0.1 s for at most TENTHS tenths of a second.
-elab_wait_until() # TENTHS CMD...
-{
-	local n=$1
-
-	shift
-	while ! "$@"; do
-		n=$((n - 1))
-		[ "$n" -gt 0 ] || return 1
-		sleep 0.1
-	done
-}
-
-# Whether PID has exited: a zombie has too (PID 1 may reap orphans late).
-elab_gone() # PID
-{
-	local state
-
-	state=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null) || return 0
-	[ -z "$state" ] || [ "${state%% *}" = Z ]
-}
-
-# SIGTERM to PIDS, then SIGKILL to those still there after 2 s.
-elab_kill() # PID...
-{
-	local pid
-
-	[ $# -gt 0 ] || return 0
-	kill -TERM "$@" 2>/dev/null || true
-	for pid in "$@"; do
-		elab_wait_until 20 elab_gone "$pid" || kill -KILL "$pid" 2>/dev/null || true
-	done
-}
-
-# Remembers what was made, in $ELAB/KIND (netns, pids), for elab_down.
-elab_made() # KIND VALUE
-{
-	echo "$2" >>"$ELAB/$1"
-}
-
 # The lab's exim with ARGS, in the lab's namespaces, as root: elab_exim -bp.
 elab_exim() # ARGS...
 {
@@ -181,15 +131,13 @@ elab_exim_as() # USER ARGS...
 
 elab_check()
 {
-	local tool
+	local why
 
-	[ "$(id -u)" -eq 0 ] || { elab_log "must run as root"; return 1; }
-	[ -x "$ELAB_SINK_BIN" ] || { elab_log "$ELAB_SINK_BIN missing (make build/tools/sg_sink)"; return 1; }
+	why=$(nl_need ip nsenter unshare setpriv ldconfig mount swaks ss) ||
+		{ elab_log "$why"; return 1; }
+	[ -x "$NL_SINK_BIN" ] || { elab_log "$NL_SINK_BIN missing (make build/tools/sg_sink)"; return 1; }
 	[ -u "$ELAB_EXIM_BIN" ] ||
 		{ elab_log "$ELAB_EXIM_BIN missing or not set-uid (scripts/fetch-exim.sh)"; return 1; }
-	for tool in ip nsenter unshare setpriv ldconfig mount swaks ss; do
-		command -v "$tool" >/dev/null || { elab_log "$tool not installed"; return 1; }
-	done
 	# Exim re-execs itself for every delivery and queue run: set-uid must work there.
 	if findmnt -n -o OPTIONS -T "$ELAB_EXIM_BIN" | tr ',' '\n' | grep -qx nosuid; then
 		elab_log "$ELAB_EXIM_DIST is on a nosuid mount: exim cannot regain root"
@@ -201,95 +149,24 @@ elab_check()
 	fi
 }
 
-# Names for a new lab: unique per run, short enough for 15-character interface names.
-elab_names()
-{
-	ELAB_ID=$(printf '%x%x' $$ $RANDOM)
-	ELAB_NS_HOST=sgexim-$ELAB_ID-host
-	ELAB_NS_INET=sgexim-$ELAB_ID-inet
-	ELAB_VETH_HOST=sge${ELAB_ID}h
-	ELAB_VETH_INET=sge${ELAB_ID}i
-}
-
-# A password of 32 letters and digits.
-elab_password()
-{
-	tr -dc 'A-Za-z0-9' </dev/urandom | head -c 32
-}
-
-# --- the network -------------------------------------------------------------
-
-elab_link_up() # NS DEV
-{
-	ip -n "$1" link show dev "$2" | grep -q 'state UP'
-}
-
-elab_network()
-{
-	local a
-
-	ip netns add "$ELAB_NS_HOST" || return 1
-	elab_made netns "$ELAB_NS_HOST"
-	ip netns add "$ELAB_NS_INET" || return 1
-	elab_made netns "$ELAB_NS_INET"
-	# Made inside the namespaces: the pair never exists among the host's interfaces.
-	ip link add "$ELAB_VETH_HOST" netns "$ELAB_NS_HOST" type veth \
-		peer name "$ELAB_VETH_INET" netns "$ELAB_NS_INET" || return 1
-	ip -n "$ELAB_NS_HOST" addr add "$ELAB_HOST4/24" dev "$ELAB_VETH_HOST"
-	ip -n "$ELAB_NS_INET" addr add "$ELAB_INET4/24" dev "$ELAB_VETH_INET"
-	for a in "${ELAB_ATTACKERS[@]}"; do
-		ip -n "$ELAB_NS_INET" addr add "$a/24" dev "$ELAB_VETH_INET"
-	done
-	ip -n "$ELAB_NS_INET" addr add "$ELAB_MX4/32" dev lo
-	ip -n "$ELAB_NS_HOST" link set lo up
-	ip -n "$ELAB_NS_INET" link set lo up
-	ip -n "$ELAB_NS_HOST" link set "$ELAB_VETH_HOST" up
-	ip -n "$ELAB_NS_INET" link set "$ELAB_VETH_INET" up
-	# The only route out of the hosting server leads into "the internet", which routes nowhere.
-	ip -n "$ELAB_NS_HOST" route add default via "$ELAB_INET4" || return 1
-	if ! elab_wait_until 30 elab_link_up "$ELAB_NS_HOST" "$ELAB_VETH_HOST" ||
-		! elab_wait_until 30 elab_link_up "$ELAB_NS_INET" "$ELAB_VETH_INET"; then
-		elab_log "the veth pair never came up"
-		return 1
-	fi
-}
-
-elab_sink_ready() # COUNT
-{
-	local n
-
-	n=$(grep -cs '^ready$' "$ELAB_SINK_LOG" || true)
-	[ "${n:-0}" -gt "$1" ]
-}
+# --- the remote MX -----------------------------------------------------------
 
 # Starts the remote MX, sg_sink on 203.0.113.10:25 (again after
 # elab_sink_stop: deferred mail then goes out at a later queue run). Its log
 # goes on in $ELAB_SINK_LOG.
 elab_sink_start()
 {
-	local n
-
 	[ -z "$ELAB_SINK_PID" ] || return 0
-	n=$(grep -cs '^ready$' "$ELAB_SINK_LOG" || true)
-	n=${n:-0}
-	# nsenter itself in the background: $! is the sink (nsenter execs it).
-	nsenter --net="/run/netns/$ELAB_NS_INET" -- "$ELAB_SINK_BIN" --listen "$ELAB_MX4:25" \
-		--accept ok --log "$ELAB_SINK_LOG" --max-seconds "$ELAB_SINK_SECONDS" \
-		</dev/null >/dev/null 2>>"$ELAB/sink.err" &
-	ELAB_SINK_PID=$!
-	elab_made pids "$ELAB_SINK_PID"
-	elab_wait_until 50 elab_sink_ready "$n" ||
-		{ elab_log "the sink did not start: $(cat "$ELAB/sink.err")"; return 1; }
+	nl_sink_start "$ELAB" "$ELAB_NS_INET" "$ELAB_SINK_LOG" --listen "$ELAB_MX4:25" --accept ok \
+		--max-seconds "$ELAB_SINK_SECONDS" || return 1
+	ELAB_SINK_PID=$NL_PID
 }
 
 # Stops the remote MX: the hosting server's mail is deferred ("Connection refused").
 elab_sink_stop()
 {
 	[ -n "$ELAB_SINK_PID" ] || return 0
-	elab_kill "$ELAB_SINK_PID"
-	# Forgotten, so that elab_down never signals a later process with its pid.
-	grep -vx "$ELAB_SINK_PID" "$ELAB/pids" >"$ELAB/pids.new"
-	mv "$ELAB/pids.new" "$ELAB/pids"
+	nl_sink_stop "$ELAB" "$ELAB_SINK_PID"
 	ELAB_SINK_PID=
 }
 
@@ -355,8 +232,8 @@ elab_holder_start()
 			exec sleep "$4"' elab-holder "$ELAB_ID" "$ELAB/etc-upper" "$ELAB/etc-work" \
 		"$ELAB_HOLD_SECONDS" </dev/null >/dev/null 2>>"$ELAB/holder.err" &
 	ELAB_HOLDER_PID=$!
-	elab_made pids "$ELAB_HOLDER_PID"
-	elab_wait_until 50 elab_mounted "$ELAB_HOLDER_PID" ||
+	nl_made "$ELAB" pids "$ELAB_HOLDER_PID"
+	nl_wait_until 50 elab_mounted "$ELAB_HOLDER_PID" ||
 		{ elab_log "no overlay on /etc: $(cat "$ELAB/holder.err")"; return 1; }
 	ELAB_MNTNS=$(readlink "/proc/$ELAB_HOLDER_PID/ns/mnt") || return 1
 	echo "$ELAB_MNTNS" >"$ELAB/mntns"
@@ -507,19 +384,12 @@ elab_exim_setup()
 	chown "$u:$u" "$ELAB_SPOOL" "$ELAB/log" "$ELAB/mail"
 	chmod 0750 "$ELAB_SPOOL" "$ELAB/mail"
 	chmod 0755 "$ELAB/log" "$ELAB_EXIM_DIR"
-	ELAB_ALICE_PASS=$(elab_password)
-	ELAB_INFO_PASS=$(elab_password)
+	ELAB_ALICE_PASS=$(nl_password)
+	ELAB_INFO_PASS=$(nl_password)
 	install -m 0640 -g "$u" /dev/null "$ELAB/passwd"
 	printf '%s: %s\n' "$ELAB_VICTIM" "$ELAB_VICTIM_PASS" "$ELAB_ALICE" "$ELAB_ALICE_PASS" \
 		"$ELAB_INFO" "$ELAB_INFO_PASS" >"$ELAB/passwd"
 	elab_write_config
-}
-
-# Whether something listens on ADDR:PORT (TCP) in the hosting server; asks
-# the kernel, so that no probe connection shows in the logs.
-elab_listening() # ADDR PORT
-{
-	[ -n "$(elab_in_host ss -Hltn src "$1" sport = ":$2" 2>/dev/null)" ]
 }
 
 elab_exim_start()
@@ -534,14 +404,14 @@ elab_exim_start()
 	nsenter --mount="/proc/$ELAB_HOLDER_PID/ns/mnt" --net="/proc/$ELAB_HOLDER_PID/ns/net" -- \
 		"$ELAB_EXIM_BIN" -bdf -q"$ELAB_QUEUE_INTERVAL" </dev/null >>"$ELAB/exim.out" 2>&1 &
 	ELAB_EXIM_PID=$!
-	elab_made pids "$ELAB_EXIM_PID"
-	if ! elab_wait_until 100 elab_listening "$ELAB_HOST4" 587 ||
-		! elab_listening "$ELAB_HOST4" 25; then
+	nl_made "$ELAB" pids "$ELAB_EXIM_PID"
+	if ! nl_wait_until 100 nl_listening "$ELAB_NS_HOST" "$ELAB_HOST4" 587 ||
+		! nl_listening "$ELAB_NS_HOST" "$ELAB_HOST4" 25; then
 		elab_log "Exim does not answer on $ELAB_HOST4:587: $(tail -n 3 "$ELAB/exim.out" \
 			"$ELAB_PANICLOG" 2>/dev/null)"
 		return 1
 	fi
-	elab_wait_until 50 grep -qs ' daemon started: ' "$ELAB_MAINLOG" ||
+	nl_wait_until 50 grep -qs ' daemon started: ' "$ELAB_MAINLOG" ||
 		{ elab_log "no 'daemon started' in $ELAB_MAINLOG"; return 1; }
 }
 
@@ -551,12 +421,7 @@ elab_exim_start()
 # the submission port; returns swaks' status (0: accepted).
 elab_swaks() # SRC_IP ACCOUNT PASSWORD FROM TO [SWAKS-ARGS...]
 {
-	local src=$1 account=$2 pass=$3 from=$4 to=$5
-
-	shift 5
-	elab_in_inet swaks --server "$ELAB_HOST4:587" --local-interface "$src" --timeout 3 \
-		--ehlo "client-$src.example" --auth PLAIN --auth-user "$account" \
-		--auth-password "$pass" --from "$from" --to "$to" "$@"
+	nl_swaks "$ELAB_NS_INET" "$ELAB_HOST4:587" "$@"
 }
 
 # The messages in Exim's queue: all, or only the frozen ones (exim -bp).
@@ -596,17 +461,7 @@ elab_escaped() # LOGIN
 # (connections). The hosting server's every message comes from 198.51.100.1.
 elab_sink_count() # 250|550|data|accept [SRC]
 {
-	local kind=$1 src=${2:-} pat
-
-	src=${src:+${src//./\\.}}
-	src=${src:-[^ ]*}
-	case $kind in
-	accept) pat="^accept [0-9]* $src:[0-9]*\$" ;;
-	250 | 550) pat="^rcpt [0-9]* $src:[0-9]* $kind " ;;
-	data) pat="^data [0-9]* $src:[0-9]* " ;;
-	*) elab_log "elab_sink_count: unknown kind $kind"; return 2 ;;
-	esac
-	grep -c -- "$pat" "$ELAB_SINK_LOG" || true
+	nl_sink_count "$ELAB_SINK_LOG" "$@"
 }
 
 # The messages in ACCOUNT's mailbox (an mbox file).
@@ -624,7 +479,7 @@ elab_up()
 {
 	[ -z "$ELAB" ] || { elab_log "a lab is up ($ELAB): elab_down first"; return 1; }
 	elab_check || return 1
-	elab_names
+	nl_names ELAB sgexim sge
 	ELAB=$(mktemp -d /tmp/sgexim-"$ELAB_ID".XXXXXX) || return 1
 	# Debian-exim must traverse it.
 	chmod 0711 "$ELAB"
@@ -636,7 +491,8 @@ elab_up()
 	ELAB_EXIM_CMD=$ELAB/exim-cmd
 	ELAB_SINK_LOG=$ELAB/sink.log
 
-	elab_network || { elab_log "cannot build the network"; return 1; }
+	nl_mail_network "$ELAB" "$ELAB_NS_HOST" "$ELAB_VETH_HOST" "$ELAB_NS_INET" \
+		"$ELAB_VETH_INET" "$ELAB_HOST4" "$ELAB_INET4" "$ELAB_MX4" "${ELAB_ATTACKERS[@]}" || { elab_log "cannot build the network"; return 1; }
 	elab_sink_start || return 1
 	elab_etc || { elab_log "cannot write the private /etc"; return 1; }
 	elab_exim_setup || { elab_log "cannot configure Exim"; return 1; }
@@ -645,61 +501,33 @@ elab_up()
 	elab_exim_start || return 1
 }
 
-# Processes left of the lab: in its mount namespace (while the holder
-# keeps it, so that its number is not another's), in its network
-# namespaces, or with their cwd or command line under $ELAB.
-elab_leftovers()
+# The lab's mount namespace while the holder keeps it (so that its number
+# is not another's), or nothing.
+elab_mntns()
 {
-	local p cwd ns mntns=
-
 	if [ -s "$ELAB/mntns" ] && [ -n "$ELAB_HOLDER_PID" ] &&
 		[ "$(readlink "/proc/$ELAB_HOLDER_PID/ns/mnt" 2>/dev/null)" = "$(cat "$ELAB/mntns")" ]; then
-		mntns=$(cat "$ELAB/mntns")
+		cat "$ELAB/mntns"
 	fi
-	if [ -f "$ELAB/netns" ]; then
-		while read -r ns; do
-			ip netns pids "$ns" 2>/dev/null
-		done <"$ELAB/netns"
-	fi
-	for p in /proc/[0-9]*; do
-		if [ -n "$mntns" ] && [ "$(readlink "$p/ns/mnt" 2>/dev/null)" = "$mntns" ]; then
-			echo "${p#/proc/}"
-			continue
-		fi
-		cwd=$(readlink "$p/cwd" 2>/dev/null) || continue
-		case $cwd in "$ELAB" | "$ELAB"/*) echo "${p#/proc/}"; continue ;; esac
-		tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -qF -- "$ELAB/" && echo "${p#/proc/}"
-	done
 }
 
 # Removes everything elab_up made, whatever state it got to; safe to run twice.
 elab_down()
 {
-	local pids ns _
+	local _
 
 	if [ -z "$ELAB" ] || [ ! -d "$ELAB" ]; then
 		ELAB=
 		return 0
 	fi
 	# Exim's daemon first, so that it starts nothing more.
-	[ -z "$ELAB_EXIM_PID" ] || elab_kill "$ELAB_EXIM_PID"
-	# Then whatever runs in the lab (deliveries, queue runs, the sink), the holder last.
+	[ -z "$ELAB_EXIM_PID" ] || nl_kill TERM "$ELAB_EXIM_PID"
+	# Then whatever runs in the lab (deliveries, queue runs, the sink), the
+	# holder last: with it the mount namespace and its overlay go.
 	for _ in 1 2; do
-		mapfile -t pids < <(elab_leftovers | grep -vxe "$$" -e "$BASHPID" \
-			-e "${ELAB_HOLDER_PID:-0}" | sort -u)
-		elab_kill "${pids[@]}"
+		nl_kill_leftovers "$ELAB" "$(elab_mntns)" "${ELAB_HOLDER_PID:-0}"
 	done
-	if [ -f "$ELAB/pids" ]; then
-		mapfile -t pids <"$ELAB/pids"
-		elab_kill "${pids[@]}"
-	fi
-	# The holder gone, the mount namespace and its overlay go with it.
-	if [ -f "$ELAB/netns" ]; then
-		while read -r ns; do
-			ip netns del "$ns" 2>/dev/null || true
-		done <"$ELAB/netns"
-	fi
-	rm -rf -- "$ELAB"
+	nl_down "$ELAB"
 	ELAB=
 	ELAB_EXIM_PID=
 	ELAB_HOLDER_PID=

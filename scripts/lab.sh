@@ -40,11 +40,13 @@
 # lab_steady_start, lab_news_burst, lab_web_run, and the readers below. The
 # caller sets its own traps. Every name is prefixed lab_/LAB_, so that this
 # file can be sourced next to tests/integration/lib.sh; `sg` is defined too
-# unless the caller already has one.
+# unless the caller already has one. The namespaces, veth, bpffs, cgroup,
+# sink and users are made and removed by scripts/lib/netlab.sh (nl_*).
 
 LAB_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=scripts/lib/netlab.sh
+. "$LAB_ROOT/scripts/lib/netlab.sh"
 LAB_SG_BIN=$LAB_ROOT/smtpguard
-LAB_SINK_BIN=$LAB_ROOT/build/tools/sg_sink
 
 LAB_HOST4=203.0.113.1
 LAB_HOST6=2001:db8:1::1
@@ -93,7 +95,6 @@ LAB_USER_NEWS=
 LAB_USER_WEB=
 LAB_WEB_SCRIPT=
 LAB_MAILER=
-LAB_USERS_MADE=()
 
 # --- helpers -----------------------------------------------------------------
 
@@ -102,33 +103,10 @@ lab_log()
 	echo "lab: $*" >&2
 }
 
-lab_cgroup2_root()
-{
-	awk '$3 == "cgroup2" { print $2; exit }' /proc/self/mounts
-}
-
-# Not `ip netns exec`: it remounts /sys, hiding the bpffs and cgroup mounts.
+# The hosting box, where the customers and smtpguard run.
 lab_in_host()
 {
-	nsenter --net="/run/netns/$LAB_NS_HOST" -- "$@"
-}
-
-lab_in_inet()
-{
-	nsenter --net="/run/netns/$LAB_NS_INET" -- "$@"
-}
-
-# Polls CMD every 0.1 s for at most TENTHS tenths of a second.
-lab_wait_until() # TENTHS CMD...
-{
-	local n=$1
-
-	shift
-	while ! "$@"; do
-		n=$((n - 1))
-		[ "$n" -gt 0 ] || return 1
-		sleep 0.1
-	done
+	nl_in "$LAB_NS_HOST" "$@"
 }
 
 # The smtpguard CLI in the hosting box, on the lab's pins, audit log and config.
@@ -145,79 +123,42 @@ if ! declare -F sg >/dev/null; then
 	}
 fi
 
-# Remembers a root process of the lab (sink, daemon) for lab_down.
-lab_remember() # PID
-{
-	echo "$1" >>"$LAB/pids"
-}
-
 # --- the box -----------------------------------------------------------------
 
 # Checks what the lab cannot run without; says what is missing.
 lab_check()
 {
-	local tool
+	local tool why
 
-	[ "$(id -u)" -eq 0 ] || { lab_log "must run as root"; return 1; }
-	[ -n "$(lab_cgroup2_root)" ] || { lab_log "no cgroup2 mount in /proc/self/mounts"; return 1; }
-	for tool in "$LAB_SG_BIN" "$LAB_SINK_BIN"; do
+	why=$(nl_need php ip nsenter setpriv useradd userdel mountpoint curl jq) ||
+		{ lab_log "$why"; return 1; }
+	[ -n "$(nl_cgroup2_root)" ] || { lab_log "no cgroup2 mount in /proc/self/mounts"; return 1; }
+	for tool in "$LAB_SG_BIN" "$NL_SINK_BIN"; do
 		[ -x "$tool" ] || { lab_log "$tool missing (make all build/tools/sg_sink)"; return 1; }
-	done
-	for tool in php ip nsenter setpriv useradd userdel mountpoint curl jq; do
-		command -v "$tool" >/dev/null || { lab_log "$tool not installed"; return 1; }
 	done
 }
 
 # Names for a new lab: unique per run, short enough for 15-character interface names.
 lab_names()
 {
-	LAB_ID=$(printf '%x%x' $$ $RANDOM)
-	LAB_NS_HOST=sglab-$LAB_ID-host
-	LAB_NS_INET=sglab-$LAB_ID-inet
-	LAB_VETH_HOST=sgl${LAB_ID}h
-	LAB_VETH_INET=sgl${LAB_ID}i
-	LAB_CG=$(lab_cgroup2_root)/sglab-$LAB_ID
+	nl_names LAB sglab sgl
+	LAB_CG=$(nl_cgroup2_root)/sglab-$LAB_ID
 	LAB_USER_STEADY1=steady1-$LAB_ID
 	LAB_USER_STEADY2=steady2-$LAB_ID
 	LAB_USER_NEWS=news-$LAB_ID
 	LAB_USER_WEB=web-$LAB_ID
 }
 
-lab_link_up() # NS DEV
-{
-	ip -n "$1" link show dev "$2" | grep -q 'state UP'
-}
-
+# The box's own and its customers' addresses, the MXs' in "the internet":
+# each sender and each MX is told apart in the sink log.
 lab_network()
 {
-	local a
-
-	ip netns add "$LAB_NS_HOST"
-	echo "$LAB_NS_HOST" >>"$LAB/netns"
-	ip netns add "$LAB_NS_INET"
-	echo "$LAB_NS_INET" >>"$LAB/netns"
-	# Made inside the namespaces: the pair never exists among the host's interfaces.
-	ip link add "$LAB_VETH_HOST" netns "$LAB_NS_HOST" type veth \
-		peer name "$LAB_VETH_INET" netns "$LAB_NS_INET"
-	ip -n "$LAB_NS_HOST" addr add "$LAB_HOST4/24" dev "$LAB_VETH_HOST"
-	for a in "$LAB_SRC_NEWS" "$LAB_SRC_STEADY1" "$LAB_SRC_STEADY2"; do
-		ip -n "$LAB_NS_HOST" addr add "$a/24" dev "$LAB_VETH_HOST"
-	done
-	ip -n "$LAB_NS_HOST" addr add "$LAB_HOST6/64" dev "$LAB_VETH_HOST" nodad
-	for a in "${LAB_MX4[@]}"; do
-		ip -n "$LAB_NS_INET" addr add "$a/24" dev "$LAB_VETH_INET"
-	done
-	ip -n "$LAB_NS_INET" addr add "$LAB_MX6/64" dev "$LAB_VETH_INET" nodad
-	ip -n "$LAB_NS_HOST" link set lo up
-	ip -n "$LAB_NS_INET" link set lo up
-	ip -n "$LAB_NS_HOST" link set "$LAB_VETH_HOST" up
-	ip -n "$LAB_NS_INET" link set "$LAB_VETH_INET" up
-	# Until linkwatch sees the carrier (up to a second), the veth drops what it is given.
-	if ! lab_wait_until 30 lab_link_up "$LAB_NS_HOST" "$LAB_VETH_HOST" ||
-		! lab_wait_until 30 lab_link_up "$LAB_NS_INET" "$LAB_VETH_INET"; then
-		lab_log "the veth pair never came up"
-		return 1
-	fi
+	nl_netns "$LAB" "$LAB_NS_HOST" "$LAB_NS_INET" &&
+		nl_veth "$LAB_NS_HOST" "$LAB_VETH_HOST" "$LAB_NS_INET" "$LAB_VETH_INET" &&
+		nl_addrs "$LAB_NS_HOST" "$LAB_VETH_HOST" "$LAB_HOST4/24" "$LAB_SRC_NEWS/24" \
+			"$LAB_SRC_STEADY1/24" "$LAB_SRC_STEADY2/24" "$LAB_HOST6/64" &&
+		nl_addrs "$LAB_NS_INET" "$LAB_VETH_INET" "${LAB_MX4[@]/%//24}" "$LAB_MX6/64" &&
+		nl_carrier "$LAB_NS_HOST" "$LAB_VETH_HOST" "$LAB_NS_INET" "$LAB_VETH_INET"
 }
 
 # The remote MXs: one sink on port 25 of every MX address.
@@ -229,28 +170,8 @@ lab_sinks()
 		args+=(--listen "$a:25")
 	done
 	args+=(--listen "[$LAB_MX6]:25")
-	# nsenter itself, not a function, in the background: $! is the sink (nsenter execs it).
-	nsenter --net="/run/netns/$LAB_NS_INET" -- "$LAB_SINK_BIN" --log "$LAB_SINK_LOG" \
-		--max-seconds "$LAB_SINK_SECONDS" --accept ok "${args[@]}" \
-		</dev/null >/dev/null 2>>"$LAB/sink.err" &
-	lab_remember $!
-	lab_wait_until 50 grep -qs '^ready$' "$LAB_SINK_LOG" ||
-		{ lab_log "the sink did not start: $(cat "$LAB/sink.err")"; return 1; }
-}
-
-# A hosting customer: a system user (no subordinate IDs, no mail spool) with
-# a home under the lab directory.
-lab_add_user() # NAME
-{
-	local home=$LAB/home/$1
-
-	useradd --system --no-create-home --home-dir "$home" --shell /usr/sbin/nologin "$1" ||
-		{ lab_log "useradd $1 failed"; return 1; }
-	LAB_USERS_MADE+=("$1")
-	echo "$1" >>"$LAB/users"
-	mkdir -p "$home"
-	chown "$1:" "$home"
-	chmod 0711 "$home"
+	nl_sink_start "$LAB" "$LAB_NS_INET" "$LAB_SINK_LOG" --max-seconds "$LAB_SINK_SECONDS" \
+		--accept ok "${args[@]}"
 }
 
 # --- what the customers run --------------------------------------------------
@@ -418,16 +339,11 @@ EOF
 # customer's environment: the cgroup is joined before dropping root.
 lab_as_in() # DIR USER CMD...
 {
-	local dir=$1 user=$2 uid gid
+	local dir=$1 user=$2
 
-	uid=$(id -u "$user")
-	gid=$(id -g "$user")
 	shift 2
-	# shellcheck disable=SC2016 # expanded by the inner sh
-	lab_in_host sh -c 'echo $$ >"$0/cgroup.procs" && d=$1 u=$2 g=$3 n=$4 h=$5 && shift 5 &&
-		cd "$d" && exec setpriv --reuid="$u" --regid="$g" --clear-groups -- \
-		env -i PATH=/usr/local/bin:/usr/bin:/bin HOME="$h" USER="$n" LOGNAME="$n" "$@"' \
-		"$LAB_CG" "$dir" "$uid" "$gid" "$user" "$LAB/home/$user" "$@"
+	nl_as "$LAB_NS_HOST" "$LAB_CG" "$dir" "$user" env -i PATH=/usr/local/bin:/usr/bin:/bin \
+		HOME="$LAB/home/$user" USER="$user" LOGNAME="$user" "$@"
 }
 
 # Runs CMD as USER from its home (see lab_as_in).
@@ -501,19 +417,7 @@ lab_field() # FILE KEY
 # accept (connections), rcpt250, rcpt550 (recipients), data (messages).
 lab_sink_count() # KIND [SRC]
 {
-	local kind=$1 src=${2:-} pat
-
-	# Any peer without SRC; SRC's dots are literal.
-	src=${src:+${src//./\\.}}
-	src=${src:-[^ ]*}
-	case $kind in
-	accept) pat="^accept [0-9]* $src:[0-9]*\$" ;;
-	rcpt250) pat="^rcpt [0-9]* $src:[0-9]* 250 " ;;
-	rcpt550) pat="^rcpt [0-9]* $src:[0-9]* 550 " ;;
-	data) pat="^data [0-9]* $src:[0-9]* " ;;
-	*) lab_log "lab_sink_count: unknown kind $kind"; return 2 ;;
-	esac
-	grep -c -- "$pat" "$LAB_SINK_LOG" || true
+	nl_sink_count "$LAB_SINK_LOG" "$@"
 }
 
 lab_http_get() # PATH [CURL-ARGS...]
@@ -599,20 +503,6 @@ EOF
 	[ $# -eq 0 ] || printf '%s\n' "$@" >>"$f"
 }
 
-# Copies the daemon's output from the FIFO to the plain log, and to the
-# timed log with the wall-clock time each line arrived (the daemon's stdout
-# is line-buffered), so that the benchmark can time the daemon's reaction.
-lab_stamp() # FIFO LOG TLOG
-{
-	local line
-
-	exec 3>>"$2" 4>>"$3" <"$1"
-	while IFS= read -r line; do
-		printf '%s\n' "$line" >&3
-		printf '%s %s\n' "$EPOCHREALTIME" "$line" >&4
-	done
-}
-
 # `smtpguard run -c CONF` (default $LAB_CONF) in the hosting box on the lab's
 # pins and audit log; output to $LAB_DAEMON_LOG (and timed, $LAB_DAEMON_TLOG).
 # Returns once /healthz says ok.
@@ -620,17 +510,14 @@ lab_daemon_start() # [CONF]
 {
 	local conf=${1:-$LAB_CONF}
 
-	rm -f "$LAB/daemon.fifo"
-	mkfifo -m 0600 "$LAB/daemon.fifo"
-	lab_stamp "$LAB/daemon.fifo" "$LAB_DAEMON_LOG" "$LAB_DAEMON_TLOG" </dev/null >/dev/null 2>&1 &
-	lab_remember $!
-	# nsenter and env exec: $! is the daemon itself.
-	nsenter --net="/run/netns/$LAB_NS_HOST" -- env SMTPGUARD_PIN_DIR="$LAB_PIN" \
+	# The daemon's stdout is line-buffered: the timed log says when it wrote each line.
+	nl_stamped "$LAB" "$LAB/daemon.fifo" "$LAB_DAEMON_LOG" "$LAB_DAEMON_TLOG"
+	# env execs: $NL_PID is the daemon itself.
+	nl_spawn "$LAB" "$LAB_NS_HOST" env SMTPGUARD_PIN_DIR="$LAB_PIN" \
 		SMTPGUARD_AUDIT_LOG="$LAB_AUDIT" SMTPGUARD_CONFIG="$conf" \
-		"$LAB_SG_BIN" run -c "$conf" </dev/null >"$LAB/daemon.fifo" 2>&1 &
-	LAB_DAEMON_PID=$!
-	lab_remember "$LAB_DAEMON_PID"
-	lab_wait_until 100 lab_healthy || {
+		"$LAB_SG_BIN" run -c "$conf" </dev/null >"$LAB/daemon.fifo" 2>&1
+	LAB_DAEMON_PID=$NL_PID
+	nl_wait_until 100 lab_healthy || {
 		lab_log "the daemon is not healthy: $(tail -n 3 "$LAB_DAEMON_LOG" 2>/dev/null)"
 		return 1
 	}
@@ -641,13 +528,8 @@ lab_daemon_stop()
 {
 	[ -n "$LAB_DAEMON_PID" ] || return 0
 	kill -TERM "$LAB_DAEMON_PID" 2>/dev/null || true
-	lab_wait_until 50 lab_gone "$LAB_DAEMON_PID" || kill -KILL "$LAB_DAEMON_PID" 2>/dev/null || true
+	nl_wait_until 50 nl_gone "$LAB_DAEMON_PID" || kill -KILL "$LAB_DAEMON_PID" 2>/dev/null || true
 	LAB_DAEMON_PID=
-}
-
-lab_gone() # PID
-{
-	! kill -0 "$1" 2>/dev/null
 }
 
 # --- up and down -------------------------------------------------------------
@@ -698,7 +580,7 @@ lab_up()
 	LAB=$(mktemp -d /tmp/sglab-"$LAB_ID".XXXXXX)
 	# Customers must reach their homes under it.
 	chmod 0711 "$LAB"
-	mkdir "$LAB/bpffs" "$LAB/home" "$LAB/out"
+	mkdir "$LAB/home" "$LAB/out"
 	lab_owner >"$LAB/owner"
 	LAB_BPFFS=$LAB/bpffs
 	LAB_PIN=$LAB_BPFFS/smtpguard
@@ -709,13 +591,13 @@ lab_up()
 	LAB_DAEMON_TLOG=$LAB/daemon.tlog
 	LAB_MAILER=$LAB/mailer.php
 	LAB_WEB_SCRIPT=$LAB/home/$LAB_USER_WEB/public_html/wp-content/uploads/wp-cache.php
-	mount -t bpf bpf "$LAB_BPFFS" || { lab_log "cannot mount a bpffs on $LAB_BPFFS"; return 1; }
-	mkdir "$LAB_CG"
+	nl_bpffs "$LAB" || return 1
+	nl_cgroup "$LAB" "$LAB_CG" || return 1
 
-	lab_network || return 1
+	lab_network || { lab_log "cannot build the network"; return 1; }
 	lab_sinks || return 1
 	for u in "$LAB_USER_STEADY1" "$LAB_USER_STEADY2" "$LAB_USER_NEWS" "$LAB_USER_WEB"; do
-		lab_add_user "$u" || return 1
+		nl_user_add "$LAB" "$u" "$LAB/home/$u" || return 1
 	done
 	lab_write_mailer
 	for u in "$LAB_USER_STEADY1" "$LAB_USER_STEADY2" "$LAB_USER_NEWS"; do
@@ -730,55 +612,11 @@ lab_up()
 	lab_history || { lab_log "the legitimate users' first messages failed"; return 1; }
 }
 
-lab_cgroup_empty()
-{
-	[ -z "$(cat "$LAB_CG/cgroup.procs" 2>/dev/null)" ]
-}
-
 # Removes everything lab_up made, whatever state it got to; safe to run twice.
 lab_down()
 {
-	local pid u ns
-
 	lab_daemon_stop
-	if [ -n "$LAB_CG" ] && [ -d "$LAB_CG" ]; then
-		echo 1 >"$LAB_CG/cgroup.kill" 2>/dev/null || true
-		lab_wait_until 50 lab_cgroup_empty || true
-	fi
-	# The sinks and the daemon end on SIGTERM; SIGKILL for whatever does not within 2 s.
-	if [ -n "$LAB" ] && [ -f "$LAB/pids" ]; then
-		while read -r pid; do
-			kill -TERM "$pid" 2>/dev/null || true
-		done <"$LAB/pids"
-		while read -r pid; do
-			lab_wait_until 20 lab_gone "$pid" || kill -KILL "$pid" 2>/dev/null || true
-		done <"$LAB/pids"
-		rm -f "$LAB/pids"
-	fi
-	# Deleting the namespaces takes the veth pair and its TC and XDP programs with them.
-	if [ -n "$LAB" ] && [ -f "$LAB/netns" ]; then
-		while read -r ns; do
-			ip netns del "$ns" 2>/dev/null || true
-		done <"$LAB/netns"
-		rm -f "$LAB/netns"
-	fi
-	# rmdir also drops the cgroup hooks attached to it.
-	if [ -n "$LAB_CG" ] && [ -d "$LAB_CG" ]; then
-		lab_wait_until 30 rmdir "$LAB_CG" 2>/dev/null || lab_log "cannot remove $LAB_CG"
-	fi
-	# Unmounting the private bpffs releases every pin left.
-	if [ -n "$LAB_BPFFS" ] && mountpoint -q "$LAB_BPFFS"; then
-		umount "$LAB_BPFFS" || lab_log "cannot unmount $LAB_BPFFS"
-	fi
-	if [ -n "$LAB" ] && [ -f "$LAB/users" ]; then
-		while read -r u; do
-			userdel "$u" 2>/dev/null || lab_log "cannot remove user $u"
-		done <"$LAB/users"
-	fi
-	LAB_USERS_MADE=()
-	if [ -n "$LAB" ] && [ -d "$LAB" ] && ! mountpoint -q "$LAB_BPFFS"; then
-		rm -rf "$LAB"
-	fi
+	nl_down "$LAB"
 	LAB=
 	LAB_CG=
 	LAB_BPFFS=
@@ -819,7 +657,7 @@ lab_down_dir() # DIR
 	if lab_owner_alive "$dir"; then
 		read -r owner _ <"$dir/owner"
 		kill -TERM "$owner"
-		lab_wait_until 150 test ! -d "$dir" && return 0
+		nl_wait_until 150 test ! -d "$dir" && return 0
 		lab_log "lab $dir: its owner $owner did not remove it; removing it here"
 	fi
 	lab_load "$dir"
@@ -854,8 +692,7 @@ lab_main()
 			echo "lab.sh: --for takes 1 to 3540 seconds" >&2
 			exit 2
 		fi
-		trap 'lab_script_exit' EXIT
-		trap 'exit 130' INT TERM HUP
+		nl_trap lab_script_exit
 		# Not in a condition: under set -e, any step that fails ends here, and the trap cleans up.
 		lab_up
 		if [ "$daemon" -eq 1 ]; then

@@ -49,11 +49,13 @@
 # users *-ID). Functions: mlab_up, mlab_down (safe at any point, and twice),
 # mlab_in_host, mlab_in_inet, mlab_in_host_etc, mlab_pf, mlab_add_local_user,
 # mlab_sendmail, mlab_swaks, mlab_imap, mlab_sink_stop, mlab_sink_start,
-# mlab_queue_count, mlab_sink_count, mlab_mailbox_count, mlab_wait_until.
-# The caller sets its own traps.
+# mlab_queue_count, mlab_sink_count, mlab_mailbox_count. The caller sets
+# its own traps. The namespaces, veth, sink and users are made and removed
+# by scripts/lib/netlab.sh (nl_*).
 
 MLAB_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-MLAB_SINK_BIN=$MLAB_ROOT/build/tools/sg_sink
+# shellcheck source=scripts/lib/netlab.sh
+. "$MLAB_ROOT/scripts/lib/netlab.sh"
 
 MLAB_HOST4=198.51.100.1
 MLAB_INET4=198.51.100.2
@@ -113,13 +115,13 @@ mlab_log()
 # Runs CMD in the hosting server's network namespace (only: /etc and /sys are the host's).
 mlab_in_host() # CMD...
 {
-	nsenter --net="/run/netns/$MLAB_NS_HOST" -- "$@"
+	nl_in "$MLAB_NS_HOST" "$@"
 }
 
 # Runs CMD in "the internet".
 mlab_in_inet() # CMD...
 {
-	nsenter --net="/run/netns/$MLAB_NS_INET" -- "$@"
+	nl_in "$MLAB_NS_INET" "$@"
 }
 
 # Runs CMD in the hosting server through `ip netns exec`: /etc/postfix is the
@@ -138,156 +140,46 @@ mlab_pf() # postfix|postqueue|postsuper|postmap|postconf|postcat ARGS...
 	mlab_in_host "$cmd" -c "$MLAB_POSTFIX_DIR" "$@"
 }
 
-# Polls CMD every 0.1 s for at most TENTHS tenths of a second.
-mlab_wait_until() # TENTHS CMD...
-{
-	local n=$1
-
-	shift
-	while ! "$@"; do
-		n=$((n - 1))
-		[ "$n" -gt 0 ] || return 1
-		sleep 0.1
-	done
-}
-
-# Whether PID has exited: a zombie has too (PID 1 may reap orphans late).
-mlab_gone() # PID
-{
-	local state
-
-	state=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null) || return 0
-	[ -z "$state" ] || [ "${state%% *}" = Z ]
-}
-
-# Remembers what was made, in $MLAB/KIND (netns, pids, users, etcnetns,
-# started), for mlab_down.
-mlab_made() # KIND VALUE
-{
-	echo "$2" >>"$MLAB/$1"
-}
-
 mlab_check()
 {
-	local tool
+	local why
 
-	[ "$(id -u)" -eq 0 ] || { mlab_log "must run as root"; return 1; }
-	[ -x "$MLAB_SINK_BIN" ] || { mlab_log "$MLAB_SINK_BIN missing (make build/tools/sg_sink)"; return 1; }
-	for tool in ip nsenter setpriv useradd userdel swaks curl postfix postmap postqueue \
-		postsuper dovecot doveadm; do
-		command -v "$tool" >/dev/null || { mlab_log "$tool not installed (scripts/install-deps.sh)"; return 1; }
-	done
+	why=$(nl_need ip nsenter setpriv useradd userdel swaks curl postfix postmap postqueue \
+		postsuper dovecot doveadm) || { mlab_log "$why (scripts/install-deps.sh)"; return 1; }
+	[ -x "$NL_SINK_BIN" ] || { mlab_log "$NL_SINK_BIN missing (make build/tools/sg_sink)"; return 1; }
 	[ -f /usr/share/postfix/master.cf.dist ] || { mlab_log "/usr/share/postfix/master.cf.dist missing"; return 1; }
 }
 
 # Names for a new lab: unique per run, short enough for 15-character interface names.
 mlab_names()
 {
-	MLAB_ID=$(printf '%x%x' $$ $RANDOM)
-	MLAB_NS_HOST=sgmta-$MLAB_ID-host
-	MLAB_NS_INET=sgmta-$MLAB_ID-inet
-	MLAB_VETH_HOST=sgm${MLAB_ID}h
-	MLAB_VETH_INET=sgm${MLAB_ID}i
+	nl_names MLAB sgmta sgm
 	MLAB_VMAIL_USER=vmail-$MLAB_ID
 	MLAB_ETC_NETNS=/etc/netns/$MLAB_NS_HOST
 }
 
-# --- the network -------------------------------------------------------------
-
-mlab_link_up() # NS DEV
-{
-	ip -n "$1" link show dev "$2" | grep -q 'state UP'
-}
-
-mlab_network()
-{
-	local a
-
-	ip netns add "$MLAB_NS_HOST" || return 1
-	mlab_made netns "$MLAB_NS_HOST"
-	ip netns add "$MLAB_NS_INET" || return 1
-	mlab_made netns "$MLAB_NS_INET"
-	# Made inside the namespaces: the pair never exists among the host's interfaces.
-	ip link add "$MLAB_VETH_HOST" netns "$MLAB_NS_HOST" type veth \
-		peer name "$MLAB_VETH_INET" netns "$MLAB_NS_INET" || return 1
-	ip -n "$MLAB_NS_HOST" addr add "$MLAB_HOST4/24" dev "$MLAB_VETH_HOST"
-	ip -n "$MLAB_NS_INET" addr add "$MLAB_INET4/24" dev "$MLAB_VETH_INET"
-	for a in "${MLAB_ATTACKERS[@]}"; do
-		ip -n "$MLAB_NS_INET" addr add "$a/24" dev "$MLAB_VETH_INET"
-	done
-	ip -n "$MLAB_NS_INET" addr add "$MLAB_MX4/32" dev lo
-	ip -n "$MLAB_NS_HOST" link set lo up
-	ip -n "$MLAB_NS_INET" link set lo up
-	ip -n "$MLAB_NS_HOST" link set "$MLAB_VETH_HOST" up
-	ip -n "$MLAB_NS_INET" link set "$MLAB_VETH_INET" up
-	# The only route out of the hosting server leads into "the internet", which routes nowhere.
-	ip -n "$MLAB_NS_HOST" route add default via "$MLAB_INET4" || return 1
-	if ! mlab_wait_until 30 mlab_link_up "$MLAB_NS_HOST" "$MLAB_VETH_HOST" ||
-		! mlab_wait_until 30 mlab_link_up "$MLAB_NS_INET" "$MLAB_VETH_INET"; then
-		mlab_log "the veth pair never came up"
-		return 1
-	fi
-}
-
-# How many times a sink has started: its "ready" lines.
-mlab_sink_starts()
-{
-	if [ -f "$MLAB_SINK_LOG" ]; then
-		grep -c '^ready$' "$MLAB_SINK_LOG"
-	else
-		echo 0
-	fi
-}
-
-mlab_sink_ready() # STARTS-BEFORE
-{
-	[ "$(mlab_sink_starts)" -gt "$1" ]
-}
+# --- the remote MX -----------------------------------------------------------
 
 # Starts the remote MX, sg_sink on 203.0.113.10:25 (again after
 # mlab_sink_stop: deferred mail then goes out at the next queue run, within
 # seconds). Its log goes on in $MLAB_SINK_LOG.
 mlab_sink_start()
 {
-	local n
-
 	[ -z "$MLAB_SINK_PID" ] || return 0
-	n=$(mlab_sink_starts)
-	# nsenter itself in the background ($! is the sink: nsenter execs it), from
-	# a subshell: not the caller's job, which a bare `wait` would wait for.
-	(
-		nsenter --net="/run/netns/$MLAB_NS_INET" -- "$MLAB_SINK_BIN" --listen "$MLAB_MX4:25" \
-			--accept ok --log "$MLAB_SINK_LOG" --max-seconds "$MLAB_SINK_SECONDS" \
-			--rcpt-delay-ms "$MLAB_SINK_RCPT_DELAY_MS" \
-			</dev/null >/dev/null 2>>"$MLAB/sink.err" &
-		echo $! >"$MLAB/sink.pid"
-	)
-	read -r MLAB_SINK_PID <"$MLAB/sink.pid"
-	mlab_made pids "$MLAB_SINK_PID"
-	mlab_wait_until 50 mlab_sink_ready "$n" ||
-		{ mlab_log "the sink did not start: $(cat "$MLAB/sink.err")"; return 1; }
+	nl_sink_start "$MLAB" "$MLAB_NS_INET" "$MLAB_SINK_LOG" --listen "$MLAB_MX4:25" --accept ok \
+		--max-seconds "$MLAB_SINK_SECONDS" --rcpt-delay-ms "$MLAB_SINK_RCPT_DELAY_MS" || return 1
+	MLAB_SINK_PID=$NL_PID
 }
 
 # Stops the remote MX: the hosting server's mail is deferred ("Connection refused").
 mlab_sink_stop()
 {
 	[ -n "$MLAB_SINK_PID" ] || return 0
-	mlab_kill "$MLAB_SINK_PID"
-	# Forgotten, so that mlab_down never signals a later process with its pid.
-	grep -vx "$MLAB_SINK_PID" "$MLAB/pids" >"$MLAB/pids.new"
-	mv "$MLAB/pids.new" "$MLAB/pids"
+	nl_sink_stop "$MLAB" "$MLAB_SINK_PID"
 	MLAB_SINK_PID=
 }
 
 # --- users -------------------------------------------------------------------
-
-# A system user without a login, recorded for mlab_down.
-mlab_useradd() # NAME HOME
-{
-	useradd --system --user-group --no-create-home --home-dir "$2" \
-		--shell /usr/sbin/nologin "$1" || { mlab_log "useradd $1 failed"; return 1; }
-	mlab_made users "$1"
-}
 
 # A local hosting customer (a Unix user, as PHP's mail() runs as) named
 # NAME-ID, with a home under $MLAB; prints the name.
@@ -295,10 +187,7 @@ mlab_add_local_user() # NAME
 {
 	local user=$1-$MLAB_ID
 
-	mlab_useradd "$user" "$MLAB/home/$user" >&2 || return 1
-	mkdir -p "$MLAB/home/$user"
-	chown "$user:" "$MLAB/home/$user"
-	chmod 0711 "$MLAB/home/$user"
+	nl_user_add "$MLAB" "$user" "$MLAB/home/$user" >&2 || return 1
 	echo "$user"
 }
 
@@ -430,24 +319,16 @@ mlab_postfix_setup()
 	postfix -c "$MLAB_POSTFIX_DIR" check >>"$MLAB/postfix.out" 2>&1 ||
 		{ mlab_log "postfix check failed: $(tail -n 3 "$MLAB/postfix.out")"; return 1; }
 	# The host's /etc/postfix is this instance under `ip netns exec`.
-	mkdir -p "$MLAB_ETC_NETNS"
-	mlab_made etcnetns "$MLAB_ETC_NETNS"
+	nl_netns_etc "$MLAB" "$MLAB_NS_HOST" || return 1
 	ln -s "$MLAB_POSTFIX_DIR" "$MLAB_ETC_NETNS/postfix"
-}
-
-# Whether something listens on ADDR:PORT (TCP) in the hosting server; asks
-# the kernel, so that no probe connection shows in the logs.
-mlab_listening() # ADDR PORT
-{
-	[ -n "$(mlab_in_host ss -Hltn src "$1" sport = ":$2" 2>/dev/null)" ]
 }
 
 mlab_postfix_start()
 {
 	mlab_pf postfix start >>"$MLAB/postfix.out" 2>&1 ||
 		{ mlab_log "postfix start failed: $(tail -n 3 "$MLAB/postfix.out")"; return 1; }
-	mlab_made started postfix
-	mlab_wait_until 100 mlab_listening "$MLAB_HOST4" 587 ||
+	nl_made "$MLAB" started postfix
+	nl_wait_until 100 nl_listening "$MLAB_NS_HOST" "$MLAB_HOST4" 587 ||
 		{ mlab_log "Postfix does not answer on $MLAB_HOST4:587"; return 1; }
 }
 
@@ -460,19 +341,13 @@ mlab_master_pid()
 
 # --- Dovecot -----------------------------------------------------------------
 
-# A password of 32 letters and digits.
-mlab_password()
-{
-	tr -dc 'A-Za-z0-9' </dev/urandom | head -c 32
-}
-
 mlab_dovecot_setup()
 {
 	local uid gid a
 
 	uid=$(id -u "$MLAB_VMAIL_USER") && gid=$(id -g "$MLAB_VMAIL_USER") || return 1
-	MLAB_ALICE_PASS=$(mlab_password)
-	MLAB_INFO_PASS=$(mlab_password)
+	MLAB_ALICE_PASS=$(nl_password)
+	MLAB_INFO_PASS=$(nl_password)
 	mkdir -p "$MLAB/dovecot/run" "$MLAB/dovecot/state" "$MLAB_SPOOL/private"
 	chmod 0755 "$MLAB/dovecot" "$MLAB/dovecot/run"
 	install -m 0640 -g dovecot /dev/null "$MLAB/dovecot/users"
@@ -532,10 +407,10 @@ mlab_dovecot_start()
 {
 	mlab_in_host dovecot -c "$MLAB_DOVECOT_CONF" >>"$MLAB/dovecot.out" 2>&1 ||
 		{ mlab_log "dovecot failed: $(tail -n 3 "$MLAB/dovecot.out")"; return 1; }
-	mlab_made started dovecot
-	mlab_wait_until 100 test -S "$MLAB_SPOOL/private/auth" ||
+	nl_made "$MLAB" started dovecot
+	nl_wait_until 100 test -S "$MLAB_SPOOL/private/auth" ||
 		{ mlab_log "no Dovecot auth socket: $(tail -n 3 "$MLAB_DOVECOT_LOG" 2>/dev/null)"; return 1; }
-	mlab_wait_until 50 mlab_listening "$MLAB_HOST4" 143 ||
+	nl_wait_until 50 nl_listening "$MLAB_NS_HOST" "$MLAB_HOST4" 143 ||
 		{ mlab_log "Dovecot does not answer on $MLAB_HOST4:143"; return 1; }
 }
 
@@ -552,12 +427,7 @@ mlab_dovecot_pid()
 # the submission port; returns swaks' status (0: accepted).
 mlab_swaks() # SRC_IP ACCOUNT PASSWORD FROM TO [SWAKS-ARGS...]
 {
-	local src=$1 account=$2 pass=$3 from=$4 to=$5
-
-	shift 5
-	mlab_in_inet swaks --server "$MLAB_HOST4:587" --local-interface "$src" --timeout 3 \
-		--ehlo "client-$src.example" --auth PLAIN --auth-user "$account" \
-		--auth-password "$pass" --from "$from" --to "$to" "$@"
+	nl_swaks "$MLAB_NS_INET" "$MLAB_HOST4:587" "$@"
 }
 
 # One IMAP login (and INBOX listing) from SRC_IP; returns curl's status (67: login denied).
@@ -604,17 +474,7 @@ mlab_queue_count() # [hold|deferred|active|incoming|maildrop|all]
 # (connections). The hosting server's every message comes from 198.51.100.1.
 mlab_sink_count() # 250|550|data|accept [SRC]
 {
-	local kind=$1 src=${2:-} pat
-
-	src=${src:+${src//./\\.}}
-	src=${src:-[^ ]*}
-	case $kind in
-	accept) pat="^accept [0-9]* $src:[0-9]*\$" ;;
-	250 | 550) pat="^rcpt [0-9]* $src:[0-9]* $kind " ;;
-	data) pat="^data [0-9]* $src:[0-9]* " ;;
-	*) mlab_log "mlab_sink_count: unknown kind $kind"; return 2 ;;
-	esac
-	grep -c -- "$pat" "$MLAB_SINK_LOG" || true
+	nl_sink_count "$MLAB_SINK_LOG" "$@"
 }
 
 # The messages in ACCOUNT's mailbox (new and cur).
@@ -646,48 +506,20 @@ mlab_up()
 	MLAB_DOVECOT_LOG=$MLAB/dovecot.log
 	MLAB_SINK_LOG=$MLAB/sink.log
 
-	mlab_network || { mlab_log "cannot build the network"; return 1; }
+	nl_mail_network "$MLAB" "$MLAB_NS_HOST" "$MLAB_VETH_HOST" "$MLAB_NS_INET" \
+		"$MLAB_VETH_INET" "$MLAB_HOST4" "$MLAB_INET4" "$MLAB_MX4" "${MLAB_ATTACKERS[@]}" || { mlab_log "cannot build the network"; return 1; }
 	mlab_sink_start || return 1
-	mlab_useradd "$MLAB_VMAIL_USER" "$MLAB/mail" || return 1
+	nl_user_add "$MLAB" "$MLAB_VMAIL_USER" "$MLAB/mail" || return 1
 	mlab_postfix_setup || return 1
 	mlab_dovecot_setup || { mlab_log "cannot configure Dovecot"; return 1; }
 	mlab_dovecot_start || return 1
 	mlab_postfix_start || return 1
 }
 
-# SIGTERM to PIDS, then SIGKILL to those still there after 2 s.
-mlab_kill() # PID...
-{
-	local pid
-
-	[ $# -gt 0 ] || return 0
-	kill -TERM "$@" 2>/dev/null || true
-	for pid in "$@"; do
-		mlab_wait_until 20 mlab_gone "$pid" || kill -KILL "$pid" 2>/dev/null || true
-	done
-}
-
-# Processes left of the lab: in its namespaces, or with their cwd or command line under $MLAB.
-mlab_leftovers()
-{
-	local p cwd ns
-
-	if [ -f "$MLAB/netns" ]; then
-		while read -r ns; do
-			ip netns pids "$ns" 2>/dev/null
-		done <"$MLAB/netns"
-	fi
-	for p in /proc/[0-9]*; do
-		cwd=$(readlink "$p/cwd" 2>/dev/null) || continue
-		case $cwd in "$MLAB" | "$MLAB"/*) echo "${p#/proc/}"; continue ;; esac
-		tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -qF -- "$MLAB/" && echo "${p#/proc/}"
-	done
-}
-
 # Removes everything mlab_up made, whatever state it got to; safe to run twice.
 mlab_down()
 {
-	local pid u ns d pids
+	local pid
 
 	if [ -z "$MLAB" ] || [ ! -d "$MLAB" ]; then
 		MLAB=
@@ -695,42 +527,19 @@ mlab_down()
 	fi
 	if grep -qsx postfix "$MLAB/started"; then
 		mlab_pf postfix stop >/dev/null 2>&1 || true
-		pid=$(mlab_master_pid) && mlab_kill "$pid"
+		pid=$(mlab_master_pid) && nl_kill TERM "$pid"
 	fi
 	if grep -qsx dovecot "$MLAB/started"; then
 		# SIGTERM to its master ends it within about a second (doveadm stop: 2.5 s).
 		if pid=$(mlab_dovecot_pid); then
-			mlab_kill "$pid"
+			nl_kill TERM "$pid"
 		else
 			mlab_in_host doveadm -c "$MLAB_DOVECOT_CONF" stop >/dev/null 2>&1 || true
 		fi
 	fi
-	if [ -f "$MLAB/pids" ]; then
-		mapfile -t pids <"$MLAB/pids"
-		mlab_kill "${pids[@]}"
-	fi
 	# Whatever is still running of the lab: Postfix and Dovecot children, sendmail, swaks.
-	mapfile -t pids < <(mlab_leftovers | grep -vxe "$$" -e "$BASHPID" | sort -u)
-	mlab_kill "${pids[@]}"
-	if [ -f "$MLAB/netns" ]; then
-		while read -r ns; do
-			ip netns del "$ns" 2>/dev/null || true
-		done <"$MLAB/netns"
-	fi
-	if [ -f "$MLAB/etcnetns" ]; then
-		while read -r d; do
-			case $d in /etc/netns/sgmta-*) rm -rf -- "$d" ;; esac
-		done <"$MLAB/etcnetns"
-		rmdir /etc/netns 2>/dev/null || true
-	fi
-	if [ -f "$MLAB/users" ]; then
-		while read -r u; do
-			userdel "$u" 2>/dev/null || mlab_log "cannot remove user $u"
-			# --user-group made it; userdel removes it unless it is shared.
-			! getent group "$u" >/dev/null || groupdel "$u" 2>/dev/null || true
-		done <"$MLAB/users"
-	fi
-	rm -rf -- "$MLAB"
+	nl_kill_leftovers "$MLAB" ""
+	nl_down "$MLAB"
 	MLAB=
 	MLAB_SINK_PID=
 }

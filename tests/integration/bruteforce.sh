@@ -80,7 +80,7 @@ actionunban =
 EOF
 	fail2ban-server -f -x -c "$d" -s "$T/f2b.sock" -p "$T/f2b.pid" >"$T/f2b.out" 2>&1 &
 	echo $! >>"$T/pids"
-	wait_until 100 grep -q "Jail 'postfix-sasl' started" "$T/f2b.log" ||
+	nl_wait_until 100 grep -q "Jail 'postfix-sasl' started" "$T/f2b.log" ||
 		fail "fail2ban: $(tail -n 3 "$T/f2b.out" "$T/f2b.log" 2>/dev/null)"
 }
 
@@ -107,9 +107,9 @@ test_bruteforce_vs_fail2ban()
 	done
 	fails=$(bf_failures)
 	echo "# guesser: $fails failed logins in $i attempts, then no connection"
-	wait_until 100 grep -q "ban $ip rule=auth_failures" "$MTA_DAEMON_LOG" ||
+	nl_wait_until 100 grep -q "ban $ip rule=auth_failures" "$MTA_DAEMON_LOG" ||
 		fail "smtpguard did not ban $ip: $(grep -E 'ban|alert' "$MTA_DAEMON_LOG" | tail -n 3)"
-	wait_until 100 grep -q "^$ip " "$T/f2b.bans" ||
+	nl_wait_until 100 grep -q "^$ip " "$T/f2b.bans" ||
 		fail "fail2ban did not ban $ip: $(tail -n 5 "$T/f2b.log")"
 	tl=$(bf_nth_failure_at 5)
 	ts=$(mta_since 0 "ban $ip rule=auth_failures")
@@ -124,9 +124,9 @@ test_bruteforce_vs_fail2ban()
 	n=$(mta_metric smtpguard_banned_packets_total)
 	bf_guess "$ip" "$MLAB_VICTIM" "victim99" >"$T/guess.after" 2>&1 &&
 		fail "the banned guesser still connects: $(tail -n 2 "$T/guess.after")"
-	wait_until 20 bf_more_drops "$n" || fail "no drop counted after $n"
+	nl_wait_until 20 bf_more_drops "$n" || fail "no drop counted after $n"
 	expect_eq "failed logins in the log" "$fails" "$(bf_failures)"
-	wait_until 30 mta_is 1 mta_metric 'smtpguard_bans{reason="auth_failures"}' ||
+	nl_wait_until 30 mta_is 1 mta_metric 'smtpguard_bans{reason="auth_failures"}' ||
 		fail "bans: $(mta_metric 'smtpguard_bans{reason="auth_failures"}')"
 	expect_eq "smtpguard_auth_failures_total{service=\"smtp\"}" "$fails" \
 		"$(mta_metric 'smtpguard_auth_failures_total{service="smtp"}')"
@@ -182,7 +182,7 @@ test_bruteforce_syn_rate()
 	sleep 2
 	grep -q "ban $ip" "$MTA_DAEMON_LOG" && fail "banned at 19 SYNs"
 	bf_connects "$ip" 993 1 >/dev/null
-	wait_until 30 grep -q "ban $ip rule=syn_rate value=20 limit=20 for=3s offences=1" \
+	nl_wait_until 30 grep -q "ban $ip rule=syn_rate value=20 limit=20 for=3s offences=1" \
 		"$MTA_DAEMON_LOG" || fail "not banned: $(grep -E "ban|$ip" "$MTA_DAEMON_LOG" | tail -n 3)"
 	expect_eq "connections accepted while banned" 0 "$(bf_connects "$ip" 143 1)"
 	expect_eq "smtpguard_bans{reason=\"syn_rate\"}" 1 \
@@ -190,14 +190,14 @@ test_bruteforce_syn_rate()
 	# Port 25 is where servers deliver: never counted.
 	bf_connects "${MLAB_ATTACKERS[2]}" 25 30 >/dev/null
 	# The ban ends, and the sweep says so in the audit log.
-	wait_until 60 grep -q "1 expired ban removed" "$MTA_DAEMON_LOG" ||
+	nl_wait_until 60 grep -q "1 expired ban removed" "$MTA_DAEMON_LOG" ||
 		fail "the ban did not expire: $(tail -n 3 "$MTA_DAEMON_LOG")"
 	bf_audited --arg ip "$ip" '.action == "ban-expire" and .target == ($ip + "/32") and
 		.params.reason == "syn_rate"' ||
 		fail "no audited expiry: $(tail -n 2 "$T/audit.log")"
 	# A repeat offender: twice as long.
 	bf_connects "$ip" 143 20 >/dev/null
-	wait_until 30 grep -q "ban $ip rule=syn_rate value=20 limit=20 for=6s offences=2" \
+	nl_wait_until 30 grep -q "ban $ip rule=syn_rate value=20 limit=20 for=6s offences=2" \
 		"$MTA_DAEMON_LOG" || fail "no second ban: $(grep "ban $ip" "$MTA_DAEMON_LOG")"
 	grep -q "ban ${MLAB_ATTACKERS[2]}" "$MTA_DAEMON_LOG" && fail "banned for port 25"
 	t=$(grep -c "ban $ip rule=" "$MTA_DAEMON_LOG")
@@ -218,20 +218,20 @@ test_bruteforce_distributed()
 	sleep 2
 	grep -q "ban \|alert account" "$MTA_DAEMON_LOG" && fail "banned at 3 addresses"
 	bf_guess "${MLAB_ATTACKERS[3]}" "$MLAB_VICTIM" "guess3" >/dev/null 2>&1 || true
-	wait_until 30 grep -q "alert account=$MLAB_VICTIM rule=distributed addresses=4 limit=4" \
+	nl_wait_until 30 grep -q "alert account=$MLAB_VICTIM rule=distributed addresses=4 limit=4" \
 		"$MTA_DAEMON_LOG" || fail "no alert: $(tail -n 3 "$MTA_DAEMON_LOG")"
 	for i in 0 1 2 3; do
-		wait_until 30 grep -q "ban ${MLAB_ATTACKERS[$i]} rule=distributed value=4 limit=4 .* account=$MLAB_VICTIM" \
+		nl_wait_until 30 grep -q "ban ${MLAB_ATTACKERS[$i]} rule=distributed value=4 limit=4 .* account=$MLAB_VICTIM" \
 			"$MTA_DAEMON_LOG" || fail "${MLAB_ATTACKERS[$i]} not banned"
 	done
 	# /metrics is published at the tick; the bans come as the failure is read.
-	wait_until 30 mta_is 4 mta_metric 'smtpguard_bans{reason="distributed"}' ||
+	nl_wait_until 30 mta_is 4 mta_metric 'smtpguard_bans{reason="distributed"}' ||
 		fail "bans: $(mta_metric 'smtpguard_bans{reason="distributed"}')"
 	grep -q "ban ${MLAB_ATTACKERS[4]}" "$MTA_DAEMON_LOG" && fail "alice's address banned"
 	# The attack goes on from a new address: banned at its first failure, no second alert.
 	mlab_in_inet ip addr add 198.51.100.15/24 dev "$MLAB_VETH_INET"
 	bf_guess 198.51.100.15 "$MLAB_VICTIM" "guess4" >/dev/null 2>&1 || true
-	wait_until 30 grep -q "ban 198.51.100.15 rule=distributed value=5 limit=4" \
+	nl_wait_until 30 grep -q "ban 198.51.100.15 rule=distributed value=5 limit=4" \
 		"$MTA_DAEMON_LOG" || fail "the fifth address not banned"
 	expect_eq "alerts" 1 "$(grep -c 'alert account=' "$MTA_DAEMON_LOG")"
 	bf_audited --arg a "$MLAB_VICTIM" '.action == "alert" and .target == $a and

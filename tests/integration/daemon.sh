@@ -37,7 +37,7 @@ http_get() # PATH [CURL-ARGS...]
 	local path=$1
 
 	shift
-	in_ns "$NS_HOST" curl -sS --max-time 5 "$@" "http://$EXPORTER$path"
+	nl_in "$NS_HOST" curl -sS --max-time 5 "$@" "http://$EXPORTER$path"
 }
 
 healthy()
@@ -59,7 +59,7 @@ start_daemon() # CONF
 	spawn_in "$NS_HOST" setpriv --no-new-privs --bounding-set "-all,$(unit_caps)" \
 		"$SG_BIN" run -c "$1" >>"$T/daemon.log" 2>&1
 	DAEMON_PID=$(tail -n 1 "$T/pids")
-	wait_until 100 healthy || fail "daemon not healthy: $(tail -n 3 "$T/daemon.log")"
+	nl_wait_until 100 healthy || fail "daemon not healthy: $(tail -n 3 "$T/daemon.log")"
 }
 
 # The value of one series, exactly as named with its labels; "absent" when not there.
@@ -79,7 +79,7 @@ metric_is() # SERIES VALUE
 # Waits for the next ticks to show SERIES = VALUE, then asserts it.
 expect_metric() # SERIES VALUE
 {
-	wait_until 40 metric_is "$1" "$2" || true
+	nl_wait_until 40 metric_is "$1" "$2" || true
 	expect_eq "$1" "$2" "$(metric "$1")"
 }
 
@@ -152,12 +152,12 @@ test_daemon_prometheus()
 		>"$T/prometheus.log" 2>&1
 	q="smtpguard_sender_connections_total{user=\"$USER_A\"}"
 	prom_value() {
-		in_ns "$NS_HOST" curl -sS --max-time 5 --data-urlencode "query=$q" \
+		nl_in "$NS_HOST" curl -sS --max-time 5 --data-urlencode "query=$q" \
 			http://127.0.0.1:9090/api/v1/query 2>/dev/null |
 			jq -r '.data.result[0].value[1] // "none"'
 	}
 	prom_has() { [ "$(prom_value)" = 4 ]; }
-	wait_until 300 prom_has || fail "Prometheus has $q = $(prom_value); log: $(tail -n 2 "$T/prometheus.log")"
+	nl_wait_until 300 prom_has || fail "Prometheus has $q = $(prom_value); log: $(tail -n 2 "$T/prometheus.log")"
 	expect_eq "$q via Prometheus" 4 "$(prom_value)"
 	q='smtpguard_egress_syn_total{port="465"}'
 	expect_eq "$q via Prometheus" 4 "$(prom_value)"
@@ -178,12 +178,12 @@ test_daemon_reload()
 	expect_metric 'smtpguard_default_policy{mode="throttle"}' 1
 	expect_metric 'smtpguard_inbound_syn_total{port="110"}' absent
 	expect_eq "listener" "0.0.0.0:9025" \
-		"$(in_ns "$NS_HOST" ss -Hltn 'sport = :9025' | awk '{ print $4 }')"
+		"$(nl_in "$NS_HOST" ss -Hltn 'sport = :9025' | awk '{ print $4 }')"
 	expect_connects "$USER_A" "ok=3 eperm=2 other=0" -n 5 "$NET4" 25
 
 	write_config "$T/smtpguard.conf" "[policy]" "default = block" "colour = blue"
 	kill -HUP "$DAEMON_PID"
-	wait_until 30 grep -q 'stays in force' "$T/daemon.log" || fail "bad reload not logged"
+	nl_wait_until 30 grep -q 'stays in force' "$T/daemon.log" || fail "bad reload not logged"
 	# write_config's own lines are 1-9: the bad key is on line 12.
 	grep -q "$T/smtpguard.conf:12: \[policy\] unknown key 'colour'" "$T/daemon.log" ||
 		fail "the reason is not file:line: $(grep -m1 smtpguard.conf "$T/daemon.log")"
@@ -205,7 +205,7 @@ test_daemon_restart()
 	expect_metric "smtpguard_sender_connections_total{$a}" 5
 	sg throttle "$USER_A" --rate 1/h --burst 2
 	kill -KILL "$DAEMON_PID"
-	wait_until 30 sh -c "! kill -0 $DAEMON_PID 2>/dev/null" || fail "daemon survived kill -9"
+	nl_wait_until 30 sh -c "! kill -0 $DAEMON_PID 2>/dev/null" || fail "daemon survived kill -9"
 	expect_connects "$USER_A" "ok=2 eperm=1 other=0" -n 3 "$NET4" 25
 	start_daemon "$T/smtpguard.conf"
 	expect_metric "smtpguard_sender_connections_total{$a}" 8
@@ -241,7 +241,7 @@ test_daemon_attribution()
 	# bash itself connects, then waits on its child: the sender is alive when the event is read.
 	as_user "$USER_A" env -C /tmp bash -c "exec 3<>/dev/tcp/$NET4/25; sleep 3; :" &
 	pid=$!
-	wait_until 80 has_sender "$USER_A" || fail "no /senders entry for $USER_A"
+	nl_wait_until 80 has_sender "$USER_A" || fail "no /senders entry for $USER_A"
 	expect_eq "A's sender" \
 		"new_sender allow $USER_A $USER_A bash 198.51.100.2 25 false /usr/bin/bash /tmp" \
 		"$(newest_sender "$USER_A" '"\(.kind) \(.verdict) \(.user) \(.account) \(.comm) \(.destination) \(.port) \(.process.gone) \(.process.exe) \(.process.cwd)"')"
@@ -254,7 +254,7 @@ test_daemon_attribution()
 	kill -STOP "$DAEMON_PID"
 	expect_connects "$USER_B" "ok=1 eperm=0 other=0" -n 1 "$NET4" 587
 	kill -CONT "$DAEMON_PID"
-	wait_until 80 has_sender "$USER_B" || fail "no /senders entry for $USER_B"
+	nl_wait_until 80 has_sender "$USER_B" || fail "no /senders entry for $USER_B"
 	expect_eq "B's sender" "sg_connect true null null" \
 		"$(newest_sender "$USER_B" '"\(.comm) \(.process.gone) \(.process.exe) \(.process.cwd)"')"
 }
@@ -274,7 +274,7 @@ test_daemon_php_fpm()
 		cgi-fcgi -bind -connect "$T/fpm.sock" >"$T/fpm/response" 2>&1 &
 	cgi=$!
 	echo "$cgi" >>"$T/pids"
-	wait_until 80 has_sender "$USER_A" || fail "no /senders entry for $USER_A"
+	nl_wait_until 80 has_sender "$USER_A" || fail "no /senders entry for $USER_A"
 	expect_eq "the sender" "$USER_A php-fpm8.2 /usr/sbin/php-fpm8.2 $T/www/mail.php" \
 		"$(newest_sender "$USER_A" '"\(.user) \(.comm) \(.process.exe) \(.process.script)"')"
 	grep -q "script=$T/www/mail.php" "$T/daemon.log" || fail "the log line has no script"
@@ -289,8 +289,8 @@ test_daemon_expiry()
 	sg block "$USER_A" --for 4s
 	sg ban 203.0.113.0/24 --for 4s
 	expect_connects "$USER_A" "ok=0 eperm=1 other=0" -n 1 "$NET4" 25
-	wait_until 70 expired_in_log || fail "no expiry audited: $(cat "$T/audit.log" 2>/dev/null)"
-	wait_until 30 grep -qs '"action":"ban-expire"' "$T/audit.log" || fail "no ban expiry audited"
+	nl_wait_until 70 expired_in_log || fail "no expiry audited: $(cat "$T/audit.log" 2>/dev/null)"
+	nl_wait_until 30 grep -qs '"action":"ban-expire"' "$T/audit.log" || fail "no ban expiry audited"
 	expect_eq "ban expiry entry" "daemon 203.0.113.0/24" \
 		"$(jq -r 'select(.action == "ban-expire") | "\(.actor) \(.target)"' "$T/audit.log")"
 	expect_eq "ban entries" 0 "$(map_dump sg_bans | jq length)"

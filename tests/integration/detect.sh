@@ -30,7 +30,7 @@ test_detect_new_sender()
 	ok=$(sed -n 's/^ok=\([0-9]*\) .*/\1/p' <<<"$out")
 	# The default bucket lets 20 through at once; the rest are refused in the kernel.
 	expect_eq "connects" "ok=20 eperm=80 other=0" "$out"
-	wait_until 30 has_action "$USER_A" throttle || fail "no throttle: $(tail -n 5 "$T/daemon.log")"
+	nl_wait_until 30 has_action "$USER_A" throttle || fail "no throttle: $(tail -n 5 "$T/daemon.log")"
 	expect_eq "rule" new_sender "$(daemon_actions "$USER_A" | jq -r 'select(.action == "throttle") | .reason')"
 	expect_eq "evidence last_1m" 100 "$(daemon_actions "$USER_A" | jq -r 'select(.action == "throttle") | .params.last_1m')"
 	expect_eq "policy" "throttle 6/min by the detector" \
@@ -50,7 +50,7 @@ test_detect_release_wins()
 	write_config "$T/smtpguard.conf" "release_grace = 1h"
 	start_daemon "$T/smtpguard.conf"
 	connect_as "$USER_A" -n 60 "$NET4" 25 >/dev/null
-	wait_until 30 has_action "$USER_A" throttle || fail "no throttle"
+	nl_wait_until 30 has_action "$USER_A" throttle || fail "no throttle"
 	SMTPGUARD_CONFIG=$T/smtpguard.conf sg release "$USER_A" --reason "customer verified"
 	expect_eq "after release" "observe by an administrator (CLI)" \
 		"$(sg explain "$USER_A" --json | jq -r '"\(.kernel.mode) by \(.kernel.set_by)"')"
@@ -79,10 +79,10 @@ test_detect_restart_keeps_baselines()
 	write_config "$T/smtpguard.conf"
 	start_daemon "$T/smtpguard.conf"
 	expect_connects "$USER_A" "ok=3 eperm=0 other=0" -n 3 "$NET4" 25
-	wait_until 30 seen "$USER_A" || fail "A has no first_seen: $(sg explain "$USER_A" --json)"
+	nl_wait_until 30 seen "$USER_A" || fail "A has no first_seen: $(sg explain "$USER_A" --json)"
 	before=$(first_seen "$USER_A")
 	kill -TERM "$DAEMON_PID"
-	wait_until 50 sh -c "! kill -0 $DAEMON_PID 2>/dev/null" || fail "daemon did not stop"
+	nl_wait_until 50 sh -c "! kill -0 $DAEMON_PID 2>/dev/null" || fail "daemon did not stop"
 	expect_eq "format" SGBASE "$(gzip -dc "$T/baselines.gz" | head -c 6)"
 	start_daemon "$T/smtpguard.conf"
 	grep -q "baselines from $T/baselines.gz" "$T/daemon.log" || fail "not loaded"
@@ -90,7 +90,7 @@ test_detect_restart_keeps_baselines()
 	expect_eq "still new" true "$(sg explain "$USER_A" --json | jq -r .daemon.new_sender)"
 
 	kill -TERM "$DAEMON_PID"
-	wait_until 50 sh -c "! kill -0 $DAEMON_PID 2>/dev/null" || fail "daemon did not stop"
+	nl_wait_until 50 sh -c "! kill -0 $DAEMON_PID 2>/dev/null" || fail "daemon did not stop"
 	echo "not a baseline file" | gzip >"$T/baselines.gz"
 	start_daemon "$T/smtpguard.conf"
 	grep -q "$T/baselines.gz: not a smtpguard baseline file; starting with no baselines" \
@@ -103,7 +103,7 @@ test_detect_never_loosens()
 	write_config "$T/smtpguard.conf" "[policy]" "default = block"
 	start_daemon "$T/smtpguard.conf"
 	expect_connects "$USER_A" "ok=0 eperm=40 other=0" -n 40 "$NET4" 25
-	wait_until 30 has_action "$USER_A" alert || fail "no alert: $(tail -n 3 "$T/daemon.log")"
+	nl_wait_until 30 has_action "$USER_A" alert || fail "no alert: $(tail -n 3 "$T/daemon.log")"
 	expect_eq "note" "no action: already block by the default policy" \
 		"$(daemon_actions "$USER_A" | jq -r 'select(.action == "alert") | .params.note' | head -n 1)"
 	expect_eq "no throttle" "" "$(daemon_actions "$USER_A" | jq -r 'select(.action == "throttle")')"
@@ -116,10 +116,10 @@ test_detect_allow_lifts()
 	write_config "$T/smtpguard.conf"
 	start_daemon "$T/smtpguard.conf"
 	connect_as "$USER_A" -n 40 "$NET4" 25 >/dev/null
-	wait_until 30 has_action "$USER_A" throttle || fail "no throttle"
+	nl_wait_until 30 has_action "$USER_A" throttle || fail "no throttle"
 	write_config "$T/smtpguard.conf" "allow = root $USER_A"
 	kill -HUP "$DAEMON_PID"
-	wait_until 30 grep -q "the detector's throttle is lifted" "$T/daemon.log" ||
+	nl_wait_until 30 grep -q "the detector's throttle is lifted" "$T/daemon.log" ||
 		fail "not lifted: $(tail -n 3 "$T/daemon.log")"
 	expect_eq "policy" "observe by the config file" \
 		"$(sg explain "$USER_A" --json | jq -r '"\(.kernel.mode) by \(.kernel.set_by)"')"

@@ -23,12 +23,10 @@ dns_up()
 {
 	DNS_NS=sgdns-$$-$RANDOM
 	DNS_ETC=/etc/netns/$DNS_NS
-	trap dns_down EXIT
-	ip netns add "$DNS_NS"
-	echo "$DNS_NS" >>"$T/netns"
+	nl_netns "$T" "$DNS_NS"
 	ip -n "$DNS_NS" link set lo up
 	[ "$(ip -n "$DNS_NS" -o link show | wc -l)" -eq 1 ] || fail "$DNS_NS has more than lo"
-	mkdir -p "${DNS_ETC:?}"
+	nl_netns_etc "$T" "$DNS_NS"
 	# A dead zone's lookup fails in a second, not in the default 2 x 5 s.
 	printf 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n' >"$DNS_ETC/resolv.conf"
 	# root: the log is in $T, which only root may enter.
@@ -42,28 +40,12 @@ dns_up()
 		--server=/dead.test/127.0.0.1#5399 &
 	DNS_PID=$!
 	echo "$DNS_PID" >>"$T/pids"
-	wait_until 50 dns_listening || fail "dnsmasq did not start: $(tail -n 3 "$T/dnsmasq.log")"
+	nl_wait_until 50 dns_listening || fail "dnsmasq did not start: $(tail -n 3 "$T/dnsmasq.log")"
 }
 
 dns_listening()
 {
-	[ -n "$(nsenter --net="/run/netns/$DNS_NS" -- ss -Hlun 'sport = :53')" ]
-}
-
-# The EXIT trap of a test that called dns_up.
-dns_down()
-{
-	if [ -n "$DNS_DAEMON_PID" ]; then
-		kill -KILL "$DNS_DAEMON_PID" 2>/dev/null || true
-	fi
-	if [ -n "$DNS_PID" ]; then
-		kill -KILL "$DNS_PID" 2>/dev/null || true
-	fi
-	if [ -n "$DNS_NS" ]; then
-		ip netns del "$DNS_NS" 2>/dev/null || true
-	fi
-	case $DNS_ETC in /etc/netns/sgdns-*) rm -rf -- "$DNS_ETC" ;; esac
-	rmdir /etc/netns 2>/dev/null || true
+	[ -n "$(nl_in "$DNS_NS" ss -Hlun 'sport = :53')" ]
 }
 
 dns_in() # CMD...
@@ -126,17 +108,16 @@ test_dnsbl_check()
 dns_daemon_start() # CONF
 {
 	# shellcheck disable=SC2016 # expanded by the inner sh
-	nsenter --net="/run/netns/$DNS_NS" -- unshare --mount --propagation private -- \
+	nl_spawn "$T" "$DNS_NS" unshare --mount --propagation private -- \
 		sh -c 'mount --bind "$0" /etc/resolv.conf && exec "$@"' "$DNS_ETC/resolv.conf" \
-		"$SG_BIN" run -c "$1" >>"$T/daemon.log" 2>&1 &
-	DNS_DAEMON_PID=$!
-	echo "$DNS_DAEMON_PID" >>"$T/pids"
-	wait_until 100 dns_healthy || fail "daemon not healthy: $(tail -n 3 "$T/daemon.log")"
+		"$SG_BIN" run -c "$1" >>"$T/daemon.log" 2>&1
+	DNS_DAEMON_PID=$NL_PID
+	nl_wait_until 100 dns_healthy || fail "daemon not healthy: $(tail -n 3 "$T/daemon.log")"
 }
 
 dns_get() # PATH
 {
-	nsenter --net="/run/netns/$DNS_NS" -- curl -sS --max-time 5 "http://127.0.0.1:9025$1"
+	nl_in "$DNS_NS" curl -sS --max-time 5 "http://127.0.0.1:9025$1"
 }
 
 dns_healthy()
@@ -158,7 +139,7 @@ dns_metric_is() # SERIES VALUE
 # Waits for SERIES to be VALUE (a round of lookups), then asserts it.
 expect_dnsbl() # SERIES VALUE
 {
-	wait_until 100 dns_metric_is "$1" "$2" || true
+	nl_wait_until 100 dns_metric_is "$1" "$2" || true
 	expect_eq "$1" "$2" "$(dns_metric "$1")"
 }
 
@@ -210,7 +191,7 @@ test_dnsbl_daemon()
 	expect_eq "dead.test pair" absent "$(dns_metric "$(listed dead.test 198.51.100.7)")"
 	expect_eq "dnsbl_listed series" 4 "$(dns_get /metrics | grep -c '^smtpguard_dnsbl_listed{')"
 	expect_dnsbl 'smtpguard_dnsbl_lookup_failures_total{zone="bl.test"}' 0
-	wait_until 100 failures_above dead.test 3 || fail "dead.test failures: $(dns_get /metrics | grep dead)"
+	nl_wait_until 100 failures_above dead.test 3 || fail "dead.test failures: $(dns_get /metrics | grep dead)"
 	now=$(date +%s)
 	ts=$(dns_metric smtpguard_dnsbl_last_check_timestamp_seconds)
 	if [ "$ts" = absent ] || [ "$ts" -gt "$now" ] || [ "$ts" -lt $((now - 15)) ]; then
@@ -225,7 +206,7 @@ test_dnsbl_daemon()
 		fail "no listing logged: $(grep dnsbl "$T/daemon.log")"
 
 	# While the thread waits on dead.test, the loop answers at once.
-	us=$(nsenter --net="/run/netns/$DNS_NS" -- curl -s -o /dev/null -w '%{time_total}' \
+	us=$(nl_in "$DNS_NS" curl -s -o /dev/null -w '%{time_total}' \
 		http://127.0.0.1:9025/metrics | awk '{ printf "%d", $1 * 1000000 }')
 	echo "# /metrics answered in $us us with a dead zone's lookups under way"
 	[ "$us" -lt 500000 ] || fail "/metrics took $us us"
@@ -234,7 +215,7 @@ test_dnsbl_daemon()
 	f=$(dns_metric 'smtpguard_dnsbl_lookup_failures_total{zone="dead.test"}')
 	dnsbl_config "$T/dnsbl.conf" "198.51.100.7, 2001:db8::7"
 	kill -HUP "$DNS_DAEMON_PID"
-	wait_until 50 grep -q "reloaded $T/dnsbl.conf" "$T/daemon.log" || fail "no reload"
+	nl_wait_until 50 grep -q "reloaded $T/dnsbl.conf" "$T/daemon.log" || fail "no reload"
 	# /metrics is rendered once a second: the first rendering after the reload.
 	expect_dnsbl "$(listed bl.test 198.51.100.8)" absent
 	expect_eq "after reload: $(listed bl.test 198.51.100.7)" 1 \
@@ -246,7 +227,7 @@ test_dnsbl_daemon()
 	# No DNS server at all: every lookup fails, the last answers stand. The
 	# file is rewritten, not replaced: the daemon's bind mount keeps its inode.
 	printf 'nameserver 127.0.0.2\noptions timeout:1 attempts:1\n' >"$DNS_ETC/resolv.conf"
-	wait_until 100 failures_above bl.test 1 || fail "bl.test failures: $(dns_get /metrics | grep bl.test)"
+	nl_wait_until 100 failures_above bl.test 1 || fail "bl.test failures: $(dns_get /metrics | grep bl.test)"
 	expect_eq "last known: $(listed bl.test 198.51.100.7)" 1 \
 		"$(dns_metric "$(listed bl.test 198.51.100.7)")"
 	expect_eq "last known: $(listed bl.test 2001:db8::7)" 1 \
@@ -257,11 +238,11 @@ test_dnsbl_daemon()
 	# Stopped while a dead.test lookup waits out its second.
 	printf 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n' >"$DNS_ETC/resolv.conf"
 	f=$(dns_metric 'smtpguard_dnsbl_lookup_failures_total{zone="dead.test"}')
-	wait_until 100 failures_above dead.test $((f + 1)) || fail "dead.test lookups did not resume"
+	nl_wait_until 100 failures_above dead.test $((f + 1)) || fail "dead.test lookups did not resume"
 	sleep 0.3
 	t0=$(date +%s%N)
 	kill -TERM "$DNS_DAEMON_PID"
-	wait_until 30 dns_daemon_gone || fail "the daemon did not stop within 3 s"
+	nl_wait_until 30 dns_daemon_gone || fail "the daemon did not stop within 3 s"
 	echo "# the daemon stopped in $((($(date +%s%N) - t0) / 1000000)) ms"
 }
 

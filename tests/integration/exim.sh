@@ -15,8 +15,8 @@
 #                        release thaws the frozen mail, which goes out
 #
 # The test builds its own lab and removes it on any exit. It reuses
-# mta.sh's helpers that do not name the Postfix lab (mta_daemon_stop,
-# mta_since). Sourced by run.sh.
+# mta.sh's helpers that do not name the Postfix lab (mta_config_head,
+# mta_daemon_stop, mta_since). Sourced by run.sh.
 
 TESTS+=(exim_sasl_contained)
 
@@ -44,15 +44,8 @@ exim_for_test()
 
 exim_write_config() # FILE
 {
-	cat >"$1" <<EOF
-[daemon]
-interfaces = $ELAB_VETH_HOST
-cgroup = $CG
-[exporter]
-listen = 127.0.0.1:9025
-[audit]
-log = $T/audit.log
-syslog = no
+	mta_config_head "$ELAB_VETH_HOST" >"$1"
+	cat >>"$1" <<EOF
 [detect]
 baselines = $T/baselines.gz
 [mta]
@@ -139,7 +132,7 @@ test_exim_sasl_contained()
 		[ "$refused" -eq 0 ] || break
 	done
 	echo "# bot: $(elab_qids_of "$ELAB_VICTIM" | wc -l) messages accepted before it was cut off"
-	wait_until 50 grep -q "action contain principal=sasl:$ELAB_VICTIM " "$MTA_DAEMON_LOG" ||
+	nl_wait_until 50 grep -q "action contain principal=sasl:$ELAB_VICTIM " "$MTA_DAEMON_LOG" ||
 		fail "not contained: $(grep -E 'alert|action' "$MTA_DAEMON_LOG" | tail -n 3)"
 	echo "# $(grep -m1 "action contain principal=sasl:$ELAB_VICTIM " "$MTA_DAEMON_LOG")"
 	took=$(mta_since "$t0" "action contain principal=sasl:$ELAB_VICTIM ")
@@ -147,7 +140,7 @@ test_exim_sasl_contained()
 	awk -v t="$took" 'BEGIN { exit !(t <= 5.0) }' || fail "contained after ${took}s, not within 5 s"
 
 	# Frozen, none deleted: every accepted message either reached the MX before the freeze or waits.
-	wait_until 50 exim_queue_settled || fail "deliveries still under way: $(elab_exim -bp)"
+	nl_wait_until 50 exim_queue_settled || fail "deliveries still under way: $(elab_exim -bp)"
 	accepted=$(elab_qids_of "$ELAB_VICTIM" | wc -l)
 	frozen=$(exim_frozen_from "$ELAB_VICTIM")
 	escaped=$(elab_escaped "$ELAB_VICTIM")
@@ -164,7 +157,7 @@ test_exim_sasl_contained()
 		>/dev/null 2>&1; then
 		fail "the banned address still reached the server"
 	fi
-	wait_until 20 mta_dropped ||
+	nl_wait_until 20 mta_dropped ||
 		fail "no packet dropped by the ban"
 
 	# The password works from another address, but the ACL freezes what it sends.
@@ -177,18 +170,18 @@ test_exim_sasl_contained()
 		fail "the later message was not frozen by the ACL: $(grep -F "$later" "$ELAB_MAINLOG")"
 	accepted=$((accepted + 1))
 	frozen=$((frozen + 1))
-	wait_until 20 mta_is "$frozen" exim_frozen_from "$ELAB_VICTIM" ||
+	nl_wait_until 20 mta_is "$frozen" exim_frozen_from "$ELAB_VICTIM" ||
 		fail "frozen: $(exim_frozen_from "$ELAB_VICTIM"), expected $frozen"
 	expect_eq "escaped after the freeze" "$escaped" "$(elab_escaped "$ELAB_VICTIM")"
 	# The daemon records it with the account's frozen mail, for release to thaw.
-	wait_until 30 exim_state_holds "$later" ||
+	nl_wait_until 30 exim_state_holds "$later" ||
 		fail "$later not in the state's held messages: $(jq -c --arg p "sasl:$ELAB_VICTIM" \
 			'.[$p].held' "$T/contained.json")"
 
 	# Alice, on the same server, is untouched: her next message goes out.
 	elab_swaks "${ELAB_ATTACKERS[4]}" "$ELAB_ALICE" "$ELAB_ALICE_PASS" "$ELAB_ALICE" \
 		ok-friend2@partner.example >/dev/null || fail "alice refused after the containment"
-	wait_until 50 mta_is 2 elab_escaped "$ELAB_ALICE" ||
+	nl_wait_until 50 mta_is 2 elab_escaped "$ELAB_ALICE" ||
 		fail "alice's mail not delivered: $(elab_escaped "$ELAB_ALICE") of 2"
 	n_alice=$(grep -c "principal=sasl:$ELAB_ALICE " "$MTA_DAEMON_LOG" || true)
 	expect_eq "alice's alerts and actions" 0 "$n_alice"
@@ -203,12 +196,12 @@ test_exim_sasl_contained()
 	# Release: the frozen mail is thawed and goes out, the ban and the lookup entry go.
 	mta_sg release "$ELAB_VICTIM" --reason "password changed" >"$T/release.out" 2>&1 ||
 		fail "release: $(cat "$T/release.out"); daemon: $(exim_hold_errors | tail -n 2)"
-	wait_until 100 mta_is 0 exim_frozen_from "$ELAB_VICTIM" ||
+	nl_wait_until 100 mta_is 0 exim_frozen_from "$ELAB_VICTIM" ||
 		fail "still frozen after release: $(elab_exim -bp)"
-	wait_until 100 mta_is "$accepted" elab_escaped "$ELAB_VICTIM" ||
+	nl_wait_until 100 mta_is "$accepted" elab_escaped "$ELAB_VICTIM" ||
 		fail "thawed mail not delivered: $(elab_escaped "$ELAB_VICTIM") of $accepted"
 	# Every failure notice reached the account's mailbox, none frozen.
-	wait_until 50 exim_notices_delivered ||
+	nl_wait_until 50 exim_notices_delivered ||
 		fail "failure notices in $ELAB_VICTIM's mailbox: $(elab_mailbox_count "$ELAB_VICTIM")," \
 			"expected $(exim_bounced "$ELAB_VICTIM"); queue: $(elab_exim -bp | head -n 4)"
 	expect_eq "bans after release" 0 "$(bpftool -j map dump pinned "$PIN/sg_bans" | jq length)"

@@ -17,7 +17,7 @@ fpm_cleanup()
 	if [ -n "$pid" ]; then
 		# The master ends its workers on SIGQUIT; teardown's cgroup.kill is the backstop.
 		kill -QUIT "$pid" 2>/dev/null || true
-		wait_until 50 fpm_gone "$pid" || true
+		nl_wait_until 50 fpm_gone "$pid" || true
 	fi
 	rm -rf "$T/fpm" "$T/www" "$T/fpm.sock"
 	chmod 0700 "$T"
@@ -54,9 +54,9 @@ EOF
 	# shellcheck disable=SC2016 # expanded by the inner sh
 	spawn_in "$NS_HOST" sh -c 'echo $$ >"$0/cgroup.procs" && exec php-fpm8.2 -F -y "$1"' \
 		"$CG" "$T/fpm/php-fpm.conf"
-	wait_until 50 test -S "$T/fpm.sock" ||
+	nl_wait_until 50 test -S "$T/fpm.sock" ||
 		fail "php-fpm did not start: $(cat "$T/fpm/error.log" 2>/dev/null)"
-	wait_until 50 test "$(pgrep -c -u "$USER_A" php-fpm)" -eq 2 ||
+	nl_wait_until 50 test "$(pgrep -c -u "$USER_A" php-fpm)" -eq 2 ||
 		fail "php-fpm did not start its two workers"
 }
 
@@ -84,7 +84,7 @@ EOF
 # The pid of the process holding a TCP connection to the sink's port 25 in $NS_HOST.
 smtp_client_pid()
 {
-	in_ns "$NS_HOST" ss -Htnp state established dst "$NET4" dport = :25 |
+	nl_in "$NS_HOST" ss -Htnp state established dst "$NET4" dport = :25 |
 		grep -o 'pid=[0-9]*' | head -n 1 | cut -d= -f2
 }
 
@@ -106,7 +106,7 @@ test_fpm_script()
 	echo "$cgi" >>"$T/pids"
 
 	# Once the sink has the connection, the worker is in its 3 s sleep.
-	wait_until 30 sink_accepted 1 || fail "the PHP script never reached the sink"
+	nl_wait_until 30 sink_accepted 1 || fail "the PHP script never reached the sink"
 	busy=$(smtp_client_pid)
 	[ -n "$busy" ] || fail "no process holds the SMTP connection"
 	expect_eq "user of the SMTP client" "$USER_A" "$(ps -o user= -p "$busy")"

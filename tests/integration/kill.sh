@@ -14,7 +14,7 @@ start_as() # USER FILE CMD
 	# Emptied first: the background job's own redirection may come after the first look.
 	: >"$2"
 	as_user "$1" bash -c "$3" "$NET4" >"$2" 2>"$2.err" &
-	wait_until 50 grep -qx '[0-9][0-9]*' "$2" ||
+	nl_wait_until 50 grep -qx '[0-9][0-9]*' "$2" ||
 		fail "'$3' as $1 never got ready: $(cat "$2.err")"
 }
 
@@ -67,8 +67,8 @@ test_kill()
 	expect_eq "kill output" "killed pid $a1 (sleep) uid $uid: $NET4:25 established
 killed pid $a2 (sleep) uid $uid: $NET4:25 established
 killed 2 processes" "$out"
-	wait_until 20 dead "$a1" || fail "A's holder $a1 still alive"
-	wait_until 20 dead "$a2" || fail "A's holder $a2 still alive"
+	nl_wait_until 20 dead "$a1" || fail "A's holder $a1 still alive"
+	nl_wait_until 20 dead "$a2" || fail "A's holder $a2 still alive"
 	alive "$idle" || fail "A's process with no SMTP socket was killed"
 	alive "$b" || fail "B's holder was killed"
 	expect_eq "audit of the kill" "[\"kill\",$uid,{\"pids\":[$a1,$a2]},\"S6: spam from a CMS\"]" \
@@ -97,12 +97,12 @@ test_kill_opening()
 	start_as "$USER_B" "$T/b.pid" "$retry"
 	read -r a <"$T/a.pid"
 	read -r b <"$T/b.pid"
-	wait_until 50 sender_counted "$USER_A" "$a" denied || fail "A's retries not seen refused"
-	wait_until 50 sender_counted "$USER_B" "$b" attempts || fail "B's connects not seen"
+	nl_wait_until 50 sender_counted "$USER_A" "$a" denied || fail "A's retries not seen refused"
+	nl_wait_until 50 sender_counted "$USER_B" "$b" attempts || fail "B's connects not seen"
 
 	out=$(sg kill "$USER_A")
 	expect_eq "kill output" "killed pid $a (bash) uid $uid: connecting (recent connect to a watched port)
 killed 1 process" "$out"
-	wait_until 20 dead "$a" || fail "A's retry loop $a still alive"
+	nl_wait_until 20 dead "$a" || fail "A's retry loop $a still alive"
 	alive "$b" || fail "B's loop was killed"
 }

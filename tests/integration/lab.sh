@@ -49,7 +49,7 @@ test_lab_s6_direct_to_mx()
 	connected=$(sed -n 's/.* connected=\([0-9]*\).*/\1/p' <<<"$out")
 	eperm=$(sed -n 's/.* eperm=\([0-9]*\).*/\1/p' <<<"$out")
 	uid=$(id -u "$LAB_USER_WEB")
-	lab_wait_until 30 grep -q "action throttle user=$LAB_USER_WEB " "$LAB_DAEMON_LOG" ||
+	nl_wait_until 30 grep -q "action throttle user=$LAB_USER_WEB " "$LAB_DAEMON_LOG" ||
 		fail "no throttle: $out; $(grep smtpguard: "$LAB_DAEMON_LOG" | tail -n 3)"
 	took=$(lab_reaction "$out") || fail "no timing: $out"
 	echo "# S6: $out; action after ${took}s"

@@ -13,14 +13,15 @@
 #   netns $NS_NET:  the sink (sg_sink) behind $VETH_NET: 198.51.100.2, 2001:db8::2
 #
 # Nothing leaves these namespaces, and the pins live in a private bpffs.
+# The namespaces, veth, bpffs, cgroup, sink and users are scripts/lib/netlab.sh's.
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=scripts/lib/netlab.sh
+. "$ROOT/scripts/lib/netlab.sh"
 SG_BIN=$ROOT/smtpguard
-SINK=$ROOT/build/tools/sg_sink
 CONNECT=$ROOT/build/tools/sg_connect
 
-# Short enough for 15-character interface names, unique per run.
-ID=$(printf '%x%x' $$ $RANDOM)
+nl_id ID
 NS_HOST=sgt-$ID-host
 NS_NET=sgt-$ID-net
 VETH_HOST=sg${ID}h
@@ -38,16 +39,9 @@ BPFFS=				# private bpffs mount, under $T
 PIN=				# the pin directory smtpguard uses, inside $BPFFS
 CG=				# the test cgroup, under the cgroup2 root
 SINK_LOG=			# accept log of the sink in $NS_NET
-USERS_MADE=()
 VERBOSE=0
 
 # --- environment -------------------------------------------------------------
-
-# The first cgroup2 mount: /sys/fs/cgroup on unified hosts, .../unified on hybrid ones.
-cgroup2_root()
-{
-	awk '$3 == "cgroup2" { print $2; exit }' /proc/self/mounts
-}
 
 # The suite cannot run: says why, in the suite's output format, and exits.
 prereq_fail() # REASON...
@@ -60,16 +54,14 @@ prereq_fail() # REASON...
 # Checks what the suite cannot run without.
 env_check()
 {
-	local tool
+	local tool why
 
-	[ "$(id -u)" -eq 0 ] || prereq_fail "must run as root"
-	[ -n "$(cgroup2_root)" ] || prereq_fail "no cgroup2 mount in /proc/self/mounts"
-	for tool in "$SG_BIN" "$SINK" "$CONNECT"; do
+	why=$(nl_need bpftool jq ip tc nsenter setpriv useradd userdel nstat mountpoint) ||
+		prereq_fail "$why"
+	[ -n "$(nl_cgroup2_root)" ] || prereq_fail "no cgroup2 mount in /proc/self/mounts"
+	for tool in "$SG_BIN" "$NL_SINK_BIN" "$CONNECT"; do
 		[ -x "$tool" ] ||
 			prereq_fail "$tool missing (make smtpguard build/tools/sg_sink build/tools/sg_connect)"
-	done
-	for tool in bpftool jq ip tc nsenter setpriv useradd userdel nstat mountpoint; do
-		command -v "$tool" >/dev/null || prereq_fail "$tool not installed"
 	done
 }
 
@@ -79,8 +71,7 @@ env_init()
 	local u
 
 	T=$(mktemp -d /tmp/sgt-"$ID".XXXXXX)
-	mkdir "$T/bpffs"
-	mount -t bpf bpf "$T/bpffs" || prereq_fail "cannot mount a bpffs on $T/bpffs"
+	nl_bpffs "$T" || prereq_fail "cannot mount a bpffs on $T/bpffs"
 	BPFFS=$T/bpffs
 	# Every smtpguard this suite runs uses the private bpffs, never /sys/fs/bpf/smtpguard.
 	PIN=$BPFFS/smtpguard
@@ -88,71 +79,31 @@ env_init()
 	# The CLI audits here, and reads no config but a test's own.
 	export SMTPGUARD_AUDIT_LOG=$T/audit.log
 	export SMTPGUARD_CONFIG=$T/smtpguard.conf
-	CG=$(cgroup2_root)/sgt-$ID
+	CG=$(nl_cgroup2_root)/sgt-$ID
 	for u in "$USER_A" "$USER_B"; do
-		useradd --system --no-create-home --shell /usr/sbin/nologin "$u" ||
-			prereq_fail "useradd $u failed"
-		USERS_MADE+=("$u")
+		nl_user_add "$T" "$u" || prereq_fail "useradd $u failed"
 	done
 }
 
 # Undoes env_init and whatever a test left; safe to run at any point, and twice.
 env_cleanup()
 {
-	local u
-
 	teardown
-	for u in "${USERS_MADE[@]}"; do
-		userdel "$u" 2>/dev/null || true
-	done
-	USERS_MADE=()
-	if [ -n "$BPFFS" ] && mountpoint -q "$BPFFS"; then
-		umount "$BPFFS"
-	fi
-	if [ -n "$T" ]; then
-		rm -rf "$T"
-	fi
+	nl_down "$T"
 }
 
 # --- per-test setup ----------------------------------------------------------
 
-in_ns() # NS CMD...
-{
-	local ns=$1
-
-	shift
-	# Not `ip netns exec`: it remounts /sys, hiding the bpffs and cgroup mounts.
-	nsenter --net="/run/netns/$ns" -- "$@"
-}
-
 # smtpguard in the client namespace, where $VETH_HOST is.
 sg()
 {
-	in_ns "$NS_HOST" "$SG_BIN" "$@"
+	nl_in "$NS_HOST" "$SG_BIN" "$@"
 }
 
-# Runs CMD in NS in the background and remembers it, so teardown can end it.
-# nsenter execs CMD, so the pid remembered is CMD's own.
+# Runs CMD in NS in the background, recorded so that teardown ends it.
 spawn_in() # NS CMD...
 {
-	local ns=$1
-
-	shift
-	nsenter --net="/run/netns/$ns" -- "$@" &
-	echo $! >>"$T/pids"
-}
-
-# Polls CMD every 0.1 s for at most TENTHS tenths of a second.
-wait_until() # TENTHS CMD...
-{
-	local n=$1
-
-	shift
-	while ! "$@"; do
-		n=$((n - 1))
-		[ "$n" -gt 0 ] || return 1
-		sleep 0.1
-	done
+	nl_spawn "$T" "$@"
 }
 
 # A sink in NS listening on ADDR:PORT...; logs accepts to LOG.
@@ -164,8 +115,8 @@ start_sink() # NS LOG LISTEN...
 	for l in "$@"; do
 		args+=(--listen "$l")
 	done
-	spawn_in "$ns" "$SINK" --log "$log" --max-seconds 120 "${args[@]}"
-	wait_until 50 grep -qs '^ready$' "$log" || fail "sink on $* did not start"
+	nl_sink_start "$T" "$ns" "$log" --max-seconds 120 "${args[@]}" ||
+		fail "sink on $* did not start"
 }
 
 # A fresh world for one test: namespaces, veth, addresses, cgroup, sink, attach.
@@ -175,74 +126,36 @@ setup()
 
 	# Test runs stay out of the host's authpriv log; a test may write its own.
 	printf '[audit]\nsyslog = no\n' >"$SMTPGUARD_CONFIG"
-	ip netns add "$NS_HOST"
-	ip netns add "$NS_NET"
-	ip link add "$VETH_HOST" netns "$NS_HOST" type veth peer name "$VETH_NET" netns "$NS_NET"
-	ip -n "$NS_HOST" addr add "$HOST4/24" dev "$VETH_HOST"
-	ip -n "$NS_HOST" addr add "$HOST6/64" dev "$VETH_HOST" nodad
-	ip -n "$NS_NET" addr add "$NET4/24" dev "$VETH_NET"
-	ip -n "$NS_NET" addr add "$NET6/64" dev "$VETH_NET" nodad
+	nl_netns "$T" "$NS_HOST" "$NS_NET"
+	nl_veth "$NS_HOST" "$VETH_HOST" "$NS_NET" "$VETH_NET"
+	nl_addrs "$NS_HOST" "$VETH_HOST" "$HOST4/24" "$HOST6/64"
+	nl_addrs "$NS_NET" "$VETH_NET" "$NET4/24" "$NET6/64"
 	for ns in "$NS_HOST" "$NS_NET"; do
-		ip -n "$ns" link set lo up
 		# Client and server TCP Fast Open, for the MSG_FASTOPEN test.
-		in_ns "$ns" sysctl -qw net.ipv4.tcp_fastopen=3
+		nl_in "$ns" sysctl -qw net.ipv4.tcp_fastopen=3
 	done
-	ip -n "$NS_HOST" link set "$VETH_HOST" up
-	ip -n "$NS_NET" link set "$VETH_NET" up
-	mkdir "$CG"
+	nl_cgroup "$T" "$CG"
 
 	SINK_LOG=$T/sink.log
 	start_sink "$NS_NET" "$SINK_LOG" "$NET4:25" "$NET4:465" "$NET4:587" \
 		"[$NET6]:25" "[$NET6]:465" "[$NET6]:587"
 	sg attach --cgroup "$CG" -i "$VETH_HOST"
-	# Until linkwatch sees the carrier (up to a second), the veth drops what it is given.
-	wait_until 30 link_up "$NS_HOST" "$VETH_HOST" || fail "$VETH_HOST never came up"
-	wait_until 30 link_up "$NS_NET" "$VETH_NET" || fail "$VETH_NET never came up"
-}
-
-link_up() # NS DEV
-{
-	ip -n "$1" link show dev "$2" | grep -q 'state UP'
+	nl_carrier "$NS_HOST" "$VETH_HOST" "$NS_NET" "$VETH_NET" || fail "the veth pair never came up"
 }
 
 # Ends what the test started and removes what setup made, whatever state it is in.
 teardown()
 {
-	local pid
-
-	if [ -n "$T" ] && [ -f "$T/pids" ]; then
-		while read -r pid; do
-			kill -KILL "$pid" 2>/dev/null || true
-		done <"$T/pids"
-		rm -f "$T/pids"
-	fi
-	# Deleting the namespaces takes the veth pairs and their TC and XDP programs with them.
-	if [ -n "$T" ] && [ -f "$T/netns" ]; then
-		xargs -r -n 1 ip netns del <"$T/netns" 2>/dev/null || true
-		rm -f "$T/netns"
-	fi
-	ip netns del "$NS_HOST" 2>/dev/null || true
-	ip netns del "$NS_NET" 2>/dev/null || true
-	if [ -n "$CG" ] && [ -d "$CG" ]; then
-		echo 1 >"$CG/cgroup.kill" || true
-		wait_until 50 cgroup_empty || true
-		# rmdir also drops whatever is still attached to the cgroup.
-		rmdir "$CG" || echo "teardown: cannot remove $CG" >&2
-	fi
+	nl_clear "$T" KILL
 	# Unpinning releases programs, maps and links whatever detach left behind.
 	if [ -n "$PIN" ]; then
 		rm -rf "$PIN"
 	fi
 	# A test's own state: the next test starts with no baselines and nothing contained.
 	if [ -n "$T" ]; then
-		rm -rf "$T"/*.log "$T"/*.tlog "$T"/baselines.gz "$T"/contained.json* \
+		rm -rf "$T"/*.log "$T"/*.err "$T"/*.tlog "$T"/baselines.gz "$T"/contained.json* \
 			"$T"/offenders.json* "$T"/f2b* "$T/multiline"
 	fi
-}
-
-cgroup_empty()
-{
-	[ -z "$(cat "$CG/cgroup.procs")" ]
 }
 
 # --- acting as a customer ----------------------------------------------------
@@ -251,15 +164,7 @@ cgroup_empty()
 # customer's mailer. The cgroup is joined before dropping root.
 as_user() # USER CMD...
 {
-	local uid gid
-
-	uid=$(id -u "$1")
-	gid=$(id -g "$1")
-	shift
-	# shellcheck disable=SC2016 # expanded by the inner sh
-	in_ns "$NS_HOST" sh -c 'echo $$ >"$0/cgroup.procs" && u=$1 && g=$2 && shift 2 &&
-		exec setpriv --reuid="$u" --regid="$g" --clear-groups -- "$@"' \
-		"$CG" "$uid" "$gid" "$@"
+	nl_as "$NS_HOST" "$CG" "" "$@"
 }
 
 # sg_connect as USER; prints "ok=N eperm=N other=N".

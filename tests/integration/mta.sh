@@ -39,20 +39,29 @@ mta_for_test() # [CONFIG-LINE...]
 	mta_daemon_start postfix "$MLAB_MAILLOG"
 }
 
-mta_write_config() # FILE [LINE...]
+# What every mail test's daemon config starts with, whatever its MTA: the
+# server's uplink VETH and the test cgroup, the exporter, the test's audit log.
+mta_config_head() # VETH
 {
-	local f=$1
-
-	shift
-	cat >"$f" <<EOF
+	cat <<EOF
 [daemon]
-interfaces = $MLAB_VETH_HOST
+interfaces = $1
 cgroup = $CG
 [exporter]
 listen = 127.0.0.1:9025
 [audit]
 log = $T/audit.log
 syslog = no
+EOF
+}
+
+mta_write_config() # FILE [LINE...]
+{
+	local f=$1
+
+	shift
+	mta_config_head "$MLAB_VETH_HOST" >"$f"
+	cat >>"$f" <<EOF
 [mta]
 type = postfix
 logs = $MLAB_MAILLOG $MLAB_DOVECOT_LOG
@@ -65,22 +74,18 @@ EOF
 	[ $# -eq 0 ] || printf '%s\n' "$@" >>"$f"
 }
 
-# The daemon on $MTA_CONF in $MTA_NS, output timed line by line (lab_stamp);
+# The daemon on $MTA_CONF in $MTA_NS, output timed line by line (nl_stamped);
 # it must say it follows MTA's LOG.
 mta_daemon_start() # MTA LOG
 {
 	MTA_DAEMON_LOG=$T/mta-daemon.log
 	MTA_DAEMON_TLOG=$T/mta-daemon.tlog
-	rm -f "$T/mta-daemon.fifo" "$MTA_DAEMON_LOG" "$MTA_DAEMON_TLOG"
-	mkfifo -m 0600 "$T/mta-daemon.fifo"
-	lab_stamp "$T/mta-daemon.fifo" "$MTA_DAEMON_LOG" "$MTA_DAEMON_TLOG" </dev/null \
-		>/dev/null 2>&1 &
-	echo $! >>"$T/pids"
-	nsenter --net="/run/netns/$MTA_NS" -- env SMTPGUARD_CONFIG="$MTA_CONF" \
-		"$SG_BIN" run -c "$MTA_CONF" </dev/null >"$T/mta-daemon.fifo" 2>&1 &
-	echo $! >"$T/mta-daemon.pid"
-	echo $! >>"$T/pids"
-	wait_until 100 mta_healthy || fail "daemon: $(tail -n 3 "$MTA_DAEMON_LOG")"
+	rm -f "$MTA_DAEMON_LOG" "$MTA_DAEMON_TLOG"
+	nl_stamped "$T" "$T/mta-daemon.fifo" "$MTA_DAEMON_LOG" "$MTA_DAEMON_TLOG"
+	nl_spawn "$T" "$MTA_NS" env SMTPGUARD_CONFIG="$MTA_CONF" \
+		"$SG_BIN" run -c "$MTA_CONF" </dev/null >"$T/mta-daemon.fifo" 2>&1
+	echo "$NL_PID" >"$T/mta-daemon.pid"
+	nl_wait_until 100 mta_healthy || fail "daemon: $(tail -n 3 "$MTA_DAEMON_LOG")"
 	grep -q "mta: $1, following $2" "$MTA_DAEMON_LOG" ||
 		fail "not following $2: $(grep mta: "$MTA_DAEMON_LOG")"
 }
@@ -89,26 +94,25 @@ mta_daemon_stop()
 {
 	[ -s "$T/mta-daemon.pid" ] || return 0
 	kill -TERM "$(cat "$T/mta-daemon.pid")" 2>/dev/null || true
-	wait_until 50 mlab_gone "$(cat "$T/mta-daemon.pid")" || true
+	nl_wait_until 50 nl_gone "$(cat "$T/mta-daemon.pid")" || true
 	rm -f "$T/mta-daemon.pid"
 }
 
 mta_healthy()
 {
-	[ "$(nsenter --net="/run/netns/$MTA_NS" -- curl -s --max-time 1 \
-		http://127.0.0.1:9025/healthz)" = ok ]
+	[ "$(nl_in "$MTA_NS" curl -s --max-time 1 http://127.0.0.1:9025/healthz)" = ok ]
 }
 
 # smtpguard's CLI in the mail server's namespace, on the test's config.
 mta_sg() # ARGS...
 {
-	nsenter --net="/run/netns/$MTA_NS" -- env SMTPGUARD_CONFIG="$MTA_CONF" "$SG_BIN" "$@"
+	nl_in "$MTA_NS" env SMTPGUARD_CONFIG="$MTA_CONF" "$SG_BIN" "$@"
 }
 
 mta_metric() # SERIES
 {
-	nsenter --net="/run/netns/$MTA_NS" -- curl -s --max-time 2 \
-		http://127.0.0.1:9025/metrics | awk -v s="$1" '$1 == s { print $2 }'
+	nl_in "$MTA_NS" curl -s --max-time 2 http://127.0.0.1:9025/metrics |
+		awk -v s="$1" '$1 == s { print $2 }'
 }
 
 # Queue ids Postfix accepted from LOGIN (its smtpd "client=..., sasl_username=" lines).
@@ -145,7 +149,7 @@ mta_dropped()
 	awk 'BEGIN { exit !(ARGV[1] > 0) }' "$(mta_metric smtpguard_banned_packets_total)"
 }
 
-# Whether CMD prints WANT: for wait_until, which runs its command anew each time.
+# Whether CMD prints WANT: for nl_wait_until, which runs its command anew each time.
 mta_is() # WANT CMD...
 {
 	[ "$("${@:2}")" = "$1" ]
@@ -155,11 +159,7 @@ mta_is() # WANT CMD...
 # follows with inotify), into $T/maillog.tlog.
 mta_stamp_maillog()
 {
-	rm -f "$T/maillog.fifo"
-	mkfifo -m 0600 "$T/maillog.fifo"
-	lab_stamp "$T/maillog.fifo" "$T/maillog.copy.log" "$T/maillog.tlog" </dev/null \
-		>/dev/null 2>&1 &
-	echo $! >>"$T/pids"
+	nl_stamped "$T" "$T/maillog.fifo" "$T/maillog.copy.log" "$T/maillog.tlog"
 	tail -n +1 -F "$MLAB_MAILLOG" >"$T/maillog.fifo" 2>/dev/null &
 	echo $! >>"$T/pids"
 }
@@ -195,14 +195,14 @@ test_mta_sasl_contained()
 		sent=$i
 	done
 	echo "# bot: $sent of 40 messages accepted, then cut off"
-	wait_until 50 grep -q "action contain principal=sasl:$MLAB_VICTIM " "$MTA_DAEMON_LOG" ||
+	nl_wait_until 50 grep -q "action contain principal=sasl:$MLAB_VICTIM " "$MTA_DAEMON_LOG" ||
 		fail "not contained: $(grep -E 'alert|action' "$MTA_DAEMON_LOG" | tail -n 3)"
 	took=$(mta_since "$t0" "action contain principal=sasl:$MLAB_VICTIM ")
 	echo "# contained ${took}s after the first message"
 	awk -v t="$took" 'BEGIN { exit !(t <= 5.0) }' || fail "contained after ${took}s, not within 5 s"
 
 	# Held, none deleted: every accepted message either reached the MX before the hold or waits.
-	wait_until 50 mta_is 0 mlab_queue_count active || true
+	nl_wait_until 50 mta_is 0 mlab_queue_count active || true
 	accepted=$(mta_qids_of "$MLAB_VICTIM" | wc -l)
 	escaped=$(mta_escaped "$MLAB_VICTIM")
 	# Held and not delivered: a message held during its delivery attempt is both.
@@ -223,12 +223,12 @@ test_mta_sasl_contained()
 		>/dev/null 2>&1; then
 		fail "the banned address still reached the server"
 	fi
-	wait_until 20 mta_dropped || fail "no packet dropped by the ban"
+	nl_wait_until 20 mta_dropped || fail "no packet dropped by the ban"
 
 	# Alice, on the same server, is untouched: her next message goes out.
 	mlab_swaks "${MLAB_ATTACKERS[4]}" "$MLAB_ALICE" "$MLAB_ALICE_PASS" "$MLAB_ALICE" \
 		ok-friend2@partner.example >/dev/null || fail "alice refused after the containment"
-	wait_until 50 mta_is 2 mta_escaped "$MLAB_ALICE" ||
+	nl_wait_until 50 mta_is 2 mta_escaped "$MLAB_ALICE" ||
 		fail "alice's mail not delivered: $(mta_escaped "$MLAB_ALICE") of 2"
 	n_alice=$(grep -c "principal=sasl:$MLAB_ALICE " "$MTA_DAEMON_LOG" || true)
 	expect_eq "alice's alerts and actions" 0 "$n_alice"
@@ -242,8 +242,8 @@ test_mta_sasl_contained()
 	# Release: the held mail goes on its way, the ban and the table entry go.
 	mta_sg release "$MLAB_VICTIM" --reason "password changed" >"$T/release.out" ||
 		fail "release: $(cat "$T/release.out")"
-	wait_until 100 mta_is 0 mlab_queue_count hold || fail "still held after release"
-	wait_until 300 mta_is "$accepted" mta_escaped "$MLAB_VICTIM" ||
+	nl_wait_until 100 mta_is 0 mlab_queue_count hold || fail "still held after release"
+	nl_wait_until 300 mta_is "$accepted" mta_escaped "$MLAB_VICTIM" ||
 		fail "held mail not delivered: $(mta_escaped "$MLAB_VICTIM") of $accepted"
 	expect_eq "bans after release" 0 "$(bpftool -j map dump pinned "$PIN/sg_bans" | jq length)"
 	expect_eq "table after release" "" \
@@ -262,7 +262,7 @@ test_mta_many_ips()
 		mlab_swaks "${MLAB_ATTACKERS[i]}" "$MLAB_INFO" "$MLAB_INFO_PASS" "$MLAB_INFO" \
 			"ok$i@d$i.example" >/dev/null || fail "message from ${MLAB_ATTACKERS[i]} refused"
 	done
-	wait_until 50 grep -q "alert principal=sasl:$MLAB_INFO rule=client_ips value=4.0 limit=3.0" \
+	nl_wait_until 50 grep -q "alert principal=sasl:$MLAB_INFO rule=client_ips value=4.0 limit=3.0" \
 		"$MTA_DAEMON_LOG" || fail "no client_ips alert: $(grep -E 'alert|action' "$MTA_DAEMON_LOG")"
 	expect_eq "other rules" "" "$(grep "alert principal=sasl:$MLAB_INFO " "$MTA_DAEMON_LOG" |
 		grep -v rule=client_ips)"
@@ -282,7 +282,7 @@ test_mta_local_flood()
 		mlab_sendmail "$user" "wp@hosting.test" "dead$i@d$i.example" 2>/dev/null ||
 			refused=$((refused + 1))
 	done
-	wait_until 50 grep -q "action contain principal=local:$uid uid=$uid user=" "$MTA_DAEMON_LOG" ||
+	nl_wait_until 50 grep -q "action contain principal=local:$uid uid=$uid user=" "$MTA_DAEMON_LOG" ||
 		fail "not contained: $(grep -E 'alert|action' "$MTA_DAEMON_LOG" | tail -n 3)"
 	grep -q "alert principal=local:$uid uid=$uid user=$(mlab_user_name "$user") rule=new_sender" \
 		"$MTA_DAEMON_LOG" || fail "alert line: $(grep -m1 alert "$MTA_DAEMON_LOG")"

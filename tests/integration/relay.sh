@@ -91,13 +91,6 @@ relay_said() # PREFIX
 # relay_check_refuses' namespace, with nothing but loopback.
 RELAY_NS=sgrelay-$ID
 
-relay_ns_down()
-{
-	ip netns del "$RELAY_NS" 2>/dev/null || true
-	rm -rf "/etc/netns/$RELAY_NS"
-	rmdir /etc/netns 2>/dev/null || true
-}
-
 test_relay_check_closed()
 {
 	local rc
@@ -175,28 +168,27 @@ test_relay_check_refuses()
 {
 	local ns=$RELAY_NS out rc t0 took conf=$T/relay.conf
 
-	trap 'relay_ns_down' EXIT
 	# Only loopback: nothing sent here can leave the namespace.
-	ip netns add "$ns"
+	nl_netns "$T" "$ns"
 	ip -n "$ns" link set lo up
-	mkdir -p "/etc/netns/$ns"
+	nl_netns_etc "$T" "$ns"
 	# For `ip netns exec` only, which mounts it over /etc/hosts.
 	echo "203.0.113.77 relay-target.test" >"/etc/netns/$ns/hosts"
 
 	t0=$EPOCHREALTIME
 	expect_refused \
 		'^smtpguard: refusing to test 203\.0\.113\.77: not an address of this host, nor in \[relay\]' \
-		nsenter --net="/run/netns/$ns" "$SG_BIN" check-relay 203.0.113.77:25
+		nl_in "$ns" "$SG_BIN" check-relay 203.0.113.77:25
 	took=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.3f", b - a }')
 	echo "# refused in ${took}s"
 	awk -v t="$took" 'BEGIN { exit !(t < 1.0) }' || fail "refusal took ${took}s"
 	expect_refused '^smtpguard check-relay: bad target' \
-		nsenter --net="/run/netns/$ns" "$SG_BIN" check-relay '[203.0.113.77]:25'
+		nl_in "$ns" "$SG_BIN" check-relay '[203.0.113.77]:25'
 
 	# Listed, it is tried; with no route, every test is an error.
 	printf '[relay]\ncheck_targets = 198.51.100.9, 203.0.113.77\n' >"$conf"
 	rc=0
-	out=$(nsenter --net="/run/netns/$ns" env SMTPGUARD_CONFIG="$conf" "$SG_BIN" check-relay \
+	out=$(nl_in "$ns" env SMTPGUARD_CONFIG="$conf" "$SG_BIN" check-relay \
 		203.0.113.77:25 2>&1) || rc=$?
 	printf '%s\n' "$out" >"$T/relay.out"
 	expect_eq "exit status, listed" 1 "$rc"
@@ -224,7 +216,7 @@ test_relay_check_refuses()
 
 	# By default, this host's first global address: here none, so 127.0.0.1.
 	rc=0
-	nsenter --net="/run/netns/$ns" "$SG_BIN" check-relay >"$T/relay.out" 2>&1 || rc=$?
+	nl_in "$ns" "$SG_BIN" check-relay >"$T/relay.out" 2>&1 || rc=$?
 	expect_eq "exit status, default" 1 "$rc"
 	expect_eq "verdicts, default" \
 		"$(relay_expect 'error (connect: Connection refused)' "${RELAY_IDS[@]}")" \
@@ -255,11 +247,11 @@ test_relay_runtime()
 	mlab_swaks "${MLAB_ATTACKERS[4]}" "$MLAB_ALICE" "$MLAB_ALICE_PASS" "$MLAB_ALICE" \
 		ok-friend@partner.example >/dev/null || fail "alice refused"
 	relay_send "${MLAB_ATTACKERS[2]}" "$MLAB_INFO" >/dev/null || fail "inbound mail refused"
-	wait_until 50 grep -q "to=<ok-friend@partner.example>.*status=sent" "$MLAB_MAILLOG" ||
+	nl_wait_until 50 grep -q "to=<ok-friend@partner.example>.*status=sent" "$MLAB_MAILLOG" ||
 		fail "alice's message not delivered"
 	# The spammer, through the open relay: alerted and banned on its first message.
 	relay_send "$ip" ok1@far1.example >/dev/null || fail "relay attempt refused"
-	wait_until 50 grep -q "alert open_relay client=$ip " "$MTA_DAEMON_LOG" ||
+	nl_wait_until 50 grep -q "alert open_relay client=$ip " "$MTA_DAEMON_LOG" ||
 		fail "no open_relay alert: $(tail -n 3 "$MTA_DAEMON_LOG")"
 	grep -q "alert open_relay client=$ip messages=1 rcpt=ok1@far1.example" "$MTA_DAEMON_LOG" ||
 		fail "alert: $(grep open_relay "$MTA_DAEMON_LOG")"
@@ -267,14 +259,14 @@ test_relay_runtime()
 	t_alert=$(mta_since "$t_line" "alert open_relay client=$ip ")
 	echo "# open_relay alert ${t_alert}s after the relayed delivery's log line"
 	awk -v t="$t_alert" 'BEGIN { exit !(t <= 1.0) }' || fail "alert after ${t_alert}s"
-	wait_until 30 mta_is 1 mta_metric smtpguard_relay_messages_total ||
+	nl_wait_until 30 mta_is 1 mta_metric smtpguard_relay_messages_total ||
 		fail "relayed: $(mta_metric smtpguard_relay_messages_total)"
 	expect_eq "smtpguard_relay_alerts_total" 1 "$(mta_metric smtpguard_relay_alerts_total)"
 	grep -q "open_relay client=${MLAB_ATTACKERS[4]}\|open_relay client=${MLAB_ATTACKERS[2]}" \
 		"$MTA_DAEMON_LOG" && fail "alice or the inbound mail taken for relaying"
 	# [relay] ban: the relaying client is dropped at XDP.
 	grep -q "ban $ip rule=open_relay for=1h" "$MTA_DAEMON_LOG" || fail "not banned"
-	wait_until 30 mta_is 1 mta_metric 'smtpguard_bans{reason="open_relay"}' ||
+	nl_wait_until 30 mta_is 1 mta_metric 'smtpguard_bans{reason="open_relay"}' ||
 		fail "bans: $(mta_metric 'smtpguard_bans{reason="open_relay"}')"
 	expect_eq "smtpguard_bruteforce_bans_total{reason=\"open_relay\"}" 1 \
 		"$(mta_metric 'smtpguard_bruteforce_bans_total{reason="open_relay"}')"
@@ -282,9 +274,9 @@ test_relay_runtime()
 	# Another client is another alert, with its own count.
 	relay_send "${MLAB_ATTACKERS[3]}" ok3@far3.example >/dev/null ||
 		fail "the second client's message refused"
-	wait_until 50 grep -q "alert open_relay client=${MLAB_ATTACKERS[3]} messages=1 " \
+	nl_wait_until 50 grep -q "alert open_relay client=${MLAB_ATTACKERS[3]} messages=1 " \
 		"$MTA_DAEMON_LOG" || fail "no alert for the second client"
-	wait_until 30 mta_is 2 mta_metric smtpguard_relay_alerts_total ||
+	nl_wait_until 30 mta_is 2 mta_metric smtpguard_relay_alerts_total ||
 		fail "alerts: $(mta_metric smtpguard_relay_alerts_total)"
 	return 0
 }

@@ -36,9 +36,9 @@ test_counting()
 	expect_eq "sg_egress B :587 syns" 3 "$(flow_field sg_egress "$USER_B" 587 "$NET4" syns)"
 
 	# Every session sent "QUIT\r\n": 6 bytes each, counted once its connection is closed.
-	wait_until 30 test "$(conn_stats "$USER_A")" = 7/0/0/42 || true
+	nl_wait_until 30 test "$(conn_stats "$USER_A")" = 7/0/0/42 || true
 	expect_eq "sg_conn_stats A" 7/0/0/42 "$(conn_stats "$USER_A")"
-	wait_until 30 test "$(conn_stats "$USER_B")" = 3/0/0/18 || true
+	nl_wait_until 30 test "$(conn_stats "$USER_B")" = 3/0/0/18 || true
 	expect_eq "sg_conn_stats B" 3/0/0/18 "$(conn_stats "$USER_B")"
 }
 
@@ -99,7 +99,7 @@ test_reattach()
 	# Without --cgroup, the hooks stay where they are.
 	sg attach -i "$VETH_HOST"
 	expect_eq "programs and hooks after attaching again" "$before" "$(prog_ids) $(attachments)"
-	expect_refused "already attached to cgroup" sg attach --cgroup "$(cgroup2_root)"
+	expect_refused "already attached to cgroup" sg attach --cgroup "$(nl_cgroup2_root)"
 	expect_eq "programs and hooks after a refused attach" "$before" "$(prog_ids) $(attachments)"
 	expect_top "$USER_A" "3/3/0/3"
 	expect_connects "$USER_A" "ok=2 eperm=0 other=0" -n 2 "$NET4" 25
@@ -177,7 +177,7 @@ test_survives_kill()
 	kill -0 "$holder" 2>/dev/null || fail "'smtpguard top --watch 1' did not keep running"
 	kill -KILL "$holder"
 	# shellcheck disable=SC2016 # expanded by eval, at every poll
-	wait_until 20 eval '[ -z "$(our_sg_pids)" ]' ||
+	nl_wait_until 20 eval '[ -z "$(our_sg_pids)" ]' ||
 		fail "smtpguard processes left after kill -9 of the holder: $(our_sg_pids | xargs)"
 
 	expect_connects "$USER_A" "ok=0 eperm=3 other=0" -n 3 "$NET4" 25
@@ -192,7 +192,7 @@ check_fastopen()
 	expect_connects "$USER_B" "ok=3 eperm=0 other=0" --fastopen -n 3 "$NET4" 25
 	# The first connect fetches the cookie, the other two carry data in the SYN.
 	expect_eq "TcpExtTCPFastOpenActive" 2 \
-		"$(in_ns "$NS_HOST" nstat -asz TcpExtTCPFastOpenActive | awk '/^TcpExt/ { print $2 }')"
+		"$(nl_in "$NS_HOST" nstat -asz TcpExtTCPFastOpenActive | awk '/^TcpExt/ { print $2 }')"
 	expect_top "$USER_B" "3/3/0/3"
 
 	sg block "$USER_B"
@@ -231,20 +231,17 @@ test_no_socket()
 {
 	local ns=sgt-$ID-fwd veth=sg${ID}f key overflow
 
-	ip netns add "$ns"
-	ip link add "$veth" netns "$NS_HOST" type veth peer name "${veth}p" netns "$ns"
-	ip -n "$NS_HOST" addr add 203.0.113.1/24 dev "$veth"
-	ip -n "$ns" addr add 203.0.113.2/24 dev "${veth}p"
-	ip -n "$NS_HOST" link set "$veth" up
-	ip -n "$ns" link set "${veth}p" up
+	nl_netns "$T" "$ns"
+	nl_veth "$NS_HOST" "$veth" "$ns" "${veth}p"
+	nl_addrs "$NS_HOST" "$veth" 203.0.113.1/24
+	nl_addrs "$ns" "${veth}p" 203.0.113.2/24
 	ip -n "$ns" route add default via 203.0.113.1
 	ip -n "$NS_NET" route add 203.0.113.0/24 via "$HOST4"
-	in_ns "$NS_HOST" sysctl -qw net.ipv4.ip_forward=1
-	echo "$ns" >>"$T/netns"
-	wait_until 30 link_up "$ns" "${veth}p" || fail "${veth}p never came up"
+	nl_in "$NS_HOST" sysctl -qw net.ipv4.ip_forward=1
+	nl_carrier "$ns" "${veth}p" || fail "${veth}p never came up"
 
 	expect_eq "routed connects" "ok=4 eperm=0 other=0" \
-		"$(in_ns "$ns" "$CONNECT" -n 4 "$NET4" 25)"
+		"$(nl_in "$ns" "$CONNECT" -n 4 "$NET4" 25)"
 	overflow=$(cat /proc/sys/kernel/overflowuid)
 	key=$(jq -nc --argjson uid "$overflow" --argjson a "$(addr_words "$NET4")" \
 		'{uid: $uid, port: 25, flags: 1, addr: $a}')
@@ -265,18 +262,18 @@ test_xdp_ban()
 	ban=$(jq -nc --argjson a "$(addr_words "$NET4")" '{prefixlen: 128, addr: $a}')
 
 	expect_eq "3 connects from $NET4" "ok=3 eperm=0 other=0" \
-		"$(in_ns "$NS_NET" "$CONNECT" -n 3 "$HOST4" 587)"
+		"$(nl_in "$NS_NET" "$CONNECT" -n 3 "$HOST4" 587)"
 	expect_eq "sg_sources $NET4 syns" 3 "$(map_field sg_sources "$src" syns)"
 
 	sg ban "$NET4/32"
 	# 500 ms is before the first SYN retransmission: exactly one SYN to drop.
 	expect_eq "connect while banned" "ok=0 eperm=0 other=1" \
-		"$(in_ns "$NS_NET" "$CONNECT" --timeout-ms 500 "$HOST4" 587)"
+		"$(nl_in "$NS_NET" "$CONNECT" --timeout-ms 500 "$HOST4" 587)"
 	expect_eq "sg_bans $NET4/32 drops" 1 "$(map_field sg_bans "$ban" drops)"
 
 	sg unban "$NET4/32"
 	expect_eq "connects after unban" "ok=2 eperm=0 other=0" \
-		"$(in_ns "$NS_NET" "$CONNECT" -n 2 "$HOST4" 587)"
+		"$(nl_in "$NS_NET" "$CONNECT" -n 2 "$HOST4" 587)"
 	expect_eq "sg_bans $NET4/32 after unban" absent "$(map_field sg_bans "$ban" drops)"
 	expect_eq "sg_sources $NET4 syns after unban" 5 "$(map_field sg_sources "$src" syns)"
 	expect_eq "host sink accepts" 5 "$(accepts "$log")"
@@ -323,9 +320,9 @@ attachments()
 
 	progs=$(bpftool -j cgroup show "$CG" | jq -s '.[0] // [] | length')
 	# Without the clsact qdisc, tc fails to find the hook: no filters either.
-	filters=$(in_ns "$NS_HOST" tc filter show dev "$VETH_HOST" egress 2>/dev/null |
+	filters=$(nl_in "$NS_HOST" tc filter show dev "$VETH_HOST" egress 2>/dev/null |
 		grep -c ' handle ' || true)
-	clsact=$(in_ns "$NS_HOST" tc qdisc show dev "$VETH_HOST" | grep -c clsact || true)
+	clsact=$(nl_in "$NS_HOST" tc qdisc show dev "$VETH_HOST" | grep -c clsact || true)
 	xdp=$(ip -n "$NS_HOST" link show dev "$VETH_HOST" | grep -c 'prog/xdp' || true)
 	[ ! -e "$PIN" ] || pins=yes
 	echo "cgroup_progs=$progs tc_filters=$filters clsact=$clsact xdp=$xdp pin_dir=$pins"
@@ -352,15 +349,15 @@ test_detach()
 # Another tool's filter: an empty program that tc loads itself, at its own priority and handle.
 add_foreign_filter() # NS DEV
 {
-	in_ns "$1" tc qdisc add dev "$2" clsact 2>/dev/null || true
+	nl_in "$1" tc qdisc add dev "$2" clsact 2>/dev/null || true
 	# TC_BPF_MNT: tc's loader works in our private bpffs, not in /sys/fs/bpf.
-	TC_BPF_MNT=$BPFFS in_ns "$1" tc filter add dev "$2" egress prio 5 handle 7 \
+	TC_BPF_MNT=$BPFFS nl_in "$1" tc filter add dev "$2" egress prio 5 handle 7 \
 		bpf obj "$ROOT/build/empty.bpf.o" sec tc direct-action
 }
 
 foreign_filters() # NS DEV
 {
-	in_ns "$1" tc filter show dev "$2" egress | grep -c ' handle 0x7 ' || true
+	nl_in "$1" tc filter show dev "$2" egress | grep -c ' handle 0x7 ' || true
 }
 
 # detach reaches the interfaces in their own namespace, from another one, and
@@ -377,7 +374,7 @@ test_detach_elsewhere()
 	fi
 	add_foreign_filter "$NS_NET" "$decoy"
 
-	in_ns "$NS_NET" "$SG_BIN" detach
+	nl_in "$NS_NET" "$SG_BIN" detach
 	expect_eq "after detach from $NS_NET" \
 		"cgroup_progs=0 tc_filters=0 clsact=0 xdp=0 pin_dir=no" "$(attachments)"
 	expect_eq "the other filter on $decoy, ifindex $idx in $NS_NET" 1 \
@@ -390,7 +387,7 @@ test_detach_keeps_others()
 	add_foreign_filter "$NS_HOST" "$VETH_HOST"
 	sg detach
 	expect_eq "our filter" 0 \
-		"$(in_ns "$NS_HOST" tc filter show dev "$VETH_HOST" egress | grep -c ' handle 0x5347 ' || true)"
+		"$(nl_in "$NS_HOST" tc filter show dev "$VETH_HOST" egress | grep -c ' handle 0x5347 ' || true)"
 	expect_eq "their filter" 1 "$(foreign_filters "$NS_HOST" "$VETH_HOST")"
 	expect_eq "pin dir" absent "$([ -e "$PIN" ] && echo present || echo absent)"
 }
