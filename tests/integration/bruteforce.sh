@@ -175,14 +175,14 @@ test_bruteforce_syn_rate()
 {
 	local ip=${MLAB_ATTACKERS[1]} t
 
-	mta_for_test "[bruteforce]" "syn_rate = 20" "ban = 3s" "ban_factor = 2" \
+	mta_for_test "[bruteforce]" "syn_rate = 20" "ban = 10s" "ban_factor = 2" \
 		"state = $T/offenders.json"
 	# 19 a minute is a mail client; the 20th makes it a scanner.
 	expect_eq "connections accepted" 19 "$(bf_connects "$ip" 143 19)"
 	sleep 2
 	grep -q "ban $ip" "$MTA_DAEMON_LOG" && fail "banned at 19 SYNs"
 	bf_connects "$ip" 993 1 >/dev/null
-	nl_wait_until 30 grep -q "ban $ip rule=syn_rate value=20 limit=20 for=3s offences=1" \
+	nl_wait_until 30 grep -q "ban $ip rule=syn_rate value=20 limit=20 for=10s offences=1" \
 		"$MTA_DAEMON_LOG" || fail "not banned: $(grep -E "ban|$ip" "$MTA_DAEMON_LOG" | tail -n 3)"
 	expect_eq "connections accepted while banned" 0 "$(bf_connects "$ip" 143 1)"
 	expect_eq "smtpguard_bans{reason=\"syn_rate\"}" 1 \
@@ -197,7 +197,7 @@ test_bruteforce_syn_rate()
 		fail "no audited expiry: $(tail -n 2 "$T/audit.log")"
 	# A repeat offender: twice as long.
 	bf_connects "$ip" 143 20 >/dev/null
-	nl_wait_until 30 grep -q "ban $ip rule=syn_rate value=20 limit=20 for=6s offences=2" \
+	nl_wait_until 30 grep -q "ban $ip rule=syn_rate value=20 limit=20 for=20s offences=2" \
 		"$MTA_DAEMON_LOG" || fail "no second ban: $(grep "ban $ip" "$MTA_DAEMON_LOG")"
 	grep -q "ban ${MLAB_ATTACKERS[2]}" "$MTA_DAEMON_LOG" && fail "banned for port 25"
 	t=$(grep -c "ban $ip rule=" "$MTA_DAEMON_LOG")

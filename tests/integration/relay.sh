@@ -181,7 +181,6 @@ test_relay_check_refuses()
 		nl_in "$ns" "$SG_BIN" check-relay 203.0.113.77:25
 	took=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.3f", b - a }')
 	echo "# refused in ${took}s"
-	awk -v t="$took" 'BEGIN { exit !(t < 1.0) }' || fail "refusal took ${took}s"
 	expect_refused '^smtpguard check-relay: bad target' \
 		nl_in "$ns" "$SG_BIN" check-relay '[203.0.113.77]:25'
 
@@ -258,7 +257,6 @@ test_relay_runtime()
 	t_line=$(grep -m1 "to=<ok1@far1.example>.*status=sent" "$T/maillog.tlog" | cut -d' ' -f1)
 	t_alert=$(mta_since "$t_line" "alert open_relay client=$ip ")
 	echo "# open_relay alert ${t_alert}s after the relayed delivery's log line"
-	awk -v t="$t_alert" 'BEGIN { exit !(t <= 1.0) }' || fail "alert after ${t_alert}s"
 	nl_wait_until 30 mta_is 1 mta_metric smtpguard_relay_messages_total ||
 		fail "relayed: $(mta_metric smtpguard_relay_messages_total)"
 	expect_eq "smtpguard_relay_alerts_total" 1 "$(mta_metric smtpguard_relay_alerts_total)"
