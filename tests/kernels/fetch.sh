@@ -3,7 +3,8 @@
 # Prints the kernel's directory, which holds:
 #   vmlinuz       the kernel from the package, as Debian ships it
 #   modules.cpio  the modules the guest needs (MODULES below) with what they
-#                 depend on per modules.dep, as modules/NN-name.ko in load order
+#                 depend on per modules.dep (which depmod writes here: the
+#                 package has none), as modules/NN-name.ko in load order
 #   label         "VERSION PACKAGE", for the table
 # On failure, prints why on stderr and exits non-zero.
 #
@@ -48,7 +49,7 @@ use_bullseye() {
 meta_dep() {
 	local dep
 	dep=$(apt-cache "${apt_opts[@]}" show --no-all-versions "$1" 2>/dev/null |
-		sed -n 's/^Depends: \(linux-image-[^ ,]*\) (= \([^)]*\)).*/\1=\2/p' | head -n 1)
+		sed -n 's/^Depends: \(linux-image-[^ ,]*\) (= \([^)]*\)).*/\1=\2/p' | head -n 1 || true)
 	[ -n "$dep" ] || die "apt knows no $1 (missing apt source, or run apt-get update)"
 	echo "$dep"
 }
@@ -73,7 +74,7 @@ pkg=${spec%%=*}
 version=${spec#*=}
 if [ "$version" = "$spec" ]; then
 	version=$(apt-cache "${apt_opts[@]}" show --no-all-versions "$pkg" 2>/dev/null |
-		sed -n 's/^Version: //p')
+		sed -n 's/^Version: //p' || true)
 	[ -n "$version" ] || die "apt knows no $pkg"
 fi
 dir="$CACHE/$pkg=$version"
