@@ -5,6 +5,7 @@
 # It tells run.sh what happened in lines on the serial console:
 #   SGK step NAME ok|fail [DETAIL]
 #   SGK insns OBJECT PROGRAM PROCESSED LIMIT
+#   SGK uptime SECONDS      (after each step, for the log)
 #   SGK end
 # A failed step's output follows its line, indented; so do the kernel's own
 # messages, if any come. PID 1 must not exit (the kernel would panic), so no
@@ -36,6 +37,7 @@ done
 # report NAME STATUS [DETAIL]: the result line; a failure's output under it.
 report() {
 	echo "SGK step $1 $2${3:+ $3}"
+	echo "SGK uptime $(cut -d' ' -f1 /proc/uptime)" # the log says where the time went
 	[ "$2" = ok ] || sed 's/^/    /' "$log" | tail -n 25
 }
 
@@ -59,8 +61,7 @@ boot() {
 # what sg_verify says before an object's load line is that object's detail.
 verify() {
 	mkdir -p /sys/fs/bpf/sgk-verify
-	sg_verify /sys/fs/bpf/sgk-verify /sg/bpf/connect.bpf.o /sg/bpf/egress.bpf.o \
-		/sg/bpf/ingress.bpf.o /sg/bpf/sockops.bpf.o >/tmp/verify.log 2>&1
+	sg_verify /sys/fs/bpf/sgk-verify /sg/bpf/*.bpf.o >/tmp/verify.log 2>&1
 	: >"$log"
 	while read -r line; do
 		case "$line" in

@@ -49,7 +49,8 @@ steps=(fetch boot load:connect load:egress load:ingress load:sockops)
 [ "$mode" = verify ] || steps+=(test_packets test_connect test_sockops attach status detach)
 
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+# verify_host's bpffs, should it be left mounted.
+trap 'umount "$tmp/bpffs" 2>/dev/null; rm -rf "$tmp"' EXIT
 mkdir -p "$CACHE/logs"
 
 # /dev/kvm where there is one; TCG (about ten times slower) anywhere.
