@@ -50,7 +50,7 @@ steps=(fetch boot load:connect load:egress load:ingress load:sockops)
 
 tmp=$(mktemp -d)
 # verify_host's bpffs, should it be left mounted.
-trap 'umount "$tmp/bpffs" 2>/dev/null; rm -rf "$tmp"' EXIT
+trap 'umount "$tmp/bpffs" 2>/dev/null || true; rm -rf "$tmp"' EXIT
 mkdir -p "$CACHE/logs"
 
 # /dev/kvm where there is one; TCG (about ten times slower) anywhere.
