@@ -98,7 +98,7 @@ boot_guest() {
 	cat "$INITRAMFS" "$dir/modules.cpio" >"$tmp/initrd"
 	timeout --kill-after=10 "$TIMEOUT" qemu-system-x86_64 -accel "$accel" -cpu max -smp 2 \
 		-m 1024 -nodefaults -display none -monitor none -no-reboot \
-		-serial "file:$tmp/console" -kernel "$dir/vmlinuz" -initrd "$tmp/initrd" \
+		-serial "file:$tmp/console" -kernel "$dir/kernel" -initrd "$tmp/initrd" \
 		-append "console=ttyS0 quiet loglevel=3 panic=-1 sg.steps=$mode" || rc=$?
 	# The tty ends its lines in CR LF.
 	tr -d '\r' <"$tmp/console" >"$log"
