@@ -9,6 +9,15 @@
  * length announces (bytes past it are link padding or garbage). Fragments
  * stop at L3: only an unfragmented packet (or an IPv6 atomic fragment) is
  * trusted to carry the TCP header.
+ *
+ * Rule for every program: no read of a stack value that is not written on
+ * every path to the read, even where the C only uses it when it was: clang
+ * may turn a `||` or a `?:` into branch-free code that loads the field
+ * anyway. Newer verifiers let a privileged program read unwritten stack;
+ * older ones refuse it ("invalid read from stack"; Debian 12's 6.1.170 does,
+ * its 6.1.192 does not), so an object that loads on one kernel is refused
+ * on another (tests/kernels/ boots both). Hence sg_parse() zeroes all of its
+ * output before parsing, whatever it returns.
  */
 #ifndef SG_PARSE_BPF_H
 #define SG_PARSE_BPF_H
@@ -217,6 +226,7 @@ static __always_inline int sg_parse(void *data, void *data_end, struct sg_pkt *p
 	struct sg_cursor c = { .pos = data, .end = data_end };
 	__be16 proto;
 
+	__builtin_memset(pkt, 0, sizeof(*pkt));
 	pkt->err = -1;
 	if (sg_parse_eth(&c, &proto))
 		return sg_fail(pkt, SG_ERR_TRUNCATED, SG_PARSED_NONE);

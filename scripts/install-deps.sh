@@ -13,7 +13,23 @@ packages=(
 	libclang-rt-14-dev
 	postfix dovecot-core dovecot-imapd dovecot-pop3d swaks
 	fail2ban dnsmasq-base
+	qemu-system-x86 busybox-static cpio kmod xz-utils zstd
 )
+
+# `make test-kernels` boots the bookworm-backports kernel too (tests/kernels/).
+# Backports is pinned low by its Release file: adding it installs nothing from it.
+backports=/etc/apt/sources.list.d/smtpguard-bookworm-backports.sources
+if ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+	if [ "$(id -u)" -ne 0 ]; then
+		# Only `make test-kernels` needs it, and says so there.
+		echo "install-deps: no bookworm-backports apt source; run as root to add it" >&2
+	else
+		printf '%s\n' 'Types: deb' 'URIs: http://deb.debian.org/debian' \
+			'Suites: bookworm-backports' 'Components: main' \
+			'Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg' >"$backports"
+		apt-get update -qq
+	fi
+fi
 
 missing=()
 for p in "${packages[@]}"; do
