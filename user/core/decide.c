@@ -40,7 +40,7 @@ static int at_least_as_strict(const struct sg_standing *s, const struct sg_propo
  * what, and either way nothing is done.
  */
 enum sg_decision sg_decide(const struct sg_standing *now, const struct sg_proposal *want, char *why,
-			  size_t len)
+			   size_t len)
 {
 	why[0] = '\0';
 	if (want->kind == SG_ACT_ALERT)
@@ -69,14 +69,18 @@ enum sg_decision sg_decide(const struct sg_standing *now, const struct sg_propos
 	return SG_DECIDE_APPLY;
 }
 
+int sg_policy_in_force(const struct sg_policy *p, __u64 now_ns)
+{
+	return !p->expires_ns || p->expires_ns > now_ns;
+}
+
 void sg_standing_policy(const struct sg_policy *own, const struct sg_policy *dflt, __u64 now_ns,
 			struct sg_standing *s)
 {
-	const struct sg_policy *p = own && (!own->expires_ns || own->expires_ns > now_ns) ? own
-											 : NULL;
+	const struct sg_policy *p = own && sg_policy_in_force(own, now_ns) ? own : NULL;
 
-	s->owner = !p				? SG_OWNER_DEFAULT
-		   : p->set_by == SG_SET_CLI	? SG_OWNER_HUMAN
+	s->owner = !p				  ? SG_OWNER_DEFAULT
+		   : p->set_by == SG_SET_CLI	  ? SG_OWNER_HUMAN
 		   : p->set_by == SG_SET_DETECTOR ? SG_OWNER_DETECTOR
 						  : SG_OWNER_CONFIG;
 	if (!p)

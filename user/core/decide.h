@@ -65,7 +65,7 @@ enum sg_decision {
 	SG_DECIDE_ALERT,    /* the response is an alert */
 	SG_DECIDE_EXEMPT,   /* the principal only alerts */
 	SG_DECIDE_HUMAN,    /* a human's policy or release stands */
-	SG_DECIDE_ROOT,     /* no kill of root's processes */
+	SG_DECIDE_ROOT,	    /* no kill of root's processes */
 	SG_DECIDE_STRICTER, /* what stands is as strict already, or stricter */
 };
 
@@ -74,7 +74,10 @@ enum sg_decision {
  * ("" when applied or an alert): the alert's log line and audit note.
  */
 enum sg_decision sg_decide(const struct sg_standing *now, const struct sg_proposal *want, char *why,
-			  size_t len);
+			   size_t len);
+
+/* p is unexpired at now_ns (0: never expires). */
+int sg_policy_in_force(const struct sg_policy *p, __u64 now_ns);
 
 /*
  * What stands for a UID: own, its sg_policies entry (NULL: none), while

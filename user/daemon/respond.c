@@ -120,8 +120,7 @@ static int put_config_policy(int fd, const struct sg_policy *want, __u32 uid, in
 			     __u64 now_ns)
 {
 	struct sg_policy cur, p = *want;
-	int found = !bpf_map_lookup_elem(fd, &uid, &cur) &&
-		    (!cur.expires_ns || cur.expires_ns > now_ns);
+	int found = !bpf_map_lookup_elem(fd, &uid, &cur) && sg_policy_in_force(&cur, now_ns);
 
 	switch (sg_decide_config(found ? &cur : NULL, want, exempt)) {
 	case SG_CONFIG_KEEP:
