@@ -205,8 +205,7 @@ int sg_defence_relay_alert_due(const struct sg_relay_client *x, time_t now)
 	       (!x->reported || now - x->reported_at >= SG_RELAY_REPORT_EVERY);
 }
 
-int sg_defence_relay_ban_due(const struct sg_config *c, const struct sg_relay_client *x,
-			     time_t now)
+int sg_defence_relay_ban_due(const struct sg_config *c, const struct sg_relay_client *x, time_t now)
 {
 	return c->relay_ban_ns && x->banned_until <= now;
 }

@@ -23,7 +23,7 @@
 #include "daemon/metrics.h"
 #include "core/mailrec.h"
 
-#define SG_RELAY_CLIENTS     256 /* relaying clients remembered, the idlest going first */
+#define SG_RELAY_CLIENTS      256 /* relaying clients remembered, the idlest going first */
 #define SG_RELAY_REPORT_EVERY 60  /* seconds between two alerts about one client */
 
 struct sg_defence {

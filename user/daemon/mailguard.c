@@ -305,7 +305,8 @@ int sg_mailguard_containing(const struct sg_mail_principal *p, const struct sg_p
 	sg_standing_mail(p->contained, p->released_until, now, &s);
 	for (i = 0; i < SG_RULES; i++) {
 		sg_proposal_mail(c->responses[i].kind, ex, &want);
-		if (dp->rules[i].active && sg_decide(&s, &want, why, sizeof(why)) == SG_DECIDE_APPLY)
+		if (dp->rules[i].active &&
+		    sg_decide(&s, &want, why, sizeof(why)) == SG_DECIDE_APPLY)
 			return i;
 	}
 	return -1;

@@ -241,8 +241,8 @@ enum sg_exempt sg_respond_exempt(const struct sg_responder *r, const struct sg_c
 }
 
 enum sg_decision sg_respond_decide(const struct sg_responder *r, const struct sg_config *c,
-				  __u32 uid, enum sg_rule rule, const struct sg_standing *now,
-				  char *why, size_t len)
+				   __u32 uid, enum sg_rule rule, const struct sg_standing *now,
+				   char *why, size_t len)
 {
 	const struct sg_response *resp = &c->responses[rule];
 	struct sg_proposal want = {

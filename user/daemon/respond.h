@@ -54,8 +54,8 @@ enum sg_exempt sg_respond_exempt(const struct sg_responder *r, const struct sg_c
  * read it: sg_standing_policy()), and why not in words (sg_decide()).
  */
 enum sg_decision sg_respond_decide(const struct sg_responder *r, const struct sg_config *c,
-				  __u32 uid, enum sg_rule rule, const struct sg_standing *now,
-				  char *why, size_t len);
+				   __u32 uid, enum sg_rule rule, const struct sg_standing *now,
+				   char *why, size_t len);
 
 /* The evidence an action is audited and logged with. */
 struct sg_evidence {
