@@ -13,8 +13,9 @@
  *   the default policy.
  * A rule's response never overrides a human and never loosens what stands,
  * whoever set it; an exempt principal (allow list, MTA user, override with
- * actions = alert) is only alerted on. The config's own policies replace
- * the default and lift the detector's from the exempt, never a human's.
+ * actions = alert) is only alerted on; root's processes are never killed.
+ * The config's own policies replace the default and lift the detector's
+ * from the exempt, never a human's.
  */
 #ifndef SG_DECIDE_H
 #define SG_DECIDE_H
