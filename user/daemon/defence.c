@@ -20,7 +20,6 @@
 #define VERDICTS	   256 /* bans given per tick at most; the rest wait a tick */
 #define SOURCES_BATCH	   1024
 #define RELAY_BATCH	   64
-#define RELAY_REPORT_EVERY 60 /* seconds between two alerts about one client */
 
 int sg_defence_init(struct sg_defence *d, const struct sg_config *c, time_t now)
 {
@@ -194,6 +193,23 @@ static int relay_domain(const struct sg_config *c, const char *rcpt)
 	return 0;
 }
 
+int sg_defence_relay_counts(const struct sg_config *c, const struct sg_mail_relay *r)
+{
+	return !sg_cidr_list_contains(c->relay_trusted, c->n_relay_trusted, r->client) &&
+	       !relay_domain(c, r->rcpt);
+}
+
+int sg_defence_relay_alert_due(const struct sg_relay_client *x, time_t now)
+{
+	return x->messages > x->reported &&
+	       (!x->reported || now - x->reported_at >= SG_RELAY_REPORT_EVERY);
+}
+
+int sg_defence_relay_ban_due(const struct sg_config *c, const struct sg_relay_client *x, time_t now)
+{
+	return c->relay_ban_ns && x->banned_until <= now;
+}
+
 static struct sg_relay_client *relay_client(struct sg_defence *d, const struct sg_mail_relay *r)
 {
 	struct sg_relay_client *x, *idlest = NULL;
@@ -226,7 +242,7 @@ static void report_relay(struct sg_defence *d, const struct sg_config *c,
 	      "mail from a client that did not log in, relayed to another domain", 0);
 	x->reported = x->messages;
 	x->reported_at = now;
-	if (!c->relay_ban_ns || x->banned_until > now)
+	if (!sg_defence_relay_ban_due(c, x, now))
 		return;
 	memcpy(key.addr, x->addr, sizeof(key.addr));
 	if (ban(d, &key, x->ip, c->relay_ban_ns, SG_BAN_RELAY) < 0)
@@ -249,9 +265,7 @@ static void relays(struct sg_defence *d, const struct sg_config *c, const struct
 
 	while ((n = sg_mailstats_relayed(stats, batch, RELAY_BATCH)) > 0) {
 		for (i = 0; i < n; i++) {
-			if (sg_cidr_list_contains(c->relay_trusted, c->n_relay_trusted,
-						  batch[i].client) ||
-			    relay_domain(c, batch[i].rcpt))
+			if (!sg_defence_relay_counts(c, &batch[i]))
 				continue;
 			x = relay_client(d, &batch[i]);
 			x->messages++;
@@ -261,8 +275,7 @@ static void relays(struct sg_defence *d, const struct sg_config *c, const struct
 		}
 	}
 	for (x = d->relays; x < d->relays + d->n_relays; x++)
-		if (x->messages > x->reported &&
-		    (!x->reported || now - x->reported_at >= RELAY_REPORT_EVERY))
+		if (sg_defence_relay_alert_due(x, now))
 			report_relay(d, c, cfg, x, now);
 }
 

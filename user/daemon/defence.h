@@ -23,7 +23,8 @@
 #include "daemon/metrics.h"
 #include "core/mailrec.h"
 
-#define SG_RELAY_CLIENTS 256 /* relaying clients remembered, the idlest going first */
+#define SG_RELAY_CLIENTS      256 /* relaying clients remembered, the idlest going first */
+#define SG_RELAY_REPORT_EVERY 60  /* seconds between two alerts about one client */
 
 struct sg_defence {
 	struct sg_brute *brute;
@@ -58,6 +59,19 @@ void sg_defence_react(struct sg_defence *d, const struct sg_config *c,
 /* Once a tick; stats is mailguard's, for its relayed messages. */
 void sg_defence_tick(struct sg_defence *d, const struct sg_config *c,
 		     const struct sg_audit_cfg *audit, struct sg_mailstats *stats, time_t now);
+
+/*
+ * Whether a message relayed for r counts against its client: not from
+ * [relay] trusted, nor to one of [relay] domains or under one.
+ */
+int sg_defence_relay_counts(const struct sg_config *c, const struct sg_mail_relay *r);
+
+/* Whether x relayed since its last alert, which is SG_RELAY_REPORT_EVERY old (or none). */
+int sg_defence_relay_alert_due(const struct sg_relay_client *x, time_t now);
+
+/* Whether x's alert at now bans it too: [relay] ban set, and no ban of it standing. */
+int sg_defence_relay_ban_due(const struct sg_config *c, const struct sg_relay_client *x,
+			     time_t now);
 
 /* The /metrics view; points into d and into tot, which must outlive m. */
 void sg_defence_metrics(const struct sg_defence *d, struct sg_brute_totals *tot,

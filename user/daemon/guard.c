@@ -239,12 +239,9 @@ static int hold(const struct sg_principal *p, void *ctx)
 	return 0;
 }
 
-/*
- * The allow list's and the MTA's users are watched for their baselines, not
- * judged: every customer's mail leaves through the MTA, and would page for it.
- */
-static const struct sg_thresholds *thresholds(const struct sg_guard *g, const struct sg_config *c,
-					      __u32 uid)
+/* Every customer's mail leaves through the MTA: its users would page for it. */
+const struct sg_thresholds *sg_guard_thresholds(const struct sg_guard *g, const struct sg_config *c,
+						__u32 uid)
 {
 	static const struct sg_thresholds off;
 	enum sg_exempt ex = sg_respond_exempt(g->resp, c, uid);
@@ -286,8 +283,8 @@ void sg_guard_tick(struct sg_guard *g, const struct sg_config *c, const struct s
 			continue;
 		}
 		observe(g, &s->rows[i], rates, now_s, &o);
-		n = sg_detect_observe(g->det, id, &o, thresholds(g, c, s->rows[i].uid), now,
-				      changes);
+		n = sg_detect_observe(g->det, id, &o, sg_guard_thresholds(g, c, s->rows[i].uid),
+				      now, changes);
 		if (n < 0) {
 			sg_error("detector: %s", strerror(-n));
 			continue;

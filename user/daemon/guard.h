@@ -52,6 +52,13 @@ void sg_guard_tick(struct sg_guard *g, const struct sg_config *c, const struct s
 		   const struct sg_rates *rates, const struct sg_recent *recent,
 		   const struct sg_audit_cfg *audit, __u64 now_ns, time_t now);
 
+/*
+ * The thresholds uid is judged by: none for the allow list's and the MTA's
+ * users, watched for their baselines only; else sg_respond_thresholds().
+ */
+const struct sg_thresholds *sg_guard_thresholds(const struct sg_guard *g, const struct sg_config *c,
+						__u32 uid);
+
 /* Writes the baselines when c names a file; logs a failure. */
 void sg_guard_save(struct sg_guard *g, const struct sg_config *c, time_t now);
 

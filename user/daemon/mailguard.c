@@ -294,11 +294,30 @@ struct tick_ctx {
 	time_t now;
 };
 
+int sg_mailguard_containing(const struct sg_mail_principal *p, const struct sg_principal *dp,
+			    const struct sg_config *c, enum sg_exempt ex, time_t now)
+{
+	struct sg_standing s;
+	struct sg_proposal want;
+	char why[160];
+	int i;
+
+	sg_standing_mail(p->contained, p->released_until, now, &s);
+	for (i = 0; i < SG_RULES; i++) {
+		sg_proposal_mail(c->responses[i].kind, ex, &want);
+		if (dp->rules[i].active &&
+		    sg_decide(&s, &want, why, sizeof(why)) == SG_DECIDE_APPLY)
+			return i;
+	}
+	return -1;
+}
+
 static int judge(struct sg_mail_principal *p, void *ctx)
 {
 	struct tick_ctx *t = ctx;
 	struct sg_alert_change changes[SG_RULES];
 	const struct sg_principal *dp;
+	enum sg_exempt ex;
 	char who[SG_PRINCIPAL_MAX * 4 + 96];
 	struct sg_observation o;
 	const char *rule;
@@ -317,15 +336,14 @@ static int judge(struct sg_mail_principal *p, void *ctx)
 		audit_mail(t->audit, "alert", p,
 			   evidence(p, &o, rule, changes[i].value, changes[i].limit));
 	}
-	/* A rule still holding after a release's grace contains again; the exempt only alert. */
+	/* A rule still holding after a release's grace contains again. */
 	dp = sg_detect_get(t->g->det, p->id);
-	if (p->uid >= 0 && t->g->resp &&
-	    sg_respond_exempt(t->g->resp, t->c, (__u32)p->uid) != SG_EXEMPT_NONE)
-		dp = NULL;
-	for (i = 0; dp && i < SG_RULES && !p->contained && t->now >= p->released_until; i++)
-		if (dp->rules[i].active && t->c->responses[i].kind != SG_ACT_ALERT)
-			contain(t->g, t->c, t->audit, p, &o, sg_rule_names[i], dp->rules[i].value,
-				dp->rules[i].limit, t->now);
+	ex = p->uid >= 0 && t->g->resp ? sg_respond_exempt(t->g->resp, t->c, (__u32)p->uid)
+				       : SG_EXEMPT_NONE;
+	i = dp ? sg_mailguard_containing(p, dp, t->c, ex, t->now) : -1;
+	if (i >= 0)
+		contain(t->g, t->c, t->audit, p, &o, sg_rule_names[i], dp->rules[i].value,
+			dp->rules[i].limit, t->now);
 	return 0;
 }
 

@@ -15,6 +15,7 @@
 
 #include "host/audit.h"
 #include "core/config.h"
+#include "core/decide.h"
 #include "daemon/defence.h"
 #include "core/detect.h"
 #include "mail/follow.h"
@@ -66,6 +67,14 @@ void sg_mailguard_read(struct sg_mailguard *g, time_t now);
 /* Once a tick: the principals through the detector, alerts, containment, releases. */
 void sg_mailguard_tick(struct sg_mailguard *g, const struct sg_config *c,
 		       const struct sg_audit_cfg *audit, time_t now);
+
+/*
+ * The first rule held on p (dp: its detector state) whose response contains
+ * p at now, or -1: none, or p exempt (ex), contained already, or released
+ * by a human within the release's grace (sg_decide()).
+ */
+int sg_mailguard_containing(const struct sg_mail_principal *p, const struct sg_principal *dp,
+			    const struct sg_config *c, enum sg_exempt ex, time_t now);
 
 /* What the daemon knows of a mail principal, for explain; NULL when unknown. */
 json_t *sg_mailguard_explain(struct sg_mailguard *g, const struct sg_config *c, const char *id,

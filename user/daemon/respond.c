@@ -115,30 +115,22 @@ static int config_policy(const struct sg_responder *r, const struct sg_config *c
 	return 1;
 }
 
-static int in_force(const struct sg_policy *p, __u64 now_ns)
-{
-	return !p->expires_ns || p->expires_ns > now_ns;
-}
-
-/*
- * Writes the config's policy of uid unless a human's is in force, or the
- * detector's is and the config does not exempt uid from it.
- */
+/* Writes the config's policy of uid as sg_decide_config() says. */
 static int put_config_policy(int fd, const struct sg_policy *want, __u32 uid, int exempt,
 			     __u64 now_ns)
 {
 	struct sg_policy cur, p = *want;
+	int found = !bpf_map_lookup_elem(fd, &uid, &cur) && sg_policy_in_force(&cur, now_ns);
 
-	if (!bpf_map_lookup_elem(fd, &uid, &cur) && in_force(&cur, now_ns)) {
-		if (cur.set_by == SG_SET_CLI || (cur.set_by == SG_SET_DETECTOR && !exempt))
-			return 0;
-		/* Unchanged: rewriting it would refill the bucket. */
-		if (cur.set_by == SG_SET_CONFIG && cur.mode == p.mode &&
-		    cur.rate_per_hour == p.rate_per_hour && cur.burst == p.burst && !cur.expires_ns)
-			return 0;
-		if (cur.set_by == SG_SET_DETECTOR)
-			sg_info("uid %u is exempt now: the detector's %s is lifted", uid,
-				sg_mode_name(cur.mode));
+	switch (sg_decide_config(found ? &cur : NULL, want, exempt)) {
+	case SG_CONFIG_KEEP:
+		return 0;
+	case SG_CONFIG_LIFT:
+		sg_info("uid %u is exempt now: the detector's %s is lifted", uid,
+			sg_mode_name(cur.mode));
+		break;
+	case SG_CONFIG_WRITE:
+		break;
 	}
 	p.updated_ns = now_ns;
 	return bpf_map_update_elem(fd, &uid, &p, BPF_ANY) ? -errno : 0;
@@ -175,6 +167,20 @@ static int find_stale(const void *key, const void *value, void *ctx)
 	return 0;
 }
 
+void sg_respond_resolve(struct sg_responder *r, const struct sg_config *c, int warn)
+{
+	int i;
+
+	resolve_all(c->allow, c->n_allow, r->allow, "[detect] allow", warn);
+	/* The MTAs not installed here are expected: nothing to say. */
+	resolve_all(c->mta_users, c->n_mta_users, r->mta, "[detect] mta_users", 0);
+	for (i = 0; i < c->n_overrides; i++) {
+		r->override_uid[i] = resolve(c->overrides[i].name);
+		if (r->override_uid[i] == NO_UID && warn)
+			sg_info("[override %s]: no such user", c->overrides[i].name);
+	}
+}
+
 int sg_respond_config(struct sg_responder *r, const struct sg_config *c, __u64 now_ns, int warn)
 {
 	struct stale s = { .r = r, .c = c };
@@ -183,16 +189,8 @@ int sg_respond_config(struct sg_responder *r, const struct sg_config *c, __u64 n
 	int i, fd, err = 0;
 	__u32 uid;
 
-	if (warn) {
-		resolve_all(c->allow, c->n_allow, r->allow, "[detect] allow", warn);
-		/* The MTAs not installed here are expected: nothing to say. */
-		resolve_all(c->mta_users, c->n_mta_users, r->mta, "[detect] mta_users", 0);
-		for (i = 0; i < c->n_overrides; i++) {
-			r->override_uid[i] = resolve(c->overrides[i].name);
-			if (r->override_uid[i] == NO_UID)
-				sg_info("[override %s]: no such user", c->overrides[i].name);
-		}
-	}
+	if (warn)
+		sg_respond_resolve(r, c, warn);
 	if (!sg_settings_get(&settings))
 		r->default_policy = settings.default_policy;
 	fd = policies_fd(r);
@@ -242,83 +240,42 @@ enum sg_exempt sg_respond_exempt(const struct sg_responder *r, const struct sg_c
 	return o && o->alert_only ? SG_EXEMPT_ALERT_ONLY : SG_EXEMPT_NONE;
 }
 
-const char *sg_exempt_text(enum sg_exempt e)
-{
-	switch (e) {
-	case SG_EXEMPT_ALLOW:
-		return "on the allow list";
-	case SG_EXEMPT_MTA:
-		return "the MTA's own user: its customers are told apart by SASL account";
-	case SG_EXEMPT_ALERT_ONLY:
-		return "its override says actions = alert";
-	default:
-		return NULL;
-	}
-}
-
-/* Block beats throttle; of two throttles the slower one is the stronger; observe is weakest. */
-static int at_least_as_strong(const struct sg_policy *p, const struct sg_response *resp)
-{
-	if (p->mode == SG_MODE_BLOCK)
-		return 1;
-	return resp->kind == SG_ACT_THROTTLE && p->mode == SG_MODE_THROTTLE &&
-	       p->rate_per_hour <= resp->rate_per_hour;
-}
-
-/*
- * Whether the rule's response is to be applied to uid now; when not, why
- * (empty: the response is only an alert). A response never loosens what
- * is in force, whoever set it, and never overrides a human.
- */
-static int decide(struct sg_responder *r, const struct sg_config *c, __u32 uid, enum sg_rule rule,
-		  __u64 now_ns, int *exists, char *why, size_t len)
+enum sg_decision sg_respond_decide(const struct sg_responder *r, const struct sg_config *c,
+				   __u32 uid, enum sg_rule rule, const struct sg_standing *now,
+				   char *why, size_t len)
 {
 	const struct sg_response *resp = &c->responses[rule];
-	enum sg_exempt ex = sg_respond_exempt(r, c, uid);
-	struct sg_policy own;
-	const struct sg_policy *eff = &r->default_policy;
-	int fd = policies_fd(r), has;
+	struct sg_proposal want = {
+		.kind = resp->kind,
+		.rate_per_hour = resp->rate_per_hour,
+		.exempt = sg_respond_exempt(r, c, uid),
+		.root = uid == 0,
+	};
 
-	why[0] = '\0';
-	*exists = fd >= 0 && !bpf_map_lookup_elem(fd, &uid, &own);
-	has = *exists && in_force(&own, now_ns);
-	if (has)
-		eff = &own;
-	if (resp->kind == SG_ACT_ALERT)
-		return 0;
-	if (ex) {
-		snprintf(why, len, "no action: %s", sg_exempt_text(ex));
-		return 0;
-	}
-	if (has && own.set_by == SG_SET_CLI) {
-		snprintf(why, len, "no action: an administrator's %s stands",
-			 own.mode == SG_MODE_OBSERVE ? "release" : sg_mode_name(own.mode));
-		return 0;
-	}
-	if (resp->kind == SG_ACT_KILL) {
-		if (!uid)
-			snprintf(why, len, "no action: root's processes are the system's");
-		return uid != 0;
-	}
-	if (at_least_as_strong(eff, resp)) {
-		snprintf(why, len, "no action: already %s by %s", sg_mode_name(eff->mode),
-			 !has				 ? "the default policy"
-			 : own.set_by == SG_SET_DETECTOR ? "the detector"
-							 : "the config");
-		return 0;
-	}
-	return 1;
+	return sg_decide(now, &want, why, len);
+}
+
+/* What stands for uid; returns whether it has an entry, expired or not. */
+static int standing(struct sg_responder *r, __u32 uid, __u64 now_ns, struct sg_standing *s)
+{
+	struct sg_policy own;
+	int fd = policies_fd(r), exists = fd >= 0 && !bpf_map_lookup_elem(fd, &uid, &own);
+
+	sg_standing_policy(exists ? &own : NULL, &r->default_policy, now_ns, s);
+	return exists;
 }
 
 int sg_respond_pending(struct sg_responder *r, const struct sg_config *c, __u32 uid,
 		       enum sg_rule rule, __u64 now_ns)
 {
 	const struct sg_response *resp = &c->responses[rule];
+	struct sg_standing now;
 	char why[160];
-	int exists;
 
-	return (resp->kind == SG_ACT_THROTTLE || resp->kind == SG_ACT_BLOCK) &&
-	       decide(r, c, uid, rule, now_ns, &exists, why, sizeof(why));
+	if (resp->kind != SG_ACT_THROTTLE && resp->kind != SG_ACT_BLOCK)
+		return 0;
+	standing(r, uid, now_ns, &now);
+	return sg_respond_decide(r, c, uid, rule, &now, why, sizeof(why)) == SG_DECIDE_APPLY;
 }
 
 static json_t *evidence_json(const struct sg_evidence *ev)
@@ -377,7 +334,7 @@ static void log_action(const struct sg_evidence *ev, const char *what, const cha
 /*
  * Throttle or block as resp says, for its time; the bucket keeps its tokens.
  * Where the UID had no policy, only a new entry is written: a human's that
- * appeared since decide() looked stands.
+ * appeared since the decision stands.
  */
 static enum sg_action limit(struct sg_responder *r, const struct sg_response *resp,
 			    const struct sg_audit_cfg *cfg, const struct sg_evidence *ev,
@@ -443,13 +400,16 @@ enum sg_action sg_respond_alert(struct sg_responder *r, const struct sg_config *
 {
 	const struct sg_response *resp = &c->responses[ev->rule];
 	enum sg_action a = SG_ACT_ALERT;
+	struct sg_standing now;
 	char why[160];
 	int exists, apply;
 	json_t *params;
 
 	if (again && (resp->kind == SG_ACT_ALERT || resp->kind == SG_ACT_KILL))
 		return SG_ACT_ALERT;
-	apply = decide(r, c, ev->uid, ev->rule, now_ns, &exists, why, sizeof(why));
+	exists = standing(r, ev->uid, now_ns, &now);
+	apply = sg_respond_decide(r, c, ev->uid, ev->rule, &now, why, sizeof(why)) ==
+		SG_DECIDE_APPLY;
 	if (apply && resp->kind == SG_ACT_KILL)
 		a = kill_senders(audit_cfg, ev);
 	else if (apply)

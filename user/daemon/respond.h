@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * What the daemon does about the detector's alerts on UIDs, and the
- * policies the config asks for. Precedence, highest first:
+ * policies the config asks for: it reads the sg_policies map, decides
+ * (core/decide.h), and writes what is decided. Precedence, highest first:
  *
  *   a human's policy (the CLI's, a release's grace included): never touched;
  *   the allow list and the MTA's own users: alerts only, never limited;
@@ -21,28 +22,23 @@
 
 #include "host/audit.h"
 #include "core/config.h"
+#include "core/decide.h"
 #include "core/detect.h"
 #include "smtpguard.h"
-
-/* Why a UID is exempt from automatic limits (sg_exempt_text() says it in words). */
-enum sg_exempt {
-	SG_EXEMPT_NONE,
-	SG_EXEMPT_ALLOW,
-	SG_EXEMPT_MTA,
-	SG_EXEMPT_ALERT_ONLY,
-};
 
 struct sg_responder;
 
 struct sg_responder *sg_responder_new(void);
 void sg_responder_free(struct sg_responder *r);
 
+/* Resolves the config's names to UIDs; with warn, logs those that are no user. */
+void sg_respond_resolve(struct sg_responder *r, const struct sg_config *c, int warn);
+
 /*
- * With warn (a config just loaded), resolves the config's names to UIDs and
- * logs those that are no user. Then, every tick, writes the config's
- * policies where no human's stands (lifting the detector's from exempt
- * users), removes those it no longer asks for, and notes the default
- * policy.
+ * With warn (a config just loaded), sg_respond_resolve() first. Then, every
+ * tick, writes the config's policies where no human's stands (lifting the
+ * detector's from exempt users), removes those it no longer asks for, and
+ * notes the default policy.
  */
 int sg_respond_config(struct sg_responder *r, const struct sg_config *c, __u64 now_ns, int warn);
 
@@ -52,7 +48,14 @@ const struct sg_thresholds *sg_respond_thresholds(const struct sg_responder *r,
 
 enum sg_exempt sg_respond_exempt(const struct sg_responder *r, const struct sg_config *c,
 				 __u32 uid);
-const char *sg_exempt_text(enum sg_exempt e);
+
+/*
+ * The verdict on rule's response for uid where now stands (the caller has
+ * read it: sg_standing_policy()), and why not in words (sg_decide()).
+ */
+enum sg_decision sg_respond_decide(const struct sg_responder *r, const struct sg_config *c,
+				   __u32 uid, enum sg_rule rule, const struct sg_standing *now,
+				   char *why, size_t len);
 
 /* The evidence an action is audited and logged with. */
 struct sg_evidence {
