@@ -473,14 +473,14 @@ static void test_watch_off(void **state)
 	sg_config_default(c);
 	assert_int_equal(sg_dnsblwatch_apply(&w, c), 0);
 	assert_null(w);
-	strcpy(c->dnsbl_zones[0], "bl.test");
-	c->n_dnsbl_zones = 1;
-	c->dnsbl_interval_ns = 0;
+	strcpy(c->dnsbl.zones[0], "bl.test");
+	c->dnsbl.n_zones = 1;
+	c->dnsbl.interval_ns = 0;
 	assert_int_equal(sg_dnsblwatch_apply(&w, c), 0);
 	assert_null(w);
 	/* A zone the config takes but no query name can be made of. */
-	strcpy(c->dnsbl_zones[0], "2001:db8::1");
-	c->dnsbl_interval_ns = 60 * SG_NS_PER_SEC;
+	strcpy(c->dnsbl.zones[0], "2001:db8::1");
+	c->dnsbl.interval_ns = 60 * SG_NS_PER_SEC;
 	assert_int_equal(sg_dnsblwatch_apply(&w, c), 0);
 	assert_null(w);
 	f = open_memstream(&buf, &len);

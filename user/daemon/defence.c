@@ -33,11 +33,11 @@ int sg_defence_init(struct sg_defence *d, const struct sg_config *c, time_t now)
 		return -ENOMEM;
 	/* What XDP counted before this look is history, not a rate. */
 	d->pass_ns = sg_boot_ns();
-	if (c->bf_state[0]) {
-		err = sg_brute_load(d->brute, c->bf_state, now,
-				    (time_t)(c->bf_forget_ns / SG_NS_PER_SEC));
+	if (c->bruteforce.state[0]) {
+		err = sg_brute_load(d->brute, c->bruteforce.state, now,
+				    (time_t)(c->bruteforce.forget_ns / SG_NS_PER_SEC));
 		if (err)
-			sg_error("bruteforce: %s: %s; starting with no offenders", c->bf_state,
+			sg_error("bruteforce: %s: %s; starting with no offenders", c->bruteforce.state,
 				 err == -EINVAL ? "not a JSON object" : strerror(-err));
 	}
 	return 0;
@@ -165,11 +165,11 @@ static void save_offenders(struct sg_defence *d, const struct sg_config *c)
 {
 	int err;
 
-	if (!c->bf_state[0] || !sg_brute_dirty(d->brute))
+	if (!c->bruteforce.state[0] || !sg_brute_dirty(d->brute))
 		return;
-	err = sg_brute_save(d->brute, c->bf_state);
+	err = sg_brute_save(d->brute, c->bruteforce.state);
 	if (err && !d->state_failed)
-		sg_error("bruteforce: writing %s: %s", c->bf_state, strerror(-err));
+		sg_error("bruteforce: writing %s: %s", c->bruteforce.state, strerror(-err));
 	d->state_failed = err != 0;
 }
 
@@ -185,9 +185,9 @@ static int relay_domain(const struct sg_config *c, const char *rcpt)
 	if (!at)
 		return 0;
 	n = strlen(++at);
-	for (i = 0; i < c->n_relay_domains; i++) {
-		m = strlen(c->relay_domains[i]);
-		if (n >= m && !strcasecmp(at + n - m, c->relay_domains[i]) &&
+	for (i = 0; i < c->relay.n_domains; i++) {
+		m = strlen(c->relay.domains[i]);
+		if (n >= m && !strcasecmp(at + n - m, c->relay.domains[i]) &&
 		    (n == m || at[n - m - 1] == '.'))
 			return 1;
 	}
@@ -226,18 +226,18 @@ static void report_relay(struct sg_defence *d, const struct sg_config *c,
 	      "mail from a client that did not log in, relayed to another domain", 0);
 	x->reported = x->messages;
 	x->reported_at = now;
-	if (!c->relay_ban_ns || x->banned_until > now)
+	if (!c->relay.ban_ns || x->banned_until > now)
 		return;
 	memcpy(key.addr, x->addr, sizeof(key.addr));
-	if (ban(d, &key, x->ip, c->relay_ban_ns, SG_BAN_RELAY) < 0)
+	if (ban(d, &key, x->ip, c->relay.ban_ns, SG_BAN_RELAY) < 0)
 		return;
-	x->banned_until = now + (time_t)(c->relay_ban_ns / SG_NS_PER_SEC);
+	x->banned_until = now + (time_t)(c->relay.ban_ns / SG_NS_PER_SEC);
 	d->relay_bans++;
 	sg_info("ban %s rule=open_relay for=%s", x->ip,
-		sg_format_duration(c->relay_ban_ns, dur, sizeof(dur)));
+		sg_format_duration(c->relay.ban_ns, dur, sizeof(dur)));
 	audit(cfg, "ban", x->ip,
 	      json_pack("{s:s, s:I}", "rule", "open_relay", "messages", (json_int_t)x->messages),
-	      "it relayed mail through this host", sg_boot_ns() + c->relay_ban_ns);
+	      "it relayed mail through this host", sg_boot_ns() + c->relay.ban_ns);
 }
 
 static void relays(struct sg_defence *d, const struct sg_config *c, const struct sg_audit_cfg *cfg,
@@ -249,7 +249,7 @@ static void relays(struct sg_defence *d, const struct sg_config *c, const struct
 
 	while ((n = sg_mailstats_relayed(stats, batch, RELAY_BATCH)) > 0) {
 		for (i = 0; i < n; i++) {
-			if (sg_cidr_list_contains(c->relay_trusted, c->n_relay_trusted,
+			if (sg_cidr_list_contains(c->relay.trusted, c->relay.n_trusted,
 						  batch[i].client) ||
 			    relay_domain(c, batch[i].rcpt))
 				continue;

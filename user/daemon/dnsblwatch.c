@@ -174,13 +174,13 @@ static void settings_of(const struct sg_config *c, struct settings *s)
 	int i;
 
 	memset(s, 0, sizeof(*s));
-	for (i = 0; i < c->n_dnsbl_zones; i++)
-		snprintf(s->zones[i], sizeof(s->zones[i]), "%s", c->dnsbl_zones[i]);
-	s->n_zones = c->n_dnsbl_zones;
-	for (i = 0; i < c->n_dnsbl_addresses; i++)
-		snprintf(s->addresses[i], sizeof(s->addresses[i]), "%s", c->dnsbl_addresses[i]);
-	s->n_addresses = c->n_dnsbl_addresses;
-	s->interval_ns = c->dnsbl_interval_ns;
+	for (i = 0; i < c->dnsbl.n_zones; i++)
+		snprintf(s->zones[i], sizeof(s->zones[i]), "%s", c->dnsbl.zones[i]);
+	s->n_zones = c->dnsbl.n_zones;
+	for (i = 0; i < c->dnsbl.n_addresses; i++)
+		snprintf(s->addresses[i], sizeof(s->addresses[i]), "%s", c->dnsbl.addresses[i]);
+	s->n_addresses = c->dnsbl.n_addresses;
+	s->interval_ns = c->dnsbl.interval_ns;
 }
 
 /*
@@ -284,7 +284,7 @@ int sg_dnsblwatch_apply(struct sg_dnsblwatch **wp, const struct sg_config *c)
 	char dur[32];
 	int err;
 
-	if (c->n_dnsbl_zones && c->dnsbl_interval_ns) {
+	if (c->dnsbl.n_zones && c->dnsbl.interval_ns) {
 		w = calloc(1, sizeof(*w));
 		if (!w)
 			return -ENOMEM;
