@@ -87,7 +87,8 @@ static void test_auth_failures(void **state)
 	assert_int_equal(sg_brute_judge(b, &cfg, T0 + 2000, v, 8), 0);
 
 	/* The operator's network is counted, never banned. */
-	assert_int_equal(sg_parse_cidr("203.0.113.0/24", &cfg.bruteforce.allow[cfg.bruteforce.n_allow++],
+	assert_int_equal(sg_parse_cidr("203.0.113.0/24",
+				       &cfg.bruteforce.allow[cfg.bruteforce.n_allow++],
 				       &(const char *){ NULL }),
 			 0);
 	fail_from(b, "203.0.113.9", "", SG_SVC_SMTP, 50, T0 + 8);
@@ -161,7 +162,8 @@ static void test_syn_rate(void **state)
 	assert_int_equal(v[0].value, 299 + 290);
 
 	/* The operator's own network: its SYNs are counted, never judged. */
-	assert_int_equal(sg_parse_cidr("203.0.113.0/24", &cfg.bruteforce.allow[cfg.bruteforce.n_allow++],
+	assert_int_equal(sg_parse_cidr("203.0.113.0/24",
+				       &cfg.bruteforce.allow[cfg.bruteforce.n_allow++],
 				       &(const char *){ NULL }),
 			 0);
 	sg_brute_syns(b, addr_of("203.0.113.5"), 5000, 1, T0 + 200);

@@ -95,7 +95,8 @@ static void test_defaults(void **state)
 	assert_string_equal(c->attribution.fpm_status_path, "");
 	assert_string_equal(c->audit.path, "/var/log/smtpguard/audit.log");
 	assert_int_equal(c->audit.syslog, 1);
-	assert_true(c->detect.thresholds.rate_floor == 120 && c->detect.thresholds.rate_factor == 5);
+	assert_true(c->detect.thresholds.rate_floor == 120 &&
+		    c->detect.thresholds.rate_factor == 5);
 	assert_int_equal(c->detect.thresholds.destinations, 50);
 	assert_true(c->detect.thresholds.new_sender_rate == 60);
 	assert_int_equal(c->detect.thresholds.new_sender_min, 20);
@@ -224,7 +225,8 @@ static void test_every_key(void **state)
 	memset(want->attribution.directadmin_domainowners, 0, PATH_MAX);
 	strcpy(want->attribution.directadmin_domainowners, "/srv/da/domainowners#1");
 	strcpy(want->attribution.fpm_sockets[0], "/run/php/*.sock");
-	strcpy(want->attribution.fpm_sockets[1], "/opt/cpanel/ea-php*/root/usr/var/run/php-fpm/*.sock");
+	strcpy(want->attribution.fpm_sockets[1],
+	       "/opt/cpanel/ea-php*/root/usr/var/run/php-fpm/*.sock");
 	strcpy(want->attribution.fpm_sockets[2], "127.0.0.1:9000");
 	want->attribution.n_fpm_sockets = 3;
 	strcpy(want->attribution.fpm_status_path, "/fpm-status");
@@ -268,8 +270,10 @@ static void test_defence_keys(void **state)
 	assert_int_equal(c->bruteforce.ban_max_ns, 86400 * SG_NS_PER_SEC);
 	assert_int_equal(c->bruteforce.forget_ns, 2 * 86400 * SG_NS_PER_SEC);
 	assert_int_equal(c->bruteforce.n_allow, 2);
-	assert_string_equal(sg_format_cidr(&c->bruteforce.allow[0], buf, sizeof(buf)), "203.0.113.0/24");
-	assert_string_equal(sg_format_cidr(&c->bruteforce.allow[1], buf, sizeof(buf)), "2001:db8::/32");
+	assert_string_equal(sg_format_cidr(&c->bruteforce.allow[0], buf, sizeof(buf)),
+			    "203.0.113.0/24");
+	assert_string_equal(sg_format_cidr(&c->bruteforce.allow[1], buf, sizeof(buf)),
+			    "2001:db8::/32");
 	assert_string_equal(c->bruteforce.state, "");
 	assert_int_equal(c->relay.n_trusted, 1);
 	assert_string_equal(sg_format_cidr(&c->relay.trusted[0], buf, sizeof(buf)),
@@ -329,7 +333,8 @@ static void test_errors(void **state)
 	} bad[] = {
 		{ "[daemon]\n[mail]\n",
 		  ":2: unknown section [mail] (expected [daemon], [ports], [policy], [exporter], "
-		  "[attribution], [audit], [detect], [actions], [mta], [bruteforce], [relay], [dnsbl] "
+		  "[attribution], [audit], [detect], [actions], [mta], [bruteforce], [relay], "
+		  "[dnsbl] "
 		  "or [override NAME])" },
 		{ "[actions]\nrate = block\n",
 		  ":2: [actions] rate: block needs 'for DURATION' at the end: actions expire" },
@@ -337,16 +342,19 @@ static void test_errors(void **state)
 		  ":2: [actions] new_sender: bad burst (1 to 1000000)" },
 		{ "[actions]\nfailure_ratio = kill now\n",
 		  ":2: [actions] failure_ratio: 'kill' takes nothing after it" },
-		{ "[actions]\ndestinations = ban\n",
-		  ":2: [actions] destinations: bad action 'ban' (alert, throttle RATE for DURATION, "
-		  "block for DURATION or kill)" },
+		{ "[actions]\ndestinations = ban\n", ":2: [actions] destinations: bad action 'ban' "
+						     "(alert, throttle RATE for DURATION, "
+						     "block for DURATION or kill)" },
 		{ "[detect]\nfailure_ratio = 2\n",
 		  ":2: [detect] failure_ratio: bad number '2' (0 to 1, or off)" },
 		{ "[detect]\nrate_floor = 5\n",
 		  ":2: [detect] rate_floor: bad rate '5': expected N/s, N/min or N/h, or off" },
-		{ "[override bob]\nburst = 5\n", ":1: [override bob] burst needs a rate in 'limit'" },
-		{ "[override bob]\n[override bob]\n", ":2: [override bob] given twice (first on line 1)" },
-		{ "[override]\n", ":1: expected [override NAME], NAME a user or a UID, got [override ]" },
+		{ "[override bob]\nburst = 5\n",
+		  ":1: [override bob] burst needs a rate in 'limit'" },
+		{ "[override bob]\n[override bob]\n",
+		  ":2: [override bob] given twice (first on line 1)" },
+		{ "[override]\n",
+		  ":1: expected [override NAME], NAME a user or a UID, got [override ]" },
 		{ "[override bob]\nlimit = 1/h\nlimit = 2/h\n",
 		  ":3: [override] limit: given twice (first on line 2)" },
 		{ "[daemon]\ninterface = eth0\n",
@@ -367,8 +375,11 @@ static void test_errors(void **state)
 		{ "[policy]\nrate = 5/min\ndefault = block\n",
 		  ":2: [policy] rate: only for default = throttle (the default here is block)" },
 		/* 40 + 25 distinct (two inbound are outbound too): one more than sg_ports holds. */
-		{ "[ports]\ninbound = 200 201 202 203 204 205 206 207 208 209 210 211 212 213 214 215 216 217 218 219 220 221 222 223 224 100 101\n"
-		  "outbound = 100 101 102 103 104 105 106 107 108 109 110 111 112 113 114 115 116 117 118 119 120 121 122 123 124 125 126 127 128 129 130 131 132 133 134 135 136 137 138 139\n",
+		{ "[ports]\ninbound = 200 201 202 203 204 205 206 207 208 209 210 211 212 213 214 "
+		  "215 216 217 218 219 220 221 222 223 224 100 101\n"
+		  "outbound = 100 101 102 103 104 105 106 107 108 109 110 111 112 113 114 115 116 "
+		  "117 118 119 120 121 122 123 124 125 126 127 128 129 130 131 132 133 134 135 136 "
+		  "137 138 139\n",
 		  ":3: [ports] outbound: 65 distinct ports in outbound and inbound together; at "
 		  "most 64" },
 		{ "[attribution]\ncpanel_userdomains = etc/userdomains\n",
@@ -467,7 +478,8 @@ static void test_errors(void **state)
 		{ "[dnsbl]\nzones = zen.spamhaus.org ..bl\n",
 		  ":2: [dnsbl] zones: '..bl' is not a host or domain name" },
 		{ "[dnsbl]\naddresses = mail.example.net\n",
-		  ":2: [dnsbl] addresses: 'mail.example.net' is not a numeric IPv4 or IPv6 address" },
+		  ":2: [dnsbl] addresses: 'mail.example.net' is not a numeric IPv4 or IPv6 "
+		  "address" },
 		{ "[dnsbl]\ninterval = soon\n",
 		  ":2: [dnsbl] interval: bad duration 'soon': expected a number, as in 90s, 15m, "
 		  "2h, 1d or 1h30m" },

@@ -66,8 +66,8 @@ json_t *sg_ask_daemon(const struct sg_config *c, const char *path_and_query, cha
 	}
 	/* A daemon listening on every address is asked on the loopback one. */
 	snprintf(url, sizeof(url), "http://%s%s%s:%u%s", v6 ? "[" : "",
-		 strcmp(c->exporter.listen_host, "0.0.0.0") ? c->exporter.listen_host : "127.0.0.1", v6 ? "]" : "",
-		 c->exporter.listen_port, path_and_query);
+		 strcmp(c->exporter.listen_host, "0.0.0.0") ? c->exporter.listen_host : "127.0.0.1",
+		 v6 ? "]" : "", c->exporter.listen_port, path_and_query);
 	h = curl_easy_init();
 	if (!h) {
 		snprintf(why, whylen, "%s", strerror(ENOMEM));

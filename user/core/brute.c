@@ -323,8 +323,9 @@ static void sentence(struct sg_brute *b, const struct sg_config *c, struct sg_br
 	o->last = now;
 	b->dirty = 1;
 	for (i = 1; i < o->offences && ban < c->bruteforce.ban_max_ns; i++)
-		ban = ban > c->bruteforce.ban_max_ns / c->bruteforce.ban_factor ? c->bruteforce.ban_max_ns
-								: ban * c->bruteforce.ban_factor;
+		ban = ban > c->bruteforce.ban_max_ns / c->bruteforce.ban_factor
+			      ? c->bruteforce.ban_max_ns
+			      : ban * c->bruteforce.ban_factor;
 	v->offences = o->offences;
 	v->ban_ns = ban < c->bruteforce.ban_max_ns ? ban : c->bruteforce.ban_max_ns;
 }
@@ -376,8 +377,8 @@ static size_t judge_account(struct sg_brute *b, const struct sg_config *c, struc
 			a->src[i].judged_until = s->banned_until;
 			continue;
 		}
-		verdict(b, c, a->src[i].addr, SG_BAN_DISTRIBUTED, active, c->bruteforce.distributed, now,
-			&out[n]);
+		verdict(b, c, a->src[i].addr, SG_BAN_DISTRIBUTED, active, c->bruteforce.distributed,
+			now, &out[n]);
 		a->src[i].judged_until = now + (time_t)(out[n].ban_ns / SG_NS_PER_SEC);
 		snprintf(out[n].login, sizeof(out[n].login), "%s", a->login);
 		out[n].first = first;
@@ -404,8 +405,8 @@ size_t sg_brute_judge(struct sg_brute *b, const struct sg_config *c, time_t now,
 		fails = c->bruteforce.auth_failures ? wc_sum(&s->fails, fw, now) : 0;
 		syns = c->bruteforce.syn_rate ? wc_sum(&s->syns, sw, now) : 0;
 		if (c->bruteforce.auth_failures && fails >= c->bruteforce.auth_failures)
-			verdict(b, c, s->addr, SG_BAN_AUTH_FAILURES, fails, c->bruteforce.auth_failures,
-				now, &out[n++]);
+			verdict(b, c, s->addr, SG_BAN_AUTH_FAILURES, fails,
+				c->bruteforce.auth_failures, now, &out[n++]);
 		else if (c->bruteforce.syn_rate && syns >= c->bruteforce.syn_rate)
 			verdict(b, c, s->addr, SG_BAN_SYN_RATE, syns, c->bruteforce.syn_rate, now,
 				&out[n++]);

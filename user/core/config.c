@@ -7,7 +7,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,16 +32,6 @@ static const char *const modes[] = {
 	[SG_MODE_BLOCK] = "block",
 };
 
-int sg_cfg_bad(struct load *l, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(l->msg, sizeof(l->msg), fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 static void *field(struct load *l, const struct key *k, size_t off)
 {
 	return (k->in_override ? (char *)l->ov : (char *)l->c) + off;
@@ -54,7 +43,7 @@ static int set_str(struct load *l, char *dst, size_t size, const char *s)
 	size_t len = strlen(s);
 
 	if (len >= size)
-		return sg_cfg_bad(l, "longer than %zu characters", size - 1);
+		return bad(l, "longer than %zu characters", size - 1);
 	memset(dst, 0, size);
 	memcpy(dst, s, len);
 	return 0;
@@ -63,7 +52,7 @@ static int set_str(struct load *l, char *dst, size_t size, const char *s)
 static int parse_path(struct load *l, const struct key *k, const char *v)
 {
 	if (*v && *v != '/')
-		return sg_cfg_bad(l, "'%s' is not an absolute path", v);
+		return bad(l, "'%s' is not an absolute path", v);
 	return set_str(l, field(l, k, k->off), k->size, v);
 }
 
@@ -78,7 +67,7 @@ static int parse_bool(struct load *l, const struct key *k, const char *v)
 			return 0;
 		}
 	}
-	return sg_cfg_bad(l, "bad boolean '%s' (yes, no, true, false, 1 or 0)", v);
+	return bad(l, "bad boolean '%s' (yes, no, true, false, 1 or 0)", v);
 }
 
 /* The names as "a, b or c", each between pre and post. */
@@ -101,9 +90,9 @@ static int parse_log_level(struct load *l, const struct key *k, const char *v)
 	char list[64];
 
 	if (sg_log_level_parse(v, field(l, k, k->off)))
-		return sg_cfg_bad(l, "bad level '%s' (%s)", v,
-				  sg_cfg_join(sg_log_level_names, SG_LOG_N_LEVELS, "", "", list,
-					      sizeof(list)));
+		return bad(l, "bad level '%s' (%s)", v,
+			   sg_cfg_join(sg_log_level_names, SG_LOG_N_LEVELS, "", "", list,
+				       sizeof(list)));
 	return 0;
 }
 
@@ -112,7 +101,7 @@ static int parse_count(struct load *l, const struct key *k, const char *v)
 	const char *why;
 
 	if (sg_parse_count(v, k->max, field(l, k, k->off), &why))
-		return sg_cfg_bad(l, "bad number '%s': %s (1 to %u)", v, why, k->max);
+		return bad(l, "bad number '%s': %s (1 to %u)", v, why, k->max);
 	return 0;
 }
 
@@ -127,15 +116,15 @@ static int parse_interfaces(struct load *l, const struct key *k, const char *v)
 	snprintf(buf, sizeof(buf), "%s", v);
 	for (tok = strtok_r(buf, LIST_SEPS, &save); tok; tok = strtok_r(NULL, LIST_SEPS, &save)) {
 		if (strlen(tok) >= k->size)
-			return sg_cfg_bad(l, "interface name '%s' is longer than %zu characters",
-					  tok, k->size - 1);
+			return bad(l, "interface name '%s' is longer than %zu characters", tok,
+				   k->size - 1);
 		if (strpbrk(tok, "/:") || !strcmp(tok, ".") || !strcmp(tok, ".."))
-			return sg_cfg_bad(l, "bad interface name '%s'", tok);
+			return bad(l, "bad interface name '%s'", tok);
 		for (i = 0; i < *n; i++)
 			if (!strcmp(names + i * k->size, tok))
-				return sg_cfg_bad(l, "'%s' listed twice", tok);
+				return bad(l, "'%s' listed twice", tok);
 		if ((__u32)*n == k->max)
-			return sg_cfg_bad(l, "more than %u interfaces", k->max);
+			return bad(l, "more than %u interfaces", k->max);
 		strcpy(names + (*n)++ * k->size, tok);
 	}
 	return 0;
@@ -153,12 +142,12 @@ static int parse_ports(struct load *l, const struct key *k, const char *v)
 	snprintf(buf, sizeof(buf), "%s", v);
 	for (tok = strtok_r(buf, LIST_SEPS, &save); tok; tok = strtok_r(NULL, LIST_SEPS, &save)) {
 		if (sg_parse_count(tok, 65535, &port, &why))
-			return sg_cfg_bad(l, "bad port '%s' (1 to 65535)", tok);
+			return bad(l, "bad port '%s' (1 to 65535)", tok);
 		for (i = 0; i < *n; i++)
 			if (ports[i] == port)
-				return sg_cfg_bad(l, "port %u listed twice", port);
+				return bad(l, "port %u listed twice", port);
 		if ((__u32)*n == k->max)
-			return sg_cfg_bad(l, "more than %u ports", k->max);
+			return bad(l, "more than %u ports", k->max);
 		ports[(*n)++] = port;
 	}
 	return 0;
@@ -174,7 +163,7 @@ static int parse_mode(struct load *l, const struct key *k, const char *v)
 			return 0;
 		}
 	}
-	return sg_cfg_bad(l, "bad mode '%s' (observe, throttle or block)", v);
+	return bad(l, "bad mode '%s' (observe, throttle or block)", v);
 }
 
 static int parse_rate(struct load *l, const struct key *k, const char *v)
@@ -182,7 +171,7 @@ static int parse_rate(struct load *l, const struct key *k, const char *v)
 	const char *why;
 
 	if (sg_parse_rate(v, field(l, k, k->off), &why))
-		return sg_cfg_bad(l, "bad rate '%s': %s", v, why);
+		return bad(l, "bad rate '%s': %s", v, why);
 	return 0;
 }
 
@@ -191,7 +180,7 @@ static int parse_burst(struct load *l, const struct key *k, const char *v)
 	const char *why;
 
 	if (sg_parse_count(v, SG_BURST_MAX, field(l, k, k->off), &why))
-		return sg_cfg_bad(l, "bad burst '%s': %s (1 to %u)", v, why, SG_BURST_MAX);
+		return bad(l, "bad burst '%s': %s (1 to %u)", v, why, SG_BURST_MAX);
 	return 0;
 }
 
@@ -204,7 +193,7 @@ static int parse_duration(struct load *l, const struct key *k, const char *v)
 		return 0;
 	}
 	if (sg_parse_duration(v, field(l, k, k->off), &why))
-		return sg_cfg_bad(l, "bad duration '%s': %s", v, why);
+		return bad(l, "bad duration '%s': %s", v, why);
 	return 0;
 }
 
@@ -215,7 +204,7 @@ static int parse_per_min(struct load *l, const struct key *k, const char *v)
 	__u64 per_hour = 0;
 
 	if (strcmp(v, "off") && sg_parse_rate(v, &per_hour, &why))
-		return sg_cfg_bad(l, "bad rate '%s': %s, or off", v, why);
+		return bad(l, "bad rate '%s': %s, or off", v, why);
 	*(double *)field(l, k, k->off) = (double)per_hour / 60;
 	return 0;
 }
@@ -230,7 +219,7 @@ static int parse_real(struct load *l, const struct key *k, const char *v, double
 		errno = 0;
 		d = strtod(v, &end);
 		if (errno || end == v || *end || !isfinite(d) || d < 0 || d > max)
-			return sg_cfg_bad(l, "bad number '%s' (0 to %g, or off)", v, max);
+			return bad(l, "bad number '%s' (0 to %g, or off)", v, max);
 	}
 	*(double *)field(l, k, k->off) = d;
 	return 0;
@@ -256,7 +245,7 @@ static int parse_threshold(struct load *l, const struct key *k, const char *v)
 		return 0;
 	}
 	if (sg_parse_count(v, 10000000, field(l, k, k->off), &why))
-		return sg_cfg_bad(l, "bad number '%s': %s (1 to 10000000, or off)", v, why);
+		return bad(l, "bad number '%s': %s (1 to 10000000, or off)", v, why);
 	return 0;
 }
 
@@ -271,13 +260,13 @@ static int parse_names(struct load *l, const struct key *k, const char *v)
 	snprintf(buf, sizeof(buf), "%s", v);
 	for (tok = strtok_r(buf, LIST_SEPS, &save); tok; tok = strtok_r(NULL, LIST_SEPS, &save)) {
 		if (strlen(tok) >= sizeof(*names))
-			return sg_cfg_bad(l, "name '%s' is longer than %zu characters", tok,
+			return bad(l, "name '%s' is longer than %zu characters", tok,
 				   sizeof(*names) - 1);
 		for (i = 0; i < *n; i++)
 			if (!strcmp(names[i], tok))
-				return sg_cfg_bad(l, "'%s' listed twice", tok);
+				return bad(l, "'%s' listed twice", tok);
 		if ((__u32)*n == k->max)
-			return sg_cfg_bad(l, "more than %u names", k->max);
+			return bad(l, "more than %u names", k->max);
 		strcpy(names[(*n)++], tok);
 	}
 	return 0;
@@ -296,12 +285,12 @@ static int parse_nets(struct load *l, const struct key *k, const char *v)
 	snprintf(buf, sizeof(buf), "%s", v);
 	for (tok = strtok_r(buf, LIST_SEPS, &save); tok; tok = strtok_r(NULL, LIST_SEPS, &save)) {
 		if (sg_parse_cidr(tok, &net, &why))
-			return sg_cfg_bad(l, "bad prefix '%s': %s", tok, why);
+			return bad(l, "bad prefix '%s': %s", tok, why);
 		for (i = 0; i < *n; i++)
 			if (!memcmp(&nets[i], &net, sizeof(net)))
-				return sg_cfg_bad(l, "'%s' listed twice", tok);
+				return bad(l, "'%s' listed twice", tok);
 		if ((__u32)*n == k->max)
-			return sg_cfg_bad(l, "more than %u prefixes", k->max);
+			return bad(l, "more than %u prefixes", k->max);
 		nets[(*n)++] = net;
 	}
 	return 0;
@@ -319,21 +308,21 @@ static int parse_hosts(struct load *l, const struct key *k, const char *v, int n
 	snprintf(buf, sizeof(buf), "%s", v);
 	for (tok = strtok_r(buf, LIST_SEPS, &save); tok; tok = strtok_r(NULL, LIST_SEPS, &save)) {
 		if (strlen(tok) >= k->size)
-			return sg_cfg_bad(l, "'%s' is longer than %zu characters", tok, k->size - 1);
+			return bad(l, "'%s' is longer than %zu characters", tok, k->size - 1);
 		if (numeric) {
 			if (inet_pton(AF_INET, tok, addr) != 1 && inet_pton(AF_INET6, tok, addr) != 1)
-				return sg_cfg_bad(l, "'%s' is not a numeric IPv4 or IPv6 address", tok);
+				return bad(l, "'%s' is not a numeric IPv4 or IPv6 address", tok);
 		} else if (inet_pton(AF_INET6, tok, addr) != 1) {
 			for (e = tok; *e && (isalnum((unsigned char)*e) || strchr("-._", *e)); e++)
 				;
 			if (*e || *tok == '.' || strstr(tok, ".."))
-				return sg_cfg_bad(l, "'%s' is not a host or domain name", tok);
+				return bad(l, "'%s' is not a host or domain name", tok);
 		}
 		for (i = 0; i < *n; i++)
 			if (!strcasecmp(names + i * k->size, tok))
-				return sg_cfg_bad(l, "'%s' listed twice", tok);
+				return bad(l, "'%s' listed twice", tok);
 		if ((__u32)*n == k->max)
-			return sg_cfg_bad(l, "more than %u entries", k->max);
+			return bad(l, "more than %u entries", k->max);
 		strcpy(names + (*n)++ * k->size, tok);
 	}
 	return 0;
@@ -363,21 +352,21 @@ static int parse_mta_type(struct load *l, const struct key *k, const char *v)
 			return 0;
 		}
 	}
-	return sg_cfg_bad(l, "bad MTA '%s' (auto, postfix, exim or none)", v);
+	return bad(l, "bad MTA '%s' (auto, postfix, exim or none)", v);
 }
 
 /* A program's absolute path, and its arguments: "/usr/sbin/exim4 -C /etc/exim4/test.conf". */
 static int parse_command(struct load *l, const struct key *k, const char *v)
 {
 	if (*v != '/')
-		return sg_cfg_bad(l, "'%s' does not start with an absolute path", v);
+		return bad(l, "'%s' does not start with an absolute path", v);
 	return set_str(l, field(l, k, k->off), k->size, v);
 }
 
 static int parse_contain(struct load *l, const struct key *k, const char *v)
 {
 	if (strcmp(v, "hold") && strcmp(v, "reject"))
-		return sg_cfg_bad(l, "bad containment '%s' (hold or reject)", v);
+		return bad(l, "bad containment '%s' (hold or reject)", v);
 	*(int *)field(l, k, k->off) = !strcmp(v, "reject");
 	return 0;
 }
@@ -398,26 +387,26 @@ static int parse_response(struct load *l, const struct key *k, const char *v)
 	for (r.kind = 0; r.kind < SG_ACTIONS && strcmp(tok[0], sg_action_names[r.kind]); r.kind++)
 		;
 	if (r.kind == SG_ACTIONS)
-		return sg_cfg_bad(l, "bad action '%s' (alert, throttle RATE for DURATION, block for "
+		return bad(l, "bad action '%s' (alert, throttle RATE for DURATION, block for "
 			      "DURATION or kill)", tok[0]);
 	if (r.kind == SG_ACT_THROTTLE) {
 		if (n < 2 || sg_parse_rate(tok[1], &r.rate_per_hour, &why))
-			return sg_cfg_bad(l, "throttle needs a rate: 'throttle 6/min for 1h'");
+			return bad(l, "throttle needs a rate: 'throttle 6/min for 1h'");
 		r.burst = sg_bucket_default_burst(r.rate_per_hour);
 		i = 2;
 		if (i < n && !strcmp(tok[i], "burst")) {
 			if (i + 1 >= n || sg_parse_count(tok[i + 1], SG_BURST_MAX, &r.burst, &why))
-				return sg_cfg_bad(l, "bad burst (1 to %u)", SG_BURST_MAX);
+				return bad(l, "bad burst (1 to %u)", SG_BURST_MAX);
 			i += 2;
 		}
 	}
 	if (r.kind == SG_ACT_THROTTLE || r.kind == SG_ACT_BLOCK) {
 		if (i + 2 != n || strcmp(tok[i], "for") ||
 		    sg_parse_duration(tok[i + 1], &r.for_ns, &why))
-			return sg_cfg_bad(l, "%s needs 'for DURATION' at the end: actions expire",
+			return bad(l, "%s needs 'for DURATION' at the end: actions expire",
 				   sg_action_names[r.kind]);
 	} else if (n != 1) {
-		return sg_cfg_bad(l, "'%s' takes nothing after it", sg_action_names[r.kind]);
+		return bad(l, "'%s' takes nothing after it", sg_action_names[r.kind]);
 	}
 	*(struct sg_response *)field(l, k, k->off) = r;
 	return 0;
@@ -434,7 +423,7 @@ static int parse_limit(struct load *l, const struct key *k, const char *v)
 	if (!strcmp(v, "none"))
 		return 0;
 	if (sg_parse_rate(v, &p->rate_per_hour, &why))
-		return sg_cfg_bad(l, "bad rate '%s': %s, or none", v, why);
+		return bad(l, "bad rate '%s': %s, or none", v, why);
 	p->mode = SG_MODE_THROTTLE;
 	if (!p->burst)
 		p->burst = sg_bucket_default_burst(p->rate_per_hour);
@@ -444,7 +433,7 @@ static int parse_limit(struct load *l, const struct key *k, const char *v)
 static int parse_actions(struct load *l, const struct key *k, const char *v)
 {
 	if (strcmp(v, "alert") && strcmp(v, "default"))
-		return sg_cfg_bad(l, "bad value '%s' (alert: the rules only alert for this account; "
+		return bad(l, "bad value '%s' (alert: the rules only alert for this account; "
 			      "default: as [actions] says)", v);
 	*(int *)field(l, k, k->off) = !strcmp(v, "alert");
 	return 0;
@@ -471,17 +460,17 @@ static int parse_addr(struct load *l, const char *v, const char *forms, char *ho
 		colon = strrchr(v, ':');
 	}
 	if (!colon)
-		return sg_cfg_bad(l, "expected %s, got '%s'", forms, v);
+		return bad(l, "expected %s, got '%s'", forms, v);
 	len = colon - start - v6;
 	if (len >= hostlen)
-		return sg_cfg_bad(l, "bad address '%.*s'", (int)len, start);
+		return bad(l, "bad address '%.*s'", (int)len, start);
 	memcpy(host, start, len);
 	host[len] = 0;
 	if (inet_pton(v6 ? AF_INET6 : AF_INET, host, addr) != 1)
-		return sg_cfg_bad(l, "bad address '%s' (a numeric IPv4 address, or IPv6 in brackets)",
+		return bad(l, "bad address '%s' (a numeric IPv4 address, or IPv6 in brackets)",
 			   host);
 	if (sg_parse_count(colon + 1, 65535, &p, &why))
-		return sg_cfg_bad(l, "bad port '%s' (1 to 65535)", colon + 1);
+		return bad(l, "bad port '%s' (1 to 65535)", colon + 1);
 	*port = p;
 	return 0;
 }
@@ -519,12 +508,12 @@ static int path_list(struct load *l, const struct key *k, const char *v, int soc
 	snprintf(buf, sizeof(buf), "%s", v);
 	for (tok = strtok_r(buf, GLOB_SEPS, &save); tok; tok = strtok_r(NULL, GLOB_SEPS, &save)) {
 		if (*tok != '/' && !sockets)
-			return sg_cfg_bad(l, "'%s' is not an absolute path", tok);
+			return bad(l, "'%s' is not an absolute path", tok);
 		if (*tok != '/' && parse_addr(l, tok, "an absolute path, HOST:PORT or [IPv6]:PORT",
 					      host, sizeof(host), &port))
 			return -1;
 		if ((__u32)*n == k->max)
-			return sg_cfg_bad(l, "more than %u %s", k->max, sockets ? "patterns" : "logs");
+			return bad(l, "more than %u %s", k->max, sockets ? "patterns" : "logs");
 		if (set_str(l, paths + (*n)++ * k->size, k->size, tok))
 			return -1;
 	}
@@ -541,7 +530,7 @@ static int parse_globs(struct load *l, const struct key *k, const char *v)
 	return path_list(l, k, v, 1);
 }
 
-#define KEY(sec, key, fn, where, fl, dflt) \
+#define KEY(sec, key, fn, where, fl, dflt)                                                         \
 	[KEY_##sec##_##key] = { #sec, #key, fn, where, .flags = (fl), .def = (dflt) },
 const struct key sg_cfg_keys[N_KEYS] = { SG_CONFIG_KEYS(KEY) };
 #undef KEY
@@ -554,7 +543,8 @@ void sg_config_default(struct sg_config *c)
 	memset(c, 0, sizeof(*c));
 	for (k = sg_cfg_keys; k < sg_cfg_keys + N_KEYS; k++) {
 		if (k->def && k->parse(&l, k, k->def)) {
-			/* test_config loads every default: only a bad edit of config_keys.h gets here. */
+			/* test_config loads every default: only a bad edit of config_keys.h gets
+			 * here. */
 			sg_error("built-in [%s] %s = %s: %s", k->section, k->name, k->def, l.msg);
 			abort();
 		}

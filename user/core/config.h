@@ -95,7 +95,7 @@ struct sg_policy_cfg {
 };
 
 struct sg_exporter_cfg {
-	int enabled; /* 0: no HTTP listener */
+	int enabled;	      /* 0: no HTTP listener */
 	char listen_host[64]; /* numeric IPv4 or IPv6 address */
 	__u16 listen_port;
 	__u32 top_senders; /* K: per-sender series for the K busiest only */
@@ -130,15 +130,15 @@ struct sg_detect_cfg {
 
 /* The mail server's logs, and containment through it. */
 struct sg_mta_cfg {
-	int type; /* enum sg_mta_type, or SG_MTA_AUTO */
+	int type;			      /* enum sg_mta_type, or SG_MTA_AUTO */
 	char logs[SG_MAX_MTA_LOGS][PATH_MAX]; /* none: detected */
 	int n_logs;
-	int read_back; /* read what the logs hold at start, not only what comes */
+	int read_back;		       /* read what the logs hold at start, not only what comes */
 	char postfix_config[PATH_MAX]; /* config_directory: postmap, postsuper, postfix -c */
-	char exim_dir[PATH_MAX]; /* where the ACL's lookup files are */
-	char exim_command[PATH_MAX]; /* the exim binary, with its arguments */
-	int reject; /* Postfix tables say REJECT, not HOLD */
-	__u64 ban_ns; /* a contained account's login IPs banned at XDP; 0: not */
+	char exim_dir[PATH_MAX];       /* where the ACL's lookup files are */
+	char exim_command[PATH_MAX];   /* the exim binary, with its arguments */
+	int reject;		       /* Postfix tables say REJECT, not HOLD */
+	__u64 ban_ns;		       /* a contained account's login IPs banned at XDP; 0: not */
 	char contained_path[PATH_MAX]; /* what is contained, for release with the daemon down */
 };
 
@@ -150,8 +150,8 @@ struct sg_bruteforce_cfg {
 	__u32 syn_ports[SG_MAX_PORTS];
 	int n_syn_ports;
 	__u32 distributed; /* addresses failing on one account in window; 0: off */
-	__u64 ban_ns; /* the first ban */
-	__u32 ban_factor; /* each repeat offence's ban is this times the last */
+	__u64 ban_ns;	   /* the first ban */
+	__u32 ban_factor;  /* each repeat offence's ban is this times the last */
 	__u64 ban_max_ns;
 	__u64 forget_ns; /* an offence older than this no longer counts as a repeat */
 	struct sg_ban_key allow[SG_MAX_NETS]; /* the operator's networks: never banned */

@@ -9,6 +9,7 @@
 #ifndef SG_CONFIG_KEYS_H
 #define SG_CONFIG_KEYS_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -22,8 +23,8 @@
 /* Where a key's value goes: a field; a count from 1 to m; a list with its count n_<f>. */
 #define FIELD(f)    .off = CFG(f), .size = CFG_SIZE(f)
 #define COUNT(f, m) .off = CFG(f), .max = (m)
-#define LIST(sec, f)                                                                  \
-	.off = CFG(sec.f), .size = CFG_SIZE(sec.f[0]), .n_off = CFG(sec.n_##f),       \
+#define LIST(sec, f)                                                                               \
+	.off = CFG(sec.f), .size = CFG_SIZE(sec.f[0]), .n_off = CFG(sec.n_##f),                    \
 	.max = CFG_SIZE(sec.f) / CFG_SIZE(sec.f[0])
 /* A field of the [override NAME] being read. */
 #define OVERRIDE(f) .off = OV(f), .size = OV_SIZE(f), .in_override = 1
@@ -34,22 +35,22 @@
 #define STRINGIFY(x) #x
 #define STR(x)	     STRINGIFY(x)
 
-/* The rules' thresholds, keys of [detect] (which gives the default) and of every [override NAME]. */
+/* The rules' thresholds: keys of [detect], which gives the default, and of [override NAME]. */
 #define DETECT_T(f)   FIELD(detect.thresholds.f)
 #define OVERRIDE_T(f) OVERRIDE(t.f)
 #define GIVEN(v)      v
 #define NO_DEFAULT(v) NULL
-#define THRESHOLD_KEYS(X, sec, at, def)                                                      \
-	X(sec, rate_floor, parse_per_min, at(rate_floor), 0, def("120/min"))                  \
-	X(sec, rate_factor, parse_factor, at(rate_factor), 0, def("5"))                        \
-	X(sec, destinations, parse_threshold, at(destinations), 0, def("50"))                  \
-	X(sec, new_sender_rate, parse_per_min, at(new_sender_rate), 0, def("60/min"))          \
-	X(sec, new_sender_min, parse_threshold, at(new_sender_min), 0, def("20"))              \
-	X(sec, failure_ratio, parse_ratio, at(failure_ratio), 0, def("0.5"))                   \
-	X(sec, failure_min, parse_threshold, at(failure_min), 0, def("20"))                    \
-	X(sec, client_ips, parse_threshold, at(client_ips), 0, def("5"))                       \
-	X(sec, bounce_share, parse_ratio, at(bounce_share), 0, def("0.5"))                     \
-	X(sec, bounce_min, parse_threshold, at(bounce_min), 0, def("20"))                      \
+#define THRESHOLD_KEYS(X, sec, at, def)                                                            \
+	X(sec, rate_floor, parse_per_min, at(rate_floor), 0, def("120/min"))                       \
+	X(sec, rate_factor, parse_factor, at(rate_factor), 0, def("5"))                            \
+	X(sec, destinations, parse_threshold, at(destinations), 0, def("50"))                      \
+	X(sec, new_sender_rate, parse_per_min, at(new_sender_rate), 0, def("60/min"))              \
+	X(sec, new_sender_min, parse_threshold, at(new_sender_min), 0, def("20"))                  \
+	X(sec, failure_ratio, parse_ratio, at(failure_ratio), 0, def("0.5"))                       \
+	X(sec, failure_min, parse_threshold, at(failure_min), 0, def("20"))                        \
+	X(sec, client_ips, parse_threshold, at(client_ips), 0, def("5"))                           \
+	X(sec, bounce_share, parse_ratio, at(bounce_share), 0, def("0.5"))                         \
+	X(sec, bounce_min, parse_threshold, at(bounce_min), 0, def("20"))                          \
 	X(sec, bounce_flood, parse_threshold, at(bounce_flood), 0, def("100"))
 
 /*
@@ -71,7 +72,7 @@
 	X(policy, burst, parse_burst, FIELD(policy.def.burst), 0, "20")                            \
 	X(policy, deny_event_interval, parse_duration, FIELD(policy.deny_event_interval_ns), 0,    \
 	  "1s")                                                                                    \
-	X(exporter, listen, parse_listen, FIELD(exporter), 0, "127.0.0.1:" STR(SG_EXPORTER_PORT)) \
+	X(exporter, listen, parse_listen, FIELD(exporter), 0, "127.0.0.1:" STR(SG_EXPORTER_PORT))  \
 	X(exporter, top_senders, parse_count, COUNT(exporter.top_senders, SG_MAX_TOP), 0, "20")    \
 	X(attribution, recent_uids, parse_count, COUNT(attribution.recent_uids, 1000000), 0,       \
 	  "4096")                                                                                  \
@@ -158,10 +159,10 @@ struct key {
 	const char *section;
 	const char *name;
 	int (*parse)(struct load *l, const struct key *k, const char *v);
-	size_t off;	    /* the field in struct sg_config, or in_override in struct sg_override */
-	size_t size;	    /* strings: the field's size; lists: an entry's */
-	size_t n_off;	    /* lists: the count's field */
-	__u32 max;	    /* counts: the largest; lists: the most entries */
+	size_t off;   /* the field in struct sg_config, or in_override in struct sg_override */
+	size_t size;  /* strings: the field's size; lists: an entry's */
+	size_t n_off; /* lists: the count's field */
+	__u32 max;    /* counts: the largest; lists: the most entries */
 	unsigned int flags; /* EMPTY, ZERO */
 	int in_override;
 	const char *def; /* the built-in value as the file gives it; NULL: none */
@@ -192,7 +193,15 @@ struct load {
 };
 
 /* Sets the message of an error; returns -1 for the parsers to pass up. */
-int sg_cfg_bad(struct load *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static inline int __attribute__((format(printf, 2, 3))) bad(struct load *l, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(l->msg, sizeof(l->msg), fmt, ap);
+	va_end(ap);
+	return -1;
+}
 
 /* The names as "a, b or c", each between pre and post. */
 const char *sg_cfg_join(const char *const *names, size_t n, const char *pre, const char *post,

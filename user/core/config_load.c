@@ -23,8 +23,8 @@
 #include "sg_bucket.h"
 
 static const char *const sections[] = {
-	"daemon", "ports", "policy", "exporter", "attribution", "audit", "detect", "actions",
-	"mta", "bruteforce", "relay", "dnsbl", "override NAME",
+	"daemon",  "ports", "policy",	  "exporter", "attribution", "audit",	      "detect",
+	"actions", "mta",   "bruteforce", "relay",    "dnsbl",	     "override NAME",
 };
 #define N_SECTIONS (sizeof(sections) / sizeof(sections[0]))
 
@@ -51,30 +51,31 @@ static int handle(void *user, const char *section, const char *name, const char 
 	/* Not inih's section: header() has checked it and trimmed it. */
 	l->pair_line = l->lineno;
 	if (!l->section) {
-		sg_cfg_bad(l, "'%s' comes before any [section]", name);
+		bad(l, "'%s' comes before any [section]", name);
 		return failed(l, l->lineno, NULL);
 	}
 	for (i = 0; i < N_KEYS && !k; i++)
-		if (!strcmp(sg_cfg_keys[i].section, l->section) && !strcmp(sg_cfg_keys[i].name, name))
+		if (!strcmp(sg_cfg_keys[i].section, l->section) &&
+		    !strcmp(sg_cfg_keys[i].name, name))
 			k = &sg_cfg_keys[i];
 	if (!k) {
 		for (i = 0; i < N_KEYS; i++)
 			if (!strcmp(sg_cfg_keys[i].section, l->section))
 				names[n++] = sg_cfg_keys[i].name;
-		sg_cfg_bad(l, "[%s] unknown key '%s' (expected %s)", l->section, name,
+		bad(l, "[%s] unknown key '%s' (expected %s)", l->section, name,
 		    sg_cfg_join(names, n, "", "", list, sizeof(list)));
 		return failed(l, l->lineno, NULL);
 	}
 	l->prev = k;
 	if (l->seen[k - sg_cfg_keys]) {
-		sg_cfg_bad(l, "given twice (first on line %d)", l->seen[k - sg_cfg_keys]);
+		bad(l, "given twice (first on line %d)", l->seen[k - sg_cfg_keys]);
 		return failed(l, l->lineno, k);
 	}
 	l->seen[k - sg_cfg_keys] = l->lineno;
 	if (l->ov)
 		l->ov->given |= 1U << (k - &sg_cfg_keys[KEY_O_FIRST]);
 	if (!*value && !(k->flags & EMPTY)) {
-		sg_cfg_bad(l, "no value");
+		bad(l, "no value");
 		return failed(l, l->lineno, k);
 	}
 	return k->parse(l, k, value) ? failed(l, l->lineno, k) : 1;
@@ -91,7 +92,7 @@ static char *trim(char *s)
 	return s;
 }
 
-/* "[override NAME]": a new override, named once; its sg_cfg_keys may be given again. */
+/* "[override NAME]": a new override, named once; its keys may be given again. */
 static int override_header(struct load *l, const char *name)
 {
 	struct sg_config *c = l->c;
@@ -99,19 +100,20 @@ static int override_header(struct load *l, const char *name)
 	int i;
 
 	if (!*name || strpbrk(name, " \t")) {
-		sg_cfg_bad(l, "expected [override NAME], NAME a user or a UID, got [override %s]", name);
+		bad(l, "expected [override NAME], NAME a user or a UID, got [override %s]", name);
 		return failed(l, l->lineno, NULL);
 	}
 	for (i = 0; i < c->n_overrides; i++) {
 		if (!strcmp(c->overrides[i].name, name)) {
-			sg_cfg_bad(l, "[override %s] given twice (first on line %d)", name,
+			bad(l, "[override %s] given twice (first on line %d)", name,
 			    c->overrides[i].line);
 			return failed(l, l->lineno, NULL);
 		}
 	}
 	if (c->n_overrides == SG_MAX_OVERRIDES || strlen(name) >= sizeof(o->name)) {
-		sg_cfg_bad(l, c->n_overrides == SG_MAX_OVERRIDES ? "more than %d overrides" :
-							      "override name longer than 63 characters",
+		bad(l,
+		    c->n_overrides == SG_MAX_OVERRIDES ? "more than %d overrides"
+						       : "override name longer than 63 characters",
 		    SG_MAX_OVERRIDES);
 		return failed(l, l->lineno, NULL);
 	}
@@ -134,7 +136,7 @@ static int header(struct load *l, char *s)
 	size_t i;
 
 	if (!end) {
-		sg_cfg_bad(l, "section header without ']': '%s'", s);
+		bad(l, "section header without ']': '%s'", s);
 		return failed(l, l->lineno, NULL);
 	}
 	*end = '\0';
@@ -149,7 +151,7 @@ static int header(struct load *l, char *s)
 			return 1;
 		}
 	}
-	sg_cfg_bad(l, "unknown section [%s] (expected %s)", s,
+	bad(l, "unknown section [%s] (expected %s)", s,
 	    sg_cfg_join(sections, N_SECTIONS, "[", "]", list, sizeof(list)));
 	return failed(l, l->lineno, NULL);
 }
@@ -167,7 +169,7 @@ static int classify(struct load *l)
 	if (!*s || strchr(";#", *s))
 		return 1;
 	if (s > p && l->prev) {
-		sg_cfg_bad(l,
+		bad(l,
 		    "continued on an indented line ('%s'); put the value on one line, "
 		    "without indentation",
 		    s);
@@ -189,9 +191,9 @@ static char *read_line(char *str, int num, void *stream)
 	/* inih calls the handler for every key = value line it accepts. */
 	if (l->want_pair && l->pair_line != l->lineno) {
 		if (l->section)
-			sg_cfg_bad(l, "[%s] expected 'key = value', got '%s'", l->section, l->text);
+			bad(l, "[%s] expected 'key = value', got '%s'", l->section, l->text);
 		else
-			sg_cfg_bad(l, "expected '[section]' or 'key = value', got '%s'", l->text);
+			bad(l, "expected '[section]' or 'key = value', got '%s'", l->text);
 		failed(l, l->lineno, NULL);
 		return NULL;
 	}
@@ -204,12 +206,23 @@ static char *read_line(char *str, int num, void *stream)
 	l->lineno++;
 	/* inih would split a line that does not fit its buffer with the newline. */
 	if (len - (l->buf[len - 1] == '\n') > num - 2) {
-		sg_cfg_bad(l, "line longer than %d characters", num - 2);
+		bad(l, "line longer than %d characters", num - 2);
 		failed(l, l->lineno, NULL);
 		return NULL;
 	}
 	memcpy(str, l->buf, len + 1);
 	return classify(l) ? str : NULL;
+}
+
+/* Of two keys that go together, the one given last: where an error shows. */
+static int later(const struct load *l, int a, int b)
+{
+	return l->seen[a] > l->seen[b] ? a : b;
+}
+
+static void failed_key(struct load *l, int key)
+{
+	failed(l, l->seen[key], &sg_cfg_keys[key]);
 }
 
 /* What no single line shows: how rate and burst go with the default mode. */
@@ -228,9 +241,9 @@ static void check_policy(struct load *l)
 	p->burst = 0;
 	for (i = KEY_policy_rate; i <= KEY_policy_burst; i++) {
 		if (l->seen[i]) {
-			sg_cfg_bad(l, "only for default = throttle (the default here is %s)",
+			bad(l, "only for default = throttle (the default here is %s)",
 			    sg_mode_name(p->mode));
-			failed(l, l->seen[i], &sg_cfg_keys[i]);
+			failed_key(l, i);
 			return;
 		}
 	}
@@ -239,48 +252,47 @@ static void check_policy(struct load *l)
 /* The kernel's sg_ports holds SG_MAX_PORTS ports, outbound and inbound together. */
 static void check_ports(struct load *l)
 {
-	const struct sg_config *c = l->c;
-	int i, j, n = c->ports.n_outbound;
-	int line = l->seen[KEY_ports_inbound] > l->seen[KEY_ports_outbound] ? KEY_ports_inbound : KEY_ports_outbound;
+	const struct sg_ports_cfg *p = &l->c->ports;
+	int i, j, n = p->n_outbound;
 
-	for (i = 0; i < c->ports.n_inbound; i++) {
-		for (j = 0; j < c->ports.n_outbound && c->ports.outbound[j] != c->ports.inbound[i]; j++)
+	for (i = 0; i < p->n_inbound; i++) {
+		for (j = 0; j < p->n_outbound && p->outbound[j] != p->inbound[i]; j++)
 			;
-		n += j == c->ports.n_outbound;
+		n += j == p->n_outbound;
 	}
 	if (n <= SG_MAX_PORTS)
 		return;
-	sg_cfg_bad(l, "%d distinct ports in outbound and inbound together; at most %d", n, SG_MAX_PORTS);
-	failed(l, l->seen[line], &sg_cfg_keys[line]);
+	bad(l, "%d distinct ports in outbound and inbound together; at most %d", n, SG_MAX_PORTS);
+	failed_key(l, later(l, KEY_ports_inbound, KEY_ports_outbound));
 }
 
-/* [bruteforce]: the sg_cfg_keys that depend on one another, or on [ports]. */
+/* [bruteforce]: the keys that depend on one another, or on [ports]. */
 static void check_bruteforce(struct load *l)
 {
-	const struct sg_config *c = l->c;
-	int i, j, line;
+	const struct sg_bruteforce_cfg *b = &l->c->bruteforce;
+	const struct sg_ports_cfg *p = &l->c->ports;
+	int i, j;
 
 	/* XDP counts a source's SYNs on inbound ports only; the default's are left out quietly. */
-	line = l->seen[KEY_ports_inbound] > l->seen[KEY_bruteforce_syn_ports] ? KEY_ports_inbound : KEY_bruteforce_syn_ports;
-	for (i = 0; l->seen[KEY_bruteforce_syn_ports] && i < c->bruteforce.n_syn_ports; i++) {
-		for (j = 0; j < c->ports.n_inbound && c->ports.inbound[j] != c->bruteforce.syn_ports[i]; j++)
+	for (i = 0; l->seen[KEY_bruteforce_syn_ports] && i < b->n_syn_ports; i++) {
+		for (j = 0; j < p->n_inbound && p->inbound[j] != b->syn_ports[i]; j++)
 			;
-		if (j == c->ports.n_inbound) {
-			sg_cfg_bad(l, "[bruteforce] syn_ports has %u, which is not in [ports] inbound",
-			    c->bruteforce.syn_ports[i]);
-			failed(l, l->seen[line], NULL);
+		if (j == p->n_inbound) {
+			bad(l, "[bruteforce] syn_ports has %u, which is not in [ports] inbound",
+			    b->syn_ports[i]);
+			failed(l, l->seen[later(l, KEY_ports_inbound, KEY_bruteforce_syn_ports)],
+			       NULL);
 			return;
 		}
 	}
-	if (c->bruteforce.distributed > SG_MAX_DISTRIBUTED) {
-		sg_cfg_bad(l, "at most %d", SG_MAX_DISTRIBUTED);
-		failed(l, l->seen[KEY_bruteforce_distributed], &sg_cfg_keys[KEY_bruteforce_distributed]);
+	if (b->distributed > SG_MAX_DISTRIBUTED) {
+		bad(l, "at most %d", SG_MAX_DISTRIBUTED);
+		failed_key(l, KEY_bruteforce_distributed);
 		return;
 	}
-	if (c->bruteforce.ban_max_ns < c->bruteforce.ban_ns) {
-		line = l->seen[KEY_bruteforce_ban_max] > l->seen[KEY_bruteforce_ban] ? KEY_bruteforce_ban_max : KEY_bruteforce_ban;
-		sg_cfg_bad(l, "ban_max is shorter than ban");
-		failed(l, l->seen[line], &sg_cfg_keys[line]);
+	if (b->ban_max_ns < b->ban_ns) {
+		bad(l, "ban_max is shorter than ban");
+		failed_key(l, later(l, KEY_bruteforce_ban_max, KEY_bruteforce_ban));
 	}
 }
 
@@ -302,7 +314,7 @@ static void merge_overrides(struct load *l)
 		}
 		if (o->given & (1U << (KEY_override_burst - KEY_O_FIRST)) &&
 		    o->limit.mode != SG_MODE_THROTTLE) {
-			sg_cfg_bad(l, "[override %s] burst needs a rate in 'limit'", o->name);
+			bad(l, "[override %s] burst needs a rate in 'limit'", o->name);
 			failed(l, o->line, NULL);
 			return;
 		}
@@ -334,7 +346,7 @@ int sg_config_load(const char *path, struct sg_config *c, char *err, size_t errl
 	} else {
 		/* The reader sees every error inih reports; this is in case it missed one. */
 		if (ret && !l.err_line) {
-			sg_cfg_bad(&l, "cannot parse this line");
+			bad(&l, "cannot parse this line");
 			failed(&l, ret > 0 ? ret : l.lineno, NULL);
 		}
 		if (!l.err_line)

@@ -440,8 +440,8 @@ static void tick(struct daemon *d)
 		d->tick_failed = 1;
 	} else {
 		d->tick_failed = 0;
-		m.n_senders =
-			sg_senders_top(&d->senders, d->rates, now_s, d->cfg->exporter.top_senders, d->top);
+		m.n_senders = sg_senders_top(&d->senders, d->rates, now_s,
+					     d->cfg->exporter.top_senders, d->top);
 		m.senders = d->top;
 		m.senders_omitted = d->senders.n - m.n_senders;
 		m.events_read = d->events_read;
@@ -486,7 +486,8 @@ static int exporter_start(struct daemon *d, const struct sg_config *c, struct sg
 	*out = NULL;
 	if (!c->exporter.enabled)
 		return 0;
-	ret = sg_exporter_start(c->exporter.listen_host, c->exporter.listen_port, out, err, sizeof(err));
+	ret = sg_exporter_start(c->exporter.listen_host, c->exporter.listen_port, out, err,
+				sizeof(err));
 	if (ret) {
 		sg_error("%s", err);
 		return ret;
@@ -513,7 +514,8 @@ static void exporter_stop(struct daemon *d, struct sg_exporter *ex)
 
 static int listen_changed(const struct sg_config *a, const struct sg_config *b)
 {
-	return a->exporter.enabled != b->exporter.enabled || a->exporter.listen_port != b->exporter.listen_port ||
+	return a->exporter.enabled != b->exporter.enabled ||
+	       a->exporter.listen_port != b->exporter.listen_port ||
 	       strcmp(a->exporter.listen_host, b->exporter.listen_host);
 }
 
@@ -787,8 +789,10 @@ int sg_daemon_run(const char *path)
 		path ? path : "the built-in default", sg_pin_dir());
 	if (d.ex)
 		sg_info("metrics at http://%s%s%s:%u/metrics",
-			strchr(d.cfg->exporter.listen_host, ':') ? "[" : "", d.cfg->exporter.listen_host,
-			strchr(d.cfg->exporter.listen_host, ':') ? "]" : "", d.cfg->exporter.listen_port);
+			strchr(d.cfg->exporter.listen_host, ':') ? "[" : "",
+			d.cfg->exporter.listen_host,
+			strchr(d.cfg->exporter.listen_host, ':') ? "]" : "",
+			d.cfg->exporter.listen_port);
 	tick(&d);
 	sd_notify(0, "READY=1");
 	err = loop(&d);

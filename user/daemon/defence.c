@@ -37,7 +37,8 @@ int sg_defence_init(struct sg_defence *d, const struct sg_config *c, time_t now)
 		err = sg_brute_load(d->brute, c->bruteforce.state, now,
 				    (time_t)(c->bruteforce.forget_ns / SG_NS_PER_SEC));
 		if (err)
-			sg_error("bruteforce: %s: %s; starting with no offenders", c->bruteforce.state,
+			sg_error("bruteforce: %s: %s; starting with no offenders",
+				 c->bruteforce.state,
 				 err == -EINVAL ? "not a JSON object" : strerror(-err));
 	}
 	return 0;

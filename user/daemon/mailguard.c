@@ -24,7 +24,9 @@ static const char *const exim_logs[] = { "/var/log/exim4/mainlog", "/var/log/exi
 
 int sg_mailguard_logs(const struct sg_config *c, enum sg_mta_type t, char (*out)[PATH_MAX], int max)
 {
-	char *argv[] = { "postconf", "-c", (char *)c->mta.postfix_config, "-h", "maillog_file", NULL };
+	char *argv[] = {
+		"postconf", "-c", (char *)c->mta.postfix_config, "-h", "maillog_file", NULL
+	};
 	const char *const *cands = t == SG_MTA_EXIM ? exim_logs : postfix_logs;
 	char file[PATH_MAX];
 	int i, n = 0;
@@ -63,7 +65,8 @@ int sg_mailguard_init(struct sg_mailguard *g, const struct sg_config *c, struct 
 		return -ENOMEM;
 	for (i = 0; i < c->detect.n_mta_users; i++) {
 		pw = getpwnam(c->detect.mta_users[i]);
-		sg_mailstats_mta_user(g->stats, c->detect.mta_users[i], pw ? (__s64)pw->pw_uid : -1);
+		sg_mailstats_mta_user(g->stats, c->detect.mta_users[i],
+				      pw ? (__s64)pw->pw_uid : -1);
 	}
 	if (g->type == SG_MTA_NONE)
 		return 0;

@@ -186,7 +186,8 @@ int sg_respond_config(struct sg_responder *r, const struct sg_config *c, __u64 n
 	if (warn) {
 		resolve_all(c->detect.allow, c->detect.n_allow, r->allow, "[detect] allow", warn);
 		/* The MTAs not installed here are expected: nothing to say. */
-		resolve_all(c->detect.mta_users, c->detect.n_mta_users, r->mta, "[detect] mta_users", 0);
+		resolve_all(c->detect.mta_users, c->detect.n_mta_users, r->mta,
+			    "[detect] mta_users", 0);
 		for (i = 0; i < c->n_overrides; i++) {
 			r->override_uid[i] = resolve(c->overrides[i].name);
 			if (r->override_uid[i] == NO_UID)

@@ -782,9 +782,8 @@ static int check_postfix(const struct sg_config *c, FILE *out)
 			   "authorized_submit_users",
 			   NULL };
 	char *master[] = { "postconf", "-c", (char *)c->mta.postfix_config, "-P", NULL };
-	char *version[] = {
-		"postconf", "-c", (char *)c->mta.postfix_config, "-h", "mail_version", NULL
-	};
+	char *version[] = { "postconf", "-c",		(char *)c->mta.postfix_config,
+			    "-h",	"mail_version", NULL };
 	char main[8192], svc[16384], ver[64], want[3][PATH_MAX + 128], fix[3][3 * PATH_MAX];
 	static const char *const kinds[] = { "check_sasl_access hash:", "check_sender_access hash:",
 					     "!hash:" };
