@@ -64,6 +64,7 @@ static void test_defaults(void **state)
 	assert_int_equal(c->daemon.n_interfaces, 0);
 	assert_string_equal(c->daemon.cgroup, "");
 	assert_int_equal(c->daemon.detach_on_exit, 0);
+	assert_int_equal(c->daemon.log_level, SG_LOG_INFO);
 	assert_int_equal(c->ports.n_outbound, 3);
 	assert_int_equal(c->ports.outbound[0], 25);
 	assert_int_equal(c->ports.outbound[1], 465);
@@ -149,7 +150,7 @@ static void test_dist_file(void **state)
 	}
 	fclose(out);
 	fclose(in);
-	assert_int_equal(uncommented, 69);
+	assert_int_equal(uncommented, 70); /* every key but [override NAME]'s */
 	memset(c, 0xff, sizeof(*c));
 	assert_int_equal(load(text, c, err, sizeof(err)), 0);
 	assert_memory_equal(c, def, sizeof(*c));
@@ -167,6 +168,7 @@ static void test_every_key(void **state)
 				   "interfaces = eth0, bond0.100 ,veth-a\tlo\n"
 				   "cgroup=/sys/fs/cgroup/hosting.slice\n"
 				   "detach_on_exit : Yes ; all gone on stop\n"
+				   "log_level=debug\n"
 				   "[ ports ]\n"
 				   "outbound = 25,2525\n"
 				   "# inbound left out: not so in the other tests\n"
@@ -203,6 +205,7 @@ static void test_every_key(void **state)
 	want->daemon.n_interfaces = 4;
 	strcpy(want->daemon.cgroup, "/sys/fs/cgroup/hosting.slice");
 	want->daemon.detach_on_exit = 1;
+	want->daemon.log_level = SG_LOG_DEBUG;
 	memset(want->ports.outbound, 0, sizeof(want->ports.outbound));
 	want->ports.outbound[0] = 25;
 	want->ports.outbound[1] = 2525;
@@ -288,6 +291,29 @@ static void test_defence_keys(void **state)
 	assert_int_equal(c->dnsbl.n_addresses, 2);
 	assert_string_equal(c->dnsbl.addresses[1], "2001:db8::7");
 	assert_int_equal(c->dnsbl.interval_ns, 0);
+	free(c);
+}
+
+/* [daemon] log_level: each of the logger's levels, by its name. */
+static void test_log_level(void **state)
+{
+	static const struct {
+		const char *text;
+		enum sg_log_level level;
+	} cases[] = {
+		{ "[daemon]\nlog_level = error\n", SG_LOG_ERROR },
+		{ "[daemon]\nlog_level = warn\n", SG_LOG_WARN },
+		{ "[daemon]\nlog_level = info\n", SG_LOG_INFO },
+		{ "[daemon]\nlog_level = debug\n", SG_LOG_DEBUG },
+	};
+	struct sg_config *c = new_config();
+	char err[1024];
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(load(cases[i].text, c, err, sizeof(err)), 0);
+		assert_int_equal(c->daemon.log_level, cases[i].level);
+	}
 	free(c);
 }
 
@@ -397,6 +423,10 @@ static void test_errors(void **state)
 		{ "[daemon]\ninterfaces = a-very-long-name\n",
 		  ":2: [daemon] interfaces: interface name 'a-very-long-name' is longer than 15 "
 		  "characters" },
+		{ "[daemon]\nlog_level = verbose\n",
+		  ":2: [daemon] log_level: bad level 'verbose' (error, warn, info or debug)" },
+		{ "[daemon]\nlog_level = INFO\n",
+		  ":2: [daemon] log_level: bad level 'INFO' (error, warn, info or debug)" },
 		{ "[daemon]\ninterfaces = eth0:1\n",
 		  ":2: [daemon] interfaces: bad interface name 'eth0:1'" },
 		{ "[daemon]\ninterfaces = eth0\n  eth1\n",
@@ -567,10 +597,14 @@ static void test_unreadable(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_defaults),   cmocka_unit_test(test_dist_file),
-		cmocka_unit_test(test_every_key),  cmocka_unit_test(test_defence_keys),
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_dist_file),
+		cmocka_unit_test(test_every_key),
+		cmocka_unit_test(test_defence_keys),
 		cmocka_unit_test(test_policy_and_listen),
-		cmocka_unit_test(test_errors),	   cmocka_unit_test(test_overrides),
+		cmocka_unit_test(test_log_level),
+		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_overrides),
 		cmocka_unit_test(test_failure_changes_nothing),
 		cmocka_unit_test(test_unreadable),
 	};

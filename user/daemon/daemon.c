@@ -117,6 +117,8 @@ static int load_config(const char *path, struct sg_config *c)
 	ret = sg_config_load(path, c, err, sizeof(err));
 	if (ret)
 		sg_error("%s", err);
+	else
+		sg_log_set_level(c->daemon.log_level);
 	return ret;
 }
 
