@@ -427,7 +427,8 @@ static void tick(struct daemon *d)
 		sg_guard_tick(&d->guard, d->cfg, &d->senders, d->rates, d->recent, &d->audit, now,
 			      time(NULL));
 	sg_mailguard_tick(&d->mail, d->cfg, &d->audit, time(NULL));
-	sg_defence_tick(&d->defence, d->cfg, &d->audit, d->mail.stats, time(NULL));
+	sg_defence_tick(&d->defence, &d->cfg->bruteforce, &d->cfg->relay, &d->audit, d->mail.stats,
+			time(NULL));
 	/* The first pass is the baseline: what was counted before the daemon looked. */
 	if (!err && !d->rates_started) {
 		sg_rates_started(d->rates, now_s);
@@ -600,8 +601,8 @@ static void reload(struct daemon *d)
 	derive(d);
 	sg_guard_config(&d->guard, d->cfg, sg_boot_ns());
 	/* The log's next line is judged on the new file, not on the one just freed. */
-	d->defence.cfg = d->cfg;
-	err = sg_dnsblwatch_apply(&d->dnsbl, d->cfg);
+	d->defence.bf = &d->cfg->bruteforce;
+	err = sg_dnsblwatch_apply(&d->dnsbl, &d->cfg->dnsbl);
 	if (err)
 		sg_error("dnsbl: %s; the previous checks go on", strerror(-err));
 	sg_info("reloaded %s", d->path);
@@ -669,8 +670,8 @@ static int loop(struct daemon *d)
 			case SRC_MTA:
 				sg_mailguard_read(&d->mail, time(NULL));
 				/* A guesser is banned as its failure is logged, not at the tick. */
-				sg_defence_react(&d->defence, d->cfg, &d->audit, d->mail.stats,
-						 time(NULL));
+				sg_defence_react(&d->defence, &d->cfg->bruteforce, &d->cfg->relay,
+						 &d->audit, d->mail.stats, time(NULL));
 				break;
 			}
 		}
@@ -767,7 +768,7 @@ int sg_daemon_run(const char *path)
 		goto cleanup;
 	}
 	sg_guard_config(&d.guard, d.cfg, sg_boot_ns());
-	err = sg_defence_init(&d.defence, d.cfg, time(NULL));
+	err = sg_defence_init(&d.defence, &d.cfg->bruteforce, time(NULL));
 	if (!err)
 		err = sg_mailguard_init(&d.mail, d.cfg, d.guard.det, d.guard.resp, &d.defence);
 	if (err) {
@@ -782,7 +783,7 @@ int sg_daemon_run(const char *path)
 	}
 	if (exporter_start(&d, d.cfg, &d.ex))
 		goto cleanup;
-	err = sg_dnsblwatch_apply(&d.dnsbl, d.cfg);
+	err = sg_dnsblwatch_apply(&d.dnsbl, &d.cfg->dnsbl);
 	if (err) {
 		sg_error("starting the blocklist checks: %s", strerror(-err));
 		goto cleanup;
