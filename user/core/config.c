@@ -543,8 +543,7 @@ void sg_config_default(struct sg_config *c)
 	memset(c, 0, sizeof(*c));
 	for (k = sg_cfg_keys; k < sg_cfg_keys + N_KEYS; k++) {
 		if (k->def && k->parse(&l, k, k->def)) {
-			/* test_config loads every default: only a bad edit of config_keys.h gets
-			 * here. */
+			/* test_config parses every default: only a bad edit of the list gets here. */
 			sg_error("built-in [%s] %s = %s: %s", k->section, k->name, k->def, l.msg);
 			abort();
 		}

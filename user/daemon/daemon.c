@@ -102,8 +102,7 @@ static void derive(struct daemon *d)
 		.n_fpm = c->attribution.n_fpm_sockets,
 		.fpm_status_path = c->attribution.fpm_status_path,
 	};
-	snprintf(d->audit.path, sizeof(d->audit.path), "%s", c->audit.path);
-	d->audit.syslog = c->audit.syslog;
+	d->audit = c->audit;
 }
 
 static int load_config(const char *path, struct sg_config *c)
