@@ -18,6 +18,7 @@
 #include "util/parse.h"
 #include "sg_bucket.h"
 #include "util/log.h"
+#include "util/render.h"
 
 #define LIST_SEPS " \t,"
 #define GLOB_SEPS " \t"
@@ -25,12 +26,6 @@
 #define X(e, s) [e] = s,
 const char *const sg_action_names[SG_ACTIONS] = { SG_ACTION_LIST(X) };
 #undef X
-
-static const char *const modes[] = {
-	[SG_MODE_OBSERVE] = "observe",
-	[SG_MODE_THROTTLE] = "throttle",
-	[SG_MODE_BLOCK] = "block",
-};
 
 static void *field(struct load *l, const struct key *k, size_t off)
 {
@@ -157,8 +152,8 @@ static int parse_mode(struct load *l, const struct key *k, const char *v)
 {
 	__u32 m;
 
-	for (m = 0; m < sizeof(modes) / sizeof(modes[0]); m++) {
-		if (!strcmp(v, modes[m])) {
+	for (m = SG_MODE_OBSERVE; m <= SG_MODE_BLOCK; m++) {
+		if (!strcmp(v, sg_mode_name(m))) {
 			*(__u32 *)field(l, k, k->off) = m;
 			return 0;
 		}

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The daemon's configuration: an INI file read with inih, over a built-in
- * default (the daemon runs with no file at all). dist/smtpguard.conf
- * documents every key. Loading is all or nothing: any unknown section or
- * key, or bad value, fails the whole file with "FILE:LINE: message".
+ * default (the daemon runs with no file at all). Each key is declared once,
+ * with its default, in config_keys.h; dist/smtpguard.conf documents every
+ * key. Loading is all or nothing: any unknown section or key, or bad value,
+ * fails the whole file with "FILE:LINE: message".
  */
 #ifndef SG_CONFIG_H
 #define SG_CONFIG_H
