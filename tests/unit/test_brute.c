@@ -17,14 +17,16 @@
 #define T0   1795440000
 #define HOUR (3600 * SG_NS_PER_SEC)
 
-static struct sg_config cfg;
+static struct sg_config config;
+static struct sg_bruteforce_cfg cfg;
 
 static int setup(void **state)
 {
-	sg_config_default(&cfg);
-	cfg.bf_auth_failures = 5;
-	cfg.bf_syn_rate = 300;
-	cfg.bf_distributed = 4;
+	sg_config_default(&config);
+	cfg = config.bruteforce;
+	cfg.auth_failures = 5;
+	cfg.syn_rate = 300;
+	cfg.distributed = 4;
 	return 0;
 }
 
@@ -87,12 +89,12 @@ static void test_auth_failures(void **state)
 	assert_int_equal(sg_brute_judge(b, &cfg, T0 + 2000, v, 8), 0);
 
 	/* The operator's network is counted, never banned. */
-	assert_int_equal(sg_parse_cidr("203.0.113.0/24", &cfg.bf_allow[cfg.n_bf_allow++],
-				       &(const char *){ NULL }),
-			 0);
+	assert_int_equal(
+		sg_parse_cidr("203.0.113.0/24", &cfg.allow[cfg.n_allow++], &(const char *){ NULL }),
+		0);
 	fail_from(b, "203.0.113.9", "", SG_SVC_SMTP, 50, T0 + 8);
 	assert_int_equal(sg_brute_judge(b, &cfg, T0 + 8, v, 8), 0);
-	cfg.n_bf_allow--;
+	cfg.n_allow--;
 
 	sg_brute_totals(b, &t);
 	assert_int_equal(t.failures[SG_BRUTE_SMTP], 4 + 9 + 10 + 50);
@@ -111,7 +113,7 @@ static void test_repeat_offenders(void **state)
 	time_t now = T0;
 	size_t i;
 
-	cfg.bf_ban_max_ns = 24 * HOUR;
+	cfg.ban_max_ns = 24 * HOUR;
 	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
 		fail_from(b, "198.51.100.12", "", SG_SVC_SMTP, 5, now);
 		assert_int_equal(sg_brute_judge(b, &cfg, now, v, 2), 1);
@@ -124,7 +126,7 @@ static void test_repeat_offenders(void **state)
 	assert_int_equal(sg_brute_judge(b, &cfg, now, v, 2), 1);
 	assert_int_equal(v[0].offences, 1);
 	assert_int_equal(v[0].ban_ns, HOUR);
-	cfg.bf_ban_max_ns = 7 * 24 * HOUR;
+	cfg.ban_max_ns = 7 * 24 * HOUR;
 	sg_brute_free(b);
 }
 
@@ -161,12 +163,12 @@ static void test_syn_rate(void **state)
 	assert_int_equal(v[0].value, 299 + 290);
 
 	/* The operator's own network: its SYNs are counted, never judged. */
-	assert_int_equal(sg_parse_cidr("203.0.113.0/24", &cfg.bf_allow[cfg.n_bf_allow++],
-				       &(const char *){ NULL }),
-			 0);
+	assert_int_equal(
+		sg_parse_cidr("203.0.113.0/24", &cfg.allow[cfg.n_allow++], &(const char *){ NULL }),
+		0);
 	sg_brute_syns(b, addr_of("203.0.113.5"), 5000, 1, T0 + 200);
 	assert_int_equal(sg_brute_judge(b, &cfg, T0 + 200, v, 2), 0);
-	cfg.n_bf_allow--;
+	cfg.n_allow--;
 	sg_brute_free(b);
 }
 

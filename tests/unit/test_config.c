@@ -61,58 +61,60 @@ static void test_defaults(void **state)
 {
 	struct sg_config *c = new_config();
 
-	assert_int_equal(c->n_interfaces, 0);
-	assert_string_equal(c->cgroup, "");
-	assert_int_equal(c->detach_on_exit, 0);
-	assert_int_equal(c->n_outbound, 3);
-	assert_int_equal(c->outbound[0], 25);
-	assert_int_equal(c->outbound[1], 465);
-	assert_int_equal(c->outbound[2], 587);
-	assert_int_equal(c->n_inbound, 7);
-	assert_int_equal(c->inbound[0], 25);
-	assert_int_equal(c->inbound[1], 465);
-	assert_int_equal(c->inbound[2], 587);
-	assert_int_equal(c->inbound[3], 110);
-	assert_int_equal(c->inbound[4], 143);
-	assert_int_equal(c->inbound[5], 993);
-	assert_int_equal(c->inbound[6], 995);
-	assert_int_equal(c->default_policy.mode, SG_MODE_THROTTLE);
-	assert_int_equal(c->default_policy.burst, 20);
-	assert_int_equal(c->default_policy.rate_per_hour, 1200);
-	assert_int_equal(c->default_policy.expires_ns, 0);
-	assert_int_equal(c->default_policy.updated_ns, 0);
-	assert_int_equal(c->deny_event_interval_ns, SG_NS_PER_SEC);
-	assert_int_equal(c->exporter, 1);
-	assert_string_equal(c->listen_host, "127.0.0.1");
-	assert_int_equal(c->listen_port, 9025);
-	assert_int_equal(c->top_senders, 20);
-	assert_int_equal(c->recent_uids, 4096);
-	assert_int_equal(c->recent_per_uid, 8);
-	assert_string_equal(c->cpanel_userdomains, "/etc/userdomains");
-	assert_string_equal(c->cpanel_trueuserowners, "/etc/trueuserowners");
-	assert_string_equal(c->directadmin_domainowners, "/etc/virtual/domainowners");
-	assert_int_equal(c->n_fpm, 0);
-	assert_string_equal(c->fpm_status_path, "");
-	assert_string_equal(c->audit_log, "/var/log/smtpguard/audit.log");
-	assert_int_equal(c->audit_syslog, 1);
-	assert_true(c->thresholds.rate_floor == 120 && c->thresholds.rate_factor == 5);
-	assert_int_equal(c->thresholds.destinations, 50);
-	assert_true(c->thresholds.new_sender_rate == 60);
-	assert_int_equal(c->thresholds.new_sender_min, 20);
-	assert_true(c->thresholds.failure_ratio == 0.5);
-	assert_int_equal(c->thresholds.failure_min, 20);
-	assert_string_equal(c->baselines, "/var/lib/smtpguard/baselines.gz");
-	assert_int_equal(c->n_allow, 1);
-	assert_string_equal(c->allow[0], "root");
-	assert_int_equal(c->n_mta_users, 4);
-	assert_string_equal(c->mta_users[1], "Debian-exim");
-	assert_int_equal(c->release_grace_ns, 3600 * SG_NS_PER_SEC);
-	assert_int_equal(c->responses[SG_RULE_RATE].kind, SG_ACT_THROTTLE);
-	assert_int_equal(c->responses[SG_RULE_RATE].rate_per_hour, 360);
-	assert_int_equal(c->responses[SG_RULE_RATE].burst, 1);
-	assert_int_equal(c->responses[SG_RULE_NEW_SENDER].for_ns, 3600 * SG_NS_PER_SEC);
-	assert_int_equal(c->responses[SG_RULE_DESTINATIONS].kind, SG_ACT_ALERT);
-	assert_int_equal(c->responses[SG_RULE_FAILURE_RATIO].kind, SG_ACT_ALERT);
+	assert_int_equal(c->daemon.n_interfaces, 0);
+	assert_string_equal(c->daemon.cgroup, "");
+	assert_int_equal(c->daemon.detach_on_exit, 0);
+	assert_int_equal(c->daemon.log_level, SG_LOG_INFO);
+	assert_int_equal(c->ports.n_outbound, 3);
+	assert_int_equal(c->ports.outbound[0], 25);
+	assert_int_equal(c->ports.outbound[1], 465);
+	assert_int_equal(c->ports.outbound[2], 587);
+	assert_int_equal(c->ports.n_inbound, 7);
+	assert_int_equal(c->ports.inbound[0], 25);
+	assert_int_equal(c->ports.inbound[1], 465);
+	assert_int_equal(c->ports.inbound[2], 587);
+	assert_int_equal(c->ports.inbound[3], 110);
+	assert_int_equal(c->ports.inbound[4], 143);
+	assert_int_equal(c->ports.inbound[5], 993);
+	assert_int_equal(c->ports.inbound[6], 995);
+	assert_int_equal(c->policy.def.mode, SG_MODE_THROTTLE);
+	assert_int_equal(c->policy.def.burst, 20);
+	assert_int_equal(c->policy.def.rate_per_hour, 1200);
+	assert_int_equal(c->policy.def.expires_ns, 0);
+	assert_int_equal(c->policy.def.updated_ns, 0);
+	assert_int_equal(c->policy.deny_event_interval_ns, SG_NS_PER_SEC);
+	assert_int_equal(c->exporter.enabled, 1);
+	assert_string_equal(c->exporter.listen_host, "127.0.0.1");
+	assert_int_equal(c->exporter.listen_port, 9025);
+	assert_int_equal(c->exporter.top_senders, 20);
+	assert_int_equal(c->attribution.recent_uids, 4096);
+	assert_int_equal(c->attribution.recent_per_uid, 8);
+	assert_string_equal(c->attribution.cpanel_userdomains, "/etc/userdomains");
+	assert_string_equal(c->attribution.cpanel_trueuserowners, "/etc/trueuserowners");
+	assert_string_equal(c->attribution.directadmin_domainowners, "/etc/virtual/domainowners");
+	assert_int_equal(c->attribution.n_fpm_sockets, 0);
+	assert_string_equal(c->attribution.fpm_status_path, "");
+	assert_string_equal(c->audit.path, "/var/log/smtpguard/audit.log");
+	assert_int_equal(c->audit.syslog, 1);
+	assert_true(c->detect.thresholds.rate_floor == 120 &&
+		    c->detect.thresholds.rate_factor == 5);
+	assert_int_equal(c->detect.thresholds.destinations, 50);
+	assert_true(c->detect.thresholds.new_sender_rate == 60);
+	assert_int_equal(c->detect.thresholds.new_sender_min, 20);
+	assert_true(c->detect.thresholds.failure_ratio == 0.5);
+	assert_int_equal(c->detect.thresholds.failure_min, 20);
+	assert_string_equal(c->detect.baselines, "/var/lib/smtpguard/baselines.gz");
+	assert_int_equal(c->detect.n_allow, 1);
+	assert_string_equal(c->detect.allow[0], "root");
+	assert_int_equal(c->detect.n_mta_users, 4);
+	assert_string_equal(c->detect.mta_users[1], "Debian-exim");
+	assert_int_equal(c->detect.release_grace_ns, 3600 * SG_NS_PER_SEC);
+	assert_int_equal(c->actions[SG_RULE_RATE].kind, SG_ACT_THROTTLE);
+	assert_int_equal(c->actions[SG_RULE_RATE].rate_per_hour, 360);
+	assert_int_equal(c->actions[SG_RULE_RATE].burst, 1);
+	assert_int_equal(c->actions[SG_RULE_NEW_SENDER].for_ns, 3600 * SG_NS_PER_SEC);
+	assert_int_equal(c->actions[SG_RULE_DESTINATIONS].kind, SG_ACT_ALERT);
+	assert_int_equal(c->actions[SG_RULE_FAILURE_RATIO].kind, SG_ACT_ALERT);
 	assert_int_equal(c->n_overrides, 0);
 	free(c);
 }
@@ -148,7 +150,7 @@ static void test_dist_file(void **state)
 	}
 	fclose(out);
 	fclose(in);
-	assert_int_equal(uncommented, 69);
+	assert_int_equal(uncommented, 70); /* every key but [override NAME]'s */
 	memset(c, 0xff, sizeof(*c));
 	assert_int_equal(load(text, c, err, sizeof(err)), 0);
 	assert_memory_equal(c, def, sizeof(*c));
@@ -166,6 +168,7 @@ static void test_every_key(void **state)
 				   "interfaces = eth0, bond0.100 ,veth-a\tlo\n"
 				   "cgroup=/sys/fs/cgroup/hosting.slice\n"
 				   "detach_on_exit : Yes ; all gone on stop\n"
+				   "log_level=debug\n"
 				   "[ ports ]\n"
 				   "outbound = 25,2525\n"
 				   "# inbound left out: not so in the other tests\n"
@@ -195,42 +198,44 @@ static void test_every_key(void **state)
 	char err[1024] = "";
 
 	memset(c, 0xff, sizeof(*c));
-	strcpy(want->interfaces[0], "eth0");
-	strcpy(want->interfaces[1], "bond0.100");
-	strcpy(want->interfaces[2], "veth-a");
-	strcpy(want->interfaces[3], "lo");
-	want->n_interfaces = 4;
-	strcpy(want->cgroup, "/sys/fs/cgroup/hosting.slice");
-	want->detach_on_exit = 1;
-	memset(want->outbound, 0, sizeof(want->outbound));
-	want->outbound[0] = 25;
-	want->outbound[1] = 2525;
-	want->n_outbound = 2;
-	memset(want->inbound, 0, sizeof(want->inbound));
-	want->n_inbound = 0;
-	want->default_policy =
+	strcpy(want->daemon.interfaces[0], "eth0");
+	strcpy(want->daemon.interfaces[1], "bond0.100");
+	strcpy(want->daemon.interfaces[2], "veth-a");
+	strcpy(want->daemon.interfaces[3], "lo");
+	want->daemon.n_interfaces = 4;
+	strcpy(want->daemon.cgroup, "/sys/fs/cgroup/hosting.slice");
+	want->daemon.detach_on_exit = 1;
+	want->daemon.log_level = SG_LOG_DEBUG;
+	memset(want->ports.outbound, 0, sizeof(want->ports.outbound));
+	want->ports.outbound[0] = 25;
+	want->ports.outbound[1] = 2525;
+	want->ports.n_outbound = 2;
+	memset(want->ports.inbound, 0, sizeof(want->ports.inbound));
+	want->ports.n_inbound = 0;
+	want->policy.def =
 		(struct sg_policy){ .mode = SG_MODE_THROTTLE, .burst = 7, .rate_per_hour = 1800 };
-	want->deny_event_interval_ns = 90 * SG_NS_PER_SEC;
-	memset(want->listen_host, 0, sizeof(want->listen_host));
-	strcpy(want->listen_host, "::1");
-	want->listen_port = 9100;
-	want->top_senders = 1000;
-	want->recent_uids = 1000000;
-	want->recent_per_uid = 64;
-	memset(want->cpanel_userdomains, 0, PATH_MAX);
-	strcpy(want->cpanel_userdomains, "/srv/cp/userdomains");
-	memset(want->cpanel_trueuserowners, 0, PATH_MAX);
-	strcpy(want->cpanel_trueuserowners, "/srv/cp/trueuserowners");
-	memset(want->directadmin_domainowners, 0, PATH_MAX);
-	strcpy(want->directadmin_domainowners, "/srv/da/domainowners#1");
-	strcpy(want->fpm_sockets[0], "/run/php/*.sock");
-	strcpy(want->fpm_sockets[1], "/opt/cpanel/ea-php*/root/usr/var/run/php-fpm/*.sock");
-	strcpy(want->fpm_sockets[2], "127.0.0.1:9000");
-	want->n_fpm = 3;
-	strcpy(want->fpm_status_path, "/fpm-status");
-	memset(want->audit_log, 0, PATH_MAX);
-	strcpy(want->audit_log, "/var/log/sg.log");
-	want->audit_syslog = 0;
+	want->policy.deny_event_interval_ns = 90 * SG_NS_PER_SEC;
+	memset(want->exporter.listen_host, 0, sizeof(want->exporter.listen_host));
+	strcpy(want->exporter.listen_host, "::1");
+	want->exporter.listen_port = 9100;
+	want->exporter.top_senders = 1000;
+	want->attribution.recent_uids = 1000000;
+	want->attribution.recent_per_uid = 64;
+	memset(want->attribution.cpanel_userdomains, 0, PATH_MAX);
+	strcpy(want->attribution.cpanel_userdomains, "/srv/cp/userdomains");
+	memset(want->attribution.cpanel_trueuserowners, 0, PATH_MAX);
+	strcpy(want->attribution.cpanel_trueuserowners, "/srv/cp/trueuserowners");
+	memset(want->attribution.directadmin_domainowners, 0, PATH_MAX);
+	strcpy(want->attribution.directadmin_domainowners, "/srv/da/domainowners#1");
+	strcpy(want->attribution.fpm_sockets[0], "/run/php/*.sock");
+	strcpy(want->attribution.fpm_sockets[1],
+	       "/opt/cpanel/ea-php*/root/usr/var/run/php-fpm/*.sock");
+	strcpy(want->attribution.fpm_sockets[2], "127.0.0.1:9000");
+	want->attribution.n_fpm_sockets = 3;
+	strcpy(want->attribution.fpm_status_path, "/fpm-status");
+	memset(want->audit.path, 0, PATH_MAX);
+	strcpy(want->audit.path, "/var/log/sg.log");
+	want->audit.syslog = 0;
 
 	assert_int_equal(load(text, c, err, sizeof(err)), 0);
 	assert_string_equal(err, "");
@@ -257,33 +262,58 @@ static void test_defence_keys(void **state)
 	char buf[INET6_ADDRSTRLEN + 8];
 
 	assert_int_equal(load(text, c, err, sizeof(err)), 0);
-	assert_int_equal(c->bf_auth_failures, 5);
-	assert_int_equal(c->bf_window_ns, 300 * SG_NS_PER_SEC);
-	assert_int_equal(c->bf_syn_rate, 0);
-	assert_int_equal(c->n_bf_syn_ports, 2);
-	assert_int_equal(c->bf_syn_ports[1], 993);
-	assert_int_equal(c->bf_distributed, 4);
-	assert_int_equal(c->bf_ban_ns, 1800 * SG_NS_PER_SEC);
-	assert_int_equal(c->bf_ban_factor, 2);
-	assert_int_equal(c->bf_ban_max_ns, 86400 * SG_NS_PER_SEC);
-	assert_int_equal(c->bf_forget_ns, 2 * 86400 * SG_NS_PER_SEC);
-	assert_int_equal(c->n_bf_allow, 2);
-	assert_string_equal(sg_format_cidr(&c->bf_allow[0], buf, sizeof(buf)), "203.0.113.0/24");
-	assert_string_equal(sg_format_cidr(&c->bf_allow[1], buf, sizeof(buf)), "2001:db8::/32");
-	assert_string_equal(c->bf_state, "");
-	assert_int_equal(c->n_relay_trusted, 1);
-	assert_string_equal(sg_format_cidr(&c->relay_trusted[0], buf, sizeof(buf)),
+	assert_int_equal(c->bruteforce.auth_failures, 5);
+	assert_int_equal(c->bruteforce.window_ns, 300 * SG_NS_PER_SEC);
+	assert_int_equal(c->bruteforce.syn_rate, 0);
+	assert_int_equal(c->bruteforce.n_syn_ports, 2);
+	assert_int_equal(c->bruteforce.syn_ports[1], 993);
+	assert_int_equal(c->bruteforce.distributed, 4);
+	assert_int_equal(c->bruteforce.ban_ns, 1800 * SG_NS_PER_SEC);
+	assert_int_equal(c->bruteforce.ban_factor, 2);
+	assert_int_equal(c->bruteforce.ban_max_ns, 86400 * SG_NS_PER_SEC);
+	assert_int_equal(c->bruteforce.forget_ns, 2 * 86400 * SG_NS_PER_SEC);
+	assert_int_equal(c->bruteforce.n_allow, 2);
+	assert_string_equal(sg_format_cidr(&c->bruteforce.allow[0], buf, sizeof(buf)),
+			    "203.0.113.0/24");
+	assert_string_equal(sg_format_cidr(&c->bruteforce.allow[1], buf, sizeof(buf)),
+			    "2001:db8::/32");
+	assert_string_equal(c->bruteforce.state, "");
+	assert_int_equal(c->relay.n_trusted, 1);
+	assert_string_equal(sg_format_cidr(&c->relay.trusted[0], buf, sizeof(buf)),
 			    "198.51.100.0/24");
-	assert_int_equal(c->n_relay_domains, 1);
-	assert_string_equal(c->relay_domains[0], "backup.test");
-	assert_int_equal(c->relay_ban_ns, 7200 * SG_NS_PER_SEC);
-	assert_int_equal(c->n_relay_targets, 2);
-	assert_string_equal(c->relay_targets[1], "2001:db8::25");
-	assert_int_equal(c->n_dnsbl_zones, 2);
-	assert_string_equal(c->dnsbl_zones[1], "dnsbl-2.example");
-	assert_int_equal(c->n_dnsbl_addresses, 2);
-	assert_string_equal(c->dnsbl_addresses[1], "2001:db8::7");
-	assert_int_equal(c->dnsbl_interval_ns, 0);
+	assert_int_equal(c->relay.n_domains, 1);
+	assert_string_equal(c->relay.domains[0], "backup.test");
+	assert_int_equal(c->relay.ban_ns, 7200 * SG_NS_PER_SEC);
+	assert_int_equal(c->relay.n_targets, 2);
+	assert_string_equal(c->relay.targets[1], "2001:db8::25");
+	assert_int_equal(c->dnsbl.n_zones, 2);
+	assert_string_equal(c->dnsbl.zones[1], "dnsbl-2.example");
+	assert_int_equal(c->dnsbl.n_addresses, 2);
+	assert_string_equal(c->dnsbl.addresses[1], "2001:db8::7");
+	assert_int_equal(c->dnsbl.interval_ns, 0);
+	free(c);
+}
+
+/* [daemon] log_level: each of the logger's levels, by its name. */
+static void test_log_level(void **state)
+{
+	static const struct {
+		const char *text;
+		enum sg_log_level level;
+	} cases[] = {
+		{ "[daemon]\nlog_level = error\n", SG_LOG_ERROR },
+		{ "[daemon]\nlog_level = warn\n", SG_LOG_WARN },
+		{ "[daemon]\nlog_level = info\n", SG_LOG_INFO },
+		{ "[daemon]\nlog_level = debug\n", SG_LOG_DEBUG },
+	};
+	struct sg_config *c = new_config();
+	char err[1024];
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(load(cases[i].text, c, err, sizeof(err)), 0);
+		assert_int_equal(c->daemon.log_level, cases[i].level);
+	}
 	free(c);
 }
 
@@ -295,29 +325,29 @@ static void test_policy_and_listen(void **state)
 	/* A throttle without a burst gets a minute's worth, at least one, as the CLI gives. */
 	assert_int_equal(load("[policy]\ndefault = throttle\nrate = 10/h\n", c, err, sizeof(err)),
 			 0);
-	assert_int_equal(c->default_policy.mode, SG_MODE_THROTTLE);
-	assert_int_equal(c->default_policy.rate_per_hour, 10);
-	assert_int_equal(c->default_policy.burst, 1);
+	assert_int_equal(c->policy.def.mode, SG_MODE_THROTTLE);
+	assert_int_equal(c->policy.def.rate_per_hour, 10);
+	assert_int_equal(c->policy.def.burst, 1);
 	assert_int_equal(load("[policy]\ndefault = throttle\nrate = 30/min\n", c, err, sizeof(err)),
 			 0);
-	assert_int_equal(c->default_policy.burst, 30);
+	assert_int_equal(c->policy.def.burst, 30);
 
 	/* Loading starts from the default, not from what c held. */
 	assert_int_equal(
 		load("[policy]\ndefault = block\n[exporter]\nlisten = off\n", c, err, sizeof(err)),
 		0);
-	assert_int_equal(c->default_policy.mode, SG_MODE_BLOCK);
-	assert_int_equal(c->default_policy.rate_per_hour, 0);
-	assert_int_equal(c->default_policy.burst, 0);
-	assert_int_equal(c->exporter, 0);
-	assert_string_equal(c->listen_host, "");
-	assert_int_equal(c->listen_port, 0);
+	assert_int_equal(c->policy.def.mode, SG_MODE_BLOCK);
+	assert_int_equal(c->policy.def.rate_per_hour, 0);
+	assert_int_equal(c->policy.def.burst, 0);
+	assert_int_equal(c->exporter.enabled, 0);
+	assert_string_equal(c->exporter.listen_host, "");
+	assert_int_equal(c->exporter.listen_port, 0);
 
 	assert_int_equal(load("[exporter]\nlisten = 0.0.0.0:80\n", c, err, sizeof(err)), 0);
-	assert_int_equal(c->default_policy.mode, SG_MODE_THROTTLE);
-	assert_int_equal(c->exporter, 1);
-	assert_string_equal(c->listen_host, "0.0.0.0");
-	assert_int_equal(c->listen_port, 80);
+	assert_int_equal(c->policy.def.mode, SG_MODE_THROTTLE);
+	assert_int_equal(c->exporter.enabled, 1);
+	assert_string_equal(c->exporter.listen_host, "0.0.0.0");
+	assert_int_equal(c->exporter.listen_port, 80);
 	free(c);
 }
 
@@ -329,7 +359,8 @@ static void test_errors(void **state)
 	} bad[] = {
 		{ "[daemon]\n[mail]\n",
 		  ":2: unknown section [mail] (expected [daemon], [ports], [policy], [exporter], "
-		  "[attribution], [audit], [detect], [actions], [mta], [bruteforce], [relay], [dnsbl] "
+		  "[attribution], [audit], [detect], [actions], [mta], [bruteforce], [relay], "
+		  "[dnsbl] "
 		  "or [override NAME])" },
 		{ "[actions]\nrate = block\n",
 		  ":2: [actions] rate: block needs 'for DURATION' at the end: actions expire" },
@@ -337,21 +368,24 @@ static void test_errors(void **state)
 		  ":2: [actions] new_sender: bad burst (1 to 1000000)" },
 		{ "[actions]\nfailure_ratio = kill now\n",
 		  ":2: [actions] failure_ratio: 'kill' takes nothing after it" },
-		{ "[actions]\ndestinations = ban\n",
-		  ":2: [actions] destinations: bad action 'ban' (alert, throttle RATE for DURATION, "
-		  "block for DURATION or kill)" },
+		{ "[actions]\ndestinations = ban\n", ":2: [actions] destinations: bad action 'ban' "
+						     "(alert, throttle RATE for DURATION, "
+						     "block for DURATION or kill)" },
 		{ "[detect]\nfailure_ratio = 2\n",
 		  ":2: [detect] failure_ratio: bad number '2' (0 to 1, or off)" },
 		{ "[detect]\nrate_floor = 5\n",
 		  ":2: [detect] rate_floor: bad rate '5': expected N/s, N/min or N/h, or off" },
-		{ "[override bob]\nburst = 5\n", ":1: [override bob] burst needs a rate in 'limit'" },
-		{ "[override bob]\n[override bob]\n", ":2: [override bob] given twice (first on line 1)" },
-		{ "[override]\n", ":1: expected [override NAME], NAME a user or a UID, got [override ]" },
+		{ "[override bob]\nburst = 5\n",
+		  ":1: [override bob] burst needs a rate in 'limit'" },
+		{ "[override bob]\n[override bob]\n",
+		  ":2: [override bob] given twice (first on line 1)" },
+		{ "[override]\n",
+		  ":1: expected [override NAME], NAME a user or a UID, got [override ]" },
 		{ "[override bob]\nlimit = 1/h\nlimit = 2/h\n",
 		  ":3: [override] limit: given twice (first on line 2)" },
 		{ "[daemon]\ninterface = eth0\n",
-		  ":2: [daemon] unknown key 'interface' (expected interfaces, cgroup or "
-		  "detach_on_exit)" },
+		  ":2: [daemon] unknown key 'interface' (expected interfaces, cgroup, "
+		  "detach_on_exit or log_level)" },
 		{ "[exporter]\n\nlisten = 127.0.0.1:99999\n",
 		  ":3: [exporter] listen: bad port '99999' (1 to 65535)" },
 		{ "[ports]\noutbound = 25\n; again\noutbound = 587\n",
@@ -367,8 +401,11 @@ static void test_errors(void **state)
 		{ "[policy]\nrate = 5/min\ndefault = block\n",
 		  ":2: [policy] rate: only for default = throttle (the default here is block)" },
 		/* 40 + 25 distinct (two inbound are outbound too): one more than sg_ports holds. */
-		{ "[ports]\ninbound = 200 201 202 203 204 205 206 207 208 209 210 211 212 213 214 215 216 217 218 219 220 221 222 223 224 100 101\n"
-		  "outbound = 100 101 102 103 104 105 106 107 108 109 110 111 112 113 114 115 116 117 118 119 120 121 122 123 124 125 126 127 128 129 130 131 132 133 134 135 136 137 138 139\n",
+		{ "[ports]\ninbound = 200 201 202 203 204 205 206 207 208 209 210 211 212 213 214 "
+		  "215 216 217 218 219 220 221 222 223 224 100 101\n"
+		  "outbound = 100 101 102 103 104 105 106 107 108 109 110 111 112 113 114 115 116 "
+		  "117 118 119 120 121 122 123 124 125 126 127 128 129 130 131 132 133 134 135 136 "
+		  "137 138 139\n",
 		  ":3: [ports] outbound: 65 distinct ports in outbound and inbound together; at "
 		  "most 64" },
 		{ "[attribution]\ncpanel_userdomains = etc/userdomains\n",
@@ -386,6 +423,10 @@ static void test_errors(void **state)
 		{ "[daemon]\ninterfaces = a-very-long-name\n",
 		  ":2: [daemon] interfaces: interface name 'a-very-long-name' is longer than 15 "
 		  "characters" },
+		{ "[daemon]\nlog_level = verbose\n",
+		  ":2: [daemon] log_level: bad level 'verbose' (error, warn, info or debug)" },
+		{ "[daemon]\nlog_level = INFO\n",
+		  ":2: [daemon] log_level: bad level 'INFO' (error, warn, info or debug)" },
 		{ "[daemon]\ninterfaces = eth0:1\n",
 		  ":2: [daemon] interfaces: bad interface name 'eth0:1'" },
 		{ "[daemon]\ninterfaces = eth0\n  eth1\n",
@@ -467,7 +508,8 @@ static void test_errors(void **state)
 		{ "[dnsbl]\nzones = zen.spamhaus.org ..bl\n",
 		  ":2: [dnsbl] zones: '..bl' is not a host or domain name" },
 		{ "[dnsbl]\naddresses = mail.example.net\n",
-		  ":2: [dnsbl] addresses: 'mail.example.net' is not a numeric IPv4 or IPv6 address" },
+		  ":2: [dnsbl] addresses: 'mail.example.net' is not a numeric IPv4 or IPv6 "
+		  "address" },
 		{ "[dnsbl]\ninterval = soon\n",
 		  ":2: [dnsbl] interval: bad duration 'soon': expected a number, as in 90s, 15m, "
 		  "2h, 1d or 1h30m" },
@@ -475,8 +517,8 @@ static void test_errors(void **state)
 		{ "[daemon]\nbad line\n[nowhere]\n",
 		  ":2: [daemon] expected 'key = value', got 'bad line'" },
 		{ "[policy]\nburst = 5\n[daemon]\nnope = 1\n",
-		  ":4: [daemon] unknown key 'nope' (expected interfaces, cgroup or "
-		  "detach_on_exit)" },
+		  ":4: [daemon] unknown key 'nope' (expected interfaces, cgroup, "
+		  "detach_on_exit or log_level)" },
 	};
 	struct sg_config *c = new_config();
 	char err[1024];
@@ -513,7 +555,7 @@ static void test_overrides(void **state)
 	assert_int_equal(c->overrides[1].limit.mode, SG_MODE_OBSERVE);
 	assert_int_equal(c->overrides[1].alert_only, 1);
 	assert_true(c->overrides[1].t.rate_floor == 600);
-	assert_true(c->thresholds.rate_floor == 600);
+	assert_true(c->detect.thresholds.rate_floor == 600);
 	free(c);
 }
 
@@ -555,10 +597,14 @@ static void test_unreadable(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_defaults),   cmocka_unit_test(test_dist_file),
-		cmocka_unit_test(test_every_key),  cmocka_unit_test(test_defence_keys),
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_dist_file),
+		cmocka_unit_test(test_every_key),
+		cmocka_unit_test(test_defence_keys),
 		cmocka_unit_test(test_policy_and_listen),
-		cmocka_unit_test(test_errors),	   cmocka_unit_test(test_overrides),
+		cmocka_unit_test(test_log_level),
+		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_overrides),
 		cmocka_unit_test(test_failure_changes_nothing),
 		cmocka_unit_test(test_unreadable),
 	};

@@ -43,16 +43,16 @@ static void test_relay_counts(void **state)
 	size_t i;
 
 	sg_config_default(&c);
-	assert_int_equal(sg_parse_cidr("192.0.2.0/24", &c.relay_trusted[c.n_relay_trusted++], &why),
+	assert_int_equal(sg_parse_cidr("192.0.2.0/24", &c.relay.trusted[c.relay.n_trusted++], &why),
 			 0);
-	strcpy(c.relay_domains[c.n_relay_domains++], "backup.test");
+	strcpy(c.relay.domains[c.relay.n_domains++], "backup.test");
 	for (i = 0; i < N(cases); i++) {
 		memset(&r, 0, sizeof(r));
 		assert_int_equal(sg_parse_cidr(cases[i].client, &key, &why), 0);
 		memcpy(r.client, key.addr, sizeof(r.client));
 		snprintf(r.client_ip, sizeof(r.client_ip), "%s", cases[i].client);
 		snprintf(r.rcpt, sizeof(r.rcpt), "%s", cases[i].rcpt);
-		if (sg_defence_relay_counts(&c, &r) != cases[i].counts)
+		if (sg_defence_relay_counts(&c.relay, &r) != cases[i].counts)
 			fail_msg("%s to %s: expected %d", cases[i].client, cases[i].rcpt,
 				 cases[i].counts);
 	}
@@ -89,9 +89,9 @@ static void test_relay_due(void **state)
 		x.reported = cases[i].reported;
 		x.reported_at = cases[i].reported_at;
 		x.banned_until = cases[i].banned_until;
-		c.relay_ban_ns = cases[i].ban_ns;
+		c.relay.ban_ns = cases[i].ban_ns;
 		alert = sg_defence_relay_alert_due(&x, T0);
-		ban = sg_defence_relay_ban_due(&c, &x, T0);
+		ban = sg_defence_relay_ban_due(&c.relay, &x, T0);
 		if (alert != cases[i].alert || ban != cases[i].ban)
 			fail_msg("%s: alert %d, ban %d", cases[i].name, alert, ban);
 	}

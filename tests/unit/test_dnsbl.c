@@ -471,17 +471,17 @@ static void test_watch_off(void **state)
 	FILE *f;
 
 	sg_config_default(c);
-	assert_int_equal(sg_dnsblwatch_apply(&w, c), 0);
+	assert_int_equal(sg_dnsblwatch_apply(&w, &c->dnsbl), 0);
 	assert_null(w);
-	strcpy(c->dnsbl_zones[0], "bl.test");
-	c->n_dnsbl_zones = 1;
-	c->dnsbl_interval_ns = 0;
-	assert_int_equal(sg_dnsblwatch_apply(&w, c), 0);
+	strcpy(c->dnsbl.zones[0], "bl.test");
+	c->dnsbl.n_zones = 1;
+	c->dnsbl.interval_ns = 0;
+	assert_int_equal(sg_dnsblwatch_apply(&w, &c->dnsbl), 0);
 	assert_null(w);
 	/* A zone the config takes but no query name can be made of. */
-	strcpy(c->dnsbl_zones[0], "2001:db8::1");
-	c->dnsbl_interval_ns = 60 * SG_NS_PER_SEC;
-	assert_int_equal(sg_dnsblwatch_apply(&w, c), 0);
+	strcpy(c->dnsbl.zones[0], "2001:db8::1");
+	c->dnsbl.interval_ns = 60 * SG_NS_PER_SEC;
+	assert_int_equal(sg_dnsblwatch_apply(&w, &c->dnsbl), 0);
 	assert_null(w);
 	f = open_memstream(&buf, &len);
 	assert_int_equal(sg_dnsblwatch_render(NULL, f), 0);

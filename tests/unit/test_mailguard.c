@@ -51,11 +51,11 @@ static void test_containing(void **state)
 
 	sg_config_default(&c);
 	for (r = 0; r < SG_RULES; r++)
-		c.responses[r] = (struct sg_response){ .kind = SG_ACT_ALERT };
-	c.responses[SG_RULE_RATE] =
+		c.actions[r] = (struct sg_response){ .kind = SG_ACT_ALERT };
+	c.actions[SG_RULE_RATE] =
 		(struct sg_response){ .kind = SG_ACT_THROTTLE, .rate_per_hour = 60 };
-	c.responses[SG_RULE_DESTINATIONS] = (struct sg_response){ .kind = SG_ACT_KILL };
-	c.responses[SG_RULE_CLIENT_IPS] = (struct sg_response){ .kind = SG_ACT_BLOCK };
+	c.actions[SG_RULE_DESTINATIONS] = (struct sg_response){ .kind = SG_ACT_KILL };
+	c.actions[SG_RULE_CLIENT_IPS] = (struct sg_response){ .kind = SG_ACT_BLOCK };
 	for (i = 0; i < N(cases); i++) {
 		memset(&dp, 0, sizeof(dp));
 		for (r = 0; r < SG_RULES; r++)

@@ -26,24 +26,24 @@ static struct sg_responder *resp;
 static int setup(void **state)
 {
 	sg_config_default(&cfg);
-	cfg.n_allow = 1;
-	strcpy(cfg.allow[0], "2001");
-	cfg.n_mta_users = 2;
-	strcpy(cfg.mta_users[0], "2002");
-	strcpy(cfg.mta_users[1], "no-such-user-here");
+	cfg.detect.n_allow = 1;
+	strcpy(cfg.detect.allow[0], "2001");
+	cfg.detect.n_mta_users = 2;
+	strcpy(cfg.detect.mta_users[0], "2002");
+	strcpy(cfg.detect.mta_users[1], "no-such-user-here");
 	cfg.n_overrides = 2;
 	strcpy(cfg.overrides[0].name, "2003");
 	cfg.overrides[0].alert_only = 1;
-	cfg.overrides[0].t = cfg.thresholds;
+	cfg.overrides[0].t = cfg.detect.thresholds;
 	cfg.overrides[0].t.rate_floor = 500;
 	strcpy(cfg.overrides[1].name, "2004");
-	cfg.overrides[1].t = cfg.thresholds;
+	cfg.overrides[1].t = cfg.detect.thresholds;
 	cfg.overrides[1].t.destinations = 900;
-	cfg.responses[SG_RULE_NEW_SENDER] =
+	cfg.actions[SG_RULE_NEW_SENDER] =
 		(struct sg_response){ .kind = SG_ACT_THROTTLE, .rate_per_hour = 60, .burst = 5 };
-	cfg.responses[SG_RULE_RATE] = (struct sg_response){ .kind = SG_ACT_BLOCK };
-	cfg.responses[SG_RULE_DESTINATIONS] = (struct sg_response){ .kind = SG_ACT_KILL };
-	cfg.responses[SG_RULE_FAILURE_RATIO] = (struct sg_response){ .kind = SG_ACT_ALERT };
+	cfg.actions[SG_RULE_RATE] = (struct sg_response){ .kind = SG_ACT_BLOCK };
+	cfg.actions[SG_RULE_DESTINATIONS] = (struct sg_response){ .kind = SG_ACT_KILL };
+	cfg.actions[SG_RULE_FAILURE_RATIO] = (struct sg_response){ .kind = SG_ACT_ALERT };
 	resp = sg_responder_new();
 	if (!resp)
 		return -1;
@@ -129,9 +129,9 @@ static void test_thresholds(void **state)
 		__u32 uid;
 		const struct sg_thresholds *shown, *judged;
 	} cases[] = {
-		{ PLAIN, &cfg.thresholds, &cfg.thresholds },
-		{ ALLOWED, &cfg.thresholds, NULL },
-		{ MTA, &cfg.thresholds, NULL },
+		{ PLAIN, &cfg.detect.thresholds, &cfg.detect.thresholds },
+		{ ALLOWED, &cfg.detect.thresholds, NULL },
+		{ MTA, &cfg.detect.thresholds, NULL },
 		{ ALERT_ONLY, &cfg.overrides[0].t, &cfg.overrides[0].t },
 		{ BULK, &cfg.overrides[1].t, &cfg.overrides[1].t },
 	};

@@ -53,21 +53,21 @@ json_t *sg_ask_daemon(const struct sg_config *c, const char *path_and_query, cha
 {
 	struct body b = { 0 };
 	char url[PATH_MAX], error[256];
-	int v6 = !!strchr(c->listen_host, ':'), err = 0;
+	int v6 = !!strchr(c->exporter.listen_host, ':'), err = 0;
 	json_t *v = NULL;
 	long status = 0;
 	CURLcode rc;
 	CURL *h;
 
-	if (!c->exporter) {
+	if (!c->exporter.enabled) {
 		snprintf(why, whylen, "[exporter] listen = off: the daemon cannot be asked");
 		errno = ECONNREFUSED;
 		return NULL;
 	}
 	/* A daemon listening on every address is asked on the loopback one. */
 	snprintf(url, sizeof(url), "http://%s%s%s:%u%s", v6 ? "[" : "",
-		 strcmp(c->listen_host, "0.0.0.0") ? c->listen_host : "127.0.0.1", v6 ? "]" : "",
-		 c->listen_port, path_and_query);
+		 strcmp(c->exporter.listen_host, "0.0.0.0") ? c->exporter.listen_host : "127.0.0.1",
+		 v6 ? "]" : "", c->exporter.listen_port, path_and_query);
 	h = curl_easy_init();
 	if (!h) {
 		snprintf(why, whylen, "%s", strerror(ENOMEM));

@@ -119,28 +119,28 @@ static int run_check_dnsbl(int argc, char **argv)
 		sg_config_cli(c);
 	}
 	status = SG_EXIT_OK;
-	for (i = 0; !n_zones && i < c->n_dnsbl_zones; i++) {
-		if (sg_dnsbl_zone_check(c->dnsbl_zones[i], &why)) {
+	for (i = 0; !n_zones && i < c->dnsbl.n_zones; i++) {
+		if (sg_dnsbl_zone_check(c->dnsbl.zones[i], &why)) {
 			status =
-				sg_fail("[dnsbl] zones: bad zone '%s': %s", c->dnsbl_zones[i], why);
+				sg_fail("[dnsbl] zones: bad zone '%s': %s", c->dnsbl.zones[i], why);
 			goto out;
 		}
 	}
-	if (!n_zones && !c->n_dnsbl_zones) {
+	if (!n_zones && !c->dnsbl.n_zones) {
 		status = sg_usage_error(&sg_cmd_check_dnsbl,
 					"no zone to look up in: set [dnsbl] zones or give --zone");
 		goto out;
 	}
-	if (!n_addrs && c->n_dnsbl_addresses) {
-		addrs = calloc((size_t)c->n_dnsbl_addresses, sizeof(*addrs));
+	if (!n_addrs && c->dnsbl.n_addresses) {
+		addrs = calloc((size_t)c->dnsbl.n_addresses, sizeof(*addrs));
 		if (!addrs) {
 			status = sg_fail("%s", strerror(ENOMEM));
 			goto out;
 		}
-		for (i = 0; i < c->n_dnsbl_addresses; i++) {
-			if (sg_dnsbl_addr_parse(c->dnsbl_addresses[i], &addrs[n_addrs++])) {
+		for (i = 0; i < c->dnsbl.n_addresses; i++) {
+			if (sg_dnsbl_addr_parse(c->dnsbl.addresses[i], &addrs[n_addrs++])) {
 				status = sg_fail("[dnsbl] addresses: bad address '%s'",
-						 c->dnsbl_addresses[i]);
+						 c->dnsbl.addresses[i]);
 				goto out;
 			}
 		}
@@ -150,8 +150,8 @@ static int run_check_dnsbl(int argc, char **argv)
 			goto out;
 	}
 	for (i = 0; i < n_addrs; i++)
-		for (j = 0; j < (n_zones ? n_zones : c->n_dnsbl_zones); j++)
-			check_one(&addrs[i], n_zones ? zones[j] : c->dnsbl_zones[j], &t);
+		for (j = 0; j < (n_zones ? n_zones : c->dnsbl.n_zones); j++)
+			check_one(&addrs[i], n_zones ? zones[j] : c->dnsbl.zones[j], &t);
 	printf("%d lookup%s: %d listed, %d not listed, %d failed\n", t.listed + t.clean + t.failed,
 	       t.listed + t.clean + t.failed == 1 ? "" : "s", t.listed, t.clean, t.failed);
 	status = t.listed || t.failed ? SG_EXIT_FAIL : SG_EXIT_OK;

@@ -417,8 +417,8 @@ static int explain_mail(const char *id, int json)
 		unknown = !daemon && errno == ENOENT;
 	}
 	state = sg_contain_state(c);
-	unreadable = !state && !access(c->contained_path, F_OK);
-	snprintf(state_path, sizeof(state_path), "%s", c->contained_path);
+	unreadable = !state && !access(c->mta.contained_path, F_OK);
+	snprintf(state_path, sizeof(state_path), "%s", c->mta.contained_path);
 	free(c);
 	entry = json_object_get(state, id);
 	audit = audit_json(0, id);

@@ -282,8 +282,8 @@ static int run_release(int argc, char **argv)
 		return sg_fail("%s", strerror(ENOMEM));
 	sg_config_cli(c);
 	p.updated_ns = sg_boot_ns();
-	p.expires_ns = c->release_grace_ns ? p.updated_ns + c->release_grace_ns : 0;
-	sg_format_duration(c->release_grace_ns, dur, sizeof(dur));
+	p.expires_ns = c->detect.release_grace_ns ? p.updated_ns + c->detect.release_grace_ns : 0;
+	sg_format_duration(c->detect.release_grace_ns, dur, sizeof(dur));
 	free(c);
 
 	fd = sg_pin_open(SG_MAP_POLICIES);

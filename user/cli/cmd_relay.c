@@ -147,7 +147,7 @@ static int first_allowed(const struct sg_config *c, const char *host, const stru
 	for (i = 0; i < cand->n; i++) {
 		*why = sg_relay_target_allowed(
 			host, cand->v[i], (const __u32(*)[4])local->v, local->n,
-			(const char(*)[SG_DOMAIN_MAX])c->relay_targets, c->n_relay_targets,
+			(const char(*)[SG_DOMAIN_MAX])c->relay.targets, c->relay.n_targets,
 			(const __u32(*)[4])listed->v, listed->n);
 		if (*why != SG_RELAY_NOT_ALLOWED)
 			return i;
@@ -200,8 +200,8 @@ static int target_of(const struct sg_config *c, const char *arg, const struct ad
 		return sg_fail("%s: %s", t->host, gai_strerror(err));
 	i = first_allowed(c, t->host, &cand, local, &listed, why);
 	/* The configured names are looked up only when they can make a difference. */
-	for (k = 0; i < 0 && k < c->n_relay_targets; k++)
-		resolve(c->relay_targets[k], &listed);
+	for (k = 0; i < 0 && k < c->relay.n_targets; k++)
+		resolve(c->relay.targets[k], &listed);
 	if (i < 0 && listed.n)
 		i = first_allowed(c, t->host, &cand, local, &listed, why);
 	if (i >= 0)
@@ -245,7 +245,7 @@ static int pick_target(const struct sg_config *c, const char *arg, struct target
 /* addr is inside [relay] trusted: the server may relay for it as for its own. */
 static int trusted(const struct sg_config *c, const __u32 addr[4])
 {
-	return sg_cidr_list_contains(c->relay_trusted, c->n_relay_trusted, addr);
+	return sg_cidr_list_contains(c->relay.trusted, c->relay.n_trusted, addr);
 }
 
 /* CLOCK_MONOTONIC in milliseconds (it cannot fail). */

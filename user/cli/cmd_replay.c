@@ -71,12 +71,12 @@ static int run_replay(int argc, char **argv)
 		return sg_fail("%s", strerror(ENOMEM));
 	sg_config_cli(c);
 	if (mta < 0)
-		mta = c->mta_type;
-	th = c->thresholds;
+		mta = c->mta.type;
+	th = c->detect.thresholds;
 	o.type = mta == SG_MTA_POSTFIX || mta == SG_MTA_EXIM ? (enum sg_mta_type)mta : SG_MTA_NONE;
 	o.th = &th;
-	o.mta_users = c->mta_users;
-	o.n_mta_users = c->n_mta_users;
+	o.mta_users = c->detect.mta_users;
+	o.n_mta_users = c->detect.n_mta_users;
 	ret = sg_replay((const char *const *)argv + optind, (size_t)(argc - optind), &o, &report,
 			err, sizeof(err));
 	free(c);

@@ -243,8 +243,8 @@ static int service_of(enum sg_mta_service svc)
 	}
 }
 
-void sg_brute_fail(struct sg_brute *b, const struct sg_config *c, const struct sg_mta_rec *r,
-		   time_t now)
+void sg_brute_fail(struct sg_brute *b, const struct sg_bruteforce_cfg *c,
+		   const struct sg_mta_rec *r, time_t now)
 {
 	int svc = service_of(r->service), made;
 	struct sg_ban_key key;
@@ -255,11 +255,11 @@ void sg_brute_fail(struct sg_brute *b, const struct sg_config *c, const struct s
 		return;
 	b->t.failures[svc] += r->attempts;
 	if (!r->client_ip[0] || sg_parse_cidr(r->client_ip, &key, &why) ||
-	    sg_cidr_list_contains(c->bf_allow, c->n_bf_allow, key.addr))
+	    sg_cidr_list_contains(c->allow, c->n_allow, key.addr))
 		return;
 	s = source(b, key.addr, 1, &made);
 	s->last = now;
-	wc_add(&s->fails, width_of(c->bf_window_ns / SG_NS_PER_SEC), now, r->attempts);
+	wc_add(&s->fails, width_of(c->window_ns / SG_NS_PER_SEC), now, r->attempts);
 	if (r->login[0])
 		account_source(b, account(b, r->login, now), key.addr, now);
 }
@@ -310,26 +310,25 @@ static struct offender *offender(struct sg_brute *b, const __u32 addr[4])
 }
 
 /* The ban for the offence at now: longer for each repeat within forget. */
-static void sentence(struct sg_brute *b, const struct sg_config *c, struct sg_brute_verdict *v,
-		     time_t now)
+static void sentence(struct sg_brute *b, const struct sg_bruteforce_cfg *c,
+		     struct sg_brute_verdict *v, time_t now)
 {
 	struct offender *o = offender(b, v->key.addr);
-	__u64 ban = c->bf_ban_ns;
+	__u64 ban = c->ban_ns;
 	__u32 i;
 
-	if (o->last && (__u64)(now - o->last) * SG_NS_PER_SEC > c->bf_forget_ns)
+	if (o->last && (__u64)(now - o->last) * SG_NS_PER_SEC > c->forget_ns)
 		o->offences = 0;
 	o->offences++;
 	o->last = now;
 	b->dirty = 1;
-	for (i = 1; i < o->offences && ban < c->bf_ban_max_ns; i++)
-		ban = ban > c->bf_ban_max_ns / c->bf_ban_factor ? c->bf_ban_max_ns
-								: ban * c->bf_ban_factor;
+	for (i = 1; i < o->offences && ban < c->ban_max_ns; i++)
+		ban = ban > c->ban_max_ns / c->ban_factor ? c->ban_max_ns : ban * c->ban_factor;
 	v->offences = o->offences;
-	v->ban_ns = ban < c->bf_ban_max_ns ? ban : c->bf_ban_max_ns;
+	v->ban_ns = ban < c->ban_max_ns ? ban : c->ban_max_ns;
 }
 
-static void verdict(struct sg_brute *b, const struct sg_config *c, const __u32 addr[4],
+static void verdict(struct sg_brute *b, const struct sg_bruteforce_cfg *c, const __u32 addr[4],
 		    __u32 reason, __u64 value, __u64 limit, time_t now, struct sg_brute_verdict *v)
 {
 	int made;
@@ -351,8 +350,9 @@ static void verdict(struct sg_brute *b, const struct sg_config *c, const __u32 a
 }
 
 /* Sources of a when more of them than the limit failed within the window, each once. */
-static size_t judge_account(struct sg_brute *b, const struct sg_config *c, struct account *a,
-			    time_t now, time_t window, struct sg_brute_verdict *out, size_t max)
+static size_t judge_account(struct sg_brute *b, const struct sg_bruteforce_cfg *c,
+			    struct account *a, time_t now, time_t window,
+			    struct sg_brute_verdict *out, size_t max)
 {
 	size_t i, n = 0, active = 0;
 	struct source *s;
@@ -360,7 +360,7 @@ static size_t judge_account(struct sg_brute *b, const struct sg_config *c, struc
 
 	for (i = 0; i < a->n; i++)
 		active += now - a->src[i].last < window;
-	if (active >= c->bf_distributed) {
+	if (active >= c->distributed) {
 		first = a->attack_until <= now;
 		a->attack_until = now + window;
 	} else if (a->attack_until > now) {
@@ -376,7 +376,7 @@ static size_t judge_account(struct sg_brute *b, const struct sg_config *c, struc
 			a->src[i].judged_until = s->banned_until;
 			continue;
 		}
-		verdict(b, c, a->src[i].addr, SG_BAN_DISTRIBUTED, active, c->bf_distributed, now,
+		verdict(b, c, a->src[i].addr, SG_BAN_DISTRIBUTED, active, c->distributed, now,
 			&out[n]);
 		a->src[i].judged_until = now + (time_t)(out[n].ban_ns / SG_NS_PER_SEC);
 		snprintf(out[n].login, sizeof(out[n].login), "%s", a->login);
@@ -387,10 +387,10 @@ static size_t judge_account(struct sg_brute *b, const struct sg_config *c, struc
 	return n;
 }
 
-size_t sg_brute_judge(struct sg_brute *b, const struct sg_config *c, time_t now,
+size_t sg_brute_judge(struct sg_brute *b, const struct sg_bruteforce_cfg *c, time_t now,
 		      struct sg_brute_verdict *out, size_t max)
 {
-	time_t window = (time_t)(c->bf_window_ns / SG_NS_PER_SEC);
+	time_t window = (time_t)(c->window_ns / SG_NS_PER_SEC);
 	time_t fw = width_of(window), sw = width_of(SG_BRUTE_SYN_WINDOW);
 	struct source *s;
 	__u64 fails, syns;
@@ -399,18 +399,17 @@ size_t sg_brute_judge(struct sg_brute *b, const struct sg_config *c, time_t now,
 	for (i = 0; i < SG_BRUTE_MAX_SOURCES && n < max; i++) {
 		s = &b->sources[i];
 		if (!s->used || s->banned_until > now || now - s->last > window + fw ||
-		    sg_cidr_list_contains(c->bf_allow, c->n_bf_allow, s->addr))
+		    sg_cidr_list_contains(c->allow, c->n_allow, s->addr))
 			continue;
-		fails = c->bf_auth_failures ? wc_sum(&s->fails, fw, now) : 0;
-		syns = c->bf_syn_rate ? wc_sum(&s->syns, sw, now) : 0;
-		if (c->bf_auth_failures && fails >= c->bf_auth_failures)
-			verdict(b, c, s->addr, SG_BAN_AUTH_FAILURES, fails, c->bf_auth_failures,
-				now, &out[n++]);
-		else if (c->bf_syn_rate && syns >= c->bf_syn_rate)
-			verdict(b, c, s->addr, SG_BAN_SYN_RATE, syns, c->bf_syn_rate, now,
+		fails = c->auth_failures ? wc_sum(&s->fails, fw, now) : 0;
+		syns = c->syn_rate ? wc_sum(&s->syns, sw, now) : 0;
+		if (c->auth_failures && fails >= c->auth_failures)
+			verdict(b, c, s->addr, SG_BAN_AUTH_FAILURES, fails, c->auth_failures, now,
 				&out[n++]);
+		else if (c->syn_rate && syns >= c->syn_rate)
+			verdict(b, c, s->addr, SG_BAN_SYN_RATE, syns, c->syn_rate, now, &out[n++]);
 	}
-	for (i = 0; c->bf_distributed && i < SG_BRUTE_MAX_ACCOUNTS && n < max; i++)
+	for (i = 0; c->distributed && i < SG_BRUTE_MAX_ACCOUNTS && n < max; i++)
 		if (b->accounts[i].used)
 			n += judge_account(b, c, &b->accounts[i], now, window, out + n, max - n);
 	return n;

@@ -71,8 +71,8 @@ void sg_brute_free(struct sg_brute *b);
  * MTA logs the same failure. Records without a client address count
  * host-wide only.
  */
-void sg_brute_fail(struct sg_brute *b, const struct sg_config *c, const struct sg_mta_rec *r,
-		   time_t now);
+void sg_brute_fail(struct sg_brute *b, const struct sg_bruteforce_cfg *c,
+		   const struct sg_mta_rec *r, time_t now);
 
 /*
  * XDP's count of SYNs from addr to the login ports, which only grows while
@@ -88,7 +88,7 @@ void sg_brute_syns(struct sg_brute *b, const __u32 addr[4], __u64 login_syns, in
  * judged is left alone for its ban, its counts cleared, and its offence
  * recorded (see sg_brute_dirty). Returns how many.
  */
-size_t sg_brute_judge(struct sg_brute *b, const struct sg_config *c, time_t now,
+size_t sg_brute_judge(struct sg_brute *b, const struct sg_bruteforce_cfg *c, time_t now,
 		      struct sg_brute_verdict *out, size_t max);
 
 void sg_brute_totals(const struct sg_brute *b, struct sg_brute_totals *out);

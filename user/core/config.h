@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The daemon's configuration: an INI file read with inih, over a built-in
- * default (the daemon runs with no file at all). dist/smtpguard.conf
- * documents every key. Loading is all or nothing: any unknown section or
- * key, or bad value, fails the whole file with "FILE:LINE: message".
+ * default (the daemon runs with no file at all). Each key is declared once,
+ * with its default, in config_keys.h; dist/smtpguard.conf documents every
+ * key. Loading is all or nothing: any unknown section or key, or bad value,
+ * fails the whole file with "FILE:LINE: message".
  */
 #ifndef SG_CONFIG_H
 #define SG_CONFIG_H
@@ -15,6 +16,7 @@
 
 #include "core/detect.h"
 #include "core/mailrec.h"
+#include "util/log.h"
 #include "smtpguard.h"
 
 #define SG_CONFIG_PATH "/etc/smtpguard/smtpguard.conf"
@@ -70,44 +72,52 @@ struct sg_override {
 	int alert_only; /* actions = alert: never throttled, blocked or killed by a rule */
 };
 
-struct sg_config {
-	/* [daemon] */
+struct sg_daemon_cfg {
 	char interfaces[SG_MAX_IFACES][IF_NAMESIZE];
 	int n_interfaces; /* 0: the interfaces that carry a default route */
 	char cgroup[PATH_MAX]; /* "": where the hooks are, else the cgroup2 root */
 	int detach_on_exit; /* 0: SIGTERM leaves the programs attached and enforcing */
+	enum sg_log_level log_level;
+};
 
-	/* [ports] */
+struct sg_ports_cfg {
 	__u32 outbound[SG_MAX_PORTS];
 	int n_outbound;
 	__u32 inbound[SG_MAX_PORTS];
 	int n_inbound;
+};
 
-	/* [policy]: the default policy, for UIDs with none of their own */
-	struct sg_policy default_policy; /* expires_ns and updated_ns are 0 */
+/* The default policy, for UIDs with none of their own. */
+struct sg_policy_cfg {
+	struct sg_policy def; /* expires_ns and updated_ns are 0 */
 	__u64 deny_event_interval_ns;
+};
 
-	/* [exporter] */
-	int exporter; /* 0: no HTTP listener */
+struct sg_exporter_cfg {
+	int enabled;	      /* 0: no HTTP listener */
 	char listen_host[64]; /* numeric IPv4 or IPv6 address */
 	__u16 listen_port;
 	__u32 top_senders; /* K: per-sender series for the K busiest only */
+};
 
-	/* [attribution] */
+struct sg_attribution_cfg {
 	__u32 recent_uids; /* UIDs kept in the recent-senders table */
 	__u32 recent_per_uid; /* processes kept per UID */
 	char cpanel_userdomains[PATH_MAX];
 	char cpanel_trueuserowners[PATH_MAX];
 	char directadmin_domainowners[PATH_MAX];
 	char fpm_sockets[SG_MAX_FPM][PATH_MAX]; /* glob patterns of PHP-FPM pool sockets */
-	int n_fpm;
+	int n_fpm_sockets;
 	char fpm_status_path[128]; /* the pools' pm.status_path; "": no lookup */
+};
 
-	/* [audit] */
-	char audit_log[PATH_MAX];
-	int audit_syslog;
+/* The daemon's and the CLI's audit trail (host/audit.h writes it). */
+struct sg_audit_cfg {
+	char path[PATH_MAX];
+	int syslog;
+};
 
-	/* [detect] */
+struct sg_detect_cfg {
 	struct sg_thresholds thresholds;
 	char baselines[PATH_MAX]; /* "": not persisted */
 	char allow[SG_MAX_NAMES][64]; /* users or UIDs never acted on */
@@ -115,50 +125,73 @@ struct sg_config {
 	char mta_users[SG_MAX_NAMES][64]; /* the MTA's own users: never acted on per UID */
 	int n_mta_users;
 	__u64 release_grace_ns; /* after a human release, no automatic action for this long */
+};
 
-	/* [actions], by enum sg_rule */
-	struct sg_response responses[SG_RULES];
-
-	/* [mta]: the mail server's logs, and containment through it */
-	int mta_type;			     /* enum sg_mta_type, or SG_MTA_AUTO */
-	char mta_logs[SG_MAX_MTA_LOGS][PATH_MAX]; /* none: detected */
-	int n_mta_logs;
-	int mta_read_back;	       /* read what the logs hold at start, not only what comes */
+/* The mail server's logs, and containment through it. */
+struct sg_mta_cfg {
+	int type;			      /* enum sg_mta_type, or SG_MTA_AUTO */
+	char logs[SG_MAX_MTA_LOGS][PATH_MAX]; /* none: detected */
+	int n_logs;
+	int read_back;		       /* read what the logs hold at start, not only what comes */
 	char postfix_config[PATH_MAX]; /* config_directory: postmap, postsuper, postfix -c */
 	char exim_dir[PATH_MAX];       /* where the ACL's lookup files are */
 	char exim_command[PATH_MAX];   /* the exim binary, with its arguments */
-	int mta_reject;		       /* Postfix tables say REJECT, not HOLD */
-	__u64 mta_ban_ns;	       /* a contained account's login IPs banned at XDP; 0: not */
+	int reject;		       /* Postfix tables say REJECT, not HOLD */
+	__u64 ban_ns;		       /* a contained account's login IPs banned at XDP; 0: not */
 	char contained_path[PATH_MAX]; /* what is contained, for release with the daemon down */
-	/* [bruteforce]: password guessers banned at XDP */
-	__u32 bf_auth_failures; /* failed logins from one address in bf_window; 0: off */
-	__u64 bf_window_ns;
-	__u32 bf_syn_rate; /* SYNs a minute from one address to bf_syn_ports; 0: off */
-	__u32 bf_syn_ports[SG_MAX_PORTS];
-	int n_bf_syn_ports;
-	__u32 bf_distributed; /* addresses failing on one account in bf_window; 0: off */
-	__u64 bf_ban_ns;      /* the first ban */
-	__u32 bf_ban_factor;  /* each repeat offence's ban is this times the last */
-	__u64 bf_ban_max_ns;
-	__u64 bf_forget_ns; /* an offence older than this no longer counts as a repeat */
-	struct sg_ban_key bf_allow[SG_MAX_NETS]; /* the operator's networks: never banned */
-	int n_bf_allow;
-	char bf_state[PATH_MAX]; /* the offenders, kept across restarts; "": not kept */
-	/* [relay]: mail relayed for outsiders */
-	struct sg_ban_key relay_trusted[SG_MAX_NETS]; /* clients allowed to relay (mynetworks) */
-	int n_relay_trusted;
-	char relay_domains[SG_MAX_NAMES][SG_DOMAIN_MAX]; /* domains relayed on purpose (backup MX) */
-	int n_relay_domains;
-	__u64 relay_ban_ns; /* a relaying client banned at XDP for this long; 0: alert only */
-	char relay_targets[SG_MAX_NAMES][SG_DOMAIN_MAX]; /* check-relay may test these too */
-	int n_relay_targets;
-	/* [dnsbl]: is this host's address on a blocklist */
-	char dnsbl_zones[SG_MAX_ZONES][SG_DOMAIN_MAX];
-	int n_dnsbl_zones;
-	char dnsbl_addresses[SG_MAX_DNSBL_ADDRS][46]; /* none: the host's global addresses */
-	int n_dnsbl_addresses;
-	__u64 dnsbl_interval_ns; /* the daemon's lookups; 0: none */
+};
 
+/* Password guessers banned at XDP. */
+struct sg_bruteforce_cfg {
+	__u32 auth_failures; /* failed logins from one address in window; 0: off */
+	__u64 window_ns;
+	__u32 syn_rate; /* SYNs a minute from one address to syn_ports; 0: off */
+	__u32 syn_ports[SG_MAX_PORTS];
+	int n_syn_ports;
+	__u32 distributed; /* addresses failing on one account in window; 0: off */
+	__u64 ban_ns;	   /* the first ban */
+	__u32 ban_factor;  /* each repeat offence's ban is this times the last */
+	__u64 ban_max_ns;
+	__u64 forget_ns; /* an offence older than this no longer counts as a repeat */
+	struct sg_ban_key allow[SG_MAX_NETS]; /* the operator's networks: never banned */
+	int n_allow;
+	char state[PATH_MAX]; /* the offenders, kept across restarts; "": not kept */
+};
+
+/* Mail relayed for outsiders. */
+struct sg_relay_cfg {
+	struct sg_ban_key trusted[SG_MAX_NETS]; /* clients allowed to relay (mynetworks) */
+	int n_trusted;
+	char domains[SG_MAX_NAMES][SG_DOMAIN_MAX]; /* domains relayed on purpose (backup MX) */
+	int n_domains;
+	__u64 ban_ns; /* a relaying client banned at XDP for this long; 0: alert only */
+	char targets[SG_MAX_NAMES][SG_DOMAIN_MAX]; /* check-relay may test these too */
+	int n_targets;
+};
+
+/* Is this host's address on a blocklist. */
+struct sg_dnsbl_cfg {
+	char zones[SG_MAX_ZONES][SG_DOMAIN_MAX];
+	int n_zones;
+	char addresses[SG_MAX_DNSBL_ADDRS][46]; /* none: the host's global addresses */
+	int n_addresses;
+	__u64 interval_ns; /* the daemon's lookups; 0: none */
+};
+
+/* One member a section; dist/smtpguard.conf documents them in this order. */
+struct sg_config {
+	struct sg_daemon_cfg daemon;
+	struct sg_ports_cfg ports;
+	struct sg_policy_cfg policy;
+	struct sg_exporter_cfg exporter;
+	struct sg_attribution_cfg attribution;
+	struct sg_audit_cfg audit;
+	struct sg_detect_cfg detect;
+	struct sg_response actions[SG_RULES]; /* by enum sg_rule */
+	struct sg_mta_cfg mta;
+	struct sg_bruteforce_cfg bruteforce;
+	struct sg_relay_cfg relay;
+	struct sg_dnsbl_cfg dnsbl;
 	/* [override NAME] */
 	struct sg_override overrides[SG_MAX_OVERRIDES];
 	int n_overrides;

@@ -91,19 +91,18 @@ static void derive(struct daemon *d)
 	const struct sg_config *c = d->cfg;
 	int i;
 
-	for (i = 0; i < c->n_fpm; i++)
-		d->fpm_sockets[i] = c->fpm_sockets[i];
+	for (i = 0; i < c->attribution.n_fpm_sockets; i++)
+		d->fpm_sockets[i] = c->attribution.fpm_sockets[i];
 	d->attrib = (struct sg_attrib_cfg){
 		.proc = "/proc",
-		.cpanel_userdomains = c->cpanel_userdomains,
-		.cpanel_trueuserowners = c->cpanel_trueuserowners,
-		.directadmin_domainowners = c->directadmin_domainowners,
+		.cpanel_userdomains = c->attribution.cpanel_userdomains,
+		.cpanel_trueuserowners = c->attribution.cpanel_trueuserowners,
+		.directadmin_domainowners = c->attribution.directadmin_domainowners,
 		.fpm_sockets = d->fpm_sockets,
-		.n_fpm = c->n_fpm,
-		.fpm_status_path = c->fpm_status_path,
+		.n_fpm = c->attribution.n_fpm_sockets,
+		.fpm_status_path = c->attribution.fpm_status_path,
 	};
-	snprintf(d->audit.path, sizeof(d->audit.path), "%s", c->audit_log);
-	d->audit.syslog = c->audit_syslog;
+	d->audit = c->audit;
 }
 
 static int load_config(const char *path, struct sg_config *c)
@@ -117,6 +116,8 @@ static int load_config(const char *path, struct sg_config *c)
 	ret = sg_config_load(path, c, err, sizeof(err));
 	if (ret)
 		sg_error("%s", err);
+	else
+		sg_log_set_level(c->daemon.log_level);
 	return ret;
 }
 
@@ -125,12 +126,12 @@ static __u32 port_flags(const struct sg_config *c, __u32 port)
 	__u32 flags = 0;
 	int i;
 
-	for (i = 0; i < c->n_outbound; i++)
-		flags |= c->outbound[i] == port ? SG_PORT_OUTBOUND : 0;
-	for (i = 0; i < c->n_inbound; i++)
-		flags |= c->inbound[i] == port ? SG_PORT_INBOUND : 0;
-	for (i = 0; (flags & SG_PORT_INBOUND) && i < c->n_bf_syn_ports; i++)
-		flags |= c->bf_syn_ports[i] == port ? SG_PORT_LOGIN : 0;
+	for (i = 0; i < c->ports.n_outbound; i++)
+		flags |= c->ports.outbound[i] == port ? SG_PORT_OUTBOUND : 0;
+	for (i = 0; i < c->ports.n_inbound; i++)
+		flags |= c->ports.inbound[i] == port ? SG_PORT_INBOUND : 0;
+	for (i = 0; (flags & SG_PORT_INBOUND) && i < c->bruteforce.n_syn_ports; i++)
+		flags |= c->bruteforce.syn_ports[i] == port ? SG_PORT_LOGIN : 0;
 	return flags;
 }
 
@@ -185,10 +186,10 @@ static int apply_ports(const struct sg_config *c)
 	for (i = 0; !err && i < f.n_unlisted; i++)
 		if (bpf_map_delete_elem(f.fd, &f.unlisted[i]) && errno != ENOENT)
 			err = -errno;
-	for (i = 0; !err && i < c->n_outbound; i++)
-		err = add_port(f.fd, c, c->outbound[i]);
-	for (i = 0; !err && i < c->n_inbound; i++)
-		err = add_port(f.fd, c, c->inbound[i]);
+	for (i = 0; !err && i < c->ports.n_outbound; i++)
+		err = add_port(f.fd, c, c->ports.outbound[i]);
+	for (i = 0; !err && i < c->ports.n_inbound; i++)
+		err = add_port(f.fd, c, c->ports.inbound[i]);
 	close(f.fd);
 	return err;
 }
@@ -202,14 +203,14 @@ static int apply_settings(const struct sg_config *c)
 	if (err)
 		return err;
 	/* Only a different default refills the buckets of the UIDs it governs. */
-	if (s.default_policy.mode != c->default_policy.mode ||
-	    s.default_policy.burst != c->default_policy.burst ||
-	    s.default_policy.rate_per_hour != c->default_policy.rate_per_hour ||
+	if (s.default_policy.mode != c->policy.def.mode ||
+	    s.default_policy.burst != c->policy.def.burst ||
+	    s.default_policy.rate_per_hour != c->policy.def.rate_per_hour ||
 	    s.default_policy.expires_ns) {
-		s.default_policy = c->default_policy;
+		s.default_policy = c->policy.def;
 		s.default_policy.updated_ns = sg_boot_ns();
 	}
-	s.deny_event_interval_ns = c->deny_event_interval_ns;
+	s.deny_event_interval_ns = c->policy.deny_event_interval_ns;
 	err = sg_settings_set(&s);
 	return err ? err : apply_ports(c);
 }
@@ -218,10 +219,10 @@ static int attach(const struct sg_config *c)
 {
 	char defaults[SG_MAX_IFACES][IF_NAMESIZE];
 	char *ifaces[SG_MAX_IFACES];
-	int i, n = c->n_interfaces;
+	int i, n = c->daemon.n_interfaces;
 
 	for (i = 0; i < n; i++)
-		ifaces[i] = (char *)c->interfaces[i];
+		ifaces[i] = (char *)c->daemon.interfaces[i];
 	if (!n) {
 		n = sg_default_ifaces(defaults, SG_MAX_IFACES);
 		for (i = 0; i < n; i++)
@@ -230,7 +231,7 @@ static int attach(const struct sg_config *c)
 			sg_warn("no interface carries a default route: no TC or XDP");
 	}
 	/* sg_attach() says what failed. */
-	return sg_attach(c->cgroup[0] ? c->cgroup : NULL, ifaces, n);
+	return sg_attach(c->daemon.cgroup[0] ? c->daemon.cgroup : NULL, ifaces, n);
 }
 
 static int handle_event(void *ctx, void *data, size_t size)
@@ -425,7 +426,8 @@ static void tick(struct daemon *d)
 		sg_guard_tick(&d->guard, d->cfg, &d->senders, d->rates, d->recent, &d->audit, now,
 			      time(NULL));
 	sg_mailguard_tick(&d->mail, d->cfg, &d->audit, time(NULL));
-	sg_defence_tick(&d->defence, d->cfg, &d->audit, d->mail.stats, time(NULL));
+	sg_defence_tick(&d->defence, &d->cfg->bruteforce, &d->cfg->relay, &d->audit, d->mail.stats,
+			time(NULL));
 	/* The first pass is the baseline: what was counted before the daemon looked. */
 	if (!err && !d->rates_started) {
 		sg_rates_started(d->rates, now_s);
@@ -440,14 +442,14 @@ static void tick(struct daemon *d)
 		d->tick_failed = 1;
 	} else {
 		d->tick_failed = 0;
-		m.n_senders =
-			sg_senders_top(&d->senders, d->rates, now_s, d->cfg->top_senders, d->top);
+		m.n_senders = sg_senders_top(&d->senders, d->rates, now_s,
+					     d->cfg->exporter.top_senders, d->top);
 		m.senders = d->top;
 		m.senders_omitted = d->senders.n - m.n_senders;
 		m.events_read = d->events_read;
 		detector_metrics(d, &m, alerts, actions);
 		sg_mailguard_metrics(&d->mail, time(NULL), &d->mta, d->accounts,
-				     d->cfg->top_senders, d->mta_records);
+				     d->cfg->exporter.top_senders, d->mta_records);
 		m.mta = &d->mta;
 		sg_defence_metrics(&d->defence, &d->brute_totals, &d->defence_m);
 		m.defence = &d->defence_m;
@@ -484,9 +486,10 @@ static int exporter_start(struct daemon *d, const struct sg_config *c, struct sg
 	int ret;
 
 	*out = NULL;
-	if (!c->exporter)
+	if (!c->exporter.enabled)
 		return 0;
-	ret = sg_exporter_start(c->listen_host, c->listen_port, out, err, sizeof(err));
+	ret = sg_exporter_start(c->exporter.listen_host, c->exporter.listen_port, out, err,
+				sizeof(err));
 	if (ret) {
 		sg_error("%s", err);
 		return ret;
@@ -513,8 +516,9 @@ static void exporter_stop(struct daemon *d, struct sg_exporter *ex)
 
 static int listen_changed(const struct sg_config *a, const struct sg_config *b)
 {
-	return a->exporter != b->exporter || a->listen_port != b->listen_port ||
-	       strcmp(a->listen_host, b->listen_host);
+	return a->exporter.enabled != b->exporter.enabled ||
+	       a->exporter.listen_port != b->exporter.listen_port ||
+	       strcmp(a->exporter.listen_host, b->exporter.listen_host);
 }
 
 /*
@@ -531,7 +535,7 @@ static int exporter_swap(struct daemon *d, const struct sg_config *c, struct sg_
 	if (!listen_changed(d->cfg, c))
 		return 0;
 	err = exporter_start(d, c, ex);
-	if (err != -EADDRINUSE || !d->ex || c->listen_port != d->cfg->listen_port)
+	if (err != -EADDRINUSE || !d->ex || c->exporter.listen_port != d->cfg->exporter.listen_port)
 		return err;
 	exporter_stop(d, d->ex);
 	d->ex = NULL;
@@ -558,11 +562,11 @@ static void reload(struct daemon *d)
 	sd_notify(0, "RELOADING=1");
 	if (!c || load_config(d->path, c))
 		goto failed;
-	top = calloc(c->top_senders, sizeof(*top));
-	resize = c->recent_uids != d->cfg->recent_uids ||
-		 c->recent_per_uid != d->cfg->recent_per_uid;
+	top = calloc(c->exporter.top_senders, sizeof(*top));
+	resize = c->attribution.recent_uids != d->cfg->attribution.recent_uids ||
+		 c->attribution.recent_per_uid != d->cfg->attribution.recent_per_uid;
 	if (resize)
-		recent = sg_recent_new(c->recent_uids, c->recent_per_uid);
+		recent = sg_recent_new(c->attribution.recent_uids, c->attribution.recent_per_uid);
 	if (!top || (resize && !recent)) {
 		sg_error("reload: %s", strerror(ENOMEM));
 		goto failed;
@@ -572,7 +576,7 @@ static void reload(struct daemon *d)
 	if (attach(c) || apply_settings(c)) {
 		if (ex != d->ex)
 			exporter_stop(d, ex);
-		if (!d->ex && d->cfg->exporter && exporter_start(d, d->cfg, &d->ex))
+		if (!d->ex && d->cfg->exporter.enabled && exporter_start(d, d->cfg, &d->ex))
 			sg_warn("the metrics exporter is down until the next reload");
 		apply_settings(d->cfg);
 		goto failed;
@@ -596,8 +600,8 @@ static void reload(struct daemon *d)
 	derive(d);
 	sg_guard_config(&d->guard, d->cfg, sg_boot_ns());
 	/* The log's next line is judged on the new file, not on the one just freed. */
-	d->defence.cfg = d->cfg;
-	err = sg_dnsblwatch_apply(&d->dnsbl, d->cfg);
+	d->defence.bf = &d->cfg->bruteforce;
+	err = sg_dnsblwatch_apply(&d->dnsbl, &d->cfg->dnsbl);
 	if (err)
 		sg_error("dnsbl: %s; the previous checks go on", strerror(-err));
 	sg_info("reloaded %s", d->path);
@@ -665,8 +669,8 @@ static int loop(struct daemon *d)
 			case SRC_MTA:
 				sg_mailguard_read(&d->mail, time(NULL));
 				/* A guesser is banned as its failure is logged, not at the tick. */
-				sg_defence_react(&d->defence, d->cfg, &d->audit, d->mail.stats,
-						 time(NULL));
+				sg_defence_react(&d->defence, &d->cfg->bruteforce, &d->cfg->relay,
+						 &d->audit, d->mail.stats, time(NULL));
 				break;
 			}
 		}
@@ -740,8 +744,8 @@ int sg_daemon_run(const char *path)
 		goto cleanup;
 	derive(&d);
 	d.rates = sg_rates_new();
-	d.recent = sg_recent_new(d.cfg->recent_uids, d.cfg->recent_per_uid);
-	d.top = calloc(d.cfg->top_senders, sizeof(*d.top));
+	d.recent = sg_recent_new(d.cfg->attribution.recent_uids, d.cfg->attribution.recent_per_uid);
+	d.top = calloc(d.cfg->exporter.top_senders, sizeof(*d.top));
 	d.active = calloc(ACTIVE_SHOWN, sizeof(*d.active));
 	/* For the largest top_senders a reload may ask for. */
 	d.accounts = calloc(SG_MAX_TOP, sizeof(*d.accounts));
@@ -763,7 +767,7 @@ int sg_daemon_run(const char *path)
 		goto cleanup;
 	}
 	sg_guard_config(&d.guard, d.cfg, sg_boot_ns());
-	err = sg_defence_init(&d.defence, d.cfg, time(NULL));
+	err = sg_defence_init(&d.defence, &d.cfg->bruteforce, time(NULL));
 	if (!err)
 		err = sg_mailguard_init(&d.mail, d.cfg, d.guard.det, d.guard.resp, &d.defence);
 	if (err) {
@@ -778,7 +782,7 @@ int sg_daemon_run(const char *path)
 	}
 	if (exporter_start(&d, d.cfg, &d.ex))
 		goto cleanup;
-	err = sg_dnsblwatch_apply(&d.dnsbl, d.cfg);
+	err = sg_dnsblwatch_apply(&d.dnsbl, &d.cfg->dnsbl);
 	if (err) {
 		sg_error("starting the blocklist checks: %s", strerror(-err));
 		goto cleanup;
@@ -787,8 +791,10 @@ int sg_daemon_run(const char *path)
 		path ? path : "the built-in default", sg_pin_dir());
 	if (d.ex)
 		sg_info("metrics at http://%s%s%s:%u/metrics",
-			strchr(d.cfg->listen_host, ':') ? "[" : "", d.cfg->listen_host,
-			strchr(d.cfg->listen_host, ':') ? "]" : "", d.cfg->listen_port);
+			strchr(d.cfg->exporter.listen_host, ':') ? "[" : "",
+			d.cfg->exporter.listen_host,
+			strchr(d.cfg->exporter.listen_host, ':') ? "]" : "",
+			d.cfg->exporter.listen_port);
 	tick(&d);
 	sd_notify(0, "READY=1");
 	err = loop(&d);
@@ -799,7 +805,7 @@ int sg_daemon_run(const char *path)
 		goto cleanup;
 	}
 	status = 0;
-	if (d.cfg->detach_on_exit) {
+	if (d.cfg->daemon.detach_on_exit) {
 		if (sg_detach())
 			status = 1;
 	} else {

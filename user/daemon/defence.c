@@ -21,22 +21,22 @@
 #define SOURCES_BATCH	   1024
 #define RELAY_BATCH	   64
 
-int sg_defence_init(struct sg_defence *d, const struct sg_config *c, time_t now)
+int sg_defence_init(struct sg_defence *d, const struct sg_bruteforce_cfg *bf, time_t now)
 {
 	int err;
 
 	memset(d, 0, sizeof(*d));
-	d->cfg = c;
+	d->bf = bf;
 	d->brute = sg_brute_new();
 	if (!d->brute)
 		return -ENOMEM;
 	/* What XDP counted before this look is history, not a rate. */
 	d->pass_ns = sg_boot_ns();
-	if (c->bf_state[0]) {
-		err = sg_brute_load(d->brute, c->bf_state, now,
-				    (time_t)(c->bf_forget_ns / SG_NS_PER_SEC));
+	if (bf->state[0]) {
+		err = sg_brute_load(d->brute, bf->state, now,
+				    (time_t)(bf->forget_ns / SG_NS_PER_SEC));
 		if (err)
-			sg_error("bruteforce: %s: %s; starting with no offenders", c->bf_state,
+			sg_error("bruteforce: %s: %s; starting with no offenders", bf->state,
 				 err == -EINVAL ? "not a JSON object" : strerror(-err));
 	}
 	return 0;
@@ -52,7 +52,7 @@ void sg_defence_record(struct sg_defence *d, const struct sg_mta_rec *r, time_t 
 {
 	if (r->ev != SG_MEV_AUTH_FAIL)
 		return;
-	sg_brute_fail(d->brute, d->cfg, r, now);
+	sg_brute_fail(d->brute, d->bf, r, now);
 	d->failures = 1;
 }
 
@@ -160,22 +160,22 @@ static void brute_ban(struct sg_defence *d, const struct sg_audit_cfg *cfg,
 	audit(cfg, "ban", v->addr, params, why, sg_boot_ns() + v->ban_ns);
 }
 
-static void save_offenders(struct sg_defence *d, const struct sg_config *c)
+static void save_offenders(struct sg_defence *d, const struct sg_bruteforce_cfg *bf)
 {
 	int err;
 
-	if (!c->bf_state[0] || !sg_brute_dirty(d->brute))
+	if (!bf->state[0] || !sg_brute_dirty(d->brute))
 		return;
-	err = sg_brute_save(d->brute, c->bf_state);
+	err = sg_brute_save(d->brute, bf->state);
 	if (err && !d->state_failed)
-		sg_error("bruteforce: writing %s: %s", c->bf_state, strerror(-err));
+		sg_error("bruteforce: writing %s: %s", bf->state, strerror(-err));
 	d->state_failed = err != 0;
 }
 
 /* --- open relay -------------------------------------------------------------- */
 
 /* rcpt's domain is one of [relay] domains, or under one. */
-static int relay_domain(const struct sg_config *c, const char *rcpt)
+static int relay_domain(const struct sg_relay_cfg *relay, const char *rcpt)
 {
 	const char *at = strrchr(rcpt, '@');
 	size_t n, m;
@@ -184,19 +184,19 @@ static int relay_domain(const struct sg_config *c, const char *rcpt)
 	if (!at)
 		return 0;
 	n = strlen(++at);
-	for (i = 0; i < c->n_relay_domains; i++) {
-		m = strlen(c->relay_domains[i]);
-		if (n >= m && !strcasecmp(at + n - m, c->relay_domains[i]) &&
+	for (i = 0; i < relay->n_domains; i++) {
+		m = strlen(relay->domains[i]);
+		if (n >= m && !strcasecmp(at + n - m, relay->domains[i]) &&
 		    (n == m || at[n - m - 1] == '.'))
 			return 1;
 	}
 	return 0;
 }
 
-int sg_defence_relay_counts(const struct sg_config *c, const struct sg_mail_relay *r)
+int sg_defence_relay_counts(const struct sg_relay_cfg *relay, const struct sg_mail_relay *r)
 {
-	return !sg_cidr_list_contains(c->relay_trusted, c->n_relay_trusted, r->client) &&
-	       !relay_domain(c, r->rcpt);
+	return !sg_cidr_list_contains(relay->trusted, relay->n_trusted, r->client) &&
+	       !relay_domain(relay, r->rcpt);
 }
 
 int sg_defence_relay_alert_due(const struct sg_relay_client *x, time_t now)
@@ -205,9 +205,10 @@ int sg_defence_relay_alert_due(const struct sg_relay_client *x, time_t now)
 	       (!x->reported || now - x->reported_at >= SG_RELAY_REPORT_EVERY);
 }
 
-int sg_defence_relay_ban_due(const struct sg_config *c, const struct sg_relay_client *x, time_t now)
+int sg_defence_relay_ban_due(const struct sg_relay_cfg *relay, const struct sg_relay_client *x,
+			     time_t now)
 {
-	return c->relay_ban_ns && x->banned_until <= now;
+	return relay->ban_ns && x->banned_until <= now;
 }
 
 static struct sg_relay_client *relay_client(struct sg_defence *d, const struct sg_mail_relay *r)
@@ -227,7 +228,7 @@ static struct sg_relay_client *relay_client(struct sg_defence *d, const struct s
 	return x;
 }
 
-static void report_relay(struct sg_defence *d, const struct sg_config *c,
+static void report_relay(struct sg_defence *d, const struct sg_relay_cfg *relay,
 			 const struct sg_audit_cfg *cfg, struct sg_relay_client *x, time_t now)
 {
 	struct sg_ban_key key = { .prefixlen = 128 };
@@ -242,22 +243,22 @@ static void report_relay(struct sg_defence *d, const struct sg_config *c,
 	      "mail from a client that did not log in, relayed to another domain", 0);
 	x->reported = x->messages;
 	x->reported_at = now;
-	if (!sg_defence_relay_ban_due(c, x, now))
+	if (!sg_defence_relay_ban_due(relay, x, now))
 		return;
 	memcpy(key.addr, x->addr, sizeof(key.addr));
-	if (ban(d, &key, x->ip, c->relay_ban_ns, SG_BAN_RELAY) < 0)
+	if (ban(d, &key, x->ip, relay->ban_ns, SG_BAN_RELAY) < 0)
 		return;
-	x->banned_until = now + (time_t)(c->relay_ban_ns / SG_NS_PER_SEC);
+	x->banned_until = now + (time_t)(relay->ban_ns / SG_NS_PER_SEC);
 	d->relay_bans++;
 	sg_info("ban %s rule=open_relay for=%s", x->ip,
-		sg_format_duration(c->relay_ban_ns, dur, sizeof(dur)));
+		sg_format_duration(relay->ban_ns, dur, sizeof(dur)));
 	audit(cfg, "ban", x->ip,
 	      json_pack("{s:s, s:I}", "rule", "open_relay", "messages", (json_int_t)x->messages),
-	      "it relayed mail through this host", sg_boot_ns() + c->relay_ban_ns);
+	      "it relayed mail through this host", sg_boot_ns() + relay->ban_ns);
 }
 
-static void relays(struct sg_defence *d, const struct sg_config *c, const struct sg_audit_cfg *cfg,
-		   struct sg_mailstats *stats, time_t now)
+static void relays(struct sg_defence *d, const struct sg_relay_cfg *relay,
+		   const struct sg_audit_cfg *cfg, struct sg_mailstats *stats, time_t now)
 {
 	struct sg_mail_relay batch[RELAY_BATCH];
 	struct sg_relay_client *x;
@@ -265,7 +266,7 @@ static void relays(struct sg_defence *d, const struct sg_config *c, const struct
 
 	while ((n = sg_mailstats_relayed(stats, batch, RELAY_BATCH)) > 0) {
 		for (i = 0; i < n; i++) {
-			if (!sg_defence_relay_counts(c, &batch[i]))
+			if (!sg_defence_relay_counts(relay, &batch[i]))
 				continue;
 			x = relay_client(d, &batch[i]);
 			x->messages++;
@@ -276,7 +277,7 @@ static void relays(struct sg_defence *d, const struct sg_config *c, const struct
 	}
 	for (x = d->relays; x < d->relays + d->n_relays; x++)
 		if (sg_defence_relay_alert_due(x, now))
-			report_relay(d, c, cfg, x, now);
+			report_relay(d, relay, cfg, x, now);
 }
 
 /* --- the tick ------------------------------------------------------------------ */
@@ -302,42 +303,44 @@ static void count_bans(struct sg_defence *d)
 	close(fd);
 }
 
-static void judge(struct sg_defence *d, const struct sg_config *c, const struct sg_audit_cfg *audit,
-		  time_t now)
+static void judge(struct sg_defence *d, const struct sg_bruteforce_cfg *bf,
+		  const struct sg_audit_cfg *audit, time_t now)
 {
 	static struct sg_brute_verdict v[VERDICTS];
 	size_t i, n;
 
 	d->failures = 0;
-	n = sg_brute_judge(d->brute, c, now, v, VERDICTS);
+	n = sg_brute_judge(d->brute, bf, now, v, VERDICTS);
 	for (i = 0; i < n; i++)
 		brute_ban(d, audit, &v[i]);
-	save_offenders(d, c);
+	save_offenders(d, bf);
 }
 
-void sg_defence_react(struct sg_defence *d, const struct sg_config *c,
-		      const struct sg_audit_cfg *audit, struct sg_mailstats *stats, time_t now)
+void sg_defence_react(struct sg_defence *d, const struct sg_bruteforce_cfg *bf,
+		      const struct sg_relay_cfg *relay, const struct sg_audit_cfg *audit,
+		      struct sg_mailstats *stats, time_t now)
 {
-	d->cfg = c;
+	d->bf = bf;
 	if (d->failures)
-		judge(d, c, audit, now);
+		judge(d, bf, audit, now);
 	if (stats)
-		relays(d, c, audit, stats, now);
+		relays(d, relay, audit, stats, now);
 }
 
-void sg_defence_tick(struct sg_defence *d, const struct sg_config *c,
-		     const struct sg_audit_cfg *audit, struct sg_mailstats *stats, time_t now)
+void sg_defence_tick(struct sg_defence *d, const struct sg_bruteforce_cfg *bf,
+		     const struct sg_relay_cfg *relay, const struct sg_audit_cfg *audit,
+		     struct sg_mailstats *stats, time_t now)
 {
 	int err;
 
-	d->cfg = c;
+	d->bf = bf;
 	err = read_sources(d, now);
 	if (err && !d->sources_failed)
 		sg_error("reading %s: %s", SG_MAP_SOURCES, strerror(-err));
 	d->sources_failed = err != 0;
-	judge(d, c, audit, now);
+	judge(d, bf, audit, now);
 	if (stats)
-		relays(d, c, audit, stats, now);
+		relays(d, relay, audit, stats, now);
 	count_bans(d);
 }
 

@@ -28,7 +28,7 @@
 
 struct sg_defence {
 	struct sg_brute *brute;
-	const struct sg_config *cfg;	  /* the daemon's, as of the last tick */
+	const struct sg_bruteforce_cfg *bf; /* the daemon's, as of the last tick */
 	__u64 pass_ns;			  /* CLOCK_BOOTTIME of the last read of sg_sources */
 	int sources_failed, state_failed; /* each said once until it works again */
 	int failures;			  /* failed logins recorded since the last verdicts */
@@ -46,31 +46,33 @@ struct sg_defence {
 };
 
 /* Reads the offenders file; a bad one is said, and the defence starts without it. */
-int sg_defence_init(struct sg_defence *d, const struct sg_config *c, time_t now);
+int sg_defence_init(struct sg_defence *d, const struct sg_bruteforce_cfg *bf, time_t now);
 void sg_defence_free(struct sg_defence *d);
 
 /* A record from the MTA's logs, as mailguard reads it. */
 void sg_defence_record(struct sg_defence *d, const struct sg_mta_rec *r, time_t now);
 
 /* After reading the logs: the verdicts on the failures and the relays read, at once. */
-void sg_defence_react(struct sg_defence *d, const struct sg_config *c,
-		      const struct sg_audit_cfg *audit, struct sg_mailstats *stats, time_t now);
+void sg_defence_react(struct sg_defence *d, const struct sg_bruteforce_cfg *bf,
+		      const struct sg_relay_cfg *relay, const struct sg_audit_cfg *audit,
+		      struct sg_mailstats *stats, time_t now);
 
 /* Once a tick; stats is mailguard's, for its relayed messages. */
-void sg_defence_tick(struct sg_defence *d, const struct sg_config *c,
-		     const struct sg_audit_cfg *audit, struct sg_mailstats *stats, time_t now);
+void sg_defence_tick(struct sg_defence *d, const struct sg_bruteforce_cfg *bf,
+		     const struct sg_relay_cfg *relay, const struct sg_audit_cfg *audit,
+		     struct sg_mailstats *stats, time_t now);
 
 /*
  * Whether a message relayed for r counts against its client: not from
  * [relay] trusted, nor to one of [relay] domains or under one.
  */
-int sg_defence_relay_counts(const struct sg_config *c, const struct sg_mail_relay *r);
+int sg_defence_relay_counts(const struct sg_relay_cfg *relay, const struct sg_mail_relay *r);
 
 /* Whether x relayed since its last alert, which is SG_RELAY_REPORT_EVERY old (or none). */
 int sg_defence_relay_alert_due(const struct sg_relay_client *x, time_t now);
 
 /* Whether x's alert at now bans it too: [relay] ban set, and no ban of it standing. */
-int sg_defence_relay_ban_due(const struct sg_config *c, const struct sg_relay_client *x,
+int sg_defence_relay_ban_due(const struct sg_relay_cfg *relay, const struct sg_relay_client *x,
 			     time_t now);
 
 /* The /metrics view; points into d and into tot, which must outlive m. */

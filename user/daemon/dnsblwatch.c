@@ -12,20 +12,12 @@
 #include "util/log.h"
 
 /* [dnsbl] as the config gives it: a reload that leaves it alone leaves the checks alone. */
-struct settings {
-	char zones[SG_MAX_ZONES][SG_DOMAIN_MAX];
-	int n_zones;
-	char addresses[SG_MAX_DNSBL_ADDRS][INET6_ADDRSTRLEN];
-	int n_addresses;
-	__u64 interval_ns;
-};
-
 struct sg_dnsblwatch {
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
 	int stop; /* under lock */
 	int refs; /* under lock: the daemon's and the thread's */
-	struct settings set;
+	struct sg_dnsbl_cfg set;
 	struct sg_dnsbl_addr addrs[SG_MAX_DNSBL_ADDRS]; /* [dnsbl] addresses; none: the host's */
 	int n_addrs;
 	struct sg_dnsbl_state pub;  /* what /metrics shows: the thread writes it, under lock */
@@ -169,27 +161,13 @@ static void *watch(void *arg)
 	return NULL;
 }
 
-static void settings_of(const struct sg_config *c, struct settings *s)
-{
-	int i;
-
-	memset(s, 0, sizeof(*s));
-	for (i = 0; i < c->n_dnsbl_zones; i++)
-		snprintf(s->zones[i], sizeof(s->zones[i]), "%s", c->dnsbl_zones[i]);
-	s->n_zones = c->n_dnsbl_zones;
-	for (i = 0; i < c->n_dnsbl_addresses; i++)
-		snprintf(s->addresses[i], sizeof(s->addresses[i]), "%s", c->dnsbl_addresses[i]);
-	s->n_addresses = c->n_dnsbl_addresses;
-	s->interval_ns = c->dnsbl_interval_ns;
-}
-
 /*
  * The zones and addresses of w's settings. The config takes any DNS name
  * as a zone; one no query name can be made of is said once and left out.
  */
 static void configure(struct sg_dnsblwatch *w)
 {
-	const struct settings *s = &w->set;
+	const struct sg_dnsbl_cfg *s = &w->set;
 	struct sg_dnsbl_addr a;
 	const char *why;
 	int i, j;
@@ -278,17 +256,17 @@ static int start(struct sg_dnsblwatch *w)
 	return 0;
 }
 
-int sg_dnsblwatch_apply(struct sg_dnsblwatch **wp, const struct sg_config *c)
+int sg_dnsblwatch_apply(struct sg_dnsblwatch **wp, const struct sg_dnsbl_cfg *c)
 {
 	struct sg_dnsblwatch *w = NULL, *old = *wp;
 	char dur[32];
 	int err;
 
-	if (c->n_dnsbl_zones && c->dnsbl_interval_ns) {
+	if (c->n_zones && c->interval_ns) {
 		w = calloc(1, sizeof(*w));
 		if (!w)
 			return -ENOMEM;
-		settings_of(c, &w->set);
+		w->set = *c;
 		if (old && !memcmp(&w->set, &old->set, sizeof(w->set))) {
 			free(w);
 			return 0;

@@ -19,12 +19,12 @@
 struct sg_dnsblwatch;
 
 /*
- * The checks for config c into *w: none when c sets no zone or no interval;
- * the running ones when c's [dnsbl] is theirs; else new ones, which keep the
- * running ones' results for the zones and addresses c still names, then the
- * running ones are stopped. On failure (-errno) *w is left as it was.
+ * The checks for [dnsbl] c into *w: none when c sets no zone or no interval;
+ * the running ones when c is theirs; else new ones, which keep the running
+ * ones' results for the zones and addresses c still names, then the running
+ * ones are stopped. On failure (-errno) *w is left as it was.
  */
-int sg_dnsblwatch_apply(struct sg_dnsblwatch **w, const struct sg_config *c);
+int sg_dnsblwatch_apply(struct sg_dnsblwatch **w, const struct sg_dnsbl_cfg *c);
 
 /* Ends the checks without waiting for a lookup in flight; the thread frees what it still uses. */
 void sg_dnsblwatch_stop(struct sg_dnsblwatch *w);

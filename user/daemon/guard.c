@@ -27,13 +27,13 @@ int sg_guard_init(struct sg_guard *g, const struct sg_config *c)
 	g->finished = sg_rates_new();
 	if (!g->det || !g->resp || !g->failed || !g->finished)
 		return -ENOMEM;
-	if (!c->baselines[0])
+	if (!c->detect.baselines[0])
 		return 0;
-	ret = sg_baselines_load(g->store, c->baselines, warn, sizeof(warn));
+	ret = sg_baselines_load(g->store, c->detect.baselines, warn, sizeof(warn));
 	if (ret)
 		sg_warn("warning: %s", warn);
 	else
-		sg_info("%zu baselines from %s", sg_baselines_count(g->store), c->baselines);
+		sg_info("%zu baselines from %s", sg_baselines_count(g->store), c->detect.baselines);
 	g->saved = time(NULL);
 	return 0;
 }
@@ -62,16 +62,16 @@ void sg_guard_save(struct sg_guard *g, const struct sg_config *c, time_t now)
 
 	char dir[PATH_MAX], *slash;
 
-	if (!c->baselines[0])
+	if (!c->detect.baselines[0])
 		return;
 	/* Outside systemd (make run), nothing made StateDirectory: make it, private. */
-	snprintf(dir, sizeof(dir), "%s", c->baselines);
+	snprintf(dir, sizeof(dir), "%s", c->detect.baselines);
 	slash = strrchr(dir, '/');
 	if (slash && slash != dir) {
 		*slash = '\0';
 		mkdir(dir, 0700);
 	}
-	if (sg_baselines_save(g->store, c->baselines, err, sizeof(err)))
+	if (sg_baselines_save(g->store, c->detect.baselines, err, sizeof(err)))
 		sg_error("saving the baselines: %s", err);
 	g->saved = now;
 }

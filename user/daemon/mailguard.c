@@ -24,13 +24,15 @@ static const char *const exim_logs[] = { "/var/log/exim4/mainlog", "/var/log/exi
 
 int sg_mailguard_logs(const struct sg_config *c, enum sg_mta_type t, char (*out)[PATH_MAX], int max)
 {
-	char *argv[] = { "postconf", "-c", (char *)c->postfix_config, "-h", "maillog_file", NULL };
+	char *argv[] = {
+		"postconf", "-c", (char *)c->mta.postfix_config, "-h", "maillog_file", NULL
+	};
 	const char *const *cands = t == SG_MTA_EXIM ? exim_logs : postfix_logs;
 	char file[PATH_MAX];
 	int i, n = 0;
 
-	for (i = 0; i < c->n_mta_logs && n < max; i++)
-		snprintf(out[n++], PATH_MAX, "%s", c->mta_logs[i]);
+	for (i = 0; i < c->mta.n_logs && n < max; i++)
+		snprintf(out[n++], PATH_MAX, "%s", c->mta.logs[i]);
 	if (n || t == SG_MTA_NONE)
 		return n;
 	/* Postfix 3.4+ may write its own file (maillog_file) instead of syslog. */
@@ -61,9 +63,10 @@ int sg_mailguard_init(struct sg_mailguard *g, const struct sg_config *c, struct 
 	g->stats = sg_mailstats_new(0);
 	if (!g->stats)
 		return -ENOMEM;
-	for (i = 0; i < c->n_mta_users; i++) {
-		pw = getpwnam(c->mta_users[i]);
-		sg_mailstats_mta_user(g->stats, c->mta_users[i], pw ? (__s64)pw->pw_uid : -1);
+	for (i = 0; i < c->detect.n_mta_users; i++) {
+		pw = getpwnam(c->detect.mta_users[i]);
+		sg_mailstats_mta_user(g->stats, c->detect.mta_users[i],
+				      pw ? (__s64)pw->pw_uid : -1);
 	}
 	if (g->type == SG_MTA_NONE)
 		return 0;
@@ -72,7 +75,7 @@ int sg_mailguard_init(struct sg_mailguard *g, const struct sg_config *c, struct 
 	if (!g->follow)
 		return -ENOMEM;
 	for (i = 0; i < g->n_logs; i++) {
-		ret = sg_follow_add(g->follow, g->logs[i], c->mta_read_back);
+		ret = sg_follow_add(g->follow, g->logs[i], c->mta.read_back);
 		if (ret < 0)
 			sg_error("mta: following %s: %s", g->logs[i], strerror(-ret));
 	}
@@ -147,7 +150,7 @@ static void sync_state(struct sg_mailguard *g, const struct sg_config *c, time_t
 	const char *id;
 	json_t *s, *e, *rel;
 
-	if (!stat(c->contained_path, &st))
+	if (!stat(c->mta.contained_path, &st))
 		k = (struct stat_key){ st.st_dev, st.st_ino, st.st_mtim.tv_sec, st.st_mtim.tv_nsec,
 				       st.st_size };
 	if (!memcmp(&k, &g->state_seen, sizeof(k)))
@@ -167,7 +170,7 @@ static void sync_state(struct sg_mailguard *g, const struct sg_config *c, time_t
 				g->releases++;
 			p->contained = 0;
 			p->released_until = (time_t)json_integer_value(rel) +
-					    c->release_grace_ns / SG_NS_PER_SEC;
+					    c->detect.release_grace_ns / SG_NS_PER_SEC;
 		} else {
 			p->contained = 1;
 		}
@@ -304,7 +307,7 @@ int sg_mailguard_containing(const struct sg_mail_principal *p, const struct sg_p
 
 	sg_standing_mail(p->contained, p->released_until, now, &s);
 	for (i = 0; i < SG_RULES; i++) {
-		sg_proposal_mail(c->responses[i].kind, ex, &want);
+		sg_proposal_mail(c->actions[i].kind, ex, &want);
 		if (dp->rules[i].active &&
 		    sg_decide(&s, &want, why, sizeof(why)) == SG_DECIDE_APPLY)
 			return i;
@@ -324,7 +327,7 @@ static int judge(struct sg_mail_principal *p, void *ctx)
 	int n, i;
 
 	sg_mailstats_observe(p, t->now, &o);
-	n = sg_detect_observe(t->g->det, p->id, &o, &t->c->thresholds, t->now, changes);
+	n = sg_detect_observe(t->g->det, p->id, &o, &t->c->detect.thresholds, t->now, changes);
 	for (i = 0; i < n; i++) {
 		if (!changes[i].raised)
 			continue;

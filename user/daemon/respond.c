@@ -105,7 +105,7 @@ static int config_policy(const struct sg_responder *r, const struct sg_config *c
 
 	memset(p, 0, sizeof(*p));
 	p->set_by = SG_SET_CONFIG;
-	if (listed(r->allow, c->n_allow, uid) || listed(r->mta, c->n_mta_users, uid))
+	if (listed(r->allow, c->detect.n_allow, uid) || listed(r->mta, c->detect.n_mta_users, uid))
 		return 1;
 	if (!o || !o->has_limit)
 		return 0;
@@ -171,9 +171,9 @@ void sg_respond_resolve(struct sg_responder *r, const struct sg_config *c, int w
 {
 	int i;
 
-	resolve_all(c->allow, c->n_allow, r->allow, "[detect] allow", warn);
+	resolve_all(c->detect.allow, c->detect.n_allow, r->allow, "[detect] allow", warn);
 	/* The MTAs not installed here are expected: nothing to say. */
-	resolve_all(c->mta_users, c->n_mta_users, r->mta, "[detect] mta_users", 0);
+	resolve_all(c->detect.mta_users, c->detect.n_mta_users, r->mta, "[detect] mta_users", 0);
 	for (i = 0; i < c->n_overrides; i++) {
 		r->override_uid[i] = resolve(c->overrides[i].name);
 		if (r->override_uid[i] == NO_UID && warn)
@@ -196,10 +196,10 @@ int sg_respond_config(struct sg_responder *r, const struct sg_config *c, __u64 n
 	fd = policies_fd(r);
 	if (fd < 0)
 		return fd;
-	for (i = 0; !err && i < c->n_allow; i++)
+	for (i = 0; !err && i < c->detect.n_allow; i++)
 		if (r->allow[i] != NO_UID && config_policy(r, c, r->allow[i], &want))
 			err = put_config_policy(fd, &want, r->allow[i], 1, now_ns);
-	for (i = 0; !err && i < c->n_mta_users; i++)
+	for (i = 0; !err && i < c->detect.n_mta_users; i++)
 		if (r->mta[i] != NO_UID && config_policy(r, c, r->mta[i], &want))
 			err = put_config_policy(fd, &want, r->mta[i], 1, now_ns);
 	for (i = 0; !err && i < c->n_overrides; i++) {
@@ -226,16 +226,16 @@ const struct sg_thresholds *sg_respond_thresholds(const struct sg_responder *r,
 {
 	const struct sg_override *o = override_of(r, c, uid);
 
-	return o ? &o->t : &c->thresholds;
+	return o ? &o->t : &c->detect.thresholds;
 }
 
 enum sg_exempt sg_respond_exempt(const struct sg_responder *r, const struct sg_config *c, __u32 uid)
 {
 	const struct sg_override *o = override_of(r, c, uid);
 
-	if (listed(r->mta, c->n_mta_users, uid))
+	if (listed(r->mta, c->detect.n_mta_users, uid))
 		return SG_EXEMPT_MTA;
-	if (listed(r->allow, c->n_allow, uid))
+	if (listed(r->allow, c->detect.n_allow, uid))
 		return SG_EXEMPT_ALLOW;
 	return o && o->alert_only ? SG_EXEMPT_ALERT_ONLY : SG_EXEMPT_NONE;
 }
@@ -244,7 +244,7 @@ enum sg_decision sg_respond_decide(const struct sg_responder *r, const struct sg
 				   __u32 uid, enum sg_rule rule, const struct sg_standing *now,
 				   char *why, size_t len)
 {
-	const struct sg_response *resp = &c->responses[rule];
+	const struct sg_response *resp = &c->actions[rule];
 	struct sg_proposal want = {
 		.kind = resp->kind,
 		.rate_per_hour = resp->rate_per_hour,
@@ -268,7 +268,7 @@ static int standing(struct sg_responder *r, __u32 uid, __u64 now_ns, struct sg_s
 int sg_respond_pending(struct sg_responder *r, const struct sg_config *c, __u32 uid,
 		       enum sg_rule rule, __u64 now_ns)
 {
-	const struct sg_response *resp = &c->responses[rule];
+	const struct sg_response *resp = &c->actions[rule];
 	struct sg_standing now;
 	char why[160];
 
@@ -398,7 +398,7 @@ enum sg_action sg_respond_alert(struct sg_responder *r, const struct sg_config *
 				const struct sg_audit_cfg *audit_cfg, const struct sg_evidence *ev,
 				int again, __u64 now_ns)
 {
-	const struct sg_response *resp = &c->responses[ev->rule];
+	const struct sg_response *resp = &c->actions[ev->rule];
 	enum sg_action a = SG_ACT_ALERT;
 	struct sg_standing now;
 	char why[160];

@@ -24,8 +24,8 @@ void sg_audit_cfg_cli(struct sg_audit_cfg *cfg)
 	struct sg_config c;
 
 	sg_config_cli(&c);
-	snprintf(cfg->path, sizeof(cfg->path), "%s", log && *log ? log : c.audit_log);
-	cfg->syslog = c.audit_syslog;
+	snprintf(cfg->path, sizeof(cfg->path), "%s", log && *log ? log : c.audit.path);
+	cfg->syslog = c.audit.syslog;
 }
 
 const char *sg_audit_cli_actor(char *buf, size_t len)

@@ -12,10 +12,7 @@
 #include <jansson.h>
 #include <linux/types.h>
 
-struct sg_audit_cfg {
-	char path[PATH_MAX];
-	int syslog;
-};
+#include "core/config.h" /* struct sg_audit_cfg: the config's [audit] */
 
 struct sg_audit_entry {
 	const char *actor;  /* "daemon", or "cli" with the login name: "cli:alice" */

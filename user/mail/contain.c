@@ -59,19 +59,19 @@ enum sg_mta_type sg_contain_mta(const struct sg_config *c)
 {
 	char path[PATH_MAX + 16];
 
-	if (c->mta_type != SG_MTA_AUTO)
-		return c->mta_type;
-	snprintf(path, sizeof(path), "%s/main.cf", c->postfix_config);
+	if (c->mta.type != SG_MTA_AUTO)
+		return c->mta.type;
+	snprintf(path, sizeof(path), "%s/main.cf", c->mta.postfix_config);
 	if (!access(path, R_OK))
 		return SG_MTA_POSTFIX;
-	if (!access(c->exim_dir, F_OK))
+	if (!access(c->mta.exim_dir, F_OK))
 		return SG_MTA_EXIM;
 	return SG_MTA_NONE;
 }
 
 static const char *table_path(const struct sg_config *c, enum table t, char *buf, size_t len)
 {
-	snprintf(buf, len, "%s/%s", t >= T_EXIM_ACCOUNTS ? c->exim_dir : c->postfix_config,
+	snprintf(buf, len, "%s/%s", t >= T_EXIM_ACCOUNTS ? c->mta.exim_dir : c->mta.postfix_config,
 		 table_files[t]);
 	return buf;
 }
@@ -166,7 +166,7 @@ static int exim_argv(const struct sg_config *c, char *buf, size_t len, char **ar
 	char *save, *tok;
 	int n = 0;
 
-	snprintf(buf, len, "%s", c->exim_command);
+	snprintf(buf, len, "%s", c->mta.exim_command);
 	for (tok = strtok_r(buf, " \t", &save); tok && n < max - 1;
 	     tok = strtok_r(NULL, " \t", &save))
 		argv[n++] = tok;
@@ -249,7 +249,7 @@ static int run_exim_m(char *const argv[], int first_id, int hold, char *err, siz
 static int postmap(const struct sg_config *c, enum table t, char *err, size_t errlen)
 {
 	char path[PATH_MAX + 64], arg[PATH_MAX + 72];
-	char *argv[] = { "postmap", "-c", (char *)c->postfix_config, arg, NULL };
+	char *argv[] = { "postmap", "-c", (char *)c->mta.postfix_config, arg, NULL };
 
 	snprintf(arg, sizeof(arg), "hash:%s", table_path(c, t, path, sizeof(path)));
 	return run(argv, NULL, err, errlen);
@@ -257,7 +257,7 @@ static int postmap(const struct sg_config *c, enum table t, char *err, size_t er
 
 static int postfix_reload(const struct sg_config *c, char *err, size_t errlen)
 {
-	char *argv[] = { "postfix", "-c", (char *)c->postfix_config, "reload", NULL };
+	char *argv[] = { "postfix", "-c", (char *)c->mta.postfix_config, "reload", NULL };
 
 	return run(argv, NULL, err, errlen);
 }
@@ -297,7 +297,7 @@ static int queue_op(const struct sg_config *c, enum sg_mta_type t, int hold,
 			return -ENOMEM;
 		for (i = 0; i < n; i++)
 			off += (size_t)sprintf(input + off, "%s\n", qids[i]);
-		char *pargv[] = { "postsuper",	      "-c", (char *)c->postfix_config,
+		char *pargv[] = { "postsuper",	      "-c", (char *)c->mta.postfix_config,
 				  hold ? "-h" : "-H", "-",  NULL };
 		ret = run(pargv, input, err, errlen);
 		free(input);
@@ -330,7 +330,7 @@ static int lock_file(const struct sg_config *c, const char *suffix)
 	char path[PATH_MAX + 16];
 	int fd;
 
-	snprintf(path, sizeof(path), "%s%s", c->contained_path, suffix);
+	snprintf(path, sizeof(path), "%s%s", c->mta.contained_path, suffix);
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
@@ -344,7 +344,7 @@ static int lock_file(const struct sg_config *c, const char *suffix)
 json_t *sg_contain_state(const struct sg_config *c)
 {
 	json_error_t jerr;
-	json_t *s = json_load_file(c->contained_path, 0, &jerr);
+	json_t *s = json_load_file(c->mta.contained_path, 0, &jerr);
 
 	if (s && !json_is_object(s)) {
 		json_decref(s);
@@ -358,14 +358,14 @@ static int state_save(const struct sg_config *c, json_t *s)
 	char tmp[PATH_MAX + 8];
 	int fd, err = 0;
 
-	snprintf(tmp, sizeof(tmp), "%s.tmp", c->contained_path);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", c->mta.contained_path);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
 	if (json_dumpfd(s, fd, JSON_INDENT(1) | JSON_SORT_KEYS) || fsync(fd))
 		err = errno ? -errno : -EIO;
 	close(fd);
-	if (!err && rename(tmp, c->contained_path))
+	if (!err && rename(tmp, c->mta.contained_path))
 		err = -errno;
 	if (err)
 		unlink(tmp);
@@ -442,7 +442,7 @@ static int ban_ips(const struct sg_config *c, const char *const *ips, size_t n, 
 	size_t i;
 	int fd, ret = 0, r;
 
-	if (!c->mta_ban_ns || !n)
+	if (!c->mta.ban_ns || !n)
 		return 0;
 	fd = sg_pin_open(SG_MAP_BANS);
 	if (fd < 0) {
@@ -454,7 +454,7 @@ static int ban_ips(const struct sg_config *c, const char *const *ips, size_t n, 
 			note(err, errlen, "bad client address '%s'", ips[i]);
 			continue;
 		}
-		r = sg_ban_raise(fd, &key, c->mta_ban_ns, SG_BAN_CONTAIN);
+		r = sg_ban_raise(fd, &key, c->mta.ban_ns, SG_BAN_CONTAIN);
 		if (r > 0)
 			continue;
 		if (r) {
@@ -484,7 +484,7 @@ static int put_entry(json_t *s, void *ctx)
 int sg_contain(const struct sg_config *c, enum sg_mta_type t, const struct sg_contain_req *req,
 	       json_t **done, char *err, size_t errlen)
 {
-	const char *action = c->mta_reject ? "REJECT" : "HOLD";
+	const char *action = c->mta.reject ? "REJECT" : "HOLD";
 	char key[SG_MTA_ADDR_MAX], value[128];
 	json_t *entry, *banned = json_array();
 	int ret = 0, r, tables = 0, keyed, lock;
@@ -552,12 +552,12 @@ int sg_contain(const struct sg_config *c, enum sg_mta_type t, const struct sg_co
 	}
 	r = queue_op(c, t, 1, req->qids, req->n_qids, err, errlen);
 	ret = ret ? ret : r;
-	if (c->mta_ban_ns)
+	if (c->mta.ban_ns)
 		json_object_set_new(entry, "ban_for_s",
-				    json_integer((json_int_t)(c->mta_ban_ns / SG_NS_PER_SEC)));
+				    json_integer((json_int_t)(c->mta.ban_ns / SG_NS_PER_SEC)));
 	r = state_update(c, put_entry, &(struct put_ctx){ req->principal, entry });
 	if (r)
-		note(err, errlen, "%s: %s", c->contained_path, strerror(-r));
+		note(err, errlen, "%s: %s", c->mta.contained_path, strerror(-r));
 	ret = ret ? ret : r;
 	if (done)
 		*done = json_incref(entry);
@@ -669,7 +669,7 @@ int sg_release_principal(const struct sg_config *c, const char *principal, time_
 	ret = state_update(c, mark_released, &rc);
 	if (ret) {
 		if (ret != -ENOENT)
-			note(err, errlen, "%s: %s", c->contained_path, strerror(-ret));
+			note(err, errlen, "%s: %s", c->mta.contained_path, strerror(-ret));
 		if (lock >= 0)
 			close(lock);
 		return ret;
@@ -771,7 +771,7 @@ static int check_postfix(const struct sg_config *c, FILE *out)
 {
 	char *params[] = { "postconf",
 			   "-c",
-			   (char *)c->postfix_config,
+			   (char *)c->mta.postfix_config,
 			   "-x",
 			   "-h",
 			   "smtpd_client_restrictions",
@@ -781,10 +781,9 @@ static int check_postfix(const struct sg_config *c, FILE *out)
 			   "smtpd_recipient_restrictions",
 			   "authorized_submit_users",
 			   NULL };
-	char *master[] = { "postconf", "-c", (char *)c->postfix_config, "-P", NULL };
-	char *version[] = {
-		"postconf", "-c", (char *)c->postfix_config, "-h", "mail_version", NULL
-	};
+	char *master[] = { "postconf", "-c", (char *)c->mta.postfix_config, "-P", NULL };
+	char *version[] = { "postconf", "-c",		(char *)c->mta.postfix_config,
+			    "-h",	"mail_version", NULL };
 	char main[8192], svc[16384], ver[64], want[3][PATH_MAX + 128], fix[3][3 * PATH_MAX];
 	static const char *const kinds[] = { "check_sasl_access hash:", "check_sender_access hash:",
 					     "!hash:" };
@@ -793,7 +792,7 @@ static int check_postfix(const struct sg_config *c, FILE *out)
 
 	capture(version, ver, sizeof(ver));
 	ver[strcspn(ver, "\n")] = '\0';
-	snprintf(fix[0], sizeof(fix[0]), "postconf -c %s runs%s%s%s", c->postfix_config,
+	snprintf(fix[0], sizeof(fix[0]), "postconf -c %s runs%s%s%s", c->mta.postfix_config,
 		 *ver ? " (Postfix " : "", ver, *ver ? ")" : "");
 	failed += check(out, *ver, fix[0], "install Postfix, or set [mta] postfix_config");
 	if (!*ver)
@@ -801,7 +800,7 @@ static int check_postfix(const struct sg_config *c, FILE *out)
 	capture(params, main, sizeof(main));
 	capture(master, svc, sizeof(svc));
 	for (i = 0; i < 3; i++)
-		snprintf(want[i], sizeof(want[i]), "%s%s/%s", kinds[i], c->postfix_config,
+		snprintf(want[i], sizeof(want[i]), "%s%s/%s", kinds[i], c->mta.postfix_config,
 			 table_files[tabs[i]]);
 	snprintf(fix[0], sizeof(fix[0]),
 		 "add to main.cf: smtpd_sender_restrictions = %s, %s (then your own)", want[0],
@@ -847,7 +846,7 @@ static int check_exim(const struct sg_config *c, FILE *out)
 	}
 	for (i = T_EXIM_ACCOUNTS; i <= T_EXIM_LOCAL; i++) {
 		snprintf(what, sizeof(what), "%s reads %s/%s (dist/exim4-smtpguard.acl)", conf,
-			 c->exim_dir, table_files[i]);
+			 c->mta.exim_dir, table_files[i]);
 		failed += check(
 			out, text && strstr(text, table_files[i]), what,
 			"add the ACL lines of dist/exim4-smtpguard.acl, then update-exim4.conf");

@@ -1,0 +1,216 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Inside the config loader (config.c, config_load.c): every key once, with
+ * its section, name, parser, field and built-in default. The default is
+ * written as the file would give it and read by the key's own parser, so
+ * sg_config_default() is what dist/smtpguard.conf documents by
+ * construction; the enum of keys and the table both come from this list.
+ */
+#ifndef SG_CONFIG_KEYS_H
+#define SG_CONFIG_KEYS_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "core/config.h"
+
+#define CFG(f)	    offsetof(struct sg_config, f)
+#define CFG_SIZE(f) sizeof(((struct sg_config *)0)->f)
+#define OV(f)	    offsetof(struct sg_override, f)
+#define OV_SIZE(f)  sizeof(((struct sg_override *)0)->f)
+
+/* Where a key's value goes: a field; a count from 1 to m; a list with its count n_<f>. */
+#define FIELD(f)    .off = CFG(f), .size = CFG_SIZE(f)
+#define COUNT(f, m) .off = CFG(f), .max = (m)
+#define LIST(sec, f)                                                                               \
+	.off = CFG(sec.f), .size = CFG_SIZE(sec.f[0]), .n_off = CFG(sec.n_##f),                    \
+	.max = CFG_SIZE(sec.f) / CFG_SIZE(sec.f[0])
+/* A field of the [override NAME] being read. */
+#define OVERRIDE(f) .off = OV(f), .size = OV_SIZE(f), .in_override = 1
+
+#define EMPTY 1U /* the value may be empty */
+#define ZERO  2U /* a duration may be 0 */
+
+#define STRINGIFY(x) #x
+#define STR(x)	     STRINGIFY(x)
+
+/* The rules' thresholds: keys of [detect], which gives the default, and of [override NAME]. */
+#define DETECT_T(f)   FIELD(detect.thresholds.f)
+#define OVERRIDE_T(f) OVERRIDE(t.f)
+#define GIVEN(v)      v
+#define NO_DEFAULT(v) NULL
+#define THRESHOLD_KEYS(X, sec, at, def)                                                            \
+	X(sec, rate_floor, parse_per_min, at(rate_floor), 0, def("120/min"))                       \
+	X(sec, rate_factor, parse_factor, at(rate_factor), 0, def("5"))                            \
+	X(sec, destinations, parse_threshold, at(destinations), 0, def("50"))                      \
+	X(sec, new_sender_rate, parse_per_min, at(new_sender_rate), 0, def("60/min"))              \
+	X(sec, new_sender_min, parse_threshold, at(new_sender_min), 0, def("20"))                  \
+	X(sec, failure_ratio, parse_ratio, at(failure_ratio), 0, def("0.5"))                       \
+	X(sec, failure_min, parse_threshold, at(failure_min), 0, def("20"))                        \
+	X(sec, client_ips, parse_threshold, at(client_ips), 0, def("5"))                           \
+	X(sec, bounce_share, parse_ratio, at(bounce_share), 0, def("0.5"))                         \
+	X(sec, bounce_min, parse_threshold, at(bounce_min), 0, def("20"))                          \
+	X(sec, bounce_flood, parse_threshold, at(bounce_flood), 0, def("100"))
+
+/*
+ * X(section, name, parser, where, flags, default). A section's keys are
+ * listed together, as an unknown key's message lists them; [override NAME]'s
+ * come last.
+ */
+#define SG_CONFIG_KEYS(X)                                                                          \
+	X(daemon, interfaces, parse_interfaces, LIST(daemon, interfaces), EMPTY, "")               \
+	X(daemon, cgroup, parse_path, FIELD(daemon.cgroup), EMPTY, "")                             \
+	X(daemon, detach_on_exit, parse_bool, FIELD(daemon.detach_on_exit), 0, "no")               \
+	X(daemon, log_level, parse_log_level, FIELD(daemon.log_level), 0, "info")                  \
+	/* No outbound port would silently turn the sensor off. */                                 \
+	X(ports, outbound, parse_ports, LIST(ports, outbound), 0, "25 465 587")                    \
+	X(ports, inbound, parse_ports, LIST(ports, inbound), EMPTY, "25 465 587 110 143 993 995")  \
+	/*                                                                                         \
+	 * Built for the shared host no one has tuned: each user may open 20                       \
+	 * connections at once and 20 a minute after that, which one message                       \
+	 * every few seconds never reaches; a script that starts at tens a                         \
+	 * second has spent its 20 before the detector's first look, and is                        \
+	 * throttled within two ticks.                                                             \
+	 */                                                                                        \
+	X(policy, default, parse_mode, FIELD(policy.def.mode), 0, "throttle")                      \
+	X(policy, rate, parse_rate, FIELD(policy.def.rate_per_hour), 0, "20/min")                  \
+	X(policy, burst, parse_burst, FIELD(policy.def.burst), 0, "20")                            \
+	X(policy, deny_event_interval, parse_duration, FIELD(policy.deny_event_interval_ns), 0,    \
+	  "1s")                                                                                    \
+	X(exporter, listen, parse_listen, FIELD(exporter), 0, "127.0.0.1:" STR(SG_EXPORTER_PORT))  \
+	X(exporter, top_senders, parse_count, COUNT(exporter.top_senders, SG_MAX_TOP), 0, "20")    \
+	X(attribution, recent_uids, parse_count, COUNT(attribution.recent_uids, 1000000), 0,       \
+	  "4096")                                                                                  \
+	X(attribution, recent_per_uid, parse_count, COUNT(attribution.recent_per_uid, 64), 0, "8") \
+	X(attribution, cpanel_userdomains, parse_path, FIELD(attribution.cpanel_userdomains), 0,   \
+	  "/etc/userdomains")                                                                      \
+	X(attribution, cpanel_trueuserowners, parse_path,                                          \
+	  FIELD(attribution.cpanel_trueuserowners), 0, "/etc/trueuserowners")                      \
+	X(attribution, directadmin_domainowners, parse_path,                                       \
+	  FIELD(attribution.directadmin_domainowners), 0, "/etc/virtual/domainowners")             \
+	X(attribution, php_fpm_sockets, parse_globs, LIST(attribution, fpm_sockets), EMPTY, "")    \
+	X(attribution, php_fpm_status_path, parse_path, FIELD(attribution.fpm_status_path), EMPTY, \
+	  "")                                                                                      \
+	X(audit, log, parse_path, FIELD(audit.path), 0, SG_AUDIT_LOG)                              \
+	X(audit, syslog, parse_bool, FIELD(audit.syslog), 0, "yes")                                \
+	THRESHOLD_KEYS(X, detect, DETECT_T, GIVEN)                                                 \
+	X(detect, baselines, parse_path, FIELD(detect.baselines), EMPTY, SG_BASELINES_PATH)        \
+	X(detect, allow, parse_names, LIST(detect, allow), EMPTY, "root")                          \
+	X(detect, mta_users, parse_names, LIST(detect, mta_users), EMPTY,                          \
+	  "postfix Debian-exim exim mailnull")                                                     \
+	X(detect, release_grace, parse_duration, FIELD(detect.release_grace_ns), ZERO, "1h")       \
+	X(actions, rate, parse_response, FIELD(actions[SG_RULE_RATE]), 0,                          \
+	  "throttle 6/min burst 1 for 1h")                                                         \
+	X(actions, destinations, parse_response, FIELD(actions[SG_RULE_DESTINATIONS]), 0, "alert") \
+	X(actions, new_sender, parse_response, FIELD(actions[SG_RULE_NEW_SENDER]), 0,              \
+	  "throttle 6/min burst 1 for 1h")                                                         \
+	X(actions, failure_ratio, parse_response, FIELD(actions[SG_RULE_FAILURE_RATIO]), 0,        \
+	  "alert")                                                                                 \
+	X(actions, client_ips, parse_response, FIELD(actions[SG_RULE_CLIENT_IPS]), 0,              \
+	  "block for 1h")                                                                          \
+	X(actions, bounce_share, parse_response, FIELD(actions[SG_RULE_BOUNCE_SHARE]), 0, "alert") \
+	X(actions, bounce_flood, parse_response, FIELD(actions[SG_RULE_BOUNCE_FLOOD]), 0, "alert") \
+	X(mta, type, parse_mta_type, FIELD(mta.type), 0, "auto")                                   \
+	X(mta, logs, parse_logs, LIST(mta, logs), EMPTY, "")                                       \
+	X(mta, read_back, parse_bool, FIELD(mta.read_back), 0, "no")                               \
+	X(mta, postfix_config, parse_path, FIELD(mta.postfix_config), 0, "/etc/postfix")           \
+	X(mta, exim_dir, parse_path, FIELD(mta.exim_dir), 0, "/etc/exim4")                         \
+	X(mta, exim, parse_command, FIELD(mta.exim_command), 0, "/usr/sbin/exim4")                 \
+	X(mta, contain, parse_contain, FIELD(mta.reject), 0, "hold")                               \
+	X(mta, ban, parse_duration, FIELD(mta.ban_ns), ZERO, "1h")                                 \
+	X(mta, state, parse_path, FIELD(mta.contained_path), 0, SG_CONTAINED_PATH)                 \
+	/*                                                                                         \
+	 * A guesser is banned at its 10th failure in 10 minutes, where a user                     \
+	 * who forgot a password gives up long before; a mail client opens a                       \
+	 * few connections a minute, a scanner hundreds. Port 25 is where other                    \
+	 * servers deliver.                                                                        \
+	 */                                                                                        \
+	X(bruteforce, auth_failures, parse_threshold, FIELD(bruteforce.auth_failures), 0, "10")    \
+	X(bruteforce, window, parse_duration, FIELD(bruteforce.window_ns), 0, "10m")               \
+	X(bruteforce, syn_rate, parse_threshold, FIELD(bruteforce.syn_rate), 0, "300")             \
+	X(bruteforce, syn_ports, parse_ports, LIST(bruteforce, syn_ports), EMPTY,                  \
+	  "465, 587, 110, 143, 993, 995")                                                          \
+	X(bruteforce, distributed, parse_threshold, FIELD(bruteforce.distributed), 0, "10")        \
+	X(bruteforce, ban, parse_duration, FIELD(bruteforce.ban_ns), 0, "1h")                      \
+	X(bruteforce, ban_factor, parse_count, COUNT(bruteforce.ban_factor, 100), 0, "4")          \
+	X(bruteforce, ban_max, parse_duration, FIELD(bruteforce.ban_max_ns), 0, "7d")              \
+	X(bruteforce, forget, parse_duration, FIELD(bruteforce.forget_ns), 0, "7d")                \
+	X(bruteforce, allow, parse_nets, LIST(bruteforce, allow), EMPTY, "127.0.0.0/8, ::1")       \
+	X(bruteforce, state, parse_path, FIELD(bruteforce.state), EMPTY, SG_OFFENDERS_PATH)        \
+	X(relay, trusted, parse_nets, LIST(relay, trusted), EMPTY, "127.0.0.0/8, ::1")             \
+	X(relay, domains, parse_names_dns, LIST(relay, domains), EMPTY, "")                        \
+	X(relay, ban, parse_duration, FIELD(relay.ban_ns), ZERO, "0")                              \
+	X(relay, check_targets, parse_names_dns, LIST(relay, targets), EMPTY, "")                  \
+	X(dnsbl, zones, parse_names_dns, LIST(dnsbl, zones), EMPTY, "")                            \
+	X(dnsbl, addresses, parse_addresses, LIST(dnsbl, addresses), EMPTY, "")                    \
+	X(dnsbl, interval, parse_duration, FIELD(dnsbl.interval_ns), ZERO, "1h")                   \
+	X(override, limit, parse_limit, OVERRIDE(limit), 0, NULL)                                  \
+	X(override, burst, parse_burst, OVERRIDE(limit.burst), 0, NULL)                            \
+	X(override, actions, parse_actions, OVERRIDE(alert_only), 0, NULL)                         \
+	THRESHOLD_KEYS(X, override, OVERRIDE_T, NO_DEFAULT)
+
+#define KEY_ENUM(sec, name, ...) KEY_##sec##_##name,
+enum {
+	SG_CONFIG_KEYS(KEY_ENUM) N_KEYS,
+};
+#undef KEY_ENUM
+
+/* The keys an [override NAME] section may give, each once per section. */
+#define KEY_O_FIRST KEY_override_limit
+
+struct load;
+
+struct key {
+	const char *section;
+	const char *name;
+	int (*parse)(struct load *l, const struct key *k, const char *v);
+	size_t off;   /* the field in struct sg_config, or in_override in struct sg_override */
+	size_t size;  /* strings: the field's size; lists: an entry's */
+	size_t n_off; /* lists: the count's field */
+	__u32 max;    /* counts: the largest; lists: the most entries */
+	unsigned int flags; /* EMPTY, ZERO */
+	int in_override;
+	const char *def; /* the built-in value as the file gives it; NULL: none */
+};
+
+extern const struct key sg_cfg_keys[N_KEYS];
+
+struct load {
+	const char *path;
+	FILE *f;
+	struct sg_config *c;
+	char *err;
+	size_t errlen;
+	int err_line; /* of the first error; 0: none */
+	int read_err; /* errno of a failed read */
+
+	char *buf; /* the line being parsed, trimmed once inih has its copy */
+	size_t cap;
+	const char *text; /* buf without leading whitespace */
+	int lineno;
+	int pair_line;		/* last line the handler was called for */
+	int want_pair;		/* the current line is neither blank, comment nor header */
+	const char *section;	/* NULL: before any header */
+	const struct key *prev; /* the key above, since the last header */
+	struct sg_override *ov; /* in an [override NAME] section */
+	int seen[N_KEYS];	/* line each key was given on */
+	char msg[512];
+};
+
+/* Sets the message of an error; returns -1 for the parsers to pass up. */
+static inline int __attribute__((format(printf, 2, 3))) bad(struct load *l, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(l->msg, sizeof(l->msg), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* The names as "a, b or c", each between pre and post. */
+const char *sg_cfg_join(const char *const *names, size_t n, const char *pre, const char *post,
+			char *buf, size_t len);
+
+#endif
