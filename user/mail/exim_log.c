@@ -310,3 +310,16 @@ enum sg_mta_event sg_mta_parse_exim(const char *line, size_t len, time_t ref,
 		return sg_line_finish(out, exim_auth(&c, out));
 	return sg_line_finish(out, SG_MEV_NONE);
 }
+
+int sg_mta_exim_wrote(const char *line, size_t len)
+{
+	static const char form[] = "dddd-dd-dd dd:dd:dd";
+	size_t i, n = len < SG_MTA_TAG_SPAN ? len : SG_MTA_TAG_SPAN;
+
+	for (i = 0; i < sizeof(form) - 1 && i < len; i++)
+		if (form[i] == 'd' ? line[i] < '0' || line[i] > '9' : line[i] != form[i])
+			break;
+	if (i == sizeof(form) - 1 && len > i && (line[i] == ' ' || line[i] == '.'))
+		return 2;
+	return memmem(line, n, " exim[", 6) || memmem(line, n, " exim4[", 7);
+}

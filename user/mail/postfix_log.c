@@ -280,3 +280,10 @@ enum sg_mta_event sg_mta_parse_postfix(const char *line, size_t len, time_t ref,
 		return sg_line_finish(out, SG_MEV_NONE);
 	return sg_line_finish(out, postfix_text(&c, svc, out));
 }
+
+int sg_mta_postfix_wrote(const char *line, size_t len)
+{
+	size_t n = len < SG_MTA_TAG_SPAN ? len : SG_MTA_TAG_SPAN;
+
+	return memmem(line, n, " postfix/", 9) || memmem(line, n, " postfix-", 9);
+}

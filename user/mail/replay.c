@@ -33,7 +33,6 @@
 #include "mail/replay.h"
 
 #define MINUTE(t)  ((((t) % 60) + 60) % 60 == 0) /* t starts a minute */
-#define DETECT_MAX 128				 /* bytes of a line searched for a syslog tag */
 
 /* What a principal's windows are made of: when none moved, no window gained. */
 struct counts {
@@ -342,24 +341,6 @@ static int feed(struct replay *r, const struct sg_mta_rec *rec, time_t t)
 
 /* --- reading ---------------------------------------------------------------- */
 
-/* The MTA a line says wrote it: Exim's mainlog stamp, or a syslog tag. */
-static enum sg_mta_type detect(const char *line, size_t len)
-{
-	static const char form[] = "dddd-dd-dd dd:dd:dd";
-	size_t i, n = len < DETECT_MAX ? len : DETECT_MAX;
-
-	for (i = 0; i < sizeof(form) - 1 && i < len; i++)
-		if (form[i] == 'd' ? line[i] < '0' || line[i] > '9' : line[i] != form[i])
-			break;
-	if (i == sizeof(form) - 1 && len > i && (line[i] == ' ' || line[i] == '.'))
-		return SG_MTA_EXIM;
-	if (memmem(line, n, " postfix/", 9) || memmem(line, n, " postfix-", 9))
-		return SG_MTA_POSTFIX;
-	if (memmem(line, n, " exim[", 6) || memmem(line, n, " exim4[", 7))
-		return SG_MTA_EXIM;
-	return SG_MTA_NONE;
-}
-
 /* One file, parsed as *type until a line says otherwise (when detecting). */
 static int replay_file(struct replay *r, struct sg_logread *rd, enum sg_mta_type *type,
 		       json_t *files, char *err, size_t errlen)
@@ -375,7 +356,7 @@ static int replay_file(struct replay *r, struct sg_logread *rd, enum sg_mta_type
 	while ((ret = sg_logread_line(rd, &len, &cut, err, errlen)) > 0) {
 		lines++;
 		cuts += cut;
-		if (!confirmed && (d = detect(rd->line, len)) != SG_MTA_NONE) {
+		if (!confirmed && (d = sg_mta_writer(rd->line, len)) != SG_MTA_NONE) {
 			*type = d;
 			confirmed = 1;
 		}
