@@ -76,11 +76,10 @@ static int set_entries(const struct sg_config *c, struct sg_mta_entry *e, size_t
 		       char *err, size_t errlen)
 {
 	char *argv[] = { "postfix", "-c", (char *)c->postfix_config, "reload", NULL };
-	int ret = sg_mta_tables_edit(c, c->postfix_config, tables, 0, e, n, hold, postmap, err,
-				     errlen),
-	    r;
 	size_t i;
+	int ret, r;
 
+	ret = sg_mta_tables_edit(c, c->postfix_config, tables, 0, e, n, hold, postmap, err, errlen);
 	for (i = 0; i < n && !e[i].done; i++)
 		;
 	if (i == n)
