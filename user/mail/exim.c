@@ -171,8 +171,8 @@ static int release_queued(const struct sg_config *c, const char *const *qids, si
 	return queue_op(c, 0, qids, n, err, errlen);
 }
 
-/* The configuration file exim -bV names, into conf; "" when it names none. */
-static void config_file(const struct sg_config *c, char *conf, size_t len)
+/* The configuration file exim -bV names, into conf; 0 when it names none. */
+static int config_file(const struct sg_config *c, char *conf, size_t len)
 {
 	char *argv[MAX_ARGS], buf[PATH_MAX], info[4096], *line;
 	int argc;
@@ -182,11 +182,11 @@ static void config_file(const struct sg_config *c, char *conf, size_t len)
 	argv[argc] = NULL;
 	sg_mta_capture(argv, info, sizeof(info));
 	line = strstr(info, "Configuration file is ");
-	*conf = '\0';
-	if (line) {
-		snprintf(conf, len, "%s", line + strlen("Configuration file is "));
-		conf[strcspn(conf, "\n")] = '\0';
-	}
+	if (!line)
+		return 0;
+	snprintf(conf, len, "%s", line + strlen("Configuration file is "));
+	conf[strcspn(conf, "\n")] = '\0';
+	return 1;
 }
 
 static int check(const struct sg_config *c, FILE *out)
@@ -194,13 +194,13 @@ static int check(const struct sg_config *c, FILE *out)
 	char conf[PATH_MAX], what[3 * PATH_MAX], *text = NULL;
 	size_t len = 0;
 	FILE *f;
-	int failed = 0, i;
+	int failed = 0, named, i;
 
-	config_file(c, conf, sizeof(conf));
+	named = config_file(c, conf, sizeof(conf));
 	failed += sg_mta_check_line(
-		out, *conf, "exim -bV names its configuration file",
+		out, named, "exim -bV names its configuration file",
 		"install Exim, or set [mta] exim to the exim binary and its arguments");
-	if (!*conf)
+	if (!named)
 		return failed;
 	f = fopen(conf, "re");
 	if (f) {
