@@ -740,6 +740,46 @@ static int setup(void **state)
 	return 0;
 }
 
+/* Which MTA a file's line says wrote it, as a replay without --mta tells its files apart. */
+static void test_writer(void **state)
+{
+	static const struct {
+		const char *name, *line;
+		enum sg_mta_type want;
+	} cases[] = {
+		{ "postfix syslog", "Nov 23 23:24:01 mx postfix/smtpd[1]: connect",
+		  SG_MTA_POSTFIX },
+		{ "postfix instance", "Nov 23 23:24:01 mx postfix-out/qmgr[1]: X: removed",
+		  SG_MTA_POSTFIX },
+		{ "exim mainlog", "2026-11-23 23:24:01 1rABcD-0003Xy-1a Completed", SG_MTA_EXIM },
+		{ "exim mainlog, fraction", "2026-11-23 23:24:01.123 [77] x", SG_MTA_EXIM },
+		{ "exim syslog", "Nov 23 23:24:01 mx exim[42]: 2026-11-23 23:24:01 x",
+		  SG_MTA_EXIM },
+		{ "exim4 syslog", "Nov 23 23:24:01 mx exim4[42]: x", SG_MTA_EXIM },
+		{ "exim's stamp over a postfix word",
+		  "2026-11-23 23:24:01 H=x postfix/smtpd[1]:", SG_MTA_EXIM },
+		{ "both tags: postfix first", "Nov 23 23:24:01 mx postfix/smtpd[1]: exim[2]",
+		  SG_MTA_POSTFIX },
+		{ "dovecot only", "Nov 23 23:24:01 mx dovecot[9]: imap-login: x", SG_MTA_NONE },
+		{ "a date without a time", "2026-11-23 nothing", SG_MTA_NONE },
+		{ "empty", "", SG_MTA_NONE },
+	};
+	char far[SG_MTA_TAG_SPAN + 32];
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		print_message("# %s\n", cases[i].name);
+		assert_int_equal(sg_mta_writer(cases[i].line, strlen(cases[i].line)),
+				 cases[i].want);
+	}
+	/* A tag past the span is the text's, not syslog's. */
+	memset(far, 'x', sizeof(far));
+	memcpy(far + SG_MTA_TAG_SPAN - 4, " postfix/", 9);
+	assert_int_equal(sg_mta_writer(far, sizeof(far)), SG_MTA_NONE);
+	memcpy(far + SG_MTA_TAG_SPAN - 9, " postfix/", 9);
+	assert_int_equal(sg_mta_writer(far, sizeof(far)), SG_MTA_POSTFIX);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -749,6 +789,7 @@ int main(void)
 		cmocka_unit_test(test_stdin),
 		cmocka_unit_test(test_exim),
 		cmocka_unit_test(test_mta_type),
+		cmocka_unit_test(test_writer),
 		cmocka_unit_test(test_raised_between_records),
 		cmocka_unit_test(test_out_of_order),
 		cmocka_unit_test(test_long_and_untimed_lines),

@@ -9,9 +9,7 @@
 
 #include "cli/cli.h"
 #include "core/config.h"
-#include "mail/contain.h"
-#include "daemon/mailguard.h"
-#include "mail/mtalog.h"
+#include "mail/mta.h"
 
 static int run_check_mta(int argc, char **argv)
 {
@@ -21,6 +19,7 @@ static int run_check_mta(int argc, char **argv)
 		{},
 	};
 	char(*logs)[PATH_MAX] = NULL;
+	const struct sg_mta_ops *b;
 	enum sg_mta_type t = SG_MTA_NONE;
 	int forced = 0, ch, n_logs, failed;
 	struct sg_config *c;
@@ -28,13 +27,11 @@ static int run_check_mta(int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'm':
-			if (!strcmp(optarg, "postfix"))
-				t = SG_MTA_POSTFIX;
-			else if (!strcmp(optarg, "exim"))
-				t = SG_MTA_EXIM;
-			else
+			b = sg_mta_backend_named(optarg);
+			if (!b)
 				return sg_usage_error(&sg_cmd_check_mta,
 						      "bad --mta '%s': postfix or exim", optarg);
+			t = b->type;
 			forced = 1;
 			break;
 		case 'h':
@@ -57,10 +54,9 @@ static int run_check_mta(int argc, char **argv)
 	}
 	sg_config_cli(c);
 	if (!forced)
-		t = sg_contain_mta(c);
-	n_logs = sg_mailguard_logs(c, t, logs, SG_MAX_MTA_LOGS);
-	failed = sg_contain_check(c, t, (const char(*)[PATH_MAX])logs, n_logs < 0 ? 0 : n_logs,
-				  stdout);
+		t = sg_mta_detect(c);
+	n_logs = sg_mta_logs(c, t, logs, SG_MAX_MTA_LOGS);
+	failed = sg_mta_check(c, t, (const char(*)[PATH_MAX])logs, n_logs < 0 ? 0 : n_logs, stdout);
 	free(logs);
 	free(c);
 	if (failed)

@@ -14,6 +14,7 @@
 
 #include "cli/cli.h"
 #include "core/config.h"
+#include "mail/mta.h"
 #include "mail/replay.h"
 
 /* As the daemon does: the logs are this host's, so are its users. */
@@ -33,6 +34,7 @@ static int run_replay(int argc, char **argv)
 		{},
 	};
 	struct sg_replay_opts o = { .uid_of_user = uid_of_user };
+	const struct sg_mta_ops *b;
 	int json = 0, mta = -1, ch, ret;
 	struct sg_thresholds th;
 	struct sg_config *c;
@@ -42,10 +44,9 @@ static int run_replay(int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'm':
-			if (!strcmp(optarg, "postfix"))
-				mta = SG_MTA_POSTFIX;
-			else if (!strcmp(optarg, "exim"))
-				mta = SG_MTA_EXIM;
+			b = sg_mta_backend_named(optarg);
+			if (b)
+				mta = (int)b->type;
 			else if (!strcmp(optarg, "auto"))
 				mta = SG_MTA_AUTO;
 			else
@@ -73,7 +74,7 @@ static int run_replay(int argc, char **argv)
 	if (mta < 0)
 		mta = c->mta.type;
 	th = c->detect.thresholds;
-	o.type = mta == SG_MTA_POSTFIX || mta == SG_MTA_EXIM ? (enum sg_mta_type)mta : SG_MTA_NONE;
+	o.type = sg_mta_backend((enum sg_mta_type)mta) ? (enum sg_mta_type)mta : SG_MTA_NONE;
 	o.th = &th;
 	o.mta_users = c->detect.mta_users;
 	o.n_mta_users = c->detect.n_mta_users;

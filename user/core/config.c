@@ -333,15 +333,11 @@ static int parse_addresses(struct load *l, const struct key *k, const char *v)
 
 static int parse_mta_type(struct load *l, const struct key *k, const char *v)
 {
-	static const char *const types[] = { [SG_MTA_AUTO] = "auto",
-					     [SG_MTA_NONE] = "none",
-					     [SG_MTA_POSTFIX] = "postfix",
-					     [SG_MTA_EXIM] = "exim" };
-	size_t i;
+	int i;
 
-	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
-		if (types[i] && !strcmp(v, types[i])) {
-			*(int *)field(l, k, k->off) = (int)i;
+	for (i = 0; i <= SG_MTA_AUTO; i++) {
+		if (!strcmp(v, i == SG_MTA_AUTO ? "auto" : sg_mta_type_names[i])) {
+			*(int *)field(l, k, k->off) = i;
 			return 0;
 		}
 	}

@@ -38,7 +38,7 @@
 #define SG_OFFENDERS_PATH "/var/lib/smtpguard/offenders.json"
 
 /* [mta] type: enum sg_mta_type (mailrec.h), or detected. */
-#define SG_MTA_AUTO 3
+#define SG_MTA_AUTO SG_MTA__MAX
 
 /* What the daemon does when a rule raises an alert: [actions]'s words. */
 #define SG_ACTION_LIST(X)                                                                          \

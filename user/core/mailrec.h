@@ -25,6 +25,7 @@
 
 enum sg_mta_type {
 	SG_MTA_TYPES(SG_ENUM_VALUE)
+	SG_MTA__MAX
 };
 
 /*

@@ -13,41 +13,10 @@
 #include "mail/mtalog.h"
 #include "util/render.h"
 #include "sg_bucket.h"
-#include "util/subproc.h"
 #include "util/log.h"
 
 #define READ_BUDGET (4 << 20) /* bytes of log per call: a backlog cannot stall a tick */
 #define HOLD_BATCH  256
-
-static const char *const postfix_logs[] = { "/var/log/mail.log", "/var/log/maillog" };
-static const char *const exim_logs[] = { "/var/log/exim4/mainlog", "/var/log/exim/main.log" };
-
-int sg_mailguard_logs(const struct sg_config *c, enum sg_mta_type t, char (*out)[PATH_MAX], int max)
-{
-	char *argv[] = {
-		"postconf", "-c", (char *)c->mta.postfix_config, "-h", "maillog_file", NULL
-	};
-	const char *const *cands = t == SG_MTA_EXIM ? exim_logs : postfix_logs;
-	char file[PATH_MAX];
-	int i, n = 0;
-
-	for (i = 0; i < c->mta.n_logs && n < max; i++)
-		snprintf(out[n++], PATH_MAX, "%s", c->mta.logs[i]);
-	if (n || t == SG_MTA_NONE)
-		return n;
-	/* Postfix 3.4+ may write its own file (maillog_file) instead of syslog. */
-	if (t == SG_MTA_POSTFIX && !sg_subproc_run(argv, NULL, file, sizeof(file), 5000)) {
-		file[strcspn(file, "\n")] = '\0';
-		if (*file == '/')
-			snprintf(out[n++], PATH_MAX, "%s", file);
-	}
-	for (i = 0; !n && i < 2; i++)
-		if (!access(cands[i], F_OK))
-			snprintf(out[n++], PATH_MAX, "%s", cands[i]);
-	if (!n)
-		snprintf(out[n++], PATH_MAX, "%s", cands[0]);
-	return n;
-}
 
 int sg_mailguard_init(struct sg_mailguard *g, const struct sg_config *c, struct sg_detector *det,
 		      const struct sg_responder *resp, struct sg_defence *defence)
@@ -59,7 +28,7 @@ int sg_mailguard_init(struct sg_mailguard *g, const struct sg_config *c, struct 
 	g->det = det;
 	g->resp = resp;
 	g->defence = defence;
-	g->type = sg_contain_mta(c);
+	g->type = sg_mta_detect(c);
 	g->stats = sg_mailstats_new(0);
 	if (!g->stats)
 		return -ENOMEM;
@@ -70,7 +39,7 @@ int sg_mailguard_init(struct sg_mailguard *g, const struct sg_config *c, struct 
 	}
 	if (g->type == SG_MTA_NONE)
 		return 0;
-	g->n_logs = sg_mailguard_logs(c, g->type, g->logs, SG_MAX_MTA_LOGS);
+	g->n_logs = sg_mta_logs(c, g->type, g->logs, SG_MAX_MTA_LOGS);
 	g->follow = sg_follower_new();
 	if (!g->follow)
 		return -ENOMEM;

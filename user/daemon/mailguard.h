@@ -44,10 +44,6 @@ struct sg_mailguard {
 	__u64 errors; /* containment steps that failed */
 };
 
-/* The MTA's log files: [mta] logs, or where the MTA of type t writes by default. */
-int sg_mailguard_logs(const struct sg_config *c, enum sg_mta_type t, char (*out)[PATH_MAX],
-		      int max);
-
 /*
  * Follows the MTA's logs when there is an MTA; det and resp are the
  * guard's: the same detector and baselines, and the same exemptions (a

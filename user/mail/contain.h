@@ -1,22 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Containing a mail principal through the mail server, holding its mail
- * rather than destroying it, and undoing it all on release.
- *
- * Postfix (config directory D, [mta] postfix_config):
- *   D/smtpguard_sasl_access    LOGIN  HOLD ...   check_sasl_access
- *   D/smtpguard_sender_access  ADDR   HOLD ...   check_sender_access: the
- *                                                envelope senders it used
- *   D/smtpguard_submit_users   USER   contained  authorized_submit_users
- *                                                (!hash:..., local senders)
- *   rebuilt with postmap and taken up with `postfix reload`; its queued
- *   messages put on hold with `postsuper -h` (released with -H).
- * Exim ([mta] exim_dir E): E/smtpguard_accounts ("LOGIN": hold) and
- *   E/smtpguard_local_senders ("USER": hold), read by the ACL in
- *   dist/exim4-smtpguard.acl at every message (no reload); queued messages
- *   frozen with `exim -Mf` (thawed with -Mt).
- * Both: the client IPs that logged in to the account in the last hour are
- *   banned at XDP for [mta] ban.
+ * rather than destroying it, and undoing it all on release: its line in
+ * the MTA's tables (its envelope senders' too, where the MTA has a table
+ * for them), its queued messages held, the client IPs that logged in to
+ * the account in the last hour banned at XDP for [mta] ban; each MTA's
+ * side is its backend's (mta.h).
  *
  * What is contained is kept in [mta] state (JSON, written atomically under
  * a lock), so `smtpguard release` undoes it with the daemon down, and the
@@ -32,23 +21,56 @@
 
 #include "core/config.h"
 #include "core/mailrec.h"
+#include "core/mailstats.h"
+#include "mail/mta.h"
 
 struct sg_contain_req {
 	const char *principal;	 /* "sasl:LOGIN" or "local:UID|USER" */
 	const char *rule;	 /* why */
 	const char *const *qids; /* its messages in the queue, to hold */
 	size_t n_qids;
-	const char *const *senders; /* envelope senders it used (Postfix sender table) */
+	/* envelope senders it used, the first SG_MAIL_MAX_SENDERS (all mailstats keeps) */
+	const char *const *senders;
 	size_t n_senders;
 	const char *const *ips; /* client IPs to ban */
 	size_t n_ips;
 };
 
-/* The MTA the config names, or the one installed (postfix, then exim), or none. */
-enum sg_mta_type sg_contain_mta(const struct sg_config *c);
+/*
+ * What containing a principal does, worked out before anything is done:
+ * no I/O but the name of a local UID (uid_name).
+ */
+struct sg_contain_plan {
+	const struct sg_mta_ops *mta; /* NULL: no MTA: the bans and the state only */
+	/* 0: not recordable (jansson takes UTF-8 only): its IPs banned, nothing else */
+	int recorded;
+	int keyed; /* it has a table key (a SASL login, or a local sender's name) */
+	/* What goes in the MTA's tables: the principal's line, then its senders'. */
+	struct sg_mta_entry entries[1 + SG_MAIL_MAX_SENDERS];
+	size_t n_entries;
+	const char *const *qids; /* held */
+	size_t n_qids;
+	const char *const *ips; /* banned for ban_ns: none when [mta] ban is 0 */
+	size_t n_ips;
+	__u64 ban_ns;
+};
+
+/* The login name of uid into name; -ENOENT when it has none. The system's, from passwd. */
+int sg_contain_uid_name(long uid, char *name, size_t len);
 
 /*
- * Contains req->principal: tables, holds, bans, state. Whatever of it
+ * The plan for req on MTA t (SG_MTA_NONE: none), with uid_name for a
+ * "local:UID" principal. Its pointers are req's.
+ */
+void sg_contain_plan(const struct sg_config *c, enum sg_mta_type t,
+		     const struct sg_contain_req *req,
+		     int (*uid_name)(long uid, char *name, size_t len),
+		     struct sg_contain_plan *plan);
+
+/*
+ * Contains req->principal: its plan carried out, bans first (they cut the
+ * attacker off while the MTA takes up the tables), then the tables, the
+ * holds and the state. Whatever of it
  * fails is reported in err, and the rest is still done: a spammer is held
  * as far as possible. *done (may be NULL) gets the entry written to the
  * state (a new reference). Returns 0 or the first error.
@@ -77,14 +99,5 @@ json_t *sg_contain_state(const struct sg_config *c);
 
 /* A principal as the CLI takes it: "sasl:X", "local:X", or an address (a SASL login). */
 int sg_contain_principal_arg(const char *arg, char *out, size_t len);
-
-/*
- * check-mta: whether the MTA is configured for containment (the lines
- * README gives are in place, the tables exist, the tools run, the logs
- * (sg_mailguard_logs) can be read). Prints one
- * line per check to out; returns the number of checks that failed.
- */
-int sg_contain_check(const struct sg_config *c, enum sg_mta_type t, const char (*logs)[PATH_MAX],
-		     int n_logs, FILE *out);
 
 #endif

@@ -48,6 +48,18 @@ enum sg_mta_event sg_mta_parse_dovecot(const char *line, size_t len, time_t ref,
 				       struct sg_mta_rec *out);
 
 /*
+ * Which MTA a line says wrote it, for a log of unknown type: Exim's
+ * mainlog stamp, else a syslog tag in the line's first SG_MTA_TAG_SPAN
+ * bytes ("postfix/", "exim["); SG_MTA_NONE when it does not say. Each
+ * parser's recogniser answers 2 (its own log's form), 1 (its syslog tag)
+ * or 0; the highest wins, the first MTA on a tie.
+ */
+#define SG_MTA_TAG_SPAN 128
+enum sg_mta_type sg_mta_writer(const char *line, size_t len);
+int sg_mta_postfix_wrote(const char *line, size_t len);
+int sg_mta_exim_wrote(const char *line, size_t len);
+
+/*
  * A line of a log of MTA type t: Dovecot's lines are recognised in any
  * log (they share mail.log with Postfix on syslog), the rest go to t's
  * parser.

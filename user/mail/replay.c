@@ -21,23 +21,18 @@
  * second, as the daemon does: the tests' reference.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-#include <sys/stat.h>
-#include <zlib.h>
 
 #include "core/baseline.h"
 #include "core/mailstats.h"
 #include "util/render.h"
+#include "mail/logread.h"
 #include "mail/replay.h"
 
 #define MINUTE(t)  ((((t) % 60) + 60) % 60 == 0) /* t starts a minute */
-#define READ_CHUNK 65536
-#define DETECT_MAX 128 /* bytes of a line searched for a syslog tag */
 
 /* What a principal's windows are made of: when none moved, no window gained. */
 struct counts {
@@ -346,129 +341,9 @@ static int feed(struct replay *r, const struct sg_mta_rec *rec, time_t t)
 
 /* --- reading ---------------------------------------------------------------- */
 
-struct reader {
-	const char *name;
-	gzFile gz;
-	time_t ref; /* the file's mtime: the year of a syslog stamp */
-	char buf[READ_CHUNK];
-	size_t pos, len;
-	int eof;
-	char line[SG_MTA_LINE_MAX + 1];
-};
-
-static const char *shown(const char *name)
-{
-	return strcmp(name, "-") ? name : "standard input";
-}
-
-static int open_reader(struct reader *rd, const char *name, char *err, size_t errlen)
-{
-	struct stat st;
-	int fd, e;
-
-	rd->name = name;
-	fd = strcmp(name, "-") ? open(name, O_RDONLY | O_CLOEXEC) : dup(STDIN_FILENO);
-	e = fd < 0 || fstat(fd, &st) ? errno : S_ISDIR(st.st_mode) ? EISDIR : 0;
-	if (e) {
-		if (fd >= 0)
-			close(fd);
-		snprintf(err, errlen, "%s: %s", shown(name), strerror(e));
-		return -e;
-	}
-	rd->ref = S_ISREG(st.st_mode) ? st.st_mtime : time(NULL);
-	rd->gz = gzdopen(fd, "rb");
-	if (!rd->gz) {
-		close(fd);
-		snprintf(err, errlen, "%s: %s", shown(name), strerror(ENOMEM));
-		return -ENOMEM;
-	}
-	gzbuffer(rd->gz, READ_CHUNK);
-	return 0;
-}
-
-/* Why gz failed, into err; -EIO. */
-static int read_error(struct reader *rd, char *err, size_t errlen)
-{
-	int errnum;
-	const char *msg = gzerror(rd->gz, &errnum);
-
-	snprintf(err, errlen, "%s: %s", shown(rd->name),
-		 errnum == Z_ERRNO ? strerror(errno)
-		 : msg && *msg	   ? msg
-				   : "read error");
-	return -EIO;
-}
-
-/*
- * The next line into rd->line, without its newline and cut at
- * SG_MTA_LINE_MAX (*cut set): 1, its length in *len; 0 at the end; -EIO.
- */
-static int next_line(struct reader *rd, size_t *len, int *cut, char *err, size_t errlen)
-{
-	size_t have = 0, take, room;
-	const char *nl;
-	int any = 0, n, errnum;
-
-	*cut = 0;
-	for (;;) {
-		if (rd->pos == rd->len) {
-			if (rd->eof)
-				break;
-			n = gzread(rd->gz, rd->buf, sizeof(rd->buf));
-			if (n < 0)
-				return read_error(rd, err, errlen);
-			if (n == 0) {
-				/* A gzip stream cut short ends without more data, but with an
-				 * error. */
-				gzerror(rd->gz, &errnum);
-				if (errnum != Z_OK)
-					return read_error(rd, err, errlen);
-				rd->eof = 1;
-				break;
-			}
-			rd->pos = 0;
-			rd->len = (size_t)n;
-		}
-		any = 1;
-		nl = memchr(rd->buf + rd->pos, '\n', rd->len - rd->pos);
-		take = (nl ? (size_t)(nl - rd->buf) : rd->len) - rd->pos;
-		room = SG_MTA_LINE_MAX - have;
-		if (take > room)
-			*cut = 1;
-		memcpy(rd->line + have, rd->buf + rd->pos, take < room ? take : room);
-		have += take < room ? take : room;
-		rd->pos += take;
-		if (nl) {
-			rd->pos++;
-			break;
-		}
-	}
-	rd->line[have] = '\0';
-	*len = have;
-	return any;
-}
-
-/* The MTA a line says wrote it: Exim's mainlog stamp, or a syslog tag. */
-static enum sg_mta_type detect(const char *line, size_t len)
-{
-	static const char form[] = "dddd-dd-dd dd:dd:dd";
-	size_t i, n = len < DETECT_MAX ? len : DETECT_MAX;
-
-	for (i = 0; i < sizeof(form) - 1 && i < len; i++)
-		if (form[i] == 'd' ? line[i] < '0' || line[i] > '9' : line[i] != form[i])
-			break;
-	if (i == sizeof(form) - 1 && len > i && (line[i] == ' ' || line[i] == '.'))
-		return SG_MTA_EXIM;
-	if (memmem(line, n, " postfix/", 9) || memmem(line, n, " postfix-", 9))
-		return SG_MTA_POSTFIX;
-	if (memmem(line, n, " exim[", 6) || memmem(line, n, " exim4[", 7))
-		return SG_MTA_EXIM;
-	return SG_MTA_NONE;
-}
-
 /* One file, parsed as *type until a line says otherwise (when detecting). */
-static int replay_file(struct replay *r, struct reader *rd, enum sg_mta_type *type, json_t *files,
-		       char *err, size_t errlen)
+static int replay_file(struct replay *r, struct sg_logread *rd, enum sg_mta_type *type,
+		       json_t *files, char *err, size_t errlen)
 {
 	int confirmed = r->o->type != SG_MTA_NONE, cut, ret;
 	__u64 lines = 0, cuts = 0, records = 0;
@@ -478,10 +353,10 @@ static int replay_file(struct replay *r, struct reader *rd, enum sg_mta_type *ty
 	size_t len = 0;
 	time_t t;
 
-	while ((ret = next_line(rd, &len, &cut, err, errlen)) > 0) {
+	while ((ret = sg_logread_line(rd, &len, &cut, err, errlen)) > 0) {
 		lines++;
 		cuts += cut;
-		if (!confirmed && (d = detect(rd->line, len)) != SG_MTA_NONE) {
+		if (!confirmed && (d = sg_mta_writer(rd->line, len)) != SG_MTA_NONE) {
 			*type = d;
 			confirmed = 1;
 		}
@@ -501,7 +376,7 @@ static int replay_file(struct replay *r, struct reader *rd, enum sg_mta_type *ty
 		}
 		ret = feed(r, &rec, t);
 		if (ret) {
-			snprintf(err, errlen, "%s: %s", shown(rd->name), strerror(-ret));
+			snprintf(err, errlen, "%s: %s", sg_logread_name(rd), strerror(-ret));
 			return ret;
 		}
 	}
@@ -668,7 +543,7 @@ int sg_replay(const char *const *files, size_t n, const struct sg_replay_opts *o
 {
 	struct replay r = { .o = o };
 	enum sg_mta_type type = o->type;
-	struct reader *rds;
+	struct sg_logread *rds;
 	json_t *done = NULL;
 	size_t i;
 	int ret = 0;
@@ -685,7 +560,7 @@ int sg_replay(const char *const *files, size_t n, const struct sg_replay_opts *o
 	}
 	/* All opened first: a missing file fails the replay before any time is spent on it. */
 	for (i = 0; i < n && !ret; i++)
-		ret = open_reader(&rds[i], files[i], err, errlen);
+		ret = sg_logread_open(&rds[i], files[i], err, errlen);
 	r.m = ret ? NULL : sg_mailstats_new(0);
 	for (i = 0; r.m && (int)i < o->n_mta_users; i++)
 		sg_mailstats_mta_user(r.m, o->mta_users[i],
@@ -713,121 +588,9 @@ int sg_replay(const char *const *files, size_t n, const struct sg_replay_opts *o
 		}
 	}
 	for (i = 0; i < n; i++)
-		if (rds[i].gz)
-			gzclose(rds[i].gz);
+		sg_logread_close(&rds[i]);
 	free(rds);
 	json_decref(done);
 	replay_free(&r);
 	return ret;
-}
-
-/* --- text ------------------------------------------------------------------- */
-
-static const char *str(const json_t *o, const char *key)
-{
-	const char *s = json_string_value(json_object_get(o, key));
-
-	return s ? s : "";
-}
-
-static __u64 num(const json_t *o, const char *key)
-{
-	return (__u64)json_integer_value(json_object_get(o, key));
-}
-
-/* An ISO time as "hh:mm:ss" (one day) or "YYYY-MM-DD hh:mm:ss"; "-" for none. */
-static const char *clock_of(const char *iso, int one_day, char *buf, size_t len)
-{
-	if (strlen(iso) < 19)
-		return "-";
-	if (one_day)
-		snprintf(buf, len, "%.8s", iso + 11);
-	else
-		snprintf(buf, len, "%.10s %.8s", iso, iso + 11);
-	return buf;
-}
-
-void sg_replay_print(FILE *f, const json_t *report)
-{
-	const json_t *ps = json_object_get(report, "principals"), *p, *fr, *v;
-	const char *from = str(report, "from"), *to = str(report, "to"), *key, *sep;
-	char id[SG_PRINCIPAL_MAX], t1[32], t2[32], t3[32];
-	int one_day = strlen(from) >= 10 && !strncmp(from, to, 10), w = 9, share;
-	size_t i, j, n_alerted = 0;
-
-	json_array_foreach(ps, i, p)
-	{
-		j = strlen(str(p, "principal"));
-		w = (int)j > w ? (int)j : w;
-	}
-	w = w > 40 ? 40 : w;
-	if (*from)
-		fprintf(f, "replay of %s to %s (UTC%s)\n", clock_of(from, 0, t1, sizeof(t1)),
-			clock_of(to, one_day, t2, sizeof(t2)), strlen(to) > 19 ? to + 19 : "?");
-	if (!json_array_size(ps)) {
-		fprintf(f, "no SASL account or local sender sent mail in these logs\n");
-	} else {
-		fprintf(f, "%-*s %6s %6s %6s %7s %6s %7s %4s %6s %5s  %-*s %-*s %s\n", w,
-			"PRINCIPAL", "MSGS", "RCPTS", "SENT", "BOUNCED", "DEFER", "BOUNCE%", "IPS",
-			"BNC_IN", "AUTHF", one_day ? 8 : 19, "FIRST", one_day ? 8 : 19, "LAST",
-			"FIRST ALERT");
-	}
-	json_array_foreach(ps, i, p)
-	{
-		share = (int)(json_number_value(json_object_get(p, "bounce_share")) * 1000 + 0.5);
-		fprintf(f,
-			"%-*s %6llu %6llu %6llu %7llu %6llu %4d.%d%% %4llu %6llu %5llu  %-*s %-*s "
-			"%s\n",
-			w, sg_printable(str(p, "principal"), id, sizeof(id)),
-			(unsigned long long)num(p, "messages"),
-			(unsigned long long)num(p, "recipients"),
-			(unsigned long long)num(p, "sent"), (unsigned long long)num(p, "bounced"),
-			(unsigned long long)num(p, "deferred"), share / 10, share % 10,
-			(unsigned long long)num(p, "client_ips"),
-			(unsigned long long)num(p, "bounces_in"),
-			(unsigned long long)num(p, "auth_failures"), one_day ? 8 : 19,
-			clock_of(str(p, "first"), one_day, t1, sizeof(t1)), one_day ? 8 : 19,
-			clock_of(str(p, "last"), one_day, t2, sizeof(t2)),
-			clock_of(str(p, "first_alert"), one_day, t3, sizeof(t3)));
-		n_alerted += json_array_size(json_object_get(p, "fired")) > 0;
-		json_array_foreach(json_object_get(p, "fired"), j, fr)
-		{
-			key = str(fr, "rule");
-			/* Shares as shares; counts and rates to a tenth. */
-			fprintf(f,
-				!strcmp(key, "bounce_share") || !strcmp(key, "failure_ratio")
-					? "  %s %s %.2f > %.2f\n"
-					: "  %s %s %.1f > %.1f\n",
-				clock_of(str(fr, "at"), one_day, t1, sizeof(t1)), key,
-				json_number_value(json_object_get(fr, "value")),
-				json_number_value(json_object_get(fr, "limit")));
-		}
-	}
-	fprintf(f, "files:");
-	json_array_foreach(json_object_get(report, "files"), i, v)
-		fprintf(f, "%s %s (%s, %llu lines)", i ? "," : "", str(v, "file"), str(v, "mta"),
-			(unsigned long long)num(v, "lines"));
-	fprintf(f, "\n%llu lines read", (unsigned long long)num(report, "lines"));
-	if (num(report, "cut"))
-		fprintf(f, " (%llu cut at %d bytes)", (unsigned long long)num(report, "cut"),
-			SG_MTA_LINE_MAX);
-	fprintf(f, "; records:");
-	sep = " ";
-	json_object_foreach((json_t *)json_object_get(report, "records"), key, v)
-	{
-		fprintf(f, "%s%llu %s", sep, (unsigned long long)json_integer_value(v), key);
-		sep = ", ";
-	}
-	fprintf(f, "; %zu principal%s; %llu alert%s raised (%zu principal%s)\n",
-		json_array_size(ps), json_array_size(ps) == 1 ? "" : "s",
-		(unsigned long long)num(report, "alerts"), num(report, "alerts") == 1 ? "" : "s",
-		n_alerted, n_alerted == 1 ? "" : "s");
-	if (num(report, "untimed"))
-		fprintf(f, "warning: %llu records came before any line with a time: not counted\n",
-			(unsigned long long)num(report, "untimed"));
-	if (num(report, "out_of_order"))
-		fprintf(f,
-			"warning: %llu records were stamped before the time already reached and "
-			"were taken at it: give the files oldest first\n",
-			(unsigned long long)num(report, "out_of_order"));
 }

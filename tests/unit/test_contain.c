@@ -1,0 +1,511 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Containment: the plan (what is held, written and banned) for every kind
+ * of principal and MTA; the MTA registry; and the plan carried out for real
+ * where no MTA tool is needed: Exim's tables and the state file, in a
+ * temporary directory, then released.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <cmocka.h>
+
+#include "mail/contain.h"
+#include "sg_bucket.h"
+
+#define MAX_LIST 12
+
+struct want_entry {
+	enum sg_mta_table table;
+	const char *key, *value;
+};
+
+static const struct plan_case {
+	const char *name;
+	enum sg_mta_type mta;
+	const char *principal;
+	int reject;
+	__u64 ban_ns;
+	const char *senders[MAX_LIST]; /* NULL-terminated, as are qids and ips */
+	const char *qids[MAX_LIST];
+	const char *ips[MAX_LIST];
+	/* expected */
+	int recorded, keyed;
+	size_t n_qids, n_ips;
+	struct want_entry entries[1 + SG_MAIL_MAX_SENDERS + 1]; /* ends at key NULL */
+} plan_cases[] = {
+	{ "postfix: a SASL account, its senders that are addresses",
+	  SG_MTA_POSTFIX,
+	  "sasl:info@example.com",
+	  0,
+	  SG_NS_PER_HOUR,
+	  { "info@example.com", "example.com", "user@", "@example.com", "a@b@example.com",
+	    "x@nodot", "sp ace@example.com", "other@example.org" },
+	  { "4F2A81C0D2", "4F2A81C0D3" },
+	  { "198.51.100.7", "2001:db8::7" },
+	  1,
+	  1,
+	  2,
+	  2,
+	  { { SG_TAB_ACCOUNT, "info@example.com",
+	      "HOLD smtpguard: sasl:info@example.com contained (bounce_ratio)" },
+	    { SG_TAB_SENDER, "info@example.com",
+	      "HOLD smtpguard: sender of sasl:info@example.com" },
+	    { SG_TAB_SENDER, "other@example.org",
+	      "HOLD smtpguard: sender of sasl:info@example.com" } } },
+	{ "postfix: reject mode says REJECT",
+	  SG_MTA_POSTFIX,
+	  "sasl:bob@example.net",
+	  1,
+	  SG_NS_PER_HOUR,
+	  { "bob@example.net" },
+	  {},
+	  {},
+	  1,
+	  1,
+	  0,
+	  0,
+	  { { SG_TAB_ACCOUNT, "bob@example.net",
+	      "REJECT smtpguard: sasl:bob@example.net contained (bounce_ratio)" },
+	    { SG_TAB_SENDER, "bob@example.net",
+	      "REJECT smtpguard: sender of sasl:bob@example.net" } } },
+	{ "postfix: a local sender by name goes in the submit table, its senders not",
+	  SG_MTA_POSTFIX,
+	  "local:bob",
+	  0,
+	  SG_NS_PER_HOUR,
+	  { "bob@host.example.com" },
+	  { "4F2A81C0D2" },
+	  {},
+	  1,
+	  1,
+	  1,
+	  0,
+	  { { SG_TAB_LOCAL, "bob", "contained" } } },
+	{ "postfix: a local sender by UID is named from passwd",
+	  SG_MTA_POSTFIX,
+	  "local:0",
+	  1,
+	  SG_NS_PER_HOUR,
+	  {},
+	  {},
+	  {},
+	  1,
+	  1,
+	  0,
+	  0,
+	  { { SG_TAB_LOCAL, "root", "contained" } } },
+	{ "postfix: senders past SG_MAIL_MAX_SENDERS are not written",
+	  SG_MTA_POSTFIX,
+	  "sasl:a@example.com",
+	  0,
+	  0,
+	  { "s1@example.com", "s2@example.com", "s3@example.com", "s4@example.com",
+	    "s5@example.com", "s6@example.com", "s7@example.com", "s8@example.com",
+	    "s9@example.com" },
+	  {},
+	  {},
+	  1,
+	  1,
+	  0,
+	  0,
+	  { { SG_TAB_ACCOUNT, "a@example.com",
+	      "HOLD smtpguard: sasl:a@example.com contained (bounce_ratio)" },
+	    { SG_TAB_SENDER, "s1@example.com", "HOLD smtpguard: sender of sasl:a@example.com" },
+	    { SG_TAB_SENDER, "s2@example.com", "HOLD smtpguard: sender of sasl:a@example.com" },
+	    { SG_TAB_SENDER, "s3@example.com", "HOLD smtpguard: sender of sasl:a@example.com" },
+	    { SG_TAB_SENDER, "s4@example.com", "HOLD smtpguard: sender of sasl:a@example.com" },
+	    { SG_TAB_SENDER, "s5@example.com", "HOLD smtpguard: sender of sasl:a@example.com" },
+	    { SG_TAB_SENDER, "s6@example.com", "HOLD smtpguard: sender of sasl:a@example.com" },
+	    { SG_TAB_SENDER, "s7@example.com", "HOLD smtpguard: sender of sasl:a@example.com" },
+	    { SG_TAB_SENDER, "s8@example.com", "HOLD smtpguard: sender of sasl:a@example.com" } } },
+	{ "exim: a SASL account is held, whatever the mode; no sender table",
+	  SG_MTA_EXIM,
+	  "sasl:info@example.com",
+	  1,
+	  SG_NS_PER_HOUR,
+	  { "info@example.com" },
+	  { "1rABcD-0003Xy-1a" },
+	  { "198.51.100.7" },
+	  1,
+	  1,
+	  1,
+	  1,
+	  { { SG_TAB_ACCOUNT, "info@example.com", "hold" } } },
+	{ "exim: a local sender by UID",
+	  SG_MTA_EXIM,
+	  "local:0",
+	  0,
+	  SG_NS_PER_HOUR,
+	  {},
+	  {},
+	  {},
+	  1,
+	  1,
+	  0,
+	  0,
+	  { { SG_TAB_LOCAL, "root", "hold" } } },
+	{ "a UID with no user: no table line, its mail held and its IPs banned all the same",
+	  SG_MTA_POSTFIX,
+	  "local:4000000000",
+	  0,
+	  SG_NS_PER_HOUR,
+	  {},
+	  { "4F2A81C0D2" },
+	  { "198.51.100.7" },
+	  1,
+	  0,
+	  1,
+	  1,
+	  {} },
+	{ "not a mail principal: no table line",
+	  SG_MTA_EXIM,
+	  "uid:1001",
+	  0,
+	  SG_NS_PER_HOUR,
+	  {},
+	  {},
+	  { "198.51.100.7" },
+	  1,
+	  0,
+	  0,
+	  1,
+	  {} },
+	{ "no MTA: bans and the state only",
+	  SG_MTA_NONE,
+	  "sasl:info@example.com",
+	  0,
+	  SG_NS_PER_HOUR,
+	  { "info@example.com" },
+	  { "4F2A81C0D2" },
+	  { "198.51.100.7" },
+	  1,
+	  1,
+	  1,
+	  1,
+	  {} },
+	{ "not UTF-8: its IPs banned, nothing else",
+	  SG_MTA_POSTFIX,
+	  "sasl:\xff\xfe@example.com",
+	  0,
+	  SG_NS_PER_HOUR,
+	  { "info@example.com" },
+	  { "4F2A81C0D2" },
+	  { "198.51.100.7", "192.0.2.1" },
+	  0,
+	  0,
+	  0,
+	  2,
+	  {} },
+	{ "a ban of 0: no IP banned",
+	  SG_MTA_EXIM,
+	  "sasl:info@example.com",
+	  0,
+	  0,
+	  {},
+	  { "1rABcD-0003Xy-1a" },
+	  { "198.51.100.7" },
+	  1,
+	  1,
+	  1,
+	  0,
+	  { { SG_TAB_ACCOUNT, "info@example.com", "hold" } } },
+	{ "not UTF-8 and a ban of 0: nothing at all",
+	  SG_MTA_EXIM,
+	  "local:\xff",
+	  0,
+	  0,
+	  {},
+	  { "1rABcD-0003Xy-1a" },
+	  { "198.51.100.7" },
+	  0,
+	  0,
+	  0,
+	  0,
+	  {} },
+};
+
+static size_t count(const char *const *v)
+{
+	size_t n = 0;
+
+	while (n < MAX_LIST && v[n])
+		n++;
+	return n;
+}
+
+static void test_plan(void **state)
+{
+	struct sg_config *c = malloc(sizeof(*c));
+	struct sg_contain_plan p;
+	size_t i, j, n;
+
+	assert_non_null(c);
+	sg_config_default(c);
+	for (i = 0; i < sizeof(plan_cases) / sizeof(plan_cases[0]); i++) {
+		const struct plan_case *k = &plan_cases[i];
+		struct sg_contain_req req = {
+			.principal = k->principal,
+			.rule = "bounce_ratio",
+			.qids = k->qids,
+			.n_qids = count(k->qids),
+			.senders = k->senders,
+			.n_senders = count(k->senders),
+			.ips = k->ips,
+			.n_ips = count(k->ips),
+		};
+
+		print_message("# %s\n", k->name);
+		c->mta.reject = k->reject;
+		c->mta.ban_ns = k->ban_ns;
+		sg_contain_plan(c, k->mta, &req, sg_contain_uid_name, &p);
+		assert_ptr_equal(p.mta, sg_mta_backend(k->mta));
+		assert_int_equal(p.recorded, k->recorded);
+		assert_int_equal(p.keyed, k->keyed);
+		assert_int_equal(p.n_qids, k->n_qids);
+		assert_int_equal(p.n_ips, k->n_ips);
+		assert_true(p.n_ips == 0 || p.ips == req.ips);
+		assert_true(p.n_qids == 0 || p.qids == req.qids);
+		assert_int_equal(p.ban_ns, k->ban_ns);
+		for (n = 0; k->entries[n].key; n++)
+			;
+		assert_int_equal(p.n_entries, n);
+		for (j = 0; j < n; j++) {
+			assert_int_equal(p.entries[j].table, k->entries[j].table);
+			assert_string_equal(p.entries[j].key, k->entries[j].key);
+			assert_string_equal(p.entries[j].value, k->entries[j].value);
+			assert_int_equal(p.entries[j].done, 0);
+		}
+	}
+	free(c);
+}
+
+/* A Postfix access action's text is cut to the table's value size, as it always was. */
+static void test_plan_value_cut(void **state)
+{
+	struct sg_config *c = malloc(sizeof(*c));
+	char rule[200];
+	struct sg_contain_req req = { .principal = "sasl:info@example.com", .rule = rule };
+	struct sg_contain_plan p;
+
+	assert_non_null(c);
+	sg_config_default(c);
+	memset(rule, 'r', sizeof(rule) - 1);
+	rule[sizeof(rule) - 1] = '\0';
+	sg_contain_plan(c, SG_MTA_POSTFIX, &req, sg_contain_uid_name, &p);
+	assert_int_equal(p.n_entries, 1);
+	assert_int_equal(strlen(p.entries[0].value), SG_MTA_VALUE_MAX - 1);
+	assert_memory_equal(p.entries[0].value,
+			    "HOLD smtpguard: sasl:info@example.com contained (rrr", 52);
+	free(c);
+}
+
+static void test_registry(void **state)
+{
+	static const struct {
+		const char *name;
+		enum sg_mta_type type;
+		int has_sender_table;
+	} rows[] = {
+		{ "postfix", SG_MTA_POSTFIX, 1 },
+		{ "exim", SG_MTA_EXIM, 0 },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		const struct sg_mta_ops *b = sg_mta_backend(rows[i].type);
+
+		assert_non_null(b);
+		assert_ptr_equal(sg_mta_backend_named(rows[i].name), b);
+		assert_string_equal(b->name, rows[i].name);
+		assert_string_equal(sg_mta_type_names[rows[i].type], rows[i].name);
+		assert_int_equal(b->type, rows[i].type);
+		assert_non_null(b->tables[SG_TAB_ACCOUNT]);
+		assert_non_null(b->tables[SG_TAB_LOCAL]);
+		assert_int_equal(b->tables[SG_TAB_SENDER] != NULL, rows[i].has_sender_table);
+	}
+	assert_null(sg_mta_backend(SG_MTA_NONE));
+	assert_null(sg_mta_backend((enum sg_mta_type)SG_MTA_AUTO));
+	assert_null(sg_mta_backend_named("none"));
+	assert_null(sg_mta_backend_named("sendmail"));
+	assert_null(sg_mta_backend_named(""));
+}
+
+static char tmp[64];
+
+static int make_tmp(void **state)
+{
+	snprintf(tmp, sizeof(tmp), "/tmp/test_contain.XXXXXX");
+	return mkdtemp(tmp) ? 0 : -1;
+}
+
+static int remove_tmp(void **state)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmp);
+	return system(cmd) ? -1 : 0;
+}
+
+static void write_file(const char *dir, const char *name, const char *text)
+{
+	char path[PATH_MAX];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	assert_int_equal(fclose(f), 0);
+}
+
+/* The MTA the config names; else the first installed: Postfix by its main.cf, Exim by its dir. */
+static void test_detect(void **state)
+{
+	struct sg_config *c = malloc(sizeof(*c));
+	char postfix[PATH_MAX], exim[PATH_MAX];
+
+	assert_non_null(c);
+	sg_config_default(c);
+	snprintf(postfix, sizeof(postfix), "%s/postfix", tmp);
+	snprintf(exim, sizeof(exim), "%s/exim", tmp);
+	snprintf(c->mta.postfix_config, sizeof(c->mta.postfix_config), "%s", postfix);
+	snprintf(c->mta.exim_dir, sizeof(c->mta.exim_dir), "%s", exim);
+	c->mta.type = SG_MTA_AUTO;
+	assert_int_equal(sg_mta_detect(c), SG_MTA_NONE);
+	assert_int_equal(mkdir(exim, 0700), 0);
+	assert_int_equal(sg_mta_detect(c), SG_MTA_EXIM);
+	assert_int_equal(mkdir(postfix, 0700), 0);
+	assert_int_equal(sg_mta_detect(c), SG_MTA_EXIM);
+	write_file(postfix, "main.cf", "");
+	assert_int_equal(sg_mta_detect(c), SG_MTA_POSTFIX);
+	c->mta.type = SG_MTA_EXIM;
+	assert_int_equal(sg_mta_detect(c), SG_MTA_EXIM);
+	c->mta.type = SG_MTA_NONE;
+	assert_int_equal(sg_mta_detect(c), SG_MTA_NONE);
+	free(c);
+}
+
+static void read_file(const char *dir, const char *name, char *buf, size_t len)
+{
+	char path[PATH_MAX];
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	n = fread(buf, 1, len - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+}
+
+#define HEADER                                                                                     \
+	"# Written by smtpguard: the principals it contains. `smtpguard release` removes them.\n"
+
+/*
+ * Exim needs no tool for its tables: contain two principals for real,
+ * then release them, and read the tables and the state at each step.
+ */
+static void test_apply_exim(void **state)
+{
+	struct sg_config *c = malloc(sizeof(*c));
+	const char *senders[] = { "info@example.com" };
+	struct sg_contain_req req = {
+		.principal = "sasl:info@example.com",
+		.rule = "bounce_ratio",
+		.senders = senders,
+		.n_senders = 1,
+	};
+	char err[512], buf[1024];
+	json_t *done = NULL, *s;
+
+	assert_non_null(c);
+	sg_config_default(c);
+	c->mta.ban_ns = 0;
+	snprintf(c->mta.exim_dir, sizeof(c->mta.exim_dir), "%s", tmp);
+	snprintf(c->mta.contained_path, sizeof(c->mta.contained_path), "%s/contained.json", tmp);
+	write_file(tmp, "smtpguard_accounts", "# mine\n\"old@example.com\": hold\n");
+
+	assert_int_equal(sg_contain(c, SG_MTA_EXIM, &req, &done, err, sizeof(err)), 0);
+	assert_string_equal(err, "");
+	read_file(tmp, "smtpguard_accounts", buf, sizeof(buf));
+	assert_string_equal(buf, "# mine\n\"old@example.com\": hold\n\"info@example.com\": hold\n");
+	assert_string_equal(json_string_value(json_object_get(done, "table")),
+			    "smtpguard_accounts");
+	assert_string_equal(json_string_value(json_object_get(done, "key")), "info@example.com");
+	assert_string_equal(json_string_value(json_object_get(done, "mta")), "exim");
+	assert_int_equal(json_array_size(json_object_get(done, "senders")), 0);
+	assert_null(json_object_get(done, "ban_for_s"));
+	json_decref(done);
+
+	req.principal = "local:0";
+	assert_int_equal(sg_contain(c, SG_MTA_EXIM, &req, NULL, err, sizeof(err)), 0);
+	read_file(tmp, "smtpguard_local_senders", buf, sizeof(buf));
+	assert_string_equal(buf, HEADER "\"root\": hold\n");
+
+	assert_int_equal(
+		sg_release_principal(c, "sasl:info@example.com", 1000, NULL, err, sizeof(err)), 0);
+	read_file(tmp, "smtpguard_accounts", buf, sizeof(buf));
+	assert_string_equal(buf, "# mine\n\"old@example.com\": hold\n");
+	assert_int_equal(
+		sg_release_principal(c, "sasl:info@example.com", 1001, NULL, err, sizeof(err)),
+		-ENOENT);
+	assert_int_equal(sg_release_principal(c, "local:0", 1002, NULL, err, sizeof(err)), 0);
+	read_file(tmp, "smtpguard_local_senders", buf, sizeof(buf));
+	assert_string_equal(buf, HEADER);
+
+	s = sg_contain_state(c);
+	assert_non_null(s);
+	assert_int_equal(json_integer_value(json_object_get(
+				 json_object_get(s, "sasl:info@example.com"), "released")),
+			 1000);
+	assert_int_equal(
+		json_integer_value(json_object_get(json_object_get(s, "local:0"), "released")),
+		1002);
+	json_decref(s);
+	/* Released: more of its messages are not to be held. */
+	assert_int_equal(sg_contain_hold(c, SG_MTA_EXIM, "local:0", senders, 1, err, sizeof(err)),
+			 -ENOENT);
+	free(c);
+}
+
+/* A key no table can hold is told, and the rest still done: the state records it. */
+static void test_apply_bad_key(void **state)
+{
+	struct sg_config *c = malloc(sizeof(*c));
+	struct sg_contain_req req = { .principal = "sasl:a b@example.com", .rule = "rate" };
+	char err[512];
+	json_t *done = NULL;
+
+	assert_non_null(c);
+	sg_config_default(c);
+	c->mta.ban_ns = 0;
+	snprintf(c->mta.exim_dir, sizeof(c->mta.exim_dir), "%s", tmp);
+	snprintf(c->mta.contained_path, sizeof(c->mta.contained_path), "%s/bad.json", tmp);
+	assert_int_equal(sg_contain(c, SG_MTA_EXIM, &req, &done, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "'a b@example.com' cannot be a key of smtpguard_accounts");
+	assert_string_equal(json_string_value(json_object_get(done, "key")), "a b@example.com");
+	json_decref(done);
+	req.principal = "local:4000000000";
+	assert_int_equal(sg_contain(c, SG_MTA_EXIM, &req, NULL, err, sizeof(err)), -ENOENT);
+	assert_string_equal(err, "local:4000000000: no table key (No such file or directory)");
+	free(c);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_plan),	   cmocka_unit_test(test_plan_value_cut),
+		cmocka_unit_test(test_registry),   cmocka_unit_test(test_detect),
+		cmocka_unit_test(test_apply_exim), cmocka_unit_test(test_apply_bad_key),
+	};
+
+	return cmocka_run_group_tests(tests, make_tmp, remove_tmp);
+}

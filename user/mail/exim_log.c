@@ -1,0 +1,325 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Exim mainlog lines to records; see mtalog.h, and logline.h for how a line is read. */
+#include <string.h>
+#include <strings.h>
+
+#include "mail/logline.h"
+
+/* Old ids are 6-6-2 base 62 (16 characters), 4.97's 6-11-4 (23). */
+static int exim_id(struct cur w)
+{
+	size_t n = left(&w), i, d1 = 6, d2 = n == 16 ? 13 : 18;
+
+	if (n != 16 && n != 23)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (i == d1 || i == d2 ? w.p[i] != '-' : !is_alnum(w.p[i]))
+			return 0;
+	return 1;
+}
+
+/*
+ * "H=[NAME ][(HELO) ][IP][:PORT]": the IP is the first bracketed word
+ * outside parentheses (a HELO may be "[IP]" too). The words are consumed
+ * up to the IP, and never the next KEY=.
+ */
+static void exim_host(struct cur *c, struct cur w, struct sg_mta_rec *r)
+{
+	int in_paren = 0, words = 0;
+	struct cur peek;
+
+	w.p += 2;
+	for (;;) {
+		if (!in_paren && left(&w) && *w.p == '[') {
+			sg_line_bracket_ip(r->client_ip, w);
+			return;
+		}
+		if (!in_paren && left(&w) && *w.p == '(')
+			in_paren = 1;
+		if (in_paren && left(&w) && w.end[-1] == ')')
+			in_paren = 0;
+		if (++words == 8)
+			return;
+		peek = *c;
+		w = next_word(&peek);
+		if (!left(&w) || (!in_paren && find_ch(w.p, w.end, '=')))
+			return;
+		*c = peek;
+	}
+}
+
+static int is(struct cur w, const char *lit)
+{
+	return left(&w) == strlen(lit) && !memcmp(w.p, lit, left(&w));
+}
+
+/*
+ * "<= SENDER [R=ID] [H=HOST [(HELO)] [IP]:PORT] [U=USER] P=PROTO [A=AUTH:LOGIN]
+ * S=N id=MSGID [T="SUBJECT"] [from <..>] [for R..]": a local submission
+ * when the protocol is local*. The scan stops at the message id: from
+ * there on the client wrote the words.
+ */
+static enum sg_mta_event exim_in(struct cur *c, struct sg_mta_rec *r)
+{
+	struct cur w = word(c);
+	int host = 0, local = 0;
+	const char *colon;
+
+	if (is(w, "<>"))
+		r->null_sender = 1;
+	else
+		COPY(r->sender, w.p, w.end);
+	while (c->p < c->end) {
+		w = next_word(c);
+		if (at(&w, "id=") || at(&w, "T=\"") || is(w, "for") || is(w, "from"))
+			break;
+		if (at(&w, "H=")) {
+			host = 1;
+			exim_host(c, w, r);
+		} else if (at(&w, "U=")) {
+			COPY(r->user, w.p + 2, w.end);
+		} else if (at(&w, "P=")) {
+			local = left(&w) >= 7 && !memcmp(w.p + 2, "local", 5);
+		} else if (at(&w, "A=")) {
+			colon = find_ch(w.p, w.end, ':');
+			if (colon)
+				COPY(r->login, colon + 1, w.end);
+		}
+	}
+	if (local || (!host && r->user[0])) {
+		r->client_ip[0] = r->login[0] = '\0';
+		return SG_MEV_LOCAL;
+	}
+	if (!host)
+		return SG_MEV_NONE;
+	r->user[0] = '\0';
+	return SG_MEV_SUBMIT;
+}
+
+/* Where the recipient ends: the first " KEY=" (R=, T=, F=, P=...) or ": ". */
+static const char *exim_rcpt_end(const char *p, const char *end)
+{
+	const char *k;
+
+	for (; p < end; p++) {
+		if (*p == ':' && p + 1 < end && p[1] == ' ')
+			return p;
+		if (*p != ' ')
+			continue;
+		for (k = p + 1; k < end && k - p <= 3 && *k >= 'A' && *k <= 'Z'; k++)
+			;
+		if (k > p + 1 && k < end && *k == '=')
+			return p;
+	}
+	return end;
+}
+
+/* "NNN X.Y.Z" (or "NNN-X.Y.Z") with the same class in both, at p: the X.Y.Z into dst. */
+static int dsn_at(const char *p, const char *end, char *dst, size_t size)
+{
+	const char *q;
+	int dots = 0, run = 0;
+
+	/* "550-5.1.1" is the first line of a multi-line reply. */
+	if (end - p < 9 || (*p != '2' && *p != '4' && *p != '5') || !is_digit(p[1]) ||
+	    !is_digit(p[2]) || (p[3] != ' ' && p[3] != '-') || p[4] != p[0] || p[5] != '.')
+		return 0;
+	for (q = p + 6; q < end && (is_digit(*q) || *q == '.') && q - p < 14; q++) {
+		if (*q == '.') {
+			if (!run || ++dots > 1)
+				return 0;
+			run = 0;
+		} else if (++run > 3) {
+			return 0;
+		}
+	}
+	if (dots != 1 || !run || (q < end && (is_digit(*q) || *q == '.')))
+		return 0;
+	sg_line_copy(dst, size, p + 4, q);
+	return 1;
+}
+
+/* The first SMTP reply code followed by an enhanced status code in the text. */
+static int exim_dsn(const char *p, const char *end, char *dst, size_t size)
+{
+	const char *q;
+
+	for (q = p; q < end; q++)
+		if ((q == p || !is_alnum(q[-1])) && dsn_at(q, end, dst, size))
+			return 1;
+	return 0;
+}
+
+/* Transports and routers that put the message into a mailbox on this host. */
+static int exim_local(const char *transport, const char *router)
+{
+	static const char *const words[] = { "local_delivery", "appendfile",	    "maildir",
+					     "mail_spool",     "dovecot",	    "lmtp",
+					     "address_file",   "address_directory", NULL };
+
+	return sg_line_holds_any(transport, words) || !strcmp(router, "local_user");
+}
+
+/*
+ * "=> RCPT [(PARENT)] [<ORIGINAL>] R=ROUTER T=TRANSPORT [H=HOST [IP]] ... [C="250 ..."]"
+ * and the same after ->, >>, ** and == (with ": ERROR" at the end). The
+ * recipient is the original address in angle brackets when Exim gives
+ * one (a local delivery names the local part first, a pipe its command).
+ */
+static enum sg_mta_event exim_out(struct cur *c, struct sg_mta_rec *r, enum sg_mta_outcome out)
+{
+	const char *stop = exim_rcpt_end(c->p, c->end), *o;
+	char router[64] = "";
+	struct cur w, rc = { c->p, stop };
+
+	if (stop > c->p && stop[-1] == '>' && (o = rfind_ch(c->p, stop - 1, '<')) &&
+	    (o == c->p || o[-1] == ' ')) {
+		COPY(r->rcpt, o + 1, stop - 1);
+		/* A local delivery names the local part first; another address, a forward. */
+		w = word(&rc);
+		r->forwarded = find_ch(w.p, w.end, '@') &&
+			       (left(&w) != strlen(r->rcpt) || strncasecmp(w.p, r->rcpt, left(&w)));
+	} else {
+		w = word(&rc);
+		COPY(r->rcpt, w.p, w.end);
+	}
+	if (!r->rcpt[0])
+		return SG_MEV_NONE;
+	c->p = stop;
+	/* The keys end where the error text begins, at the first word ending in ':'. */
+	while (c->p < c->end) {
+		w = next_word(c);
+		if (left(&w) && w.end[-1] == ':') {
+			w.end--;
+			if (at(&w, "T="))
+				COPY(r->relay, w.p + 2, w.end);
+			break;
+		}
+		if (at(&w, "R="))
+			COPY(router, w.p + 2, w.end);
+		else if (at(&w, "T="))
+			COPY(r->relay, w.p + 2, w.end);
+	}
+	if (!exim_dsn(stop, c->end, r->dsn, sizeof(r->dsn)) && out != SG_OUT_SENT)
+		strcpy(r->dsn, out == SG_OUT_BOUNCED ? "5.0.0" : "4.0.0");
+	r->outcome = out;
+	r->local = exim_local(r->relay, router);
+	return SG_MEV_DELIVERY;
+}
+
+/* "QID frozen by ACL", "QID Frozen (delivery error message)", "QID Message is frozen". */
+static int exim_frozen(struct cur *c)
+{
+	struct cur w = *c, f = word(&w);
+
+	return (left(&f) == 6 && !strncasecmp(f.p, "frozen", 6)) || at(c, "Message is frozen");
+}
+
+static enum sg_mta_event exim_msg(struct cur *c, struct sg_mta_rec *r)
+{
+	if (eat(c, "<= "))
+		return exim_in(c, r);
+	if (eat(c, "=> ") || eat(c, "-> ") || eat(c, ">> "))
+		return exim_out(c, r, SG_OUT_SENT);
+	if (eat(c, "** "))
+		return exim_out(c, r, SG_OUT_BOUNCED);
+	if (eat(c, "== "))
+		return exim_out(c, r, SG_OUT_DEFERRED);
+	if (eat(c, "Completed") && (c->p == c->end || *c->p == ' '))
+		return SG_MEV_DONE;
+	if (exim_frozen(c))
+		return SG_MEV_HOLD;
+	return SG_MEV_NONE;
+}
+
+/*
+ * "AUTHNAME authenticator failed for [NAME ][(HELO) ][IP]:PORT [I=[IP]:PORT]:
+ * 535 Incorrect authentication data[ (set_id=LOGIN)]". A 4xx reply is
+ * the server's trouble (its auth daemon down), not a wrong password.
+ */
+static enum sg_mta_event exim_auth(struct cur *c, struct sg_mta_rec *r)
+{
+	const char *p, *q, *from = c->p;
+	int in_paren = 0, words;
+	struct cur w;
+
+	for (words = 0; words < 8 && c->p < c->end; words++) {
+		w = next_word(c);
+		if (!in_paren && left(&w) && *w.p == '[') {
+			sg_line_bracket_ip(r->client_ip, w);
+			/* Without a port the reply follows the address: "[IP]: 535 ...". */
+			from = w.p;
+			break;
+		}
+		if (!in_paren && left(&w) && *w.p == '(')
+			in_paren = 1;
+		if (in_paren && left(&w) && w.end[-1] == ')')
+			in_paren = 0;
+	}
+	for (p = from; (p = find(p, c->end, ": ")); p += 2)
+		if (c->end - p >= 6 && is_digit(p[2]) && is_digit(p[3]) && is_digit(p[4]) &&
+		    p[5] == ' ')
+			break;
+	if (!p || p[2] != '5')
+		return SG_MEV_NONE;
+	q = find(p, c->end, " (set_id=");
+	if (q) {
+		q += strlen(" (set_id=");
+		p = rfind_ch(q, c->end, ')');
+		COPY(r->login, q, p ? p : c->end);
+	}
+	r->service = SG_SVC_SMTP;
+	return SG_MEV_AUTH_FAIL;
+}
+
+/* Exim logging to syslog: "HOST exim[PID]: " before its own timestamp. */
+static void exim_syslog(struct cur *c, time_t ref, struct sg_mta_rec *r)
+{
+	struct cur s = *c, w;
+	time_t t;
+
+	next_word(&s);
+	w = next_word(&s);
+	if (left(&w) < 5 || w.end[-1] != ':' || !at(&w, "exim"))
+		return;
+	skip_blanks(&s);
+	s.p += sg_mta_parse_time(s.p, left(&s), ref, &t);
+	if (t)
+		r->when = t;
+	*c = s;
+}
+
+enum sg_mta_event sg_mta_parse_exim(const char *line, size_t len, time_t ref,
+				    struct sg_mta_rec *out)
+{
+	struct cur c = sg_line_begin(line, len, ref, out), w, pid;
+
+	exim_syslog(&c, ref, out);
+	/* log_selector +pid: "[PID] " after the time. */
+	pid = c;
+	w = word(&pid);
+	if (left(&w) >= 3 && *w.p == '[' && w.end[-1] == ']')
+		c = pid;
+	w = next_word(&c);
+	if (exim_id(w)) {
+		COPY(out->qid, w.p, w.end);
+		eat(&c, " ");
+		return sg_line_finish(out, exim_msg(&c, out));
+	}
+	if (eat(&c, " authenticator failed for "))
+		return sg_line_finish(out, exim_auth(&c, out));
+	return sg_line_finish(out, SG_MEV_NONE);
+}
+
+int sg_mta_exim_wrote(const char *line, size_t len)
+{
+	static const char form[] = "dddd-dd-dd dd:dd:dd";
+	size_t i, n = len < SG_MTA_TAG_SPAN ? len : SG_MTA_TAG_SPAN;
+
+	for (i = 0; i < sizeof(form) - 1 && i < len; i++)
+		if (form[i] == 'd' ? line[i] < '0' || line[i] > '9' : line[i] != form[i])
+			break;
+	if (i == sizeof(form) - 1 && len > i && (line[i] == ' ' || line[i] == '.'))
+		return 2;
+	return memmem(line, n, " exim[", 6) || memmem(line, n, " exim4[", 7);
+}
