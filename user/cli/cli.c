@@ -9,6 +9,7 @@
 #include "cli/cli.h"
 #include "util/parse.h"
 #include "kern/state.h"
+#include "mail/contain.h"
 #include "util/log.h"
 
 int sg_usage_error(const struct sg_command *cmd, const char *fmt, ...)
@@ -60,6 +61,20 @@ int sg_require(unsigned needs)
 		return SG_EXIT_FAIL;
 	if ((needs & SG_NEEDS_PINS) && need_pins())
 		return SG_EXIT_FAIL;
+	return 0;
+}
+
+int sg_principal_arg(const struct sg_command *cmd, const char *arg, char *id, size_t len,
+		     unsigned *needs)
+{
+	int err = sg_contain_principal_arg(arg, id, len);
+
+	if (err == -ENAMETOOLONG)
+		return sg_usage_error(cmd, "account '%s' is too long", arg);
+	if (err)
+		id[0] = '\0';
+	else
+		*needs &= ~SG_NEEDS_STATE;
 	return 0;
 }
 

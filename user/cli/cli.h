@@ -126,6 +126,15 @@ int sg_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* 0 when every SG_NEEDS_* of needs holds, else a message and SG_EXIT_FAIL. */
 int sg_require(unsigned needs);
 
+/*
+ * The USER, UID or ACCOUNT of release and explain: a mail account's
+ * principal into id, and needs without SG_NEEDS_STATE (a mail account needs
+ * no attach); else "" for a user. 0, or the usage exit status when arg is
+ * too long to be an account.
+ */
+int sg_principal_arg(const struct sg_command *cmd, const char *arg, char *id, size_t len,
+		     unsigned *needs);
+
 /* USER name or numeric UID; name gets the user name or "" when the UID has none. */
 int sg_resolve_user(const char *arg, __u32 *uid, char *name, size_t len);
 

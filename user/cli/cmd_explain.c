@@ -467,20 +467,12 @@ static const struct sg_option explain_options[] = {
 	{},
 };
 
-/* A mail account needs no attach: the principal, a usage error when too long for one. */
 static int prepare_explain(const struct sg_command *cmd, void *opts, char **args, int n_args,
 			   unsigned *needs)
 {
 	struct explain_opts *o = opts;
-	int err = sg_contain_principal_arg(args[0], o->id, sizeof(o->id));
 
-	if (err == -ENAMETOOLONG)
-		return sg_usage_error(cmd, "account '%s' is too long", args[0]);
-	if (err)
-		o->id[0] = '\0';
-	else
-		*needs &= ~SG_NEEDS_STATE;
-	return 0;
+	return sg_principal_arg(cmd, args[0], o->id, sizeof(o->id), needs);
 }
 
 static int run_explain(const struct sg_command *cmd, void *opts, char **args, int n_args)

@@ -46,7 +46,7 @@ static int run_kill(const struct sg_command *cmd, void *opts, char **args, int n
 		return SG_EXIT_FAIL;
 	sg_who(uid, name, who, sizeof(who));
 	if (!uid && !o->force)
-		return sg_usage_error(&sg_cmd_kill,
+		return sg_usage_error(cmd,
 				      "%s is root: its mail processes are the system's "
 				      "(give --force if that is meant)",
 				      who);

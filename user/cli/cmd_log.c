@@ -9,7 +9,6 @@
 
 #include "host/audit.h"
 #include "cli/cli.h"
-#include "util/parse.h"
 
 #define TAIL_BLOCK 65536
 

@@ -20,7 +20,6 @@
 #include "cli/cli.h"
 #include "core/mailstats.h"
 #include "kern/maps.h"
-#include "util/parse.h"
 #include "util/render.h"
 #include "sg_bucket.h"
 #include "smtpguard.h"
@@ -66,23 +65,12 @@ static const struct sg_option release_options[] = {
 	{},
 };
 
-/*
- * A mail account's release needs no attach: the principal, a usage error
- * when too long for one.
- */
 static int prepare_release(const struct sg_command *cmd, void *opts, char **args, int n_args,
 			   unsigned *needs)
 {
 	struct policy_args *a = opts;
-	int err = sg_contain_principal_arg(args[0], a->id, sizeof(a->id));
 
-	if (err == -ENAMETOOLONG)
-		return sg_usage_error(cmd, "account '%s' is too long", args[0]);
-	if (err)
-		a->id[0] = '\0';
-	else
-		*needs &= ~SG_NEEDS_STATE;
-	return 0;
+	return sg_principal_arg(cmd, args[0], a->id, sizeof(a->id), needs);
 }
 
 /* After the change is made: its failure is a warning, never the command's. */

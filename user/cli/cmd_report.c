@@ -14,7 +14,6 @@
 #include "kern/collect.h"
 #include "core/config.h"
 #include "kern/maps.h"
-#include "util/parse.h"
 #include "util/render.h"
 #include "smtpguard.h"
 #include "kern/state.h"
@@ -280,32 +279,31 @@ static int prepare_top(const struct sg_command *cmd, void *opts, char **args, in
 static int run_top(const struct sg_command *cmd, void *opts, char **args, int n_args)
 {
 	const struct top_opts *o = opts;
-	__u32 limit = o->limit, watch = o->watch;
-	int json = o->json, err = 0;
 	struct top t = {};
 	json_t *out;
+	int err = 0;
 
 	if (o->accounts)
-		return top_accounts(limit, json, watch);
+		return top_accounts(o->limit, o->json, o->watch);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	do {
 		err = collect_top(&t);
 		if (err)
 			break;
-		if (limit && t.n > limit)
-			t.n = limit;
-		if (json) {
+		if (o->limit && t.n > o->limit)
+			t.n = o->limit;
+		if (o->json) {
 			out = sg_top_json(t.rows, t.n, t.now);
 			err = sg_json_print(stdout, out);
 			json_decref(out);
 			break;
 		}
-		if (watch)
+		if (o->watch)
 			printf("\033[H\033[2J");
 		sg_top_print(stdout, t.rows, t.n, t.now);
 		fflush(stdout);
-	} while (watch && !sleep(watch) && !stop);
+	} while (o->watch && !sleep(o->watch) && !stop);
 	free(t.rows);
 	return err ? sg_fail("reading %s: %s", sg_pin_dir(), strerror(-err)) : SG_EXIT_OK;
 }
