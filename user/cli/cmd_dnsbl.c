@@ -79,6 +79,7 @@ static int arg_addrs(const struct sg_command *cmd, char **args, int n, struct sg
 	for (i = 0; i < n; i++) {
 		if (sg_dnsbl_addr_parse(args[i], &(*out)[i])) {
 			free(*out);
+			*out = NULL;
 			return sg_usage_error(
 				cmd, "bad address '%s': not a numeric IPv4 or IPv6 address",
 				args[i]);
