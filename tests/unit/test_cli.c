@@ -162,7 +162,7 @@ static void capture_end(struct capture *c, int fd, char *buf, size_t len)
 
 struct outcome {
 	int status;
-	char out[1024], err[1024];
+	char out[4096], err[1024];
 };
 
 /* cmd run on the words of line, split at spaces, as argv after "smtpguard". */
@@ -356,6 +356,90 @@ static void test_preconditions(void **state)
 	assert_string_equal(seen, "");
 }
 
+/* The real commands' rows: the messages of bad usage, as before the dispatcher. */
+static void test_commands(void **state)
+{
+	static const struct dispatch_case cases[] = {
+		{ &sg_cmd_throttle, "throttle", 2, "smtpguard throttle: expected one USER or UID\n",
+		  "" },
+		{ &sg_cmd_throttle, "throttle a", 2, "smtpguard throttle: --rate is required\n",
+		  "" },
+		{ &sg_cmd_throttle, "throttle a --rate 5/week", 2,
+		  "smtpguard throttle: bad rate '5/week': unknown unit (use /s, /min or /h)\n",
+		  "" },
+		{ &sg_cmd_throttle, "throttle a --rate 5/min --burst 1000001", 2,
+		  "smtpguard throttle: bad burst '1000001': out of range (1 to 1000000)\n", "" },
+		{ &sg_cmd_block, "block a --rate 5/min", 2,
+		  "smtpguard block: bad rate '5/min': block takes no rate\n", "" },
+		{ &sg_cmd_block, "block a --burst 3", 2,
+		  "smtpguard block: bad burst '3': block takes no burst (1 to 1000000)\n", "" },
+		{ &sg_cmd_release, "release a --for 1h", 2,
+		  "smtpguard release: bad duration '1h': release takes none\n", "" },
+		{ &sg_cmd_unban, "unban 1.2.3.4 --for 1h", 2,
+		  "smtpguard unban: bad duration '1h': unban takes none\n", "" },
+		{ &sg_cmd_ban, "ban 10.0.0.1/33", 2,
+		  "smtpguard ban: bad CIDR '10.0.0.1/33': IPv4 prefix length above 32\n", "" },
+		{ &sg_cmd_log, "log -n x", 2,
+		  "smtpguard log: bad -n 'x': expected a positive integer\n", "" },
+		{ &sg_cmd_log, "log x", 2, "smtpguard log: unexpected argument 'x'\n", "" },
+		{ &sg_cmd_top, "top --json --watch 2", 2,
+		  "smtpguard top: --watch is for the terminal, not --json\n", "" },
+		{ &sg_cmd_top, "top --watch 5000", 2,
+		  "smtpguard top: bad --watch '5000': out of range\n", "" },
+		{ &sg_cmd_check_mta, "check-mta --mta qmail", 2,
+		  "smtpguard check-mta: bad --mta 'qmail': postfix or exim\n", "" },
+		{ &sg_cmd_replay, "replay", 2,
+		  "smtpguard replay: expected one or more FILEs (- for standard input), oldest "
+		  "first\n",
+		  "" },
+		{ &sg_cmd_replay, "replay --mta qmail x", 2,
+		  "smtpguard replay: bad --mta 'qmail': postfix, exim or auto\n", "" },
+		{ &sg_cmd_check_dnsbl, "check-dnsbl 198.51.100.0/24", 2,
+		  "smtpguard check-dnsbl: bad address '198.51.100.0/24': not a numeric IPv4 or "
+		  "IPv6 "
+		  "address\n",
+		  "" },
+		{ &sg_cmd_check_dnsbl, "check-dnsbl --zone bad..zone 1.2.3.4", 2,
+		  "smtpguard check-dnsbl: bad zone 'bad..zone': an empty label\n", "" },
+		{ &sg_cmd_check_relay, "check-relay --timeout 0", 2,
+		  "smtpguard check-relay: bad --timeout '0': 1 to 3600 seconds\n", "" },
+		{ &sg_cmd_check_relay, "check-relay --helo a..b", 2,
+		  "smtpguard check-relay: bad --helo 'a..b': not a domain name\n", "" },
+		{ &sg_cmd_check_relay, "check-relay a b", 2,
+		  "smtpguard check-relay: unexpected argument 'b'\n", "" },
+		{ &sg_cmd_check_config, "check-config a b", 2,
+		  "smtpguard check-config: unexpected argument 'b'\n", "" },
+		{ &sg_cmd_attach, "attach x", 2, "smtpguard attach: unexpected argument 'x'\n",
+		  "" },
+		{ &sg_cmd_detach, "detach x", 2, "smtpguard detach: unexpected argument 'x'\n",
+		  "" },
+		{ &sg_cmd_run, "run x", 2, "smtpguard run: unexpected argument 'x'\n", "" },
+		{ &sg_cmd_explain, "explain a b", 2,
+		  "smtpguard explain: expected one USER, UID or ACCOUNT\n", "" },
+		{ &sg_cmd_kill, "kill", 2, "smtpguard kill: expected one USER or UID\n", "" },
+		{ &sg_cmd_status, "status --bogus", 2, UNKNOWN("status", "--bogus"), "" },
+	};
+	static const struct sg_command *const all[] = {
+		&sg_cmd_run,	     &sg_cmd_check_config, &sg_cmd_attach,    &sg_cmd_detach,
+		&sg_cmd_status,	     &sg_cmd_top,	   &sg_cmd_throttle,  &sg_cmd_block,
+		&sg_cmd_release,     &sg_cmd_kill,	   &sg_cmd_ban,	      &sg_cmd_unban,
+		&sg_cmd_log,	     &sg_cmd_explain,	   &sg_cmd_check_mta, &sg_cmd_replay,
+		&sg_cmd_check_dnsbl, &sg_cmd_check_relay,
+	};
+	char line[64];
+	struct outcome r;
+	size_t i;
+
+	run_cases(cases, sizeof(cases) / sizeof(cases[0]));
+	for (i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+		snprintf(line, sizeof(line), "%s --help", all[i]->name);
+		dispatch(all[i], line, &r);
+		assert_int_equal(r.status, 0);
+		assert_string_equal(r.out, all[i]->usage);
+		assert_string_equal(r.err, "");
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -365,6 +449,7 @@ int main(void)
 		cmocka_unit_test(test_arguments),
 		cmocka_unit_test(test_help),
 		cmocka_unit_test(test_preconditions),
+		cmocka_unit_test(test_commands),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
