@@ -683,7 +683,7 @@ static int command(char *out, size_t len, int argc, ...)
 	dup2(fd, STDOUT_FILENO);
 	optind = 0;
 	opterr = 0;
-	rc = sg_cmd_replay.run(argc, argv);
+	rc = sg_dispatch(&sg_cmd_replay, argc, argv);
 	fflush(stdout);
 	dup2(saved, STDOUT_FILENO);
 	close(saved);

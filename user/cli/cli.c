@@ -9,6 +9,7 @@
 #include "cli/cli.h"
 #include "util/parse.h"
 #include "kern/state.h"
+#include "mail/contain.h"
 #include "util/log.h"
 
 int sg_usage_error(const struct sg_command *cmd, const char *fmt, ...)
@@ -23,36 +24,6 @@ int sg_usage_error(const struct sg_command *cmd, const char *fmt, ...)
 	return SG_EXIT_USAGE;
 }
 
-int sg_one_arg(const struct sg_command *cmd, int argc, char **argv, const char *what)
-{
-	if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-		fputs(cmd->usage, stdout);
-		return -1;
-	}
-	if (argc != (what ? 2 : 1))
-		return what ? sg_usage_error(cmd, "expected one %s", what)
-			    : sg_usage_error(cmd, "unexpected argument '%s'", argv[1]);
-	return 0;
-}
-
-int sg_opt_for(const struct sg_command *cmd, int takes, const char *arg, __u64 *ns)
-{
-	const char *why;
-
-	if (!takes)
-		return sg_usage_error(cmd, "bad duration '%s': %s takes none", arg, cmd->name);
-	if (sg_parse_duration(arg, ns, &why))
-		return sg_usage_error(cmd, "bad duration '%s': %s", arg, why);
-	return 0;
-}
-
-int sg_bad_option(const struct sg_command *cmd, char **argv)
-{
-	return sg_usage_error(cmd,
-			      "unknown option or missing value: '%s' (see 'smtpguard %s --help')",
-			      argv[optind - 1], cmd->name);
-}
-
 int sg_fail(const char *fmt, ...)
 {
 	va_list ap;
@@ -63,12 +34,7 @@ int sg_fail(const char *fmt, ...)
 	return SG_EXIT_FAIL;
 }
 
-int sg_need_root(void)
-{
-	return geteuid() ? sg_fail("must be run as root (the BPF maps are root's)") : 0;
-}
-
-int sg_need_state(void)
+static int need_state(void)
 {
 	int err = sg_state_present();
 
@@ -79,6 +45,37 @@ int sg_need_state(void)
 			"nothing is attached (no pinned state in %s); run 'smtpguard attach'",
 			sg_pin_dir());
 	return sg_fail("%s: %s", sg_pin_dir(), strerror(-err));
+}
+
+/* Any pin left, even by a half-finished attach, is worth cleaning up. */
+static int need_pins(void)
+{
+	return sg_state_any() ? 0 : need_state();
+}
+
+int sg_require(unsigned needs)
+{
+	if ((needs & SG_NEEDS_ROOT) && geteuid())
+		return sg_fail("must be run as root (the BPF maps are root's)");
+	if ((needs & SG_NEEDS_STATE) && need_state())
+		return SG_EXIT_FAIL;
+	if ((needs & SG_NEEDS_PINS) && need_pins())
+		return SG_EXIT_FAIL;
+	return 0;
+}
+
+int sg_principal_arg(const struct sg_command *cmd, const char *arg, char *id, size_t len,
+		     unsigned *needs)
+{
+	int err = sg_contain_principal_arg(arg, id, len);
+
+	if (err == -ENAMETOOLONG)
+		return sg_usage_error(cmd, "account '%s' is too long", arg);
+	if (err)
+		id[0] = '\0';
+	else
+		*needs &= ~SG_NEEDS_STATE;
+	return 0;
 }
 
 int sg_resolve_user(const char *arg, __u32 *uid, char *name, size_t len)

@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
 /* attach and detach. */
-#include <getopt.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <string.h>
@@ -10,49 +9,34 @@
 #include "smtpguard.h"
 #include "kern/state.h"
 
-static int run_attach(int argc, char **argv)
-{
-	static const struct option longopts[] = {
-		{ "interface", required_argument, NULL, 'i' },
-		{ "cgroup", required_argument, NULL, 'c' },
-		{ "help", no_argument, NULL, 'h' },
-		{},
-	};
-	char defaults[SG_MAX_IFACES][IF_NAMESIZE];
-	char *ifaces[SG_MAX_IFACES];
-	const char *cgroup = NULL;
-	int n = 0, none_routed = 0, c;
+struct attach_opts {
+	struct sg_opt_list ifaces;
+	const char *cgroup;
+};
 
-	while ((c = getopt_long(argc, argv, "i:c:h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'i':
-			if (n == SG_MAX_IFACES)
-				return sg_usage_error(&sg_cmd_attach, "at most %d interfaces",
-						      SG_MAX_IFACES);
-			ifaces[n++] = optarg;
-			break;
-		case 'c':
-			cgroup = optarg;
-			break;
-		case 'h':
-			fputs(sg_cmd_attach.usage, stdout);
-			return SG_EXIT_OK;
-		default:
-			return sg_bad_option(&sg_cmd_attach, argv);
-		}
-	}
-	if (optind < argc)
-		return sg_usage_error(&sg_cmd_attach, "unexpected argument '%s'", argv[optind]);
-	if (sg_need_root())
-		return SG_EXIT_FAIL;
+static const struct sg_option attach_options[] = {
+	{ "interface", 'i', SG_LIST(struct attach_opts, ifaces), .max = SG_MAX_IFACES,
+	  .too_many = "at most " SG_STR(SG_MAX_IFACES) " interfaces" },
+	{ "cgroup", 'c', SG_STRING(struct attach_opts, cgroup) },
+	{},
+};
+
+static int run_attach(const struct sg_command *cmd, void *opts, char **args, int n_args)
+{
+	struct attach_opts *o = opts;
+	char defaults[SG_MAX_IFACES][IF_NAMESIZE], *routed[SG_MAX_IFACES];
+	char *const *ifaces = o->ifaces.v;
+	int n = o->ifaces.n, none_routed = 0, i;
+
 	if (!n) {
 		n = sg_default_ifaces(defaults, SG_MAX_IFACES);
-		for (c = 0; c < n; c++)
-			ifaces[c] = defaults[c];
+		for (i = 0; i < n; i++)
+			routed[i] = defaults[i];
+		ifaces = routed;
 		none_routed = !n;
 	}
 	/* sg_attach() has said what failed. */
-	if (sg_attach(cgroup, ifaces, n))
+	if (sg_attach(o->cgroup, ifaces, n))
 		return SG_EXIT_FAIL;
 	if (none_routed)
 		printf("no interface carries a default route: no TC or XDP attached\n");
@@ -60,18 +44,8 @@ static int run_attach(int argc, char **argv)
 	return SG_EXIT_OK;
 }
 
-static int run_detach(int argc, char **argv)
+static int run_detach(const struct sg_command *cmd, void *opts, char **args, int n_args)
 {
-	int err;
-
-	err = sg_one_arg(&sg_cmd_detach, argc, argv, NULL);
-	if (err)
-		return err < 0 ? SG_EXIT_OK : err;
-	/* Any pin left, even by a half-finished attach, is worth cleaning up. */
-	if (sg_need_root())
-		return SG_EXIT_FAIL;
-	if (!sg_state_any())
-		return sg_need_state();
 	/* sg_detach() has said what failed. */
 	if (sg_detach())
 		return SG_EXIT_FAIL;
@@ -89,6 +63,9 @@ const struct sg_command sg_cmd_attach = {
 		 "  (default: the interfaces that carry a default route). Attaching again\n"
 		 "  changes nothing; counters and policies are kept. Everything stays\n"
 		 "  attached after this command exits.\n",
+	.options = attach_options,
+	.opts_size = sizeof(struct attach_opts),
+	.needs = SG_NEEDS_ROOT,
 	.run = run_attach,
 };
 
@@ -99,5 +76,6 @@ const struct sg_command sg_cmd_detach = {
 		 "  Removes the cgroup hooks, the TC filters (and the clsact qdiscs smtpguard\n"
 		 "  created), the XDP programs and the pinned maps: all counters and policies.\n"
 		 "  Run it in the network namespace the interfaces are in.\n",
+	.needs = SG_NEEDS_ROOT | SG_NEEDS_PINS,
 	.run = run_detach,
 };

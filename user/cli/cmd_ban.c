@@ -2,7 +2,6 @@
 /* ban and unban: source prefixes XDP drops on arrival, audited. */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -25,40 +24,26 @@ struct ban_args {
 	__u64 for_ns;	    /* 0: no expiry */
 };
 
-/* Options of ban and unban; returns 0, -1 after --help, or an exit status. */
-static int parse_ban_args(const struct sg_command *cmd, int argc, char **argv, struct ban_args *a)
-{
-	static const struct option longopts[] = {
-		{ "for", required_argument, NULL, 'f' },
-		{ "reason", required_argument, NULL, 'R' },
-		{ "help", no_argument, NULL, 'h' },
-		{},
-	};
-	int ban = cmd == &sg_cmd_ban;
-	const char *why;
-	int c, err;
+static const struct sg_option ban_options[] = {
+	{ "for", 'f', SG_DURATION(struct ban_args, for_ns), .label = "duration" },
+	{ "reason", 0, SG_STRING(struct ban_args, reason) },
+	{},
+};
 
-	memset(a, 0, sizeof(*a));
-	while ((c = getopt_long(argc, argv, ban ? "f:h" : "h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'f':
-			err = sg_opt_for(cmd, ban, optarg, &a->for_ns);
-			if (err)
-				return err;
-			break;
-		case 'R':
-			a->reason = optarg;
-			break;
-		case 'h':
-			fputs(cmd->usage, stdout);
-			return -1;
-		default:
-			return sg_bad_option(cmd, argv);
-		}
-	}
-	if (optind != argc - 1)
-		return sg_usage_error(cmd, "expected one CIDR");
-	a->cidr = argv[optind];
+static const struct sg_option unban_options[] = {
+	{ "for", 0, SG_REFUSED, .label = "duration", .why = "takes none" },
+	{ "reason", 0, SG_STRING(struct ban_args, reason) },
+	{},
+};
+
+/* The CIDR, a usage error when it is not one. */
+static int prepare_ban(const struct sg_command *cmd, void *opts, char **args, int n_args,
+		       unsigned *needs)
+{
+	struct ban_args *a = opts;
+	const char *why;
+
+	a->cidr = args[0];
 	if (sg_parse_cidr(a->cidr, &a->key, &why))
 		return sg_usage_error(cmd, "bad CIDR '%s': %s", a->cidr, why);
 	sg_format_cidr(&a->key, a->prefix, sizeof(a->prefix));
@@ -81,58 +66,45 @@ static void audit(const struct sg_command *cmd, const struct ban_args *a, json_t
 	json_decref(params);
 }
 
-static int run_ban(int argc, char **argv)
+static int run_ban(const struct sg_command *cmd, void *opts, char **args, int n_args)
 {
-	struct ban_args a;
+	const struct ban_args *a = opts;
 	int fd, err, renewed;
 	__u64 expires_ns;
 	char dur[32];
 
-	err = parse_ban_args(&sg_cmd_ban, argc, argv, &a);
-	if (err)
-		return err < 0 ? SG_EXIT_OK : err;
-	if (sg_need_root() || sg_need_state())
-		return SG_EXIT_FAIL;
-
 	fd = sg_pin_open(SG_MAP_BANS);
 	if (fd < 0)
 		return sg_fail("%s: %s", SG_MAP_BANS, strerror(-fd));
-	err = sg_ban_put(fd, &a.key, a.for_ns, SG_BAN_MANUAL, &renewed, &expires_ns);
+	err = sg_ban_put(fd, &a->key, a->for_ns, SG_BAN_MANUAL, &renewed, &expires_ns);
 	close(fd);
 	if (err)
-		return sg_fail("banning %s: %s", a.cidr, strerror(-err));
-	printf("banned %s", a.cidr);
-	if (a.for_ns)
-		printf(" for %s", sg_format_duration(a.for_ns, dur, sizeof(dur)));
+		return sg_fail("banning %s: %s", a->cidr, strerror(-err));
+	printf("banned %s", a->cidr);
+	if (a->for_ns)
+		printf(" for %s", sg_format_duration(a->for_ns, dur, sizeof(dur)));
 	printf("\n");
-	audit(&sg_cmd_ban, &a, json_pack("{s:s, s:b}", "cidr", a.prefix, "renewed", renewed),
-	      expires_ns);
+	audit(cmd, a, json_pack("{s:s, s:b}", "cidr", a->prefix, "renewed", renewed), expires_ns);
 	return SG_EXIT_OK;
 }
 
-static int run_unban(int argc, char **argv)
+static int run_unban(const struct sg_command *cmd, void *opts, char **args, int n_args)
 {
-	struct ban_args a;
+	const struct ban_args *a = opts;
 	int fd, err;
-
-	err = parse_ban_args(&sg_cmd_unban, argc, argv, &a);
-	if (err)
-		return err < 0 ? SG_EXIT_OK : err;
-	if (sg_need_root() || sg_need_state())
-		return SG_EXIT_FAIL;
 
 	fd = sg_pin_open(SG_MAP_BANS);
 	if (fd < 0)
 		return sg_fail("%s: %s", SG_MAP_BANS, strerror(-fd));
-	err = bpf_map_delete_elem(fd, &a.key) ? -errno : 0;
+	err = bpf_map_delete_elem(fd, &a->key) ? -errno : 0;
 	close(fd);
 	if (err == -ENOENT)
 		return sg_fail("%s is not banned (unban takes the exact prefix that was banned)",
-			       a.cidr);
+			       a->cidr);
 	if (err)
-		return sg_fail("unbanning %s: %s", a.cidr, strerror(-err));
-	printf("unbanned %s\n", a.cidr);
-	audit(&sg_cmd_unban, &a, NULL, 0);
+		return sg_fail("unbanning %s: %s", a->cidr, strerror(-err));
+	printf("unbanned %s\n", a->cidr);
+	audit(cmd, a, NULL, 0);
 	return SG_EXIT_OK;
 }
 
@@ -144,6 +116,13 @@ const struct sg_command sg_cmd_ban = {
 		 "  dropped on arrival on the attached interfaces until 'smtpguard unban' or\n"
 		 "  the end of DURATION (90s, 15m, 2h, 1d, 1h30m).\n"
 		 "  The change and TEXT go to the audit log ('smtpguard log').\n",
+	.options = ban_options,
+	.opts_size = sizeof(struct ban_args),
+	.min_args = 1,
+	.max_args = 1,
+	.args = "one CIDR",
+	.needs = SG_NEEDS_ROOT | SG_NEEDS_STATE,
+	.prepare = prepare_ban,
 	.run = run_ban,
 };
 
@@ -153,5 +132,12 @@ const struct sg_command sg_cmd_unban = {
 	.usage = "usage: smtpguard unban CIDR [--reason TEXT]\n"
 		 "  Removes the ban on exactly this prefix.\n"
 		 "  The change and TEXT go to the audit log ('smtpguard log').\n",
+	.options = unban_options,
+	.opts_size = sizeof(struct ban_args),
+	.min_args = 1,
+	.max_args = 1,
+	.args = "one CIDR",
+	.needs = SG_NEEDS_ROOT | SG_NEEDS_STATE,
+	.prepare = prepare_ban,
 	.run = run_unban,
 };

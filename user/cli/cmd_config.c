@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
 /* check-config: whether the daemon would accept a config file. */
-#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,30 +7,15 @@
 #include "cli/cli.h"
 #include "core/config.h"
 
-static int run_check_config(int argc, char **argv)
+static int run_check_config(const struct sg_command *cmd, void *opts, char **args, int n_args)
 {
-	static const struct option longopts[] = {
-		{"help", no_argument, NULL, 'h'},
-		{},
-	};
 	/* Static: some 90 KiB of paths. */
 	static struct sg_config c;
 	const char *path = getenv("SMTPGUARD_CONFIG");
 	char err[PATH_MAX + 512];
-	int opt;
 
-	opt = getopt_long(argc, argv, "h", longopts, NULL);
-	if (opt == 'h') {
-		fputs(sg_cmd_check_config.usage, stdout);
-		return SG_EXIT_OK;
-	}
-	if (opt != -1)
-		return sg_bad_option(&sg_cmd_check_config, argv);
-	if (argc - optind > 1)
-		return sg_usage_error(&sg_cmd_check_config, "unexpected argument '%s'",
-				      argv[optind + 1]);
-	if (optind < argc)
-		path = argv[optind];
+	if (n_args)
+		path = args[0];
 	else if (!path || !*path)
 		path = SG_CONFIG_PATH;
 
@@ -48,5 +32,6 @@ const struct sg_command sg_cmd_check_config = {
 		 "  Reads FILE (default: $SMTPGUARD_CONFIG, else " SG_CONFIG_PATH ")\n"
 		 "  as 'smtpguard run' and SIGHUP do, and prints 'FILE: ok', or the first\n"
 		 "  error as FILE:LINE: message. Changes nothing; needs no privileges.\n",
+	.max_args = 1,
 	.run = run_check_config,
 };

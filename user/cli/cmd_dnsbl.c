@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* check-dnsbl: whether this host's outbound addresses are on DNS blocklists. */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +56,7 @@ static int host_addrs(struct sg_dnsbl_addr **out, int *n)
 	*n = sg_dnsbl_host_addrs(*out, want);
 	if (*n < 0) {
 		free(*out);
+		*out = NULL;
 		return sg_fail("listing this host's addresses: %s", strerror(-*n));
 	}
 	/* An address that came between the two calls waits for the next run. */
@@ -65,50 +65,105 @@ static int host_addrs(struct sg_dnsbl_addr **out, int *n)
 	return 0;
 }
 
-static int run_check_dnsbl(int argc, char **argv)
+/* ADDRESS arguments; 0 with *out set (NULL for none), or an exit status. */
+static int arg_addrs(const struct sg_command *cmd, char **args, int n, struct sg_dnsbl_addr **out)
 {
-	static const struct option longopts[] = {
-		{ "zone", required_argument, NULL, 'z' },
-		{ "help", no_argument, NULL, 'h' },
-		{},
-	};
-	const char *zones[SG_MAX_ZONES], *why;
-	struct sg_dnsbl_addr *addrs = NULL;
-	struct sg_config *c = NULL;
-	int n_zones = 0, n_addrs = 0, ch, i, j, status;
-	struct tally t = { 0 };
+	int i;
 
-	while ((ch = getopt_long(argc, argv, "z:h", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'z':
-			if (n_zones == SG_MAX_ZONES)
-				return sg_usage_error(&sg_cmd_check_dnsbl, "more than %d zones",
-						      SG_MAX_ZONES);
-			if (sg_dnsbl_zone_check(optarg, &why))
-				return sg_usage_error(&sg_cmd_check_dnsbl, "bad zone '%s': %s",
-						      optarg, why);
-			zones[n_zones++] = optarg;
-			break;
-		case 'h':
-			fputs(sg_cmd_check_dnsbl.usage, stdout);
-			return SG_EXIT_OK;
-		default:
-			return sg_bad_option(&sg_cmd_check_dnsbl, argv);
-		}
-	}
-	if (optind < argc) {
-		addrs = calloc((size_t)(argc - optind), sizeof(*addrs));
-		if (!addrs)
-			return sg_fail("%s", strerror(ENOMEM));
-	}
-	for (i = optind; i < argc; i++) {
-		if (sg_dnsbl_addr_parse(argv[i], &addrs[n_addrs++])) {
-			free(addrs);
+	*out = NULL;
+	if (!n)
+		return 0;
+	*out = calloc((size_t)n, sizeof(**out));
+	if (!*out)
+		return sg_fail("%s", strerror(ENOMEM));
+	for (i = 0; i < n; i++) {
+		if (sg_dnsbl_addr_parse(args[i], &(*out)[i])) {
+			free(*out);
+			*out = NULL;
 			return sg_usage_error(
-				&sg_cmd_check_dnsbl,
-				"bad address '%s': not a numeric IPv4 or IPv6 address", argv[i]);
+				cmd, "bad address '%s': not a numeric IPv4 or IPv6 address",
+				args[i]);
 		}
 	}
+	return 0;
+}
+
+/* [dnsbl] zones: 0 with zones and *n set, or an exit status. */
+static int config_zones(const struct sg_command *cmd, const struct sg_config *c, const char **zones,
+			int *n)
+{
+	const char *why;
+
+	for (*n = 0; *n < c->dnsbl.n_zones; ++*n) {
+		zones[*n] = c->dnsbl.zones[*n];
+		if (sg_dnsbl_zone_check(zones[*n], &why))
+			return sg_fail("[dnsbl] zones: bad zone '%s': %s", zones[*n], why);
+	}
+	if (!*n)
+		return sg_usage_error(cmd,
+				      "no zone to look up in: set [dnsbl] zones or give --zone");
+	return 0;
+}
+
+/* [dnsbl] addresses, else the host's: 0 with *out and *n set, or an exit status. */
+static int config_addrs(const struct sg_config *c, struct sg_dnsbl_addr **out, int *n)
+{
+	int i;
+
+	if (!c->dnsbl.n_addresses)
+		return host_addrs(out, n);
+	*out = calloc((size_t)c->dnsbl.n_addresses, sizeof(**out));
+	if (!*out)
+		return sg_fail("%s", strerror(ENOMEM));
+	for (i = 0; i < c->dnsbl.n_addresses; i++) {
+		if (sg_dnsbl_addr_parse(c->dnsbl.addresses[i], &(*out)[i])) {
+			free(*out);
+			*out = NULL;
+			return sg_fail("[dnsbl] addresses: bad address '%s'",
+				       c->dnsbl.addresses[i]);
+		}
+	}
+	*n = i;
+	return 0;
+}
+
+/* Each address in each zone, a line each, then the summary: the exit status. */
+static int lookup_all(const struct sg_dnsbl_addr *addrs, int n_addrs, const char *const *zones,
+		      int n_zones)
+{
+	struct tally t = { 0 };
+	int i, j;
+
+	for (i = 0; i < n_addrs; i++)
+		for (j = 0; j < n_zones; j++)
+			check_one(&addrs[i], zones[j], &t);
+	printf("%d lookup%s: %d listed, %d not listed, %d failed\n", t.listed + t.clean + t.failed,
+	       t.listed + t.clean + t.failed == 1 ? "" : "s", t.listed, t.clean, t.failed);
+	return t.listed || t.failed ? SG_EXIT_FAIL : SG_EXIT_OK;
+}
+
+struct dnsbl_opts {
+	struct sg_opt_list zones;
+};
+
+static const struct sg_option dnsbl_options[] = {
+	{ "zone", 'z', SG_LIST(struct dnsbl_opts, zones), .label = "zone", .max = SG_MAX_ZONES,
+	  .too_many = "more than " SG_STR(SG_MAX_ZONES) " zones", .check = sg_dnsbl_zone_check },
+	{},
+};
+
+static int run_check_dnsbl(const struct sg_command *cmd, void *opts, char **args, int n_args)
+{
+	const struct dnsbl_opts *o = opts;
+	const char *const *zones = (const char *const *)o->zones.v;
+	const char *configured[SG_MAX_ZONES];
+	int n_zones = o->zones.n, n_addrs = n_args, status;
+	struct sg_dnsbl_addr *addrs;
+	struct sg_config *c = NULL;
+
+	status = arg_addrs(cmd, args, n_args, &addrs);
+	if (status)
+		return status;
 	/* The config only for what the arguments leave out: its warnings are noise otherwise. */
 	if (!n_zones || !n_addrs) {
 		c = malloc(sizeof(*c));
@@ -118,44 +173,14 @@ static int run_check_dnsbl(int argc, char **argv)
 		}
 		sg_config_cli(c);
 	}
-	status = SG_EXIT_OK;
-	for (i = 0; !n_zones && i < c->dnsbl.n_zones; i++) {
-		if (sg_dnsbl_zone_check(c->dnsbl.zones[i], &why)) {
-			status =
-				sg_fail("[dnsbl] zones: bad zone '%s': %s", c->dnsbl.zones[i], why);
-			goto out;
-		}
+	if (!n_zones) {
+		status = config_zones(cmd, c, configured, &n_zones);
+		zones = configured;
 	}
-	if (!n_zones && !c->dnsbl.n_zones) {
-		status = sg_usage_error(&sg_cmd_check_dnsbl,
-					"no zone to look up in: set [dnsbl] zones or give --zone");
-		goto out;
-	}
-	if (!n_addrs && c->dnsbl.n_addresses) {
-		addrs = calloc((size_t)c->dnsbl.n_addresses, sizeof(*addrs));
-		if (!addrs) {
-			status = sg_fail("%s", strerror(ENOMEM));
-			goto out;
-		}
-		for (i = 0; i < c->dnsbl.n_addresses; i++) {
-			if (sg_dnsbl_addr_parse(c->dnsbl.addresses[i], &addrs[n_addrs++])) {
-				status = sg_fail("[dnsbl] addresses: bad address '%s'",
-						 c->dnsbl.addresses[i]);
-				goto out;
-			}
-		}
-	} else if (!n_addrs) {
-		status = host_addrs(&addrs, &n_addrs);
-		if (status)
-			goto out;
-	}
-	for (i = 0; i < n_addrs; i++)
-		for (j = 0; j < (n_zones ? n_zones : c->dnsbl.n_zones); j++)
-			check_one(&addrs[i], n_zones ? zones[j] : c->dnsbl.zones[j], &t);
-	printf("%d lookup%s: %d listed, %d not listed, %d failed\n", t.listed + t.clean + t.failed,
-	       t.listed + t.clean + t.failed == 1 ? "" : "s", t.listed, t.clean, t.failed);
-	status = t.listed || t.failed ? SG_EXIT_FAIL : SG_EXIT_OK;
-out:
+	if (!status && !n_addrs)
+		status = config_addrs(c, &addrs, &n_addrs);
+	if (!status)
+		status = lookup_all(addrs, n_addrs, zones, n_zones);
 	free(addrs);
 	free(c);
 	return status;
@@ -175,5 +200,8 @@ const struct sg_command sg_cmd_check_dnsbl = {
 		 "  summary. Exit status 0 when nothing is listed and every lookup\n"
 		 "  answered, 1 when an address is listed or a lookup failed, 2 on bad\n"
 		 "  usage or when no zone is set.\n",
+	.options = dnsbl_options,
+	.opts_size = sizeof(struct dnsbl_opts),
+	.max_args = -1,
 	.run = run_check_dnsbl,
 };

@@ -7,7 +7,6 @@
  * asked of the daemon's exporter; the audit log says who did what and why.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -403,8 +402,6 @@ static int explain_mail(const char *id, int json)
 	struct sg_config *c;
 	int unknown = 0, unreadable;
 
-	if (sg_need_root())
-		return SG_EXIT_FAIL;
 	c = malloc(sizeof(*c));
 	if (!c)
 		return sg_fail("%s", strerror(ENOMEM));
@@ -454,40 +451,35 @@ static int explain_mail(const char *id, int json)
 	return SG_EXIT_OK;
 }
 
-static int run_explain(int argc, char **argv)
+struct explain_opts {
+	int json;
+	char id[SG_PRINCIPAL_MAX]; /* a mail account's principal; "": a user's */
+};
+
+static const struct sg_option explain_options[] = {
+	{ "json", 0, SG_FLAG(struct explain_opts, json) },
+	{},
+};
+
+static int prepare_explain(const struct sg_command *cmd, void *opts, char **args, int n_args,
+			   unsigned *needs)
 {
-	static const struct option longopts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{},
-	};
-	char name[64], who[96], why[512] = "", id[SG_PRINCIPAL_MAX];
+	struct explain_opts *o = opts;
+
+	return sg_principal_arg(cmd, args[0], o->id, sizeof(o->id), needs);
+}
+
+static int run_explain(const struct sg_command *cmd, void *opts, char **args, int n_args)
+{
+	const struct explain_opts *o = opts;
+	char name[64], who[96], why[512] = "";
 	json_t *kernel, *daemon, *audit, *out;
 	struct sg_config *c;
-	int json = 0, ch, ret;
 	__u32 uid;
 
-	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'j':
-			json = 1;
-			break;
-		case 'h':
-			fputs(sg_cmd_explain.usage, stdout);
-			return SG_EXIT_OK;
-		default:
-			return sg_bad_option(&sg_cmd_explain, argv);
-		}
-	}
-	if (optind != argc - 1)
-		return sg_usage_error(&sg_cmd_explain, "expected one USER, UID or ACCOUNT");
-	ret = sg_contain_principal_arg(argv[optind], id, sizeof(id));
-	if (ret == -ENAMETOOLONG)
-		return sg_usage_error(&sg_cmd_explain, "account '%s' is too long", argv[optind]);
-	if (!ret)
-		return explain_mail(id, json);
-	if (sg_need_root() || sg_need_state() ||
-	    sg_resolve_user(argv[optind], &uid, name, sizeof(name)))
+	if (o->id[0])
+		return explain_mail(o->id, o->json);
+	if (sg_resolve_user(args[0], &uid, name, sizeof(name)))
 		return SG_EXIT_FAIL;
 	sg_who(uid, name, who, sizeof(who));
 	c = malloc(sizeof(*c));
@@ -514,7 +506,7 @@ static int run_explain(int argc, char **argv)
 	kernel = json_object_get(out, "kernel");
 	daemon = json_object_get(out, "daemon");
 	audit = json_object_get(out, "audit");
-	if (json) {
+	if (o->json) {
 		json_dumpf(out, stdout, JSON_INDENT(2));
 		printf("\n");
 	} else {
@@ -549,5 +541,12 @@ const struct sg_command sg_cmd_explain = {
 		 "  messages, banned IPs) or was released; and the last audit entries about\n"
 		 "  it. Without the daemon, the containment and the audit entries only.\n"
 		 "  --json: all of it as one JSON object.\n",
+	.options = explain_options,
+	.opts_size = sizeof(struct explain_opts),
+	.min_args = 1,
+	.max_args = 1,
+	.args = "one USER, UID or ACCOUNT",
+	.needs = SG_NEEDS_ROOT | SG_NEEDS_STATE,
+	.prepare = prepare_explain,
 	.run = run_explain,
 };

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* kill: the emergency command over kill.c, audited. */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -24,42 +23,30 @@ static void audit(__u32 uid, const char *name, const char *reason, json_t *pids)
 	json_decref(e.params);
 }
 
-static int run_kill(int argc, char **argv)
+struct kill_opts {
+	int force;
+	const char *reason;
+};
+
+static const struct sg_option kill_options[] = {
+	{ "force", 0, SG_FLAG(struct kill_opts, force) },
+	{ "reason", 0, SG_STRING(struct kill_opts, reason) },
+	{},
+};
+
+static int run_kill(const struct sg_command *cmd, void *opts, char **args, int n_args)
 {
-	static const struct option longopts[] = {
-		{ "force", no_argument, NULL, 'F' },
-		{ "reason", required_argument, NULL, 'R' },
-		{ "help", no_argument, NULL, 'h' },
-		{},
-	};
+	const struct kill_opts *o = opts;
 	char name[64], who[96];
-	const char *reason = NULL;
-	int force = 0, c, killed;
+	int killed;
 	__u32 uid;
 	json_t *pids;
 
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'F':
-			force = 1;
-			break;
-		case 'R':
-			reason = optarg;
-			break;
-		case 'h':
-			fputs(sg_cmd_kill.usage, stdout);
-			return SG_EXIT_OK;
-		default:
-			return sg_bad_option(&sg_cmd_kill, argv);
-		}
-	}
-	if (optind != argc - 1)
-		return sg_usage_error(&sg_cmd_kill, "expected one USER or UID");
-	if (sg_need_root() || sg_resolve_user(argv[optind], &uid, name, sizeof(name)))
+	if (sg_resolve_user(args[0], &uid, name, sizeof(name)))
 		return SG_EXIT_FAIL;
 	sg_who(uid, name, who, sizeof(who));
-	if (!uid && !force)
-		return sg_usage_error(&sg_cmd_kill,
+	if (!uid && !o->force)
+		return sg_usage_error(cmd,
 				      "%s is root: its mail processes are the system's "
 				      "(give --force if that is meant)",
 				      who);
@@ -69,7 +56,7 @@ static int run_kill(int argc, char **argv)
 	killed = sg_kill_senders(uid, 1, pids);
 	if (killed > 0) {
 		printf("killed %d process%s\n", killed, killed == 1 ? "" : "es");
-		audit(uid, name, reason, pids);
+		audit(uid, name, o->reason, pids);
 	} else if (!killed) {
 		printf("no process of %s holds or is opening an SMTP connection\n", who);
 	} else if (!json_array_size(pids)) {
@@ -88,5 +75,11 @@ const struct sg_command sg_cmd_kill = {
 		 "  last minute (a process refused by a block holds none), and lists them.\n"
 		 "  Never a process of another user, nor this command or its parents. UID 0\n"
 		 "  needs --force. What was killed, and TEXT, go to the audit log.\n",
+	.options = kill_options,
+	.opts_size = sizeof(struct kill_opts),
+	.min_args = 1,
+	.max_args = 1,
+	.args = "one USER or UID",
+	.needs = SG_NEEDS_ROOT,
 	.run = run_kill,
 };

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* log: the audit trail, oldest of the last N entries first. */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,7 +9,6 @@
 
 #include "host/audit.h"
 #include "cli/cli.h"
-#include "util/parse.h"
 
 #define TAIL_BLOCK 65536
 
@@ -267,46 +265,34 @@ static int read_tail(FILE *f, const char *path, size_t limit, struct out *o)
 	return err;
 }
 
-static int run_log(int argc, char **argv)
-{
-	static const struct option longopts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{},
-	};
-	struct out o = {};
-	struct sg_audit_cfg cfg;
-	__u32 limit = 20;
-	const char *why;
-	int c, err;
-	FILE *f;
+struct log_opts {
+	int json;
+	__u32 limit; /* 0: all */
+};
 
-	while ((c = getopt_long(argc, argv, "jn:h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'j':
-			o.json = 1;
-			break;
-		case 'n':
-			if (!strcmp(optarg, "0"))
-				limit = 0;
-			else if (sg_parse_count(optarg, 1000000, &limit, &why))
-				return sg_usage_error(&sg_cmd_log, "bad -n '%s': %s", optarg, why);
-			break;
-		case 'h':
-			fputs(sg_cmd_log.usage, stdout);
-			return SG_EXIT_OK;
-		default:
-			return sg_bad_option(&sg_cmd_log, argv);
-		}
-	}
-	if (optind < argc)
-		return sg_usage_error(&sg_cmd_log, "unexpected argument '%s'", argv[optind]);
+static const struct sg_option log_options[] = {
+	{ "json", 'j', SG_FLAG(struct log_opts, json) },
+	{ NULL, 'n', SG_COUNT(struct log_opts, limit), .label = "-n", .max = 1000000, .zero = 1 },
+	{},
+};
+
+static const struct log_opts log_defaults = { .limit = 20 };
+
+static int run_log(const struct sg_command *cmd, void *opts, char **args, int n_args)
+{
+	const struct log_opts *lo = opts;
+	struct out o = { .json = lo->json };
+	struct sg_audit_cfg cfg;
+	int err;
+	FILE *f;
 
 	sg_audit_cfg_cli(&cfg);
 	f = fopen(cfg.path, "re");
 	if (!f && errno != ENOENT)
 		return sg_fail("audit log %s: %s", cfg.path, strerror(errno));
-	err = !f ? 0 : limit ? read_tail(f, cfg.path, limit, &o) : read_all(f, cfg.path, &o);
+	err = !f	  ? 0
+	      : lo->limit ? read_tail(f, cfg.path, lo->limit, &o)
+			  : read_all(f, cfg.path, &o);
 	if (f)
 		fclose(f);
 	if (err)
@@ -324,5 +310,8 @@ const struct sg_command sg_cmd_log = {
 		 "  --json: an array of the entries as logged. The log is\n"
 		 "  /var/log/smtpguard/audit.log, [audit] log in the config file, or\n"
 		 "  $SMTPGUARD_AUDIT_LOG.\n",
+	.options = log_options,
+	.opts_size = sizeof(struct log_opts),
+	.defaults = &log_defaults,
 	.run = run_log,
 };

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* check-mta: whether the mail server is set up for smtpguard to contain accounts through it. */
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,40 +10,29 @@
 #include "core/config.h"
 #include "mail/mta.h"
 
-static int run_check_mta(int argc, char **argv)
+struct mta_opts {
+	int mta; /* 0: the configured or installed one */
+};
+
+static const struct sg_opt_choice mtas[] = {
+	{ "postfix", SG_MTA_POSTFIX },
+	{ "exim", SG_MTA_EXIM },
+	{},
+};
+
+static const struct sg_option mta_options[] = {
+	{ "mta", 0, SG_CHOICE(struct mta_opts, mta), .choices = mtas },
+	{},
+};
+
+static int run_check_mta(const struct sg_command *cmd, void *opts, char **args, int n_args)
 {
-	static const struct option longopts[] = {
-		{ "mta", required_argument, NULL, 'm' },
-		{ "help", no_argument, NULL, 'h' },
-		{},
-	};
+	const struct mta_opts *o = opts;
 	char(*logs)[PATH_MAX] = NULL;
-	const struct sg_mta_ops *b;
-	enum sg_mta_type t = SG_MTA_NONE;
-	int forced = 0, ch, n_logs, failed;
+	enum sg_mta_type t;
+	int n_logs, failed;
 	struct sg_config *c;
 
-	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'm':
-			b = sg_mta_backend_named(optarg);
-			if (!b)
-				return sg_usage_error(&sg_cmd_check_mta,
-						      "bad --mta '%s': postfix or exim", optarg);
-			t = b->type;
-			forced = 1;
-			break;
-		case 'h':
-			fputs(sg_cmd_check_mta.usage, stdout);
-			return SG_EXIT_OK;
-		default:
-			return sg_bad_option(&sg_cmd_check_mta, argv);
-		}
-	}
-	if (optind < argc)
-		return sg_usage_error(&sg_cmd_check_mta, "unexpected argument '%s'", argv[optind]);
-	if (sg_need_root())
-		return SG_EXIT_FAIL;
 	c = malloc(sizeof(*c));
 	logs = calloc(SG_MAX_MTA_LOGS, sizeof(*logs));
 	if (!c || !logs) {
@@ -53,8 +41,7 @@ static int run_check_mta(int argc, char **argv)
 		return sg_fail("%s", strerror(ENOMEM));
 	}
 	sg_config_cli(c);
-	if (!forced)
-		t = sg_mta_detect(c);
+	t = o->mta ? (enum sg_mta_type)o->mta : sg_mta_detect(c);
 	n_logs = sg_mta_logs(c, t, logs, SG_MAX_MTA_LOGS);
 	failed = sg_mta_check(c, t, (const char(*)[PATH_MAX])logs, n_logs < 0 ? 0 : n_logs, stdout);
 	free(logs);
@@ -82,5 +69,8 @@ const struct sg_command sg_cmd_check_mta = {
 		 "  that they exist in [mta] exim_dir; and that the logs the daemon follows\n"
 		 "  ([mta] logs, or the MTA's) can be read. One line per check, with what to\n"
 		 "  do about a failure. Exit status 0 when every check passes, else 1.\n",
+	.options = mta_options,
+	.opts_size = sizeof(struct mta_opts),
+	.needs = SG_NEEDS_ROOT,
 	.run = run_check_mta,
 };

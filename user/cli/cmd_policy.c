@@ -5,7 +5,6 @@
  * mail server (contain.h).
  */
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,77 +20,57 @@
 #include "cli/cli.h"
 #include "core/mailstats.h"
 #include "kern/maps.h"
-#include "util/parse.h"
 #include "util/render.h"
 #include "sg_bucket.h"
 #include "smtpguard.h"
 #include "kern/state.h"
 
 struct policy_args {
-	const char *user;
-	const char *reason;  /* NULL: not given */
-	__u64 rate_per_hour; /* 0: not given */
-	__u32 burst;	     /* 0: not given */
-	__u64 for_ns;	     /* 0: no expiry */
+	const char *reason;	   /* NULL: not given */
+	__u64 rate_per_hour;	   /* 0: not given */
+	__u32 burst;		   /* 0: not given */
+	__u64 for_ns;		   /* 0: no expiry */
+	char id[SG_PRINCIPAL_MAX]; /* release of a mail account: its principal; "": a user's */
 };
 
-/* Options of throttle, block and release; returns 0, -1 after --help, or an exit status. */
-static int parse_policy_args(const struct sg_command *cmd, int argc, char **argv,
-			     struct policy_args *a)
-{
-	static const struct option longopts[] = {
-		{ "rate", required_argument, NULL, 'r' },
-		{ "burst", required_argument, NULL, 'b' },
-		{ "for", required_argument, NULL, 'f' },
-		{ "reason", required_argument, NULL, 'R' },
-		{ "help", no_argument, NULL, 'h' },
-		{},
-	};
-	int throttle = cmd == &sg_cmd_throttle, release = cmd == &sg_cmd_release;
-	const char *opts = throttle ? "r:b:f:h" : release ? "h" : "f:h", *why;
-	int c, err;
+/* Rows of more than one table. */
+#define OPT_REASON "reason", 0, SG_STRING(struct policy_args, reason)
+#define OPT_FOR	   "for", 'f', SG_DURATION(struct policy_args, for_ns), .label = "duration"
+/* Another command's options: refused rather than unknown, with a word on who takes them. */
+#define OPT_NO_RATE  "rate", 0, SG_REFUSED, .label = "rate", .why = "takes no rate"
+#define OPT_NO_BURST "burst", 0, SG_REFUSED, .label = "burst", .why = "takes no burst"
 
-	memset(a, 0, sizeof(*a));
-	while ((c = getopt_long(argc, argv, opts, longopts, NULL)) != -1) {
-		switch (c) {
-		case 'r':
-			if (!throttle)
-				return sg_usage_error(cmd, "bad rate '%s': %s takes no rate",
-						      optarg, cmd->name);
-			if (sg_parse_rate(optarg, &a->rate_per_hour, &why))
-				return sg_usage_error(cmd, "bad rate '%s': %s", optarg, why);
-			break;
-		case 'b':
-			if (!throttle)
-				return sg_usage_error(cmd,
-						      "bad burst '%s': %s takes no burst (1 to %u)",
-						      optarg, cmd->name, SG_BURST_MAX);
-			if (sg_parse_count(optarg, SG_BURST_MAX, &a->burst, &why))
-				return sg_usage_error(cmd, "bad burst '%s': %s (1 to %u)", optarg,
-						      why, SG_BURST_MAX);
-			break;
-		case 'f':
-			err = sg_opt_for(cmd, !release, optarg, &a->for_ns);
-			if (err)
-				return err;
-			break;
-		case 'R':
-			a->reason = optarg;
-			break;
-		case 'h':
-			fputs(cmd->usage, stdout);
-			return -1;
-		default:
-			return sg_bad_option(cmd, argv);
-		}
-	}
-	if (optind != argc - 1)
-		return sg_usage_error(cmd, release ? "expected one USER, UID or ACCOUNT"
-						   : "expected one USER or UID");
-	if (throttle && !a->rate_per_hour)
-		return sg_usage_error(cmd, "--rate is required");
-	a->user = argv[optind];
-	return 0;
+static const struct sg_option throttle_options[] = {
+	{ "rate", 'r', SG_RATE(struct policy_args, rate_per_hour), .label = "rate", .required = 1 },
+	{ "burst", 'b', SG_COUNT(struct policy_args, burst), .label = "burst", .max = SG_BURST_MAX,
+	  .range = 1 },
+	{ OPT_FOR },
+	{ OPT_REASON },
+	{},
+};
+
+static const struct sg_option block_options[] = {
+	{ OPT_NO_RATE },
+	{ OPT_NO_BURST, .max = SG_BURST_MAX, .range = 1 },
+	{ OPT_FOR },
+	{ OPT_REASON },
+	{},
+};
+
+static const struct sg_option release_options[] = {
+	{ OPT_NO_RATE },
+	{ OPT_NO_BURST, .max = SG_BURST_MAX, .range = 1 },
+	{ "for", 0, SG_REFUSED, .label = "duration", .why = "takes none" },
+	{ OPT_REASON },
+	{},
+};
+
+static int prepare_release(const struct sg_command *cmd, void *opts, char **args, int n_args,
+			   unsigned *needs)
+{
+	struct policy_args *a = opts;
+
+	return sg_principal_arg(cmd, args[0], a->id, sizeof(a->id), needs);
 }
 
 /* After the change is made: its failure is a warning, never the command's. */
@@ -112,25 +91,24 @@ static void audit(const struct sg_command *cmd, __u32 uid, const char *name,
 	json_decref(params);
 }
 
-static int write_policy(const struct sg_command *cmd, int argc, char **argv, __u32 mode)
+/* throttle and block. */
+static int write_policy(const struct sg_command *cmd, void *opts, char **args, int n_args)
 {
+	__u32 mode = cmd == &sg_cmd_throttle ? SG_MODE_THROTTLE : SG_MODE_BLOCK;
 	char name[64], who[96], rate[32], dur[32];
 	struct sg_policy p = { .mode = mode };
-	struct policy_args a;
+	const struct policy_args *a = opts;
 	__u32 uid;
 	int fd, err;
 
-	err = parse_policy_args(cmd, argc, argv, &a);
-	if (err)
-		return err < 0 ? SG_EXIT_OK : err;
-	if (sg_need_root() || sg_need_state() || sg_resolve_user(a.user, &uid, name, sizeof(name)))
+	if (sg_resolve_user(args[0], &uid, name, sizeof(name)))
 		return SG_EXIT_FAIL;
 
 	p.set_by = SG_SET_CLI;
-	p.rate_per_hour = a.rate_per_hour;
-	p.burst = a.burst ? a.burst : sg_bucket_default_burst(a.rate_per_hour);
+	p.rate_per_hour = a->rate_per_hour;
+	p.burst = a->burst ? a->burst : sg_bucket_default_burst(a->rate_per_hour);
 	p.updated_ns = sg_boot_ns();
-	p.expires_ns = a.for_ns ? p.updated_ns + a.for_ns : 0;
+	p.expires_ns = a->for_ns ? p.updated_ns + a->for_ns : 0;
 
 	fd = sg_pin_open(SG_MAP_POLICIES);
 	if (fd < 0)
@@ -147,26 +125,16 @@ static int write_policy(const struct sg_command *cmd, int argc, char **argv, __u
 		printf("throttled %s to %s, burst %u", who, rate, p.burst);
 	else
 		printf("blocked %s", who);
-	if (a.for_ns)
-		printf(" for %s", sg_format_duration(a.for_ns, dur, sizeof(dur)));
+	if (a->for_ns)
+		printf(" for %s", sg_format_duration(a->for_ns, dur, sizeof(dur)));
 	printf("\n");
-	audit(cmd, uid, name, &a,
+	audit(cmd, uid, name, a,
 	      mode == SG_MODE_THROTTLE
 		      ? json_pack("{s:s, s:I, s:I}", "rate", rate, "rate_per_hour",
 				  (json_int_t)p.rate_per_hour, "burst", (json_int_t)p.burst)
 		      : NULL,
 	      p.expires_ns);
 	return SG_EXIT_OK;
-}
-
-static int run_throttle(int argc, char **argv)
-{
-	return write_policy(&sg_cmd_throttle, argc, argv, SG_MODE_THROTTLE);
-}
-
-static int run_block(int argc, char **argv)
-{
-	return write_policy(&sg_cmd_block, argc, argv, SG_MODE_BLOCK);
 }
 
 /* "17 held messages", "1 ban". */
@@ -194,8 +162,6 @@ static int release_mail(const char *id, const struct policy_args *a)
 	char *end;
 	int ret;
 
-	if (sg_need_root())
-		return SG_EXIT_FAIL;
 	sg_printable(id, safe, sizeof(safe));
 	c = malloc(sizeof(*c));
 	if (!c)
@@ -256,25 +222,19 @@ static int release_mail(const char *id, const struct policy_args *a)
  * detector keeps its hands off, for the grace period; then the default
  * policy applies again. With no grace, the policy is simply removed.
  */
-static int run_release(int argc, char **argv)
+static int run_release(const struct sg_command *cmd, void *opts, char **args, int n_args)
 {
 	struct sg_policy old, p = { .mode = SG_MODE_OBSERVE, .set_by = SG_SET_CLI };
-	char name[64], who[96], dur[32], id[SG_PRINCIPAL_MAX];
+	char name[64], who[96], dur[32];
+	const struct policy_args *a = opts;
 	const char *previous = NULL;
-	struct policy_args a;
 	struct sg_config *c;
 	int fd, err;
 	__u32 uid;
 
-	err = parse_policy_args(&sg_cmd_release, argc, argv, &a);
-	if (err)
-		return err < 0 ? SG_EXIT_OK : err;
-	err = sg_contain_principal_arg(a.user, id, sizeof(id));
-	if (err == -ENAMETOOLONG)
-		return sg_usage_error(&sg_cmd_release, "account '%s' is too long", a.user);
-	if (!err)
-		return release_mail(id, &a);
-	if (sg_need_root() || sg_need_state() || sg_resolve_user(a.user, &uid, name, sizeof(name)))
+	if (a->id[0])
+		return release_mail(a->id, a);
+	if (sg_resolve_user(args[0], &uid, name, sizeof(name)))
 		return SG_EXIT_FAIL;
 	sg_who(uid, name, who, sizeof(who));
 	c = malloc(sizeof(*c));
@@ -317,7 +277,7 @@ static int run_release(int argc, char **argv)
 		       who, dur);
 	else
 		printf("released %s\n", who);
-	audit(&sg_cmd_release, uid, name, &a,
+	audit(cmd, uid, name, a,
 	      json_pack("{s:s?, s:s?}", "previous", previous, "grace", p.expires_ns ? dur : NULL),
 	      p.expires_ns);
 	return SG_EXIT_OK;
@@ -333,7 +293,13 @@ const struct sg_command sg_cmd_throttle = {
 		 "  connect() to SMTP ports fails with EPERM. Takes effect at once, in the\n"
 		 "  kernel, with or without the daemon. DURATION: 90s, 15m, 2h, 1d, 1h30m.\n"
 		 "  The change and TEXT go to the audit log ('smtpguard log').\n",
-	.run = run_throttle,
+	.options = throttle_options,
+	.opts_size = sizeof(struct policy_args),
+	.min_args = 1,
+	.max_args = 1,
+	.args = "one USER or UID",
+	.needs = SG_NEEDS_ROOT | SG_NEEDS_STATE,
+	.run = write_policy,
 };
 
 const struct sg_command sg_cmd_block = {
@@ -343,7 +309,13 @@ const struct sg_command sg_cmd_block = {
 		 "  Every connect() the user makes to an SMTP port fails with EPERM until\n"
 		 "  'smtpguard release' or the end of DURATION (90s, 15m, 2h, 1d, 1h30m).\n"
 		 "  The change and TEXT go to the audit log ('smtpguard log').\n",
-	.run = run_block,
+	.options = block_options,
+	.opts_size = sizeof(struct policy_args),
+	.min_args = 1,
+	.max_args = 1,
+	.args = "one USER or UID",
+	.needs = SG_NEEDS_ROOT | SG_NEEDS_STATE,
+	.run = write_policy,
 };
 
 const struct sg_command sg_cmd_release = {
@@ -361,5 +333,12 @@ const struct sg_command sg_cmd_release = {
 		 "  lifted, and [mta] state records the release, so the daemon leaves it\n"
 		 "  alone for release_grace too. Works with the daemon down.\n"
 		 "  The change and TEXT go to the audit log ('smtpguard log').\n",
+	.options = release_options,
+	.opts_size = sizeof(struct policy_args),
+	.min_args = 1,
+	.max_args = 1,
+	.args = "one USER, UID or ACCOUNT",
+	.needs = SG_NEEDS_ROOT | SG_NEEDS_STATE,
+	.prepare = prepare_release,
 	.run = run_release,
 };

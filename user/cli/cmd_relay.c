@@ -10,7 +10,6 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <getopt.h>
 #include <ifaddrs.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -48,7 +47,23 @@ struct target {
 struct opts {
 	const char *domain; /* NULL: the server's name, from its greeting */
 	const char *helo;
-	int timeout_ms;
+	__u32 timeout_s;
+};
+
+static const struct opts relay_defaults = { .helo = DEFAULT_HELO, .timeout_s = DEFAULT_TIMEOUT_S };
+
+static int check_domain(const char *s, const char **why)
+{
+	*why = "not a domain name";
+	return !sg_relay_valid_domain(s);
+}
+
+static const struct sg_option relay_options[] = {
+	{ "domain", 0, SG_STRING(struct opts, domain), .check = check_domain },
+	{ "helo", 0, SG_STRING(struct opts, helo), .check = check_domain },
+	{ "timeout", 0, SG_COUNT(struct opts, timeout_s), .max = MAX_TIMEOUT_S,
+	  .why = "1 to " SG_STR(MAX_TIMEOUT_S) " seconds" },
+	{},
 };
 
 struct session {
@@ -400,7 +415,7 @@ static void run_test(const struct opts *o, const struct target *t, const struct 
 	__u16 sport = 0;
 	int err;
 
-	s->timeout_ms = o->timeout_ms;
+	s->timeout_ms = (int)o->timeout_s * 1000;
 	err = dial(s, t, src, &sport);
 	if (err) {
 		*r = (struct sg_relay_result){ SG_RELAY_ERROR, SG_STAGE_CONNECT, 0, err };
@@ -458,75 +473,31 @@ static char *ids_of(const struct sg_relay_result *res, enum sg_relay_verdict v, 
 	return buf;
 }
 
-static int run_check_relay(int argc, char **argv)
+/* The address the tests came from: a warning when the server may trust it to relay. */
+static void warn_trusted(const struct sg_config *c, const __u32 src[4])
 {
-	static const struct option longopts[] = {
-		{ "domain", required_argument, NULL, 'd' },
-		{ "helo", required_argument, NULL, 'H' },
-		{ "timeout", required_argument, NULL, 't' },
-		{ "help", no_argument, NULL, 'h' },
-		{},
-	};
-	struct opts o = { .helo = DEFAULT_HELO, .timeout_ms = DEFAULT_TIMEOUT_S * 1000 };
-	struct sg_relay_result *res = NULL;
-	int ch, i, n_relays = 0, n_errors = 0, have_src = 0, rc;
-	char line[128], ids[256], a[INET6_ADDRSTRLEN];
-	__u32 src[4] = {}, src_i[4], secs;
-	struct target t = { .port = SG_RELAY_PORT };
-	enum sg_relay_allowed allowed = SG_RELAY_NOT_ALLOWED;
-	struct session *s = NULL;
-	struct sg_config *c;
-	const char *why;
+	char a[INET6_ADDRSTRLEN];
 
-	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'd':
-		case 'H':
-			if (!sg_relay_valid_domain(optarg))
-				return sg_usage_error(&sg_cmd_check_relay,
-						      "bad --%s '%s': not a domain name",
-						      ch == 'd' ? "domain" : "helo", optarg);
-			if (ch == 'd')
-				o.domain = optarg;
-			else
-				o.helo = optarg;
-			break;
-		case 't':
-			if (sg_parse_count(optarg, MAX_TIMEOUT_S, &secs, &why))
-				return sg_usage_error(&sg_cmd_check_relay,
-						      "bad --timeout '%s': 1 to %d seconds", optarg,
-						      MAX_TIMEOUT_S);
-			o.timeout_ms = secs * 1000;
-			break;
-		case 'h':
-			fputs(sg_cmd_check_relay.usage, stdout);
-			return SG_EXIT_OK;
-		default:
-			return sg_bad_option(&sg_cmd_check_relay, argv);
-		}
-	}
-	if (argc - optind > 1)
-		return sg_usage_error(&sg_cmd_check_relay, "unexpected argument '%s'",
-				      argv[optind + 1]);
-	c = malloc(sizeof(*c));
-	if (!c)
-		return sg_fail("%s", strerror(ENOMEM));
-	sg_config_cli(c);
-	rc = pick_target(c, optind < argc ? argv[optind] : NULL, &t, &allowed);
-	if (rc)
-		goto out;
-	printf("check-relay %s: %s, %d tests, EHLO %s\n", t.shown,
-	       allowed == SG_RELAY_LOCAL ? "this host" : "in [relay] check_targets",
-	       sg_relay_n_tests, o.helo);
-	res = calloc(sg_relay_n_tests, sizeof(*res));
-	s = malloc(sizeof(*s));
-	if (!res || !s) {
-		rc = sg_fail("%s", strerror(ENOMEM));
-		goto out;
-	}
+	if (sg_relay_addr_loopback(src) || trusted(c, src))
+		printf("warning: the tests came from %s, %s: the server may trust it to relay, as "
+		       "Postfix's mynetworks, and 'relays' may then be legitimate; run check-relay "
+		       "from another host that lists this one in [relay] check_targets\n",
+		       sg_format_addr(src, a, sizeof(a)),
+		       sg_relay_addr_loopback(src) ? "a loopback address"
+						   : "inside [relay] trusted");
+}
+
+/* Every test against t, each dialogue and verdict, then the summary: the exit status. */
+static int run_tests(const struct sg_config *c, const struct opts *o, const struct target *t,
+		     struct sg_relay_result *res, struct session *s)
+{
+	int i, n_relays = 0, n_errors = 0, have_src = 0;
+	__u32 src[4] = {}, src_i[4];
+	char line[128], ids[256];
+
 	for (i = 0; i < sg_relay_n_tests; i++) {
 		printf("\ntest %s: %s\n", sg_relay_tests[i].id, sg_relay_tests[i].what);
-		run_test(&o, &t, &sg_relay_tests[i], s, &res[i], src_i);
+		run_test(o, t, &sg_relay_tests[i], s, &res[i], src_i);
 		if (!have_src && res[i].stage != SG_STAGE_CONNECT) {
 			memcpy(src, src_i, sizeof(src));
 			have_src = 1;
@@ -537,14 +508,9 @@ static int run_check_relay(int argc, char **argv)
 		       sg_relay_format_result(&res[i], line, sizeof(line)));
 	}
 	printf("\n");
-	if (have_src && (sg_relay_addr_loopback(src) || trusted(c, src)))
-		printf("warning: the tests came from %s, %s: the server may trust it to relay, as "
-		       "Postfix's mynetworks, and 'relays' may then be legitimate; run check-relay "
-		       "from another host that lists this one in [relay] check_targets\n",
-		       sg_format_addr(src, a, sizeof(a)),
-		       sg_relay_addr_loopback(src) ? "a loopback address"
-						   : "inside [relay] trusted");
-	printf("check-relay %s: ", t.shown);
+	if (have_src)
+		warn_trusted(c, src);
+	printf("check-relay %s: ", t->shown);
 	if (n_relays)
 		printf("%d of %d tests RELAY: open relay (%s)", n_relays, sg_relay_n_tests,
 		       ids_of(res, SG_RELAY_RELAYS, ids, sizeof(ids)));
@@ -554,7 +520,35 @@ static int run_check_relay(int argc, char **argv)
 		printf("; %d inconclusive (%s)", n_errors,
 		       ids_of(res, SG_RELAY_ERROR, ids, sizeof(ids)));
 	printf("\n");
-	rc = n_relays || n_errors ? SG_EXIT_FAIL : SG_EXIT_OK;
+	return n_relays || n_errors ? SG_EXIT_FAIL : SG_EXIT_OK;
+}
+
+static int run_check_relay(const struct sg_command *cmd, void *opts, char **args, int n_args)
+{
+	const struct opts *o = opts;
+	enum sg_relay_allowed allowed = SG_RELAY_NOT_ALLOWED;
+	struct target t = { .port = SG_RELAY_PORT };
+	struct sg_relay_result *res = NULL;
+	struct session *s = NULL;
+	struct sg_config *c;
+	int rc;
+
+	c = malloc(sizeof(*c));
+	if (!c)
+		return sg_fail("%s", strerror(ENOMEM));
+	sg_config_cli(c);
+	rc = pick_target(c, n_args ? args[0] : NULL, &t, &allowed);
+	if (rc)
+		goto out;
+	printf("check-relay %s: %s, %d tests, EHLO %s\n", t.shown,
+	       allowed == SG_RELAY_LOCAL ? "this host" : "in [relay] check_targets",
+	       sg_relay_n_tests, o->helo);
+	res = calloc(sg_relay_n_tests, sizeof(*res));
+	s = malloc(sizeof(*s));
+	if (!res || !s)
+		rc = sg_fail("%s", strerror(ENOMEM));
+	else
+		rc = run_tests(c, o, &t, res, s);
 out:
 	free(s);
 	free(res);
@@ -583,5 +577,9 @@ const struct sg_command sg_cmd_check_relay = {
 		 "  loopback address or one in [relay] trusted, 'relays' may only mean that\n"
 		 "  the server trusts this host. Exit status 0 when every test was refused,\n"
 		 "  else 1.\n",
+	.options = relay_options,
+	.opts_size = sizeof(struct opts),
+	.defaults = &relay_defaults,
+	.max_args = 1,
 	.run = run_check_relay,
 };

@@ -5,7 +5,6 @@
  * rules would have said under the configured thresholds.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,65 +24,49 @@ static __s64 uid_of_user(const char *user)
 	return pw ? (__s64)pw->pw_uid : -1;
 }
 
-static int run_replay(int argc, char **argv)
+struct replay_opts {
+	int mta; /* 0: [mta] type */
+	int json;
+};
+
+static const struct sg_opt_choice mtas[] = {
+	{ "postfix", SG_MTA_POSTFIX },
+	{ "exim", SG_MTA_EXIM },
+	{ "auto", SG_MTA_AUTO },
+	{},
+};
+
+static const struct sg_option replay_options[] = {
+	{ "mta", 0, SG_CHOICE(struct replay_opts, mta), .choices = mtas },
+	{ "json", 0, SG_FLAG(struct replay_opts, json) },
+	{},
+};
+
+static int run_replay(const struct sg_command *cmd, void *opts, char **args, int n_args)
 {
-	static const struct option longopts[] = {
-		{ "mta", required_argument, NULL, 'm' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{},
-	};
+	const struct replay_opts *ro = opts;
 	struct sg_replay_opts o = { .uid_of_user = uid_of_user };
-	const struct sg_mta_ops *b;
-	int json = 0, mta = -1, ch, ret;
 	struct sg_thresholds th;
 	struct sg_config *c;
 	json_t *report;
 	char err[1024];
+	int mta, ret;
 
-	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'm':
-			b = sg_mta_backend_named(optarg);
-			if (b)
-				mta = (int)b->type;
-			else if (!strcmp(optarg, "auto"))
-				mta = SG_MTA_AUTO;
-			else
-				return sg_usage_error(&sg_cmd_replay,
-						      "bad --mta '%s': postfix, exim or auto",
-						      optarg);
-			break;
-		case 'j':
-			json = 1;
-			break;
-		case 'h':
-			fputs(sg_cmd_replay.usage, stdout);
-			return SG_EXIT_OK;
-		default:
-			return sg_bad_option(&sg_cmd_replay, argv);
-		}
-	}
-	if (optind == argc)
-		return sg_usage_error(&sg_cmd_replay, "expected one or more FILEs (- for standard "
-						      "input), oldest first");
 	c = malloc(sizeof(*c));
 	if (!c)
 		return sg_fail("%s", strerror(ENOMEM));
 	sg_config_cli(c);
-	if (mta < 0)
-		mta = c->mta.type;
+	mta = ro->mta ? ro->mta : c->mta.type;
 	th = c->detect.thresholds;
 	o.type = sg_mta_backend((enum sg_mta_type)mta) ? (enum sg_mta_type)mta : SG_MTA_NONE;
 	o.th = &th;
 	o.mta_users = c->detect.mta_users;
 	o.n_mta_users = c->detect.n_mta_users;
-	ret = sg_replay((const char *const *)argv + optind, (size_t)(argc - optind), &o, &report,
-			err, sizeof(err));
+	ret = sg_replay((const char *const *)args, (size_t)n_args, &o, &report, err, sizeof(err));
 	free(c);
 	if (ret)
 		return sg_fail("replay: %s", err);
-	if (json) {
+	if (ro->json) {
 		ret = json_dumpf(json_object_get(report, "principals"), stdout,
 				 JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
 		putchar('\n');
@@ -119,5 +102,10 @@ const struct sg_command sg_cmd_replay = {
 		 "  the whole replay (the rule itself counts those of the last hour).\n"
 		 "  Exit status: 0 when the replay ran, alerts or not; 1 when a file cannot\n"
 		 "  be read; 2 on bad usage.\n",
+	.options = replay_options,
+	.opts_size = sizeof(struct replay_opts),
+	.min_args = 1,
+	.max_args = -1,
+	.args = "one or more FILEs (- for standard input), oldest first",
 	.run = run_replay,
 };

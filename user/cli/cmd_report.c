@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* status and top: read the pinned maps, hand rows to render.c. */
 #include <errno.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +14,6 @@
 #include "kern/collect.h"
 #include "core/config.h"
 #include "kern/maps.h"
-#include "util/parse.h"
 #include "util/render.h"
 #include "smtpguard.h"
 #include "kern/state.h"
@@ -250,106 +248,80 @@ static int top_accounts(__u32 limit, int json, __u32 watch)
 		   : SG_EXIT_OK;
 }
 
-static int run_top(int argc, char **argv)
+struct top_opts {
+	int json, accounts;
+	__u32 limit, watch; /* 0: not given */
+};
+
+static const struct sg_option top_options[] = {
+	{ "json", 'j', SG_FLAG(struct top_opts, json) },
+	{ NULL, 'n', SG_COUNT(struct top_opts, limit), .label = "-n", .max = 1000000 },
+	{ "watch", 'w', SG_COUNT(struct top_opts, watch), .max = 3600 },
+	{ "accounts", 0, SG_FLAG(struct top_opts, accounts) },
+	{},
+};
+
+/* The mail accounts are the daemon's: --accounts needs no attach, nor root. */
+static int prepare_top(const struct sg_command *cmd, void *opts, char **args, int n_args,
+		       unsigned *needs)
 {
-	static const struct option longopts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "watch", required_argument, NULL, 'w' },
-		{ "accounts", no_argument, NULL, 'a' },
-		{ "help", no_argument, NULL, 'h' },
-		{},
-	};
+	struct top_opts *o = opts;
+
+	if (o->json && o->watch)
+		return sg_usage_error(cmd, "--watch is for the terminal, not --json");
+	if (!o->limit && !o->json)
+		o->limit = 20;
+	if (o->accounts)
+		*needs = 0;
+	return 0;
+}
+
+static int run_top(const struct sg_command *cmd, void *opts, char **args, int n_args)
+{
+	const struct top_opts *o = opts;
 	struct top t = {};
-	__u32 limit = 0, watch = 0;
-	int json = 0, accounts = 0, c, err = 0;
-	const char *why;
 	json_t *out;
+	int err = 0;
 
-	while ((c = getopt_long(argc, argv, "jn:w:h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'j':
-			json = 1;
-			break;
-		case 'a':
-			accounts = 1;
-			break;
-		case 'n':
-			if (sg_parse_count(optarg, 1000000, &limit, &why))
-				return sg_usage_error(&sg_cmd_top, "bad -n '%s': %s", optarg, why);
-			break;
-		case 'w':
-			if (sg_parse_count(optarg, 3600, &watch, &why))
-				return sg_usage_error(&sg_cmd_top, "bad --watch '%s': %s", optarg,
-						      why);
-			break;
-		case 'h':
-			fputs(sg_cmd_top.usage, stdout);
-			return SG_EXIT_OK;
-		default:
-			return sg_bad_option(&sg_cmd_top, argv);
-		}
-	}
-	if (optind < argc)
-		return sg_usage_error(&sg_cmd_top, "unexpected argument '%s'", argv[optind]);
-	if (json && watch)
-		return sg_usage_error(&sg_cmd_top, "--watch is for the terminal, not --json");
-	if (!limit && !json)
-		limit = 20;
-	if (accounts)
-		return top_accounts(limit, json, watch);
-	if (sg_need_root() || sg_need_state())
-		return SG_EXIT_FAIL;
-
+	if (o->accounts)
+		return top_accounts(o->limit, o->json, o->watch);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	do {
 		err = collect_top(&t);
 		if (err)
 			break;
-		if (limit && t.n > limit)
-			t.n = limit;
-		if (json) {
+		if (o->limit && t.n > o->limit)
+			t.n = o->limit;
+		if (o->json) {
 			out = sg_top_json(t.rows, t.n, t.now);
 			err = sg_json_print(stdout, out);
 			json_decref(out);
 			break;
 		}
-		if (watch)
+		if (o->watch)
 			printf("\033[H\033[2J");
 		sg_top_print(stdout, t.rows, t.n, t.now);
 		fflush(stdout);
-	} while (watch && !sleep(watch) && !stop);
+	} while (o->watch && !sleep(o->watch) && !stop);
 	free(t.rows);
 	return err ? sg_fail("reading %s: %s", sg_pin_dir(), strerror(-err)) : SG_EXIT_OK;
 }
 
-static int run_status(int argc, char **argv)
-{
-	static const struct option longopts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{},
-	};
-	struct sg_status *st;
-	int json = 0, c, err;
-	json_t *out;
+struct status_opts {
+	int json;
+};
 
-	while ((c = getopt_long(argc, argv, "jh", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'j':
-			json = 1;
-			break;
-		case 'h':
-			fputs(sg_cmd_status.usage, stdout);
-			return SG_EXIT_OK;
-		default:
-			return sg_bad_option(&sg_cmd_status, argv);
-		}
-	}
-	if (optind < argc)
-		return sg_usage_error(&sg_cmd_status, "unexpected argument '%s'", argv[optind]);
-	if (sg_need_root() || sg_need_state())
-		return SG_EXIT_FAIL;
+static const struct sg_option status_options[] = {
+	{ "json", 'j', SG_FLAG(struct status_opts, json) },
+	{},
+};
+
+static int run_status(const struct sg_command *cmd, void *opts, char **args, int n_args)
+{
+	int json = ((const struct status_opts *)opts)->json, err;
+	struct sg_status *st;
+	json_t *out;
 
 	st = malloc(sizeof(*st));
 	if (!st)
@@ -370,6 +342,9 @@ const struct sg_command sg_cmd_status = {
 	.name = "status",
 	.summary = "what is attached where, policies, ports, map fill, errors",
 	.usage = "usage: smtpguard status [--json]\n",
+	.options = status_options,
+	.opts_size = sizeof(struct status_opts),
+	.needs = SG_NEEDS_ROOT | SG_NEEDS_STATE,
 	.run = run_status,
 };
 
@@ -388,5 +363,9 @@ const struct sg_command sg_cmd_top = {
 		 "  whether it is contained. Asked of the daemon's exporter: fails without it.\n"
 		 "  -n N: at most N rows (default 20; all with --json).\n"
 		 "  --watch SECONDS: redraw every SECONDS until interrupted.\n",
+	.options = top_options,
+	.opts_size = sizeof(struct top_opts),
+	.needs = SG_NEEDS_ROOT | SG_NEEDS_STATE,
+	.prepare = prepare_top,
 	.run = run_top,
 };

@@ -1,39 +1,23 @@
 // SPDX-License-Identifier: GPL-2.0
 /* run: the daemon in the foreground (systemd's Type=notify, or a terminal). */
-#include <getopt.h>
 #include <stdio.h>
 
 #include "cli/cli.h"
 #include "core/config.h"
 #include "daemon/daemon.h"
 
-static int run_daemon(int argc, char **argv)
-{
-	static const struct option longopts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "help", no_argument, NULL, 'h' },
-		{},
-	};
-	const char *path = NULL;
-	int c;
+struct run_opts {
+	const char *config;
+};
 
-	while ((c = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'c':
-			path = optarg;
-			break;
-		case 'h':
-			fputs(sg_cmd_run.usage, stdout);
-			return SG_EXIT_OK;
-		default:
-			return sg_bad_option(&sg_cmd_run, argv);
-		}
-	}
-	if (optind < argc)
-		return sg_usage_error(&sg_cmd_run, "unexpected argument '%s'", argv[optind]);
-	if (sg_need_root())
-		return SG_EXIT_FAIL;
-	return sg_daemon_run(path);
+static const struct sg_option run_options[] = {
+	{ "config", 'c', SG_STRING(struct run_opts, config) },
+	{},
+};
+
+static int run_daemon(const struct sg_command *cmd, void *opts, char **args, int n_args)
+{
+	return sg_daemon_run(((struct run_opts *)opts)->config);
 }
 
 const struct sg_command sg_cmd_run = {
@@ -50,5 +34,8 @@ const struct sg_command sg_cmd_run = {
 		 "  is logged and the running configuration stays); SIGTERM and SIGINT stop\n"
 		 "  the daemon and leave the programs attached and enforcing, unless\n"
 		 "  [daemon] detach_on_exit = yes.\n",
+	.options = run_options,
+	.opts_size = sizeof(struct run_opts),
+	.needs = SG_NEEDS_ROOT,
 	.run = run_daemon,
 };

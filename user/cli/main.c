@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
 /* smtpguard: git-style dispatch to the subcommands. */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -34,7 +33,6 @@ int main(int argc, char **argv)
 {
 	size_t i;
 
-	opterr = 0;
 	sg_log_libbpf();
 	if (argc < 2) {
 		usage(stderr);
@@ -50,7 +48,7 @@ int main(int argc, char **argv)
 	}
 	for (i = 0; i < N_COMMANDS; i++)
 		if (!strcmp(argv[1], commands[i]->name))
-			return commands[i]->run(argc - 1, argv + 1);
+			return sg_dispatch(commands[i], argc - 1, argv + 1);
 	fprintf(stderr, "smtpguard: unknown command '%s'\n\n", argv[1]);
 	usage(stderr);
 	return SG_EXIT_USAGE;
