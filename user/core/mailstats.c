@@ -26,6 +26,12 @@ struct qid_entry {
 	__u32 client[4]; /* IPv4 mapped */
 };
 
+/* The index's entry: principals are kept in ps, in order, and found through this. */
+struct id_entry {
+	char id[SG_PRINCIPAL_MAX];
+	struct sg_mail_principal *p;
+};
+
 struct sg_mailstats {
 	struct sg_htab *qids; /* of struct qid_entry */
 	struct qid_order {
@@ -37,6 +43,7 @@ struct sg_mailstats {
 
 	struct sg_mail_principal **ps; /* in order of first appearance */
 	size_t n_ps, cap_ps, max_ps;
+	struct sg_htab *by_id; /* of struct id_entry: ps by id */
 
 	struct sg_mail_pending *pending;
 	size_t n_pending;
@@ -68,12 +75,14 @@ struct sg_mailstats *sg_mailstats_new(size_t max_principals)
 	if (!m)
 		return NULL;
 	m->max_ps = max_principals ? max_principals : DEFAULT_MAXP;
+	m->by_id = sg_htab_new(SG_HTAB_STRING, SG_PRINCIPAL_MAX, sizeof(struct id_entry), 0,
+			       m->max_ps);
 	m->qids = sg_htab_new(SG_HTAB_STRING, SG_MTA_QID_MAX, sizeof(struct qid_entry), 1024,
 			      SG_MAIL_MAX_QIDS);
 	m->order = calloc(SG_MAIL_MAX_QIDS, sizeof(*m->order));
 	m->pending = calloc(PENDING_MAX, sizeof(*m->pending));
 	m->relays = calloc(RELAYS_MAX, sizeof(*m->relays));
-	if (!m->qids || !m->order || !m->pending || !m->relays) {
+	if (!m->by_id || !m->qids || !m->order || !m->pending || !m->relays) {
 		sg_mailstats_free(m);
 		return NULL;
 	}
@@ -89,6 +98,7 @@ void sg_mailstats_free(struct sg_mailstats *m)
 	for (i = 0; i < m->n_ps; i++)
 		free(m->ps[i]);
 	free(m->ps);
+	sg_htab_free(m->by_id);
 	sg_htab_free(m->qids);
 	free(m->order);
 	free(m->pending);
@@ -176,12 +186,9 @@ static struct qid_entry *qid_add(struct sg_mailstats *m, const char *qid)
 
 static struct sg_mail_principal *find(struct sg_mailstats *m, const char *id)
 {
-	size_t i;
+	struct id_entry *e = sg_htab_find(m->by_id, id);
 
-	for (i = m->n_ps; i-- > 0;)
-		if (!strcmp(m->ps[i]->id, id))
-			return m->ps[i];
-	return NULL;
+	return e ? e->p : NULL;
 }
 
 struct sg_mail_principal *sg_mailstats_get(struct sg_mailstats *m, const char *id)
@@ -204,6 +211,7 @@ static int evict(struct sg_mailstats *m, time_t now)
 	while ((e = sg_htab_next(m->qids, &pos)))
 		if (e->p == m->ps[best])
 			e->p = NULL;
+	sg_htab_delete(m->by_id, m->ps[best]->id);
 	free(m->ps[best]);
 	memmove(&m->ps[best], &m->ps[best + 1], (m->n_ps - best - 1) * sizeof(m->ps[0]));
 	m->n_ps--;
@@ -216,6 +224,7 @@ static struct sg_mail_principal *principal(struct sg_mailstats *m, enum sg_mail_
 {
 	char id[SG_PRINCIPAL_MAX];
 	struct sg_mail_principal *p, **ps;
+	struct id_entry *e;
 	int n;
 
 	n = snprintf(id, sizeof(id), "%s%s",
@@ -235,8 +244,11 @@ static struct sg_mail_principal *principal(struct sg_mailstats *m, enum sg_mail_
 		m->cap_ps = m->cap_ps ? m->cap_ps * 2 : 64;
 	}
 	p = calloc(1, sizeof(*p));
-	if (!p)
+	if (!p || sg_htab_add(m->by_id, id, (void **)&e) < 0) {
+		free(p);
 		return NULL;
+	}
+	e->p = p;
 	memcpy(p->id, id, (size_t)n + 1);
 	p->kind = kind;
 	p->uid = -1;
