@@ -104,9 +104,9 @@ KERNELS_FILES := smtpguard $(BPF_TESTS) $(BUILD)/kernels/sg_verify \
 # The integration tests put an empty program on clsact as another tool's filter.
 test: deps all $(UNIT_TESTS) $(BPF_TESTS) $(TOOLS) $(FUZZERS) $(BUILD)/empty.bpf.o \
 	$(KERNELS_INITRAMFS)
-	@FUZZ_SECONDS=$(FUZZ_TEST_SECONDS) KERNELS="$(KERNELS_TEST)" tests/run.sh $(UNIT_TESTS) \
-		$(BPF_TESTS) tests/fuzz/run.sh tests/integration/run.sh tests/prometheus/run.sh \
-		tests/kernels/run.sh
+	@FUZZ_SECONDS=$(FUZZ_TEST_SECONDS) KERNELS="$(KERNELS_TEST)" tests/run.sh tests/layout/run.sh \
+		$(UNIT_TESTS) $(BPF_TESTS) tests/fuzz/run.sh tests/integration/run.sh \
+		tests/prometheus/run.sh tests/kernels/run.sh
 
 $(BUILD)/kernels/sg_verify: tests/kernels/sg_verify.c
 	@mkdir -p $(@D)

@@ -259,6 +259,31 @@ static void test_offenders_file(void **state)
 	sg_brute_free(b);
 }
 
+/* At the cap, a new source takes the place of an idle one: counted, and judged on its own. */
+static void test_sources_at_the_cap(void **state)
+{
+	struct sg_brute *b = sg_brute_new();
+	struct sg_brute_verdict v[8];
+	struct sg_brute_totals t;
+	char ip[32];
+	int i;
+
+	assert_non_null(b);
+	for (i = 0; i < SG_BRUTE_MAX_SOURCES; i++) {
+		snprintf(ip, sizeof(ip), "10.%d.%d.%d", i >> 16, (i >> 8) & 255, i & 255);
+		fail_from(b, ip, "", SG_SVC_SMTP, 1, T0);
+	}
+	sg_brute_totals(b, &t);
+	assert_int_equal(t.evicted, 0);
+	fail_from(b, "198.51.100.10", "", SG_SVC_SMTP, 5, T0 + 1);
+	sg_brute_totals(b, &t);
+	assert_int_equal(t.evicted, 1);
+	assert_int_equal(sg_brute_judge(b, &cfg, T0 + 1, v, 8), 1);
+	assert_string_equal(v[0].addr, "198.51.100.10");
+	assert_int_equal(v[0].value, 5);
+	sg_brute_free(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -267,6 +292,7 @@ int main(void)
 		cmocka_unit_test_setup(test_syn_rate, setup),
 		cmocka_unit_test_setup(test_distributed, setup),
 		cmocka_unit_test_setup(test_offenders_file, setup),
+		cmocka_unit_test_setup(test_sources_at_the_cap, setup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -344,12 +344,40 @@ static void test_relayed(void **state)
 	sg_mailstats_free(m);
 }
 
+/* At the bound, the principal idle longest gives way, if idle an hour and not contained. */
+static void test_principals_at_the_bound(void **state)
+{
+	struct sg_mailstats *m = sg_mailstats_new(2);
+	struct sg_mailstats_host h;
+
+	assert_non_null(sg_mailstats_principal(m, "sasl:a", T0));
+	assert_non_null(sg_mailstats_principal(m, "sasl:b", T0 + 1));
+	assert_null(sg_mailstats_principal(m, "sasl:c", T0 + 100));
+	assert_non_null(sg_mailstats_principal(m, "sasl:c", T0 + 3601));
+	assert_null(sg_mailstats_get(m, "sasl:a"));
+	assert_non_null(sg_mailstats_get(m, "sasl:b"));
+	assert_non_null(sg_mailstats_get(m, "sasl:c"));
+	sg_mailstats_get(m, "sasl:b")->contained = 1;
+	assert_non_null(sg_mailstats_principal(m, "sasl:a", T0 + 7300));
+	assert_null(sg_mailstats_get(m, "sasl:c"));
+	assert_non_null(sg_mailstats_get(m, "sasl:b"));
+	assert_string_equal(sg_mailstats_get(m, "sasl:a")->id, "sasl:a");
+	sg_mailstats_host(m, &h);
+	assert_int_equal(h.principals, 2);
+	assert_int_equal(h.evicted, 2);
+	sg_mailstats_free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_account_windows), cmocka_unit_test(test_local_and_bounces_in),
-		cmocka_unit_test(test_qids_and_holds),	cmocka_unit_test(test_long_deferred),
-		cmocka_unit_test(test_bad_ids),		cmocka_unit_test(test_relayed),
+		cmocka_unit_test(test_account_windows),
+		cmocka_unit_test(test_local_and_bounces_in),
+		cmocka_unit_test(test_qids_and_holds),
+		cmocka_unit_test(test_long_deferred),
+		cmocka_unit_test(test_bad_ids),
+		cmocka_unit_test(test_relayed),
+		cmocka_unit_test(test_principals_at_the_bound),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -65,7 +65,7 @@ static json_t *kernel_json(__u32 uid, __u64 now)
 	o = json_pack("{s:s, s:s, s:s, s:I, s:s, s:I}", "policy_of", own ? "own" : "default",
 		      "mode", sg_mode_name(eff->mode), "rate",
 		      eff->mode == SG_MODE_THROTTLE ? rate : "", "burst", (json_int_t)eff->burst,
-		      "set_by", own ? sg_setter_names[p.set_by < SG_SET__MAX ? p.set_by : SG_SET_UNKNOWN] : "the default policy",
+		      "set_by", own ? sg_setter_name(p.set_by) : "the default policy",
 		      "expires_in_s",
 		      (json_int_t)(own && p.expires_ns ? (p.expires_ns - now) / SG_NS_PER_SEC : 0));
 	if (!o)

@@ -24,6 +24,7 @@
 #include <zlib.h>
 
 #include "core/baseline.h"
+#include "util/htab.h"
 
 #define MAGIC	  "SGBASE\0\0"
 #define MAGIC_LEN 8
@@ -34,9 +35,14 @@
 #define FIXED_LEN  (8 + 8 + 8 + 1 + SG_HOURS_PER_WEEK / 8 + 4 * SG_HOURS_PER_WEEK)
 #define RECORD_MAX (2 + SG_PRINCIPAL_MAX + FIXED_LEN)
 
+/* The table's entry: records are allocated on their own, so entries hold pointers. */
+struct slot {
+	char principal[SG_PRINCIPAL_MAX];
+	struct sg_baseline *b;
+};
+
 struct sg_baselines {
-	struct sg_baseline **slots; /* open addressing, linear probing, never deleted */
-	size_t cap, n;		    /* cap: a power of two */
+	struct sg_htab *t; /* of struct slot, never deleted from but all at once */
 };
 
 struct sg_baselines *sg_baselines_new(void)
@@ -45,9 +51,8 @@ struct sg_baselines *sg_baselines_new(void)
 
 	if (!s)
 		return NULL;
-	s->cap = 1024;
-	s->slots = calloc(s->cap, sizeof(s->slots[0]));
-	if (!s->slots) {
+	s->t = sg_htab_new(SG_HTAB_STRING, SG_PRINCIPAL_MAX, sizeof(struct slot), 512, 0);
+	if (!s->t) {
 		free(s);
 		return NULL;
 	}
@@ -56,13 +61,12 @@ struct sg_baselines *sg_baselines_new(void)
 
 static void drop_all(struct sg_baselines *s)
 {
-	size_t i;
+	struct slot *e;
+	size_t pos = 0;
 
-	for (i = 0; i < s->cap; i++) {
-		free(s->slots[i]);
-		s->slots[i] = NULL;
-	}
-	s->n = 0;
+	while ((e = sg_htab_next(s->t, &pos)))
+		free(e->b);
+	sg_htab_clear(s->t);
 }
 
 void sg_baselines_free(struct sg_baselines *s)
@@ -70,60 +74,21 @@ void sg_baselines_free(struct sg_baselines *s)
 	if (!s)
 		return;
 	drop_all(s);
-	free(s->slots);
+	sg_htab_free(s->t);
 	free(s);
-}
-
-/* FNV-1a */
-static size_t hash(const char *p)
-{
-	size_t h = 14695981039346656037ULL;
-
-	while (*p)
-		h = (h ^ (unsigned char)*p++) * 1099511628211ULL;
-	return h;
-}
-
-/* The slot holding principal, or the empty one where it would go. */
-static size_t probe(const struct sg_baselines *s, const char *principal)
-{
-	size_t i = hash(principal) & (s->cap - 1);
-
-	while (s->slots[i] && strcmp(s->slots[i]->principal, principal))
-		i = (i + 1) & (s->cap - 1);
-	return i;
-}
-
-static int grow(struct sg_baselines *s)
-{
-	struct sg_baselines bigger = { .cap = s->cap * 2 };
-	size_t i;
-
-	bigger.slots = calloc(bigger.cap, sizeof(bigger.slots[0]));
-	if (!bigger.slots)
-		return -ENOMEM;
-	for (i = 0; i < s->cap; i++)
-		if (s->slots[i])
-			bigger.slots[probe(&bigger, s->slots[i]->principal)] = s->slots[i];
-	free(s->slots);
-	s->slots = bigger.slots;
-	s->cap = bigger.cap;
-	return 0;
 }
 
 /* Adds b, which the store then owns; -EEXIST when its principal is there already. */
 static int insert(struct sg_baselines *s, struct sg_baseline *b)
 {
-	size_t i;
+	struct slot *e;
+	int ret = sg_htab_add(s->t, b->principal, (void **)&e);
 
-	/* At most half full, so probes stay short. */
-	if (2 * (s->n + 1) > s->cap && grow(s))
-		return -ENOMEM;
-	i = probe(s, b->principal);
-	if (s->slots[i])
+	if (ret < 0)
+		return ret;
+	if (!ret)
 		return -EEXIST;
-	s->slots[i] = b;
-	s->n++;
+	e->b = b;
 	return 0;
 }
 
@@ -131,10 +96,11 @@ static int insert(struct sg_baselines *s, struct sg_baseline *b)
 struct sg_baseline *sg_baselines_get(struct sg_baselines *s, const char *principal, int create,
 				     time_t now)
 {
-	struct sg_baseline *b = s->slots[probe(s, principal)];
+	struct slot *e = sg_htab_find(s->t, principal);
+	struct sg_baseline *b;
 
-	if (b || !create)
-		return b;
+	if (e || !create)
+		return e ? e->b : NULL;
 	/* Cut short, two principals could share a record. */
 	if (strnlen(principal, SG_PRINCIPAL_MAX) == SG_PRINCIPAL_MAX)
 		return NULL;
@@ -152,19 +118,18 @@ struct sg_baseline *sg_baselines_get(struct sg_baselines *s, const char *princip
 
 size_t sg_baselines_count(const struct sg_baselines *s)
 {
-	return s->n;
+	return sg_htab_count(s->t);
 }
 
 int sg_baselines_each(struct sg_baselines *s, int (*fn)(struct sg_baseline *b, void *ctx),
 		      void *ctx)
 {
-	size_t i;
+	struct slot *e;
+	size_t pos = 0;
 	int ret;
 
-	for (i = 0; i < s->cap; i++) {
-		if (!s->slots[i])
-			continue;
-		ret = fn(s->slots[i], ctx);
+	while ((e = sg_htab_next(s->t, &pos))) {
+		ret = fn(e->b, ctx);
 		if (ret)
 			return ret;
 	}
@@ -239,11 +204,11 @@ void sg_baseline_add(struct sg_baseline *b, __u64 n, time_t now)
 
 void sg_baselines_roll(struct sg_baselines *s, time_t now)
 {
-	size_t i;
+	struct slot *e;
+	size_t pos = 0;
 
-	for (i = 0; i < s->cap; i++)
-		if (s->slots[i])
-			sg_baseline_roll(s->slots[i], now);
+	while ((e = sg_htab_next(s->t, &pos)))
+		sg_baseline_roll(e->b, now);
 }
 
 double sg_baseline_per_min(const struct sg_baseline *b, time_t now)
@@ -345,8 +310,9 @@ static int write_store(const struct sg_baselines *s, int fd)
 {
 	struct writer w = { .crc = crc32(0, NULL, 0) };
 	unsigned char buf[RECORD_MAX], *p;
+	const struct slot *e;
 	int gz_fd, ret, zerr;
-	size_t i;
+	size_t pos = 0;
 
 	/* gzclose closes its descriptor, and the file is fsynced after that. */
 	gz_fd = dup(fd);
@@ -359,11 +325,10 @@ static int write_store(const struct sg_baselines *s, int fd)
 	}
 	memcpy(buf, MAGIC, MAGIC_LEN);
 	p = put(buf + MAGIC_LEN, VERSION, 4);
-	p = put(p, s->n, 4);
+	p = put(p, sg_htab_count(s->t), 4);
 	ret = out(&w, buf, p - buf);
-	for (i = 0; i < s->cap && !ret; i++)
-		if (s->slots[i])
-			ret = out(&w, buf, encode(buf, s->slots[i]));
+	while (!ret && (e = sg_htab_next(s->t, &pos)))
+		ret = out(&w, buf, encode(buf, e->b));
 	if (!ret) {
 		put(buf, w.crc, 4);
 		ret = out(&w, buf, 4);

@@ -10,10 +10,11 @@
 
 #include "core/brute.h"
 #include "sg_bucket.h"
+#include "util/htab.h"
 #include "util/parse.h"
 #include "util/render.h"
 
-#define PROBES 32 /* slots a source may sit away from its hash's */
+#define NEAR 32 /* sources a new one may replace at the cap: the idlest of them */
 
 const char *const sg_brute_service_names[SG_BRUTE_SERVICES] = {
 	[SG_BRUTE_SMTP] = "smtp",
@@ -30,8 +31,7 @@ struct wcount {
 };
 
 struct source {
-	__u32 addr[4];
-	int used;
+	__u32 addr[4];	     /* the key */
 	time_t last;	     /* of its last failure or SYN: the idlest goes at the cap */
 	time_t banned_until; /* judged: left alone until then */
 	struct wcount fails, syns;
@@ -59,7 +59,7 @@ struct offender {
 };
 
 struct sg_brute {
-	struct source *sources; /* open addressing; a slot once used stays used */
+	struct sg_htab *sources; /* of struct source, deleted from only at the cap */
 	struct account *accounts;
 	struct offender *offenders;
 	size_t n_offenders;
@@ -73,7 +73,8 @@ struct sg_brute *sg_brute_new(void)
 
 	if (!b)
 		return NULL;
-	b->sources = calloc(SG_BRUTE_MAX_SOURCES, sizeof(*b->sources));
+	b->sources = sg_htab_new(SG_HTAB_BYTES, sizeof(((struct source *)0)->addr),
+				 sizeof(struct source), 1024, SG_BRUTE_MAX_SOURCES);
 	b->accounts = calloc(SG_BRUTE_MAX_ACCOUNTS, sizeof(*b->accounts));
 	b->offenders = calloc(SG_BRUTE_MAX_OFFENDERS, sizeof(*b->offenders));
 	if (!b->sources || !b->accounts || !b->offenders) {
@@ -87,7 +88,7 @@ void sg_brute_free(struct sg_brute *b)
 {
 	if (!b)
 		return;
-	free(b->sources);
+	sg_htab_free(b->sources);
 	free(b->accounts);
 	free(b->offenders);
 	free(b);
@@ -140,46 +141,26 @@ static __u64 wc_sum(struct wcount *w, time_t width, time_t now)
 
 /* --- tables ----------------------------------------------------------------- */
 
-static __u32 hash_addr(const __u32 a[4])
+/* addr's entry; when add, made if absent, the idlest of those near it giving way at the cap. */
+static struct source *source(struct sg_brute *b, const __u32 addr[4], int add)
 {
-	__u32 h = 2166136261u;
-	const unsigned char *p = (const unsigned char *)a;
-	size_t i;
+	struct source *s, *near[NEAR];
+	size_t i, n, idlest = 0;
+	int ret;
 
-	for (i = 0; i < 16; i++)
-		h = (h ^ p[i]) * 16777619u;
-	return h;
-}
-
-/* addr's entry; made (the idlest of its probes replaced when all are taken) when add. */
-static struct source *source(struct sg_brute *b, const __u32 addr[4], int add, int *made)
-{
-	size_t i, slot, idlest = SG_BRUTE_MAX_SOURCES;
-	__u32 h = hash_addr(addr);
-	struct source *s;
-
-	*made = 0;
-	for (i = 0; i < PROBES; i++) {
-		slot = (h + i) % SG_BRUTE_MAX_SOURCES;
-		s = &b->sources[slot];
-		if (!s->used)
-			break;
-		if (!memcmp(s->addr, addr, sizeof(s->addr)))
-			return s;
-		if (idlest == SG_BRUTE_MAX_SOURCES || s->last < b->sources[idlest].last)
-			idlest = slot;
-	}
 	if (!add)
-		return NULL;
-	if (i == PROBES) {
-		s = &b->sources[idlest];
+		return sg_htab_find(b->sources, addr);
+	ret = sg_htab_add(b->sources, addr, (void **)&s);
+	if (ret == -ENOSPC) {
+		n = sg_htab_near(b->sources, addr, (void **)near, NEAR);
+		for (i = 1; i < n; i++)
+			if (near[i]->last < near[idlest]->last)
+				idlest = i;
+		sg_htab_delete(b->sources, near[idlest]->addr);
 		b->t.evicted++;
+		ret = sg_htab_add(b->sources, addr, (void **)&s);
 	}
-	memset(s, 0, sizeof(*s));
-	memcpy(s->addr, addr, sizeof(s->addr));
-	s->used = 1;
-	*made = 1;
-	return s;
+	return ret < 0 ? NULL : s;
 }
 
 static struct account *account(struct sg_brute *b, const char *login, time_t now)
@@ -246,7 +227,7 @@ static int service_of(enum sg_mta_service svc)
 void sg_brute_fail(struct sg_brute *b, const struct sg_bruteforce_cfg *c,
 		   const struct sg_mta_rec *r, time_t now)
 {
-	int svc = service_of(r->service), made;
+	int svc = service_of(r->service);
 	struct sg_ban_key key;
 	struct source *s;
 	const char *why;
@@ -257,7 +238,9 @@ void sg_brute_fail(struct sg_brute *b, const struct sg_bruteforce_cfg *c,
 	if (!r->client_ip[0] || sg_parse_cidr(r->client_ip, &key, &why) ||
 	    sg_cidr_list_contains(c->allow, c->n_allow, key.addr))
 		return;
-	s = source(b, key.addr, 1, &made);
+	s = source(b, key.addr, 1);
+	if (!s)
+		return;
 	s->last = now;
 	wc_add(&s->fails, width_of(c->window_ns / SG_NS_PER_SEC), now, r->attempts);
 	if (r->login[0])
@@ -266,8 +249,7 @@ void sg_brute_fail(struct sg_brute *b, const struct sg_bruteforce_cfg *c,
 
 void sg_brute_syns(struct sg_brute *b, const __u32 addr[4], __u64 login_syns, int fresh, time_t now)
 {
-	int made;
-	struct source *s = source(b, addr, login_syns > 0, &made);
+	struct source *s = source(b, addr, login_syns > 0);
 
 	if (!s)
 		return;
@@ -331,8 +313,7 @@ static void sentence(struct sg_brute *b, const struct sg_bruteforce_cfg *c,
 static void verdict(struct sg_brute *b, const struct sg_bruteforce_cfg *c, const __u32 addr[4],
 		    __u32 reason, __u64 value, __u64 limit, time_t now, struct sg_brute_verdict *v)
 {
-	int made;
-	struct source *s = source(b, addr, 1, &made);
+	struct source *s = source(b, addr, 1);
 
 	memset(v, 0, sizeof(*v));
 	v->key.prefixlen = 128;
@@ -342,11 +323,14 @@ static void verdict(struct sg_brute *b, const struct sg_bruteforce_cfg *c, const
 	v->value = value;
 	v->limit = limit;
 	sentence(b, c, v, now);
+	b->t.bans[reason]++;
+	/* Without memory to keep it, it is banned all the same, only not left alone after. */
+	if (!s)
+		return;
 	/* Its counts start again when the ban is over. */
 	memset(&s->fails, 0, sizeof(s->fails));
 	memset(&s->syns, 0, sizeof(s->syns));
 	s->banned_until = now + (time_t)(v->ban_ns / SG_NS_PER_SEC);
-	b->t.bans[reason]++;
 }
 
 /* Sources of a when more of them than the limit failed within the window, each once. */
@@ -356,7 +340,7 @@ static size_t judge_account(struct sg_brute *b, const struct sg_bruteforce_cfg *
 {
 	size_t i, n = 0, active = 0;
 	struct source *s;
-	int first, made;
+	int first;
 
 	for (i = 0; i < a->n; i++)
 		active += now - a->src[i].last < window;
@@ -371,7 +355,7 @@ static size_t judge_account(struct sg_brute *b, const struct sg_bruteforce_cfg *
 	for (i = 0; i < a->n && n < max; i++) {
 		if (a->src[i].judged_until > now || now - a->src[i].last >= window)
 			continue;
-		s = source(b, a->src[i].addr, 0, &made);
+		s = source(b, a->src[i].addr, 0);
 		if (s && s->banned_until > now) {
 			a->src[i].judged_until = s->banned_until;
 			continue;
@@ -394,11 +378,11 @@ size_t sg_brute_judge(struct sg_brute *b, const struct sg_bruteforce_cfg *c, tim
 	time_t fw = width_of(window), sw = width_of(SG_BRUTE_SYN_WINDOW);
 	struct source *s;
 	__u64 fails, syns;
-	size_t i, n = 0;
+	size_t i, n = 0, pos = 0;
 
-	for (i = 0; i < SG_BRUTE_MAX_SOURCES && n < max; i++) {
-		s = &b->sources[i];
-		if (!s->used || s->banned_until > now || now - s->last > window + fw ||
+	/* Judging a source that is there adds none: the iteration stays whole. */
+	while (n < max && (s = sg_htab_next(b->sources, &pos))) {
+		if (s->banned_until > now || now - s->last > window + fw ||
 		    sg_cidr_list_contains(c->allow, c->n_allow, s->addr))
 			continue;
 		fails = c->auth_failures ? wc_sum(&s->fails, fw, now) : 0;

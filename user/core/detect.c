@@ -5,13 +5,19 @@
 #include <string.h>
 
 #include "core/detect.h"
+#include "util/htab.h"
 
 const char *const sg_rule_names[SG_RULES] = { SG_RULE_LIST(SG_ENUM_NAME) };
 
+/* The table's entry: the detector hands out pointers, so entries hold them. */
+struct slot {
+	char id[SG_PRINCIPAL_MAX];
+	struct sg_principal *p;
+};
+
 struct sg_detector {
 	struct sg_baselines *store;
-	struct sg_principal **slots; /* open addressing on the id's hash; never deleted */
-	size_t cap, n;
+	struct sg_htab *t; /* of struct slot, never deleted from */
 	__u64 raised[SG_RULES];
 };
 
@@ -22,9 +28,8 @@ struct sg_detector *sg_detector_new(struct sg_baselines *store)
 	if (!d)
 		return NULL;
 	d->store = store;
-	d->cap = 256;
-	d->slots = calloc(d->cap, sizeof(d->slots[0]));
-	if (!d->slots) {
+	d->t = sg_htab_new(SG_HTAB_STRING, SG_PRINCIPAL_MAX, sizeof(struct slot), 128, 0);
+	if (!d->t) {
 		free(d);
 		return NULL;
 	}
@@ -33,78 +38,38 @@ struct sg_detector *sg_detector_new(struct sg_baselines *store)
 
 void sg_detector_free(struct sg_detector *d)
 {
-	size_t i;
+	struct slot *e;
+	size_t pos = 0;
 
 	if (!d)
 		return;
-	for (i = 0; i < d->cap; i++)
-		free(d->slots[i]);
-	free(d->slots);
+	while ((e = sg_htab_next(d->t, &pos)))
+		free(e->p);
+	sg_htab_free(d->t);
 	free(d);
-}
-
-/* FNV-1a */
-static size_t hash(const char *s)
-{
-	size_t h = 14695981039346656037ULL;
-
-	while (*s)
-		h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
-	return h;
-}
-
-static struct sg_principal **slot(const struct sg_detector *d, const char *id)
-{
-	size_t i = hash(id) & (d->cap - 1);
-
-	while (d->slots[i] && strcmp(d->slots[i]->id, id))
-		i = (i + 1) & (d->cap - 1);
-	return &d->slots[i];
-}
-
-static int grow(struct sg_detector *d)
-{
-	struct sg_detector bigger = { .cap = d->cap * 2 };
-	size_t i;
-
-	bigger.slots = calloc(bigger.cap, sizeof(bigger.slots[0]));
-	if (!bigger.slots)
-		return -ENOMEM;
-	for (i = 0; i < d->cap; i++)
-		if (d->slots[i])
-			*slot(&bigger, d->slots[i]->id) = d->slots[i];
-	free(d->slots);
-	d->slots = bigger.slots;
-	d->cap = bigger.cap;
-	return 0;
 }
 
 /* The principal, created with its baseline record when absent; NULL on ENOMEM or a bad id. */
 static struct sg_principal *principal(struct sg_detector *d, const char *id, time_t now)
 {
-	struct sg_principal **s = slot(d, id), *p;
+	struct slot *e = sg_htab_find(d->t, id);
+	struct sg_principal *p;
 
-	if (*s)
-		return *s;
+	if (e)
+		return e->p;
 	if (strlen(id) >= SG_PRINCIPAL_MAX)
 		return NULL;
-	if ((d->n + 1) * 2 > d->cap) {
-		if (grow(d))
-			return NULL;
-		s = slot(d, id);
-	}
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return NULL;
 	strcpy(p->id, id);
 	p->baseline = sg_baselines_get(d->store, id, 1, now);
-	if (!p->baseline) {
+	if (!p->baseline || sg_htab_add(d->t, id, (void **)&e) < 0) {
 		free(p);
 		return NULL;
 	}
 	p->expected = -1;
-	*s = p;
-	d->n++;
+	e->p = p;
 	return p;
 }
 
@@ -241,19 +206,22 @@ int sg_detect_observe(struct sg_detector *d, const char *id, const struct sg_obs
 
 const struct sg_principal *sg_detect_get(const struct sg_detector *d, const char *id)
 {
-	return *slot(d, id);
+	const struct slot *e = sg_htab_find(d->t, id);
+
+	return e ? e->p : NULL;
 }
 
 int sg_detect_each_active(const struct sg_detector *d,
 			  int (*fn)(const struct sg_principal *p, void *ctx), void *ctx)
 {
-	size_t i;
+	const struct slot *e;
+	size_t pos = 0;
 	int ret;
 
-	for (i = 0; i < d->cap; i++) {
-		if (!d->slots[i] || !any_active(d->slots[i]))
+	while ((e = sg_htab_next(d->t, &pos))) {
+		if (!any_active(e->p))
 			continue;
-		ret = fn(d->slots[i], ctx);
+		ret = fn(e->p, ctx);
 		if (ret)
 			return ret;
 	}

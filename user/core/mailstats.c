@@ -8,28 +8,32 @@
 #include <strings.h>
 
 #include "core/mailstats.h"
+#include "util/htab.h"
 #include "util/render.h"
 
-#define QID_SLOTS     (SG_MAIL_MAX_QIDS * 2) /* a power of two, half full at most */
 #define PENDING_MAX   1024
 #define RELAYS_MAX    1024 /* relayed messages between two ticks */
 #define DEFAULT_MAXP  8192 /* 16 KB each */
 #define MAX_MTA_USERS 32
 
 struct qid_entry {
-	char qid[SG_MTA_QID_MAX];
+	char qid[SG_MTA_QID_MAX];    /* the key */
 	__u64 seq;		     /* of its insertion: a reused id is another message */
 	struct sg_mail_principal *p; /* NULL: not a principal's (an inbound message) */
 	int null_sender;
-	int used;
 	/* From an SMTP client that did not log in: a remote delivery of it is relayed. */
 	int unauth, relayed;
 	__u32 client[4]; /* IPv4 mapped */
 };
 
+/* The index's entry: principals are kept in ps, in order, and found through this. */
+struct id_entry {
+	char id[SG_PRINCIPAL_MAX];
+	struct sg_mail_principal *p;
+};
+
 struct sg_mailstats {
-	struct qid_entry *qids; /* open addressing, backward-shift deletion */
-	size_t n_qids;
+	struct sg_htab *qids; /* of struct qid_entry */
 	struct qid_order {
 		char qid[SG_MTA_QID_MAX];
 		__u64 seq;
@@ -39,6 +43,7 @@ struct sg_mailstats {
 
 	struct sg_mail_principal **ps; /* in order of first appearance */
 	size_t n_ps, cap_ps, max_ps;
+	struct sg_htab *by_id; /* of struct id_entry: ps by id */
 
 	struct sg_mail_pending *pending;
 	size_t n_pending;
@@ -53,16 +58,6 @@ struct sg_mailstats {
 	} mta_users[MAX_MTA_USERS];
 	size_t n_mta_users;
 };
-
-/* FNV-1a */
-static __u32 hash(const char *s, size_t n)
-{
-	__u32 h = 2166136261u;
-
-	while (n-- && *s)
-		h = (h ^ (unsigned char)*s++) * 16777619u;
-	return h;
-}
 
 static __u32 hash_lower(const char *s)
 {
@@ -80,11 +75,14 @@ struct sg_mailstats *sg_mailstats_new(size_t max_principals)
 	if (!m)
 		return NULL;
 	m->max_ps = max_principals ? max_principals : DEFAULT_MAXP;
-	m->qids = calloc(QID_SLOTS, sizeof(*m->qids));
+	m->by_id = sg_htab_new(SG_HTAB_STRING, SG_PRINCIPAL_MAX, sizeof(struct id_entry), 0,
+			       m->max_ps);
+	m->qids = sg_htab_new(SG_HTAB_STRING, SG_MTA_QID_MAX, sizeof(struct qid_entry), 1024,
+			      SG_MAIL_MAX_QIDS);
 	m->order = calloc(SG_MAIL_MAX_QIDS, sizeof(*m->order));
 	m->pending = calloc(PENDING_MAX, sizeof(*m->pending));
 	m->relays = calloc(RELAYS_MAX, sizeof(*m->relays));
-	if (!m->qids || !m->order || !m->pending || !m->relays) {
+	if (!m->by_id || !m->qids || !m->order || !m->pending || !m->relays) {
 		sg_mailstats_free(m);
 		return NULL;
 	}
@@ -100,7 +98,8 @@ void sg_mailstats_free(struct sg_mailstats *m)
 	for (i = 0; i < m->n_ps; i++)
 		free(m->ps[i]);
 	free(m->ps);
-	free(m->qids);
+	sg_htab_free(m->by_id);
+	sg_htab_free(m->qids);
 	free(m->order);
 	free(m->pending);
 	free(m->relays);
@@ -129,42 +128,9 @@ static int mta_user(const struct sg_mailstats *m, const struct sg_mta_rec *r)
 
 /* --- queue ids ------------------------------------------------------------ */
 
-static size_t qid_slot(const struct sg_mailstats *m, const char *qid)
-{
-	size_t i = hash(qid, SG_MTA_QID_MAX) & (QID_SLOTS - 1);
-
-	while (m->qids[i].used && strcmp(m->qids[i].qid, qid))
-		i = (i + 1) & (QID_SLOTS - 1);
-	return i;
-}
-
 static struct qid_entry *qid_find(struct sg_mailstats *m, const char *qid)
 {
-	size_t i = qid_slot(m, qid);
-
-	return m->qids[i].used ? &m->qids[i] : NULL;
-}
-
-static void qid_delete(struct sg_mailstats *m, const char *qid)
-{
-	size_t i = qid_slot(m, qid), j = i, home;
-
-	if (!m->qids[i].used)
-		return;
-	m->qids[i].used = 0;
-	m->n_qids--;
-	/* Backward shift: move up every later entry of the run that may now be unreachable. */
-	for (;;) {
-		j = (j + 1) & (QID_SLOTS - 1);
-		if (!m->qids[j].used)
-			return;
-		home = hash(m->qids[j].qid, SG_MTA_QID_MAX) & (QID_SLOTS - 1);
-		if (((j - home) & (QID_SLOTS - 1)) >= ((j - i) & (QID_SLOTS - 1))) {
-			m->qids[i] = m->qids[j];
-			m->qids[j].used = 0;
-			i = j;
-		}
-	}
+	return sg_htab_find(m->qids, qid);
 }
 
 static int live(struct sg_mailstats *m, const struct qid_order *o)
@@ -200,22 +166,19 @@ static struct qid_entry *qid_add(struct sg_mailstats *m, const char *qid)
 		/* All still tracked: the oldest goes, a lost "removed" line most likely. */
 		e = qid_find(m, m->order[m->order_head].qid);
 		if (e && e->seq == m->order[m->order_head].seq) {
-			qid_delete(m, e->qid);
+			sg_htab_delete(m->qids, e->qid);
 			m->host.evicted++;
 		}
 		m->order_head = (m->order_head + 1) % SG_MAIL_MAX_QIDS;
 		m->order_n--;
 	}
+	if (sg_htab_add(m->qids, qid, (void **)&e) < 0)
+		return NULL;
 	tail = (m->order_head + m->order_n) % SG_MAIL_MAX_QIDS;
 	snprintf(m->order[tail].qid, SG_MTA_QID_MAX, "%s", qid);
 	m->order[tail].seq = ++m->seq;
 	m->order_n++;
-	e = &m->qids[qid_slot(m, qid)];
-	memset(e, 0, sizeof(*e));
-	snprintf(e->qid, sizeof(e->qid), "%s", qid);
 	e->seq = m->seq;
-	e->used = 1;
-	m->n_qids++;
 	return e;
 }
 
@@ -223,12 +186,9 @@ static struct qid_entry *qid_add(struct sg_mailstats *m, const char *qid)
 
 static struct sg_mail_principal *find(struct sg_mailstats *m, const char *id)
 {
-	size_t i;
+	struct id_entry *e = sg_htab_find(m->by_id, id);
 
-	for (i = m->n_ps; i-- > 0;)
-		if (!strcmp(m->ps[i]->id, id))
-			return m->ps[i];
-	return NULL;
+	return e ? e->p : NULL;
 }
 
 struct sg_mail_principal *sg_mailstats_get(struct sg_mailstats *m, const char *id)
@@ -239,7 +199,8 @@ struct sg_mail_principal *sg_mailstats_get(struct sg_mailstats *m, const char *i
 /* Drops the principal that has been idle longest, if one has been for an hour. */
 static int evict(struct sg_mailstats *m, time_t now)
 {
-	size_t i, best = m->n_ps;
+	size_t i, best = m->n_ps, pos = 0;
+	struct qid_entry *e;
 
 	for (i = 0; i < m->n_ps; i++)
 		if (!m->ps[i]->contained && now - m->ps[i]->last >= 3600 &&
@@ -247,9 +208,10 @@ static int evict(struct sg_mailstats *m, time_t now)
 			best = i;
 	if (best == m->n_ps)
 		return -ENOSPC;
-	for (i = 0; i < QID_SLOTS; i++)
-		if (m->qids[i].used && m->qids[i].p == m->ps[best])
-			m->qids[i].p = NULL;
+	while ((e = sg_htab_next(m->qids, &pos)))
+		if (e->p == m->ps[best])
+			e->p = NULL;
+	sg_htab_delete(m->by_id, m->ps[best]->id);
 	free(m->ps[best]);
 	memmove(&m->ps[best], &m->ps[best + 1], (m->n_ps - best - 1) * sizeof(m->ps[0]));
 	m->n_ps--;
@@ -262,6 +224,7 @@ static struct sg_mail_principal *principal(struct sg_mailstats *m, enum sg_mail_
 {
 	char id[SG_PRINCIPAL_MAX];
 	struct sg_mail_principal *p, **ps;
+	struct id_entry *e;
 	int n;
 
 	n = snprintf(id, sizeof(id), "%s%s",
@@ -281,8 +244,11 @@ static struct sg_mail_principal *principal(struct sg_mailstats *m, enum sg_mail_
 		m->cap_ps = m->cap_ps ? m->cap_ps * 2 : 64;
 	}
 	p = calloc(1, sizeof(*p));
-	if (!p)
+	if (!p || sg_htab_add(m->by_id, id, (void **)&e) < 0) {
+		free(p);
 		return NULL;
+	}
+	e->p = p;
 	memcpy(p->id, id, (size_t)n + 1);
 	p->kind = kind;
 	p->uid = -1;
@@ -584,7 +550,7 @@ int sg_mailstats_add(struct sg_mailstats *m, const struct sg_mta_rec *r, time_t 
 		break;
 	case SG_MEV_DONE:
 		if (r->qid[0])
-			qid_delete(m, r->qid);
+			sg_htab_delete(m->qids, r->qid);
 		break;
 	case SG_MEV_AUTH_FAIL:
 		/* Dovecot's auth process logs again what a login process or the MTA logs. */
@@ -672,13 +638,14 @@ int sg_mailstats_all(struct sg_mailstats *m, int (*fn)(struct sg_mail_principal 
 int sg_mailstats_qids(const struct sg_mailstats *m, const struct sg_mail_principal *p,
 		      int (*fn)(const char *qid, void *ctx), void *ctx)
 {
-	size_t i;
+	const struct qid_entry *e;
+	size_t pos = 0;
 	int ret;
 
-	for (i = 0; i < QID_SLOTS; i++) {
-		if (!m->qids[i].used || m->qids[i].p != p)
+	while ((e = sg_htab_next(m->qids, &pos))) {
+		if (e->p != p)
 			continue;
-		ret = fn(m->qids[i].qid, ctx);
+		ret = fn(e->qid, ctx);
 		if (ret)
 			return ret;
 	}
@@ -694,5 +661,5 @@ void sg_mailstats_host(const struct sg_mailstats *m, struct sg_mailstats_host *o
 {
 	*out = m->host;
 	out->principals = m->n_ps;
-	out->qids = m->n_qids;
+	out->qids = sg_htab_count(m->qids);
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/rates.h"
+#include "util/htab.h"
 
 const char *const sg_window_names[SG_WINDOWS] = {
 	[SG_WIN_1M] = "1m",
@@ -28,8 +29,7 @@ struct history {
 
 /* Kept for every UID ever seen, so a UID idle for a day is not mistaken for a new one. */
 struct uid_rate {
-	__u32 uid;
-	__u32 used;
+	__u32 uid;	/* the key */
 	__u64 total;	/* the last sample */
 	__u64 last_s;	/* the time the history was last advanced to */
 	__u64 active_s; /* the time of the last non-zero count */
@@ -37,8 +37,7 @@ struct uid_rate {
 };
 
 struct sg_rates {
-	struct uid_rate *slots; /* open addressing, linear probing, never deleted */
-	__u32 cap, n;		/* cap: a power of two */
+	struct sg_htab *uids; /* of struct uid_rate, never deleted from */
 	int started;
 	__u64 start_s; /* when the baseline was taken */
 };
@@ -49,9 +48,8 @@ struct sg_rates *sg_rates_new(void)
 
 	if (!r)
 		return NULL;
-	r->cap = 1024;
-	r->slots = calloc(r->cap, sizeof(r->slots[0]));
-	if (!r->slots) {
+	r->uids = sg_htab_new(SG_HTAB_BYTES, sizeof(__u32), sizeof(struct uid_rate), 512, 0);
+	if (!r->uids) {
 		free(r);
 		return NULL;
 	}
@@ -60,71 +58,15 @@ struct sg_rates *sg_rates_new(void)
 
 void sg_rates_free(struct sg_rates *r)
 {
-	__u32 i;
+	struct uid_rate *e;
+	size_t pos = 0;
 
 	if (!r)
 		return;
-	for (i = 0; i < r->cap; i++)
-		free(r->slots[i].h);
-	free(r->slots);
+	while ((e = sg_htab_next(r->uids, &pos)))
+		free(e->h);
+	sg_htab_free(r->uids);
 	free(r);
-}
-
-static __u32 hash(__u32 uid)
-{
-	return uid * 2654435761U;
-}
-
-static struct uid_rate *find(const struct sg_rates *r, __u32 uid)
-{
-	__u32 i = hash(uid) & (r->cap - 1);
-
-	while (r->slots[i].used) {
-		if (r->slots[i].uid == uid)
-			return &r->slots[i];
-		i = (i + 1) & (r->cap - 1);
-	}
-	return NULL;
-}
-
-static int grow(struct sg_rates *r)
-{
-	struct uid_rate *old = r->slots, *e;
-	__u32 i, j, cap = r->cap * 2;
-
-	r->slots = calloc(cap, sizeof(r->slots[0]));
-	if (!r->slots) {
-		r->slots = old;
-		return -ENOMEM;
-	}
-	for (i = 0; i < r->cap; i++) {
-		if (!old[i].used)
-			continue;
-		j = hash(old[i].uid) & (cap - 1);
-		while (r->slots[j].used)
-			j = (j + 1) & (cap - 1);
-		e = &r->slots[j];
-		*e = old[i];
-	}
-	free(old);
-	r->cap = cap;
-	return 0;
-}
-
-static struct uid_rate *insert(struct sg_rates *r, __u32 uid)
-{
-	__u32 i;
-
-	/* At most half full, so probes stay short. */
-	if (2 * (r->n + 1) > r->cap && grow(r))
-		return NULL;
-	i = hash(uid) & (r->cap - 1);
-	while (r->slots[i].used)
-		i = (i + 1) & (r->cap - 1);
-	r->slots[i].used = 1;
-	r->slots[i].uid = uid;
-	r->n++;
-	return &r->slots[i];
 }
 
 /* Zero the slots of the seconds and minutes in (e->last_s, now]: nothing was counted then. */
@@ -159,13 +101,13 @@ static int add(struct uid_rate *e, __u64 delta, __u64 now)
 
 int sg_rates_sample(struct sg_rates *r, __u32 uid, __u64 total, __u64 now_s)
 {
-	struct uid_rate *e = find(r, uid);
+	struct uid_rate *e;
 	__u64 delta;
+	int ret = sg_htab_add(r->uids, &uid, (void **)&e);
 
-	if (!e) {
-		e = insert(r, uid);
-		if (!e)
-			return -ENOMEM;
+	if (ret < 0)
+		return ret;
+	if (ret) {
 		e->total = total;
 		if (!r->started || !total)
 			return 0;
@@ -188,7 +130,7 @@ void sg_rates_started(struct sg_rates *r, __u64 now_s)
 
 __u64 sg_rates_count(const struct sg_rates *r, __u32 uid, enum sg_window w, __u64 now_s)
 {
-	const struct uid_rate *e = find(r, uid);
+	const struct uid_rate *e = sg_htab_find(r->uids, &uid);
 	__u64 t, from, to, sum = 0;
 
 	if (!e || !e->h)
@@ -225,11 +167,11 @@ double sg_rates_rate(const struct sg_rates *r, __u32 uid, enum sg_window w, __u6
 
 __u32 sg_rates_expire(struct sg_rates *r, __u64 now_s)
 {
-	__u32 i, left = 0;
+	struct uid_rate *e;
+	size_t pos = 0;
+	__u32 left = 0;
 
-	for (i = 0; i < r->cap; i++) {
-		struct uid_rate *e = &r->slots[i];
-
+	while ((e = sg_htab_next(r->uids, &pos))) {
 		if (!e->h)
 			continue;
 		if (now_s - e->active_s >= 3600) {

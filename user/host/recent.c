@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The recent senders: a fixed pool of max_uids UID slots, found through a
- * chained hash on the UID and kept on a most-recently-seen list, so that
+ * hash table on the UID and kept on a most-recently-seen list, so that
  * adding is O(per_uid) whatever the number of UIDs. Each slot holds up to
  * per_uid entries, newest first. An entry is packed to the length of its
  * strings (a few hundred bytes): an sg_sender_info is ~13 KiB, three
@@ -16,21 +16,26 @@
 #include <string.h>
 
 #include "host/recent.h"
+#include "util/htab.h"
 
 #define NIL UINT32_MAX
 
 struct uid_slot {
 	__u32 uid;
-	__u32 hnext;	   /* next slot in the hash chain */
 	__u32 prev, next;  /* the recency list, or the free list (next) */
 	__u32 n;	   /* entries in use */
 	struct packed **e; /* per_uid of them, newest first */
 };
 
+/* The table's entry: where uid's slot is. */
+struct uid_index {
+	__u32 uid;
+	__u32 slot;
+};
+
 struct sg_recent {
 	__u32 max_uids, per_uid;
-	__u32 shift;	/* 32 - log2(buckets) */
-	__u32 *buckets; /* head slot of each chain */
+	struct sg_htab *index; /* of struct uid_index, room for max_uids made at once */
 	__u32 newest, oldest, free;
 	struct uid_slot *slots;
 	struct packed **entries; /* every slot's e, one block */
@@ -96,39 +101,27 @@ static void unpack(const struct packed *p, struct sg_sender_info *s)
 	}
 }
 
-static __u32 bucket(const struct sg_recent *r, __u32 uid)
-{
-	/* Fibonacci hashing: UIDs come in runs (1000, 1001...), which its top bits spread. */
-	return (__u32)(uid * 2654435769U) >> r->shift;
-}
-
 struct sg_recent *sg_recent_new(__u32 max_uids, __u32 per_uid)
 {
 	struct sg_recent *r;
-	__u64 nb = 2;
-	__u32 i, shift = 31;
+	__u32 i;
 
 	if (!max_uids || !per_uid) {
 		errno = EINVAL;
 		return NULL;
 	}
-	/* At least two buckets a slot keeps chains short. */
-	while (nb < 2ULL * max_uids) {
-		nb <<= 1;
-		shift--;
-	}
 	r = calloc(1, sizeof(*r));
-	if (!r || nb > UINT32_MAX)
+	if (!r)
 		goto fail;
 	r->max_uids = max_uids;
 	r->per_uid = per_uid;
-	r->shift = shift;
-	r->buckets = malloc(nb * sizeof(*r->buckets));
+	/* All the room at once: adding a UID never fails, nor leaves the list half done. */
+	r->index = sg_htab_new(SG_HTAB_BYTES, sizeof(__u32), sizeof(struct uid_index), max_uids,
+			       max_uids);
 	r->slots = calloc(max_uids, sizeof(*r->slots));
 	r->entries = calloc((size_t)max_uids * per_uid, sizeof(*r->entries));
-	if (!r->buckets || !r->slots || !r->entries)
+	if (!r->index || !r->slots || !r->entries)
 		goto fail;
-	memset(r->buckets, 0xff, nb * sizeof(*r->buckets));
 	for (i = 0; i < max_uids; i++) {
 		r->slots[i].e = r->entries + (size_t)i * per_uid;
 		r->slots[i].next = i + 1 < max_uids ? i + 1 : NIL;
@@ -153,18 +146,15 @@ void sg_recent_free(struct sg_recent *r)
 			free(r->entries[i]);
 	free(r->entries);
 	free(r->slots);
-	free(r->buckets);
+	sg_htab_free(r->index);
 	free(r);
 }
 
 static __u32 find(const struct sg_recent *r, __u32 uid)
 {
-	__u32 i;
+	const struct uid_index *x = sg_htab_find(r->index, &uid);
 
-	for (i = r->buckets[bucket(r, uid)]; i != NIL; i = r->slots[i].hnext)
-		if (r->slots[i].uid == uid)
-			return i;
-	return NIL;
+	return x ? x->slot : NIL;
 }
 
 static void list_unlink(struct sg_recent *r, __u32 i)
@@ -194,20 +184,12 @@ static void list_push_newest(struct sg_recent *r, __u32 i)
 	r->newest = i;
 }
 
-static void hash_unlink(struct sg_recent *r, __u32 i)
-{
-	__u32 *p = &r->buckets[bucket(r, r->slots[i].uid)];
-
-	while (*p != i)
-		p = &r->slots[*p].hnext;
-	*p = r->slots[i].hnext;
-}
-
 /* A slot for uid: a free one, else the least recently seen UID's, emptied. */
 static __u32 take_slot(struct sg_recent *r, __u32 uid)
 {
+	struct uid_index *x;
 	struct uid_slot *s;
-	__u32 i, b;
+	__u32 i;
 
 	if (r->free != NIL) {
 		i = r->free;
@@ -215,15 +197,15 @@ static __u32 take_slot(struct sg_recent *r, __u32 uid)
 	} else {
 		i = r->oldest;
 		list_unlink(r, i);
-		hash_unlink(r, i);
+		sg_htab_delete(r->index, &r->slots[i].uid);
 	}
 	s = &r->slots[i];
 	while (s->n)
 		free(s->e[--s->n]);
 	s->uid = uid;
-	b = bucket(r, uid);
-	s->hnext = r->buckets[b];
-	r->buckets[b] = i;
+	/* Never fails: the index has room for every slot. */
+	sg_htab_add(r->index, &uid, (void **)&x);
+	x->slot = i;
 	list_push_newest(r, i);
 	return i;
 }

@@ -1,0 +1,195 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The daemon's one epoll loop: ring-buffer events, attributed the moment
+ * they are read; the 1 s tick (expiry, the maps read once, rates, the
+ * detector, what the exporter serves); the mail server's logs; signals
+ * (SIGHUP reloads the config, SIGTERM and SIGINT stop the loop).
+ */
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+#include <systemd/sd-daemon.h>
+
+#include "core/rates.h"
+#include "daemon/run.h"
+#include "daemon/sweep.h"
+#include "kern/maps.h"
+#include "kern/state.h"
+#include "sg_bucket.h"
+#include "util/log.h"
+
+static int handle_event(void *ctx, void *data, size_t size)
+{
+	struct daemon *d = ctx;
+	struct sg_sender_info info;
+	struct sg_event e;
+	char line[2048];
+
+	/* The ring buffer is the kernel's; still, never read past what it handed over. */
+	if (size < sizeof(e))
+		return 0;
+	memcpy(&e, data, sizeof(e));
+	d->events_read++;
+	sg_attrib_resolve(&d->attrib, &e, &info);
+	if (sg_recent_add(d->recent, &info))
+		sg_error("recent senders: %s", strerror(ENOMEM));
+	d->recent_changed = 1;
+	sg_sender_info_line(&info, line, sizeof(line));
+	sg_info("%s", line);
+	return 0;
+}
+
+/* Once a second: expiry, counts, rates, and what the exporter serves. */
+void sg_daemon_tick(struct daemon *d)
+{
+	__u64 now = sg_boot_ns(), now_s = now / SG_NS_PER_SEC;
+	int err;
+
+	d->ticks++;
+	err = sg_sweep_policies(&d->audit, now);
+	if (err > 0)
+		sg_info("%d expired polic%s removed", err, err == 1 ? "y" : "ies");
+	err = sg_sweep_bans(&d->audit, now);
+	if (err > 0)
+		sg_info("%d expired ban%s removed", err, err == 1 ? "" : "s");
+
+	err = sg_senders_read(&d->senders, d->rates, now);
+	if (!err)
+		sg_guard_tick(&d->guard, d->cfg, &d->senders, d->rates, d->recent, &d->audit, now,
+			      time(NULL));
+	sg_mailguard_tick(&d->mail, d->cfg, &d->audit, time(NULL));
+	sg_defence_tick(&d->defence, &d->cfg->bruteforce, &d->cfg->relay, &d->audit, d->mail.stats,
+			time(NULL));
+	/* The first pass is the baseline: what was counted before the daemon looked. */
+	if (!err && !d->rates_started) {
+		sg_rates_started(d->rates, now_s);
+		d->rates_started = 1;
+	}
+	if (!err)
+		err = sg_status_collect(&d->st);
+	if (err) {
+		if (!d->tick_failed)
+			sg_error("reading %s: %s", sg_pin_dir(), strerror(-err));
+		d->tick_failed = 1;
+	} else {
+		d->tick_failed = 0;
+		sg_daemon_publish_metrics(d, now);
+	}
+	if (d->ticks % 60 == 0)
+		sg_rates_expire(d->rates, now_s);
+	sg_daemon_publish(d);
+	sd_notify(0, "WATCHDOG=1");
+}
+
+int sg_daemon_watch(struct daemon *d, int fd, enum source src)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = src };
+
+	return epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
+}
+
+/* Returns 1 when the loop should end. */
+static int on_signal(struct daemon *d)
+{
+	struct signalfd_siginfo si;
+
+	if (read(d->sigfd, &si, sizeof(si)) != sizeof(si))
+		return 0;
+	if (si.ssi_signo == SIGHUP) {
+		if (d->path)
+			sg_daemon_reload(d);
+		else
+			sg_info("SIGHUP: running on the built-in default, no file to "
+				"reload");
+		return 0;
+	}
+	sg_info("%s: stopping", strsignal(si.ssi_signo));
+	return 1;
+}
+
+int sg_daemon_loop(struct daemon *d)
+{
+	struct epoll_event evs[8];
+	__u64 expirations;
+	int n, i, err;
+
+	for (;;) {
+		n = epoll_wait(d->epfd, evs, 8, -1);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		for (i = 0; i < n; i++) {
+			switch (evs[i].data.u32) {
+			case SRC_RING:
+				err = ring_buffer__consume(d->rb);
+				if (err < 0)
+					sg_error("ring buffer: %s", strerror(-err));
+				break;
+			case SRC_TIMER:
+				if (read(d->timerfd, &expirations, sizeof(expirations)) > 0)
+					sg_daemon_tick(d);
+				break;
+			case SRC_SIGNAL:
+				if (on_signal(d))
+					return 0;
+				break;
+			case SRC_EXPORTER:
+				if (d->ex)
+					sg_exporter_run(d->ex);
+				break;
+			case SRC_MTA:
+				sg_mailguard_read(&d->mail, time(NULL));
+				/* A guesser is banned as its failure is logged, not at the tick. */
+				sg_defence_react(&d->defence, &d->cfg->bruteforce, &d->cfg->relay,
+						 &d->audit, d->mail.stats, time(NULL));
+				break;
+			}
+		}
+	}
+}
+
+int sg_daemon_open_loop(struct daemon *d)
+{
+	struct itimerspec its = { .it_interval = { 1, 0 }, .it_value = { 1, 0 } };
+	sigset_t mask;
+	int fd, err;
+
+	d->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (d->epfd < 0)
+		return -errno;
+	d->timerfd = timerfd_create(CLOCK_BOOTTIME, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (d->timerfd < 0 || timerfd_settime(d->timerfd, 0, &its, NULL))
+		return -errno;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL))
+		return -errno;
+	d->sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (d->sigfd < 0)
+		return -errno;
+	fd = sg_pin_open(SG_MAP_EVENTS);
+	if (fd < 0)
+		return fd;
+	d->rb = ring_buffer__new(fd, handle_event, d, NULL);
+	err = d->rb ? 0 : -errno;
+	close(fd);
+	if (err)
+		return err;
+	err = sg_daemon_watch(d, ring_buffer__epoll_fd(d->rb), SRC_RING);
+	if (!err)
+		err = sg_daemon_watch(d, d->timerfd, SRC_TIMER);
+	if (!err)
+		err = sg_daemon_watch(d, d->sigfd, SRC_SIGNAL);
+	if (!err && sg_mailguard_fd(&d->mail) >= 0)
+		err = sg_daemon_watch(d, sg_mailguard_fd(&d->mail), SRC_MTA);
+	return err;
+}

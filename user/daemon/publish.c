@@ -1,0 +1,257 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * What the daemon's exporter serves: /metrics rendered once a tick from
+ * what the tick read, /healthz, /senders, and the queries (/explain,
+ * /accounts); and the exporter itself, started, stopped and swapped on a
+ * reload. A scrape reads no map: it is served what was rendered.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <time.h>
+#include <jansson.h>
+
+#include "daemon/daemon.h"
+#include "daemon/run.h"
+#include "kern/maps.h"
+#include "sg_bucket.h"
+#include "util/log.h"
+
+/* Render with fn into a memory stream and publish the result at path. */
+static void publish_rendered(struct daemon *d, const char *path, const char *type,
+			     int (*fn)(FILE *f, const void *arg), const void *arg)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+	int err;
+
+	f = open_memstream(&buf, &len);
+	if (!f) {
+		sg_error("rendering %s: %s", path, strerror(errno));
+		return;
+	}
+	err = fn(f, arg);
+	if (fclose(f) && !err)
+		err = -EIO;
+	if (!err)
+		err = sg_exporter_publish(d->ex, path, type, buf, len);
+	if (err)
+		sg_error("publishing %s: %s", path, strerror(-err));
+	free(buf);
+}
+
+struct metrics_arg {
+	const struct sg_metrics *m;
+	struct sg_dnsblwatch *dnsbl;
+};
+
+static int render_metrics(FILE *f, const void *arg)
+{
+	const struct metrics_arg *a = arg;
+	int err = sg_metrics_render(f, a->m);
+
+	return err ? err : sg_dnsblwatch_render(a->dnsbl, f);
+}
+
+static int render_json(FILE *f, const void *arg)
+{
+	json_t *v = (json_t *)arg;
+
+	return json_dumpf(v, f, JSON_COMPACT) || fputc('\n', f) == EOF ? -EIO : 0;
+}
+
+static int render_health(FILE *f, const void *arg)
+{
+	const struct daemon *d = arg;
+
+	fprintf(f, "%s\n", d->tick_failed ? "error: cannot read the pinned maps" : "ok");
+	return ferror(f) ? -EIO : 0;
+}
+
+static void publish_senders(struct daemon *d)
+{
+	json_t *v = sg_recent_json(d->recent, 0, 0);
+
+	if (!v) {
+		sg_error("rendering /senders: %s", strerror(ENOMEM));
+		return;
+	}
+	publish_rendered(d, "/senders", "application/json", render_json, v);
+	json_decref(v);
+	d->recent_changed = 0;
+}
+
+/* The detector's and the responder's counts, and the top senders' connection outcomes. */
+static void detector_metrics(struct daemon *d, struct sg_metrics *m, __u64 *alerts, __u64 *actions)
+{
+	struct sg_conn_stats cs;
+	size_t i;
+	int r;
+
+	for (r = 0; r < SG_RULES; r++) {
+		alerts[r] = sg_detect_raised(d->guard.det, r);
+		for (i = 0; i < SG_ACTIONS; i++)
+			actions[i * SG_RULES + r] = sg_respond_count(d->guard.resp, i, r);
+	}
+	for (i = 0; i < m->n_senders; i++) {
+		sg_guard_conn(&d->guard, d->top[i].uid, &cs);
+		d->top[i].established = cs.established;
+		d->top[i].refused = cs.refused;
+		d->top[i].timed_out = cs.timed_out;
+	}
+	m->rule_names = sg_rule_names;
+	m->n_rules = SG_RULES;
+	m->alerts = alerts;
+	m->action_names = sg_action_names;
+	m->n_actions = SG_ACTIONS;
+	m->actions = actions;
+	m->active = d->active;
+	m->n_active = sg_guard_active(&d->guard, d->active, ACTIVE_SHOWN);
+	m->conn = &d->guard.conn_total;
+}
+
+static unsigned int answer(const char *error, json_t *v, char **body, size_t *len,
+			   unsigned int status)
+{
+	int ok = v != NULL;
+
+	if (!v)
+		v = json_pack("{s:s}", "error", error);
+	*body = v ? json_dumps(v, JSON_COMPACT) : NULL;
+	*len = *body ? strlen(*body) : 0;
+	json_decref(v);
+	return ok ? 200 : status;
+}
+
+/*
+ * GET /explain?principal=ID: what the detector knows of a UID ("uid:N" or
+ * N) or of a mail principal ("sasl:LOGIN", "local:UID").
+ */
+static unsigned int explain_query(void *ctx, const char *arg, char **body, size_t *len)
+{
+	struct daemon *d = ctx;
+	__u32 uid;
+
+	if (!arg)
+		return answer("expected ?principal=UID, uid:UID, sasl:LOGIN or local:UID", NULL,
+			      body, len, 400);
+	if (!sg_guard_uid_of(arg, &uid))
+		return answer(NULL,
+			      sg_guard_explain(&d->guard, d->cfg, d->rates, d->recent, uid,
+					       sg_boot_ns(), time(NULL)),
+			      body, len, 500);
+	return answer("no such principal in the mail server's logs",
+		      sg_mailguard_explain(&d->mail, d->cfg, arg, time(NULL)), body, len, 404);
+}
+
+/* GET /accounts: the busiest mail principals, for `top --accounts`. */
+static unsigned int accounts_query(void *ctx, const char *arg, char **body, size_t *len)
+{
+	struct daemon *d = ctx;
+
+	return answer("out of memory", sg_mailguard_top(&d->mail, time(NULL), ACCOUNTS_SERVED),
+		      body, len, 500);
+}
+
+void sg_daemon_publish_metrics(struct daemon *d, __u64 now)
+{
+	struct sg_metrics m = { .st = &d->st, .version = SG_VERSION };
+	__u64 alerts[SG_RULES], actions[SG_ACTIONS * SG_RULES];
+
+	m.tick_seconds = (double)(sg_boot_ns() - now) / SG_NS_PER_SEC;
+	m.n_senders = sg_senders_top(&d->senders, d->rates, now / SG_NS_PER_SEC,
+				     d->cfg->exporter.top_senders, d->top);
+	m.senders = d->top;
+	m.senders_omitted = d->senders.n - m.n_senders;
+	m.events_read = d->events_read;
+	detector_metrics(d, &m, alerts, actions);
+	sg_mailguard_metrics(&d->mail, time(NULL), &d->mta, d->accounts, d->cfg->exporter.top_senders,
+			     d->mta_records);
+	m.mta = &d->mta;
+	sg_defence_metrics(&d->defence, &d->brute_totals, &d->defence_m);
+	m.defence = &d->defence_m;
+	if (d->ex)
+		publish_rendered(d, "/metrics", SG_METRICS_CONTENT_TYPE, render_metrics,
+				 &(struct metrics_arg){ &m, d->dnsbl });
+}
+
+void sg_daemon_publish(struct daemon *d)
+{
+	if (!d->ex)
+		return;
+	publish_rendered(d, "/healthz", "text/plain; charset=utf-8", render_health, d);
+	/* The whole table is a few MB at its bound: not more often than every 5 s. */
+	if (d->recent_changed &&
+	    (!d->senders_tick || d->ticks >= d->senders_tick + SENDERS_EVERY)) {
+		publish_senders(d);
+		d->senders_tick = d->ticks;
+	}
+	sg_exporter_run(d->ex);
+}
+
+int sg_daemon_exporter_start(struct daemon *d, const struct sg_config *c, struct sg_exporter **out)
+{
+	char err[256];
+	int ret;
+
+	*out = NULL;
+	if (!c->exporter.enabled)
+		return 0;
+	ret = sg_exporter_start(c->exporter.listen_host, c->exporter.listen_port, out, err, sizeof(err));
+	if (ret) {
+		sg_error("%s", err);
+		return ret;
+	}
+	ret = sg_daemon_watch(d, sg_exporter_fd(*out), SRC_EXPORTER);
+	if (ret) {
+		sg_error("exporter: %s", strerror(-ret));
+		sg_exporter_stop(*out);
+		*out = NULL;
+		return ret;
+	}
+	sg_exporter_query(*out, "/explain", explain_query, d);
+	sg_exporter_query(*out, "/accounts", accounts_query, d);
+	return 0;
+}
+
+void sg_daemon_exporter_stop(struct daemon *d, struct sg_exporter *ex)
+{
+	if (!ex)
+		return;
+	epoll_ctl(d->epfd, EPOLL_CTL_DEL, sg_exporter_fd(ex), NULL);
+	sg_exporter_stop(ex);
+}
+
+static int listen_changed(const struct sg_config *a, const struct sg_config *b)
+{
+	return a->exporter.enabled != b->exporter.enabled ||
+	       a->exporter.listen_port != b->exporter.listen_port ||
+	       strcmp(a->exporter.listen_host, b->exporter.listen_host);
+}
+
+/*
+ * The exporter for a reloaded config c into *ex: the running one if the
+ * address is the same, else a new one. Moving to another address on the
+ * same port (127.0.0.1:9025 to 0.0.0.0:9025) needs the port first: the
+ * running exporter stops, and comes back if the new one cannot start.
+ */
+int sg_daemon_exporter_swap(struct daemon *d, const struct sg_config *c, struct sg_exporter **ex)
+{
+	int err;
+
+	*ex = d->ex;
+	if (!listen_changed(d->cfg, c))
+		return 0;
+	err = sg_daemon_exporter_start(d, c, ex);
+	if (err != -EADDRINUSE || !d->ex || c->exporter.listen_port != d->cfg->exporter.listen_port)
+		return err;
+	sg_daemon_exporter_stop(d, d->ex);
+	d->ex = NULL;
+	err = sg_daemon_exporter_start(d, c, ex);
+	if (err && sg_daemon_exporter_start(d, d->cfg, &d->ex))
+		sg_warn("the metrics exporter is down until the next reload");
+	return err;
+}

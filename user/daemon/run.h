@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The running daemon's state, shared by its files: daemon.c starts it,
+ * reloads its config and stops it (config, kernel settings, attaching),
+ * loop.c runs the epoll loop (events, the tick, signals), publish.c makes
+ * what the exporter serves. Nothing outside them includes this. Functions return
+ * -errno, and say what failed where noted.
+ */
+#ifndef SG_DAEMON_RUN_H
+#define SG_DAEMON_RUN_H
+
+#include <bpf/libbpf.h>
+
+#include "core/config.h"
+#include "daemon/defence.h"
+#include "daemon/dnsblwatch.h"
+#include "daemon/exporter.h"
+#include "daemon/guard.h"
+#include "daemon/mailguard.h"
+#include "daemon/metrics.h"
+#include "daemon/senders.h"
+#include "host/attrib.h"
+#include "host/audit.h"
+#include "host/recent.h"
+#include "kern/collect.h"
+
+#define SENDERS_EVERY	5   /* ticks */
+#define ACTIVE_SHOWN	200 /* smtpguard_alert_active series at most */
+#define ACCOUNTS_SERVED 100 /* rows of /accounts */
+
+struct daemon {
+	const char *path; /* NULL: running on the built-in default */
+	struct sg_config *cfg;
+	struct sg_attrib_cfg attrib;
+	const char *fpm_sockets[SG_MAX_FPM];
+	struct sg_audit_cfg audit;
+
+	int epfd, timerfd, sigfd;
+	struct ring_buffer *rb;
+	struct sg_exporter *ex;
+
+	struct sg_rates *rates;
+	struct sg_recent *recent;
+	int recent_changed;
+	struct sg_senders senders;
+	struct sg_sender_rate *top;
+	struct sg_status st;
+	struct sg_guard guard;
+	struct sg_mailguard mail;
+	struct sg_defence defence;
+	struct sg_defence_metrics defence_m;
+	struct sg_brute_totals brute_totals;
+	struct sg_alert_metric *active;	    /* [ACTIVE_SHOWN] */
+	struct sg_account_metric *accounts; /* [top_senders] */
+	__u64 mta_records[SG_MTA_EVENT_KINDS];
+	struct sg_mta_metrics mta;
+	__u64 events_read;
+	__u64 ticks;
+	__u64 senders_tick; /* when /senders was last published */
+	int rates_started;
+	int tick_failed;	     /* the last tick could not read the maps */
+	struct sg_dnsblwatch *dnsbl; /* NULL: no blocklist checks */
+};
+
+/* What the epoll events carry, to tell the sources apart. */
+enum source { SRC_RING, SRC_TIMER, SRC_SIGNAL, SRC_EXPORTER, SRC_MTA };
+
+/* daemon.c: SIGHUP's reload; a config that cannot apply is logged, the running one stays. */
+void sg_daemon_reload(struct daemon *d);
+
+/* loop.c: the epoll set, the timer, the signals and the ring buffer; then the loop until a stop. */
+int sg_daemon_open_loop(struct daemon *d);
+int sg_daemon_watch(struct daemon *d, int fd, enum source src);
+void sg_daemon_tick(struct daemon *d);
+int sg_daemon_loop(struct daemon *d);
+
+/* publish.c: /metrics for this tick (now: its start); then /healthz and /senders, and serving. */
+void sg_daemon_publish_metrics(struct daemon *d, __u64 now);
+void sg_daemon_publish(struct daemon *d);
+/*
+ * The exporter for config c, started and added to the loop (the error
+ * logged); *out NULL when c has none. Swap: the exporter for a reloaded c
+ * into *ex (see publish.c). Stop: NULL is none.
+ */
+int sg_daemon_exporter_start(struct daemon *d, const struct sg_config *c, struct sg_exporter **out);
+int sg_daemon_exporter_swap(struct daemon *d, const struct sg_config *c, struct sg_exporter **ex);
+void sg_daemon_exporter_stop(struct daemon *d, struct sg_exporter *ex);
+
+#endif
