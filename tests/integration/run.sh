@@ -35,8 +35,7 @@ main()
 	if [ $# -gt 0 ]; then
 		TESTS=("$@")
 	fi
-	trap env_cleanup EXIT
-	trap 'exit 130' INT TERM HUP
+	nl_trap env_cleanup
 	for name in "${TESTS[@]}"; do
 		declare -F "test_$name" >/dev/null || prereq_fail "no test '$name'"
 	done
