@@ -190,7 +190,7 @@ test_bruteforce_syn_rate()
 	# Port 25 is where servers deliver: never counted.
 	bf_connects "${MLAB_ATTACKERS[2]}" 25 30 >/dev/null
 	# The ban ends, and the sweep says so in the audit log.
-	nl_wait_until 60 grep -q "1 expired ban removed" "$MTA_DAEMON_LOG" ||
+	nl_wait_until 200 grep -q "1 expired ban removed" "$MTA_DAEMON_LOG" ||
 		fail "the ban did not expire: $(tail -n 3 "$MTA_DAEMON_LOG")"
 	bf_audited --arg ip "$ip" '.action == "ban-expire" and .target == ($ip + "/32") and
 		.params.reason == "syn_rate"' ||

@@ -14,6 +14,9 @@
 #include "cli/cli.h"
 #include "util/parse.h"
 
+/* parse_options printed --help: the command is done, and it went well. */
+#define HELP_SHOWN (-1)
+
 /* Options of a row that are read: a row's end, or this many. */
 #define MAX_OPTIONS 32
 /* getopt_long's value for a long option with no short one: past every char. */
@@ -186,7 +189,7 @@ static int parse_options(struct parser *p, int argc, char **argv, void *opts)
 	while ((c = getopt_long(argc, argv, p->shorts, p->longopts, NULL)) != -1) {
 		if (c == 'h') {
 			fputs(p->cmd->usage, stdout);
-			return -1;
+			return HELP_SHOWN;
 		}
 		o = option_of(p, c);
 		if (!o)
@@ -251,5 +254,5 @@ int sg_dispatch(const struct sg_command *cmd, int argc, char **argv)
 	if (!err)
 		err = cmd->run(cmd, opts, argv + optind, n);
 	free(opts);
-	return err < 0 ? SG_EXIT_OK : err;
+	return err == HELP_SHOWN ? SG_EXIT_OK : err;
 }

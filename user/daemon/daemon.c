@@ -43,6 +43,7 @@ static void derive(struct daemon *d)
 		.fpm_status_path = c->attribution.fpm_status_path,
 	};
 	d->audit = c->audit;
+	sg_log_set_level(c->daemon.log_level);
 }
 
 static int load_config(const char *path, struct sg_config *c)
@@ -54,8 +55,6 @@ static int load_config(const char *path, struct sg_config *c)
 	ret = path ? sg_config_load(path, c, err, sizeof(err)) : 0;
 	if (ret)
 		sg_error("%s", err);
-	else
-		sg_log_set_level(c->daemon.log_level);
 	return ret;
 }
 
@@ -347,7 +346,7 @@ static int daemon_loop(struct daemon *d)
 	const char *host = d->cfg->exporter.listen_host;
 	int err;
 
-	sg_info("%s running on %s; pinned state in %s", SG_VERSION,
+	sg_info("version %s, running on %s; pinned state in %s", SG_VERSION,
 		d->path ? d->path : "the built-in default", sg_pin_dir());
 	if (d->ex)
 		sg_info("metrics at http://%s%s%s:%u/metrics", strchr(host, ':') ? "[" : "", host,

@@ -203,8 +203,9 @@ static __u32 take_slot(struct sg_recent *r, __u32 uid)
 	while (s->n)
 		free(s->e[--s->n]);
 	s->uid = uid;
-	/* Never fails: the index has room for every slot. */
-	sg_htab_add(r->index, &uid, (void **)&x);
+	/* The index was made with room for every slot: a failure here is a bug. */
+	if (sg_htab_add(r->index, &uid, (void **)&x) < 0)
+		abort();
 	x->slot = i;
 	list_push_newest(r, i);
 	return i;

@@ -80,6 +80,7 @@ static int set_entries(const struct sg_config *c, struct sg_mta_entry *e, size_t
 	int ret, r;
 
 	ret = sg_mta_tables_edit(c, c->mta.postfix_config, tables, 0, e, n, hold, postmap, err, errlen);
+	/* No table changed: nothing for Postfix to reload. */
 	for (i = 0; i < n && !e[i].done; i++)
 		;
 	if (i == n)

@@ -52,20 +52,31 @@ static int stderr_is_journal(void)
 	       st.st_dev == dev && st.st_ino == ino;
 }
 
+/*
+ * A line is formatted whole and written at once: stderr is unbuffered, and
+ * the daemon's children (postconf, exim) share it, so a line written in
+ * pieces could be cut by theirs. A longer line is cut, its newline kept.
+ */
 void sg_vlog(enum sg_log_level level, const char *fmt, va_list ap)
 {
+	char line[4096];
+	size_t n = 0;
+	int w;
+
 	if (level > max_level)
 		return;
 	if (sink == SINK_UNKNOWN)
 		sink = stderr_is_journal() ? SINK_JOURNAL : SINK_PLAIN;
-	/* One write per line, so that lines of concurrent writers never interleave. */
-	flockfile(stderr);
 	if (sink == SINK_JOURNAL)
-		fprintf(stderr, "<%d>", priorities[level]);
-	fputs("smtpguard: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	funlockfile(stderr);
+		n = (size_t)snprintf(line, sizeof(line), "<%d>", priorities[level]);
+	n += (size_t)snprintf(line + n, sizeof(line) - n, "smtpguard: ");
+	w = vsnprintf(line + n, sizeof(line) - n, fmt, ap);
+	if (w > 0)
+		n += (size_t)w;
+	if (n > sizeof(line) - 2)
+		n = sizeof(line) - 2;
+	line[n++] = '\n';
+	fwrite(line, 1, n, stderr);
 }
 
 void sg_log(enum sg_log_level level, const char *fmt, ...)
@@ -80,7 +91,9 @@ void sg_log(enum sg_log_level level, const char *fmt, ...)
 /* libbpf's lines end in a newline of their own, and name themselves ("libbpf: ..."). */
 static int libbpf_print(enum libbpf_print_level lvl, const char *fmt, va_list ap)
 {
-	enum sg_log_level level = lvl == LIBBPF_WARN ? SG_LOG_WARN : SG_LOG_DEBUG;
+	enum sg_log_level level = lvl == LIBBPF_WARN ? SG_LOG_WARN :
+				  lvl == LIBBPF_INFO ? SG_LOG_INFO :
+						       SG_LOG_DEBUG;
 	char line[1024];
 	size_t n;
 
