@@ -28,6 +28,7 @@
 
 #include "core/baseline.h"
 #include "core/mailstats.h"
+#include "util/htab.h"
 #include "util/render.h"
 #include "mail/logread.h"
 #include "mail/replay.h"
@@ -66,12 +67,10 @@ struct replay {
 
 	struct entry **es; /* in order of creation */
 	size_t n_es, cap_es;
-	size_t *index; /* open addressing on the id's hash: 1 + index into es, 0 empty */
-	size_t cap_index;
+	struct sg_htab *index; /* struct slot by id */
 	struct entry **by_p; /* a cache on mailstats' record's address; a miss costs a lookup */
 	size_t cap_by_p;
-	__u64 *ipset; /* hashes of (principal, IP) seen; 0 empty */
-	size_t n_ipset, cap_ipset;
+	struct sg_htab *ipset; /* hashes of (principal, IP) seen */
 
 	int started;
 	int dirty;	   /* records were fed at now since its tick */
@@ -101,36 +100,22 @@ static __u64 hash(const char *s)
 
 /* --- principals' entries --------------------------------------------------- */
 
-static int grow_index(struct replay *r)
-{
-	size_t cap = r->cap_index ? r->cap_index * 2 : 1024, i, j;
-	size_t *index = calloc(cap, sizeof(*index));
-
-	if (!index)
-		return -ENOMEM;
-	for (i = 0; i < r->n_es; i++) {
-		for (j = hash(r->es[i]->id) & (cap - 1); index[j]; j = (j + 1) & (cap - 1))
-			;
-		index[j] = i + 1;
-	}
-	free(r->index);
-	r->index = index;
-	r->cap_index = cap;
-	return 0;
-}
+/* The index's entries: the entries themselves stay put in es. */
+struct slot {
+	char id[SG_PRINCIPAL_MAX];
+	struct entry *e;
+};
 
 /* id's entry; made when absent with create, else NULL. */
 static struct entry *entry_of(struct replay *r, const char *id, int create)
 {
 	struct entry *e, **es;
-	size_t i, mask;
+	struct slot *x;
+	int ret;
 
-	if ((r->n_es + 1) * 2 > r->cap_index && grow_index(r))
-		return NULL;
-	mask = r->cap_index - 1;
-	for (i = hash(id) & mask; r->index[i]; i = (i + 1) & mask)
-		if (!strcmp(r->es[r->index[i] - 1]->id, id))
-			return r->es[r->index[i] - 1];
+	x = sg_htab_find(r->index, id);
+	if (x)
+		return x->e;
 	if (!create || strlen(id) >= SG_PRINCIPAL_MAX)
 		return NULL;
 	if (r->n_es == r->cap_es) {
@@ -143,10 +128,15 @@ static struct entry *entry_of(struct replay *r, const char *id, int create)
 	e = calloc(1, sizeof(*e));
 	if (!e)
 		return NULL;
+	ret = sg_htab_add(r->index, id, (void **)&x);
+	if (ret < 0) {
+		free(e);
+		return NULL;
+	}
+	x->e = e;
 	strcpy(e->id, id);
 	e->changed = r->now;
 	r->es[r->n_es++] = e;
-	r->index[i] = r->n_es;
 	return e;
 }
 
@@ -156,10 +146,10 @@ static struct entry *entry_at(struct replay *r, const struct sg_mail_principal *
 	size_t i, cap;
 	struct entry *e;
 
-	if ((r->n_es + 1) * 2 > r->cap_index && grow_index(r))
-		return NULL;
-	if (r->cap_by_p < r->cap_index) {
-		cap = r->cap_index;
+	/* Twice the entries at least, a power of two: the cache's hit rate keeps up. */
+	if ((r->n_es + 1) * 2 > r->cap_by_p) {
+		for (cap = r->cap_by_p ? r->cap_by_p : 1024; cap < (r->n_es + 1) * 2; cap *= 2)
+			;
 		free(r->by_p);
 		r->by_p = calloc(cap, sizeof(*r->by_p));
 		if (!r->by_p) {
@@ -184,32 +174,9 @@ static struct entry *entry_at(struct replay *r, const struct sg_mail_principal *
 /* 1 when key is new, 0 when seen before, -ENOMEM. */
 static int ipset_add(struct replay *r, __u64 key)
 {
-	size_t cap, i, j;
-	__u64 *set;
+	void *x;
 
-	key = key ? key : 1;
-	if ((r->n_ipset + 1) * 2 > r->cap_ipset) {
-		cap = r->cap_ipset ? r->cap_ipset * 2 : 1024;
-		set = calloc(cap, sizeof(*set));
-		if (!set)
-			return -ENOMEM;
-		for (i = 0; i < r->cap_ipset; i++) {
-			if (!r->ipset[i])
-				continue;
-			for (j = r->ipset[i] & (cap - 1); set[j]; j = (j + 1) & (cap - 1))
-				;
-			set[j] = r->ipset[i];
-		}
-		free(r->ipset);
-		r->ipset = set;
-		r->cap_ipset = cap;
-	}
-	for (i = key & (r->cap_ipset - 1); r->ipset[i]; i = (i + 1) & (r->cap_ipset - 1))
-		if (r->ipset[i] == key)
-			return 0;
-	r->ipset[i] = key;
-	r->n_ipset++;
-	return 1;
+	return sg_htab_add(r->ipset, &key, &x);
 }
 
 /* --- the clock -------------------------------------------------------------- */
@@ -530,9 +497,9 @@ static void replay_free(struct replay *r)
 	for (i = 0; i < r->n_es; i++)
 		free(r->es[i]);
 	free(r->es);
-	free(r->index);
+	sg_htab_free(r->index);
 	free(r->by_p);
-	free(r->ipset);
+	sg_htab_free(r->ipset);
 	sg_detector_free(r->det);
 	sg_baselines_free(r->bl);
 	sg_mailstats_free(r->m);
@@ -561,7 +528,10 @@ int sg_replay(const char *const *files, size_t n, const struct sg_replay_opts *o
 	/* All opened first: a missing file fails the replay before any time is spent on it. */
 	for (i = 0; i < n && !ret; i++)
 		ret = sg_logread_open(&rds[i], files[i], err, errlen);
-	r.m = ret ? NULL : sg_mailstats_new(0);
+	r.index = ret ? NULL : sg_htab_new(SG_HTAB_STRING, SG_PRINCIPAL_MAX, sizeof(struct slot),
+					   1024, 0);
+	r.ipset = r.index ? sg_htab_new(SG_HTAB_BYTES, sizeof(__u64), sizeof(__u64), 1024, 0) : NULL;
+	r.m = r.ipset ? sg_mailstats_new(0) : NULL;
 	for (i = 0; r.m && (int)i < o->n_mta_users; i++)
 		sg_mailstats_mta_user(r.m, o->mta_users[i],
 				      o->uid_of_user ? o->uid_of_user(o->mta_users[i]) : -1);
