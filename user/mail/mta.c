@@ -49,7 +49,7 @@ int sg_mta_logs(const struct sg_config *c, enum sg_mta_type t, char (*out)[PATH_
 
 	for (i = 0; i < c->mta.n_logs && n < max; i++)
 		snprintf(out[n++], PATH_MAX, "%s", c->mta.logs[i]);
-	if (n || !b)
+	if (n || !b || max < 1)
 		return n;
 	return b->discover(c, out, max);
 }
