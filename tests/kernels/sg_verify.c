@@ -19,8 +19,8 @@
 #include <bpf/libbpf.h>
 
 /* Stats alone are a few lines; a level 1 log of a refused program can be long. */
-#define STATS_LOG (64 * 1024)
-#define FULL_LOG (16 * 1024 * 1024)
+#define STATS_LOG  (64 * 1024)
+#define FULL_LOG   (16 * 1024 * 1024)
 #define FAIL_LINES 30
 
 static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -63,7 +63,7 @@ static void explain(const char *path, const char *pin_dir)
 
 	if (!obj || !log)
 		goto out;
-	bpf_object__for_each_program(prog, obj) {
+	bpf_object__for_each_program (prog, obj) {
 		bpf_program__set_log_level(prog, 1);
 		bpf_program__set_log_buf(prog, log, FULL_LOG);
 	}
@@ -72,8 +72,7 @@ static void explain(const char *path, const char *pin_dir)
 	/* The log ends in a newline: FAIL_LINES lines start after the one before them. */
 	for (len = strlen(log); len > 0 && lines <= FAIL_LINES;)
 		lines += log[--len] == '\n';
-	printf("verifier log of %s, last lines:\n%s", base(path),
-	       log + len + (lines > FAIL_LINES));
+	printf("verifier log of %s, last lines:\n%s", base(path), log + len + (lines > FAIL_LINES));
 out:
 	free(log);
 	bpf_object__close(obj);
@@ -89,7 +88,7 @@ static int verify(const char *path, const char *pin_dir)
 
 	if (!obj)
 		return -1;
-	bpf_object__for_each_program(prog, obj) {
+	bpf_object__for_each_program (prog, obj) {
 		if (i == 8) {
 			fprintf(stderr, "%s: more than 8 programs\n", path);
 			bpf_object__close(obj);
@@ -101,7 +100,7 @@ static int verify(const char *path, const char *pin_dir)
 	}
 	err = bpf_object__load(obj);
 	i = 0;
-	bpf_object__for_each_program(prog, obj) {
+	bpf_object__for_each_program (prog, obj) {
 		s = strstr(logs[i++], "processed ");
 		if (!err && s &&
 		    sscanf(s, "processed %lu insns (limit %lu)", &processed, &limit) == 2)

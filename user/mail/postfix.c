@@ -36,7 +36,9 @@ static int installed(const struct sg_config *c)
 static int discover(const struct sg_config *c, char (*logs)[PATH_MAX], int max)
 {
 	static const char *const cands[] = { "/var/log/mail.log", "/var/log/maillog" };
-	char *argv[] = { "postconf", "-c", (char *)c->mta.postfix_config, "-h", "maillog_file", NULL };
+	char *argv[] = {
+		"postconf", "-c", (char *)c->mta.postfix_config, "-h", "maillog_file", NULL
+	};
 	char file[PATH_MAX];
 
 	/* Postfix 3.4+ may write its own file (maillog_file) instead of syslog. */
@@ -79,7 +81,8 @@ static int set_entries(const struct sg_config *c, struct sg_mta_entry *e, size_t
 	size_t i;
 	int ret, r;
 
-	ret = sg_mta_tables_edit(c, c->mta.postfix_config, tables, 0, e, n, hold, postmap, err, errlen);
+	ret = sg_mta_tables_edit(c, c->mta.postfix_config, tables, 0, e, n, hold, postmap, err,
+				 errlen);
 	/* No table changed: nothing for Postfix to reload. */
 	for (i = 0; i < n && !e[i].done; i++)
 		;

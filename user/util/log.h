@@ -35,7 +35,7 @@ void sg_log_set_level(enum sg_log_level level);
 /* "error", "warn", "info" or "debug": 0 with *level set, else -EINVAL. */
 int sg_log_level_parse(const char *s, enum sg_log_level *level);
 
-/* Sends libbpf's messages here, at their own levels (libbpf's default printer shows warn and info). */
+/* Sends libbpf's messages here at their own levels: warn and info show, as libbpf's own printer. */
 void sg_log_libbpf(void);
 
 void sg_log(enum sg_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
