@@ -30,6 +30,7 @@
 #include "sg_bucket.h"
 #include "smtpguard.h"
 #include "kern/state.h"
+#include "core/decide.h"
 
 #define AUDIT_SHOWN 5
 
@@ -52,7 +53,7 @@ static json_t *kernel_json(__u32 uid, __u64 now)
 	struct sg_settings s;
 	struct sg_uid_stats st;
 	struct sg_bucket b;
-	int own = !lookup(SG_MAP_POLICIES, &uid, &p) && (!p.expires_ns || p.expires_ns > now);
+	int own = !lookup(SG_MAP_POLICIES, &uid, &p) && sg_policy_in_force(&p, now);
 	char rate[32];
 	json_t *o;
 

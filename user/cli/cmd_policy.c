@@ -24,6 +24,7 @@
 #include "sg_bucket.h"
 #include "smtpguard.h"
 #include "kern/state.h"
+#include "core/decide.h"
 
 struct policy_args {
 	const char *reason;	   /* NULL: not given */
@@ -250,8 +251,7 @@ static int run_release(const struct sg_command *cmd, void *opts, char **args, in
 	if (fd < 0)
 		return sg_fail("%s: %s", SG_MAP_POLICIES, strerror(-fd));
 	/* For the audit: a policy whose time was up already acted as none. */
-	if (!bpf_map_lookup_elem(fd, &uid, &old) &&
-	    (!old.expires_ns || old.expires_ns > p.updated_ns))
+	if (!bpf_map_lookup_elem(fd, &uid, &old) && sg_policy_in_force(&old, p.updated_ns))
 		previous = sg_mode_name(old.mode);
 	/* Releasing twice changes nothing: the first grace period stands. */
 	if (previous && old.set_by == SG_SET_CLI && old.mode == SG_MODE_OBSERVE) {

@@ -17,6 +17,7 @@
 #include "util/render.h"
 #include "smtpguard.h"
 #include "kern/state.h"
+#include "core/decide.h"
 
 /*
  * Each map adds rows of its own for a (uid, no_socket); one sort then folds
@@ -112,7 +113,7 @@ static int top_policy(const void *key, const void *value, void *ctx)
 	struct top *t = ctx;
 	struct sg_top_row *r;
 
-	if (p->expires_ns && p->expires_ns <= t->now)
+	if (!sg_policy_in_force(p, t->now))
 		return 0;
 	r = top_add(t, *(const __u32 *)key, 0);
 	if (!r)

@@ -13,6 +13,7 @@
 #include "kern/netns.h"
 #include "smtpguard.h"
 #include "kern/state.h"
+#include "core/decide.h"
 
 int sg_pin_walk(const char *map, sg_entry_fn fn, void *ctx)
 {
@@ -30,7 +31,7 @@ static int status_policy(const void *key, const void *value, void *ctx)
 	const struct sg_policy *p = value;
 	struct sg_status *st = ctx;
 
-	if ((!p->expires_ns || p->expires_ns > sg_boot_ns()) && p->mode < 3)
+	if (sg_policy_in_force(p, sg_boot_ns()) && p->mode < SG_MODE__MAX)
 		st->policies[p->mode]++;
 	return 0;
 }

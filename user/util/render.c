@@ -11,7 +11,7 @@
 const char *const sg_error_names[SG_ERR__MAX] = { SG_ERRORS(SG_ENUM_NAME) };
 const char *const sg_counter_names[SG_CNT__MAX] = { SG_COUNTERS(SG_ENUM_NAME) };
 const char *const sg_ban_reason_names[SG_BAN__MAX] = { SG_BAN_REASONS(SG_ENUM_NAME) };
-const char *const sg_mode_names[SG_MODE__MAX] = { SG_MODES(SG_ENUM_NAME) };
+static const char *const sg_mode_names[SG_MODE__MAX] = { SG_MODES(SG_ENUM_NAME) };
 static const char *const sg_setter_names[SG_SET__MAX] = { SG_SETTERS(SG_ENUM_NAME) };
 
 const char *sg_ban_reason_name(__u32 reason)

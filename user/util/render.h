@@ -18,7 +18,6 @@ extern const char *const sg_error_names[SG_ERR__MAX];
 extern const char *const sg_counter_names[SG_CNT__MAX];
 /* Why a source is banned (enum sg_ban_reason): "manual", "contain", "auth_failures", ... */
 extern const char *const sg_ban_reason_names[SG_BAN__MAX];
-extern const char *const sg_mode_names[SG_MODE__MAX];
 const char *sg_ban_reason_name(__u32 reason);
 
 const char *sg_mode_name(__u32 mode);
