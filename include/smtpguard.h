@@ -172,6 +172,26 @@ struct sg_sock_owner {
 
 #define SG_SOCK_ESTABLISHED (1U << 0)
 
+/*
+ * sg_local_conns (LRU hash): a connection made on this host to a watched
+ * port of this host (loopback, or an address of its own), recorded by
+ * sock_ops as it is made, so the policy service can name the UID behind
+ * an SMTP session from 127.0.0.1. Addresses IPv4-mapped, ports host order.
+ */
+struct sg_local_conn_key {
+	__u32 client[4];
+	__u32 server[4];
+	__u16 client_port;
+	__u16 server_port;
+};
+
+struct sg_local_owner {
+	__u32 uid;
+	__u32 pid; /* the thread group of the connect() */
+	char comm[16];
+	__u64 at_ns; /* CLOCK_BOOTTIME of the connect() */
+};
+
 /* sg_conn_stats: key __u32 uid, per CPU: outcomes of those connections (sock_ops). */
 struct sg_conn_stats {
 	__u64 established;
