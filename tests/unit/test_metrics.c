@@ -71,6 +71,8 @@ static int setup(void **state)
 	st.counters[SG_CNT_DENIED_BLOCK] = 3;
 	st.counters[SG_CNT_DENIED_THROTTLE] = 4;
 	st.counters[SG_CNT_EVENTS] = 99;
+	st.counters[SG_CNT_LOCAL_RECORDED] = 21;
+	st.counters[SG_CNT_LOCAL_EVICTED] = 2;
 	return 0;
 }
 
@@ -210,6 +212,12 @@ static void test_exposition(void **state)
 		"full.\n"
 		"# TYPE smtpguard_events_lost_total counter\n"
 		"smtpguard_events_lost_total 11\n"
+		"# HELP smtpguard_local_conns_total Connections from this host to a watched port of "
+		"its own: their owner recorded, not recorded (no room), or evicted while open.\n"
+		"# TYPE smtpguard_local_conns_total counter\n"
+		"smtpguard_local_conns_total{outcome=\"recorded\"} 21\n"
+		"smtpguard_local_conns_total{outcome=\"unrecorded\"} 0\n"
+		"smtpguard_local_conns_total{outcome=\"evicted\"} 2\n"
 		"# HELP smtpguard_events_read_total Ring-buffer events the daemon read.\n"
 		"# TYPE smtpguard_events_read_total counter\n"
 		"smtpguard_events_read_total 9\n"

@@ -156,6 +156,20 @@ static void port_family(FILE *f, const struct sg_status *st, const char *name, c
 	}
 }
 
+/* sg_local_conns: the owners of connections from this host to itself, for the policy service. */
+static void local_conn_metrics(FILE *f, const struct sg_status *st)
+{
+	static const char *const outcomes[] = {"recorded", "unrecorded", "evicted"};
+	const __u64 v[] = {st->counters[SG_CNT_LOCAL_RECORDED],
+			   st->counters[SG_CNT_LOCAL_UNRECORDED],
+			   st->counters[SG_CNT_LOCAL_EVICTED]};
+
+	named_family(f, "smtpguard_local_conns_total", "counter",
+		     "Connections from this host to a watched port of its own: their owner "
+		     "recorded, not recorded (no room), or evicted while open.",
+		     "outcome", outcomes, v, sizeof(v) / sizeof(v[0]));
+}
+
 static void status_metrics(FILE *f, const struct sg_status *st)
 {
 	static const char *const reasons[] = {"block", "throttle", "no_bucket"};
@@ -203,6 +217,7 @@ static void status_metrics(FILE *f, const struct sg_status *st)
 	family(f, "smtpguard_events_lost_total", "counter",
 	       "Ring-buffer events dropped because the buffer was full.");
 	sample_u64(f, "smtpguard_events_lost_total", NO_LABELS, st->errors[SG_ERR_RINGBUF_FULL]);
+	local_conn_metrics(f, st);
 }
 
 static void map_metrics(FILE *f, const struct sg_status *st)
