@@ -9,6 +9,7 @@
  * before, unless its principal was contained meanwhile; a contained account
  * gets HOLD (or REJECT) from its next request.
  */
+#include <pwd.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -30,6 +31,7 @@ static struct sg_baselines *store;
 static struct sg_detector *det;
 static struct sg_defence defence;
 static struct sg_mailguard mail;
+static struct sg_responder *resp;
 static struct sg_inband *ib;
 
 static int setup(void **state)
@@ -46,9 +48,11 @@ static int setup(void **state)
 	cfg.bruteforce.state[0] = '\0';
 	store = sg_baselines_new();
 	det = store ? sg_detector_new(store) : NULL;
-	if (!det || sg_defence_init(&defence, &cfg.bruteforce, T0) ||
-	    sg_mailguard_init(&mail, &cfg, det, NULL, &defence))
+	resp = sg_responder_new();
+	if (!det || !resp || sg_defence_init(&defence, &cfg.bruteforce, T0) ||
+	    sg_mailguard_init(&mail, &cfg, det, resp, &defence))
 		return -1;
+	sg_respond_resolve(resp, &cfg, 0);
 	ib = sg_inband_new(&mail, &cfg);
 	return ib ? 0 : -1;
 }
@@ -59,6 +63,7 @@ static int teardown(void **state)
 
 	sg_inband_free(ib);
 	sg_mailguard_free(&mail);
+	sg_responder_free(resp);
 	sg_defence_free(&defence);
 	sg_detector_free(det);
 	sg_baselines_free(store);
@@ -195,6 +200,27 @@ static void test_local(void **state)
 	assert_int_equal(dunno, 20);
 	assert_int_equal(sg_mailstats_get(mail.stats, "local:1234")->uid, 1234);
 	assert_int_equal(metrics().unknown, 33);
+}
+
+/* The MTA's own users (its failure notices) and [detect] allow are never held. */
+static void test_exempt(void **state)
+{
+	struct passwd *pw = getpwnam("postfix");
+	struct sg_policy_req *r;
+	int i, dunno = 0;
+	char qid[16];
+
+	if (!pw)
+		skip(); /* cmocka reports it: no MTA user on this machine */
+	for (i = 0; i < 50; i++) {
+		snprintf(qid, sizeof(qid), "8D%d", i);
+		r = req("", "", NULL, qid, 1);
+		r->caller_uid = i % 2 ? 0 : pw->pw_uid;
+		dunno += judge(r, T0) == SG_POLICY_DUNNO;
+	}
+	assert_int_equal(dunno, 50);
+	assert_int_equal(metrics().judged, 0);
+	assert_null(sg_mailstats_get(mail.stats, "local:0"));
 }
 
 /* A known account gets max(floor, factor x baseline): 10 a minute learned, 50 at once. */
@@ -348,6 +374,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_new_account_flat_out, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_not_judged, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_local, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_exempt, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_known_account, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_override_account, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bruteforce_then_login, setup, teardown),

@@ -12,6 +12,9 @@
  *   state (a REJECT at RCPT spares the MTA the data); the budget is spent,
  *   and the message counted, at END-OF-MESSAGE only, when the message has
  *   its queue id and its recipient_count: RCPT comes once per recipient.
+ * - Local senders the kernel view exempts (the MTA's own users, whose
+ *   submissions are its failure notices, and [detect] allow) are not
+ *   judged: as the log's view, which counts them as nobody's.
  * - A principal id too long for the tables (a login of more than
  *   SG_PRINCIPAL_MAX) is budgeted under its first SG_PRINCIPAL_MAX - 1
  *   bytes: two such logins sharing them share a budget, stricter, never
@@ -171,6 +174,20 @@ static int principal_of(struct sg_inband *ib, const struct sg_policy_req *req, c
 	return 0;
 }
 
+/*
+ * The MTA's own users (its failure notices) and [detect] allow: never
+ * limited per UID, nor here.
+ */
+static int exempt(const struct sg_inband *ib, const struct sg_config *c, __s64 uid)
+{
+	enum sg_exempt ex;
+
+	if (uid < 0 || uid > 0xffffffffLL || !ib->mail->resp)
+		return 0;
+	ex = sg_respond_exempt(ib->mail->resp, c, (__u32)uid);
+	return ex == SG_EXEMPT_MTA || ex == SG_EXEMPT_ALLOW;
+}
+
 static enum sg_policy_verdict contained(struct sg_inband *ib, const struct sg_config *c, char *why,
 					size_t len)
 {
@@ -257,6 +274,10 @@ enum sg_policy_verdict sg_inband_judge(struct sg_inband *ib, const struct sg_con
 	snprintf(why, whylen, "not a submission");
 	if (principal_of(ib, req, id, sizeof(id), &uid, now))
 		return SG_POLICY_DUNNO;
+	if (exempt(ib, c, uid)) {
+		snprintf(why, whylen, "exempt");
+		return SG_POLICY_DUNNO;
+	}
 	ib->n.judged++;
 	/* Cut to the tables' size: see the top of the file. */
 	id[SG_PRINCIPAL_MAX - 1] = '\0';
