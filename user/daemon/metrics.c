@@ -551,6 +551,52 @@ static void defence_metrics(FILE *f, const struct sg_defence_metrics *m)
 	sample_u64(f, "smtpguard_ban_errors_total", NO_LABELS, m->ban_errors);
 }
 
+static void inband_metrics(FILE *f, const struct sg_inband_metrics *m)
+{
+#define IB(f) offsetof(struct sg_inband_metrics, f)
+	static const struct {
+		const char *name, *help;
+		size_t off;
+	} totals[] = {
+		{ "smtpguard_inband_judged_total", "Policy requests that named a mail principal.",
+		  IB(judged) },
+		{ "smtpguard_inband_held_budget_total", "Messages held over their principal's budget.",
+		  IB(held_budget) },
+		{ "smtpguard_inband_held_contained_total",
+		  "Messages of contained principals answered HOLD.", IB(held_contained) },
+		{ "smtpguard_inband_rejected_total",
+		  "Requests of contained principals answered REJECT ([mta] contain = reject).",
+		  IB(rejected) },
+		{ "smtpguard_inband_bruteforce_login_total",
+		  "Accounts contained for logging in from an address that failed to.", IB(condemned) },
+		{ "smtpguard_inband_released_total",
+		  "Messages held over budget let go after [mta] hold_grace.", IB(released) },
+		{ "smtpguard_inband_unknown_local_total",
+		  "Local submissions with no owner found, judged as local:unknown.", IB(unknown) },
+		{ "smtpguard_inband_unremembered_total",
+		  "Messages held over budget that no hold_grace will release (no queue id or no "
+		  "room): a human's to release.",
+		  IB(unremembered) },
+		{ "smtpguard_inband_budget_evicted_total",
+		  "Principals dropped from the full budget table.", IB(budget_evicted) },
+		{ "smtpguard_inband_errors_total", "Releases or holds through the MTA that failed.",
+		  IB(errors) },
+	};
+#undef IB
+	char n[24];
+	size_t i;
+
+	for (i = 0; i < sizeof(totals) / sizeof(totals[0]); i++) {
+		family(f, totals[i].name, "counter", totals[i].help);
+		sample_u64(f, totals[i].name, NO_LABELS,
+			   *(const __u64 *)((const char *)m + totals[i].off));
+	}
+	family(f, "smtpguard_inband_held", "gauge",
+	       "Messages held over budget now, waiting for [mta] hold_grace.");
+	snprintf(n, sizeof(n), "%zu", m->held);
+	sample(f, "smtpguard_inband_held", NO_LABELS, n);
+}
+
 int sg_metrics_render_dnsbl(FILE *f, const struct sg_dnsbl_state *s)
 {
 	const struct sg_dnsbl_result *r;
@@ -598,5 +644,7 @@ int sg_metrics_render(FILE *f, const struct sg_metrics *m)
 		mta_metrics(f, m->mta);
 	if (m->defence)
 		defence_metrics(f, m->defence);
+	if (m->inband)
+		inband_metrics(f, m->inband);
 	return fflush(f) || ferror(f) ? -EIO : 0;
 }
