@@ -80,6 +80,9 @@ $(BUILD)/tools/%: tests/tools/%.c $(LIB)
 FUZZ_SRCS  := $(addprefix user/mail/,logline.c mtalog.c postfix_log.c exim_log.c dovecot_log.c)
 # sg_mta_parse_time is the cursor's only: its fuzzer links the cursor alone.
 $(BUILD)/fuzz/fuzz_time: FUZZ_SRCS := user/mail/logline.c
+# The policy request parser is pure: its fuzzer links it alone.
+$(BUILD)/fuzz/fuzz_policy: FUZZ_SRCS := user/mail/policyproto.c
+$(BUILD)/fuzz/fuzz_policy: user/mail/policyproto.c user/mail/policyproto.h
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(wildcard tests/fuzz/*.h) $(FUZZ_SRCS) user/mail/mtalog.h \
 		 user/mail/logline.h user/core/mailrec.h
 	@mkdir -p $(@D)
