@@ -17,33 +17,37 @@
 
 #include "mail/policyproto.h"
 
-/* What Postfix 3.7's smtpd sent at END-OF-MESSAGE in the lab (scripts/mta-lab.sh). */
+/* What Postfix 3.7.11's submission smtpd sent at END-OF-MESSAGE in the lab (scripts/mta-lab.sh). */
 #define EOM_REQ                                                                                    \
 	"request=smtpd_access_policy\n"                                                            \
 	"protocol_state=END-OF-MESSAGE\n"                                                          \
 	"protocol_name=ESMTP\n"                                                                    \
-	"client_address=10.99.0.2\n"                                                               \
+	"client_address=198.51.100.10\n"                                                           \
 	"client_name=unknown\n"                                                                    \
-	"client_port=41234\n"                                                                      \
+	"client_port=40163\n"                                                                      \
 	"reverse_client_name=unknown\n"                                                            \
-	"server_address=10.99.0.1\n"                                                               \
+	"server_address=198.51.100.1\n"                                                            \
 	"server_port=587\n"                                                                        \
-	"helo_name=bot.example\n"                                                                  \
-	"sender=alice@example.org\n"                                                               \
-	"recipient=\n"                                                                             \
-	"recipient_count=3\n"                                                                      \
-	"queue_id=4QxY2z0abcz9sT1\n"                                                               \
-	"instance=1a2b.6574c3e1.8d2f0.0\n"                                                         \
-	"size=1234\n"                                                                              \
+	"helo_name=client-198.51.100.10.example\n"                                                 \
+	"sender=alice@hosting.test\n"                                                              \
+	"recipient=ok1@remote.test\n"                                                              \
+	"recipient_count=1\n"                                                                      \
+	"queue_id=683D6A725E5\n"                                                                   \
+	"instance=5604.6b155143.5f807.0\n"                                                         \
+	"size=261\n"                                                                               \
 	"etrn_domain=\n"                                                                           \
 	"stress=\n"                                                                                \
 	"sasl_method=PLAIN\n"                                                                      \
-	"sasl_username=alice@example.org\n"                                                        \
+	"sasl_username=alice@hosting.test\n"                                                       \
 	"sasl_sender=\n"                                                                           \
 	"ccert_subject=\n"                                                                         \
-	"encryption_protocol=TLSv1.3\n"                                                            \
+	"ccert_issuer=\n"                                                                          \
+	"ccert_fingerprint=\n"                                                                     \
+	"ccert_pubkey_fingerprint=\n"                                                              \
+	"encryption_protocol=\n"                                                                   \
+	"encryption_cipher=\n"                                                                     \
+	"encryption_keysize=0\n"                                                                   \
 	"policy_context=\n"                                                                        \
-	"compatibility_level=3.6\n"                                                                \
 	"\n"
 
 /* Parses the whole of s from a heap copy of its exact length. */
@@ -71,15 +75,15 @@ static void assert_eom(const struct sg_policy_req *r)
 {
 	assert_string_equal(r->request, "smtpd_access_policy");
 	assert_string_equal(r->protocol_state, "END-OF-MESSAGE");
-	assert_string_equal(r->sasl_username, "alice@example.org");
-	assert_string_equal(r->client_address, "10.99.0.2");
-	assert_int_equal(r->client_port, 41234);
-	assert_string_equal(r->server_address, "10.99.0.1");
+	assert_string_equal(r->sasl_username, "alice@hosting.test");
+	assert_string_equal(r->client_address, "198.51.100.10");
+	assert_int_equal(r->client_port, 40163);
+	assert_string_equal(r->server_address, "198.51.100.1");
 	assert_int_equal(r->server_port, 587);
-	assert_string_equal(r->sender, "alice@example.org");
-	assert_string_equal(r->recipient, "");
-	assert_int_equal(r->recipient_count, 3);
-	assert_string_equal(r->queue_id, "4QxY2z0abcz9sT1");
+	assert_string_equal(r->sender, "alice@hosting.test");
+	assert_string_equal(r->recipient, "ok1@remote.test");
+	assert_int_equal(r->recipient_count, 1);
+	assert_string_equal(r->queue_id, "683D6A725E5");
 	assert_int_equal(r->caller_uid, -1);
 	assert_int_equal(r->truncated, 0);
 }
