@@ -139,6 +139,7 @@ struct sg_mta_cfg {
 	int reject;		       /* Postfix tables say REJECT, not HOLD */
 	__u64 ban_ns;		       /* a contained account's login IPs banned at XDP; 0: not */
 	char contained_path[PATH_MAX]; /* what is contained, for release with the daemon down */
+	char policy_socket[108]; /* "auto", "none" or the policy service's socket (sun_path) */
 };
 
 /* Password guessers banned at XDP. */
