@@ -143,12 +143,14 @@ test-integration: all $(TOOLS) $(BUILD)/empty.bpf.o
 run: deps all
 	./smtpguard run
 
-bench: deps all $(BENCH) $(BUILD)/tools/sg_fill $(BUILD)/tools/sg_sink $(KERNELS_INITRAMFS)
+bench: deps all $(BENCH) $(BUILD)/tools/sg_fill $(BUILD)/tools/sg_sink $(BUILD)/tools/sg_policy \
+	$(KERNELS_INITRAMFS)
 	$(BENCH)
 	tests/kernels/run.sh --verify-only $(KERNELS_BENCH)
 	scripts/bench-daemon.sh
 	scripts/bench-containment.sh
 	scripts/bench-bruteforce.sh
+	scripts/bench-policy.sh
 
 # S6 replayed in the lab (scripts/lab.sh), narrated; under a minute, leaves nothing behind.
 demo: deps all $(TOOLS)
