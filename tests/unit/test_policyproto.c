@@ -337,6 +337,16 @@ static void test_answer(void **state)
 	assert_string_equal(sg_policy_verdict_names[SG_POLICY_DEFER], "DEFER");
 }
 
+static void test_socket_path(void **state)
+{
+	assert_string_equal(sg_policy_socket("auto", SG_MTA_POSTFIX),
+			    "/var/spool/postfix/private/smtpguard-policy");
+	assert_string_equal(sg_policy_socket("auto", SG_MTA_EXIM), "/run/smtpguard/policy.sock");
+	assert_null(sg_policy_socket("auto", SG_MTA_NONE));
+	assert_null(sg_policy_socket("none", SG_MTA_POSTFIX));
+	assert_string_equal(sg_policy_socket("/srv/p.sock", SG_MTA_EXIM), "/srv/p.sock");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -345,7 +355,7 @@ int main(void)
 		cmocka_unit_test(test_pipelined),	cmocka_unit_test(test_no_empty_line),
 		cmocka_unit_test(test_oversized),	cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_cut_values),	cmocka_unit_test(test_numbers),
-		cmocka_unit_test(test_answer),
+		cmocka_unit_test(test_answer),		cmocka_unit_test(test_socket_path),
 	};
 
 	return cmocka_run_group_tests_name("policyproto", tests, NULL, NULL);

@@ -448,16 +448,6 @@ static void test_socket_file(void **state)
 	assert_int_equal(open_srv(fx, 0), -EINVAL);
 }
 
-static void test_path(void **state)
-{
-	assert_string_equal(sg_policysrv_path("auto", SG_MTA_POSTFIX),
-			    "/var/spool/postfix/private/smtpguard-policy");
-	assert_string_equal(sg_policysrv_path("auto", SG_MTA_EXIM), "/run/smtpguard/policy.sock");
-	assert_null(sg_policysrv_path("auto", SG_MTA_NONE));
-	assert_null(sg_policysrv_path("none", SG_MTA_POSTFIX));
-	assert_string_equal(sg_policysrv_path("/srv/p.sock", SG_MTA_EXIM), "/srv/p.sock");
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -468,7 +458,6 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_capacity, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unread, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_socket_file, setup, teardown),
-		cmocka_unit_test(test_path),
 	};
 
 	if (geteuid() != 0) {

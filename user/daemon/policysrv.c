@@ -315,17 +315,6 @@ int sg_policysrv_open(const struct sg_policysrv_opts *o, struct sg_policysrv **o
 	return 0;
 }
 
-const char *sg_policysrv_path(const char *setting, enum sg_mta_type mta)
-{
-	if (!strcmp(setting, "none"))
-		return NULL;
-	if (strcmp(setting, "auto"))
-		return setting;
-	if (mta == SG_MTA_POSTFIX)
-		return SG_POLICY_SOCKET_POSTFIX;
-	return mta == SG_MTA_EXIM ? SG_POLICY_SOCKET_EXIM : NULL;
-}
-
 int sg_policysrv_fd(const struct sg_policysrv *s)
 {
 	return s->epfd;

@@ -26,23 +26,13 @@ struct sg_policysrv;
 #define SG_POLICYSRV_REQ_SECONDS  5
 #define SG_POLICYSRV_IDLE_SECONDS 300 /* Postfix's smtpd_policy_service_max_idle */
 
-/*
- * Where each MTA asks by default: under Postfix's queue directory, which its
- * chrooted smtpd names unix:private/smtpguard-policy; Exim's in /run.
- */
-#define SG_POLICY_SOCKET_POSTFIX "/var/spool/postfix/private/smtpguard-policy"
-#define SG_POLICY_SOCKET_EXIM	 "/run/smtpguard/policy.sock"
-
-/* [mta] policy_socket for the MTA found: "auto" resolved; NULL when there is none to serve. */
-const char *sg_policysrv_path(const char *setting, enum sg_mta_type mta);
-
 /* Why a connection was refused or closed before its answer. */
 #define SG_POLICY_REFUSALS(X)                                                                      \
 	X(SG_PREF_PEER, "peer")                                                                    \
 	X(SG_PREF_CAPACITY, "capacity")                                                            \
 	X(SG_PREF_MALFORMED, "malformed")                                                          \
-	X(SG_PREF_OVERSIZED, "oversized") X(SG_PREF_TIMEOUT, "timeout")                            \
-		X(SG_PREF_UNREAD, "unread")
+	X(SG_PREF_OVERSIZED, "oversized") X(SG_PREF_TIMEOUT, "timeout") X(SG_PREF_UNREAD, "unrea"  \
+											  "d")
 enum sg_policy_refusal { SG_POLICY_REFUSALS(SG_ENUM_VALUE) SG_PREF__MAX };
 extern const char *const sg_policy_refusal_names[];
 

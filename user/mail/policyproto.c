@@ -185,3 +185,14 @@ int sg_policy_answer(enum sg_policy_verdict v, const char *text, char *buf, size
 		     (int)n, n ? text : "");
 	return w < 0 || (size_t)w >= len ? -ENOSPC : w;
 }
+
+const char *sg_policy_socket(const char *setting, enum sg_mta_type mta)
+{
+	if (!strcmp(setting, "none"))
+		return NULL;
+	if (strcmp(setting, "auto"))
+		return setting;
+	if (mta == SG_MTA_POSTFIX)
+		return SG_POLICY_SOCKET_POSTFIX;
+	return mta == SG_MTA_EXIM ? SG_POLICY_SOCKET_EXIM : NULL;
+}

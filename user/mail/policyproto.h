@@ -92,4 +92,15 @@ extern const char *const sg_policy_verdict_names[];
  */
 int sg_policy_answer(enum sg_policy_verdict v, const char *text, char *buf, size_t len);
 
+/*
+ * Where each MTA asks by default ([mta] policy_socket = auto): under
+ * Postfix's queue directory, which its chrooted smtpd names
+ * unix:private/smtpguard-policy; Exim's in /run.
+ */
+#define SG_POLICY_SOCKET_POSTFIX "/var/spool/postfix/private/smtpguard-policy"
+#define SG_POLICY_SOCKET_EXIM	 "/run/smtpguard/policy.sock"
+
+/* [mta] policy_socket for this MTA, "auto" resolved: NULL when there is none to serve. */
+const char *sg_policy_socket(const char *setting, enum sg_mta_type mta);
+
 #endif
