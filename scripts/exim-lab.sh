@@ -268,7 +268,7 @@ EOF
 # dist/exim4-smtpguard.acl, with the lab's lookup directory.
 elab_write_config()
 {
-	local d=$ELAB_EXIM_DIR policy_main= policy_data= policy_local= policy_acl=
+	local d=$ELAB_EXIM_DIR policy_main='' policy_data='' policy_local='' policy_acl=''
 
 	if [ -n "$ELAB_POLICY_SOCKET" ]; then
 		policy_main="SMTPGUARD_POLICY_SOCKET = $ELAB_POLICY_SOCKET
