@@ -185,7 +185,7 @@ static void test_dist_file(void **state)
 	}
 	fclose(out);
 	fclose(in);
-	assert_int_equal(uncommented, 77); /* every key but [override NAME]'s */
+	assert_int_equal(uncommented, 78); /* every key but [override NAME]'s */
 	memset(c, 0xff, sizeof(*c));
 	assert_int_equal(load(text, c, err, sizeof(err)), 0);
 	assert_memory_equal(c, def, sizeof(*c));
@@ -383,6 +383,26 @@ static void test_policy_and_listen(void **state)
 	assert_int_equal(c->exporter.enabled, 1);
 	assert_string_equal(c->exporter.listen_host, "0.0.0.0");
 	assert_int_equal(c->exporter.listen_port, 80);
+	free(c);
+}
+
+/* [mta] policy_socket: auto by default, none, a path; anything else refused with why. */
+static void test_policy_socket(void **state)
+{
+	struct sg_config *c = new_config();
+	char err[1024] = "", longer[200];
+
+	assert_string_equal(c->mta.policy_socket, "auto");
+	assert_int_equal(load("[mta]\npolicy_socket = none\n", c, err, sizeof(err)), 0);
+	assert_string_equal(c->mta.policy_socket, "none");
+	assert_int_equal(load("[mta]\npolicy_socket = /run/sg/p.sock\n", c, err, sizeof(err)), 0);
+	assert_string_equal(c->mta.policy_socket, "/run/sg/p.sock");
+	assert_int_equal(load("[mta]\npolicy_socket = private/x\n", c, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, ":2: [mta] policy_socket: bad policy_socket 'private/x' (auto, "
+				 "none or an absolute path)");
+	snprintf(longer, sizeof(longer), "[mta]\npolicy_socket = /%0108d\n", 0);
+	assert_int_equal(load(longer, c, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err + strlen(err) - 42, "is longer than a unix socket's path may be");
 	free(c);
 }
 
@@ -640,6 +660,7 @@ int main(void)
 		cmocka_unit_test(test_defence_keys),
 		cmocka_unit_test(test_policy_and_listen),
 		cmocka_unit_test(test_log_level),
+		cmocka_unit_test(test_policy_socket),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_overrides),
 		cmocka_unit_test(test_failure_changes_nothing),

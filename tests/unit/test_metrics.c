@@ -601,6 +601,46 @@ static void test_inband(void **state)
 	free(buf);
 }
 
+static void test_policy(void **state)
+{
+	struct sg_policysrv_stats p = { .requests = { 120, 7, 1, 0 },
+					.refused = { 3, 0, 1, 2, 4, 5 },
+					.connections = 9 };
+	struct sg_metrics m = { .st = &st, .version = "0.4.0", .policy = &p };
+	char *buf = render(&m), *tail;
+
+	tail = strstr(buf, "# HELP smtpguard_policy_requests_total");
+	assert_non_null(tail);
+	assert_string_equal(
+		tail, "# HELP smtpguard_policy_requests_total Policy requests the MTA asked and "
+		      "the service "
+		      "answered, by verdict.\n"
+		      "# TYPE smtpguard_policy_requests_total counter\n"
+		      "smtpguard_policy_requests_total{verdict=\"DUNNO\"} 120\n"
+		      "smtpguard_policy_requests_total{verdict=\"HOLD\"} 7\n"
+		      "smtpguard_policy_requests_total{verdict=\"REJECT\"} 1\n"
+		      "smtpguard_policy_requests_total{verdict=\"DEFER\"} 0\n"
+		      "# HELP smtpguard_policy_refused_total Policy connections refused or closed "
+		      "before an "
+		      "answer, by why.\n"
+		      "# TYPE smtpguard_policy_refused_total counter\n"
+		      "smtpguard_policy_refused_total{reason=\"peer\"} 3\n"
+		      "smtpguard_policy_refused_total{reason=\"capacity\"} 0\n"
+		      "smtpguard_policy_refused_total{reason=\"malformed\"} 1\n"
+		      "smtpguard_policy_refused_total{reason=\"oversized\"} 2\n"
+		      "smtpguard_policy_refused_total{reason=\"timeout\"} 4\n"
+		      "smtpguard_policy_refused_total{reason=\"unread\"} 5\n"
+		      "# HELP smtpguard_policy_connections Connections to the policy service now.\n"
+		      "# TYPE smtpguard_policy_connections gauge\n"
+		      "smtpguard_policy_connections 9\n");
+	/* Without a policy service, none of its families. */
+	free(buf);
+	m.policy = NULL;
+	buf = render(&m);
+	assert_null(strstr(buf, "smtpguard_policy_"));
+	free(buf);
+}
+
 static void test_numbers(void **state)
 {
 	struct sg_sender_rate s = {.uid = 7, .rate = {2.0, 1e-5, 123456.789}};
@@ -655,6 +695,7 @@ int main(void)
 		cmocka_unit_test_setup(test_detector, setup),
 		cmocka_unit_test_setup(test_defence, setup),
 		cmocka_unit_test_setup(test_inband, setup),
+		cmocka_unit_test_setup(test_policy, setup),
 		cmocka_unit_test_setup(test_numbers, setup),
 		cmocka_unit_test(test_promtool_rejects),
 		cmocka_unit_test_setup(test_write_error, setup),

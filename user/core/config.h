@@ -140,6 +140,7 @@ struct sg_mta_cfg {
 	__u64 ban_ns;		       /* a contained account's login IPs banned at XDP; 0: not */
 	char contained_path[PATH_MAX]; /* what is contained, for release with the daemon down */
 	__u64 hold_grace_ns; /* a message held over budget goes on after this unless condemned */
+	char policy_socket[108]; /* "auto", "none" or the policy service's socket (sun_path) */
 };
 
 /* Password guessers banned at XDP. */

@@ -121,6 +121,7 @@
 	X(mta, ban, parse_duration, FIELD(mta.ban_ns), ZERO, "1h")                                 \
 	X(mta, state, parse_path, FIELD(mta.contained_path), 0, SG_CONTAINED_PATH)                 \
 	X(mta, hold_grace, parse_duration, FIELD(mta.hold_grace_ns), 0, "1h")                      \
+	X(mta, policy_socket, parse_policy_socket, FIELD(mta.policy_socket), 0, "auto")            \
 	/*                                                                                         \
 	 * A guesser is banned at its 10th failure in 10 minutes, where a user                     \
 	 * who forgot a password gives up long before; a mail client opens a                       \

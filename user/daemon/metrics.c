@@ -597,6 +597,19 @@ static void inband_metrics(FILE *f, const struct sg_inband_metrics *m)
 	sample(f, "smtpguard_inband_held", NO_LABELS, n);
 }
 
+static void policy_metrics(FILE *f, const struct sg_policysrv_stats *p)
+{
+	named_family(f, "smtpguard_policy_requests_total", "counter",
+		     "Policy requests the MTA asked and the service answered, by verdict.",
+		     "verdict", sg_policy_verdict_names, p->requests, SG_POLICY_VERDICT_KINDS);
+	named_family(f, "smtpguard_policy_refused_total", "counter",
+		     "Policy connections refused or closed before an answer, by why.", "reason",
+		     sg_policy_refusal_names, p->refused, SG_PREF__MAX);
+	family(f, "smtpguard_policy_connections", "gauge",
+	       "Connections to the policy service now.");
+	sample_u64(f, "smtpguard_policy_connections", NO_LABELS, p->connections);
+}
+
 int sg_metrics_render_dnsbl(FILE *f, const struct sg_dnsbl_state *s)
 {
 	const struct sg_dnsbl_result *r;
@@ -646,5 +659,7 @@ int sg_metrics_render(FILE *f, const struct sg_metrics *m)
 		defence_metrics(f, m->defence);
 	if (m->inband)
 		inband_metrics(f, m->inband);
+	if (m->policy)
+		policy_metrics(f, m->policy);
 	return fflush(f) || ferror(f) ? -EIO : 0;
 }

@@ -12,6 +12,7 @@
 #include <linux/types.h>
 
 #include "core/config.h"
+#include "daemon/policysrv.h"
 #include "mail/dnsbl.h"
 #include "core/rates.h"
 #include "util/render.h"
@@ -104,6 +105,7 @@ struct sg_metrics {
 	const struct sg_mta_metrics *mta; /* NULL: none */
 	const struct sg_defence_metrics *defence; /* NULL: none */
 	const struct sg_inband_metrics *inband; /* NULL: none */
+	const struct sg_policysrv_stats *policy;  /* NULL: no policy service */
 };
 
 #define SG_DNSBL_PAIRS (SG_MAX_ZONES * SG_DNSBL_HOST_ADDRS)
