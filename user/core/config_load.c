@@ -23,8 +23,8 @@
 #include "sg_bucket.h"
 
 static const char *const sections[] = {
-	"daemon",  "ports", "policy",	  "exporter", "attribution", "audit",	      "detect",
-	"actions", "mta",   "bruteforce", "relay",    "dnsbl",	     "override NAME",
+	"daemon",  "ports", "policy",	  "exporter", "attribution", "audit",	 "detect",
+	"actions", "mta",   "bruteforce", "relay",    "dnsbl",	     "campaign", "override NAME",
 };
 #define N_SECTIONS (sizeof(sections) / sizeof(sections[0]))
 
