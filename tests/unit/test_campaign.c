@@ -176,12 +176,15 @@ static void test_stuffing(void **state)
 		held[k] = 1;
 		assert_true(sg_campaign_held(w->cg, w->v[i].principal, ip, sizeof(ip)));
 	}
-	/* Held at .1's verdict: its first 10 accounts, right after it. */
+	/* Held at .1's verdict: its 10 accounts in the order they logged in, right after it. */
 	assert_int_equal(w->v[0].account, 0);
 	assert_string_equal(w->v[0].ip, "198.51.100.1");
 	for (i = 1; i <= 10; i++) {
+		snprintf(login, sizeof(login), "sasl:user%zu@victim.example", 3 * (i - 1));
 		assert_int_equal(w->v[i].account, 1);
 		assert_string_equal(w->v[i].ip, "198.51.100.1");
+		assert_string_equal(w->v[i].principal, login);
+		assert_int_equal(w->v[i].at, T0 + 487);
 	}
 	assert_false(sg_campaign_held(w->cg, "sasl:owner0@shop.example", NULL, 0));
 	sg_campaign_totals(w->cg, T0 + HOUR, &tot);

@@ -310,25 +310,30 @@ static int condemns(const struct sg_campaign_verdict *v, const struct sg_config 
 			     (double)v->bounced >= c->campaign.bounce_share * (double)out);
 }
 
-/* a is condemned: it, then every account it logged in to within the window. */
+/*
+ * a is condemned: it, then every account it logged in to within the
+ * window, in the order of a's table (nothing is added meanwhile: the
+ * principals' addresses hold).
+ */
 static void condemn(struct sg_campaign *cg, const struct sg_config *c, struct address *a,
 		    const struct sg_campaign_verdict *av, time_t now)
 {
 	time_t window = window_of(c), ban = (time_t)(c->campaign.ban_ns / SG_NS_PER_SEC);
+	struct principal *p, *at[SG_CAMPAIGN_ADDR_ACCOUNTS] = { NULL };
 	struct sg_campaign_verdict v = *av;
-	struct principal *p;
 	struct acct *x;
-	size_t pos = 0;
+	size_t pos = 0, i;
 
 	a->condemned_at = now;
 	a->condemned_until = now + (ban > window ? ban : window);
 	cg->t.condemned++;
 	push(cg, &v);
-	while ((p = sg_htab_next(cg->ps, &pos))) {
-		x = acct_of(a, p->h);
-		if (x && now - x->last < window)
-			hold(cg, p, a, &v, now);
-	}
+	while ((p = sg_htab_next(cg->ps, &pos)))
+		if ((x = acct_of(a, p->h)) && now - x->last < window)
+			at[x - a->acc] = p;
+	for (i = 0; i < a->n; i++)
+		if (at[i])
+			hold(cg, at[i], a, &v, now);
 }
 
 size_t sg_campaign_judge(struct sg_campaign *cg, const struct sg_config *c, time_t now,
