@@ -622,6 +622,7 @@ void sg_campaign_totals(const struct sg_campaign *cg, time_t now, struct sg_camp
 	t->principals = sg_htab_count(cg->ps);
 	t->evicted += sg_htab_refused(cg->addrs) + sg_htab_refused(cg->ps);
 	t->condemned_now = 0;
+	t->host = cg->host;
 	while ((s = sg_htab_next(cg->addrs, &pos)))
 		t->condemned_now += now < s->a->condemned_until;
 }

@@ -82,6 +82,7 @@ struct sg_campaign_totals {
 	__u64 evicted;	   /* addresses, accounts of an address, or principals dropped at a cap */
 	size_t addresses, principals;
 	__u32 condemned_now; /* addresses condemned and still within their time */
+	struct sg_campaign_host host;
 };
 
 struct sg_campaign;

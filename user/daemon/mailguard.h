@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "host/audit.h"
+#include "core/campaign.h"
 #include "core/config.h"
 #include "core/decide.h"
 #include "daemon/defence.h"
@@ -42,6 +43,11 @@ struct sg_mailguard {
 	} state_seen; /* of the containment state file, when last read */
 	__u64 contained, releases, holds, alerts;
 	__u64 errors; /* containment steps that failed */
+	/* Credential stuffing (daemon/mailcampaign.h); cfg: the daemon's, as of the last tick. */
+	struct sg_campaign *campaign;
+	const struct sg_config *cfg;
+	struct sg_campaign_metrics campaign_m;
+	__u64 campaign_bans;
 };
 
 /*
@@ -71,6 +77,11 @@ void sg_mailguard_tick(struct sg_mailguard *g, const struct sg_config *c,
  */
 int sg_mailguard_containing(const struct sg_mail_principal *p, const struct sg_principal *dp,
 			    const struct sg_config *c, enum sg_exempt ex, time_t now);
+
+/* Contains p at now for rule (value against limit), as a rule's response does. */
+void sg_mailguard_contain(struct sg_mailguard *g, const struct sg_config *c,
+			  const struct sg_audit_cfg *audit, struct sg_mail_principal *p,
+			  const char *rule, double value, double limit, time_t now);
 
 /* What the daemon knows of a mail principal, for explain; NULL when unknown. */
 json_t *sg_mailguard_explain(struct sg_mailguard *g, const struct sg_config *c, const char *id,

@@ -42,6 +42,16 @@ struct sg_account_metric {
 	int contained;
 };
 
+/* Credential stuffing (core/campaign.h): per address, and the host-wide rule. */
+struct sg_campaign_metrics {
+	__u64 condemned, held, bans, host_alerts, evicted;
+	size_t addresses; /* tracked now */
+	__u32 condemned_now; /* addresses condemned and within their time */
+	int host_active;
+	double host_bounce_share; /* at the rule's last look */
+	__u32 host_new_senders;
+};
+
 /* The mail server's side, host-wide. */
 struct sg_mta_metrics {
 	const char *type; /* "none", "postfix", "exim" */
@@ -53,6 +63,7 @@ struct sg_mta_metrics {
 	size_t principals;
 	const struct sg_account_metric *accounts; /* the K busiest, busiest first */
 	size_t n_accounts, accounts_omitted;
+	const struct sg_campaign_metrics *campaign; /* NULL: none */
 };
 
 /* Brute-force bans and open-relay alerts (defence.h). */
