@@ -123,7 +123,10 @@ static size_t count(const struct world *w, int account)
  * T0 + 505, .3 (k = 2 ... 29, 5 and 20 sent) at T0 + 523. Every account
  * logs in from each address within the hour: all 40 held, each once.
  * Beside them five customers from addresses of their own send as much,
- * mostly delivered: nothing.
+ * mostly delivered: nothing. At T0 + 3000 + 2k (k 0-9) a fourth address
+ * logs in to user0-9, all held by then: its mail is held, never bounces,
+ * but it logged in to 10 held accounts: the same botnet, condemned at T0 +
+ * 3018 with held=10 (no new verdict on the accounts).
  */
 static void test_stuffing(void **state)
 {
@@ -153,9 +156,21 @@ static void test_stuffing(void **state)
 		}
 		if ((t - T0) % 60 == 31)
 			outcome(w, owner, 0, t);
+		if (t >= T0 + 3000 && t < T0 + 3020 && (t - T0) % 2 == 0) {
+			snprintf(login, sizeof(login), "user%d@victim.example",
+				 (int)(t - T0 - 3000) / 2);
+			message(w, "198.51.100.4", login, t);
+		}
 		judge(w, t);
 	}
-	assert_int_equal(count(w, 0), 3);
+	assert_int_equal(count(w, 0), 4);
+	v = address_verdict(w, "198.51.100.4");
+	assert_non_null(v);
+	assert_int_equal(v->at, T0 + 3018);
+	assert_int_equal(v->accounts, 10);
+	assert_int_equal(v->held, 10);
+	assert_int_equal(v->sent + v->bounced, 0);
+	assert_int_equal(v->is_new, 0);
 	assert_int_equal(count(w, 1), 40);
 	for (i = 0; i < 3; i++) {
 		v = address_verdict(w, ips[i]);
@@ -164,6 +179,7 @@ static void test_stuffing(void **state)
 		assert_int_equal(v->accounts, 10);
 		assert_int_equal(v->sent, 2);
 		assert_int_equal(v->bounced, 8);
+		assert_int_equal(v->held, 0);
 		assert_int_equal(v->is_new, 0);
 		assert_int_equal(v->ban_ns, HOUR * SG_NS_PER_SEC);
 	}
@@ -188,10 +204,10 @@ static void test_stuffing(void **state)
 	}
 	assert_false(sg_campaign_held(w->cg, "sasl:owner0@shop.example", NULL, 0));
 	sg_campaign_totals(w->cg, T0 + HOUR, &tot);
-	assert_int_equal(tot.condemned, 3);
+	assert_int_equal(tot.condemned, 4);
 	assert_int_equal(tot.held, 40);
-	assert_int_equal(tot.condemned_now, 3);
-	assert_int_equal(tot.addresses, 8);
+	assert_int_equal(tot.condemned_now, 4);
+	assert_int_equal(tot.addresses, 9);
 	assert_int_equal(tot.evicted, 0);
 	world_free(w);
 }
@@ -201,7 +217,9 @@ static void test_stuffing(void **state)
  * 30 accounts in an hour, 4 messages each, one in 20 bounced: nothing. An
  * address first seen then (after a whole window of watching) logging in
  * to as many with the same mail is new with no history: condemned at its
- * 10th account's login, T0 + 21d + 9 x 60 + 1.
+ * 10th account's login, T0 + 21d + 2h + 9 x 60 + 1, and its accounts held.
+ * The office goes on logging in to them: 30 held accounts, but an address
+ * seen for weeks is not the botnet's next one: nothing.
  */
 static void test_office_and_new(void **state)
 {
@@ -236,15 +254,23 @@ static void test_office_and_new(void **state)
 		snprintf(login, sizeof(login), "staff%d@office.example", k);
 		message(w, "203.0.113.99", login, t + 1);
 		judge(w, t + 1);
+		/* The staff go on working from the office: held accounts, an old address. */
+		outcome(w, message(w, "192.0.2.50", login, t + 30), 0, t + 31);
+		judge(w, t + 31);
 	}
 	v = address_verdict(w, "203.0.113.99");
 	assert_non_null(v);
 	assert_int_equal(v->at, day21 + 2 * HOUR + 9 * 60 + 1);
 	assert_int_equal(v->is_new, 1);
 	assert_int_equal(v->accounts, 10);
-	/* Its 10 accounts at once, then each later one at its login. */
+	/* Its 10 accounts at once, then each later one at its login; never the office. */
 	assert_int_equal(count(w, 0), 1);
 	assert_int_equal(count(w, 1), 30);
+	j = sg_campaign_address_json(w->cg, &w->c, "192.0.2.50", day21 + 2 * HOUR + 30 * 60);
+	assert_int_equal(json_integer_value(json_object_get(j, "accounts")), 30);
+	assert_int_equal(json_integer_value(json_object_get(j, "held")), 30);
+	assert_false(json_is_true(json_object_get(j, "condemned")));
+	json_decref(j);
 	world_free(w);
 }
 

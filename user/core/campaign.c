@@ -53,6 +53,7 @@ struct sg_campaign {
 	time_t started;
 	struct sg_htab *addrs; /* of struct aslot */
 	struct sg_htab *ps;    /* of struct principal */
+	struct sg_htab *held;  /* hashes of the principals held */
 	int dirty;	       /* some address is */
 	__u32 own[SG_CAMPAIGN_MAX_OWN][4];
 	size_t n_own;
@@ -87,8 +88,10 @@ struct sg_campaign *sg_campaign_new(time_t now)
 				sizeof(struct aslot), 256, SG_CAMPAIGN_MAX_ADDRS);
 	cg->ps = sg_htab_new(SG_HTAB_STRING, SG_PRINCIPAL_MAX, sizeof(struct principal), 256,
 			     SG_CAMPAIGN_MAX_ACCOUNTS);
+	cg->held = sg_htab_new(SG_HTAB_BYTES, sizeof(__u64), sizeof(__u64), 256,
+			       SG_CAMPAIGN_MAX_ACCOUNTS);
 	cg->q = calloc(QUEUE, sizeof(*cg->q));
-	if (!cg->addrs || !cg->ps || !cg->q) {
+	if (!cg->addrs || !cg->ps || !cg->held || !cg->q) {
 		sg_campaign_free(cg);
 		return NULL;
 	}
@@ -106,6 +109,7 @@ void sg_campaign_free(struct sg_campaign *cg)
 		free(s->a);
 	sg_htab_free(cg->addrs);
 	sg_htab_free(cg->ps);
+	sg_htab_free(cg->held);
 	free(cg->q);
 	free(cg);
 }
@@ -245,21 +249,20 @@ static struct acct *acct_of(struct address *a, __u64 h)
 
 /* --- verdicts ---------------------------------------------------------------- */
 
-/* Counts of a's accounts within the window: how many, and their sessions' outcomes. */
-static __u32 tally(const struct address *a, time_t now, time_t window, __u64 *sent, __u64 *bounced)
+/* a's accounts within the window into v: how many, how many held, their sessions' outcomes. */
+static void tally(const struct sg_campaign *cg, const struct address *a, time_t now, time_t window,
+		  struct sg_campaign_verdict *v)
 {
-	__u32 n = 0;
 	size_t i;
 
-	*sent = *bounced = 0;
 	for (i = 0; i < a->n; i++) {
 		if (now - a->acc[i].last >= window)
 			continue;
-		n++;
-		*sent += a->acc[i].sent;
-		*bounced += a->acc[i].bounced;
+		v->accounts++;
+		v->held += sg_htab_find(cg->held, &a->acc[i].h) != NULL;
+		v->sent += a->acc[i].sent;
+		v->bounced += a->acc[i].bounced;
 	}
-	return n;
 }
 
 static void push(struct sg_campaign *cg, const struct sg_campaign_verdict *v)
@@ -275,8 +278,11 @@ static void push(struct sg_campaign *cg, const struct sg_campaign_verdict *v)
 static void hold(struct sg_campaign *cg, struct principal *p, const struct address *a,
 		 struct sg_campaign_verdict *v, time_t now)
 {
+	void *x;
+
 	if (p->held)
 		return;
+	sg_htab_add(cg->held, &p->h, &x);
 	p->held = 1;
 	p->held_at = now;
 	memcpy(p->by, a->addr, sizeof(p->by));
@@ -292,13 +298,18 @@ static void fill(const struct sg_campaign *cg, const struct sg_config *c, const 
 	memset(v, 0, sizeof(*v));
 	memcpy(v->addr, a->addr, sizeof(v->addr));
 	sg_format_addr(a->addr, v->ip, sizeof(v->ip));
-	v->accounts = tally(a, now, window_of(c), &v->sent, &v->bounced);
+	tally(cg, a, now, window_of(c), v);
 	v->is_new = is_new(cg, c, a->first, now);
 	v->ban_ns = c->campaign.ban_ns;
 	v->at = now;
 }
 
-static int condemns(const struct sg_campaign_verdict *v, const struct sg_config *c)
+/*
+ * Held evidence counts only for an address seen for less than a window: an
+ * office whose staff's accounts a botnet used goes on logging in to them.
+ */
+static int condemns(const struct sg_campaign_verdict *v, const struct address *a,
+		    const struct sg_config *c, time_t now)
 {
 	__u32 need = c->campaign.accounts < SG_CAMPAIGN_ADDR_ACCOUNTS ? c->campaign.accounts
 								      : SG_CAMPAIGN_ADDR_ACCOUNTS;
@@ -306,8 +317,9 @@ static int condemns(const struct sg_campaign_verdict *v, const struct sg_config 
 
 	if (!need || v->accounts < need)
 		return 0;
-	return v->is_new || (out && out >= c->campaign.bounce_min &&
-			     (double)v->bounced >= c->campaign.bounce_share * (double)out);
+	return v->is_new || (v->held >= need && now - a->first < window_of(c)) ||
+	       (out && out >= c->campaign.bounce_min &&
+		(double)v->bounced >= c->campaign.bounce_share * (double)out);
 }
 
 /*
@@ -321,6 +333,7 @@ static void condemn(struct sg_campaign *cg, const struct sg_config *c, struct ad
 	time_t window = window_of(c), ban = (time_t)(c->campaign.ban_ns / SG_NS_PER_SEC);
 	struct principal *p, *at[SG_CAMPAIGN_ADDR_ACCOUNTS] = { NULL };
 	struct sg_campaign_verdict v = *av;
+	struct aslot *s;
 	struct acct *x;
 	size_t pos = 0, i;
 
@@ -334,6 +347,10 @@ static void condemn(struct sg_campaign *cg, const struct sg_config *c, struct ad
 	for (i = 0; i < a->n; i++)
 		if (at[i])
 			hold(cg, at[i], a, &v, now);
+	/* The addresses that used those accounts are judged again, on their held evidence. */
+	for (pos = 0; (s = sg_htab_next(cg->addrs, &pos));)
+		s->a->dirty = 1;
+	cg->dirty = 1;
 }
 
 size_t sg_campaign_judge(struct sg_campaign *cg, const struct sg_config *c, time_t now,
@@ -343,17 +360,20 @@ size_t sg_campaign_judge(struct sg_campaign *cg, const struct sg_config *c, time
 	struct aslot *s;
 	size_t pos = 0, n;
 
-	while (cg->dirty && (s = sg_htab_next(cg->addrs, &pos))) {
-		if (!s->a->dirty)
-			continue;
-		s->a->dirty = 0;
-		if (now < s->a->condemned_until)
-			continue;
-		fill(cg, c, s->a, now, &v);
-		if (condemns(&v, c))
-			condemn(cg, c, s->a, &v, now);
+	/* A condemnation marks every address again: judged at the next call. */
+	if (cg->dirty) {
+		cg->dirty = 0;
+		while ((s = sg_htab_next(cg->addrs, &pos))) {
+			if (!s->a->dirty)
+				continue;
+			s->a->dirty = 0;
+			if (now < s->a->condemned_until)
+				continue;
+			fill(cg, c, s->a, now, &v);
+			if (condemns(&v, s->a, c, now))
+				condemn(cg, c, s->a, &v, now);
+		}
 	}
-	cg->dirty = 0;
 	for (n = 0; n < max && cg->q_n; n++, cg->q_n--) {
 		out[n] = cg->q[cg->q_head];
 		cg->q_head = (cg->q_head + 1) % QUEUE;
@@ -586,11 +606,11 @@ json_t *sg_campaign_address_json(const struct sg_campaign *cg, const struct sg_c
 	while (accounts && (p = sg_htab_next(cg->ps, &pos)))
 		if ((x = acct_of(s->a, p->h)) && now - x->last < window_of(c))
 			json_array_append_new(accounts, sg_json_text(p->id));
-	o = json_pack("{s:s, s:b, s:b, s:I, s:I, s:b, s:I, s:I, s:I, s:f, s:b, s:I, s:I, s:o}",
+	o = json_pack("{s:s, s:b, s:b, s:I, s:I, s:b, s:I, s:I, s:I, s:I, s:f, s:b, s:I, s:I, s:o}",
 		      "address", v.ip, "exempt", 0, "tracked", 1, "first", (json_int_t)s->a->first,
 		      "last", (json_int_t)s->a->last, "new", v.is_new, "accounts",
-		      (json_int_t)v.accounts, "sent", (json_int_t)v.sent, "bounced",
-		      (json_int_t)v.bounced, "bounce_share",
+		      (json_int_t)v.accounts, "held", (json_int_t)v.held, "sent",
+		      (json_int_t)v.sent, "bounced", (json_int_t)v.bounced, "bounce_share",
 		      v.sent + v.bounced ? (double)v.bounced / (double)(v.sent + v.bounced) : 0.0,
 		      "condemned", now < s->a->condemned_until, "condemned_at",
 		      (json_int_t)s->a->condemned_at, "condemned_until",

@@ -6,7 +6,10 @@
  * sent and bounced, tied to the session through the queue id, mailstats.h)
  * and whether the address is new. An address condemns itself when it
  * logged in to at least `accounts` accounts AND (its sessions' bounce share
- * is at least `bounce_share` over `bounce_min` outcomes, OR it is new);
+ * is at least `bounce_share` over `bounce_min` outcomes, OR it is new, OR
+ * it was first seen within the window and at least `accounts` of them are
+ * held already by a campaign verdict: the same botnet's next address,
+ * whose mail is held so never bounces);
  * then every account it logged in to within the window, and every one it
  * logs in to while condemned, is to be held, and the address banned.
  * Loopback, this host's own addresses, [bruteforce] allow and [campaign]
@@ -56,6 +59,7 @@ struct sg_campaign_verdict {
 	char ip[INET6_ADDRSTRLEN];
 	char principal[SG_PRINCIPAL_MAX];
 	__u32 accounts;	     /* distinct accounts of the address within the window */
+	__u32 held;	     /* of them, held by a campaign verdict already */
 	__u64 sent, bounced; /* its sessions' remote deliveries within the window */
 	int is_new;
 	__u64 ban_ns;

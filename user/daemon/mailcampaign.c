@@ -90,14 +90,16 @@ static void condemned(struct sg_mailguard *g, const struct sg_config *c,
 		}
 		sg_format_duration(v->ban_ns, dur, sizeof(dur));
 	}
-	sg_info("campaign %s condemned accounts=%u limit=%u sent=%llu bounced=%llu new=%s ban=%s%s",
-		v->ip, v->accounts, c->campaign.accounts, (unsigned long long)v->sent,
+	sg_info("campaign %s condemned accounts=%u limit=%u held=%u sent=%llu bounced=%llu new=%s "
+		"ban=%s%s",
+		v->ip, v->accounts, c->campaign.accounts, v->held, (unsigned long long)v->sent,
 		(unsigned long long)v->bounced, v->is_new ? "yes" : "no", dur,
 		err > 0 ? " (a longer ban stays)" : "");
 	audit_entry(audit, v->ban_ns && err >= 0 ? "ban" : "alert", v->ip,
-		    json_pack("{s:s, s:I, s:I, s:I, s:I, s:b, s:I}", "rule", "campaign", "value",
-			      (json_int_t)v->accounts, "limit", (json_int_t)c->campaign.accounts,
-			      "sent", (json_int_t)v->sent, "bounced", (json_int_t)v->bounced, "new",
+		    json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:b, s:I}", "rule", "campaign",
+			      "value", (json_int_t)v->accounts, "limit",
+			      (json_int_t)c->campaign.accounts, "held", (json_int_t)v->held, "sent",
+			      (json_int_t)v->sent, "bounced", (json_int_t)v->bounced, "new",
 			      v->is_new, "for_seconds", (json_int_t)(v->ban_ns / SG_NS_PER_SEC)),
 		    "it logged in to many accounts", v->ban_ns ? sg_boot_ns() + v->ban_ns : 0);
 }
