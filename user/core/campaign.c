@@ -265,16 +265,21 @@ static void tally(const struct sg_campaign *cg, const struct address *a, time_t 
 	}
 }
 
-static void push(struct sg_campaign *cg, const struct sg_campaign_verdict *v)
+/* -ENOSPC, counted, when the queue is full: the caller leaves its state as it was. */
+static int push(struct sg_campaign *cg, const struct sg_campaign_verdict *v)
 {
 	if (cg->q_n == QUEUE) {
 		cg->t.evicted++;
-		return;
+		return -ENOSPC;
 	}
 	cg->q[(cg->q_head + cg->q_n++) % QUEUE] = *v;
+	return 0;
 }
 
-/* p held because of a (the verdict v's address part filled): queued once. */
+/*
+ * p held because of a (the verdict v's address part filled): queued once.
+ * One the full queue refused is held at its next login from a.
+ */
 static void hold(struct sg_campaign *cg, struct principal *p, const struct address *a,
 		 struct sg_campaign_verdict *v, time_t now)
 {
@@ -282,14 +287,15 @@ static void hold(struct sg_campaign *cg, struct principal *p, const struct addre
 
 	if (p->held)
 		return;
+	v->account = 1;
+	snprintf(v->principal, sizeof(v->principal), "%s", p->id);
+	if (push(cg, v))
+		return;
 	sg_htab_add(cg->held, &p->h, &x);
 	p->held = 1;
 	p->held_at = now;
 	memcpy(p->by, a->addr, sizeof(p->by));
-	v->account = 1;
-	snprintf(v->principal, sizeof(v->principal), "%s", p->id);
 	cg->t.held++;
-	push(cg, v);
 }
 
 static void fill(const struct sg_campaign *cg, const struct sg_config *c, const struct address *a,
@@ -337,10 +343,12 @@ static void condemn(struct sg_campaign *cg, const struct sg_config *c, struct ad
 	struct acct *x;
 	size_t pos = 0, i;
 
+	/* A full queue: judged again at its next login or outcome. */
+	if (push(cg, &v))
+		return;
 	a->condemned_at = now;
 	a->condemned_until = now + (ban > window ? ban : window);
 	cg->t.condemned++;
-	push(cg, &v);
 	while ((p = sg_htab_next(cg->ps, &pos)))
 		if ((x = acct_of(a, p->h)) && now - x->last < window)
 			at[x - a->acc] = p;
