@@ -379,13 +379,48 @@ static void test_host_wide(void **state)
 	world_free(w);
 }
 
+/*
+ * The bounds: an address's 130th account pushes out its oldest (the count
+ * stays at 128), and the 4097th address pushes out an idle one; each drop
+ * counted. Logins without mail condemn nothing in the first window.
+ */
+static void test_bounds(void **state)
+{
+	struct world *w = world_new(T0);
+	struct sg_campaign_totals tot;
+	char login[64], ip[64];
+	json_t *j;
+	int k;
+
+	for (k = 0; k < 130; k++) {
+		snprintf(login, sizeof(login), "sasl:box%d@hosted.example", k);
+		assert_int_equal(sg_campaign_login(w->cg, &w->c, "192.0.2.1", login, T0 + k), 0);
+	}
+	sg_campaign_totals(w->cg, T0 + 130, &tot);
+	assert_int_equal(tot.evicted, 2);
+	j = sg_campaign_address_json(w->cg, &w->c, "192.0.2.1", T0 + 130);
+	assert_int_equal(json_integer_value(json_object_get(j, "accounts")), 128);
+	json_decref(j);
+	for (k = 0; k < SG_CAMPAIGN_MAX_ADDRS; k++) {
+		snprintf(ip, sizeof(ip), "10.%d.%d.1", k / 256, k % 256);
+		assert_int_equal(sg_campaign_login(w->cg, &w->c, ip, "sasl:one@hosted.example",
+						   T0 + 200 + k),
+				 0);
+	}
+	sg_campaign_totals(w->cg, T0 + 5000, &tot);
+	assert_int_equal(tot.addresses, SG_CAMPAIGN_MAX_ADDRS);
+	assert_int_equal(tot.evicted, 3);
+	judge(w, T0 + 5000);
+	assert_int_equal(w->n, 0);
+	world_free(w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_stuffing),
-		cmocka_unit_test(test_office_and_new),
-		cmocka_unit_test(test_webmail),
-		cmocka_unit_test(test_host_wide),
+		cmocka_unit_test(test_stuffing), cmocka_unit_test(test_office_and_new),
+		cmocka_unit_test(test_webmail),	 cmocka_unit_test(test_host_wide),
+		cmocka_unit_test(test_bounds),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
