@@ -469,3 +469,25 @@ int sg_brute_dirty(const struct sg_brute *b)
 {
 	return b->dirty;
 }
+
+int sg_brute_failed_on(const struct sg_brute *b, const struct sg_bruteforce_cfg *c,
+		       const char *login, const char *client_ip, time_t now)
+{
+	const struct account *a;
+	struct sg_ban_key key;
+	const char *why;
+	size_t i;
+
+	if (!*login || sg_parse_cidr(client_ip, &key, &why) || key.prefixlen != 128)
+		return 0;
+	for (a = b->accounts; a < b->accounts + SG_BRUTE_MAX_ACCOUNTS; a++) {
+		if (!a->used || strcasecmp(a->login, login))
+			continue;
+		for (i = 0; i < a->n; i++)
+			if (!memcmp(a->src[i].addr, key.addr, 16))
+				return now - a->src[i].last <
+				       (time_t)(c->window_ns / SG_NS_PER_SEC);
+		return 0;
+	}
+	return 0;
+}

@@ -680,3 +680,17 @@ void sg_mailstats_host(const struct sg_mailstats *m, struct sg_mailstats_host *o
 	out->principals = m->n_ps;
 	out->qids = sg_htab_count(m->qids);
 }
+
+int sg_mailstats_judged(struct sg_mailstats *m, struct sg_mail_principal *p, const char *qid,
+			const char *sender, const char *client_ip, time_t now)
+{
+	struct qid_entry *e = qid_add(m, qid);
+
+	if (!e)
+		return -ENOMEM;
+	message(m, p, e, now);
+	add_sender(p, sender);
+	if (p->kind == SG_MAIL_KIND_SASL)
+		add_ip(p, client_ip, now);
+	return 0;
+}
