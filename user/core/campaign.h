@@ -28,6 +28,9 @@
  * alert names no culprit, so it contains nobody: an alert, a metric and
  * explain.
  *
+ * An account's outcomes count for the address while the account's last
+ * login from it is within the window.
+ *
  * Pure: no I/O, time given. Tables are bounded, the idlest going first,
  * and what they drop is counted. Functions return -errno.
  */
@@ -45,7 +48,6 @@
 #include "core/mailstats.h"
 #include "smtpguard.h"
 
-#define SG_CAMPAIGN_SLOTS	  12	/* an address's outcomes: window / 12 a slot */
 #define SG_CAMPAIGN_MAX_ADDRS	  4096	/* addresses tracked at once */
 #define SG_CAMPAIGN_ADDR_ACCOUNTS 128	/* accounts kept per address (the newest) */
 #define SG_CAMPAIGN_MAX_ACCOUNTS  16384 /* principals named at once */
