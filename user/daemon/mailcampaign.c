@@ -85,8 +85,6 @@ static void condemned(struct sg_mailguard *g, const struct sg_config *c,
 		if (err < 0) {
 			g->errors++;
 			sg_error("banning %s: %s", v->ip, strerror(-err));
-		} else if (!err) {
-			g->campaign_bans++;
 		}
 		sg_format_duration(v->ban_ns, dur, sizeof(dur));
 	}
@@ -179,11 +177,9 @@ void sg_mailcampaign_metrics(struct sg_mailguard *g, time_t now)
 	g->campaign_m = (struct sg_campaign_metrics){
 		.condemned = t.condemned,
 		.held = t.held,
-		.bans = g->campaign_bans,
 		.host_alerts = t.host_alerts,
 		.evicted = t.evicted,
 		.addresses = t.addresses,
-		.condemned_now = t.condemned_now,
 		.host_active = t.host.active,
 		.host_bounce_share = t.host.bounce_share,
 		.host_new_senders = t.host.new_senders,

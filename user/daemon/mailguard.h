@@ -47,7 +47,6 @@ struct sg_mailguard {
 	struct sg_campaign *campaign;
 	const struct sg_config *cfg;
 	struct sg_campaign_metrics campaign_m;
-	__u64 campaign_bans;
 };
 
 /*

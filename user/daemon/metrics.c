@@ -482,48 +482,37 @@ static void account_metrics(FILE *f, const struct sg_mta_metrics *m)
 	sample(f, "smtpguard_accounts_omitted", NO_LABELS, n);
 }
 
+#define CAMPAIGN(f) offsetof(struct sg_campaign_metrics, f)
 static void campaign_metrics(FILE *f, const struct sg_campaign_metrics *m)
 {
 	static const struct {
-		const char *name, *help;
+		const char *name, *type, *help;
 		size_t off;
-	} counts[] = {
-		{ "smtpguard_campaign_addresses_condemned_total",
-		  "Addresses that logged in to many accounts and were condemned.",
-		  offsetof(struct sg_campaign_metrics, condemned) },
-		{ "smtpguard_campaign_accounts_held_total",
-		  "Accounts a condemned address logged in to, held for it.",
-		  offsetof(struct sg_campaign_metrics, held) },
-		{ "smtpguard_campaign_bans_total", "Condemned addresses banned at XDP.",
-		  offsetof(struct sg_campaign_metrics, bans) },
-		{ "smtpguard_campaign_host_alerts_total",
-		  "Host-wide alerts: the bounce share and new senders jumped together.",
-		  offsetof(struct sg_campaign_metrics, host_alerts) },
-		{ "smtpguard_campaign_evicted_total",
-		  "Addresses, accounts of an address or verdicts dropped at a table's cap.",
-		  offsetof(struct sg_campaign_metrics, evicted) },
+	} t[] = {
+		{ "smtpguard_campaign_addresses_condemned_total", "counter",
+		  "Addresses that logged in to many accounts, condemned.", CAMPAIGN(condemned) },
+		{ "smtpguard_campaign_accounts_held_total", "counter",
+		  "Accounts a condemned address logged in to, held for it.", CAMPAIGN(held) },
+		{ "smtpguard_campaign_host_alerts_total", "counter",
+		  "Host-wide alerts: bounce share and new senders jumped.", CAMPAIGN(host_alerts) },
+		{ "smtpguard_campaign_evicted_total", "counter",
+		  "Addresses, their accounts or verdicts dropped at a cap.", CAMPAIGN(evicted) },
+		{ "smtpguard_campaign_addresses", "gauge",
+		  "Client addresses whose logins are counted.", CAMPAIGN(addresses) },
+		{ "smtpguard_campaign_host_alert", "gauge",
+		  "1 while the host-wide campaign alert is in force.", CAMPAIGN(host_active) },
+		{ "smtpguard_campaign_host_new_senders", "gauge",
+		  "New accounts that sent in the last 10 minutes.", CAMPAIGN(host_new_senders) },
 	};
 	size_t i;
 
-	for (i = 0; i < sizeof(counts) / sizeof(counts[0]); i++) {
-		family(f, counts[i].name, "counter", counts[i].help);
-		sample_u64(f, counts[i].name, NO_LABELS,
-			   *(const __u64 *)((const char *)m + counts[i].off));
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		family(f, t[i].name, t[i].type, t[i].help);
+		sample_u64(f, t[i].name, NO_LABELS, *(const __u64 *)((const char *)m + t[i].off));
 	}
-	family(f, "smtpguard_campaign_addresses", "gauge",
-	       "Client addresses whose logins are counted, by state.");
-	sample_u64(f, "smtpguard_campaign_addresses", LABELS({"state", "tracked"}), m->addresses);
-	sample_u64(f, "smtpguard_campaign_addresses", LABELS({"state", "condemned"}),
-		   m->condemned_now);
-	family(f, "smtpguard_campaign_host_alert", "gauge",
-	       "1 while the host-wide campaign alert is in force.");
-	sample_u64(f, "smtpguard_campaign_host_alert", NO_LABELS, (__u64)m->host_active);
 	family(f, "smtpguard_campaign_host_bounce_share", "gauge",
 	       "Bounced over remote deliveries of every principal in the last 10 minutes.");
 	sample_double(f, "smtpguard_campaign_host_bounce_share", NO_LABELS, m->host_bounce_share);
-	family(f, "smtpguard_campaign_host_new_senders", "gauge",
-	       "Accounts new within the campaign window that sent in the last 10 minutes.");
-	sample_u64(f, "smtpguard_campaign_host_new_senders", NO_LABELS, m->host_new_senders);
 }
 
 static void mta_metrics(FILE *f, const struct sg_mta_metrics *m)

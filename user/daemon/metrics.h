@@ -45,12 +45,10 @@ struct sg_account_metric {
 
 /* Credential stuffing (core/campaign.h): per address, and the host-wide rule. */
 struct sg_campaign_metrics {
-	__u64 condemned, held, bans, host_alerts, evicted;
-	size_t addresses; /* tracked now */
-	__u32 condemned_now; /* addresses condemned and within their time */
-	int host_active;
+	__u64 condemned, held, host_alerts, evicted;
+	__u64 addresses; /* tracked now */
+	__u64 host_active, host_new_senders;
 	double host_bounce_share; /* at the rule's last look */
-	__u32 host_new_senders;
 };
 
 /* The mail server's side, host-wide. */
