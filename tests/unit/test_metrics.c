@@ -480,7 +480,7 @@ static void test_detector(void **state)
 static void test_defence(void **state)
 {
 	static const char *const services[] = { "smtp", "imap" };
-	static const __u64 failures[] = { 12, 3 }, bans[SG_BAN__MAX] = { 1, 0, 2, 0, 0, 1 },
+	static const __u64 failures[] = { 12, 3 }, bans[SG_BAN__MAX] = { 1, 0, 2, 0, 0, 1, 2 },
 			   banned[SG_BAN__MAX] = { 0, 0, 5, 1, 0, 1 };
 	struct sg_defence_metrics d = { .services = services,
 					.auth_failures = failures,
@@ -513,6 +513,7 @@ static void test_defence(void **state)
 		"smtpguard_bans{reason=\"syn_rate\"} 0\n"
 		"smtpguard_bans{reason=\"distributed\"} 0\n"
 		"smtpguard_bans{reason=\"open_relay\"} 1\n"
+		"smtpguard_bans{reason=\"campaign\"} 2\n"
 		"# HELP smtpguard_bruteforce_bans_total Bans the daemon's brute-force and relay rules "
 		"gave, by rule.\n"
 		"# TYPE smtpguard_bruteforce_bans_total counter\n"
@@ -531,6 +532,64 @@ static void test_defence(void **state)
 		"in sg_bans (see the log).\n"
 		"# TYPE smtpguard_ban_errors_total counter\n"
 		"smtpguard_ban_errors_total 0\n");
+	free(buf);
+}
+
+/* Campaigns, after the mail server's families: every one, exact. */
+static void test_campaign(void **state)
+{
+	static const __u64 records[SG_MTA_EVENT_KINDS];
+	struct sg_campaign_metrics c = { .condemned = 3,
+					 .held = 40,
+					 .host_alerts = 1,
+					 .evicted = 2,
+					 .addresses = 8,
+					 .host_active = 1,
+					 .host_new_senders = 12,
+					 .host_bounce_share = 0.4375 };
+	struct sg_mta_metrics mta = { .type = "postfix",
+				      .event_names = sg_mta_event_names,
+				      .records = records,
+				      .n_events = SG_MTA_EVENT_KINDS,
+				      .campaign = &c };
+	struct sg_metrics m = { .st = &st, .version = "0.4.0", .mta = &mta };
+	char *buf = render(&m), *tail;
+
+	tail = strstr(buf, "# HELP smtpguard_campaign_addresses_condemned_total");
+	assert_non_null(tail);
+	assert_string_equal(
+		tail,
+		"# HELP smtpguard_campaign_addresses_condemned_total Addresses that logged in to many "
+		"accounts, condemned.\n"
+		"# TYPE smtpguard_campaign_addresses_condemned_total counter\n"
+		"smtpguard_campaign_addresses_condemned_total 3\n"
+		"# HELP smtpguard_campaign_accounts_held_total Accounts a condemned address logged in "
+		"to, held for it.\n"
+		"# TYPE smtpguard_campaign_accounts_held_total counter\n"
+		"smtpguard_campaign_accounts_held_total 40\n"
+		"# HELP smtpguard_campaign_host_alerts_total Host-wide alerts: bounce share and new "
+		"senders jumped.\n"
+		"# TYPE smtpguard_campaign_host_alerts_total counter\n"
+		"smtpguard_campaign_host_alerts_total 1\n"
+		"# HELP smtpguard_campaign_evicted_total Addresses, their accounts or verdicts dropped "
+		"at a cap.\n"
+		"# TYPE smtpguard_campaign_evicted_total counter\n"
+		"smtpguard_campaign_evicted_total 2\n"
+		"# HELP smtpguard_campaign_addresses Client addresses whose logins are counted.\n"
+		"# TYPE smtpguard_campaign_addresses gauge\n"
+		"smtpguard_campaign_addresses 8\n"
+		"# HELP smtpguard_campaign_host_alert 1 while the host-wide campaign alert is in "
+		"force.\n"
+		"# TYPE smtpguard_campaign_host_alert gauge\n"
+		"smtpguard_campaign_host_alert 1\n"
+		"# HELP smtpguard_campaign_host_new_senders New accounts that sent in the last 10 "
+		"minutes.\n"
+		"# TYPE smtpguard_campaign_host_new_senders gauge\n"
+		"smtpguard_campaign_host_new_senders 12\n"
+		"# HELP smtpguard_campaign_host_bounce_share Bounced over remote deliveries of every "
+		"principal in the last 10 minutes.\n"
+		"# TYPE smtpguard_campaign_host_bounce_share gauge\n"
+		"smtpguard_campaign_host_bounce_share 0.4375\n");
 	free(buf);
 }
 
@@ -694,6 +753,7 @@ int main(void)
 		cmocka_unit_test_setup(test_omitted, setup),
 		cmocka_unit_test_setup(test_detector, setup),
 		cmocka_unit_test_setup(test_defence, setup),
+		cmocka_unit_test_setup(test_campaign, setup),
 		cmocka_unit_test_setup(test_inband, setup),
 		cmocka_unit_test_setup(test_policy, setup),
 		cmocka_unit_test_setup(test_numbers, setup),

@@ -23,7 +23,7 @@ struct qid_entry {
 	int null_sender;
 	/* From an SMTP client that did not log in: a remote delivery of it is relayed. */
 	int unauth, relayed;
-	__u32 client[4]; /* IPv4 mapped */
+	__u32 client[4]; /* IPv4 mapped; all zero: no SMTP client */
 };
 
 /* The index's entry: principals are kept in ps, in order, and found through this. */
@@ -438,14 +438,19 @@ static void submit(struct sg_mailstats *m, const struct sg_mta_rec *r, time_t no
 	struct sg_mail_principal *p = NULL;
 	char name[SG_MTA_USER_MAX + 24];
 	__s64 uid = r->uid;
+	int has_client;
 
 	/* Without a queue id there is no message to count. */
 	if (!e)
 		return;
 	if (r->sender[0] || r->null_sender)
 		e->null_sender = r->null_sender;
-	if (r->ev == SG_MEV_SUBMIT && !r->login[0])
-		e->unauth = mail_addr(r->client_ip, e->client);
+	if (r->ev == SG_MEV_SUBMIT) {
+		has_client = mail_addr(r->client_ip, e->client);
+		if (!has_client)
+			memset(e->client, 0, sizeof(e->client));
+		e->unauth = has_client && !r->login[0];
+	}
 	/* The MTA's own failure notice (Exim: "<= <> U=Debian-exim P=local"): nobody's message. */
 	if (r->ev == SG_MEV_LOCAL && mta_user(m, r))
 		return;
@@ -650,6 +655,18 @@ int sg_mailstats_qids(const struct sg_mailstats *m, const struct sg_mail_princip
 			return ret;
 	}
 	return 0;
+}
+
+const struct sg_mail_principal *sg_mailstats_submitter(const struct sg_mailstats *m,
+						       const char *qid, __u32 client[4])
+{
+	const struct qid_entry *e = *qid ? sg_htab_find(m->qids, qid) : NULL;
+
+	memset(client, 0, 16);
+	if (!e || !e->p)
+		return NULL;
+	memcpy(client, e->client, 16);
+	return e->p;
 }
 
 size_t sg_mailstats_pending_hold(struct sg_mailstats *m, struct sg_mail_pending *out, size_t max)

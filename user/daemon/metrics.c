@@ -482,6 +482,39 @@ static void account_metrics(FILE *f, const struct sg_mta_metrics *m)
 	sample(f, "smtpguard_accounts_omitted", NO_LABELS, n);
 }
 
+#define CAMPAIGN(f) offsetof(struct sg_campaign_metrics, f)
+static void campaign_metrics(FILE *f, const struct sg_campaign_metrics *m)
+{
+	static const struct {
+		const char *name, *type, *help;
+		size_t off;
+	} t[] = {
+		{ "smtpguard_campaign_addresses_condemned_total", "counter",
+		  "Addresses that logged in to many accounts, condemned.", CAMPAIGN(condemned) },
+		{ "smtpguard_campaign_accounts_held_total", "counter",
+		  "Accounts a condemned address logged in to, held for it.", CAMPAIGN(held) },
+		{ "smtpguard_campaign_host_alerts_total", "counter",
+		  "Host-wide alerts: bounce share and new senders jumped.", CAMPAIGN(host_alerts) },
+		{ "smtpguard_campaign_evicted_total", "counter",
+		  "Addresses, their accounts or verdicts dropped at a cap.", CAMPAIGN(evicted) },
+		{ "smtpguard_campaign_addresses", "gauge",
+		  "Client addresses whose logins are counted.", CAMPAIGN(addresses) },
+		{ "smtpguard_campaign_host_alert", "gauge",
+		  "1 while the host-wide campaign alert is in force.", CAMPAIGN(host_active) },
+		{ "smtpguard_campaign_host_new_senders", "gauge",
+		  "New accounts that sent in the last 10 minutes.", CAMPAIGN(host_new_senders) },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		family(f, t[i].name, t[i].type, t[i].help);
+		sample_u64(f, t[i].name, NO_LABELS, *(const __u64 *)((const char *)m + t[i].off));
+	}
+	family(f, "smtpguard_campaign_host_bounce_share", "gauge",
+	       "Bounced over remote deliveries of every principal in the last 10 minutes.");
+	sample_double(f, "smtpguard_campaign_host_bounce_share", NO_LABELS, m->host_bounce_share);
+}
+
 static void mta_metrics(FILE *f, const struct sg_mta_metrics *m)
 {
 	static const struct {
@@ -523,6 +556,8 @@ static void mta_metrics(FILE *f, const struct sg_mta_metrics *m)
 	snprintf(n, sizeof(n), "%zu", m->principals);
 	sample(f, "smtpguard_mta_principals", NO_LABELS, n);
 	account_metrics(f, m);
+	if (m->campaign)
+		campaign_metrics(f, m->campaign);
 }
 
 static void defence_metrics(FILE *f, const struct sg_defence_metrics *m)
@@ -538,7 +573,7 @@ static void defence_metrics(FILE *f, const struct sg_defence_metrics *m)
 	family(f, "smtpguard_bruteforce_bans_total", "counter",
 	       "Bans the daemon's brute-force and relay rules gave, by rule.");
 	for (i = 0; i < m->n_reasons; i++)
-		if (i >= SG_BAN_AUTH_FAILURES)
+		if (i >= SG_BAN_AUTH_FAILURES && i != SG_BAN_CAMPAIGN)
 			sample_u64(f, "smtpguard_bruteforce_bans_total",
 				   LABELS({"reason", m->reasons[i]}), m->banned[i]);
 	family(f, "smtpguard_relay_messages_total", "counter",

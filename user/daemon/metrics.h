@@ -43,6 +43,14 @@ struct sg_account_metric {
 	int contained;
 };
 
+/* Credential stuffing (core/campaign.h): per address, and the host-wide rule. */
+struct sg_campaign_metrics {
+	__u64 condemned, held, host_alerts, evicted;
+	__u64 addresses; /* tracked now */
+	__u64 host_active, host_new_senders;
+	double host_bounce_share; /* at the rule's last look */
+};
+
 /* The mail server's side, host-wide. */
 struct sg_mta_metrics {
 	const char *type; /* "none", "postfix", "exim" */
@@ -54,6 +62,7 @@ struct sg_mta_metrics {
 	size_t principals;
 	const struct sg_account_metric *accounts; /* the K busiest, busiest first */
 	size_t n_accounts, accounts_omitted;
+	const struct sg_campaign_metrics *campaign; /* NULL: none */
 };
 
 /* Brute-force bans and open-relay alerts (defence.h). */
