@@ -521,6 +521,47 @@ static void test_exim(void **state)
 		{ EX "H=(example.net) [203.0.113.99]:50211 F=<spam@example.net> rejected RCPT "
 		     "<rcpt@example.com>: relay not permitted",
 		  SG_MEV_NONE, REF, .qid = NULL },
+		/* A remote sender's quoted local part posing as keys: part of the address. */
+		{ EX "1rABcD-0003Xy-1a <= \"x H=[6.6.6.6] A=plain:victim@hosting.test P=local "
+		     "U=alice \"@evil.example H=mx.evil.example [203.0.113.66]:40000 P=esmtp "
+		     "S=900 id=1@evil.example",
+		  SG_MEV_SUBMIT, REF, .qid = "1rABcD-0003Xy-1a", .ip = "203.0.113.66",
+		  .sender = "\"x H=[6.6.6.6] A=plain:victim@hosting.test P=local U=alice "
+			    "\"@evil.example" },
+		{ EX "1rABcD-0003Xy-1a <= \"a\\\" P=local U=alice \"@evil.example "
+		     "H=(evil) [203.0.113.66] P=esmtp S=900",
+		  SG_MEV_SUBMIT, REF, .qid = "1rABcD-0003Xy-1a", .ip = "203.0.113.66",
+		  .sender = "\"a\\\" P=local U=alice \"@evil.example" },
+		/* A quote left open: no address Exim accepted, nothing taken. */
+		{ EX "1rABcD-0003Xy-1a <= \"x P=local U=alice S=1", SG_MEV_NONE, REF, .qid = NULL },
+		/* Keys out of order or twice: a client's text (ident, DN) imitating them. */
+		{ EX
+		  "1rABcD-0003Xy-1a <= a@evil.example H=(evil) [203.0.113.66] U=x A=plain:victim "
+		  "P=esmtp S=1",
+		  SG_MEV_NONE, REF, .qid = NULL },
+		{ EX "1rABcD-0003Xy-1a <= a@evil.example H=(evil) [203.0.113.66] U=x P=local "
+		     "P=esmtp S=1",
+		  SG_MEV_NONE, REF, .qid = NULL },
+		{ EX "1rABcD-0003Xy-1a <= a@evil.example H=(evil) [203.0.113.66] P=esmtps "
+		     "DN=\"CN=x A=plain:victim\" S=1",
+		  SG_MEV_SUBMIT, REF, .qid = "1rABcD-0003Xy-1a", .ip = "203.0.113.66",
+		  .sender = "a@evil.example" },
+		/* A HELO of several words (helo_accept_junk_hosts) hiding an address. */
+		{ EX "1rABcD-0003Xy-1a <= a@evil.example H=(x) [6.6.6.6] P=local U=alice (y) "
+		     "[203.0.113.66] P=esmtp S=1",
+		  SG_MEV_NONE, REF, .qid = NULL },
+		/* After S= the client writes: id=, T= never supply a key. */
+		{ EX "1rABcD-0003Xy-1a <= a@evil.example H=(evil) [203.0.113.66] P=esmtp S=1 "
+		     "id=x@y T=\"A=plain:victim P=local U=alice\"",
+		  SG_MEV_SUBMIT, REF, .qid = "1rABcD-0003Xy-1a", .ip = "203.0.113.66",
+		  .sender = "a@evil.example" },
+		/* A quoted recipient cannot name a local transport for a remote delivery. */
+		{ EX "1rABcD-0003Xy-1a => \"x R=local_user T=dovecot_lmtp:\"@gmail.example "
+		     "R=dnslookup T=remote_smtp H=mx.gmail.example [203.0.113.5] "
+		     "C=\"250 2.0.0 T=local_delivery:\"",
+		  SG_MEV_DELIVERY, REF, .qid = "1rABcD-0003Xy-1a",
+		  .rcpt = "\"x R=local_user T=dovecot_lmtp:\"@gmail.example",
+		  .relay = "remote_smtp", .dsn = "2.0.0", .out = SG_OUT_SENT },
 	};
 
 	expect_rows(sg_mta_parse_exim, rows, ARRAY_SIZE(rows));
@@ -869,10 +910,11 @@ static void test_broken(void **state)
 		  .qid = "4F2A81C0D2" },
 	};
 	static const struct want ex[] = {
-		{ EX "1rABcD-0003Xy-1a <= v@h.test H=(helo) [198.51.100.10", SG_MEV_SUBMIT, REF,
-		  .qid = "1rABcD-0003Xy-1a", .sender = "v@h.test" },
-		{ EX "1rABcD-0003Xy-1a <= v@h.test H=(helo [198.51.100.10] P=esmtpa", SG_MEV_SUBMIT,
-		  REF, .qid = "1rABcD-0003Xy-1a", .sender = "v@h.test" },
+		/* Cut before S=, or a HELO of two words: not Exim's own form, nothing taken. */
+		{ EX "1rABcD-0003Xy-1a <= v@h.test H=(helo) [198.51.100.10", SG_MEV_NONE, REF,
+		  .qid = NULL },
+		{ EX "1rABcD-0003Xy-1a <= v@h.test H=(helo [198.51.100.10] P=esmtpa", SG_MEV_NONE,
+		  REF, .qid = NULL },
 		{ EX "1rABcD-0003Xy-1a <= v@h.test P=esmtpa", SG_MEV_NONE, REF, .qid = NULL },
 		{ EX "1rABcD-0003Xy-1a <=", SG_MEV_NONE, REF, .qid = NULL },
 		{ EX "1rABcD-0003Xy-1a ** ", SG_MEV_NONE, REF, .qid = NULL },
@@ -1047,7 +1089,7 @@ static void test_megabyte(void **state)
 		  SG_MEV_NONE },
 		{ parse_pf_any, PF "postfix/smtpd[1]: 4F2A81C0D2: client=", "[1.", "",
 		  SG_MEV_SUBMIT },
-		{ sg_mta_parse_exim, EX "1rABcD-0003Xy-1a <= x H=", "(", "", SG_MEV_SUBMIT },
+		{ sg_mta_parse_exim, EX "1rABcD-0003Xy-1a <= x H=", "(", "", SG_MEV_NONE },
 		{ sg_mta_parse_exim, EX "1rABcD-0003Xy-1a ** r@d", " R=x", "", SG_MEV_DELIVERY },
 		{ sg_mta_parse_exim, EX "1rABcD-0003Xy-1a == r@d R=x ", "550 5.", "",
 		  SG_MEV_DELIVERY },

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The parsers' cursor helpers and the timestamps of log lines; see logline.h and mtalog.h. */
 #include <arpa/inet.h>
+#include <stdint.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
@@ -56,6 +57,23 @@ void sg_line_bracket_ip(char *dst, struct cur w)
 	cl = find_ch(o, w.end, ']');
 	if (cl)
 		sg_line_set_ip(dst, o + 1, cl);
+}
+
+const char *sg_line_path_end(const char *p, const char *end)
+{
+	int quoted = 0;
+
+	for (; p < end; p++) {
+		if (quoted && *p == '\\') {
+			if (++p == end)
+				return NULL;
+		} else if (*p == '"') {
+			quoted = !quoted;
+		} else if (!quoted && *p == ' ') {
+			break;
+		}
+	}
+	return quoted ? NULL : p;
 }
 
 int sg_line_angle(struct cur *c, char *dst, size_t size, int *null)
@@ -293,6 +311,32 @@ static size_t time_iso(const char *p, const char *end, time_t *when)
 	return ended(p, q, end);
 }
 
+/*
+ * multilog's "@" and 24 hex digits (TAI64N): the label is 2^62 + TAI
+ * seconds, then nanoseconds. TAI is taken as UTC + 10 s, as daemontools'
+ * tai64nlocal does.
+ */
+static size_t time_tai64n(const char *p, const char *end, time_t *when)
+{
+	unsigned long long label = 0;
+	int i, d;
+
+	if (end - p < 25 || *p != '@')
+		return 0;
+	for (i = 1; i <= 24; i++) {
+		d = is_digit(p[i]) ? p[i] - '0' : p[i] >= 'a' && p[i] <= 'f' ? p[i] - 'a' + 10 : -1;
+		if (d < 0)
+			return 0;
+		if (i <= 16)
+			label = label << 4 | (unsigned long long)d;
+	}
+	if (label < (1ULL << 62) + 10 ||
+	    label - (1ULL << 62) - 10 > (unsigned long long)INT32_MAX * 2)
+		return 0;
+	*when = (time_t)(label - (1ULL << 62) - 10);
+	return ended(p, p + 25, end);
+}
+
 size_t sg_mta_parse_time(const char *line, size_t len, time_t ref, time_t *when)
 {
 	const char *end;
@@ -302,7 +346,10 @@ size_t sg_mta_parse_time(const char *line, size_t len, time_t ref, time_t *when)
 	if (!line || !len)
 		return 0;
 	end = line + len;
-	n = is_digit(*line) ? time_iso(line, end, when) : time_3164(line, end, ref, when);
+	if (*line == '@')
+		n = time_tai64n(line, end, when);
+	else
+		n = is_digit(*line) ? time_iso(line, end, when) : time_3164(line, end, ref, when);
 	if (!n)
 		*when = 0;
 	return n;

@@ -127,6 +127,14 @@ void sg_line_bracket_ip(char *dst, struct cur w);
  */
 int sg_line_angle(struct cur *c, char *dst, size_t size, int *null);
 
+/*
+ * Where the address at p ends as an RFC 5321 path: at the first blank
+ * outside a quoted string, a backslash escaping the character after it
+ * inside one. NULL when a quote is left open: not an address the MTA
+ * accepted, and nothing after it can be told from it.
+ */
+const char *sg_line_path_end(const char *p, const char *end);
+
 /* Decimal digits at the cursor as an unsigned value up to max; 0 when none or too large. */
 int sg_line_number(struct cur *c, unsigned long long max, unsigned long long *v);
 

@@ -24,8 +24,8 @@
  * The timestamp at the start of line: RFC 3164 "Mmm dd hh:mm:ss" (the year
  * is the one that puts it nearest to ref, so December lines read in January
  * stay in the old year), RFC 3339 "YYYY-MM-DDThh:mm:ss[.frac](Z|+hh:mm)",
- * or Exim's "YYYY-MM-DD hh:mm:ss[.frac][ +hhmm]". Local time unless an
- * offset is given. Returns the length of the timestamp and the blank after
+ * Exim's "YYYY-MM-DD hh:mm:ss[.frac][ +hhmm]", or multilog's TAI64N
+ * "@4000000068...". Local time unless an offset is given. Returns the length of the timestamp and the blank after
  * it, or 0 (and *when = 0) when the line does not start with one.
  */
 size_t sg_mta_parse_time(const char *line, size_t len, time_t ref, time_t *when);
