@@ -364,6 +364,39 @@ static void test_postfix(void **state)
 		  .qid = NULL },
 		{ PF "postfix/smtpd[2260]: 4F2A8_C0D2: client=unknown[198.51.100.10]", SG_MEV_NONE,
 		  PF_WHEN, .qid = NULL },
+		/* A login with a comma of its own is kept whole: never another account's. */
+		{ PF "postfix/smtpd[2260]: 4F2A81C0D2: client=unknown[198.51.100.10], "
+		     "sasl_method=PLAIN, sasl_username=victim@hosting.test, x",
+		  SG_MEV_SUBMIT, PF_WHEN, .qid = "4F2A81C0D2", .ip = "198.51.100.10",
+		  .login = "victim@hosting.test, x" },
+		/* The client's AUTH= sender posing as Postfix's fields: the login is the SASL one.
+		 */
+		{ PF "postfix/smtpd[2260]: 4F2A81C0D2: client=unknown[198.51.100.10], "
+		     "sasl_method=PLAIN, sasl_username=mallory@hosting.test, "
+		     "sasl_sender=x, sasl_username=victim@hosting.test, orig_queue_id=1",
+		  SG_MEV_SUBMIT, PF_WHEN, .qid = "4F2A81C0D2", .ip = "198.51.100.10",
+		  .login = "mallory@hosting.test" },
+		{ PF "postfix/smtpd[2260]: 4F2A81C0D2: client=unknown[198.51.100.10], "
+		     "sasl_method=PLAIN, sasl_username=mallory@hosting.test, "
+		     "orig_queue_id=4F2A81C0D1, orig_client=unknown[192.0.2.1]",
+		  SG_MEV_SUBMIT, PF_WHEN, .qid = "4F2A81C0D2", .ip = "198.51.100.10",
+		  .login = "mallory@hosting.test" },
+		/* A quoted recipient cannot make an outbound delivery look local. */
+		{ PF "postfix/smtp[2270]: 4F2A81C0D2: to=<\"a>, relay=local, dsn=2.0.0, "
+		     "status=sent\"@gmail.example>, relay=mx.gmail.example[203.0.113.5]:25, "
+		     "delay=1, delays=0.1/0/0.4/0.5, dsn=2.0.0, status=sent (250 ok)",
+		  SG_MEV_DELIVERY, PF_WHEN, .qid = "4F2A81C0D2",
+		  .rcpt = "\"a>, relay=local, dsn=2.0.0, status=sent\"@gmail.example",
+		  .relay = "mx.gmail.example[203.0.113.5]:25", .dsn = "2.0.0", .out = SG_OUT_SENT },
+		/* A quoted sender cannot set the count. */
+		{ PF "postfix/qmgr[2280]: 4F2A81C0D2: from=<\"a>, size=1, nrcpt=1\"@evil.example>, "
+		     "size=900, nrcpt=500 (queue active)",
+		  SG_MEV_QUEUED, PF_WHEN, .qid = "4F2A81C0D2",
+		  .sender = "\"a>, size=1, nrcpt=1\"@evil.example", .nrcpt = 500 },
+		/* Mechanism probing and AUTH refused by the server: no password tried. */
+		{ PF "postfix/smtpd[2290]: warning: host[192.0.2.5]: SASL CRAM-MD5 authentication "
+		     "failed: Invalid authentication mechanism",
+		  SG_MEV_NONE, PF_WHEN, .qid = NULL },
 	};
 
 	expect_rows(sg_mta_parse_postfix, rows, ARRAY_SIZE(rows));

@@ -79,15 +79,18 @@ const char *sg_line_path_end(const char *p, const char *end)
 int sg_line_angle(struct cur *c, char *dst, size_t size, int *null)
 {
 	const char *q = c->p;
+	int quoted = 0;
 
-	for (;;) {
-		q = find_ch(q, c->end, '>');
-		if (!q)
-			return 0;
-		if (q + 1 == c->end || q[1] == ' ' || q[1] == ',')
+	for (; q < c->end; q++) {
+		if (quoted && *q == '\\')
+			q++;
+		else if (*q == '"')
+			quoted = !quoted;
+		else if (!quoted && *q == '>' && (q + 1 == c->end || q[1] == ' ' || q[1] == ','))
 			break;
-		q++;
 	}
+	if (q >= c->end)
+		return 0;
 	sg_line_copy(dst, size, c->p, q);
 	if (null)
 		*null = q == c->p;

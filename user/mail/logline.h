@@ -121,9 +121,10 @@ void sg_line_set_ip(char *dst, const char *p, const char *q);
 void sg_line_bracket_ip(char *dst, struct cur w);
 
 /*
- * An address after its '<': it ends at the first '>' followed by the end,
- * a blank or a comma (a quoted local part may hold a '>'). The null
- * address "<>" sets *null.
+ * An address after its '<': it ends at the first '>' outside a quoted
+ * string (the MTA quotes a local part holding '>', ',' or a blank)
+ * followed by the end, a blank or a comma. The null address "<>" sets
+ * *null.
  */
 int sg_line_angle(struct cur *c, char *dst, size_t size, int *null);
 
