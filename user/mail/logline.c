@@ -397,7 +397,8 @@ enum sg_mta_event sg_line_finish(struct sg_mta_rec *r, enum sg_mta_event ev)
 		r->uid = -1;
 		r->when = when;
 	}
-	if (ev == SG_MEV_AUTH_FAIL && !r->attempts)
+	/* One line, at most one failure: see mtalog.h. */
+	if (ev == SG_MEV_AUTH_FAIL)
 		r->attempts = 1;
 	r->ev = ev;
 	return ev;
