@@ -3,8 +3,9 @@
  * The mail-log parsers (mtalog.h): every field of the record, exactly, for
  * each line of a table per parser (Postfix, Exim, Dovecot); timestamps and
  * the year of a syslog stamp; hostile lines (cut anywhere, NUL inside,
- * fields longer than the record, 1 MB); and every fixture log
- * (tests/unit/fixtures/mta) counted by event. Each line is handed over in
+ * fields longer than the record, 1 MB); every fixture log
+ * (tests/unit/fixtures/mta) counted by event; and every authentication
+ * failure form, annotated (tests/unit/fixtures/authfail). Each line is handed over in
  * a heap buffer of its exact length, never NUL-terminated. TZ is UTC
  * except where a test names another zone.
  */
@@ -1274,6 +1275,72 @@ static void test_fixture_counts(void **state)
 	closedir(dir);
 }
 
+/*
+ * One annotated fixture of tests/unit/fixtures/authfail (see its README):
+ * every log line has its "#> fail login=<L> ip=IP" or "#> none" and gives
+ * exactly that; returns the failures.
+ */
+static unsigned int check_authfail(const char *name, parser_fn fn)
+{
+	char path[1200], want_login[512], want_ip[64], *line = NULL, *note = NULL, *p, *q;
+	unsigned int fails = 0, no = 0;
+	struct sg_mta_rec r;
+	size_t cap = 0;
+	ssize_t n;
+	FILE *in;
+
+	snprintf(path, sizeof(path), "%s/../authfail/%s", fixtures, name);
+	in = fopen(path, "r");
+	if (!in)
+		fail_msg("%s: cannot open", path);
+	while ((n = getline(&line, &cap, in)) > 0) {
+		no++;
+		if (!strncmp(line, "#> ", 3)) {
+			free(note);
+			note = strdup(line + 3);
+			continue;
+		}
+		if (line[0] == '#' || line[0] == '\n')
+			continue;
+		if (!note)
+			fail_msg("%s:%u: a log line with no annotation", name, no);
+		if (!strncmp(note, "none", 4)) {
+			if (parse_exact(fn, line, (size_t)n, REF, &r) == SG_MEV_AUTH_FAIL)
+				fail_msg("%s:%u: counted as a failure", name, no);
+		} else {
+			p = strstr(note, "login=<");
+			q = p ? strstr(p, "> ip=") : NULL;
+			if (strncmp(note, "fail ", 5) || !q)
+				fail_msg("%s:%u: bad annotation %s", name, no, note);
+			snprintf(want_login, sizeof(want_login), "%.*s", (int)(q - p - 7), p + 7);
+			snprintf(want_ip, sizeof(want_ip), "%.*s", (int)strcspn(q + 5, "\n"),
+				 q + 5);
+			if (!strcmp(want_ip, "-"))
+				want_ip[0] = '\0';
+			if (parse_exact(fn, line, (size_t)n, REF, &r) != SG_MEV_AUTH_FAIL ||
+			    strcmp(r.login, want_login) || strcmp(r.client_ip, want_ip) ||
+			    r.attempts != 1)
+				fail_msg("%s:%u: %s login <%s> ip %s attempts %u, not <%s> %s",
+					 name, no, sg_mta_event_names[r.ev], r.login, r.client_ip,
+					 r.attempts, want_login, want_ip);
+			fails++;
+		}
+		free(note);
+		note = NULL;
+	}
+	free(line);
+	free(note);
+	fclose(in);
+	return fails;
+}
+
+static void test_authfail_fixtures(void **state)
+{
+	assert_int_equal(check_authfail("postfix.log", parse_pf_any), 6);
+	assert_int_equal(check_authfail("exim.log", parse_ex_any), 5);
+	assert_int_equal(check_authfail("dovecot.log", parse_pf_any), 23);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1283,7 +1350,7 @@ int main(void)
 		cmocka_unit_test(test_truncated),      cmocka_unit_test(test_broken),
 		cmocka_unit_test(test_overlong),       cmocka_unit_test(test_nul),
 		cmocka_unit_test(test_newline),	       cmocka_unit_test(test_megabyte),
-		cmocka_unit_test(test_fixture_counts),
+		cmocka_unit_test(test_fixture_counts), cmocka_unit_test(test_authfail_fixtures),
 	};
 	char src[] = __FILE__;
 

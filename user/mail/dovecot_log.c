@@ -149,6 +149,19 @@ static enum sg_mta_event dovecot_pam(struct cur *c, struct sg_mta_rec *r)
 	return SG_MEV_AUTH_FAIL;
 }
 
+/* A passdb's answer that refuses the password or the user. */
+static int dovecot_failed(struct cur msg)
+{
+	static const char *const fails[] = { "Password mismatch", "unknown user",
+					     "pam_authenticate() failed", "invalid credentials" };
+	size_t i;
+
+	for (i = 0; i < sizeof(fails) / sizeof(fails[0]); i++)
+		if (at(&msg, fails[i]))
+			return 1;
+	return 0;
+}
+
 /*
  * The auth process (auth_verbose): "passwd-file(LOGIN,IP[,<SESSION>]):
  * Password mismatch" and the like, or 2.4's "auth(LOGIN,IP,sasl:MECH)
@@ -157,30 +170,28 @@ static enum sg_mta_event dovecot_pam(struct cur *c, struct sg_mta_rec *r)
  */
 static enum sg_mta_event dovecot_auth(struct cur *c, struct cur whole, struct sg_mta_rec *r)
 {
-	static const char *const fails[] = { "Password mismatch", "unknown user",
-					     "pam_authenticate() failed", "invalid credentials" };
-	const char *o = dovecot_mech(c->p, c->end), *cl = o ? find(o, c->end, "): ") : NULL;
+	const char *o = dovecot_mech(c->p, c->end), *cl = o ? find(o, c->end, "): ") : NULL, *q;
 	struct cur msg = *c;
-	size_t i;
+	int hops;
 
 	if (eat(&msg, "pam_unix(dovecot:auth): authentication failure;"))
 		return dovecot_pam(&msg, r);
 	if (cl) {
 		msg.p = cl + 3;
 	} else {
-		/* 2.4: "auth(...)<SESSION>:" then "PASSDB: MESSAGE" or the message. */
+		/*
+		 * 2.4: the request in the service's word, "auth(LOGIN,IP,sasl:MECH)<S>:"
+		 * or "auth-worker(LOGIN)<PID>:", then up to "request [N]: PASSDB: ".
+		 */
 		o = find_ch(whole.p, whole.end, '(');
 		cl = o ? rfind_ch(o, whole.end, ')') : NULL;
 		if (!cl)
 			return SG_MEV_NONE;
-		for (i = 0; i < sizeof(fails) / sizeof(fails[0]) && !at(&msg, fails[i]); i++)
-			;
-		if (i == sizeof(fails) / sizeof(fails[0]) && find(msg.p, msg.end, ": "))
-			msg.p = find(msg.p, msg.end, ": ") + 2;
+		for (hops = 0; hops < 2 && !dovecot_failed(msg) && (q = find(msg.p, msg.end, ": "));
+		     hops++)
+			msg.p = q + 2;
 	}
-	for (i = 0; i < sizeof(fails) / sizeof(fails[0]) && !at(&msg, fails[i]); i++)
-		;
-	if (i == sizeof(fails) / sizeof(fails[0]))
+	if (!dovecot_failed(msg))
 		return SG_MEV_NONE;
 	dovecot_request(o + 1, cl, r);
 	r->service = SG_SVC_OTHER;
