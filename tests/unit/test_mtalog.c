@@ -542,6 +542,10 @@ static void test_exim(void **state)
 		     "authentication data (set_id=a (b) c)",
 		  SG_MEV_AUTH_FAIL, REF, .ip = "2001:db8::5", .login = "a (b) c",
 		  .svc = SG_SVC_SMTP },
+		/* A HELO of several words (helo_accept_junk_hosts) naming another address. */
+		{ EX "plain authenticator failed for (x) [8.8.8.8] (y) [203.0.113.203]: 535 "
+		     "Incorrect authentication data",
+		  SG_MEV_NONE, REF, .qid = NULL },
 		{ EX "dovecot_plain authenticator failed for (x) [203.0.113.202]:5555 "
 		     "I=[198.51.100.1]:587: 435 Unable to authenticate at present "
 		     "(set_id=victim@hosting.test)",
@@ -994,8 +998,9 @@ static void test_broken(void **state)
 		{ EX "1rABcD-0003Xy-1a ** r@d: 550 4.1.1 mismatched class", SG_MEV_DELIVERY, REF,
 		  .qid = "1rABcD-0003Xy-1a", .rcpt = "r@d", .out = SG_OUT_BOUNCED, .dsn = "5.0.0" },
 		{ EX "1rABcD-0003Xy-1a Completedx", SG_MEV_NONE, REF, .qid = NULL },
-		{ EX "plain authenticator failed for (h) [203.0.113.9:4: 535 x", SG_MEV_AUTH_FAIL,
-		  REF, .svc = SG_SVC_SMTP },
+		/* No address where Exim writes one: not its form. */
+		{ EX "plain authenticator failed for (h) [203.0.113.9:4: 535 x", SG_MEV_NONE, REF,
+		  .qid = NULL },
 		{ EX "plain authenticator failed for (h) [203.0.113.9]:4", SG_MEV_NONE, REF,
 		  .qid = NULL },
 		{ EX "plain authenticator failed for (h) [203.0.113.9]:4: 535 x (set_id=v@h.test",

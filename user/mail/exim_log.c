@@ -19,7 +19,8 @@ static int exim_id(struct cur w)
 }
 
 /*
- * "H=[NAME ][(HELO) ][IP][:PORT]" as Exim writes it: the name a resolved
+ * "H=[NAME ][(HELO) ][IP][:PORT]" (w the first word, "H=" dropped) and
+ * the same after "authenticator failed for", as Exim writes it: the name a resolved
  * one, the HELO one word in parentheses (Exim refuses a HELO with blanks
  * unless helo_accept_junk_hosts says otherwise), then the bracketed
  * address. Anything else is not Exim's own H=: 0, and the line's keys are
@@ -29,7 +30,6 @@ static int exim_host(struct cur *c, struct cur w, struct sg_mta_rec *r)
 {
 	int i;
 
-	w.p += 2;
 	for (i = 0; i < 3; i++) {
 		if (left(&w) && *w.p == '[') {
 			sg_line_bracket_ip(r->client_ip, w);
@@ -86,7 +86,7 @@ static int exim_in_keys(struct cur *c, struct sg_mta_rec *r, int *host, int *loc
 		if (k < next)
 			return -1;
 		next = k + 1;
-		if (k == 1 && !(*host = exim_host(c, w, r)))
+		if (k == 1 && !(*host = exim_host(c, (struct cur){ w.p + 2, w.end }, r)))
 			return -1;
 		if (k == 2)
 			COPY(r->user, w.p + 2, w.end);
@@ -315,29 +315,25 @@ static enum sg_mta_event exim_msg(struct cur *c, struct sg_mta_rec *r)
  */
 static enum sg_mta_event exim_auth(struct cur *c, struct sg_mta_rec *r)
 {
-	const char *p, *q, *from = c->p;
-	int in_paren = 0, words;
+	const char *p, *q;
 	struct cur w;
 
-	for (words = 0; words < 8 && c->p < c->end; words++) {
-		w = next_word(c);
-		if (!in_paren && left(&w) && *w.p == '[') {
-			sg_line_bracket_ip(r->client_ip, w);
-			/* Without a port the reply follows the address: "[IP]: 535 ...". */
-			from = w.p;
-			break;
-		}
-		if (!in_paren && left(&w) && *w.p == '(')
-			in_paren = 1;
-		if (in_paren && left(&w) && w.end[-1] == ')')
-			in_paren = 0;
-	}
-	for (p = from; (p = find(p, c->end, ": ")); p += 2)
-		if (c->end - p >= 6 && is_digit(p[2]) && is_digit(p[3]) && is_digit(p[4]) &&
-		    p[5] == ' ')
-			break;
-	if (!p || p[2] != '5')
+	/* The host as in H=: a HELO of several words could name any address. */
+	if (!exim_host(c, next_word(c), r))
 		return SG_MEV_NONE;
+	/* The reply right after the address ("[IP]: 535") or after I=[IP]:PORT. */
+	p = c->p - 1;
+	if (*p != ':') {
+		w = next_word(c);
+		p = w.end - 1;
+		if (!at(&w, "I=") || *p != ':')
+			p = NULL;
+	}
+	if (!p || c->end - p < 5 || p[1] != ' ' || p[2] != '5' || !is_digit(p[3]) ||
+	    !is_digit(p[4]) || (c->end - p > 5 && p[5] != ' ')) {
+		r->client_ip[0] = '\0';
+		return SG_MEV_NONE;
+	}
 	q = find(p, c->end, " (set_id=");
 	if (q) {
 		q += strlen(" (set_id=");
