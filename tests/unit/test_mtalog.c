@@ -588,6 +588,16 @@ static void test_exim(void **state)
 		{ EX "1rABcD-0003Xy-1a <= a@evil.example H=(x) [6.6.6.6] P=local U=alice (y) "
 		     "[203.0.113.66] P=esmtp S=1",
 		  SG_MEV_NONE, REF, .qid = NULL },
+		/* An S= before P= (an ident reply "x S=1"): not Exim's form. */
+		{ EX "1rABcD-0003Xy-1a <= a@hosting.test H=(pc) [203.0.113.67] U=x S=1 P=esmtpa "
+		     "A=plain:a@hosting.test S=900",
+		  SG_MEV_NONE, REF, .qid = NULL },
+		/* Keys and flags Exim adds that are not read: skipped. */
+		{ EX "1rABcD-0003Xy-1a <= a@hosting.test H=(pc) [203.0.113.67]:5000 TFO* "
+		     "I=[198.51.100.1]:587 P=esmtpsa K X=TLS1.3:TLS_AES_256_GCM_SHA384:256 CV=no "
+		     "SNI=mail.hosting.test A=dovecot_plain:a@hosting.test S=1 M8S=0",
+		  SG_MEV_SUBMIT, REF, .qid = "1rABcD-0003Xy-1a", .ip = "203.0.113.67",
+		  .login = "a@hosting.test", .sender = "a@hosting.test" },
 		/* After S= the client writes: id=, T= never supply a key. */
 		{ EX "1rABcD-0003Xy-1a <= a@evil.example H=(evil) [203.0.113.66] P=esmtp S=1 "
 		     "id=x@y T=\"A=plain:victim P=local U=alice\"",

@@ -57,12 +57,27 @@ static size_t in_key(struct cur w)
 	return k;
 }
 
+/* A key Exim adds that smtpguard does not read: KEY=VALUE, or a flag ("K", "TFO*"). */
+static int exim_flag(struct cur w)
+{
+	const char *q;
+
+	if (!left(&w) || *w.p < 'A' || *w.p > 'Z')
+		return 0;
+	if (find_ch(w.p, w.end, '='))
+		return 1;
+	for (q = w.p; q < w.end; q++)
+		if (!((*q >= 'A' && *q <= 'Z') || is_digit(*q) || *q == '*'))
+			return 0;
+	return 1;
+}
+
 /*
  * The keys after the sender up to S=: H=, U=, P=, A= only where Exim puts
- * them. A key out of order or twice, or a word that is no key (other
- * than those Exim adds, KEY=VALUE or a bare capital), means a client's
- * text (an ident reply, a certificate's DN, a junk HELO) imitates them:
- * -1, nothing taken.
+ * them. A key out of order or twice, S= before the P= Exim always
+ * writes, or a word that is no key (other than those Exim adds, see
+ * exim_flag) means a client's text (an ident reply, a certificate's DN, a
+ * junk HELO) imitates them: -1, nothing taken.
  */
 static int exim_in_keys(struct cur *c, struct sg_mta_rec *r, int *host, int *local)
 {
@@ -74,12 +89,12 @@ static int exim_in_keys(struct cur *c, struct sg_mta_rec *r, int *host, int *loc
 		w = next_word(c);
 		if (!left(&w))
 			return -1;
+		/* Exim always writes P=: an S= before it is a client's. */
 		if (at(&w, "S="))
-			return 0;
+			return next > 4 ? 0 : -1;
 		k = in_key(w);
 		if (k == N_IN_KEYS) {
-			if (!(*w.p >= 'A' && *w.p <= 'Z') ||
-			    (left(&w) > 1 && !find_ch(w.p, w.end, '=')))
+			if (!exim_flag(w))
 				return -1;
 			continue;
 		}
