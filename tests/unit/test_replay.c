@@ -515,7 +515,7 @@ static void test_long_and_untimed_lines(void **state)
 	s += sprintf(s, "postfix/pickup[7]: 5D0000000A: uid=1002 from=<early>\n");
 	s += sprintf(s, "Nov 23 23:00:00 web1 postfix/submission/smtpd[7]: 5D0000000B: "
 			"client=unknown[192.0.2.1], sasl_method=PLAIN, "
-			"sasl_username=long@example.org, ");
+			"sasl_username=long@example.org, sasl_sender=");
 	memset(s, 'x', pad);
 	s += pad;
 	/* Lost with the cut: had it been read, the login would be another. */
