@@ -120,6 +120,12 @@
 	X(mta, contain, parse_contain, FIELD(mta.reject), 0, "hold")                               \
 	X(mta, ban, parse_duration, FIELD(mta.ban_ns), ZERO, "1h")                                 \
 	X(mta, state, parse_path, FIELD(mta.contained_path), 0, SG_CONTAINED_PATH)                 \
+	X(mta, source, parse_mta_source, FIELD(mta.source), 0, "auto")                             \
+	X(mta, trust_syslog, parse_bool, FIELD(mta.trust_syslog), 0, "no")                         \
+	X(mta, dovecot_config, parse_path, FIELD(mta.dovecot_config), 0,                           \
+	  "/etc/dovecot/dovecot.conf")                                                             \
+	X(mta, journal_users, parse_names, LIST(mta, journal_users), EMPTY,                        \
+	  "postfix Debian-exim exim mailnull dovecot dovenull")                                    \
 	/*                                                                                         \
 	 * A guesser is banned at its 10th failure in 10 minutes, where a user                     \
 	 * who forgot a password gives up long before; a mail client opens a                       \

@@ -19,6 +19,7 @@
 #include "daemon/defence.h"
 #include "core/detect.h"
 #include "mail/follow.h"
+#include "mail/journal.h"
 #include "core/mailstats.h"
 #include "daemon/metrics.h"
 #include "core/mailrec.h"
@@ -28,7 +29,10 @@ struct sg_mailguard {
 	enum sg_mta_type type;
 	char logs[SG_MAX_MTA_LOGS][PATH_MAX];
 	int n_logs;
-	struct sg_follower *follow; /* NULL: no MTA */
+	struct sg_follower *follow; /* NULL: no MTA, or the journal read */
+	struct sg_journal *journal; /* NULL: the files followed */
+	char source_why[128];	    /* why the journal or the files ([mta] source) */
+	char err[PATH_MAX + 256];   /* what init refused, for the caller's message */
 	struct sg_mailstats *stats;
 	struct sg_detector *det;	 /* borrowed: the guard's */
 	struct sg_defence *defence;	 /* borrowed: gets the records too (NULL: none) */

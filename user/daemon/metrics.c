@@ -495,6 +495,10 @@ static void mta_metrics(FILE *f, const struct sg_mta_metrics *m)
 	sample_u64(f, "smtpguard_mta_info", LABELS({"mta", m->type}), 1);
 	family(f, "smtpguard_mta_log_lines_total", "counter", "Lines read from the MTA's logs.");
 	sample_u64(f, "smtpguard_mta_log_lines_total", NO_LABELS, m->log_lines);
+	family(f, "smtpguard_mta_lines_untrusted_total", "counter",
+	       "Journal lines tagged as the MTA's or Dovecot's from a sender not trusted, "
+	       "refused.");
+	sample_u64(f, "smtpguard_mta_lines_untrusted_total", NO_LABELS, m->lines_untrusted);
 	named_family(f, "smtpguard_mta_records_total", "counter",
 		     "Log lines understood, by what they record.", "event", m->event_names,
 		     m->records, m->n_events);
