@@ -93,15 +93,19 @@ int sg_journal_mta_ident(const char *ident, size_t len)
 	return (len == 4 && !memcmp(ident, "exim", 4)) || (len == 5 && !memcmp(ident, "exim4", 5));
 }
 
-/* Appends len bytes of s at *off, control characters as spaces, within size - 1. */
+/*
+ * Appends len bytes of s at *off, control characters as spaces, within
+ * size - 1; *off counts what did not fit too.
+ */
 static void put(char *buf, size_t size, size_t *off, const char *s, size_t len)
 {
 	size_t i;
 
-	for (i = 0; i < len && *off + 1 < size; i++) {
+	for (i = 0; i < len; i++, (*off)++) {
 		unsigned char ch = (unsigned char)s[i];
 
-		buf[(*off)++] = ch < 0x20 || ch == 0x7f ? ' ' : (char)ch;
+		if (*off + 1 < size)
+			buf[*off] = ch < 0x20 || ch == 0x7f ? ' ' : (char)ch;
 	}
 }
 
@@ -134,7 +138,7 @@ size_t sg_journal_line(char *buf, size_t size, __u64 realtime_usec, const char *
 	}
 	put(buf, size, &off, ": ", 2);
 	put(buf, size, &off, msg, msglen);
-	buf[off] = '\0';
+	buf[off < size ? off : size - 1] = '\0';
 	return off;
 }
 
@@ -240,10 +244,12 @@ static int take(struct sg_journal *j, sg_follow_fn fn, void *ctx)
 		d = "MESSAGE=";
 		l = 8;
 	}
-	if (l - 8 > SG_MTA_LINE_MAX)
-		j->st.cut++;
 	len = sg_journal_line(j->line, sizeof(j->line), usec, host, hl, ident, il, pid, pl,
 			      (const char *)d + 8, l - 8);
+	if (len >= sizeof(j->line)) {
+		j->st.cut++;
+		len = sizeof(j->line) - 1;
+	}
 	j->st.lines++;
 	if (fn)
 		fn(0, j->line, len, ctx);

@@ -40,7 +40,8 @@ int sg_journal_mta_ident(const char *ident, size_t len);
  * "TIME HOST IDENT[PID]: MESSAGE" into buf (size >= 2), TIME as RFC 3339
  * in UTC to the microsecond; no "[PID]" when pid is empty, "localhost"
  * for an empty host. Control characters in any field become spaces (one
- * entry is one line); cut to size - 1 bytes. Returns the length.
+ * entry is one line). As snprintf: cut to size - 1 bytes, and returns
+ * the whole line's length (>= size: it was cut).
  */
 size_t sg_journal_line(char *buf, size_t size, __u64 realtime_usec, const char *host,
 		       size_t hostlen, const char *ident, size_t identlen, const char *pid,

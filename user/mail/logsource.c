@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Which log source, and which log files are the MTA's own; see logsource.h. */
 #include <errno.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,21 +93,54 @@ static int dovecot_own(const struct sg_config *c, const char *path)
 	return 0;
 }
 
-/* Owned by an MTA user (not root: a syslog daemon writes as root) and writable by it alone. */
+/* Writable by its owner alone, and that owner not root (a syslog daemon writes as root). */
+static int owner_only(const struct stat *st)
+{
+	return st->st_uid && !(st->st_mode & 022);
+}
+
+/*
+ * Exim's log_file_path (`exim -bP`), its first file's template as
+ * "/var/log/exim4/%slog"; "" when it logs to syslog or cannot be asked.
+ */
+static void exim_log_path(const struct sg_config *c, char *out, size_t len)
+{
+	char buf[PATH_MAX], *argv[12];
+	int n;
+
+	n = sg_mta_exim_argv(c, buf, sizeof(buf), argv, 10);
+	argv[n++] = "-bP";
+	argv[n++] = "log_file_path";
+	argv[n] = NULL;
+	sg_mta_capture(argv, out, len);
+	/* "log_file_path = /var/log/exim4/%slog", or ":syslog", or more than one, ':' between. */
+	if (strncmp(out, "log_file_path = /", 17)) {
+		*out = '\0';
+		return;
+	}
+	memmove(out, out + 16, strlen(out + 16) + 1);
+	out[strcspn(out, ":\n")] = '\0';
+}
+
+/*
+ * Exim's log: in the directory of its log_file_path, written by its user
+ * alone; before Exim first writes it, that directory so owned (only that
+ * user can make it).
+ */
 static int exim_own(const struct sg_config *c, const char *path)
 {
-	struct passwd *pw;
+	char dir[PATH_MAX + 64], *slash;
 	struct stat st;
-	int i;
 
-	if (stat(path, &st) || !S_ISREG(st.st_mode) || (st.st_mode & 022) || !st.st_uid)
+	exim_log_path(c, dir, sizeof(dir));
+	slash = strrchr(dir, '/');
+	if (!slash || strncmp(path, dir, slash - dir + 1) || strchr(path + (slash - dir) + 1, '/'))
 		return 0;
-	for (i = 0; i < c->detect.n_mta_users; i++) {
-		pw = getpwnam(c->detect.mta_users[i]);
-		if (pw && pw->pw_uid == st.st_uid)
-			return 1;
-	}
-	return 0;
+	if (!stat(path, &st))
+		return S_ISREG(st.st_mode) && owner_only(&st);
+	*slash = '\0';
+	return errno == ENOENT && !stat(*dir ? dir : "/", &st) && S_ISDIR(st.st_mode) &&
+	       owner_only(&st);
 }
 
 int sg_mta_log_own(const struct sg_config *c, enum sg_mta_type t, const char *path)
@@ -165,8 +197,11 @@ enum sg_mta_source sg_mta_source_pick(const struct sg_config *c, enum sg_mta_typ
 		return SG_SOURCE_FILES;
 	}
 	if (t == SG_MTA_EXIM) {
-		snprintf(why, len, "Exim writes its own mainlog");
-		return SG_SOURCE_FILES;
+		exim_log_path(c, own, sizeof(own));
+		if (*own) {
+			snprintf(why, len, "Exim writes its own mainlog");
+			return SG_SOURCE_FILES;
+		}
 	}
 	if (t == SG_MTA_POSTFIX) {
 		postfix_maillog(c, own, sizeof(own));

@@ -10,8 +10,10 @@
  *            unless postlog is set-gid: then any user reaches postlogd with
  *            any tag (tested: Debian 12's postlog is not; run by a user,
  *            it exits 1 and writes nothing; with group postdrop it writes)
- *   Exim     a file owned by one of [detect] mta_users, writable by it alone
- *            (Exim writes its mainlog itself, as its user)
+ *   Exim     a file in the directory of its log_file_path (`exim -bP`, with
+ *            [mta] exim), owned by a user other than root and writable by it
+ *            alone (Exim writes its mainlog itself, as its user); one not
+ *            there yet, in a directory so owned
  *   Dovecot  the file `doveconf -c [mta] dovecot_config -h log_path` (or
  *            info_log_path) names (Dovecot's log process writes it)
  * Any other needs trust_syslog = yes. Functions return -errno.
@@ -29,7 +31,7 @@
  * The source to read for MTA t: SG_SOURCE_JOURNAL or SG_SOURCE_FILES,
  * with why it was chosen in why. auto: the journal where journald runs,
  * unless [mta] logs names files or the MTA writes its own file (Postfix's
- * maillog_file, Exim's mainlog), whose lines are not in the journal.
+ * maillog_file, Exim's log_file_path), whose lines are not in the journal.
  */
 enum sg_mta_source sg_mta_source_pick(const struct sg_config *c, enum sg_mta_type t, char *why,
 				      size_t len);
