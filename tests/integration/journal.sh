@@ -17,7 +17,8 @@
 #                         same lines written by root (the MTA's stand-in)
 #                         are read: both guessers banned, the account
 #                         contained (and its six login IPs banned); the
-#                         journal rotated and vacuumed between the two
+#                         journal moved from /run/log/journal to
+#                         /var/log/journal, rotated and vacuumed between
 #   journal_syslog_refused  a log file a syslog daemon writes (root's, not
 #                         the MTA's own) is refused at start-up, naming the
 #                         file and the key; taken with trust_syslog = yes
@@ -147,11 +148,15 @@ test_journal_forged_lines()
 	expect_eq "bans audited after the forged lines" "" "$(jr_banned)"
 	[ ! -s "$T/contained.json" ] || fail "contained: $(cat "$T/contained.json")"
 
-	# The journal rotated and its old files removed under the reader.
+	# Moved to /var/log/journal (as at boot), rotated, and the old files
+	# removed under the reader.
+	jr_in journalctl --flush
 	jr_in journalctl --rotate
 	jr_in journalctl --vacuum-files=1 >/dev/null 2>&1
-	expect_eq "journal files after the vacuum" 1 \
+	expect_eq "volatile journal files after the flush" 0 \
 		"$(jr_in find /run/log/journal -name '*.journal' | wc -l)"
+	expect_eq "persistent journal files after the vacuum" 1 \
+		"$(jr_in find /var/log/journal -name '*.journal' | wc -l)"
 
 	# The same lines from root, as the MTA writes them: read, and both guessers banned.
 	jr_write_lines root
