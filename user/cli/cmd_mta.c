@@ -66,9 +66,13 @@ const struct sg_command sg_cmd_check_mta = {
 		 "  lines naming smtpguard's tables, and that the tables and their .db files\n"
 		 "  exist in [mta] postfix_config; for Exim, that exim -bV runs, that its\n"
 		 "  configuration reads the lookup files of dist/exim4-smtpguard.acl, and\n"
-		 "  that they exist in [mta] exim_dir; and that the logs the daemon follows\n"
-		 "  ([mta] logs, or the MTA's) can be read. One line per check, with what to\n"
-		 "  do about a failure. Exit status 0 when every check passes, else 1.\n",
+		 "  that they exist in [mta] exim_dir; which log source the daemon reads\n"
+		 "  ([mta] source) and why; for the journal, that journald runs and the\n"
+		 "  journal can be read; for files ([mta] logs, or the MTA's), that each can\n"
+		 "  be read and is the mail server's own, not a syslog file any local user\n"
+		 "  can write into (unless [mta] trust_syslog). One line per check, with\n"
+		 "  what to do about a failure. Exit status 0 when every check passes,\n"
+		 "  else 1.\n",
 	.options = mta_options,
 	.opts_size = sizeof(struct mta_opts),
 	.needs = SG_NEEDS_ROOT,
