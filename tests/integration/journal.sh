@@ -113,6 +113,15 @@ jr_bans_are() # N
 	[ "$(jr_bans)" = "$1" ]
 }
 
+# check-mta, in the journal's namespace, on [mta] source = auto and Postfix's DIR, says WANT.
+jr_source_is() # DIR WANT
+{
+	printf '[mta]\ntype = postfix\nsource = auto\npostfix_config = %s\n' "$1" >"$T/auto.conf"
+	jr_in env SMTPGUARD_CONFIG="$T/auto.conf" "$SG_BIN" check-mta >"$T/check-mta.out" || true
+	grep -qxF "log source: $2" "$T/check-mta.out" ||
+		fail "check-mta on $1: $(grep 'log source' "$T/check-mta.out")"
+}
+
 test_journal_forged_lines()
 {
 	local conf=$T/journal.conf
@@ -131,6 +140,11 @@ test_journal_forged_lines()
 		fail "check-mta: $(grep -i journal "$T/check-mta.out")"
 	grep -qx "ok   journald runs (its socket is there)" "$T/check-mta.out" ||
 		fail "check-mta: $(grep -i journal "$T/check-mta.out")"
+	# auto: the journal where journald runs, unless Postfix writes its own file.
+	jr_source_is "$T/postfix" "the journal (journald runs: lines trusted by their sender's _UID)"
+	mkdir -p "$T/postfix-own"
+	echo "maillog_file = $T/maillog" >"$T/postfix-own/main.cf"
+	jr_source_is "$T/postfix-own" "files (Postfix writes its own maillog_file)"
 
 	# The hostile customer: syslog lines with the MTA's tags, a native entry
 	# claiming root's _UID (journald drops it), and a line of its own.
