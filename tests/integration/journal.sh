@@ -20,8 +20,10 @@
 #                         journal moved from /run/log/journal to
 #                         /var/log/journal, rotated and vacuumed between
 #   journal_syslog_refused  a log file a syslog daemon writes (root's, not
-#                         the MTA's own) is refused at start-up, naming the
-#                         file and the key; taken with trust_syslog = yes
+#                         the MTA's own) named in [mta] logs is refused at
+#                         start-up, naming the file and the key; taken with
+#                         trust_syslog = yes; found, not named, it is left
+#                         out with a warning and the daemon runs
 #   postlog_forged_lines  on the mail lab's Postfix (maillog_file written by
 #                         postlogd), a local user's postlog, tagged
 #                         postfix/smtpd, writes nothing (Debian's postlog is
@@ -222,6 +224,20 @@ test_journal_syslog_refused()
 	: >"$T/postfix/main.cf"
 	echo "trust_syslog = yes" >>"$conf"
 	jr_trusted_start "$conf"
+
+	# Not named but found (Postfix through syslog: /var/log/mail.log or
+	# maillog): left out with a warning, and the daemon runs.
+	write_config "$conf" "[bruteforce]" "state = $T/offenders.json" \
+		"[mta]" "type = postfix" "source = files" \
+		"postfix_config = $T/postfix" "state = $T/contained.json"
+	: >"$T/daemon.log"
+	spawn_in "$NS_HOST" "$SG_BIN" run -c "$conf" >>"$T/daemon.log" 2>&1
+	nl_wait_until 100 healthy || fail "daemon not healthy: $(tail -n 3 "$T/daemon.log")"
+	grep -qE "^smtpguard: mta: /var/log/(mail.log|maillog) is not the mail server's own log" \
+		"$T/daemon.log" || fail "no warning: $(grep mta: "$T/daemon.log")"
+	! grep -q "mta: postfix, following" "$T/daemon.log" ||
+		fail "follows: $(grep following "$T/daemon.log")"
+	nl_kill TERM "$NL_PID"
 }
 
 # The daemon on CONF starts and follows $T/mail.log; stopped again.

@@ -60,8 +60,15 @@ int sg_mailguard_init(struct sg_mailguard *g, const struct sg_config *c, struct 
 	g->n_logs = sg_mta_logs(c, g->type, g->logs, SG_MAX_MTA_LOGS);
 	ret = sg_mta_logs_trusted(c, g->type, (const char(*)[PATH_MAX])g->logs, g->n_logs, g->err,
 				  sizeof(g->err));
-	if (ret)
+	if (ret && c->mta.n_logs)
 		return ret;
+	if (ret) {
+		/* Found, not named: the kernel side runs; the mail view waits for a source. */
+		sg_warn("mta: %s", g->err);
+		g->err[0] = '\0';
+		g->n_logs = 0;
+		return 0;
+	}
 	g->follow = sg_follower_new();
 	if (!g->follow)
 		return -ENOMEM;

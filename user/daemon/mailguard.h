@@ -49,7 +49,10 @@ struct sg_mailguard {
 };
 
 /*
- * Follows the MTA's logs when there is an MTA; det and resp are the
+ * Follows the MTA's logs when there is an MTA: the journal, or files (one
+ * named in [mta] logs that a syslog daemon writes is refused, -EPERM with
+ * g->err saying why, unless trust_syslog; one found, not named, is left
+ * out with a warning); det and resp are the
  * guard's: the same detector and baselines, and the same exemptions (a
  * local sender on the allow list, an MTA user or an override with actions
  * = alert is only alerted on, never contained).

@@ -16,7 +16,10 @@
  *            there yet, in a directory so owned
  *   Dovecot  the file `doveconf -c [mta] dovecot_config -h log_path` (or
  *            info_log_path) names (Dovecot's log process writes it)
- * Any other needs trust_syslog = yes. Functions return -errno.
+ * Any other needs trust_syslog = yes: named in [mta] logs, the daemon
+ * refuses to start; found where the MTA logs by default, it is not
+ * followed (a warning says why) and the daemon runs. Functions return
+ * -errno.
  */
 #ifndef SG_LOGSOURCE_H
 #define SG_LOGSOURCE_H
