@@ -66,6 +66,8 @@ mta_write_config() # FILE [LINE...]
 type = postfix
 logs = $MLAB_MAILLOG $MLAB_DOVECOT_LOG
 postfix_config = $MLAB_POSTFIX_DIR
+# Both files are the servers' own (maillog_file, Dovecot's log_path): no trust_syslog.
+dovecot_config = $MLAB_DOVECOT_CONF
 state = $T/contained.json
 ban = 1h
 [detect]
