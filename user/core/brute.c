@@ -40,7 +40,7 @@ struct source {
 };
 
 struct account {
-	char login[SG_MTA_ADDR_MAX];
+	char login[SG_MTA_LOGIN_MAX];
 	int used;
 	time_t last;
 	time_t attack_until; /* while under attack, each new source is banned at once */

@@ -46,7 +46,7 @@ struct sg_brute_verdict {
 	char addr[INET6_ADDRSTRLEN];
 	__u32 reason;	    /* SG_BAN_AUTH_FAILURES, SG_BAN_SYN_RATE or SG_BAN_DISTRIBUTED */
 	__u64 value, limit; /* failures in window, SYNs a minute, or addresses on the account */
-	char login[SG_MTA_ADDR_MAX]; /* distributed: the account */
+	char login[SG_MTA_LOGIN_MAX]; /* distributed: the account */
 	int first;		     /* distributed: the account's first verdict in this attack */
 	__u32 offences;		     /* this one included, within [bruteforce] forget */
 	__u64 ban_ns;

@@ -129,7 +129,7 @@ static void brute_ban(struct sg_defence *d, const struct sg_audit_cfg *cfg,
 		      const struct sg_brute_verdict *v)
 {
 	const char *rule = sg_ban_reason_name(v->reason);
-	char dur[32], why[SG_MTA_ADDR_MAX + 128];
+	char dur[32], why[SG_MTA_LOGIN_MAX + 128];
 	json_t *params;
 	int err;
 

@@ -530,7 +530,7 @@ void sg_mailguard_metrics(struct sg_mailguard *g, time_t now, struct sg_mta_metr
 			.domains_10m = o.destinations_10m,
 			.contained = p->contained,
 		};
-		snprintf(rows[i].principal, sizeof(rows[i].principal), "%s", p->id);
+		sg_escape_id(p->id, rows[i].principal, sizeof(rows[i].principal));
 	}
 	m->accounts = rows;
 	m->n_accounts = i;

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <linux/types.h>
 
+#include "core/baseline.h"
 #include "core/config.h"
 #include "mail/dnsbl.h"
 #include "core/rates.h"
@@ -35,7 +36,7 @@ struct sg_alert_metric {
 
 /* A mail principal (SASL account or local sender) among the K busiest. */
 struct sg_account_metric {
-	char principal[128];
+	char principal[SG_ESCAPED_LEN(SG_PRINCIPAL_MAX)]; /* sg_escape_id's */
 	const char *kind; /* "sasl" or "local" */
 	__u64 messages, recipients, sent, bounced, deferred, bounces_in, auth_failures;
 	__u32 client_ips_1h, domains_10m;

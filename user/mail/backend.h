@@ -27,7 +27,12 @@ int sg_mta_run(char *const argv[], const char *input, char *err, size_t errlen);
 /* A tool's output, or "" when it cannot run. */
 void sg_mta_capture(char *const argv[], char *out, size_t len);
 
-/* A key a lookup table can hold: no blanks, quotes or controls, not a comment. */
+/*
+ * A key a lookup table can hold: UTF-8, no blanks, quotes, backslashes or
+ * controls, not a comment, shorter than SG_MTA_LOGIN_MAX - 1. A principal
+ * whose login is none is contained by the policy service's in-band HOLD
+ * alone (contain.h).
+ */
 int sg_mta_key_ok(const char *k);
 
 /*

@@ -32,7 +32,7 @@ enum sg_mta_table {
 /* One line of a table: key and value (the MTA's action; unused on release). */
 struct sg_mta_entry {
 	enum sg_mta_table table;
-	char key[SG_MTA_ADDR_MAX];
+	char key[SG_MTA_LOGIN_MAX]; /* a SASL login or a local sender's name, raw */
 	char value[SG_MTA_VALUE_MAX];
 	int done; /* set by hold_account or release_account: the MTA has taken it up */
 };
