@@ -42,7 +42,7 @@
 
 /* The table's entry: records are allocated on their own, so entries hold pointers. */
 struct slot {
-	char principal[SG_PRINCIPAL_MAX];
+	const char *principal; /* b's */
 	struct sg_baseline *b;
 };
 
@@ -56,7 +56,7 @@ struct sg_baselines *sg_baselines_new(void)
 
 	if (!s)
 		return NULL;
-	s->t = sg_htab_new(SG_HTAB_STRING, SG_PRINCIPAL_MAX, sizeof(struct slot), 512, 0);
+	s->t = sg_htab_new(SG_HTAB_STRING_REF, SG_PRINCIPAL_MAX, sizeof(struct slot), 512, 0);
 	if (!s->t) {
 		free(s);
 		return NULL;
@@ -93,6 +93,7 @@ static int insert(struct sg_baselines *s, struct sg_baseline *b)
 		return ret;
 	if (!ret)
 		return -EEXIST;
+	e->principal = b->principal;
 	e->b = b;
 	return 0;
 }

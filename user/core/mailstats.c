@@ -28,7 +28,7 @@ struct qid_entry {
 
 /* The index's entry: principals are kept in ps, in order, and found through this. */
 struct id_entry {
-	char id[SG_PRINCIPAL_MAX];
+	const char *id; /* p's */
 	struct sg_mail_principal *p;
 };
 
@@ -75,7 +75,7 @@ struct sg_mailstats *sg_mailstats_new(size_t max_principals)
 	if (!m)
 		return NULL;
 	m->max_ps = max_principals ? max_principals : DEFAULT_MAXP;
-	m->by_id = sg_htab_new(SG_HTAB_STRING, SG_PRINCIPAL_MAX, sizeof(struct id_entry), 0,
+	m->by_id = sg_htab_new(SG_HTAB_STRING_REF, SG_PRINCIPAL_MAX, sizeof(struct id_entry), 0,
 			       m->max_ps);
 	m->qids = sg_htab_new(SG_HTAB_STRING, SG_MTA_QID_MAX, sizeof(struct qid_entry), 1024,
 			      SG_MAIL_MAX_QIDS);
@@ -250,6 +250,7 @@ static struct sg_mail_principal *principal(struct sg_mailstats *m, enum sg_mail_
 	}
 	e->p = p;
 	memcpy(p->id, id, (size_t)n + 1);
+	e->id = p->id;
 	p->kind = kind;
 	p->uid = -1;
 	p->sec_at = now;

@@ -102,7 +102,7 @@ static __u64 hash(const char *s)
 
 /* The index's entries: the entries themselves stay put in es. */
 struct slot {
-	char id[SG_PRINCIPAL_MAX];
+	const char *id; /* e's */
 	struct entry *e;
 };
 
@@ -135,6 +135,7 @@ static struct entry *entry_of(struct replay *r, const char *id, int create)
 	}
 	x->e = e;
 	strcpy(e->id, id);
+	x->id = e->id;
 	e->changed = r->now;
 	r->es[r->n_es++] = e;
 	return e;
@@ -528,8 +529,9 @@ int sg_replay(const char *const *files, size_t n, const struct sg_replay_opts *o
 	/* All opened first: a missing file fails the replay before any time is spent on it. */
 	for (i = 0; i < n && !ret; i++)
 		ret = sg_logread_open(&rds[i], files[i], err, errlen);
-	r.index = ret ? NULL : sg_htab_new(SG_HTAB_STRING, SG_PRINCIPAL_MAX, sizeof(struct slot),
-					   1024, 0);
+	r.index = ret ? NULL
+		      : sg_htab_new(SG_HTAB_STRING_REF, SG_PRINCIPAL_MAX, sizeof(struct slot), 1024,
+				    0);
 	r.ipset = r.index ? sg_htab_new(SG_HTAB_BYTES, sizeof(__u64), sizeof(__u64), 1024, 0) : NULL;
 	r.m = r.ipset ? sg_mailstats_new(0) : NULL;
 	for (i = 0; r.m && (int)i < o->n_mta_users; i++)
