@@ -468,6 +468,46 @@ static void test_detector(void **state)
 }
 
 /* Rates print in the shortest form that reads back exactly, never in "%f" padding. */
+/* What the mail tables dropped, each table its own counter; a principal's label escaped. */
+static void test_mail_tables(void **state)
+{
+	static const __u64 records[SG_MTA_EVENT_KINDS];
+	struct sg_account_metric a = { .kind = "sasl", .messages = 3 };
+	struct sg_mta_metrics mta = { .type = "postfix",
+				      .event_names = sg_mta_event_names,
+				      .records = records,
+				      .n_events = SG_MTA_EVENT_KINDS,
+				      .principals = 8192,
+				      .principals_evicted = 11809,
+				      .principals_refused = 2,
+				      .qids_evicted = 3,
+				      .holds_dropped = 4,
+				      .relays_dropped = 5,
+				      .accounts = &a,
+				      .n_accounts = 1 };
+	struct sg_metrics m = { .st = &st, .version = "0.4.0", .mta = &mta };
+	static const char *const want[] = {
+		"\nsmtpguard_mail_principals_evicted_total 11809\n",
+		"\nsmtpguard_mail_principals_refused_total 2\n",
+		"\nsmtpguard_mail_qids_evicted_total 3\n",
+		"\nsmtpguard_mail_holds_dropped_total 4\n",
+		"\nsmtpguard_mail_relays_dropped_total 5\n",
+		"\nsmtpguard_mta_principals 8192\n",
+		/* sg_escape_id's \xe9, its backslash escaped again as the text format asks */
+		"\nsmtpguard_account_messages_total{principal=\"sasl:jos\\\\xe9\",kind=\"sasl\"} 3\n",
+	};
+	char *buf;
+	size_t i;
+
+	sg_escape_id("sasl:jos\xe9", a.principal, sizeof(a.principal));
+	buf = render(&m);
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		print_message("%s", want[i] + 1);
+		assert_non_null(strstr(buf, want[i]));
+	}
+	free(buf);
+}
+
 /* Brute-force bans and open-relay alerts: every family, exact. */
 static void test_defence(void **state)
 {
@@ -579,6 +619,7 @@ int main(void)
 		cmocka_unit_test_setup(test_omitted, setup),
 		cmocka_unit_test_setup(test_detector, setup),
 		cmocka_unit_test_setup(test_defence, setup),
+		cmocka_unit_test_setup(test_mail_tables, setup),
 		cmocka_unit_test_setup(test_numbers, setup),
 		cmocka_unit_test(test_promtool_rejects),
 		cmocka_unit_test_setup(test_write_error, setup),

@@ -13,8 +13,26 @@
 
 #define PENDING_MAX   1024
 #define RELAYS_MAX    1024 /* relayed messages between two ticks */
-#define DEFAULT_MAXP  8192 /* 16 KB each */
+#define DEFAULT_MAXP  8192 /* 17 KB each */
 #define MAX_MTA_USERS 32
+#define SENDER_ACTIVE 3600 /* a principal that submitted within this is not evicted first */
+
+/*
+ * A principal, and its place in the order in which principals give way at
+ * the bound (see evict): those that never submitted a message (mailboxes
+ * that only receive bounces, counted as accounts) in order of their last
+ * bounce, and those that did in order of their last message; the first
+ * of each list is the idlest.
+ */
+enum { LIST_INBOUND, LIST_SENDERS, LISTS };
+
+struct node {
+	struct sg_mail_principal p; /* first: a principal's address is its node's */
+	struct node *prev, *next;
+	int list;
+	time_t sent_at; /* its last message */
+	size_t n_qids;	/* queue ids that name it: none to unlink at eviction */
+};
 
 struct qid_entry {
 	char qid[SG_MTA_QID_MAX];    /* the key */
@@ -44,6 +62,9 @@ struct sg_mailstats {
 	struct sg_mail_principal **ps; /* in order of first appearance */
 	size_t n_ps, cap_ps, max_ps;
 	struct sg_htab *by_id; /* of struct id_entry: ps by id */
+	struct {
+		struct node *first, *last;
+	} lists[LISTS];
 
 	struct sg_mail_pending *pending;
 	size_t n_pending;
@@ -133,6 +154,19 @@ static struct qid_entry *qid_find(struct sg_mailstats *m, const char *qid)
 	return sg_htab_find(m->qids, qid);
 }
 
+static struct node *node_of(struct sg_mail_principal *p)
+{
+	return (struct node *)p;
+}
+
+/* e's message is no longer tracked. */
+static void qid_delete(struct sg_mailstats *m, struct qid_entry *e)
+{
+	if (e->p)
+		node_of(e->p)->n_qids--;
+	sg_htab_delete(m->qids, e->qid);
+}
+
 static int live(struct sg_mailstats *m, const struct qid_order *o)
 {
 	struct qid_entry *e = qid_find(m, o->qid);
@@ -166,8 +200,8 @@ static struct qid_entry *qid_add(struct sg_mailstats *m, const char *qid)
 		/* All still tracked: the oldest goes, a lost "removed" line most likely. */
 		e = qid_find(m, m->order[m->order_head].qid);
 		if (e && e->seq == m->order[m->order_head].seq) {
-			sg_htab_delete(m->qids, e->qid);
-			m->host.evicted++;
+			qid_delete(m, e);
+			m->host.qids_evicted++;
 		}
 		m->order_head = (m->order_head + 1) % SG_MAIL_MAX_QIDS;
 		m->order_n--;
@@ -196,26 +230,79 @@ struct sg_mail_principal *sg_mailstats_get(struct sg_mailstats *m, const char *i
 	return find(m, id);
 }
 
-/* Drops the principal that has been idle longest, if one has been for an hour. */
+static void unlink_node(struct sg_mailstats *m, struct node *n)
+{
+	/* Not in a list yet (a new one): only the first of a list has no prev. */
+	if (!n->prev && m->lists[n->list].first != n)
+		return;
+	if (n->prev)
+		n->prev->next = n->next;
+	else
+		m->lists[n->list].first = n->next;
+	if (n->next)
+		n->next->prev = n->prev;
+	else
+		m->lists[n->list].last = n->prev;
+	n->prev = n->next = NULL;
+}
+
+/* n moved to the end of list: the last to give way in it. */
+static void touch(struct sg_mailstats *m, struct node *n, int list)
+{
+	unlink_node(m, n);
+	n->list = list;
+	n->prev = m->lists[list].last;
+	if (n->prev)
+		n->prev->next = n;
+	else
+		m->lists[list].first = n;
+	m->lists[list].last = n;
+}
+
+/* The idlest of list that may go: a contained principal never does. */
+static struct node *idlest(struct sg_mailstats *m, int list)
+{
+	struct node *n = m->lists[list].first;
+
+	while (n && n->p.contained)
+		n = n->next;
+	return n;
+}
+
+/*
+ * Makes room for one more. A flood of throwaway principals (a catch-all's
+ * mailboxes, each a principal through its bounces) must not push out an
+ * account that is sending: the idlest of the inbound-only principals and
+ * of the senders silent for SENDER_ACTIVE goes first; a sender active
+ * within it only when there are none of those; a contained one never.
+ */
 static int evict(struct sg_mailstats *m, time_t now)
 {
-	size_t i, best = m->n_ps, pos = 0;
+	struct node *in = idlest(m, LIST_INBOUND), *out = idlest(m, LIST_SENDERS), *v;
 	struct qid_entry *e;
+	size_t i, pos = 0;
 
-	for (i = 0; i < m->n_ps; i++)
-		if (!m->ps[i]->contained && now - m->ps[i]->last >= 3600 &&
-		    (best == m->n_ps || m->ps[i]->last < m->ps[best]->last))
-			best = i;
-	if (best == m->n_ps)
+	if (in && out && now - out->sent_at >= SENDER_ACTIVE && out->sent_at < in->p.last)
+		v = out;
+	else
+		v = in ? in : out;
+	if (!v) {
+		m->host.principals_refused++;
 		return -ENOSPC;
-	while ((e = sg_htab_next(m->qids, &pos)))
-		if (e->p == m->ps[best])
+	}
+	while (v->n_qids && (e = sg_htab_next(m->qids, &pos)))
+		if (e->p == &v->p) {
 			e->p = NULL;
-	sg_htab_delete(m->by_id, m->ps[best]->id);
-	free(m->ps[best]);
-	memmove(&m->ps[best], &m->ps[best + 1], (m->n_ps - best - 1) * sizeof(m->ps[0]));
+			v->n_qids--;
+		}
+	for (i = 0; m->ps[i] != &v->p; i++)
+		;
+	memmove(&m->ps[i], &m->ps[i + 1], (m->n_ps - i - 1) * sizeof(m->ps[0]));
 	m->n_ps--;
-	m->host.evicted++;
+	sg_htab_delete(m->by_id, v->p.id);
+	unlink_node(m, v);
+	free(v);
+	m->host.principals_evicted++;
 	return 0;
 }
 
@@ -225,6 +312,7 @@ static struct sg_mail_principal *principal(struct sg_mailstats *m, enum sg_mail_
 	char id[SG_PRINCIPAL_MAX];
 	struct sg_mail_principal *p, **ps;
 	struct id_entry *e;
+	struct node *node;
 	int n;
 
 	n = snprintf(id, sizeof(id), "%s%s",
@@ -243,11 +331,13 @@ static struct sg_mail_principal *principal(struct sg_mailstats *m, enum sg_mail_
 		m->ps = ps;
 		m->cap_ps = m->cap_ps ? m->cap_ps * 2 : 64;
 	}
-	p = calloc(1, sizeof(*p));
-	if (!p || sg_htab_add(m->by_id, id, (void **)&e) < 0) {
-		free(p);
+	node = calloc(1, sizeof(*node));
+	if (!node || sg_htab_add(m->by_id, id, (void **)&e) < 0) {
+		free(node);
 		return NULL;
 	}
+	p = &node->p;
+	touch(m, node, LIST_INBOUND);
 	e->p = p;
 	memcpy(p->id, id, (size_t)n + 1);
 	e->id = p->id;
@@ -375,7 +465,12 @@ static void message(struct sg_mailstats *m, struct sg_mail_principal *p, struct 
 {
 	if (e->p == p)
 		return; /* Exim and Postfix may both name it twice; count once */
+	if (e->p)
+		node_of(e->p)->n_qids--;
 	e->p = p;
+	node_of(p)->n_qids++;
+	node_of(p)->sent_at = now;
+	touch(m, node_of(p), LIST_SENDERS);
 	advance(p, now);
 	p->t.messages++;
 	p->msg_s[now % 60]++;
@@ -383,10 +478,14 @@ static void message(struct sg_mailstats *m, struct sg_mail_principal *p, struct 
 	if (!p->first)
 		p->first = now;
 	p->last = now;
-	if (p->contained && m->n_pending < PENDING_MAX) {
-		snprintf(m->pending[m->n_pending].qid, SG_MTA_QID_MAX, "%s", e->qid);
-		m->pending[m->n_pending++].p = p;
+	if (!p->contained)
+		return;
+	if (m->n_pending == PENDING_MAX) {
+		m->host.holds_dropped++;
+		return;
 	}
+	snprintf(m->pending[m->n_pending].qid, SG_MTA_QID_MAX, "%s", e->qid);
+	m->pending[m->n_pending++].p = p;
 }
 
 /* Up to max of the *n queued items of size bytes at q into out, oldest first. */
@@ -496,6 +595,8 @@ static void delivery(struct sg_mailstats *m, const struct sg_mta_rec *r, time_t 
 		box->t.bounces_in++;
 		box->bounce_in_m[slot]++;
 		box->last = now > box->last ? now : box->last;
+		if (node_of(box)->list == LIST_INBOUND)
+			touch(m, node_of(box), LIST_INBOUND);
 		m->host.bounces_in++;
 		return;
 	}
@@ -550,8 +651,9 @@ int sg_mailstats_add(struct sg_mailstats *m, const struct sg_mta_rec *r, time_t 
 		delivery(m, r, now);
 		break;
 	case SG_MEV_DONE:
-		if (r->qid[0])
-			sg_htab_delete(m->qids, r->qid);
+		e = r->qid[0] ? qid_find(m, r->qid) : NULL;
+		if (e)
+			qid_delete(m, e);
 		break;
 	case SG_MEV_AUTH_FAIL:
 		/* Dovecot's auth process logs again what a login process or the MTA logs. */

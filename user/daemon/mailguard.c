@@ -505,6 +505,11 @@ void sg_mailguard_metrics(struct sg_mailguard *g, time_t now, struct sg_mta_metr
 	m->records = records;
 	m->n_events = SG_MTA_EVENT_KINDS;
 	m->auth_failures = h.auth_failures;
+	m->principals_evicted = h.principals_evicted;
+	m->principals_refused = h.principals_refused;
+	m->qids_evicted = h.qids_evicted;
+	m->holds_dropped = h.holds_dropped;
+	m->relays_dropped = h.relays_dropped;
 	m->bounces_in = h.bounces_in;
 	m->alerts = g->alerts;
 	m->contained = g->contained;

@@ -475,7 +475,8 @@ static void mta_metrics(FILE *f, const struct sg_mta_metrics *m)
 	} totals[] = {
 		{ "smtpguard_mta_auth_failures_total", "Failed logins in the MTA and Dovecot logs.",
 		  offsetof(struct sg_mta_metrics, auth_failures) },
-		{ "smtpguard_mta_bounces_in_total", "Null-sender messages delivered to mailboxes here.",
+		{ "smtpguard_mta_bounces_in_total",
+		  "Null-sender messages delivered to mailboxes here.",
 		  offsetof(struct sg_mta_metrics, bounces_in) },
 		{ "smtpguard_mta_alerts_total", "Alerts raised on mail principals.",
 		  offsetof(struct sg_mta_metrics, alerts) },
@@ -487,6 +488,22 @@ static void mta_metrics(FILE *f, const struct sg_mta_metrics *m)
 		  offsetof(struct sg_mta_metrics, held) },
 		{ "smtpguard_mta_errors_total", "Containment steps that failed (see the log).",
 		  offsetof(struct sg_mta_metrics, errors) },
+		{ "smtpguard_mail_principals_evicted_total",
+		  "Mail principals dropped at the table's bound to make room for a new one "
+		  "(inbound-only and idle ones first).",
+		  offsetof(struct sg_mta_metrics, principals_evicted) },
+		{ "smtpguard_mail_principals_refused_total",
+		  "New mail principals not tracked: every one kept at the bound is contained.",
+		  offsetof(struct sg_mta_metrics, principals_refused) },
+		{ "smtpguard_mail_qids_evicted_total",
+		  "Messages still tracked dropped at the bound of queue ids (the oldest first).",
+		  offsetof(struct sg_mta_metrics, qids_evicted) },
+		{ "smtpguard_mail_holds_dropped_total",
+		  "Messages of contained principals past the queue of holds between two ticks.",
+		  offsetof(struct sg_mta_metrics, holds_dropped) },
+		{ "smtpguard_mail_relays_dropped_total",
+		  "Relayed messages past the queue between two ticks (counted, not judged).",
+		  offsetof(struct sg_mta_metrics, relays_dropped) },
 	};
 	char n[16];
 	size_t i;

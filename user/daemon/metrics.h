@@ -51,6 +51,8 @@ struct sg_mta_metrics {
 	const __u64 *records; /* [n_events], by event */
 	size_t n_events;
 	__u64 auth_failures, bounces_in, alerts, contained, releases, held, errors;
+	/* Dropped at the mail tables' bounds (sg_mailstats_host's). */
+	__u64 principals_evicted, principals_refused, qids_evicted, holds_dropped, relays_dropped;
 	size_t principals;
 	const struct sg_account_metric *accounts; /* the K busiest, busiest first */
 	size_t n_accounts, accounts_omitted;
