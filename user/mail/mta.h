@@ -23,7 +23,12 @@
 enum sg_mta_table {
 	SG_TAB_ACCOUNT, /* a SASL login, held */
 	SG_TAB_LOCAL,	/* a local sender's login name, held */
-	SG_TAB_SENDER,	/* an envelope sender a held account used */
+	/*
+	 * Envelope senders, held server-wide by versions before this one
+	 * (inbound mail from them too): never written now; a state that
+	 * lists some has their lines removed on release.
+	 */
+	SG_TAB_SENDER,
 	SG_TAB_KINDS,
 };
 
