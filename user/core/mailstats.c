@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "core/mailstats.h"
+#include "core/mailorder.h"
 #include "util/htab.h"
 #include "util/render.h"
 
@@ -15,24 +16,6 @@
 #define RELAYS_MAX    1024 /* relayed messages between two ticks */
 #define DEFAULT_MAXP  8192 /* 17 KB each */
 #define MAX_MTA_USERS 32
-#define SENDER_ACTIVE 3600 /* a principal that submitted within this is not evicted first */
-
-/*
- * A principal, and its place in the order in which principals give way at
- * the bound (see evict): those that never submitted a message (mailboxes
- * that only receive bounces, counted as accounts) in order of their last
- * bounce, and those that did in order of their last message; the first
- * of each list is the idlest.
- */
-enum { LIST_INBOUND, LIST_SENDERS, LISTS };
-
-struct node {
-	struct sg_mail_principal p; /* first: a principal's address is its node's */
-	struct node *prev, *next;
-	int list;
-	time_t sent_at; /* its last message */
-	size_t n_qids;	/* queue ids that name it: none to unlink at eviction */
-};
 
 struct qid_entry {
 	char qid[SG_MTA_QID_MAX];    /* the key */
@@ -62,9 +45,7 @@ struct sg_mailstats {
 	struct sg_mail_principal **ps; /* in order of first appearance */
 	size_t n_ps, cap_ps, max_ps;
 	struct sg_htab *by_id; /* of struct id_entry: ps by id */
-	struct {
-		struct node *first, *last;
-	} lists[LISTS];
+	struct sg_mail_order order_out; /* which principal gives way at the bound */
 
 	struct sg_mail_pending *pending;
 	size_t n_pending;
@@ -154,16 +135,11 @@ static struct qid_entry *qid_find(struct sg_mailstats *m, const char *qid)
 	return sg_htab_find(m->qids, qid);
 }
 
-static struct node *node_of(struct sg_mail_principal *p)
-{
-	return (struct node *)p;
-}
-
 /* e's message is no longer tracked. */
 static void qid_delete(struct sg_mailstats *m, struct qid_entry *e)
 {
 	if (e->p)
-		node_of(e->p)->n_qids--;
+		sg_mail_node_of(e->p)->n_qids--;
 	sg_htab_delete(m->qids, e->qid);
 }
 
@@ -230,62 +206,13 @@ struct sg_mail_principal *sg_mailstats_get(struct sg_mailstats *m, const char *i
 	return find(m, id);
 }
 
-static void unlink_node(struct sg_mailstats *m, struct node *n)
-{
-	/* Not in a list yet (a new one): only the first of a list has no prev. */
-	if (!n->prev && m->lists[n->list].first != n)
-		return;
-	if (n->prev)
-		n->prev->next = n->next;
-	else
-		m->lists[n->list].first = n->next;
-	if (n->next)
-		n->next->prev = n->prev;
-	else
-		m->lists[n->list].last = n->prev;
-	n->prev = n->next = NULL;
-}
-
-/* n moved to the end of list: the last to give way in it. */
-static void touch(struct sg_mailstats *m, struct node *n, int list)
-{
-	unlink_node(m, n);
-	n->list = list;
-	n->prev = m->lists[list].last;
-	if (n->prev)
-		n->prev->next = n;
-	else
-		m->lists[list].first = n;
-	m->lists[list].last = n;
-}
-
-/* The idlest of list that may go: a contained principal never does. */
-static struct node *idlest(struct sg_mailstats *m, int list)
-{
-	struct node *n = m->lists[list].first;
-
-	while (n && n->p.contained)
-		n = n->next;
-	return n;
-}
-
-/*
- * Makes room for one more. A flood of throwaway principals (a catch-all's
- * mailboxes, each a principal through its bounces) must not push out an
- * account that is sending: the idlest of the inbound-only principals and
- * of the senders silent for SENDER_ACTIVE goes first; a sender active
- * within it only when there are none of those; a contained one never.
- */
+/* Makes room for one more, as mailorder.h says; counted either way. */
 static int evict(struct sg_mailstats *m, time_t now)
 {
-	struct node *in = idlest(m, LIST_INBOUND), *out = idlest(m, LIST_SENDERS), *v;
+	struct sg_mail_node *v = sg_mail_order_victim(&m->order_out, now);
 	struct qid_entry *e;
 	size_t i, pos = 0;
 
-	if (in && out && now - out->sent_at >= SENDER_ACTIVE && out->sent_at < in->p.last)
-		v = out;
-	else
-		v = in ? in : out;
 	if (!v) {
 		m->host.principals_refused++;
 		return -ENOSPC;
@@ -300,7 +227,7 @@ static int evict(struct sg_mailstats *m, time_t now)
 	memmove(&m->ps[i], &m->ps[i + 1], (m->n_ps - i - 1) * sizeof(m->ps[0]));
 	m->n_ps--;
 	sg_htab_delete(m->by_id, v->p.id);
-	unlink_node(m, v);
+	sg_mail_order_remove(&m->order_out, v);
 	free(v);
 	m->host.principals_evicted++;
 	return 0;
@@ -312,7 +239,7 @@ static struct sg_mail_principal *principal(struct sg_mailstats *m, enum sg_mail_
 	char id[SG_PRINCIPAL_MAX];
 	struct sg_mail_principal *p, **ps;
 	struct id_entry *e;
-	struct node *node;
+	struct sg_mail_node *node;
 	int n;
 
 	n = snprintf(id, sizeof(id), "%s%s",
@@ -337,7 +264,7 @@ static struct sg_mail_principal *principal(struct sg_mailstats *m, enum sg_mail_
 		return NULL;
 	}
 	p = &node->p;
-	touch(m, node, LIST_INBOUND);
+	sg_mail_order_add(&m->order_out, node);
 	e->p = p;
 	memcpy(p->id, id, (size_t)n + 1);
 	e->id = p->id;
@@ -466,11 +393,10 @@ static void message(struct sg_mailstats *m, struct sg_mail_principal *p, struct 
 	if (e->p == p)
 		return; /* Exim and Postfix may both name it twice; count once */
 	if (e->p)
-		node_of(e->p)->n_qids--;
+		sg_mail_node_of(e->p)->n_qids--;
 	e->p = p;
-	node_of(p)->n_qids++;
-	node_of(p)->sent_at = now;
-	touch(m, node_of(p), LIST_SENDERS);
+	sg_mail_node_of(p)->n_qids++;
+	sg_mail_order_sent(&m->order_out, sg_mail_node_of(p), now);
 	advance(p, now);
 	p->t.messages++;
 	p->msg_s[now % 60]++;
@@ -595,8 +521,7 @@ static void delivery(struct sg_mailstats *m, const struct sg_mta_rec *r, time_t 
 		box->t.bounces_in++;
 		box->bounce_in_m[slot]++;
 		box->last = now > box->last ? now : box->last;
-		if (node_of(box)->list == LIST_INBOUND)
-			touch(m, node_of(box), LIST_INBOUND);
+		sg_mail_order_bounced(&m->order_out, sg_mail_node_of(box));
 		m->host.bounces_in++;
 		return;
 	}
