@@ -512,8 +512,9 @@ static void test_mail_tables(void **state)
 static void test_defence(void **state)
 {
 	static const char *const services[] = { "smtp", "imap" };
+	static const char *const tables[] = { "sources", "accounts", "offenders" };
 	static const __u64 failures[] = { 12, 3 }, bans[SG_BAN__MAX] = { 1, 0, 2, 0, 0, 1 },
-			   banned[SG_BAN__MAX] = { 0, 0, 5, 1, 0, 1 };
+			   banned[SG_BAN__MAX] = { 0, 0, 5, 1, 0, 1 }, evicted[] = { 9, 1, 0 };
 	struct sg_defence_metrics d = { .services = services,
 					.auth_failures = failures,
 					.n_services = 2,
@@ -523,46 +524,59 @@ static void test_defence(void **state)
 					.n_reasons = SG_BAN__MAX,
 					.relay_messages = 7,
 					.relay_alerts = 2,
-					.ban_errors = 0 };
+					.ban_errors = 0,
+					.tables = tables,
+					.evicted = evicted,
+					.n_tables = 3 };
 	struct sg_metrics m = { .st = &st, .version = "0.4.0", .defence = &d };
 	char *buf = render(&m), *tail;
 
 	tail = strstr(buf, "# HELP smtpguard_auth_failures_total");
 	assert_non_null(tail);
-	assert_string_equal(
-		tail,
-		"# HELP smtpguard_auth_failures_total Failed logins in the MTA and Dovecot logs, each "
-		"counted once, by service.\n"
-		"# TYPE smtpguard_auth_failures_total counter\n"
-		"smtpguard_auth_failures_total{service=\"smtp\"} 12\n"
-		"smtpguard_auth_failures_total{service=\"imap\"} 3\n"
-		"# HELP smtpguard_bans Sources banned at XDP now, by why: a human, a containment or a "
-		"rule.\n"
-		"# TYPE smtpguard_bans gauge\n"
-		"smtpguard_bans{reason=\"manual\"} 1\n"
-		"smtpguard_bans{reason=\"contain\"} 0\n"
-		"smtpguard_bans{reason=\"auth_failures\"} 2\n"
-		"smtpguard_bans{reason=\"syn_rate\"} 0\n"
-		"smtpguard_bans{reason=\"distributed\"} 0\n"
-		"smtpguard_bans{reason=\"open_relay\"} 1\n"
-		"# HELP smtpguard_bruteforce_bans_total Bans the daemon's brute-force and relay rules "
-		"gave, by rule.\n"
-		"# TYPE smtpguard_bruteforce_bans_total counter\n"
-		"smtpguard_bruteforce_bans_total{reason=\"auth_failures\"} 5\n"
-		"smtpguard_bruteforce_bans_total{reason=\"syn_rate\"} 1\n"
-		"smtpguard_bruteforce_bans_total{reason=\"distributed\"} 0\n"
-		"smtpguard_bruteforce_bans_total{reason=\"open_relay\"} 1\n"
-		"# HELP smtpguard_relay_messages_total Messages relayed for clients that did not log "
-		"in and are not trusted.\n"
-		"# TYPE smtpguard_relay_messages_total counter\n"
-		"smtpguard_relay_messages_total 7\n"
-		"# HELP smtpguard_relay_alerts_total Open-relay alerts raised.\n"
-		"# TYPE smtpguard_relay_alerts_total counter\n"
-		"smtpguard_relay_alerts_total 2\n"
-		"# HELP smtpguard_ban_errors_total Bans the daemon's rules gave that could not be put "
-		"in sg_bans (see the log).\n"
-		"# TYPE smtpguard_ban_errors_total counter\n"
-		"smtpguard_ban_errors_total 0\n");
+	assert_string_equal(tail, "# HELP smtpguard_auth_failures_total Failed logins in the MTA "
+				  "and Dovecot logs, each "
+				  "counted once, by service.\n"
+				  "# TYPE smtpguard_auth_failures_total counter\n"
+				  "smtpguard_auth_failures_total{service=\"smtp\"} 12\n"
+				  "smtpguard_auth_failures_total{service=\"imap\"} 3\n"
+				  "# HELP smtpguard_bans Sources banned at XDP now, by why: a "
+				  "human, a containment or a "
+				  "rule.\n"
+				  "# TYPE smtpguard_bans gauge\n"
+				  "smtpguard_bans{reason=\"manual\"} 1\n"
+				  "smtpguard_bans{reason=\"contain\"} 0\n"
+				  "smtpguard_bans{reason=\"auth_failures\"} 2\n"
+				  "smtpguard_bans{reason=\"syn_rate\"} 0\n"
+				  "smtpguard_bans{reason=\"distributed\"} 0\n"
+				  "smtpguard_bans{reason=\"open_relay\"} 1\n"
+				  "# HELP smtpguard_bruteforce_bans_total Bans the daemon's "
+				  "brute-force and relay rules "
+				  "gave, by rule.\n"
+				  "# TYPE smtpguard_bruteforce_bans_total counter\n"
+				  "smtpguard_bruteforce_bans_total{reason=\"auth_failures\"} 5\n"
+				  "smtpguard_bruteforce_bans_total{reason=\"syn_rate\"} 1\n"
+				  "smtpguard_bruteforce_bans_total{reason=\"distributed\"} 0\n"
+				  "smtpguard_bruteforce_bans_total{reason=\"open_relay\"} 1\n"
+				  "# HELP smtpguard_relay_messages_total Messages relayed for "
+				  "clients that did not log "
+				  "in and are not trusted.\n"
+				  "# TYPE smtpguard_relay_messages_total counter\n"
+				  "smtpguard_relay_messages_total 7\n"
+				  "# HELP smtpguard_relay_alerts_total Open-relay alerts raised.\n"
+				  "# TYPE smtpguard_relay_alerts_total counter\n"
+				  "smtpguard_relay_alerts_total 2\n"
+				  "# HELP smtpguard_ban_errors_total Bans the daemon's rules gave "
+				  "that could not be put "
+				  "in sg_bans (see the log).\n"
+				  "# TYPE smtpguard_ban_errors_total counter\n"
+				  "smtpguard_ban_errors_total 0\n"
+				  "# HELP smtpguard_bruteforce_evicted_total Entries the "
+				  "brute-force rules dropped at a "
+				  "table's cap for a new one (an idle one), by table.\n"
+				  "# TYPE smtpguard_bruteforce_evicted_total counter\n"
+				  "smtpguard_bruteforce_evicted_total{table=\"sources\"} 9\n"
+				  "smtpguard_bruteforce_evicted_total{table=\"accounts\"} 1\n"
+				  "smtpguard_bruteforce_evicted_total{table=\"offenders\"} 0\n");
 	free(buf);
 }
 

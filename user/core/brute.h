@@ -52,12 +52,22 @@ struct sg_brute_verdict {
 	__u64 ban_ns;
 };
 
+/* The bounded tables, each dropping the idlest at its cap. */
+enum sg_brute_table {
+	SG_BRUTE_TAB_SOURCES,
+	SG_BRUTE_TAB_ACCOUNTS,
+	SG_BRUTE_TAB_OFFENDERS,
+	SG_BRUTE_TABLES,
+};
+
+extern const char *const sg_brute_table_names[SG_BRUTE_TABLES]; /* "sources", ... */
+
 /* Host-wide, since the start. */
 struct sg_brute_totals {
 	__u64 failures[SG_BRUTE_SERVICES];
 	__u64 bans[SG_BAN__MAX]; /* verdicts, by reason */
 	__u64 allowed;		 /* verdicts not given: the source is in [bruteforce] allow */
-	__u64 evicted;		 /* sources, accounts or offenders dropped at a cap */
+	__u64 evicted[SG_BRUTE_TABLES]; /* dropped at the table's cap for a new one */
 };
 
 struct sg_brute;

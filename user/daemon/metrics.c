@@ -551,6 +551,10 @@ static void defence_metrics(FILE *f, const struct sg_defence_metrics *m)
 	family(f, "smtpguard_ban_errors_total", "counter",
 	       "Bans the daemon's rules gave that could not be put in sg_bans (see the log).");
 	sample_u64(f, "smtpguard_ban_errors_total", NO_LABELS, m->ban_errors);
+	named_family(f, "smtpguard_bruteforce_evicted_total", "counter",
+		     "Entries the brute-force rules dropped at a table's cap for a new one (an "
+		     "idle one), by table.",
+		     "table", m->tables, m->evicted, m->n_tables);
 }
 
 int sg_metrics_render_dnsbl(FILE *f, const struct sg_dnsbl_state *s)

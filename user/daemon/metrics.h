@@ -68,6 +68,9 @@ struct sg_defence_metrics {
 	const __u64 *banned; /* [n_reasons]: given by the daemon's rules, ever */
 	size_t n_reasons;
 	__u64 relay_messages, relay_alerts, ban_errors;
+	const char *const *tables; /* the brute-force rules' bounded tables */
+	const __u64 *evicted;	   /* [n_tables]: dropped at the cap for a new one */
+	size_t n_tables;
 };
 
 struct sg_metrics {
