@@ -462,6 +462,7 @@ static json_t *report(struct replay *r, json_t *files)
 {
 	struct build b = { r, json_array(), 0 };
 	json_t *o = json_object(), *records = json_object();
+	struct sg_mailstats_host h;
 	int ev;
 
 	if (!o || !records || !b.list) {
@@ -475,6 +476,9 @@ static json_t *report(struct replay *r, json_t *files)
 	set(&b, o, "cut", json_integer((json_int_t)r->cut));
 	set(&b, o, "untimed", json_integer((json_int_t)r->untimed));
 	set(&b, o, "out_of_order", json_integer((json_int_t)r->out_of_order));
+	sg_mailstats_host(r->m, &h);
+	set(&b, o, "principals_evicted",
+	    json_integer((json_int_t)(h.principals_evicted + h.principals_refused)));
 	set(&b, o, "records", records);
 	for (ev = SG_MEV_SUBMIT; ev <= SG_MEV_HOLD; ev++)
 		set(&b, records, sg_mta_event_names[ev], json_integer((json_int_t)r->records[ev]));

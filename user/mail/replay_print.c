@@ -131,6 +131,11 @@ static void print_summary(FILE *f, const json_t *report, size_t n_alerted)
 			"warning: %llu records were stamped before the time already reached and "
 			"were taken at it: give the files oldest first\n",
 			(unsigned long long)num(report, "out_of_order"));
+	if (num(report, "principals_evicted"))
+		fprintf(f,
+			"warning: %llu times a principal was dropped at the bound of the table "
+			"(as live): its counts started again\n",
+			(unsigned long long)num(report, "principals_evicted"));
 }
 
 void sg_replay_print(FILE *f, const json_t *report)
