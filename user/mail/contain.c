@@ -338,7 +338,7 @@ static int mark_released(json_t *s, void *ctx)
 	json_object_set_new(e, "released", json_integer((json_int_t)r->now));
 	json_object_set_new(e, "held", json_array());
 	json_object_set_new(e, "bans", json_array());
-	json_object_set_new(e, "senders", json_array());
+	json_object_del(e, "senders"); /* an earlier version's: removed below */
 	return 0;
 }
 
