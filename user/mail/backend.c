@@ -55,9 +55,9 @@ int sg_mta_key_ok(const char *k)
 	size_t len = strlen(k);
 
 	/*
-	 * Its own escape: UTF-8 (postmap refuses a table with malformed UTF-8
-	 * when smtputf8_enable is on, Debian's default), no control byte and
-	 * no backslash.
+	 * Its own escape: UTF-8 (with smtputf8_enable on, Postfix 3.7's
+	 * default, postmap skips a line that is not: "non-UTF-8 input ...
+	 * ignoring this line"), no control byte and no backslash.
 	 */
 	/* SG_MTA_LOGIN_MAX - 1 bytes may be a login cut to fit: not its key. */
 	if (!*k || *k == '#' || len >= SG_MTA_LOGIN_MAX - 1 ||
