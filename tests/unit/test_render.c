@@ -245,6 +245,9 @@ static void test_escape_id(void **state)
 	assert_int_equal(sg_escape_id("\xff\xff\xff", longest, sizeof(longest)), 12);
 	assert_int_equal(sg_escape_id("\xff\xff\xff", longest, sizeof(longest) - 1), -ENOSPC);
 	assert_int_equal(sg_escape_id("abcdefgh", buf, sizeof(buf)), -ENOSPC);
+	assert_string_equal(buf, "abcdefg");
+	assert_int_equal(sg_escape_id("ab\xff\xff", buf, sizeof(buf)), -ENOSPC);
+	assert_string_equal(buf, "ab\\xff");
 	assert_int_equal(sg_escape_id("abcdefg", buf, sizeof(buf)), 7);
 	assert_int_equal(sg_escape_id("a\\", buf, 3), -ENOSPC);
 	/* Not an escape: refused, not guessed. */

@@ -228,7 +228,7 @@ static void contain(struct sg_mailguard *g, const struct sg_config *c,
 	const char *qids[SG_MAIL_MAX_QIDS / 16], *ips[SG_MAIL_MAX_IPS];
 	struct collect q = { qids, 0, sizeof(qids) / sizeof(qids[0]) };
 	struct sg_contain_req req = { .principal = p->id, .rule = rule };
-	char err[1024], who[SG_PRINCIPAL_MAX * 4 + 96];
+	char err[1024], who[SG_ESCAPED_LEN(SG_PRINCIPAL_MAX) + 96];
 	json_t *ev, *done = NULL;
 	size_t i;
 	int ret;
@@ -294,7 +294,7 @@ static int judge(struct sg_mail_principal *p, void *ctx)
 	struct sg_alert_change changes[SG_RULES];
 	const struct sg_principal *dp;
 	enum sg_exempt ex;
-	char who[SG_PRINCIPAL_MAX * 4 + 96];
+	char who[SG_ESCAPED_LEN(SG_PRINCIPAL_MAX) + 96];
 	struct sg_observation o;
 	const char *rule;
 	int n, i;
@@ -329,7 +329,7 @@ static void hold_pending(struct sg_mailguard *g, const struct sg_config *c)
 	struct sg_mail_pending batch[HOLD_BATCH];
 	struct sg_mail_principal *p;
 	const char *v[HOLD_BATCH];
-	char err[1024], who[SG_PRINCIPAL_MAX * 4];
+	char err[1024], who[SG_ESCAPED_LEN(SG_PRINCIPAL_MAX)];
 	size_t n, i, j, k;
 	int ret;
 

@@ -413,6 +413,7 @@ static int report_principal(struct sg_mail_principal *p, void *ctx)
 	json_t *o = json_object(), *rules = json_array(), *fired = json_array();
 	__u64 out = p->t.sent + p->t.bounced;
 	double share = out ? (double)p->t.bounced / (double)out : 0;
+	char id[SG_ESCAPED_LEN(SG_PRINCIPAL_MAX)];
 	enum sg_rule rule;
 	size_t i;
 	int k;
@@ -425,7 +426,8 @@ static int report_principal(struct sg_mail_principal *p, void *ctx)
 		return 0;
 	}
 	push(b, b->list, o);
-	set(b, o, "principal", sg_json_text(p->id));
+	sg_escape_id(p->id, id, sizeof(id));
+	set(b, o, "principal", json_string(id));
 	set(b, o, "kind", json_string(p->kind == SG_MAIL_KIND_SASL ? "sasl" : "local"));
 	set(b, o, "messages", json_integer((json_int_t)p->t.messages));
 	set(b, o, "recipients", json_integer((json_int_t)p->t.recipients));

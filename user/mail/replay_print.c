@@ -69,7 +69,7 @@ static void print_head(FILE *f, const json_t *report, struct layout *l)
 static void print_principal(FILE *f, const json_t *p, const struct layout *l)
 {
 	int share = (int)(json_number_value(json_object_get(p, "bounce_share")) * 1000 + 0.5);
-	char id[SG_PRINCIPAL_MAX], t1[32], t2[32], t3[32];
+	char id[SG_ESCAPED_LEN(SG_PRINCIPAL_MAX)], t1[32], t2[32], t3[32];
 	const json_t *fr;
 	const char *key;
 	size_t j;

@@ -418,8 +418,10 @@ int sg_escape_id(const char *id, char *buf, size_t len)
 		n = *s >= 0x80 ? utf8_seq(s) : 1;
 		esc = !n || *s < 0x20 || *s == 0x7f;
 		w = esc ? 4 : *s == '\\' ? 2 : (size_t)n;
-		if (o + w >= len)
+		if (o + w >= len) {
+			buf[o] = '\0';
 			return -ENOSPC;
+		}
 		if (esc) {
 			sprintf(buf + o, "\\x%02x", *s);
 			n = 1;

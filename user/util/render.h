@@ -107,7 +107,8 @@ json_t *sg_json_text(const char *s);
  * backslash becomes "\\", and a control byte, DEL or a byte that is not
  * part of well-formed UTF-8 becomes "\xNN" (lower-case hex). An id that
  * needs none of that is its own escape. SG_ESCAPED_LEN(n) is the room
- * for the escape of n bytes. Returns the escape's length, or -ENOSPC.
+ * for the escape of n bytes. Returns the escape's length, or -ENOSPC with
+ * buf (len > 0) holding as much of it as fits, whole escapes only.
  */
 #define SG_ESCAPED_LEN(n) (4 * (n) + 1)
 int sg_escape_id(const char *id, char *buf, size_t len);
