@@ -80,6 +80,9 @@ $(BUILD)/tools/%: tests/tools/%.c $(LIB)
 FUZZ_SRCS  := $(addprefix user/mail/,logline.c mtalog.c postfix_log.c exim_log.c dovecot_log.c)
 # sg_mta_parse_time is the cursor's only: its fuzzer links the cursor alone.
 $(BUILD)/fuzz/fuzz_time: FUZZ_SRCS := user/mail/logline.c
+# The policy request parser is pure: its fuzzer links it alone.
+$(BUILD)/fuzz/fuzz_policy: FUZZ_SRCS := user/mail/policyproto.c
+$(BUILD)/fuzz/fuzz_policy: user/mail/policyproto.c user/mail/policyproto.h
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(wildcard tests/fuzz/*.h) $(FUZZ_SRCS) user/mail/mtalog.h \
 		 user/mail/logline.h user/core/mailrec.h
 	@mkdir -p $(@D)
@@ -140,12 +143,14 @@ test-integration: all $(TOOLS) $(BUILD)/empty.bpf.o
 run: deps all
 	./smtpguard run
 
-bench: deps all $(BENCH) $(BUILD)/tools/sg_fill $(BUILD)/tools/sg_sink $(KERNELS_INITRAMFS)
+bench: deps all $(BENCH) $(BUILD)/tools/sg_fill $(BUILD)/tools/sg_sink $(BUILD)/tools/sg_policy \
+	$(KERNELS_INITRAMFS)
 	$(BENCH)
 	tests/kernels/run.sh --verify-only $(KERNELS_BENCH)
 	scripts/bench-daemon.sh
 	scripts/bench-containment.sh
 	scripts/bench-bruteforce.sh
+	scripts/bench-policy.sh
 
 # S6 replayed in the lab (scripts/lab.sh), narrated; under a minute, leaves nothing behind.
 demo: deps all $(TOOLS)

@@ -219,12 +219,19 @@ static __always_inline void sg_emit(__u32 kind, int verdict, const __u32 addr[4]
  * Tell sock_ops whose connection this is: it runs mostly in softirq, where
  * the current task is nobody's. The value only initialises a new entry, so a
  * second connect() on the socket (EALREADY, EISCONN) keeps what sock_ops has
- * recorded. Failing to store costs only the outcome counts, never the connect.
+ * recorded. Failing to store costs only the outcome counts and the local
+ * connection's record, never the connect.
  */
-static __always_inline void sg_own_socket(struct bpf_sock_addr *ctx, __u32 uid, __u16 port)
+static __always_inline void sg_own_socket(struct bpf_sock_addr *ctx, __u32 uid, __u16 port,
+					  __u64 pid_tgid, __u64 now)
 {
-	struct sg_sock_owner owner = { .uid = uid, .port = port };
+	struct sg_sock_owner owner = { .uid = uid,
+				       .port = port,
+				       .pid = pid_tgid >> 32,
+				       .at_ns = now,
+				       .netns = bpf_get_netns_cookie(ctx) };
 
+	bpf_get_current_comm(owner.comm, sizeof(owner.comm));
 	if (!bpf_sk_storage_get(&sg_sock_owner, ctx->sk, &owner, BPF_SK_STORAGE_GET_F_CREATE))
 		sg_error(SG_ERR_MAP_FULL);
 }
@@ -251,7 +258,7 @@ static __always_inline int sg_connect(struct bpf_sock_addr *ctx, const __u32 add
 
 	verdict = sg_decide(uid, now);
 	if (verdict == SG_VERDICT_ALLOW)
-		sg_own_socket(ctx, uid, port);
+		sg_own_socket(ctx, uid, port, pid_tgid, now);
 	deny_event = sg_count_uid(uid, verdict, now);
 	sg_count_flow(uid, addr, port, verdict, now);
 	is_new = sg_count_sender(uid, pid_tgid >> 32, verdict, now);

@@ -2,13 +2,16 @@
 /*
  * sock_ops: how the connections that the connect hooks let through to
  * watched ports ended, per UID: established, refused or timed out, and the
- * payload the peer acknowledged. It runs for every TCP socket in the cgroup,
+ * payload the peer acknowledged; and, for a connection to this host itself
+ * (a script talking SMTP to 127.0.0.1:25), whose it is, in sg_local_conns,
+ * for as long as it is open. It runs for every TCP socket in the cgroup,
  * mostly in softirq where no sender is current: sockets without an
  * sg_sock_owner entry are not ours and are left at once. Never changes what
  * TCP does (skops->reply is left alone).
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
 
 #include "smtpguard.h"
 #include "common.bpf.h"
@@ -22,6 +25,18 @@ struct {
 	__type(value, struct sg_conn_stats);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } sg_conn_stats SEC(".maps");
+
+/* Preallocated (LRU maps are): an insert never fails for want of memory. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, SG_MAX_LOCAL_CONNS);
+	__type(key, struct sg_local_conn_key);
+	__type(value, struct sg_local_owner);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sg_local_conns SEC(".maps");
+
+#define SG_AF_INET  2
+#define SG_AF_INET6 10
 
 static __always_inline struct sg_sock_owner *sg_owner(struct bpf_sock *sk)
 {
@@ -41,15 +56,96 @@ static __always_inline struct sg_conn_stats *sg_conn_stats_for(__u32 uid)
 }
 
 /*
- * State changes are only reported to sockets that ask; the SYN is about to
- * go, so the close that ends this connection, however it comes, is seen.
- * The flags are replaced as a whole: keep those another program set.
+ * The connection's key in sg_local_conns; 1 when it is to this host: to
+ * loopback (127/8, ::1), or to the very address it is from, which is what
+ * routing picks for a connection to one of the host's own addresses (exact
+ * and one comparison; a client that binds another of them is missed). An
+ * IPv6 socket speaking IPv4 (a v4-mapped peer) is keyed by its IPv4 fields,
+ * which tcp_v4_connect() has filled by TCP_CONNECT_CB, at connect and close
+ * alike: one key for both families.
  */
-static __always_inline void sg_watch_close(struct bpf_sock_ops *skops)
+static __always_inline int sg_local_key(struct bpf_sock_ops *skops, const struct sg_sock_owner *o,
+					struct sg_local_conn_key *k)
 {
-	if (sg_owner(skops->sk))
-		bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags |
-							 BPF_SOCK_OPS_STATE_CB_FLAG);
+	/* Every field read once, up front: clang would otherwise index ctx by a computed offset. */
+	__u32 family = skops->family, l4 = skops->local_ip4, r4 = skops->remote_ip4;
+	__u32 l6[4] = { skops->local_ip6[0], skops->local_ip6[1], skops->local_ip6[2],
+			skops->local_ip6[3] };
+	__u32 r6[4] = { skops->remote_ip6[0], skops->remote_ip6[1], skops->remote_ip6[2],
+			skops->remote_ip6[3] };
+	__u32 ffff = bpf_htonl(0xffff);
+	int v4 = family == SG_AF_INET;
+
+	if (family == SG_AF_INET6)
+		v4 = !r6[0] && !r6[1] && r6[2] == ffff;
+	else if (!v4)
+		return 0;
+	if (v4) {
+		k->client[2] = k->server[2] = ffff;
+		k->client[3] = l4;
+		k->server[3] = r4;
+	} else {
+		__builtin_memcpy(k->client, l6, sizeof(l6));
+		__builtin_memcpy(k->server, r6, sizeof(r6));
+	}
+	k->client_port = skops->local_port;
+	k->server_port = bpf_ntohl(skops->remote_port);
+	k->netns = o->netns;
+	if (v4 && (bpf_ntohl(r4) >> 24) == 127)
+		return 1;
+	if (!v4 && !r6[0] && !r6[1] && !r6[2] && r6[3] == bpf_htonl(1))
+		return 1;
+	return k->client[0] == k->server[0] && k->client[1] == k->server[1] &&
+	       k->client[2] == k->server[2] && k->client[3] == k->server[3];
+}
+
+/*
+ * At TCP_CONNECT_CB the source port is chosen and the SYN not yet sent, so
+ * the entry is there before the server can accept the connection.
+ */
+static __always_inline void sg_record_local(struct bpf_sock_ops *skops, struct sg_sock_owner *o)
+{
+	struct sg_local_conn_key key = {};
+	struct sg_local_owner who = { .uid = o->uid, .pid = o->pid, .at_ns = o->at_ns };
+
+	if (!sg_local_key(skops, o, &key))
+		return;
+	__builtin_memcpy(who.comm, o->comm, sizeof(who.comm));
+	if (bpf_map_update_elem(&sg_local_conns, &key, &who, BPF_ANY)) {
+		sg_count(&sg_counters, SG_CNT_LOCAL_UNRECORDED);
+		return;
+	}
+	o->state |= SG_SOCK_LOCAL;
+	sg_count(&sg_counters, SG_CNT_LOCAL_RECORDED);
+}
+
+/* Its entry goes with it; one already gone was pushed out by the LRU while it was open. */
+static __always_inline void sg_forget_local(struct bpf_sock_ops *skops,
+					    const struct sg_sock_owner *o)
+{
+	struct sg_local_conn_key key = {};
+
+	if (!(o->state & SG_SOCK_LOCAL))
+		return;
+	sg_local_key(skops, o, &key);
+	if (bpf_map_delete_elem(&sg_local_conns, &key))
+		sg_count(&sg_counters, SG_CNT_LOCAL_EVICTED);
+}
+
+/*
+ * One of ours is connecting. State changes are only reported to sockets
+ * that ask; the SYN is about to go, so the close that ends this connection,
+ * however it comes, is seen. The flags are replaced as a whole: keep those
+ * another program set.
+ */
+static __always_inline void sg_connecting(struct bpf_sock_ops *skops)
+{
+	struct sg_sock_owner *o = sg_owner(skops->sk);
+
+	if (!o)
+		return;
+	bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags | BPF_SOCK_OPS_STATE_CB_FLAG);
+	sg_record_local(skops, o);
 }
 
 static __always_inline void sg_established(struct bpf_sock_ops *skops)
@@ -111,6 +207,7 @@ static __always_inline void sg_closed(struct bpf_sock_ops *skops)
 		else
 			__sync_fetch_and_add(&st->refused, 1);
 	}
+	sg_forget_local(skops, o);
 	bpf_sk_storage_delete(&sg_sock_owner, sk);
 }
 
@@ -119,7 +216,7 @@ int sg_sockops(struct bpf_sock_ops *skops)
 {
 	switch (skops->op) {
 	case BPF_SOCK_OPS_TCP_CONNECT_CB:
-		sg_watch_close(skops);
+		sg_connecting(skops);
 		break;
 	case BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB:
 		sg_established(skops);

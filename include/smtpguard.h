@@ -33,6 +33,7 @@
 #define SG_MAP_IFACES "sg_ifaces"
 #define SG_MAP_CONN_STATS "sg_conn_stats"
 #define SG_MAP_SOCK_OWNER "sg_sock_owner"
+#define SG_MAP_LOCAL_CONNS "sg_local_conns"
 
 /* Capacities. */
 #define SG_MAX_PORTS 64
@@ -42,6 +43,7 @@
 #define SG_MAX_SOURCES 65536
 #define SG_MAX_BANS 65536
 #define SG_MAX_IFACES 64
+#define SG_MAX_LOCAL_CONNS 16384 /* live at once: entries go when the connection closes */
 #define SG_RINGBUF_BYTES (256 * 1024)
 
 /* sg_ports: key __u32 port (host order), value struct sg_port, per CPU. */
@@ -162,15 +164,22 @@ struct sg_egress {
 /*
  * sg_sock_owner (socket storage): set by the connect hooks on a connection
  * they let through to a watched port, so that sock_ops, which runs in
- * softirq with no process to ask, knows whose it is.
+ * softirq with no process to ask, knows whose it is. pid, comm, at_ns and
+ * netns are the connect()'s, for sg_local_conns.
  */
 struct sg_sock_owner {
 	__u32 uid;
 	__u16 port; /* host order */
 	__u16 state; /* SG_SOCK_*: what has been counted for this socket */
+	__u32 pid; /* thread group */
+	char comm[16];
+	__u32 pad;
+	__u64 at_ns; /* CLOCK_BOOTTIME */
+	__u64 netns; /* the network namespace's cookie */
 };
 
 #define SG_SOCK_ESTABLISHED (1U << 0)
+#define SG_SOCK_LOCAL (1U << 1) /* in sg_local_conns, to be removed when it closes */
 
 /*
  * sg_local_conns (LRU hash): a connection made on this host to a watched
@@ -183,6 +192,13 @@ struct sg_local_conn_key {
 	__u32 server[4];
 	__u16 client_port;
 	__u16 server_port;
+	__u32 pad;
+	/*
+	 * The cookie (SO_NETNS_COOKIE) of the connection's network namespace:
+	 * a loopback four-tuple is only unique within one, and any user can
+	 * make a namespace of their own.
+	 */
+	__u64 netns;
 };
 
 struct sg_local_owner {
@@ -257,7 +273,10 @@ enum sg_error { SG_ERRORS(SG_ENUM_VALUE) SG_ERR__MAX };
 	X(SG_CNT_EVENTS, "events")                                                                 \
 	X(SG_CNT_DENIED_BLOCK, "denied_block") /* the UID is blocked */                            \
 	X(SG_CNT_DENIED_THROTTLE, "denied_throttle") /* the UID's bucket is empty */               \
-	X(SG_CNT_DENIED_NO_BUCKET, "denied_no_bucket") /* no room for a bucket: fail closed */
+	X(SG_CNT_DENIED_NO_BUCKET, "denied_no_bucket") /* no room for a bucket: fail closed */   \
+	X(SG_CNT_LOCAL_RECORDED, "local_recorded") /* sg_local_conns: a connection recorded */     \
+	X(SG_CNT_LOCAL_UNRECORDED, "local_unrecorded") /* one that could not be */                 \
+	X(SG_CNT_LOCAL_EVICTED, "local_evicted") /* one pushed out before it closed */
 
 enum sg_counter { SG_COUNTERS(SG_ENUM_VALUE) SG_CNT__MAX };
 

@@ -74,6 +74,11 @@ ELAB_ALICE=alice@$ELAB_DOMAIN
 ELAB_INFO=info@$ELAB_DOMAIN
 # How often Exim's daemon starts a queue run (thawed mail goes out at the next).
 ELAB_QUEUE_INTERVAL=${ELAB_QUEUE_INTERVAL:-2s}
+# A socket path: the lab's Exim includes dist/exim4-smtpguard-policy.acl
+# and asks the policy service there for every message, SMTP (DATA ACL) and
+# local (non-SMTP ACL); while nothing answers, it defers. Empty: no policy
+# service. Set before elab_up.
+ELAB_POLICY_SOCKET=${ELAB_POLICY_SOCKET:-}
 # How long the sink and the namespace holder live at most: longer than any
 # test, bounded all the same.
 ELAB_SINK_SECONDS=3600
@@ -263,7 +268,18 @@ EOF
 # dist/exim4-smtpguard.acl, with the lab's lookup directory.
 elab_write_config()
 {
-	local d=$ELAB_EXIM_DIR
+	local d=$ELAB_EXIM_DIR policy_main='' policy_data='' policy_local='' policy_acl=''
+
+	if [ -n "$ELAB_POLICY_SOCKET" ]; then
+		policy_main="SMTPGUARD_POLICY_SOCKET = $ELAB_POLICY_SOCKET
+acl_smtp_data = acl_check_data"
+		policy_data="acl_check_data:
+  require acl = acl_smtpguard_policy_data
+  accept
+"
+		policy_local="  require acl = acl_smtpguard_policy_local"
+		policy_acl=".include $ELAB_ROOT/dist/exim4-smtpguard-policy.acl"
+	fi
 
 	cat >"$ELAB_CONF" <<EOF
 # The smtpguard Exim lab $ELAB_ID: test only (no TLS, AUTH in clear text).
@@ -292,8 +308,13 @@ ignore_bounce_errors_after = 1h
 
 acl_smtp_rcpt = acl_check_rcpt
 acl_not_smtp = acl_smtpguard_not_smtp
+$policy_main
 
 begin acl
+
+$policy_acl
+
+$policy_data
 
 acl_check_rcpt:
   # smtpguard (dist/exim4-smtpguard.acl), before the accept that lets
@@ -316,6 +337,7 @@ acl_smtpguard_not_smtp:
                             {$d/smtpguard_local_senders}{yes}{no}}}{no}}
           control       = freeze/no_tell
           log_message   = smtpguard: local sender \$sender_ident is contained; message frozen
+$policy_local
   accept
 
 begin routers

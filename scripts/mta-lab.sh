@@ -85,6 +85,12 @@ MLAB_SINK_RCPT_DELAY_MS=${MLAB_SINK_RCPT_DELAY_MS:-0}
 # ending in permit: smtpd refuses to start on one ("specify at least one
 # working instance of: reject_unauth_destination..."). Set before mlab_up.
 MLAB_OPEN_RELAY=${MLAB_OPEN_RELAY:-no}
+# A socket name under the queue directory (private/smtpguard-policy, as
+# dist/postfix-main.cf.smtpguard has it): smtpd asks the policy service
+# there at the end of each message (port 25 and submission) and, while
+# nothing answers, defers it with smtpd_policy_service_default_action's
+# default, 451 4.3.5. Empty: no policy service. Set before mlab_up.
+MLAB_POLICY_SOCKET=${MLAB_POLICY_SOCKET:-}
 
 # Set by mlab_up; empty while no lab is up.
 MLAB_ID=
@@ -267,6 +273,10 @@ maximal_backoff_time = 10s
 smtpd_sender_restrictions = check_sasl_access hash:$MLAB_POSTFIX_DIR/smtpguard_sasl_access
 authorized_submit_users = !hash:$MLAB_POSTFIX_DIR/smtpguard_submit_users, static:anyone
 EOF
+	# End of data, not DATA: a client that sends BDAT (CHUNKING) skips smtpd_data_restrictions.
+	[ -z "$MLAB_POLICY_SOCKET" ] ||
+		echo "smtpd_end_of_data_restrictions = check_policy_service unix:$MLAB_POLICY_SOCKET" \
+			>>"$MLAB_POSTFIX_DIR/main.cf"
 }
 
 # master.cf: the distribution's, no service chrooted, the public services

@@ -35,6 +35,7 @@
 #include <cmocka.h>
 #include <bpf/bpf.h>
 
+#include "fdpass.h"
 #include "kern/connstats.h"
 #include "kern/loader.h"
 #include "kern/maps.h"
@@ -236,43 +237,6 @@ static int setup(void **state)
 	return err;
 }
 
-static int send_fd(int via, int fd)
-{
-	char cbuf[CMSG_SPACE(sizeof(int))] = {}, byte = 0;
-	struct iovec iov = { &byte, 1 };
-	struct msghdr msg = { .msg_iov = &iov,
-			      .msg_iovlen = 1,
-			      .msg_control = cbuf,
-			      .msg_controllen = sizeof(cbuf) };
-	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
-
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &fd, sizeof(fd));
-	return sendmsg(via, &msg, 0) == 1 ? 0 : -1;
-}
-
-static int recv_fd(int via)
-{
-	char cbuf[CMSG_SPACE(sizeof(int))] = {}, byte;
-	struct iovec iov = { &byte, 1 };
-	struct msghdr msg = { .msg_iov = &iov,
-			      .msg_iovlen = 1,
-			      .msg_control = cbuf,
-			      .msg_controllen = sizeof(cbuf) };
-	struct cmsghdr *cm;
-	int fd;
-
-	if (recvmsg(via, &msg, 0) != 1)
-		return -1;
-	cm = CMSG_FIRSTHDR(&msg);
-	if (!cm || cm->cmsg_type != SCM_RIGHTS)
-		return -1;
-	memcpy(&fd, CMSG_DATA(cm), sizeof(fd));
-	return fd;
-}
-
 static int dial(const struct dial *d, size_t *sent)
 {
 	struct sockaddr_in6 a6 = { .sin6_family = AF_INET6, .sin6_port = htons(d->port) };
@@ -468,13 +432,13 @@ static void test_established_bytes(void **state)
 	assert_int_equal(o.sent, d.send);
 	assert_true(fd >= 0);
 
-	/* While it is open: whose it is, to which port, and that it was seen established. */
+	/* While it is open: whose it is, to which port, seen established and recorded as local. */
 	owner_fd = map_fd(SG_MAP_SOCK_OWNER);
 	assert_int_equal(bpf_map_lookup_elem(owner_fd, &fd, &owner), 0);
 	close(owner_fd);
 	assert_int_equal(owner.uid, uid);
 	assert_int_equal(owner.port, PORT_OPEN);
-	assert_int_equal(owner.state, SG_SOCK_ESTABLISHED);
+	assert_int_equal(owner.state, SG_SOCK_ESTABLISHED | SG_SOCK_LOCAL); /* to 127.0.0.1 */
 
 	close(fd);
 	assert_int_equal(serve_one(t.listen_fd, SIZE_MAX), d.send);

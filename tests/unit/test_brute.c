@@ -349,6 +349,32 @@ static void test_offenders_at_the_cap(void **state)
 	sg_brute_free(b);
 }
 
+/* The brute-force signature: this address failed on this account, within the window. */
+static void test_failed_on(void **state)
+{
+	struct sg_brute *b = sg_brute_new();
+	time_t window = (time_t)(cfg.window_ns / SG_NS_PER_SEC);
+
+	assert_non_null(b);
+	fail_from(b, "198.51.100.10", "Victim@example.com", SG_SVC_SUBMISSION, 1, T0);
+	fail_from(b, "2001:db8::5", "victim@example.com", SG_SVC_IMAP, 1, T0 + 10);
+	fail_from(b, "127.0.0.1", "victim@example.com", SG_SVC_SMTP, 1, T0);
+	assert_true(sg_brute_failed_on(b, &cfg, "victim@example.com", "198.51.100.10", T0 + 1));
+	assert_true(sg_brute_failed_on(b, &cfg, "VICTIM@example.com", "2001:db8::5", T0 + 11));
+	/* The window's last second, and the one after it. */
+	assert_true(sg_brute_failed_on(b, &cfg, "victim@example.com", "198.51.100.10",
+				       T0 + window - 1));
+	assert_false(
+		sg_brute_failed_on(b, &cfg, "victim@example.com", "198.51.100.10", T0 + window));
+	/* Another address, another account, an allowed address, no address. */
+	assert_false(sg_brute_failed_on(b, &cfg, "victim@example.com", "198.51.100.11", T0 + 1));
+	assert_false(sg_brute_failed_on(b, &cfg, "other@example.com", "198.51.100.10", T0 + 1));
+	assert_false(sg_brute_failed_on(b, &cfg, "victim@example.com", "127.0.0.1", T0 + 1));
+	assert_false(sg_brute_failed_on(b, &cfg, "victim@example.com", "", T0 + 1));
+	assert_false(sg_brute_failed_on(b, &cfg, "", "198.51.100.10", T0 + 1));
+	sg_brute_free(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -360,6 +386,7 @@ int main(void)
 		cmocka_unit_test_setup(test_distributed, setup),
 		cmocka_unit_test_setup(test_offenders_file, setup),
 		cmocka_unit_test_setup(test_sources_at_the_cap, setup),
+		cmocka_unit_test_setup(test_failed_on, setup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -119,6 +119,41 @@ static void test_defaults(void **state)
 	free(c);
 }
 
+/* [budget], [mta] hold_grace, and an account's override by login and by address. */
+static void test_budget_keys(void **state)
+{
+	struct sg_config *c = new_config();
+	char err[1024];
+
+	assert_int_equal(load("[mta]\nhold_grace = 30m\n"
+			      "[budget]\nfirst = 5\nmessages_minute = 7\nmessages_hour = 70\n"
+			      "recipients_minute = 9\nrecipients_hour = 90\nfactor = 2.5\n"
+			      "[override sasl:news@example.com]\nlimit = 6000/h\nburst = 300\n"
+			      "[override bulk@example.org]\nlimit = none\n",
+			      c, err, sizeof(err)),
+			 0);
+	assert_true(c->mta.hold_grace_ns == 30 * 60 * SG_NS_PER_SEC);
+	assert_int_equal(c->budget.first, 5);
+	assert_int_equal(c->budget.messages_minute, 7);
+	assert_int_equal(c->budget.messages_hour, 70);
+	assert_int_equal(c->budget.recipients_minute, 9);
+	assert_int_equal(c->budget.recipients_hour, 90);
+	assert_true(c->budget.factor == 2.5);
+	assert_int_equal(c->n_overrides, 2);
+	assert_string_equal(c->overrides[0].name, "sasl:news@example.com");
+	assert_int_equal(c->overrides[0].limit.mode, SG_MODE_THROTTLE);
+	assert_int_equal(c->overrides[0].limit.rate_per_hour, 6000);
+	assert_int_equal(c->overrides[0].limit.burst, 300);
+	assert_string_equal(c->overrides[1].name, "bulk@example.org");
+	assert_int_equal(c->overrides[1].limit.mode, SG_MODE_OBSERVE);
+	assert_int_equal(load("[budget]\nfirst = 0\n", c, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, ":2: [budget] first: bad burst '0': out of range (1 to 1000000)");
+	assert_int_equal(load("[mta]\nhold_grace = 0\n", c, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, ":2: [mta] hold_grace: bad duration '0': a duration must be more "
+				 "than zero");
+	free(c);
+}
+
 /*
  * The shipped file loads as the default, and so does it with every
  * documented "#key = value" uncommented: the file tells the truth about the
@@ -150,7 +185,7 @@ static void test_dist_file(void **state)
 	}
 	fclose(out);
 	fclose(in);
-	assert_int_equal(uncommented, 70); /* every key but [override NAME]'s */
+	assert_int_equal(uncommented, 78); /* every key but [override NAME]'s */
 	memset(c, 0xff, sizeof(*c));
 	assert_int_equal(load(text, c, err, sizeof(err)), 0);
 	assert_memory_equal(c, def, sizeof(*c));
@@ -351,6 +386,26 @@ static void test_policy_and_listen(void **state)
 	free(c);
 }
 
+/* [mta] policy_socket: auto by default, none, a path; anything else refused with why. */
+static void test_policy_socket(void **state)
+{
+	struct sg_config *c = new_config();
+	char err[1024] = "", longer[200];
+
+	assert_string_equal(c->mta.policy_socket, "auto");
+	assert_int_equal(load("[mta]\npolicy_socket = none\n", c, err, sizeof(err)), 0);
+	assert_string_equal(c->mta.policy_socket, "none");
+	assert_int_equal(load("[mta]\npolicy_socket = /run/sg/p.sock\n", c, err, sizeof(err)), 0);
+	assert_string_equal(c->mta.policy_socket, "/run/sg/p.sock");
+	assert_int_equal(load("[mta]\npolicy_socket = private/x\n", c, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, ":2: [mta] policy_socket: bad policy_socket 'private/x' (auto, "
+				 "none or an absolute path)");
+	snprintf(longer, sizeof(longer), "[mta]\npolicy_socket = /%0108d\n", 0);
+	assert_int_equal(load(longer, c, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err + strlen(err) - 42, "is longer than a unix socket's path may be");
+	free(c);
+}
+
 static void test_errors(void **state)
 {
 	static const struct {
@@ -360,7 +415,7 @@ static void test_errors(void **state)
 		{ "[daemon]\n[mail]\n",
 		  ":2: unknown section [mail] (expected [daemon], [ports], [policy], [exporter], "
 		  "[attribution], [audit], [detect], [actions], [mta], [bruteforce], [relay], "
-		  "[dnsbl] "
+		  "[dnsbl], [budget] "
 		  "or [override NAME])" },
 		{ "[actions]\nrate = block\n",
 		  ":2: [actions] rate: block needs 'for DURATION' at the end: actions expire" },
@@ -380,7 +435,8 @@ static void test_errors(void **state)
 		{ "[override bob]\n[override bob]\n",
 		  ":2: [override bob] given twice (first on line 1)" },
 		{ "[override]\n",
-		  ":1: expected [override NAME], NAME a user or a UID, got [override ]" },
+		  ":1: expected [override NAME], NAME a user, a UID, sasl:LOGIN or an address, got "
+		  "[override ]" },
 		{ "[override bob]\nlimit = 1/h\nlimit = 2/h\n",
 		  ":3: [override] limit: given twice (first on line 2)" },
 		{ "[daemon]\ninterface = eth0\n",
@@ -598,11 +654,13 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_budget_keys),
 		cmocka_unit_test(test_dist_file),
 		cmocka_unit_test(test_every_key),
 		cmocka_unit_test(test_defence_keys),
 		cmocka_unit_test(test_policy_and_listen),
 		cmocka_unit_test(test_log_level),
+		cmocka_unit_test(test_policy_socket),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_overrides),
 		cmocka_unit_test(test_failure_changes_nothing),

@@ -466,6 +466,42 @@ static void test_bounce_flood(void **state)
 	sg_mailstats_free(m);
 }
 
+/* A message judged in-band and logged too is one message, in either order; held if contained. */
+static void test_judged(void **state)
+{
+	static const char *const rcpts[] = { "a@x.example" };
+	static const enum sg_mta_outcome out[] = { SG_OUT_SENT };
+	struct sg_mailstats *m = sg_mailstats_new(0);
+	struct sg_mail_principal *p = sg_mailstats_principal(m, "sasl:bot@hosting.test", T0);
+	struct sg_mail_pending pend[4];
+	struct sg_observation o;
+
+	assert_non_null(p);
+	assert_int_equal(sg_mailstats_judged(m, p, "5AA01", "bot@hosting.test", "203.0.113.9", T0),
+			 0);
+	message(m, "5AA01", "bot@hosting.test", "203.0.113.9", rcpts, out, 1, T0 + 1);
+	message(m, "5AA02", "bot@hosting.test", "203.0.113.9", rcpts, out, 1, T0 + 2);
+	assert_int_equal(
+		sg_mailstats_judged(m, p, "5AA02", "bot@hosting.test", "203.0.113.9", T0 + 2), 0);
+	assert_int_equal(
+		sg_mailstats_judged(m, p, "5AA03", "other@hosting.test", "203.0.113.10", T0 + 3),
+		0);
+	assert_int_equal(p->t.messages, 3);
+	assert_int_equal(p->t.recipients, 2); /* counted at their outcome, as logged */
+	assert_int_equal(p->n_senders, 2);
+	assert_string_equal(p->senders[1], "other@hosting.test");
+	assert_int_equal(p->n_ips, 2);
+	sg_mailstats_observe(p, T0 + 3, &o);
+	assert_int_equal(o.last_1m, 3);
+	/* Contained: what it is judged to send next is held as a logged message is. */
+	p->contained = 1;
+	assert_int_equal(sg_mailstats_judged(m, p, "5AA04", "", "203.0.113.9", T0 + 4), 0);
+	assert_int_equal(sg_mailstats_pending_hold(m, pend, 4), 1);
+	assert_string_equal(pend[0].qid, "5AA04");
+	assert_ptr_equal(pend[0].p, p);
+	sg_mailstats_free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -477,6 +513,7 @@ int main(void)
 		cmocka_unit_test(test_relayed),
 		cmocka_unit_test(test_principals_at_the_bound),
 		cmocka_unit_test(test_bounce_flood),
+		cmocka_unit_test(test_judged),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

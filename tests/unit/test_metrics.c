@@ -71,6 +71,8 @@ static int setup(void **state)
 	st.counters[SG_CNT_DENIED_BLOCK] = 3;
 	st.counters[SG_CNT_DENIED_THROTTLE] = 4;
 	st.counters[SG_CNT_EVENTS] = 99;
+	st.counters[SG_CNT_LOCAL_RECORDED] = 21;
+	st.counters[SG_CNT_LOCAL_EVICTED] = 2;
 	return 0;
 }
 
@@ -210,6 +212,12 @@ static void test_exposition(void **state)
 		"full.\n"
 		"# TYPE smtpguard_events_lost_total counter\n"
 		"smtpguard_events_lost_total 11\n"
+		"# HELP smtpguard_local_conns_total Connections from this host to a watched port of "
+		"its own: their owner recorded, not recorded (no room), or evicted while open.\n"
+		"# TYPE smtpguard_local_conns_total counter\n"
+		"smtpguard_local_conns_total{outcome=\"recorded\"} 21\n"
+		"smtpguard_local_conns_total{outcome=\"unrecorded\"} 0\n"
+		"smtpguard_local_conns_total{outcome=\"evicted\"} 2\n"
 		"# HELP smtpguard_events_read_total Ring-buffer events the daemon read.\n"
 		"# TYPE smtpguard_events_read_total counter\n"
 		"smtpguard_events_read_total 9\n"
@@ -580,6 +588,113 @@ static void test_defence(void **state)
 	free(buf);
 }
 
+/* The in-band judge's counters: every family, exact, each value its own. */
+static void test_inband(void **state)
+{
+	struct sg_inband_metrics ib = { .judged = 1,
+					.held_budget = 2,
+					.held_contained = 3,
+					.rejected = 4,
+					.condemned = 5,
+					.released = 6,
+					.unknown = 7,
+					.unremembered = 8,
+					.budget_evicted = 9,
+					.errors = 10,
+					.held = 11 };
+	struct sg_metrics m = { .st = &st, .version = "0.4.0", .inband = &ib };
+	char *buf = render(&m), *tail;
+
+	tail = strstr(buf, "# HELP smtpguard_inband_judged_total");
+	assert_non_null(tail);
+	assert_string_equal(
+		tail,
+		"# HELP smtpguard_inband_judged_total Policy requests that named a mail principal.\n"
+		"# TYPE smtpguard_inband_judged_total counter\n"
+		"smtpguard_inband_judged_total 1\n"
+		"# HELP smtpguard_inband_held_budget_total Messages held over their principal's "
+		"budget.\n"
+		"# TYPE smtpguard_inband_held_budget_total counter\n"
+		"smtpguard_inband_held_budget_total 2\n"
+		"# HELP smtpguard_inband_held_contained_total Messages of contained principals "
+		"answered HOLD.\n"
+		"# TYPE smtpguard_inband_held_contained_total counter\n"
+		"smtpguard_inband_held_contained_total 3\n"
+		"# HELP smtpguard_inband_rejected_total Requests of contained principals answered "
+		"REJECT ([mta] contain = reject).\n"
+		"# TYPE smtpguard_inband_rejected_total counter\n"
+		"smtpguard_inband_rejected_total 4\n"
+		"# HELP smtpguard_inband_bruteforce_login_total Accounts contained for logging in from "
+		"an address that failed to.\n"
+		"# TYPE smtpguard_inband_bruteforce_login_total counter\n"
+		"smtpguard_inband_bruteforce_login_total 5\n"
+		"# HELP smtpguard_inband_released_total Messages held over budget let go after [mta] "
+		"hold_grace.\n"
+		"# TYPE smtpguard_inband_released_total counter\n"
+		"smtpguard_inband_released_total 6\n"
+		"# HELP smtpguard_inband_unknown_local_total Local submissions with no owner found, "
+		"judged as local:unknown.\n"
+		"# TYPE smtpguard_inband_unknown_local_total counter\n"
+		"smtpguard_inband_unknown_local_total 7\n"
+		"# HELP smtpguard_inband_unremembered_total Messages held over budget that no "
+		"hold_grace will release (no queue id or no room): a human's to release.\n"
+		"# TYPE smtpguard_inband_unremembered_total counter\n"
+		"smtpguard_inband_unremembered_total 8\n"
+		"# HELP smtpguard_inband_budget_evicted_total Principals dropped from the full budget "
+		"table.\n"
+		"# TYPE smtpguard_inband_budget_evicted_total counter\n"
+		"smtpguard_inband_budget_evicted_total 9\n"
+		"# HELP smtpguard_inband_errors_total Releases or holds through the MTA that failed.\n"
+		"# TYPE smtpguard_inband_errors_total counter\n"
+		"smtpguard_inband_errors_total 10\n"
+		"# HELP smtpguard_inband_held Messages held over budget now, waiting for [mta] "
+		"hold_grace.\n"
+		"# TYPE smtpguard_inband_held gauge\n"
+		"smtpguard_inband_held 11\n");
+	assert_promtool_accepts(buf);
+	free(buf);
+}
+
+static void test_policy(void **state)
+{
+	struct sg_policysrv_stats p = { .requests = { 120, 7, 1, 0 },
+					.refused = { 3, 0, 1, 2, 4, 5 },
+					.connections = 9 };
+	struct sg_metrics m = { .st = &st, .version = "0.4.0", .policy = &p };
+	char *buf = render(&m), *tail;
+
+	tail = strstr(buf, "# HELP smtpguard_policy_requests_total");
+	assert_non_null(tail);
+	assert_string_equal(
+		tail, "# HELP smtpguard_policy_requests_total Policy requests the MTA asked and "
+		      "the service "
+		      "answered, by verdict.\n"
+		      "# TYPE smtpguard_policy_requests_total counter\n"
+		      "smtpguard_policy_requests_total{verdict=\"DUNNO\"} 120\n"
+		      "smtpguard_policy_requests_total{verdict=\"HOLD\"} 7\n"
+		      "smtpguard_policy_requests_total{verdict=\"REJECT\"} 1\n"
+		      "smtpguard_policy_requests_total{verdict=\"DEFER\"} 0\n"
+		      "# HELP smtpguard_policy_refused_total Policy connections refused or closed "
+		      "before an "
+		      "answer, by why.\n"
+		      "# TYPE smtpguard_policy_refused_total counter\n"
+		      "smtpguard_policy_refused_total{reason=\"peer\"} 3\n"
+		      "smtpguard_policy_refused_total{reason=\"capacity\"} 0\n"
+		      "smtpguard_policy_refused_total{reason=\"malformed\"} 1\n"
+		      "smtpguard_policy_refused_total{reason=\"oversized\"} 2\n"
+		      "smtpguard_policy_refused_total{reason=\"timeout\"} 4\n"
+		      "smtpguard_policy_refused_total{reason=\"unread\"} 5\n"
+		      "# HELP smtpguard_policy_connections Connections to the policy service now.\n"
+		      "# TYPE smtpguard_policy_connections gauge\n"
+		      "smtpguard_policy_connections 9\n");
+	/* Without a policy service, none of its families. */
+	free(buf);
+	m.policy = NULL;
+	buf = render(&m);
+	assert_null(strstr(buf, "smtpguard_policy_"));
+	free(buf);
+}
+
 static void test_numbers(void **state)
 {
 	struct sg_sender_rate s = {.uid = 7, .rate = {2.0, 1e-5, 123456.789}};
@@ -634,6 +749,8 @@ int main(void)
 		cmocka_unit_test_setup(test_detector, setup),
 		cmocka_unit_test_setup(test_defence, setup),
 		cmocka_unit_test_setup(test_mail_tables, setup),
+		cmocka_unit_test_setup(test_inband, setup),
+		cmocka_unit_test_setup(test_policy, setup),
 		cmocka_unit_test_setup(test_numbers, setup),
 		cmocka_unit_test(test_promtool_rejects),
 		cmocka_unit_test_setup(test_write_error, setup),

@@ -66,7 +66,11 @@ const struct sg_command sg_cmd_check_mta = {
 		 "  lines naming smtpguard's tables, and that the tables and their .db files\n"
 		 "  exist in [mta] postfix_config; for Exim, that exim -bV runs, that its\n"
 		 "  configuration reads the lookup files of dist/exim4-smtpguard.acl, and\n"
-		 "  that they exist in [mta] exim_dir; and that the logs the daemon follows\n"
+		 "  that they exist in [mta] exim_dir; unless [mta] policy_socket is none,\n"
+		 "  that the MTA asks the policy service there (Postfix:\n"
+		 "  smtpd_end_of_data_restrictions in main.cf and every master.cf override;\n"
+		 "  Exim: the require lines of dist/exim4-smtpguard-policy.acl), and what it\n"
+		 "  does while the daemon is down; and that the logs the daemon follows\n"
 		 "  ([mta] logs, or the MTA's) can be read. One line per check, with what to\n"
 		 "  do about a failure. Exit status 0 when every check passes, else 1.\n",
 	.options = mta_options,

@@ -193,20 +193,36 @@ static struct source *source(struct sg_brute *b, const __u32 addr[4], int add)
 		   : sg_htab_find(b->sources, addr);
 }
 
+/* login lower-cased into key (SG_MTA_LOGIN_MAX bytes), as accounts are found; its length. */
+static size_t login_key(const char *login, char *key)
+{
+	size_t i;
+
+	for (i = 0; login[i] && i + 1 < SG_MTA_LOGIN_MAX; i++)
+		key[i] = (char)tolower((unsigned char)login[i]);
+	key[i] = '\0';
+	return i;
+}
+
+static struct account *find_account(const struct sg_brute *b, const char *key)
+{
+	const struct login_entry *e = sg_htab_find(b->by_login, key);
+
+	return e ? e->a : NULL;
+}
+
 /* login's account, made if absent; at the cap the idlest gives way. */
 static struct account *account(struct sg_brute *b, const char *login, time_t now)
 {
-	struct account *a = b->accounts + b->n_accounts, *end = b->accounts + SG_BRUTE_MAX_ACCOUNTS;
+	struct account *a, *end = b->accounts + SG_BRUTE_MAX_ACCOUNTS;
 	struct login_entry *e;
 	char key[SG_MTA_LOGIN_MAX];
-	size_t i;
+	size_t i = login_key(login, key);
 
-	for (i = 0; login[i] && i + 1 < sizeof(key); i++)
-		key[i] = (char)tolower((unsigned char)login[i]);
-	key[i] = '\0';
-	e = sg_htab_find(b->by_login, key);
-	if (e)
-		return e->a;
+	a = find_account(b, key);
+	if (a)
+		return a;
+	a = b->accounts + b->n_accounts;
 	/* Only a new account at the cap looks at them all, for the idlest. */
 	if (a == end) {
 		struct account *x;
@@ -499,4 +515,23 @@ int sg_brute_save(struct sg_brute *b, const char *path)
 int sg_brute_dirty(const struct sg_brute *b)
 {
 	return b->dirty;
+}
+
+int sg_brute_failed_on(const struct sg_brute *b, const struct sg_bruteforce_cfg *c,
+		       const char *login, const char *client_ip, time_t now)
+{
+	char name[SG_MTA_LOGIN_MAX];
+	const struct account *a;
+	struct sg_ban_key key;
+	const char *why;
+	size_t i;
+
+	if (!*login || sg_parse_cidr(client_ip, &key, &why) || key.prefixlen != 128)
+		return 0;
+	login_key(login, name);
+	a = find_account(b, name);
+	for (i = 0; a && i < a->n; i++)
+		if (!memcmp(a->src[i].addr, key.addr, 16))
+			return now - a->src[i].last < (time_t)(c->window_ns / SG_NS_PER_SEC);
+	return 0;
 }

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/un.h>
 #include <ini.h>
 
 #include "core/config_keys.h"
@@ -358,6 +359,16 @@ static int parse_contain(struct load *l, const struct key *k, const char *v)
 		return bad(l, "bad containment '%s' (hold or reject)", v);
 	*(int *)field(l, k, k->off) = !strcmp(v, "reject");
 	return 0;
+}
+
+/* "auto" (the MTA's own place), "none" (no policy service) or a socket's absolute path. */
+static int parse_policy_socket(struct load *l, const struct key *k, const char *v)
+{
+	if (strcmp(v, "auto") && strcmp(v, "none") && *v != '/')
+		return bad(l, "bad policy_socket '%s' (auto, none or an absolute path)", v);
+	if (strlen(v) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+		return bad(l, "policy_socket '%s' is longer than a unix socket's path may be", v);
+	return set_str(l, field(l, k, k->off), k->size, v);
 }
 
 /* "alert", "kill", "block for D" or "throttle R [burst N] for D". */

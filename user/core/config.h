@@ -139,6 +139,8 @@ struct sg_mta_cfg {
 	int reject;		       /* Postfix tables say REJECT, not HOLD */
 	__u64 ban_ns;		       /* a contained account's login IPs banned at XDP; 0: not */
 	char contained_path[PATH_MAX]; /* what is contained, for release with the daemon down */
+	__u64 hold_grace_ns; /* a message held over budget goes on after this unless condemned */
+	char policy_socket[108]; /* "auto", "none" or the policy service's socket (sun_path) */
 };
 
 /* Password guessers banned at XDP. */
@@ -178,6 +180,15 @@ struct sg_dnsbl_cfg {
 	__u64 interval_ns; /* the daemon's lookups; 0: none */
 };
 
+/* Per-principal message budgets, judged in-band (core/budget.h). */
+struct sg_budget_cfg {
+	__u32 first; /* a never-seen principal's messages at once, and then per hour */
+	/* Floors of the learned limits, per minute and per hour. */
+	__u32 messages_minute, messages_hour;
+	__u32 recipients_minute, recipients_hour;
+	double factor; /* times the learned baseline; 0: the floors only */
+};
+
 /* One member a section; dist/smtpguard.conf documents them in this order. */
 struct sg_config {
 	struct sg_daemon_cfg daemon;
@@ -192,6 +203,7 @@ struct sg_config {
 	struct sg_bruteforce_cfg bruteforce;
 	struct sg_relay_cfg relay;
 	struct sg_dnsbl_cfg dnsbl;
+	struct sg_budget_cfg budget;
 	/* [override NAME] */
 	struct sg_override overrides[SG_MAX_OVERRIDES];
 	int n_overrides;

@@ -120,6 +120,8 @@
 	X(mta, contain, parse_contain, FIELD(mta.reject), 0, "hold")                               \
 	X(mta, ban, parse_duration, FIELD(mta.ban_ns), ZERO, "1h")                                 \
 	X(mta, state, parse_path, FIELD(mta.contained_path), 0, SG_CONTAINED_PATH)                 \
+	X(mta, hold_grace, parse_duration, FIELD(mta.hold_grace_ns), 0, "1h")                      \
+	X(mta, policy_socket, parse_policy_socket, FIELD(mta.policy_socket), 0, "auto")            \
 	/*                                                                                         \
 	 * A guesser is banned at its 10th failure in 10 minutes, where a user                     \
 	 * who forgot a password gives up long before; a mail client opens a                       \
@@ -145,6 +147,18 @@
 	X(dnsbl, zones, parse_names_dns, LIST(dnsbl, zones), EMPTY, "")                            \
 	X(dnsbl, addresses, parse_addresses, LIST(dnsbl, addresses), EMPTY, "")                    \
 	X(dnsbl, interval, parse_duration, FIELD(dnsbl.interval_ns), ZERO, "1h")                   \
+	/*                                                                                         \
+	 * A new account may send 20 messages at once (the kernel's burst for                      \
+	 * a UID), then 20 an hour: a bot flat out gets 20, plus one every 3                       \
+	 * minutes, before the detector's verdict; a first-day user is delayed                     \
+	 * by [mta] hold_grace at most.                                                            \
+	 */                                                                                        \
+	X(budget, first, parse_burst, FIELD(budget.first), 0, "20")                                \
+	X(budget, messages_minute, parse_burst, FIELD(budget.messages_minute), 0, "20")            \
+	X(budget, messages_hour, parse_burst, FIELD(budget.messages_hour), 0, "200")               \
+	X(budget, recipients_minute, parse_burst, FIELD(budget.recipients_minute), 0, "100")       \
+	X(budget, recipients_hour, parse_burst, FIELD(budget.recipients_hour), 0, "1000")          \
+	X(budget, factor, parse_factor, FIELD(budget.factor), 0, "5")                              \
 	X(override, limit, parse_limit, OVERRIDE(limit), 0, NULL)                                  \
 	X(override, burst, parse_burst, OVERRIDE(limit.burst), 0, NULL)                            \
 	X(override, actions, parse_actions, OVERRIDE(alert_only), 0, NULL)                         \

@@ -23,8 +23,8 @@
 #include "sg_bucket.h"
 
 static const char *const sections[] = {
-	"daemon",  "ports", "policy",	  "exporter", "attribution", "audit",	      "detect",
-	"actions", "mta",   "bruteforce", "relay",    "dnsbl",	     "override NAME",
+	"daemon",  "ports", "policy",	  "exporter", "attribution", "audit",  "detect",
+	"actions", "mta",   "bruteforce", "relay",    "dnsbl",	     "budget", "override NAME",
 };
 #define N_SECTIONS (sizeof(sections) / sizeof(sections[0]))
 
@@ -100,7 +100,10 @@ static int override_header(struct load *l, const char *name)
 	int i;
 
 	if (!*name || strpbrk(name, " \t")) {
-		bad(l, "expected [override NAME], NAME a user or a UID, got [override %s]", name);
+		bad(l,
+		    "expected [override NAME], NAME a user, a UID, sasl:LOGIN or an address, got "
+		    "[override %s]",
+		    name);
 		return failed(l, l->lineno, NULL);
 	}
 	for (i = 0; i < c->n_overrides; i++) {

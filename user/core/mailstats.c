@@ -130,11 +130,6 @@ static int mta_user(const struct sg_mailstats *m, const struct sg_mta_rec *r)
 
 /* --- queue ids ------------------------------------------------------------ */
 
-static struct qid_entry *qid_find(struct sg_mailstats *m, const char *qid)
-{
-	return sg_htab_find(m->qids, qid);
-}
-
 /* e's message is no longer tracked. */
 static void qid_delete(struct sg_mailstats *m, struct qid_entry *e)
 {
@@ -145,7 +140,7 @@ static void qid_delete(struct sg_mailstats *m, struct qid_entry *e)
 
 static int live(struct sg_mailstats *m, const struct qid_order *o)
 {
-	struct qid_entry *e = qid_find(m, o->qid);
+	struct qid_entry *e = sg_htab_find(m->qids, o->qid);
 
 	return e && e->seq == o->seq;
 }
@@ -165,7 +160,7 @@ static void compact(struct sg_mailstats *m)
 
 static struct qid_entry *qid_add(struct sg_mailstats *m, const char *qid)
 {
-	struct qid_entry *e = qid_find(m, qid);
+	struct qid_entry *e = sg_htab_find(m->qids, qid);
 	size_t tail;
 
 	if (e)
@@ -174,7 +169,7 @@ static struct qid_entry *qid_add(struct sg_mailstats *m, const char *qid)
 		compact(m);
 	if (m->order_n == SG_MAIL_MAX_QIDS) {
 		/* All still tracked: the oldest goes, a lost "removed" line most likely. */
-		e = qid_find(m, m->order[m->order_head].qid);
+		e = sg_htab_find(m->qids, m->order[m->order_head].qid);
 		if (e && e->seq == m->order[m->order_head].seq) {
 			qid_delete(m, e);
 			m->host.qids_evicted++;
@@ -194,16 +189,11 @@ static struct qid_entry *qid_add(struct sg_mailstats *m, const char *qid)
 
 /* --- principals ----------------------------------------------------------- */
 
-static struct sg_mail_principal *find(struct sg_mailstats *m, const char *id)
+struct sg_mail_principal *sg_mailstats_get(struct sg_mailstats *m, const char *id)
 {
 	struct id_entry *e = sg_htab_find(m->by_id, id);
 
 	return e ? e->p : NULL;
-}
-
-struct sg_mail_principal *sg_mailstats_get(struct sg_mailstats *m, const char *id)
-{
-	return find(m, id);
 }
 
 /* Makes room for one more, as mailorder.h says; counted either way. */
@@ -246,7 +236,7 @@ static struct sg_mail_principal *principal(struct sg_mailstats *m, enum sg_mail_
 		     kind == SG_MAIL_KIND_SASL ? SG_MAIL_SASL : SG_MAIL_LOCAL, name);
 	if (n < 0 || (size_t)n >= sizeof(id) || !*name)
 		return NULL;
-	p = find(m, id);
+	p = sg_mailstats_get(m, id);
 	if (p)
 		return p;
 	if (m->n_ps == m->max_ps && evict(m, now))
@@ -503,7 +493,7 @@ size_t sg_mailstats_relayed(struct sg_mailstats *m, struct sg_mail_relay *out, s
 
 static void delivery(struct sg_mailstats *m, const struct sg_mta_rec *r, time_t now)
 {
-	struct qid_entry *e = r->qid[0] ? qid_find(m, r->qid) : NULL;
+	struct qid_entry *e = r->qid[0] ? sg_htab_find(m->qids, r->qid) : NULL;
 	struct sg_mail_principal *p = e ? e->p : NULL, *box;
 	__u32 slot = (now / 60) % 60;
 
@@ -576,7 +566,7 @@ int sg_mailstats_add(struct sg_mailstats *m, const struct sg_mta_rec *r, time_t 
 		delivery(m, r, now);
 		break;
 	case SG_MEV_DONE:
-		e = r->qid[0] ? qid_find(m, r->qid) : NULL;
+		e = r->qid[0] ? sg_htab_find(m->qids, r->qid) : NULL;
 		if (e)
 			qid_delete(m, e);
 		break;
@@ -587,13 +577,13 @@ int sg_mailstats_add(struct sg_mailstats *m, const struct sg_mta_rec *r, time_t 
 		m->host.auth_failures += r->attempts;
 		if (r->login[0] &&
 		    snprintf(id, sizeof(id), "%s%s", SG_MAIL_SASL, r->login) < (int)sizeof(id)) {
-			p = find(m, id);
+			p = sg_mailstats_get(m, id);
 			if (p)
 				p->t.auth_failures += r->attempts;
 		}
 		break;
 	case SG_MEV_HOLD:
-		e = r->qid[0] ? qid_find(m, r->qid) : NULL;
+		e = r->qid[0] ? sg_htab_find(m->qids, r->qid) : NULL;
 		if (e && e->p)
 			e->p->t.held++;
 		break;
@@ -690,4 +680,18 @@ void sg_mailstats_host(const struct sg_mailstats *m, struct sg_mailstats_host *o
 	*out = m->host;
 	out->principals = m->n_ps;
 	out->qids = sg_htab_count(m->qids);
+}
+
+int sg_mailstats_judged(struct sg_mailstats *m, struct sg_mail_principal *p, const char *qid,
+			const char *sender, const char *client_ip, time_t now)
+{
+	struct qid_entry *e = qid_add(m, qid);
+
+	if (!e)
+		return -ENOMEM;
+	message(m, p, e, now);
+	add_sender(p, sender);
+	if (p->kind == SG_MAIL_KIND_SASL)
+		add_ip(p, client_ip, now);
+	return 0;
 }

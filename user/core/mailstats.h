@@ -170,4 +170,14 @@ struct sg_mailstats_host {
 };
 void sg_mailstats_host(const struct sg_mailstats *m, struct sg_mailstats_host *out);
 
+/*
+ * A message of p the policy service judged before it was queued, counted
+ * once by its queue id: the log's line for the same id adds nothing after
+ * (nor before). Held at once if p is contained, as a logged one is. The
+ * sender and, for an account, the client IP are kept as the log's are.
+ * -ENOMEM when the queue id cannot be tracked.
+ */
+int sg_mailstats_judged(struct sg_mailstats *m, struct sg_mail_principal *p, const char *qid,
+			const char *sender, const char *client_ip, time_t now);
+
 #endif

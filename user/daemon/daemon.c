@@ -214,7 +214,8 @@ void sg_daemon_reload(struct daemon *d)
 	if (attach(c) || apply_settings(c)) {
 		if (ex != d->ex)
 			sg_daemon_exporter_stop(d, ex);
-		if (!d->ex && d->cfg->exporter.enabled && sg_daemon_exporter_start(d, d->cfg, &d->ex))
+		if (!d->ex && d->cfg->exporter.enabled &&
+		    sg_daemon_exporter_start(d, d->cfg, &d->ex))
 			sg_warn("the metrics exporter is down until the next reload");
 		apply_settings(d->cfg);
 		goto failed;
@@ -239,6 +240,7 @@ void sg_daemon_reload(struct daemon *d)
 	sg_guard_config(&d->guard, d->cfg, sg_boot_ns());
 	/* The log's next line is judged on the new file, not on the one just freed. */
 	d->defence.bf = &d->cfg->bruteforce;
+	sg_daemon_policy_reload(d);
 	err = sg_dnsblwatch_apply(&d->dnsbl, &d->cfg->dnsbl);
 	if (err)
 		sg_error("dnsbl: %s; the previous checks go on", strerror(-err));
@@ -280,7 +282,8 @@ static int daemon_open(struct daemon *d, const char *path)
 		return err;
 	derive(d);
 	d->rates = sg_rates_new();
-	d->recent = sg_recent_new(d->cfg->attribution.recent_uids, d->cfg->attribution.recent_per_uid);
+	d->recent =
+		sg_recent_new(d->cfg->attribution.recent_uids, d->cfg->attribution.recent_per_uid);
 	d->top = calloc(d->cfg->exporter.top_senders, sizeof(*d->top));
 	d->active = calloc(ACTIVE_SHOWN, sizeof(*d->active));
 	/* For the largest top_senders a reload may ask for. */
@@ -331,6 +334,11 @@ static int daemon_configure_loop(struct daemon *d)
 		sg_error("setting up the event loop: %s", strerror(-err));
 		return err;
 	}
+	err = sg_daemon_policy_start(d);
+	if (err) {
+		sg_error("the policy service: %s", strerror(-err));
+		return err;
+	}
 	err = sg_daemon_exporter_start(d, d->cfg, &d->ex);
 	if (err)
 		return err;
@@ -364,6 +372,7 @@ static int daemon_loop(struct daemon *d)
 static void daemon_close(struct daemon *d)
 {
 	sg_dnsblwatch_stop(d->dnsbl);
+	sg_daemon_policy_stop(d);
 	sg_daemon_exporter_stop(d, d->ex);
 	ring_buffer__free(d->rb);
 	close_fd(d->sigfd);
@@ -384,7 +393,7 @@ static void daemon_close(struct daemon *d)
 /* As libbpf-bootstrap's tools go: open, configure, attach, loop; one way out. */
 int sg_daemon_run(const char *path)
 {
-	struct daemon d = { .epfd = -1, .timerfd = -1, .sigfd = -1 };
+	struct daemon d = { .epfd = -1, .timerfd = -1, .sigfd = -1, .conns_fd = -1 };
 	int status = 1;
 
 	/* Under systemd stdout is the journal's pipe: a line is news, not a block's worth. */

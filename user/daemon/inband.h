@@ -34,4 +34,13 @@ enum sg_policy_verdict sg_inband_judge(struct sg_inband *ib, const struct sg_con
 /* Once a tick: held messages past hold_grace of principals no rule condemned, released. */
 void sg_inband_tick(struct sg_inband *ib, const struct sg_config *c,
 		    const struct sg_audit_cfg *audit, time_t now, __u64 now_ns);
+
+/* Its counters, for /metrics (metrics.h). */
+void sg_inband_metrics(const struct sg_inband *ib, struct sg_inband_metrics *out);
+
+/*
+ * The sg_local_conns map (kern/localconn.h) to name local senders by, or
+ * -1: none (every local submission is then "local:unknown"). Not owned.
+ */
+void sg_inband_set_conns(struct sg_inband *ib, int map_fd);
 #endif

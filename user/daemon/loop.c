@@ -63,6 +63,7 @@ void sg_daemon_tick(struct daemon *d)
 		sg_guard_tick(&d->guard, d->cfg, &d->senders, d->rates, d->recent, &d->audit, now,
 			      time(NULL));
 	sg_mailguard_tick(&d->mail, d->cfg, &d->audit, time(NULL));
+	sg_daemon_policy_tick(d, now);
 	sg_defence_tick(&d->defence, &d->cfg->bruteforce, &d->cfg->relay, &d->audit, d->mail.stats,
 			time(NULL));
 	/* The first pass is the baseline: what was counted before the daemon looked. */
@@ -143,6 +144,9 @@ int sg_daemon_loop(struct daemon *d)
 			case SRC_EXPORTER:
 				if (d->ex)
 					sg_exporter_run(d->ex);
+				break;
+			case SRC_POLICY:
+				sg_daemon_policy_run(d);
 				break;
 			case SRC_MTA:
 				sg_mailguard_read(&d->mail, time(NULL));

@@ -263,6 +263,16 @@ static void contain(struct sg_mailguard *g, const struct sg_config *c,
 	g->state_seen = (struct stat_key){};
 }
 
+void sg_mailguard_contain(struct sg_mailguard *g, const struct sg_config *c,
+			  const struct sg_audit_cfg *audit, struct sg_mail_principal *p,
+			  const char *rule, double value, double limit, time_t now)
+{
+	struct sg_observation o;
+
+	sg_mailstats_observe(p, now, &o);
+	contain(g, c, audit, p, &o, rule, value, limit, now);
+}
+
 struct tick_ctx {
 	struct sg_mailguard *g;
 	const struct sg_config *c;

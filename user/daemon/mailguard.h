@@ -72,6 +72,15 @@ void sg_mailguard_tick(struct sg_mailguard *g, const struct sg_config *c,
 int sg_mailguard_containing(const struct sg_mail_principal *p, const struct sg_principal *dp,
 			    const struct sg_config *c, enum sg_exempt ex, time_t now);
 
+/*
+ * Contains p at now for a verdict reached outside the detector (the
+ * in-band judge's rule, value against limit), as a rule's response does:
+ * its mail held, its login IPs banned, logged and audited.
+ */
+void sg_mailguard_contain(struct sg_mailguard *g, const struct sg_config *c,
+			  const struct sg_audit_cfg *audit, struct sg_mail_principal *p,
+			  const char *rule, double value, double limit, time_t now);
+
 /* What the daemon knows of a mail principal, for explain; NULL when unknown. */
 json_t *sg_mailguard_explain(struct sg_mailguard *g, const struct sg_config *c, const char *id,
 			     time_t now);

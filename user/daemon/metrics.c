@@ -156,6 +156,20 @@ static void port_family(FILE *f, const struct sg_status *st, const char *name, c
 	}
 }
 
+/* sg_local_conns: the owners of connections from this host to itself, for the policy service. */
+static void local_conn_metrics(FILE *f, const struct sg_status *st)
+{
+	static const char *const outcomes[] = {"recorded", "unrecorded", "evicted"};
+	const __u64 v[] = {st->counters[SG_CNT_LOCAL_RECORDED],
+			   st->counters[SG_CNT_LOCAL_UNRECORDED],
+			   st->counters[SG_CNT_LOCAL_EVICTED]};
+
+	named_family(f, "smtpguard_local_conns_total", "counter",
+		     "Connections from this host to a watched port of its own: their owner "
+		     "recorded, not recorded (no room), or evicted while open.",
+		     "outcome", outcomes, v, sizeof(v) / sizeof(v[0]));
+}
+
 static void status_metrics(FILE *f, const struct sg_status *st)
 {
 	static const char *const reasons[] = {"block", "throttle", "no_bucket"};
@@ -203,6 +217,7 @@ static void status_metrics(FILE *f, const struct sg_status *st)
 	family(f, "smtpguard_events_lost_total", "counter",
 	       "Ring-buffer events dropped because the buffer was full.");
 	sample_u64(f, "smtpguard_events_lost_total", NO_LABELS, st->errors[SG_ERR_RINGBUF_FULL]);
+	local_conn_metrics(f, st);
 }
 
 static void map_metrics(FILE *f, const struct sg_status *st)
@@ -557,6 +572,65 @@ static void defence_metrics(FILE *f, const struct sg_defence_metrics *m)
 		     "table", m->tables, m->evicted, m->n_tables);
 }
 
+static void inband_metrics(FILE *f, const struct sg_inband_metrics *m)
+{
+#define IB(f) offsetof(struct sg_inband_metrics, f)
+	static const struct {
+		const char *name, *help;
+		size_t off;
+	} totals[] = {
+		{ "smtpguard_inband_judged_total", "Policy requests that named a mail principal.",
+		  IB(judged) },
+		{ "smtpguard_inband_held_budget_total", "Messages held over their principal's budget.",
+		  IB(held_budget) },
+		{ "smtpguard_inband_held_contained_total",
+		  "Messages of contained principals answered HOLD.", IB(held_contained) },
+		{ "smtpguard_inband_rejected_total",
+		  "Requests of contained principals answered REJECT ([mta] contain = reject).",
+		  IB(rejected) },
+		{ "smtpguard_inband_bruteforce_login_total",
+		  "Accounts contained for logging in from an address that failed to.", IB(condemned) },
+		{ "smtpguard_inband_released_total",
+		  "Messages held over budget let go after [mta] hold_grace.", IB(released) },
+		{ "smtpguard_inband_unknown_local_total",
+		  "Local submissions with no owner found, judged as local:unknown.", IB(unknown) },
+		{ "smtpguard_inband_unremembered_total",
+		  "Messages held over budget that no hold_grace will release (no queue id or no "
+		  "room): a human's to release.",
+		  IB(unremembered) },
+		{ "smtpguard_inband_budget_evicted_total",
+		  "Principals dropped from the full budget table.", IB(budget_evicted) },
+		{ "smtpguard_inband_errors_total", "Releases or holds through the MTA that failed.",
+		  IB(errors) },
+	};
+#undef IB
+	char n[24];
+	size_t i;
+
+	for (i = 0; i < sizeof(totals) / sizeof(totals[0]); i++) {
+		family(f, totals[i].name, "counter", totals[i].help);
+		sample_u64(f, totals[i].name, NO_LABELS,
+			   *(const __u64 *)((const char *)m + totals[i].off));
+	}
+	family(f, "smtpguard_inband_held", "gauge",
+	       "Messages held over budget now, waiting for [mta] hold_grace.");
+	snprintf(n, sizeof(n), "%zu", m->held);
+	sample(f, "smtpguard_inband_held", NO_LABELS, n);
+}
+
+static void policy_metrics(FILE *f, const struct sg_policysrv_stats *p)
+{
+	named_family(f, "smtpguard_policy_requests_total", "counter",
+		     "Policy requests the MTA asked and the service answered, by verdict.",
+		     "verdict", sg_policy_verdict_names, p->requests, SG_POLICY_VERDICT_KINDS);
+	named_family(f, "smtpguard_policy_refused_total", "counter",
+		     "Policy connections refused or closed before an answer, by why.", "reason",
+		     sg_policy_refusal_names, p->refused, SG_PREF__MAX);
+	family(f, "smtpguard_policy_connections", "gauge",
+	       "Connections to the policy service now.");
+	sample_u64(f, "smtpguard_policy_connections", NO_LABELS, p->connections);
+}
+
 int sg_metrics_render_dnsbl(FILE *f, const struct sg_dnsbl_state *s)
 {
 	const struct sg_dnsbl_result *r;
@@ -604,5 +678,9 @@ int sg_metrics_render(FILE *f, const struct sg_metrics *m)
 		mta_metrics(f, m->mta);
 	if (m->defence)
 		defence_metrics(f, m->defence);
+	if (m->inband)
+		inband_metrics(f, m->inband);
+	if (m->policy)
+		policy_metrics(f, m->policy);
 	return fflush(f) || ferror(f) ? -EIO : 0;
 }

@@ -13,6 +13,7 @@
 
 #include "core/baseline.h"
 #include "core/config.h"
+#include "daemon/policysrv.h"
 #include "mail/dnsbl.h"
 #include "core/rates.h"
 #include "util/render.h"
@@ -73,6 +74,21 @@ struct sg_defence_metrics {
 	size_t n_tables;
 };
 
+/* The in-band judge (inband.h): policy requests and what became of them. */
+struct sg_inband_metrics {
+	__u64 judged;	      /* requests that named a principal */
+	__u64 held_budget;    /* messages held over their principal's budget */
+	__u64 held_contained; /* HOLD answers for a contained principal */
+	__u64 rejected;	      /* REJECT answers for a contained principal ([mta] contain) */
+	__u64 condemned;      /* accounts contained on the brute-force signature */
+	__u64 released;	      /* held over budget, let go after [mta] hold_grace */
+	__u64 unknown;	      /* local submissions whose owner was not found */
+	__u64 unremembered;   /* held over budget with no room to remember: a human's */
+	__u64 budget_evicted; /* principals dropped from the full budget table */
+	__u64 errors;	      /* releases or holds through the MTA that failed */
+	size_t held;	      /* held over budget now, waiting for hold_grace */
+};
+
 struct sg_metrics {
 	const struct sg_status *st; /* hooks, interfaces, maps, ports, policies, errors, counters */
 	const struct sg_sender_rate *senders; /* the K busiest, busiest first */
@@ -94,6 +110,8 @@ struct sg_metrics {
 	const struct sg_conn_stats *conn; /* host totals from sock_ops; NULL: none read */
 	const struct sg_mta_metrics *mta; /* NULL: none */
 	const struct sg_defence_metrics *defence; /* NULL: none */
+	const struct sg_inband_metrics *inband; /* NULL: none */
+	const struct sg_policysrv_stats *policy;  /* NULL: no policy service */
 };
 
 #define SG_DNSBL_PAIRS (SG_MAX_ZONES * SG_DNSBL_HOST_ADDRS)

@@ -168,11 +168,19 @@ void sg_daemon_publish_metrics(struct daemon *d, __u64 now)
 	m.senders_omitted = d->senders.n - m.n_senders;
 	m.events_read = d->events_read;
 	detector_metrics(d, &m, alerts, actions);
-	sg_mailguard_metrics(&d->mail, time(NULL), &d->mta, d->accounts, d->cfg->exporter.top_senders,
-			     d->mta_records);
+	sg_mailguard_metrics(&d->mail, time(NULL), &d->mta, d->accounts,
+			     d->cfg->exporter.top_senders, d->mta_records);
 	m.mta = &d->mta;
 	sg_defence_metrics(&d->defence, &d->brute_totals, &d->defence_m);
 	m.defence = &d->defence_m;
+	if (d->inband) {
+		sg_inband_metrics(d->inband, &d->inband_m);
+		m.inband = &d->inband_m;
+	}
+	if (d->policy) {
+		sg_policysrv_stats(d->policy, &d->policy_st);
+		m.policy = &d->policy_st;
+	}
 	if (d->ex)
 		publish_rendered(d, "/metrics", SG_METRICS_CONTENT_TYPE, render_metrics,
 				 &(struct metrics_arg){ &m, d->dnsbl });
@@ -200,7 +208,8 @@ int sg_daemon_exporter_start(struct daemon *d, const struct sg_config *c, struct
 	*out = NULL;
 	if (!c->exporter.enabled)
 		return 0;
-	ret = sg_exporter_start(c->exporter.listen_host, c->exporter.listen_port, out, err, sizeof(err));
+	ret = sg_exporter_start(c->exporter.listen_host, c->exporter.listen_port, out, err,
+				sizeof(err));
 	if (ret) {
 		sg_error("%s", err);
 		return ret;

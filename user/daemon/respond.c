@@ -176,7 +176,8 @@ void sg_respond_resolve(struct sg_responder *r, const struct sg_config *c, int w
 	resolve_all(c->detect.mta_users, c->detect.n_mta_users, r->mta, "[detect] mta_users", 0);
 	for (i = 0; i < c->n_overrides; i++) {
 		r->override_uid[i] = resolve(c->overrides[i].name);
-		if (r->override_uid[i] == NO_UID && warn)
+		/* A mail account's (sasl:LOGIN, an address) is the in-band judge's, no user's. */
+		if (r->override_uid[i] == NO_UID && warn && !strpbrk(c->overrides[i].name, ":@"))
 			sg_info("[override %s]: no such user", c->overrides[i].name);
 	}
 }

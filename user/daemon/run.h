@@ -16,8 +16,10 @@
 #include "daemon/dnsblwatch.h"
 #include "daemon/exporter.h"
 #include "daemon/guard.h"
+#include "daemon/inband.h"
 #include "daemon/mailguard.h"
 #include "daemon/metrics.h"
+#include "daemon/policysrv.h"
 #include "daemon/senders.h"
 #include "host/attrib.h"
 #include "host/audit.h"
@@ -60,10 +62,16 @@ struct daemon {
 	int rates_started;
 	int tick_failed;	     /* the last tick could not read the maps */
 	struct sg_dnsblwatch *dnsbl; /* NULL: no blocklist checks */
+	struct sg_inband *inband;    /* NULL: no MTA */
+	struct sg_policysrv *policy; /* NULL: no policy service */
+	char policy_path[108];	     /* where policy listens */
+	int conns_fd;		     /* sg_local_conns, or -1 */
+	struct sg_policysrv_stats policy_st;
+	struct sg_inband_metrics inband_m;
 };
 
 /* What the epoll events carry, to tell the sources apart. */
-enum source { SRC_RING, SRC_TIMER, SRC_SIGNAL, SRC_EXPORTER, SRC_MTA };
+enum source { SRC_RING, SRC_TIMER, SRC_SIGNAL, SRC_EXPORTER, SRC_MTA, SRC_POLICY };
 
 /* daemon.c: SIGHUP's reload; a config that cannot apply is logged, the running one stays. */
 void sg_daemon_reload(struct daemon *d);
@@ -73,6 +81,18 @@ int sg_daemon_open_loop(struct daemon *d);
 int sg_daemon_watch(struct daemon *d, int fd, enum source src);
 void sg_daemon_tick(struct daemon *d);
 int sg_daemon_loop(struct daemon *d);
+
+/*
+ * policyd.c: the policy service and its in-band judge, for the MTA found
+ * (none without one): started once the loop is open, its socket made
+ * again when a reload names another, run when the socket has work, its
+ * timeouts and hold_grace at the tick (now: CLOCK_BOOTTIME).
+ */
+int sg_daemon_policy_start(struct daemon *d);
+void sg_daemon_policy_reload(struct daemon *d);
+void sg_daemon_policy_run(struct daemon *d);
+void sg_daemon_policy_tick(struct daemon *d, __u64 now);
+void sg_daemon_policy_stop(struct daemon *d);
 
 /* publish.c: /metrics for this tick (now: its start); then /healthz and /senders, and serving. */
 void sg_daemon_publish_metrics(struct daemon *d, __u64 now);

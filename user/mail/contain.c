@@ -290,14 +290,19 @@ struct hold_ctx {
 static int add_held(json_t *s, void *ctx)
 {
 	struct hold_ctx *h = ctx;
-	json_t *e = json_object_get(s, h->principal), *held = json_object_get(e, "held");
-	size_t i;
+	json_t *e = json_object_get(s, h->principal), *held = json_object_get(e, "held"), *q;
+	size_t i, j;
 
 	/* Released meanwhile (by the CLI, under this lock): not to be held any more. */
 	if (!json_is_array(held) || json_object_get(e, "released"))
 		return -ENOENT;
-	for (i = 0; i < h->n; i++)
-		json_array_append_new(held, json_string(h->qids[i]));
+	/* Each once: the in-band judge's holds may be in the containment's own list already. */
+	for (i = 0; i < h->n; i++) {
+		json_array_foreach(held, j, q) if (json_is_string(q) &&
+						   !strcmp(json_string_value(q), h->qids[i])) break;
+		if (j == json_array_size(held))
+			json_array_append_new(held, json_string(h->qids[i]));
+	}
 	return 0;
 }
 

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "mail/backend.h"
+#include "mail/policyproto.h"
 #include "util/subproc.h"
 
 #define MAX_ARGS 64
@@ -189,6 +190,36 @@ static int config_file(const struct sg_config *c, char *conf, size_t len)
 	return 1;
 }
 
+/* The configuration asks the policy service (dist/exim4-smtpguard-policy.acl) where it listens. */
+static int check_policy(const struct sg_config *c, const char *conf, const char *text, FILE *out)
+{
+	static const char *const acls[] = { "acl = acl_smtpguard_policy_data",
+					    "acl = acl_smtpguard_policy_local" };
+	const char *path = sg_policy_socket(c->mta.policy_socket, SG_MTA_EXIM);
+	char what[PATH_MAX + 512], macro[256];
+	int failed = 0, i;
+
+	if (!path)
+		return 0;
+	for (i = 0; i < 2; i++) {
+		snprintf(what, sizeof(what), "%s has require %s", conf, acls[i]);
+		failed += sg_mta_check_line(
+			out, text && strstr(text, acls[i]), what,
+			"add the lines of dist/exim4-smtpguard-policy.acl, then update-exim4.conf");
+	}
+	if (strcmp(path, SG_POLICY_SOCKET_EXIM)) {
+		snprintf(macro, sizeof(macro), "SMTPGUARD_POLICY_SOCKET = %s", path);
+		snprintf(what, sizeof(what), "%s sets %s", conf, macro);
+		failed += sg_mta_check_line(out, text && strstr(text, macro), what,
+					    "set the macro in Exim's main section");
+	}
+	sg_mta_check_line(out, 1,
+			  "daemon down: the ACL defers an SMTP message (451 4.3.5: the client "
+			  "retries) and freezes a local one: none lost",
+			  NULL);
+	return failed;
+}
+
 static int check(const struct sg_config *c, FILE *out)
 {
 	char conf[PATH_MAX], what[3 * PATH_MAX], *text = NULL;
@@ -218,6 +249,7 @@ static int check(const struct sg_config *c, FILE *out)
 			"add the ACL lines of dist/exim4-smtpguard.acl, then update-exim4.conf");
 		failed += sg_mta_check_table(c->mta.exim_dir, tables[i], "", out);
 	}
+	failed += check_policy(c, conf, text, out);
 	free(text);
 	return failed;
 }

@@ -42,35 +42,48 @@ struct sg_policy_req {
 	__u32 truncated; /* attributes whose value was longer than its field: cut, counted */
 };
 
-/* Where a request stands between reads of one connection. */
+/*
+ * Where a request stands between reads of one connection: a line may be
+ * split across reads anywhere, so the parser keeps the name read so far,
+ * or, past its '=', which field the value goes to and how much of it came.
+ * Zero it before a connection's first read.
+ */
+#define SG_POLICY_NAME_MAX 24 /* longer names are none smtpguard keeps */
 struct sg_policy_parser {
-	size_t have; /* bytes of the request so far */
-	int last_nl; /* the last byte taken was a newline */
+	size_t have;  /* bytes of the request so far */
+	int last_nl;  /* the last byte taken was a newline */
+	int in_value; /* past the line's '=' */
+	int attr;     /* in a value: the kept attribute it fills, -1 when ignored */
+	size_t len;   /* bytes of the name, or of the value, so far */
+	char name[SG_POLICY_NAME_MAX];
+	__u64 num;   /* a numeric value so far */
+	int num_bad; /* ... holds a non-digit, or is out of range */
 };
 
 enum sg_policy_parse {
-	SG_POLICY_MORE = 0,	/* the request is not complete yet */
-	SG_POLICY_DONE = 1,	/* *out holds a complete request */
+	SG_POLICY_MORE = 0, /* the request is not complete yet */
+	SG_POLICY_DONE = 1, /* *out holds a complete request */
 };
 
 /*
  * Takes len bytes of a connection's stream. Returns SG_POLICY_DONE with
  * *used the bytes of it the request took (the rest is the next request's),
  * SG_POLICY_MORE when all of buf was taken, -E2BIG past SG_POLICY_REQ_MAX,
- * -EINVAL on a line that is not name=value or holds a NUL. out is cleared
- * at a request's first byte.
+ * -EINVAL on a line that is not name=value or holds a NUL, or on an empty
+ * line with no attribute before it. out is cleared at a request's first
+ * byte. A port, caller_uid or recipient_count that is not a decimal number
+ * in its range is taken as not given (-1; 0 recipients): the parse goes
+ * on. After an error the connection is done with: its parser holds no
+ * request.
  */
 int sg_policy_parse(struct sg_policy_parser *p, const char *buf, size_t len, size_t *used,
 		    struct sg_policy_req *out);
 
 /* The answers smtpguard gives. */
 #define SG_POLICY_VERDICTS(X)                                                                      \
-	X(SG_POLICY_DUNNO, "DUNNO") X(SG_POLICY_HOLD, "HOLD") X(SG_POLICY_REJECT, "REJECT")        \
-	X(SG_POLICY_DEFER, "DEFER")
-enum sg_policy_verdict {
-	SG_POLICY_VERDICTS(SG_ENUM_VALUE)
-	SG_POLICY_VERDICT_KINDS
-};
+	X(SG_POLICY_DUNNO, "DUNNO")                                                                \
+	X(SG_POLICY_HOLD, "HOLD") X(SG_POLICY_REJECT, "REJECT") X(SG_POLICY_DEFER, "DEFER")
+enum sg_policy_verdict { SG_POLICY_VERDICTS(SG_ENUM_VALUE) SG_POLICY_VERDICT_KINDS };
 extern const char *const sg_policy_verdict_names[];
 
 /*
@@ -78,5 +91,16 @@ extern const char *const sg_policy_verdict_names[];
  * cut to printable ASCII. Returns its length, or -ENOSPC.
  */
 int sg_policy_answer(enum sg_policy_verdict v, const char *text, char *buf, size_t len);
+
+/*
+ * Where each MTA asks by default ([mta] policy_socket = auto): under
+ * Postfix's queue directory, which its chrooted smtpd names
+ * unix:private/smtpguard-policy; Exim's in /run.
+ */
+#define SG_POLICY_SOCKET_POSTFIX "/var/spool/postfix/private/smtpguard-policy"
+#define SG_POLICY_SOCKET_EXIM	 "/run/smtpguard/policy.sock"
+
+/* [mta] policy_socket for this MTA, "auto" resolved: NULL when there is none to serve. */
+const char *sg_policy_socket(const char *setting, enum sg_mta_type mta);
 
 #endif

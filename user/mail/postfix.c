@@ -15,9 +15,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "mail/backend.h"
+#include "mail/policyproto.h"
 #include "util/subproc.h"
 
 static const char *const tables[SG_TAB_KINDS] = {
@@ -182,6 +184,74 @@ static int check_lines(const struct sg_config *c, FILE *out)
 	return failed;
 }
 
+/* What smtpd does while the policy service does not answer, and what that means. */
+static void policy_down(const char *action, FILE *out)
+{
+	char what[512];
+
+	snprintf(what, sizeof(what),
+		 "daemon down: smtpd answers smtpd_policy_service_default_action = %s: %s", action,
+		 action[0] == '4' ? "mail deferred (the client retries), never lost"
+		 : !strncasecmp(action, "DUNNO", 5)
+			 ? "mail accepted unjudged (no account is limited until it is back)"
+			 : "see postconf(5)");
+	sg_mta_check_line(out, 1, what, NULL);
+}
+
+/*
+ * smtpd_end_of_data_restrictions asks [mta] policy_socket, named as smtpd
+ * (chrooted in the queue directory by default) reaches it, in main.cf and in
+ * every master.cf service that overrides the list.
+ */
+static int check_policy(const struct sg_config *c, FILE *out)
+{
+	char *dir = (char *)c->mta.postfix_config;
+	char *params[] = { "postconf",
+			   "-c",
+			   dir,
+			   "-x",
+			   "-h",
+			   "queue_directory",
+			   "smtpd_policy_service_default_action",
+			   "smtpd_end_of_data_restrictions",
+			   NULL };
+	char *master[] = { "postconf", "-c", dir, "-P", NULL };
+	const char *path = sg_policy_socket(c->mta.policy_socket, SG_MTA_POSTFIX), *name;
+	char got[8192], svc[16384], want[256], fix[512], *line, *save, *v[3] = { 0 };
+	int failed, i;
+
+	if (!path)
+		return 0;
+	sg_mta_capture(params, got, sizeof(got));
+	sg_mta_capture(master, svc, sizeof(svc));
+	for (i = 0, line = strtok_r(got, "\n", &save); line && i < 3;
+	     line = strtok_r(NULL, "\n", &save))
+		v[i++] = line;
+	/* An empty end-of-data list is an empty line, which strtok_r skips. */
+	if (i == 2)
+		v[2] = "";
+	if (i < 2)
+		return sg_mta_check_line(out, 0, "postconf gives queue_directory", NULL);
+	name = path;
+	if (!strncmp(path, v[0], strlen(v[0])) && path[strlen(v[0])] == '/')
+		name = path + strlen(v[0]) + 1;
+	snprintf(want, sizeof(want), "check_policy_service unix:%s", name);
+	snprintf(fix, sizeof(fix),
+		 "add to main.cf: smtpd_end_of_data_restrictions = %s "
+		 "(dist/postfix-main.cf.smtpguard)",
+		 want);
+	failed = sg_mta_check_line(out, strstr(v[2], want) != NULL,
+				   "smtpd_end_of_data_restrictions asks the policy service", fix);
+	for (line = strtok_r(svc, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		if (strstr(line, "/smtpd_end_of_data_restrictions =") && !strstr(line, want)) {
+			snprintf(fix, sizeof(fix), "add %s to master.cf's %s", want, line);
+			failed += sg_mta_check_line(out, 0, "every smtpd asks the policy service",
+						    fix);
+		}
+	policy_down(v[1], out);
+	return failed;
+}
+
 static int check(const struct sg_config *c, FILE *out)
 {
 	char *version[] = {
@@ -200,6 +270,7 @@ static int check(const struct sg_config *c, FILE *out)
 	if (!*ver)
 		return failed;
 	failed += check_lines(c, out);
+	failed += check_policy(c, out);
 	for (i = 0; i < 2; i++) {
 		failed += sg_mta_check_table(c->mta.postfix_config, tables[tabs[i]], "", out);
 		failed += sg_mta_check_table(c->mta.postfix_config, tables[tabs[i]], ".db", out);

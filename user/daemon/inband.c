@@ -1,0 +1,398 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The in-band judge; see inband.h. Choices made here:
+ *
+ * - A submission from this host that did not log in, whose connection the
+ *   kernel has no owner for (the sock_ops program not attached, the entry
+ *   evicted, no client port in the request: Postfix sends none), is judged
+ *   as the one principal "local:unknown", with a budget like any other and
+ *   counted: never let through unjudged. Its messages over budget are held
+ *   and let go after hold_grace, so nothing is lost.
+ * - Contained and brute-forced principals are answered at every protocol
+ *   state (a REJECT at RCPT spares the MTA the data); the budget is spent,
+ *   and the message counted, at END-OF-MESSAGE only, when the message has
+ *   its queue id and its recipient_count: RCPT comes once per recipient.
+ * - Local senders the kernel view exempts (the MTA's own users, whose
+ *   submissions are its failure notices, and [detect] allow) are not
+ *   judged: as the log's view, which counts them as nobody's.
+ * - A principal id holds any login a request carries (SG_PRINCIPAL_MAX is
+ *   "sasl:" and SG_MTA_LOGIN_MAX); a longer login is cut by the parser to
+ *   SG_POLICY_LOGIN_MAX - 1 bytes, as the logs' parsers cut it
+ *   (core/mailrec.h): two such logins share a budget, stricter, never
+ *   looser.
+ */
+#include <errno.h>
+#include <ifaddrs.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/budget.h"
+#include "daemon/inband.h"
+#include "kern/localconn.h"
+#include "mail/contain.h"
+#include "util/log.h"
+#include "util/parse.h"
+#include "util/render.h"
+#include "sg_bucket.h"
+
+#define HELD_MAX      65536 /* messages held over budget remembered at once */
+#define OWN_ADDRS_MAX 64
+#define OWN_ADDRS_S   60 /* seconds between two reads of this host's addresses */
+#define RELEASE_BATCH 256
+#define LOCAL_UNKNOWN SG_MAIL_LOCAL "unknown"
+#define RULE_BRUTE    "bruteforce_login"
+#define MAPPED	      "\0\0\0\0\0\0\0\0\0\0\xff\xff"
+#define LOOPBACK6     "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\1"
+
+/* A message held over budget, waiting for hold_grace. */
+struct held {
+	char principal[SG_PRINCIPAL_MAX];
+	char qid[SG_MTA_QID_MAX];
+	time_t when;
+};
+
+struct sg_inband {
+	struct sg_mailguard *mail;
+	struct sg_budget *budget;
+	int conns_fd;	   /* sg_local_conns, or -1 */
+	struct held *held; /* oldest first */
+	size_t n_held;
+	__u32 own[OWN_ADDRS_MAX][4]; /* this host's addresses, IPv4 mapped */
+	size_t n_own;
+	time_t own_at;
+	struct sg_inband_metrics n;
+};
+
+/* This host's addresses, read again every OWN_ADDRS_S. */
+static void own_addrs(struct sg_inband *ib, time_t now)
+{
+	struct ifaddrs *ifs, *i;
+	const void *a;
+
+	if (ib->own_at && now - ib->own_at < OWN_ADDRS_S && now >= ib->own_at)
+		return;
+	ib->own_at = now;
+	if (getifaddrs(&ifs))
+		return;
+	ib->n_own = 0;
+	for (i = ifs; i && ib->n_own < OWN_ADDRS_MAX; i = i->ifa_next) {
+		if (!i->ifa_addr)
+			continue;
+		if (i->ifa_addr->sa_family == AF_INET) {
+			a = &((const struct sockaddr_in *)i->ifa_addr)->sin_addr;
+			memcpy(ib->own[ib->n_own], MAPPED, 12);
+			memcpy((char *)ib->own[ib->n_own++] + 12, a, 4);
+		} else if (i->ifa_addr->sa_family == AF_INET6) {
+			a = &((const struct sockaddr_in6 *)i->ifa_addr)->sin6_addr;
+			memcpy(ib->own[ib->n_own++], a, 16);
+		}
+	}
+	freeifaddrs(ifs);
+}
+
+struct sg_inband *sg_inband_new(struct sg_mailguard *mail, const struct sg_config *c)
+{
+	struct sg_inband *ib = calloc(1, sizeof(*ib));
+
+	if (!ib)
+		return NULL;
+	ib->mail = mail;
+	ib->conns_fd = -1;
+	ib->budget = sg_budget_new(0);
+	ib->held = calloc(HELD_MAX, sizeof(*ib->held));
+	if (!ib->budget || !ib->held) {
+		sg_inband_free(ib);
+		return NULL;
+	}
+	return ib;
+}
+
+void sg_inband_free(struct sg_inband *ib)
+{
+	if (!ib)
+		return;
+	sg_budget_free(ib->budget);
+	free(ib->held);
+	free(ib);
+}
+
+void sg_inband_set_conns(struct sg_inband *ib, int map_fd)
+{
+	ib->conns_fd = map_fd;
+}
+
+/* Loopback, or an address of this host. */
+static int from_this_host(struct sg_inband *ib, const char *ip, time_t now)
+{
+	struct sg_ban_key key;
+	const unsigned char *b = (const unsigned char *)key.addr;
+	const char *why;
+	size_t i;
+
+	if (sg_parse_cidr(ip, &key, &why) || key.prefixlen != 128)
+		return 0;
+	/* 127.0.0.0/8, or ::1 */
+	if ((!memcmp(b, MAPPED, 12) && b[12] == 127) || !memcmp(b, LOOPBACK6, 16))
+		return 1;
+	own_addrs(ib, now);
+	for (i = 0; i < ib->n_own; i++)
+		if (!memcmp(ib->own[i], key.addr, 16))
+			return 1;
+	return 0;
+}
+
+/*
+ * The request's principal into id, from what the MTA vouches for: 0, or 1
+ * when it names none (mail from the internet that did not log in).
+ */
+static int principal_of(struct sg_inband *ib, const struct sg_policy_req *req, char *id, size_t len,
+			__s64 *uid, time_t now)
+{
+	struct sg_local_owner o;
+
+	*uid = -1;
+	if (req->sasl_username[0]) {
+		snprintf(id, len, "%s%s", SG_MAIL_SASL, req->sasl_username);
+		return 0;
+	}
+	if (req->caller_uid >= 0) {
+		*uid = req->caller_uid;
+	} else if (!req->client_address[0] || !from_this_host(ib, req->client_address, now)) {
+		return 1;
+	} else if (ib->conns_fd >= 0 &&
+		   !sg_localconn_owner(ib->conns_fd, req->client_address, req->client_port,
+				       req->server_address, req->server_port, &o)) {
+		*uid = o.uid;
+	} else {
+		ib->n.unknown++;
+		snprintf(id, len, "%s", LOCAL_UNKNOWN);
+		return 0;
+	}
+	snprintf(id, len, "%s%lld", SG_MAIL_LOCAL, (long long)*uid);
+	return 0;
+}
+
+/*
+ * The MTA's own users (its failure notices) and [detect] allow: never
+ * limited per UID, nor here.
+ */
+static int exempt(const struct sg_inband *ib, const struct sg_config *c, __s64 uid)
+{
+	enum sg_exempt ex;
+
+	if (uid < 0 || uid > 0xffffffffLL || !ib->mail->resp)
+		return 0;
+	ex = sg_respond_exempt(ib->mail->resp, c, (__u32)uid);
+	return ex == SG_EXEMPT_MTA || ex == SG_EXEMPT_ALLOW;
+}
+
+static enum sg_policy_verdict contained(struct sg_inband *ib, const struct sg_config *c, char *why,
+					size_t len)
+{
+	snprintf(why, len, "contained");
+	if (c->mta.reject) {
+		ib->n.rejected++;
+		return SG_POLICY_REJECT;
+	}
+	ib->n.held_contained++;
+	return SG_POLICY_HOLD;
+}
+
+/*
+ * The brute-force signature: the account logged in from an address that
+ * failed to log in to it within [bruteforce] window. Condemned as a rule
+ * condemns, so it stays held until a human releases it; not within a
+ * release's grace, nor for an account whose override only alerts.
+ */
+static int brute_forced(struct sg_inband *ib, const struct sg_config *c,
+			const struct sg_policy_req *req, struct sg_mail_principal *p, time_t now)
+{
+	const struct sg_defence *d = ib->mail->defence;
+	const struct sg_override *o;
+	char who[SG_ESCAPED_LEN(SG_PRINCIPAL_MAX)];
+
+	if (p->kind != SG_MAIL_KIND_SASL || !d || !d->brute || p->released_until > now ||
+	    !sg_brute_failed_on(d->brute, &c->bruteforce, req->sasl_username, req->client_address,
+				now))
+		return 0;
+	o = sg_budget_override(c, p->id, NULL);
+	if (o && o->alert_only) {
+		sg_escape_id(p->id, who, sizeof(who));
+		sg_info("alert principal=%s rule=%s client=%s", who, RULE_BRUTE,
+			req->client_address);
+		return 0;
+	}
+	sg_mailguard_contain(ib->mail, c, &c->audit, p, RULE_BRUTE, 1, 1, now);
+	ib->n.condemned++;
+	return 1;
+}
+
+/* The limits of id: its override's, its learned baseline's, or the first budget. */
+static void limits_of(struct sg_inband *ib, const struct sg_config *c, const char *id, __s64 uid,
+		      struct sg_budget_limits *lim)
+{
+	const struct sg_principal *dp = sg_detect_get(ib->mail->det, id);
+	/* A user's name only matters to an override that names one. */
+	struct passwd *pw = uid >= 0 && c->n_overrides ? getpwuid((uid_t)uid) : NULL;
+
+	sg_budget_limits(&c->budget, dp ? dp->expected : -1,
+			 sg_budget_override(c, id, pw ? pw->pw_name : NULL), lim);
+}
+
+/* Over budget: held, and remembered to be let go after hold_grace. */
+static enum sg_policy_verdict over_budget(struct sg_inband *ib, const char *id,
+					  const struct sg_policy_req *req, time_t now, char *why,
+					  size_t len)
+{
+	struct held *h;
+
+	ib->n.held_budget++;
+	snprintf(why, len, "over budget");
+	if (!req->queue_id[0] || ib->n_held == HELD_MAX) {
+		ib->n.unremembered++;
+		return SG_POLICY_HOLD;
+	}
+	h = &ib->held[ib->n_held++];
+	snprintf(h->principal, sizeof(h->principal), "%.*s", SG_PRINCIPAL_MAX - 1, id);
+	snprintf(h->qid, sizeof(h->qid), "%s", req->queue_id);
+	h->when = now;
+	return SG_POLICY_HOLD;
+}
+
+enum sg_policy_verdict sg_inband_judge(struct sg_inband *ib, const struct sg_config *c,
+				       const struct sg_policy_req *req, time_t now, __u64 now_ns,
+				       char *why, size_t whylen)
+{
+	int eom = !strcasecmp(req->protocol_state, "END-OF-MESSAGE");
+	char id[sizeof(SG_MAIL_SASL) + SG_POLICY_LOGIN_MAX];
+	enum sg_policy_verdict v = SG_POLICY_DUNNO;
+	struct sg_mail_principal *p;
+	struct sg_budget_limits lim;
+	__s64 uid;
+
+	snprintf(why, whylen, "not a submission");
+	if (principal_of(ib, req, id, sizeof(id), &uid, now))
+		return SG_POLICY_DUNNO;
+	if (exempt(ib, c, uid)) {
+		snprintf(why, whylen, "exempt");
+		return SG_POLICY_DUNNO;
+	}
+	ib->n.judged++;
+	/* Cut to the tables' size: see the top of the file. */
+	id[SG_PRINCIPAL_MAX - 1] = '\0';
+	p = sg_mailstats_principal(ib->mail->stats, id, now);
+	if (p && uid >= 0)
+		p->uid = uid;
+	snprintf(why, whylen, "within budget");
+	if (p && (p->contained || brute_forced(ib, c, req, p, now)))
+		v = contained(ib, c, why, whylen);
+	if (!eom || v == SG_POLICY_REJECT)
+		return v;
+	if (v == SG_POLICY_DUNNO) {
+		limits_of(ib, c, id, uid, &lim);
+		if (sg_budget_admit(ib->budget, id, req->recipient_count, &lim, now_ns) <= 0)
+			v = over_budget(ib, id, req, now, why, whylen);
+	}
+	if (p && req->queue_id[0])
+		sg_mailstats_judged(ib->mail->stats, p, req->queue_id, req->sender,
+				    req->client_address, now);
+	return v;
+}
+
+/* --- hold_grace ----------------------------------------------------------- */
+
+static void audit_release(const struct sg_audit_cfg *audit, const struct held *h, time_t now)
+{
+	char id[SG_ESCAPED_LEN(SG_PRINCIPAL_MAX)];
+	struct sg_audit_entry e = {
+		.actor = "daemon",
+		.action = "hold-grace-release",
+		.target = id, /* as every audit entry names a principal: sg_escape_id's */
+		.params = json_pack("{s:s, s:I}", "queue_id", h->qid, "held_s",
+				    (json_int_t)(now - h->when)),
+	};
+
+	sg_escape_id(h->principal, id, sizeof(id));
+	if (audit)
+		sg_audit_write(audit, &e);
+	json_decref(e.params);
+}
+
+/* Lets batch go through the MTA, each audited. */
+static void release(struct sg_inband *ib, const struct sg_config *c,
+		    const struct sg_audit_cfg *audit, const struct held *batch, size_t n,
+		    time_t now)
+{
+	const struct sg_mta_ops *mta = sg_mta_backend(ib->mail->type);
+	const char *qids[RELEASE_BATCH];
+	char err[1024] = "";
+	size_t i;
+	int ret = 0;
+
+	for (i = 0; i < n; i++) {
+		qids[i] = batch[i].qid;
+		audit_release(audit, &batch[i], now);
+	}
+	if (mta && n)
+		ret = mta->release_queued(c, qids, n, err, sizeof(err));
+	ib->n.released += n;
+	if (ret) {
+		ib->n.errors++;
+		sg_error("mta: releasing %zu message%s held over budget: %s", n, n == 1 ? "" : "s",
+			 *err ? err : strerror(-ret));
+	}
+}
+
+/* A held message of a principal contained since: it joins the containment. */
+static int join(struct sg_inband *ib, const struct sg_config *c, const struct held *h)
+{
+	const char *qid = h->qid;
+	char err[1024] = "";
+	int ret = sg_contain_hold(c, ib->mail->type, h->principal, &qid, 1, err, sizeof(err));
+
+	if (ret && ret != -ENOENT) {
+		ib->n.errors++;
+		sg_error("mta: holding %s for its containment: %s", h->qid,
+			 *err ? err : strerror(-ret));
+	}
+	return ret != -ENOENT;
+}
+
+void sg_inband_tick(struct sg_inband *ib, const struct sg_config *c,
+		    const struct sg_audit_cfg *audit, time_t now, __u64 now_ns)
+{
+	time_t grace = (time_t)(c->mta.hold_grace_ns / SG_NS_PER_SEC);
+	struct held batch[RELEASE_BATCH];
+	const struct sg_mail_principal *p;
+	const struct held *h;
+	size_t i, kept = 0, n = 0;
+
+	for (i = 0; i < ib->n_held; i++) {
+		h = &ib->held[i];
+		p = sg_mailstats_get(ib->mail->stats, h->principal);
+		if (p && p->contained && join(ib, c, h))
+			continue;
+		if (now - h->when < grace) {
+			ib->held[kept++] = *h;
+			continue;
+		}
+		if (n == RELEASE_BATCH) {
+			release(ib, c, audit, batch, n, now);
+			n = 0;
+		}
+		batch[n++] = *h;
+	}
+	if (n)
+		release(ib, c, audit, batch, n, now);
+	ib->n_held = kept;
+}
+
+void sg_inband_metrics(const struct sg_inband *ib, struct sg_inband_metrics *out)
+{
+	*out = ib->n;
+	out->budget_evicted = sg_budget_evicted(ib->budget);
+	out->held = ib->n_held;
+}
