@@ -86,7 +86,14 @@ $(BUILD)/fuzz/fuzz_policy: user/mail/policyproto.c user/mail/policyproto.h
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(wildcard tests/fuzz/*.h) $(FUZZ_SRCS) user/mail/mtalog.h \
 		 user/mail/logline.h user/core/mailrec.h
 	@mkdir -p $(@D)
-	$(CLANG) $(FUZZ_CFLAGS) $< $(FUZZ_SRCS) -o $@
+	$(CLANG) $(FUZZ_CFLAGS) $< $(FUZZ_SRCS) $(FUZZ_LIBS) -o $@
+
+# The whole log pipeline's fuzzer: the parsers and the core they feed.
+PIPELINE_SRCS := $(addprefix user/core/,mailstats.c mailorder.c mailwindow.c detect.c baseline.c brute.c config.c mailrec.c) \
+		 $(addprefix user/util/,htab.c parse.c render.c log.c)
+$(BUILD)/fuzz/fuzz_pipeline: FUZZ_SRCS += $(PIPELINE_SRCS)
+$(BUILD)/fuzz/fuzz_pipeline: FUZZ_LIBS := -ljansson -lz -lbpf -lelf -lsystemd
+$(BUILD)/fuzz/fuzz_pipeline: $(PIPELINE_SRCS) $(USER_HDRS) include/sg_bucket.h
 
 $(BUILD)/empty.skel.h: $(BUILD)/empty.bpf.o
 $(BENCH): tests/bench/bench.c $(LIB) $(SKELS) $(BUILD)/empty.skel.h

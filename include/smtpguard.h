@@ -241,7 +241,8 @@ struct sg_ban_key {
 	X(SG_BAN_AUTH_FAILURES, "auth_failures") /* password guessing from this address */         \
 	X(SG_BAN_SYN_RATE, "syn_rate") /* connections to login ports at a guesser's rate */        \
 	X(SG_BAN_DISTRIBUTED, "distributed") /* one of many addresses guessing one password */     \
-	X(SG_BAN_RELAY, "open_relay") /* it relayed mail through this host */
+	X(SG_BAN_RELAY, "open_relay") /* it relayed mail through this host */                      \
+	X(SG_BAN_CAMPAIGN, "campaign") /* it logged in to many accounts: a credential stuffer */
 
 enum sg_ban_reason { SG_BAN_REASONS(SG_ENUM_VALUE) SG_BAN__MAX };
 

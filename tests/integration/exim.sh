@@ -14,12 +14,16 @@
 #                        (none deleted), its login IP dropped at XDP; a
 #                        legitimate user on the same server untouched;
 #                        release thaws the frozen mail, which goes out
+#   exim_quoted_sender   a remote sender whose quoted MAIL FROM local part
+#                        holds " H=[IP] A=plain:victim@... " or " P=local
+#                        U=alice ", 30 times: Exim logs it as given, and
+#                        the daemon contains nobody, names no principal
 #
 # The test builds its own lab and removes it on any exit. It reuses
 # mta.sh's helpers that do not name the Postfix lab (mta_config_head,
 # mta_daemon_stop, mta_since). Sourced by run.sh.
 
-TESTS+=(exim_sasl_contained)
+TESTS+=(exim_sasl_contained exim_quoted_sender)
 
 # shellcheck source=scripts/exim-lab.sh
 . "$ROOT/scripts/exim-lab.sh"
@@ -226,4 +230,47 @@ test_exim_sasl_contained()
 	[ "$explain" = "$accepted true" ] ||
 		fail "explain: expected '$accepted true', got '$explain':" \
 			"$(jq -c '.daemon_error' "$T/explain.json")"
+}
+
+# A message to alice from SRC_IP, without AUTH, whose sender's quoted local
+# part imitates Exim's keys: an authenticated submission as the victim
+# (odd I) or a local one by alice (even I).
+exim_forged_send() # SRC_IP I
+{
+	local forms=(' P=local U=alice ' " H=[6.6.6.6] A=plain:$ELAB_VICTIM ")
+
+	nl_in "$ELAB_NS_INET" swaks --server "$ELAB_HOST4:25" --local-interface "$1" --timeout 3 \
+		--ehlo "client-$1.example" --from "\"x${forms[$(($2 % 2))]}$2\"@evil.example" \
+		--to "$ELAB_ALICE" >/dev/null 2>&1
+}
+
+# The daemon's count of ACCOUNT's messages (0 when it has none).
+exim_explained() # ACCOUNT
+{
+	mta_sg explain "$1" --json 2>/dev/null | jq -r '.daemon.messages // 0'
+}
+
+test_exim_quoted_sender()
+{
+	local i ip=${ELAB_ATTACKERS[2]}
+
+	exim_for_test
+	for ((i = 1; i <= 30; i++)); do
+		exim_forged_send "$ip" "$i" || fail "forged message $i refused"
+	done
+	# Exim logs the sender as the client gave it, quotes and all.
+	expect_eq "forged <= lines" 30 "$(grep -cE ' <= "x( P=local U=alice | H=\[6\.6\.6\.6\] A=plain:'"$ELAB_VICTIM"' )[0-9]+"@evil\.example H=' "$ELAB_MAINLOG")"
+	# Alice's own message after them: once the daemon counts it, it has read them all.
+	elab_swaks "${ELAB_ATTACKERS[4]}" "$ELAB_ALICE" "$ELAB_ALICE_PASS" "$ELAB_ALICE" \
+		ok-friend@partner.example >/dev/null || fail "alice's message refused"
+	nl_wait_until 50 mta_is 1 exim_explained "$ELAB_ALICE" ||
+		fail "alice's message not counted: $(exim_explained "$ELAB_ALICE")"
+	expect_eq "the victim's messages" 0 "$(exim_explained "$ELAB_VICTIM")"
+	expect_eq "alerts and actions" "" \
+		"$(grep -E 'smtpguard: (alert|action) ' "$MTA_DAEMON_LOG" || true)"
+	expect_eq "contained accounts" "" \
+		"$(cat "$ELAB_EXIM_DIR/smtpguard_accounts" 2>/dev/null || true)"
+	expect_eq "contained local senders" "" \
+		"$(cat "$ELAB_EXIM_DIR/smtpguard_local_senders" 2>/dev/null || true)"
+	expect_eq "bans" 0 "$(bpftool -j map dump pinned "$PIN/sg_bans" | jq length)"
 }

@@ -415,7 +415,7 @@ static void test_commands(void **state)
 		  "" },
 		{ &sg_cmd_run, "run x", 2, "smtpguard run: unexpected argument 'x'\n", "" },
 		{ &sg_cmd_explain, "explain a b", 2,
-		  "smtpguard explain: expected one USER, UID or ACCOUNT\n", "" },
+		  "smtpguard explain: expected one USER, UID, ACCOUNT or IP\n", "" },
 		{ &sg_cmd_kill, "kill", 2, "smtpguard kill: expected one USER or UID\n", "" },
 		{ &sg_cmd_status, "status --bogus", 2, UNKNOWN("status", "--bogus"), "" },
 	};

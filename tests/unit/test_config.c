@@ -116,6 +116,15 @@ static void test_defaults(void **state)
 	assert_int_equal(c->actions[SG_RULE_DESTINATIONS].kind, SG_ACT_ALERT);
 	assert_int_equal(c->actions[SG_RULE_FAILURE_RATIO].kind, SG_ACT_ALERT);
 	assert_int_equal(c->n_overrides, 0);
+	assert_int_equal(c->campaign.accounts, 10);
+	assert_int_equal(c->campaign.window_ns, 3600 * SG_NS_PER_SEC);
+	assert_float_equal(c->campaign.bounce_share, 0.5, 0);
+	assert_int_equal(c->campaign.bounce_min, 10);
+	assert_int_equal(c->campaign.n_webmail, 0);
+	assert_int_equal(c->campaign.ban_ns, 3600 * SG_NS_PER_SEC);
+	assert_float_equal(c->campaign.host_bounce_share, 0.3, 0);
+	assert_int_equal(c->campaign.host_new_senders, 10);
+	assert_float_equal(c->campaign.host_factor, 3, 0);
 	free(c);
 }
 
@@ -185,7 +194,7 @@ static void test_dist_file(void **state)
 	}
 	fclose(out);
 	fclose(in);
-	assert_int_equal(uncommented, 78); /* every key but [override NAME]'s */
+	assert_int_equal(uncommented, 87); /* every key but [override NAME]'s */
 	memset(c, 0xff, sizeof(*c));
 	assert_int_equal(load(text, c, err, sizeof(err)), 0);
 	assert_memory_equal(c, def, sizeof(*c));
@@ -415,7 +424,7 @@ static void test_errors(void **state)
 		{ "[daemon]\n[mail]\n",
 		  ":2: unknown section [mail] (expected [daemon], [ports], [policy], [exporter], "
 		  "[attribution], [audit], [detect], [actions], [mta], [bruteforce], [relay], "
-		  "[dnsbl], [budget] "
+		  "[dnsbl], [budget], [campaign] "
 		  "or [override NAME])" },
 		{ "[actions]\nrate = block\n",
 		  ":2: [actions] rate: block needs 'for DURATION' at the end: actions expire" },

@@ -7,7 +7,8 @@
  * a login from an address that failed on the account is held from its
  * first message and contained; held mail is let go after hold_grace and not
  * before, unless its principal was contained meanwhile; a contained account
- * gets HOLD (or REJECT) from its next request.
+ * gets HOLD (or REJECT) from its next request; an account that logs in from
+ * an address a campaign verdict condemned is held from its first message.
  */
 #include <pwd.h>
 #include <setjmp.h>
@@ -19,6 +20,7 @@
 #include <cmocka.h>
 
 #include "daemon/inband.h"
+#include "daemon/mailcampaign.h"
 #include "mail/contain.h"
 #include "sg_bucket.h"
 
@@ -368,6 +370,60 @@ static void test_contained(void **state)
 	assert_int_equal(p->t.messages, 4);
 }
 
+/* A record through mailstats and the campaign view, as mailguard feeds them. */
+static void record(struct sg_mta_rec *r, time_t t)
+{
+	r->uid = -1;
+	assert_int_equal(sg_mailstats_add(mail.stats, r, t, NULL), 0);
+	sg_campaign_record(mail.campaign, &cfg, mail.stats, r, t);
+}
+
+/*
+ * 198.51.100.20 logs in to 10 accounts, each message bounced: condemned at
+ * the tick, its accounts contained. An account it logs in to next is held
+ * from that request, contained with rule campaign; another address's login
+ * is not.
+ */
+static void test_campaign_address(void **state)
+{
+	struct sg_mta_rec r;
+	json_t *s;
+	int k;
+
+	cfg.campaign.ban_ns = 0; /* no sg_bans here */
+	for (k = 0; k < 10; k++) {
+		memset(&r, 0, sizeof(r));
+		r.ev = SG_MEV_SUBMIT;
+		snprintf(r.qid, sizeof(r.qid), "CQ%d", k);
+		snprintf(r.client_ip, sizeof(r.client_ip), "198.51.100.20");
+		snprintf(r.login, sizeof(r.login), "u%d@hosting.test", k);
+		record(&r, T0 + k);
+		memset(&r, 0, sizeof(r));
+		r.ev = SG_MEV_DELIVERY;
+		snprintf(r.qid, sizeof(r.qid), "CQ%d", k);
+		snprintf(r.rcpt, sizeof(r.rcpt), "dead%d@far.example", k);
+		snprintf(r.relay, sizeof(r.relay), "mx.far.example[192.0.2.200]:25");
+		snprintf(r.dsn, sizeof(r.dsn), "5.1.1");
+		r.outcome = SG_OUT_BOUNCED;
+		record(&r, T0 + k + 1);
+	}
+	sg_mailcampaign_tick(&mail, &cfg, &cfg.audit, T0 + 20);
+	assert_true(sg_mailstats_get(mail.stats, "sasl:u0@hosting.test")->contained);
+	assert_true(sg_mailstats_get(mail.stats, "sasl:u9@hosting.test")->contained);
+	assert_int_equal(judge(req("fresh@hosting.test", "198.51.100.20", "RCPT", "", 0), T0 + 30),
+			 SG_POLICY_HOLD);
+	assert_true(sg_mailstats_get(mail.stats, "sasl:fresh@hosting.test")->contained);
+	assert_int_equal(metrics().condemned, 1);
+	assert_int_equal(judge(req("other@hosting.test", "198.51.100.21", NULL, "CR1", 1), T0 + 30),
+			 SG_POLICY_DUNNO);
+	s = sg_contain_state(&cfg);
+	assert_string_equal(json_string_value(json_object_get(
+				    json_object_get(s, "sasl:fresh@hosting.test"), "rule")),
+			    "campaign");
+	json_decref(s);
+	assert_true(file_has("audit.log", "\"target\":\"198.51.100.20\""));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -380,6 +436,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bruteforce_then_login, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hold_grace, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_contained, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_campaign_address, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -476,9 +476,10 @@ static void test_detector(void **state)
 }
 
 /* Rates print in the shortest form that reads back exactly, never in "%f" padding. */
-/* What the mail tables dropped, each table its own counter; a principal's label escaped. */
+/* What the bounded tables dropped, a series a table; a principal's label escaped. */
 static void test_mail_tables(void **state)
 {
+	static const char *const names[] = { "mail_principals", "bruteforce_offenders" };
 	static const __u64 records[SG_MTA_EVENT_KINDS];
 	struct sg_account_metric a = { .kind = "sasl", .messages = 3 };
 	struct sg_mta_metrics mta = { .type = "postfix",
@@ -486,21 +487,18 @@ static void test_mail_tables(void **state)
 				      .records = records,
 				      .n_events = SG_MTA_EVENT_KINDS,
 				      .principals = 8192,
-				      .principals_evicted = 11809,
-				      .principals_refused = 2,
-				      .qids_evicted = 3,
-				      .holds_dropped = 4,
-				      .relays_dropped = 5,
+				      .dropped_names = names,
+				      .dropped = { 11809, 7 },
+				      .n_dropped = 2,
 				      .accounts = &a,
 				      .n_accounts = 1 };
 	struct sg_metrics m = { .st = &st, .version = "0.4.0", .mta = &mta };
 	static const char *const want[] = {
-		"\nsmtpguard_mail_principals_evicted_total 11809\n",
-		"\nsmtpguard_mail_principals_refused_total 2\n",
-		"\nsmtpguard_mail_qids_evicted_total 3\n",
-		"\nsmtpguard_mail_holds_dropped_total 4\n",
-		"\nsmtpguard_mail_relays_dropped_total 5\n",
-		"\nsmtpguard_mta_principals 8192\n",
+		"\nsmtpguard_mta_principals 8192\n"
+		"# HELP smtpguard_evicted_total Entries a bounded table dropped.\n"
+		"# TYPE smtpguard_evicted_total counter\n"
+		"smtpguard_evicted_total{table=\"mail_principals\"} 11809\n"
+		"smtpguard_evicted_total{table=\"bruteforce_offenders\"} 7\n",
 		/* sg_escape_id's \xe9, its backslash escaped again as the text format asks */
 		"\nsmtpguard_account_messages_total{principal=\"sasl:jos\\\\xe9\",kind=\"sasl\"} 3\n",
 	};
@@ -520,9 +518,8 @@ static void test_mail_tables(void **state)
 static void test_defence(void **state)
 {
 	static const char *const services[] = { "smtp", "imap" };
-	static const char *const tables[] = { "sources", "accounts", "offenders" };
-	static const __u64 failures[] = { 12, 3 }, bans[SG_BAN__MAX] = { 1, 0, 2, 0, 0, 1 },
-			   banned[SG_BAN__MAX] = { 0, 0, 5, 1, 0, 1 }, evicted[] = { 9, 1, 0 };
+	static const __u64 failures[] = { 12, 3 }, bans[SG_BAN__MAX] = { 1, 0, 2, 0, 0, 1, 2 },
+			   banned[SG_BAN__MAX] = { 0, 0, 5, 1, 0, 1 };
 	struct sg_defence_metrics d = { .services = services,
 					.auth_failures = failures,
 					.n_services = 2,
@@ -532,59 +529,105 @@ static void test_defence(void **state)
 					.n_reasons = SG_BAN__MAX,
 					.relay_messages = 7,
 					.relay_alerts = 2,
-					.ban_errors = 0,
-					.tables = tables,
-					.evicted = evicted,
-					.n_tables = 3 };
+					.ban_errors = 0 };
 	struct sg_metrics m = { .st = &st, .version = "0.4.0", .defence = &d };
 	char *buf = render(&m), *tail;
 
 	tail = strstr(buf, "# HELP smtpguard_auth_failures_total");
 	assert_non_null(tail);
-	assert_string_equal(tail, "# HELP smtpguard_auth_failures_total Failed logins in the MTA "
-				  "and Dovecot logs, each "
-				  "counted once, by service.\n"
-				  "# TYPE smtpguard_auth_failures_total counter\n"
-				  "smtpguard_auth_failures_total{service=\"smtp\"} 12\n"
-				  "smtpguard_auth_failures_total{service=\"imap\"} 3\n"
-				  "# HELP smtpguard_bans Sources banned at XDP now, by why: a "
-				  "human, a containment or a "
-				  "rule.\n"
-				  "# TYPE smtpguard_bans gauge\n"
-				  "smtpguard_bans{reason=\"manual\"} 1\n"
-				  "smtpguard_bans{reason=\"contain\"} 0\n"
-				  "smtpguard_bans{reason=\"auth_failures\"} 2\n"
-				  "smtpguard_bans{reason=\"syn_rate\"} 0\n"
-				  "smtpguard_bans{reason=\"distributed\"} 0\n"
-				  "smtpguard_bans{reason=\"open_relay\"} 1\n"
-				  "# HELP smtpguard_bruteforce_bans_total Bans the daemon's "
-				  "brute-force and relay rules "
-				  "gave, by rule.\n"
-				  "# TYPE smtpguard_bruteforce_bans_total counter\n"
-				  "smtpguard_bruteforce_bans_total{reason=\"auth_failures\"} 5\n"
-				  "smtpguard_bruteforce_bans_total{reason=\"syn_rate\"} 1\n"
-				  "smtpguard_bruteforce_bans_total{reason=\"distributed\"} 0\n"
-				  "smtpguard_bruteforce_bans_total{reason=\"open_relay\"} 1\n"
-				  "# HELP smtpguard_relay_messages_total Messages relayed for "
-				  "clients that did not log "
-				  "in and are not trusted.\n"
-				  "# TYPE smtpguard_relay_messages_total counter\n"
-				  "smtpguard_relay_messages_total 7\n"
-				  "# HELP smtpguard_relay_alerts_total Open-relay alerts raised.\n"
-				  "# TYPE smtpguard_relay_alerts_total counter\n"
-				  "smtpguard_relay_alerts_total 2\n"
-				  "# HELP smtpguard_ban_errors_total Bans the daemon's rules gave "
-				  "that could not be put "
-				  "in sg_bans (see the log).\n"
-				  "# TYPE smtpguard_ban_errors_total counter\n"
-				  "smtpguard_ban_errors_total 0\n"
-				  "# HELP smtpguard_bruteforce_evicted_total Entries the "
-				  "brute-force rules dropped at a "
-				  "table's cap for a new one (an idle one), by table.\n"
-				  "# TYPE smtpguard_bruteforce_evicted_total counter\n"
-				  "smtpguard_bruteforce_evicted_total{table=\"sources\"} 9\n"
-				  "smtpguard_bruteforce_evicted_total{table=\"accounts\"} 1\n"
-				  "smtpguard_bruteforce_evicted_total{table=\"offenders\"} 0\n");
+	assert_string_equal(
+		tail,
+		"# HELP smtpguard_auth_failures_total Failed logins in the MTA and Dovecot logs, each "
+		"counted once, by service.\n"
+		"# TYPE smtpguard_auth_failures_total counter\n"
+		"smtpguard_auth_failures_total{service=\"smtp\"} 12\n"
+		"smtpguard_auth_failures_total{service=\"imap\"} 3\n"
+		"# HELP smtpguard_bans Sources banned at XDP now, by why: a human, a containment or a "
+		"rule.\n"
+		"# TYPE smtpguard_bans gauge\n"
+		"smtpguard_bans{reason=\"manual\"} 1\n"
+		"smtpguard_bans{reason=\"contain\"} 0\n"
+		"smtpguard_bans{reason=\"auth_failures\"} 2\n"
+		"smtpguard_bans{reason=\"syn_rate\"} 0\n"
+		"smtpguard_bans{reason=\"distributed\"} 0\n"
+		"smtpguard_bans{reason=\"open_relay\"} 1\n"
+		"smtpguard_bans{reason=\"campaign\"} 2\n"
+		"# HELP smtpguard_bruteforce_bans_total Bans the daemon's brute-force and relay rules "
+		"gave, by rule.\n"
+		"# TYPE smtpguard_bruteforce_bans_total counter\n"
+		"smtpguard_bruteforce_bans_total{reason=\"auth_failures\"} 5\n"
+		"smtpguard_bruteforce_bans_total{reason=\"syn_rate\"} 1\n"
+		"smtpguard_bruteforce_bans_total{reason=\"distributed\"} 0\n"
+		"smtpguard_bruteforce_bans_total{reason=\"open_relay\"} 1\n"
+		"# HELP smtpguard_relay_messages_total Messages relayed for clients that did not log "
+		"in and are not trusted.\n"
+		"# TYPE smtpguard_relay_messages_total counter\n"
+		"smtpguard_relay_messages_total 7\n"
+		"# HELP smtpguard_relay_alerts_total Open-relay alerts raised.\n"
+		"# TYPE smtpguard_relay_alerts_total counter\n"
+		"smtpguard_relay_alerts_total 2\n"
+		"# HELP smtpguard_ban_errors_total Bans the daemon's rules gave that could not be put "
+		"in sg_bans (see the log).\n"
+		"# TYPE smtpguard_ban_errors_total counter\n"
+		"smtpguard_ban_errors_total 0\n");
+	free(buf);
+}
+
+/* Campaigns, after the mail server's families: every one, exact. */
+static void test_campaign(void **state)
+{
+	static const __u64 records[SG_MTA_EVENT_KINDS];
+	struct sg_campaign_metrics c = { .condemned = 3,
+					 .held = 40,
+					 .host_alerts = 1,
+					 .evicted = 2,
+					 .addresses = 8,
+					 .host_active = 1,
+					 .host_new_senders = 12,
+					 .host_bounce_share = 0.4375 };
+	struct sg_mta_metrics mta = { .type = "postfix",
+				      .event_names = sg_mta_event_names,
+				      .records = records,
+				      .n_events = SG_MTA_EVENT_KINDS,
+				      .campaign = &c };
+	struct sg_metrics m = { .st = &st, .version = "0.4.0", .mta = &mta };
+	char *buf = render(&m), *tail;
+
+	tail = strstr(buf, "# HELP smtpguard_campaign_addresses_condemned_total");
+	assert_non_null(tail);
+	assert_string_equal(
+		tail,
+		"# HELP smtpguard_campaign_addresses_condemned_total Addresses that logged in to many "
+		"accounts, condemned.\n"
+		"# TYPE smtpguard_campaign_addresses_condemned_total counter\n"
+		"smtpguard_campaign_addresses_condemned_total 3\n"
+		"# HELP smtpguard_campaign_accounts_held_total Accounts a condemned address logged in "
+		"to, held for it.\n"
+		"# TYPE smtpguard_campaign_accounts_held_total counter\n"
+		"smtpguard_campaign_accounts_held_total 40\n"
+		"# HELP smtpguard_campaign_host_alerts_total Host-wide alerts: bounce share and new "
+		"senders jumped.\n"
+		"# TYPE smtpguard_campaign_host_alerts_total counter\n"
+		"smtpguard_campaign_host_alerts_total 1\n"
+		"# HELP smtpguard_campaign_evicted_total Addresses, their accounts or verdicts dropped "
+		"at a cap.\n"
+		"# TYPE smtpguard_campaign_evicted_total counter\n"
+		"smtpguard_campaign_evicted_total 2\n"
+		"# HELP smtpguard_campaign_addresses Client addresses whose logins are counted.\n"
+		"# TYPE smtpguard_campaign_addresses gauge\n"
+		"smtpguard_campaign_addresses 8\n"
+		"# HELP smtpguard_campaign_host_alert 1 while the host-wide campaign alert is in "
+		"force.\n"
+		"# TYPE smtpguard_campaign_host_alert gauge\n"
+		"smtpguard_campaign_host_alert 1\n"
+		"# HELP smtpguard_campaign_host_new_senders New accounts that sent in the last 10 "
+		"minutes.\n"
+		"# TYPE smtpguard_campaign_host_new_senders gauge\n"
+		"smtpguard_campaign_host_new_senders 12\n"
+		"# HELP smtpguard_campaign_host_bounce_share Bounced over remote deliveries of every "
+		"principal in the last 10 minutes.\n"
+		"# TYPE smtpguard_campaign_host_bounce_share gauge\n"
+		"smtpguard_campaign_host_bounce_share 0.4375\n");
 	free(buf);
 }
 
@@ -749,6 +792,7 @@ int main(void)
 		cmocka_unit_test_setup(test_detector, setup),
 		cmocka_unit_test_setup(test_defence, setup),
 		cmocka_unit_test_setup(test_mail_tables, setup),
+		cmocka_unit_test_setup(test_campaign, setup),
 		cmocka_unit_test_setup(test_inband, setup),
 		cmocka_unit_test_setup(test_policy, setup),
 		cmocka_unit_test_setup(test_numbers, setup),

@@ -3,8 +3,9 @@
  * The mail-log parsers (mtalog.h): every field of the record, exactly, for
  * each line of a table per parser (Postfix, Exim, Dovecot); timestamps and
  * the year of a syslog stamp; hostile lines (cut anywhere, NUL inside,
- * fields longer than the record, 1 MB); and every fixture log
- * (tests/unit/fixtures/mta) counted by event. Each line is handed over in
+ * fields longer than the record, 1 MB); every fixture log
+ * (tests/unit/fixtures/mta) counted by event; and every authentication
+ * failure form, annotated (tests/unit/fixtures/authfail). Each line is handed over in
  * a heap buffer of its exact length, never NUL-terminated. TZ is UTC
  * except where a test names another zone.
  */
@@ -46,7 +47,7 @@ struct want {
 	const char *qid, *ip, *login, *user, *sender, *rcpt, *dsn, *relay;
 	long long uid;
 	int has_uid, null_sender, local, forwarded, filter;
-	unsigned int nrcpt, attempts; /* attempts: 0 means 1 for an auth failure */
+	unsigned int nrcpt;
 	enum sg_mta_outcome out;
 	enum sg_mta_service svc;
 };
@@ -160,7 +161,7 @@ static void expect_rows(parser_fn fn, const struct want *rows, size_t n)
 		EXPECT_STR(relay, w->relay);
 		EXPECT_INT(forwarded, w->forwarded);
 		EXPECT_INT(filter, w->filter);
-		EXPECT_INT(attempts, w->attempts ? w->attempts : ev == SG_MEV_AUTH_FAIL);
+		EXPECT_INT(attempts, ev == SG_MEV_AUTH_FAIL);
 		EXPECT_INT(local, w->local);
 		EXPECT_INT(service, w->svc);
 	}
@@ -364,6 +365,39 @@ static void test_postfix(void **state)
 		  .qid = NULL },
 		{ PF "postfix/smtpd[2260]: 4F2A8_C0D2: client=unknown[198.51.100.10]", SG_MEV_NONE,
 		  PF_WHEN, .qid = NULL },
+		/* A login with a comma of its own is kept whole: never another account's. */
+		{ PF "postfix/smtpd[2260]: 4F2A81C0D2: client=unknown[198.51.100.10], "
+		     "sasl_method=PLAIN, sasl_username=victim@hosting.test, x",
+		  SG_MEV_SUBMIT, PF_WHEN, .qid = "4F2A81C0D2", .ip = "198.51.100.10",
+		  .login = "victim@hosting.test, x" },
+		/* The client's AUTH= sender posing as Postfix's fields: the login is the SASL one.
+		 */
+		{ PF "postfix/smtpd[2260]: 4F2A81C0D2: client=unknown[198.51.100.10], "
+		     "sasl_method=PLAIN, sasl_username=mallory@hosting.test, "
+		     "sasl_sender=x, sasl_username=victim@hosting.test, orig_queue_id=1",
+		  SG_MEV_SUBMIT, PF_WHEN, .qid = "4F2A81C0D2", .ip = "198.51.100.10",
+		  .login = "mallory@hosting.test" },
+		{ PF "postfix/smtpd[2260]: 4F2A81C0D2: client=unknown[198.51.100.10], "
+		     "sasl_method=PLAIN, sasl_username=mallory@hosting.test, "
+		     "orig_queue_id=4F2A81C0D1, orig_client=unknown[192.0.2.1]",
+		  SG_MEV_SUBMIT, PF_WHEN, .qid = "4F2A81C0D2", .ip = "198.51.100.10",
+		  .login = "mallory@hosting.test" },
+		/* A quoted recipient cannot make an outbound delivery look local. */
+		{ PF "postfix/smtp[2270]: 4F2A81C0D2: to=<\"a>, relay=local, dsn=2.0.0, "
+		     "status=sent\"@gmail.example>, relay=mx.gmail.example[203.0.113.5]:25, "
+		     "delay=1, delays=0.1/0/0.4/0.5, dsn=2.0.0, status=sent (250 ok)",
+		  SG_MEV_DELIVERY, PF_WHEN, .qid = "4F2A81C0D2",
+		  .rcpt = "\"a>, relay=local, dsn=2.0.0, status=sent\"@gmail.example",
+		  .relay = "mx.gmail.example[203.0.113.5]:25", .dsn = "2.0.0", .out = SG_OUT_SENT },
+		/* A quoted sender cannot set the count. */
+		{ PF "postfix/qmgr[2280]: 4F2A81C0D2: from=<\"a>, size=1, nrcpt=1\"@evil.example>, "
+		     "size=900, nrcpt=500 (queue active)",
+		  SG_MEV_QUEUED, PF_WHEN, .qid = "4F2A81C0D2",
+		  .sender = "\"a>, size=1, nrcpt=1\"@evil.example", .nrcpt = 500 },
+		/* Mechanism probing and AUTH refused by the server: no password tried. */
+		{ PF "postfix/smtpd[2290]: warning: host[192.0.2.5]: SASL CRAM-MD5 authentication "
+		     "failed: Invalid authentication mechanism",
+		  SG_MEV_NONE, PF_WHEN, .qid = NULL },
 	};
 
 	expect_rows(sg_mta_parse_postfix, rows, ARRAY_SIZE(rows));
@@ -508,6 +542,10 @@ static void test_exim(void **state)
 		     "authentication data (set_id=a (b) c)",
 		  SG_MEV_AUTH_FAIL, REF, .ip = "2001:db8::5", .login = "a (b) c",
 		  .svc = SG_SVC_SMTP },
+		/* A HELO of several words (helo_accept_junk_hosts) naming another address. */
+		{ EX "plain authenticator failed for (x) [8.8.8.8] (y) [203.0.113.203]: 535 "
+		     "Incorrect authentication data",
+		  SG_MEV_NONE, REF, .qid = NULL },
 		{ EX "dovecot_plain authenticator failed for (x) [203.0.113.202]:5555 "
 		     "I=[198.51.100.1]:587: 435 Unable to authenticate at present "
 		     "(set_id=victim@hosting.test)",
@@ -521,6 +559,57 @@ static void test_exim(void **state)
 		{ EX "H=(example.net) [203.0.113.99]:50211 F=<spam@example.net> rejected RCPT "
 		     "<rcpt@example.com>: relay not permitted",
 		  SG_MEV_NONE, REF, .qid = NULL },
+		/* A remote sender's quoted local part posing as keys: part of the address. */
+		{ EX "1rABcD-0003Xy-1a <= \"x H=[6.6.6.6] A=plain:victim@hosting.test P=local "
+		     "U=alice \"@evil.example H=mx.evil.example [203.0.113.66]:40000 P=esmtp "
+		     "S=900 id=1@evil.example",
+		  SG_MEV_SUBMIT, REF, .qid = "1rABcD-0003Xy-1a", .ip = "203.0.113.66",
+		  .sender = "\"x H=[6.6.6.6] A=plain:victim@hosting.test P=local U=alice "
+			    "\"@evil.example" },
+		{ EX "1rABcD-0003Xy-1a <= \"a\\\" P=local U=alice \"@evil.example "
+		     "H=(evil) [203.0.113.66] P=esmtp S=900",
+		  SG_MEV_SUBMIT, REF, .qid = "1rABcD-0003Xy-1a", .ip = "203.0.113.66",
+		  .sender = "\"a\\\" P=local U=alice \"@evil.example" },
+		/* A quote left open: no address Exim accepted, nothing taken. */
+		{ EX "1rABcD-0003Xy-1a <= \"x P=local U=alice S=1", SG_MEV_NONE, REF, .qid = NULL },
+		/* Keys out of order or twice: a client's text (ident, DN) imitating them. */
+		{ EX
+		  "1rABcD-0003Xy-1a <= a@evil.example H=(evil) [203.0.113.66] U=x A=plain:victim "
+		  "P=esmtp S=1",
+		  SG_MEV_NONE, REF, .qid = NULL },
+		{ EX "1rABcD-0003Xy-1a <= a@evil.example H=(evil) [203.0.113.66] U=x P=local "
+		     "P=esmtp S=1",
+		  SG_MEV_NONE, REF, .qid = NULL },
+		{ EX "1rABcD-0003Xy-1a <= a@evil.example H=(evil) [203.0.113.66] P=esmtps "
+		     "DN=\"CN=x A=plain:victim\" S=1",
+		  SG_MEV_SUBMIT, REF, .qid = "1rABcD-0003Xy-1a", .ip = "203.0.113.66",
+		  .sender = "a@evil.example" },
+		/* A HELO of several words (helo_accept_junk_hosts) hiding an address. */
+		{ EX "1rABcD-0003Xy-1a <= a@evil.example H=(x) [6.6.6.6] P=local U=alice (y) "
+		     "[203.0.113.66] P=esmtp S=1",
+		  SG_MEV_NONE, REF, .qid = NULL },
+		/* An S= before P= (an ident reply "x S=1"): not Exim's form. */
+		{ EX "1rABcD-0003Xy-1a <= a@hosting.test H=(pc) [203.0.113.67] U=x S=1 P=esmtpa "
+		     "A=plain:a@hosting.test S=900",
+		  SG_MEV_NONE, REF, .qid = NULL },
+		/* Keys and flags Exim adds that are not read: skipped. */
+		{ EX "1rABcD-0003Xy-1a <= a@hosting.test H=(pc) [203.0.113.67]:5000 TFO* "
+		     "I=[198.51.100.1]:587 P=esmtpsa K X=TLS1.3:TLS_AES_256_GCM_SHA384:256 CV=no "
+		     "SNI=mail.hosting.test A=dovecot_plain:a@hosting.test S=1 M8S=0",
+		  SG_MEV_SUBMIT, REF, .qid = "1rABcD-0003Xy-1a", .ip = "203.0.113.67",
+		  .login = "a@hosting.test", .sender = "a@hosting.test" },
+		/* After S= the client writes: id=, T= never supply a key. */
+		{ EX "1rABcD-0003Xy-1a <= a@evil.example H=(evil) [203.0.113.66] P=esmtp S=1 "
+		     "id=x@y T=\"A=plain:victim P=local U=alice\"",
+		  SG_MEV_SUBMIT, REF, .qid = "1rABcD-0003Xy-1a", .ip = "203.0.113.66",
+		  .sender = "a@evil.example" },
+		/* A quoted recipient cannot name a local transport for a remote delivery. */
+		{ EX "1rABcD-0003Xy-1a => \"x R=local_user T=dovecot_lmtp:\"@gmail.example "
+		     "R=dnslookup T=remote_smtp H=mx.gmail.example [203.0.113.5] "
+		     "C=\"250 2.0.0 T=local_delivery:\"",
+		  SG_MEV_DELIVERY, REF, .qid = "1rABcD-0003Xy-1a",
+		  .rcpt = "\"x R=local_user T=dovecot_lmtp:\"@gmail.example",
+		  .relay = "remote_smtp", .dsn = "2.0.0", .out = SG_OUT_SENT },
 	};
 
 	expect_rows(sg_mta_parse_exim, rows, ARRAY_SIZE(rows));
@@ -576,14 +665,14 @@ static void test_dovecot(void **state)
 		  "user=<admin@hosting.test>, method=PLAIN, rip=2001:db8:ff::7, lip=198.51.100.1, "
 		  "session=<9mUq2GQbPNEgAQ24>",
 		  SG_MEV_AUTH_FAIL, REF, .ip = "2001:db8:ff::7", .login = "admin@hosting.test",
-		  .svc = SG_SVC_POP3, .attempts = 3 },
+		  .svc = SG_SVC_POP3 },
 		{ DV "submission-login: Info: Login aborted: Connection closed (auth failed, 3 "
 		     "attempts "
 		     "in 9 secs) (auth_failed): user=<victim@hosting.test>, method=LOGIN, "
 		     "rip=2001:db8::10, lip=2001:db8::1, TLS, session=<4k2LQ9dX>",
 		  SG_MEV_AUTH_FAIL, REF, .ip = "2001:db8::10", .login = "victim@hosting.test",
-		  .svc = SG_SVC_SUBMISSION, .attempts = 3 },
-		/* A count out of range stands for one failure. */
+		  .svc = SG_SVC_SUBMISSION },
+		/* One line is one failure, whatever count it claims ("3 attempts" above too). */
 		{ DV "imap-login: Info: Disconnected (auth failed, 1234567 attempts in 2 secs): "
 		     "user=<v@h.test>, method=PLAIN, rip=198.51.100.34, lip=198.51.100.1",
 		  SG_MEV_AUTH_FAIL, REF, .ip = "198.51.100.34", .login = "v@h.test",
@@ -606,6 +695,41 @@ static void test_dovecot(void **state)
 		{ DV "imap-login: Info: Disconnected (no auth attempts in 0 secs): user=<>, "
 		     "rip=203.0.113.50, lip=198.51.100.1, session=<q1W2e3R4>",
 		  SG_MEV_NONE, REF, .qid = NULL },
+		/* 2.4: the request in the service's word. */
+		{ DV "auth(victim@hosting.test,198.51.100.40,sasl:plain)<Hx9Ab12Q>: Info: "
+		     "passwd-file: Password mismatch",
+		  SG_MEV_AUTH_FAIL, REF, .ip = "198.51.100.40", .login = "victim@hosting.test",
+		  .svc = SG_SVC_OTHER },
+		{ DV "web1 dovecot[901]: auth(?,198.51.100.41,sasl:login)<Kq1>: unknown user",
+		  SG_MEV_AUTH_FAIL, REF, .ip = "198.51.100.41", .svc = SG_SVC_OTHER },
+		{ DV "auth(?,198.51.100.41,sasl:oauthbearer): Info: sasl(oauthbearer): Invalid "
+		     "gs2-header in request",
+		  SG_MEV_NONE, REF, .qid = NULL },
+		/* LDAP's bind, with an empty trailing field. */
+		{ DV "auth: Info: ldap(dog,198.51.100.42,): invalid credentials", SG_MEV_AUTH_FAIL,
+		  REF, .ip = "198.51.100.42", .login = "dog", .svc = SG_SVC_OTHER },
+		/* A proxy's backend refused the password. */
+		{ DV
+		  "web1 dovecot: imap-login: Disconnected (proxy dest auth failed): "
+		  "user=<victim@hosting.test>, method=PLAIN, rip=198.51.100.43, lip=198.51.100.1",
+		  SG_MEV_AUTH_FAIL, REF, .ip = "198.51.100.43", .login = "victim@hosting.test",
+		  .svc = SG_SVC_IMAP },
+		/* PAM's own line: the address only where both logins agree around it. */
+		{ DV "web1 auth: pam_unix(dovecot:auth): authentication failure; logname= uid=0 "
+		     "euid=0 tty=dovecot ruser=shopuser rhost=198.51.100.44  user=shopuser",
+		  SG_MEV_AUTH_FAIL, REF, .ip = "198.51.100.44", .login = "shopuser",
+		  .svc = SG_SVC_OTHER },
+		{ DV "web1 auth: pam_unix(dovecot:auth): authentication failure; logname= uid=0 "
+		     "euid=0 tty=dovecot ruser=a rhost=6.6.6.6 rhost=198.51.100.45  user=a "
+		     "rhost=6.6.6.6",
+		  SG_MEV_AUTH_FAIL, REF, .ip = "198.51.100.45", .login = "a rhost=6.6.6.6",
+		  .svc = SG_SVC_OTHER },
+		{ "@400000006925e8a50a1b2c3d dovecot-auth: pam_unix(dovecot:auth): authentication "
+		  "failure; logname= uid=0 euid=0 tty=dovecot ruser=rhost=6.6.6.6 "
+		  "rhost=198.51.100.46",
+		  /* 0x6925e8a5 - 10: TAI is taken as UTC + 10 s, as tai64nlocal does. */
+		  SG_MEV_AUTH_FAIL, 1764092059, .ip = "198.51.100.46", .login = "rhost=6.6.6.6",
+		  .svc = SG_SVC_OTHER },
 		{ DV "imap-login: Info: Login: user=<victim@hosting.test>, method=PLAIN, "
 		     "rip=198.51.100.10, lip=198.51.100.1, mpid=2311, TLS, session=<aB3dE5gH>",
 		  SG_MEV_NONE, REF, .qid = NULL },
@@ -869,10 +993,11 @@ static void test_broken(void **state)
 		  .qid = "4F2A81C0D2" },
 	};
 	static const struct want ex[] = {
-		{ EX "1rABcD-0003Xy-1a <= v@h.test H=(helo) [198.51.100.10", SG_MEV_SUBMIT, REF,
-		  .qid = "1rABcD-0003Xy-1a", .sender = "v@h.test" },
-		{ EX "1rABcD-0003Xy-1a <= v@h.test H=(helo [198.51.100.10] P=esmtpa", SG_MEV_SUBMIT,
-		  REF, .qid = "1rABcD-0003Xy-1a", .sender = "v@h.test" },
+		/* Cut before S=, or a HELO of two words: not Exim's own form, nothing taken. */
+		{ EX "1rABcD-0003Xy-1a <= v@h.test H=(helo) [198.51.100.10", SG_MEV_NONE, REF,
+		  .qid = NULL },
+		{ EX "1rABcD-0003Xy-1a <= v@h.test H=(helo [198.51.100.10] P=esmtpa", SG_MEV_NONE,
+		  REF, .qid = NULL },
 		{ EX "1rABcD-0003Xy-1a <= v@h.test P=esmtpa", SG_MEV_NONE, REF, .qid = NULL },
 		{ EX "1rABcD-0003Xy-1a <=", SG_MEV_NONE, REF, .qid = NULL },
 		{ EX "1rABcD-0003Xy-1a ** ", SG_MEV_NONE, REF, .qid = NULL },
@@ -883,8 +1008,9 @@ static void test_broken(void **state)
 		{ EX "1rABcD-0003Xy-1a ** r@d: 550 4.1.1 mismatched class", SG_MEV_DELIVERY, REF,
 		  .qid = "1rABcD-0003Xy-1a", .rcpt = "r@d", .out = SG_OUT_BOUNCED, .dsn = "5.0.0" },
 		{ EX "1rABcD-0003Xy-1a Completedx", SG_MEV_NONE, REF, .qid = NULL },
-		{ EX "plain authenticator failed for (h) [203.0.113.9:4: 535 x", SG_MEV_AUTH_FAIL,
-		  REF, .svc = SG_SVC_SMTP },
+		/* No address where Exim writes one: not its form. */
+		{ EX "plain authenticator failed for (h) [203.0.113.9:4: 535 x", SG_MEV_NONE, REF,
+		  .qid = NULL },
 		{ EX "plain authenticator failed for (h) [203.0.113.9]:4", SG_MEV_NONE, REF,
 		  .qid = NULL },
 		{ EX "plain authenticator failed for (h) [203.0.113.9]:4: 535 x (set_id=v@h.test",
@@ -1056,7 +1182,7 @@ static void test_megabyte(void **state)
 		  SG_MEV_NONE },
 		{ parse_pf_any, PF "postfix/smtpd[1]: 4F2A81C0D2: client=", "[1.", "",
 		  SG_MEV_SUBMIT },
-		{ sg_mta_parse_exim, EX "1rABcD-0003Xy-1a <= x H=", "(", "", SG_MEV_SUBMIT },
+		{ sg_mta_parse_exim, EX "1rABcD-0003Xy-1a <= x H=", "(", "", SG_MEV_NONE },
 		{ sg_mta_parse_exim, EX "1rABcD-0003Xy-1a ** r@d", " R=x", "", SG_MEV_DELIVERY },
 		{ sg_mta_parse_exim, EX "1rABcD-0003Xy-1a == r@d R=x ", "550 5.", "",
 		  SG_MEV_DELIVERY },
@@ -1173,6 +1299,72 @@ static void test_fixture_counts(void **state)
 	closedir(dir);
 }
 
+/*
+ * One annotated fixture of tests/unit/fixtures/authfail (see its README):
+ * every log line has its "#> fail login=<L> ip=IP" or "#> none" and gives
+ * exactly that; returns the failures.
+ */
+static unsigned int check_authfail(const char *name, parser_fn fn)
+{
+	char path[1200], want_login[512], want_ip[64], *line = NULL, *note = NULL, *p, *q;
+	unsigned int fails = 0, no = 0;
+	struct sg_mta_rec r;
+	size_t cap = 0;
+	ssize_t n;
+	FILE *in;
+
+	snprintf(path, sizeof(path), "%s/../authfail/%s", fixtures, name);
+	in = fopen(path, "r");
+	if (!in)
+		fail_msg("%s: cannot open", path);
+	while ((n = getline(&line, &cap, in)) > 0) {
+		no++;
+		if (!strncmp(line, "#> ", 3)) {
+			free(note);
+			note = strdup(line + 3);
+			continue;
+		}
+		if (line[0] == '#' || line[0] == '\n')
+			continue;
+		if (!note)
+			fail_msg("%s:%u: a log line with no annotation", name, no);
+		if (!strncmp(note, "none", 4)) {
+			if (parse_exact(fn, line, (size_t)n, REF, &r) == SG_MEV_AUTH_FAIL)
+				fail_msg("%s:%u: counted as a failure", name, no);
+		} else {
+			p = strstr(note, "login=<");
+			q = p ? strstr(p, "> ip=") : NULL;
+			if (strncmp(note, "fail ", 5) || !q)
+				fail_msg("%s:%u: bad annotation %s", name, no, note);
+			snprintf(want_login, sizeof(want_login), "%.*s", (int)(q - p - 7), p + 7);
+			snprintf(want_ip, sizeof(want_ip), "%.*s", (int)strcspn(q + 5, "\n"),
+				 q + 5);
+			if (!strcmp(want_ip, "-"))
+				want_ip[0] = '\0';
+			if (parse_exact(fn, line, (size_t)n, REF, &r) != SG_MEV_AUTH_FAIL ||
+			    strcmp(r.login, want_login) || strcmp(r.client_ip, want_ip) ||
+			    r.attempts != 1)
+				fail_msg("%s:%u: %s login <%s> ip %s attempts %u, not <%s> %s",
+					 name, no, sg_mta_event_names[r.ev], r.login, r.client_ip,
+					 r.attempts, want_login, want_ip);
+			fails++;
+		}
+		free(note);
+		note = NULL;
+	}
+	free(line);
+	free(note);
+	fclose(in);
+	return fails;
+}
+
+static void test_authfail_fixtures(void **state)
+{
+	assert_int_equal(check_authfail("postfix.log", parse_pf_any), 6);
+	assert_int_equal(check_authfail("exim.log", parse_ex_any), 5);
+	assert_int_equal(check_authfail("dovecot.log", parse_pf_any), 23);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1182,7 +1374,7 @@ int main(void)
 		cmocka_unit_test(test_truncated),      cmocka_unit_test(test_broken),
 		cmocka_unit_test(test_overlong),       cmocka_unit_test(test_nul),
 		cmocka_unit_test(test_newline),	       cmocka_unit_test(test_megabyte),
-		cmocka_unit_test(test_fixture_counts),
+		cmocka_unit_test(test_fixture_counts), cmocka_unit_test(test_authfail_fixtures),
 	};
 	char src[] = __FILE__;
 

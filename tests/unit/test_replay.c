@@ -516,7 +516,7 @@ static void test_long_and_untimed_lines(void **state)
 	s += sprintf(s, "postfix/pickup[7]: 5D0000000A: uid=1002 from=<early>\n");
 	s += sprintf(s, "Nov 23 23:00:00 web1 postfix/submission/smtpd[7]: 5D0000000B: "
 			"client=unknown[192.0.2.1], sasl_method=PLAIN, "
-			"sasl_username=long@example.org, ");
+			"sasl_username=long@example.org, sasl_sender=");
 	memset(s, 'x', pad);
 	s += pad;
 	/* Lost with the cut: had it been read, the login would be another. */
@@ -664,6 +664,94 @@ static void test_print(void **state)
 	json_decref(r);
 }
 
+/*
+ * Credential stuffing in Postfix's words (as test_campaign.c's, read from
+ * a log): message k (0-199) at 10:00:00 + 18k s from 198.51.100.(k % 3 +
+ * 1) as user(k % 40)@victim.example, bounced unless k % 5 == 0, a second
+ * later. No account reaches a rule of its own (5 messages each); .1 is
+ * condemned at 10:08:07 with its 10 accounts, .2 at 10:08:25, .3 at
+ * 10:08:43; accounts 30-39 are held as they log in from them.
+ */
+static void test_campaign(void **state)
+{
+	const char *files[] = { path("stuffing.log") };
+	struct sg_replay_opts o = { .type = SG_MTA_NONE, .th = &th };
+	static const int late[3][4] = { { 30, 33, 36, 39 },
+					{ 31, 34, 37, -1 },
+					{ 32, 35, 38, -1 } };
+	char err[1024], expect[4096], *text = NULL, *e;
+	FILE *f = fopen(path("stuffing.log"), "w");
+	struct sg_config *c = calloc(1, sizeof(*c));
+	json_t *r = NULL, *p;
+	size_t len = 0, i;
+	int k, t, a, j;
+
+	assert_non_null(f);
+	assert_non_null(c);
+	for (k = 0; k < 200; k++) {
+		t = 36000 + 18 * k;
+		fprintf(f,
+			"Nov 23 %02d:%02d:%02d web1 postfix/submission/smtpd[5]: 8A%08X: "
+			"client=unknown[198.51.100.%d], sasl_method=LOGIN, "
+			"sasl_username=user%d@victim.example\n",
+			t / 3600, t % 3600 / 60, t % 60, k, k % 3 + 1, k % 40);
+		fprintf(f,
+			"Nov 23 %02d:%02d:%02d web1 postfix/qmgr[6]: 8A%08X: "
+			"from=<user%d@victim.example>, size=900, nrcpt=1 (queue active)\n",
+			t / 3600, t % 3600 / 60, t % 60, k, k % 40);
+		t++;
+		fprintf(f,
+			"Nov 23 %02d:%02d:%02d web1 postfix/smtp[7]: 8A%08X: "
+			"to=<r%d@far%d.example>, "
+			"relay=mx.far.example[192.0.2.30]:25, delay=1, delays=0/0/0/1, dsn=%s, "
+			"status=%s (x)\n",
+			t / 3600, t % 3600 / 60, t % 60, k, k, k, k % 5 ? "5.1.1" : "2.0.0",
+			k % 5 ? "bounced" : "sent");
+		fprintf(f, "Nov 23 %02d:%02d:%02d web1 postfix/qmgr[6]: 8A%08X: removed\n",
+			t / 3600, t % 3600 / 60, t % 60, k);
+	}
+	assert_int_equal(fclose(f), 0);
+	set_mtime(path("stuffing.log"), MTIME);
+	sg_config_default(c);
+	o.config = c;
+	assert_int_equal(sg_replay(files, 1, &o, &r, err, sizeof(err)), 0);
+	assert_int_equal(num(json_object_get(r, "campaign"), "held"), 40);
+	assert_int_equal(num(r, "alerts"), 0);
+	json_array_foreach(json_object_get(r, "principals"), i, p)
+	{
+		assert_int_equal(json_array_size(json_object_get(p, "rules")), 0);
+		assert_int_equal(num(p, "messages"), 5);
+	}
+	assert_string_equal(str(principal(r, "sasl:user39@victim.example"), "held_by"),
+			    "198.51.100.1");
+	f = open_memstream(&text, &len);
+	assert_non_null(f);
+	sg_replay_print(f, r);
+	assert_int_equal(fclose(f), 0);
+	for (a = 0; a < 3; a++) {
+		e = expect;
+		e += sprintf(e,
+			     "\ncampaign 198.51.100.%d condemned 10:08:%02d: 10 accounts, 2 sent, "
+			     "8 bounced, not new; %d held\n",
+			     a + 1, 7 + 18 * a, a ? 13 : 14);
+		for (j = 0; j < 10; j++)
+			e += sprintf(e, "  10:08:%02d held sasl:user%d@victim.example\n",
+				     7 + 18 * a, 3 * j + a);
+		for (j = 0; j < 4 && late[a][j] >= 0; j++) {
+			t = 36000 + 18 * late[a][j];
+			e += sprintf(e, "  %02d:%02d:%02d held sasl:user%d@victim.example\n",
+				     t / 3600, t % 3600 / 60, t % 60, late[a][j]);
+		}
+		if (!strstr(text, expect))
+			fail_msg("no\n%s\nin\n%s", expect, text);
+	}
+	assert_non_null(strstr(text, "\ncampaign: 3 addresses condemned, 40 accounts held, "
+				     "0 host-wide alerts\n"));
+	free(text);
+	free(c);
+	json_decref(r);
+}
+
 /* Runs the command with stdout into a file; returns its exit status, the output in out. */
 static int command(char *out, size_t len, int argc, ...)
 {
@@ -798,6 +886,7 @@ int main(void)
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_truncated_gz),
 		cmocka_unit_test(test_print),
+		cmocka_unit_test(test_campaign),
 		cmocka_unit_test(test_command),
 	};
 	char src[] = __FILE__;

@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,7 @@
 #include "core/detect.h"
 #include "daemon/guard.h"
 #include "core/mailstats.h"
+#include "util/parse.h"
 #include "util/render.h"
 #include "sg_bucket.h"
 #include "smtpguard.h"
@@ -278,6 +280,25 @@ static const char *mail_kind_text(const char *id, char *buf, size_t len)
 	return buf;
 }
 
+/* What the daemon's campaign view says of an account: held for an address, the host-wide alert. */
+static void print_mail_campaign(const json_t *cp, time_t now)
+{
+	const json_t *h = json_object_get(cp, "host");
+	char buf[96], ip[64];
+
+	if (json_is_true(json_object_get(cp, "held")))
+		printf("campaign: held since %s: it logged in from %s, condemned for logging in to "
+		       "many accounts (smtpguard explain %s)\n",
+		       when((time_t)num(cp, "held_at"), now, buf, sizeof(buf)),
+		       sg_printable(str(cp, "by"), ip, sizeof(ip)), ip);
+	if (json_is_true(json_object_get(h, "active")))
+		printf("host:     campaign alert since %s: bounce share %.2f >= %.2f, %.0f new "
+		       "senders >= %.1f\n",
+		       when((time_t)num(h, "raised"), now, buf, sizeof(buf)),
+		       num(h, "bounce_share"), num(h, "share_limit"), num(h, "new_senders"),
+		       num(h, "new_limit"));
+}
+
 static void print_mail_daemon(const json_t *d, time_t now)
 {
 	const json_t *rules = json_object_get(d, "rules"), *ip;
@@ -309,6 +330,7 @@ static void print_mail_daemon(const json_t *d, time_t now)
 		printf("new:      first seen %s: the new-sender rule applies\n",
 		       when((time_t)num(d, "first"), now, first, sizeof(first)));
 	printf("mta:      %s\n", str(d, "mta"));
+	print_mail_campaign(json_object_get(d, "campaign"), now);
 	if (!json_object_size(rules)) {
 		printf("rules:    not looked at yet\n");
 		return;
@@ -454,9 +476,72 @@ static int explain_mail(const char *id, int json)
 	return SG_EXIT_OK;
 }
 
+/* The daemon's campaign evidence on a client address as text. */
+static void print_address(const json_t *d, time_t now)
+{
+	char t1[96], t2[96], list[1024];
+
+	if (json_is_true(json_object_get(d, "exempt"))) {
+		printf("campaign: never condemned: loopback, this host's, [bruteforce] allow or "
+		       "[campaign] webmail\n");
+		return;
+	}
+	if (!json_is_true(json_object_get(d, "tracked"))) {
+		printf("campaign: no login from it since the daemon started, or forgotten\n");
+		return;
+	}
+	printf("campaign: logged in to %.0f accounts in the window: %.0f sent, %.0f bounced; "
+	       "first seen %s%s\n",
+	       num(d, "accounts"), num(d, "sent"), num(d, "bounced"),
+	       when((time_t)num(d, "first"), now, t1, sizeof(t1)),
+	       json_is_true(json_object_get(d, "new")) ? " (new)" : "");
+	printf("accounts: %s\n", joined(json_object_get(d, "logged_in"), list, sizeof(list)));
+	if (num(d, "condemned_at") > 0)
+		printf("verdict:  condemned %s, %s %s: every account it uses is held\n",
+		       when((time_t)num(d, "condemned_at"), now, t1, sizeof(t1)),
+		       json_is_true(json_object_get(d, "condemned")) ? "until" : "ended",
+		       when((time_t)num(d, "condemned_until"), 0, t2, sizeof(t2)));
+	else
+		printf("verdict:  not condemned\n");
+}
+
+/* explain of a client address: the campaign view (daemon) and the audit entries on it. */
+static int explain_address(const char *addr, int json)
+{
+	char path[128], why[512] = "";
+	json_t *daemon, *out;
+	struct sg_config *c = malloc(sizeof(*c));
+
+	if (!c)
+		return sg_fail("%s", strerror(ENOMEM));
+	sg_config_cli(c);
+	snprintf(path, sizeof(path), "/explain?principal=%s", addr);
+	daemon = sg_ask_daemon(c, path, why, sizeof(why));
+	free(c);
+	out = json_pack("{s:s, s:o, s:o, s:o}", "address", addr, "daemon",
+			daemon ? daemon : json_null(), "daemon_error",
+			daemon ? json_null() : sg_json_text(why), "audit", audit_json(0, addr));
+	if (!out)
+		return sg_fail("%s", strerror(ENOMEM));
+	if (json) {
+		json_dumpf(out, stdout, JSON_INDENT(2));
+		printf("\n");
+	} else {
+		printf("%s: client address\n", addr);
+		if (daemon)
+			print_address(json_object_get(out, "daemon"), time(NULL));
+		else
+			printf("daemon:   not reachable (%s): logins and verdicts unknown\n", why);
+		print_audit(json_object_get(out, "audit"), "    no entry about this address");
+	}
+	json_decref(out);
+	return SG_EXIT_OK;
+}
+
 struct explain_opts {
 	int json;
-	char id[SG_PRINCIPAL_MAX]; /* a mail account's principal; "": a user's */
+	char id[SG_PRINCIPAL_MAX];   /* a mail account's principal; "": a user's */
+	char addr[INET6_ADDRSTRLEN]; /* a client address, as given; "": none */
 };
 
 static const struct sg_option explain_options[] = {
@@ -468,7 +553,15 @@ static int prepare_explain(const struct sg_command *cmd, void *opts, char **args
 			   unsigned *needs)
 {
 	struct explain_opts *o = opts;
+	struct sg_ban_key key;
+	const char *why;
 
+	if (!strchr(args[0], '/') && strlen(args[0]) < sizeof(o->addr) &&
+	    !sg_parse_cidr(args[0], &key, &why)) {
+		strcpy(o->addr, args[0]);
+		*needs &= ~SG_NEEDS_STATE;
+		return 0;
+	}
 	return sg_principal_arg(cmd, args[0], o->id, sizeof(o->id), needs);
 }
 
@@ -480,6 +573,8 @@ static int run_explain(const struct sg_command *cmd, void *opts, char **args, in
 	struct sg_config *c;
 	__u32 uid;
 
+	if (o->addr[0])
+		return explain_address(o->addr, o->json);
 	if (o->id[0])
 		return explain_mail(o->id, o->json);
 	if (sg_resolve_user(args[0], &uid, name, sizeof(name)))
@@ -529,7 +624,7 @@ static int run_explain(const struct sg_command *cmd, void *opts, char **args, in
 const struct sg_command sg_cmd_explain = {
 	.name = "explain",
 	.summary = "why a user or mail account is limited, or not: policy, rates, rules",
-	.usage = "usage: smtpguard explain USER|UID|ACCOUNT [--json]\n"
+	.usage = "usage: smtpguard explain USER|UID|ACCOUNT|IP [--json]\n"
 		 "  For a user: the policy in force and who set it, the bucket's tokens, the\n"
 		 "  kernel's counts (from the pinned maps, daemon or not); the rates against\n"
 		 "  the learned baseline, every rule with its numbers, connection outcomes and\n"
@@ -543,12 +638,17 @@ const struct sg_command sg_cmd_explain = {
 		 "  contained through the mail server ([mta] state: since when, why, held\n"
 		 "  messages, banned IPs) or was released; and the last audit entries about\n"
 		 "  it. Without the daemon, the containment and the audit entries only.\n"
+		 "  Both say whether a campaign verdict holds the account, and the host-wide\n"
+		 "  campaign alert when it is in force.\n"
+		 "  For a client address (IP): the accounts it logged in to within [campaign]\n"
+		 "  window, what their mail did, whether it is new or condemned (daemon), and\n"
+		 "  the last audit entries about it.\n"
 		 "  --json: all of it as one JSON object.\n",
 	.options = explain_options,
 	.opts_size = sizeof(struct explain_opts),
 	.min_args = 1,
 	.max_args = 1,
-	.args = "one USER, UID or ACCOUNT",
+	.args = "one USER, UID, ACCOUNT or IP",
 	.needs = SG_NEEDS_ROOT | SG_NEEDS_STATE,
 	.prepare = prepare_explain,
 	.run = run_explain,

@@ -62,6 +62,7 @@ static int run_replay(const struct sg_command *cmd, void *opts, char **args, int
 	o.th = &th;
 	o.mta_users = c->detect.mta_users;
 	o.n_mta_users = c->detect.n_mta_users;
+	o.config = c;
 	ret = sg_replay((const char *const *)args, (size_t)n_args, &o, &report, err, sizeof(err));
 	free(c);
 	if (ret)

@@ -291,9 +291,10 @@ void sg_brute_fail(struct sg_brute *b, const struct sg_bruteforce_cfg *c,
 	struct source *s;
 	const char *why;
 
+	/* One record, one failure, whatever count its line claims: see brute.h. */
 	if (svc < 0)
 		return;
-	b->t.failures[svc] += r->attempts;
+	b->t.failures[svc]++;
 	if (!r->client_ip[0] || sg_parse_cidr(r->client_ip, &key, &why) ||
 	    sg_cidr_list_contains(c->allow, c->n_allow, key.addr))
 		return;
@@ -301,7 +302,7 @@ void sg_brute_fail(struct sg_brute *b, const struct sg_bruteforce_cfg *c,
 	if (!s)
 		return;
 	s->last = now;
-	wc_add(&s->fails, width_of(c->window_ns / SG_NS_PER_SEC), now, r->attempts);
+	wc_add(&s->fails, width_of(c->window_ns / SG_NS_PER_SEC), now, 1);
 	a = r->login[0] ? account(b, r->login, now) : NULL;
 	if (a)
 		account_source(b, a, key.addr, now);

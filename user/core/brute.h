@@ -76,10 +76,16 @@ struct sg_brute *sg_brute_new(void);
 void sg_brute_free(struct sg_brute *b);
 
 /*
- * A failed login (an SG_MEV_AUTH_FAIL record) at now. Dovecot's auth
- * process's lines (SG_SVC_OTHER) are left out: the login process or the
- * MTA logs the same failure. Records without a client address count
- * host-wide only.
+ * A failed login (an SG_MEV_AUTH_FAIL record) at now: one failure, never
+ * more, whatever count the line claimed. A forged Dovecot line claiming
+ * 99999 attempts is then one failure; the price is that a client trying
+ * N passwords in one IMAP session ("auth failed, N attempts") counts
+ * once, so a guesser gets up to Dovecot's per-session limit of tries per
+ * counted failure (auth_failure_delay still slows each). Dovecot's auth
+ * process's lines (SG_SVC_OTHER: auth_verbose's "Password mismatch",
+ * PAM's own line) are left out: the login process or the MTA logs the
+ * same failure, and counting both would count it twice. Records without
+ * a client address count host-wide only.
  */
 void sg_brute_fail(struct sg_brute *b, const struct sg_bruteforce_cfg *c,
 		   const struct sg_mta_rec *r, time_t now);

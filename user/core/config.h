@@ -189,6 +189,24 @@ struct sg_budget_cfg {
 	double factor; /* times the learned baseline; 0: the floors only */
 };
 
+/*
+ * Credential stuffing: one address logging in to many accounts, and the
+ * host's bounce share and new senders jumping together (core/campaign.h).
+ */
+struct sg_campaign_cfg {
+	__u32 accounts;	     /* distinct accounts one address logs in to within window; 0: off */
+	__u64 window_ns;
+	double bounce_share; /* of its sessions' remote deliveries, with at least bounce_min */
+	__u32 bounce_min;
+	struct sg_ban_key webmail[SG_MAX_NETS]; /* webmail front ends: never condemned */
+	int n_webmail;
+	__u64 ban_ns; /* a condemned address banned at XDP for this long; 0: not */
+	/* Host-wide: each at least its floor and host_factor times its baseline. */
+	double host_bounce_share;
+	__u32 host_new_senders; /* 0: the host-wide rule off */
+	double host_factor;
+};
+
 /* One member a section; dist/smtpguard.conf documents them in this order. */
 struct sg_config {
 	struct sg_daemon_cfg daemon;
@@ -204,6 +222,7 @@ struct sg_config {
 	struct sg_relay_cfg relay;
 	struct sg_dnsbl_cfg dnsbl;
 	struct sg_budget_cfg budget;
+	struct sg_campaign_cfg campaign;
 	/* [override NAME] */
 	struct sg_override overrides[SG_MAX_OVERRIDES];
 	int n_overrides;

@@ -159,6 +159,19 @@
 	X(budget, recipients_minute, parse_burst, FIELD(budget.recipients_minute), 0, "100")       \
 	X(budget, recipients_hour, parse_burst, FIELD(budget.recipients_hour), 0, "1000")          \
 	X(budget, factor, parse_factor, FIELD(budget.factor), 0, "5")                              \
+	/*                                                                                         \
+	 * A botnet logs in to tens of accounts from each address; an office                       \
+	 * behind one NAT address to as many, but its mail does not bounce.                        \
+	 */                                                                                        \
+	X(campaign, accounts, parse_threshold, FIELD(campaign.accounts), 0, "10")                  \
+	X(campaign, window, parse_duration, FIELD(campaign.window_ns), 0, "1h")                    \
+	X(campaign, bounce_share, parse_ratio, FIELD(campaign.bounce_share), 0, "0.5")             \
+	X(campaign, bounce_min, parse_threshold, FIELD(campaign.bounce_min), 0, "10")              \
+	X(campaign, webmail, parse_nets, LIST(campaign, webmail), EMPTY, "")                       \
+	X(campaign, ban, parse_duration, FIELD(campaign.ban_ns), ZERO, "1h")                       \
+	X(campaign, host_bounce_share, parse_ratio, FIELD(campaign.host_bounce_share), 0, "0.3")   \
+	X(campaign, host_new_senders, parse_threshold, FIELD(campaign.host_new_senders), 0, "10")  \
+	X(campaign, host_factor, parse_factor, FIELD(campaign.host_factor), 0, "3")                \
 	X(override, limit, parse_limit, OVERRIDE(limit), 0, NULL)                                  \
 	X(override, burst, parse_burst, OVERRIDE(limit.burst), 0, NULL)                            \
 	X(override, actions, parse_actions, OVERRIDE(alert_only), 0, NULL)                         \

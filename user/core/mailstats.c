@@ -9,6 +9,7 @@
 
 #include "core/mailstats.h"
 #include "core/mailorder.h"
+#include "core/mailwindow.h"
 #include "util/htab.h"
 #include "util/render.h"
 
@@ -24,7 +25,7 @@ struct qid_entry {
 	int null_sender;
 	/* From an SMTP client that did not log in: a remote delivery of it is relayed. */
 	int unauth, relayed;
-	__u32 client[4]; /* IPv4 mapped */
+	__u32 client[4]; /* IPv4 mapped; all zero: no SMTP client */
 };
 
 /* The index's entry: principals are kept in ps, in order, and found through this. */
@@ -276,50 +277,6 @@ struct sg_mail_principal *sg_mailstats_principal(struct sg_mailstats *m, const c
 	return NULL;
 }
 
-/* --- windows -------------------------------------------------------------- */
-
-static void zero_ring(__u32 *ring, time_t from, time_t to)
-{
-	time_t t;
-
-	if (to - from >= 60) {
-		memset(ring, 0, 60 * sizeof(*ring));
-		return;
-	}
-	for (t = from + 1; t <= to; t++)
-		ring[t % 60] = 0;
-}
-
-/* Moves the rings to now, clearing the slots time has passed over. */
-static void advance(struct sg_mail_principal *p, time_t now)
-{
-	time_t min = now / 60;
-
-	if (now > p->sec_at) {
-		zero_ring(p->msg_s, p->sec_at, now);
-		p->sec_at = now;
-	}
-	if (min > p->min_at) {
-		zero_ring(p->msg_m, p->min_at, min);
-		zero_ring(p->bounce_in_m, p->min_at, min);
-		zero_ring(p->sent_m, p->min_at, min);
-		zero_ring(p->bounced_m, p->min_at, min);
-		zero_ring(p->deferred_m, p->min_at, min);
-		p->min_at = min;
-	}
-}
-
-/* Sum of the last n slots of a per-minute ring at minute min. */
-static __u64 sum_m(const __u32 *ring, time_t min, int n)
-{
-	__u64 s = 0;
-	int i;
-
-	for (i = 0; i < n; i++)
-		s += ring[(min - i + 60 * 60) % 60];
-	return s;
-}
-
 /* --- records -------------------------------------------------------------- */
 
 static void add_ip(struct sg_mail_principal *p, const char *ip, time_t now)
@@ -387,7 +344,7 @@ static void message(struct sg_mailstats *m, struct sg_mail_principal *p, struct 
 	e->p = p;
 	sg_mail_node_of(p)->n_qids++;
 	sg_mail_order_sent(&m->order_out, sg_mail_node_of(p), now);
-	advance(p, now);
+	sg_mail_advance(p, now);
 	p->t.messages++;
 	p->msg_s[now % 60]++;
 	p->msg_m[(now / 60) % 60]++;
@@ -454,14 +411,19 @@ static void submit(struct sg_mailstats *m, const struct sg_mta_rec *r, time_t no
 	struct sg_mail_principal *p = NULL;
 	char name[SG_MTA_USER_MAX + 24];
 	__s64 uid = r->uid;
+	int has_client;
 
 	/* Without a queue id there is no message to count. */
 	if (!e)
 		return;
 	if (r->sender[0] || r->null_sender)
 		e->null_sender = r->null_sender;
-	if (r->ev == SG_MEV_SUBMIT && !r->login[0])
-		e->unauth = mail_addr(r->client_ip, e->client);
+	if (r->ev == SG_MEV_SUBMIT) {
+		has_client = mail_addr(r->client_ip, e->client);
+		if (!has_client)
+			memset(e->client, 0, sizeof(e->client));
+		e->unauth = has_client && !r->login[0];
+	}
 	/* The MTA's own failure notice (Exim: "<= <> U=Debian-exim P=local"): nobody's message. */
 	if (r->ev == SG_MEV_LOCAL && mta_user(m, r))
 		return;
@@ -507,7 +469,7 @@ static void delivery(struct sg_mailstats *m, const struct sg_mta_rec *r, time_t 
 		box = principal(m, SG_MAIL_KIND_SASL, r->rcpt, now);
 		if (!box)
 			return;
-		advance(box, now);
+		sg_mail_advance(box, now);
 		box->t.bounces_in++;
 		box->bounce_in_m[slot]++;
 		box->last = now > box->last ? now : box->last;
@@ -519,7 +481,7 @@ static void delivery(struct sg_mailstats *m, const struct sg_mta_rec *r, time_t 
 		relayed(m, e, r, now);
 	if (!p)
 		return;
-	advance(p, now);
+	sg_mail_advance(p, now);
 	if (r->outcome != SG_OUT_DEFERRED)
 		add_domain(p, r->rcpt, now);
 	switch (r->outcome) {
@@ -595,34 +557,6 @@ int sg_mailstats_add(struct sg_mailstats *m, const struct sg_mta_rec *r, time_t 
 
 /* --- views ---------------------------------------------------------------- */
 
-size_t sg_mailstats_ips(const struct sg_mail_principal *p, time_t now, time_t window_s)
-{
-	size_t i, n = 0;
-
-	for (i = 0; i < p->n_ips; i++)
-		n += now - p->ips[i].last < window_s;
-	return n;
-}
-
-void sg_mailstats_observe(struct sg_mail_principal *p, time_t now, struct sg_observation *o)
-{
-	time_t min = now / 60;
-	size_t i;
-	int s;
-
-	advance(p, now);
-	memset(o, 0, sizeof(*o));
-	o->total = p->t.messages;
-	for (s = 0; s < 60; s++)
-		o->last_1m += p->msg_s[s];
-	for (i = 0; i < p->n_domains; i++)
-		o->destinations_10m += now - p->domains[i].last < 600;
-	o->client_ips_1h = sg_mailstats_ips(p, now, 3600);
-	o->bounced_10m = sum_m(p->bounced_m, min, 10);
-	o->delivered_10m = o->bounced_10m + sum_m(p->sent_m, min, 10);
-	o->bounces_in_1h = sum_m(p->bounce_in_m, min, 60);
-}
-
 int sg_mailstats_each(struct sg_mailstats *m, time_t now,
 		      int (*fn)(struct sg_mail_principal *p, void *ctx), void *ctx)
 {
@@ -668,6 +602,18 @@ int sg_mailstats_qids(const struct sg_mailstats *m, const struct sg_mail_princip
 			return ret;
 	}
 	return 0;
+}
+
+const struct sg_mail_principal *sg_mailstats_submitter(const struct sg_mailstats *m,
+						       const char *qid, __u32 client[4])
+{
+	const struct qid_entry *e = *qid ? sg_htab_find(m->qids, qid) : NULL;
+
+	memset(client, 0, 16);
+	if (!e || !e->p)
+		return NULL;
+	memcpy(client, e->client, 16);
+	return e->p;
 }
 
 size_t sg_mailstats_pending_hold(struct sg_mailstats *m, struct sg_mail_pending *out, size_t max)

@@ -126,6 +126,15 @@ int sg_mailstats_all(struct sg_mailstats *m, int (*fn)(struct sg_mail_principal 
 int sg_mailstats_qids(const struct sg_mailstats *m, const struct sg_mail_principal *p,
 		      int (*fn)(const char *qid, void *ctx), void *ctx);
 
+/*
+ * Who submitted the message of queue id qid, and from which SMTP client
+ * (IPv4 mapped; all zero when none: a local submission): a delivery's
+ * outcome tied to the session that sent it (core/campaign.h). NULL when
+ * the id is unknown or the message nobody's (inbound).
+ */
+const struct sg_mail_principal *sg_mailstats_submitter(const struct sg_mailstats *m,
+						       const char *qid, __u32 client[4]);
+
 /* A message of a contained principal, queued after its containment. */
 struct sg_mail_pending {
 	char qid[SG_MTA_QID_MAX];

@@ -240,6 +240,7 @@ void sg_daemon_reload(struct daemon *d)
 	sg_guard_config(&d->guard, d->cfg, sg_boot_ns());
 	/* The log's next line is judged on the new file, not on the one just freed. */
 	d->defence.bf = &d->cfg->bruteforce;
+	d->mail.cfg = d->cfg;
 	sg_daemon_policy_reload(d);
 	err = sg_dnsblwatch_apply(&d->dnsbl, &d->cfg->dnsbl);
 	if (err)

@@ -361,7 +361,4 @@ void sg_defence_metrics(const struct sg_defence *d, struct sg_brute_totals *tot,
 	m->relay_messages = d->relay_messages;
 	m->relay_alerts = d->relay_alerts;
 	m->ban_errors = d->ban_errors;
-	m->tables = sg_brute_table_names;
-	m->evicted = tot->evicted;
-	m->n_tables = SG_BRUTE_TABLES;
 }

@@ -44,6 +44,7 @@
 #define RELEASE_BATCH 256
 #define LOCAL_UNKNOWN SG_MAIL_LOCAL "unknown"
 #define RULE_BRUTE    "bruteforce_login"
+#define RULE_CAMPAIGN "campaign"
 #define MAPPED	      "\0\0\0\0\0\0\0\0\0\0\xff\xff"
 #define LOOPBACK6     "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\1"
 
@@ -230,6 +231,31 @@ static int brute_forced(struct sg_inband *ib, const struct sg_config *c,
 	return 1;
 }
 
+/*
+ * The login fed to the campaign view (core/campaign.h), as the log's are;
+ * from an address a campaign verdict condemned, the account is contained
+ * as the verdict contains it, from this message (value and limit: the
+ * verdict's [campaign] accounts). Not within a release's grace, nor for an
+ * account whose override only alerts.
+ */
+static int campaign_used(struct sg_inband *ib, const struct sg_config *c,
+			 const struct sg_policy_req *req, struct sg_mail_principal *p, time_t now)
+{
+	const struct sg_override *o;
+
+	if (p->kind != SG_MAIL_KIND_SASL || !ib->mail->campaign || !req->client_address[0] ||
+	    sg_campaign_login(ib->mail->campaign, c, req->client_address, p->id, now) != 1 ||
+	    p->released_until > now)
+		return 0;
+	o = sg_budget_override(c, p->id, NULL);
+	if (o && o->alert_only)
+		return 0;
+	sg_mailguard_contain(ib->mail, c, &c->audit, p, RULE_CAMPAIGN, c->campaign.accounts,
+			     c->campaign.accounts, now);
+	ib->n.condemned++;
+	return 1;
+}
+
 /* The limits of id: its override's, its learned baseline's, or the first budget. */
 static void limits_of(struct sg_inband *ib, const struct sg_config *c, const char *id, __s64 uid,
 		      struct sg_budget_limits *lim)
@@ -287,7 +313,8 @@ enum sg_policy_verdict sg_inband_judge(struct sg_inband *ib, const struct sg_con
 	if (p && uid >= 0)
 		p->uid = uid;
 	snprintf(why, whylen, "within budget");
-	if (p && (p->contained || brute_forced(ib, c, req, p, now)))
+	if (p && (p->contained || brute_forced(ib, c, req, p, now) ||
+		  campaign_used(ib, c, req, p, now)))
 		v = contained(ib, c, why, whylen);
 	if (!eom || v == SG_POLICY_REJECT)
 		return v;

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "mail/contain.h"
+#include "daemon/mailcampaign.h"
 #include "daemon/mailguard.h"
 #include "mail/mtalog.h"
 #include "util/render.h"
@@ -29,9 +30,13 @@ int sg_mailguard_init(struct sg_mailguard *g, const struct sg_config *c, struct 
 	g->resp = resp;
 	g->defence = defence;
 	g->type = sg_mta_detect(c);
+	g->cfg = c;
 	g->stats = sg_mailstats_new(0);
 	if (!g->stats)
 		return -ENOMEM;
+	ret = sg_mailcampaign_init(g, time(NULL));
+	if (ret)
+		return ret;
 	for (i = 0; i < c->detect.n_mta_users; i++) {
 		pw = getpwnam(c->detect.mta_users[i]);
 		sg_mailstats_mta_user(g->stats, c->detect.mta_users[i],
@@ -55,8 +60,10 @@ void sg_mailguard_free(struct sg_mailguard *g)
 {
 	sg_follower_free(g->follow);
 	sg_mailstats_free(g->stats);
+	sg_campaign_free(g->campaign);
 	g->follow = NULL;
 	g->stats = NULL;
+	g->campaign = NULL;
 }
 
 int sg_mailguard_fd(const struct sg_mailguard *g)
@@ -85,6 +92,8 @@ static void on_line(int index, const char *line, size_t len, void *ctx)
 	if (sg_mta_parse(r->g->type, line, len, r->now, &rec) == SG_MEV_NONE)
 		return;
 	sg_mailstats_add(r->g->stats, &rec, r->now, uid_of_user);
+	if (r->g->campaign)
+		sg_campaign_record(r->g->campaign, r->g->cfg, r->g->stats, &rec, r->now);
 	if (r->g->defence)
 		sg_defence_record(r->g->defence, &rec, r->now);
 }
@@ -383,9 +392,11 @@ void sg_mailguard_tick(struct sg_mailguard *g, const struct sg_config *c,
 
 	if (!g->stats)
 		return;
+	g->cfg = c;
 	sg_mailguard_read(g, now);
 	sync_state(g, c, now);
 	sg_mailstats_each(g->stats, now, judge, &t);
+	sg_mailcampaign_tick(g, c, audit, now);
 	hold_pending(g, c);
 }
 
@@ -428,7 +439,7 @@ json_t *sg_mailguard_explain(struct sg_mailguard *g, const struct sg_config *c, 
 	int r;
 
 	if (!p)
-		return NULL;
+		return sg_mailcampaign_explain(g, c, id, now);
 	v = principal_json(p, now);
 	rules = json_object();
 	for (r = 0; dp && rules && r < SG_RULES; r++)
@@ -441,7 +452,8 @@ json_t *sg_mailguard_explain(struct sg_mailguard *g, const struct sg_config *c, 
 	json_object_set_new(v, "mta", json_string(sg_mta_type_names[g->type]));
 	json_object_set_new(v, "expected_per_min", json_real(dp ? dp->expected : -1));
 	json_object_set_new(v, "new", json_boolean(dp && dp->is_new));
-	(void)c;
+	if (g->campaign)
+		json_object_set_new(v, "campaign", sg_campaign_principal_json(g->campaign, id));
 	return v;
 }
 
@@ -498,6 +510,33 @@ json_t *sg_mailguard_top(struct sg_mailguard *g, time_t now, size_t max)
 	return rows;
 }
 
+/* What the bounded tables dropped: mailstats' (its queues too), then the brute-force rules'. */
+static void dropped(const struct sg_mailguard *g, const struct sg_mailstats_host *h,
+		    struct sg_mta_metrics *m)
+{
+	static const char *const names[] = {
+		"mail_principals",     "mail_principals_refused",
+		"mail_qids",	       "mail_holds",
+		"mail_relays",	       "bruteforce_sources",
+		"bruteforce_accounts", "bruteforce_offenders",
+	};
+	struct sg_brute_totals t = {};
+	int i;
+
+	if (g->defence && g->defence->brute)
+		sg_brute_totals(g->defence->brute, &t);
+	m->dropped[0] = h->principals_evicted;
+	m->dropped[1] = h->principals_refused;
+	m->dropped[2] = h->qids_evicted;
+	m->dropped[3] = h->holds_dropped;
+	m->dropped[4] = h->relays_dropped;
+	for (i = 0; i < SG_BRUTE_TABLES; i++)
+		m->dropped[5 + i] = t.evicted[i];
+	m->dropped_names = names;
+	m->n_dropped = 5 + SG_BRUTE_TABLES;
+	_Static_assert(sizeof(names) / sizeof(names[0]) == 5 + SG_BRUTE_TABLES, "a name a table");
+}
+
 void sg_mailguard_metrics(struct sg_mailguard *g, time_t now, struct sg_mta_metrics *m,
 			  struct sg_account_metric *rows, size_t max, __u64 *records)
 {
@@ -521,11 +560,7 @@ void sg_mailguard_metrics(struct sg_mailguard *g, time_t now, struct sg_mta_metr
 	m->records = records;
 	m->n_events = SG_MTA_EVENT_KINDS;
 	m->auth_failures = h.auth_failures;
-	m->principals_evicted = h.principals_evicted;
-	m->principals_refused = h.principals_refused;
-	m->qids_evicted = h.qids_evicted;
-	m->holds_dropped = h.holds_dropped;
-	m->relays_dropped = h.relays_dropped;
+	dropped(g, &h, m);
 	m->bounces_in = h.bounces_in;
 	m->alerts = g->alerts;
 	m->contained = g->contained;
@@ -553,6 +588,8 @@ void sg_mailguard_metrics(struct sg_mailguard *g, time_t now, struct sg_mta_metr
 		};
 		sg_escape_id(p->id, rows[i].principal, sizeof(rows[i].principal));
 	}
+	sg_mailcampaign_metrics(g, now);
+	m->campaign = g->campaign ? &g->campaign_m : NULL;
 	m->accounts = rows;
 	m->n_accounts = i;
 	m->accounts_omitted = t.n - i;

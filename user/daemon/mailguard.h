@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "host/audit.h"
+#include "core/campaign.h"
 #include "core/config.h"
 #include "core/decide.h"
 #include "daemon/defence.h"
@@ -42,6 +43,10 @@ struct sg_mailguard {
 	} state_seen; /* of the containment state file, when last read */
 	__u64 contained, releases, holds, alerts;
 	__u64 errors; /* containment steps that failed */
+	/* Credential stuffing (daemon/mailcampaign.h); cfg: the daemon's, as of the last tick. */
+	struct sg_campaign *campaign;
+	const struct sg_config *cfg;
+	struct sg_campaign_metrics campaign_m;
 };
 
 /*

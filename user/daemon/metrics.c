@@ -482,6 +482,39 @@ static void account_metrics(FILE *f, const struct sg_mta_metrics *m)
 	sample(f, "smtpguard_accounts_omitted", NO_LABELS, n);
 }
 
+#define CAMPAIGN(f) offsetof(struct sg_campaign_metrics, f)
+static void campaign_metrics(FILE *f, const struct sg_campaign_metrics *m)
+{
+	static const struct {
+		const char *name, *type, *help;
+		size_t off;
+	} t[] = {
+		{ "smtpguard_campaign_addresses_condemned_total", "counter",
+		  "Addresses that logged in to many accounts, condemned.", CAMPAIGN(condemned) },
+		{ "smtpguard_campaign_accounts_held_total", "counter",
+		  "Accounts a condemned address logged in to, held for it.", CAMPAIGN(held) },
+		{ "smtpguard_campaign_host_alerts_total", "counter",
+		  "Host-wide alerts: bounce share and new senders jumped.", CAMPAIGN(host_alerts) },
+		{ "smtpguard_campaign_evicted_total", "counter",
+		  "Addresses, their accounts or verdicts dropped at a cap.", CAMPAIGN(evicted) },
+		{ "smtpguard_campaign_addresses", "gauge",
+		  "Client addresses whose logins are counted.", CAMPAIGN(addresses) },
+		{ "smtpguard_campaign_host_alert", "gauge",
+		  "1 while the host-wide campaign alert is in force.", CAMPAIGN(host_active) },
+		{ "smtpguard_campaign_host_new_senders", "gauge",
+		  "New accounts that sent in the last 10 minutes.", CAMPAIGN(host_new_senders) },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		family(f, t[i].name, t[i].type, t[i].help);
+		sample_u64(f, t[i].name, NO_LABELS, *(const __u64 *)((const char *)m + t[i].off));
+	}
+	family(f, "smtpguard_campaign_host_bounce_share", "gauge",
+	       "Bounced over remote deliveries of every principal in the last 10 minutes.");
+	sample_double(f, "smtpguard_campaign_host_bounce_share", NO_LABELS, m->host_bounce_share);
+}
+
 static void mta_metrics(FILE *f, const struct sg_mta_metrics *m)
 {
 	static const struct {
@@ -490,8 +523,7 @@ static void mta_metrics(FILE *f, const struct sg_mta_metrics *m)
 	} totals[] = {
 		{ "smtpguard_mta_auth_failures_total", "Failed logins in the MTA and Dovecot logs.",
 		  offsetof(struct sg_mta_metrics, auth_failures) },
-		{ "smtpguard_mta_bounces_in_total",
-		  "Null-sender messages delivered to mailboxes here.",
+		{ "smtpguard_mta_bounces_in_total", "Null-sender messages delivered to mailboxes here.",
 		  offsetof(struct sg_mta_metrics, bounces_in) },
 		{ "smtpguard_mta_alerts_total", "Alerts raised on mail principals.",
 		  offsetof(struct sg_mta_metrics, alerts) },
@@ -503,24 +535,7 @@ static void mta_metrics(FILE *f, const struct sg_mta_metrics *m)
 		  offsetof(struct sg_mta_metrics, held) },
 		{ "smtpguard_mta_errors_total", "Containment steps that failed (see the log).",
 		  offsetof(struct sg_mta_metrics, errors) },
-		{ "smtpguard_mail_principals_evicted_total",
-		  "Mail principals dropped at the table's bound to make room for a new one "
-		  "(inbound-only and idle ones first).",
-		  offsetof(struct sg_mta_metrics, principals_evicted) },
-		{ "smtpguard_mail_principals_refused_total",
-		  "New mail principals not tracked: every one kept at the bound is contained.",
-		  offsetof(struct sg_mta_metrics, principals_refused) },
-		{ "smtpguard_mail_qids_evicted_total",
-		  "Messages still tracked dropped at the bound of queue ids (the oldest first).",
-		  offsetof(struct sg_mta_metrics, qids_evicted) },
-		{ "smtpguard_mail_holds_dropped_total",
-		  "Messages of contained principals past the queue of holds between two ticks.",
-		  offsetof(struct sg_mta_metrics, holds_dropped) },
-		{ "smtpguard_mail_relays_dropped_total",
-		  "Relayed messages past the queue between two ticks (counted, not judged).",
-		  offsetof(struct sg_mta_metrics, relays_dropped) },
 	};
-	char n[16];
 	size_t i;
 
 	family(f, "smtpguard_mta_info", "gauge", "The mail server whose logs are followed, always 1.");
@@ -537,9 +552,12 @@ static void mta_metrics(FILE *f, const struct sg_mta_metrics *m)
 	}
 	family(f, "smtpguard_mta_principals", "gauge",
 	       "SASL accounts and local senders the daemon keeps counts for.");
-	snprintf(n, sizeof(n), "%zu", m->principals);
-	sample(f, "smtpguard_mta_principals", NO_LABELS, n);
+	sample_u64(f, "smtpguard_mta_principals", NO_LABELS, m->principals);
+	named_family(f, "smtpguard_evicted_total", "counter", "Entries a bounded table dropped.",
+		     "table", m->dropped_names, m->dropped, m->n_dropped);
 	account_metrics(f, m);
+	if (m->campaign)
+		campaign_metrics(f, m->campaign);
 }
 
 static void defence_metrics(FILE *f, const struct sg_defence_metrics *m)
@@ -555,7 +573,7 @@ static void defence_metrics(FILE *f, const struct sg_defence_metrics *m)
 	family(f, "smtpguard_bruteforce_bans_total", "counter",
 	       "Bans the daemon's brute-force and relay rules gave, by rule.");
 	for (i = 0; i < m->n_reasons; i++)
-		if (i >= SG_BAN_AUTH_FAILURES)
+		if (i >= SG_BAN_AUTH_FAILURES && i != SG_BAN_CAMPAIGN)
 			sample_u64(f, "smtpguard_bruteforce_bans_total",
 				   LABELS({"reason", m->reasons[i]}), m->banned[i]);
 	family(f, "smtpguard_relay_messages_total", "counter",
@@ -566,10 +584,6 @@ static void defence_metrics(FILE *f, const struct sg_defence_metrics *m)
 	family(f, "smtpguard_ban_errors_total", "counter",
 	       "Bans the daemon's rules gave that could not be put in sg_bans (see the log).");
 	sample_u64(f, "smtpguard_ban_errors_total", NO_LABELS, m->ban_errors);
-	named_family(f, "smtpguard_bruteforce_evicted_total", "counter",
-		     "Entries the brute-force rules dropped at a table's cap for a new one (an "
-		     "idle one), by table.",
-		     "table", m->tables, m->evicted, m->n_tables);
 }
 
 static void inband_metrics(FILE *f, const struct sg_inband_metrics *m)

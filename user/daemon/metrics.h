@@ -12,6 +12,7 @@
 #include <linux/types.h>
 
 #include "core/baseline.h"
+#include "core/brute.h"
 #include "core/config.h"
 #include "daemon/policysrv.h"
 #include "mail/dnsbl.h"
@@ -44,6 +45,14 @@ struct sg_account_metric {
 	int contained;
 };
 
+/* Credential stuffing (core/campaign.h): per address, and the host-wide rule. */
+struct sg_campaign_metrics {
+	__u64 condemned, held, host_alerts, evicted;
+	__u64 addresses; /* tracked now */
+	__u64 host_active, host_new_senders;
+	double host_bounce_share; /* at the rule's last look */
+};
+
 /* The mail server's side, host-wide. */
 struct sg_mta_metrics {
 	const char *type; /* "none", "postfix", "exim" */
@@ -52,11 +61,14 @@ struct sg_mta_metrics {
 	const __u64 *records; /* [n_events], by event */
 	size_t n_events;
 	__u64 auth_failures, bounces_in, alerts, contained, releases, held, errors;
-	/* Dropped at the mail tables' bounds (sg_mailstats_host's). */
-	__u64 principals_evicted, principals_refused, qids_evicted, holds_dropped, relays_dropped;
+	/* What each bounded table (mailstats', the brute-force rules') dropped, by table. */
+	const char *const *dropped_names;
+	__u64 dropped[5 + SG_BRUTE_TABLES];
+	size_t n_dropped;
 	size_t principals;
 	const struct sg_account_metric *accounts; /* the K busiest, busiest first */
 	size_t n_accounts, accounts_omitted;
+	const struct sg_campaign_metrics *campaign; /* NULL: none */
 };
 
 /* Brute-force bans and open-relay alerts (defence.h). */
@@ -69,9 +81,6 @@ struct sg_defence_metrics {
 	const __u64 *banned; /* [n_reasons]: given by the daemon's rules, ever */
 	size_t n_reasons;
 	__u64 relay_messages, relay_alerts, ban_errors;
-	const char *const *tables; /* the brute-force rules' bounded tables */
-	const __u64 *evicted;	   /* [n_tables]: dropped at the cap for a new one */
-	size_t n_tables;
 };
 
 /* The in-band judge (inband.h): policy requests and what became of them. */

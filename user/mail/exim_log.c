@@ -19,73 +19,128 @@ static int exim_id(struct cur w)
 }
 
 /*
- * "H=[NAME ][(HELO) ][IP][:PORT]": the IP is the first bracketed word
- * outside parentheses (a HELO may be "[IP]" too). The words are consumed
- * up to the IP, and never the next KEY=.
+ * "H=[NAME ][(HELO) ][IP][:PORT]" (w the first word, "H=" dropped) and
+ * the same after "authenticator failed for", as Exim writes it: the name a resolved
+ * one, the HELO one word in parentheses (Exim refuses a HELO with blanks
+ * unless helo_accept_junk_hosts says otherwise), then the bracketed
+ * address. Anything else is not Exim's own H=: 0, and the line's keys are
+ * not trusted.
  */
-static void exim_host(struct cur *c, struct cur w, struct sg_mta_rec *r)
+static int exim_host(struct cur *c, struct cur w, struct sg_mta_rec *r)
 {
-	int in_paren = 0, words = 0;
-	struct cur peek;
+	int i;
 
-	w.p += 2;
-	for (;;) {
-		if (!in_paren && left(&w) && *w.p == '[') {
+	for (i = 0; i < 3; i++) {
+		if (left(&w) && *w.p == '[') {
 			sg_line_bracket_ip(r->client_ip, w);
-			return;
+			return r->client_ip[0] != '\0';
 		}
-		if (!in_paren && left(&w) && *w.p == '(')
-			in_paren = 1;
-		if (in_paren && left(&w) && w.end[-1] == ')')
-			in_paren = 0;
-		if (++words == 8)
-			return;
-		peek = *c;
-		w = next_word(&peek);
-		if (!left(&w) || (!in_paren && find_ch(w.p, w.end, '=')))
-			return;
-		*c = peek;
+		/* A name only first; a HELO only as one word in parentheses. */
+		if (left(&w) && *w.p == '(' ? left(&w) < 2 || w.end[-1] != ')' : i > 0)
+			return 0;
+		w = next_word(c);
 	}
+	return 0;
 }
 
-static int is(struct cur w, const char *lit)
+/* The keys of a "<=" line before S=, in the order Exim writes them; each at most once. */
+static const char *const in_keys[] = { "R=", "H=", "U=", "I=", "P=", "X=", "CV=", "DN=", "A=" };
+#define N_IN_KEYS (sizeof(in_keys) / sizeof(in_keys[0]))
+
+/* Which of in_keys w starts with; N_IN_KEYS for another word. */
+static size_t in_key(struct cur w)
 {
-	return left(&w) == strlen(lit) && !memcmp(w.p, lit, left(&w));
+	size_t k;
+
+	for (k = 0; k < N_IN_KEYS && !at(&w, in_keys[k]); k++)
+		;
+	return k;
+}
+
+/* A key Exim adds that smtpguard does not read: KEY=VALUE, or a flag ("K", "TFO*"). */
+static int exim_flag(struct cur w)
+{
+	const char *q;
+
+	if (!left(&w) || *w.p < 'A' || *w.p > 'Z')
+		return 0;
+	if (find_ch(w.p, w.end, '='))
+		return 1;
+	for (q = w.p; q < w.end; q++)
+		if (!((*q >= 'A' && *q <= 'Z') || is_digit(*q) || *q == '*'))
+			return 0;
+	return 1;
 }
 
 /*
- * "<= SENDER [R=ID] [H=HOST [(HELO)] [IP]:PORT] [U=USER] P=PROTO [A=AUTH:LOGIN]
- * S=N id=MSGID [T="SUBJECT"] [from <..>] [for R..]": a local submission
- * when the protocol is local*. The scan stops at the message id: from
- * there on the client wrote the words.
+ * The keys after the sender up to S=: H=, U=, P=, A= only where Exim puts
+ * them. A key out of order or twice, S= before the P= Exim always
+ * writes, or a word that is no key (other than those Exim adds, see
+ * exim_flag) means a client's text (an ident reply, a certificate's DN, a
+ * junk HELO) imitates them: -1, nothing taken.
+ */
+static int exim_in_keys(struct cur *c, struct sg_mta_rec *r, int *host, int *local)
+{
+	size_t next = 0, k;
+	const char *colon, *q;
+	struct cur w;
+
+	for (;;) {
+		w = next_word(c);
+		if (!left(&w))
+			return -1;
+		/* Exim always writes P=: an S= before it is a client's. */
+		if (at(&w, "S="))
+			return next > 4 ? 0 : -1;
+		k = in_key(w);
+		if (k == N_IN_KEYS) {
+			if (!exim_flag(w))
+				return -1;
+			continue;
+		}
+		if (k < next)
+			return -1;
+		next = k + 1;
+		if (k == 1 && !(*host = exim_host(c, (struct cur){ w.p + 2, w.end }, r)))
+			return -1;
+		if (k == 2)
+			COPY(r->user, w.p + 2, w.end);
+		if (k == 4)
+			*local = left(&w) >= 7 && !memcmp(w.p + 2, "local", 5);
+		if (k == 7) {
+			/* DN="...": its own blanks are inside the quotes. */
+			q = left(&w) >= 4 && w.p[3] == '"' ? find(w.p + 4, c->end, "\" ") : NULL;
+			if (!q)
+				return -1;
+			c->p = q + 1;
+		}
+		if (k == 8 && (colon = find_ch(w.p, w.end, ':')))
+			COPY(r->login, colon + 1, w.end);
+	}
+}
+
+/*
+ * "<= SENDER [R=ID] [H=HOST] [U=USER] [I=IF] P=PROTO [X=..] [CV=..]
+ * [DN=".."] [A=AUTH:LOGIN] S=N [id=MSGID] [T="SUBJECT"] [from <..>] [for
+ * R..]": a local submission when the protocol is local*. The sender is a
+ * remote client's text: read as an RFC 5321 path, quoted strings and all,
+ * so a quoted local part holding " H=[IP] A=plain:victim " is part of the
+ * address. From S= on the client wrote the words again: the scan stops.
  */
 static enum sg_mta_event exim_in(struct cur *c, struct sg_mta_rec *r)
 {
-	struct cur w = word(c);
+	const char *stop = sg_line_path_end(c->p, c->end);
 	int host = 0, local = 0;
-	const char *colon;
 
-	if (is(w, "<>"))
+	if (!stop || stop == c->p)
+		return SG_MEV_NONE;
+	if (stop - c->p == 2 && !memcmp(c->p, "<>", 2))
 		r->null_sender = 1;
 	else
-		COPY(r->sender, w.p, w.end);
-	while (c->p < c->end) {
-		w = next_word(c);
-		if (at(&w, "id=") || at(&w, "T=\"") || is(w, "for") || is(w, "from"))
-			break;
-		if (at(&w, "H=")) {
-			host = 1;
-			exim_host(c, w, r);
-		} else if (at(&w, "U=")) {
-			COPY(r->user, w.p + 2, w.end);
-		} else if (at(&w, "P=")) {
-			local = left(&w) >= 7 && !memcmp(w.p + 2, "local", 5);
-		} else if (at(&w, "A=")) {
-			colon = find_ch(w.p, w.end, ':');
-			if (colon)
-				COPY(r->login, colon + 1, w.end);
-		}
-	}
+		COPY(r->sender, c->p, stop);
+	c->p = stop;
+	if (exim_in_keys(c, r, &host, &local) < 0)
+		return SG_MEV_NONE;
 	if (local || (!host && r->user[0])) {
 		r->client_ip[0] = r->login[0] = '\0';
 		return SG_MEV_LOCAL;
@@ -161,27 +216,61 @@ static int exim_local(const char *transport, const char *router)
 }
 
 /*
+ * Where the recipient's part ends: "RCPT [(PARENT)] [<ORIGINAL>]", each an
+ * RFC 5321 path, so a quoted local part cannot end it early; a pipe or a
+ * file (the host's own configuration) at the first " KEY=" or ": ".
+ * NULL when the addresses do not parse.
+ */
+static const char *exim_rcpt_part(const char *p, const char *end)
+{
+	const char *q;
+
+	if (p < end && (*p == '|' || *p == '/'))
+		return exim_rcpt_end(p, end);
+	q = sg_line_path_end(p, end);
+	/* "** RCPT: ERROR" */
+	if (q && q > p && q[-1] == ':')
+		return q - 1;
+	if (q && end - q > 2 && q[1] == '(') {
+		q = sg_line_path_end(q + 2, end);
+		if (!q || q[-1] != ')')
+			return NULL;
+	}
+	if (q && end - q > 2 && q[1] == '<') {
+		q = sg_line_path_end(q + 2, end);
+		if (!q || q[-1] != '>')
+			return NULL;
+	}
+	return q;
+}
+
+/*
  * "=> RCPT [(PARENT)] [<ORIGINAL>] R=ROUTER T=TRANSPORT [H=HOST [IP]] ... [C="250 ..."]"
  * and the same after ->, >>, ** and == (with ": ERROR" at the end). The
  * recipient is the original address in angle brackets when Exim gives
  * one (a local delivery names the local part first, a pipe its command).
+ * R= and T= are the first keys: the first of each is Exim's, the rest
+ * (H=, C=) name and quote the remote server.
  */
 static enum sg_mta_event exim_out(struct cur *c, struct sg_mta_rec *r, enum sg_mta_outcome out)
 {
-	const char *stop = exim_rcpt_end(c->p, c->end), *o;
+	const char *stop = exim_rcpt_part(c->p, c->end), *o;
 	char router[64] = "";
-	struct cur w, rc = { c->p, stop };
+	struct cur w, rc;
 
-	if (stop > c->p && stop[-1] == '>' && (o = rfind_ch(c->p, stop - 1, '<')) &&
-	    (o == c->p || o[-1] == ' ')) {
-		COPY(r->rcpt, o + 1, stop - 1);
+	if (!stop)
+		return SG_MEV_NONE;
+	rc.p = c->p;
+	rc.end = stop;
+	if (stop > c->p && stop[-1] == '>' && (o = sg_line_rfind(c->p, stop, " <"))) {
+		COPY(r->rcpt, o + 2, stop - 1);
 		/* A local delivery names the local part first; another address, a forward. */
 		w = word(&rc);
 		r->forwarded = find_ch(w.p, w.end, '@') &&
 			       (left(&w) != strlen(r->rcpt) || strncasecmp(w.p, r->rcpt, left(&w)));
 	} else {
 		w = word(&rc);
-		COPY(r->rcpt, w.p, w.end);
+		COPY(r->rcpt, w.p, sg_line_path_end(w.p, stop) ?: stop);
 	}
 	if (!r->rcpt[0])
 		return SG_MEV_NONE;
@@ -189,15 +278,17 @@ static enum sg_mta_event exim_out(struct cur *c, struct sg_mta_rec *r, enum sg_m
 	/* The keys end where the error text begins, at the first word ending in ':'. */
 	while (c->p < c->end) {
 		w = next_word(c);
+		if (at(&w, "H=") || at(&w, "C="))
+			break;
 		if (left(&w) && w.end[-1] == ':') {
 			w.end--;
-			if (at(&w, "T="))
+			if (at(&w, "T=") && !r->relay[0])
 				COPY(r->relay, w.p + 2, w.end);
 			break;
 		}
-		if (at(&w, "R="))
+		if (at(&w, "R=") && !router[0])
 			COPY(router, w.p + 2, w.end);
-		else if (at(&w, "T="))
+		else if (at(&w, "T=") && !r->relay[0])
 			COPY(r->relay, w.p + 2, w.end);
 	}
 	if (!exim_dsn(stop, c->end, r->dsn, sizeof(r->dsn)) && out != SG_OUT_SENT)
@@ -239,29 +330,25 @@ static enum sg_mta_event exim_msg(struct cur *c, struct sg_mta_rec *r)
  */
 static enum sg_mta_event exim_auth(struct cur *c, struct sg_mta_rec *r)
 {
-	const char *p, *q, *from = c->p;
-	int in_paren = 0, words;
+	const char *p, *q;
 	struct cur w;
 
-	for (words = 0; words < 8 && c->p < c->end; words++) {
-		w = next_word(c);
-		if (!in_paren && left(&w) && *w.p == '[') {
-			sg_line_bracket_ip(r->client_ip, w);
-			/* Without a port the reply follows the address: "[IP]: 535 ...". */
-			from = w.p;
-			break;
-		}
-		if (!in_paren && left(&w) && *w.p == '(')
-			in_paren = 1;
-		if (in_paren && left(&w) && w.end[-1] == ')')
-			in_paren = 0;
-	}
-	for (p = from; (p = find(p, c->end, ": ")); p += 2)
-		if (c->end - p >= 6 && is_digit(p[2]) && is_digit(p[3]) && is_digit(p[4]) &&
-		    p[5] == ' ')
-			break;
-	if (!p || p[2] != '5')
+	/* The host as in H=: a HELO of several words could name any address. */
+	if (!exim_host(c, next_word(c), r))
 		return SG_MEV_NONE;
+	/* The reply right after the address ("[IP]: 535") or after I=[IP]:PORT. */
+	p = c->p - 1;
+	if (*p != ':') {
+		w = next_word(c);
+		p = w.end - 1;
+		if (!at(&w, "I=") || *p != ':')
+			p = NULL;
+	}
+	if (!p || c->end - p < 5 || p[1] != ' ' || p[2] != '5' || !is_digit(p[3]) ||
+	    !is_digit(p[4]) || (c->end - p > 5 && p[5] != ' ')) {
+		r->client_ip[0] = '\0';
+		return SG_MEV_NONE;
+	}
 	q = find(p, c->end, " (set_id=");
 	if (q) {
 		q += strlen(" (set_id=");

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The parsers' cursor helpers and the timestamps of log lines; see logline.h and mtalog.h. */
 #include <arpa/inet.h>
+#include <stdint.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
@@ -58,18 +59,38 @@ void sg_line_bracket_ip(char *dst, struct cur w)
 		sg_line_set_ip(dst, o + 1, cl);
 }
 
+const char *sg_line_path_end(const char *p, const char *end)
+{
+	int quoted = 0;
+
+	for (; p < end; p++) {
+		if (quoted && *p == '\\') {
+			if (++p == end)
+				return NULL;
+		} else if (*p == '"') {
+			quoted = !quoted;
+		} else if (!quoted && *p == ' ') {
+			break;
+		}
+	}
+	return quoted ? NULL : p;
+}
+
 int sg_line_angle(struct cur *c, char *dst, size_t size, int *null)
 {
 	const char *q = c->p;
+	int quoted = 0;
 
-	for (;;) {
-		q = find_ch(q, c->end, '>');
-		if (!q)
-			return 0;
-		if (q + 1 == c->end || q[1] == ' ' || q[1] == ',')
+	for (; q < c->end; q++) {
+		if (quoted && *q == '\\')
+			q++;
+		else if (*q == '"')
+			quoted = !quoted;
+		else if (!quoted && *q == '>' && (q + 1 == c->end || q[1] == ' ' || q[1] == ','))
 			break;
-		q++;
 	}
+	if (q >= c->end)
+		return 0;
 	sg_line_copy(dst, size, c->p, q);
 	if (null)
 		*null = q == c->p;
@@ -293,6 +314,32 @@ static size_t time_iso(const char *p, const char *end, time_t *when)
 	return ended(p, q, end);
 }
 
+/*
+ * multilog's "@" and 24 hex digits (TAI64N): the label is 2^62 + TAI
+ * seconds, then nanoseconds. TAI is taken as UTC + 10 s, as daemontools'
+ * tai64nlocal does.
+ */
+static size_t time_tai64n(const char *p, const char *end, time_t *when)
+{
+	unsigned long long label = 0;
+	int i, d;
+
+	if (end - p < 25 || *p != '@')
+		return 0;
+	for (i = 1; i <= 24; i++) {
+		d = is_digit(p[i]) ? p[i] - '0' : p[i] >= 'a' && p[i] <= 'f' ? p[i] - 'a' + 10 : -1;
+		if (d < 0)
+			return 0;
+		if (i <= 16)
+			label = label << 4 | (unsigned long long)d;
+	}
+	if (label < (1ULL << 62) + 10 ||
+	    label - (1ULL << 62) - 10 > (unsigned long long)INT32_MAX * 2)
+		return 0;
+	*when = (time_t)(label - (1ULL << 62) - 10);
+	return ended(p, p + 25, end);
+}
+
 size_t sg_mta_parse_time(const char *line, size_t len, time_t ref, time_t *when)
 {
 	const char *end;
@@ -302,7 +349,10 @@ size_t sg_mta_parse_time(const char *line, size_t len, time_t ref, time_t *when)
 	if (!line || !len)
 		return 0;
 	end = line + len;
-	n = is_digit(*line) ? time_iso(line, end, when) : time_3164(line, end, ref, when);
+	if (*line == '@')
+		n = time_tai64n(line, end, when);
+	else
+		n = is_digit(*line) ? time_iso(line, end, when) : time_3164(line, end, ref, when);
 	if (!n)
 		*when = 0;
 	return n;
@@ -347,7 +397,8 @@ enum sg_mta_event sg_line_finish(struct sg_mta_rec *r, enum sg_mta_event ev)
 		r->uid = -1;
 		r->when = when;
 	}
-	if (ev == SG_MEV_AUTH_FAIL && !r->attempts)
+	/* One line, at most one failure: see mtalog.h. */
+	if (ev == SG_MEV_AUTH_FAIL)
 		r->attempts = 1;
 	r->ev = ev;
 	return ev;

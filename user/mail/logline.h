@@ -121,11 +121,20 @@ void sg_line_set_ip(char *dst, const char *p, const char *q);
 void sg_line_bracket_ip(char *dst, struct cur w);
 
 /*
- * An address after its '<': it ends at the first '>' followed by the end,
- * a blank or a comma (a quoted local part may hold a '>'). The null
- * address "<>" sets *null.
+ * An address after its '<': it ends at the first '>' outside a quoted
+ * string (the MTA quotes a local part holding '>', ',' or a blank)
+ * followed by the end, a blank or a comma. The null address "<>" sets
+ * *null.
  */
 int sg_line_angle(struct cur *c, char *dst, size_t size, int *null);
+
+/*
+ * Where the address at p ends as an RFC 5321 path: at the first blank
+ * outside a quoted string, a backslash escaping the character after it
+ * inside one. NULL when a quote is left open: not an address the MTA
+ * accepted, and nothing after it can be told from it.
+ */
+const char *sg_line_path_end(const char *p, const char *end);
 
 /* Decimal digits at the cursor as an unsigned value up to max; 0 when none or too large. */
 int sg_line_number(struct cur *c, unsigned long long max, unsigned long long *v);

@@ -10,6 +10,27 @@
  *
  * Queue ids tie the lines of one message together; the parsers do not:
  * the caller (mailstats.c) keeps that state.
+ *
+ * A field is taken only from the place the MTA writes it, and addresses
+ * are read as RFC 5321 paths (quoted strings and backslash escapes), so
+ * text a client wrote (a sender, a recipient, a HELO, a login, a subject,
+ * a remote server's reply) can never supply another principal, address
+ * or outcome than the one the MTA logged. Where the MTA's own form is
+ * ambiguous or broken (an Exim "<=" line with keys out of order or
+ * twice, a quote left open) the line yields nothing rather than a guess.
+ *
+ * An SG_MEV_AUTH_FAIL record stands for one failure (attempts is 1),
+ * whatever count the line claims: Dovecot's "(auth failed, N attempts)"
+ * counts one, so one forged line is one failure (see brute.h for what
+ * that costs). The failures: Postfix's "SASL MECH authentication
+ * failed" (not "Invalid authentication mechanism" nor a lost auth
+ * server: no password tried); Exim's "authenticator failed ... 535";
+ * Dovecot's login processes' "(auth failed" and a proxy's "(proxy dest
+ * auth failed)", and its auth process's "Password mismatch", "unknown
+ * user", "pam_authenticate() failed", LDAP's "invalid credentials" (2.3's
+ * "passdb(LOGIN,IP,<S>)" and 2.4's "auth(LOGIN,IP,sasl:MECH)<S>:") and
+ * PAM's own "pam_unix(dovecot:auth): authentication failure" (service
+ * SG_SVC_OTHER: the same failure as the login process's line).
  */
 #ifndef SG_MTALOG_H
 #define SG_MTALOG_H
@@ -24,9 +45,9 @@
  * The timestamp at the start of line: RFC 3164 "Mmm dd hh:mm:ss" (the year
  * is the one that puts it nearest to ref, so December lines read in January
  * stay in the old year), RFC 3339 "YYYY-MM-DDThh:mm:ss[.frac](Z|+hh:mm)",
- * or Exim's "YYYY-MM-DD hh:mm:ss[.frac][ +hhmm]". Local time unless an
- * offset is given. Returns the length of the timestamp and the blank after
- * it, or 0 (and *when = 0) when the line does not start with one.
+ * Exim's "YYYY-MM-DD hh:mm:ss[.frac][ +hhmm]", or multilog's TAI64N
+ * "@4000000068...". Local time unless an offset is given. Returns the length of the timestamp and
+ * the blank after it, or 0 (and *when = 0) when the line does not start with one.
  */
 size_t sg_mta_parse_time(const char *line, size_t len, time_t ref, time_t *when);
 

@@ -62,7 +62,15 @@ static int postfix_qid(struct cur *c, struct sg_mta_rec *r)
 	return 1;
 }
 
-/* "NAME[IP][:PORT][, sasl_method=M, sasl_username=LOGIN][, ...]" (smtpd). */
+/*
+ * "NAME[IP][:PORT][, sasl_method=M, sasl_username=LOGIN][, sasl_sender=S]
+ * [, orig_queue_id=Q, orig_client=C]" (smtpd). NAME is a checked DNS
+ * name, so the first ", sasl_username=" is Postfix's. The login is the
+ * SASL server's (Dovecot's auth_username_chars has no comma or blank by
+ * default); the sender after it is the client's (MAIL FROM's AUTH=), so
+ * the login ends at the first ", sasl_sender=", else before Postfix's own
+ * trailing fields, else at the end: never at a comma of its own.
+ */
 static enum sg_mta_event pf_client(struct cur *c, struct sg_mta_rec *r)
 {
 	const char *comma = find_ch(c->p, c->end, ','), *p, *q;
@@ -72,7 +80,9 @@ static enum sg_mta_event pf_client(struct cur *c, struct sg_mta_rec *r)
 	p = find(w.end, c->end, ", sasl_username=");
 	if (p) {
 		p += strlen(", sasl_username=");
-		q = find(p, c->end, ", ");
+		q = find(p, c->end, ", sasl_sender=");
+		if (!q)
+			q = sg_line_rfind(p, c->end, ", orig_queue_id=");
 		COPY(r->login, p, q ? q : c->end);
 	}
 	return SG_MEV_SUBMIT;
@@ -90,7 +100,11 @@ static enum sg_mta_event pf_pickup(struct cur *c, struct sg_mta_rec *r)
 	return SG_MEV_LOCAL;
 }
 
-/* "from=<SENDER>, size=N, nrcpt=N (queue active)" (qmgr); "from=<>, status=expired" is not. */
+/*
+ * "from=<SENDER>, size=N, nrcpt=N (queue active)" (qmgr); "from=<>,
+ * status=expired" is not. Nothing the client wrote follows the count:
+ * the last ", nrcpt=" is Postfix's.
+ */
 static enum sg_mta_event pf_queued(struct cur *c, struct sg_mta_rec *r)
 {
 	unsigned long long n;
@@ -98,7 +112,7 @@ static enum sg_mta_event pf_queued(struct cur *c, struct sg_mta_rec *r)
 
 	if (!sg_line_angle(c, r->sender, sizeof(r->sender), &r->null_sender))
 		return SG_MEV_NONE;
-	p = find(c->p, c->end, ", nrcpt=");
+	p = sg_line_rfind(c->p, c->end, ", nrcpt=");
 	if (!p)
 		return SG_MEV_NONE;
 	c->p = p + strlen(", nrcpt=");
@@ -221,9 +235,11 @@ static enum sg_mta_event pf_hold(struct cur *c, struct sg_mta_rec *r)
 }
 
 /*
- * "warning: NAME[IP]: SASL MECH authentication failed: REASON[,
- * sasl_username=LOGIN]". A lost connection to the auth server is the
- * server's failure, not the client's.
+ * "warning: NAME[IP][:PORT]: SASL MECH authentication failed: REASON[,
+ * sasl_username=LOGIN]": REASON is the SASL server's, the login last.
+ * Postfix's other lines about the same AUTH ("lost connection after
+ * AUTH", "disconnect from ... auth=0/1") and the Cyrus library's own
+ * "SASL authentication failure: ..." are not counted again.
  */
 static enum sg_mta_event pf_warning(struct cur *c, struct sg_mta_rec *r)
 {
@@ -237,7 +253,9 @@ static enum sg_mta_event pf_warning(struct cur *c, struct sg_mta_rec *r)
 		return SG_MEV_NONE;
 	eat(c, ":");
 	eat(c, " ");
-	if (at(c, "Connection lost to authentication server"))
+	/* The server's trouble, or a client probing mechanisms: no password was tried. */
+	if (at(c, "Connection lost to authentication server") ||
+	    at(c, "Invalid authentication mechanism") || at(c, "no mechanism available"))
 		return SG_MEV_NONE;
 	sg_line_bracket_ip(r->client_ip, client);
 	p = find(c->p, c->end, "sasl_username=");

@@ -27,13 +27,14 @@
 #include <string.h>
 
 #include "core/baseline.h"
+#include "core/campaign.h"
 #include "core/mailstats.h"
 #include "util/htab.h"
 #include "util/render.h"
 #include "mail/logread.h"
 #include "mail/replay.h"
 
-#define MINUTE(t)  ((((t) % 60) + 60) % 60 == 0) /* t starts a minute */
+#define MINUTE(t) ((((t) % 60) + 60) % 60 == 0) /* t starts a minute */
 
 /* What a principal's windows are made of: when none moved, no window gained. */
 struct counts {
@@ -68,9 +69,12 @@ struct replay {
 	struct entry **es; /* in order of creation */
 	size_t n_es, cap_es;
 	struct sg_htab *index; /* struct slot by id */
-	struct entry **by_p; /* a cache on mailstats' record's address; a miss costs a lookup */
+	struct entry **by_p;   /* a cache on mailstats' record's address; a miss costs a lookup */
 	size_t cap_by_p;
-	struct sg_htab *ipset; /* hashes of (principal, IP) seen */
+	struct sg_htab *ipset;	  /* hashes of (principal, IP) seen */
+	struct sg_campaign *cg;	  /* NULL: no campaign view */
+	json_t *condemned, *host; /* its verdicts and host-wide alerts, as reported */
+	__u64 held;
 
 	int started;
 	int dirty;	   /* records were fed at now since its tick */
@@ -242,6 +246,63 @@ static int judge(struct sg_mail_principal *p, void *ctx)
 	return 0;
 }
 
+/* --- campaigns --------------------------------------------------------------- */
+
+static json_t *when(time_t t);
+
+/* A verdict into the report: an address, or an account held under its address. */
+static int campaign_verdict(struct replay *r, const struct sg_campaign_verdict *v)
+{
+	json_t *a, *held = NULL;
+	size_t i;
+
+	if (!v->account)
+		return json_array_append_new(
+			r->condemned,
+			json_pack("{s:s, s:o, s:I, s:I, s:I, s:b, s:[]}", "address", v->ip, "at",
+				  when(v->at), "accounts", (json_int_t)v->accounts, "sent",
+				  (json_int_t)v->sent, "bounced", (json_int_t)v->bounced, "new",
+				  v->is_new, "held"));
+	for (i = json_array_size(r->condemned); i-- > 0 && !held;) {
+		a = json_array_get(r->condemned, i);
+		if (!strcmp(json_string_value(json_object_get(a, "address")), v->ip))
+			held = json_object_get(a, "held");
+	}
+	r->held++;
+	return json_array_append_new(held,
+				     json_pack("{s:o, s:o}", "principal",
+					       sg_json_text(v->principal), "at", when(v->at)));
+}
+
+static int campaign_tick(struct replay *r, time_t s)
+{
+	struct sg_campaign_verdict v[64];
+	struct sg_campaign_host h;
+	json_t *last;
+	size_t i, n;
+	int change;
+
+	if (!r->cg)
+		return 0;
+	while ((n = sg_campaign_judge(r->cg, r->o->config, s, v, 64)) > 0)
+		for (i = 0; i < n; i++)
+			if (campaign_verdict(r, &v[i]))
+				return -ENOMEM;
+	change = sg_campaign_host_judge(r->cg, r->o->config, s, &h);
+	if (change < 0) {
+		last = json_array_get(r->host, json_array_size(r->host) - 1);
+		return json_object_set_new(last, "cleared", when(s)) ? -ENOMEM : 0;
+	}
+	if (change > 0 &&
+	    json_array_append_new(r->host,
+				  json_pack("{s:o, s:n, s:f, s:f, s:I, s:f}", "raised", when(s),
+					    "cleared", "bounce_share", h.bounce_share,
+					    "share_limit", h.share_limit, "new_senders",
+					    (json_int_t)h.new_senders, "new_limit", h.new_limit)))
+		return -ENOMEM;
+	return 0;
+}
+
 /* The ticks of the seconds from now up to (not including) to; now becomes to. */
 static int advance(struct replay *r, time_t to)
 {
@@ -260,6 +321,8 @@ static int advance(struct replay *r, time_t to)
 		r->ticks++;
 		r->n_active = 0;
 		ret = sg_mailstats_each(r->m, s, judge, r);
+		if (!ret)
+			ret = campaign_tick(r, s);
 		if (ret)
 			return ret;
 	}
@@ -278,6 +341,8 @@ static int feed(struct replay *r, const struct sg_mta_rec *rec, time_t t)
 	if (!r->started) {
 		r->started = 1;
 		r->now = t;
+		if (r->o->config && !(r->cg = sg_campaign_new(t)))
+			return -ENOMEM;
 	} else if (t > r->now) {
 		ret = advance(r, t);
 		if (ret)
@@ -288,6 +353,8 @@ static int feed(struct replay *r, const struct sg_mta_rec *rec, time_t t)
 	ret = sg_mailstats_add(r->m, rec, r->now, r->o->uid_of_user);
 	if (ret)
 		return ret;
+	if (r->cg)
+		sg_campaign_record(r->cg, r->o->config, r->m, rec, r->now);
 	r->dirty = 1;
 	/* A principal's last activity is at most now: it leaves the each() an hour after. */
 	r->live_until = r->now + 3600;
@@ -414,6 +481,7 @@ static int report_principal(struct sg_mail_principal *p, void *ctx)
 	__u64 out = p->t.sent + p->t.bounced;
 	double share = out ? (double)p->t.bounced / (double)out : 0;
 	char id[SG_ESCAPED_LEN(SG_PRINCIPAL_MAX)];
+	char ip[INET6_ADDRSTRLEN];
 	enum sg_rule rule;
 	size_t i;
 	int k;
@@ -449,6 +517,10 @@ static int report_principal(struct sg_mail_principal *p, void *ctx)
 	set(b, o, "alerts", json_integer(e ? (json_int_t)e->alerts : 0));
 	set(b, o, "rules", rules);
 	set(b, o, "fired", fired);
+	if (b->r->cg)
+		set(b, o, "held_by",
+		    sg_campaign_held(b->r->cg, p->id, ip, sizeof(ip)) ? json_string(ip)
+								      : json_null());
 	for (k = 0; e && k < e->n_fired; k++) {
 		rule = e->order[k];
 		push(b, rules, json_string(sg_rule_names[rule]));
@@ -490,6 +562,10 @@ static json_t *report(struct replay *r, json_t *files)
 	set(&b, o, "alerts", json_integer((json_int_t)r->alerts));
 	set(&b, o, "principals", b.list);
 	sg_mailstats_all(r->m, report_principal, &b);
+	if (r->cg)
+		set(&b, o, "campaign",
+		    json_pack("{s:O, s:I, s:O}", "addresses", r->condemned, "held",
+			      (json_int_t)r->held, "host_alerts", r->host));
 	if (b.failed) {
 		json_decref(o);
 		return NULL;
@@ -507,6 +583,9 @@ static void replay_free(struct replay *r)
 	sg_htab_free(r->index);
 	free(r->by_p);
 	sg_htab_free(r->ipset);
+	sg_campaign_free(r->cg);
+	json_decref(r->condemned);
+	json_decref(r->host);
 	sg_detector_free(r->det);
 	sg_baselines_free(r->bl);
 	sg_mailstats_free(r->m);
@@ -538,14 +617,17 @@ int sg_replay(const char *const *files, size_t n, const struct sg_replay_opts *o
 	r.index = ret ? NULL
 		      : sg_htab_new(SG_HTAB_STRING_REF, SG_PRINCIPAL_MAX, sizeof(struct slot), 1024,
 				    0);
-	r.ipset = r.index ? sg_htab_new(SG_HTAB_BYTES, sizeof(__u64), sizeof(__u64), 1024, 0) : NULL;
+	r.ipset =
+		r.index ? sg_htab_new(SG_HTAB_BYTES, sizeof(__u64), sizeof(__u64), 1024, 0) : NULL;
 	r.m = r.ipset ? sg_mailstats_new(0) : NULL;
 	for (i = 0; r.m && (int)i < o->n_mta_users; i++)
 		sg_mailstats_mta_user(r.m, o->mta_users[i],
 				      o->uid_of_user ? o->uid_of_user(o->mta_users[i]) : -1);
 	r.bl = r.m ? sg_baselines_new() : NULL;
 	r.det = r.bl ? sg_detector_new(r.bl) : NULL;
-	done = r.det ? json_array() : NULL;
+	r.condemned = json_array();
+	r.host = json_array();
+	done = r.det && r.condemned && r.host ? json_array() : NULL;
 	if (!ret && !done) {
 		snprintf(err, errlen, "%s", strerror(ENOMEM));
 		ret = -ENOMEM;

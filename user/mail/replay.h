@@ -28,6 +28,7 @@
 #include <jansson.h>
 #include <linux/types.h>
 
+#include "core/config.h"
 #include "core/detect.h"
 #include "mail/mtalog.h"
 
@@ -40,6 +41,8 @@ struct sg_replay_opts {
 	/* The MTA's own users (sg_mailstats_mta_user): their submissions are the MTA's notices. */
 	const char (*mta_users)[64];
 	int n_mta_users;
+	/* [campaign] and [bruteforce] allow for the campaign view (core/campaign.h); NULL: none. */
+	const struct sg_config *config;
 };
 
 /*
@@ -64,6 +67,16 @@ struct sg_replay_opts {
  *     "last" (first and last message), "first_alert", "alerts" (raised,
  *     again included), "rules": [ NAME ] (in order of first firing),
  *     "fired": [ { "rule", "at", "value", "limit" } ] (the first firing) }
+ *
+ * With opts.config, each PRINCIPAL has "held_by" (the address whose
+ * campaign verdict holds it, or null) and the report a "campaign":
+ *
+ *   { "addresses": [ { "address", "at", "accounts", "sent", "bounced",
+ *       "new", "held": [ { "principal", "at" } ] } ] (in order of verdict),
+ *     "held" (accounts), "host_alerts": [ { "raised", "cleared",
+ *       "bounce_share", "share_limit", "new_senders", "new_limit" } ] }
+ *
+ * the host-wide rule looked at in the minutes the replay ticks.
  *
  * Times are ISO 8601 in local time with its offset, or null. On failure
  * err gets "FILE: why" (or just why) and *out is NULL.

@@ -138,6 +138,46 @@ static void print_summary(FILE *f, const json_t *report, size_t n_alerted)
 			(unsigned long long)num(report, "principals_evicted"));
 }
 
+/* The campaign view's verdicts: each address condemned with the accounts held, the host's alerts.
+ */
+static void print_campaign(FILE *f, const json_t *c, int one_day)
+{
+	const json_t *a, *h;
+	char t1[32], t2[32], id[SG_PRINCIPAL_MAX];
+	size_t i, j;
+
+	json_array_foreach(json_object_get(c, "addresses"), i, a)
+	{
+		fprintf(f,
+			"campaign %s condemned %s: %llu accounts, %llu sent, %llu bounced, %s; "
+			"%zu held\n",
+			str(a, "address"), clock_of(str(a, "at"), one_day, t1, sizeof(t1)),
+			(unsigned long long)num(a, "accounts"), (unsigned long long)num(a, "sent"),
+			(unsigned long long)num(a, "bounced"),
+			json_is_true(json_object_get(a, "new")) ? "new" : "not new",
+			json_array_size(json_object_get(a, "held")));
+		json_array_foreach(json_object_get(a, "held"), j, h) fprintf(
+			f, "  %s held %s\n", clock_of(str(h, "at"), one_day, t1, sizeof(t1)),
+			sg_printable(str(h, "principal"), id, sizeof(id)));
+	}
+	json_array_foreach(json_object_get(c, "host_alerts"), i, h) fprintf(
+		f,
+		"host-wide alert %s to %s: bounce share %.2f >= %.2f, new senders %llu >= %.1f\n",
+		clock_of(str(h, "raised"), one_day, t1, sizeof(t1)),
+		clock_of(str(h, "cleared"), one_day, t2, sizeof(t2)),
+		json_number_value(json_object_get(h, "bounce_share")),
+		json_number_value(json_object_get(h, "share_limit")),
+		(unsigned long long)num(h, "new_senders"),
+		json_number_value(json_object_get(h, "new_limit")));
+	fprintf(f,
+		"campaign: %zu address%s condemned, %llu account%s held, %zu host-wide alert%s\n",
+		json_array_size(json_object_get(c, "addresses")),
+		json_array_size(json_object_get(c, "addresses")) == 1 ? "" : "es",
+		(unsigned long long)num(c, "held"), num(c, "held") == 1 ? "" : "s",
+		json_array_size(json_object_get(c, "host_alerts")),
+		json_array_size(json_object_get(c, "host_alerts")) == 1 ? "" : "s");
+}
+
 void sg_replay_print(FILE *f, const json_t *report)
 {
 	const json_t *p;
@@ -150,5 +190,7 @@ void sg_replay_print(FILE *f, const json_t *report)
 		print_principal(f, p, &l);
 		n_alerted += json_array_size(json_object_get(p, "fired")) > 0;
 	}
+	if (json_object_get(report, "campaign"))
+		print_campaign(f, json_object_get(report, "campaign"), l.one_day);
 	print_summary(f, report, n_alerted);
 }
