@@ -66,6 +66,8 @@ mta_write_config() # FILE [LINE...]
 type = postfix
 logs = $MLAB_MAILLOG $MLAB_DOVECOT_LOG
 postfix_config = $MLAB_POSTFIX_DIR
+# Both files are the servers' own (maillog_file, Dovecot's log_path): no trust_syslog.
+dovecot_config = $MLAB_DOVECOT_CONF
 state = $T/contained.json
 ban = 1h
 [detect]
@@ -75,14 +77,22 @@ EOF
 }
 
 # The daemon on $MTA_CONF in $MTA_NS, output timed line by line (nl_stamped);
-# it must say it follows MTA's LOG.
+# it must say it follows MTA's LOG. With Postfix it runs with no more
+# capabilities and privileges than the systemd unit gives it (daemon.sh's
+# unit_caps), so that a unit which breaks containment (postmap, postsuper
+# dropping to the mail owner) breaks these tests. Exim's lab reaches its
+# exim through nsenter into a mount namespace, which the unit's set does
+# not allow and the real exim needs no more than postsuper does.
 mta_daemon_start() # MTA LOG
 {
+	local sandbox=()
+
 	MTA_DAEMON_LOG=$T/mta-daemon.log
 	MTA_DAEMON_TLOG=$T/mta-daemon.tlog
 	rm -f "$MTA_DAEMON_LOG" "$MTA_DAEMON_TLOG"
+	[ "$1" != postfix ] || sandbox=(setpriv --no-new-privs --bounding-set "-all,$(unit_caps)")
 	nl_stamped "$T" "$T/mta-daemon.fifo" "$MTA_DAEMON_LOG" "$MTA_DAEMON_TLOG"
-	nl_spawn "$T" "$MTA_NS" env SMTPGUARD_CONFIG="$MTA_CONF" \
+	nl_spawn "$T" "$MTA_NS" "${sandbox[@]}" env SMTPGUARD_CONFIG="$MTA_CONF" \
 		"$SG_BIN" run -c "$MTA_CONF" </dev/null >"$T/mta-daemon.fifo" 2>&1
 	echo "$NL_PID" >"$T/mta-daemon.pid"
 	nl_wait_until 100 mta_healthy || fail "daemon: $(tail -n 3 "$MTA_DAEMON_LOG")"

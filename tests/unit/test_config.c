@@ -194,7 +194,7 @@ static void test_dist_file(void **state)
 	}
 	fclose(out);
 	fclose(in);
-	assert_int_equal(uncommented, 87); /* every key but [override NAME]'s */
+	assert_int_equal(uncommented, 91); /* every key but [override NAME]'s */
 	memset(c, 0xff, sizeof(*c));
 	assert_int_equal(load(text, c, err, sizeof(err)), 0);
 	assert_memory_equal(c, def, sizeof(*c));
@@ -415,6 +415,38 @@ static void test_policy_socket(void **state)
 	free(c);
 }
 
+/* Where the MTA's lines are read, and whom they are believed from. */
+static void test_mta_source_keys(void **state)
+{
+	static const char text[] = "[mta]\nsource = journal\ntrust_syslog = yes\n"
+				   "journal_users = postfix, dovecot\n"
+				   "dovecot_config = /srv/dovecot.conf\n";
+	struct sg_config *c = new_config(), *want = new_config();
+	char err[1024] = "";
+
+	want->mta.source = SG_SOURCE_JOURNAL;
+	want->mta.trust_syslog = 1;
+	memset(want->mta.journal_users, 0, sizeof(want->mta.journal_users));
+	strcpy(want->mta.journal_users[0], "postfix");
+	strcpy(want->mta.journal_users[1], "dovecot");
+	want->mta.n_journal_users = 2;
+	memset(want->mta.dovecot_config, 0, PATH_MAX);
+	strcpy(want->mta.dovecot_config, "/srv/dovecot.conf");
+	memset(c, 0xff, sizeof(*c));
+	assert_int_equal(load(text, c, err, sizeof(err)), 0);
+	assert_string_equal(err, "");
+	assert_memory_equal(c, want, sizeof(*c));
+	/* The defaults: auto, no trust in syslog files, the MTAs' and Dovecot's users. */
+	assert_int_equal(want->mta.source, SG_SOURCE_JOURNAL);
+	sg_config_default(want);
+	assert_int_equal(want->mta.source, SG_SOURCE_AUTO);
+	assert_int_equal(want->mta.trust_syslog, 0);
+	assert_int_equal(want->mta.n_journal_users, 6);
+	assert_string_equal(want->mta.journal_users[5], "dovenull");
+	free(want);
+	free(c);
+}
+
 static void test_errors(void **state)
 {
 	static const struct {
@@ -435,6 +467,8 @@ static void test_errors(void **state)
 		{ "[actions]\ndestinations = ban\n", ":2: [actions] destinations: bad action 'ban' "
 						     "(alert, throttle RATE for DURATION, "
 						     "block for DURATION or kill)" },
+		{ "[mta]\nsource = syslog\n",
+		  ":2: [mta] source: bad log source 'syslog' (auto, journal or files)" },
 		{ "[detect]\nfailure_ratio = 2\n",
 		  ":2: [detect] failure_ratio: bad number '2' (0 to 1, or off)" },
 		{ "[detect]\nrate_floor = 5\n",
@@ -671,6 +705,7 @@ int main(void)
 		cmocka_unit_test(test_log_level),
 		cmocka_unit_test(test_policy_socket),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_mta_source_keys),
 		cmocka_unit_test(test_overrides),
 		cmocka_unit_test(test_failure_changes_nothing),
 		cmocka_unit_test(test_unreadable),

@@ -70,9 +70,13 @@ const struct sg_command sg_cmd_check_mta = {
 		 "  that the MTA asks the policy service there (Postfix:\n"
 		 "  smtpd_end_of_data_restrictions in main.cf and every master.cf override;\n"
 		 "  Exim: the require lines of dist/exim4-smtpguard-policy.acl), and what it\n"
-		 "  does while the daemon is down; and that the logs the daemon follows\n"
-		 "  ([mta] logs, or the MTA's) can be read. One line per check, with what to\n"
-		 "  do about a failure. Exit status 0 when every check passes, else 1.\n",
+		 "  does while the daemon is down; which log source the daemon reads\n"
+		 "  ([mta] source) and why; for the journal, that journald runs and the\n"
+		 "  journal can be read; for files ([mta] logs, or the MTA's), that each can\n"
+		 "  be read and is the mail server's own, not a syslog file any local user\n"
+		 "  can write into (unless [mta] trust_syslog). One line per check, with\n"
+		 "  what to do about a failure. Exit status 0 when every check passes,\n"
+		 "  else 1.\n",
 	.options = mta_options,
 	.opts_size = sizeof(struct mta_opts),
 	.needs = SG_NEEDS_ROOT,

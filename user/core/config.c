@@ -353,6 +353,24 @@ static int parse_command(struct load *l, const struct key *k, const char *v)
 	return set_str(l, field(l, k, k->off), k->size, v);
 }
 
+static int parse_mta_source(struct load *l, const struct key *k, const char *v)
+{
+	static const char *const words[] = {
+		[SG_SOURCE_AUTO] = "auto",
+		[SG_SOURCE_JOURNAL] = "journal",
+		[SG_SOURCE_FILES] = "files",
+	};
+	int i;
+
+	for (i = 0; i < (int)(sizeof(words) / sizeof(words[0])); i++) {
+		if (!strcmp(v, words[i])) {
+			*(int *)field(l, k, k->off) = i;
+			return 0;
+		}
+	}
+	return bad(l, "bad log source '%s' (auto, journal or files)", v);
+}
+
 static int parse_contain(struct load *l, const struct key *k, const char *v)
 {
 	if (strcmp(v, "hold") && strcmp(v, "reject"))

@@ -40,6 +40,13 @@
 /* [mta] type: enum sg_mta_type (mailrec.h), or detected. */
 #define SG_MTA_AUTO SG_MTA__MAX
 
+/* [mta] source: where the MTA's lines are read. */
+enum sg_mta_source {
+	SG_SOURCE_AUTO,	   /* the journal where journald runs and no logs are named, else files */
+	SG_SOURCE_JOURNAL, /* trusted by the sender's _UID */
+	SG_SOURCE_FILES,   /* [mta] logs, or the MTA's */
+};
+
 /* What the daemon does when a rule raises an alert: [actions]'s words. */
 #define SG_ACTION_LIST(X)                                                                          \
 	X(SG_ACT_ALERT, "alert") /* log, audit and count only */                                  \
@@ -141,6 +148,11 @@ struct sg_mta_cfg {
 	char contained_path[PATH_MAX]; /* what is contained, for release with the daemon down */
 	__u64 hold_grace_ns; /* a message held over budget goes on after this unless condemned */
 	char policy_socket[108]; /* "auto", "none" or the policy service's socket (sun_path) */
+	int source;		       /* enum sg_mta_source */
+	int trust_syslog;	       /* follow log files local users can write into */
+	char dovecot_config[PATH_MAX]; /* doveconf -c: where Dovecot's own log files are named */
+	char journal_users[SG_MAX_NAMES][64]; /* with root: whose journal lines are taken */
+	int n_journal_users;
 };
 
 /* Password guessers banned at XDP. */

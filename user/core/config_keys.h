@@ -122,6 +122,12 @@
 	X(mta, state, parse_path, FIELD(mta.contained_path), 0, SG_CONTAINED_PATH)                 \
 	X(mta, hold_grace, parse_duration, FIELD(mta.hold_grace_ns), 0, "1h")                      \
 	X(mta, policy_socket, parse_policy_socket, FIELD(mta.policy_socket), 0, "auto")            \
+	X(mta, source, parse_mta_source, FIELD(mta.source), 0, "auto")                             \
+	X(mta, trust_syslog, parse_bool, FIELD(mta.trust_syslog), 0, "no")                         \
+	X(mta, dovecot_config, parse_path, FIELD(mta.dovecot_config), 0,                           \
+	  "/etc/dovecot/dovecot.conf")                                                             \
+	X(mta, journal_users, parse_names, LIST(mta, journal_users), EMPTY,                        \
+	  "postfix Debian-exim exim mailnull dovecot dovenull")                                    \
 	/*                                                                                         \
 	 * A guesser is banned at its 10th failure in 10 minutes, where a user                     \
 	 * who forgot a password gives up long before; a mail client opens a                       \

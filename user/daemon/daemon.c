@@ -179,6 +179,11 @@ static void mail_announce(const struct sg_mailguard *m)
 		sg_warn("mta: no mail server found ([mta] type): UIDs only");
 		return;
 	}
+	if (m->journal)
+		sg_info("mta: %s, reading the journal (%s)", sg_mta_type_names[m->type],
+			m->source_why);
+	else
+		sg_info("mta: %s, log files (%s)", sg_mta_type_names[m->type], m->source_why);
 	for (i = 0; i < m->n_logs; i++)
 		sg_info("mta: %s, following %s", sg_mta_type_names[m->type], m->logs[i]);
 }
@@ -326,7 +331,7 @@ static int daemon_configure_loop(struct daemon *d)
 	if (!err)
 		err = sg_mailguard_init(&d->mail, d->cfg, d->guard.det, d->guard.resp, &d->defence);
 	if (err) {
-		sg_error("the mail server's logs: %s", strerror(-err));
+		sg_error("the mail server's logs: %s", *d->mail.err ? d->mail.err : strerror(-err));
 		return err;
 	}
 	mail_announce(&d->mail);

@@ -20,6 +20,7 @@
 #include "daemon/defence.h"
 #include "core/detect.h"
 #include "mail/follow.h"
+#include "mail/journal.h"
 #include "core/mailstats.h"
 #include "daemon/metrics.h"
 #include "core/mailrec.h"
@@ -29,7 +30,10 @@ struct sg_mailguard {
 	enum sg_mta_type type;
 	char logs[SG_MAX_MTA_LOGS][PATH_MAX];
 	int n_logs;
-	struct sg_follower *follow; /* NULL: no MTA */
+	struct sg_follower *follow; /* NULL: no MTA, or the journal read */
+	struct sg_journal *journal; /* NULL: the files followed */
+	char source_why[128];	    /* why the journal or the files ([mta] source) */
+	char err[PATH_MAX + 256];   /* what init refused, for the caller's message */
 	struct sg_mailstats *stats;
 	struct sg_detector *det;	 /* borrowed: the guard's */
 	struct sg_defence *defence;	 /* borrowed: gets the records too (NULL: none) */
@@ -50,7 +54,10 @@ struct sg_mailguard {
 };
 
 /*
- * Follows the MTA's logs when there is an MTA; det and resp are the
+ * Follows the MTA's logs when there is an MTA: the journal, or files (one
+ * named in [mta] logs that a syslog daemon writes is refused, -EPERM with
+ * g->err saying why, unless trust_syslog; one found, not named, is left
+ * out with a warning); det and resp are the
  * guard's: the same detector and baselines, and the same exemptions (a
  * local sender on the allow list, an MTA user or an override with actions
  * = alert is only alerted on, never contained).

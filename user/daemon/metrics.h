@@ -57,6 +57,7 @@ struct sg_campaign_metrics {
 struct sg_mta_metrics {
 	const char *type; /* "none", "postfix", "exim" */
 	__u64 log_lines;
+	__u64 lines_untrusted; /* MTA-tagged journal lines from a sender not trusted */
 	const char *const *event_names;
 	const __u64 *records; /* [n_events], by event */
 	size_t n_events;
