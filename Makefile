@@ -89,7 +89,7 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(wildcard tests/fuzz/*.h) $(FUZZ_SRCS) user/mai
 	$(CLANG) $(FUZZ_CFLAGS) $< $(FUZZ_SRCS) $(FUZZ_LIBS) -o $@
 
 # The whole log pipeline's fuzzer: the parsers and the core they feed.
-PIPELINE_SRCS := $(addprefix user/core/,mailstats.c detect.c baseline.c brute.c config.c mailrec.c) \
+PIPELINE_SRCS := $(addprefix user/core/,mailstats.c mailorder.c mailwindow.c detect.c baseline.c brute.c config.c mailrec.c) \
 		 $(addprefix user/util/,htab.c parse.c render.c log.c)
 $(BUILD)/fuzz/fuzz_pipeline: FUZZ_SRCS += $(PIPELINE_SRCS)
 $(BUILD)/fuzz/fuzz_pipeline: FUZZ_LIBS := -ljansson -lz -lbpf -lelf -lsystemd

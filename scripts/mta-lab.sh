@@ -34,13 +34,13 @@
 #                        default config directory
 #
 # The lab's Postfix has the lines a hosting administrator adds for smtpguard
-# (see mlab_write_main_cf); their three tables start empty. Run Postfix's
+# (see mlab_write_main_cf); their two tables start empty. Run Postfix's
 # commands on this instance with mlab_pf (postqueue, postsuper, postmap,
 # postfix reload...). As observed with Postfix 3.7: an idle smtpd that
 # finds a table changed by postmap exits instead of taking the next
 # connection ("table ... has changed -- restarting"), so the next session
 # applies it without a reload; HOLD is not final (a later
-# restriction, check_sender_access, still rejects); a local user refused by
+# restriction that rejects still does); a local user refused by
 # authorized_submit_users gets sendmail's exit 75 and a message on stderr,
 # and nothing reaches $MLAB_MAILLOG (sendmail is not set-gid: no postlogd).
 #
@@ -270,7 +270,7 @@ queue_run_delay = 2s
 minimal_backoff_time = 2s
 maximal_backoff_time = 10s
 # What a hosting administrator adds for smtpguard, which maintains the tables.
-smtpd_sender_restrictions = check_sasl_access hash:$MLAB_POSTFIX_DIR/smtpguard_sasl_access, check_sender_access hash:$MLAB_POSTFIX_DIR/smtpguard_sender_access
+smtpd_sender_restrictions = check_sasl_access hash:$MLAB_POSTFIX_DIR/smtpguard_sasl_access
 authorized_submit_users = !hash:$MLAB_POSTFIX_DIR/smtpguard_submit_users, static:anyone
 EOF
 	# End of data, not DATA: a client that sends BDAT (CHUNKING) skips smtpd_data_restrictions.
@@ -321,7 +321,7 @@ mlab_postfix_setup()
 	mlab_write_main_cf || { mlab_log "cannot write main.cf"; return 1; }
 	mlab_write_master_cf
 	mlab_write_vmailbox
-	for t in smtpguard_sasl_access smtpguard_sender_access smtpguard_submit_users; do
+	for t in smtpguard_sasl_access smtpguard_submit_users; do
 		install -m 0644 /dev/null "$MLAB_POSTFIX_DIR/$t"
 		postmap -c "$MLAB_POSTFIX_DIR" "hash:$MLAB_POSTFIX_DIR/$t" ||
 			{ mlab_log "postmap $t failed"; return 1; }

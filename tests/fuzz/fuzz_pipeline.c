@@ -93,7 +93,9 @@ static void check_grew(const struct sg_brute_totals *a, const struct sg_brute_to
 		CHECK(b->failures[i] >= a->failures[i]);
 	for (i = 0; i < SG_BAN__MAX; i++)
 		CHECK(b->bans[i] >= a->bans[i]);
-	CHECK(b->allowed >= a->allowed && b->evicted >= a->evicted);
+	CHECK(b->allowed >= a->allowed);
+	for (i = 0; i < SG_BRUTE_TABLES; i++)
+		CHECK(b->evicted[i] >= a->evicted[i]);
 	CHECK(brute_sum(b) - brute_sum(a) <= 1);
 }
 
@@ -151,7 +153,8 @@ static void line(struct run *run, enum sg_mta_type t, const char *l, size_t len)
 	sg_brute_totals(run->b, &b1);
 	check_grew(&b0, &b1);
 	CHECK(h1.auth_failures - h0.auth_failures <= 1 && h1.auth_failures >= h0.auth_failures);
-	CHECK(h1.bounces_in >= h0.bounces_in && h1.evicted >= h0.evicted);
+	CHECK(h1.bounces_in >= h0.bounces_in && h1.principals_evicted >= h0.principals_evicted &&
+	      h1.principals_refused >= h0.principals_refused && h1.qids_evicted >= h0.qids_evicted);
 	for (i = 0; i < SG_MTA_EVENT_KINDS; i++)
 		CHECK(h1.records[i] - h0.records[i] == (i == (size_t)ev));
 	CHECK(h1.principals <= MAX_PRIN);

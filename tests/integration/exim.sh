@@ -193,6 +193,18 @@ test_exim_sasl_contained()
 	expect_eq "actions on others" "" \
 		"$(grep 'smtpguard: action ' "$MTA_DAEMON_LOG" | grep -v "principal=sasl:$ELAB_VICTIM " || true)"
 
+	# Inbound mail "from" the contained account's address is not frozen: only
+	# what the account itself submits is (keyed on $authenticated_id).
+	n_alice=$(elab_mailbox_count "$ELAB_ALICE")
+	nl_in "$ELAB_NS_INET" swaks --server "$ELAB_HOST4:25" \
+		--local-interface "${ELAB_ATTACKERS[3]}" --timeout 3 --ehlo partner.example \
+		--from "$ELAB_VICTIM" --to "$ELAB_ALICE" >/dev/null ||
+		fail "inbound mail from the contained account's address refused"
+	nl_wait_until 50 mta_is $((n_alice + 1)) elab_mailbox_count "$ELAB_ALICE" ||
+		fail "inbound mail from $ELAB_VICTIM not delivered (frozen: $(elab_queue_count frozen))"
+	expect_eq "frozen from $ELAB_VICTIM, the inbound message not among them" "$frozen" \
+		"$(exim_frozen_from "$ELAB_VICTIM")"
+
 	# explain names the account, its messages and its containment (checked at the end).
 	mta_sg explain "$ELAB_VICTIM" --json >"$T/explain.json" || fail "explain failed"
 	explain=$(jq -r '"\(.daemon.messages) \(.daemon.contained)"' "$T/explain.json")

@@ -242,6 +242,19 @@ test_mta_sasl_contained()
 	n_alice=$(grep -c "principal=sasl:$MLAB_ALICE " "$MTA_DAEMON_LOG" || true)
 	expect_eq "alice's alerts and actions" 0 "$n_alice"
 
+	# Inbound mail "from" the contained account's address is not held: only
+	# what the account itself submits is (no server-wide sender table).
+	held=$(mlab_queue_count hold)
+	n_alice=$(mlab_mailbox_count "$MLAB_ALICE")
+	nl_in "$MLAB_NS_INET" swaks --server "$MLAB_HOST4:25" \
+		--local-interface "${MLAB_ATTACKERS[3]}" --timeout 3 --ehlo partner.example \
+		--from "$MLAB_VICTIM" --to "$MLAB_ALICE" >/dev/null ||
+		fail "inbound mail from the contained account's address refused"
+	nl_wait_until 50 mta_is $((n_alice + 1)) mlab_mailbox_count "$MLAB_ALICE" ||
+		fail "inbound mail from $MLAB_VICTIM not delivered (hold queue: $(mlab_queue_count hold))"
+	expect_eq "held, the inbound message not among them" "$held" "$(mlab_queue_count hold)"
+	expect_eq "no sender table" "" "$(find "$MLAB_POSTFIX_DIR" -name "smtpguard_sender_access*")"
+
 	# explain names the account, its rule and its containment.
 	mta_sg explain "$MLAB_VICTIM" --json >"$T/explain.json" || fail "explain failed"
 	jq -c . "$T/explain.json"

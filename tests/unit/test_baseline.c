@@ -633,16 +633,57 @@ static void test_load_missing_and_foreign(void **state)
 	write_gz(path, data, len);
 	assert_rejected(path, "not a smtpguard baseline file");
 	memcpy(data, "SGBASE\0\0", 8);
-	set_le(data + 8, 2, 4);
+	set_le(data + 8, 3, 4);
 	fix_crc(data, len);
 	write_gz(path, data, len);
-	assert_rejected(path, "baseline format version 2, this smtpguard reads 1");
-	set_le(data + 8, 1, 4);
+	assert_rejected(path, "baseline format version 3, this smtpguard reads 1 to 2");
+	set_le(data + 8, 0, 4);
+	fix_crc(data, len);
+	write_gz(path, data, len);
+	assert_rejected(path, "baseline format version 0, this smtpguard reads 1 to 2");
+	set_le(data + 8, 2, 4);
 	fix_crc(data, len);
 	write_gz(path, data, len);
 	assert_loads_as(path, s);
 	free(data);
 	sg_baselines_free(s);
+}
+
+/* A store of one principal of n bytes, saved as version 1 (principals under 128 bytes). */
+static void save_v1(const char *path, struct sg_baselines *s, size_t n)
+{
+	char id[SG_PRINCIPAL_MAX];
+	unsigned char *data;
+	struct sg_baseline *b;
+	size_t len;
+
+	memset(id, 'y', n);
+	id[n] = '\0';
+	memcpy(id, "sasl:", 5);
+	b = sg_baselines_get(s, id, 1, SUN);
+	sg_baseline_add(b, 600, SUN + 2 * H);
+	sg_baseline_roll(b, SUN + 3 * H);
+	assert_int_equal(save(s, path), 0);
+	data = read_gz(path, &len);
+	assert_int_equal(data[8], 2); /* written as the newest */
+	set_le(data + 8, 1, 4);
+	fix_crc(data, len);
+	write_gz(path, data, len);
+	free(data);
+}
+
+/* Files of the version before longer principals still load, within that version's limit. */
+static void test_load_version_1(void **state)
+{
+	struct sg_baselines *s = sg_baselines_new(), *t = sg_baselines_new();
+	char path[PATH_MAX];
+
+	save_v1(path_in(path, "v1"), s, 127);
+	assert_loads_as(path, s);
+	save_v1(path, t, 128);
+	assert_rejected(path, "corrupt (record 0: principal length 128)");
+	sg_baselines_free(s);
+	sg_baselines_free(t);
 }
 
 static void test_load_truncated(void **state)
@@ -745,7 +786,7 @@ static void test_load_bad_content(void **state)
 	assert_edit_rejected(s, FIRST, 0, 2, 1, "corrupt (record 0: principal length 0)");
 	assert_edit_rejected(s, FIRST, 65535, 2, 1, "corrupt (record 0: principal length 65535)");
 	assert_edit_rejected(s, FIRST, SG_PRINCIPAL_MAX, 2, 1,
-			     "corrupt (record 0: principal length 128)");
+			     "corrupt (record 0: principal length 1029)");
 	assert_edit_rejected(s, FIRST + 3, 0, 1, 1, "corrupt (record 0: a NUL in the principal)");
 	assert_edit_rejected(s, 12, 10000001, 4, 1, "corrupt (10000001 records)");
 	assert_edit_rejected(s, 12, UINT32_MAX, 4, 1, "corrupt (4294967295 records)");
@@ -822,6 +863,7 @@ int main(void)
 		cmocka_unit_test(test_permissions),
 		cmocka_unit_test(test_load_missing_and_foreign),
 		cmocka_unit_test(test_load_truncated),
+		cmocka_unit_test(test_load_version_1),
 		cmocka_unit_test(test_load_flipped),
 		cmocka_unit_test(test_load_bad_content),
 		cmocka_unit_test(test_ten_thousand),

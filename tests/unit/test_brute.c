@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "core/brute.h"
 #include "util/parse.h"
@@ -289,13 +290,77 @@ static void test_sources_at_the_cap(void **state)
 		fail_from(b, ip, "", SG_SVC_SMTP, 1, T0);
 	}
 	sg_brute_totals(b, &t);
-	assert_int_equal(t.evicted, 0);
+	assert_int_equal(t.evicted[SG_BRUTE_TAB_SOURCES], 0);
 	fails_from(b, "198.51.100.10", SG_SVC_SMTP, 5, T0 + 1);
 	sg_brute_totals(b, &t);
-	assert_int_equal(t.evicted, 1);
+	assert_int_equal(t.evicted[SG_BRUTE_TAB_SOURCES], 1);
 	assert_int_equal(sg_brute_judge(b, &cfg, T0 + 1, v, 8), 1);
 	assert_string_equal(v[0].addr, "198.51.100.10");
 	assert_int_equal(v[0].value, 5);
+	sg_brute_free(b);
+}
+
+/* Accounts: matched without case; at the cap the idlest gives way, counted. */
+static void test_accounts_at_the_cap(void **state)
+{
+	struct sg_brute *b = sg_brute_new();
+	struct sg_brute_verdict v[8];
+	struct sg_brute_totals t;
+	char login[64];
+	int i;
+
+	assert_non_null(b);
+	for (i = 0; i < SG_BRUTE_MAX_ACCOUNTS; i++) {
+		snprintf(login, sizeof(login), "user%d@hosting.test", i);
+		fail_from(b, "192.0.2.1", login, SG_SVC_IMAP, 1, T0 + i);
+	}
+	/* The victim's failures come in under every case: one account, four sources. */
+	fail_from(b, "198.51.100.1", "Victim@Hosting.Test", SG_SVC_IMAP, 1, T0 + 2000);
+	fail_from(b, "198.51.100.2", "victim@hosting.test", SG_SVC_IMAP, 1, T0 + 2000);
+	fail_from(b, "198.51.100.3", "VICTIM@hosting.test", SG_SVC_IMAP, 1, T0 + 2000);
+	fail_from(b, "198.51.100.4", "victim@HOSTING.test", SG_SVC_IMAP, 1, T0 + 2000);
+	sg_brute_totals(b, &t);
+	assert_int_equal(t.evicted[SG_BRUTE_TAB_ACCOUNTS], 1);
+	assert_int_equal(t.evicted[SG_BRUTE_TAB_SOURCES], 0);
+	assert_int_equal(sg_brute_judge(b, &cfg, T0 + 2000, v, 8), 4);
+	for (i = 0; i < 4; i++) {
+		assert_int_equal(v[i].reason, SG_BAN_DISTRIBUTED);
+		assert_string_equal(v[i].login, "victim@hosting.test");
+	}
+	sg_brute_free(b);
+}
+
+/* Offenders past the cap, from the file: the oldest of a sample give way, counted, none twice. */
+static void test_offenders_at_the_cap(void **state)
+{
+	struct sg_brute *b = sg_brute_new();
+	char path[] = "/tmp/sg-brute-XXXXXX";
+	struct sg_brute_totals t;
+	json_t *root = json_object(), *saved;
+	char ip[32];
+	int fd, i, n = SG_BRUTE_MAX_OFFENDERS + 100;
+
+	assert_non_null(b);
+	assert_non_null(root);
+	for (i = 0; i < n; i++) {
+		snprintf(ip, sizeof(ip), "10.%d.%d.%d", i >> 16, (i >> 8) & 255, i & 255);
+		json_object_set_new(root, ip,
+				    json_pack("{s:i, s:I}", "offences", 1, "last", (json_int_t)T0));
+	}
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(json_dump_file(root, path, JSON_COMPACT), 0);
+	json_decref(root);
+	assert_int_equal(sg_brute_load(b, path, T0 + 1, 86400), 0);
+	sg_brute_totals(b, &t);
+	assert_int_equal(t.evicted[SG_BRUTE_TAB_OFFENDERS], 100);
+	assert_int_equal(sg_brute_save(b, path), 0);
+	saved = json_load_file(path, 0, NULL);
+	assert_non_null(saved);
+	assert_int_equal(json_object_size(saved), SG_BRUTE_MAX_OFFENDERS);
+	json_decref(saved);
+	unlink(path);
 	sg_brute_free(b);
 }
 
@@ -329,6 +394,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_auth_failures, setup),
+		cmocka_unit_test_setup(test_accounts_at_the_cap, setup),
+		cmocka_unit_test_setup(test_offenders_at_the_cap, setup),
 		cmocka_unit_test_setup(test_repeat_offenders, setup),
 		cmocka_unit_test_setup(test_syn_rate, setup),
 		cmocka_unit_test_setup(test_distributed, setup),

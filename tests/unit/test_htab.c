@@ -282,6 +282,55 @@ static void test_near(void **state)
 	sg_htab_free(h);
 }
 
+struct ref_entry {
+	const char *key;
+	int value;
+};
+
+/* Keys kept by the caller: compared as strings, through growth and deletes. */
+static void test_string_ref(void **state)
+{
+	static char owned[1000][16];
+	struct sg_htab *h = sg_htab_new(SG_HTAB_STRING_REF, 16, sizeof(struct ref_entry), 0, 0);
+	struct ref_entry *e;
+	char key[16];
+	int i;
+
+	assert_non_null(h);
+	for (i = 0; i < 1000; i++) {
+		snprintf(key, sizeof(key), "id-%d", i);
+		assert_int_equal(sg_htab_add(h, key, (void **)&e), 1);
+		assert_ptr_equal(e->key, key);
+		strcpy(owned[i], key);
+		e->key = owned[i];
+		e->value = i;
+	}
+	memset(key, 0, sizeof(key));
+	for (i = 0; i < 1000; i++) {
+		snprintf(key, sizeof(key), "id-%d", i);
+		e = sg_htab_find(h, key);
+		assert_non_null(e);
+		assert_ptr_equal(e->key, owned[i]);
+		assert_int_equal(e->value, i);
+		assert_int_equal(sg_htab_add(h, key, (void **)&e), 0);
+	}
+	assert_null(sg_htab_find(h, "id-"));
+	assert_null(sg_htab_find(h, "id-10000"));
+	assert_int_equal(sg_htab_add(h, "0123456789abcdef", (void **)&e), -ENAMETOOLONG);
+	assert_int_equal(sg_htab_delete(h, "id-5"), 0);
+	assert_null(sg_htab_find(h, "id-5"));
+	assert_int_equal(((struct ref_entry *)sg_htab_find(h, "id-6"))->value, 6);
+	assert_int_equal(sg_htab_count(h), 999);
+	sg_htab_free(h);
+	/* A long key, but an entry that holds only its pointer. */
+	h = sg_htab_new(SG_HTAB_STRING_REF, 4096, sizeof(char *), 0, 0);
+	assert_non_null(h);
+	sg_htab_free(h);
+	errno = 0;
+	assert_null(sg_htab_new(SG_HTAB_STRING_REF, 4096, sizeof(char *) - 1, 0, 0));
+	assert_int_equal(errno, EINVAL);
+}
+
 static void test_bad_sizes(void **state)
 {
 	static const struct {
@@ -311,6 +360,7 @@ int main(void)
 		cmocka_unit_test(test_grow_and_iterate),
 		cmocka_unit_test(test_delete_across_the_end),
 		cmocka_unit_test(test_near),
+		cmocka_unit_test(test_string_ref),
 		cmocka_unit_test(test_bad_sizes),
 	};
 

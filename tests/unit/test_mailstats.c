@@ -243,7 +243,7 @@ static void test_long_deferred(void **state)
 	sg_mailstats_qids(m, p, count_qid, &n);
 	assert_int_equal(n, 1);
 	sg_mailstats_host(m, &h);
-	assert_int_equal(h.evicted, 0);
+	assert_int_equal(h.qids_evicted, 0);
 	assert_int_equal(h.qids, 1);
 	sg_mailstats_free(m);
 }
@@ -344,27 +344,125 @@ static void test_relayed(void **state)
 	sg_mailstats_free(m);
 }
 
-/* At the bound, the principal idle longest gives way, if idle an hour and not contained. */
+/* At the bound: inbound-only and idle principals give way first, contained ones never. */
 static void test_principals_at_the_bound(void **state)
 {
-	struct sg_mailstats *m = sg_mailstats_new(2);
+	static const char *const rcpts[] = { "r@example.com" };
+	static const enum sg_mta_outcome out[] = { SG_OUT_SENT };
+	struct sg_mailstats *m = sg_mailstats_new(3);
 	struct sg_mailstats_host h;
+	struct sg_mta_rec r;
 
 	assert_non_null(sg_mailstats_principal(m, "sasl:a", T0));
 	assert_non_null(sg_mailstats_principal(m, "sasl:b", T0 + 1));
-	assert_null(sg_mailstats_principal(m, "sasl:c", T0 + 100));
-	assert_non_null(sg_mailstats_principal(m, "sasl:c", T0 + 3601));
+	message(m, "S1", "s@h.test", "198.51.100.10", rcpts, out, 1, T0 + 2);
+	/* Full: the idlest inbound-only one gives way, however recent; the sender stays. */
+	assert_non_null(sg_mailstats_principal(m, "sasl:c", T0 + 100));
 	assert_null(sg_mailstats_get(m, "sasl:a"));
-	assert_non_null(sg_mailstats_get(m, "sasl:b"));
-	assert_non_null(sg_mailstats_get(m, "sasl:c"));
+	assert_non_null(sg_mailstats_get(m, "sasl:s@h.test"));
+	/* A contained one never gives way. */
 	sg_mailstats_get(m, "sasl:b")->contained = 1;
-	assert_non_null(sg_mailstats_principal(m, "sasl:a", T0 + 7300));
+	assert_non_null(sg_mailstats_principal(m, "sasl:d", T0 + 200));
 	assert_null(sg_mailstats_get(m, "sasl:c"));
 	assert_non_null(sg_mailstats_get(m, "sasl:b"));
-	assert_string_equal(sg_mailstats_get(m, "sasl:a")->id, "sasl:a");
+	/* A sender silent for an hour is idle, and idler than d: it goes. */
+	assert_non_null(sg_mailstats_principal(m, "sasl:e", T0 + 3602));
+	assert_null(sg_mailstats_get(m, "sasl:s@h.test"));
+	assert_non_null(sg_mailstats_get(m, "sasl:d"));
+	/* Its message is no one's now: its outcome counts for nobody, its end is taken. */
+	r = rec(SG_MEV_DELIVERY, "S1");
+	strcpy(r.rcpt, "r@example.com");
+	r.outcome = SG_OUT_SENT;
+	sg_mailstats_add(m, &r, T0 + 3603, NULL);
+	r = rec(SG_MEV_DONE, "S1");
+	sg_mailstats_add(m, &r, T0 + 3603, NULL);
+	/* Only contained ones left: the new one is not tracked, and that is counted. */
+	sg_mailstats_get(m, "sasl:d")->contained = 1;
+	sg_mailstats_get(m, "sasl:e")->contained = 1;
+	assert_null(sg_mailstats_principal(m, "sasl:f", T0 + 4000));
+	assert_string_equal(sg_mailstats_get(m, "sasl:e")->id, "sasl:e");
 	sg_mailstats_host(m, &h);
-	assert_int_equal(h.principals, 2);
-	assert_int_equal(h.evicted, 2);
+	assert_int_equal(h.principals, 3);
+	assert_int_equal(h.qids, 0);
+	assert_int_equal(h.principals_evicted, 3);
+	assert_int_equal(h.principals_refused, 1);
+	sg_mailstats_free(m);
+
+	/* Nothing but active senders: the idlest of them goes, its queued message unlinked. */
+	m = sg_mailstats_new(2);
+	message(m, "S1", "s1@h.test", "198.51.100.10", rcpts, out, 1, T0);
+	message(m, "S2", "s2@h.test", "198.51.100.10", rcpts, out, 1, T0 + 10);
+	message(m, "S1B", "s1@h.test", "198.51.100.10", rcpts, out, 1, T0 + 20);
+	message(m, "S3", "s3@h.test", "198.51.100.10", rcpts, out, 1, T0 + 30);
+	assert_null(sg_mailstats_get(m, "sasl:s2@h.test"));
+	assert_int_equal(sg_mailstats_get(m, "sasl:s1@h.test")->t.messages, 2);
+	assert_int_equal(sg_mailstats_get(m, "sasl:s3@h.test")->t.messages, 1);
+	/* A message of the evicted one, named again, is counted for no one. */
+	r = rec(SG_MEV_HOLD, "S2");
+	sg_mailstats_add(m, &r, T0 + 31, NULL);
+	sg_mailstats_host(m, &h);
+	assert_int_equal(h.principals_evicted, 1);
+	assert_int_equal(h.qids, 4);
+	sg_mailstats_free(m);
+}
+
+/*
+ * Null-sender mail to a catch-all, 20,000 mailboxes in 2,000 s, each a
+ * principal through its bounce, while one account sends a message a
+ * minute: the account keeps every count, exactly the overflow is
+ * evicted, and an account seen after the flood is tracked.
+ */
+static void test_bounce_flood(void **state)
+{
+	static const char *const rcpts[] = { "friend@example.com" };
+	static const enum sg_mta_outcome out[] = { SG_OUT_SENT };
+	struct sg_mailstats *m = sg_mailstats_new(0);
+	struct sg_mailstats_host h;
+	struct sg_mail_principal *p;
+	struct sg_mta_rec r;
+	char qid[16];
+	time_t t;
+	int i;
+
+	for (i = 0; i < 20000; i++) {
+		t = T0 + i / 10;
+		if (i % 600 == 0) {
+			snprintf(qid, sizeof(qid), "A%07d", i);
+			message(m, qid, "steady@hosting.test", "198.51.100.7", rcpts, out, 1, t);
+		}
+		snprintf(qid, sizeof(qid), "B%07d", i);
+		r = rec(SG_MEV_QUEUED, qid);
+		r.null_sender = 1;
+		sg_mailstats_add(m, &r, t, NULL);
+		r = rec(SG_MEV_DELIVERY, qid);
+		snprintf(r.rcpt, sizeof(r.rcpt), "box%05d@catchall.test", i);
+		r.outcome = SG_OUT_SENT;
+		r.local = 1;
+		sg_mailstats_add(m, &r, t, NULL);
+		r = rec(SG_MEV_DONE, qid);
+		sg_mailstats_add(m, &r, t, NULL);
+	}
+	p = sg_mailstats_get(m, "sasl:steady@hosting.test");
+	assert_non_null(p);
+	assert_int_equal(p->t.messages, 34);
+	assert_int_equal(p->t.recipients, 34);
+	assert_int_equal(p->t.sent, 34);
+	assert_int_equal(p->t.bounces_in, 0);
+	assert_non_null(sg_mailstats_get(m, "sasl:box19999@catchall.test"));
+	assert_null(sg_mailstats_get(m, "sasl:box11808@catchall.test"));
+	assert_non_null(sg_mailstats_get(m, "sasl:box11809@catchall.test"));
+	sg_mailstats_host(m, &h);
+	assert_int_equal(h.bounces_in, 20000);
+	assert_int_equal(h.principals, 8192);
+	assert_int_equal(h.principals_evicted, 20000 - 8191);
+	assert_int_equal(h.principals_refused, 0);
+	assert_int_equal(h.qids, 34);
+
+	message(m, "NEW1", "new@hosting.test", "198.51.100.8", rcpts, out, 1, T0 + 2001);
+	assert_non_null(sg_mailstats_get(m, "sasl:new@hosting.test"));
+	assert_int_equal(sg_mailstats_get(m, "sasl:steady@hosting.test")->t.messages, 34);
+	sg_mailstats_host(m, &h);
+	assert_int_equal(h.principals_evicted, 20000 - 8191 + 1);
 	sg_mailstats_free(m);
 }
 
@@ -414,6 +512,7 @@ int main(void)
 		cmocka_unit_test(test_bad_ids),
 		cmocka_unit_test(test_relayed),
 		cmocka_unit_test(test_principals_at_the_bound),
+		cmocka_unit_test(test_bounce_flood),
 		cmocka_unit_test(test_judged),
 	};
 

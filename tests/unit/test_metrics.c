@@ -476,6 +476,44 @@ static void test_detector(void **state)
 }
 
 /* Rates print in the shortest form that reads back exactly, never in "%f" padding. */
+/* What the bounded tables dropped, a series a table; a principal's label escaped. */
+static void test_mail_tables(void **state)
+{
+	static const char *const names[] = { "mail_principals", "bruteforce_offenders" };
+	static const __u64 records[SG_MTA_EVENT_KINDS];
+	struct sg_account_metric a = { .kind = "sasl", .messages = 3 };
+	struct sg_mta_metrics mta = { .type = "postfix",
+				      .event_names = sg_mta_event_names,
+				      .records = records,
+				      .n_events = SG_MTA_EVENT_KINDS,
+				      .principals = 8192,
+				      .dropped_names = names,
+				      .dropped = { 11809, 7 },
+				      .n_dropped = 2,
+				      .accounts = &a,
+				      .n_accounts = 1 };
+	struct sg_metrics m = { .st = &st, .version = "0.4.0", .mta = &mta };
+	static const char *const want[] = {
+		"\nsmtpguard_mta_principals 8192\n"
+		"# HELP smtpguard_evicted_total Entries a bounded table dropped.\n"
+		"# TYPE smtpguard_evicted_total counter\n"
+		"smtpguard_evicted_total{table=\"mail_principals\"} 11809\n"
+		"smtpguard_evicted_total{table=\"bruteforce_offenders\"} 7\n",
+		/* sg_escape_id's \xe9, its backslash escaped again as the text format asks */
+		"\nsmtpguard_account_messages_total{principal=\"sasl:jos\\\\xe9\",kind=\"sasl\"} 3\n",
+	};
+	char *buf;
+	size_t i;
+
+	sg_escape_id("sasl:jos\xe9", a.principal, sizeof(a.principal));
+	buf = render(&m);
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		print_message("%s", want[i] + 1);
+		assert_non_null(strstr(buf, want[i]));
+	}
+	free(buf);
+}
+
 /* Brute-force bans and open-relay alerts: every family, exact. */
 static void test_defence(void **state)
 {
@@ -753,6 +791,7 @@ int main(void)
 		cmocka_unit_test_setup(test_omitted, setup),
 		cmocka_unit_test_setup(test_detector, setup),
 		cmocka_unit_test_setup(test_defence, setup),
+		cmocka_unit_test_setup(test_mail_tables, setup),
 		cmocka_unit_test_setup(test_campaign, setup),
 		cmocka_unit_test_setup(test_inband, setup),
 		cmocka_unit_test_setup(test_policy, setup),

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* top and status output, exactly as scripts and administrators read it. */
+#include <errno.h>
 #include <arpa/inet.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -206,12 +207,67 @@ static void test_status_text(void **state)
 	free(s);
 }
 
+/* One id escaped as want, and back. */
+static void assert_escapes(const char *id, const char *want)
+{
+	char esc[SG_ESCAPED_LEN(64)], back[64];
+	json_t *j;
+
+	assert_int_equal(sg_escape_id(id, esc, sizeof(esc)), strlen(want));
+	assert_string_equal(esc, want);
+	j = json_string(esc);
+	assert_non_null(j); /* what JSON takes */
+	json_decref(j);
+	assert_int_equal(sg_unescape_id(esc, back, sizeof(back)), strlen(id));
+	assert_string_equal(back, id);
+}
+
+static void test_escape_id(void **state)
+{
+	char buf[8], longest[SG_ESCAPED_LEN(3)];
+
+	assert_escapes("sasl:info@example.com", "sasl:info@example.com");
+	assert_escapes("sasl:jos\xc3\xa9", "sasl:jos\xc3\xa9"); /* UTF-8 stays */
+	assert_escapes("sasl:\xe2\x82\xac\xf0\x9f\x98\x80", "sasl:\xe2\x82\xac\xf0\x9f\x98\x80");
+	/* Latin-1, a lone continuation, cut, overlong, surrogate, past U+10FFFF: escaped. */
+	assert_escapes("sasl:jos\xe9", "sasl:jos\\xe9");
+	assert_escapes("\x80"
+		       "a",
+		       "\\x80a");
+	assert_escapes("\xe2\x82", "\\xe2\\x82");
+	assert_escapes("\xc0\xaf", "\\xc0\\xaf");
+	assert_escapes("\xed\xa0\x80", "\\xed\\xa0\\x80");
+	assert_escapes("\xf4\x90\x80\x80", "\\xf4\\x90\\x80\\x80");
+	/* Control bytes and DEL, for a log line; the escape character itself. */
+	assert_escapes("a\nb\tc\x7f", "a\\x0ab\\x09c\\x7f");
+	assert_escapes("a\\xe9", "a\\\\xe9");
+	assert_escapes("", "");
+
+	/* The escape fits exactly, or is refused whole. */
+	assert_int_equal(sg_escape_id("\xff\xff\xff", longest, sizeof(longest)), 12);
+	assert_int_equal(sg_escape_id("\xff\xff\xff", longest, sizeof(longest) - 1), -ENOSPC);
+	assert_int_equal(sg_escape_id("abcdefgh", buf, sizeof(buf)), -ENOSPC);
+	assert_string_equal(buf, "abcdefg");
+	assert_int_equal(sg_escape_id("ab\xff\xff", buf, sizeof(buf)), -ENOSPC);
+	assert_string_equal(buf, "ab\\xff");
+	assert_int_equal(sg_escape_id("abcdefg", buf, sizeof(buf)), 7);
+	assert_int_equal(sg_escape_id("a\\", buf, 3), -ENOSPC);
+	/* Not an escape: refused, not guessed. */
+	assert_int_equal(sg_unescape_id("a\\", buf, sizeof(buf)), -EINVAL);
+	assert_int_equal(sg_unescape_id("a\\q", buf, sizeof(buf)), -EINVAL);
+	assert_int_equal(sg_unescape_id("a\\xg0", buf, sizeof(buf)), -EINVAL);
+	assert_int_equal(sg_unescape_id("a\\xE9", buf, sizeof(buf)), -EINVAL);
+	assert_int_equal(sg_unescape_id("a\\x00", buf, sizeof(buf)), -EINVAL);
+	assert_int_equal(sg_unescape_id("a\\x4", buf, sizeof(buf)), -EINVAL);
+	assert_int_equal(sg_unescape_id("abcdefgh", buf, sizeof(buf)), -ENOSPC);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_formats),	    cmocka_unit_test(test_top_json),
 		cmocka_unit_test(test_top_text),    cmocka_unit_test(test_status_json),
-		cmocka_unit_test(test_status_text),
+		cmocka_unit_test(test_status_text), cmocka_unit_test(test_escape_id),
 	};
 
 	return cmocka_run_group_tests_name("render", tests, NULL, NULL);

@@ -307,6 +307,7 @@ static void test_s4_night(void **state)
 	assert_int_equal(num(r, "cut"), 0);
 	assert_int_equal(num(r, "untimed"), 0);
 	assert_int_equal(num(r, "out_of_order"), 0);
+	assert_int_equal(num(r, "principals_evicted"), 0);
 	assert_string_equal(str(r, "from"), "2026-11-23T22:00:01+00:00");
 	assert_string_equal(str(r, "to"), "2026-11-23T23:52:04+00:00");
 	p = json_object_get(r, "files");

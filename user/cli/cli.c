@@ -71,6 +71,9 @@ int sg_principal_arg(const struct sg_command *cmd, const char *arg, char *id, si
 
 	if (err == -ENAMETOOLONG)
 		return sg_usage_error(cmd, "account '%s' is too long", arg);
+	if (err == -EILSEQ)
+		return sg_usage_error(cmd, "account '%s': a backslash starts \\\\ or \\xNN there",
+				      arg);
 	if (err)
 		id[0] = '\0';
 	else

@@ -419,7 +419,8 @@ static void print_audit(const json_t *audit, const char *none)
 static int explain_mail(const char *id, int json)
 {
 	char path[SG_PRINCIPAL_MAX * 3 + 32], arg[SG_PRINCIPAL_MAX * 3], why[512] = "";
-	char safe[SG_PRINCIPAL_MAX * 4], kind[SG_PRINCIPAL_MAX * 4 + 64], state_path[PATH_MAX];
+	char safe[SG_ESCAPED_LEN(SG_PRINCIPAL_MAX)], kind[SG_PRINCIPAL_MAX * 4 + 64];
+	char state_path[PATH_MAX];
 	json_t *daemon = NULL, *state, *entry, *audit, *out;
 	time_t now = time(NULL);
 	struct sg_config *c;
@@ -440,10 +441,12 @@ static int explain_mail(const char *id, int json)
 	unreadable = !state && !access(c->mta.contained_path, F_OK);
 	snprintf(state_path, sizeof(state_path), "%s", c->mta.contained_path);
 	free(c);
-	entry = json_object_get(state, id);
-	audit = audit_json(0, id);
+	/* The state's key and the audit log's target: the id as sg_escape_id writes it. */
+	sg_escape_id(id, safe, sizeof(safe));
+	entry = json_object_get(state, safe);
+	audit = audit_json(0, safe);
 	/* jansson takes the "o" values even when it fails: nothing is used after but out. */
-	out = json_pack("{s:s, s:s, s:o, s:o, s:O, s:o}", "principal", id, "kind",
+	out = json_pack("{s:s, s:s, s:o, s:o, s:O, s:o}", "principal", safe, "kind",
 			strncmp(id, SG_MAIL_SASL, strlen(SG_MAIL_SASL)) ? "local" : "sasl",
 			"daemon", daemon ? daemon : json_null(), "daemon_error",
 			daemon ? json_null() : sg_json_text(why), "contained",
@@ -460,7 +463,6 @@ static int explain_mail(const char *id, int json)
 		json_decref(out);
 		return SG_EXIT_OK;
 	}
-	sg_printable(id, safe, sizeof(safe));
 	printf("%s: %s\n", safe, mail_kind_text(safe, kind, sizeof(kind)));
 	if (!json_is_null(daemon))
 		print_mail_daemon(daemon, now);

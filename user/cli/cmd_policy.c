@@ -148,11 +148,13 @@ static const char *count(size_t n, const char *what, char *buf, size_t len)
 /* release of a mail account: its containment through the mail server undone. */
 static int release_mail(const char *id, const struct policy_args *a)
 {
-	char err[1024], safe[SG_PRINCIPAL_MAX * 4], held[48], bans[48], when[64], name[64];
+	char err[1024], safe[SG_ESCAPED_LEN(SG_PRINCIPAL_MAX)], held[48], bans[48], when[64],
+		name[64];
 	json_t *was = NULL, *state, *rel, *bans_v;
+	/* The state's key and the audit log's target: the id as sg_escape_id writes it. */
 	struct sg_audit_entry e = {
 		.action = sg_cmd_release.name,
-		.target = id,
+		.target = safe,
 		.reason = a->reason,
 	};
 	const char *uid_text = id + strlen(SG_MAIL_LOCAL);
@@ -163,7 +165,7 @@ static int release_mail(const char *id, const struct policy_args *a)
 	char *end;
 	int ret;
 
-	sg_printable(id, safe, sizeof(safe));
+	sg_escape_id(id, safe, sizeof(safe));
 	c = malloc(sizeof(*c));
 	if (!c)
 		return sg_fail("%s", strerror(ENOMEM));
@@ -173,7 +175,7 @@ static int release_mail(const char *id, const struct policy_args *a)
 	if (ret == -ENOENT && !was) {
 		state = sg_contain_state(c);
 		free(c);
-		rel = json_object_get(json_object_get(state, id), "released");
+		rel = json_object_get(json_object_get(state, safe), "released");
 		t = (time_t)json_integer_value(rel);
 		if (rel && localtime_r(&t, &tm) && strftime(when, sizeof(when), "%F %T", &tm))
 			ret = sg_fail("%s is not contained (released at %s)", safe, when);

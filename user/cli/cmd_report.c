@@ -170,7 +170,7 @@ static double field(const json_t *row, const char *key)
 
 static void accounts_print(FILE *f, const json_t *rows)
 {
-	char id[SG_PRINCIPAL_MAX * 4], share[16];
+	char id[SG_ESCAPED_LEN(SG_PRINCIPAL_MAX)], share[16];
 	int width = (int)strlen("PRINCIPAL"), w;
 	const json_t *r;
 	size_t i;

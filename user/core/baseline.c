@@ -6,7 +6,7 @@
  * loaded anew.
  *
  * The file, gzip-compressed, all integers little-endian:
- *   "SGBASE\0\0", __u32 version, __u32 count,
+ *   "SGBASE\0\0", __u32 version (VERSION below), __u32 count,
  *   count x { __u16 length, principal (length bytes, no NUL), __s64 first_seen,
  *             __s64 hour, __u64 acc, __u8 tainted, learned (21 bytes),
  *             168 x per_min (float bits as __u32) },
@@ -28,7 +28,12 @@
 
 #define MAGIC	  "SGBASE\0\0"
 #define MAGIC_LEN 8
-#define VERSION	  1
+/*
+ * 2: principals of up to SG_PRINCIPAL_MAX - 1 bytes (a SASL login of any
+ * length the MTA takes); 1, still read: of fewer than 128.
+ */
+#define VERSION	    2
+#define V1_ID_LIMIT 128
 /* No host has this many principals: a larger count is damage, not a reason to allocate. */
 #define MAX_RECORDS 10000000U
 /* A record on disk after its principal: first_seen, hour, acc, tainted, learned, per_min. */
@@ -37,7 +42,7 @@
 
 /* The table's entry: records are allocated on their own, so entries hold pointers. */
 struct slot {
-	char principal[SG_PRINCIPAL_MAX];
+	const char *principal; /* b's */
 	struct sg_baseline *b;
 };
 
@@ -51,7 +56,7 @@ struct sg_baselines *sg_baselines_new(void)
 
 	if (!s)
 		return NULL;
-	s->t = sg_htab_new(SG_HTAB_STRING, SG_PRINCIPAL_MAX, sizeof(struct slot), 512, 0);
+	s->t = sg_htab_new(SG_HTAB_STRING_REF, SG_PRINCIPAL_MAX, sizeof(struct slot), 512, 0);
 	if (!s->t) {
 		free(s);
 		return NULL;
@@ -88,6 +93,7 @@ static int insert(struct sg_baselines *s, struct sg_baseline *b)
 		return ret;
 	if (!ret)
 		return -EEXIST;
+	e->principal = b->principal;
 	e->b = b;
 	return 0;
 }
@@ -444,7 +450,7 @@ static int in(struct reader *r, void *buf, unsigned int len)
 }
 
 /* Record i of the file into b, checked: nothing in the file is trusted. */
-static int read_record(struct reader *r, struct sg_baseline *b, __u32 i)
+static int read_record(struct reader *r, struct sg_baseline *b, __u32 version, __u32 i)
 {
 	unsigned char buf[FIXED_LEN];
 	const unsigned char *p = buf;
@@ -456,7 +462,7 @@ static int read_record(struct reader *r, struct sg_baseline *b, __u32 i)
 	if (ret)
 		return ret;
 	len = get(&p, 2);
-	if (!len || len >= SG_PRINCIPAL_MAX)
+	if (!len || len >= (version == 1 ? V1_ID_LIMIT : SG_PRINCIPAL_MAX))
 		return bad(r, "corrupt (record %u: principal length %u)", i, len);
 	ret = in(r, b->principal, len);
 	if (ret)
@@ -505,8 +511,8 @@ static int read_store(struct sg_baselines *s, struct reader *r)
 		return ret;
 	version = get(&p, 4);
 	n = get(&p, 4);
-	if (version != VERSION)
-		return bad(r, "baseline format version %u, this smtpguard reads %u", version,
+	if (version < 1 || version > VERSION)
+		return bad(r, "baseline format version %u, this smtpguard reads 1 to %u", version,
 			   VERSION);
 	if (n > MAX_RECORDS)
 		return bad(r, "corrupt (%u records)", n);
@@ -514,7 +520,7 @@ static int read_store(struct sg_baselines *s, struct reader *r)
 		b = calloc(1, sizeof(*b));
 		if (!b)
 			return -ENOMEM;
-		ret = read_record(r, b, i);
+		ret = read_record(r, b, version, i);
 		if (!ret) {
 			ret = insert(s, b);
 			if (ret == -EEXIST)

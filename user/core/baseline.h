@@ -16,7 +16,10 @@
 #include <time.h>
 #include <linux/types.h>
 
-#define SG_PRINCIPAL_MAX 128 /* "uid:1001"; later "sasl:info@example.com" */
+#include "core/mailrec.h"
+
+/* "uid:1001", "local:1001", "sasl:" and a login of any length the MTA takes */
+#define SG_PRINCIPAL_MAX   (5 + SG_MTA_LOGIN_MAX) /* 5: strlen("sasl:") */
 #define SG_HOURS_PER_WEEK 168
 #define SG_BASELINE_WEIGHT 0.3 /* of the newest week's hour in the EWMA */
 

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Password guessing per source and per account: see brute.h. */
+#include <ctype.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
 #include <jansson.h>
 
@@ -15,6 +16,12 @@
 #include "util/render.h"
 
 #define NEAR 32 /* sources a new one may replace at the cap: the idlest of them */
+
+const char *const sg_brute_table_names[SG_BRUTE_TABLES] = {
+	[SG_BRUTE_TAB_SOURCES] = "sources",
+	[SG_BRUTE_TAB_ACCOUNTS] = "accounts",
+	[SG_BRUTE_TAB_OFFENDERS] = "offenders",
+};
 
 const char *const sg_brute_service_names[SG_BRUTE_SERVICES] = {
 	[SG_BRUTE_SMTP] = "smtp",
@@ -40,7 +47,7 @@ struct source {
 };
 
 struct account {
-	char login[SG_MTA_ADDR_MAX];
+	char login[SG_MTA_LOGIN_MAX]; /* lower-cased: logins are matched without case */
 	int used;
 	time_t last;
 	time_t attack_until; /* while under attack, each new source is banned at once */
@@ -53,18 +60,24 @@ struct account {
 };
 
 struct offender {
-	__u32 addr[4];
-	__u32 offences;
+	__u32 addr[4]; /* the key */
 	time_t last;
+	__u32 offences;
 };
 
 struct sg_brute {
 	struct sg_htab *sources; /* of struct source, deleted from only at the cap */
-	struct account *accounts;
-	struct offender *offenders;
-	size_t n_offenders;
+	struct account *accounts; /* the first n_accounts used */
+	size_t n_accounts;
+	struct sg_htab *by_login;  /* of struct login_entry: accounts by login */
+	struct sg_htab *offenders; /* of struct offender, deleted from only at the cap */
 	int dirty;
 	struct sg_brute_totals t;
+};
+
+struct login_entry {
+	const char *login; /* its account's */
+	struct account *a;
 };
 
 struct sg_brute *sg_brute_new(void)
@@ -76,8 +89,11 @@ struct sg_brute *sg_brute_new(void)
 	b->sources = sg_htab_new(SG_HTAB_BYTES, sizeof(((struct source *)0)->addr),
 				 sizeof(struct source), 1024, SG_BRUTE_MAX_SOURCES);
 	b->accounts = calloc(SG_BRUTE_MAX_ACCOUNTS, sizeof(*b->accounts));
-	b->offenders = calloc(SG_BRUTE_MAX_OFFENDERS, sizeof(*b->offenders));
-	if (!b->sources || !b->accounts || !b->offenders) {
+	b->by_login = sg_htab_new(SG_HTAB_STRING_REF, SG_MTA_LOGIN_MAX, sizeof(struct login_entry),
+				  64, 0);
+	b->offenders = sg_htab_new(SG_HTAB_BYTES, sizeof(((struct offender *)0)->addr),
+				   sizeof(struct offender), 64, SG_BRUTE_MAX_OFFENDERS);
+	if (!b->sources || !b->accounts || !b->by_login || !b->offenders) {
 		sg_brute_free(b);
 		return NULL;
 	}
@@ -90,7 +106,8 @@ void sg_brute_free(struct sg_brute *b)
 		return;
 	sg_htab_free(b->sources);
 	free(b->accounts);
-	free(b->offenders);
+	sg_htab_free(b->by_login);
+	sg_htab_free(b->offenders);
 	free(b);
 }
 
@@ -141,47 +158,88 @@ static __u64 wc_sum(struct wcount *w, time_t width, time_t now)
 
 /* --- tables ----------------------------------------------------------------- */
 
-/* addr's entry; when add, made if absent, the idlest of those near it giving way at the cap. */
-static struct source *source(struct sg_brute *b, const __u32 addr[4], int add)
+/*
+ * An entry of a table keyed by address (entries start with addr[4] and
+ * last), made if absent; at the cap, the idlest of a sample near it gives
+ * way (a sample, not a search: a flood of new addresses costs no more
+ * than it adds), counted for tab.
+ */
+static void *by_addr(struct sg_brute *b, struct sg_htab *h, enum sg_brute_table tab,
+		     const __u32 addr[4])
 {
 	struct source *s, *near[NEAR];
 	size_t i, n, idlest = 0;
 	int ret;
 
-	if (!add)
-		return sg_htab_find(b->sources, addr);
-	ret = sg_htab_add(b->sources, addr, (void **)&s);
+	/* A source's and an offender's first fields are the same: the key, then last. */
+	_Static_assert(offsetof(struct source, last) == offsetof(struct offender, last),
+		       "by_addr reads last at one offset");
+	ret = sg_htab_add(h, addr, (void **)&s);
 	if (ret == -ENOSPC) {
-		n = sg_htab_near(b->sources, addr, (void **)near, NEAR);
+		n = sg_htab_near(h, addr, (void **)near, NEAR);
 		for (i = 1; i < n; i++)
 			if (near[i]->last < near[idlest]->last)
 				idlest = i;
-		sg_htab_delete(b->sources, near[idlest]->addr);
-		b->t.evicted++;
-		ret = sg_htab_add(b->sources, addr, (void **)&s);
+		sg_htab_delete(h, near[idlest]->addr);
+		b->t.evicted[tab]++;
+		ret = sg_htab_add(h, addr, (void **)&s);
 	}
 	return ret < 0 ? NULL : s;
 }
 
+static struct source *source(struct sg_brute *b, const __u32 addr[4], int add)
+{
+	return add ? by_addr(b, b->sources, SG_BRUTE_TAB_SOURCES, addr)
+		   : sg_htab_find(b->sources, addr);
+}
+
+/* login lower-cased into key (SG_MTA_LOGIN_MAX bytes), as accounts are found; its length. */
+static size_t login_key(const char *login, char *key)
+{
+	size_t i;
+
+	for (i = 0; login[i] && i + 1 < SG_MTA_LOGIN_MAX; i++)
+		key[i] = (char)tolower((unsigned char)login[i]);
+	key[i] = '\0';
+	return i;
+}
+
+static struct account *find_account(const struct sg_brute *b, const char *key)
+{
+	const struct login_entry *e = sg_htab_find(b->by_login, key);
+
+	return e ? e->a : NULL;
+}
+
+/* login's account, made if absent; at the cap the idlest gives way. */
 static struct account *account(struct sg_brute *b, const char *login, time_t now)
 {
-	struct account *a, *idlest = NULL, *free_slot = NULL;
+	struct account *a, *end = b->accounts + SG_BRUTE_MAX_ACCOUNTS;
+	struct login_entry *e;
+	char key[SG_MTA_LOGIN_MAX];
+	size_t i = login_key(login, key);
 
-	for (a = b->accounts; a < b->accounts + SG_BRUTE_MAX_ACCOUNTS; a++) {
-		if (!a->used) {
-			free_slot = free_slot ? free_slot : a;
-			continue;
-		}
-		if (!strcasecmp(a->login, login))
-			return a;
-		if (!idlest || a->last < idlest->last)
-			idlest = a;
+	a = find_account(b, key);
+	if (a)
+		return a;
+	a = b->accounts + b->n_accounts;
+	/* Only a new account at the cap looks at them all, for the idlest. */
+	if (a == end) {
+		struct account *x;
+
+		for (a = x = b->accounts; x < end; x++)
+			if (x->last < a->last)
+				a = x;
+		sg_htab_delete(b->by_login, a->login);
+		b->t.evicted[SG_BRUTE_TAB_ACCOUNTS]++;
 	}
-	a = free_slot ? free_slot : idlest;
-	if (!free_slot)
-		b->t.evicted++;
 	memset(a, 0, sizeof(*a));
-	snprintf(a->login, sizeof(a->login), "%s", login);
+	memcpy(a->login, key, i + 1);
+	/* Keyed by its own copy; on failure it stays unused. */
+	if (sg_htab_add(b->by_login, a->login, (void **)&e) < 0)
+		return NULL;
+	b->n_accounts += a == b->accounts + b->n_accounts;
+	e->a = a;
 	a->used = 1;
 	a->last = now;
 	return a;
@@ -229,6 +287,7 @@ void sg_brute_fail(struct sg_brute *b, const struct sg_bruteforce_cfg *c,
 {
 	int svc = service_of(r->service);
 	struct sg_ban_key key;
+	struct account *a;
 	struct source *s;
 	const char *why;
 
@@ -244,8 +303,9 @@ void sg_brute_fail(struct sg_brute *b, const struct sg_bruteforce_cfg *c,
 		return;
 	s->last = now;
 	wc_add(&s->fails, width_of(c->window_ns / SG_NS_PER_SEC), now, 1);
-	if (r->login[0])
-		account_source(b, account(b, r->login, now), key.addr, now);
+	a = r->login[0] ? account(b, r->login, now) : NULL;
+	if (a)
+		account_source(b, a, key.addr, now);
 }
 
 void sg_brute_syns(struct sg_brute *b, const __u32 addr[4], __u64 login_syns, int fresh, time_t now)
@@ -271,35 +331,20 @@ void sg_brute_syns(struct sg_brute *b, const __u32 addr[4], __u64 login_syns, in
 
 /* --- verdicts --------------------------------------------------------------- */
 
-static struct offender *offender(struct sg_brute *b, const __u32 addr[4])
-{
-	struct offender *o, *oldest = NULL;
-
-	for (o = b->offenders; o < b->offenders + b->n_offenders; o++) {
-		if (!memcmp(o->addr, addr, 16))
-			return o;
-		if (!oldest || o->last < oldest->last)
-			oldest = o;
-	}
-	if (b->n_offenders < SG_BRUTE_MAX_OFFENDERS) {
-		o = &b->offenders[b->n_offenders++];
-	} else {
-		o = oldest;
-		b->t.evicted++;
-	}
-	memset(o, 0, sizeof(*o));
-	memcpy(o->addr, addr, 16);
-	return o;
-}
-
 /* The ban for the offence at now: longer for each repeat within forget. */
 static void sentence(struct sg_brute *b, const struct sg_bruteforce_cfg *c,
 		     struct sg_brute_verdict *v, time_t now)
 {
-	struct offender *o = offender(b, v->key.addr);
+	struct offender *o = by_addr(b, b->offenders, SG_BRUTE_TAB_OFFENDERS, v->key.addr);
 	__u64 ban = c->ban_ns;
 	__u32 i;
 
+	/* Without memory to count it, a first offence. */
+	if (!o) {
+		v->offences = 1;
+		v->ban_ns = ban < c->ban_max_ns ? ban : c->ban_max_ns;
+		return;
+	}
 	if (o->last && (__u64)(now - o->last) * SG_NS_PER_SEC > c->forget_ns)
 		o->offences = 0;
 	o->offences++;
@@ -430,7 +475,9 @@ int sg_brute_load(struct sg_brute *b, const char *path, time_t now, time_t forge
 		    sg_parse_cidr(addr, &key, &why) || key.prefixlen != 128 ||
 		    now - (time_t)json_integer_value(t) > forget_s)
 			continue;
-		o = offender(b, key.addr);
+		o = by_addr(b, b->offenders, SG_BRUTE_TAB_OFFENDERS, key.addr);
+		if (!o)
+			break;
 		o->offences = (__u32)json_integer_value(n);
 		o->last = (time_t)json_integer_value(t);
 	}
@@ -442,17 +489,17 @@ int sg_brute_save(struct sg_brute *b, const char *path)
 {
 	char tmp[PATH_MAX + 8], addr[INET6_ADDRSTRLEN];
 	json_t *root = json_object();
-	size_t i;
+	const struct offender *o;
+	size_t pos = 0;
 	int ret = 0;
 
 	if (!root)
 		return -ENOMEM;
-	for (i = 0; i < b->n_offenders; i++) {
-		sg_format_addr(b->offenders[i].addr, addr, sizeof(addr));
+	while ((o = sg_htab_next(b->offenders, &pos))) {
+		sg_format_addr(o->addr, addr, sizeof(addr));
 		json_object_set_new(root, addr,
-				    json_pack("{s:I, s:I}", "offences",
-					      (json_int_t)b->offenders[i].offences, "last",
-					      (json_int_t)b->offenders[i].last));
+				    json_pack("{s:I, s:I}", "offences", (json_int_t)o->offences,
+					      "last", (json_int_t)o->last));
 	}
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	errno = 0;
@@ -474,6 +521,7 @@ int sg_brute_dirty(const struct sg_brute *b)
 int sg_brute_failed_on(const struct sg_brute *b, const struct sg_bruteforce_cfg *c,
 		       const char *login, const char *client_ip, time_t now)
 {
+	char name[SG_MTA_LOGIN_MAX];
 	const struct account *a;
 	struct sg_ban_key key;
 	const char *why;
@@ -481,14 +529,10 @@ int sg_brute_failed_on(const struct sg_brute *b, const struct sg_bruteforce_cfg 
 
 	if (!*login || sg_parse_cidr(client_ip, &key, &why) || key.prefixlen != 128)
 		return 0;
-	for (a = b->accounts; a < b->accounts + SG_BRUTE_MAX_ACCOUNTS; a++) {
-		if (!a->used || strcasecmp(a->login, login))
-			continue;
-		for (i = 0; i < a->n; i++)
-			if (!memcmp(a->src[i].addr, key.addr, 16))
-				return now - a->src[i].last <
-				       (time_t)(c->window_ns / SG_NS_PER_SEC);
-		return 0;
-	}
+	login_key(login, name);
+	a = find_account(b, name);
+	for (i = 0; a && i < a->n; i++)
+		if (!memcmp(a->src[i].addr, key.addr, 16))
+			return now - a->src[i].last < (time_t)(c->window_ns / SG_NS_PER_SEC);
 	return 0;
 }

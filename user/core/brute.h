@@ -46,18 +46,28 @@ struct sg_brute_verdict {
 	char addr[INET6_ADDRSTRLEN];
 	__u32 reason;	    /* SG_BAN_AUTH_FAILURES, SG_BAN_SYN_RATE or SG_BAN_DISTRIBUTED */
 	__u64 value, limit; /* failures in window, SYNs a minute, or addresses on the account */
-	char login[SG_MTA_ADDR_MAX]; /* distributed: the account */
+	char login[SG_MTA_LOGIN_MAX]; /* distributed: the account */
 	int first;		     /* distributed: the account's first verdict in this attack */
 	__u32 offences;		     /* this one included, within [bruteforce] forget */
 	__u64 ban_ns;
 };
+
+/* The bounded tables, each dropping the idlest at its cap. */
+enum sg_brute_table {
+	SG_BRUTE_TAB_SOURCES,
+	SG_BRUTE_TAB_ACCOUNTS,
+	SG_BRUTE_TAB_OFFENDERS,
+	SG_BRUTE_TABLES,
+};
+
+extern const char *const sg_brute_table_names[SG_BRUTE_TABLES]; /* "sources", ... */
 
 /* Host-wide, since the start. */
 struct sg_brute_totals {
 	__u64 failures[SG_BRUTE_SERVICES];
 	__u64 bans[SG_BAN__MAX]; /* verdicts, by reason */
 	__u64 allowed;		 /* verdicts not given: the source is in [bruteforce] allow */
-	__u64 evicted;		 /* sources, accounts or offenders dropped at a cap */
+	__u64 evicted[SG_BRUTE_TABLES]; /* dropped at the table's cap for a new one */
 };
 
 struct sg_brute;

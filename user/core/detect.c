@@ -11,7 +11,7 @@ const char *const sg_rule_names[SG_RULES] = { SG_RULE_LIST(SG_ENUM_NAME) };
 
 /* The table's entry: the detector hands out pointers, so entries hold them. */
 struct slot {
-	char id[SG_PRINCIPAL_MAX];
+	const char *id; /* p's */
 	struct sg_principal *p;
 };
 
@@ -28,7 +28,7 @@ struct sg_detector *sg_detector_new(struct sg_baselines *store)
 	if (!d)
 		return NULL;
 	d->store = store;
-	d->t = sg_htab_new(SG_HTAB_STRING, SG_PRINCIPAL_MAX, sizeof(struct slot), 128, 0);
+	d->t = sg_htab_new(SG_HTAB_STRING_REF, SG_PRINCIPAL_MAX, sizeof(struct slot), 128, 0);
 	if (!d->t) {
 		free(d);
 		return NULL;
@@ -69,6 +69,7 @@ static struct sg_principal *principal(struct sg_detector *d, const char *id, tim
 		return NULL;
 	}
 	p->expected = -1;
+	e->id = p->id;
 	e->p = p;
 	return p;
 }

@@ -15,7 +15,17 @@
 
 #define SG_MTA_QID_MAX	 32
 #define SG_MTA_IP_MAX	 46  /* INET6_ADDRSTRLEN */
-#define SG_MTA_ADDR_MAX	 256 /* an e-mail address or a login */
+#define SG_MTA_ADDR_MAX	 256 /* an e-mail address */
+/*
+ * A SASL login, NUL included. The MTAs take logins as long as an AUTH
+ * line's base64 allows (Postfix's line_length_limit is 2048 bytes); a
+ * longer login is cut to SG_MTA_LOGIN_MAX - 1 bytes by the parsers and
+ * counted under that id: logins alike in that many bytes share one
+ * principal (an attacker gains nothing: they share its budget too), and
+ * a login that long is never a table key (backend.h), so such a
+ * principal is held in-band and by queue id.
+ */
+#define SG_MTA_LOGIN_MAX 1024
 #define SG_MTA_USER_MAX	 64
 #define SG_MTA_DSN_MAX	 12 /* "5.1.1" */
 #define SG_MTA_RELAY_MAX 64
@@ -101,7 +111,7 @@ struct sg_mta_rec {
 	time_t when; /* the line's timestamp; 0 when it has none that parses */
 	char qid[SG_MTA_QID_MAX];
 	char client_ip[SG_MTA_IP_MAX]; /* numeric, as logged; "" when none */
-	char login[SG_MTA_ADDR_MAX];   /* SASL login (SUBMIT, AUTH_FAIL); "" when none */
+	char login[SG_MTA_LOGIN_MAX];  /* SASL login (SUBMIT, AUTH_FAIL); "" when none */
 	char user[SG_MTA_USER_MAX];    /* Exim U= of a local submission */
 	__s64 uid;		       /* Postfix pickup uid=; -1 when none */
 	char sender[SG_MTA_ADDR_MAX];  /* "" for the null sender, see null_sender */

@@ -8,12 +8,14 @@
 #include <strings.h>
 
 #include "core/mailstats.h"
+#include "core/mailorder.h"
+#include "core/mailwindow.h"
 #include "util/htab.h"
 #include "util/render.h"
 
 #define PENDING_MAX   1024
 #define RELAYS_MAX    1024 /* relayed messages between two ticks */
-#define DEFAULT_MAXP  8192 /* 16 KB each */
+#define DEFAULT_MAXP  8192 /* 17 KB each */
 #define MAX_MTA_USERS 32
 
 struct qid_entry {
@@ -28,7 +30,7 @@ struct qid_entry {
 
 /* The index's entry: principals are kept in ps, in order, and found through this. */
 struct id_entry {
-	char id[SG_PRINCIPAL_MAX];
+	const char *id; /* p's */
 	struct sg_mail_principal *p;
 };
 
@@ -44,6 +46,7 @@ struct sg_mailstats {
 	struct sg_mail_principal **ps; /* in order of first appearance */
 	size_t n_ps, cap_ps, max_ps;
 	struct sg_htab *by_id; /* of struct id_entry: ps by id */
+	struct sg_mail_order order_out; /* which principal gives way at the bound */
 
 	struct sg_mail_pending *pending;
 	size_t n_pending;
@@ -75,7 +78,7 @@ struct sg_mailstats *sg_mailstats_new(size_t max_principals)
 	if (!m)
 		return NULL;
 	m->max_ps = max_principals ? max_principals : DEFAULT_MAXP;
-	m->by_id = sg_htab_new(SG_HTAB_STRING, SG_PRINCIPAL_MAX, sizeof(struct id_entry), 0,
+	m->by_id = sg_htab_new(SG_HTAB_STRING_REF, SG_PRINCIPAL_MAX, sizeof(struct id_entry), 0,
 			       m->max_ps);
 	m->qids = sg_htab_new(SG_HTAB_STRING, SG_MTA_QID_MAX, sizeof(struct qid_entry), 1024,
 			      SG_MAIL_MAX_QIDS);
@@ -128,14 +131,17 @@ static int mta_user(const struct sg_mailstats *m, const struct sg_mta_rec *r)
 
 /* --- queue ids ------------------------------------------------------------ */
 
-static struct qid_entry *qid_find(struct sg_mailstats *m, const char *qid)
+/* e's message is no longer tracked. */
+static void qid_delete(struct sg_mailstats *m, struct qid_entry *e)
 {
-	return sg_htab_find(m->qids, qid);
+	if (e->p)
+		sg_mail_node_of(e->p)->n_qids--;
+	sg_htab_delete(m->qids, e->qid);
 }
 
 static int live(struct sg_mailstats *m, const struct qid_order *o)
 {
-	struct qid_entry *e = qid_find(m, o->qid);
+	struct qid_entry *e = sg_htab_find(m->qids, o->qid);
 
 	return e && e->seq == o->seq;
 }
@@ -155,7 +161,7 @@ static void compact(struct sg_mailstats *m)
 
 static struct qid_entry *qid_add(struct sg_mailstats *m, const char *qid)
 {
-	struct qid_entry *e = qid_find(m, qid);
+	struct qid_entry *e = sg_htab_find(m->qids, qid);
 	size_t tail;
 
 	if (e)
@@ -164,10 +170,10 @@ static struct qid_entry *qid_add(struct sg_mailstats *m, const char *qid)
 		compact(m);
 	if (m->order_n == SG_MAIL_MAX_QIDS) {
 		/* All still tracked: the oldest goes, a lost "removed" line most likely. */
-		e = qid_find(m, m->order[m->order_head].qid);
+		e = sg_htab_find(m->qids, m->order[m->order_head].qid);
 		if (e && e->seq == m->order[m->order_head].seq) {
-			sg_htab_delete(m->qids, e->qid);
-			m->host.evicted++;
+			qid_delete(m, e);
+			m->host.qids_evicted++;
 		}
 		m->order_head = (m->order_head + 1) % SG_MAIL_MAX_QIDS;
 		m->order_n--;
@@ -184,38 +190,37 @@ static struct qid_entry *qid_add(struct sg_mailstats *m, const char *qid)
 
 /* --- principals ----------------------------------------------------------- */
 
-static struct sg_mail_principal *find(struct sg_mailstats *m, const char *id)
+struct sg_mail_principal *sg_mailstats_get(struct sg_mailstats *m, const char *id)
 {
 	struct id_entry *e = sg_htab_find(m->by_id, id);
 
 	return e ? e->p : NULL;
 }
 
-struct sg_mail_principal *sg_mailstats_get(struct sg_mailstats *m, const char *id)
-{
-	return find(m, id);
-}
-
-/* Drops the principal that has been idle longest, if one has been for an hour. */
+/* Makes room for one more, as mailorder.h says; counted either way. */
 static int evict(struct sg_mailstats *m, time_t now)
 {
-	size_t i, best = m->n_ps, pos = 0;
+	struct sg_mail_node *v = sg_mail_order_victim(&m->order_out, now);
 	struct qid_entry *e;
+	size_t i, pos = 0;
 
-	for (i = 0; i < m->n_ps; i++)
-		if (!m->ps[i]->contained && now - m->ps[i]->last >= 3600 &&
-		    (best == m->n_ps || m->ps[i]->last < m->ps[best]->last))
-			best = i;
-	if (best == m->n_ps)
+	if (!v) {
+		m->host.principals_refused++;
 		return -ENOSPC;
-	while ((e = sg_htab_next(m->qids, &pos)))
-		if (e->p == m->ps[best])
+	}
+	while (v->n_qids && (e = sg_htab_next(m->qids, &pos)))
+		if (e->p == &v->p) {
 			e->p = NULL;
-	sg_htab_delete(m->by_id, m->ps[best]->id);
-	free(m->ps[best]);
-	memmove(&m->ps[best], &m->ps[best + 1], (m->n_ps - best - 1) * sizeof(m->ps[0]));
+			v->n_qids--;
+		}
+	for (i = 0; m->ps[i] != &v->p; i++)
+		;
+	memmove(&m->ps[i], &m->ps[i + 1], (m->n_ps - i - 1) * sizeof(m->ps[0]));
 	m->n_ps--;
-	m->host.evicted++;
+	sg_htab_delete(m->by_id, v->p.id);
+	sg_mail_order_remove(&m->order_out, v);
+	free(v);
+	m->host.principals_evicted++;
 	return 0;
 }
 
@@ -225,13 +230,14 @@ static struct sg_mail_principal *principal(struct sg_mailstats *m, enum sg_mail_
 	char id[SG_PRINCIPAL_MAX];
 	struct sg_mail_principal *p, **ps;
 	struct id_entry *e;
+	struct sg_mail_node *node;
 	int n;
 
 	n = snprintf(id, sizeof(id), "%s%s",
 		     kind == SG_MAIL_KIND_SASL ? SG_MAIL_SASL : SG_MAIL_LOCAL, name);
 	if (n < 0 || (size_t)n >= sizeof(id) || !*name)
 		return NULL;
-	p = find(m, id);
+	p = sg_mailstats_get(m, id);
 	if (p)
 		return p;
 	if (m->n_ps == m->max_ps && evict(m, now))
@@ -243,13 +249,16 @@ static struct sg_mail_principal *principal(struct sg_mailstats *m, enum sg_mail_
 		m->ps = ps;
 		m->cap_ps = m->cap_ps ? m->cap_ps * 2 : 64;
 	}
-	p = calloc(1, sizeof(*p));
-	if (!p || sg_htab_add(m->by_id, id, (void **)&e) < 0) {
-		free(p);
+	node = calloc(1, sizeof(*node));
+	if (!node || sg_htab_add(m->by_id, id, (void **)&e) < 0) {
+		free(node);
 		return NULL;
 	}
+	p = &node->p;
+	sg_mail_order_add(&m->order_out, node);
 	e->p = p;
 	memcpy(p->id, id, (size_t)n + 1);
+	e->id = p->id;
 	p->kind = kind;
 	p->uid = -1;
 	p->sec_at = now;
@@ -266,50 +275,6 @@ struct sg_mail_principal *sg_mailstats_principal(struct sg_mailstats *m, const c
 	if (!strncmp(id, SG_MAIL_LOCAL, strlen(SG_MAIL_LOCAL)))
 		return principal(m, SG_MAIL_KIND_LOCAL, id + strlen(SG_MAIL_LOCAL), now);
 	return NULL;
-}
-
-/* --- windows -------------------------------------------------------------- */
-
-static void zero_ring(__u32 *ring, time_t from, time_t to)
-{
-	time_t t;
-
-	if (to - from >= 60) {
-		memset(ring, 0, 60 * sizeof(*ring));
-		return;
-	}
-	for (t = from + 1; t <= to; t++)
-		ring[t % 60] = 0;
-}
-
-/* Moves the rings to now, clearing the slots time has passed over. */
-static void advance(struct sg_mail_principal *p, time_t now)
-{
-	time_t min = now / 60;
-
-	if (now > p->sec_at) {
-		zero_ring(p->msg_s, p->sec_at, now);
-		p->sec_at = now;
-	}
-	if (min > p->min_at) {
-		zero_ring(p->msg_m, p->min_at, min);
-		zero_ring(p->bounce_in_m, p->min_at, min);
-		zero_ring(p->sent_m, p->min_at, min);
-		zero_ring(p->bounced_m, p->min_at, min);
-		zero_ring(p->deferred_m, p->min_at, min);
-		p->min_at = min;
-	}
-}
-
-/* Sum of the last n slots of a per-minute ring at minute min. */
-static __u64 sum_m(const __u32 *ring, time_t min, int n)
-{
-	__u64 s = 0;
-	int i;
-
-	for (i = 0; i < n; i++)
-		s += ring[(min - i + 60 * 60) % 60];
-	return s;
 }
 
 /* --- records -------------------------------------------------------------- */
@@ -374,18 +339,26 @@ static void message(struct sg_mailstats *m, struct sg_mail_principal *p, struct 
 {
 	if (e->p == p)
 		return; /* Exim and Postfix may both name it twice; count once */
+	if (e->p)
+		sg_mail_node_of(e->p)->n_qids--;
 	e->p = p;
-	advance(p, now);
+	sg_mail_node_of(p)->n_qids++;
+	sg_mail_order_sent(&m->order_out, sg_mail_node_of(p), now);
+	sg_mail_advance(p, now);
 	p->t.messages++;
 	p->msg_s[now % 60]++;
 	p->msg_m[(now / 60) % 60]++;
 	if (!p->first)
 		p->first = now;
 	p->last = now;
-	if (p->contained && m->n_pending < PENDING_MAX) {
-		snprintf(m->pending[m->n_pending].qid, SG_MTA_QID_MAX, "%s", e->qid);
-		m->pending[m->n_pending++].p = p;
+	if (!p->contained)
+		return;
+	if (m->n_pending == PENDING_MAX) {
+		m->host.holds_dropped++;
+		return;
 	}
+	snprintf(m->pending[m->n_pending].qid, SG_MTA_QID_MAX, "%s", e->qid);
+	m->pending[m->n_pending++].p = p;
 }
 
 /* Up to max of the *n queued items of size bytes at q into out, oldest first. */
@@ -482,7 +455,7 @@ size_t sg_mailstats_relayed(struct sg_mailstats *m, struct sg_mail_relay *out, s
 
 static void delivery(struct sg_mailstats *m, const struct sg_mta_rec *r, time_t now)
 {
-	struct qid_entry *e = r->qid[0] ? qid_find(m, r->qid) : NULL;
+	struct qid_entry *e = r->qid[0] ? sg_htab_find(m->qids, r->qid) : NULL;
 	struct sg_mail_principal *p = e ? e->p : NULL, *box;
 	__u32 slot = (now / 60) % 60;
 
@@ -496,10 +469,11 @@ static void delivery(struct sg_mailstats *m, const struct sg_mta_rec *r, time_t 
 		box = principal(m, SG_MAIL_KIND_SASL, r->rcpt, now);
 		if (!box)
 			return;
-		advance(box, now);
+		sg_mail_advance(box, now);
 		box->t.bounces_in++;
 		box->bounce_in_m[slot]++;
 		box->last = now > box->last ? now : box->last;
+		sg_mail_order_bounced(&m->order_out, sg_mail_node_of(box));
 		m->host.bounces_in++;
 		return;
 	}
@@ -507,7 +481,7 @@ static void delivery(struct sg_mailstats *m, const struct sg_mta_rec *r, time_t 
 		relayed(m, e, r, now);
 	if (!p)
 		return;
-	advance(p, now);
+	sg_mail_advance(p, now);
 	if (r->outcome != SG_OUT_DEFERRED)
 		add_domain(p, r->rcpt, now);
 	switch (r->outcome) {
@@ -554,8 +528,9 @@ int sg_mailstats_add(struct sg_mailstats *m, const struct sg_mta_rec *r, time_t 
 		delivery(m, r, now);
 		break;
 	case SG_MEV_DONE:
-		if (r->qid[0])
-			sg_htab_delete(m->qids, r->qid);
+		e = r->qid[0] ? sg_htab_find(m->qids, r->qid) : NULL;
+		if (e)
+			qid_delete(m, e);
 		break;
 	case SG_MEV_AUTH_FAIL:
 		/* Dovecot's auth process logs again what a login process or the MTA logs. */
@@ -564,13 +539,13 @@ int sg_mailstats_add(struct sg_mailstats *m, const struct sg_mta_rec *r, time_t 
 		m->host.auth_failures += r->attempts;
 		if (r->login[0] &&
 		    snprintf(id, sizeof(id), "%s%s", SG_MAIL_SASL, r->login) < (int)sizeof(id)) {
-			p = find(m, id);
+			p = sg_mailstats_get(m, id);
 			if (p)
 				p->t.auth_failures += r->attempts;
 		}
 		break;
 	case SG_MEV_HOLD:
-		e = r->qid[0] ? qid_find(m, r->qid) : NULL;
+		e = r->qid[0] ? sg_htab_find(m->qids, r->qid) : NULL;
 		if (e && e->p)
 			e->p->t.held++;
 		break;
@@ -581,34 +556,6 @@ int sg_mailstats_add(struct sg_mailstats *m, const struct sg_mta_rec *r, time_t 
 }
 
 /* --- views ---------------------------------------------------------------- */
-
-size_t sg_mailstats_ips(const struct sg_mail_principal *p, time_t now, time_t window_s)
-{
-	size_t i, n = 0;
-
-	for (i = 0; i < p->n_ips; i++)
-		n += now - p->ips[i].last < window_s;
-	return n;
-}
-
-void sg_mailstats_observe(struct sg_mail_principal *p, time_t now, struct sg_observation *o)
-{
-	time_t min = now / 60;
-	size_t i;
-	int s;
-
-	advance(p, now);
-	memset(o, 0, sizeof(*o));
-	o->total = p->t.messages;
-	for (s = 0; s < 60; s++)
-		o->last_1m += p->msg_s[s];
-	for (i = 0; i < p->n_domains; i++)
-		o->destinations_10m += now - p->domains[i].last < 600;
-	o->client_ips_1h = sg_mailstats_ips(p, now, 3600);
-	o->bounced_10m = sum_m(p->bounced_m, min, 10);
-	o->delivered_10m = o->bounced_10m + sum_m(p->sent_m, min, 10);
-	o->bounces_in_1h = sum_m(p->bounce_in_m, min, 60);
-}
 
 int sg_mailstats_each(struct sg_mailstats *m, time_t now,
 		      int (*fn)(struct sg_mail_principal *p, void *ctx), void *ctx)

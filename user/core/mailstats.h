@@ -81,7 +81,12 @@ struct sg_mail_principal {
 
 struct sg_mailstats;
 
-/* max_principals: the oldest idle one goes when more appear (0: 8192). */
+/*
+ * max_principals (0: 8192): at the bound a new one takes the place of the
+ * idlest that is neither contained nor a sender within the last hour,
+ * else of the idlest sender; counted in principals_evicted, or in
+ * principals_refused when all are contained.
+ */
 struct sg_mailstats *sg_mailstats_new(size_t max_principals);
 void sg_mailstats_free(struct sg_mailstats *m);
 
@@ -166,7 +171,11 @@ struct sg_mailstats_host {
 	__u64 bounces_in;
 	__u64 relayed, relays_dropped; /* the latter: past the queue between two calls */
 	size_t principals, qids;
-	__u64 evicted; /* queue ids or principals dropped at a cap */
+	/* Dropped at a bound: each table's, counted. */
+	__u64 principals_evicted; /* to make room for another */
+	__u64 principals_refused; /* not tracked: every one kept is contained */
+	__u64 qids_evicted;	  /* the oldest message, still tracked (a lost "removed" line) */
+	__u64 holds_dropped;	  /* messages of a contained one not queued for holding */
 };
 void sg_mailstats_host(const struct sg_mailstats *m, struct sg_mailstats_host *out);
 

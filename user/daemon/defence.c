@@ -129,14 +129,16 @@ static void brute_ban(struct sg_defence *d, const struct sg_audit_cfg *cfg,
 		      const struct sg_brute_verdict *v)
 {
 	const char *rule = sg_ban_reason_name(v->reason);
-	char dur[32], why[SG_MTA_ADDR_MAX + 128];
+	/* The login is what a client sent: escaped for the log line and the audit log. */
+	char login[SG_ESCAPED_LEN(SG_MTA_LOGIN_MAX)], dur[32], why[sizeof(login) + 128];
 	json_t *params;
 	int err;
 
+	sg_escape_id(v->login, login, sizeof(login));
 	if (v->first) {
-		sg_info("alert account=%s rule=distributed addresses=%llu limit=%llu", v->login,
+		sg_info("alert account=%s rule=distributed addresses=%llu limit=%llu", login,
 			(unsigned long long)v->value, (unsigned long long)v->limit);
-		audit(cfg, "alert", v->login,
+		audit(cfg, "alert", login,
 		      json_pack("{s:s, s:I, s:I}", "rule", "distributed", "value",
 				(json_int_t)v->value, "limit", (json_int_t)v->limit),
 		      "failed logins to one account from many addresses", 0);
@@ -147,16 +149,16 @@ static void brute_ban(struct sg_defence *d, const struct sg_audit_cfg *cfg,
 	sg_format_duration(v->ban_ns, dur, sizeof(dur));
 	sg_info("ban %s rule=%s value=%llu limit=%llu for=%s offences=%u%s%s%s", v->addr, rule,
 		(unsigned long long)v->value, (unsigned long long)v->limit, dur, v->offences,
-		v->login[0] ? " account=" : "", v->login, err > 0 ? " (a longer ban stays)" : "");
+		v->login[0] ? " account=" : "", login, err > 0 ? " (a longer ban stays)" : "");
 	if (err > 0)
 		return;
 	snprintf(why, sizeof(why), "%s: %llu, limit %llu%s%s", rule, (unsigned long long)v->value,
-		 (unsigned long long)v->limit, v->login[0] ? ", account " : "", v->login);
+		 (unsigned long long)v->limit, v->login[0] ? ", account " : "", login);
 	params = json_pack("{s:s, s:I, s:I, s:I, s:I}", "rule", rule, "value", (json_int_t)v->value,
 			   "limit", (json_int_t)v->limit, "offences", (json_int_t)v->offences,
 			   "for_seconds", (json_int_t)(v->ban_ns / SG_NS_PER_SEC));
 	if (params && v->login[0])
-		json_object_set_new(params, "account", json_string(v->login));
+		json_object_set_new(params, "account", json_string(login));
 	audit(cfg, "ban", v->addr, params, why, sg_boot_ns() + v->ban_ns);
 }
 

@@ -15,10 +15,11 @@
  * - Local senders the kernel view exempts (the MTA's own users, whose
  *   submissions are its failure notices, and [detect] allow) are not
  *   judged: as the log's view, which counts them as nobody's.
- * - A principal id too long for the tables (a login of more than
- *   SG_PRINCIPAL_MAX) is budgeted under its first SG_PRINCIPAL_MAX - 1
- *   bytes: two such logins sharing them share a budget, stricter, never
- *   looser. It cannot be counted in mailstats, so not contained.
+ * - A principal id holds any login a request carries (SG_PRINCIPAL_MAX is
+ *   "sasl:" and SG_MTA_LOGIN_MAX); a longer login is cut by the parser to
+ *   SG_POLICY_LOGIN_MAX - 1 bytes, as the logs' parsers cut it
+ *   (core/mailrec.h): two such logins share a budget, stricter, never
+ *   looser.
  */
 #include <errno.h>
 #include <ifaddrs.h>
@@ -212,7 +213,7 @@ static int brute_forced(struct sg_inband *ib, const struct sg_config *c,
 {
 	const struct sg_defence *d = ib->mail->defence;
 	const struct sg_override *o;
-	char who[SG_PRINCIPAL_MAX * 4];
+	char who[SG_ESCAPED_LEN(SG_PRINCIPAL_MAX)];
 
 	if (p->kind != SG_MAIL_KIND_SASL || !d || !d->brute || p->released_until > now ||
 	    !sg_brute_failed_on(d->brute, &c->bruteforce, req->sasl_username, req->client_address,
@@ -220,8 +221,9 @@ static int brute_forced(struct sg_inband *ib, const struct sg_config *c,
 		return 0;
 	o = sg_budget_override(c, p->id, NULL);
 	if (o && o->alert_only) {
-		sg_info("alert principal=%s rule=%s client=%s",
-			sg_printable(p->id, who, sizeof(who)), RULE_BRUTE, req->client_address);
+		sg_escape_id(p->id, who, sizeof(who));
+		sg_info("alert principal=%s rule=%s client=%s", who, RULE_BRUTE,
+			req->client_address);
 		return 0;
 	}
 	sg_mailguard_contain(ib->mail, c, &c->audit, p, RULE_BRUTE, 1, 1, now);
@@ -331,14 +333,16 @@ enum sg_policy_verdict sg_inband_judge(struct sg_inband *ib, const struct sg_con
 
 static void audit_release(const struct sg_audit_cfg *audit, const struct held *h, time_t now)
 {
+	char id[SG_ESCAPED_LEN(SG_PRINCIPAL_MAX)];
 	struct sg_audit_entry e = {
 		.actor = "daemon",
 		.action = "hold-grace-release",
-		.target = h->principal,
+		.target = id, /* as every audit entry names a principal: sg_escape_id's */
 		.params = json_pack("{s:s, s:I}", "queue_id", h->qid, "held_s",
 				    (json_int_t)(now - h->when)),
 	};
 
+	sg_escape_id(h->principal, id, sizeof(id));
 	if (audit)
 		sg_audit_write(audit, &e);
 	json_decref(e.params);

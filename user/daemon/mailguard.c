@@ -153,7 +153,10 @@ void sg_mailguard_read(struct sg_mailguard *g, time_t now)
 
 static int uncontain_absent(struct sg_mail_principal *p, void *state)
 {
-	if (p->contained && !json_object_get(state, p->id))
+	char id[SG_ESCAPED_LEN(SG_PRINCIPAL_MAX)];
+
+	sg_escape_id(p->id, id, sizeof(id));
+	if (p->contained && !json_object_get(state, id))
 		p->contained = 0;
 	return 0;
 }
@@ -164,6 +167,7 @@ static void sync_state(struct sg_mailguard *g, const struct sg_config *c, time_t
 	struct stat st;
 	struct stat_key k = {};
 	struct sg_mail_principal *p;
+	char raw[SG_PRINCIPAL_MAX];
 	const char *id;
 	json_t *s, *e, *rel;
 
@@ -178,7 +182,10 @@ static void sync_state(struct sg_mailguard *g, const struct sg_config *c, time_t
 	sg_mailstats_all(g->stats, uncontain_absent, s);
 	json_object_foreach(s, id, e)
 	{
-		p = sg_mailstats_principal(g->stats, id, now);
+		/* Keys are sg_escape_id's: a login may be any bytes. */
+		p = sg_unescape_id(id, raw, sizeof(raw)) < 0
+			    ? NULL
+			    : sg_mailstats_principal(g->stats, raw, now);
 		if (!p)
 			continue;
 		rel = json_object_get(e, "released");
@@ -214,9 +221,9 @@ static int collect_qid(const char *qid, void *ctx)
 static void log_principal(const struct sg_mail_principal *p, char *buf, size_t len)
 {
 	struct passwd *pw = p->uid >= 0 ? getpwuid((uid_t)p->uid) : NULL;
-	char safe[SG_PRINCIPAL_MAX * 4];
+	char safe[SG_ESCAPED_LEN(SG_PRINCIPAL_MAX)];
 
-	sg_printable(p->id, safe, sizeof(safe));
+	sg_escape_id(p->id, safe, sizeof(safe));
 	if (pw)
 		snprintf(buf, len, "principal=%s uid=%lld user=%s", safe, (long long)p->uid,
 			 pw->pw_name);
@@ -227,15 +234,17 @@ static void log_principal(const struct sg_mail_principal *p, char *buf, size_t l
 static void audit_mail(const struct sg_audit_cfg *audit, const char *action,
 		       const struct sg_mail_principal *p, json_t *params)
 {
+	char id[SG_ESCAPED_LEN(SG_PRINCIPAL_MAX)];
 	struct sg_audit_entry e = {
 		.actor = "daemon",
 		.action = action,
 		.has_uid = p->uid >= 0,
 		.uid = p->uid >= 0 ? (__u32)p->uid : 0,
-		.target = p->id,
+		.target = id,
 		.params = params,
 	};
 
+	sg_escape_id(p->id, id, sizeof(id));
 	if (audit)
 		sg_audit_write(audit, &e);
 	json_decref(params);
@@ -264,11 +273,10 @@ static void contain(struct sg_mailguard *g, const struct sg_config *c,
 		    const struct sg_observation *o, const char *rule, double value, double limit,
 		    time_t now)
 {
-	const char *qids[SG_MAIL_MAX_QIDS / 16], *ips[SG_MAIL_MAX_IPS],
-		*senders[SG_MAIL_MAX_SENDERS];
+	const char *qids[SG_MAIL_MAX_QIDS / 16], *ips[SG_MAIL_MAX_IPS];
 	struct collect q = { qids, 0, sizeof(qids) / sizeof(qids[0]) };
 	struct sg_contain_req req = { .principal = p->id, .rule = rule };
-	char err[1024], who[SG_PRINCIPAL_MAX * 4 + 96];
+	char err[1024], who[SG_ESCAPED_LEN(SG_PRINCIPAL_MAX) + 96];
 	json_t *ev, *done = NULL;
 	size_t i;
 	int ret;
@@ -277,13 +285,9 @@ static void contain(struct sg_mailguard *g, const struct sg_config *c,
 	for (i = 0; i < p->n_ips; i++)
 		if (now - p->ips[i].last < 3600)
 			ips[req.n_ips++] = p->ips[i].ip;
-	for (i = 0; i < p->n_senders; i++)
-		senders[i] = p->senders[i];
 	req.qids = qids;
 	req.n_qids = q.n;
 	req.ips = ips;
-	req.senders = senders;
-	req.n_senders = p->n_senders;
 	ret = sg_contain(c, g->type, &req, &done, err, sizeof(err));
 	p->contained = 1;
 	g->contained++;
@@ -348,7 +352,7 @@ static int judge(struct sg_mail_principal *p, void *ctx)
 	struct sg_alert_change changes[SG_RULES];
 	const struct sg_principal *dp;
 	enum sg_exempt ex;
-	char who[SG_PRINCIPAL_MAX * 4 + 96];
+	char who[SG_ESCAPED_LEN(SG_PRINCIPAL_MAX) + 96];
 	struct sg_observation o;
 	const char *rule;
 	int n, i;
@@ -383,7 +387,7 @@ static void hold_pending(struct sg_mailguard *g, const struct sg_config *c)
 	struct sg_mail_pending batch[HOLD_BATCH];
 	struct sg_mail_principal *p;
 	const char *v[HOLD_BATCH];
-	char err[1024], who[SG_PRINCIPAL_MAX * 4];
+	char err[1024], who[SG_ESCAPED_LEN(SG_PRINCIPAL_MAX)];
 	size_t n, i, j, k;
 	int ret;
 
@@ -411,7 +415,7 @@ static void hold_pending(struct sg_mailguard *g, const struct sg_config *c)
 			continue;
 		if (ret) {
 			g->errors++;
-			sg_printable(p->id, who, sizeof(who));
+			sg_escape_id(p->id, who, sizeof(who));
 			sg_error("mta: holding %zu message%s of %s: %s", k, k == 1 ? "" : "s", who,
 				 *err ? err : strerror(-ret));
 		}
@@ -439,10 +443,12 @@ void sg_mailguard_tick(struct sg_mailguard *g, const struct sg_config *c,
 
 static json_t *principal_json(struct sg_mail_principal *p, time_t now)
 {
+	char id[SG_ESCAPED_LEN(SG_PRINCIPAL_MAX)];
 	struct sg_observation o;
 	json_t *ips = json_array();
 	size_t i;
 
+	sg_escape_id(p->id, id, sizeof(id));
 	sg_mailstats_observe(p, now, &o);
 	for (i = 0; i < p->n_ips; i++)
 		json_array_append_new(ips, json_pack("{s:s, s:I, s:I}", "ip", p->ips[i].ip, "first",
@@ -451,7 +457,7 @@ static json_t *principal_json(struct sg_mail_principal *p, time_t now)
 	return json_pack(
 		"{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, "
 		"s:o, s:b, s:I}",
-		"principal", p->id, "kind", p->kind == SG_MAIL_KIND_SASL ? "sasl" : "local", "uid",
+		"principal", id, "kind", p->kind == SG_MAIL_KIND_SASL ? "sasl" : "local", "uid",
 		(json_int_t)p->uid, "messages", (json_int_t)p->t.messages, "last_1m",
 		(json_int_t)o.last_1m, "recipients", (json_int_t)p->t.recipients, "sent",
 		(json_int_t)p->t.sent, "bounced", (json_int_t)p->t.bounced, "deferred",
@@ -543,6 +549,33 @@ json_t *sg_mailguard_top(struct sg_mailguard *g, time_t now, size_t max)
 	return rows;
 }
 
+/* What the bounded tables dropped: mailstats' (its queues too), then the brute-force rules'. */
+static void dropped(const struct sg_mailguard *g, const struct sg_mailstats_host *h,
+		    struct sg_mta_metrics *m)
+{
+	static const char *const names[] = {
+		"mail_principals",     "mail_principals_refused",
+		"mail_qids",	       "mail_holds",
+		"mail_relays",	       "bruteforce_sources",
+		"bruteforce_accounts", "bruteforce_offenders",
+	};
+	struct sg_brute_totals t = {};
+	int i;
+
+	if (g->defence && g->defence->brute)
+		sg_brute_totals(g->defence->brute, &t);
+	m->dropped[0] = h->principals_evicted;
+	m->dropped[1] = h->principals_refused;
+	m->dropped[2] = h->qids_evicted;
+	m->dropped[3] = h->holds_dropped;
+	m->dropped[4] = h->relays_dropped;
+	for (i = 0; i < SG_BRUTE_TABLES; i++)
+		m->dropped[5 + i] = t.evicted[i];
+	m->dropped_names = names;
+	m->n_dropped = 5 + SG_BRUTE_TABLES;
+	_Static_assert(sizeof(names) / sizeof(names[0]) == 5 + SG_BRUTE_TABLES, "a name a table");
+}
+
 void sg_mailguard_metrics(struct sg_mailguard *g, time_t now, struct sg_mta_metrics *m,
 			  struct sg_account_metric *rows, size_t max, __u64 *records)
 {
@@ -572,6 +605,7 @@ void sg_mailguard_metrics(struct sg_mailguard *g, time_t now, struct sg_mta_metr
 	m->records = records;
 	m->n_events = SG_MTA_EVENT_KINDS;
 	m->auth_failures = h.auth_failures;
+	dropped(g, &h, m);
 	m->bounces_in = h.bounces_in;
 	m->alerts = g->alerts;
 	m->contained = g->contained;
@@ -597,7 +631,7 @@ void sg_mailguard_metrics(struct sg_mailguard *g, time_t now, struct sg_mta_metr
 			.domains_10m = o.destinations_10m,
 			.contained = p->contained,
 		};
-		snprintf(rows[i].principal, sizeof(rows[i].principal), "%s", p->id);
+		sg_escape_id(p->id, rows[i].principal, sizeof(rows[i].principal));
 	}
 	sg_mailcampaign_metrics(g, now);
 	m->campaign = g->campaign ? &g->campaign_m : NULL;

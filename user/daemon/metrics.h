@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <linux/types.h>
 
+#include "core/baseline.h"
+#include "core/brute.h"
 #include "core/config.h"
 #include "daemon/policysrv.h"
 #include "mail/dnsbl.h"
@@ -36,7 +38,7 @@ struct sg_alert_metric {
 
 /* A mail principal (SASL account or local sender) among the K busiest. */
 struct sg_account_metric {
-	char principal[128];
+	char principal[SG_ESCAPED_LEN(SG_PRINCIPAL_MAX)]; /* sg_escape_id's */
 	const char *kind; /* "sasl" or "local" */
 	__u64 messages, recipients, sent, bounced, deferred, bounces_in, auth_failures;
 	__u32 client_ips_1h, domains_10m;
@@ -60,6 +62,10 @@ struct sg_mta_metrics {
 	const __u64 *records; /* [n_events], by event */
 	size_t n_events;
 	__u64 auth_failures, bounces_in, alerts, contained, releases, held, errors;
+	/* What each bounded table (mailstats', the brute-force rules') dropped, by table. */
+	const char *const *dropped_names;
+	__u64 dropped[5 + SG_BRUTE_TABLES];
+	size_t n_dropped;
 	size_t principals;
 	const struct sg_account_metric *accounts; /* the K busiest, busiest first */
 	size_t n_accounts, accounts_omitted;

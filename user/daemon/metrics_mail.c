@@ -157,6 +157,8 @@ void sg_metrics_render_mta(FILE *f, const struct sg_mta_metrics *m)
 	       "SASL accounts and local senders the daemon keeps counts for.");
 	snprintf(n, sizeof(n), "%zu", m->principals);
 	sample(f, "smtpguard_mta_principals", NO_LABELS, n);
+	named_family(f, "smtpguard_evicted_total", "counter", "Entries a bounded table dropped.",
+		     "table", m->dropped_names, m->dropped, m->n_dropped);
 	account_metrics(f, m);
 	if (m->campaign)
 		campaign_metrics(f, m->campaign);

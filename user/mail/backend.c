@@ -5,11 +5,13 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
 
 #include "mail/backend.h"
+#include "util/render.h"
 #include "util/subproc.h"
 
 void sg_mta_note(char *err, size_t len, const char *fmt, ...)
@@ -49,11 +51,20 @@ void sg_mta_capture(char *const argv[], char *out, size_t len)
 
 int sg_mta_key_ok(const char *k)
 {
-	if (!*k || *k == '#' || strlen(k) >= SG_MTA_ADDR_MAX)
+	char esc[SG_ESCAPED_LEN(SG_MTA_LOGIN_MAX)];
+	size_t len = strlen(k);
+
+	/*
+	 * Its own escape: UTF-8 (with smtputf8_enable on, Postfix 3.7's
+	 * default, postmap skips a line that is not: "non-UTF-8 input ...
+	 * ignoring this line"), no control byte and no backslash.
+	 */
+	/* SG_MTA_LOGIN_MAX - 1 bytes may be a login cut to fit: not its key. */
+	if (!*k || *k == '#' || len >= SG_MTA_LOGIN_MAX - 1 ||
+	    sg_escape_id(k, esc, sizeof(esc)) != (int)len)
 		return 0;
 	for (; *k; k++)
-		if (isspace((unsigned char)*k) || iscntrl((unsigned char)*k) || *k == '"' ||
-		    *k == '\\')
+		if (isspace((unsigned char)*k) || *k == '"')
 			return 0;
 	return 1;
 }
@@ -78,10 +89,10 @@ static size_t line_key(const char *line, int quoted, const char **key)
  */
 static int table_edit(const char *path, int quoted, const char *key, const char *value)
 {
-	char tmp[PATH_MAX + 128], line[1024];
 	FILE *in = fopen(path, "re"), *out;
+	char tmp[PATH_MAX + 128], *line = NULL;
+	size_t kl, room = 0;
 	const char *k;
-	size_t kl;
 	int fd, err = 0;
 
 	if (!in && errno != ENOENT)
@@ -100,12 +111,14 @@ static int table_edit(const char *path, int quoted, const char *key, const char 
 	if (!in)
 		fprintf(out, "# Written by smtpguard: the principals it contains. "
 			     "`smtpguard release` removes them.\n");
-	while (in && fgets(line, sizeof(line), in)) {
+	/* Whole lines however long: a line cut in two would be read as two keys. */
+	while (in && getline(&line, &room, in) > 0) {
 		kl = line_key(line, quoted, &k);
 		if (*line != '#' && kl == strlen(key) && !strncasecmp(k, key, kl))
 			continue;
 		fputs(line, out);
 	}
+	free(line);
 	if (value)
 		fprintf(out, quoted ? "\"%s\": %s\n" : "%s\t%s\n", key, value);
 	if (in)
@@ -128,11 +141,12 @@ static int entry_edit(const struct sg_config *c, const char *dir, const char *fi
 				   size_t errlen),
 		      char *err, size_t errlen)
 {
-	char path[PATH_MAX + 64];
+	char path[PATH_MAX + 64], safe[SG_ESCAPED_LEN(SG_MTA_LOGIN_MAX)];
 	int ret;
 
 	if (!sg_mta_key_ok(e->key)) {
-		sg_mta_note(err, errlen, "'%s' cannot be a key of %s", e->key, file);
+		sg_escape_id(e->key, safe, sizeof(safe));
+		sg_mta_note(err, errlen, "'%s' cannot be a key of %s", safe, file);
 		return -EINVAL;
 	}
 	snprintf(path, sizeof(path), "%s/%s", dir, file);

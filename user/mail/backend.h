@@ -30,7 +30,12 @@ void sg_mta_capture(char *const argv[], char *out, size_t len);
 /* Splits [mta] exim ("/usr/sbin/exim4 -C FILE") into argv (max - 1 words at most); the count. */
 int sg_mta_exim_argv(const struct sg_config *c, char *buf, size_t len, char **argv, int max);
 
-/* A key a lookup table can hold: no blanks, quotes or controls, not a comment. */
+/*
+ * A key a lookup table can hold: UTF-8, no blanks, quotes, backslashes or
+ * controls, not a comment, shorter than SG_MTA_LOGIN_MAX - 1. A principal
+ * whose login is none is contained by the policy service's in-band HOLD
+ * alone (contain.h).
+ */
 int sg_mta_key_ok(const char *k);
 
 /*

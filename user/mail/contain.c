@@ -17,6 +17,7 @@
 #include "kern/state.h"
 #include "mail/backend.h"
 #include "util/parse.h"
+#include "util/render.h"
 
 /* --- the state file ------------------------------------------------------- */
 
@@ -139,63 +140,28 @@ static int principal_key(const char *principal, int (*uid_name)(long, char *, si
 	return 0;
 }
 
-/* An address access(5) matches as itself only: local@domain, one '@', both parts there. */
-static int sender_key_ok(const char *a)
-{
-	const char *at = strchr(a, '@');
-
-	return sg_mta_key_ok(a) && at && at != a && at[1] && !strchr(at + 1, '@') &&
-	       strchr(at + 1, '.');
-}
-
-/* The principal's table line, then its senders' where the MTA has a table for them. */
-static void plan_entries(const struct sg_config *c, const struct sg_contain_req *req,
-			 struct sg_contain_plan *p)
-{
-	const char *action = c->mta.reject ? "REJECT" : "HOLD";
-	struct sg_mta_entry *e = &p->entries[0];
-	size_t i;
-
-	p->mta->entry_value(e->table, action, req->principal, req->rule, e->value,
-			    sizeof(e->value));
-	p->n_entries = 1;
-	if (e->table != SG_TAB_ACCOUNT || !p->mta->tables[SG_TAB_SENDER])
-		return;
-	for (i = 0; i < req->n_senders && p->n_entries < sizeof(p->entries) / sizeof(*e); i++) {
-		/* A bare domain or "user@" would match every such sender, inbound mail too. */
-		if (!sender_key_ok(req->senders[i]))
-			continue;
-		e = &p->entries[p->n_entries++];
-		e->table = SG_TAB_SENDER;
-		snprintf(e->key, sizeof(e->key), "%s", req->senders[i]);
-		p->mta->entry_value(SG_TAB_SENDER, action, req->principal, req->rule, e->value,
-				    sizeof(e->value));
-	}
-}
-
 void sg_contain_plan(const struct sg_config *c, enum sg_mta_type t,
 		     const struct sg_contain_req *req,
 		     int (*uid_name)(long uid, char *name, size_t len), struct sg_contain_plan *p)
 {
-	json_t *utf8 = json_string(req->principal);
+	struct sg_mta_entry *e = &p->entry;
 
 	memset(p, 0, sizeof(*p));
 	p->mta = sg_mta_backend(t);
-	p->recorded = utf8 != NULL;
-	json_decref(utf8);
 	p->ban_ns = c->mta.ban_ns;
 	if (p->ban_ns) {
 		p->ips = req->ips;
 		p->n_ips = req->n_ips;
 	}
-	if (!p->recorded)
-		return;
+	if (sg_escape_id(req->principal, p->id, sizeof(p->id)) < 0)
+		p->id[0] = '\0';
 	p->qids = req->qids;
 	p->n_qids = req->n_qids;
-	p->keyed = !principal_key(req->principal, uid_name, &p->entries[0].table, p->entries[0].key,
-				  sizeof(p->entries[0].key));
+	p->keyed = !principal_key(req->principal, uid_name, &e->table, e->key, sizeof(e->key)) &&
+		   sg_mta_key_ok(e->key);
 	if (p->keyed && p->mta)
-		plan_entries(c, req, p);
+		p->mta->entry_value(e->table, c->mta.reject ? "REJECT" : "HOLD", req->principal,
+				    req->rule, e->value, sizeof(e->value));
 }
 
 /* --- containing ----------------------------------------------------------- */
@@ -247,19 +213,14 @@ static int put_entry(json_t *s, void *ctx)
 	return json_object_set(s, p->principal, p->entry) ? -ENOMEM : 0;
 }
 
-/* The plan's table lines through the MTA, recorded in the state's entry. */
-static int apply_tables(const struct sg_config *c, struct sg_contain_plan *p, json_t *entry,
-			char *err, size_t errlen)
+/* The plan's table line through the MTA, recorded in the state's entry (a key is UTF-8). */
+static int apply_table(const struct sg_config *c, struct sg_contain_plan *p, json_t *entry,
+		       char *err, size_t errlen)
 {
-	json_t *senders = json_object_get(entry, "senders");
-	int ret = p->mta->hold_account(c, p->entries, p->n_entries, err, errlen);
-	size_t i;
+	int ret = p->mta->hold_account(c, &p->entry, 1, err, errlen);
 
-	json_object_set_new(entry, "key", json_string(p->entries[0].key));
-	json_object_set_new(entry, "table", json_string(p->mta->tables[p->entries[0].table]));
-	for (i = 1; i < p->n_entries; i++)
-		if (p->entries[i].done)
-			json_array_append_new(senders, json_string(p->entries[i].key));
+	json_object_set_new(entry, "key", json_string(p->entry.key));
+	json_object_set_new(entry, "table", json_string(p->mta->tables[p->entry.table]));
 	return ret;
 }
 
@@ -269,10 +230,9 @@ static int apply(const struct sg_config *c, struct sg_contain_plan *p,
 	json_t *entry, *banned = json_array();
 	int ret = 0, r, lock = lock_file(c, ".tables.lock");
 
-	entry = json_pack("{s:I, s:s, s:s, s:o, s:[], s:o}", "since", (json_int_t)time(NULL),
-			  "rule", req->rule, "mta",
-			  sg_mta_type_names[p->mta ? p->mta->type : SG_MTA_NONE], "held",
-			  strings(p->qids, p->n_qids), "senders", "bans", banned);
+	entry = json_pack("{s:I, s:s, s:s, s:o, s:o}", "since", (json_int_t)time(NULL), "rule",
+			  req->rule, "mta", sg_mta_type_names[p->mta ? p->mta->type : SG_MTA_NONE],
+			  "held", strings(p->qids, p->n_qids), "bans", banned);
 	if (!entry) {
 		if (lock >= 0)
 			close(lock);
@@ -280,10 +240,13 @@ static int apply(const struct sg_config *c, struct sg_contain_plan *p,
 	}
 	ret = ban_ips(p, banned, err, errlen);
 	if (!p->keyed) {
-		sg_mta_note(err, errlen, "%s: no table key (%s)", req->principal, strerror(ENOENT));
+		sg_mta_note(err, errlen,
+			    "%s: no table key (a user with no name, or a login no table can hold): "
+			    "held by queue id and in-band only",
+			    p->id);
 		ret = -ENOENT;
 	} else if (p->mta) {
-		r = apply_tables(c, p, entry, err, errlen);
+		r = apply_table(c, p, entry, err, errlen);
 		ret = ret ? ret : r;
 	}
 	r = p->mta ? p->mta->hold_queued(c, p->qids, p->n_qids, err, errlen) : 0;
@@ -291,7 +254,7 @@ static int apply(const struct sg_config *c, struct sg_contain_plan *p,
 	if (p->ban_ns)
 		json_object_set_new(entry, "ban_for_s",
 				    json_integer((json_int_t)(p->ban_ns / SG_NS_PER_SEC)));
-	r = state_update(c, put_entry, &(struct put_ctx){ req->principal, entry });
+	r = state_update(c, put_entry, &(struct put_ctx){ p->id, entry });
 	if (r)
 		sg_mta_note(err, errlen, "%s: %s", c->mta.contained_path, strerror(-r));
 	ret = ret ? ret : r;
@@ -310,12 +273,12 @@ int sg_contain(const struct sg_config *c, enum sg_mta_type t, const struct sg_co
 
 	*err = '\0';
 	sg_contain_plan(c, t, req, sg_contain_uid_name, &p);
-	if (p.recorded)
-		return apply(c, &p, req, done, err, errlen);
-	/* Nothing a release could undo but bans that expire. */
-	sg_mta_note(err, errlen, "%s: not UTF-8: only its IPs are banned", req->principal);
-	ban_ips(&p, NULL, err, errlen);
-	return -EINVAL;
+	if (!p.id[0]) {
+		sg_mta_note(err, errlen, "a principal of %zu bytes: %s", strlen(req->principal),
+			    strerror(ENAMETOOLONG));
+		return -ENAMETOOLONG;
+	}
+	return apply(c, &p, req, done, err, errlen);
 }
 
 struct hold_ctx {
@@ -346,12 +309,15 @@ static int add_held(json_t *s, void *ctx)
 int sg_contain_hold(const struct sg_config *c, enum sg_mta_type t, const char *principal,
 		    const char *const *qids, size_t n, char *err, size_t errlen)
 {
+	char id[SG_ESCAPED_LEN(SG_PRINCIPAL_MAX)];
 	const struct sg_mta_ops *b;
 	int ret;
 
 	*err = '\0';
+	if (sg_escape_id(principal, id, sizeof(id)) < 0)
+		return -ENAMETOOLONG;
 	/* Recorded first, under the lock: a release in between means not to hold. */
-	ret = state_update(c, add_held, &(struct hold_ctx){ principal, qids, n });
+	ret = state_update(c, add_held, &(struct hold_ctx){ id, qids, n });
 	if (ret)
 		return ret;
 	b = sg_mta_backend(t);
@@ -377,7 +343,7 @@ static int mark_released(json_t *s, void *ctx)
 	json_object_set_new(e, "released", json_integer((json_int_t)r->now));
 	json_object_set_new(e, "held", json_array());
 	json_object_set_new(e, "bans", json_array());
-	json_object_set_new(e, "senders", json_array());
+	json_object_del(e, "senders"); /* an earlier version's: removed below */
 	return 0;
 }
 
@@ -478,10 +444,13 @@ static int release_mta(const struct sg_config *c, json_t *was, char *err, size_t
 int sg_release_principal(const struct sg_config *c, const char *principal, time_t now,
 			 json_t **undone, char *err, size_t errlen)
 {
-	struct release_ctx rc = { principal, now, NULL };
+	char id[SG_ESCAPED_LEN(SG_PRINCIPAL_MAX)];
+	struct release_ctx rc = { id, now, NULL };
 	int ret, r, lock;
 
 	*err = '\0';
+	if (sg_escape_id(principal, id, sizeof(id)) < 0)
+		return -ENOENT; /* longer than any contained */
 	lock = lock_file(c, ".tables.lock");
 	ret = state_update(c, mark_released, &rc);
 	if (ret) {
@@ -503,13 +472,18 @@ int sg_release_principal(const struct sg_config *c, const char *principal, time_
 	return ret;
 }
 
-int sg_contain_principal_arg(const char *arg, char *out, size_t len)
+int sg_contain_principal_arg(const char *esc, char *out, size_t len)
 {
-	int n;
-
+	char arg[SG_PRINCIPAL_MAX];
 	const char *name = arg + strlen(SG_MAIL_LOCAL);
 	struct passwd *pw;
+	int n;
 
+	n = sg_unescape_id(esc, arg, sizeof(arg));
+	if (n == -ENOSPC)
+		return -ENAMETOOLONG;
+	if (n < 0)
+		return -EILSEQ;
 	/* The daemon names a local sender by its UID: local:bob is local:1001. */
 	if (!strncmp(arg, SG_MAIL_LOCAL, strlen(SG_MAIL_LOCAL)) && *name &&
 	    strspn(name, "0123456789") != strlen(name) && (pw = getpwnam(name)))

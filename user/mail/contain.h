@@ -2,15 +2,26 @@
 /*
  * Containing a mail principal through the mail server, holding its mail
  * rather than destroying it, and undoing it all on release: its line in
- * the MTA's tables (its envelope senders' too, where the MTA has a table
- * for them), its queued messages held, the client IPs that logged in to
- * the account in the last hour banned at XDP for [mta] ban; each MTA's
- * side is its backend's (mta.h).
+ * the MTA's tables, its queued messages held, the client IPs that logged
+ * in to the account in the last hour banned at XDP for [mta] ban; each
+ * MTA's side is its backend's (mta.h).
+ *
+ * Only the principal's own submissions are held: the table line is keyed
+ * on its SASL login (Postfix check_sasl_access, Exim's $authenticated_id)
+ * or its local login name, never on an envelope sender, which anyone may
+ * write and which inbound mail carries too. Its next message is held
+ * in-band by the policy service (mail/policyproto.h). A login that no
+ * table can hold as a key (not UTF-8, a blank, a quote, a backslash, a
+ * control byte, or as long as SG_MTA_LOGIN_MAX - 1: sg_mta_key_ok) gets
+ * no table line: the policy service's HOLD and the queue holds contain
+ * it. (States written by versions that held envelope senders server-wide
+ * list them under "senders"; release still removes their lines.)
  *
  * What is contained is kept in [mta] state (JSON, written atomically under
- * a lock), so `smtpguard release` undoes it with the daemon down, and the
- * daemon learns of a release from it. Functions return -errno; the
- * message for a failure goes to err.
+ * a lock), keyed by the principal as sg_escape_id writes it (a login may
+ * be any bytes; JSON is UTF-8), so `smtpguard release` undoes it with the
+ * daemon down, and the daemon learns of a release from it. Functions
+ * return -errno; the message for a failure goes to err.
  */
 #ifndef SG_CONTAIN_H
 #define SG_CONTAIN_H
@@ -23,15 +34,13 @@
 #include "core/mailrec.h"
 #include "core/mailstats.h"
 #include "mail/mta.h"
+#include "util/render.h"
 
 struct sg_contain_req {
 	const char *principal;	 /* "sasl:LOGIN" or "local:UID|USER" */
 	const char *rule;	 /* why */
 	const char *const *qids; /* its messages in the queue, to hold */
 	size_t n_qids;
-	/* envelope senders it used, the first SG_MAIL_MAX_SENDERS (all mailstats keeps) */
-	const char *const *senders;
-	size_t n_senders;
 	const char *const *ips; /* client IPs to ban */
 	size_t n_ips;
 };
@@ -42,12 +51,10 @@ struct sg_contain_req {
  */
 struct sg_contain_plan {
 	const struct sg_mta_ops *mta; /* NULL: no MTA: the bans and the state only */
-	/* 0: not recordable (jansson takes UTF-8 only): its IPs banned, nothing else */
-	int recorded;
-	int keyed; /* it has a table key (a SASL login, or a local sender's name) */
-	/* What goes in the MTA's tables: the principal's line, then its senders'. */
-	struct sg_mta_entry entries[1 + SG_MAIL_MAX_SENDERS];
-	size_t n_entries;
+	char id[SG_ESCAPED_LEN(SG_PRINCIPAL_MAX)]; /* its key in the state; "": too long */
+	/* It has a table key (a SASL login, or a local sender's name) a table can hold. */
+	int keyed;
+	struct sg_mta_entry entry; /* its line in the MTA's table, when keyed and an MTA */
 	const char *const *qids; /* held */
 	size_t n_qids;
 	const char *const *ips; /* banned for ban_ns: none when [mta] ban is 0 */
@@ -97,7 +104,11 @@ int sg_release_principal(const struct sg_config *c, const char *principal, time_
 /* The state: { principal: { since, rule, mta, held: [], bans: [], released? } }; NULL if none. */
 json_t *sg_contain_state(const struct sg_config *c);
 
-/* A principal as the CLI takes it: "sasl:X", "local:X", or an address (a SASL login). */
+/*
+ * A principal as the CLI takes it: "sasl:X", "local:X", or an address (a
+ * SASL login), as sg_escape_id writes it (explain's form); out gets it
+ * unescaped. -EILSEQ for a bad escape, -ENAMETOOLONG, -EINVAL for none.
+ */
 int sg_contain_principal_arg(const char *arg, char *out, size_t len);
 
 #endif

@@ -23,7 +23,12 @@
 enum sg_mta_table {
 	SG_TAB_ACCOUNT, /* a SASL login, held */
 	SG_TAB_LOCAL,	/* a local sender's login name, held */
-	SG_TAB_SENDER,	/* an envelope sender a held account used */
+	/*
+	 * Envelope senders, held server-wide by versions before this one
+	 * (inbound mail from them too): never written now; a state that
+	 * lists some has their lines removed on release.
+	 */
+	SG_TAB_SENDER,
 	SG_TAB_KINDS,
 };
 
@@ -32,7 +37,7 @@ enum sg_mta_table {
 /* One line of a table: key and value (the MTA's action; unused on release). */
 struct sg_mta_entry {
 	enum sg_mta_table table;
-	char key[SG_MTA_ADDR_MAX];
+	char key[SG_MTA_LOGIN_MAX]; /* a SASL login or a local sender's name, raw */
 	char value[SG_MTA_VALUE_MAX];
 	int done; /* set by hold_account or release_account: the MTA has taken it up */
 };

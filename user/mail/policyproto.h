@@ -19,7 +19,7 @@
 #include "core/mailrec.h"
 
 #define SG_POLICY_REQ_MAX   16384 /* bytes of one request, its empty line included */
-#define SG_POLICY_LOGIN_MAX 1024  /* a SASL login, as long as the MTA takes one */
+#define SG_POLICY_LOGIN_MAX SG_MTA_LOGIN_MAX
 #define SG_POLICY_STATE_MAX 32
 
 struct sg_policy_req {

@@ -3,12 +3,13 @@
  * Postfix as an MTA backend (mta.h). Its config directory D ([mta]
  * postfix_config) holds smtpguard's tables:
  *   D/smtpguard_sasl_access    LOGIN  HOLD ...   check_sasl_access
- *   D/smtpguard_sender_access  ADDR   HOLD ...   check_sender_access: the
- *                                                envelope senders it used
  *   D/smtpguard_submit_users   USER   contained  authorized_submit_users
  *                                                (!hash:..., local senders)
  * rebuilt with postmap and taken up with `postfix reload`; queued messages
- * are put on hold with `postsuper -h` (released with -H).
+ * are put on hold with `postsuper -h` (released with -H). Envelope senders
+ * are not held: D/smtpguard_sender_access, which earlier versions wrote
+ * (check_sender_access holds everyone's mail from an address, inbound
+ * too), is only cleaned on release, and check-mta asks for it to go.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -60,8 +61,6 @@ static void entry_value(enum sg_mta_table t, const char *action, const char *pri
 {
 	if (t == SG_TAB_ACCOUNT)
 		snprintf(buf, len, "%s smtpguard: %s contained (%s)", action, principal, rule);
-	else if (t == SG_TAB_SENDER)
-		snprintf(buf, len, "%s smtpguard: sender of %s", action, principal);
 	else
 		snprintf(buf, len, "contained");
 }
@@ -141,7 +140,7 @@ static int release_queued(const struct sg_config *c, const char *const *qids, si
 	return queue_op(c, 0, qids, n, err, errlen);
 }
 
-/* main.cf (or master.cf) names the three tables where README says. */
+/* main.cf (or master.cf) names the two tables where README says, and not the old sender table. */
 static int check_lines(const struct sg_config *c, FILE *out)
 {
 	char *params[] = { "postconf",
@@ -157,26 +156,31 @@ static int check_lines(const struct sg_config *c, FILE *out)
 			   "authorized_submit_users",
 			   NULL };
 	char *master[] = { "postconf", "-c", (char *)c->mta.postfix_config, "-P", NULL };
-	static const char *const kinds[] = { "check_sasl_access hash:", "check_sender_access hash:",
-					     "!hash:" };
-	static const enum sg_mta_table tabs[] = { SG_TAB_ACCOUNT, SG_TAB_SENDER, SG_TAB_LOCAL };
-	char main[8192], svc[16384], want[3][PATH_MAX + 128], fix[3][3 * PATH_MAX];
+	static const char *const kinds[] = { "check_sasl_access hash:", "!hash:" };
+	static const enum sg_mta_table tabs[] = { SG_TAB_ACCOUNT, SG_TAB_LOCAL };
+	char main[8192], svc[16384], want[2][PATH_MAX + 128], fix[2][3 * PATH_MAX];
+	char old[PATH_MAX + 64], what[PATH_MAX + 96];
 	int failed = 0, i;
 
 	sg_mta_capture(params, main, sizeof(main));
 	sg_mta_capture(master, svc, sizeof(svc));
-	for (i = 0; i < 3; i++)
+	for (i = 0; i < 2; i++)
 		snprintf(want[i], sizeof(want[i]), "%s%s/%s", kinds[i], c->mta.postfix_config,
 			 tables[tabs[i]]);
 	snprintf(fix[0], sizeof(fix[0]),
-		 "add to main.cf: smtpd_sender_restrictions = %s, %s (then your own)", want[0],
-		 want[1]);
-	snprintf(fix[2], sizeof(fix[2]),
-		 "add to main.cf: authorized_submit_users = %s, static:anyone", want[2]);
-	for (i = 0; i < 3; i++)
-		failed += sg_mta_check_line(
-			out, strstr(main, want[i]) || (i < 2 && strstr(svc, want[i])), want[i],
-			fix[i == 1 ? 0 : i]);
+		 "add to main.cf: smtpd_sender_restrictions = %s (then your own)", want[0]);
+	snprintf(fix[1], sizeof(fix[1]),
+		 "add to main.cf: authorized_submit_users = %s, static:anyone", want[1]);
+	for (i = 0; i < 2; i++)
+		failed += sg_mta_check_line(out,
+					    strstr(main, want[i]) || (!i && strstr(svc, want[i])),
+					    want[i], fix[i]);
+	snprintf(old, sizeof(old), "%s/%s", c->mta.postfix_config, tables[SG_TAB_SENDER]);
+	snprintf(what, sizeof(what), "no check_sender_access of %s", old);
+	failed += sg_mta_check_line(
+		out, !strstr(main, old) && !strstr(svc, old), what,
+		"remove it from main.cf (and master.cf): it held everyone's mail from an address a "
+		"contained account used, inbound mail too; the account is held by its login");
 	return failed;
 }
 
@@ -253,7 +257,7 @@ static int check(const struct sg_config *c, FILE *out)
 	char *version[] = {
 		"postconf", "-c", (char *)c->mta.postfix_config, "-h", "mail_version", NULL
 	};
-	static const enum sg_mta_table tabs[] = { SG_TAB_ACCOUNT, SG_TAB_SENDER, SG_TAB_LOCAL };
+	static const enum sg_mta_table tabs[] = { SG_TAB_ACCOUNT, SG_TAB_LOCAL };
 	char ver[64], what[PATH_MAX + 128];
 	int failed = 0, i;
 
@@ -267,7 +271,7 @@ static int check(const struct sg_config *c, FILE *out)
 		return failed;
 	failed += check_lines(c, out);
 	failed += check_policy(c, out);
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < 2; i++) {
 		failed += sg_mta_check_table(c->mta.postfix_config, tables[tabs[i]], "", out);
 		failed += sg_mta_check_table(c->mta.postfix_config, tables[tabs[i]], ".db", out);
 	}

@@ -106,7 +106,7 @@ static __u64 hash(const char *s)
 
 /* The index's entries: the entries themselves stay put in es. */
 struct slot {
-	char id[SG_PRINCIPAL_MAX];
+	const char *id; /* e's */
 	struct entry *e;
 };
 
@@ -139,6 +139,7 @@ static struct entry *entry_of(struct replay *r, const char *id, int create)
 	}
 	x->e = e;
 	strcpy(e->id, id);
+	x->id = e->id;
 	e->changed = r->now;
 	r->es[r->n_es++] = e;
 	return e;
@@ -479,6 +480,7 @@ static int report_principal(struct sg_mail_principal *p, void *ctx)
 	json_t *o = json_object(), *rules = json_array(), *fired = json_array();
 	__u64 out = p->t.sent + p->t.bounced;
 	double share = out ? (double)p->t.bounced / (double)out : 0;
+	char id[SG_ESCAPED_LEN(SG_PRINCIPAL_MAX)];
 	char ip[INET6_ADDRSTRLEN];
 	enum sg_rule rule;
 	size_t i;
@@ -492,7 +494,8 @@ static int report_principal(struct sg_mail_principal *p, void *ctx)
 		return 0;
 	}
 	push(b, b->list, o);
-	set(b, o, "principal", sg_json_text(p->id));
+	sg_escape_id(p->id, id, sizeof(id));
+	set(b, o, "principal", json_string(id));
 	set(b, o, "kind", json_string(p->kind == SG_MAIL_KIND_SASL ? "sasl" : "local"));
 	set(b, o, "messages", json_integer((json_int_t)p->t.messages));
 	set(b, o, "recipients", json_integer((json_int_t)p->t.recipients));
@@ -533,6 +536,7 @@ static json_t *report(struct replay *r, json_t *files)
 {
 	struct build b = { r, json_array(), 0 };
 	json_t *o = json_object(), *records = json_object();
+	struct sg_mailstats_host h;
 	int ev;
 
 	if (!o || !records || !b.list) {
@@ -546,6 +550,9 @@ static json_t *report(struct replay *r, json_t *files)
 	set(&b, o, "cut", json_integer((json_int_t)r->cut));
 	set(&b, o, "untimed", json_integer((json_int_t)r->untimed));
 	set(&b, o, "out_of_order", json_integer((json_int_t)r->out_of_order));
+	sg_mailstats_host(r->m, &h);
+	set(&b, o, "principals_evicted",
+	    json_integer((json_int_t)(h.principals_evicted + h.principals_refused)));
 	set(&b, o, "records", records);
 	for (ev = SG_MEV_SUBMIT; ev <= SG_MEV_HOLD; ev++)
 		set(&b, records, sg_mta_event_names[ev], json_integer((json_int_t)r->records[ev]));
@@ -608,7 +615,8 @@ int sg_replay(const char *const *files, size_t n, const struct sg_replay_opts *o
 	for (i = 0; i < n && !ret; i++)
 		ret = sg_logread_open(&rds[i], files[i], err, errlen);
 	r.index = ret ? NULL
-		      : sg_htab_new(SG_HTAB_STRING, SG_PRINCIPAL_MAX, sizeof(struct slot), 1024, 0);
+		      : sg_htab_new(SG_HTAB_STRING_REF, SG_PRINCIPAL_MAX, sizeof(struct slot), 1024,
+				    0);
 	r.ipset =
 		r.index ? sg_htab_new(SG_HTAB_BYTES, sizeof(__u64), sizeof(__u64), 1024, 0) : NULL;
 	r.m = r.ipset ? sg_mailstats_new(0) : NULL;

@@ -51,11 +51,13 @@ struct sg_replay_opts {
  * the whole replay. On success *out is the report (the caller frees it):
  *
  *   { "files": [ { "file", "mta", "lines", "cut", "records" } ],
- *     "lines", "cut", "untimed", "out_of_order", "records": { EVENT: n },
- *     "from", "to", "alerts", "principals": [ PRINCIPAL ] }
+ *     "lines", "cut", "untimed", "out_of_order", "principals_evicted",
+ *     "records": { EVENT: n }, "from", "to", "alerts", "principals": [ PRINCIPAL ] }
  *
  * "cut": lines longer than SG_MTA_LINE_MAX, read up to it; "untimed":
- * records before any time was seen, dropped; "mta": the file's format,
+ * records before any time was seen, dropped; "principals_evicted": times
+ * the daemon's bounded table of principals (mailstats.h) let one go, or
+ * did not take one, as it would have live; "mta": the file's format,
  * "none" when no line told. A PRINCIPAL, in order of first appearance:
  *
  *   { "principal", "kind" ("sasl", "local"), "messages", "recipients",

@@ -69,7 +69,7 @@ static void print_head(FILE *f, const json_t *report, struct layout *l)
 static void print_principal(FILE *f, const json_t *p, const struct layout *l)
 {
 	int share = (int)(json_number_value(json_object_get(p, "bounce_share")) * 1000 + 0.5);
-	char id[SG_PRINCIPAL_MAX], t1[32], t2[32], t3[32];
+	char id[SG_ESCAPED_LEN(SG_PRINCIPAL_MAX)], t1[32], t2[32], t3[32];
 	const json_t *fr;
 	const char *key;
 	size_t j;
@@ -131,6 +131,11 @@ static void print_summary(FILE *f, const json_t *report, size_t n_alerted)
 			"warning: %llu records were stamped before the time already reached and "
 			"were taken at it: give the files oldest first\n",
 			(unsigned long long)num(report, "out_of_order"));
+	if (num(report, "principals_evicted"))
+		fprintf(f,
+			"warning: %llu times a principal was dropped at the bound of the table "
+			"(as live): its counts started again\n",
+			(unsigned long long)num(report, "principals_evicted"));
 }
 
 /* The campaign view's verdicts: each address condemned with the accounts held, the host's alerts.

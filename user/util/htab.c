@@ -34,7 +34,15 @@ static void *entry_at(const struct sg_htab *h, size_t i)
 /* The key's length as stored and hashed; key_size when a string key does not fit. */
 static size_t key_len(const struct sg_htab *h, const void *key)
 {
-	return h->kind == SG_HTAB_STRING ? strnlen(key, h->key_size) : h->key_size;
+	return h->kind == SG_HTAB_BYTES ? h->key_size : strnlen(key, h->key_size);
+}
+
+/* The key of the entry in slot i, as given to sg_htab_add. */
+static const void *key_at(const struct sg_htab *h, size_t i)
+{
+	const void *e = entry_at(h, i);
+
+	return h->kind == SG_HTAB_STRING_REF ? *(const char *const *)e : e;
 }
 
 /* FNV-1a, folded to 32 bits; never 0, which marks an empty slot. */
@@ -56,8 +64,8 @@ static size_t probe(const struct sg_htab *h, const void *key, size_t len, __u32 
 	size_t i = tag & h->mask;
 
 	/* A string key's NUL is compared too: "ab" is not "abc". */
-	while (h->tags[i] && (h->tags[i] != tag ||
-			      memcmp(entry_at(h, i), key, len + (h->kind == SG_HTAB_STRING))))
+	while (h->tags[i] &&
+	       (h->tags[i] != tag || memcmp(key_at(h, i), key, len + (h->kind != SG_HTAB_BYTES))))
 		i = (i + 1) & h->mask;
 	return i;
 }
@@ -90,7 +98,8 @@ struct sg_htab *sg_htab_new(enum sg_htab_key kind, size_t key_size, size_t entry
 {
 	struct sg_htab *h;
 
-	if (!key_size || key_size > entry_size || (max && min > max) || min > MAX_SLOTS / 2) {
+	if (!key_size || (kind == SG_HTAB_STRING_REF ? sizeof(char *) : key_size) > entry_size ||
+	    (max && min > max) || min > MAX_SLOTS / 2) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -121,7 +130,7 @@ void *sg_htab_find(const struct sg_htab *h, const void *key)
 {
 	size_t len = key_len(h, key), i;
 
-	if (len == h->key_size && h->kind == SG_HTAB_STRING)
+	if (len == h->key_size && h->kind != SG_HTAB_BYTES)
 		return NULL;
 	i = probe(h, key, len, tag_of(key, len));
 	return h->tags[i] ? entry_at(h, i) : NULL;
@@ -154,7 +163,7 @@ int sg_htab_add(struct sg_htab *h, const void *key, void **entry)
 	size_t len = key_len(h, key), i;
 	__u32 tag = tag_of(key, len);
 
-	if (len == h->key_size && h->kind == SG_HTAB_STRING)
+	if (len == h->key_size && h->kind != SG_HTAB_BYTES)
 		return -ENAMETOOLONG;
 	i = probe(h, key, len, tag);
 	if (h->tags[i]) {
@@ -173,7 +182,10 @@ int sg_htab_add(struct sg_htab *h, const void *key, void **entry)
 	h->tags[i] = tag;
 	*entry = entry_at(h, i);
 	memset(*entry, 0, h->entry_size);
-	memcpy(*entry, key, len);
+	if (h->kind == SG_HTAB_STRING_REF)
+		*(const void **)*entry = key;
+	else
+		memcpy(*entry, key, len);
 	h->n++;
 	return 1;
 }
@@ -182,7 +194,7 @@ int sg_htab_delete(struct sg_htab *h, const void *key)
 {
 	size_t len = key_len(h, key), i, j;
 
-	if (len == h->key_size && h->kind == SG_HTAB_STRING)
+	if (len == h->key_size && h->kind != SG_HTAB_BYTES)
 		return -ENOENT;
 	i = probe(h, key, len, tag_of(key, len));
 	if (!h->tags[i])

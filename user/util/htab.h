@@ -22,6 +22,13 @@
 enum sg_htab_key {
 	SG_HTAB_BYTES,	/* key_size bytes */
 	SG_HTAB_STRING, /* a string, NUL included, within key_size bytes */
+	/*
+	 * The entry starts with a const char * to its key, a string as above
+	 * kept by the caller (long keys, few entries: not a key_size copy in
+	 * every slot). sg_htab_add points a new entry at the key it was
+	 * given; the caller points it at its own copy before the next call.
+	 */
+	SG_HTAB_STRING_REF,
 };
 
 struct sg_htab;

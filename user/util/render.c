@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <linux/if_link.h>
@@ -372,6 +373,103 @@ int sg_json_print(FILE *f, json_t *v)
 
 	fputc('\n', f);
 	return err;
+}
+
+/* The length of the well-formed UTF-8 sequence of 2 to 4 bytes at s, else 0 (RFC 3629). */
+static int utf8_seq(const unsigned char *s)
+{
+	unsigned char lo = 0x80, hi = 0xbf;
+	int n, i;
+
+	if (*s >= 0xc2 && *s <= 0xdf)
+		n = 2;
+	else if (*s >= 0xe0 && *s <= 0xef)
+		n = 3;
+	else if (*s >= 0xf0 && *s <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	/* No overlong forms, no surrogates, nothing past U+10FFFF. */
+	if (*s == 0xe0)
+		lo = 0xa0;
+	else if (*s == 0xed)
+		hi = 0x9f;
+	else if (*s == 0xf0)
+		lo = 0x90;
+	else if (*s == 0xf4)
+		hi = 0x8f;
+	if (s[1] < lo || s[1] > hi)
+		return 0;
+	for (i = 2; i < n; i++)
+		if (s[i] < 0x80 || s[i] > 0xbf)
+			return 0;
+	return n;
+}
+
+int sg_escape_id(const char *id, char *buf, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)id;
+	size_t o = 0, w;
+	int n, esc;
+
+	if (!len)
+		return -ENOSPC;
+	for (; *s; s += n) {
+		n = *s >= 0x80 ? utf8_seq(s) : 1;
+		esc = !n || *s < 0x20 || *s == 0x7f;
+		w = esc ? 4 : *s == '\\' ? 2 : (size_t)n;
+		if (o + w >= len) {
+			buf[o] = '\0';
+			return -ENOSPC;
+		}
+		if (esc) {
+			sprintf(buf + o, "\\x%02x", *s);
+			n = 1;
+		} else if (*s == '\\') {
+			memcpy(buf + o, "\\\\", 2);
+		} else {
+			memcpy(buf + o, s, (size_t)n);
+		}
+		o += w;
+	}
+	buf[o] = '\0';
+	return (int)o;
+}
+
+static int hex(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+int sg_unescape_id(const char *s, char *buf, size_t len)
+{
+	size_t o = 0;
+	int hi, lo;
+
+	for (; *s; s++) {
+		if (o + 1 >= len)
+			return -ENOSPC;
+		if (*s != '\\') {
+			buf[o++] = *s;
+			continue;
+		}
+		if (s[1] == '\\') {
+			buf[o++] = *++s;
+			continue;
+		}
+		if (s[1] != 'x' || (hi = hex(s[2])) < 0 || (lo = hex(s[3])) < 0 || !(hi | lo))
+			return -EINVAL;
+		buf[o++] = (char)(hi << 4 | lo);
+		s += 3;
+	}
+	if (!len)
+		return -ENOSPC;
+	buf[o] = '\0';
+	return (int)o;
 }
 
 char *sg_printable(const char *s, char *buf, size_t len)

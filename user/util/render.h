@@ -100,6 +100,22 @@ void sg_status_print(FILE *f, const struct sg_status *st);
  */
 json_t *sg_json_text(const char *s);
 
+/*
+ * A principal's id (any bytes but NUL: a SASL login is what the client
+ * sent) as text every sink takes, reversibly: JSON, an audit or log line,
+ * a metric label, the containment state's keys. UTF-8 stays as it is; a
+ * backslash becomes "\\", and a control byte, DEL or a byte that is not
+ * part of well-formed UTF-8 becomes "\xNN" (lower-case hex). An id that
+ * needs none of that is its own escape. SG_ESCAPED_LEN(n) is the room
+ * for the escape of n bytes. Returns the escape's length, or -ENOSPC with
+ * buf (len > 0) holding as much of it as fits, whole escapes only.
+ */
+#define SG_ESCAPED_LEN(n) (4 * (n) + 1)
+int sg_escape_id(const char *id, char *buf, size_t len);
+
+/* The id whose escape is s; -EINVAL for a backslash that is neither escape, or "\x00". */
+int sg_unescape_id(const char *s, char *buf, size_t len);
+
 /* s for a log line or a terminal: control bytes and DEL become '?'; cut to len - 1. */
 char *sg_printable(const char *s, char *buf, size_t len);
 
