@@ -529,7 +529,8 @@ static void test_defence(void **state)
 					.n_reasons = SG_BAN__MAX,
 					.relay_messages = 7,
 					.relay_alerts = 2,
-					.ban_errors = 0 };
+					.ban_errors = 0,
+					.ban_protected = 4 };
 	struct sg_metrics m = { .st = &st, .version = "0.4.0", .defence = &d };
 	char *buf = render(&m), *tail;
 
@@ -569,7 +570,11 @@ static void test_defence(void **state)
 		"# HELP smtpguard_ban_errors_total Bans the daemon's rules gave that could not be put "
 		"in sg_bans (see the log).\n"
 		"# TYPE smtpguard_ban_errors_total counter\n"
-		"smtpguard_ban_errors_total 0\n");
+		"smtpguard_ban_errors_total 0\n"
+		"# HELP smtpguard_bans_refused_total Automatic bans not put: the address is this "
+		"host's, loopback or in [bruteforce] allow.\n"
+		"# TYPE smtpguard_bans_refused_total counter\n"
+		"smtpguard_bans_refused_total 4\n");
 	free(buf);
 }
 

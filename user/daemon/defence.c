@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "daemon/defence.h"
+#include "host/ownaddr.h"
 #include "kern/maps.h"
 #include "util/parse.h"
 #include "util/render.h"
@@ -113,8 +114,15 @@ static void audit(const struct sg_audit_cfg *cfg, const char *action, const char
 static int ban(struct sg_defence *d, const struct sg_ban_key *key, const char *addr, __u64 for_ns,
 	       __u32 reason)
 {
-	int fd = sg_pin_open(SG_MAP_BANS), err;
+	int fd, err;
 
+	if (sg_never_ban(d->bf, key->addr)) {
+		d->ban_protected++;
+		sg_warn("not banning %s: this host's own address, loopback or [bruteforce] allow",
+			addr);
+		return 1;
+	}
+	fd = sg_pin_open(SG_MAP_BANS);
 	err = fd < 0 ? fd : sg_ban_raise(fd, key, for_ns, reason);
 	if (fd >= 0)
 		close(fd);
@@ -361,4 +369,5 @@ void sg_defence_metrics(const struct sg_defence *d, struct sg_brute_totals *tot,
 	m->relay_messages = d->relay_messages;
 	m->relay_alerts = d->relay_alerts;
 	m->ban_errors = d->ban_errors;
+	m->ban_protected = d->ban_protected;
 }

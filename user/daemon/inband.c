@@ -22,7 +22,6 @@
  *   looser.
  */
 #include <errno.h>
-#include <ifaddrs.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +30,7 @@
 
 #include "core/budget.h"
 #include "daemon/inband.h"
+#include "host/ownaddr.h"
 #include "kern/localconn.h"
 #include "mail/contain.h"
 #include "util/log.h"
@@ -39,14 +39,10 @@
 #include "sg_bucket.h"
 
 #define HELD_MAX      65536 /* messages held over budget remembered at once */
-#define OWN_ADDRS_MAX 64
-#define OWN_ADDRS_S   60 /* seconds between two reads of this host's addresses */
 #define RELEASE_BATCH 256
 #define LOCAL_UNKNOWN SG_MAIL_LOCAL "unknown"
 #define RULE_BRUTE    "bruteforce_login"
 #define RULE_CAMPAIGN "campaign"
-#define MAPPED	      "\0\0\0\0\0\0\0\0\0\0\xff\xff"
-#define LOOPBACK6     "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\1"
 
 /* A message held over budget, waiting for hold_grace. */
 struct held {
@@ -61,38 +57,8 @@ struct sg_inband {
 	int conns_fd;	   /* sg_local_conns, or -1 */
 	struct held *held; /* oldest first */
 	size_t n_held;
-	__u32 own[OWN_ADDRS_MAX][4]; /* this host's addresses, IPv4 mapped */
-	size_t n_own;
-	time_t own_at;
 	struct sg_inband_metrics n;
 };
-
-/* This host's addresses, read again every OWN_ADDRS_S. */
-static void own_addrs(struct sg_inband *ib, time_t now)
-{
-	struct ifaddrs *ifs, *i;
-	const void *a;
-
-	if (ib->own_at && now - ib->own_at < OWN_ADDRS_S && now >= ib->own_at)
-		return;
-	ib->own_at = now;
-	if (getifaddrs(&ifs))
-		return;
-	ib->n_own = 0;
-	for (i = ifs; i && ib->n_own < OWN_ADDRS_MAX; i = i->ifa_next) {
-		if (!i->ifa_addr)
-			continue;
-		if (i->ifa_addr->sa_family == AF_INET) {
-			a = &((const struct sockaddr_in *)i->ifa_addr)->sin_addr;
-			memcpy(ib->own[ib->n_own], MAPPED, 12);
-			memcpy((char *)ib->own[ib->n_own++] + 12, a, 4);
-		} else if (i->ifa_addr->sa_family == AF_INET6) {
-			a = &((const struct sockaddr_in6 *)i->ifa_addr)->sin6_addr;
-			memcpy(ib->own[ib->n_own++], a, 16);
-		}
-	}
-	freeifaddrs(ifs);
-}
 
 struct sg_inband *sg_inband_new(struct sg_mailguard *mail, const struct sg_config *c)
 {
@@ -126,23 +92,12 @@ void sg_inband_set_conns(struct sg_inband *ib, int map_fd)
 }
 
 /* Loopback, or an address of this host. */
-static int from_this_host(struct sg_inband *ib, const char *ip, time_t now)
+static int from_this_host(const char *ip)
 {
 	struct sg_ban_key key;
-	const unsigned char *b = (const unsigned char *)key.addr;
 	const char *why;
-	size_t i;
 
-	if (sg_parse_cidr(ip, &key, &why) || key.prefixlen != 128)
-		return 0;
-	/* 127.0.0.0/8, or ::1 */
-	if ((!memcmp(b, MAPPED, 12) && b[12] == 127) || !memcmp(b, LOOPBACK6, 16))
-		return 1;
-	own_addrs(ib, now);
-	for (i = 0; i < ib->n_own; i++)
-		if (!memcmp(ib->own[i], key.addr, 16))
-			return 1;
-	return 0;
+	return !sg_parse_cidr(ip, &key, &why) && key.prefixlen == 128 && sg_own_addr(key.addr);
 }
 
 /*
@@ -150,7 +105,7 @@ static int from_this_host(struct sg_inband *ib, const char *ip, time_t now)
  * when it names none (mail from the internet that did not log in).
  */
 static int principal_of(struct sg_inband *ib, const struct sg_policy_req *req, char *id, size_t len,
-			__s64 *uid, time_t now)
+			__s64 *uid)
 {
 	struct sg_local_owner o;
 
@@ -161,7 +116,7 @@ static int principal_of(struct sg_inband *ib, const struct sg_policy_req *req, c
 	}
 	if (req->caller_uid >= 0) {
 		*uid = req->caller_uid;
-	} else if (!req->client_address[0] || !from_this_host(ib, req->client_address, now)) {
+	} else if (!req->client_address[0] || !from_this_host(req->client_address)) {
 		return 1;
 	} else if (ib->conns_fd >= 0 &&
 		   !sg_localconn_owner(ib->conns_fd, req->client_address, req->client_port,
@@ -300,7 +255,7 @@ enum sg_policy_verdict sg_inband_judge(struct sg_inband *ib, const struct sg_con
 	__s64 uid;
 
 	snprintf(why, whylen, "not a submission");
-	if (principal_of(ib, req, id, sizeof(id), &uid, now))
+	if (principal_of(ib, req, id, sizeof(id), &uid))
 		return SG_POLICY_DUNNO;
 	if (exempt(ib, c, uid)) {
 		snprintf(why, whylen, "exempt");

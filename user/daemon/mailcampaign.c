@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Campaign verdicts acted on by the daemon: see mailcampaign.h. */
 #include <errno.h>
-#include <ifaddrs.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -12,33 +11,11 @@
 #include "kern/maps.h"
 #include "kern/state.h"
 #include "sg_bucket.h"
+#include "host/ownaddr.h"
 #include "util/log.h"
 #include "util/render.h"
 
 #define VERDICTS 256 /* acted on per tick at most; the rest wait a tick */
-
-/* Every address of this host's interfaces, IPv4 mapped: up to max into out; how many. */
-static size_t own_addrs(__u32 (*out)[4], size_t max)
-{
-	static const unsigned char mapped[12] = { [10] = 0xff, [11] = 0xff };
-	struct ifaddrs *ifs, *i;
-	size_t n = 0;
-
-	if (getifaddrs(&ifs))
-		return 0;
-	for (i = ifs; i && n < max; i = i->ifa_next) {
-		if (!i->ifa_addr)
-			continue;
-		if (i->ifa_addr->sa_family == AF_INET) {
-			memcpy(out[n], mapped, sizeof(mapped));
-			memcpy(&out[n++][3], &((struct sockaddr_in *)i->ifa_addr)->sin_addr, 4);
-		} else if (i->ifa_addr->sa_family == AF_INET6) {
-			memcpy(out[n++], &((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr, 16);
-		}
-	}
-	freeifaddrs(ifs);
-	return n;
-}
 
 int sg_mailcampaign_init(struct sg_mailguard *g, time_t now)
 {
@@ -48,7 +25,7 @@ int sg_mailcampaign_init(struct sg_mailguard *g, time_t now)
 	if (!g->campaign)
 		return -ENOMEM;
 	return sg_campaign_own(g->campaign, (const __u32(*)[4])own,
-			       own_addrs(own, SG_CAMPAIGN_MAX_OWN));
+			       sg_own_addrs(own, SG_CAMPAIGN_MAX_OWN));
 }
 
 static void audit_entry(const struct sg_audit_cfg *audit, const char *action, const char *target,

@@ -13,6 +13,7 @@
 
 #include "mail/contain.h"
 #include "sg_bucket.h"
+#include "host/ownaddr.h"
 #include "kern/maps.h"
 #include "kern/state.h"
 #include "mail/backend.h"
@@ -149,6 +150,7 @@ void sg_contain_plan(const struct sg_config *c, enum sg_mta_type t,
 	memset(p, 0, sizeof(*p));
 	p->mta = sg_mta_backend(t);
 	p->ban_ns = c->mta.ban_ns;
+	p->bf = &c->bruteforce;
 	if (p->ban_ns) {
 		p->ips = req->ips;
 		p->n_ips = req->n_ips;
@@ -186,6 +188,9 @@ static int ban_ips(const struct sg_contain_plan *p, json_t *banned, char *err, s
 			sg_mta_note(err, errlen, "bad client address '%s'", p->ips[i]);
 			continue;
 		}
+		/* A webmail front end or the operator's network logged in to it: never banned. */
+		if (sg_never_ban(p->bf, key.addr))
+			continue;
 		r = sg_ban_raise(fd, &key, p->ban_ns, SG_BAN_CONTAIN);
 		if (r > 0)
 			continue;

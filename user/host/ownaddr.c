@@ -1,0 +1,70 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <ifaddrs.h>
+#include <string.h>
+#include <time.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include "host/ownaddr.h"
+#include "util/parse.h"
+
+#define OWN_MAX	  256
+#define OWN_AGE_S 60 /* addresses come and go (DHCP, failover IPs): read again after this */
+
+static const unsigned char mapped[12] = { [10] = 0xff, [11] = 0xff };
+
+size_t sg_own_addrs(__u32 (*out)[4], size_t max)
+{
+	struct ifaddrs *ifs, *i;
+	size_t n = 0;
+
+	if (getifaddrs(&ifs))
+		return 0;
+	for (i = ifs; i && n < max; i = i->ifa_next) {
+		if (!i->ifa_addr)
+			continue;
+		if (i->ifa_addr->sa_family == AF_INET) {
+			memcpy(out[n], mapped, sizeof(mapped));
+			memcpy(&out[n++][3], &((struct sockaddr_in *)i->ifa_addr)->sin_addr, 4);
+		} else if (i->ifa_addr->sa_family == AF_INET6) {
+			memcpy(out[n++], &((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr, 16);
+		}
+	}
+	freeifaddrs(ifs);
+	return n;
+}
+
+static int loopback(const __u32 a[4])
+{
+	static const unsigned char one[16] = { [15] = 1 };
+
+	if (!memcmp(a, mapped, sizeof(mapped)))
+		return ((const unsigned char *)a)[12] == 127;
+	return !memcmp(a, one, sizeof(one));
+}
+
+int sg_own_addr(const __u32 addr[4])
+{
+	/* The daemon's one thread asks; a cache keeps getifaddrs() off each request. */
+	static __u32 own[OWN_MAX][4];
+	static size_t n;
+	static time_t at;
+	time_t now = time(NULL);
+	size_t i;
+
+	if (loopback(addr))
+		return 1;
+	if (!at || now - at >= OWN_AGE_S || now < at) {
+		n = sg_own_addrs(own, OWN_MAX);
+		at = now;
+	}
+	for (i = 0; i < n; i++)
+		if (!memcmp(own[i], addr, sizeof(own[i])))
+			return 1;
+	return 0;
+}
+
+int sg_never_ban(const struct sg_bruteforce_cfg *bf, const __u32 addr[4])
+{
+	return sg_own_addr(addr) || (bf && sg_cidr_list_contains(bf->allow, bf->n_allow, addr));
+}
