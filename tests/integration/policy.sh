@@ -19,8 +19,8 @@
 #                   without the line fails check-mta
 #   policy_exim     check-mta sees the ACL; served for Debian-exim only, an
 #                   authenticated message answered HOLD is frozen with the
-#                   request's fields exact, a local one (sendmail) carries
-#                   its caller's UID
+#                   request's fields exact, a local one (sendmail, and
+#                   sendmail -bs's SMTP on stdin) carries its caller's UID
 #
 # Each test builds its own lab and removes it on any exit. Sourced by run.sh.
 
@@ -123,8 +123,14 @@ test_policy_exim()
 	grep -Eq "^request state=END-OF-MESSAGE sasl= client=:-1 server=:-1 sender=nobody@$ELAB_DOMAIN rcpts=1 qid=[0-9A-Za-z-]+ caller_uid=65534 truncated=0\$" \
 		"$T/serve.out" || fail "local request: $(grep ^request "$T/serve.out")"
 	expect_eq "frozen" 2 "$(elab_queue_count frozen)"
+	# sendmail -bs: SMTP on stdin, no client address: the caller's UID is sent.
+	printf 'EHLO local\r\nMAIL FROM:<bs@%s>\r\nRCPT TO:<ok3@remote.test>\r\nDATA\r\nSubject: bs\r\n\r\nbs\r\n.\r\nQUIT\r\n' \
+		"$ELAB_DOMAIN" | elab_exim_as nobody -bs >"$T/bs.out" 2>&1 || fail "-bs: $(cat "$T/bs.out")"
+	grep -Eq "^request state=END-OF-MESSAGE sasl= client=:-1 server=:-1 sender=bs@$ELAB_DOMAIN rcpts=1 qid=[0-9A-Za-z-]+ caller_uid=65534 truncated=0\$" \
+		"$T/serve.out" || fail "-bs request: $(grep ^request "$T/serve.out" | tail -n 1)"
+	expect_eq "frozen" 3 "$(elab_queue_count frozen)"
 	policy_stop
-	grep -q "^answered DUNNO 0 HOLD 2 REJECT 0 DEFER 0; refused peer 0 " "$T/serve.out" ||
+	grep -q "^answered DUNNO 0 HOLD 3 REJECT 0 DEFER 0; refused peer 0 " "$T/serve.out" ||
 		fail "counters: $(tail -n 1 "$T/serve.out")"
 }
 

@@ -4,7 +4,8 @@
  *
  * - A submission from this host that did not log in, whose connection the
  *   kernel has no owner for (the sock_ops program not attached, the entry
- *   evicted, no client port in the request: Postfix sends none), is judged
+ *   evicted, a connection made before the programs were, or no client
+ *   port in the request), is judged
  *   as the one principal "local:unknown", with a budget like any other and
  *   counted: never let through unjudged. Its messages over budget are held
  *   and let go after hold_grace, so nothing is lost.
