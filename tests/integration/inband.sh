@@ -108,6 +108,9 @@ test_inband_local_script()
 	expect_eq "the script's view" "accepted=40 refused=0" "$out"
 	nl_wait_until 300 mta_is 20 mlab_queue_count hold || fail "held: $(mlab_queue_count hold)"
 	nl_wait_until 300 mta_is 20 inband_delivered || fail "delivered: $(inband_delivered)"
+	# Contained at the tick after the detector sees its 40 messages.
+	nl_wait_until 100 jq -e --arg p "local:$uid" 'has($p)' "$T/contained.json" >/dev/null ||
+		fail "local:$uid not contained: $(grep -E 'alert|action' "$MTA_DAEMON_LOG" | tail -n 3)"
 	mta_sg explain "local:$uid" --json >"$T/explain.json" 2>&1 || fail "explain: $(cat "$T/explain.json")"
 	expect_eq "messages of local:$uid" 40 "$(jq -r .daemon.messages "$T/explain.json")"
 	expect_eq "local:$uid contained" true "$(jq -r .daemon.contained "$T/explain.json")"
