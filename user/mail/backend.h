@@ -27,6 +27,9 @@ int sg_mta_run(char *const argv[], const char *input, char *err, size_t errlen);
 /* A tool's output, or "" when it cannot run. */
 void sg_mta_capture(char *const argv[], char *out, size_t len);
 
+/* Splits [mta] exim ("/usr/sbin/exim4 -C FILE") into argv; returns the count. */
+int sg_mta_exim_argv(const struct sg_config *c, char *buf, size_t len, char **argv, int max);
+
 /* A key a lookup table can hold: no blanks, quotes or controls, not a comment. */
 int sg_mta_key_ok(const char *k);
 

@@ -60,8 +60,7 @@ static int release_account(const struct sg_config *c, struct sg_mta_entry *e, si
 	return set_entries(c, e, n, 0, err, errlen);
 }
 
-/* Splits [mta] exim ("/usr/sbin/exim4 -C FILE") into argv; returns the count. */
-static int exim_argv(const struct sg_config *c, char *buf, size_t len, char **argv, int max)
+int sg_mta_exim_argv(const struct sg_config *c, char *buf, size_t len, char **argv, int max)
 {
 	char *save, *tok;
 	int n = 0;
@@ -148,7 +147,7 @@ static int queue_op(const struct sg_config *c, int hold, const char *const *qids
 	size_t i;
 
 	for (i = 0; i < n;) {
-		argc = exim_argv(c, buf, sizeof(buf), argv, 8);
+		argc = sg_mta_exim_argv(c, buf, sizeof(buf), argv, 8);
 		argv[argc++] = hold ? "-Mf" : "-Mt";
 		first = argc;
 		while (i < n && argc < MAX_ARGS)
@@ -178,7 +177,7 @@ static int config_file(const struct sg_config *c, char *conf, size_t len)
 	char *argv[MAX_ARGS], buf[PATH_MAX], info[4096], *line;
 	int argc;
 
-	argc = exim_argv(c, buf, sizeof(buf), argv, MAX_ARGS - 1);
+	argc = sg_mta_exim_argv(c, buf, sizeof(buf), argv, MAX_ARGS - 1);
 	argv[argc++] = "-bV";
 	argv[argc] = NULL;
 	sg_mta_capture(argv, info, sizeof(info));
