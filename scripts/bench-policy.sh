@@ -4,10 +4,11 @@
 # `make bench`, policy part: answers a second and answer times of the policy
 # service's transport (daemon/policysrv.h), with a Postfix END-OF-MESSAGE
 # request, one outstanding per connection as Postfix asks: at 1,000
-# requests a second and flat out, over 1 and 8 connections. The server is
-# build/tools/sg_policy serve (the transport with a judge that answers DUNNO)
-# until the daemon serves the socket itself. Numbers, not assertions: the
-# machine's load shows in them.
+# requests a second and flat out, over 1 and 8 connections, logins spread
+# over 1,000 accounts. The server is build/tools/sg_policy serve (the
+# transport with a judge that answers DUNNO): the transport's own cost;
+# scripts/bench-inband.sh measures the daemon judging the same requests.
+# Numbers, not assertions: the machine's load shows in them.
 #
 # Usage: scripts/bench-policy.sh [N]   (requests per run, default 20000)
 set -euo pipefail
@@ -40,8 +41,8 @@ done
 
 echo "policy service: answers a second and answer time ($N requests per run)"
 for conns in 1 8; do
-	"$TOOL" bench "$DIR/policy.sock" -n "$N" -r 1000 -c "$conns"
-	"$TOOL" bench "$DIR/policy.sock" -n "$N" -c "$conns"
+	"$TOOL" bench "$DIR/policy.sock" -n "$N" -r 1000 -c "$conns" -a 1000
+	"$TOOL" bench "$DIR/policy.sock" -n "$N" -c "$conns" -a 1000
 done
 kill "$SERVER"
 wait "$SERVER" || true

@@ -9,12 +9,15 @@
  *     (not with --quiet); the counters at exit. Until the daemon serves it, what an MTA lab
  *     and the bench talk to.
  *
- *   sg_policy bench PATH -n N [-r RATE] [-c K]
+ *   sg_policy bench PATH -n N [-r RATE] [-c K] [-a ACCOUNTS]
  *     N requests over K connections (default 1), one outstanding per
  *     connection as Postfix asks, started at RATE a second in all (0, the
- *     default: flat out). Prints answers a second and the 50th and 99th
- *     percentile answer time, from when each request was due (a request
- *     that waits for its connection counts its wait).
+ *     default: flat out). Request i logs in as bench<i % ACCOUNTS>@
+ *     (default 1: all the same account) with a queue id of its own, so
+ *     that the daemon judges each as a message of its own. Prints answers
+ *     a second and the 50th and 99th percentile answer time, from when
+ *     each request was due (a request that waits for its connection counts
+ *     its wait), and the answers by verdict.
  */
 #include <errno.h>
 #include <poll.h>
@@ -34,9 +37,9 @@
 #define REQUEST                                                                                    \
 	"request=smtpd_access_policy\nprotocol_state=END-OF-MESSAGE\nprotocol_name=ESMTP\n"        \
 	"client_address=198.51.100.10\nclient_port=40163\nserver_address=198.51.100.1\n"           \
-	"server_port=587\nsender=alice@hosting.test\nrecipient=ok1@remote.test\n"                  \
-	"recipient_count=1\nqueue_id=683D6A725E5\nsasl_method=PLAIN\n"                             \
-	"sasl_username=alice@hosting.test\n\n"
+	"server_port=587\nsender=bench%zu@hosting.test\nrecipient=ok1@remote.test\n"               \
+	"recipient_count=1\nqueue_id=B%010zX\nsasl_method=PLAIN\n"                                 \
+	"sasl_username=bench%zu@hosting.test\n\n"
 
 static volatile sig_atomic_t stop;
 
@@ -163,8 +166,9 @@ static int cmp_u64(const void *a, const void *b)
 }
 
 /* The reply so far ends the answer: its latency recorded, the connection free again. */
-static int take_reply(struct client *c, __u64 *lat, size_t *done)
+static int take_reply(struct client *c, __u64 *lat, size_t *done, size_t *verdicts)
 {
+	int v;
 	ssize_t n = read(c->fd, c->buf + c->got, sizeof(c->buf) - 1 - c->got);
 
 	if (n <= 0)
@@ -175,6 +179,10 @@ static int take_reply(struct client *c, __u64 *lat, size_t *done)
 		return c->got < sizeof(c->buf) - 1 ? 0 : -1;
 	if (strncmp(c->buf, "action=", 7))
 		return -1;
+	for (v = 0; v < SG_POLICY_VERDICT_KINDS; v++)
+		if (!strncmp(c->buf + 7, sg_policy_verdict_names[v],
+			     strlen(sg_policy_verdict_names[v])))
+			verdicts[v]++;
 	lat[(*done)++] = now_ns() - c->due;
 	c->due = 0;
 	c->got = 0;
@@ -185,25 +193,29 @@ static int bench(int argc, char **argv)
 {
 	static struct client cl[MAX_CONNS];
 	static struct pollfd pf[MAX_CONNS];
-	size_t n = 0, k = 1, sent = 0, done = 0, i;
+	size_t n = 0, k = 1, accounts = 1, sent = 0, done = 0, i, len;
+	size_t verdicts[SG_POLICY_VERDICT_KINDS] = { 0 };
 	double rate = 0, secs;
-	char how[32] = "flat out";
+	char how[32] = "flat out", req[sizeof(REQUEST) + 64];
 	const char *path;
 	__u64 *lat, start, next, now;
 	int opt, timeout;
 
-	while ((opt = getopt(argc - 1, argv + 1, "n:r:c:")) != -1) {
+	while ((opt = getopt(argc - 1, argv + 1, "n:r:c:a:")) != -1) {
 		if (opt == 'n')
 			n = strtoul(optarg, NULL, 10);
 		else if (opt == 'r')
 			rate = strtod(optarg, NULL);
 		else if (opt == 'c')
 			k = strtoul(optarg, NULL, 10);
+		else if (opt == 'a')
+			accounts = strtoul(optarg, NULL, 10);
 		else
 			return 2;
 	}
-	if (!n || !k || k > MAX_CONNS || rate < 0 || optind + 1 != argc - 1) {
-		fprintf(stderr, "usage: sg_policy bench PATH -n N [-r RATE] [-c K]\n");
+	if (!n || !k || !accounts || k > MAX_CONNS || rate < 0 || optind + 1 != argc - 1) {
+		fprintf(stderr,
+			"usage: sg_policy bench PATH -n N [-r RATE] [-c K] [-a ACCOUNTS]\n");
 		return 2;
 	}
 	/* getopt moved PATH after the options. */
@@ -226,7 +238,9 @@ static int bench(int argc, char **argv)
 			if (cl[i].due || next > now)
 				continue;
 			cl[i].due = next;
-			if (write(cl[i].fd, REQUEST, sizeof(REQUEST) - 1) != sizeof(REQUEST) - 1) {
+			len = (size_t)snprintf(req, sizeof(req), REQUEST, sent % accounts, sent,
+					       sent % accounts);
+			if (write(cl[i].fd, req, len) != (ssize_t)len) {
 				perror("sg_policy bench: write");
 				return 1;
 			}
@@ -238,7 +252,7 @@ static int bench(int argc, char **argv)
 			return 1;
 		for (i = 0; i < k; i++)
 			if ((pf[i].revents & (POLLIN | POLLHUP)) &&
-			    take_reply(&cl[i], lat, &done)) {
+			    take_reply(&cl[i], lat, &done, verdicts)) {
 				fprintf(stderr,
 					"sg_policy bench: connection %zu closed or bad answer\n",
 					i);
@@ -248,9 +262,12 @@ static int bench(int argc, char **argv)
 	secs = (double)(now_ns() - start) / NS;
 	qsort(lat, n, sizeof(*lat), cmp_u64);
 	printf("%zu requests over %zu connections at %s: %.0f answers/s, p50 %.1f us, p99 %.1f us, "
-	       "max %.1f us\n",
+	       "max %.1f us;",
 	       n, k, how, (double)n / secs, (double)lat[n / 2] / 1000,
 	       (double)lat[n * 99 / 100] / 1000, (double)lat[n - 1] / 1000);
+	for (i = 0; i < SG_POLICY_VERDICT_KINDS; i++)
+		printf(" %s %zu", sg_policy_verdict_names[i], verdicts[i]);
+	printf("\n");
 	free(lat);
 	return 0;
 }
@@ -268,6 +285,6 @@ int main(int argc, char **argv)
 		return bench(argc, argv);
 	fprintf(stderr, "usage: sg_policy serve PATH [--allow UID]... [--group GID] "
 			"[--answer DUNNO|HOLD|REJECT|DEFER] [--quiet yes]\n"
-			"       sg_policy bench PATH -n N [-r RATE] [-c K]\n");
+			"       sg_policy bench PATH -n N [-r RATE] [-c K] [-a ACCOUNTS]\n");
 	return 2;
 }

@@ -93,11 +93,13 @@ static int locked_id(char *const argv[], int first, const char *line)
  * frozen") and exits 1 if any was not done. Done enough: frozen already
  * (-Mf: the ACL froze it), not frozen (-Mt), gone (delivered or removed
  * since: "Spool data file for ID does not exist"). A message under
- * delivery is locked: -Mf is tried again on those, a few times, since a
- * delivery takes milliseconds and a deferred message must not escape.
- * Anything else is noted in err.
+ * delivery is locked: tried again on those, a few times, since a delivery
+ * takes milliseconds; -Mf so that a deferred message does not escape, -Mt
+ * since every queue run locks each frozen message in turn to find it
+ * frozen, and a release must not leave any behind. Anything else is
+ * noted in err.
  */
-static int run_exim_m(char *const argv[], int first_id, int hold, char *err, size_t errlen)
+static int run_exim_m(char *const argv[], int first_id, char *err, size_t errlen)
 {
 	static const char *const done[] = { " is now frozen",	    " is already frozen",
 					    " is no longer frozen", " is not frozen",
@@ -122,7 +124,7 @@ static int run_exim_m(char *const argv[], int first_id, int hold, char *err, siz
 				;
 			if (done[i])
 				continue;
-			j = hold && tries < 5 ? locked_id(argv, first_id, line) : -1;
+			j = tries < 5 ? locked_id(argv, first_id, line) : -1;
 			if (j >= 0) {
 				again[n++] = argv[j];
 				continue;
@@ -153,7 +155,7 @@ static int queue_op(const struct sg_config *c, int hold, const char *const *qids
 		while (i < n && argc < MAX_ARGS)
 			argv[argc++] = (char *)qids[i++];
 		argv[argc] = NULL;
-		r = run_exim_m(argv, first, hold, err, errlen);
+		r = run_exim_m(argv, first, err, errlen);
 		ret = ret ? ret : r;
 	}
 	return ret;

@@ -13,7 +13,8 @@
 
 /*
  * Postfix: its mail_owner (postconf -c [mta] postfix_config), else the
- * user "postfix"; Exim: "Debian-exim", else "exim". Its UID and primary
+ * user "postfix"; Exim: the exim_user its binary ([mta] exim) reports
+ * ($exim_uid and $exim_gid), else "Debian-exim", else "exim". Its UID and primary
  * group (the socket's group) into *uid and *gid; -ENOENT when the MTA has
  * no such user, -EINVAL for no MTA.
  */
