@@ -123,10 +123,12 @@ test_policy_exim()
 	grep -Eq "^request state=END-OF-MESSAGE sasl= client=:-1 server=:-1 sender=nobody@$ELAB_DOMAIN rcpts=1 qid=[0-9A-Za-z-]+ caller_uid=65534 truncated=0\$" \
 		"$T/serve.out" || fail "local request: $(grep ^request "$T/serve.out")"
 	expect_eq "frozen" 2 "$(elab_queue_count frozen)"
-	# sendmail -bs: SMTP on stdin, no client address: the caller's UID is sent.
+	# sendmail -bs: SMTP on stdin, no client address: the caller's UID is sent, no
+	# login (Exim puts the caller's name in $authenticated_id), and an untrusted
+	# caller's MAIL FROM is its own address.
 	printf 'EHLO local\r\nMAIL FROM:<bs@%s>\r\nRCPT TO:<ok3@remote.test>\r\nDATA\r\nSubject: bs\r\n\r\nbs\r\n.\r\nQUIT\r\n' \
 		"$ELAB_DOMAIN" | elab_exim_as nobody -bs >"$T/bs.out" 2>&1 || fail "-bs: $(cat "$T/bs.out")"
-	grep -Eq "^request state=END-OF-MESSAGE sasl= client=:-1 server=:-1 sender=bs@$ELAB_DOMAIN rcpts=1 qid=[0-9A-Za-z-]+ caller_uid=65534 truncated=0\$" \
+	grep -Eq "^request state=END-OF-MESSAGE sasl= client=:0 server=:0 sender=nobody@$ELAB_DOMAIN rcpts=1 qid=[0-9A-Za-z-]+ caller_uid=65534 truncated=0\$" \
 		"$T/serve.out" || fail "-bs request: $(grep ^request "$T/serve.out" | tail -n 1)"
 	expect_eq "frozen" 3 "$(elab_queue_count frozen)"
 	policy_stop
