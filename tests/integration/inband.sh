@@ -347,6 +347,9 @@ test_inband_local_script()
 	expect_eq "the script's view" "accepted=40 refused=0" "$out"
 	nl_wait_until 300 mta_is 20 mlab_queue_count hold || fail "held: $(mlab_queue_count hold)"
 	nl_wait_until 300 mta_is 20 inband_delivered || fail "delivered: $(inband_delivered)"
+	expect_eq "the MX took the first 20" "$(inband_oks 1 20)" "$(inband_mx_rcpts)"
+	expect_eq "the hold queue: the script's 21st to 40th" \
+		"$(inband_oks 21 40 | sed "s/^/web@$MLAB_DOMAIN /")" "$(inband_held)"
 	# Contained at the tick after the detector sees its 40 messages.
 	nl_wait_until 100 jq -e --arg p "local:$uid" 'has($p)' "$T/contained.json" >/dev/null ||
 		fail "local:$uid not contained: $(grep -E 'alert|action' "$MTA_DAEMON_LOG" | tail -n 3)"
