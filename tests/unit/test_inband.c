@@ -8,7 +8,9 @@
  * first message and contained; held mail is let go after hold_grace and not
  * before, unless its principal was contained meanwhile; a contained account
  * gets HOLD (or REJECT) from its next request; an account that logs in from
- * an address a campaign verdict condemned is held from its first message.
+ * an address a campaign verdict condemned is held from its first message;
+ * an account's [override] thresholds and actions = alert are the mail
+ * detector's for it.
  */
 #include <pwd.h>
 #include <setjmp.h>
@@ -263,6 +265,43 @@ static void test_override_account(void **state)
 	assert_int_equal(metrics().held_budget, 0);
 }
 
+/* An account's own override in the mail detector too: its thresholds, and actions = alert. */
+static void test_override_rules(void **state)
+{
+	static const char *const logins[] = { "bot@hosting.test", "news@hosting.test",
+					      "alerts@hosting.test" };
+	struct sg_override *o;
+	char id[64];
+	size_t i;
+
+	for (i = 1; i < 3; i++) {
+		o = &cfg.overrides[cfg.n_overrides++];
+		memset(o, 0, sizeof(*o));
+		snprintf(o->name, sizeof(o->name), "%s", logins[i]);
+		o->has_limit = 1;
+		o->limit = (struct sg_policy){ .mode = SG_MODE_THROTTLE,
+					       .rate_per_hour = 6000,
+					       .burst = 300 };
+		o->t = cfg.detect.thresholds;
+	}
+	cfg.overrides[0].t.new_sender_rate = 10000;
+	cfg.overrides[1].alert_only = 1;
+	/* 100 messages at once each: a new sender's rule for all three. */
+	assert_int_equal(send_n(logins[0], "203.0.113.60", "EA", 100, 1, T0), 20);
+	assert_int_equal(send_n(logins[1], "203.0.113.61", "EB", 100, 1, T0), 100);
+	assert_int_equal(send_n(logins[2], "203.0.113.62", "EC", 100, 1, T0), 100);
+	sg_mailguard_tick(&mail, &cfg, &cfg.audit, T0 + 1);
+	for (i = 0; i < 3; i++) {
+		snprintf(id, sizeof(id), "sasl:%s", logins[i]);
+		if (sg_mailstats_get(mail.stats, id)->contained != (i == 0))
+			fail_msg("%s contained: %d", id,
+				 sg_mailstats_get(mail.stats, id)->contained);
+	}
+	assert_true(file_has("audit.log", "\"action\":\"alert\",\"uid\":null,\"user\":null,"
+					  "\"target\":\"sasl:alerts@hosting.test\""));
+	assert_false(file_has("audit.log", "\"target\":\"sasl:news@hosting.test\""));
+}
+
 /* Logged in from an address that failed to log in to it: held from its first message, contained. */
 static void test_bruteforce_then_login(void **state)
 {
@@ -433,6 +472,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_exempt, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_known_account, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_override_account, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_override_rules, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bruteforce_then_login, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hold_grace, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_contained, setup, teardown),

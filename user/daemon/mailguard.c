@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
+#include "core/budget.h"
 #include "mail/contain.h"
 #include "daemon/mailcampaign.h"
 #include "mail/logsource.h"
@@ -346,10 +347,20 @@ int sg_mailguard_containing(const struct sg_mail_principal *p, const struct sg_p
 	return -1;
 }
 
+/* p's [override], by its name, its address or, for a local sender, its UID or user. */
+static const struct sg_override *override_of(const struct sg_config *c,
+					     const struct sg_mail_principal *p)
+{
+	struct passwd *pw = p->uid >= 0 && c->n_overrides ? getpwuid((uid_t)p->uid) : NULL;
+
+	return c->n_overrides ? sg_budget_override(c, p->id, pw ? pw->pw_name : NULL) : NULL;
+}
+
 static int judge(struct sg_mail_principal *p, void *ctx)
 {
 	struct tick_ctx *t = ctx;
 	struct sg_alert_change changes[SG_RULES];
+	const struct sg_override *ov = override_of(t->c, p);
 	const struct sg_principal *dp;
 	enum sg_exempt ex;
 	char who[SG_ESCAPED_LEN(SG_PRINCIPAL_MAX) + 96];
@@ -358,7 +369,8 @@ static int judge(struct sg_mail_principal *p, void *ctx)
 	int n, i;
 
 	sg_mailstats_observe(p, t->now, &o);
-	n = sg_detect_observe(t->g->det, p->id, &o, &t->c->detect.thresholds, t->now, changes);
+	n = sg_detect_observe(t->g->det, p->id, &o, ov ? &ov->t : &t->c->detect.thresholds, t->now,
+			      changes);
 	for (i = 0; i < n; i++) {
 		if (!changes[i].raised)
 			continue;
@@ -374,6 +386,9 @@ static int judge(struct sg_mail_principal *p, void *ctx)
 	dp = sg_detect_get(t->g->det, p->id);
 	ex = p->uid >= 0 && t->g->resp ? sg_respond_exempt(t->g->resp, t->c, (__u32)p->uid)
 				       : SG_EXEMPT_NONE;
+	/* An account's own override only alerts too. */
+	if (ex == SG_EXEMPT_NONE && ov && ov->alert_only)
+		ex = SG_EXEMPT_ALERT_ONLY;
 	i = dp ? sg_mailguard_containing(p, dp, t->c, ex, t->now) : -1;
 	if (i >= 0)
 		contain(t->g, t->c, t->audit, p, &o, sg_rule_names[i], dp->rules[i].value,
