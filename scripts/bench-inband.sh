@@ -161,7 +161,8 @@ MLAB_POLICY_SOCKET=private/smtpguard-policy
 mlab_up >"$T/mlab.out" 2>&1 || { echo "bench-inband: mail lab: $(tail -n 3 "$T/mlab.out")" >&2; exit 1; }
 NS=$MLAB_NS_HOST
 daemon_start "$MLAB_VETH_HOST" "type = postfix" "logs = $MLAB_MAILLOG $MLAB_DOVECOT_LOG" \
-	"postfix_config = $MLAB_POSTFIX_DIR" "policy_socket = $MLAB_SPOOL/private/smtpguard-policy"
+	"postfix_config = $MLAB_POSTFIX_DIR" "dovecot_config = $MLAB_DOVECOT_CONF" \
+	"policy_socket = $MLAB_SPOOL/private/smtpguard-policy"
 run_case postfix 10 1 "$MLAB_VICTIM" "$MLAB_VICTIM_PASS"
 run_case postfix 100 4 "$MLAB_ALICE" "$MLAB_ALICE_PASS"
 echo "policy service of the daemon (Postfix lab): $N requests a run, logins over 1,000 accounts" \

@@ -32,6 +32,7 @@ campaign_for_test()
 type = postfix
 logs = $MLAB_MAILLOG $MLAB_DOVECOT_LOG
 postfix_config = $MLAB_POSTFIX_DIR
+dovecot_config = $MLAB_DOVECOT_CONF
 state = $T/contained.json
 ban = 0
 [detect]

@@ -371,9 +371,17 @@ static void test_failed_on(void **state)
 	time_t window = (time_t)(cfg.window_ns / SG_NS_PER_SEC);
 
 	assert_non_null(b);
-	fail_from(b, "198.51.100.10", "Victim@example.com", SG_SVC_SUBMISSION, 1, T0);
-	fail_from(b, "2001:db8::5", "victim@example.com", SG_SVC_IMAP, 1, T0 + 10);
-	fail_from(b, "127.0.0.1", "victim@example.com", SG_SVC_SMTP, 1, T0);
+	assert_int_equal(cfg.guessed, 3);
+	/* One typo, then two: no guess yet; the third failure makes one. */
+	fail_from(b, "198.51.100.10", "Victim@example.com", SG_SVC_SUBMISSION, 1, T0 - 2);
+	assert_false(sg_brute_failed_on(b, &cfg, "victim@example.com", "198.51.100.10", T0 - 2));
+	fail_from(b, "198.51.100.10", "victim@example.com", SG_SVC_IMAP, 1, T0 - 1);
+	assert_false(sg_brute_failed_on(b, &cfg, "victim@example.com", "198.51.100.10", T0 - 1));
+	fail_from(b, "198.51.100.10", "victim@example.com", SG_SVC_SUBMISSION, 1, T0);
+	for (int i = 0; i < 3; i++) {
+		fail_from(b, "2001:db8::5", "victim@example.com", SG_SVC_IMAP, 1, T0 + 10);
+		fail_from(b, "127.0.0.1", "victim@example.com", SG_SVC_SMTP, 1, T0);
+	}
 	assert_true(sg_brute_failed_on(b, &cfg, "victim@example.com", "198.51.100.10", T0 + 1));
 	assert_true(sg_brute_failed_on(b, &cfg, "VICTIM@example.com", "2001:db8::5", T0 + 11));
 	/* The window's last second, and the one after it. */
@@ -381,6 +389,10 @@ static void test_failed_on(void **state)
 				       T0 + window - 1));
 	assert_false(
 		sg_brute_failed_on(b, &cfg, "victim@example.com", "198.51.100.10", T0 + window));
+	/* After a window's quiet the count starts again: one failure is no guess. */
+	fail_from(b, "198.51.100.10", "victim@example.com", SG_SVC_SUBMISSION, 1, T0 + window);
+	assert_false(sg_brute_failed_on(b, &cfg, "victim@example.com", "198.51.100.10",
+					T0 + window + 1));
 	/* Another address, another account, an allowed address, no address. */
 	assert_false(sg_brute_failed_on(b, &cfg, "victim@example.com", "198.51.100.11", T0 + 1));
 	assert_false(sg_brute_failed_on(b, &cfg, "other@example.com", "198.51.100.10", T0 + 1));

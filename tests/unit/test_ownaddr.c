@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* The addresses no automatic rule may ban: loopback, this host's own, [bruteforce] allow. */
+/* The addresses no automatic rule may ban: loopback, this host's own, allow, webmail. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -67,22 +67,27 @@ static void test_interfaces(void **state)
 
 static void test_allow(void **state)
 {
-	struct sg_bruteforce_cfg bf = { .n_allow = 2 };
+	static struct sg_config c = { .bruteforce.n_allow = 2, .campaign.n_webmail = 1 };
 	const char *why;
 	__u32 a[4];
 
-	assert_int_equal(sg_parse_cidr("203.0.113.0/24", &bf.allow[0], &why), 0);
-	assert_int_equal(sg_parse_cidr("2001:db8:5::/48", &bf.allow[1], &why), 0);
+	assert_int_equal(sg_parse_cidr("203.0.113.0/24", &c.bruteforce.allow[0], &why), 0);
+	assert_int_equal(sg_parse_cidr("2001:db8:5::/48", &c.bruteforce.allow[1], &why), 0);
+	assert_int_equal(sg_parse_cidr("198.51.100.25", &c.campaign.webmail[0], &why), 0);
+	addr("198.51.100.25", a);
+	assert_int_equal(sg_never_ban(&c, a), 1);
+	addr("198.51.100.26", a);
+	assert_int_equal(sg_never_ban(&c, a), 0);
 	addr("203.0.113.9", a);
-	assert_int_equal(sg_never_ban(&bf, a), 1);
+	assert_int_equal(sg_never_ban(&c, a), 1);
 	addr("2001:db8:5:1::7", a);
-	assert_int_equal(sg_never_ban(&bf, a), 1);
+	assert_int_equal(sg_never_ban(&c, a), 1);
 	addr("203.0.114.9", a);
-	assert_int_equal(sg_never_ban(&bf, a), 0);
+	assert_int_equal(sg_never_ban(&c, a), 0);
 	addr("2001:db8:6::7", a);
-	assert_int_equal(sg_never_ban(&bf, a), 0);
+	assert_int_equal(sg_never_ban(&c, a), 0);
 	addr("127.0.0.1", a);
-	assert_int_equal(sg_never_ban(&bf, a), 1);
+	assert_int_equal(sg_never_ban(&c, a), 1);
 	assert_int_equal(sg_never_ban(NULL, a), 1);
 	addr("203.0.113.9", a);
 	assert_int_equal(sg_never_ban(NULL, a), 0);

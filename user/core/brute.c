@@ -55,6 +55,7 @@ struct account {
 		__u32 addr[4];
 		time_t last;
 		time_t judged_until; /* its ban's end: then a new failure judges it again */
+		__u32 fails;	     /* on this account from there, since a window's quiet */
 	} src[SG_BRUTE_ACCOUNT_SOURCES];
 	size_t n;
 };
@@ -66,7 +67,7 @@ struct offender {
 };
 
 struct sg_brute {
-	struct sg_htab *sources; /* of struct source, deleted from only at the cap */
+	struct sg_htab *sources;  /* of struct source, deleted from only at the cap */
 	struct account *accounts; /* the first n_accounts used */
 	size_t n_accounts;
 	struct sg_htab *by_login;  /* of struct login_entry: accounts by login */
@@ -245,13 +246,15 @@ static struct account *account(struct sg_brute *b, const char *login, time_t now
 	return a;
 }
 
-static void account_source(struct sg_brute *b, struct account *a, const __u32 addr[4], time_t now)
+static void account_source(struct sg_brute *b, struct account *a, const __u32 addr[4],
+			   time_t window, time_t now)
 {
 	size_t i, idlest = 0;
 
 	a->last = now;
 	for (i = 0; i < a->n; i++) {
 		if (!memcmp(a->src[i].addr, addr, 16)) {
+			a->src[i].fails = now - a->src[i].last < window ? a->src[i].fails + 1 : 1;
 			a->src[i].last = now;
 			return;
 		}
@@ -262,6 +265,7 @@ static void account_source(struct sg_brute *b, struct account *a, const __u32 ad
 	memcpy(a->src[i].addr, addr, 16);
 	a->src[i].last = now;
 	a->src[i].judged_until = 0;
+	a->src[i].fails = 1;
 }
 
 /* --- counting --------------------------------------------------------------- */
@@ -305,7 +309,7 @@ void sg_brute_fail(struct sg_brute *b, const struct sg_bruteforce_cfg *c,
 	wc_add(&s->fails, width_of(c->window_ns / SG_NS_PER_SEC), now, 1);
 	a = r->login[0] ? account(b, r->login, now) : NULL;
 	if (a)
-		account_source(b, a, key.addr, now);
+		account_source(b, a, key.addr, (time_t)(c->window_ns / SG_NS_PER_SEC), now);
 }
 
 void sg_brute_syns(struct sg_brute *b, const __u32 addr[4], __u64 login_syns, int fresh, time_t now)
@@ -533,6 +537,7 @@ int sg_brute_failed_on(const struct sg_brute *b, const struct sg_bruteforce_cfg 
 	a = find_account(b, name);
 	for (i = 0; a && i < a->n; i++)
 		if (!memcmp(a->src[i].addr, key.addr, 16))
-			return now - a->src[i].last < (time_t)(c->window_ns / SG_NS_PER_SEC);
+			return now - a->src[i].last < (time_t)(c->window_ns / SG_NS_PER_SEC) &&
+			       c->guessed && a->src[i].fails >= c->guessed;
 	return 0;
 }

@@ -106,6 +106,17 @@ const struct sg_override *sg_budget_override(const struct sg_config *c, const ch
 	return NULL;
 }
 
+int sg_budget_names_user(const struct sg_config *c)
+{
+	int i;
+
+	for (i = 0; i < c->n_overrides; i++)
+		if (!strchr(c->overrides[i].name, '@') && !strchr(c->overrides[i].name, ':') &&
+		    !numeric(c->overrides[i].name))
+			return 1;
+	return 0;
+}
+
 struct sg_budget *sg_budget_new(size_t max)
 {
 	struct sg_budget *b = calloc(1, sizeof(*b));

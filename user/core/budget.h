@@ -15,10 +15,13 @@
  * and no recipient limit, with limit = none no budget at all.
  *
  * Pure: no I/O, time given. The table is bounded: at the cap a new
- * principal replaces the fullest of those stored near it (an idle one's
+ * principal replaces the fullest of the 32 stored near it (an idle one's
  * buckets are full, and a full bucket is what a new one starts with, so
- * nothing is lost by it), never one that has spent its budget; evictions
- * are counted. Functions return -errno.
+ * nothing is lost by it). A principal that has spent some of its budget
+ * goes only when all 32 have, and then gets a fresh budget when it comes
+ * back: that takes tens of thousands of principals sending at once, and
+ * principals are logins and local UIDs, which no customer can make by
+ * the thousand. Evictions are counted. Functions return -errno.
  */
 #ifndef SG_BUDGET_H
 #define SG_BUDGET_H
@@ -58,6 +61,9 @@ void sg_budget_limits(const struct sg_budget_cfg *c, double per_min, const struc
  */
 const struct sg_override *sg_budget_override(const struct sg_config *c, const char *principal,
 					     const char *user);
+
+/* Whether an override is named by a user name: only then is a UID's name worth looking up. */
+int sg_budget_names_user(const struct sg_config *c);
 
 struct sg_budget;
 

@@ -163,6 +163,7 @@ struct sg_bruteforce_cfg {
 	__u32 syn_ports[SG_MAX_PORTS];
 	int n_syn_ports;
 	__u32 distributed; /* addresses failing on one account in window; 0: off */
+	__u32 guessed; /* failures on an account from an address, then its login: guessed; 0: off */
 	__u64 ban_ns;	   /* the first ban */
 	__u32 ban_factor;  /* each repeat offence's ban is this times the last */
 	__u64 ban_max_ns;

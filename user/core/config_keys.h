@@ -140,6 +140,7 @@
 	X(bruteforce, syn_ports, parse_ports, LIST(bruteforce, syn_ports), EMPTY,                  \
 	  "465, 587, 110, 143, 993, 995")                                                          \
 	X(bruteforce, distributed, parse_threshold, FIELD(bruteforce.distributed), 0, "10")        \
+	X(bruteforce, guessed, parse_threshold, FIELD(bruteforce.guessed), 0, "3")               \
 	X(bruteforce, ban, parse_duration, FIELD(bruteforce.ban_ns), 0, "1h")                      \
 	X(bruteforce, ban_factor, parse_count, COUNT(bruteforce.ban_factor, 100), 0, "4")          \
 	X(bruteforce, ban_max, parse_duration, FIELD(bruteforce.ban_max_ns), 0, "7d")              \

@@ -245,6 +245,7 @@ void sg_daemon_reload(struct daemon *d)
 	sg_guard_config(&d->guard, d->cfg, sg_boot_ns());
 	/* The log's next line is judged on the new file, not on the one just freed. */
 	d->defence.bf = &d->cfg->bruteforce;
+	d->defence.cfg = d->cfg;
 	d->mail.cfg = d->cfg;
 	sg_daemon_policy_reload(d);
 	err = sg_dnsblwatch_apply(&d->dnsbl, &d->cfg->dnsbl);
@@ -328,6 +329,7 @@ static int daemon_configure_loop(struct daemon *d)
 {
 	int err = sg_defence_init(&d->defence, &d->cfg->bruteforce, time(NULL));
 
+	d->defence.cfg = d->cfg;
 	if (!err)
 		err = sg_mailguard_init(&d->mail, d->cfg, d->guard.det, d->guard.resp, &d->defence);
 	if (err) {

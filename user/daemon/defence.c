@@ -18,9 +18,9 @@
 #include "kern/state.h"
 #include "util/log.h"
 
-#define VERDICTS	   256 /* bans given per tick at most; the rest wait a tick */
-#define SOURCES_BATCH	   1024
-#define RELAY_BATCH	   64
+#define VERDICTS      256 /* bans given per tick at most; the rest wait a tick */
+#define SOURCES_BATCH 1024
+#define RELAY_BATCH   64
 
 int sg_defence_init(struct sg_defence *d, const struct sg_bruteforce_cfg *bf, time_t now)
 {
@@ -93,40 +93,17 @@ static int read_sources(struct sg_defence *d, time_t now)
 
 /* --- bans ------------------------------------------------------------------- */
 
-static void audit(const struct sg_audit_cfg *cfg, const char *action, const char *target,
-		  json_t *params, const char *reason, __u64 expires_ns)
-{
-	struct sg_audit_entry e = {
-		.actor = "daemon",
-		.action = action,
-		.target = target,
-		.params = params,
-		.reason = reason,
-		.expires_ns = expires_ns,
-	};
-
-	if (cfg)
-		sg_audit_write(cfg, &e);
-	json_decref(params);
-}
-
-/* Puts the ban; returns what sg_ban_raise does, after saying a failure. */
+/* Puts the ban; returns what sg_ban_auto does, after saying a refusal or a failure. */
 static int ban(struct sg_defence *d, const struct sg_ban_key *key, const char *addr, __u64 for_ns,
 	       __u32 reason)
 {
-	int fd, err;
+	int err = sg_ban_auto(d->cfg, key, for_ns, reason);
 
-	if (sg_never_ban(d->bf, key->addr)) {
+	if (err == -EPERM) {
 		d->ban_protected++;
 		sg_warn("not banning %s: this host's own address, loopback or [bruteforce] allow",
 			addr);
-		return 1;
-	}
-	fd = sg_pin_open(SG_MAP_BANS);
-	err = fd < 0 ? fd : sg_ban_raise(fd, key, for_ns, reason);
-	if (fd >= 0)
-		close(fd);
-	if (err < 0) {
+	} else if (err < 0) {
 		d->ban_errors++;
 		sg_error("banning %s: %s", addr, strerror(-err));
 	}
@@ -146,10 +123,10 @@ static void brute_ban(struct sg_defence *d, const struct sg_audit_cfg *cfg,
 	if (v->first) {
 		sg_info("alert account=%s rule=distributed addresses=%llu limit=%llu", login,
 			(unsigned long long)v->value, (unsigned long long)v->limit);
-		audit(cfg, "alert", login,
-		      json_pack("{s:s, s:I, s:I}", "rule", "distributed", "value",
-				(json_int_t)v->value, "limit", (json_int_t)v->limit),
-		      "failed logins to one account from many addresses", 0);
+		sg_audit_daemon(cfg, "alert", login,
+				json_pack("{s:s, s:I, s:I}", "rule", "distributed", "value",
+					  (json_int_t)v->value, "limit", (json_int_t)v->limit),
+				"failed logins to one account from many addresses", 0);
 	}
 	err = ban(d, &v->key, v->addr, v->ban_ns, v->reason);
 	if (err < 0)
@@ -167,7 +144,7 @@ static void brute_ban(struct sg_defence *d, const struct sg_audit_cfg *cfg,
 			   "for_seconds", (json_int_t)(v->ban_ns / SG_NS_PER_SEC));
 	if (params && v->login[0])
 		json_object_set_new(params, "account", json_string(login));
-	audit(cfg, "ban", v->addr, params, why, sg_boot_ns() + v->ban_ns);
+	sg_audit_daemon(cfg, "ban", v->addr, params, why, sg_boot_ns() + v->ban_ns);
 }
 
 static void save_offenders(struct sg_defence *d, const struct sg_bruteforce_cfg *bf)
@@ -247,10 +224,10 @@ static void report_relay(struct sg_defence *d, const struct sg_relay_cfg *relay,
 	d->relay_alerts++;
 	sg_info("alert open_relay client=%s messages=%llu rcpt=%s", x->ip,
 		(unsigned long long)x->messages, x->rcpt);
-	audit(cfg, "alert", x->ip,
-	      json_pack("{s:s, s:I, s:s}", "rule", "open_relay", "messages",
-			(json_int_t)x->messages, "rcpt", x->rcpt),
-	      "mail from a client that did not log in, relayed to another domain", 0);
+	sg_audit_daemon(cfg, "alert", x->ip,
+			json_pack("{s:s, s:I, s:s}", "rule", "open_relay", "messages",
+				  (json_int_t)x->messages, "rcpt", x->rcpt),
+			"mail from a client that did not log in, relayed to another domain", 0);
 	x->reported = x->messages;
 	x->reported_at = now;
 	if (!sg_defence_relay_ban_due(relay, x, now))
@@ -262,9 +239,10 @@ static void report_relay(struct sg_defence *d, const struct sg_relay_cfg *relay,
 	d->relay_bans++;
 	sg_info("ban %s rule=open_relay for=%s", x->ip,
 		sg_format_duration(relay->ban_ns, dur, sizeof(dur)));
-	audit(cfg, "ban", x->ip,
-	      json_pack("{s:s, s:I}", "rule", "open_relay", "messages", (json_int_t)x->messages),
-	      "it relayed mail through this host", sg_boot_ns() + relay->ban_ns);
+	sg_audit_daemon(
+		cfg, "ban", x->ip,
+		json_pack("{s:s, s:I}", "rule", "open_relay", "messages", (json_int_t)x->messages),
+		"it relayed mail through this host", sg_boot_ns() + relay->ban_ns);
 }
 
 static void relays(struct sg_defence *d, const struct sg_relay_cfg *relay,

@@ -29,6 +29,7 @@
 struct sg_defence {
 	struct sg_brute *brute;
 	const struct sg_bruteforce_cfg *bf; /* the daemon's, as of the last tick */
+	const struct sg_config *cfg;	    /* the same: who is never banned (host/ownaddr.h) */
 	__u64 pass_ns;			  /* CLOCK_BOOTTIME of the last read of sg_sources */
 	int sources_failed, state_failed; /* each said once until it works again */
 	int failures;			  /* failed logins recorded since the last verdicts */

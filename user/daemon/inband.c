@@ -41,6 +41,8 @@
 
 #define HELD_MAX      65536 /* messages held over budget remembered at once */
 #define RELEASE_BATCH 256
+#define RELEASE_TRIES 3	  /* refused this often, a held message is a human's */
+#define PENDING_MAX   256 /* condemned between two ticks; past it, contained at once */
 #define LOCAL_UNKNOWN SG_MAIL_LOCAL "unknown"
 #define RULE_BRUTE    "bruteforce_login"
 #define RULE_CAMPAIGN "campaign"
@@ -50,6 +52,14 @@ struct held {
 	char principal[SG_PRINCIPAL_MAX];
 	char qid[SG_MTA_QID_MAX];
 	time_t when;
+	int tries; /* releases the MTA refused so far */
+};
+
+/* A principal condemned by a request, contained at the next tick. */
+struct condemned {
+	char principal[SG_PRINCIPAL_MAX];
+	const char *rule;
+	double value, limit;
 };
 
 struct sg_inband {
@@ -58,6 +68,13 @@ struct sg_inband {
 	int conns_fd;	   /* sg_local_conns, or -1 */
 	struct held *held; /* oldest first */
 	size_t n_held;
+	/*
+	 * Containing runs the MTA's tools (postmap, postsuper: seconds at
+	 * worst): never while a request waits, but at the tick; meanwhile its
+	 * principal's requests are answered as contained.
+	 */
+	struct condemned pending[PENDING_MAX];
+	size_t n_pending;
 	struct sg_inband_metrics n;
 };
 
@@ -158,20 +175,71 @@ static enum sg_policy_verdict contained(struct sg_inband *ib, const struct sg_co
 	return SG_POLICY_HOLD;
 }
 
+static int pending(const struct sg_inband *ib, const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < ib->n_pending; i++)
+		if (!strcmp(ib->pending[i].principal, id))
+			return 1;
+	return 0;
+}
+
+/* p condemned by rule: answered as contained from now, contained at the tick. */
+static void condemn(struct sg_inband *ib, const struct sg_config *c, struct sg_mail_principal *p,
+		    const char *rule, double value, double limit, time_t now)
+{
+	struct condemned *k;
+
+	ib->n.condemned++;
+	if (ib->n_pending == PENDING_MAX) {
+		sg_mailguard_contain(ib->mail, c, &c->audit, p, rule, value, limit, now);
+		return;
+	}
+	k = &ib->pending[ib->n_pending++];
+	snprintf(k->principal, sizeof(k->principal), "%s", p->id);
+	k->rule = rule;
+	k->value = value;
+	k->limit = limit;
+}
+
+/* The principals condemned since the last tick, contained. */
+static void contain_pending(struct sg_inband *ib, const struct sg_config *c,
+			    const struct sg_audit_cfg *audit, time_t now)
+{
+	struct sg_mail_principal *p;
+	const struct condemned *k;
+	size_t i;
+
+	for (i = 0; i < ib->n_pending; i++) {
+		k = &ib->pending[i];
+		p = sg_mailstats_get(ib->mail->stats, k->principal);
+		if (p && !p->contained && p->released_until <= now)
+			sg_mailguard_contain(ib->mail, c, audit, p, k->rule, k->value, k->limit,
+					     now);
+	}
+	ib->n_pending = 0;
+}
+
 /*
  * The brute-force signature: the account logged in from an address that
- * failed to log in to it within [bruteforce] window. Condemned as a rule
- * condemns, so it stays held until a human releases it; not within a
- * release's grace, nor for an account whose override only alerts.
+ * failed to log in to it [bruteforce] guessed times within its window.
+ * Condemned as a rule condemns, so it stays held until a human releases
+ * it; not within a release's grace, nor for an account whose override only
+ * alerts, nor from an address no rule may act on (this host's, a webmail
+ * front end's, the operator's: host/ownaddr.h), where anyone's typos meet.
  */
 static int brute_forced(struct sg_inband *ib, const struct sg_config *c,
 			const struct sg_policy_req *req, struct sg_mail_principal *p, time_t now)
 {
 	const struct sg_defence *d = ib->mail->defence;
-	const struct sg_override *o;
 	char who[SG_ESCAPED_LEN(SG_PRINCIPAL_MAX)];
+	const struct sg_override *o;
+	struct sg_ban_key key;
+	const char *why;
 
 	if (p->kind != SG_MAIL_KIND_SASL || !d || !d->brute || p->released_until > now ||
+	    sg_parse_cidr(req->client_address, &key, &why) || sg_never_ban(c, key.addr) ||
 	    !sg_brute_failed_on(d->brute, &c->bruteforce, req->sasl_username, req->client_address,
 				now))
 		return 0;
@@ -182,8 +250,7 @@ static int brute_forced(struct sg_inband *ib, const struct sg_config *c,
 			req->client_address);
 		return 0;
 	}
-	sg_mailguard_contain(ib->mail, c, &c->audit, p, RULE_BRUTE, 1, 1, now);
-	ib->n.condemned++;
+	condemn(ib, c, p, RULE_BRUTE, c->bruteforce.guessed, c->bruteforce.guessed, now);
 	return 1;
 }
 
@@ -206,9 +273,7 @@ static int campaign_used(struct sg_inband *ib, const struct sg_config *c,
 	o = sg_budget_override(c, p->id, NULL);
 	if (o && o->alert_only)
 		return 0;
-	sg_mailguard_contain(ib->mail, c, &c->audit, p, RULE_CAMPAIGN, c->campaign.accounts,
-			     c->campaign.accounts, now);
-	ib->n.condemned++;
+	condemn(ib, c, p, RULE_CAMPAIGN, c->campaign.accounts, c->campaign.accounts, now);
 	return 1;
 }
 
@@ -217,8 +282,8 @@ static void limits_of(struct sg_inband *ib, const struct sg_config *c, const cha
 		      struct sg_budget_limits *lim)
 {
 	const struct sg_principal *dp = sg_detect_get(ib->mail->det, id);
-	/* A user's name only matters to an override that names one. */
-	struct passwd *pw = uid >= 0 && c->n_overrides ? getpwuid((uid_t)uid) : NULL;
+	/* A user's name only matters to an override that names one (and may ask LDAP). */
+	struct passwd *pw = uid >= 0 && sg_budget_names_user(c) ? getpwuid((uid_t)uid) : NULL;
 
 	sg_budget_limits(&c->budget, dp ? dp->expected : -1,
 			 sg_budget_override(c, id, pw ? pw->pw_name : NULL), lim);
@@ -269,7 +334,7 @@ enum sg_policy_verdict sg_inband_judge(struct sg_inband *ib, const struct sg_con
 	if (p && uid >= 0)
 		p->uid = uid;
 	snprintf(why, whylen, "within budget");
-	if (p && (p->contained || brute_forced(ib, c, req, p, now) ||
+	if (p && (p->contained || pending(ib, p->id) || brute_forced(ib, c, req, p, now) ||
 		  campaign_used(ib, c, req, p, now)))
 		v = contained(ib, c, why, whylen);
 	if (!eom || v == SG_POLICY_REJECT)
@@ -290,24 +355,23 @@ enum sg_policy_verdict sg_inband_judge(struct sg_inband *ib, const struct sg_con
 static void audit_release(const struct sg_audit_cfg *audit, const struct held *h, time_t now)
 {
 	char id[SG_ESCAPED_LEN(SG_PRINCIPAL_MAX)];
-	struct sg_audit_entry e = {
-		.actor = "daemon",
-		.action = "hold-grace-release",
-		.target = id, /* as every audit entry names a principal: sg_escape_id's */
-		.params = json_pack("{s:s, s:I}", "queue_id", h->qid, "held_s",
-				    (json_int_t)(now - h->when)),
-	};
 
+	/* As every audit entry names a principal: sg_escape_id's. */
 	sg_escape_id(h->principal, id, sizeof(id));
-	if (audit)
-		sg_audit_write(audit, &e);
-	json_decref(e.params);
+	sg_audit_daemon(
+		audit, "hold-grace-release", id,
+		json_pack("{s:s, s:I}", "queue_id", h->qid, "held_s", (json_int_t)(now - h->when)),
+		NULL, 0);
 }
 
-/* Lets batch go through the MTA, each audited. */
+/*
+ * Lets batch go through the MTA: each audited and counted when the MTA
+ * takes it; a batch it refuses is kept for the next tick, RELEASE_TRIES
+ * times, then left held for a human (said, and counted in errors).
+ */
 static void release(struct sg_inband *ib, const struct sg_config *c,
-		    const struct sg_audit_cfg *audit, const struct held *batch, size_t n,
-		    time_t now)
+		    const struct sg_audit_cfg *audit, struct held *batch, size_t n, time_t now,
+		    size_t *kept)
 {
 	const struct sg_mta_ops *mta = sg_mta_backend(ib->mail->type);
 	const char *qids[RELEASE_BATCH];
@@ -315,17 +379,24 @@ static void release(struct sg_inband *ib, const struct sg_config *c,
 	size_t i;
 	int ret = 0;
 
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n; i++)
 		qids[i] = batch[i].qid;
-		audit_release(audit, &batch[i], now);
-	}
 	if (mta && n)
 		ret = mta->release_queued(c, qids, n, err, sizeof(err));
-	ib->n.released += n;
-	if (ret) {
-		ib->n.errors++;
-		sg_error("mta: releasing %zu message%s held over budget: %s", n, n == 1 ? "" : "s",
-			 *err ? err : strerror(-ret));
+	if (!ret) {
+		for (i = 0; i < n; i++)
+			audit_release(audit, &batch[i], now);
+		ib->n.released += n;
+		return;
+	}
+	ib->n.errors++;
+	sg_error("mta: releasing %zu message%s held over budget: %s", n, n == 1 ? "" : "s",
+		 *err ? err : strerror(-ret));
+	for (i = 0; i < n; i++) {
+		if (++batch[i].tries < RELEASE_TRIES)
+			ib->held[(*kept)++] = batch[i];
+		else
+			sg_error("mta: %s stays held: release it by hand", batch[i].qid);
 	}
 }
 
@@ -353,6 +424,8 @@ void sg_inband_tick(struct sg_inband *ib, const struct sg_config *c,
 	const struct held *h;
 	size_t i, kept = 0, n = 0;
 
+	/* First: a principal condemned since keeps its held messages. */
+	contain_pending(ib, c, audit, now);
 	for (i = 0; i < ib->n_held; i++) {
 		h = &ib->held[i];
 		p = sg_mailstats_get(ib->mail->stats, h->principal);
@@ -363,13 +436,13 @@ void sg_inband_tick(struct sg_inband *ib, const struct sg_config *c,
 			continue;
 		}
 		if (n == RELEASE_BATCH) {
-			release(ib, c, audit, batch, n, now);
+			release(ib, c, audit, batch, n, now, &kept);
 			n = 0;
 		}
 		batch[n++] = *h;
 	}
 	if (n)
-		release(ib, c, audit, batch, n, now);
+		release(ib, c, audit, batch, n, now, &kept);
 	ib->n_held = kept;
 }
 

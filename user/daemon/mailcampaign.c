@@ -17,32 +17,22 @@
 
 #define VERDICTS 256 /* acted on per tick at most; the rest wait a tick */
 
+/* This host's addresses, never condemned: read again every minute (failover IPs, DHCP). */
+static int own(struct sg_mailguard *g, time_t now)
+{
+	__u32 addrs[SG_CAMPAIGN_MAX_OWN][4];
+
+	g->campaign_own_at = now;
+	return sg_campaign_own(g->campaign, (const __u32(*)[4])addrs,
+			       sg_own_addrs(addrs, SG_CAMPAIGN_MAX_OWN));
+}
+
 int sg_mailcampaign_init(struct sg_mailguard *g, time_t now)
 {
-	__u32 own[SG_CAMPAIGN_MAX_OWN][4];
-
 	g->campaign = sg_campaign_new(now);
 	if (!g->campaign)
 		return -ENOMEM;
-	return sg_campaign_own(g->campaign, (const __u32(*)[4])own,
-			       sg_own_addrs(own, SG_CAMPAIGN_MAX_OWN));
-}
-
-static void audit_entry(const struct sg_audit_cfg *audit, const char *action, const char *target,
-			json_t *params, const char *reason, __u64 expires_ns)
-{
-	struct sg_audit_entry e = {
-		.actor = "daemon",
-		.action = action,
-		.target = target,
-		.params = params,
-		.reason = reason,
-		.expires_ns = expires_ns,
-	};
-
-	if (audit)
-		sg_audit_write(audit, &e);
-	json_decref(params);
+	return own(g, now);
 }
 
 /* An address condemned: said, audited, and banned for [campaign] ban. */
@@ -51,14 +41,11 @@ static void condemned(struct sg_mailguard *g, const struct sg_config *c,
 {
 	struct sg_ban_key key = { .prefixlen = 128 };
 	char dur[32] = "0";
-	int fd, err = 0;
+	int err = 0;
 
 	memcpy(key.addr, v->addr, sizeof(key.addr));
 	if (v->ban_ns) {
-		fd = sg_pin_open(SG_MAP_BANS);
-		err = fd < 0 ? fd : sg_ban_raise(fd, &key, v->ban_ns, SG_BAN_CAMPAIGN);
-		if (fd >= 0)
-			close(fd);
+		err = sg_ban_auto(c, &key, v->ban_ns, SG_BAN_CAMPAIGN);
 		if (err < 0) {
 			g->errors++;
 			sg_error("banning %s: %s", v->ip, strerror(-err));
@@ -70,13 +57,14 @@ static void condemned(struct sg_mailguard *g, const struct sg_config *c,
 		v->ip, v->accounts, c->campaign.accounts, v->held, (unsigned long long)v->sent,
 		(unsigned long long)v->bounced, v->is_new ? "yes" : "no", dur,
 		err > 0 ? " (a longer ban stays)" : "");
-	audit_entry(audit, v->ban_ns && err >= 0 ? "ban" : "alert", v->ip,
-		    json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:b, s:I}", "rule", "campaign",
-			      "value", (json_int_t)v->accounts, "limit",
-			      (json_int_t)c->campaign.accounts, "held", (json_int_t)v->held, "sent",
-			      (json_int_t)v->sent, "bounced", (json_int_t)v->bounced, "new",
-			      v->is_new, "for_seconds", (json_int_t)(v->ban_ns / SG_NS_PER_SEC)),
-		    "it logged in to many accounts", v->ban_ns ? sg_boot_ns() + v->ban_ns : 0);
+	sg_audit_daemon(audit, v->ban_ns && err >= 0 ? "ban" : "alert", v->ip,
+			json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:b, s:I}", "rule", "campaign",
+				  "value", (json_int_t)v->accounts, "limit",
+				  (json_int_t)c->campaign.accounts, "held", (json_int_t)v->held,
+				  "sent", (json_int_t)v->sent, "bounced", (json_int_t)v->bounced,
+				  "new", v->is_new, "for_seconds",
+				  (json_int_t)(v->ban_ns / SG_NS_PER_SEC)),
+			"it logged in to many accounts", v->ban_ns ? sg_boot_ns() + v->ban_ns : 0);
 }
 
 /* An account the condemned address used: contained, unless contained or released already. */
@@ -111,13 +99,14 @@ static void host_rule(struct sg_mailguard *g, const struct sg_config *c,
 		change > 0 ? "alert" : "clear", h.bounce_share, h.share_limit, h.new_senders,
 		h.new_limit, (unsigned long long)(h.sent + h.bounced));
 	if (change > 0)
-		audit_entry(audit, "alert", "host",
-			    json_pack("{s:s, s:f, s:f, s:I, s:f, s:I, s:I}", "rule",
-				      "campaign_host", "bounce_share", h.bounce_share,
-				      "share_limit", h.share_limit, "new_senders",
-				      (json_int_t)h.new_senders, "new_limit", h.new_limit, "sent",
-				      (json_int_t)h.sent, "bounced", (json_int_t)h.bounced),
-			    "the host's bounce share and new senders jumped together", 0);
+		sg_audit_daemon(audit, "alert", "host",
+				json_pack("{s:s, s:f, s:f, s:I, s:f, s:I, s:I}", "rule",
+					  "campaign_host", "bounce_share", h.bounce_share,
+					  "share_limit", h.share_limit, "new_senders",
+					  (json_int_t)h.new_senders, "new_limit", h.new_limit,
+					  "sent", (json_int_t)h.sent, "bounced",
+					  (json_int_t)h.bounced),
+				"the host's bounce share and new senders jumped together", 0);
 }
 
 void sg_mailcampaign_tick(struct sg_mailguard *g, const struct sg_config *c,
@@ -128,6 +117,8 @@ void sg_mailcampaign_tick(struct sg_mailguard *g, const struct sg_config *c,
 
 	if (!g->campaign)
 		return;
+	if (now - g->campaign_own_at >= 60 || now < g->campaign_own_at)
+		own(g, now);
 	n = sg_campaign_judge(g->campaign, c, now, v, VERDICTS);
 	for (i = 0; i < n; i++) {
 		if (v[i].account)

@@ -351,7 +351,8 @@ int sg_mailguard_containing(const struct sg_mail_principal *p, const struct sg_p
 static const struct sg_override *override_of(const struct sg_config *c,
 					     const struct sg_mail_principal *p)
 {
-	struct passwd *pw = p->uid >= 0 && c->n_overrides ? getpwuid((uid_t)p->uid) : NULL;
+	struct passwd *pw =
+		p->uid >= 0 && sg_budget_names_user(c) ? getpwuid((uid_t)p->uid) : NULL;
 
 	return c->n_overrides ? sg_budget_override(c, p->id, pw ? pw->pw_name : NULL) : NULL;
 }

@@ -79,20 +79,29 @@ int sg_daemon_policy_start(struct daemon *d)
 	return 0;
 }
 
+/* The new socket is made before the old one goes: a bad path leaves the MTA served. */
 void sg_daemon_policy_reload(struct daemon *d)
 {
+	struct sg_policysrv *old = d->policy;
 	const char *path;
 
 	if (!d->inband)
 		return;
 	path = sg_policy_socket(d->cfg->mta.policy_socket, d->mail.type);
-	if (d->policy && path && !strcmp(path, d->policy_path))
+	if (old && path && !strcmp(path, d->policy_path))
 		return;
-	sg_policysrv_close(d->policy);
 	d->policy = NULL;
-	d->policy_path[0] = '\0';
-	if (path && open_socket(d, d->cfg))
-		sg_warn("policy service: off; mail is judged from the logs only");
+	if (path && open_socket(d, d->cfg)) {
+		d->policy = old;
+		if (old)
+			sg_warn("policy service: still at %s", d->policy_path);
+		else
+			sg_warn("policy service: off; mail is judged from the logs only");
+		return;
+	}
+	sg_policysrv_close(old);
+	if (!path)
+		d->policy_path[0] = '\0';
 }
 
 void sg_daemon_policy_run(struct daemon *d)

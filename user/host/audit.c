@@ -275,3 +275,20 @@ void sg_audit_cli(const struct sg_audit_entry *e)
 	if (err)
 		sg_warn("warning: audit log %s: %s", cfg.path, strerror(-err));
 }
+
+void sg_audit_daemon(const struct sg_audit_cfg *cfg, const char *action, const char *target,
+		     json_t *params, const char *reason, __u64 expires_ns)
+{
+	struct sg_audit_entry e = {
+		.actor = "daemon",
+		.action = action,
+		.target = target,
+		.params = params,
+		.reason = reason,
+		.expires_ns = expires_ns,
+	};
+
+	if (cfg)
+		sg_audit_write(cfg, &e);
+	json_decref(params);
+}

@@ -45,6 +45,13 @@ json_t *sg_audit_json(const struct sg_audit_entry *e, const struct timespec *now
 int sg_audit_write(const struct sg_audit_cfg *cfg, const struct sg_audit_entry *e);
 
 /*
+ * The daemon's own entry (actor "daemon"), written when cfg is not NULL;
+ * params (may be NULL) is taken over, written or not.
+ */
+void sg_audit_daemon(const struct sg_audit_cfg *cfg, const char *action, const char *target,
+		     json_t *params, const char *reason, __u64 expires_ns);
+
+/*
  * An entry (as sg_audit_json makes it, or as read back from the log) as one
  * readable line: [time,] actor, action, who, params as k=v, reason,
  * expires. A string that could break the line or the terminal is

@@ -1,11 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
 #include <ifaddrs.h>
+#include <unistd.h>
 #include <string.h>
 #include <time.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
 #include "host/ownaddr.h"
+#include "kern/maps.h"
+#include "kern/state.h"
 #include "util/parse.h"
 
 #define OWN_MAX	  256
@@ -64,7 +68,23 @@ int sg_own_addr(const __u32 addr[4])
 	return 0;
 }
 
-int sg_never_ban(const struct sg_bruteforce_cfg *bf, const __u32 addr[4])
+int sg_never_ban(const struct sg_config *c, const __u32 addr[4])
 {
-	return sg_own_addr(addr) || (bf && sg_cidr_list_contains(bf->allow, bf->n_allow, addr));
+	return sg_own_addr(addr) ||
+	       (c && (sg_cidr_list_contains(c->bruteforce.allow, c->bruteforce.n_allow, addr) ||
+		      sg_cidr_list_contains(c->campaign.webmail, c->campaign.n_webmail, addr)));
+}
+
+int sg_ban_auto(const struct sg_config *c, const struct sg_ban_key *key, __u64 for_ns, __u32 reason)
+{
+	int fd, err;
+
+	if (sg_never_ban(c, key->addr))
+		return -EPERM;
+	fd = sg_pin_open(SG_MAP_BANS);
+	if (fd < 0)
+		return fd;
+	err = sg_ban_raise(fd, key, for_ns, reason);
+	close(fd);
+	return err;
 }

@@ -150,7 +150,7 @@ void sg_contain_plan(const struct sg_config *c, enum sg_mta_type t,
 	memset(p, 0, sizeof(*p));
 	p->mta = sg_mta_backend(t);
 	p->ban_ns = c->mta.ban_ns;
-	p->bf = &c->bruteforce;
+	p->cfg = c;
 	if (p->ban_ns) {
 		p->ips = req->ips;
 		p->n_ips = req->n_ips;
@@ -174,25 +174,16 @@ static int ban_ips(const struct sg_contain_plan *p, json_t *banned, char *err, s
 	struct sg_ban_key key;
 	const char *why;
 	size_t i;
-	int fd, ret = 0, r;
+	int ret = 0, r;
 
-	if (!p->n_ips)
-		return 0;
-	fd = sg_pin_open(SG_MAP_BANS);
-	if (fd < 0) {
-		sg_mta_note(err, errlen, "%s: %s (no bans)", SG_MAP_BANS, strerror(-fd));
-		return fd;
-	}
 	for (i = 0; i < p->n_ips; i++) {
 		if (sg_parse_cidr(p->ips[i], &key, &why)) {
 			sg_mta_note(err, errlen, "bad client address '%s'", p->ips[i]);
 			continue;
 		}
+		r = sg_ban_auto(p->cfg, &key, p->ban_ns, SG_BAN_CONTAIN);
 		/* A webmail front end or the operator's network logged in to it: never banned. */
-		if (sg_never_ban(p->bf, key.addr))
-			continue;
-		r = sg_ban_raise(fd, &key, p->ban_ns, SG_BAN_CONTAIN);
-		if (r > 0)
+		if (r > 0 || r == -EPERM)
 			continue;
 		if (r) {
 			sg_mta_note(err, errlen, "banning %s: %s", p->ips[i], strerror(-r));
@@ -202,7 +193,6 @@ static int ban_ips(const struct sg_contain_plan *p, json_t *banned, char *err, s
 		if (banned)
 			json_array_append_new(banned, json_string(p->ips[i]));
 	}
-	close(fd);
 	return ret;
 }
 

@@ -60,7 +60,7 @@ struct sg_contain_plan {
 	const char *const *ips; /* banned for ban_ns: none when [mta] ban is 0 */
 	size_t n_ips;
 	__u64 ban_ns;
-	const struct sg_bruteforce_cfg *bf; /* its allow list: never banned (host/ownaddr.h) */
+	const struct sg_config *cfg; /* who is never banned (host/ownaddr.h) */
 };
 
 /* The login name of uid into name; -ENOENT when it has none. The system's, from passwd. */
