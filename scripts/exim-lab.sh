@@ -268,7 +268,7 @@ EOF
 # dist/exim4-smtpguard.acl, with the lab's lookup directory.
 elab_write_config()
 {
-	local d=$ELAB_EXIM_DIR policy_main='' policy_data='' policy_local='' policy_acl=''
+	local d=$ELAB_EXIM_DIR policy_main='' policy_data='' policy_local='' policy_acl='' policy_rcpt=''
 
 	if [ -n "$ELAB_POLICY_SOCKET" ]; then
 		policy_main="SMTPGUARD_POLICY_SOCKET = $ELAB_POLICY_SOCKET
@@ -278,6 +278,7 @@ acl_smtp_data = acl_check_data"
   accept
 "
 		policy_local="  require acl = acl_smtpguard_policy_local"
+		policy_rcpt="  require acl = acl_smtpguard_policy_rcpt"
 		policy_acl=".include $ELAB_ROOT/dist/exim4-smtpguard-policy.acl"
 	fi
 
@@ -325,6 +326,7 @@ acl_check_rcpt:
                             {$d/smtpguard_accounts}{yes}{no}}}{no}}
           control       = freeze/no_tell
           log_message   = smtpguard: \$authenticated_id is contained; message frozen
+$policy_rcpt
   accept  hosts = :
   accept  domains = +local_domains
           local_parts = victim : alice : info : postmaster

@@ -116,10 +116,9 @@ test_inband_exim_bot()
 	nl_wait_until 100 mta_is 20 inband_exim_delivered || fail "delivered: $(inband_exim_delivered)"
 	nl_wait_until 100 jq -e --arg p "sasl:$ELAB_VICTIM" 'has($p)' "$T/contained.json" >/dev/null ||
 		fail "not contained: $(grep -E 'alert|action' "$MTA_DAEMON_LOG" | tail -n 3)"
-	nl_wait_until 30 mta_is 180 mta_metric 'smtpguard_policy_requests_total{verdict="HOLD"}' ||
-		fail "HOLD answers: $(mta_metric 'smtpguard_policy_requests_total{verdict="HOLD"}')"
-	expect_eq "answered DUNNO" 20 "$(mta_metric 'smtpguard_policy_requests_total{verdict="DUNNO"}')"
-	expect_eq "judged" 200 "$(mta_metric smtpguard_inband_judged_total)"
+	# Asked at RCPT as well: the messages judged are what the end of data asks.
+	nl_wait_until 30 mta_is 200 mta_metric smtpguard_inband_judged_total ||
+		fail "judged: $(mta_metric smtpguard_inband_judged_total)"
 	expect_eq "frozen by the ACL" 180 "$(grep -c "smtpguard: held (action=HOLD" "$ELAB_MAINLOG")"
 	# Released by a human: every frozen message goes out, none was lost.
 	mta_sg release "sasl:$ELAB_VICTIM" >"$T/release.out" 2>&1 || fail "release: $(cat "$T/release.out")"

@@ -107,6 +107,7 @@ test_policy_exim()
 	# lookup files are made at the first containment: those lines fail until then.
 	nsenter --mount="/proc/$ELAB_HOLDER_PID/ns/mnt" --net="/proc/$ELAB_HOLDER_PID/ns/net" -- \
 		env SMTPGUARD_CONFIG="$MTA_CONF" "$SG_BIN" check-mta >"$out" 2>&1 || true
+	policy_check_line "$out" ok "has require acl = acl_smtpguard_policy_rcpt"
 	policy_check_line "$out" ok "has require acl = acl_smtpguard_policy_data"
 	policy_check_line "$out" ok "has require acl = acl_smtpguard_policy_local"
 	policy_check_line "$out" ok "sets SMTPGUARD_POLICY_SOCKET = $sock"
@@ -115,6 +116,9 @@ test_policy_exim()
 	elab_swaks "${ELAB_ATTACKERS[0]}" "$ELAB_ALICE" "$ELAB_ALICE_PASS" "$ELAB_ALICE" \
 		ok1@remote.test >"$T/swaks.out" 2>&1 || fail "not accepted: $(grep '^<\*\*' "$T/swaks.out")"
 	expect_eq "frozen" 1 "$(elab_queue_count frozen)"
+	# Asked at RCPT too (no queue id yet), then at the end of data.
+	grep -Eq "^request state=RCPT sasl=$ELAB_ALICE client=${ELAB_ATTACKERS[0]}:[0-9]+ server=$ELAB_HOST4:587 sender=$ELAB_ALICE rcpts=0 qid= caller_uid=-1 truncated=0\$" \
+		"$T/serve.out" || fail "RCPT request: $(grep ^request "$T/serve.out")"
 	qid=$(elab_qids_of "$ELAB_ALICE")
 	grep -Eq "^request state=END-OF-MESSAGE sasl=$ELAB_ALICE client=${ELAB_ATTACKERS[0]}:[0-9]+ server=$ELAB_HOST4:587 sender=$ELAB_ALICE rcpts=1 qid=$qid caller_uid=-1 truncated=0\$" \
 		"$T/serve.out" || fail "request: $(grep ^request "$T/serve.out") (qid $qid)"
@@ -132,7 +136,8 @@ test_policy_exim()
 		"$T/serve.out" || fail "-bs request: $(grep ^request "$T/serve.out" | tail -n 1)"
 	expect_eq "frozen" 3 "$(elab_queue_count frozen)"
 	policy_stop
-	grep -q "^answered DUNNO 0 HOLD 3 REJECT 0 DEFER 0; refused peer 0 " "$T/serve.out" ||
+	# RCPT and end of data for each SMTP message, once for the local one.
+	grep -q "^answered DUNNO 0 HOLD 5 REJECT 0 DEFER 0; refused peer 0 " "$T/serve.out" ||
 		fail "counters: $(tail -n 1 "$T/serve.out")"
 }
 

@@ -657,7 +657,8 @@ static void test_inband(void **state)
 	assert_non_null(tail);
 	assert_string_equal(
 		tail,
-		"# HELP smtpguard_inband_judged_total Policy requests that named a mail principal.\n"
+		"# HELP smtpguard_inband_judged_total Messages judged at the end of data (policy "
+		"requests that named a principal).\n"
 		"# TYPE smtpguard_inband_judged_total counter\n"
 		"smtpguard_inband_judged_total 1\n"
 		"# HELP smtpguard_inband_held_budget_total Messages held over their principal's "

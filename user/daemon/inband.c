@@ -327,7 +327,7 @@ enum sg_policy_verdict sg_inband_judge(struct sg_inband *ib, const struct sg_con
 		snprintf(why, whylen, "exempt");
 		return SG_POLICY_DUNNO;
 	}
-	ib->n.judged++;
+	ib->n.judged += eom;
 	/* Cut to the tables' size: see the top of the file. */
 	id[SG_PRINCIPAL_MAX - 1] = '\0';
 	p = sg_mailstats_principal(ib->mail->stats, id, now);

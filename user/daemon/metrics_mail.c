@@ -171,7 +171,7 @@ static void inband_metrics(FILE *f, const struct sg_inband_metrics *m)
 		const char *name, *help;
 		size_t off;
 	} totals[] = {
-		{ "smtpguard_inband_judged_total", "Policy requests that named a mail principal.",
+		{ "smtpguard_inband_judged_total", "Messages judged at the end of data (policy requests that named a principal).",
 		  IB(judged) },
 		{ "smtpguard_inband_held_budget_total",
 		  "Messages held over their principal's budget.", IB(held_budget) },

@@ -194,7 +194,8 @@ static int config_file(const struct sg_config *c, char *conf, size_t len)
 /* The configuration asks the policy service (dist/exim4-smtpguard-policy.acl) where it listens. */
 static int check_policy(const struct sg_config *c, const char *conf, const char *text, FILE *out)
 {
-	static const char *const acls[] = { "acl = acl_smtpguard_policy_data",
+	static const char *const acls[] = { "acl = acl_smtpguard_policy_rcpt",
+					    "acl = acl_smtpguard_policy_data",
 					    "acl = acl_smtpguard_policy_local" };
 	const char *path = sg_policy_socket(c->mta.policy_socket, SG_MTA_EXIM);
 	char what[PATH_MAX + 512], macro[256];
@@ -202,7 +203,7 @@ static int check_policy(const struct sg_config *c, const char *conf, const char 
 
 	if (!path)
 		return 0;
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < (int)(sizeof(acls) / sizeof(acls[0])); i++) {
 		snprintf(what, sizeof(what), "%s has require %s", conf, acls[i]);
 		failed += sg_mta_check_line(
 			out, text && strstr(text, acls[i]), what,
