@@ -6,8 +6,10 @@
  * the UID that owns the client socket, kern/localconn.h; Exim's
  * $caller_uid for sendmail), then, in order: contained (HOLD, or REJECT
  * with [mta] contain = reject), logged in from an address that failed to
- * log in to it (the brute-force signature: contained), used by an address
- * a campaign rule condemned, over its budget (core/budget.h: HOLD, let go
+ * log in to it [bruteforce] guessed times (the brute-force signature),
+ * used by an address a campaign rule condemned -- both condemned: answered
+ * as contained at once, contained through the MTA at the next tick, never
+ * while a request waits -- over its budget (core/budget.h: HOLD, let go
  * after [mta] hold_grace unless a rule condemns it), else DUNNO. Every
  * message judged is counted for its principal (mailstats), so the
  * detector sees held mail too. Functions return -errno.
