@@ -4,6 +4,7 @@
 // fast as the server answers when it cannot keep up), to ok1@ .. okN@.
 // Usage: php smtp-bot.php HOST PORT LOGIN PASSWORD N RATE
 //   -> prints "accepted=N refused=N seconds=S"
+require __DIR__ . '/smtp.php';
 [$_, $host, $port, $login, $pass, $n, $rate] = $argv;
 $s = fsockopen($host, (int)$port, $errno, $errstr, 5);
 if (!$s) {
@@ -11,21 +12,6 @@ if (!$s) {
 	exit(2);
 }
 stream_set_timeout($s, 30);
-function reply($s)
-{
-	$all = '';
-	while (($l = fgets($s)) !== false) {
-		$all .= $l;
-		if (strlen($l) < 4 || $l[3] !== '-')
-			break;
-	}
-	return $all;
-}
-function cmd($s, $line)
-{
-	fwrite($s, "$line\r\n");
-	return reply($s);
-}
 reply($s);
 cmd($s, "EHLO bot.example");
 $r = cmd($s, "AUTH PLAIN " . base64_encode("\0$login\0$pass"));

@@ -7,6 +7,7 @@
 // Usage: php smtp-loop.php HOST PORT FROM N [LOGIN PASSWORD [BIND]]
 //   -> a line "refused I at rcpt|data: REPLY" for each message refused,
 //      then "accepted=N refused=N"
+require __DIR__ . '/smtp.php';
 [$host, $port, $from, $n] = array_slice($argv, 1, 4);
 $login = $argv[5] ?? '';
 $pass = $argv[6] ?? '';
@@ -18,21 +19,6 @@ if (!$s) {
 	exit(2);
 }
 stream_set_timeout($s, 10);
-function reply($s)
-{
-	$all = '';
-	while (($l = fgets($s)) !== false) {
-		$all .= $l;
-		if (strlen($l) < 4 || $l[3] !== '-')
-			break;
-	}
-	return $all;
-}
-function cmd($s, $line)
-{
-	fwrite($s, "$line\r\n");
-	return reply($s);
-}
 reply($s);
 cmd($s, "EHLO web.hosting.test");
 if ($login !== '') {
