@@ -8,7 +8,7 @@
 #   dashboard-json         jq parses dist/grafana-dashboard.json, and its structure holds
 #   dashboard-promql       every panel query parses as PromQL (promtool, Grafana variables replaced)
 #   metric-names-exported  every smtpguard_* name in the rules, their tests and the dashboard
-#                          is a family user/daemon/metrics.c exports (its quoted name is in the source)
+#                          is a family the renderer exports (its quoted name is in user/daemon/metrics*.c)
 # One "ok - NAME" or "not ok - NAME: reason" line each (details as '#' lines), then the
 # counts in cmocka's summary form, which tests/run.sh reads. promtool and jq missing is a
 # failure, never a skip: scripts/install-deps.sh installs them (packages prometheus, jq).
@@ -20,7 +20,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/../.." || exit 1
 RULES=dist/prometheus-rules.yml
 RULES_TEST=tests/prometheus/rules_test.yml
 DASHBOARD=dist/grafana-dashboard.json
-METRICS_SRC=user/daemon/metrics.c
+METRICS_SRC=(user/daemon/metrics.c user/daemon/metrics_mail.c)
 
 PASSED=0
 FAILED=0
@@ -195,13 +195,13 @@ test_metric_names_exported()
 		return
 	fi
 	for metric in $names; do
-		grep -qF "\"$metric\"" "$METRICS_SRC" || missing+=("$metric")
+		grep -qF "\"$metric\"" "${METRICS_SRC[@]}" || missing+=("$metric")
 	done
 	if [ ${#missing[@]} -eq 0 ]; then
 		ok $name
 	else
 		printf '%s\n' "${missing[@]}" >"$TMP/out"
-		not_ok $name "${#missing[@]} of $(wc -w <<<"$names") metric names are not exported by $METRICS_SRC" "$TMP/out"
+		not_ok $name "${#missing[@]} of $(wc -w <<<"$names") metric names are not exported by ${METRICS_SRC[*]}" "$TMP/out"
 	fi
 }
 
