@@ -139,6 +139,11 @@ test_policy_exim()
 	# RCPT and end of data for each SMTP message, once for the local one.
 	grep -q "^answered DUNNO 0 HOLD 5 REJECT 0 DEFER 0; refused peer 0 " "$T/serve.out" ||
 		fail "counters: $(tail -n 1 "$T/serve.out")"
+	# No service: sendmail -bs is held, not refused (its caller, a PHP mailer, would lose it).
+	printf 'EHLO local\r\nMAIL FROM:<bs@%s>\r\nRCPT TO:<ok4@remote.test>\r\nDATA\r\nSubject: bs\r\n\r\nbs\r\n.\r\nQUIT\r\n' \
+		"$ELAB_DOMAIN" | elab_exim_as nobody -bs >"$T/bs2.out" 2>&1 || fail "-bs, no service: $(cat "$T/bs2.out")"
+	grep -q "^250 OK id=" "$T/bs2.out" || fail "-bs, no service, not accepted: $(cat "$T/bs2.out")"
+	expect_eq "frozen" 4 "$(elab_queue_count frozen)"
 }
 
 # exim_for_test's lab with the policy ACL, on a socket of the test's own.

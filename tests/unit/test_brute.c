@@ -402,6 +402,29 @@ static void test_failed_on(void **state)
 	sg_brute_free(b);
 }
 
+/* A botnet spreading its guesses, one an address: under that attack, one failure is a guess. */
+static void test_failed_on_spread(void **state)
+{
+	struct sg_brute_verdict v[16];
+	struct sg_brute *b = sg_brute_new();
+	char ip[32];
+	int i;
+
+	assert_non_null(b);
+	for (i = 0; i < (int)cfg.distributed; i++) {
+		snprintf(ip, sizeof(ip), "203.0.113.%d", 10 + i);
+		fail_from(b, ip, "spread@example.com", SG_SVC_SUBMISSION, 1, T0);
+	}
+	/* Before the distributed rule has judged the account: one failure is a typo. */
+	assert_false(sg_brute_failed_on(b, &cfg, "spread@example.com", "203.0.113.10", T0 + 1));
+	assert_true(sg_brute_judge(b, &cfg, T0 + 1, v, 16) > 0);
+	assert_true(sg_brute_failed_on(b, &cfg, "spread@example.com", "203.0.113.10", T0 + 2));
+	assert_true(sg_brute_failed_on(b, &cfg, "spread@example.com", "203.0.113.13", T0 + 2));
+	/* An address that never failed on it is no guesser, attack or not. */
+	assert_false(sg_brute_failed_on(b, &cfg, "spread@example.com", "203.0.113.99", T0 + 2));
+	sg_brute_free(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -414,6 +437,7 @@ int main(void)
 		cmocka_unit_test_setup(test_offenders_file, setup),
 		cmocka_unit_test_setup(test_sources_at_the_cap, setup),
 		cmocka_unit_test_setup(test_failed_on, setup),
+		cmocka_unit_test_setup(test_failed_on_spread, setup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

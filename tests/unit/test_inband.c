@@ -342,7 +342,8 @@ static void test_bruteforce_then_login(void **state)
 	/* Its messages from anywhere, from the first: nothing goes out. */
 	assert_int_equal(send_n("victim@hosting.test", "198.51.100.7", "BB", 10, 1, T0 + 61), 0);
 	assert_int_equal(send_n("victim@hosting.test", "198.51.100.9", "BC", 10, 1, T0 + 61), 0);
-	assert_int_equal(metrics().held_contained, 22);
+	/* Messages: the 20 sent, not the RCPT requests. */
+	assert_int_equal(metrics().held_contained, 20);
 	assert_int_equal(metrics().held_budget, 0);
 	assert_int_equal(metrics().condemned, 1);
 	s = sg_contain_state(&cfg);
@@ -416,8 +417,9 @@ static void test_contained(void **state)
 			 SG_POLICY_REJECT);
 	assert_int_equal(judge(req("spam@hosting.test", "203.0.113.50", NULL, "DB2", 1), T0 + 2),
 			 SG_POLICY_REJECT);
-	assert_int_equal(metrics().held_contained, 2);
-	assert_int_equal(metrics().rejected, 2);
+	/* Per message, at the end of data: RCPT is once a recipient. */
+	assert_int_equal(metrics().held_contained, 1);
+	assert_int_equal(metrics().rejected, 1);
 	/* A rejected message is not queued: not counted. */
 	assert_int_equal(p->t.messages, 4);
 }

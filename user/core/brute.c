@@ -538,6 +538,7 @@ int sg_brute_failed_on(const struct sg_brute *b, const struct sg_bruteforce_cfg 
 	for (i = 0; a && i < a->n; i++)
 		if (!memcmp(a->src[i].addr, key.addr, 16))
 			return now - a->src[i].last < (time_t)(c->window_ns / SG_NS_PER_SEC) &&
-			       c->guessed && a->src[i].fails >= c->guessed;
+			       c->guessed &&
+			       (a->src[i].fails >= c->guessed || a->attack_until > now);
 	return 0;
 }

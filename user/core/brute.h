@@ -121,9 +121,11 @@ int sg_brute_dirty(const struct sg_brute *b);
 
 /*
  * Whether client_ip failed to log in to login (case aside) at least
- * [bruteforce] guessed times, the last within window of now: a login from
- * it may use a guessed password (one typo is not a guess). Sources in
- * [bruteforce] allow are never counted, so never match.
+ * [bruteforce] guessed times, the last within window of now -- or once,
+ * while the account is under a distributed attack (a botnet spreading its
+ * guesses below that count over many addresses): a login from it may use a
+ * guessed password (one typo is not a guess). Sources in [bruteforce]
+ * allow are never counted, so never match.
  */
 int sg_brute_failed_on(const struct sg_brute *b, const struct sg_bruteforce_cfg *c,
 		       const char *login, const char *client_ip, time_t now);

@@ -31,6 +31,7 @@
 
 #include "core/budget.h"
 #include "daemon/inband.h"
+#include "host/attrib.h"
 #include "host/ownaddr.h"
 #include "kern/localconn.h"
 #include "mail/contain.h"
@@ -42,7 +43,7 @@
 #define HELD_MAX      65536 /* messages held over budget remembered at once */
 #define RELEASE_BATCH 256
 #define RELEASE_TRIES 3	  /* refused this often, a held message is a human's */
-#define PENDING_MAX   256 /* condemned between two ticks; past it, contained at once */
+#define PENDING_MAX   256 /* condemned between two ticks */
 #define LOCAL_UNKNOWN SG_MAIL_LOCAL "unknown"
 #define RULE_BRUTE    "bruteforce_login"
 #define RULE_CAMPAIGN "campaign"
@@ -52,7 +53,8 @@ struct held {
 	char principal[SG_PRINCIPAL_MAX];
 	char qid[SG_MTA_QID_MAX];
 	time_t when;
-	int tries; /* releases the MTA refused so far */
+	int tries;	 /* releases the MTA refused so far */
+	time_t retry_at; /* after a refusal: not asked again before */
 };
 
 /* A principal condemned by a request, contained at the next tick. */
@@ -163,15 +165,16 @@ static int exempt(const struct sg_inband *ib, const struct sg_config *c, __s64 u
 	return ex == SG_EXEMPT_MTA || ex == SG_EXEMPT_ALLOW;
 }
 
-static enum sg_policy_verdict contained(struct sg_inband *ib, const struct sg_config *c, char *why,
-					size_t len)
+/* Counted per message: at the end of data, where RCPT (once a recipient) is not. */
+static enum sg_policy_verdict contained(struct sg_inband *ib, const struct sg_config *c, int eom,
+					char *why, size_t len)
 {
 	snprintf(why, len, "contained");
 	if (c->mta.reject) {
-		ib->n.rejected++;
+		ib->n.rejected += eom;
 		return SG_POLICY_REJECT;
 	}
-	ib->n.held_contained++;
+	ib->n.held_contained += eom;
 	return SG_POLICY_HOLD;
 }
 
@@ -191,11 +194,10 @@ static void condemn(struct sg_inband *ib, const struct sg_config *c, struct sg_m
 {
 	struct condemned *k;
 
-	ib->n.condemned++;
-	if (ib->n_pending == PENDING_MAX) {
-		sg_mailguard_contain(ib->mail, c, &c->audit, p, rule, value, limit, now);
+	/* Full: answered as contained all the same, and condemned again by its next request. */
+	if (ib->n_pending == PENDING_MAX)
 		return;
-	}
+	ib->n.condemned++;
 	k = &ib->pending[ib->n_pending++];
 	snprintf(k->principal, sizeof(k->principal), "%s", p->id);
 	k->rule = rule;
@@ -282,11 +284,13 @@ static void limits_of(struct sg_inband *ib, const struct sg_config *c, const cha
 		      struct sg_budget_limits *lim)
 {
 	const struct sg_principal *dp = sg_detect_get(ib->mail->det, id);
+	char user[64];
 	/* A user's name only matters to an override that names one (and may ask LDAP). */
-	struct passwd *pw = uid >= 0 && sg_budget_names_user(c) ? getpwuid((uid_t)uid) : NULL;
+	int named = uid >= 0 && uid <= 0xffffffffLL && sg_budget_names_user(c) &&
+		    !sg_user_name_cached((__u32)uid, user, sizeof(user));
 
 	sg_budget_limits(&c->budget, dp ? dp->expected : -1,
-			 sg_budget_override(c, id, pw ? pw->pw_name : NULL), lim);
+			 sg_budget_override(c, id, named ? user : NULL), lim);
 }
 
 /* Over budget: held, and remembered to be let go after hold_grace. */
@@ -303,9 +307,9 @@ static enum sg_policy_verdict over_budget(struct sg_inband *ib, const char *id,
 		return SG_POLICY_HOLD;
 	}
 	h = &ib->held[ib->n_held++];
+	*h = (struct held){ .when = now };
 	snprintf(h->principal, sizeof(h->principal), "%.*s", SG_PRINCIPAL_MAX - 1, id);
 	snprintf(h->qid, sizeof(h->qid), "%s", req->queue_id);
-	h->when = now;
 	return SG_POLICY_HOLD;
 }
 
@@ -336,7 +340,7 @@ enum sg_policy_verdict sg_inband_judge(struct sg_inband *ib, const struct sg_con
 	snprintf(why, whylen, "within budget");
 	if (p && (p->contained || pending(ib, p->id) || brute_forced(ib, c, req, p, now) ||
 		  campaign_used(ib, c, req, p, now)))
-		v = contained(ib, c, why, whylen);
+		v = contained(ib, c, eom, why, whylen);
 	if (!eom || v == SG_POLICY_REJECT)
 		return v;
 	if (v == SG_POLICY_DUNNO) {
@@ -364,39 +368,54 @@ static void audit_release(const struct sg_audit_cfg *audit, const struct held *h
 		NULL, 0);
 }
 
-/*
- * Lets batch go through the MTA: each audited and counted when the MTA
- * takes it; a batch it refuses is kept for the next tick, RELEASE_TRIES
- * times, then left held for a human (said, and counted in errors).
- */
-static void release(struct sg_inband *ib, const struct sg_config *c,
-		    const struct sg_audit_cfg *audit, struct held *batch, size_t n, time_t now,
-		    size_t *kept)
+/* The MTA lets n held messages go: 0, or what it said into err. */
+static int let_go(struct sg_inband *ib, const struct sg_config *c, const struct held *h, size_t n,
+		  char *err, size_t errlen)
 {
 	const struct sg_mta_ops *mta = sg_mta_backend(ib->mail->type);
 	const char *qids[RELEASE_BATCH];
-	char err[1024] = "";
 	size_t i;
-	int ret = 0;
 
 	for (i = 0; i < n; i++)
-		qids[i] = batch[i].qid;
-	if (mta && n)
-		ret = mta->release_queued(c, qids, n, err, sizeof(err));
-	if (!ret) {
-		for (i = 0; i < n; i++)
-			audit_release(audit, &batch[i], now);
-		ib->n.released += n;
-		return;
-	}
-	ib->n.errors++;
-	sg_error("mta: releasing %zu message%s held over budget: %s", n, n == 1 ? "" : "s",
-		 *err ? err : strerror(-ret));
+		qids[i] = h[i].qid;
+	return mta && n ? mta->release_queued(c, qids, n, err, errlen) : 0;
+}
+
+/*
+ * Lets batch go: each audited and counted when the MTA takes it. A refused
+ * batch is tried again message by message, and a message refused is asked
+ * again later and later (1 s, 2 s, 4 s... at most a minute) until another
+ * hold_grace has gone by, then left held for a human: an MTA being
+ * upgraded or a full disk strands no one's mail.
+ */
+static void release(struct sg_inband *ib, const struct sg_config *c,
+		    const struct sg_audit_cfg *audit, struct held *batch, size_t n, time_t now,
+		    time_t grace, size_t *kept)
+{
+	char err[1024] = "";
+	int all = let_go(ib, c, batch, n, err, sizeof(err)), ret;
+	size_t i;
+
 	for (i = 0; i < n; i++) {
-		if (++batch[i].tries < RELEASE_TRIES)
-			ib->held[(*kept)++] = batch[i];
-		else
+		ret = all;
+		/* A refused batch: each of its messages asked on its own. */
+		if (ret && n > 1)
+			ret = let_go(ib, c, &batch[i], 1, err, sizeof(err));
+		if (!ret) {
+			audit_release(audit, &batch[i], now);
+			ib->n.released++;
+			continue;
+		}
+		ib->n.errors++;
+		sg_error("mta: releasing %s held over budget: %s", batch[i].qid,
+			 *err ? err : strerror(-ret));
+		if (now - batch[i].when >= 2 * grace && batch[i].tries >= RELEASE_TRIES) {
 			sg_error("mta: %s stays held: release it by hand", batch[i].qid);
+			continue;
+		}
+		batch[i].retry_at = now + (batch[i].tries < 6 ? 1 << batch[i].tries : 60);
+		batch[i].tries++;
+		ib->held[(*kept)++] = batch[i];
 	}
 }
 
@@ -431,18 +450,18 @@ void sg_inband_tick(struct sg_inband *ib, const struct sg_config *c,
 		p = sg_mailstats_get(ib->mail->stats, h->principal);
 		if (p && p->contained && join(ib, c, h))
 			continue;
-		if (now - h->when < grace) {
+		if (now - h->when < grace || now < h->retry_at) {
 			ib->held[kept++] = *h;
 			continue;
 		}
 		if (n == RELEASE_BATCH) {
-			release(ib, c, audit, batch, n, now, &kept);
+			release(ib, c, audit, batch, n, now, grace, &kept);
 			n = 0;
 		}
 		batch[n++] = *h;
 	}
 	if (n)
-		release(ib, c, audit, batch, n, now, &kept);
+		release(ib, c, audit, batch, n, now, grace, &kept);
 	ib->n_held = kept;
 }
 

@@ -46,7 +46,11 @@ static void condemned(struct sg_mailguard *g, const struct sg_config *c,
 	memcpy(key.addr, v->addr, sizeof(key.addr));
 	if (v->ban_ns) {
 		err = sg_ban_auto(c, &key, v->ban_ns, SG_BAN_CAMPAIGN);
-		if (err < 0) {
+		if (err == -EPERM)
+			sg_warn("not banning %s: this host's own address, loopback, [bruteforce] "
+				"allow or [campaign] webmail",
+				v->ip);
+		else if (err < 0) {
 			g->errors++;
 			sg_error("banning %s: %s", v->ip, strerror(-err));
 		}

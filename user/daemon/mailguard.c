@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "core/budget.h"
+#include "host/attrib.h"
 #include "mail/contain.h"
 #include "daemon/mailcampaign.h"
 #include "mail/logsource.h"
@@ -351,10 +352,11 @@ int sg_mailguard_containing(const struct sg_mail_principal *p, const struct sg_p
 static const struct sg_override *override_of(const struct sg_config *c,
 					     const struct sg_mail_principal *p)
 {
-	struct passwd *pw =
-		p->uid >= 0 && sg_budget_names_user(c) ? getpwuid((uid_t)p->uid) : NULL;
+	char user[64];
+	int named = p->uid >= 0 && p->uid <= 0xffffffffLL && sg_budget_names_user(c) &&
+		    !sg_user_name_cached((__u32)p->uid, user, sizeof(user));
 
-	return c->n_overrides ? sg_budget_override(c, p->id, pw ? pw->pw_name : NULL) : NULL;
+	return c->n_overrides ? sg_budget_override(c, p->id, named ? user : NULL) : NULL;
 }
 
 static int judge(struct sg_mail_principal *p, void *ctx)

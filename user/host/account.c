@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -306,4 +307,33 @@ void sg_attrib_account(const struct sg_attrib_cfg *cfg, __u32 uid, struct sg_sen
 			strcpy(out->panel, "directadmin");
 	}
 	join_domains(domains, first, n, out->domains, sizeof(out->domains));
+}
+
+#define NAME_CACHE   256
+#define NAME_CACHE_S 60
+
+struct cached_name {
+	__u32 uid;
+	int err; /* the lookup's answer, kept too: an unknown UID is asked once a minute */
+	time_t at;
+	char name[64];
+};
+
+int sg_user_name_cached(__u32 uid, char *name, size_t len)
+{
+	static struct cached_name cache[NAME_CACHE];
+	struct cached_name *e = &cache[uid % NAME_CACHE];
+	time_t now = time(NULL);
+
+	if (!e->at || e->uid != uid || now - e->at >= NAME_CACHE_S || now < e->at) {
+		e->uid = uid;
+		e->at = now;
+		e->err = sg_user_name(uid, e->name, sizeof(e->name));
+	}
+	if (e->err)
+		return e->err;
+	if (strlen(e->name) >= len)
+		return -ENAMETOOLONG;
+	strcpy(name, e->name);
+	return 0;
 }

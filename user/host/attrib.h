@@ -53,6 +53,12 @@ struct sg_sender_info {
 /* The UID's passwd name into name: 0, -ENOENT (none), -ENAMETOOLONG or -errno. */
 int sg_user_name(__u32 uid, char *name, size_t len);
 
+/*
+ * The same, from a small cache kept a minute: for the daemon's loop, where
+ * a lookup through LDAP or sssd must not come once a message or a tick.
+ */
+int sg_user_name_cached(__u32 uid, char *name, size_t len);
+
 /* Everything that can be learnt about the event now. */
 void sg_attrib_resolve(const struct sg_attrib_cfg *cfg, const struct sg_event *e,
 		       struct sg_sender_info *out);

@@ -10,10 +10,11 @@
 #include "host/ownaddr.h"
 #include "kern/maps.h"
 #include "kern/state.h"
+#include "util/log.h"
 #include "util/parse.h"
 
-#define OWN_MAX	  256
-#define OWN_AGE_S 60 /* addresses come and go (DHCP, failover IPs): read again after this */
+#define OWN_MAX	  4096 /* a shared host may give each site an IPv6 address of its own */
+#define OWN_AGE_S 60   /* addresses come and go (DHCP, failover IPs): read again after this */
 
 static const unsigned char mapped[12] = { [10] = 0xff, [11] = 0xff };
 
@@ -58,9 +59,17 @@ int sg_own_addr(const __u32 addr[4])
 
 	if (loopback(addr))
 		return 1;
+	size_t got;
+
 	if (!at || now - at >= OWN_AGE_S || now < at) {
-		n = sg_own_addrs(own, OWN_MAX);
+		/* getifaddrs() failing (no memory, no netlink) keeps the last list. */
+		got = sg_own_addrs(own, OWN_MAX);
+		n = got ? got : n;
 		at = now;
+		if (got == OWN_MAX)
+			sg_warn("this host has %d addresses or more: those past them are not "
+				"known as its own",
+				OWN_MAX);
 	}
 	for (i = 0; i < n; i++)
 		if (!memcmp(own[i], addr, sizeof(own[i])))
