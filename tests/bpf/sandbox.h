@@ -10,6 +10,7 @@
 #define SG_TEST_SANDBOX_H
 
 #include <errno.h>
+#include <stdarg.h>
 #include <limits.h>
 #include <sched.h>
 #include <stdio.h>
@@ -26,6 +27,24 @@ struct sandbox {
 	char dir[64], bpffs[96], cgroup[PATH_MAX];
 	__u64 cgroup_id;
 };
+
+/* A command run by the shell, in our network namespace; returns its exit status. */
+static inline int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static inline int sh(const char *fmt, ...)
+{
+	char cmd[512];
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	rc = system(cmd);
+	if (rc)
+		fprintf(stderr, "'%s' failed (status %d)\n", cmd, rc);
+	return rc;
+}
 
 /* Makes it all and enters the namespace; on failure says why, and sandbox_leave() undoes it. */
 static int sandbox_enter(struct sandbox *s, const char *name)

@@ -76,22 +76,6 @@ struct conn {
 	char comm[16];
 };
 
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int sh(const char *fmt, ...)
-{
-	char cmd[512];
-	va_list ap;
-	int rc;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	rc = system(cmd);
-	if (rc)
-		fprintf(stderr, "'%s' failed (status %d)\n", cmd, rc);
-	return rc;
-}
 
 static int listener(const char *addr, __u16 port)
 {

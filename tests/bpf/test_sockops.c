@@ -91,23 +91,6 @@ static int map_fd(const char *name)
 	return fd;
 }
 
-/* A command run by the shell, in our network namespace; returns its exit status. */
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int sh(const char *fmt, ...)
-{
-	char cmd[512];
-	va_list ap;
-	int rc;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	rc = system(cmd);
-	if (rc)
-		fprintf(stderr, "'%s' failed (status %d)\n", cmd, rc);
-	return rc;
-}
 
 static int link_up(const char *name)
 {

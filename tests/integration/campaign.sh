@@ -26,18 +26,8 @@ campaign_for_test()
 	# shellcheck disable=SC2034 # mta.sh's, read by its helpers
 	MTA_NS=$MLAB_NS_HOST
 	MTA_CONF=$T/mta.conf
-	mta_config_head "$MLAB_VETH_HOST" >"$MTA_CONF"
-	cat >>"$MTA_CONF" <<EOF
-[mta]
-type = postfix
-logs = $MLAB_MAILLOG $MLAB_DOVECOT_LOG
-postfix_config = $MLAB_POSTFIX_DIR
-dovecot_config = $MLAB_DOVECOT_CONF
-state = $T/contained.json
-ban = 0
-[detect]
-baselines = $T/baselines.gz
-EOF
+	mta_write_config "$MTA_CONF"
+	sed -i 's/^ban = 1h$/ban = 0/' "$MTA_CONF"
 	mta_daemon_start postfix "$MLAB_MAILLOG"
 }
 
