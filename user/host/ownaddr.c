@@ -55,12 +55,10 @@ int sg_own_addr(const __u32 addr[4])
 	static size_t n;
 	static time_t at;
 	time_t now = time(NULL);
-	size_t i;
+	size_t i, got;
 
 	if (loopback(addr))
 		return 1;
-	size_t got;
-
 	if (!at || now - at >= OWN_AGE_S || now < at) {
 		/* getifaddrs() failing (no memory, no netlink) keeps the last list. */
 		got = sg_own_addrs(own, OWN_MAX);
