@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Credential stuffing per address, and the host-wide rule: see campaign.h. */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,8 +54,7 @@ struct sg_campaign {
 	struct sg_htab *ps;    /* of struct principal */
 	struct sg_htab *held;  /* hashes of the principals held */
 	int dirty;	       /* some address is */
-	__u32 own[SG_CAMPAIGN_MAX_OWN][4];
-	size_t n_own;
+	sg_campaign_exempt_fn exempt;
 	struct sg_campaign_verdict *q;
 	size_t q_head, q_n;
 	/* Host-wide: remote deliveries per minute over HOST_MINS. */
@@ -76,12 +74,13 @@ static __u64 hash(const char *s)
 	return h;
 }
 
-struct sg_campaign *sg_campaign_new(time_t now)
+struct sg_campaign *sg_campaign_new(time_t now, sg_campaign_exempt_fn exempt)
 {
 	struct sg_campaign *cg = calloc(1, sizeof(*cg));
 
 	if (!cg)
 		return NULL;
+	cg->exempt = exempt;
 	cg->started = now;
 	cg->min_at = now / 60;
 	cg->addrs = sg_htab_new(SG_HTAB_BYTES, sizeof(((struct aslot *)0)->addr),
@@ -114,34 +113,9 @@ void sg_campaign_free(struct sg_campaign *cg)
 	free(cg);
 }
 
-int sg_campaign_own(struct sg_campaign *cg, const __u32 (*addrs)[4], size_t n)
-{
-	if (n > SG_CAMPAIGN_MAX_OWN)
-		return -ENOSPC;
-	memcpy(cg->own, addrs, n * sizeof(*addrs));
-	cg->n_own = n;
-	return 0;
-}
-
-static int loopback(const __u32 a[4])
-{
-	static const __u32 one[4] = { 0, 0, 0, 0x01000000 }; /* ::1, bytes in network order */
-
-	if (!a[0] && !a[1] && a[2] == htonl(0xffff))
-		return (ntohl(a[3]) >> 24) == 127;
-	return !memcmp(a, one, sizeof(one));
-}
-
 int sg_campaign_exempt(const struct sg_campaign *cg, const struct sg_config *c, const __u32 addr[4])
 {
-	size_t i;
-
-	for (i = 0; i < cg->n_own; i++)
-		if (!memcmp(cg->own[i], addr, 16))
-			return 1;
-	return loopback(addr) ||
-	       sg_cidr_list_contains(c->bruteforce.allow, c->bruteforce.n_allow, addr) ||
-	       sg_cidr_list_contains(c->campaign.webmail, c->campaign.n_webmail, addr);
+	return cg->exempt(c, addr);
 }
 
 static time_t window_of(const struct sg_config *c)

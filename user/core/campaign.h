@@ -51,7 +51,6 @@
 #define SG_CAMPAIGN_MAX_ADDRS	  4096	/* addresses tracked at once */
 #define SG_CAMPAIGN_ADDR_ACCOUNTS 128	/* accounts kept per address (the newest) */
 #define SG_CAMPAIGN_MAX_ACCOUNTS  16384 /* principals named at once */
-#define SG_CAMPAIGN_MAX_OWN	  64	/* this host's addresses */
 #define SG_CAMPAIGN_HOST_WINDOW	  600	/* the host-wide rule's: 10 minutes */
 
 /* An address condemned, or an account to hold because of one. */
@@ -93,13 +92,18 @@ struct sg_campaign_totals {
 
 struct sg_campaign;
 
-struct sg_campaign *sg_campaign_new(time_t now);
+/*
+ * Whether an address (IPv4 mapped) may never be condemned: the daemon and
+ * the replay give host/ownaddr.h's sg_never_ban (loopback, this host's own
+ * addresses, [bruteforce] allow, [campaign] webmail), which core cannot
+ * call itself: it asks the host for its addresses.
+ */
+typedef int (*sg_campaign_exempt_fn)(const struct sg_config *c, const __u32 addr[4]);
+
+struct sg_campaign *sg_campaign_new(time_t now, sg_campaign_exempt_fn exempt);
 void sg_campaign_free(struct sg_campaign *cg);
 
-/* This host's own addresses (IPv4 mapped), never condemned: the list replaced. */
-int sg_campaign_own(struct sg_campaign *cg, const __u32 (*addrs)[4], size_t n);
-
-/* Whether addr may never be condemned: loopback, own, [bruteforce] allow, webmail. */
+/* What the campaign's exemption says of addr. */
 int sg_campaign_exempt(const struct sg_campaign *cg, const struct sg_config *c,
 		       const __u32 addr[4]);
 

@@ -17,22 +17,10 @@
 
 #define VERDICTS 256 /* acted on per tick at most; the rest wait a tick */
 
-/* This host's addresses, never condemned: read again every minute (failover IPs, DHCP). */
-static int own(struct sg_mailguard *g, time_t now)
-{
-	__u32 addrs[SG_CAMPAIGN_MAX_OWN][4];
-
-	g->campaign_own_at = now;
-	return sg_campaign_own(g->campaign, (const __u32(*)[4])addrs,
-			       sg_own_addrs(addrs, SG_CAMPAIGN_MAX_OWN));
-}
-
 int sg_mailcampaign_init(struct sg_mailguard *g, time_t now)
 {
-	g->campaign = sg_campaign_new(now);
-	if (!g->campaign)
-		return -ENOMEM;
-	return own(g, now);
+	g->campaign = sg_campaign_new(now, sg_never_ban);
+	return g->campaign ? 0 : -ENOMEM;
 }
 
 /* An address condemned: said, audited, and banned for [campaign] ban. */
@@ -121,8 +109,6 @@ void sg_mailcampaign_tick(struct sg_mailguard *g, const struct sg_config *c,
 
 	if (!g->campaign)
 		return;
-	if (now - g->campaign_own_at >= 60 || now < g->campaign_own_at)
-		own(g, now);
 	n = sg_campaign_judge(g->campaign, c, now, v, VERDICTS);
 	for (i = 0; i < n; i++) {
 		if (v[i].account)

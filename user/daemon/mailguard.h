@@ -49,7 +49,6 @@ struct sg_mailguard {
 	__u64 errors; /* containment steps that failed */
 	/* Credential stuffing (daemon/mailcampaign.h); cfg: the daemon's, as of the last tick. */
 	struct sg_campaign *campaign;
-	time_t campaign_own_at; /* when this host's addresses were last given to it */
 	const struct sg_config *cfg;
 	struct sg_campaign_metrics campaign_m;
 };

@@ -32,6 +32,7 @@
 #include "util/htab.h"
 #include "util/render.h"
 #include "mail/logread.h"
+#include "host/ownaddr.h"
 #include "mail/replay.h"
 
 #define MINUTE(t) ((((t) % 60) + 60) % 60 == 0) /* t starts a minute */
@@ -341,7 +342,7 @@ static int feed(struct replay *r, const struct sg_mta_rec *rec, time_t t)
 	if (!r->started) {
 		r->started = 1;
 		r->now = t;
-		if (r->o->config && !(r->cg = sg_campaign_new(t)))
+		if (r->o->config && !(r->cg = sg_campaign_new(t, sg_never_ban)))
 			return -ENOMEM;
 	} else if (t > r->now) {
 		ret = advance(r, t);
