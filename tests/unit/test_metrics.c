@@ -18,49 +18,53 @@
 static struct sg_status st;
 
 static const struct sg_sender_rate senders[] = {
-	{.uid = 1002,
-	 .user = "bob",
-	 .attempts = 20,
-	 .denied = 15,
-	 .rate = {0.25, 1.0 / 60, 1.0 / 3600},
-	 .destinations = {3, 7, 12},
-	 .established = 5,
-	 .refused = 7,
-	 .timed_out = 3},
-	{.uid = 4242, .attempts = 3, .rate = {0.05, 0.005, 0}, .destinations = {1, 1, 1}},
+	{ .uid = 1002,
+	  .user = "bob",
+	  .attempts = 20,
+	  .denied = 15,
+	  .rate = { 0.25, 1.0 / 60, 1.0 / 3600 },
+	  .destinations = { 3, 7, 12 },
+	  .established = 5,
+	  .refused = 7,
+	  .timed_out = 3 },
+	{ .uid = 4242, .attempts = 3, .rate = { 0.05, 0.005, 0 }, .destinations = { 1, 1, 1 } },
 };
 
 static int setup(void **state)
 {
 	memset(&st, 0, sizeof(st));
-	st.hooks[0] = (struct sg_status_hook){.name = "connect4", .attached = 1, .cgroup_id = 1};
-	st.hooks[1] = (struct sg_status_hook){.name = "connect6"};
-	st.hooks[2] = (struct sg_status_hook){.name = "sockops", .attached = 1, .cgroup_id = 1};
+	st.hooks[0] = (struct sg_status_hook){ .name = "connect4", .attached = 1, .cgroup_id = 1 };
+	st.hooks[1] = (struct sg_status_hook){ .name = "connect6" };
+	st.hooks[2] = (struct sg_status_hook){ .name = "sockops", .attached = 1, .cgroup_id = 1 };
 	st.n_hooks = 3;
-	st.ifaces[0] = (struct sg_iface){
-		.name = "eth0", .flags = SG_IFACE_TC | SG_IFACE_XDP, .xdp_mode = XDP_ATTACHED_DRV};
-	st.ifaces[1] = (struct sg_iface){
-		.name = "eth1", .flags = SG_IFACE_XDP, .xdp_mode = XDP_ATTACHED_SKB};
-	st.ifaces[2] = (struct sg_iface){.name = "veth1", .flags = SG_IFACE_TC};
+	st.ifaces[0] = (struct sg_iface){ .name = "eth0",
+					  .flags = SG_IFACE_TC | SG_IFACE_XDP,
+					  .xdp_mode = XDP_ATTACHED_DRV };
+	st.ifaces[1] = (struct sg_iface){ .name = "eth1",
+					  .flags = SG_IFACE_XDP,
+					  .xdp_mode = XDP_ATTACHED_SKB };
+	st.ifaces[2] = (struct sg_iface){ .name = "veth1", .flags = SG_IFACE_TC };
 	st.n_ifaces = 3;
-	st.maps[0] = (struct sg_status_map){.name = "sg_policies", .entries = 2, .capacity = 65536};
-	st.maps[1] = (struct sg_status_map){.name = "sg_events", .entries = -1, .capacity = 262144};
+	st.maps[0] =
+		(struct sg_status_map){ .name = "sg_policies", .entries = 2, .capacity = 65536 };
+	st.maps[1] =
+		(struct sg_status_map){ .name = "sg_events", .entries = -1, .capacity = 262144 };
 	st.n_maps = 2;
-	st.ports[0] = (struct sg_status_port){.port = 25,
-					      .v = {.flags = SG_PORT_OUTBOUND | SG_PORT_INBOUND,
-						    .connects = 7,
-						    .out_syns = 6,
-						    .out_packets = 30,
-						    .out_bytes = 2000,
-						    .in_syns = 1}};
-	st.ports[1] = (struct sg_status_port){.port = 587,
-					      .v = {.flags = SG_PORT_OUTBOUND,
-						    .connects = 5,
-						    .out_syns = 4,
-						    .out_packets = 12,
-						    .out_bytes = 900}};
-	st.ports[2] = (struct sg_status_port){.port = 993,
-					      .v = {.flags = SG_PORT_INBOUND, .in_syns = 40}};
+	st.ports[0] = (struct sg_status_port){ .port = 25,
+					       .v = { .flags = SG_PORT_OUTBOUND | SG_PORT_INBOUND,
+						      .connects = 7,
+						      .out_syns = 6,
+						      .out_packets = 30,
+						      .out_bytes = 2000,
+						      .in_syns = 1 } };
+	st.ports[1] = (struct sg_status_port){ .port = 587,
+					       .v = { .flags = SG_PORT_OUTBOUND,
+						      .connects = 5,
+						      .out_syns = 4,
+						      .out_packets = 12,
+						      .out_bytes = 900 } };
+	st.ports[2] = (struct sg_status_port){ .port = 993,
+					       .v = { .flags = SG_PORT_INBOUND, .in_syns = 40 } };
 	st.n_ports = 3;
 	st.default_policy.mode = SG_MODE_THROTTLE;
 	st.policies[SG_MODE_THROTTLE] = 1;
@@ -90,13 +94,13 @@ static char *render(const struct sg_metrics *m)
 
 static char *rendered(const struct sg_sender_rate *s, size_t n, size_t omitted)
 {
-	struct sg_metrics m = {.st = &st,
-			       .senders = s,
-			       .n_senders = n,
-			       .senders_omitted = omitted,
-			       .events_read = 9,
-			       .tick_seconds = 0.0125,
-			       .version = "0.3.0"};
+	struct sg_metrics m = { .st = &st,
+				.senders = s,
+				.n_senders = n,
+				.senders_omitted = omitted,
+				.events_read = 9,
+				.tick_seconds = 0.0125,
+				.version = "0.3.0" };
 
 	return render(&m);
 }
@@ -212,7 +216,8 @@ static void test_exposition(void **state)
 		"full.\n"
 		"# TYPE smtpguard_events_lost_total counter\n"
 		"smtpguard_events_lost_total 11\n"
-		"# HELP smtpguard_local_conns_total Connections from this host to a watched port of "
+		"# HELP smtpguard_local_conns_total Connections from this host to a watched port "
+		"of "
 		"its own: their owner recorded, not recorded (no room), or evicted while open.\n"
 		"# TYPE smtpguard_local_conns_total counter\n"
 		"smtpguard_local_conns_total{outcome=\"recorded\"} 21\n"
@@ -221,7 +226,8 @@ static void test_exposition(void **state)
 		"# HELP smtpguard_events_read_total Ring-buffer events the daemon read.\n"
 		"# TYPE smtpguard_events_read_total counter\n"
 		"smtpguard_events_read_total 9\n"
-		"# HELP smtpguard_tick_seconds How long the daemon's last tick took to read the maps "
+		"# HELP smtpguard_tick_seconds How long the daemon's last tick took to read the "
+		"maps "
 		"and compute the rates.\n"
 		"# TYPE smtpguard_tick_seconds gauge\n"
 		"smtpguard_tick_seconds 0.0125\n"
@@ -317,57 +323,58 @@ static void test_exposition(void **state)
 static void test_label_escaping(void **state)
 {
 	/* Quote, backslash, newline; a stray byte; a valid two-byte sequence; a surrogate. */
-	struct sg_sender_rate s = {.uid = 1003,
-				   .user = "a\"b\\c\nd\xff\xc3\xa9\xed\xa0\x80",
-				   .attempts = 1,
-				   .rate = {1, 2, 3},
-				   .destinations = {1, 1, 1}};
+	struct sg_sender_rate s = { .uid = 1003,
+				    .user = "a\"b\\c\nd\xff\xc3\xa9\xed\xa0\x80",
+				    .attempts = 1,
+				    .rate = { 1, 2, 3 },
+				    .destinations = { 1, 1, 1 } };
 	const char *user =
 		"a\\\"b\\\\c\\nd\xef\xbf\xbd\xc3\xa9\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd";
 	char *text = rendered(&s, 1, 0), *want;
 
 	assert_true(
-		asprintf(&want,
-			 "# HELP smtpguard_sender_connections_total connect() calls to watched "
-			 "ports by the UID.\n"
-			 "# TYPE smtpguard_sender_connections_total counter\n"
-			 "smtpguard_sender_connections_total{uid=\"1003\",user=\"%1$s\"} 1\n"
-			 "# HELP smtpguard_sender_denied_total connect() calls by the UID refused "
-			 "with EPERM.\n"
-			 "# TYPE smtpguard_sender_denied_total counter\n"
-			 "smtpguard_sender_denied_total{uid=\"1003\",user=\"%1$s\"} 0\n"
-			 "# HELP smtpguard_sender_rate connect() calls per second by the UID, "
-			 "averaged over the window.\n"
-			 "# TYPE smtpguard_sender_rate gauge\n"
-			 "smtpguard_sender_rate{uid=\"1003\",user=\"%1$s\",window=\"1m\"} 1\n"
-			 "smtpguard_sender_rate{uid=\"1003\",user=\"%1$s\",window=\"10m\"} 2\n"
-			 "smtpguard_sender_rate{uid=\"1003\",user=\"%1$s\",window=\"1h\"} 3\n"
-			 "# HELP smtpguard_sender_destinations Distinct destination addresses the "
-			 "UID connected to in the window.\n"
-			 "# TYPE smtpguard_sender_destinations gauge\n"
-			 "smtpguard_sender_destinations{uid=\"1003\",user=\"%1$s\",window=\"1m\"} "
-			 "1\n"
-			 "smtpguard_sender_destinations{uid=\"1003\",user=\"%1$s\",window=\"10m\"} "
-			 "1\n"
-			 "smtpguard_sender_destinations{uid=\"1003\",user=\"%1$s\",window=\"1h\"} "
-			 "1\n"
-			 "# HELP smtpguard_sender_connections_established_total The UID's "
-			 "connections to watched ports that were established.\n"
-			 "# TYPE smtpguard_sender_connections_established_total counter\n"
-			 "smtpguard_sender_connections_established_total{uid=\"1003\",user="
-			 "\"%1$s\"} 0\n"
-			 "# HELP smtpguard_sender_connections_failed_total The UID's connections to "
-			 "watched ports that failed: refused (reset) or timed out.\n"
-			 "# TYPE smtpguard_sender_connections_failed_total counter\n"
-			 "smtpguard_sender_connections_failed_total{uid=\"1003\",user=\"%1$s\","
-			 "reason=\"refused\"} 0\n"
-			 "smtpguard_sender_connections_failed_total{uid=\"1003\",user=\"%1$s\","
-			 "reason=\"timed_out\"} 0\n"
-			 "# HELP smtpguard_senders_omitted UIDs with counts that are not among the "
-			 "senders listed.\n"
-			 "# TYPE smtpguard_senders_omitted gauge\n"
-			 "smtpguard_senders_omitted 0\n",
-			 user) > 0);
+		asprintf(
+			&want,
+			"# HELP smtpguard_sender_connections_total connect() calls to watched "
+			"ports by the UID.\n"
+			"# TYPE smtpguard_sender_connections_total counter\n"
+			"smtpguard_sender_connections_total{uid=\"1003\",user=\"%1$s\"} 1\n"
+			"# HELP smtpguard_sender_denied_total connect() calls by the UID refused "
+			"with EPERM.\n"
+			"# TYPE smtpguard_sender_denied_total counter\n"
+			"smtpguard_sender_denied_total{uid=\"1003\",user=\"%1$s\"} 0\n"
+			"# HELP smtpguard_sender_rate connect() calls per second by the UID, "
+			"averaged over the window.\n"
+			"# TYPE smtpguard_sender_rate gauge\n"
+			"smtpguard_sender_rate{uid=\"1003\",user=\"%1$s\",window=\"1m\"} 1\n"
+			"smtpguard_sender_rate{uid=\"1003\",user=\"%1$s\",window=\"10m\"} 2\n"
+			"smtpguard_sender_rate{uid=\"1003\",user=\"%1$s\",window=\"1h\"} 3\n"
+			"# HELP smtpguard_sender_destinations Distinct destination addresses the "
+			"UID connected to in the window.\n"
+			"# TYPE smtpguard_sender_destinations gauge\n"
+			"smtpguard_sender_destinations{uid=\"1003\",user=\"%1$s\",window=\"1m\"} "
+			"1\n"
+			"smtpguard_sender_destinations{uid=\"1003\",user=\"%1$s\",window=\"10m\"} "
+			"1\n"
+			"smtpguard_sender_destinations{uid=\"1003\",user=\"%1$s\",window=\"1h\"} "
+			"1\n"
+			"# HELP smtpguard_sender_connections_established_total The UID's "
+			"connections to watched ports that were established.\n"
+			"# TYPE smtpguard_sender_connections_established_total counter\n"
+			"smtpguard_sender_connections_established_total{uid=\"1003\",user="
+			"\"%1$s\"} 0\n"
+			"# HELP smtpguard_sender_connections_failed_total The UID's connections to "
+			"watched ports that failed: refused (reset) or timed out.\n"
+			"# TYPE smtpguard_sender_connections_failed_total counter\n"
+			"smtpguard_sender_connections_failed_total{uid=\"1003\",user=\"%1$s\","
+			"reason=\"refused\"} 0\n"
+			"smtpguard_sender_connections_failed_total{uid=\"1003\",user=\"%1$s\","
+			"reason=\"timed_out\"} 0\n"
+			"# HELP smtpguard_senders_omitted UIDs with counts that are not among the "
+			"senders listed.\n"
+			"# TYPE smtpguard_senders_omitted gauge\n"
+			"smtpguard_senders_omitted 0\n",
+			user) > 0);
 	assert_string_equal(senders_part(text), want);
 	assert_promtool_accepts(text);
 	free(want);
@@ -448,7 +455,8 @@ static void test_detector(void **state)
 		"before they were established.\n"
 		"# TYPE smtpguard_connections_refused_total counter\n"
 		"smtpguard_connections_refused_total 4\n"
-		"# HELP smtpguard_connections_timed_out_total Connections to watched ports given up "
+		"# HELP smtpguard_connections_timed_out_total Connections to watched ports given "
+		"up "
 		"unanswered after a SYN retransmission.\n"
 		"# TYPE smtpguard_connections_timed_out_total counter\n"
 		"smtpguard_connections_timed_out_total 2\n"
@@ -464,7 +472,8 @@ static void test_detector(void **state)
 		"force.\n"
 		"# TYPE smtpguard_alert_active gauge\n"
 		"smtpguard_alert_active{uid=\"1002\",user=\"bob\",rule=\"new_sender\"} 1\n"
-		"# HELP smtpguard_actions_total What the daemon did about alerts, by action and rule "
+		"# HELP smtpguard_actions_total What the daemon did about alerts, by action and "
+		"rule "
 		"(alert: nothing more).\n"
 		"# TYPE smtpguard_actions_total counter\n"
 		"smtpguard_actions_total{action=\"alert\",rule=\"rate\"} 1\n"
@@ -500,7 +509,8 @@ static void test_mail_tables(void **state)
 		"smtpguard_evicted_total{table=\"mail_principals\"} 11809\n"
 		"smtpguard_evicted_total{table=\"bruteforce_offenders\"} 7\n",
 		/* sg_escape_id's \xe9, its backslash escaped again as the text format asks */
-		"\nsmtpguard_account_messages_total{principal=\"sasl:jos\\\\xe9\",kind=\"sasl\"} 3\n",
+		"\nsmtpguard_account_messages_total{principal=\"sasl:jos\\\\xe9\",kind=\"sasl\"} "
+		"3\n",
 	};
 	char *buf;
 	size_t i;
@@ -538,12 +548,14 @@ static void test_defence(void **state)
 	assert_non_null(tail);
 	assert_string_equal(
 		tail,
-		"# HELP smtpguard_auth_failures_total Failed logins in the MTA and Dovecot logs, each "
+		"# HELP smtpguard_auth_failures_total Failed logins in the MTA and Dovecot logs, "
+		"each "
 		"counted once, by service.\n"
 		"# TYPE smtpguard_auth_failures_total counter\n"
 		"smtpguard_auth_failures_total{service=\"smtp\"} 12\n"
 		"smtpguard_auth_failures_total{service=\"imap\"} 3\n"
-		"# HELP smtpguard_bans Sources banned at XDP now, by why: a human, a containment or a "
+		"# HELP smtpguard_bans Sources banned at XDP now, by why: a human, a containment "
+		"or a "
 		"rule.\n"
 		"# TYPE smtpguard_bans gauge\n"
 		"smtpguard_bans{reason=\"manual\"} 1\n"
@@ -553,21 +565,24 @@ static void test_defence(void **state)
 		"smtpguard_bans{reason=\"distributed\"} 0\n"
 		"smtpguard_bans{reason=\"open_relay\"} 1\n"
 		"smtpguard_bans{reason=\"campaign\"} 2\n"
-		"# HELP smtpguard_bruteforce_bans_total Bans the daemon's brute-force and relay rules "
+		"# HELP smtpguard_bruteforce_bans_total Bans the daemon's brute-force and relay "
+		"rules "
 		"gave, by rule.\n"
 		"# TYPE smtpguard_bruteforce_bans_total counter\n"
 		"smtpguard_bruteforce_bans_total{reason=\"auth_failures\"} 5\n"
 		"smtpguard_bruteforce_bans_total{reason=\"syn_rate\"} 1\n"
 		"smtpguard_bruteforce_bans_total{reason=\"distributed\"} 0\n"
 		"smtpguard_bruteforce_bans_total{reason=\"open_relay\"} 1\n"
-		"# HELP smtpguard_relay_messages_total Messages relayed for clients that did not log "
+		"# HELP smtpguard_relay_messages_total Messages relayed for clients that did not "
+		"log "
 		"in and are not trusted.\n"
 		"# TYPE smtpguard_relay_messages_total counter\n"
 		"smtpguard_relay_messages_total 7\n"
 		"# HELP smtpguard_relay_alerts_total Open-relay alerts raised.\n"
 		"# TYPE smtpguard_relay_alerts_total counter\n"
 		"smtpguard_relay_alerts_total 2\n"
-		"# HELP smtpguard_ban_errors_total Bans the daemon's rules gave that could not be put "
+		"# HELP smtpguard_ban_errors_total Bans the daemon's rules gave that could not be "
+		"put "
 		"in sg_bans (see the log).\n"
 		"# TYPE smtpguard_ban_errors_total counter\n"
 		"smtpguard_ban_errors_total 0\n"
@@ -602,19 +617,23 @@ static void test_campaign(void **state)
 	assert_non_null(tail);
 	assert_string_equal(
 		tail,
-		"# HELP smtpguard_campaign_addresses_condemned_total Addresses that logged in to many "
+		"# HELP smtpguard_campaign_addresses_condemned_total Addresses that logged in to "
+		"many "
 		"accounts, condemned.\n"
 		"# TYPE smtpguard_campaign_addresses_condemned_total counter\n"
 		"smtpguard_campaign_addresses_condemned_total 3\n"
-		"# HELP smtpguard_campaign_accounts_held_total Accounts a condemned address logged in "
+		"# HELP smtpguard_campaign_accounts_held_total Accounts a condemned address logged "
+		"in "
 		"to, held for it.\n"
 		"# TYPE smtpguard_campaign_accounts_held_total counter\n"
 		"smtpguard_campaign_accounts_held_total 40\n"
-		"# HELP smtpguard_campaign_host_alerts_total Host-wide alerts: bounce share and new "
+		"# HELP smtpguard_campaign_host_alerts_total Host-wide alerts: bounce share and "
+		"new "
 		"senders jumped.\n"
 		"# TYPE smtpguard_campaign_host_alerts_total counter\n"
 		"smtpguard_campaign_host_alerts_total 1\n"
-		"# HELP smtpguard_campaign_evicted_total Addresses, their accounts or verdicts dropped "
+		"# HELP smtpguard_campaign_evicted_total Addresses, their accounts or verdicts "
+		"dropped "
 		"at a cap.\n"
 		"# TYPE smtpguard_campaign_evicted_total counter\n"
 		"smtpguard_campaign_evicted_total 2\n"
@@ -629,7 +648,8 @@ static void test_campaign(void **state)
 		"minutes.\n"
 		"# TYPE smtpguard_campaign_host_new_senders gauge\n"
 		"smtpguard_campaign_host_new_senders 12\n"
-		"# HELP smtpguard_campaign_host_bounce_share Bounced over remote deliveries of every "
+		"# HELP smtpguard_campaign_host_bounce_share Bounced over remote deliveries of "
+		"every "
 		"principal in the last 10 minutes.\n"
 		"# TYPE smtpguard_campaign_host_bounce_share gauge\n"
 		"smtpguard_campaign_host_bounce_share 0.4375\n");
@@ -673,15 +693,18 @@ static void test_inband(void **state)
 		"REJECT ([mta] contain = reject).\n"
 		"# TYPE smtpguard_inband_rejected_total counter\n"
 		"smtpguard_inband_rejected_total 4\n"
-		"# HELP smtpguard_inband_bruteforce_login_total Accounts contained for logging in from "
+		"# HELP smtpguard_inband_bruteforce_login_total Accounts contained for logging in "
+		"from "
 		"an address that failed to.\n"
 		"# TYPE smtpguard_inband_bruteforce_login_total counter\n"
 		"smtpguard_inband_bruteforce_login_total 5\n"
-		"# HELP smtpguard_inband_released_total Messages held over budget let go after [mta] "
+		"# HELP smtpguard_inband_released_total Messages held over budget let go after "
+		"[mta] "
 		"hold_grace.\n"
 		"# TYPE smtpguard_inband_released_total counter\n"
 		"smtpguard_inband_released_total 6\n"
-		"# HELP smtpguard_inband_unknown_local_total Local submissions with no owner found, "
+		"# HELP smtpguard_inband_unknown_local_total Local submissions with no owner "
+		"found, "
 		"judged as local:unknown.\n"
 		"# TYPE smtpguard_inband_unknown_local_total counter\n"
 		"smtpguard_inband_unknown_local_total 7\n"
@@ -689,11 +712,13 @@ static void test_inband(void **state)
 		"hold_grace will release (no queue id or no room): a human's to release.\n"
 		"# TYPE smtpguard_inband_unremembered_total counter\n"
 		"smtpguard_inband_unremembered_total 8\n"
-		"# HELP smtpguard_inband_budget_evicted_total Principals dropped from the full budget "
+		"# HELP smtpguard_inband_budget_evicted_total Principals dropped from the full "
+		"budget "
 		"table.\n"
 		"# TYPE smtpguard_inband_budget_evicted_total counter\n"
 		"smtpguard_inband_budget_evicted_total 9\n"
-		"# HELP smtpguard_inband_errors_total Releases or holds through the MTA that failed.\n"
+		"# HELP smtpguard_inband_errors_total Releases or holds through the MTA that "
+		"failed.\n"
 		"# TYPE smtpguard_inband_errors_total counter\n"
 		"smtpguard_inband_errors_total 10\n"
 		"# HELP smtpguard_inband_held Messages held over budget now, waiting for [mta] "
@@ -708,6 +733,7 @@ static void test_policy(void **state)
 {
 	struct sg_policysrv_stats p = { .requests = { 120, 7, 1, 0 },
 					.refused = { 3, 0, 1, 2, 4, 5 },
+					.values_cut = 6,
 					.connections = 9 };
 	struct sg_metrics m = { .st = &st, .version = "0.4.0", .policy = &p };
 	char *buf = render(&m), *tail;
@@ -733,6 +759,10 @@ static void test_policy(void **state)
 		      "smtpguard_policy_refused_total{reason=\"oversized\"} 2\n"
 		      "smtpguard_policy_refused_total{reason=\"timeout\"} 4\n"
 		      "smtpguard_policy_refused_total{reason=\"unread\"} 5\n"
+		      "# HELP smtpguard_policy_values_cut_total Request values longer than "
+		      "smtpguard keeps, judged cut to their field.\n"
+		      "# TYPE smtpguard_policy_values_cut_total counter\n"
+		      "smtpguard_policy_values_cut_total 6\n"
 		      "# HELP smtpguard_policy_connections Connections to the policy service now.\n"
 		      "# TYPE smtpguard_policy_connections gauge\n"
 		      "smtpguard_policy_connections 9\n");
@@ -746,7 +776,7 @@ static void test_policy(void **state)
 
 static void test_numbers(void **state)
 {
-	struct sg_sender_rate s = {.uid = 7, .rate = {2.0, 1e-5, 123456.789}};
+	struct sg_sender_rate s = { .uid = 7, .rate = { 2.0, 1e-5, 123456.789 } };
 	char *text = rendered(&s, 1, 0);
 
 	assert_non_null(strstr(text,
@@ -770,7 +800,7 @@ static void test_promtool_rejects(void **state)
 
 static void test_write_error(void **state)
 {
-	struct sg_metrics m = {.st = &st, .version = "0.3.0"};
+	struct sg_metrics m = { .st = &st, .version = "0.3.0" };
 	FILE *f = fopen("/dev/full", "w");
 
 	assert_non_null(f);

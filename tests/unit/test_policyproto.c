@@ -277,6 +277,18 @@ static void test_cut_values(void **state)
 	assert_int_equal(parse_str(req, &r, &used), SG_POLICY_DONE);
 	assert_int_equal(strlen(r.sasl_username), 600);
 	assert_int_equal(r.truncated, 0);
+	/* A repeated name: the value kept is the last, and so is its cut, counted once. */
+	login[600] = 'L';
+	snprintf(req, sizeof(req),
+		 "sasl_username=%.1100s\nsasl_username=%.1100s\nsasl_username=%.1100s\n\n", login,
+		 login, login);
+	assert_int_equal(parse_str(req, &r, &used), SG_POLICY_DONE);
+	assert_int_equal(strlen(r.sasl_username), SG_POLICY_LOGIN_MAX - 1);
+	assert_int_equal(r.truncated, 1);
+	snprintf(req, sizeof(req), "sasl_username=%.1100s\nsasl_username=short\n\n", login);
+	assert_int_equal(parse_str(req, &r, &used), SG_POLICY_DONE);
+	assert_string_equal(r.sasl_username, "short");
+	assert_int_equal(r.truncated, 0);
 }
 
 static void test_numbers(void **state)

@@ -171,7 +171,8 @@ static void inband_metrics(FILE *f, const struct sg_inband_metrics *m)
 		const char *name, *help;
 		size_t off;
 	} totals[] = {
-		{ "smtpguard_inband_judged_total", "Messages judged at the end of data (policy requests that named a principal).",
+		{ "smtpguard_inband_judged_total",
+		  "Messages judged at the end of data (policy requests that named a principal).",
 		  IB(judged) },
 		{ "smtpguard_inband_held_budget_total",
 		  "Messages held over their principal's budget.", IB(held_budget) },
@@ -219,6 +220,9 @@ static void policy_metrics(FILE *f, const struct sg_policysrv_stats *p)
 	named_family(f, "smtpguard_policy_refused_total", "counter",
 		     "Policy connections refused or closed before an answer, by why.", "reason",
 		     sg_policy_refusal_names, p->refused, SG_PREF__MAX);
+	family(f, "smtpguard_policy_values_cut_total", "counter",
+	       "Request values longer than smtpguard keeps, judged cut to their field.");
+	sample_u64(f, "smtpguard_policy_values_cut_total", NO_LABELS, p->values_cut);
 	family(f, "smtpguard_policy_connections", "gauge",
 	       "Connections to the policy service now.");
 	sample_u64(f, "smtpguard_policy_connections", NO_LABELS, p->connections);

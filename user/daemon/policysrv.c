@@ -126,6 +126,7 @@ static int answer(struct sg_policysrv *s, struct conn *c)
 	if (send(c->fd, out, (size_t)len, MSG_DONTWAIT | MSG_NOSIGNAL) != len)
 		return -EAGAIN;
 	s->st.requests[v]++;
+	s->st.values_cut += c->req.truncated;
 	return 0;
 }
 

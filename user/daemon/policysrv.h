@@ -27,18 +27,22 @@ struct sg_policysrv;
 #define SG_POLICYSRV_IDLE_SECONDS 300 /* Postfix's smtpd_policy_service_max_idle */
 
 /* Why a connection was refused or closed before its answer. */
+/* clang-format off */
 #define SG_POLICY_REFUSALS(X)                                                                      \
 	X(SG_PREF_PEER, "peer")                                                                    \
 	X(SG_PREF_CAPACITY, "capacity")                                                            \
 	X(SG_PREF_MALFORMED, "malformed")                                                          \
-	X(SG_PREF_OVERSIZED, "oversized") X(SG_PREF_TIMEOUT, "timeout") X(SG_PREF_UNREAD, "unrea"  \
-											  "d")
+	X(SG_PREF_OVERSIZED, "oversized")                                                          \
+	X(SG_PREF_TIMEOUT, "timeout")                                                              \
+	X(SG_PREF_UNREAD, "unread")
+/* clang-format on */
 enum sg_policy_refusal { SG_POLICY_REFUSALS(SG_ENUM_VALUE) SG_PREF__MAX };
 extern const char *const sg_policy_refusal_names[];
 
 struct sg_policysrv_stats {
 	__u64 requests[SG_POLICY_VERDICT_KINDS]; /* answered, by verdict */
 	__u64 refused[SG_PREF__MAX];
+	__u64 values_cut;  /* request values longer than their field, judged cut */
 	__u32 connections; /* open now */
 };
 

@@ -33,6 +33,7 @@ static const struct attr {
 };
 
 #define NATTRS (sizeof(attrs) / sizeof(attrs[0]))
+_Static_assert(NATTRS <= 32, "one bit of sg_policy_parser.cut per attribute");
 
 static void clear(struct sg_policy_req *r)
 {
@@ -62,8 +63,12 @@ static void start_value(struct sg_policy_parser *p, struct sg_policy_req *r)
 	p->len = 0;
 	p->num = 0;
 	p->num_bad = 0;
-	if (p->attr >= 0 && attrs[p->attr].kind == TEXT)
-		memset((char *)r + attrs[p->attr].off, 0, attrs[p->attr].size);
+	if (p->attr < 0 || attrs[p->attr].kind != TEXT)
+		return;
+	memset((char *)r + attrs[p->attr].off, 0, attrs[p->attr].size);
+	/* A repeated name replaces the value: a cut counts once, for the value kept. */
+	p->cut &= ~(1U << p->attr);
+	r->truncated = (__u32)__builtin_popcount(p->cut);
 }
 
 static void value_byte(struct sg_policy_parser *p, struct sg_policy_req *r, char c)
@@ -78,7 +83,7 @@ static void value_byte(struct sg_policy_parser *p, struct sg_policy_req *r, char
 		if (p->len + 1 < a->size)
 			((char *)r + a->off)[p->len] = c;
 		else if (p->len + 1 == a->size)
-			r->truncated++;
+			r->truncated = (__u32)__builtin_popcount(p->cut |= 1U << p->attr);
 	} else if (c < '0' || c > '9' || p->num > 0xffffffffULL / 10) {
 		p->num_bad = 1;
 	} else {

@@ -39,7 +39,7 @@ struct sg_policy_req {
 	 * (sendmail, PHP mail()): Exim's $caller_uid. -1: not given.
 	 */
 	__s64 caller_uid;
-	__u32 truncated; /* attributes whose value was longer than its field: cut, counted */
+	__u32 truncated; /* attributes whose (last) value was longer than its field: cut, counted */
 };
 
 /*
@@ -58,6 +58,7 @@ struct sg_policy_parser {
 	char name[SG_POLICY_NAME_MAX];
 	__u64 num;   /* a numeric value so far */
 	int num_bad; /* ... holds a non-digit, or is out of range */
+	__u32 cut;   /* kept attributes whose last value was cut, one bit each */
 };
 
 enum sg_policy_parse {
