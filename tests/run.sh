@@ -10,6 +10,7 @@ passed=0
 failed=0
 for t in "$@"; do
 	echo "=== $t"
+	start=$SECONDS
 	out=$(mktemp)
 	"$t" 2>&1 | tee "$out"
 	rc=${PIPESTATUS[0]}
@@ -23,6 +24,7 @@ for t in "$@"; do
 		echo "=== $t exited $rc"
 		f=1
 	fi
+	echo "=== $t: $((SECONDS - start)) s"
 	passed=$((passed + ${p:-0}))
 	failed=$((failed + ${f:-0}))
 done

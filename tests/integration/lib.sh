@@ -316,7 +316,7 @@ on_err() # COMMAND STATUS
 # Runs test_NAME in a subshell with a fresh setup, then tears it down; one line of report.
 run_test() # NAME
 {
-	local name=$1 rc
+	local name=$1 rc start=$SECONDS
 
 	: >"$T/reason"
 	set +e
@@ -332,7 +332,7 @@ run_test() # NAME
 	set -e
 	teardown
 	if [ "$rc" -eq 0 ]; then
-		echo "ok - $name"
+		echo "ok - $name ($((SECONDS - start)) s)"
 		# A test's own figures ("# ..." lines), for notes and benchmarks.
 		if [ "$VERBOSE" -eq 1 ]; then
 			sed -n 's/^# /#   /p' "$T/test.out"
@@ -341,7 +341,7 @@ run_test() # NAME
 		return
 	fi
 	[ -s "$T/reason" ] || echo "exited $rc" >"$T/reason"
-	echo "not ok - $name: $(cat "$T/reason")"
+	echo "not ok - $name ($((SECONDS - start)) s): $(cat "$T/reason")"
 	if [ "$VERBOSE" -eq 1 ]; then
 		sed 's/^/#   /' "$T/test.out"
 	fi
