@@ -11,8 +11,15 @@ TESTS+=(subuid_owner_burst subuid_fail_closed_shown)
 FILL=$ROOT/build/tools/sg_fill
 
 # A start for a new range of 65,536 past every range of this machine: aligned, one prefix.
+# usermod refuses --add-subuids without the files, which a system with no user yet may lack:
+# empty, they are what Debian's useradd starts from.
 subuid_free_start()
 {
+	local f
+
+	for f in /etc/subuid /etc/subgid; do
+		[ -e "$f" ] || install -m 0644 /dev/null "$f"
+	done
 	awk -F: 'BEGIN { m = 1073741824 } NF == 3 && $2 + $3 > m { m = $2 + $3 }
 		END { printf "%d\n", int((m + 65535) / 65536) * 65536 }' /etc/subuid /etc/subgid
 }
@@ -53,7 +60,8 @@ test_subuid_owner_burst()
 	write_config "$T/smtpguard.conf"
 	start_daemon "$T/smtpguard.conf"
 	sg throttle "$USER_A" --rate 1/h --burst 20 --reason "one burst, no refill in the test"
-	usermod --add-subuids "$start-$end" --add-subgids "$start-$end" "$USER_A" ||
+	# Another run's useradd may hold the passwd locks for a moment: usermod then changes nothing.
+	nl_wait_until 30 usermod --add-subuids "$start-$end" --add-subgids "$start-$end" "$USER_A" ||
 		fail "usermod --add-subuids failed"
 	nl_wait_until 50 subuid_prefixes_are "$uid" 1 ||
 		fail "the new range never reached the kernel: $(tail -n 3 "$T/daemon.log")"
@@ -75,7 +83,7 @@ test_subuid_owner_burst()
 	expect_metric 'smtpguard_subuid_ranges{outcome="loaded"}' \
 		"$(awk -F: 'NF == 3 && $1 != "root"' /etc/subuid | wc -l)"
 
-	usermod --del-subuids "$start-$end" --del-subgids "$start-$end" "$USER_A" ||
+	nl_wait_until 30 usermod --del-subuids "$start-$end" --del-subgids "$start-$end" "$USER_A" ||
 		fail "usermod --del-subuids failed"
 	nl_wait_until 50 subuid_prefixes_are "$uid" 0 || fail "the range stayed in the kernel"
 	expect_eq "a former sub-UID" "ok=1 eperm=0 other=0" "$(connect_as_uid $((start + 1)) \
