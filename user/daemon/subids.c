@@ -118,11 +118,14 @@ void sg_subids_refresh(struct sg_subids *s, const char *path, int force)
 	s->seen = seen;
 	s->st = st;
 	err = read_file(path, &set);
-	if (!err)
-		err = sg_subuids_apply(&set);
 	if (err) {
 		sg_error("sub-UIDs: reading %s: %s; the ranges in the kernel stay", path,
 			 strerror(-err));
+		goto out;
+	}
+	err = sg_subuids_apply(&set);
+	if (err) {
+		sg_error("sub-UIDs: writing %s: %s", SG_MAP_SUBUIDS, strerror(-err));
 	} else {
 		memcpy(s->outcomes, set.outcomes, sizeof(s->outcomes));
 		for (i = SG_SUBID_LOADED + 1; i < SG_SUBID__MAX; i++)
@@ -136,5 +139,6 @@ void sg_subids_refresh(struct sg_subids *s, const char *path, int force)
 				(unsigned long long)set.outcomes[SG_SUBID_FULL],
 				set.outcomes[SG_SUBID_FULL] == 1 ? "" : "s", SG_MAP_SUBUIDS);
 	}
+out:
 	sg_subid_free(&set);
 }
