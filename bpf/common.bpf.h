@@ -62,6 +62,29 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } sg_sock_owner SEC(".maps");
 
+/* Sub-UID ranges to their owner (see smtpguard.h); LPM tries are never preallocated. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, SG_MAX_SUBUID_PREFIXES);
+	__type(key, struct sg_subuid_key);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sg_subuids SEC(".maps");
+
+/*
+ * The UID that is policed and counted for uid: the owner of the sub-UID
+ * range it falls in, else itself. Every program keyed by UID asks here, so
+ * a user namespace's UIDs share their owner's policy, bucket and counts.
+ */
+static __always_inline __u32 sg_policed_uid(__u32 uid)
+{
+	struct sg_subuid_key key = { .prefixlen = 32, .uid = bpf_htonl(uid) };
+	__u32 *owner = bpf_map_lookup_elem(&sg_subuids, &key);
+
+	return owner ? *owner : uid;
+}
+
 /*
  * Per-CPU slots still need an atomic add here: the connect hooks run in
  * process context, where a preemptible kernel can switch tasks on this

@@ -2,8 +2,9 @@
 /*
  * cgroup/connect4 and cgroup/connect6: who is opening SMTP connections, and
  * the per-UID policy that may refuse them. Runs in the caller's context, so
- * uid, pid and comm are the sender's own. Returning 0 makes connect() (or
- * sendto() with MSG_FASTOPEN) fail with EPERM.
+ * uid, pid and comm are the sender's own; a sub-UID (sg_subuids) is policed
+ * and counted as its range's owner, the event carrying both. Returning 0
+ * makes connect() (or sendto() with MSG_FASTOPEN) fail with EPERM.
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
@@ -190,7 +191,7 @@ static __always_inline int sg_count_sender(__u32 uid, __u32 tgid, int verdict, _
 }
 
 static __always_inline void sg_emit(__u32 kind, int verdict, const __u32 addr[4], __u16 port,
-				    __u64 now, __u64 pid_tgid, __u64 uid_gid)
+				    __u64 now, __u64 pid_tgid, __u64 uid_gid, __u32 uid)
 {
 	struct sg_event *e;
 
@@ -205,7 +206,9 @@ static __always_inline void sg_emit(__u32 kind, int verdict, const __u32 addr[4]
 	e->verdict = verdict;
 	e->pid = (__u32)pid_tgid;
 	e->tgid = pid_tgid >> 32;
-	e->uid = (__u32)uid_gid;
+	e->uid = uid;
+	e->real_uid = (__u32)uid_gid;
+	e->pad2 = 0;
 	e->gid = uid_gid >> 32;
 	__builtin_memcpy(e->addr, addr, sizeof(e->addr));
 	e->port = port;
@@ -254,7 +257,7 @@ static __always_inline int sg_connect(struct bpf_sock_addr *ctx, const __u32 add
 	now = bpf_ktime_get_boot_ns();
 	uid_gid = bpf_get_current_uid_gid();
 	pid_tgid = bpf_get_current_pid_tgid();
-	uid = (__u32)uid_gid;
+	uid = sg_policed_uid((__u32)uid_gid);
 
 	verdict = sg_decide(uid, now);
 	if (verdict == SG_VERDICT_ALLOW)
@@ -263,9 +266,9 @@ static __always_inline int sg_connect(struct bpf_sock_addr *ctx, const __u32 add
 	sg_count_flow(uid, addr, port, verdict, now);
 	is_new = sg_count_sender(uid, pid_tgid >> 32, verdict, now);
 	if (is_new)
-		sg_emit(SG_EV_NEW_SENDER, verdict, addr, port, now, pid_tgid, uid_gid);
+		sg_emit(SG_EV_NEW_SENDER, verdict, addr, port, now, pid_tgid, uid_gid, uid);
 	else if (deny_event)
-		sg_emit(SG_EV_DENIED, verdict, addr, port, now, pid_tgid, uid_gid);
+		sg_emit(SG_EV_DENIED, verdict, addr, port, now, pid_tgid, uid_gid, uid);
 	return verdict == SG_VERDICT_ALLOW;
 }
 

@@ -39,10 +39,11 @@ static __always_inline int sg_parse_skb(struct __sk_buff *skb, struct sg_pkt *pk
 #define SG_SOCK_RAW 3
 
 /*
- * The owning socket's UID. Packets with no full socket, and the kernel's own
- * replies (RSTs, time-wait ACKs), which leave through the per-namespace TCP
- * control socket (raw, TCP, root's), have no user: they go to the overflow
- * UID, flagged, never to root or nobody.
+ * The owning socket's UID (its range's owner, for a sub-UID). Packets with
+ * no full socket, and the kernel's own replies (RSTs, time-wait ACKs), which
+ * leave through the per-namespace TCP control socket (raw, TCP, root's),
+ * have no user: they go to the overflow UID, flagged, never to root or
+ * nobody.
  */
 static __always_inline void sg_owner(struct __sk_buff *skb, struct sg_flow_key *key)
 {
@@ -53,8 +54,10 @@ static __always_inline void sg_owner(struct __sk_buff *skb, struct sg_flow_key *
 	key->uid = bpf_get_socket_uid(skb);
 	if (sk)
 		sk = bpf_sk_fullsock(sk);
-	if (sk && !(sk->type == SG_SOCK_RAW && sk->protocol == IPPROTO_TCP && !key->uid))
+	if (sk && !(sk->type == SG_SOCK_RAW && sk->protocol == IPPROTO_TCP && !key->uid)) {
+		key->uid = sg_policed_uid(key->uid);
 		return;
+	}
 	key->flags |= SG_FLOW_NO_SOCKET;
 	s = bpf_map_lookup_elem(&sg_settings, &zero);
 	if (s)

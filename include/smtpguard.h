@@ -34,6 +34,7 @@
 #define SG_MAP_CONN_STATS "sg_conn_stats"
 #define SG_MAP_SOCK_OWNER "sg_sock_owner"
 #define SG_MAP_LOCAL_CONNS "sg_local_conns"
+#define SG_MAP_SUBUIDS "sg_subuids"
 
 /* Capacities. */
 #define SG_MAX_PORTS 64
@@ -45,6 +46,8 @@
 #define SG_MAX_IFACES 64
 #define SG_MAX_LOCAL_CONNS 16384 /* live at once: entries go when the connection closes */
 #define SG_RINGBUF_BYTES (256 * 1024)
+/* Prefixes, not ranges: Debian's 65,536 from 100000 on are 12, so ~20,000 users' worth. */
+#define SG_MAX_SUBUID_PREFIXES 262144
 
 /* sg_ports: key __u32 port (host order), value struct sg_port, per CPU. */
 #define SG_PORT_OUTBOUND (1U << 0) /* counted and policed when users connect to it */
@@ -216,6 +219,19 @@ struct sg_conn_stats {
 	__u64 bytes_sent; /* acknowledged payload, added when the connection closes */
 };
 
+/*
+ * sg_subuids (LPM trie, written by the daemon from /etc/subuid): the
+ * sub-UID ranges a user may map in a user namespace (subuid(5)), each as
+ * the prefixes that cover it, to the owner's UID. A connect from a sub-UID
+ * is policed and counted as its owner's, so a range is not 65,536 fresh
+ * bursts. The trie matches from the first byte: the UID is stored in
+ * network order.
+ */
+struct sg_subuid_key {
+	__u32 prefixlen; /* of the UID's 32 bits */
+	__u32 uid;	 /* network order */
+};
+
 /* sg_sources (LRU, XDP): key struct sg_addr, SYNs to inbound ports. */
 struct sg_addr {
 	__u32 addr[4];
@@ -305,6 +321,8 @@ struct sg_event {
 	__u16 port;
 	__u16 pad[3];
 	char comm[16];
+	__u32 real_uid; /* the caller's own UID; uid is its owner's when it is a sub-UID */
+	__u32 pad2;
 };
 
 /*

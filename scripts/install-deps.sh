@@ -8,7 +8,7 @@ packages=(
 	libbpf-dev libelf-dev zlib1g-dev linux-libc-dev bpftool
 	libjansson-dev libcmocka-dev libinih-dev libmicrohttpd-dev libsystemd-dev
 	libcurl4-openssl-dev
-	iproute2 util-linux passwd procps jq curl
+	iproute2 util-linux passwd uidmap procps jq curl
 	prometheus php-fpm libfcgi-bin systemd
 	libclang-rt-14-dev
 	postfix dovecot-core dovecot-imapd dovecot-pop3d swaks

@@ -30,8 +30,10 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "kern/connstats.h"
 #include "kern/loader.h"
 #include "kern/maps.h"
+#include "kern/subuids.h"
 #include "sg_bucket.h"
 #include "sandbox.h"
 #include "smtpguard.h"
@@ -289,8 +291,9 @@ static void set_policy(__u32 uid, __u32 mode, __u32 burst, __u64 rate_per_hour, 
 	close(fd);
 }
 
-static void expect_event(const struct sg_event *e, __u32 kind, __u32 verdict, __u32 uid,
-			 pid_t pid)
+/* uid: the policed one; real: the caller's own (run_as gives it gid real + 1). */
+static void expect_event_as(const struct sg_event *e, __u32 kind, __u32 verdict, __u32 uid,
+			    __u32 real, pid_t pid)
 {
 	__u32 want[4];
 
@@ -298,7 +301,8 @@ static void expect_event(const struct sg_event *e, __u32 kind, __u32 verdict, __
 	assert_int_equal(e->kind, kind);
 	assert_int_equal(e->verdict, verdict);
 	assert_int_equal(e->uid, uid);
-	assert_int_equal(e->gid, uid + 1);
+	assert_int_equal(e->real_uid, real);
+	assert_int_equal(e->gid, real + 1);
 	assert_int_equal(e->pid, pid);
 	assert_int_equal(e->tgid, pid);
 	assert_int_equal(e->cgroup_id, t.sb.cgroup_id);
@@ -306,6 +310,11 @@ static void expect_event(const struct sg_event *e, __u32 kind, __u32 verdict, __
 	assert_int_equal(e->port, t.port);
 	assert_string_equal(e->comm, "test_connect");
 	assert_true(e->ts_ns > 0);
+}
+
+static void expect_event(const struct sg_event *e, __u32 kind, __u32 verdict, __u32 uid, pid_t pid)
+{
+	expect_event_as(e, kind, verdict, uid, uid, pid);
 }
 
 static void test_counts_and_new_sender_event(void **state)
@@ -605,6 +614,110 @@ static void test_full_maps(void **state)
 	expect_denials(denied_before, 0, 2, 2);
 }
 
+/* The owner's sub-UIDs are [first, first + count) alone: through the daemon's writer. */
+static void set_subuids(__u32 owner, __u32 first, __u32 count)
+{
+	struct sg_subid_range r = { .owner = owner, .start = first, .count = count, .line = 1 };
+	struct sg_subid_set set = { .ranges = &r, .n = count ? 1 : 0, .cap = 1 };
+
+	set.outcomes[SG_SUBID_LOADED] = set.n;
+	assert_int_equal(sg_subuids_apply(&set), 0);
+	assert_int_equal(set.outcomes[SG_SUBID_LOADED], set.n);
+}
+
+static __u64 egress_syns(__u32 uid)
+{
+	struct sg_flow_key k;
+	struct sg_egress e;
+	int fd = map_fd(SG_MAP_EGRESS), err;
+
+	flow_key(&k, uid, "::ffff:127.0.0.1");
+	err = bpf_map_lookup_elem(fd, &k, &e);
+	close(fd);
+	return err ? 0 : e.syns;
+}
+
+static __u64 established(__u32 uid)
+{
+	struct sg_conn_row *rows;
+	__u64 n_est = 0;
+	size_t n, i;
+
+	assert_int_equal(sg_conn_stats_read(&rows, &n), 0);
+	for (i = 0; i < n; i++)
+		if (rows[i].uid == uid)
+			n_est = rows[i].s.established;
+	free(rows);
+	return n_est;
+}
+
+/*
+ * Debian gives each user 65,536 sub-UIDs from 100000 on (not aligned: 12
+ * prefixes). A process running as any of them (a user namespace's, through
+ * newuidmap) is its owner to every program: the owner's policy and one
+ * bucket, the owner's counts, flows, senders, egress and outcomes; the
+ * event names both. Just past the range, and once the range is gone, a
+ * UID is its own again.
+ */
+static void test_subuid_is_its_owner(void **state)
+{
+	__u32 owner = 61011, first = 100000, last = first + 65535;
+	__u32 sub[] = { first, first + 4242, last };
+	struct sg_subuid_key k = { .prefixlen = 32, .uid = htonl(last) };
+	struct denials before = denials();
+	__u32 got;
+	pid_t pid;
+	int fd;
+
+	set_subuids(owner, first, 65536);
+	fd = map_fd(SG_MAP_SUBUIDS);
+	assert_int_equal(sg_map_count(fd), 12);
+	assert_int_equal(bpf_map_lookup_elem(fd, &k, &got), 0);
+	assert_int_equal(got, owner);
+	close(fd);
+
+	set_policy(owner, SG_MODE_THROTTLE, 3, 1, 0);
+	read_events();
+	expect_result(run_as(sub[0], VIA_CONNECT4, t.port, 2, &pid), 2, 0);
+	expect_result(run_as(sub[1], VIA_CONNECT4, t.port, 2, NULL), 1, 1);
+	expect_result(run_as(sub[2], VIA_CONNECT6_MAPPED, t.port, 2, NULL), 0, 2);
+	expect_uid_stats(owner, 6, 3, 3);
+	expect_flow(owner, "::ffff:127.0.0.1", 6, 3);
+	expect_denials(before, 0, 3, 0);
+	assert_int_equal(egress_syns(owner), 3);
+	assert_int_equal(established(owner), 3);
+	for (got = 0; got < 3; got++) {
+		expect_no_uid_stats(sub[got]);
+		assert_int_equal(egress_syns(sub[got]), 0);
+		assert_int_equal(established(sub[got]), 0);
+	}
+
+	/* Each process is a new sender of the owner's; the event keeps the real UID too. */
+	read_events();
+	assert_int_equal(t.n_events, 4);
+	expect_event_as(&t.events[0], SG_EV_NEW_SENDER, SG_VERDICT_ALLOW, owner, sub[0], pid);
+	assert_int_equal(t.events[1].kind, SG_EV_NEW_SENDER);
+	assert_int_equal(t.events[1].uid, owner);
+	assert_int_equal(t.events[1].real_uid, sub[1]);
+	assert_int_equal(t.events[2].kind, SG_EV_DENIED);
+	assert_int_equal(t.events[2].real_uid, sub[1]);
+	assert_int_equal(t.events[3].kind, SG_EV_NEW_SENDER);
+	assert_int_equal(t.events[3].verdict, SG_VERDICT_DENY);
+	assert_int_equal(t.events[3].uid, owner);
+	assert_int_equal(t.events[3].real_uid, sub[2]);
+
+	/* One past the range, and the range removed: the UID's own default (observe). */
+	expect_result(run_as(last + 1, VIA_CONNECT4, t.port, 2, NULL), 2, 0);
+	expect_uid_stats(last + 1, 2, 2, 0);
+	set_subuids(owner, 0, 0);
+	fd = map_fd(SG_MAP_SUBUIDS);
+	assert_int_equal(sg_map_count(fd), 0);
+	close(fd);
+	expect_result(run_as(sub[1], VIA_CONNECT4, t.port, 2, NULL), 2, 0);
+	expect_uid_stats(sub[1], 2, 2, 0);
+	expect_uid_stats(owner, 6, 3, 3);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -618,6 +731,7 @@ int main(void)
 		cmocka_unit_test(test_port_totals),
 		cmocka_unit_test(test_kernel_reply_has_no_socket),
 		cmocka_unit_test(test_full_maps),
+		cmocka_unit_test(test_subuid_is_its_owner),
 	};
 
 	return cmocka_run_group_tests_name("connect_hooks", tests, setup, teardown);

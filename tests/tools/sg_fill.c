@@ -7,6 +7,10 @@
  *
  * Usage: sg_fill UIDS FLOWS [ROUND]   (SMTPGUARD_PIN_DIR pointing at the state)
  * Each ROUND (default 0) adds 1000 connections per UID to the previous one's.
+ *        sg_fill --buckets
+ * fills sg_buckets to its capacity with fresh buckets of UIDs from
+ * 3000000000 on: the state a flood of fresh UIDs leaves, where a throttled
+ * user without a bucket yet fails closed.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -17,6 +21,7 @@
 #include <bpf/bpf.h>
 
 #include "kern/maps.h"
+#include "sg_bucket.h"
 #include "smtpguard.h"
 #include "kern/state.h"
 
@@ -66,16 +71,35 @@ cleanup:
 	return err;
 }
 
+static int fill_buckets(void)
+{
+	struct sg_bucket b = {};
+	__u32 uid = 3000000000U;
+	int fd = sg_pin_open(SG_MAP_BUCKETS), err = 0;
+
+	if (fd < 0)
+		return fd;
+	while (!bpf_map_update_elem(fd, &uid, &b, BPF_NOEXIST))
+		uid++;
+	if (errno != E2BIG)
+		err = -errno;
+	close(fd);
+	return err;
+}
+
 int main(int argc, char **argv)
 {
 	int err;
 
-	if (argc != 3 && argc != 4) {
-		fprintf(stderr, "usage: sg_fill UIDS FLOWS [ROUND]\n");
+	if (argc == 2 && !strcmp(argv[1], "--buckets")) {
+		err = fill_buckets();
+	} else if (argc == 3 || argc == 4) {
+		err = fill(strtoul(argv[1], NULL, 10), strtoul(argv[2], NULL, 10),
+			   argc == 4 ? strtoul(argv[3], NULL, 10) : 0);
+	} else {
+		fprintf(stderr, "usage: sg_fill UIDS FLOWS [ROUND] | sg_fill --buckets\n");
 		return 2;
 	}
-	err = fill(strtoul(argv[1], NULL, 10), strtoul(argv[2], NULL, 10),
-		   argc == 4 ? strtoul(argv[3], NULL, 10) : 0);
 	if (err) {
 		fprintf(stderr, "sg_fill: %s: %s\n", sg_pin_dir(), strerror(-err));
 		return 1;

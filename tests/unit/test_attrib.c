@@ -1068,6 +1068,15 @@ static void test_line(void **state)
 	s.exe[0] = s.cmdline[0] = s.script[0] = s.cwd[0] = '\0';
 	sg_sender_info_line(&s, buf, sizeof(buf));
 	assert_string_equal(buf, "new sender uid 1001 (bob) pid 4242 php-fpm8.2 -> 203.0.113.5:25");
+
+	/* A sub-UID's connect is its owner's, and says which of the owner's UIDs it was. */
+	s.real_uid = 165536;
+	sg_sender_info_line(&s, buf, sizeof(buf));
+	assert_string_equal(buf, "new sender uid 1001 (bob) as sub-UID 165536 pid 4242 php-fpm8.2 "
+				 "-> 203.0.113.5:25");
+	s.real_uid = s.uid;
+	sg_sender_info_line(&s, buf, sizeof(buf));
+	assert_string_equal(buf, "new sender uid 1001 (bob) pid 4242 php-fpm8.2 -> 203.0.113.5:25");
 }
 
 /* --- recent senders --------------------------------------------------------------- */

@@ -65,6 +65,7 @@ static void test_defaults(void **state)
 	assert_string_equal(c->daemon.cgroup, "");
 	assert_int_equal(c->daemon.detach_on_exit, 0);
 	assert_int_equal(c->daemon.log_level, SG_LOG_INFO);
+	assert_string_equal(c->daemon.subuid, "/etc/subuid");
 	assert_int_equal(c->ports.n_outbound, 3);
 	assert_int_equal(c->ports.outbound[0], 25);
 	assert_int_equal(c->ports.outbound[1], 465);
@@ -194,7 +195,7 @@ static void test_dist_file(void **state)
 	}
 	fclose(out);
 	fclose(in);
-	assert_int_equal(uncommented, 92); /* every key but [override NAME]'s */
+	assert_int_equal(uncommented, 93); /* every key but [override NAME]'s */
 	memset(c, 0xff, sizeof(*c));
 	assert_int_equal(load(text, c, err, sizeof(err)), 0);
 	assert_memory_equal(c, def, sizeof(*c));
@@ -213,6 +214,7 @@ static void test_every_key(void **state)
 				   "cgroup=/sys/fs/cgroup/hosting.slice\n"
 				   "detach_on_exit : Yes ; all gone on stop\n"
 				   "log_level=debug\n"
+				   "subuid =\n"
 				   "[ ports ]\n"
 				   "outbound = 25,2525\n"
 				   "# inbound left out: not so in the other tests\n"
@@ -250,6 +252,7 @@ static void test_every_key(void **state)
 	strcpy(want->daemon.cgroup, "/sys/fs/cgroup/hosting.slice");
 	want->daemon.detach_on_exit = 1;
 	want->daemon.log_level = SG_LOG_DEBUG;
+	memset(want->daemon.subuid, 0, sizeof(want->daemon.subuid));
 	memset(want->ports.outbound, 0, sizeof(want->ports.outbound));
 	want->ports.outbound[0] = 25;
 	want->ports.outbound[1] = 2525;
@@ -484,7 +487,7 @@ static void test_errors(void **state)
 		  ":3: [override] limit: given twice (first on line 2)" },
 		{ "[daemon]\ninterface = eth0\n",
 		  ":2: [daemon] unknown key 'interface' (expected interfaces, cgroup, "
-		  "detach_on_exit or log_level)" },
+		  "detach_on_exit, log_level or subuid)" },
 		{ "[exporter]\n\nlisten = 127.0.0.1:99999\n",
 		  ":3: [exporter] listen: bad port '99999' (1 to 65535)" },
 		{ "[ports]\noutbound = 25\n; again\noutbound = 587\n",
@@ -617,7 +620,7 @@ static void test_errors(void **state)
 		  ":2: [daemon] expected 'key = value', got 'bad line'" },
 		{ "[policy]\nburst = 5\n[daemon]\nnope = 1\n",
 		  ":4: [daemon] unknown key 'nope' (expected interfaces, cgroup, "
-		  "detach_on_exit or log_level)" },
+		  "detach_on_exit, log_level or subuid)" },
 	};
 	struct sg_config *c = new_config();
 	char err[1024];

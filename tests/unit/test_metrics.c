@@ -774,6 +774,33 @@ static void test_policy(void **state)
 	free(buf);
 }
 
+/* The sub-UID file's lines by outcome, last; none without a daemon that read it. */
+static void test_subuid_ranges(void **state)
+{
+	const __u64 ranges[SG_SUBID__MAX] = { 40, 1, 2, 1, 0, 3, 0 };
+	struct sg_metrics m = { .st = &st, .version = "0.4.0", .subuid_ranges = ranges };
+	char *buf = render(&m), *tail;
+
+	tail = strstr(buf, "# HELP smtpguard_subuid_ranges");
+	assert_non_null(tail);
+	assert_string_equal(tail,
+			    "# HELP smtpguard_subuid_ranges Lines of the sub-UID file at its last "
+			    "read: ranges policed as their owner's (loaded), or refused, by why.\n"
+			    "# TYPE smtpguard_subuid_ranges gauge\n"
+			    "smtpguard_subuid_ranges{outcome=\"loaded\"} 40\n"
+			    "smtpguard_subuid_ranges{outcome=\"malformed\"} 1\n"
+			    "smtpguard_subuid_ranges{outcome=\"unknown_owner\"} 2\n"
+			    "smtpguard_subuid_ranges{outcome=\"root\"} 1\n"
+			    "smtpguard_subuid_ranges{outcome=\"account\"} 0\n"
+			    "smtpguard_subuid_ranges{outcome=\"overlap\"} 3\n"
+			    "smtpguard_subuid_ranges{outcome=\"full\"} 0\n");
+	free(buf);
+	m.subuid_ranges = NULL;
+	buf = render(&m);
+	assert_null(strstr(buf, "smtpguard_subuid_"));
+	free(buf);
+}
+
 static void test_numbers(void **state)
 {
 	struct sg_sender_rate s = { .uid = 7, .rate = { 2.0, 1e-5, 123456.789 } };
@@ -831,6 +858,7 @@ int main(void)
 		cmocka_unit_test_setup(test_campaign, setup),
 		cmocka_unit_test_setup(test_inband, setup),
 		cmocka_unit_test_setup(test_policy, setup),
+		cmocka_unit_test_setup(test_subuid_ranges, setup),
 		cmocka_unit_test_setup(test_numbers, setup),
 		cmocka_unit_test(test_promtool_rejects),
 		cmocka_unit_test_setup(test_write_error, setup),

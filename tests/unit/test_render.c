@@ -170,7 +170,8 @@ static void test_status_json(void **state)
 		"\"errors\":{\"map_full\":0,\"ringbuf_full\":0,\"truncated\":0,\"bad_header\":0,"
 		"\"fragment\":2,\"exthdr_limit\":0},\"counters\":{\"ban_drops\":0,\"events\":9,"
 		"\"denied_block\":0,\"denied_throttle\":4,\"denied_no_bucket\":0,"
-		"\"local_recorded\":0,\"local_unrecorded\":0,\"local_evicted\":0}}");
+		"\"local_recorded\":0,\"local_unrecorded\":0,\"local_evicted\":0},"
+		"\"fail_closed\":null}");
 	free(s);
 }
 
@@ -204,6 +205,45 @@ static void test_status_text(void **state)
 		"errors: map_full=0 ringbuf_full=0 truncated=0 bad_header=0 fragment=2 exthdr_limit=0\n"
 		"counters: ban_drops=0 events=9 denied_block=0 denied_throttle=4 denied_no_bucket=0 "
 		"local_recorded=0 local_unrecorded=0 local_evicted=0\n");
+	free(s);
+}
+
+/*
+ * Failing closed comes first in status (and top): the refusals counted,
+ * and each full map that fails closed with what it costs; in JSON too.
+ */
+static void test_fail_closed(void **state)
+{
+	static const char want[] =
+		"FAIL CLOSED: 20 connect()s refused for want of room for a token bucket "
+		"(denied_no_bucket)\n"
+		"FULL: sg_buckets 65536 of 65536: a throttled user with no bucket yet is refused "
+		"every connect()\n"
+		"FULL: sg_uid_stats 65536 of 65536: a user not counted yet is left uncounted, "
+		"and out of top\n\n"
+		"pinned state:";
+	struct sg_status st;
+	char *s;
+
+	fill_status(&st);
+	st.maps[2] = (struct sg_status_map){ .name = "sg_buckets", .entries = 65536,
+					     .capacity = 65536 };
+	st.maps[3] = (struct sg_status_map){ .name = "sg_uid_stats", .entries = 65535,
+					     .capacity = 65536 };
+	st.n_maps = 4;
+	s = json_text(sg_fail_closed_json(&st));
+	assert_string_equal(s, "{\"denied_no_bucket\":0,\"full_maps\":[\"sg_buckets\"]}");
+	free(s);
+	st.maps[3].entries = 65536;
+	st.counters[SG_CNT_DENIED_NO_BUCKET] = 20;
+	s = json_text(sg_fail_closed_json(&st));
+	assert_string_equal(s, "{\"denied_no_bucket\":20,\"full_maps\":[\"sg_buckets\","
+			       "\"sg_uid_stats\"]}");
+	free(s);
+	s = printed(print_status, &st);
+	assert_true(strlen(s) > strlen(want));
+	s[strlen(want)] = '\0';
+	assert_string_equal(s, want);
 	free(s);
 }
 
@@ -268,6 +308,7 @@ int main(void)
 		cmocka_unit_test(test_formats),	    cmocka_unit_test(test_top_json),
 		cmocka_unit_test(test_top_text),    cmocka_unit_test(test_status_json),
 		cmocka_unit_test(test_status_text), cmocka_unit_test(test_escape_id),
+		cmocka_unit_test(test_fail_closed),
 	};
 
 	return cmocka_run_group_tests_name("render", tests, NULL, NULL);

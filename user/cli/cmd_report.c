@@ -277,6 +277,18 @@ static int prepare_top(const struct sg_command *cmd, void *opts, char **args, in
 	return 0;
 }
 
+/* A user failing closed is in no row: said above the table, as status says it. */
+static int top_fail_closed(FILE *f)
+{
+	struct sg_status *st = malloc(sizeof(*st));
+	int err = st ? sg_status_collect(st) : -ENOMEM;
+
+	if (!err && sg_fail_closed_print(f, st))
+		fputc('\n', f);
+	free(st);
+	return err;
+}
+
 static int run_top(const struct sg_command *cmd, void *opts, char **args, int n_args)
 {
 	const struct top_opts *o = opts;
@@ -302,6 +314,9 @@ static int run_top(const struct sg_command *cmd, void *opts, char **args, int n_
 		}
 		if (o->watch)
 			printf("\033[H\033[2J");
+		err = top_fail_closed(stdout);
+		if (err)
+			break;
 		sg_top_print(stdout, t.rows, t.n, t.now);
 		fflush(stdout);
 	} while (o->watch && !sleep(o->watch) && !stop);
@@ -356,6 +371,8 @@ const struct sg_command sg_cmd_top = {
 		 "  One row per UID: connect() attempts to SMTP ports, allowed, denied, SYNs\n"
 		 "  seen leaving by TC egress, and the UID's policy. Egress traffic with no\n"
 		 "  owning socket is shown as '(no socket)' under the overflow UID.\n"
+		 "  Users refused for want of room for a bucket, or left uncounted, are\n"
+		 "  in no row: a FAIL CLOSED or FULL line above the table says so.\n"
 		 "  --accounts: one row per mail account (SASL login or local sender) the\n"
 		 "  running daemon has seen in the mail server's logs in the last hour, by\n"
 		 "  messages: total messages, messages in the last minute, recipients,\n"

@@ -85,6 +85,7 @@ struct sg_daemon_cfg {
 	char cgroup[PATH_MAX]; /* "": where the hooks are, else the cgroup2 root */
 	int detach_on_exit; /* 0: SIGTERM leaves the programs attached and enforcing */
 	enum sg_log_level log_level;
+	char subuid[PATH_MAX]; /* sub-UID ranges policed as their owners'; "": none */
 };
 
 struct sg_ports_cfg {

@@ -63,6 +63,7 @@
 	X(daemon, cgroup, parse_path, FIELD(daemon.cgroup), EMPTY, "")                             \
 	X(daemon, detach_on_exit, parse_bool, FIELD(daemon.detach_on_exit), 0, "no")               \
 	X(daemon, log_level, parse_log_level, FIELD(daemon.log_level), 0, "info")                  \
+	X(daemon, subuid, parse_path, FIELD(daemon.subuid), EMPTY, "/etc/subuid")                  \
 	/* No outbound port would silently turn the sensor off. */                                 \
 	X(ports, outbound, parse_ports, LIST(ports, outbound), 0, "25 465 587")                    \
 	X(ports, inbound, parse_ports, LIST(ports, inbound), EMPTY, "25 465 587 110 143 993 995")  \

@@ -243,6 +243,7 @@ void sg_daemon_reload(struct daemon *d)
 	c = NULL;
 	derive(d);
 	sg_guard_config(&d->guard, d->cfg, sg_boot_ns());
+	sg_subids_refresh(&d->subids, d->cfg->daemon.subuid, 1);
 	/* The log's next line is judged on the new file, not on the one just freed. */
 	d->defence.bf = &d->cfg->bruteforce;
 	d->defence.cfg = d->cfg;
@@ -321,6 +322,7 @@ static int daemon_attach(struct daemon *d)
 		return err;
 	}
 	sg_guard_config(&d->guard, d->cfg, sg_boot_ns());
+	sg_subids_refresh(&d->subids, d->cfg->daemon.subuid, 1);
 	return 0;
 }
 

@@ -57,6 +57,7 @@ void sg_daemon_tick(struct daemon *d)
 	err = sg_sweep_bans(&d->audit, now);
 	if (err > 0)
 		sg_info("%d expired ban%s removed", err, err == 1 ? "" : "s");
+	sg_subids_refresh(&d->subids, d->cfg->daemon.subuid, 0);
 
 	err = sg_senders_read(&d->senders, d->rates, now);
 	if (!err)

@@ -359,5 +359,10 @@ int sg_metrics_render(FILE *f, const struct sg_metrics *m)
 	if (m->defence)
 		defence_metrics(f, m->defence);
 	sg_metrics_render_inband(f, m);
+	if (m->subuid_ranges)
+		named_family(f, "smtpguard_subuid_ranges", "gauge",
+			     "Lines of the sub-UID file at its last read: ranges policed as their "
+			     "owner's (loaded), or refused, by why.",
+			     "outcome", sg_subid_outcome_names, m->subuid_ranges, SG_SUBID__MAX);
 	return fflush(f) || ferror(f) ? -EIO : 0;
 }

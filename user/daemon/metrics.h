@@ -17,6 +17,7 @@
 #include "daemon/policysrv.h"
 #include "mail/dnsbl.h"
 #include "core/rates.h"
+#include "core/subid.h"
 #include "util/render.h"
 
 struct sg_sender_rate {
@@ -123,6 +124,7 @@ struct sg_metrics {
 	const struct sg_defence_metrics *defence; /* NULL: none */
 	const struct sg_inband_metrics *inband; /* NULL: none */
 	const struct sg_policysrv_stats *policy;  /* NULL: no policy service */
+	const __u64 *subuid_ranges; /* [SG_SUBID__MAX]: the sub-UID file's lines; NULL: none */
 };
 
 #define SG_DNSBL_PAIRS (SG_MAX_ZONES * SG_DNSBL_HOST_ADDRS)

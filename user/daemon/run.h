@@ -21,6 +21,7 @@
 #include "daemon/metrics.h"
 #include "daemon/policysrv.h"
 #include "daemon/senders.h"
+#include "daemon/subids.h"
 #include "host/attrib.h"
 #include "host/audit.h"
 #include "host/recent.h"
@@ -68,6 +69,7 @@ struct daemon {
 	int conns_fd;		     /* sg_local_conns, or -1 */
 	struct sg_policysrv_stats policy_st;
 	struct sg_inband_metrics inband_m;
+	struct sg_subids subids;
 };
 
 /* What the epoll events carry, to tell the sources apart. */

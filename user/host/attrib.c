@@ -339,6 +339,7 @@ void sg_attrib_resolve(const struct sg_attrib_cfg *cfg, const struct sg_event *e
 	out->kind = e->kind;
 	out->verdict = e->verdict;
 	out->uid = e->uid;
+	out->real_uid = e->real_uid;
 	out->gid = e->gid;
 	out->pid = e->pid;
 	out->tgid = e->tgid;
@@ -487,7 +488,7 @@ static void put_value(struct line *l, const char *s)
 
 /*
  * new sender uid 1001 (bob, cpanel account bob of reseller res1, example.com www.example.org)
- *   pid 4242 php-fpm8.2 exe=/usr/sbin/php-fpm8.2 cmdline="php-fpm: pool bob"
+ *   [as sub-UID 165536] pid 4242 php-fpm8.2 exe=/usr/sbin/php-fpm8.2 cmdline="php-fpm: pool bob"
  *   script=/home/bob/public_html/x.php cwd=/home/bob/public_html -> 203.0.113.5:25
  * (one line), or "... pid 4242 mailer (process already gone) -> ...". "denied" instead of
  * "new sender" for a denial; "(no passwd entry)" for a UID without a name; fields that
@@ -513,7 +514,11 @@ void sg_sender_info_line(const struct sg_sender_info *s, char *buf, size_t len)
 		put(&l, " of reseller %s", s->owner);
 	if (s->domains[0])
 		put(&l, ", %s", s->domains);
-	put(&l, ") pid %u ", s->tgid);
+	put(&l, ")");
+	/* 0: not from an event; root is never a sub-UID (its ranges are refused). */
+	if (s->real_uid && s->real_uid != s->uid)
+		put(&l, " as sub-UID %u", s->real_uid);
+	put(&l, " pid %u ", s->tgid);
 	put_value(&l, s->comm[0] ? s->comm : "?");
 	if (s->gone)
 		put(&l, " (process already gone)");

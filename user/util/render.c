@@ -277,11 +277,75 @@ json_t *sg_status_json(const struct sg_status *st)
 		json_array_append_new(arr, e);
 	}
 	json_object_set_new(o, "maps", arr);
-
 	json_object_set_new(o, "errors", named_counters_json(sg_error_names, st->errors, SG_ERR__MAX));
 	json_object_set_new(o, "counters",
 			    named_counters_json(sg_counter_names, st->counters, SG_CNT__MAX));
+	json_object_set_new(o, "fail_closed", sg_fail_closed_json(st));
 	return o;
+}
+
+/* The map that failing closed comes from, when it is full; NULL otherwise. */
+static const struct sg_status_map *full_map(const struct sg_status *st, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < st->n_maps; i++)
+		if (!strcmp(st->maps[i].name, name) && st->maps[i].entries >= 0 &&
+		    (__u32)st->maps[i].entries >= st->maps[i].capacity)
+			return &st->maps[i];
+	return NULL;
+}
+
+/* The maps whose being full fails closed, and what it costs. */
+static const struct {
+	const char *name, *cost;
+} fail_closed_maps[] = {
+	{ SG_MAP_BUCKETS, "a throttled user with no bucket yet is refused every connect()" },
+	{ SG_MAP_UID_STATS, "a user not counted yet is left uncounted, and out of top" },
+};
+
+json_t *sg_fail_closed_json(const struct sg_status *st)
+{
+	json_t *o, *full = json_array();
+	size_t i;
+
+	for (i = 0; i < sizeof(fail_closed_maps) / sizeof(fail_closed_maps[0]); i++)
+		if (full_map(st, fail_closed_maps[i].name))
+			json_array_append_new(full, json_string(fail_closed_maps[i].name));
+	if (!st->counters[SG_CNT_DENIED_NO_BUCKET] && !json_array_size(full)) {
+		json_decref(full);
+		return json_null();
+	}
+	o = json_object();
+	json_object_set_new(o, "denied_no_bucket",
+			    json_integer(st->counters[SG_CNT_DENIED_NO_BUCKET]));
+	json_object_set_new(o, "full_maps", full);
+	return o;
+}
+
+int sg_fail_closed_print(FILE *f, const struct sg_status *st)
+{
+	const struct sg_status_map *m;
+	__u64 refused = st->counters[SG_CNT_DENIED_NO_BUCKET];
+	int said = 0;
+	size_t i;
+
+	if (refused) {
+		fprintf(f,
+			"FAIL CLOSED: %llu connect()%s refused for want of room for a token "
+			"bucket (denied_no_bucket)\n",
+			(unsigned long long)refused, refused == 1 ? "" : "s");
+		said = 1;
+	}
+	for (i = 0; i < sizeof(fail_closed_maps) / sizeof(fail_closed_maps[0]); i++) {
+		m = full_map(st, fail_closed_maps[i].name);
+		if (!m)
+			continue;
+		fprintf(f, "FULL: %s %d of %u: %s\n", m->name, m->entries, m->capacity,
+			fail_closed_maps[i].cost);
+		said = 1;
+	}
+	return said;
 }
 
 void sg_status_print(FILE *f, const struct sg_status *st)
@@ -289,6 +353,8 @@ void sg_status_print(FILE *f, const struct sg_status *st)
 	char policy[96];
 	size_t i;
 
+	if (sg_fail_closed_print(f, st))
+		fputc('\n', f);
 	fprintf(f, "pinned state: %s\n\ncgroup hooks:\n", st->pin_dir);
 	for (i = 0; i < st->n_hooks; i++) {
 		const struct sg_status_hook *h = &st->hooks[i];

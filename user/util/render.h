@@ -95,6 +95,16 @@ json_t *sg_status_json(const struct sg_status *st);
 void sg_status_print(FILE *f, const struct sg_status *st);
 
 /*
+ * Failing closed: a throttled user's connect() refused because there was
+ * no room for its token bucket (sg_buckets full), or UIDs left uncounted,
+ * so absent from top (sg_uid_stats full). status and top say it first;
+ * status --json has it as "fail_closed" (null when neither happened).
+ * Prints nothing and returns 0 when neither happened, else 1.
+ */
+int sg_fail_closed_print(FILE *f, const struct sg_status *st);
+json_t *sg_fail_closed_json(const struct sg_status *st);
+
+/*
  * A string the user or a process chose, as JSON: null for NULL or "", and
  * bytes that are not UTF-8 (which JSON cannot carry) as '?'.
  */

@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+
+#include "kern/maps.h"
+#include "kern/state.h"
+#include "kern/subuids.h"
+
+struct wanted {
+	struct sg_subuid_key *keys; /* every range's prefixes, sorted */
+	size_t n;
+	struct sg_subuid_key *stale; /* in the map, in no range */
+	size_t n_stale, cap_stale;
+};
+
+static int key_cmp(const void *a, const void *b)
+{
+	const struct sg_subuid_key *x = a, *y = b;
+
+	if (x->uid != y->uid)
+		return x->uid < y->uid ? -1 : 1;
+	return (x->prefixlen > y->prefixlen) - (x->prefixlen < y->prefixlen);
+}
+
+static int note_stale(const void *key, const void *value, void *ctx)
+{
+	struct wanted *w = ctx;
+	struct sg_subuid_key *grown;
+
+	if (bsearch(key, w->keys, w->n, sizeof(*w->keys), key_cmp))
+		return 0;
+	if (w->n_stale == w->cap_stale) {
+		w->cap_stale = w->cap_stale ? w->cap_stale * 2 : 64;
+		grown = realloc(w->stale, w->cap_stale * sizeof(*grown));
+		if (!grown)
+			return -ENOMEM;
+		w->stale = grown;
+	}
+	w->stale[w->n_stale++] = *(const struct sg_subuid_key *)key;
+	return 0;
+}
+
+static int wanted_keys(const struct sg_subid_set *set, struct wanted *w)
+{
+	size_t i;
+
+	w->keys = malloc((set->n ? set->n : 1) * SG_SUBID_MAX_PREFIXES * sizeof(*w->keys));
+	if (!w->keys)
+		return -ENOMEM;
+	for (i = 0; i < set->n; i++)
+		w->n += sg_subid_prefixes(set->ranges[i].start, set->ranges[i].count,
+					  w->keys + w->n);
+	qsort(w->keys, w->n, sizeof(*w->keys), key_cmp);
+	return 0;
+}
+
+/* Puts one range's prefixes; with no room, takes out those it put: 1 then, else 0 or -errno. */
+static int put_range(int fd, const struct sg_subid_range *r)
+{
+	struct sg_subuid_key keys[SG_SUBID_MAX_PREFIXES];
+	int n = sg_subid_prefixes(r->start, r->count, keys), i, err = 0;
+
+	for (i = 0; i < n && !err; i++)
+		if (bpf_map_update_elem(fd, &keys[i], &r->owner, BPF_ANY))
+			err = -errno;
+	if (err != -E2BIG && err != -ENOMEM)
+		return err;
+	while (--i >= 0)
+		bpf_map_delete_elem(fd, &keys[i]);
+	return 1;
+}
+
+int sg_subuids_apply(struct sg_subid_set *set)
+{
+	struct wanted w = {};
+	size_t i, out = 0;
+	int fd = sg_pin_open(SG_MAP_SUBUIDS), err;
+
+	if (fd < 0)
+		return fd;
+	err = wanted_keys(set, &w);
+	if (!err)
+		err = sg_map_for_each(fd, note_stale, &w);
+	for (i = 0; !err && i < w.n_stale; i++)
+		if (bpf_map_delete_elem(fd, &w.stale[i]) && errno != ENOENT)
+			err = -errno;
+	for (i = 0; !err && i < set->n; i++) {
+		err = put_range(fd, &set->ranges[i]);
+		if (err == 1) {
+			set->outcomes[SG_SUBID_LOADED]--;
+			set->outcomes[SG_SUBID_FULL]++;
+			err = 0;
+			continue;
+		}
+		set->ranges[out++] = set->ranges[i];
+	}
+	if (!err)
+		set->n = out;
+	free(w.keys);
+	free(w.stale);
+	close(fd);
+	return err;
+}
