@@ -4,8 +4,8 @@
 # A customer cannot starve the daemon's loop: a fork+connect flood makes a
 # ring-buffer event for every new process, and the tick (detection,
 # containment, expiry, the watchdog) still runs every second. Sourced by
-# run.sh; start_daemon, write_config, http_get and expect_metric are
-# daemon.sh's, fpm_cleanup fpm.sh's.
+# run.sh; start_daemon, write_config, http_get, expect_metric and
+# has_sender are daemon.sh's, fpm_cleanup fpm.sh's.
 
 TESTS+=(daemon_fork_flood)
 
@@ -71,8 +71,9 @@ flooding()
 # FLOODERS fork+connect loops of one throttled customer run, each child
 # titled "php-fpm: pool x" and alive for a moment, on a host with PHP-FPM
 # pools: the title buys no status query (its exe is no PHP-FPM), and what
-# attribution the flood gets is its share of the tick's. The flood is
-# throttled exactly: its burst through, every other connect refused.
+# attribution the flood gets is its share of the tick's, another customer's
+# new sender still attributed. The flood is throttled exactly: its burst
+# through, every other connect refused.
 test_daemon_fork_flood()
 {
 	local i v pids=() samples=() ok eperm other ticks0 ticks1
@@ -87,6 +88,7 @@ test_daemon_fork_flood()
 	ticks0=$(scrape smtpguard_ticks_total)
 	for ((i = 0; i < FLOODERS; i++)); do
 		# Each child titled as a PHP-FPM worker: exec -a sets the title they share.
+		# shellcheck disable=SC2016 # expanded by the inner bash
 		as_user "$USER_A" bash -c 'exec -a "php-fpm: pool x" "$0" "$@"' "$CONNECT" \
 			--fork --linger-ms "$FLOOD_LINGER_MS" --seconds "$FLOOD_SECONDS" \
 			-n "$FLOOD_MAX" --timeout-ms 1000 "$NET4" 25 >"$T/flood.$i" 2>&1 &
@@ -95,6 +97,10 @@ test_daemon_fork_flood()
 	# Sampled until the flood ends (bounded by FLOOD_SECONDS, and curl's 5 s each).
 	while flooding "${pids[@]}"; do
 		samples+=("$(scrape smtpguard_tick_interval_seconds)")
+		# Another customer's new sender, in the middle of the flood.
+		if [ "${#samples[@]}" -eq 2 ]; then
+			expect_connects "$USER_B" "ok=1 eperm=0 other=0" -n 1 "$NET4" 587
+		fi
 		sleep 0.5
 	done
 	for i in "${pids[@]}"; do
@@ -103,11 +109,7 @@ test_daemon_fork_flood()
 	ticks1=$(scrape smtpguard_ticks_total)
 	read -r ok eperm other < <(flood_sum)
 	echo "# fork flood: $FLOODERS loops, $((ok + eperm + other)) connects in ${FLOOD_SECONDS} s;" \
-		"ticks $ticks0 -> $ticks1;" \
-		"events read $(scrape smtpguard_events_read_total)," \
-		"lost $(scrape smtpguard_events_lost_total)," \
-		"not attributed $(scrape 'smtpguard_attribution_skipped_total{kind="event"}');" \
-		"tick periods sampled: ${samples[*]}"
+		"ticks $ticks0 -> $ticks1; tick periods sampled: ${samples[*]}"
 	for v in "${samples[@]}"; do
 		awk -v v="$v" 'BEGIN { exit !(v ~ /^[0-9.]+$/ && v < 2) }' ||
 			fail "tick period during the flood: ${samples[*]} (want each < 2 s)"
@@ -117,4 +119,9 @@ test_daemon_fork_flood()
 	[ "$eperm" -gt 0 ] || fail "no connect of the flood was refused"
 	expect_top "$USER_A" "$((ok + eperm))/$FLOOD_BURST/$eperm/$FLOOD_BURST"
 	expect_metric 'smtpguard_attribution_skipped_total{kind="php_fpm"}' 0
+	# The flood spent its own share of attribution, not B's.
+	nl_wait_until 80 has_sender "$USER_B" || fail "$USER_B's sender was not attributed"
+	expect_eq "B's sender" "$USER_B 587" "$(newest_sender "$USER_B" '"\(.user) \(.port)"')"
+	http_get /metrics | grep -E '^smtpguard_(events_(read|lost)_total|attribution_skipped)' |
+		sed 's/^/# /'
 }
