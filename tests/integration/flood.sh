@@ -119,6 +119,8 @@ test_daemon_fork_flood()
 	[ "$eperm" -gt 0 ] || fail "no connect of the flood was refused"
 	expect_top "$USER_A" "$((ok + eperm))/$FLOOD_BURST/$eperm/$FLOOD_BURST"
 	expect_metric 'smtpguard_attribution_skipped_total{kind="php_fpm"}' 0
+	# Not one line per event: a sum, at most once a minute.
+	expect_eq "reports of events not attributed" 1 "$(grep -c 'events not attributed' "$T/daemon.log")"
 	# The flood spent its own share of attribution, not B's.
 	nl_wait_until 80 has_sender "$USER_B" || fail "$USER_B's sender was not attributed"
 	expect_eq "B's sender" "$USER_B 587" "$(newest_sender "$USER_B" '"\(.user) \(.port)"')"
