@@ -10,21 +10,33 @@
  *
  * ADDR containing ':' is IPv6 (also ::ffff:a.b.c.d) on an AF_INET6 socket.
  *
- * Usage: sg_connect [--fastopen] [-n COUNT] [--timeout-ms MS] ADDR PORT
+ * --fork runs each session in a new child process that exits after it, as
+ * a fork+connect flood does: the kernel sees a new sender every time; with
+ * --linger-ms, the child stays that long after its session, to be seen
+ * alive (it shares the title of its parent: exec -a TITLE sg_connect ...).
+ * --seconds stops starting sessions once that many seconds have passed.
+ *
+ * Usage: sg_connect [--fastopen] [--fork [--linger-ms MS]] [-n COUNT] [--seconds S]
+ *                   [--timeout-ms MS] ADDR PORT
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_COUNT 100000
 #define MAX_TIMEOUT_MS 60000
+#define MAX_SECONDS 60
 #define QUIT "QUIT\r\n"
 
 struct target {
@@ -40,9 +52,13 @@ struct reader {
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: sg_connect [--fastopen] [-n COUNT] [--timeout-ms MS] ADDR PORT\n"
-			"  COUNT 1 to %d (default 1), MS 1 to %d (default 2000)\n",
-		MAX_COUNT, MAX_TIMEOUT_MS);
+	fprintf(stderr,
+		"usage: sg_connect [--fastopen] [--fork [--linger-ms MS]] [-n COUNT] [--seconds "
+		"S]\n"
+		"                  [--timeout-ms MS] ADDR PORT\n"
+		"  COUNT 1 to %d (default 1), S 1 to %d (default: no limit),\n"
+		"  MS 1 to %d (default 2000)\n",
+		MAX_COUNT, MAX_SECONDS, MAX_TIMEOUT_MS);
 	exit(2);
 }
 
@@ -194,15 +210,64 @@ static int session(const struct target *t, int fastopen, int timeout_ms)
 	return err;
 }
 
+struct child_args {
+	const struct target *t;
+	int fastopen, timeout_ms, linger_ms;
+};
+
+static int child_session(void *arg)
+{
+	const struct child_args *a = arg;
+	int err = session(a->t, a->fastopen, a->timeout_ms);
+
+	poll(NULL, 0, a->linger_ms);
+	_exit(-err);
+}
+
+/*
+ * The session in a child process that exits with its errno (0: ok); 0 or
+ * -errno as session() gives. The child shares the memory and the parent
+ * waits for it to exit (posix_spawn's way): a new process at a fraction of
+ * fork()'s cost, so the flood is as fast as a customer's can be.
+ */
+static int forked_session(const struct target *t, int fastopen, int timeout_ms, int linger_ms)
+{
+	static char stack[256 * 1024] __attribute__((aligned(16)));
+	struct child_args a = { t, fastopen, timeout_ms, linger_ms };
+	pid_t pid =
+		clone(child_session, stack + sizeof(stack), CLONE_VM | CLONE_VFORK | SIGCHLD, &a);
+	int status;
+
+	if (pid < 0)
+		return -errno;
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	return WIFEXITED(status) ? -WEXITSTATUS(status) : -ECHILD;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "fastopen", no_argument, NULL, 'f' },
+		{ "fork", no_argument, NULL, 'F' },
+		{ "seconds", required_argument, NULL, 's' },
 		{ "timeout-ms", required_argument, NULL, 't' },
-		{}
+		{ "linger-ms", required_argument, NULL, 'l' },
+		{},
 	};
-	long i, count = 1, ok = 0, eperm = 0, other = 0;
-	int c, err, first_other = 0, fastopen = 0, timeout_ms = 2000;
+	long i, count = 1, ok = 0, eperm = 0, other = 0, seconds = 0;
+	int c, err, first_other = 0, fastopen = 0, forked = 0, timeout_ms = 2000;
+	int linger_ms = 0;
+	double end;
 	struct target t;
 
 	while ((c = getopt_long(argc, argv, "n:", opts, NULL)) != -1) {
@@ -210,22 +275,33 @@ int main(int argc, char **argv)
 		case 'f':
 			fastopen = 1;
 			break;
+		case 'F':
+			forked = 1;
+			break;
 		case 'n':
 			count = parse_num(optarg, MAX_COUNT);
 			break;
+		case 's':
+			seconds = parse_num(optarg, MAX_SECONDS);
+			break;
 		case 't':
 			timeout_ms = parse_num(optarg, MAX_TIMEOUT_MS);
+			break;
+		case 'l':
+			linger_ms = parse_num(optarg, MAX_TIMEOUT_MS);
 			break;
 		default:
 			usage();
 		}
 	}
-	if (argc - optind != 2)
+	if (argc - optind != 2 || (linger_ms && !forked))
 		usage();
 	parse_target(argv[optind], argv[optind + 1], &t);
 
-	for (i = 0; i < count; i++) {
-		err = -session(&t, fastopen, timeout_ms);
+	end = now_s() + seconds;
+	for (i = 0; i < count && (!seconds || now_s() < end); i++) {
+		err = forked ? -forked_session(&t, fastopen, timeout_ms, linger_ms)
+			     : -session(&t, fastopen, timeout_ms);
 		if (!err) {
 			ok++;
 		} else if (err == EPERM) {

@@ -801,6 +801,7 @@ static void test_process_fpm(void **state)
 	static const char master_title[] =
 		"php-fpm: master process (/etc/php/8.2/fpm/php-fpm.conf)";
 	char proc[PATH_MAX], run[PATH_MAX], pattern[PATH_MAX], bob[PATH_MAX], www[PATH_MAX];
+	char own[PATH_MAX];
 	const char *sockets[] = { pattern, "127.0.0.1:1" };
 	struct sg_attrib_cfg cfg = {
 		.proc = proc,
@@ -810,6 +811,7 @@ static void test_process_fpm(void **state)
 	};
 	struct blob busy = fixture_response("fpm/busy.txt");
 	struct sg_sender_info s;
+	struct sg_quota quota;
 	int bob_fd, www_fd;
 	long long t0;
 	pid_t pool;
@@ -875,6 +877,42 @@ static void test_process_fpm(void **state)
 	assert_process(&s, "/usr/bin/php8.2", "php x.php", "/", "/x.php");
 	assert_false(asked(bob_fd));
 	assert_false(asked(www_fd));
+
+	/*
+	 * A title and a comm are anyone's to set: a program retitled as a
+	 * worker, or a customer's own binary named php-fpm, asks no pool.
+	 */
+	remove_tree(proc);
+	assert_int_equal(mkdir(proc, 0755), 0);
+	make_proc(proc, BUSY_PID, "/usr/bin/sleep", "/", pool_title, sizeof(pool_title),
+		  "php-fpm8.2\n");
+	sg_attrib_process(&cfg, BUSY_PID, &s);
+	assert_process(&s, "/usr/bin/sleep", "php-fpm: pool www", "/", "");
+	path_in(own, tmp, "php-fpm8.2");
+	write_file(own, "#!/bin/sh\n", 10);
+	if (!geteuid())
+		assert_int_equal(chown(own, 65534, 65534), 0);
+	remove_tree(proc);
+	assert_int_equal(mkdir(proc, 0755), 0);
+	make_proc(proc, BUSY_PID, own, "/", pool_title, sizeof(pool_title), "php-fpm8.2\n");
+	sg_attrib_process(&cfg, BUSY_PID, &s);
+	assert_process(&s, own, "php-fpm: pool www", "/", "");
+	assert_false(asked(bob_fd));
+	assert_false(asked(www_fd));
+	unlink(own);
+
+	/* A real worker past the tick's allowance of lookups: nobody is asked, and it is counted.
+	 */
+	sg_quota_init(&quota, 0, 0);
+	cfg.fpm_quota = &quota;
+	remove_tree(proc);
+	assert_int_equal(mkdir(proc, 0755), 0);
+	make_proc(proc, BUSY_PID, "/usr/sbin/php-fpm8.2", "/", pool_title, sizeof(pool_title),
+		  "php-fpm8.2\n");
+	sg_attrib_process(&cfg, BUSY_PID, &s);
+	assert_string_equal(s.script, "");
+	assert_false(asked(www_fd));
+	assert_int_equal(quota.refused, 1);
 
 	close(bob_fd);
 	close(www_fd);

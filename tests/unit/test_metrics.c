@@ -100,6 +100,11 @@ static char *rendered(const struct sg_sender_rate *s, size_t n, size_t omitted)
 				.senders_omitted = omitted,
 				.events_read = 9,
 				.tick_seconds = 0.0125,
+				.events_pending = 3,
+				.events_unattributed = 40,
+				.fpm_skipped = 1,
+				.ticks = 120,
+				.tick_interval_seconds = 1.5,
 				.version = "0.3.0" };
 
 	return render(&m);
@@ -231,6 +236,25 @@ static void test_exposition(void **state)
 		"and compute the rates.\n"
 		"# TYPE smtpguard_tick_seconds gauge\n"
 		"smtpguard_tick_seconds 0.0125\n"
+		"# HELP smtpguard_ticks_total Ticks the daemon has run.\n"
+		"# TYPE smtpguard_ticks_total counter\n"
+		"smtpguard_ticks_total 120\n"
+		"# HELP smtpguard_tick_interval_seconds Time from the start of the tick before to "
+		"the "
+		"start of the last (1 when on time).\n"
+		"# TYPE smtpguard_tick_interval_seconds gauge\n"
+		"smtpguard_tick_interval_seconds 1.5\n"
+		"# HELP smtpguard_events_pending Ring-buffer events waiting to be read at the last "
+		"tick.\n"
+		"# TYPE smtpguard_events_pending gauge\n"
+		"smtpguard_events_pending 3\n"
+		"# HELP smtpguard_attribution_skipped_total Events read but not attributed "
+		"(event), "
+		"and PHP-FPM workers whose script was not asked (php_fpm), because the second's "
+		"attribution budget was spent.\n"
+		"# TYPE smtpguard_attribution_skipped_total counter\n"
+		"smtpguard_attribution_skipped_total{kind=\"event\"} 40\n"
+		"smtpguard_attribution_skipped_total{kind=\"php_fpm\"} 1\n"
 		"# HELP smtpguard_map_entries Entries in the BPF map.\n"
 		"# TYPE smtpguard_map_entries gauge\n"
 		"smtpguard_map_entries{map=\"sg_policies\"} 2\n"

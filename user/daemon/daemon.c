@@ -41,6 +41,7 @@ static void derive(struct daemon *d)
 		.fpm_sockets = d->fpm_sockets,
 		.n_fpm = c->attribution.n_fpm_sockets,
 		.fpm_status_path = c->attribution.fpm_status_path,
+		.fpm_quota = &d->fpm_quota,
 	};
 	d->audit = c->audit;
 	sg_log_set_level(c->daemon.log_level);

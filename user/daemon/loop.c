@@ -4,6 +4,16 @@
  * they are read; the 1 s tick (expiry, the maps read once, rates, the
  * detector, what the exporter serves); the mail server's logs; signals
  * (SIGHUP reloads the config, SIGTERM and SIGINT stop the loop).
+ *
+ * No customer can hold the loop: a fork+connect flood makes an event for
+ * every new process, and libbpf reads the ring for as long as events keep
+ * coming. So a turn of the loop reads at most EVENTS_PER_TURN events, the
+ * rest waiting in the ring until the timer and the other sources have had
+ * their turn; and attributing an event (the /proc reads, the account, a
+ * PHP-FPM status query of up to 250 ms) is allowed ATTRIB_PER_TICK times a
+ * tick, ATTRIB_PER_UID for one UID, PHP-FPM FPM_PER_TICK times, FPM_PER_UID
+ * for one UID. An event past that is counted, not attributed nor logged:
+ * the kernel has counted and policed its connect all the same.
  */
 #include <errno.h>
 #include <signal.h>
@@ -15,6 +25,7 @@
 #include <unistd.h>
 #include <systemd/sd-daemon.h>
 
+#include "core/quota.h"
 #include "core/rates.h"
 #include "daemon/run.h"
 #include "daemon/sweep.h"
@@ -23,6 +34,16 @@
 #include "sg_bucket.h"
 #include "util/log.h"
 
+#define EVENTS_PER_TURN 256
+#define ATTRIB_PER_TICK 64
+#define ATTRIB_PER_UID	16
+#define FPM_PER_TICK	2
+#define FPM_PER_UID	1
+/* Events not attributed are logged as a sum, at most once a minute. */
+#define UNATTRIBUTED_LOG_TICKS 60
+/* What handle_event returns when the turn's events are read: libbpf stops at a negative one. */
+#define TURN_DONE (-EAGAIN)
+
 static int handle_event(void *ctx, void *data, size_t size)
 {
 	struct daemon *d = ctx;
@@ -30,18 +51,53 @@ static int handle_event(void *ctx, void *data, size_t size)
 	struct sg_event e;
 	char line[2048];
 
+	/* libbpf has consumed the event whatever this returns: it counts against the turn. */
+	d->turn_events++;
 	/* The ring buffer is the kernel's; still, never read past what it handed over. */
-	if (size < sizeof(e))
-		return 0;
-	memcpy(&e, data, sizeof(e));
-	d->events_read++;
-	sg_attrib_resolve(&d->attrib, &e, &info);
-	if (sg_recent_add(d->recent, &info))
-		sg_error("recent senders: %s", strerror(ENOMEM));
-	d->recent_changed = 1;
-	sg_sender_info_line(&info, line, sizeof(line));
-	sg_info("%s", line);
-	return 0;
+	if (size >= sizeof(e)) {
+		memcpy(&e, data, sizeof(e));
+		d->events_read++;
+		if (sg_quota_take(&d->attrib_quota, e.uid)) {
+			sg_attrib_resolve(&d->attrib, &e, &info);
+			if (sg_recent_add(d->recent, &info))
+				sg_error("recent senders: %s", strerror(ENOMEM));
+			d->recent_changed = 1;
+			sg_sender_info_line(&info, line, sizeof(line));
+			sg_info("%s", line);
+		}
+	}
+	return d->turn_events < EVENTS_PER_TURN ? 0 : TURN_DONE;
+}
+
+/* Up to EVENTS_PER_TURN events; more left in the ring make its fd ready for the next turn. */
+static void read_events(struct daemon *d)
+{
+	int err;
+
+	d->turn_events = 0;
+	err = ring_buffer__consume(d->rb);
+	if (err < 0 && err != TURN_DONE)
+		sg_error("ring buffer: %s", strerror(-err));
+}
+
+/* A new tick's allowance of attribution; what the last ones refused, in the log now and then. */
+static void attrib_tick(struct daemon *d)
+{
+	__u64 events = d->attrib_quota.refused - d->attrib_reported,
+	      fpm = d->fpm_quota.refused - d->fpm_reported;
+
+	sg_quota_tick(&d->attrib_quota);
+	sg_quota_tick(&d->fpm_quota);
+	if ((!events && !fpm) ||
+	    (d->reported_tick && d->ticks < d->reported_tick + UNATTRIBUTED_LOG_TICKS))
+		return;
+	sg_warn("%llu events not attributed and %llu PHP-FPM lookups not made since the last "
+		"report: over %d events (%d of one UID) or %d lookups (%d of one UID) a second",
+		(unsigned long long)events, (unsigned long long)fpm, ATTRIB_PER_TICK,
+		ATTRIB_PER_UID, FPM_PER_TICK, FPM_PER_UID);
+	d->attrib_reported = d->attrib_quota.refused;
+	d->fpm_reported = d->fpm_quota.refused;
+	d->reported_tick = d->ticks;
 }
 
 /* Once a second: expiry, counts, rates, and what the exporter serves. */
@@ -51,6 +107,9 @@ void sg_daemon_tick(struct daemon *d)
 	int err;
 
 	d->ticks++;
+	d->tick_interval_ns = d->last_tick_ns ? now - d->last_tick_ns : 0;
+	d->last_tick_ns = now;
+	attrib_tick(d);
 	err = sg_sweep_policies(&d->audit, now);
 	if (err > 0)
 		sg_info("%d expired polic%s removed", err, err == 1 ? "y" : "ies");
@@ -74,6 +133,8 @@ void sg_daemon_tick(struct daemon *d)
 	}
 	if (!err)
 		err = sg_status_collect(&d->st);
+	if (!err)
+		err = sg_events_pending(&d->events_pending);
 	if (err) {
 		if (!d->tick_failed)
 			sg_error("reading %s: %s", sg_pin_dir(), strerror(-err));
@@ -118,7 +179,7 @@ int sg_daemon_loop(struct daemon *d)
 {
 	struct epoll_event evs[8];
 	__u64 expirations;
-	int n, i, err;
+	int n, i;
 
 	for (;;) {
 		n = epoll_wait(d->epfd, evs, 8, -1);
@@ -130,9 +191,7 @@ int sg_daemon_loop(struct daemon *d)
 		for (i = 0; i < n; i++) {
 			switch (evs[i].data.u32) {
 			case SRC_RING:
-				err = ring_buffer__consume(d->rb);
-				if (err < 0)
-					sg_error("ring buffer: %s", strerror(-err));
+				read_events(d);
 				break;
 			case SRC_TIMER:
 				if (read(d->timerfd, &expirations, sizeof(expirations)) > 0)
@@ -166,6 +225,8 @@ int sg_daemon_open_loop(struct daemon *d)
 	sigset_t mask;
 	int fd, err;
 
+	sg_quota_init(&d->attrib_quota, ATTRIB_PER_TICK, ATTRIB_PER_UID);
+	sg_quota_init(&d->fpm_quota, FPM_PER_TICK, FPM_PER_UID);
 	d->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (d->epfd < 0)
 		return -errno;

@@ -339,6 +339,26 @@ int sg_metrics_render_dnsbl(FILE *f, const struct sg_dnsbl_state *s)
 	return fflush(f) || ferror(f) ? -EIO : 0;
 }
 
+/* Whether a flood of events holds the loop back: ticks, their period, what waits or was skipped. */
+static void loop_metrics(FILE *f, const struct sg_metrics *m)
+{
+	static const char *const kinds[] = {"event", "php_fpm"};
+	const __u64 skipped[] = {m->events_unattributed, m->fpm_skipped};
+
+	family(f, "smtpguard_ticks_total", "counter", "Ticks the daemon has run.");
+	sample_u64(f, "smtpguard_ticks_total", NO_LABELS, m->ticks);
+	family(f, "smtpguard_tick_interval_seconds", "gauge",
+	       "Time from the start of the tick before to the start of the last (1 when on time).");
+	sample_double(f, "smtpguard_tick_interval_seconds", NO_LABELS, m->tick_interval_seconds);
+	family(f, "smtpguard_events_pending", "gauge",
+	       "Ring-buffer events waiting to be read at the last tick.");
+	sample_u64(f, "smtpguard_events_pending", NO_LABELS, m->events_pending);
+	named_family(f, "smtpguard_attribution_skipped_total", "counter",
+		     "Events read but not attributed (event), and PHP-FPM workers whose script was "
+		     "not asked (php_fpm), because the second's attribution budget was spent.",
+		     "kind", kinds, skipped, sizeof(skipped) / sizeof(skipped[0]));
+}
+
 int sg_metrics_render(FILE *f, const struct sg_metrics *m)
 {
 	family(f, "smtpguard_build_info", "gauge", "The running smtpguard's version, always 1.");
@@ -349,6 +369,7 @@ int sg_metrics_render(FILE *f, const struct sg_metrics *m)
 	family(f, "smtpguard_tick_seconds", "gauge",
 	       "How long the daemon's last tick took to read the maps and compute the rates.");
 	sample_double(f, "smtpguard_tick_seconds", NO_LABELS, m->tick_seconds);
+	loop_metrics(f, m);
 	map_metrics(f, m->st);
 	program_metrics(f, m->st);
 	sender_metrics(f, m);

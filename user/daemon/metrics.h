@@ -108,6 +108,10 @@ struct sg_metrics {
 	size_t senders_omitted; /* UIDs with counts that are not among the K */
 	__u64 events_read; /* ring-buffer events the daemon consumed */
 	double tick_seconds; /* how long the last tick took to read the maps */
+	__u64 events_pending; /* left in the ring buffer at the tick */
+	__u64 events_unattributed, fpm_skipped; /* over the attribution budget */
+	__u64 ticks;
+	double tick_interval_seconds; /* from the tick before to this one */
 	const char *version;
 
 	/* The detector: raised alerts by rule, automatic actions by action and rule. */

@@ -168,6 +168,11 @@ void sg_daemon_publish_metrics(struct daemon *d, __u64 now)
 	m.senders_omitted = d->senders.n - m.n_senders;
 	m.events_read = d->events_read;
 	m.subuid_ranges = d->subids.outcomes;
+	m.events_pending = d->events_pending;
+	m.events_unattributed = d->attrib_quota.refused;
+	m.fpm_skipped = d->fpm_quota.refused;
+	m.ticks = d->ticks;
+	m.tick_interval_seconds = (double)d->tick_interval_ns / SG_NS_PER_SEC;
 	detector_metrics(d, &m, alerts, actions);
 	sg_mailguard_metrics(&d->mail, time(NULL), &d->mta, d->accounts,
 			     d->cfg->exporter.top_senders, d->mta_records);

@@ -12,6 +12,7 @@
 #include <bpf/libbpf.h>
 
 #include "core/config.h"
+#include "core/quota.h"
 #include "daemon/defence.h"
 #include "daemon/dnsblwatch.h"
 #include "daemon/exporter.h"
@@ -58,7 +59,14 @@ struct daemon {
 	__u64 mta_records[SG_MTA_EVENT_KINDS];
 	struct sg_mta_metrics mta;
 	__u64 events_read;
+	__u32 turn_events;		     /* read in this turn of the loop */
+	__u64 events_pending;		     /* left in the ring at the last tick */
+	struct sg_quota attrib_quota;	     /* events attributed a tick */
+	struct sg_quota fpm_quota;	     /* PHP-FPM lookups a tick */
+	__u64 attrib_reported, fpm_reported; /* refusals logged so far */
+	__u64 reported_tick;		     /* when */
 	__u64 ticks;
+	__u64 last_tick_ns, tick_interval_ns; /* when the last tick began; since the one before */
 	__u64 senders_tick; /* when /senders was last published */
 	int rates_started;
 	int tick_failed;	     /* the last tick could not read the maps */

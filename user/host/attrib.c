@@ -2,7 +2,7 @@
 /*
  * Attribution of ring-buffer events: what process (/proc, PHP-FPM status
  * page) sent, and who (the account, account.c). The daemon calls this for
- * every event, the moment it reads it.
+ * every event its budget allows (loop.c), the moment it reads it.
  *
  * Not thread-safe: the PHP-FPM back-off list is static, for the daemon's one loop.
  */
@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "host/attrib.h"
@@ -104,21 +105,32 @@ static int exited(int e_exe, int e_cmdline, int e_cwd)
 #define FPM_POOL_PREFIX "php-fpm: pool "
 
 /*
+ * Whether the process runs PHP-FPM's binary: its exe (the file itself, not
+ * the title or comm, which any process can set) named php-fpm* and
+ * installed by root, as a package puts it, not a copy a customer made.
+ */
+static int fpm_binary(int dfd, const char *exe)
+{
+	const char *base = strrchr(exe, '/');
+	struct stat st;
+
+	base = base ? base + 1 : exe;
+	return !strncmp(base, "php-fpm", 7) && !fstatat(dfd, "exe", &st, 0) && st.st_uid == 0 &&
+	       !(st.st_mode & (S_IWGRP | S_IWOTH));
+}
+
+/*
  * A PHP-FPM worker (the master runs no script): 1 with its pool's name in
  * pool, "" when its title does not say.
  */
-static int fpm_worker(int dfd, const char *cmdline, char *pool, size_t len)
+static int fpm_worker(int dfd, const char *exe, const char *cmdline, char *pool, size_t len)
 {
-	char comm[32];
-
 	pool[0] = '\0';
-	if (!strncmp(cmdline, FPM_POOL_PREFIX, strlen(FPM_POOL_PREFIX))) {
-		snprintf(pool, len, "%s", cmdline + strlen(FPM_POOL_PREFIX));
-		return 1;
-	}
-	if (!strncmp(cmdline, "php-fpm: master", 15))
+	if (!fpm_binary(dfd, exe) || !strncmp(cmdline, "php-fpm: master", 15))
 		return 0;
-	return read_small(dfd, "comm", comm, sizeof(comm)) > 0 && !strncmp(comm, "php-fpm", 7);
+	if (!strncmp(cmdline, FPM_POOL_PREFIX, strlen(FPM_POOL_PREFIX)))
+		snprintf(pool, len, "%s", cmdline + strlen(FPM_POOL_PREFIX));
+	return 1;
 }
 
 /* The pool's own sockets are likeliest to know the worker: they go first. */
@@ -293,8 +305,8 @@ static void interpreter_script(int dfd, const char *cwd, char *script, size_t le
 	}
 }
 
-/* The process at tgid, if it is one that already ran at ts_ns. */
-static void process_at(const struct sg_attrib_cfg *cfg, __u32 tgid, __u64 ts_ns,
+/* The process at tgid (of uid), if it is one that already ran at ts_ns. */
+static void process_at(const struct sg_attrib_cfg *cfg, __u32 tgid, __u32 uid, __u64 ts_ns,
 		       struct sg_sender_info *out)
 {
 	char path[PATH_MAX], pool[64];
@@ -319,8 +331,9 @@ static void process_at(const struct sg_attrib_cfg *cfg, __u32 tgid, __u64 ts_ns,
 		out->gone = 1;
 		out->exe[0] = out->cmdline[0] = out->cwd[0] = '\0';
 	} else if (cfg->fpm_status_path && *cfg->fpm_status_path &&
-		   fpm_worker(dfd, out->cmdline, pool, sizeof(pool))) {
-		fpm_lookup(cfg, tgid, pool, out->script, sizeof(out->script));
+		   fpm_worker(dfd, out->exe, out->cmdline, pool, sizeof(pool))) {
+		if (!cfg->fpm_quota || sg_quota_take(cfg->fpm_quota, uid))
+			fpm_lookup(cfg, tgid, pool, out->script, sizeof(out->script));
 	} else if (interpreter(out->exe)) {
 		interpreter_script(dfd, out->cwd, out->script, sizeof(out->script));
 	}
@@ -329,7 +342,7 @@ static void process_at(const struct sg_attrib_cfg *cfg, __u32 tgid, __u64 ts_ns,
 
 void sg_attrib_process(const struct sg_attrib_cfg *cfg, __u32 tgid, struct sg_sender_info *out)
 {
-	process_at(cfg, tgid, UINT64_MAX, out);
+	process_at(cfg, tgid, 0, UINT64_MAX, out);
 }
 
 void sg_attrib_resolve(const struct sg_attrib_cfg *cfg, const struct sg_event *e,
@@ -348,7 +361,7 @@ void sg_attrib_resolve(const struct sg_attrib_cfg *cfg, const struct sg_event *e
 	memcpy(out->comm, e->comm, sizeof(out->comm));
 	out->comm[sizeof(out->comm) - 1] = '\0';
 	/* The process can exit at any moment; the account cannot. */
-	process_at(cfg, e->tgid, e->ts_ns, out);
+	process_at(cfg, e->tgid, e->uid, e->ts_ns, out);
 	sg_attrib_account(cfg, e->uid, out);
 }
 

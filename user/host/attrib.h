@@ -12,6 +12,7 @@
 #include <jansson.h>
 #include <linux/types.h>
 
+#include "core/quota.h"
 #include "smtpguard.h"
 
 struct sg_attrib_cfg {
@@ -22,6 +23,8 @@ struct sg_attrib_cfg {
 	const char *const *fpm_sockets; /* glob patterns of PHP-FPM pool sockets */
 	int n_fpm;
 	const char *fpm_status_path; /* NULL or "": no PHP-FPM lookup */
+	/* PHP-FPM lookups (up to 250 ms each) allowed per UID and tick; NULL: unbounded */
+	struct sg_quota *fpm_quota;
 };
 
 struct sg_sender_info {

@@ -4,9 +4,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
+#include <linux/bpf.h>
 
 #include "kern/collect.h"
 #include "kern/maps.h"
@@ -139,6 +141,36 @@ int sg_settings_get(struct sg_settings *s)
 int sg_settings_set(const struct sg_settings *s)
 {
 	return settings_io((struct sg_settings *)s, 1);
+}
+
+/*
+ * The kernel keeps the ring's consumer position on its first page and the
+ * producer's on the second; anyone holding the map may map them read-only.
+ * What lies between is records of one struct sg_event each, with a header.
+ */
+int sg_events_pending(__u64 *events)
+{
+	const size_t record = (BPF_RINGBUF_HDR_SZ + sizeof(struct sg_event) + 7) / 8 * 8;
+	long page = sysconf(_SC_PAGESIZE);
+	int fd = sg_pin_open(SG_MAP_EVENTS), err = 0;
+	unsigned long *cons, *prod = MAP_FAILED;
+
+	if (fd < 0)
+		return fd;
+	cons = mmap(NULL, page, PROT_READ, MAP_SHARED, fd, 0);
+	if (cons != MAP_FAILED)
+		prod = mmap(NULL, page, PROT_READ, MAP_SHARED, fd, page);
+	if (prod == MAP_FAILED) {
+		err = -errno;
+	} else {
+		*events = (__atomic_load_n(prod, __ATOMIC_ACQUIRE) -
+			   __atomic_load_n(cons, __ATOMIC_ACQUIRE)) / record;
+		munmap(prod, page);
+	}
+	if (cons != MAP_FAILED)
+		munmap(cons, page);
+	close(fd);
+	return err;
 }
 
 int sg_status_collect(struct sg_status *st)

@@ -12,6 +12,9 @@ int sg_pin_walk(const char *map, sg_entry_fn fn, void *ctx);
 int sg_settings_get(struct sg_settings *s);
 int sg_settings_set(const struct sg_settings *s);
 
+/* Events in the ring buffer (sg_events) that nobody has read yet. */
+int sg_events_pending(__u64 *events);
+
 /* What is attached and counted: hooks, interfaces, maps, ports, policies, errors, counters. */
 int sg_status_collect(struct sg_status *st);
 
