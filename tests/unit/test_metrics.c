@@ -438,6 +438,7 @@ static void test_detector(void **state)
 				.action_names = actions,
 				.n_actions = 2,
 				.actions = acts,
+				.connections_cut = 3,
 				.active = active,
 				.n_active = 1,
 				.conn = &conn };
@@ -479,7 +480,11 @@ static void test_detector(void **state)
 		"smtpguard_actions_total{action=\"alert\",rule=\"rate\"} 1\n"
 		"smtpguard_actions_total{action=\"alert\",rule=\"new_sender\"} 0\n"
 		"smtpguard_actions_total{action=\"throttle\",rule=\"rate\"} 1\n"
-		"smtpguard_actions_total{action=\"throttle\",rule=\"new_sender\"} 1\n");
+		"smtpguard_actions_total{action=\"throttle\",rule=\"new_sender\"} 1\n"
+		"# HELP smtpguard_connections_cut_total Open connections to watched ports the "
+		"daemon's blocks destroyed.\n"
+		"# TYPE smtpguard_connections_cut_total counter\n"
+		"smtpguard_connections_cut_total 3\n");
 	assert_promtool_accepts(buf);
 	free(buf);
 }

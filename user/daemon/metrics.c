@@ -279,6 +279,9 @@ static void detector_metrics(FILE *f, const struct sg_metrics *m)
 				   LABELS({"action", m->action_names[i]},
 					  {"rule", m->rule_names[j]}),
 				   m->actions[i * m->n_rules + j]);
+	family(f, "smtpguard_connections_cut_total", "counter",
+	       "Open connections to watched ports the daemon's blocks destroyed.");
+	sample_u64(f, "smtpguard_connections_cut_total", NO_LABELS, m->connections_cut);
 }
 
 static void defence_metrics(FILE *f, const struct sg_defence_metrics *m)

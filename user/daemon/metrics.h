@@ -116,6 +116,7 @@ struct sg_metrics {
 	const char *const *action_names;
 	size_t n_actions;
 	const __u64 *actions; /* [n_actions][n_rules] */
+	__u64 connections_cut; /* open connections the daemon's blocks cut */
 	const struct sg_alert_metric *active;
 	size_t n_active;
 	const struct sg_conn_stats *conn; /* host totals from sock_ops; NULL: none read */

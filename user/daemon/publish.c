@@ -108,6 +108,7 @@ static void detector_metrics(struct daemon *d, struct sg_metrics *m, __u64 *aler
 	m->action_names = sg_action_names;
 	m->n_actions = SG_ACTIONS;
 	m->actions = actions;
+	m->connections_cut = sg_respond_cut(d->guard.resp);
 	m->active = d->active;
 	m->n_active = sg_guard_active(&d->guard, d->active, ACTIVE_SHOWN);
 	m->conn = &d->guard.conn_total;
