@@ -14,6 +14,7 @@
 #include "core/baseline.h"
 #include "core/brute.h"
 #include "core/config.h"
+#include "daemon/anyport.h"
 #include "daemon/policysrv.h"
 #include "mail/dnsbl.h"
 #include "core/rates.h"
@@ -124,6 +125,7 @@ struct sg_metrics {
 	const struct sg_defence_metrics *defence; /* NULL: none */
 	const struct sg_inband_metrics *inband; /* NULL: none */
 	const struct sg_policysrv_stats *policy;  /* NULL: no policy service */
+	const struct sg_anyport *anyport; /* NULL: not read */
 };
 
 #define SG_DNSBL_PAIRS (SG_MAX_ZONES * SG_DNSBL_HOST_ADDRS)

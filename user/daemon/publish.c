@@ -168,6 +168,7 @@ void sg_daemon_publish_metrics(struct daemon *d, __u64 now)
 	m.senders = d->top;
 	m.senders_omitted = d->senders.n - m.n_senders;
 	m.events_read = d->events_read;
+	m.anyport = &d->anyport;
 	detector_metrics(d, &m, alerts, actions);
 	sg_mailguard_metrics(&d->mail, time(NULL), &d->mta, d->accounts,
 			     d->cfg->exporter.top_senders, d->mta_records);

@@ -12,6 +12,7 @@
 #include <bpf/libbpf.h>
 
 #include "core/config.h"
+#include "daemon/anyport.h"
 #include "daemon/defence.h"
 #include "daemon/dnsblwatch.h"
 #include "daemon/exporter.h"
@@ -68,6 +69,8 @@ struct daemon {
 	int conns_fd;		     /* sg_local_conns, or -1 */
 	struct sg_policysrv_stats policy_st;
 	struct sg_inband_metrics inband_m;
+	struct sg_anyport anyport;
+	int anyport_failed; /* the last tick could not read sg_smtp or sg_ports */
 };
 
 /* What the epoll events carry, to tell the sources apart. */
