@@ -4,7 +4,8 @@
 # SMTP on a port that is not watched (a relay's 2525): TC egress tells it by
 # the client's EHLO and the daemon reports it; with [ports] detect_any the
 # connect hooks police that user's next connections to that destination,
-# and nobody else's. Sourced by run.sh.
+# and nobody else's, and a block cuts that user's session there. Sourced by
+# run.sh; start_as is kill.sh's.
 
 TESTS+=(detect_any_port)
 
@@ -45,8 +46,12 @@ test_detect_any_port()
 	expect_connects "$USER_B" "ok=2 eperm=0 other=0" -n 2 "$NET4" 2525
 	expect_eq "A after" 2/2/0/0 "$(top_counts "$USER_A")"
 	expect_eq "B after" absent "$(top_counts "$USER_B")"
-	sg block "$USER_A" >/dev/null
-	sg block "$USER_B" >/dev/null
+	# Each holds a session there: the block cuts A's, B's is no SMTP of B's.
+	start_as "$USER_A" "$T/a.hold" "exec 3<>/dev/tcp/\$0/2525 && echo \$\$ && exec sleep 60"
+	start_as "$USER_B" "$T/b.hold" "exec 3<>/dev/tcp/\$0/2525 && echo \$\$ && exec sleep 60"
+	expect_eq "block A" "blocked $USER_A (uid $uid), 1 open connection cut" "$(sg block "$USER_A")"
+	expect_eq "block B" "blocked $USER_B (uid $(id -u "$USER_B")), 0 open connections cut" \
+		"$(sg block "$USER_B")"
 	expect_connects "$USER_A" "ok=0 eperm=1 other=0" -n 1 "$NET4" 2525
 	expect_connects "$USER_B" "ok=1 eperm=0 other=0" -n 1 "$NET4" 2525
 	# A reload keeps it while detect_any is on, and turning it off lets A's through.
@@ -57,5 +62,5 @@ test_detect_any_port()
 	kill -HUP "$DAEMON_PID"
 	nl_wait_until 30 [ "$(reloads)" = 2 ] || fail "no second reload"
 	expect_connects "$USER_A" "ok=1 eperm=0 other=0" -n 1 "$NET4" 2525
-	expect_eq "A at last" 4/2/2/0 "$(top_counts "$USER_A")"
+	expect_eq "A at last" 5/3/2/0 "$(top_counts "$USER_A")"
 }

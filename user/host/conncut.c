@@ -7,7 +7,10 @@
  * kernels): a dump of the TCP sockets, those of the UID to a watched port
  * kept, and each destroyed by its cookie, so that a four-tuple reused
  * meanwhile is never hit. The peer gets a reset, the owner's next read or
- * write ECONNABORTED. sock_diag sees one network namespace: the caller's.
+ * write ECONNABORTED. With [ports] detect_any, the destinations the UID was
+ * seen speaking SMTP to on other ports (sg_smtp), which the connect hooks
+ * police for it, are cut too. sock_diag sees one network namespace: the
+ * caller's.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -20,9 +23,12 @@
 #include <linux/inet_diag.h>
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
+#include <bpf/bpf.h>
 
 #include "host/conncut.h"
+#include "kern/collect.h"
 #include "kern/maps.h"
+#include "kern/state.h"
 #include "util/log.h"
 
 /* Every state in which mail can still leave: opening, open, or closed with data queued. */
@@ -47,6 +53,8 @@ struct cut_ctx {
 	int fd;
 	__u32 uid, seq;
 	const __u8 *watched;
+	struct sg_smtp dests[SG_SMTP_SLOTS]; /* detect_any: the UID's SMTP on other ports */
+	int n_dests;
 	struct target *targets;
 	size_t n, cap;
 	char buf[RECV_BYTES];
@@ -73,15 +81,49 @@ static int send_req(struct cut_ctx *c, __u16 type, __u16 flags, __u8 family,
 	return 0;
 }
 
+/* The socket's destination is one the UID was seen speaking SMTP to. */
+static int detected(const struct cut_ctx *c, const struct inet_diag_msg *m)
+{
+	__u32 addr[4] = { 0, 0, htonl(0xffff), m->id.idiag_dst[0] };
+	int i;
+
+	if (m->idiag_family == AF_INET6)
+		memcpy(addr, m->id.idiag_dst, sizeof(addr));
+	for (i = 0; i < c->n_dests; i++)
+		if (c->dests[i].port == ntohs(m->id.idiag_dport) &&
+		    !memcmp(c->dests[i].addr, addr, sizeof(addr)))
+			return 1;
+	return 0;
+}
+
 /* A socket of the UID to a watched port; never trusts the message's length. */
 static const struct inet_diag_msg *ours(const struct cut_ctx *c, const struct nlmsghdr *nh)
 {
 	const struct inet_diag_msg *m = NLMSG_DATA(nh);
 
 	if (nh->nlmsg_len < NLMSG_LENGTH(sizeof(*m)) || m->idiag_uid != c->uid ||
-	    !sg_port_watched(c->watched, ntohs(m->id.idiag_dport)))
+	    !(sg_port_watched(c->watched, ntohs(m->id.idiag_dport)) || detected(c, m)))
 		return NULL;
 	return m;
+}
+
+/* With detect_any on, the UID's sg_smtp entries: at most one a slot. */
+static int load_dests(struct cut_ctx *c)
+{
+	struct sg_smtp_key key = { .uid = c->uid };
+	struct sg_settings s;
+	int fd, err = sg_settings_get(&s);
+
+	if (err || !(s.flags & SG_SETTING_DETECT_ANY))
+		return err == -ENOENT ? 0 : err;
+	fd = sg_pin_open(SG_MAP_SMTP);
+	if (fd < 0)
+		return fd;
+	for (key.slot = 0; key.slot < SG_SMTP_SLOTS; key.slot++)
+		if (!bpf_map_lookup_elem(fd, &key, &c->dests[c->n_dests]))
+			c->n_dests++;
+	close(fd);
+	return 0;
 }
 
 static int keep(struct cut_ctx *c, const struct inet_diag_msg *m)
@@ -200,6 +242,8 @@ int sg_cut_connections(__u32 uid, const __u8 *watched)
 		ports = malloc(SG_PORT_BITS);
 		err = ports ? sg_watched_ports(ports) : -ENOMEM;
 		c->watched = ports;
+		if (!err)
+			err = load_dests(c);
 	}
 	c->fd = err ? -1 : socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
 	if (!err && c->fd < 0)
