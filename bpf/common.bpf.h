@@ -85,6 +85,30 @@ static __always_inline __u32 sg_policed_uid(__u32 uid)
 	return owner ? *owner : uid;
 }
 
+/* SMTP seen on ports not watched: written by TC egress, read by the connect hooks. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SG_MAX_SMTP);
+	__type(key, struct sg_smtp_key);
+	__type(value, struct sg_smtp);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sg_smtp SEC(".maps");
+
+/* Which of a UID's sg_smtp slots a destination takes: its address and port, mixed. */
+static __always_inline __u32 sg_smtp_slot(const __u32 addr[4], __u16 port)
+{
+	__u32 h = addr[0] ^ addr[1] ^ addr[2] ^ addr[3] ^ port;
+
+	return (h * 2654435761U) >> 27; /* the top 5 bits: SG_SMTP_SLOTS */
+}
+
+/* The entry is this destination's. */
+static __always_inline int sg_smtp_is(const struct sg_smtp *s, const __u32 addr[4], __u16 port)
+{
+	return s->port == port && s->addr[0] == addr[0] && s->addr[1] == addr[1] &&
+	       s->addr[2] == addr[2] && s->addr[3] == addr[3];
+}
+
 /*
  * Per-CPU slots still need an atomic add here: the connect hooks run in
  * process context, where a preemptible kernel can switch tasks on this

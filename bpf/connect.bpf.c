@@ -239,6 +239,30 @@ static __always_inline void sg_own_socket(struct bpf_sock_addr *ctx, __u32 uid, 
 		sg_error(SG_ERR_MAP_FULL);
 }
 
+/*
+ * [ports] detect_any: the caller's UID was seen speaking SMTP to this
+ * destination (sg_smtp), so it is watched for that UID; the attempt keeps
+ * the entry fresh, a blocked sender's retries included. Only the UID's own
+ * connections to that one destination: no customer can get another's, or
+ * a whole port's, connections policed.
+ */
+static __always_inline int sg_smtp_watched(__u32 uid, const __u32 addr[4], __u16 port)
+{
+	struct sg_smtp_key key = { .uid = uid, .slot = sg_smtp_slot(addr, port) };
+	const struct sg_settings *s;
+	struct sg_smtp *e;
+	__u32 zero = 0;
+
+	s = bpf_map_lookup_elem(&sg_settings, &zero);
+	if (!s || !(s->flags & SG_SETTING_DETECT_ANY))
+		return 0;
+	e = bpf_map_lookup_elem(&sg_smtp, &key);
+	if (!e || !sg_smtp_is(e, addr, port))
+		return 0;
+	e->last_ns = bpf_ktime_get_boot_ns();
+	return 1;
+}
+
 static __always_inline int sg_connect(struct bpf_sock_addr *ctx, const __u32 addr[4])
 {
 	__u16 port = bpf_ntohs((__u16)ctx->user_port);
@@ -249,15 +273,17 @@ static __always_inline int sg_connect(struct bpf_sock_addr *ctx, const __u32 add
 
 	if (ctx->type != SG_SOCK_STREAM)
 		return 1;
+	/* TC egress files sg_smtp under the policed UID too: a sub-UID is its owner. */
+	uid_gid = bpf_get_current_uid_gid();
+	uid = sg_policed_uid((__u32)uid_gid);
 	ps = sg_port_lookup(port, SG_PORT_OUTBOUND);
-	if (!ps)
+	if (ps)
+		__sync_fetch_and_add(&ps->connects, 1); /* preemptible context: see sg_count() */
+	else if (!sg_smtp_watched(uid, addr, port))
 		return 1;
-	__sync_fetch_and_add(&ps->connects, 1); /* preemptible context: see sg_count() */
 
 	now = bpf_ktime_get_boot_ns();
-	uid_gid = bpf_get_current_uid_gid();
 	pid_tgid = bpf_get_current_pid_tgid();
-	uid = sg_policed_uid((__u32)uid_gid);
 
 	verdict = sg_decide(uid, now);
 	if (verdict == SG_VERDICT_ALLOW)
@@ -283,8 +309,7 @@ int sg_connect4(struct bpf_sock_addr *ctx)
 SEC("cgroup/connect6")
 int sg_connect6(struct bpf_sock_addr *ctx)
 {
-	__u32 addr[4] = { ctx->user_ip6[0], ctx->user_ip6[1], ctx->user_ip6[2],
-			  ctx->user_ip6[3] };
+	__u32 addr[4] = { ctx->user_ip6[0], ctx->user_ip6[1], ctx->user_ip6[2], ctx->user_ip6[3] };
 
 	return sg_connect(ctx, addr);
 }

@@ -2,7 +2,9 @@
 /*
  * TC egress: what actually leaves for watched ports, per socket owner,
  * destination and port. Sees sockets opened before smtpguard started and
- * in cgroups the connect hooks do not cover. Never changes a verdict.
+ * in cgroups the connect hooks do not cover. SMTP to any other port is
+ * told by the client's first command and recorded per UID and destination
+ * (sg_smtp). Never changes a verdict.
  */
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
@@ -64,6 +66,65 @@ static __always_inline void sg_owner(struct __sk_buff *skb, struct sg_flow_key *
 		key->uid = s->overflow_uid;
 }
 
+/* b opens with "EHLO " or "HELO ", in any case: an SMTP client's first command. */
+static __always_inline int sg_smtp_hello(__u8 b[5])
+{
+	int i;
+
+	/* A letter's lower case is itself with 0x20 set. */
+	for (i = 0; i < 4; i++)
+		b[i] |= 0x20;
+	return ((b[0] == 'e' && b[1] == 'h') || (b[0] == 'h' && b[1] == 'e')) && b[2] == 'l' &&
+	       b[3] == 'o' && b[4] == ' ';
+}
+
+/* One more SMTP session of key's UID to key's destination. */
+static __always_inline void sg_smtp_record(const struct sg_flow_key *key)
+{
+	struct sg_smtp_key sk = { .uid = key->uid, .slot = sg_smtp_slot(key->addr, key->port) };
+	__u64 now = bpf_ktime_get_boot_ns();
+	struct sg_smtp fresh = { .port = key->port,
+				 .sessions = 1,
+				 .first_ns = now,
+				 .last_ns = now },
+		       *s;
+
+	sg_count(&sg_counters, SG_CNT_SMTP_SEEN);
+	s = bpf_map_lookup_elem(&sg_smtp, &sk);
+	if (s && sg_smtp_is(s, key->addr, key->port)) {
+		__sync_fetch_and_add(&s->sessions, 1);
+		s->last_ns = now;
+		return;
+	}
+	if (s)
+		sg_count(&sg_counters, SG_CNT_SMTP_REPLACED);
+	__builtin_memcpy(fresh.addr, key->addr, sizeof(fresh.addr));
+	if (bpf_map_update_elem(&sg_smtp, &sk, &fresh, BPF_ANY))
+		sg_count(&sg_counters, SG_CNT_SMTP_UNRECORDED);
+}
+
+/*
+ * A segment to a port that is not watched: an SMTP session when it opens
+ * with EHLO or HELO. The payload is read with a helper, which checks the
+ * offset and length against the packet, paged or not. A global function,
+ * which the verifier checks once on its own rather than again behind every
+ * path through the parser.
+ */
+__noinline int sg_smtp_seen(struct __sk_buff *skb, const struct sg_pkt *pkt)
+{
+	struct sg_flow_key key = {};
+	__u8 b[5];
+
+	if (!pkt || skb->len < (__u32)pkt->hdr_len + sizeof(b) ||
+	    bpf_skb_load_bytes(skb, pkt->hdr_len, b, sizeof(b)) || !sg_smtp_hello(b))
+		return 0;
+	key.port = pkt->dport;
+	__builtin_memcpy(key.addr, pkt->daddr, sizeof(key.addr));
+	sg_owner(skb, &key);
+	sg_smtp_record(&key);
+	return 1;
+}
+
 SEC("tc")
 int sg_egress_prog(struct __sk_buff *skb)
 {
@@ -81,8 +142,10 @@ int sg_egress_prog(struct __sk_buff *skb)
 		return TC_ACT_UNSPEC;
 	}
 	ps = sg_port_lookup(pkt.dport, SG_PORT_OUTBOUND);
-	if (!ps)
+	if (!ps) {
+		sg_smtp_seen(skb, &pkt);
 		return TC_ACT_UNSPEC;
+	}
 
 	segs = skb->gso_segs > 1 ? skb->gso_segs : 1;
 	bytes = skb->len + (__u64)(segs - 1) * pkt.hdr_len;

@@ -35,6 +35,7 @@
 #define SG_MAP_SOCK_OWNER "sg_sock_owner"
 #define SG_MAP_LOCAL_CONNS "sg_local_conns"
 #define SG_MAP_SUBUIDS "sg_subuids"
+#define SG_MAP_SMTP "sg_smtp"
 
 /* Capacities. */
 #define SG_MAX_PORTS 64
@@ -45,6 +46,8 @@
 #define SG_MAX_BANS 65536
 #define SG_MAX_IFACES 64
 #define SG_MAX_LOCAL_CONNS 16384 /* live at once: entries go when the connection closes */
+#define SG_MAX_SMTP 16384
+#define SG_SMTP_SLOTS 32 /* sg_smtp entries one UID can hold */
 #define SG_RINGBUF_BYTES (256 * 1024)
 /* Prefixes, not ranges: Debian's 65,536 from 100000 on are 12, so ~20,000 users' worth. */
 #define SG_MAX_SUBUID_PREFIXES 262144
@@ -111,8 +114,15 @@ struct sg_settings {
 	struct sg_policy default_policy; /* for UIDs with no (unexpired) policy */
 	__u64 deny_event_interval_ns; /* at most one denial event per UID per interval */
 	__u32 overflow_uid; /* /proc/sys/kernel/overflowuid: the UID of egress with no owner */
-	__u32 pad;
+	__u32 flags; /* SG_SETTING_* */
 };
+
+/*
+ * [ports] detect_any: a UID's connect() to a destination it was seen
+ * speaking SMTP to (its sg_smtp entry) is counted and policed as to a
+ * watched port.
+ */
+#define SG_SETTING_DETECT_ANY (1U << 0)
 
 /* sg_uid_stats: key __u32 uid. */
 struct sg_uid_stats {
@@ -293,7 +303,10 @@ enum sg_error { SG_ERRORS(SG_ENUM_VALUE) SG_ERR__MAX };
 	X(SG_CNT_DENIED_NO_BUCKET, "denied_no_bucket") /* no room for a bucket: fail closed */   \
 	X(SG_CNT_LOCAL_RECORDED, "local_recorded") /* sg_local_conns: a connection recorded */     \
 	X(SG_CNT_LOCAL_UNRECORDED, "local_unrecorded") /* one that could not be */                 \
-	X(SG_CNT_LOCAL_EVICTED, "local_evicted") /* one pushed out before it closed */
+	X(SG_CNT_LOCAL_EVICTED, "local_evicted") /* one pushed out before it closed */       \
+	X(SG_CNT_SMTP_SEEN, "smtp_seen") /* an SMTP session on an unwatched port (sg_smtp) */  \
+	X(SG_CNT_SMTP_REPLACED, "smtp_replaced") /* its slot held another destination */      \
+	X(SG_CNT_SMTP_UNRECORDED, "smtp_unrecorded") /* no room in sg_smtp */
 
 enum sg_counter { SG_COUNTERS(SG_ENUM_VALUE) SG_CNT__MAX };
 
@@ -343,6 +356,31 @@ struct sg_iface {
 	char name[16];
 	__u32 flags; /* SG_IFACE_* */
 	__u32 xdp_mode; /* XDP_ATTACHED_DRV or XDP_ATTACHED_SKB */
+};
+
+/*
+ * sg_smtp (hash, TC egress): SMTP sessions to ports that are not watched,
+ * told by the client's first command (EHLO or HELO, in any case), per UID
+ * and destination. A UID holds at most SG_SMTP_SLOTS entries, one per slot
+ * its destinations' address and port hash to: a new destination in a
+ * taken slot replaces the older one (SG_CNT_SMTP_REPLACED), so no UID can
+ * push out another's; with the table full a UID's first is not recorded
+ * (SG_CNT_SMTP_UNRECORDED). With SG_SETTING_DETECT_ANY the connect hooks
+ * police the UID's connections to its entries' destinations, and refresh
+ * last_ns as they do. The daemon removes entries idle for an hour.
+ */
+struct sg_smtp_key {
+	__u32 uid;
+	__u32 slot;
+};
+
+struct sg_smtp {
+	__u32 addr[4]; /* destination, network order, IPv4 mapped */
+	__u16 port; /* host order */
+	__u16 pad[3];
+	__u64 sessions;
+	__u64 first_ns;
+	__u64 last_ns;
 };
 
 /* Packet parsing bounds. */

@@ -60,6 +60,7 @@ struct pkt_spec {
 	__u8 doff; /* TCP data offset, when it is to lie */
 	__u8 tcp_opts; /* TCP option bytes, a multiple of 4 */
 	__u16 payload;
+	const char *text; /* the payload's first bytes, at most payload of them; NULL: zeros */
 	__u16 len; /* cut the frame to this many bytes; 0 keeps it whole */
 	bool ip_len_set; /* the IPv4 total or IPv6 payload length is to lie: */
 	__u16 ip_len; /* this instead (0: unknown, as in BIG TCP) */
@@ -195,6 +196,8 @@ static inline int pkt_l4(const struct pkt_spec *s, struct pkt *p, const void *sr
 		}
 		sum_at = offsetof(struct tcphdr, th_sum);
 	}
+	if (s->text)
+		memcpy(at + hl, s->text, strnlen(s->text, s->payload));
 	sum = pkt_csum_add(pkt_csum_add(proto + len, src, alen), dst, alen);
 	pkt_be16(at + sum_at, pkt_csum_fold(pkt_csum_add(sum, at, len)));
 	p->hdr_len = at + hl - p->data;

@@ -3,8 +3,8 @@
  * BPF_PROG_TEST_RUN tables for the TC egress and XDP ingress programs: every
  * parse branch, the counting rules and the ban list. Each row runs against
  * freshly reset maps and then asserts everything the programs can touch
- * (verdict, every error and counter, every port, the egress, source and ban
- * entries), so a row also proves that nothing else moved.
+ * (verdict, every error and counter, every port, the egress, source, SMTP
+ * session and ban entries), so a row also proves that nothing else moved.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -33,6 +33,9 @@
 #define FROM6(a) .src = (a), .dst = "2001:db8:25::25"
 #define SYN(port) .dport = (port), .flags = TH_SYN
 #define IP_LEN(n) .ip_len_set = true, .ip_len = (n)
+/* A data segment to port carrying text. */
+#define DATA(port, t)                                                                              \
+	.dport = (port), .flags = TH_ACK | TH_PUSH, .text = (t), .payload = sizeof(t) - 1
 #define TAGS(...) .tpid = { __VA_ARGS__ }
 #define HOP(n) { IPPROTO_HOPOPTS, (n), 0 }
 #define RT(n) { IPPROTO_ROUTING, (n), 0 }
@@ -79,6 +82,7 @@ struct row {
 	__u16 out; /* TC: the packet is counted for this outbound port... */
 	bool syn; /* ...and as a SYN */
 	__u16 in; /* XDP: a SYN counted for this inbound port and the source */
+	bool smtp; /* TC: an SMTP session to the destination and port, in sg_smtp */
 	enum ban_id ban; /* XDP: dropped by this ban */
 };
 
@@ -251,6 +255,34 @@ static const struct row rows[] = {
 	{ "banned v4 /32 for ever: neighbour passes", .pkt = { FROM4("192.0.2.67"), SYN(110) },
 	  XDP_ONLY, .in = 110 },
 	{ "expired ban passes", .pkt = { FROM4("198.51.100.9"), SYN(993) }, XDP_ONLY, .in = 993 },
+
+	/* SMTP on a port that is not watched, told by the client's first command. */
+	{ "v4 EHLO to 2525: an smtp session", .pkt = { V4, DATA(2525, "EHLO relay.example\r\n") },
+	  TC_ONLY, .smtp = true },
+	{ "v6 helo to 2525: an smtp session", .pkt = { V6, DATA(2525, "helo box\r\n") }, TC_ONLY,
+	  .smtp = true },
+	{ "v4 eHlO to 8025: any case", .pkt = { V4, DATA(8025, "eHlO x\r\n") }, TC_ONLY,
+	  .smtp = true },
+	{ "v4 EHLO behind two tags, with tcp options",
+	  .pkt = { V4, TAGS(ETH_P_8021AD, ETH_P_8021Q), DATA(2525, "EHLO x\r\n"), .tcp_opts = 12 },
+	  TC_ONLY, .smtp = true },
+	{ "v6 EHLO after hop-by-hop and destination options",
+	  .pkt = { V6, DATA(2525, "EHLO x\r\n"), EXTS(HOP(0), DST(1)) }, TC_ONLY, .smtp = true },
+	{ "v4 EHLO to 25: watched, egress counts it", .pkt = { V4, DATA(25, "EHLO x\r\n") },
+	  TC_ONLY, .out = 25 },
+	{ "v4 http to 8080: not smtp", .pkt = { V4, DATA(8080, "GET / HTTP/1.1\r\n") }, TC_ONLY },
+	{ "v4 EHLOX: no space, not smtp", .pkt = { V4, DATA(2525, "EHLOX\r\n") }, TC_ONLY },
+	{ "v4 HELL: not smtp", .pkt = { V4, DATA(2525, "HELL x\r\n") }, TC_ONLY },
+	{ "v4 ELHO: not smtp", .pkt = { V4, DATA(2525, "ELHO x\r\n") }, TC_ONLY },
+	{ "v4 4 bytes of EHLO: too short", .pkt = { V4, DATA(2525, "EHLO") }, TC_ONLY },
+	{ "v4 ack with no payload to 2525", .pkt = { V4, .dport = 2525, .flags = TH_ACK },
+	  TC_ONLY },
+	{ "v4 EHLO cut by the frame's end",
+	  .pkt = { V4, DATA(2525, "EHLO x\r\n"), .len = HL_ETH + HL_IP4 + HL_TCP + 4 }, TC_ONLY },
+	{ "v4 EHLO past a tcp header cut", .pkt = { V4, DATA(2525, "EHLO x\r\n"), .doff = 15 },
+	  TC_ONLY, BAD_HEADER },
+	{ "v4 EHLO in a fragment", .pkt = { V4, DATA(2525, "EHLO x\r\n"), .frag = IP_MF }, TC_ONLY,
+	  FRAGMENT },
 };
 
 struct test {
@@ -262,7 +294,7 @@ struct test {
 static struct {
 	struct pkt_env env;
 	int tc_fd, xdp_fd;
-	int ports_fd, errors_fd, counters_fd, egress_fd, sources_fd, bans_fd;
+	int ports_fd, errors_fd, counters_fd, egress_fd, sources_fd, bans_fd, smtp_fd;
 } fx;
 
 /* What a failing check needs to say: the row, and the frame it ran. */
@@ -359,10 +391,12 @@ static int reset_maps(void)
 	union {
 		struct sg_flow_key flow;
 		struct sg_addr addr;
+		struct sg_smtp_key smtp;
 		__u32 port;
 	} key;
 
 	return clear_map(fx.egress_fd, &key) ?: clear_map(fx.sources_fd, &key) ?:
+	       clear_map(fx.smtp_fd, &key) ?:
 	       clear_map(fx.ports_fd, &key) ?: sg_ports_default(fx.ports_fd) ?:
 	       zero_percpu_array(fx.errors_fd, SG_ERR__MAX) ?:
 	       zero_percpu_array(fx.counters_fd, SG_CNT__MAX) ?: install_bans();
@@ -397,6 +431,7 @@ struct want {
 	struct sg_egress egress;
 	bool source; /* an sg_sources entry for the source, with one SYN */
 	bool login; /* and that SYN is to a login port */
+	bool smtp; /* an sg_smtp entry for the destination and port, with one session */
 	enum ban_id ban; /* whose drops moved */
 };
 
@@ -415,6 +450,7 @@ static void expect(const struct test *t, const struct pkt *p, struct want *w)
 			w->egress.packets = segs;
 			w->egress.bytes = p->len + (segs - 1) * p->hdr_len;
 		}
+		w->smtp = r->smtp;
 		w->counts.out_syns = w->egress.syns;
 		w->counts.out_packets = w->egress.packets;
 		w->counts.out_bytes = w->egress.bytes;
@@ -440,7 +476,9 @@ static void check_errors(const struct run *c, const struct row *r, const struct 
 	}
 	for (i = 0; i < SG_CNT__MAX; i++) {
 		check(c, sg_counter_get(fx.counters_fd, i, &got), 0, "sg_counter_get(sg_counters)");
-		check(c, got, i == SG_CNT_BAN_DROPS && w->ban, "sg_counters[%u]", i);
+		check(c, got,
+		      (i == SG_CNT_BAN_DROPS && w->ban) || (i == SG_CNT_SMTP_SEEN && w->smtp),
+		      "sg_counters[%u]", i);
 	}
 }
 
@@ -518,6 +556,29 @@ static void check_sources(const struct run *c, const struct row *r, const struct
 	check_time(c, got.last_ns, t0, t1, "sg_sources.last_ns");
 }
 
+static void check_smtp(const struct run *c, const struct row *r, const struct want *w, __u64 t0,
+		       __u64 t1)
+{
+	struct sg_smtp_key key;
+	__u32 addr[4];
+	struct sg_smtp got;
+
+	check(c, sg_map_count(fx.smtp_fd), w->smtp, "sg_smtp entries");
+	if (!w->smtp)
+		return;
+	check(c, bpf_map_get_next_key(fx.smtp_fd, NULL, &key), 0, "sg_smtp first key");
+	check(c, bpf_map_lookup_elem(fx.smtp_fd, &key, &got), 0, "sg_smtp lookup");
+	/* test_run's dummy socket is uid 0's (check_egress). */
+	check(c, key.uid, 0, "sg_smtp key uid");
+	check(c, key.slot < SG_SMTP_SLOTS, true, "sg_smtp slot %u in range", key.slot);
+	check(c, pkt_addr(r->pkt.dst, addr) > 0, true, "pkt_addr(%s)", r->pkt.dst);
+	check(c, !memcmp(got.addr, addr, sizeof(addr)), true, "sg_smtp.addr is %s", r->pkt.dst);
+	check(c, got.port, r->pkt.dport, "sg_smtp.port");
+	check(c, got.sessions, 1, "sg_smtp.sessions");
+	check(c, got.first_ns, got.last_ns, "sg_smtp.first_ns against last_ns");
+	check_time(c, got.last_ns, t0, t1, "sg_smtp.last_ns");
+}
+
 static void check_bans(const struct run *c, const struct want *w)
 {
 	struct sg_ban_key key;
@@ -557,7 +618,80 @@ static void run_row(void **state)
 	check_ports(&c, &w);
 	check_egress(&c, r, &w, t0, t1);
 	check_sources(&c, r, &w, t0, t1);
+	check_smtp(&c, r, &w, t0, t1);
 	check_bans(&c, &w);
+}
+
+/* EHLO from uid 0 to dst:port through TC egress. */
+static void send_ehlo(const char *dst, __u16 port)
+{
+	static const struct row r = { .pkt = { DATA(0, "EHLO x\r\n") } };
+	struct run c = { .name = "ehlo" };
+	struct row row = r;
+	__u32 retval;
+
+	row.pkt.src = "10.1.2.3";
+	row.pkt.dst = dst;
+	row.pkt.dport = port;
+	check(&c, pkt_build(&row.pkt, &c.pkt), 0, "pkt_build");
+	check(&c, run_tc(&row, &c.pkt, &retval), 0, "bpf_prog_test_run_opts");
+}
+
+static __u64 counter(enum sg_counter i)
+{
+	__u64 v = 0;
+
+	assert_int_equal(sg_counter_get(fx.counters_fd, i, &v), 0);
+	return v;
+}
+
+/* One UID's sessions to 128 destinations keep at most its 32 slots; a repeat counts on its entry.
+ */
+static void test_smtp_per_uid_bound(void **state)
+{
+	struct sg_smtp_key key;
+	struct sg_smtp got;
+	__u16 port;
+	int n;
+
+	assert_int_equal(reset_maps(), 0);
+	for (port = 3000; port < 3000 + 4 * SG_SMTP_SLOTS; port++)
+		send_ehlo("192.0.2.25", port);
+	n = sg_map_count(fx.smtp_fd);
+	assert_in_range(n, 1, SG_SMTP_SLOTS);
+	assert_int_equal(counter(SG_CNT_SMTP_SEEN), 4 * SG_SMTP_SLOTS);
+	assert_int_equal(counter(SG_CNT_SMTP_REPLACED), 4 * SG_SMTP_SLOTS - n);
+	assert_int_equal(counter(SG_CNT_SMTP_UNRECORDED), 0);
+	/* The last one sent holds its slot: sent again, it counts 2 there. */
+	send_ehlo("192.0.2.25", 3000 + 4 * SG_SMTP_SLOTS - 1);
+	assert_int_equal(sg_map_count(fx.smtp_fd), n);
+	assert_int_equal(counter(SG_CNT_SMTP_REPLACED), 4 * SG_SMTP_SLOTS - n);
+	while (!bpf_map_get_next_key(fx.smtp_fd, NULL, &key) &&
+	       !bpf_map_lookup_elem(fx.smtp_fd, &key, &got) &&
+	       got.port != 3000 + 4 * SG_SMTP_SLOTS - 1)
+		assert_int_equal(bpf_map_delete_elem(fx.smtp_fd, &key), 0);
+	assert_int_equal(got.port, 3000 + 4 * SG_SMTP_SLOTS - 1);
+	assert_int_equal(got.sessions, 2);
+}
+
+/* Other UIDs filled the table: a new UID's session is not recorded, and that is counted. */
+static void test_smtp_table_full(void **state)
+{
+	struct sg_smtp v = { .port = 2525, .sessions = 1 };
+	struct sg_smtp_key key;
+	__u32 i;
+
+	assert_int_equal(reset_maps(), 0);
+	for (i = 0; i < SG_MAX_SMTP; i++) {
+		key = (struct sg_smtp_key){ .uid = 1000 + i / SG_SMTP_SLOTS,
+					    .slot = i % SG_SMTP_SLOTS };
+		assert_int_equal(bpf_map_update_elem(fx.smtp_fd, &key, &v, BPF_NOEXIST), 0);
+	}
+	send_ehlo("192.0.2.25", 2525);
+	assert_int_equal(sg_map_count(fx.smtp_fd), SG_MAX_SMTP);
+	assert_int_equal(counter(SG_CNT_SMTP_SEEN), 1);
+	assert_int_equal(counter(SG_CNT_SMTP_UNRECORDED), 1);
+	assert_int_equal(counter(SG_CNT_SMTP_REPLACED), 0);
 }
 
 static int group_setup(void **state)
@@ -575,6 +709,7 @@ static int group_setup(void **state)
 	fx.counters_fd = bpf_map__fd(fx.env.egress->maps.sg_counters);
 	fx.egress_fd = bpf_map__fd(fx.env.egress->maps.sg_egress);
 	fx.sources_fd = bpf_map__fd(fx.env.ingress->maps.sg_sources);
+	fx.smtp_fd = bpf_map__fd(fx.env.egress->maps.sg_smtp);
 	fx.bans_fd = bpf_map__fd(fx.env.ingress->maps.sg_bans);
 	return 0;
 }
@@ -591,7 +726,7 @@ static int group_teardown(void **state)
 int main(void)
 {
 	static struct test tests[2 * ARRAY_SIZE(rows)];
-	static struct CMUnitTest units[2 * ARRAY_SIZE(rows)];
+	static struct CMUnitTest units[2 * ARRAY_SIZE(rows) + 2];
 	static const struct {
 		int prog;
 		const char *name;
@@ -612,6 +747,8 @@ int main(void)
 			n++;
 		}
 	}
+	units[n++] = (struct CMUnitTest)cmocka_unit_test(test_smtp_per_uid_bound);
+	units[n++] = (struct CMUnitTest)cmocka_unit_test(test_smtp_table_full);
 	/* Rows for one program leave unused slots at the end, which cmocka passes over. */
 	return cmocka_run_group_tests_name("bpf_packets", units, group_setup, group_teardown);
 }

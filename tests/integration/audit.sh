@@ -35,7 +35,7 @@ test_audit_log()
 	expect_eq "throttle entry" \
 		"[\"throttle\",$uid,\"$user\",null,{\"rate\":\"90/min\",\"rate_per_hour\":5400,\"burst\":90},\"spam run\"]" \
 		"$(audit_line 1 "$entry")"
-	expect_eq "block entry" "[\"block\",$uid,\"$user\",null,{},\"still going\"]" \
+	expect_eq "block entry" "[\"block\",$uid,\"$user\",null,{\"connections_cut\":0},\"still going\"]" \
 		"$(audit_line 2 "$entry")"
 	expect_eq "release entry" "[\"release\",$uid,\"$user\",null,{\"previous\":\"block\",\"grace\":\"1h\"},null]" \
 		"$(audit_line 3 "$entry")"

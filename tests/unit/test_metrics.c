@@ -462,6 +462,7 @@ static void test_detector(void **state)
 				.action_names = actions,
 				.n_actions = 2,
 				.actions = acts,
+				.connections_cut = 3,
 				.active = active,
 				.n_active = 1,
 				.conn = &conn };
@@ -503,7 +504,50 @@ static void test_detector(void **state)
 		"smtpguard_actions_total{action=\"alert\",rule=\"rate\"} 1\n"
 		"smtpguard_actions_total{action=\"alert\",rule=\"new_sender\"} 0\n"
 		"smtpguard_actions_total{action=\"throttle\",rule=\"rate\"} 1\n"
-		"smtpguard_actions_total{action=\"throttle\",rule=\"new_sender\"} 1\n");
+		"smtpguard_actions_total{action=\"throttle\",rule=\"new_sender\"} 1\n"
+		"# HELP smtpguard_connections_cut_total Open connections to watched ports the "
+		"daemon's blocks destroyed.\n"
+		"# TYPE smtpguard_connections_cut_total counter\n"
+		"smtpguard_connections_cut_total 3\n");
+	assert_promtool_accepts(buf);
+	free(buf);
+}
+
+/* SMTP on unwatched ports: the kernel's counts and sg_smtp's sessions by port, at the end. */
+static void test_anyport(void **state)
+{
+	struct sg_anyport a = { .ports = { { 2525, 3, 7 }, { 8025, 1, 1 } },
+				.n_ports = 2,
+				.ports_omitted = 4 };
+	struct sg_metrics m = { .st = &st, .version = "0.4.0", .anyport = &a };
+	char *buf, *tail;
+
+	st.counters[SG_CNT_SMTP_SEEN] = 9;
+	st.counters[SG_CNT_SMTP_REPLACED] = 2;
+	st.counters[SG_CNT_SMTP_UNRECORDED] = 1;
+	buf = render(&m);
+	tail = strstr(buf, "# HELP smtpguard_smtp_sessions_seen_total");
+	assert_non_null(tail);
+	assert_string_equal(
+		tail,
+		"# HELP smtpguard_smtp_sessions_seen_total SMTP sessions TC egress saw open (EHLO or "
+		"HELO) to ports that are not watched.\n"
+		"# TYPE smtpguard_smtp_sessions_seen_total counter\n"
+		"smtpguard_smtp_sessions_seen_total 9\n"
+		"# HELP smtpguard_smtp_sessions_dropped_total Those not kept in sg_smtp: the UID's "
+		"slot held another destination, or the table was full.\n"
+		"# TYPE smtpguard_smtp_sessions_dropped_total counter\n"
+		"smtpguard_smtp_sessions_dropped_total{reason=\"replaced\"} 2\n"
+		"smtpguard_smtp_sessions_dropped_total{reason=\"table_full\"} 1\n"
+		"# HELP smtpguard_smtp_sessions SMTP sessions in sg_smtp (each destination's within "
+		"the hour) by port not watched when they were seen.\n"
+		"# TYPE smtpguard_smtp_sessions gauge\n"
+		"smtpguard_smtp_sessions{port=\"2525\"} 7\n"
+		"smtpguard_smtp_sessions{port=\"8025\"} 1\n"
+		"# HELP smtpguard_smtp_ports_omitted Ports in sg_smtp beyond the 64 listed in "
+		"smtpguard_smtp_sessions.\n"
+		"# TYPE smtpguard_smtp_ports_omitted gauge\n"
+		"smtpguard_smtp_ports_omitted 4\n");
 	assert_promtool_accepts(buf);
 	free(buf);
 }
@@ -883,6 +927,7 @@ int main(void)
 		cmocka_unit_test_setup(test_inband, setup),
 		cmocka_unit_test_setup(test_policy, setup),
 		cmocka_unit_test_setup(test_subuid_ranges, setup),
+		cmocka_unit_test_setup(test_anyport, setup),
 		cmocka_unit_test_setup(test_numbers, setup),
 		cmocka_unit_test(test_promtool_rejects),
 		cmocka_unit_test_setup(test_write_error, setup),

@@ -15,6 +15,7 @@
 
 #include "host/attrib.h"
 #include "host/audit.h"
+#include "host/conncut.h"
 #include "core/config.h"
 #include "mail/contain.h"
 #include "cli/cli.h"
@@ -99,8 +100,8 @@ static int write_policy(const struct sg_command *cmd, void *opts, char **args, i
 	char name[64], who[96], rate[32], dur[32];
 	struct sg_policy p = { .mode = mode };
 	const struct policy_args *a = opts;
+	int fd, err, cut = 0;
 	__u32 uid;
-	int fd, err;
 
 	if (sg_resolve_user(args[0], &uid, name, sizeof(name)))
 		return SG_EXIT_FAIL;
@@ -120,6 +121,9 @@ static int write_policy(const struct sg_command *cmd, void *opts, char **args, i
 		return sg_fail("setting the policy of %s: %s", sg_who(uid, name, who, sizeof(who)),
 			       strerror(-err));
 
+	/* Set first: a session cut cannot be replaced by a new one. */
+	if (mode == SG_MODE_BLOCK)
+		cut = sg_cut_connections(uid, NULL);
 	sg_who(uid, name, who, sizeof(who));
 	sg_format_rate(p.rate_per_hour, rate, sizeof(rate));
 	if (mode == SG_MODE_THROTTLE)
@@ -128,13 +132,18 @@ static int write_policy(const struct sg_command *cmd, void *opts, char **args, i
 		printf("blocked %s", who);
 	if (a->for_ns)
 		printf(" for %s", sg_format_duration(a->for_ns, dur, sizeof(dur)));
+	if (mode == SG_MODE_BLOCK && cut >= 0)
+		printf(", %d open connection%s cut", cut, cut == 1 ? "" : "s");
 	printf("\n");
 	audit(cmd, uid, name, a,
 	      mode == SG_MODE_THROTTLE
 		      ? json_pack("{s:s, s:I, s:I}", "rate", rate, "rate_per_hour",
 				  (json_int_t)p.rate_per_hour, "burst", (json_int_t)p.burst)
-		      : NULL,
+		      : json_pack("{s:i}", "connections_cut", cut > 0 ? cut : 0),
 	      p.expires_ns);
+	if (cut < 0)
+		return sg_fail("blocked %s, but its open connections could not be cut: %s", who,
+			       strerror(-cut));
 	return SG_EXIT_OK;
 }
 

@@ -93,6 +93,7 @@ struct sg_ports_cfg {
 	int n_outbound;
 	__u32 inbound[SG_MAX_PORTS];
 	int n_inbound;
+	int detect_any; /* a port SMTP is seen on is watched as outbound, by the daemon */
 };
 
 /* The default policy, for UIDs with none of their own. */

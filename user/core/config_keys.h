@@ -67,6 +67,7 @@
 	/* No outbound port would silently turn the sensor off. */                                 \
 	X(ports, outbound, parse_ports, LIST(ports, outbound), 0, "25 465 587")                    \
 	X(ports, inbound, parse_ports, LIST(ports, inbound), EMPTY, "25 465 587 110 143 993 995")  \
+	X(ports, detect_any, parse_bool, FIELD(ports.detect_any), 0, "no")                         \
 	/*                                                                                         \
 	 * Built for the shared host no one has tuned: each user may open 20                       \
 	 * connections at once and 20 a minute after that, which one message                       \

@@ -149,6 +149,8 @@ static int apply_settings(const struct sg_config *c)
 		s.default_policy.updated_ns = sg_boot_ns();
 	}
 	s.deny_event_interval_ns = c->policy.deny_event_interval_ns;
+	s.flags = c->ports.detect_any ? s.flags | SG_SETTING_DETECT_ANY
+				      : s.flags & ~SG_SETTING_DETECT_ANY;
 	err = sg_settings_set(&s);
 	return err ? err : apply_ports(c);
 }

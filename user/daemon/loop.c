@@ -100,6 +100,16 @@ static void attrib_tick(struct daemon *d)
 	d->reported_tick = d->ticks;
 }
 
+/* SMTP on unwatched ports; a failure is told once, until a tick succeeds again. */
+static void anyport_tick(struct daemon *d, __u64 now)
+{
+	int err = sg_anyport_tick(&d->anyport, now);
+
+	if (err && !d->anyport_failed)
+		sg_error("smtp on unwatched ports: %s", strerror(-err));
+	d->anyport_failed = err != 0;
+}
+
 /* Once a second: expiry, counts, rates, and what the exporter serves. */
 void sg_daemon_tick(struct daemon *d)
 {
@@ -126,6 +136,7 @@ void sg_daemon_tick(struct daemon *d)
 	sg_daemon_policy_tick(d, now);
 	sg_defence_tick(&d->defence, &d->cfg->bruteforce, &d->cfg->relay, &d->audit, d->mail.stats,
 			time(NULL));
+	anyport_tick(d, now);
 	/* The first pass is the baseline: what was counted before the daemon looked. */
 	if (!err && !d->rates_started) {
 		sg_rates_started(d->rates, now_s);

@@ -279,6 +279,9 @@ static void detector_metrics(FILE *f, const struct sg_metrics *m)
 				   LABELS({"action", m->action_names[i]},
 					  {"rule", m->rule_names[j]}),
 				   m->actions[i * m->n_rules + j]);
+	family(f, "smtpguard_connections_cut_total", "counter",
+	       "Open connections to watched ports the daemon's blocks destroyed.");
+	sample_u64(f, "smtpguard_connections_cut_total", NO_LABELS, m->connections_cut);
 }
 
 static void defence_metrics(FILE *f, const struct sg_defence_metrics *m)
@@ -359,6 +362,35 @@ static void loop_metrics(FILE *f, const struct sg_metrics *m)
 		     "kind", kinds, skipped, sizeof(skipped) / sizeof(skipped[0]));
 }
 
+static void anyport_metrics(FILE *f, const struct sg_status *st, const struct sg_anyport *a)
+{
+	static const char *const reasons[] = { "replaced", "table_full" };
+	const __u64 dropped[] = { st->counters[SG_CNT_SMTP_REPLACED],
+				  st->counters[SG_CNT_SMTP_UNRECORDED] };
+	char port[12];
+	int i;
+
+	family(f, "smtpguard_smtp_sessions_seen_total", "counter",
+	       "SMTP sessions TC egress saw open (EHLO or HELO) to ports that are not watched.");
+	sample_u64(f, "smtpguard_smtp_sessions_seen_total", NO_LABELS,
+		   st->counters[SG_CNT_SMTP_SEEN]);
+	named_family(f, "smtpguard_smtp_sessions_dropped_total", "counter",
+		     "Those not kept in sg_smtp: the UID's slot held another destination, or the "
+		     "table was full.",
+		     "reason", reasons, dropped, 2);
+	family(f, "smtpguard_smtp_sessions", "gauge",
+	       "SMTP sessions in sg_smtp (each destination's within the hour) by port not watched "
+	       "when they were seen.");
+	for (i = 0; i < a->n_ports; i++) {
+		snprintf(port, sizeof(port), "%u", a->ports[i].port);
+		sample_u64(f, "smtpguard_smtp_sessions", LABELS({ "port", port }),
+			   a->ports[i].sessions);
+	}
+	family(f, "smtpguard_smtp_ports_omitted", "gauge",
+	       "Ports in sg_smtp beyond the 64 listed in smtpguard_smtp_sessions.");
+	sample_u64(f, "smtpguard_smtp_ports_omitted", NO_LABELS, a->ports_omitted);
+}
+
 int sg_metrics_render(FILE *f, const struct sg_metrics *m)
 {
 	family(f, "smtpguard_build_info", "gauge", "The running smtpguard's version, always 1.");
@@ -385,5 +417,7 @@ int sg_metrics_render(FILE *f, const struct sg_metrics *m)
 			     "Lines of the sub-UID file at its last read: ranges policed as their "
 			     "owner's (loaded), or refused, by why.",
 			     "outcome", sg_subid_outcome_names, m->subuid_ranges, SG_SUBID__MAX);
+	if (m->anyport)
+		anyport_metrics(f, m->st, m->anyport);
 	return fflush(f) || ferror(f) ? -EIO : 0;
 }

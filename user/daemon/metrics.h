@@ -14,6 +14,7 @@
 #include "core/baseline.h"
 #include "core/brute.h"
 #include "core/config.h"
+#include "daemon/anyport.h"
 #include "daemon/policysrv.h"
 #include "mail/dnsbl.h"
 #include "core/rates.h"
@@ -121,6 +122,7 @@ struct sg_metrics {
 	const char *const *action_names;
 	size_t n_actions;
 	const __u64 *actions; /* [n_actions][n_rules] */
+	__u64 connections_cut; /* open connections the daemon's blocks cut */
 	const struct sg_alert_metric *active;
 	size_t n_active;
 	const struct sg_conn_stats *conn; /* host totals from sock_ops; NULL: none read */
@@ -129,6 +131,7 @@ struct sg_metrics {
 	const struct sg_inband_metrics *inband; /* NULL: none */
 	const struct sg_policysrv_stats *policy;  /* NULL: no policy service */
 	const __u64 *subuid_ranges; /* [SG_SUBID__MAX]: the sub-UID file's lines; NULL: none */
+	const struct sg_anyport *anyport; /* NULL: not read */
 };
 
 #define SG_DNSBL_PAIRS (SG_MAX_ZONES * SG_DNSBL_HOST_ADDRS)

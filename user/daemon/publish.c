@@ -108,6 +108,7 @@ static void detector_metrics(struct daemon *d, struct sg_metrics *m, __u64 *aler
 	m->action_names = sg_action_names;
 	m->n_actions = SG_ACTIONS;
 	m->actions = actions;
+	m->connections_cut = sg_respond_cut(d->guard.resp);
 	m->active = d->active;
 	m->n_active = sg_guard_active(&d->guard, d->active, ACTIVE_SHOWN);
 	m->conn = &d->guard.conn_total;
@@ -173,6 +174,7 @@ void sg_daemon_publish_metrics(struct daemon *d, __u64 now)
 	m.fpm_skipped = d->fpm_quota.refused;
 	m.ticks = d->ticks;
 	m.tick_interval_seconds = (double)d->tick_interval_ns / SG_NS_PER_SEC;
+	m.anyport = &d->anyport;
 	detector_metrics(d, &m, alerts, actions);
 	sg_mailguard_metrics(&d->mail, time(NULL), &d->mta, d->accounts,
 			     d->cfg->exporter.top_senders, d->mta_records);

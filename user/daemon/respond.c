@@ -11,6 +11,7 @@
 #include "kern/collect.h"
 #include "kern/maps.h"
 #include "util/parse.h"
+#include "host/conncut.h"
 #include "host/kill.h"
 #include "util/render.h"
 #include "daemon/respond.h"
@@ -23,6 +24,7 @@ struct sg_responder {
 	__u32 allow[SG_MAX_NAMES], mta[SG_MAX_NAMES]; /* NO_UID: no such user */
 	__u32 override_uid[SG_MAX_OVERRIDES];
 	__u64 counts[SG_ACTIONS][SG_RULES];
+	__u64 cut;	 /* open connections cut by blocks */
 	int policies_fd; /* sg_policies, opened once: a tick may look up thousands */
 	struct sg_policy default_policy; /* as of the last sg_respond_config */
 };
@@ -353,26 +355,36 @@ static enum sg_action limit(struct sg_responder *r, const struct sg_response *re
 	enum sg_action a = resp->kind == SG_ACT_BLOCK ? SG_ACT_BLOCK : SG_ACT_THROTTLE;
 	char rate[32], dur[32], detail[96];
 	json_t *params;
-	int err = bpf_map_update_elem(policies_fd(r), &ev->uid, &p, exists ? BPF_ANY : BPF_NOEXIST)
-			  ? -errno
-			  : 0;
+	int cut = 0, err;
 
+	err = bpf_map_update_elem(policies_fd(r), &ev->uid, &p, exists ? BPF_ANY : BPF_NOEXIST)
+		      ? -errno
+		      : 0;
 	if (err) {
 		sg_error("%s uid %u: %s", sg_action_names[a], ev->uid, strerror(-err));
 		return SG_ACT_ALERT;
 	}
+	/* After the block is in force: no new session replaces one cut. */
+	if (a == SG_ACT_BLOCK)
+		cut = sg_cut_connections(ev->uid, NULL);
+	if (cut < 0)
+		sg_error("block uid %u: cutting its open connections: %s", ev->uid, strerror(-cut));
+	else
+		r->cut += cut;
 	sg_format_rate(p.rate_per_hour, rate, sizeof(rate));
 	sg_format_duration(resp->for_ns, dur, sizeof(dur));
 	if (a == SG_ACT_THROTTLE)
 		snprintf(detail, sizeof(detail), "rate=%s burst=%u for=%s", rate, p.burst, dur);
 	else
-		snprintf(detail, sizeof(detail), "for=%s", dur);
+		snprintf(detail, sizeof(detail), "for=%s cut=%d", dur, cut > 0 ? cut : 0);
 	log_action(ev, a == SG_ACT_THROTTLE ? "action throttle" : "action block", detail);
 	params = evidence_json(ev);
 	if (params && a == SG_ACT_THROTTLE) {
 		json_object_set_new(params, "rate", json_string(rate));
 		json_object_set_new(params, "burst", json_integer(p.burst));
 	}
+	if (params && a == SG_ACT_BLOCK)
+		json_object_set_new(params, "connections_cut", json_integer(cut > 0 ? cut : 0));
 	audit(cfg, ev, a, params, p.expires_ns);
 	json_decref(params);
 	return a;
@@ -433,4 +445,9 @@ enum sg_action sg_respond_alert(struct sg_responder *r, const struct sg_config *
 __u64 sg_respond_count(const struct sg_responder *r, enum sg_action a, enum sg_rule rule)
 {
 	return a < SG_ACTIONS && rule < SG_RULES ? r->counts[a][rule] : 0;
+}
+
+__u64 sg_respond_cut(const struct sg_responder *r)
+{
+	return r->cut;
 }

@@ -85,4 +85,7 @@ int sg_respond_pending(struct sg_responder *r, const struct sg_config *c, __u32 
 /* Automatic actions taken since the start. */
 __u64 sg_respond_count(const struct sg_responder *r, enum sg_action a, enum sg_rule rule);
 
+/* Open connections the daemon's blocks cut since the start. */
+__u64 sg_respond_cut(const struct sg_responder *r);
+
 #endif

@@ -13,6 +13,7 @@
 
 #include "core/config.h"
 #include "core/quota.h"
+#include "daemon/anyport.h"
 #include "daemon/defence.h"
 #include "daemon/dnsblwatch.h"
 #include "daemon/exporter.h"
@@ -78,6 +79,8 @@ struct daemon {
 	struct sg_policysrv_stats policy_st;
 	struct sg_inband_metrics inband_m;
 	struct sg_subids subids;
+	struct sg_anyport anyport;
+	int anyport_failed; /* the last tick could not read sg_smtp or sg_ports */
 };
 
 /* What the epoll events carry, to tell the sources apart. */

@@ -66,47 +66,11 @@ struct victim {
 
 struct kill_ctx {
 	__u32 uid;
-	__u8 watched[65536 / 8]; /* outbound ports, a bit each */
-	struct vec cands;	 /* struct cand: the UID's processes */
-	struct vec socks;	 /* struct sg_tcp_sock: SMTP connections of one netns, by inode */
-	struct vec victims;	 /* struct victim */
+	__u8 watched[SG_PORT_BITS]; /* outbound ports, a bit each */
+	struct vec cands;	    /* struct cand: the UID's processes */
+	struct vec socks;   /* struct sg_tcp_sock: SMTP connections of one netns, by inode */
+	struct vec victims; /* struct victim */
 };
-
-static int is_watched(const struct kill_ctx *k, __u16 port)
-{
-	return k->watched[port / 8] & (1U << (port % 8));
-}
-
-static void watch(struct kill_ctx *k, __u32 port)
-{
-	if (port < 65536)
-		k->watched[port / 8] |= 1U << (port % 8);
-}
-
-static int port_entry(const void *key, const void *value, void *ctx)
-{
-	/* Flags are the same on every CPU: the first one's will do. */
-	if (((const struct sg_port *)value)->flags & SG_PORT_OUTBOUND)
-		watch(ctx, *(const __u32 *)key);
-	return 0;
-}
-
-static int load_ports(struct kill_ctx *k)
-{
-	int fd = sg_pin_open(SG_MAP_PORTS), err;
-
-	if (fd == -ENOENT) {
-		watch(k, 25);
-		watch(k, 465);
-		watch(k, 587);
-		return 0;
-	}
-	if (fd < 0)
-		return fd;
-	err = sg_map_for_each(fd, port_entry, k);
-	close(fd);
-	return err;
-}
 
 /* Every process whose real UID is the target's. */
 static int find_candidates(struct kill_ctx *k)
@@ -143,7 +107,7 @@ static int collect_sock(const struct sg_tcp_sock *s, void *ctx)
 
 	/* Inode 0: time-wait, request or orphaned sockets, which no process holds. */
 	if (!s->inode || s->state == SG_TCP_LISTEN || s->state == SG_TCP_CLOSE ||
-	    !is_watched(k, s->remote_port))
+	    !sg_port_watched(k->watched, s->remote_port))
 		return 0;
 	slot = vec_push(&k->socks, sizeof(*s));
 	if (!slot)
@@ -279,7 +243,7 @@ static int find_victims(struct kill_ctx *k)
 	size_t i, j;
 	int err;
 
-	err = load_ports(k);
+	err = sg_watched_ports(k->watched);
 	if (!err)
 		err = find_candidates(k);
 	if (err)

@@ -3,10 +3,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include "kern/maps.h"
+#include "kern/state.h"
 
 /* The kernel-internal ENOTSUPP, which bpf(2) returns for unsupported map operations. */
 #define KERNEL_ENOTSUPP 524
@@ -122,6 +124,38 @@ int sg_ports_default(int fd)
 			return err;
 	}
 	return 0;
+}
+
+static void watch(__u8 *bits, __u32 port)
+{
+	if (port < 65536)
+		bits[port / 8] |= 1U << (port % 8);
+}
+
+static int port_entry(const void *key, const void *value, void *ctx)
+{
+	/* Flags are the same on every CPU: the first one's will do. */
+	if (((const struct sg_port *)value)->flags & SG_PORT_OUTBOUND)
+		watch(ctx, *(const __u32 *)key);
+	return 0;
+}
+
+int sg_watched_ports(__u8 *bits)
+{
+	int fd = sg_pin_open(SG_MAP_PORTS), err;
+
+	memset(bits, 0, SG_PORT_BITS);
+	if (fd == -ENOENT) {
+		watch(bits, 25);
+		watch(bits, 465);
+		watch(bits, 587);
+		return 0;
+	}
+	if (fd < 0)
+		return fd;
+	err = sg_map_for_each(fd, port_entry, bits);
+	close(fd);
+	return err;
 }
 
 int sg_counter_get(int fd, __u32 idx, __u64 *out)

@@ -21,6 +21,15 @@ int sg_port_get(int fd, __u32 port, struct sg_port *out);
 /* The defaults: outbound 25, 465, 587; inbound 25, 465, 587, 110, 143, 993, 995. */
 int sg_ports_default(int fd);
 
+/* The outbound ports, a bit each (SG_PORT_BITS bytes): sg_ports's, or 25, 465, 587 unattached. */
+#define SG_PORT_BITS (65536 / 8)
+int sg_watched_ports(__u8 *bits);
+
+static inline int sg_port_watched(const __u8 *bits, __u16 port)
+{
+	return bits[port / 8] & (1U << (port % 8));
+}
+
 /* sg_errors or sg_counters: index summed over CPUs. */
 int sg_counter_get(int fd, __u32 idx, __u64 *out);
 

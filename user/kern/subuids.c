@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <arpa/inet.h>
 #include <bpf/bpf.h>
 
 #include "kern/maps.h"
@@ -103,4 +104,12 @@ int sg_subuids_apply(struct sg_subid_set *set)
 	free(w.stale);
 	close(fd);
 	return err;
+}
+
+__u32 sg_subuids_owner(int fd, __u32 uid)
+{
+	struct sg_subuid_key key = { .prefixlen = 32, .uid = htonl(uid) };
+	__u32 owner;
+
+	return fd >= 0 && !bpf_map_lookup_elem(fd, &key, &owner) ? owner : uid;
 }

@@ -14,4 +14,8 @@
  */
 int sg_subuids_apply(struct sg_subid_set *set);
 
+/* The UID that uid is policed as, by the pinned sg_subuids open at fd (< 0: none): itself or its
+ * range's owner. */
+__u32 sg_subuids_owner(int fd, __u32 uid);
+
 #endif
