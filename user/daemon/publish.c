@@ -19,8 +19,11 @@
 #include "sg_bucket.h"
 #include "util/log.h"
 
-/* Render with fn into a memory stream and publish the result at path. */
-static void publish_rendered(struct daemon *d, const char *path, const char *type,
+/*
+ * Render with fn into a memory stream and publish the result at path: on TCP
+ * too when public, else on the root-only control socket alone.
+ */
+static void publish_rendered(struct daemon *d, const char *path, const char *type, int public,
 			     int (*fn)(FILE *f, const void *arg), const void *arg)
 {
 	char *buf = NULL;
@@ -37,7 +40,7 @@ static void publish_rendered(struct daemon *d, const char *path, const char *typ
 	if (fclose(f) && !err)
 		err = -EIO;
 	if (!err)
-		err = sg_exporter_publish(d->ex, path, type, buf, len);
+		err = sg_exporter_publish(d->ex, path, type, buf, len, public);
 	if (err)
 		sg_error("publishing %s: %s", path, strerror(-err));
 	free(buf);
@@ -79,7 +82,7 @@ static void publish_senders(struct daemon *d)
 		sg_error("rendering /senders: %s", strerror(ENOMEM));
 		return;
 	}
-	publish_rendered(d, "/senders", "application/json", render_json, v);
+	publish_rendered(d, "/senders", "application/json", 0, render_json, v);
 	json_decref(v);
 	d->recent_changed = 0;
 }
@@ -182,7 +185,7 @@ void sg_daemon_publish_metrics(struct daemon *d, __u64 now)
 		m.policy = &d->policy_st;
 	}
 	if (d->ex)
-		publish_rendered(d, "/metrics", SG_METRICS_CONTENT_TYPE, render_metrics,
+		publish_rendered(d, "/metrics", SG_METRICS_CONTENT_TYPE, 1, render_metrics,
 				 &(struct metrics_arg){ &m, d->dnsbl });
 }
 
@@ -190,7 +193,7 @@ void sg_daemon_publish(struct daemon *d)
 {
 	if (!d->ex)
 		return;
-	publish_rendered(d, "/healthz", "text/plain; charset=utf-8", render_health, d);
+	publish_rendered(d, "/healthz", "text/plain; charset=utf-8", 1, render_health, d);
 	/* The whole table is a few MB at its bound: not more often than every 5 s. */
 	if (d->recent_changed &&
 	    (!d->senders_tick || d->ticks >= d->senders_tick + SENDERS_EVERY)) {
@@ -202,14 +205,26 @@ void sg_daemon_publish(struct daemon *d)
 
 int sg_daemon_exporter_start(struct daemon *d, const struct sg_config *c, struct sg_exporter **out)
 {
-	char err[256];
-	int ret;
+	struct sg_exporter_opts o = { .control = c->exporter.control };
+	struct sg_webconfig *web = NULL;
+	char err[512];
+	int ret = 0;
 
 	*out = NULL;
-	if (!c->exporter.enabled)
-		return 0;
-	ret = sg_exporter_start(c->exporter.listen_host, c->exporter.listen_port, out, err,
-				sizeof(err));
+	if (c->exporter.enabled) {
+		o.host = c->exporter.listen_host;
+		o.port = c->exporter.listen_port;
+	}
+	if (*c->exporter.web_config) {
+		o.web = web = malloc(sizeof(*web));
+		ret = web ? sg_webconfig_load(c->exporter.web_config, web, err, sizeof(err)) :
+			    -ENOMEM;
+		if (ret == -ENOMEM)
+			snprintf(err, sizeof(err), "exporter: %s", strerror(ENOMEM));
+	}
+	if (!ret)
+		ret = sg_exporter_start(&o, out, err, sizeof(err));
+	free(web);
 	if (ret) {
 		sg_error("%s", err);
 		return ret;
@@ -234,11 +249,14 @@ void sg_daemon_exporter_stop(struct daemon *d, struct sg_exporter *ex)
 	sg_exporter_stop(ex);
 }
 
+/* A web config is read again on every reload: its file may have changed under the same name. */
 static int listen_changed(const struct sg_config *a, const struct sg_config *b)
 {
 	return a->exporter.enabled != b->exporter.enabled ||
 	       a->exporter.listen_port != b->exporter.listen_port ||
-	       strcmp(a->exporter.listen_host, b->exporter.listen_host);
+	       strcmp(a->exporter.listen_host, b->exporter.listen_host) ||
+	       strcmp(a->exporter.control, b->exporter.control) || *a->exporter.web_config ||
+	       *b->exporter.web_config;
 }
 
 /*
