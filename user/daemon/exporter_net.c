@@ -32,6 +32,7 @@
  */
 #define POOL_SIZE (4 * SG_EXPORTER_HEADERS_MAX)
 #define PEM_MAX	    (1U << 20)
+#define RUNS	    8 /* MHD_run calls per sg_exporter_run, at most */
 
 /* A bound, listening, non-blocking socket; -errno. */
 static int listen_socket(union sg_sockaddr *addr, socklen_t len)
@@ -217,13 +218,14 @@ static int serve(struct sg_exporter *ex, struct sg_side *side, int fd)
 {
 	struct epoll_event ev = { .events = EPOLLIN };
 	const int tls = !side->control && ex->tls_cert;
-	struct MHD_OptionItem opts[8] = {
+	struct MHD_OptionItem opts[9] = {
 		{ MHD_OPTION_LISTEN_SOCKET, fd, NULL },
 		{ MHD_OPTION_CONNECTION_TIMEOUT, TIMEOUT_S, NULL },
 		{ MHD_OPTION_CONNECTION_MEMORY_LIMIT, POOL_SIZE, NULL },
+		{ MHD_OPTION_CONNECTION_MEMORY_INCREMENT, POOL_SIZE / 2, NULL },
 		{ MHD_OPTION_CONNECTION_LIMIT, SG_EXPORTER_CONNECTIONS, NULL },
 	};
-	size_t n = 4;
+	size_t n = 5;
 
 	if (!side->control)
 		opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_CONNECTION,
@@ -357,13 +359,32 @@ __u16 sg_exporter_port(const struct sg_exporter *ex)
 							 ex->addr.in.sin_port);
 }
 
+/*
+ * MHD's epoll is edge-triggered: a connection whose buffer filled before it read all that
+ * was sent gets no new event for the rest, and says so by a timeout of 0. It is run again
+ * at once, a bounded number of times, rather than at the next tick.
+ */
+static int run_side(struct MHD_Daemon *mhd)
+{
+	MHD_UNSIGNED_LONG_LONG timeout;
+	int i;
+
+	for (i = 0; i < RUNS; i++) {
+		if (MHD_run(mhd) != MHD_YES)
+			return -EIO;
+		if (MHD_get_timeout(mhd, &timeout) != MHD_YES || timeout)
+			break;
+	}
+	return 0;
+}
+
 int sg_exporter_run(struct sg_exporter *ex)
 {
 	int err = 0;
 
-	if (ex->tcp.mhd && MHD_run(ex->tcp.mhd) != MHD_YES)
-		err = -EIO;
-	if (ex->ctl.mhd && MHD_run(ex->ctl.mhd) != MHD_YES)
+	if (ex->tcp.mhd)
+		err = run_side(ex->tcp.mhd);
+	if (ex->ctl.mhd && run_side(ex->ctl.mhd))
 		err = -EIO;
 	return err;
 }
