@@ -83,6 +83,10 @@ $(BUILD)/fuzz/fuzz_time: FUZZ_SRCS := user/mail/logline.c
 # The policy request parser is pure: its fuzzer links it alone.
 $(BUILD)/fuzz/fuzz_policy: FUZZ_SRCS := user/mail/policyproto.c
 $(BUILD)/fuzz/fuzz_policy: user/mail/policyproto.c user/mail/policyproto.h
+# The exporter's web config and Authorization parsers: libyaml, libcrypt.
+$(BUILD)/fuzz/fuzz_webconfig: FUZZ_SRCS := user/core/webconfig.c
+$(BUILD)/fuzz/fuzz_webconfig: FUZZ_LIBS := -lyaml -lcrypt
+$(BUILD)/fuzz/fuzz_webconfig: user/core/webconfig.c user/core/webconfig.h
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(wildcard tests/fuzz/*.h) $(FUZZ_SRCS) user/mail/mtalog.h \
 		 user/mail/logline.h user/core/mailrec.h
 	@mkdir -p $(@D)

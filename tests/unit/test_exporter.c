@@ -48,8 +48,7 @@ struct reply {
 };
 
 /* The exporter on TCP alone, at host:port. */
-static int start_at(const char *host, __u16 port, struct sg_exporter **ex, char *err,
-		    size_t errlen)
+static int start_at(const char *host, __u16 port, struct sg_exporter **ex, char *err, size_t errlen)
 {
 	struct sg_exporter_opts o = { .host = host, .port = port };
 
@@ -98,9 +97,9 @@ static void client_open_at(struct client *c, const struct sockaddr *a, socklen_t
 /* Connects to the exporter's TCP port and sends req whole. */
 static void client_open(struct client *c, struct sg_exporter *ex, const char *req, int rcvbuf)
 {
-	struct sockaddr_in a = {.sin_family = AF_INET,
-				.sin_port = htons(sg_exporter_port(ex)),
-				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	struct sockaddr_in a = { .sin_family = AF_INET,
+				 .sin_port = htons(sg_exporter_port(ex)),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 
 	client_open_at(c, (struct sockaddr *)&a, sizeof(a), req, rcvbuf);
 }
@@ -144,7 +143,7 @@ static time_t now_s(void)
 /* Runs the loop until the reply is whole (the server closes) or has at least until bytes. */
 static void pump(struct sg_exporter *ex, struct client *c, size_t until)
 {
-	struct epoll_event ev = {.events = EPOLLIN}, evs[2];
+	struct epoll_event ev = { .events = EPOLLIN }, evs[2];
 	int ep = epoll_create1(EPOLL_CLOEXEC), n, i, run;
 	time_t deadline = now_s() + DEADLINE_S;
 
@@ -218,7 +217,7 @@ static void reply_free(struct client *c, struct reply *r)
 
 static char *inflated(const char *data, size_t len, size_t *out_len)
 {
-	z_stream zs = {0};
+	z_stream zs = { 0 };
 	size_t cap = 4096;
 	char *out = malloc(cap);
 	int ret;
@@ -316,20 +315,20 @@ static void test_accept_encoding(void **state)
 		const char *fields;
 		int gzip;
 	} cases[] = {
-		{"Accept-Encoding: gzip;q=0\r\n", 0},
-		{"Accept-Encoding: gzip; q=0.000\r\n", 0},
-		{"Accept-Encoding: GZIP;Q=0.5\r\n", 1},
-		{"Accept-Encoding: br, deflate;q=0.9, gzip;q=0.8\r\n", 1},
-		{"Accept-Encoding: x-gzip\r\n", 1},
-		{"Accept-Encoding: gzipx, deflate\r\n", 0},
-		{"Accept-Encoding: identity\r\n", 0},
-		{"Accept-Encoding: \r\n", 0},
-		{"Accept-Encoding: *\r\n", 1},
-		{"Accept-Encoding: *;q=0\r\n", 0},
-		{"Accept-Encoding: gzip;q=0, *\r\n", 0},
-		{"Accept-Encoding: *;q=0, gzip\r\n", 1},
-		{"Accept-Encoding: br\r\naccept-encoding: gzip\r\n", 1},
-		{"", 0},
+		{ "Accept-Encoding: gzip;q=0\r\n", 0 },
+		{ "Accept-Encoding: gzip; q=0.000\r\n", 0 },
+		{ "Accept-Encoding: GZIP;Q=0.5\r\n", 1 },
+		{ "Accept-Encoding: br, deflate;q=0.9, gzip;q=0.8\r\n", 1 },
+		{ "Accept-Encoding: x-gzip\r\n", 1 },
+		{ "Accept-Encoding: gzipx, deflate\r\n", 0 },
+		{ "Accept-Encoding: identity\r\n", 0 },
+		{ "Accept-Encoding: \r\n", 0 },
+		{ "Accept-Encoding: *\r\n", 1 },
+		{ "Accept-Encoding: *;q=0\r\n", 0 },
+		{ "Accept-Encoding: gzip;q=0, *\r\n", 0 },
+		{ "Accept-Encoding: *;q=0, gzip\r\n", 1 },
+		{ "Accept-Encoding: br\r\naccept-encoding: gzip\r\n", 1 },
+		{ "", 0 },
 	};
 	struct client c;
 	struct reply r;
@@ -396,7 +395,8 @@ static void test_republish(void **state)
 	reply_free(&c, &r);
 
 	/* ...and goes with it. */
-	assert_int_equal(sg_exporter_publish(ex, "/metrics", "text/plain", next, strlen(next), 1), 0);
+	assert_int_equal(sg_exporter_publish(ex, "/metrics", "text/plain", next, strlen(next), 1),
+			 0);
 	exchange(ex, "GET /metrics HTTP/1.0\r\nAccept-Encoding: gzip\r\n\r\n", &c, &r);
 	assert_gzip(&r, "text/plain", next, strlen(next));
 	reply_free(&c, &r);
@@ -452,7 +452,8 @@ static void test_table_full(void **state)
 		snprintf(path, sizeof(path), "/doc%d", i);
 		assert_int_equal(sg_exporter_publish(ex, path, "text/plain", "x", 1, 1), 0);
 	}
-	assert_int_equal(sg_exporter_publish(ex, "/one-too-many", "text/plain", "x", 1, 1), -ENOSPC);
+	assert_int_equal(sg_exporter_publish(ex, "/one-too-many", "text/plain", "x", 1, 1),
+			 -ENOSPC);
 	assert_int_equal(sg_exporter_publish(ex, "/doc5", "text/plain", "y", 1, 1), 0);
 	assert_error(ex, "GET /one-too-many HTTP/1.0\r\n\r\n", 404, "not found\n");
 }
@@ -464,9 +465,8 @@ static void test_address_in_use(void **state)
 
 	snprintf(want, sizeof(want), "cannot listen on 127.0.0.1:%u: Address already in use",
 		 sg_exporter_port(ex));
-	assert_int_equal(
-		start_at("127.0.0.1", sg_exporter_port(ex), &second, err, sizeof(err)),
-		-EADDRINUSE);
+	assert_int_equal(start_at("127.0.0.1", sg_exporter_port(ex), &second, err, sizeof(err)),
+			 -EADDRINUSE);
 	assert_string_equal(err, want);
 	assert_null(second);
 }
@@ -480,12 +480,10 @@ static void test_bad_address(void **state)
 	assert_string_equal(err,
 			    "cannot listen on localhost:9025: not a numeric IPv4 or IPv6 address");
 	assert_null(ex);
-	assert_int_equal(start_at("192.0.2.1", 9025, &ex, err, sizeof(err)),
-			 -EADDRNOTAVAIL);
+	assert_int_equal(start_at("192.0.2.1", 9025, &ex, err, sizeof(err)), -EADDRNOTAVAIL);
 	assert_string_equal(err,
 			    "cannot listen on 192.0.2.1:9025: Cannot assign requested address");
-	assert_int_equal(start_at("2001:db8::1", 9025, &ex, err, sizeof(err)),
-			 -EADDRNOTAVAIL);
+	assert_int_equal(start_at("2001:db8::1", 9025, &ex, err, sizeof(err)), -EADDRNOTAVAIL);
 	assert_string_equal(err,
 			    "cannot listen on [2001:db8::1]:9025: Cannot assign requested address");
 }
@@ -519,7 +517,6 @@ static void test_restart(void **state)
 	assert_error(ex, "GET /metrics HTTP/1.0\r\n\r\n", 404, "not found\n");
 }
 
-
 /* --- the control socket, the per-client limit, oversized requests, basic auth --- */
 
 static char ctl_dir[] = "/tmp/sg-exporter-XXXXXX";
@@ -544,11 +541,9 @@ static int start_full(struct sg_exporter **ex, const struct sg_webconfig *w)
 	snprintf(ctl_path, sizeof(ctl_path), "%s/control.sock", ctl_dir);
 	if (sg_exporter_start(&o, ex, err, sizeof(err)))
 		fail_msg("%s", err);
-	assert_int_equal(sg_exporter_publish(*ex, "/metrics", METRICS_TYPE, metrics,
-					     strlen(metrics), 1),
-			 0);
-	assert_int_equal(sg_exporter_publish(*ex, "/senders", "application/json", "{}\n", 3, 0),
-			 0);
+	assert_int_equal(
+		sg_exporter_publish(*ex, "/metrics", METRICS_TYPE, metrics, strlen(metrics), 1), 0);
+	assert_int_equal(sg_exporter_publish(*ex, "/senders", "application/json", "{}\n", 3, 0), 0);
 	assert_int_equal(sg_exporter_query(*ex, "/explain", explain, NULL), 0);
 	return 0;
 }
@@ -574,7 +569,7 @@ static int teardown_full(void **state)
 static void control_exchange(struct sg_exporter *ex, const char *req, struct client *c,
 			     struct reply *r)
 {
-	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
 
 	strcpy(a.sun_path, ctl_path);
 	client_open_at(c, (struct sockaddr *)&a, sizeof(a), req, 0);
@@ -603,7 +598,7 @@ static int serve_child(struct sg_exporter *ex, pid_t pid)
 static void test_control_socket(void **state)
 {
 	struct sg_exporter *ex = *state;
-	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
 	struct client c;
 	struct reply r;
 	struct stat st;
@@ -635,8 +630,8 @@ static void test_control_socket(void **state)
 
 		if (setgid(65534) || setuid(65534))
 			_exit(2);
-		_exit(connect(fd, (struct sockaddr *)&a, sizeof(a)) == -1 && errno == EACCES ? 0 :
-											       1);
+		_exit(connect(fd, (struct sockaddr *)&a, sizeof(a)) == -1 && errno == EACCES ? 0
+											     : 1);
 	}
 	assert_int_equal(serve_child(ex, pid), 0);
 }
@@ -671,9 +666,9 @@ static void test_per_client_limit(void **state)
 {
 	struct sg_exporter *ex = *state;
 	struct client slow[SG_EXPORTER_PER_CLIENT], c;
-	struct sockaddr_in a = {.sin_family = AF_INET,
-				.sin_port = htons(sg_exporter_port(ex)),
-				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	struct sockaddr_in a = { .sin_family = AF_INET,
+				 .sin_port = htons(sg_exporter_port(ex)),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	struct reply r;
 	size_t i;
 	pid_t pid;
@@ -760,8 +755,10 @@ static void test_basic_auth(void **state)
 	assert_string_equal(field(&r, "WWW-Authenticate"), "Basic realm=\"smtpguard\"");
 	reply_free(&c, &r);
 	/* prometheus:s3cre, prometheus:s3cret, then again (the cached match), nobody:s3cret */
-	assert_error(ex, "GET /metrics HTTP/1.0\r\nAuthorization: Basic cHJvbWV0aGV1czpzM2NyZQ==\r\n\r\n",
-		     401, "unauthorized\n");
+	assert_error(
+		ex,
+		"GET /metrics HTTP/1.0\r\nAuthorization: Basic cHJvbWV0aGV1czpzM2NyZQ==\r\n\r\n",
+		401, "unauthorized\n");
 	for (i = 0; i < 2; i++) {
 		exchange(ex,
 			 "GET /metrics HTTP/1.0\r\n"
@@ -770,7 +767,8 @@ static void test_basic_auth(void **state)
 		assert_plain(&r, METRICS_TYPE, metrics, strlen(metrics));
 		reply_free(&c, &r);
 	}
-	assert_error(ex, "GET /metrics HTTP/1.0\r\nAuthorization: Basic bm9ib2R5OnMzY3JldA==\r\n\r\n",
+	assert_error(ex,
+		     "GET /metrics HTTP/1.0\r\nAuthorization: Basic bm9ib2R5OnMzY3JldA==\r\n\r\n",
 		     401, "unauthorized\n");
 	/* Authenticated or not, the details stay off TCP. */
 	assert_error(ex,

@@ -50,7 +50,8 @@ static void test_full(void **state)
 			     "  key_file: \"/etc/smtpguard/web.key\"\n"
 			     "basic_auth_users:\n"
 			     "  prometheus: %s\n"
-			     "  'other user': $2y$10$abcdefghijklmnopqrstuu5O0w3Yc8Qm4a1b2c3d4e5f6g7h8i9j0\n",
+			     "  'other user': "
+			     "$2y$10$abcdefghijklmnopqrstuu5O0w3Yc8Qm4a1b2c3d4e5f6g7h8i9j0\n",
 			     bcrypt("s3cret")) > 0);
 	parse_ok(text, w);
 	assert_string_equal(w->cert_file, "/etc/smtpguard/web.crt");
@@ -85,7 +86,7 @@ static void test_refused(void **state)
 		const char *text, *err;
 	} cases[] = {
 		{ "tls_server_config:\n  cert_file: /c\n", "1: tls_server_config: needs both "
-							"cert_file and key_file" },
+							   "cert_file and key_file" },
 		{ "tls_server_config:\n  cert_file: c\n  key_file: /k\n",
 		  "2: cert_file: 'c' is not an absolute path" },
 		{ "tls_server_config:\n  cert_file: /c\n  key_file: /k\n  client_ca_file: /ca\n",
@@ -151,8 +152,10 @@ static void test_load(void **state)
 	fputs("basic_auth_users:\n  a: plain\n", f);
 	fclose(f);
 	assert_int_equal(sg_webconfig_load(path, w, err, sizeof(err)), -EINVAL);
-	snprintf(want, sizeof(want), "%s:2: basic_auth_users: 'a': not a bcrypt hash ($2a$, $2b$ "
-				     "or $2y$)", path);
+	snprintf(want, sizeof(want),
+		 "%s:2: basic_auth_users: 'a': not a bcrypt hash ($2a$, $2b$ "
+		 "or $2y$)",
+		 path);
 	assert_string_equal(err, want);
 	f = fopen(path, "w");
 	assert_int_equal(fseek(f, SG_WEB_FILE_MAX, SEEK_SET), 0);
@@ -175,14 +178,14 @@ static void test_authorization(void **state)
 	} cases[] = {
 		{ "Basic dXNlcjpwYXNz", "user", "pass" },
 		{ "basic   dXNlcjpwYXNz  ", "user", "pass" },
-		{ "Basic dXNlcjpwYTpzcw==", "user", "pa:ss" },	/* user:pa:ss */
-		{ "Basic OnBhc3M=", "", "pass" },		/* :pass */
-		{ "Basic dXNlcjo=", "user", "" },		/* user: */
-		{ "Basic dXNlcg==", NULL, NULL },		/* no colon */
-		{ "Basic dXNlcjpwYXNz=", NULL, NULL },		/* not a multiple of 4 */
-		{ "Basic dXNl*jpwYXNz", NULL, NULL },		/* not base64 */
-		{ "Basic dXNlcjpwYXNz dXNl", NULL, NULL },	/* two tokens */
-		{ "Basic dXNlcgBhOnBhc3M=", NULL, NULL },	/* a NUL inside */
+		{ "Basic dXNlcjpwYTpzcw==", "user", "pa:ss" }, /* user:pa:ss */
+		{ "Basic OnBhc3M=", "", "pass" },	       /* :pass */
+		{ "Basic dXNlcjo=", "user", "" },	       /* user: */
+		{ "Basic dXNlcg==", NULL, NULL },	       /* no colon */
+		{ "Basic dXNlcjpwYXNz=", NULL, NULL },	       /* not a multiple of 4 */
+		{ "Basic dXNl*jpwYXNz", NULL, NULL },	       /* not base64 */
+		{ "Basic dXNlcjpwYXNz dXNl", NULL, NULL },     /* two tokens */
+		{ "Basic dXNlcgBhOnBhc3M=", NULL, NULL },      /* a NUL inside */
 		{ "Bearer dXNlcjpwYXNz", NULL, NULL },
 		{ "BasicdXNlcjpwYXNz", NULL, NULL },
 		{ "Basic ", NULL, NULL },

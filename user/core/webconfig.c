@@ -42,8 +42,7 @@ static const char *text(const yaml_node_t *n)
 	return strlen(s) == n->data.scalar.length ? s : NULL;
 }
 
-static int copy_text(struct parse *p, const yaml_node_t *n, const char *what, char *dst,
-		     size_t len)
+static int copy_text(struct parse *p, const yaml_node_t *n, const char *what, char *dst, size_t len)
 {
 	const char *s = text(n);
 
@@ -162,8 +161,8 @@ static int parse_root(struct parse *p, const yaml_node_t *root)
 			err = parse_tls(p, k, v);
 		else if (key && !strcmp(key, "basic_auth_users") && !seen_users++)
 			err = parse_users(p, k, v);
-		else if (key && (!strcmp(key, "tls_server_config") ||
-				 !strcmp(key, "basic_auth_users")))
+		else if (key &&
+			 (!strcmp(key, "tls_server_config") || !strcmp(key, "basic_auth_users")))
 			err = bad(p, k, "%s given twice", key);
 		else
 			err = bad(p, k,

@@ -39,9 +39,9 @@ static struct MHD_Response *buffer_response(void *buf, size_t len, const char *c
 					    const char *encoding)
 {
 	const char *const fields[][2] = {
-		{MHD_HTTP_HEADER_CONTENT_TYPE, content_type},
-		{MHD_HTTP_HEADER_VARY, MHD_HTTP_HEADER_ACCEPT_ENCODING},
-		{MHD_HTTP_HEADER_CONTENT_ENCODING, encoding},
+		{ MHD_HTTP_HEADER_CONTENT_TYPE, content_type },
+		{ MHD_HTTP_HEADER_VARY, MHD_HTTP_HEADER_ACCEPT_ENCODING },
+		{ MHD_HTTP_HEADER_CONTENT_ENCODING, encoding },
 	};
 	struct MHD_Response *r = MHD_create_response_from_buffer_with_free_callback(len, buf, free);
 
@@ -53,8 +53,8 @@ static struct MHD_Response *buffer_response(void *buf, size_t len, const char *c
 static struct MHD_Response *error_response(const char *body, const char *allow)
 {
 	const char *const fields[][2] = {
-		{MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8"},
-		{MHD_HTTP_HEADER_ALLOW, allow},
+		{ MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8" },
+		{ MHD_HTTP_HEADER_ALLOW, allow },
 	};
 
 	return with_fields(
@@ -64,7 +64,7 @@ static struct MHD_Response *error_response(const char *body, const char *allow)
 
 static struct MHD_Response *gzip_response(struct sg_doc *d)
 {
-	z_stream zs = {0};
+	z_stream zs = { 0 };
 	unsigned char *out;
 	uLong bound;
 	int ret;
@@ -149,7 +149,7 @@ static enum MHD_Result accept_encoding_field(void *cls, enum MHD_ValueKind kind,
 /* Every Accept-Encoding field counts: a list may be split over several. */
 static int accepts_gzip(struct MHD_Connection *conn)
 {
-	struct gzip_pref p = {-1, -1};
+	struct gzip_pref p = { -1, -1 };
 
 	MHD_get_connection_values(conn, MHD_HEADER_KIND, accept_encoding_field, &p);
 	return p.gzip >= 0 ? p.gzip : p.any == 1;
@@ -169,8 +169,7 @@ static struct sg_doc *find_doc(struct sg_exporter *ex, const char *path)
 static enum MHD_Result answer_query(struct sg_exporter *ex, const struct sg_query *q,
 				    struct MHD_Connection *conn, const char *method)
 {
-	const char *arg = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND,
-						      SG_QUERY_ARG);
+	const char *arg = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, SG_QUERY_ARG);
 	struct MHD_Response *r;
 	enum MHD_Result ret;
 	char *body = NULL;
@@ -191,7 +190,7 @@ static enum MHD_Result answer_query(struct sg_exporter *ex, const struct sg_quer
 }
 
 static enum MHD_Result add_field_size(void *cls, enum MHD_ValueKind kind, const char *key,
-				     const char *value)
+				      const char *value)
 {
 	*(size_t *)cls += strlen(key) + (value ? strlen(value) : 0) + 4; /* ": ", CRLF */
 	return MHD_YES;
@@ -226,8 +225,8 @@ static int peer_is_root(struct MHD_Connection *conn)
  */
 static int authorized(struct sg_exporter *ex, struct MHD_Connection *conn)
 {
-	const char *v = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-						    MHD_HTTP_HEADER_AUTHORIZATION);
+	const char *v =
+		MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
 	char user[SG_WEB_NAME_MAX], pass[SG_WEB_PASS_MAX];
 	size_t i;
 	int ok;
@@ -251,8 +250,8 @@ static int authorized(struct sg_exporter *ex, struct MHD_Connection *conn)
 }
 
 enum MHD_Result sg_exporter_handle(void *cls, struct MHD_Connection *conn, const char *url,
-				   const char *method, const char *version,
-				   const char *upload_data, size_t *upload_data_size, void **req)
+				   const char *method, const char *version, const char *upload_data,
+				   size_t *upload_data_size, void **req)
 {
 	const struct sg_side *side = cls;
 	struct sg_exporter *ex = side->ex;
@@ -287,7 +286,7 @@ enum MHD_Result sg_exporter_handle(void *cls, struct MHD_Connection *conn, const
 struct sg_exporter *sg_exporter_new(void)
 {
 	const char *const basic[][2] = {
-		{MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Basic realm=\"smtpguard\""},
+		{ MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Basic realm=\"smtpguard\"" },
 	};
 	struct sg_exporter *ex = calloc(1, sizeof(*ex));
 
@@ -323,7 +322,7 @@ static void doc_clear(struct sg_doc *d)
 int sg_exporter_publish(struct sg_exporter *ex, const char *path, const char *content_type,
 			const char *body, size_t len, int public)
 {
-	struct sg_doc *d = find_doc(ex, path), next = {0};
+	struct sg_doc *d = find_doc(ex, path), next = { 0 };
 	char *copy;
 
 	if (!d && ex->n_docs == SG_EXPORTER_DOCS)

@@ -20,7 +20,8 @@
 
 struct sg_exporter;
 
-/* At most this many connections at once on TCP, and from one client (a local UID, or an address). */
+/* At most this many connections at once on TCP, and from one client (a local UID, or an address).
+ */
 #define SG_EXPORTER_CONNECTIONS 64U
 #define SG_EXPORTER_PER_CLIENT	4U
 /* Request line and header fields at most; past it, 431. A body is never read. */

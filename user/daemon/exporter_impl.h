@@ -54,7 +54,7 @@ struct sg_side {
 
 struct sg_exporter {
 	struct sg_side tcp, ctl;
-	int epoll_fd; /* both MHD daemons' epoll fds */
+	int epoll_fd;		/* both MHD daemons' epoll fds */
 	union sg_sockaddr addr; /* TCP's, as bound */
 	struct MHD_Response *not_found, *not_allowed, *forbidden, *unauthorized, *too_large;
 	struct sg_doc docs[SG_EXPORTER_DOCS];
@@ -80,8 +80,8 @@ struct sg_exporter {
 
 /* exporter.c: a request to either side (cls: its struct sg_side). */
 enum MHD_Result sg_exporter_handle(void *cls, struct MHD_Connection *conn, const char *url,
-				   const char *method, const char *version,
-				   const char *upload_data, size_t *upload_data_size, void **req);
+				   const char *method, const char *version, const char *upload_data,
+				   size_t *upload_data_size, void **req);
 
 /* exporter.c: the parts that outlive both listeners; exporter_net.c starts these. */
 struct sg_exporter *sg_exporter_new(void);

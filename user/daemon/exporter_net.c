@@ -31,8 +31,8 @@
  * while the client has nothing more to send.
  */
 #define POOL_SIZE (4 * SG_EXPORTER_HEADERS_MAX)
-#define PEM_MAX	    (1U << 20)
-#define RUNS	    8 /* MHD_run calls per sg_exporter_run, at most */
+#define PEM_MAX	  (1U << 20)
+#define RUNS	  8 /* MHD_run calls per sg_exporter_run, at most */
 
 /* A bound, listening, non-blocking socket; -errno. */
 static int listen_socket(union sg_sockaddr *addr, socklen_t len)
@@ -84,8 +84,8 @@ static struct sg_client *client_slot(struct sg_exporter *ex, const struct sg_cli
 			free_slot = free_slot ? free_slot : s;
 			continue;
 		}
-		if (s->local == c->local && (c->local ? s->uid == c->uid :
-						       !memcmp(&s->addr, &c->addr, sizeof(c->addr))))
+		if (s->local == c->local &&
+		    (c->local ? s->uid == c->uid : !memcmp(&s->addr, &c->addr, sizeof(c->addr))))
 			return s;
 	}
 	return free_slot;
@@ -298,8 +298,8 @@ static int start_tcp(struct sg_exporter *ex, const struct sg_exporter_opts *o, c
 	ret = serve(ex, &ex->tcp, fd);
 	if (ret)
 		snprintf(err, errlen, "cannot serve on %s: %s", where,
-			 ret == -EIO ? "libmicrohttpd failed to start (a bad certificate or key?)" :
-				       strerror(-ret));
+			 ret == -EIO ? "libmicrohttpd failed to start (a bad certificate or key?)"
+				     : strerror(-ret));
 	return ret;
 }
 
@@ -309,8 +309,8 @@ static int start_control(struct sg_exporter *ex, const char *path, char *err, si
 
 	if (fd < 0) {
 		snprintf(err, errlen, "cannot listen on %s: %s%s", path, strerror(-fd),
-			 fd == -EPERM ? " (its directory must be root's, writable by no one else)" :
-					"");
+			 fd == -EPERM ? " (its directory must be root's, writable by no one else)"
+				      : "");
 		return fd;
 	}
 	ret = serve(ex, &ex->ctl, fd);
@@ -355,8 +355,8 @@ int sg_exporter_fd(const struct sg_exporter *ex)
 
 __u16 sg_exporter_port(const struct sg_exporter *ex)
 {
-	return ntohs(ex->addr.sa.sa_family == AF_INET6 ? ex->addr.in6.sin6_port :
-							 ex->addr.in.sin_port);
+	return ntohs(ex->addr.sa.sa_family == AF_INET6 ? ex->addr.in6.sin6_port
+						       : ex->addr.in.sin_port);
 }
 
 /*

@@ -217,8 +217,8 @@ int sg_daemon_exporter_start(struct daemon *d, const struct sg_config *c, struct
 	}
 	if (*c->exporter.web_config) {
 		o.web = web = malloc(sizeof(*web));
-		ret = web ? sg_webconfig_load(c->exporter.web_config, web, err, sizeof(err)) :
-			    -ENOMEM;
+		ret = web ? sg_webconfig_load(c->exporter.web_config, web, err, sizeof(err))
+			  : -ENOMEM;
 		if (ret == -ENOMEM)
 			snprintf(err, sizeof(err), "exporter: %s", strerror(ENOMEM));
 	}

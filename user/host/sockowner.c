@@ -47,17 +47,19 @@ static int id_half(const struct sockaddr *addr, __be32 ip[4], __be16 *port)
 	return 0;
 }
 
-int sg_sockowner_uid(int fd, const struct sockaddr *peer, const struct sockaddr *local,
-		     uid_t *uid)
+int sg_sockowner_uid(int fd, const struct sockaddr *peer, const struct sockaddr *local, uid_t *uid)
 {
 	static __u32 seq;
 	struct {
 		struct nlmsghdr nlh;
 		struct inet_diag_req_v2 r;
 	} req = {
-		.nlh = { .nlmsg_len = sizeof(req), .nlmsg_type = SOCK_DIAG_BY_FAMILY,
-			 .nlmsg_flags = NLM_F_REQUEST, .nlmsg_seq = ++seq },
-		.r = { .sdiag_family = peer->sa_family, .sdiag_protocol = IPPROTO_TCP,
+		.nlh = { .nlmsg_len = sizeof(req),
+			 .nlmsg_type = SOCK_DIAG_BY_FAMILY,
+			 .nlmsg_flags = NLM_F_REQUEST,
+			 .nlmsg_seq = ++seq },
+		.r = { .sdiag_family = peer->sa_family,
+		       .sdiag_protocol = IPPROTO_TCP,
 		       .idiag_states = ~0U,
 		       .id.idiag_cookie = { INET_DIAG_NOCOOKIE, INET_DIAG_NOCOOKIE } },
 	};

@@ -20,7 +20,6 @@ int sg_sockowner_open(void);
  * socket at local accepted from peer. -ENOENT when there is none (the
  * client is on another host or namespace, or gone already).
  */
-int sg_sockowner_uid(int fd, const struct sockaddr *peer, const struct sockaddr *local,
-		     uid_t *uid);
+int sg_sockowner_uid(int fd, const struct sockaddr *peer, const struct sockaddr *local, uid_t *uid);
 
 #endif
