@@ -73,6 +73,7 @@ test_exporter_slowloris()
 	expect_eq "scrapes answered under 70 slow connections" "7 of 7" "$ok of 7"
 	# Its first 4 held to the end (dripping a field a second); 66 refused at accept.
 	expect_eq "the slow client's connections" "open=4 closed=66" "$(cat "$T/slowloris.out")"
+	expect_metric smtpguard_exporter_refused_total 66
 
 	big=$(head -c 40000 /dev/zero | tr '\0' a)
 	out=$(http_get /metrics -o /dev/null -w '%{http_code} %{time_total}' --max-time 2 \

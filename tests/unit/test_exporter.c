@@ -681,6 +681,7 @@ static void test_per_client_limit(void **state)
 	client_open(&c, ex, "GET /metrics HTTP/1.0\r\n\r\n", 0);
 	assert_int_equal(until_closed(ex, c.fd), 0);
 	client_close(&c);
+	assert_int_equal(sg_exporter_refused(ex), 1);
 	/* Another UID on the same address is served. */
 	pid = fork();
 	assert_true(pid >= 0);

@@ -33,6 +33,7 @@ struct sg_exporter_opts {
 	const char *control; /* the unix socket's path; NULL: none */
 	/* TLS (cert_file, key_file) and basic auth on TCP; NULL or empty: neither. */
 	const struct sg_webconfig *web;
+	__u64 refused; /* where sg_exporter_refused starts: the count of the exporter replaced */
 };
 
 /* Listen as o says; err gets the reason on failure, and nothing is left listening. */
@@ -47,6 +48,9 @@ int sg_exporter_run(struct sg_exporter *ex);
 
 /* The TCP port listened on: the one the kernel chose when started with port 0. */
 __u16 sg_exporter_port(const struct sg_exporter *ex);
+
+/* TCP connections closed at once: their client already held SG_EXPORTER_PER_CLIENT. */
+__u64 sg_exporter_refused(const struct sg_exporter *ex);
 
 /*
  * Serve body (copied) at path with this content type from now on, on the

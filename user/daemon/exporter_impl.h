@@ -72,6 +72,7 @@ struct sg_exporter {
 	/* TCP connections per client, and the one being accepted (see exporter_net.c). */
 	int diag_fd;
 	struct sg_client clients[SG_EXPORTER_CONNECTIONS], admitted;
+	__u64 refused; /* connections closed by the per-client limit */
 	/* The control socket, removed at stop if it is still ours. */
 	int ctl_dirfd;
 	char ctl_name[NAME_MAX + 1];

@@ -104,6 +104,7 @@ static enum MHD_Result admit(void *cls, const struct sockaddr *addr, socklen_t l
 	client_of(ex, addr, &ex->admitted);
 	s = client_slot(ex, &ex->admitted);
 	if (!s || (s->conns && s->conns >= SG_EXPORTER_PER_CLIENT)) {
+		ex->refused++;
 		sg_debug("exporter: connection refused: its client already holds %u",
 			 SG_EXPORTER_PER_CLIENT);
 		return MHD_NO;
@@ -331,6 +332,7 @@ int sg_exporter_start(const struct sg_exporter_opts *o, struct sg_exporter **out
 		snprintf(err, errlen, "exporter: %s", strerror(ENOMEM));
 		return -ENOMEM;
 	}
+	ex->refused = o->refused;
 	ex->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
 	if (ex->epoll_fd < 0) {
 		ret = -errno;
@@ -376,6 +378,11 @@ static int run_side(struct MHD_Daemon *mhd)
 			break;
 	}
 	return 0;
+}
+
+__u64 sg_exporter_refused(const struct sg_exporter *ex)
+{
+	return ex->refused;
 }
 
 int sg_exporter_run(struct sg_exporter *ex)

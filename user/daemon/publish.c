@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "daemon/daemon.h"
+#include "daemon/exposition.h"
 #include "daemon/run.h"
 #include "kern/maps.h"
 #include "sg_bucket.h"
@@ -49,6 +50,7 @@ static void publish_rendered(struct daemon *d, const char *path, const char *typ
 struct metrics_arg {
 	const struct sg_metrics *m;
 	struct sg_dnsblwatch *dnsbl;
+	__u64 exporter_refused;
 };
 
 static int render_metrics(FILE *f, const void *arg)
@@ -56,7 +58,15 @@ static int render_metrics(FILE *f, const void *arg)
 	const struct metrics_arg *a = arg;
 	int err = sg_metrics_render(f, a->m);
 
-	return err ? err : sg_dnsblwatch_render(a->dnsbl, f);
+	if (!err)
+		err = sg_dnsblwatch_render(a->dnsbl, f);
+	if (err)
+		return err;
+	family(f, "smtpguard_exporter_refused_total", "counter",
+	       "TCP connections to the exporter closed at once: their client (a local UID, or a "
+	       "remote address) already held its share.");
+	sample_u64(f, "smtpguard_exporter_refused_total", NO_LABELS, a->exporter_refused);
+	return fflush(f) || ferror(f) ? -EIO : 0;
 }
 
 static int render_json(FILE *f, const void *arg)
@@ -186,7 +196,7 @@ void sg_daemon_publish_metrics(struct daemon *d, __u64 now)
 	}
 	if (d->ex)
 		publish_rendered(d, "/metrics", SG_METRICS_CONTENT_TYPE, 1, render_metrics,
-				 &(struct metrics_arg){ &m, d->dnsbl });
+				 &(struct metrics_arg){ &m, d->dnsbl, sg_exporter_refused(d->ex) });
 }
 
 void sg_daemon_publish(struct daemon *d)
@@ -205,7 +215,9 @@ void sg_daemon_publish(struct daemon *d)
 
 int sg_daemon_exporter_start(struct daemon *d, const struct sg_config *c, struct sg_exporter **out)
 {
-	struct sg_exporter_opts o = { .control = c->exporter.control };
+	/* On a reload d->ex is still the running exporter: its count goes on in the new one. */
+	struct sg_exporter_opts o = { .control = c->exporter.control,
+				      .refused = d->ex ? sg_exporter_refused(d->ex) : 0 };
 	struct sg_webconfig *web = NULL;
 	char err[512];
 	int ret = 0;
