@@ -113,7 +113,14 @@ test_exporter_tls()
 	grep -q "$T/web.yml:2: basic_auth_users: 'prometheus': not a bcrypt hash" "$T/daemon.log" ||
 		fail "the reason is not file:line: $(grep -m1 web.yml "$T/daemon.log")"
 	expect_eq "after the bad reload" 200 "$(https_status "$url" -u prometheus:s3cret)"
+	# A good one: the new users at once, the old one gone.
+	printf '%s\n' "tls_server_config:" "  cert_file: $T/web.crt" "  key_file: $T/web.key" \
+		"basic_auth_users:" "  scraper: $hash" >"$T/web.yml"
+	kill -HUP "$(tail -n 1 "$T/pids")"
+	nl_wait_until 30 scraper_in || fail "the reloaded web config's user is refused"
+	expect_eq "the old user after the reload" 401 "$(https_status "$url" -u prometheus:s3cret)"
 	# And at start: the daemon refuses to run.
+	printf '%s\n' "basic_auth_users:" "  prometheus: s3cret" >"$T/web.yml"
 	if nl_in "$NS_HOST" "$SG_BIN" run -c "$T/smtpguard.conf" >"$T/bad-start.log" 2>&1; then
 		fail "the daemon ran with a bad web config"
 	fi
@@ -134,6 +141,11 @@ https_status() # URL [CURL-ARGS...]
 
 	shift
 	https_get "$url" -o /dev/null -w '%{http_code}' "$@" 2>/dev/null
+}
+
+scraper_in()
+{
+	[ "$(https_status "https://$EXPORTER/metrics" -u scraper:s3cret)" = 200 ]
 }
 
 tls_healthy()
