@@ -14,6 +14,7 @@ SLOWLORIS=$ROOT/build/tools/sg_slowloris
 # What a connect() to the unix socket at PATH gets as USER: "connected" or the error.
 unix_connect_as() # USER PATH
 {
+	# shellcheck disable=SC2016 # perl's variables
 	as_user "$1" perl -MSocket -e 'socket(my $s, PF_UNIX, SOCK_STREAM, 0) or die "$!\n";
 		print connect($s, pack_sockaddr_un($ARGV[0])) ? "connected\n" : "$!\n"' "$2"
 }
@@ -57,13 +58,13 @@ test_exporter_private()
 # 70 slow connections from one customer: 7 of 7 scrapes answered, and a 40 KB header 431.
 test_exporter_slowloris()
 {
-	local i ok=0 out big
+	local ok=0 out big
 
 	write_config "$T/smtpguard.conf"
 	start_daemon "$T/smtpguard.conf"
 	as_user "$USER_A" "$SLOWLORIS" 127.0.0.1 9025 70 9 >"$T/slowloris.out" &
 	sleep 1
-	for i in 1 2 3 4 5 6 7; do
+	for _ in 1 2 3 4 5 6 7; do
 		[ "$(http_get /metrics -o /dev/null -w '%{http_code}' --max-time 1)" = 200 ] &&
 			ok=$((ok + 1))
 		sleep 1

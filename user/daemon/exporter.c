@@ -371,6 +371,8 @@ void sg_exporter_free(struct sg_exporter *ex)
 	for (i = 0; i < SG_WEB_USERS; i++)
 		free(ex->auth_ok[i]);
 	free(ex->tls_cert);
+	if (ex->tls_key)
+		explicit_bzero(ex->tls_key, strlen(ex->tls_key));
 	free(ex->tls_key);
 	free(ex);
 }

@@ -103,7 +103,7 @@ static enum MHD_Result admit(void *cls, const struct sockaddr *addr, socklen_t l
 
 	client_of(ex, addr, &ex->admitted);
 	s = client_slot(ex, &ex->admitted);
-	if (!s || (s->conns && s->conns >= SG_EXPORTER_PER_CLIENT)) {
+	if (!s || s->conns >= SG_EXPORTER_PER_CLIENT) {
 		ex->refused++;
 		sg_debug("exporter: connection refused: its client already holds %u",
 			 SG_EXPORTER_PER_CLIENT);
@@ -136,23 +136,23 @@ static void count_connection(void *cls, struct MHD_Connection *conn, void **sock
 /* The whole of a PEM file, NUL-terminated as MHD takes it; NULL with errno. */
 static char *read_pem(const char *path)
 {
-	char *buf = malloc(PEM_MAX + 1);
-	ssize_t n = -1;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY), err;
+	char *buf = fd < 0 ? NULL : malloc(PEM_MAX + 1);
 	size_t len = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	ssize_t n = 0;
 
-	while (buf && fd >= 0 && len < PEM_MAX && (n = read(fd, buf + len, PEM_MAX - len)) > 0)
+	if (fd < 0)
+		return NULL;
+	while (buf && len < PEM_MAX && (n = read(fd, buf + len, PEM_MAX - len)) > 0)
 		len += (size_t)n;
-	if (fd >= 0)
-		close(fd);
-	if (buf && (fd < 0 || n < 0 || len == PEM_MAX || !len)) {
-		n = fd < 0 || n < 0 ? errno : len ? EFBIG : ENODATA;
+	err = !buf ? ENOMEM : n < 0 ? errno : len == PEM_MAX ? EFBIG : !len ? ENODATA : 0;
+	close(fd);
+	if (err) {
 		free(buf);
-		errno = (int)n;
+		errno = err;
 		return NULL;
 	}
-	if (buf)
-		buf[len] = '\0';
+	buf[len] = '\0';
 	return buf;
 }
 
@@ -185,7 +185,9 @@ static int control_socket(struct sg_exporter *ex, const char *path)
 	mode_t old;
 	int fd, err;
 
-	if (!slash || !slash[1] || strlen(path) >= sizeof(sa.sun_path))
+	if (!slash || !slash[1])
+		return -EINVAL;
+	if (strlen(path) >= sizeof(sa.sun_path))
 		return -ENAMETOOLONG;
 	strcpy(sa.sun_path, path);
 	snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 : (int)(slash - path), path);
@@ -223,6 +225,7 @@ static int serve(struct sg_exporter *ex, struct sg_side *side, int fd)
 		{ MHD_OPTION_LISTEN_SOCKET, fd, NULL },
 		{ MHD_OPTION_CONNECTION_TIMEOUT, TIMEOUT_S, NULL },
 		{ MHD_OPTION_CONNECTION_MEMORY_LIMIT, POOL_SIZE, NULL },
+		/* The read buffer grows in one step: each step waits for MHD's next run. */
 		{ MHD_OPTION_CONNECTION_MEMORY_INCREMENT, POOL_SIZE / 2, NULL },
 		{ MHD_OPTION_CONNECTION_LIMIT, SG_EXPORTER_CONNECTIONS, NULL },
 	};
