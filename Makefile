@@ -87,6 +87,12 @@ $(BUILD)/fuzz/fuzz_policy: user/mail/policyproto.c user/mail/policyproto.h
 $(BUILD)/fuzz/fuzz_webconfig: FUZZ_SRCS := user/core/webconfig.c
 $(BUILD)/fuzz/fuzz_webconfig: FUZZ_LIBS := -lyaml -lcrypt
 $(BUILD)/fuzz/fuzz_webconfig: user/core/webconfig.c user/core/webconfig.h
+# The exporter's request handling, whole: its own code and libmicrohttpd on a socketpair.
+EXPORTER_FUZZ_SRCS := $(addprefix user/,daemon/exporter.c daemon/exporter_net.c \
+		      host/sockowner.c core/webconfig.c util/log.c)
+$(BUILD)/fuzz/fuzz_exporter: FUZZ_SRCS := $(EXPORTER_FUZZ_SRCS)
+$(BUILD)/fuzz/fuzz_exporter: FUZZ_LIBS := -lmicrohttpd -lyaml -lcrypt -lz -lbpf
+$(BUILD)/fuzz/fuzz_exporter: $(EXPORTER_FUZZ_SRCS) $(USER_HDRS)
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(wildcard tests/fuzz/*.h) $(FUZZ_SRCS) user/mail/mtalog.h \
 		 user/mail/logline.h user/core/mailrec.h
 	@mkdir -p $(@D)
