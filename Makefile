@@ -83,11 +83,8 @@ $(BUILD)/fuzz/fuzz_time: FUZZ_SRCS := user/mail/logline.c
 # The policy request parser is pure: its fuzzer links it alone.
 $(BUILD)/fuzz/fuzz_policy: FUZZ_SRCS := user/mail/policyproto.c
 $(BUILD)/fuzz/fuzz_policy: user/mail/policyproto.c user/mail/policyproto.h
-# The exporter's web config and Authorization parsers: libyaml, libcrypt.
-$(BUILD)/fuzz/fuzz_webconfig: FUZZ_SRCS := user/core/webconfig.c
-$(BUILD)/fuzz/fuzz_webconfig: FUZZ_LIBS := -lyaml -lcrypt
-$(BUILD)/fuzz/fuzz_webconfig: user/core/webconfig.c user/core/webconfig.h
-# The exporter's request handling, whole: its own code and libmicrohttpd on a socketpair.
+# The exporter's request handling, whole (its own code and libmicrohttpd on a socketpair),
+# and its web config and Authorization parsers alone.
 EXPORTER_FUZZ_SRCS := $(addprefix user/,daemon/exporter.c daemon/exporter_net.c \
 		      host/sockowner.c core/webconfig.c util/log.c)
 $(BUILD)/fuzz/fuzz_exporter: FUZZ_SRCS := $(EXPORTER_FUZZ_SRCS)
