@@ -217,8 +217,12 @@ void sg_daemon_reload(struct daemon *d)
 	if (sg_daemon_exporter_swap(d, c, &ex))
 		goto failed;
 	if (attach(c) || apply_settings(c)) {
-		if (ex != d->ex)
+		/* The new exporter took the control socket's name: the old one starts again. */
+		if (ex != d->ex) {
 			sg_daemon_exporter_stop(d, ex);
+			sg_daemon_exporter_stop(d, d->ex);
+			d->ex = NULL;
+		}
 		if (!d->ex && sg_daemon_exporter_start(d, d->cfg, &d->ex))
 			sg_warn("the metrics exporter is down until the next reload");
 		apply_settings(d->cfg);
