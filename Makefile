@@ -11,7 +11,7 @@ PREFIX    ?= /usr/local
 CFLAGS    ?= -O2 -g
 CFLAGS    += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -D_GNU_SOURCE \
 	     -Iinclude -Iuser -I$(BUILD)
-LDLIBS    := -lbpf -lelf -lz -ljansson -linih -lmicrohttpd -lsystemd -lcurl
+LDLIBS    := -lbpf -lelf -lz -ljansson -linih -lmicrohttpd -lsystemd -lcurl -lyaml -lcrypt
 BPF_CFLAGS = -g -O2 -target bpf -Wall -Iinclude -Ibpf -I/usr/include/$(TRIPLET)
 
 BPF_PROGS := connect egress ingress sockops
@@ -83,6 +83,13 @@ $(BUILD)/fuzz/fuzz_time: FUZZ_SRCS := user/mail/logline.c
 # The policy request parser is pure: its fuzzer links it alone.
 $(BUILD)/fuzz/fuzz_policy: FUZZ_SRCS := user/mail/policyproto.c
 $(BUILD)/fuzz/fuzz_policy: user/mail/policyproto.c user/mail/policyproto.h
+# The exporter's request handling, whole (its own code and libmicrohttpd on a socketpair),
+# and its web config and Authorization parsers alone.
+EXPORTER_FUZZ_SRCS := $(addprefix user/,daemon/exporter.c daemon/exporter_net.c \
+		      host/sockowner.c core/webconfig.c util/log.c)
+$(BUILD)/fuzz/fuzz_exporter: FUZZ_SRCS := $(EXPORTER_FUZZ_SRCS)
+$(BUILD)/fuzz/fuzz_exporter: FUZZ_LIBS := -lmicrohttpd -lyaml -lcrypt -lz -lbpf
+$(BUILD)/fuzz/fuzz_exporter: $(EXPORTER_FUZZ_SRCS) $(USER_HDRS)
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(wildcard tests/fuzz/*.h) $(FUZZ_SRCS) user/mail/mtalog.h \
 		 user/mail/logline.h user/core/mailrec.h
 	@mkdir -p $(@D)

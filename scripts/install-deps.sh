@@ -7,7 +7,7 @@ packages=(
 	make gcc libc6-dev clang pkg-config
 	libbpf-dev libelf-dev zlib1g-dev linux-libc-dev bpftool
 	libjansson-dev libcmocka-dev libinih-dev libmicrohttpd-dev libsystemd-dev
-	libcurl4-openssl-dev
+	libcurl4-openssl-dev libyaml-dev libcrypt-dev openssl
 	iproute2 util-linux passwd uidmap procps jq curl
 	prometheus php-fpm libfcgi-bin systemd
 	libclang-rt-14-dev

@@ -29,7 +29,25 @@ write_config() # FILE [LINE...]
 		# Exactly root's observe policy, whatever MTA users this machine has.
 		echo "mta_users ="
 		printf '%s\n' "$@"
+		# Last, so that the lines given keep their numbers.
+		echo "[exporter]"
+		echo "control = $(control_socket)"
 	} >"$f"
+}
+
+# The details' socket: in the run's directory, not the host's /run/smtpguard.
+control_socket()
+{
+	echo "$T/run/control.sock"
+}
+
+# GET PATH on the daemon's root-only control socket.
+control_get() # PATH [CURL-ARGS...]
+{
+	local path=$1
+
+	shift
+	curl -sS --max-time 5 --unix-socket "$(control_socket)" "$@" "http://localhost$path"
 }
 
 http_get() # PATH [CURL-ARGS...]
@@ -223,7 +241,7 @@ test_daemon_restart()
 # The newest /senders entry of USER, as "FIELD FIELD ..." from a jq expression.
 newest_sender() # USER JQ-EXPR
 {
-	http_get /senders | jq -r --arg uid "$(id -u "$1")" ".[\$uid][0] | $2"
+	control_get /senders | jq -r --arg uid "$(id -u "$1")" ".[\$uid][0] | $2"
 }
 
 has_sender() # USER

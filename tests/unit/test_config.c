@@ -195,7 +195,7 @@ static void test_dist_file(void **state)
 	}
 	fclose(out);
 	fclose(in);
-	assert_int_equal(uncommented, 94); /* every key but [override NAME]'s */
+	assert_int_equal(uncommented, 96); /* every key but [override NAME]'s */
 	memset(c, 0xff, sizeof(*c));
 	assert_int_equal(load(text, c, err, sizeof(err)), 0);
 	assert_memory_equal(c, def, sizeof(*c));
@@ -228,6 +228,8 @@ static void test_every_key(void **state)
 				   "[exporter]\n"
 				   "listen = [::1]:9100\n"
 				   "top_senders = 1000\n"
+				   "control = /run/sg/ctl.sock\n"
+				   "web_config = /etc/smtpguard/web.yml\n"
 				   "[attribution]\n"
 				   "recent_uids = 1000000\n"
 				   "recent_per_uid = 64\n"
@@ -266,6 +268,9 @@ static void test_every_key(void **state)
 	strcpy(want->exporter.listen_host, "::1");
 	want->exporter.listen_port = 9100;
 	want->exporter.top_senders = 1000;
+	memset(want->exporter.control, 0, PATH_MAX);
+	strcpy(want->exporter.control, "/run/sg/ctl.sock");
+	strcpy(want->exporter.web_config, "/etc/smtpguard/web.yml");
 	want->attribution.recent_uids = 1000000;
 	want->attribution.recent_per_uid = 64;
 	memset(want->attribution.cpanel_userdomains, 0, PATH_MAX);

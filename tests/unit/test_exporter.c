@@ -4,6 +4,7 @@
  * an epoll set, sg_exporter_run when the fd is readable or the loop's tick comes round.
  */
 #include <arpa/inet.h>
+#include <crypt.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -17,7 +18,11 @@
 #include <unistd.h>
 #include <cmocka.h>
 #include <sys/epoll.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 #include <zlib.h>
 
 #include "daemon/exporter.h"
@@ -42,17 +47,25 @@ struct reply {
 	size_t body_len;
 };
 
+/* The exporter on TCP alone, at host:port. */
+static int start_at(const char *host, __u16 port, struct sg_exporter **ex, char *err, size_t errlen)
+{
+	struct sg_exporter_opts o = { .host = host, .port = port };
+
+	return sg_exporter_start(&o, ex, err, errlen);
+}
+
 static int setup(void **state)
 {
 	struct sg_exporter *ex;
 	char err[128];
 
-	assert_int_equal(sg_exporter_start("127.0.0.1", 0, &ex, err, sizeof(err)), 0);
+	assert_int_equal(start_at("127.0.0.1", 0, &ex, err, sizeof(err)), 0);
 	assert_int_not_equal(sg_exporter_port(ex), 0);
 	assert_int_equal(
-		sg_exporter_publish(ex, "/metrics", METRICS_TYPE, metrics, strlen(metrics)), 0);
+		sg_exporter_publish(ex, "/metrics", METRICS_TYPE, metrics, strlen(metrics), 1), 0);
 	assert_int_equal(
-		sg_exporter_publish(ex, "/healthz", "text/plain; charset=utf-8", "ok\n", 3), 0);
+		sg_exporter_publish(ex, "/healthz", "text/plain; charset=utf-8", "ok\n", 3, 1), 0);
 	*state = ex;
 	return 0;
 }
@@ -63,24 +76,32 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* Connects to the exporter and sends req whole; the reply is read by pump(). */
-static void client_open(struct client *c, struct sg_exporter *ex, const char *req, int rcvbuf)
+/* Connects to a and sends req whole; the reply is read by pump(). */
+static void client_open_at(struct client *c, const struct sockaddr *a, socklen_t alen,
+			   const char *req, int rcvbuf)
 {
-	struct sockaddr_in a = {.sin_family = AF_INET,
-				.sin_port = htons(sg_exporter_port(ex)),
-				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	size_t len = strlen(req);
 
 	memset(c, 0, sizeof(*c));
-	c->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	c->fd = socket(a->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	assert_true(c->fd >= 0);
 	if (rcvbuf)
 		assert_int_equal(setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)),
 				 0);
 	/* Completes from the listen backlog, before the exporter accepts. */
-	assert_int_equal(connect(c->fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(connect(c->fd, a, alen), 0);
 	assert_int_equal(write(c->fd, req, len), (ssize_t)len);
 	assert_int_equal(fcntl(c->fd, F_SETFL, O_NONBLOCK), 0);
+}
+
+/* Connects to the exporter's TCP port and sends req whole. */
+static void client_open(struct client *c, struct sg_exporter *ex, const char *req, int rcvbuf)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET,
+				 .sin_port = htons(sg_exporter_port(ex)),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+
+	client_open_at(c, (struct sockaddr *)&a, sizeof(a), req, rcvbuf);
 }
 
 static void client_read(struct client *c)
@@ -122,7 +143,7 @@ static time_t now_s(void)
 /* Runs the loop until the reply is whole (the server closes) or has at least until bytes. */
 static void pump(struct sg_exporter *ex, struct client *c, size_t until)
 {
-	struct epoll_event ev = {.events = EPOLLIN}, evs[2];
+	struct epoll_event ev = { .events = EPOLLIN }, evs[2];
 	int ep = epoll_create1(EPOLL_CLOEXEC), n, i, run;
 	time_t deadline = now_s() + DEADLINE_S;
 
@@ -196,7 +217,7 @@ static void reply_free(struct client *c, struct reply *r)
 
 static char *inflated(const char *data, size_t len, size_t *out_len)
 {
-	z_stream zs = {0};
+	z_stream zs = { 0 };
 	size_t cap = 4096;
 	char *out = malloc(cap);
 	int ret;
@@ -294,20 +315,20 @@ static void test_accept_encoding(void **state)
 		const char *fields;
 		int gzip;
 	} cases[] = {
-		{"Accept-Encoding: gzip;q=0\r\n", 0},
-		{"Accept-Encoding: gzip; q=0.000\r\n", 0},
-		{"Accept-Encoding: GZIP;Q=0.5\r\n", 1},
-		{"Accept-Encoding: br, deflate;q=0.9, gzip;q=0.8\r\n", 1},
-		{"Accept-Encoding: x-gzip\r\n", 1},
-		{"Accept-Encoding: gzipx, deflate\r\n", 0},
-		{"Accept-Encoding: identity\r\n", 0},
-		{"Accept-Encoding: \r\n", 0},
-		{"Accept-Encoding: *\r\n", 1},
-		{"Accept-Encoding: *;q=0\r\n", 0},
-		{"Accept-Encoding: gzip;q=0, *\r\n", 0},
-		{"Accept-Encoding: *;q=0, gzip\r\n", 1},
-		{"Accept-Encoding: br\r\naccept-encoding: gzip\r\n", 1},
-		{"", 0},
+		{ "Accept-Encoding: gzip;q=0\r\n", 0 },
+		{ "Accept-Encoding: gzip; q=0.000\r\n", 0 },
+		{ "Accept-Encoding: GZIP;Q=0.5\r\n", 1 },
+		{ "Accept-Encoding: br, deflate;q=0.9, gzip;q=0.8\r\n", 1 },
+		{ "Accept-Encoding: x-gzip\r\n", 1 },
+		{ "Accept-Encoding: gzipx, deflate\r\n", 0 },
+		{ "Accept-Encoding: identity\r\n", 0 },
+		{ "Accept-Encoding: \r\n", 0 },
+		{ "Accept-Encoding: *\r\n", 1 },
+		{ "Accept-Encoding: *;q=0\r\n", 0 },
+		{ "Accept-Encoding: gzip;q=0, *\r\n", 0 },
+		{ "Accept-Encoding: *;q=0, gzip\r\n", 1 },
+		{ "Accept-Encoding: br\r\naccept-encoding: gzip\r\n", 1 },
+		{ "", 0 },
 	};
 	struct client c;
 	struct reply r;
@@ -374,7 +395,8 @@ static void test_republish(void **state)
 	reply_free(&c, &r);
 
 	/* ...and goes with it. */
-	assert_int_equal(sg_exporter_publish(ex, "/metrics", "text/plain", next, strlen(next)), 0);
+	assert_int_equal(sg_exporter_publish(ex, "/metrics", "text/plain", next, strlen(next), 1),
+			 0);
 	exchange(ex, "GET /metrics HTTP/1.0\r\nAccept-Encoding: gzip\r\n\r\n", &c, &r);
 	assert_gzip(&r, "text/plain", next, strlen(next));
 	reply_free(&c, &r);
@@ -382,7 +404,7 @@ static void test_republish(void **state)
 	assert_plain(&r, "text/plain", next, strlen(next));
 	reply_free(&c, &r);
 
-	assert_int_equal(sg_exporter_publish(ex, "/metrics", "text/plain", "", 0), 0);
+	assert_int_equal(sg_exporter_publish(ex, "/metrics", "text/plain", "", 0, 1), 0);
 	exchange(ex, "GET /metrics HTTP/1.0\r\nAccept-Encoding: gzip\r\n\r\n", &c, &r);
 	assert_gzip(&r, "text/plain", "", 0);
 	reply_free(&c, &r);
@@ -399,12 +421,12 @@ static void test_publish_during_transfer(void **state)
 
 	for (i = 0; i < len; i++)
 		big[i] = 'a' + i * 7919 % 26;
-	assert_int_equal(sg_exporter_publish(ex, "/metrics", METRICS_TYPE, big, len), 0);
+	assert_int_equal(sg_exporter_publish(ex, "/metrics", METRICS_TYPE, big, len, 1), 0);
 
 	client_open(&c, ex, "GET /metrics HTTP/1.0\r\n\r\n", 4096);
 	pump(ex, &c, 1);
 	assert_int_equal(
-		sg_exporter_publish(ex, "/metrics", METRICS_TYPE, metrics, strlen(metrics)), 0);
+		sg_exporter_publish(ex, "/metrics", METRICS_TYPE, metrics, strlen(metrics), 1), 0);
 	memset(big, 0, len);
 	pump(ex, &c, SIZE_MAX);
 	parse_reply(&c, &r);
@@ -428,10 +450,11 @@ static void test_table_full(void **state)
 	/* /metrics and /healthz are two of the eight. */
 	for (i = 0; i < 6; i++) {
 		snprintf(path, sizeof(path), "/doc%d", i);
-		assert_int_equal(sg_exporter_publish(ex, path, "text/plain", "x", 1), 0);
+		assert_int_equal(sg_exporter_publish(ex, path, "text/plain", "x", 1, 1), 0);
 	}
-	assert_int_equal(sg_exporter_publish(ex, "/one-too-many", "text/plain", "x", 1), -ENOSPC);
-	assert_int_equal(sg_exporter_publish(ex, "/doc5", "text/plain", "y", 1), 0);
+	assert_int_equal(sg_exporter_publish(ex, "/one-too-many", "text/plain", "x", 1, 1),
+			 -ENOSPC);
+	assert_int_equal(sg_exporter_publish(ex, "/doc5", "text/plain", "y", 1, 1), 0);
 	assert_error(ex, "GET /one-too-many HTTP/1.0\r\n\r\n", 404, "not found\n");
 }
 
@@ -442,9 +465,8 @@ static void test_address_in_use(void **state)
 
 	snprintf(want, sizeof(want), "cannot listen on 127.0.0.1:%u: Address already in use",
 		 sg_exporter_port(ex));
-	assert_int_equal(
-		sg_exporter_start("127.0.0.1", sg_exporter_port(ex), &second, err, sizeof(err)),
-		-EADDRINUSE);
+	assert_int_equal(start_at("127.0.0.1", sg_exporter_port(ex), &second, err, sizeof(err)),
+			 -EADDRINUSE);
 	assert_string_equal(err, want);
 	assert_null(second);
 }
@@ -454,16 +476,14 @@ static void test_bad_address(void **state)
 	struct sg_exporter *ex = (void *)1;
 	char err[128];
 
-	assert_int_equal(sg_exporter_start("localhost", 9025, &ex, err, sizeof(err)), -EINVAL);
+	assert_int_equal(start_at("localhost", 9025, &ex, err, sizeof(err)), -EINVAL);
 	assert_string_equal(err,
 			    "cannot listen on localhost:9025: not a numeric IPv4 or IPv6 address");
 	assert_null(ex);
-	assert_int_equal(sg_exporter_start("192.0.2.1", 9025, &ex, err, sizeof(err)),
-			 -EADDRNOTAVAIL);
+	assert_int_equal(start_at("192.0.2.1", 9025, &ex, err, sizeof(err)), -EADDRNOTAVAIL);
 	assert_string_equal(err,
 			    "cannot listen on 192.0.2.1:9025: Cannot assign requested address");
-	assert_int_equal(sg_exporter_start("2001:db8::1", 9025, &ex, err, sizeof(err)),
-			 -EADDRNOTAVAIL);
+	assert_int_equal(start_at("2001:db8::1", 9025, &ex, err, sizeof(err)), -EADDRNOTAVAIL);
 	assert_string_equal(err,
 			    "cannot listen on [2001:db8::1]:9025: Cannot assign requested address");
 }
@@ -473,7 +493,7 @@ static void test_ipv6(void **state)
 	struct sg_exporter *ex;
 	char err[128];
 
-	assert_int_equal(sg_exporter_start("::1", 0, &ex, err, sizeof(err)), 0);
+	assert_int_equal(start_at("::1", 0, &ex, err, sizeof(err)), 0);
 	assert_int_not_equal(sg_exporter_port(ex), 0);
 	sg_exporter_stop(ex);
 }
@@ -491,10 +511,275 @@ static void test_restart(void **state)
 	reply_free(&c, &r);
 	sg_exporter_stop(ex);
 	*state = NULL;
-	assert_int_equal(sg_exporter_start("127.0.0.1", port, &ex, err, sizeof(err)), 0);
+	assert_int_equal(start_at("127.0.0.1", port, &ex, err, sizeof(err)), 0);
 	*state = ex;
 	assert_int_equal(sg_exporter_port(ex), port);
 	assert_error(ex, "GET /metrics HTTP/1.0\r\n\r\n", 404, "not found\n");
+}
+
+/* --- the control socket, the per-client limit, oversized requests, basic auth --- */
+
+static char ctl_dir[] = "/tmp/sg-exporter-XXXXXX";
+static char ctl_path[sizeof(ctl_dir) + 16];
+
+static unsigned int explain(void *ctx, const char *arg, char **body, size_t *len)
+{
+	*body = strdup(arg ? "{\"principal\":\"given\"}" : "{}");
+	*len = strlen(*body);
+	return 200;
+}
+
+/* TCP and the control socket, with the web config w if given: the daemon's set of documents. */
+static int start_full(struct sg_exporter **ex, const struct sg_webconfig *w)
+{
+	struct sg_exporter_opts o = { .host = "127.0.0.1", .control = ctl_path, .web = w };
+	char err[256];
+
+	assert_non_null(mkdtemp(ctl_dir));
+	/* Traversable by all, so that only the socket's own mode keeps others out. */
+	assert_int_equal(chmod(ctl_dir, 0755), 0);
+	snprintf(ctl_path, sizeof(ctl_path), "%s/control.sock", ctl_dir);
+	if (sg_exporter_start(&o, ex, err, sizeof(err)))
+		fail_msg("%s", err);
+	assert_int_equal(
+		sg_exporter_publish(*ex, "/metrics", METRICS_TYPE, metrics, strlen(metrics), 1), 0);
+	assert_int_equal(sg_exporter_publish(*ex, "/senders", "application/json", "{}\n", 3, 0), 0);
+	assert_int_equal(sg_exporter_query(*ex, "/explain", explain, NULL), 0);
+	return 0;
+}
+
+static int setup_full(void **state)
+{
+	struct sg_exporter *ex;
+
+	start_full(&ex, NULL);
+	*state = ex;
+	return 0;
+}
+
+static int teardown_full(void **state)
+{
+	sg_exporter_stop(*state);
+	/* Stopping removed the socket: the directory is empty again. */
+	assert_int_equal(rmdir(ctl_dir), 0);
+	strcpy(ctl_dir + strlen(ctl_dir) - 6, "XXXXXX");
+	return 0;
+}
+
+static void control_exchange(struct sg_exporter *ex, const char *req, struct client *c,
+			     struct reply *r)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+
+	strcpy(a.sun_path, ctl_path);
+	client_open_at(c, (struct sockaddr *)&a, sizeof(a), req, 0);
+	pump(ex, c, SIZE_MAX);
+	parse_reply(c, r);
+}
+
+/* Runs the exporter until the child exits; its exit status. */
+static int serve_child(struct sg_exporter *ex, pid_t pid)
+{
+	time_t deadline = now_s() + DEADLINE_S;
+	int status;
+
+	while (waitpid(pid, &status, WNOHANG) == 0) {
+		if (now_s() > deadline) {
+			kill(pid, SIGKILL);
+			fail_msg("the child did not finish within %d s", DEADLINE_S);
+		}
+		assert_int_equal(sg_exporter_run(ex), 0);
+		usleep(1000);
+	}
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+/* The details on the control socket only, and only for root. */
+static void test_control_socket(void **state)
+{
+	struct sg_exporter *ex = *state;
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	struct client c;
+	struct reply r;
+	struct stat st;
+	pid_t pid;
+
+	assert_error(ex, "GET /senders HTTP/1.0\r\n\r\n", 404, "not found\n");
+	assert_error(ex, "GET /explain?principal=1 HTTP/1.0\r\n\r\n", 404, "not found\n");
+	control_exchange(ex, "GET /senders HTTP/1.0\r\n\r\n", &c, &r);
+	assert_plain(&r, "application/json", "{}\n", 3);
+	reply_free(&c, &r);
+	control_exchange(ex, "GET /explain?principal=1 HTTP/1.0\r\n\r\n", &c, &r);
+	assert_int_equal(r.status, 200);
+	assert_memory_equal(r.body, "{\"principal\":\"given\"}", r.body_len);
+	reply_free(&c, &r);
+	control_exchange(ex, "GET /metrics HTTP/1.0\r\n\r\n", &c, &r);
+	assert_plain(&r, METRICS_TYPE, metrics, strlen(metrics));
+	reply_free(&c, &r);
+
+	assert_int_equal(lstat(ctl_path, &st), 0);
+	assert_true(S_ISSOCK(st.st_mode));
+	assert_int_equal(st.st_mode & 07777, 0600);
+	assert_int_equal(st.st_uid, 0);
+	/* Anyone else: refused by the socket's mode. */
+	strcpy(a.sun_path, ctl_path);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (!pid) {
+		int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+		if (setgid(65534) || setuid(65534))
+			_exit(2);
+		_exit(connect(fd, (struct sockaddr *)&a, sizeof(a)) == -1 && errno == EACCES ? 0
+											     : 1);
+	}
+	assert_int_equal(serve_child(ex, pid), 0);
+}
+
+/* Runs the exporter until fd is closed by it; what it said before (nothing: 0). */
+static size_t until_closed(struct sg_exporter *ex, int fd)
+{
+	time_t deadline = now_s() + DEADLINE_S;
+	size_t got = 0;
+	char buf[4096];
+	ssize_t n;
+
+	for (;;) {
+		if (now_s() > deadline)
+			fail_msg("the connection was not closed within %d s", DEADLINE_S);
+		assert_int_equal(sg_exporter_run(ex), 0);
+		n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+		if (n == 0 || (n < 0 && errno == ECONNRESET))
+			return got;
+		if (n > 0)
+			got += (size_t)n;
+		else
+			usleep(1000);
+	}
+}
+
+/*
+ * One local user's slow connections fill its own share, not the exporter: every client
+ * on 127.0.0.1 is told apart by the UID owning its socket.
+ */
+static void test_per_client_limit(void **state)
+{
+	struct sg_exporter *ex = *state;
+	struct client slow[SG_EXPORTER_PER_CLIENT], c;
+	struct sockaddr_in a = { .sin_family = AF_INET,
+				 .sin_port = htons(sg_exporter_port(ex)),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct reply r;
+	size_t i;
+	pid_t pid;
+
+	for (i = 0; i < SG_EXPORTER_PER_CLIENT; i++) {
+		client_open(&slow[i], ex, "GET /metrics HTTP/1.1\r\nHost: x\r\nX-Slow: a", 0);
+		assert_int_equal(sg_exporter_run(ex), 0);
+	}
+	/* The same UID once more: closed unanswered. */
+	client_open(&c, ex, "GET /metrics HTTP/1.0\r\n\r\n", 0);
+	assert_int_equal(until_closed(ex, c.fd), 0);
+	client_close(&c);
+	assert_int_equal(sg_exporter_refused(ex), 1);
+	/* Another UID on the same address is served. */
+	pid = fork();
+	assert_true(pid >= 0);
+	if (!pid) {
+		static const char req[] = "GET /metrics HTTP/1.0\r\n\r\n";
+		char buf[64] = "";
+		int fd;
+
+		/* A socket is its creator's: made after the change of UID. */
+		if (setgid(65534) || setuid(65534))
+			_exit(1);
+		fd = socket(AF_INET, SOCK_STREAM, 0);
+		if (connect(fd, (struct sockaddr *)&a, sizeof(a)))
+			_exit(4);
+		if (write(fd, req, sizeof(req) - 1) != sizeof(req) - 1)
+			_exit(5);
+		if (read(fd, buf, sizeof(buf) - 1) <= 0)
+			_exit(6);
+		_exit(strncmp(buf, "HTTP/1.1 200 ", 13) ? 3 : 0);
+	}
+	assert_int_equal(serve_child(ex, pid), 0);
+	/* One slot given back: the first UID is served again. */
+	client_close(&slow[0]);
+	assert_int_equal(sg_exporter_run(ex), 0);
+	exchange(ex, "GET /metrics HTTP/1.0\r\n\r\n", &c, &r);
+	assert_plain(&r, METRICS_TYPE, metrics, strlen(metrics));
+	reply_free(&c, &r);
+	for (i = 1; i < SG_EXPORTER_PER_CLIENT; i++)
+		client_close(&slow[i]);
+}
+
+/* Headers past the limit are answered 431 at once, not left to time out. */
+static void test_oversized(void **state)
+{
+	size_t big = 40 * 1024;
+	char *req = malloc(big + 64);
+	struct client c;
+	struct reply r;
+
+	size_t at;
+
+	strcpy(req, "GET /metrics HTTP/1.1\r\nHost: x\r\nX-Big: ");
+	at = strlen(req);
+	memset(req + at, 'a', big);
+	strcpy(req + at + big, "\r\n\r\n");
+	exchange(*state, req, &c, &r);
+	assert_int_equal(r.status, 431);
+	reply_free(&c, &r);
+	free(req);
+}
+
+/* Basic auth on TCP from the web config's bcrypt hashes; the control socket needs none. */
+static void test_basic_auth(void **state)
+{
+	struct sg_webconfig *w = calloc(1, sizeof(*w));
+	struct crypt_data *data = calloc(1, sizeof(*data));
+	struct sg_exporter *ex;
+	struct client c;
+	struct reply r;
+	char salt[64];
+	int i;
+
+	assert_non_null(crypt_gensalt_rn("$2b$", 4, NULL, 0, salt, sizeof(salt)));
+	strcpy(w->users[0].name, "prometheus");
+	strcpy(w->users[0].hash, crypt_r("s3cret", salt, data));
+	w->n_users = 1;
+	start_full(&ex, w);
+	free(w);
+	free(data);
+	assert_error(ex, "GET /metrics HTTP/1.0\r\n\r\n", 401, "unauthorized\n");
+	exchange(ex, "GET /metrics HTTP/1.0\r\n\r\n", &c, &r);
+	assert_string_equal(field(&r, "WWW-Authenticate"), "Basic realm=\"smtpguard\"");
+	reply_free(&c, &r);
+	/* prometheus:s3cre, prometheus:s3cret, then again (the cached match), nobody:s3cret */
+	assert_error(
+		ex,
+		"GET /metrics HTTP/1.0\r\nAuthorization: Basic cHJvbWV0aGV1czpzM2NyZQ==\r\n\r\n",
+		401, "unauthorized\n");
+	for (i = 0; i < 2; i++) {
+		exchange(ex,
+			 "GET /metrics HTTP/1.0\r\n"
+			 "Authorization: Basic cHJvbWV0aGV1czpzM2NyZXQ=\r\n\r\n",
+			 &c, &r);
+		assert_plain(&r, METRICS_TYPE, metrics, strlen(metrics));
+		reply_free(&c, &r);
+	}
+	assert_error(ex,
+		     "GET /metrics HTTP/1.0\r\nAuthorization: Basic bm9ib2R5OnMzY3JldA==\r\n\r\n",
+		     401, "unauthorized\n");
+	/* Authenticated or not, the details stay off TCP. */
+	assert_error(ex,
+		     "GET /senders HTTP/1.0\r\n"
+		     "Authorization: Basic cHJvbWV0aGV1czpzM2NyZXQ=\r\n\r\n",
+		     404, "not found\n");
+	control_exchange(ex, "GET /metrics HTTP/1.0\r\n\r\n", &c, &r);
+	assert_plain(&r, METRICS_TYPE, metrics, strlen(metrics));
+	reply_free(&c, &r);
+	*state = ex;
 }
 
 int main(void)
@@ -513,6 +798,10 @@ int main(void)
 		cmocka_unit_test(test_bad_address),
 		cmocka_unit_test(test_ipv6),
 		cmocka_unit_test_setup_teardown(test_restart, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_control_socket, setup_full, teardown_full),
+		cmocka_unit_test_setup_teardown(test_per_client_limit, setup_full, teardown_full),
+		cmocka_unit_test_setup_teardown(test_oversized, setup_full, teardown_full),
+		cmocka_unit_test_teardown(test_basic_auth, teardown_full),
 	};
 
 	/* A backstop: every wait in the tests is bounded already. */

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <curl/curl.h>
 #include <jansson.h>
 
@@ -53,27 +54,21 @@ json_t *sg_ask_daemon(const struct sg_config *c, const char *path_and_query, cha
 {
 	struct body b = { 0 };
 	char url[PATH_MAX], error[256];
-	int v6 = !!strchr(c->exporter.listen_host, ':'), err = 0;
 	json_t *v = NULL;
 	long status = 0;
+	int err = 0;
 	CURLcode rc;
 	CURL *h;
 
-	if (!c->exporter.enabled) {
-		snprintf(why, whylen, "[exporter] listen = off: the daemon cannot be asked");
-		errno = ECONNREFUSED;
-		return NULL;
-	}
-	/* A daemon listening on every address is asked on the loopback one. */
-	snprintf(url, sizeof(url), "http://%s%s%s:%u%s", v6 ? "[" : "",
-		 strcmp(c->exporter.listen_host, "0.0.0.0") ? c->exporter.listen_host : "127.0.0.1",
-		 v6 ? "]" : "", c->exporter.listen_port, path_and_query);
+	/* The details name customers' processes: the daemon serves them to root, on its socket. */
+	snprintf(url, sizeof(url), "http://localhost%s", path_and_query);
 	h = curl_easy_init();
 	if (!h) {
 		snprintf(why, whylen, "%s", strerror(ENOMEM));
 		errno = ENOMEM;
 		return NULL;
 	}
+	curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, c->exporter.control);
 	curl_easy_setopt(h, CURLOPT_URL, url);
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, DAEMON_TIMEOUT_MS);
 	curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
@@ -83,7 +78,8 @@ json_t *sg_ask_daemon(const struct sg_config *c, const char *path_and_query, cha
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
 	curl_easy_cleanup(h);
 	if (rc != CURLE_OK) {
-		snprintf(why, whylen, "%s: %s", url, curl_easy_strerror(rc));
+		snprintf(why, whylen, "%s: %s%s", c->exporter.control, curl_easy_strerror(rc),
+			 geteuid() ? " (root only)" : "");
 		err = ECONNREFUSED;
 	} else if (status == 404 && *answer_error(&b, error, sizeof(error))) {
 		snprintf(why, whylen, "unknown to the daemon: %s", error);

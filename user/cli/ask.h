@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Asking the running daemon: a GET of its exporter ([exporter] listen),
+ * Asking the running daemon: a GET on its root-only control socket ([exporter] control),
  * for the CLI's views that only the daemon has (explain's rates and rules,
  * top --accounts).
  */
@@ -17,7 +17,7 @@
  * exporter: the JSON it answers with, or NULL with why set and errno
  * telling why: ENOENT when the daemon answered 404 (it does not know what
  * was asked of it), ECONNREFUSED when it could not be reached or asked
- * (not running, [exporter] listen = off, timed out), EPROTO when its answer
+ * (not running, not root, timed out), EPROTO when its answer
  * was not what was expected, ENOMEM.
  */
 json_t *sg_ask_daemon(const struct sg_config *c, const char *path_and_query, char *why,

@@ -22,6 +22,7 @@
 #define SG_CONFIG_PATH "/etc/smtpguard/smtpguard.conf"
 /* Outside the Prometheus default-port allocations (9100-9999 and 9090-9094). */
 #define SG_EXPORTER_PORT 9025
+#define SG_CONTROL_SOCKET "/run/smtpguard/control.sock" /* [exporter] control */
 #define SG_AUDIT_LOG "/var/log/smtpguard/audit.log"
 #define SG_MAX_FPM 16
 #define SG_MAX_NAMES 32 /* users in an allow or MTA list */
@@ -107,6 +108,8 @@ struct sg_exporter_cfg {
 	char listen_host[64]; /* numeric IPv4 or IPv6 address */
 	__u16 listen_port;
 	__u32 top_senders; /* K: per-sender series for the K busiest only */
+	char control[PATH_MAX];	   /* the root-only unix socket: /senders, /explain, /accounts */
+	char web_config[PATH_MAX]; /* TLS and basic auth of listen; "": neither */
 };
 
 struct sg_attribution_cfg {

@@ -82,6 +82,8 @@
 	  "1s")                                                                                    \
 	X(exporter, listen, parse_listen, FIELD(exporter), 0, "127.0.0.1:" STR(SG_EXPORTER_PORT))  \
 	X(exporter, top_senders, parse_count, COUNT(exporter.top_senders, SG_MAX_TOP), 0, "20")    \
+	X(exporter, control, parse_path, FIELD(exporter.control), 0, SG_CONTROL_SOCKET)           \
+	X(exporter, web_config, parse_path, FIELD(exporter.web_config), EMPTY, "")                 \
 	X(attribution, recent_uids, parse_count, COUNT(attribution.recent_uids, 1000000), 0,       \
 	  "4096")                                                                                  \
 	X(attribution, recent_per_uid, parse_count, COUNT(attribution.recent_per_uid, 64), 0, "8") \

@@ -220,10 +220,13 @@ void sg_daemon_reload(struct daemon *d)
 	if (sg_daemon_exporter_swap(d, c, &ex))
 		goto failed;
 	if (attach(c) || apply_settings(c)) {
-		if (ex != d->ex)
+		/* The new exporter took the control socket's name: the old one starts again. */
+		if (ex != d->ex) {
 			sg_daemon_exporter_stop(d, ex);
-		if (!d->ex && d->cfg->exporter.enabled &&
-		    sg_daemon_exporter_start(d, d->cfg, &d->ex))
+			sg_daemon_exporter_stop(d, d->ex);
+			d->ex = NULL;
+		}
+		if (!d->ex && sg_daemon_exporter_start(d, d->cfg, &d->ex))
 			sg_warn("the metrics exporter is down until the next reload");
 		apply_settings(d->cfg);
 		goto failed;
@@ -369,9 +372,12 @@ static int daemon_loop(struct daemon *d)
 
 	sg_info("version %s, running on %s; pinned state in %s", SG_VERSION,
 		d->path ? d->path : "the built-in default", sg_pin_dir());
-	if (d->ex)
-		sg_info("metrics at http://%s%s%s:%u/metrics", strchr(host, ':') ? "[" : "", host,
-			strchr(host, ':') ? "]" : "", d->cfg->exporter.listen_port);
+	if (d->cfg->exporter.enabled)
+		sg_info("metrics at %s%s%s:%u/metrics%s%s", strchr(host, ':') ? "[" : "", host,
+			strchr(host, ':') ? "]" : "", d->cfg->exporter.listen_port,
+			*d->cfg->exporter.web_config ? ", web config " : "",
+			d->cfg->exporter.web_config);
+	sg_info("details (/senders, /explain) for root at %s", d->cfg->exporter.control);
 	sg_daemon_tick(d);
 	sd_notify(0, "READY=1");
 	err = sg_daemon_loop(d);

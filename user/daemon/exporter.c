@@ -7,48 +7,16 @@
 #include <strings.h>
 #include <unistd.h>
 #include <microhttpd.h>
-#include <netinet/in.h>
 #include <sys/socket.h>
 #include <zlib.h>
 
-#include "daemon/exporter.h"
-
-#define SG_EXPORTER_DOCS	8
-#define SG_EXPORTER_CONNECTIONS 64U
-#define SG_EXPORTER_TIMEOUT_S	10U
-
-/*
- * A published document. The responses are MHD's, reference counted: a connection still
- * sending an old body holds its own reference, so replacing a document never pulls the
- * buffer from under a slow transfer.
- */
-struct sg_doc {
-	char *path;
-	char *content_type;
-	const char *body; /* plain's buffer, valid while plain is held */
-	size_t len;
-	struct MHD_Response *plain;
-	struct MHD_Response *gzip; /* made by the first request that accepts it */
-};
-
-struct sg_exporter {
-	struct MHD_Daemon *mhd;
-	int epoll_fd;
-	__u16 port;
-	struct MHD_Response *not_found;
-	struct MHD_Response *not_allowed;
-	struct sg_doc docs[SG_EXPORTER_DOCS];
-	size_t n_docs;
-	struct sg_query {
-		const char *path; /* answered by fn, per request */
-		sg_query_fn fn;
-		void *ctx;
-	} queries[SG_EXPORTER_QUERIES];
-	size_t n_queries;
-};
+#include "daemon/exporter_impl.h"
 
 static const char not_found_body[] = "not found\n";
 static const char not_allowed_body[] = "method not allowed\n";
+static const char forbidden_body[] = "forbidden: root only\n";
+static const char unauthorized_body[] = "unauthorized\n";
+static const char too_large_body[] = "request header fields too large\n";
 
 /* r with the fields added (one whose value is NULL is left out); NULL on failure. */
 static struct MHD_Response *with_fields(struct MHD_Response *r, const char *const (*fields)[2],
@@ -71,9 +39,9 @@ static struct MHD_Response *buffer_response(void *buf, size_t len, const char *c
 					    const char *encoding)
 {
 	const char *const fields[][2] = {
-		{MHD_HTTP_HEADER_CONTENT_TYPE, content_type},
-		{MHD_HTTP_HEADER_VARY, MHD_HTTP_HEADER_ACCEPT_ENCODING},
-		{MHD_HTTP_HEADER_CONTENT_ENCODING, encoding},
+		{ MHD_HTTP_HEADER_CONTENT_TYPE, content_type },
+		{ MHD_HTTP_HEADER_VARY, MHD_HTTP_HEADER_ACCEPT_ENCODING },
+		{ MHD_HTTP_HEADER_CONTENT_ENCODING, encoding },
 	};
 	struct MHD_Response *r = MHD_create_response_from_buffer_with_free_callback(len, buf, free);
 
@@ -85,8 +53,8 @@ static struct MHD_Response *buffer_response(void *buf, size_t len, const char *c
 static struct MHD_Response *error_response(const char *body, const char *allow)
 {
 	const char *const fields[][2] = {
-		{MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8"},
-		{MHD_HTTP_HEADER_ALLOW, allow},
+		{ MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8" },
+		{ MHD_HTTP_HEADER_ALLOW, allow },
 	};
 
 	return with_fields(
@@ -96,7 +64,7 @@ static struct MHD_Response *error_response(const char *body, const char *allow)
 
 static struct MHD_Response *gzip_response(struct sg_doc *d)
 {
-	z_stream zs = {0};
+	z_stream zs = { 0 };
 	unsigned char *out;
 	uLong bound;
 	int ret;
@@ -181,7 +149,7 @@ static enum MHD_Result accept_encoding_field(void *cls, enum MHD_ValueKind kind,
 /* Every Accept-Encoding field counts: a list may be split over several. */
 static int accepts_gzip(struct MHD_Connection *conn)
 {
-	struct gzip_pref p = {-1, -1};
+	struct gzip_pref p = { -1, -1 };
 
 	MHD_get_connection_values(conn, MHD_HEADER_KIND, accept_encoding_field, &p);
 	return p.gzip >= 0 ? p.gzip : p.any == 1;
@@ -201,8 +169,7 @@ static struct sg_doc *find_doc(struct sg_exporter *ex, const char *path)
 static enum MHD_Result answer_query(struct sg_exporter *ex, const struct sg_query *q,
 				    struct MHD_Connection *conn, const char *method)
 {
-	const char *arg = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND,
-						      SG_QUERY_ARG);
+	const char *arg = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, SG_QUERY_ARG);
 	struct MHD_Response *r;
 	enum MHD_Result ret;
 	char *body = NULL;
@@ -222,11 +189,72 @@ static enum MHD_Result answer_query(struct sg_exporter *ex, const struct sg_quer
 	return ret;
 }
 
-static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url,
-			      const char *method, const char *version, const char *upload_data,
-			      size_t *upload_data_size, void **req)
+static enum MHD_Result add_field_size(void *cls, enum MHD_ValueKind kind, const char *key,
+				      const char *value)
 {
-	struct sg_exporter *ex = cls;
+	*(size_t *)cls += strlen(key) + (value ? strlen(value) : 0) + 4; /* ": ", CRLF */
+	return MHD_YES;
+}
+
+/* The request line's URL and the header fields, about as they came. */
+static size_t request_size(struct MHD_Connection *conn, const char *url)
+{
+	size_t n = strlen(url);
+
+	MHD_get_connection_values(conn, MHD_HEADER_KIND | MHD_GET_ARGUMENT_KIND, add_field_size,
+				  &n);
+	return n;
+}
+
+/* The control socket's peer is root: its mode keeps others out, and this says so again. */
+static int peer_is_root(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *i =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	return i && !getsockopt(i->connect_fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) &&
+	       len == sizeof(cred) && cred.uid == 0;
+}
+
+/*
+ * Basic auth against the web config's bcrypt hashes. bcrypt takes tens of milliseconds
+ * at the usual costs, on the loop's time: a user's last Authorization value that matched
+ * is kept and compared first, as the exporter-toolkit does, so a scraper costs one hash.
+ */
+static int authorized(struct sg_exporter *ex, struct MHD_Connection *conn)
+{
+	const char *v =
+		MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+	char user[SG_WEB_NAME_MAX], pass[SG_WEB_PASS_MAX];
+	size_t i;
+	int ok;
+
+	if (!v)
+		return 0;
+	for (i = 0; i < ex->web.n_users; i++)
+		if (ex->auth_ok[i] && !strcmp(ex->auth_ok[i], v))
+			return 1;
+	if (sg_webauth_parse(v, user, pass))
+		return 0;
+	ok = !sg_webauth_check(&ex->web, user, pass);
+	explicit_bzero(pass, sizeof(pass));
+	for (i = 0; ok && i < ex->web.n_users; i++) {
+		if (!strcmp(ex->web.users[i].name, user)) {
+			free(ex->auth_ok[i]);
+			ex->auth_ok[i] = strdup(v);
+		}
+	}
+	return ok;
+}
+
+enum MHD_Result sg_exporter_handle(void *cls, struct MHD_Connection *conn, const char *url,
+				   const char *method, const char *version, const char *upload_data,
+				   size_t *upload_data_size, void **req)
+{
+	const struct sg_side *side = cls;
+	struct sg_exporter *ex = side->ex;
 	struct MHD_Response *r = NULL;
 	struct sg_doc *d;
 	size_t i;
@@ -235,11 +263,18 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 	 * Answered on the headers, the first call: MHD then calls no more for this request and
 	 * discards a body that follows (closing the connection after the response).
 	 */
-	for (i = 0; i < ex->n_queries; i++)
+	if (request_size(conn, url) > SG_EXPORTER_HEADERS_MAX)
+		return MHD_queue_response(conn, MHD_HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE,
+					  ex->too_large);
+	if (side->control && !peer_is_root(conn))
+		return MHD_queue_response(conn, MHD_HTTP_FORBIDDEN, ex->forbidden);
+	if (!side->control && ex->web.n_users && !authorized(ex, conn))
+		return MHD_queue_response(conn, MHD_HTTP_UNAUTHORIZED, ex->unauthorized);
+	for (i = 0; side->control && i < ex->n_queries; i++)
 		if (!strcmp(url, ex->queries[i].path))
 			return answer_query(ex, &ex->queries[i], conn, method);
 	d = find_doc(ex, url);
-	if (!d)
+	if (!d || (!side->control && !d->public))
 		return MHD_queue_response(conn, MHD_HTTP_NOT_FOUND, ex->not_found);
 	if (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD))
 		return MHD_queue_response(conn, MHD_HTTP_METHOD_NOT_ALLOWED, ex->not_allowed);
@@ -248,118 +283,29 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 	return MHD_queue_response(conn, MHD_HTTP_OK, r ? r : d->plain);
 }
 
-union sg_sockaddr {
-	struct sockaddr sa;
-	struct sockaddr_in in;
-	struct sockaddr_in6 in6;
-};
-
-/* A bound, listening, non-blocking socket; -errno. */
-static int listen_socket(union sg_sockaddr *addr, socklen_t len)
+struct sg_exporter *sg_exporter_new(void)
 {
-	int fd = socket(addr->sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), on = 1;
-	int err;
-
-	if (fd < 0)
-		return -errno;
-	/*
-	 * SO_REUSEADDR: a restarted daemon binds while its old connections sit in TIME_WAIT (a
-	 * second listener still gets EADDRINUSE). IPV6_V6ONLY: "::" serves IPv6 only, as the
-	 * address written says, and leaves 0.0.0.0 to whoever binds it.
-	 */
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) ||
-	    (addr->sa.sa_family == AF_INET6 &&
-	     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on))) ||
-	    bind(fd, &addr->sa, len) || listen(fd, SOMAXCONN) || getsockname(fd, &addr->sa, &len)) {
-		err = -errno;
-		close(fd);
-		return err;
-	}
-	return fd;
-}
-
-static struct sg_exporter *exporter_new(void)
-{
+	const char *const basic[][2] = {
+		{ MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Basic realm=\"smtpguard\"" },
+	};
 	struct sg_exporter *ex = calloc(1, sizeof(*ex));
 
 	if (!ex)
 		return NULL;
+	ex->epoll_fd = ex->diag_fd = ex->ctl_dirfd = -1;
+	ex->tcp.ex = ex->ctl.ex = ex;
+	ex->ctl.control = 1;
 	ex->not_found = error_response(not_found_body, NULL);
 	ex->not_allowed = error_response(not_allowed_body, "GET, HEAD");
-	if (!ex->not_found || !ex->not_allowed) {
-		sg_exporter_stop(ex);
+	ex->forbidden = error_response(forbidden_body, NULL);
+	ex->unauthorized = with_fields(error_response(unauthorized_body, NULL), basic, 1);
+	ex->too_large = error_response(too_large_body, NULL);
+	if (!ex->not_found || !ex->not_allowed || !ex->forbidden || !ex->unauthorized ||
+	    !ex->too_large) {
+		sg_exporter_free(ex);
 		return NULL;
 	}
 	return ex;
-}
-
-int sg_exporter_start(const char *host, __u16 port, struct sg_exporter **out, char *err,
-		      size_t errlen)
-{
-	union sg_sockaddr addr = {0};
-	struct sg_exporter *ex;
-	char where[INET6_ADDRSTRLEN + 16];
-	socklen_t len;
-	int fd;
-
-	*out = NULL;
-	if (inet_pton(AF_INET, host, &addr.in.sin_addr) == 1) {
-		addr.in.sin_family = AF_INET;
-		addr.in.sin_port = htons(port);
-		len = sizeof(addr.in);
-		snprintf(where, sizeof(where), "%s:%u", host, port);
-	} else if (inet_pton(AF_INET6, host, &addr.in6.sin6_addr) == 1) {
-		addr.in6.sin6_family = AF_INET6;
-		addr.in6.sin6_port = htons(port);
-		len = sizeof(addr.in6);
-		snprintf(where, sizeof(where), "[%s]:%u", host, port);
-	} else {
-		snprintf(err, errlen, "cannot listen on %s:%u: not a numeric IPv4 or IPv6 address",
-			 host, port);
-		return -EINVAL;
-	}
-
-	fd = listen_socket(&addr, len);
-	if (fd < 0) {
-		snprintf(err, errlen, "cannot listen on %s: %s", where, strerror(-fd));
-		return fd;
-	}
-	ex = exporter_new();
-	if (!ex) {
-		close(fd);
-		snprintf(err, errlen, "cannot serve on %s: %s", where, strerror(ENOMEM));
-		return -ENOMEM;
-	}
-	ex->port = ntohs(addr.sa.sa_family == AF_INET ? addr.in.sin_port : addr.in6.sin6_port);
-	/* MHD_USE_EPOLL without MHD_USE_INTERNAL_POLLING_THREAD: no thread, our loop runs it. */
-	ex->mhd = MHD_start_daemon(MHD_USE_EPOLL, 0, NULL, NULL, handle, ex,
-				   MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT,
-				   SG_EXPORTER_CONNECTIONS, MHD_OPTION_CONNECTION_TIMEOUT,
-				   SG_EXPORTER_TIMEOUT_S, MHD_OPTION_END);
-	if (!ex->mhd) {
-		close(fd);
-		sg_exporter_stop(ex);
-		snprintf(err, errlen, "cannot serve on %s: libmicrohttpd failed to start", where);
-		return -EIO;
-	}
-	ex->epoll_fd = MHD_get_daemon_info(ex->mhd, MHD_DAEMON_INFO_EPOLL_FD)->epoll_fd;
-	*out = ex;
-	return 0;
-}
-
-int sg_exporter_fd(const struct sg_exporter *ex)
-{
-	return ex->epoll_fd;
-}
-
-__u16 sg_exporter_port(const struct sg_exporter *ex)
-{
-	return ex->port;
-}
-
-int sg_exporter_run(struct sg_exporter *ex)
-{
-	return MHD_run(ex->mhd) == MHD_YES ? 0 : -EIO;
 }
 
 static void doc_clear(struct sg_doc *d)
@@ -374,9 +320,9 @@ static void doc_clear(struct sg_doc *d)
 }
 
 int sg_exporter_publish(struct sg_exporter *ex, const char *path, const char *content_type,
-			const char *body, size_t len)
+			const char *body, size_t len, int public)
 {
-	struct sg_doc *d = find_doc(ex, path), next = {0};
+	struct sg_doc *d = find_doc(ex, path), next = { 0 };
 	char *copy;
 
 	if (!d && ex->n_docs == SG_EXPORTER_DOCS)
@@ -388,6 +334,7 @@ int sg_exporter_publish(struct sg_exporter *ex, const char *path, const char *co
 	next.content_type = strdup(content_type);
 	next.body = copy;
 	next.len = len;
+	next.public = public;
 	next.plain = copy ? buffer_response(copy, len, content_type, NULL) : NULL;
 	if (!next.path || !next.content_type || !next.plain) {
 		doc_clear(&next);
@@ -409,20 +356,23 @@ int sg_exporter_query(struct sg_exporter *ex, const char *path, sg_query_fn fn, 
 	return 0;
 }
 
-void sg_exporter_stop(struct sg_exporter *ex)
+/* What sg_exporter_new made; the MHD daemons are stopped first, dropping their references. */
+void sg_exporter_free(struct sg_exporter *ex)
 {
+	struct MHD_Response *shared[] = { ex->not_found, ex->not_allowed, ex->forbidden,
+					  ex->unauthorized, ex->too_large };
 	size_t i;
 
-	if (!ex)
-		return;
-	/* The daemon first: its connections drop their references to the responses. */
-	if (ex->mhd)
-		MHD_stop_daemon(ex->mhd);
 	for (i = 0; i < ex->n_docs; i++)
 		doc_clear(&ex->docs[i]);
-	if (ex->not_found)
-		MHD_destroy_response(ex->not_found);
-	if (ex->not_allowed)
-		MHD_destroy_response(ex->not_allowed);
+	for (i = 0; i < sizeof(shared) / sizeof(shared[0]); i++)
+		if (shared[i])
+			MHD_destroy_response(shared[i]);
+	for (i = 0; i < SG_WEB_USERS; i++)
+		free(ex->auth_ok[i]);
+	free(ex->tls_cert);
+	if (ex->tls_key)
+		explicit_bzero(ex->tls_key, strlen(ex->tls_key));
+	free(ex->tls_key);
 	free(ex);
 }

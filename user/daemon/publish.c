@@ -14,13 +14,17 @@
 #include <jansson.h>
 
 #include "daemon/daemon.h"
+#include "daemon/exposition.h"
 #include "daemon/run.h"
 #include "kern/maps.h"
 #include "sg_bucket.h"
 #include "util/log.h"
 
-/* Render with fn into a memory stream and publish the result at path. */
-static void publish_rendered(struct daemon *d, const char *path, const char *type,
+/*
+ * Render with fn into a memory stream and publish the result at path: on TCP
+ * too when public, else on the root-only control socket alone.
+ */
+static void publish_rendered(struct daemon *d, const char *path, const char *type, int public,
 			     int (*fn)(FILE *f, const void *arg), const void *arg)
 {
 	char *buf = NULL;
@@ -37,7 +41,7 @@ static void publish_rendered(struct daemon *d, const char *path, const char *typ
 	if (fclose(f) && !err)
 		err = -EIO;
 	if (!err)
-		err = sg_exporter_publish(d->ex, path, type, buf, len);
+		err = sg_exporter_publish(d->ex, path, type, buf, len, public);
 	if (err)
 		sg_error("publishing %s: %s", path, strerror(-err));
 	free(buf);
@@ -46,6 +50,7 @@ static void publish_rendered(struct daemon *d, const char *path, const char *typ
 struct metrics_arg {
 	const struct sg_metrics *m;
 	struct sg_dnsblwatch *dnsbl;
+	__u64 exporter_refused;
 };
 
 static int render_metrics(FILE *f, const void *arg)
@@ -53,7 +58,15 @@ static int render_metrics(FILE *f, const void *arg)
 	const struct metrics_arg *a = arg;
 	int err = sg_metrics_render(f, a->m);
 
-	return err ? err : sg_dnsblwatch_render(a->dnsbl, f);
+	if (!err)
+		err = sg_dnsblwatch_render(a->dnsbl, f);
+	if (err)
+		return err;
+	family(f, "smtpguard_exporter_refused_total", "counter",
+	       "TCP connections to the exporter closed at once: their client (a local UID, or a "
+	       "remote address) already held its share.");
+	sample_u64(f, "smtpguard_exporter_refused_total", NO_LABELS, a->exporter_refused);
+	return fflush(f) || ferror(f) ? -EIO : 0;
 }
 
 static int render_json(FILE *f, const void *arg)
@@ -79,7 +92,7 @@ static void publish_senders(struct daemon *d)
 		sg_error("rendering /senders: %s", strerror(ENOMEM));
 		return;
 	}
-	publish_rendered(d, "/senders", "application/json", render_json, v);
+	publish_rendered(d, "/senders", "application/json", 0, render_json, v);
 	json_decref(v);
 	d->recent_changed = 0;
 }
@@ -190,15 +203,15 @@ void sg_daemon_publish_metrics(struct daemon *d, __u64 now)
 		m.policy = &d->policy_st;
 	}
 	if (d->ex)
-		publish_rendered(d, "/metrics", SG_METRICS_CONTENT_TYPE, render_metrics,
-				 &(struct metrics_arg){ &m, d->dnsbl });
+		publish_rendered(d, "/metrics", SG_METRICS_CONTENT_TYPE, 1, render_metrics,
+				 &(struct metrics_arg){ &m, d->dnsbl, sg_exporter_refused(d->ex) });
 }
 
 void sg_daemon_publish(struct daemon *d)
 {
 	if (!d->ex)
 		return;
-	publish_rendered(d, "/healthz", "text/plain; charset=utf-8", render_health, d);
+	publish_rendered(d, "/healthz", "text/plain; charset=utf-8", 1, render_health, d);
 	/* The whole table is a few MB at its bound: not more often than every 5 s. */
 	if (d->recent_changed &&
 	    (!d->senders_tick || d->ticks >= d->senders_tick + SENDERS_EVERY)) {
@@ -210,14 +223,28 @@ void sg_daemon_publish(struct daemon *d)
 
 int sg_daemon_exporter_start(struct daemon *d, const struct sg_config *c, struct sg_exporter **out)
 {
-	char err[256];
-	int ret;
+	/* On a reload d->ex is still the running exporter: its count goes on in the new one. */
+	struct sg_exporter_opts o = { .control = c->exporter.control,
+				      .refused = d->ex ? sg_exporter_refused(d->ex) : 0 };
+	struct sg_webconfig *web = NULL;
+	char err[512];
+	int ret = 0;
 
 	*out = NULL;
-	if (!c->exporter.enabled)
-		return 0;
-	ret = sg_exporter_start(c->exporter.listen_host, c->exporter.listen_port, out, err,
-				sizeof(err));
+	if (c->exporter.enabled) {
+		o.host = c->exporter.listen_host;
+		o.port = c->exporter.listen_port;
+	}
+	if (*c->exporter.web_config) {
+		o.web = web = malloc(sizeof(*web));
+		ret = web ? sg_webconfig_load(c->exporter.web_config, web, err, sizeof(err))
+			  : -ENOMEM;
+		if (ret == -ENOMEM)
+			snprintf(err, sizeof(err), "exporter: %s", strerror(ENOMEM));
+	}
+	if (!ret)
+		ret = sg_exporter_start(&o, out, err, sizeof(err));
+	free(web);
 	if (ret) {
 		sg_error("%s", err);
 		return ret;
@@ -242,11 +269,14 @@ void sg_daemon_exporter_stop(struct daemon *d, struct sg_exporter *ex)
 	sg_exporter_stop(ex);
 }
 
+/* A web config is read again on every reload: its file may have changed under the same name. */
 static int listen_changed(const struct sg_config *a, const struct sg_config *b)
 {
 	return a->exporter.enabled != b->exporter.enabled ||
 	       a->exporter.listen_port != b->exporter.listen_port ||
-	       strcmp(a->exporter.listen_host, b->exporter.listen_host);
+	       strcmp(a->exporter.listen_host, b->exporter.listen_host) ||
+	       strcmp(a->exporter.control, b->exporter.control) || *a->exporter.web_config ||
+	       *b->exporter.web_config;
 }
 
 /*

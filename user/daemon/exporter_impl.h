@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Inside the exporter (exporter.c: documents and requests; exporter_net.c:
+ * listeners and who may connect); nothing else includes this.
+ */
+#ifndef SG_EXPORTER_IMPL_H
+#define SG_EXPORTER_IMPL_H
+
+#include <limits.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include "daemon/exporter.h"
+
+#define SG_EXPORTER_DOCS 8
+
+union sg_sockaddr {
+	struct sockaddr sa;
+	struct sockaddr_in in;
+	struct sockaddr_in6 in6;
+};
+
+/*
+ * A published document. The responses are MHD's, reference counted: a connection still
+ * sending an old body holds its own reference, so replacing a document never pulls the
+ * buffer from under a slow transfer.
+ */
+struct sg_doc {
+	char *path;
+	char *content_type;
+	const char *body; /* plain's buffer, valid while plain is held */
+	size_t len;
+	struct MHD_Response *plain;
+	struct MHD_Response *gzip; /* made by the first request that accepts it */
+	int public;		   /* served on TCP too */
+};
+
+/* Who a TCP connection counts against: its local UID, or its address when it is not local. */
+struct sg_client {
+	int local;
+	uid_t uid;
+	union sg_sockaddr addr; /* port 0 */
+	unsigned int conns;	/* 0: a free slot */
+};
+
+/* One listener's MHD daemon and what its requests need to know of it. */
+struct sg_side {
+	struct sg_exporter *ex;
+	struct MHD_Daemon *mhd;
+	int control; /* the unix socket: root only, every document */
+};
+
+struct sg_exporter {
+	struct sg_side tcp, ctl;
+	int epoll_fd;		/* both MHD daemons' epoll fds */
+	union sg_sockaddr addr; /* TCP's, as bound */
+	struct MHD_Response *not_found, *not_allowed, *forbidden, *unauthorized, *too_large;
+	struct sg_doc docs[SG_EXPORTER_DOCS];
+	size_t n_docs;
+	struct sg_query {
+		const char *path; /* answered by fn, per request */
+		sg_query_fn fn;
+		void *ctx;
+	} queries[SG_EXPORTER_QUERIES];
+	size_t n_queries;
+	/* TLS and basic auth on TCP; each user's last Authorization value that matched. */
+	struct sg_webconfig web;
+	char *auth_ok[SG_WEB_USERS];
+	char *tls_cert, *tls_key;
+	/* TCP connections per client, and the one being accepted (see exporter_net.c). */
+	int diag_fd;
+	struct sg_client clients[SG_EXPORTER_CONNECTIONS], admitted;
+	__u64 refused; /* connections closed by the per-client limit */
+	/* The control socket, removed at stop if it is still ours. */
+	int ctl_dirfd;
+	char ctl_name[NAME_MAX + 1];
+	ino_t ctl_ino;
+};
+
+/* exporter.c: a request to either side (cls: its struct sg_side). */
+enum MHD_Result sg_exporter_handle(void *cls, struct MHD_Connection *conn, const char *url,
+				   const char *method, const char *version, const char *upload_data,
+				   size_t *upload_data_size, void **req);
+
+/* exporter.c: the parts that outlive both listeners; exporter_net.c starts these. */
+struct sg_exporter *sg_exporter_new(void);
+void sg_exporter_free(struct sg_exporter *ex);
+
+#endif
