@@ -148,6 +148,7 @@ static int apply_settings(const struct sg_config *c)
 		s.default_policy.updated_ns = sg_boot_ns();
 	}
 	s.deny_event_interval_ns = c->policy.deny_event_interval_ns;
+	s.ipv6_prefix = c->bruteforce.ipv6_prefix;
 	err = sg_settings_set(&s);
 	return err ? err : apply_ports(c);
 }
