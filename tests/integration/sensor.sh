@@ -314,6 +314,7 @@ test_ban_own_networks()
 	sg unban 0.0.0.0/0 >/dev/null
 	expect_eq "TCP into the host after unban" "ok=1 eperm=0 other=0" \
 		"$(nl_in "$NS_NET" "$CONNECT" "$HOST4" 587)"
+	expect_eq "bans left: 8.8.8.0/24's" 1 "$(map_dump sg_bans | jq length)"
 }
 
 # Policies and bans, the state bad commands must leave alone.
