@@ -43,54 +43,61 @@ size_t sg_own_addrs(__u32 (*out)[4], size_t max)
 	return n;
 }
 
-/*
- * The default routes' gateways in one routing table file: IPv4
- * (/proc/net/route: the address is the __be32 printed as a host integer)
- * or IPv6 (/proc/net/ipv6_route: 32 hex digits in network order).
- */
-static size_t gateways_in(const char *path, int v6, __u32 (*out)[4], size_t max)
+/* A default route's gateway on a line of /proc/net/route: the __be32 printed as a host integer. */
+static int gateway4(const char *line, __u32 out[4])
 {
-	char line[512], dst[33], via[33];
-	unsigned int d4, g4, flags, mask, plen;
-	unsigned char *a;
-	size_t n = 0;
+	unsigned int dst, via, flags, mask;
+
+	/* Iface Destination Gateway Flags RefCnt Use Metric Mask ... */
+	if (sscanf(line, "%*s %x %x %x %*d %*d %*d %x", &dst, &via, &flags, &mask) != 4 || dst ||
+	    mask || !via || !(flags & RTF_GATEWAY))
+		return 0;
+	memcpy(out, mapped, sizeof(mapped));
+	memcpy(&out[3], &via, 4);
+	return 1;
+}
+
+/* A default route's gateway on a line of /proc/net/ipv6_route: 32 hex digits in network order. */
+static int gateway6(const char *line, __u32 out[4])
+{
+	unsigned char *a = (unsigned char *)out;
+	char dst[33], via[33];
+	unsigned int plen;
 	int i;
+
+	/* dst dst_len src src_len next_hop metric ...: a default has dst ::/0. */
+	if (sscanf(line, "%32s %x %*32s %*x %32s", dst, &plen, via) != 3 || strlen(dst) != 32 ||
+	    strlen(via) != 32 || plen || strspn(dst, "0") != 32 || strspn(via, "0") == 32)
+		return 0;
+	for (i = 0; i < 16 && sscanf(via + 2 * i, "%2hhx", &a[i]) == 1; i++)
+		;
+	return i == 16;
+}
+
+/* The default routes' gateways in one routing table file, its lines read by gateway. */
+static size_t gateways_in(const char *path, int (*gateway)(const char *, __u32[4]), __u32 (*out)[4],
+			  size_t max)
+{
+	char line[512];
+	size_t n = 0;
 	FILE *f = fopen(path, "r");
 
 	if (!f)
 		return 0;
-	while (n < max && fgets(line, sizeof(line), f)) {
-		if (v6) {
-			if (sscanf(line, "%32s %x %*32s %*x %32s", dst, &plen, via) != 3 ||
-			    strlen(dst) != 32 || strlen(via) != 32 || plen ||
-			    strspn(dst, "0") != 32 || strspn(via, "0") == 32)
-				continue;
-			a = (unsigned char *)out[n];
-			for (i = 0; i < 16 && sscanf(via + 2 * i, "%2hhx", &a[i]) == 1; i++)
-				;
-			n += i == 16;
-		} else {
-			if (sscanf(line, "%*s %x %x %x %*d %*d %*d %x", &d4, &g4, &flags, &mask) !=
-				    4 ||
-			    d4 || mask || !g4 || !(flags & RTF_GATEWAY))
-				continue;
-			memcpy(out[n], mapped, sizeof(mapped));
-			memcpy(&out[n++][3], &g4, 4);
-		}
-	}
+	while (n < max && fgets(line, sizeof(line), f))
+		n += gateway(line, out[n]);
 	fclose(f);
 	return n;
 }
 
 size_t sg_default_gateways(const char *route4, const char *route6, __u32 (*out)[4], size_t max)
 {
-	size_t n = gateways_in(route4, 0, out, max);
+	size_t n = gateways_in(route4, gateway4, out, max);
 
-	return n + gateways_in(route6, 1, out + n, max - n);
+	return n + gateways_in(route6, gateway6, out + n, max - n);
 }
 
-/* A list read again when OWN_AGE_S old; a failed read (none found) keeps the last unless empty_ok.
- */
+/* A list read again when OWN_AGE_S old; a read finding none keeps the last, unless empty_ok. */
 struct addr_list {
 	__u32 (*a)[4];
 	size_t n, max;
