@@ -2,7 +2,8 @@
 /*
  * XDP ingress: drop sources on the ban list before the stack spends anything
  * on them, and count SYNs per source to local mail and login ports (the
- * brute-force and relay-abuse signal).
+ * brute-force and relay-abuse signal). An IPv6 source is its prefix
+ * (sg_settings.ipv6_prefix), an IPv4 one, mapped or not, its address.
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
@@ -61,13 +62,34 @@ static __always_inline int sg_banned(const __u32 saddr[4])
 	return 0;
 }
 
+/* saddr as counted: IPv6 cut to the configured prefix, which is never taken past 128. */
+static __always_inline void sg_source_key(const __u32 saddr[4], struct sg_addr *key)
+{
+	__u32 zero = 0, len = SG_IPV6_PREFIX_DEFAULT, i;
+	const struct sg_settings *s;
+
+	__builtin_memcpy(key->addr, saddr, sizeof(key->addr));
+	if (!saddr[0] && !saddr[1] && saddr[2] == bpf_htonl(0xffff))
+		return;
+	s = bpf_map_lookup_elem(&sg_settings, &zero);
+	if (s && s->ipv6_prefix)
+		len = s->ipv6_prefix < 128 ? s->ipv6_prefix : 128;
+#pragma unroll
+	for (i = 0; i < 4; i++) {
+		if (len <= 32 * i)
+			key->addr[i] = 0;
+		else if (len < 32 * (i + 1))
+			key->addr[i] &= bpf_htonl(~0U << (32 * (i + 1) - len));
+	}
+}
+
 static __always_inline void sg_count_source(const __u32 saddr[4], int login)
 {
 	__u64 now = bpf_ktime_get_boot_ns();
 	struct sg_source zero = { .first_ns = now }, *src;
 	struct sg_addr key;
 
-	__builtin_memcpy(key.addr, saddr, sizeof(key.addr));
+	sg_source_key(saddr, &key);
 	src = sg_upsert(&sg_sources, &key, &zero);
 	if (!src)
 		return;

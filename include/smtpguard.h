@@ -114,8 +114,17 @@ struct sg_settings {
 	struct sg_policy default_policy; /* for UIDs with no (unexpired) policy */
 	__u64 deny_event_interval_ns; /* at most one denial event per UID per interval */
 	__u32 overflow_uid; /* /proc/sys/kernel/overflowuid: the UID of egress with no owner */
-	__u32 flags; /* SG_SETTING_* */
+	/* Two halves of what was one __u32 of padding: a pinned map keeps its layout. */
+	__u16 flags; /* SG_SETTING_* */
+	/*
+	 * XDP counts an IPv6 source by this prefix of its address ([bruteforce]
+	 * ipv6_prefix): a site gets a /64 and picks any address in it. 0 is
+	 * SG_IPV6_PREFIX_DEFAULT; above 128 is 128. IPv4 is always /32.
+	 */
+	__u16 ipv6_prefix;
 };
+
+#define SG_IPV6_PREFIX_DEFAULT 64
 
 /*
  * [ports] detect_any: a UID's connect() to a destination it was seen
@@ -242,7 +251,10 @@ struct sg_subuid_key {
 	__u32 uid;	 /* network order */
 };
 
-/* sg_sources (LRU, XDP): key struct sg_addr, SYNs to inbound ports. */
+/*
+ * sg_sources (LRU, XDP): key struct sg_addr, SYNs to inbound ports. An
+ * IPv6 source is cut to sg_settings.ipv6_prefix, IPv4 (mapped) is whole.
+ */
 struct sg_addr {
 	__u32 addr[4];
 };

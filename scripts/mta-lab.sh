@@ -7,7 +7,8 @@
 # mlab_/MLAB_, so that it can be sourced next to lab.sh and the test libs.
 #
 #   netns $MLAB_NS_HOST  the hosting server: $MLAB_VETH_HOST with
-#                        198.51.100.1/24, default route via 198.51.100.2;
+#                        198.51.100.1/24 and 2001:db8:100::1/64, default
+#                        routes via 198.51.100.2 and 2001:db8:100::2;
 #                        a private Postfix (config $MLAB_POSTFIX_DIR, queue
 #                        $MLAB/spool, log $MLAB_MAILLOG) on 198.51.100.1:25,
 #                        198.51.100.1:587 (submission, AUTH required) and
@@ -15,11 +16,14 @@
 #                        hosting.test to [203.0.113.10]:25 (on port 25
 #                        only for 127.0.0.0/8 and logged-in clients; for
 #                        anyone with MLAB_OPEN_RELAY=yes); a private Dovecot
-#                        (imap 143, pop3 110, log $MLAB_DOVECOT_LOG) that
+#                        (imap 143, pop3 110, on both addresses, log
+#                        $MLAB_DOVECOT_LOG) that
 #                        holds the hosting.test mailboxes under $MLAB/mail
 #                        and is Postfix's SASL server
 #   netns $MLAB_NS_INET  "the internet": 198.51.100.2/24 and the attackers'
 #                        addresses $MLAB_ATTACKERS (198.51.100.10 to .14);
+#                        2001:db8:100::2/64, and $MLAB_ATTACKERS6, ten
+#                        addresses of one /64 (2001:db8:bad::10 to ::19);
 #                        the remote MX 203.0.113.10 on its loopback, where
 #                        sg_sink takes recipients ok*@ and answers 550 to
 #                        every other ($MLAB_SINK_LOG)
@@ -44,8 +48,8 @@
 # authorized_submit_users gets sendmail's exit 75 and a message on stderr,
 # and nothing reaches $MLAB_MAILLOG (sendmail is not set-gid: no postlogd).
 #
-# Nothing routes out of the namespaces, and only 198.51.100.0/24 and
-# 203.0.113.10 are used. Names are unique per run (namespaces sgmta-ID-*,
+# Nothing routes out of the namespaces, and only 198.51.100.0/24,
+# 203.0.113.10, 2001:db8:100::/64 and 2001:db8:bad::/64 are used. Names are unique per run (namespaces sgmta-ID-*,
 # users *-ID). Functions: mlab_up, mlab_down (safe at any point, and twice),
 # mlab_in_host, mlab_in_inet, mlab_in_host_etc, mlab_pf, mlab_add_local_user,
 # mlab_sendmail, mlab_swaks, mlab_imap, mlab_sink_stop, mlab_sink_start,
@@ -59,9 +63,14 @@ MLAB_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 MLAB_HOST4=198.51.100.1
 MLAB_INET4=198.51.100.2
+MLAB_HOST6=2001:db8:100::1
+MLAB_INET6=2001:db8:100::2
 MLAB_MX4=203.0.113.10
 # shellcheck disable=SC2034 # for the scripts that source this file
 MLAB_ATTACKERS=(198.51.100.10 198.51.100.11 198.51.100.12 198.51.100.13 198.51.100.14)
+# One customer of an IPv6 provider: a /64, and any address in it.
+# shellcheck disable=SC2034 # for the scripts that source this file
+MLAB_ATTACKERS6=(2001:db8:bad::1{0..9})
 MLAB_DOMAIN=hosting.test
 MLAB_VICTIM=victim@$MLAB_DOMAIN
 # Guessable from the address: what a password-spraying bot finds.
@@ -376,7 +385,7 @@ base_dir = $MLAB/dovecot/run
 state_dir = $MLAB/dovecot/state
 log_path = $MLAB_DOVECOT_LOG
 protocols = imap pop3
-listen = $MLAB_HOST4
+listen = $MLAB_HOST4, $MLAB_HOST6
 ssl = no
 disable_plaintext_auth = no
 auth_mechanisms = plain login
@@ -443,11 +452,12 @@ mlab_swaks() # SRC_IP ACCOUNT PASSWORD FROM TO [SWAKS-ARGS...]
 # One IMAP login (and INBOX listing) from SRC_IP; returns curl's status (67: login denied).
 mlab_imap() # SRC_IP ACCOUNT PASSWORD [CURL-ARGS...]
 {
-	local src=$1 account=$2 pass=$3
+	local src=$1 account=$2 pass=$3 server=$MLAB_HOST4
 
 	shift 3
+	[[ $src != *:* ]] || server="[$MLAB_HOST6]"
 	mlab_in_inet curl -sS --max-time 5 --interface "$src" --user "$account:$pass" "$@" \
-		"imap://$MLAB_HOST4/INBOX"
+		"imap://$server/INBOX"
 }
 
 # A local submission with /usr/sbin/sendmail (as PHP's mail() does) by Unix
@@ -518,6 +528,9 @@ mlab_up()
 
 	nl_mail_network "$MLAB" "$MLAB_NS_HOST" "$MLAB_VETH_HOST" "$MLAB_NS_INET" \
 		"$MLAB_VETH_INET" "$MLAB_HOST4" "$MLAB_INET4" "$MLAB_MX4" "${MLAB_ATTACKERS[@]}" || { mlab_log "cannot build the network"; return 1; }
+	nl_addrs "$MLAB_NS_HOST" "$MLAB_VETH_HOST" "$MLAB_HOST6/64" &&
+		nl_addrs "$MLAB_NS_INET" "$MLAB_VETH_INET" "$MLAB_INET6/64" "${MLAB_ATTACKERS6[@]/%//64}" &&
+		ip -n "$MLAB_NS_HOST" -6 route add default via "$MLAB_INET6" || { mlab_log "cannot add IPv6"; return 1; }
 	mlab_sink_start || return 1
 	nl_user_add "$MLAB" "$MLAB_VMAIL_USER" "$MLAB/mail" || return 1
 	mlab_postfix_setup || return 1

@@ -57,7 +57,16 @@
 
 enum { RUN_TC = 1, RUN_XDP = 2 };
 
-enum ban_id { BAN_NONE, BAN_V4_24, BAN_V6_48, BAN_V4_32, BAN_EXPIRED, BAN_EXPIRED_IN_24, BAN__MAX };
+enum ban_id {
+	BAN_NONE,
+	BAN_V4_24,
+	BAN_V6_48,
+	BAN_V4_32,
+	BAN_EXPIRED,
+	BAN_EXPIRED_IN_24,
+	BAN_V6_64,
+	BAN__MAX
+};
 
 /* Installed afresh for every row, so drops start at 0 and expiry is relative to the row. */
 static const struct {
@@ -71,6 +80,8 @@ static const struct {
 	[BAN_EXPIRED] = { "198.51.100.0", 24, -1 },
 	/* Expired, but inside BAN_V4_24, which still holds. */
 	[BAN_EXPIRED_IN_24] = { "203.0.113.8", 30, -1 },
+	/* An IPv6 source's ban, as the daemon puts it: its /64. */
+	[BAN_V6_64] = { "2001:db8:64:1::", 64, 3600 },
 };
 
 struct row {
@@ -84,6 +95,11 @@ struct row {
 	__u16 in; /* XDP: a SYN counted for this inbound port and the source */
 	bool smtp; /* TC: an SMTP session to the destination and port, in sg_smtp */
 	enum ban_id ban; /* XDP: dropped by this ban */
+	/* XDP: the sg_sources key; NULL: the source, IPv6 cut to the default /64 */
+	const char *source;
+	const char *sibling; /* XDP: the same SYN from this source ran first */
+	__u32 sources;	     /* XDP: sg_sources entries then; 0: one */
+	__u32 v6_prefix;     /* sg_settings.ipv6_prefix for the row; 0: the default */
 };
 
 _Static_assert(SG_MAX_EXTHDRS == 6, "the extension header limit rows build 6 and 7 headers");
@@ -283,6 +299,39 @@ static const struct row rows[] = {
 	  TC_ONLY, BAD_HEADER },
 	{ "v4 EHLO in a fragment", .pkt = { V4, DATA(2525, "EHLO x\r\n"), .frag = IP_MF }, TC_ONLY,
 	  FRAGMENT },
+
+	/* A source is an IPv6 /64 (sg_settings.ipv6_prefix), an IPv4 address, mapped or not. */
+	{ "v6 /64: a sibling's syn counts for the same source",
+	  .pkt = { FROM6("2001:db8:1::3"), SYN(993) }, XDP_ONLY, .in = 993,
+	  .sibling = "2001:db8:1:0:ffff:ffff:ffff:ffff", .source = "2001:db8:1::" },
+	{ "v6 /64: the next /64 is another source", .pkt = { FROM6("2001:db8:1::3"), SYN(993) },
+	  XDP_ONLY, .in = 993, .sibling = "2001:db8:1:1::3",
+	  .source = "2001:db8:1::", .sources = 2 },
+	{ "v6 prefix 48: a sibling /64 counts for the same source",
+	  .pkt = { FROM6("2001:db8:1::3"), SYN(587) }, XDP_ONLY, .in = 587,
+	  .sibling = "2001:db8:1:ffff::9", .source = "2001:db8:1::", .v6_prefix = 48 },
+	{ "v6 prefix 61: cut inside a word", .pkt = { FROM6("2001:db8:1:7::3"), SYN(587) },
+	  XDP_ONLY, .in = 587, .sibling = "2001:db8:1:0::9",
+	  .source = "2001:db8:1::", .v6_prefix = 61 },
+	{ "v6 prefix 128: a sibling is another source", .pkt = { FROM6("2001:db8:1::3"), SYN(587) },
+	  XDP_ONLY, .in = 587, .sibling = "2001:db8:1::4", .source = "2001:db8:1::3", .sources = 2,
+	  .v6_prefix = 128 },
+	{ "v6 prefix 4096 is taken as 128", .pkt = { FROM6("2001:db8:1::3"), SYN(587) }, XDP_ONLY,
+	  .in = 587, .sibling = "2001:db8:1::4", .source = "2001:db8:1::3", .sources = 2,
+	  .v6_prefix = 4096 },
+	{ "v4-mapped v6: counted as its v4 address, not a /64",
+	  .pkt = { FROM6("::ffff:10.1.2.3"), SYN(993) }, XDP_ONLY, .in = 993,
+	  .sibling = "::ffff:10.1.2.4", .source = "10.1.2.3", .sources = 2 },
+	{ "v4: a neighbour is another source", .pkt = { FROM4("10.1.2.3"), SYN(993) }, XDP_ONLY,
+	  .in = 993, .sibling = "10.1.2.4", .source = "10.1.2.3", .sources = 2 },
+	{ "v4: the same address as v4-mapped v6 is the same source",
+	  .pkt = { FROM4("10.1.2.3"), SYN(993) }, XDP_ONLY, .in = 993, .sibling = "::ffff:10.1.2.3",
+	  .source = "10.1.2.3" },
+	{ "banned v6 /64: a sibling address dropped",
+	  .pkt = { FROM6("2001:db8:64:1:abcd:ef01:2345:6789"), SYN(587) }, XDP_ONLY,
+	  .ban = BAN_V6_64 },
+	{ "banned v6 /64: the next /64 passes", .pkt = { FROM6("2001:db8:64:2::7"), SYN(587) },
+	  XDP_ONLY, .in = 587, .source = "2001:db8:64:2::" },
 };
 
 struct test {
@@ -294,7 +343,7 @@ struct test {
 static struct {
 	struct pkt_env env;
 	int tc_fd, xdp_fd;
-	int ports_fd, errors_fd, counters_fd, egress_fd, sources_fd, bans_fd, smtp_fd;
+	int ports_fd, errors_fd, counters_fd, egress_fd, sources_fd, bans_fd, smtp_fd, settings_fd;
 } fx;
 
 /* What a failing check needs to say: the row, and the frame it ran. */
@@ -385,8 +434,19 @@ static int install_bans(void)
 	return 0;
 }
 
-/* Back to what the group setup left: no flows or sources, default ports, zero counts. */
-static int reset_maps(void)
+static int set_v6_prefix(__u32 len)
+{
+	struct sg_settings s = { .ipv6_prefix = len };
+	__u32 zero = 0;
+
+	return bpf_map_update_elem(fx.settings_fd, &zero, &s, BPF_ANY) ? -errno : 0;
+}
+
+/*
+ * Back to what the group setup left: no flows or sources, default ports, zero
+ * counts; the row's IPv6 prefix (NULL: the default).
+ */
+static int reset_maps(const struct row *r)
 {
 	union {
 		struct sg_flow_key flow;
@@ -399,7 +459,8 @@ static int reset_maps(void)
 	       clear_map(fx.smtp_fd, &key) ?:
 	       clear_map(fx.ports_fd, &key) ?: sg_ports_default(fx.ports_fd) ?:
 	       zero_percpu_array(fx.errors_fd, SG_ERR__MAX) ?:
-	       zero_percpu_array(fx.counters_fd, SG_CNT__MAX) ?: install_bans();
+	       zero_percpu_array(fx.counters_fd, SG_CNT__MAX) ?: install_bans() ?:
+	       set_v6_prefix(r ? r->v6_prefix : 0);
 }
 
 static int run_tc(const struct row *r, const struct pkt *p, __u32 *retval)
@@ -429,9 +490,11 @@ struct want {
 	struct sg_port counts;
 	bool flow; /* an sg_egress entry for port and the destination, holding egress */
 	struct sg_egress egress;
-	bool source; /* an sg_sources entry for the source, with one SYN */
-	bool login; /* and that SYN is to a login port */
-	bool smtp; /* an sg_smtp entry for the destination and port, with one session */
+	bool source;	 /* an sg_sources entry for the source... */
+	__u32 sources;	 /* ...of this many */
+	__u64 syns;	 /* with this many SYNs */
+	bool login;	 /* and they are to a login port */
+	bool smtp;	 /* an sg_smtp entry for the destination and port, with one session */
 	enum ban_id ban; /* whose drops moved */
 };
 
@@ -457,8 +520,11 @@ static void expect(const struct test *t, const struct pkt *p, struct want *w)
 	} else {
 		w->verdict = r->ban ? XDP_DROP : XDP_PASS;
 		w->port = r->in;
-		w->counts.in_syns = !!r->in;
+		/* A sibling's SYN is the same packet from another source. */
+		w->counts.in_syns = r->in ? 1 + !!r->sibling : 0;
 		w->source = r->in;
+		w->sources = r->sources ?: w->source;
+		w->syns = w->sources == 1 ? w->counts.in_syns : 1;
 		/* sg_ports_default: every inbound port but 25 (where servers deliver) is a login port. */
 		w->login = r->in && r->in != 25;
 		w->ban = r->ban;
@@ -544,14 +610,21 @@ static void check_sources(const struct run *c, const struct row *r, const struct
 	struct sg_source got;
 	struct sg_addr key;
 
-	check(c, sg_map_count(fx.sources_fd), w->source, "sg_sources entries");
+	const char *src = r->source ?: r->pkt.src;
+	int family;
+
+	check(c, sg_map_count(fx.sources_fd), w->sources, "sg_sources entries");
 	if (!w->source)
 		return;
-	check(c, pkt_addr(r->pkt.src, key.addr) > 0, true, "pkt_addr(%s)", r->pkt.src);
-	check(c, bpf_map_lookup_elem(fx.sources_fd, &key, &got), 0, "sg_sources lookup %s",
-	      r->pkt.src);
-	check(c, got.syns, 1, "sg_sources.syns");
-	check(c, got.login_syns, w->login, "sg_sources.login_syns");
+	family = pkt_addr(src, key.addr);
+	check(c, family > 0, true, "pkt_addr(%s)", src);
+	/* The rows that count an IPv6 source without naming its key: the default /64. */
+	if (!r->source && family == AF_INET6 && !IN6_IS_ADDR_V4MAPPED((struct in6_addr *)key.addr))
+		memset(&key.addr[2], 0, 8);
+	check(c, bpf_map_lookup_elem(fx.sources_fd, &key, &got), 0, "sg_sources lookup %s", src);
+	check(c, got.syns, w->syns, "sg_sources.syns");
+	check(c, got.login_syns, w->login ? w->syns : 0, "sg_sources.login_syns");
+	if (!r->sibling || w->sources > 1)
 	check(c, got.first_ns, got.last_ns, "sg_sources.first_ns against last_ns");
 	check_time(c, got.last_ns, t0, t1, "sg_sources.last_ns");
 }
@@ -607,9 +680,18 @@ static void run_row(void **state)
 	int err;
 
 	check(&c, pkt_build(&r->pkt, &c.pkt), 0, "pkt_build");
-	check(&c, reset_maps(), 0, "resetting the maps");
+	check(&c, reset_maps(r), 0, "resetting the maps");
 	expect(t, &c.pkt, &w);
 	t0 = sg_boot_ns();
+	if (r->sibling) {
+		struct pkt_spec spec = r->pkt;
+		struct pkt sib;
+
+		spec.src = r->sibling;
+		check(&c, pkt_build(&spec, &sib), 0, "pkt_build(sibling %s)", r->sibling);
+		check(&c, run_xdp(&sib, &retval), 0, "bpf_prog_test_run_opts(sibling)");
+		check(&c, (int)retval, w.verdict, "sibling's verdict");
+	}
 	err = t->prog == RUN_TC ? run_tc(r, &c.pkt, &retval) : run_xdp(&c.pkt, &retval);
 	t1 = sg_boot_ns();
 	check(&c, err, 0, "bpf_prog_test_run_opts");
@@ -654,7 +736,7 @@ static void test_smtp_per_uid_bound(void **state)
 	__u16 port;
 	int n;
 
-	assert_int_equal(reset_maps(), 0);
+	assert_int_equal(reset_maps(NULL), 0);
 	for (port = 3000; port < 3000 + 4 * SG_SMTP_SLOTS; port++)
 		send_ehlo("192.0.2.25", port);
 	n = sg_map_count(fx.smtp_fd);
@@ -681,7 +763,7 @@ static void test_smtp_table_full(void **state)
 	struct sg_smtp_key key;
 	__u32 i;
 
-	assert_int_equal(reset_maps(), 0);
+	assert_int_equal(reset_maps(NULL), 0);
 	for (i = 0; i < SG_MAX_SMTP; i++) {
 		key = (struct sg_smtp_key){ .uid = 1000 + i / SG_SMTP_SLOTS,
 					    .slot = i % SG_SMTP_SLOTS };
@@ -711,6 +793,7 @@ static int group_setup(void **state)
 	fx.sources_fd = bpf_map__fd(fx.env.ingress->maps.sg_sources);
 	fx.smtp_fd = bpf_map__fd(fx.env.egress->maps.sg_smtp);
 	fx.bans_fd = bpf_map__fd(fx.env.ingress->maps.sg_bans);
+	fx.settings_fd = bpf_map__fd(fx.env.ingress->maps.sg_settings);
 	return 0;
 }
 

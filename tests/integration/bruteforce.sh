@@ -16,7 +16,11 @@
 #                           the second offence is banned twice as long
 #   bruteforce_distributed  one account guessed from four addresses, once
 #                           each: the account alerted once, every address
-#                           banned, a fifth banned at its first failure
+#                           banned, a fifth banned at its first failure;
+#                           ten addresses of one IPv6 /64 failing on another
+#                           account are one source there (a typo after them
+#                           is a typo), and the /64 is banned whole when it
+#                           joins the attack
 #
 # Each test builds its own mail lab and removes it on any exit. Sourced by run.sh.
 
@@ -204,16 +208,30 @@ test_bruteforce_syn_rate()
 	expect_eq "bans of $ip" 2 "$t"
 }
 
+# Lines of Dovecot's log that record a failed IMAP login from SRC (a prefix of the address).
+bf_imap_failures() # SRC
+{
+	grep -c "imap-login: .*auth failed.*rip=$1" "$MLAB_DOVECOT_LOG" || true
+}
+
 test_bruteforce_distributed()
 {
-	local i
+	local i net=2001:db8:bad:: rc=0 pids=()
 
 	mta_for_test "[bruteforce]" "auth_failures = 50" "distributed = 4" \
 		"state = $T/offenders.json"
+	# Ten addresses of one IPv6 customer's /64 fail on alice's account at once: one source.
+	for i in "${!MLAB_ATTACKERS6[@]}"; do
+		mlab_imap "${MLAB_ATTACKERS6[$i]}" "$MLAB_ALICE" "guess$i" >/dev/null 2>&1 &
+		pids+=($!)
+	done
+	wait "${pids[@]}" || true
+	nl_wait_until 50 mta_is 10 bf_imap_failures "$net" ||
+		fail "IMAP failures from $net/64: $(bf_imap_failures "$net")"
 	for i in 0 1 2; do
 		bf_guess "${MLAB_ATTACKERS[$i]}" "$MLAB_VICTIM" "guess$i" >/dev/null 2>&1 || true
 	done
-	# Another account's failure is another account's.
+	# Another account's failure is another account's; after the /64's, a typo.
 	bf_guess "${MLAB_ATTACKERS[4]}" "$MLAB_ALICE" "typo" >/dev/null 2>&1 || true
 	sleep 2
 	grep -q "ban \|alert account" "$MTA_DAEMON_LOG" && fail "banned at 3 addresses"
@@ -236,4 +254,22 @@ test_bruteforce_distributed()
 	expect_eq "alerts" 1 "$(grep -c 'alert account=' "$MTA_DAEMON_LOG")"
 	bf_audited --arg a "$MLAB_VICTIM" '.action == "alert" and .target == $a and
 		.params.rule == "distributed"' || fail "alert not audited"
+	# The /64 joins the attack: banned whole at its first failure, its next address dropped.
+	mlab_imap "${MLAB_ATTACKERS6[0]}" "$MLAB_VICTIM" guess >/dev/null 2>&1 && fail "guessed"
+	nl_wait_until 30 grep -q "ban $net/64 rule=distributed value=6 limit=4 .* account=$MLAB_VICTIM" \
+		"$MTA_DAEMON_LOG" || fail "$net/64 not banned: $(grep "ban " "$MTA_DAEMON_LOG" | tail -n 2)"
+	mlab_imap "${MLAB_ATTACKERS6[1]}" "$MLAB_VICTIM" guess --connect-timeout 1 >/dev/null 2>&1 ||
+		rc=$?
+	expect_eq "curl's exit from the banned /64 (28: no connection)" 28 "$rc"
+	expect_eq "IMAP failures from $net/64" 11 "$(bf_imap_failures "$net")"
+	expect_eq "bans of the /64's addresses" 0 "$(grep -c "ban $net[0-9a-f]" "$MTA_DAEMON_LOG")"
+	nl_wait_until 30 mta_is 6 mta_metric 'smtpguard_bans{reason="distributed"}' ||
+		fail "bans: $(mta_metric 'smtpguard_bans{reason="distributed"}')"
 }
+
+# Lines of Dovecot's log that record a failed IMAP login from SRC (a prefix of the address).
+bf_imap_failures() # SRC
+{
+	grep -c "imap-login: .*auth failed.*rip=$1" "$MLAB_DOVECOT_LOG" || true
+}
+

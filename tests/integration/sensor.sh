@@ -4,7 +4,7 @@
 # The kernel sensor through the CLI alone: counting, policies, pins, detach.
 # Sourced by run.sh.
 
-TESTS+=(counting status reattach cgroup_removed throttle block_release survives_kill ipv6_fastopen no_socket xdp_ban bad_input
+TESTS+=(counting status reattach cgroup_removed throttle block_release survives_kill ipv6_fastopen no_socket xdp_ban ban_own_networks bad_input
 	detach detach_elsewhere detach_keeps_others)
 
 # "established/refused/timed_out/bytes_sent" of USER in sg_conn_stats (sock_ops), or "absent".
@@ -277,6 +277,44 @@ test_xdp_ban()
 	expect_eq "sg_bans $NET4/32 after unban" absent "$(map_field sg_bans "$ban" drops)"
 	expect_eq "sg_sources $NET4 syns after unban" 5 "$(map_field sg_sources "$src" syns)"
 	expect_eq "host sink accepts" 5 "$(accepts "$log")"
+}
+
+# A ban that covers the operator's own networks needs --force: without it
+# nothing is put, and TCP into the host still works.
+test_ban_own_networks()
+{
+	local log=$T/host-sink.log cidr
+
+	start_sink "$NS_HOST" "$log" "$HOST4:587"
+	ip -n "$NS_HOST" route add default via "$NET4"
+	expect_refused "not banning 0\.0\.0\.0/0: it covers every IPv4 address \(::ffff:0:0/96\), and would cut this host off from it \(--force bans it all the same\)$" \
+		sg ban 0.0.0.0/0
+	for cidr in ::/0 ::ffff:0:0/96; do
+		expect_refused "it covers every IPv4 address .*--force" sg ban "$cidr"
+	done
+	expect_refused "not banning 127\.0\.0\.1/32: it covers loopback 127\.0\.0\.0/8" sg ban 127.0.0.1
+	expect_refused "not banning ::1/128: it covers loopback ::1/128" sg ban ::1
+	expect_refused "it covers the default route's gateway $NET4" sg ban "$NET4" --for 1h
+	expect_refused "it covers this host's address $HOST4" sg ban 198.51.100.0/24
+	expect_refused "it covers this host's address $HOST6" sg ban 2001:db8::/32
+	printf '[audit]\nsyslog = no\n[bruteforce]\nallow = 192.0.2.0/24\n' >"$SMTPGUARD_CONFIG"
+	expect_refused "it covers \[bruteforce\] allow 192\.0\.2\.0/24" sg ban 192.0.2.7
+	expect_eq "bans after refused ones" 0 "$(map_dump sg_bans | jq length)"
+	expect_eq "audit lines after refused bans" 0 "$(cat "$T/audit.log" 2>/dev/null | wc -l)"
+	expect_eq "TCP into the host" "ok=1 eperm=0 other=0" \
+		"$(nl_in "$NS_NET" "$CONNECT" "$HOST4" 587)"
+
+	# A stranger's network is banned as before; --force bans what is refused, and it bites.
+	sg ban 8.8.8.0/24 >/dev/null
+	sg ban 0.0.0.0/0 --force >/dev/null
+	expect_eq "TCP into the host under a forced 0.0.0.0/0" "ok=0 eperm=0 other=1" \
+		"$(nl_in "$NS_NET" "$CONNECT" --timeout-ms 500 "$HOST4" 587)"
+	expect_eq "forced ban audited" '"every IPv4 address (::ffff:0:0/96)"' \
+		"$(jq -c 'select(.target == "0.0.0.0/0") | .params.forced' "$T/audit.log")"
+	sg unban 0.0.0.0/0 >/dev/null
+	expect_eq "TCP into the host after unban" "ok=1 eperm=0 other=0" \
+		"$(nl_in "$NS_NET" "$CONNECT" "$HOST4" 587)"
+	expect_eq "bans left: 8.8.8.0/24's" 1 "$(map_dump sg_bans | jq length)"
 }
 
 # Policies and bans, the state bad commands must leave alone.

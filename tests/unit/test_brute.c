@@ -95,7 +95,8 @@ static void test_auth_failures(void **state)
 	assert_int_equal(sg_brute_judge(b, &cfg, T0 + 7, v, 8), 0);
 	fail_from(b, "2001:db8::7", "", SG_SVC_POP3, 1, T0 + 7);
 	assert_int_equal(sg_brute_judge(b, &cfg, T0 + 7, v, 8), 1);
-	assert_string_equal(v[0].addr, "2001:db8::7");
+	assert_string_equal(v[0].addr, "2001:db8::/64");
+	assert_int_equal(v[0].key.prefixlen, 64);
 	assert_int_equal(v[0].value, 5);
 
 	/* Spread wider than the window (10 min): never 5 at once. */
@@ -194,6 +195,9 @@ static void test_distributed(void **state)
 {
 	static const char *const ips[] = { "198.51.100.20", "198.51.100.21", "198.51.100.22",
 					   "2001:db8::23" };
+	/* An IPv6 source is its /64. */
+	static const char *const banned[] = { "198.51.100.20", "198.51.100.21", "198.51.100.22",
+					      "2001:db8::/64" };
 	struct sg_brute *b = sg_brute_new();
 	struct sg_brute_verdict v[8];
 	size_t i;
@@ -205,7 +209,7 @@ static void test_distributed(void **state)
 	fail_from(b, ips[3], "VICTIM@hosting.test", SG_SVC_IMAP, 1, T0 + 4);
 	assert_int_equal(sg_brute_judge(b, &cfg, T0 + 4, v, 8), 4);
 	for (i = 0; i < 4; i++) {
-		assert_string_equal(v[i].addr, ips[i]);
+		assert_string_equal(v[i].addr, banned[i]);
 		assert_int_equal(v[i].reason, SG_BAN_DISTRIBUTED);
 		assert_string_equal(v[i].login, "victim@hosting.test");
 		assert_int_equal(v[i].value, 4);
@@ -425,6 +429,94 @@ static void test_failed_on_spread(void **state)
 	sg_brute_free(b);
 }
 
+/* Five addresses of one /64, one failure each: one source of five failures, banned whole. */
+static void test_ipv6_prefix(void **state)
+{
+	static const char *const ips[] = { "2001:db8:1::1", "2001:db8:1::2",
+					   "2001:db8:1:0:1::", "2001:db8:1:0:ffff:ffff:ffff:ffff",
+					   "2001:db8:1::5" };
+	struct sg_brute *b = sg_brute_new(), *per_address = sg_brute_new();
+	struct sg_brute_verdict v[8];
+	size_t i;
+
+	for (i = 0; i < 5; i++) {
+		fail_from(b, ips[i], "", SG_SVC_SMTP, 1, T0);
+		assert_int_equal(sg_brute_judge(b, &cfg, T0, v, 8), i == 4);
+	}
+	assert_string_equal(v[0].addr, "2001:db8:1::/64");
+	assert_int_equal(v[0].key.prefixlen, 64);
+	assert_memory_equal(v[0].key.addr, addr_of("2001:db8:1::"), 16);
+	assert_int_equal(v[0].reason, SG_BAN_AUTH_FAILURES);
+	assert_int_equal(v[0].value, 5);
+	/* The next /64 is another source; IPv4-mapped IPv6 is its IPv4 address. */
+	fail_from(b, "2001:db8:1:1::1", "", SG_SVC_SMTP, 1, T0 + 1);
+	for (i = 0; i < 4; i++)
+		fail_from(b, "::ffff:198.51.100.40", "", SG_SVC_SMTP, 1, T0 + 1);
+	fail_from(b, "198.51.100.40", "", SG_SVC_SMTP, 1, T0 + 1);
+	assert_int_equal(sg_brute_judge(b, &cfg, T0 + 1, v, 8), 1);
+	assert_string_equal(v[0].addr, "198.51.100.40");
+	assert_int_equal(v[0].key.prefixlen, 128);
+
+	/* ipv6_prefix = 56: the whole /56 is one; 128: each address is its own. */
+	cfg.ipv6_prefix = 56;
+	for (i = 0; i < 5; i++)
+		fail_from(b, i % 2 ? "2001:db8:2:ff::1" : "2001:db8:2:1::1", "", SG_SVC_SMTP, 1,
+			  T0 + 2);
+	assert_int_equal(sg_brute_judge(b, &cfg, T0 + 2, v, 8), 1);
+	assert_string_equal(v[0].addr, "2001:db8:2::/56");
+	cfg.ipv6_prefix = 128;
+	for (i = 0; i < 5; i++)
+		fail_from(per_address, ips[i], "", SG_SVC_SMTP, 1, T0);
+	assert_int_equal(sg_brute_judge(per_address, &cfg, T0, v, 8), 0);
+	sg_brute_free(per_address);
+	sg_brute_free(b);
+}
+
+/*
+ * Ten addresses of one /64 failing once each on an account are one source,
+ * not a distributed attack: an innocent user's typo after them is a typo.
+ */
+static void test_ipv6_distributed(void **state)
+{
+	struct sg_brute *b = sg_brute_new();
+	struct sg_brute_verdict v[16];
+	char ip[INET6_ADDRSTRLEN];
+	int i;
+
+	cfg.auth_failures = 50;
+	for (i = 0; i < 10; i++) {
+		snprintf(ip, sizeof(ip), "2001:db8:bad::%x", 0x10 + i);
+		fail_from(b, ip, "victim@hosting.test", SG_SVC_IMAP, 1, T0 + i);
+	}
+	assert_int_equal(sg_brute_judge(b, &cfg, T0 + 10, v, 16), 0);
+	fail_from(b, "198.51.100.50", "victim@hosting.test", SG_SVC_SMTP, 1, T0 + 11);
+	assert_int_equal(sg_brute_judge(b, &cfg, T0 + 11, v, 16), 0);
+	assert_false(sg_brute_failed_on(b, &cfg, "victim@hosting.test", "198.51.100.50", T0 + 12));
+	/* Three more sources (four with the /64) make it distributed: the /64 banned once. */
+	for (i = 0; i < 3; i++) {
+		snprintf(ip, sizeof(ip), "203.0.113.%d", 60 + i);
+		fail_from(b, ip, "victim@hosting.test", SG_SVC_SMTP, 1, T0 + 20);
+	}
+	assert_int_equal(sg_brute_judge(b, &cfg, T0 + 20, v, 16), 5);
+	assert_string_equal(v[0].addr, "2001:db8:bad::/64");
+	assert_int_equal(v[0].value, 5);
+	sg_brute_free(b);
+}
+
+/* A guess spread over a /64's addresses is the /64's: its next login from any of them too. */
+static void test_ipv6_failed_on(void **state)
+{
+	struct sg_brute *b = sg_brute_new();
+
+	fail_from(b, "2001:db8:3::1", "victim@example.com", SG_SVC_SUBMISSION, 1, T0);
+	fail_from(b, "2001:db8:3::2", "victim@example.com", SG_SVC_SUBMISSION, 1, T0);
+	assert_false(sg_brute_failed_on(b, &cfg, "victim@example.com", "2001:db8:3::99", T0));
+	fail_from(b, "2001:db8:3::3", "victim@example.com", SG_SVC_SUBMISSION, 1, T0);
+	assert_true(sg_brute_failed_on(b, &cfg, "victim@example.com", "2001:db8:3::99", T0));
+	assert_false(sg_brute_failed_on(b, &cfg, "victim@example.com", "2001:db8:3:1::1", T0));
+	sg_brute_free(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -438,6 +530,9 @@ int main(void)
 		cmocka_unit_test_setup(test_sources_at_the_cap, setup),
 		cmocka_unit_test_setup(test_failed_on, setup),
 		cmocka_unit_test_setup(test_failed_on_spread, setup),
+		cmocka_unit_test_setup(test_ipv6_prefix, setup),
+		cmocka_unit_test_setup(test_ipv6_distributed, setup),
+		cmocka_unit_test_setup(test_ipv6_failed_on, setup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

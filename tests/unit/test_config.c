@@ -185,7 +185,7 @@ static void test_dist_file(void **state)
 	assert_non_null(in);
 	out = open_memstream(&text, &len);
 	while (getline(&line, &cap, in) > 0) {
-		n = strspn(line + 1, "abcdefghijklmnopqrstuvwxyz_");
+		n = strspn(line + 1, "abcdefghijklmnopqrstuvwxyz0123456789_");
 		if (line[0] == '#' && n && !strncmp(line + 1 + n, " =", 2)) {
 			fputs(line + 1, out);
 			uncommented++;
@@ -195,7 +195,7 @@ static void test_dist_file(void **state)
 	}
 	fclose(out);
 	fclose(in);
-	assert_int_equal(uncommented, 96); /* every key but [override NAME]'s */
+	assert_int_equal(uncommented, 97); /* every key but [override NAME]'s */
 	memset(c, 0xff, sizeof(*c));
 	assert_int_equal(load(text, c, err, sizeof(err)), 0);
 	assert_memory_equal(c, def, sizeof(*c));
@@ -305,6 +305,7 @@ static void test_defence_keys(void **state)
 				   "syn_ports = 587, 993\ndistributed = 4\nban = 30m\n"
 				   "ban_factor = 2\nban_max = 1d\nforget = 2d\n"
 				   "allow = 203.0.113.0/24, 2001:db8::/32\nstate =\n"
+				   "ipv6_prefix = 56\n"
 				   "[relay]\ntrusted = 198.51.100.0/24\ndomains = backup.test\n"
 				   "ban = 2h\ncheck_targets = mx2.hosting.test 2001:db8::25\n"
 				   "[dnsbl]\nzones = bl.test, dnsbl-2.example\n"
@@ -330,6 +331,7 @@ static void test_defence_keys(void **state)
 	assert_string_equal(sg_format_cidr(&c->bruteforce.allow[1], buf, sizeof(buf)),
 			    "2001:db8::/32");
 	assert_string_equal(c->bruteforce.state, "");
+	assert_int_equal(c->bruteforce.ipv6_prefix, 56);
 	assert_int_equal(c->relay.n_trusted, 1);
 	assert_string_equal(sg_format_cidr(&c->relay.trusted[0], buf, sizeof(buf)),
 			    "198.51.100.0/24");
@@ -608,6 +610,11 @@ static void test_errors(void **state)
 		  ":3: [bruteforce] ban_max: ban_max is shorter than ban" },
 		{ "[bruteforce]\nban_factor = 0\n",
 		  ":2: [bruteforce] ban_factor: bad number '0': out of range (1 to 100)" },
+		{ "[bruteforce]\nipv6_prefix = 129\n",
+		  ":2: [bruteforce] ipv6_prefix: bad number '129': out of range (1 to 128)" },
+		{ "[bruteforce]\nipv6_prefix = 31\n",
+		  ":2: [bruteforce] ipv6_prefix: 31 is broader than a /32, the shortest a provider "
+		  "gives one site" },
 		{ "[relay]\ntrusted = mynetworks\n",
 		  ":2: [relay] trusted: bad prefix 'mynetworks': not an IPv4 or IPv6 address" },
 		{ "[relay]\ncheck_targets = mx1.example.net mx/2\n",

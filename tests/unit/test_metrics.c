@@ -654,8 +654,8 @@ static void test_defence(void **state)
 		"in sg_bans (see the log).\n"
 		"# TYPE smtpguard_ban_errors_total counter\n"
 		"smtpguard_ban_errors_total 0\n"
-		"# HELP smtpguard_bans_refused_total Automatic bans not put: the address is this "
-		"host's, loopback or in [bruteforce] allow.\n"
+		"# HELP smtpguard_bans_refused_total Automatic bans not put: they cover this "
+		"host's address, its gateway, loopback, [bruteforce] allow or [campaign] webmail.\n"
 		"# TYPE smtpguard_bans_refused_total counter\n"
 		"smtpguard_bans_refused_total 4\n");
 	free(buf);

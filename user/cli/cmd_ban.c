@@ -7,7 +7,9 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 
+#include "core/config.h"
 #include "host/audit.h"
+#include "host/ownaddr.h"
 #include "cli/cli.h"
 #include "kern/maps.h"
 #include "util/parse.h"
@@ -22,11 +24,13 @@ struct ban_args {
 	char prefix[INET6_ADDRSTRLEN + 8];
 	const char *reason; /* NULL: not given */
 	__u64 for_ns;	    /* 0: no expiry */
+	int force;	    /* ban it even if it cuts the operator off */
 };
 
 static const struct sg_option ban_options[] = {
 	{ "for", 'f', SG_DURATION(struct ban_args, for_ns), .label = "duration" },
 	{ "reason", 0, SG_STRING(struct ban_args, reason) },
+	{ "force", 0, SG_FLAG(struct ban_args, force) },
 	{},
 };
 
@@ -68,11 +72,20 @@ static void audit(const struct sg_command *cmd, const struct ban_args *a, json_t
 
 static int run_ban(const struct sg_command *cmd, void *opts, char **args, int n_args)
 {
+	/* Static: some 90 KiB of paths. */
+	static struct sg_config c;
 	const struct ban_args *a = opts;
+	char dur[32], what[INET6_ADDRSTRLEN + 64];
 	int fd, err, renewed;
 	__u64 expires_ns;
-	char dur[32];
+	json_t *params;
 
+	/* The allow lists are the config's: the operator's networks, as the daemon knows them. */
+	sg_config_cli(&c);
+	if (!a->force && sg_ban_covers_own(&c, &a->key, what, sizeof(what)))
+		return sg_fail("not banning %s: it covers %s, and would cut this host off from it "
+			       "(--force bans it all the same)",
+			       a->prefix, what);
 	fd = sg_pin_open(SG_MAP_BANS);
 	if (fd < 0)
 		return sg_fail("%s: %s", SG_MAP_BANS, strerror(-fd));
@@ -84,7 +97,11 @@ static int run_ban(const struct sg_command *cmd, void *opts, char **args, int n_
 	if (a->for_ns)
 		printf(" for %s", sg_format_duration(a->for_ns, dur, sizeof(dur)));
 	printf("\n");
-	audit(cmd, a, json_pack("{s:s, s:b}", "cidr", a->prefix, "renewed", renewed), expires_ns);
+	params = json_pack("{s:s, s:b}", "cidr", a->prefix, "renewed", renewed);
+	/* The audit says when a human overrode the check. */
+	if (params && a->force && sg_ban_covers_own(&c, &a->key, what, sizeof(what)))
+		json_object_set_new(params, "forced", json_string(what));
+	audit(cmd, a, params, expires_ns);
 	return SG_EXIT_OK;
 }
 
@@ -111,10 +128,13 @@ static int run_unban(const struct sg_command *cmd, void *opts, char **args, int 
 const struct sg_command sg_cmd_ban = {
 	.name = "ban",
 	.summary = "drop all packets from an address or prefix at XDP",
-	.usage = "usage: smtpguard ban CIDR [--for DURATION] [--reason TEXT]\n"
+	.usage = "usage: smtpguard ban CIDR [--for DURATION] [--reason TEXT] [--force]\n"
 		 "  CIDR: 198.51.100.7, 198.51.100.0/24, 2001:db8::/48. Packets from it are\n"
 		 "  dropped on arrival on the attached interfaces until 'smtpguard unban' or\n"
-		 "  the end of DURATION (90s, 15m, 2h, 1d, 1h30m).\n"
+		 "  the end of DURATION (90s, 15m, 2h, 1d, 1h30m). A prefix that covers\n"
+		 "  loopback, an address of this host, the default route's gateway, every\n"
+		 "  IPv4 address (::ffff:0:0/96) or a network of [bruteforce] allow or\n"
+		 "  [campaign] webmail is refused without --force.\n"
 		 "  The change and TEXT go to the audit log ('smtpguard log').\n",
 	.options = ban_options,
 	.opts_size = sizeof(struct ban_args),

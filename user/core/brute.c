@@ -270,6 +270,39 @@ static void account_source(struct sg_brute *b, struct account *a, const __u32 ad
 
 /* --- counting --------------------------------------------------------------- */
 
+/*
+ * The source of addr into key: IPv6 cut to [bruteforce] ipv6_prefix (a
+ * site picks any address in its /64; XDP counts it so too), IPv4 and
+ * IPv4-mapped IPv6 a host prefix.
+ */
+static void source_of(const struct sg_bruteforce_cfg *c, const __u32 addr[4],
+		      struct sg_ban_key *key)
+{
+	unsigned char *a = (unsigned char *)key->addr;
+	__u32 i;
+
+	memcpy(key->addr, addr, sizeof(key->addr));
+	key->prefixlen = 128;
+	if (!addr[0] && !addr[1] && addr[2] == htonl(0xffff))
+		return;
+	if (c->ipv6_prefix && c->ipv6_prefix < 128)
+		key->prefixlen = c->ipv6_prefix;
+	for (i = key->prefixlen; i < 128; i++)
+		a[i / 8] &= (unsigned char)~(0x80 >> (i % 8));
+}
+
+/* source_of() the address ip; -EINVAL when it is not one. */
+static int source_key(const struct sg_bruteforce_cfg *c, const char *ip, struct sg_ban_key *key)
+{
+	struct sg_ban_key host;
+	const char *why;
+
+	if (sg_parse_cidr(ip, &host, &why) || host.prefixlen != 128)
+		return -EINVAL;
+	source_of(c, host.addr, key);
+	return 0;
+}
+
 static int service_of(enum sg_mta_service svc)
 {
 	switch (svc) {
@@ -293,13 +326,12 @@ void sg_brute_fail(struct sg_brute *b, const struct sg_bruteforce_cfg *c,
 	struct sg_ban_key key;
 	struct account *a;
 	struct source *s;
-	const char *why;
 
 	/* One record, one failure, whatever count its line claims: see brute.h. */
 	if (svc < 0)
 		return;
 	b->t.failures[svc]++;
-	if (!r->client_ip[0] || sg_parse_cidr(r->client_ip, &key, &why) ||
+	if (!r->client_ip[0] || source_key(c, r->client_ip, &key) ||
 	    sg_cidr_list_contains(c->allow, c->n_allow, key.addr))
 		return;
 	s = source(b, key.addr, 1);
@@ -366,9 +398,12 @@ static void verdict(struct sg_brute *b, const struct sg_bruteforce_cfg *c, const
 	struct source *s = source(b, addr, 1);
 
 	memset(v, 0, sizeof(*v));
-	v->key.prefixlen = 128;
-	memcpy(v->key.addr, addr, 16);
-	sg_format_addr(addr, v->addr, sizeof(v->addr));
+	/* An IPv6 source is banned as it was counted: its whole prefix. */
+	source_of(c, addr, &v->key);
+	if (v->key.prefixlen == 128)
+		sg_format_addr(addr, v->addr, sizeof(v->addr));
+	else
+		sg_format_cidr(&v->key, v->addr, sizeof(v->addr));
 	v->reason = reason;
 	v->value = value;
 	v->limit = limit;
@@ -528,10 +563,9 @@ int sg_brute_failed_on(const struct sg_brute *b, const struct sg_bruteforce_cfg 
 	char name[SG_MTA_LOGIN_MAX];
 	const struct account *a;
 	struct sg_ban_key key;
-	const char *why;
 	size_t i;
 
-	if (!*login || sg_parse_cidr(client_ip, &key, &why) || key.prefixlen != 128)
+	if (!*login || source_key(c, client_ip, &key))
 		return 0;
 	login_key(login, name);
 	a = find_account(b, name);

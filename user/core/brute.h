@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Password guessing, per source address and per account: failed logins
+ * Password guessing, per source and per account: failed logins
  * from the MTA's and Dovecot's logs, and the SYNs XDP counts to the login
- * ports. A source over a limit gets a verdict: ban it, for a time that
- * grows with each repeat offence ([bruteforce] in config.h). Addresses in
+ * ports. A source is an IPv4 address or an IPv6 prefix ([bruteforce]
+ * ipv6_prefix: a site picks any address in its /64). A source over a limit gets a verdict: ban it,
+ * for a time that grows with each repeat offence ([bruteforce] in config.h). Addresses in
  * [bruteforce] allow are counted but never judged.
  *
  * Pure: no I/O but the offenders file, time given. Counts are kept in
@@ -42,7 +43,7 @@ extern const char *const sg_brute_service_names[SG_BRUTE_SERVICES]; /* "smtp", .
 
 /* A source to ban. */
 struct sg_brute_verdict {
-	struct sg_ban_key key; /* the address, a host prefix */
+	struct sg_ban_key key; /* the source: an address, an IPv6 one's [bruteforce] ipv6_prefix */
 	char addr[INET6_ADDRSTRLEN];
 	__u32 reason;	    /* SG_BAN_AUTH_FAILURES, SG_BAN_SYN_RATE or SG_BAN_DISTRIBUTED */
 	__u64 value, limit; /* failures in window, SYNs a minute, or addresses on the account */

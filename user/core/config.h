@@ -33,6 +33,7 @@
 #define SG_MAX_TOP 1000 /* [exporter] top_senders at most */
 #define SG_MAX_NETS 64 /* prefixes in an allow or trusted list */
 #define SG_MAX_DISTRIBUTED 128 /* [bruteforce] distributed at most: sources kept per account */
+#define SG_IPV6_PREFIX_MIN 32 /* [bruteforce] ipv6_prefix at least */
 #define SG_MAX_ZONES 16 /* [dnsbl] zones */
 #define SG_MAX_DNSBL_ADDRS 16 /* [dnsbl] addresses */
 #define SG_DOMAIN_MAX 254 /* a DNS name, with its NUL */
@@ -176,6 +177,7 @@ struct sg_bruteforce_cfg {
 	struct sg_ban_key allow[SG_MAX_NETS]; /* the operator's networks: never banned */
 	int n_allow;
 	char state[PATH_MAX]; /* the offenders, kept across restarts; "": not kept */
+	__u32 ipv6_prefix;    /* an IPv6 source is counted and banned as this prefix (32 to 128) */
 };
 
 /* Mail relayed for outsiders. */

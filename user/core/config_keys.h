@@ -151,6 +151,8 @@
 	X(bruteforce, forget, parse_duration, FIELD(bruteforce.forget_ns), 0, "7d")                \
 	X(bruteforce, allow, parse_nets, LIST(bruteforce, allow), EMPTY, "127.0.0.0/8, ::1")       \
 	X(bruteforce, state, parse_path, FIELD(bruteforce.state), EMPTY, SG_OFFENDERS_PATH)        \
+	X(bruteforce, ipv6_prefix, parse_count, COUNT(bruteforce.ipv6_prefix, 128), 0,             \
+	  STR(SG_IPV6_PREFIX_DEFAULT))                                                             \
 	X(relay, trusted, parse_nets, LIST(relay, trusted), EMPTY, "127.0.0.0/8, ::1")             \
 	X(relay, domains, parse_names_dns, LIST(relay, domains), EMPTY, "")                        \
 	X(relay, ban, parse_duration, FIELD(relay.ban_ns), ZERO, "0")                              \

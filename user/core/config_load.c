@@ -294,6 +294,12 @@ static void check_bruteforce(struct load *l)
 		failed_key(l, KEY_bruteforce_distributed);
 		return;
 	}
+	if (b->ipv6_prefix < SG_IPV6_PREFIX_MIN) {
+		bad(l, "%u is broader than a /%d, the shortest a provider gives one site",
+		    b->ipv6_prefix, SG_IPV6_PREFIX_MIN);
+		failed_key(l, KEY_bruteforce_ipv6_prefix);
+		return;
+	}
 	if (b->ban_max_ns < b->ban_ns) {
 		bad(l, "ban_max is shorter than ban");
 		failed_key(l, later(l, KEY_bruteforce_ban_max, KEY_bruteforce_ban));

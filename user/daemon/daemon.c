@@ -151,6 +151,7 @@ static int apply_settings(const struct sg_config *c)
 	s.deny_event_interval_ns = c->policy.deny_event_interval_ns;
 	s.flags = c->ports.detect_any ? s.flags | SG_SETTING_DETECT_ANY
 				      : s.flags & ~SG_SETTING_DETECT_ANY;
+	s.ipv6_prefix = c->bruteforce.ipv6_prefix;
 	err = sg_settings_set(&s);
 	return err ? err : apply_ports(c);
 }

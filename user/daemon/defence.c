@@ -100,8 +100,8 @@ static int ban(struct sg_defence *d, const struct sg_ban_key *key, const char *a
 	int err = sg_ban_auto(d->cfg, key, for_ns, reason);
 
 	if (err == -EPERM) {
-		d->ban_protected++;
-		sg_warn("not banning %s: this host's own address, loopback or [bruteforce] allow",
+		sg_warn("not banning %s: it covers this host's own address, its gateway, loopback "
+			"or [bruteforce] allow",
 			addr);
 	} else if (err < 0) {
 		d->ban_errors++;
@@ -347,5 +347,5 @@ void sg_defence_metrics(const struct sg_defence *d, struct sg_brute_totals *tot,
 	m->relay_messages = d->relay_messages;
 	m->relay_alerts = d->relay_alerts;
 	m->ban_errors = d->ban_errors;
-	m->ban_protected = d->ban_protected;
+	m->ban_protected = sg_bans_refused();
 }

@@ -43,7 +43,6 @@ struct sg_defence {
 	} relays[SG_RELAY_CLIENTS];
 	size_t n_relays;
 	__u64 relay_messages, relay_alerts, relay_bans, ban_errors;
-	__u64 ban_protected; /* verdicts on this host's, loopback or allow-listed addresses */
 	__u64 bans[SG_BAN__MAX]; /* in sg_bans now, unexpired, by reason */
 };
 

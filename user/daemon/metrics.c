@@ -309,8 +309,8 @@ static void defence_metrics(FILE *f, const struct sg_defence_metrics *m)
 	       "Bans the daemon's rules gave that could not be put in sg_bans (see the log).");
 	sample_u64(f, "smtpguard_ban_errors_total", NO_LABELS, m->ban_errors);
 	family(f, "smtpguard_bans_refused_total", "counter",
-	       "Automatic bans not put: the address is this host's, loopback or in [bruteforce] "
-	       "allow.");
+	       "Automatic bans not put: they cover this host's address, its gateway, loopback, "
+	       "[bruteforce] allow or [campaign] webmail.");
 	sample_u64(f, "smtpguard_bans_refused_total", NO_LABELS, m->ban_protected);
 }
 

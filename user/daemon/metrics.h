@@ -84,7 +84,7 @@ struct sg_defence_metrics {
 	const __u64 *banned; /* [n_reasons]: given by the daemon's rules, ever */
 	size_t n_reasons;
 	__u64 relay_messages, relay_alerts, ban_errors;
-	__u64 ban_protected; /* bans not put: this host's, loopback or allow-listed */
+	__u64 ban_protected; /* automatic bans not put: they cover the operator's networks */
 };
 
 /* The in-band judge (inband.h): policy requests and what became of them. */
