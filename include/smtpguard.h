@@ -34,6 +34,7 @@
 #define SG_MAP_CONN_STATS "sg_conn_stats"
 #define SG_MAP_SOCK_OWNER "sg_sock_owner"
 #define SG_MAP_LOCAL_CONNS "sg_local_conns"
+#define SG_MAP_UID_SWEPT "sg_uid_swept"
 
 /* Capacities. */
 #define SG_MAX_PORTS 64
@@ -45,6 +46,9 @@
 #define SG_MAX_IFACES 64
 #define SG_MAX_LOCAL_CONNS 16384 /* live at once: entries go when the connection closes */
 #define SG_RINGBUF_BYTES (256 * 1024)
+/* One UID's share of sg_flows and sg_senders, unless [policy] says otherwise. */
+#define SG_UID_FLOWS_DEFAULT   1024
+#define SG_UID_SENDERS_DEFAULT 256
 
 /* sg_ports: key __u32 port (host order), value struct sg_port, per CPU. */
 #define SG_PORT_OUTBOUND (1U << 0) /* counted and policed when users connect to it */
@@ -109,6 +113,9 @@ struct sg_settings {
 	__u64 deny_event_interval_ns; /* at most one denial event per UID per interval */
 	__u32 overflow_uid; /* /proc/sys/kernel/overflowuid: the UID of egress with no owner */
 	__u32 pad;
+	/* A UID's entries in sg_flows and sg_senders: past these, a new one is not made. */
+	__u32 uid_flows_max;
+	__u32 uid_senders_max;
 };
 
 /* sg_uid_stats: key __u32 uid. */
@@ -119,9 +126,22 @@ struct sg_uid_stats {
 	__u64 first_ns;
 	__u64 last_ns;
 	__u64 last_event_ns; /* rate limit of denial events */
+	/* Entries of this UID made in sg_flows and sg_senders, ever; less sg_uid_swept's: now. */
+	__u64 flows;
+	__u64 senders;
 };
 
-/* sg_senders (LRU): one entry per process seen connecting. */
+/*
+ * sg_uid_swept: key __u32 uid. The UID's entries of sg_flows and sg_senders
+ * the daemon removed, ever. Written by the daemon only, so that neither side
+ * overwrites the other's counts; gone with the UID's sg_uid_stats entry.
+ */
+struct sg_uid_swept {
+	__u64 flows;
+	__u64 senders;
+};
+
+/* sg_senders: one entry per process seen connecting, at most uid_senders_max per UID. */
 struct sg_sender_key {
 	__u32 uid;
 	__u32 tgid;
@@ -135,7 +155,10 @@ struct sg_sender {
 	char comm[16];
 };
 
-/* sg_flows (LRU, connect hooks) and sg_egress (LRU, TC): per uid, destination, port. */
+/*
+ * sg_flows (connect hooks; at most uid_flows_max per UID) and sg_egress (LRU,
+ * TC): per uid, destination, port.
+ */
 /* egress: no owning socket (none, not a full one, or the kernel's TCP control socket that
  * sends RSTs and time-wait ACKs); uid is the overflow uid */
 #define SG_FLOW_NO_SOCKET (1U << 0)
@@ -277,7 +300,9 @@ enum sg_error { SG_ERRORS(SG_ENUM_VALUE) SG_ERR__MAX };
 	X(SG_CNT_DENIED_NO_BUCKET, "denied_no_bucket") /* no room for a bucket: fail closed */   \
 	X(SG_CNT_LOCAL_RECORDED, "local_recorded") /* sg_local_conns: a connection recorded */     \
 	X(SG_CNT_LOCAL_UNRECORDED, "local_unrecorded") /* one that could not be */                 \
-	X(SG_CNT_LOCAL_EVICTED, "local_evicted") /* one pushed out before it closed */
+	X(SG_CNT_LOCAL_EVICTED, "local_evicted") /* one pushed out before it closed */         \
+	X(SG_CNT_FLOW_QUOTA, "flow_quota") /* a UID's new sg_flows entry over its quota */         \
+	X(SG_CNT_SENDER_QUOTA, "sender_quota") /* a UID's new sg_senders entry over its quota */
 
 enum sg_counter { SG_COUNTERS(SG_ENUM_VALUE) SG_CNT__MAX };
 

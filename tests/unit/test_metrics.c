@@ -77,6 +77,8 @@ static int setup(void **state)
 	st.counters[SG_CNT_EVENTS] = 99;
 	st.counters[SG_CNT_LOCAL_RECORDED] = 21;
 	st.counters[SG_CNT_LOCAL_EVICTED] = 2;
+	st.counters[SG_CNT_FLOW_QUOTA] = 98976;
+	st.counters[SG_CNT_SENDER_QUOTA] = 3;
 	return 0;
 }
 
@@ -92,9 +94,16 @@ static char *render(const struct sg_metrics *m)
 	return buf;
 }
 
+static const char *const stale_names[] = { "sg_flows", "sg_senders", "sg_buckets",
+					    "sg_uid_stats" };
+static const __u64 stale_removed[] = { 40, 12, 2, 5 };
+
 static char *rendered(const struct sg_sender_rate *s, size_t n, size_t omitted)
 {
 	struct sg_metrics m = { .st = &st,
+				.stale_names = stale_names,
+				.stale_removed = stale_removed,
+				.n_stale = 4,
 				.senders = s,
 				.n_senders = n,
 				.senders_omitted = omitted,
@@ -246,6 +255,18 @@ static void test_exposition(void **state)
 		"smtpguard_errors_total{kind=\"bad_header\"} 0\n"
 		"smtpguard_errors_total{kind=\"fragment\"} 2\n"
 		"smtpguard_errors_total{kind=\"exthdr_limit\"} 0\n"
+		"# HELP smtpguard_quota_refused_total New entries not made in the map because "
+		"their UID had its quota of them.\n"
+		"# TYPE smtpguard_quota_refused_total counter\n"
+		"smtpguard_quota_refused_total{table=\"sg_flows\"} 98976\n"
+		"smtpguard_quota_refused_total{table=\"sg_senders\"} 3\n"
+		"# HELP smtpguard_stale_removed_total Entries the daemon removed from the map as "
+		"stale.\n"
+		"# TYPE smtpguard_stale_removed_total counter\n"
+		"smtpguard_stale_removed_total{table=\"sg_flows\"} 40\n"
+		"smtpguard_stale_removed_total{table=\"sg_senders\"} 12\n"
+		"smtpguard_stale_removed_total{table=\"sg_buckets\"} 2\n"
+		"smtpguard_stale_removed_total{table=\"sg_uid_stats\"} 5\n"
 		"# HELP smtpguard_program_attached 1 when the BPF program is attached at its "
 		"hook.\n"
 		"# TYPE smtpguard_program_attached gauge\n"

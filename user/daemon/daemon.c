@@ -148,6 +148,8 @@ static int apply_settings(const struct sg_config *c)
 		s.default_policy.updated_ns = sg_boot_ns();
 	}
 	s.deny_event_interval_ns = c->policy.deny_event_interval_ns;
+	s.uid_flows_max = c->policy.uid_flows;
+	s.uid_senders_max = c->policy.uid_senders;
 	err = sg_settings_set(&s);
 	return err ? err : apply_ports(c);
 }

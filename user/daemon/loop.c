@@ -57,6 +57,11 @@ void sg_daemon_tick(struct daemon *d)
 	err = sg_sweep_bans(&d->audit, now);
 	if (err > 0)
 		sg_info("%d expired ban%s removed", err, err == 1 ? "" : "s");
+	if (d->ticks % STALE_EVERY == 0) {
+		err = sg_sweep_stale(now, SG_STALE_NS, d->stale_removed);
+		if (err)
+			sg_error("removing stale entries: %s", strerror(-err));
+	}
 
 	err = sg_senders_read(&d->senders, d->rates, now);
 	if (!err)

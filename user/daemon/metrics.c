@@ -109,6 +109,22 @@ static void map_metrics(FILE *f, const struct sg_status *st)
 		     st->errors, SG_ERR__MAX);
 }
 
+/* The per-UID maps' bounds: entries a UID could not make over its quota, stale ones removed. */
+static void table_metrics(FILE *f, const struct sg_metrics *m)
+{
+	static const char *const tables[] = {"sg_flows", "sg_senders"};
+	const __u64 refused[] = {m->st->counters[SG_CNT_FLOW_QUOTA],
+				 m->st->counters[SG_CNT_SENDER_QUOTA]};
+
+	named_family(f, "smtpguard_quota_refused_total", "counter",
+		     "New entries not made in the map because their UID had its quota of them.",
+		     "table", tables, refused, sizeof(refused) / sizeof(refused[0]));
+	if (m->stale_removed)
+		named_family(f, "smtpguard_stale_removed_total", "counter",
+			     "Entries the daemon removed from the map as stale.", "table",
+			     m->stale_names, m->stale_removed, m->n_stale);
+}
+
 static void attached(FILE *f, const char *program, const char *iface, const char *mode, int on)
 {
 	sample_u64(f, "smtpguard_program_attached",
@@ -350,6 +366,7 @@ int sg_metrics_render(FILE *f, const struct sg_metrics *m)
 	       "How long the daemon's last tick took to read the maps and compute the rates.");
 	sample_double(f, "smtpguard_tick_seconds", NO_LABELS, m->tick_seconds);
 	map_metrics(f, m->st);
+	table_metrics(f, m);
 	program_metrics(f, m->st);
 	sender_metrics(f, m);
 	conn_metrics(f, m->conn);

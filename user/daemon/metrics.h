@@ -107,6 +107,10 @@ struct sg_metrics {
 	size_t senders_omitted; /* UIDs with counts that are not among the K */
 	__u64 events_read; /* ring-buffer events the daemon consumed */
 	double tick_seconds; /* how long the last tick took to read the maps */
+	/* Stale entries the daemon removed from the per-UID maps, by map; NULL: none swept. */
+	const char *const *stale_names;
+	const __u64 *stale_removed; /* [n_stale] */
+	size_t n_stale;
 	const char *version;
 
 	/* The detector: raised alerts by rule, automatic actions by action and rule. */

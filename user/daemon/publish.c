@@ -167,6 +167,9 @@ void sg_daemon_publish_metrics(struct daemon *d, __u64 now)
 	m.senders = d->top;
 	m.senders_omitted = d->senders.n - m.n_senders;
 	m.events_read = d->events_read;
+	m.stale_names = sg_stale_names;
+	m.stale_removed = d->stale_removed;
+	m.n_stale = SG_STALE__MAX;
 	detector_metrics(d, &m, alerts, actions);
 	sg_mailguard_metrics(&d->mail, time(NULL), &d->mta, d->accounts,
 			     d->cfg->exporter.top_senders, d->mta_records);

@@ -21,12 +21,14 @@
 #include "daemon/metrics.h"
 #include "daemon/policysrv.h"
 #include "daemon/senders.h"
+#include "daemon/sweep.h"
 #include "host/attrib.h"
 #include "host/audit.h"
 #include "host/recent.h"
 #include "kern/collect.h"
 
 #define SENDERS_EVERY	5   /* ticks */
+#define STALE_EVERY	10  /* ticks: a walk of the per-UID maps, and a kill(pid, 0) per process */
 #define ACTIVE_SHOWN	200 /* smtpguard_alert_active series at most */
 #define ACCOUNTS_SERVED 100 /* rows of /accounts */
 
@@ -57,6 +59,7 @@ struct daemon {
 	__u64 mta_records[SG_MTA_EVENT_KINDS];
 	struct sg_mta_metrics mta;
 	__u64 events_read;
+	__u64 stale_removed[SG_STALE__MAX]; /* by sg_stale_names */
 	__u64 ticks;
 	__u64 senders_tick; /* when /senders was last published */
 	int rates_started;

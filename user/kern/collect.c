@@ -150,7 +150,7 @@ int sg_status_collect(struct sg_status *st)
 		{ SG_MAP_POLICIES, 1 }, { SG_MAP_BUCKETS, 1 }, { SG_MAP_UID_STATS, 1 },
 		{ SG_MAP_SENDERS, 1 },	{ SG_MAP_FLOWS, 1 },   { SG_MAP_EGRESS, 1 },
 		{ SG_MAP_SOURCES, 1 },	{ SG_MAP_BANS, 1 },    { SG_MAP_EVENTS, 0 },
-		{ SG_MAP_CONN_STATS, 1 }, { SG_MAP_LOCAL_CONNS, 1 },
+		{ SG_MAP_CONN_STATS, 1 }, { SG_MAP_LOCAL_CONNS, 1 }, { SG_MAP_UID_SWEPT, 1 },
 	};
 	struct sg_settings settings;
 	__u32 i;
