@@ -9,8 +9,10 @@
  * bounded by --timeout-ms.
  *
  * ADDR containing ':' is IPv6 (also ::ffff:a.b.c.d) on an AF_INET6 socket.
+ * With --spread N, session i goes to ADDR + i mod N (the address's last 32
+ * bits counted up): N destinations in turn.
  *
- * Usage: sg_connect [--fastopen] [-n COUNT] [--timeout-ms MS] ADDR PORT
+ * Usage: sg_connect [--fastopen] [-n COUNT] [--spread N] [--timeout-ms MS] ADDR PORT
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -23,7 +25,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define MAX_COUNT 100000
+#define MAX_COUNT 200000
 #define MAX_TIMEOUT_MS 60000
 #define QUIT "QUIT\r\n"
 
@@ -40,8 +42,9 @@ struct reader {
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: sg_connect [--fastopen] [-n COUNT] [--timeout-ms MS] ADDR PORT\n"
-			"  COUNT 1 to %d (default 1), MS 1 to %d (default 2000)\n",
+	fprintf(stderr,
+		"usage: sg_connect [--fastopen] [-n COUNT] [--spread N] [--timeout-ms MS] ADDR PORT\n"
+		"  COUNT and N 1 to %d (default 1), MS 1 to %d (default 2000)\n",
 		MAX_COUNT, MAX_TIMEOUT_MS);
 	exit(2);
 }
@@ -76,6 +79,23 @@ static void parse_target(const char *host, const char *port, struct target *t)
 		sin->sin_port = htons(p);
 		t->len = sizeof(*sin);
 	}
+}
+
+/* base's address with n added to its last 32 bits. */
+static struct target nth_target(const struct target *base, long n)
+{
+	struct sockaddr_in6 *sin6;
+	struct sockaddr_in *sin;
+	struct target t = *base;
+
+	if (t.addr.ss_family == AF_INET6) {
+		sin6 = (struct sockaddr_in6 *)&t.addr;
+		sin6->sin6_addr.s6_addr32[3] = htonl(ntohl(sin6->sin6_addr.s6_addr32[3]) + n);
+	} else {
+		sin = (struct sockaddr_in *)&t.addr;
+		sin->sin_addr.s_addr = htonl(ntohl(sin->sin_addr.s_addr) + n);
+	}
+	return t;
 }
 
 /* 0 when fd is ready for events within timeout_ms, else -ETIMEDOUT or -errno. */
@@ -199,11 +219,12 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "fastopen", no_argument, NULL, 'f' },
 		{ "timeout-ms", required_argument, NULL, 't' },
+		{ "spread", required_argument, NULL, 's' },
 		{}
 	};
-	long i, count = 1, ok = 0, eperm = 0, other = 0;
+	long i, count = 1, spread = 1, ok = 0, eperm = 0, other = 0;
 	int c, err, first_other = 0, fastopen = 0, timeout_ms = 2000;
-	struct target t;
+	struct target t, to;
 
 	while ((c = getopt_long(argc, argv, "n:", opts, NULL)) != -1) {
 		switch (c) {
@@ -216,6 +237,9 @@ int main(int argc, char **argv)
 		case 't':
 			timeout_ms = parse_num(optarg, MAX_TIMEOUT_MS);
 			break;
+		case 's':
+			spread = parse_num(optarg, MAX_COUNT);
+			break;
 		default:
 			usage();
 		}
@@ -225,7 +249,8 @@ int main(int argc, char **argv)
 	parse_target(argv[optind], argv[optind + 1], &t);
 
 	for (i = 0; i < count; i++) {
-		err = -session(&t, fastopen, timeout_ms);
+		to = nth_target(&t, i % spread);
+		err = -session(&to, fastopen, timeout_ms);
 		if (!err) {
 			ok++;
 		} else if (err == EPERM) {
