@@ -302,7 +302,9 @@ enum sg_error { SG_ERRORS(SG_ENUM_VALUE) SG_ERR__MAX };
 	X(SG_CNT_LOCAL_UNRECORDED, "local_unrecorded") /* one that could not be */                 \
 	X(SG_CNT_LOCAL_EVICTED, "local_evicted") /* one pushed out before it closed */         \
 	X(SG_CNT_FLOW_QUOTA, "flow_quota") /* a UID's new sg_flows entry over its quota */         \
-	X(SG_CNT_SENDER_QUOTA, "sender_quota") /* a UID's new sg_senders entry over its quota */
+	X(SG_CNT_SENDER_QUOTA, "sender_quota") /* a UID's new sg_senders entry over its quota */   \
+	X(SG_CNT_EGRESS_MADE, "egress_made") /* entries made in sg_egress (LRU) */                 \
+	X(SG_CNT_SOURCES_MADE, "sources_made") /* entries made in sg_sources (LRU) */
 
 enum sg_counter { SG_COUNTERS(SG_ENUM_VALUE) SG_CNT__MAX };
 

@@ -9,7 +9,8 @@ TESTS+=(tables_flood)
 # Entries of USER in the pinned map MAP (its keys lead with the UID).
 uid_entries() # MAP USER
 {
-	map_dump "$1" | jq --argjson uid "$(id -u "$2")" '[.[] | select(.formatted.key.uid == $uid)] | length'
+	map_dump "$1" |
+		jq --argjson uid "$(id -u "$2")" '[.[] | select(.formatted.key.uid == $uid)] | length'
 }
 
 # USER's distinct destinations in the last 10 minutes, as the daemon exports them.
@@ -25,11 +26,15 @@ destinations_are() # USER N
 }
 
 # A blocked user's 140,000 refused connects to as many destinations, twice
-# what sg_flows holds, leave another user's 10-minute destination count as
-# it was: the flooder gets its quota of entries, and each one more is counted.
+# what sg_flows holds, from every CPU (an LRU map keeps a free list per CPU),
+# leave another user's 10-minute destination count as it was: the flooder
+# gets its quota of entries, and each one more is counted.
 test_tables_flood()
 {
-	local flood=140000 quota=1024
+	local cpus per i quota=1024 pids=()
+
+	cpus=$(nproc)
+	per=$((140000 / cpus))
 
 	write_config "$T/smtpguard.conf" "[policy]" "default = observe"
 	start_daemon "$T/smtpguard.conf"
@@ -39,9 +44,16 @@ test_tables_flood()
 	expect_eq "B's destinations in 10 min" 60 "$(destinations_10m "$USER_B")"
 
 	sg block "$USER_A"
-	expect_eq "flood" "ok=0 eperm=$flood other=0" \
-		"$(connect_as "$USER_A" -n "$flood" --spread "$flood" 10.0.0.1 25)"
-	expect_metric 'smtpguard_quota_refused_total{table="sg_flows"}' $((flood - quota))
+	for ((i = 0; i < cpus; i++)); do
+		as_user "$USER_A" taskset -c "$i" "$CONNECT" -n "$per" --spread "$per" \
+			"10.$((i * 4)).0.1" 25 >"$T/flood.$i" &
+		pids+=($!)
+	done
+	wait "${pids[@]}"
+	for ((i = 0; i < cpus; i++)); do
+		expect_eq "flood from CPU $i" "ok=0 eperm=$per other=0" "$(cat "$T/flood.$i")"
+	done
+	expect_metric 'smtpguard_quota_refused_total{table="sg_flows"}' $((per * cpus - quota))
 	expect_eq "B's destinations in 10 min after the flood" 60 "$(destinations_10m "$USER_B")"
 	expect_eq "sg_flows entries of A" "$quota" "$(uid_entries sg_flows "$USER_A")"
 	expect_eq "sg_flows entries of B" 60 "$(uid_entries sg_flows "$USER_B")"
