@@ -108,6 +108,7 @@ static char *rendered(const struct sg_sender_rate *s, size_t n, size_t omitted)
 				.stale_names = stale_names,
 				.stale_removed = stale_removed,
 				.n_stale = 4,
+				.recent_evicted = 6,
 				.senders = s,
 				.n_senders = n,
 				.senders_omitted = omitted,
@@ -271,6 +272,10 @@ static void test_exposition(void **state)
 		"# TYPE smtpguard_lru_evicted_total counter\n"
 		"smtpguard_lru_evicted_total{map=\"sg_egress\"} 4464\n"
 		"smtpguard_lru_evicted_total{map=\"sg_sources\"} 0\n"
+		"# HELP smtpguard_recent_uids_evicted_total UIDs whose recent processes (/senders, "
+		"/explain) gave way to another UID's.\n"
+		"# TYPE smtpguard_recent_uids_evicted_total counter\n"
+		"smtpguard_recent_uids_evicted_total 6\n"
 		"# HELP smtpguard_stale_removed_total Entries the daemon removed from the map as "
 		"stale.\n"
 		"# TYPE smtpguard_stale_removed_total counter\n"

@@ -140,6 +140,9 @@ static void table_metrics(FILE *f, const struct sg_metrics *m)
 	named_family(f, "smtpguard_lru_evicted_total", "counter",
 		     "Entries the LRU map pushed out to make room, as of the last tick.", "map", lru,
 		     evicted, sizeof(evicted) / sizeof(evicted[0]));
+	family(f, "smtpguard_recent_uids_evicted_total", "counter",
+	       "UIDs whose recent processes (/senders, /explain) gave way to another UID's.");
+	sample_u64(f, "smtpguard_recent_uids_evicted_total", NO_LABELS, m->recent_evicted);
 	if (m->stale_removed)
 		named_family(f, "smtpguard_stale_removed_total", "counter",
 			     "Entries the daemon removed from the map as stale.", "table",

@@ -111,6 +111,7 @@ struct sg_metrics {
 	const char *const *stale_names;
 	const __u64 *stale_removed; /* [n_stale] */
 	size_t n_stale;
+	__u64 recent_evicted; /* UIDs whose recent processes gave way to another UID's */
 	const char *version;
 
 	/* The detector: raised alerts by rule, automatic actions by action and rule. */
