@@ -43,7 +43,8 @@ struct reader {
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: sg_connect [--fastopen] [-n COUNT] [--spread N] [--timeout-ms MS] ADDR PORT\n"
+		"usage: sg_connect [--fastopen] [-n COUNT] [--spread N] [--timeout-ms MS] ADDR "
+		"PORT\n"
 		"  COUNT and N 1 to %d (default 1), MS 1 to %d (default 2000)\n",
 		MAX_COUNT, MAX_TIMEOUT_MS);
 	exit(2);

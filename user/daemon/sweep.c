@@ -79,12 +79,16 @@ static int take(int fd, const void *key, void *value, pick_fn pick, const void *
 	return bpf_map_delete_elem(fd, key) ? -errno : 0;
 }
 
+_Static_assert(sizeof(struct sg_uid_stats) <= 128 && sizeof(struct sg_sender) <= 128 &&
+		       sizeof(struct sg_policy) <= 128 && sizeof(struct sg_ban) <= 128,
+	       "a value swept fits remove_picked()'s buffer");
+
 /* Walk fd, remove what pick chooses; removed() is told of each. Returns how many, or -errno. */
 static int remove_picked(int fd, size_t key_size, pick_fn pick, const void *arg,
 			 void (*removed)(const void *key, const void *value, void *ctx), void *ctx)
 {
 	struct picked x = { .key_size = key_size, .pick = pick, .arg = arg };
-	char value[128];
+	char value[128]; /* the largest value swept is sg_uid_stats' */
 	int err, n = 0;
 	size_t i;
 
@@ -224,7 +228,10 @@ static int flow_stale(const void *key, const void *value, const void *arg)
 	return idle(arg, ((const struct sg_flow *)value)->last_ns);
 }
 
-/* A process unused for long, or gone (its pid reused since only keeps it longer). */
+/*
+ * A process unused for long, or gone (its pid reused since only keeps it
+ * longer). The kernel records pids of the host's PID namespace: the daemon's.
+ */
 static int sender_stale(const void *key, const void *value, const void *arg)
 {
 	const struct sg_sender_key *k = key;
