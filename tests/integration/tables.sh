@@ -28,15 +28,15 @@ destinations_are() # USER N
 # A blocked user's 140,000 refused connects to as many destinations, twice
 # what sg_flows holds, from every CPU (an LRU map keeps a free list per CPU),
 # leave another user's 10-minute destination count as it was: the flooder
-# gets its quota of entries, and each one more is counted.
+# gets its quota of entries (the config's), and each one more is counted.
 test_tables_flood()
 {
-	local cpus per i quota=1024 pids=()
+	local cpus per i quota=512 pids=()
 
 	cpus=$(nproc)
 	per=$((140000 / cpus))
 
-	write_config "$T/smtpguard.conf" "[policy]" "default = observe"
+	write_config "$T/smtpguard.conf" "[policy]" "default = observe" "uid_flows = $quota"
 	start_daemon "$T/smtpguard.conf"
 	# 60 destinations with no route from here: each connect() is counted, then fails at once.
 	expect_connects "$USER_B" "ok=0 eperm=0 other=60" -n 60 --spread 60 192.0.2.1 25
