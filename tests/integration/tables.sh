@@ -20,6 +20,14 @@ destinations_10m() # USER
 		awk '/^absent$/ { print; next } { printf "%d\n", $1 }'
 }
 
+# The IPv4 address 10.0.0.1 + N, dotted.
+ten_plus() # N
+{
+	local a=$((0x0a000001 + $1))
+
+	echo "$((a >> 24 & 255)).$((a >> 16 & 255)).$((a >> 8 & 255)).$((a & 255))"
+}
+
 destinations_are() # USER N
 {
 	[ "$(destinations_10m "$1")" = "$2" ]
@@ -46,7 +54,7 @@ test_tables_flood()
 	sg block "$USER_A"
 	for ((i = 0; i < cpus; i++)); do
 		as_user "$USER_A" taskset -c "$i" "$CONNECT" -n "$per" --spread "$per" \
-			"10.$((i * 4)).0.1" 25 >"$T/flood.$i" &
+			"$(ten_plus $((i * per)))" 25 >"$T/flood.$i" &
 		pids+=($!)
 	done
 	wait "${pids[@]}"
