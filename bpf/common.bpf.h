@@ -135,19 +135,26 @@ static __always_inline struct sg_port *sg_port_lookup(__u16 port, __u32 flag)
 
 /*
  * Find key in a hash map (LRU or not), inserting zero if absent. NULL only
- * when the insert failed; that is counted as a full map.
+ * when the insert failed; that is counted as a full map. Each entry made is
+ * counted in sg_counters[made] unless made is SG_CNT__MAX: an LRU map makes
+ * room by pushing out its least recently used entry, silently, so the
+ * entries it made less those it holds are the ones pushed out.
  */
-static __always_inline void *sg_upsert(void *map, const void *key, const void *zero)
+static __always_inline void *sg_upsert_counted(void *map, const void *key, const void *zero,
+					       __u32 made)
 {
 	void *v = bpf_map_lookup_elem(map, key);
 
 	if (v)
 		return v;
-	bpf_map_update_elem(map, key, zero, BPF_NOEXIST);
+	if (!bpf_map_update_elem(map, key, zero, BPF_NOEXIST) && made < SG_CNT__MAX)
+		sg_count(&sg_counters, made);
 	v = bpf_map_lookup_elem(map, key);
 	if (!v)
 		sg_error(SG_ERR_MAP_FULL);
 	return v;
 }
+
+#define sg_upsert(map, key, zero) sg_upsert_counted(map, key, zero, SG_CNT__MAX)
 
 #endif /* SG_COMMON_BPF_H */

@@ -41,8 +41,13 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } sg_uid_stats SEC(".maps");
 
+/*
+ * Plain hashes, not LRU: in an LRU map one UID's new entries push out
+ * everyone's. Each UID may make its quota of entries (sg_settings); the
+ * daemon removes stale ones and counts them in sg_uid_swept.
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, SG_MAX_SENDERS);
 	__type(key, struct sg_sender_key);
 	__type(value, struct sg_sender);
@@ -50,12 +55,20 @@ struct {
 } sg_senders SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, SG_MAX_FLOWS);
 	__type(key, struct sg_flow_key);
 	__type(value, struct sg_flow);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } sg_flows SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SG_MAX_UIDS);
+	__type(key, __u32);
+	__type(value, struct sg_uid_swept);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sg_uid_swept SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -150,14 +163,69 @@ static __always_inline int sg_count_uid(__u32 uid, int verdict, __u64 now)
 	return 1;
 }
 
+/*
+ * The UID's count of entries made in sg_flows (or sg_senders) when it may
+ * make one more: its entries now (made less swept) are under its quota.
+ * Else NULL, and an entry over the quota is counted; with no stats entry
+ * (already counted as a full map) there is nothing to charge it to. CPUs
+ * racing for the last place may each take it: a UID can go over its quota
+ * by as many connect() calls as run at once.
+ */
+static __always_inline __u64 *sg_uid_room(__u32 uid, int senders)
+{
+	const struct sg_uid_swept *gone = bpf_map_lookup_elem(&sg_uid_swept, &uid);
+	struct sg_uid_stats *st = bpf_map_lookup_elem(&sg_uid_stats, &uid);
+	const struct sg_settings *s;
+	__u64 made, swept = 0;
+	__u32 zero = 0;
+
+	s = bpf_map_lookup_elem(&sg_settings, &zero);
+	if (!st || !s)
+		return NULL;
+	made = senders ? st->senders : st->flows;
+	if (gone)
+		swept = senders ? gone->senders : gone->flows;
+	if (made > swept && made - swept >= (senders ? s->uid_senders_max : s->uid_flows_max)) {
+		sg_count(&sg_counters, senders ? SG_CNT_SENDER_QUOTA : SG_CNT_FLOW_QUOTA);
+		return NULL;
+	}
+	return senders ? &st->senders : &st->flows;
+}
+
+/*
+ * Insert zero at key when the UID has room for it, charged to the UID; the
+ * entry at key, or NULL. *is_new says whether this call made it.
+ */
+static __always_inline void *sg_uid_insert(void *map, const void *key, const void *zero, __u32 uid,
+					   int senders, int *is_new)
+{
+	__u64 *made = sg_uid_room(uid, senders);
+	void *v;
+
+	*is_new = 0;
+	if (!made)
+		return NULL;
+	if (!bpf_map_update_elem(map, key, zero, BPF_NOEXIST)) {
+		__sync_fetch_and_add(made, 1);
+		*is_new = 1;
+	}
+	v = bpf_map_lookup_elem(map, key);
+	if (!v)
+		sg_error(SG_ERR_MAP_FULL);
+	return v;
+}
+
 static __always_inline void sg_count_flow(__u32 uid, const __u32 addr[4], __u16 port, int verdict,
 					  __u64 now)
 {
 	struct sg_flow_key key = { .uid = uid, .port = port };
 	struct sg_flow zero = { .first_ns = now }, *f;
+	int is_new;
 
 	__builtin_memcpy(key.addr, addr, sizeof(key.addr));
-	f = sg_upsert(&sg_flows, &key, &zero);
+	f = bpf_map_lookup_elem(&sg_flows, &key);
+	if (!f)
+		f = sg_uid_insert(&sg_flows, &key, &zero, uid, 0, &is_new);
 	if (!f)
 		return;
 	__sync_fetch_and_add(&f->attempts, 1);
@@ -176,12 +244,9 @@ static __always_inline int sg_count_sender(__u32 uid, __u32 tgid, int verdict, _
 	s = bpf_map_lookup_elem(&sg_senders, &key);
 	if (!s) {
 		bpf_get_current_comm(fresh.comm, sizeof(fresh.comm));
-		is_new = !bpf_map_update_elem(&sg_senders, &key, &fresh, BPF_NOEXIST);
-		s = bpf_map_lookup_elem(&sg_senders, &key);
-		if (!s) {
-			sg_error(SG_ERR_MAP_FULL);
+		s = sg_uid_insert(&sg_senders, &key, &fresh, uid, 1, &is_new);
+		if (!s)
 			return is_new;
-		}
 	}
 	__sync_fetch_and_add(&s->attempts, 1);
 	if (verdict == SG_VERDICT_DENY)

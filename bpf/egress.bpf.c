@@ -158,7 +158,7 @@ int sg_egress_prog(struct __sk_buff *skb)
 	key.port = pkt.dport;
 	__builtin_memcpy(key.addr, pkt.daddr, sizeof(key.addr));
 	sg_owner(skb, &key);
-	e = sg_upsert(&sg_egress, &key, &zero);
+	e = sg_upsert_counted(&sg_egress, &key, &zero, SG_CNT_EGRESS_MADE);
 	if (!e)
 		return TC_ACT_UNSPEC;
 	if (syn)

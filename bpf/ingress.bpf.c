@@ -90,7 +90,7 @@ static __always_inline void sg_count_source(const __u32 saddr[4], int login)
 	struct sg_addr key;
 
 	sg_source_key(saddr, &key);
-	src = sg_upsert(&sg_sources, &key, &zero);
+	src = sg_upsert_counted(&sg_sources, &key, &zero, SG_CNT_SOURCES_MADE);
 	if (!src)
 		return;
 	__sync_fetch_and_add(&src->syns, 1);

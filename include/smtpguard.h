@@ -36,6 +36,7 @@
 #define SG_MAP_LOCAL_CONNS "sg_local_conns"
 #define SG_MAP_SUBUIDS "sg_subuids"
 #define SG_MAP_SMTP "sg_smtp"
+#define SG_MAP_UID_SWEPT "sg_uid_swept"
 
 /* Capacities. */
 #define SG_MAX_PORTS 64
@@ -51,6 +52,9 @@
 #define SG_RINGBUF_BYTES (256 * 1024)
 /* Prefixes, not ranges: Debian's 65,536 from 100000 on are 12, so ~20,000 users' worth. */
 #define SG_MAX_SUBUID_PREFIXES 262144
+/* One UID's share of sg_flows and sg_senders, unless [policy] says otherwise. */
+#define SG_UID_FLOWS_DEFAULT   1024
+#define SG_UID_SENDERS_DEFAULT 256
 
 /* sg_ports: key __u32 port (host order), value struct sg_port, per CPU. */
 #define SG_PORT_OUTBOUND (1U << 0) /* counted and policed when users connect to it */
@@ -114,7 +118,6 @@ struct sg_settings {
 	struct sg_policy default_policy; /* for UIDs with no (unexpired) policy */
 	__u64 deny_event_interval_ns; /* at most one denial event per UID per interval */
 	__u32 overflow_uid; /* /proc/sys/kernel/overflowuid: the UID of egress with no owner */
-	/* Two halves of what was one __u32 of padding: a pinned map keeps its layout. */
 	__u16 flags; /* SG_SETTING_* */
 	/*
 	 * XDP counts an IPv6 source by this prefix of its address ([bruteforce]
@@ -122,6 +125,9 @@ struct sg_settings {
 	 * SG_IPV6_PREFIX_DEFAULT; above 128 is 128. IPv4 is always /32.
 	 */
 	__u16 ipv6_prefix;
+	/* A UID's entries in sg_flows and sg_senders: past these, a new one is not made. */
+	__u32 uid_flows_max;
+	__u32 uid_senders_max;
 };
 
 #define SG_IPV6_PREFIX_DEFAULT 64
@@ -141,9 +147,22 @@ struct sg_uid_stats {
 	__u64 first_ns;
 	__u64 last_ns;
 	__u64 last_event_ns; /* rate limit of denial events */
+	/* Entries of this UID made in sg_flows and sg_senders, ever; less sg_uid_swept's: now. */
+	__u64 flows;
+	__u64 senders;
 };
 
-/* sg_senders (LRU): one entry per process seen connecting. */
+/*
+ * sg_uid_swept: key __u32 uid. The UID's entries of sg_flows and sg_senders
+ * the daemon removed, ever. Written by the daemon only, so that neither side
+ * overwrites the other's counts; gone with the UID's sg_uid_stats entry.
+ */
+struct sg_uid_swept {
+	__u64 flows;
+	__u64 senders;
+};
+
+/* sg_senders: one entry per process seen connecting, at most uid_senders_max per UID. */
 struct sg_sender_key {
 	__u32 uid;
 	__u32 tgid;
@@ -157,7 +176,10 @@ struct sg_sender {
 	char comm[16];
 };
 
-/* sg_flows (LRU, connect hooks) and sg_egress (LRU, TC): per uid, destination, port. */
+/*
+ * sg_flows (connect hooks; at most uid_flows_max per UID) and sg_egress (LRU,
+ * TC): per uid, destination, port.
+ */
 /* egress: no owning socket (none, not a full one, or the kernel's TCP control socket that
  * sends RSTs and time-wait ACKs); uid is the overflow uid */
 #define SG_FLOW_NO_SOCKET (1U << 0)
@@ -315,10 +337,14 @@ enum sg_error { SG_ERRORS(SG_ENUM_VALUE) SG_ERR__MAX };
 	X(SG_CNT_DENIED_NO_BUCKET, "denied_no_bucket") /* no room for a bucket: fail closed */   \
 	X(SG_CNT_LOCAL_RECORDED, "local_recorded") /* sg_local_conns: a connection recorded */     \
 	X(SG_CNT_LOCAL_UNRECORDED, "local_unrecorded") /* one that could not be */                 \
-	X(SG_CNT_LOCAL_EVICTED, "local_evicted") /* one pushed out before it closed */       \
-	X(SG_CNT_SMTP_SEEN, "smtp_seen") /* an SMTP session on an unwatched port (sg_smtp) */  \
-	X(SG_CNT_SMTP_REPLACED, "smtp_replaced") /* its slot held another destination */      \
-	X(SG_CNT_SMTP_UNRECORDED, "smtp_unrecorded") /* no room in sg_smtp */
+	X(SG_CNT_LOCAL_EVICTED, "local_evicted") /* one pushed out before it closed */         \
+	X(SG_CNT_SMTP_SEEN, "smtp_seen") /* an SMTP session on an unwatched port (sg_smtp) */      \
+	X(SG_CNT_SMTP_REPLACED, "smtp_replaced") /* its slot held another destination */           \
+	X(SG_CNT_SMTP_UNRECORDED, "smtp_unrecorded") /* no room in sg_smtp */                      \
+	X(SG_CNT_FLOW_QUOTA, "flow_quota") /* a UID's new sg_flows entry over its quota */         \
+	X(SG_CNT_SENDER_QUOTA, "sender_quota") /* a UID's new sg_senders entry over its quota */   \
+	X(SG_CNT_EGRESS_MADE, "egress_made") /* entries made in sg_egress (LRU) */                 \
+	X(SG_CNT_SOURCES_MADE, "sources_made") /* entries made in sg_sources (LRU) */
 
 enum sg_counter { SG_COUNTERS(SG_ENUM_VALUE) SG_CNT__MAX };
 

@@ -31,6 +31,8 @@
 #include <bpf/libbpf.h>
 
 #include "kern/connstats.h"
+#include "daemon/sweep.h"
+#include "kern/collect.h"
 #include "kern/loader.h"
 #include "kern/maps.h"
 #include "kern/subuids.h"
@@ -51,7 +53,15 @@ static struct {
 	int n_events;
 } t;
 
-enum connect_how { VIA_CONNECT4, VIA_CONNECT6_MAPPED, VIA_CONNECT6, VIA_FASTOPEN, VIA_UDP };
+/* VIA_KEPT4: connect() over IPv4 on one socket kept while refused (a flood's way: fast). */
+enum connect_how {
+	VIA_CONNECT4,
+	VIA_CONNECT6_MAPPED,
+	VIA_CONNECT6,
+	VIA_FASTOPEN,
+	VIA_UDP,
+	VIA_KEPT4
+};
 
 struct result {
 	int ok, eperm, other;
@@ -161,33 +171,41 @@ static int setup(void **state)
 	return err;
 }
 
-static int attempt(enum connect_how how, __u16 port)
+/* One connect() to port; over IPv4 to 127.0.0.1 + offset, a loopback address of its own. */
+static int attempt(enum connect_how how, __u16 port, __u32 offset)
 {
 	struct sockaddr_in a4 = { .sin_family = AF_INET, .sin_port = htons(port),
-				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK + offset) };
 	struct sockaddr_in6 a6 = { .sin6_family = AF_INET6, .sin6_port = htons(port) };
 	int v6 = how == VIA_CONNECT6 || how == VIA_CONNECT6_MAPPED;
 	struct sockaddr *sa = v6 ? (struct sockaddr *)&a6 : (struct sockaddr *)&a4;
 	socklen_t len = v6 ? sizeof(a6) : sizeof(a4);
+	static int kept = -1; /* VIA_KEPT4's, in the child */
 	int fd, rc;
 
 	inet_pton(AF_INET6, how == VIA_CONNECT6 ? "::1" : "::ffff:127.0.0.1", &a6.sin6_addr);
-	fd = socket(v6 ? AF_INET6 : AF_INET, how == VIA_UDP ? SOCK_DGRAM : SOCK_STREAM, 0);
+	fd = how == VIA_KEPT4 && kept >= 0 ? kept
+					   : socket(v6 ? AF_INET6 : AF_INET,
+						    how == VIA_UDP ? SOCK_DGRAM : SOCK_STREAM, 0);
 	if (fd < 0)
 		return errno;
 	if (how == VIA_FASTOPEN)
 		rc = sendto(fd, "QUIT\r\n", 6, MSG_FASTOPEN, sa, len) < 0 ? errno : 0;
 	else
 		rc = connect(fd, sa, len) ? errno : 0;
-	close(fd);
+	kept = how == VIA_KEPT4 && rc == EPERM ? fd : -1;
+	if (kept < 0)
+		close(fd);
 	return rc;
 }
 
 /*
- * n attempts from a child in the test cgroup running as uid (gid = uid + 1).
- * The child reports through a pipe; its pid is returned in *pid.
+ * n attempts from a child in the test cgroup running as uid (gid = uid + 1),
+ * over IPv4 to `spread` addresses in turn from 127.0.0.1 + first. The child
+ * reports through a pipe; its pid is returned in *pid.
  */
-static struct result run_as(__u32 uid, enum connect_how how, __u16 port, int n, pid_t *pid)
+static struct result run_how(__u32 uid, enum connect_how how, __u16 port, __u32 first, __u32 spread,
+			     int n, pid_t *pid)
 {
 	struct result r = {};
 	int p[2], status, i, err;
@@ -206,7 +224,7 @@ static struct result run_as(__u32 uid, enum connect_how how, __u16 port, int n, 
 		if (fd < 0 || write(fd, buf, strlen(buf)) < 0 || setgid(uid + 1) || setuid(uid))
 			_exit(100);
 		for (i = 0; i < n; i++) {
-			err = attempt(how, port);
+			err = attempt(how, port, first + i % spread);
 			if (!err)
 				r.ok++;
 			else if (err == EPERM)
@@ -227,6 +245,17 @@ static struct result run_as(__u32 uid, enum connect_how how, __u16 port, int n, 
 	if (pid)
 		*pid = child;
 	return r;
+}
+
+static struct result run_as(__u32 uid, enum connect_how how, __u16 port, int n, pid_t *pid)
+{
+	return run_how(uid, how, port, 0, 1, n, pid);
+}
+
+/* n connects as uid to port t.port of spread addresses from 127.0.0.1 + first. */
+static struct result run_spread(__u32 uid, __u32 first, __u32 spread, int n)
+{
+	return run_how(uid, VIA_CONNECT4, t.port, first, spread, n, NULL);
 }
 
 static void expect_result(struct result r, int ok, int eperm)
@@ -265,18 +294,50 @@ static void flow_key(struct sg_flow_key *k, __u32 uid, const char *addr)
 	assert_int_equal(inet_pton(AF_INET6, addr, k->addr), 1);
 }
 
+/* The key of uid's flow to 127.0.0.1 + offset, t.port. */
+static void flow_key_at(struct sg_flow_key *k, __u32 uid, __u32 offset)
+{
+	flow_key(k, uid, "::ffff:127.0.0.1");
+	k->addr[3] = htonl(INADDR_LOOPBACK + offset);
+}
+
+static void expect_flow_key(const struct sg_flow_key *k, __u64 attempts, __u64 denied)
+{
+	struct sg_flow f;
+	int fd = map_fd(SG_MAP_FLOWS);
+
+	assert_int_equal(bpf_map_lookup_elem(fd, k, &f), 0);
+	close(fd);
+	assert_int_equal(f.attempts, attempts);
+	assert_int_equal(f.denied, denied);
+	assert_true(f.first_ns && f.first_ns <= f.last_ns);
+}
+
 static void expect_flow(__u32 uid, const char *addr, __u64 attempts, __u64 denied)
+{
+	struct sg_flow_key k;
+
+	flow_key(&k, uid, addr);
+	expect_flow_key(&k, attempts, denied);
+}
+
+static void expect_flow_at(__u32 uid, __u32 offset, __u64 attempts, __u64 denied)
+{
+	struct sg_flow_key k;
+
+	flow_key_at(&k, uid, offset);
+	expect_flow_key(&k, attempts, denied);
+}
+
+static void expect_no_flow_at(__u32 uid, __u32 offset)
 {
 	struct sg_flow_key k;
 	struct sg_flow f;
 	int fd = map_fd(SG_MAP_FLOWS);
 
-	flow_key(&k, uid, addr);
-	assert_int_equal(bpf_map_lookup_elem(fd, &k, &f), 0);
+	flow_key_at(&k, uid, offset);
+	assert_int_not_equal(bpf_map_lookup_elem(fd, &k, &f), 0);
 	close(fd);
-	assert_int_equal(f.attempts, attempts);
-	assert_int_equal(f.denied, denied);
-	assert_true(f.first_ns && f.first_ns <= f.last_ns);
 }
 
 static void set_policy(__u32 uid, __u32 mode, __u32 burst, __u64 rate_per_hour, __s64 expires_in)
@@ -661,7 +722,7 @@ static __u64 established(__u32 uid)
  */
 static void test_subuid_is_its_owner(void **state)
 {
-	__u32 owner = 61011, first = 100000, last = first + 65535;
+	__u32 owner = 61014, first = 100000, last = first + 65535;
 	__u32 sub[] = { first, first + 4242, last };
 	struct sg_subuid_key k = { .prefixlen = 32, .uid = htonl(last) };
 	struct denials before = denials();
@@ -718,6 +779,208 @@ static void test_subuid_is_its_owner(void **state)
 	expect_uid_stats(owner, 6, 3, 3);
 }
 
+struct uid_count {
+	__u32 uid, n;
+};
+
+static int count_uid(const void *key, const void *value, void *ctx)
+{
+	struct uid_count *c = ctx;
+
+	c->n += *(const __u32 *)key == c->uid; /* the uid leads every per-UID key */
+	return 0;
+}
+
+/* Entries of uid in map. */
+static __u32 uid_entries(const char *map, __u32 uid)
+{
+	struct uid_count c = { .uid = uid };
+	int fd = map_fd(map);
+
+	assert_int_equal(sg_map_for_each(fd, count_uid, &c), 0);
+	close(fd);
+	return c.n;
+}
+
+static void expect_uid_made(__u32 uid, __u64 flows, __u64 senders)
+{
+	struct sg_uid_stats st;
+	int fd = map_fd(SG_MAP_UID_STATS);
+
+	assert_int_equal(bpf_map_lookup_elem(fd, &uid, &st), 0);
+	close(fd);
+	assert_int_equal(st.flows, flows);
+	assert_int_equal(st.senders, senders);
+}
+
+/* The per-UID quotas; returns the settings they replace. */
+static struct sg_settings set_quotas(__u32 flows, __u32 senders)
+{
+	struct sg_settings s, saved;
+
+	assert_int_equal(sg_settings_get(&saved), 0);
+	s = saved;
+	s.uid_flows_max = flows;
+	s.uid_senders_max = senders;
+	assert_int_equal(sg_settings_set(&s), 0);
+	return saved;
+}
+
+/*
+ * A blocked UID's refused connects to more destinations than sg_flows holds
+ * make its quota of entries and no more, so another UID's entries stay as
+ * they were; every entry not made is counted.
+ */
+static void test_flow_quota(void **state)
+{
+	__u32 victim = 61011, flooder = 61012, i, flood = 140000;
+	__u64 refused = per_cpu_total(SG_MAP_COUNTERS, SG_CNT_FLOW_QUOTA);
+	cpu_set_t all, one;
+
+	/* Both on one CPU: an LRU map pushes out what that CPU's lists hold first. */
+	assert_int_equal(sched_getaffinity(0, sizeof(all), &all), 0);
+	CPU_ZERO(&one);
+	CPU_SET(sched_getcpu(), &one);
+	assert_int_equal(sched_setaffinity(0, sizeof(one), &one), 0);
+	assert_true(flood > 2 * SG_MAX_FLOWS);
+	expect_result(run_spread(victim, 100, 5, 5), 5, 0);
+	set_policy(flooder, SG_MODE_BLOCK, 0, 0, 0);
+	expect_result(run_how(flooder, VIA_KEPT4, t.port, 1000, flood, flood, NULL), 0, flood);
+	assert_int_equal(sched_setaffinity(0, sizeof(all), &all), 0);
+
+	assert_int_equal(uid_entries(SG_MAP_FLOWS, victim), 5);
+	for (i = 0; i < 5; i++)
+		expect_flow_at(victim, 100 + i, 1, 0);
+	assert_int_equal(uid_entries(SG_MAP_FLOWS, flooder), SG_UID_FLOWS_DEFAULT);
+	expect_flow_at(flooder, 1000, 1, 1);
+	expect_flow_at(flooder, 1000 + SG_UID_FLOWS_DEFAULT - 1, 1, 1);
+	expect_no_flow_at(flooder, 1000 + SG_UID_FLOWS_DEFAULT);
+	assert_int_equal(per_cpu_total(SG_MAP_COUNTERS, SG_CNT_FLOW_QUOTA) - refused,
+			 flood - SG_UID_FLOWS_DEFAULT);
+	expect_uid_stats(flooder, flood, 0, flood);
+	expect_uid_made(flooder, SG_UID_FLOWS_DEFAULT, 1);
+}
+
+/* Past its quota of processes, a UID's new ones are not recorded, nor announced. */
+static void test_sender_quota(void **state)
+{
+	__u64 refused = per_cpu_total(SG_MAP_COUNTERS, SG_CNT_SENDER_QUOTA);
+	struct sg_settings saved = set_quotas(SG_UID_FLOWS_DEFAULT, 3);
+	__u32 uid = 61013, i;
+
+	set_policy(uid, SG_MODE_BLOCK, 0, 0, 0);
+	read_events();
+	for (i = 0; i < 5; i++)
+		expect_result(run_as(uid, VIA_CONNECT4, t.port, 2, NULL), 0, 2);
+	assert_int_equal(sg_settings_set(&saved), 0);
+
+	assert_int_equal(uid_entries(SG_MAP_SENDERS, uid), 3);
+	expect_uid_made(uid, 1, 3);
+	/* Each of the last two processes tried twice. */
+	assert_int_equal(per_cpu_total(SG_MAP_COUNTERS, SG_CNT_SENDER_QUOTA) - refused, 4);
+	read_events();
+	assert_int_equal(t.n_events, 3);
+	for (i = 0; i < 3; i++)
+		assert_int_equal(t.events[i].kind, SG_EV_NEW_SENDER);
+}
+
+static void set_flow_last(__u32 uid, __u32 offset, __u64 last_ns)
+{
+	struct sg_flow_key k;
+	struct sg_flow f;
+	int fd = map_fd(SG_MAP_FLOWS);
+
+	flow_key_at(&k, uid, offset);
+	assert_int_equal(bpf_map_lookup_elem(fd, &k, &f), 0);
+	f.last_ns = last_ns;
+	assert_int_equal(bpf_map_update_elem(fd, &k, &f, BPF_EXIST), 0);
+	close(fd);
+}
+
+/* uid's entries swept from sg_flows and sg_senders, as sg_uid_swept has them; -1: no entry. */
+static void expect_swept(__u32 uid, long long flows, long long senders)
+{
+	struct sg_uid_swept sw;
+	int fd = map_fd(SG_MAP_UID_SWEPT), err;
+
+	err = bpf_map_lookup_elem(fd, &uid, &sw);
+	close(fd);
+	if (flows < 0) {
+		assert_int_not_equal(err, 0);
+		return;
+	}
+	assert_int_equal(err, 0);
+	assert_int_equal(sw.flows, flows);
+	assert_int_equal(sw.senders, senders);
+}
+
+static void expect_sweep(__u64 now, __u64 flows, __u64 senders, __u64 buckets, __u64 uids)
+{
+	__u64 removed[SG_STALE__MAX] = { 0 };
+
+	assert_int_equal(sg_sweep_stale(now, SG_STALE_NS, removed), 0);
+	assert_int_equal(removed[SG_STALE_FLOWS], flows);
+	assert_int_equal(removed[SG_STALE_SENDERS], senders);
+	assert_int_equal(removed[SG_STALE_BUCKETS], buckets);
+	assert_int_equal(removed[SG_STALE_UIDS], uids);
+}
+
+/*
+ * The daemon's sweep, on maps of this group alone, at an injected clock
+ * SG_STALE_NS ahead: unused entries go and are credited back to their UID's
+ * quota; a UID's counters go once it has nothing left and no policy.
+ */
+static void test_stale_entries_swept(void **state)
+{
+	__u32 used = 61101, blocked = 61102, throttled = 61103;
+	struct sg_settings saved;
+	struct sg_bucket b;
+	__u64 later, refused;
+	int fd;
+
+	expect_result(run_spread(used, 0, 3, 3), 3, 0);
+	set_policy(blocked, SG_MODE_BLOCK, 0, 0, 0);
+	expect_result(run_spread(blocked, 10, 2, 2), 0, 2);
+	set_policy(throttled, SG_MODE_THROTTLE, 5, 3600, 0);
+	expect_result(run_spread(throttled, 20, 1, 1), 1, 0);
+	fd = map_fd(SG_MAP_POLICIES);
+	assert_int_equal(bpf_map_delete_elem(fd, &throttled), 0);
+	close(fd);
+
+	/* One of used's flows was used at the later time; every process has exited. */
+	later = sg_boot_ns() + SG_STALE_NS;
+	set_flow_last(used, 2, later);
+	expect_sweep(later, 5, 3, 1, 1);
+	assert_int_equal(uid_entries(SG_MAP_FLOWS, used), 1);
+	expect_flow_at(used, 2, 1, 0);
+	assert_int_equal(uid_entries(SG_MAP_FLOWS, blocked), 0);
+	expect_swept(used, 2, 1);
+	expect_swept(blocked, 2, 1);
+	expect_uid_made(used, 3, 1);
+	/* throttled: no policy of its own, its bucket full again, nothing left: gone. */
+	expect_no_uid_stats(throttled);
+	expect_swept(throttled, -1, -1);
+	fd = map_fd(SG_MAP_BUCKETS);
+	assert_int_not_equal(bpf_map_lookup_elem(fd, &throttled, &b), 0);
+	close(fd);
+
+	/* The two places swept are used's again: with a quota of 2, one of 3 new flows is made. */
+	refused = per_cpu_total(SG_MAP_COUNTERS, SG_CNT_FLOW_QUOTA);
+	saved = set_quotas(2, SG_UID_SENDERS_DEFAULT);
+	expect_result(run_spread(used, 3, 3, 3), 3, 0);
+	assert_int_equal(sg_settings_set(&saved), 0);
+	assert_int_equal(per_cpu_total(SG_MAP_COUNTERS, SG_CNT_FLOW_QUOTA) - refused, 2);
+	assert_int_equal(uid_entries(SG_MAP_FLOWS, used), 2);
+	expect_flow_at(used, 3, 1, 0);
+
+	/* Later still, nothing used: used's entries and counters go; blocked keeps its own. */
+	expect_sweep(later + SG_STALE_NS, 2, 1, 0, 1);
+	expect_no_uid_stats(used);
+	expect_swept(used, -1, -1);
+	expect_uid_stats(blocked, 2, 0, 2);
+	expect_swept(blocked, 2, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -732,7 +995,14 @@ int main(void)
 		cmocka_unit_test(test_kernel_reply_has_no_socket),
 		cmocka_unit_test(test_full_maps),
 		cmocka_unit_test(test_subuid_is_its_owner),
+		cmocka_unit_test(test_flow_quota),
+		cmocka_unit_test(test_sender_quota),
 	};
+	/* In maps of their own, so that every entry the sweep sees is theirs. */
+	const struct CMUnitTest sweep[] = {
+		cmocka_unit_test(test_stale_entries_swept),
+	};
+	int failed = cmocka_run_group_tests_name("connect_hooks", tests, setup, teardown);
 
-	return cmocka_run_group_tests_name("connect_hooks", tests, setup, teardown);
+	return failed + cmocka_run_group_tests_name("stale_entries", sweep, setup, teardown);
 }

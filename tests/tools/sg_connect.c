@@ -9,6 +9,8 @@
  * bounded by --timeout-ms.
  *
  * ADDR containing ':' is IPv6 (also ::ffff:a.b.c.d) on an AF_INET6 socket.
+ * With --spread N, session i goes to ADDR + i mod N (the address's last 32
+ * bits counted up): N destinations in turn.
  *
  * --fork runs each session in a new child process that exits after it, as
  * a fork+connect flood does: the kernel sees a new sender every time; with
@@ -16,8 +18,8 @@
  * alive (it shares the title of its parent: exec -a TITLE sg_connect ...).
  * --seconds stops starting sessions once that many seconds have passed.
  *
- * Usage: sg_connect [--fastopen] [--fork [--linger-ms MS]] [-n COUNT] [--seconds S]
- *                   [--timeout-ms MS] ADDR PORT
+ * Usage: sg_connect [--fastopen] [--fork [--linger-ms MS]] [-n COUNT] [--spread N]
+ *                   [--seconds S] [--timeout-ms MS] ADDR PORT
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -34,7 +36,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_COUNT 100000
+#define MAX_COUNT 200000
 #define MAX_TIMEOUT_MS 60000
 #define MAX_SECONDS 60
 #define QUIT "QUIT\r\n"
@@ -53,10 +55,9 @@ struct reader {
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: sg_connect [--fastopen] [--fork [--linger-ms MS]] [-n COUNT] [--seconds "
-		"S]\n"
-		"                  [--timeout-ms MS] ADDR PORT\n"
-		"  COUNT 1 to %d (default 1), S 1 to %d (default: no limit),\n"
+		"usage: sg_connect [--fastopen] [--fork [--linger-ms MS]] [-n COUNT] [--spread N]\n"
+		"                  [--seconds S] [--timeout-ms MS] ADDR PORT\n"
+		"  COUNT and N 1 to %d (default 1), S 1 to %d (default: no limit),\n"
 		"  MS 1 to %d (default 2000)\n",
 		MAX_COUNT, MAX_SECONDS, MAX_TIMEOUT_MS);
 	exit(2);
@@ -92,6 +93,23 @@ static void parse_target(const char *host, const char *port, struct target *t)
 		sin->sin_port = htons(p);
 		t->len = sizeof(*sin);
 	}
+}
+
+/* base's address with n added to its last 32 bits. */
+static struct target nth_target(const struct target *base, long n)
+{
+	struct sockaddr_in6 *sin6;
+	struct sockaddr_in *sin;
+	struct target t = *base;
+
+	if (t.addr.ss_family == AF_INET6) {
+		sin6 = (struct sockaddr_in6 *)&t.addr;
+		sin6->sin6_addr.s6_addr32[3] = htonl(ntohl(sin6->sin6_addr.s6_addr32[3]) + n);
+	} else {
+		sin = (struct sockaddr_in *)&t.addr;
+		sin->sin_addr.s_addr = htonl(ntohl(sin->sin_addr.s_addr) + n);
+	}
+	return t;
 }
 
 /* 0 when fd is ready for events within timeout_ms, else -ETIMEDOUT or -errno. */
@@ -262,13 +280,14 @@ int main(int argc, char **argv)
 		{ "seconds", required_argument, NULL, 's' },
 		{ "timeout-ms", required_argument, NULL, 't' },
 		{ "linger-ms", required_argument, NULL, 'l' },
+		{ "spread", required_argument, NULL, 'p' },
 		{},
 	};
-	long i, count = 1, ok = 0, eperm = 0, other = 0, seconds = 0;
+	long i, count = 1, spread = 1, ok = 0, eperm = 0, other = 0, seconds = 0;
 	int c, err, first_other = 0, fastopen = 0, forked = 0, timeout_ms = 2000;
 	int linger_ms = 0;
 	double end;
-	struct target t;
+	struct target t, to;
 
 	while ((c = getopt_long(argc, argv, "n:", opts, NULL)) != -1) {
 		switch (c) {
@@ -290,6 +309,9 @@ int main(int argc, char **argv)
 		case 'l':
 			linger_ms = parse_num(optarg, MAX_TIMEOUT_MS);
 			break;
+		case 'p':
+			spread = parse_num(optarg, MAX_COUNT);
+			break;
 		default:
 			usage();
 		}
@@ -300,8 +322,9 @@ int main(int argc, char **argv)
 
 	end = now_s() + seconds;
 	for (i = 0; i < count && (!seconds || now_s() < end); i++) {
-		err = forked ? -forked_session(&t, fastopen, timeout_ms, linger_ms)
-			     : -session(&t, fastopen, timeout_ms);
+		to = nth_target(&t, i % spread);
+		err = forked ? -forked_session(&to, fastopen, timeout_ms, linger_ms)
+			     : -session(&to, fastopen, timeout_ms);
 		if (!err) {
 			ok++;
 		} else if (err == EPERM) {

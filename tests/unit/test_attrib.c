@@ -1204,6 +1204,8 @@ static void test_recent_lru(void **state)
 	assert_string_equal(recent_of(r, 2), "302:z");
 	assert_string_equal(recent_of(r, 4), "");
 	assert_string_equal(recent_of(r, 5), "105:x");
+	/* UIDs 2, 3 and 4 gave way. */
+	assert_int_equal(sg_recent_evicted(r), 3);
 	sg_recent_free(r);
 }
 

@@ -84,6 +84,8 @@ static void test_defaults(void **state)
 	assert_int_equal(c->policy.def.expires_ns, 0);
 	assert_int_equal(c->policy.def.updated_ns, 0);
 	assert_int_equal(c->policy.deny_event_interval_ns, SG_NS_PER_SEC);
+	assert_int_equal(c->policy.uid_flows, 1024);
+	assert_int_equal(c->policy.uid_senders, 256);
 	assert_int_equal(c->exporter.enabled, 1);
 	assert_string_equal(c->exporter.listen_host, "127.0.0.1");
 	assert_int_equal(c->exporter.listen_port, 9025);
@@ -195,7 +197,7 @@ static void test_dist_file(void **state)
 	}
 	fclose(out);
 	fclose(in);
-	assert_int_equal(uncommented, 97); /* every key but [override NAME]'s */
+	assert_int_equal(uncommented, 99); /* every key but [override NAME]'s */
 	memset(c, 0xff, sizeof(*c));
 	assert_int_equal(load(text, c, err, sizeof(err)), 0);
 	assert_memory_equal(c, def, sizeof(*c));
@@ -225,6 +227,8 @@ static void test_every_key(void **state)
 				   "default = throttle\n"
 				   "burst = 7\n"
 				   "deny_event_interval = 1m30s\n"
+				   "uid_flows = 65536\n"
+				   "uid_processes = 1\n"
 				   "[exporter]\n"
 				   "listen = [::1]:9100\n"
 				   "top_senders = 1000\n"
@@ -264,6 +268,8 @@ static void test_every_key(void **state)
 	want->policy.def =
 		(struct sg_policy){ .mode = SG_MODE_THROTTLE, .burst = 7, .rate_per_hour = 1800 };
 	want->policy.deny_event_interval_ns = 90 * SG_NS_PER_SEC;
+	want->policy.uid_flows = 65536;
+	want->policy.uid_senders = 1;
 	memset(want->exporter.listen_host, 0, sizeof(want->exporter.listen_host));
 	strcpy(want->exporter.listen_host, "::1");
 	want->exporter.listen_port = 9100;
@@ -576,6 +582,10 @@ static void test_errors(void **state)
 		  "brackets)" },
 		{ "[exporter]\nlisten = [::1]9025\n", ":2: [exporter] listen: expected HOST:PORT, "
 						      "[IPv6]:PORT or off, got '[::1]9025'" },
+		{ "[policy]\nuid_flows = 65537\n",
+		  ":2: [policy] uid_flows: bad number '65537': out of range (1 to 65536)" },
+		{ "[policy]\nuid_processes = 0\n",
+		  ":2: [policy] uid_processes: bad number '0': out of range (1 to 16384)" },
 		{ "[exporter]\ntop_senders = 0\n",
 		  ":2: [exporter] top_senders: bad number '0': out of range (1 to 1000)" },
 		{ "[attribution]\nrecent_per_uid = 8x\n",

@@ -49,7 +49,9 @@ static int setup(void **state)
 		(struct sg_status_map){ .name = "sg_policies", .entries = 2, .capacity = 65536 };
 	st.maps[1] =
 		(struct sg_status_map){ .name = "sg_events", .entries = -1, .capacity = 262144 };
-	st.n_maps = 2;
+	st.maps[2] =
+		(struct sg_status_map){ .name = "sg_egress", .entries = 65536, .capacity = 65536 };
+	st.n_maps = 3;
 	st.ports[0] = (struct sg_status_port){ .port = 25,
 					       .v = { .flags = SG_PORT_OUTBOUND | SG_PORT_INBOUND,
 						      .connects = 7,
@@ -77,6 +79,10 @@ static int setup(void **state)
 	st.counters[SG_CNT_EVENTS] = 99;
 	st.counters[SG_CNT_LOCAL_RECORDED] = 21;
 	st.counters[SG_CNT_LOCAL_EVICTED] = 2;
+	st.counters[SG_CNT_FLOW_QUOTA] = 98976;
+	st.counters[SG_CNT_SENDER_QUOTA] = 3;
+	st.counters[SG_CNT_EGRESS_MADE] = 70000;
+	st.counters[SG_CNT_SOURCES_MADE] = 9; /* sg_sources unread: nothing known pushed out */
 	return 0;
 }
 
@@ -92,9 +98,17 @@ static char *render(const struct sg_metrics *m)
 	return buf;
 }
 
+static const char *const stale_names[] = { "sg_flows", "sg_senders", "sg_buckets",
+					    "sg_uid_stats" };
+static const __u64 stale_removed[] = { 40, 12, 2, 5 };
+
 static char *rendered(const struct sg_sender_rate *s, size_t n, size_t omitted)
 {
 	struct sg_metrics m = { .st = &st,
+				.stale_names = stale_names,
+				.stale_removed = stale_removed,
+				.n_stale = 4,
+				.recent_evicted = 6,
 				.senders = s,
 				.n_senders = n,
 				.senders_omitted = omitted,
@@ -258,10 +272,12 @@ static void test_exposition(void **state)
 		"# HELP smtpguard_map_entries Entries in the BPF map.\n"
 		"# TYPE smtpguard_map_entries gauge\n"
 		"smtpguard_map_entries{map=\"sg_policies\"} 2\n"
+		"smtpguard_map_entries{map=\"sg_egress\"} 65536\n"
 		"# HELP smtpguard_map_capacity Maximum entries of the BPF map.\n"
 		"# TYPE smtpguard_map_capacity gauge\n"
 		"smtpguard_map_capacity{map=\"sg_policies\"} 65536\n"
 		"smtpguard_map_capacity{map=\"sg_events\"} 262144\n"
+		"smtpguard_map_capacity{map=\"sg_egress\"} 65536\n"
 		"# HELP smtpguard_errors_total Errors counted by the BPF programs, by kind.\n"
 		"# TYPE smtpguard_errors_total counter\n"
 		"smtpguard_errors_total{kind=\"map_full\"} 0\n"
@@ -270,6 +286,27 @@ static void test_exposition(void **state)
 		"smtpguard_errors_total{kind=\"bad_header\"} 0\n"
 		"smtpguard_errors_total{kind=\"fragment\"} 2\n"
 		"smtpguard_errors_total{kind=\"exthdr_limit\"} 0\n"
+		"# HELP smtpguard_quota_refused_total New entries not made in the map because "
+		"their UID had its quota of them.\n"
+		"# TYPE smtpguard_quota_refused_total counter\n"
+		"smtpguard_quota_refused_total{table=\"sg_flows\"} 98976\n"
+		"smtpguard_quota_refused_total{table=\"sg_senders\"} 3\n"
+		"# HELP smtpguard_lru_evicted_total Entries the LRU map pushed out to make room, as "
+		"of the last tick.\n"
+		"# TYPE smtpguard_lru_evicted_total counter\n"
+		"smtpguard_lru_evicted_total{map=\"sg_egress\"} 4464\n"
+		"smtpguard_lru_evicted_total{map=\"sg_sources\"} 0\n"
+		"# HELP smtpguard_recent_uids_evicted_total UIDs whose recent processes (/senders, "
+		"/explain) gave way to another UID's.\n"
+		"# TYPE smtpguard_recent_uids_evicted_total counter\n"
+		"smtpguard_recent_uids_evicted_total 6\n"
+		"# HELP smtpguard_stale_removed_total Entries the daemon removed from the map as "
+		"stale.\n"
+		"# TYPE smtpguard_stale_removed_total counter\n"
+		"smtpguard_stale_removed_total{table=\"sg_flows\"} 40\n"
+		"smtpguard_stale_removed_total{table=\"sg_senders\"} 12\n"
+		"smtpguard_stale_removed_total{table=\"sg_buckets\"} 2\n"
+		"smtpguard_stale_removed_total{table=\"sg_uid_stats\"} 5\n"
 		"# HELP smtpguard_program_attached 1 when the BPF program is attached at its "
 		"hook.\n"
 		"# TYPE smtpguard_program_attached gauge\n"

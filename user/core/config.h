@@ -102,6 +102,8 @@ struct sg_ports_cfg {
 struct sg_policy_cfg {
 	struct sg_policy def; /* expires_ns and updated_ns are 0 */
 	__u64 deny_event_interval_ns;
+	__u32 uid_flows;   /* a UID's entries in sg_flows: destinations and ports */
+	__u32 uid_senders; /* and in sg_senders: processes */
 };
 
 struct sg_exporter_cfg {

@@ -80,6 +80,10 @@
 	X(policy, burst, parse_burst, FIELD(policy.def.burst), 0, "20")                            \
 	X(policy, deny_event_interval, parse_duration, FIELD(policy.deny_event_interval_ns), 0,    \
 	  "1s")                                                                                    \
+	X(policy, uid_flows, parse_count, COUNT(policy.uid_flows, SG_MAX_FLOWS), 0,                \
+	  STR(SG_UID_FLOWS_DEFAULT))                                                               \
+	X(policy, uid_processes, parse_count, COUNT(policy.uid_senders, SG_MAX_SENDERS), 0,        \
+	  STR(SG_UID_SENDERS_DEFAULT))                                                             \
 	X(exporter, listen, parse_listen, FIELD(exporter), 0, "127.0.0.1:" STR(SG_EXPORTER_PORT))  \
 	X(exporter, top_senders, parse_count, COUNT(exporter.top_senders, SG_MAX_TOP), 0, "20")    \
 	X(exporter, control, parse_path, FIELD(exporter.control), 0, SG_CONTROL_SOCKET)           \

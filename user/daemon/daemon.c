@@ -152,6 +152,8 @@ static int apply_settings(const struct sg_config *c)
 	s.flags = c->ports.detect_any ? s.flags | SG_SETTING_DETECT_ANY
 				      : s.flags & ~SG_SETTING_DETECT_ANY;
 	s.ipv6_prefix = c->bruteforce.ipv6_prefix;
+	s.uid_flows_max = c->policy.uid_flows;
+	s.uid_senders_max = c->policy.uid_senders;
 	err = sg_settings_set(&s);
 	return err ? err : apply_ports(c);
 }

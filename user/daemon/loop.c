@@ -127,6 +127,11 @@ void sg_daemon_tick(struct daemon *d)
 	if (err > 0)
 		sg_info("%d expired ban%s removed", err, err == 1 ? "" : "s");
 	sg_subids_refresh(&d->subids, d->cfg->daemon.subuid, 0);
+	if (d->ticks % STALE_EVERY == 0) {
+		err = sg_sweep_stale(now, SG_STALE_NS, d->stale_removed);
+		if (err)
+			sg_error("removing stale entries: %s", strerror(-err));
+	}
 
 	err = sg_senders_read(&d->senders, d->rates, now);
 	if (!err)

@@ -109,6 +109,46 @@ static void map_metrics(FILE *f, const struct sg_status *st)
 		     st->errors, SG_ERR__MAX);
 }
 
+/* Entries an LRU map pushed out: those it made less those it holds (none are deleted). */
+static __u64 lru_evicted(const struct sg_status *st, const char *map, __u64 made)
+{
+	size_t i;
+
+	for (i = 0; i < st->n_maps; i++)
+		if (!strcmp(st->maps[i].name, map) && st->maps[i].entries >= 0)
+			return made > (__u64)st->maps[i].entries ? made - st->maps[i].entries : 0;
+	return 0;
+}
+
+/*
+ * The bounded maps: entries a UID could not make over its quota, stale ones
+ * removed, and those the LRU maps pushed out.
+ */
+static void table_metrics(FILE *f, const struct sg_metrics *m)
+{
+	static const char *const tables[] = {"sg_flows", "sg_senders"};
+	static const char *const lru[] = {SG_MAP_EGRESS, SG_MAP_SOURCES};
+	const __u64 refused[] = {m->st->counters[SG_CNT_FLOW_QUOTA],
+				 m->st->counters[SG_CNT_SENDER_QUOTA]};
+	const __u64 evicted[] = {
+		lru_evicted(m->st, SG_MAP_EGRESS, m->st->counters[SG_CNT_EGRESS_MADE]),
+		lru_evicted(m->st, SG_MAP_SOURCES, m->st->counters[SG_CNT_SOURCES_MADE])};
+
+	named_family(f, "smtpguard_quota_refused_total", "counter",
+		     "New entries not made in the map because their UID had its quota of them.",
+		     "table", tables, refused, sizeof(refused) / sizeof(refused[0]));
+	named_family(f, "smtpguard_lru_evicted_total", "counter",
+		     "Entries the LRU map pushed out to make room, as of the last tick.", "map", lru,
+		     evicted, sizeof(evicted) / sizeof(evicted[0]));
+	family(f, "smtpguard_recent_uids_evicted_total", "counter",
+	       "UIDs whose recent processes (/senders, /explain) gave way to another UID's.");
+	sample_u64(f, "smtpguard_recent_uids_evicted_total", NO_LABELS, m->recent_evicted);
+	if (m->stale_removed)
+		named_family(f, "smtpguard_stale_removed_total", "counter",
+			     "Entries the daemon removed from the map as stale.", "table",
+			     m->stale_names, m->stale_removed, m->n_stale);
+}
+
 static void attached(FILE *f, const char *program, const char *iface, const char *mode, int on)
 {
 	sample_u64(f, "smtpguard_program_attached",
@@ -403,6 +443,7 @@ int sg_metrics_render(FILE *f, const struct sg_metrics *m)
 	sample_double(f, "smtpguard_tick_seconds", NO_LABELS, m->tick_seconds);
 	loop_metrics(f, m);
 	map_metrics(f, m->st);
+	table_metrics(f, m);
 	program_metrics(f, m->st);
 	sender_metrics(f, m);
 	conn_metrics(f, m->conn);

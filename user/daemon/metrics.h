@@ -113,6 +113,11 @@ struct sg_metrics {
 	__u64 events_unattributed, fpm_skipped; /* over the attribution budget */
 	__u64 ticks;
 	double tick_interval_seconds; /* from the tick before to this one */
+	/* Stale entries the daemon removed from the per-UID maps, by map; NULL: none swept. */
+	const char *const *stale_names;
+	const __u64 *stale_removed; /* [n_stale] */
+	size_t n_stale;
+	__u64 recent_evicted; /* UIDs whose recent processes gave way to another UID's */
 	const char *version;
 
 	/* The detector: raised alerts by rule, automatic actions by action and rule. */

@@ -188,6 +188,10 @@ void sg_daemon_publish_metrics(struct daemon *d, __u64 now)
 	m.ticks = d->ticks;
 	m.tick_interval_seconds = (double)d->tick_interval_ns / SG_NS_PER_SEC;
 	m.anyport = &d->anyport;
+	m.stale_names = sg_stale_names;
+	m.stale_removed = d->stale_removed;
+	m.n_stale = SG_STALE__MAX;
+	m.recent_evicted = sg_recent_evicted(d->recent);
 	detector_metrics(d, &m, alerts, actions);
 	sg_mailguard_metrics(&d->mail, time(NULL), &d->mta, d->accounts,
 			     d->cfg->exporter.top_senders, d->mta_records);

@@ -24,12 +24,14 @@
 #include "daemon/policysrv.h"
 #include "daemon/senders.h"
 #include "daemon/subids.h"
+#include "daemon/sweep.h"
 #include "host/attrib.h"
 #include "host/audit.h"
 #include "host/recent.h"
 #include "kern/collect.h"
 
 #define SENDERS_EVERY	5   /* ticks */
+#define STALE_EVERY	10  /* ticks: a walk of the per-UID maps, and a kill(pid, 0) per process */
 #define ACTIVE_SHOWN	200 /* smtpguard_alert_active series at most */
 #define ACCOUNTS_SERVED 100 /* rows of /accounts */
 
@@ -66,6 +68,7 @@ struct daemon {
 	struct sg_quota fpm_quota;	     /* PHP-FPM lookups a tick */
 	__u64 attrib_reported, fpm_reported; /* refusals logged so far */
 	__u64 reported_tick;		     /* when */
+	__u64 stale_removed[SG_STALE__MAX]; /* by sg_stale_names */
 	__u64 ticks;
 	__u64 last_tick_ns, tick_interval_ns; /* when the last tick began; since the one before */
 	__u64 senders_tick; /* when /senders was last published */

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Expired policies and bans out of the maps, audited; see sweep.h. */
+/* Expired policies and bans, and stale per-UID entries, out of the maps; see sweep.h. */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include "smtpguard.h"
 #include "kern/state.h"
 #include "daemon/sweep.h"
+#include "sg_bucket.h"
 #include "util/log.h"
 
 struct kind {
@@ -22,26 +24,25 @@ struct kind {
 	void (*audit)(const struct sg_audit_cfg *cfg, const void *key, const void *value);
 };
 
-/* Keys of expired entries, collected first: deleting during the walk would disturb it. */
-struct expired {
-	const struct kind *kind;
+/* Whether the entry (key, value) is to go. */
+typedef int (*pick_fn)(const void *key, const void *value, const void *arg);
+
+/* Keys of the entries to remove, collected first: deleting during the walk would disturb it. */
+struct picked {
+	size_t key_size;
+	pick_fn pick;
+	const void *arg;
 	char *keys;
 	size_t n, cap;
-	__u64 now;
 };
 
-static int is_expired(__u64 expires, __u64 now)
+static int note_picked(const void *key, const void *value, void *ctx)
 {
-	return expires && expires <= now;
-}
-
-static int note_expired(const void *key, const void *value, void *ctx)
-{
-	struct expired *x = ctx;
-	size_t size = x->kind->key_size;
+	struct picked *x = ctx;
+	size_t size = x->key_size;
 	char *p;
 
-	if (!is_expired(x->kind->expires(value), x->now))
+	if (!x->pick(key, value, x->arg))
 		return 0;
 	if (x->n == x->cap) {
 		x->cap = x->cap ? x->cap * 2 : 64;
@@ -55,17 +56,17 @@ static int note_expired(const void *key, const void *value, void *ctx)
 }
 
 /*
- * Remove the entry at key if it is still expired; 0 when it was, with its
- * value. The CLI may have set a new value since the walk. Hash maps (the
- * policies) remove and return in one step, and a value that turns out to
- * be fresh goes back (unless the CLI wrote yet another meanwhile); the LPM
- * trie (the bans) cannot, so there a ban renewed within microseconds of
- * its expiry could be lost.
+ * Remove the entry at key if it is still to go; 0 when it was, with its
+ * value. The CLI or the kernel may have written a new value since the
+ * walk. Hash maps remove and return in one step (Linux 5.14), and a value
+ * that turns out to be fresh goes back (unless another was written
+ * meanwhile); the LPM trie (the bans) and older kernels cannot, so there
+ * an entry renewed within microseconds of the check could be lost.
  */
-static int take_expired(int fd, const void *key, void *value, const struct kind *kind, __u64 now)
+static int take(int fd, const void *key, void *value, pick_fn pick, const void *arg)
 {
 	if (!bpf_map_lookup_and_delete_elem(fd, key, value)) {
-		if (is_expired(kind->expires(value), now))
+		if (pick(key, value, arg))
 			return 0;
 		bpf_map_update_elem(fd, key, value, BPF_NOEXIST);
 		return -EAGAIN;
@@ -73,34 +74,69 @@ static int take_expired(int fd, const void *key, void *value, const struct kind 
 	/* Not supported (the trie's errno is the kernel's ENOTSUPP, 524): the two-step way. */
 	if (errno == ENOENT)
 		return -ENOENT;
-	if (bpf_map_lookup_elem(fd, key, value) || !is_expired(kind->expires(value), now))
+	if (bpf_map_lookup_elem(fd, key, value) || !pick(key, value, arg))
 		return -EAGAIN;
 	return bpf_map_delete_elem(fd, key) ? -errno : 0;
 }
 
+_Static_assert(sizeof(struct sg_uid_stats) <= 128 && sizeof(struct sg_sender) <= 128 &&
+		       sizeof(struct sg_policy) <= 128 && sizeof(struct sg_ban) <= 128,
+	       "a value swept fits remove_picked()'s buffer");
+
+/* Walk fd, remove what pick chooses; removed() is told of each. Returns how many, or -errno. */
+static int remove_picked(int fd, size_t key_size, pick_fn pick, const void *arg,
+			 void (*removed)(const void *key, const void *value, void *ctx), void *ctx)
+{
+	struct picked x = { .key_size = key_size, .pick = pick, .arg = arg };
+	char value[128]; /* the largest value swept is sg_uid_stats' */
+	int err, n = 0;
+	size_t i;
+
+	err = sg_map_for_each(fd, note_picked, &x);
+	for (i = 0; !err && i < x.n; i++) {
+		const void *key = x.keys + i * key_size;
+
+		if (take(fd, key, value, pick, arg))
+			continue;
+		removed(key, value, ctx);
+		n++;
+	}
+	free(x.keys);
+	return err ? err : n;
+}
+
+struct expired {
+	const struct kind *kind;
+	const struct sg_audit_cfg *cfg;
+	__u64 now;
+};
+
+static int is_expired(const void *key, const void *value, const void *arg)
+{
+	const struct expired *x = arg;
+	__u64 expires = x->kind->expires(value);
+
+	return expires && expires <= x->now;
+}
+
+static void expired_audit(const void *key, const void *value, void *ctx)
+{
+	const struct expired *x = ctx;
+
+	x->kind->audit(x->cfg, key, value);
+}
+
 static int sweep(const struct kind *kind, const struct sg_audit_cfg *cfg, __u64 now)
 {
-	struct expired x = { .kind = kind, .now = now };
-	char value[sizeof(struct sg_policy) > sizeof(struct sg_ban) ? sizeof(struct sg_policy)
-								    : sizeof(struct sg_ban)];
-	int fd, err, removed = 0;
-	size_t i;
+	struct expired x = { kind, cfg, now };
+	int fd, n;
 
 	fd = sg_pin_open(kind->map);
 	if (fd < 0)
 		return fd;
-	err = sg_map_for_each(fd, note_expired, &x);
-	for (i = 0; !err && i < x.n; i++) {
-		const void *key = x.keys + i * kind->key_size;
-
-		if (take_expired(fd, key, value, kind, now))
-			continue;
-		kind->audit(cfg, key, value);
-		removed++;
-	}
-	free(x.keys);
+	n = remove_picked(fd, kind->key_size, is_expired, &x, expired_audit, &x);
 	close(fd);
-	return err ? err : removed;
+	return n;
 }
 
 /* The daemon's stderr is its log: a change that could not be audited is said there. */
@@ -167,4 +203,199 @@ int sg_sweep_bans(const struct sg_audit_cfg *audit, __u64 now_ns)
 					  ban_audit };
 
 	return sweep(&bans, audit, now_ns);
+}
+
+const char *const sg_stale_names[SG_STALE__MAX] = { "sg_flows", "sg_senders", "sg_buckets",
+						    "sg_uid_stats" };
+
+/* What the stale-entry sweep looks at; fds of the pinned maps. */
+struct stale {
+	__u64 now, stale_ns;
+	int policies, buckets, swept;
+	struct sg_policy def; /* the default policy, which governs a UID with none of its own */
+	/* UIDs whose entries were removed, one per entry, and which table's. */
+	__u32 *uids;
+	size_t n, cap;
+};
+
+static int idle(const struct stale *s, __u64 last_ns)
+{
+	return last_ns + s->stale_ns <= s->now;
+}
+
+static int flow_stale(const void *key, const void *value, const void *arg)
+{
+	return idle(arg, ((const struct sg_flow *)value)->last_ns);
+}
+
+/*
+ * A process unused for long, or gone (its pid reused since only keeps it
+ * longer). The kernel records pids of the host's PID namespace: the daemon's.
+ */
+static int sender_stale(const void *key, const void *value, const void *arg)
+{
+	const struct sg_sender_key *k = key;
+
+	if (idle(arg, ((const struct sg_sender *)value)->last_ns))
+		return 1;
+	return kill(k->tgid, 0) && errno == ESRCH;
+}
+
+static void note_uid(const void *key, const void *value, void *ctx)
+{
+	struct stale *s = ctx;
+	__u32 *p;
+
+	if (s->n == s->cap) {
+		s->cap = s->cap ? s->cap * 2 : 256;
+		p = realloc(s->uids, s->cap * sizeof(*p));
+		if (!p)
+			return; /* the UID's count stays higher: it may make fewer entries */
+		s->uids = p;
+	}
+	s->uids[s->n++] = *(const __u32 *)key; /* uid leads both keys */
+}
+
+static int by_value(const void *a, const void *b)
+{
+	__u32 x = *(const __u32 *)a, y = *(const __u32 *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Add the entries removed per UID to its sg_uid_swept count, flows or senders; -errno. */
+static int charge_back(struct stale *s, int senders)
+{
+	struct sg_uid_swept sw;
+	size_t i, j;
+
+	qsort(s->uids, s->n, sizeof(*s->uids), by_value);
+	for (i = 0; i < s->n; i = j) {
+		for (j = i + 1; j < s->n && s->uids[j] == s->uids[i]; j++)
+			;
+		if (bpf_map_lookup_elem(s->swept, &s->uids[i], &sw))
+			memset(&sw, 0, sizeof(sw));
+		if (senders)
+			sw.senders += j - i;
+		else
+			sw.flows += j - i;
+		if (bpf_map_update_elem(s->swept, &s->uids[i], &sw, BPF_ANY))
+			return -errno;
+	}
+	s->n = 0;
+	return 0;
+}
+
+static int has_policy(const struct stale *s, __u32 uid)
+{
+	struct sg_policy p;
+
+	return !bpf_map_lookup_elem(s->policies, &uid, &p);
+}
+
+/*
+ * A bucket of a UID with no policy of its own, unused for long and full
+ * again under the default: a new one would start full too.
+ */
+static int bucket_stale(const void *key, const void *value, const void *arg)
+{
+	const struct sg_bucket *b = value;
+	const struct stale *s = arg;
+	__u64 cap = sg_bucket_capacity(s->def.burst);
+
+	if (has_policy(s, *(const __u32 *)key) || !idle(s, b->last_ns))
+		return 0;
+	return s->def.mode != SG_MODE_THROTTLE ||
+	       sg_bucket_refill(b->tokens, s->now - b->last_ns, s->def.rate_per_hour,
+				s->def.burst) >= cap;
+}
+
+/* A UID with no policy, no bucket, no entry left in sg_flows or sg_senders, unused for long. */
+static int uid_stale(const void *key, const void *value, const void *arg)
+{
+	const struct sg_uid_stats *st = value;
+	const struct stale *s = arg;
+	struct sg_uid_swept sw = {};
+	struct sg_bucket b;
+	__u32 uid = *(const __u32 *)key;
+
+	if (!idle(s, st->last_ns) || has_policy(s, uid) ||
+	    !bpf_map_lookup_elem(s->buckets, &uid, &b))
+		return 0;
+	bpf_map_lookup_elem(s->swept, &uid, &sw);
+	return st->flows <= sw.flows && st->senders <= sw.senders;
+}
+
+static void uid_gone(const void *key, const void *value, void *ctx)
+{
+	bpf_map_delete_elem(((struct stale *)ctx)->swept, key);
+}
+
+static void no_note(const void *key, const void *value, void *ctx)
+{
+}
+
+/* Sweep one map: name's entries that pick chooses; their count into *removed. */
+static int sweep_map(const char *name, size_t key_size, pick_fn pick, struct stale *s,
+		     void (*removed)(const void *key, const void *value, void *ctx), __u64 *total)
+{
+	int fd = sg_pin_open(name), n;
+
+	if (fd < 0)
+		return fd;
+	n = remove_picked(fd, key_size, pick, s, removed, s);
+	close(fd);
+	if (n < 0)
+		return n;
+	*total += n;
+	return 0;
+}
+
+static int sweep_stale(struct stale *s, __u64 removed[SG_STALE__MAX])
+{
+	int err;
+
+	err = sweep_map(SG_MAP_FLOWS, sizeof(struct sg_flow_key), flow_stale, s, note_uid,
+			&removed[SG_STALE_FLOWS]);
+	if (!err)
+		err = charge_back(s, 0);
+	if (!err)
+		err = sweep_map(SG_MAP_SENDERS, sizeof(struct sg_sender_key), sender_stale, s,
+				note_uid, &removed[SG_STALE_SENDERS]);
+	if (!err)
+		err = charge_back(s, 1);
+	if (!err)
+		err = sweep_map(SG_MAP_BUCKETS, sizeof(__u32), bucket_stale, s, no_note,
+				&removed[SG_STALE_BUCKETS]);
+	if (!err)
+		err = sweep_map(SG_MAP_UID_STATS, sizeof(__u32), uid_stale, s, uid_gone,
+				&removed[SG_STALE_UIDS]);
+	return err;
+}
+
+int sg_sweep_stale(__u64 now_ns, __u64 stale_ns, __u64 removed[SG_STALE__MAX])
+{
+	struct stale s = { .now = now_ns, .stale_ns = stale_ns };
+	struct sg_settings settings;
+	int err;
+
+	err = sg_settings_get(&settings);
+	if (err)
+		return err;
+	s.def = settings.default_policy;
+	s.policies = sg_pin_open(SG_MAP_POLICIES);
+	s.buckets = sg_pin_open(SG_MAP_BUCKETS);
+	s.swept = sg_pin_open(SG_MAP_UID_SWEPT);
+	if (s.policies < 0 || s.buckets < 0 || s.swept < 0)
+		err = s.policies < 0 ? s.policies : s.buckets < 0 ? s.buckets : s.swept;
+	else
+		err = sweep_stale(&s, removed);
+	if (s.policies >= 0)
+		close(s.policies);
+	if (s.buckets >= 0)
+		close(s.buckets);
+	if (s.swept >= 0)
+		close(s.swept);
+	free(s.uids);
+	return err;
 }

@@ -3,6 +3,15 @@
  * Removing what has expired: per-UID policies and bans whose time is up
  * (the kernel already treats them as absent), each audited as expired.
  * Returns how many were removed, or -errno.
+ *
+ * And what has gone stale, so that the per-UID tables never fill with the
+ * idle: entries of sg_flows unused for stale_ns; of sg_senders unused for
+ * stale_ns or whose process is gone (each credited back to its UID's quota
+ * in sg_uid_swept); token buckets of UIDs with no policy of their own,
+ * unused for stale_ns and full again under the default (a new one starts
+ * full); and a UID's sg_uid_stats entry once it has none of these, no
+ * policy, and was unused for stale_ns. Its counters then start again from
+ * zero: for Prometheus a series that disappears and comes back.
  */
 #ifndef SG_SWEEP_H
 #define SG_SWEEP_H
@@ -13,5 +22,22 @@
 
 int sg_sweep_policies(const struct sg_audit_cfg *audit, __u64 now_ns);
 int sg_sweep_bans(const struct sg_audit_cfg *audit, __u64 now_ns);
+
+/* Unused this long is stale: the daemon's longest window (1 h, destinations), and 10 min more. */
+#define SG_STALE_NS (70ULL * 60 * 1000000000ULL)
+
+enum sg_stale_table {
+	SG_STALE_FLOWS,
+	SG_STALE_SENDERS,
+	SG_STALE_BUCKETS,
+	SG_STALE_UIDS,
+	SG_STALE__MAX
+};
+
+/* The maps' names, by enum sg_stale_table. */
+extern const char *const sg_stale_names[SG_STALE__MAX];
+
+/* Adds to removed[] what it removed; 0 or -errno. */
+int sg_sweep_stale(__u64 now_ns, __u64 stale_ns, __u64 removed[SG_STALE__MAX]);
 
 #endif

@@ -37,6 +37,7 @@ struct sg_recent {
 	__u32 max_uids, per_uid;
 	struct sg_htab *index; /* of struct uid_index, room for max_uids made at once */
 	__u32 newest, oldest, free;
+	__u64 evicted; /* UIDs whose slot went to another */
 	struct uid_slot *slots;
 	struct packed **entries; /* every slot's e, one block */
 };
@@ -196,6 +197,7 @@ static __u32 take_slot(struct sg_recent *r, __u32 uid)
 		r->free = r->slots[i].next;
 	} else {
 		i = r->oldest;
+		r->evicted++;
 		list_unlink(r, i);
 		sg_htab_delete(r->index, &r->slots[i].uid);
 	}
@@ -209,6 +211,11 @@ static __u32 take_slot(struct sg_recent *r, __u32 uid)
 	x->slot = i;
 	list_push_newest(r, i);
 	return i;
+}
+
+__u64 sg_recent_evicted(const struct sg_recent *r)
+{
+	return r->evicted;
 }
 
 int sg_recent_add(struct sg_recent *r, const struct sg_sender_info *info)

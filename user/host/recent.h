@@ -18,6 +18,9 @@ struct sg_recent;
 struct sg_recent *sg_recent_new(__u32 max_uids, __u32 per_uid);
 void sg_recent_free(struct sg_recent *r);
 int sg_recent_add(struct sg_recent *r, const struct sg_sender_info *s);
+
+/* UIDs whose processes gave way to another UID's, the table being full, ever. */
+__u64 sg_recent_evicted(const struct sg_recent *r);
 /*
  * Copies uid's entries, newest first, to out; returns how many (at most
  * max). Copies, not pointers: the table keeps its entries packed.

@@ -183,7 +183,7 @@ int sg_status_collect(struct sg_status *st)
 		{ SG_MAP_SENDERS, 1 },	  { SG_MAP_FLOWS, 1 },	     { SG_MAP_EGRESS, 1 },
 		{ SG_MAP_SOURCES, 1 },	  { SG_MAP_BANS, 1 },	     { SG_MAP_EVENTS, 0 },
 		{ SG_MAP_CONN_STATS, 1 }, { SG_MAP_LOCAL_CONNS, 1 }, { SG_MAP_SUBUIDS, 1 },
-		{ SG_MAP_SMTP, 1 },
+		{ SG_MAP_SMTP, 1 },	  { SG_MAP_UID_SWEPT, 1 },
 	};
 	struct sg_settings settings;
 	__u32 i;

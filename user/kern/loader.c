@@ -161,6 +161,8 @@ static int init_settings(void)
 	s.default_policy.updated_ns = sg_boot_ns();
 	s.deny_event_interval_ns = SG_NS_PER_SEC;
 	s.overflow_uid = overflow_uid();
+	s.uid_flows_max = SG_UID_FLOWS_DEFAULT;
+	s.uid_senders_max = SG_UID_SENDERS_DEFAULT;
 	ports_fd = sg_pin_open(SG_MAP_PORTS);
 	if (ports_fd < 0)
 		return ports_fd;
