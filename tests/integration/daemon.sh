@@ -7,7 +7,7 @@
 # loopback ports are the test's own.
 
 TESTS+=(daemon_metrics daemon_prometheus daemon_reload daemon_restart daemon_attribution
-	daemon_php_fpm daemon_expiry systemd_unit)
+	daemon_hostile_title daemon_php_fpm daemon_expiry systemd_unit)
 
 EXPORTER=127.0.0.1:9025
 
@@ -257,6 +257,36 @@ test_daemon_attribution()
 	nl_wait_until 80 has_sender "$USER_B" || fail "no /senders entry for $USER_B"
 	expect_eq "B's sender" "sg_connect true null null" \
 		"$(newest_sender "$USER_B" '"\(.comm) \(.process.gone) \(.process.exe) \(.process.cwd)"')"
+}
+
+# A customer's process names itself with terminal controls, a C1 CSI and a
+# fake field: the daemon's line about it is one line, escaped, fields intact.
+test_daemon_hostile_title()
+{
+	local uid pid line want
+
+	uid=$(id -u "$USER_A")
+	write_config "$T/smtpguard.conf"
+	start_daemon "$T/smtpguard.conf"
+	# shellcheck disable=SC2016 # expanded by the user's bash
+	as_user "$USER_A" env -C /tmp bash -c 'exec -a "$0" bash -c "$1" ' \
+		$'\e[2J\a\r\n\xc2\x9b" action=ban ip=1.2.3.4' \
+		"printf 'x\\033[2J\\a\\r\\n' >/proc/\$\$/comm; exec 3<>/dev/tcp/$NET4/25; sleep 3; :" &
+	pid=$!
+	nl_wait_until 80 grep -q "^smtpguard: new sender uid $uid " "$T/daemon.log" ||
+		fail "no log line for $USER_A"
+	wait "$pid" || true
+	line=$(grep -a "^smtpguard: new sender uid $uid " "$T/daemon.log")
+	[[ $line =~ \ pid\ ([0-9]+)\  ]] || fail "no pid in '$line'"
+	pid=${BASH_REMATCH[1]}
+	want="smtpguard: new sender uid $uid ($USER_A) pid $pid \"x\\x1b[2J\\x07\\x0d\\x0a\""
+	want+=" exe=/usr/bin/bash cmdline=\"\\x1b[2J\\x07\\x0d\\x0a\\xc2\\x9b\\x22 action=ban"
+	want+=" ip=1.2.3.4 -c printf 'x\\\\033[2J\\\\a\\\\r\\\\n' >/proc/\$\$/comm;"
+	want+=" exec 3<>/dev/tcp/$NET4/25; sleep 3; :\" cwd=/tmp -> $NET4:25"
+	expect_eq "the hostile sender's line" "$want" "$line"
+	# Nothing of the title outside its line, and no control byte anywhere.
+	expect_eq "lines naming the fake field" 1 "$(grep -ac 'action=ban' "$T/daemon.log")"
+	expect_eq "control bytes in the log" 0 "$(LC_ALL=C grep -ac $'[\x01-\x09\x0b-\x1f\x7f]\|\xc2[\x80-\x9f]' "$T/daemon.log")"
 }
 
 # A PHP-FPM worker's connection is attributed to the script it runs (fpm.sh starts the pool).

@@ -1044,7 +1044,7 @@ static void test_line(void **state)
 
 	sample_gone(&s);
 	sg_sender_info_line(&s, buf, sizeof(buf));
-	assert_string_equal(buf, "denied uid 4000000000 (no passwd entry) pid 4242 mail\xff "
+	assert_string_equal(buf, "denied uid 4000000000 (no passwd entry) pid 4242 \"mail\\xff\" "
 				 "(process already gone) -> [2001:db8::25]:587");
 
 	/* Values the process chose cannot forge a field or a line. */
@@ -1054,12 +1054,13 @@ static void test_line(void **state)
 	strcpy(s.exe, "/tmp/x (deleted)");
 	strcpy(s.cmdline, "sh -c \"echo \\1\"");
 	s.script[0] = '\0';
-	strcpy(s.cwd, "/tmp/\x1b[31m");
+	strcpy(s.cwd, "/tmp/\x1b[31m\xc2\x9b");
 	sg_sender_info_line(&s, buf, sizeof(buf));
-	assert_string_equal(buf, "new sender uid 1001 (bob, cpanel account bob, example.com "
-				 "www.example.org) pid 4242 \"a\\x0ab\" exe=\"/tmp/x (deleted)\" "
-				 "cmdline=\"sh -c \\\"echo \\\\1\\\"\" cwd=\"/tmp/\\x1b[31m\" "
-				 "-> 203.0.113.5:25");
+	assert_string_equal(
+		buf, "new sender uid 1001 (bob, cpanel account bob, example.com "
+		     "www.example.org) pid 4242 \"a\\x0ab\" exe=\"/tmp/x (deleted)\" "
+		     "cmdline=\"sh -c \\x22echo \\\\1\\x22\" cwd=\"/tmp/\\x1b[31m\\xc2\\x9b\" "
+		     "-> 203.0.113.5:25");
 
 	/* Plain passwd: no panel, no domains. */
 	sample(&s);

@@ -388,24 +388,13 @@ static int kill_one(const struct victim *v, __u32 uid)
 	return err;
 }
 
-/* A process names itself: nothing in its name reaches the terminal but printable ASCII. */
-static const char *printable(const char *comm, char *buf, size_t len)
-{
-	size_t i;
-
-	for (i = 0; comm[i] && i < len - 1; i++)
-		buf[i] = comm[i] > ' ' && comm[i] < 0x7f ? comm[i] : '?';
-	buf[i] = '\0';
-	return buf;
-}
-
 static void print_killed(const struct victim *v, __u32 uid)
 {
 	const struct sg_tcp_sock *s = &v->sock;
 	int v4 = !s->remote[0] && !s->remote[1] && s->remote[2] == htonl(0xffff);
-	char addr[INET6_ADDRSTRLEN], comm[sizeof(v->st.comm)];
+	char addr[INET6_ADDRSTRLEN], comm[SG_ESCAPED_LEN(sizeof(v->st.comm))];
 
-	printf("killed pid %d (%s) uid %u: ", v->pid, printable(v->st.comm, comm, sizeof(comm)),
+	printf("killed pid %d (%s) uid %u: ", v->pid, sg_printable(v->st.comm, comm, sizeof(comm)),
 	       uid);
 	if (!v->n_socks) {
 		printf("connecting (recent connect to a watched port)\n");
@@ -429,7 +418,7 @@ int sg_kill_senders(__u32 uid, int print, json_t *pids)
 {
 	struct kill_ctx k = { .uid = uid };
 	const struct victim *v;
-	char comm[16];
+	char comm[SG_ESCAPED_LEN(16)];
 	int err, failed = 0, killed = 0;
 	size_t i;
 
@@ -443,7 +432,7 @@ int sg_kill_senders(__u32 uid, int print, json_t *pids)
 	for (i = 0; i < k.victims.n; i++) {
 		if (protected(v[i].pid)) {
 			sg_info("not killing pid %d (%s): it runs this command", v[i].pid,
-				printable(v[i].st.comm, comm, sizeof(comm)));
+				sg_printable(v[i].st.comm, comm, sizeof(comm)));
 			continue;
 		}
 		err = kill_one(&v[i], k.uid);
