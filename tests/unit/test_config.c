@@ -157,9 +157,13 @@ static void test_budget_keys(void **state)
 	assert_int_equal(c->overrides[1].limit.mode, SG_MODE_OBSERVE);
 	assert_int_equal(load("[budget]\nfirst = 0\n", c, err, sizeof(err)), -EINVAL);
 	assert_string_equal(err, ":2: [budget] first: bad burst '0': out of range (1 to 1000000)");
-	assert_int_equal(load("[mta]\nhold_grace = 0\n", c, err, sizeof(err)), -EINVAL);
-	assert_string_equal(err, ":2: [mta] hold_grace: bad duration '0': a duration must be more "
+	assert_int_equal(load("[mta]\nhold_grace = 0s\n", c, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, ":2: [mta] hold_grace: bad duration '0s': a duration must be more "
 				 "than zero");
+	/* Seconds or minutes? A bare number is refused, not guessed. */
+	assert_int_equal(load("[mta]\nhold_grace = 5\n", c, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, ":2: [mta] hold_grace: bad duration '5': a number needs its unit "
+				 "(s, m, h or d), as in 90s");
 	free(c);
 }
 
