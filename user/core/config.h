@@ -20,6 +20,8 @@
 #include "smtpguard.h"
 
 #define SG_CONFIG_PATH "/etc/smtpguard/smtpguard.conf"
+/* A config larger than this is refused: it is typed by hand, and read whole on every reload. */
+#define SG_CONFIG_MAX_BYTES (1 << 20)
 /* Outside the Prometheus default-port allocations (9100-9999 and 9090-9094). */
 #define SG_EXPORTER_PORT 9025
 #define SG_AUDIT_LOG "/var/log/smtpguard/audit.log"
