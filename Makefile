@@ -95,6 +95,13 @@ $(BUILD)/fuzz/fuzz_pipeline: FUZZ_SRCS += $(PIPELINE_SRCS)
 $(BUILD)/fuzz/fuzz_pipeline: FUZZ_LIBS := -ljansson -lz -lbpf -lelf -lsystemd
 $(BUILD)/fuzz/fuzz_pipeline: $(PIPELINE_SRCS) $(USER_HDRS) include/sg_bucket.h
 
+# The config reader: inih, our line reader and the keys' parsers, pure but for the file.
+CONFIG_SRCS := $(addprefix user/core/,config.c config_load.c mailrec.c) \
+	       $(addprefix user/util/,parse.c render.c log.c)
+$(BUILD)/fuzz/fuzz_config: FUZZ_SRCS := $(CONFIG_SRCS)
+$(BUILD)/fuzz/fuzz_config: FUZZ_LIBS := -linih -ljansson -lbpf
+$(BUILD)/fuzz/fuzz_config: $(CONFIG_SRCS) $(USER_HDRS) include/sg_bucket.h
+
 $(BUILD)/empty.skel.h: $(BUILD)/empty.bpf.o
 $(BENCH): tests/bench/bench.c $(LIB) $(SKELS) $(BUILD)/empty.skel.h
 	@mkdir -p $(@D)
