@@ -90,7 +90,7 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(wildcard tests/fuzz/*.h) $(FUZZ_SRCS) user/mai
 
 # The whole log pipeline's fuzzer: the parsers and the core they feed.
 PIPELINE_SRCS := $(addprefix user/core/,mailstats.c mailorder.c mailwindow.c detect.c baseline.c brute.c config.c mailrec.c) \
-		 $(addprefix user/util/,htab.c parse.c render.c log.c)
+		 $(addprefix user/util/,htab.c parse.c render.c log.c tmpfile.c)
 $(BUILD)/fuzz/fuzz_pipeline: FUZZ_SRCS += $(PIPELINE_SRCS)
 $(BUILD)/fuzz/fuzz_pipeline: FUZZ_LIBS := -ljansson -lz -lbpf -lelf -lsystemd
 $(BUILD)/fuzz/fuzz_pipeline: $(PIPELINE_SRCS) $(USER_HDRS) include/sg_bucket.h
