@@ -246,6 +246,7 @@ static void test_exposition(void **state)
 		"smtpguard_errors_total{kind=\"bad_header\"} 0\n"
 		"smtpguard_errors_total{kind=\"fragment\"} 2\n"
 		"smtpguard_errors_total{kind=\"exthdr_limit\"} 0\n"
+		"smtpguard_errors_total{kind=\"vlan_limit\"} 0\n"
 		"# HELP smtpguard_program_attached 1 when the BPF program is attached at its "
 		"hook.\n"
 		"# TYPE smtpguard_program_attached gauge\n"

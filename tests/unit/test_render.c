@@ -168,7 +168,7 @@ static void test_status_json(void **state)
 		"\"maps\":[{\"map\":\"sg_policies\",\"entries\":2,\"capacity\":65536},"
 		"{\"map\":\"sg_events\",\"entries\":null,\"capacity\":262144}],"
 		"\"errors\":{\"map_full\":0,\"ringbuf_full\":0,\"truncated\":0,\"bad_header\":0,"
-		"\"fragment\":2,\"exthdr_limit\":0},\"counters\":{\"ban_drops\":0,\"events\":9,"
+		"\"fragment\":2,\"exthdr_limit\":0,\"vlan_limit\":0},\"counters\":{\"ban_drops\":0,\"events\":9,"
 		"\"denied_block\":0,\"denied_throttle\":4,\"denied_no_bucket\":0,"
 		"\"local_recorded\":0,\"local_unrecorded\":0,\"local_evicted\":0}}");
 	free(s);
@@ -201,7 +201,8 @@ static void test_status_text(void **state)
 		"    25 out,in             7          6           30           2000          1\n\n"
 		"MAP               ENTRIES   CAPACITY\n"
 		"sg_policies             2      65536\n\n"
-		"errors: map_full=0 ringbuf_full=0 truncated=0 bad_header=0 fragment=2 exthdr_limit=0\n"
+		"errors: map_full=0 ringbuf_full=0 truncated=0 bad_header=0 fragment=2 exthdr_limit=0 "
+		"vlan_limit=0\n"
 		"counters: ban_drops=0 events=9 denied_block=0 denied_throttle=4 denied_no_bucket=0 "
 		"local_recorded=0 local_unrecorded=0 local_evicted=0\n");
 	free(s);
