@@ -7,7 +7,7 @@
 # loopback ports are the test's own.
 
 TESTS+=(daemon_metrics daemon_prometheus daemon_reload daemon_restart daemon_attribution
-	daemon_hostile_title daemon_php_fpm daemon_expiry systemd_unit)
+	daemon_hostile_title daemon_php_fpm daemon_expiry daemon_audit_env systemd_unit)
 
 EXPORTER=127.0.0.1:9025
 
@@ -334,6 +334,20 @@ test_daemon_expiry()
 expired_in_log()
 {
 	grep -qs '"action":"expire"' "$T/audit.log"
+}
+
+# $SMTPGUARD_AUDIT_LOG (lib.sh: $T/audit.log) moves the daemon's audit log as
+# it moves the CLI's: `smtpguard log` shows the daemon's entries.
+test_daemon_audit_env()
+{
+	write_config "$T/smtpguard.conf"
+	sed -i "s|^log = .*|log = $T/configured.log|" "$T/smtpguard.conf"
+	start_daemon "$T/smtpguard.conf"
+	sg block "$USER_A" --for 2s >/dev/null
+	nl_wait_until 50 expired_in_log || fail "no expiry audited: $(cat "$T/audit.log" 2>/dev/null)"
+	expect_eq "the CLI's and the daemon's entries" "cli:block daemon:expire" \
+		"$(sg log --json | jq -r 'map("\(.actor | sub(":.*"; "")):\(.action)") | join(" ")')"
+	[ ! -e "$T/configured.log" ] || fail "the daemon wrote the configured log: $(cat "$T/configured.log")"
 }
 
 # The unit file is one systemd accepts, with the binary where `make install` puts it.

@@ -408,6 +408,14 @@ int sg_config_load(const char *path, struct sg_config *c, char *err, size_t errl
 	return ret;
 }
 
+void sg_config_env(struct sg_config *c)
+{
+	const char *log = getenv("SMTPGUARD_AUDIT_LOG");
+
+	if (log && *log)
+		snprintf(c->audit.path, sizeof(c->audit.path), "%s", log);
+}
+
 void sg_config_cli(struct sg_config *c)
 {
 	const char *path = getenv("SMTPGUARD_CONFIG");
@@ -419,4 +427,5 @@ void sg_config_cli(struct sg_config *c)
 	sg_config_default(c);
 	if (!access(path, F_OK) && sg_config_load(path, c, err, sizeof(err)))
 		sg_warn("warning: %s; going on with the default settings", err);
+	sg_config_env(c);
 }
