@@ -186,7 +186,8 @@ static void fpm_lookup(const struct sg_attrib_cfg *cfg, pid_t pid, const char *p
 	if (!cand)
 		goto out;
 	for (i = 0; i < gl.gl_pathc; i++)
-		cand[n++] = gl.gl_pathv[i];
+		if (sg_fpm_socket_trusted(gl.gl_pathv[i]))
+			cand[n++] = gl.gl_pathv[i];
 	for (k = 0; k < n_pat; k++)
 		if (cfg->fpm_sockets[k][0] != '/')
 			cand[n++] = cfg->fpm_sockets[k];
