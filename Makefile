@@ -97,10 +97,17 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(wildcard tests/fuzz/*.h) $(FUZZ_SRCS) user/mai
 
 # The whole log pipeline's fuzzer: the parsers and the core they feed.
 PIPELINE_SRCS := $(addprefix user/core/,mailstats.c mailorder.c mailwindow.c detect.c baseline.c brute.c config.c mailrec.c) \
-		 $(addprefix user/util/,htab.c parse.c render.c log.c)
+		 $(addprefix user/util/,htab.c parse.c render.c log.c tmpfile.c)
 $(BUILD)/fuzz/fuzz_pipeline: FUZZ_SRCS += $(PIPELINE_SRCS)
 $(BUILD)/fuzz/fuzz_pipeline: FUZZ_LIBS := -ljansson -lz -lbpf -lelf -lsystemd
 $(BUILD)/fuzz/fuzz_pipeline: $(PIPELINE_SRCS) $(USER_HDRS) include/sg_bucket.h
+
+# The config reader: inih, our line reader and the keys' parsers, pure but for the file.
+CONFIG_SRCS := $(addprefix user/core/,config.c config_load.c mailrec.c) \
+	       $(addprefix user/util/,parse.c render.c log.c)
+$(BUILD)/fuzz/fuzz_config: FUZZ_SRCS := $(CONFIG_SRCS)
+$(BUILD)/fuzz/fuzz_config: FUZZ_LIBS := -linih -ljansson -lbpf
+$(BUILD)/fuzz/fuzz_config: $(CONFIG_SRCS) $(USER_HDRS) include/sg_bucket.h
 
 $(BUILD)/empty.skel.h: $(BUILD)/empty.bpf.o
 $(BENCH): tests/bench/bench.c $(LIB) $(SKELS) $(BUILD)/empty.skel.h

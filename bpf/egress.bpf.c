@@ -14,7 +14,7 @@
 #include "common.bpf.h"
 #include "parse.bpf.h"
 
-/* Enough for Ethernet, two VLAN tags, IPv6 with extension headers and TCP with options. */
+/* Enough for Ethernet, three VLAN tags, IPv6 with extension headers and TCP with options. */
 #define SG_PULL_BYTES 256
 
 struct {

@@ -109,6 +109,9 @@ int sg_ingress_prog(struct xdp_md *ctx)
 	parsed = sg_parse((void *)(long)ctx->data, (void *)(long)ctx->data_end, &pkt);
 	if (pkt.err >= 0)
 		sg_error(pkt.err);
+	/* Behind more tags than parsed, a banned source would pass unseen. */
+	if (pkt.err == SG_ERR_VLAN_LIMIT)
+		return XDP_DROP;
 	if (parsed == SG_PARSED_NONE)
 		return XDP_PASS;
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Packet parsing for the XDP and TC programs: Ethernet, up to SG_MAX_VLANS
- * 802.1Q/802.1ad tags, IPv4 with options, IPv6 with up to SG_MAX_EXTHDRS
+ * 802.1Q/802.1ad tags (a frame with more is SG_ERR_VLAN_LIMIT), IPv4 with options, IPv6 with up to SG_MAX_EXTHDRS
  * extension headers, TCP. Every header is bounds-checked against data_end
  * before it is read; lengths taken from the packet (IHL, extension header
  * length, TCP data offset) only move the cursor, and the next read is
@@ -110,6 +110,9 @@ static __always_inline int sg_parse_eth(struct sg_cursor *c, __be16 *proto)
 		*proto = vh->proto;
 		c->pos = vh + 1;
 	}
+	/* A tag still to come hides what follows: never passed on as unparsed. */
+	if (*proto == bpf_htons(ETH_P_8021Q) || *proto == bpf_htons(ETH_P_8021AD))
+		return -2;
 	return 0;
 }
 
@@ -225,11 +228,13 @@ static __always_inline int sg_parse(void *data, void *data_end, struct sg_pkt *p
 {
 	struct sg_cursor c = { .pos = data, .end = data_end };
 	__be16 proto;
+	int ret;
 
 	__builtin_memset(pkt, 0, sizeof(*pkt));
 	pkt->err = -1;
-	if (sg_parse_eth(&c, &proto))
-		return sg_fail(pkt, SG_ERR_TRUNCATED, SG_PARSED_NONE);
+	ret = sg_parse_eth(&c, &proto);
+	if (ret)
+		return sg_fail(pkt, ret == -2 ? SG_ERR_VLAN_LIMIT : SG_ERR_TRUNCATED, SG_PARSED_NONE);
 	if (proto == bpf_htons(ETH_P_IP))
 		return sg_parse_ipv4(&c, data, pkt);
 	if (proto == bpf_htons(ETH_P_IPV6))

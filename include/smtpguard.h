@@ -324,7 +324,8 @@ struct sg_ban {
 	X(SG_ERR_TRUNCATED, "truncated") /* a header runs past the end of the packet */            \
 	X(SG_ERR_BAD_HEADER, "bad_header") /* IP version, IHL or TCP data offset out of range */   \
 	X(SG_ERR_FRAGMENT, "fragment") /* IP fragment: no trustworthy L4 header, not counted */    \
-	X(SG_ERR_EXTHDR_LIMIT, "exthdr_limit") /* more IPv6 extension headers than allowed */
+	X(SG_ERR_EXTHDR_LIMIT, "exthdr_limit") /* more IPv6 extension headers than allowed */  \
+	X(SG_ERR_VLAN_LIMIT, "vlan_limit") /* more VLAN tags than parsed: dropped at XDP */
 
 enum sg_error { SG_ERRORS(SG_ENUM_VALUE) SG_ERR__MAX };
 
@@ -422,7 +423,7 @@ struct sg_smtp {
 };
 
 /* Packet parsing bounds. */
-#define SG_MAX_VLANS 2
+#define SG_MAX_VLANS 3
 #define SG_MAX_EXTHDRS 6
 
 #endif /* SMTPGUARD_H */

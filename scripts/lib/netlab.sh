@@ -413,6 +413,9 @@ nl_clear() # DIR [SIG]
 		while read -r cg; do
 			[ -d "$cg" ] || continue
 			echo 1 >"$cg/cgroup.kill" 2>/dev/null || true
+			# cgroup.kill (6.18) passes over a process whose leader exited while a
+			# thread runs on; its pid still names it for kill(2).
+			xargs -r kill -KILL <"$cg/cgroup.procs" 2>/dev/null || true
 			nl_wait_until 50 nl_cgroup_empty "$cg" || true
 		done <"$dir/cgroups"
 	fi

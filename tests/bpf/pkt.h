@@ -34,7 +34,7 @@
 
 /* Test runs take a frame that fits a page less the head- and tailroom. */
 #define PKT_MAX 3072
-#define PKT_MAX_TAGS 3 /* one more than the parser follows */
+#define PKT_MAX_TAGS 4 /* one more than the parser follows */
 #define PKT_MAX_EXTS 8 /* two more than the parser follows */
 #define PKT_SPORT 49152 /* when the spec leaves it 0 */
 

@@ -100,15 +100,21 @@ struct row {
 	const char *sibling; /* XDP: the same SYN from this source ran first */
 	__u32 sources;	     /* XDP: sg_sources entries then; 0: one */
 	__u32 v6_prefix;     /* sg_settings.ipv6_prefix for the row; 0: the default */
+	bool drop; /* XDP: dropped, by no ban */
 };
 
 _Static_assert(SG_MAX_EXTHDRS == 6, "the extension header limit rows build 6 and 7 headers");
-_Static_assert(SG_MAX_VLANS == 2, "the vlan rows build 2 and 3 tags");
+_Static_assert(SG_MAX_VLANS == 3, "the vlan rows build 3 and 4 tags");
 
 static const struct row rows[] = {
 	{ "arp request: not IP", .pkt = { V4, .ethertype = ETH_P_ARP } },
-	{ "three vlan tags: not followed",
-	  .pkt = { V4, TAGS(ETH_P_8021AD, ETH_P_8021Q, ETH_P_8021Q), SYN(25) } },
+	{ "four vlan tags: counted, dropped at XDP",
+	  .pkt = { V4, TAGS(ETH_P_8021AD, ETH_P_8021Q, ETH_P_8021Q, ETH_P_8021Q), SYN(25) },
+	  .errs = ERR(SG_ERR_VLAN_LIMIT), .drop = true },
+	{ "four vlan tags from a banned source: dropped all the same",
+	  .pkt = { FROM4("203.0.113.9"), TAGS(ETH_P_8021AD, ETH_P_8021Q, ETH_P_8021Q, ETH_P_8021Q),
+		   SYN(25) },
+	  .errs = ERR(SG_ERR_VLAN_LIMIT), .drop = true, XDP_ONLY },
 
 	{ "v4 syn to 25", .pkt = { V4, SYN(25) }, SYN_COUNTED(25) },
 	{ "v4 syn to 465", .pkt = { V4, SYN(465) }, SYN_COUNTED(465) },
@@ -133,6 +139,11 @@ static const struct row rows[] = {
 	  SYN_COUNTED(587) },
 	{ "802.1q + 802.1q v6", .pkt = { V6, TAGS(ETH_P_8021Q, ETH_P_8021Q), SYN(25) },
 	  SYN_COUNTED(25) },
+	{ "three vlan tags", .pkt = { V4, TAGS(ETH_P_8021AD, ETH_P_8021Q, ETH_P_8021Q), SYN(25) },
+	  SYN_COUNTED(25) },
+	{ "three vlan tags from a banned source",
+	  .pkt = { FROM4("203.0.113.9"), TAGS(ETH_P_8021AD, ETH_P_8021Q, ETH_P_8021Q), SYN(25) },
+	  .ban = BAN_V4_24, XDP_ONLY },
 
 	{ "v6 syn to 25", .pkt = { V6, SYN(25) }, SYN_COUNTED(25) },
 	{ "v6 syn to a v4-mapped destination",
@@ -518,7 +529,7 @@ static void expect(const struct test *t, const struct pkt *p, struct want *w)
 		w->counts.out_packets = w->egress.packets;
 		w->counts.out_bytes = w->egress.bytes;
 	} else {
-		w->verdict = r->ban ? XDP_DROP : XDP_PASS;
+		w->verdict = r->ban || r->drop ? XDP_DROP : XDP_PASS;
 		w->port = r->in;
 		/* A sibling's SYN is the same packet from another source. */
 		w->counts.in_syns = r->in ? 1 + !!r->sibling : 0;

@@ -7,7 +7,7 @@
 # loopback ports are the test's own.
 
 TESTS+=(daemon_metrics daemon_prometheus daemon_reload daemon_restart daemon_attribution
-	daemon_php_fpm daemon_expiry systemd_unit)
+	daemon_hostile_title daemon_php_fpm daemon_expiry daemon_audit_env systemd_unit)
 
 EXPORTER=127.0.0.1:9025
 
@@ -277,6 +277,36 @@ test_daemon_attribution()
 		"$(newest_sender "$USER_B" '"\(.comm) \(.process.gone) \(.process.exe) \(.process.cwd)"')"
 }
 
+# A customer's process names itself with terminal controls, a C1 CSI and a
+# fake field: the daemon's line about it is one line, escaped, fields intact.
+test_daemon_hostile_title()
+{
+	local uid pid line want
+
+	uid=$(id -u "$USER_A")
+	write_config "$T/smtpguard.conf"
+	start_daemon "$T/smtpguard.conf"
+	# shellcheck disable=SC2016 # expanded by the user's bash
+	as_user "$USER_A" env -C /tmp bash -c 'exec -a "$0" bash -c "$1" ' \
+		$'\e[2J\a\r\n\xc2\x9b" action=ban ip=1.2.3.4' \
+		"printf 'x\\033[2J\\a\\r\\n' >/proc/\$\$/comm; exec 3<>/dev/tcp/$NET4/25; sleep 3; :" &
+	pid=$!
+	nl_wait_until 80 grep -q "^smtpguard: new sender uid $uid " "$T/daemon.log" ||
+		fail "no log line for $USER_A"
+	wait "$pid" || true
+	line=$(grep -a "^smtpguard: new sender uid $uid " "$T/daemon.log")
+	[[ $line =~ \ pid\ ([0-9]+)\  ]] || fail "no pid in '$line'"
+	pid=${BASH_REMATCH[1]}
+	want="smtpguard: new sender uid $uid ($USER_A) pid $pid \"x\\x1b[2J\\x07\\x0d\\x0a\""
+	want+=" exe=/usr/bin/bash cmdline=\"\\x1b[2J\\x07\\x0d\\x0a\\xc2\\x9b\\x22 action=ban"
+	want+=" ip=1.2.3.4 -c printf 'x\\\\033[2J\\\\a\\\\r\\\\n' >/proc/\$\$/comm;"
+	want+=" exec 3<>/dev/tcp/$NET4/25; sleep 3; :\" cwd=/tmp -> $NET4:25"
+	expect_eq "the hostile sender's line" "$want" "$line"
+	# Nothing of the title outside its line, and no control byte anywhere.
+	expect_eq "lines naming the fake field" 1 "$(grep -ac 'action=ban' "$T/daemon.log")"
+	expect_eq "control bytes in the log" 0 "$(LC_ALL=C grep -ac $'[\x01-\x09\x0b-\x1f\x7f]\|\xc2[\x80-\x9f]' "$T/daemon.log")"
+}
+
 # A PHP-FPM worker's connection is attributed to the script it runs (fpm.sh starts the pool).
 test_daemon_php_fpm()
 {
@@ -322,6 +352,20 @@ test_daemon_expiry()
 expired_in_log()
 {
 	grep -qs '"action":"expire"' "$T/audit.log"
+}
+
+# $SMTPGUARD_AUDIT_LOG (lib.sh: $T/audit.log) moves the daemon's audit log as
+# it moves the CLI's: `smtpguard log` shows the daemon's entries.
+test_daemon_audit_env()
+{
+	write_config "$T/smtpguard.conf"
+	sed -i "s|^log = .*|log = $T/configured.log|" "$T/smtpguard.conf"
+	start_daemon "$T/smtpguard.conf"
+	sg block "$USER_A" --for 2s >/dev/null
+	nl_wait_until 50 expired_in_log || fail "no expiry audited: $(cat "$T/audit.log" 2>/dev/null)"
+	expect_eq "the CLI's and the daemon's entries" "cli:block daemon:expire" \
+		"$(sg log --json | jq -r 'map("\(.actor | sub(":.*"; "")):\(.action)") | join(" ")')"
+	[ ! -e "$T/configured.log" ] || fail "the daemon wrote the configured log: $(cat "$T/configured.log")"
 }
 
 # The unit file is one systemd accepts, with the binary where `make install` puts it.

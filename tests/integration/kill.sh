@@ -4,7 +4,7 @@
 # `smtpguard kill`: a user's processes that hold SMTP connections, or keep
 # trying to open them, and nobody else's. Sourced by run.sh.
 
-TESTS+=(kill kill_opening)
+TESTS+=(kill kill_opening kill_threads)
 
 # Starts CMD (bash -c text; $0 is the sink's address) as USER in the test
 # cgroup, in the background; CMD prints its pid when it is ready, into FILE.
@@ -45,6 +45,19 @@ sender_counted() # USER PID FIELD
 
 	n=$(map_field sg_senders "{\"uid\":$(id -u "$1"),\"tgid\":$2}" "$3")
 	[ "$n" != absent ] && [ "$n" -gt 0 ]
+}
+
+# Drops the sg_senders entry of USER's process PID, as a minute after its
+# connect: only its sockets show it then.
+forget_sender() # USER PID
+{
+	local uid n key=()
+
+	uid=$(id -u "$1")
+	for n in "$uid" "$2"; do
+		key+=($((n & 255)) $((n >> 8 & 255)) $((n >> 16 & 255)) $((n >> 24 & 255)))
+	done
+	bpftool map delete pinned "$PIN/sg_senders" key "${key[@]}"
 }
 
 test_kill()
@@ -105,4 +118,37 @@ test_kill_opening()
 killed 1 process" "$out"
 	nl_wait_until 20 dead "$a" || fail "A's retry loop $a still alive"
 	alive "$b" || fail "B's loop was killed"
+}
+
+# A connection only a thread other than the leader shows: in a descriptor
+# table of its own, or after the leader exited (a zombie leader shows none).
+test_kill_threads()
+{
+	local own gone idle b uid out
+
+	uid=$(id -u "$USER_A")
+	start_as "$USER_A" "$T/own.pid" "exec $ROOT/build/tools/sg_thread_holder \$0 25 unshare"
+	start_as "$USER_A" "$T/gone.pid" "exec $ROOT/build/tools/sg_thread_holder \$0 25 leader-exits"
+	# shellcheck disable=SC2016 # expanded by the user's bash
+	start_as "$USER_A" "$T/idle.pid" 'echo $$ && exec sleep 60'
+	start_as "$USER_B" "$T/b.pid" "exec $ROOT/build/tools/sg_thread_holder \$0 25 leader-exits"
+	read -r own <"$T/own.pid"
+	read -r gone <"$T/gone.pid"
+	read -r idle <"$T/idle.pid"
+	read -r b <"$T/b.pid"
+	nl_wait_until 50 grep -q '^State:.*zombie' "/proc/$gone/status" ||
+		fail "the leader of $gone did not exit"
+	! find "/proc/$own/fd" -lname 'socket:*' | grep -q . || fail "the leader of $own shows a socket"
+	[ "$own" -lt "$gone" ] || { local t=$own; own=$gone; gone=$t; }
+	forget_sender "$USER_A" "$own"
+	forget_sender "$USER_A" "$gone"
+
+	out=$(sg kill "$USER_A")
+	expect_eq "kill output" "killed pid $own (sg_thread_holde) uid $uid: $NET4:25 established
+killed pid $gone (sg_thread_holde) uid $uid: $NET4:25 established
+killed 2 processes" "$out"
+	nl_wait_until 20 dead "$own" || fail "A's unshared holder $own still alive"
+	nl_wait_until 20 dead "$gone" || fail "A's holder $gone with an exited leader still alive"
+	alive "$idle" || fail "A's process with no SMTP socket was killed"
+	[ -e "/proc/$b" ] || fail "B's holder was killed"
 }

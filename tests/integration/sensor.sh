@@ -336,6 +336,14 @@ test_bad_input()
 	expect_refused '' sg throttle "$USER_A" --rate 5/fortnight
 	expect_refused '' sg throttle "$USER_A" --rate 5/min --for 3x
 	expect_refused '' sg block "$USER_A" --for 3x
+	# A duration names its unit, each once, largest first.
+	expect_refused "needs its unit" sg block "$USER_A" --for 5
+	expect_refused "each unit once" sg block "$USER_A" --for 1h1h
+	expect_refused "each unit once" sg throttle "$USER_A" --rate 5/min --for 30m1h
+	# Root's own mail is cut only on purpose.
+	expect_refused "is root.*--force" sg block root
+	expect_refused "is root.*--force" sg block 0 --for 1h
+	expect_refused "is root.*--force" sg throttle 0 --rate 5/min
 	expect_refused '' sg ban 300.1.2.3/24
 	expect_refused '' sg ban 10.0.0.1/33
 	expect_eq "policies and bans after refused commands" "$before" "$(policy_state)"
@@ -349,6 +357,11 @@ test_bad_input()
 	done
 	expect_eq "empty pin dir afterwards" "" "$(ls -A "$empty")"
 	expect_eq "policies and bans after commands on an empty pin dir" "$before" "$(policy_state)"
+
+	expect_eq "root blocked with --force" "blocked root (uid 0) for 1m" \
+		"$(sg block 0 --for 1m --force)"
+	expect_eq "root's policy" 2 \
+		"$(map_dump sg_policies | jq '.[] | select(.formatted.key == 0) | .formatted.value.mode')"
 }
 
 # What attach puts on the test cgroup, on $VETH_HOST and in the bpffs, as one line.

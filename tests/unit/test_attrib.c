@@ -914,11 +914,63 @@ static void test_process_fpm(void **state)
 	assert_false(asked(www_fd));
 	assert_int_equal(quota.refused, 1);
 
+	/* The sockets' directory writable by others: what answers there could be anyone's. */
+	cfg.fpm_quota = NULL;
+	remove_tree(proc);
+	assert_int_equal(mkdir(proc, 0755), 0);
+	make_proc(proc, BUSY_PID, "/usr/sbin/php-fpm8.2", "/", pool_title, sizeof(pool_title),
+		  "php-fpm8.2\n");
+	assert_int_equal(chmod(run, 01777), 0);
+	sg_attrib_process(&cfg, BUSY_PID, &s);
+	assert_string_equal(s.script, "");
+	assert_false(asked(bob_fd));
+	assert_false(asked(www_fd));
+
 	close(bob_fd);
 	close(www_fd);
 	remove_tree(proc);
 	remove_tree(run);
 	free(busy.p);
+}
+
+/* Only a socket where no one but root can have put it. */
+static void test_fpm_socket_trusted(void **state)
+{
+	char top[PATH_MAX], run[PATH_MAX], sock[PATH_MAX], file[PATH_MAX], link[PATH_MAX];
+	int fd;
+
+	path_in(top, tmp, "trust");
+	path_in(run, top, "run");
+	assert_int_equal(mkdir(top, 0755), 0);
+	assert_int_equal(mkdir(run, 0755), 0);
+	fd = listen_unix(path_in(sock, run, "www.sock"));
+	write_file(path_in(file, run, "file"), "x", 1);
+	assert_int_equal(symlink(sock, path_in(link, run, "link.sock")), 0);
+
+	assert_true(sg_fpm_socket_trusted(sock));
+	assert_false(sg_fpm_socket_trusted(file)); /* not a socket */
+	assert_false(sg_fpm_socket_trusted(link)); /* a symlink, not followed */
+	assert_false(sg_fpm_socket_trusted("run/www.sock")); /* relative */
+	/* Its directory: writable by a group, by everyone, sticky or not, or a customer's. */
+	assert_int_equal(chmod(run, 0775), 0);
+	assert_false(sg_fpm_socket_trusted(sock));
+	assert_int_equal(chmod(run, 01777), 0);
+	assert_false(sg_fpm_socket_trusted(sock));
+	assert_int_equal(chmod(run, 0755), 0);
+	assert_int_equal(chown(run, 1234, 0), 0);
+	assert_false(sg_fpm_socket_trusted(sock));
+	assert_int_equal(chown(run, 0, 0), 0);
+	/* Above it: writable by others only if sticky, as /tmp is; a customer's never. */
+	assert_int_equal(chmod(top, 0777), 0);
+	assert_false(sg_fpm_socket_trusted(sock));
+	assert_int_equal(chmod(top, 01777), 0);
+	assert_true(sg_fpm_socket_trusted(sock));
+	assert_int_equal(chmod(top, 0755), 0);
+	assert_int_equal(chown(top, 1234, 0), 0);
+	assert_false(sg_fpm_socket_trusted(sock));
+
+	close(fd);
+	remove_tree(top);
 }
 
 static __u64 boot_ns(void)
@@ -1082,7 +1134,7 @@ static void test_line(void **state)
 
 	sample_gone(&s);
 	sg_sender_info_line(&s, buf, sizeof(buf));
-	assert_string_equal(buf, "denied uid 4000000000 (no passwd entry) pid 4242 mail\xff "
+	assert_string_equal(buf, "denied uid 4000000000 (no passwd entry) pid 4242 \"mail\\xff\" "
 				 "(process already gone) -> [2001:db8::25]:587");
 
 	/* Values the process chose cannot forge a field or a line. */
@@ -1092,12 +1144,13 @@ static void test_line(void **state)
 	strcpy(s.exe, "/tmp/x (deleted)");
 	strcpy(s.cmdline, "sh -c \"echo \\1\"");
 	s.script[0] = '\0';
-	strcpy(s.cwd, "/tmp/\x1b[31m");
+	strcpy(s.cwd, "/tmp/\x1b[31m\xc2\x9b");
 	sg_sender_info_line(&s, buf, sizeof(buf));
-	assert_string_equal(buf, "new sender uid 1001 (bob, cpanel account bob, example.com "
-				 "www.example.org) pid 4242 \"a\\x0ab\" exe=\"/tmp/x (deleted)\" "
-				 "cmdline=\"sh -c \\\"echo \\\\1\\\"\" cwd=\"/tmp/\\x1b[31m\" "
-				 "-> 203.0.113.5:25");
+	assert_string_equal(
+		buf, "new sender uid 1001 (bob, cpanel account bob, example.com "
+		     "www.example.org) pid 4242 \"a\\x0ab\" exe=\"/tmp/x (deleted)\" "
+		     "cmdline=\"sh -c \\x22echo \\\\1\\x22\" cwd=\"/tmp/\\x1b[31m\\xc2\\x9b\" "
+		     "-> 203.0.113.5:25");
 
 	/* Plain passwd: no panel, no domains. */
 	sample(&s);
@@ -1285,6 +1338,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_fpm_unreachable),
 		cmocka_unit_test(test_fpm_tcp),
 		cmocka_unit_test(test_fpm_long_params),
+		cmocka_unit_test(test_fpm_socket_trusted),
 		cmocka_unit_test(test_process_fixture),
 		cmocka_unit_test(test_process_self),
 		cmocka_unit_test(test_process_gone),

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <cmocka.h>
 #include <jansson.h>
 
@@ -237,8 +238,9 @@ static void test_distributed(void **state)
 
 static void test_offenders_file(void **state)
 {
-	char path[] = "/tmp/sg-brute-XXXXXX";
+	char path[] = "/tmp/sg-brute-XXXXXX", tmp[64], victim[64], text[16];
 	struct sg_brute *b = sg_brute_new(), *c = sg_brute_new();
+	struct stat st;
 	struct sg_brute_verdict v[2];
 	int fd = mkstemp(path);
 	FILE *f;
@@ -247,8 +249,27 @@ static void test_offenders_file(void **state)
 	close(fd);
 	fails_from(b, "198.51.100.30", SG_SVC_SMTP, 5, T0);
 	assert_int_equal(sg_brute_judge(b, &cfg, T0, v, 2), 1);
+	/* A symlink planted where the temporary file goes: removed, its target untouched. */
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	snprintf(victim, sizeof(victim), "%s.victim", path);
+	f = fopen(victim, "w");
+	assert_non_null(f);
+	fputs("root's", f);
+	fclose(f);
+	assert_int_equal(symlink(victim, tmp), 0);
 	assert_int_equal(sg_brute_save(b, path), 0);
 	assert_false(sg_brute_dirty(b));
+	/* Root's only, a regular file; the symlink gone, the victim as it was. */
+	assert_int_equal(lstat(path, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	assert_int_equal(st.st_mode & 07777, 0600);
+	assert_int_equal(lstat(tmp, &st), -1);
+	f = fopen(victim, "r");
+	assert_non_null(f);
+	assert_non_null(fgets(text, sizeof(text), f));
+	fclose(f);
+	assert_string_equal(text, "root's");
+	unlink(victim);
 
 	/* Read back a day later: the second offence is the second. */
 	assert_int_equal(sg_brute_load(c, path, T0 + 86400, 7 * 86400), 0);

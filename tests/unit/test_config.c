@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <cmocka.h>
 
 #include "core/config.h"
@@ -160,9 +162,13 @@ static void test_budget_keys(void **state)
 	assert_int_equal(c->overrides[1].limit.mode, SG_MODE_OBSERVE);
 	assert_int_equal(load("[budget]\nfirst = 0\n", c, err, sizeof(err)), -EINVAL);
 	assert_string_equal(err, ":2: [budget] first: bad burst '0': out of range (1 to 1000000)");
-	assert_int_equal(load("[mta]\nhold_grace = 0\n", c, err, sizeof(err)), -EINVAL);
-	assert_string_equal(err, ":2: [mta] hold_grace: bad duration '0': a duration must be more "
+	assert_int_equal(load("[mta]\nhold_grace = 0s\n", c, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, ":2: [mta] hold_grace: bad duration '0s': a duration must be more "
 				 "than zero");
+	/* Seconds or minutes? A bare number is refused, not guessed. */
+	assert_int_equal(load("[mta]\nhold_grace = 5\n", c, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, ":2: [mta] hold_grace: bad duration '5': a number needs its unit "
+				 "(s, m, h or d), as in 90s");
 	free(c);
 }
 
@@ -718,6 +724,97 @@ static void test_unreadable(void **state)
 	free(c);
 }
 
+/*
+ * Loads FILE in a child, which must see it refused as want says (after the path) within a
+ * second and with less than 16 MiB more memory; SIGALRM ends a child that reads on.
+ */
+static void assert_refused_early(const char *file, const char *want)
+{
+	struct sg_config *c = malloc(sizeof(*c));
+	struct rusage before, after;
+	char err[1024];
+	int status;
+	pid_t pid;
+
+	assert_non_null(c);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (!pid) {
+		alarm(1);
+		getrusage(RUSAGE_SELF, &before);
+		if (sg_config_load(file, c, err, sizeof(err)) != -EINVAL ||
+		    strcmp(err + strlen(file), want)) {
+			fprintf(stderr, "%s: got '%s', want '%s'\n", file, err, want);
+			_exit(1);
+		}
+		getrusage(RUSAGE_SELF, &after);
+		_exit(after.ru_maxrss - before.ru_maxrss < 16 * 1024 ? 0 : 2);
+	}
+	free(c);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_false(WIFSIGNALED(status)); /* SIGALRM: still reading after a second */
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+/* A child writing 'a' into a pipe, 256 MiB at most: a line that never ends. */
+static pid_t endless_line(char *file, size_t len, int *rd)
+{
+	static char block[65536];
+	int fds[2], i;
+	pid_t pid;
+
+	assert_int_equal(pipe(fds), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (!pid) {
+		close(fds[0]);
+		memset(block, 'a', sizeof(block));
+		for (i = 0; i < 4096 && write(fds[1], block, sizeof(block)) > 0; i++)
+			;
+		_exit(0);
+	}
+	close(fds[1]);
+	*rd = fds[0];
+	snprintf(file, len, "/proc/self/fd/%d", fds[0]);
+	return pid;
+}
+
+/*
+ * What is read is bounded: a line is refused once it is longer than a line may be, before the
+ * rest of it is read; a NUL byte is refused where it is; and the whole file has a size limit.
+ */
+static void test_bounded_reading(void **state)
+{
+	static const char nul[] = "[daemon]\nlog_level = in\0fo\n";
+	char file[64];
+	FILE *f;
+	pid_t pid;
+	int fd, i;
+
+	assert_refused_early("/dev/zero", ":1: a NUL byte in the line");
+
+	pid = endless_line(file, sizeof(file), &fd);
+	assert_refused_early(file, ":1: line longer than 198 characters");
+	close(fd);
+	assert_int_equal(waitpid(pid, NULL, 0), pid);
+
+	write_conf("");
+	f = fopen(path, "w");
+	assert_non_null(f);
+	assert_int_equal(fwrite(nul, 1, sizeof(nul) - 1, f), sizeof(nul) - 1);
+	fclose(f);
+	assert_refused_early(path, ":2: a NUL byte in the line");
+
+	/* 4-byte comment lines: the 262145th passes 1 MiB. */
+	f = fopen(path, "w");
+	assert_non_null(f);
+	for (i = 0; i < 300000; i++)
+		fputs("; c\n", f);
+	fclose(f);
+	assert_refused_early(path, ":262145: the file is larger than 1048576 bytes");
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -730,6 +827,7 @@ int main(void)
 		cmocka_unit_test(test_log_level),
 		cmocka_unit_test(test_policy_socket),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_bounded_reading),
 		cmocka_unit_test(test_mta_source_keys),
 		cmocka_unit_test(test_overrides),
 		cmocka_unit_test(test_failure_changes_nothing),

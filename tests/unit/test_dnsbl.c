@@ -456,7 +456,7 @@ static void test_render_empty_and_escaped(void **state)
 	assert_null(strstr(out, "\nsmtpguard_dnsbl_listed{"));
 	assert_null(strstr(out, "\nsmtpguard_dnsbl_last_check_timestamp_seconds "));
 	assert_non_null(strstr(out, "\nsmtpguard_dnsbl_lookup_failures_total"
-				    "{zone=\"a\\\"b\\\\c\\nd\xef\xbf\xbd\"} 0\n"));
+				    "{zone=\"a\\\\x22b\\\\\\\\c\\\\x0ad\\\\xff\"} 0\n"));
 	free(out);
 	free(s);
 }

@@ -286,6 +286,7 @@ static void test_exposition(void **state)
 		"smtpguard_errors_total{kind=\"bad_header\"} 0\n"
 		"smtpguard_errors_total{kind=\"fragment\"} 2\n"
 		"smtpguard_errors_total{kind=\"exthdr_limit\"} 0\n"
+		"smtpguard_errors_total{kind=\"vlan_limit\"} 0\n"
 		"# HELP smtpguard_quota_refused_total New entries not made in the map because "
 		"their UID had its quota of them.\n"
 		"# TYPE smtpguard_quota_refused_total counter\n"
@@ -383,14 +384,18 @@ static void test_exposition(void **state)
 
 static void test_label_escaping(void **state)
 {
-	/* Quote, backslash, newline; a stray byte; a valid two-byte sequence; a surrogate. */
+	/*
+	 * Quote, backslash, newline; a stray byte; a valid two-byte sequence; a surrogate; ESC,
+	 * BEL, CR and a C1 CSI: sg_escape_id's escapes, backslashes doubled for the text format.
+	 */
 	struct sg_sender_rate s = { .uid = 1003,
-				    .user = "a\"b\\c\nd\xff\xc3\xa9\xed\xa0\x80",
+				    .user = "a\"b\\c\nd\xff\xc3\xa9\xed\xa0\x80\x1b[2J\a\r\xc2\x9b",
 				    .attempts = 1,
 				    .rate = { 1, 2, 3 },
 				    .destinations = { 1, 1, 1 } };
 	const char *user =
-		"a\\\"b\\\\c\\nd\xef\xbf\xbd\xc3\xa9\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd";
+		"a\\\\x22b\\\\\\\\c\\\\x0ad\\\\xff\xc3\xa9\\\\xed\\\\xa0\\\\x80\\\\x1b[2J\\\\x07"
+		"\\\\x0d\\\\xc2\\\\x9b";
 	char *text = rendered(&s, 1, 0), *want;
 
 	assert_true(
@@ -620,7 +625,7 @@ static void test_mail_tables(void **state)
 	char *buf;
 	size_t i;
 
-	sg_escape_id("sasl:jos\xe9", a.principal, sizeof(a.principal));
+	snprintf(a.principal, sizeof(a.principal), "%s", "sasl:jos\xe9");
 	buf = render(&m);
 	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
 		print_message("%s", want[i] + 1);

@@ -64,7 +64,7 @@ static void test_duration(void **state)
 		const char *in;
 		__u64 secs;
 	} ok[] = {
-		{ "90", 90 },	   { "90s", 90 },	  { "15m", 900 },	  { "2h", 7200 },
+		{ "90s", 90 },	  { "15m", 900 },	  { "2h", 7200 },
 		{ "1d", 86400 },   { "1h30m", 5400 },	  { "1d2h3m4s", 93784 }, { "366d", 31622400 },
 	};
 	static const struct {
@@ -72,9 +72,12 @@ static void test_duration(void **state)
 		int err;
 	} bad[] = {
 		{ "", -EINVAL },  { "3x", -EINVAL },   { "h", -EINVAL },    { "1h-", -EINVAL },
-		{ "0", -ERANGE }, { "0s0m", -ERANGE }, { "367d", -ERANGE }, { "99999999999999999999", -ERANGE },
+		{ "0s", -ERANGE }, { "0h0s", -ERANGE }, { "367d", -ERANGE }, { "99999999999999999999", -ERANGE },
 		/* n * unit * 1e9 would wrap 64 bits to minutes without the check before it. */
 		{ "213504d", -ERANGE }, { "5124096h", -ERANGE }, { "366d1s", -ERANGE },
+		/* A bare number is no duration; each unit once, largest first. */
+		{ "5", -EINVAL }, { "0", -EINVAL }, { "1h30", -EINVAL }, { "1h1h", -EINVAL },
+		{ "30m1h", -EINVAL }, { "1s1d", -EINVAL }, { "1m1m", -EINVAL },
 	};
 	const char *why;
 	__u64 v;

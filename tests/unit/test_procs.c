@@ -242,7 +242,7 @@ static void test_self(void **state)
 	assert_int_equal(uid, getuid());
 	assert_int_equal(sg_proc_stat(getpid(), &st), 0);
 	assert_int_equal(st.ppid, getppid());
-	assert_int_equal(sg_proc_netns(getpid(), &netns), 0);
+	assert_int_equal(sg_task_netns(getpid(), gettid(), &netns), 0);
 	assert_int_equal(stat("/proc/self/ns/net", &ns), 0);
 	assert_int_equal(netns, ns.st_ino);
 
@@ -254,10 +254,10 @@ static void test_self(void **state)
 	want.inode = sb.st_ino;
 	want.local_port = ntohs(sin.sin_port);
 	addr_of("127.0.0.1", want.local);
-	assert_int_equal(sg_proc_sockets(getpid(), find_inode, &want.inode), 1);
-	assert_int_equal(sg_proc_tcp(getpid(), find_listener, &want), 1);
+	assert_int_equal(sg_task_sockets(getpid(), gettid(), find_inode, &want.inode), 1);
+	assert_int_equal(sg_task_tcp(getpid(), gettid(), find_listener, &want), 1);
 	close(fd);
-	assert_int_equal(sg_proc_sockets(getpid(), find_inode, &want.inode), 0);
+	assert_int_equal(sg_task_sockets(getpid(), gettid(), find_inode, &want.inode), 0);
 	assert_int_equal(sg_proc_ruid(0, &uid), -ENOENT);
 }
 

@@ -168,7 +168,7 @@ static void test_status_json(void **state)
 		"\"maps\":[{\"map\":\"sg_policies\",\"entries\":2,\"capacity\":65536},"
 		"{\"map\":\"sg_events\",\"entries\":null,\"capacity\":262144}],"
 		"\"errors\":{\"map_full\":0,\"ringbuf_full\":0,\"truncated\":0,\"bad_header\":0,"
-		"\"fragment\":2,\"exthdr_limit\":0},\"counters\":{\"ban_drops\":0,\"events\":9,"
+		"\"fragment\":2,\"exthdr_limit\":0,\"vlan_limit\":0},\"counters\":{\"ban_drops\":0,\"events\":9,"
 		"\"denied_block\":0,\"denied_throttle\":4,\"denied_no_bucket\":0,"
 		"\"local_recorded\":0,\"local_unrecorded\":0,\"local_evicted\":0,\"smtp_seen\":0,"
 		"\"smtp_replaced\":0,\"smtp_unrecorded\":0,"
@@ -204,7 +204,8 @@ static void test_status_text(void **state)
 		"    25 out,in             7          6           30           2000          1\n\n"
 		"MAP               ENTRIES   CAPACITY\n"
 		"sg_policies             2      65536\n\n"
-		"errors: map_full=0 ringbuf_full=0 truncated=0 bad_header=0 fragment=2 exthdr_limit=0\n"
+		"errors: map_full=0 ringbuf_full=0 truncated=0 bad_header=0 fragment=2 exthdr_limit=0 "
+		"vlan_limit=0\n"
 		"counters: ban_drops=0 events=9 denied_block=0 denied_throttle=4 denied_no_bucket=0 "
 		"local_recorded=0 local_unrecorded=0 local_evicted=0 smtp_seen=0 smtp_replaced=0 "
 		"smtp_unrecorded=0 flow_quota=0 sender_quota=0 egress_made=0 sources_made=0\n");
@@ -285,6 +286,11 @@ static void test_escape_id(void **state)
 	assert_escapes("a\nb\tc\x7f", "a\\x0ab\\x09c\\x7f");
 	assert_escapes("a\\xe9", "a\\\\xe9");
 	assert_escapes("", "");
+	/* A quote ends no quoted field; C1 controls (CSI U+009B) reach no terminal. */
+	assert_escapes("a\"b", "a\\x22b");
+	assert_escapes("\xc2\x9b"
+		       "2J\xc2\x80\xc2\x9f\xc2\xa0",
+		       "\\xc2\\x9b2J\\xc2\\x80\\xc2\\x9f\xc2\xa0");
 
 	/* The escape fits exactly, or is refused whole. */
 	assert_int_equal(sg_escape_id("\xff\xff\xff", longest, sizeof(longest)), 12);
@@ -305,6 +311,26 @@ static void test_escape_id(void **state)
 	assert_int_equal(sg_unescape_id("abcdefgh", buf, sizeof(buf)), -ENOSPC);
 }
 
+/* A field of a log line: plain when it is one token and its own escape, else quoted. */
+static void test_log_value(void **state)
+{
+	char buf[64], small[8];
+
+	assert_string_equal(sg_log_value("bob", buf, sizeof(buf)), "bob");
+	assert_string_equal(sg_log_value("", buf, sizeof(buf)), "\"\"");
+	assert_string_equal(sg_log_value("/tmp/a b", buf, sizeof(buf)), "\"/tmp/a b\"");
+	assert_string_equal(sg_log_value("jos\xc3\xa9", buf, sizeof(buf)), "jos\xc3\xa9");
+	assert_string_equal(sg_log_value("a\\b", buf, sizeof(buf)), "\"a\\\\b\"");
+	/* The hostile title: no byte of it a control, no field of it outside the quotes. */
+	assert_string_equal(
+		sg_log_value("x\x1b[2J\a\r\n\" action=ban ip=1.2.3.4", buf, sizeof(buf)),
+		"\"x\\x1b[2J\\x07\\x0d\\x0a\\x22 action=ban ip=1.2.3.4\"");
+	/* Cut to whole escapes, the quotes kept. */
+	assert_string_equal(sg_log_value("a b\x01", small, sizeof(small)), "\"a b\"");
+	assert_string_equal(sg_log_value("abcdefgh", small, sizeof(small)), "\"abcde\"");
+	assert_string_equal(sg_printable("a\x1b\xc2\x9b", buf, sizeof(buf)), "a\\x1b\\xc2\\x9b");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -312,6 +338,7 @@ int main(void)
 		cmocka_unit_test(test_top_text),    cmocka_unit_test(test_status_json),
 		cmocka_unit_test(test_status_text), cmocka_unit_test(test_escape_id),
 		cmocka_unit_test(test_fail_closed),
+		cmocka_unit_test(test_log_value),
 	};
 
 	return cmocka_run_group_tests_name("render", tests, NULL, NULL);

@@ -71,7 +71,8 @@ const struct sg_command sg_cmd_kill = {
 	.summary = "kill a user's processes that are sending mail",
 	.usage = "usage: smtpguard kill USER|UID [--force] [--reason TEXT]\n"
 		 "  Sends SIGKILL to each process whose real UID is the user's and that holds\n"
-		 "  a connection to a watched SMTP port, or was seen connecting to one in the\n"
+		 "  a connection to a watched SMTP port (in any of its threads' descriptor\n"
+		 "  tables, its leader gone or not), or was seen connecting to one in the\n"
 		 "  last minute (a process refused by a block holds none), and lists them.\n"
 		 "  Never a process of another user, nor this command or its parents. UID 0\n"
 		 "  needs --force. What was killed, and TEXT, go to the audit log.\n",

@@ -32,12 +32,14 @@ struct policy_args {
 	__u64 rate_per_hour;	   /* 0: not given */
 	__u32 burst;		   /* 0: not given */
 	__u64 for_ns;		   /* 0: no expiry */
+	int force;		   /* root's own connections may be limited */
 	char id[SG_PRINCIPAL_MAX]; /* release of a mail account: its principal; "": a user's */
 };
 
 /* Rows of more than one table. */
 #define OPT_REASON "reason", 0, SG_STRING(struct policy_args, reason)
 #define OPT_FOR	   "for", 'f', SG_DURATION(struct policy_args, for_ns), .label = "duration"
+#define OPT_FORCE  "force", 0, SG_FLAG(struct policy_args, force)
 /* Another command's options: refused rather than unknown, with a word on who takes them. */
 #define OPT_NO_RATE  "rate", 0, SG_REFUSED, .label = "rate", .why = "takes no rate"
 #define OPT_NO_BURST "burst", 0, SG_REFUSED, .label = "burst", .why = "takes no burst"
@@ -47,16 +49,15 @@ static const struct sg_option throttle_options[] = {
 	{ "burst", 'b', SG_COUNT(struct policy_args, burst), .label = "burst", .max = SG_BURST_MAX,
 	  .range = 1 },
 	{ OPT_FOR },
+	{ OPT_FORCE },
 	{ OPT_REASON },
 	{},
 };
 
 static const struct sg_option block_options[] = {
-	{ OPT_NO_RATE },
-	{ OPT_NO_BURST, .max = SG_BURST_MAX, .range = 1 },
-	{ OPT_FOR },
-	{ OPT_REASON },
-	{},
+	{ OPT_NO_RATE }, { OPT_NO_BURST, .max = SG_BURST_MAX, .range = 1 },
+	{ OPT_FOR },	 { OPT_FORCE },
+	{ OPT_REASON },	 {},
 };
 
 static const struct sg_option release_options[] = {
@@ -105,6 +106,12 @@ static int write_policy(const struct sg_command *cmd, void *opts, char **args, i
 
 	if (sg_resolve_user(args[0], &uid, name, sizeof(name)))
 		return SG_EXIT_FAIL;
+	/* Root's connections are the system's own mail: a typo must not cut them. */
+	if (!uid && !a->force)
+		return sg_usage_error(cmd,
+				      "%s is root: its connections are the system's mail "
+				      "(give --force if that is meant)",
+				      sg_who(uid, name, who, sizeof(who)));
 
 	p.set_by = SG_SET_CLI;
 	p.rate_per_hour = a->rate_per_hour;
@@ -298,11 +305,12 @@ const struct sg_command sg_cmd_throttle = {
 	.name = "throttle",
 	.summary = "limit a user's SMTP connections to a rate",
 	.usage = "usage: smtpguard throttle USER|UID --rate N/s|N/min|N/h [--burst N]\n"
-		 "                          [--for DURATION] [--reason TEXT]\n"
+		 "                          [--for DURATION] [--force] [--reason TEXT]\n"
 		 "  Lets the user open at most --burst connections at once (default: one\n"
 		 "  minute's worth of the rate, at least 1), refilled at --rate; beyond that\n"
 		 "  connect() to SMTP ports fails with EPERM. Takes effect at once, in the\n"
-		 "  kernel, with or without the daemon. DURATION: 90s, 15m, 2h, 1d, 1h30m.\n"
+		 "  kernel, with or without the daemon. DURATION: 90s, 15m, 2h, 1d, 1h30m\n"
+		 "  (each unit once, largest first). UID 0 needs --force.\n"
 		 "  The change and TEXT go to the audit log ('smtpguard log').\n",
 	.options = throttle_options,
 	.opts_size = sizeof(struct policy_args),
@@ -316,9 +324,10 @@ const struct sg_command sg_cmd_throttle = {
 const struct sg_command sg_cmd_block = {
 	.name = "block",
 	.summary = "refuse all of a user's SMTP connections",
-	.usage = "usage: smtpguard block USER|UID [--for DURATION] [--reason TEXT]\n"
+	.usage = "usage: smtpguard block USER|UID [--for DURATION] [--force] [--reason TEXT]\n"
 		 "  Every connect() the user makes to an SMTP port fails with EPERM until\n"
 		 "  'smtpguard release' or the end of DURATION (90s, 15m, 2h, 1d, 1h30m).\n"
+		 "  UID 0 needs --force.\n"
 		 "  The change and TEXT go to the audit log ('smtpguard log').\n",
 	.options = block_options,
 	.opts_size = sizeof(struct policy_args),

@@ -25,6 +25,7 @@
 
 #include "core/baseline.h"
 #include "util/htab.h"
+#include "util/tmpfile.h"
 
 #define MAGIC	  "SGBASE\0\0"
 #define MAGIC_LEN 8
@@ -374,9 +375,9 @@ int sg_baselines_save(const struct sg_baselines *s, const char *path, char *err,
 		snprintf(err, errlen, "%s: %s", path, strerror(ENAMETOOLONG));
 		return -ENAMETOOLONG;
 	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	fd = sg_tmpfile_open(tmp, 0600);
 	if (fd < 0) {
-		ret = -errno;
+		ret = fd;
 		snprintf(err, errlen, "%s: %s", path, strerror(-ret));
 		return ret;
 	}

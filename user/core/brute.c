@@ -14,6 +14,7 @@
 #include "util/htab.h"
 #include "util/parse.h"
 #include "util/render.h"
+#include "util/tmpfile.h"
 
 #define NEAR 32 /* sources a new one may replace at the cap: the idlest of them */
 
@@ -530,7 +531,7 @@ int sg_brute_save(struct sg_brute *b, const char *path)
 	json_t *root = json_object();
 	const struct offender *o;
 	size_t pos = 0;
-	int ret = 0;
+	int fd, ret = 0;
 
 	if (!root)
 		return -ENOMEM;
@@ -541,11 +542,19 @@ int sg_brute_save(struct sg_brute *b, const char *path)
 					      "last", (json_int_t)o->last));
 	}
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	/* Addresses and their offences are root's business: 0600. */
+	fd = sg_tmpfile_open(tmp, 0600);
+	if (fd < 0)
+		ret = fd;
 	errno = 0;
-	if (json_dump_file(root, tmp, JSON_COMPACT) || rename(tmp, path)) {
+	if (!ret && json_dumpfd(root, fd, JSON_COMPACT))
 		ret = -(errno ? errno : EIO);
+	if (fd >= 0 && close(fd) && !ret)
+		ret = -errno;
+	if (!ret && rename(tmp, path))
+		ret = -errno;
+	if (ret && fd >= 0)
 		unlink(tmp);
-	}
 	json_decref(root);
 	if (!ret)
 		b->dirty = 0;

@@ -20,6 +20,8 @@
 #include "smtpguard.h"
 
 #define SG_CONFIG_PATH "/etc/smtpguard/smtpguard.conf"
+/* A config larger than this is refused: it is typed by hand, and read whole on every reload. */
+#define SG_CONFIG_MAX_BYTES (1 << 20)
 /* Outside the Prometheus default-port allocations (9100-9999 and 9090-9094). */
 #define SG_EXPORTER_PORT 9025
 #define SG_CONTROL_SOCKET "/run/smtpguard/control.sock" /* [exporter] control */
@@ -262,9 +264,16 @@ int sg_config_load(const char *path, struct sg_config *c, char *err, size_t errl
 
 /*
  * The CLI's view: $SMTPGUARD_CONFIG, else SG_CONFIG_PATH when it exists,
- * over the default. A file that does not load is a warning on stderr and
- * the default stands: the emergency CLI must work.
+ * over the default, then sg_config_env. A file that does not load is a
+ * warning on stderr and the default stands: the emergency CLI must work.
  */
 void sg_config_cli(struct sg_config *c);
+
+/*
+ * What the environment overrides, for the CLI and the daemon alike, so that
+ * both write, and `smtpguard log` reads, one audit log: $SMTPGUARD_AUDIT_LOG,
+ * when set and not empty, for [audit] log.
+ */
+void sg_config_env(struct sg_config *c);
 
 #endif

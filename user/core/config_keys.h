@@ -228,6 +228,7 @@ struct load {
 	size_t errlen;
 	int err_line; /* of the first error; 0: none */
 	int read_err; /* errno of a failed read */
+	size_t bytes; /* read so far, at most SG_CONFIG_MAX_BYTES */
 
 	char *buf; /* the line being parsed, trimmed once inih has its copy */
 	size_t cap;

@@ -185,6 +185,53 @@ static int classify(struct load *l)
 	return 1;
 }
 
+/*
+ * The next line into l->buf, newline included, reading at most num - 1
+ * bytes of it: a longer line is refused before the rest is read, as is a
+ * NUL byte, which inih would end the line at, and a file larger than
+ * SG_CONFIG_MAX_BYTES. Its length; 0 at the end; -1 on an error.
+ */
+static ssize_t get_line(struct load *l, int num)
+{
+	size_t n = 0;
+	int ch = 0, nul = 0;
+	char *p;
+
+	if (l->cap < (size_t)num) {
+		p = realloc(l->buf, (size_t)num);
+		if (!p) {
+			l->read_err = ENOMEM;
+			return -1;
+		}
+		l->buf = p;
+		l->cap = (size_t)num;
+	}
+	while (n < (size_t)num - 1 && ch != '\n' && (ch = getc(l->f)) != EOF) {
+		l->buf[n++] = (char)ch;
+		nul |= !ch;
+	}
+	l->buf[n] = '\0';
+	if (ch == EOF && ferror(l->f)) {
+		l->read_err = errno ? errno : EIO;
+		return -1;
+	}
+	if (!n)
+		return 0;
+	l->lineno++;
+	l->bytes += n;
+	if (l->bytes > SG_CONFIG_MAX_BYTES)
+		bad(l, "the file is larger than %d bytes", SG_CONFIG_MAX_BYTES);
+	else if (nul)
+		bad(l, "a NUL byte in the line");
+	/* inih would split a line that does not fit its buffer with the newline. */
+	else if (n == (size_t)num - 1 && l->buf[n - 1] != '\n')
+		bad(l, "line longer than %d characters", num - 2);
+	else
+		return (ssize_t)n;
+	failed(l, l->lineno, NULL);
+	return -1;
+}
+
 static char *read_line(char *str, int num, void *stream)
 {
 	struct load *l = stream;
@@ -201,20 +248,10 @@ static char *read_line(char *str, int num, void *stream)
 		failed(l, l->lineno, NULL);
 		return NULL;
 	}
-	len = getline(&l->buf, &l->cap, l->f);
-	if (len < 0) {
-		if (ferror(l->f))
-			l->read_err = errno ? errno : EIO;
+	len = get_line(l, num);
+	if (len <= 0)
 		return NULL;
-	}
-	l->lineno++;
-	/* inih would split a line that does not fit its buffer with the newline. */
-	if (len - (l->buf[len - 1] == '\n') > num - 2) {
-		bad(l, "line longer than %d characters", num - 2);
-		failed(l, l->lineno, NULL);
-		return NULL;
-	}
-	memcpy(str, l->buf, len + 1);
+	memcpy(str, l->buf, (size_t)len + 1);
 	return classify(l) ? str : NULL;
 }
 
@@ -377,6 +414,14 @@ int sg_config_load(const char *path, struct sg_config *c, char *err, size_t errl
 	return ret;
 }
 
+void sg_config_env(struct sg_config *c)
+{
+	const char *log = getenv("SMTPGUARD_AUDIT_LOG");
+
+	if (log && *log)
+		snprintf(c->audit.path, sizeof(c->audit.path), "%s", log);
+}
+
 void sg_config_cli(struct sg_config *c)
 {
 	const char *path = getenv("SMTPGUARD_CONFIG");
@@ -388,4 +433,5 @@ void sg_config_cli(struct sg_config *c)
 	sg_config_default(c);
 	if (!access(path, F_OK) && sg_config_load(path, c, err, sizeof(err)))
 		sg_warn("warning: %s; going on with the default settings", err);
+	sg_config_env(c);
 }

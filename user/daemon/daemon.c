@@ -56,6 +56,8 @@ static int load_config(const char *path, struct sg_config *c)
 	ret = path ? sg_config_load(path, c, err, sizeof(err)) : 0;
 	if (ret)
 		sg_error("%s", err);
+	else
+		sg_config_env(c);
 	return ret;
 }
 

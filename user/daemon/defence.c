@@ -116,12 +116,14 @@ static void brute_ban(struct sg_defence *d, const struct sg_audit_cfg *cfg,
 	const char *rule = sg_ban_reason_name(v->reason);
 	/* The login is what a client sent: escaped for the log line and the audit log. */
 	char login[SG_ESCAPED_LEN(SG_MTA_LOGIN_MAX)], dur[32], why[sizeof(login) + 128];
+	char field[sizeof(login) + 2];
 	json_t *params;
 	int err;
 
 	sg_escape_id(v->login, login, sizeof(login));
+	sg_log_value(v->login, field, sizeof(field));
 	if (v->first) {
-		sg_info("alert account=%s rule=distributed addresses=%llu limit=%llu", login,
+		sg_info("alert account=%s rule=distributed addresses=%llu limit=%llu", field,
 			(unsigned long long)v->value, (unsigned long long)v->limit);
 		sg_audit_daemon(cfg, "alert", login,
 				json_pack("{s:s, s:I, s:I}", "rule", "distributed", "value",
@@ -134,7 +136,8 @@ static void brute_ban(struct sg_defence *d, const struct sg_audit_cfg *cfg,
 	sg_format_duration(v->ban_ns, dur, sizeof(dur));
 	sg_info("ban %s rule=%s value=%llu limit=%llu for=%s offences=%u%s%s%s", v->addr, rule,
 		(unsigned long long)v->value, (unsigned long long)v->limit, dur, v->offences,
-		v->login[0] ? " account=" : "", login, err > 0 ? " (a longer ban stays)" : "");
+		v->login[0] ? " account=" : "", v->login[0] ? field : "",
+		err > 0 ? " (a longer ban stays)" : "");
 	if (err > 0)
 		return;
 	snprintf(why, sizeof(why), "%s: %llu, limit %llu%s%s", rule, (unsigned long long)v->value,
@@ -219,11 +222,11 @@ static void report_relay(struct sg_defence *d, const struct sg_relay_cfg *relay,
 			 const struct sg_audit_cfg *cfg, struct sg_relay_client *x, time_t now)
 {
 	struct sg_ban_key key = { .prefixlen = 128 };
-	char dur[32];
+	char dur[32], rcpt[SG_ESCAPED_LEN(SG_MTA_ADDR_MAX) + 2];
 
 	d->relay_alerts++;
 	sg_info("alert open_relay client=%s messages=%llu rcpt=%s", x->ip,
-		(unsigned long long)x->messages, x->rcpt);
+		(unsigned long long)x->messages, sg_log_value(x->rcpt, rcpt, sizeof(rcpt)));
 	sg_audit_daemon(cfg, "alert", x->ip,
 			json_pack("{s:s, s:I, s:s}", "rule", "open_relay", "messages",
 				  (json_int_t)x->messages, "rcpt", x->rcpt),

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "daemon/metrics.h"
+#include "util/render.h"
 
 struct label {
 	const char *name;
@@ -25,60 +26,21 @@ struct label {
 #define NO_LABELS NULL, 0
 
 /*
- * Length of the valid UTF-8 sequence at s, 0 when s does not start one (Go's rules, which
- * Prometheus applies: no overlong forms, no surrogates, nothing above U+10FFFF).
- */
-static inline size_t utf8_len(const unsigned char *s)
-{
-	unsigned char lo = 0x80, hi = 0xbf;
-	size_t n, i;
-
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		n = 2;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		n = 3;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		n = 4;
-	else
-		return 0;
-	if (s[0] == 0xe0)
-		lo = 0xa0;
-	else if (s[0] == 0xed)
-		hi = 0x9f;
-	else if (s[0] == 0xf0)
-		lo = 0x90;
-	else if (s[0] == 0xf4)
-		hi = 0x8f;
-	for (i = 1; i < n; i++, lo = 0x80, hi = 0xbf)
-		if (s[i] < lo || s[i] > hi)
-			return 0;
-	return n;
-}
-
-/*
- * Label values are user names and interface names, which may hold any byte: Prometheus
- * rejects the whole scrape on one invalid UTF-8 value, so such bytes become U+FFFD.
+ * Label values are user, interface and principal names, which may hold any byte: each is
+ * sg_escape_id's escape (printable, valid UTF-8, so Prometheus takes the scrape and no
+ * terminal showing it obeys a control), its backslashes escaped again as the text format asks.
  */
 static inline void put_label_value(FILE *f, const char *value)
 {
-	const unsigned char *s = (const unsigned char *)value;
-	size_t n;
+	char piece[SG_ESCAPE_CHAR_MAX], *p;
+	size_t used;
 
-	while (*s) {
-		if (*s == '\\' || *s == '"') {
-			fputc('\\', f);
-			fputc(*s++, f);
-		} else if (*s == '\n') {
-			fputs("\\n", f);
-			s++;
-		} else if (*s < 0x80) {
-			fputc(*s++, f);
-		} else if ((n = utf8_len(s))) {
-			fwrite(s, 1, n, f);
-			s += n;
-		} else {
-			fputs("\xef\xbf\xbd", f);
-			s++;
+	for (; *value; value += used) {
+		sg_escape_char(value, piece, &used);
+		for (p = piece; *p; p++) {
+			if (*p == '\\')
+				fputc('\\', f);
+			fputc(*p, f);
 		}
 	}
 }

@@ -259,7 +259,7 @@ void sg_guard_tick(struct sg_guard *g, const struct sg_config *c, const struct s
 	struct sg_alert_change changes[SG_RULES];
 	__u64 now_s = now_ns / SG_NS_PER_SEC;
 	struct sg_observation o;
-	char id[SG_PRINCIPAL_MAX], user[64];
+	char id[SG_PRINCIPAL_MAX], user[64], field[SG_ESCAPED_LEN(64) + 2];
 	const struct sg_principal *p;
 	size_t i;
 	int n, j, err;
@@ -297,7 +297,8 @@ void sg_guard_tick(struct sg_guard *g, const struct sg_config *c, const struct s
 			}
 			user[0] = '\0';
 			sg_user_name(s->rows[i].uid, user, sizeof(user));
-			sg_info("alert cleared user=%s uid=%u rule=%s", user[0] ? user : "-",
+			sg_info("alert cleared user=%s uid=%u rule=%s",
+				user[0] ? sg_log_value(user, field, sizeof(field)) : "-",
 				s->rows[i].uid, sg_rule_names[changes[j].rule]);
 		}
 	}

@@ -235,7 +235,7 @@ static int brute_forced(struct sg_inband *ib, const struct sg_config *c,
 			const struct sg_policy_req *req, struct sg_mail_principal *p, time_t now)
 {
 	const struct sg_defence *d = ib->mail->defence;
-	char who[SG_ESCAPED_LEN(SG_PRINCIPAL_MAX)];
+	char who[SG_ESCAPED_LEN(SG_PRINCIPAL_MAX) + 2];
 	const struct sg_override *o;
 	struct sg_ban_key key;
 	const char *why;
@@ -247,7 +247,7 @@ static int brute_forced(struct sg_inband *ib, const struct sg_config *c,
 		return 0;
 	o = sg_budget_override(c, p->id, NULL);
 	if (o && o->alert_only) {
-		sg_escape_id(p->id, who, sizeof(who));
+		sg_log_value(p->id, who, sizeof(who));
 		sg_info("alert principal=%s rule=%s client=%s", who, RULE_BRUTE,
 			req->client_address);
 		return 0;

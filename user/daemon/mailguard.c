@@ -223,9 +223,9 @@ static int collect_qid(const char *qid, void *ctx)
 static void log_principal(const struct sg_mail_principal *p, char *buf, size_t len)
 {
 	struct passwd *pw = p->uid >= 0 ? getpwuid((uid_t)p->uid) : NULL;
-	char safe[SG_ESCAPED_LEN(SG_PRINCIPAL_MAX)];
+	char safe[SG_ESCAPED_LEN(SG_PRINCIPAL_MAX) + 2];
 
-	sg_escape_id(p->id, safe, sizeof(safe));
+	sg_log_value(p->id, safe, sizeof(safe));
 	if (pw)
 		snprintf(buf, len, "principal=%s uid=%lld user=%s", safe, (long long)p->uid,
 			 pw->pw_name);
@@ -649,7 +649,7 @@ void sg_mailguard_metrics(struct sg_mailguard *g, time_t now, struct sg_mta_metr
 			.domains_10m = o.destinations_10m,
 			.contained = p->contained,
 		};
-		sg_escape_id(p->id, rows[i].principal, sizeof(rows[i].principal));
+		snprintf(rows[i].principal, sizeof(rows[i].principal), "%s", p->id);
 	}
 	sg_mailcampaign_metrics(g, now);
 	m->campaign = g->campaign ? &g->campaign_m : NULL;

@@ -40,7 +40,7 @@ struct sg_alert_metric {
 
 /* A mail principal (SASL account or local sender) among the K busiest. */
 struct sg_account_metric {
-	char principal[SG_ESCAPED_LEN(SG_PRINCIPAL_MAX)]; /* sg_escape_id's */
+	char principal[SG_PRINCIPAL_MAX]; /* as the client sent it: the labels escape it */
 	const char *kind; /* "sasl" or "local" */
 	__u64 messages, recipients, sent, bounced, deferred, bounces_in, auth_failures;
 	__u32 client_ips_1h, domains_10m;

@@ -323,15 +323,16 @@ static void log_action(const struct sg_evidence *ev, const char *what, const cha
 	json_t *proc = first ? json_object_get(first, "process") : NULL;
 	const char *exe = proc ? json_string_value(json_object_get(proc, "exe")) : NULL;
 	const char *script = proc ? json_string_value(json_object_get(proc, "script")) : NULL;
-	char user[64], exe_buf[PATH_MAX], script_buf[PATH_MAX];
+	char user[SG_ESCAPED_LEN(64) + 2], exe_buf[SG_ESCAPED_LEN(PATH_MAX) + 2],
+		script_buf[sizeof(exe_buf)];
 
 	/* A customer names its files and its processes: nothing of theirs forges a line. */
 	sg_info("%s user=%s uid=%u rule=%s value=%.1f limit=%.1f%s%s%s%s%s%s", what,
-		ev->user && *ev->user ? sg_printable(ev->user, user, sizeof(user)) : "-", ev->uid,
+		ev->user && *ev->user ? sg_log_value(ev->user, user, sizeof(user)) : "-", ev->uid,
 		sg_rule_names[ev->rule], rs->value, rs->limit, detail ? " " : "",
 		detail ? detail : "", exe ? " exe=" : "",
-		exe ? sg_printable(exe, exe_buf, sizeof(exe_buf)) : "", script ? " script=" : "",
-		script ? sg_printable(script, script_buf, sizeof(script_buf)) : "");
+		exe ? sg_log_value(exe, exe_buf, sizeof(exe_buf)) : "", script ? " script=" : "",
+		script ? sg_log_value(script, script_buf, sizeof(script_buf)) : "");
 }
 
 /*

@@ -198,7 +198,8 @@ static void fpm_lookup(const struct sg_attrib_cfg *cfg, pid_t pid, const char *p
 	if (!cand)
 		goto out;
 	for (i = 0; i < gl.gl_pathc; i++)
-		cand[n++] = gl.gl_pathv[i];
+		if (sg_fpm_socket_trusted(gl.gl_pathv[i]))
+			cand[n++] = gl.gl_pathv[i];
 	for (k = 0; k < n_pat; k++)
 		if (cfg->fpm_sockets[k][0] != '/')
 			cand[n++] = cfg->fpm_sockets[k];
@@ -471,32 +472,12 @@ static void put(struct line *l, const char *fmt, ...)
 		l->pos += (size_t)n < l->len - l->pos ? (size_t)n : l->len - 1 - l->pos;
 }
 
-/*
- * A value the process chose (comm, paths, arguments) as one token of a
- * single log line: as it is when plain, else quoted, with quotes and
- * backslashes escaped and control bytes as \xHH, so that no value can
- * forge a line or a field.
- */
+/* A value the process chose (comm, paths, arguments) as one field: sg_log_value's. */
 static void put_value(struct line *l, const char *s)
 {
-	const unsigned char *p;
+	char esc[SG_ESCAPED_LEN(PATH_MAX) + 2];
 
-	for (p = (const unsigned char *)s; *p > ' ' && *p != 0x7f && *p != '"' && *p != '\\'; p++)
-		;
-	if (!*p && *s) {
-		put(l, "%s", s);
-		return;
-	}
-	put(l, "\"");
-	for (p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			put(l, "\\%c", *p);
-		else if (*p < 0x20 || *p == 0x7f)
-			put(l, "\\x%02x", *p);
-		else
-			put(l, "%c", *p);
-	}
-	put(l, "\"");
+	put(l, "%s", sg_log_value(s, esc, sizeof(esc)));
 }
 
 /*

@@ -20,12 +20,10 @@
 
 void sg_audit_cfg_cli(struct sg_audit_cfg *cfg)
 {
-	const char *log = getenv("SMTPGUARD_AUDIT_LOG");
 	struct sg_config c;
 
 	sg_config_cli(&c);
-	snprintf(cfg->path, sizeof(cfg->path), "%s", log && *log ? log : c.audit.path);
-	cfg->syslog = c.audit.syslog;
+	*cfg = c.audit;
 }
 
 const char *sg_audit_cli_actor(char *buf, size_t len)

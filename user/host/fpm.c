@@ -16,7 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <limits.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 #include <jansson.h>
@@ -421,4 +423,26 @@ int sg_fpm_script(const char *socket, const char *status_path, pid_t pid, char *
 	}
 	free(out.p);
 	return err;
+}
+
+int sg_fpm_socket_trusted(const char *path)
+{
+	char dir[PATH_MAX], *slash;
+	struct stat st;
+	int parent = 1;
+
+	if (snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir) || dir[0] != '/' ||
+	    lstat(dir, &st) || !S_ISSOCK(st.st_mode))
+		return 0;
+	do {
+		slash = strrchr(dir, '/');
+		slash[slash == dir] = '\0';
+		/* lstat: a symlink on the way could be a customer's, and is not followed. */
+		if (lstat(dir, &st) || !S_ISDIR(st.st_mode) || st.st_uid)
+			return 0;
+		if ((st.st_mode & (S_IWGRP | S_IWOTH)) && (parent || !(st.st_mode & S_ISVTX)))
+			return 0;
+		parent = 0;
+	} while (slash != dir);
+	return 1;
 }

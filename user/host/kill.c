@@ -2,7 +2,8 @@
 /*
  * Killing a UID's senders: the processes of one UID that hold SMTP
  * connections, or were seen connecting to an SMTP port within the last
- * minute. Chosen by real UID, never by name, and signalled through pidfds,
+ * minute; a connection counts whichever thread's descriptor table holds it.
+ * Chosen by real UID, never by name, and signalled through pidfds,
  * so that a pid reused meanwhile is never hit. The kill command and the
  * daemon's kill response share it.
  */
@@ -51,16 +52,24 @@ static void *vec_push(struct vec *v, size_t size)
 	return p;
 }
 
+/* One thread of a process of the UID: threads may differ in descriptor table and namespace. */
 struct cand {
-	int pid;
+	int pid, tid;
 	__u64 netns;
+	struct sg_proc_stat st; /* the process's */
+};
+
+/* An SMTP connection in a thread's descriptor table; threads sharing a table repeat it. */
+struct held {
+	int pid;
 	struct sg_proc_stat st;
+	struct sg_tcp_sock sock;
 };
 
 struct victim {
 	int pid;
 	struct sg_proc_stat st;	 /* when chosen: the process signalled must still match */
-	struct sg_tcp_sock sock; /* the first SMTP connection it holds */
+	struct sg_tcp_sock sock; /* the SMTP connection it holds with the lowest inode */
 	int n_socks;		 /* 0: seen connecting, holds none */
 };
 
@@ -69,14 +78,36 @@ struct kill_ctx {
 	__u8 watched[SG_PORT_BITS]; /* outbound ports, a bit each */
 	struct vec cands;	    /* struct cand: the UID's processes */
 	struct vec socks;   /* struct sg_tcp_sock: SMTP connections of one netns, by inode */
+	struct vec held;    /* struct held */
 	struct vec victims; /* struct victim */
 };
 
-/* Every process whose real UID is the target's. */
+struct proc {
+	struct kill_ctx *k;
+	struct cand c;
+};
+
+static int add_task(int tid, void *ctx)
+{
+	struct proc *p = ctx;
+	struct cand *slot;
+
+	/* A zombie leader, or a thread gone since the listing, shows no namespace. */
+	p->c.tid = tid;
+	if (sg_task_netns(p->c.pid, tid, &p->c.netns))
+		return 0;
+	slot = vec_push(&p->k->cands, sizeof(*slot));
+	if (!slot)
+		return -ENOMEM;
+	*slot = p->c;
+	return 0;
+}
+
+/* Every thread of every process whose real UID is the target's. */
 static int find_candidates(struct kill_ctx *k)
 {
 	struct dirent *de;
-	struct cand c, *slot;
+	struct proc p = { .k = k };
 	DIR *d = opendir("/proc");
 	int err = 0;
 	__u32 uid;
@@ -85,16 +116,14 @@ static int find_candidates(struct kill_ctx *k)
 	if (!d)
 		return -errno;
 	while (!err && (de = readdir(d))) {
-		c.pid = strtol(de->d_name, &end, 10);
+		p.c.pid = strtol(de->d_name, &end, 10);
 		/* Not the UID's, or gone since readdir. */
-		if (*end || c.pid <= 0 || sg_proc_ruid(c.pid, &uid) || uid != k->uid ||
-		    sg_proc_stat(c.pid, &c.st) || sg_proc_netns(c.pid, &c.netns))
+		if (*end || p.c.pid <= 0 || sg_proc_ruid(p.c.pid, &uid) || uid != k->uid ||
+		    sg_proc_stat(p.c.pid, &p.c.st))
 			continue;
-		slot = vec_push(&k->cands, sizeof(c));
-		if (slot)
-			*slot = c;
-		else
-			err = -ENOMEM;
+		err = sg_proc_tasks(p.c.pid, add_task, &p);
+		if (err != -ENOMEM)
+			err = 0; /* gone since */
 	}
 	closedir(d);
 	return err;
@@ -131,8 +160,8 @@ static int by_netns(const void *a, const void *b)
 }
 
 struct holder {
-	const struct kill_ctx *k;
-	struct victim v;
+	struct kill_ctx *k;
+	const struct cand *c;
 };
 
 static int match_sock(__u64 inode, void *ctx)
@@ -141,9 +170,14 @@ static int match_sock(__u64 inode, void *ctx)
 	struct sg_tcp_sock key = { .inode = inode };
 	const struct sg_tcp_sock *s =
 		bsearch(&key, h->k->socks.items, h->k->socks.n, sizeof(key), by_inode);
+	struct held *slot;
 
-	if (s && !h->v.n_socks++)
-		h->v.sock = *s;
+	if (!s)
+		return 0;
+	slot = vec_push(&h->k->held, sizeof(*slot));
+	if (!slot)
+		return -ENOMEM;
+	*slot = (struct held){ .pid = h->c->pid, .st = h->c->st, .sock = *s };
 	return 0;
 }
 
@@ -160,24 +194,47 @@ static int add_victim(struct kill_ctx *k, const struct victim *v)
 /* Candidates in [first, last) share a network namespace, hence one TCP table. */
 static int find_holders(struct kill_ctx *k, const struct cand *first, const struct cand *last)
 {
-	const struct cand *c;
 	struct holder h = { .k = k };
 	int err = -ENOENT;
 
-	/* Any member still alive can show the table. */
-	for (c = first; c < last && (err == -ENOENT || err == -ESRCH); c++) {
+	/* Any thread still alive can show the table. */
+	for (h.c = first; h.c < last && (err == -ENOENT || err == -ESRCH); h.c++) {
 		k->socks.n = 0;
-		err = sg_proc_tcp(c->pid, collect_sock, k);
+		err = sg_task_tcp(h.c->pid, h.c->tid, collect_sock, k);
 	}
 	if (err)
 		return err == -ENOENT || err == -ESRCH ? 0 : err;
 	qsort(k->socks.items, k->socks.n, sizeof(struct sg_tcp_sock), by_inode);
-	for (c = first; c < last && !err; c++) {
-		memset(&h.v, 0, sizeof(h.v));
-		h.v.pid = c->pid;
-		h.v.st = c->st;
-		if (!sg_proc_sockets(c->pid, match_sock, &h) && h.v.n_socks)
-			err = add_victim(k, &h.v);
+	for (h.c = first; h.c < last; h.c++)
+		/* Anything but memory: the thread is gone, and its table with it. */
+		if (sg_task_sockets(h.c->pid, h.c->tid, match_sock, &h) == -ENOMEM)
+			return -ENOMEM;
+	return 0;
+}
+
+static int by_pid_inode(const void *a, const void *b)
+{
+	const struct held *x = a, *y = b;
+
+	if (x->pid != y->pid)
+		return (x->pid > y->pid) - (x->pid < y->pid);
+	return (x->sock.inode > y->sock.inode) - (x->sock.inode < y->sock.inode);
+}
+
+/* A victim per process holding a connection, each connection counted once. */
+static int holders_to_victims(struct kill_ctx *k)
+{
+	const struct held *h = k->held.items;
+	struct victim v;
+	size_t i, j;
+	int err = 0;
+
+	qsort(k->held.items, k->held.n, sizeof(*h), by_pid_inode);
+	for (i = 0; i < k->held.n && !err; i = j) {
+		v = (struct victim){ .pid = h[i].pid, .st = h[i].st, .sock = h[i].sock };
+		for (j = i; j < k->held.n && h[j].pid == h[i].pid; j++)
+			v.n_socks += j == i || h[j].sock.inode != h[j - 1].sock.inode;
+		err = add_victim(k, &v);
 	}
 	return err;
 }
@@ -255,6 +312,8 @@ static int find_victims(struct kill_ctx *k)
 			;
 		err = find_holders(k, &c[i], &c[j]);
 	}
+	if (!err)
+		err = holders_to_victims(k);
 	return err ? err : find_senders(k);
 }
 
@@ -293,24 +352,13 @@ static int kill_one(const struct victim *v, __u32 uid)
 	return err;
 }
 
-/* A process names itself: nothing in its name reaches the terminal but printable ASCII. */
-static const char *printable(const char *comm, char *buf, size_t len)
-{
-	size_t i;
-
-	for (i = 0; comm[i] && i < len - 1; i++)
-		buf[i] = comm[i] > ' ' && comm[i] < 0x7f ? comm[i] : '?';
-	buf[i] = '\0';
-	return buf;
-}
-
 static void print_killed(const struct victim *v, __u32 uid)
 {
 	const struct sg_tcp_sock *s = &v->sock;
 	int v4 = !s->remote[0] && !s->remote[1] && s->remote[2] == htonl(0xffff);
-	char addr[INET6_ADDRSTRLEN], comm[sizeof(v->st.comm)];
+	char addr[INET6_ADDRSTRLEN], comm[SG_ESCAPED_LEN(sizeof(v->st.comm))];
 
-	printf("killed pid %d (%s) uid %u: ", v->pid, printable(v->st.comm, comm, sizeof(comm)),
+	printf("killed pid %d (%s) uid %u: ", v->pid, sg_printable(v->st.comm, comm, sizeof(comm)),
 	       uid);
 	if (!v->n_socks) {
 		printf("connecting (recent connect to a watched port)\n");
@@ -334,7 +382,7 @@ int sg_kill_senders(__u32 uid, int print, json_t *pids)
 {
 	struct kill_ctx k = { .uid = uid };
 	const struct victim *v;
-	char comm[16];
+	char comm[SG_ESCAPED_LEN(16)];
 	int err, failed = 0, killed = 0;
 	size_t i;
 
@@ -348,7 +396,7 @@ int sg_kill_senders(__u32 uid, int print, json_t *pids)
 	for (i = 0; i < k.victims.n; i++) {
 		if (protected(v[i].pid)) {
 			sg_info("not killing pid %d (%s): it runs this command", v[i].pid,
-				printable(v[i].st.comm, comm, sizeof(comm)));
+				sg_printable(v[i].st.comm, comm, sizeof(comm)));
 			continue;
 		}
 		err = kill_one(&v[i], k.uid);
@@ -368,6 +416,7 @@ int sg_kill_senders(__u32 uid, int print, json_t *pids)
 cleanup:
 	free(k.cands.items);
 	free(k.socks.items);
+	free(k.held.items);
 	free(k.victims.items);
 	return killed ? killed : failed;
 }

@@ -13,6 +13,7 @@
 #include "mail/backend.h"
 #include "util/render.h"
 #include "util/subproc.h"
+#include "util/tmpfile.h"
 
 void sg_mta_note(char *err, size_t len, const char *fmt, ...)
 {
@@ -98,10 +99,10 @@ static int table_edit(const char *path, int quoted, const char *key, const char 
 	if (!in && errno != ENOENT)
 		return -errno;
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	fd = sg_tmpfile_open(tmp, 0644);
 	out = fd >= 0 ? fdopen(fd, "w") : NULL;
 	if (!out) {
-		err = -errno;
+		err = fd < 0 ? fd : -errno;
 		if (fd >= 0)
 			close(fd);
 		if (in)

@@ -19,6 +19,7 @@
 #include "mail/backend.h"
 #include "util/parse.h"
 #include "util/render.h"
+#include "util/tmpfile.h"
 
 /* --- the state file ------------------------------------------------------- */
 
@@ -61,9 +62,9 @@ static int state_save(const struct sg_config *c, json_t *s)
 	int fd, err = 0;
 
 	snprintf(tmp, sizeof(tmp), "%s.tmp", c->mta.contained_path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	fd = sg_tmpfile_open(tmp, 0600);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	if (json_dumpfd(s, fd, JSON_INDENT(1) | JSON_SORT_KEYS) || fsync(fd))
 		err = errno ? -errno : -EIO;
 	close(fd);

@@ -63,7 +63,10 @@ int sg_parse_rate(const char *s, __u64 *per_hour, const char **why)
 
 int sg_parse_duration(const char *s, __u64 *ns, const char **why)
 {
-	__u64 total = 0, n, unit;
+	static const char units[] = "dhms";
+	static const __u64 seconds[] = { 86400, 3600, 60, 1 };
+	__u64 total = 0, n;
+	const char *u, *last = NULL;
 	int len;
 
 	if (!*s)
@@ -76,29 +79,22 @@ int sg_parse_duration(const char *s, __u64 *ns, const char **why)
 			return fail(why, "expected a number, as in 90s, 15m, 2h, 1d or 1h30m",
 				    -EINVAL);
 		s += len;
-		switch (*s) {
-		case '\0':
-		case 's':
-			unit = 1;
-			break;
-		case 'm':
-			unit = 60;
-			break;
-		case 'h':
-			unit = 3600;
-			break;
-		case 'd':
-			unit = 86400;
-			break;
-		default:
+		/* A bare number could be meant as seconds or as minutes: say which. */
+		if (!*s)
+			return fail(why, "a number needs its unit (s, m, h or d), as in 90s",
+				    -EINVAL);
+		u = strchr(units, *s);
+		if (!u)
 			return fail(why, "unknown unit (use s, m, h or d)", -EINVAL);
-		}
-		if (*s)
-			s++;
+		/* 1h1h or 30m1h is a typo, not a sum. */
+		if (last && u <= last)
+			return fail(why, "each unit once, largest first, as in 1d2h30m", -EINVAL);
+		last = u;
+		s++;
 		/* Compare before multiplying: 213504d must not wrap into minutes. */
-		if (n > (SG_DURATION_MAX - total) / (unit * SG_NS_PER_SEC))
+		if (n > (SG_DURATION_MAX - total) / (seconds[u - units] * SG_NS_PER_SEC))
 			return fail(why, "longer than a year", -ERANGE);
-		total += n * unit * SG_NS_PER_SEC;
+		total += n * seconds[u - units] * SG_NS_PER_SEC;
 	}
 	if (!total)
 		return fail(why, "a duration must be more than zero", -ERANGE);

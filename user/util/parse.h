@@ -14,7 +14,10 @@
 /* "N/s", "N/min" or "N/h" (also "N/sec", "N/m", "N/hour") into connections per hour. */
 int sg_parse_rate(const char *s, __u64 *per_hour, const char **why);
 
-/* "90", "90s", "15m", "2h", "1d", "1h30m" into nanoseconds; more than zero, at most a year. */
+/*
+ * "90s", "15m", "2h", "1d", "1h30m" into nanoseconds; more than zero, at most a year. Every
+ * number has its unit, and each unit comes once, largest first: "5" and "1h1h" are refused.
+ */
 int sg_parse_duration(const char *s, __u64 *ns, const char **why);
 
 /* A positive integer no greater than max. */

@@ -148,19 +148,40 @@ int sg_proc_stat(int pid, struct sg_proc_stat *st)
 	return err ? err : sg_stat_parse(buf, st);
 }
 
-int sg_proc_netns(int pid, __u64 *ino)
+int sg_proc_tasks(int pid, int (*fn)(int tid, void *ctx), void *ctx)
+{
+	struct dirent *de;
+	char path[64], *end;
+	int err = 0;
+	long tid;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	d = opendir(path);
+	if (!d)
+		return -errno;
+	while (!err && (de = readdir(d))) {
+		tid = strtol(de->d_name, &end, 10);
+		if (!*end && tid > 0)
+			err = fn((int)tid, ctx);
+	}
+	closedir(d);
+	return err;
+}
+
+int sg_task_netns(int pid, int tid, __u64 *ino)
 {
 	char path[64];
 	struct stat sb;
 
-	snprintf(path, sizeof(path), "/proc/%d/ns/net", pid);
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/ns/net", pid, tid);
 	if (stat(path, &sb))
 		return -errno;
 	*ino = sb.st_ino;
 	return 0;
 }
 
-int sg_proc_sockets(int pid, int (*fn)(__u64 inode, void *ctx), void *ctx)
+int sg_task_sockets(int pid, int tid, int (*fn)(__u64 inode, void *ctx), void *ctx)
 {
 	char path[64], link[64];
 	struct dirent *de;
@@ -169,7 +190,7 @@ int sg_proc_sockets(int pid, int (*fn)(__u64 inode, void *ctx), void *ctx)
 	ssize_t n;
 	DIR *d;
 
-	snprintf(path, sizeof(path), "/proc/%d/fd", pid);
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/fd", pid, tid);
 	d = opendir(path);
 	if (!d)
 		return -errno;
@@ -185,7 +206,7 @@ int sg_proc_sockets(int pid, int (*fn)(__u64 inode, void *ctx), void *ctx)
 	return err;
 }
 
-int sg_proc_tcp(int pid, int (*fn)(const struct sg_tcp_sock *s, void *ctx), void *ctx)
+int sg_task_tcp(int pid, int tid, int (*fn)(const struct sg_tcp_sock *s, void *ctx), void *ctx)
 {
 	static const char *const tables[] = { "tcp", "tcp6" };
 	struct sg_tcp_sock s;
@@ -195,7 +216,7 @@ int sg_proc_tcp(int pid, int (*fn)(const struct sg_tcp_sock *s, void *ctx), void
 	FILE *f;
 
 	for (i = 0; i < 2 && !err; i++) {
-		snprintf(path, sizeof(path), "/proc/%d/net/%s", pid, tables[i]);
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/net/%s", pid, tid, tables[i]);
 		f = fopen(path, "re");
 		if (!f) {
 			/* No tcp6 in a kernel booted with IPv6 disabled. */

@@ -53,13 +53,22 @@ int sg_socket_inode(const char *link, __u64 *inode);
 int sg_proc_ruid(int pid, __u32 *uid);
 int sg_proc_stat(int pid, struct sg_proc_stat *st);
 
-/* The inode of the process's network namespace. */
-int sg_proc_netns(int pid, __u64 *ino);
+/*
+ * Calls fn with each thread id of the process, until fn returns non-zero.
+ * A thread may hold a descriptor table and a network namespace of its own
+ * (unshare), and the process lives on after its leader exits while another
+ * thread runs: the leader, a zombie then, shows neither. What a process
+ * holds is what its threads hold.
+ */
+int sg_proc_tasks(int pid, int (*fn)(int tid, void *ctx), void *ctx);
 
-/* Calls fn for each socket the process holds, until fn returns non-zero. */
-int sg_proc_sockets(int pid, int (*fn)(__u64 inode, void *ctx), void *ctx);
+/* The inode of the network namespace of thread TID of process PID. */
+int sg_task_netns(int pid, int tid, __u64 *ino);
 
-/* Calls fn for each TCP socket of the process's network namespace, IPv4 and IPv6. */
-int sg_proc_tcp(int pid, int (*fn)(const struct sg_tcp_sock *s, void *ctx), void *ctx);
+/* Calls fn for each socket in the thread's descriptor table, until fn returns non-zero. */
+int sg_task_sockets(int pid, int tid, int (*fn)(__u64 inode, void *ctx), void *ctx);
+
+/* Calls fn for each TCP socket of the thread's network namespace, IPv4 and IPv6. */
+int sg_task_tcp(int pid, int tid, int (*fn)(const struct sg_tcp_sock *s, void *ctx), void *ctx);
 
 #endif

@@ -472,30 +472,42 @@ static int utf8_seq(const unsigned char *s)
 	return n;
 }
 
+size_t sg_escape_char(const char *c, char out[SG_ESCAPE_CHAR_MAX], size_t *used)
+{
+	const unsigned char *s = (const unsigned char *)c;
+	int n = *s >= 0x80 ? utf8_seq(s) : 1;
+
+	/* C1 controls (U+0080..U+009F) act on a terminal as their C0 forms do. */
+	if (n == 2 && *s == 0xc2 && s[1] <= 0x9f) {
+		*used = 2;
+		return (size_t)sprintf(out, "\\x%02x\\x%02x", s[0], s[1]);
+	}
+	if (!n || *s < 0x20 || *s == 0x7f || *s == '"') {
+		*used = 1;
+		return (size_t)sprintf(out, "\\x%02x", *s);
+	}
+	*used = (size_t)n;
+	if (*s == '\\')
+		return (size_t)sprintf(out, "\\\\");
+	memcpy(out, s, (size_t)n);
+	out[n] = '\0';
+	return (size_t)n;
+}
+
 int sg_escape_id(const char *id, char *buf, size_t len)
 {
-	const unsigned char *s = (const unsigned char *)id;
-	size_t o = 0, w;
-	int n, esc;
+	char piece[SG_ESCAPE_CHAR_MAX];
+	size_t o = 0, w, used;
 
 	if (!len)
 		return -ENOSPC;
-	for (; *s; s += n) {
-		n = *s >= 0x80 ? utf8_seq(s) : 1;
-		esc = !n || *s < 0x20 || *s == 0x7f;
-		w = esc ? 4 : *s == '\\' ? 2 : (size_t)n;
+	for (; *id; id += used) {
+		w = sg_escape_char(id, piece, &used);
 		if (o + w >= len) {
 			buf[o] = '\0';
 			return -ENOSPC;
 		}
-		if (esc) {
-			sprintf(buf + o, "\\x%02x", *s);
-			n = 1;
-		} else if (*s == '\\') {
-			memcpy(buf + o, "\\\\", 2);
-		} else {
-			memcpy(buf + o, s, (size_t)n);
-		}
+		memcpy(buf + o, piece, w);
 		o += w;
 	}
 	buf[o] = '\0';
@@ -540,11 +552,29 @@ int sg_unescape_id(const char *s, char *buf, size_t len)
 
 char *sg_printable(const char *s, char *buf, size_t len)
 {
-	size_t i;
+	sg_escape_id(s, buf, len);
+	return buf;
+}
 
-	for (i = 0; s[i] && i + 1 < len; i++)
-		buf[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
-	if (len)
-		buf[i] = '\0';
+char *sg_log_value(const char *s, char *buf, size_t len)
+{
+	int n;
+
+	if (len < 3) {
+		if (len)
+			buf[0] = '\0';
+		return buf;
+	}
+	n = sg_escape_id(s, buf + 1, len - 2);
+	if (n < 0)
+		n = (int)strlen(buf + 1);
+	/* Plain when it is one token already and its own escape. */
+	if (n && !strchr(buf + 1, ' ') && !strncmp(buf + 1, s, (size_t)n) && !s[n]) {
+		memmove(buf, buf + 1, (size_t)n + 1);
+		return buf;
+	}
+	buf[0] = '"';
+	buf[n + 1] = '"';
+	buf[n + 2] = '\0';
 	return buf;
 }

@@ -111,14 +111,25 @@ json_t *sg_fail_closed_json(const struct sg_status *st);
 json_t *sg_json_text(const char *s);
 
 /*
- * A principal's id (any bytes but NUL: a SASL login is what the client
- * sent) as text every sink takes, reversibly: JSON, an audit or log line,
- * a metric label, the containment state's keys. UTF-8 stays as it is; a
- * backslash becomes "\\", and a control byte, DEL or a byte that is not
- * part of well-formed UTF-8 becomes "\xNN" (lower-case hex). An id that
- * needs none of that is its own escape. SG_ESCAPED_LEN(n) is the room
- * for the escape of n bytes. Returns the escape's length, or -ENOSPC with
- * buf (len > 0) holding as much of it as fits, whole escapes only.
+ * The one escape of what a customer controls (a SASL login, a recipient, a
+ * process's name, command line, paths) in our output: JSON, an audit or log
+ * line, a terminal, a metric label, the containment state's keys; any bytes
+ * but NUL, reversibly. Printable ASCII and well-formed UTF-8 stay as they
+ * are; a backslash becomes "\\", and a control byte (C0, DEL), a double
+ * quote or a byte that is not part of well-formed UTF-8 becomes "\xNN"
+ * (lower-case hex), a C1 control (U+0080..U+009F) its two bytes so
+ * ("\xc2\x9b"). A string that needs none of that is its own escape.
+ */
+
+/* The escape of the character at c (one byte or one UTF-8 sequence): its length; *used: bytes read.
+ */
+#define SG_ESCAPE_CHAR_MAX 9
+size_t sg_escape_char(const char *c, char out[SG_ESCAPE_CHAR_MAX], size_t *used);
+
+/*
+ * The escape of a whole string. SG_ESCAPED_LEN(n) is the room for the
+ * escape of n bytes. Returns the escape's length, or -ENOSPC with buf
+ * (len > 0) holding as much of it as fits, whole escapes only.
  */
 #define SG_ESCAPED_LEN(n) (4 * (n) + 1)
 int sg_escape_id(const char *id, char *buf, size_t len);
@@ -126,8 +137,15 @@ int sg_escape_id(const char *id, char *buf, size_t len);
 /* The id whose escape is s; -EINVAL for a backslash that is neither escape, or "\x00". */
 int sg_unescape_id(const char *s, char *buf, size_t len);
 
-/* s for a log line or a terminal: control bytes and DEL become '?'; cut to len - 1. */
+/* s for a terminal: its escape, cut to whole escapes that fit in len; returns buf. */
 char *sg_printable(const char *s, char *buf, size_t len);
+
+/*
+ * s as one field value of a log line ("key=VALUE"): its escape, in double
+ * quotes when empty, holding a space or not its own escape, so that no value
+ * forges a field or a line; cut to whole escapes that fit in len. Returns buf.
+ */
+char *sg_log_value(const char *s, char *buf, size_t len);
 
 /* Print a JSON value to f followed by a newline; -EIO on failure. */
 int sg_json_print(FILE *f, json_t *v);
