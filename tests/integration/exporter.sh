@@ -7,7 +7,7 @@
 # behind TLS and basic auth from an exporter-toolkit web config. Sourced by
 # run.sh, after daemon.sh (write_config, start_daemon, http_get).
 
-TESTS+=(exporter_private exporter_slowloris exporter_tls)
+TESTS+=(exporter_private exporter_slowloris exporter_subuid_slowloris exporter_tls)
 
 SLOWLORIS=$ROOT/build/tools/sg_slowloris
 
@@ -81,6 +81,42 @@ test_exporter_slowloris()
 		-H "X-Big: $big")
 	echo "# 40 KB of header: HTTP status and seconds: $out"
 	expect_eq "40 KB of header" 431 "${out% *}"
+}
+
+# The same customer from 20 UIDs of a user namespace it maps with its /etc/subuid range:
+# still one client, its 4 connections in all (16 sub-UIDs would otherwise hold all 64).
+test_exporter_subuid_slowloris()
+{
+	local ok=0 start end out
+
+	start=$(subuid_free_start)
+	end=$((start + 65535))
+	write_config "$T/smtpguard.conf"
+	start_daemon "$T/smtpguard.conf"
+	nl_wait_until 30 usermod --add-subuids "$start-$end" --add-subgids "$start-$end" "$USER_A" ||
+		fail "usermod --add-subuids failed"
+	nl_wait_until 50 subuid_prefixes_are "$(id -u "$USER_A")" 1 ||
+		fail "the range never reached the kernel: $(tail -n 3 "$T/daemon.log")"
+	# shellcheck disable=SC2016 # expanded by the inner sh
+	as_user "$USER_A" unshare --user --map-auto --setuid 0 --setgid 0 sh -c '
+		for i in $(seq 1 20); do
+			setpriv --reuid=$i --regid=$i --clear-groups -- "$0" 127.0.0.1 9025 4 6 &
+		done
+		wait' "$SLOWLORIS" >"$T/slowloris.out" &
+	sleep 1
+	for _ in 1 2 3 4; do
+		[ "$(http_get /metrics -o /dev/null -w '%{http_code}' --max-time 1)" = 200 ] &&
+			ok=$((ok + 1))
+		sleep 1
+	done
+	wait $!
+	out=$(awk -F'[= ]' '{ open += $2; closed += $4 } END { printf "open=%d closed=%d", open, closed }' \
+		"$T/slowloris.out")
+	echo "# scrapes answered under 80 slow connections from 20 sub-UIDs: $ok of 4; $out"
+	expect_eq "scrapes answered under 20 sub-UIDs' slow connections" "4 of 4" "$ok of 4"
+	expect_eq "the customer's connections from its sub-UIDs" "open=4 closed=76" "$out"
+	nl_wait_until 30 usermod --del-subuids "$start-$end" --del-subgids "$start-$end" "$USER_A" ||
+		fail "usermod --del-subuids failed"
 }
 
 # /metrics over TLS with basic auth, from a web config; plain HTTP gets nothing.

@@ -937,6 +937,7 @@ static void test_process_fpm(void **state)
 static void test_fpm_socket_trusted(void **state)
 {
 	char top[PATH_MAX], run[PATH_MAX], sock[PATH_MAX], file[PATH_MAX], link[PATH_MAX];
+	char vrun[PATH_MAX], via[PATH_MAX];
 	int fd;
 
 	path_in(top, tmp, "trust");
@@ -948,8 +949,8 @@ static void test_fpm_socket_trusted(void **state)
 	assert_int_equal(symlink(sock, path_in(link, run, "link.sock")), 0);
 
 	assert_true(sg_fpm_socket_trusted(sock));
-	assert_false(sg_fpm_socket_trusted(file)); /* not a socket */
-	assert_false(sg_fpm_socket_trusted(link)); /* a symlink, not followed */
+	assert_false(sg_fpm_socket_trusted(file));	     /* not a socket */
+	assert_false(sg_fpm_socket_trusted(link));	     /* a symlink, not followed */
 	assert_false(sg_fpm_socket_trusted("run/www.sock")); /* relative */
 	/* Its directory: writable by a group, by everyone, sticky or not, or a customer's. */
 	assert_int_equal(chmod(run, 0775), 0);
@@ -968,6 +969,18 @@ static void test_fpm_socket_trusted(void **state)
 	assert_int_equal(chmod(top, 0755), 0);
 	assert_int_equal(chown(top, 1234, 0), 0);
 	assert_false(sg_fpm_socket_trusted(sock));
+	assert_int_equal(chown(top, 0, 0), 0);
+	/*
+	 * A directory on the way that is root's symlink (Debian's /var/run) leads to the
+	 * same socket; a customer's symlink, or one leading to a writable directory, not.
+	 */
+	assert_int_equal(symlink(run, path_in(vrun, top, "varrun")), 0);
+	assert_true(sg_fpm_socket_trusted(path_in(via, vrun, "www.sock")));
+	assert_int_equal(lchown(vrun, 1234, 0), 0);
+	assert_false(sg_fpm_socket_trusted(via));
+	assert_int_equal(lchown(vrun, 0, 0), 0);
+	assert_int_equal(chmod(run, 01777), 0);
+	assert_false(sg_fpm_socket_trusted(via));
 
 	close(fd);
 	remove_tree(top);

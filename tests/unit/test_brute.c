@@ -494,6 +494,32 @@ static void test_ipv6_prefix(void **state)
 }
 
 /*
+ * The allow list holds addresses, not prefixes: ::1 (allowed by default) and an allowed
+ * /128 are never counted, though their /64 would hold them; a sibling's /64 holds the
+ * allowed host, so it is never judged (its ban would be refused). Another /64 is.
+ */
+static void test_ipv6_allowed(void **state)
+{
+	struct sg_brute *b = sg_brute_new();
+	struct sg_brute_verdict v[8];
+
+	assert_true(sg_cidr_list_contains(cfg.allow, cfg.n_allow, addr_of("::1")));
+	assert_int_equal(sg_parse_cidr("2001:db8:9::5/128", &cfg.allow[cfg.n_allow++],
+				       &(const char *){ NULL }),
+			 0);
+	fails_from(b, "::1", SG_SVC_IMAP, 6, T0);
+	fails_from(b, "2001:db8:9::5", SG_SVC_IMAP, 6, T0);
+	assert_int_equal(sg_brute_judge(b, &cfg, T0, v, 8), 0);
+	fails_from(b, "2001:db8:9::6", SG_SVC_IMAP, 6, T0);
+	assert_int_equal(sg_brute_judge(b, &cfg, T0, v, 8), 0);
+	fails_from(b, "2001:db8:8::1", SG_SVC_IMAP, 6, T0);
+	assert_int_equal(sg_brute_judge(b, &cfg, T0, v, 8), 1);
+	assert_string_equal(v[0].addr, "2001:db8:8::/64");
+	cfg.n_allow--;
+	sg_brute_free(b);
+}
+
+/*
  * Ten addresses of one /64 failing once each on an account are one source,
  * not a distributed attack: an innocent user's typo after them is a typo.
  */
@@ -552,6 +578,7 @@ int main(void)
 		cmocka_unit_test_setup(test_failed_on, setup),
 		cmocka_unit_test_setup(test_failed_on_spread, setup),
 		cmocka_unit_test_setup(test_ipv6_prefix, setup),
+		cmocka_unit_test_setup(test_ipv6_allowed, setup),
 		cmocka_unit_test_setup(test_ipv6_distributed, setup),
 		cmocka_unit_test_setup(test_ipv6_failed_on, setup),
 	};

@@ -755,11 +755,23 @@ static void test_basic_auth(void **state)
 	exchange(ex, "GET /metrics HTTP/1.0\r\n\r\n", &c, &r);
 	assert_string_equal(field(&r, "WWW-Authenticate"), "Basic realm=\"smtpguard\"");
 	reply_free(&c, &r);
-	/* prometheus:s3cre, prometheus:s3cret, then again (the cached match), nobody:s3cret */
+	/*
+	 * prometheus:s3cre; prometheus:s3cret in the same second, past this client's one check
+	 * a second (429, Retry-After: 1); a second later let in, then again (the cached match,
+	 * no check); nobody:s3cret (no such user, no check).
+	 */
 	assert_error(
 		ex,
 		"GET /metrics HTTP/1.0\r\nAuthorization: Basic cHJvbWV0aGV1czpzM2NyZQ==\r\n\r\n",
 		401, "unauthorized\n");
+	exchange(ex,
+		 "GET /metrics HTTP/1.0\r\nAuthorization: Basic cHJvbWV0aGV1czpzM2NyZXQ=\r\n\r\n",
+		 &c, &r);
+	assert_int_equal(r.status, 429);
+	assert_string_equal(field(&r, "Retry-After"), "1");
+	reply_free(&c, &r);
+	assert_int_equal(sg_exporter_refused(ex), 1);
+	usleep(1100 * 1000);
 	for (i = 0; i < 2; i++) {
 		exchange(ex,
 			 "GET /metrics HTTP/1.0\r\n"

@@ -292,15 +292,32 @@ static void source_of(const struct sg_bruteforce_cfg *c, const __u32 addr[4],
 		a[i / 8] &= (unsigned char)~(0x80 >> (i % 8));
 }
 
-/* source_of() the address ip; -EINVAL when it is not one. */
-static int source_key(const struct sg_bruteforce_cfg *c, const char *ip, struct sg_ban_key *key)
+/* source_of() the address ip, and ip itself in host; -EINVAL when it is not one. */
+static int source_key(const struct sg_bruteforce_cfg *c, const char *ip, struct sg_ban_key *key,
+		      struct sg_ban_key *host)
 {
-	struct sg_ban_key host;
 	const char *why;
 
-	if (sg_parse_cidr(ip, &host, &why) || host.prefixlen != 128)
+	if (sg_parse_cidr(ip, host, &why) || host->prefixlen != 128)
 		return -EINVAL;
-	source_of(c, host.addr, key);
+	source_of(c, host->addr, key);
+	return 0;
+}
+
+/*
+ * The source (an IPv6 prefix, or an address) shares an address with an allowed network:
+ * it is never judged, as a ban of it would be refused (it covers the allowed).
+ */
+static int allowed_source(const struct sg_bruteforce_cfg *c, const __u32 addr[4])
+{
+	struct sg_ban_key src;
+	int i;
+
+	source_of(c, addr, &src);
+	for (i = 0; i < c->n_allow; i++)
+		if (sg_cidr_contains(&c->allow[i], src.addr) ||
+		    sg_cidr_contains(&src, c->allow[i].addr))
+			return 1;
 	return 0;
 }
 
@@ -324,7 +341,7 @@ void sg_brute_fail(struct sg_brute *b, const struct sg_bruteforce_cfg *c,
 		   const struct sg_mta_rec *r, time_t now)
 {
 	int svc = service_of(r->service);
-	struct sg_ban_key key;
+	struct sg_ban_key key, host;
 	struct account *a;
 	struct source *s;
 
@@ -332,8 +349,9 @@ void sg_brute_fail(struct sg_brute *b, const struct sg_bruteforce_cfg *c,
 	if (svc < 0)
 		return;
 	b->t.failures[svc]++;
-	if (!r->client_ip[0] || source_key(c, r->client_ip, &key) ||
-	    sg_cidr_list_contains(c->allow, c->n_allow, key.addr))
+	/* The address itself: an allowed host is never counted, whatever its prefix holds. */
+	if (!r->client_ip[0] || source_key(c, r->client_ip, &key, &host) ||
+	    sg_cidr_list_contains(c->allow, c->n_allow, host.addr))
 		return;
 	s = source(b, key.addr, 1);
 	if (!s)
@@ -469,7 +487,7 @@ size_t sg_brute_judge(struct sg_brute *b, const struct sg_bruteforce_cfg *c, tim
 	/* Judging a source that is there adds none: the iteration stays whole. */
 	while (n < max && (s = sg_htab_next(b->sources, &pos))) {
 		if (s->banned_until > now || now - s->last > window + fw ||
-		    sg_cidr_list_contains(c->allow, c->n_allow, s->addr))
+		    allowed_source(c, s->addr))
 			continue;
 		fails = c->auth_failures ? wc_sum(&s->fails, fw, now) : 0;
 		syns = c->syn_rate ? wc_sum(&s->syns, sw, now) : 0;
@@ -571,10 +589,10 @@ int sg_brute_failed_on(const struct sg_brute *b, const struct sg_bruteforce_cfg 
 {
 	char name[SG_MTA_LOGIN_MAX];
 	const struct account *a;
-	struct sg_ban_key key;
+	struct sg_ban_key key, host;
 	size_t i;
 
-	if (!*login || source_key(c, client_ip, &key))
+	if (!*login || source_key(c, client_ip, &key, &host))
 		return 0;
 	login_key(login, name);
 	a = find_account(b, name);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 #include <microhttpd.h>
 #include <sys/socket.h>
@@ -17,6 +18,7 @@ static const char not_allowed_body[] = "method not allowed\n";
 static const char forbidden_body[] = "forbidden: root only\n";
 static const char unauthorized_body[] = "unauthorized\n";
 static const char too_large_body[] = "request header fields too large\n";
+static const char too_many_body[] = "too many password checks: try again in a second\n";
 
 /* r with the fields added (one whose value is NULL is left out); NULL on failure. */
 static struct MHD_Response *with_fields(struct MHD_Response *r, const char *const (*fields)[2],
@@ -218,10 +220,39 @@ static int peer_is_root(struct MHD_Connection *conn)
 	       len == sizeof(cred) && cred.uid == 0;
 }
 
+/* Equal strings, in time that does not depend on where they differ. */
+static int same_secret(const char *a, const char *b)
+{
+	size_t n = strlen(a), i;
+	unsigned char d = n != strlen(b);
+
+	for (i = 0; !d && i < n; i++)
+		d |= (unsigned char)(a[i] ^ b[i]);
+	return !d;
+}
+
+/* 1: the client may spend a password check now (its share of this second's). */
+static int check_allowed(struct sg_exporter *ex, struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *i =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	if ((__u64)ts.tv_sec != ex->checks_second) {
+		ex->checks_second = (__u64)ts.tv_sec;
+		sg_quota_tick(&ex->checks);
+	}
+	return i && i->client_addr &&
+	       sg_quota_take(&ex->checks, sg_exporter_client_key(ex, i->client_addr));
+}
+
 /*
- * Basic auth against the web config's bcrypt hashes. bcrypt takes tens of milliseconds
- * at the usual costs, on the loop's time: a user's last Authorization value that matched
- * is kept and compared first, as the exporter-toolkit does, so a scraper costs one hash.
+ * Basic auth against the web config's bcrypt hashes: 1 let in, 0 refused, -EAGAIN when
+ * the client's share of checks is spent. bcrypt takes tens of milliseconds at the usual
+ * costs, on the loop's time: a user's last Authorization value that matched is kept and
+ * compared first, as the exporter-toolkit does, so a scraper costs one hash; any other
+ * value of a known user is hashed only within the client's share (SG_EXPORTER_CHECKS).
  */
 static int authorized(struct sg_exporter *ex, struct MHD_Connection *conn)
 {
@@ -234,10 +265,21 @@ static int authorized(struct sg_exporter *ex, struct MHD_Connection *conn)
 	if (!v)
 		return 0;
 	for (i = 0; i < ex->web.n_users; i++)
-		if (ex->auth_ok[i] && !strcmp(ex->auth_ok[i], v))
+		if (ex->auth_ok[i] && same_secret(ex->auth_ok[i], v))
 			return 1;
 	if (sg_webauth_parse(v, user, pass))
 		return 0;
+	for (i = 0; i < ex->web.n_users && strcmp(ex->web.users[i].name, user); i++)
+		;
+	if (i == ex->web.n_users) {
+		explicit_bzero(pass, sizeof(pass));
+		return 0;
+	}
+	if (!check_allowed(ex, conn)) {
+		explicit_bzero(pass, sizeof(pass));
+		ex->refused++;
+		return -EAGAIN;
+	}
 	ok = !sg_webauth_check(&ex->web, user, pass);
 	explicit_bzero(pass, sizeof(pass));
 	for (i = 0; ok && i < ex->web.n_users; i++) {
@@ -268,8 +310,14 @@ enum MHD_Result sg_exporter_handle(void *cls, struct MHD_Connection *conn, const
 					  ex->too_large);
 	if (side->control && !peer_is_root(conn))
 		return MHD_queue_response(conn, MHD_HTTP_FORBIDDEN, ex->forbidden);
-	if (!side->control && ex->web.n_users && !authorized(ex, conn))
-		return MHD_queue_response(conn, MHD_HTTP_UNAUTHORIZED, ex->unauthorized);
+	if (!side->control && ex->web.n_users) {
+		int a = authorized(ex, conn);
+
+		if (a < 0)
+			return MHD_queue_response(conn, MHD_HTTP_TOO_MANY_REQUESTS, ex->too_many);
+		if (!a)
+			return MHD_queue_response(conn, MHD_HTTP_UNAUTHORIZED, ex->unauthorized);
+	}
 	for (i = 0; side->control && i < ex->n_queries; i++)
 		if (!strcmp(url, ex->queries[i].path))
 			return answer_query(ex, &ex->queries[i], conn, method);
@@ -288,11 +336,12 @@ struct sg_exporter *sg_exporter_new(void)
 	const char *const basic[][2] = {
 		{ MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Basic realm=\"smtpguard\"" },
 	};
+	const char *const retry[][2] = { { MHD_HTTP_HEADER_RETRY_AFTER, "1" } };
 	struct sg_exporter *ex = calloc(1, sizeof(*ex));
 
 	if (!ex)
 		return NULL;
-	ex->epoll_fd = ex->diag_fd = ex->ctl_dirfd = -1;
+	ex->epoll_fd = ex->diag_fd = ex->subuids_fd = ex->ctl_dirfd = -1;
 	ex->tcp.ex = ex->ctl.ex = ex;
 	ex->ctl.control = 1;
 	ex->not_found = error_response(not_found_body, NULL);
@@ -300,8 +349,10 @@ struct sg_exporter *sg_exporter_new(void)
 	ex->forbidden = error_response(forbidden_body, NULL);
 	ex->unauthorized = with_fields(error_response(unauthorized_body, NULL), basic, 1);
 	ex->too_large = error_response(too_large_body, NULL);
+	ex->too_many = with_fields(error_response(too_many_body, NULL), retry, 1);
+	sg_quota_init(&ex->checks, SG_EXPORTER_CHECKS, 1);
 	if (!ex->not_found || !ex->not_allowed || !ex->forbidden || !ex->unauthorized ||
-	    !ex->too_large) {
+	    !ex->too_large || !ex->too_many) {
 		sg_exporter_free(ex);
 		return NULL;
 	}
@@ -359,8 +410,8 @@ int sg_exporter_query(struct sg_exporter *ex, const char *path, sg_query_fn fn, 
 /* What sg_exporter_new made; the MHD daemons are stopped first, dropping their references. */
 void sg_exporter_free(struct sg_exporter *ex)
 {
-	struct MHD_Response *shared[] = { ex->not_found, ex->not_allowed, ex->forbidden,
-					  ex->unauthorized, ex->too_large };
+	struct MHD_Response *shared[] = { ex->not_found,    ex->not_allowed, ex->forbidden,
+					  ex->unauthorized, ex->too_large,   ex->too_many };
 	size_t i;
 
 	for (i = 0; i < ex->n_docs; i++)

@@ -24,6 +24,11 @@ struct sg_exporter;
  */
 #define SG_EXPORTER_CONNECTIONS 64U
 #define SG_EXPORTER_PER_CLIENT	4U
+/*
+ * Basic-auth password checks (bcrypt, ~60 ms each at cost 10) a second, in all; one client
+ * (a local UID with its sub-UIDs, or an address) gets one of them.
+ */
+#define SG_EXPORTER_CHECKS 4U
 /* Request line and header fields at most; past it, 431. A body is never read. */
 #define SG_EXPORTER_HEADERS_MAX (16U * 1024)
 

@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
+#include "core/quota.h"
 #include "daemon/exporter.h"
 
 #define SG_EXPORTER_DOCS 8
@@ -56,7 +57,8 @@ struct sg_exporter {
 	struct sg_side tcp, ctl;
 	int epoll_fd;		/* both MHD daemons' epoll fds */
 	union sg_sockaddr addr; /* TCP's, as bound */
-	struct MHD_Response *not_found, *not_allowed, *forbidden, *unauthorized, *too_large;
+	struct MHD_Response *not_found, *not_allowed, *forbidden, *unauthorized, *too_large,
+		*too_many;
 	struct sg_doc docs[SG_EXPORTER_DOCS];
 	size_t n_docs;
 	struct sg_query {
@@ -68,11 +70,18 @@ struct sg_exporter {
 	/* TLS and basic auth on TCP; each user's last Authorization value that matched. */
 	struct sg_webconfig web;
 	char *auth_ok[SG_WEB_USERS];
+	/*
+	 * A bcrypt check costs tens of milliseconds of the loop: SG_EXPORTER_CHECKS a second,
+	 * one a client, so that nobody's wrong passwords hold up the tick or another's login.
+	 */
+	struct sg_quota checks;
+	__u64 checks_second; /* CLOCK_MONOTONIC second the shares are for */
 	char *tls_cert, *tls_key;
 	/* TCP connections per client, and the one being accepted (see exporter_net.c). */
 	int diag_fd;
+	int subuids_fd; /* sg_subuids, opened at the first local client: -1 until then */
 	struct sg_client clients[SG_EXPORTER_CONNECTIONS], admitted;
-	__u64 refused; /* connections closed by the per-client limit */
+	__u64 refused; /* connections closed by the per-client limit, checks deferred (429) */
 	/* The control socket, removed at stop if it is still ours. */
 	int ctl_dirfd;
 	char ctl_name[NAME_MAX + 1];
@@ -83,6 +92,9 @@ struct sg_exporter {
 enum MHD_Result sg_exporter_handle(void *cls, struct MHD_Connection *conn, const char *url,
 				   const char *method, const char *version, const char *upload_data,
 				   size_t *upload_data_size, void **req);
+
+/* exporter_net.c: the key of the client at addr, for its share of costly work. */
+__u32 sg_exporter_client_key(struct sg_exporter *ex, const struct sockaddr *addr);
 
 /* exporter.c: the parts that outlive both listeners; exporter_net.c starts these. */
 struct sg_exporter *sg_exporter_new(void);

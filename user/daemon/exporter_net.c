@@ -17,6 +17,8 @@
 
 #include "daemon/exporter_impl.h"
 #include "host/sockowner.h"
+#include "kern/state.h"
+#include "kern/subuids.h"
 #include "util/log.h"
 
 /*
@@ -58,18 +60,39 @@ static int listen_socket(union sg_sockaddr *addr, socklen_t len)
 	return fd;
 }
 
-/* The client a connection from addr counts against: its owner's UID where it is local. */
+/*
+ * The client a connection from addr counts against: its owner's UID where it is local,
+ * a sub-UID's range owner's (a customer's user namespace is still that one customer).
+ */
 static void client_of(struct sg_exporter *ex, const struct sockaddr *addr, struct sg_client *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->local = ex->diag_fd >= 0 && !sg_sockowner_uid(ex->diag_fd, addr, &ex->addr.sa, &c->uid);
-	if (c->local)
+	if (c->local) {
+		if (ex->subuids_fd < 0)
+			ex->subuids_fd = sg_pin_open(SG_MAP_SUBUIDS);
+		c->uid = sg_subuids_owner(ex->subuids_fd, c->uid);
 		return;
+	}
 	if (addr->sa_family == AF_INET6)
 		c->addr.in6.sin6_addr = ((const struct sockaddr_in6 *)addr)->sin6_addr;
 	else if (addr->sa_family == AF_INET)
 		c->addr.in.sin_addr = ((const struct sockaddr_in *)addr)->sin_addr;
 	c->addr.sa.sa_family = addr->sa_family;
+}
+
+__u32 sg_exporter_client_key(struct sg_exporter *ex, const struct sockaddr *addr)
+{
+	struct sg_client c;
+	__u32 h = 2166136261U; /* FNV-1a over a remote address: a collision only shares a share */
+	size_t i;
+
+	client_of(ex, addr, &c);
+	if (c.local)
+		return c.uid;
+	for (i = 0; i < sizeof(c.addr); i++)
+		h = (h ^ ((const unsigned char *)&c.addr)[i]) * 16777619U;
+	return h;
 }
 
 static struct sg_client *client_slot(struct sg_exporter *ex, const struct sg_client *c)
@@ -420,6 +443,8 @@ void sg_exporter_stop(struct sg_exporter *ex)
 	}
 	if (ex->diag_fd >= 0)
 		close(ex->diag_fd);
+	if (ex->subuids_fd >= 0)
+		close(ex->subuids_fd);
 	if (ex->epoll_fd >= 0)
 		close(ex->epoll_fd);
 	sg_exporter_free(ex);

@@ -63,8 +63,8 @@ static int render_metrics(FILE *f, const void *arg)
 	if (err)
 		return err;
 	family(f, "smtpguard_exporter_refused_total", "counter",
-	       "TCP connections to the exporter closed at once: their client (a local UID, or a "
-	       "remote address) already held its share.");
+	       "TCP connections to the exporter closed at once, and password checks deferred "
+	       "(429): their client (a local UID, or a remote address) already held its share.");
 	sample_u64(f, "smtpguard_exporter_refused_total", NO_LABELS, a->exporter_refused);
 	return fflush(f) || ferror(f) ? -EIO : 0;
 }
@@ -262,6 +262,9 @@ int sg_daemon_exporter_start(struct daemon *d, const struct sg_config *c, struct
 	}
 	sg_exporter_query(*out, "/explain", explain_query, d);
 	sg_exporter_query(*out, "/accounts", accounts_query, d);
+	/* A new exporter has no documents yet: /senders is published at the next tick. */
+	d->recent_changed = 1;
+	d->senders_tick = 0;
 	return 0;
 }
 

@@ -425,24 +425,44 @@ int sg_fpm_script(const char *socket, const char *status_path, pid_t pid, char *
 	return err;
 }
 
-int sg_fpm_socket_trusted(const char *path)
+/*
+ * The directories above the socket at path: root's, writable by root only (the socket's
+ * own) or also sticky (those above). With links, a directory on the way may be a symlink
+ * of root's (Debian's /var/run), whose own directory is checked next.
+ */
+static int dirs_trusted(const char *path, int links)
 {
 	char dir[PATH_MAX], *slash;
 	struct stat st;
 	int parent = 1;
 
-	if (snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir) || dir[0] != '/' ||
-	    lstat(dir, &st) || !S_ISSOCK(st.st_mode))
+	if (snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir) || dir[0] != '/')
 		return 0;
 	do {
 		slash = strrchr(dir, '/');
 		slash[slash == dir] = '\0';
 		/* lstat: a symlink on the way could be a customer's, and is not followed. */
-		if (lstat(dir, &st) || !S_ISDIR(st.st_mode) || st.st_uid)
+		if (lstat(dir, &st) || st.st_uid)
 			return 0;
-		if ((st.st_mode & (S_IWGRP | S_IWOTH)) && (parent || !(st.st_mode & S_ISVTX)))
+		if (links && S_ISLNK(st.st_mode)) {
+			parent = 0;
+			continue;
+		}
+		if (!S_ISDIR(st.st_mode) ||
+		    ((st.st_mode & (S_IWGRP | S_IWOTH)) && (parent || !(st.st_mode & S_ISVTX))))
 			return 0;
 		parent = 0;
 	} while (slash != dir);
 	return 1;
+}
+
+int sg_fpm_socket_trusted(const char *path)
+{
+	char real[PATH_MAX];
+	struct stat st;
+
+	/* The path as written (its root-owned links allowed), then where it leads. */
+	return dirs_trusted(path, 1) && realpath(path, real) && !lstat(real, &st) &&
+	       S_ISSOCK(st.st_mode) && dirs_trusted(real, 0) && !lstat(path, &st) &&
+	       S_ISSOCK(st.st_mode);
 }
