@@ -4,7 +4,7 @@
 # `smtpguard kill`: a user's processes that hold SMTP connections, or keep
 # trying to open them, and nobody else's. Sourced by run.sh.
 
-TESTS+=(kill kill_opening kill_threads)
+TESTS+=(kill kill_opening kill_threads kill_subuid)
 
 # Starts CMD (bash -c text; $0 is the sink's address) as USER in the test
 # cgroup, in the background; CMD prints its pid when it is ready, into FILE.
@@ -122,33 +122,91 @@ killed 1 process" "$out"
 
 # A connection only a thread other than the leader shows: in a descriptor
 # table of its own, or after the leader exited (a zombie leader shows none).
+# And one that 50 threads show, sharing a table: searched once, not 50 times.
 test_kill_threads()
 {
-	local own gone idle b uid out
+	local own gone shared idle b uid out
 
 	uid=$(id -u "$USER_A")
 	start_as "$USER_A" "$T/own.pid" "exec $ROOT/build/tools/sg_thread_holder \$0 25 unshare"
 	start_as "$USER_A" "$T/gone.pid" "exec $ROOT/build/tools/sg_thread_holder \$0 25 leader-exits"
+	start_as "$USER_A" "$T/shared.pid" "exec $ROOT/build/tools/sg_thread_holder \$0 25 shared"
 	# shellcheck disable=SC2016 # expanded by the user's bash
 	start_as "$USER_A" "$T/idle.pid" 'echo $$ && exec sleep 60'
 	start_as "$USER_B" "$T/b.pid" "exec $ROOT/build/tools/sg_thread_holder \$0 25 leader-exits"
 	read -r own <"$T/own.pid"
 	read -r gone <"$T/gone.pid"
+	read -r shared <"$T/shared.pid"
 	read -r idle <"$T/idle.pid"
 	read -r b <"$T/b.pid"
 	nl_wait_until 50 grep -q '^State:.*zombie' "/proc/$gone/status" ||
 		fail "the leader of $gone did not exit"
 	! find "/proc/$own/fd" -lname 'socket:*' | grep -q . || fail "the leader of $own shows a socket"
-	[ "$own" -lt "$gone" ] || { local t=$own; own=$gone; gone=$t; }
+	expect_eq "threads of $shared" 50 "$(find "/proc/$shared/task" -mindepth 1 -maxdepth 1 | wc -l)"
 	forget_sender "$USER_A" "$own"
 	forget_sender "$USER_A" "$gone"
+	forget_sender "$USER_A" "$shared"
 
-	out=$(sg kill "$USER_A")
-	expect_eq "kill output" "killed pid $own (sg_thread_holde) uid $uid: $NET4:25 established
-killed pid $gone (sg_thread_holde) uid $uid: $NET4:25 established
-killed 2 processes" "$out"
+	out=$(sg kill "$USER_A" 2>"$T/kill.err")
+	expect_eq "kill output" "$(for p in $(printf '%s\n' "$own" "$gone" "$shared" | sort -n); do
+		echo "killed pid $p (sg_thread_holde) uid $uid: $NET4:25 established"
+	done)
+killed 3 processes" "$out"
+	# Threads: own 2 (2 tables), gone 1 (its zombie leader has none), shared 50 (1), idle 1 (1).
+	expect_eq "tables searched" "smtpguard: searched 5 descriptor tables of 54 threads" \
+		"$(cat "$T/kill.err")"
 	nl_wait_until 20 dead "$own" || fail "A's unshared holder $own still alive"
 	nl_wait_until 20 dead "$gone" || fail "A's holder $gone with an exited leader still alive"
+	nl_wait_until 20 dead "$shared" || fail "A's 50-thread holder $shared still alive"
 	alive "$idle" || fail "A's process with no SMTP socket was killed"
 	[ -e "/proc/$b" ] || fail "B's holder was killed"
+}
+
+# A customer's mailer in a user namespace of its own runs as a sub-UID of
+# its range (/etc/subuid): kill finds it as the customer's and says which
+# UID it ran as. Nothing of B is touched. A policy for the sub-UID, which
+# the hooks would never consult, is refused naming the owner.
+test_kill_subuid()
+{
+	local uid start end sub a b out rc
+
+	uid=$(id -u "$USER_A")
+	start=$(subuid_free_start)
+	end=$((start + 65535))
+	# --map-auto maps the namespace's UID 0 to the range's start.
+	sub=$((start + 5))
+	write_config "$T/smtpguard.conf"
+	start_daemon "$T/smtpguard.conf"
+	nl_wait_until 30 usermod --add-subuids "$start-$end" --add-subgids "$start-$end" "$USER_A" ||
+		fail "usermod --add-subuids failed"
+	nl_wait_until 50 subuid_prefixes_are "$uid" 1 ||
+		fail "the new range never reached the kernel: $(tail -n 3 "$T/daemon.log")"
+
+	start_as "$USER_A" "$T/a.pid" "exec unshare --user --map-auto --setuid 0 --setgid 0 \
+		setpriv --reuid=5 --regid=5 --clear-groups -- \
+		bash -c 'exec 3<>/dev/tcp/\$0/25 && echo \$\$ && exec sleep 60' \$0"
+	start_holder "$USER_B" "$T/b.pid" 25
+	read -r a <"$T/a.pid"
+	read -r b <"$T/b.pid"
+	expect_eq "real UID of A's holder" "$sub" "$(awk '/^Uid:/ { print $2 }' "/proc/$a/status")"
+
+	out=$(sg kill "$USER_A" 2>/dev/null)
+	expect_eq "kill output" "killed pid $a (sleep) uid $sub (sub-UID of $USER_A): $NET4:25 established
+killed 1 process" "$out"
+	nl_wait_until 20 dead "$a" || fail "A's sub-UID holder $a still alive"
+	alive "$b" || fail "B's holder was killed"
+
+	for cmd in "block $sub" "throttle $sub --rate 10/min" "release $sub"; do
+		rc=0
+		# shellcheck disable=SC2086 # the command's words
+		out=$(sg $cmd 2>&1) || rc=$?
+		expect_eq "$cmd: exit" 2 "$rc"
+		expect_eq "$cmd: message" "smtpguard ${cmd%% *}: uid $sub is a sub-UID of $USER_A \
+(/etc/subuid): $([ "${cmd%% *}" = release ] && echo release || echo limit) $USER_A" "$out"
+	done
+	expect_eq "policy of the sub-UID" 0 "$(map_dump sg_policies |
+		jq --argjson u "$sub" '[.[] | select(.formatted.key == $u)] | length')"
+
+	nl_wait_until 30 usermod --del-subuids "$start-$end" --del-subgids "$start-$end" "$USER_A" ||
+		fail "usermod --del-subuids failed"
 }

@@ -7,6 +7,7 @@
 #include "host/audit.h"
 #include "cli/cli.h"
 #include "host/kill.h"
+#include "util/log.h"
 
 static void audit(__u32 uid, const char *name, const char *reason, json_t *pids)
 {
@@ -37,6 +38,7 @@ static const struct sg_option kill_options[] = {
 static int run_kill(const struct sg_command *cmd, void *opts, char **args, int n_args)
 {
 	const struct kill_opts *o = opts;
+	struct sg_kill_scan scan;
 	char name[64], who[96];
 	int killed;
 	__u32 uid;
@@ -53,7 +55,10 @@ static int run_kill(const struct sg_command *cmd, void *opts, char **args, int n
 	pids = json_array();
 	if (!pids)
 		return sg_fail("%s", strerror(ENOMEM));
-	killed = sg_kill_senders(uid, 1, pids);
+	killed = sg_kill_senders(uid, 1, pids, &scan);
+	/* What the search cost: the customer sets the thread count, not the tables searched. */
+	sg_info("searched %u descriptor table%s of %u thread%s", scan.tables,
+		scan.tables == 1 ? "" : "s", scan.threads, scan.threads == 1 ? "" : "s");
 	if (killed > 0) {
 		printf("killed %d process%s\n", killed, killed == 1 ? "" : "es");
 		audit(uid, name, o->reason, pids);
@@ -70,12 +75,13 @@ const struct sg_command sg_cmd_kill = {
 	.name = "kill",
 	.summary = "kill a user's processes that are sending mail",
 	.usage = "usage: smtpguard kill USER|UID [--force] [--reason TEXT]\n"
-		 "  Sends SIGKILL to each process whose real UID is the user's and that holds\n"
-		 "  a connection to a watched SMTP port (in any of its threads' descriptor\n"
-		 "  tables, its leader gone or not), or was seen connecting to one in the\n"
-		 "  last minute (a process refused by a block holds none), and lists them.\n"
-		 "  Never a process of another user, nor this command or its parents. UID 0\n"
-		 "  needs --force. What was killed, and TEXT, go to the audit log.\n",
+		 "  Sends SIGKILL to each process whose real UID is the user's, or one of its\n"
+		 "  sub-UIDs (/etc/subuid), and that holds a connection to a watched SMTP\n"
+		 "  port (in any of its threads' descriptor tables, its leader gone or not),\n"
+		 "  or was seen connecting to one in the last minute (a process refused by a\n"
+		 "  block holds none), and lists them. Never a process of another user, nor\n"
+		 "  this command or its parents. UID 0 needs --force. What was killed, and\n"
+		 "  TEXT, go to the audit log.\n",
 	.options = kill_options,
 	.opts_size = sizeof(struct kill_opts),
 	.min_args = 1,

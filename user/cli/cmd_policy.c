@@ -21,6 +21,7 @@
 #include "cli/cli.h"
 #include "core/mailstats.h"
 #include "kern/maps.h"
+#include "kern/subuids.h"
 #include "util/render.h"
 #include "sg_bucket.h"
 #include "smtpguard.h"
@@ -94,6 +95,28 @@ static void audit(const struct sg_command *cmd, __u32 uid, const char *name,
 	json_decref(params);
 }
 
+/*
+ * The hooks police a sub-UID (/etc/subuid, as sg_subuids holds it) as its
+ * range's owner and never look up a policy of its own: one written would
+ * do nothing while the command said it did. Refused, naming the owner.
+ */
+static int refuse_subuid(const struct sg_command *cmd, __u32 uid, const char *name)
+{
+	int fd = sg_pin_open(SG_MAP_SUBUIDS);
+	__u32 owner = sg_subuids_owner(fd, uid);
+	char who[96], owner_name[64];
+
+	if (fd >= 0)
+		close(fd);
+	if (owner == uid)
+		return 0;
+	if (sg_user_name(owner, owner_name, sizeof(owner_name)))
+		snprintf(owner_name, sizeof(owner_name), "uid %u", owner);
+	return sg_usage_error(cmd, "%s is a sub-UID of %s (/etc/subuid): %s %s",
+			      sg_who(uid, name, who, sizeof(who)), owner_name,
+			      cmd == &sg_cmd_release ? "release" : "limit", owner_name);
+}
+
 /* throttle and block. */
 static int write_policy(const struct sg_command *cmd, void *opts, char **args, int n_args)
 {
@@ -106,6 +129,9 @@ static int write_policy(const struct sg_command *cmd, void *opts, char **args, i
 
 	if (sg_resolve_user(args[0], &uid, name, sizeof(name)))
 		return SG_EXIT_FAIL;
+	err = refuse_subuid(cmd, uid, name);
+	if (err)
+		return err;
 	/* Root's connections are the system's own mail: a typo must not cut them. */
 	if (!uid && !a->force)
 		return sg_usage_error(cmd,
@@ -255,6 +281,9 @@ static int run_release(const struct sg_command *cmd, void *opts, char **args, in
 		return release_mail(a->id, a);
 	if (sg_resolve_user(args[0], &uid, name, sizeof(name)))
 		return SG_EXIT_FAIL;
+	err = refuse_subuid(cmd, uid, name);
+	if (err)
+		return err;
 	sg_who(uid, name, who, sizeof(who));
 	c = malloc(sizeof(*c));
 	if (!c)

@@ -395,7 +395,7 @@ static enum sg_action kill_senders(const struct sg_audit_cfg *cfg, const struct 
 {
 	json_t *pids = json_array(), *params;
 	char detail[32];
-	int n = pids ? sg_kill_senders(ev->uid, 0, pids) : -ENOMEM;
+	int n = pids ? sg_kill_senders(ev->uid, 0, pids, NULL) : -ENOMEM;
 
 	snprintf(detail, sizeof(detail), "killed=%d", n > 0 ? n : 0);
 	log_action(ev, "action kill", detail);

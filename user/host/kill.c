@@ -3,7 +3,8 @@
  * Killing a UID's senders: the processes of one UID that hold SMTP
  * connections, or were seen connecting to an SMTP port within the last
  * minute; a connection counts whichever thread's descriptor table holds it.
- * Chosen by real UID, never by name, and signalled through pidfds,
+ * Chosen by real UID, never by name, a sub-UID (sg_subuids) counting as its
+ * range's owner, as the hooks police it; and signalled through pidfds,
  * so that a pid reused meanwhile is never hit. The kill command and the
  * daemon's kill response share it.
  */
@@ -16,7 +17,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <arpa/inet.h>
+#include <linux/kcmp.h>
 
+#include "host/attrib.h"
 #include "host/kill.h"
 #include "kern/maps.h"
 #include "util/procs.h"
@@ -24,6 +27,7 @@
 #include "sg_bucket.h"
 #include "smtpguard.h"
 #include "kern/state.h"
+#include "kern/subuids.h"
 #include "util/log.h"
 
 /* A process refused in a connect loop holds no socket: what the hooks saw this recently counts. */
@@ -55,19 +59,22 @@ static void *vec_push(struct vec *v, size_t size)
 /* One thread of a process of the UID: threads may differ in descriptor table and namespace. */
 struct cand {
 	int pid, tid;
+	__u32 ruid; /* the process's: the target's, or one of its sub-UIDs */
 	__u64 netns;
 	struct sg_proc_stat st; /* the process's */
 };
 
-/* An SMTP connection in a thread's descriptor table; threads sharing a table repeat it. */
+/* An SMTP connection in a thread's descriptor table; tables holding the same socket repeat it. */
 struct held {
 	int pid;
+	__u32 ruid;
 	struct sg_proc_stat st;
 	struct sg_tcp_sock sock;
 };
 
 struct victim {
 	int pid;
+	__u32 ruid;
 	struct sg_proc_stat st;	 /* when chosen: the process signalled must still match */
 	struct sg_tcp_sock sock; /* the SMTP connection it holds with the lowest inode */
 	int n_socks;		 /* 0: seen connecting, holds none */
@@ -75,6 +82,8 @@ struct victim {
 
 struct kill_ctx {
 	__u32 uid;
+	int subuids; /* sg_subuids, or -1: none loaded, each UID is its own */
+	struct sg_kill_scan scan;
 	__u8 watched[SG_PORT_BITS]; /* outbound ports, a bit each */
 	struct vec cands;	    /* struct cand: the UID's processes */
 	struct vec socks;   /* struct sg_tcp_sock: SMTP connections of one netns, by inode */
@@ -103,14 +112,23 @@ static int add_task(int tid, void *ctx)
 	return 0;
 }
 
-/* Every thread of every process whose real UID is the target's. */
+/* The real UID of the process is the target's or one of its sub-UIDs: 0 with *ruid set. */
+static int target_ruid(const struct kill_ctx *k, int pid, __u32 *ruid)
+{
+	int err = sg_proc_ruid(pid, ruid);
+
+	if (err)
+		return err;
+	return sg_subuids_owner(k->subuids, *ruid) == k->uid ? 0 : -ESRCH;
+}
+
+/* Every thread of every process whose real UID is the target's or a sub-UID of it. */
 static int find_candidates(struct kill_ctx *k)
 {
 	struct dirent *de;
 	struct proc p = { .k = k };
 	DIR *d = opendir("/proc");
 	int err = 0;
-	__u32 uid;
 	char *end;
 
 	if (!d)
@@ -118,7 +136,7 @@ static int find_candidates(struct kill_ctx *k)
 	while (!err && (de = readdir(d))) {
 		p.c.pid = strtol(de->d_name, &end, 10);
 		/* Not the UID's, or gone since readdir. */
-		if (*end || p.c.pid <= 0 || sg_proc_ruid(p.c.pid, &uid) || uid != k->uid ||
+		if (*end || p.c.pid <= 0 || target_ruid(k, p.c.pid, &p.c.ruid) ||
 		    sg_proc_stat(p.c.pid, &p.c.st))
 			continue;
 		err = sg_proc_tasks(p.c.pid, add_task, &p);
@@ -152,11 +170,29 @@ static int by_inode(const void *a, const void *b)
 	return (x->inode > y->inode) - (x->inode < y->inode);
 }
 
-static int by_netns(const void *a, const void *b)
+/* By namespace, then process, leader first: the thread the others' tables are compared to. */
+static int by_netns_pid(const void *a, const void *b)
 {
 	const struct cand *x = a, *y = b;
 
-	return (x->netns > y->netns) - (x->netns < y->netns);
+	if (x->netns != y->netns)
+		return (x->netns > y->netns) - (x->netns < y->netns);
+	if (x->pid != y->pid)
+		return (x->pid > y->pid) - (x->pid < y->pid);
+	if ((x->tid == x->pid) != (y->tid == y->pid))
+		return x->tid == x->pid ? -1 : 1;
+	return (x->tid > y->tid) - (x->tid < y->tid);
+}
+
+/*
+ * Threads share a descriptor table unless one unshared it: a table searched
+ * once is searched for all, or the customer's thread count would multiply
+ * the work. kcmp failing (no CAP_SYS_PTRACE, no CONFIG_KCMP, a thread gone)
+ * says nothing: then the thread's table is searched.
+ */
+static int same_table(int tid1, int tid2)
+{
+	return !syscall(SYS_kcmp, tid1, tid2, KCMP_FILES, 0, 0);
 }
 
 struct holder {
@@ -177,7 +213,7 @@ static int match_sock(__u64 inode, void *ctx)
 	slot = vec_push(&h->k->held, sizeof(*slot));
 	if (!slot)
 		return -ENOMEM;
-	*slot = (struct held){ .pid = h->c->pid, .st = h->c->st, .sock = *s };
+	*slot = (struct held){ .pid = h->c->pid, .ruid = h->c->ruid, .st = h->c->st, .sock = *s };
 	return 0;
 }
 
@@ -195,6 +231,7 @@ static int add_victim(struct kill_ctx *k, const struct victim *v)
 static int find_holders(struct kill_ctx *k, const struct cand *first, const struct cand *last)
 {
 	struct holder h = { .k = k };
+	const struct cand *ref = NULL;
 	int err = -ENOENT;
 
 	/* Any thread still alive can show the table. */
@@ -205,10 +242,20 @@ static int find_holders(struct kill_ctx *k, const struct cand *first, const stru
 	if (err)
 		return err == -ENOENT || err == -ESRCH ? 0 : err;
 	qsort(k->socks.items, k->socks.n, sizeof(struct sg_tcp_sock), by_inode);
-	for (h.c = first; h.c < last; h.c++)
-		/* Anything but memory: the thread is gone, and its table with it. */
-		if (sg_task_sockets(h.c->pid, h.c->tid, match_sock, &h) == -ENOMEM)
-			return -ENOMEM;
+	for (h.c = first; h.c < last; h.c++) {
+		/* The first live thread of the process searched: its table is the others' too. */
+		if (ref && ref->pid == h.c->pid && same_table(ref->tid, h.c->tid))
+			continue;
+		err = sg_task_sockets(h.c->pid, h.c->tid, match_sock, &h);
+		if (err == -ENOMEM)
+			return err;
+		/* Anything else: the thread is gone, and its table with it unless shared. */
+		if (!err) {
+			k->scan.tables++;
+			if (!ref || ref->pid != h.c->pid)
+				ref = h.c;
+		}
+	}
 	return 0;
 }
 
@@ -231,7 +278,9 @@ static int holders_to_victims(struct kill_ctx *k)
 
 	qsort(k->held.items, k->held.n, sizeof(*h), by_pid_inode);
 	for (i = 0; i < k->held.n && !err; i = j) {
-		v = (struct victim){ .pid = h[i].pid, .st = h[i].st, .sock = h[i].sock };
+		v = (struct victim){
+			.pid = h[i].pid, .ruid = h[i].ruid, .st = h[i].st, .sock = h[i].sock
+		};
 		for (j = i; j < k->held.n && h[j].pid == h[i].pid; j++)
 			v.n_socks += j == i || h[j].sock.inode != h[j - 1].sock.inode;
 		err = add_victim(k, &v);
@@ -262,10 +311,10 @@ static int sender_entry(const void *key, const void *value, void *ctx)
 	const struct sg_sender *s = value;
 	struct senders *w = ctx;
 	struct victim v = { .pid = sk->tgid };
-	__u32 uid;
 
+	/* The hooks key a sub-UID's connects by its owner. */
 	if (sk->uid != w->k->uid || s->last_ns + RECENT_NS < w->now || find_victim(w->k, v.pid) ||
-	    sg_proc_ruid(v.pid, &uid) || uid != w->k->uid || sg_proc_stat(v.pid, &v.st))
+	    target_ruid(w->k, v.pid, &v.ruid) || sg_proc_stat(v.pid, &v.st))
 		return 0;
 	/*
 	 * Started after the last connect seen: the pid was reused since. Not
@@ -306,7 +355,8 @@ static int find_victims(struct kill_ctx *k)
 	if (err)
 		return err;
 	c = k->cands.items;
-	qsort(c, k->cands.n, sizeof(*c), by_netns);
+	k->scan.threads = k->cands.n;
+	qsort(c, k->cands.n, sizeof(*c), by_netns_pid);
 	for (i = 0; i < k->cands.n && !err; i = j) {
 		for (j = i + 1; j < k->cands.n && c[j].netns == c[i].netns; j++)
 			;
@@ -328,7 +378,7 @@ static int protected(int pid)
 	return pid <= 1 || p == pid;
 }
 
-static int kill_one(const struct victim *v, __u32 uid)
+static int kill_one(const struct kill_ctx *k, const struct victim *v)
 {
 	struct sg_proc_stat st;
 	__u32 now_uid;
@@ -342,8 +392,8 @@ static int kill_one(const struct victim *v, __u32 uid)
 	 * /proc/PID was read means that process was alive throughout, so what was
 	 * read was its own: the same UID, and the same start as when chosen.
 	 */
-	if (sg_proc_ruid(v->pid, &now_uid) || sg_proc_stat(v->pid, &st) || now_uid != uid ||
-	    st.start_ticks != v->st.start_ticks)
+	if (sg_proc_ruid(v->pid, &now_uid) || sg_proc_stat(v->pid, &st) || now_uid != v->ruid ||
+	    sg_subuids_owner(k->subuids, now_uid) != k->uid || st.start_ticks != v->st.start_ticks)
 		err = -ESRCH;
 	else if (syscall(SYS_pidfd_send_signal, fd, 0, NULL, 0) ||
 		 syscall(SYS_pidfd_send_signal, fd, SIGKILL, NULL, 0))
@@ -356,10 +406,16 @@ static void print_killed(const struct victim *v, __u32 uid)
 {
 	const struct sg_tcp_sock *s = &v->sock;
 	int v4 = !s->remote[0] && !s->remote[1] && s->remote[2] == htonl(0xffff);
-	char addr[INET6_ADDRSTRLEN], comm[SG_ESCAPED_LEN(sizeof(v->st.comm))];
+	char addr[INET6_ADDRSTRLEN], comm[SG_ESCAPED_LEN(sizeof(v->st.comm))], name[64];
 
-	printf("killed pid %d (%s) uid %u: ", v->pid, sg_printable(v->st.comm, comm, sizeof(comm)),
-	       uid);
+	printf("killed pid %d (%s) uid %u", v->pid, sg_printable(v->st.comm, comm, sizeof(comm)),
+	       v->ruid);
+	if (v->ruid != uid) {
+		if (sg_user_name(uid, name, sizeof(name)))
+			snprintf(name, sizeof(name), "uid %u", uid);
+		printf(" (sub-UID of %s)", name);
+	}
+	printf(": ");
 	if (!v->n_socks) {
 		printf("connecting (recent connect to a watched port)\n");
 		return;
@@ -378,9 +434,9 @@ static int by_pid(const void *a, const void *b)
 	return x->pid - y->pid;
 }
 
-int sg_kill_senders(__u32 uid, int print, json_t *pids)
+int sg_kill_senders(__u32 uid, int print, json_t *pids, struct sg_kill_scan *scan)
 {
-	struct kill_ctx k = { .uid = uid };
+	struct kill_ctx k = { .uid = uid, .subuids = sg_pin_open(SG_MAP_SUBUIDS) };
 	const struct victim *v;
 	char comm[SG_ESCAPED_LEN(16)];
 	int err, failed = 0, killed = 0;
@@ -399,7 +455,7 @@ int sg_kill_senders(__u32 uid, int print, json_t *pids)
 				sg_printable(v[i].st.comm, comm, sizeof(comm)));
 			continue;
 		}
-		err = kill_one(&v[i], k.uid);
+		err = kill_one(&k, &v[i]);
 		/* Gone by itself, or no longer the process chosen: nothing to kill. */
 		if (err == -ESRCH)
 			continue;
@@ -414,6 +470,10 @@ int sg_kill_senders(__u32 uid, int print, json_t *pids)
 		killed++;
 	}
 cleanup:
+	if (scan)
+		*scan = k.scan;
+	if (k.subuids >= 0)
+		close(k.subuids);
 	free(k.cands.items);
 	free(k.socks.items);
 	free(k.held.items);
