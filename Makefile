@@ -34,7 +34,7 @@ FUZZERS    := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/fu
 FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	      -D_GNU_SOURCE -Iinclude -Iuser
 # Seconds per target: brief in `make test`, long in `make fuzz`.
-FUZZ_TEST_SECONDS ?= 10
+FUZZ_TEST_SECONDS ?= 5
 FUZZ_SECONDS      ?= 600
 
 .PHONY: all deps test test-unit test-bpf test-integration test-fuzz fuzz run bench demo install \

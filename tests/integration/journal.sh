@@ -225,7 +225,7 @@ test_journal_syslog_refused()
 
 	# Any file, with the unsafe key.
 	: >"$T/postfix/main.cf"
-	echo "trust_syslog = yes" >>"$conf"
+	printf '%s\n' "[mta]" "trust_syslog = yes" >>"$conf"
 	jr_trusted_start "$conf"
 
 	# Not named but found (Postfix through syslog: /var/log/mail.log or

@@ -358,7 +358,7 @@ test_bad_input()
 	expect_eq "empty pin dir afterwards" "" "$(ls -A "$empty")"
 	expect_eq "policies and bans after commands on an empty pin dir" "$before" "$(policy_state)"
 
-	expect_eq "root blocked with --force" "blocked root (uid 0) for 1m" \
+	expect_eq "root blocked with --force" "blocked root (uid 0) for 1m, 0 open connections cut" \
 		"$(sg block 0 --for 1m --force)"
 	expect_eq "root's policy" 2 \
 		"$(map_dump sg_policies | jq '.[] | select(.formatted.key == 0) | .formatted.value.mode')"
