@@ -399,7 +399,7 @@ struct sg_iface {
 
 /*
  * sg_smtp (hash, TC egress): SMTP sessions to ports that are not watched,
- * told by the client's first command (EHLO or HELO, in any case), per UID
+ * told by the client's first command (EHLO, HELO or MAIL, in any case), per UID
  * and destination. A UID holds at most SG_SMTP_SLOTS entries, one per slot
  * its destinations' address and port hash to: a new destination in a
  * taken slot replaces the older one (SG_CNT_SMTP_REPLACED), so no UID can
