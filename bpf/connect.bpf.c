@@ -304,6 +304,16 @@ static __always_inline void sg_own_socket(struct bpf_sock_addr *ctx, __u32 uid, 
 		sg_error(SG_ERR_MAP_FULL);
 }
 
+/* [ports] detect_any is on: a connect to a port that is not watched may still be. */
+static __always_inline int sg_detect_any(void)
+{
+	const struct sg_settings *s;
+	__u32 zero = 0;
+
+	s = bpf_map_lookup_elem(&sg_settings, &zero);
+	return s && (s->flags & SG_SETTING_DETECT_ANY);
+}
+
 /*
  * [ports] detect_any: the caller's UID was seen speaking SMTP to this
  * destination (sg_smtp), so it is watched for that UID; the attempt keeps
@@ -314,13 +324,8 @@ static __always_inline void sg_own_socket(struct bpf_sock_addr *ctx, __u32 uid, 
 static __always_inline int sg_smtp_watched(__u32 uid, const __u32 addr[4], __u16 port)
 {
 	struct sg_smtp_key key = { .uid = uid, .slot = sg_smtp_slot(addr, port) };
-	const struct sg_settings *s;
 	struct sg_smtp *e;
-	__u32 zero = 0;
 
-	s = bpf_map_lookup_elem(&sg_settings, &zero);
-	if (!s || !(s->flags & SG_SETTING_DETECT_ANY))
-		return 0;
 	e = bpf_map_lookup_elem(&sg_smtp, &key);
 	if (!e || !sg_smtp_is(e, addr, port))
 		return 0;
@@ -338,10 +343,13 @@ static __always_inline int sg_connect(struct bpf_sock_addr *ctx, const __u32 add
 
 	if (ctx->type != SG_SOCK_STREAM)
 		return 1;
+	/* The port first: the UID's trie lookup is for connects that may be watched, not all. */
+	ps = sg_port_lookup(port, SG_PORT_OUTBOUND);
+	if (!ps && !sg_detect_any())
+		return 1;
 	/* TC egress files sg_smtp under the policed UID too: a sub-UID is its owner. */
 	uid_gid = bpf_get_current_uid_gid();
 	uid = sg_policed_uid((__u32)uid_gid);
-	ps = sg_port_lookup(port, SG_PORT_OUTBOUND);
 	if (ps)
 		__sync_fetch_and_add(&ps->connects, 1); /* preemptible context: see sg_count() */
 	else if (!sg_smtp_watched(uid, addr, port))
