@@ -4,8 +4,8 @@
  * an sg_subuids of 8 entries pinned in a private bpffs. A trie at
  * max_entries answers ENOSPC; the range that finds no room is taken out
  * whole and counted full, and the ranges after it are still loaded. Written
- * again unchanged into the full trie, nothing moves (6.1 refuses even to
- * rewrite a key a full trie holds).
+ * again unchanged into the full trie, nothing moves (some kernels refuse
+ * even to rewrite a key a full trie holds; Debian's 6.1.170 does not).
  */
 #include <errno.h>
 #include <setjmp.h>

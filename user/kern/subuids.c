@@ -59,8 +59,8 @@ static int wanted_keys(const struct sg_subid_set *set, struct wanted *w)
 }
 
 /*
- * Puts one range's prefixes, skipping those that already name its owner (on
- * 6.1 a full trie refuses even to rewrite a key it has); with no room
+ * Puts one range's prefixes, skipping those that already name its owner
+ * (some kernels refuse even to rewrite a key a full trie holds); with no room
  * (ENOSPC from an LPM trie at max_entries), takes the range's prefixes out:
  * 1 then, else 0 or -errno.
  */
