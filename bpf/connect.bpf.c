@@ -131,12 +131,27 @@ static __always_inline int sg_decide(__u32 uid, __u64 now)
 	}
 }
 
+/*
+ * 1 when the UID may have an event now (a denial, or a process not recorded):
+ * at most one per deny_event_interval_ns, so no customer floods the ring.
+ * Racing CPUs may both pass this check; an extra event is harmless.
+ */
+static __always_inline int sg_event_due(struct sg_uid_stats *st, __u64 now)
+{
+	const struct sg_settings *s;
+	__u32 key = 0;
+
+	s = bpf_map_lookup_elem(&sg_settings, &key);
+	if (st->last_event_ns && s && now - st->last_event_ns < s->deny_event_interval_ns)
+		return 0;
+	st->last_event_ns = now;
+	return 1;
+}
+
 /* Count the attempt for the UID; returns 1 when a denial event is due. */
 static __always_inline int sg_count_uid(__u32 uid, int verdict, __u64 now)
 {
 	struct sg_uid_stats zero = { .first_ns = now }, *st;
-	__u32 key = 0;
-	struct sg_settings *s;
 
 	st = bpf_map_lookup_elem(&sg_uid_stats, &uid);
 	if (!st) {
@@ -154,24 +169,21 @@ static __always_inline int sg_count_uid(__u32 uid, int verdict, __u64 now)
 		return 0;
 	}
 	__sync_fetch_and_add(&st->denied, 1);
-
-	/* Racing CPUs may both pass this check; an extra event is harmless. */
-	s = bpf_map_lookup_elem(&sg_settings, &key);
-	if (st->last_event_ns && s && now - st->last_event_ns < s->deny_event_interval_ns)
-		return 0;
-	st->last_event_ns = now;
-	return 1;
+	return sg_event_due(st, now);
 }
+
+/* What sg_uid_insert did: the entry was there (or another CPU made it), it made it, or none. */
+enum sg_entry { SG_ENTRY_THERE, SG_ENTRY_MADE, SG_ENTRY_OVER_QUOTA, SG_ENTRY_NO_ROOM };
 
 /*
  * The UID's count of entries made in sg_flows (or sg_senders) when it may
  * make one more: its entries now (made less swept) are under its quota.
- * Else NULL, and an entry over the quota is counted; with no stats entry
- * (already counted as a full map) there is nothing to charge it to. CPUs
- * racing for the last place may each take it: a UID can go over its quota
- * by as many connect() calls as run at once.
+ * Else NULL, and an entry over the quota is counted (*how says so); with no
+ * stats entry (already counted as a full map) there is nothing to charge it
+ * to. CPUs racing for the last place may each take it: a UID can go over
+ * its quota by as many connect() calls as run at once.
  */
-static __always_inline __u64 *sg_uid_room(__u32 uid, int senders)
+static __always_inline __u64 *sg_uid_room(__u32 uid, int senders, enum sg_entry *how)
 {
 	const struct sg_uid_swept *gone = bpf_map_lookup_elem(&sg_uid_swept, &uid);
 	struct sg_uid_stats *st = bpf_map_lookup_elem(&sg_uid_stats, &uid);
@@ -187,6 +199,7 @@ static __always_inline __u64 *sg_uid_room(__u32 uid, int senders)
 		swept = senders ? gone->senders : gone->flows;
 	if (made > swept && made - swept >= (senders ? s->uid_senders_max : s->uid_flows_max)) {
 		sg_count(&sg_counters, senders ? SG_CNT_SENDER_QUOTA : SG_CNT_FLOW_QUOTA);
+		*how = SG_ENTRY_OVER_QUOTA;
 		return NULL;
 	}
 	return senders ? &st->senders : &st->flows;
@@ -194,24 +207,28 @@ static __always_inline __u64 *sg_uid_room(__u32 uid, int senders)
 
 /*
  * Insert zero at key when the UID has room for it, charged to the UID; the
- * entry at key, or NULL. *is_new says whether this call made it.
+ * entry at key, or NULL. *how says what this call did.
  */
 static __always_inline void *sg_uid_insert(void *map, const void *key, const void *zero, __u32 uid,
-					   int senders, int *is_new)
+					   int senders, enum sg_entry *how)
 {
-	__u64 *made = sg_uid_room(uid, senders);
+	__u64 *made;
 	void *v;
 
-	*is_new = 0;
+	*how = SG_ENTRY_NO_ROOM;
+	made = sg_uid_room(uid, senders, how);
 	if (!made)
 		return NULL;
+	*how = SG_ENTRY_THERE;
 	if (!bpf_map_update_elem(map, key, zero, BPF_NOEXIST)) {
 		__sync_fetch_and_add(made, 1);
-		*is_new = 1;
+		*how = SG_ENTRY_MADE;
 	}
 	v = bpf_map_lookup_elem(map, key);
-	if (!v)
+	if (!v) {
 		sg_error(SG_ERR_MAP_FULL);
+		*how = SG_ENTRY_NO_ROOM;
+	}
 	return v;
 }
 
@@ -220,12 +237,12 @@ static __always_inline void sg_count_flow(__u32 uid, const __u32 addr[4], __u16 
 {
 	struct sg_flow_key key = { .uid = uid, .port = port };
 	struct sg_flow zero = { .first_ns = now }, *f;
-	int is_new;
+	enum sg_entry how;
 
 	__builtin_memcpy(key.addr, addr, sizeof(key.addr));
 	f = bpf_map_lookup_elem(&sg_flows, &key);
 	if (!f)
-		f = sg_uid_insert(&sg_flows, &key, &zero, uid, 0, &is_new);
+		f = sg_uid_insert(&sg_flows, &key, &zero, uid, 0, &how);
 	if (!f)
 		return;
 	__sync_fetch_and_add(&f->attempts, 1);
@@ -234,29 +251,50 @@ static __always_inline void sg_count_flow(__u32 uid, const __u32 addr[4], __u16 
 	f->last_ns = now;
 }
 
-/* Count the attempt for the process; returns 1 when this process is new. */
-static __always_inline int sg_count_sender(__u32 uid, __u32 tgid, int verdict, __u64 now)
+/* Count the attempt for the process: whether it was known, is new, or could not be recorded. */
+static __always_inline enum sg_entry sg_count_sender(__u32 uid, __u32 tgid, int verdict, __u64 now)
 {
 	struct sg_sender_key key = { .uid = uid, .tgid = tgid };
 	struct sg_sender fresh = { .first_ns = now }, *s;
-	int is_new = 0;
+	enum sg_entry how = SG_ENTRY_THERE;
 
 	s = bpf_map_lookup_elem(&sg_senders, &key);
 	if (!s) {
 		bpf_get_current_comm(fresh.comm, sizeof(fresh.comm));
-		s = sg_uid_insert(&sg_senders, &key, &fresh, uid, 1, &is_new);
+		s = sg_uid_insert(&sg_senders, &key, &fresh, uid, 1, &how);
 		if (!s)
-			return is_new;
+			return how;
 	}
 	__sync_fetch_and_add(&s->attempts, 1);
 	if (verdict == SG_VERDICT_DENY)
 		__sync_fetch_and_add(&s->denied, 1);
 	s->last_ns = now;
-	return is_new;
+	return how;
 }
 
-static __always_inline void sg_emit(__u32 kind, int verdict, const __u32 addr[4], __u16 port,
-				    __u64 now, __u64 pid_tgid, __u64 uid_gid, __u32 uid)
+/*
+ * A process sg_senders could not take still makes an event, or a customer
+ * keeping its quota of processes alive (or UIDs filling the map) would hide
+ * every other one from the log, attribution and kill: the UID's one event
+ * of the interval, shared with its denials.
+ */
+static __always_inline __u32 sg_unrecorded_event(__u32 uid, enum sg_entry how, int deny_event,
+						 __u64 now)
+{
+	struct sg_uid_stats *st;
+
+	if (how != SG_ENTRY_OVER_QUOTA && how != SG_ENTRY_NO_ROOM)
+		return 0;
+	if (!deny_event) {
+		st = bpf_map_lookup_elem(&sg_uid_stats, &uid);
+		if (!st || !sg_event_due(st, now))
+			return 0;
+	}
+	return how == SG_ENTRY_OVER_QUOTA ? SG_EVENT_UNRECORDED_QUOTA : SG_EVENT_UNRECORDED_FULL;
+}
+
+static __always_inline void sg_emit(__u32 kind, __u32 flags, int verdict, const __u32 addr[4],
+				    __u16 port, __u64 now, __u64 pid_tgid, __u64 uid_gid, __u32 uid)
 {
 	struct sg_event *e;
 
@@ -273,7 +311,7 @@ static __always_inline void sg_emit(__u32 kind, int verdict, const __u32 addr[4]
 	e->tgid = pid_tgid >> 32;
 	e->uid = uid;
 	e->real_uid = (__u32)uid_gid;
-	e->pad2 = 0;
+	e->flags = flags;
 	e->gid = uid_gid >> 32;
 	__builtin_memcpy(e->addr, addr, sizeof(e->addr));
 	e->port = port;
@@ -304,6 +342,16 @@ static __always_inline void sg_own_socket(struct bpf_sock_addr *ctx, __u32 uid, 
 		sg_error(SG_ERR_MAP_FULL);
 }
 
+/* [ports] detect_any is on: a connect to a port that is not watched may still be. */
+static __always_inline int sg_detect_any(void)
+{
+	const struct sg_settings *s;
+	__u32 zero = 0;
+
+	s = bpf_map_lookup_elem(&sg_settings, &zero);
+	return s && (s->flags & SG_SETTING_DETECT_ANY);
+}
+
 /*
  * [ports] detect_any: the caller's UID was seen speaking SMTP to this
  * destination (sg_smtp), so it is watched for that UID; the attempt keeps
@@ -314,13 +362,8 @@ static __always_inline void sg_own_socket(struct bpf_sock_addr *ctx, __u32 uid, 
 static __always_inline int sg_smtp_watched(__u32 uid, const __u32 addr[4], __u16 port)
 {
 	struct sg_smtp_key key = { .uid = uid, .slot = sg_smtp_slot(addr, port) };
-	const struct sg_settings *s;
 	struct sg_smtp *e;
-	__u32 zero = 0;
 
-	s = bpf_map_lookup_elem(&sg_settings, &zero);
-	if (!s || !(s->flags & SG_SETTING_DETECT_ANY))
-		return 0;
 	e = bpf_map_lookup_elem(&sg_smtp, &key);
 	if (!e || !sg_smtp_is(e, addr, port))
 		return 0;
@@ -333,15 +376,19 @@ static __always_inline int sg_connect(struct bpf_sock_addr *ctx, const __u32 add
 	__u16 port = bpf_ntohs((__u16)ctx->user_port);
 	__u64 now, uid_gid, pid_tgid;
 	struct sg_port *ps;
-	int verdict, deny_event, is_new;
-	__u32 uid;
+	int verdict, deny_event;
+	enum sg_entry sender;
+	__u32 uid, flags;
 
 	if (ctx->type != SG_SOCK_STREAM)
+		return 1;
+	/* The port first: the UID's trie lookup is for connects that may be watched, not all. */
+	ps = sg_port_lookup(port, SG_PORT_OUTBOUND);
+	if (!ps && !sg_detect_any())
 		return 1;
 	/* TC egress files sg_smtp under the policed UID too: a sub-UID is its owner. */
 	uid_gid = bpf_get_current_uid_gid();
 	uid = sg_policed_uid((__u32)uid_gid);
-	ps = sg_port_lookup(port, SG_PORT_OUTBOUND);
 	if (ps)
 		__sync_fetch_and_add(&ps->connects, 1); /* preemptible context: see sg_count() */
 	else if (!sg_smtp_watched(uid, addr, port))
@@ -355,11 +402,12 @@ static __always_inline int sg_connect(struct bpf_sock_addr *ctx, const __u32 add
 		sg_own_socket(ctx, uid, port, pid_tgid, now);
 	deny_event = sg_count_uid(uid, verdict, now);
 	sg_count_flow(uid, addr, port, verdict, now);
-	is_new = sg_count_sender(uid, pid_tgid >> 32, verdict, now);
-	if (is_new)
-		sg_emit(SG_EV_NEW_SENDER, verdict, addr, port, now, pid_tgid, uid_gid, uid);
+	sender = sg_count_sender(uid, pid_tgid >> 32, verdict, now);
+	flags = sg_unrecorded_event(uid, sender, deny_event, now);
+	if (sender == SG_ENTRY_MADE || flags)
+		sg_emit(SG_EV_NEW_SENDER, flags, verdict, addr, port, now, pid_tgid, uid_gid, uid);
 	else if (deny_event)
-		sg_emit(SG_EV_DENIED, verdict, addr, port, now, pid_tgid, uid_gid, uid);
+		sg_emit(SG_EV_DENIED, 0, verdict, addr, port, now, pid_tgid, uid_gid, uid);
 	return verdict == SG_VERDICT_ALLOW;
 }
 

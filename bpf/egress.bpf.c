@@ -66,7 +66,10 @@ static __always_inline void sg_owner(struct __sk_buff *skb, struct sg_flow_key *
 		key->uid = s->overflow_uid;
 }
 
-/* b opens with "EHLO " or "HELO ", in any case: an SMTP client's first command. */
+/*
+ * b opens with "EHLO ", "HELO " or "MAIL ", in any case: an SMTP client's
+ * first command (Postfix and Exim take MAIL FROM with no greeting first).
+ */
 static __always_inline int sg_smtp_hello(__u8 b[5])
 {
 	int i;
@@ -74,8 +77,12 @@ static __always_inline int sg_smtp_hello(__u8 b[5])
 	/* A letter's lower case is itself with 0x20 set. */
 	for (i = 0; i < 4; i++)
 		b[i] |= 0x20;
+	if (b[4] != ' ')
+		return 0;
+	if (b[0] == 'm')
+		return b[1] == 'a' && b[2] == 'i' && b[3] == 'l';
 	return ((b[0] == 'e' && b[1] == 'h') || (b[0] == 'h' && b[1] == 'e')) && b[2] == 'l' &&
-	       b[3] == 'o' && b[4] == ' ';
+	       b[3] == 'o';
 }
 
 /* One more SMTP session of key's UID to key's destination. */
@@ -105,7 +112,7 @@ static __always_inline void sg_smtp_record(const struct sg_flow_key *key)
 
 /*
  * A segment to a port that is not watched: an SMTP session when it opens
- * with EHLO or HELO. The payload is read with a helper, which checks the
+ * with EHLO, HELO or MAIL. The payload is read with a helper, which checks the
  * offset and length against the packet, paged or not. A global function,
  * which the verifier checks once on its own rather than again behind every
  * path through the parser.

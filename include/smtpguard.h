@@ -116,7 +116,7 @@ struct sg_policy {
 /* sg_settings: one entry, key 0. */
 struct sg_settings {
 	struct sg_policy default_policy; /* for UIDs with no (unexpired) policy */
-	__u64 deny_event_interval_ns; /* at most one denial event per UID per interval */
+	__u64 deny_event_interval_ns;	 /* per UID, one denial or unrecorded sender event */
 	__u32 overflow_uid; /* /proc/sys/kernel/overflowuid: the UID of egress with no owner */
 	__u16 flags; /* SG_SETTING_* */
 	/*
@@ -146,7 +146,7 @@ struct sg_uid_stats {
 	__u64 denied;
 	__u64 first_ns;
 	__u64 last_ns;
-	__u64 last_event_ns; /* rate limit of denial events */
+	__u64 last_event_ns; /* rate limit of denial and unrecorded sender events */
 	/* Entries of this UID made in sg_flows and sg_senders, ever; less sg_uid_swept's: now. */
 	__u64 flows;
 	__u64 senders;
@@ -351,7 +351,10 @@ enum sg_counter { SG_COUNTERS(SG_ENUM_VALUE) SG_CNT__MAX };
 
 /* sg_events (ring buffer). */
 enum sg_event_kind {
-	SG_EV_NEW_SENDER = 1, /* first connect to a watched port by this (uid, tgid) */
+	/* first connect to a watched port by this (uid, tgid); or, with an
+	 * SG_EVENT_UNRECORDED_* flag, a connect of a process sg_senders could not
+	 * take, at most one per UID per interval (with the denials) */
+	SG_EV_NEW_SENDER = 1,
 	SG_EV_DENIED = 2, /* a connect was refused; at most one per UID per interval */
 };
 
@@ -374,8 +377,12 @@ struct sg_event {
 	__u16 pad[3];
 	char comm[16];
 	__u32 real_uid; /* the caller's own UID; uid is its owner's when it is a sub-UID */
-	__u32 pad2;
+	__u32 flags;	/* SG_EVENT_* */
 };
+
+/* sg_event.flags: the process is not in sg_senders, because... */
+#define SG_EVENT_UNRECORDED_QUOTA (1U << 0) /* its UID is at its quota of processes */
+#define SG_EVENT_UNRECORDED_FULL  (1U << 1) /* there was no room in sg_senders (or sg_uid_stats) */
 
 /*
  * sg_ifaces: written by user space only, to know what to detach. An ifindex
@@ -399,7 +406,7 @@ struct sg_iface {
 
 /*
  * sg_smtp (hash, TC egress): SMTP sessions to ports that are not watched,
- * told by the client's first command (EHLO or HELO, in any case), per UID
+ * told by the client's first command (EHLO, HELO or MAIL, in any case), per UID
  * and destination. A UID holds at most SG_SMTP_SLOTS entries, one per slot
  * its destinations' address and port hash to: a new destination in a
  * taken slot replaces the older one (SG_CNT_SMTP_REPLACED), so no UID can

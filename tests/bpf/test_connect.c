@@ -861,27 +861,94 @@ static void test_flow_quota(void **state)
 	expect_uid_made(flooder, SG_UID_FLOWS_DEFAULT, 1);
 }
 
-/* Past its quota of processes, a UID's new ones are not recorded, nor announced. */
+/* The settings with deny_event_interval_ns at ns; returns those they replace. */
+static struct sg_settings set_event_interval(__u64 ns)
+{
+	struct sg_settings s, saved;
+
+	assert_int_equal(sg_settings_get(&saved), 0);
+	s = saved;
+	s.deny_event_interval_ns = ns;
+	assert_int_equal(sg_settings_set(&s), 0);
+	return saved;
+}
+
+/* n events from first on: a new sender of uid's, by the process pid, flagged so. */
+static void expect_senders(int first, int n, __u32 uid, const pid_t *pid, __u32 flags)
+{
+	int i;
+
+	for (i = first; i < first + n; i++) {
+		expect_event(&t.events[i], SG_EV_NEW_SENDER, SG_VERDICT_ALLOW, uid, pid[i]);
+		assert_int_equal(t.events[i].flags, flags);
+	}
+}
+
+/*
+ * Past its quota of processes, a UID's new ones are not recorded, but still
+ * announced, flagged so: one event per UID per interval (an hour here, so the
+ * clock cannot make one due twice), and one per connect with no interval.
+ */
 static void test_sender_quota(void **state)
 {
 	__u64 refused = per_cpu_total(SG_MAP_COUNTERS, SG_CNT_SENDER_QUOTA);
 	struct sg_settings saved = set_quotas(SG_UID_FLOWS_DEFAULT, 3);
-	__u32 uid = 61013, i;
+	__u32 uid = 61013;
+	pid_t pid[7], twice[4];
+	int i;
 
-	set_policy(uid, SG_MODE_BLOCK, 0, 0, 0);
+	set_event_interval(3600ULL * 1000000000);
+	set_policy(uid, SG_MODE_OBSERVE, 0, 0, 0);
 	read_events();
 	for (i = 0; i < 5; i++)
-		expect_result(run_as(uid, VIA_CONNECT4, t.port, 2, NULL), 0, 2);
+		expect_result(run_as(uid, VIA_CONNECT4, t.port, 2, &pid[i]), 2, 0);
+	read_events();
+	assert_int_equal(t.n_events, 4);
+	expect_senders(0, 3, uid, pid, 0);
+	expect_senders(3, 1, uid, pid, SG_EVENT_UNRECORDED_QUOTA);
+
+	set_event_interval(0);
+	for (i = 5; i < 7; i++)
+		expect_result(run_as(uid, VIA_CONNECT4, t.port, 2, &pid[i]), 2, 0);
 	assert_int_equal(sg_settings_set(&saved), 0);
+	read_events();
+	assert_int_equal(t.n_events, 4);
+	for (i = 0; i < 4; i++)
+		twice[i] = pid[5 + i / 2];
+	expect_senders(0, 4, uid, twice, SG_EVENT_UNRECORDED_QUOTA);
 
 	assert_int_equal(uid_entries(SG_MAP_SENDERS, uid), 3);
 	expect_uid_made(uid, 1, 3);
-	/* Each of the last two processes tried twice. */
-	assert_int_equal(per_cpu_total(SG_MAP_COUNTERS, SG_CNT_SENDER_QUOTA) - refused, 4);
+	/* Each of the last four processes tried twice. */
+	assert_int_equal(per_cpu_total(SG_MAP_COUNTERS, SG_CNT_SENDER_QUOTA) - refused, 8);
+}
+
+/* Other UIDs' processes fill sg_senders: a UID's new one is not recorded, but announced. */
+static void test_senders_full(void **state)
+{
+	struct sg_settings saved = set_event_interval(3600ULL * 1000000000);
+	struct sg_sender_key k = { .uid = 3000000001U };
+	struct sg_sender v = {};
+	int fd = map_fd(SG_MAP_SENDERS);
+	__u32 uid = 61016, n;
+	pid_t pid;
+
+	for (k.tgid = 1; !bpf_map_update_elem(fd, &k, &v, BPF_NOEXIST); k.tgid++)
+		;
+	assert_int_equal(errno, E2BIG);
+	n = k.tgid - 1;
 	read_events();
-	assert_int_equal(t.n_events, 3);
-	for (i = 0; i < 3; i++)
-		assert_int_equal(t.events[i].kind, SG_EV_NEW_SENDER);
+	expect_result(run_as(uid, VIA_CONNECT4, t.port, 2, &pid), 2, 0);
+	read_events();
+	assert_int_equal(t.n_events, 1);
+	expect_senders(0, 1, uid, &pid, SG_EVENT_UNRECORDED_FULL);
+	assert_int_equal(uid_entries(SG_MAP_SENDERS, uid), 0);
+	expect_uid_made(uid, 1, 0);
+
+	for (k.tgid = 1; k.tgid <= n; k.tgid++)
+		assert_int_equal(bpf_map_delete_elem(fd, &k), 0);
+	close(fd);
+	assert_int_equal(sg_settings_set(&saved), 0);
 }
 
 static void set_flow_last(__u32 uid, __u32 offset, __u64 last_ns)
@@ -997,6 +1064,7 @@ int main(void)
 		cmocka_unit_test(test_subuid_is_its_owner),
 		cmocka_unit_test(test_flow_quota),
 		cmocka_unit_test(test_sender_quota),
+		cmocka_unit_test(test_senders_full),
 	};
 	/* In maps of their own, so that every entry the sweep sees is theirs. */
 	const struct CMUnitTest sweep[] = {

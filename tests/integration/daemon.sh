@@ -7,7 +7,8 @@
 # loopback ports are the test's own.
 
 TESTS+=(daemon_metrics daemon_prometheus daemon_reload daemon_restart daemon_attribution
-	daemon_hostile_title daemon_php_fpm daemon_expiry daemon_audit_env systemd_unit)
+	daemon_unrecorded_sender daemon_hostile_title daemon_php_fpm daemon_expiry daemon_audit_env
+	systemd_unit)
 
 EXPORTER=127.0.0.1:9025
 
@@ -249,6 +250,11 @@ has_sender() # USER
 	[ "$(newest_sender "$1" .uid 2>/dev/null)" = "$(id -u "$1")" ]
 }
 
+newest_not_recorded() # USER WHY
+{
+	[ "$(newest_sender "$1" .not_recorded 2>/dev/null)" = "$2" ]
+}
+
 # Every ring-buffer event is attributed: user, process, and "gone" when it exited first.
 test_daemon_attribution()
 {
@@ -275,6 +281,31 @@ test_daemon_attribution()
 	nl_wait_until 80 has_sender "$USER_B" || fail "no /senders entry for $USER_B"
 	expect_eq "B's sender" "sg_connect true null null" \
 		"$(newest_sender "$USER_B" '"\(.comm) \(.process.gone) \(.process.exe) \(.process.cwd)"')"
+}
+
+# A customer at its quota of processes (2 here) cannot hide a third: the
+# kernel announces it although it has no room to record it, once an interval
+# (an hour here), and the daemon logs and serves it as not recorded.
+test_daemon_unrecorded_sender()
+{
+	local uid
+
+	uid=$(id -u "$USER_A")
+	write_config "$T/smtpguard.conf" "[policy]" "uid_processes = 2" "deny_event_interval = 1h"
+	start_daemon "$T/smtpguard.conf"
+	for _ in 1 2 3 4; do
+		expect_connects "$USER_A" "ok=1 eperm=0 other=0" -n 1 "$NET4" 25
+	done
+	# The ring is read in order: once B's event is logged, all of A's are.
+	expect_connects "$USER_B" "ok=1 eperm=0 other=0" -n 1 "$NET4" 25
+	nl_wait_until 30 grep -q "new sender uid $(id -u "$USER_B") " "$T/daemon.log" ||
+		fail "no line for $USER_B: $(tail -n 3 "$T/daemon.log")"
+	expect_eq "A's lines" 3 "$(grep -c "new sender uid $uid " "$T/daemon.log")"
+	expect_eq "A's lines not recorded" 1 \
+		"$(grep "new sender uid $uid " "$T/daemon.log" |
+			grep -c ", not recorded: over its process quota$")"
+	nl_wait_until 80 newest_not_recorded "$USER_A" process_quota ||
+		fail "/senders: $(newest_sender "$USER_A" .not_recorded)"
 }
 
 # A customer's process names itself with terminal controls, a C1 CSI and a

@@ -123,6 +123,7 @@ if boot >"$log" 2>&1; then
 		kernel_test test_connect
 		kernel_test test_sockops
 		kernel_test test_localconn
+		kernel_test test_subuids
 		if cli_setup >"$log" 2>&1; then
 			step attach attach
 			step status status

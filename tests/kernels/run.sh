@@ -4,8 +4,8 @@
 # (build-initramfs.sh), whose /init (init.sh) runs the steps:
 #   fetch, boot (modules), load:OBJECT (each BPF object, with the verifier's
 #   processed instructions per program), test_packets, test_connect,
-#   test_sockops, test_localconn, attach, status, detach (smtpguard on a
-#   veth, with a bpffs and a cgroup of its own)
+#   test_sockops, test_localconn, test_subuids, attach, status, detach
+#   (smtpguard on a veth, with a bpffs and a cgroup of its own)
 # --verify-only stops after the loads (for `make bench`); there, the kernel
 # "host" is the running one, with no QEMU. With no KERNEL named, the list is
 # $KERNELS (tests/run.sh passes no arguments).
@@ -46,7 +46,8 @@ for f in "$INITRAMFS" "$VERIFY" "${OBJECTS[@]}"; do
 	}
 done
 steps=(fetch boot load:connect load:egress load:ingress load:sockops)
-[ "$mode" = verify ] || steps+=(test_packets test_connect test_sockops test_localconn attach status detach)
+[ "$mode" = verify ] ||
+	steps+=(test_packets test_connect test_sockops test_localconn test_subuids attach status detach)
 
 tmp=$(mktemp -d)
 # verify_host's bpffs, should it be left mounted.

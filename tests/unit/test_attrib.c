@@ -1100,7 +1100,7 @@ static void test_json(void **state)
 	text = json_text(sg_sender_info_json(&s));
 	assert_string_equal(
 		text, "{\"ts_ns\":123456789012,\"kind\":\"new_sender\",\"verdict\":\"allow\","
-		      "\"uid\":1001,"
+		      "\"not_recorded\":null,\"uid\":1001,"
 		      "\"gid\":1002,\"pid\":4243,\"tgid\":4242,\"destination\":\"203.0.113.5\","
 		      "\"port\":25,\"comm\":\"php-fpm8.2\",\"user\":\"bob\",\"account\":\"bob\","
 		      "\"owner\":\"res1\",\"panel\":\"cpanel\","
@@ -1114,12 +1114,25 @@ static void test_json(void **state)
 	text = json_text(sg_sender_info_json(&s));
 	assert_string_equal(
 		text,
-		"{\"ts_ns\":5,\"kind\":\"denied\",\"verdict\":\"deny\",\"uid\":4000000000,"
+		"{\"ts_ns\":5,\"kind\":\"denied\",\"verdict\":\"deny\",\"not_recorded\":null,"
+		"\"uid\":4000000000,"
 		"\"gid\":4000000000,\"pid\":4242,\"tgid\":4242,\"destination\":\"2001:db8::25\","
 		"\"port\":587,\"comm\":\"mail?\",\"user\":null,\"account\":null,\"owner\":null,"
 		"\"panel\":null,\"domains\":[],"
 		"\"process\":{\"gone\":true,\"exe\":null,\"cmdline\":null,\"cwd\":null,"
 		"\"script\":null}}");
+	free(text);
+
+	/* A process the kernel could not record says why. */
+	s.kind = SG_EV_NEW_SENDER;
+	s.flags = SG_EVENT_UNRECORDED_QUOTA;
+	text = json_text(sg_sender_info_json(&s));
+	assert_non_null(strstr(text, "\"kind\":\"new_sender\",\"verdict\":\"deny\","
+				     "\"not_recorded\":\"process_quota\",\"uid\":4000000000,"));
+	free(text);
+	s.flags = SG_EVENT_UNRECORDED_FULL;
+	text = json_text(sg_sender_info_json(&s));
+	assert_non_null(strstr(text, "\"not_recorded\":\"no_room\",\"uid\":4000000000,"));
 	free(text);
 }
 
@@ -1181,6 +1194,16 @@ static void test_line(void **state)
 	s.real_uid = s.uid;
 	sg_sender_info_line(&s, buf, sizeof(buf));
 	assert_string_equal(buf, "new sender uid 1001 (bob) pid 4242 php-fpm8.2 -> 203.0.113.5:25");
+
+	/* A process the kernel could not record: the line says so, and why. */
+	s.flags = SG_EVENT_UNRECORDED_QUOTA;
+	sg_sender_info_line(&s, buf, sizeof(buf));
+	assert_string_equal(buf, "new sender uid 1001 (bob) pid 4242 php-fpm8.2 -> 203.0.113.5:25, "
+				 "not recorded: over its process quota");
+	s.flags = SG_EVENT_UNRECORDED_FULL;
+	sg_sender_info_line(&s, buf, sizeof(buf));
+	assert_string_equal(buf, "new sender uid 1001 (bob) pid 4242 php-fpm8.2 -> 203.0.113.5:25, "
+				 "not recorded: no room in sg_senders");
 }
 
 /* --- recent senders --------------------------------------------------------------- */

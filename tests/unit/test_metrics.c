@@ -572,8 +572,8 @@ static void test_anyport(void **state)
 	assert_non_null(tail);
 	assert_string_equal(
 		tail,
-		"# HELP smtpguard_smtp_sessions_seen_total SMTP sessions TC egress saw open (EHLO or "
-		"HELO) to ports that are not watched.\n"
+		"# HELP smtpguard_smtp_sessions_seen_total SMTP sessions TC egress saw open (EHLO, "
+		"HELO or MAIL) to ports that are not watched.\n"
 		"# TYPE smtpguard_smtp_sessions_seen_total counter\n"
 		"smtpguard_smtp_sessions_seen_total 9\n"
 		"# HELP smtpguard_smtp_sessions_dropped_total Those not kept in sg_smtp: the UID's "

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * SMTP on ports that are not watched: what TC egress recorded in sg_smtp
- * (a client's EHLO or HELO, per UID and destination), told once per new
+ * (a client's EHLO, HELO or MAIL, per UID and destination), told once per new
  * destination, reported per port, and forgotten after an hour unused
  * (with [ports] detect_any, a connect() to the destination uses it).
  */

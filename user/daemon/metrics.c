@@ -411,7 +411,8 @@ static void anyport_metrics(FILE *f, const struct sg_status *st, const struct sg
 	int i;
 
 	family(f, "smtpguard_smtp_sessions_seen_total", "counter",
-	       "SMTP sessions TC egress saw open (EHLO or HELO) to ports that are not watched.");
+	       "SMTP sessions TC egress saw open (EHLO, HELO or MAIL) to ports that are not "
+	       "watched.");
 	sample_u64(f, "smtpguard_smtp_sessions_seen_total", NO_LABELS,
 		   st->counters[SG_CNT_SMTP_SEEN]);
 	named_family(f, "smtpguard_smtp_sessions_dropped_total", "counter",

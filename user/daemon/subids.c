@@ -126,6 +126,8 @@ void sg_subids_refresh(struct sg_subids *s, const char *path, int force)
 	err = sg_subuids_apply(&set);
 	if (err) {
 		sg_error("sub-UIDs: writing %s: %s", SG_MAP_SUBUIDS, strerror(-err));
+		/* Looked at never: the next tick tries again, the file changed or not. */
+		s->seen = -1;
 	} else {
 		memcpy(s->outcomes, set.outcomes, sizeof(s->outcomes));
 		for (i = SG_SUBID_LOADED + 1; i < SG_SUBID__MAX; i++)

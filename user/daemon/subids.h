@@ -14,7 +14,7 @@
 #include "core/subid.h"
 
 struct sg_subids {
-	int seen;		       /* the file was there at the last look */
+	int seen;		       /* the file was there at the last look; -1: write again */
 	struct stat st;		       /* as it was then */
 	__u64 outcomes[SG_SUBID__MAX]; /* its lines at the last read, by outcome */
 };
@@ -22,7 +22,8 @@ struct sg_subids {
 /*
  * Reads path ("": none, the map emptied) when force is set or it changed
  * since the last look. An absent file is no range; one that cannot be read
- * is logged and the map keeps what it has.
+ * is logged and the map keeps what it has; one that cannot be written is
+ * logged and tried again at the next call.
  */
 void sg_subids_refresh(struct sg_subids *s, const char *path, int force);
 

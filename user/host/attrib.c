@@ -354,6 +354,7 @@ void sg_attrib_resolve(const struct sg_attrib_cfg *cfg, const struct sg_event *e
 	out->verdict = e->verdict;
 	out->uid = e->uid;
 	out->real_uid = e->real_uid;
+	out->flags = e->flags;
 	out->gid = e->gid;
 	out->pid = e->pid;
 	out->tgid = e->tgid;
@@ -377,6 +378,16 @@ static const char *kind_name(__u32 kind)
 	return NULL;
 }
 
+/* Why the process is not in sg_senders, for JSON; NULL: it is. */
+static const char *unrecorded_name(__u32 flags)
+{
+	if (flags & SG_EVENT_UNRECORDED_QUOTA)
+		return "process_quota";
+	if (flags & SG_EVENT_UNRECORDED_FULL)
+		return "no_room";
+	return NULL;
+}
+
 /* The domains field as an array of its words ("..." last when it was cut). */
 static json_t *domains_json(const char *domains)
 {
@@ -397,6 +408,7 @@ static json_t *domains_json(const char *domains)
 
 /*
  * {"ts_ns": 123, "kind": "new_sender" | "denied", "verdict": "allow" | "deny",
+ *  "not_recorded": null | "process_quota" | "no_room",
  *  "uid": 1001, "gid": 1001, "pid": 4243, "tgid": 4242,
  *  "destination": "203.0.113.5", "port": 25, "comm": "php-fpm8.2",
  *  "user": "bob", "account": "bob", "owner": "res1", "panel": "cpanel",
@@ -410,7 +422,7 @@ static json_t *domains_json(const char *domains)
 json_t *sg_sender_info_json(const struct sg_sender_info *s)
 {
 	char dest[64];
-	const char *kind = kind_name(s->kind);
+	const char *kind = kind_name(s->kind), *unrecorded = unrecorded_name(s->flags);
 	json_t *o = json_object(), *p = json_object();
 	int err = !o || !p;
 
@@ -426,6 +438,8 @@ json_t *sg_sender_info_json(const struct sg_sender_info *s)
 	err = err ||
 	      json_object_set_new(o, "verdict",
 				  json_string(s->verdict == SG_VERDICT_DENY ? "deny" : "allow"));
+	err = err || json_object_set_new(o, "not_recorded",
+					 unrecorded ? json_string(unrecorded) : json_null());
 	err = err || json_object_set_new(o, "uid", json_integer(s->uid));
 	err = err || json_object_set_new(o, "gid", json_integer(s->gid));
 	err = err || json_object_set_new(o, "pid", json_integer(s->pid));
@@ -486,7 +500,8 @@ static void put_value(struct line *l, const char *s)
  *   script=/home/bob/public_html/x.php cwd=/home/bob/public_html -> 203.0.113.5:25
  * (one line), or "... pid 4242 mailer (process already gone) -> ...". "denied" instead of
  * "new sender" for a denial; "(no passwd entry)" for a UID without a name; fields that
- * are unknown are left out.
+ * are unknown are left out. A process the kernel could not record ends with
+ * ", not recorded: over its process quota" (or "no room in sg_senders").
  */
 void sg_sender_info_line(const struct sg_sender_info *s, char *buf, size_t len)
 {
@@ -534,4 +549,8 @@ void sg_sender_info_line(const struct sg_sender_info *s, char *buf, size_t len)
 	}
 	sg_format_addr(s->addr, dest, sizeof(dest));
 	put(&l, strchr(dest, ':') ? " -> [%s]:%u" : " -> %s:%u", dest, s->port);
+	if (s->flags & SG_EVENT_UNRECORDED_QUOTA)
+		put(&l, ", not recorded: over its process quota");
+	else if (s->flags & SG_EVENT_UNRECORDED_FULL)
+		put(&l, ", not recorded: no room in %s", SG_MAP_SENDERS);
 }

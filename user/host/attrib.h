@@ -33,6 +33,7 @@ struct sg_sender_info {
 	__u32 kind, verdict; /* enum sg_event_kind, enum sg_verdict */
 	__u32 uid, gid, pid, tgid;
 	__u32 real_uid; /* the process's own UID when uid is its sub-UID range's owner; else 0 or uid */
+	__u32 flags;	/* SG_EVENT_*: the process could not be recorded in sg_senders, and why */
 	__u32 addr[4];
 	__u16 port;
 	char comm[16];

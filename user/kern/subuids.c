@@ -58,16 +58,23 @@ static int wanted_keys(const struct sg_subid_set *set, struct wanted *w)
 	return 0;
 }
 
-/* Puts one range's prefixes; with no room, takes out those it put: 1 then, else 0 or -errno. */
+/*
+ * Puts one range's prefixes, skipping those that already name its owner
+ * (some kernels refuse even to rewrite a key a full trie holds); with no room
+ * (ENOSPC from an LPM trie at max_entries), takes the range's prefixes out:
+ * 1 then, else 0 or -errno.
+ */
 static int put_range(int fd, const struct sg_subid_range *r)
 {
 	struct sg_subuid_key keys[SG_SUBID_MAX_PREFIXES];
 	int n = sg_subid_prefixes(r->start, r->count, keys), i, err = 0;
+	__u32 owner;
 
 	for (i = 0; i < n && !err; i++)
-		if (bpf_map_update_elem(fd, &keys[i], &r->owner, BPF_ANY))
+		if ((bpf_map_lookup_elem(fd, &keys[i], &owner) || owner != r->owner) &&
+		    bpf_map_update_elem(fd, &keys[i], &r->owner, BPF_ANY))
 			err = -errno;
-	if (err != -E2BIG && err != -ENOMEM)
+	if (err != -ENOSPC && err != -E2BIG && err != -ENOMEM)
 		return err;
 	while (--i >= 0)
 		bpf_map_delete_elem(fd, &keys[i]);
