@@ -137,11 +137,13 @@ test_exporter_tls()
 	nl_wait_until 100 tls_healthy || fail "daemon not healthy: $(tail -n 3 "$T/daemon.log")"
 
 	expect_eq "no password" 401 "$(https_status "$url")"
-	# One password check a second for a client (tls_healthy's included): a second apart.
+	expect_eq "right password" 200 "$(https_status "$url" -u prometheus:s3cret)"
+	# A wrong one, past this second's one check for the client (the right one's), bars the
+	# client's next checks for 5 s; the kept right one still matches.
 	sleep 1.1
 	expect_eq "wrong password" 401 "$(https_status "$url" -u prometheus:s3cre)"
-	sleep 1.1
-	expect_eq "right password" 200 "$(https_status "$url" -u prometheus:s3cret)"
+	expect_eq "another wrong one at once" 429 "$(https_status "$url" -u prometheus:s3cr)"
+	expect_eq "right password, kept" 200 "$(https_status "$url" -u prometheus:s3cret)"
 	expect_eq "plain HTTP" 000 "$(https_status "http://$EXPORTER/metrics" -u prometheus:s3cret)"
 	https_get "$url" -u prometheus:s3cret >"$T/metrics-tls.txt"
 	grep -q '^smtpguard_build_info' "$T/metrics-tls.txt" || fail "no metrics over TLS"
@@ -158,6 +160,7 @@ test_exporter_tls()
 		"basic_auth_users:" "  scraper: $hash" >"$T/web.yml"
 	kill -HUP "$(tail -n 1 "$T/pids")"
 	nl_wait_until 30 scraper_in || fail "the reloaded web config's user is refused"
+	sleep 1.1 # a client's one password check a second was scraper's
 	expect_eq "the old user after the reload" 401 "$(https_status "$url" -u prometheus:s3cret)"
 	# And at start: the daemon refuses to run.
 	printf '%s\n' "basic_auth_users:" "  prometheus: s3cret" >"$T/web.yml"

@@ -515,6 +515,16 @@ static void test_ipv6_allowed(void **state)
 	fails_from(b, "2001:db8:8::1", SG_SVC_IMAP, 6, T0);
 	assert_int_equal(sg_brute_judge(b, &cfg, T0, v, 8), 1);
 	assert_string_equal(v[0].addr, "2001:db8:8::/64");
+	/* One account failed from 4 sources, one the allowed host's /64: only 3 judged. */
+	fail_from(b, "2001:db8:9::7", "victim", SG_SVC_IMAP, 1, T0 + 1);
+	fail_from(b, "2001:db8:a::1", "victim", SG_SVC_IMAP, 1, T0 + 1);
+	fail_from(b, "2001:db8:b::1", "victim", SG_SVC_IMAP, 1, T0 + 1);
+	fail_from(b, "2001:db8:c::1", "victim", SG_SVC_IMAP, 1, T0 + 1);
+	assert_int_equal(sg_brute_judge(b, &cfg, T0 + 1, v, 8), 3);
+	assert_int_equal(v[0].reason, SG_BAN_DISTRIBUTED);
+	assert_string_not_equal(v[0].addr, "2001:db8:9::/64");
+	assert_string_not_equal(v[1].addr, "2001:db8:9::/64");
+	assert_string_not_equal(v[2].addr, "2001:db8:9::/64");
 	cfg.n_allow--;
 	sg_brute_free(b);
 }

@@ -457,7 +457,8 @@ static size_t judge_account(struct sg_brute *b, const struct sg_bruteforce_cfg *
 		return 0;
 	}
 	for (i = 0; i < a->n && n < max; i++) {
-		if (a->src[i].judged_until > now || now - a->src[i].last >= window)
+		if (a->src[i].judged_until > now || now - a->src[i].last >= window ||
+		    allowed_source(c, a->src[i].addr))
 			continue;
 		s = source(b, a->src[i].addr, 0);
 		if (s && s->banned_until > now) {

@@ -12,6 +12,7 @@
 #include <zlib.h>
 
 #include "daemon/exporter_impl.h"
+#include "sg_bucket.h"
 
 static const char not_found_body[] = "not found\n";
 static const char not_allowed_body[] = "method not allowed\n";
@@ -220,45 +221,82 @@ static int peer_is_root(struct MHD_Connection *conn)
 	       len == sizeof(cred) && cred.uid == 0;
 }
 
-/* Equal strings, in time that does not depend on where they differ. */
-static int same_secret(const char *a, const char *b)
+/* Equal strings, in time that depends on neither where they differ nor by how much. */
+static int same_secret(const char *kept, const char *given)
 {
-	size_t n = strlen(a), i;
-	unsigned char d = n != strlen(b);
+	size_t n = strlen(kept), m = strlen(given), i;
+	unsigned char d = n != m;
 
-	for (i = 0; !d && i < n; i++)
-		d |= (unsigned char)(a[i] ^ b[i]);
+	for (i = 0; i < n; i++)
+		d |= (unsigned char)(kept[i] ^ (i < m ? given[i] : 0));
 	return !d;
 }
 
-/* 1: the client may spend a password check now (its share of this second's). */
-static int check_allowed(struct sg_exporter *ex, struct MHD_Connection *conn)
+static __u64 mono_ns(void)
 {
-	const union MHD_ConnectionInfo *i =
-		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	if ((__u64)ts.tv_sec != ex->checks_second) {
-		ex->checks_second = (__u64)ts.tv_sec;
-		sg_quota_tick(&ex->checks);
+	return (__u64)ts.tv_sec * SG_NS_PER_SEC + (__u64)ts.tv_nsec;
+}
+
+static struct sg_check_bar *bar_of(struct sg_exporter *ex, const struct sg_client_key *who)
+{
+	size_t i;
+
+	for (i = 0; i < SG_EXPORTER_CONNECTIONS; i++)
+		if (ex->bars[i].until_ns && ex->bars[i].who.local == who->local &&
+		    ex->bars[i].who.key == who->key)
+			return &ex->bars[i];
+	return NULL;
+}
+
+/*
+ * 1: the client may spend a password check now: not barred by a wrong password of its own,
+ * and within its share of this second's, the second counted from the first check in it.
+ */
+static int check_allowed(struct sg_exporter *ex, const struct sg_client_key *who, __u64 now)
+{
+	const struct sg_check_bar *bar = bar_of(ex, who);
+
+	if (now - ex->checks_start_ns >= SG_NS_PER_SEC) {
+		ex->checks_start_ns = now;
+		sg_quota_tick(&ex->checks[0]);
+		sg_quota_tick(&ex->checks[1]);
 	}
-	return i && i->client_addr &&
-	       sg_quota_take(&ex->checks, sg_exporter_client_key(ex, i->client_addr));
+	return (!bar || bar->until_ns <= now) && sg_quota_take(&ex->checks[who->local], who->key);
+}
+
+static void bar_client(struct sg_exporter *ex, const struct sg_client_key *who, __u64 now)
+{
+	struct sg_check_bar *bar = bar_of(ex, who);
+
+	if (!bar) {
+		bar = &ex->bars[ex->next_bar];
+		ex->next_bar = (ex->next_bar + 1) % SG_EXPORTER_CONNECTIONS;
+	}
+	bar->who = *who;
+	bar->until_ns = now + SG_EXPORTER_FAILED_S * SG_NS_PER_SEC;
 }
 
 /*
  * Basic auth against the web config's bcrypt hashes: 1 let in, 0 refused, -EAGAIN when
- * the client's share of checks is spent. bcrypt takes tens of milliseconds at the usual
- * costs, on the loop's time: a user's last Authorization value that matched is kept and
- * compared first, as the exporter-toolkit does, so a scraper costs one hash; any other
- * value of a known user is hashed only within the client's share (SG_EXPORTER_CHECKS).
+ * the client may not have its password checked now. bcrypt takes tens of milliseconds at
+ * the usual costs, on the loop's time: a user's last Authorization value that matched is
+ * kept and compared first, as the exporter-toolkit does, so a scraper costs one hash; any
+ * other value is hashed only within the client's share (SG_EXPORTER_CHECKS), and a client
+ * whose password was wrong waits SG_EXPORTER_FAILED_S for its next check. An unknown user
+ * is answered as a known one: within the share, barred alike.
  */
 static int authorized(struct sg_exporter *ex, struct MHD_Connection *conn)
 {
 	const char *v =
 		MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+	const union MHD_ConnectionInfo *info =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	char user[SG_WEB_NAME_MAX], pass[SG_WEB_PASS_MAX];
+	struct sg_client_key who;
+	__u64 now = mono_ns();
 	size_t i;
 	int ok;
 
@@ -267,21 +305,18 @@ static int authorized(struct sg_exporter *ex, struct MHD_Connection *conn)
 	for (i = 0; i < ex->web.n_users; i++)
 		if (ex->auth_ok[i] && same_secret(ex->auth_ok[i], v))
 			return 1;
-	if (sg_webauth_parse(v, user, pass))
+	if (sg_webauth_parse(v, user, pass) || !info || !info->client_addr)
 		return 0;
-	for (i = 0; i < ex->web.n_users && strcmp(ex->web.users[i].name, user); i++)
-		;
-	if (i == ex->web.n_users) {
-		explicit_bzero(pass, sizeof(pass));
-		return 0;
-	}
-	if (!check_allowed(ex, conn)) {
+	who = sg_exporter_client_key(ex, info->client_addr);
+	if (!check_allowed(ex, &who, now)) {
 		explicit_bzero(pass, sizeof(pass));
 		ex->refused++;
 		return -EAGAIN;
 	}
 	ok = !sg_webauth_check(&ex->web, user, pass);
 	explicit_bzero(pass, sizeof(pass));
+	if (!ok)
+		bar_client(ex, &who, now);
 	for (i = 0; ok && i < ex->web.n_users; i++) {
 		if (!strcmp(ex->web.users[i].name, user)) {
 			free(ex->auth_ok[i]);
@@ -350,7 +385,8 @@ struct sg_exporter *sg_exporter_new(void)
 	ex->unauthorized = with_fields(error_response(unauthorized_body, NULL), basic, 1);
 	ex->too_large = error_response(too_large_body, NULL);
 	ex->too_many = with_fields(error_response(too_many_body, NULL), retry, 1);
-	sg_quota_init(&ex->checks, SG_EXPORTER_CHECKS, 1);
+	sg_quota_init(&ex->checks[0], SG_EXPORTER_CHECKS, 1);
+	sg_quota_init(&ex->checks[1], SG_EXPORTER_CHECKS, 1);
 	if (!ex->not_found || !ex->not_allowed || !ex->forbidden || !ex->unauthorized ||
 	    !ex->too_large || !ex->too_many) {
 		sg_exporter_free(ex);

@@ -25,10 +25,13 @@ struct sg_exporter;
 #define SG_EXPORTER_CONNECTIONS 64U
 #define SG_EXPORTER_PER_CLIENT	4U
 /*
- * Basic-auth password checks (bcrypt, ~60 ms each at cost 10) a second, in all; one client
- * (a local UID with its sub-UIDs, or an address) gets one of them.
+ * Basic-auth password checks (bcrypt, ~60 ms each at cost 10, on the loop's time) a second,
+ * for local clients and as many for remote ones; one client (a local UID with its sub-UIDs,
+ * or a remote address, an IPv6 /64) gets one of them, and none for SG_EXPORTER_FAILED_S
+ * after a wrong password.
  */
-#define SG_EXPORTER_CHECKS 4U
+#define SG_EXPORTER_CHECKS   2U
+#define SG_EXPORTER_FAILED_S 5U
 /* Request line and header fields at most; past it, 431. A body is never read. */
 #define SG_EXPORTER_HEADERS_MAX (16U * 1024)
 

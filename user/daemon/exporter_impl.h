@@ -71,11 +71,20 @@ struct sg_exporter {
 	struct sg_webconfig web;
 	char *auth_ok[SG_WEB_USERS];
 	/*
-	 * A bcrypt check costs tens of milliseconds of the loop: SG_EXPORTER_CHECKS a second,
-	 * one a client, so that nobody's wrong passwords hold up the tick or another's login.
+	 * A bcrypt check costs tens of milliseconds of the loop: shares a second for local and
+	 * remote clients apart (see SG_EXPORTER_CHECKS), and the clients whose last check
+	 * failed, each barred until its time (a ring: the oldest bar gives way).
 	 */
-	struct sg_quota checks;
-	__u64 checks_second; /* CLOCK_MONOTONIC second the shares are for */
+	struct sg_quota checks[2]; /* [local] */
+	__u64 checks_start_ns;	   /* the second the shares are for began */
+	struct sg_check_bar {
+		struct sg_client_key {
+			int local;
+			__u32 key;
+		} who;
+		__u64 until_ns;
+	} bars[SG_EXPORTER_CONNECTIONS];
+	unsigned int next_bar;
 	char *tls_cert, *tls_key;
 	/* TCP connections per client, and the one being accepted (see exporter_net.c). */
 	int diag_fd;
@@ -93,8 +102,8 @@ enum MHD_Result sg_exporter_handle(void *cls, struct MHD_Connection *conn, const
 				   const char *method, const char *version, const char *upload_data,
 				   size_t *upload_data_size, void **req);
 
-/* exporter_net.c: the key of the client at addr, for its share of costly work. */
-__u32 sg_exporter_client_key(struct sg_exporter *ex, const struct sockaddr *addr);
+/* exporter_net.c: who the client at addr is, for its share of costly work. */
+struct sg_client_key sg_exporter_client_key(struct sg_exporter *ex, const struct sockaddr *addr);
 
 /* exporter.c: the parts that outlive both listeners; exporter_net.c starts these. */
 struct sg_exporter *sg_exporter_new(void);

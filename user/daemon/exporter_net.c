@@ -81,18 +81,27 @@ static void client_of(struct sg_exporter *ex, const struct sockaddr *addr, struc
 	c->addr.sa.sa_family = addr->sa_family;
 }
 
-__u32 sg_exporter_client_key(struct sg_exporter *ex, const struct sockaddr *addr)
+struct sg_client_key sg_exporter_client_key(struct sg_exporter *ex, const struct sockaddr *addr)
 {
+	struct sg_client_key k = { 0 };
 	struct sg_client c;
-	__u32 h = 2166136261U; /* FNV-1a over a remote address: a collision only shares a share */
-	size_t i;
+	const unsigned char *a;
+	size_t i, n;
 
 	client_of(ex, addr, &c);
-	if (c.local)
-		return c.uid;
-	for (i = 0; i < sizeof(c.addr); i++)
-		h = (h ^ ((const unsigned char *)&c.addr)[i]) * 16777619U;
-	return h;
+	k.local = c.local;
+	if (c.local) {
+		k.key = c.uid;
+		return k;
+	}
+	/* FNV-1a over the address, an IPv6 /64 as one (a site picks any address in it). */
+	a = c.addr.sa.sa_family == AF_INET6 ? (const unsigned char *)&c.addr.in6.sin6_addr
+					    : (const unsigned char *)&c.addr.in.sin_addr;
+	n = c.addr.sa.sa_family == AF_INET6 ? 8 : 4;
+	k.key = 2166136261U;
+	for (i = 0; i < n; i++)
+		k.key = (k.key ^ a[i]) * 16777619U;
+	return k;
 }
 
 static struct sg_client *client_slot(struct sg_exporter *ex, const struct sg_client *c)
