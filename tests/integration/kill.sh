@@ -125,39 +125,46 @@ killed 1 process" "$out"
 # And one that 50 threads show, sharing a table: searched once, not 50 times.
 test_kill_threads()
 {
-	local own gone shared idle b uid out
+	local own gone shared nest idle b uid out
 
 	uid=$(id -u "$USER_A")
 	start_as "$USER_A" "$T/own.pid" "exec $ROOT/build/tools/sg_thread_holder \$0 25 unshare"
 	start_as "$USER_A" "$T/gone.pid" "exec $ROOT/build/tools/sg_thread_holder \$0 25 leader-exits"
 	start_as "$USER_A" "$T/shared.pid" "exec $ROOT/build/tools/sg_thread_holder \$0 25 shared"
+	start_as "$USER_A" "$T/nest.pid" \
+		"exec $ROOT/build/tools/sg_thread_holder \$0 25 unshare-shared"
 	# shellcheck disable=SC2016 # expanded by the user's bash
 	start_as "$USER_A" "$T/idle.pid" 'echo $$ && exec sleep 60'
 	start_as "$USER_B" "$T/b.pid" "exec $ROOT/build/tools/sg_thread_holder \$0 25 leader-exits"
 	read -r own <"$T/own.pid"
 	read -r gone <"$T/gone.pid"
 	read -r shared <"$T/shared.pid"
+	read -r nest <"$T/nest.pid"
 	read -r idle <"$T/idle.pid"
 	read -r b <"$T/b.pid"
 	nl_wait_until 50 grep -q '^State:.*zombie' "/proc/$gone/status" ||
 		fail "the leader of $gone did not exit"
 	! find "/proc/$own/fd" -lname 'socket:*' | grep -q . || fail "the leader of $own shows a socket"
 	expect_eq "threads of $shared" 50 "$(find "/proc/$shared/task" -mindepth 1 -maxdepth 1 | wc -l)"
+	expect_eq "threads of $nest" 52 "$(find "/proc/$nest/task" -mindepth 1 -maxdepth 1 | wc -l)"
 	forget_sender "$USER_A" "$own"
 	forget_sender "$USER_A" "$gone"
 	forget_sender "$USER_A" "$shared"
+	forget_sender "$USER_A" "$nest"
 
 	out=$(sg kill "$USER_A" 2>"$T/kill.err")
-	expect_eq "kill output" "$(for p in $(printf '%s\n' "$own" "$gone" "$shared" | sort -n); do
+	expect_eq "kill output" "$(for p in $(printf '%s\n' "$own" "$gone" "$shared" "$nest" | sort -n); do
 		echo "killed pid $p (sg_thread_holde) uid $uid: $NET4:25 established"
 	done)
-killed 3 processes" "$out"
-	# Threads: own 2 (2 tables), gone 1 (its zombie leader has none), shared 50 (1), idle 1 (1).
-	expect_eq "tables searched" "smtpguard: searched 5 descriptor tables of 54 threads" \
+killed 4 processes" "$out"
+	# Threads: own 2 (2 tables), gone 1 (its zombie leader has none), shared 50 (1),
+	# nest 52 (2: the leader's, and the holder's with its 50), idle 1 (1).
+	expect_eq "tables searched" "smtpguard: searched 7 descriptor tables of 106 threads" \
 		"$(cat "$T/kill.err")"
 	nl_wait_until 20 dead "$own" || fail "A's unshared holder $own still alive"
 	nl_wait_until 20 dead "$gone" || fail "A's holder $gone with an exited leader still alive"
 	nl_wait_until 20 dead "$shared" || fail "A's 50-thread holder $shared still alive"
+	nl_wait_until 20 dead "$nest" || fail "A's holder $nest with 50 threads on its table still alive"
 	alive "$idle" || fail "A's process with no SMTP socket was killed"
 	[ -e "/proc/$b" ] || fail "B's holder was killed"
 }
