@@ -169,10 +169,17 @@ killed 4 processes" "$out"
 	[ -e "/proc/$b" ] || fail "B's holder was killed"
 }
 
+# The entries of sg_policies for UID.
+sub_policies() # UID
+{
+	map_dump sg_policies | jq --argjson u "$1" '[.[] | select(.formatted.key == $u)] | length'
+}
+
 # A customer's mailer in a user namespace of its own runs as a sub-UID of
 # its range (/etc/subuid): kill finds it as the customer's and says which
 # UID it ran as. Nothing of B is touched. A policy for the sub-UID, which
-# the hooks would never consult, is refused naming the owner.
+# the hooks would never consult, is refused naming the owner; one written
+# before the range was loaded is removed by release, with a warning.
 test_kill_subuid()
 {
 	local uid start end sub a b out rc
@@ -184,6 +191,8 @@ test_kill_subuid()
 	sub=$((start + 5))
 	write_config "$T/smtpguard.conf"
 	start_daemon "$T/smtpguard.conf"
+	# Written while the UID is nobody's sub-UID yet: release must still remove it.
+	sg block "$sub" --reason "before the range" >/dev/null
 	nl_wait_until 30 usermod --add-subuids "$start-$end" --add-subgids "$start-$end" "$USER_A" ||
 		fail "usermod --add-subuids failed"
 	nl_wait_until 50 subuid_prefixes_are "$uid" 1 ||
@@ -203,16 +212,22 @@ killed 1 process" "$out"
 	nl_wait_until 20 dead "$a" || fail "A's sub-UID holder $a still alive"
 	alive "$b" || fail "B's holder was killed"
 
-	for cmd in "block $sub" "throttle $sub --rate 10/min" "release $sub"; do
+	for cmd in "block $sub" "throttle $sub --rate 10/min"; do
 		rc=0
 		# shellcheck disable=SC2086 # the command's words
 		out=$(sg $cmd 2>&1) || rc=$?
 		expect_eq "$cmd: exit" 2 "$rc"
 		expect_eq "$cmd: message" "smtpguard ${cmd%% *}: uid $sub is a sub-UID of $USER_A \
-(/etc/subuid): $([ "${cmd%% *}" = release ] && echo release || echo limit) $USER_A" "$out"
+(/etc/subuid): limit $USER_A" "$out"
 	done
-	expect_eq "policy of the sub-UID" 0 "$(map_dump sg_policies |
-		jq --argjson u "$sub" '[.[] | select(.formatted.key == $u)] | length')"
+	expect_eq "policy of the sub-UID before release" 1 "$(sub_policies "$sub")"
+	rc=0
+	out=$(sg release "$sub" 2>"$T/release.err") || rc=$?
+	expect_eq "release $sub: exit" 0 "$rc"
+	expect_eq "release $sub: output" "released uid $sub" "$out"
+	expect_eq "release $sub: warning" "smtpguard: uid $sub is a sub-UID of $USER_A: its own \
+policy is not consulted while the range is loaded" "$(cat "$T/release.err")"
+	expect_eq "policy of the sub-UID after release" 0 "$(sub_policies "$sub")"
 
 	nl_wait_until 30 usermod --del-subuids "$start-$end" --del-subgids "$start-$end" "$USER_A" ||
 		fail "usermod --del-subuids failed"
