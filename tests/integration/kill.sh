@@ -125,47 +125,61 @@ killed 1 process" "$out"
 # And one that 50 threads show, sharing a table: searched once, not 50 times.
 test_kill_threads()
 {
-	local own gone shared idle b uid out
+	local own gone shared nest idle b uid out
 
 	uid=$(id -u "$USER_A")
 	start_as "$USER_A" "$T/own.pid" "exec $ROOT/build/tools/sg_thread_holder \$0 25 unshare"
 	start_as "$USER_A" "$T/gone.pid" "exec $ROOT/build/tools/sg_thread_holder \$0 25 leader-exits"
 	start_as "$USER_A" "$T/shared.pid" "exec $ROOT/build/tools/sg_thread_holder \$0 25 shared"
+	start_as "$USER_A" "$T/nest.pid" \
+		"exec $ROOT/build/tools/sg_thread_holder \$0 25 unshare-shared"
 	# shellcheck disable=SC2016 # expanded by the user's bash
 	start_as "$USER_A" "$T/idle.pid" 'echo $$ && exec sleep 60'
 	start_as "$USER_B" "$T/b.pid" "exec $ROOT/build/tools/sg_thread_holder \$0 25 leader-exits"
 	read -r own <"$T/own.pid"
 	read -r gone <"$T/gone.pid"
 	read -r shared <"$T/shared.pid"
+	read -r nest <"$T/nest.pid"
 	read -r idle <"$T/idle.pid"
 	read -r b <"$T/b.pid"
 	nl_wait_until 50 grep -q '^State:.*zombie' "/proc/$gone/status" ||
 		fail "the leader of $gone did not exit"
 	! find "/proc/$own/fd" -lname 'socket:*' | grep -q . || fail "the leader of $own shows a socket"
 	expect_eq "threads of $shared" 50 "$(find "/proc/$shared/task" -mindepth 1 -maxdepth 1 | wc -l)"
+	expect_eq "threads of $nest" 52 "$(find "/proc/$nest/task" -mindepth 1 -maxdepth 1 | wc -l)"
 	forget_sender "$USER_A" "$own"
 	forget_sender "$USER_A" "$gone"
 	forget_sender "$USER_A" "$shared"
+	forget_sender "$USER_A" "$nest"
 
 	out=$(sg kill "$USER_A" 2>"$T/kill.err")
-	expect_eq "kill output" "$(for p in $(printf '%s\n' "$own" "$gone" "$shared" | sort -n); do
+	expect_eq "kill output" "$(for p in $(printf '%s\n' "$own" "$gone" "$shared" "$nest" | sort -n); do
 		echo "killed pid $p (sg_thread_holde) uid $uid: $NET4:25 established"
 	done)
-killed 3 processes" "$out"
-	# Threads: own 2 (2 tables), gone 1 (its zombie leader has none), shared 50 (1), idle 1 (1).
-	expect_eq "tables searched" "smtpguard: searched 5 descriptor tables of 54 threads" \
+killed 4 processes" "$out"
+	# Threads: own 2 (2 tables), gone 1 (its zombie leader has none), shared 50 (1),
+	# nest 52 (2: the leader's, and the holder's with its 50), idle 1 (1).
+	expect_eq "tables searched" "smtpguard: searched 7 descriptor tables of 106 threads" \
 		"$(cat "$T/kill.err")"
 	nl_wait_until 20 dead "$own" || fail "A's unshared holder $own still alive"
 	nl_wait_until 20 dead "$gone" || fail "A's holder $gone with an exited leader still alive"
 	nl_wait_until 20 dead "$shared" || fail "A's 50-thread holder $shared still alive"
+	nl_wait_until 20 dead "$nest" || fail "A's holder $nest with 50 threads on its table still alive"
 	alive "$idle" || fail "A's process with no SMTP socket was killed"
 	[ -e "/proc/$b" ] || fail "B's holder was killed"
+}
+
+# The entries of sg_policies for UID.
+sub_policies() # UID
+{
+	map_dump sg_policies | jq --argjson u "$1" '[.[] | select(.formatted.key == $u)] | length'
 }
 
 # A customer's mailer in a user namespace of its own runs as a sub-UID of
 # its range (/etc/subuid): kill finds it as the customer's and says which
 # UID it ran as. Nothing of B is touched. A policy for the sub-UID, which
-# the hooks would never consult, is refused naming the owner.
+# the hooks would never consult, is refused naming the owner; one written
+# before the range was loaded is removed by release, with a warning.
 test_kill_subuid()
 {
 	local uid start end sub a b out rc
@@ -177,6 +191,8 @@ test_kill_subuid()
 	sub=$((start + 5))
 	write_config "$T/smtpguard.conf"
 	start_daemon "$T/smtpguard.conf"
+	# Written while the UID is nobody's sub-UID yet: release must still remove it.
+	sg block "$sub" --reason "before the range" >/dev/null
 	nl_wait_until 30 usermod --add-subuids "$start-$end" --add-subgids "$start-$end" "$USER_A" ||
 		fail "usermod --add-subuids failed"
 	nl_wait_until 50 subuid_prefixes_are "$uid" 1 ||
@@ -196,16 +212,22 @@ killed 1 process" "$out"
 	nl_wait_until 20 dead "$a" || fail "A's sub-UID holder $a still alive"
 	alive "$b" || fail "B's holder was killed"
 
-	for cmd in "block $sub" "throttle $sub --rate 10/min" "release $sub"; do
+	for cmd in "block $sub" "throttle $sub --rate 10/min"; do
 		rc=0
 		# shellcheck disable=SC2086 # the command's words
 		out=$(sg $cmd 2>&1) || rc=$?
 		expect_eq "$cmd: exit" 2 "$rc"
 		expect_eq "$cmd: message" "smtpguard ${cmd%% *}: uid $sub is a sub-UID of $USER_A \
-(/etc/subuid): $([ "${cmd%% *}" = release ] && echo release || echo limit) $USER_A" "$out"
+(/etc/subuid): limit $USER_A" "$out"
 	done
-	expect_eq "policy of the sub-UID" 0 "$(map_dump sg_policies |
-		jq --argjson u "$sub" '[.[] | select(.formatted.key == $u)] | length')"
+	expect_eq "policy of the sub-UID before release" 1 "$(sub_policies "$sub")"
+	rc=0
+	out=$(sg release "$sub" 2>"$T/release.err") || rc=$?
+	expect_eq "release $sub: exit" 0 "$rc"
+	expect_eq "release $sub: output" "released uid $sub" "$out"
+	expect_eq "release $sub: warning" "smtpguard: uid $sub is a sub-UID of $USER_A: its own \
+policy is not consulted while the range is loaded" "$(cat "$T/release.err")"
+	expect_eq "policy of the sub-UID after release" 0 "$(sub_policies "$sub")"
 
 	nl_wait_until 30 usermod --del-subuids "$start-$end" --del-subgids "$start-$end" "$USER_A" ||
 		fail "usermod --del-subuids failed"

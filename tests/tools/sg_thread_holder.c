@@ -10,10 +10,14 @@
  *                 in the thread: a zombie leader shows no descriptors and no
  *                 namespace;
  *   shared        the process runs SHARED_THREADS threads in all, sharing the
- *                 one descriptor table, which kill must search only once.
+ *                 one descriptor table, which kill must search only once;
+ *   unshare-shared
+ *                 as unshare, and the thread then starts SHARED_THREADS
+ *                 more on its own table: two tables of SHARED_THREADS + 2
+ *                 threads, neither searched twice.
  * Either way the process ends after 60 s at most.
  *
- * Usage: sg_thread_holder ADDR PORT unshare|leader-exits|shared
+ * Usage: sg_thread_holder ADDR PORT unshare|leader-exits|shared|unshare-shared
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -30,9 +34,31 @@
 
 static struct sockaddr_in dest = { .sin_family = AF_INET };
 static int own_table;
-static int result = -1; /* the thread's: 0 connected, else an errno */
+static int threads_on_own; /* unshare-shared: threads the holder starts on its table */
+static int result = -1;	   /* the thread's: 0 connected, else an errno */
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t done = PTHREAD_COND_INITIALIZER;
+
+static void *idle(void *arg)
+{
+	(void)arg;
+	pause();
+	return NULL;
+}
+
+/* N idle threads sharing the caller's descriptor table: 0, or -1 with a message. */
+static int add_threads(int n)
+{
+	pthread_t t;
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (pthread_create(&t, NULL, idle, NULL)) {
+			fprintf(stderr, "sg_thread_holder: pthread_create failed\n");
+			return -1;
+		}
+	return 0;
+}
 
 static void *holder(void *arg)
 {
@@ -44,6 +70,8 @@ static void *holder(void *arg)
 	fd = err ? -1 : socket(AF_INET, SOCK_STREAM, 0);
 	if (!err && (fd < 0 || connect(fd, (struct sockaddr *)&dest, sizeof(dest))))
 		err = errno;
+	if (!err && add_threads(threads_on_own))
+		err = EAGAIN;
 	pthread_mutex_lock(&lock);
 	result = err;
 	pthread_cond_signal(&done);
@@ -51,27 +79,6 @@ static void *holder(void *arg)
 	if (!err)
 		sleep(LIFETIME_S);
 	exit(err ? 2 : 0);
-}
-
-static void *idle(void *arg)
-{
-	(void)arg;
-	pause();
-	return NULL;
-}
-
-/* Threads beyond the leader and the holder, up to SHARED_THREADS: 0, or -1 with a message. */
-static int add_threads(void)
-{
-	pthread_t t;
-	int i;
-
-	for (i = 2; i < SHARED_THREADS; i++)
-		if (pthread_create(&t, NULL, idle, NULL)) {
-			fprintf(stderr, "sg_thread_holder: pthread_create failed\n");
-			return -1;
-		}
-	return 0;
 }
 
 int main(int argc, char **argv)
@@ -83,12 +90,14 @@ int main(int argc, char **argv)
 	if (argc != 4 || inet_pton(AF_INET, argv[1], &dest.sin_addr) != 1 ||
 	    (port = strtol(argv[2], NULL, 10)) < 1 || port > 65535 ||
 	    (strcmp(argv[3], "unshare") && strcmp(argv[3], "leader-exits") &&
-	     strcmp(argv[3], "shared"))) {
-		fprintf(stderr, "usage: sg_thread_holder ADDR PORT unshare|leader-exits|shared\n");
+	     strcmp(argv[3], "shared") && strcmp(argv[3], "unshare-shared"))) {
+		fprintf(stderr, "usage: sg_thread_holder ADDR PORT "
+				"unshare|leader-exits|shared|unshare-shared\n");
 		return 2;
 	}
 	dest.sin_port = htons((unsigned short)port);
-	own_table = !strcmp(argv[3], "unshare");
+	threads_on_own = strcmp(argv[3], "unshare-shared") ? 0 : SHARED_THREADS;
+	own_table = !strcmp(argv[3], "unshare") || threads_on_own;
 	shared = !strcmp(argv[3], "shared");
 	if (pthread_create(&t, NULL, holder, NULL)) {
 		fprintf(stderr, "sg_thread_holder: pthread_create failed\n");
@@ -102,7 +111,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "sg_thread_holder: connect: %s\n", strerror(result));
 		return 2;
 	}
-	if (shared && add_threads())
+	/* Beyond the leader and the holder, SHARED_THREADS in all. */
+	if (shared && add_threads(SHARED_THREADS - 2))
 		return 2;
 	printf("%d\n", getpid());
 	fflush(stdout);

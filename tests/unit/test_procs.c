@@ -234,6 +234,7 @@ static void test_self(void **state)
 	struct sg_tcp_sock want = {};
 	struct sg_proc_stat st;
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	unsigned long budget;
 	struct stat sb, ns;
 	__u64 netns;
 	__u32 uid;
@@ -254,10 +255,17 @@ static void test_self(void **state)
 	want.inode = sb.st_ino;
 	want.local_port = ntohs(sin.sin_port);
 	addr_of("127.0.0.1", want.local);
-	assert_int_equal(sg_task_sockets(getpid(), gettid(), find_inode, &want.inode), 1);
+	budget = ~0UL;
+	assert_int_equal(sg_task_sockets(getpid(), gettid(), &budget, find_inode, &want.inode), 1);
+	/* The budget ends at the socket: descriptors 0 to fd - 1 are open, read first. */
+	budget = fd;
+	assert_int_equal(sg_task_sockets(getpid(), gettid(), &budget, find_inode, &want.inode),
+			 -E2BIG);
+	assert_int_equal(budget, 0);
 	assert_int_equal(sg_task_tcp(getpid(), gettid(), find_listener, &want), 1);
 	close(fd);
-	assert_int_equal(sg_task_sockets(getpid(), gettid(), find_inode, &want.inode), 0);
+	budget = ~0UL;
+	assert_int_equal(sg_task_sockets(getpid(), gettid(), &budget, find_inode, &want.inode), 0);
 	assert_int_equal(sg_proc_ruid(0, &uid), -ENOENT);
 }
 

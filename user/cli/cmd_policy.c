@@ -95,26 +95,32 @@ static void audit(const struct sg_command *cmd, __u32 uid, const char *name,
 	json_decref(params);
 }
 
-/*
- * The hooks police a sub-UID (/etc/subuid, as sg_subuids holds it) as its
- * range's owner and never look up a policy of its own: one written would
- * do nothing while the command said it did. Refused, naming the owner.
- */
-static int refuse_subuid(const struct sg_command *cmd, __u32 uid, const char *name)
+/* The owner of uid's range if uid is a sub-UID (/etc/subuid, as sg_subuids holds it), else uid. */
+static __u32 range_owner(__u32 uid, char *owner_name, size_t len)
 {
 	int fd = sg_pin_open(SG_MAP_SUBUIDS);
 	__u32 owner = sg_subuids_owner(fd, uid);
-	char who[96], owner_name[64];
 
 	if (fd >= 0)
 		close(fd);
-	if (owner == uid)
+	if (owner != uid && sg_user_name(owner, owner_name, len))
+		snprintf(owner_name, len, "uid %u", owner);
+	return owner;
+}
+
+/*
+ * The hooks police a sub-UID as its range's owner and never look up a
+ * policy of its own: one written would do nothing while the command said
+ * it did. Refused, naming the owner.
+ */
+static int refuse_subuid(const struct sg_command *cmd, __u32 uid, const char *name)
+{
+	char who[96], owner_name[64];
+
+	if (range_owner(uid, owner_name, sizeof(owner_name)) == uid)
 		return 0;
-	if (sg_user_name(owner, owner_name, sizeof(owner_name)))
-		snprintf(owner_name, sizeof(owner_name), "uid %u", owner);
-	return sg_usage_error(cmd, "%s is a sub-UID of %s (/etc/subuid): %s %s",
-			      sg_who(uid, name, who, sizeof(who)), owner_name,
-			      cmd == &sg_cmd_release ? "release" : "limit", owner_name);
+	return sg_usage_error(cmd, "%s is a sub-UID of %s (/etc/subuid): limit %s",
+			      sg_who(uid, name, who, sizeof(who)), owner_name, owner_name);
 }
 
 /* throttle and block. */
@@ -272,25 +278,34 @@ static int run_release(const struct sg_command *cmd, void *opts, char **args, in
 	struct sg_policy old, p = { .mode = SG_MODE_OBSERVE, .set_by = SG_SET_CLI };
 	char name[64], who[96], dur[32];
 	const struct policy_args *a = opts;
+	char owner_name[64];
 	const char *previous = NULL;
 	struct sg_config *c;
-	int fd, err;
+	int fd, err, sub;
 	__u32 uid;
 
 	if (a->id[0])
 		return release_mail(a->id, a);
 	if (sg_resolve_user(args[0], &uid, name, sizeof(name)))
 		return SG_EXIT_FAIL;
-	err = refuse_subuid(cmd, uid, name);
-	if (err)
-		return err;
 	sg_who(uid, name, who, sizeof(who));
+	/*
+	 * A sub-UID's policy, written before its range was loaded, does
+	 * nothing now, but removing it is always safe: it is simply removed,
+	 * no grace written in its place.
+	 */
+	sub = range_owner(uid, owner_name, sizeof(owner_name)) != uid;
+	if (sub)
+		sg_warn("%s is a sub-UID of %s: its own policy is not consulted while the range is "
+			"loaded",
+			who, owner_name);
 	c = malloc(sizeof(*c));
 	if (!c)
 		return sg_fail("%s", strerror(ENOMEM));
 	sg_config_cli(c);
 	p.updated_ns = sg_boot_ns();
-	p.expires_ns = c->detect.release_grace_ns ? p.updated_ns + c->detect.release_grace_ns : 0;
+	p.expires_ns =
+		c->detect.release_grace_ns && !sub ? p.updated_ns + c->detect.release_grace_ns : 0;
 	sg_format_duration(c->detect.release_grace_ns, dur, sizeof(dur));
 	free(c);
 
@@ -301,7 +316,7 @@ static int run_release(const struct sg_command *cmd, void *opts, char **args, in
 	if (!bpf_map_lookup_elem(fd, &uid, &old) && sg_policy_in_force(&old, p.updated_ns))
 		previous = sg_mode_name(old.mode);
 	/* Releasing twice changes nothing: the first grace period stands. */
-	if (previous && old.set_by == SG_SET_CLI && old.mode == SG_MODE_OBSERVE) {
+	if (previous && old.set_by == SG_SET_CLI && old.mode == SG_MODE_OBSERVE && !sub) {
 		close(fd);
 		printf("%s is already released\n", who);
 		return SG_EXIT_OK;

@@ -86,9 +86,11 @@ struct kill_ctx {
 	struct sg_kill_scan scan;
 	__u8 watched[SG_PORT_BITS]; /* outbound ports, a bit each */
 	struct vec cands;	    /* struct cand: the UID's processes */
-	struct vec socks;   /* struct sg_tcp_sock: SMTP connections of one netns, by inode */
-	struct vec held;    /* struct held */
-	struct vec victims; /* struct victim */
+	struct vec socks;     /* struct sg_tcp_sock: SMTP connections of one netns, by inode */
+	struct vec held;      /* struct held */
+	struct vec victims;   /* struct victim */
+	struct vec searched;  /* int: threads of one process whose tables were searched */
+	unsigned long budget; /* descriptors still to read and tables to compare */
 };
 
 struct proc {
@@ -170,7 +172,7 @@ static int by_inode(const void *a, const void *b)
 	return (x->inode > y->inode) - (x->inode < y->inode);
 }
 
-/* By namespace, then process, leader first: the thread the others' tables are compared to. */
+/* By namespace, then process, leader first: the thread the others' tables are compared to first. */
 static int by_netns_pid(const void *a, const void *b)
 {
 	const struct cand *x = a, *y = b;
@@ -188,11 +190,20 @@ static int by_netns_pid(const void *a, const void *b)
  * Threads share a descriptor table unless one unshared it: a table searched
  * once is searched for all, or the customer's thread count would multiply
  * the work. kcmp failing (no CAP_SYS_PTRACE, no CONFIG_KCMP, a thread gone)
- * says nothing: then the thread's table is searched.
+ * says nothing: then the thread's table is searched. Each comparison takes
+ * one from the budget, as a descriptor read does.
  */
-static int same_table(int tid1, int tid2)
+static int table_searched(struct kill_ctx *k, int tid)
 {
-	return !syscall(SYS_kcmp, tid1, tid2, KCMP_FILES, 0, 0);
+	const int *searched = k->searched.items;
+	size_t i;
+
+	for (i = 0; i < k->searched.n && k->budget; i++) {
+		k->budget--;
+		if (!syscall(SYS_kcmp, searched[i], tid, KCMP_FILES, 0, 0))
+			return 1;
+	}
+	return 0;
 }
 
 struct holder {
@@ -231,8 +242,7 @@ static int add_victim(struct kill_ctx *k, const struct victim *v)
 static int find_holders(struct kill_ctx *k, const struct cand *first, const struct cand *last)
 {
 	struct holder h = { .k = k };
-	const struct cand *ref = NULL;
-	int err = -ENOENT;
+	int err = -ENOENT, *tid;
 
 	/* Any thread still alive can show the table. */
 	for (h.c = first; h.c < last && (err == -ENOENT || err == -ESRCH); h.c++) {
@@ -243,18 +253,29 @@ static int find_holders(struct kill_ctx *k, const struct cand *first, const stru
 		return err == -ENOENT || err == -ESRCH ? 0 : err;
 	qsort(k->socks.items, k->socks.n, sizeof(struct sg_tcp_sock), by_inode);
 	for (h.c = first; h.c < last; h.c++) {
-		/* The first live thread of the process searched: its table is the others' too. */
-		if (ref && ref->pid == h.c->pid && same_table(ref->tid, h.c->tid))
+		/* A new process: none of its tables searched yet. */
+		if (h.c == first || h.c[-1].pid != h.c->pid)
+			k->searched.n = 0;
+		if (table_searched(k, h.c->tid))
 			continue;
-		err = sg_task_sockets(h.c->pid, h.c->tid, match_sock, &h);
+		if (!k->budget)
+			err = -E2BIG;
+		else
+			err = sg_task_sockets(h.c->pid, h.c->tid, &k->budget, match_sock, &h);
+		if (err == -E2BIG) {
+			k->scan.unsearched += last - h.c;
+			return err;
+		}
 		if (err == -ENOMEM)
 			return err;
 		/* Anything else: the thread is gone, and its table with it unless shared. */
-		if (!err) {
-			k->scan.tables++;
-			if (!ref || ref->pid != h.c->pid)
-				ref = h.c;
-		}
+		if (err)
+			continue;
+		k->scan.tables++;
+		tid = vec_push(&k->searched, sizeof(*tid));
+		if (!tid)
+			return -ENOMEM;
+		*tid = h.c->tid;
 	}
 	return 0;
 }
@@ -362,6 +383,17 @@ static int find_victims(struct kill_ctx *k)
 			;
 		err = find_holders(k, &c[i], &c[j]);
 	}
+	/*
+	 * Out of budget: the threads left unsearched are counted, and what
+	 * was found is still killed.
+	 */
+	if (err == -E2BIG) {
+		k->scan.unsearched += k->cands.n - j;
+		sg_warn("kill of uid %u: search stopped after %lu descriptors read and tables "
+			"compared; %u threads not searched",
+			k->uid, SG_KILL_BUDGET, k->scan.unsearched);
+		err = 0;
+	}
 	if (!err)
 		err = holders_to_victims(k);
 	return err ? err : find_senders(k);
@@ -436,7 +468,9 @@ static int by_pid(const void *a, const void *b)
 
 int sg_kill_senders(__u32 uid, int print, json_t *pids, struct sg_kill_scan *scan)
 {
-	struct kill_ctx k = { .uid = uid, .subuids = sg_pin_open(SG_MAP_SUBUIDS) };
+	struct kill_ctx k = { .uid = uid,
+			      .subuids = sg_pin_open(SG_MAP_SUBUIDS),
+			      .budget = SG_KILL_BUDGET };
 	const struct victim *v;
 	char comm[SG_ESCAPED_LEN(16)];
 	int err, failed = 0, killed = 0;
@@ -478,5 +512,6 @@ cleanup:
 	free(k.socks.items);
 	free(k.held.items);
 	free(k.victims.items);
+	free(k.searched.items);
 	return killed ? killed : failed;
 }

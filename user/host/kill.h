@@ -6,10 +6,18 @@
 #include <jansson.h>
 #include <linux/types.h>
 
+/*
+ * A kill's work is bounded, whatever the customer's threads and tables:
+ * descriptors read plus descriptor tables compared (kcmp). Past it the
+ * search stops, and kills what it found.
+ */
+#define SG_KILL_BUDGET 1000000UL
+
 /* What a kill searched: threads sharing a descriptor table have it searched once. */
 struct sg_kill_scan {
-	unsigned threads; /* live threads of the UID's processes */
-	unsigned tables;  /* descriptor tables searched for SMTP connections */
+	unsigned threads;    /* live threads of the UID's processes */
+	unsigned tables;     /* descriptor tables searched for SMTP connections */
+	unsigned unsearched; /* threads left when the search hit SG_KILL_BUDGET */
 };
 
 /*

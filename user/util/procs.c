@@ -181,7 +181,8 @@ int sg_task_netns(int pid, int tid, __u64 *ino)
 	return 0;
 }
 
-int sg_task_sockets(int pid, int tid, int (*fn)(__u64 inode, void *ctx), void *ctx)
+int sg_task_sockets(int pid, int tid, unsigned long *budget, int (*fn)(__u64 inode, void *ctx),
+		    void *ctx)
 {
 	char path[64], link[64];
 	struct dirent *de;
@@ -195,9 +196,16 @@ int sg_task_sockets(int pid, int tid, int (*fn)(__u64 inode, void *ctx), void *c
 	if (!d)
 		return -errno;
 	while (!err && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (!*budget) {
+			err = -E2BIG;
+			break;
+		}
+		--*budget;
 		n = readlinkat(dirfd(d), de->d_name, link, sizeof(link) - 1);
 		if (n < 0)
-			continue; /* ".", "..", or an fd closed since */
+			continue; /* an fd closed since */
 		link[n] = '\0';
 		if (!sg_socket_inode(link, &inode))
 			err = fn(inode, ctx);

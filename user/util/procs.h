@@ -65,8 +65,13 @@ int sg_proc_tasks(int pid, int (*fn)(int tid, void *ctx), void *ctx);
 /* The inode of the network namespace of thread TID of process PID. */
 int sg_task_netns(int pid, int tid, __u64 *ino);
 
-/* Calls fn for each socket in the thread's descriptor table, until fn returns non-zero. */
-int sg_task_sockets(int pid, int tid, int (*fn)(__u64 inode, void *ctx), void *ctx);
+/*
+ * Calls fn for each socket in the thread's descriptor table, until fn
+ * returns non-zero. Each descriptor read takes one from *budget: with none
+ * left the search stops, -E2BIG.
+ */
+int sg_task_sockets(int pid, int tid, unsigned long *budget, int (*fn)(__u64 inode, void *ctx),
+		    void *ctx);
 
 /* Calls fn for each TCP socket of the thread's network namespace, IPv4 and IPv6. */
 int sg_task_tcp(int pid, int tid, int (*fn)(const struct sg_tcp_sock *s, void *ctx), void *ctx);
