@@ -132,19 +132,20 @@ static __always_inline int sg_decide(__u32 uid, __u64 now)
 }
 
 /*
- * 1 when the UID may have an event now (a denial, or a process not recorded):
- * at most one per deny_event_interval_ns, so no customer floods the ring.
- * Racing CPUs may both pass this check; an extra event is harmless.
+ * 1 when the UID may have an event of a kind now (a denial, or a process not
+ * recorded), last being that kind's time in its sg_uid_stats: at most one per
+ * deny_event_interval_ns, so no customer floods the ring. Racing CPUs may
+ * both pass this check; an extra event is harmless.
  */
-static __always_inline int sg_event_due(struct sg_uid_stats *st, __u64 now)
+static __always_inline int sg_event_due(__u64 *last, __u64 now)
 {
 	const struct sg_settings *s;
 	__u32 key = 0;
 
 	s = bpf_map_lookup_elem(&sg_settings, &key);
-	if (st->last_event_ns && s && now - st->last_event_ns < s->deny_event_interval_ns)
+	if (*last && s && now - *last < s->deny_event_interval_ns)
 		return 0;
-	st->last_event_ns = now;
+	*last = now;
 	return 1;
 }
 
@@ -169,7 +170,7 @@ static __always_inline int sg_count_uid(__u32 uid, int verdict, __u64 now)
 		return 0;
 	}
 	__sync_fetch_and_add(&st->denied, 1);
-	return sg_event_due(st, now);
+	return sg_event_due(&st->last_event_ns, now);
 }
 
 /* What sg_uid_insert did: the entry was there (or another CPU made it), it made it, or none. */
@@ -275,21 +276,18 @@ static __always_inline enum sg_entry sg_count_sender(__u32 uid, __u32 tgid, int 
 /*
  * A process sg_senders could not take still makes an event, or a customer
  * keeping its quota of processes alive (or UIDs filling the map) would hide
- * every other one from the log, attribution and kill: the UID's one event
- * of the interval, shared with its denials.
+ * every other one from the log, attribution and kill: one per UID per
+ * interval, of its own, so that no denial (a decoy's) can take its place.
  */
-static __always_inline __u32 sg_unrecorded_event(__u32 uid, enum sg_entry how, int deny_event,
-						 __u64 now)
+static __always_inline __u32 sg_unrecorded_event(__u32 uid, enum sg_entry how, __u64 now)
 {
 	struct sg_uid_stats *st;
 
 	if (how != SG_ENTRY_OVER_QUOTA && how != SG_ENTRY_NO_ROOM)
 		return 0;
-	if (!deny_event) {
-		st = bpf_map_lookup_elem(&sg_uid_stats, &uid);
-		if (!st || !sg_event_due(st, now))
-			return 0;
-	}
+	st = bpf_map_lookup_elem(&sg_uid_stats, &uid);
+	if (!st || !sg_event_due(&st->last_unrecorded_ns, now))
+		return 0;
 	return how == SG_ENTRY_OVER_QUOTA ? SG_EVENT_UNRECORDED_QUOTA : SG_EVENT_UNRECORDED_FULL;
 }
 
@@ -403,7 +401,7 @@ static __always_inline int sg_connect(struct bpf_sock_addr *ctx, const __u32 add
 	deny_event = sg_count_uid(uid, verdict, now);
 	sg_count_flow(uid, addr, port, verdict, now);
 	sender = sg_count_sender(uid, pid_tgid >> 32, verdict, now);
-	flags = sg_unrecorded_event(uid, sender, deny_event, now);
+	flags = sg_unrecorded_event(uid, sender, now);
 	if (sender == SG_ENTRY_MADE || flags)
 		sg_emit(SG_EV_NEW_SENDER, flags, verdict, addr, port, now, pid_tgid, uid_gid, uid);
 	else if (deny_event)

@@ -66,11 +66,14 @@ static __always_inline void sg_owner(struct __sk_buff *skb, struct sg_flow_key *
 		key->uid = s->overflow_uid;
 }
 
+enum { SG_SMTP_NONE, SG_SMTP_HELLO, SG_SMTP_MAIL };
+
 /*
- * b opens with "EHLO ", "HELO " or "MAIL ", in any case: an SMTP client's
- * first command (Postfix and Exim take MAIL FROM with no greeting first).
+ * What b opens with, in any case: "EHLO " or "HELO " (SG_SMTP_HELLO), "MAIL "
+ * (SG_SMTP_MAIL), else SG_SMTP_NONE. Either is an SMTP client's first command
+ * (Postfix and Exim take MAIL FROM with no greeting first).
  */
-static __always_inline int sg_smtp_hello(__u8 b[5])
+static __always_inline int sg_smtp_command(__u8 b[5])
 {
 	int i;
 
@@ -78,15 +81,23 @@ static __always_inline int sg_smtp_hello(__u8 b[5])
 	for (i = 0; i < 4; i++)
 		b[i] |= 0x20;
 	if (b[4] != ' ')
-		return 0;
+		return SG_SMTP_NONE;
 	if (b[0] == 'm')
-		return b[1] == 'a' && b[2] == 'i' && b[3] == 'l';
-	return ((b[0] == 'e' && b[1] == 'h') || (b[0] == 'h' && b[1] == 'e')) && b[2] == 'l' &&
-	       b[3] == 'o';
+		return b[1] == 'a' && b[2] == 'i' && b[3] == 'l' ? SG_SMTP_MAIL : SG_SMTP_NONE;
+	if (((b[0] == 'e' && b[1] == 'h') || (b[0] == 'h' && b[1] == 'e')) && b[2] == 'l' &&
+	    b[3] == 'o')
+		return SG_SMTP_HELLO;
+	return SG_SMTP_NONE;
 }
 
-/* One more SMTP session of key's UID to key's destination. */
-static __always_inline void sg_smtp_record(const struct sg_flow_key *key)
+/*
+ * An SMTP command of key's UID to key's destination. A greeting opens a
+ * session, counted. MAIL comes once per message, after a greeting or none:
+ * it opens one only for a destination with no entry, and is otherwise
+ * part of the session already counted (a greeting-less session to a
+ * destination with an entry is not counted again).
+ */
+static __always_inline void sg_smtp_record(const struct sg_flow_key *key, int cmd)
 {
 	struct sg_smtp_key sk = { .uid = key->uid, .slot = sg_smtp_slot(key->addr, key->port) };
 	__u64 now = bpf_ktime_get_boot_ns();
@@ -96,13 +107,16 @@ static __always_inline void sg_smtp_record(const struct sg_flow_key *key)
 				 .last_ns = now },
 		       *s;
 
-	sg_count(&sg_counters, SG_CNT_SMTP_SEEN);
 	s = bpf_map_lookup_elem(&sg_smtp, &sk);
 	if (s && sg_smtp_is(s, key->addr, key->port)) {
-		__sync_fetch_and_add(&s->sessions, 1);
 		s->last_ns = now;
+		if (cmd == SG_SMTP_HELLO) {
+			sg_count(&sg_counters, SG_CNT_SMTP_SEEN);
+			__sync_fetch_and_add(&s->sessions, 1);
+		}
 		return;
 	}
+	sg_count(&sg_counters, SG_CNT_SMTP_SEEN);
 	if (s)
 		sg_count(&sg_counters, SG_CNT_SMTP_REPLACED);
 	__builtin_memcpy(fresh.addr, key->addr, sizeof(fresh.addr));
@@ -121,14 +135,18 @@ __noinline int sg_smtp_seen(struct __sk_buff *skb, const struct sg_pkt *pkt)
 {
 	struct sg_flow_key key = {};
 	__u8 b[5];
+	int cmd;
 
 	if (!pkt || skb->len < (__u32)pkt->hdr_len + sizeof(b) ||
-	    bpf_skb_load_bytes(skb, pkt->hdr_len, b, sizeof(b)) || !sg_smtp_hello(b))
+	    bpf_skb_load_bytes(skb, pkt->hdr_len, b, sizeof(b)))
+		return 0;
+	cmd = sg_smtp_command(b);
+	if (cmd == SG_SMTP_NONE)
 		return 0;
 	key.port = pkt->dport;
 	__builtin_memcpy(key.addr, pkt->daddr, sizeof(key.addr));
 	sg_owner(skb, &key);
-	sg_smtp_record(&key);
+	sg_smtp_record(&key, cmd);
 	return 1;
 }
 

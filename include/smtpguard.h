@@ -116,7 +116,7 @@ struct sg_policy {
 /* sg_settings: one entry, key 0. */
 struct sg_settings {
 	struct sg_policy default_policy; /* for UIDs with no (unexpired) policy */
-	__u64 deny_event_interval_ns;	 /* per UID, one denial or unrecorded sender event */
+	__u64 deny_event_interval_ns;	 /* per UID, one denial and one unrecorded sender event */
 	__u32 overflow_uid; /* /proc/sys/kernel/overflowuid: the UID of egress with no owner */
 	__u16 flags; /* SG_SETTING_* */
 	/*
@@ -146,10 +146,11 @@ struct sg_uid_stats {
 	__u64 denied;
 	__u64 first_ns;
 	__u64 last_ns;
-	__u64 last_event_ns; /* rate limit of denial and unrecorded sender events */
+	__u64 last_event_ns; /* rate limit of denial events */
 	/* Entries of this UID made in sg_flows and sg_senders, ever; less sg_uid_swept's: now. */
 	__u64 flows;
 	__u64 senders;
+	__u64 last_unrecorded_ns; /* rate limit of unrecorded sender events, apart from denials' */
 };
 
 /*

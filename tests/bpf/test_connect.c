@@ -623,7 +623,7 @@ static __u32 fill(const char *map, size_t value_size, __u32 base)
 {
 	struct bpf_map_info info = {};
 	__u32 len = sizeof(info), key, added = 0;
-	char value[64] = {};
+	char value[128] = {};
 	int fd = map_fd(map);
 
 	assert_true(value_size <= sizeof(value));
@@ -951,6 +951,33 @@ static void test_senders_full(void **state)
 	assert_int_equal(sg_settings_set(&saved), 0);
 }
 
+/*
+ * A blocked UID at its quota of one process: its recorded process's denials
+ * take the interval's denial event, and its next process is still announced,
+ * flagged not recorded; a decoy's denials hide no other process.
+ */
+static void test_unrecorded_apart_from_denials(void **state)
+{
+	struct sg_settings saved = set_quotas(SG_UID_FLOWS_DEFAULT, 1);
+	__u32 uid = 61017;
+	pid_t pid[3];
+	int i;
+
+	set_event_interval(3600ULL * 1000000000);
+	set_policy(uid, SG_MODE_BLOCK, 0, 0, 0);
+	read_events();
+	for (i = 0; i < 3; i++)
+		expect_result(run_as(uid, VIA_CONNECT4, t.port, 2, &pid[i]), 0, 2);
+	assert_int_equal(sg_settings_set(&saved), 0);
+	read_events();
+	assert_int_equal(t.n_events, 2);
+	expect_event(&t.events[0], SG_EV_NEW_SENDER, SG_VERDICT_DENY, uid, pid[0]);
+	assert_int_equal(t.events[0].flags, 0);
+	expect_event(&t.events[1], SG_EV_NEW_SENDER, SG_VERDICT_DENY, uid, pid[1]);
+	assert_int_equal(t.events[1].flags, SG_EVENT_UNRECORDED_QUOTA);
+	assert_int_equal(uid_entries(SG_MAP_SENDERS, uid), 1);
+}
+
 static void set_flow_last(__u32 uid, __u32 offset, __u64 last_ns)
 {
 	struct sg_flow_key k;
@@ -1065,6 +1092,7 @@ int main(void)
 		cmocka_unit_test(test_flow_quota),
 		cmocka_unit_test(test_sender_quota),
 		cmocka_unit_test(test_senders_full),
+		cmocka_unit_test(test_unrecorded_apart_from_denials),
 	};
 	/* In maps of their own, so that every entry the sweep sees is theirs. */
 	const struct CMUnitTest sweep[] = {

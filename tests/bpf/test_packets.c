@@ -728,19 +728,25 @@ static void run_row(void **state)
 	check_bans(&c, &w);
 }
 
-/* EHLO from uid 0 to dst:port through TC egress. */
-static void send_ehlo(const char *dst, __u16 port)
+/* The command text (EHLO, MAIL ...) from uid 0 to dst:port through TC egress. */
+static void send_smtp(const char *dst, __u16 port, const char *text)
 {
-	static const struct row r = { .pkt = { DATA(0, "EHLO x\r\n") } };
-	struct run c = { .name = "ehlo" };
-	struct row row = r;
+	struct run c = { .name = text };
+	struct row row = { .pkt = { DATA(0, "") } };
 	__u32 retval;
 
 	row.pkt.src = "10.1.2.3";
 	row.pkt.dst = dst;
 	row.pkt.dport = port;
+	row.pkt.text = text;
+	row.pkt.payload = strlen(text);
 	check(&c, pkt_build(&row.pkt, &c.pkt), 0, "pkt_build");
 	check(&c, run_tc(&row, &c.pkt, &retval), 0, "bpf_prog_test_run_opts");
+}
+
+static void send_ehlo(const char *dst, __u16 port)
+{
+	send_smtp(dst, port, "EHLO x\r\n");
 }
 
 static __u64 counter(enum sg_counter i)
@@ -797,6 +803,52 @@ static void test_smtp_per_uid_bound(void **state)
 	assert_int_equal(got.sessions, 2);
 }
 
+/* The sessions sg_smtp holds for uid 0 to dst:port, 0 with no entry. */
+static __u64 smtp_sessions(const char *dst, __u16 port)
+{
+	struct sg_smtp_key key, *prev = NULL;
+	struct sg_smtp got;
+	__u32 addr[4];
+
+	assert_true(pkt_addr(dst, addr) > 0);
+	while (!bpf_map_get_next_key(fx.smtp_fd, prev, &key)) {
+		assert_int_equal(bpf_map_lookup_elem(fx.smtp_fd, &key, &got), 0);
+		if (got.port == port && !memcmp(got.addr, addr, sizeof(addr)))
+			return got.sessions;
+		prev = &key;
+	}
+	return 0;
+}
+
+/*
+ * MAIL comes once per message: after EHLO to the same destination it is the
+ * session already counted; with no greeting it opens one for a destination
+ * with no entry, and a second MAIL there is part of that one.
+ */
+static void test_smtp_mail_in_session(void **state)
+{
+	assert_int_equal(reset_maps(NULL), 0);
+	send_ehlo("192.0.2.25", 2525);
+	send_smtp("192.0.2.25", 2525, "MAIL FROM:<a@example.com>\r\n");
+	send_smtp("192.0.2.25", 2525, "MAIL FROM:<b@example.com>\r\n");
+	assert_int_equal(smtp_sessions("192.0.2.25", 2525), 1);
+	assert_int_equal(counter(SG_CNT_SMTP_SEEN), 1);
+
+	send_smtp("192.0.2.26", 2525, "MAIL FROM:<a@example.com>\r\n");
+	assert_int_equal(smtp_sessions("192.0.2.26", 2525), 1);
+	assert_int_equal(counter(SG_CNT_SMTP_SEEN), 2);
+	send_smtp("192.0.2.26", 2525, "mail FROM:<>\r\n");
+	assert_int_equal(smtp_sessions("192.0.2.26", 2525), 1);
+	assert_int_equal(counter(SG_CNT_SMTP_SEEN), 2);
+
+	/* A greeting opens a new session on the entry MAIL made. */
+	send_ehlo("192.0.2.26", 2525);
+	assert_int_equal(smtp_sessions("192.0.2.26", 2525), 2);
+	assert_int_equal(counter(SG_CNT_SMTP_SEEN), 3);
+	assert_int_equal(sg_map_count(fx.smtp_fd), 2);
+	assert_int_equal(counter(SG_CNT_SMTP_REPLACED), 0);
+}
+
 /* Other UIDs filled the table: a new UID's session is not recorded, and that is counted. */
 static void test_smtp_table_full(void **state)
 {
@@ -850,7 +902,7 @@ static int group_teardown(void **state)
 int main(void)
 {
 	static struct test tests[2 * ARRAY_SIZE(rows)];
-	static struct CMUnitTest units[2 * ARRAY_SIZE(rows) + 2];
+	static struct CMUnitTest units[2 * ARRAY_SIZE(rows) + 3];
 	static const struct {
 		int prog;
 		const char *name;
@@ -873,6 +925,7 @@ int main(void)
 	}
 	units[n++] = (struct CMUnitTest)cmocka_unit_test(test_smtp_per_uid_bound);
 	units[n++] = (struct CMUnitTest)cmocka_unit_test(test_smtp_table_full);
+	units[n++] = (struct CMUnitTest)cmocka_unit_test(test_smtp_mail_in_session);
 	/* Rows for one program leave unused slots at the end, which cmocka passes over. */
 	return cmocka_run_group_tests_name("bpf_packets", units, group_setup, group_teardown);
 }

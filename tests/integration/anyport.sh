@@ -9,13 +9,16 @@
 
 TESTS+=(detect_any_port)
 
-# An SMTP session of USER to the sink's PORT, as a mail client opens one.
+# An SMTP session of USER to the sink's PORT, as a mail client opens one, with
+# two messages' MAIL FROM: one session, not three.
 smtp_session() # USER PORT
 {
 	# shellcheck disable=SC2016 # expanded by the user's bash
 	as_user "$1" timeout 10 bash -c 'exec 3<>/dev/tcp/$0/$1 && read -r l <&3 &&
-		printf "EHLO client.example\r\n" >&3 && read -r l <&3 && printf "QUIT\r\n" >&3 &&
-		cat <&3 >/dev/null' "$NET4" "$2"
+		printf "EHLO client.example\r\n" >&3 && read -r l <&3 &&
+		printf "MAIL FROM:<a@client.example>\r\n" >&3 && read -r l <&3 &&
+		printf "MAIL FROM:<b@client.example>\r\n" >&3 && read -r l <&3 &&
+		printf "QUIT\r\n" >&3 && cat <&3 >/dev/null' "$NET4" "$2"
 }
 
 reloads()

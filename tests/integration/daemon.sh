@@ -285,16 +285,18 @@ test_daemon_attribution()
 
 # A customer at its quota of processes (2 here) cannot hide a third: the
 # kernel announces it although it has no room to record it, once an interval
-# (an hour here), and the daemon logs and serves it as not recorded.
+# (an hour here), and the daemon logs and serves it as not recorded. A's
+# processes stay alive until then: the stale sweep removes exited senders,
+# which would give a later one room to be recorded.
 test_daemon_unrecorded_sender()
 {
-	local uid
+	local uid i
 
 	uid=$(id -u "$USER_A")
 	write_config "$T/smtpguard.conf" "[policy]" "uid_processes = 2" "deny_event_interval = 1h"
 	start_daemon "$T/smtpguard.conf"
-	for _ in 1 2 3 4; do
-		expect_connects "$USER_A" "ok=1 eperm=0 other=0" -n 1 "$NET4" 25
+	for i in 1 2 3 4; do
+		start_holder "$USER_A" "$T/a$i.hold" 25
 	done
 	# The ring is read in order: once B's event is logged, all of A's are.
 	expect_connects "$USER_B" "ok=1 eperm=0 other=0" -n 1 "$NET4" 25
@@ -306,6 +308,9 @@ test_daemon_unrecorded_sender()
 			grep -c ", not recorded: over its process quota$")"
 	nl_wait_until 80 newest_not_recorded "$USER_A" process_quota ||
 		fail "/senders: $(newest_sender "$USER_A" .not_recorded)"
+	for i in 1 2 3 4; do
+		kill "$(cat "$T/a$i.hold")"
+	done
 }
 
 # A customer's process names itself with terminal controls, a C1 CSI and a

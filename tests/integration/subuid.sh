@@ -6,7 +6,7 @@
 # once, not once per UID; and a host that has run out of buckets says so in
 # status, top and /metrics. Sourced by run.sh.
 
-TESTS+=(subuid_owner_burst subuid_fail_closed_shown)
+TESTS+=(subuid_owner_burst subuid_fail_closed_shown subuid_write_backoff)
 
 FILL=$ROOT/build/tools/sg_fill
 
@@ -113,4 +113,28 @@ FULL: sg_buckets 65536 of 65536: a throttled user with no bucket yet is refused 
 	expect_metric 'smtpguard_connect_denied_total{reason="no_bucket"}' 3
 	expect_metric 'smtpguard_map_entries{map="sg_buckets"}' 65536
 	expect_metric 'smtpguard_map_capacity{map="sg_buckets"}' 65536
+}
+
+# The kernel's map cannot be written (its pin removed; the attached programs
+# keep the map): the daemon says so once and tries again only after 10 s, not
+# every second as before; pinned again, a reload tries at once, and its line
+# says how many writes failed.
+test_subuid_write_backoff()
+{
+	local id
+
+	write_config "$T/smtpguard.conf" "[daemon]" "subuid = $T/subuid"
+	start_daemon "$T/smtpguard.conf"
+	id=$(bpftool -j map show pinned "$PIN/sg_subuids" | jq .id)
+	rm "$PIN/sg_subuids"
+	: >"$T/subuid"
+	nl_wait_until 30 grep -q "sub-UIDs: writing sg_subuids: " "$T/daemon.log" ||
+		fail "no write error: $(tail -n 3 "$T/daemon.log")"
+	# Three ticks, inside the 10 s the next try waits.
+	sleep 3
+	expect_eq "write errors" 1 "$(grep -c "sub-UIDs: writing sg_subuids: " "$T/daemon.log")"
+	bpftool map pin id "$id" "$PIN/sg_subuids"
+	kill -HUP "$DAEMON_PID"
+	nl_wait_until 30 grep -q "sub-UIDs: sg_subuids written, after 1 failed write$" \
+		"$T/daemon.log" || fail "no recovery line: $(tail -n 3 "$T/daemon.log")"
 }

@@ -6,7 +6,9 @@
 #include <string.h>
 
 #include "daemon/subids.h"
+#include "kern/maps.h"
 #include "kern/subuids.h"
+#include "sg_bucket.h"
 #include "util/log.h"
 
 /* Every account's UID, sorted: a range holding one is refused. */
@@ -110,13 +112,15 @@ void sg_subids_refresh(struct sg_subids *s, const char *path, int force)
 	struct sg_subid_set set = {};
 	struct stat st = {};
 	int seen = *path && !stat(path, &st), err;
-	__u64 refused = 0;
+	__u64 refused = 0, now = sg_boot_ns();
 	size_t i;
 
-	if (!force && !changed(s, &st, seen))
+	if (!force && (s->failures ? now < s->retry_ns : !changed(s, &st, seen)))
 		return;
 	s->seen = seen;
 	s->st = st;
+	/* Each try reads the file and walks the trie: after a failed write, not every tick. */
+	s->retry_ns = now + (s->failures ? 60 : 10) * SG_NS_PER_SEC;
 	err = read_file(path, &set);
 	if (err) {
 		sg_error("sub-UIDs: reading %s: %s; the ranges in the kernel stay", path,
@@ -125,10 +129,15 @@ void sg_subids_refresh(struct sg_subids *s, const char *path, int force)
 	}
 	err = sg_subuids_apply(&set);
 	if (err) {
-		sg_error("sub-UIDs: writing %s: %s", SG_MAP_SUBUIDS, strerror(-err));
-		/* Looked at never: the next tick tries again, the file changed or not. */
-		s->seen = -1;
+		if (!s->failures)
+			sg_error("sub-UIDs: writing %s: %s; tried again in 10 s, then every 60 s",
+				 SG_MAP_SUBUIDS, strerror(-err));
+		s->failures++;
 	} else {
+		if (s->failures)
+			sg_info("sub-UIDs: %s written, after %u failed write%s", SG_MAP_SUBUIDS,
+				s->failures, s->failures == 1 ? "" : "s");
+		s->failures = 0;
 		memcpy(s->outcomes, set.outcomes, sizeof(s->outcomes));
 		for (i = SG_SUBID_LOADED + 1; i < SG_SUBID__MAX; i++)
 			refused += set.outcomes[i];

@@ -70,6 +70,12 @@ static int put_range(int fd, const struct sg_subid_range *r)
 	int n = sg_subid_prefixes(r->start, r->count, keys), i, err = 0;
 	__u32 owner;
 
+	/*
+	 * An LPM trie's lookup gives the longest prefix containing the key, not
+	 * the key itself; it names this key's entry only because the ranges
+	 * never overlap (sg_subid_read refuses overlaps) and the stale keys are
+	 * deleted before any is put (sg_subuids_apply).
+	 */
 	for (i = 0; i < n && !err; i++)
 		if ((bpf_map_lookup_elem(fd, &keys[i], &owner) || owner != r->owner) &&
 		    bpf_map_update_elem(fd, &keys[i], &r->owner, BPF_ANY))
