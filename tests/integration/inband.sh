@@ -303,8 +303,10 @@ test_inband_hold_grace()
 	expect_eq "alerts and actions" 0 "$(grep -cE ' (alert|action) ' "$MTA_DAEMON_LOG" || true)"
 	mta_sg explain "sasl:$MLAB_ALICE" --json >"$T/explain.json" 2>&1 ||
 		fail "explain: $(cat "$T/explain.json")"
+	# The daemon's error, if any, said in the failure.
 	expect_eq "explain: messages, contained" "8 false" \
-		"$(jq -r '"\(.daemon.messages) \(.daemon.contained)"' "$T/explain.json")"
+		"$(jq -r '"\(.daemon.messages) \(.daemon.contained)\(.daemon_error // "" | if . == "" then "" else " (\(.))" end)"' \
+			"$T/explain.json")"
 }
 
 test_inband_contain_reject()

@@ -376,7 +376,8 @@ struct sg_exporter *sg_exporter_new(void)
 
 	if (!ex)
 		return NULL;
-	ex->epoll_fd = ex->diag_fd = ex->subuids_fd = ex->ctl_dirfd = -1;
+	ex->epoll_fd = ex->diag_fd = ex->subuids_fd = -1;
+	ex->ctl_sock = (struct sg_unixsock)SG_UNIXSOCK_INIT;
 	ex->tcp.ex = ex->ctl.ex = ex;
 	ex->ctl.control = 1;
 	ex->not_found = error_response(not_found_body, NULL);

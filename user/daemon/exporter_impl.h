@@ -14,6 +14,7 @@
 
 #include "core/quota.h"
 #include "daemon/exporter.h"
+#include "util/unixsock.h"
 
 #define SG_EXPORTER_DOCS 8
 
@@ -92,9 +93,7 @@ struct sg_exporter {
 	struct sg_client clients[SG_EXPORTER_CONNECTIONS], admitted;
 	__u64 refused; /* connections closed by the per-client limit, checks deferred (429) */
 	/* The control socket, removed at stop if it is still ours. */
-	int ctl_dirfd;
-	char ctl_name[NAME_MAX + 1];
-	ino_t ctl_ino;
+	struct sg_unixsock ctl_sock;
 };
 
 /* exporter.c: a request to either side (cls: its struct sg_side). */

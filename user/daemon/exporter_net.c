@@ -12,8 +12,6 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/epoll.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 
 #include "daemon/exporter_impl.h"
 #include "host/sockowner.h"
@@ -188,66 +186,6 @@ static char *read_pem(const char *path)
 	return buf;
 }
 
-/* The control socket's directory, made if missing: root's, writable by no one else. */
-static int control_dir(struct sg_exporter *ex, const char *dir)
-{
-	struct stat st;
-	int fd;
-
-	if (mkdir(dir, 0755) && errno != EEXIST)
-		return -errno;
-	fd = open(dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) || st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH))) {
-		close(fd);
-		return -EPERM;
-	}
-	ex->ctl_dirfd = fd;
-	return 0;
-}
-
-/* The unix socket at path, mode 0600: a socket left by an earlier run is replaced. */
-static int control_socket(struct sg_exporter *ex, const char *path)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	const char *slash = strrchr(path, '/');
-	char dir[sizeof(sa.sun_path)];
-	struct stat st;
-	mode_t old;
-	int fd, err;
-
-	if (!slash || !slash[1])
-		return -EINVAL;
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(sa.sun_path, path);
-	snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 : (int)(slash - path), path);
-	snprintf(ex->ctl_name, sizeof(ex->ctl_name), "%s", slash + 1);
-	err = control_dir(ex, dir);
-	if (err)
-		return err;
-	if (!fstatat(ex->ctl_dirfd, ex->ctl_name, &st, AT_SYMLINK_NOFOLLOW) &&
-	    (!S_ISSOCK(st.st_mode) || unlinkat(ex->ctl_dirfd, ex->ctl_name, 0)))
-		return S_ISSOCK(st.st_mode) ? -errno : -EEXIST;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	/* Made with its mode: a chmod after bind would follow a symlink put there since. */
-	old = umask(0177);
-	err = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) ? -errno : 0;
-	umask(old);
-	if (!err && (fstatat(ex->ctl_dirfd, ex->ctl_name, &st, AT_SYMLINK_NOFOLLOW) ||
-		     listen(fd, SOMAXCONN)))
-		err = -errno;
-	if (err) {
-		close(fd);
-		return err;
-	}
-	ex->ctl_ino = st.st_ino;
-	return fd;
-}
-
 /* MHD serving side on the listening fd (which it then owns), added to the exporter's epoll. */
 static int serve(struct sg_exporter *ex, struct sg_side *side, int fd)
 {
@@ -341,7 +279,8 @@ static int start_tcp(struct sg_exporter *ex, const struct sg_exporter_opts *o, c
 
 static int start_control(struct sg_exporter *ex, const char *path, char *err, size_t errlen)
 {
-	int fd = control_socket(ex, path), ret;
+	/* Mode 0600 in a directory of root's alone: the details are root's to read. */
+	int fd = sg_unixsock_listen(&ex->ctl_sock, path, NULL, 0, 0600, (gid_t)-1, SOMAXCONN), ret;
 
 	if (fd < 0) {
 		snprintf(err, errlen, "cannot listen on %s: %s%s", path, strerror(-fd),
@@ -433,8 +372,6 @@ int sg_exporter_run(struct sg_exporter *ex)
 
 void sg_exporter_stop(struct sg_exporter *ex)
 {
-	struct stat st;
-
 	if (!ex)
 		return;
 	/* The daemons first: their connections drop their references to the responses. */
@@ -443,13 +380,7 @@ void sg_exporter_stop(struct sg_exporter *ex)
 	if (ex->ctl.mhd)
 		MHD_stop_daemon(ex->ctl.mhd);
 	/* The socket is removed only if it is still ours: a newer exporter may have replaced it. */
-	if (ex->ctl_dirfd >= 0) {
-		if (ex->ctl_ino &&
-		    !fstatat(ex->ctl_dirfd, ex->ctl_name, &st, AT_SYMLINK_NOFOLLOW) &&
-		    st.st_ino == ex->ctl_ino && S_ISSOCK(st.st_mode))
-			unlinkat(ex->ctl_dirfd, ex->ctl_name, 0);
-		close(ex->ctl_dirfd);
-	}
+	sg_unixsock_remove(&ex->ctl_sock);
 	if (ex->diag_fd >= 0)
 		close(ex->diag_fd);
 	if (ex->subuids_fd >= 0)

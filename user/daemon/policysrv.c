@@ -1,18 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The policy service's socket, connections and answers; see policysrv.h. */
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 
 #include "daemon/policysrv.h"
+#include "util/unixsock.h"
 
 const char *const sg_policy_refusal_names[] = { SG_POLICY_REFUSALS(SG_ENUM_NAME) };
 
@@ -32,9 +28,8 @@ struct conn {
 };
 
 struct sg_policysrv {
-	int epfd, lfd, dirfd;
-	char name[NAME_MAX + 1]; /* the socket's, in dirfd */
-	ino_t ino;
+	int epfd, lfd;
+	struct sg_unixsock sock;
 	uid_t uids[SG_POLICYSRV_UIDS];
 	size_t n_uids;
 	sg_policy_judge_fn judge;
@@ -198,83 +193,12 @@ void sg_policysrv_expire(struct sg_policysrv *s, __u64 now_ns)
 	}
 }
 
-/* The socket's directory, made if missing: root's or a served user's, writable by no other. */
-static int open_dir(struct sg_policysrv *s, const char *dir)
-{
-	struct stat st;
-	size_t i;
-	int fd;
-
-	if (mkdir(dir, 0755) && errno != EEXIST)
-		return -errno;
-	fd = open(dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st)) {
-		close(fd);
-		return -errno;
-	}
-	for (i = 0; i < s->n_uids && st.st_uid != s->uids[i]; i++)
-		;
-	if ((st.st_uid != 0 && i == s->n_uids) || (st.st_mode & (S_IWGRP | S_IWOTH))) {
-		close(fd);
-		return -EPERM;
-	}
-	s->dirfd = fd;
-	return 0;
-}
-
-/* A socket left by an earlier run is replaced; anything else is not ours to remove. */
-static int clear_name(const struct sg_policysrv *s)
-{
-	struct stat st;
-
-	if (fstatat(s->dirfd, s->name, &st, AT_SYMLINK_NOFOLLOW))
-		return errno == ENOENT ? 0 : -errno;
-	if (!S_ISSOCK(st.st_mode))
-		return -EEXIST;
-	return unlinkat(s->dirfd, s->name, 0) ? -errno : 0;
-}
-
-static int bind_socket(struct sg_policysrv *s, const struct sg_policysrv_opts *o)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = LISTENER };
-	struct stat st;
-	mode_t old;
-	int err;
-
-	if (strlen(o->path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(sa.sun_path, o->path);
-	s->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (s->lfd < 0)
-		return -errno;
-	/* Made with its mode: a chmod after bind would follow a symlink put there since. */
-	old = umask(o->group == (gid_t)-1 ? 0177 : 0117);
-	err = bind(s->lfd, (struct sockaddr *)&sa, sizeof(sa)) ? -errno : 0;
-	umask(old);
-	if (err)
-		return err;
-	if (fstatat(s->dirfd, s->name, &st, AT_SYMLINK_NOFOLLOW))
-		return -errno;
-	s->ino = st.st_ino;
-	if (o->group != (gid_t)-1 && fchownat(s->dirfd, s->name, 0, o->group, AT_SYMLINK_NOFOLLOW))
-		return -errno;
-	if (listen(s->lfd, LISTEN_BACKLOG) || epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->lfd, &ev))
-		return -errno;
-	return 0;
-}
-
 static int setup(struct sg_policysrv *s, const struct sg_policysrv_opts *o)
 {
-	const char *slash = strrchr(o->path, '/');
-	char dir[PATH_MAX];
+	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = LISTENER };
 	unsigned int i;
-	int err;
 
-	if (!slash || slash == o->path || !slash[1] || strlen(slash + 1) > NAME_MAX ||
-	    (size_t)(slash - o->path) >= sizeof(dir) || !o->judge || o->n_uids > SG_POLICYSRV_UIDS)
+	if (!o->judge || o->n_uids > SG_POLICYSRV_UIDS)
 		return -EINVAL;
 	memcpy(s->uids, o->uids, o->n_uids * sizeof(*o->uids));
 	s->n_uids = o->n_uids;
@@ -289,14 +213,12 @@ static int setup(struct sg_policysrv *s, const struct sg_policysrv_opts *o)
 	s->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (s->epfd < 0)
 		return -errno;
-	snprintf(dir, sizeof(dir), "%.*s", (int)(slash - o->path), o->path);
-	strcpy(s->name, slash + 1);
-	err = open_dir(s, dir);
-	if (!err)
-		err = clear_name(s);
-	if (!err)
-		err = bind_socket(s, o);
-	return err;
+	/* The directory may be a served user's: Postfix's private/ is its mail_owner's. */
+	s->lfd = sg_unixsock_listen(&s->sock, o->path, o->uids, o->n_uids,
+				    o->group == (gid_t)-1 ? 0600 : 0660, o->group, LISTEN_BACKLOG);
+	if (s->lfd < 0)
+		return s->lfd;
+	return epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->lfd, &ev) ? -errno : 0;
 }
 
 int sg_policysrv_open(const struct sg_policysrv_opts *o, struct sg_policysrv **out)
@@ -306,7 +228,8 @@ int sg_policysrv_open(const struct sg_policysrv_opts *o, struct sg_policysrv **o
 
 	if (!s)
 		return -ENOMEM;
-	s->epfd = s->lfd = s->dirfd = -1;
+	s->epfd = s->lfd = -1;
+	s->sock = (struct sg_unixsock)SG_UNIXSOCK_INIT;
 	err = setup(s, o);
 	if (err) {
 		sg_policysrv_close(s);
@@ -328,7 +251,6 @@ void sg_policysrv_stats(const struct sg_policysrv *s, struct sg_policysrv_stats 
 
 void sg_policysrv_close(struct sg_policysrv *s)
 {
-	struct stat st;
 	unsigned int i;
 
 	if (!s)
@@ -336,14 +258,9 @@ void sg_policysrv_close(struct sg_policysrv *s)
 	for (i = 0; s->conns && i < s->max; i++)
 		if (s->conns[i].fd >= 0)
 			close(s->conns[i].fd);
-	if (s->lfd >= 0) {
+	if (s->lfd >= 0)
 		close(s->lfd);
-		if (!fstatat(s->dirfd, s->name, &st, AT_SYMLINK_NOFOLLOW) && st.st_ino == s->ino &&
-		    S_ISSOCK(st.st_mode))
-			unlinkat(s->dirfd, s->name, 0);
-	}
-	if (s->dirfd >= 0)
-		close(s->dirfd);
+	sg_unixsock_remove(&s->sock);
 	if (s->epfd >= 0)
 		close(s->epfd);
 	free(s->conns);
