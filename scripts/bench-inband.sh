@@ -90,8 +90,8 @@ daemon_start() # VETH LINE...
 {
 	local conf=$T/smtpguard.conf
 
-	printf '[daemon]\ninterfaces = %s\ncgroup = %s\n[exporter]\nlisten = 127.0.0.1:9025\n' \
-		"$1" "$CG" >"$conf"
+	printf '[daemon]\ninterfaces = %s\ncgroup = %s\n[exporter]\nlisten = 127.0.0.1:9025\ncontrol = %s\n' \
+		"$1" "$CG" "$T/run/control.sock" >"$conf"
 	printf '[audit]\nlog = %s\nsyslog = no\n[detect]\nbaselines = %s\n[mta]\n' \
 		"$T/audit.log" "$T/baselines.gz" >>"$conf"
 	shift

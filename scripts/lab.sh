@@ -472,6 +472,7 @@ interfaces = $LAB_VETH_HOST
 cgroup = $LAB_CG
 [exporter]
 listen = $LAB_EXPORTER
+control = $LAB/run/control.sock
 [audit]
 log = $LAB_AUDIT
 syslog = no

@@ -167,6 +167,8 @@ dnsbl_config() # FILE ADDRESSES
 		[detect]
 		baselines = $T/baselines.gz
 		mta_users =
+		[exporter]
+		control = $T/run/control.sock
 		[mta]
 		type = none
 		[dnsbl]

@@ -40,7 +40,8 @@ mta_for_test() # [CONFIG-LINE...]
 }
 
 # What every mail test's daemon config starts with, whatever its MTA: the
-# server's uplink VETH and the test cgroup, the exporter, the test's audit log.
+# server's uplink VETH and the test cgroup, the exporter and its control socket
+# (the test's own: never the host's /run/smtpguard), the test's audit log.
 mta_config_head() # VETH
 {
 	cat <<EOF
@@ -49,6 +50,7 @@ interfaces = $1
 cgroup = $CG
 [exporter]
 listen = 127.0.0.1:9025
+control = $T/run/control.sock
 [audit]
 log = $T/audit.log
 syslog = no
