@@ -265,13 +265,21 @@ static void expect_result(struct result r, int ok, int eperm)
 	assert_int_equal(r.other, 0);
 }
 
-static void expect_uid_stats(__u32 uid, __u64 attempts, __u64 allowed, __u64 denied)
+/* The UID's sg_uid_stats entry, which must be there. */
+static struct sg_uid_stats uid_stats_of(__u32 uid)
 {
 	struct sg_uid_stats st;
 	int fd = map_fd(SG_MAP_UID_STATS);
 
 	assert_int_equal(bpf_map_lookup_elem(fd, &uid, &st), 0);
 	close(fd);
+	return st;
+}
+
+static void expect_uid_stats(__u32 uid, __u64 attempts, __u64 allowed, __u64 denied)
+{
+	struct sg_uid_stats st = uid_stats_of(uid);
+
 	assert_int_equal(st.attempts, attempts);
 	assert_int_equal(st.allowed, allowed);
 	assert_int_equal(st.denied, denied);
@@ -804,11 +812,8 @@ static __u32 uid_entries(const char *map, __u32 uid)
 
 static void expect_uid_made(__u32 uid, __u64 flows, __u64 senders)
 {
-	struct sg_uid_stats st;
-	int fd = map_fd(SG_MAP_UID_STATS);
+	struct sg_uid_stats st = uid_stats_of(uid);
 
-	assert_int_equal(bpf_map_lookup_elem(fd, &uid, &st), 0);
-	close(fd);
 	assert_int_equal(st.flows, flows);
 	assert_int_equal(st.senders, senders);
 }
