@@ -37,7 +37,7 @@ FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=a
 FUZZ_TEST_SECONDS ?= 5
 FUZZ_SECONDS      ?= 600
 
-.PHONY: all deps test test-unit test-bpf test-integration test-fuzz fuzz run bench demo install \
+.PHONY: all deps test test-unit test-bpf test-integration test-fuzz fuzz chaos run bench demo install \
 	clean format test-kernels
 .DELETE_ON_ERROR:
 # The BPF objects are worth keeping (llvm-objdump, bpftool prog load).
@@ -158,6 +158,10 @@ fuzz: deps $(FUZZERS)
 
 test-integration: all $(TOOLS) $(BUILD)/empty.bpf.o
 	@tests/run.sh tests/integration/run.sh
+
+# The fault suite at full size; `make test` runs a short pass of it.
+chaos: deps all $(TOOLS) $(BUILD)/empty.bpf.o
+	@CHAOS_SCALE=long tests/run.sh tests/chaos/run.sh
 
 # The daemon in the foreground on /etc/smtpguard/smtpguard.conf if present,
 # else the built-in default. Programs stay attached after Ctrl-C;

@@ -40,6 +40,8 @@ PIN=				# the pin directory smtpguard uses, inside $BPFFS
 CG=				# the test cgroup, under the cgroup2 root
 SINK_LOG=			# accept log of the sink in $NS_NET
 VERBOSE=0
+# The fault suite's size: "short" in `make test`, "long" in `make chaos`.
+CHAOS_SCALE=${CHAOS_SCALE:-short}
 
 # --- environment -------------------------------------------------------------
 
@@ -314,6 +316,23 @@ on_err() # COMMAND STATUS
 }
 
 # Runs test_NAME in a subshell with a fresh setup, then tears it down; one line of report.
+# A count for a fault test (chaos_*): SHORT in `make test`, LONG in `make chaos`.
+at_scale() # SHORT LONG
+{
+	if [ "$CHAOS_SCALE" = long ]; then
+		echo "$2"
+	else
+		echo "$1"
+	fi
+}
+
+# A measured figure of a test, printed under its result whether or not it
+# passed and whatever -v says: the fault suite's figures go into the notes.
+figure() # TEXT...
+{
+	echo "figure: $*"
+}
+
 run_test() # NAME
 {
 	local name=$1 rc start=$SECONDS
@@ -333,6 +352,7 @@ run_test() # NAME
 	teardown
 	if [ "$rc" -eq 0 ]; then
 		echo "ok - $name ($((SECONDS - start)) s)"
+		sed -n 's/^figure: /#   figure: /p' "$T/test.out"
 		# A test's own figures ("# ..." lines), for notes and benchmarks.
 		if [ "$VERBOSE" -eq 1 ]; then
 			sed -n 's/^# /#   /p' "$T/test.out"
@@ -344,6 +364,8 @@ run_test() # NAME
 	echo "not ok - $name ($((SECONDS - start)) s): $(cat "$T/reason")"
 	if [ "$VERBOSE" -eq 1 ]; then
 		sed 's/^/#   /' "$T/test.out"
+	else
+		sed -n 's/^figure: /#   figure: /p' "$T/test.out"
 	fi
 	FAILED=$((FAILED + 1))
 }

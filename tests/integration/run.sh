@@ -6,9 +6,11 @@
 # layout). Each test starts from a fresh setup, so every count it asserts is
 # exact, and everything is removed on any exit.
 #
-# Usage: tests/integration/run.sh [-v] [TEST...]
+# Usage: tests/integration/run.sh [-v] [--chaos] [TEST...]
 #   -v: after a failing test, print its output as '#' lines.
+#   --chaos: only the fault suite's tests (named chaos_*).
 #   TEST: run only these (default: all, in order).
+# The fault tests size themselves by CHAOS_SCALE (lib.sh's at_scale).
 # Needs root, a cgroup2 mount, bpffs, ./smtpguard and build/tools (make test-integration).
 set -euo pipefail
 shopt -s inherit_errexit
@@ -31,6 +33,13 @@ main()
 	if [ "${1:-}" = -v ]; then
 		VERBOSE=1
 		shift
+	fi
+	if [ "${1:-}" = --chaos ]; then
+		shift
+		for name in "${TESTS[@]}"; do
+			case $name in chaos_*) set -- "$@" "$name" ;; esac
+		done
+		[ $# -gt 0 ] || prereq_fail "no chaos_* test"
 	fi
 	if [ $# -gt 0 ]; then
 		TESTS=("$@")
