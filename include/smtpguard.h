@@ -37,6 +37,7 @@
 #define SG_MAP_SUBUIDS "sg_subuids"
 #define SG_MAP_SMTP "sg_smtp"
 #define SG_MAP_UID_SWEPT "sg_uid_swept"
+#define SG_MAP_LAYOUT "sg_layout"
 
 /* Capacities. */
 #define SG_MAX_PORTS 64
@@ -128,7 +129,17 @@ struct sg_settings {
 	/* A UID's entries in sg_flows and sg_senders: past these, a new one is not made. */
 	__u32 uid_flows_max;
 	__u32 uid_senders_max;
+	/* SG_SETTINGS_LAYOUT of the build that wrote the entry: a dump of the pins says so. */
+	__u32 layout;
+	__u32 pad;
 };
+
+/*
+ * The layout version of sg_settings (sg_layout, user/kern/layout.c): 1 was
+ * the value without .layout. Bump it with any change of struct sg_settings
+ * and give user/kern/migrate.c a converter from the previous version.
+ */
+#define SG_SETTINGS_LAYOUT 2
 
 #define SG_IPV6_PREFIX_DEFAULT 64
 
@@ -428,6 +439,22 @@ struct sg_smtp {
 	__u64 sessions;
 	__u64 first_ns;
 	__u64 last_ns;
+};
+
+/*
+ * sg_layout (hash, user space only): the layout version of each pinned map
+ * and the build of each object's pinned programs, keyed by the map's or the
+ * object's name, so that an attach over older pins knows what it can reuse,
+ * must convert or has to refuse before it touches anything. Pins with no
+ * sg_layout are version 1 everywhere: the builds before it.
+ */
+#define SG_LAYOUT_NAME 32
+#define SG_MAX_LAYOUTS 64
+
+struct sg_layout {
+	__u32 version; /* a map's: its SG_*_LAYOUT, 1 when it has none */
+	__u32 pad;
+	__u64 build; /* an object's: a hash of the ELF its programs were loaded from */
 };
 
 /* Packet parsing bounds. */

@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-	make gcc libc6-dev clang pkg-config
+	make gcc libc6-dev clang pkg-config git
 	libbpf-dev libelf-dev zlib1g-dev linux-libc-dev bpftool
 	libjansson-dev libcmocka-dev libinih-dev libmicrohttpd-dev libsystemd-dev
 	libcurl4-openssl-dev libyaml-dev libcrypt-dev openssl

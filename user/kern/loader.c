@@ -17,23 +17,14 @@
 
 #include "smtpguard.h"
 #include "sg_bucket.h"
-#include "connect.skel.h" /* for the embedded objects only */
-#include "egress.skel.h"
-#include "ingress.skel.h"
-#include "sockops.skel.h"
 #include "kern/collect.h"
 #include "kern/loader.h"
 #include "kern/maps.h"
 #include "kern/netns.h"
+#include "kern/programs.h"
 #include "kern/state.h"
 #include "kern/tc.h"
 #include "util/log.h"
-
-#define PIN_PROG_CONNECT4 "prog_connect4"
-#define PIN_PROG_CONNECT6 "prog_connect6"
-#define PIN_PROG_EGRESS "prog_egress"
-#define PIN_PROG_INGRESS "prog_ingress"
-#define PIN_PROG_SOCKOPS "prog_sockops"
 
 static const struct {
 	const char *prog, *link;
@@ -61,76 +52,12 @@ static int report(int err, const char *fmt, ...)
 	return err;
 }
 
-static int pinned(const char *name)
-{
-	char path[PATH_MAX];
-
-	return !sg_pin_path(path, sizeof(path), name) && !access(path, F_OK);
-}
-
-static int pin_prog(struct bpf_program *prog, const char *name)
-{
-	char path[PATH_MAX];
-	int err = sg_pin_path(path, sizeof(path), name);
-
-	return err ? err : bpf_program__pin(prog, path);
-}
-
 static void unpin(const char *name)
 {
 	char path[PATH_MAX];
 
 	if (!sg_pin_path(path, sizeof(path), name))
 		unlink(path);
-}
-
-struct sg_object {
-	const char *name;
-	const void *(*elf)(size_t *size);
-	struct {
-		const char *prog, *pin;
-	} progs[2];
-};
-
-/* The skeletons embed the objects; only their ELF bytes are needed to load them generically. */
-static const struct sg_object objects[] = {
-	{ "connect", connect_bpf__elf_bytes,
-	  { { "sg_connect4", PIN_PROG_CONNECT4 }, { "sg_connect6", PIN_PROG_CONNECT6 } } },
-	{ "egress", egress_bpf__elf_bytes, { { "sg_egress_prog", PIN_PROG_EGRESS } } },
-	{ "ingress", ingress_bpf__elf_bytes, { { "sg_ingress_prog", PIN_PROG_INGRESS } } },
-	{ "sockops", sockops_bpf__elf_bytes, { { "sg_sockops", PIN_PROG_SOCKOPS } } },
-};
-
-/*
- * Load one object and pin its programs, unless they are pinned already.
- * Maps are LIBBPF_PIN_BY_NAME under the pin directory: libbpf reuses the
- * pinned ones, so counters and policies survive a reload.
- */
-static int load_object(const struct sg_object *o)
-{
-	LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = o->name,
-		    .pin_root_path = sg_pin_dir());
-	struct bpf_object *obj;
-	struct bpf_program *prog;
-	size_t i, size;
-	const void *elf = o->elf(&size);
-	int err;
-
-	for (i = 0; i < 2 && o->progs[i].pin && pinned(o->progs[i].pin); i++)
-		;
-	if (i == 2 || !o->progs[i].pin)
-		return 0;
-	obj = bpf_object__open_mem(elf, size, &opts);
-	if (!obj)
-		return -errno;
-	err = bpf_object__load(obj);
-	for (i = 0; !err && i < 2 && o->progs[i].pin; i++) {
-		prog = bpf_object__find_program_by_name(obj, o->progs[i].prog);
-		/* A crash between two pins leaves one behind: keep it. */
-		err = !prog ? -ENOENT : pinned(o->progs[i].pin) ? 0 : pin_prog(prog, o->progs[i].pin);
-	}
-	bpf_object__close(obj);
-	return err;
 }
 
 /* The kernel's overflow UID, the owner it reports for sockets it cannot map. */
@@ -163,30 +90,13 @@ static int init_settings(void)
 	s.overflow_uid = overflow_uid();
 	s.uid_flows_max = SG_UID_FLOWS_DEFAULT;
 	s.uid_senders_max = SG_UID_SENDERS_DEFAULT;
+	s.layout = SG_SETTINGS_LAYOUT;
 	ports_fd = sg_pin_open(SG_MAP_PORTS);
 	if (ports_fd < 0)
 		return ports_fd;
 	err = sg_ports_default(ports_fd);
 	close(ports_fd);
 	return err ? err : sg_settings_set(&s);
-}
-
-static int load_programs(void)
-{
-	size_t i;
-	int err = 0;
-
-	for (i = 0; i < sizeof(objects) / sizeof(objects[0]); i++) {
-		err = load_object(&objects[i]);
-		if (err)
-			return report(err, "loading the %s programs%s", objects[i].name,
-				      err == -EINVAL ? " (the kernel refused them, or the pinned maps "
-						       "are another version's: see libbpf's message "
-						       "above; 'smtpguard detach' removes old state)" :
-						       "");
-	}
-	err = init_settings();
-	return err ? report(err, "writing the default settings") : 0;
 }
 
 static void detach_link(const char *name)
@@ -255,7 +165,7 @@ static int attach_cgroup(const char *cgroup, int *added)
 		goto cleanup;
 	}
 	for (i = 0; i < N_HOOKS && !err; i++) {
-		if (pinned(cgroup_hooks[i].link)) {
+		if (sg_pinned(cgroup_hooks[i].link)) {
 			/* On cgroup2, a cgroup's id is its directory's inode number. */
 			id = link_cgroup_id(cgroup_hooks[i].link);
 			if (id == st.st_ino)
@@ -342,11 +252,12 @@ static int attach_tc(__u32 ifindex, int *qdisc_ours)
 }
 
 /*
- * Our TC filter on the interface, from whichever namespace this runs in:
+ * fn(ifindex, arg) on our interface, from whichever namespace this runs in:
  * enter the interface's, and check the ifindex still names the interface
  * we attached to. A namespace that is gone took its interfaces with it.
  */
-static int detach_tc(const struct sg_iface_key *key, const struct sg_iface *rec)
+static int on_iface(const struct sg_iface_key *key, const struct sg_iface *rec,
+		    int (*fn)(__u32 ifindex, int arg), int arg)
 {
 	char name[IF_NAMESIZE];
 	int back = -1, err = 0, ret;
@@ -356,12 +267,18 @@ static int detach_tc(const struct sg_iface_key *key, const struct sg_iface *rec)
 	if (err)
 		return err == -ENOENT ? 0 : err;
 	if (if_indextoname(key->ifindex, name) && !strcmp(name, rec->name))
-		err = sg_tc_detach(key->ifindex, !!(rec->flags & SG_IFACE_QDISC_OURS));
+		err = fn(key->ifindex, arg);
 	if (back >= 0) {
 		ret = sg_netns_return(back);
 		err = err ? err : ret;
 	}
 	return err;
+}
+
+/* Our TC filter on the interface, and the qdisc when it is ours. */
+static int detach_tc(const struct sg_iface_key *key, const struct sg_iface *rec)
+{
+	return on_iface(key, rec, sg_tc_detach, !!(rec->flags & SG_IFACE_QDISC_OURS));
 }
 
 /* Everything on one interface; the record goes only once that worked. */
@@ -381,6 +298,84 @@ static int detach_iface(int ifaces_fd, const struct sg_iface_key *key, const str
 	}
 	bpf_map_delete_elem(ifaces_fd, key);
 	return 0;
+}
+
+struct iface_list {
+	struct sg_iface_key keys[SG_MAX_IFACES];
+	struct sg_iface recs[SG_MAX_IFACES];
+	int n;
+};
+
+static int collect_iface(const void *key, const void *value, void *ctx)
+{
+	struct iface_list *c = ctx;
+
+	if (c->n < SG_MAX_IFACES) {
+		c->keys[c->n] = *(const struct sg_iface_key *)key;
+		c->recs[c->n++] = *(const struct sg_iface *)value;
+	}
+	return 0;
+}
+
+/* Switches a pinned link to prog_fd in place; a link whose cgroup is gone is attach_cgroup's. */
+static int update_link(const char *link, int prog_fd)
+{
+	int fd = sg_pin_open(link), err = 0;
+
+	if (fd == -ENOENT)
+		return 0;
+	if (fd < 0)
+		return fd;
+	if (bpf_link_update(fd, prog_fd, NULL) && errno != ENOLINK)
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+/* What runs the program pinned as pin, in any namespace, runs prog_fd instead: each in one step. */
+static int swap_users(const char *pin, int prog_fd)
+{
+	int xdp = !strcmp(pin, PIN_PROG_INGRESS), tc = !strcmp(pin, PIN_PROG_EGRESS);
+	struct iface_list c = {};
+	char name[64];
+	int i, fd, err;
+
+	for (i = 0; i < (int)N_HOOKS; i++)
+		if (!strcmp(cgroup_hooks[i].prog, pin))
+			return update_link(cgroup_hooks[i].link, prog_fd);
+	if (!xdp && !tc)
+		return 0;
+	fd = sg_pin_open(SG_MAP_IFACES);
+	if (fd < 0)
+		return fd == -ENOENT ? 0 : fd;
+	err = sg_map_for_each(fd, collect_iface, &c);
+	close(fd);
+	for (i = 0; !err && i < c.n; i++) {
+		if (xdp && (c.recs[i].flags & SG_IFACE_XDP)) {
+			xdp_link_name(name, sizeof(name), &c.keys[i]);
+			err = update_link(name, prog_fd);
+		} else if (tc && (c.recs[i].flags & SG_IFACE_TC)) {
+			err = on_iface(&c.keys[i], &c.recs[i], sg_tc_replace, prog_fd);
+		}
+	}
+	return err;
+}
+
+/* This build's programs (programs.h), then the default settings of maps just made. */
+static int load_programs(void)
+{
+	char why[256];
+	int err = sg_programs_load(swap_users, why, sizeof(why));
+
+	if (err == -EPROTO)
+		sg_error("%s: nothing was changed ('smtpguard detach' removes the old state, "
+			 "counters and policies with it)",
+			 why);
+	else if (err)
+		report(err, "%s", why);
+	if (!err && (err = init_settings()))
+		report(err, "writing the default settings");
+	return err;
 }
 
 static const char *xdp_mode_str(int mode)
@@ -517,23 +512,6 @@ cleanup:
 	return err;
 }
 
-struct iface_list {
-	struct sg_iface_key keys[SG_MAX_IFACES];
-	struct sg_iface recs[SG_MAX_IFACES];
-	int n;
-};
-
-static int collect_iface(const void *key, const void *value, void *ctx)
-{
-	struct iface_list *c = ctx;
-
-	if (c->n < SG_MAX_IFACES) {
-		c->keys[c->n] = *(const struct sg_iface_key *)key;
-		c->recs[c->n++] = *(const struct sg_iface *)value;
-	}
-	return 0;
-}
-
 int sg_detach(void)
 {
 	struct iface_list c = {};
@@ -554,7 +532,7 @@ int sg_detach(void)
 			return report(err, "reading %s", SG_MAP_IFACES);
 	}
 	for (i = 0; i < (int)N_HOOKS; i++) {
-		if (!pinned(cgroup_hooks[i].link))
+		if (!sg_pinned(cgroup_hooks[i].link))
 			continue;
 		detach_link(cgroup_hooks[i].link);
 		printf("detached %s\n", cgroup_hooks[i].prog + 5);

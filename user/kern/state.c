@@ -45,6 +45,37 @@ int sg_pin_open(const char *name)
 	return fd < 0 ? -errno : fd;
 }
 
+int sg_pinned(const char *name)
+{
+	char path[PATH_MAX];
+
+	return !sg_pin_path(path, sizeof(path), name) && !access(path, F_OK);
+}
+
+int sg_pin_replace(int fd, const char *name)
+{
+	char path[PATH_MAX], tmp[PATH_MAX], tmp_name[NAME_MAX];
+	int err = sg_pin_path(path, sizeof(path), name);
+
+	/* Not name.new: bpffs refuses dots in names. */
+	if (!err &&
+	    snprintf(tmp_name, sizeof(tmp_name), "upgrade_%s", name) >= (int)sizeof(tmp_name))
+		err = -ENAMETOOLONG;
+	if (!err)
+		err = sg_pin_path(tmp, sizeof(tmp), tmp_name);
+	if (err)
+		return err;
+	/* One a crash left behind. */
+	unlink(tmp);
+	if (bpf_obj_pin(fd, tmp))
+		return -errno;
+	if (rename(tmp, path)) {
+		err = -errno;
+		unlink(tmp);
+	}
+	return err;
+}
+
 int sg_state_present(void)
 {
 	char path[PATH_MAX];

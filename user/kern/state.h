@@ -14,6 +14,15 @@ int sg_pin_path(char *buf, size_t len, const char *name);
 /* fd of the pinned object name, or -errno. */
 int sg_pin_open(const char *name);
 
+/* 1 when something is pinned as name. */
+int sg_pinned(const char *name);
+
+/*
+ * Pins fd as name, replacing what is pinned there: pinned under a
+ * temporary name, then renamed over it, so the name is never missing.
+ */
+int sg_pin_replace(int fd, const char *name);
+
 /* 0 when pinned state exists; -ENOENT (nothing attached) otherwise. */
 int sg_state_present(void);
 

@@ -38,6 +38,16 @@ int sg_tc_attach(__u32 ifindex, int prog_fd, int *qdisc_ours)
 	return err;
 }
 
+int sg_tc_replace(__u32 ifindex, int prog_fd)
+{
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = SG_TC_HANDLE, .priority = SG_TC_PRIORITY,
+		    .prog_fd = prog_fd, .flags = BPF_TC_F_REPLACE);
+	struct bpf_tc_hook hook;
+
+	tc_hook(&hook, ifindex, BPF_TC_EGRESS);
+	return bpf_tc_attach(&hook, &opts);
+}
+
 /* Filters on one clsact hook (minor: TC_H_MIN_INGRESS or _EGRESS), from an RTM_GETTFILTER dump. */
 static int count_filters(__u32 ifindex, __u32 minor)
 {

@@ -17,6 +17,13 @@
 int sg_tc_attach(__u32 ifindex, int prog_fd, int *qdisc_ours);
 
 /*
+ * Our filter on ifindex's egress runs prog_fd from now on: the filter is
+ * changed in place (same priority and handle, NLM_F_REPLACE), so no packet
+ * passes between the old program and the new.
+ */
+int sg_tc_replace(__u32 ifindex, int prog_fd);
+
+/*
  * Remove our filter, and the clsact qdisc too when we created it and no
  * other filter has been put on it since.
  */

@@ -1,0 +1,221 @@
+# SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash
+#
+# The fault suite's upgrade: the previous build (make previous: the commit
+# before pinned maps carried layout versions) attached and enforcing, and
+# this build's attach run over its pins in the middle of a flood. Sourced
+# by run.sh.
+
+TESTS+=(chaos_upgrade chaos_upgrade_refused)
+
+UPG_PREVIOUS=$ROOT/build/previous/smtpguard
+UPG_PROGS="prog_connect4 prog_connect6 prog_sockops prog_egress prog_ingress"
+
+# The previous build's smtpguard, in the client namespace, on the test's pins.
+sg_previous() # ARGS...
+{
+	nl_in "$NS_HOST" "$UPG_PREVIOUS" "$@"
+}
+
+# The test's hooks as the previous build attaches them, instead of this build's.
+upg_attach_previous()
+{
+	[ -x "$UPG_PREVIOUS" ] || fail "$UPG_PREVIOUS missing: make previous"
+	sg detach >/dev/null
+	sg_previous attach --cgroup "$CG" -i "$VETH_HOST" >/dev/null
+}
+
+# The ids of the programs pinned, sorted, on one line.
+upg_pinned()
+{
+	local p
+
+	for p in $UPG_PROGS; do
+		bpftool -j prog show pinned "$PIN/$p" | jq .id
+	done | sort -n | xargs
+}
+
+# The ids of the programs that run on the cgroup, the TC filter and XDP, sorted, on one line.
+upg_running()
+{
+	{
+		bpftool -j cgroup show "$CG" | jq '.[].id'
+		nl_in "$NS_HOST" tc -j filter show dev "$VETH_HOST" egress | jq '.[].options.prog.id // empty'
+		ip -j -n "$NS_HOST" link show dev "$VETH_HOST" | jq '.[0].xdp.prog.id // empty'
+	} | sort -n | xargs
+}
+
+# Every pin's inode (a pin replaced is a new one), the layouts recorded
+# and what runs where: "unchanged" compares this.
+upg_state()
+{
+	local f
+
+	for f in "$PIN"/*; do
+		echo -n "${f##*/}=$(stat -c %i "$f") "
+	done
+	echo "layouts: $(bpftool -j map dump pinned "$PIN/sg_layout" | jq -c 'sort_by(.key)')"
+	echo "running: $(upg_running)"
+}
+
+# Records VERSION as NAME's layout in the pinned sg_layout, made as this build makes it if absent.
+upg_layout_put() # NAME VERSION
+{
+	local key
+
+	key=$(printf '%-32s' "$1" | tr ' ' '\0' | od -An -tx1 | xargs)
+	[ -e "$PIN/sg_layout" ] ||
+		bpftool map create "$PIN/sg_layout" type hash key 32 value 16 entries 64 name sg_layout
+	bpftool map update pinned "$PIN/sg_layout" key hex $key \
+		value hex "$(printf '%02x' "$2")" 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00
+}
+
+# USER's SMTP flood: rounds of N connects, 10 ms apart, until a line
+# arrives on its input, at most 3,000 rounds; each round's "ok= eperm=
+# other=" line goes to OUT.
+upg_flood() # USER N OUT
+{
+	# shellcheck disable=SC2016 # expanded by the user's shell
+	as_user "$1" bash -c 'for ((i = 0; i < 3000; i++)); do
+		read -r -t 0 && break
+		"$0" -n "$1" --timeout-ms 2000 "$2" 25
+		sleep 0.01
+	done' "$CONNECT" "$2" "$NET4" >"$3"
+}
+
+# Sum of FIELD (ok, eperm, other) over a flood's lines.
+upg_sum() # OUT FIELD
+{
+	grep -o "$2=[0-9]*" "$1" | cut -d= -f2 | awk '{ s += $1 } END { print s + 0 }'
+}
+
+# "mode burst" of USER's policy in sg_policies.
+upg_policy() # USER
+{
+	map_dump sg_policies | jq -r --argjson u "$(id -u "$1")" \
+		'.[] | select(.formatted.key == $u) | "\(.formatted.value.mode) \(.formatted.value.burst)"'
+}
+
+upg_rounds_at_least() # OUT N
+{
+	[ "$(wc -l <"$1")" -ge "$2" ]
+}
+
+# The previous build enforces a block (A), a throttle (B) and, from its
+# daemon's config, a default throttle (C, never seen before); this build's
+# attach upgrades it while the three flood. Not one connect escapes a
+# policy, none goes uncounted, and the programs that run are this build's.
+test_chaos_upgrade()
+{
+	local user_c=sgt${ID}c n after u stop start_ns end_ns ms made counted before line unpoliced
+	local -A fd pid ok
+	local -a users
+
+	n=$(at_scale 10 50)
+	after=$(at_scale 3 30)
+	nl_user_add "$T" "$user_c" || fail "useradd $user_c failed"
+	users=("$USER_A" "$USER_B" "$user_c")
+	upg_attach_previous
+	write_config "$T/previous.conf" "[policy]" "default = throttle" "rate = 1/h" "burst = 3"
+	SG_BIN=$UPG_PREVIOUS start_daemon "$T/previous.conf"
+	kill -TERM "$DAEMON_PID"
+	nl_wait_until 100 nl_gone "$DAEMON_PID" || fail "the previous daemon did not stop"
+	sg_previous block "$USER_A" >/dev/null
+	sg_previous throttle "$USER_B" --rate 1/h --burst 5 >/dev/null
+	before=$(upg_running)
+	expect_eq "the previous build's programs run" "$(upg_pinned)" "$before"
+
+	for u in "${users[@]}"; do
+		mkfifo "$T/$u.stop"
+		exec {stop}<>"$T/$u.stop"
+		fd[$u]=$stop
+	done
+	for u in "$USER_A" "$USER_B"; do
+		upg_flood "$u" "$n" "$T/$u.flood" <&"${fd[$u]}" &
+		pid[$u]=$!
+		nl_wait_until 100 upg_rounds_at_least "$T/$u.flood" 1 ||
+			fail "$u's flood did not start"
+	done
+	# C's first connects and the upgrade, at once.
+	upg_flood "$user_c" "$n" "$T/$user_c.flood" <&"${fd[$user_c]}" &
+	pid[$user_c]=$!
+	start_ns=$(date +%s%N)
+	sg attach --cgroup "$CG" -i "$VETH_HOST" >"$T/upgrade.out"
+	end_ns=$(date +%s%N)
+	ms=$(((end_ns - start_ns) / 1000000))
+	# The floods go on over the new programs for a while, then stop.
+	for u in "${users[@]}"; do
+		nl_wait_until 200 upg_rounds_at_least "$T/$u.flood" \
+			$(($(wc -l <"$T/$u.flood") + after)) || fail "$u's flood stalled after the upgrade"
+	done
+	for u in "${users[@]}"; do
+		stop=${fd[$u]}
+		echo stop >&"$stop"
+		wait "${pid[$u]}" || fail "$u's flood failed"
+		exec {stop}>&-
+	done
+
+	# What got through, printed before it is judged.
+	made=0
+	for u in "${users[@]}"; do
+		ok[$u]=$(upg_sum "$T/$u.flood" ok)
+		made=$((made + $(wc -l <"$T/$u.flood") * n))
+	done
+	unpoliced=$((ok[$USER_A] + ok[$USER_B] - 5 + ok[$user_c] - 3))
+	figure "upgrade under flood: $unpoliced unpoliced connects of $made made by a blocked," \
+		"a throttled and a new user (let through: ${ok[$USER_A]}, ${ok[$USER_B]} for a burst" \
+		"of 5, ${ok[$user_c]} for a default burst of 3); the upgrade took $ms ms"
+
+	for line in "converted sg_settings from layout 1 to 2: 1 entry" \
+		"replaced the connect programs with this build's where they run" \
+		"replaced the egress programs with this build's where they run" \
+		"replaced the ingress programs with this build's where they run" \
+		"replaced the sockops programs with this build's where they run"; do
+		grep -qxF "$line" "$T/upgrade.out" ||
+			fail "the upgrade did not say '$line': $(cat "$T/upgrade.out")"
+	done
+	expect_eq "this build's programs run" "$(upg_pinned)" "$(upg_running)"
+	[ "$(upg_running)" != "$before" ] || fail "the programs that run are still the previous build's"
+	expect_eq "sg_settings: layout, default mode/burst/rate" "2 1 3 1" \
+		"$(map_dump sg_settings | jq -r '.[0].formatted.value |
+			"\(.layout) \(.default_policy.mode) \(.default_policy.burst) \(.default_policy.rate_per_hour)"')"
+	expect_eq "connects let through (A blocked, B burst 5, C default burst 3)" "0 5 3" \
+		"${ok[$USER_A]} ${ok[$USER_B]} ${ok[$user_c]}"
+	expect_eq "sink accepts" 8 "$(accepts "$SINK_LOG")"
+	for u in "${users[@]}"; do
+		expect_eq "$u's connects that failed otherwise" 0 "$(upg_sum "$T/$u.flood" other)"
+		counted=$(top_counts "$u")
+		expect_eq "$u's attempts counted: attempts/allowed/denied" \
+			"$(($(wc -l <"$T/$u.flood") * n))/${ok[$u]}/$(upg_sum "$T/$u.flood" eperm)" \
+			"$(echo "$counted" | cut -d/ -f1-3)"
+	done
+	expect_eq "A's policy: mode" 2 "$(upg_policy "$USER_A" | cut -d' ' -f1)"
+	expect_eq "B's policy: mode burst" "1 5" "$(upg_policy "$USER_B")"
+}
+
+# Pins this build cannot take over are refused before anything is touched:
+# a layout version it does not know, and a map whose shape is not its
+# recorded layout's.
+test_chaos_upgrade_refused()
+{
+	local state
+
+	sg block "$USER_A" >/dev/null
+	upg_layout_put sg_settings 99
+	state=$(upg_state)
+	expect_refused "the pinned sg_settings has layout 99, which this build \(layout 2\) cannot convert: nothing was changed" \
+		sg attach --cgroup "$CG" -i "$VETH_HOST"
+	expect_eq "pins and programs after the refusal" "$state" "$(upg_state)"
+	expect_connects "$USER_A" "ok=0 eperm=2 other=0" -n 2 "$NET4" 25
+
+	# The previous build's sg_settings, recorded as this build's layout: its size says otherwise.
+	upg_attach_previous
+	sg_previous block "$USER_A" >/dev/null
+	upg_layout_put sg_settings 2
+	state=$(upg_state)
+	expect_refused "the pinned sg_settings has 64-byte values, not 72 as its layout 2 has" \
+		sg attach --cgroup "$CG" -i "$VETH_HOST"
+	expect_eq "pins and programs after the refusal" "$state" "$(upg_state)"
+	expect_connects "$USER_A" "ok=0 eperm=2 other=0" -n 2 "$NET4" 25
+	figure "upgrade refused: an unknown layout (99) and a wrong-sized one; pins unchanged"
+}

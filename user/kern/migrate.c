@@ -1,0 +1,348 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "kern/layout.h"
+#include "kern/maps.h"
+#include "kern/migrate.h"
+#include "kern/state.h"
+
+/* Turns one value (one CPU's, for a per-CPU map) of version from into this build's, zeroed. */
+typedef void (*sg_convert_fn)(const void *old, void *new);
+
+struct sg_converter {
+	const char *map;
+	__u32 from;
+	__u32 key_size, value_size; /* the map's at version from */
+	sg_convert_fn fn;
+};
+
+/* sg_settings 1 -> 2: .layout appended. */
+static void settings_from_1(const void *old, void *new)
+{
+	struct sg_settings *s = new;
+
+	memcpy(s, old, offsetof(struct sg_settings, layout));
+	s->layout = SG_SETTINGS_LAYOUT;
+}
+
+/*
+ * One row per map and older version this build can convert (see
+ * user/kern/layout.c for when to add one). A converter turns its version
+ * into this build's: when a layout is bumped again, the rows from older
+ * versions are brought along to the new one, or removed (then pins of
+ * that version are refused, and say so).
+ */
+static const struct sg_converter converters[] = {
+	{ SG_MAP_SETTINGS, 1, sizeof(__u32), offsetof(struct sg_settings, layout),
+	  settings_from_1 },
+};
+
+static const struct sg_converter *converter(const char *map, __u32 from)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(converters) / sizeof(converters[0]); i++)
+		if (!strcmp(converters[i].map, map) && converters[i].from == from)
+			return &converters[i];
+	return NULL;
+}
+
+/* Maps whose entries user space can walk and write: the others cannot be carried over. */
+static int copyable(__u32 type)
+{
+	switch (type) {
+	case BPF_MAP_TYPE_HASH:
+	case BPF_MAP_TYPE_PERCPU_HASH:
+	case BPF_MAP_TYPE_LRU_HASH:
+	case BPF_MAP_TYPE_LRU_PERCPU_HASH:
+	case BPF_MAP_TYPE_ARRAY:
+	case BPF_MAP_TYPE_PERCPU_ARRAY:
+	case BPF_MAP_TYPE_LPM_TRIE:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static int percpu(__u32 type)
+{
+	return type == BPF_MAP_TYPE_PERCPU_HASH || type == BPF_MAP_TYPE_LRU_PERCPU_HASH ||
+	       type == BPF_MAP_TYPE_PERCPU_ARRAY;
+}
+
+static int is_array(__u32 type)
+{
+	return type == BPF_MAP_TYPE_ARRAY || type == BPF_MAP_TYPE_PERCPU_ARRAY;
+}
+
+static struct sg_migrate_map *find(struct sg_migration *m, const char *name)
+{
+	int i;
+
+	for (i = 0; i < m->n; i++)
+		if (!strcmp(m->maps[i].name, name))
+			return &m->maps[i];
+	return NULL;
+}
+
+static int refuse(struct sg_migration *m, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int refuse(struct sg_migration *m, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(m->why, sizeof(m->why), fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+/* What to do with the pinned map name that this build declares as map. */
+static int plan_map(struct sg_migration *m, const struct bpf_map *map, struct sg_migrate_map *e)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	struct sg_layout rec;
+	int fd, err, same_shape;
+
+	e->to = sg_layout_version(e->name);
+	fd = sg_pin_open(e->name);
+	if (fd == -ENOENT)
+		return 0;
+	if (fd < 0)
+		return refuse(m, fd, "opening the pinned %s", e->name);
+	err = bpf_obj_get_info_by_fd(fd, &info, &len) ? -errno : 0;
+	close(fd);
+	if (err)
+		return refuse(m, err, "reading the pinned %s", e->name);
+	err = sg_layout_get(e->name, &rec);
+	if (err)
+		return refuse(m, err, "reading the layout of %s in %s", e->name, SG_MAP_LAYOUT);
+	e->from = rec.version;
+	if (info.type != bpf_map__type(map) || info.map_flags != bpf_map__map_flags(map) ||
+	    info.key_size != bpf_map__key_size(map))
+		return refuse(m, -EPROTO,
+			      "the pinned %s is of another type or key than this build's", e->name);
+	same_shape = info.value_size == bpf_map__value_size(map);
+	if (e->from == e->to) {
+		if (!same_shape)
+			return refuse(
+				m, -EPROTO,
+				"the pinned %s has %u-byte values, not %u as its layout %u has",
+				e->name, info.value_size, bpf_map__value_size(map), e->to);
+		/* A new capacity alone: the entries are copied as they are. */
+		e->migrate = info.max_entries != bpf_map__max_entries(map);
+	} else {
+		e->conv = e->from < e->to ? converter(e->name, e->from) : NULL;
+		if (!e->conv)
+			return refuse(m, -EPROTO,
+				      "the pinned %s has layout %u, which this build (layout %u) "
+				      "cannot convert",
+				      e->name, e->from, e->to);
+		if (info.value_size != e->conv->value_size)
+			return refuse(
+				m, -EPROTO,
+				"the pinned %s has %u-byte values, not %u as its layout %u has",
+				e->name, info.value_size, e->conv->value_size, e->from);
+		e->migrate = 1;
+	}
+	if (e->migrate && !copyable(info.type))
+		return refuse(m, -EPROTO, "the pinned %s changed, and its entries cannot be copied",
+			      e->name);
+	return 0;
+}
+
+int sg_migrate_plan(struct sg_migration *m, struct bpf_object *const *objs, size_t n)
+{
+	struct sg_migrate_map *e;
+	struct bpf_map *map;
+	size_t i;
+	int err;
+
+	memset(m, 0, sizeof(*m));
+	for (i = 0; i < n; i++) {
+		bpf_object__for_each_map (map, objs[i]) {
+			if (!bpf_map__pin_path(map) || find(m, bpf_map__name(map)))
+				continue;
+			if (m->n == SG_MIGRATE_MAX)
+				return refuse(m, -E2BIG, "more than %d pinned maps",
+					      SG_MIGRATE_MAX);
+			e = &m->maps[m->n++];
+			*e = (struct sg_migrate_map){ .new_fd = -1 };
+			snprintf(e->name, sizeof(e->name), "%s", bpf_map__name(map));
+			err = plan_map(m, map, e);
+			if (err)
+				return err;
+		}
+	}
+	return 0;
+}
+
+int sg_migrate_uses(const struct sg_migration *m, const struct bpf_object *obj)
+{
+	struct bpf_map *map;
+	int i;
+
+	bpf_object__for_each_map (map, obj)
+		for (i = 0; i < m->n; i++)
+			if (m->maps[i].migrate && !strcmp(m->maps[i].name, bpf_map__name(map)))
+				return 1;
+	return 0;
+}
+
+int sg_migrate_prepare(const struct sg_migration *m, struct bpf_object *obj)
+{
+	struct bpf_map *map;
+	int i, err;
+
+	bpf_object__for_each_map (map, obj) {
+		for (i = 0; i < m->n; i++) {
+			if (!m->maps[i].migrate || strcmp(m->maps[i].name, bpf_map__name(map)))
+				continue;
+			/* Not the pinned one: libbpf would refuse its old layout. */
+			err = bpf_map__set_pin_path(map, NULL);
+			if (!err && m->maps[i].new_fd >= 0)
+				err = bpf_map__reuse_fd(map, m->maps[i].new_fd);
+			if (err)
+				return err;
+		}
+	}
+	return 0;
+}
+
+int sg_migrate_adopt(struct sg_migration *m, const struct bpf_object *obj)
+{
+	struct sg_migrate_map *e;
+	struct bpf_map *map;
+
+	bpf_object__for_each_map (map, obj) {
+		e = find(m, bpf_map__name(map));
+		if (!e || !e->migrate || e->new_fd >= 0)
+			continue;
+		e->new_fd = dup(bpf_map__fd(map));
+		if (e->new_fd < 0)
+			return -errno;
+	}
+	return 0;
+}
+
+struct copy {
+	const struct sg_migrate_map *e;
+	int fd, ncpus;
+	struct bpf_map_info old, new;
+	char *value; /* the converted value, all CPUs' */
+	int copied;
+};
+
+static int copy_one(const void *key, const void *value, void *ctx)
+{
+	struct copy *c = ctx;
+	int cpus = percpu(c->new.type) ? c->ncpus : 1, cpu;
+	size_t old_stride = (c->old.value_size + 7) & ~(size_t)7;
+	size_t new_stride = (c->new.value_size + 7) & ~(size_t)7;
+
+	/* A smaller array keeps the indices it has room for. */
+	if (is_array(c->new.type) && *(const __u32 *)key >= c->new.max_entries)
+		return 0;
+	memset(c->value, 0, new_stride * cpus);
+	for (cpu = 0; cpu < cpus; cpu++) {
+		const char *from = (const char *)value + cpu * old_stride;
+		char *to = c->value + cpu * new_stride;
+
+		if (c->e->conv)
+			c->e->conv->fn(from, to);
+		else
+			memcpy(to, from, c->new.value_size);
+	}
+	if (bpf_map_update_elem(c->fd, key, c->value, BPF_ANY))
+		return -errno;
+	c->copied++;
+	return 0;
+}
+
+static int copy_map(struct sg_migrate_map *e)
+{
+	struct copy c = { .e = e, .fd = e->new_fd, .ncpus = libbpf_num_possible_cpus() };
+	__u32 len = sizeof(c.old);
+	int old_fd, err;
+
+	if (c.ncpus <= 0)
+		return -EINVAL;
+	old_fd = sg_pin_open(e->name);
+	if (old_fd < 0)
+		return old_fd;
+	err = bpf_obj_get_info_by_fd(old_fd, &c.old, &len) ? -errno : 0;
+	len = sizeof(c.new);
+	if (!err && bpf_obj_get_info_by_fd(e->new_fd, &c.new, &len))
+		err = -errno;
+	c.value = err ? NULL : calloc(c.ncpus, (c.new.value_size + 7) & ~(size_t)7);
+	if (!err && !c.value)
+		err = -ENOMEM;
+	if (!err)
+		err = sg_map_for_each(old_fd, copy_one, &c);
+	e->copied = c.copied;
+	free(c.value);
+	close(old_fd);
+	return err;
+}
+
+int sg_migrate_copy(struct sg_migration *m)
+{
+	int i, err;
+
+	for (i = 0; i < m->n; i++) {
+		if (!m->maps[i].migrate)
+			continue;
+		if (m->maps[i].new_fd < 0)
+			return refuse(m, -ENOENT, "no program of this build uses %s",
+				      m->maps[i].name);
+		err = copy_map(&m->maps[i]);
+		if (err)
+			return refuse(m, err, "copying %s into its new layout", m->maps[i].name);
+	}
+	return 0;
+}
+
+int sg_migrate_commit(struct sg_migration *m)
+{
+	struct sg_migrate_map *e;
+	int i, err;
+
+	for (i = 0; i < m->n; i++) {
+		e = &m->maps[i];
+		if (e->migrate) {
+			err = sg_pin_replace(e->new_fd, e->name);
+			if (err)
+				return refuse(m, err, "pinning the new %s", e->name);
+			if (e->from != e->to)
+				printf("converted %s from layout %u to %u: %d %s\n", e->name,
+				       e->from, e->to, e->copied,
+				       e->copied == 1 ? "entry" : "entries");
+			else
+				printf("copied %s into its new capacity: %d %s\n", e->name,
+				       e->copied, e->copied == 1 ? "entry" : "entries");
+		}
+		err = sg_layout_put(e->name, &(struct sg_layout){ .version = e->to });
+		if (err)
+			return refuse(m, err, "recording the layout of %s", e->name);
+	}
+	return 0;
+}
+
+void sg_migrate_free(struct sg_migration *m)
+{
+	int i;
+
+	for (i = 0; i < m->n; i++)
+		if (m->maps[i].new_fd >= 0)
+			close(m->maps[i].new_fd);
+	m->n = 0;
+}
