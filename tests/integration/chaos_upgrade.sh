@@ -6,7 +6,7 @@
 # this build's attach run over its pins in the middle of a flood. Sourced
 # by run.sh.
 
-TESTS+=(chaos_upgrade chaos_upgrade_refused)
+TESTS+=(chaos_upgrade chaos_upgrade_refused chaos_upgrade_capacity)
 
 UPG_PREVIOUS=$ROOT/build/previous/smtpguard
 UPG_PROGS="prog_connect4 prog_connect6 prog_sockops prog_egress prog_ingress"
@@ -61,12 +61,12 @@ upg_state()
 # Records VERSION as NAME's layout in the pinned sg_layout, made as this build makes it if absent.
 upg_layout_put() # NAME VERSION
 {
-	local key
+	local -a key
 
-	key=$(printf '%-32s' "$1" | tr ' ' '\0' | od -An -tx1 | xargs)
+	read -ra key <<<"$(printf '%-32s' "$1" | tr ' ' '\0' | od -An -tx1 | xargs)"
 	[ -e "$PIN/sg_layout" ] ||
 		bpftool map create "$PIN/sg_layout" type hash key 32 value 16 entries 64 name sg_layout
-	bpftool map update pinned "$PIN/sg_layout" key hex $key \
+	bpftool map update pinned "$PIN/sg_layout" key hex "${key[@]}" \
 		value hex "$(printf '%02x' "$2")" 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00
 }
 
@@ -218,4 +218,41 @@ test_chaos_upgrade_refused()
 	expect_eq "pins and programs after the refusal" "$state" "$(upg_state)"
 	expect_connects "$USER_A" "ok=0 eperm=2 other=0" -n 2 "$NET4" 25
 	figure "upgrade refused: an unknown layout (99) and a wrong-sized one; pins unchanged"
+}
+
+# sg_counters[IDX] summed over the CPUs.
+upg_counter() # IDX
+{
+	bpftool -j map lookup pinned "$PIN/sg_counters" key "$1" 0 0 0 |
+		jq '[.formatted.values[].value] | add'
+}
+
+# A map whose capacity alone changed, as sg_counters does when a counter is
+# appended: its entries are copied as they are, and the new programs count
+# on from them. Here the older map has one entry fewer than this build's.
+test_chaos_upgrade_capacity()
+{
+	local n cpus
+
+	n=$(bpftool -j map show pinned "$PIN/sg_counters" | jq .max_entries)
+	cpus=$(bpftool -j map lookup pinned "$PIN/sg_counters" key 0 0 0 0 | jq '.values | length')
+	rm "$PIN/sg_counters"
+	bpftool map create "$PIN/sg_counters" type percpu_array key 4 value 8 entries $((n - 1)) \
+		name sg_counters
+	# SG_CNT_DENIED_BLOCK is 2: 7 on each CPU.
+	bpftool map update pinned "$PIN/sg_counters" key 2 0 0 0 value 7 0 0 0 0 0 0 0
+	sg block "$USER_A" >/dev/null
+	expect_eq "the upgrade's output" "copied sg_counters into its new capacity: $((n - 1)) entries
+replaced the connect programs with this build's where they run
+replaced the egress programs with this build's where they run
+replaced the ingress programs with this build's where they run
+replaced the sockops programs with this build's where they run
+attached; pinned state in $PIN" "$(sg attach --cgroup "$CG" -i "$VETH_HOST")"
+	expect_eq "sg_counters' capacity" "$n" \
+		"$(bpftool -j map show pinned "$PIN/sg_counters" | jq .max_entries)"
+	expect_eq "denied_block copied" $((7 * cpus)) "$(upg_counter 2)"
+	expect_connects "$USER_A" "ok=0 eperm=3 other=0" -n 3 "$NET4" 25
+	expect_eq "denied_block counted on" $((7 * cpus + 3)) "$(upg_counter 2)"
+	expect_eq "this build's programs run" "$(upg_pinned)" "$(upg_running)"
+	figure "capacity upgrade: sg_counters from $((n - 1)) to $n entries, its counts kept (7 per CPU + 3)"
 }

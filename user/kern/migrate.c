@@ -37,7 +37,10 @@ static void settings_from_1(const void *old, void *new)
  * user/kern/layout.c for when to add one). A converter turns its version
  * into this build's: when a layout is bumped again, the rows from older
  * versions are brought along to the new one, or removed (then pins of
- * that version are refused, and say so).
+ * that version are refused, and say so). The old value size must differ
+ * from the new: a map of this build's shape still recorded at an older
+ * version is one whose upgrade stopped between its pin's rename and the
+ * record, and is taken as converted.
  */
 static const struct sg_converter converters[] = {
 	{ SG_MAP_SETTINGS, 1, sizeof(__u32), offsetof(struct sg_settings, layout),
@@ -69,6 +72,12 @@ static int copyable(__u32 type)
 	default:
 		return 0;
 	}
+}
+
+/* Maps whose entries are read once and gone: a new one starts empty, and nothing is copied. */
+static int transient(__u32 type)
+{
+	return type == BPF_MAP_TYPE_RINGBUF;
 }
 
 static int percpu(__u32 type)
@@ -127,6 +136,7 @@ static int plan_map(struct sg_migration *m, const struct bpf_map *map, struct sg
 	if (err)
 		return refuse(m, err, "reading the layout of %s in %s", e->name, SG_MAP_LAYOUT);
 	e->from = rec.version;
+	e->type = info.type;
 	if (info.type != bpf_map__type(map) || info.map_flags != bpf_map__map_flags(map) ||
 	    info.key_size != bpf_map__key_size(map))
 		return refuse(m, -EPROTO,
@@ -147,6 +157,12 @@ static int plan_map(struct sg_migration *m, const struct bpf_map *map, struct sg
 				      "the pinned %s has layout %u, which this build (layout %u) "
 				      "cannot convert",
 				      e->name, e->from, e->to);
+		/* A crash between the pin's rename and the record: it is converted already. */
+		if (same_shape && info.max_entries == bpf_map__max_entries(map)) {
+			e->from = e->to;
+			e->conv = NULL;
+			return 0;
+		}
 		if (info.value_size != e->conv->value_size)
 			return refuse(
 				m, -EPROTO,
@@ -154,7 +170,7 @@ static int plan_map(struct sg_migration *m, const struct bpf_map *map, struct sg
 				e->name, info.value_size, e->conv->value_size, e->from);
 		e->migrate = 1;
 	}
-	if (e->migrate && !copyable(info.type))
+	if (e->migrate && !copyable(info.type) && !transient(info.type))
 		return refuse(m, -EPROTO, "the pinned %s changed, and its entries cannot be copied",
 			      e->name);
 	return 0;
@@ -299,7 +315,7 @@ int sg_migrate_copy(struct sg_migration *m)
 	int i, err;
 
 	for (i = 0; i < m->n; i++) {
-		if (!m->maps[i].migrate)
+		if (!m->maps[i].migrate || transient(m->maps[i].type))
 			continue;
 		if (m->maps[i].new_fd < 0)
 			return refuse(m, -ENOENT, "no program of this build uses %s",

@@ -19,6 +19,7 @@ struct sg_converter;
 struct sg_migrate_map {
 	char name[SG_LAYOUT_NAME];
 	__u32 from, to;			 /* layout versions: the pinned map's and this build's */
+	__u32 type;			 /* BPF_MAP_TYPE_* */
 	int migrate;			 /* to a new map; else reused as it is, or made afresh */
 	const struct sg_converter *conv; /* NULL: the entries are copied as they are */
 	int new_fd; /* the new map, once an object using it is loaded; else -1 */
