@@ -194,8 +194,8 @@ test_chaos_upgrade()
 }
 
 # Pins this build cannot take over are refused before anything is touched:
-# a layout version it does not know, and a map whose shape is not its
-# recorded layout's.
+# a layout version it does not know, a link it could not switch in place,
+# and a map whose shape is not its recorded layout's.
 test_chaos_upgrade_refused()
 {
 	local state
@@ -208,6 +208,17 @@ test_chaos_upgrade_refused()
 	expect_eq "pins and programs after the refusal" "$state" "$(upg_state)"
 	expect_connects "$USER_A" "ok=0 eperm=2 other=0" -n 2 "$NET4" 25
 
+	# A link an upgrade could not switch in place: a map pinned in its name,
+	# the link itself kept under another.
+	mv "$PIN/link_connect4" "$PIN/kept_connect4"
+	bpftool map pin pinned "$PIN/sg_ports" "$PIN/link_connect4"
+	state=$(upg_state)
+	expect_refused "the pinned link_connect4 is not a link this build can switch in place: nothing was changed" \
+		sg attach --cgroup "$CG" -i "$VETH_HOST"
+	expect_eq "pins and programs after the refusal" "$state" "$(upg_state)"
+	rm "$PIN/link_connect4"
+	mv "$PIN/kept_connect4" "$PIN/link_connect4"
+
 	# The previous build's sg_settings, recorded as this build's layout: its size says otherwise.
 	upg_attach_previous
 	sg_previous block "$USER_A" >/dev/null
@@ -217,7 +228,8 @@ test_chaos_upgrade_refused()
 		sg attach --cgroup "$CG" -i "$VETH_HOST"
 	expect_eq "pins and programs after the refusal" "$state" "$(upg_state)"
 	expect_connects "$USER_A" "ok=0 eperm=2 other=0" -n 2 "$NET4" 25
-	figure "upgrade refused: an unknown layout (99) and a wrong-sized one; pins unchanged"
+	figure "upgrade refused: an unknown layout (99), a link that cannot be switched and a" \
+		"wrong-sized map; pins and programs unchanged"
 }
 
 # sg_counters[IDX] summed over the CPUs.

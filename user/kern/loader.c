@@ -361,11 +361,65 @@ static int swap_users(const char *pin, int prog_fd)
 	return err;
 }
 
+/* Whether the link pinned as name, if any, is of type; why says what is wrong. */
+static int link_is(const char *name, __u32 type, char *why, size_t len)
+{
+	struct bpf_link_info info = {};
+	__u32 n = sizeof(info);
+	int fd = sg_pin_open(name), err = 0;
+
+	if (fd == -ENOENT)
+		return 0;
+	if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &n))
+		err = fd < 0 ? fd : -errno;
+	else if (info.type != type)
+		err = -EPROTO;
+	if (err)
+		snprintf(why, len, "the pinned %s is not a link this build can switch in place",
+			 name);
+	if (fd >= 0)
+		close(fd);
+	return err;
+}
+
+/* Every pinned link is one swap_users() can switch: checked before anything changes. */
+static int check_links(char *why, size_t len)
+{
+	struct iface_list c = {};
+	char name[64];
+	int i, fd, err = 0;
+
+	for (i = 0; i < (int)N_HOOKS && !err; i++)
+		err = link_is(cgroup_hooks[i].link, BPF_LINK_TYPE_CGROUP, why, len);
+	if (err)
+		return err;
+	fd = sg_pin_open(SG_MAP_IFACES);
+	if (fd == -ENOENT)
+		return 0;
+	err = fd < 0 ? fd : sg_map_for_each(fd, collect_iface, &c);
+	if (fd >= 0)
+		close(fd);
+	if (err) {
+		snprintf(why, len, "reading %s", SG_MAP_IFACES);
+		return err;
+	}
+	for (i = 0; !err && i < c.n; i++) {
+		if (!(c.recs[i].flags & SG_IFACE_XDP))
+			continue;
+		xdp_link_name(name, sizeof(name), &c.keys[i]);
+		err = link_is(name, BPF_LINK_TYPE_XDP, why, len);
+	}
+	return err;
+}
+
 /* This build's programs (programs.h), then the default settings of maps just made. */
 static int load_programs(void)
 {
 	char why[256];
-	int err = sg_programs_load(swap_users, why, sizeof(why));
+	int err = check_links(why, sizeof(why));
+
+	if (!err)
+		err = sg_programs_load(swap_users, why, sizeof(why));
 
 	if (err == -EPROTO)
 		sg_error("%s: nothing was changed ('smtpguard detach' removes the old state, "
