@@ -107,7 +107,8 @@ upg_rounds_at_least() # OUT N
 # policy, none goes uncounted, and the programs that run are this build's.
 test_chaos_upgrade()
 {
-	local user_c=sgt${ID}c n after u stop start_ns end_ns ms made counted before line unpoliced
+	local user_c=sgt${ID}c n after u stop start_ns end_ns ms made counted before running line
+	local unpoliced
 	local -A fd pid ok
 	local -a users
 
@@ -174,8 +175,9 @@ test_chaos_upgrade()
 		grep -qxF "$line" "$T/upgrade.out" ||
 			fail "the upgrade did not say '$line': $(cat "$T/upgrade.out")"
 	done
-	expect_eq "this build's programs run" "$(upg_pinned)" "$(upg_running)"
-	[ "$(upg_running)" != "$before" ] || fail "the programs that run are still the previous build's"
+	running=$(upg_running)
+	expect_eq "this build's programs run" "$(upg_pinned)" "$running"
+	[ "$running" != "$before" ] || fail "the programs that run are still the previous build's"
 	expect_eq "sg_settings: layout, default mode/burst/rate" "2 1 3 1" \
 		"$(map_dump sg_settings | jq -r '.[0].formatted.value |
 			"\(.layout) \(.default_policy.mode) \(.default_policy.burst) \(.default_policy.rate_per_hour)"')"
