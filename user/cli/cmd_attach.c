@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /* attach and detach. */
+#include <errno.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "kern/loader.h"
+#include "kern/pinlock.h"
 #include "smtpguard.h"
 #include "kern/state.h"
 
@@ -44,13 +47,42 @@ static int run_attach(const struct sg_command *cmd, void *opts, char **args, int
 	return SG_EXIT_OK;
 }
 
+struct detach_opts {
+	int force;
+};
+
+static const struct sg_option detach_options[] = {
+	{ "force", 0, SG_FLAG(struct detach_opts, force) },
+	{},
+};
+
 static int run_detach(const struct sg_command *cmd, void *opts, char **args, int n_args)
 {
+	const struct detach_opts *o = opts;
+	pid_t holder;
+	int lock = sg_pin_lock(&holder), ret = SG_EXIT_OK;
+
+	/* Held until the pins are gone: no daemon starts on a half-removed directory. */
+	if (lock == -EWOULDBLOCK && !o->force) {
+		if (holder)
+			return sg_fail(
+				"a daemon (pid %d) runs on %s: stop it first (systemctl stop "
+				"smtpguard); --force detaches all the same, and the daemon "
+				"attaches again within a second",
+				(int)holder, sg_pin_dir());
+		return sg_fail("a daemon runs on %s: stop it first (systemctl stop smtpguard); "
+			       "--force detaches all the same, and the daemon attaches again "
+			       "within a second",
+			       sg_pin_dir());
+	}
 	/* sg_detach() has said what failed. */
 	if (sg_detach())
-		return SG_EXIT_FAIL;
-	printf("detached; %s removed\n", sg_pin_dir());
-	return SG_EXIT_OK;
+		ret = SG_EXIT_FAIL;
+	else
+		printf("detached; %s removed\n", sg_pin_dir());
+	if (lock >= 0)
+		close(lock);
+	return ret;
 }
 
 const struct sg_command sg_cmd_attach = {
@@ -72,10 +104,14 @@ const struct sg_command sg_cmd_attach = {
 const struct sg_command sg_cmd_detach = {
 	.name = "detach",
 	.summary = "remove every program, hook and pin smtpguard added",
-	.usage = "usage: smtpguard detach\n"
+	.usage = "usage: smtpguard detach [--force]\n"
 		 "  Removes the cgroup hooks, the TC filters (and the clsact qdiscs smtpguard\n"
 		 "  created), the XDP programs and the pinned maps: all counters and policies.\n"
-		 "  Run it in the network namespace the interfaces are in.\n",
+		 "  Run it in the network namespace the interfaces are in. Refused while a\n"
+		 "  daemon runs on the pins: stop it first. --force detaches all the same;\n"
+		 "  the daemon then puts everything back within a second.\n",
+	.options = detach_options,
+	.opts_size = sizeof(struct detach_opts),
 	.needs = SG_NEEDS_ROOT | SG_NEEDS_PINS,
 	.run = run_detach,
 };

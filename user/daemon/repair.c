@@ -1,0 +1,173 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The pinned state under a running daemon. One daemon per pin directory:
+ * its lock is taken before anything else, so a second `run` changes
+ * nothing. Then every tick a look at what enforcement goes through: the
+ * maps and programs the daemon holds, still pinned; the cgroup hooks on
+ * the configured cgroup. Pins removed (rm, `detach --force`) are put back
+ * as they were; pins replaced (a detach and a new attach) are taken up,
+ * the old maps' policies, buckets and bans carried into the new ones; the
+ * hooks are attached again (to a cgroup made again), the config applied
+ * again, and the daemon's own map handles and ring buffer opened anew.
+ * Until that works, /healthz says why and smtpguard_enforcement_broken
+ * says what.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "daemon/run.h"
+#include "kern/loader.h"
+#include "kern/maps.h"
+#include "kern/pinlock.h"
+#include "kern/state.h"
+#include "util/log.h"
+
+const char *const sg_broken_names[SG_BROKEN__MAX] = {
+	[SG_BROKEN_PINS] = "pins",
+	[SG_BROKEN_HOOKS] = "hooks",
+	[SG_BROKEN_CGROUP] = "cgroup",
+};
+
+/* The lock on the pin directory as it is now; the caller has made sure it exists. */
+static int take_lock(struct daemon *d)
+{
+	pid_t holder;
+	int fd = sg_pin_lock(&holder);
+
+	if (fd == -EWOULDBLOCK) {
+		if (holder)
+			sg_error("another smtpguard run (pid %d) holds %s: one daemon per pin "
+				 "directory; nothing changed",
+				 (int)holder, sg_pin_dir());
+		else
+			sg_error("another smtpguard run holds %s: one daemon per pin directory; "
+				 "nothing changed",
+				 sg_pin_dir());
+	} else if (fd < 0) {
+		sg_error("locking %s: %s", sg_pin_dir(), strerror(-fd));
+	}
+	if (fd < 0)
+		return fd;
+	if (d->lock_fd >= 0)
+		close(d->lock_fd);
+	d->lock_fd = fd;
+	return 0;
+}
+
+int sg_daemon_lock(struct daemon *d)
+{
+	int err = sg_state_prepare();
+
+	if (err) {
+		sg_error("preparing %s: %s", sg_pin_dir(), strerror(-err));
+		return err;
+	}
+	return take_lock(d);
+}
+
+int sg_daemon_watch_pins(struct daemon *d)
+{
+	int err = sg_pinwatch_take(&d->pins);
+
+	if (err)
+		sg_error("holding the pinned maps and programs of %s: %s", sg_pin_dir(),
+			 strerror(-err));
+	return err;
+}
+
+/* The daemon's own handles on the maps, on the ones pinned now. */
+static int reopen_maps(struct daemon *d)
+{
+	int err = sg_daemon_open_ring(d);
+
+	sg_respond_reopen(d->guard.resp);
+	sg_daemon_policy_reopen(d);
+	if (d->ex)
+		sg_exporter_reopen_maps(d->ex);
+	sg_guard_config(&d->guard, d->cfg, sg_boot_ns());
+	sg_subids_refresh(&d->subids, d->cfg->daemon.subuid, 1);
+	return err;
+}
+
+static int repair(struct daemon *d, enum sg_pins_state pins, int moved, const char *cgroup)
+{
+	int err = 0, n;
+
+	if (moved)
+		err = sg_state_prepare();
+	if (!err && moved)
+		err = take_lock(d);
+	if (!err && pins == SG_PINS_MISSING)
+		err = sg_pinwatch_restore(&d->pins);
+	if (err)
+		return err;
+	if (cgroup && access(cgroup, F_OK))
+		return -ENOENT;
+	err = sg_daemon_attach_hooks(d->cfg);
+	if (!err)
+		err = sg_daemon_apply_settings(d->cfg);
+	if (!err && pins == SG_PINS_REPLACED) {
+		n = sg_pinwatch_carry(&d->pins);
+		if (n < 0)
+			sg_error("carrying policies, buckets and bans into the new maps: %s",
+				 strerror(-n));
+		else
+			sg_info("%d policies, buckets and bans carried into the new maps", n);
+		err = reopen_maps(d);
+	}
+	return err ? err : sg_pinwatch_take(&d->pins);
+}
+
+/* What is wrong, in words for /healthz and the log. */
+static enum sg_broken diagnose(struct daemon *d, enum sg_pins_state pins, const char *first,
+			       int moved, int hooks, const char *cgroup)
+{
+	if (moved || pins != SG_PINS_OK) {
+		snprintf(d->broken_why, sizeof(d->broken_why), "%s %s",
+			 moved ? sg_pin_dir() : first,
+			 pins == SG_PINS_REPLACED ? "replaced" : "removed");
+		return SG_BROKEN_PINS;
+	}
+	if (hooks == -ENOENT) {
+		snprintf(d->broken_why, sizeof(d->broken_why),
+			 "cgroup %s is gone: the connect hooks police nothing", cgroup);
+		return SG_BROKEN_CGROUP;
+	}
+	snprintf(d->broken_why, sizeof(d->broken_why), "the cgroup hooks are not attached to %s",
+		 cgroup ? cgroup : "a live cgroup");
+	return SG_BROKEN_HOOKS;
+}
+
+void sg_daemon_check_pins(struct daemon *d)
+{
+	const char *cgroup = d->cfg->daemon.cgroup[0] ? d->cfg->daemon.cgroup : NULL, *first;
+	enum sg_pins_state pins = sg_pinwatch_check(&d->pins, &first);
+	int moved = !sg_pin_lock_current(d->lock_fd), hooks = sg_hooks_check(cgroup), err;
+	enum sg_broken what;
+
+	if (pins == SG_PINS_OK && !moved && !hooks) {
+		if (d->broken)
+			sg_info("enforcement as configured again");
+		d->broken = 0;
+		return;
+	}
+	what = diagnose(d, pins, first, moved, hooks, cgroup);
+	err = repair(d, pins, moved, cgroup);
+	if (!err) {
+		d->repairs[what]++;
+		sg_warn("%s: repaired (pins put back or taken up, hooks attached, configuration "
+			"applied)",
+			d->broken_why);
+		d->broken = 0;
+		return;
+	}
+	if (err == -ENOENT && cgroup && access(cgroup, F_OK))
+		what = diagnose(d, SG_PINS_OK, NULL, 0, -ENOENT, cgroup);
+	/* Told once for each thing that goes wrong, not every second. */
+	if (d->broken != (int)what + 1)
+		sg_error("enforcement broken: %s; repair failed: %s", d->broken_why,
+			 strerror(-err));
+	d->broken = what + 1;
+}
