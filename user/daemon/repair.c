@@ -31,23 +31,10 @@ const char *const sg_broken_names[SG_BROKEN__MAX] = {
 };
 
 /* The lock on the pin directory as it is now; the caller has made sure it exists. */
-static int take_lock(struct daemon *d)
+static int take_lock(struct daemon *d, pid_t *holder)
 {
-	pid_t holder;
-	int fd = sg_pin_lock(&holder);
+	int fd = sg_pin_lock(holder);
 
-	if (fd == -EWOULDBLOCK) {
-		if (holder)
-			sg_error("another smtpguard run (pid %d) holds %s: one daemon per pin "
-				 "directory; nothing changed",
-				 (int)holder, sg_pin_dir());
-		else
-			sg_error("another smtpguard run holds %s: one daemon per pin directory; "
-				 "nothing changed",
-				 sg_pin_dir());
-	} else if (fd < 0) {
-		sg_error("locking %s: %s", sg_pin_dir(), strerror(-fd));
-	}
 	if (fd < 0)
 		return fd;
 	if (d->lock_fd >= 0)
@@ -58,13 +45,25 @@ static int take_lock(struct daemon *d)
 
 int sg_daemon_lock(struct daemon *d)
 {
+	pid_t holder;
 	int err = sg_state_prepare();
 
 	if (err) {
 		sg_error("preparing %s: %s", sg_pin_dir(), strerror(-err));
 		return err;
 	}
-	return take_lock(d);
+	err = take_lock(d, &holder);
+	if (err == -EWOULDBLOCK && holder)
+		sg_error("another smtpguard run (pid %d) holds %s: one daemon per pin directory; "
+			 "nothing changed",
+			 (int)holder, sg_pin_dir());
+	else if (err == -EWOULDBLOCK)
+		sg_error("another smtpguard run holds %s: one daemon per pin directory; nothing "
+			 "changed",
+			 sg_pin_dir());
+	else if (err)
+		sg_error("locking %s: %s", sg_pin_dir(), strerror(-err));
+	return err;
 }
 
 int sg_daemon_watch_pins(struct daemon *d)
@@ -93,12 +92,13 @@ static int reopen_maps(struct daemon *d)
 
 static int repair(struct daemon *d, enum sg_pins_state pins, int moved, const char *cgroup)
 {
+	pid_t holder;
 	int err = 0, n;
 
 	if (moved)
 		err = sg_state_prepare();
 	if (!err && moved)
-		err = take_lock(d);
+		err = take_lock(d, &holder);
 	if (!err && pins == SG_PINS_MISSING)
 		err = sg_pinwatch_restore(&d->pins);
 	if (err)
