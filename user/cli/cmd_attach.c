@@ -29,7 +29,7 @@ static int run_attach(const struct sg_command *cmd, void *opts, char **args, int
 	struct attach_opts *o = opts;
 	char defaults[SG_MAX_IFACES][IF_NAMESIZE], *routed[SG_MAX_IFACES];
 	char *const *ifaces = o->ifaces.v;
-	int n = o->ifaces.n, none_routed = 0, i;
+	int n = o->ifaces.n, none_routed = 0, i, change, err;
 
 	if (!n) {
 		n = sg_default_ifaces(defaults, SG_MAX_IFACES);
@@ -38,8 +38,13 @@ static int run_attach(const struct sg_command *cmd, void *opts, char **args, int
 		ifaces = routed;
 		none_routed = !n;
 	}
+	/* Fails when there is no bpffs yet: then no daemon runs to repair either. */
+	change = sg_pins_change_lock(0);
 	/* sg_attach() has said what failed. */
-	if (sg_attach(o->cgroup, ifaces, n))
+	err = sg_attach(o->cgroup, ifaces, n);
+	if (change >= 0)
+		close(change);
+	if (err)
 		return SG_EXIT_FAIL;
 	if (none_routed)
 		printf("no interface carries a default route: no TC or XDP attached\n");
@@ -60,7 +65,7 @@ static int run_detach(const struct sg_command *cmd, void *opts, char **args, int
 {
 	const struct detach_opts *o = opts;
 	pid_t holder;
-	int lock = sg_pin_lock(&holder), ret = SG_EXIT_OK;
+	int lock = sg_pin_lock(&holder), ret = SG_EXIT_OK, change;
 
 	/* Held until the pins are gone: no daemon starts on a half-removed directory. */
 	if (lock == -EWOULDBLOCK && !o->force) {
@@ -75,11 +80,14 @@ static int run_detach(const struct sg_command *cmd, void *opts, char **args, int
 			       "within a second",
 			       sg_pin_dir());
 	}
+	change = sg_pins_change_lock(0);
 	/* sg_detach() has said what failed. */
 	if (sg_detach())
 		ret = SG_EXIT_FAIL;
 	else
 		printf("detached; %s removed\n", sg_pin_dir());
+	if (change >= 0)
+		close(change);
 	if (lock >= 0)
 		close(lock);
 	return ret;

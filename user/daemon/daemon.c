@@ -346,6 +346,8 @@ static int daemon_configure_loop(struct daemon *d)
 	}
 	mail_announce(&d->mail);
 	err = sg_daemon_open_loop(d);
+	if (!err)
+		err = sg_daemon_notify_pins(d);
 	if (err) {
 		sg_error("setting up the event loop: %s", strerror(-err));
 		return err;
@@ -404,6 +406,8 @@ static void daemon_close(struct daemon *d)
 	sg_defence_free(&d->defence);
 	sg_guard_free(&d->guard);
 	sg_pinwatch_release(&d->pins);
+	close_fd(d->pins_settle);
+	close_fd(d->pins_notify);
 	close_fd(d->lock_fd);
 	free(d->active);
 	free(d->accounts);
@@ -414,7 +418,14 @@ static void daemon_close(struct daemon *d)
 /* As libbpf-bootstrap's tools go: open, configure, attach, loop; one way out. */
 int sg_daemon_run(const char *path)
 {
-	struct daemon d = { .epfd = -1, .timerfd = -1, .sigfd = -1, .conns_fd = -1, .lock_fd = -1 };
+	struct daemon d = { .epfd = -1,
+			    .timerfd = -1,
+			    .sigfd = -1,
+			    .conns_fd = -1,
+			    .lock_fd = -1,
+			    .pins_notify = -1,
+			    .pins_wd = -1,
+			    .pins_settle = -1 };
 	int status = 1;
 
 	/* Under systemd stdout is the journal's pipe: a line is news, not a block's worth. */

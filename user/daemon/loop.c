@@ -226,6 +226,9 @@ int sg_daemon_loop(struct daemon *d)
 			case SRC_POLICY:
 				sg_daemon_policy_run(d);
 				break;
+			case SRC_PINS:
+				sg_daemon_pins_event(d);
+				break;
 			case SRC_MTA:
 				sg_mailguard_read(&d->mail, time(NULL));
 				/* A guesser is banned as its failure is logged, not at the tick. */

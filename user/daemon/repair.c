@@ -10,11 +10,16 @@
  * hooks are attached again (to a cgroup made again), the config applied
  * again, and the daemon's own map handles and ring buffer opened anew.
  * Until that works, /healthz says why and smtpguard_enforcement_broken
- * says what.
+ * says what. A change in the pin directory is looked at once the pins have
+ * been quiet for PINS_SETTLE_MS, so that a forced detach is undone in
+ * milliseconds, not at the next tick; never while an attach or a detach
+ * is making its changes (sg_pins_change_lock).
  */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/inotify.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "daemon/run.h"
@@ -23,6 +28,10 @@
 #include "kern/pinlock.h"
 #include "kern/state.h"
 #include "util/log.h"
+
+#define PINS_SETTLE_MS 20
+#define PINS_EVENTS                                                                                \
+	(IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF)
 
 const char *const sg_broken_names[SG_BROKEN__MAX] = {
 	[SG_BROKEN_PINS] = "pins",
@@ -41,6 +50,14 @@ static int take_lock(struct daemon *d, pid_t *holder)
 		close(d->lock_fd);
 	d->lock_fd = fd;
 	return 0;
+}
+
+/* The pin directory as it is now watched; a replaced one's watch went with it. */
+static void watch_dir(struct daemon *d)
+{
+	if (d->pins_wd >= 0)
+		inotify_rm_watch(d->pins_notify, d->pins_wd);
+	d->pins_wd = inotify_add_watch(d->pins_notify, sg_pin_dir(), PINS_EVENTS);
 }
 
 int sg_daemon_lock(struct daemon *d)
@@ -99,6 +116,8 @@ static int repair(struct daemon *d, enum sg_pins_state pins, int moved, const ch
 		err = sg_state_prepare();
 	if (!err && moved)
 		err = take_lock(d, &holder);
+	if (!err && moved)
+		watch_dir(d);
 	if (!err && pins == SG_PINS_MISSING)
 		err = sg_pinwatch_restore(&d->pins);
 	if (err)
@@ -140,7 +159,7 @@ static enum sg_broken diagnose(struct daemon *d, enum sg_pins_state pins, const 
 	return SG_BROKEN_HOOKS;
 }
 
-void sg_daemon_check_pins(struct daemon *d)
+static void check_pins(struct daemon *d)
 {
 	const char *cgroup = d->cfg->daemon.cgroup[0] ? d->cfg->daemon.cgroup : NULL, *first;
 	enum sg_pins_state pins = sg_pinwatch_check(&d->pins, &first);
@@ -170,4 +189,55 @@ void sg_daemon_check_pins(struct daemon *d)
 		sg_error("enforcement broken: %s; repair failed: %s", d->broken_why,
 			 strerror(-err));
 	d->broken = what + 1;
+}
+
+static void settle(struct daemon *d)
+{
+	struct itimerspec its = { .it_value = { 0, PINS_SETTLE_MS * 1000000L } };
+
+	timerfd_settime(d->pins_settle, 0, &its, NULL);
+}
+
+/* An attach or a detach under way: looked at again once it is done. */
+void sg_daemon_check_pins(struct daemon *d)
+{
+	int change = sg_pins_change_lock(1);
+
+	if (change == -EWOULDBLOCK) {
+		settle(d);
+		return;
+	}
+	check_pins(d);
+	if (change >= 0)
+		close(change);
+}
+
+int sg_daemon_notify_pins(struct daemon *d)
+{
+	int err;
+
+	d->pins_notify = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	d->pins_settle = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (d->pins_notify < 0 || d->pins_settle < 0)
+		return -errno;
+	watch_dir(d);
+	if (d->pins_wd < 0)
+		return -errno;
+	err = sg_daemon_watch(d, d->pins_notify, SRC_PINS);
+	return err ? err : sg_daemon_watch(d, d->pins_settle, SRC_PINS);
+}
+
+void sg_daemon_pins_event(struct daemon *d)
+{
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	__u64 expirations;
+	int changed = 0;
+
+	/* What changed does not matter: the check looks at every pin. */
+	while (read(d->pins_notify, buf, sizeof(buf)) > 0)
+		changed = 1;
+	if (changed)
+		settle(d);
+	else if (read(d->pins_settle, &expirations, sizeof(expirations)) > 0)
+		sg_daemon_check_pins(d);
 }

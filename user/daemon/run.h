@@ -95,10 +95,12 @@ struct daemon {
 	int broken;			 /* enum sg_broken + 1 while not repaired; 0: none */
 	char broken_why[PATH_MAX + 128]; /* what is broken, for /healthz */
 	__u64 repairs[SG_BROKEN__MAX];	 /* repairs made, by what was broken */
+	int pins_notify, pins_wd;	 /* inotify on the pin directory; -1: none */
+	int pins_settle;		 /* timerfd: the pins quiet for a moment, check them */
 };
 
 /* What the epoll events carry, to tell the sources apart. */
-enum source { SRC_RING, SRC_TIMER, SRC_SIGNAL, SRC_EXPORTER, SRC_MTA, SRC_POLICY };
+enum source { SRC_RING, SRC_TIMER, SRC_SIGNAL, SRC_EXPORTER, SRC_MTA, SRC_POLICY, SRC_PINS };
 
 /* daemon.c: SIGHUP's reload; a config that cannot apply is logged, the running one stays. */
 void sg_daemon_reload(struct daemon *d);
@@ -114,6 +116,12 @@ int sg_daemon_apply_settings(const struct sg_config *c);
 int sg_daemon_lock(struct daemon *d);
 int sg_daemon_watch_pins(struct daemon *d);
 void sg_daemon_check_pins(struct daemon *d);
+/*
+ * A change in the pin directory is checked as soon as the pins have been
+ * quiet for a moment, not at the next tick: both fds are SRC_PINS.
+ */
+int sg_daemon_notify_pins(struct daemon *d);
+void sg_daemon_pins_event(struct daemon *d);
 
 /* loop.c: the epoll set, the timer, the signals and the ring buffer; then the loop until a stop. */
 int sg_daemon_open_loop(struct daemon *d);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
@@ -43,6 +44,23 @@ int sg_pin_lock(pid_t *holder)
 	err = -errno;
 	if (err == -EWOULDBLOCK && !fstat(fd, &st))
 		*holder = lock_holder(&st);
+	close(fd);
+	return err;
+}
+
+int sg_pins_change_lock(int nonblock)
+{
+	char parent[PATH_MAX];
+	int fd, err = sg_pin_parent(parent, sizeof(parent));
+
+	if (err)
+		return err;
+	fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (!flock(fd, LOCK_EX | (nonblock ? LOCK_NB : 0)))
+		return fd;
+	err = -errno;
 	close(fd);
 	return err;
 }

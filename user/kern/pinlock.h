@@ -20,4 +20,13 @@ int sg_pin_lock(pid_t *holder);
 /* 1 while fd (from sg_pin_lock) is still the pin directory: not removed nor replaced. */
 int sg_pin_lock_current(int fd);
 
+/*
+ * Changes to the pins one at a time: attach, detach and a daemon's repair
+ * hold an flock on the pin directory's parent (the bpffs) while they make
+ * them, so that a daemon never puts a pin back under an attach that is
+ * making it. The fd that holds it, or -errno (-EWOULDBLOCK: nonblock, and
+ * a change is under way).
+ */
+int sg_pins_change_lock(int nonblock);
+
 #endif
