@@ -30,6 +30,8 @@
 #include "util/log.h"
 
 #define PINS_SETTLE_MS 20
+/* A repair that failed (and logged why) is tried again this many ticks later, or at a change. */
+#define REPAIR_RETRY_TICKS 10
 #define PINS_EVENTS                                                                                \
 	(IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF)
 
@@ -159,7 +161,7 @@ static enum sg_broken diagnose(struct daemon *d, enum sg_pins_state pins, const 
 	return SG_BROKEN_HOOKS;
 }
 
-static void check_pins(struct daemon *d)
+static void check_pins(struct daemon *d, int changed)
 {
 	const char *cgroup = d->cfg->daemon.cgroup[0] ? d->cfg->daemon.cgroup : NULL, *first;
 	enum sg_pins_state pins = sg_pinwatch_check(&d->pins, &first);
@@ -172,6 +174,12 @@ static void check_pins(struct daemon *d)
 		d->broken = 0;
 		return;
 	}
+	/*
+	 * A repair that failed waits, unless the pins changed since; a cgroup
+	 * gone is looked for every tick (its return is a mkdir nothing here sees).
+	 */
+	if (d->broken && !changed && hooks != -ENOENT && d->ticks < d->repair_tick)
+		return;
 	what = diagnose(d, pins, first, moved, hooks, cgroup);
 	err = repair(d, pins, moved, cgroup);
 	if (!err) {
@@ -184,6 +192,8 @@ static void check_pins(struct daemon *d)
 	}
 	if (err == -ENOENT && cgroup && access(cgroup, F_OK))
 		what = diagnose(d, SG_PINS_OK, NULL, 0, -ENOENT, cgroup);
+	/* The cgroup's return is repaired at the tick that sees it. */
+	d->repair_tick = what == SG_BROKEN_CGROUP ? 0 : d->ticks + REPAIR_RETRY_TICKS;
 	/* Told once for each thing that goes wrong, not every second. */
 	if (d->broken != (int)what + 1)
 		sg_error("enforcement broken: %s; repair failed: %s", d->broken_why,
@@ -199,7 +209,7 @@ static void settle(struct daemon *d)
 }
 
 /* An attach or a detach under way: looked at again once it is done. */
-void sg_daemon_check_pins(struct daemon *d)
+static void check_locked(struct daemon *d, int changed)
 {
 	int change = sg_pins_change_lock(1);
 
@@ -207,9 +217,14 @@ void sg_daemon_check_pins(struct daemon *d)
 		settle(d);
 		return;
 	}
-	check_pins(d);
+	check_pins(d, changed);
 	if (change >= 0)
 		close(change);
+}
+
+void sg_daemon_check_pins(struct daemon *d)
+{
+	check_locked(d, 0);
 }
 
 int sg_daemon_notify_pins(struct daemon *d)
@@ -239,5 +254,5 @@ void sg_daemon_pins_event(struct daemon *d)
 	if (changed)
 		settle(d);
 	else if (read(d->pins_settle, &expirations, sizeof(expirations)) > 0)
-		sg_daemon_check_pins(d);
+		check_locked(d, 1);
 }

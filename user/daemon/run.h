@@ -97,6 +97,7 @@ struct daemon {
 	__u64 repairs[SG_BROKEN__MAX];	 /* repairs made, by what was broken */
 	int pins_notify, pins_wd;	 /* inotify on the pin directory; -1: none */
 	int pins_settle;		 /* timerfd: the pins quiet for a moment, check them */
+	__u64 repair_tick;		 /* a failed repair is tried again from this tick */
 };
 
 /* What the epoll events carry, to tell the sources apart. */
