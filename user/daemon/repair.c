@@ -192,12 +192,15 @@ static void check_pins(struct daemon *d, int changed)
 	}
 	if (err == -ENOENT && cgroup && access(cgroup, F_OK))
 		what = diagnose(d, SG_PINS_OK, NULL, 0, -ENOENT, cgroup);
+	else
+		snprintf(d->broken_why + strlen(d->broken_why),
+			 sizeof(d->broken_why) - strlen(d->broken_why), "; repair failed: %s",
+			 strerror(-err));
 	/* The cgroup's return is repaired at the tick that sees it. */
 	d->repair_tick = what == SG_BROKEN_CGROUP ? 0 : d->ticks + REPAIR_RETRY_TICKS;
 	/* Told once for each thing that goes wrong, not every second. */
 	if (d->broken != (int)what + 1)
-		sg_error("enforcement broken: %s; repair failed: %s", d->broken_why,
-			 strerror(-err));
+		sg_error("enforcement broken: %s", d->broken_why);
 	d->broken = what + 1;
 }
 
