@@ -80,7 +80,7 @@ test_chaos_detach_attach()
 	expect_connects "$USER_A" "ok=0 eperm=5 other=0" -n 5 "$NET4" 25
 
 	# Ten connects every 10 ms or so: about 1,000 a second.
-	rounds=$(at_scale 150 1500)
+	rounds=$(at_scale 100 1000)
 	as_user "$USER_A" bash -c "for i in \$(seq $rounds); do $CONNECT -n 10 $NET4 25; sleep 0.01; done" \
 		>"$T/flood.out" 2>&1 &
 	FLOOD=$!
