@@ -66,19 +66,15 @@ static int run_detach(const struct sg_command *cmd, void *opts, char **args, int
 	const struct detach_opts *o = opts;
 	pid_t holder;
 	int lock = sg_pin_lock(&holder), ret = SG_EXIT_OK, change;
+	char pid[32] = "";
 
 	/* Held until the pins are gone: no daemon starts on a half-removed directory. */
 	if (lock == -EWOULDBLOCK && !o->force) {
 		if (holder)
-			return sg_fail(
-				"a daemon (pid %d) runs on %s: stop it first (systemctl stop "
-				"smtpguard); --force detaches all the same, and the daemon "
-				"attaches again within a second",
-				(int)holder, sg_pin_dir());
-		return sg_fail("a daemon runs on %s: stop it first (systemctl stop smtpguard); "
-			       "--force detaches all the same, and the daemon attaches again "
-			       "within a second",
-			       sg_pin_dir());
+			snprintf(pid, sizeof(pid), " (pid %d)", (int)holder);
+		return sg_fail("a daemon%s runs on %s: stop it first (systemctl stop smtpguard); "
+			       "--force detaches all the same, and the daemon puts it all back",
+			       pid, sg_pin_dir());
 	}
 	change = sg_pins_change_lock(0);
 	/* sg_detach() has said what failed. */
@@ -117,7 +113,7 @@ const struct sg_command sg_cmd_detach = {
 		 "  created), the XDP programs and the pinned maps: all counters and policies.\n"
 		 "  Run it in the network namespace the interfaces are in. Refused while a\n"
 		 "  daemon runs on the pins: stop it first. --force detaches all the same;\n"
-		 "  the daemon then puts everything back within a second.\n",
+		 "  the daemon then puts everything back at once.\n",
 	.options = detach_options,
 	.opts_size = sizeof(struct detach_opts),
 	.needs = SG_NEEDS_ROOT | SG_NEEDS_PINS,

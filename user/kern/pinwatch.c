@@ -15,10 +15,15 @@
 /* What a replacement must not lose: who is limited, the tokens they have left, who is banned. */
 static const char *const carried[] = { SG_MAP_POLICIES, SG_MAP_BUCKETS, SG_MAP_BANS };
 
-/* Links are the hooks' business (sg_hooks_check): a detached one is made again, not put back. */
-static int watched(const char *name)
+/*
+ * The maps (sg_*) and programs (prog_*); links are the hooks' business
+ * (sg_hooks_check): a detached one is made again, not put back. Anything
+ * else someone put there is not the daemon's to keep.
+ */
+static int watched(const struct dirent *de)
 {
-	return name[0] != '.' && strncmp(name, "link_", 5);
+	return (de->d_type == DT_REG || de->d_type == DT_UNKNOWN) &&
+	       (!strncmp(de->d_name, "sg_", 3) || !strncmp(de->d_name, "prog_", 5));
 }
 
 static int is_prog(const char *name)
@@ -74,13 +79,16 @@ int sg_pinwatch_take(struct sg_pinwatch *w)
 	if (!dir)
 		return -errno;
 	while (!err && (de = readdir(dir))) {
-		if (!watched(de->d_name))
+		if (!watched(de))
 			continue;
 		if (w->n == SG_PINWATCH_MAX || strlen(de->d_name) >= sizeof(w->pins[0].name)) {
 			err = -E2BIG;
 			break;
 		}
 		fd = sg_pin_open(de->d_name);
+		/* Unpinned since the directory was read: the next check finds what replaced it. */
+		if (fd == -ENOENT)
+			continue;
 		if (fd < 0) {
 			err = fd;
 			break;
