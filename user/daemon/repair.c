@@ -10,10 +10,11 @@
  * hooks are attached again (to a cgroup made again), the config applied
  * again, and the daemon's own map handles and ring buffer opened anew.
  * Until that works, /healthz says why and smtpguard_enforcement_broken
- * says what. A change in the pin directory is looked at once the pins have
- * been quiet for PINS_SETTLE_MS, so that a forced detach is undone in
- * milliseconds, not at the next tick; never while an attach or a detach
- * is making its changes (sg_pins_change_lock).
+ * says what. A change in the pin directory (or the configured cgroup's
+ * parent) is looked at once the pins have been quiet for PINS_SETTLE_MS,
+ * so that a forced detach is undone in milliseconds, not at the next tick;
+ * never while an attach or a detach is making its changes
+ * (sg_pins_change_lock).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -230,6 +231,23 @@ void sg_daemon_check_pins(struct daemon *d)
 	check_locked(d, 0);
 }
 
+/*
+ * The configured cgroup removed or made again is seen in its parent: the
+ * hooks follow it within PINS_SETTLE_MS. A reload cannot move the hooks,
+ * so the cgroup of the start is the one watched.
+ */
+static int watch_cgroup_parent(struct daemon *d)
+{
+	char parent[PATH_MAX];
+
+	if (!d->cfg->daemon.cgroup[0] ||
+	    sg_parent_dir(d->cfg->daemon.cgroup, parent, sizeof(parent)))
+		return 0;
+	return inotify_add_watch(d->pins_notify, parent, IN_CREATE | IN_DELETE | IN_MOVE) < 0
+		       ? -errno
+		       : 0;
+}
+
 int sg_daemon_notify_pins(struct daemon *d)
 {
 	int err;
@@ -241,7 +259,9 @@ int sg_daemon_notify_pins(struct daemon *d)
 	watch_dir(d);
 	if (d->pins_wd < 0)
 		return -errno;
-	err = sg_daemon_watch(d, d->pins_notify, SRC_PINS);
+	err = watch_cgroup_parent(d);
+	if (!err)
+		err = sg_daemon_watch(d, d->pins_notify, SRC_PINS);
 	return err ? err : sg_daemon_watch(d, d->pins_settle, SRC_PINS);
 }
 

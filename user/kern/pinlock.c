@@ -51,7 +51,7 @@ int sg_pin_lock(pid_t *holder)
 int sg_pins_change_lock(int nonblock)
 {
 	char parent[PATH_MAX];
-	int fd, err = sg_pin_parent(parent, sizeof(parent));
+	int fd, err = sg_parent_dir(sg_pin_dir(), parent, sizeof(parent));
 
 	if (err)
 		return err;

@@ -33,11 +33,11 @@ int sg_pin_path(char *buf, size_t len, const char *name)
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
-int sg_pin_parent(char *buf, size_t len)
+int sg_parent_dir(const char *path, char *buf, size_t len)
 {
 	char *slash;
 
-	if (snprintf(buf, len, "%s", sg_pin_dir()) >= (int)len)
+	if (snprintf(buf, len, "%s", path) >= (int)len)
 		return -ENAMETOOLONG;
 	slash = strrchr(buf, '/');
 	if (!slash || slash == buf)
@@ -112,7 +112,7 @@ int sg_state_prepare(void)
 {
 	const char *dir = sg_pin_dir();
 	char parent[PATH_MAX];
-	int err = sg_pin_parent(parent, sizeof(parent));
+	int err = sg_parent_dir(dir, parent, sizeof(parent));
 
 	if (err)
 		return err;
