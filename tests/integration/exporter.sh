@@ -162,7 +162,8 @@ test_exporter_tls()
 	nl_wait_until 30 scraper_in || fail "the reloaded web config's user is refused"
 	sleep 1.1 # a client's one password check a second was scraper's
 	expect_eq "the old user after the reload" 401 "$(https_status "$url" -u prometheus:s3cret)"
-	# And at start: the daemon refuses to run.
+	# And at start: the daemon refuses to run (the first one stopped: one daemon per pin directory).
+	nl_kill TERM "$(tail -n 1 "$T/pids")"
 	printf '%s\n' "basic_auth_users:" "  prometheus: s3cret" >"$T/web.yml"
 	if nl_in "$NS_HOST" "$SG_BIN" run -c "$T/smtpguard.conf" >"$T/bad-start.log" 2>&1; then
 		fail "the daemon ran with a bad web config"

@@ -115,10 +115,11 @@ FULL: sg_buckets 65536 of 65536: a throttled user with no bucket yet is refused 
 	expect_metric 'smtpguard_map_capacity{map="sg_buckets"}' 65536
 }
 
-# The kernel's map cannot be written (its pin removed; the attached programs
-# keep the map): the daemon says so once and tries again only after 10 s, not
-# every second as before; pinned again, a reload tries at once, and its line
-# says how many writes failed.
+# The kernel's map cannot be written (its pin replaced by a map of another
+# type, which the daemon takes up as a new attach's): the daemon says so once
+# and tries again only after 10 s, not every second as before; the right map
+# pinned again (renamed over the other, so that the pin is never missing), the
+# daemon's repair tries at once, and its line says how many writes failed.
 test_subuid_write_backoff()
 {
 	local id
@@ -126,15 +127,18 @@ test_subuid_write_backoff()
 	write_config "$T/smtpguard.conf" "[daemon]" "subuid = $T/subuid"
 	start_daemon "$T/smtpguard.conf"
 	id=$(bpftool -j map show pinned "$PIN/sg_subuids" | jq .id)
-	rm "$PIN/sg_subuids"
-	: >"$T/subuid"
+	bpftool map create "$PIN/sg_subuids_new" type array key 4 value 4 entries 1 name sgt_bogus
+	mv -f "$PIN/sg_subuids_new" "$PIN/sg_subuids"
+	nl_wait_until 30 grep -q "sg_subuids replaced: repaired" "$T/daemon.log" ||
+		fail "the other map not taken up: $(tail -n 3 "$T/daemon.log")"
+	echo "$USER_A:300000:16" >"$T/subuid"
 	nl_wait_until 30 grep -q "sub-UIDs: writing sg_subuids: " "$T/daemon.log" ||
 		fail "no write error: $(tail -n 3 "$T/daemon.log")"
 	# Three ticks, inside the 10 s the next try waits.
 	sleep 3
 	expect_eq "write errors" 1 "$(grep -c "sub-UIDs: writing sg_subuids: " "$T/daemon.log")"
-	bpftool map pin id "$id" "$PIN/sg_subuids"
-	kill -HUP "$DAEMON_PID"
+	bpftool map pin id "$id" "$PIN/sg_subuids_new"
+	mv -f "$PIN/sg_subuids_new" "$PIN/sg_subuids"
 	nl_wait_until 30 grep -q "sub-UIDs: sg_subuids written, after 1 failed write$" \
 		"$T/daemon.log" || fail "no recovery line: $(tail -n 3 "$T/daemon.log")"
 }

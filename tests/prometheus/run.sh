@@ -8,7 +8,7 @@
 #   dashboard-json         jq parses dist/grafana-dashboard.json, and its structure holds
 #   dashboard-promql       every panel query parses as PromQL (promtool, Grafana variables replaced)
 #   metric-names-exported  every smtpguard_* name in the rules, their tests and the dashboard
-#                          is a family the renderer exports (its quoted name is in user/daemon/metrics*.c)
+#                          is a family the renderer exports (its quoted name is in user/daemon/metrics*.c or publish.c)
 # One "ok - NAME" or "not ok - NAME: reason" line each (details as '#' lines), then the
 # counts in cmocka's summary form, which tests/run.sh reads. promtool and jq missing is a
 # failure, never a skip: scripts/install-deps.sh installs them (packages prometheus, jq).
@@ -20,7 +20,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/../.." || exit 1
 RULES=dist/prometheus-rules.yml
 RULES_TEST=tests/prometheus/rules_test.yml
 DASHBOARD=dist/grafana-dashboard.json
-METRICS_SRC=(user/daemon/metrics.c user/daemon/metrics_mail.c)
+METRICS_SRC=(user/daemon/metrics.c user/daemon/metrics_mail.c user/daemon/publish.c)
 
 PASSED=0
 FAILED=0

@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /* attach and detach. */
+#include <errno.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "kern/loader.h"
+#include "kern/pinlock.h"
 #include "smtpguard.h"
 #include "kern/state.h"
 
@@ -26,7 +29,7 @@ static int run_attach(const struct sg_command *cmd, void *opts, char **args, int
 	struct attach_opts *o = opts;
 	char defaults[SG_MAX_IFACES][IF_NAMESIZE], *routed[SG_MAX_IFACES];
 	char *const *ifaces = o->ifaces.v;
-	int n = o->ifaces.n, none_routed = 0, i;
+	int n = o->ifaces.n, none_routed = 0, i, change, err;
 
 	if (!n) {
 		n = sg_default_ifaces(defaults, SG_MAX_IFACES);
@@ -35,8 +38,13 @@ static int run_attach(const struct sg_command *cmd, void *opts, char **args, int
 		ifaces = routed;
 		none_routed = !n;
 	}
+	/* Fails when there is no bpffs yet: then no daemon runs to repair either. */
+	change = sg_pins_change_lock(0);
 	/* sg_attach() has said what failed. */
-	if (sg_attach(o->cgroup, ifaces, n))
+	err = sg_attach(o->cgroup, ifaces, n);
+	if (change >= 0)
+		close(change);
+	if (err)
 		return SG_EXIT_FAIL;
 	if (none_routed)
 		printf("no interface carries a default route: no TC or XDP attached\n");
@@ -44,13 +52,41 @@ static int run_attach(const struct sg_command *cmd, void *opts, char **args, int
 	return SG_EXIT_OK;
 }
 
+struct detach_opts {
+	int force;
+};
+
+static const struct sg_option detach_options[] = {
+	{ "force", 0, SG_FLAG(struct detach_opts, force) },
+	{},
+};
+
 static int run_detach(const struct sg_command *cmd, void *opts, char **args, int n_args)
 {
+	const struct detach_opts *o = opts;
+	pid_t holder;
+	int lock = sg_pin_lock(&holder), ret = SG_EXIT_OK, change;
+	char pid[32] = "";
+
+	/* Held until the pins are gone: no daemon starts on a half-removed directory. */
+	if (lock == -EWOULDBLOCK && !o->force) {
+		if (holder)
+			snprintf(pid, sizeof(pid), " (pid %d)", (int)holder);
+		return sg_fail("a daemon%s runs on %s: stop it first (systemctl stop smtpguard); "
+			       "--force detaches all the same, and the daemon puts it all back",
+			       pid, sg_pin_dir());
+	}
+	change = sg_pins_change_lock(0);
 	/* sg_detach() has said what failed. */
 	if (sg_detach())
-		return SG_EXIT_FAIL;
-	printf("detached; %s removed\n", sg_pin_dir());
-	return SG_EXIT_OK;
+		ret = SG_EXIT_FAIL;
+	else
+		printf("detached; %s removed\n", sg_pin_dir());
+	if (change >= 0)
+		close(change);
+	if (lock >= 0)
+		close(lock);
+	return ret;
 }
 
 const struct sg_command sg_cmd_attach = {
@@ -72,10 +108,14 @@ const struct sg_command sg_cmd_attach = {
 const struct sg_command sg_cmd_detach = {
 	.name = "detach",
 	.summary = "remove every program, hook and pin smtpguard added",
-	.usage = "usage: smtpguard detach\n"
+	.usage = "usage: smtpguard detach [--force]\n"
 		 "  Removes the cgroup hooks, the TC filters (and the clsact qdiscs smtpguard\n"
 		 "  created), the XDP programs and the pinned maps: all counters and policies.\n"
-		 "  Run it in the network namespace the interfaces are in.\n",
+		 "  Run it in the network namespace the interfaces are in. Refused while a\n"
+		 "  daemon runs on the pins: stop it first. --force detaches all the same;\n"
+		 "  the daemon then puts everything back at once.\n",
+	.options = detach_options,
+	.opts_size = sizeof(struct detach_opts),
 	.needs = SG_NEEDS_ROOT | SG_NEEDS_PINS,
 	.run = run_detach,
 };

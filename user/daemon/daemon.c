@@ -135,7 +135,7 @@ static int apply_ports(const struct sg_config *c)
 }
 
 /* The kernel side of the config: default policy, denial-event interval, watched ports. */
-static int apply_settings(const struct sg_config *c)
+int sg_daemon_apply_settings(const struct sg_config *c)
 {
 	struct sg_settings s;
 	int err = sg_settings_get(&s);
@@ -160,7 +160,7 @@ static int apply_settings(const struct sg_config *c)
 	return err ? err : apply_ports(c);
 }
 
-static int attach(const struct sg_config *c)
+int sg_daemon_attach_hooks(const struct sg_config *c)
 {
 	char defaults[SG_MAX_IFACES][IF_NAMESIZE];
 	char *ifaces[SG_MAX_IFACES];
@@ -224,7 +224,7 @@ void sg_daemon_reload(struct daemon *d)
 	}
 	if (sg_daemon_exporter_swap(d, c, &ex))
 		goto failed;
-	if (attach(c) || apply_settings(c)) {
+	if (sg_daemon_attach_hooks(c) || sg_daemon_apply_settings(c)) {
 		/* The new exporter took the control socket's name: the old one starts again. */
 		if (ex != d->ex) {
 			sg_daemon_exporter_stop(d, ex);
@@ -233,7 +233,7 @@ void sg_daemon_reload(struct daemon *d)
 		}
 		if (!d->ex && sg_daemon_exporter_start(d, d->cfg, &d->ex))
 			sg_warn("the metrics exporter is down until the next reload");
-		apply_settings(d->cfg);
+		sg_daemon_apply_settings(d->cfg);
 		goto failed;
 	}
 	if (ex != d->ex) {
@@ -315,26 +315,21 @@ static int daemon_open(struct daemon *d, const char *path)
 	return 0;
 }
 
-/* The pinned state made or reused, the programs attached, the config in the kernel. */
+/* The pinned state made or reused (its directory locked), the programs attached, config applied. */
 static int daemon_attach(struct daemon *d)
 {
-	int err = sg_state_prepare();
+	int err = sg_daemon_attach_hooks(d->cfg);
 
-	if (err) {
-		sg_error("preparing %s: %s", sg_pin_dir(), strerror(-err));
-		return err;
-	}
-	err = attach(d->cfg);
 	if (err)
 		return err;
-	err = apply_settings(d->cfg);
+	err = sg_daemon_apply_settings(d->cfg);
 	if (err) {
 		sg_error("applying the configuration: %s", strerror(-err));
 		return err;
 	}
 	sg_guard_config(&d->guard, d->cfg, sg_boot_ns());
 	sg_subids_refresh(&d->subids, d->cfg->daemon.subuid, 1);
-	return 0;
+	return sg_daemon_watch_pins(d);
 }
 
 /* What the loop watches and serves: the mail server's logs, the exporter, blocklist checks. */
@@ -351,6 +346,8 @@ static int daemon_configure_loop(struct daemon *d)
 	}
 	mail_announce(&d->mail);
 	err = sg_daemon_open_loop(d);
+	if (!err)
+		err = sg_daemon_notify_pins(d);
 	if (err) {
 		sg_error("setting up the event loop: %s", strerror(-err));
 		return err;
@@ -408,6 +405,10 @@ static void daemon_close(struct daemon *d)
 	sg_mailguard_free(&d->mail);
 	sg_defence_free(&d->defence);
 	sg_guard_free(&d->guard);
+	sg_pinwatch_release(&d->pins);
+	close_fd(d->pins_settle);
+	close_fd(d->pins_notify);
+	close_fd(d->lock_fd);
 	free(d->active);
 	free(d->accounts);
 	free(d->top);
@@ -417,13 +418,21 @@ static void daemon_close(struct daemon *d)
 /* As libbpf-bootstrap's tools go: open, configure, attach, loop; one way out. */
 int sg_daemon_run(const char *path)
 {
-	struct daemon d = { .epfd = -1, .timerfd = -1, .sigfd = -1, .conns_fd = -1 };
+	struct daemon d = { .epfd = -1,
+			    .timerfd = -1,
+			    .sigfd = -1,
+			    .conns_fd = -1,
+			    .lock_fd = -1,
+			    .pins_notify = -1,
+			    .pins_wd = -1,
+			    .pins_settle = -1 };
 	int status = 1;
 
 	/* Under systemd stdout is the journal's pipe: a line is news, not a block's worth. */
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (daemon_open(&d, path) || daemon_attach(&d) || daemon_configure_loop(&d) ||
-	    daemon_loop(&d))
+	/* The lock first: a second daemon must change nothing, not even its config's ports. */
+	if (sg_daemon_lock(&d) || daemon_open(&d, path) || daemon_attach(&d) ||
+	    daemon_configure_loop(&d) || daemon_loop(&d))
 		goto cleanup;
 	status = 0;
 	if (d.cfg->daemon.detach_on_exit) {

@@ -81,4 +81,7 @@ int sg_exporter_query(struct sg_exporter *ex, const char *path, sg_query_fn fn, 
 
 void sg_exporter_stop(struct sg_exporter *ex);
 
+/* sg_subuids is pinned anew: the next local client's owner is asked of the new map. */
+void sg_exporter_reopen_maps(struct sg_exporter *ex);
+
 #endif

@@ -58,6 +58,13 @@ static int listen_socket(union sg_sockaddr *addr, socklen_t len)
 	return fd;
 }
 
+void sg_exporter_reopen_maps(struct sg_exporter *ex)
+{
+	if (ex->subuids_fd >= 0)
+		close(ex->subuids_fd);
+	ex->subuids_fd = -1;
+}
+
 /*
  * The client a connection from addr counts against: its owner's UID where it is local,
  * a sub-UID's range owner's (a customer's user namespace is still that one customer).

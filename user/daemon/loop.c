@@ -119,6 +119,8 @@ void sg_daemon_tick(struct daemon *d)
 	d->ticks++;
 	d->tick_interval_ns = d->last_tick_ns ? now - d->last_tick_ns : 0;
 	d->last_tick_ns = now;
+	/* First: the rest of the tick must read and write what the kernel enforces with. */
+	sg_daemon_check_pins(d);
 	attrib_tick(d);
 	err = sg_sweep_policies(&d->audit, now);
 	if (err > 0)
@@ -224,6 +226,9 @@ int sg_daemon_loop(struct daemon *d)
 			case SRC_POLICY:
 				sg_daemon_policy_run(d);
 				break;
+			case SRC_PINS:
+				sg_daemon_pins_event(d);
+				break;
 			case SRC_MTA:
 				sg_mailguard_read(&d->mail, time(NULL));
 				/* A guesser is banned as its failure is logged, not at the tick. */
@@ -235,11 +240,36 @@ int sg_daemon_loop(struct daemon *d)
 	}
 }
 
+int sg_daemon_open_ring(struct daemon *d)
+{
+	struct ring_buffer *rb;
+	int fd = sg_pin_open(SG_MAP_EVENTS), err;
+
+	if (fd < 0)
+		return fd;
+	rb = ring_buffer__new(fd, handle_event, d, NULL);
+	err = rb ? 0 : -errno;
+	close(fd);
+	if (!err)
+		err = sg_daemon_watch(d, ring_buffer__epoll_fd(rb), SRC_RING);
+	if (err) {
+		ring_buffer__free(rb);
+		return err;
+	}
+	/* Freeing closes its epoll fd, which takes it out of the loop's. */
+	if (d->rb) {
+		read_events(d);
+		ring_buffer__free(d->rb);
+	}
+	d->rb = rb;
+	return 0;
+}
+
 int sg_daemon_open_loop(struct daemon *d)
 {
 	struct itimerspec its = { .it_interval = { 1, 0 }, .it_value = { 1, 0 } };
 	sigset_t mask;
-	int fd, err;
+	int err;
 
 	sg_quota_init(&d->attrib_quota, ATTRIB_PER_TICK, ATTRIB_PER_UID);
 	sg_quota_init(&d->fpm_quota, FPM_PER_TICK, FPM_PER_UID);
@@ -258,15 +288,7 @@ int sg_daemon_open_loop(struct daemon *d)
 	d->sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (d->sigfd < 0)
 		return -errno;
-	fd = sg_pin_open(SG_MAP_EVENTS);
-	if (fd < 0)
-		return fd;
-	d->rb = ring_buffer__new(fd, handle_event, d, NULL);
-	err = d->rb ? 0 : -errno;
-	close(fd);
-	if (err)
-		return err;
-	err = sg_daemon_watch(d, ring_buffer__epoll_fd(d->rb), SRC_RING);
+	err = sg_daemon_open_ring(d);
 	if (!err)
 		err = sg_daemon_watch(d, d->timerfd, SRC_TIMER);
 	if (!err)

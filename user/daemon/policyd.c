@@ -119,6 +119,16 @@ void sg_daemon_policy_tick(struct daemon *d, __u64 now)
 	sg_inband_tick(d->inband, d->cfg, &d->audit, time(NULL), now);
 }
 
+void sg_daemon_policy_reopen(struct daemon *d)
+{
+	if (!d->inband)
+		return;
+	if (d->conns_fd >= 0)
+		close(d->conns_fd);
+	d->conns_fd = sg_pin_open(SG_MAP_LOCAL_CONNS);
+	sg_inband_set_conns(d->inband, d->conns_fd);
+}
+
 void sg_daemon_policy_stop(struct daemon *d)
 {
 	sg_policysrv_close(d->policy);

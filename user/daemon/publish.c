@@ -51,7 +51,26 @@ struct metrics_arg {
 	const struct sg_metrics *m;
 	struct sg_dnsblwatch *dnsbl;
 	__u64 exporter_refused;
+	const struct daemon *d;
 };
+
+/* The pinned state under the daemon (repair.c): what is broken now, and repairs made. */
+static void render_repairs(FILE *f, const struct daemon *d)
+{
+	int i;
+
+	family(f, "smtpguard_enforcement_broken", "gauge",
+	       "1 while enforcement is not as configured and the daemon cannot repair it: pins "
+	       "removed or replaced, cgroup hooks detached, the configured cgroup gone.");
+	for (i = 0; i < SG_BROKEN__MAX; i++)
+		sample_u64(f, "smtpguard_enforcement_broken",
+			   LABELS({ "what", sg_broken_names[i] }), d->broken == i + 1);
+	family(f, "smtpguard_repairs_total", "counter",
+	       "Times the daemon found its pins or hooks gone or replaced and repaired them.");
+	for (i = 0; i < SG_BROKEN__MAX; i++)
+		sample_u64(f, "smtpguard_repairs_total", LABELS({ "what", sg_broken_names[i] }),
+			   d->repairs[i]);
+}
 
 static int render_metrics(FILE *f, const void *arg)
 {
@@ -66,6 +85,7 @@ static int render_metrics(FILE *f, const void *arg)
 	       "TCP connections to the exporter closed at once, and password checks deferred "
 	       "(429): their client (a local UID, or a remote address) already held its share.");
 	sample_u64(f, "smtpguard_exporter_refused_total", NO_LABELS, a->exporter_refused);
+	render_repairs(f, a->d);
 	return fflush(f) || ferror(f) ? -EIO : 0;
 }
 
@@ -80,7 +100,10 @@ static int render_health(FILE *f, const void *arg)
 {
 	const struct daemon *d = arg;
 
-	fprintf(f, "%s\n", d->tick_failed ? "error: cannot read the pinned maps" : "ok");
+	if (d->broken)
+		fprintf(f, "error: %s\n", d->broken_why);
+	else
+		fprintf(f, "%s\n", d->tick_failed ? "error: cannot read the pinned maps" : "ok");
 	return ferror(f) ? -EIO : 0;
 }
 
@@ -207,8 +230,9 @@ void sg_daemon_publish_metrics(struct daemon *d, __u64 now)
 		m.policy = &d->policy_st;
 	}
 	if (d->ex)
-		publish_rendered(d, "/metrics", SG_METRICS_CONTENT_TYPE, 1, render_metrics,
-				 &(struct metrics_arg){ &m, d->dnsbl, sg_exporter_refused(d->ex) });
+		publish_rendered(
+			d, "/metrics", SG_METRICS_CONTENT_TYPE, 1, render_metrics,
+			&(struct metrics_arg){ &m, d->dnsbl, sg_exporter_refused(d->ex), d });
 }
 
 void sg_daemon_publish(struct daemon *d)

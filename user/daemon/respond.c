@@ -45,6 +45,13 @@ void sg_responder_free(struct sg_responder *r)
 	free(r);
 }
 
+void sg_respond_reopen(struct sg_responder *r)
+{
+	if (r->policies_fd >= 0)
+		close(r->policies_fd);
+	r->policies_fd = -1;
+}
+
 static int policies_fd(struct sg_responder *r)
 {
 	if (r->policies_fd < 0)

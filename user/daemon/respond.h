@@ -31,6 +31,9 @@ struct sg_responder;
 struct sg_responder *sg_responder_new(void);
 void sg_responder_free(struct sg_responder *r);
 
+/* sg_policies is pinned anew: the next look opens the new map. */
+void sg_respond_reopen(struct sg_responder *r);
+
 /* Resolves the config's names to UIDs; with warn, logs those that are no user. */
 void sg_respond_resolve(struct sg_responder *r, const struct sg_config *c, int warn);
 

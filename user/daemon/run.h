@@ -29,11 +29,16 @@
 #include "host/audit.h"
 #include "host/recent.h"
 #include "kern/collect.h"
+#include "kern/pinwatch.h"
 
 #define SENDERS_EVERY	5   /* ticks */
 #define STALE_EVERY	10  /* ticks: a walk of the per-UID maps, and a kill(pid, 0) per process */
 #define ACTIVE_SHOWN	200 /* smtpguard_alert_active series at most */
 #define ACCOUNTS_SERVED 100 /* rows of /accounts */
+
+/* What a tick found not enforced as configured (repair.c). */
+enum sg_broken { SG_BROKEN_PINS, SG_BROKEN_HOOKS, SG_BROKEN_CGROUP, SG_BROKEN__MAX };
+extern const char *const sg_broken_names[SG_BROKEN__MAX];
 
 struct daemon {
 	const char *path; /* NULL: running on the built-in default */
@@ -84,16 +89,45 @@ struct daemon {
 	struct sg_subids subids;
 	struct sg_anyport anyport;
 	int anyport_failed; /* the last tick could not read sg_smtp or sg_ports */
+	/* The pinned state under the daemon (repair.c). */
+	int lock_fd;			 /* holds the pin directory's lock; -1 before */
+	struct sg_pinwatch pins;	 /* the maps and programs enforcement goes through */
+	int broken;			 /* enum sg_broken + 1 while not repaired; 0: none */
+	char broken_why[PATH_MAX + 128]; /* what is broken, for /healthz */
+	__u64 repairs[SG_BROKEN__MAX];	 /* repairs made, by what was broken */
+	int pins_notify, pins_wd;	 /* inotify on the pin directory; -1: none */
+	int pins_settle;		 /* timerfd: the pins quiet for a moment, check them */
+	__u64 repair_tick;		 /* a failed repair is tried again from this tick */
 };
 
 /* What the epoll events carry, to tell the sources apart. */
-enum source { SRC_RING, SRC_TIMER, SRC_SIGNAL, SRC_EXPORTER, SRC_MTA, SRC_POLICY };
+enum source { SRC_RING, SRC_TIMER, SRC_SIGNAL, SRC_EXPORTER, SRC_MTA, SRC_POLICY, SRC_PINS };
 
 /* daemon.c: SIGHUP's reload; a config that cannot apply is logged, the running one stays. */
 void sg_daemon_reload(struct daemon *d);
+/* daemon.c: c's programs attached (what failed is said), and its kernel settings and ports. */
+int sg_daemon_attach_hooks(const struct sg_config *c);
+int sg_daemon_apply_settings(const struct sg_config *c);
+
+/*
+ * repair.c: the pin directory made and locked before anything else (a
+ * daemon already there is named); the pins held once attached; every
+ * tick, the pins and hooks checked and repaired (see there).
+ */
+int sg_daemon_lock(struct daemon *d);
+int sg_daemon_watch_pins(struct daemon *d);
+void sg_daemon_check_pins(struct daemon *d);
+/*
+ * A change in the pin directory is checked as soon as the pins have been
+ * quiet for a moment, not at the next tick: both fds are SRC_PINS.
+ */
+int sg_daemon_notify_pins(struct daemon *d);
+void sg_daemon_pins_event(struct daemon *d);
 
 /* loop.c: the epoll set, the timer, the signals and the ring buffer; then the loop until a stop. */
 int sg_daemon_open_loop(struct daemon *d);
+/* The ring buffer on the sg_events pinned now, in the loop; the old one's events read first. */
+int sg_daemon_open_ring(struct daemon *d);
 int sg_daemon_watch(struct daemon *d, int fd, enum source src);
 void sg_daemon_tick(struct daemon *d);
 int sg_daemon_loop(struct daemon *d);
@@ -109,6 +143,8 @@ void sg_daemon_policy_reload(struct daemon *d);
 void sg_daemon_policy_run(struct daemon *d);
 void sg_daemon_policy_tick(struct daemon *d, __u64 now);
 void sg_daemon_policy_stop(struct daemon *d);
+/* sg_local_conns as pinned now, for the in-band judge. */
+void sg_daemon_policy_reopen(struct daemon *d);
 
 /* publish.c: /metrics for this tick (now: its start); then /healthz and /senders, and serving. */
 void sg_daemon_publish_metrics(struct daemon *d, __u64 now);

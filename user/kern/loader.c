@@ -597,3 +597,19 @@ int sg_detach(void)
 	err = sg_state_remove();
 	return err ? report(err, "removing the pins in %s", sg_pin_dir()) : 0;
 }
+
+int sg_hooks_check(const char *cgroup)
+{
+	struct stat st = {};
+	size_t i;
+	__u64 id;
+
+	if (cgroup && stat(cgroup, &st))
+		return -errno;
+	for (i = 0; i < N_HOOKS; i++) {
+		id = link_cgroup_id(cgroup_hooks[i].link);
+		if (!id || (cgroup && id != st.st_ino))
+			return -ENOLINK;
+	}
+	return 0;
+}

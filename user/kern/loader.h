@@ -28,4 +28,11 @@ int sg_attach(const char *cgroup, char *const *ifaces, int n_ifaces);
  */
 int sg_detach(void);
 
+/*
+ * 0 when the cgroup hooks are attached to cgroup (NULL: to a live cgroup,
+ * wherever), -ENOENT when cgroup is not there, -ENOLINK when a hook is
+ * missing, detached or on another cgroup (the cgroup was made again).
+ */
+int sg_hooks_check(const char *cgroup);
+
 #endif

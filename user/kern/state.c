@@ -33,6 +33,19 @@ int sg_pin_path(char *buf, size_t len, const char *name)
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
+int sg_parent_dir(const char *path, char *buf, size_t len)
+{
+	char *slash;
+
+	if (snprintf(buf, len, "%s", path) >= (int)len)
+		return -ENAMETOOLONG;
+	slash = strrchr(buf, '/');
+	if (!slash || slash == buf)
+		return -EINVAL;
+	*slash = '\0';
+	return 0;
+}
+
 int sg_pin_open(const char *name)
 {
 	char path[PATH_MAX];
@@ -130,14 +143,10 @@ int sg_state_prepare(void)
 {
 	const char *dir = sg_pin_dir();
 	char parent[PATH_MAX];
-	char *slash;
-	int err;
+	int err = sg_parent_dir(dir, parent, sizeof(parent));
 
-	snprintf(parent, sizeof(parent), "%s", dir);
-	slash = strrchr(parent, '/');
-	if (!slash || slash == parent)
-		return -EINVAL;
-	*slash = '\0';
+	if (err)
+		return err;
 	if (!is_bpffs(parent)) {
 		/* Only the standard location is ours to mount; a custom one must already be bpffs. */
 		if (strcmp(dir, SG_PIN_DIR_DEFAULT))

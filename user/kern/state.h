@@ -11,6 +11,9 @@ const char *sg_pin_dir(void);
 
 int sg_pin_path(char *buf, size_t len, const char *name);
 
+/* The directory path is in (for the pin directory: the bpffs); -EINVAL for "/" or a bare name. */
+int sg_parent_dir(const char *path, char *buf, size_t len);
+
 /* fd of the pinned object name, or -errno. */
 int sg_pin_open(const char *name);
 
