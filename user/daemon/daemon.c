@@ -44,6 +44,7 @@ static void derive(struct daemon *d)
 		.fpm_quota = &d->fpm_quota,
 	};
 	d->audit = c->audit;
+	d->audit.fails = &d->audit_fails;
 	sg_log_set_level(c->daemon.log_level);
 }
 
