@@ -2,10 +2,10 @@
 # shellcheck shell=bash
 #
 # The fault suite's detector faults: the daemon paused (SIGSTOP) while new
-# senders start, and the audit log and state files on a full disk, then
-# rotated. Sourced by run.sh; daemon.sh's helpers start and read the daemon.
+# senders start, restarted under a sender that goes on, and the audit log
+# and state files on a full disk, then rotated. Sourced by run.sh; daemon.sh's helpers start and read the daemon.
 
-TESTS+=(chaos_pause chaos_disk_full)
+TESTS+=(chaos_pause chaos_restart_evidence chaos_disk_full)
 
 # COUNT single-connection sessions of USER, one every 2 s (30 a minute),
 # their outcomes summed into FILE as "ok=N eperm=N other=N". With WAIT,
@@ -107,6 +107,51 @@ test_chaos_pause()
 	figure "SIGSTOP $((t_cont - t_stop)) s, $n new senders at 30/min ($per sessions each):" \
 		"0 of $n throttled, kernel exact ($((per + 1))/$((per + 1))/0 each)," \
 		"$read events read, $lost lost"
+}
+
+# The daemon's throttle entries about USER, one compact JSON per line.
+throttles() # USER
+{
+	daemon_entries "$(id -u "$1")" | jq -c 'select(.action == "throttle")'
+}
+
+# A script's one process (bash, connecting with /dev/tcp) sends before a
+# restart and, told by a signal, 15 more after it: new-sender material,
+# within the kernel's burst, so no refusal makes an event either. The
+# kernel made the process's one event before the new daemon read the
+# ring; the throttle's evidence still names it (its pid, exe and command
+# line), attributed at start from sg_senders. Before, its processes were [].
+test_chaos_restart_evidence()
+{
+	local pid ev before
+
+	# 15 connections are judged: the default burst of 20 lets them all through.
+	write_config "$T/smtpguard.conf" "new_sender_min = 10"
+	start_daemon "$T/smtpguard.conf"
+	# shellcheck disable=SC2016 # expanded by the customer's bash
+	as_user "$USER_A" bash -c ': 3<>/dev/tcp/$0/25; trap go=1 USR1
+		until [ -n "${go:-}" ]; do sleep 0.1; done
+		for i in $(seq 15); do : 3<>/dev/tcp/$0/25; done; sleep 30; :' "$NET4" &
+	nl_wait_until 30 known "$USER_A" || fail "A never observed: $(tail -n 3 "$T/daemon.log")"
+	pid=$(pgrep -u "$USER_A" -x bash)
+	kill -TERM "$DAEMON_PID"
+	nl_wait_until 50 nl_gone "$DAEMON_PID" || fail "daemon did not stop"
+	before=$(wc -l <"$T/daemon.log")
+	start_daemon "$T/smtpguard.conf"
+	# The flood once the new daemon has taken its first look.
+	kill -USR1 "$pid"
+	nl_wait_until 100 grep -q "action throttle user=$USER_A " "$T/daemon.log" ||
+		fail "no throttle: $(tail -n 3 "$T/daemon.log")"
+	expect_eq "new events after the restart" 0 \
+		"$(tail -n +$((before + 1)) "$T/daemon.log" | { grep -c "new sender uid $(id -u "$USER_A") " || true; })"
+	ev=$(throttles "$USER_A" | jq -r '.params.processes[0] // {} |
+		"\(.tgid) \(.process.gone) \(.process.exe) \(.process.cmdline // "" | split(" ") | .[0])"')
+	expect_eq "evidence" "$pid false $(readlink -f /bin/bash) bash" "$ev"
+	expect_eq "A in the kernel" "16/16/0" "$(top_counts "$USER_A" | cut -d/ -f1-3)"
+	grep -q "1 processes already sending attributed (sg_senders)" "$T/daemon.log" ||
+		fail "nothing recalled: $(tail -n 3 "$T/daemon.log")"
+	figure "restart under a running sender: its throttle's evidence names pid $pid (bash)," \
+		"recalled from sg_senders; 0 new events for it after the restart"
 }
 
 # The audit log and the baselines on a tmpfs of 256 KiB, filled. A flooder

@@ -18,6 +18,7 @@
 #include "core/config.h"
 #include "core/rates.h"
 #include "daemon/daemon.h"
+#include "daemon/recall.h"
 #include "daemon/run.h"
 #include "kern/loader.h"
 #include "kern/maps.h"
@@ -338,6 +339,18 @@ static int daemon_attach(struct daemon *d)
 	return 0;
 }
 
+/* After a restart, who is sending already; a failure only leaves them unnamed. */
+static void recall(struct daemon *d)
+{
+	size_t n;
+	int err = sg_recall_senders(&d->attrib, d->recent, &n);
+
+	if (err)
+		sg_warn("the processes already sending (%s): %s", SG_MAP_SENDERS, strerror(-err));
+	else if (n)
+		sg_info("%zu processes already sending attributed (%s)", n, SG_MAP_SENDERS);
+}
+
 /* What the loop watches and serves: the mail server's logs, the exporter, blocklist checks. */
 static int daemon_configure_loop(struct daemon *d)
 {
@@ -356,6 +369,7 @@ static int daemon_configure_loop(struct daemon *d)
 		sg_error("setting up the event loop: %s", strerror(-err));
 		return err;
 	}
+	recall(d);
 	err = sg_daemon_policy_start(d);
 	if (err) {
 		sg_error("the policy service: %s", strerror(-err));
