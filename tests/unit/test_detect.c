@@ -936,7 +936,7 @@ static void test_prune(void **state)
 	sg_baselines_get(e->store, "sasl:old", 1, T0 - W);
 	assert_int_equal(sg_baselines_count(e->store), 11);
 
-	/* Nothing is unseen for a week yet, and 11 are under a cap of 20. */
+	/* Only sasl:old is unseen for a week, and 11 are under a cap of 20. */
 	assert_int_equal(sg_detect_prune(e->d, T0 + 9 * H, W, 20, &unseen, &over), 0);
 	assert_int_equal(unseen, 1); /* sasl:old, seen a week ago */
 	assert_int_equal(over, 0);
