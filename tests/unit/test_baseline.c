@@ -34,8 +34,8 @@
 
 /* Where the sample file's first record starts, after magic, version and count. */
 #define FIRST 16
-/* A record after its principal: first_seen, hour, acc, tainted, learned, per_min. */
-#define FIXED (8 + 8 + 8 + 1 + 21 + 4 * SG_HOURS_PER_WEEK)
+/* A record after its principal: first_seen, last_seen, hour, acc, tainted, learned, per_min. */
+#define FIXED (8 + 8 + 8 + 8 + 1 + 21 + 4 * SG_HOURS_PER_WEEK)
 
 static char tmp[64]; /* this run's scratch directory */
 
@@ -274,6 +274,7 @@ static void assert_same(const struct sg_baseline *a, const struct sg_baseline *b
 {
 	assert_string_equal(a->principal, b->principal);
 	assert_int_equal(a->first_seen, b->first_seen);
+	assert_int_equal(a->last_seen, b->last_seen);
 	assert_int_equal(a->hour, b->hour);
 	assert_int_equal(a->acc, b->acc);
 	assert_int_equal(a->tainted, b->tainted);
@@ -633,15 +634,15 @@ static void test_load_missing_and_foreign(void **state)
 	write_gz(path, data, len);
 	assert_rejected(path, "not a smtpguard baseline file");
 	memcpy(data, "SGBASE\0\0", 8);
-	set_le(data + 8, 3, 4);
+	set_le(data + 8, 4, 4);
 	fix_crc(data, len);
 	write_gz(path, data, len);
-	assert_rejected(path, "baseline format version 3, this smtpguard reads 1 to 2");
+	assert_rejected(path, "baseline format version 4, this smtpguard reads 1 to 3");
 	set_le(data + 8, 0, 4);
 	fix_crc(data, len);
 	write_gz(path, data, len);
-	assert_rejected(path, "baseline format version 0, this smtpguard reads 1 to 2");
-	set_le(data + 8, 2, 4);
+	assert_rejected(path, "baseline format version 0, this smtpguard reads 1 to 3");
+	set_le(data + 8, 3, 4);
 	fix_crc(data, len);
 	write_gz(path, data, len);
 	assert_loads_as(path, s);
@@ -649,13 +650,36 @@ static void test_load_missing_and_foreign(void **state)
 	sg_baselines_free(s);
 }
 
+/*
+ * The file at path rewritten as version (1 or 2): each record without
+ * last_seen, which those versions have not.
+ */
+static void save_old(const char *path, __u32 version)
+{
+	unsigned char *data, *to, *from, *end;
+	size_t len, plen;
+
+	data = read_gz(path, &len);
+	assert_int_equal(data[8], 3); /* written as the newest */
+	set_le(data + 8, version, 4);
+	end = data + len - 4;
+	for (to = from = data + FIRST; from < end; from += 2 + plen + FIXED) {
+		plen = from[0] | from[1] << 8;
+		memmove(to, from, 2 + plen + 8);
+		memmove(to + 2 + plen + 8, from + 2 + plen + 16, FIXED - 16);
+		to += 2 + plen + FIXED - 8;
+	}
+	len = to - data + 4;
+	fix_crc(data, len);
+	write_gz(path, data, len);
+	free(data);
+}
+
 /* A store of one principal of n bytes, saved as version 1 (principals under 128 bytes). */
 static void save_v1(const char *path, struct sg_baselines *s, size_t n)
 {
 	char id[SG_PRINCIPAL_MAX];
-	unsigned char *data;
 	struct sg_baseline *b;
-	size_t len;
 
 	memset(id, 'y', n);
 	id[n] = '\0';
@@ -663,13 +687,10 @@ static void save_v1(const char *path, struct sg_baselines *s, size_t n)
 	b = sg_baselines_get(s, id, 1, SUN);
 	sg_baseline_add(b, 600, SUN + 2 * H);
 	sg_baseline_roll(b, SUN + 3 * H);
+	/* What loading a version without it gives: the hour the record was counting. */
+	b->last_seen = SUN + 3 * H;
 	assert_int_equal(save(s, path), 0);
-	data = read_gz(path, &len);
-	assert_int_equal(data[8], 2); /* written as the newest */
-	set_le(data + 8, 1, 4);
-	fix_crc(data, len);
-	write_gz(path, data, len);
-	free(data);
+	save_old(path, 1);
 }
 
 /* Files of the version before longer principals still load, within that version's limit. */
@@ -682,6 +703,23 @@ static void test_load_version_1(void **state)
 	assert_loads_as(path, s);
 	save_v1(path, t, 128);
 	assert_rejected(path, "corrupt (record 0: principal length 128)");
+	sg_baselines_free(s);
+	sg_baselines_free(t);
+}
+
+/* Version 2's records, with no last_seen, load as last seen in the hour they were counting. */
+static void test_load_version_2(void **state)
+{
+	struct sg_baselines *s = sample(), *t = sg_baselines_new();
+	struct sg_baseline *b = sg_baselines_get(s, "uid:1002", 0, SUN);
+	char path[PATH_MAX], warn[PATH_MAX + 128];
+
+	assert_int_equal(save(s, path_in(path, "v2")), 0);
+	save_old(path, 2);
+	assert_int_equal(sg_baselines_load(t, path, warn, sizeof(warn)), 0);
+	assert_int_equal(sg_baselines_count(t), 3);
+	assert_int_equal(sg_baselines_get(t, "uid:1002", 0, SUN)->last_seen, b->hour * 3600);
+	assert_int_equal(sg_baselines_get(t, "uid:1001", 0, SUN)->last_seen, SUN);
 	sg_baselines_free(s);
 	sg_baselines_free(t);
 }
@@ -782,7 +820,7 @@ static void test_load_bad_content(void **state)
 	fixed = FIRST + 2 + (data[FIRST] | data[FIRST + 1] << 8);
 	free(data);
 
-	assert_edit_rejected(s, fixed + 16, 7, 1, 0, "corrupt (CRC mismatch)");
+	assert_edit_rejected(s, fixed + 24, 7, 1, 0, "corrupt (CRC mismatch)");
 	assert_edit_rejected(s, FIRST, 0, 2, 1, "corrupt (record 0: principal length 0)");
 	assert_edit_rejected(s, FIRST, 65535, 2, 1, "corrupt (record 0: principal length 65535)");
 	assert_edit_rejected(s, FIRST, SG_PRINCIPAL_MAX, 2, 1,
@@ -792,12 +830,12 @@ static void test_load_bad_content(void **state)
 	assert_edit_rejected(s, 12, UINT32_MAX, 4, 1, "corrupt (4294967295 records)");
 	/* A count one short leaves a record where the CRC should be. */
 	assert_edit_rejected(s, 12, 2, 4, 1, "corrupt (CRC mismatch)");
-	assert_edit_rejected(s, fixed + 8, INT64_MIN, 8, 1,
+	assert_edit_rejected(s, fixed + 16, INT64_MIN, 8, 1,
 			     "corrupt (record 0: hour -9223372036854775808)");
-	assert_edit_rejected(s, fixed + 24, 2, 1, 1, "corrupt (record 0: tainted 2)");
-	assert_edit_rejected(s, fixed + 46, 0x7fc00000, 4, 1, "corrupt (record 0: nan per minute)");
-	assert_edit_rejected(s, fixed + 46, 0x7f800000, 4, 1, "corrupt (record 0: inf per minute)");
-	assert_edit_rejected(s, fixed + 46 + 4 * 167, 0xbf800000, 4, 1,
+	assert_edit_rejected(s, fixed + 32, 2, 1, 1, "corrupt (record 0: tainted 2)");
+	assert_edit_rejected(s, fixed + 54, 0x7fc00000, 4, 1, "corrupt (record 0: nan per minute)");
+	assert_edit_rejected(s, fixed + 54, 0x7f800000, 4, 1, "corrupt (record 0: inf per minute)");
+	assert_edit_rejected(s, fixed + 54 + 4 * 167, 0xbf800000, 4, 1,
 			     "corrupt (record 0: -1 per minute)");
 	sg_baselines_free(s);
 
@@ -864,6 +902,7 @@ int main(void)
 		cmocka_unit_test(test_load_missing_and_foreign),
 		cmocka_unit_test(test_load_truncated),
 		cmocka_unit_test(test_load_version_1),
+		cmocka_unit_test(test_load_version_2),
 		cmocka_unit_test(test_load_flipped),
 		cmocka_unit_test(test_load_bad_content),
 		cmocka_unit_test(test_ten_thousand),

@@ -859,6 +859,115 @@ static void test_ten_thousand(void **state)
 	assert_int_equal(n, 10000 - 6);
 }
 
+/* One observation of id at now, straight to the detector; returns how many changes. */
+static int observe_once(struct env *e, const char *id, const struct sg_observation *o,
+			const struct sg_thresholds *t, time_t now, struct sg_alert_change *out)
+{
+	int ret = sg_detect_observe(e->d, id, o, t, now, out);
+
+	assert_in_range(ret, 0, SG_RULES);
+	return ret;
+}
+
+/*
+ * The daemon paused for 10 min while a new sender began at 30 a minute,
+ * half the new-sender limit. At the first tick after, the kernel says it
+ * began 600 s ago and the rates hold a minute's share of the pause (30):
+ * its rate is 30 a minute over the minute it has been sending, no alert.
+ * Before, it was first seen at that tick and its rate taken over one
+ * second: 1800 a minute, throttled for an hour.
+ */
+static void test_new_after_pause(void **state)
+{
+	struct env *e = *state;
+	struct sg_alert_change out[SG_RULES];
+	struct sg_observation o = { .total = 300, .last_1m = 30, .first_seen = T0 - 600 };
+	const struct sg_principal *p;
+
+	assert_int_equal(observe_once(e, "uid:2001", &o, &new_only, T0, out), 0);
+	p = sg_detect_get(e->d, "uid:2001");
+	assert_non_null(p);
+	assert_int_equal(p->baseline->first_seen, T0 - 600);
+	assert_true(p->is_new);
+	/* Counted at 30 a minute, the limit is not reached in the next minute either. */
+	o.total = 330;
+	assert_int_equal(observe_once(e, "uid:2001", &o, &new_only, T0 + 60, out), 0);
+	assert_true(p->is_new);
+	/* At twice the limit it is judged as new, on the same span. */
+	o = (struct sg_observation){ .total = 1200, .last_1m = 120, .first_seen = T0 - 600 };
+	assert_int_equal(observe_once(e, "uid:2002", &o, &new_only, T0, out), 1);
+	assert_int_equal(out[0].rule, SG_RULE_NEW_SENDER);
+	assert_exactly(out[0].value, 120);
+	/*
+	 * A principal the kernel first counted over an hour ago, the daemon
+	 * paused since: first seen before the pause, it is not new after it.
+	 */
+	o = (struct sg_observation){ .total = 4000, .last_1m = 120, .first_seen = T0 - H - 1 };
+	assert_int_equal(observe_once(e, "uid:2003", &o, &new_only, T0, out), 0);
+	assert_false(sg_detect_get(e->d, "uid:2003")->is_new);
+	/* A first count the kernel dates after now (clocks apart): now, as before. */
+	o = (struct sg_observation){ .total = 1, .last_1m = 1, .first_seen = T0 + 5 };
+	observe_once(e, "uid:2004", &o, &new_only, T0, out);
+	assert_int_equal(sg_detect_get(e->d, "uid:2004")->baseline->first_seen, T0);
+}
+
+/*
+ * Retention: unseen for the retention, a principal goes, its state and its
+ * baseline; one with an alert in force stays. Past the cap, the least
+ * recently seen go first.
+ */
+static void test_prune(void **state)
+{
+	struct env *e = *state;
+	struct sg_alert_change out[SG_RULES];
+	struct sg_observation o = { .total = 1, .last_1m = 1 };
+	__u64 unseen = 0, over = 0;
+	char id[32];
+	int i;
+
+	/* uid:0 to uid:9 last send at T0 + i hours; uid:3 raises alerts (new_sender, rate). */
+	for (i = 0; i < 10; i++) {
+		snprintf(id, sizeof(id), "uid:%d", i);
+		observe_once(e, id, &o, &defaults, T0 + i * H, out);
+	}
+	o = (struct sg_observation){ .total = 2, .last_1m = 500 };
+	assert_int_equal(observe_once(e, "uid:3", &o, &defaults, T0 + 3 * H, out), 2);
+	/* A record loaded from the file and never observed since goes the same way. */
+	sg_baselines_get(e->store, "sasl:old", 1, T0 - W);
+	assert_int_equal(sg_baselines_count(e->store), 11);
+
+	/* Only sasl:old is unseen for a week, and 11 are under a cap of 20. */
+	assert_int_equal(sg_detect_prune(e->d, T0 + 9 * H, W, 20, &unseen, &over), 0);
+	assert_int_equal(unseen, 1); /* sasl:old, seen a week ago */
+	assert_int_equal(over, 0);
+	assert_null(sg_baselines_get(e->store, "sasl:old", 0, T0));
+
+	/* A week after T0 + 4 h: uid:0 to uid:4 are unseen for a week, but uid:3 alerts. */
+	assert_int_equal(sg_detect_prune(e->d, T0 + 4 * H + W, W, 0, &unseen, &over), 0);
+	assert_int_equal(unseen, 1 + 4);
+	assert_int_equal(sg_baselines_count(e->store), 6);
+	assert_null(sg_detect_get(e->d, "uid:4"));
+	assert_null(sg_baselines_get(e->store, "uid:4", 0, T0));
+	assert_non_null(sg_detect_get(e->d, "uid:3"));
+	assert_non_null(sg_detect_get(e->d, "uid:5"));
+
+	/* A cap of 3: uid:5, uid:6 and uid:7 go, the least recently seen; uid:3 still alerts. */
+	assert_int_equal(sg_detect_prune(e->d, T0 + 10 * H, 0, 3, &unseen, &over), 0);
+	assert_int_equal(over, 3);
+	assert_int_equal(unseen, 5);
+	assert_int_equal(sg_baselines_count(e->store), 3);
+	assert_non_null(sg_detect_get(e->d, "uid:3"));
+	assert_null(sg_detect_get(e->d, "uid:7"));
+	assert_non_null(sg_detect_get(e->d, "uid:8"));
+	assert_non_null(sg_detect_get(e->d, "uid:9"));
+
+	/* Forgotten, a principal comes back as a new one. */
+	o = (struct sg_observation){ .total = 5, .last_1m = 5 };
+	observe_once(e, "uid:4", &o, &defaults, T0 + 11 * H, out);
+	assert_int_equal(sg_detect_get(e->d, "uid:4")->baseline->first_seen, T0 + 11 * H);
+	assert_int_equal(sg_baselines_count(e->store), 4);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -876,6 +985,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_nothing_and_off, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_each_active, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ten_thousand, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_new_after_pause, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_prune, setup, teardown),
 	};
 
 	setenv("TZ", "UTC", 1);

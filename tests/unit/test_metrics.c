@@ -98,16 +98,18 @@ static char *render(const struct sg_metrics *m)
 	return buf;
 }
 
-static const char *const stale_names[] = { "sg_flows", "sg_senders", "sg_buckets",
-					    "sg_uid_stats" };
-static const __u64 stale_removed[] = { 40, 12, 2, 5 };
+static const char *const stale_names[] = { "sg_flows",	   "sg_senders", "sg_buckets",
+					   "sg_uid_stats", "baselines",	 "baselines_over_max" };
+static const __u64 stale_removed[] = { 40, 12, 2, 5, 3, 1 };
+static const __u64 write_errors[SG_WRITTEN__MAX] = { 2, 0 };
 
 static char *rendered(const struct sg_sender_rate *s, size_t n, size_t omitted)
 {
 	struct sg_metrics m = { .st = &st,
 				.stale_names = stale_names,
 				.stale_removed = stale_removed,
-				.n_stale = 4,
+				.n_stale = 6,
+				.write_errors = write_errors,
 				.recent_evicted = 6,
 				.senders = s,
 				.n_senders = n,
@@ -301,13 +303,20 @@ static void test_exposition(void **state)
 		"/explain) gave way to another UID's.\n"
 		"# TYPE smtpguard_recent_uids_evicted_total counter\n"
 		"smtpguard_recent_uids_evicted_total 6\n"
-		"# HELP smtpguard_stale_removed_total Entries the daemon removed from the map as "
+		"# HELP smtpguard_stale_removed_total Entries the daemon removed from the table as "
 		"stale.\n"
 		"# TYPE smtpguard_stale_removed_total counter\n"
 		"smtpguard_stale_removed_total{table=\"sg_flows\"} 40\n"
 		"smtpguard_stale_removed_total{table=\"sg_senders\"} 12\n"
 		"smtpguard_stale_removed_total{table=\"sg_buckets\"} 2\n"
 		"smtpguard_stale_removed_total{table=\"sg_uid_stats\"} 5\n"
+		"smtpguard_stale_removed_total{table=\"baselines\"} 3\n"
+		"smtpguard_stale_removed_total{table=\"baselines_over_max\"} 1\n"
+		"# HELP smtpguard_write_errors_total Writes of the file that failed (a full disk): "
+		"what they record was done all the same.\n"
+		"# TYPE smtpguard_write_errors_total counter\n"
+		"smtpguard_write_errors_total{file=\"audit\"} 2\n"
+		"smtpguard_write_errors_total{file=\"baselines\"} 0\n"
 		"# HELP smtpguard_program_attached 1 when the BPF program is attached at its "
 		"hook.\n"
 		"# TYPE smtpguard_program_attached gauge\n"

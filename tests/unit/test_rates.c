@@ -67,8 +67,9 @@ static void test_long_windows_slide_by_the_minute(void **state)
 	struct sg_rates *r = new_rates(9, 0);
 	__u64 m, total = 0;
 
-	/* 10 connections at second 30 of each minute, for 70 minutes. */
+	/* 10 connections at second 30 of each minute, for 70 minutes; sampled the second before. */
 	for (m = 0; m < 70; m++) {
+		sg_rates_sample(r, 9, total, T0 + m * 60 + 29);
 		total += 10;
 		sg_rates_sample(r, 9, total, T0 + m * 60 + 30);
 	}
@@ -96,8 +97,52 @@ static void test_counter_reset_and_expiry(void **state)
 	assert_int_equal(sg_rates_expire(r, T0 + 3602), 0);
 	assert_int_equal(sg_rates_count(r, 5, SG_WIN_1H, T0 + 3602), 0);
 	/* Its last count is remembered: coming back after the hour is not a burst of 4. */
+	sg_rates_sample(r, 5, 4, T0 + 3999);
 	sg_rates_sample(r, 5, 6, T0 + 4000);
 	assert_int_equal(sg_rates_count(r, 5, SG_WIN_1M, T0 + 4000), 2);
+	sg_rates_free(r);
+}
+
+/*
+ * The sampler paused for 10 min (the daemon stopped) while a UID sent one
+ * connection every 2 s: its 300 are spread over the 600 s they were made
+ * in, so the last minute holds 30, not 300 at once.
+ */
+static void test_pause_is_spread(void **state)
+{
+	struct sg_rates *r = new_rates(7, 0);
+	__u64 t, total = 0;
+
+	for (t = T0 + 1; t <= T0 + 60; t++)
+		sg_rates_sample(r, 7, t % 2 ? total : ++total, t);
+	assert_int_equal(sg_rates_count(r, 7, SG_WIN_1M, T0 + 60), 30);
+	total += 300;
+	sg_rates_sample(r, 7, total, T0 + 660);
+	assert_int_equal(sg_rates_count(r, 7, SG_WIN_1M, T0 + 660), 30);
+	/* 10 min is minutes 2 to 11: the pause's seconds from T0 + 120 on, 541 of its 600. */
+	assert_int_equal(sg_rates_count(r, 7, SG_WIN_10M, T0 + 660), 271);
+	assert_int_equal(sg_rates_count(r, 7, SG_WIN_1H, T0 + 660), 330);
+	/* Then a tick apart again: the next second's count is that second's. */
+	sg_rates_sample(r, 7, total + 1, T0 + 661);
+	assert_int_equal(sg_rates_count(r, 7, SG_WIN_1M, T0 + 661), 31);
+	/* A UID new after the pause counts since the pass before it, or since the kernel's first.
+	 */
+	sg_rates_sample(r, 8, 300, T0 + 1261);
+	assert_int_equal(sg_rates_count(r, 8, SG_WIN_1M, T0 + 1261), 30);
+	sg_rates_sample_since(r, 9, 40, T0 + 1242, T0 + 1261);
+	assert_int_equal(sg_rates_count(r, 9, SG_WIN_1M, T0 + 1261), 40);
+	/* Within its 20 seconds, evenly: 2 a second. */
+	assert_int_equal(sg_rates_count(r, 9, SG_WIN_1M, T0 + 1251), 20);
+	/* A pause longer than the history: only its last hour is kept, a share of it. */
+	sg_rates_sample(r, 8, 300 + 7200, T0 + 1261 + 7200);
+	assert_int_equal(sg_rates_count(r, 8, SG_WIN_1M, T0 + 1261 + 7200), 60);
+	/* 1 h: 59 whole minutes and the 2 s of the current one, at 1 a second. */
+	assert_int_equal(sg_rates_count(r, 8, SG_WIN_1H, T0 + 1261 + 7200), 59 * 60 + 2);
+	/* A pass that sampled nothing still dates what the next one finds new. */
+	sg_rates_pass(r, T0 + 9000);
+	sg_rates_sample(r, 10, 60, T0 + 9060);
+	assert_int_equal(sg_rates_count(r, 10, SG_WIN_1M, T0 + 9060), 60);
+	assert_int_equal(sg_rates_count(r, 10, SG_WIN_1M, T0 + 9030), 30);
 	sg_rates_free(r);
 }
 
@@ -123,6 +168,7 @@ int main(void)
 		cmocka_unit_test(test_one_minute_slides_by_the_second),
 		cmocka_unit_test(test_long_windows_slide_by_the_minute),
 		cmocka_unit_test(test_counter_reset_and_expiry),
+		cmocka_unit_test(test_pause_is_spread),
 		cmocka_unit_test(test_ten_thousand_uids),
 	};
 

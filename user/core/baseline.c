@@ -8,8 +8,8 @@
  * The file, gzip-compressed, all integers little-endian:
  *   "SGBASE\0\0", __u32 version (VERSION below), __u32 count,
  *   count x { __u16 length, principal (length bytes, no NUL), __s64 first_seen,
- *             __s64 hour, __u64 acc, __u8 tainted, learned (21 bytes),
- *             168 x per_min (float bits as __u32) },
+ *             __s64 last_seen (from version 3 on), __s64 hour, __u64 acc,
+ *             __u8 tainted, learned (21 bytes), 168 x per_min (float bits as __u32) },
  *   __u32 CRC32 of all the bytes before it.
  */
 #include <errno.h>
@@ -17,6 +17,7 @@
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,16 +31,19 @@
 #define MAGIC	  "SGBASE\0\0"
 #define MAGIC_LEN 8
 /*
- * 2: principals of up to SG_PRINCIPAL_MAX - 1 bytes (a SASL login of any
- * length the MTA takes); 1, still read: of fewer than 128.
+ * 3: each record's last_seen. 2, still read (last_seen taken as the hour
+ * it was accumulating): principals of up to SG_PRINCIPAL_MAX - 1 bytes (a
+ * SASL login of any length the MTA takes); 1, still read: of fewer than 128.
  */
-#define VERSION	    2
+#define VERSION	    3
 #define V1_ID_LIMIT 128
 /* No host has this many principals: a larger count is damage, not a reason to allocate. */
 #define MAX_RECORDS 10000000U
-/* A record on disk after its principal: first_seen, hour, acc, tainted, learned, per_min. */
-#define FIXED_LEN  (8 + 8 + 8 + 1 + SG_HOURS_PER_WEEK / 8 + 4 * SG_HOURS_PER_WEEK)
-#define RECORD_MAX (2 + SG_PRINCIPAL_MAX + FIXED_LEN)
+/* A record on disk after its principal: first_seen, last_seen, hour, acc, tainted, learned,
+ * per_min; version 2's has no last_seen. */
+#define FIXED_LEN    (8 + 8 + 8 + 8 + 1 + SG_HOURS_PER_WEEK / 8 + 4 * SG_HOURS_PER_WEEK)
+#define FIXED_LEN_V2 (FIXED_LEN - 8)
+#define RECORD_MAX   (2 + SG_PRINCIPAL_MAX + FIXED_LEN)
 
 /* The table's entry: records are allocated on their own, so entries hold pointers. */
 struct slot {
@@ -116,6 +120,7 @@ struct sg_baseline *sg_baselines_get(struct sg_baselines *s, const char *princip
 		return NULL;
 	strcpy(b->principal, principal);
 	b->first_seen = now;
+	b->last_seen = now;
 	if (insert(s, b)) {
 		free(b);
 		return NULL;
@@ -126,6 +131,20 @@ struct sg_baseline *sg_baselines_get(struct sg_baselines *s, const char *princip
 size_t sg_baselines_count(const struct sg_baselines *s)
 {
 	return sg_htab_count(s->t);
+}
+
+int sg_baselines_remove(struct sg_baselines *s, const char *principal)
+{
+	struct slot *e = sg_htab_find(s->t, principal);
+	struct sg_baseline *b;
+
+	if (!e)
+		return -ENOENT;
+	/* The key is the record's own string: freed only once the entry is gone. */
+	b = e->b;
+	sg_htab_delete(s->t, principal);
+	free(b);
+	return 0;
 }
 
 int sg_baselines_each(struct sg_baselines *s, int (*fn)(struct sg_baseline *b, void *ctx),
@@ -279,6 +298,7 @@ static size_t encode(unsigned char *buf, const struct sg_baseline *b)
 
 	memcpy(p, b->principal, len);
 	p = put(p + len, b->first_seen, 8);
+	p = put(p, b->last_seen, 8);
 	p = put(p, b->hour, 8);
 	p = put(p, b->acc, 8);
 	p = put(p, !!b->tainted, 1);
@@ -470,16 +490,25 @@ static int read_record(struct reader *r, struct sg_baseline *b, __u32 version, _
 		return ret;
 	if (memchr(b->principal, '\0', len))
 		return bad(r, "corrupt (record %u: a NUL in the principal)", i);
-	ret = in(r, buf, sizeof(buf));
+	ret = in(r, buf, version < 3 ? FIXED_LEN_V2 : FIXED_LEN);
 	if (ret)
 		return ret;
 	p = buf;
 	b->first_seen = get(&p, 8);
+	b->last_seen = version < 3 ? 0 : get(&p, 8);
 	b->hour = get(&p, 8);
 	b->acc = get(&p, 8);
 	b->tainted = get(&p, 1);
 	if (b->hour < 0)
 		return bad(r, "corrupt (record %u: hour %lld)", i, (long long)b->hour);
+	/*
+	 * Before, the hour it was counting (every record's is rolled on to the
+	 * hour of the save), or its first count if it had none.
+	 */
+	if (version < 3)
+		b->last_seen = b->hour >= INT64_MAX / 3600	? INT64_MAX
+			       : b->hour * 3600 > b->first_seen ? b->hour * 3600
+								: b->first_seen;
 	if (b->tainted > 1)
 		return bad(r, "corrupt (record %u: tainted %d)", i, b->tainted);
 	memcpy(b->learned, p, sizeof(b->learned));

@@ -20,17 +20,18 @@
 
 /* "uid:1001", "local:1001", "sasl:" and a login of any length the MTA takes */
 #define SG_PRINCIPAL_MAX   (5 + SG_MTA_LOGIN_MAX) /* 5: strlen("sasl:") */
-#define SG_HOURS_PER_WEEK 168
+#define SG_HOURS_PER_WEEK  168
 #define SG_BASELINE_WEIGHT 0.3 /* of the newest week's hour in the EWMA */
 
 struct sg_baseline {
 	char principal[SG_PRINCIPAL_MAX];
 	__s64 first_seen; /* unix time of the first connection counted */
-	__s64 hour; /* unix time / 3600 of the hour being accumulated */
-	__u64 acc; /* connections counted in that hour so far */
-	int tainted; /* an alert was active in that hour: do not learn it */
+	__s64 last_seen;  /* of the last: what retention goes by (sg_detect_prune) */
+	__s64 hour;	  /* unix time / 3600 of the hour being accumulated */
+	__u64 acc;	  /* connections counted in that hour so far */
+	int tainted;	  /* an alert was active in that hour: do not learn it */
 	__u8 learned[SG_HOURS_PER_WEEK / 8]; /* bitmap of slots with a value */
-	float per_min[SG_HOURS_PER_WEEK]; /* by hour of the week: Sunday 00:00 is 0 */
+	float per_min[SG_HOURS_PER_WEEK];    /* by hour of the week: Sunday 00:00 is 0 */
 };
 
 struct sg_baselines;
@@ -43,6 +44,9 @@ struct sg_baseline *sg_baselines_get(struct sg_baselines *s, const char *princip
 				     time_t now);
 
 size_t sg_baselines_count(const struct sg_baselines *s);
+
+/* Frees the principal's record; -ENOENT when there is none. */
+int sg_baselines_remove(struct sg_baselines *s, const char *principal);
 
 /* Calls fn on every record, in no particular order, until it returns non-zero. */
 int sg_baselines_each(struct sg_baselines *s, int (*fn)(struct sg_baseline *b, void *ctx),

@@ -128,10 +128,14 @@ struct sg_attribution_cfg {
 	char fpm_status_path[128]; /* the pools' pm.status_path; "": no lookup */
 };
 
+struct sg_write_fail; /* util/writefail.h */
+
 /* The daemon's and the CLI's audit trail (host/audit.h writes it). */
 struct sg_audit_cfg {
 	char path[PATH_MAX];
 	int syslog;
+	/* The daemon's: failed writes counted and logged once a streak; NULL: the caller tells. */
+	struct sg_write_fail *fails;
 };
 
 struct sg_detect_cfg {
@@ -142,6 +146,8 @@ struct sg_detect_cfg {
 	char mta_users[SG_MAX_NAMES][64]; /* the MTA's own users: never acted on per UID */
 	int n_mta_users;
 	__u64 release_grace_ns; /* after a human release, no automatic action for this long */
+	__u64 retention_ns;	/* a principal that sent nothing this long is forgotten; 0: never */
+	__u32 baselines_max;	/* records kept; past it the least recently seen go */
 };
 
 /* The mail server's logs, and containment through it. */

@@ -108,6 +108,8 @@
 	X(detect, mta_users, parse_names, LIST(detect, mta_users), EMPTY,                          \
 	  "postfix Debian-exim exim mailnull")                                                     \
 	X(detect, release_grace, parse_duration, FIELD(detect.release_grace_ns), ZERO, "1h")       \
+	X(detect, retention, parse_duration, FIELD(detect.retention_ns), ZERO, "7d")               \
+	X(detect, baselines_max, parse_count, COUNT(detect.baselines_max, 10000000), 0, "50000")   \
 	X(actions, rate, parse_response, FIELD(actions[SG_RULE_RATE]), 0,                          \
 	  "throttle 6/min burst 1 for 1h")                                                         \
 	X(actions, destinations, parse_response, FIELD(actions[SG_RULE_DESTINATIONS]), 0, "alert") \

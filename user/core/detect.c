@@ -17,7 +17,7 @@ struct slot {
 
 struct sg_detector {
 	struct sg_baselines *store;
-	struct sg_htab *t; /* of struct slot, never deleted from */
+	struct sg_htab *t; /* of struct slot, deleted from by sg_detect_prune */
 	__u64 raised[SG_RULES];
 };
 
@@ -167,8 +167,8 @@ int sg_detect_observe(struct sg_detector *d, const char *id, const struct sg_obs
 {
 	/* A mailbox that only receives bounces is judged too: bounce_flood is about it. */
 	int seen = o->total || o->bounces_in_1h;
-	struct sg_principal *p =
-		sg_baselines_get(d->store, id, 0, now) || seen ? principal(d, id, now) : NULL;
+	int known = sg_baselines_get(d->store, id, 0, now) != NULL;
+	struct sg_principal *p = known || seen ? principal(d, id, now) : NULL;
 	struct sg_rule_state *rs;
 	double value, limit;
 	__u64 delta;
@@ -176,9 +176,13 @@ int sg_detect_observe(struct sg_detector *d, const char *id, const struct sg_obs
 
 	if (!p)
 		return seen ? -ENOMEM : 0;
+	if (!known && o->first_seen > 0 && o->first_seen < now)
+		p->baseline->first_seen = o->first_seen;
 	/* A total that went down is a kernel entry made anew: all of it is new. */
 	delta = o->total >= p->obs.total ? o->total - p->obs.total : o->total;
 	p->obs = *o;
+	if (delta || o->bounces_in_1h)
+		p->baseline->last_seen = now;
 	sg_baseline_add(p->baseline, delta, now);
 	refresh(p, now);
 	for (r = 0; r < SG_RULES; r++) {
@@ -226,6 +230,67 @@ int sg_detect_each_active(const struct sg_detector *d,
 		if (ret)
 			return ret;
 	}
+	return 0;
+}
+
+static int collect(struct sg_baseline *b, void *ctx)
+{
+	struct sg_baseline ***end = ctx;
+
+	*(*end)++ = b;
+	return 0;
+}
+
+static int by_last_seen(const void *a, const void *b)
+{
+	__s64 x = (*(struct sg_baseline *const *)a)->last_seen,
+	      y = (*(struct sg_baseline *const *)b)->last_seen;
+
+	return (x > y) - (x < y);
+}
+
+/* The principal's state and record gone; each table's key is its entry's own string until then. */
+static void forget(struct sg_detector *d, struct sg_baseline *b)
+{
+	struct slot *e = sg_htab_find(d->t, b->principal);
+	struct sg_principal *p = e ? e->p : NULL;
+
+	if (p) {
+		sg_htab_delete(d->t, b->principal);
+		free(p);
+	}
+	sg_baselines_remove(d->store, b->principal);
+}
+
+int sg_detect_prune(struct sg_detector *d, time_t now, time_t unseen_s, size_t max, __u64 *unseen,
+		    __u64 *over)
+{
+	size_t n = sg_baselines_count(d->store), left = n, i;
+	struct sg_baseline **all, **end;
+	const struct slot *e;
+
+	if (!unseen_s && (!max || n <= max))
+		return 0;
+	all = malloc((n ? n : 1) * sizeof(*all));
+	if (!all)
+		return -ENOMEM;
+	end = all;
+	sg_baselines_each(d->store, collect, &end);
+	/* The least recently seen first: they go first. */
+	qsort(all, n, sizeof(*all), by_last_seen);
+	for (i = 0; i < n; i++) {
+		int stale = unseen_s && now - all[i]->last_seen >= unseen_s;
+
+		if (!stale && (!max || left <= max))
+			break;
+		e = sg_htab_find(d->t, all[i]->principal);
+		if (e && any_active(e->p))
+			continue;
+		forget(d, all[i]);
+		left--;
+		++*(stale ? unseen : over);
+	}
+	free(all);
 	return 0;
 }
 

@@ -71,8 +71,9 @@ struct sg_thresholds {
 
 /* One principal at one tick; counts are connection attempts, refused ones included. */
 struct sg_observation {
-	__u64 total;   /* ever, as far as the kernel knows */
-	__u64 last_1m; /* in the last minute */
+	__u64 total;	   /* ever, as far as the kernel knows */
+	time_t first_seen; /* when the kernel counted the first of them (0: unknown) */
+	__u64 last_1m;	   /* in the last minute */
 	__u32 destinations_10m;
 	__u64 finished_10m; /* connections that ended up established, refused or timed out */
 	__u64 failed_10m;   /* refused or timed out */
@@ -126,7 +127,10 @@ int sg_detect_known(struct sg_detector *d, const char *id, __u64 total, time_t n
  * Evaluates one principal at now under t; writes the alerts raised and
  * cleared at this tick to out (at most SG_RULES) and returns how many, or
  * -errno. A principal is remembered from its first non-zero total (or,
- * for a mailbox, its first bounce received).
+ * for a mailbox, its first bounce received), as first seen at
+ * o->first_seen when that is earlier: a sender that began while we were
+ * not looking (the daemon paused) is as new as it is, and its rate is
+ * over the time it has been sending.
  */
 int sg_detect_observe(struct sg_detector *d, const char *id, const struct sg_observation *o,
 		      const struct sg_thresholds *t, time_t now, struct sg_alert_change *out);
@@ -137,6 +141,16 @@ const struct sg_principal *sg_detect_get(const struct sg_detector *d, const char
 /* Every principal with at least one active alert, until fn returns non-zero. */
 int sg_detect_each_active(const struct sg_detector *d,
 			  int (*fn)(const struct sg_principal *p, void *ctx), void *ctx);
+
+/*
+ * Retention: forgets the principals, state and baseline record both, that
+ * sent nothing for unseen_s (0: no limit), then the least recently seen
+ * while more than max records are left (0: no limit). A principal with an
+ * alert in force is kept. Adds the records forgotten to *unseen and *over;
+ * returns 0 or -ENOMEM.
+ */
+int sg_detect_prune(struct sg_detector *d, time_t now, time_t unseen_s, size_t max, __u64 *unseen,
+		    __u64 *over);
 
 /* Alerts raised since the start, per rule. */
 __u64 sg_detect_raised(const struct sg_detector *d, enum sg_rule r);

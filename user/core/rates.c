@@ -29,10 +29,11 @@ struct history {
 
 /* Kept for every UID ever seen, so a UID idle for a day is not mistaken for a new one. */
 struct uid_rate {
-	__u32 uid;	/* the key */
-	__u64 total;	/* the last sample */
-	__u64 last_s;	/* the time the history was last advanced to */
-	__u64 active_s; /* the time of the last non-zero count */
+	__u32 uid;	 /* the key */
+	__u64 total;	 /* the last sample */
+	__u64 sampled_s; /* its time */
+	__u64 last_s;	 /* the time the history was last advanced to */
+	__u64 active_s;	 /* the time of the last non-zero count */
 	struct history *h;
 };
 
@@ -40,6 +41,8 @@ struct sg_rates {
 	struct sg_htab *uids; /* of struct uid_rate, never deleted from */
 	int started;
 	__u64 start_s; /* when the baseline was taken */
+	/* The second of the newest samples, and of the pass before: a new UID counted since. */
+	__u64 pass_s, prev_pass_s;
 };
 
 struct sg_rates *sg_rates_new(void)
@@ -83,8 +86,22 @@ static void advance(struct uid_rate *e, __u64 now)
 	e->last_s = now;
 }
 
-static int add(struct uid_rate *e, __u64 delta, __u64 now)
+/* Of delta counted evenly over the seconds (from, from + span], those in (from, from + t]. */
+static __u64 share(__u64 delta, __u64 t, __u64 span)
 {
+	return (__u64)((unsigned __int128)delta * t / span);
+}
+
+/*
+ * delta connections made in the seconds (from, now]: spread evenly over
+ * them, since nothing tells when within them each was made. A tick apart,
+ * that is the second of now; after a pause of the daemon, the whole pause,
+ * so that a minute's window holds a minute's worth of it and not all.
+ */
+static int add(struct uid_rate *e, __u64 delta, __u64 from, __u64 now)
+{
+	__u64 span, t, m, lo, hi;
+
 	if (!e->h) {
 		e->h = calloc(1, sizeof(*e->h));
 		if (!e->h)
@@ -92,32 +109,63 @@ static int add(struct uid_rate *e, __u64 delta, __u64 now)
 		e->last_s = now;
 	}
 	advance(e, now);
+	if (from >= now)
+		from = now - 1;
+	span = now - from;
 	/* Counts are per second: 2^32 connections in one second do not happen. */
-	e->h->sec[now % SLOTS] += (__u32)delta;
-	e->h->min[now / 60 % SLOTS] += (__u32)delta;
+	for (t = now > from + SLOTS ? now - SLOTS + 1 : from + 1; t <= now; t++)
+		e->h->sec[t % SLOTS] +=
+			(__u32)(share(delta, t - from, span) - share(delta, t - from - 1, span));
+	/* The minutes the history holds: what of (from, now] falls in each. */
+	for (m = now / 60 >= SLOTS && from / 60 <= now / 60 - SLOTS ? now / 60 - SLOTS + 1
+								    : from / 60;
+	     m <= now / 60; m++) {
+		lo = m * 60 > from + 1 ? m * 60 - 1 : from;
+		hi = m * 60 + 59 < now ? m * 60 + 59 : now;
+		e->h->min[m % SLOTS] +=
+			(__u32)(share(delta, hi - from, span) - share(delta, lo - from, span));
+	}
 	e->active_s = now;
 	return 0;
 }
 
-int sg_rates_sample(struct sg_rates *r, __u32 uid, __u64 total, __u64 now_s)
+void sg_rates_pass(struct sg_rates *r, __u64 now_s)
+{
+	if (now_s > r->pass_s) {
+		r->prev_pass_s = r->pass_s;
+		r->pass_s = now_s;
+	}
+}
+
+int sg_rates_sample_since(struct sg_rates *r, __u32 uid, __u64 total, __u64 since_s, __u64 now_s)
 {
 	struct uid_rate *e;
-	__u64 delta;
-	int ret = sg_htab_add(r->uids, &uid, (void **)&e);
+	__u64 delta, from;
+	int ret;
 
+	sg_rates_pass(r, now_s);
+	ret = sg_htab_add(r->uids, &uid, (void **)&e);
 	if (ret < 0)
 		return ret;
 	if (ret) {
-		e->total = total;
-		if (!r->started || !total)
-			return 0;
-		return add(e, total, now_s);
+		/* New: it was not there at the pass before. */
+		from = r->prev_pass_s;
+		delta = r->started ? total : 0;
+	} else {
+		from = e->sampled_s;
+		delta = total >= e->total ? total - e->total : total;
 	}
-	delta = total >= e->total ? total - e->total : total;
 	e->total = total;
-	if (!delta)
-		return 0;
-	return add(e, delta, now_s);
+	e->sampled_s = now_s;
+	/* The kernel's first count of the UID: nothing was counted before it. */
+	if (since_s && since_s - 1 > from)
+		from = since_s - 1;
+	return delta ? add(e, delta, from, now_s) : 0;
+}
+
+int sg_rates_sample(struct sg_rates *r, __u32 uid, __u64 total, __u64 now_s)
+{
+	return sg_rates_sample_since(r, uid, total, 0, now_s);
 }
 
 static const __u32 window_minutes[SG_WINDOWS] = { 0, 10, 60 };

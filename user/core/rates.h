@@ -33,9 +33,22 @@ void sg_rates_free(struct sg_rates *r);
  * Until sg_rates_started, samples are the baseline: counted before we
  * looked, not a burst. After it, a UID's first sample counts whole (a new
  * UID), and a count that went down means the kernel's entry was recreated:
- * it counts whole.
+ * it counts whole. What a sample adds is spread evenly over the seconds
+ * since the UID's previous sample (a new UID's: since the pass before),
+ * so that after a pause of the sampler the last minute holds a minute's
+ * share of the pause, not all of it.
  */
 int sg_rates_sample(struct sg_rates *r, __u32 uid, __u64 total, __u64 now_s);
+
+/* The same, when the counting began at since_s (0: unknown): nothing was counted before it. */
+int sg_rates_sample_since(struct sg_rates *r, __u32 uid, __u64 total, __u64 since_s, __u64 now_s);
+
+/*
+ * A pass of samples (one per UID) begins at now_s, whether or not it has
+ * any: a UID first sampled in it was not there at the pass before. A
+ * sample at a later second begins one too.
+ */
+void sg_rates_pass(struct sg_rates *r, __u64 now_s);
 
 /* The first full pass of samples, taken at now_s, is done: the baseline is set. */
 void sg_rates_started(struct sg_rates *r, __u64 now_s);

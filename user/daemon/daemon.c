@@ -18,6 +18,7 @@
 #include "core/config.h"
 #include "core/rates.h"
 #include "daemon/daemon.h"
+#include "daemon/recall.h"
 #include "daemon/run.h"
 #include "kern/loader.h"
 #include "kern/maps.h"
@@ -44,6 +45,7 @@ static void derive(struct daemon *d)
 		.fpm_quota = &d->fpm_quota,
 	};
 	d->audit = c->audit;
+	d->audit.fails = &d->audit_fails;
 	sg_log_set_level(c->daemon.log_level);
 }
 
@@ -332,6 +334,18 @@ static int daemon_attach(struct daemon *d)
 	return sg_daemon_watch_pins(d);
 }
 
+/* After a restart, who is sending already; a failure only leaves them unnamed. */
+static void recall(struct daemon *d)
+{
+	size_t n;
+	int err = sg_recall_senders(&d->attrib, d->recent, &n);
+
+	if (err)
+		sg_warn("the processes already sending (%s): %s", SG_MAP_SENDERS, strerror(-err));
+	else if (n)
+		sg_info("%zu processes already sending attributed (%s)", n, SG_MAP_SENDERS);
+}
+
 /* What the loop watches and serves: the mail server's logs, the exporter, blocklist checks. */
 static int daemon_configure_loop(struct daemon *d)
 {
@@ -352,6 +366,7 @@ static int daemon_configure_loop(struct daemon *d)
 		sg_error("setting up the event loop: %s", strerror(-err));
 		return err;
 	}
+	recall(d);
 	err = sg_daemon_policy_start(d);
 	if (err) {
 		sg_error("the policy service: %s", strerror(-err));

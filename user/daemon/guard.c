@@ -11,6 +11,7 @@
 #include "util/render.h"
 #include "sg_bucket.h"
 #include "util/log.h"
+#include "util/writefail.h"
 
 #define RECENT_SHOWN 4 /* processes an action's evidence names */
 
@@ -56,12 +57,24 @@ void sg_guard_config(struct sg_guard *g, const struct sg_config *c, __u64 now_ns
 		sg_error("writing the config's policies: %s", strerror(-err));
 }
 
+/* What retention lets go, before the store is written. */
+static void prune(struct sg_guard *g, const struct sg_config *c, time_t now)
+{
+	int err = sg_detect_prune(g->det, now, (time_t)(c->detect.retention_ns / SG_NS_PER_SEC),
+				  c->detect.baselines_max, &g->pruned_unseen, &g->pruned_over);
+
+	if (err)
+		sg_error("forgetting unseen principals: %s", strerror(-err));
+}
+
 void sg_guard_save(struct sg_guard *g, const struct sg_config *c, time_t now)
 {
-	char err[PATH_MAX + 256];
-
+	char err[PATH_MAX + 256], what[PATH_MAX + 16];
 	char dir[PATH_MAX], *slash;
+	int ret;
 
+	prune(g, c, now);
+	g->saved = now;
 	if (!c->detect.baselines[0])
 		return;
 	/* Outside systemd (make run), nothing made StateDirectory: make it, private. */
@@ -71,9 +84,10 @@ void sg_guard_save(struct sg_guard *g, const struct sg_config *c, time_t now)
 		*slash = '\0';
 		mkdir(dir, 0700);
 	}
-	if (sg_baselines_save(g->store, c->detect.baselines, err, sizeof(err)))
-		sg_error("saving the baselines: %s", err);
-	g->saved = now;
+	/* Written aside and renamed over: a failure leaves the last good file whole. */
+	ret = sg_baselines_save(g->store, c->detect.baselines, err, sizeof(err));
+	snprintf(what, sizeof(what), "baselines %s", c->detect.baselines);
+	sg_write_note(&g->save_fails, what, ret);
 }
 
 static const struct sg_conn_row *conn_row(const struct sg_guard *g, __u32 uid)
@@ -115,6 +129,8 @@ static int read_conn(struct sg_guard *g, __u64 now_s)
 		return err;
 	}
 	sg_conn_stats_total(g->conn, g->n_conn, &g->conn_total);
+	sg_rates_pass(g->failed, now_s);
+	sg_rates_pass(g->finished, now_s);
 	for (i = 0; !err && i < g->n_conn; i++) {
 		const struct sg_conn_stats *s = &g->conn[i].s;
 
@@ -174,8 +190,11 @@ size_t sg_guard_active(const struct sg_guard *g, struct sg_alert_metric *out, si
 }
 
 static void observe(const struct sg_guard *g, const struct sg_uid_row *row,
-		    const struct sg_rates *rates, __u64 now_s, struct sg_observation *o)
+		    const struct sg_rates *rates, __u64 now_ns, time_t now,
+		    struct sg_observation *o)
 {
+	__u64 now_s = now_ns / SG_NS_PER_SEC;
+
 	/* Whole: the mail principals' counts stay 0 for a UID. */
 	*o = (struct sg_observation){
 		.total = row->attempts,
@@ -184,6 +203,9 @@ static void observe(const struct sg_guard *g, const struct sg_uid_row *row,
 		.finished_10m = sg_rates_count(g->finished, row->uid, SG_WIN_10M, now_s),
 		.failed_10m = sg_rates_count(g->failed, row->uid, SG_WIN_10M, now_s),
 	};
+	/* The kernel's clock is the boot's: its first count, in wall time. */
+	if (row->first_ns && row->first_ns <= now_ns)
+		o->first_seen = now - (time_t)((now_ns - row->first_ns) / SG_NS_PER_SEC);
 }
 
 static json_t *recent_json(const struct sg_recent *recent, __u32 uid)
@@ -282,7 +304,7 @@ void sg_guard_tick(struct sg_guard *g, const struct sg_config *c, const struct s
 				sg_error("detector: %s", strerror(ENOMEM));
 			continue;
 		}
-		observe(g, &s->rows[i], rates, now_s, &o);
+		observe(g, &s->rows[i], rates, now_ns, now, &o);
 		n = sg_detect_observe(g->det, id, &o, sg_guard_thresholds(g, c, s->rows[i].uid),
 				      now, changes);
 		if (n < 0) {

@@ -20,6 +20,7 @@
 #include "core/rates.h"
 #include "daemon/respond.h"
 #include "daemon/senders.h"
+#include "util/writefail.h"
 
 #define SG_BASELINE_SAVE_S 600	  /* and at every hour's end, and at exit */
 #define SG_UID_PRINCIPAL   "uid:" /* a UID's principal id: "uid:1001" */
@@ -35,6 +36,9 @@ struct sg_guard {
 	int started;
 	__s64 hour;   /* of the last tick, unix time / 3600 */
 	time_t saved; /* when the baselines were last written */
+	struct sg_write_fail save_fails;
+	__u64 pruned_unseen,
+		pruned_over; /* principals forgotten by [detect] retention, baselines_max */
 };
 
 /* Loads the baselines named by c (a bad file is a warning, on stdout). */
@@ -59,7 +63,11 @@ void sg_guard_tick(struct sg_guard *g, const struct sg_config *c, const struct s
 const struct sg_thresholds *sg_guard_thresholds(const struct sg_guard *g, const struct sg_config *c,
 						__u32 uid);
 
-/* Writes the baselines when c names a file; logs a failure. */
+/*
+ * Forgets what [detect] retention and baselines_max let go, then writes
+ * the baselines when c names a file; a failure is counted in save_fails
+ * and logged once a streak.
+ */
 void sg_guard_save(struct sg_guard *g, const struct sg_config *c, time_t now);
 
 /* The UID of a principal id, "uid:N" (or a bare N, as explain may ask): 0, or -EINVAL. */

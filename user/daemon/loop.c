@@ -3,7 +3,8 @@
  * The daemon's one epoll loop: ring-buffer events, attributed the moment
  * they are read; the 1 s tick (expiry, the maps read once, rates, the
  * detector, what the exporter serves); the mail server's logs; signals
- * (SIGHUP reloads the config, SIGTERM and SIGINT stop the loop).
+ * (SIGHUP reloads the config, SIGUSR1 reopens the audit log after
+ * logrotate moved it, SIGTERM and SIGINT stop the loop).
  *
  * No customer can hold the loop: a fork+connect flood makes an event for
  * every new process, and libbpf reads the ring for as long as events keep
@@ -189,6 +190,12 @@ static int on_signal(struct daemon *d)
 				"reload");
 		return 0;
 	}
+	if (si.ssi_signo == SIGUSR1) {
+		/* A failure is told by the audit log's own note (d->audit.fails). */
+		if (!sg_audit_reopen(&d->audit))
+			sg_info("SIGUSR1: audit log %s reopened", d->audit.path);
+		return 0;
+	}
 	sg_info("%s: stopping", strsignal(si.ssi_signo));
 	return 1;
 }
@@ -283,6 +290,7 @@ int sg_daemon_open_loop(struct daemon *d)
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGUSR1);
 	if (sigprocmask(SIG_BLOCK, &mask, NULL))
 		return -errno;
 	d->sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);

@@ -120,9 +120,12 @@ static __u64 lru_evicted(const struct sg_status *st, const char *map, __u64 made
 	return 0;
 }
 
+const char *const sg_written_names[SG_WRITTEN__MAX] = { "audit", "baselines" };
+
 /*
  * The bounded maps: entries a UID could not make over its quota, stale ones
- * removed, and those the LRU maps pushed out.
+ * removed (and the detector's principals forgotten), and those the LRU maps
+ * pushed out; the daemon's files that could not be written.
  */
 static void table_metrics(FILE *f, const struct sg_metrics *m)
 {
@@ -145,8 +148,13 @@ static void table_metrics(FILE *f, const struct sg_metrics *m)
 	sample_u64(f, "smtpguard_recent_uids_evicted_total", NO_LABELS, m->recent_evicted);
 	if (m->stale_removed)
 		named_family(f, "smtpguard_stale_removed_total", "counter",
-			     "Entries the daemon removed from the map as stale.", "table",
+			     "Entries the daemon removed from the table as stale.", "table",
 			     m->stale_names, m->stale_removed, m->n_stale);
+	if (m->write_errors)
+		named_family(f, "smtpguard_write_errors_total", "counter",
+			     "Writes of the file that failed (a full disk): what they record was "
+			     "done all the same.",
+			     "file", sg_written_names, m->write_errors, SG_WRITTEN__MAX);
 }
 
 static void attached(FILE *f, const char *program, const char *iface, const char *mode, int on)

@@ -102,6 +102,10 @@ struct sg_inband_metrics {
 	size_t held;	      /* held over budget now, waiting for hold_grace */
 };
 
+/* The files the daemon writes again and again, for smtpguard_write_errors_total{file}. */
+enum sg_written { SG_WRITTEN_AUDIT, SG_WRITTEN_BASELINES, SG_WRITTEN__MAX };
+extern const char *const sg_written_names[SG_WRITTEN__MAX]; /* "audit", "baselines" */
+
 struct sg_metrics {
 	const struct sg_status *st; /* hooks, interfaces, maps, ports, policies, errors, counters */
 	const struct sg_sender_rate *senders; /* the K busiest, busiest first */
@@ -117,7 +121,8 @@ struct sg_metrics {
 	const char *const *stale_names;
 	const __u64 *stale_removed; /* [n_stale] */
 	size_t n_stale;
-	__u64 recent_evicted; /* UIDs whose recent processes gave way to another UID's */
+	__u64 recent_evicted;	   /* UIDs whose recent processes gave way to another UID's */
+	const __u64 *write_errors; /* [SG_WRITTEN__MAX], by sg_written_names */
 	const char *version;
 
 	/* The detector: raised alerts by rule, automatic actions by action and rule. */

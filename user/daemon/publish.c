@@ -197,6 +197,8 @@ void sg_daemon_publish_metrics(struct daemon *d, __u64 now)
 {
 	struct sg_metrics m = { .st = &d->st, .version = SG_VERSION };
 	__u64 alerts[SG_RULES], actions[SG_ACTIONS * SG_RULES];
+	const __u64 write_errors[SG_WRITTEN__MAX] = { d->audit_fails.errors,
+						      d->guard.save_fails.errors };
 
 	m.tick_seconds = (double)(sg_boot_ns() - now) / SG_NS_PER_SEC;
 	m.n_senders = sg_senders_top(&d->senders, d->rates, now / SG_NS_PER_SEC,
@@ -212,7 +214,10 @@ void sg_daemon_publish_metrics(struct daemon *d, __u64 now)
 	m.tick_interval_seconds = (double)d->tick_interval_ns / SG_NS_PER_SEC;
 	m.anyport = &d->anyport;
 	m.stale_names = sg_stale_names;
+	d->stale_removed[SG_STALE_BASELINES] = d->guard.pruned_unseen;
+	d->stale_removed[SG_STALE_BASELINES_OVER_MAX] = d->guard.pruned_over;
 	m.stale_removed = d->stale_removed;
+	m.write_errors = write_errors;
 	m.n_stale = SG_STALE__MAX;
 	m.recent_evicted = sg_recent_evicted(d->recent);
 	detector_metrics(d, &m, alerts, actions);

@@ -46,6 +46,7 @@ struct daemon {
 	struct sg_attrib_cfg attrib;
 	const char *fpm_sockets[SG_MAX_FPM];
 	struct sg_audit_cfg audit;
+	struct sg_write_fail audit_fails; /* the audit log's, through audit.fails */
 
 	int epfd, timerfd, sigfd;
 	struct ring_buffer *rb;

@@ -50,7 +50,9 @@ static int read_uid(const void *key, const void *value, void *ctx)
 	row->uid = *(const __u32 *)key;
 	row->attempts = st->attempts;
 	row->denied = st->denied;
-	return sg_rates_sample(c->rates, row->uid, st->attempts, c->now_s);
+	row->first_ns = st->first_ns;
+	return sg_rates_sample_since(c->rates, row->uid, st->attempts, st->first_ns / SG_NS_PER_SEC,
+				     c->now_s);
 }
 
 static int read_flow(const void *key, const void *value, void *ctx)
@@ -83,6 +85,7 @@ int sg_senders_read(struct sg_senders *s, struct sg_rates *rates, __u64 now_ns)
 	int err;
 
 	s->n = s->n_dests = 0;
+	sg_rates_pass(rates, c.now_s);
 	err = sg_pin_walk(SG_MAP_UID_STATS, read_uid, &c);
 	if (!err)
 		err = sg_pin_walk(SG_MAP_FLOWS, read_flow, &c);

@@ -17,6 +17,7 @@ struct sg_uid_row {
 	__u32 uid;
 	__u64 attempts;
 	__u64 denied;
+	__u64 first_ns; /* the kernel's first count of the UID (CLOCK_BOOTTIME) */
 	__u32 destinations[SG_WINDOWS];
 };
 

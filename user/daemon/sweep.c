@@ -205,8 +205,9 @@ int sg_sweep_bans(const struct sg_audit_cfg *audit, __u64 now_ns)
 	return sweep(&bans, audit, now_ns);
 }
 
-const char *const sg_stale_names[SG_STALE__MAX] = { "sg_flows", "sg_senders", "sg_buckets",
-						    "sg_uid_stats" };
+const char *const sg_stale_names[SG_STALE__MAX] = { "sg_flows",	  "sg_senders",
+						    "sg_buckets", "sg_uid_stats",
+						    "baselines",  "baselines_over_max" };
 
 /* What the stale-entry sweep looks at; fds of the pinned maps. */
 struct stale {

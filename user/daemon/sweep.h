@@ -31,10 +31,13 @@ enum sg_stale_table {
 	SG_STALE_SENDERS,
 	SG_STALE_BUCKETS,
 	SG_STALE_UIDS,
+	/* Not maps: the detector's principals, counted by the guard (sg_guard_save). */
+	SG_STALE_BASELINES,	     /* unseen for [detect] retention */
+	SG_STALE_BASELINES_OVER_MAX, /* the least recently seen, past [detect] baselines_max */
 	SG_STALE__MAX
 };
 
-/* The maps' names, by enum sg_stale_table. */
+/* The tables' names, by enum sg_stale_table. */
 extern const char *const sg_stale_names[SG_STALE__MAX];
 
 /* Adds to removed[] what it removed; 0 or -errno. */

@@ -11,6 +11,7 @@
 
 #include "host/attrib.h"
 #include "host/audit.h"
+#include "util/writefail.h"
 #include "util/render.h"
 #include "core/config.h"
 #include "kern/maps.h"
@@ -215,6 +216,27 @@ static int open_log(const char *path)
 	return fd >= 0 ? fd : -errno;
 }
 
+/* cfg->fails, when the daemon's, told of a write's outcome. */
+static void note(const struct sg_audit_cfg *cfg, int err)
+{
+	char what[PATH_MAX + 16];
+
+	if (!cfg->fails)
+		return;
+	snprintf(what, sizeof(what), "audit log %s", cfg->path);
+	sg_write_note(cfg->fails, what, err);
+}
+
+int sg_audit_reopen(const struct sg_audit_cfg *cfg)
+{
+	int fd = open_log(cfg->path);
+
+	if (fd >= 0)
+		close(fd);
+	note(cfg, fd < 0 ? fd : 0);
+	return fd < 0 ? fd : 0;
+}
+
 int sg_audit_write(const struct sg_audit_cfg *cfg, const struct sg_audit_entry *e)
 {
 	static int syslog_open;
@@ -257,6 +279,7 @@ int sg_audit_write(const struct sg_audit_cfg *cfg, const struct sg_audit_entry *
 		close(fd);
 	}
 	free(line);
+	note(cfg, err);
 	return err;
 }
 

@@ -41,8 +41,20 @@ const char *sg_audit_cli_actor(char *buf, size_t len);
 json_t *sg_audit_json(const struct sg_audit_entry *e, const struct timespec *now,
 		      __u64 boot_now_ns);
 
-/* Append the entry (one line, one write, O_APPEND) and send it to syslog. */
+/*
+ * Append the entry (one line, one write, O_APPEND) and send it to syslog.
+ * The log is opened for each entry, so one renamed away (logrotate) is
+ * never written again: the next entry makes the file anew at its path.
+ * With cfg->fails, the outcome is noted there (util/writefail.h).
+ */
 int sg_audit_write(const struct sg_audit_cfg *cfg, const struct sg_audit_entry *e);
+
+/*
+ * The log at its path made now if it is not there (after a rotation:
+ * SIGUSR1), so that it exists before the next entry and a failure to make
+ * it is told at once; noted in cfg->fails as a write is.
+ */
+int sg_audit_reopen(const struct sg_audit_cfg *cfg);
 
 /*
  * The daemon's own entry (actor "daemon"), written when cfg is not NULL;
