@@ -16,6 +16,7 @@
 
 #include <stddef.h>
 #include <time.h>
+#include <linux/types.h>
 
 #include "core/mailstats.h"
 
@@ -27,7 +28,9 @@ struct sg_mail_node {
 	struct sg_mail_node *prev, *next;
 	int sender;	/* in the senders' list */
 	time_t sent_at; /* its last message */
-	size_t n_qids;	/* mailstats': the queue ids that name it */
+	/* mailstats': a node is reused for the principal that takes its place, */
+	__u64 serial;			    /* each given its own number */
+	struct sg_mail_node *older, *newer; /* in order of first appearance */
 };
 
 struct sg_mail_order {
