@@ -43,6 +43,8 @@
 #define UNATTRIBUTED_LOG_TICKS 60
 /* What handle_event returns when the turn's events are read: libbpf stops at a negative one. */
 #define TURN_DONE (-EAGAIN)
+/* A turn this long held back everything: the tick, scrapes, the MTA's policy queries. */
+#define STALL_NS SG_NS_PER_SEC
 
 static int handle_event(void *ctx, void *data, size_t size)
 {
@@ -191,10 +193,25 @@ static int on_signal(struct daemon *d)
 	return 1;
 }
 
+/* A turn of the loop that began at start is over: the longest kept, a stall counted and told. */
+static void turn_done(struct daemon *d, __u64 start)
+{
+	__u64 ns = sg_boot_ns() - start;
+
+	if (ns > d->turn_max_ns)
+		d->turn_max_ns = ns;
+	if (ns <= STALL_NS)
+		return;
+	d->stalls++;
+	sg_warn("the loop was held for %.1f s: no tick, scrape or policy query was served "
+		"meanwhile",
+		(double)ns / SG_NS_PER_SEC);
+}
+
 int sg_daemon_loop(struct daemon *d)
 {
 	struct epoll_event evs[8];
-	__u64 expirations;
+	__u64 expirations, start;
 	int n, i;
 
 	for (;;) {
@@ -204,6 +221,7 @@ int sg_daemon_loop(struct daemon *d)
 				continue;
 			return -errno;
 		}
+		start = sg_boot_ns();
 		for (i = 0; i < n; i++) {
 			switch (evs[i].data.u32) {
 			case SRC_RING:
@@ -232,6 +250,7 @@ int sg_daemon_loop(struct daemon *d)
 				break;
 			}
 		}
+		turn_done(d, start);
 	}
 }
 
