@@ -6,7 +6,7 @@
 # thousands at once holds no turn of the loop), and the mail statistics
 # past the 65,536 messages in flight they track. Sourced by run.sh.
 
-TESTS+=(chaos_maps_full chaos_mail_in_flight)
+TESTS+=(chaos_maps_full chaos_bans_full chaos_mail_in_flight)
 
 # What the daemon and the CLI say of sg_policies full, as text and as an ERE.
 POLICY_FULL="sg_policies is full (65536 entries)"
@@ -100,6 +100,18 @@ test_chaos_maps_full()
 	sg throttle "$USER_B" --rate 10/min >/dev/null
 	expect_eq "B's policy" "throttle 10/min by an administrator (CLI)" \
 		"$(sg explain "$USER_B" --json | jq -r '"\(.kernel.mode) \(.kernel.rate) by \(.kernel.set_by)"')"
+}
+
+# sg_bans filled to its 65,536 entries: a ban says the map is full, exits 1
+# and audits nothing. (No daemon: each of its ticks walks the whole trie a
+# key at a time, see the notes.)
+test_chaos_bans_full()
+{
+	# It succeeds only once the trie refuses one more for want of room.
+	"$ROOT/build/tools/sg_fill" --bans
+	expect_refused "^smtpguard: banning 192\\.0\\.2\\.99: sg_bans is full \\(65536 entries\\)\$" \
+		sg ban 192.0.2.99
+	expect_eq "audit entries" 0 "$(others_entries)"
 }
 
 # A Postfix log of N messages submitted and never removed (a queue that

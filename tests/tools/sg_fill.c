@@ -15,7 +15,9 @@
  * fills sg_policies to its capacity with observe policies of UIDs from
  * 3000000000 on, for ever;
  *        sg_fill --expire N
- * and makes the time of the first N of them up now, all at once.
+ * and makes the time of the first N of them up now, all at once;
+ *        sg_fill --bans
+ * fills sg_bans to its capacity with bans of single addresses no test uses.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -94,6 +96,25 @@ static int fill_map(const char *map, const void *value)
 	return err;
 }
 
+/* sg_bans filled to its capacity with bans of fd00:5347::N/128 (unique local: no test's peer). */
+static int fill_bans(void)
+{
+	struct sg_ban_key k = { .prefixlen = 128, .addr = { htonl(0xfd005347) } };
+	struct sg_ban b = { .prefixlen = 128, .reason = SG_BAN_MANUAL, .added_ns = sg_boot_ns() };
+	int fd = sg_pin_open(SG_MAP_BANS), err = 0;
+	__u32 i = 0;
+
+	if (fd < 0)
+		return fd;
+	do
+		k.addr[3] = htonl(i++);
+	while (!bpf_map_update_elem(fd, &k, &b, BPF_NOEXIST));
+	if (errno != ENOSPC)
+		err = -errno;
+	close(fd);
+	return err;
+}
+
 /* The first n fillers' time is up now, together. */
 static int expire_policies(__u32 n)
 {
@@ -125,6 +146,8 @@ int main(int argc, char **argv)
 		err = fill_map(SG_MAP_POLICIES, &(struct sg_policy){ .mode = SG_MODE_OBSERVE,
 								     .set_by = SG_SET_CLI,
 								     .updated_ns = sg_boot_ns() });
+	} else if (argc == 2 && !strcmp(argv[1], "--bans")) {
+		err = fill_bans();
 	} else if (argc == 3 && !strcmp(argv[1], "--expire")) {
 		err = expire_policies(strtoul(argv[2], NULL, 10));
 	} else if (argc == 3 || argc == 4) {
@@ -132,7 +155,7 @@ int main(int argc, char **argv)
 			   argc == 4 ? strtoul(argv[3], NULL, 10) : 0);
 	} else {
 		fprintf(stderr, "usage: sg_fill UIDS FLOWS [ROUND] | sg_fill --buckets | "
-				"sg_fill --policies | sg_fill --expire N\n");
+				"sg_fill --policies | sg_fill --expire N | sg_fill --bans\n");
 		return 2;
 	}
 	if (err) {

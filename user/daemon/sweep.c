@@ -24,7 +24,7 @@
  * 10 s. The kernel applies none of them past its time meanwhile.
  */
 #define EXPIRE_PER_TICK	 4096
-#define EXPIRE_BUDGET_NS (200 * 1000 * 1000ULL)
+#define EXPIRE_BUDGET_NS (100 * 1000 * 1000ULL)
 /* What note_picked returns when it has enough: the walk stops, no error. */
 #define PICKED_ENOUGH 1
 

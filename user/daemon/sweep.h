@@ -2,7 +2,7 @@
 /*
  * Removing what has expired: per-UID policies and bans whose time is up
  * (the kernel already treats them as absent), each audited as expired,
- * at most 4096 and 200 ms a call (the rest at the next tick, so that no
+ * at most 4096 and 100 ms a call (the rest at the next tick, so that no
  * tick is held long). Returns how many were removed, or -errno.
  *
  * And what has gone stale, so that the per-UID tables never fill with the

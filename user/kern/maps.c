@@ -292,7 +292,8 @@ const char *sg_map_write_error(int fd, int err, char *buf, size_t len)
 	struct bpf_map_info info = {};
 	__u32 info_len = sizeof(info);
 
-	if (err == -E2BIG && !bpf_obj_get_info_by_fd(fd, &info, &info_len))
+	/* A hash map full says E2BIG, the LPM trie (sg_bans) ENOSPC. */
+	if ((err == -E2BIG || err == -ENOSPC) && !bpf_obj_get_info_by_fd(fd, &info, &info_len))
 		snprintf(buf, len, "%s is full (%u entries)", info.name, info.max_entries);
 	else
 		snprintf(buf, len, "%s", strerror(-err));

@@ -48,8 +48,8 @@ int sg_map_count(int fd);
 
 /*
  * Why writing a new entry to fd failed with err, for a message: "sg_policies
- * is full (65536 entries)" where the map had no room (-E2BIG), else the
- * errno's text. Returns buf.
+ * is full (65536 entries)" where the map had no room (-E2BIG, or -ENOSPC
+ * from the LPM trie), else the errno's text. Returns buf.
  */
 const char *sg_map_write_error(int fd, int err, char *buf, size_t len);
 
