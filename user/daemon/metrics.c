@@ -321,7 +321,7 @@ static void detector_metrics(FILE *f, const struct sg_metrics *m)
 				   m->actions[i * m->n_rules + j]);
 	family(f, "smtpguard_actions_failed_total", "counter",
 	       "Automatic throttles and blocks that could not be written (full: sg_policies had "
-	       "no room), once an alert.");
+	       "no room), once a user until one of its is written.");
 	for (i = 0; i < 2; i++)
 		for (j = 0; j < m->n_failures; j++)
 			sample_u64(f, "smtpguard_actions_failed_total",

@@ -13,18 +13,22 @@
 #include "util/parse.h"
 #include "host/conncut.h"
 #include "host/kill.h"
+#include "util/htab.h"
 #include "util/render.h"
 #include "daemon/respond.h"
 #include "kern/state.h"
 #include "util/log.h"
 
 #define NO_UID ((__u32)-1)
+/* UIDs whose throttle or block is failing, told once until one is written. */
+#define FAILING_MAX 4096
 
 struct sg_responder {
 	__u32 allow[SG_MAX_NAMES], mta[SG_MAX_NAMES]; /* NO_UID: no such user */
 	__u32 override_uid[SG_MAX_OVERRIDES];
 	__u64 counts[SG_ACTIONS][SG_RULES];
 	__u64 failed[2][SG_FAILURES]; /* throttles, blocks */
+	struct sg_htab *failing;      /* of __u32 UIDs; past FAILING_MAX told each time */
 	__u64 cut;		      /* open connections cut by blocks */
 	int policies_fd;	      /* sg_policies, opened once: a tick may look up thousands */
 	struct sg_policy default_policy; /* as of the last sg_respond_config */
@@ -34,15 +38,24 @@ struct sg_responder *sg_responder_new(void)
 {
 	struct sg_responder *r = calloc(1, sizeof(*r));
 
-	if (r)
-		r->policies_fd = -1;
+	if (!r)
+		return NULL;
+	r->policies_fd = -1;
+	r->failing = sg_htab_new(SG_HTAB_BYTES, sizeof(__u32), sizeof(__u32), 0, FAILING_MAX);
+	if (!r->failing) {
+		free(r);
+		return NULL;
+	}
 	return r;
 }
 
 void sg_responder_free(struct sg_responder *r)
 {
-	if (r && r->policies_fd >= 0)
+	if (!r)
+		return;
+	if (r->policies_fd >= 0)
 		close(r->policies_fd);
+	sg_htab_free(r->failing);
 	free(r);
 }
 
@@ -338,13 +351,20 @@ static void log_action(const struct sg_evidence *ev, const char *what, const cha
 
 const char *const sg_respond_failure_names[SG_FAILURES] = { "full", "error" };
 
-/* A throttle or block that could not be written: logged, audited as failed, counted. */
+/*
+ * A throttle or block that could not be written: logged, audited as failed
+ * and counted, once until one of the UID's is written.
+ */
 static void limit_failed(struct sg_responder *r, const struct sg_audit_cfg *cfg,
 			 const struct sg_evidence *ev, enum sg_action a, int err)
 {
 	char why[96], value[SG_ESCAPED_LEN(96) + 2], detail[sizeof(value) + 8], action[32];
-	json_t *params = evidence_json(ev);
+	json_t *params;
+	void *entry;
 
+	if (!sg_htab_add(r->failing, &ev->uid, &entry))
+		return;
+	params = evidence_json(ev);
 	sg_map_write_error(policies_fd(r), err, why, sizeof(why));
 	r->failed[a == SG_ACT_BLOCK][err == -E2BIG ? SG_FAIL_FULL : SG_FAIL_ERROR]++;
 	snprintf(action, sizeof(action), "action %s failed", sg_action_names[a]);
@@ -360,12 +380,11 @@ static void limit_failed(struct sg_responder *r, const struct sg_audit_cfg *cfg,
 /*
  * Throttle or block as resp says, for its time; the bucket keeps its tokens.
  * Where the UID had no policy, only a new entry is written: a human's that
- * appeared since the decision stands. -errno when it could not be written,
- * audited as failed unless again (tried again while the alert holds).
+ * appeared since the decision stands. -errno when it could not be written.
  */
 static int limit(struct sg_responder *r, const struct sg_response *resp,
 		 const struct sg_audit_cfg *cfg, const struct sg_evidence *ev, int exists,
-		 int again, __u64 now_ns)
+		 __u64 now_ns)
 {
 	struct sg_policy p = {
 		.mode = resp->kind == SG_ACT_BLOCK ? SG_MODE_BLOCK : SG_MODE_THROTTLE,
@@ -385,10 +404,10 @@ static int limit(struct sg_responder *r, const struct sg_response *resp,
 		      ? -errno
 		      : 0;
 	if (err) {
-		if (!again)
-			limit_failed(r, cfg, ev, a, err);
+		limit_failed(r, cfg, ev, a, err);
 		return err;
 	}
+	sg_htab_delete(r->failing, &ev->uid);
 	/* After the block is in force: no new session replaces one cut. */
 	if (a == SG_ACT_BLOCK)
 		cut = sg_cut_connections(ev->uid, NULL);
@@ -451,8 +470,8 @@ enum sg_action sg_respond_alert(struct sg_responder *r, const struct sg_config *
 	if (apply && resp->kind == SG_ACT_KILL)
 		a = kill_senders(audit_cfg, ev);
 	else if (apply) {
-		ret = limit(r, resp, audit_cfg, ev, exists, again, now_ns);
-		/* Failed: audited as such once; an alert is all that was done. */
+		ret = limit(r, resp, audit_cfg, ev, exists, now_ns);
+		/* Failed: audited as such; an alert is all that was done. */
 		if (ret < 0 && !again)
 			r->counts[SG_ACT_ALERT][ev->rule]++;
 		if (ret < 0)

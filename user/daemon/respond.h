@@ -72,7 +72,7 @@ struct sg_evidence {
  * the action taken (SG_ACT_ALERT when none) and logs one line to stdout.
  * A throttle or block that cannot be written (sg_policies full) is tried
  * again while the alert holds, and told, audited ("throttle-failed",
- * "block-failed") and counted once.
+ * "block-failed") and counted once until one of the UID's is written.
  */
 enum sg_action sg_respond_alert(struct sg_responder *r, const struct sg_config *c,
 				const struct sg_audit_cfg *audit, const struct sg_evidence *ev,
