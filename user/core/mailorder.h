@@ -28,9 +28,9 @@ struct sg_mail_node {
 	struct sg_mail_node *prev, *next;
 	int sender;	/* in the senders' list */
 	time_t sent_at; /* its last message */
-	/* mailstats': a node is reused for the principal that takes its place, */
-	__u64 serial;			    /* each given its own number */
-	struct sg_mail_node *older, *newer; /* in order of first appearance */
+	/* mailstats': a number new each time the node is reused for another principal */
+	__u64 serial;
+	struct sg_mail_node *older, *newer; /* mailstats': in order of first appearance */
 };
 
 struct sg_mail_order {
