@@ -213,8 +213,9 @@ static void turn_done(struct daemon *d, __u64 start, unsigned int served)
 	if (ns <= STALL_NS)
 		return;
 	d->stalls++;
+	/* A source with no name here is left out of the line, not a crash. */
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (served & (1U << i))
+		if ((served & (1U << i)) && names[i])
 			strncat(what, names[i], sizeof(what) - strlen(what) - 1);
 	sg_warn("the loop was held for %.1f s (by:%s): nothing else was served meanwhile",
 		(double)ns / SG_NS_PER_SEC, what);
