@@ -11,6 +11,13 @@
  * fills sg_buckets to its capacity with fresh buckets of UIDs from
  * 3000000000 on: the state a flood of fresh UIDs leaves, where a throttled
  * user without a bucket yet fails closed.
+ *        sg_fill --policies
+ * fills sg_policies to its capacity with observe policies of UIDs from
+ * 3000000000 on, for ever;
+ *        sg_fill --expire N
+ * and makes the time of the first N of them up now, all at once;
+ *        sg_fill --bans
+ * fills sg_bans to its capacity with bans of single addresses no test uses.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -71,18 +78,60 @@ cleanup:
 	return err;
 }
 
-static int fill_buckets(void)
+#define FILL_UID_BASE 3000000000U
+
+/* map (keyed by UID) filled to its capacity with value, for UIDs from FILL_UID_BASE on. */
+static int fill_map(const char *map, const void *value)
 {
-	struct sg_bucket b = {};
-	__u32 uid = 3000000000U;
-	int fd = sg_pin_open(SG_MAP_BUCKETS), err = 0;
+	__u32 uid = FILL_UID_BASE;
+	int fd = sg_pin_open(map), err = 0;
 
 	if (fd < 0)
 		return fd;
-	while (!bpf_map_update_elem(fd, &uid, &b, BPF_NOEXIST))
+	while (!bpf_map_update_elem(fd, &uid, value, BPF_NOEXIST))
 		uid++;
 	if (errno != E2BIG)
 		err = -errno;
+	close(fd);
+	return err;
+}
+
+/* sg_bans filled to its capacity with bans of fd00:5347::N/128 (unique local: no test's peer). */
+static int fill_bans(void)
+{
+	struct sg_ban_key k = { .prefixlen = 128, .addr = { htonl(0xfd005347) } };
+	struct sg_ban b = { .prefixlen = 128, .reason = SG_BAN_MANUAL, .added_ns = sg_boot_ns() };
+	int fd = sg_pin_open(SG_MAP_BANS), err = 0;
+	__u32 i = 0;
+
+	if (fd < 0)
+		return fd;
+	do
+		k.addr[3] = htonl(i++);
+	while (!bpf_map_update_elem(fd, &k, &b, BPF_NOEXIST));
+	if (errno != ENOSPC)
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+/* The first n fillers' time is up now, together. */
+static int expire_policies(__u32 n)
+{
+	struct sg_policy p;
+	__u32 uid;
+	int fd = sg_pin_open(SG_MAP_POLICIES), err = 0;
+	__u64 now = sg_boot_ns();
+
+	if (fd < 0)
+		return fd;
+	for (uid = FILL_UID_BASE; uid < FILL_UID_BASE + n && !err; uid++) {
+		if (bpf_map_lookup_elem(fd, &uid, &p))
+			err = -errno;
+		p.expires_ns = now;
+		if (!err && bpf_map_update_elem(fd, &uid, &p, BPF_EXIST))
+			err = -errno;
+	}
 	close(fd);
 	return err;
 }
@@ -92,12 +141,21 @@ int main(int argc, char **argv)
 	int err;
 
 	if (argc == 2 && !strcmp(argv[1], "--buckets")) {
-		err = fill_buckets();
+		err = fill_map(SG_MAP_BUCKETS, &(struct sg_bucket){});
+	} else if (argc == 2 && !strcmp(argv[1], "--policies")) {
+		err = fill_map(SG_MAP_POLICIES, &(struct sg_policy){ .mode = SG_MODE_OBSERVE,
+								     .set_by = SG_SET_CLI,
+								     .updated_ns = sg_boot_ns() });
+	} else if (argc == 2 && !strcmp(argv[1], "--bans")) {
+		err = fill_bans();
+	} else if (argc == 3 && !strcmp(argv[1], "--expire")) {
+		err = expire_policies(strtoul(argv[2], NULL, 10));
 	} else if (argc == 3 || argc == 4) {
 		err = fill(strtoul(argv[1], NULL, 10), strtoul(argv[2], NULL, 10),
 			   argc == 4 ? strtoul(argv[3], NULL, 10) : 0);
 	} else {
-		fprintf(stderr, "usage: sg_fill UIDS FLOWS [ROUND] | sg_fill --buckets\n");
+		fprintf(stderr, "usage: sg_fill UIDS FLOWS [ROUND] | sg_fill --buckets | "
+				"sg_fill --policies | sg_fill --expire N | sg_fill --bans\n");
 		return 2;
 	}
 	if (err) {

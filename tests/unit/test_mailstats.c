@@ -248,6 +248,85 @@ static void test_long_deferred(void **state)
 	sg_mailstats_free(m);
 }
 
+/* A message of login submitted under queue id Q<n> (hex), not yet removed. */
+static void submit_n(struct sg_mailstats *m, const char *login, unsigned n)
+{
+	struct sg_mta_rec r;
+	char qid[16];
+
+	snprintf(qid, sizeof(qid), "Q%07X", n);
+	r = rec(SG_MEV_SUBMIT, qid);
+	snprintf(r.login, sizeof(r.login), "%s", login);
+	assert_int_equal(sg_mailstats_add(m, &r, T0, NULL), 0);
+}
+
+static const struct sg_mail_principal *submitter_n(struct sg_mailstats *m, unsigned n)
+{
+	__u32 client[4];
+	char qid[16];
+
+	snprintf(qid, sizeof(qid), "Q%07X", n);
+	return sg_mailstats_submitter(m, qid, client);
+}
+
+/*
+ * 80,000 messages in flight, past the 65,536 tracked: each one past the
+ * bound pushes out the oldest, looking at one entry of the order to find
+ * it (the whole table was rescanned for each before).
+ */
+static void test_in_flight_past_the_bound(void **state)
+{
+	struct sg_mailstats *m = sg_mailstats_new(0);
+	struct sg_mailstats_host h;
+	struct sg_mail_principal *p;
+	unsigned i, past = 80000 - SG_MAIL_MAX_QIDS;
+
+	for (i = 0; i < 80000; i++)
+		submit_n(m, "bulk@x.example", i);
+	sg_mailstats_host(m, &h);
+	assert_int_equal(h.qids, SG_MAIL_MAX_QIDS);
+	assert_int_equal(h.qids_evicted, past);
+	assert_int_equal(h.qids_scanned, past);
+	p = sg_mailstats_get(m, "sasl:bulk@x.example");
+	assert_non_null(p);
+	assert_int_equal(p->t.messages, 80000);
+	assert_null(submitter_n(m, 0));
+	assert_null(submitter_n(m, past - 1));
+	assert_ptr_equal(submitter_n(m, past), p);
+	assert_ptr_equal(submitter_n(m, 79999), p);
+	sg_mailstats_free(m);
+}
+
+/*
+ * 65,000 in flight, just under the bound, and 196,608 more that come and
+ * go: none of the 65,000 goes, and the order is rid of the done ones twice
+ * in all (2 x 131,072 entries looked at), not every 536 messages.
+ */
+static void test_in_flight_near_the_bound(void **state)
+{
+	struct sg_mailstats *m = sg_mailstats_new(0);
+	struct sg_mailstats_host h;
+	struct sg_mta_rec r;
+	char qid[16];
+	unsigned i;
+
+	for (i = 0; i < 65000; i++)
+		submit_n(m, "bulk@x.example", i);
+	for (i = 0; i < 3 * SG_MAIL_MAX_QIDS; i++) {
+		snprintf(qid, sizeof(qid), "T%07X", i);
+		r = rec(SG_MEV_QUEUED, qid);
+		sg_mailstats_add(m, &r, T0 + 1, NULL);
+		r = rec(SG_MEV_DONE, qid);
+		sg_mailstats_add(m, &r, T0 + 1, NULL);
+	}
+	sg_mailstats_host(m, &h);
+	assert_int_equal(h.qids, 65000);
+	assert_int_equal(h.qids_evicted, 0);
+	assert_int_equal(h.qids_scanned, 2 * 2 * SG_MAIL_MAX_QIDS);
+	assert_non_null(submitter_n(m, 0));
+	sg_mailstats_free(m);
+}
+
 static void test_bad_ids(void **state)
 {
 	struct sg_mailstats *m = sg_mailstats_new(0);
@@ -509,6 +588,8 @@ int main(void)
 		cmocka_unit_test(test_local_and_bounces_in),
 		cmocka_unit_test(test_qids_and_holds),
 		cmocka_unit_test(test_long_deferred),
+		cmocka_unit_test(test_in_flight_past_the_bound),
+		cmocka_unit_test(test_in_flight_near_the_bound),
 		cmocka_unit_test(test_bad_ids),
 		cmocka_unit_test(test_relayed),
 		cmocka_unit_test(test_principals_at_the_bound),

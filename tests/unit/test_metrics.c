@@ -121,6 +121,8 @@ static char *rendered(const struct sg_sender_rate *s, size_t n, size_t omitted)
 				.fpm_skipped = 1,
 				.ticks = 120,
 				.tick_interval_seconds = 1.5,
+				.turn_max_seconds = 11.25,
+				.stalls = 2,
 				.version = "0.3.0" };
 
 	return render(&m);
@@ -264,6 +266,15 @@ static void test_exposition(void **state)
 		"tick.\n"
 		"# TYPE smtpguard_events_pending gauge\n"
 		"smtpguard_events_pending 3\n"
+		"# HELP smtpguard_loop_turn_max_seconds The longest turn of the daemon's loop since it "
+		"started, from its wakeup to its next wait: events, the tick, scrapes, policy queries, "
+		"the mail logs.\n"
+		"# TYPE smtpguard_loop_turn_max_seconds gauge\n"
+		"smtpguard_loop_turn_max_seconds 11.25\n"
+		"# HELP smtpguard_loop_stalls_total Turns of the loop over 1 s: meanwhile no tick ran, no "
+		"scrape and no policy query was answered.\n"
+		"# TYPE smtpguard_loop_stalls_total counter\n"
+		"smtpguard_loop_stalls_total 2\n"
 		"# HELP smtpguard_attribution_skipped_total Events read but not attributed "
 		"(event), "
 		"and PHP-FPM workers whose script was not asked (php_fpm), because the second's "
@@ -502,7 +513,8 @@ static void test_detector(void **state)
 {
 	static const char *const rules[] = { "rate", "new_sender" };
 	static const char *const actions[] = { "alert", "throttle" };
-	static const __u64 alerts[] = { 2, 1 }, acts[] = { 1, 0, 1, 1 };
+	static const char *const failures[] = { "full", "error" };
+	static const __u64 alerts[] = { 2, 1 }, acts[] = { 1, 0, 1, 1 }, failed[] = { 1, 0, 0, 2 };
 	static const struct sg_alert_metric active[] = { { 1002, "bob", "new_sender" } };
 	static const struct sg_conn_stats conn = { 10, 4, 2, 123456 };
 	struct sg_metrics m = { .st = &st,
@@ -513,6 +525,9 @@ static void test_detector(void **state)
 				.action_names = actions,
 				.n_actions = 2,
 				.actions = acts,
+				.failure_names = failures,
+				.n_failures = 2,
+				.failed = failed,
 				.connections_cut = 3,
 				.active = active,
 				.n_active = 1,
@@ -556,6 +571,14 @@ static void test_detector(void **state)
 		"smtpguard_actions_total{action=\"alert\",rule=\"new_sender\"} 0\n"
 		"smtpguard_actions_total{action=\"throttle\",rule=\"rate\"} 1\n"
 		"smtpguard_actions_total{action=\"throttle\",rule=\"new_sender\"} 1\n"
+		"# HELP smtpguard_actions_failed_total Automatic throttles and blocks that could not be "
+		"written (full: sg_policies had no room), once a user until one of its is "
+		"written.\n"
+		"# TYPE smtpguard_actions_failed_total counter\n"
+		"smtpguard_actions_failed_total{action=\"throttle\",reason=\"full\"} 1\n"
+		"smtpguard_actions_failed_total{action=\"throttle\",reason=\"error\"} 0\n"
+		"smtpguard_actions_failed_total{action=\"block\",reason=\"full\"} 0\n"
+		"smtpguard_actions_failed_total{action=\"block\",reason=\"error\"} 2\n"
 		"# HELP smtpguard_connections_cut_total Open connections to watched ports the "
 		"daemon's blocks destroyed.\n"
 		"# TYPE smtpguard_connections_cut_total counter\n"

@@ -75,7 +75,7 @@ static int run_ban(const struct sg_command *cmd, void *opts, char **args, int n_
 	/* Static: some 90 KiB of paths. */
 	static struct sg_config c;
 	const struct ban_args *a = opts;
-	char dur[32], what[INET6_ADDRSTRLEN + 64];
+	char dur[32], what[INET6_ADDRSTRLEN + 64], why[96];
 	int fd, err, renewed;
 	__u64 expires_ns;
 	json_t *params;
@@ -90,9 +90,11 @@ static int run_ban(const struct sg_command *cmd, void *opts, char **args, int n_
 	if (fd < 0)
 		return sg_fail("%s: %s", SG_MAP_BANS, strerror(-fd));
 	err = sg_ban_put(fd, &a->key, a->for_ns, SG_BAN_MANUAL, &renewed, &expires_ns);
+	if (err)
+		sg_map_write_error(fd, err, why, sizeof(why));
 	close(fd);
 	if (err)
-		return sg_fail("banning %s: %s", a->cidr, strerror(-err));
+		return sg_fail("banning %s: %s", a->cidr, why);
 	printf("banned %s", a->cidr);
 	if (a->for_ns)
 		printf(" for %s", sg_format_duration(a->for_ns, dur, sizeof(dur)));

@@ -123,6 +123,22 @@ static int refuse_subuid(const struct sg_command *cmd, __u32 uid, const char *na
 			      sg_who(uid, name, who, sizeof(who)), owner_name, owner_name);
 }
 
+/*
+ * Writing who's policy to fd failed with err, while doing ("setting the
+ * policy of", "releasing"): the map full is said so, with what to do.
+ */
+static int policy_write_failed(int fd, int err, const char *doing, const char *who)
+{
+	char why[96];
+
+	sg_map_write_error(fd, err, why, sizeof(why));
+	close(fd);
+	if (err == -E2BIG)
+		return sg_fail("%s %s: %s: release some policies, or wait for timed ones to expire",
+			       doing, who, why);
+	return sg_fail("%s %s: %s", doing, who, why);
+}
+
 /* throttle and block. */
 static int write_policy(const struct sg_command *cmd, void *opts, char **args, int n_args)
 {
@@ -155,10 +171,10 @@ static int write_policy(const struct sg_command *cmd, void *opts, char **args, i
 	if (fd < 0)
 		return sg_fail("%s: %s", SG_MAP_POLICIES, strerror(-fd));
 	err = bpf_map_update_elem(fd, &uid, &p, BPF_ANY) ? -errno : 0;
-	close(fd);
 	if (err)
-		return sg_fail("setting the policy of %s: %s", sg_who(uid, name, who, sizeof(who)),
-			       strerror(-err));
+		return policy_write_failed(fd, err, "setting the policy of",
+					   sg_who(uid, name, who, sizeof(who)));
+	close(fd);
 
 	/* Set first: a session cut cannot be replaced by a new one. */
 	if (mode == SG_MODE_BLOCK)
@@ -330,9 +346,9 @@ static int run_release(const struct sg_command *cmd, void *opts, char **args, in
 		err = bpf_map_update_elem(fd, &uid, &p, BPF_ANY) ? -errno : 0;
 	else
 		err = bpf_map_delete_elem(fd, &uid) && errno != ENOENT ? -errno : 0;
-	close(fd);
 	if (err)
-		return sg_fail("releasing %s: %s", who, strerror(-err));
+		return policy_write_failed(fd, err, "releasing", who);
+	close(fd);
 	if (p.expires_ns)
 		printf("released %s: not limited, and no automatic action, for %s; then the "
 		       "default policy\n",

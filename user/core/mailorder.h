@@ -16,6 +16,7 @@
 
 #include <stddef.h>
 #include <time.h>
+#include <linux/types.h>
 
 #include "core/mailstats.h"
 
@@ -27,7 +28,9 @@ struct sg_mail_node {
 	struct sg_mail_node *prev, *next;
 	int sender;	/* in the senders' list */
 	time_t sent_at; /* its last message */
-	size_t n_qids;	/* mailstats': the queue ids that name it */
+	/* mailstats': a number new each time the node is reused for another principal */
+	__u64 serial;
+	struct sg_mail_node *older, *newer; /* mailstats': in order of first appearance */
 };
 
 struct sg_mail_order {

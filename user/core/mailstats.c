@@ -17,18 +17,25 @@
 #define RELAYS_MAX    1024 /* relayed messages between two ticks */
 #define DEFAULT_MAXP  8192 /* 17 KB each */
 #define MAX_MTA_USERS 32
+/*
+ * The insertion order of queue ids: twice the ids tracked, so that when it
+ * is full at least half of it is done messages, and one pass that drops
+ * them serves as many insertions as it frees (O(1) amortised at any fill).
+ */
+#define ORDER_MAX (2 * SG_MAIL_MAX_QIDS)
 
 struct qid_entry {
 	char qid[SG_MTA_QID_MAX];    /* the key */
 	__u64 seq;		     /* of its insertion: a reused id is another message */
 	struct sg_mail_principal *p; /* NULL: not a principal's (an inbound message) */
+	__u64 p_serial;		     /* p's when set: its node holding another since, nobody's */
 	int null_sender;
 	/* From an SMTP client that did not log in: a remote delivery of it is relayed. */
 	int unauth, relayed;
 	__u32 client[4]; /* IPv4 mapped; all zero: no SMTP client */
 };
 
-/* The index's entry: principals are kept in ps, in order, and found through this. */
+/* The index's entry: principals are kept in a list, in order, and found through this. */
 struct id_entry {
 	const char *id; /* p's */
 	struct sg_mail_principal *p;
@@ -43,9 +50,10 @@ struct sg_mailstats {
 	size_t order_head, order_n;
 	__u64 seq;
 
-	struct sg_mail_principal **ps; /* in order of first appearance */
-	size_t n_ps, cap_ps, max_ps;
-	struct sg_htab *by_id; /* of struct id_entry: ps by id */
+	struct sg_mail_node *oldest, *newest; /* in order of first appearance */
+	size_t n_ps, max_ps;
+	__u64 serial;
+	struct sg_htab *by_id;		/* of struct id_entry: principals by id */
 	struct sg_mail_order order_out; /* which principal gives way at the bound */
 
 	struct sg_mail_pending *pending;
@@ -82,7 +90,7 @@ struct sg_mailstats *sg_mailstats_new(size_t max_principals)
 			       m->max_ps);
 	m->qids = sg_htab_new(SG_HTAB_STRING, SG_MTA_QID_MAX, sizeof(struct qid_entry), 1024,
 			      SG_MAIL_MAX_QIDS);
-	m->order = calloc(SG_MAIL_MAX_QIDS, sizeof(*m->order));
+	m->order = calloc(ORDER_MAX, sizeof(*m->order));
 	m->pending = calloc(PENDING_MAX, sizeof(*m->pending));
 	m->relays = calloc(RELAYS_MAX, sizeof(*m->relays));
 	if (!m->by_id || !m->qids || !m->order || !m->pending || !m->relays) {
@@ -94,13 +102,14 @@ struct sg_mailstats *sg_mailstats_new(size_t max_principals)
 
 void sg_mailstats_free(struct sg_mailstats *m)
 {
-	size_t i;
+	struct sg_mail_node *n, *next;
 
 	if (!m)
 		return;
-	for (i = 0; i < m->n_ps; i++)
-		free(m->ps[i]);
-	free(m->ps);
+	for (n = m->oldest; n; n = next) {
+		next = n->newer;
+		free(n);
+	}
 	sg_htab_free(m->by_id);
 	sg_htab_free(m->qids);
 	free(m->order);
@@ -131,30 +140,46 @@ static int mta_user(const struct sg_mailstats *m, const struct sg_mta_rec *r)
 
 /* --- queue ids ------------------------------------------------------------ */
 
-/* e's message is no longer tracked. */
-static void qid_delete(struct sg_mailstats *m, struct qid_entry *e)
+/* Who submitted e's message: NULL when nobody, or when that principal has given way since. */
+static struct sg_mail_principal *owner(const struct qid_entry *e)
 {
-	if (e->p)
-		sg_mail_node_of(e->p)->n_qids--;
-	sg_htab_delete(m->qids, e->qid);
+	return e->p && sg_mail_node_of(e->p)->serial == e->p_serial ? e->p : NULL;
 }
 
 static int live(struct sg_mailstats *m, const struct qid_order *o)
 {
 	struct qid_entry *e = sg_htab_find(m->qids, o->qid);
 
+	m->host.qids_scanned++;
 	return e && e->seq == o->seq;
 }
 
-/* Drops from the ring the messages done since (removed): once per ring's worth of messages. */
+/* The oldest message still tracked goes: a lost "removed" line most likely. */
+static void drop_oldest(struct sg_mailstats *m)
+{
+	struct qid_order *o;
+
+	while (m->order_n) {
+		o = &m->order[m->order_head];
+		m->order_head = (m->order_head + 1) % ORDER_MAX;
+		m->order_n--;
+		if (live(m, o)) {
+			sg_htab_delete(m->qids, o->qid);
+			m->host.qids_evicted++;
+			return;
+		}
+	}
+}
+
+/* Drops from the ring the messages done since (removed). */
 static void compact(struct sg_mailstats *m)
 {
 	size_t i, n = 0, from;
 
 	for (i = 0; i < m->order_n; i++) {
-		from = (m->order_head + i) % SG_MAIL_MAX_QIDS;
+		from = (m->order_head + i) % ORDER_MAX;
 		if (live(m, &m->order[from]))
-			m->order[(m->order_head + n++) % SG_MAIL_MAX_QIDS] = m->order[from];
+			m->order[(m->order_head + n++) % ORDER_MAX] = m->order[from];
 	}
 	m->order_n = n;
 }
@@ -166,21 +191,14 @@ static struct qid_entry *qid_add(struct sg_mailstats *m, const char *qid)
 
 	if (e)
 		return e;
-	if (m->order_n == SG_MAIL_MAX_QIDS)
+	if (sg_htab_count(m->qids) == SG_MAIL_MAX_QIDS)
+		drop_oldest(m);
+	/* Fewer than SG_MAIL_MAX_QIDS of the ring's ORDER_MAX are live: half or more go. */
+	if (m->order_n == ORDER_MAX)
 		compact(m);
-	if (m->order_n == SG_MAIL_MAX_QIDS) {
-		/* All still tracked: the oldest goes, a lost "removed" line most likely. */
-		e = sg_htab_find(m->qids, m->order[m->order_head].qid);
-		if (e && e->seq == m->order[m->order_head].seq) {
-			qid_delete(m, e);
-			m->host.qids_evicted++;
-		}
-		m->order_head = (m->order_head + 1) % SG_MAIL_MAX_QIDS;
-		m->order_n--;
-	}
 	if (sg_htab_add(m->qids, qid, (void **)&e) < 0)
 		return NULL;
-	tail = (m->order_head + m->order_n) % SG_MAIL_MAX_QIDS;
+	tail = (m->order_head + m->order_n) % ORDER_MAX;
 	snprintf(m->order[tail].qid, SG_MTA_QID_MAX, "%s", qid);
 	m->order[tail].seq = ++m->seq;
 	m->order_n++;
@@ -197,38 +215,46 @@ struct sg_mail_principal *sg_mailstats_get(struct sg_mailstats *m, const char *i
 	return e ? e->p : NULL;
 }
 
-/* Makes room for one more, as mailorder.h says; counted either way. */
-static int evict(struct sg_mailstats *m, time_t now)
+/*
+ * A node for one more principal: a new one, or at the bound the one that
+ * gives way as mailorder.h says, counted either way. Its queue ids become
+ * nobody's through its serial, renewed by the caller.
+ */
+static struct sg_mail_node *node_for_one_more(struct sg_mailstats *m, time_t now)
 {
-	struct sg_mail_node *v = sg_mail_order_victim(&m->order_out, now);
-	struct qid_entry *e;
-	size_t i, pos = 0;
+	struct sg_mail_node *v;
 
+	if (m->n_ps < m->max_ps) {
+		v = calloc(1, sizeof(*v));
+		if (v)
+			m->n_ps++;
+		return v;
+	}
+	v = sg_mail_order_victim(&m->order_out, now);
 	if (!v) {
 		m->host.principals_refused++;
-		return -ENOSPC;
+		return NULL;
 	}
-	while (v->n_qids && (e = sg_htab_next(m->qids, &pos)))
-		if (e->p == &v->p) {
-			e->p = NULL;
-			v->n_qids--;
-		}
-	for (i = 0; m->ps[i] != &v->p; i++)
-		;
-	memmove(&m->ps[i], &m->ps[i + 1], (m->n_ps - i - 1) * sizeof(m->ps[0]));
-	m->n_ps--;
+	if (v->older)
+		v->older->newer = v->newer;
+	else
+		m->oldest = v->newer;
+	if (v->newer)
+		v->newer->older = v->older;
+	else
+		m->newest = v->older;
 	sg_htab_delete(m->by_id, v->p.id);
 	sg_mail_order_remove(&m->order_out, v);
-	free(v);
+	memset(v, 0, sizeof(*v));
 	m->host.principals_evicted++;
-	return 0;
+	return v;
 }
 
 static struct sg_mail_principal *principal(struct sg_mailstats *m, enum sg_mail_kind kind,
 					   const char *name, time_t now)
 {
 	char id[SG_PRINCIPAL_MAX];
-	struct sg_mail_principal *p, **ps;
+	struct sg_mail_principal *p;
 	struct id_entry *e;
 	struct sg_mail_node *node;
 	int n;
@@ -240,20 +266,21 @@ static struct sg_mail_principal *principal(struct sg_mailstats *m, enum sg_mail_
 	p = sg_mailstats_get(m, id);
 	if (p)
 		return p;
-	if (m->n_ps == m->max_ps && evict(m, now))
+	node = node_for_one_more(m, now);
+	if (!node)
 		return NULL;
-	if (m->n_ps == m->cap_ps) {
-		ps = realloc(m->ps, (m->cap_ps ? m->cap_ps * 2 : 64) * sizeof(*ps));
-		if (!ps)
-			return NULL;
-		m->ps = ps;
-		m->cap_ps = m->cap_ps ? m->cap_ps * 2 : 64;
-	}
-	node = calloc(1, sizeof(*node));
-	if (!node || sg_htab_add(m->by_id, id, (void **)&e) < 0) {
+	if (sg_htab_add(m->by_id, id, (void **)&e) < 0) {
 		free(node);
+		m->n_ps--;
 		return NULL;
 	}
+	node->serial = ++m->serial;
+	node->older = m->newest;
+	if (m->newest)
+		m->newest->newer = node;
+	else
+		m->oldest = node;
+	m->newest = node;
 	p = &node->p;
 	sg_mail_order_add(&m->order_out, node);
 	e->p = p;
@@ -264,7 +291,6 @@ static struct sg_mail_principal *principal(struct sg_mailstats *m, enum sg_mail_
 	p->sec_at = now;
 	p->min_at = now / 60;
 	p->last = now;
-	m->ps[m->n_ps++] = p;
 	return p;
 }
 
@@ -337,12 +363,10 @@ static void add_domain(struct sg_mail_principal *p, const char *rcpt, time_t now
 static void message(struct sg_mailstats *m, struct sg_mail_principal *p, struct qid_entry *e,
 		    time_t now)
 {
-	if (e->p == p)
+	if (owner(e) == p)
 		return; /* Exim and Postfix may both name it twice; count once */
-	if (e->p)
-		sg_mail_node_of(e->p)->n_qids--;
 	e->p = p;
-	sg_mail_node_of(p)->n_qids++;
+	e->p_serial = sg_mail_node_of(p)->serial;
 	sg_mail_order_sent(&m->order_out, sg_mail_node_of(p), now);
 	sg_mail_advance(p, now);
 	p->t.messages++;
@@ -456,7 +480,7 @@ size_t sg_mailstats_relayed(struct sg_mailstats *m, struct sg_mail_relay *out, s
 static void delivery(struct sg_mailstats *m, const struct sg_mta_rec *r, time_t now)
 {
 	struct qid_entry *e = r->qid[0] ? sg_htab_find(m->qids, r->qid) : NULL;
-	struct sg_mail_principal *p = e ? e->p : NULL, *box;
+	struct sg_mail_principal *p = e ? owner(e) : NULL, *box;
 	__u32 slot = (now / 60) % 60;
 
 	/* Counted at the final outcome: qmgr names nrcpt again at every retry. */
@@ -521,8 +545,8 @@ int sg_mailstats_add(struct sg_mailstats *m, const struct sg_mta_rec *r, time_t 
 		if (!e)
 			break;
 		e->null_sender = r->null_sender;
-		if (e->p)
-			add_sender(e->p, r->sender);
+		if (owner(e))
+			add_sender(owner(e), r->sender);
 		break;
 	case SG_MEV_DELIVERY:
 		delivery(m, r, now);
@@ -530,7 +554,7 @@ int sg_mailstats_add(struct sg_mailstats *m, const struct sg_mta_rec *r, time_t 
 	case SG_MEV_DONE:
 		e = r->qid[0] ? sg_htab_find(m->qids, r->qid) : NULL;
 		if (e)
-			qid_delete(m, e);
+			sg_htab_delete(m->qids, e->qid);
 		break;
 	case SG_MEV_AUTH_FAIL:
 		/* Dovecot's auth process logs again what a login process or the MTA logs. */
@@ -546,8 +570,8 @@ int sg_mailstats_add(struct sg_mailstats *m, const struct sg_mta_rec *r, time_t 
 		break;
 	case SG_MEV_HOLD:
 		e = r->qid[0] ? sg_htab_find(m->qids, r->qid) : NULL;
-		if (e && e->p)
-			e->p->t.held++;
+		if (e && owner(e))
+			owner(e)->t.held++;
 		break;
 	default:
 		break;
@@ -560,13 +584,13 @@ int sg_mailstats_add(struct sg_mailstats *m, const struct sg_mta_rec *r, time_t 
 int sg_mailstats_each(struct sg_mailstats *m, time_t now,
 		      int (*fn)(struct sg_mail_principal *p, void *ctx), void *ctx)
 {
-	size_t i;
+	struct sg_mail_node *n;
 	int ret;
 
-	for (i = 0; i < m->n_ps; i++) {
-		if (now - m->ps[i]->last >= 3600 && !m->ps[i]->contained)
+	for (n = m->oldest; n; n = n->newer) {
+		if (now - n->p.last >= 3600 && !n->p.contained)
 			continue;
-		ret = fn(m->ps[i], ctx);
+		ret = fn(&n->p, ctx);
 		if (ret)
 			return ret;
 	}
@@ -576,11 +600,11 @@ int sg_mailstats_each(struct sg_mailstats *m, time_t now,
 int sg_mailstats_all(struct sg_mailstats *m, int (*fn)(struct sg_mail_principal *p, void *ctx),
 		     void *ctx)
 {
-	size_t i;
+	struct sg_mail_node *n;
 	int ret;
 
-	for (i = 0; i < m->n_ps; i++) {
-		ret = fn(m->ps[i], ctx);
+	for (n = m->oldest; n; n = n->newer) {
+		ret = fn(&n->p, ctx);
 		if (ret)
 			return ret;
 	}
@@ -595,7 +619,7 @@ int sg_mailstats_qids(const struct sg_mailstats *m, const struct sg_mail_princip
 	int ret;
 
 	while ((e = sg_htab_next(m->qids, &pos))) {
-		if (e->p != p)
+		if (owner(e) != p)
 			continue;
 		ret = fn(e->qid, ctx);
 		if (ret)
@@ -610,10 +634,10 @@ const struct sg_mail_principal *sg_mailstats_submitter(const struct sg_mailstats
 	const struct qid_entry *e = *qid ? sg_htab_find(m->qids, qid) : NULL;
 
 	memset(client, 0, 16);
-	if (!e || !e->p)
+	if (!e || !owner(e))
 		return NULL;
 	memcpy(client, e->client, 16);
-	return e->p;
+	return owner(e);
 }
 
 size_t sg_mailstats_pending_hold(struct sg_mailstats *m, struct sg_mail_pending *out, size_t max)

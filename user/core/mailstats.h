@@ -176,6 +176,8 @@ struct sg_mailstats_host {
 	__u64 principals_refused; /* not tracked: every one kept is contained */
 	__u64 qids_evicted;	  /* the oldest message, still tracked (a lost "removed" line) */
 	__u64 holds_dropped;	  /* messages of a contained one not queued for holding */
+	/* The work of keeping queue ids in order: entries looked at, O(1) amortised a message. */
+	__u64 qids_scanned;
 };
 void sg_mailstats_host(const struct sg_mailstats *m, struct sg_mailstats_host *out);
 

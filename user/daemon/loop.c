@@ -44,6 +44,8 @@
 #define UNATTRIBUTED_LOG_TICKS 60
 /* What handle_event returns when the turn's events are read: libbpf stops at a negative one. */
 #define TURN_DONE (-EAGAIN)
+/* A turn this long held back everything: the tick, scrapes, the MTA's policy queries. */
+#define STALL_NS SG_NS_PER_SEC
 
 static int handle_event(void *ctx, void *data, size_t size)
 {
@@ -200,10 +202,40 @@ static int on_signal(struct daemon *d)
 	return 1;
 }
 
+/*
+ * A turn of the loop that began at start, serving the sources in the bits
+ * of served, is over: the longest kept, a stall counted and told with what
+ * the turn served.
+ */
+static void turn_done(struct daemon *d, __u64 start, unsigned int served)
+{
+	static const char *const names[] = {
+		[SRC_RING] = " events",	    [SRC_TIMER] = " tick",   [SRC_SIGNAL] = " signal",
+		[SRC_EXPORTER] = " scrape", [SRC_MTA] = " mail log", [SRC_POLICY] = " policy query",
+		[SRC_PINS] = " pins",
+	};
+	__u64 ns = sg_boot_ns() - start;
+	char what[96] = "";
+	size_t i;
+
+	if (ns > d->turn_max_ns)
+		d->turn_max_ns = ns;
+	if (ns <= STALL_NS)
+		return;
+	d->stalls++;
+	/* A source with no name here is left out of the line, not a crash. */
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if ((served & (1U << i)) && names[i])
+			strncat(what, names[i], sizeof(what) - strlen(what) - 1);
+	sg_warn("the loop was held for %.1f s (by:%s): nothing else was served meanwhile",
+		(double)ns / SG_NS_PER_SEC, what);
+}
+
 int sg_daemon_loop(struct daemon *d)
 {
 	struct epoll_event evs[8];
-	__u64 expirations;
+	__u64 expirations, start;
+	unsigned int served;
 	int n, i;
 
 	for (;;) {
@@ -213,7 +245,10 @@ int sg_daemon_loop(struct daemon *d)
 				continue;
 			return -errno;
 		}
+		start = sg_boot_ns();
+		served = 0;
 		for (i = 0; i < n; i++) {
+			served |= 1U << evs[i].data.u32;
 			switch (evs[i].data.u32) {
 			case SRC_RING:
 				read_events(d);
@@ -244,6 +279,7 @@ int sg_daemon_loop(struct daemon *d)
 				break;
 			}
 		}
+		turn_done(d, start, served);
 	}
 }
 

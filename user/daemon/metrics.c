@@ -327,6 +327,15 @@ static void detector_metrics(FILE *f, const struct sg_metrics *m)
 				   LABELS({"action", m->action_names[i]},
 					  {"rule", m->rule_names[j]}),
 				   m->actions[i * m->n_rules + j]);
+	family(f, "smtpguard_actions_failed_total", "counter",
+	       "Automatic throttles and blocks that could not be written (full: sg_policies had "
+	       "no room), once a user until one of its is written.");
+	for (i = 0; i < 2; i++)
+		for (j = 0; j < m->n_failures; j++)
+			sample_u64(f, "smtpguard_actions_failed_total",
+				   LABELS({ "action", i ? "block" : "throttle" },
+					  { "reason", m->failure_names[j] }),
+				   m->failed[i * m->n_failures + j]);
 	family(f, "smtpguard_connections_cut_total", "counter",
 	       "Open connections to watched ports the daemon's blocks destroyed.");
 	sample_u64(f, "smtpguard_connections_cut_total", NO_LABELS, m->connections_cut);
@@ -404,6 +413,15 @@ static void loop_metrics(FILE *f, const struct sg_metrics *m)
 	family(f, "smtpguard_events_pending", "gauge",
 	       "Ring-buffer events waiting to be read at the last tick.");
 	sample_u64(f, "smtpguard_events_pending", NO_LABELS, m->events_pending);
+	family(f, "smtpguard_loop_turn_max_seconds", "gauge",
+	       "The longest turn of the daemon's loop since it started, from its wakeup to its "
+	       "next "
+	       "wait: events, the tick, scrapes, policy queries, the mail logs.");
+	sample_double(f, "smtpguard_loop_turn_max_seconds", NO_LABELS, m->turn_max_seconds);
+	family(f, "smtpguard_loop_stalls_total", "counter",
+	       "Turns of the loop over 1 s: meanwhile no tick ran, no scrape and no policy query "
+	       "was answered.");
+	sample_u64(f, "smtpguard_loop_stalls_total", NO_LABELS, m->stalls);
 	named_family(f, "smtpguard_attribution_skipped_total", "counter",
 		     "Events read but not attributed (event), and PHP-FPM workers whose script was "
 		     "not asked (php_fpm), because the second's attribution budget was spent.",

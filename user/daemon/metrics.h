@@ -117,6 +117,8 @@ struct sg_metrics {
 	__u64 events_unattributed, fpm_skipped; /* over the attribution budget */
 	__u64 ticks;
 	double tick_interval_seconds; /* from the tick before to this one */
+	double turn_max_seconds;      /* the loop's longest turn */
+	__u64 stalls;		      /* its turns over a second */
 	/* Stale entries the daemon removed from the per-UID maps, by map; NULL: none swept. */
 	const char *const *stale_names;
 	const __u64 *stale_removed; /* [n_stale] */
@@ -132,6 +134,10 @@ struct sg_metrics {
 	const char *const *action_names;
 	size_t n_actions;
 	const __u64 *actions; /* [n_actions][n_rules] */
+	/* Throttles and blocks that could not be written, by why: [2][n_failures]. */
+	const char *const *failure_names;
+	size_t n_failures;
+	const __u64 *failed;
 	__u64 connections_cut; /* open connections the daemon's blocks cut */
 	const struct sg_alert_metric *active;
 	size_t n_active;

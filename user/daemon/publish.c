@@ -121,11 +121,20 @@ static void publish_senders(struct daemon *d)
 }
 
 /* The detector's and the responder's counts, and the top senders' connection outcomes. */
-static void detector_metrics(struct daemon *d, struct sg_metrics *m, __u64 *alerts, __u64 *actions)
+static void detector_metrics(struct daemon *d, struct sg_metrics *m, __u64 *alerts, __u64 *actions,
+			     __u64 *failed)
 {
 	struct sg_conn_stats cs;
 	size_t i;
 	int r;
+
+	for (r = 0; r < SG_FAILURES; r++) {
+		failed[r] = sg_respond_failed(d->guard.resp, SG_ACT_THROTTLE, r);
+		failed[SG_FAILURES + r] = sg_respond_failed(d->guard.resp, SG_ACT_BLOCK, r);
+	}
+	m->failure_names = sg_respond_failure_names;
+	m->n_failures = SG_FAILURES;
+	m->failed = failed;
 
 	for (r = 0; r < SG_RULES; r++) {
 		alerts[r] = sg_detect_raised(d->guard.det, r);
@@ -196,7 +205,7 @@ static unsigned int accounts_query(void *ctx, const char *arg, char **body, size
 void sg_daemon_publish_metrics(struct daemon *d, __u64 now)
 {
 	struct sg_metrics m = { .st = &d->st, .version = SG_VERSION };
-	__u64 alerts[SG_RULES], actions[SG_ACTIONS * SG_RULES];
+	__u64 alerts[SG_RULES], actions[SG_ACTIONS * SG_RULES], failed[2 * SG_FAILURES];
 	const __u64 write_errors[SG_WRITTEN__MAX] = { d->audit_fails.errors,
 						      d->guard.save_fails.errors };
 
@@ -212,6 +221,8 @@ void sg_daemon_publish_metrics(struct daemon *d, __u64 now)
 	m.fpm_skipped = d->fpm_quota.refused;
 	m.ticks = d->ticks;
 	m.tick_interval_seconds = (double)d->tick_interval_ns / SG_NS_PER_SEC;
+	m.turn_max_seconds = (double)d->turn_max_ns / SG_NS_PER_SEC;
+	m.stalls = d->stalls;
 	m.anyport = &d->anyport;
 	m.stale_names = sg_stale_names;
 	d->stale_removed[SG_STALE_BASELINES] = d->guard.pruned_unseen;
@@ -220,7 +231,7 @@ void sg_daemon_publish_metrics(struct daemon *d, __u64 now)
 	m.write_errors = write_errors;
 	m.n_stale = SG_STALE__MAX;
 	m.recent_evicted = sg_recent_evicted(d->recent);
-	detector_metrics(d, &m, alerts, actions);
+	detector_metrics(d, &m, alerts, actions, failed);
 	sg_mailguard_metrics(&d->mail, time(NULL), &d->mta, d->accounts,
 			     d->cfg->exporter.top_senders, d->mta_records);
 	m.mta = &d->mta;

@@ -13,19 +13,24 @@
 #include "util/parse.h"
 #include "host/conncut.h"
 #include "host/kill.h"
+#include "util/htab.h"
 #include "util/render.h"
 #include "daemon/respond.h"
 #include "kern/state.h"
 #include "util/log.h"
 
 #define NO_UID ((__u32)-1)
+/* UIDs whose throttle or block is failing, told once until one is written. */
+#define FAILING_MAX 4096
 
 struct sg_responder {
 	__u32 allow[SG_MAX_NAMES], mta[SG_MAX_NAMES]; /* NO_UID: no such user */
 	__u32 override_uid[SG_MAX_OVERRIDES];
 	__u64 counts[SG_ACTIONS][SG_RULES];
-	__u64 cut;	 /* open connections cut by blocks */
-	int policies_fd; /* sg_policies, opened once: a tick may look up thousands */
+	__u64 failed[2][SG_FAILURES]; /* throttles, blocks */
+	struct sg_htab *failing;      /* of __u32 UIDs; past FAILING_MAX told each time */
+	__u64 cut;		      /* open connections cut by blocks */
+	int policies_fd;	      /* sg_policies, opened once: a tick may look up thousands */
 	struct sg_policy default_policy; /* as of the last sg_respond_config */
 };
 
@@ -33,15 +38,24 @@ struct sg_responder *sg_responder_new(void)
 {
 	struct sg_responder *r = calloc(1, sizeof(*r));
 
-	if (r)
-		r->policies_fd = -1;
+	if (!r)
+		return NULL;
+	r->policies_fd = -1;
+	r->failing = sg_htab_new(SG_HTAB_BYTES, sizeof(__u32), sizeof(__u32), 0, FAILING_MAX);
+	if (!r->failing) {
+		free(r);
+		return NULL;
+	}
 	return r;
 }
 
 void sg_responder_free(struct sg_responder *r)
 {
-	if (r && r->policies_fd >= 0)
+	if (!r)
+		return;
+	if (r->policies_fd >= 0)
 		close(r->policies_fd);
+	sg_htab_free(r->failing);
 	free(r);
 }
 
@@ -303,12 +317,12 @@ static json_t *evidence_json(const struct sg_evidence *ev)
 			 ev->processes ? json_incref(ev->processes) : json_array());
 }
 
-static void audit(const struct sg_audit_cfg *cfg, const struct sg_evidence *ev, enum sg_action a,
+static void audit(const struct sg_audit_cfg *cfg, const struct sg_evidence *ev, const char *action,
 		  json_t *params, __u64 expires_ns)
 {
 	struct sg_audit_entry e = {
 		.actor = "daemon",
-		.action = sg_action_names[a],
+		.action = action,
 		.has_uid = 1,
 		.uid = ev->uid,
 		.user = ev->user,
@@ -341,14 +355,42 @@ static void log_action(const struct sg_evidence *ev, const char *what, const cha
 		script ? sg_log_value(script, script_buf, sizeof(script_buf)) : "");
 }
 
+const char *const sg_respond_failure_names[SG_FAILURES] = { "full", "error" };
+
+/*
+ * A throttle or block that could not be written: logged, audited as failed
+ * and counted, once until one of the UID's is written.
+ */
+static void limit_failed(struct sg_responder *r, const struct sg_audit_cfg *cfg,
+			 const struct sg_evidence *ev, enum sg_action a, int err)
+{
+	char why[96], value[SG_ESCAPED_LEN(96) + 2], detail[sizeof(value) + 8], action[32];
+	json_t *params;
+	void *entry;
+
+	if (!sg_htab_add(r->failing, &ev->uid, &entry))
+		return;
+	params = evidence_json(ev);
+	sg_map_write_error(policies_fd(r), err, why, sizeof(why));
+	r->failed[a == SG_ACT_BLOCK][err == -E2BIG ? SG_FAIL_FULL : SG_FAIL_ERROR]++;
+	snprintf(action, sizeof(action), "action %s failed", sg_action_names[a]);
+	snprintf(detail, sizeof(detail), "error=%s", sg_log_value(why, value, sizeof(value)));
+	log_action(ev, action, detail);
+	if (params)
+		json_object_set_new(params, "error", json_string(why));
+	snprintf(action, sizeof(action), "%s-failed", sg_action_names[a]);
+	audit(cfg, ev, action, params, 0);
+	json_decref(params);
+}
+
 /*
  * Throttle or block as resp says, for its time; the bucket keeps its tokens.
  * Where the UID had no policy, only a new entry is written: a human's that
- * appeared since the decision stands.
+ * appeared since the decision stands. -errno when it could not be written.
  */
-static enum sg_action limit(struct sg_responder *r, const struct sg_response *resp,
-			    const struct sg_audit_cfg *cfg, const struct sg_evidence *ev,
-			    int exists, __u64 now_ns)
+static int limit(struct sg_responder *r, const struct sg_response *resp,
+		 const struct sg_audit_cfg *cfg, const struct sg_evidence *ev, int exists,
+		 __u64 now_ns)
 {
 	struct sg_policy p = {
 		.mode = resp->kind == SG_ACT_BLOCK ? SG_MODE_BLOCK : SG_MODE_THROTTLE,
@@ -368,9 +410,10 @@ static enum sg_action limit(struct sg_responder *r, const struct sg_response *re
 		      ? -errno
 		      : 0;
 	if (err) {
-		sg_error("%s uid %u: %s", sg_action_names[a], ev->uid, strerror(-err));
-		return SG_ACT_ALERT;
+		limit_failed(r, cfg, ev, a, err);
+		return err;
 	}
+	sg_htab_delete(r->failing, &ev->uid);
 	/* After the block is in force: no new session replaces one cut. */
 	if (a == SG_ACT_BLOCK)
 		cut = sg_cut_connections(ev->uid, NULL);
@@ -392,7 +435,7 @@ static enum sg_action limit(struct sg_responder *r, const struct sg_response *re
 	}
 	if (params && a == SG_ACT_BLOCK)
 		json_object_set_new(params, "connections_cut", json_integer(cut > 0 ? cut : 0));
-	audit(cfg, ev, a, params, p.expires_ns);
+	audit(cfg, ev, sg_action_names[a], params, p.expires_ns);
 	json_decref(params);
 	return a;
 }
@@ -408,7 +451,7 @@ static enum sg_action kill_senders(const struct sg_audit_cfg *cfg, const struct 
 	params = evidence_json(ev);
 	if (params && pids)
 		json_object_set(params, "pids", pids);
-	audit(cfg, ev, SG_ACT_KILL, params, 0);
+	audit(cfg, ev, sg_action_names[SG_ACT_KILL], params, 0);
 	json_decref(params);
 	json_decref(pids);
 	return SG_ACT_KILL;
@@ -422,7 +465,7 @@ enum sg_action sg_respond_alert(struct sg_responder *r, const struct sg_config *
 	enum sg_action a = SG_ACT_ALERT;
 	struct sg_standing now;
 	char why[160];
-	int exists, apply;
+	int exists, apply, ret;
 	json_t *params;
 
 	if (again && (resp->kind == SG_ACT_ALERT || resp->kind == SG_ACT_KILL))
@@ -432,8 +475,15 @@ enum sg_action sg_respond_alert(struct sg_responder *r, const struct sg_config *
 		SG_DECIDE_APPLY;
 	if (apply && resp->kind == SG_ACT_KILL)
 		a = kill_senders(audit_cfg, ev);
-	else if (apply)
-		a = limit(r, resp, audit_cfg, ev, exists, now_ns);
+	else if (apply) {
+		ret = limit(r, resp, audit_cfg, ev, exists, now_ns);
+		/* Failed: audited as such; an alert is all that was done. */
+		if (ret < 0 && !again)
+			r->counts[SG_ACT_ALERT][ev->rule]++;
+		if (ret < 0)
+			return SG_ACT_ALERT;
+		a = ret;
+	}
 	if (a == SG_ACT_ALERT) {
 		/* Held alerts are told once, when raised. */
 		if (again)
@@ -442,7 +492,7 @@ enum sg_action sg_respond_alert(struct sg_responder *r, const struct sg_config *
 		params = evidence_json(ev);
 		if (params && why[0])
 			json_object_set_new(params, "note", json_string(why));
-		audit(audit_cfg, ev, SG_ACT_ALERT, params, 0);
+		audit(audit_cfg, ev, sg_action_names[SG_ACT_ALERT], params, 0);
 		json_decref(params);
 	}
 	r->counts[a][ev->rule]++;
@@ -452,6 +502,13 @@ enum sg_action sg_respond_alert(struct sg_responder *r, const struct sg_config *
 __u64 sg_respond_count(const struct sg_responder *r, enum sg_action a, enum sg_rule rule)
 {
 	return a < SG_ACTIONS && rule < SG_RULES ? r->counts[a][rule] : 0;
+}
+
+__u64 sg_respond_failed(const struct sg_responder *r, enum sg_action a, enum sg_respond_failure why)
+{
+	return (a == SG_ACT_THROTTLE || a == SG_ACT_BLOCK) && why < SG_FAILURES
+		       ? r->failed[a == SG_ACT_BLOCK][why]
+		       : 0;
 }
 
 __u64 sg_respond_cut(const struct sg_responder *r)

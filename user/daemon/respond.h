@@ -73,6 +73,9 @@ struct sg_evidence {
  * An alert was raised (or is still active and its action has expired):
  * applies the rule's response unless something above it stands. Returns
  * the action taken (SG_ACT_ALERT when none) and logs one line to stdout.
+ * A throttle or block that cannot be written (sg_policies full) is tried
+ * again while the alert holds, and told, audited ("throttle-failed",
+ * "block-failed") and counted once until one of the UID's is written.
  */
 enum sg_action sg_respond_alert(struct sg_responder *r, const struct sg_config *c,
 				const struct sg_audit_cfg *audit, const struct sg_evidence *ev,
@@ -87,6 +90,19 @@ int sg_respond_pending(struct sg_responder *r, const struct sg_config *c, __u32 
 
 /* Automatic actions taken since the start. */
 __u64 sg_respond_count(const struct sg_responder *r, enum sg_action a, enum sg_rule rule);
+
+/* Why an automatic throttle or block could not be written. */
+enum sg_respond_failure {
+	SG_FAIL_FULL,  /* sg_policies had no room */
+	SG_FAIL_ERROR, /* any other error */
+	SG_FAILURES
+};
+
+extern const char *const sg_respond_failure_names[SG_FAILURES];
+
+/* Throttles (a = SG_ACT_THROTTLE) or blocks that failed since the start, by why. */
+__u64 sg_respond_failed(const struct sg_responder *r, enum sg_action a,
+			enum sg_respond_failure why);
 
 /* Open connections the daemon's blocks cut since the start. */
 __u64 sg_respond_cut(const struct sg_responder *r);

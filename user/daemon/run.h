@@ -77,6 +77,8 @@ struct daemon {
 	__u64 stale_removed[SG_STALE__MAX]; /* by sg_stale_names */
 	__u64 ticks;
 	__u64 last_tick_ns, tick_interval_ns; /* when the last tick began; since the one before */
+	__u64 turn_max_ns; /* the longest turn of the loop, from epoll's wakeup to the next wait */
+	__u64 stalls;	   /* turns of it over a second: nothing else ran meanwhile */
 	__u64 senders_tick; /* when /senders was last published */
 	int rates_started;
 	int tick_failed;	     /* the last tick could not read the maps */

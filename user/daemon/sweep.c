@@ -17,6 +17,17 @@
 #include "sg_bucket.h"
 #include "util/log.h"
 
+/*
+ * Expired policies or bans removed a tick, and the time that may take, the
+ * rest the ticks after: each is audited (an NSS lookup and a write, up to
+ * a millisecond), and 65,520 policies expiring together held the loop for
+ * 10 s. The kernel applies none of them past its time meanwhile.
+ */
+#define EXPIRE_PER_TICK	 4096
+#define EXPIRE_BUDGET_NS (100 * 1000 * 1000ULL)
+/* What note_picked returns when it has enough: the walk stops, no error. */
+#define PICKED_ENOUGH 1
+
 struct kind {
 	const char *map;
 	size_t key_size;
@@ -33,7 +44,7 @@ struct picked {
 	pick_fn pick;
 	const void *arg;
 	char *keys;
-	size_t n, cap;
+	size_t n, cap, max; /* max: 0 for all */
 };
 
 static int note_picked(const void *key, const void *value, void *ctx)
@@ -44,6 +55,8 @@ static int note_picked(const void *key, const void *value, void *ctx)
 
 	if (!x->pick(key, value, x->arg))
 		return 0;
+	if (x->max && x->n == x->max)
+		return PICKED_ENOUGH;
 	if (x->n == x->cap) {
 		x->cap = x->cap ? x->cap * 2 : 64;
 		p = realloc(x->keys, x->cap * size);
@@ -83,17 +96,24 @@ _Static_assert(sizeof(struct sg_uid_stats) <= 128 && sizeof(struct sg_sender) <=
 		       sizeof(struct sg_policy) <= 128 && sizeof(struct sg_ban) <= 128,
 	       "a value swept fits remove_picked()'s buffer");
 
-/* Walk fd, remove what pick chooses; removed() is told of each. Returns how many, or -errno. */
-static int remove_picked(int fd, size_t key_size, pick_fn pick, const void *arg,
+/*
+ * Walk fd, remove what pick chooses, at most max (0: all) and until the
+ * clock passes deadline_ns (0: none); removed() is told of each. Returns
+ * how many, or -errno.
+ */
+static int remove_picked(int fd, size_t key_size, pick_fn pick, const void *arg, size_t max,
+			 __u64 deadline_ns,
 			 void (*removed)(const void *key, const void *value, void *ctx), void *ctx)
 {
-	struct picked x = { .key_size = key_size, .pick = pick, .arg = arg };
+	struct picked x = { .key_size = key_size, .pick = pick, .arg = arg, .max = max };
 	char value[128]; /* the largest value swept is sg_uid_stats' */
 	int err, n = 0;
 	size_t i;
 
 	err = sg_map_for_each(fd, note_picked, &x);
-	for (i = 0; !err && i < x.n; i++) {
+	if (err == PICKED_ENOUGH)
+		err = 0;
+	for (i = 0; !err && i < x.n && (!deadline_ns || sg_boot_ns() < deadline_ns); i++) {
 		const void *key = x.keys + i * key_size;
 
 		if (take(fd, key, value, pick, arg))
@@ -134,7 +154,8 @@ static int sweep(const struct kind *kind, const struct sg_audit_cfg *cfg, __u64 
 	fd = sg_pin_open(kind->map);
 	if (fd < 0)
 		return fd;
-	n = remove_picked(fd, kind->key_size, is_expired, &x, expired_audit, &x);
+	n = remove_picked(fd, kind->key_size, is_expired, &x, EXPIRE_PER_TICK,
+			  sg_boot_ns() + EXPIRE_BUDGET_NS, expired_audit, &x);
 	close(fd);
 	return n;
 }
@@ -344,7 +365,7 @@ static int sweep_map(const char *name, size_t key_size, pick_fn pick, struct sta
 
 	if (fd < 0)
 		return fd;
-	n = remove_picked(fd, key_size, pick, s, removed, s);
+	n = remove_picked(fd, key_size, pick, s, 0, 0, removed, s);
 	close(fd);
 	if (n < 0)
 		return n;

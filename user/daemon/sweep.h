@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Removing what has expired: per-UID policies and bans whose time is up
- * (the kernel already treats them as absent), each audited as expired.
- * Returns how many were removed, or -errno.
+ * (the kernel already treats them as absent), each audited as expired,
+ * at most 4096 and 100 ms a call (the rest at the next tick, so that no
+ * tick is held long). Returns how many were removed, or -errno.
  *
  * And what has gone stale, so that the per-UID tables never fill with the
  * idle: entries of sg_flows unused for stale_ns; of sg_senders unused for

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -284,6 +285,19 @@ int sg_map_count(int fd)
 	int n = 0, err = sg_map_for_each(fd, count_one, &n);
 
 	return err ? err : n;
+}
+
+const char *sg_map_write_error(int fd, int err, char *buf, size_t len)
+{
+	struct bpf_map_info info = {};
+	__u32 info_len = sizeof(info);
+
+	/* A hash map full says E2BIG, the LPM trie (sg_bans) ENOSPC. */
+	if ((err == -E2BIG || err == -ENOSPC) && !bpf_obj_get_info_by_fd(fd, &info, &info_len))
+		snprintf(buf, len, "%s is full (%u entries)", info.name, info.max_entries);
+	else
+		snprintf(buf, len, "%s", strerror(-err));
+	return buf;
 }
 
 __u64 sg_boot_ns(void)

@@ -47,6 +47,13 @@ int sg_map_for_each(int fd, sg_entry_fn fn, void *ctx);
 int sg_map_count(int fd);
 
 /*
+ * Why writing a new entry to fd failed with err, for a message: "sg_policies
+ * is full (65536 entries)" where the map had no room (-E2BIG, or -ENOSPC
+ * from the LPM trie), else the errno's text. Returns buf.
+ */
+const char *sg_map_write_error(int fd, int err, char *buf, size_t len);
+
+/*
  * sg_bans: bans key for for_ns (0: until lifted), from now, for reason
  * (enum sg_ban_reason). Renewing a ban keeps its drop count; *renewed (may
  * be NULL) says whether there was one.
