@@ -435,8 +435,7 @@ static void test_apply_exim(void **state)
 		1002);
 	json_decref(s);
 	/* Released: more of its messages are not to be held. */
-	assert_int_equal(sg_contain_hold(c, SG_MTA_EXIM, "local:0", qids, 1, err, sizeof(err)),
-			 -ENOENT);
+	assert_int_equal(sg_contain_hold(c, "local:0", qids, 1, err, sizeof(err)), -ENOENT);
 	free(c);
 }
 
@@ -466,6 +465,95 @@ static void test_apply_bad_key(void **state)
 	assert_int_equal(sg_contain(c, SG_MTA_EXIM, &req, NULL, err, sizeof(err)), -ENOENT);
 	assert_string_equal(err, "local:4000000000: no table key (a user with no name, or a login "
 				 "no table can hold): held by queue id and in-band only");
+	free(c);
+}
+
+static void told(const char *id, const json_t *before, const json_t *after, const char *err,
+		 void *ctx)
+{
+	(*(int *)ctx)++;
+}
+
+static json_t *entry_of(const struct sg_config *c, const char *id, json_t **s)
+{
+	*s = sg_contain_state(c);
+	assert_non_null(*s);
+	return json_object_get(*s, id);
+}
+
+/*
+ * A step that fails for real (the table's directory missing) is told by
+ * its name with the error, left in the state's todo and put off; resumed
+ * once due and the fault gone, it completes. A release whose step fails
+ * keeps what it has to undo, is carried on (not begun anew) when asked
+ * again, and completes when resumed.
+ */
+static void test_step_retried(void **state)
+{
+	static const char id[] = "sasl:info@example.com";
+	struct sg_config *c = malloc(sizeof(*c));
+	struct sg_contain_req req = { .principal = id, .rule = "rate" };
+	char err[1024], dir[PATH_MAX], away[PATH_MAX], want[PATH_MAX + 128], buf[256];
+	json_t *was = NULL, *s, *e;
+	time_t due;
+	int runs = 0;
+
+	assert_non_null(c);
+	sg_config_default(c);
+	c->mta.ban_ns = 0;
+	snprintf(dir, sizeof(dir), "%s/retry", tmp);
+	snprintf(away, sizeof(away), "%s/away", tmp);
+	snprintf(c->mta.exim_dir, sizeof(c->mta.exim_dir), "%s", dir);
+	snprintf(c->mta.contained_path, sizeof(c->mta.contained_path), "%s/retry.json", tmp);
+
+	assert_int_equal(sg_contain(c, SG_MTA_EXIM, &req, NULL, err, sizeof(err)), -ENOENT);
+	snprintf(want, sizeof(want), "table: %s/smtpguard_accounts: %s", dir, strerror(ENOENT));
+	assert_string_equal(err, want);
+	e = entry_of(c, id, &s);
+	assert_string_equal(json_string_value(json_array_get(json_object_get(e, "todo"), 0)),
+			    "table");
+	assert_int_equal(json_array_size(json_object_get(e, "todo")), 1);
+	assert_int_equal(json_integer_value(json_object_get(e, "tries")), 1);
+	due = sg_clog_due(e);
+	assert_true(due >= json_integer_value(json_object_get(e, "since")) + SG_CLOG_RETRY_MIN);
+	json_decref(s);
+	/* Not due yet: left alone. */
+	assert_int_equal(sg_contain_resume(c, due - 1, told, &runs), due);
+	assert_int_equal(runs, 0);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	assert_int_equal(sg_contain_resume(c, due, told, &runs), 0);
+	assert_int_equal(runs, 1);
+	read_file(dir, "smtpguard_accounts", buf, sizeof(buf));
+	assert_string_equal(buf, HEADER "\"info@example.com\": hold\n");
+	e = entry_of(c, id, &s);
+	assert_null(json_object_get(e, "todo"));
+	assert_null(json_object_get(e, "error"));
+	json_decref(s);
+
+	/* The release fails alike: released, its line kept to be removed. */
+	assert_int_equal(rename(dir, away), 0);
+	assert_int_equal(sg_release_principal(c, id, 2000, &was, err, sizeof(err)), -ENOENT);
+	assert_non_null(was);
+	json_decref(was);
+	snprintf(want, sizeof(want), "release_table: %s/smtpguard_accounts: %s", dir,
+		 strerror(ENOENT));
+	assert_string_equal(err, want);
+	assert_int_equal(sg_release_principal(c, id, 3000, &was, err, sizeof(err)), -ENOENT);
+	assert_non_null(was);
+	json_decref(was);
+	e = entry_of(c, id, &s);
+	assert_int_equal(json_integer_value(json_object_get(e, "released")), 2000);
+	assert_int_equal(json_integer_value(json_object_get(e, "tries")), 2);
+	assert_string_equal(json_string_value(json_object_get(e, "key")), "info@example.com");
+	json_decref(s);
+	assert_int_equal(rename(away, dir), 0);
+	assert_int_equal(sg_contain_resume(c, 1L << 40, told, &runs), 0);
+	assert_int_equal(runs, 2);
+	read_file(dir, "smtpguard_accounts", buf, sizeof(buf));
+	assert_string_equal(buf, HEADER);
+	/* Done: released, and nothing left to carry on. */
+	assert_int_equal(sg_release_principal(c, id, 4000, &was, err, sizeof(err)), -ENOENT);
+	assert_null(was);
 	free(c);
 }
 
@@ -565,6 +653,7 @@ int main(void)
 		cmocka_unit_test(test_apply_exim),
 		cmocka_unit_test(test_apply_bad_key),
 		cmocka_unit_test(test_apply_any_login),
+		cmocka_unit_test(test_step_retried),
 	};
 
 	return cmocka_run_group_tests(tests, make_tmp, remove_tmp);

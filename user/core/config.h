@@ -169,6 +169,8 @@ struct sg_mta_cfg {
 	char dovecot_config[PATH_MAX]; /* doveconf -c: where Dovecot's own log files are named */
 	char journal_users[SG_MAX_NAMES][64]; /* with root: whose journal lines are taken */
 	int n_journal_users;
+	__u64 contained_keep_ns; /* a released principal's entry in the state kept this long */
+	__u32 contained_max;	 /* entries in the state; the oldest released dropped over it */
 };
 
 /* Password guessers banned at XDP. */

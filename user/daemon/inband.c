@@ -424,10 +424,11 @@ static int join(struct sg_inband *ib, const struct sg_config *c, const struct he
 {
 	const char *qid = h->qid;
 	char err[1024] = "";
-	int ret = sg_contain_hold(c, ib->mail->type, h->principal, &qid, 1, err, sizeof(err));
+	int ret = sg_contain_hold(c, h->principal, &qid, 1, err, sizeof(err));
 
 	if (ret && ret != -ENOENT) {
 		ib->n.errors++;
+		ib->mail->steps_failed[SG_STEP_HOLD]++;
 		sg_error("mta: holding %s for its containment: %s", h->qid,
 			 *err ? err : strerror(-ret));
 	}

@@ -14,6 +14,7 @@
 #include "daemon/mailcampaign.h"
 #include "mail/logsource.h"
 #include "daemon/mailguard.h"
+#include "daemon/mailresume.h"
 #include "mail/mtalog.h"
 #include "util/render.h"
 #include "sg_bucket.h"
@@ -201,6 +202,8 @@ static void sync_state(struct sg_mailguard *g, const struct sg_config *c, time_t
 			p->contained = 1;
 		}
 	}
+	/* Steps a crash or a failure left, ours or the CLI's: carried on when due. */
+	g->resume_at = sg_clog_state_due(s);
 	json_decref(s);
 }
 
@@ -279,7 +282,7 @@ static void contain(struct sg_mailguard *g, const struct sg_config *c,
 	struct collect q = { qids, 0, sizeof(qids) / sizeof(qids[0]) };
 	struct sg_contain_req req = { .principal = p->id, .rule = rule };
 	char err[1024], who[SG_ESCAPED_LEN(SG_PRINCIPAL_MAX) + 96];
-	json_t *ev, *done = NULL;
+	json_t *ev, *done = NULL, *failed = json_array();
 	size_t i;
 	int ret;
 
@@ -296,6 +299,7 @@ static void contain(struct sg_mailguard *g, const struct sg_config *c,
 	g->holds += q.n;
 	if (ret)
 		g->errors++;
+	sg_mailresume_count(g, done, failed);
 	log_principal(p, who, sizeof(who));
 	sg_info("action contain %s rule=%s value=%.1f limit=%.1f messages=%llu "
 		"held=%zu banned=%zu mta=%s%s%s",
@@ -307,10 +311,13 @@ static void contain(struct sg_mailguard *g, const struct sg_config *c,
 	json_object_set(ev, "bans", json_object_get(done, "bans"));
 	if (ret)
 		json_object_set_new(ev, "errors", json_string(err));
+	/* Steps left to resume: the entry is marked failed, by step. */
+	json_object_set_new(ev, "failed", failed);
 	audit_mail(audit, "contain", p, ev);
 	json_decref(done);
-	/* What the state file now says is ours already. */
+	/* What the state file now says is ours already; one more entry, maybe over the cap. */
 	g->state_seen = (struct stat_key){};
+	g->prune_at = 0;
 }
 
 void sg_mailguard_contain(struct sg_mailguard *g, const struct sg_config *c,
@@ -428,11 +435,12 @@ static void hold_pending(struct sg_mailguard *g, const struct sg_config *c)
 				batch[j].p = NULL;
 			}
 		}
-		ret = sg_contain_hold(c, g->type, p->id, v, k, err, sizeof(err));
+		ret = sg_contain_hold(c, p->id, v, k, err, sizeof(err));
 		if (ret == -ENOENT)
 			continue;
 		if (ret) {
 			g->errors++;
+			g->steps_failed[SG_STEP_HOLD]++;
 			sg_escape_id(p->id, who, sizeof(who));
 			sg_error("mta: holding %zu message%s of %s: %s", k, k == 1 ? "" : "s", who,
 				 *err ? err : strerror(-ret));
@@ -452,6 +460,7 @@ void sg_mailguard_tick(struct sg_mailguard *g, const struct sg_config *c,
 	g->cfg = c;
 	sg_mailguard_read(g, now);
 	sync_state(g, c, now);
+	sg_mailresume_tick(g, c, audit, now);
 	sg_mailstats_each(g->stats, now, judge, &t);
 	sg_mailcampaign_tick(g, c, audit, now);
 	hold_pending(g, c);
@@ -630,6 +639,12 @@ void sg_mailguard_metrics(struct sg_mailguard *g, time_t now, struct sg_mta_metr
 	m->releases = g->releases;
 	m->held = g->holds;
 	m->errors = g->errors;
+	m->step_names = sg_contain_step_names;
+	m->steps_failed = g->steps_failed;
+	m->n_steps = SG_CONTAIN_STEPS;
+	m->pruned_names = sg_clog_pruned_names;
+	m->pruned = g->pruned;
+	m->n_pruned = SG_PRUNED_KINDS;
 	m->principals = h.principals;
 	busiest(g, now, &t);
 	for (i = 0; i < t.n && i < max; i++) {

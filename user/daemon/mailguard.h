@@ -19,6 +19,7 @@
 #include "core/decide.h"
 #include "daemon/defence.h"
 #include "core/detect.h"
+#include "mail/containlog.h"
 #include "mail/follow.h"
 #include "mail/journal.h"
 #include "core/mailstats.h"
@@ -46,7 +47,11 @@ struct sg_mailguard {
 		off_t size;
 	} state_seen; /* of the containment state file, when last read */
 	__u64 contained, releases, holds, alerts;
-	__u64 errors; /* containment steps that failed */
+	__u64 errors;			      /* containment steps that failed */
+	__u64 steps_failed[SG_CONTAIN_STEPS]; /* by step (mail/containlog.h) */
+	__u64 pruned[SG_PRUNED_KINDS];	      /* state entries dropped, by why */
+	time_t resume_at; /* when the state's unfinished steps are due; 0: none */
+	time_t prune_at;  /* when the state is pruned next */
 	/* Credential stuffing (daemon/mailcampaign.h); cfg: the daemon's, as of the last tick. */
 	struct sg_campaign *campaign;
 	const struct sg_config *cfg;

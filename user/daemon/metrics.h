@@ -64,6 +64,10 @@ struct sg_mta_metrics {
 	const __u64 *records; /* [n_events], by event */
 	size_t n_events;
 	__u64 auth_failures, bounces_in, alerts, contained, releases, held, errors;
+	/* Containment and release steps that failed, by step; state entries pruned, by why. */
+	const char *const *step_names, *const *pruned_names;
+	const __u64 *steps_failed, *pruned;
+	size_t n_steps, n_pruned;
 	/* What each bounded table (mailstats', the brute-force rules') dropped, by table. */
 	const char *const *dropped_names;
 	__u64 dropped[5 + SG_BRUTE_TABLES];

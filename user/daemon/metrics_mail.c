@@ -153,6 +153,13 @@ void sg_metrics_render_mta(FILE *f, const struct sg_mta_metrics *m)
 		sample_u64(f, totals[i].name, NO_LABELS,
 			   *(const __u64 *)((const char *)m + totals[i].off));
 	}
+	named_family(f, "smtpguard_containment_steps_failed_total", "counter",
+		     "Containment and release steps that failed, each tried again after a backoff.",
+		     "step", m->step_names, m->steps_failed, m->n_steps);
+	named_family(f, "smtpguard_contained_pruned_total", "counter",
+		     "Released principals dropped from [mta] state: past contained_keep (age), or "
+		     "the oldest over contained_max (cap).",
+		     "why", m->pruned_names, m->pruned, m->n_pruned);
 	family(f, "smtpguard_mta_principals", "gauge",
 	       "SASL accounts and local senders the daemon keeps counts for.");
 	snprintf(n, sizeof(n), "%zu", m->principals);

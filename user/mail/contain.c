@@ -12,6 +12,7 @@
 #include <bpf/bpf.h>
 
 #include "mail/contain.h"
+#include "mail/containlog.h"
 #include "sg_bucket.h"
 #include "host/ownaddr.h"
 #include "kern/maps.h"
@@ -25,10 +26,11 @@
 
 /*
  * Locks beside the state file: ".lock" for the state, ".tables.lock" for
- * the whole of a containment's or release's table edits (taken first), so
- * the daemon and the CLI never write a table at once.
+ * the whole of a containment's or release's steps (taken first), so
+ * the daemon and the CLI never write a table, or run one entry's steps, at
+ * once; without wait, -EWOULDBLOCK when the other holds it.
  */
-static int lock_file(const struct sg_config *c, const char *suffix)
+static int lock_file(const struct sg_config *c, const char *suffix, int wait)
 {
 	char path[PATH_MAX + 16];
 	int fd;
@@ -37,7 +39,7 @@ static int lock_file(const struct sg_config *c, const char *suffix)
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
-	if (flock(fd, LOCK_EX)) {
+	if (flock(fd, wait ? LOCK_EX : LOCK_EX | LOCK_NB)) {
 		close(fd);
 		return -errno;
 	}
@@ -78,7 +80,7 @@ static int state_save(const struct sg_config *c, json_t *s)
 /* Runs fn on the state under the lock and saves it when fn returns 0. */
 static int state_update(const struct sg_config *c, int (*fn)(json_t *s, void *ctx), void *ctx)
 {
-	int lock = lock_file(c, ".lock"), ret;
+	int lock = lock_file(c, ".lock", 1), ret;
 	json_t *s;
 
 	if (lock < 0)
@@ -167,190 +169,57 @@ void sg_contain_plan(const struct sg_config *c, enum sg_mta_type t,
 				    req->rule, e->value, sizeof(e->value));
 }
 
-/* --- containing ----------------------------------------------------------- */
+/* --- the steps ------------------------------------------------------------ */
 
-/* The plan's IPs banned; those banned anew recorded in banned (may be NULL). */
-static int ban_ips(const struct sg_contain_plan *p, json_t *banned, char *err, size_t errlen)
+/* Appends each string of from that to lacks. */
+static void add_unique(json_t *to, json_t *from)
 {
-	struct sg_ban_key key;
-	const char *why;
-	size_t i;
-	int ret = 0, r;
+	json_t *v, *w;
+	size_t i, j;
 
-	for (i = 0; i < p->n_ips; i++) {
-		if (sg_parse_cidr(p->ips[i], &key, &why)) {
-			sg_mta_note(err, errlen, "bad client address '%s'", p->ips[i]);
+	json_array_foreach(from, i, v)
+	{
+		json_array_foreach(to, j, w) if (json_equal(v, w)) break;
+		if (json_is_string(v) && j == json_array_size(to))
+			json_array_append(to, v);
+	}
+}
+
+/* to_ban banned for ban_for_s; each banned, refused or standing longer leaves to_ban. */
+static int step_ban(const struct sg_config *c, json_t *e, char *err, size_t errlen)
+{
+	__u64 for_ns = (__u64)json_integer_value(json_object_get(e, "ban_for_s")) * SG_NS_PER_SEC;
+	json_t *bans = json_object_get(e, "bans"), *left = json_array(), *v;
+	struct sg_ban_key key;
+	const char *ip, *why;
+	int ret = 0, r;
+	size_t i;
+
+	if (!json_is_array(bans)) {
+		bans = json_array();
+		json_object_set_new(e, "bans", bans);
+	}
+	json_array_foreach(json_object_get(e, "to_ban"), i, v)
+	{
+		ip = json_string_value(v) ?: "";
+		if (sg_parse_cidr(ip, &key, &why)) {
+			sg_mta_note(err, errlen, "bad client address '%s'", ip);
 			continue;
 		}
-		r = sg_ban_auto(p->cfg, &key, p->ban_ns, SG_BAN_CONTAIN);
+		r = sg_ban_auto(c, &key, for_ns, SG_BAN_CONTAIN);
 		/* A webmail front end or the operator's network logged in to it: never banned. */
 		if (r > 0 || r == -EPERM)
 			continue;
 		if (r) {
-			sg_mta_note(err, errlen, "banning %s: %s", p->ips[i], strerror(-r));
+			sg_mta_note(err, errlen, "banning %s: %s", ip, strerror(-r));
+			json_array_append(left, v);
 			ret = ret ? ret : r;
 			continue;
 		}
-		if (banned)
-			json_array_append_new(banned, json_string(p->ips[i]));
+		json_array_append(bans, v);
 	}
+	json_object_set_new(e, "to_ban", left);
 	return ret;
-}
-
-struct put_ctx {
-	const char *principal;
-	json_t *entry;
-};
-
-static int put_entry(json_t *s, void *ctx)
-{
-	struct put_ctx *p = ctx;
-
-	return json_object_set(s, p->principal, p->entry) ? -ENOMEM : 0;
-}
-
-/* The plan's table line through the MTA, recorded in the state's entry (a key is UTF-8). */
-static int apply_table(const struct sg_config *c, struct sg_contain_plan *p, json_t *entry,
-		       char *err, size_t errlen)
-{
-	int ret = p->mta->hold_account(c, &p->entry, 1, err, errlen);
-
-	json_object_set_new(entry, "key", json_string(p->entry.key));
-	json_object_set_new(entry, "table", json_string(p->mta->tables[p->entry.table]));
-	return ret;
-}
-
-static int apply(const struct sg_config *c, struct sg_contain_plan *p,
-		 const struct sg_contain_req *req, json_t **done, char *err, size_t errlen)
-{
-	json_t *entry, *banned = json_array();
-	int ret = 0, r, lock = lock_file(c, ".tables.lock");
-
-	entry = json_pack("{s:I, s:s, s:s, s:o, s:o}", "since", (json_int_t)time(NULL), "rule",
-			  req->rule, "mta", sg_mta_type_names[p->mta ? p->mta->type : SG_MTA_NONE],
-			  "held", strings(p->qids, p->n_qids), "bans", banned);
-	if (!entry) {
-		if (lock >= 0)
-			close(lock);
-		return -ENOMEM;
-	}
-	ret = ban_ips(p, banned, err, errlen);
-	if (!p->keyed) {
-		sg_mta_note(err, errlen,
-			    "%s: no table key (a user with no name, or a login no table can hold): "
-			    "held by queue id and in-band only",
-			    p->id);
-		ret = -ENOENT;
-	} else if (p->mta) {
-		r = apply_table(c, p, entry, err, errlen);
-		ret = ret ? ret : r;
-	}
-	r = p->mta ? p->mta->hold_queued(c, p->qids, p->n_qids, err, errlen) : 0;
-	ret = ret ? ret : r;
-	if (p->ban_ns)
-		json_object_set_new(entry, "ban_for_s",
-				    json_integer((json_int_t)(p->ban_ns / SG_NS_PER_SEC)));
-	r = state_update(c, put_entry, &(struct put_ctx){ p->id, entry });
-	if (r)
-		sg_mta_note(err, errlen, "%s: %s", c->mta.contained_path, strerror(-r));
-	ret = ret ? ret : r;
-	if (done)
-		*done = json_incref(entry);
-	json_decref(entry);
-	if (lock >= 0)
-		close(lock);
-	return ret;
-}
-
-int sg_contain(const struct sg_config *c, enum sg_mta_type t, const struct sg_contain_req *req,
-	       json_t **done, char *err, size_t errlen)
-{
-	struct sg_contain_plan p;
-
-	*err = '\0';
-	sg_contain_plan(c, t, req, sg_contain_uid_name, &p);
-	if (!p.id[0]) {
-		sg_mta_note(err, errlen, "a principal of %zu bytes: %s", strlen(req->principal),
-			    strerror(ENAMETOOLONG));
-		return -ENAMETOOLONG;
-	}
-	return apply(c, &p, req, done, err, errlen);
-}
-
-struct hold_ctx {
-	const char *principal;
-	const char *const *qids;
-	size_t n;
-};
-
-static int add_held(json_t *s, void *ctx)
-{
-	struct hold_ctx *h = ctx;
-	json_t *e = json_object_get(s, h->principal), *held = json_object_get(e, "held"), *q;
-	size_t i, j;
-
-	/* Released meanwhile (by the CLI, under this lock): not to be held any more. */
-	if (!json_is_array(held) || json_object_get(e, "released"))
-		return -ENOENT;
-	/* Each once: the in-band judge's holds may be in the containment's own list already. */
-	for (i = 0; i < h->n; i++) {
-		json_array_foreach(held, j, q) if (json_is_string(q) &&
-						   !strcmp(json_string_value(q), h->qids[i])) break;
-		if (j == json_array_size(held))
-			json_array_append_new(held, json_string(h->qids[i]));
-	}
-	return 0;
-}
-
-int sg_contain_hold(const struct sg_config *c, enum sg_mta_type t, const char *principal,
-		    const char *const *qids, size_t n, char *err, size_t errlen)
-{
-	char id[SG_ESCAPED_LEN(SG_PRINCIPAL_MAX)];
-	const struct sg_mta_ops *b;
-	int ret;
-
-	*err = '\0';
-	if (sg_escape_id(principal, id, sizeof(id)) < 0)
-		return -ENAMETOOLONG;
-	/* Recorded first, under the lock: a release in between means not to hold. */
-	ret = state_update(c, add_held, &(struct hold_ctx){ id, qids, n });
-	if (ret)
-		return ret;
-	b = sg_mta_backend(t);
-	return b ? b->hold_queued(c, qids, n, err, errlen) : 0;
-}
-
-/* --- release -------------------------------------------------------------- */
-
-struct release_ctx {
-	const char *principal;
-	time_t now;
-	json_t *was;
-};
-
-static int mark_released(json_t *s, void *ctx)
-{
-	struct release_ctx *r = ctx;
-	json_t *e = json_object_get(s, r->principal);
-
-	if (!e || json_object_get(e, "released"))
-		return -ENOENT;
-	r->was = json_deep_copy(e);
-	json_object_set_new(e, "released", json_integer((json_int_t)r->now));
-	json_object_set_new(e, "held", json_array());
-	json_object_set_new(e, "bans", json_array());
-	json_object_del(e, "senders"); /* an earlier version's: removed below */
-	return 0;
-}
-
-static size_t string_array(json_t *a, const char **out, size_t max)
-{
-	size_t i, n = 0;
-
-	for (i = 0; i < json_array_size(a) && n < max; i++)
-		if (json_is_string(json_array_get(a, i)))
-			out[n++] = json_string_value(json_array_get(a, i));
-	return n;
 }
 
 static int unban_ips(json_t *bans, char *err, size_t errlen)
@@ -374,98 +243,410 @@ static int unban_ips(json_t *bans, char *err, size_t errlen)
 	return 0;
 }
 
-/* Into e (room for max): the table lines the state's entry says were written. */
-static size_t release_entries(const struct sg_mta_ops *b, json_t *was, struct sg_mta_entry *e,
-			      size_t max, char *err, size_t errlen)
+/* Into v (room for max): the table lines e names, its key's first, then old senders'. */
+static size_t table_entries(const struct sg_mta_ops *b, json_t *e, struct sg_mta_entry *v,
+			    size_t max, char *err, size_t errlen)
 {
-	const char *table = json_string_value(json_object_get(was, "table")), *key;
-	json_t *senders = json_object_get(was, "senders");
+	const char *table = json_string_value(json_object_get(e, "table")), *key;
+	json_t *senders = json_object_get(e, "senders");
 	size_t n = 0, i;
 	int t;
 
-	key = json_string_value(json_object_get(was, "key"));
+	key = json_string_value(json_object_get(e, "key"));
 	for (t = 0; table && key && t < SG_TAB_KINDS && n < max; t++) {
 		if (!b->tables[t] || strcmp(table, b->tables[t]))
 			continue;
-		e[n].table = (enum sg_mta_table)t;
-		snprintf(e[n++].key, sizeof(e->key), "%s", key);
+		v[n].table = (enum sg_mta_table)t;
+		snprintf(v[n++].key, sizeof(v->key), "%s", key);
 	}
 	for (i = 0; i < json_array_size(senders) && n < max; i++) {
 		key = json_string_value(json_array_get(senders, i));
 		if (!key)
 			continue;
-		e[n].table = SG_TAB_SENDER;
-		snprintf(e[n++].key, sizeof(e->key), "%s", key);
+		v[n].table = SG_TAB_SENDER;
+		snprintf(v[n++].key, sizeof(v->key), "%s", key);
 	}
 	/* A key cut to fit would remove another: not one a containment wrote. */
 	for (i = 0; i < n; i++) {
-		if (strlen(e[i].key) == sizeof(e->key) - 1) {
-			sg_mta_note(err, errlen, "'%s...' cannot be a key of %s", e[i].key,
-				    b->tables[e[i].table] ?: "a table");
-			e[i--] = e[--n];
+		if (strlen(v[i].key) == sizeof(v->key) - 1) {
+			sg_mta_note(err, errlen, "'%s...' cannot be a key of %s", v[i].key,
+				    b->tables[v[i].table] ?: "a table");
+			v[i--] = v[--n];
 		}
 	}
 	return n;
 }
 
-/* Its table lines removed and its messages let go, through the MTA that held them. */
-static int release_mta(const struct sg_config *c, json_t *was, char *err, size_t errlen)
+/* The key's line written with its value (hold), or e's lines removed, through b. */
+static int step_table(const struct sg_config *c, const struct sg_mta_ops *b, json_t *e, int hold,
+		      char *err, size_t errlen)
 {
-	const struct sg_mta_ops *b =
-		sg_mta_backend_named(json_string_value(json_object_get(was, "mta")) ?: "");
-	json_t *held = json_object_get(was, "held");
-	size_t max = 1 + json_array_size(json_object_get(was, "senders")), n;
-	struct sg_mta_entry *e;
-	const char **v;
-	int ret = 0, r;
+	size_t max = 1 + json_array_size(json_object_get(e, "senders")), n;
+	struct sg_mta_entry *v;
+	int ret;
 
 	if (!b)
 		return 0;
-	e = calloc(max, sizeof(*e));
-	if (e) {
-		n = release_entries(b, was, e, max, err, errlen);
-		ret = n ? b->release_account(c, e, n, err, errlen) : 0;
-		free(e);
+	v = calloc(max, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	n = table_entries(b, e, v, max, err, errlen);
+	if (hold) {
+		n = n && v[0].table != SG_TAB_SENDER;
+		snprintf(v[0].value, sizeof(v->value), "%s",
+			 json_string_value(json_object_get(e, "value")) ?: "");
 	}
-	v = calloc(json_array_size(held) + 1, sizeof(*v));
-	if (v) {
-		n = string_array(held, v, json_array_size(held));
-		r = b->release_queued(c, v, n, err, errlen);
-		ret = ret ? ret : r;
-		free(v);
-	}
+	ret = !n     ? 0
+	      : hold ? b->hold_account(c, v, n, err, errlen)
+		     : b->release_account(c, v, n, err, errlen);
+	free(v);
 	return ret;
+}
+
+/* The queue ids of e's list held (hold) or let go, through b. */
+static int step_queue(const struct sg_config *c, const struct sg_mta_ops *b, json_t *e,
+		      const char *list, int hold, char *err, size_t errlen)
+{
+	json_t *a = json_object_get(e, list);
+	const char **v;
+	size_t i, n = 0;
+	int ret;
+
+	if (!b || !json_array_size(a))
+		return 0;
+	v = calloc(json_array_size(a), sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (i = 0; i < json_array_size(a); i++)
+		if (json_is_string(json_array_get(a, i)))
+			v[n++] = json_string_value(json_array_get(a, i));
+	ret = hold ? b->hold_queued(c, v, n, err, errlen) : b->release_queued(c, v, n, err, errlen);
+	free(v);
+	return ret;
+}
+
+static int run_step(const struct sg_config *c, enum sg_contain_step s, json_t *e, char *err,
+		    size_t errlen)
+{
+	const struct sg_mta_ops *b =
+		sg_mta_backend_named(json_string_value(json_object_get(e, "mta")) ?: "");
+
+	switch (s) {
+	case SG_STEP_BAN:
+		return step_ban(c, e, err, errlen);
+	case SG_STEP_TABLE:
+	case SG_STEP_UNTABLE:
+		return step_table(c, b, e, s == SG_STEP_TABLE, err, errlen);
+	case SG_STEP_HOLD:
+		return step_queue(c, b, e, "to_hold", 1, err, errlen);
+	case SG_STEP_UNHOLD:
+		return step_queue(c, b, e, "held", 0, err, errlen);
+	case SG_STEP_UNBAN:
+		return unban_ips(json_object_get(e, "bans"), err, errlen);
+	default:
+		return 0;
+	}
+}
+
+struct put_ctx {
+	const char *principal;
+	json_t *entry;
+};
+
+static int put_entry(json_t *s, void *ctx)
+{
+	struct put_ctx *p = ctx;
+
+	return json_object_set(s, p->principal, p->entry) ? -ENOMEM : 0;
+}
+
+/*
+ * The steps of e's todo (those in the mask only, unless it is 0), in
+ * order, each recorded in the state under id once tried: struck off when
+ * done, put off when it failed at now (the next ones are still tried: a
+ * spammer is held as far as possible, a release undoes all it can).
+ * Returns the first error; err says each, by its step's name.
+ */
+static int run_steps(const struct sg_config *c, const char *id, json_t *e, unsigned only,
+		     time_t now, char *err, size_t errlen)
+{
+	json_t *todo = json_deep_copy(json_object_get(e, "todo")), *v;
+	int ret = 0, saved = 0, r, s;
+	char why[1024];
+	size_t i;
+
+	json_array_foreach(todo, i, v)
+	{
+		s = sg_clog_step(json_string_value(v));
+		if (s < 0 || (only && !(only & 1u << s)))
+			continue;
+		why[0] = '\0';
+		r = run_step(c, (enum sg_contain_step)s, e, why, sizeof(why));
+		if (r) {
+			sg_clog_failed(e, (enum sg_contain_step)s, *why ? why : strerror(-r), now);
+			sg_mta_note(err, errlen, "%s: %s", sg_contain_step_names[s],
+				    *why ? why : strerror(-r));
+			ret = ret ? ret : r;
+		} else {
+			sg_clog_done(e, (enum sg_contain_step)s);
+			if (*why)
+				sg_mta_note(err, errlen, "%s", why);
+		}
+		r = state_update(c, put_entry, &(struct put_ctx){ id, e });
+		/* Told once: each step's record fails alike. */
+		if (r && !saved++)
+			sg_mta_note(err, errlen, "%s: %s", c->mta.contained_path, strerror(-r));
+		ret = ret ? ret : r;
+	}
+	json_decref(todo);
+	return ret;
+}
+
+/* --- containing ----------------------------------------------------------- */
+
+/* The intent: what the plan will do, every step of it still to do. */
+static json_t *intent(const struct sg_contain_plan *p, const struct sg_contain_req *req)
+{
+	json_t *e = json_pack(
+		"{s:I, s:s, s:s, s:o, s:o, s:[]}", "since", (json_int_t)time(NULL), "rule",
+		req->rule, "mta", sg_mta_type_names[p->mta ? p->mta->type : SG_MTA_NONE], "held",
+		strings(p->qids, p->n_qids), "to_hold", strings(p->qids, p->n_qids), "bans");
+
+	if (!e)
+		return NULL;
+	if (p->ban_ns) {
+		json_object_set_new(e, "ban_for_s",
+				    json_integer((json_int_t)(p->ban_ns / SG_NS_PER_SEC)));
+		json_object_set_new(e, "to_ban", strings(p->ips, p->n_ips));
+	}
+	/* Its line in the MTA's table (a key is UTF-8). */
+	if (p->keyed && p->mta) {
+		json_object_set_new(e, "key", json_string(p->entry.key));
+		json_object_set_new(e, "table", json_string(p->mta->tables[p->entry.table]));
+		json_object_set_new(e, "value", json_string(p->entry.value));
+	}
+	sg_clog_begin(e);
+	return e;
+}
+
+static int put_intent(json_t *s, void *ctx)
+{
+	struct put_ctx *p = ctx;
+	json_t *old = json_object_get(s, p->principal);
+
+	/* A release left undone: what it had still to undo is this containment's now. */
+	if (json_object_get(old, "released") && sg_clog_next(old) >= 0) {
+		add_unique(json_object_get(p->entry, "held"), json_object_get(old, "held"));
+		add_unique(json_object_get(p->entry, "bans"), json_object_get(old, "bans"));
+	}
+	return put_entry(s, ctx);
+}
+
+int sg_contain(const struct sg_config *c, enum sg_mta_type t, const struct sg_contain_req *req,
+	       json_t **done, char *err, size_t errlen)
+{
+	struct sg_contain_plan p;
+	int ret, r, lock;
+	json_t *e;
+
+	*err = '\0';
+	sg_contain_plan(c, t, req, sg_contain_uid_name, &p);
+	if (!p.id[0]) {
+		sg_mta_note(err, errlen, "a principal of %zu bytes: %s", strlen(req->principal),
+			    strerror(ENAMETOOLONG));
+		return -ENAMETOOLONG;
+	}
+	e = intent(&p, req);
+	if (!e)
+		return -ENOMEM;
+	lock = lock_file(c, ".tables.lock", 1);
+	/* Recorded before any step: a crash from here on leaves it to resume. */
+	ret = state_update(c, put_intent, &(struct put_ctx){ p.id, e });
+	if (ret)
+		sg_mta_note(err, errlen, "%s: %s", c->mta.contained_path, strerror(-ret));
+	if (!p.keyed) {
+		sg_mta_note(err, errlen,
+			    "%s: no table key (a user with no name, or a login no table can hold): "
+			    "held by queue id and in-band only",
+			    p.id);
+		ret = ret ? ret : -ENOENT;
+	}
+	r = run_steps(c, p.id, e, 0, time(NULL), err, errlen);
+	ret = ret ? ret : r;
+	if (lock >= 0)
+		close(lock);
+	if (done)
+		*done = e;
+	else
+		json_decref(e);
+	return ret;
+}
+
+struct hold_ctx {
+	const char *principal;
+	const char *const *qids;
+	size_t n;
+	json_t *entry; /* a copy of its entry, to hold from */
+};
+
+static int add_held(json_t *s, void *ctx)
+{
+	struct hold_ctx *h = ctx;
+	json_t *e = json_object_get(s, h->principal), *held = json_object_get(e, "held"), *more;
+
+	/* Released meanwhile (by the CLI, under this lock): not to be held any more. */
+	if (!json_is_array(held) || json_object_get(e, "released"))
+		return -ENOENT;
+	if (!json_is_array(json_object_get(e, "to_hold")))
+		json_object_set_new(e, "to_hold", json_array());
+	/* Each once: the in-band judge's holds may be in the containment's own list already. */
+	more = strings(h->qids, h->n);
+	add_unique(held, more);
+	add_unique(json_object_get(e, "to_hold"), more);
+	json_decref(more);
+	sg_clog_add(e, SG_STEP_HOLD);
+	h->entry = json_deep_copy(e);
+	return h->entry ? 0 : -ENOMEM;
+}
+
+int sg_contain_hold(const struct sg_config *c, const char *principal, const char *const *qids,
+		    size_t n, char *err, size_t errlen)
+{
+	char id[SG_ESCAPED_LEN(SG_PRINCIPAL_MAX)];
+	struct hold_ctx h = { id, qids, n, NULL };
+	int ret, lock;
+
+	*err = '\0';
+	if (sg_escape_id(principal, id, sizeof(id)) < 0)
+		return -ENAMETOOLONG;
+	/* A release waits until they are held and recorded, then lets them go with the rest. */
+	lock = lock_file(c, ".tables.lock", 1);
+	/* Recorded first: a release in between means not to hold. */
+	ret = state_update(c, add_held, &h);
+	if (!ret)
+		ret = run_steps(c, id, h.entry, 1u << SG_STEP_HOLD, time(NULL), err, errlen);
+	json_decref(h.entry);
+	if (lock >= 0)
+		close(lock);
+	return ret;
+}
+
+/* --- release -------------------------------------------------------------- */
+
+struct release_ctx {
+	const char *principal;
+	time_t now;
+	json_t *was, *entry; /* before, and as a release (copies) */
+};
+
+static int begin_release(json_t *s, void *ctx)
+{
+	struct release_ctx *r = ctx;
+	json_t *e = json_object_get(s, r->principal);
+
+	if (!e)
+		return -ENOENT;
+	r->was = json_deep_copy(e);
+	if (sg_clog_release(e, r->now) == -ENOENT) {
+		json_decref(r->was);
+		r->was = NULL;
+		return -ENOENT;
+	}
+	r->entry = json_deep_copy(e);
+	return r->was && r->entry ? 0 : -ENOMEM;
 }
 
 int sg_release_principal(const struct sg_config *c, const char *principal, time_t now,
 			 json_t **undone, char *err, size_t errlen)
 {
 	char id[SG_ESCAPED_LEN(SG_PRINCIPAL_MAX)];
-	struct release_ctx rc = { id, now, NULL };
-	int ret, r, lock;
+	struct release_ctx rc = { id, now, NULL, NULL };
+	int ret, lock;
 
 	*err = '\0';
 	if (sg_escape_id(principal, id, sizeof(id)) < 0)
 		return -ENOENT; /* longer than any contained */
-	lock = lock_file(c, ".tables.lock");
-	ret = state_update(c, mark_released, &rc);
-	if (ret) {
-		if (ret != -ENOENT)
-			sg_mta_note(err, errlen, "%s: %s", c->mta.contained_path, strerror(-ret));
-		if (lock >= 0)
-			close(lock);
-		return ret;
-	}
-	ret = release_mta(c, rc.was, err, errlen);
-	r = unban_ips(json_object_get(rc.was, "bans"), err, errlen);
-	ret = ret ? ret : r;
+	lock = lock_file(c, ".tables.lock", 1);
+	/* Begun, or begun before and left undone: what it names is kept until each step is done. */
+	ret = state_update(c, begin_release, &rc);
+	if (ret && ret != -ENOENT)
+		sg_mta_note(err, errlen, "%s: %s", c->mta.contained_path, strerror(-ret));
+	if (!ret)
+		ret = run_steps(c, id, rc.entry, 0, now, err, errlen);
+	json_decref(rc.entry);
+	if (lock >= 0)
+		close(lock);
 	if (undone)
 		*undone = rc.was;
 	else
 		json_decref(rc.was);
+	return ret;
+}
+
+/* --- resuming and pruning ------------------------------------------------- */
+
+/* Entries resumed in one call, each a few tool runs at most: a tick is not held up long. */
+#define RESUME_MAX 4
+
+time_t sg_contain_resume(const struct sg_config *c, time_t now, sg_contain_told told, void *ctx)
+{
+	int lock = lock_file(c, ".tables.lock", 0), runs = 0;
+	json_t *s, *e, *before;
+	time_t next = 0, due;
+	char err[1024];
+	const char *id;
+
+	/* The CLI is at it: not waited for. */
+	if (lock == -EWOULDBLOCK)
+		return now + 1;
+	s = sg_contain_state(c);
+	json_object_foreach(s, id, e)
+	{
+		due = sg_clog_due(e);
+		if (due && due <= now && runs < RESUME_MAX) {
+			runs++;
+			before = json_deep_copy(e);
+			err[0] = '\0';
+			run_steps(c, id, e, 0, now, err, sizeof(err));
+			if (told)
+				told(id, before, e, err, ctx);
+			json_decref(before);
+			due = sg_clog_due(e);
+		}
+		if (due && (!next || due < next))
+			next = due;
+	}
+	json_decref(s);
 	if (lock >= 0)
 		close(lock);
-	return ret;
+	return next;
+}
+
+struct prune_ctx {
+	const struct sg_config *c;
+	time_t now;
+	__u64 *pruned;
+};
+
+static int prune(json_t *s, void *ctx)
+{
+	struct prune_ctx *p = ctx;
+
+	/* Nothing dropped: nothing to write. */
+	return sg_clog_prune(s, p->now, (time_t)(p->c->mta.contained_keep_ns / SG_NS_PER_SEC),
+			     p->c->mta.contained_max, p->pruned)
+		       ? 0
+		       : -ENOENT;
+}
+
+int sg_contain_prune(const struct sg_config *c, time_t now, __u64 pruned[SG_PRUNED_KINDS])
+{
+	int ret;
+
+	if (access(c->mta.contained_path, F_OK))
+		return 0;
+	ret = state_update(c, prune, &(struct prune_ctx){ c, now, pruned });
+	return ret == -ENOENT ? 0 : ret;
 }
 
 int sg_contain_principal_arg(const char *esc, char *out, size_t len)

@@ -33,6 +33,7 @@
 #include "core/config.h"
 #include "core/mailrec.h"
 #include "core/mailstats.h"
+#include "mail/containlog.h"
 #include "mail/mta.h"
 #include "util/render.h"
 
@@ -50,12 +51,12 @@ struct sg_contain_req {
  * no I/O but the name of a local UID (uid_name).
  */
 struct sg_contain_plan {
-	const struct sg_mta_ops *mta; /* NULL: no MTA: the bans and the state only */
+	const struct sg_mta_ops *mta;		   /* NULL: no MTA: the bans and the state only */
 	char id[SG_ESCAPED_LEN(SG_PRINCIPAL_MAX)]; /* its key in the state; "": too long */
 	/* It has a table key (a SASL login, or a local sender's name) a table can hold. */
 	int keyed;
 	struct sg_mta_entry entry; /* its line in the MTA's table, when keyed and an MTA */
-	const char *const *qids; /* held */
+	const char *const *qids;   /* held */
 	size_t n_qids;
 	const char *const *ips; /* banned for ban_ns: none when [mta] ban is 0 */
 	size_t n_ips;
@@ -76,11 +77,13 @@ void sg_contain_plan(const struct sg_config *c, enum sg_mta_type t,
 		     struct sg_contain_plan *plan);
 
 /*
- * Contains req->principal: its plan carried out, bans first (they cut the
- * attacker off while the MTA takes up the tables), then the tables, the
- * holds and the state. Whatever of it
- * fails is reported in err, and the rest is still done: a spammer is held
- * as far as possible. *done (may be NULL) gets the entry written to the
+ * Contains req->principal: its plan written to the state as the intent
+ * (mail/containlog.h) before any step, then carried out, bans first (they
+ * cut the attacker off while the MTA takes up the tables), then the
+ * table, the holds, each step recorded once tried. Whatever of it fails is
+ * reported in err (by step) and left in the entry's todo, to be tried
+ * again (sg_contain_resume), and the rest is still done: a spammer is held
+ * as far as possible. *done (may be NULL) gets the entry as written to the
  * state (a new reference). Returns 0 or the first error.
  */
 int sg_contain(const struct sg_config *c, enum sg_mta_type t, const struct sg_contain_req *req,
@@ -88,21 +91,48 @@ int sg_contain(const struct sg_config *c, enum sg_mta_type t, const struct sg_co
 
 /*
  * Holds more queued messages of a principal contained already (they came
- * in before the MTA took up its table) and records them; -ENOENT, holding
- * nothing, when it is no longer contained (released meanwhile).
+ * in before the MTA took up its table), recorded first, through the MTA
+ * it was contained through; -ENOENT, holding nothing, when it is no
+ * longer contained (released meanwhile). A failed hold is left to resume.
  */
-int sg_contain_hold(const struct sg_config *c, enum sg_mta_type t, const char *principal,
-		    const char *const *qids, size_t n, char *err, size_t errlen);
+int sg_contain_hold(const struct sg_config *c, const char *principal, const char *const *qids,
+		    size_t n, char *err, size_t errlen);
 
 /*
  * Undoes it all: table entries, holds (the messages go on their way),
- * bans; the state keeps the principal as released at now. *undone (may be
- * NULL) gets the entry as it was. -ENOENT when it is not contained.
+ * bans; the state marks the principal released at now first, and keeps
+ * each undo list until its step has succeeded, so that a failed step is
+ * tried again (sg_contain_resume, or this again: a release left undone is
+ * carried on, not begun anew). *undone (may be NULL) gets the entry as it
+ * was. -ENOENT when it is not contained (nor its release left undone).
  */
 int sg_release_principal(const struct sg_config *c, const char *principal, time_t now,
 			 json_t **undone, char *err, size_t errlen);
 
-/* The state: { principal: { since, rule, mta, held: [], bans: [], released? } }; NULL if none. */
+/* Told of each entry resumed: as it was, as it is now (its todo: what failed), err. */
+typedef void (*sg_contain_told)(const char *id, const json_t *before, const json_t *after,
+				const char *err, void *ctx);
+
+/*
+ * Carries on with the containments and releases the state leaves
+ * unfinished (a crash between steps, or a step that failed) that are due
+ * at now, a few per call, each through its remaining steps; told (may be
+ * NULL) of each. Never waits for the CLI's release. Returns when the next
+ * is due (0: none).
+ */
+time_t sg_contain_resume(const struct sg_config *c, time_t now, sg_contain_told told, void *ctx);
+
+/*
+ * [mta] contained_keep and contained_max applied to the state at now
+ * (sg_clog_prune: never an entry contained or a release left undone);
+ * what it drops is counted into pruned.
+ */
+int sg_contain_prune(const struct sg_config *c, time_t now, __u64 pruned[SG_PRUNED_KINDS]);
+
+/*
+ * The state: { principal: { since, rule, mta, held: [], bans: [], released?,
+ * and the journal's fields (containlog.h) } }; NULL if none.
+ */
 json_t *sg_contain_state(const struct sg_config *c);
 
 /*
