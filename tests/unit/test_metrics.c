@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 
 #include "daemon/metrics.h"
+#include "mail/containlog.h"
 
 static struct sg_status st;
 
@@ -632,6 +633,8 @@ static void test_mail_tables(void **state)
 {
 	static const char *const names[] = { "mail_principals", "bruteforce_offenders" };
 	static const __u64 records[SG_MTA_EVENT_KINDS];
+	static const __u64 failed[SG_CONTAIN_STEPS] = { [SG_STEP_HOLD] = 3, [SG_STEP_UNHOLD] = 1 };
+	static const __u64 pruned[SG_PRUNED_KINDS] = { 12, 5 };
 	struct sg_account_metric a = { .kind = "sasl", .messages = 3 };
 	struct sg_mta_metrics mta = { .type = "postfix",
 				      .event_names = sg_mta_event_names,
@@ -642,9 +645,26 @@ static void test_mail_tables(void **state)
 				      .dropped = { 11809, 7 },
 				      .n_dropped = 2,
 				      .accounts = &a,
-				      .n_accounts = 1 };
+				      .n_accounts = 1,
+				      .step_names = sg_contain_step_names,
+				      .steps_failed = failed,
+				      .n_steps = SG_CONTAIN_STEPS,
+				      .pruned_names = sg_clog_pruned_names,
+				      .pruned = pruned,
+				      .n_pruned = SG_PRUNED_KINDS };
 	struct sg_metrics m = { .st = &st, .version = "0.4.0", .mta = &mta };
 	static const char *const want[] = {
+		/* Containment steps that failed, by step; the state's entries pruned, by why. */
+		"\n# TYPE smtpguard_containment_steps_failed_total counter\n"
+		"smtpguard_containment_steps_failed_total{step=\"ban\"} 0\n"
+		"smtpguard_containment_steps_failed_total{step=\"table\"} 0\n"
+		"smtpguard_containment_steps_failed_total{step=\"hold\"} 3\n"
+		"smtpguard_containment_steps_failed_total{step=\"release_table\"} 0\n"
+		"smtpguard_containment_steps_failed_total{step=\"release_hold\"} 1\n"
+		"smtpguard_containment_steps_failed_total{step=\"unban\"} 0\n",
+		"\n# TYPE smtpguard_contained_pruned_total counter\n"
+		"smtpguard_contained_pruned_total{why=\"age\"} 12\n"
+		"smtpguard_contained_pruned_total{why=\"cap\"} 5\n",
 		"\nsmtpguard_mta_principals 8192\n"
 		"# HELP smtpguard_evicted_total Entries a bounded table dropped.\n"
 		"# TYPE smtpguard_evicted_total counter\n"
@@ -663,6 +683,7 @@ static void test_mail_tables(void **state)
 		print_message("%s", want[i] + 1);
 		assert_non_null(strstr(buf, want[i]));
 	}
+	assert_promtool_accepts(buf);
 	free(buf);
 }
 

@@ -36,7 +36,6 @@
 
 #define AUDIT_SHOWN 5
 
-
 static int lookup(const char *map, const void *key, void *value)
 {
 	int fd = sg_pin_open(map), err;
@@ -359,6 +358,22 @@ static const char *joined(const json_t *a, char *buf, size_t len)
 	return buf;
 }
 
+/* A containment or release left unfinished (mail/containlog.h): what is left, and why. */
+static void print_pending(const json_t *e, time_t now)
+{
+	char list[1024], at[96], why[1024];
+
+	if (!json_array_size(json_object_get(e, "todo")))
+		return;
+	printf("  steps left: %s", joined(json_object_get(e, "todo"), list, sizeof(list)));
+	if (num(e, "tries") > 0)
+		printf(" (failed %lld time%s, next try %s: %s)", (long long)num(e, "tries"),
+		       num(e, "tries") == 1 ? "" : "s",
+		       when((time_t)num(e, "retry_at"), now, at, sizeof(at)),
+		       sg_printable(str(e, "error"), why, sizeof(why)));
+	printf("; the daemon carries them on\n");
+}
+
 static void print_contained(const json_t *e, const char *path, int unreadable, time_t now)
 {
 	char since[96], released[96], list[1024], dur[32];
@@ -376,6 +391,7 @@ static void print_contained(const json_t *e, const char *path, int unreadable, t
 		printf("contained: no; released %s, after containment from %s by rule %s\n",
 		       when((time_t)num(e, "released"), now, released, sizeof(released)),
 		       when((time_t)num(e, "since"), 0, since, sizeof(since)), str(e, "rule"));
+		print_pending(e, now);
 		return;
 	}
 	when((time_t)num(e, "since"), now, since, sizeof(since));
@@ -395,6 +411,7 @@ static void print_contained(const json_t *e, const char *path, int unreadable, t
 	if (json_array_size(senders))
 		printf("  its envelope senders in the Postfix sender table: %s\n",
 		       joined(senders, list, sizeof(list)));
+	print_pending(e, now);
 }
 
 static void print_audit(const json_t *audit, const char *none)

@@ -280,7 +280,10 @@ static int release_mail(const char *id, const struct policy_args *a)
 	json_decref(e.params);
 	json_decref(was);
 	if (ret)
-		return sg_fail("releasing %s, not all of it was undone: %s", safe, err);
+		return sg_fail(
+			"releasing %s, not all of it was undone (what is left stays in [mta] "
+			"state: the daemon tries it again, as does this command): %s",
+			safe, err);
 	return SG_EXIT_OK;
 }
 
