@@ -29,19 +29,20 @@ test_chaos_restart_mid_containment()
 	local n i pid want released ip=${MLAB_ATTACKERS[0]}
 
 	n=$(at_scale 5 50)
-	# A new sender over 1 a minute with 3 messages is contained at once.
-	mta_for_test "new_sender_min = 3" "new_sender_rate = 1/min"
+	# A new sender over 1 a minute is contained at its n-th message: n queued to hold.
+	mta_for_test "new_sender_min = $n" "new_sender_rate = 1/min"
 	trap 'chattr -i "$MLAB_SPOOL/hold" 2>/dev/null; mta_daemon_stop; mlab_down >/dev/null 2>&1' EXIT
 	# The remote MX down: every message waits in the queue, for the holds to find.
 	mlab_sink_stop
 	chaos_hold_frozen +i
 	for i in $(seq 1 "$n"); do
 		mlab_swaks "$ip" "$MLAB_VICTIM" "$MLAB_VICTIM_PASS" "$MLAB_VICTIM" "ok$i@d$i.example" \
-			>"$T/swaks.$i" 2>&1 || break
+			>"$T/swaks.$i" 2>&1 || fail "message $i refused: $(grep '^<\*\*' "$T/swaks.$i")"
 	done
 	nl_wait_until 100 grep -q "action contain principal=sasl:$MLAB_VICTIM " "$MTA_DAEMON_LOG" ||
 		fail "not contained: $(grep -E 'alert|action' "$MTA_DAEMON_LOG" | tail -n 3)"
 	want=$(mta_qids_of "$MLAB_VICTIM")
+	expect_eq "messages queued" "$n" "$(echo "$want" | wc -l)"
 	# The hold step failed, by name and with postsuper's words; the rest was done.
 	grep -q "action contain principal=sasl:$MLAB_VICTIM .* errors: hold: postsuper .*: fatal: rename file" \
 		"$MTA_DAEMON_LOG" || fail "no failed hold step: $(grep 'action contain' "$MTA_DAEMON_LOG")"

@@ -2,6 +2,7 @@
 /* Containment through the mail server, and release; see contain.h. */
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,7 +59,29 @@ json_t *sg_contain_state(const struct sg_config *c)
 	return s;
 }
 
-static int state_save(const struct sg_config *c, json_t *s)
+/* The directory of path synced: the rename of a journal entry survives the machine's crash too. */
+static int sync_dir(const char *path)
+{
+	char dir[PATH_MAX];
+	int fd, err = 0;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	fd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fsync(fd))
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+/*
+ * Written whole and renamed over the state. durable: an intent, synced (the
+ * file and its directory) before the step it announces; a step's record
+ * is not: lost with the machine, the step is run again, and each is
+ * idempotent.
+ */
+static int state_save(const struct sg_config *c, json_t *s, int durable)
 {
 	char tmp[PATH_MAX + 8];
 	int fd, err = 0;
@@ -67,18 +90,19 @@ static int state_save(const struct sg_config *c, json_t *s)
 	fd = sg_tmpfile_open(tmp, 0600);
 	if (fd < 0)
 		return fd;
-	if (json_dumpfd(s, fd, JSON_INDENT(1) | JSON_SORT_KEYS) || fsync(fd))
+	if (json_dumpfd(s, fd, JSON_INDENT(1) | JSON_SORT_KEYS) || (durable && fsync(fd)))
 		err = errno ? -errno : -EIO;
 	close(fd);
 	if (!err && rename(tmp, c->mta.contained_path))
 		err = -errno;
 	if (err)
 		unlink(tmp);
-	return err;
+	return err || !durable ? err : sync_dir(c->mta.contained_path);
 }
 
-/* Runs fn on the state under the lock and saves it when fn returns 0. */
-static int state_update(const struct sg_config *c, int (*fn)(json_t *s, void *ctx), void *ctx)
+/* Runs fn on the state under the lock and saves it (durable: state_save) when fn returns 0. */
+static int state_update(const struct sg_config *c, int (*fn)(json_t *s, void *ctx), void *ctx,
+			int durable)
 {
 	int lock = lock_file(c, ".lock", 1), ret;
 	json_t *s;
@@ -90,7 +114,7 @@ static int state_update(const struct sg_config *c, int (*fn)(json_t *s, void *ct
 		s = json_object();
 	ret = s ? fn(s, ctx) : -ENOMEM;
 	if (!ret)
-		ret = state_save(c, s);
+		ret = state_save(c, s, durable);
 	json_decref(s);
 	close(lock);
 	return ret;
@@ -392,7 +416,7 @@ static int run_steps(const struct sg_config *c, const char *id, json_t *e, unsig
 			if (*why)
 				sg_mta_note(err, errlen, "%s", why);
 		}
-		r = state_update(c, put_entry, &(struct put_ctx){ id, e });
+		r = state_update(c, put_entry, &(struct put_ctx){ id, e }, 0);
 		/* Told once: each step's record fails alike. */
 		if (r && !saved++)
 			sg_mta_note(err, errlen, "%s: %s", c->mta.contained_path, strerror(-r));
@@ -461,7 +485,7 @@ int sg_contain(const struct sg_config *c, enum sg_mta_type t, const struct sg_co
 		return -ENOMEM;
 	lock = lock_file(c, ".tables.lock", 1);
 	/* Recorded before any step: a crash from here on leaves it to resume. */
-	ret = state_update(c, put_intent, &(struct put_ctx){ p.id, e });
+	ret = state_update(c, put_intent, &(struct put_ctx){ p.id, e }, 1);
 	if (ret)
 		sg_mta_note(err, errlen, "%s: %s", c->mta.contained_path, strerror(-ret));
 	if (!p.keyed) {
@@ -522,7 +546,7 @@ int sg_contain_hold(const struct sg_config *c, const char *principal, const char
 	/* A release waits until they are held and recorded, then lets them go with the rest. */
 	lock = lock_file(c, ".tables.lock", 1);
 	/* Recorded first: a release in between means not to hold. */
-	ret = state_update(c, add_held, &h);
+	ret = state_update(c, add_held, &h, 1);
 	if (!ret)
 		ret = run_steps(c, id, h.entry, 1u << SG_STEP_HOLD, time(NULL), err, errlen);
 	json_decref(h.entry);
@@ -568,7 +592,7 @@ int sg_release_principal(const struct sg_config *c, const char *principal, time_
 		return -ENOENT; /* longer than any contained */
 	lock = lock_file(c, ".tables.lock", 1);
 	/* Begun, or begun before and left undone: what it names is kept until each step is done. */
-	ret = state_update(c, begin_release, &rc);
+	ret = state_update(c, begin_release, &rc, 1);
 	if (ret && ret != -ENOENT)
 		sg_mta_note(err, errlen, "%s: %s", c->mta.contained_path, strerror(-ret));
 	if (!ret)
@@ -645,7 +669,7 @@ int sg_contain_prune(const struct sg_config *c, time_t now, __u64 pruned[SG_PRUN
 
 	if (access(c->mta.contained_path, F_OK))
 		return 0;
-	ret = state_update(c, prune, &(struct prune_ctx){ c, now, pruned });
+	ret = state_update(c, prune, &(struct prune_ctx){ c, now, pruned }, 0);
 	return ret == -ENOENT ? 0 : ret;
 }
 
