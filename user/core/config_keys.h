@@ -138,7 +138,7 @@
 	  "/etc/dovecot/dovecot.conf")                                                             \
 	X(mta, journal_users, parse_names, LIST(mta, journal_users), EMPTY,                        \
 	  "postfix Debian-exim exim mailnull dovecot dovenull")                                    \
-	X(mta, contained_keep, parse_duration, FIELD(mta.contained_keep_ns), 0, "30d")            \
+	X(mta, contained_keep, parse_duration, FIELD(mta.contained_keep_ns), 0, "30d")             \
 	X(mta, contained_max, parse_count, COUNT(mta.contained_max, 1000000), 0, "10000")          \
 	/*                                                                                         \
 	 * A guesser is banned at its 10th failure in 10 minutes, where a user                     \
