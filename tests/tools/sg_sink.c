@@ -46,7 +46,8 @@
 #include <unistd.h>
 
 #define MAX_LISTEN 32 /* the lab's 20 MX addresses, and an IPv6 one */
-#define MAX_CLIENTS 256
+/* At once: sg_connect --uids starts a sender per UID together, up to 1000 in the fault suite. */
+#define MAX_CLIENTS 1024
 #define MAX_SECONDS 3600
 #define LINE_LEN 1000 /* RFC 5321: a text line, CRLF included */
 #define TFO_QLEN 64
@@ -160,7 +161,7 @@ static int open_listener(const struct listener *l)
 	/* Lets MSG_FASTOPEN clients put their first bytes in the SYN. */
 	if (setsockopt(fd, IPPROTO_TCP, TCP_FASTOPEN, &qlen, sizeof(qlen)))
 		die("TCP_FASTOPEN");
-	if (listen(fd, 128))
+	if (listen(fd, MAX_CLIENTS))
 		die("listen");
 	return fd;
 }
