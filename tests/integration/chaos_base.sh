@@ -183,7 +183,7 @@ test_chaos_uids()
 	out=$(nl_in "$NS_HOST" sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$CG" \
 		"$CONNECT" --uids "$CHAOS_UID_BASE:$n" -n "$per" "$NET4" 25)
 	figure "$n UIDs, $total connects: $(awk -F= -v t="$total" \
-		'NR == 2 { printf "%s s, %d connects/s", $3, t / $3 }' <<<"$out")"
+		'NR == 2 { printf "%s s, %d connects/s", $3, ($3 > 0 ? t / $3 : t) }' <<<"$out")"
 	expect_eq "connects" "ok=$((n * burst)) eperm=$((n * denied)) other=0" "$(head -n 1 <<<"$out")"
 	expect_eq "sink accepts" $((n * burst)) "$(accepts "$SINK_LOG" 25)"
 	expect_eq "sg_uid_stats of the UIDs (attempts/allowed/denied)" \
