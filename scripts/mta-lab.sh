@@ -328,6 +328,9 @@ mlab_postfix_setup()
 		/etc/postfix/postfix-files.d /etc/postfix/postfix-script /etc/postfix/post-install \
 		"$MLAB_POSTFIX_DIR/" || { mlab_log "cannot copy Postfix's meta files"; return 1; }
 	mlab_write_main_cf || { mlab_log "cannot write main.cf"; return 1; }
+	# Postfix reads a main.cf changed in the last second again and again, for
+	# up to 2 s, lest it be half written: this one is whole.
+	touch -d "@$((EPOCHSECONDS - 2))" "$MLAB_POSTFIX_DIR/main.cf"
 	mlab_write_master_cf
 	mlab_write_vmailbox
 	for t in smtpguard_sasl_access smtpguard_submit_users; do
