@@ -365,25 +365,27 @@ nl_password()
 
 # Processes of the lab in DIR that nothing recorded (children of daemons,
 # clients): in its network namespaces, in mount namespace MNTNS, or with
-# their cwd or command line under DIR.
+# their cwd or command line under DIR. Each teardown runs it: it reads
+# /proc in four processes, whatever the number of processes on the host,
+# not in a few per process (seconds a teardown).
 nl_leftovers() # DIR [MNTNS]
 {
-	local dir=$1 mntns=${2:-} p cwd ns
+	local dir=$1 mntns=${2:-} ns
 
 	if [ -f "$dir/netns" ]; then
 		while read -r ns; do
 			ip netns pids "$ns" 2>/dev/null
 		done <"$dir/netns"
 	fi
-	for p in /proc/[0-9]*; do
-		if [ -n "$mntns" ] && [ "$(readlink "$p/ns/mnt" 2>/dev/null)" = "$mntns" ]; then
-			echo "${p#/proc/}"
-			continue
-		fi
-		cwd=$(readlink "$p/cwd" 2>/dev/null) || continue
-		case $cwd in "$dir" | "$dir"/*) echo "${p#/proc/}"; continue ;; esac
-		tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -qF -- "$dir/" && echo "${p#/proc/}"
-	done
+	# "/proc/PID/cwd<TAB>target" and "/proc/PID/ns/mnt<TAB>target", of each process still there.
+	find /proc/[0-9]*/cwd /proc/[0-9]*/ns/mnt -maxdepth 0 -printf '%p\t%l\n' 2>/dev/null |
+		awk -F '\t' -v dir="$dir" -v mnt="$mntns" '{
+			split($1, p, "/")
+			if (p[4] == "ns" ? mnt != "" && $2 == mnt : $2 == dir || index($2, dir "/") == 1)
+				print p[3]
+		}'
+	# The pattern from a file: grep's own command line must not name DIR.
+	grep -laF -f <(printf '%s/\n' "$dir") /proc/[0-9]*/cmdline 2>/dev/null | cut -d/ -f3
 }
 
 # Ends the leftovers (nl_leftovers) but this shell and PIDS.

@@ -18,16 +18,26 @@
  * alive (it shares the title of its parent: exec -a TITLE sg_connect ...).
  * --seconds stops starting sessions once that many seconds have passed.
  *
+ * --uids BASE:N (as root) is N senders at once, as many customers of one
+ * host: a child per UID, BASE to BASE + N - 1 (no passwd entry needed: the
+ * kernel knows a sender by its UID), each with that UID as its only
+ * identity, each doing the COUNT sessions; all start together once all
+ * exist. The line sums them, and a second one says how long they took
+ * from their start to the last one's end: "uids=N seconds=S".
+ *
  * Usage: sg_connect [--fastopen] [--fork [--linger-ms MS]] [-n COUNT] [--spread N]
- *                   [--seconds S] [--timeout-ms MS] ADDR PORT
+ *                   [--seconds S] [--timeout-ms MS] [--uids BASE:N] ADDR PORT
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
 #include <getopt.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,10 +46,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_COUNT 200000
+#define MAX_COUNT      200000
 #define MAX_TIMEOUT_MS 60000
-#define MAX_SECONDS 60
-#define QUIT "QUIT\r\n"
+#define MAX_SECONDS    60
+#define MAX_UIDS       10000
+#define QUIT	       "QUIT\r\n"
 
 struct target {
 	struct sockaddr_storage addr;
@@ -56,10 +67,10 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: sg_connect [--fastopen] [--fork [--linger-ms MS]] [-n COUNT] [--spread N]\n"
-		"                  [--seconds S] [--timeout-ms MS] ADDR PORT\n"
+		"                  [--seconds S] [--timeout-ms MS] [--uids BASE:N] ADDR PORT\n"
 		"  COUNT and N 1 to %d (default 1), S 1 to %d (default: no limit),\n"
-		"  MS 1 to %d (default 2000)\n",
-		MAX_COUNT, MAX_SECONDS, MAX_TIMEOUT_MS);
+		"  MS 1 to %d (default 2000), BASE 1 to %u and N (of --uids) 1 to %d\n",
+		MAX_COUNT, MAX_SECONDS, MAX_TIMEOUT_MS, UINT32_MAX - 1 - MAX_UIDS, MAX_UIDS);
 	exit(2);
 }
 
@@ -272,6 +283,145 @@ static double now_s(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* What the sessions are: the command line's options but --uids. */
+struct run {
+	struct target t;
+	long count, spread, seconds;
+	int fastopen, forked, timeout_ms, linger_ms;
+};
+
+/* Their outcome; a child of --uids sends its own through a pipe. */
+struct tally {
+	long ok, eperm, other;
+	int first_other, setid_err;
+};
+
+static void run_sessions(const struct run *r, struct tally *n)
+{
+	double end = now_s() + r->seconds;
+	struct target to;
+	long i;
+	int err;
+
+	for (i = 0; i < r->count && (!r->seconds || now_s() < end); i++) {
+		to = nth_target(&r->t, i % r->spread);
+		err = r->forked ? -forked_session(&to, r->fastopen, r->timeout_ms, r->linger_ms)
+				: -session(&to, r->fastopen, r->timeout_ms);
+		if (!err) {
+			n->ok++;
+		} else if (err == EPERM) {
+			n->eperm++;
+		} else {
+			n->other++;
+			if (!n->first_other)
+				n->first_other = err;
+		}
+	}
+}
+
+/* uid as every id of this process, and no supplementary group; 0 or errno. */
+static int become(uid_t uid)
+{
+	if (setgroups(0, NULL) || setresgid(uid, uid, uid) || setresuid(uid, uid, uid))
+		return errno;
+	return 0;
+}
+
+/* Child i of run_as_uids: waits at the gate (its end of file), runs, reports. */
+static void uid_child(const struct run *r, uid_t uid, int gate, int out)
+{
+	struct tally n = { .setid_err = become(uid) };
+	char c;
+
+	while (read(gate, &c, 1) < 0 && errno == EINTR)
+		;
+	if (!n.setid_err)
+		run_sessions(r, &n);
+	/* Smaller than PIPE_BUF: the children's writes do not interleave. */
+	if (write(out, &n, sizeof(n)) != sizeof(n))
+		_exit(1);
+	_exit(0);
+}
+
+/* Adds the children's tallies into sum, until every child has closed the pipe. */
+static int collect(int in, struct tally *sum, long *reports)
+{
+	struct tally n;
+	ssize_t got;
+
+	for (;;) {
+		got = read(in, &n, sizeof(n));
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			return got < 0 ? -errno : 0;
+		if (got != sizeof(n))
+			return -EPROTO;
+		sum->ok += n.ok;
+		sum->eperm += n.eperm;
+		sum->other += n.other;
+		if (!sum->first_other)
+			sum->first_other = n.first_other;
+		if (!sum->setid_err)
+			sum->setid_err = n.setid_err;
+		(*reports)++;
+	}
+}
+
+/* The sessions in n children at once, child i as UID base + i; 0 or -errno. */
+static int run_as_uids(const struct run *r, uid_t base, long n, struct tally *sum, double *seconds)
+{
+	int gate[2], res[2], err = 0;
+	long i, reports = 0;
+	double start;
+	pid_t pid;
+
+	if (pipe2(gate, O_CLOEXEC))
+		return -errno;
+	if (pipe2(res, O_CLOEXEC)) {
+		err = -errno;
+		close(gate[0]);
+		close(gate[1]);
+		return err;
+	}
+	for (i = 0; i < n && !err; i++) {
+		pid = fork();
+		if (pid < 0)
+			err = -errno;
+		if (pid == 0) {
+			close(gate[1]);
+			close(res[0]);
+			uid_child(r, base + i, gate[0], res[1]);
+		}
+	}
+	close(gate[0]);
+	close(res[1]);
+	/* Those forked run even when a fork failed: the gate opens for them all at once. */
+	start = now_s();
+	close(gate[1]);
+	if (!err)
+		err = collect(res[0], sum, &reports);
+	*seconds = now_s() - start;
+	close(res[0]);
+	while (wait(NULL) > 0 || errno == EINTR)
+		;
+	if (!err && reports != n)
+		err = -ECHILD;
+	return err;
+}
+
+/* --uids BASE:N */
+static void parse_uids(const char *s, uid_t *base, long *n)
+{
+	char *colon = strchr(s, ':');
+
+	if (!colon)
+		usage();
+	*colon = '\0';
+	*base = parse_num(s, UINT32_MAX - 1 - MAX_UIDS);
+	*n = parse_num(colon + 1, MAX_UIDS);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -281,63 +431,68 @@ int main(int argc, char **argv)
 		{ "timeout-ms", required_argument, NULL, 't' },
 		{ "linger-ms", required_argument, NULL, 'l' },
 		{ "spread", required_argument, NULL, 'p' },
+		{ "uids", required_argument, NULL, 'u' },
 		{},
 	};
-	long i, count = 1, spread = 1, ok = 0, eperm = 0, other = 0, seconds = 0;
-	int c, err, first_other = 0, fastopen = 0, forked = 0, timeout_ms = 2000;
-	int linger_ms = 0;
-	double end;
-	struct target t, to;
+	struct run r = { .count = 1, .spread = 1, .timeout_ms = 2000 };
+	struct tally sum = { 0 };
+	long uids = 0;
+	uid_t base = 0;
+	double seconds = 0;
+	int c, err = 0;
 
 	while ((c = getopt_long(argc, argv, "n:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
-			fastopen = 1;
+			r.fastopen = 1;
 			break;
 		case 'F':
-			forked = 1;
+			r.forked = 1;
 			break;
 		case 'n':
-			count = parse_num(optarg, MAX_COUNT);
+			r.count = parse_num(optarg, MAX_COUNT);
 			break;
 		case 's':
-			seconds = parse_num(optarg, MAX_SECONDS);
+			r.seconds = parse_num(optarg, MAX_SECONDS);
 			break;
 		case 't':
-			timeout_ms = parse_num(optarg, MAX_TIMEOUT_MS);
+			r.timeout_ms = parse_num(optarg, MAX_TIMEOUT_MS);
 			break;
 		case 'l':
-			linger_ms = parse_num(optarg, MAX_TIMEOUT_MS);
+			r.linger_ms = parse_num(optarg, MAX_TIMEOUT_MS);
 			break;
 		case 'p':
-			spread = parse_num(optarg, MAX_COUNT);
+			r.spread = parse_num(optarg, MAX_COUNT);
+			break;
+		case 'u':
+			parse_uids(optarg, &base, &uids);
 			break;
 		default:
 			usage();
 		}
 	}
-	if (argc - optind != 2 || (linger_ms && !forked))
+	if (argc - optind != 2 || (r.linger_ms && !r.forked))
 		usage();
-	parse_target(argv[optind], argv[optind + 1], &t);
+	parse_target(argv[optind], argv[optind + 1], &r.t);
 
-	end = now_s() + seconds;
-	for (i = 0; i < count && (!seconds || now_s() < end); i++) {
-		to = nth_target(&t, i % spread);
-		err = forked ? -forked_session(&to, fastopen, timeout_ms, linger_ms)
-			     : -session(&to, fastopen, timeout_ms);
-		if (!err) {
-			ok++;
-		} else if (err == EPERM) {
-			eperm++;
-		} else {
-			other++;
-			if (!first_other)
-				first_other = err;
-		}
+	if (uids)
+		err = run_as_uids(&r, base, uids, &sum, &seconds);
+	else
+		run_sessions(&r, &sum);
+	if (err) {
+		fprintf(stderr, "sg_connect: --uids: %s\n", strerror(-err));
+		return 1;
 	}
-	printf("ok=%ld eperm=%ld other=%ld\n", ok, eperm, other);
-	if (first_other)
+	if (sum.setid_err) {
+		fprintf(stderr, "sg_connect: --uids: cannot become a UID: %s\n",
+			strerror(sum.setid_err));
+		return 1;
+	}
+	printf("ok=%ld eperm=%ld other=%ld\n", sum.ok, sum.eperm, sum.other);
+	if (uids)
+		printf("uids=%ld seconds=%.3f\n", uids, seconds);
+	if (sum.first_other)
 		fprintf(stderr, "sg_connect: first other error: %s (%s)\n",
-			strerrorname_np(first_other), strerror(first_other));
+			strerrorname_np(sum.first_other), strerror(sum.first_other));
 	return 0;
 }

@@ -46,13 +46,14 @@
 #include <unistd.h>
 
 #define MAX_LISTEN 32 /* the lab's 20 MX addresses, and an IPv6 one */
-#define MAX_CLIENTS 256
-#define MAX_SECONDS 3600
-#define LINE_LEN 1000 /* RFC 5321: a text line, CRLF included */
-#define TFO_QLEN 64
-#define PEER_LEN (INET6_ADDRSTRLEN + 8)
-#define MAX_ACCEPT 16
-#define PREFIX_LEN 64 /* an RFC 5321 local part is at most 64 octets */
+/* At once: sg_connect --uids starts a sender per UID together, up to 1000 in the fault suite. */
+#define MAX_CLIENTS  1024
+#define MAX_SECONDS  3600
+#define LINE_LEN     1000 /* RFC 5321: a text line, CRLF included */
+#define TFO_QLEN     64
+#define PEER_LEN     (INET6_ADDRSTRLEN + 8)
+#define MAX_ACCEPT   16
+#define PREFIX_LEN   64	 /* an RFC 5321 local part is at most 64 octets */
 #define ADDR_LOG_LEN 256 /* a recipient as logged: an RFC 5321 path is at most 256 */
 
 struct listener {
@@ -62,8 +63,8 @@ struct listener {
 };
 
 struct client {
-	int in_data; /* between DATA and the lone "." */
-	unsigned int port; /* the listener's, for the log */
+	int in_data;	    /* between DATA and the lone "." */
+	unsigned int port;  /* the listener's, for the log */
 	unsigned int rcpts; /* recipients taken in this transaction */
 	char peer[PEER_LEN];
 	size_t len;
@@ -160,7 +161,7 @@ static int open_listener(const struct listener *l)
 	/* Lets MSG_FASTOPEN clients put their first bytes in the SYN. */
 	if (setsockopt(fd, IPPROTO_TCP, TCP_FASTOPEN, &qlen, sizeof(qlen)))
 		die("TCP_FASTOPEN");
-	if (listen(fd, 128))
+	if (listen(fd, MAX_CLIENTS))
 		die("listen");
 	return fd;
 }
@@ -400,7 +401,7 @@ static void parse_args(int argc, char **argv, long *max_seconds)
 		{ "log", required_argument, NULL, 'o' },
 		{ "max-seconds", required_argument, NULL, 't' },
 		{ "rcpt-delay-ms", required_argument, NULL, 'd' },
-		{}
+		{},
 	};
 	char *end;
 	int c;
