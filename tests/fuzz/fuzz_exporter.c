@@ -61,9 +61,9 @@ static struct sg_exporter *start(const struct sg_webconfig *w)
 	char err[256];
 
 	CHECK(!sg_exporter_start(&o, &ex, err, sizeof(err)));
-	CHECK(!sg_exporter_publish(ex, "/metrics", "text/plain", metrics, strlen(metrics), 1));
-	CHECK(!sg_exporter_publish(ex, "/healthz", "text/plain", "ok\n", 3, 1));
-	CHECK(!sg_exporter_publish(ex, "/senders", "application/json", "{\"p\":1}\n", 8, 0));
+	CHECK(!sg_exporter_publish(ex, "/metrics", "text/plain", metrics, strlen(metrics), 1, 200));
+	CHECK(!sg_exporter_publish(ex, "/healthz", "text/plain", "ok\n", 3, 1, 200));
+	CHECK(!sg_exporter_publish(ex, "/senders", "application/json", "{\"p\":1}\n", 8, 0, 200));
 	CHECK(!sg_exporter_query(ex, "/explain", explain, NULL));
 	return ex;
 }

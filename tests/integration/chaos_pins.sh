@@ -140,6 +140,7 @@ test_chaos_cgroup_recreated()
 	nl_wait_until 30 eval '! healthy' || fail "/healthz still ok with $CG gone"
 	expect_eq "/healthz with the cgroup gone" \
 		"error: cgroup $CG is gone: the connect hooks police nothing" "$(http_get /healthz)"
+	expect_eq "its HTTP status" 503 "$(http_get /healthz -o /dev/null -w '%{http_code}')"
 	expect_metric 'smtpguard_enforcement_broken{what="cgroup"}' 1
 	start=$(date +%s%N)
 	mkdir "$CG"

@@ -63,9 +63,11 @@ static int setup(void **state)
 	assert_int_equal(start_at("127.0.0.1", 0, &ex, err, sizeof(err)), 0);
 	assert_int_not_equal(sg_exporter_port(ex), 0);
 	assert_int_equal(
-		sg_exporter_publish(ex, "/metrics", METRICS_TYPE, metrics, strlen(metrics), 1), 0);
+		sg_exporter_publish(ex, "/metrics", METRICS_TYPE, metrics, strlen(metrics), 1, 200),
+		0);
 	assert_int_equal(
-		sg_exporter_publish(ex, "/healthz", "text/plain; charset=utf-8", "ok\n", 3, 1), 0);
+		sg_exporter_publish(ex, "/healthz", "text/plain; charset=utf-8", "ok\n", 3, 1, 200),
+		0);
 	*state = ex;
 	return 0;
 }
@@ -284,6 +286,22 @@ static void test_get(void **state)
 	reply_free(&c, &r);
 }
 
+/* A failing /healthz: its body with 503, for probes that read only the status. */
+static void test_status(void **state)
+{
+	struct client c;
+	struct reply r;
+
+	assert_int_equal(sg_exporter_publish(*state, "/healthz", "text/plain; charset=utf-8",
+					     "error: x\n", 9, 1, 503),
+			 0);
+	exchange(*state, "GET /healthz HTTP/1.0\r\n\r\n", &c, &r);
+	assert_int_equal(r.status, 503);
+	assert_int_equal(r.body_len, 9);
+	assert_memory_equal(r.body, "error: x\n", 9);
+	reply_free(&c, &r);
+}
+
 static void test_head(void **state)
 {
 	struct client c;
@@ -395,8 +413,8 @@ static void test_republish(void **state)
 	reply_free(&c, &r);
 
 	/* ...and goes with it. */
-	assert_int_equal(sg_exporter_publish(ex, "/metrics", "text/plain", next, strlen(next), 1),
-			 0);
+	assert_int_equal(
+		sg_exporter_publish(ex, "/metrics", "text/plain", next, strlen(next), 1, 200), 0);
 	exchange(ex, "GET /metrics HTTP/1.0\r\nAccept-Encoding: gzip\r\n\r\n", &c, &r);
 	assert_gzip(&r, "text/plain", next, strlen(next));
 	reply_free(&c, &r);
@@ -404,7 +422,7 @@ static void test_republish(void **state)
 	assert_plain(&r, "text/plain", next, strlen(next));
 	reply_free(&c, &r);
 
-	assert_int_equal(sg_exporter_publish(ex, "/metrics", "text/plain", "", 0, 1), 0);
+	assert_int_equal(sg_exporter_publish(ex, "/metrics", "text/plain", "", 0, 1, 200), 0);
 	exchange(ex, "GET /metrics HTTP/1.0\r\nAccept-Encoding: gzip\r\n\r\n", &c, &r);
 	assert_gzip(&r, "text/plain", "", 0);
 	reply_free(&c, &r);
@@ -421,12 +439,13 @@ static void test_publish_during_transfer(void **state)
 
 	for (i = 0; i < len; i++)
 		big[i] = 'a' + i * 7919 % 26;
-	assert_int_equal(sg_exporter_publish(ex, "/metrics", METRICS_TYPE, big, len, 1), 0);
+	assert_int_equal(sg_exporter_publish(ex, "/metrics", METRICS_TYPE, big, len, 1, 200), 0);
 
 	client_open(&c, ex, "GET /metrics HTTP/1.0\r\n\r\n", 4096);
 	pump(ex, &c, 1);
 	assert_int_equal(
-		sg_exporter_publish(ex, "/metrics", METRICS_TYPE, metrics, strlen(metrics), 1), 0);
+		sg_exporter_publish(ex, "/metrics", METRICS_TYPE, metrics, strlen(metrics), 1, 200),
+		0);
 	memset(big, 0, len);
 	pump(ex, &c, SIZE_MAX);
 	parse_reply(&c, &r);
@@ -450,11 +469,11 @@ static void test_table_full(void **state)
 	/* /metrics and /healthz are two of the eight. */
 	for (i = 0; i < 6; i++) {
 		snprintf(path, sizeof(path), "/doc%d", i);
-		assert_int_equal(sg_exporter_publish(ex, path, "text/plain", "x", 1, 1), 0);
+		assert_int_equal(sg_exporter_publish(ex, path, "text/plain", "x", 1, 1, 200), 0);
 	}
-	assert_int_equal(sg_exporter_publish(ex, "/one-too-many", "text/plain", "x", 1, 1),
+	assert_int_equal(sg_exporter_publish(ex, "/one-too-many", "text/plain", "x", 1, 1, 200),
 			 -ENOSPC);
-	assert_int_equal(sg_exporter_publish(ex, "/doc5", "text/plain", "y", 1, 1), 0);
+	assert_int_equal(sg_exporter_publish(ex, "/doc5", "text/plain", "y", 1, 1, 200), 0);
 	assert_error(ex, "GET /one-too-many HTTP/1.0\r\n\r\n", 404, "not found\n");
 }
 
@@ -541,9 +560,11 @@ static int start_full(struct sg_exporter **ex, const struct sg_webconfig *w)
 	snprintf(ctl_path, sizeof(ctl_path), "%s/control.sock", ctl_dir);
 	if (sg_exporter_start(&o, ex, err, sizeof(err)))
 		fail_msg("%s", err);
+	assert_int_equal(sg_exporter_publish(*ex, "/metrics", METRICS_TYPE, metrics,
+					     strlen(metrics), 1, 200),
+			 0);
 	assert_int_equal(
-		sg_exporter_publish(*ex, "/metrics", METRICS_TYPE, metrics, strlen(metrics), 1), 0);
-	assert_int_equal(sg_exporter_publish(*ex, "/senders", "application/json", "{}\n", 3, 0), 0);
+		sg_exporter_publish(*ex, "/senders", "application/json", "{}\n", 3, 0, 200), 0);
 	assert_int_equal(sg_exporter_query(*ex, "/explain", explain, NULL), 0);
 	return 0;
 }
@@ -809,6 +830,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_get, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_status, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_head, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gzip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_accept_encoding, setup, teardown),

@@ -363,7 +363,7 @@ enum MHD_Result sg_exporter_handle(void *cls, struct MHD_Connection *conn, const
 		return MHD_queue_response(conn, MHD_HTTP_METHOD_NOT_ALLOWED, ex->not_allowed);
 	if (accepts_gzip(conn))
 		r = gzip_response(d);
-	return MHD_queue_response(conn, MHD_HTTP_OK, r ? r : d->plain);
+	return MHD_queue_response(conn, d->status, r ? r : d->plain);
 }
 
 struct sg_exporter *sg_exporter_new(void)
@@ -408,7 +408,7 @@ static void doc_clear(struct sg_doc *d)
 }
 
 int sg_exporter_publish(struct sg_exporter *ex, const char *path, const char *content_type,
-			const char *body, size_t len, int public)
+			const char *body, size_t len, int public, unsigned int status)
 {
 	struct sg_doc *d = find_doc(ex, path), next = { 0 };
 	char *copy;
@@ -423,6 +423,7 @@ int sg_exporter_publish(struct sg_exporter *ex, const char *path, const char *co
 	next.body = copy;
 	next.len = len;
 	next.public = public;
+	next.status = status;
 	next.plain = copy ? buffer_response(copy, len, content_type, NULL) : NULL;
 	if (!next.path || !next.content_type || !next.plain) {
 		doc_clear(&next);

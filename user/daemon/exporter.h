@@ -61,12 +61,12 @@ __u16 sg_exporter_port(const struct sg_exporter *ex);
 __u64 sg_exporter_refused(const struct sg_exporter *ex);
 
 /*
- * Serve body (copied) at path with this content type from now on, on the
- * control socket, and on TCP too when public; 404 for paths never
- * published. Replacing a document drops its cached gzip form.
+ * Serve body (copied) at path with this content type and HTTP status from
+ * now on, on the control socket, and on TCP too when public; 404 for paths
+ * never published. Replacing a document drops its cached gzip form.
  */
 int sg_exporter_publish(struct sg_exporter *ex, const char *path, const char *content_type,
-			const char *body, size_t len, int public);
+			const char *body, size_t len, int public, unsigned int status);
 
 /*
  * Answer GET path?principal=ARG on the control socket with fn: it sets

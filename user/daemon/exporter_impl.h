@@ -37,6 +37,7 @@ struct sg_doc {
 	struct MHD_Response *plain;
 	struct MHD_Response *gzip; /* made by the first request that accepts it */
 	int public;		   /* served on TCP too */
+	unsigned int status;	   /* its HTTP status: a failing /healthz is 503 */
 };
 
 /* Who a TCP connection counts against: its local UID, or its address when it is not local. */

@@ -12,6 +12,7 @@
 #include <sys/epoll.h>
 #include <time.h>
 #include <jansson.h>
+#include <microhttpd.h>
 
 #include "daemon/daemon.h"
 #include "daemon/exposition.h"
@@ -21,11 +22,13 @@
 #include "util/log.h"
 
 /*
- * Render with fn into a memory stream and publish the result at path: on TCP
- * too when public, else on the root-only control socket alone.
+ * Render with fn into a memory stream and publish the result at path with
+ * HTTP status: on TCP too when public, else on the root-only control socket
+ * alone.
  */
 static void publish_rendered(struct daemon *d, const char *path, const char *type, int public,
-			     int (*fn)(FILE *f, const void *arg), const void *arg)
+			     unsigned int status, int (*fn)(FILE *f, const void *arg),
+			     const void *arg)
 {
 	char *buf = NULL;
 	size_t len = 0;
@@ -41,7 +44,7 @@ static void publish_rendered(struct daemon *d, const char *path, const char *typ
 	if (fclose(f) && !err)
 		err = -EIO;
 	if (!err)
-		err = sg_exporter_publish(d->ex, path, type, buf, len, public);
+		err = sg_exporter_publish(d->ex, path, type, buf, len, public, status);
 	if (err)
 		sg_error("publishing %s: %s", path, strerror(-err));
 	free(buf);
@@ -96,14 +99,22 @@ static int render_json(FILE *f, const void *arg)
 	return json_dumpf(v, f, JSON_COMPACT) || fputc('\n', f) == EOF ? -EIO : 0;
 }
 
+/* What keeps the daemon from enforcing or reading now; NULL when nothing does. */
+static const char *health_error(const struct daemon *d)
+{
+	if (d->broken)
+		return d->broken_why;
+	return d->tick_failed ? "cannot read the pinned maps" : NULL;
+}
+
 static int render_health(FILE *f, const void *arg)
 {
-	const struct daemon *d = arg;
+	const char *why = health_error(arg);
 
-	if (d->broken)
-		fprintf(f, "error: %s\n", d->broken_why);
+	if (why)
+		fprintf(f, "error: %s\n", why);
 	else
-		fprintf(f, "%s\n", d->tick_failed ? "error: cannot read the pinned maps" : "ok");
+		fputs("ok\n", f);
 	return ferror(f) ? -EIO : 0;
 }
 
@@ -115,7 +126,7 @@ static void publish_senders(struct daemon *d)
 		sg_error("rendering /senders: %s", strerror(ENOMEM));
 		return;
 	}
-	publish_rendered(d, "/senders", "application/json", 0, render_json, v);
+	publish_rendered(d, "/senders", "application/json", 0, 200, render_json, v);
 	json_decref(v);
 	d->recent_changed = 0;
 }
@@ -247,7 +258,7 @@ void sg_daemon_publish_metrics(struct daemon *d, __u64 now)
 	}
 	if (d->ex)
 		publish_rendered(
-			d, "/metrics", SG_METRICS_CONTENT_TYPE, 1, render_metrics,
+			d, "/metrics", SG_METRICS_CONTENT_TYPE, 1, 200, render_metrics,
 			&(struct metrics_arg){ &m, d->dnsbl, sg_exporter_refused(d->ex), d });
 }
 
@@ -255,7 +266,10 @@ void sg_daemon_publish(struct daemon *d)
 {
 	if (!d->ex)
 		return;
-	publish_rendered(d, "/healthz", "text/plain; charset=utf-8", 1, render_health, d);
+	/* A probe that reads only the status (a load balancer's, blackbox's) sees it fail. */
+	publish_rendered(d, "/healthz", "text/plain; charset=utf-8", 1,
+			 health_error(d) ? MHD_HTTP_SERVICE_UNAVAILABLE : MHD_HTTP_OK,
+			 render_health, d);
 	/* The whole table is a few MB at its bound: not more often than every 5 s. */
 	if (d->recent_changed &&
 	    (!d->senders_tick || d->ticks >= d->senders_tick + SENDERS_EVERY)) {
