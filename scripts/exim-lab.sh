@@ -41,6 +41,8 @@
 #   $ELAB_EXIM_CMD       a wrapper that runs the lab's exim with its
 #                        arguments in that namespace (and the hosting
 #                        server's netns): what smtpguard's [mta] exim names
+#                        outside it; a daemon run inside it (the tests',
+#                        under the unit's sandbox) names $ELAB_EXIM_BIN
 #   $ELAB_EXIM_DIR       where the ACL of dist/exim4-smtpguard.acl finds
 #                        smtpguard_accounts and smtpguard_local_senders
 #                        (absent at first): smtpguard's [mta] exim_dir
@@ -83,6 +85,10 @@ ELAB_POLICY_SOCKET=${ELAB_POLICY_SOCKET:-}
 # test, bounded all the same.
 ELAB_SINK_SECONDS=3600
 ELAB_HOLD_SECONDS=3600
+# A bpffs mount (a test's pins) that the lab's mount namespace keeps, so
+# that a daemon sandboxed there sees the pins; every other bpffs and
+# namespace mount is left out of it. Set before elab_up.
+ELAB_KEEP_BPFFS=${ELAB_KEEP_BPFFS:-}
 # The first UID (and GID) tried for Debian-exim, which the host must not use.
 ELAB_EXIM_UID_MIN=64901
 
@@ -224,18 +230,18 @@ elab_mounted() # PID
 
 # The holder: a process in the hosting server's netns and in a new mount
 # namespace with the overlay on /etc, sleeping until elab_down. The copies
-# of the network namespaces' and bpffs mounts go first there, so that the
-# lab keeps no other namespace or pinned map alive.
+# of the network namespaces' and bpffs mounts (but $ELAB_KEEP_BPFFS) go
+# first there, so that the lab keeps no other namespace or pinned map alive.
 elab_holder_start()
 {
 	# nsenter, unshare and bash exec in turn: $! is the holder itself.
 	# shellcheck disable=SC2016 # expanded by the inner bash
 	nsenter --net="/run/netns/$ELAB_NS_HOST" -- unshare --mount --propagation private -- \
-		bash -c 'awk '\''$3 == "nsfs" || $3 == "bpf" { print $2 }'\'' /proc/self/mounts |
-				sort -r | while read -r m; do umount -l "$m"; done
+		bash -c 'awk -v keep="$5" '\''$3 == "nsfs" || ($3 == "bpf" && $2 != keep) { print $2 }'\'' \
+				/proc/self/mounts | sort -r | while read -r m; do umount -l "$m"; done
 			mount -t overlay "sgexim-$1" -o "lowerdir=/etc,upperdir=$2,workdir=$3" /etc &&
 			exec sleep "$4"' elab-holder "$ELAB_ID" "$ELAB/etc-upper" "$ELAB/etc-work" \
-		"$ELAB_HOLD_SECONDS" </dev/null >/dev/null 2>>"$ELAB/holder.err" &
+		"$ELAB_HOLD_SECONDS" "$ELAB_KEEP_BPFFS" </dev/null >/dev/null 2>>"$ELAB/holder.err" &
 	ELAB_HOLDER_PID=$!
 	nl_made "$ELAB" pids "$ELAB_HOLDER_PID"
 	nl_wait_until 50 elab_mounted "$ELAB_HOLDER_PID" ||

@@ -70,6 +70,9 @@ LAB_MX_STEADY2=203.0.113.11
 LAB_MX_NEWS=203.0.113.12,203.0.113.13,203.0.113.14,203.0.113.15,203.0.113.16
 
 LAB_EXPORTER=127.0.0.1:9025
+# What lab_daemon_start puts before the daemon's command (a test's sandbox,
+# the systemd unit's: tests/tools/unit-sandbox.sh); nothing by default.
+LAB_DAEMON_WRAP=()
 # How long a sink lives at most: longer than any lab, bounded all the same.
 LAB_SINK_SECONDS=3600
 
@@ -514,7 +517,7 @@ lab_daemon_start() # [CONF]
 	# The daemon's stdout is line-buffered: the timed log says when it wrote each line.
 	nl_stamped "$LAB" "$LAB/daemon.fifo" "$LAB_DAEMON_LOG" "$LAB_DAEMON_TLOG"
 	# env execs: $NL_PID is the daemon itself.
-	nl_spawn "$LAB" "$LAB_NS_HOST" env SMTPGUARD_PIN_DIR="$LAB_PIN" \
+	nl_spawn "$LAB" "$LAB_NS_HOST" "${LAB_DAEMON_WRAP[@]}" env SMTPGUARD_PIN_DIR="$LAB_PIN" \
 		SMTPGUARD_AUDIT_LOG="$LAB_AUDIT" SMTPGUARD_CONFIG="$conf" \
 		"$LAB_SG_BIN" run -c "$conf" </dev/null >"$LAB/daemon.fifo" 2>&1
 	LAB_DAEMON_PID=$NL_PID

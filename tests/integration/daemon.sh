@@ -8,7 +8,7 @@
 
 TESTS+=(daemon_metrics daemon_prometheus daemon_reload daemon_restart daemon_attribution
 	daemon_unrecorded_sender daemon_hostile_title daemon_php_fpm daemon_expiry daemon_audit_env
-	systemd_unit)
+	systemd_unit daemon_sandbox)
 
 EXPORTER=127.0.0.1:9025
 
@@ -64,19 +64,29 @@ healthy()
 	[ "$(http_get /healthz 2>/dev/null)" = ok ]
 }
 
-# The unit's CapabilityBoundingSet as setpriv takes it: "+bpf,+perfmon,...".
-unit_caps()
+# SANDBOX: what runs a command under the systemd unit's sandbox
+# (tests/tools/unit-sandbox.sh: its capabilities, privileges, read-only and
+# writable paths), the test's directory standing in for the unit's state
+# directory (its audit log, state and control socket are there), its bpffs
+# for /sys/fs/bpf, and each UNITPATH=PATH given for its UNITPATH.
+unit_sandbox() # [UNITPATH=PATH...]
 {
-	sed -n 's/^CapabilityBoundingSet=//p' "$ROOT/dist/smtpguard.service" |
-		tr '[:upper:]' '[:lower:]' | sed 's/cap_/+/g; s/ /,/g'
+	local s
+
+	SANDBOX=("$ROOT/tests/tools/unit-sandbox.sh" --as "/var/lib/smtpguard=$T"
+		--as "/sys/fs/bpf=$BPFFS")
+	for s in "$@"; do
+		SANDBOX+=(--as "$s")
+	done
+	SANDBOX+=(--)
 }
 
-# Starts `smtpguard run -c CONF` in $NS_HOST with no more capabilities and
-# privileges than the systemd unit allows; its output goes to $T/daemon.log.
+# Starts `smtpguard run -c CONF` in $NS_HOST under the unit's sandbox; its
+# output goes to $T/daemon.log.
 start_daemon() # CONF
 {
-	spawn_in "$NS_HOST" setpriv --no-new-privs --bounding-set "-all,$(unit_caps)" \
-		"$SG_BIN" run -c "$1" >>"$T/daemon.log" 2>&1
+	unit_sandbox
+	spawn_in "$NS_HOST" "${SANDBOX[@]}" "$SG_BIN" run -c "$1" >>"$T/daemon.log" 2>&1
 	DAEMON_PID=$(tail -n 1 "$T/pids")
 	nl_wait_until 100 healthy || fail "daemon not healthy: $(tail -n 3 "$T/daemon.log")"
 }
@@ -413,4 +423,45 @@ test_systemd_unit()
 	expect_eq "verify output" "" "$(cat "$T/verify.out")"
 	expect_eq "Type" notify "$(sed -n 's/^Type=//p' "$T/smtpguard.service")"
 	expect_eq "Restart" always "$(sed -n 's/^Restart=//p' "$T/smtpguard.service")"
+}
+
+# The unit's CapabilityBoundingSet as a mask (linux/capability.h's numbers),
+# less what this shell's own bounding set lacks; in /proc's status format.
+unit_cap_mask()
+{
+	local own mask=0 cap n
+
+	own=$(awk '$1 == "CapBnd:" { print $2 }' /proc/self/status)
+	for cap in $(sed -n 's/^CapabilityBoundingSet=//p' "$ROOT/dist/smtpguard.service"); do
+		n=$(awk -v c="$cap" '$1 == "#define" && $2 == c { print $3 }' /usr/include/linux/capability.h)
+		mask=$((mask | 1 << n))
+	done
+	printf '%016x\n' $((mask & 16#$own))
+}
+
+# The daemon runs in the unit's sandbox, not as full root: its bounding set
+# and no_new_privs are the unit's, its /tmp is private (only the test's
+# directory, its stand-in, is there), and / is read-only: an audit log
+# outside the unit's writable paths is refused, said once per entry, while
+# the expiry it records is done all the same and nothing is written there.
+test_daemon_sandbox()
+{
+	local log=$ROOT/build/sgt-$ID-audit.log status
+
+	write_config "$T/smtpguard.conf"
+	SMTPGUARD_AUDIT_LOG=$log start_daemon "$T/smtpguard.conf"
+	status=/proc/$DAEMON_PID/status
+	expect_eq "NoNewPrivs" 1 "$(awk '$1 == "NoNewPrivs:" { print $2 }' "$status")"
+	expect_eq "CapBnd" "$(unit_cap_mask)" "$(awk '$1 == "CapBnd:" { print $2 }' "$status")"
+	expect_eq "the daemon's /tmp" "${T#/tmp/}" "$(ls -A "/proc/$DAEMON_PID/root/tmp")"
+	expect_eq "the daemon's /var/tmp" "" "$(ls -A "/proc/$DAEMON_PID/root/var/tmp")"
+	sg block "$USER_A" --for 1s >/dev/null
+	nl_wait_until 50 grep -q "audit log $log: " "$T/daemon.log" ||
+		fail "no audit failure: $(tail -n 3 "$T/daemon.log")"
+	expect_eq "the daemon's audit failure" "smtpguard: audit log $log: Read-only file system" \
+		"$(grep "audit log $log: " "$T/daemon.log")"
+	[ ! -e "$log" ] || { rm -f "$log"; fail "the daemon wrote $log"; }
+	# Expired all the same: only root's observe policy is left.
+	expect_eq "policy entries" 1 "$(map_dump sg_policies | jq length)"
+	expect_connects "$USER_A" "ok=1 eperm=0 other=0" -n 1 "$NET4" 25
 }

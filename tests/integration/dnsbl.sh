@@ -104,13 +104,15 @@ test_dnsbl_check()
 }
 
 # `ip netns exec` would remount /sys and hide the cgroup the daemon attaches
-# to: the same bind mount of the resolv.conf, in a mount namespace of its own.
+# to: the same bind mount of the resolv.conf, in a mount namespace of its own,
+# where the unit's sandbox is made.
 dns_daemon_start() # CONF
 {
+	unit_sandbox
 	# shellcheck disable=SC2016 # expanded by the inner sh
 	nl_spawn "$T" "$DNS_NS" unshare --mount --propagation private -- \
 		sh -c 'mount --bind "$0" /etc/resolv.conf && exec "$@"' "$DNS_ETC/resolv.conf" \
-		"$SG_BIN" run -c "$1" >>"$T/daemon.log" 2>&1
+		"${SANDBOX[@]}" "$SG_BIN" run -c "$1" >>"$T/daemon.log" 2>&1
 	DNS_DAEMON_PID=$NL_PID
 	nl_wait_until 100 dns_healthy || fail "daemon not healthy: $(tail -n 3 "$T/daemon.log")"
 }

@@ -39,6 +39,8 @@ exim_for_test()
 	[ -u "$ELAB_EXIM_BIN" ] || "$ROOT/scripts/fetch-exim.sh" >"$T/fetch-exim.out" 2>&1 ||
 		fail "fetch-exim: $(tail -n 3 "$T/fetch-exim.out")"
 	t0=$EPOCHREALTIME
+	# The daemon's sandbox is made in the lab's mount namespace (mta_daemon_start).
+	ELAB_KEEP_BPFFS=$BPFFS
 	elab_up >"$T/elab.out" 2>&1 || fail "exim lab: $(tail -n 3 "$T/elab.out")"
 	echo "# elab_up: $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }')s"
 	MTA_NS=$ELAB_NS_HOST
@@ -57,7 +59,7 @@ baselines = $T/baselines.gz
 type = exim
 logs = $ELAB_MAINLOG
 exim_dir = $ELAB_EXIM_DIR
-exim = $ELAB_EXIM_CMD
+exim = $ELAB_EXIM_BIN
 state = $T/contained.json
 ban = 1h
 EOF

@@ -132,8 +132,8 @@ test_exporter_tls()
 	printf '%s\n' "tls_server_config:" "  cert_file: $T/web.crt" "  key_file: $T/web.key" \
 		"basic_auth_users:" "  prometheus: $hash" >"$T/web.yml"
 	write_config "$T/smtpguard.conf" "[exporter]" "web_config = $T/web.yml"
-	spawn_in "$NS_HOST" setpriv --no-new-privs --bounding-set "-all,$(unit_caps)" \
-		"$SG_BIN" run -c "$T/smtpguard.conf" >>"$T/daemon.log" 2>&1
+	unit_sandbox
+	spawn_in "$NS_HOST" "${SANDBOX[@]}" "$SG_BIN" run -c "$T/smtpguard.conf" >>"$T/daemon.log" 2>&1
 	nl_wait_until 100 tls_healthy || fail "daemon not healthy: $(tail -n 3 "$T/daemon.log")"
 
 	expect_eq "no password" 401 "$(https_status "$url")"
@@ -165,7 +165,8 @@ test_exporter_tls()
 	# And at start: the daemon refuses to run (the first one stopped: one daemon per pin directory).
 	nl_kill TERM "$(tail -n 1 "$T/pids")"
 	printf '%s\n' "basic_auth_users:" "  prometheus: s3cret" >"$T/web.yml"
-	if nl_in "$NS_HOST" "$SG_BIN" run -c "$T/smtpguard.conf" >"$T/bad-start.log" 2>&1; then
+	if nl_in "$NS_HOST" "${SANDBOX[@]}" "$SG_BIN" run -c "$T/smtpguard.conf" \
+		>"$T/bad-start.log" 2>&1; then
 		fail "the daemon ran with a bad web config"
 	fi
 	grep -q "$T/web.yml:2: " "$T/bad-start.log" || fail "start: $(cat "$T/bad-start.log")"

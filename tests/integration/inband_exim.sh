@@ -5,8 +5,9 @@
 # the daemon's policy service through dist/exim4-smtpguard-policy.acl (the
 # DATA ACL for SMTP, the non-SMTP ACL for sendmail), and the daemon
 # answers from the principal's budget and its containment. The daemon
-# runs in the host's mount namespace, where the lab's Debian-exim has no
-# passwd entry: it serves the UID Exim itself reports.
+# runs under the unit's sandbox in the lab's mount namespace (mta.sh's
+# mta_daemon_start), where Debian-exim has its passwd entry, as on a real
+# Exim server, and its policy socket's directory stands in for /run/smtpguard.
 #
 #   inband_exim_bot    a bot with a leaked password sends 200 messages as
 #                      fast as it can: the remote MX gets exactly the first
@@ -45,6 +46,7 @@ inband_exim_for_test() # [BAN]
 	[ -u "$ELAB_EXIM_BIN" ] || "$ROOT/scripts/fetch-exim.sh" >"$T/fetch-exim.out" 2>&1 ||
 		fail "fetch-exim: $(tail -n 3 "$T/fetch-exim.out")"
 	ELAB_POLICY_SOCKET=$IEX_DIR/policy.sock
+	ELAB_KEEP_BPFFS=$BPFFS
 	elab_up >"$T/elab.out" 2>&1 ||
 		fail "exim lab: $(tail -n 3 "$T/elab.out")"
 	MTA_NS=$ELAB_NS_HOST

@@ -61,9 +61,9 @@ env_check()
 	why=$(nl_need bpftool jq ip tc nsenter setpriv useradd userdel nstat mountpoint) ||
 		prereq_fail "$why"
 	[ -n "$(nl_cgroup2_root)" ] || prereq_fail "no cgroup2 mount in /proc/self/mounts"
-	for tool in "$SG_BIN" "$NL_SINK_BIN" "$CONNECT"; do
+	for tool in "$SG_BIN" "$NL_SINK_BIN" "$CONNECT" "$ROOT/build/tools/sg_unitns"; do
 		[ -x "$tool" ] ||
-			prereq_fail "$tool missing (make smtpguard build/tools/sg_sink build/tools/sg_connect)"
+			prereq_fail "$tool missing (make test-integration builds it)"
 	done
 }
 

@@ -26,6 +26,7 @@ MTA_DAEMON_LOG=
 MTA_DAEMON_TLOG=
 MTA_NS=   # where the mail server and the daemon run
 MTA_CONF= # the daemon's config
+MTA_ENTER=() # what enters the lab's mount namespace, where its MTA's commands work (Exim's)
 
 # The mail lab and the daemon for this test, removed however the test ends.
 # Extra config lines go at the end, in [detect] until they open a section.
@@ -79,22 +80,32 @@ EOF
 }
 
 # The daemon on $MTA_CONF in $MTA_NS, output timed line by line (nl_stamped);
-# it must say it follows MTA's LOG. With Postfix it runs with no more
-# capabilities and privileges than the systemd unit gives it (daemon.sh's
-# unit_caps), so that a unit which breaks containment (postmap, postsuper
-# dropping to the mail owner) breaks these tests. Exim's lab reaches its
-# exim through nsenter into a mount namespace, which the unit's set does
-# not allow and the real exim needs no more than postsuper does.
+# it must say it follows MTA's LOG. It runs under the systemd unit's sandbox
+# (daemon.sh's unit_sandbox), the lab's files standing in for the MTA's, so
+# that a unit which breaks containment (postmap, postsuper or exim -Mf
+# writing what the unit leaves read-only, or dropping to the mail owner)
+# breaks these tests: the lab's whole tree, its logs among it, as the unit
+# leaves /var/log (read-only), its config, spool and Exim's log directory
+# as the unit leaves the MTA's. Exim's sandbox is made in the lab's mount
+# namespace, where its exim finds its passwd entry and config, as the real
+# one would.
 mta_daemon_start() # MTA LOG
 {
-	local sandbox=()
-
 	MTA_DAEMON_LOG=$T/mta-daemon.log
 	MTA_DAEMON_TLOG=$T/mta-daemon.tlog
 	rm -f "$MTA_DAEMON_LOG" "$MTA_DAEMON_TLOG"
-	[ "$1" != postfix ] || sandbox=(setpriv --no-new-privs --bounding-set "-all,$(unit_caps)")
+	MTA_ENTER=()
+	if [ "$1" = postfix ]; then
+		unit_sandbox "/var/log=$MLAB" "/etc/postfix=$MLAB_POSTFIX_DIR" \
+			"/var/spool/postfix=$MLAB_SPOOL" "/var/lib/postfix=$MLAB/lib"
+	else
+		unit_sandbox "/var/log=$ELAB" "/etc/exim4=$ELAB_EXIM_DIR" \
+			"/var/spool/exim4=$ELAB_SPOOL" "/var/log/exim4=$ELAB/log" \
+			${ELAB_POLICY_SOCKET:+"/run/smtpguard=${ELAB_POLICY_SOCKET%/*}"}
+		MTA_ENTER=(nsenter --mount="/proc/$ELAB_HOLDER_PID/ns/mnt" --)
+	fi
 	nl_stamped "$T" "$T/mta-daemon.fifo" "$MTA_DAEMON_LOG" "$MTA_DAEMON_TLOG"
-	nl_spawn "$T" "$MTA_NS" "${sandbox[@]}" env SMTPGUARD_CONFIG="$MTA_CONF" \
+	nl_spawn "$T" "$MTA_NS" "${MTA_ENTER[@]}" "${SANDBOX[@]}" env SMTPGUARD_CONFIG="$MTA_CONF" \
 		"$SG_BIN" run -c "$MTA_CONF" </dev/null >"$T/mta-daemon.fifo" 2>&1
 	echo "$NL_PID" >"$T/mta-daemon.pid"
 	nl_wait_until 100 mta_healthy || fail "daemon: $(tail -n 3 "$MTA_DAEMON_LOG")"
@@ -104,6 +115,7 @@ mta_daemon_start() # MTA LOG
 
 mta_daemon_stop()
 {
+	MTA_ENTER=()
 	[ -s "$T/mta-daemon.pid" ] || return 0
 	kill -TERM "$(cat "$T/mta-daemon.pid")" 2>/dev/null || true
 	nl_wait_until 50 nl_gone "$(cat "$T/mta-daemon.pid")" || true
@@ -115,10 +127,10 @@ mta_healthy()
 	[ "$(nl_in "$MTA_NS" curl -s --max-time 1 http://127.0.0.1:9025/healthz)" = ok ]
 }
 
-# smtpguard's CLI in the mail server's namespace, on the test's config.
+# smtpguard's CLI in the mail server's namespaces, on the test's config.
 mta_sg() # ARGS...
 {
-	nl_in "$MTA_NS" env SMTPGUARD_CONFIG="$MTA_CONF" "$SG_BIN" "$@"
+	nl_in "$MTA_NS" "${MTA_ENTER[@]}" env SMTPGUARD_CONFIG="$MTA_CONF" "$SG_BIN" "$@"
 }
 
 mta_metric() # SERIES
