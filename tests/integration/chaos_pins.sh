@@ -56,7 +56,8 @@ test_chaos_two_daemons()
 		control = $T/run2/control.sock
 	EOF
 	start=$(date +%s%N)
-	out=$(timeout 10 nsenter --net="/run/netns/$NS_HOST" -- setpriv --no-new-privs --bounding-set "-all,$(unit_caps)" \
+	unit_sandbox
+	out=$(timeout 10 nsenter --net="/run/netns/$NS_HOST" -- "${SANDBOX[@]}" \
 		"$SG_BIN" run -c "$T/second.conf" 2>&1) || rc=$?
 	ms=$((($(date +%s%N) - start) / 1000000))
 	expect_eq "second run's exit status" 1 "$rc"

@@ -442,7 +442,7 @@ unit_cap_mask()
 # The daemon runs in the unit's sandbox, not as full root: its bounding set
 # and no_new_privs are the unit's, its /tmp is private (only the test's
 # directory, its stand-in, is there), and / is read-only: an audit log
-# outside the unit's writable paths is refused, said once per entry, while
+# outside the unit's writable paths is refused, said once a streak, while
 # the expiry it records is done all the same and nothing is written there.
 test_daemon_sandbox()
 {
@@ -458,7 +458,8 @@ test_daemon_sandbox()
 	sg block "$USER_A" --for 1s >/dev/null
 	nl_wait_until 50 grep -q "audit log $log: " "$T/daemon.log" ||
 		fail "no audit failure: $(tail -n 3 "$T/daemon.log")"
-	expect_eq "the daemon's audit failure" "smtpguard: audit log $log: Read-only file system" \
+	expect_eq "the daemon's audit failure" \
+		"smtpguard: writing audit log $log: Read-only file system; what depends on it goes on, this is told again when a write works" \
 		"$(grep "audit log $log: " "$T/daemon.log")"
 	[ ! -e "$log" ] || { rm -f "$log"; fail "the daemon wrote $log"; }
 	# Expired all the same: only root's observe policy is left.
