@@ -62,6 +62,8 @@ exim_dir = $ELAB_EXIM_DIR
 exim = $ELAB_EXIM_BIN
 state = $T/contained.json
 ban = 1h
+# Only where a test asks for one (mta_policy_socket), in its lab: never the host's /run.
+policy_socket = none
 EOF
 }
 

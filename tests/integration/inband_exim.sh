@@ -52,7 +52,7 @@ inband_exim_for_test() # [BAN]
 	MTA_NS=$ELAB_NS_HOST
 	MTA_CONF=$T/exim.conf
 	exim_write_config "$MTA_CONF"
-	sed -i "/^\[mta\]/a policy_socket = $ELAB_POLICY_SOCKET" "$MTA_CONF"
+	mta_policy_socket "$MTA_CONF" "$ELAB_POLICY_SOCKET"
 	sed -i "s/^ban = 1h\$/ban = ${1:-1h}/" "$MTA_CONF"
 	inband_exim_start
 }

@@ -133,7 +133,7 @@ test_journal_forged_lines()
 	mkdir -p "$T/postfix"
 	: >"$T/postfix/main.cf"
 	write_config "$conf" "[mta]" "type = postfix" "source = journal" \
-		"postfix_config = $T/postfix" "state = $T/contained.json" \
+		"postfix_config = $T/postfix" "state = $T/contained.json" "policy_socket = none" \
 		"[bruteforce]" "state = $T/offenders.json"
 	jr_daemon_start "$conf"
 	grep -q "mta: postfix, reading the journal (\[mta\] source = journal)" "$T/daemon.log" ||
@@ -210,7 +210,7 @@ test_journal_syslog_refused()
 	: >"$T/mail.log"
 	write_config "$conf" "[bruteforce]" "state = $T/offenders.json" \
 		"[mta]" "type = postfix" "source = auto" "logs = $T/mail.log" \
-		"postfix_config = $T/postfix" "state = $T/contained.json"
+		"postfix_config = $T/postfix" "state = $T/contained.json" "policy_socket = none"
 	expect_eq "exit status, syslog file" 1 "$(jr_daemon_run "$conf")"
 	grep -qF "the mail server's logs: $T/mail.log is not the mail server's own log" \
 		"$T/daemon.log" || fail "message: $(tail -n 2 "$T/daemon.log")"
@@ -236,7 +236,7 @@ test_journal_syslog_refused()
 	# maillog): left out with a warning, and the daemon runs.
 	write_config "$conf" "[bruteforce]" "state = $T/offenders.json" \
 		"[mta]" "type = postfix" "source = files" \
-		"postfix_config = $T/postfix" "state = $T/contained.json"
+		"postfix_config = $T/postfix" "state = $T/contained.json" "policy_socket = none"
 	: >"$T/daemon.log"
 	unit_sandbox
 	spawn_in "$NS_HOST" "${SANDBOX[@]}" "$SG_BIN" run -c "$conf" >>"$T/daemon.log" 2>&1

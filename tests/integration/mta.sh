@@ -73,10 +73,19 @@ postfix_config = $MLAB_POSTFIX_DIR
 dovecot_config = $MLAB_DOVECOT_CONF
 state = $T/contained.json
 ban = 1h
+# Only where a test asks for one (mta_policy_socket), in its lab: never the host's spool.
+policy_socket = none
 [detect]
 baselines = $T/baselines.gz
 EOF
 	[ $# -eq 0 ] || printf '%s\n' "$@" >>"$f"
+}
+
+# The policy service of the daemon on FILE at PATH (its lab's, never auto's host path).
+mta_policy_socket() # FILE PATH
+{
+	sed -i "s|^policy_socket = none\$|policy_socket = $2|" "$1"
+	grep -qxF "policy_socket = $2" "$1" || fail "no policy_socket line in $1"
 }
 
 # The daemon on $MTA_CONF in $MTA_NS, output timed line by line (nl_stamped);

@@ -61,7 +61,7 @@ test_policy_postfix()
 	MTA_NS=$MLAB_NS_HOST
 	MTA_CONF=$T/mta.conf
 	mta_write_config "$MTA_CONF"
-	sed -i "/^\[mta\]/a policy_socket = $MLAB_SPOOL/$sock" "$MTA_CONF"
+	mta_policy_socket "$MTA_CONF" "$MLAB_SPOOL/$sock"
 	mta_sg check-mta >"$out" 2>&1 || fail "check-mta failed: $(tr '\n' '|' <"$out")"
 	policy_check_line "$out" ok "smtpd_end_of_data_restrictions asks the policy service"
 	policy_check_line "$out" ok "daemon down: smtpd answers smtpd_policy_service_default_action = 451 4.3.5 Server configuration problem: mail deferred (the client retries), never lost"
@@ -162,5 +162,5 @@ exim_for_test_policy()
 	elab_up >"$T/elab.out" 2>&1 || fail "exim lab: $(tail -n 3 "$T/elab.out")"
 	MTA_CONF=$T/mta.conf
 	exim_write_config "$MTA_CONF"
-	sed -i "/^\[mta\]/a policy_socket = $ELAB_POLICY_SOCKET" "$MTA_CONF"
+	mta_policy_socket "$MTA_CONF" "$ELAB_POLICY_SOCKET"
 }
