@@ -74,11 +74,11 @@ struct daemon {
 	struct sg_quota fpm_quota;	     /* PHP-FPM lookups a tick */
 	__u64 attrib_reported, fpm_reported; /* refusals logged so far */
 	__u64 reported_tick;		     /* when */
-	__u64 stale_removed[SG_STALE__MAX]; /* by sg_stale_names */
+	__u64 stale_removed[SG_STALE__MAX];  /* by sg_stale_names */
 	__u64 ticks;
 	__u64 last_tick_ns, tick_interval_ns; /* when the last tick began; since the one before */
-	__u64 turn_max_ns; /* the longest turn of the loop, from epoll's wakeup to the next wait */
-	__u64 stalls;	   /* turns of it over a second: nothing else ran meanwhile */
+	__u64 turn_max_ns;  /* the longest turn of the loop, from epoll's wakeup to the next wait */
+	__u64 stalls;	    /* turns of it over a second: nothing else ran meanwhile */
 	__u64 senders_tick; /* when /senders was last published */
 	int rates_started;
 	int tick_failed;	     /* the last tick could not read the maps */
@@ -101,6 +101,7 @@ struct daemon {
 	int pins_notify, pins_wd;	 /* inotify on the pin directory; -1: none */
 	int pins_settle;		 /* timerfd: the pins quiet for a moment, check them */
 	__u64 repair_tick;		 /* a failed repair is tried again from this tick */
+	int change_waits;		 /* ticks in a row the pins' lock was held by another */
 };
 
 /* What the epoll events carry, to tell the sources apart. */
