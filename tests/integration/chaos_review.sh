@@ -5,7 +5,7 @@
 # detach hold on the bpffs) held for long: what breaks meanwhile is still
 # said. Sourced by run.sh; uses daemon.sh's helpers.
 
-TESTS+=(chaos_change_lock_held)
+TESTS+=(chaos_change_lock_held chaos_two_daemons_detached)
 
 # An attach that hangs holding the lock (or anyone's flock on the bpffs):
 # the daemon cannot repair under it, but /healthz and the metric say what
@@ -38,4 +38,38 @@ test_chaos_change_lock_held()
 	n=$(at_scale 20 200)
 	expect_connects "$USER_A" "ok=0 eperm=$n other=0" -n "$n" "$NET4" 25
 	figure "pins' lock held by another: /healthz said the cgroup gone $ms ms after its removal, the blocked user 0 of $n through once the lock is free"
+}
+
+# A forced detach while the daemon is held (SIGSTOP: any turn of its loop
+# that takes long) removes the pin directory under it: a second `run`
+# started before the daemon has put it back is refused all the same, and
+# the daemon then repairs as the only one.
+test_chaos_two_daemons_detached()
+{
+	local rc=0 out
+
+	write_config "$T/smtpguard.conf"
+	start_daemon "$T/smtpguard.conf"
+	sg block "$USER_A"
+	kill -STOP "$DAEMON_PID"
+	sg detach --force >/dev/null
+	sed "s|^control = .*|control = $T/run2/control.sock\nlisten = 127.0.0.1:9027|" \
+		"$T/smtpguard.conf" >"$T/second.conf"
+	out=$(timeout 10 nsenter --net="/run/netns/$NS_HOST" -- "$SG_BIN" run -c "$T/second.conf" 2>&1) ||
+		rc=$?
+	kill -CONT "$DAEMON_PID"
+	expect_eq "second run's exit status" 1 "$rc"
+	printf '%s\n' "$out" | grep -q "another smtpguard run (pid $DAEMON_PID) holds $PIN" ||
+		fail "second run's message names no pid $DAEMON_PID: $out"
+	nl_wait_until 50 metric_is 'smtpguard_repairs_total{what="pins"}' 1 ||
+		fail "no repair: $(tail -n 3 "$T/daemon.log")"
+	nl_wait_until 30 healthy || fail "not healthy after the repair: $(http_get /healthz)"
+	expect_connects "$USER_A" "ok=0 eperm=5 other=0" -n 5 "$NET4" 25
+	# With no daemon, detach removes the lock's directory with the pins.
+	kill -TERM "$DAEMON_PID"
+	nl_wait_until 50 nl_gone "$DAEMON_PID" || fail "daemon did not stop"
+	sg detach >/dev/null
+	expect_eq "pins and daemon lock after a detach" "absent absent" \
+		"$([ -e "$PIN" ] && echo present || echo absent) $([ -e "${PIN}_daemon" ] && echo present || echo absent)"
+	figure "forced detach under a stopped daemon: a second run refused (exit 1), the first repaired alone"
 }

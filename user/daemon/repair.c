@@ -44,19 +44,6 @@ const char *const sg_broken_names[SG_BROKEN__MAX] = {
 	[SG_BROKEN_CGROUP] = "cgroup",
 };
 
-/* The lock on the pin directory as it is now; the caller has made sure it exists. */
-static int take_lock(struct daemon *d, pid_t *holder)
-{
-	int fd = sg_pin_lock(holder);
-
-	if (fd < 0)
-		return fd;
-	if (d->lock_fd >= 0)
-		close(d->lock_fd);
-	d->lock_fd = fd;
-	return 0;
-}
-
 /* The pin directory as it is now watched; a replaced one's watch went with it. */
 static void watch_dir(struct daemon *d)
 {
@@ -74,7 +61,9 @@ int sg_daemon_lock(struct daemon *d)
 		sg_error("preparing %s: %s", sg_pin_dir(), strerror(-err));
 		return err;
 	}
-	err = take_lock(d, &holder);
+	d->lock_fd = sg_pin_lock(&holder);
+	err = d->lock_fd < 0 ? d->lock_fd : 0;
+	d->pins_ino = sg_pin_dir_ino();
 	if (err == -EWOULDBLOCK && holder)
 		sg_error("another smtpguard run (pid %d) holds %s: one daemon per pin directory; "
 			 "nothing changed",
@@ -114,15 +103,14 @@ static int reopen_maps(struct daemon *d)
 
 static int repair(struct daemon *d, enum sg_pins_state pins, int moved, const char *cgroup)
 {
-	pid_t holder;
 	int err = 0, n;
 
 	if (moved)
 		err = sg_state_prepare();
-	if (!err && moved)
-		err = take_lock(d, &holder);
-	if (!err && moved)
+	if (!err && moved) {
+		d->pins_ino = sg_pin_dir_ino();
 		watch_dir(d);
+	}
 	if (!err && pins == SG_PINS_MISSING)
 		err = sg_pinwatch_restore(&d->pins);
 	if (err)
@@ -180,7 +168,7 @@ static void check_waiting(struct daemon *d)
 {
 	const char *cgroup = d->cfg->daemon.cgroup[0] ? d->cfg->daemon.cgroup : NULL, *first;
 	enum sg_pins_state pins = sg_pinwatch_check(&d->pins, &first);
-	int moved = !sg_pin_lock_current(d->lock_fd), hooks = sg_hooks_check(cgroup);
+	int moved = sg_pin_dir_ino() != d->pins_ino, hooks = sg_hooks_check(cgroup);
 	enum sg_broken what;
 	size_t len;
 
@@ -198,7 +186,7 @@ static void check_pins(struct daemon *d, int changed)
 {
 	const char *cgroup = d->cfg->daemon.cgroup[0] ? d->cfg->daemon.cgroup : NULL, *first;
 	enum sg_pins_state pins = sg_pinwatch_check(&d->pins, &first);
-	int moved = !sg_pin_lock_current(d->lock_fd), hooks = sg_hooks_check(cgroup), err;
+	int moved = sg_pin_dir_ino() != d->pins_ino, hooks = sg_hooks_check(cgroup), err;
 	enum sg_broken what;
 
 	if (pins == SG_PINS_OK && !moved && !hooks) {

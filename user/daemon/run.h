@@ -94,6 +94,7 @@ struct daemon {
 	int anyport_failed; /* the last tick could not read sg_smtp or sg_ports */
 	/* The pinned state under the daemon (repair.c). */
 	int lock_fd;			 /* holds the pin directory's lock; -1 before */
+	__u64 pins_ino;			 /* the pin directory's inode, as last taken up */
 	struct sg_pinwatch pins;	 /* the maps and programs enforcement goes through */
 	int broken;			 /* enum sg_broken + 1 while not repaired; 0: none */
 	char broken_why[PATH_MAX + 128]; /* what is broken, for /healthz */
