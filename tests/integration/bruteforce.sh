@@ -271,9 +271,3 @@ test_bruteforce_distributed()
 		fail "bans: $(mta_metric 'smtpguard_bans{reason="distributed"}')"
 }
 
-# Lines of Dovecot's log that record a failed IMAP login from SRC (a prefix of the address).
-bf_imap_failures() # SRC
-{
-	grep -c "imap-login: .*auth failed.*rip=$1" "$MLAB_DOVECOT_LOG" || true
-}
-

@@ -13,14 +13,14 @@ POLICY_FULL="sg_policies is full (65536 entries)"
 POLICY_FULL_RE="sg_policies is full \\(65536 entries\\)"
 
 # The daemon's audit entries of ACTION, one compact JSON a line.
-daemon_entries() # ACTION
+tables_entries() # ACTION
 {
 	jq -c --arg a "$1" 'select(.actor == "daemon" and .action == $a)' "$T/audit.log" 2>/dev/null
 }
 
-has_daemon_entry() # ACTION
+tables_has_entry() # ACTION
 {
-	[ -n "$(daemon_entries "$1")" ]
+	[ -n "$(tables_entries "$1")" ]
 }
 
 # Audit entries of anyone but the daemon (the CLI's).
@@ -35,7 +35,7 @@ others_entries()
 
 expired_count()
 {
-	daemon_entries expire | jq -s length
+	tables_entries expire | jq -s length
 }
 
 expired_at_least() # COUNT
@@ -74,10 +74,10 @@ test_chaos_maps_full()
 
 	# A new sender floods: the detector's throttle cannot be written.
 	expect_connects "$USER_A" "ok=20 eperm=80 other=0" -n 100 "$NET4" 25
-	nl_wait_until 50 has_daemon_entry throttle-failed ||
+	nl_wait_until 50 tables_has_entry throttle-failed ||
 		fail "no failed throttle audited: $(tail -n 3 "$T/daemon.log")"
 	expect_eq "failed throttle" "$uid_a new_sender $POLICY_FULL" \
-		"$(daemon_entries throttle-failed | jq -r '"\(.uid) \(.reason) \(.params.error)"')"
+		"$(tables_entries throttle-failed | jq -r '"\(.uid) \(.reason) \(.params.error)"')"
 	grep -qE "action throttle failed user=$USER_A uid=$uid_a rule=new_sender .*error=\"$POLICY_FULL_RE\"" \
 		"$T/daemon.log" || fail "no log line of the failed throttle: $(grep -m1 failed "$T/daemon.log")"
 	expect_metric 'smtpguard_actions_failed_total{action="throttle",reason="full"}' 1
@@ -91,7 +91,7 @@ test_chaos_maps_full()
 		fail "$(expired_count) of $n expiries audited"
 	figure "$n policies expiring together: all removed and audited in $(echo "$(date +%s.%N) - $start" | bc) s, over $(grep -c 'expired policies removed' "$T/daemon.log") ticks"
 	expect_eq "expiries audited" "$n" "$(expired_count)"
-	expect_eq "failed throttles audited (told once)" 1 "$(daemon_entries throttle-failed | jq -s length)"
+	expect_eq "failed throttles audited (told once)" 1 "$(tables_entries throttle-failed | jq -s length)"
 	turn=$(metric smtpguard_loop_turn_max_seconds)
 	figure "longest turn of the loop: $turn s; stalls over 1 s: $(metric smtpguard_loop_stalls_total)"
 	expect_metric smtpguard_loop_stalls_total 0

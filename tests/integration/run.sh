@@ -25,6 +25,9 @@ for f in "$(dirname "${BASH_SOURCE[0]}")"/[a-z]*.sh; do
 	# shellcheck source=/dev/null
 	source "$f"
 done
+# The files share one shell: a function defined twice is the last file's for every test.
+twice=$(grep -ho '^[A-Za-z_][A-Za-z0-9_]*()' "$(dirname "${BASH_SOURCE[0]}")"/*.sh | sort | uniq -d | xargs)
+[ -z "$twice" ] || { echo "integration: defined twice under tests/integration: $twice" >&2; exit 1; }
 
 main()
 {

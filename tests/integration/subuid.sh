@@ -115,8 +115,9 @@ FULL: sg_buckets 65536 of 65536: a throttled user with no bucket yet is refused 
 	expect_metric 'smtpguard_map_capacity{map="sg_buckets"}' 65536
 }
 
-# The kernel's map cannot be written (its pin replaced by a map of another
-# type, which the daemon takes up as a new attach's): the daemon says so once
+# The kernel's map cannot be written (its pin replaced by a frozen map of
+# its shape, which the daemon takes up as a new attach's; one of another
+# type an attach refuses, and the repair with it): the daemon says so once
 # and tries again only after 10 s, not every second as before; the right map
 # pinned again (renamed over the other, so that the pin is never missing), the
 # daemon's repair tries at once, and its line says how many writes failed.
@@ -127,7 +128,10 @@ test_subuid_write_backoff()
 	write_config "$T/smtpguard.conf" "[daemon]" "subuid = $T/subuid"
 	start_daemon "$T/smtpguard.conf"
 	id=$(bpftool -j map show pinned "$PIN/sg_subuids" | jq .id)
-	bpftool map create "$PIN/sg_subuids_new" type array key 4 value 4 entries 1 name sgt_bogus
+	# A map of sg_subuids' own shape (an attach takes it up), frozen: user space cannot write it.
+	bpftool map create "$PIN/sg_subuids_new" type lpm_trie key 8 value 4 entries 262144 \
+		name sgt_frozen flags 1
+	bpftool map freeze pinned "$PIN/sg_subuids_new"
 	mv -f "$PIN/sg_subuids_new" "$PIN/sg_subuids"
 	nl_wait_until 30 grep -q "sg_subuids replaced: repaired" "$T/daemon.log" ||
 		fail "the other map not taken up: $(tail -n 3 "$T/daemon.log")"

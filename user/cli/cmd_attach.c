@@ -84,7 +84,10 @@ static int run_detach(const struct sg_command *cmd, void *opts, char **args, int
 		printf("detached; %s removed\n", sg_pin_dir());
 	if (change >= 0)
 		close(change);
-	if (lock >= 0)
+	/* No daemon: its lock goes with the pins. */
+	if (lock >= 0 && ret == SG_EXIT_OK)
+		sg_pin_lock_remove(lock);
+	else if (lock >= 0)
 		close(lock);
 	return ret;
 }

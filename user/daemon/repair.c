@@ -33,6 +33,8 @@
 #define PINS_SETTLE_MS 20
 /* A repair that failed (and logged why) is tried again this many ticks later, or at a change. */
 #define REPAIR_RETRY_TICKS 10
+/* Ticks an attach or a detach may hold the pins' lock before what is broken under it is said. */
+#define CHANGE_WAIT_TICKS 5
 #define PINS_EVENTS                                                                                \
 	(IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF)
 
@@ -41,19 +43,6 @@ const char *const sg_broken_names[SG_BROKEN__MAX] = {
 	[SG_BROKEN_HOOKS] = "hooks",
 	[SG_BROKEN_CGROUP] = "cgroup",
 };
-
-/* The lock on the pin directory as it is now; the caller has made sure it exists. */
-static int take_lock(struct daemon *d, pid_t *holder)
-{
-	int fd = sg_pin_lock(holder);
-
-	if (fd < 0)
-		return fd;
-	if (d->lock_fd >= 0)
-		close(d->lock_fd);
-	d->lock_fd = fd;
-	return 0;
-}
 
 /* The pin directory as it is now watched; a replaced one's watch went with it. */
 static void watch_dir(struct daemon *d)
@@ -72,7 +61,9 @@ int sg_daemon_lock(struct daemon *d)
 		sg_error("preparing %s: %s", sg_pin_dir(), strerror(-err));
 		return err;
 	}
-	err = take_lock(d, &holder);
+	d->lock_fd = sg_pin_lock(&holder);
+	err = d->lock_fd < 0 ? d->lock_fd : 0;
+	d->pins_ino = sg_pin_dir_ino();
 	if (err == -EWOULDBLOCK && holder)
 		sg_error("another smtpguard run (pid %d) holds %s: one daemon per pin directory; "
 			 "nothing changed",
@@ -112,15 +103,14 @@ static int reopen_maps(struct daemon *d)
 
 static int repair(struct daemon *d, enum sg_pins_state pins, int moved, const char *cgroup)
 {
-	pid_t holder;
 	int err = 0, n;
 
 	if (moved)
 		err = sg_state_prepare();
-	if (!err && moved)
-		err = take_lock(d, &holder);
-	if (!err && moved)
+	if (!err && moved) {
+		d->pins_ino = sg_pin_dir_ino();
 		watch_dir(d);
+	}
 	if (!err && pins == SG_PINS_MISSING)
 		err = sg_pinwatch_restore(&d->pins);
 	if (err)
@@ -162,11 +152,41 @@ static enum sg_broken diagnose(struct daemon *d, enum sg_pins_state pins, const 
 	return SG_BROKEN_HOOKS;
 }
 
+/* Told once for each thing that goes wrong, not every second. */
+static void set_broken(struct daemon *d, enum sg_broken what)
+{
+	if (d->broken != (int)what + 1)
+		sg_error("enforcement broken: %s", d->broken_why);
+	d->broken = what + 1;
+}
+
+/*
+ * An attach or a detach has held the pins' lock for CHANGE_WAIT_TICKS: what
+ * is broken meanwhile is said (/healthz, the metric), not repaired under it.
+ */
+static void check_waiting(struct daemon *d)
+{
+	const char *cgroup = d->cfg->daemon.cgroup[0] ? d->cfg->daemon.cgroup : NULL, *first;
+	enum sg_pins_state pins = sg_pinwatch_check(&d->pins, &first);
+	int moved = sg_pin_dir_ino() != d->pins_ino, hooks = sg_hooks_check(cgroup);
+	enum sg_broken what;
+	size_t len;
+
+	if (pins == SG_PINS_OK && !moved && !hooks)
+		return;
+	what = diagnose(d, pins, first, moved, hooks, cgroup);
+	len = strlen(d->broken_why);
+	snprintf(d->broken_why + len, sizeof(d->broken_why) - len,
+		 "; not repaired while an attach or a detach holds the pins' lock (%d s)",
+		 d->change_waits);
+	set_broken(d, what);
+}
+
 static void check_pins(struct daemon *d, int changed)
 {
 	const char *cgroup = d->cfg->daemon.cgroup[0] ? d->cfg->daemon.cgroup : NULL, *first;
 	enum sg_pins_state pins = sg_pinwatch_check(&d->pins, &first);
-	int moved = !sg_pin_lock_current(d->lock_fd), hooks = sg_hooks_check(cgroup), err;
+	int moved = sg_pin_dir_ino() != d->pins_ino, hooks = sg_hooks_check(cgroup), err;
 	enum sg_broken what;
 
 	if (pins == SG_PINS_OK && !moved && !hooks) {
@@ -199,10 +219,7 @@ static void check_pins(struct daemon *d, int changed)
 			 strerror(-err));
 	/* The cgroup's return is repaired at the tick that sees it. */
 	d->repair_tick = what == SG_BROKEN_CGROUP ? 0 : d->ticks + REPAIR_RETRY_TICKS;
-	/* Told once for each thing that goes wrong, not every second. */
-	if (d->broken != (int)what + 1)
-		sg_error("enforcement broken: %s", d->broken_why);
-	d->broken = what + 1;
+	set_broken(d, what);
 }
 
 static void settle(struct daemon *d)
@@ -212,15 +229,22 @@ static void settle(struct daemon *d)
 	timerfd_settime(d->pins_settle, 0, &its, NULL);
 }
 
-/* An attach or a detach under way: looked at again once it is done. */
+/*
+ * An attach or a detach under way: looked at again once it is done. One
+ * that holds the lock for ticks on end (hung, or anyone else's flock on
+ * the bpffs) does not hide what is broken meanwhile.
+ */
 static void check_locked(struct daemon *d, int changed)
 {
 	int change = sg_pins_change_lock(1);
 
 	if (change == -EWOULDBLOCK) {
 		settle(d);
+		if (!changed && ++d->change_waits > CHANGE_WAIT_TICKS)
+			check_waiting(d);
 		return;
 	}
+	d->change_waits = 0;
 	check_pins(d, changed);
 	if (change >= 0)
 		close(change);

@@ -74,11 +74,11 @@ struct daemon {
 	struct sg_quota fpm_quota;	     /* PHP-FPM lookups a tick */
 	__u64 attrib_reported, fpm_reported; /* refusals logged so far */
 	__u64 reported_tick;		     /* when */
-	__u64 stale_removed[SG_STALE__MAX]; /* by sg_stale_names */
+	__u64 stale_removed[SG_STALE__MAX];  /* by sg_stale_names */
 	__u64 ticks;
 	__u64 last_tick_ns, tick_interval_ns; /* when the last tick began; since the one before */
-	__u64 turn_max_ns; /* the longest turn of the loop, from epoll's wakeup to the next wait */
-	__u64 stalls;	   /* turns of it over a second: nothing else ran meanwhile */
+	__u64 turn_max_ns;  /* the longest turn of the loop, from epoll's wakeup to the next wait */
+	__u64 stalls;	    /* turns of it over a second: nothing else ran meanwhile */
 	__u64 senders_tick; /* when /senders was last published */
 	int rates_started;
 	int tick_failed;	     /* the last tick could not read the maps */
@@ -94,6 +94,7 @@ struct daemon {
 	int anyport_failed; /* the last tick could not read sg_smtp or sg_ports */
 	/* The pinned state under the daemon (repair.c). */
 	int lock_fd;			 /* holds the pin directory's lock; -1 before */
+	__u64 pins_ino;			 /* the pin directory's inode, as last taken up */
 	struct sg_pinwatch pins;	 /* the maps and programs enforcement goes through */
 	int broken;			 /* enum sg_broken + 1 while not repaired; 0: none */
 	char broken_why[PATH_MAX + 128]; /* what is broken, for /healthz */
@@ -101,6 +102,7 @@ struct daemon {
 	int pins_notify, pins_wd;	 /* inotify on the pin directory; -1: none */
 	int pins_settle;		 /* timerfd: the pins quiet for a moment, check them */
 	__u64 repair_tick;		 /* a failed repair is tried again from this tick */
+	int change_waits;		 /* ticks in a row the pins' lock was held by another */
 };
 
 /* What the epoll events carry, to tell the sources apart. */

@@ -31,12 +31,23 @@ static pid_t lock_holder(const struct stat *st)
 	return pid;
 }
 
+static int lock_path(char *buf, size_t len)
+{
+	return snprintf(buf, len, "%s_daemon", sg_pin_dir()) >= (int)len ? -ENAMETOOLONG : 0;
+}
+
 int sg_pin_lock(pid_t *holder)
 {
+	char path[PATH_MAX];
 	struct stat st;
-	int fd = open(sg_pin_dir(), O_RDONLY | O_DIRECTORY | O_CLOEXEC), err;
+	int fd, err = lock_path(path, sizeof(path));
 
 	*holder = 0;
+	if (err)
+		return err;
+	if (mkdir(path, 0700) && errno != EEXIST)
+		return -errno;
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	if (!flock(fd, LOCK_EX | LOCK_NB))
@@ -65,10 +76,18 @@ int sg_pins_change_lock(int nonblock)
 	return err;
 }
 
-int sg_pin_lock_current(int fd)
+void sg_pin_lock_remove(int fd)
 {
-	struct stat held, now;
+	char path[PATH_MAX];
 
-	return !fstat(fd, &held) && !stat(sg_pin_dir(), &now) && held.st_dev == now.st_dev &&
-	       held.st_ino == now.st_ino;
+	if (!lock_path(path, sizeof(path)))
+		rmdir(path);
+	close(fd);
+}
+
+__u64 sg_pin_dir_ino(void)
+{
+	struct stat st;
+
+	return stat(sg_pin_dir(), &st) ? 0 : st.st_ino;
 }

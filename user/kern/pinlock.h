@@ -1,24 +1,32 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * One daemon per pin directory: an flock on the directory itself, which
- * bpffs allows like any other file system (it has no regular files to
- * lock). `run` takes it before it changes anything; `detach` asks for it
- * and so knows when a daemon would lose its hooks. Functions return -errno.
+ * One daemon per pin directory: an flock on a directory beside it (the pin
+ * directory's name and "_daemon"), which bpffs allows like any other file
+ * system (it has no regular files to lock) and which a forced detach
+ * leaves, so that a daemon holds it even while its pins are gone, and a
+ * second `run` started then is refused all the same. `run` takes it before it
+ * changes anything; `detach` asks for it and so knows when a daemon would
+ * lose its hooks. Functions return -errno.
  */
 #ifndef SG_PINLOCK_H
 #define SG_PINLOCK_H
 
 #include <sys/types.h>
+#include <linux/types.h>
 
 /*
- * Locks the pin directory, which must exist: the fd that holds the lock,
- * or -EWOULDBLOCK when another process holds it (*holder: its pid as
- * /proc/locks says, 0 when unknown), or -errno.
+ * Locks the pin directory's daemon lock, made when missing (its parent
+ * must exist): the fd that holds the lock, or -EWOULDBLOCK when another
+ * process holds it (*holder: its pid as /proc/locks says, 0 when
+ * unknown), or -errno.
  */
 int sg_pin_lock(pid_t *holder);
 
-/* 1 while fd (from sg_pin_lock) is still the pin directory: not removed nor replaced. */
-int sg_pin_lock_current(int fd);
+/* Removes the daemon lock fd holds (detach, the pins gone) and releases it. */
+void sg_pin_lock_remove(int fd);
+
+/* The pin directory's inode, which changes when it is removed and made again; 0 when none. */
+__u64 sg_pin_dir_ino(void);
 
 /*
  * Changes to the pins one at a time: attach, detach and a daemon's repair

@@ -1,0 +1,75 @@
+# SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash
+#
+# The fault suite's test of the pins' change lock (the flock attach and
+# detach hold on the bpffs) held for long: what breaks meanwhile is still
+# said. Sourced by run.sh; uses daemon.sh's helpers.
+
+TESTS+=(chaos_change_lock_held chaos_two_daemons_detached)
+
+# An attach that hangs holding the lock (or anyone's flock on the bpffs):
+# the daemon cannot repair under it, but /healthz and the metric say what
+# is broken within seconds; once the lock is free, it repairs.
+test_chaos_change_lock_held()
+{
+	local holder n start ms
+
+	write_config "$T/smtpguard.conf"
+	start_daemon "$T/smtpguard.conf"
+	sg block "$USER_A"
+	# -o: the lock is flock's own, gone with it, not its child's.
+	flock -o "$BPFFS" sleep 60 &
+	holder=$!
+	# shellcheck disable=SC2064 # this holder: the bpffs is unmounted after the test
+	trap "kill $holder 2>/dev/null || true" EXIT
+	nl_wait_until 30 grep -q "FLOCK.*:$(stat -c %i "$BPFFS") " /proc/locks || fail "no flock on $BPFFS"
+	nl_wait_until 30 rmdir "$CG" || fail "cannot remove $CG"
+	start=$(date +%s%N)
+	nl_wait_until 100 eval '! healthy' || fail "/healthz still ok with $CG gone under the lock"
+	ms=$((($(date +%s%N) - start) / 1000000))
+	http_get /healthz | grep -qx "error: cgroup $CG is gone: the connect hooks police nothing; not repaired while an attach or a detach holds the pins' lock ([0-9]* s)" ||
+		fail "/healthz: $(http_get /healthz)"
+	expect_metric 'smtpguard_enforcement_broken{what="cgroup"}' 1
+	mkdir "$CG"
+	kill "$holder"
+	wait "$holder" 2>/dev/null || true
+	nl_wait_until 50 healthy || fail "not healthy with the lock free: $(http_get /healthz)"
+	expect_metric 'smtpguard_enforcement_broken{what="cgroup"}' 0
+	n=$(at_scale 20 200)
+	expect_connects "$USER_A" "ok=0 eperm=$n other=0" -n "$n" "$NET4" 25
+	figure "pins' lock held by another: /healthz said the cgroup gone $ms ms after its removal, the blocked user 0 of $n through once the lock is free"
+}
+
+# A forced detach while the daemon is held (SIGSTOP: any turn of its loop
+# that takes long) removes the pin directory under it: a second `run`
+# started before the daemon has put it back is refused all the same, and
+# the daemon then repairs as the only one.
+test_chaos_two_daemons_detached()
+{
+	local rc=0 out
+
+	write_config "$T/smtpguard.conf"
+	start_daemon "$T/smtpguard.conf"
+	sg block "$USER_A"
+	kill -STOP "$DAEMON_PID"
+	sg detach --force >/dev/null
+	sed "s|^control = .*|control = $T/run2/control.sock\nlisten = 127.0.0.1:9027|" \
+		"$T/smtpguard.conf" >"$T/second.conf"
+	out=$(timeout 10 nsenter --net="/run/netns/$NS_HOST" -- "$SG_BIN" run -c "$T/second.conf" 2>&1) ||
+		rc=$?
+	kill -CONT "$DAEMON_PID"
+	expect_eq "second run's exit status" 1 "$rc"
+	printf '%s\n' "$out" | grep -q "another smtpguard run (pid $DAEMON_PID) holds $PIN" ||
+		fail "second run's message names no pid $DAEMON_PID: $out"
+	nl_wait_until 50 metric_is 'smtpguard_repairs_total{what="pins"}' 1 ||
+		fail "no repair: $(tail -n 3 "$T/daemon.log")"
+	nl_wait_until 30 healthy || fail "not healthy after the repair: $(http_get /healthz)"
+	expect_connects "$USER_A" "ok=0 eperm=5 other=0" -n 5 "$NET4" 25
+	# With no daemon, detach removes the lock's directory with the pins.
+	kill -TERM "$DAEMON_PID"
+	nl_wait_until 50 nl_gone "$DAEMON_PID" || fail "daemon did not stop"
+	sg detach >/dev/null
+	expect_eq "pins and daemon lock after a detach" "absent absent" \
+		"$([ -e "$PIN" ] && echo present || echo absent) $([ -e "${PIN}_daemon" ] && echo present || echo absent)"
+	figure "forced detach under a stopped daemon: a second run refused (exit 1), the first repaired alone"
+}
