@@ -5,7 +5,7 @@
 # detach hold on the bpffs) held for long: what breaks meanwhile is still
 # said. Sourced by run.sh; uses daemon.sh's helpers.
 
-TESTS+=(chaos_change_lock_held chaos_two_daemons_detached)
+TESTS+=(chaos_change_lock_held chaos_two_daemons_detached chaos_customer_lock)
 
 # An attach that hangs holding the lock (or anyone's flock on the bpffs):
 # the daemon cannot repair under it, but /healthz and the metric say what
@@ -18,11 +18,12 @@ test_chaos_change_lock_held()
 	start_daemon "$T/smtpguard.conf"
 	sg block "$USER_A"
 	# -o: the lock is flock's own, gone with it, not its child's.
-	flock -o "$BPFFS" sleep 60 &
+	flock -o "${PIN}_change" sleep 60 &
 	holder=$!
 	# shellcheck disable=SC2064 # this holder: the bpffs is unmounted after the test
 	trap "kill $holder 2>/dev/null || true" EXIT
-	nl_wait_until 30 grep -q "FLOCK.*:$(stat -c %i "$BPFFS") " /proc/locks || fail "no flock on $BPFFS"
+	nl_wait_until 30 grep -q "FLOCK.*:$(stat -c %i "${PIN}_change") " /proc/locks ||
+		fail "no flock on ${PIN}_change"
 	nl_wait_until 30 rmdir "$CG" || fail "cannot remove $CG"
 	start=$(date +%s%N)
 	nl_wait_until 100 eval '! healthy' || fail "/healthz still ok with $CG gone under the lock"
@@ -72,4 +73,51 @@ test_chaos_two_daemons_detached()
 	expect_eq "pins and daemon lock after a detach" "absent absent" \
 		"$([ -e "$PIN" ] && echo present || echo absent) $([ -e "${PIN}_daemon" ] && echo present || echo absent)"
 	figure "forced detach under a stopped daemon: a second run refused (exit 1), the first repaired alone"
+}
+
+# A bpffs mounted open to all (a plain `mount -t bpf` is 1777): a customer
+# who takes an flock on it, or tries the lock directories beside the pins,
+# keeps no attach, detach or repair waiting; a pin directory others may write
+# is refused, naming the remedy.
+test_chaos_customer_lock()
+{
+	local holder rc=0 out d
+
+	write_config "$T/smtpguard.conf"
+	start_daemon "$T/smtpguard.conf"
+	sg block "$USER_A"
+	# The customer reaches the bpffs as on a host where it is mounted at /sys/fs/bpf.
+	chmod 0711 "$T"
+	chmod 1777 "$BPFFS"
+	as_user "$USER_B" flock -o "$BPFFS" sleep 60 &
+	holder=$!
+	# shellcheck disable=SC2064 # this holder: the bpffs is unmounted after the test
+	trap "kill $holder 2>/dev/null || true" EXIT
+	nl_wait_until 30 grep -q "FLOCK.*:$(stat -c %i "$BPFFS") " /proc/locks ||
+		fail "the customer holds no flock on $BPFFS"
+	for d in "${PIN}_change" "${PIN}_daemon"; do
+		if as_user "$USER_B" flock -n -o "$d" true 2>/dev/null; then
+			fail "the customer could lock $d"
+		fi
+	done
+	timeout 20 nsenter --net="/run/netns/$NS_HOST" -- \
+		"$SG_BIN" attach --cgroup "$CG" -i "$VETH_HOST" >/dev/null 2>&1 || rc=$?
+	expect_eq "attach with the customer's flock held: exit status" 0 "$rc"
+	timeout 20 nsenter --net="/run/netns/$NS_HOST" -- "$SG_BIN" detach --force >/dev/null 2>&1 ||
+		fail "detach --force held or failed with the customer's flock"
+	nl_wait_until 50 metric_is 'smtpguard_repairs_total{what="pins"}' 1 ||
+		fail "not repaired with the customer's flock: $(http_get /healthz)"
+	nl_wait_until 50 healthy || fail "not healthy after the repair: $(http_get /healthz)"
+	expect_connects "$USER_A" "ok=0 eperm=5 other=0" -n 5 "$NET4" 25
+	kill "$holder"
+	wait "$holder" 2>/dev/null || true
+	chmod 0700 "$T"
+
+	chmod 0777 "$PIN"
+	rc=0
+	out=$(sg attach --cgroup "$CG" -i "$VETH_HOST" 2>&1) || rc=$?
+	chmod 0700 "$PIN"
+	expect_eq "attach on a pin directory others may write: exit status" 1 "$rc"
+	expect_eq "its message" "smtpguard: pin directory $PIN: another user's, or open to others: remove it and mount the bpffs with mode=0700" "$out"
+	figure "a customer's flock on a bpffs open to all: attach and detach not held, the daemon's repair made, the blocked user 0 of 5"
 }

@@ -6,7 +6,7 @@
 # this build's attach run over its pins in the middle of a flood. Sourced
 # by run.sh.
 
-TESTS+=(chaos_upgrade chaos_upgrade_refused chaos_upgrade_capacity)
+TESTS+=(chaos_upgrade chaos_upgrade_refused chaos_upgrade_capacity chaos_upgrade_daemon)
 
 UPG_PREVIOUS=$ROOT/build/previous/smtpguard
 UPG_PROGS="prog_connect4 prog_connect6 prog_sockops prog_egress prog_ingress"
@@ -269,4 +269,39 @@ attached; pinned state in $PIN" "$(sg attach --cgroup "$CG" -i "$VETH_HOST")"
 	expect_eq "denied_block counted on" $((7 * cpus + 3)) "$(upg_counter 2)"
 	expect_eq "this build's programs run" "$(upg_pinned)" "$(upg_running)"
 	figure "capacity upgrade: sg_counters from $((n - 1)) to $n entries, its counts kept (7 per CPU + 3)"
+}
+
+# The upgrade as a package does it: the previous build's daemon stopped,
+# this build's started, whose start upgrades the pins, the block kept.
+# Then, with this daemon running, an attach of another build (its record
+# in sg_layout says so) is refused before it changes anything: the
+# daemon's repair would put its own build's programs back.
+test_chaos_upgrade_daemon()
+{
+	local rc=0 before out key
+
+	upg_attach_previous
+	write_config "$T/previous.conf"
+	SG_BIN=$UPG_PREVIOUS start_daemon "$T/previous.conf"
+	sg_previous block "$USER_A" >/dev/null
+	before=$(upg_running)
+	kill -TERM "$DAEMON_PID"
+	nl_wait_until 100 nl_gone "$DAEMON_PID" || fail "the previous daemon did not stop"
+	start_daemon "$T/previous.conf"
+	grep -qF "replaced the connect programs with this build's where they run" "$T/daemon.log" ||
+		fail "the restart did not upgrade: $(tail -n 5 "$T/daemon.log")"
+	expect_eq "this build's programs run" "$(upg_pinned)" "$(upg_running)"
+	[ "$(upg_running)" != "$before" ] || fail "the programs that run are still the previous build's"
+	expect_connects "$USER_A" "ok=0 eperm=5 other=0" -n 5 "$NET4" 25
+
+	# Another build's programs, as the attach sees them: connect's build recorded otherwise.
+	read -ra key <<<"$(printf '%-32s' connect | tr ' ' '\0' | od -An -tx1 | xargs)"
+	bpftool map update pinned "$PIN/sg_layout" key hex "${key[@]}" \
+		value hex 01 00 00 00 00 00 00 00 01 02 03 04 05 06 07 08
+	before=$(upg_state)
+	out=$(sg attach --cgroup "$CG" -i "$VETH_HOST" 2>&1) || rc=$?
+	expect_eq "attach of another build under the daemon: exit status" 1 "$rc"
+	expect_eq "its message" "smtpguard: the programs pinned in $PIN are another build's and a daemon (pid $DAEMON_PID) runs on them: upgrade by restarting it with this binary (systemctl restart smtpguard); nothing changed" "$out"
+	expect_eq "pins, layouts and programs" "$before" "$(upg_state)"
+	figure "the previous build's daemon stopped and this build's started: pins upgraded, block kept (0 of 5); an attach of another build under the daemon refused, nothing changed"
 }

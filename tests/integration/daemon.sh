@@ -66,15 +66,18 @@ healthy()
 
 # SANDBOX: what runs a command under the systemd unit's sandbox
 # (tests/tools/unit-sandbox.sh: its capabilities, privileges, read-only and
-# writable paths), the test's directory standing in for the unit's state
-# directory (its audit log, state and control socket are there), its bpffs
-# for /sys/fs/bpf, and each UNITPATH=PATH given for its UNITPATH.
+# writable paths), the project's tree standing in for where the unit's
+# binary is installed (read-only, and visible under the private /tmp when
+# the tree is a clone in /tmp: the binaries, the previous build, the lab's
+# exim), the test's directory for the unit's state directory (its audit
+# log, state and control socket are there), its bpffs for /sys/fs/bpf,
+# and each UNITPATH=PATH given for its UNITPATH.
 unit_sandbox() # [UNITPATH=PATH...]
 {
 	local s
 
-	SANDBOX=("$ROOT/tests/tools/unit-sandbox.sh" --as "/var/lib/smtpguard=$T"
-		--as "/sys/fs/bpf=$BPFFS")
+	SANDBOX=("$ROOT/tests/tools/unit-sandbox.sh" --as "/usr/local/sbin=$ROOT"
+		--as "/var/lib/smtpguard=$T" --as "/sys/fs/bpf=$BPFFS")
 	for s in "$@"; do
 		SANDBOX+=(--as "$s")
 	done

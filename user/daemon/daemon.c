@@ -22,6 +22,7 @@
 #include "daemon/run.h"
 #include "kern/loader.h"
 #include "kern/maps.h"
+#include "kern/pinlock.h"
 #include "kern/state.h"
 #include "util/log.h"
 #include "smtpguard.h"
@@ -181,6 +182,25 @@ int sg_daemon_attach_hooks(const struct sg_config *c)
 	return sg_attach(c->daemon.cgroup[0] ? c->daemon.cgroup : NULL, ifaces, n);
 }
 
+/*
+ * The hooks attached and c's settings applied, in turn with attach, detach
+ * and repairs (pinlock.h); says what failed.
+ */
+static int attach_in_turn(const struct sg_config *c)
+{
+	int change = sg_pins_change_lock(0), err;
+
+	err = sg_daemon_attach_hooks(c);
+	if (!err) {
+		err = sg_daemon_apply_settings(c);
+		if (err)
+			sg_error("applying the configuration: %s", strerror(-err));
+	}
+	if (change >= 0)
+		close(change);
+	return err;
+}
+
 static void mail_announce(const struct sg_mailguard *m)
 {
 	int i;
@@ -226,7 +246,7 @@ void sg_daemon_reload(struct daemon *d)
 	}
 	if (sg_daemon_exporter_swap(d, c, &ex))
 		goto failed;
-	if (sg_daemon_attach_hooks(c) || sg_daemon_apply_settings(c)) {
+	if (attach_in_turn(c)) {
 		/* The new exporter took the control socket's name: the old one starts again. */
 		if (ex != d->ex) {
 			sg_daemon_exporter_stop(d, ex);
@@ -320,15 +340,10 @@ static int daemon_open(struct daemon *d, const char *path)
 /* The pinned state made or reused (its directory locked), the programs attached, config applied. */
 static int daemon_attach(struct daemon *d)
 {
-	int err = sg_daemon_attach_hooks(d->cfg);
+	int err = attach_in_turn(d->cfg);
 
 	if (err)
 		return err;
-	err = sg_daemon_apply_settings(d->cfg);
-	if (err) {
-		sg_error("applying the configuration: %s", strerror(-err));
-		return err;
-	}
 	sg_guard_config(&d->guard, d->cfg, sg_boot_ns());
 	sg_subids_refresh(&d->subids, d->cfg->daemon.subuid, 1);
 	return sg_daemon_watch_pins(d);

@@ -58,7 +58,7 @@ int sg_daemon_lock(struct daemon *d)
 	int err = sg_state_prepare();
 
 	if (err) {
-		sg_error("preparing %s: %s", sg_pin_dir(), strerror(-err));
+		sg_error("preparing %s: %s", sg_pin_dir(), sg_state_error(err));
 		return err;
 	}
 	d->lock_fd = sg_pin_lock(&holder);
@@ -73,7 +73,7 @@ int sg_daemon_lock(struct daemon *d)
 			 "changed",
 			 sg_pin_dir());
 	else if (err)
-		sg_error("locking %s: %s", sg_pin_dir(), strerror(-err));
+		sg_error("locking %s: %s", sg_pin_dir(), sg_state_error(err));
 	return err;
 }
 

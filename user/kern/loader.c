@@ -529,8 +529,10 @@ int sg_attach(const char *cgroup, char *const *ifaces, int n_ifaces)
 			return report(-ENODEV, "interface %s", ifaces[i]);
 	}
 	err = sg_state_prepare();
-	if (err)
-		return report(err, "pin directory %s", sg_pin_dir());
+	if (err) {
+		sg_error("pin directory %s: %s", sg_pin_dir(), sg_state_error(err));
+		return err;
+	}
 	err = load_programs();
 	if (err)
 		goto cleanup;

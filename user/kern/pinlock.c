@@ -31,25 +31,47 @@ static pid_t lock_holder(const struct stat *st)
 	return pid;
 }
 
-static int lock_path(char *buf, size_t len)
+/* The lock directory beside the pins: the pin directory's name and suffix. */
+static int lock_path(char *buf, size_t len, const char *suffix)
 {
-	return snprintf(buf, len, "%s_daemon", sg_pin_dir()) >= (int)len ? -ENAMETOOLONG : 0;
+	return snprintf(buf, len, "%s%s", sg_pin_dir(), suffix) >= (int)len ? -ENAMETOOLONG : 0;
 }
 
-int sg_pin_lock(pid_t *holder)
+/*
+ * The lock directory with suffix, made when missing, opened: -EPERM when
+ * it is not this user's alone. On a bpffs mounted open to all (a plain
+ * `mount -t bpf` gives 1777) a customer could otherwise make it first, or
+ * open it and hold its lock, and so keep every attach, detach and repair
+ * waiting.
+ */
+static int open_lock_dir(const char *suffix)
 {
 	char path[PATH_MAX];
 	struct stat st;
-	int fd, err = lock_path(path, sizeof(path));
+	int fd, err = lock_path(path, sizeof(path), suffix);
 
-	*holder = 0;
 	if (err)
 		return err;
 	if (mkdir(path, 0700) && errno != EEXIST)
 		return -errno;
-	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
+	if (fstat(fd, &st) || st.st_uid != geteuid() || (st.st_mode & 077)) {
+		close(fd);
+		return -EPERM;
+	}
+	return fd;
+}
+
+int sg_pin_lock(pid_t *holder)
+{
+	struct stat st;
+	int fd = open_lock_dir(SG_PIN_LOCK_DAEMON), err;
+
+	*holder = 0;
+	if (fd < 0)
+		return fd;
 	if (!flock(fd, LOCK_EX | LOCK_NB))
 		return fd;
 	err = -errno;
@@ -61,14 +83,10 @@ int sg_pin_lock(pid_t *holder)
 
 int sg_pins_change_lock(int nonblock)
 {
-	char parent[PATH_MAX];
-	int fd, err = sg_parent_dir(sg_pin_dir(), parent, sizeof(parent));
+	int fd = open_lock_dir(SG_PIN_LOCK_CHANGE), err;
 
-	if (err)
-		return err;
-	fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	if (!flock(fd, LOCK_EX | (nonblock ? LOCK_NB : 0)))
 		return fd;
 	err = -errno;
@@ -80,7 +98,9 @@ void sg_pin_lock_remove(int fd)
 {
 	char path[PATH_MAX];
 
-	if (!lock_path(path, sizeof(path)))
+	if (!lock_path(path, sizeof(path), SG_PIN_LOCK_CHANGE))
+		rmdir(path);
+	if (!lock_path(path, sizeof(path), SG_PIN_LOCK_DAEMON))
 		rmdir(path);
 	close(fd);
 }

@@ -6,13 +6,18 @@
  * leaves, so that a daemon holds it even while its pins are gone, and a
  * second `run` started then is refused all the same. `run` takes it before it
  * changes anything; `detach` asks for it and so knows when a daemon would
- * lose its hooks. Functions return -errno.
+ * lose its hooks. Both locks are directories only root may open (-EPERM
+ * when one is another user's or open to others). Functions return -errno.
  */
 #ifndef SG_PINLOCK_H
 #define SG_PINLOCK_H
 
 #include <sys/types.h>
 #include <linux/types.h>
+
+/* The lock directories: the pin directory's name and these. */
+#define SG_PIN_LOCK_DAEMON "_daemon"
+#define SG_PIN_LOCK_CHANGE "_change"
 
 /*
  * Locks the pin directory's daemon lock, made when missing (its parent
@@ -22,17 +27,17 @@
  */
 int sg_pin_lock(pid_t *holder);
 
-/* Removes the daemon lock fd holds (detach, the pins gone) and releases it. */
+/* Removes both lock directories (detach, the pins gone, no daemon) and releases fd's lock. */
 void sg_pin_lock_remove(int fd);
 
 /* The pin directory's inode, which changes when it is removed and made again; 0 when none. */
 __u64 sg_pin_dir_ino(void);
 
 /*
- * Changes to the pins one at a time: attach, detach and a daemon's repair
- * hold an flock on the pin directory's parent (the bpffs) while they make
- * them, so that a daemon never puts a pin back under an attach that is
- * making it. The fd that holds it, or -errno (-EWOULDBLOCK: nonblock, and
+ * Changes to the pins one at a time: attach, detach, a daemon's start,
+ * reload and repair hold an flock on the "_change" lock directory while
+ * they make them, so that a daemon never puts a pin back under an attach
+ * that is making it. The fd that holds it, or -errno (-EWOULDBLOCK: nonblock, and
  * a change is under way).
  */
 int sg_pins_change_lock(int nonblock);

@@ -120,6 +120,26 @@ static int load_objects(struct bpf_object **objs, const __u64 *builds, int *load
 	return 0;
 }
 
+int sg_programs_other_build(void)
+{
+	struct sg_layout rec;
+	const void *elf;
+	size_t i, size;
+	int err;
+
+	for (i = 0; i < N_OBJECTS; i++) {
+		if (!sg_pinned(objects[i].progs[0].pin))
+			continue;
+		err = sg_layout_get(objects[i].name, &rec);
+		if (err)
+			return err;
+		elf = objects[i].elf(&size);
+		if (rec.build != sg_layout_build(elf, size))
+			return 1;
+	}
+	return 0;
+}
+
 int sg_programs_load(sg_swap_fn swap, char *why, size_t len)
 {
 	struct bpf_object *objs[N_OBJECTS] = { 0 };

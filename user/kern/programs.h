@@ -26,4 +26,7 @@ typedef int (*sg_swap_fn)(const char *pin, int prog_fd);
  */
 int sg_programs_load(sg_swap_fn swap, char *why, size_t len);
 
+/* 1 when programs of another build are pinned (attaching would upgrade them), else 0 or -errno. */
+int sg_programs_other_build(void);
+
 #endif

@@ -143,6 +143,7 @@ int sg_state_prepare(void)
 {
 	const char *dir = sg_pin_dir();
 	char parent[PATH_MAX];
+	struct stat st;
 	int err = sg_parent_dir(dir, parent, sizeof(parent));
 
 	if (err)
@@ -159,7 +160,17 @@ int sg_state_prepare(void)
 	}
 	if (mkdir(dir, 0700) && errno != EEXIST)
 		return -errno;
-	return 0;
+	/* Made first by a customer, on a bpffs mounted open to all: not ours to pin into. */
+	if (lstat(dir, &st))
+		return -errno;
+	return S_ISDIR(st.st_mode) && st.st_uid == geteuid() && !(st.st_mode & 022) ? 0 : -EPERM;
+}
+
+const char *sg_state_error(int err)
+{
+	return err == -EPERM ? "another user's, or open to others: remove it and mount the bpffs "
+			       "with mode=0700"
+			     : strerror(-err);
 }
 
 int sg_state_remove(void)

@@ -32,8 +32,14 @@ int sg_state_present(void);
 /* 1 when the pin directory holds any pin, even one a half-finished attach left. */
 int sg_state_any(void);
 
-/* Make sure the pin directory exists on a bpffs, mounting one at /sys/fs/bpf if needed. */
+/*
+ * Make sure the pin directory exists on a bpffs, mounting one at /sys/fs/bpf
+ * if needed; -EPERM when it is another user's or others may write it.
+ */
 int sg_state_prepare(void);
+
+/* err from sg_state_prepare or the pin locks (pinlock.h) in words, -EPERM's with its remedy. */
+const char *sg_state_error(int err);
 
 /* Remove the pin directory's entries and the directory. */
 int sg_state_remove(void);
