@@ -5,6 +5,11 @@
  * pins. The LPM trie's batch token is a whole key: a walk over more than
  * one batch of bans once overran an 8-byte token and stopped after the
  * first 256.
+ *
+ * And a walk spread over calls (sg_map_walk_some), as the daemon's sweep
+ * does a share a tick: every entry exactly once a pass, whatever is removed
+ * behind the cursor; and a pass whose next key someone else removed is
+ * told as lost, never visited twice.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -87,14 +92,137 @@ static void run_case(void **state)
 	close(fd);
 }
 
+/* c's map with its entries, each value zero. */
+static int make_map(const struct walk_case *c)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = c->flags);
+	char key[64], value[4096] = { 0 };
+	int fd = bpf_map_create(c->type, NULL, c->key_size, c->value_size, c->max_entries, &opts);
+	__u32 i;
+
+	assert_true(fd >= 0);
+	for (i = 0; i < c->entries; i++) {
+		make_key(c, i, key);
+		assert_int_equal(bpf_map_update_elem(fd, key, value, BPF_NOEXIST), 0);
+	}
+	return fd;
+}
+
+/* Keys visited in one call, to remove once it returns, as the sweep does. */
+struct visited {
+	struct tally t;
+	char keys[100][64];
+	__u32 n;
+};
+
+static int note_visit(const void *key, const void *value, void *ctx)
+{
+	struct visited *v = ctx;
+
+	memcpy(v->keys[v->n++], key, v->t.c->key_size);
+	return count_entry(key, value, &v->t);
+}
+
+/*
+ * Steps of 100: every entry once, the last step says the pass is done; with
+ * remove set, each step's entries are removed as the sweep does, the one
+ * the cursor resumes after once the next step has gone past it (the map
+ * is empty at the end).
+ */
+static void walk_in_steps(const struct walk_case *c, int remove)
+{
+	struct sg_cursor cur = { 0 };
+	struct visited v = { .t = { .c = c } };
+	int fd = make_map(c), rc = 0, held = 0;
+	char held_key[64];
+	__u32 calls = 0, i;
+
+	assert_int_equal(c->entries % 100, 0);
+	while (rc != 1 && calls <= c->entries / 100 + 1) {
+		v.n = 0;
+		rc = sg_map_walk_some(fd, &cur, 100, note_visit, &v);
+		calls++;
+		assert_true(rc == 0 || rc == 1);
+		assert_true(v.n > 0 || rc == 1); /* a trie finds its end a call later */
+		if (held)
+			assert_int_equal(bpf_map_delete_elem(fd, held_key), 0);
+		held = 0;
+		for (i = 0; remove && i < v.n; i++) {
+			if (sg_cursor_after(&cur, v.keys[i], c->key_size)) {
+				memcpy(held_key, v.keys[i], c->key_size);
+				held = 1;
+			} else {
+				assert_int_equal(bpf_map_delete_elem(fd, v.keys[i]), 0);
+			}
+		}
+	}
+	assert_int_equal(rc, 1);
+	assert_false(held);
+	assert_int_equal(v.t.seen, c->entries);
+	assert_int_equal(v.t.key_sum, (__u64)c->entries * (c->entries - 1) / 2);
+	assert_int_equal(sg_map_count(fd), remove ? 0 : c->entries);
+	close(fd);
+}
+
+static void walk_steps(void **state)
+{
+	walk_in_steps(*state, 0);
+}
+
+static void walk_steps_removing(void **state)
+{
+	walk_in_steps(*state, 1);
+}
+
+/*
+ * Someone else removes the key the cursor resumes after (a trie's): the
+ * pass is told lost, and the next is whole. A hash's cursor is a bucket,
+ * which no removal loses.
+ */
+static void walk_lost(void **state)
+{
+	const struct walk_case *c = *state;
+	struct sg_cursor cur = { 0 };
+	struct visited v = { .t = { .c = c } };
+	int fd = make_map(c), rc;
+
+	assert_int_equal(sg_map_walk_some(fd, &cur, 100, note_visit, &v), 0);
+	assert_int_equal(bpf_map_delete_elem(fd, v.keys[v.n - 1]), 0);
+	assert_int_equal(sg_cursor_after(&cur, v.keys[v.n - 1], c->key_size),
+			 c->type == BPF_MAP_TYPE_LPM_TRIE);
+	if (c->type == BPF_MAP_TYPE_LPM_TRIE) {
+		assert_int_equal(sg_map_walk_some(fd, &cur, 100, note_visit, &v), SG_WALK_LOST);
+		v.t = (struct tally){ .c = c };
+	}
+	do {
+		v.n = 0;
+		rc = sg_map_walk_some(fd, &cur, 100, note_visit, &v);
+	} while (rc == 0);
+	assert_int_equal(rc, 1);
+	assert_int_equal(v.t.seen, c->type == BPF_MAP_TYPE_LPM_TRIE ? c->entries - 1 : c->entries);
+	close(fd);
+}
+
 int main(void)
 {
-	struct CMUnitTest tests[sizeof(cases) / sizeof(cases[0])];
-	size_t i;
+	static void (*const runs[])(void **) = { run_case, walk_steps, walk_steps_removing,
+						 walk_lost };
+	static const char *const names[] = { "for each", "in steps", "in steps, removing",
+					     "cursor's key removed" };
+	enum { CASES = sizeof(cases) / sizeof(cases[0]), RUNS = sizeof(runs) / sizeof(runs[0]) };
+	static char name[CASES * RUNS][96];
+	struct CMUnitTest tests[CASES * RUNS];
+	size_t i, j;
 
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-		tests[i] = (struct CMUnitTest){ .name = cases[i].name,
-						.test_func = run_case,
-						.initial_state = (void *)&cases[i] };
+	for (i = 0; i < CASES; i++)
+		for (j = 0; j < RUNS; j++) {
+			snprintf(name[i * RUNS + j], sizeof(name[0]), "%s: %s", cases[i].name,
+				 names[j]);
+			tests[i * RUNS + j] = (struct CMUnitTest){
+				.name = name[i * RUNS + j],
+				.test_func = runs[j],
+				.initial_state = (void *)&cases[i],
+			};
+		}
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

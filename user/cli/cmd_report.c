@@ -281,7 +281,7 @@ static int prepare_top(const struct sg_command *cmd, void *opts, char **args, in
 static int top_fail_closed(FILE *f)
 {
 	struct sg_status *st = malloc(sizeof(*st));
-	int err = st ? sg_status_collect(st) : -ENOMEM;
+	int err = st ? sg_status_collect(st, 0) : -ENOMEM;
 
 	if (!err && sg_fail_closed_print(f, st))
 		fputc('\n', f);
@@ -342,7 +342,7 @@ static int run_status(const struct sg_command *cmd, void *opts, char **args, int
 	st = malloc(sizeof(*st));
 	if (!st)
 		return sg_fail("%s", strerror(ENOMEM));
-	err = sg_status_collect(st);
+	err = sg_status_collect(st, 0);
 	if (!err && json) {
 		out = sg_status_json(st);
 		err = sg_json_print(stdout, out);

@@ -273,27 +273,6 @@ static void relays(struct sg_defence *d, const struct sg_relay_cfg *relay,
 
 /* --- the tick ------------------------------------------------------------------ */
 
-static int count_ban(const void *key, const void *value, void *ctx)
-{
-	const struct sg_ban *b = value;
-	struct sg_defence *d = ctx;
-
-	if (b->reason < SG_BAN__MAX && (!b->expires_ns || b->expires_ns > sg_boot_ns()))
-		d->bans[b->reason]++;
-	return 0;
-}
-
-static void count_bans(struct sg_defence *d)
-{
-	int fd = sg_pin_open(SG_MAP_BANS);
-
-	memset(d->bans, 0, sizeof(d->bans));
-	if (fd < 0)
-		return;
-	sg_map_for_each(fd, count_ban, d);
-	close(fd);
-}
-
 static void judge(struct sg_defence *d, const struct sg_bruteforce_cfg *bf,
 		  const struct sg_audit_cfg *audit, time_t now)
 {
@@ -332,7 +311,6 @@ void sg_defence_tick(struct sg_defence *d, const struct sg_bruteforce_cfg *bf,
 	judge(d, bf, audit, now);
 	if (stats)
 		relays(d, relay, audit, stats, now);
-	count_bans(d);
 }
 
 void sg_defence_metrics(const struct sg_defence *d, struct sg_brute_totals *tot,

@@ -43,7 +43,8 @@ struct sg_defence {
 	} relays[SG_RELAY_CLIENTS];
 	size_t n_relays;
 	__u64 relay_messages, relay_alerts, relay_bans, ban_errors;
-	__u64 bans[SG_BAN__MAX]; /* in sg_bans now, unexpired, by reason */
+	/* in sg_bans, unexpired, by reason: the sweep's count (sg_census) */
+	__u64 bans[SG_BAN__MAX];
 };
 
 /* Reads the offenders file; a bad one is said, and the defence starts without it. */

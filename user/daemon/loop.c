@@ -113,6 +113,25 @@ static void anyport_tick(struct daemon *d, __u64 now)
 	d->anyport_failed = err != 0;
 }
 
+/* sg_policies' and sg_bans' counts: the sweep's, of its last complete pass over each. */
+static void census_into_status(struct daemon *d)
+{
+	const struct sg_census *c;
+	size_t i;
+
+	for (i = 0; i < d->st.n_maps; i++) {
+		c = !strcmp(d->st.maps[i].name, SG_MAP_POLICIES) ? &d->policies_census
+		    : !strcmp(d->st.maps[i].name, SG_MAP_BANS)	 ? &d->bans_census
+								 : NULL;
+		if (c && c->counted)
+			d->st.maps[i].entries = c->last_entries;
+	}
+	for (i = 0; i < SG_MODE__MAX; i++)
+		d->st.policies[i] = d->policies_census.last_in_force[i];
+	for (i = 0; i < SG_BAN__MAX; i++)
+		d->defence.bans[i] = d->bans_census.last_in_force[i];
+}
+
 /* Once a second: expiry, counts, rates, and what the exporter serves. */
 void sg_daemon_tick(struct daemon *d)
 {
@@ -125,10 +144,10 @@ void sg_daemon_tick(struct daemon *d)
 	/* First: the rest of the tick must read and write what the kernel enforces with. */
 	sg_daemon_check_pins(d);
 	attrib_tick(d);
-	err = sg_sweep_policies(&d->audit, now);
+	err = sg_sweep_policies(&d->audit, now, &d->policies_census);
 	if (err > 0)
 		sg_info("%d expired polic%s removed", err, err == 1 ? "y" : "ies");
-	err = sg_sweep_bans(&d->audit, now);
+	err = sg_sweep_bans(&d->audit, now, &d->bans_census);
 	if (err > 0)
 		sg_info("%d expired ban%s removed", err, err == 1 ? "" : "s");
 	sg_subids_refresh(&d->subids, d->cfg->daemon.subuid, 0);
@@ -153,7 +172,9 @@ void sg_daemon_tick(struct daemon *d)
 		d->rates_started = 1;
 	}
 	if (!err)
-		err = sg_status_collect(&d->st);
+		err = sg_status_collect(&d->st, 1);
+	if (!err)
+		census_into_status(d);
 	if (!err)
 		err = sg_events_pending(&d->events_pending);
 	if (err) {

@@ -75,6 +75,8 @@ struct daemon {
 	__u64 attrib_reported, fpm_reported; /* refusals logged so far */
 	__u64 reported_tick;		     /* when */
 	__u64 stale_removed[SG_STALE__MAX];  /* by sg_stale_names */
+	/* sg_policies and sg_bans, counted by the sweep */
+	struct sg_census policies_census, bans_census;
 	__u64 ticks;
 	__u64 last_tick_ns, tick_interval_ns; /* when the last tick began; since the one before */
 	__u64 turn_max_ns;  /* the longest turn of the loop, from epoll's wakeup to the next wait */

@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 
+#include "core/decide.h"
 #include "host/attrib.h"
 #include "kern/collect.h"
 #include "util/render.h"
@@ -33,6 +34,8 @@ struct kind {
 	size_t key_size;
 	__u64 (*expires)(const void *value);
 	void (*audit)(const struct sg_audit_cfg *cfg, const void *key, const void *value);
+	/* The census class of an entry in force at now, or -1. */
+	int (*class)(const void *value, __u64 now);
 };
 
 /* Whether the entry (key, value) is to go. */
@@ -47,25 +50,30 @@ struct picked {
 	size_t n, cap, max; /* max: 0 for all */
 };
 
+static int add_key(struct picked *x, const void *key)
+{
+	char *p;
+
+	if (x->n == x->cap) {
+		x->cap = x->cap ? x->cap * 2 : 64;
+		p = realloc(x->keys, x->cap * x->key_size);
+		if (!p)
+			return -ENOMEM;
+		x->keys = p;
+	}
+	memcpy(x->keys + x->n++ * x->key_size, key, x->key_size);
+	return 0;
+}
+
 static int note_picked(const void *key, const void *value, void *ctx)
 {
 	struct picked *x = ctx;
-	size_t size = x->key_size;
-	char *p;
 
 	if (!x->pick(key, value, x->arg))
 		return 0;
 	if (x->max && x->n == x->max)
 		return PICKED_ENOUGH;
-	if (x->n == x->cap) {
-		x->cap = x->cap ? x->cap * 2 : 64;
-		p = realloc(x->keys, x->cap * size);
-		if (!p)
-			return -ENOMEM;
-		x->keys = p;
-	}
-	memcpy(x->keys + x->n++ * size, key, size);
-	return 0;
+	return add_key(x, key);
 }
 
 /*
@@ -97,38 +105,46 @@ _Static_assert(sizeof(struct sg_uid_stats) <= 128 && sizeof(struct sg_sender) <=
 	       "a value swept fits remove_picked()'s buffer");
 
 /*
- * Walk fd, remove what pick chooses, at most max (0: all) and until the
- * clock passes deadline_ns (0: none); removed() is told of each. Returns
- * how many, or -errno.
+ * Remove what x picked and is still to go, until the clock passes
+ * deadline_ns (0: none); removed() is told of each. Returns how many.
  */
-static int remove_picked(int fd, size_t key_size, pick_fn pick, const void *arg, size_t max,
-			 __u64 deadline_ns,
+static int remove_listed(int fd, const struct picked *x, __u64 deadline_ns,
 			 void (*removed)(const void *key, const void *value, void *ctx), void *ctx)
 {
-	struct picked x = { .key_size = key_size, .pick = pick, .arg = arg, .max = max };
 	char value[128]; /* the largest value swept is sg_uid_stats' */
-	int err, n = 0;
+	int n = 0;
 	size_t i;
 
-	err = sg_map_for_each(fd, note_picked, &x);
-	if (err == PICKED_ENOUGH)
-		err = 0;
-	for (i = 0; !err && i < x.n && (!deadline_ns || sg_boot_ns() < deadline_ns); i++) {
-		const void *key = x.keys + i * key_size;
+	for (i = 0; i < x->n && (!deadline_ns || sg_boot_ns() < deadline_ns); i++) {
+		const void *key = x->keys + i * x->key_size;
 
-		if (take(fd, key, value, pick, arg))
+		if (take(fd, key, value, x->pick, x->arg))
 			continue;
 		removed(key, value, ctx);
 		n++;
 	}
+	return n;
+}
+
+/* Walk fd whole, remove what pick chooses, removed() told of each; how many, or -errno. */
+static int remove_picked(int fd, size_t key_size, pick_fn pick, const void *arg,
+			 void (*removed)(const void *key, const void *value, void *ctx), void *ctx)
+{
+	struct picked x = { .key_size = key_size, .pick = pick, .arg = arg };
+	int err = sg_map_for_each(fd, note_picked, &x);
+
+	if (!err)
+		err = remove_listed(fd, &x, 0, removed, ctx);
 	free(x.keys);
-	return err ? err : n;
+	return err;
 }
 
 struct expired {
 	const struct kind *kind;
 	const struct sg_audit_cfg *cfg;
 	__u64 now;
+	struct sg_census *census;
+	struct picked picked;
 };
 
 static int is_expired(const void *key, const void *value, const void *arg)
@@ -146,16 +162,77 @@ static void expired_audit(const void *key, const void *value, void *ctx)
 	x->kind->audit(x->cfg, key, value);
 }
 
-static int sweep(const struct kind *kind, const struct sg_audit_cfg *cfg, __u64 now)
+/* An entry of this tick's share: counted, and noted if its time is up (EXPIRE_PER_TICK at most). */
+static int census_entry(const void *key, const void *value, void *ctx)
 {
-	struct expired x = { kind, cfg, now };
+	struct expired *x = ctx;
+	int class = x->kind->class(value, x->now), err;
+
+	x->census->entries++;
+	if (class >= 0)
+		x->census->in_force[class]++;
+	err = note_picked(key, value, &x->picked);
+	return err == PICKED_ENOUGH ? 0 : err;
+}
+
+/* The pass's counts, kept once it is complete, and a new one begun. */
+static void census_pass_done(struct sg_census *c, int complete)
+{
+	if (complete) {
+		c->last_entries = c->entries;
+		memcpy(c->last_in_force, c->in_force, sizeof(c->in_force));
+		c->counted = 1;
+	}
+	c->entries = 0;
+	memset(c->in_force, 0, sizeof(c->in_force));
+}
+
+/*
+ * The last key picked is held back when the walk resumes after it (its
+ * removal would lose the walk's place); the one held before is picked,
+ * now that the walk has gone past it.
+ */
+static int swap_held(struct sg_census *c, struct picked *x)
+{
+	__u8 was[sizeof(c->held_key)];
+	int had = c->held;
+	const char *last;
+
+	memcpy(was, c->held_key, x->key_size);
+	c->held = 0;
+	if (x->n) {
+		last = x->keys + (x->n - 1) * x->key_size;
+		c->held = sg_cursor_after(&c->cursor, last, x->key_size);
+	}
+	if (c->held) {
+		memcpy(c->held_key, last, x->key_size);
+		x->n--;
+	}
+	return had ? add_key(x, was) : 0;
+}
+
+static int sweep(const struct kind *kind, const struct sg_audit_cfg *cfg, __u64 now,
+		 struct sg_census *census)
+{
+	struct expired x = { .kind = kind, .cfg = cfg, .now = now, .census = census };
 	int fd, n;
 
+	x.picked = (struct picked){
+		.key_size = kind->key_size, .pick = is_expired, .arg = &x, .max = EXPIRE_PER_TICK
+	};
 	fd = sg_pin_open(kind->map);
 	if (fd < 0)
 		return fd;
-	n = remove_picked(fd, kind->key_size, is_expired, &x, EXPIRE_PER_TICK,
-			  sg_boot_ns() + EXPIRE_BUDGET_NS, expired_audit, &x);
+	n = sg_map_walk_some(fd, &census->cursor, SG_WALK_PER_TICK, census_entry, &x);
+	/* Anything but 0 ends the pass: complete (1), or to be dropped. */
+	if (n)
+		census_pass_done(census, n == 1);
+	if (n >= 0)
+		n = swap_held(census, &x.picked);
+	if (n >= 0)
+		n = remove_listed(fd, &x.picked, sg_boot_ns() + EXPIRE_BUDGET_NS, expired_audit,
+				  &x);
+	free(x.picked.keys);
 	close(fd);
 	return n;
 }
@@ -163,6 +240,13 @@ static int sweep(const struct kind *kind, const struct sg_audit_cfg *cfg, __u64 
 static __u64 policy_expires(const void *value)
 {
 	return ((const struct sg_policy *)value)->expires_ns;
+}
+
+static int policy_class(const void *value, __u64 now)
+{
+	const struct sg_policy *p = value;
+
+	return sg_policy_in_force(p, now) && p->mode < SG_MODE__MAX ? (int)p->mode : -1;
 }
 
 static void policy_audit(const struct sg_audit_cfg *cfg, const void *key, const void *value)
@@ -187,6 +271,14 @@ static __u64 ban_expires(const void *value)
 	return ((const struct sg_ban *)value)->expires_ns;
 }
 
+static int ban_class(const void *value, __u64 now)
+{
+	const struct sg_ban *b = value;
+
+	return b->reason < SG_BAN__MAX && (!b->expires_ns || b->expires_ns > now) ? (int)b->reason
+										  : -1;
+}
+
 static void ban_audit(const struct sg_audit_cfg *cfg, const void *key, const void *value)
 {
 	const struct sg_ban *b = value;
@@ -203,20 +295,23 @@ static void ban_audit(const struct sg_audit_cfg *cfg, const void *key, const voi
 	json_decref(e.params);
 }
 
-int sg_sweep_policies(const struct sg_audit_cfg *audit, __u64 now_ns)
+_Static_assert(SG_MODE__MAX <= SG_CENSUS_CLASSES && SG_BAN__MAX <= SG_CENSUS_CLASSES,
+	       "a census has a class for every mode and every reason");
+
+int sg_sweep_policies(const struct sg_audit_cfg *audit, __u64 now_ns, struct sg_census *c)
 {
 	static const struct kind policies = { SG_MAP_POLICIES, sizeof(__u32), policy_expires,
-					      policy_audit };
+					      policy_audit, policy_class };
 
-	return sweep(&policies, audit, now_ns);
+	return sweep(&policies, audit, now_ns, c);
 }
 
-int sg_sweep_bans(const struct sg_audit_cfg *audit, __u64 now_ns)
+int sg_sweep_bans(const struct sg_audit_cfg *audit, __u64 now_ns, struct sg_census *c)
 {
 	static const struct kind bans = { SG_MAP_BANS, sizeof(struct sg_ban_key), ban_expires,
-					  ban_audit };
+					  ban_audit, ban_class };
 
-	return sweep(&bans, audit, now_ns);
+	return sweep(&bans, audit, now_ns, c);
 }
 
 const char *const sg_stale_names[SG_STALE__MAX] = { "sg_flows",	  "sg_senders",
@@ -358,7 +453,7 @@ static int sweep_map(const char *name, size_t key_size, pick_fn pick, struct sta
 
 	if (fd < 0)
 		return fd;
-	n = remove_picked(fd, key_size, pick, s, 0, 0, removed, s);
+	n = remove_picked(fd, key_size, pick, s, removed, s);
 	close(fd);
 	if (n < 0)
 		return n;

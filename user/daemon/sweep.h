@@ -2,7 +2,7 @@
 /*
  * Removing what has expired: per-UID policies and bans whose time is up
  * (the kernel already treats them as absent), each audited as expired,
- * at most 4096 and 100 ms a call (the rest at the next tick, so that no
+ * at most 4096 and 100 ms a call (the rest at the next ticks, so that no
  * tick is held long). Returns how many were removed, or -errno.
  *
  * And what has gone stale, so that the per-UID tables never fill with the
@@ -20,9 +20,31 @@
 #include <linux/types.h>
 
 #include "host/audit.h"
+#include "kern/maps.h"
 
-int sg_sweep_policies(const struct sg_audit_cfg *audit, __u64 now_ns);
-int sg_sweep_bans(const struct sg_audit_cfg *audit, __u64 now_ns);
+/*
+ * Neither sweep walks its whole table in one call, whatever its fill (a
+ * hostile outsider with many addresses fills sg_bans): each goes on from
+ * where the last stopped, SG_WALK_PER_TICK entries a call, so that a full
+ * table is looked at in four ticks and an expired entry removed at most
+ * that late. The same walk counts the table: its entries, and those in
+ * force by class (a policy's mode, a ban's reason), as of the last
+ * complete pass.
+ */
+#define SG_WALK_PER_TICK  16384
+#define SG_CENSUS_CLASSES 8
+
+struct sg_census {
+	struct sg_cursor cursor;
+	__u64 entries, in_force[SG_CENSUS_CLASSES]; /* of the pass under way */
+	int counted; /* a pass has completed: the last_ fields hold its counts */
+	int held;    /* an expired key whose removal waits for the walk to go past it */
+	__u8 held_key[SG_CURSOR_KEY_MAX];
+	__u64 last_entries, last_in_force[SG_CENSUS_CLASSES];
+};
+
+int sg_sweep_policies(const struct sg_audit_cfg *audit, __u64 now_ns, struct sg_census *c);
+int sg_sweep_bans(const struct sg_audit_cfg *audit, __u64 now_ns, struct sg_census *c);
 
 /* Unused this long is stale: the daemon's longest window (1 h, destinations), and 10 min more. */
 #define SG_STALE_NS (70ULL * 60 * 1000000000ULL)

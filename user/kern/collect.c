@@ -173,15 +173,16 @@ int sg_events_pending(__u64 *events)
 	return err;
 }
 
-int sg_status_collect(struct sg_status *st)
+int sg_status_collect(struct sg_status *st, int own_counts)
 {
+	/* countable: 0 the ring buffer, 2 counted by the caller when it has its own counts */
 	static const struct {
 		const char *name;
-		int countable; /* not the ring buffer */
+		int countable;
 	} maps[] = {
-		{ SG_MAP_POLICIES, 1 },	  { SG_MAP_BUCKETS, 1 },     { SG_MAP_UID_STATS, 1 },
+		{ SG_MAP_POLICIES, 2 },	  { SG_MAP_BUCKETS, 1 },     { SG_MAP_UID_STATS, 1 },
 		{ SG_MAP_SENDERS, 1 },	  { SG_MAP_FLOWS, 1 },	     { SG_MAP_EGRESS, 1 },
-		{ SG_MAP_SOURCES, 1 },	  { SG_MAP_BANS, 1 },	     { SG_MAP_EVENTS, 0 },
+		{ SG_MAP_SOURCES, 1 },	  { SG_MAP_BANS, 2 },	     { SG_MAP_EVENTS, 0 },
 		{ SG_MAP_CONN_STATS, 1 }, { SG_MAP_LOCAL_CONNS, 1 }, { SG_MAP_SUBUIDS, 1 },
 		{ SG_MAP_SMTP, 1 },	  { SG_MAP_UID_SWEPT, 1 },
 	};
@@ -194,14 +195,15 @@ int sg_status_collect(struct sg_status *st)
 	st->netns = sg_netns_self();
 	status_hooks(st);
 	for (i = 0; i < sizeof(maps) / sizeof(maps[0]); i++)
-		status_map(st, maps[i].name, maps[i].countable);
+		status_map(st, maps[i].name,
+			   maps[i].countable == 1 || (maps[i].countable && !own_counts));
 
 	err = sg_settings_get(&settings);
 	if (err)
 		return err;
 	st->default_policy = settings.default_policy;
 
-	err = sg_pin_walk(SG_MAP_POLICIES, status_policy, st);
+	err = own_counts ? 0 : sg_pin_walk(SG_MAP_POLICIES, status_policy, st);
 	if (!err)
 		err = sg_pin_walk(SG_MAP_IFACES, status_iface, st);
 	if (!err)

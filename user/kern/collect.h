@@ -15,7 +15,12 @@ int sg_settings_set(const struct sg_settings *s);
 /* Events in the ring buffer (sg_events) that nobody has read yet. */
 int sg_events_pending(__u64 *events);
 
-/* What is attached and counted: hooks, interfaces, maps, ports, policies, errors, counters. */
-int sg_status_collect(struct sg_status *st);
+/*
+ * What is attached and counted: hooks, interfaces, maps, ports, policies,
+ * errors, counters. With own_counts, sg_policies and sg_bans are not
+ * walked (their entries left at -1, policies[] at 0): the daemon counts
+ * them itself, a share a tick (sg_census).
+ */
+int sg_status_collect(struct sg_status *st, int own_counts);
 
 #endif

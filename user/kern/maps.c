@@ -256,22 +256,105 @@ cleanup:
 	return err;
 }
 
-int sg_map_for_each(int fd, sg_entry_fn fn, void *ctx)
+/* w's sizes, from the map's: a per-CPU value comes one per possible CPU. */
+static int walk_init(struct walk *w, int fd, sg_entry_fn fn, void *ctx)
 {
 	struct bpf_map_info info = {};
 	__u32 len = sizeof(info);
-	struct walk w = { .fd = fd, .fn = fn, .ctx = ctx };
-	int err, ncpus = libbpf_num_possible_cpus();
+	int ncpus = libbpf_num_possible_cpus();
 
 	if (bpf_obj_get_info_by_fd(fd, &info, &len))
 		return -errno;
 	if (ncpus <= 0)
 		return -EINVAL;
-	w.key_size = info.key_size;
-	w.value_size = is_percpu(info.type) ? percpu_stride(info.value_size) * ncpus :
-					      info.value_size;
+	*w = (struct walk){ .fd = fd, .fn = fn, .ctx = ctx, .key_size = info.key_size };
+	w->value_size =
+		is_percpu(info.type) ? percpu_stride(info.value_size) * ncpus : info.value_size;
+	return 0;
+}
+
+int sg_map_for_each(int fd, sg_entry_fn fn, void *ctx)
+{
+	struct walk w;
+	int err = walk_init(&w, fd, fn, ctx);
+
+	if (err)
+		return err;
 	err = walk_batch(&w);
 	return err == -EOPNOTSUPP ? walk_keys(&w) : err;
+}
+
+static int is_hash(__u32 type)
+{
+	return type == BPF_MAP_TYPE_HASH || type == BPF_MAP_TYPE_LRU_HASH ||
+	       type == BPF_MAP_TYPE_PERCPU_HASH || type == BPF_MAP_TYPE_LRU_PERCPU_HASH;
+}
+
+/*
+ * Up to *count entries from where c stopped, into keys and vals; 0, -ENOENT
+ * at the end of the pass (entries still read), or -errno. A hash bucket
+ * larger than *count is read with room for it.
+ */
+static int batch_some(const struct walk *w, struct sg_cursor *c, char **keys, char **vals,
+		      __u32 *count)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	__u32 want = *count;
+	int err;
+
+	for (;;) {
+		*count = want;
+		err = bpf_map_lookup_batch(w->fd, c->started ? c->token : NULL, c->token, *keys,
+					   *vals, count, &opts);
+		if (err != -ENOSPC || want >= (1U << 20))
+			return err;
+		want *= 2;
+		free(*keys);
+		free(*vals);
+		*keys = malloc((size_t)want * w->key_size);
+		*vals = malloc((size_t)want * w->value_size);
+		if (!*keys || !*vals)
+			return -ENOMEM;
+	}
+}
+
+int sg_map_walk_some(int fd, struct sg_cursor *c, size_t max, sg_entry_fn fn, void *ctx)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info), count = max, i;
+	__u8 first[sizeof(c->token)];
+	struct walk w;
+	char *keys = NULL, *vals = NULL;
+	int err = walk_init(&w, fd, fn, ctx), end;
+
+	if (!err && bpf_obj_get_info_by_fd(fd, &info, &len))
+		err = -errno;
+	if (err)
+		return err;
+	if (w.key_size > sizeof(c->token) || !max || max > (1U << 20))
+		return -EINVAL;
+	/* Resuming after a key: one whose successor is the first is no longer there. */
+	c->by_key = !is_hash(info.type);
+	if (c->started && c->by_key && bpf_map_get_next_key(fd, NULL, first)) {
+		c->started = 0;
+		return errno == ENOENT ? SG_WALK_LOST : -errno;
+	}
+	keys = malloc(max * w.key_size);
+	vals = malloc(max * w.value_size);
+	err = keys && vals ? batch_some(&w, c, &keys, &vals, &count) : -ENOMEM;
+	end = err == -ENOENT;
+	if (!err || end) {
+		err = 0;
+		if (c->started && c->by_key && count && !memcmp(keys, first, w.key_size))
+			err = SG_WALK_LOST;
+		for (i = 0; !err && i < count; i++)
+			err = fn(keys + (size_t)i * w.key_size, vals + (size_t)i * w.value_size,
+				 ctx);
+	}
+	c->started = !err && !end;
+	free(keys);
+	free(vals);
+	return err ? err : end;
 }
 
 static int count_one(const void *key, const void *value, void *ctx)
@@ -285,6 +368,11 @@ int sg_map_count(int fd)
 	int n = 0, err = sg_map_for_each(fd, count_one, &n);
 
 	return err ? err : n;
+}
+
+int sg_cursor_after(const struct sg_cursor *c, const void *key, size_t key_size)
+{
+	return c->started && c->by_key && !memcmp(c->token, key, key_size);
 }
 
 const char *sg_map_write_error(int fd, int err, char *buf, size_t len)

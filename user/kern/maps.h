@@ -46,6 +46,36 @@ int sg_map_for_each(int fd, sg_entry_fn fn, void *ctx);
 /* Entries in a map, or -errno. */
 int sg_map_count(int fd);
 
+#define SG_CURSOR_KEY_MAX 64
+
+/* Where a walk spread over calls (sg_map_walk_some) stopped. */
+struct sg_cursor {
+	/* The batch token: a hash map's bucket number, another map's last key visited. */
+	__u8 token[SG_CURSOR_KEY_MAX];
+	int by_key;
+	int started; /* a pass is under way */
+};
+
+/* What sg_map_walk_some returns when the key it was to resume after was removed meanwhile. */
+#define SG_WALK_LOST 2
+
+/*
+ * Calls fn for at most max entries of fd (read in one batch), from where
+ * the last call on c stopped, until fn returns non-zero (that, returned).
+ * Returns 0 when it stopped at max, 1 when the pass reached the last entry
+ * (the next call starts a new one), or SG_WALK_LOST when the key it was to
+ * resume after was removed by someone else since: the kernel would go on
+ * from the first key and visit entries twice, so the pass ends there
+ * unvisited, and what the caller gathered of it is to be dropped (the
+ * next call starts a new one). The caller may remove entries fn was given
+ * once the call returns, except one sg_cursor_after names: that one waits
+ * until the next call has gone past it. Keys up to SG_CURSOR_KEY_MAX bytes.
+ */
+int sg_map_walk_some(int fd, struct sg_cursor *c, size_t max, sg_entry_fn fn, void *ctx);
+
+/* Whether the next call on c resumes after key: a map's (not a hash's) last key visited. */
+int sg_cursor_after(const struct sg_cursor *c, const void *key, size_t key_size);
+
 /*
  * Why writing a new entry to fd failed with err, for a message: "sg_policies
  * is full (65536 entries)" where the map had no room (-E2BIG, or -ENOSPC
