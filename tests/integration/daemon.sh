@@ -444,9 +444,10 @@ unit_cap_mask()
 
 # The daemon runs in the unit's sandbox, not as full root: its bounding set
 # and no_new_privs are the unit's, its /tmp is private (only the test's
-# directory, its stand-in, is there), and / is read-only: an audit log
-# outside the unit's writable paths is refused, said once a streak, while
-# the expiry it records is done all the same and nothing is written there.
+# directory, its stand-in, and the project's tree when it is in /tmp),
+# and / is read-only: an audit log outside the unit's writable paths is
+# refused, said once a streak, while the expiry it records is done all
+# the same and nothing is written there.
 test_daemon_sandbox()
 {
 	local log=$ROOT/build/sgt-$ID-audit.log status
@@ -456,7 +457,10 @@ test_daemon_sandbox()
 	status=/proc/$DAEMON_PID/status
 	expect_eq "NoNewPrivs" 1 "$(awk '$1 == "NoNewPrivs:" { print $2 }' "$status")"
 	expect_eq "CapBnd" "$(unit_cap_mask)" "$(awk '$1 == "CapBnd:" { print $2 }' "$status")"
-	expect_eq "the daemon's /tmp" "${T#/tmp/}" "$(ls -A "/proc/$DAEMON_PID/root/tmp")"
+	# The test's directory, and the project's tree when it is a clone in /tmp.
+	expect_eq "the daemon's /tmp" \
+		"$({ echo "${T#/tmp/}"; [[ $ROOT != /tmp/* ]] || echo "${ROOT#/tmp/}" | cut -d/ -f1; } | sort)" \
+		"$(ls -A "/proc/$DAEMON_PID/root/tmp" | sort)"
 	expect_eq "the daemon's /var/tmp" "" "$(ls -A "/proc/$DAEMON_PID/root/var/tmp")"
 	sg block "$USER_A" --for 1s >/dev/null
 	nl_wait_until 50 grep -q "audit log $log: " "$T/daemon.log" ||
