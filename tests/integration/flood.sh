@@ -115,7 +115,11 @@ test_daemon_fork_flood()
 			fail "tick period during the flood: ${samples[*]} (want each < 2 s)"
 	done
 	[ "${#samples[@]}" -ge 4 ] || fail "only ${#samples[@]} samples of the tick period"
-	expect_eq "flood ok/other" "$FLOOD_BURST 0" "$ok $other"
+	[ "$ok $other" = "$FLOOD_BURST 0" ] ||
+		fail "flood ok/other: expected '$FLOOD_BURST 0', got '$ok $other';" \
+			"A's policy: $(sg explain "$USER_A" --json | jq -c .kernel);" \
+			"hooks on $CG: $(bpftool -j cgroup show "$CG" | jq -c '[.[].attach_type]');" \
+			"daemon: $(tail -n 4 "$T/daemon.log" | tr '\n' '|')"
 	[ "$eperm" -gt 0 ] || fail "no connect of the flood was refused"
 	expect_top "$USER_A" "$((ok + eperm))/$FLOOD_BURST/$eperm/$FLOOD_BURST"
 	expect_metric 'smtpguard_attribution_skipped_total{kind="php_fpm"}' 0
