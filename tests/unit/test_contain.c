@@ -643,6 +643,33 @@ static void test_apply_any_login(void **state)
 	free(c);
 }
 
+/* A state cut short by a crash is left as it is: the holds it records are not wiped. */
+static void test_state_unreadable(void **state)
+{
+	const char *cut = "{\"sasl:a@example.com\": {\"since\": 1, \"held\": [\"Q1\"]";
+	struct sg_config *c = malloc(sizeof(*c));
+	struct sg_contain_req req = { .principal = "sasl:b@example.com", .rule = "rate" };
+	char err[512], buf[1024];
+
+	assert_non_null(c);
+	sg_config_default(c);
+	c->mta.ban_ns = 0;
+	snprintf(c->mta.exim_dir, sizeof(c->mta.exim_dir), "%s", tmp);
+	snprintf(c->mta.contained_path, sizeof(c->mta.contained_path), "%s/cut.json", tmp);
+	write_file(tmp, "cut.json", cut);
+	assert_int_equal(sg_contain(c, SG_MTA_EXIM, &req, NULL, err, sizeof(err)), -EBADMSG);
+	/* Contained all the same, and told. */
+	read_file(tmp, "smtpguard_accounts", buf, sizeof(buf));
+	assert_non_null(strstr(buf, "\"b@example.com\": hold\n"));
+	assert_non_null(strstr(err, "/cut.json: Bad message"));
+	assert_int_equal(
+		sg_release_principal(c, "sasl:a@example.com", 1000, NULL, err, sizeof(err)),
+		-EBADMSG);
+	read_file(tmp, "cut.json", buf, sizeof(buf));
+	assert_string_equal(buf, cut);
+	free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -654,6 +681,7 @@ int main(void)
 		cmocka_unit_test(test_apply_bad_key),
 		cmocka_unit_test(test_apply_any_login),
 		cmocka_unit_test(test_step_retried),
+		cmocka_unit_test(test_state_unreadable),
 	};
 
 	return cmocka_run_group_tests(tests, make_tmp, remove_tmp);

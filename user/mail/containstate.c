@@ -90,6 +90,11 @@ int sg_cstate_update(const struct sg_config *c, int (*fn)(json_t *s, void *ctx),
 	if (lock < 0)
 		return lock;
 	s = sg_contain_state(c);
+	/* One there that does not read (cut short by a crash, edited): its holds are not wiped. */
+	if (!s && (!access(c->mta.contained_path, F_OK) || errno != ENOENT)) {
+		close(lock);
+		return -EBADMSG;
+	}
 	if (!s)
 		s = json_object();
 	ret = s ? fn(s, ctx) : -ENOMEM;

@@ -21,7 +21,8 @@ int sg_cstate_lock(const struct sg_config *c, const char *suffix, int wait);
 /*
  * Runs fn on the state under the ".lock" and saves it when fn returns 0:
  * durable, an intent, synced (the file and its directory) before the step
- * it announces.
+ * it announces. -EBADMSG, changing nothing, when the state is there but
+ * does not read as one.
  */
 int sg_cstate_update(const struct sg_config *c, int (*fn)(json_t *s, void *ctx), void *ctx,
 		     int durable);
