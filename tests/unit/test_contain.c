@@ -670,6 +670,31 @@ static void test_state_unreadable(void **state)
 	free(c);
 }
 
+/* Contained again (its first record not taken up): what the first holds is still undone by release.
+ */
+static void test_contained_again(void **state)
+{
+	const char *q1[] = { "Q1" }, *q2[] = { "Q2" };
+	struct sg_config *c = malloc(sizeof(*c));
+	struct sg_contain_req req = { .principal = "sasl:a@example.com", .rule = "rate" };
+	char err[512];
+	json_t *was = NULL;
+
+	assert_non_null(c);
+	sg_config_default(c);
+	c->mta.ban_ns = 0;
+	snprintf(c->mta.contained_path, sizeof(c->mta.contained_path), "%s/again.json", tmp);
+	req.qids = q1;
+	req.n_qids = 1;
+	assert_int_equal(sg_contain(c, SG_MTA_NONE, &req, NULL, err, sizeof(err)), 0);
+	req.qids = q2;
+	assert_int_equal(sg_contain(c, SG_MTA_NONE, &req, NULL, err, sizeof(err)), 0);
+	assert_int_equal(sg_release_principal(c, req.principal, 1000, &was, err, sizeof(err)), 0);
+	assert_int_equal(json_array_size(json_object_get(was, "held")), 2);
+	json_decref(was);
+	free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -682,6 +707,7 @@ int main(void)
 		cmocka_unit_test(test_apply_any_login),
 		cmocka_unit_test(test_step_retried),
 		cmocka_unit_test(test_state_unreadable),
+		cmocka_unit_test(test_contained_again),
 	};
 
 	return cmocka_run_group_tests(tests, make_tmp, remove_tmp);

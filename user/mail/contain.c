@@ -358,8 +358,8 @@ static int put_intent(json_t *s, void *ctx)
 	struct put_ctx *p = ctx;
 	json_t *old = json_object_get(s, p->principal);
 
-	/* A release left undone: what it had still to undo is this containment's now. */
-	if (json_object_get(old, "released") && sg_clog_next(old) >= 0) {
+	/* Contained still, or a release left undone: its undo lists are this containment's too. */
+	if (old && (!json_object_get(old, "released") || sg_clog_next(old) >= 0)) {
 		add_unique(json_object_get(p->entry, "held"), json_object_get(old, "held"));
 		add_unique(json_object_get(p->entry, "bans"), json_object_get(old, "bans"));
 	}
