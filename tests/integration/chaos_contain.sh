@@ -60,6 +60,10 @@ test_chaos_restart_mid_containment()
 	expect_eq "audited as failed" '["hold"]' "$(jq -c --arg p "sasl:$MLAB_VICTIM" \
 		'select(.target == $p and .action == "contain" and (.params.resumed | not)) |
 		.params.failed' "$T/audit.log")"
+	# Banned, so that the release's unban below is one.
+	expect_eq "banned: the client it logged in from" "$ip" \
+		"$(jq -r --arg p "sasl:$MLAB_VICTIM" '.[$p].bans[]' "$T/contained.json")"
+	expect_eq "bans in force" 1 "$(bpftool -j map dump pinned "$PIN/sg_bans" | jq length)"
 
 	# SIGKILL between the steps: the hold still to do.
 	pid=$(cat "$T/mta-daemon.pid")

@@ -442,12 +442,13 @@ unit_cap_mask()
 	printf '%016x\n' $((mask & 16#$own))
 }
 
-# The daemon runs in the unit's sandbox, not as full root: its bounding set
-# and no_new_privs are the unit's, its /tmp is private (only the test's
-# directory, its stand-in, and the project's tree when it is in /tmp),
-# and / is read-only: an audit log outside the unit's writable paths is
-# refused, said once a streak, while the expiry it records is done all
-# the same and nothing is written there.
+# The daemon runs in the unit's sandbox, not as full root: its bounding set,
+# capabilities (whatever the caller's inheritable ones) and no_new_privs are
+# the unit's, its /tmp is private (only the test's directory, its stand-in,
+# and the project's tree when it is in /tmp), and / is read-only: an audit
+# log outside the unit's writable paths is refused, said once a streak,
+# while the expiry it records is done all the same and nothing is written
+# there.
 test_daemon_sandbox()
 {
 	local log=$ROOT/build/sgt-$ID-audit.log status
@@ -457,6 +458,12 @@ test_daemon_sandbox()
 	status=/proc/$DAEMON_PID/status
 	expect_eq "NoNewPrivs" 1 "$(awk '$1 == "NoNewPrivs:" { print $2 }' "$status")"
 	expect_eq "CapBnd" "$(unit_cap_mask)" "$(awk '$1 == "CapBnd:" { print $2 }' "$status")"
+	expect_eq "CapEff" "$(unit_cap_mask)" "$(awk '$1 == "CapEff:" { print $2 }' "$status")"
+	# A caller's inheritable capability (some container runtimes give them) stays outside.
+	# shellcheck disable=SC2016 # awk's fields, in the sandbox
+	expect_eq "CapEff, the caller with an inheritable CAP_SYS_MODULE" "$(unit_cap_mask)" \
+		"$(setpriv --inh-caps +sys_module -- "${SANDBOX[@]}" \
+			awk '$1 == "CapEff:" { print $2 }' /proc/self/status)"
 	# The test's directory, and the project's tree when it is a clone in /tmp.
 	expect_eq "the daemon's /tmp" \
 		"$({ echo "${T#/tmp/}"; [[ $ROOT != /tmp/* ]] || echo "${ROOT#/tmp/}" | cut -d/ -f1; } | sort)" \

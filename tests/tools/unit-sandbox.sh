@@ -17,9 +17,10 @@
 # new mount namespace is made from the caller's (a mail lab's, for Exim) by
 # build/tools/sg_unitns, in one process, so that a daemon starts at once.
 #
-# Emulated, as systemd does them: CapabilityBoundingSet and NoNewPrivileges
-# (setpriv); in a new mount namespace, ProtectSystem (strict: every mount
-# read-only but /dev, /proc and /sys; full, yes), ProtectHome (read-only),
+# Emulated, as systemd does them: CapabilityBoundingSet, no inheritable
+# capabilities and NoNewPrivileges (setpriv); in a new mount namespace,
+# ProtectSystem (strict: every mount read-only but /dev, /proc and /sys;
+# full, yes), ProtectHome (read-only),
 # PrivateTmp (an empty /tmp and /var/tmp), PrivateDevices (a /dev with only
 # the pseudo-devices), ProtectKernelModules (the module trees hidden),
 # ReadWritePaths ("-": no error if absent), StateDirectory, LogsDirectory and
@@ -149,7 +150,10 @@ mode_of() # PATH
 
 main()
 {
-	local s r args=() added=() sp=(setpriv)
+	# No inheritable capability from the caller (some container runtimes give
+	# them): across exec it would come back whatever the bounding set, where
+	# systemd starts the service with none.
+	local s r args=() added=() sp=(setpriv --inh-caps -all)
 
 	while [ $# -gt 0 ]; do
 		case $1 in

@@ -643,6 +643,58 @@ static void test_apply_any_login(void **state)
 	free(c);
 }
 
+/* A state cut short by a crash is left as it is: the holds it records are not wiped. */
+static void test_state_unreadable(void **state)
+{
+	const char *cut = "{\"sasl:a@example.com\": {\"since\": 1, \"held\": [\"Q1\"]";
+	struct sg_config *c = malloc(sizeof(*c));
+	struct sg_contain_req req = { .principal = "sasl:b@example.com", .rule = "rate" };
+	char err[512], buf[1024];
+
+	assert_non_null(c);
+	sg_config_default(c);
+	c->mta.ban_ns = 0;
+	snprintf(c->mta.exim_dir, sizeof(c->mta.exim_dir), "%s", tmp);
+	snprintf(c->mta.contained_path, sizeof(c->mta.contained_path), "%s/cut.json", tmp);
+	write_file(tmp, "cut.json", cut);
+	assert_int_equal(sg_contain(c, SG_MTA_EXIM, &req, NULL, err, sizeof(err)), -EBADMSG);
+	/* Contained all the same, and told. */
+	read_file(tmp, "smtpguard_accounts", buf, sizeof(buf));
+	assert_non_null(strstr(buf, "\"b@example.com\": hold\n"));
+	assert_non_null(strstr(err, "/cut.json: Bad message"));
+	assert_int_equal(
+		sg_release_principal(c, "sasl:a@example.com", 1000, NULL, err, sizeof(err)),
+		-EBADMSG);
+	read_file(tmp, "cut.json", buf, sizeof(buf));
+	assert_string_equal(buf, cut);
+	free(c);
+}
+
+/* Contained again (its first record not taken up): what the first holds is still undone by release.
+ */
+static void test_contained_again(void **state)
+{
+	const char *q1[] = { "Q1" }, *q2[] = { "Q2" };
+	struct sg_config *c = malloc(sizeof(*c));
+	struct sg_contain_req req = { .principal = "sasl:a@example.com", .rule = "rate" };
+	char err[512];
+	json_t *was = NULL;
+
+	assert_non_null(c);
+	sg_config_default(c);
+	c->mta.ban_ns = 0;
+	snprintf(c->mta.contained_path, sizeof(c->mta.contained_path), "%s/again.json", tmp);
+	req.qids = q1;
+	req.n_qids = 1;
+	assert_int_equal(sg_contain(c, SG_MTA_NONE, &req, NULL, err, sizeof(err)), 0);
+	req.qids = q2;
+	assert_int_equal(sg_contain(c, SG_MTA_NONE, &req, NULL, err, sizeof(err)), 0);
+	assert_int_equal(sg_release_principal(c, req.principal, 1000, &was, err, sizeof(err)), 0);
+	assert_int_equal(json_array_size(json_object_get(was, "held")), 2);
+	json_decref(was);
+	free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -654,6 +706,8 @@ int main(void)
 		cmocka_unit_test(test_apply_bad_key),
 		cmocka_unit_test(test_apply_any_login),
 		cmocka_unit_test(test_step_retried),
+		cmocka_unit_test(test_state_unreadable),
+		cmocka_unit_test(test_contained_again),
 	};
 
 	return cmocka_run_group_tests(tests, make_tmp, remove_tmp);

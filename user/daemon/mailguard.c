@@ -181,6 +181,12 @@ static void sync_state(struct sg_mailguard *g, const struct sg_config *c, time_t
 		return;
 	g->state_seen = k;
 	s = sg_contain_state(c);
+	/* One there that does not read (cut short by a crash): not a release of everyone in it. */
+	if (!s && k.ino) {
+		sg_error("mta: %s does not read as a state: who is contained stays so",
+			 c->mta.contained_path);
+		return;
+	}
 	/* What the file no longer names (reset by hand) is not contained any more. */
 	sg_mailstats_all(g->stats, uncontain_absent, s);
 	json_object_foreach(s, id, e)

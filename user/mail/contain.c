@@ -1,19 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Containment through the mail server, and release; see contain.h. */
 #include <errno.h>
-#include <fcntl.h>
-#include <libgen.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 
 #include "mail/contain.h"
 #include "mail/containlog.h"
+#include "mail/containstate.h"
 #include "sg_bucket.h"
 #include "host/ownaddr.h"
 #include "kern/maps.h"
@@ -21,104 +19,6 @@
 #include "mail/backend.h"
 #include "util/parse.h"
 #include "util/render.h"
-#include "util/tmpfile.h"
-
-/* --- the state file ------------------------------------------------------- */
-
-/*
- * Locks beside the state file: ".lock" for the state, ".tables.lock" for
- * the whole of a containment's or release's steps (taken first), so
- * the daemon and the CLI never write a table, or run one entry's steps, at
- * once; without wait, -EWOULDBLOCK when the other holds it.
- */
-static int lock_file(const struct sg_config *c, const char *suffix, int wait)
-{
-	char path[PATH_MAX + 16];
-	int fd;
-
-	snprintf(path, sizeof(path), "%s%s", c->mta.contained_path, suffix);
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
-	if (flock(fd, wait ? LOCK_EX : LOCK_EX | LOCK_NB)) {
-		close(fd);
-		return -errno;
-	}
-	return fd;
-}
-
-json_t *sg_contain_state(const struct sg_config *c)
-{
-	json_error_t jerr;
-	json_t *s = json_load_file(c->mta.contained_path, 0, &jerr);
-
-	if (s && !json_is_object(s)) {
-		json_decref(s);
-		s = NULL;
-	}
-	return s;
-}
-
-/* The directory of path synced: the rename of a journal entry survives the machine's crash too. */
-static int sync_dir(const char *path)
-{
-	char dir[PATH_MAX];
-	int fd, err = 0;
-
-	snprintf(dir, sizeof(dir), "%s", path);
-	fd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (fsync(fd))
-		err = -errno;
-	close(fd);
-	return err;
-}
-
-/*
- * Written whole and renamed over the state. durable: an intent, synced (the
- * file and its directory) before the step it announces; a step's record
- * is not: lost with the machine, the step is run again, and each is
- * idempotent.
- */
-static int state_save(const struct sg_config *c, json_t *s, int durable)
-{
-	char tmp[PATH_MAX + 8];
-	int fd, err = 0;
-
-	snprintf(tmp, sizeof(tmp), "%s.tmp", c->mta.contained_path);
-	fd = sg_tmpfile_open(tmp, 0600);
-	if (fd < 0)
-		return fd;
-	if (json_dumpfd(s, fd, JSON_INDENT(1) | JSON_SORT_KEYS) || (durable && fsync(fd)))
-		err = errno ? -errno : -EIO;
-	close(fd);
-	if (!err && rename(tmp, c->mta.contained_path))
-		err = -errno;
-	if (err)
-		unlink(tmp);
-	return err || !durable ? err : sync_dir(c->mta.contained_path);
-}
-
-/* Runs fn on the state under the lock and saves it (durable: state_save) when fn returns 0. */
-static int state_update(const struct sg_config *c, int (*fn)(json_t *s, void *ctx), void *ctx,
-			int durable)
-{
-	int lock = lock_file(c, ".lock", 1), ret;
-	json_t *s;
-
-	if (lock < 0)
-		return lock;
-	s = sg_contain_state(c);
-	if (!s)
-		s = json_object();
-	ret = s ? fn(s, ctx) : -ENOMEM;
-	if (!ret)
-		ret = state_save(c, s, durable);
-	json_decref(s);
-	close(lock);
-	return ret;
-}
 
 static json_t *strings(const char *const *v, size_t n)
 {
@@ -416,7 +316,7 @@ static int run_steps(const struct sg_config *c, const char *id, json_t *e, unsig
 			if (*why)
 				sg_mta_note(err, errlen, "%s", why);
 		}
-		r = state_update(c, put_entry, &(struct put_ctx){ id, e }, 0);
+		r = sg_cstate_update(c, put_entry, &(struct put_ctx){ id, e }, 0);
 		/* Told once: each step's record fails alike. */
 		if (r && !saved++)
 			sg_mta_note(err, errlen, "%s: %s", c->mta.contained_path, strerror(-r));
@@ -458,8 +358,8 @@ static int put_intent(json_t *s, void *ctx)
 	struct put_ctx *p = ctx;
 	json_t *old = json_object_get(s, p->principal);
 
-	/* A release left undone: what it had still to undo is this containment's now. */
-	if (json_object_get(old, "released") && sg_clog_next(old) >= 0) {
+	/* Contained still, or a release left undone: its undo lists are this containment's too. */
+	if (old && (!json_object_get(old, "released") || sg_clog_next(old) >= 0)) {
 		add_unique(json_object_get(p->entry, "held"), json_object_get(old, "held"));
 		add_unique(json_object_get(p->entry, "bans"), json_object_get(old, "bans"));
 	}
@@ -483,9 +383,9 @@ int sg_contain(const struct sg_config *c, enum sg_mta_type t, const struct sg_co
 	e = intent(&p, req);
 	if (!e)
 		return -ENOMEM;
-	lock = lock_file(c, ".tables.lock", 1);
+	lock = sg_cstate_lock(c, ".tables.lock", 1);
 	/* Recorded before any step: a crash from here on leaves it to resume. */
-	ret = state_update(c, put_intent, &(struct put_ctx){ p.id, e }, 1);
+	ret = sg_cstate_update(c, put_intent, &(struct put_ctx){ p.id, e }, 1);
 	if (ret)
 		sg_mta_note(err, errlen, "%s: %s", c->mta.contained_path, strerror(-ret));
 	if (!p.keyed) {
@@ -544,9 +444,9 @@ int sg_contain_hold(const struct sg_config *c, const char *principal, const char
 	if (sg_escape_id(principal, id, sizeof(id)) < 0)
 		return -ENAMETOOLONG;
 	/* A release waits until they are held and recorded, then lets them go with the rest. */
-	lock = lock_file(c, ".tables.lock", 1);
+	lock = sg_cstate_lock(c, ".tables.lock", 1);
 	/* Recorded first: a release in between means not to hold. */
-	ret = state_update(c, add_held, &h, 1);
+	ret = sg_cstate_update(c, add_held, &h, 1);
 	if (!ret)
 		ret = run_steps(c, id, h.entry, 1u << SG_STEP_HOLD, time(NULL), err, errlen);
 	json_decref(h.entry);
@@ -590,9 +490,9 @@ int sg_release_principal(const struct sg_config *c, const char *principal, time_
 	*err = '\0';
 	if (sg_escape_id(principal, id, sizeof(id)) < 0)
 		return -ENOENT; /* longer than any contained */
-	lock = lock_file(c, ".tables.lock", 1);
+	lock = sg_cstate_lock(c, ".tables.lock", 1);
 	/* Begun, or begun before and left undone: what it names is kept until each step is done. */
-	ret = state_update(c, begin_release, &rc, 1);
+	ret = sg_cstate_update(c, begin_release, &rc, 1);
 	if (ret && ret != -ENOENT)
 		sg_mta_note(err, errlen, "%s: %s", c->mta.contained_path, strerror(-ret));
 	if (!ret)
@@ -614,7 +514,7 @@ int sg_release_principal(const struct sg_config *c, const char *principal, time_
 
 time_t sg_contain_resume(const struct sg_config *c, time_t now, sg_contain_told told, void *ctx)
 {
-	int lock = lock_file(c, ".tables.lock", 0), runs = 0;
+	int lock = sg_cstate_lock(c, ".tables.lock", 0), runs = 0;
 	json_t *s, *e, *before;
 	time_t next = 0, due;
 	char err[1024];
@@ -669,7 +569,7 @@ int sg_contain_prune(const struct sg_config *c, time_t now, __u64 pruned[SG_PRUN
 
 	if (access(c->mta.contained_path, F_OK))
 		return 0;
-	ret = state_update(c, prune, &(struct prune_ctx){ c, now, pruned }, 0);
+	ret = sg_cstate_update(c, prune, &(struct prune_ctx){ c, now, pruned }, 0);
 	return ret == -ENOENT ? 0 : ret;
 }
 
