@@ -94,12 +94,14 @@ int sg_pins_change_lock(int nonblock)
 	return err;
 }
 
+/*
+ * The "_change" directory stays: an attach waiting on it would otherwise
+ * take a lock on a removed directory while a newcomer locks a new one.
+ */
 void sg_pin_lock_remove(int fd)
 {
 	char path[PATH_MAX];
 
-	if (!lock_path(path, sizeof(path), SG_PIN_LOCK_CHANGE))
-		rmdir(path);
 	if (!lock_path(path, sizeof(path), SG_PIN_LOCK_DAEMON))
 		rmdir(path);
 	close(fd);

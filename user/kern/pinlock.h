@@ -27,7 +27,7 @@
  */
 int sg_pin_lock(pid_t *holder);
 
-/* Removes both lock directories (detach, the pins gone, no daemon) and releases fd's lock. */
+/* Removes the daemon lock's directory (detach, the pins gone, no daemon) and releases it. */
 void sg_pin_lock_remove(int fd);
 
 /* The pin directory's inode, which changes when it is removed and made again; 0 when none. */
