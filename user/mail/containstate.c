@@ -57,9 +57,11 @@ static int sync_dir(const char *path)
 }
 
 /*
- * Written whole and renamed over the state. durable: an intent, synced (the
- * file and its directory) before the step it announces; a step's record
- * is not: lost with the machine, the step is run again, and each is
+ * Written whole, synced and renamed over the state: a rename of unsynced
+ * data can leave an empty file after a power loss on file systems without
+ * ext4's rename safety, and the whole journal with it. durable: an intent,
+ * its directory synced too before the step it announces; a step's record
+ * may be lost with the machine, the step is run again, and each is
  * idempotent.
  */
 static int state_save(const struct sg_config *c, json_t *s, int durable)
@@ -71,7 +73,7 @@ static int state_save(const struct sg_config *c, json_t *s, int durable)
 	fd = sg_tmpfile_open(tmp, 0600);
 	if (fd < 0)
 		return fd;
-	if (json_dumpfd(s, fd, JSON_INDENT(1) | JSON_SORT_KEYS) || (durable && fsync(fd)))
+	if (json_dumpfd(s, fd, JSON_INDENT(1) | JSON_SORT_KEYS) || fsync(fd))
 		err = errno ? -errno : -EIO;
 	close(fd);
 	if (!err && rename(tmp, c->mta.contained_path))
