@@ -20,27 +20,27 @@ CHAOS_FLOOD_MAX=1000	 # batches of a flood at most, whatever happens
 CHAOS_UID_BASE=2100000000 # the first of chaos_uids' UIDs, far from any real one
 
 # USER's flood to $NET4:PORT in the background: one sg_connect batch after
-# another, each's line appended to $T/flood.out, until chaos_flood_stop
+# another, each's line appended to $T/chaos-flood.out, until chaos_flood_stop
 # (or CHAOS_FLOOD_MAX batches). The faults happen between batches that
 # chaos_flood_more waits for, so that the flood runs before, across and
 # after each of them.
 chaos_flood_start() # USER PORT
 {
-	rm -f "$T/flood.stop"
-	: >"$T/flood.out"
+	rm -f "$T/chaos-flood.stop"
+	: >"$T/chaos-flood.out"
 	(
 		for ((i = 0; i < CHAOS_FLOOD_MAX; i++)); do
-			[ ! -e "$T/flood.stop" ] || exit 0
-			connect_as "$1" -n "$CHAOS_FLOOD_BATCH" "$NET4" "$2" >>"$T/flood.out"
+			[ ! -e "$T/chaos-flood.stop" ] || exit 0
+			connect_as "$1" -n "$CHAOS_FLOOD_BATCH" "$NET4" "$2" >>"$T/chaos-flood.out"
 		done
 	) &
-	echo $! >"$T/flood.pid"
+	echo $! >"$T/chaos-flood.pid"
 	echo $! >>"$T/pids"
 }
 
 chaos_batches()
 {
-	wc -l <"$T/flood.out"
+	wc -l <"$T/chaos-flood.out"
 }
 
 chaos_batches_over() # N
@@ -56,21 +56,21 @@ chaos_flood_more()
 	n=$(chaos_batches)
 	nl_wait_until 100 chaos_batches_over $((n + 1)) ||
 		fail "the flood stalled at $(chaos_batches) batches"
-	kill -0 "$(cat "$T/flood.pid")" 2>/dev/null ||
+	kill -0 "$(cat "$T/chaos-flood.pid")" 2>/dev/null ||
 		fail "the flood ended at its $CHAOS_FLOOD_MAX batches before the faults did"
 }
 
 # Ends the flood after its batch in progress.
 chaos_flood_stop()
 {
-	touch "$T/flood.stop"
-	wait "$(cat "$T/flood.pid")"
+	touch "$T/chaos-flood.stop"
+	wait "$(cat "$T/chaos-flood.pid")"
 }
 
 # The flood's "OK EPERM OTHER", summed over its batches.
 chaos_flood_sum()
 {
-	sed 's/[a-z]*=//g' "$T/flood.out" |
+	sed 's/[a-z]*=//g' "$T/chaos-flood.out" |
 		awk '{ ok += $1; eperm += $2; other += $3 } END { print ok + 0, eperm + 0, other + 0 }'
 }
 

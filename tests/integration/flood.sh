@@ -19,7 +19,7 @@ FLOOD_POOLS=8	   # PHP-FPM pools on the host, one worker each
 # "ok eperm other" summed over the flooders' "ok=N eperm=N other=N" lines.
 flood_sum()
 {
-	cat "$T"/flood.* | sed 's/[a-z]*=//g' |
+	cat "$T"/flood.[0-9]* | sed 's/[a-z]*=//g' |
 		awk '{ ok += $1; eperm += $2; other += $3 } END { print ok + 0, eperm + 0, other + 0 }'
 }
 
