@@ -30,8 +30,7 @@ static int run_attach(const struct sg_command *cmd, void *opts, char **args, int
 	struct attach_opts *o = opts;
 	char defaults[SG_MAX_IFACES][IF_NAMESIZE], *routed[SG_MAX_IFACES];
 	char *const *ifaces = o->ifaces.v;
-	int n = o->ifaces.n, none_routed = 0, i, change, lock, err;
-	char pid[32] = "";
+	int n = o->ifaces.n, none_routed = 0, i, change, err;
 	pid_t holder;
 
 	if (!n) {
@@ -45,17 +44,13 @@ static int run_attach(const struct sg_command *cmd, void *opts, char **args, int
 	 * A running daemon repairs the pins to its own build's: an upgrade is
 	 * its restart with the new binary, which upgrades them itself.
 	 */
-	lock = sg_pin_lock(&holder);
-	if (lock == -EWOULDBLOCK && sg_programs_other_build() > 0) {
-		if (holder)
-			snprintf(pid, sizeof(pid), " (pid %d)", (int)holder);
-		return sg_fail("the programs pinned in %s are another build's and a daemon%s runs "
-			       "on them: upgrade by restarting it with this binary (systemctl "
-			       "restart smtpguard); nothing changed",
-			       sg_pin_dir(), pid);
-	}
-	if (lock >= 0)
-		close(lock);
+	holder = sg_pin_lock_holder();
+	if (holder && sg_programs_other_build() > 0)
+		return sg_fail(
+			"the programs pinned in %s are another build's and a daemon (pid %d) "
+			"runs on them: upgrade by restarting it with this binary (systemctl "
+			"restart smtpguard); nothing changed",
+			sg_pin_dir(), (int)holder);
 	/* Fails when there is no bpffs yet: then no daemon runs to repair either. */
 	change = sg_pins_change_lock(0);
 	/* sg_attach() has said what failed. */

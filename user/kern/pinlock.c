@@ -94,6 +94,16 @@ int sg_pins_change_lock(int nonblock)
 	return err;
 }
 
+pid_t sg_pin_lock_holder(void)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	if (lock_path(path, sizeof(path), SG_PIN_LOCK_DAEMON) || stat(path, &st))
+		return 0;
+	return lock_holder(&st);
+}
+
 /*
  * The "_change" directory stays: an attach waiting on it would otherwise
  * take a lock on a removed directory while a newcomer locks a new one.

@@ -27,6 +27,12 @@
  */
 int sg_pin_lock(pid_t *holder);
 
+/*
+ * The pid holding the daemon lock (/proc/locks), 0 when none or unknown;
+ * asked without locking, so that a daemon starting meanwhile is not refused.
+ */
+pid_t sg_pin_lock_holder(void);
+
 /* Removes the daemon lock's directory (detach, the pins gone, no daemon) and releases it. */
 void sg_pin_lock_remove(int fd);
 
