@@ -195,29 +195,32 @@ test_chaos_upgrade()
 	expect_eq "B's policy: mode burst" "1 5" "$(upg_policy "$USER_B")"
 }
 
+# This build's attach refused with a line matching PATTERN, every pin,
+# layout and running program as they were.
+upg_expect_refused() # PATTERN
+{
+	local state
+
+	state=$(upg_state)
+	expect_refused "$1" sg attach --cgroup "$CG" -i "$VETH_HOST"
+	expect_eq "pins and programs after the refusal" "$state" "$(upg_state)"
+}
+
 # Pins this build cannot take over are refused before anything is touched:
 # a layout version it does not know, a link it could not switch in place,
 # and a map whose shape is not its recorded layout's.
 test_chaos_upgrade_refused()
 {
-	local state
-
 	sg block "$USER_A" >/dev/null
 	upg_layout_put sg_settings 99
-	state=$(upg_state)
-	expect_refused "the pinned sg_settings has layout 99, which this build \(layout 2\) cannot convert: nothing was changed" \
-		sg attach --cgroup "$CG" -i "$VETH_HOST"
-	expect_eq "pins and programs after the refusal" "$state" "$(upg_state)"
+	upg_expect_refused "the pinned sg_settings has layout 99, which this build \(layout 2\) cannot convert: nothing was changed"
 	expect_connects "$USER_A" "ok=0 eperm=2 other=0" -n 2 "$NET4" 25
 
 	# A link an upgrade could not switch in place: a map pinned in its name,
 	# the link itself kept under another.
 	mv "$PIN/link_connect4" "$PIN/kept_connect4"
 	bpftool map pin pinned "$PIN/sg_ports" "$PIN/link_connect4"
-	state=$(upg_state)
-	expect_refused "the pinned link_connect4 is not a link this build can switch in place: nothing was changed" \
-		sg attach --cgroup "$CG" -i "$VETH_HOST"
-	expect_eq "pins and programs after the refusal" "$state" "$(upg_state)"
+	upg_expect_refused "the pinned link_connect4 is not a link this build can switch in place: nothing was changed"
 	rm "$PIN/link_connect4"
 	mv "$PIN/kept_connect4" "$PIN/link_connect4"
 
@@ -225,10 +228,7 @@ test_chaos_upgrade_refused()
 	upg_attach_previous
 	sg_previous block "$USER_A" >/dev/null
 	upg_layout_put sg_settings 2
-	state=$(upg_state)
-	expect_refused "the pinned sg_settings has 64-byte values, not 72 as its layout 2 has" \
-		sg attach --cgroup "$CG" -i "$VETH_HOST"
-	expect_eq "pins and programs after the refusal" "$state" "$(upg_state)"
+	upg_expect_refused "the pinned sg_settings has 64-byte values, not 72 as its layout 2 has"
 	expect_connects "$USER_A" "ok=0 eperm=2 other=0" -n 2 "$NET4" 25
 	figure "upgrade refused: an unknown layout (99), a link that cannot be switched and a" \
 		"wrong-sized map; pins and programs unchanged"

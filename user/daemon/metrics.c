@@ -415,8 +415,7 @@ static void loop_metrics(FILE *f, const struct sg_metrics *m)
 	sample_u64(f, "smtpguard_events_pending", NO_LABELS, m->events_pending);
 	family(f, "smtpguard_loop_turn_max_seconds", "gauge",
 	       "The longest turn of the daemon's loop since it started, from its wakeup to its "
-	       "next "
-	       "wait: events, the tick, scrapes, policy queries, the mail logs.");
+	       "next wait: events, the tick, scrapes, policy queries, the mail logs.");
 	sample_double(f, "smtpguard_loop_turn_max_seconds", NO_LABELS, m->turn_max_seconds);
 	family(f, "smtpguard_loop_stalls_total", "counter",
 	       "Turns of the loop over 1 s: meanwhile no tick ran, no scrape and no policy query "
