@@ -38,12 +38,20 @@ FUZZ_TEST_SECONDS ?= 5
 FUZZ_SECONDS      ?= 600
 
 .PHONY: all deps test test-unit test-bpf test-integration test-fuzz fuzz chaos run bench demo install \
-	clean format test-kernels previous
+	clean format test-kernels previous man
 .DELETE_ON_ERROR:
 # The BPF objects are worth keeping (llvm-objdump, bpftool prog load).
 .SECONDARY: $(BPF_PROGS:%=$(BUILD)/%.bpf.o) $(BUILD)/empty.bpf.o
 
 all: smtpguard
+
+# The man pages, smtpguard(8) and smtpguard.conf(5), from their scdoc sources.
+MAN_PAGES := $(BUILD)/man/smtpguard.8 $(BUILD)/man/smtpguard.conf.5
+man: $(MAN_PAGES)
+
+$(BUILD)/man/%: man/%.scd
+	@mkdir -p $(@D)
+	scdoc <$< >$@
 
 deps:
 	@scripts/install-deps.sh
@@ -191,7 +199,7 @@ demo: deps all $(TOOLS)
 	scripts/demo.sh
 
 # The config is installed only where there is none: an upgrade keeps the administrator's.
-install: all
+install: all man
 	install -D -m 0755 smtpguard $(DESTDIR)$(PREFIX)/sbin/smtpguard
 	install -d $(DESTDIR)/etc/systemd/system $(DESTDIR)/etc/smtpguard
 	install -d -m 0700 $(DESTDIR)/var/lib/smtpguard
@@ -200,6 +208,9 @@ install: all
 	[ -e $(DESTDIR)/etc/smtpguard/smtpguard.conf ] || \
 		install -m 0644 dist/smtpguard.conf $(DESTDIR)/etc/smtpguard/smtpguard.conf
 	install -D -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/smtpguard/README.md
+	install -D -m 0644 $(BUILD)/man/smtpguard.8 $(DESTDIR)$(PREFIX)/share/man/man8/smtpguard.8
+	install -D -m 0644 $(BUILD)/man/smtpguard.conf.5 \
+		$(DESTDIR)$(PREFIX)/share/man/man5/smtpguard.conf.5
 	install -D -m 0644 dist/smtpguard.logrotate $(DESTDIR)/etc/logrotate.d/smtpguard
 
 format:
