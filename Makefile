@@ -146,7 +146,7 @@ test: deps all $(UNIT_TESTS) $(BPF_TESTS) $(TOOLS) $(FUZZERS) $(BUILD)/empty.bpf
 	$(KERNELS_INITRAMFS) previous
 	@FUZZ_SECONDS=$(FUZZ_TEST_SECONDS) KERNELS="$(KERNELS_TEST)" tests/run.sh tests/layout/run.sh \
 		$(UNIT_TESTS) $(BPF_TESTS) tests/fuzz/run.sh tests/integration/run.sh \
-		tests/prometheus/run.sh tests/kernels/run.sh
+		tests/prometheus/run.sh tests/man/run.sh tests/kernels/run.sh
 
 $(BUILD)/kernels/sg_verify: tests/kernels/sg_verify.c
 	@mkdir -p $(@D)
