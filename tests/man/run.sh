@@ -77,7 +77,7 @@ rendered()
 	local scd=$1 name
 	name=$(basename "$scd" .scd)
 	[ -s "$TMP/$name.txt" ] && return 0
-	scdoc <"$scd" >"$TMP/$name" 2>/dev/null || return 1
+	[ -f "$scd" ] && scdoc <"$scd" >"$TMP/$name" 2>/dev/null || return 1
 	MANWIDTH=4000 man -l "$TMP/$name" >"$TMP/$name.txt" 2>/dev/null
 }
 
@@ -104,6 +104,10 @@ test_render()
 	: >"$TMP/out"
 	for scd in "$PAGE8" "$PAGE5"; do
 		page=$TMP/$(basename "$scd" .scd)
+		if [ ! -f "$scd" ]; then
+			echo "$scd: no such file" >>"$TMP/out"
+			continue
+		fi
 		if ! scdoc <"$scd" >"$page" 2>"$TMP/err"; then
 			echo "$scd: scdoc: $(cat "$TMP/err")" >>"$TMP/out"
 			continue
