@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# The layout rules of user/ (README.md, "Layout"), checked on the sources:
+# The layout rules of user/ (CONTRIBUTING.md, "Layout"), checked on the sources:
 # a file includes headers of its own folder or of a folder below it in
 # LAYERS, never above, so no folder depends on one that builds on it; and
 # no file is longer than MAX_LINES, no function longer than MAX_FUNC.
