@@ -13,28 +13,46 @@
 #                 a customer whose contact address carries "\r" and a Bcc:
 #                 header (nothing reaches the Bcc); a restart sends none
 #                 again; a template with an unknown placeholder fails the start
+#   owner_notice_exim the same notice sent through Exim (its [mta] exim
+#                 command with -i -t), into the owner's mbox in the Exim lab
 #
 # The flood is sent before the daemon starts, which reads the logs back
 # ([mta] read_back), so the figures the notice carries are the flood's
-# exactly: every message delivered or bounced, none in flight. Sourced by run.sh.
+# exactly: every message delivered or bounced, none in flight. mta.sh's
+# daemon helpers and exim.sh's config serve both labs. Sourced by run.sh.
 
-TESTS+=(owner_notice)
+TESTS+=(owner_notice owner_notice_exim)
 
 OWNER_K=4 # messages each account sends: new_sender_min, so that all of them count
 
-# The fixture panels: hosting.test is cPanel user hostco's, whose contact is
-# info@; DirectAdmin user DA's email is victim@; cPanel user EVIL wrote a
+# The fixture panels: hosting.test is cPanel user hostco's, whose contact is CONTACT.
+owner_cpanel() # CONTACT
+{
+	mkdir -p "$T/panels/cpanel"
+	printf 'hosting.test: hostco\n' >"$T/panels/userdomains"
+	: >"$T/panels/domainowners"
+	printf 'DNS=hosting.test\nCONTACTEMAIL=%s\n' "$1" >"$T/panels/cpanel/hostco"
+}
+
+# And DirectAdmin user DA's email is victim@; cPanel user EVIL wrote a
 # contact address with a carriage return and a Bcc: header after it.
 owner_panels() # DA EVIL
 {
 	local p=$T/panels
 
-	mkdir -p "$p/cpanel" "$p/da/$1"
-	printf 'hosting.test: hostco\n' >"$p/userdomains"
-	: >"$p/domainowners"
-	printf 'DNS=hosting.test\nCONTACTEMAIL=%s\n' "$MLAB_INFO" >"$p/cpanel/hostco"
+	owner_cpanel "$MLAB_INFO"
+	mkdir -p "$p/da/$1"
 	printf 'username=%s\nemail=%s\n' "$1" "$MLAB_VICTIM" >"$p/da/$1/user.conf"
 	printf 'CONTACTEMAIL=%s\rBcc: %s\n' "$MLAB_VICTIM" "$MLAB_INFO" >"$p/cpanel/$2"
+}
+
+# The config lines of the notice, on the fixture panels.
+owner_config_lines()
+{
+	printf '%s\n' "[attribution]" "cpanel_userdomains = $T/panels/userdomains" \
+		"directadmin_domainowners = $T/panels/domainowners" "[notify]" "owner_mail = yes" \
+		"owner_template = $ROOT/dist/owner-notice.txt" "cpanel_users = $T/panels/cpanel" \
+		"directadmin_users = $T/panels/da"
 }
 
 # The notices in ACCOUNT's mailbox (the shipped template's subject), by file.
@@ -113,12 +131,9 @@ test_owner_notice()
 		fail "the flood still queued: $(mlab_queue_count all)"
 
 	MTA_CONF=$T/mta.conf
-	mta_write_config "$MTA_CONF" "new_sender_min = $OWNER_K" "new_sender_rate = 1/min" \
-		"[attribution]" "cpanel_userdomains = $T/panels/userdomains" \
-		"directadmin_domainowners = $T/panels/domainowners" \
-		"[notify]" "owner_mail = yes" "owner_template = $ROOT/dist/owner-notice.txt" \
-		"owner_fallback = $MLAB_ALICE" "cpanel_users = $T/panels/cpanel" \
-		"directadmin_users = $T/panels/da"
+	mta_write_config "$MTA_CONF" "new_sender_min = $OWNER_K" "new_sender_rate = 1/min"
+	owner_config_lines >>"$MTA_CONF"
+	echo "owner_fallback = $MLAB_ALICE" >>"$MTA_CONF"
 	sed -i 's/^\[mta\]$/[mta]\nread_back = yes/' "$MTA_CONF"
 	mta_daemon_start postfix "$MLAB_MAILLOG"
 
@@ -179,6 +194,45 @@ test_owner_notice()
 	expect_eq "the state's notices" "$state1" "$(jq -c 'map_values(.notice)' "$T/contained.json")"
 	expect_eq "mailboxes" "1 2 1" "$(owner_notice_count "$MLAB_INFO") \
 $(owner_notice_count "$MLAB_ALICE") $(owner_notice_count "$MLAB_VICTIM")"
+}
+
+test_owner_notice_exim()
+{
+	local f
+
+	trap 'mta_daemon_stop || true; elab_down >/dev/null 2>&1 || true' EXIT
+	[ -u "$ELAB_EXIM_BIN" ] || "$ROOT/scripts/fetch-exim.sh" >"$T/fetch-exim.out" 2>&1 ||
+		fail "fetch-exim: $(tail -n 3 "$T/fetch-exim.out")"
+	# The daemon's sandbox is made in the lab's mount namespace (mta_daemon_start).
+	# shellcheck disable=SC2034 # exim-lab.sh's
+	ELAB_KEEP_BPFFS=$BPFFS
+	elab_up >"$T/elab.out" 2>&1 || fail "exim lab: $(tail -n 3 "$T/elab.out")"
+	# shellcheck disable=SC2034 # mta.sh's, read by its helpers
+	MTA_NS=$ELAB_NS_HOST
+	owner_cpanel "$ELAB_INFO"
+	owner_flood elab_swaks "${ELAB_ATTACKERS[0]}" "$ELAB_VICTIM" "$ELAB_VICTIM_PASS" \
+		"$ELAB_VICTIM" "ok{}@d{}.example,dead{}@d{}.example" || fail "a message refused"
+	nl_wait_until 200 mta_is 0 elab_queue_count all ||
+		fail "the flood still queued: $(elab_queue_count all)"
+
+	MTA_CONF=$T/exim.conf
+	exim_write_config "$MTA_CONF"
+	printf '%s\n' "read_back = yes" "[detect]" "new_sender_min = $OWNER_K" \
+		"new_sender_rate = 1/min" >>"$MTA_CONF"
+	owner_config_lines >>"$MTA_CONF"
+	mta_daemon_start exim "$ELAB_MAINLOG"
+	nl_wait_until 100 grep -qF "notice principal=sasl:$ELAB_VICTIM owner=$ELAB_INFO sent (cpanel user hostco)" \
+		"$MTA_DAEMON_LOG" || fail "notice: $(grep -E 'notice|action contain' "$MTA_DAEMON_LOG")"
+	nl_wait_until 100 grep -qs "^Subject: Outgoing mail of $ELAB_VICTIM held on " "$ELAB/mail/info" ||
+		fail "no notice in info's mbox"
+	f=$T/notice.txt
+	sed -n "/^Subject: Outgoing mail of $ELAB_VICTIM held on /,/^smtpguard on /p" \
+		"$ELAB/mail/info" >"$f"
+	owner_expect_line "$f" "  messages sent:           $OWNER_K"
+	owner_expect_line "$f" "  recipients:              $((2 * OWNER_K))"
+	owner_expect_line "$f" "  bounced:                 $OWNER_K (50% of those delivered)"
+	owner_expect_line "$f" "  logged in from:          ${ELAB_ATTACKERS[0]}"
+	expect_eq "notices in info's mbox" 1 "$(grep -c '^Subject: Outgoing mail of ' "$ELAB/mail/info")"
 }
 
 # Whether the daemon's tick count has reached N.
