@@ -83,7 +83,7 @@ static void test_once(void **state)
 	contain(p);
 	assert_int_equal(notify(p, to, why), SG_NOTICE_NO_ADDRESS);
 	assert_string_equal(to, "");
-	assert_string_equal(why, "no panel account");
+	assert_string_equal(why, "no panel account; no [notify] owner_fallback");
 	assert_string_equal(recorded(p, buf, sizeof(buf)), "no_address ");
 	assert_int_equal(notify(p, to, why), SG_NOTICE_NONE);
 
@@ -115,6 +115,8 @@ static void test_fallback_not_self(void **state)
 	contain(p);
 	assert_int_equal(notify(p, to, why), SG_NOTICE_NO_ADDRESS);
 	assert_string_equal(to, "");
+	assert_string_equal(why,
+			    "no panel account; [notify] owner_fallback is the contained address");
 	assert_string_equal(recorded(p, buf, sizeof(buf)), "no_address ");
 	cfg.notify.owner_fallback[0] = '\0';
 }

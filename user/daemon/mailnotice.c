@@ -63,9 +63,7 @@ void sg_mailnotice_contained(struct sg_mailguard *g, const struct sg_config *c,
 	if (out == SG_NOTICE_SENT)
 		sg_info("notice principal=%s owner=%s sent (%s)", who, to, why);
 	else if (out == SG_NOTICE_NO_ADDRESS)
-		sg_warn("notice principal=%s not sent: no owner's address (%s) and no "
-			"[notify] owner_fallback",
-			who, why);
+		sg_warn("notice principal=%s not sent: no owner's address (%s)", who, why);
 	else
 		sg_error("notice principal=%s owner=%s failed: %s", who, *to ? to : "-", why);
 }

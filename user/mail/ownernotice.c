@@ -110,7 +110,10 @@ static int owner_address(const struct sg_config *c, const char *principal, char 
 		snprintf(how + strlen(how), sizeof(how) - strlen(how),
 			 ": its address is the contained one");
 	if (!*c->notify.owner_fallback || !strcasecmp(c->notify.owner_fallback, login)) {
-		snprintf(why, whylen, "%s", how);
+		snprintf(why, whylen, "%s; %s", how,
+			 *c->notify.owner_fallback
+				 ? "[notify] owner_fallback is the contained address"
+				 : "no [notify] owner_fallback");
 		to[0] = '\0';
 		return -ENOENT;
 	}
