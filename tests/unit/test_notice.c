@@ -68,13 +68,22 @@ static void test_header_injection(void **state)
 {
 	struct sg_notice_facts f =
 		facts("x@hosting.test\r\nBcc: victim@elsewhere.example", "o@e.org");
-	char *out;
+	char *out, login[1023];
 
 	assert_int_equal(sg_notice_render("Subject: {account}\n\nbody {account}\n", &f, &out), 0);
 	assert_string_equal(out,
 			    "To: o@e.org\n"
 			    "Subject: x@hosting.test\\x0d\\x0aBcc: victim@elsewhere.example\n\n"
 			    "body x@hosting.test\\x0d\\x0aBcc: victim@elsewhere.example\n");
+	free(out);
+	/* A login as long as one can be: cut in the Subject, whole in the body. */
+	memset(login, 'a', sizeof(login) - 1);
+	login[sizeof(login) - 1] = '\0';
+	f.account = login;
+	assert_int_equal(sg_notice_render("Subject: {account}\n\n{account}\n", &f, &out), 0);
+	assert_int_equal(strcspn(out + strlen("To: o@e.org\nSubject: "), "\n"), 200 + 3);
+	assert_non_null(strstr(out, "\n\n"));
+	assert_int_equal(strlen(strstr(out, "\n\n") + 2), sizeof(login));
 	free(out);
 	f.owner = "o@e.org\nBcc: victim@elsewhere.example";
 	assert_int_equal(sg_notice_render("Subject: x\n\nbody\n", &f, &out), -EINVAL);

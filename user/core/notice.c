@@ -46,9 +46,10 @@ const char *const sg_notice_fields[F_COUNT + 1] = {
 /* Header names a template may not set: the owner is the one recipient, and -t reads these. */
 static const char *const recipient_headers[] = { "to", "cc", "bcc", "resent-" };
 
-#define ATEXT_PUNCT "!#$%&'*+/=?^_`{|}~-"
-#define LOCAL_MAX   64
-#define ADDRESS_MAX 254
+#define ATEXT_PUNCT	 "!#$%&'*+/=?^_`{|}~-"
+#define LOCAL_MAX	 64
+#define ADDRESS_MAX	 254
+#define HEADER_VALUE_MAX 200 /* bytes of one value's escape in a header line */
 
 static int dot_atoms(const char *s, size_t n, int domain)
 {
@@ -164,13 +165,20 @@ int sg_notice_check(const char *tmpl, char *err, size_t errlen)
 	return 0;
 }
 
-static void put_escaped(FILE *out, const char *s)
+/* s escaped, cut with "..." past max bytes of escape (whole escapes only). */
+static void put_escaped(FILE *out, const char *s, size_t max)
 {
 	char esc[SG_ESCAPE_CHAR_MAX];
-	size_t used;
+	size_t used, n, put = 0;
 
 	while (s && *s) {
-		fwrite(esc, 1, sg_escape_char(s, esc, &used), out);
+		n = sg_escape_char(s, esc, &used);
+		if (put + n > max) {
+			fputs("...", out);
+			return;
+		}
+		fwrite(esc, 1, n, out);
+		put += n;
 		s += used;
 	}
 }
@@ -186,7 +194,7 @@ static void put_time(FILE *out, time_t t)
 		fputs(buf, out);
 }
 
-static void put_field(FILE *out, int f, const struct sg_notice_facts *x)
+static void put_field(FILE *out, int f, const struct sg_notice_facts *x, size_t max)
 {
 	const char *strs[] = { [F_ACCOUNT] = x->account,
 			       [F_RULE] = x->rule,
@@ -200,7 +208,7 @@ static void put_field(FILE *out, int f, const struct sg_notice_facts *x)
 	size_t i;
 
 	if (f <= F_OWNER) {
-		put_escaped(out, strs[f]);
+		put_escaped(out, strs[f], max);
 	} else if (f <= F_BOUNCED || f == F_HELD) {
 		fprintf(out, "%llu", (unsigned long long)nums[f]);
 	} else if (f == F_BOUNCE_SHARE) {
@@ -211,7 +219,7 @@ static void put_field(FILE *out, int f, const struct sg_notice_facts *x)
 	} else if (f == F_CLIENT_IPS) {
 		for (i = 0; i < x->n_ips; i++) {
 			fputs(i ? ", " : "", out);
-			put_escaped(out, x->ips[i]);
+			put_escaped(out, x->ips[i], max);
 		}
 		fputs(x->n_ips ? "" : "none", out);
 	} else {
@@ -219,12 +227,23 @@ static void put_field(FILE *out, int f, const struct sg_notice_facts *x)
 	}
 }
 
+/* Where the body starts: after the first blank line (the template is checked: there is one). */
+static const char *body_of(const char *tmpl)
+{
+	const char *s;
+
+	for (s = tmpl; *s; s += strcspn(s, "\n") + !!s[strcspn(s, "\n")])
+		if (*s == '\n' || (s[0] == '\r' && s[1] == '\n'))
+			return s;
+	return s;
+}
+
 int sg_notice_render(const char *tmpl, const struct sg_notice_facts *f, char **out)
 {
 	char err[160], *buf = NULL;
 	size_t size = 0, len;
 	int field, unknown;
-	const char *s;
+	const char *s, *body;
 	FILE *m;
 
 	*out = NULL;
@@ -234,13 +253,15 @@ int sg_notice_render(const char *tmpl, const struct sg_notice_facts *f, char **o
 	if (!m)
 		return -ENOMEM;
 	fprintf(m, "To: %s\n", f->owner);
+	body = body_of(tmpl);
 	for (s = tmpl; *s;) {
 		field = placeholder(s, &len, &unknown);
 		if (field < 0) {
 			fputc(*s++, m);
 			continue;
 		}
-		put_field(m, field, f);
+		/* A header line stays within what every MTA takes whole (RFC 5322: 998). */
+		put_field(m, field, f, s < body ? HEADER_VALUE_MAX : (size_t)-1);
 		s += len;
 	}
 	if (fclose(m) || !buf) {
