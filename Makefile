@@ -198,7 +198,7 @@ bench: deps all $(BENCH) $(BUILD)/tools/sg_fill $(BUILD)/tools/sg_sink $(BUILD)/
 demo: deps all $(TOOLS)
 	scripts/demo.sh
 
-# The config is installed only where there is none: an upgrade keeps the administrator's.
+# The config and the owner's notice are installed only where there are none: an upgrade keeps the administrator's.
 install: all man
 	install -D -m 0755 smtpguard $(DESTDIR)$(PREFIX)/sbin/smtpguard
 	install -d $(DESTDIR)/etc/systemd/system $(DESTDIR)/etc/smtpguard
@@ -207,6 +207,8 @@ install: all man
 		>$(DESTDIR)/etc/systemd/system/smtpguard.service
 	[ -e $(DESTDIR)/etc/smtpguard/smtpguard.conf ] || \
 		install -m 0644 dist/smtpguard.conf $(DESTDIR)/etc/smtpguard/smtpguard.conf
+	[ -e $(DESTDIR)/etc/smtpguard/owner-notice.txt ] || \
+		install -m 0644 dist/owner-notice.txt $(DESTDIR)/etc/smtpguard/owner-notice.txt
 	install -D -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/smtpguard/README.md
 	install -D -m 0644 $(BUILD)/man/smtpguard.8 $(DESTDIR)$(PREFIX)/share/man/man8/smtpguard.8
 	install -D -m 0644 $(BUILD)/man/smtpguard.conf.5 \

@@ -203,7 +203,7 @@ static void test_dist_file(void **state)
 	}
 	fclose(out);
 	fclose(in);
-	assert_int_equal(uncommented, 103); /* every key but [override NAME]'s */
+	assert_int_equal(uncommented, 108); /* every key but [override NAME]'s */
 	memset(c, 0xff, sizeof(*c));
 	assert_int_equal(load(text, c, err, sizeof(err)), 0);
 	assert_memory_equal(c, def, sizeof(*c));
@@ -478,7 +478,7 @@ static void test_errors(void **state)
 		{ "[daemon]\n[mail]\n",
 		  ":2: unknown section [mail] (expected [daemon], [ports], [policy], [exporter], "
 		  "[attribution], [audit], [detect], [actions], [mta], [bruteforce], [relay], "
-		  "[dnsbl], [budget], [campaign] "
+		  "[dnsbl], [budget], [campaign], [notify] "
 		  "or [override NAME])" },
 		{ "[actions]\nrate = block\n",
 		  ":2: [actions] rate: block needs 'for DURATION' at the end: actions expire" },
@@ -649,6 +649,12 @@ static void test_errors(void **state)
 		{ "[policy]\nburst = 5\n[daemon]\nnope = 1\n",
 		  ":4: [daemon] unknown key 'nope' (expected interfaces, cgroup, "
 		  "detach_on_exit, log_level or subuid)" },
+		{ "[notify]\nowner_fallback = admin@example.net, x@example.org\n",
+		  ":2: [notify] owner_fallback: 'admin@example.net, x@example.org' is not a plain "
+		  "address (local@domain)" },
+		{ "[notify]\nowner_fallback = Admin <admin@example.net>\n",
+		  ":2: [notify] owner_fallback: 'Admin <admin@example.net>' is not a plain address "
+		  "(local@domain)" },
 	};
 	struct sg_config *c = new_config();
 	char err[1024];

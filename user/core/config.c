@@ -16,6 +16,7 @@
 #include <ini.h>
 
 #include "core/config_keys.h"
+#include "core/notice.h"
 #include "util/parse.h"
 #include "sg_bucket.h"
 #include "util/log.h"
@@ -546,6 +547,14 @@ static int parse_logs(struct load *l, const struct key *k, const char *v)
 static int parse_globs(struct load *l, const struct key *k, const char *v)
 {
 	return path_list(l, k, v, 1);
+}
+
+/* An address a notice may go to: a plain local@domain (core/notice.h); empty: none. */
+static int parse_mail_address(struct load *l, const struct key *k, const char *v)
+{
+	if (*v && !sg_notice_address_ok(v))
+		return bad(l, "'%s' is not a plain address (local@domain)", v);
+	return set_str(l, field(l, k, k->off), k->size, v);
 }
 
 #define KEY(sec, key, fn, where, fl, dflt)                                                         \

@@ -239,6 +239,15 @@ struct sg_campaign_cfg {
 	double host_factor;
 };
 
+/* Who is told of a containment. */
+struct sg_notify_cfg {
+	int owner_mail;			      /* the contained account's owner gets a notice */
+	char owner_template[PATH_MAX];	      /* its text (core/notice.h) */
+	char owner_fallback[SG_MTA_ADDR_MAX]; /* when no owner's address is found; "": none */
+	char cpanel_users[PATH_MAX];	      /* cPanel's users/USER files (CONTACTEMAIL=) */
+	char directadmin_users[PATH_MAX];     /* DirectAdmin's USER/user.conf files (email=) */
+};
+
 /* One member a section; dist/smtpguard.conf documents them in this order. */
 struct sg_config {
 	struct sg_daemon_cfg daemon;
@@ -255,6 +264,7 @@ struct sg_config {
 	struct sg_dnsbl_cfg dnsbl;
 	struct sg_budget_cfg budget;
 	struct sg_campaign_cfg campaign;
+	struct sg_notify_cfg notify;
 	/* [override NAME] */
 	struct sg_override overrides[SG_MAX_OVERRIDES];
 	int n_overrides;

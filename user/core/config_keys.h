@@ -193,6 +193,13 @@
 	X(campaign, host_bounce_share, parse_ratio, FIELD(campaign.host_bounce_share), 0, "0.3")   \
 	X(campaign, host_new_senders, parse_threshold, FIELD(campaign.host_new_senders), 0, "10")  \
 	X(campaign, host_factor, parse_factor, FIELD(campaign.host_factor), 0, "3")                \
+	X(notify, owner_mail, parse_bool, FIELD(notify.owner_mail), 0, "no")                       \
+	X(notify, owner_template, parse_path, FIELD(notify.owner_template), 0,                     \
+	  "/etc/smtpguard/owner-notice.txt")                                                       \
+	X(notify, owner_fallback, parse_mail_address, FIELD(notify.owner_fallback), EMPTY, "")     \
+	X(notify, cpanel_users, parse_path, FIELD(notify.cpanel_users), 0, "/var/cpanel/users")    \
+	X(notify, directadmin_users, parse_path, FIELD(notify.directadmin_users), 0,               \
+	  "/usr/local/directadmin/data/users")                                                     \
 	X(override, limit, parse_limit, OVERRIDE(limit), 0, NULL)                                  \
 	X(override, burst, parse_burst, OVERRIDE(limit.burst), 0, NULL)                            \
 	X(override, actions, parse_actions, OVERRIDE(alert_only), 0, NULL)                         \

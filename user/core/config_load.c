@@ -25,7 +25,7 @@
 static const char *const sections[] = {
 	"daemon", "ports",  "policy",  "exporter", "attribution",
 	"audit",  "detect", "actions", "mta",	   "bruteforce",
-	"relay",  "dnsbl",  "budget",  "campaign", "override NAME",
+	"relay",  "dnsbl",  "budget",  "campaign", "notify", "override NAME",
 };
 #define N_SECTIONS (sizeof(sections) / sizeof(sections[0]))
 

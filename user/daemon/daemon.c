@@ -18,6 +18,7 @@
 #include "core/config.h"
 #include "core/rates.h"
 #include "daemon/daemon.h"
+#include "daemon/mailnotice.h"
 #include "daemon/recall.h"
 #include "daemon/run.h"
 #include "kern/loader.h"
@@ -57,6 +58,8 @@ static int load_config(const char *path, struct sg_config *c)
 
 	sg_config_default(c);
 	ret = path ? sg_config_load(path, c, err, sizeof(err)) : 0;
+	if (!ret)
+		ret = sg_mailnotice_check(c, err, sizeof(err));
 	if (ret)
 		sg_error("%s", err);
 	else

@@ -14,6 +14,7 @@
 #include "daemon/mailcampaign.h"
 #include "mail/logsource.h"
 #include "daemon/mailguard.h"
+#include "daemon/mailnotice.h"
 #include "daemon/mailresume.h"
 #include "mail/mtalog.h"
 #include "util/render.h"
@@ -320,6 +321,7 @@ static void contain(struct sg_mailguard *g, const struct sg_config *c,
 	/* Steps left to resume: the entry is marked failed, by step. */
 	json_object_set_new(ev, "failed", failed);
 	audit_mail(audit, "contain", p, ev);
+	sg_mailnotice_contained(g, c, p, rule, done);
 	json_decref(done);
 	/* What the state file now says is ours already; one more entry, maybe over the cap. */
 	g->state_seen = (struct stat_key){};
@@ -651,6 +653,9 @@ void sg_mailguard_metrics(struct sg_mailguard *g, time_t now, struct sg_mta_metr
 	m->pruned_names = sg_clog_pruned_names;
 	m->pruned = g->pruned;
 	m->n_pruned = SG_PRUNED_KINDS;
+	m->notice_outcomes = sg_notice_outcome_names;
+	m->notices = g->notices;
+	m->n_notice_outcomes = SG_NOTICE_OUTCOMES;
 	m->principals = h.principals;
 	busiest(g, now, &t);
 	for (i = 0; i < t.n && i < max; i++) {

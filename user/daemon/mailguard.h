@@ -22,6 +22,7 @@
 #include "mail/containlog.h"
 #include "mail/follow.h"
 #include "mail/journal.h"
+#include "mail/ownernotice.h"
 #include "core/mailstats.h"
 #include "daemon/metrics.h"
 #include "core/mailrec.h"
@@ -50,6 +51,7 @@ struct sg_mailguard {
 	__u64 errors;			      /* containment steps that failed */
 	__u64 steps_failed[SG_CONTAIN_STEPS]; /* by step (mail/containlog.h) */
 	__u64 pruned[SG_PRUNED_KINDS];	      /* state entries dropped, by why */
+	__u64 notices[SG_NOTICE_OUTCOMES];    /* owners' notices, by outcome (mail/ownernotice.h) */
 	time_t resume_at; /* when the state's unfinished steps are due; 0: none */
 	time_t prune_at;  /* when the state is pruned next */
 	/* Credential stuffing (daemon/mailcampaign.h); cfg: the daemon's, as of the last tick. */

@@ -68,6 +68,10 @@ struct sg_mta_metrics {
 	const char *const *step_names, *const *pruned_names;
 	const __u64 *steps_failed, *pruned;
 	size_t n_steps, n_pruned;
+	/* Owners' notices of a containment, by outcome. */
+	const char *const *notice_outcomes;
+	const __u64 *notices;
+	size_t n_notice_outcomes;
 	/* What each bounded table (mailstats', the brute-force rules') dropped, by table. */
 	const char *const *dropped_names;
 	__u64 dropped[5 + SG_BRUTE_TABLES];

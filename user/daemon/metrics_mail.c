@@ -160,6 +160,9 @@ void sg_metrics_render_mta(FILE *f, const struct sg_mta_metrics *m)
 		     "Released principals dropped from [mta] state: past contained_keep (age), or "
 		     "the oldest over contained_max (cap).",
 		     "why", m->pruned_names, m->pruned, m->n_pruned);
+	named_family(f, "smtpguard_owner_notices_total", "counter",
+		     "Notices to a contained account's owner ([notify] owner_mail), by outcome.",
+		     "outcome", m->notice_outcomes, m->notices, m->n_notice_outcomes);
 	family(f, "smtpguard_mta_principals", "gauge",
 	       "SASL accounts and local senders the daemon keeps counts for.");
 	snprintf(n, sizeof(n), "%zu", m->principals);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -307,6 +308,30 @@ void sg_attrib_account(const struct sg_attrib_cfg *cfg, __u32 uid, struct sg_sen
 			strcpy(out->panel, "directadmin");
 	}
 	join_domains(domains, first, n, out->domains, sizeof(out->domains));
+}
+
+int sg_panel_domain_user(const struct sg_attrib_cfg *cfg, const char *domain, char *user,
+			 size_t len, const char **panel)
+{
+	const struct panel_file *f;
+	size_t i;
+	int da;
+
+	/* cPanel's first, as sg_attrib_account asks; each file is sorted by user: read through. */
+	for (da = 0; da < 2; da++) {
+		f = da ? panel_get(&domainowners, cfg->directadmin_domainowners, 0, DOMAIN_MAX_LEN)
+		       : panel_get(&userdomains, cfg->cpanel_userdomains, 0, DOMAIN_MAX_LEN);
+		for (i = 0; i < f->n; i++) {
+			if (strcasecmp(f->v[i].val, domain))
+				continue;
+			if (strlen(f->v[i].user) >= len)
+				return -ENAMETOOLONG;
+			strcpy(user, f->v[i].user);
+			*panel = da ? "directadmin" : "cpanel";
+			return 0;
+		}
+	}
+	return -ENOENT;
 }
 
 #define NAME_CACHE   256

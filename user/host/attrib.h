@@ -72,6 +72,14 @@ void sg_attrib_resolve(const struct sg_attrib_cfg *cfg, const struct sg_event *e
 void sg_attrib_account(const struct sg_attrib_cfg *cfg, __u32 uid, struct sg_sender_info *out);
 void sg_attrib_process(const struct sg_attrib_cfg *cfg, __u32 tgid, struct sg_sender_info *out);
 
+/*
+ * The panel user a domain belongs to (cPanel's userdomains, then
+ * DirectAdmin's domainowners, as cfg names them): 0 with its name in user
+ * and "cpanel" or "directadmin" in *panel; -ENOENT when neither lists it.
+ */
+int sg_panel_domain_user(const struct sg_attrib_cfg *cfg, const char *domain, char *user,
+			 size_t len, const char **panel);
+
 json_t *sg_sender_info_json(const struct sg_sender_info *s);
 
 /* One line for the daemon's log: who, what process, what script. */

@@ -363,6 +363,9 @@ static int put_intent(json_t *s, void *ctx)
 		add_unique(json_object_get(p->entry, "held"), json_object_get(old, "held"));
 		add_unique(json_object_get(p->entry, "bans"), json_object_get(old, "bans"));
 	}
+	/* The same containment still: its owner's notice (ownernotice.h) is not sent again. */
+	if (old && !json_object_get(old, "released") && json_object_get(old, "notice"))
+		json_object_set(p->entry, "notice", json_object_get(old, "notice"));
 	return put_entry(s, ctx);
 }
 

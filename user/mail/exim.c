@@ -256,6 +256,18 @@ static int check(const struct sg_config *c, FILE *out)
 	return failed;
 }
 
+/* [mta] exim, as for its other tasks: -t takes the recipient from the To: line. */
+static int submit(const struct sg_config *c, const char *message, char *err, size_t errlen)
+{
+	char *argv[MAX_ARGS + 4], buf[PATH_MAX];
+	int argc = sg_mta_exim_argv(c, buf, sizeof(buf), argv, 8);
+
+	argv[argc++] = "-i";
+	argv[argc++] = "-t";
+	argv[argc] = NULL;
+	return sg_mta_run(argv, message, err, errlen);
+}
+
 const struct sg_mta_ops sg_mta_exim = {
 	.name = "exim",
 	.type = SG_MTA_EXIM,
@@ -267,5 +279,6 @@ const struct sg_mta_ops sg_mta_exim = {
 	.release_account = release_account,
 	.hold_queued = hold_queued,
 	.release_queued = release_queued,
+	.submit = submit,
 	.check = check,
 };

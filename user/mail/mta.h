@@ -65,6 +65,8 @@ struct sg_mta_ops {
 			   size_t errlen);
 	int (*release_queued)(const struct sg_config *c, const char *const *qids, size_t n,
 			      char *err, size_t errlen);
+	/* Submits message (headers, a blank line, the body) to its To: (sendmail -i -t). */
+	int (*submit)(const struct sg_config *c, const char *message, char *err, size_t errlen);
 	/* check-mta's checks of the set-up, one line each to out; returns how many failed. */
 	int (*check)(const struct sg_config *c, FILE *out);
 };

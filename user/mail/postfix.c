@@ -278,6 +278,22 @@ static int check(const struct sg_config *c, FILE *out)
 	return failed;
 }
 
+/* Postfix's sendmail_path (where its sendmail is), on its config directory. */
+static int submit(const struct sg_config *c, const char *message, char *err, size_t errlen)
+{
+	char *ask[] = {
+		"postconf", "-c", (char *)c->mta.postfix_config, "-h", "sendmail_path", NULL
+	};
+	char path[PATH_MAX];
+	char *argv[] = { path, "-C", (char *)c->mta.postfix_config, "-i", "-t", NULL };
+
+	sg_mta_capture(ask, path, sizeof(path));
+	path[strcspn(path, "\n")] = '\0';
+	if (*path != '/')
+		snprintf(path, sizeof(path), "/usr/sbin/sendmail");
+	return sg_mta_run(argv, message, err, errlen);
+}
+
 const struct sg_mta_ops sg_mta_postfix = {
 	.name = "postfix",
 	.type = SG_MTA_POSTFIX,
@@ -289,5 +305,6 @@ const struct sg_mta_ops sg_mta_postfix = {
 	.release_account = release_account,
 	.hold_queued = hold_queued,
 	.release_queued = release_queued,
+	.submit = submit,
 	.check = check,
 };
