@@ -38,7 +38,7 @@ FUZZ_TEST_SECONDS ?= 5
 FUZZ_SECONDS      ?= 600
 
 .PHONY: all deps test test-unit test-bpf test-integration test-fuzz fuzz chaos run bench demo install \
-	clean format test-kernels previous
+	clean format test-kernels previous deb
 .DELETE_ON_ERROR:
 # The BPF objects are worth keeping (llvm-objdump, bpftool prog load).
 .SECONDARY: $(BPF_PROGS:%=$(BUILD)/%.bpf.o) $(BUILD)/empty.bpf.o
@@ -57,13 +57,13 @@ $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 
 $(BUILD)/user/%.o: user/%.c $(USER_HDRS) $(SKELS) include/smtpguard.h include/sg_bucket.h
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -c $< -o $@
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
 $(LIB): $(USER_OBJS)
 	$(AR) rcs $@ $^
 
 smtpguard: $(BUILD)/user/cli/main.o $(LIB)
-	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB)
 	@mkdir -p $(@D)
@@ -191,16 +191,31 @@ demo: deps all $(TOOLS)
 	scripts/demo.sh
 
 # The config is installed only where there is none: an upgrade keeps the administrator's.
+# The Debian package installs the unit with the system's (UNITDIR=/lib/systemd/system).
+UNITDIR ?= /etc/systemd/system
 install: all
 	install -D -m 0755 smtpguard $(DESTDIR)$(PREFIX)/sbin/smtpguard
-	install -d $(DESTDIR)/etc/systemd/system $(DESTDIR)/etc/smtpguard
+	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)/etc/smtpguard
 	install -d -m 0700 $(DESTDIR)/var/lib/smtpguard
-	sed 's|/usr/local/sbin/|$(PREFIX)/sbin/|' dist/smtpguard.service \
-		>$(DESTDIR)/etc/systemd/system/smtpguard.service
+	sed 's|/usr/local/|$(PREFIX)/|' dist/smtpguard.service >$(DESTDIR)$(UNITDIR)/smtpguard.service
 	[ -e $(DESTDIR)/etc/smtpguard/smtpguard.conf ] || \
 		install -m 0644 dist/smtpguard.conf $(DESTDIR)/etc/smtpguard/smtpguard.conf
 	install -D -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/smtpguard/README.md
 	install -D -m 0644 dist/smtpguard.logrotate $(DESTDIR)/etc/logrotate.d/smtpguard
+	install -D -m 0644 dist/smtpguard.bash-completion \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/smtpguard
+
+# The Debian package, by dpkg-buildpackage in a copy of the tree's files (edits
+# not yet committed included) under build/deb/, where smtpguard_VERSION_ARCH.deb lands;
+# its version is debian/changelog's, which the build checks against `smtpguard --version`.
+DEB_FILE = $(BUILD)/deb/smtpguard_$(shell dpkg-parsechangelog -S Version)_$(shell dpkg --print-architecture).deb
+deb: $(DEB_FILE)
+$(DEB_FILE): $(wildcard $(shell git ls-files 2>/dev/null))
+	rm -rf $(BUILD)/deb
+	mkdir -p $(BUILD)/deb/smtpguard
+	git ls-files -z --cached --others --exclude-standard | \
+		tar --null --ignore-failed-read -T - -cf - | tar -xf - -C $(BUILD)/deb/smtpguard
+	cd $(BUILD)/deb/smtpguard && dpkg-buildpackage -us -uc -b
 
 format:
 	clang-format -i bpf/*.c bpf/*.h include/*.h user/*/*.c user/*/*.h tests/*/*.c
