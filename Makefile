@@ -38,12 +38,20 @@ FUZZ_TEST_SECONDS ?= 5
 FUZZ_SECONDS      ?= 600
 
 .PHONY: all deps test test-unit test-bpf test-integration test-fuzz fuzz chaos run bench demo install \
-	clean format test-kernels previous deb
+	clean format test-kernels previous man deb
 .DELETE_ON_ERROR:
 # The BPF objects are worth keeping (llvm-objdump, bpftool prog load).
 .SECONDARY: $(BPF_PROGS:%=$(BUILD)/%.bpf.o) $(BUILD)/empty.bpf.o
 
 all: smtpguard
+
+# The man pages, smtpguard(8) and smtpguard.conf(5), from their scdoc sources.
+MAN_PAGES := $(BUILD)/man/smtpguard.8 $(BUILD)/man/smtpguard.conf.5
+man: $(MAN_PAGES)
+
+$(BUILD)/man/%: man/%.scd
+	@mkdir -p $(@D)
+	scdoc <$< >$@
 
 deps:
 	@scripts/install-deps.sh
@@ -138,7 +146,7 @@ test: deps all $(UNIT_TESTS) $(BPF_TESTS) $(TOOLS) $(FUZZERS) $(BUILD)/empty.bpf
 	$(KERNELS_INITRAMFS) previous
 	@FUZZ_SECONDS=$(FUZZ_TEST_SECONDS) KERNELS="$(KERNELS_TEST)" tests/run.sh tests/layout/run.sh \
 		$(UNIT_TESTS) $(BPF_TESTS) tests/fuzz/run.sh tests/integration/run.sh \
-		tests/prometheus/run.sh tests/kernels/run.sh
+		tests/prometheus/run.sh tests/man/run.sh tests/kernels/run.sh
 
 $(BUILD)/kernels/sg_verify: tests/kernels/sg_verify.c
 	@mkdir -p $(@D)
@@ -193,7 +201,7 @@ demo: deps all $(TOOLS)
 # The config is installed only where there is none: an upgrade keeps the administrator's.
 # The Debian package installs the unit with the system's (UNITDIR=/lib/systemd/system).
 UNITDIR ?= /etc/systemd/system
-install: all
+install: all man
 	install -D -m 0755 smtpguard $(DESTDIR)$(PREFIX)/sbin/smtpguard
 	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)/etc/smtpguard
 	install -d -m 0700 $(DESTDIR)/var/lib/smtpguard
@@ -201,6 +209,9 @@ install: all
 	[ -e $(DESTDIR)/etc/smtpguard/smtpguard.conf ] || \
 		install -m 0644 dist/smtpguard.conf $(DESTDIR)/etc/smtpguard/smtpguard.conf
 	install -D -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/smtpguard/README.md
+	install -D -m 0644 $(BUILD)/man/smtpguard.8 $(DESTDIR)$(PREFIX)/share/man/man8/smtpguard.8
+	install -D -m 0644 $(BUILD)/man/smtpguard.conf.5 \
+		$(DESTDIR)$(PREFIX)/share/man/man5/smtpguard.conf.5
 	install -D -m 0644 dist/smtpguard.logrotate $(DESTDIR)/etc/logrotate.d/smtpguard
 	install -D -m 0644 dist/smtpguard.bash-completion \
 		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/smtpguard

@@ -10,6 +10,7 @@ packages=(
 	libcurl4-openssl-dev libyaml-dev libcrypt-dev openssl
 	iproute2 util-linux passwd uidmap procps jq curl
 	prometheus php-fpm libfcgi-bin systemd
+	scdoc man-db groff-base
 	libclang-rt-14-dev
 	postfix dovecot-core dovecot-imapd dovecot-pop3d swaks
 	fail2ban dnsmasq-base

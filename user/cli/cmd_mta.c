@@ -47,7 +47,7 @@ static int run_check_mta(const struct sg_command *cmd, void *opts, char **args, 
 	free(logs);
 	free(c);
 	if (failed)
-		printf("%d check%s failed: see README.md, \"Mail server\"\n", failed,
+		printf("%d check%s failed: see smtpguard(8), MAIL SERVER\n", failed,
 		       failed == 1 ? "" : "s");
 	else
 		printf("all checks passed\n");
@@ -59,8 +59,8 @@ const struct sg_command sg_cmd_check_mta = {
 	.summary = "whether the mail server is set up for containing accounts",
 	.usage = "usage: smtpguard check-mta [--mta postfix|exim]\n"
 		 "  Whether the mail server is set up for the daemon to watch it and to\n"
-		 "  contain an account through it, as README.md's \"Mail server\" section\n"
-		 "  says: the MTA ([mta] type, or the one installed; --mta forces one); for\n"
+		 "  contain an account through it, as smtpguard(8) says under MAIL SERVER:\n"
+		 "  the MTA ([mta] type, or the one installed; --mta forces one); for\n"
 		 "  Postfix, that postconf runs, that main.cf (or master.cf) has the\n"
 		 "  check_sasl_access, check_sender_access and authorized_submit_users\n"
 		 "  lines naming smtpguard's tables, and that the tables and their .db files\n"

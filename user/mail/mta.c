@@ -89,8 +89,8 @@ static int check_own(const struct sg_config *c, enum sg_mta_type t, const char *
 		 path);
 	return sg_mta_check_line(out, 0, what,
 				 "any local user can write lines into a syslog file: set [mta] "
-				 "source = journal, or log to the MTA's own file (README.md), or "
-				 "[mta] trust_syslog = yes (unsafe on shared hosting)");
+				 "source = journal, or log to the MTA's own file (smtpguard(8)), "
+				 "or [mta] trust_syslog = yes (unsafe on shared hosting)");
 }
 
 int sg_mta_check(const struct sg_config *c, enum sg_mta_type t, const char (*logs)[PATH_MAX],
