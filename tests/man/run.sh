@@ -3,7 +3,8 @@
 #
 # Keeps the man pages in step with the program:
 #   render             scdoc turns each man/*.scd into a page, and `man --warnings -l`
-#                      renders it at MANWIDTH=80 with nothing on stderr
+#                      renders it at MANWIDTH=80 with nothing on stderr, as a terminal
+#                      shows it and as lintian checks it (-E UTF-8 -Tutf8 -Z)
 #   commands           every command of `smtpguard --help` has its subsection under
 #                      COMMANDS in smtpguard(8), and the page documents no other
 #   options            every option of the usage lines of `smtpguard CMD --help` is an
@@ -105,7 +106,11 @@ test_render()
 			echo "$scd: scdoc: $(cat "$TMP/err")" >>"$TMP/out"
 			continue
 		fi
-		MANWIDTH=80 man --warnings -l "$page" >/dev/null 2>"$TMP/err"
+		# As a reader's terminal shows it, and as lintian checks a packaged page.
+		{
+			MANWIDTH=80 man --warnings -l "$page" >/dev/null
+			LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -E UTF-8 -l -Tutf8 -Z "$page" >/dev/null
+		} 2>"$TMP/err"
 		if [ -s "$TMP/err" ]; then
 			sed "s|^|$scd: |" "$TMP/err" >>"$TMP/out"
 		fi
