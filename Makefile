@@ -143,7 +143,7 @@ previous:
 
 # The integration tests put an empty program on clsact as another tool's filter.
 test: deps all $(UNIT_TESTS) $(BPF_TESTS) $(TOOLS) $(FUZZERS) $(BUILD)/empty.bpf.o \
-	$(KERNELS_INITRAMFS) previous
+	$(KERNELS_INITRAMFS) previous deb
 	@FUZZ_SECONDS=$(FUZZ_TEST_SECONDS) KERNELS="$(KERNELS_TEST)" tests/run.sh tests/layout/run.sh \
 		$(UNIT_TESTS) $(BPF_TESTS) tests/fuzz/run.sh tests/integration/run.sh \
 		tests/prometheus/run.sh tests/man/run.sh tests/kernels/run.sh
@@ -171,7 +171,7 @@ test-fuzz: $(FUZZERS)
 fuzz: deps $(FUZZERS)
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) tests/run.sh tests/fuzz/run.sh
 
-test-integration: all $(TOOLS) $(BUILD)/empty.bpf.o previous
+test-integration: all $(TOOLS) $(BUILD)/empty.bpf.o previous deb
 	@tests/run.sh tests/integration/run.sh
 
 # The fault suite at full size; `make test` runs a short pass of it.
@@ -221,12 +221,15 @@ install: all man
 # its version is debian/changelog's, which the build checks against `smtpguard --version`.
 DEB_FILE = $(BUILD)/deb/smtpguard_$(shell dpkg-parsechangelog -S Version)_$(shell dpkg --print-architecture).deb
 deb: $(DEB_FILE)
+# The package is as old as its copy: a file edited during the build makes it out of date.
 $(DEB_FILE): $(wildcard $(shell git ls-files 2>/dev/null))
 	rm -rf $(BUILD)/deb
 	mkdir -p $(BUILD)/deb/smtpguard
+	touch $(BUILD)/deb/copied
 	git ls-files -z --cached --others --exclude-standard | \
 		tar --null --ignore-failed-read -T - -cf - | tar -xf - -C $(BUILD)/deb/smtpguard
 	cd $(BUILD)/deb/smtpguard && dpkg-buildpackage -us -uc -b
+	touch -r $(BUILD)/deb/copied $@
 
 format:
 	clang-format -i bpf/*.c bpf/*.h include/*.h user/*/*.c user/*/*.h tests/*/*.c

@@ -47,6 +47,8 @@ test_deb_contents()
 /usr/share/doc/smtpguard/examples/exim4-smtpguard-policy.acl
 /usr/share/doc/smtpguard/examples/exim4-smtpguard.acl
 /usr/share/doc/smtpguard/examples/postfix-main.cf.smtpguard
+/usr/share/man/man5/smtpguard.conf.5.gz
+/usr/share/man/man8/smtpguard.8.gz
 /usr/share/smtpguard/grafana-dashboard.json
 /usr/share/smtpguard/prometheus-rules.yml"
 	expect_eq "files" "$want" \
@@ -77,12 +79,16 @@ deb_dpkg() # R ARGS...
 # A root with the directories every Debian 12 system has that the package's
 # scripts write in, and a dpkg database that has the package's dependencies
 # installed, as this host has them: dpkg -i checks them, and unpacks only smtpguard.
+# Its policy-rc.d refuses every start and restart, as in any chroot: on a host
+# that runs systemd, the postinst would start smtpguard.service there.
 deb_root() # R DEB
 {
 	local r=$1 p pkgs=()
 
 	mkdir -p "$r/etc/systemd/system" "$r/var/lib/systemd" "$r/var/log" "$r/run" \
-		"$r/var/lib/dpkg/info" "$r/var/lib/dpkg/updates"
+		"$r/var/lib/dpkg/info" "$r/var/lib/dpkg/updates" "$r/usr/sbin"
+	printf '#!/bin/sh\nexit 101\n' >"$r/usr/sbin/policy-rc.d"
+	chmod +x "$r/usr/sbin/policy-rc.d"
 	: >"$r/var/lib/dpkg/available"
 	mapfile -t pkgs < <(dpkg-deb -f "$2" Depends | tr ',' '\n' | sed 's/^ *//; s/ .*//')
 	dpkg-query -s "${pkgs[@]}" >"$r/var/lib/dpkg/status"
@@ -128,7 +134,7 @@ test_deb_lifecycle()
 		"$(readlink "$r/etc/systemd/system/multi-user.target.wants/smtpguard.service")"
 	# What the unit and the daemon make as it runs: the unit's directories,
 	# the audit log (a real entry, by the installed binary) and a state file.
-	mkdir -p -m 0700 "$r/var/lib/smtpguard" "$r/run/smtpguard" "$r/var/log/smtpguard"
+	mkdir -m 0700 "$r/var/lib/smtpguard" "$r/run/smtpguard" "$r/var/log/smtpguard"
 	SMTPGUARD_AUDIT_LOG=$r/var/log/smtpguard/audit.log nl_in "$NS_HOST" \
 		"$r/usr/sbin/smtpguard" ban 192.0.2.0/24 --reason deb-test >/dev/null
 	echo '{}' >"$r/var/lib/smtpguard/contained.json"
@@ -152,6 +158,9 @@ test_deb_lifecycle()
 /etc/systemd/system/multi-user.target.wants/smtpguard.service
 /run
 /run/smtpguard
+/usr
+/usr/sbin
+/usr/sbin/policy-rc.d
 /var/lib/smtpguard
 /var/lib/smtpguard/contained.json
 /var/lib/systemd
