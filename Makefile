@@ -1,4 +1,4 @@
-# smtpguard: `make` builds ./smtpguard; `make test`, `make run`, `make bench`; see README.md.
+# smtpguard: `make` builds ./smtpguard; `make test`, `make run`, `make bench`, `make deb`; see README.md.
 
 BUILD     := build
 CC        ?= gcc

@@ -34,7 +34,8 @@ test_deb_contents()
 	deb=$(deb_file)
 	# The .changes names the .deb and its debug symbols package: lintian checks both.
 	# Its stderr says root runs it, as the suite does.
-	lintian "${deb%.deb}.changes" >"$T/lintian.out" 2>"$T/lintian.err" || true
+	lintian --fail-on error,warning "${deb%.deb}.changes" >"$T/lintian.out" 2>"$T/lintian.err" ||
+		fail "lintian: $(cat "$T/lintian.out" "$T/lintian.err" | head -n 5)"
 	expect_eq "lintian" "" "$(cat "$T/lintian.out")"
 	want="/etc/logrotate.d/smtpguard
 /etc/smtpguard/smtpguard.conf
