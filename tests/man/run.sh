@@ -13,6 +13,8 @@
 #                      from user/core/config_keys.h) is an entry of its section in
 #                      smtpguard.conf(5) with its built-in default, and the page has no
 #                      other key
+#   config-examples    the example line of every key, each under its section, makes a
+#                      config file that smtpguard check-config accepts
 #   metrics            every metric family the exporter can emit (the quoted names of
 #                      METRICS_SRC in tests/prometheus/run.sh) is an entry under METRICS
 #                      in smtpguard(8), and the page lists no other
@@ -75,7 +77,7 @@ rendered()
 	local scd=$1 name
 	name=$(basename "$scd" .scd)
 	[ -s "$TMP/$name.txt" ] && return 0
-	scdoc <"$scd" >"$TMP/$name" 2>/dev/null || return 1
+	[ -f "$scd" ] && scdoc <"$scd" >"$TMP/$name" 2>/dev/null || return 1
 	MANWIDTH=4000 man -l "$TMP/$name" >"$TMP/$name.txt" 2>/dev/null
 }
 
@@ -102,6 +104,10 @@ test_render()
 	: >"$TMP/out"
 	for scd in "$PAGE8" "$PAGE5"; do
 		page=$TMP/$(basename "$scd" .scd)
+		if [ ! -f "$scd" ]; then
+			echo "$scd: no such file" >>"$TMP/out"
+			continue
+		fi
 		if ! scdoc <"$scd" >"$page" 2>"$TMP/err"; then
 			echo "$scd: scdoc: $(cat "$TMP/err")" >>"$TMP/out"
 			continue
@@ -263,6 +269,50 @@ test_config_keys()
 	fi
 }
 
+# Each "Example: key = value" of the KEYS entries of smtpguard.conf(5) under its
+# section's header ([override NAME] as [override example]), as one config file.
+examples()
+{
+	section KEYS "$TMP/smtpguard.conf.5.txt" | awk '
+		/^   [^ ]/ {
+			h = substr($0, 4)
+			if (h == "[override NAME]")
+				h = "[override example]"
+			print h
+			next
+		}
+		/^[ \t]+Example: / { sub(/^[ \t]+Example: /, ""); print }'
+}
+
+test_config_examples()
+{
+	local name=config-examples
+	built $name "$SMTPGUARD" || return
+	built $name "$KEYS_TOOL" || return
+	rendered "$PAGE5" || { not_ok $name "$PAGE5 does not render"; return; }
+	"$KEYS_TOOL" >"$TMP/keys" || { not_ok $name "$KEYS_TOOL failed"; return; }
+	# web_config's file is read too, and the example's is not on this host.
+	examples | sed 's/^web_config = .*/web_config =/' >"$TMP/examples.conf"
+	# Every key with a default has its example ([override NAME]'s share theirs).
+	awk -F'\t' -v page="$PAGE5" '
+		FNR == NR {
+			if (/^\[/)
+				h = $0
+			else if (split($0, w, " =") > 1)
+				given[h, w[1]] = 1
+			next
+		}
+		$3 != "-" && !(("[" $1 "]", $2) in given) { print "[" $1 "] " $2 ": no example in " page }
+	' "$TMP/examples.conf" "$TMP/keys" >"$TMP/out"
+	if [ -s "$TMP/out" ]; then
+		not_ok $name "keys without an example line" "$TMP/out"
+	elif "$SMTPGUARD" check-config "$TMP/examples.conf" >"$TMP/out" 2>&1; then
+		ok $name
+	else
+		not_ok $name "the examples of $PAGE5 do not load together" "$TMP/out"
+	fi
+}
+
 test_metrics()
 {
 	local name=metrics src
@@ -296,6 +346,7 @@ test_render
 test_commands
 test_options
 test_config_keys
+test_config_examples
 test_metrics
 
 # Counts only: tests/run.sh takes the last "[  FAILED  ] N test" line.
