@@ -183,6 +183,8 @@ static void bans_print(const json_t *rows)
 						    dur, sizeof(dur)),
 		       json_integer_value(json_object_get(r, "drops")));
 	}
+	if (!json_array_size(rows))
+		printf("(no ban in force)\n");
 }
 
 static int run_bans(const struct sg_command *cmd, void *opts, char **args, int n_args)
