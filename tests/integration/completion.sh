@@ -6,22 +6,24 @@
 # asks it: COMP_WORDS split at ':' as bash splits them. Sourced by run.sh;
 # uses daemon.sh's helpers.
 #
-#   completion  commands and options from the binary's --help, the test
-#               users, the banned prefixes of the private pins, and the mail
-#               accounts a running daemon has seen (only those it holds
-#               contained for release), each as an exact list
+#   completion  commands, options and the choices of their values from the
+#               binary's --help, files, interfaces, the test users, the
+#               banned prefixes of the private pins, and the mail accounts a
+#               running daemon has seen (only those it holds contained for
+#               release), each as an exact list
 
 TESTS+=(completion)
 
 # The candidates for the command line WORD..., the last one the word being
-# completed, sorted on one line.
+# completed, sorted on one line; in the test's host namespace (its interfaces).
+# The line as typed has no blank either side of a ':'.
 complete_words() # WORD...
 {
 	# shellcheck disable=SC2016 # expanded by the inner bash
-	# The line as typed: no blank either side of a ':'.
-	bash -c '. /usr/share/bash-completion/bash_completion && . "$0" &&
+	nl_in "$NS_HOST" bash -c '. /usr/share/bash-completion/bash_completion && . "$0" &&
 		COMP_WORDS=("$@") && COMP_CWORD=$(($# - 1)) && COMP_LINE="$*" &&
-		COMP_LINE=${COMP_LINE// : /:} && COMP_POINT=${#COMP_LINE} && _smtpguard "$1" "${!#}" "${COMP_WORDS[COMP_CWORD - 1]}" &&
+		COMP_LINE=${COMP_LINE// : /:} && COMP_POINT=${#COMP_LINE} &&
+		_smtpguard "$1" "${!#}" "${COMP_WORDS[COMP_CWORD - 1]}" &&
 		printf "%s\n" "${COMPREPLY[@]}" | sort | paste -sd " "' \
 		"$ROOT/dist/smtpguard.bash-completion" "$@"
 }
@@ -57,6 +59,10 @@ test_completion()
 	expect_completion "$USER_A $USER_B" "$SG_BIN" block "sgt$ID"
 	expect_completion "$USER_A $USER_B" "$SG_BIN" throttle --rate 10/min "sgt$ID"
 	expect_completion "" "$SG_BIN" throttle --rate ""
+	expect_completion "" "$SG_BIN" ban 192.0.2.1 --for ""
+	expect_completion "auto exim postfix" "$SG_BIN" replay --mta ""
+	expect_completion "lo $VETH_HOST" "$SG_BIN" attach -i ""
+	expect_completion "$T/smtpguard.conf" "$SG_BIN" check-config "$T/smtpguard.c"
 
 	sg ban 203.0.113.0/24 >/dev/null
 	sg ban 2001:db8:77::/48 >/dev/null
