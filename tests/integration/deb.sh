@@ -6,9 +6,10 @@
 #
 #   deb_contents   lintian finds no error or warning; the files, conffiles
 #                  and unit are the ones the package is meant to ship
-#   deb_lifecycle  installed into a scratch root (dpkg --root, maintainer
-#                  scripts run outside a chroot with DPKG_ROOT, as dpkg does
-#                  for a root without a shell): the unit enabled; an upgrade
+#   deb_lifecycle  installed into a scratch root (dpkg --root; the maintainer
+#                  scripts run outside a chroot, with DPKG_ROOT set, since the
+#                  root has no system to chroot into, and debootstrap would
+#                  need the network and minutes): the unit enabled; an upgrade
 #                  leaves the attached programs in place; removing the
 #                  package detaches them (the setup's real pins, in the
 #                  private bpffs) and keeps the conffiles; purging leaves
