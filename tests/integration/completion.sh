@@ -49,10 +49,17 @@ completion_accounts_are() # N
 	[ "$(sg top --accounts | wc -l)" -eq $(($1 + 1)) ]
 }
 
+# The commands smtpguard(8) documents (tests/man keeps them those of --help).
+completion_man_commands()
+{
+	awk '/^# COMMANDS/ { on = 1; next } /^# / { on = 0 } on && /^## / { print $2 }' \
+		"$ROOT/man/smtpguard.8.scd"
+}
+
 test_completion()
 {
-	expect_completion "--help --version attach ban bans block check-config check-dnsbl check-mta check-relay detach explain kill log release replay run status throttle top unban" \
-		"$SG_BIN" ""
+	expect_completion "$({ completion_man_commands && echo --help && echo --version; } |
+		sort | paste -sd ' ')" "$SG_BIN" ""
 	expect_completion "throttle" "$SG_BIN" th
 	expect_completion "--burst --for --force --help --rate --reason" "$SG_BIN" throttle --
 	expect_completion "--accounts --help --json --watch -n" "$SG_BIN" top -
