@@ -1,4 +1,4 @@
-# smtpguard: `make` builds ./smtpguard; `make test`, `make run`, `make bench`; see README.md.
+# smtpguard: `make` builds ./smtpguard; `make test`, `make run`, `make bench`, `make deb`; see README.md.
 
 BUILD     := build
 CC        ?= gcc
@@ -38,7 +38,7 @@ FUZZ_TEST_SECONDS ?= 5
 FUZZ_SECONDS      ?= 600
 
 .PHONY: all deps test test-unit test-bpf test-integration test-fuzz fuzz chaos run bench demo install \
-	clean format test-kernels previous man
+	clean format test-kernels previous man deb
 .DELETE_ON_ERROR:
 # The BPF objects are worth keeping (llvm-objdump, bpftool prog load).
 .SECONDARY: $(BPF_PROGS:%=$(BUILD)/%.bpf.o) $(BUILD)/empty.bpf.o
@@ -65,13 +65,13 @@ $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 
 $(BUILD)/user/%.o: user/%.c $(USER_HDRS) $(SKELS) include/smtpguard.h include/sg_bucket.h
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -c $< -o $@
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
 $(LIB): $(USER_OBJS)
 	$(AR) rcs $@ $^
 
 smtpguard: $(BUILD)/user/cli/main.o $(LIB)
-	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB)
 	@mkdir -p $(@D)
@@ -143,7 +143,7 @@ previous:
 
 # The integration tests put an empty program on clsact as another tool's filter.
 test: deps all $(UNIT_TESTS) $(BPF_TESTS) $(TOOLS) $(FUZZERS) $(BUILD)/empty.bpf.o \
-	$(KERNELS_INITRAMFS) previous
+	$(KERNELS_INITRAMFS) previous deb
 	@FUZZ_SECONDS=$(FUZZ_TEST_SECONDS) KERNELS="$(KERNELS_TEST)" tests/run.sh tests/layout/run.sh \
 		$(UNIT_TESTS) $(BPF_TESTS) tests/fuzz/run.sh tests/integration/run.sh \
 		tests/prometheus/run.sh tests/man/run.sh tests/kernels/run.sh
@@ -171,7 +171,7 @@ test-fuzz: $(FUZZERS)
 fuzz: deps $(FUZZERS)
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) tests/run.sh tests/fuzz/run.sh
 
-test-integration: all $(TOOLS) $(BUILD)/empty.bpf.o previous
+test-integration: all $(TOOLS) $(BUILD)/empty.bpf.o previous deb
 	@tests/run.sh tests/integration/run.sh
 
 # The fault suite at full size; `make test` runs a short pass of it.
@@ -199,12 +199,13 @@ demo: deps all $(TOOLS)
 	scripts/demo.sh
 
 # The config and the owner's notice are installed only where there are none: an upgrade keeps the administrator's.
+# The Debian package installs the unit with the system's (UNITDIR=/lib/systemd/system).
+UNITDIR ?= /etc/systemd/system
 install: all man
 	install -D -m 0755 smtpguard $(DESTDIR)$(PREFIX)/sbin/smtpguard
-	install -d $(DESTDIR)/etc/systemd/system $(DESTDIR)/etc/smtpguard
+	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)/etc/smtpguard
 	install -d -m 0700 $(DESTDIR)/var/lib/smtpguard
-	sed 's|/usr/local/sbin/|$(PREFIX)/sbin/|' dist/smtpguard.service \
-		>$(DESTDIR)/etc/systemd/system/smtpguard.service
+	sed 's|/usr/local/|$(PREFIX)/|' dist/smtpguard.service >$(DESTDIR)$(UNITDIR)/smtpguard.service
 	[ -e $(DESTDIR)/etc/smtpguard/smtpguard.conf ] || \
 		install -m 0644 dist/smtpguard.conf $(DESTDIR)/etc/smtpguard/smtpguard.conf
 	[ -e $(DESTDIR)/etc/smtpguard/owner-notice.txt ] || \
@@ -214,6 +215,23 @@ install: all man
 	install -D -m 0644 $(BUILD)/man/smtpguard.conf.5 \
 		$(DESTDIR)$(PREFIX)/share/man/man5/smtpguard.conf.5
 	install -D -m 0644 dist/smtpguard.logrotate $(DESTDIR)/etc/logrotate.d/smtpguard
+	install -D -m 0644 dist/smtpguard.bash-completion \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/smtpguard
+
+# The Debian package, by dpkg-buildpackage in a copy of the tree's files (edits
+# not yet committed included) under build/deb/, where smtpguard_VERSION_ARCH.deb lands;
+# its version is debian/changelog's, which the build checks against `smtpguard --version`.
+DEB_FILE = $(BUILD)/deb/smtpguard_$(shell dpkg-parsechangelog -S Version)_$(shell dpkg --print-architecture).deb
+deb: $(DEB_FILE)
+# The package is as old as its copy: a file edited during the build makes it out of date.
+$(DEB_FILE): $(wildcard $(shell git ls-files 2>/dev/null))
+	rm -rf $(BUILD)/deb
+	mkdir -p $(BUILD)/deb/smtpguard
+	touch $(BUILD)/deb/copied
+	git ls-files -z --cached --others --exclude-standard | \
+		tar --null --ignore-failed-read -T - -cf - | tar -xf - -C $(BUILD)/deb/smtpguard
+	cd $(BUILD)/deb/smtpguard && dpkg-buildpackage -us -uc -b
+	touch -r $(BUILD)/deb/copied $@
 
 format:
 	clang-format -i bpf/*.c bpf/*.h include/*.h user/*/*.c user/*/*.h tests/*/*.c

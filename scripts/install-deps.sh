@@ -15,6 +15,7 @@ packages=(
 	postfix dovecot-core dovecot-imapd dovecot-pop3d swaks
 	fail2ban dnsmasq-base
 	qemu-system-x86 busybox-static cpio kmod xz-utils zstd
+	debhelper dpkg-dev fakeroot lintian bash-completion
 )
 
 # `make test-kernels` boots the bookworm-backports kernel too (tests/kernels/).

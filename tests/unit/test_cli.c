@@ -418,13 +418,14 @@ static void test_commands(void **state)
 		  "smtpguard explain: expected one USER, UID, ACCOUNT or IP\n", "" },
 		{ &sg_cmd_kill, "kill", 2, "smtpguard kill: expected one USER or UID\n", "" },
 		{ &sg_cmd_status, "status --bogus", 2, UNKNOWN("status", "--bogus"), "" },
+		{ &sg_cmd_bans, "bans x", 2, "smtpguard bans: unexpected argument 'x'\n", "" },
 	};
 	static const struct sg_command *const all[] = {
 		&sg_cmd_run,	     &sg_cmd_check_config, &sg_cmd_attach,    &sg_cmd_detach,
 		&sg_cmd_status,	     &sg_cmd_top,	   &sg_cmd_throttle,  &sg_cmd_block,
 		&sg_cmd_release,     &sg_cmd_kill,	   &sg_cmd_ban,	      &sg_cmd_unban,
 		&sg_cmd_log,	     &sg_cmd_explain,	   &sg_cmd_check_mta, &sg_cmd_replay,
-		&sg_cmd_check_dnsbl, &sg_cmd_check_relay,
+		&sg_cmd_check_dnsbl, &sg_cmd_check_relay, &sg_cmd_bans,
 	};
 	char line[64];
 	struct outcome r;

@@ -108,6 +108,7 @@ extern const struct sg_command sg_cmd_run, sg_cmd_check_config, sg_cmd_attach, s
 	sg_cmd_ban, sg_cmd_unban, sg_cmd_log, sg_cmd_explain, sg_cmd_check_mta;
 extern const struct sg_command sg_cmd_replay, sg_cmd_check_relay;
 extern const struct sg_command sg_cmd_check_dnsbl;
+extern const struct sg_command sg_cmd_bans;
 
 /*
  * argv[0] is the command's name: --help, options and arguments parsed

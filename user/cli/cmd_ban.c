@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* ban and unban: source prefixes XDP drops on arrival, audited. */
+/* ban, unban and bans: source prefixes XDP drops on arrival, audited, and their list. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
@@ -127,6 +127,93 @@ static int run_unban(const struct sg_command *cmd, void *opts, char **args, int 
 	return SG_EXIT_OK;
 }
 
+struct bans_args {
+	int json;
+};
+
+static const struct sg_option bans_options[] = {
+	{ "json", 0, SG_FLAG(struct bans_args, json) },
+	{},
+};
+
+struct bans_list {
+	json_t *rows;
+	__u64 now; /* CLOCK_BOOTTIME */
+};
+
+/* A ban in force (an expired one stays until the daemon sweeps it) as a row. */
+static int bans_add(const void *key, const void *value, void *ctx)
+{
+	const struct sg_ban *b = value;
+	struct bans_list *l = ctx;
+	char cidr[INET6_ADDRSTRLEN + 8];
+
+	if (b->expires_ns && b->expires_ns <= l->now)
+		return 0;
+	return json_array_append_new(
+		       l->rows,
+		       json_pack("{s:s, s:s, s:o, s:I}", "prefix",
+				 sg_format_cidr(key, cidr, sizeof(cidr)), "reason",
+				 sg_ban_reason_name(b->reason), "expires_in_s",
+				 b->expires_ns
+					 ? json_integer((json_int_t)((b->expires_ns - l->now) /
+								     1000000000ull))
+					 : json_null(),
+				 "drops", (json_int_t)b->drops))
+		       ? -ENOMEM
+		       : 0;
+}
+
+static void bans_print(const json_t *rows)
+{
+	char dur[32];
+	const json_t *r, *in;
+	size_t i;
+
+	printf("%-43s %-14s %-12s %s\n", "PREFIX", "REASON", "EXPIRES_IN", "DROPS");
+	json_array_foreach(rows, i, r)
+	{
+		in = json_object_get(r, "expires_in_s");
+		printf("%-43s %-14s %-12s %" JSON_INTEGER_FORMAT "\n",
+		       json_string_value(json_object_get(r, "prefix")),
+		       json_string_value(json_object_get(r, "reason")),
+		       json_is_null(in)
+			       ? "never"
+			       : sg_format_duration((__u64)json_integer_value(in) * 1000000000ull,
+						    dur, sizeof(dur)),
+		       json_integer_value(json_object_get(r, "drops")));
+	}
+	if (!json_array_size(rows))
+		printf("(no ban in force)\n");
+}
+
+static int run_bans(const struct sg_command *cmd, void *opts, char **args, int n_args)
+{
+	const struct bans_args *a = opts;
+	struct bans_list l = { .rows = json_array(), .now = sg_boot_ns() };
+	int fd, err;
+
+	if (!l.rows)
+		return sg_fail("%s", strerror(ENOMEM));
+	fd = sg_pin_open(SG_MAP_BANS);
+	if (fd < 0) {
+		json_decref(l.rows);
+		return sg_fail("%s: %s", SG_MAP_BANS, strerror(-fd));
+	}
+	err = sg_map_for_each(fd, bans_add, &l);
+	close(fd);
+	if (err) {
+		json_decref(l.rows);
+		return sg_fail("reading %s: %s", SG_MAP_BANS, strerror(-err));
+	}
+	if (a->json)
+		sg_json_print(stdout, l.rows);
+	else
+		bans_print(l.rows);
+	json_decref(l.rows);
+	return SG_EXIT_OK;
+}
+
 const struct sg_command sg_cmd_ban = {
 	.name = "ban",
 	.summary = "drop all packets from an address or prefix at XDP",
@@ -162,4 +249,18 @@ const struct sg_command sg_cmd_unban = {
 	.needs = SG_NEEDS_ROOT | SG_NEEDS_STATE,
 	.prepare = prepare_ban,
 	.run = run_unban,
+};
+
+const struct sg_command sg_cmd_bans = {
+	.name = "bans",
+	.summary = "list the bans in force",
+	.usage = "usage: smtpguard bans [--json]\n"
+		 "  One row per banned prefix: why (manual, or the daemon's rule), how long\n"
+		 "  it has to run ('never' for a ban until 'smtpguard unban') and the packets\n"
+		 "  dropped. Read from the pinned ban list, daemon or not.\n"
+		 "  --json: an array of the rows.\n",
+	.options = bans_options,
+	.opts_size = sizeof(struct bans_args),
+	.needs = SG_NEEDS_ROOT | SG_NEEDS_STATE,
+	.run = run_bans,
 };

@@ -11,7 +11,7 @@ static const struct sg_command *const commands[] = {
 	&sg_cmd_run, &sg_cmd_check_config, &sg_cmd_attach, &sg_cmd_detach,  &sg_cmd_status,
 	&sg_cmd_top, &sg_cmd_throttle,	   &sg_cmd_block,  &sg_cmd_release, &sg_cmd_kill,
 	&sg_cmd_ban, &sg_cmd_unban,	   &sg_cmd_log,	   &sg_cmd_explain, &sg_cmd_check_mta,
-	&sg_cmd_replay, &sg_cmd_check_dnsbl, &sg_cmd_check_relay,
+	&sg_cmd_replay, &sg_cmd_check_dnsbl, &sg_cmd_check_relay, &sg_cmd_bans,
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
