@@ -100,7 +100,7 @@ static enum sg_policy_verdict judge(const struct sg_policy_req *r, time_t t)
 {
 	char why[128];
 
-	return sg_inband_judge(ib, &cfg, r, t, NS(t), why, sizeof(why));
+	return sg_inband_judge(ib, &cfg, &cfg.audit, r, t, NS(t), why, sizeof(why));
 }
 
 /* n messages of login from client at t, queue ids PREFIX0...; how many got DUNNO. */
@@ -258,7 +258,7 @@ static void test_override_account(void **state)
 	/* 1,000 messages of 5,000 recipients each, one every 0.6 s: its rate exactly. */
 	for (i = 0; i < 1000; i++) {
 		snprintf(qid, sizeof(qid), "AA%d", i);
-		dunno += sg_inband_judge(ib, &cfg,
+		dunno += sg_inband_judge(ib, &cfg, &cfg.audit,
 					 req("news@hosting.test", "203.0.113.30", NULL, qid, 5000),
 					 T0 + i * 6 / 10, NS(T0) + (__u64)i * 600000000, why,
 					 sizeof(why)) == SG_POLICY_DUNNO;

@@ -11,6 +11,7 @@
 #include "core/budget.h"
 #include "host/attrib.h"
 #include "mail/contain.h"
+#include "daemon/dryrun.h"
 #include "daemon/mailcampaign.h"
 #include "mail/logsource.h"
 #include "daemon/mailguard.h"
@@ -242,20 +243,25 @@ static void log_principal(const struct sg_mail_principal *p, char *buf, size_t l
 		snprintf(buf, len, "principal=%s", safe);
 }
 
+/* The daemon's audit entry about p; id (SG_ESCAPED_LEN(SG_PRINCIPAL_MAX)) holds its name. */
+static struct sg_audit_entry mail_entry(const struct sg_mail_principal *p, const char *action,
+					json_t *params, char *id)
+{
+	sg_escape_id(p->id, id, SG_ESCAPED_LEN(SG_PRINCIPAL_MAX));
+	return (struct sg_audit_entry){ .actor = "daemon",
+					.action = action,
+					.has_uid = p->uid >= 0,
+					.uid = p->uid >= 0 ? (__u32)p->uid : 0,
+					.target = id,
+					.params = params };
+}
+
 static void audit_mail(const struct sg_audit_cfg *audit, const char *action,
 		       const struct sg_mail_principal *p, json_t *params)
 {
 	char id[SG_ESCAPED_LEN(SG_PRINCIPAL_MAX)];
-	struct sg_audit_entry e = {
-		.actor = "daemon",
-		.action = action,
-		.has_uid = p->uid >= 0,
-		.uid = p->uid >= 0 ? (__u32)p->uid : 0,
-		.target = id,
-		.params = params,
-	};
+	struct sg_audit_entry e = mail_entry(p, action, params, id);
 
-	sg_escape_id(p->id, id, sizeof(id));
 	if (audit)
 		sg_audit_write(audit, &e);
 	json_decref(params);
@@ -288,11 +294,21 @@ static void contain(struct sg_mailguard *g, const struct sg_config *c,
 	struct collect q = { qids, 0, sizeof(qids) / sizeof(qids[0]) };
 	struct sg_contain_req req = { .principal = p->id, .rule = rule };
 	char err[1024], who[SG_ESCAPED_LEN(SG_PRINCIPAL_MAX) + 96];
-	json_t *ev, *done = NULL, *failed = json_array();
+	json_t *ev, *done = NULL, *failed;
+	struct sg_audit_entry e;
 	size_t i;
 	int ret;
 
 	sg_mailstats_qids(g->stats, p, collect_qid, &q);
+	/* In dry run, told once with what it would hold, and not made (daemon/dryrun.h). */
+	e = mail_entry(p, "contain", evidence(p, o, rule, value, limit), who);
+	e.reason = rule;
+	json_object_set_new(e.params, "queued", json_integer((json_int_t)q.n));
+	ret = sg_dry_run_once(c, audit, &e, rule, &p->would_contain);
+	json_decref(e.params);
+	if (ret)
+		return;
+	failed = json_array();
 	for (i = 0; i < p->n_ips; i++)
 		if (now - p->ips[i].last < 3600)
 			ips[req.n_ips++] = p->ips[i].ip;
