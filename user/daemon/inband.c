@@ -379,8 +379,9 @@ enum sg_policy_verdict sg_inband_judge(struct sg_inband *ib, const struct sg_con
 	if (p && uid >= 0)
 		p->uid = uid;
 	snprintf(why, whylen, "within budget");
-	held = p && (p->contained || pending(ib, p->id) || brute_forced(ib, c, req, p, now) ||
-		     campaign_used(ib, c, req, p, now));
+	/* A containment a dry run told: its messages are told as held too. */
+	held = p && (p->contained || (c->dry_run && p->would_contain) || pending(ib, p->id) ||
+		     brute_forced(ib, c, req, p, now) || campaign_used(ib, c, req, p, now));
 	if (held)
 		v = contained(ib, c, audit, id, req, eom, why, whylen);
 	if (!eom || v == SG_POLICY_REJECT)
