@@ -104,7 +104,9 @@ static int ban(struct sg_defence *d, const struct sg_audit_cfg *cfg, const struc
 {
 	int err = sg_dry_ban(d->cfg, cfg, e, key, for_ns, reason);
 
-	if (err == -EPERM) {
+	if (err == SG_DRY_TOLD) {
+		d->told[reason]++;
+	} else if (err == -EPERM) {
 		sg_warn("not banning %s: it covers this host's own address, its gateway, loopback "
 			"or [bruteforce] allow",
 			e->target);
@@ -344,7 +346,11 @@ void sg_defence_tick(struct sg_defence *d, const struct sg_bruteforce_cfg *bf,
 void sg_defence_metrics(const struct sg_defence *d, struct sg_brute_totals *tot,
 			struct sg_defence_metrics *m)
 {
+	int i;
+
 	sg_brute_totals(d->brute, tot);
+	for (i = 0; i < SG_BAN__MAX; i++)
+		tot->bans[i] -= d->told[i];
 	tot->bans[SG_BAN_RELAY] = d->relay_bans;
 	m->services = sg_brute_service_names;
 	m->auth_failures = tot->failures;
