@@ -4,6 +4,10 @@
 # [actions] dry_run = yes: the daemon evaluates as it would, tells each
 # action it would take, and takes none.
 #
+#   dryrun_kill_block   a new sender hammering port 25 while it holds a
+#                       session: "would kill" (rate) and "would block"
+#                       (new_sender) told; its process lives, its session is
+#                       not cut, sg_policies has no entry of its
 #   dryrun_s6_spammer   the lab's S6 (a PHP file sending straight to remote
 #                       MXs): "would throttle" logged and audited with its
 #                       evidence, sg_policies and sg_bans as they were, the
@@ -19,9 +23,9 @@
 #                       syn_rate: "would ban" told once, its next
 #                       connections accepted, sg_bans empty
 #
-# The labs and their helpers are lab.sh's, mta.sh's and inband.sh's. Sourced by run.sh.
+# The labs and their helpers are lab.sh's, conncut.sh's, mta.sh's and inband.sh's. Sourced by run.sh.
 
-TESTS+=(dryrun_s6_spammer dryrun_postfix_bot dryrun_syn_ban)
+TESTS+=(dryrun_kill_block dryrun_s6_spammer dryrun_postfix_bot dryrun_syn_ban)
 
 # The maps an automatic action writes, keys sorted: compared before and after.
 dry_maps() # PIN-DIR
@@ -31,6 +35,34 @@ dry_maps() # PIN-DIR
 	for m in sg_policies sg_bans; do
 		echo "$m $(bpftool -j map dump pinned "$1/$m" | jq -S -c 'sort_by(.key)')"
 	done
+}
+
+test_dryrun_kill_block()
+{
+	local a uid
+
+	write_config "$T/smtpguard.conf" "rate_floor = 10/min" "[actions]" "rate = kill" \
+		"new_sender = block for 1h" "dry_run = yes"
+	start_daemon "$T/smtpguard.conf"
+	uid=$(id -u "$USER_A")
+	start_session "$USER_A" "$T/a.session"
+	read -r a <"$T/a.session"
+	connect_as "$USER_A" -n 60 "$NET4" 25 >/dev/null
+	nl_wait_until 30 grep -q "would block user=$USER_A uid=$uid because new_sender: " "$T/daemon.log" ||
+		fail "no would-block: $(grep -E 'would|action|alert' "$T/daemon.log" | tail -n 3)"
+	nl_wait_until 30 grep -q "would kill user=$USER_A uid=$uid because rate: " "$T/daemon.log" ||
+		fail "no would-kill: $(grep -E 'would|action|alert' "$T/daemon.log" | tail -n 3)"
+	# Neither done: the process lives, its session stays open, no policy of the detector's.
+	alive "$a" || fail "the sender's process was killed"
+	expect_eq "A's sessions" 1 "$(sessions "$USER_A")"
+	expect_eq "A's policy" "" "$(bpftool -j map dump pinned "$PIN/sg_policies" |
+		jq -c --argjson u "$uid" '.[] | select(.key == $u)')"
+	expect_eq "told" "1 1" \
+		"$(metric 'smtpguard_actions_total{action="kill",rule="rate",dry_run="true"}') $(metric 'smtpguard_actions_total{action="block",rule="new_sender",dry_run="true"}')"
+	expect_metric smtpguard_connections_cut_total 0
+	expect_eq "audited" "would-block new_sender 1h;would-kill rate null;" \
+		"$(daemon_actions "$USER_A" | jq -r '"\(.action) \(.reason) \(if .expires then "1h" else null end)"' |
+			sort | tr '\n' ';')"
 }
 
 test_dryrun_s6_spammer()
