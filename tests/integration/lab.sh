@@ -17,6 +17,7 @@ TESTS+=(lab_s6_direct_to_mx lab_s2_newsletter)
 # the unit's sandbox, the lab's directory standing in for the state
 # directory (its pins, config and audit log are there). Extra config lines
 # (whole sections) go at the end of the lab's config.
+# shellcheck disable=SC2120 # dryrun.sh's tests pass config lines
 lab_for_test() # [CONFIG-LINE...]
 {
 	trap 'lab_down >/dev/null 2>&1' EXIT
