@@ -174,6 +174,7 @@ test_dryrun_postfix_bot()
 		fail "would-bans counted: $(mta_metric 'smtpguard_actions_total{action="ban",rule="syn_rate",dry_run="true"}')"
 	expect_eq "would-ban lines, bans given" "1 0" \
 		"$(grep -c "would ban target=$scanner " "$MTA_DAEMON_LOG") $(mta_metric 'smtpguard_bruteforce_bans_total{reason="syn_rate"}')"
+	# shellcheck disable=SC2016 # jq's variable
 	bf_audited --arg ip "$scanner" '.action == "would-ban" and .target == $ip and
 		.params.rule == "syn_rate" and .actor == "daemon" and .expires != null' ||
 		fail "no audited would-ban: $(tail -n 2 "$T/audit.log")"
