@@ -243,9 +243,8 @@ static void log_principal(const struct sg_mail_principal *p, char *buf, size_t l
 		snprintf(buf, len, "principal=%s", safe);
 }
 
-/* The daemon's audit entry about p; id (SG_ESCAPED_LEN(SG_PRINCIPAL_MAX)) holds its name. */
 static struct sg_audit_entry mail_entry(const struct sg_mail_principal *p, const char *action,
-					json_t *params, char *id)
+					json_t *params, char id[SG_ESCAPED_LEN(SG_PRINCIPAL_MAX)])
 {
 	sg_escape_id(p->id, id, SG_ESCAPED_LEN(SG_PRINCIPAL_MAX));
 	return (struct sg_audit_entry){ .actor = "daemon",
@@ -300,14 +299,14 @@ static void contain(struct sg_mailguard *g, const struct sg_config *c,
 	int ret;
 
 	sg_mailstats_qids(g->stats, p, collect_qid, &q);
+	ev = evidence(p, o, rule, value, limit);
+	json_object_set_new(ev, "queued", json_integer((json_int_t)q.n));
 	/* In dry run, told once with what it would hold, and not made (daemon/dryrun.h). */
-	e = mail_entry(p, "contain", evidence(p, o, rule, value, limit), who);
-	e.reason = rule;
-	json_object_set_new(e.params, "queued", json_integer((json_int_t)q.n));
-	ret = sg_dry_run_once(c, audit, &e, rule, &p->would_contain);
-	json_decref(e.params);
-	if (ret)
+	e = mail_entry(p, "contain", ev, who);
+	if (sg_dry_run_once(c, audit, &e, rule, &p->would_contain)) {
+		json_decref(ev);
 		return;
+	}
 	failed = json_array();
 	for (i = 0; i < p->n_ips; i++)
 		if (now - p->ips[i].last < 3600)
@@ -328,7 +327,6 @@ static void contain(struct sg_mailguard *g, const struct sg_config *c,
 		who, rule, value, limit, (unsigned long long)p->t.messages, q.n,
 		json_array_size(json_object_get(done, "bans")), sg_mta_type_names[g->type],
 		ret ? " errors: " : "", ret ? err : "");
-	ev = evidence(p, o, rule, value, limit);
 	json_object_set(ev, "held", json_object_get(done, "held"));
 	json_object_set(ev, "bans", json_object_get(done, "bans"));
 	if (ret)
