@@ -6,7 +6,6 @@
 
 #include "daemon/dryrun.h"
 #include "host/ownaddr.h"
-#include "kern/maps.h"
 #include "util/log.h"
 #include "util/render.h"
 
