@@ -15,11 +15,14 @@ TESTS+=(lab_s6_direct_to_mx lab_s2_newsletter)
 
 # The lab for this test, removed however the test ends; its daemon under
 # the unit's sandbox, the lab's directory standing in for the state
-# directory (its pins, config and audit log are there).
-lab_for_test()
+# directory (its pins, config and audit log are there). Extra config lines
+# (whole sections) go at the end of the lab's config.
+# shellcheck disable=SC2120 # dryrun.sh's tests pass config lines
+lab_for_test() # [CONFIG-LINE...]
 {
 	trap 'lab_down >/dev/null 2>&1' EXIT
 	lab_up >"$T/lab.out" 2>&1 || fail "lab: $(tail -n 3 "$T/lab.out")"
+	[ $# -eq 0 ] || lab_write_config "$LAB_CONF" "$@"
 	unit_sandbox "/var/lib/smtpguard=$LAB" "/sys/fs/bpf=$LAB_BPFFS"
 	LAB_DAEMON_WRAP=("${SANDBOX[@]}")
 	lab_daemon_start || fail "daemon: $(tail -n 3 "$LAB_DAEMON_LOG")"

@@ -100,7 +100,7 @@ static enum sg_policy_verdict judge(const struct sg_policy_req *r, time_t t)
 {
 	char why[128];
 
-	return sg_inband_judge(ib, &cfg, r, t, NS(t), why, sizeof(why));
+	return sg_inband_judge(ib, &cfg, &cfg.audit, r, t, NS(t), why, sizeof(why));
 }
 
 /* n messages of login from client at t, queue ids PREFIX0...; how many got DUNNO. */
@@ -258,7 +258,7 @@ static void test_override_account(void **state)
 	/* 1,000 messages of 5,000 recipients each, one every 0.6 s: its rate exactly. */
 	for (i = 0; i < 1000; i++) {
 		snprintf(qid, sizeof(qid), "AA%d", i);
-		dunno += sg_inband_judge(ib, &cfg,
+		dunno += sg_inband_judge(ib, &cfg, &cfg.audit,
 					 req("news@hosting.test", "203.0.113.30", NULL, qid, 5000),
 					 T0 + i * 6 / 10, NS(T0) + (__u64)i * 600000000, why,
 					 sizeof(why)) == SG_POLICY_DUNNO;
@@ -424,6 +424,48 @@ static void test_contained(void **state)
 	assert_int_equal(p->t.messages, 4);
 }
 
+/*
+ * Dry run: the account over budget and contained is answered DUNNO every
+ * time, nothing is held or remembered to let go, the containment is told
+ * once and not made, and each would-action is in the audit log.
+ */
+static void test_dry_run(void **state)
+{
+	struct sg_mail_principal *p;
+
+	cfg.dry_run = 1;
+	assert_int_equal(send_n("bot@hosting.test", "203.0.113.9", "DR", 30, 1, T0), 30);
+	assert_int_equal(metrics().held_budget, 0);
+	assert_int_equal(metrics().held, 0);
+	p = sg_mailstats_get(mail.stats, "sasl:bot@hosting.test");
+	sg_mailguard_contain(&mail, &cfg, &cfg.audit, p, "bounce_share", 0.9, 0.5, T0 + 1);
+	sg_mailguard_contain(&mail, &cfg, &cfg.audit, p, "bounce_share", 0.9, 0.5, T0 + 2);
+	assert_int_equal(p->contained, 0);
+	assert_int_equal(judge(req("bot@hosting.test", "203.0.113.9", "RCPT", "", 0), T0 + 2),
+			 SG_POLICY_DUNNO);
+	assert_int_equal(judge(req("bot@hosting.test", "203.0.113.9", NULL, "DR30", 1), T0 + 2),
+			 SG_POLICY_DUNNO);
+	assert_int_equal(metrics().held_contained, 0);
+	assert_true(file_has("audit.log", "\"action\":\"would-hold\",\"uid\":null,\"user\":null,"
+					  "\"target\":\"sasl:bot@hosting.test\",\"params\":{\"queue_id\":"
+					  "\"DR29\""));
+	assert_true(file_has("audit.log", "\"queue_id\":\"DR29\",\"sender\":\"bot@hosting.test\","
+					  "\"client_address\":\"203.0.113.9\",\"recipients\":1},"
+					  "\"reason\":\"over budget\""));
+	/* Told contained: its next message would be held as a contained account's. */
+	assert_true(file_has("audit.log", "\"queue_id\":\"DR30\",\"sender\":\"bot@hosting.test\","
+					  "\"client_address\":\"203.0.113.9\",\"recipients\":1},"
+					  "\"reason\":\"contained\""));
+	assert_true(file_has("audit.log", "\"action\":\"would-contain\""));
+	assert_false(file_has("audit.log", "\"action\":\"contain\""));
+	assert_false(file_has("contained.json", "bot@"));
+	/* Turned off (a reload): the next message's answer is real again. */
+	cfg.dry_run = 0;
+	sg_mailguard_contain(&mail, &cfg, &cfg.audit, p, "bounce_share", 0.9, 0.5, T0 + 3);
+	assert_int_equal(judge(req("bot@hosting.test", "203.0.113.9", NULL, "DR31", 1), T0 + 3),
+			 SG_POLICY_HOLD);
+}
+
 /* A record through mailstats and the campaign view, as mailguard feeds them. */
 static void record(struct sg_mta_rec *r, time_t t)
 {
@@ -493,6 +535,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_hold_grace, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_contained, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_campaign_address, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dry_run, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

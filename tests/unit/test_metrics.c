@@ -518,6 +518,9 @@ static void test_detector(void **state)
 	static const __u64 alerts[] = { 2, 1 }, acts[] = { 1, 0, 1, 1 }, failed[] = { 1, 0, 0, 2 };
 	static const struct sg_alert_metric active[] = { { 1002, "bob", "new_sender" } };
 	static const struct sg_conn_stats conn = { 10, 4, 2, 123456 };
+	/* A dry run's would-actions: beside the others, with their own label. */
+	static const struct sg_dry_count dry[] = { { "contain", "bounce_share", 2 },
+						   { "ban", "auth", 5 } };
 	struct sg_metrics m = { .st = &st,
 				.version = "0.4.0",
 				.rule_names = rules,
@@ -526,6 +529,8 @@ static void test_detector(void **state)
 				.action_names = actions,
 				.n_actions = 2,
 				.actions = acts,
+				.dry = dry,
+				.n_dry = 2,
 				.failure_names = failures,
 				.n_failures = 2,
 				.failed = failed,
@@ -565,13 +570,15 @@ static void test_detector(void **state)
 		"# TYPE smtpguard_alert_active gauge\n"
 		"smtpguard_alert_active{uid=\"1002\",user=\"bob\",rule=\"new_sender\"} 1\n"
 		"# HELP smtpguard_actions_total What the daemon did about alerts, by action and "
-		"rule "
-		"(alert: nothing more).\n"
+		"rule (alert: nothing more; dry_run: told, not done).\n"
 		"# TYPE smtpguard_actions_total counter\n"
 		"smtpguard_actions_total{action=\"alert\",rule=\"rate\"} 1\n"
 		"smtpguard_actions_total{action=\"alert\",rule=\"new_sender\"} 0\n"
 		"smtpguard_actions_total{action=\"throttle\",rule=\"rate\"} 1\n"
 		"smtpguard_actions_total{action=\"throttle\",rule=\"new_sender\"} 1\n"
+		"smtpguard_actions_total{action=\"contain\",rule=\"bounce_share\",dry_run=\"true\"} "
+		"2\n"
+		"smtpguard_actions_total{action=\"ban\",rule=\"auth\",dry_run=\"true\"} 5\n"
 		"# HELP smtpguard_actions_failed_total Automatic throttles and blocks that could not be "
 		"written (full: sg_policies had no room), once a user until one of its is "
 		"written.\n"

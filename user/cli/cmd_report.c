@@ -333,22 +333,56 @@ static const struct sg_option status_options[] = {
 	{},
 };
 
+/*
+ * Whether the running daemon is in dry run ([actions] dry_run: its actions
+ * told, not taken): 1 or 0, or -1 and why when it cannot be asked.
+ */
+static int daemon_dry_run(char *why, size_t len)
+{
+	struct sg_config *c = malloc(sizeof(*c));
+	json_t *v = NULL;
+	int ret = -1;
+
+	if (c) {
+		sg_config_cli(c);
+		v = sg_ask_daemon(c, "/mode", why, len);
+	} else {
+		snprintf(why, len, "%s", strerror(ENOMEM));
+	}
+	if (v)
+		ret = json_is_true(json_object_get(v, "dry_run"));
+	json_decref(v);
+	free(c);
+	return ret;
+}
+
 static int run_status(const struct sg_command *cmd, void *opts, char **args, int n_args)
 {
-	int json = ((const struct status_opts *)opts)->json, err;
+	int json = ((const struct status_opts *)opts)->json, err, dry;
 	struct sg_status *st;
+	char why[256];
 	json_t *out;
 
 	st = malloc(sizeof(*st));
 	if (!st)
 		return sg_fail("%s", strerror(ENOMEM));
 	err = sg_status_collect(st, 0);
+	dry = err ? -1 : daemon_dry_run(why, sizeof(why));
 	if (!err && json) {
 		out = sg_status_json(st);
+		json_object_set_new(out, "dry_run", dry < 0 ? json_null() : json_boolean(dry));
 		err = sg_json_print(stdout, out);
 		json_decref(out);
 	} else if (!err) {
 		sg_status_print(stdout, st);
+		if (dry < 0)
+			printf("\nautomatic actions: unknown, the daemon cannot be asked: %s\n",
+			       why);
+		else
+			printf("\nautomatic actions: %s\n",
+			       dry ? "DRY RUN, told in `smtpguard log` as would-..., none taken "
+				     "([actions] dry_run)"
+				   : "taken");
 	}
 	free(st);
 	return err ? sg_fail("reading %s: %s", sg_pin_dir(), strerror(-err)) : SG_EXIT_OK;

@@ -258,6 +258,7 @@ struct sg_config {
 	struct sg_audit_cfg audit;
 	struct sg_detect_cfg detect;
 	struct sg_response actions[SG_RULES]; /* by enum sg_rule */
+	int dry_run; /* [actions] dry_run: automatic actions told, not taken (daemon/dryrun.h) */
 	struct sg_mta_cfg mta;
 	struct sg_bruteforce_cfg bruteforce;
 	struct sg_relay_cfg relay;

@@ -121,6 +121,7 @@
 	  "block for 1h")                                                                          \
 	X(actions, bounce_share, parse_response, FIELD(actions[SG_RULE_BOUNCE_SHARE]), 0, "alert") \
 	X(actions, bounce_flood, parse_response, FIELD(actions[SG_RULE_BOUNCE_FLOOD]), 0, "alert") \
+	X(actions, dry_run, parse_bool, FIELD(dry_run), 0, "no")                                   \
 	X(mta, type, parse_mta_type, FIELD(mta.type), 0, "auto")                                   \
 	X(mta, logs, parse_logs, LIST(mta, logs), EMPTY, "")                                       \
 	X(mta, read_back, parse_bool, FIELD(mta.read_back), 0, "no")                               \

@@ -77,6 +77,7 @@ struct sg_mail_principal {
 	size_t n_domains;
 	int contained;	       /* set by the caller: new queue ids go to pending_hold */
 	time_t released_until; /* set by the caller: a human released it, leave it be */
+	int would_contain;     /* set by the caller: a dry run told its containment */
 };
 
 struct sg_mailstats;

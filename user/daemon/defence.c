@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "daemon/defence.h"
+#include "daemon/dryrun.h"
 #include "host/ownaddr.h"
 #include "kern/maps.h"
 #include "util/parse.h"
@@ -93,21 +94,39 @@ static int read_sources(struct sg_defence *d, time_t now)
 
 /* --- bans ------------------------------------------------------------------- */
 
-/* Puts the ban; returns what sg_ban_auto does, after saying a refusal or a failure. */
-static int ban(struct sg_defence *d, const struct sg_ban_key *key, const char *addr, __u64 for_ns,
-	       __u32 reason)
+/*
+ * Puts the ban e audits (daemon/dryrun.h: in dry run told instead, and
+ * SG_DRY_TOLD); returns what sg_ban_auto does, after saying a refusal or a
+ * failure.
+ */
+static int ban(struct sg_defence *d, const struct sg_audit_cfg *cfg, const struct sg_audit_entry *e,
+	       const struct sg_ban_key *key, __u64 for_ns, __u32 reason)
 {
-	int err = sg_ban_auto(d->cfg, key, for_ns, reason);
+	int err = sg_dry_ban(d->cfg, cfg, e, key, for_ns, reason);
 
-	if (err == -EPERM) {
+	if (err == SG_DRY_TOLD) {
+		d->told[reason]++;
+	} else if (err == -EPERM) {
 		sg_warn("not banning %s: it covers this host's own address, its gateway, loopback "
 			"or [bruteforce] allow",
-			addr);
+			e->target);
 	} else if (err < 0) {
 		d->ban_errors++;
-		sg_error("banning %s: %s", addr, strerror(-err));
+		sg_error("banning %s: %s", e->target, strerror(-err));
 	}
 	return err;
+}
+
+/* The daemon's "ban" entry of addr, its evidence params (taken over). */
+static struct sg_audit_entry ban_entry(const char *addr, json_t *params, const char *why,
+				       __u64 for_ns)
+{
+	return (struct sg_audit_entry){ .actor = "daemon",
+					.action = "ban",
+					.target = addr,
+					.params = params,
+					.reason = why,
+					.expires_ns = sg_boot_ns() + for_ns };
 }
 
 static void brute_ban(struct sg_defence *d, const struct sg_audit_cfg *cfg,
@@ -117,7 +136,7 @@ static void brute_ban(struct sg_defence *d, const struct sg_audit_cfg *cfg,
 	/* The login is what a client sent: escaped for the log line and the audit log. */
 	char login[SG_ESCAPED_LEN(SG_MTA_LOGIN_MAX)], dur[32], why[sizeof(login) + 128];
 	char field[sizeof(login) + 2];
-	json_t *params;
+	struct sg_audit_entry e;
 	int err;
 
 	sg_escape_id(v->login, login, sizeof(login));
@@ -130,24 +149,27 @@ static void brute_ban(struct sg_defence *d, const struct sg_audit_cfg *cfg,
 					  (json_int_t)v->value, "limit", (json_int_t)v->limit),
 				"failed logins to one account from many addresses", 0);
 	}
-	err = ban(d, &v->key, v->addr, v->ban_ns, v->reason);
-	if (err < 0)
-		return;
-	sg_format_duration(v->ban_ns, dur, sizeof(dur));
-	sg_info("ban %s rule=%s value=%llu limit=%llu for=%s offences=%u%s%s%s", v->addr, rule,
-		(unsigned long long)v->value, (unsigned long long)v->limit, dur, v->offences,
-		v->login[0] ? " account=" : "", v->login[0] ? field : "",
-		err > 0 ? " (a longer ban stays)" : "");
-	if (err > 0)
-		return;
 	snprintf(why, sizeof(why), "%s: %llu, limit %llu%s%s", rule, (unsigned long long)v->value,
 		 (unsigned long long)v->limit, v->login[0] ? ", account " : "", login);
-	params = json_pack("{s:s, s:I, s:I, s:I, s:I}", "rule", rule, "value", (json_int_t)v->value,
-			   "limit", (json_int_t)v->limit, "offences", (json_int_t)v->offences,
-			   "for_seconds", (json_int_t)(v->ban_ns / SG_NS_PER_SEC));
-	if (params && v->login[0])
-		json_object_set_new(params, "account", json_string(login));
-	sg_audit_daemon(cfg, "ban", v->addr, params, why, sg_boot_ns() + v->ban_ns);
+	e = ban_entry(v->addr,
+		      json_pack("{s:s, s:I, s:I, s:I, s:I}", "rule", rule, "value",
+				(json_int_t)v->value, "limit", (json_int_t)v->limit, "offences",
+				(json_int_t)v->offences, "for_seconds",
+				(json_int_t)(v->ban_ns / SG_NS_PER_SEC)),
+		      why, v->ban_ns);
+	if (e.params && v->login[0])
+		json_object_set_new(e.params, "account", json_string(login));
+	err = ban(d, cfg, &e, &v->key, v->ban_ns, v->reason);
+	if (err >= 0 && err != SG_DRY_TOLD) {
+		sg_format_duration(v->ban_ns, dur, sizeof(dur));
+		sg_info("ban %s rule=%s value=%llu limit=%llu for=%s offences=%u%s%s%s", v->addr,
+			rule, (unsigned long long)v->value, (unsigned long long)v->limit, dur,
+			v->offences, v->login[0] ? " account=" : "", v->login[0] ? field : "",
+			err > 0 ? " (a longer ban stays)" : "");
+	}
+	if (!err && cfg)
+		sg_audit_write(cfg, &e);
+	json_decref(e.params);
 }
 
 static void save_offenders(struct sg_defence *d, const struct sg_bruteforce_cfg *bf)
@@ -223,6 +245,8 @@ static void report_relay(struct sg_defence *d, const struct sg_relay_cfg *relay,
 {
 	struct sg_ban_key key = { .prefixlen = 128 };
 	char dur[32], rcpt[SG_ESCAPED_LEN(SG_MTA_ADDR_MAX) + 2];
+	struct sg_audit_entry e;
+	int err;
 
 	d->relay_alerts++;
 	sg_info("alert open_relay client=%s messages=%llu rcpt=%s", x->ip,
@@ -236,16 +260,22 @@ static void report_relay(struct sg_defence *d, const struct sg_relay_cfg *relay,
 	if (!sg_defence_relay_ban_due(relay, x, now))
 		return;
 	memcpy(key.addr, x->addr, sizeof(key.addr));
-	if (ban(d, &key, x->ip, relay->ban_ns, SG_BAN_RELAY) < 0)
-		return;
-	x->banned_until = now + (time_t)(relay->ban_ns / SG_NS_PER_SEC);
-	d->relay_bans++;
-	sg_info("ban %s rule=open_relay for=%s", x->ip,
-		sg_format_duration(relay->ban_ns, dur, sizeof(dur)));
-	sg_audit_daemon(
-		cfg, "ban", x->ip,
+	e = ban_entry(
+		x->ip,
 		json_pack("{s:s, s:I}", "rule", "open_relay", "messages", (json_int_t)x->messages),
-		"it relayed mail through this host", sg_boot_ns() + relay->ban_ns);
+		"it relayed mail through this host", relay->ban_ns);
+	err = ban(d, cfg, &e, &key, relay->ban_ns, SG_BAN_RELAY);
+	/* Told: not again until the ban would have ended. */
+	if (err >= 0)
+		x->banned_until = now + (time_t)(relay->ban_ns / SG_NS_PER_SEC);
+	if (err >= 0 && err != SG_DRY_TOLD) {
+		d->relay_bans++;
+		sg_info("ban %s rule=open_relay for=%s", x->ip,
+			sg_format_duration(relay->ban_ns, dur, sizeof(dur)));
+		if (cfg)
+			sg_audit_write(cfg, &e);
+	}
+	json_decref(e.params);
 }
 
 static void relays(struct sg_defence *d, const struct sg_relay_cfg *relay,
@@ -316,7 +346,11 @@ void sg_defence_tick(struct sg_defence *d, const struct sg_bruteforce_cfg *bf,
 void sg_defence_metrics(const struct sg_defence *d, struct sg_brute_totals *tot,
 			struct sg_defence_metrics *m)
 {
+	int i;
+
 	sg_brute_totals(d->brute, tot);
+	for (i = 0; i < SG_BAN__MAX; i++)
+		tot->bans[i] -= d->told[i];
 	tot->bans[SG_BAN_RELAY] = d->relay_bans;
 	m->services = sg_brute_service_names;
 	m->auth_failures = tot->failures;

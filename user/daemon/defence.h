@@ -45,6 +45,7 @@ struct sg_defence {
 	__u64 relay_messages, relay_alerts, relay_bans, ban_errors;
 	/* in sg_bans, unexpired, by reason: the sweep's count (sg_census) */
 	__u64 bans[SG_BAN__MAX];
+	__u64 told[SG_BAN__MAX]; /* verdicts a dry run told, not bans given (daemon/dryrun.h) */
 };
 
 /* Reads the offenders file; a bad one is said, and the defence starts without it. */

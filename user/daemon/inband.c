@@ -30,6 +30,7 @@
 #include <strings.h>
 
 #include "core/budget.h"
+#include "daemon/dryrun.h"
 #include "daemon/inband.h"
 #include "host/attrib.h"
 #include "host/ownaddr.h"
@@ -165,11 +166,45 @@ static int exempt(const struct sg_inband *ib, const struct sg_config *c, __s64 u
 	return ex == SG_EXEMPT_MTA || ex == SG_EXEMPT_ALLOW;
 }
 
+/*
+ * In dry run, the answer v (HOLD or REJECT) to id's message told at its
+ * end of data (once a message, not once a recipient), and DUNNO answered
+ * instead (daemon/dryrun.h): 1; else 0.
+ */
+static int told(const struct sg_config *c, const struct sg_audit_cfg *audit, const char *id,
+		const struct sg_policy_req *req, int eom, enum sg_policy_verdict v,
+		const char *rule, const char *why)
+{
+	char target[SG_ESCAPED_LEN(SG_PRINCIPAL_MAX)], sender[SG_ESCAPED_LEN(SG_MTA_ADDR_MAX)];
+	struct sg_audit_entry e = { .actor = "daemon",
+				    .action = v == SG_POLICY_REJECT ? "reject" : "hold",
+				    .target = target,
+				    .reason = why };
+	int ret;
+
+	if (!eom)
+		return c->dry_run;
+	sg_escape_id(id, target, sizeof(target));
+	/* The sender is what the client wrote: escaped, as every id in the audit log. */
+	sg_escape_id(req->sender, sender, sizeof(sender));
+	e.params = json_pack("{s:s, s:s, s:s, s:I}", "queue_id", req->queue_id, "sender", sender,
+			     "client_address", req->client_address, "recipients",
+			     (json_int_t)req->recipient_count);
+	ret = sg_dry_run(c, audit, &e, rule);
+	json_decref(e.params);
+	return ret;
+}
+
 /* Counted per message: at the end of data, where RCPT (once a recipient) is not. */
-static enum sg_policy_verdict contained(struct sg_inband *ib, const struct sg_config *c, int eom,
-					char *why, size_t len)
+static enum sg_policy_verdict contained(struct sg_inband *ib, const struct sg_config *c,
+					const struct sg_audit_cfg *audit, const char *id,
+					const struct sg_policy_req *req, int eom, char *why,
+					size_t len)
 {
 	snprintf(why, len, "contained");
+	if (told(c, audit, id, req, eom, c->mta.reject ? SG_POLICY_REJECT : SG_POLICY_HOLD,
+		 "contained", why))
+		return SG_POLICY_DUNNO;
 	if (c->mta.reject) {
 		ib->n.rejected += eom;
 		return SG_POLICY_REJECT;
@@ -294,14 +329,18 @@ static void limits_of(struct sg_inband *ib, const struct sg_config *c, const cha
 }
 
 /* Over budget: held, and remembered to be let go after hold_grace. */
-static enum sg_policy_verdict over_budget(struct sg_inband *ib, const char *id,
+static enum sg_policy_verdict over_budget(struct sg_inband *ib, const struct sg_config *c,
+					  const struct sg_audit_cfg *audit, const char *id,
 					  const struct sg_policy_req *req, time_t now, char *why,
 					  size_t len)
 {
 	struct held *h;
 
-	ib->n.held_budget++;
 	snprintf(why, len, "over budget");
+	/* Told, not held: nothing to let go after hold_grace. */
+	if (told(c, audit, id, req, 1, SG_POLICY_HOLD, "budget", why))
+		return SG_POLICY_DUNNO;
+	ib->n.held_budget++;
 	if (!req->queue_id[0] || ib->n_held == HELD_MAX) {
 		ib->n.unremembered++;
 		return SG_POLICY_HOLD;
@@ -314,6 +353,7 @@ static enum sg_policy_verdict over_budget(struct sg_inband *ib, const char *id,
 }
 
 enum sg_policy_verdict sg_inband_judge(struct sg_inband *ib, const struct sg_config *c,
+				       const struct sg_audit_cfg *audit,
 				       const struct sg_policy_req *req, time_t now, __u64 now_ns,
 				       char *why, size_t whylen)
 {
@@ -323,6 +363,7 @@ enum sg_policy_verdict sg_inband_judge(struct sg_inband *ib, const struct sg_con
 	struct sg_mail_principal *p;
 	struct sg_budget_limits lim;
 	__s64 uid;
+	int held;
 
 	snprintf(why, whylen, "not a submission");
 	if (principal_of(ib, req, id, sizeof(id), &uid))
@@ -338,15 +379,18 @@ enum sg_policy_verdict sg_inband_judge(struct sg_inband *ib, const struct sg_con
 	if (p && uid >= 0)
 		p->uid = uid;
 	snprintf(why, whylen, "within budget");
-	if (p && (p->contained || pending(ib, p->id) || brute_forced(ib, c, req, p, now) ||
-		  campaign_used(ib, c, req, p, now)))
-		v = contained(ib, c, eom, why, whylen);
+	/* A containment a dry run told: its messages are told as held too. */
+	held = p && (p->contained || (c->dry_run && p->would_contain) || pending(ib, p->id) ||
+		     brute_forced(ib, c, req, p, now) || campaign_used(ib, c, req, p, now));
+	if (held)
+		v = contained(ib, c, audit, id, req, eom, why, whylen);
 	if (!eom || v == SG_POLICY_REJECT)
 		return v;
-	if (v == SG_POLICY_DUNNO) {
+	/* A contained principal's message (held, or told in dry run) spends no budget. */
+	if (!held) {
 		limits_of(ib, c, id, uid, &lim);
 		if (sg_budget_admit(ib->budget, id, req->recipient_count, &lim, now_ns) <= 0)
-			v = over_budget(ib, id, req, now, why, whylen);
+			v = over_budget(ib, c, audit, id, req, now, why, whylen);
 	}
 	if (p && req->queue_id[0])
 		sg_mailstats_judged(ib->mail->stats, p, req->queue_id, req->sender,

@@ -28,8 +28,13 @@ struct sg_inband;
 struct sg_inband *sg_inband_new(struct sg_mailguard *mail, const struct sg_config *c);
 void sg_inband_free(struct sg_inband *ib);
 
-/* One request at now (CLOCK_REALTIME seconds and CLOCK_BOOTTIME ns): the answer and why. */
+/*
+ * One request at now (CLOCK_REALTIME seconds and CLOCK_BOOTTIME ns): the
+ * answer and why. In dry run a HOLD or REJECT is told to audit and DUNNO
+ * answered (daemon/dryrun.h).
+ */
 enum sg_policy_verdict sg_inband_judge(struct sg_inband *ib, const struct sg_config *c,
+				       const struct sg_audit_cfg *audit,
 				       const struct sg_policy_req *req, time_t now, __u64 now_ns,
 				       char *why, size_t whylen);
 

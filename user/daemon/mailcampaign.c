@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include "daemon/dryrun.h"
 #include "daemon/mailcampaign.h"
 #include "kern/maps.h"
 #include "kern/state.h"
@@ -23,17 +24,30 @@ int sg_mailcampaign_init(struct sg_mailguard *g, time_t now)
 	return g->campaign ? 0 : -ENOMEM;
 }
 
-/* An address condemned: said, audited, and banned for [campaign] ban. */
+/* An address condemned: said, audited, and banned for [campaign] ban (or told: dryrun.h). */
 static void condemned(struct sg_mailguard *g, const struct sg_config *c,
 		      const struct sg_audit_cfg *audit, const struct sg_campaign_verdict *v)
 {
 	struct sg_ban_key key = { .prefixlen = 128 };
+	struct sg_audit_entry e = {
+		.actor = "daemon",
+		.action = "ban",
+		.target = v->ip,
+		.params = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:b, s:I}", "rule", "campaign",
+				    "value", (json_int_t)v->accounts, "limit",
+				    (json_int_t)c->campaign.accounts, "held", (json_int_t)v->held,
+				    "sent", (json_int_t)v->sent, "bounced", (json_int_t)v->bounced,
+				    "new", v->is_new, "for_seconds",
+				    (json_int_t)(v->ban_ns / SG_NS_PER_SEC)),
+		.reason = "it logged in to many accounts",
+		.expires_ns = v->ban_ns ? sg_boot_ns() + v->ban_ns : 0,
+	};
 	char dur[32] = "0";
 	int err = 0;
 
 	memcpy(key.addr, v->addr, sizeof(key.addr));
 	if (v->ban_ns) {
-		err = sg_ban_auto(c, &key, v->ban_ns, SG_BAN_CAMPAIGN);
+		err = sg_dry_ban(c, audit, &e, &key, v->ban_ns, SG_BAN_CAMPAIGN);
 		if (err == -EPERM)
 			sg_warn("not banning %s: this host's own address, loopback, [bruteforce] "
 				"allow or [campaign] webmail",
@@ -48,15 +62,15 @@ static void condemned(struct sg_mailguard *g, const struct sg_config *c,
 		"ban=%s%s",
 		v->ip, v->accounts, c->campaign.accounts, v->held, (unsigned long long)v->sent,
 		(unsigned long long)v->bounced, v->is_new ? "yes" : "no", dur,
-		err > 0 ? " (a longer ban stays)" : "");
-	sg_audit_daemon(audit, v->ban_ns && err >= 0 ? "ban" : "alert", v->ip,
-			json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:b, s:I}", "rule", "campaign",
-				  "value", (json_int_t)v->accounts, "limit",
-				  (json_int_t)c->campaign.accounts, "held", (json_int_t)v->held,
-				  "sent", (json_int_t)v->sent, "bounced", (json_int_t)v->bounced,
-				  "new", v->is_new, "for_seconds",
-				  (json_int_t)(v->ban_ns / SG_NS_PER_SEC)),
-			"it logged in to many accounts", v->ban_ns ? sg_boot_ns() + v->ban_ns : 0);
+		err == SG_DRY_TOLD ? " (dry run)"
+		: err > 0	   ? " (a longer ban stays)"
+				   : "");
+	/* Not banned (none asked, refused, failed or told): an alert is what was done. */
+	if (!v->ban_ns || err < 0 || err == SG_DRY_TOLD)
+		e.action = "alert";
+	if (audit)
+		sg_audit_write(audit, &e);
+	json_decref(e.params);
 }
 
 /* An account the condemned address used: contained, unless contained or released already. */

@@ -11,6 +11,7 @@
 #include "core/budget.h"
 #include "host/attrib.h"
 #include "mail/contain.h"
+#include "daemon/dryrun.h"
 #include "daemon/mailcampaign.h"
 #include "mail/logsource.h"
 #include "daemon/mailguard.h"
@@ -243,20 +244,24 @@ static void log_principal(const struct sg_mail_principal *p, char *buf, size_t l
 		snprintf(buf, len, "principal=%s", safe);
 }
 
+static struct sg_audit_entry mail_entry(const struct sg_mail_principal *p, const char *action,
+					json_t *params, char id[SG_ESCAPED_LEN(SG_PRINCIPAL_MAX)])
+{
+	sg_escape_id(p->id, id, SG_ESCAPED_LEN(SG_PRINCIPAL_MAX));
+	return (struct sg_audit_entry){ .actor = "daemon",
+					.action = action,
+					.has_uid = p->uid >= 0,
+					.uid = p->uid >= 0 ? (__u32)p->uid : 0,
+					.target = id,
+					.params = params };
+}
+
 static void audit_mail(const struct sg_audit_cfg *audit, const char *action,
 		       const struct sg_mail_principal *p, json_t *params)
 {
 	char id[SG_ESCAPED_LEN(SG_PRINCIPAL_MAX)];
-	struct sg_audit_entry e = {
-		.actor = "daemon",
-		.action = action,
-		.has_uid = p->uid >= 0,
-		.uid = p->uid >= 0 ? (__u32)p->uid : 0,
-		.target = id,
-		.params = params,
-	};
+	struct sg_audit_entry e = mail_entry(p, action, params, id);
 
-	sg_escape_id(p->id, id, sizeof(id));
 	if (audit)
 		sg_audit_write(audit, &e);
 	json_decref(params);
@@ -289,11 +294,21 @@ static void contain(struct sg_mailguard *g, const struct sg_config *c,
 	struct collect q = { qids, 0, sizeof(qids) / sizeof(qids[0]) };
 	struct sg_contain_req req = { .principal = p->id, .rule = rule };
 	char err[1024], who[SG_ESCAPED_LEN(SG_PRINCIPAL_MAX) + 96];
-	json_t *ev, *done = NULL, *failed = json_array();
+	json_t *ev, *done = NULL, *failed;
+	struct sg_audit_entry e;
 	size_t i;
 	int ret;
 
 	sg_mailstats_qids(g->stats, p, collect_qid, &q);
+	ev = evidence(p, o, rule, value, limit);
+	json_object_set_new(ev, "queued", json_integer((json_int_t)q.n));
+	/* In dry run, told once with what it would hold, and not made (daemon/dryrun.h). */
+	e = mail_entry(p, "contain", ev, who);
+	if (sg_dry_run_once(c, audit, &e, rule, &p->would_contain)) {
+		json_decref(ev);
+		return;
+	}
+	failed = json_array();
 	for (i = 0; i < p->n_ips; i++)
 		if (now - p->ips[i].last < 3600)
 			ips[req.n_ips++] = p->ips[i].ip;
@@ -313,7 +328,6 @@ static void contain(struct sg_mailguard *g, const struct sg_config *c,
 		who, rule, value, limit, (unsigned long long)p->t.messages, q.n,
 		json_array_size(json_object_get(done, "bans")), sg_mta_type_names[g->type],
 		ret ? " errors: " : "", ret ? err : "");
-	ev = evidence(p, o, rule, value, limit);
 	json_object_set(ev, "held", json_object_get(done, "held"));
 	json_object_set(ev, "bans", json_object_get(done, "bans"));
 	if (ret)

@@ -320,13 +320,19 @@ static void detector_metrics(FILE *f, const struct sg_metrics *m)
 			   1);
 	}
 	family(f, "smtpguard_actions_total", "counter",
-	       "What the daemon did about alerts, by action and rule (alert: nothing more).");
+	       "What the daemon did about alerts, by action and rule (alert: nothing more; "
+	       "dry_run: told, not done).");
 	for (i = 0; i < m->n_actions; i++)
 		for (j = 0; j < m->n_rules; j++)
 			sample_u64(f, "smtpguard_actions_total",
 				   LABELS({"action", m->action_names[i]},
 					  {"rule", m->rule_names[j]}),
 				   m->actions[i * m->n_rules + j]);
+	for (i = 0; i < m->n_dry; i++)
+		sample_u64(f, "smtpguard_actions_total",
+			   LABELS({"action", m->dry[i].action}, {"rule", m->dry[i].rule},
+				  {"dry_run", "true"}),
+			   m->dry[i].n);
 	family(f, "smtpguard_actions_failed_total", "counter",
 	       "Automatic throttles and blocks that could not be written (full: sg_policies had "
 	       "no room), once a user until one of its is written.");

@@ -15,6 +15,7 @@
 #include "core/brute.h"
 #include "core/config.h"
 #include "daemon/anyport.h"
+#include "daemon/dryrun.h"
 #include "daemon/policysrv.h"
 #include "mail/dnsbl.h"
 #include "core/rates.h"
@@ -142,6 +143,8 @@ struct sg_metrics {
 	const char *const *action_names;
 	size_t n_actions;
 	const __u64 *actions; /* [n_actions][n_rules] */
+	const struct sg_dry_count *dry; /* would-actions of a dry run, as {dry_run="true"} */
+	size_t n_dry;
 	/* Throttles and blocks that could not be written, by why: [2][n_failures]. */
 	const char *const *failure_names;
 	size_t n_failures;

@@ -24,7 +24,8 @@ static enum sg_policy_verdict judge(void *ctx, const struct sg_policy_req *req, 
 {
 	struct daemon *d = ctx;
 
-	return sg_inband_judge(d->inband, d->cfg, req, time(NULL), sg_boot_ns(), why, len);
+	return sg_inband_judge(d->inband, d->cfg, &d->audit, req, time(NULL), sg_boot_ns(), why,
+			       len);
 }
 
 /* The socket c names for the daemon's MTA, served and in the loop; -errno, logged. */

@@ -164,6 +164,7 @@ static void detector_metrics(struct daemon *d, struct sg_metrics *m, __u64 *aler
 	m->action_names = sg_action_names;
 	m->n_actions = SG_ACTIONS;
 	m->actions = actions;
+	m->dry = sg_dry_counts(&m->n_dry);
 	m->connections_cut = sg_respond_cut(d->guard.resp);
 	m->active = d->active;
 	m->n_active = sg_guard_active(&d->guard, d->active, ACTIVE_SHOWN);
@@ -202,6 +203,15 @@ static unsigned int explain_query(void *ctx, const char *arg, char **body, size_
 			      body, len, 500);
 	return answer("no such principal in the mail server's logs",
 		      sg_mailguard_explain(&d->mail, d->cfg, arg, time(NULL)), body, len, 404);
+}
+
+/* GET /mode: whether the daemon acts or, in dry run, only tells (`smtpguard status`). */
+static unsigned int mode_query(void *ctx, const char *arg, char **body, size_t *len)
+{
+	const struct daemon *d = ctx;
+
+	return answer("out of memory", json_pack("{s:b}", "dry_run", d->cfg->dry_run), body, len,
+		      500);
 }
 
 /* GET /accounts: the busiest mail principals, for `top --accounts`. */
@@ -316,6 +326,7 @@ int sg_daemon_exporter_start(struct daemon *d, const struct sg_config *c, struct
 	}
 	sg_exporter_query(*out, "/explain", explain_query, d);
 	sg_exporter_query(*out, "/accounts", accounts_query, d);
+	sg_exporter_query(*out, "/mode", mode_query, d);
 	/* A new exporter has no documents yet: /senders is published at the next tick. */
 	d->recent_changed = 1;
 	d->senders_tick = 0;

@@ -15,6 +15,7 @@
 #include "host/kill.h"
 #include "util/htab.h"
 #include "util/render.h"
+#include "daemon/dryrun.h"
 #include "daemon/respond.h"
 #include "kern/state.h"
 #include "util/log.h"
@@ -296,7 +297,8 @@ int sg_respond_pending(struct sg_responder *r, const struct sg_config *c, __u32 
 	struct sg_standing now;
 	char why[160];
 
-	if (resp->kind != SG_ACT_THROTTLE && resp->kind != SG_ACT_BLOCK)
+	/* Dry run applied nothing, so nothing is applied again: told once, when raised. */
+	if (c->dry_run || (resp->kind != SG_ACT_THROTTLE && resp->kind != SG_ACT_BLOCK))
 		return 0;
 	standing(r, uid, now_ns, &now);
 	return sg_respond_decide(r, c, uid, rule, &now, why, sizeof(why)) == SG_DECIDE_APPLY;
@@ -457,6 +459,33 @@ static enum sg_action kill_senders(const struct sg_audit_cfg *cfg, const struct 
 	return SG_ACT_KILL;
 }
 
+/* In dry run, the throttle, block or kill told with its evidence, not taken (daemon/dryrun.h). */
+static int told(const struct sg_config *c, const struct sg_audit_cfg *cfg,
+		const struct sg_evidence *ev, const struct sg_response *resp, __u64 now_ns)
+{
+	struct sg_audit_entry e = {
+		.actor = "daemon",
+		.action = sg_action_names[resp->kind],
+		.has_uid = 1,
+		.uid = ev->uid,
+		.user = ev->user,
+		.params = evidence_json(ev),
+		.reason = sg_rule_names[ev->rule],
+		.expires_ns = resp->kind == SG_ACT_KILL ? 0 : now_ns + resp->for_ns,
+	};
+	char rate[32];
+	int ret;
+
+	if (e.params && resp->kind == SG_ACT_THROTTLE) {
+		sg_format_rate(resp->rate_per_hour, rate, sizeof(rate));
+		json_object_set_new(e.params, "rate", json_string(rate));
+		json_object_set_new(e.params, "burst", json_integer(resp->burst));
+	}
+	ret = sg_dry_run(c, cfg, &e, sg_rule_names[ev->rule]);
+	json_decref(e.params);
+	return ret;
+}
+
 enum sg_action sg_respond_alert(struct sg_responder *r, const struct sg_config *c,
 				const struct sg_audit_cfg *audit_cfg, const struct sg_evidence *ev,
 				int again, __u64 now_ns)
@@ -473,6 +502,11 @@ enum sg_action sg_respond_alert(struct sg_responder *r, const struct sg_config *
 	exists = standing(r, ev->uid, now_ns, &now);
 	apply = sg_respond_decide(r, c, ev->uid, ev->rule, &now, why, sizeof(why)) ==
 		SG_DECIDE_APPLY;
+	/* Told instead: an alert is what was done. */
+	if (apply && told(c, audit_cfg, ev, resp, now_ns)) {
+		r->counts[SG_ACT_ALERT][ev->rule]++;
+		return SG_ACT_ALERT;
+	}
 	if (apply && resp->kind == SG_ACT_KILL)
 		a = kill_senders(audit_cfg, ev);
 	else if (apply) {

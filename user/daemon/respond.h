@@ -76,6 +76,8 @@ struct sg_evidence {
  * A throttle or block that cannot be written (sg_policies full) is tried
  * again while the alert holds, and told, audited ("throttle-failed",
  * "block-failed") and counted once until one of the UID's is written.
+ * In dry run the throttle, block or kill is told instead (daemon/dryrun.h)
+ * and SG_ACT_ALERT returned; nothing is then pending for the alert.
  */
 enum sg_action sg_respond_alert(struct sg_responder *r, const struct sg_config *c,
 				const struct sg_audit_cfg *audit, const struct sg_evidence *ev,
