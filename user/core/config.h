@@ -239,6 +239,14 @@ struct sg_campaign_cfg {
 	double host_factor;
 };
 
+/* Notifications of the daemon's actions (notify/notify.h). */
+#define SG_URL_MAX 512
+struct sg_notify_cfg {
+	char alertmanager[SG_URL_MAX]; /* its base URL; "": none */
+	char exec[PATH_MAX];	       /* the hook; "": none. Root's alone (util/safepath.h) */
+	__u64 exec_timeout_ns;
+};
+
 /* One member a section; dist/smtpguard.conf documents them in this order. */
 struct sg_config {
 	struct sg_daemon_cfg daemon;
@@ -255,6 +263,7 @@ struct sg_config {
 	struct sg_dnsbl_cfg dnsbl;
 	struct sg_budget_cfg budget;
 	struct sg_campaign_cfg campaign;
+	struct sg_notify_cfg notify;
 	/* [override NAME] */
 	struct sg_override overrides[SG_MAX_OVERRIDES];
 	int n_overrides;

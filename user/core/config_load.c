@@ -23,9 +23,9 @@
 #include "sg_bucket.h"
 
 static const char *const sections[] = {
-	"daemon", "ports",  "policy",  "exporter", "attribution",
-	"audit",  "detect", "actions", "mta",	   "bruteforce",
-	"relay",  "dnsbl",  "budget",  "campaign", "override NAME",
+	"daemon", "ports",    "policy", "exporter",	 "attribution", "audit",
+	"detect", "actions",  "mta",	"bruteforce",	 "relay",	"dnsbl",
+	"budget", "campaign", "notify", "override NAME",
 };
 #define N_SECTIONS (sizeof(sections) / sizeof(sections[0]))
 

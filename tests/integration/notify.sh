@@ -1,0 +1,174 @@
+# SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash
+#
+# [notify]: the exec hook gets each event as JSON on its standard input
+# (a customer's bytes only as JSON data), a hung hook is killed at its
+# timeout while the daemon ticks on, a hook someone else could change is
+# refused, and a real Alertmanager (Debian's prometheus-alertmanager, on
+# the test's loopback) gets each containment and sees it resolved at the
+# release. Sourced by run.sh.
+
+TESTS+=(notify_exec_json notify_exec_timeout notify_hook_refused notify_alertmanager)
+
+NOTIFY_AM=127.0.0.1:9093
+
+# A hook, root's and writable by root alone, running BODY (bash) with the event on stdin.
+notify_hook() # NAME BODY
+{
+	mkdir -p "$T/hooks"
+	printf '#!/bin/bash\n%s\n' "$2" >"$T/hooks/$1"
+	chmod 0755 "$T/hooks" "$T/hooks/$1"
+	echo "$T/hooks/$1"
+}
+
+# The events the recording hook (notify_record) was given, one compact JSON a line.
+notify_events()
+{
+	cat "$T/events.json" 2>/dev/null
+}
+
+notify_count() # N
+{
+	[ "$(notify_events | wc -l)" -ge "$1" ]
+}
+
+notify_record()
+{
+	notify_hook record "cat >>$T/events.json; echo >>$T/events.json"
+}
+
+# The daemon throttles USER_A for the customer's hostile mailer: its
+# command line (a quote, a backslash, a newline, $(...) and a fake JSON
+# field) reaches the hook as one JSON string, exactly, and runs nothing;
+# the release by the CLI is an event too.
+test_notify_exec_json()
+{
+	local uid hook want
+
+	uid=$(id -u "$USER_A")
+	hook=$(notify_record)
+	write_config "$T/smtpguard.conf" "[notify]" "exec = $hook"
+	start_daemon "$T/smtpguard.conf"
+	# shellcheck disable=SC2016 # expanded by the user's bash, if by anyone
+	as_user "$USER_A" bash -c 'exec -a "$0" bash -c "$1"' \
+		$'x"}, "event": "release" \\ $(touch /tmp/pwned-'"$ID"$')\n`id`' \
+		"for i in \$(seq 60); do exec 3<>/dev/tcp/$NET4/25; exec 3>&-; done" 2>/dev/null || true
+	nl_wait_until 100 notify_count 1 || fail "no event: $(tail -n 3 "$T/daemon.log")"
+	sg release "$USER_A" >/dev/null
+	nl_wait_until 50 notify_count 2 || fail "no release event: $(notify_events)"
+	expect_eq "events" 2 "$(notify_events | jq -s length)"
+	want="contain throttle daemon $USER_A uid $uid new_sender smtpguard explain $USER_A"
+	expect_eq "the containment" "$want" "$(notify_events | jq -rs '.[0] |
+		"\(.event) \(.action) \(.actor) \(.principal) \(.kind) \(.uid) \(.rule) \(.explain)"')"
+	expect_eq "its host" "$(nl_in "$NS_HOST" hostname)" "$(notify_events | jq -rs '.[0].host')"
+	expect_eq "its evidence" 60 "$(notify_events | jq -s '.[0].evidence.last_1m')"
+	want=$'x"}, "event": "release" \\ $(touch /tmp/pwned-'"$ID"$')\n`id` -c for i in $(seq 60); do exec 3<>/dev/tcp/'"$NET4"'/25; exec 3>&-; done'
+	expect_eq "the customer's command line, as JSON data" "$(jq -n --arg s "$want" '$s')" \
+		"$(notify_events | jq -s ".[0].evidence.processes[0].process.cmdline")"
+	[ ! -e "/tmp/pwned-$ID" ] || fail "the customer's \$(...) ran"
+	expect_eq "the release" "release release cli:root $USER_A uid" "$(notify_events | jq -rs '.[1] |
+		"\(.event) \(.action) \(.actor | sub(":.*"; ":root")) \(.principal) \(.kind)"')"
+	expect_metric 'smtpguard_notify_events_total{event="contain"}' 1
+	expect_metric 'smtpguard_notify_events_total{event="release"}' 1
+	expect_metric 'smtpguard_notify_hook_runs_total{outcome="ok"}' 2
+}
+
+# A hook that hangs (and starts a child that would outlive it) is killed with
+# its child at exec_timeout, counted; the daemon's loop ticks on meanwhile.
+test_notify_exec_timeout()
+{
+	local hook ticks marker=sg-notify-sleeper-$ID
+
+	hook=$(notify_hook hang "(exec -a $marker sleep 300); echo done")
+	write_config "$T/smtpguard.conf" "[notify]" "exec = $hook" "exec_timeout = 3s"
+	start_daemon "$T/smtpguard.conf"
+	sg block "$USER_A" >/dev/null
+	sg release "$USER_A" >/dev/null
+	nl_wait_until 30 pgrep -f "^$marker" >/dev/null || fail "the hook did not start"
+	ticks=$(metric smtpguard_ticks_total)
+	nl_wait_until 25 metric_is smtpguard_ticks_total $((ticks + 2)) ||
+		fail "no tick while the hook hung: $(metric smtpguard_ticks_total) after $ticks"
+	expect_metric 'smtpguard_notify_hook_runs_total{outcome="timeout"}' 1
+	expect_eq "the hook's child left" "" "$(pgrep -f "^$marker" || true)"
+	grep -q "notify: hook $hook still running after 3000 ms: killed" "$T/daemon.log" ||
+		fail "no log line: $(tail -n 3 "$T/daemon.log")"
+}
+
+# A customer must not plant a hook for root: one they own, root's in a
+# directory they own, or in one anyone can write, stops the config with its
+# file and line.
+test_notify_hook_refused()
+{
+	local conf=$T/refused.conf cust=$T/cust
+
+	mkdir -p "$cust"
+	printf '#!/bin/sh\nid >/tmp/x\n' >"$cust/hook"
+	chmod 755 "$cust/hook"
+	# The customer's: a file they own, in a directory they own.
+	chown "$USER_A" "$cust" "$cust/hook"
+	printf '[notify]\nexec = %s\n' "$cust/hook" >"$conf"
+	expect_refused "^smtpguard: $conf:2: \[notify\] exec: $cust/hook is owned by uid $(id -u "$USER_A"), not root \(the hook runs as root" \
+		"$SG_BIN" check-config "$conf"
+	cp "$cust/hook" "$T/hooks-root"
+	chmod 755 "$T/hooks-root"
+	printf '[notify]\nexec = %s\n' "$cust/hooks-root" >"$conf"
+	mv "$T/hooks-root" "$cust/hooks-root"
+	expect_refused "^smtpguard: $conf:2: \[notify\] exec: $cust is owned by uid $(id -u "$USER_A"), not root" \
+		"$SG_BIN" check-config "$conf"
+	chown root "$cust"
+	chmod 0777 "$cust"
+	expect_refused "^smtpguard: $conf:2: \[notify\] exec: $cust is writable by everyone" \
+		"$SG_BIN" check-config "$conf"
+	chmod 0755 "$cust"
+	"$SG_BIN" check-config "$conf" >/dev/null || fail "a hook of root's alone refused"
+}
+
+# Alertmanager's own API.
+notify_am_alerts()
+{
+	nl_in "$NS_HOST" curl -sS --max-time 5 "http://$NOTIFY_AM/api/v2/alerts"
+}
+
+notify_am_has() # JQ-FILTER
+{
+	notify_am_alerts | jq -e "$1" >/dev/null 2>&1
+}
+
+# A real Alertmanager in the client namespace, with its own config and storage.
+notify_am_start()
+{
+	mkdir -p "$T/am"
+	printf 'route:\n  receiver: none\nreceivers:\n  - name: none\n' >"$T/am/am.yml"
+	spawn_in "$NS_HOST" prometheus-alertmanager --config.file="$T/am/am.yml" \
+		--storage.path="$T/am" --web.listen-address="$NOTIFY_AM" --cluster.listen-address= \
+		>"$T/am.log" 2>&1
+	nl_wait_until 100 notify_am_has 'length == 0' || fail "alertmanager: $(tail -n 3 "$T/am.log")"
+}
+
+# The daemon's containment is an alert in Alertmanager with its labels and
+# annotations; the CLI's release resolves it (the API lists no resolved one).
+test_notify_alertmanager()
+{
+	local labels
+
+	command -v prometheus-alertmanager >/dev/null ||
+		fail "prometheus-alertmanager is not installed (scripts/install-deps.sh installs it)"
+	notify_am_start
+	write_config "$T/smtpguard.conf" "[notify]" "alertmanager = http://$NOTIFY_AM"
+	start_daemon "$T/smtpguard.conf"
+	connect_as "$USER_A" -n 60 "$NET4" 25 >/dev/null
+	nl_wait_until 100 notify_am_has 'length == 1' || fail "no alert: $(notify_am_alerts)"
+	labels=$(jq -nc --arg p "$USER_A" --arg h "$(nl_in "$NS_HOST" hostname)" \
+		'{alertname: "SmtpguardContained", host: $h, kind: "uid", principal: $p, rule: "new_sender"}')
+	expect_eq "its labels" "$labels" "$(notify_am_alerts | jq -cS '.[0].labels')"
+	expect_eq "its explain" "smtpguard explain $USER_A" \
+		"$(notify_am_alerts | jq -r '.[0].annotations.explain')"
+	expect_eq "its evidence" 60 "$(notify_am_alerts | jq -r '.[0].annotations.evidence | fromjson | .last_1m')"
+	expect_eq "its state" active "$(notify_am_alerts | jq -r '.[0].status.state')"
+	expect_metric smtpguard_notify_alertmanager_alerts 1
+	sg release "$USER_A" >/dev/null
+	nl_wait_until 50 notify_am_has 'length == 0' || fail "not resolved: $(notify_am_alerts)"
+	expect_metric smtpguard_notify_alertmanager_alerts 0
+	expect_metric 'smtpguard_notify_alertmanager_posts_total{result="ok"}' 2
+	expect_metric 'smtpguard_notify_alertmanager_posts_total{result="failed"}' 0
+}
