@@ -4,11 +4,13 @@
 # [notify]: the exec hook gets each event as JSON on its standard input
 # (a customer's bytes only as JSON data), a hung hook is killed at its
 # timeout while the daemon ticks on, a hook someone else could change is
-# refused, and a real Alertmanager (Debian's prometheus-alertmanager, on
-# the test's loopback) gets each containment and sees it resolved at the
-# release. Sourced by run.sh.
+# refused, a real Alertmanager (Debian's prometheus-alertmanager, on the
+# test's loopback) gets each containment and sees it resolved at the
+# release, and the shipped hooks (dist/hooks) act in the mail lab
+# (mta.sh's). Sourced by run.sh.
 
-TESTS+=(notify_exec_json notify_exec_timeout notify_hook_refused notify_alertmanager)
+TESTS+=(notify_exec_json notify_exec_timeout notify_hook_refused notify_alertmanager
+	notify_dovecot_lock)
 
 NOTIFY_AM=127.0.0.1:9093
 
@@ -171,4 +173,74 @@ test_notify_alertmanager()
 	expect_metric smtpguard_notify_alertmanager_alerts 0
 	expect_metric 'smtpguard_notify_alertmanager_posts_total{result="ok"}' 2
 	expect_metric 'smtpguard_notify_alertmanager_posts_total{result="failed"}' 0
+}
+
+# The events the daemon in the mail lab notified.
+notify_mta_events()
+{
+	nl_in "$MTA_NS" curl -s --max-time 2 http://127.0.0.1:9025/metrics |
+		awk '$1 ~ /^smtpguard_notify_events_total/ { n += $2 } END { print n }'
+}
+
+notify_all_ok()
+{
+	[ "$(notify_hook_runs ok)" = "$(notify_mta_events)" ]
+}
+
+notify_hook_runs() # OUTCOME
+{
+	mta_metric "smtpguard_notify_hook_runs_total{outcome=\"$1\"}"
+}
+
+# Scenario S4 as the provider should have done it: the account a bot
+# guessed is contained, and dist/hooks/dovecot-passwd-lock locks its login
+# in Dovecot's passwd-file at once (its right password no longer logs in,
+# another account's still does); the release unlocks it, the file as it was.
+test_notify_dovecot_lock()
+{
+	local hook i j pids users line ip=${MLAB_ATTACKERS[0]} owner_ip=${MLAB_ATTACKERS[3]}
+	local MTA_STANDINS
+
+	trap 'mta_daemon_stop; mlab_down >/dev/null 2>&1' EXIT
+	mlab_up >"$T/mlab.out" 2>&1 || fail "mail lab: $(tail -n 3 "$T/mlab.out")"
+	MTA_NS=$MLAB_NS_HOST
+	MTA_CONF=$T/mta.conf
+	users=$MLAB/dovecot/users
+	line=$(grep "^$MLAB_VICTIM:" "$users")
+	hook=$(notify_hook dovecot "exec $ROOT/dist/hooks/dovecot-passwd-lock $users")
+	mta_write_config "$MTA_CONF" "[notify]" "exec = $hook"
+	# The unit makes /etc/dovecot writable: the lab's Dovecot directory stands in for it.
+	MTA_STANDINS=("/etc/dovecot=$MLAB/dovecot")
+	mta_daemon_start postfix "$MLAB_MAILLOG"
+	mlab_imap "$owner_ip" "$MLAB_VICTIM" "$MLAB_VICTIM_PASS" >/dev/null ||
+		fail "the victim's login refused before anything happened"
+	# The bot, five sessions at a time, until it is cut off.
+	for i in $(seq 0 5 35); do
+		pids=()
+		for j in 1 2 3 4 5; do
+			mlab_swaks "$ip" "$MLAB_VICTIM" "$MLAB_VICTIM_PASS" "$MLAB_VICTIM" \
+				"dead$((i + j))@d$((i + j)).example" >/dev/null 2>&1 &
+			pids+=($!)
+		done
+		wait "${pids[@]}" || true
+		! grep -q "^$MLAB_VICTIM:.*nologin" "$users" || break
+	done
+	nl_wait_until 100 grep -q "^$MLAB_VICTIM:.*nologin" "$users" ||
+		fail "not locked: $(grep -E "notify|action" "$MTA_DAEMON_LOG" | tail -n 3)"
+	expect_eq "the locked line" "$line::::::nologin reason=smtpguard-contained" \
+		"$(grep "^$MLAB_VICTIM:" "$users")"
+	if mlab_imap "$owner_ip" "$MLAB_VICTIM" "$MLAB_VICTIM_PASS" >/dev/null 2>&1; then
+		fail "the contained account still logs in over IMAP"
+	fi
+	mlab_imap "$owner_ip" "$MLAB_ALICE" "$MLAB_ALICE_PASS" >/dev/null ||
+		fail "another account's login refused"
+	mta_sg release "sasl:$MLAB_VICTIM" >/dev/null
+	nl_wait_until 100 grep -qx "$line" "$users" || fail "not unlocked: $(grep "^$MLAB_VICTIM:" "$users")"
+	expect_eq "the unlocked line" "$line" "$(grep "^$MLAB_VICTIM:" "$users")"
+	mlab_imap "$owner_ip" "$MLAB_VICTIM" "$MLAB_VICTIM_PASS" >/dev/null ||
+		fail "the released account's login refused"
+	# Its alerts and containment, then the release: every event's run went well.
+	nl_wait_until 50 notify_all_ok || true
+	expect_eq "hook runs ok, failed" "$(notify_mta_events) 0" \
+		"$(notify_hook_runs ok) $(notify_hook_runs failed)"
 }
