@@ -10,7 +10,7 @@
 # (mta.sh's). Sourced by run.sh.
 
 TESTS+=(notify_exec_json notify_exec_timeout notify_hook_refused notify_alertmanager
-	notify_dovecot_lock)
+	notify_mail_hooks)
 
 NOTIFY_AM=127.0.0.1:9093
 
@@ -192,14 +192,16 @@ notify_hook_runs() # OUTCOME
 	mta_metric "smtpguard_notify_hook_runs_total{outcome=\"$1\"}"
 }
 
-# Scenario S4 as the provider should have done it: the account a bot
-# guessed is contained, and dist/hooks/dovecot-passwd-lock locks its login
-# in Dovecot's passwd-file at once (its right password no longer logs in,
-# another account's still does); the release unlocks it, the file as it was.
-test_notify_dovecot_lock()
+# Scenario S4 as the provider should have done it, with the shipped hooks
+# (dist/hooks) behind one wrapper: the account a bot guessed is contained;
+# dovecot-passwd-lock locks its login in Dovecot's passwd-file at once (its
+# right password no longer logs in, another account's still does), and
+# owner-notice-mail mails the contact one notice through the lab's Postfix,
+# the audited figures in it; the release unlocks it, the file as it was.
+test_notify_mail_hooks()
 {
-	local hook i j pids users line ip=${MLAB_ATTACKERS[0]} owner_ip=${MLAB_ATTACKERS[3]}
-	local MTA_STANDINS
+	local hook i j pids users line notice messages ip=${MLAB_ATTACKERS[0]}
+	local owner_ip=${MLAB_ATTACKERS[3]} MTA_STANDINS
 
 	trap 'mta_daemon_stop; mlab_down >/dev/null 2>&1' EXIT
 	mlab_up >"$T/mlab.out" 2>&1 || fail "mail lab: $(tail -n 3 "$T/mlab.out")"
@@ -207,7 +209,9 @@ test_notify_dovecot_lock()
 	MTA_CONF=$T/mta.conf
 	users=$MLAB/dovecot/users
 	line=$(grep "^$MLAB_VICTIM:" "$users")
-	hook=$(notify_hook dovecot "exec $ROOT/dist/hooks/dovecot-passwd-lock $users")
+	hook=$(notify_hook mail "set -e; ev=\$(cat)
+printf '%s\\n' \"\$ev\" | $ROOT/dist/hooks/dovecot-passwd-lock $users
+printf '%s\\n' \"\$ev\" | MAIL_CONFIG=$MLAB_POSTFIX_DIR $ROOT/dist/hooks/owner-notice-mail $MLAB_INFO")
 	mta_write_config "$MTA_CONF" "[notify]" "exec = $hook"
 	# The unit makes /etc/dovecot writable: the lab's Dovecot directory stands in for it.
 	MTA_STANDINS=("/etc/dovecot=$MLAB/dovecot")
@@ -234,13 +238,25 @@ test_notify_dovecot_lock()
 	fi
 	mlab_imap "$owner_ip" "$MLAB_ALICE" "$MLAB_ALICE_PASS" >/dev/null ||
 		fail "another account's login refused"
+
+	nl_wait_until 100 mta_is 1 mlab_mailbox_count "$MLAB_INFO" ||
+		fail "no notice delivered: $(tail -n 3 "$MLAB_MAILLOG")"
+	notice=$(find "$MLAB/mail/$MLAB_DOMAIN/${MLAB_INFO%@*}/new" -type f)
+	messages=$(jq -r --arg p "sasl:$MLAB_VICTIM" \
+		'select(.target == $p and .action == "contain") | .params.messages' "$T/audit.log")
+	grep -qx "Subject: Your mail account $MLAB_VICTIM was paused" "$notice" ||
+		fail "the notice's subject: $(grep Subject "$notice")"
+	grep -qx "  messages:    $messages" "$notice" ||
+		fail "the notice's figures ($messages messages): $(grep -A4 'What we saw' "$notice")"
+	grep -qx "  from:        $ip" "$notice" || fail "the notice's client address: $(grep from: "$notice")"
+
 	mta_sg release "sasl:$MLAB_VICTIM" >/dev/null
 	nl_wait_until 100 grep -qx "$line" "$users" || fail "not unlocked: $(grep "^$MLAB_VICTIM:" "$users")"
-	expect_eq "the unlocked line" "$line" "$(grep "^$MLAB_VICTIM:" "$users")"
 	mlab_imap "$owner_ip" "$MLAB_VICTIM" "$MLAB_VICTIM_PASS" >/dev/null ||
 		fail "the released account's login refused"
-	# Its alerts and containment, then the release: every event's run went well.
+	# Its alerts and containment, then the release: every event's run went well, one notice.
 	nl_wait_until 50 notify_all_ok || true
 	expect_eq "hook runs ok, failed" "$(notify_mta_events) 0" \
 		"$(notify_hook_runs ok) $(notify_hook_runs failed)"
+	expect_eq "notices" 1 "$(mlab_mailbox_count "$MLAB_INFO")"
 }
