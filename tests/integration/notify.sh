@@ -10,7 +10,7 @@
 # (mta.sh's). Sourced by run.sh.
 
 TESTS+=(notify_exec_json notify_exec_timeout notify_hook_refused notify_alertmanager
-	notify_mail_hooks)
+	notify_alertmanager_down notify_mail_hooks)
 
 NOTIFY_AM=127.0.0.1:9093
 
@@ -173,6 +173,21 @@ test_notify_alertmanager()
 	expect_metric smtpguard_notify_alertmanager_alerts 0
 	expect_metric 'smtpguard_notify_alertmanager_posts_total{result="ok"}' 2
 	expect_metric 'smtpguard_notify_alertmanager_posts_total{result="failed"}' 0
+}
+
+# Alertmanager down: each post fails, counted, told once for the streak;
+# the alert is kept (firing, then resolved) for the next post.
+test_notify_alertmanager_down()
+{
+	write_config "$T/smtpguard.conf" "[notify]" "alertmanager = http://$NOTIFY_AM"
+	start_daemon "$T/smtpguard.conf"
+	connect_as "$USER_A" -n 60 "$NET4" 25 >/dev/null
+	expect_metric 'smtpguard_notify_alertmanager_posts_total{result="failed"}' 1
+	sg release "$USER_A" >/dev/null
+	expect_metric 'smtpguard_notify_alertmanager_posts_total{result="failed"}' 2
+	expect_metric 'smtpguard_notify_alertmanager_posts_total{result="ok"}' 0
+	expect_metric smtpguard_notify_alertmanager_alerts 1
+	expect_eq "lines about it" 1 "$(grep -c "alertmanager: posting to http://$NOTIFY_AM: .*; kept, posted again every 60 s" "$T/daemon.log")"
 }
 
 # The events the daemon in the mail lab notified.

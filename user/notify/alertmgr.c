@@ -168,8 +168,8 @@ static void post_all(struct sg_am *a, const char *url, time_t now)
 		a->st.posts_failed++;
 		/* Once a streak: a down Alertmanager is one line, not one a minute. */
 		if (!a->failing)
-			sg_error("alertmanager: posting %d alerts to %s: %s; retried every %d s",
-				 a->n, url, a->err, SG_AM_RESEND_S);
+			sg_error("alertmanager: posting to %s: %s; kept, posted again every %d s",
+				 url, a->err, SG_AM_RESEND_S);
 		a->failing = 1;
 		return;
 	}

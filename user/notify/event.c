@@ -59,7 +59,8 @@ static json_t *principal(const json_t *entry, const char **kind)
 /*
  * "smtpguard explain WHO", to be pasted into a root shell: WHO (which a
  * customer may have chosen) single-quoted unless it is plain. An address's
- * prefix length goes: explain takes the address.
+ * prefix length goes: explain takes the address. The host-wide alert names
+ * no one: its line is in the audit log.
  */
 static json_t *explain(const char *who, const char *kind)
 {
@@ -70,7 +71,7 @@ static json_t *explain(const char *who, const char *kind)
 	json_t *v;
 
 	if (!strcmp(kind, "host"))
-		return json_string("smtpguard mail report");
+		return json_string("smtpguard log");
 	buf = malloc(4 * len + 32);
 	if (!buf)
 		return NULL;
