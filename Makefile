@@ -201,6 +201,7 @@ install: all
 		install -m 0644 dist/smtpguard.conf $(DESTDIR)/etc/smtpguard/smtpguard.conf
 	install -D -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/smtpguard/README.md
 	install -D -m 0644 dist/smtpguard.logrotate $(DESTDIR)/etc/logrotate.d/smtpguard
+	install -D -m 0755 -t $(DESTDIR)$(PREFIX)/share/smtpguard/hooks dist/hooks/*
 
 format:
 	clang-format -i bpf/*.c bpf/*.h include/*.h user/*/*.c user/*/*.h tests/*/*.c
