@@ -243,6 +243,7 @@ struct sg_campaign_cfg {
 #define SG_URL_MAX 512
 struct sg_notify_cfg {
 	char alertmanager[SG_URL_MAX]; /* its base URL; "": none */
+	__u64 alertmanager_resend_ns;  /* alerts posted again this often */
 	char exec[PATH_MAX];	       /* the hook; "": none. Root's alone (util/safepath.h) */
 	__u64 exec_timeout_ns;
 };

@@ -194,6 +194,8 @@
 	X(campaign, host_new_senders, parse_threshold, FIELD(campaign.host_new_senders), 0, "10")  \
 	X(campaign, host_factor, parse_factor, FIELD(campaign.host_factor), 0, "3")                \
 	X(notify, alertmanager, parse_url, FIELD(notify.alertmanager), EMPTY, "")                  \
+	X(notify, alertmanager_resend, parse_duration, FIELD(notify.alertmanager_resend_ns), 0,    \
+	  "1m")                                                                                    \
 	X(notify, exec, parse_hook, FIELD(notify.exec), EMPTY, "")                                 \
 	X(notify, exec_timeout, parse_duration, FIELD(notify.exec_timeout_ns), 0, "5s")            \
 	X(override, limit, parse_limit, OVERRIDE(limit), 0, NULL)                                  \

@@ -147,8 +147,9 @@ static int post(struct sg_am *a, const char *url, const char *text)
 }
 
 /* Every alert known, in one post; the endings forgotten once it worked. */
-static void post_all(struct sg_am *a, const char *url, time_t now)
+static void post_all(struct sg_am *a, const struct sg_notify_cfg *c, time_t now)
 {
+	const char *url = c->alertmanager;
 	json_t *all = json_array();
 	char *text;
 	int i, err;
@@ -168,8 +169,9 @@ static void post_all(struct sg_am *a, const char *url, time_t now)
 		a->st.posts_failed++;
 		/* Once a streak: a down Alertmanager is one line, not one a minute. */
 		if (!a->failing)
-			sg_error("alertmanager: posting to %s: %s; kept, posted again every %d s",
-				 url, a->err, SG_AM_RESEND_S);
+			sg_error("alertmanager: posting to %s: %s; kept, posted again every %llu s",
+				 url, a->err,
+				 (unsigned long long)(c->alertmanager_resend_ns / 1000000000ULL));
 		a->failing = 1;
 		return;
 	}
@@ -182,7 +184,7 @@ static void post_all(struct sg_am *a, const char *url, time_t now)
 			forget(a, i);
 }
 
-void sg_am_event(struct sg_am *a, const json_t *e, const char *url, time_t now)
+void sg_am_event(struct sg_am *a, const json_t *e, const struct sg_notify_cfg *c, time_t now)
 {
 	enum sg_notify_event ev = sg_event_of(e);
 	const char *name = alertnames[ev];
@@ -220,13 +222,15 @@ void sg_am_event(struct sg_am *a, const json_t *e, const char *url, time_t now)
 			keep(a, key, b, ev == SG_EVENT_ALERT);
 		}
 	}
-	post_all(a, url, now);
+	post_all(a, c, now);
 }
 
-void sg_am_tick(struct sg_am *a, const char *url, time_t now)
+void sg_am_tick(struct sg_am *a, const struct sg_notify_cfg *c, time_t now)
 {
-	if (now - a->posted >= SG_AM_RESEND_S || now < a->posted)
-		post_all(a, url, now);
+	time_t every = (time_t)(c->alertmanager_resend_ns / 1000000000ULL);
+
+	if (now - a->posted >= every || now < a->posted)
+		post_all(a, c, now);
 }
 
 void sg_am_stats(const struct sg_am *a, struct sg_am_stats *out)

@@ -54,7 +54,7 @@ static void on_entry(int index, const char *line, size_t len, void *ctx)
 	if (t->set.exec[0])
 		sg_hooks_push(t->n->hooks, json_dumps(e, JSON_COMPACT));
 	if (t->set.alertmanager[0])
-		sg_am_event(t->n->am, e, t->set.alertmanager, t->now);
+		sg_am_event(t->n->am, e, &t->set, t->now);
 	json_decref(e);
 }
 
@@ -111,7 +111,7 @@ static void *notifier(void *arg)
 		if (sg_follower_read(n->follow, READ_MAX, on_entry, &t) < 0)
 			n->following[0] = '\0'; /* followed anew at the next turn */
 		if (t.set.alertmanager[0])
-			sg_am_tick(n->am, t.set.alertmanager, t.now);
+			sg_am_tick(n->am, &t.set, t.now);
 		pthread_mutex_lock(&n->lock);
 		sg_am_stats(n->am, &n->st.am);
 		pthread_mutex_unlock(&n->lock);
