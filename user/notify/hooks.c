@@ -35,8 +35,10 @@ struct sg_hooks {
 /* The outcome of one run, logged when it failed. */
 static enum sg_hook_outcome run(const char *path, const char *text, __u64 timeout_ns)
 {
+	__u64 ms = timeout_ns / 1000000;
 	char *argv[] = { (char *)path, NULL }, out[512];
-	int ret = sg_subproc_run(argv, text, out, sizeof(out), (int)(timeout_ns / 1000000));
+	/* A timeout of weeks is as good as none: what an int of ms holds. */
+	int ret = sg_subproc_run(argv, text, out, sizeof(out), ms > INT_MAX ? INT_MAX : (int)ms);
 
 	out[strcspn(out, "\n")] = '\0';
 	if (!ret)
