@@ -41,15 +41,19 @@ notify_record()
 # The daemon throttles USER_A for the customer's hostile mailer: its
 # command line (a quote, a backslash, a newline, $(...) and a fake JSON
 # field) reaches the hook as one JSON string, exactly, and runs nothing;
-# the release by the CLI is an event too.
+# the release by the CLI is an event too. [notify] is set by a reload.
 test_notify_exec_json()
 {
 	local uid hook want
 
 	uid=$(id -u "$USER_A")
 	hook=$(notify_record)
-	write_config "$T/smtpguard.conf" "[notify]" "exec = $hook"
+	# Turned on by a reload: the notifications start with it.
+	write_config "$T/smtpguard.conf"
 	start_daemon "$T/smtpguard.conf"
+	write_config "$T/smtpguard.conf" "[notify]" "exec = $hook"
+	kill -HUP "$DAEMON_PID"
+	nl_wait_until 30 grep -q "reloaded $T/smtpguard.conf" "$T/daemon.log" || fail "no reload"
 	# shellcheck disable=SC2016 # expanded by the user's bash, if by anyone
 	as_user "$USER_A" bash -c 'exec -a "$0" bash -c "$1"' \
 		$'x"}, "event": "release" \\ $(touch /tmp/pwned-'"$ID"$')\n`id`' \
