@@ -20,6 +20,7 @@ struct sg_am {
 	struct alert alerts[SG_AM_MAX];
 	int n;
 	time_t posted; /* the last post's time, done or failed */
+	int changed;   /* by an event since: posted at the next tick */
 	int failing;   /* the last post failed: the next that works says so */
 	struct sg_am_stats st;
 	char err[CURL_ERROR_SIZE];
@@ -155,6 +156,7 @@ static void post_all(struct sg_am *a, const struct sg_notify_cfg *c, time_t now)
 	int i, err;
 
 	a->posted = now;
+	a->changed = 0;
 	if (!a->n) {
 		json_decref(all);
 		return;
@@ -184,7 +186,7 @@ static void post_all(struct sg_am *a, const struct sg_notify_cfg *c, time_t now)
 			forget(a, i);
 }
 
-void sg_am_event(struct sg_am *a, const json_t *e, const struct sg_notify_cfg *c, time_t now)
+void sg_am_event(struct sg_am *a, const json_t *e, time_t now)
 {
 	enum sg_notify_event ev = sg_event_of(e);
 	const char *name = alertnames[ev];
@@ -222,14 +224,14 @@ void sg_am_event(struct sg_am *a, const json_t *e, const struct sg_notify_cfg *c
 			keep(a, key, b, ev == SG_EVENT_ALERT);
 		}
 	}
-	post_all(a, c, now);
+	a->changed = 1;
 }
 
 void sg_am_tick(struct sg_am *a, const struct sg_notify_cfg *c, time_t now)
 {
 	time_t every = (time_t)(c->alertmanager_resend_ns / 1000000000ULL);
 
-	if (now - a->posted >= every || now < a->posted)
+	if (a->changed || now - a->posted >= every || now < a->posted)
 		post_all(a, c, now);
 }
 

@@ -54,7 +54,7 @@ static void on_entry(int index, const char *line, size_t len, void *ctx)
 	if (t->set.exec[0])
 		sg_hooks_push(t->n->hooks, json_dumps(e, JSON_COMPACT));
 	if (t->set.alertmanager[0])
-		sg_am_event(t->n->am, e, &t->set, t->now);
+		sg_am_event(t->n->am, e, t->now);
 	json_decref(e);
 }
 
