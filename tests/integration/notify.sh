@@ -210,13 +210,14 @@ notify_hook_runs() # OUTCOME
 # Scenario S4 as the provider should have done it, with the shipped hooks
 # (dist/hooks) behind one wrapper: the account a bot guessed is contained;
 # dovecot-passwd-lock locks its login in Dovecot's passwd-file at once (its
-# right password no longer logs in, another account's still does), and
+# right password no longer logs in over IMAP or SMTP AUTH, another
+# account's still does), and
 # owner-notice-mail mails the contact one notice through the lab's Postfix,
 # the audited figures in it; the release unlocks it, the file as it was.
 test_notify_mail_hooks()
 {
 	local hook i j pids users line notice messages ip=${MLAB_ATTACKERS[0]}
-	local owner_ip=${MLAB_ATTACKERS[3]} MTA_STANDINS
+	local owner_ip=${MLAB_ATTACKERS[3]} rc MTA_STANDINS
 
 	trap 'mta_daemon_stop; mlab_down >/dev/null 2>&1' EXIT
 	mlab_up >"$T/mlab.out" 2>&1 || fail "mail lab: $(tail -n 3 "$T/mlab.out")"
@@ -246,13 +247,17 @@ printf '%s\\n' \"\$ev\" | MAIL_CONFIG=$MLAB_POSTFIX_DIR $ROOT/dist/hooks/owner-n
 	done
 	nl_wait_until 100 grep -q "^$MLAB_VICTIM:.*nologin" "$users" ||
 		fail "not locked: $(grep -E "notify|action" "$MTA_DAEMON_LOG" | tail -n 3)"
-	expect_eq "the locked line" "$line::::::nologin reason=smtpguard-contained" \
+	expect_eq "the locked line" "$line::::::nologin reason=smtpguard-contained allow_nets=0.0.0.0/32" \
 		"$(grep "^$MLAB_VICTIM:" "$users")"
 	if mlab_imap "$owner_ip" "$MLAB_VICTIM" "$MLAB_VICTIM_PASS" >/dev/null 2>&1; then
 		fail "the contained account still logs in over IMAP"
 	fi
 	mlab_imap "$owner_ip" "$MLAB_ALICE" "$MLAB_ALICE_PASS" >/dev/null ||
 		fail "another account's login refused"
+	rc=0
+	mlab_swaks "$owner_ip" "$MLAB_VICTIM" "$MLAB_VICTIM_PASS" "$MLAB_VICTIM" ok@partner.example \
+		>/dev/null 2>&1 || rc=$?
+	expect_eq "swaks' status for the contained account (28: AUTH refused)" 28 "$rc"
 
 	nl_wait_until 100 mta_is 1 mlab_mailbox_count "$MLAB_INFO" ||
 		fail "no notice delivered: $(tail -n 3 "$MLAB_MAILLOG")"
@@ -269,6 +274,8 @@ printf '%s\\n' \"\$ev\" | MAIL_CONFIG=$MLAB_POSTFIX_DIR $ROOT/dist/hooks/owner-n
 	nl_wait_until 100 grep -qx "$line" "$users" || fail "not unlocked: $(grep "^$MLAB_VICTIM:" "$users")"
 	mlab_imap "$owner_ip" "$MLAB_VICTIM" "$MLAB_VICTIM_PASS" >/dev/null ||
 		fail "the released account's login refused"
+	mlab_swaks "$owner_ip" "$MLAB_VICTIM" "$MLAB_VICTIM_PASS" "$MLAB_VICTIM" ok@partner.example \
+		>/dev/null 2>&1 || fail "the released account's SMTP AUTH refused"
 	# Its alerts and containment, then the release: every event's run went well, one notice.
 	nl_wait_until 50 notify_all_ok || true
 	expect_eq "hook runs ok, failed" "$(notify_mta_events) 0" \
