@@ -230,6 +230,7 @@ printf '%s\\n' \"\$ev\" | $ROOT/dist/hooks/dovecot-passwd-lock $users
 printf '%s\\n' \"\$ev\" | MAIL_CONFIG=$MLAB_POSTFIX_DIR $ROOT/dist/hooks/owner-notice-mail $MLAB_INFO")
 	mta_write_config "$MTA_CONF" "[notify]" "exec = $hook"
 	# The unit makes /etc/dovecot writable: the lab's Dovecot directory stands in for it.
+	# shellcheck disable=SC2034 # mta_daemon_start reads it
 	MTA_STANDINS=("/etc/dovecot=$MLAB/dovecot")
 	mta_daemon_start postfix "$MLAB_MAILLOG"
 	mlab_imap "$owner_ip" "$MLAB_VICTIM" "$MLAB_VICTIM_PASS" >/dev/null ||
