@@ -19,7 +19,7 @@ BPF_HDRS  := $(wildcard bpf/*.h) $(wildcard include/*.h)
 SKELS     := $(BPF_PROGS:%=$(BUILD)/%.skel.h)
 
 # user/ by layer; tests/layers.sh says which folder may include which.
-LAYERS    := util core kern host mail daemon cli
+LAYERS    := util core kern host mail notify daemon cli
 USER_SRCS := $(filter-out user/cli/main.c,$(foreach l,$(LAYERS),$(wildcard user/$(l)/*.c)))
 USER_OBJS := $(USER_SRCS:user/%.c=$(BUILD)/user/%.o)
 USER_HDRS := $(foreach l,$(LAYERS),$(wildcard user/$(l)/*.h))
@@ -106,14 +106,14 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(wildcard tests/fuzz/*.h) $(FUZZ_SRCS) user/mai
 
 # The whole log pipeline's fuzzer: the parsers and the core they feed.
 PIPELINE_SRCS := $(addprefix user/core/,mailstats.c mailorder.c mailwindow.c detect.c baseline.c brute.c config.c mailrec.c) \
-		 $(addprefix user/util/,htab.c parse.c render.c log.c tmpfile.c)
+		 $(addprefix user/util/,htab.c parse.c render.c log.c tmpfile.c safepath.c)
 $(BUILD)/fuzz/fuzz_pipeline: FUZZ_SRCS += $(PIPELINE_SRCS)
 $(BUILD)/fuzz/fuzz_pipeline: FUZZ_LIBS := -ljansson -lz -lbpf -lelf -lsystemd
 $(BUILD)/fuzz/fuzz_pipeline: $(PIPELINE_SRCS) $(USER_HDRS) include/sg_bucket.h
 
 # The config reader: inih, our line reader and the keys' parsers, pure but for the file.
 CONFIG_SRCS := $(addprefix user/core/,config.c config_load.c mailrec.c) \
-	       $(addprefix user/util/,parse.c render.c log.c)
+	       $(addprefix user/util/,parse.c render.c log.c safepath.c)
 $(BUILD)/fuzz/fuzz_config: FUZZ_SRCS := $(CONFIG_SRCS)
 $(BUILD)/fuzz/fuzz_config: FUZZ_LIBS := -linih -ljansson -lbpf
 $(BUILD)/fuzz/fuzz_config: $(CONFIG_SRCS) $(USER_HDRS) include/sg_bucket.h
@@ -217,6 +217,7 @@ install: all man
 	install -D -m 0644 dist/smtpguard.logrotate $(DESTDIR)/etc/logrotate.d/smtpguard
 	install -D -m 0644 dist/smtpguard.bash-completion \
 		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/smtpguard
+	install -D -m 0755 -t $(DESTDIR)$(PREFIX)/share/smtpguard/hooks dist/hooks/*
 
 # The Debian package, by dpkg-buildpackage in a copy of the tree's files (edits
 # not yet committed included) under build/deb/, where smtpguard_VERSION_ARCH.deb lands;

@@ -9,7 +9,7 @@ packages=(
 	libjansson-dev libcmocka-dev libinih-dev libmicrohttpd-dev libsystemd-dev
 	libcurl4-openssl-dev libyaml-dev libcrypt-dev openssl
 	iproute2 util-linux passwd uidmap procps jq curl
-	prometheus php-fpm libfcgi-bin systemd
+	prometheus prometheus-alertmanager php-fpm libfcgi-bin systemd
 	scdoc man-db groff-base
 	libclang-rt-14-dev
 	postfix dovecot-core dovecot-imapd dovecot-pop3d swaks
@@ -59,4 +59,8 @@ fi
 # its package would start a server banning on the host's own firewall.
 if [[ " ${missing[*]} " == *" fail2ban "* ]] && [ -d /run/systemd/system ]; then
 	systemctl disable --now fail2ban.service >/dev/null 2>&1 || true
+fi
+# The same for Alertmanager: the notification test starts its own on its loopback.
+if [[ " ${missing[*]} " == *" prometheus-alertmanager "* ]] && [ -d /run/systemd/system ]; then
+	systemctl disable --now prometheus-alertmanager.service >/dev/null 2>&1 || true
 fi

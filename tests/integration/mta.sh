@@ -27,6 +27,7 @@ MTA_DAEMON_TLOG=
 MTA_NS=   # where the mail server and the daemon run
 MTA_CONF= # the daemon's config
 MTA_ENTER=() # what enters the lab's mount namespace, where its MTA's commands work (Exim's)
+MTA_STANDINS=() # a test's own UNITPATH=PATH for the daemon's sandbox (daemon.sh's unit_sandbox)
 
 # The mail lab and the daemon for this test, removed however the test ends.
 # Extra config lines go at the end, in [detect] until they open a section.
@@ -106,7 +107,7 @@ mta_daemon_start() # MTA LOG
 	MTA_ENTER=()
 	if [ "$1" = postfix ]; then
 		unit_sandbox "/var/log=$MLAB" "/etc/postfix=$MLAB_POSTFIX_DIR" \
-			"/var/spool/postfix=$MLAB_SPOOL" "/var/lib/postfix=$MLAB/lib"
+			"/var/spool/postfix=$MLAB_SPOOL" "/var/lib/postfix=$MLAB/lib" "${MTA_STANDINS[@]}"
 	else
 		unit_sandbox "/var/log=$ELAB" "/etc/exim4=$ELAB_EXIM_DIR" \
 			"/var/spool/exim4=$ELAB_SPOOL" "/var/log/exim4=$ELAB/log" \

@@ -203,7 +203,7 @@ static void test_dist_file(void **state)
 	}
 	fclose(out);
 	fclose(in);
-	assert_int_equal(uncommented, 109); /* every key but [override NAME]'s */
+	assert_int_equal(uncommented, 113); /* every key but [override NAME]'s */
 	memset(c, 0xff, sizeof(*c));
 	assert_int_equal(load(text, c, err, sizeof(err)), 0);
 	assert_memory_equal(c, def, sizeof(*c));
@@ -643,6 +643,19 @@ static void test_errors(void **state)
 		{ "[dnsbl]\ninterval = soon\n",
 		  ":2: [dnsbl] interval: bad duration 'soon': expected a number, as in 90s, 15m, "
 		  "2h, 1d or 1h30m" },
+		{ "[notify]\nalertmanager = 127.0.0.1:9093\n",
+		  ":2: [notify] alertmanager: '127.0.0.1:9093' is not an http:// or https:// URL" },
+		{ "[notify]\nalertmanager = http://am/\"x\n",
+		  ":2: [notify] alertmanager: 'http://am/\"x': a URL has no blank, quote, '<', '>' "
+		  "or backslash" },
+		{ "[notify]\nexec = hooks/lock\n",
+		  ":2: [notify] exec: 'hooks/lock' is not an absolute path (the hook runs as root: "
+		  "it and its directories must be root's and writable by no one else)" },
+		{ "[notify]\nexec = /etc/passwd\n",
+		  ":2: [notify] exec: /etc/passwd is not executable (the hook runs as root: it and "
+		  "its directories must be root's and writable by no one else)" },
+		{ "[notify]\nexec_timeout = 0s\n",
+		  ":2: [notify] exec_timeout: bad duration '0s': a duration must be more than zero" },
 		/* The first error is the one reported. */
 		{ "[daemon]\nbad line\n[nowhere]\n",
 		  ":2: [daemon] expected 'key = value', got 'bad line'" },

@@ -21,6 +21,7 @@
 #include "sg_bucket.h"
 #include "util/log.h"
 #include "util/render.h"
+#include "util/safepath.h"
 
 #define LIST_SEPS " \t,"
 #define GLOB_SEPS " \t"
@@ -554,6 +555,29 @@ static int parse_mail_address(struct load *l, const struct key *k, const char *v
 {
 	if (*v && !sg_notice_address_ok(v))
 		return bad(l, "'%s' is not a plain address (local@domain)", v);
+	return set_str(l, field(l, k, k->off), k->size, v);
+}
+
+/* An http(s) URL: the rest is libcurl's to judge, at the first post. */
+static int parse_url(struct load *l, const struct key *k, const char *v)
+{
+	if (*v && strncmp(v, "http://", 7) && strncmp(v, "https://", 8))
+		return bad(l, "'%s' is not an http:// or https:// URL", v);
+	if (strpbrk(v, " \t\"'<>\\"))
+		return bad(l, "'%s': a URL has no blank, quote, '<', '>' or backslash", v);
+	return set_str(l, field(l, k, k->off), k->size, v);
+}
+
+/* A program root runs: refused unless root alone can change it, or a customer could plant one. */
+static int parse_hook(struct load *l, const struct key *k, const char *v)
+{
+	char why[PATH_MAX + 64];
+
+	if (*v && sg_path_root_only(v, why, sizeof(why)))
+		return bad(l,
+			   "%s (the hook runs as root: it and its directories must be root's "
+			   "and writable by no one else)",
+			   why);
 	return set_str(l, field(l, k, k->off), k->size, v);
 }
 

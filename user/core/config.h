@@ -23,23 +23,23 @@
 /* A config larger than this is refused: it is typed by hand, and read whole on every reload. */
 #define SG_CONFIG_MAX_BYTES (1 << 20)
 /* Outside the Prometheus default-port allocations (9100-9999 and 9090-9094). */
-#define SG_EXPORTER_PORT 9025
-#define SG_CONTROL_SOCKET "/run/smtpguard/control.sock" /* [exporter] control */
-#define SG_AUDIT_LOG "/var/log/smtpguard/audit.log"
-#define SG_MAX_FPM 16
-#define SG_MAX_NAMES 32 /* users in an allow or MTA list */
-#define SG_MAX_OVERRIDES 256
-#define SG_BASELINES_PATH "/var/lib/smtpguard/baselines.gz"
-#define SG_CONTAINED_PATH "/var/lib/smtpguard/contained.json"
-#define SG_MAX_MTA_LOGS 8
-#define SG_MAX_TOP 1000 /* [exporter] top_senders at most */
-#define SG_MAX_NETS 64 /* prefixes in an allow or trusted list */
-#define SG_MAX_DISTRIBUTED 128 /* [bruteforce] distributed at most: sources kept per account */
-#define SG_IPV6_PREFIX_MIN 32 /* [bruteforce] ipv6_prefix at least */
-#define SG_MAX_ZONES 16 /* [dnsbl] zones */
-#define SG_MAX_DNSBL_ADDRS 16 /* [dnsbl] addresses */
-#define SG_DOMAIN_MAX 254 /* a DNS name, with its NUL */
-#define SG_OFFENDERS_PATH "/var/lib/smtpguard/offenders.json"
+#define SG_EXPORTER_PORT   9025
+#define SG_CONTROL_SOCKET  "/run/smtpguard/control.sock" /* [exporter] control */
+#define SG_AUDIT_LOG	   "/var/log/smtpguard/audit.log"
+#define SG_MAX_FPM	   16
+#define SG_MAX_NAMES	   32 /* users in an allow or MTA list */
+#define SG_MAX_OVERRIDES   256
+#define SG_BASELINES_PATH  "/var/lib/smtpguard/baselines.gz"
+#define SG_CONTAINED_PATH  "/var/lib/smtpguard/contained.json"
+#define SG_MAX_MTA_LOGS	   8
+#define SG_MAX_TOP	   1000 /* [exporter] top_senders at most */
+#define SG_MAX_NETS	   64	/* prefixes in an allow or trusted list */
+#define SG_MAX_DISTRIBUTED 128	/* [bruteforce] distributed at most: sources kept per account */
+#define SG_IPV6_PREFIX_MIN 32	/* [bruteforce] ipv6_prefix at least */
+#define SG_MAX_ZONES	   16	/* [dnsbl] zones */
+#define SG_MAX_DNSBL_ADDRS 16	/* [dnsbl] addresses */
+#define SG_DOMAIN_MAX	   254	/* a DNS name, with its NUL */
+#define SG_OFFENDERS_PATH  "/var/lib/smtpguard/offenders.json"
 
 /* [mta] type: enum sg_mta_type (mailrec.h), or detected. */
 #define SG_MTA_AUTO SG_MTA__MAX
@@ -53,41 +53,38 @@ enum sg_mta_source {
 
 /* What the daemon does when a rule raises an alert: [actions]'s words. */
 #define SG_ACTION_LIST(X)                                                                          \
-	X(SG_ACT_ALERT, "alert") /* log, audit and count only */                                  \
+	X(SG_ACT_ALERT, "alert") /* log, audit and count only */                                   \
 	X(SG_ACT_THROTTLE, "throttle")                                                             \
 	X(SG_ACT_BLOCK, "block")                                                                   \
 	X(SG_ACT_KILL, "kill") /* SIGKILL the principal's sending processes */
 
-enum sg_action {
-	SG_ACTION_LIST(SG_ENUM_VALUE)
-	SG_ACTIONS
-};
+enum sg_action { SG_ACTION_LIST(SG_ENUM_VALUE) SG_ACTIONS };
 
 extern const char *const sg_action_names[SG_ACTIONS];
 
 struct sg_response {
-	__u32 kind; /* enum sg_action */
-	__u32 burst; /* throttle */
+	__u32 kind;	     /* enum sg_action */
+	__u32 burst;	     /* throttle */
 	__u64 rate_per_hour; /* throttle */
-	__u64 for_ns; /* throttle and block: the policy expires after this */
+	__u64 for_ns;	     /* throttle and block: the policy expires after this */
 };
 
 /* A principal with limits of its own: a known bulk sender. */
 struct sg_override {
-	char name[64]; /* a user name or a UID, as the section header gives it */
-	int line; /* of the header */
-	int has_limit; /* limit given: the kernel policy instead of the default */
+	char name[64];		/* a user name or a UID, as the section header gives it */
+	int line;		/* of the header */
+	int has_limit;		/* limit given: the kernel policy instead of the default */
 	struct sg_policy limit; /* observe ("none") or throttle */
 	struct sg_thresholds t; /* [detect]'s, with the keys the section gives */
-	__u32 given; /* which of the threshold keys the section gives */
-	int alert_only; /* actions = alert: never throttled, blocked or killed by a rule */
+	__u32 given;		/* which of the threshold keys the section gives */
+	int alert_only;		/* actions = alert: never throttled, blocked or killed by a rule */
 };
 
 struct sg_daemon_cfg {
 	char interfaces[SG_MAX_IFACES][IF_NAMESIZE];
-	int n_interfaces; /* 0: the interfaces that carry a default route */
+	int n_interfaces;      /* 0: the interfaces that carry a default route */
 	char cgroup[PATH_MAX]; /* "": where the hooks are, else the cgroup2 root */
-	int detach_on_exit; /* 0: SIGTERM leaves the programs attached and enforcing */
+	int detach_on_exit;    /* 0: SIGTERM leaves the programs attached and enforcing */
 	enum sg_log_level log_level;
 	char subuid[PATH_MAX]; /* sub-UID ranges policed as their owners'; "": none */
 };
@@ -112,13 +109,13 @@ struct sg_exporter_cfg {
 	int enabled;	      /* 0: no HTTP listener */
 	char listen_host[64]; /* numeric IPv4 or IPv6 address */
 	__u16 listen_port;
-	__u32 top_senders; /* K: per-sender series for the K busiest only */
+	__u32 top_senders;	   /* K: per-sender series for the K busiest only */
 	char control[PATH_MAX];	   /* the root-only unix socket: /senders, /explain, /accounts */
 	char web_config[PATH_MAX]; /* TLS and basic auth of listen; "": neither */
 };
 
 struct sg_attribution_cfg {
-	__u32 recent_uids; /* UIDs kept in the recent-senders table */
+	__u32 recent_uids;    /* UIDs kept in the recent-senders table */
 	__u32 recent_per_uid; /* processes kept per UID */
 	char cpanel_userdomains[PATH_MAX];
 	char cpanel_trueuserowners[PATH_MAX];
@@ -140,7 +137,7 @@ struct sg_audit_cfg {
 
 struct sg_detect_cfg {
 	struct sg_thresholds thresholds;
-	char baselines[PATH_MAX]; /* "": not persisted */
+	char baselines[PATH_MAX];     /* "": not persisted */
 	char allow[SG_MAX_NAMES][64]; /* users or UIDs never acted on */
 	int n_allow;
 	char mta_users[SG_MAX_NAMES][64]; /* the MTA's own users: never acted on per UID */
@@ -164,8 +161,8 @@ struct sg_mta_cfg {
 	char contained_path[PATH_MAX]; /* what is contained, for release with the daemon down */
 	__u64 hold_grace_ns; /* a message held over budget goes on after this unless condemned */
 	char policy_socket[108]; /* "auto", "none" or the policy service's socket (sun_path) */
-	int source;		       /* enum sg_mta_source */
-	int trust_syslog;	       /* follow log files local users can write into */
+	int source;		 /* enum sg_mta_source */
+	int trust_syslog;	 /* follow log files local users can write into */
 	char dovecot_config[PATH_MAX]; /* doveconf -c: where Dovecot's own log files are named */
 	char journal_users[SG_MAX_NAMES][64]; /* with root: whose journal lines are taken */
 	int n_journal_users;
@@ -182,8 +179,8 @@ struct sg_bruteforce_cfg {
 	int n_syn_ports;
 	__u32 distributed; /* addresses failing on one account in window; 0: off */
 	__u32 guessed; /* failures on an account from an address, then its login: guessed; 0: off */
-	__u64 ban_ns;	   /* the first ban */
-	__u32 ban_factor;  /* each repeat offence's ban is this times the last */
+	__u64 ban_ns;  /* the first ban */
+	__u32 ban_factor; /* each repeat offence's ban is this times the last */
 	__u64 ban_max_ns;
 	__u64 forget_ns; /* an offence older than this no longer counts as a repeat */
 	struct sg_ban_key allow[SG_MAX_NETS]; /* the operator's networks: never banned */
@@ -226,7 +223,7 @@ struct sg_budget_cfg {
  * host's bounce share and new senders jumping together (core/campaign.h).
  */
 struct sg_campaign_cfg {
-	__u32 accounts;	     /* distinct accounts one address logs in to within window; 0: off */
+	__u32 accounts; /* distinct accounts one address logs in to within window; 0: off */
 	__u64 window_ns;
 	double bounce_share; /* of its sessions' remote deliveries, with at least bounce_min */
 	__u32 bounce_min;
@@ -239,13 +236,19 @@ struct sg_campaign_cfg {
 	double host_factor;
 };
 
-/* Who is told of a containment. */
+#define SG_URL_MAX 512
+/* Who is told of the daemon's actions: Alertmanager and a hook (notify/notify.h), and the contained
+ * account's owner (core/notice.h). */
 struct sg_notify_cfg {
 	int owner_mail;			      /* the contained account's owner gets a notice */
 	char owner_template[PATH_MAX];	      /* its text (core/notice.h) */
 	char owner_fallback[SG_MTA_ADDR_MAX]; /* when no owner's address is found; "": none */
 	char cpanel_users[PATH_MAX];	      /* cPanel's users/USER files (CONTACTEMAIL=) */
 	char directadmin_users[PATH_MAX];     /* DirectAdmin's USER/user.conf files (email=) */
+	char alertmanager[SG_URL_MAX];	      /* its base URL; "": none */
+	__u64 alertmanager_resend_ns;	      /* alerts posted again this often */
+	char exec[PATH_MAX]; /* the hook; "": none. Root's alone (util/safepath.h) */
+	__u64 exec_timeout_ns;
 };
 
 /* One member a section; dist/smtpguard.conf documents them in this order. */

@@ -201,6 +201,11 @@
 	X(notify, cpanel_users, parse_path, FIELD(notify.cpanel_users), 0, "/var/cpanel/users")    \
 	X(notify, directadmin_users, parse_path, FIELD(notify.directadmin_users), 0,               \
 	  "/usr/local/directadmin/data/users")                                                     \
+	X(notify, alertmanager, parse_url, FIELD(notify.alertmanager), EMPTY, "")                  \
+	X(notify, alertmanager_resend, parse_duration, FIELD(notify.alertmanager_resend_ns), 0,    \
+	  "1m")                                                                                    \
+	X(notify, exec, parse_hook, FIELD(notify.exec), EMPTY, "")                                 \
+	X(notify, exec_timeout, parse_duration, FIELD(notify.exec_timeout_ns), 0, "5s")            \
 	X(override, limit, parse_limit, OVERRIDE(limit), 0, NULL)                                  \
 	X(override, burst, parse_burst, OVERRIDE(limit.burst), 0, NULL)                            \
 	X(override, actions, parse_actions, OVERRIDE(alert_only), 0, NULL)                         \

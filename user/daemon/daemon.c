@@ -288,6 +288,9 @@ void sg_daemon_reload(struct daemon *d)
 	err = sg_dnsblwatch_apply(&d->dnsbl, &d->cfg->dnsbl);
 	if (err)
 		sg_error("dnsbl: %s; the previous checks go on", strerror(-err));
+	err = sg_notifier_apply(&d->notify, &d->cfg->notify, d->audit.path);
+	if (err)
+		sg_error("notify: %s; no notifications", strerror(-err));
 	sg_info("reloaded %s", d->path);
 	goto out;
 failed:
@@ -367,7 +370,14 @@ static void recall(struct daemon *d)
 /* What the loop watches and serves: the mail server's logs, the exporter, blocklist checks. */
 static int daemon_configure_loop(struct daemon *d)
 {
-	int err = sg_defence_init(&d->defence, &d->cfg->bruteforce, time(NULL));
+	/* First, so that it follows the audit log before anything is audited. */
+	int err = sg_notifier_apply(&d->notify, &d->cfg->notify, d->audit.path);
+
+	if (err) {
+		sg_error("starting the notifications: %s", strerror(-err));
+		return err;
+	}
+	err = sg_defence_init(&d->defence, &d->cfg->bruteforce, time(NULL));
 
 	d->defence.cfg = d->cfg;
 	if (!err)
@@ -426,6 +436,7 @@ static int daemon_loop(struct daemon *d)
 static void daemon_close(struct daemon *d)
 {
 	sg_dnsblwatch_stop(d->dnsbl);
+	sg_notifier_stop(d->notify);
 	sg_daemon_policy_stop(d);
 	sg_daemon_exporter_stop(d, d->ex);
 	ring_buffer__free(d->rb);

@@ -75,6 +75,36 @@ static void render_repairs(FILE *f, const struct daemon *d)
 			   d->repairs[i]);
 }
 
+/* [notify]: events told, hook runs by outcome, Alertmanager's posts and what was dropped. */
+static void render_notify(FILE *f, struct sg_notifier *n)
+{
+	static const char *const results[] = { "ok", "failed" };
+	struct sg_notify_stats st;
+	__u64 posts[2];
+
+	sg_notifier_stats(n, &st);
+	posts[0] = st.am.posts_ok;
+	posts[1] = st.am.posts_failed;
+	named_family(f, "smtpguard_notify_events_total", "counter",
+		     "Audited actions notified ([notify]), by event.", "event", sg_event_names,
+		     st.events, SG_EVENT__MAX);
+	named_family(f, "smtpguard_notify_hook_runs_total", "counter",
+		     "Runs of the [notify] exec hook, by outcome.", "outcome",
+		     sg_hook_outcome_names, st.hooks.runs, SG_HOOK__MAX);
+	named_family(f, "smtpguard_notify_alertmanager_posts_total", "counter",
+		     "Posts to Alertmanager, by result.", "result", results, posts, 2);
+	family(f, "smtpguard_notify_alertmanager_alerts", "gauge",
+	       "Alerts the daemon keeps posting to Alertmanager (firing, or resolved and not yet "
+	       "posted).");
+	sample_u64(f, "smtpguard_notify_alertmanager_alerts", NO_LABELS, st.am.active);
+	family(f, "smtpguard_notify_dropped_total", "counter",
+	       "Notifications dropped: the hook's queue full, or Alertmanager's alerts at their "
+	       "cap.");
+	sample_u64(f, "smtpguard_notify_dropped_total", LABELS({ "to", "exec" }), st.hooks.dropped);
+	sample_u64(f, "smtpguard_notify_dropped_total", LABELS({ "to", "alertmanager" }),
+		   st.am.dropped);
+}
+
 static int render_metrics(FILE *f, const void *arg)
 {
 	const struct metrics_arg *a = arg;
@@ -89,6 +119,7 @@ static int render_metrics(FILE *f, const void *arg)
 	       "(429): their client (a local UID, or a remote address) already held its share.");
 	sample_u64(f, "smtpguard_exporter_refused_total", NO_LABELS, a->exporter_refused);
 	render_repairs(f, a->d);
+	render_notify(f, a->d->notify);
 	return fflush(f) || ferror(f) ? -EIO : 0;
 }
 

@@ -28,6 +28,7 @@
 #include "host/attrib.h"
 #include "host/audit.h"
 #include "host/recent.h"
+#include "notify/notify.h"
 #include "kern/collect.h"
 #include "kern/pinwatch.h"
 
@@ -85,6 +86,7 @@ struct daemon {
 	int rates_started;
 	int tick_failed;	     /* the last tick could not read the maps */
 	struct sg_dnsblwatch *dnsbl; /* NULL: no blocklist checks */
+	struct sg_notifier *notify;  /* NULL: no notifications yet */
 	struct sg_inband *inband;    /* NULL: no MTA */
 	struct sg_policysrv *policy; /* NULL: no policy service */
 	char policy_path[108];	     /* where policy listens */

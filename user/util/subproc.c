@@ -81,11 +81,32 @@ static int pump(int in_fd, const char *input, int out_fd, char *out, size_t outl
 	return err;
 }
 
+/*
+ * The program in a process group of its own, so that a timeout kills what it
+ * started too (a script's sleep); with no signal blocked and SIGPIPE at its
+ * default, whatever the calling thread blocks or ignores.
+ */
+static void spawn_attr(posix_spawnattr_t *attr)
+{
+	sigset_t none, pipe;
+
+	sigemptyset(&none);
+	sigemptyset(&pipe);
+	sigaddset(&pipe, SIGPIPE);
+	posix_spawnattr_init(attr);
+	posix_spawnattr_setflags(attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
+					       POSIX_SPAWN_SETSIGDEF);
+	posix_spawnattr_setpgroup(attr, 0);
+	posix_spawnattr_setsigmask(attr, &none);
+	posix_spawnattr_setsigdefault(attr, &pipe);
+}
+
 int sg_subproc_run(char *const argv[], const char *input, char *out, size_t outlen, int timeout_ms)
 {
 	int in[2] = { -1, -1 }, pipe_out[2] = { -1, -1 }, status, err;
 	long long deadline = now_ms() + timeout_ms;
 	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
 	pid_t pid;
 
 	if (out && outlen)
@@ -98,7 +119,9 @@ int sg_subproc_run(char *const argv[], const char *input, char *out, size_t outl
 	posix_spawn_file_actions_adddup2(&fa, in[0], 0);
 	posix_spawn_file_actions_adddup2(&fa, pipe_out[1], 1);
 	posix_spawn_file_actions_adddup2(&fa, pipe_out[1], 2);
-	err = -posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+	spawn_attr(&attr);
+	err = -posix_spawnp(&pid, argv[0], &fa, &attr, argv, environ);
+	posix_spawnattr_destroy(&attr);
 	posix_spawn_file_actions_destroy(&fa);
 	close(in[0]);
 	close(pipe_out[1]);
@@ -111,7 +134,7 @@ int sg_subproc_run(char *const argv[], const char *input, char *out, size_t outl
 	signal(SIGPIPE, SIG_IGN);
 	err = pump(in[1], input, pipe_out[0], out, outlen, deadline);
 	if (err == -ETIMEDOUT)
-		kill(pid, SIGKILL);
+		kill(-pid, SIGKILL);
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
 			return -errno;

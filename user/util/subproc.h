@@ -12,7 +12,8 @@
 /*
  * Runs argv[0] (an absolute path, or found in PATH) with input (may be
  * NULL) on its stdin; up to outlen - 1 bytes of its output into out
- * (NUL-terminated; may be NULL). Killed after timeout_ms. Returns its exit
+ * (NUL-terminated; may be NULL). Killed after timeout_ms, with its process
+ * group (it runs in one of its own). Returns its exit
  * status (0 to 255), or -errno: -ETIMEDOUT when killed, -ENOENT when it
  * could not be run, -EINTR when it died of a signal.
  */
