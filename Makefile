@@ -133,9 +133,14 @@ PREVIOUS_COMMIT := 059141ee518ed9339b01ea2640b216937bbb1d8a
 previous:
 	@scripts/build-previous.sh $(PREVIOUS_COMMIT) $(BUILD)/previous
 
+# The fleet tests' CrowdSec LAPI: Debian's package unpacked, never installed.
+CROWDSEC := $(BUILD)/crowdsec/VERSION
+$(CROWDSEC): scripts/fetch-crowdsec.sh
+	@scripts/fetch-crowdsec.sh $(BUILD)/crowdsec
+
 # The integration tests put an empty program on clsact as another tool's filter.
 test: deps all $(UNIT_TESTS) $(BPF_TESTS) $(TOOLS) $(FUZZERS) $(BUILD)/empty.bpf.o \
-	$(KERNELS_INITRAMFS) previous
+	$(KERNELS_INITRAMFS) previous $(CROWDSEC)
 	@FUZZ_SECONDS=$(FUZZ_TEST_SECONDS) KERNELS="$(KERNELS_TEST)" tests/run.sh tests/layout/run.sh \
 		$(UNIT_TESTS) $(BPF_TESTS) tests/fuzz/run.sh tests/integration/run.sh \
 		tests/prometheus/run.sh tests/kernels/run.sh
@@ -163,7 +168,7 @@ test-fuzz: $(FUZZERS)
 fuzz: deps $(FUZZERS)
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) tests/run.sh tests/fuzz/run.sh
 
-test-integration: all $(TOOLS) $(BUILD)/empty.bpf.o previous
+test-integration: all $(TOOLS) $(BUILD)/empty.bpf.o previous $(CROWDSEC)
 	@tests/run.sh tests/integration/run.sh
 
 # The fault suite at full size; `make test` runs a short pass of it.
