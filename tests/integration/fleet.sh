@@ -92,3 +92,103 @@ test_fleet_ban()
 	expect_eq "audit of the lift" "unban $NET4/32" \
 		"$(jq -r 'select(.action == "unban") | "\(.action) \(.target)"' "$T/audit.log")"
 }
+
+fleet_pulls_after() # N: the daemon has pulled more than N times
+{
+	[ "$(metric smtpguard_crowdsec_pulls_total)" -gt "$1" ] 2>/dev/null
+}
+
+# Waits for two more pulls: what the LAPI had at the call has been applied.
+fleet_settle()
+{
+	local n
+
+	n=$(metric smtpguard_crowdsec_pulls_total)
+	nl_wait_until 50 fleet_pulls_after "$((n + 1))" || fail "the daemon stopped pulling: $(tail -n 3 "$T/daemon.log")"
+	# The tick after the pull applies it.
+	sleep 1.1
+}
+
+# A human's ban is neither shortened nor lifted by a decision, before or
+# after it; [bruteforce] allow wins over any decision.
+test_fleet_local_wins()
+{
+	local expires other=198.51.100.77
+
+	fleet_up
+	sg ban "$NET4/32" --for 2h >/dev/null
+	expires=$(fleet_ban_field "$NET4" expires_ns)
+	for v in "--ip $NET4" "--ip 203.0.113.9" "--range 203.0.113.0/24" "--ip $other"; do
+		# shellcheck disable=SC2086 # two words
+		cs_cscli decisions add $v --duration 1h >/dev/null 2>&1 || fail "cscli decisions add $v"
+	done
+	fleet_config "$T/fleet.conf" "[bruteforce]" "allow = 203.0.113.0/24, 127.0.0.0/8"
+	start_daemon "$T/fleet.conf"
+	expect_metric 'smtpguard_crowdsec_decisions_skipped_total{reason="allow"}' 2
+	expect_metric 'smtpguard_crowdsec_decisions_skipped_total{reason="local_ban"}' 1
+	expect_metric 'smtpguard_crowdsec_decisions_applied_total{origin="cscli",scope="ip"}' 1
+	expect_eq "$NET4's ban: the human's, as it was" "0 $expires" \
+		"$(fleet_ban_field "$NET4" reason) $(fleet_ban_field "$NET4" expires_ns)"
+	expect_eq "the fleet's ban of $other" 7 "$(fleet_ban_field "$other" reason)"
+	expect_eq "allowed 203.0.113.9 not banned" absent "$(fleet_ban_field 203.0.113.9 reason)"
+	expect_eq "bans in sg_bans" 2 "$(map_dump sg_bans | jq length)"
+
+	# A human bans what the fleet banned; the decision's delete leaves the human's ban.
+	sg ban "$other/32" --for 30m >/dev/null
+	cs_cscli decisions delete --ip "$NET4" >/dev/null 2>&1 || fail "cscli decisions delete $NET4"
+	cs_cscli decisions delete --ip "$other" >/dev/null 2>&1 || fail "cscli decisions delete $other"
+	fleet_settle
+	expect_eq "$NET4's ban after the delete" "0 $expires" \
+		"$(fleet_ban_field "$NET4" reason) $(fleet_ban_field "$NET4" expires_ns)"
+	expect_eq "$other's ban after the delete: the human's" 0 "$(fleet_ban_field "$other" reason)"
+	expect_metric 'smtpguard_crowdsec_decisions_lifted_total{scope="ip"}' 1
+	expect_eq "SYN from $NET4" "ok=0 eperm=0 other=1" "$(fleet_syn "$HOST4")"
+}
+
+fleet_metric_at_least() # SERIES MIN
+{
+	[ "$(metric "$1")" -ge "$2" ] 2>/dev/null
+}
+
+# A wrong key: one clear line and a metric, the daemon healthy, no crash
+# loop. A key file a customer could read is refused, and the right one is
+# root's alone: a test user cannot read it.
+test_fleet_bad_key()
+{
+	local line
+
+	fleet_up
+	cs_cscli decisions add --ip "$NET4" --duration 1h >/dev/null 2>&1 || fail "cscli decisions add"
+	echo "0123456789abcdef0123456789abcdef" >"$T/bouncer.key"
+	fleet_config "$T/fleet.conf"
+	start_daemon "$T/fleet.conf"
+	nl_wait_until 50 fleet_metric_at_least 'smtpguard_crowdsec_pull_errors_total{kind="auth"}' 2 ||
+		fail "no second auth error: $(grep crowdsec "$T/daemon.log" | tail -n 2)"
+	line="crowdsec: GET /v1/decisions/stream?startup=true&scopes=ip,range,smtpguard_account: HTTP 403: access forbidden (auth); retrying with back-off, the bans in force stay"
+	expect_eq "the auth error, said once" 1 "$(grep -cF "$line" "$T/daemon.log")"
+	expect_metric smtpguard_crowdsec_up 0
+	expect_eq "healthz" ok "$(http_get /healthz)"
+	expect_eq "no ban" absent "$(fleet_ban_field "$NET4" reason)"
+
+	# The right key, in a file a group or others may read: refused.
+	chmod 0711 "$T"
+	install -d -m 0755 "$T/etc"
+	(umask 022 && echo "$CS_KEY" >"$T/etc/bouncer.key")
+	expect_eq "a customer reads the 0644 key" "$CS_KEY" "$(as_user "$USER_A" cat "$T/etc/bouncer.key" 2>&1)"
+	sed -i "s|^api_key_file = .*|api_key_file = $T/etc/bouncer.key|" "$T/fleet.conf"
+	kill -HUP "$DAEMON_PID"
+	nl_wait_until 50 fleet_metric_at_least 'smtpguard_crowdsec_pull_errors_total{kind="key_file"}' 1 ||
+		fail "the 0644 key file was not refused"
+	grep -qF "crowdsec: $T/etc/bouncer.key is owned by UID 0 with mode 0644: it must be root's and not readable by a group or others" "$T/daemon.log" ||
+		fail "no line on the 0644 key file: $(grep crowdsec "$T/daemon.log" | tail -n 1)"
+	expect_eq "no ban from a refused key" absent "$(fleet_ban_field "$NET4" reason)"
+
+	# Made root's alone: the daemon pulls, and the customer is refused.
+	chmod 0600 "$T/etc/bouncer.key"
+	nl_wait_until 100 fleet_ban_reason_is "$NET4" 7 || fail "no ban once the key file is 0600"
+	expect_eq "a customer reads the 0600 key" "cat: $T/etc/bouncer.key: Permission denied" \
+		"$(as_user "$USER_A" cat "$T/etc/bouncer.key" 2>&1)"
+	expect_eq "the recovery, said once" 1 "$(grep -c "crowdsec: pulling decisions from $CS_URL again" "$T/daemon.log")"
+	expect_metric smtpguard_crowdsec_up 1
+	chmod 0700 "$T"
+}
