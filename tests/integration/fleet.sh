@@ -9,10 +9,16 @@
 # test needs two, is a second netns behind its own veth from $NS_NET,
 # with its own pins, cgroup and daemon. Sourced by run.sh.
 
-TESTS+=(fleet_ban fleet_local_wins fleet_bad_key)
+TESTS+=(fleet_ban fleet_two_servers fleet_local_wins fleet_bad_key)
 
 FLEET_LAPI4=192.0.2.1
 FLEET_PORT=8080
+# Server B: its netns and veth from $NS_NET, its address, pins and cgroup.
+NS_B=sgt-$ID-b
+VETH_B=sg${ID}b
+VETH_NB=sg${ID}m
+B4=100.64.0.1
+NB4=100.64.0.2
 
 # scripts/crowdsec-lab.sh: its cs_* functions.
 # shellcheck source=scripts/crowdsec-lab.sh
@@ -58,6 +64,57 @@ fleet_ban_reason_is() # ADDR REASON-NUMBER
 	[ "$(fleet_ban_field "$1" reason)" = "$2" ]
 }
 
+# Server B up: the netns, a veth from $NS_NET (whence $NET4 reaches it),
+# routes to the LAPI, its own pins, cgroup and attach, a sink on :587, and
+# its daemon on the lab's LAPI (state, audit and control socket its own).
+fleet_server_b()
+{
+	local conf=$T/b/fleet.conf
+
+	rm -rf "$T/b" "$PIN-b"
+	mkdir -p "$T/b/run"
+	nl_netns "$T" "$NS_B"
+	nl_veth "$NS_NET" "$VETH_NB" "$NS_B" "$VETH_B"
+	nl_addrs "$NS_B" "$VETH_B" "$B4/24"
+	ip -n "$NS_NET" addr add "$NB4/32" dev "$VETH_NB"
+	ip -n "$NS_NET" route add "$B4/32" dev "$VETH_NB" src "$NET4"
+	ip -n "$NS_B" route add "$NET4/32" dev "$VETH_B"
+	ip -n "$NS_B" route add "$FLEET_LAPI4/32" via "$NB4" dev "$VETH_B" onlink
+	nl_cgroup "$T" "$CG-b"
+	nl_in "$NS_B" env SMTPGUARD_PIN_DIR="$PIN-b" "$SG_BIN" attach --cgroup "$CG-b" -i "$VETH_B" \
+		>/dev/null 2>&1 || fail "attach on server B"
+	nl_carrier "$NS_NET" "$VETH_NB" "$NS_B" "$VETH_B" || fail "server B's veth never came up"
+	start_sink "$NS_B" "$T/b/sink.log" "$B4:587"
+	{
+		printf '%s\n' "[daemon]" "interfaces = $VETH_B" "cgroup = $CG-b" "[audit]" \
+			"log = $T/b/audit.log" "syslog = no" "[detect]" "baselines =" "mta_users =" \
+			"[mta]" "type = none" "state = $T/b/contained.json" "[bruteforce]" "state =" \
+			"[crowdsec]" "url = $CS_URL" "api_key_file = $T/b/bouncer.key" "interval = 1s" \
+			"[exporter]" "control = $T/b/run/control.sock"
+	} >"$conf"
+	(umask 077 && cs_bouncer_add "sgt-$ID-b" >"$T/b/bouncer.key") || fail "cscli bouncers add (B)"
+	unit_sandbox
+	SMTPGUARD_PIN_DIR=$PIN-b spawn_in "$NS_B" "${SANDBOX[@]}" "$SG_BIN" run -c "$conf" \
+		>>"$T/b/daemon.log" 2>&1
+	nl_wait_until 100 fleet_b_healthy || fail "server B not healthy: $(tail -n 3 "$T/b/daemon.log")"
+}
+
+fleet_b_healthy()
+{
+	[ "$(nl_in "$NS_B" curl -sS --max-time 5 "http://$EXPORTER/healthz" 2>/dev/null)" = ok ]
+}
+
+# Server B's sg_bans entry for ADDR/128: FIELD, or "absent".
+fleet_b_ban_field() # ADDR FIELD
+{
+	PIN=$PIN-b fleet_ban_field "$@"
+}
+
+fleet_b_ban_reason_is() # ADDR REASON-NUMBER
+{
+	[ "$(fleet_b_ban_field "$1" reason)" = "$2" ]
+}
+
 # An operator's `cscli decisions add --ip` is banned at XDP with its origin,
 # its remaining time, audited and counted; `cscli decisions delete` lifts it.
 test_fleet_ban()
@@ -91,6 +148,34 @@ test_fleet_ban()
 	expect_metric 'smtpguard_crowdsec_decisions_active{scope="ip"}' 0
 	expect_eq "audit of the lift" "unban $NET4/32" \
 		"$(jq -r 'select(.action == "unban") | "\(.action) \(.target)"' "$T/audit.log")"
+}
+
+# Two servers, one LAPI: an operator's decision is enforced at XDP on both
+# within a pull or two, and its delete lifts it on both.
+test_fleet_two_servers()
+{
+	local t0 ms
+
+	start_sink "$NS_HOST" "$T/host-sink.log" "$HOST4:587"
+	fleet_up
+	fleet_config "$T/fleet.conf"
+	start_daemon "$T/fleet.conf"
+	fleet_server_b
+	t0=$EPOCHREALTIME
+	cs_cscli decisions add --ip "$NET4" --duration 30m >/dev/null 2>&1 || fail "cscli decisions add"
+	nl_wait_until 50 fleet_ban_reason_is "$NET4" 7 || fail "no ban on server A"
+	nl_wait_until 50 fleet_b_ban_reason_is "$NET4" 7 || fail "no ban on server B: $(grep crowdsec "$T/b/daemon.log" | tail -n 2)"
+	ms=$(((${EPOCHREALTIME/./} - ${t0/./}) / 1000))
+	figure "cscli decisions add to a ban on both servers (interval 1 s): $ms ms"
+	expect_eq "SYN to server A" "ok=0 eperm=0 other=1" "$(fleet_syn "$HOST4")"
+	expect_eq "SYN to server B" "ok=0 eperm=0 other=1" "$(fleet_syn "$B4")"
+	expect_eq "server B's drops" 1 "$(fleet_b_ban_field "$NET4" drops)"
+
+	cs_cscli decisions delete --ip "$NET4" >/dev/null 2>&1 || fail "cscli decisions delete"
+	nl_wait_until 50 fleet_ban_reason_is "$NET4" absent || fail "still banned on server A"
+	nl_wait_until 50 fleet_b_ban_reason_is "$NET4" absent || fail "still banned on server B"
+	expect_eq "SYN to server A after the delete" "ok=1 eperm=0 other=0" "$(fleet_syn "$HOST4")"
+	expect_eq "SYN to server B after the delete" "ok=1 eperm=0 other=0" "$(fleet_syn "$B4")"
 }
 
 fleet_pulls_after() # N: the daemon has pulled more than N times
