@@ -138,6 +138,10 @@ test_fleet_ban()
 	expect_metric 'smtpguard_crowdsec_decisions_applied_total{origin="cscli",scope="ip"}' 1
 	expect_metric 'smtpguard_crowdsec_decisions_active{scope="ip"}' 1
 	expect_metric 'smtpguard_bans{reason="fleet_cscli"}' 1
+	SMTPGUARD_CONFIG=$T/fleet.conf sg status | grep -qE "^fleet: $CS_URL: last pull [0-9: -]+ \([0-9]+ s ago\), 1 decision in force \(ip 1, range 0, account 0\)$" ||
+		fail "status: $(SMTPGUARD_CONFIG=$T/fleet.conf sg status 2>&1 | grep fleet)"
+	expect_eq "status --json: the fleet's url and decisions" "$CS_URL 1 false" \
+		"$(SMTPGUARD_CONFIG=$T/fleet.conf sg status --json | jq -r '.fleet | "\(.url) \(.active.ip) \(.failing)"')"
 	expect_eq "audit of the ban" "ban $NET4/32 cscli sgt-guesser" \
 		"$(jq -r 'select(.action == "ban") | "\(.action) \(.target) \(.params.origin) \(.params.scenario)"' "$T/audit.log")"
 
@@ -252,6 +256,8 @@ test_fleet_bad_key()
 	line="crowdsec: GET /v1/decisions/stream?startup=true&scopes=ip,range,smtpguard_account: HTTP 403: access forbidden (auth); retrying with back-off, the bans in force stay"
 	expect_eq "the auth error, said once" 1 "$(grep -cF "$line" "$T/daemon.log")"
 	expect_metric smtpguard_crowdsec_up 0
+	expect_eq "status" "fleet: $CS_URL: last pull never, 0 decisions in force (ip 0, range 0, account 0); failing: GET /v1/decisions/stream?startup=true&scopes=ip,range,smtpguard_account: HTTP 403: access forbidden" \
+		"$(SMTPGUARD_CONFIG=$T/fleet.conf sg status | grep '^fleet:')"
 	expect_eq "healthz" ok "$(http_get /healthz)"
 	expect_eq "no ban" absent "$(fleet_ban_field "$NET4" reason)"
 
