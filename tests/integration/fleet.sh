@@ -9,7 +9,7 @@
 # test needs two, is a second netns behind its own veth from $NS_NET,
 # with its own pins, cgroup and daemon. Sourced by run.sh.
 
-TESTS+=(fleet_ban fleet_two_servers fleet_local_wins fleet_bad_key)
+TESTS+=(fleet_ban fleet_two_servers fleet_local_wins fleet_bad_key fleet_hold)
 
 FLEET_LAPI4=192.0.2.1
 FLEET_PORT=8080
@@ -282,4 +282,57 @@ test_fleet_bad_key()
 	expect_eq "the recovery, said once" 1 "$(grep -c "crowdsec: pulling decisions from $CS_URL again" "$T/daemon.log")"
 	expect_metric smtpguard_crowdsec_up 1
 	chmod 0700 "$T"
+}
+
+fleet_hold_metric_is() # SERIES VALUE
+{
+	[ "$(mta_metric "$1")" = "$2" ]
+}
+
+# A hold decision in the smtpguard_account scope contains the account on the
+# server that hosts it (the Postfix lab's): its SASL login held in Postfix's
+# table, audited; one for an account the server lacks is counted
+# not_hosted; the decision's delete releases it.
+test_fleet_hold()
+{
+	trap 'mta_daemon_stop; mlab_down >/dev/null 2>&1' EXIT
+	mlab_up >"$T/mlab.out" 2>&1 || fail "mail lab: $(tail -n 3 "$T/mlab.out")"
+	MTA_NS=$MLAB_NS_HOST
+	MTA_CONF=$T/mta.conf
+	rm -rf "$T/crowdsec"
+	nl_addrs "$MLAB_NS_INET" lo "$FLEET_LAPI4/32" || fail "address $FLEET_LAPI4"
+	cs_up "$T" "$MLAB_NS_INET" "$FLEET_LAPI4" "$FLEET_PORT" || fail "the LAPI did not start"
+	(umask 077 && cs_bouncer_add "sgt-$ID" >"$T/bouncer.key") || fail "cscli bouncers add"
+	mta_write_config "$MTA_CONF" "[crowdsec]" "url = $CS_URL" "api_key_file = $T/bouncer.key" \
+		"interval = 1s"
+	mta_daemon_start postfix "$MLAB_MAILLOG"
+	# Alice's first message: her server has seen her login.
+	mlab_swaks "${MLAB_ATTACKERS[4]}" "$MLAB_ALICE" "$MLAB_ALICE_PASS" "$MLAB_ALICE" \
+		ok-friend@partner.example >/dev/null || fail "alice's message refused"
+	nl_wait_until 50 grep -q "sasl_username=$MLAB_ALICE" "$MLAB_MAILLOG" || fail "no login of alice logged"
+	sleep 1.1
+
+	for a in "$MLAB_ALICE" "nobody@elsewhere.test"; do
+		cs_cscli decisions add --scope smtpguard_account --value "$a" --type hold \
+			--duration 1h --reason sgt-stolen >/dev/null 2>&1 || fail "cscli decisions add $a"
+	done
+	nl_wait_until 50 grep -q "action contain principal=sasl:$MLAB_ALICE rule=crowdsec" "$MTA_DAEMON_LOG" ||
+		fail "alice not contained: $(grep crowdsec "$MTA_DAEMON_LOG" | tail -n 2)"
+	expect_eq "the table" "HOLD" \
+		"$(awk -v k="$MLAB_ALICE" '$1 == k { print $2 }' "$MLAB_POSTFIX_DIR/smtpguard_sasl_access")"
+	expect_eq "audited" "contain crowdsec" "$(jq -r --arg p "sasl:$MLAB_ALICE" \
+		'select(.target == $p and .action == "contain") | "\(.action) \(.params.rule)"' "$T/audit.log")"
+	nl_wait_until 30 fleet_hold_metric_is 'smtpguard_crowdsec_decisions_skipped_total{reason="not_hosted"}' 1 ||
+		fail "not_hosted: $(mta_metric 'smtpguard_crowdsec_decisions_skipped_total{reason="not_hosted"}')"
+	expect_eq "accounts held by the fleet" 1 \
+		"$(mta_metric 'smtpguard_crowdsec_decisions_active{scope="account"}')"
+
+	cs_cscli decisions delete --value "$MLAB_ALICE" >/dev/null 2>&1 ||
+		fail "cscli decisions delete"
+	nl_wait_until 50 grep -q "action release principal=sasl:$MLAB_ALICE rule=crowdsec: its hold deleted at the LAPI" "$MTA_DAEMON_LOG" ||
+		fail "alice not released: $(grep crowdsec "$MTA_DAEMON_LOG" | tail -n 2)"
+	expect_eq "table after the delete" "" \
+		"$(awk -v k="$MLAB_ALICE" '$1 == k' "$MLAB_POSTFIX_DIR/smtpguard_sasl_access")"
+	expect_eq "release audited" "release crowdsec" "$(jq -r --arg p "sasl:$MLAB_ALICE" \
+		'select(.target == $p and .action == "release") | "\(.action) \(.params.rule)"' "$T/audit.log")"
 }

@@ -11,13 +11,53 @@
 #include "daemon/exposition.h"
 #include "daemon/run.h"
 #include "kern/maps.h"
+#include "mail/contain.h"
 #include "util/log.h"
 
 #define FLEET_PER_TICK 1000 /* decisions applied a tick, deleted and new together */
 
+/*
+ * A hold decision on account (a SASL login): contained here as a rule's
+ * response contains it, when this server's mail logs know the login (it
+ * is hosted here); released, as `smtpguard release` does, when the last
+ * decision on it goes.
+ */
+static int fleet_hold(void *ctx, const char *account, const char *scenario, int on)
+{
+	struct daemon *d = ctx;
+	char id[SG_PRINCIPAL_MAX], safe[SG_ESCAPED_LEN(SG_PRINCIPAL_MAX)], err[512];
+	struct sg_mail_principal *p;
+	json_t *was = NULL;
+	int ret;
+
+	if (snprintf(id, sizeof(id), "%s%s", SG_MAIL_SASL, account) >= (int)sizeof(id))
+		return -ENOENT;
+	p = d->mail.stats ? sg_mailstats_get(d->mail.stats, id) : NULL;
+	if (!p)
+		return -ENOENT;
+	if (on) {
+		if (!p->contained)
+			sg_mailguard_contain(&d->mail, d->cfg, &d->audit, p, "crowdsec", 0, 0,
+					     time(NULL));
+		return 0;
+	}
+	ret = sg_release_principal(d->cfg, id, time(NULL), &was, err, sizeof(err));
+	json_decref(was);
+	if (ret == -ENOENT)
+		return 0;
+	sg_escape_id(id, safe, sizeof(safe));
+	if (ret)
+		sg_error("crowdsec: releasing %s: %s", safe, *err ? err : strerror(-ret));
+	sg_info("action release principal=%s rule=crowdsec: its hold deleted at the LAPI", safe);
+	sg_audit_daemon(&d->audit, "release", safe,
+			json_pack("{s:s, s:s}", "rule", "crowdsec", "scenario", scenario),
+			"the fleet's hold was deleted at the CrowdSec LAPI", 0);
+	return ret;
+}
+
 int sg_daemon_fleet_start(struct daemon *d)
 {
-	int err = sg_bouncer_init(&d->bouncer, NULL, d);
+	int err = sg_bouncer_init(&d->bouncer, fleet_hold, d);
 
 	if (!err)
 		err = sg_link_apply(&d->link, &d->cfg->crowdsec);
