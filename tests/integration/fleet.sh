@@ -9,7 +9,7 @@
 # test needs two, is a second netns behind its own veth from $NS_NET,
 # with its own pins, cgroup and daemon. Sourced by run.sh.
 
-TESTS+=(fleet_ban fleet_two_servers fleet_local_wins fleet_bad_key fleet_hold)
+TESTS+=(fleet_ban fleet_two_servers fleet_local_wins fleet_map_full fleet_bad_key fleet_hold)
 
 FLEET_LAPI4=192.0.2.1
 FLEET_PORT=8080
@@ -46,10 +46,16 @@ fleet_config() # FILE [LINE...]
 		"interval = 1s"
 }
 
-# sg_bans's entry for ADDR/128 (IPv4 mapped): FIELD, or "absent".
+# sg_bans's entry for ADDR/128 (IPv4 mapped): FIELD, or "absent". A lookup,
+# not a dump: fleet_map_full's map holds 65,536 bans.
 fleet_ban_field() # ADDR FIELD
 {
-	map_field sg_bans "$(jq -nc --argjson a "$(addr_words "$1")" '{prefixlen: 128, addr: $a}')" "$2"
+	local out
+
+	# shellcheck disable=SC2046 # the key's bytes, one word each
+	out=$(bpftool -j map lookup pinned "$PIN/sg_bans" key hex 80 00 00 00 \
+		$(addr_hex "$1" | sed 's/../& /g') 2>/dev/null) || { echo absent; return; }
+	jq -r --arg f "$2" '.formatted.value | if .prefixlen == 128 then .[$f] else "absent" end' <<<"$out"
 }
 
 # One SYN from $NS_NET to ADDR:587 within 500 ms, before any retransmission:
@@ -232,6 +238,25 @@ test_fleet_local_wins()
 	expect_eq "$other's ban after the delete: the human's" 0 "$(fleet_ban_field "$other" reason)"
 	expect_metric 'smtpguard_crowdsec_decisions_lifted_total{scope="ip"}' 1
 	expect_eq "SYN from $NET4" "ok=0 eperm=0 other=1" "$(fleet_syn "$HOST4")"
+}
+
+# A decision beyond sg_bans's room is counted, once, and put as soon as a
+# ban goes: never lost.
+test_fleet_map_full()
+{
+	fleet_up
+	"$ROOT/build/tools/sg_fill" --bans || fail "sg_fill --bans"
+	cs_cscli decisions add --ip "$NET4" --duration 1h >/dev/null 2>&1 || fail "cscli decisions add"
+	fleet_config "$T/fleet.conf"
+	start_daemon "$T/fleet.conf"
+	expect_metric 'smtpguard_crowdsec_decisions_skipped_total{reason="map_full"}' 1
+	expect_eq "no ban of $NET4 in a full sg_bans" absent "$(fleet_ban_field "$NET4" reason)"
+	fleet_settle
+	expect_metric 'smtpguard_crowdsec_decisions_skipped_total{reason="map_full"}' 1
+	sg unban fd00:5347::/128 >/dev/null
+	nl_wait_until 50 fleet_ban_reason_is "$NET4" 7 || fail "no ban of $NET4 once there was room"
+	expect_metric 'smtpguard_crowdsec_decisions_applied_total{origin="cscli",scope="ip"}' 1
+	expect_metric 'smtpguard_crowdsec_decisions_skipped_total{reason="map_full"}' 1
 }
 
 fleet_metric_at_least() # SERIES MIN
