@@ -203,21 +203,27 @@ static void apply(struct pass *p, struct entry *e)
 		hold(p, e);
 }
 
-/* Undoes e when it is the last applied decision on its key or account. */
+/*
+ * Undoes e when it is the last applied decision on its key or account. A
+ * ban whose time is up is left to the daemon's sweep, which removes and
+ * audits it as it does every ban's end; an account is released either way.
+ */
 static void lift(struct pass *p, struct entry *e)
 {
+	int expired = e->expires_ns <= p->now;
 	struct sg_ban old;
 
 	if (e->state != ST_APPLIED || ref(p, e, 0))
 		return;
-	p->b->n.lifted[e->d.scope]++;
+	if (!expired)
+		p->b->n.lifted[e->d.scope]++;
 	if (!e->d.ban) {
 		if (p->b->hold)
 			p->b->hold(p->b->hold_ctx, e->d.value, e->d.scenario, 0);
 		return;
 	}
 	/* Only the fleet's own ban: a human may have banned it since. */
-	if (p->fd >= 0 && !bpf_map_lookup_elem(p->fd, &e->d.key, &old) &&
+	if (!expired && p->fd >= 0 && !bpf_map_lookup_elem(p->fd, &e->d.key, &old) &&
 	    old.prefixlen == e->d.key.prefixlen && fleet_reason(old.reason) &&
 	    !bpf_map_delete_elem(p->fd, &e->d.key))
 		audit_ban(p, e, "unban", 0);
