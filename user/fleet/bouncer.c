@@ -94,24 +94,18 @@ static __u32 ref(struct pass *p, const struct entry *e, int add)
 {
 	struct sg_htab *h = e->d.ban ? p->b->bykey : p->b->holds;
 	const void *key = e->d.ban ? (const void *)&e->d.key : (const void *)e->d.value;
-	struct keyref *k;
-	struct holdref *a;
+	__u32 *n, left;
 	void *r;
 
 	if (sg_htab_add(h, key, &r) < 0)
 		return add; /* no memory: as if alone, which at worst lifts it early */
-	k = r;
-	a = r;
-	if (e->d.ban) {
-		k->n += add ? 1 : -1;
-		if (!k->n)
-			sg_htab_delete(h, key);
-		return k->n;
-	}
-	a->n += add ? 1 : -1;
-	if (!a->n)
+	n = e->d.ban ? &((struct keyref *)r)->n : &((struct holdref *)r)->n;
+	*n += add ? 1 : -1;
+	/* Read before the delete, which may move another entry into its place. */
+	left = *n;
+	if (!left)
 		sg_htab_delete(h, key);
-	return a->n;
+	return left;
 }
 
 static void audit_ban(struct pass *p, const struct entry *e, const char *action, __u64 for_ns)
