@@ -10,6 +10,9 @@
 # /var/lib/crowdsec, and nothing needs the network. Sourced only; every
 # name is prefixed cs_/CS_.
 #
+#   CS_TLS_CERT, CS_TLS_KEY   when set before cs_up: the LAPI serves HTTPS
+#                             with them, and CS_URL is https://; cscli
+#                             does not check them
 #   cs_up DIR NS ADDR [PORT]  writes DIR/crowdsec/config.yaml, starts the LAPI in NS
 #                             on ADDR:PORT (default 8080), adds the machine
 #                             $CS_MACHINE (its credentials there, for
@@ -34,6 +37,7 @@ CS_BIN=$CS_DIST/root/usr/bin/crowdsec
 CS_CLI=$CS_DIST/root/usr/bin/cscli
 CS_MACHINE=sglab
 CS_LAB= CS_DIR= CS_NS= CS_ADDR= CS_PORT= CS_URL= CS_PID=
+CS_TLS_CERT=${CS_TLS_CERT:-} CS_TLS_KEY=${CS_TLS_KEY:-}
 
 cs_log()
 {
@@ -89,6 +93,14 @@ cs_write_config()
 		prometheus:
 		  enabled: false
 	EOC
+	[ -z "$CS_TLS_CERT" ] || cs_tls "$d/config.yaml"
+}
+
+# The LAPI's HTTPS, in its server section; cscli trusts any certificate.
+cs_tls() # CONFIG
+{
+	sed -i -e 's/insecure_skip_verify: false/insecure_skip_verify: true/' \
+		-e "/^    trusted_ips:/i\\    tls:\\n      cert_file: $CS_TLS_CERT\\n      key_file: $CS_TLS_KEY" "$1"
 }
 
 cs_cscli() # ARGS...
@@ -113,7 +125,7 @@ cs_stop()
 cs_up() # DIR NS ADDR [PORT]
 {
 	CS_LAB=$1 CS_DIR=$1/crowdsec CS_NS=$2 CS_ADDR=$3 CS_PORT=${4:-8080}
-	CS_URL=http://$CS_ADDR:$CS_PORT
+	CS_URL=http${CS_TLS_CERT:+s}://$CS_ADDR:$CS_PORT
 	[ -x "$CS_BIN" ] || "$CS_ROOT/scripts/fetch-crowdsec.sh" >/dev/null ||
 		{ cs_log "scripts/fetch-crowdsec.sh failed"; return 1; }
 	cs_write_config && cs_start || return 1

@@ -9,7 +9,7 @@
 # test needs two, is a second netns behind its own veth from $NS_NET,
 # with its own pins, cgroup and daemon. Sourced by run.sh.
 
-TESTS+=(fleet_ban fleet_two_servers fleet_local_wins fleet_map_full fleet_bad_key fleet_hold)
+TESTS+=(fleet_ban fleet_two_servers fleet_local_wins fleet_map_full fleet_bad_key fleet_tls fleet_hold)
 
 FLEET_LAPI4=192.0.2.1
 FLEET_PORT=8080
@@ -316,6 +316,50 @@ test_fleet_bad_key()
 	expect_eq "the recovery, said once" 1 "$(grep -c "crowdsec: pulling decisions from $CS_URL again" "$T/daemon.log")"
 	expect_metric smtpguard_crowdsec_up 1
 	chmod 0700 "$T"
+}
+
+# A CA and a certificate of it for NAME (its CN) with subjectAltName SAN, in $T/tls.
+fleet_cert() # CA NAME SAN
+{
+	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=$2" \
+		-keyout "$T/tls/$2.key" -out "$T/tls/$2.csr" 2>/dev/null &&
+		openssl x509 -req -in "$T/tls/$2.csr" -CA "$T/tls/$1.pem" -CAkey "$T/tls/$1.key" \
+			-CAcreateserial -days 1 -out "$T/tls/$2.pem" \
+			-extfile <(echo "subjectAltName=$3") 2>/dev/null
+}
+
+fleet_ca() # NAME
+{
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
+		-subj "/CN=$1" -keyout "$T/tls/$1.key" -out "$T/tls/$1.pem" 2>/dev/null
+}
+
+# HTTPS to the LAPI, its certificate checked against [crowdsec] ca_file: a
+# certificate another CA signed is one line and a metric, and nothing
+# pulled; the right CA, and the decisions are applied.
+test_fleet_tls()
+{
+	rm -rf "$T/tls"
+	mkdir -p "$T/tls"
+	fleet_ca sgt-ca && fleet_ca sgt-other-ca && fleet_cert sgt-ca lapi "IP:$FLEET_LAPI4" ||
+		fail "openssl could not make the certificates"
+	CS_TLS_CERT=$T/tls/lapi.pem CS_TLS_KEY=$T/tls/lapi.key
+	fleet_up
+	expect_eq "the LAPI's url" "https://$FLEET_LAPI4:$FLEET_PORT" "$CS_URL"
+	cs_cscli decisions add --ip "$NET4" --duration 1h >/dev/null 2>&1 || fail "cscli decisions add"
+	write_config "$T/fleet.conf" "[crowdsec]" "url = $CS_URL" "api_key_file = $T/bouncer.key" \
+		"interval = 1s" "ca_file = $T/tls/sgt-other-ca.pem"
+	start_daemon "$T/fleet.conf"
+	nl_wait_until 50 fleet_metric_at_least 'smtpguard_crowdsec_pull_errors_total{kind="tls"}' 1 ||
+		fail "no tls error: $(grep crowdsec "$T/daemon.log" | tail -n 2)"
+	expect_eq "the certificate error, said once" 1 \
+		"$(grep -c "crowdsec: GET $CS_URL/v1/decisions/stream.*certificate.*(tls); retrying with back-off" "$T/daemon.log")"
+	expect_eq "no ban through an unchecked LAPI" absent "$(fleet_ban_field "$NET4" reason)"
+
+	sed -i "s|^ca_file = .*|ca_file = $T/tls/sgt-ca.pem|" "$T/fleet.conf"
+	kill -HUP "$DAEMON_PID"
+	nl_wait_until 50 fleet_ban_reason_is "$NET4" 7 || fail "no ban with the right CA: $(grep crowdsec "$T/daemon.log" | tail -n 2)"
+	expect_metric smtpguard_crowdsec_up 1
 }
 
 fleet_hold_metric_is() # SERIES VALUE
