@@ -36,7 +36,7 @@ CS_DIST=${CS_DIST:-$CS_ROOT/build/crowdsec}
 CS_BIN=$CS_DIST/root/usr/bin/crowdsec
 CS_CLI=$CS_DIST/root/usr/bin/cscli
 CS_MACHINE=sglab
-CS_LAB= CS_DIR= CS_NS= CS_ADDR= CS_PORT= CS_URL= CS_PID=
+CS_LAB='' CS_DIR='' CS_NS='' CS_ADDR='' CS_PORT='' CS_URL='' CS_PID=''
 CS_TLS_CERT=${CS_TLS_CERT:-} CS_TLS_KEY=${CS_TLS_KEY:-}
 
 cs_log()

@@ -137,7 +137,9 @@ test_fleet_ban()
 		fail "no fleet_cscli ban of $NET4: $(grep crowdsec "$T/daemon.log" | tail -n 3)"
 	expires=$(fleet_ban_field "$NET4" expires_ns)
 	left=$(((expires - $(awk '{ printf "%.0f", $1 * 1e9 }' /proc/uptime)) / 1000000000))
-	[ "$left" -gt 3500 ] && [ "$left" -le 3600 ] || fail "ban's time left: $left s, not the decision's 1h"
+	if [ "$left" -le 3500 ] || [ "$left" -gt 3600 ]; then
+		fail "ban's time left: $left s, not the decision's 1h"
+	fi
 	expect_eq "SYN from $NET4 while the decision stands" "ok=0 eperm=0 other=1" "$(fleet_syn "$HOST4")"
 	expect_eq "sg_bans $NET4 drops" 1 "$(fleet_ban_field "$NET4" drops)"
 	expect_metric 'smtpguard_crowdsec_decisions_received_total{origin="cscli",scope="ip"}' 1
@@ -341,8 +343,9 @@ test_fleet_tls()
 {
 	rm -rf "$T/tls"
 	mkdir -p "$T/tls"
-	fleet_ca sgt-ca && fleet_ca sgt-other-ca && fleet_cert sgt-ca lapi "IP:$FLEET_LAPI4" ||
+	if ! fleet_ca sgt-ca || ! fleet_ca sgt-other-ca || ! fleet_cert sgt-ca lapi "IP:$FLEET_LAPI4"; then
 		fail "openssl could not make the certificates"
+	fi
 	CS_TLS_CERT=$T/tls/lapi.pem CS_TLS_KEY=$T/tls/lapi.key
 	fleet_up
 	expect_eq "the LAPI's url" "https://$FLEET_LAPI4:$FLEET_PORT" "$CS_URL"
@@ -375,6 +378,8 @@ test_fleet_hold()
 {
 	trap 'mta_daemon_stop; mlab_down >/dev/null 2>&1' EXIT
 	mlab_up >"$T/mlab.out" 2>&1 || fail "mail lab: $(tail -n 3 "$T/mlab.out")"
+	# mta.sh's: where mta_daemon_start runs the daemon, and its config.
+	# shellcheck disable=SC2034
 	MTA_NS=$MLAB_NS_HOST
 	MTA_CONF=$T/mta.conf
 	rm -rf "$T/crowdsec"
