@@ -297,7 +297,10 @@ test_fleet_bad_key()
 	expect_eq "healthz" ok "$(http_get /healthz)"
 	expect_eq "no ban" absent "$(fleet_ban_field "$NET4" reason)"
 
-	# The right key, in a file a group or others may read: refused.
+	# The right key, in a file a group or others may read: refused. The
+	# run's directory opened to the test user meanwhile, closed however the
+	# test ends.
+	trap 'chmod 0700 "$T"' EXIT
 	chmod 0711 "$T"
 	install -d -m 0755 "$T/etc"
 	(umask 022 && echo "$CS_KEY" >"$T/etc/bouncer.key")
@@ -317,7 +320,6 @@ test_fleet_bad_key()
 		"$(as_user "$USER_A" cat "$T/etc/bouncer.key" 2>&1)"
 	expect_eq "the recovery, said once" 1 "$(grep -c "crowdsec: pulling decisions from $CS_URL again" "$T/daemon.log")"
 	expect_metric smtpguard_crowdsec_up 1
-	chmod 0700 "$T"
 }
 
 # A CA and a certificate of it for NAME (its CN) with subjectAltName SAN, in $T/tls.
