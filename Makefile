@@ -19,7 +19,7 @@ BPF_HDRS  := $(wildcard bpf/*.h) $(wildcard include/*.h)
 SKELS     := $(BPF_PROGS:%=$(BUILD)/%.skel.h)
 
 # user/ by layer; tests/layers.sh says which folder may include which.
-LAYERS    := util core kern host mail notify daemon cli
+LAYERS    := util core kern host mail notify fleet daemon cli
 USER_SRCS := $(filter-out user/cli/main.c,$(foreach l,$(LAYERS),$(wildcard user/$(l)/*.c)))
 USER_OBJS := $(USER_SRCS:user/%.c=$(BUILD)/user/%.o)
 USER_HDRS := $(foreach l,$(LAYERS),$(wildcard user/$(l)/*.h))
@@ -141,9 +141,14 @@ PREVIOUS_COMMIT := 059141ee518ed9339b01ea2640b216937bbb1d8a
 previous:
 	@scripts/build-previous.sh $(PREVIOUS_COMMIT) $(BUILD)/previous
 
+# The fleet tests' CrowdSec LAPI: Debian's package unpacked, never installed.
+CROWDSEC := $(BUILD)/crowdsec/VERSION
+$(CROWDSEC): scripts/fetch-crowdsec.sh
+	@scripts/fetch-crowdsec.sh $(BUILD)/crowdsec
+
 # The integration tests put an empty program on clsact as another tool's filter.
 test: deps all $(UNIT_TESTS) $(BPF_TESTS) $(TOOLS) $(FUZZERS) $(BUILD)/empty.bpf.o \
-	$(KERNELS_INITRAMFS) previous deb
+	$(KERNELS_INITRAMFS) previous deb $(CROWDSEC)
 	@FUZZ_SECONDS=$(FUZZ_TEST_SECONDS) KERNELS="$(KERNELS_TEST)" tests/run.sh tests/layout/run.sh \
 		$(UNIT_TESTS) $(BPF_TESTS) tests/fuzz/run.sh tests/integration/run.sh \
 		tests/prometheus/run.sh tests/man/run.sh tests/kernels/run.sh
@@ -171,7 +176,7 @@ test-fuzz: $(FUZZERS)
 fuzz: deps $(FUZZERS)
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) tests/run.sh tests/fuzz/run.sh
 
-test-integration: all $(TOOLS) $(BUILD)/empty.bpf.o previous deb
+test-integration: all $(TOOLS) $(BUILD)/empty.bpf.o previous deb $(CROWDSEC)
 	@tests/run.sh tests/integration/run.sh
 
 # The fault suite at full size; `make test` runs a short pass of it.
@@ -185,7 +190,7 @@ run: deps all
 	./smtpguard run
 
 bench: deps all $(BENCH) $(BUILD)/tools/sg_fill $(BUILD)/tools/sg_sink $(BUILD)/tools/sg_policy \
-	$(KERNELS_INITRAMFS)
+	$(KERNELS_INITRAMFS) $(CROWDSEC)
 	$(BENCH)
 	tests/kernels/run.sh --verify-only $(KERNELS_BENCH)
 	scripts/bench-daemon.sh
@@ -193,6 +198,7 @@ bench: deps all $(BENCH) $(BUILD)/tools/sg_fill $(BUILD)/tools/sg_sink $(BUILD)/
 	scripts/bench-bruteforce.sh
 	scripts/bench-policy.sh
 	scripts/bench-inband.sh
+	scripts/bench-fleet.sh
 
 # S6 replayed in the lab (scripts/lab.sh), narrated; under a minute, leaves nothing behind.
 demo: deps all $(TOOLS)

@@ -248,7 +248,7 @@ static int parse_threshold(struct load *l, const struct key *k, const char *v)
 /* User names or UIDs; checked against passwd when applied, since users come and go. */
 static int parse_names(struct load *l, const struct key *k, const char *v)
 {
-	char (*names)[64] = field(l, k, k->off), buf[INI_MAX_LINE], *tok, *save;
+	char(*names)[64] = field(l, k, k->off), buf[INI_MAX_LINE], *tok, *save;
 	int *n = field(l, k, k->n_off), i;
 
 	memset(names, 0, k->max * sizeof(*names));
@@ -306,7 +306,8 @@ static int parse_hosts(struct load *l, const struct key *k, const char *v, int n
 		if (strlen(tok) >= k->size)
 			return bad(l, "'%s' is longer than %zu characters", tok, k->size - 1);
 		if (numeric) {
-			if (inet_pton(AF_INET, tok, addr) != 1 && inet_pton(AF_INET6, tok, addr) != 1)
+			if (inet_pton(AF_INET, tok, addr) != 1 &&
+			    inet_pton(AF_INET6, tok, addr) != 1)
 				return bad(l, "'%s' is not a numeric IPv4 or IPv6 address", tok);
 		} else if (inet_pton(AF_INET6, tok, addr) != 1) {
 			for (e = tok; *e && (isalnum((unsigned char)*e) || strchr("-._", *e)); e++)
@@ -352,6 +353,31 @@ static int parse_command(struct load *l, const struct key *k, const char *v)
 {
 	if (*v != '/')
 		return bad(l, "'%s' does not start with an absolute path", v);
+	return set_str(l, field(l, k, k->off), k->size, v);
+}
+
+/* A base URL (the LAPI's, Alertmanager's): http or https, a host, no spaces, nothing after the port
+ * but a path. */
+static int parse_url(struct load *l, const struct key *k, const char *v)
+{
+	const char *host = !strncmp(v, "https://", 8)  ? v + 8
+			   : !strncmp(v, "http://", 7) ? v + 7
+						       : NULL;
+
+	if (!*v)
+		return set_str(l, field(l, k, k->off), k->size, v);
+	if (!host || !*host || *host == '/')
+		return bad(l, "'%s' is not an http:// or https:// URL with a host", v);
+	if (v[strcspn(v, " \t\"'\\?#")])
+		return bad(l, "'%s': a URL without spaces, quotes, query or fragment", v);
+	return set_str(l, field(l, k, k->off), k->size, v);
+}
+
+/* A key or a login as CrowdSec makes them: letters, digits, '-', '_', '.' and '@'. */
+static int parse_token(struct load *l, const struct key *k, const char *v)
+{
+	if (v[strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.@")])
+		return bad(l, "'%s': only letters, digits, '-', '_', '.' and '@'", v);
 	return set_str(l, field(l, k, k->off), k->size, v);
 }
 
@@ -407,8 +433,10 @@ static int parse_response(struct load *l, const struct key *k, const char *v)
 	for (r.kind = 0; r.kind < SG_ACTIONS && strcmp(tok[0], sg_action_names[r.kind]); r.kind++)
 		;
 	if (r.kind == SG_ACTIONS)
-		return bad(l, "bad action '%s' (alert, throttle RATE for DURATION, block for "
-			      "DURATION or kill)", tok[0]);
+		return bad(l,
+			   "bad action '%s' (alert, throttle RATE for DURATION, block for "
+			   "DURATION or kill)",
+			   tok[0]);
 	if (r.kind == SG_ACT_THROTTLE) {
 		if (n < 2 || sg_parse_rate(tok[1], &r.rate_per_hour, &why))
 			return bad(l, "throttle needs a rate: 'throttle 6/min for 1h'");
@@ -453,8 +481,10 @@ static int parse_limit(struct load *l, const struct key *k, const char *v)
 static int parse_actions(struct load *l, const struct key *k, const char *v)
 {
 	if (strcmp(v, "alert") && strcmp(v, "default"))
-		return bad(l, "bad value '%s' (alert: the rules only alert for this account; "
-			      "default: as [actions] says)", v);
+		return bad(l,
+			   "bad value '%s' (alert: the rules only alert for this account; "
+			   "default: as [actions] says)",
+			   v);
 	*(int *)field(l, k, k->off) = !strcmp(v, "alert");
 	return 0;
 }
@@ -558,16 +588,6 @@ static int parse_mail_address(struct load *l, const struct key *k, const char *v
 	return set_str(l, field(l, k, k->off), k->size, v);
 }
 
-/* An http(s) URL: the rest is libcurl's to judge, at the first post. */
-static int parse_url(struct load *l, const struct key *k, const char *v)
-{
-	if (*v && strncmp(v, "http://", 7) && strncmp(v, "https://", 8))
-		return bad(l, "'%s' is not an http:// or https:// URL", v);
-	if (strpbrk(v, " \t\"'<>\\"))
-		return bad(l, "'%s': a URL has no blank, quote, '<', '>' or backslash", v);
-	return set_str(l, field(l, k, k->off), k->size, v);
-}
-
 /* A program root runs: refused unless root alone can change it, or a customer could plant one. */
 static int parse_hook(struct load *l, const struct key *k, const char *v)
 {
@@ -594,7 +614,8 @@ void sg_config_default(struct sg_config *c)
 	memset(c, 0, sizeof(*c));
 	for (k = sg_cfg_keys; k < sg_cfg_keys + N_KEYS; k++) {
 		if (k->def && k->parse(&l, k, k->def)) {
-			/* test_config parses every default: only a bad edit of the list gets here. */
+			/* test_config parses every default: only a bad edit of the list gets here.
+			 */
 			sg_error("built-in [%s] %s = %s: %s", k->section, k->name, k->def, l.msg);
 			abort();
 		}

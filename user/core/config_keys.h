@@ -206,6 +206,15 @@
 	  "1m")                                                                                    \
 	X(notify, exec, parse_hook, FIELD(notify.exec), EMPTY, "")                                 \
 	X(notify, exec_timeout, parse_duration, FIELD(notify.exec_timeout_ns), 0, "5s")            \
+	X(crowdsec, url, parse_url, FIELD(crowdsec.url), EMPTY, "")                                \
+	X(crowdsec, api_key, parse_token, FIELD(crowdsec.api_key), EMPTY, "")                      \
+	X(crowdsec, api_key_file, parse_path, FIELD(crowdsec.api_key_file), EMPTY, "")             \
+	X(crowdsec, ca_file, parse_path, FIELD(crowdsec.ca_file), EMPTY, "")                       \
+	X(crowdsec, cert_file, parse_path, FIELD(crowdsec.cert_file), EMPTY, "")                   \
+	X(crowdsec, key_file, parse_path, FIELD(crowdsec.key_file), EMPTY, "")                     \
+	X(crowdsec, interval, parse_duration, FIELD(crowdsec.interval_ns), 0, "10s")               \
+	X(crowdsec, machine_id, parse_token, FIELD(crowdsec.machine_id), EMPTY, "")                \
+	X(crowdsec, password_file, parse_path, FIELD(crowdsec.password_file), EMPTY, "")           \
 	X(override, limit, parse_limit, OVERRIDE(limit), 0, NULL)                                  \
 	X(override, burst, parse_burst, OVERRIDE(limit.burst), 0, NULL)                            \
 	X(override, actions, parse_actions, OVERRIDE(alert_only), 0, NULL)                         \

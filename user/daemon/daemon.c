@@ -291,6 +291,7 @@ void sg_daemon_reload(struct daemon *d)
 	err = sg_notifier_apply(&d->notify, &d->cfg->notify, d->audit.path);
 	if (err)
 		sg_error("notify: %s; no notifications", strerror(-err));
+	sg_daemon_fleet_reload(d);
 	sg_info("reloaded %s", d->path);
 	goto out;
 failed:
@@ -406,6 +407,8 @@ static int daemon_configure_loop(struct daemon *d)
 	err = sg_dnsblwatch_apply(&d->dnsbl, &d->cfg->dnsbl);
 	if (err)
 		sg_error("starting the blocklist checks: %s", strerror(-err));
+	if (!err)
+		err = sg_daemon_fleet_start(d);
 	return err;
 }
 
@@ -437,6 +440,7 @@ static void daemon_close(struct daemon *d)
 {
 	sg_dnsblwatch_stop(d->dnsbl);
 	sg_notifier_stop(d->notify);
+	sg_daemon_fleet_stop(d);
 	sg_daemon_policy_stop(d);
 	sg_daemon_exporter_stop(d, d->ex);
 	ring_buffer__free(d->rb);
