@@ -19,7 +19,7 @@ BPF_HDRS  := $(wildcard bpf/*.h) $(wildcard include/*.h)
 SKELS     := $(BPF_PROGS:%=$(BUILD)/%.skel.h)
 
 # user/ by layer; tests/layers.sh says which folder may include which.
-LAYERS    := util core kern host mail daemon cli
+LAYERS    := util core kern host mail fleet daemon cli
 USER_SRCS := $(filter-out user/cli/main.c,$(foreach l,$(LAYERS),$(wildcard user/$(l)/*.c)))
 USER_OBJS := $(USER_SRCS:user/%.c=$(BUILD)/user/%.o)
 USER_HDRS := $(foreach l,$(LAYERS),$(wildcard user/$(l)/*.h))

@@ -314,7 +314,11 @@ struct sg_ban_key {
 	X(SG_BAN_SYN_RATE, "syn_rate") /* connections to login ports at a guesser's rate */        \
 	X(SG_BAN_DISTRIBUTED, "distributed") /* one of many addresses guessing one password */     \
 	X(SG_BAN_RELAY, "open_relay") /* it relayed mail through this host */                      \
-	X(SG_BAN_CAMPAIGN, "campaign") /* it logged in to many accounts: a credential stuffer */
+	X(SG_BAN_CAMPAIGN, "campaign") /* it logged in to many accounts: a credential stuffer */   \
+	/* A CrowdSec LAPI's decision, by its origin (user/fleet/decision.h), in that order. */    \
+	X(SG_BAN_FLEET_CSCLI, "fleet_cscli") /* an operator's `cscli decisions add` */             \
+	X(SG_BAN_FLEET_CROWDSEC, "fleet_crowdsec") /* an alert a server of the fleet pushed */     \
+	X(SG_BAN_FLEET_OTHER, "fleet_other") /* the central API, a list, the console */
 
 enum sg_ban_reason { SG_BAN_REASONS(SG_ENUM_VALUE) SG_BAN__MAX };
 

@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-LAYERS=(util core kern host mail daemon cli)
+LAYERS=(util core kern host mail fleet daemon cli)
 MAX_LINES=700
 MAX_FUNC=80
 passed=0 failed=0

@@ -203,7 +203,7 @@ static void test_dist_file(void **state)
 	}
 	fclose(out);
 	fclose(in);
-	assert_int_equal(uncommented, 103); /* every key but [override NAME]'s */
+	assert_int_equal(uncommented, 112); /* every key but [override NAME]'s */
 	memset(c, 0xff, sizeof(*c));
 	assert_int_equal(load(text, c, err, sizeof(err)), 0);
 	assert_memory_equal(c, def, sizeof(*c));
@@ -478,7 +478,7 @@ static void test_errors(void **state)
 		{ "[daemon]\n[mail]\n",
 		  ":2: unknown section [mail] (expected [daemon], [ports], [policy], [exporter], "
 		  "[attribution], [audit], [detect], [actions], [mta], [bruteforce], [relay], "
-		  "[dnsbl], [budget], [campaign] "
+		  "[dnsbl], [budget], [campaign], [crowdsec] "
 		  "or [override NAME])" },
 		{ "[actions]\nrate = block\n",
 		  ":2: [actions] rate: block needs 'for DURATION' at the end: actions expire" },
@@ -567,6 +567,23 @@ static void test_errors(void **state)
 		  "aaaaaaaaaaaaaaaaaaa\n",
 		  ":2: line longer than 198 characters" },
 		{ "[ports]\noutbound =\n", ":2: [ports] outbound: no value" },
+		{ "[crowdsec]\nurl = lapi:8080\n",
+		  ":2: [crowdsec] url: 'lapi:8080' is not an http:// or https:// URL with a host" },
+		{ "[crowdsec]\nurl = http://lapi:8080/x?y\n",
+		  ":2: [crowdsec] url: 'http://lapi:8080/x?y': a URL without spaces, quotes, query "
+		  "or fragment" },
+		{ "[crowdsec]\napi_key = a\"b\n",
+		  ":2: [crowdsec] api_key: 'a\"b': only letters, digits, '-', '_', '.' and '@'" },
+		{ "[crowdsec]\nurl = https://lapi:8080\n",
+		  ":2: [crowdsec] url: [crowdsec] url needs api_key_file (or api_key): the "
+		  "bouncer's key" },
+		{ "[crowdsec]\napi_key_file = /k\napi_key = abc\n",
+		  ":3: [crowdsec] api_key: [crowdsec] api_key and api_key_file: one of them, not "
+		  "both" },
+		{ "[crowdsec]\nkey_file = /k\n",
+		  ":2: [crowdsec] key_file: [crowdsec] cert_file and key_file go together" },
+		{ "[crowdsec]\ncert_file = /c\nkey_file = /k\nmachine_id = web1\n",
+		  ":4: [crowdsec] machine_id: [crowdsec] machine_id and password_file go together" },
 		{ "[ports]\ninbound = 25 110 25\n", ":2: [ports] inbound: port 25 listed twice" },
 		{ "[ports]\noutbound = 0\n", ":2: [ports] outbound: bad port '0' (1 to 65535)" },
 		{ "[policy]\ndefault = slow\n",

@@ -353,6 +353,28 @@ static int parse_command(struct load *l, const struct key *k, const char *v)
 	return set_str(l, field(l, k, k->off), k->size, v);
 }
 
+/* The LAPI's base URL: http or https, a host, no spaces, nothing after the port but a path. */
+static int parse_url(struct load *l, const struct key *k, const char *v)
+{
+	const char *host = !strncmp(v, "https://", 8) ? v + 8 : !strncmp(v, "http://", 7) ? v + 7 : NULL;
+
+	if (!*v)
+		return set_str(l, field(l, k, k->off), k->size, v);
+	if (!host || !*host || *host == '/')
+		return bad(l, "'%s' is not an http:// or https:// URL with a host", v);
+	if (v[strcspn(v, " \t\"'\\?#")])
+		return bad(l, "'%s': a URL without spaces, quotes, query or fragment", v);
+	return set_str(l, field(l, k, k->off), k->size, v);
+}
+
+/* A key or a login as CrowdSec makes them: letters, digits, '-', '_', '.' and '@'. */
+static int parse_token(struct load *l, const struct key *k, const char *v)
+{
+	if (v[strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.@")])
+		return bad(l, "'%s': only letters, digits, '-', '_', '.' and '@'", v);
+	return set_str(l, field(l, k, k->off), k->size, v);
+}
+
 static int parse_mta_source(struct load *l, const struct key *k, const char *v)
 {
 	static const char *const words[] = {

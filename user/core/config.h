@@ -239,6 +239,24 @@ struct sg_campaign_cfg {
 	double host_factor;
 };
 
+/*
+ * The fleet: a CrowdSec Local API this server pulls decisions from as a
+ * bouncer (user/fleet/), and pushes its own bans to as a machine.
+ */
+#define SG_CROWDSEC_URL_MAX 256
+#define SG_CROWDSEC_KEY_MAX 128
+struct sg_crowdsec_cfg {
+	char url[SG_CROWDSEC_URL_MAX]; /* http(s)://host:port; "": no fleet */
+	char api_key[SG_CROWDSEC_KEY_MAX]; /* the bouncer's key, or in api_key_file */
+	char api_key_file[PATH_MAX];
+	char ca_file[PATH_MAX];	 /* "": the system's CAs */
+	char cert_file[PATH_MAX]; /* the client certificate, with key_file; "": none */
+	char key_file[PATH_MAX];
+	__u64 interval_ns; /* between two pulls */
+	char machine_id[SG_CROWDSEC_KEY_MAX]; /* the log processor's login; "": no pushes */
+	char password_file[PATH_MAX];
+};
+
 /* One member a section; dist/smtpguard.conf documents them in this order. */
 struct sg_config {
 	struct sg_daemon_cfg daemon;
@@ -255,6 +273,7 @@ struct sg_config {
 	struct sg_dnsbl_cfg dnsbl;
 	struct sg_budget_cfg budget;
 	struct sg_campaign_cfg campaign;
+	struct sg_crowdsec_cfg crowdsec;
 	/* [override NAME] */
 	struct sg_override overrides[SG_MAX_OVERRIDES];
 	int n_overrides;

@@ -193,6 +193,15 @@
 	X(campaign, host_bounce_share, parse_ratio, FIELD(campaign.host_bounce_share), 0, "0.3")   \
 	X(campaign, host_new_senders, parse_threshold, FIELD(campaign.host_new_senders), 0, "10")  \
 	X(campaign, host_factor, parse_factor, FIELD(campaign.host_factor), 0, "3")                \
+	X(crowdsec, url, parse_url, FIELD(crowdsec.url), EMPTY, "")                                \
+	X(crowdsec, api_key, parse_token, FIELD(crowdsec.api_key), EMPTY, "")                      \
+	X(crowdsec, api_key_file, parse_path, FIELD(crowdsec.api_key_file), EMPTY, "")             \
+	X(crowdsec, ca_file, parse_path, FIELD(crowdsec.ca_file), EMPTY, "")                       \
+	X(crowdsec, cert_file, parse_path, FIELD(crowdsec.cert_file), EMPTY, "")                   \
+	X(crowdsec, key_file, parse_path, FIELD(crowdsec.key_file), EMPTY, "")                     \
+	X(crowdsec, interval, parse_duration, FIELD(crowdsec.interval_ns), 0, "10s")               \
+	X(crowdsec, machine_id, parse_token, FIELD(crowdsec.machine_id), EMPTY, "")                \
+	X(crowdsec, password_file, parse_path, FIELD(crowdsec.password_file), EMPTY, "")           \
 	X(override, limit, parse_limit, OVERRIDE(limit), 0, NULL)                                  \
 	X(override, burst, parse_burst, OVERRIDE(limit.burst), 0, NULL)                            \
 	X(override, actions, parse_actions, OVERRIDE(alert_only), 0, NULL)                         \

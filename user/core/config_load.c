@@ -25,7 +25,7 @@
 static const char *const sections[] = {
 	"daemon", "ports",  "policy",  "exporter", "attribution",
 	"audit",  "detect", "actions", "mta",	   "bruteforce",
-	"relay",  "dnsbl",  "budget",  "campaign", "override NAME",
+	"relay",  "dnsbl",  "budget",  "campaign", "crowdsec", "override NAME",
 };
 #define N_SECTIONS (sizeof(sections) / sizeof(sections[0]))
 
@@ -307,6 +307,26 @@ static void check_ports(struct load *l)
 	failed_key(l, later(l, KEY_ports_inbound, KEY_ports_outbound));
 }
 
+/* [crowdsec]: the keys that come in pairs, said at the second one's line. */
+static void check_crowdsec(struct load *l)
+{
+	const struct sg_crowdsec_cfg *c = &l->c->crowdsec;
+
+	if (*c->api_key && *c->api_key_file) {
+		bad(l, "[crowdsec] api_key and api_key_file: one of them, not both");
+		failed_key(l, later(l, KEY_crowdsec_api_key, KEY_crowdsec_api_key_file));
+	} else if (*c->url && !*c->api_key && !*c->api_key_file) {
+		bad(l, "[crowdsec] url needs api_key_file (or api_key): the bouncer's key");
+		failed_key(l, KEY_crowdsec_url);
+	} else if (!*c->cert_file != !*c->key_file) {
+		bad(l, "[crowdsec] cert_file and key_file go together");
+		failed_key(l, later(l, KEY_crowdsec_cert_file, KEY_crowdsec_key_file));
+	} else if (!*c->machine_id != !*c->password_file) {
+		bad(l, "[crowdsec] machine_id and password_file go together");
+		failed_key(l, later(l, KEY_crowdsec_machine_id, KEY_crowdsec_password_file));
+	}
+}
+
 /* [bruteforce]: the keys that depend on one another, or on [ports]. */
 static void check_bruteforce(struct load *l)
 {
@@ -402,6 +422,8 @@ int sg_config_load(const char *path, struct sg_config *c, char *err, size_t errl
 			check_ports(&l);
 		if (!l.err_line)
 			check_bruteforce(&l);
+		if (!l.err_line)
+			check_crowdsec(&l);
 		if (!l.err_line)
 			merge_overrides(&l);
 		ret = l.err_line ? -EINVAL : 0;

@@ -285,6 +285,7 @@ void sg_daemon_reload(struct daemon *d)
 	err = sg_dnsblwatch_apply(&d->dnsbl, &d->cfg->dnsbl);
 	if (err)
 		sg_error("dnsbl: %s; the previous checks go on", strerror(-err));
+	sg_daemon_fleet_reload(d);
 	sg_info("reloaded %s", d->path);
 	goto out;
 failed:
@@ -393,6 +394,8 @@ static int daemon_configure_loop(struct daemon *d)
 	err = sg_dnsblwatch_apply(&d->dnsbl, &d->cfg->dnsbl);
 	if (err)
 		sg_error("starting the blocklist checks: %s", strerror(-err));
+	if (!err)
+		err = sg_daemon_fleet_start(d);
 	return err;
 }
 
@@ -423,6 +426,7 @@ static int daemon_loop(struct daemon *d)
 static void daemon_close(struct daemon *d)
 {
 	sg_dnsblwatch_stop(d->dnsbl);
+	sg_daemon_fleet_stop(d);
 	sg_daemon_policy_stop(d);
 	sg_daemon_exporter_stop(d, d->ex);
 	ring_buffer__free(d->rb);

@@ -115,4 +115,10 @@ void sg_metrics_render_mta(FILE *f, const struct sg_mta_metrics *m);
 /* metrics_mail.c: the in-band judge's and the policy service's, when there is one. */
 void sg_metrics_render_inband(FILE *f, const struct sg_metrics *m);
 
+/* metrics_fleet.c: the CrowdSec link's and the bouncer's, when [crowdsec] url is set. */
+struct sg_fleet_counts;
+struct sg_link_status;
+void sg_metrics_render_fleet(FILE *f, const struct sg_fleet_counts *n,
+			     const struct sg_link_status *st);
+
 #endif

@@ -165,6 +165,7 @@ void sg_daemon_tick(struct daemon *d)
 	sg_daemon_policy_tick(d, now);
 	sg_defence_tick(&d->defence, &d->cfg->bruteforce, &d->cfg->relay, &d->audit, d->mail.stats,
 			time(NULL));
+	sg_daemon_fleet_tick(d, now);
 	anyport_tick(d, now);
 	/* The first pass is the baseline: what was counted before the daemon looked. */
 	if (!err && !d->rates_started) {

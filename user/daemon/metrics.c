@@ -349,12 +349,12 @@ static void defence_metrics(FILE *f, const struct sg_defence_metrics *m)
 		     "Failed logins in the MTA and Dovecot logs, each counted once, by service.",
 		     "service", m->services, m->auth_failures, m->n_services);
 	named_family(f, "smtpguard_bans", "gauge",
-		     "Sources banned at XDP now, by why: a human, a containment or a rule.",
+		     "Sources banned at XDP now, by why: a human, a containment, a rule or the fleet.",
 		     "reason", m->reasons, m->bans, m->n_reasons);
 	family(f, "smtpguard_bruteforce_bans_total", "counter",
 	       "Bans the daemon's brute-force and relay rules gave, by rule.");
 	for (i = 0; i < m->n_reasons; i++)
-		if (i >= SG_BAN_AUTH_FAILURES && i != SG_BAN_CAMPAIGN)
+		if (i >= SG_BAN_AUTH_FAILURES && i <= SG_BAN_RELAY)
 			sample_u64(f, "smtpguard_bruteforce_bans_total",
 				   LABELS({"reason", m->reasons[i]}), m->banned[i]);
 	family(f, "smtpguard_relay_messages_total", "counter",

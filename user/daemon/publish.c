@@ -89,6 +89,7 @@ static int render_metrics(FILE *f, const void *arg)
 	       "(429): their client (a local UID, or a remote address) already held its share.");
 	sample_u64(f, "smtpguard_exporter_refused_total", NO_LABELS, a->exporter_refused);
 	render_repairs(f, a->d);
+	sg_daemon_fleet_render(f, (struct daemon *)a->d);
 	return fflush(f) || ferror(f) ? -EIO : 0;
 }
 
@@ -213,6 +214,12 @@ static unsigned int accounts_query(void *ctx, const char *arg, char **body, size
 		      body, len, 500);
 }
 
+/* GET /fleet: the CrowdSec link, for `status`. */
+static unsigned int fleet_query(void *ctx, const char *arg, char **body, size_t *len)
+{
+	return answer("out of memory", sg_daemon_fleet_json(ctx), body, len, 500);
+}
+
 void sg_daemon_publish_metrics(struct daemon *d, __u64 now)
 {
 	struct sg_metrics m = { .st = &d->st, .version = SG_VERSION };
@@ -316,6 +323,7 @@ int sg_daemon_exporter_start(struct daemon *d, const struct sg_config *c, struct
 	}
 	sg_exporter_query(*out, "/explain", explain_query, d);
 	sg_exporter_query(*out, "/accounts", accounts_query, d);
+	sg_exporter_query(*out, "/fleet", fleet_query, d);
 	/* A new exporter has no documents yet: /senders is published at the next tick. */
 	d->recent_changed = 1;
 	d->senders_tick = 0;

@@ -25,6 +25,8 @@
 #include "daemon/senders.h"
 #include "daemon/subids.h"
 #include "daemon/sweep.h"
+#include "fleet/bouncer.h"
+#include "fleet/link.h"
 #include "host/attrib.h"
 #include "host/audit.h"
 #include "host/recent.h"
@@ -105,6 +107,8 @@ struct daemon {
 	int pins_settle;		 /* timerfd: the pins quiet for a moment, check them */
 	__u64 repair_tick;		 /* a failed repair is tried again from this tick */
 	int change_waits;		 /* ticks in a row the pins' lock was held by another */
+	struct sg_link *link;		 /* [crowdsec]: NULL when no url */
+	struct sg_bouncer bouncer;	 /* what the link's pulls brought, applied */
 };
 
 /* What the epoll events carry, to tell the sources apart. */
@@ -152,6 +156,18 @@ void sg_daemon_policy_tick(struct daemon *d, __u64 now);
 void sg_daemon_policy_stop(struct daemon *d);
 /* sg_local_conns as pinned now, for the in-band judge. */
 void sg_daemon_policy_reopen(struct daemon *d);
+
+/*
+ * fleet.c: the CrowdSec link started with the daemon, swapped on reload,
+ * stopped at the end; its decisions applied at the tick; /fleet's JSON for
+ * status; its /metrics families (nothing without [crowdsec] url).
+ */
+int sg_daemon_fleet_start(struct daemon *d);
+void sg_daemon_fleet_reload(struct daemon *d);
+void sg_daemon_fleet_stop(struct daemon *d);
+void sg_daemon_fleet_tick(struct daemon *d, __u64 now);
+json_t *sg_daemon_fleet_json(struct daemon *d);
+void sg_daemon_fleet_render(FILE *f, struct daemon *d);
 
 /* publish.c: /metrics for this tick (now: its start); then /healthz and /senders, and serving. */
 void sg_daemon_publish_metrics(struct daemon *d, __u64 now);

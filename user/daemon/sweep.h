@@ -32,7 +32,7 @@
  * complete pass.
  */
 #define SG_WALK_PER_TICK  16384
-#define SG_CENSUS_CLASSES 8
+#define SG_CENSUS_CLASSES 16
 
 struct sg_census {
 	struct sg_cursor cursor;
