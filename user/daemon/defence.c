@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "daemon/defence.h"
+#include "daemon/fleetpush.h"
 #include "host/ownaddr.h"
 #include "kern/maps.h"
 #include "util/parse.h"
@@ -142,11 +143,16 @@ static void brute_ban(struct sg_defence *d, const struct sg_audit_cfg *cfg,
 		return;
 	snprintf(why, sizeof(why), "%s: %llu, limit %llu%s%s", rule, (unsigned long long)v->value,
 		 (unsigned long long)v->limit, v->login[0] ? ", account " : "", login);
-	params = json_pack("{s:s, s:I, s:I, s:I, s:I}", "rule", rule, "value", (json_int_t)v->value,
-			   "limit", (json_int_t)v->limit, "offences", (json_int_t)v->offences,
-			   "for_seconds", (json_int_t)(v->ban_ns / SG_NS_PER_SEC));
+	params = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I}", "rule", rule, "value",
+			   (json_int_t)v->value, "limit", (json_int_t)v->limit, "window_seconds",
+			   (json_int_t)(v->reason == SG_BAN_SYN_RATE
+						? SG_BRUTE_SYN_WINDOW
+						: d->bf->window_ns / SG_NS_PER_SEC),
+			   "offences", (json_int_t)v->offences, "for_seconds",
+			   (json_int_t)(v->ban_ns / SG_NS_PER_SEC));
 	if (params && v->login[0])
 		json_object_set_new(params, "account", json_string(login));
+	sg_fleetpush_ban(rule, &v->key, v->ban_ns, params);
 	sg_audit_daemon(cfg, "ban", v->addr, params, why, sg_boot_ns() + v->ban_ns);
 }
 
@@ -223,6 +229,7 @@ static void report_relay(struct sg_defence *d, const struct sg_relay_cfg *relay,
 {
 	struct sg_ban_key key = { .prefixlen = 128 };
 	char dur[32], rcpt[SG_ESCAPED_LEN(SG_MTA_ADDR_MAX) + 2];
+	json_t *params;
 
 	d->relay_alerts++;
 	sg_info("alert open_relay client=%s messages=%llu rcpt=%s", x->ip,
@@ -242,10 +249,10 @@ static void report_relay(struct sg_defence *d, const struct sg_relay_cfg *relay,
 	d->relay_bans++;
 	sg_info("ban %s rule=open_relay for=%s", x->ip,
 		sg_format_duration(relay->ban_ns, dur, sizeof(dur)));
-	sg_audit_daemon(
-		cfg, "ban", x->ip,
-		json_pack("{s:s, s:I}", "rule", "open_relay", "messages", (json_int_t)x->messages),
-		"it relayed mail through this host", sg_boot_ns() + relay->ban_ns);
+	params = json_pack("{s:s, s:I}", "rule", "open_relay", "messages", (json_int_t)x->messages);
+	sg_fleetpush_ban("open_relay", &key, relay->ban_ns, params);
+	sg_audit_daemon(cfg, "ban", x->ip, params, "it relayed mail through this host",
+			sg_boot_ns() + relay->ban_ns);
 }
 
 static void relays(struct sg_defence *d, const struct sg_relay_cfg *relay,

@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include "daemon/fleetpush.h"
 #include "daemon/mailcampaign.h"
 #include "kern/maps.h"
 #include "kern/state.h"
@@ -29,6 +30,7 @@ static void condemned(struct sg_mailguard *g, const struct sg_config *c,
 {
 	struct sg_ban_key key = { .prefixlen = 128 };
 	char dur[32] = "0";
+	json_t *params;
 	int err = 0;
 
 	memcpy(key.addr, v->addr, sizeof(key.addr));
@@ -49,13 +51,14 @@ static void condemned(struct sg_mailguard *g, const struct sg_config *c,
 		v->ip, v->accounts, c->campaign.accounts, v->held, (unsigned long long)v->sent,
 		(unsigned long long)v->bounced, v->is_new ? "yes" : "no", dur,
 		err > 0 ? " (a longer ban stays)" : "");
-	sg_audit_daemon(audit, v->ban_ns && err >= 0 ? "ban" : "alert", v->ip,
-			json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:b, s:I}", "rule", "campaign",
-				  "value", (json_int_t)v->accounts, "limit",
-				  (json_int_t)c->campaign.accounts, "held", (json_int_t)v->held,
-				  "sent", (json_int_t)v->sent, "bounced", (json_int_t)v->bounced,
-				  "new", v->is_new, "for_seconds",
-				  (json_int_t)(v->ban_ns / SG_NS_PER_SEC)),
+	params = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:b, s:I}", "rule", "campaign", "value",
+			   (json_int_t)v->accounts, "limit", (json_int_t)c->campaign.accounts,
+			   "held", (json_int_t)v->held, "sent", (json_int_t)v->sent, "bounced",
+			   (json_int_t)v->bounced, "new", v->is_new, "for_seconds",
+			   (json_int_t)(v->ban_ns / SG_NS_PER_SEC));
+	if (v->ban_ns && !err)
+		sg_fleetpush_ban("campaign", &key, v->ban_ns, params);
+	sg_audit_daemon(audit, v->ban_ns && err >= 0 ? "ban" : "alert", v->ip, params,
 			"it logged in to many accounts", v->ban_ns ? sg_boot_ns() + v->ban_ns : 0);
 }
 

@@ -11,6 +11,7 @@
 #include "core/budget.h"
 #include "host/attrib.h"
 #include "mail/contain.h"
+#include "daemon/fleetpush.h"
 #include "daemon/mailcampaign.h"
 #include "mail/logsource.h"
 #include "daemon/mailguard.h"
@@ -319,6 +320,8 @@ static void contain(struct sg_mailguard *g, const struct sg_config *c,
 		json_object_set_new(ev, "errors", json_string(err));
 	/* Steps left to resume: the entry is marked failed, by step. */
 	json_object_set_new(ev, "failed", failed);
+	sg_fleetpush_contain(p->id, rule, json_object_get(done, "bans"),
+			     (__u64)json_integer_value(json_object_get(done, "ban_for_s")), ev);
 	audit_mail(audit, "contain", p, ev);
 	json_decref(done);
 	/* What the state file now says is ours already; one more entry, maybe over the cap. */
