@@ -190,6 +190,7 @@ bench: deps all $(BENCH) $(BUILD)/tools/sg_fill $(BUILD)/tools/sg_sink $(BUILD)/
 	scripts/bench-bruteforce.sh
 	scripts/bench-policy.sh
 	scripts/bench-inband.sh
+	scripts/bench-fleetpush.sh
 
 # S6 replayed in the lab (scripts/lab.sh), narrated; under a minute, leaves nothing behind.
 demo: deps all $(TOOLS)
