@@ -182,7 +182,7 @@ run: deps all
 	./smtpguard run
 
 bench: deps all $(BENCH) $(BUILD)/tools/sg_fill $(BUILD)/tools/sg_sink $(BUILD)/tools/sg_policy \
-	$(KERNELS_INITRAMFS)
+	$(KERNELS_INITRAMFS) $(CROWDSEC)
 	$(BENCH)
 	tests/kernels/run.sh --verify-only $(KERNELS_BENCH)
 	scripts/bench-daemon.sh
@@ -190,6 +190,7 @@ bench: deps all $(BENCH) $(BUILD)/tools/sg_fill $(BUILD)/tools/sg_sink $(BUILD)/
 	scripts/bench-bruteforce.sh
 	scripts/bench-policy.sh
 	scripts/bench-inband.sh
+	scripts/bench-fleet.sh
 	scripts/bench-fleetpush.sh
 
 # S6 replayed in the lab (scripts/lab.sh), narrated; under a minute, leaves nothing behind.

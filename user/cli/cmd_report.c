@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli/ask.h"
@@ -333,23 +334,84 @@ static const struct sg_option status_options[] = {
 	{},
 };
 
+/*
+ * The fleet's link as the daemon has it (/fleet), when [crowdsec] url is
+ * set; NULL otherwise. A daemon that cannot be asked is said in "error".
+ */
+static json_t *fleet_status(void)
+{
+	struct sg_config *c = malloc(sizeof(*c));
+	char why[256] = "not a JSON object";
+	json_t *f = NULL;
+
+	if (!c)
+		return NULL;
+	sg_config_cli(c);
+	if (*c->crowdsec.url) {
+		f = sg_ask_daemon(c, "/fleet", why, sizeof(why));
+		if (!json_is_object(f)) {
+			json_decref(f);
+			f = json_pack("{s:b, s:s, s:s}", "configured", 0, "url", c->crowdsec.url,
+				      "error", why);
+		}
+	}
+	free(c);
+	return f;
+}
+
+/* "fleet: URL: last pull TIME (N s ago), N decisions in force (ip N, range N, account N)". */
+static void fleet_print(FILE *out, const json_t *f)
+{
+	const json_t *active = json_object_get(f, "active");
+	const char *url = json_string_value(json_object_get(f, "url")),
+		   *error = json_string_value(json_object_get(f, "error"));
+	time_t last = (time_t)json_integer_value(json_object_get(f, "last_pull"));
+	json_int_t ip = json_integer_value(json_object_get(active, "ip")),
+		   range = json_integer_value(json_object_get(active, "range")),
+		   account = json_integer_value(json_object_get(active, "account"));
+	char when[64] = "never";
+
+	if (!json_is_true(json_object_get(f, "configured"))) {
+		fprintf(out, "fleet: %s: the daemon %s\n", url ? url : "?",
+			error ? error : "runs without it (not reloaded since it was set?)");
+		return;
+	}
+	if (last)
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", localtime(&last));
+	fprintf(out, "fleet: %s: last pull %s", url, when);
+	if (last)
+		fprintf(out, " (%lld s ago)", (long long)(time(NULL) - last));
+	fprintf(out, ", %lld decision%s in force (ip %lld, range %lld, account %lld)",
+		(long long)(ip + range + account), ip + range + account == 1 ? "" : "s",
+		(long long)ip, (long long)range, (long long)account);
+	if (json_is_true(json_object_get(f, "failing")))
+		fprintf(out, "; failing: %s", error);
+	fputc('\n', out);
+}
+
 static int run_status(const struct sg_command *cmd, void *opts, char **args, int n_args)
 {
 	int json = ((const struct status_opts *)opts)->json, err;
 	struct sg_status *st;
-	json_t *out;
+	json_t *out, *fleet;
 
 	st = malloc(sizeof(*st));
 	if (!st)
 		return sg_fail("%s", strerror(ENOMEM));
 	err = sg_status_collect(st, 0);
+	fleet = err ? NULL : fleet_status();
 	if (!err && json) {
 		out = sg_status_json(st);
+		if (fleet)
+			json_object_set(out, "fleet", fleet);
 		err = sg_json_print(stdout, out);
 		json_decref(out);
 	} else if (!err) {
 		sg_status_print(stdout, st);
+		if (fleet)
+			fleet_print(stdout, fleet);
 	}
+	json_decref(fleet);
 	free(st);
 	return err ? sg_fail("reading %s: %s", sg_pin_dir(), strerror(-err)) : SG_EXIT_OK;
 }

@@ -109,6 +109,10 @@ struct daemon {
 	int change_waits;		 /* ticks in a row the pins' lock was held by another */
 	struct sg_link *link;		 /* [crowdsec]: NULL when no url */
 	struct sg_bouncer bouncer;	 /* what the link's pulls brought, applied */
+	struct sg_link_batch fleet_batch; /* the pull being applied, a slice a tick (fleet.c) */
+	int fleet_busy;			  /* fleet_batch not all applied yet */
+	size_t fleet_done[2];		  /* of it applied: new, deleted */
+	__u64 fleet_applied, fleet_lifted, fleet_took_ns; /* for its log line */
 };
 
 /* What the epoll events carry, to tell the sources apart. */

@@ -297,7 +297,7 @@ static void settle(struct pass *p, int startup)
 void sg_bouncer_apply(struct sg_bouncer *b, const struct sg_config *c,
 		      const struct sg_audit_cfg *audit, const struct sg_lapi_decision *added,
 		      size_t n_added, const struct sg_lapi_decision *deleted, size_t n_deleted,
-		      int startup, __u64 now)
+		      int startup, int last, __u64 now)
 {
 	struct pass p = { .b = b, .c = c, .audit = audit, .now = now };
 	size_t i;
@@ -310,7 +310,8 @@ void sg_bouncer_apply(struct sg_bouncer *b, const struct sg_config *c,
 		forget(&p, deleted[i].id);
 	for (i = 0; i < n_added; i++)
 		add(&p, &added[i], startup);
-	settle(&p, startup);
+	if (last)
+		settle(&p, startup);
 	if (p.fd >= 0)
 		close(p.fd);
 }

@@ -70,15 +70,16 @@ int sg_bouncer_init(struct sg_bouncer *b, sg_fleet_hold_fn hold, void *ctx);
 void sg_bouncer_free(struct sg_bouncer *b);
 
 /*
- * A pull's decisions at now (CLOCK_BOOTTIME ns): deleted ones undone, new
- * ones applied, then the pending ones tried again; with startup, a full
- * list, so that what this bouncer holds and the list lacks is undone
- * (deleted while it was not listening). c says what is never banned;
- * audit (may be NULL) gets one entry per ban put or lifted.
+ * A pull's decisions at now (CLOCK_BOOTTIME ns), or a slice of them:
+ * deleted ones undone, new ones applied; with last, the pull's last slice,
+ * the pending ones tried again, the expired forgotten and the counts made,
+ * and with startup (the slices of a full list) what this bouncer holds and
+ * the list lacked undone (deleted while it was not listening). c says what
+ * is never banned; audit (may be NULL) gets one entry per ban put or lifted.
  */
 void sg_bouncer_apply(struct sg_bouncer *b, const struct sg_config *c,
 		      const struct sg_audit_cfg *audit, const struct sg_lapi_decision *added,
 		      size_t n_added, const struct sg_lapi_decision *deleted, size_t n_deleted,
-		      int startup, __u64 now);
+		      int startup, int last, __u64 now);
 
 #endif
