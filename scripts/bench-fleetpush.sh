@@ -21,7 +21,7 @@ fi
 
 echo "fleet propagation: a ban on server A to the ban at XDP on server B, interval 10s ($RUNS runs)"
 for ((i = 1; i <= RUNS; i++)); do
-	out=$(FP_INTERVAL=10s "$ROOT/tests/integration/run.sh" -v fleetpush_propagation 2>&1) || {
+	out=$(FLEET_B_INTERVAL=10s "$ROOT/tests/integration/run.sh" -v fleetpush_propagation 2>&1) || {
 		printf '%s\n' "$out" | tail -n 20 >&2
 		echo "bench-fleetpush: run $i failed" >&2
 		exit 1

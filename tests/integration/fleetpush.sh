@@ -18,8 +18,10 @@
 #                            evidence, and its login addresses as bans
 #                            (smtpguard/contain); a hosting customer's local
 #                            mail() flood, contained by UID, pushes nothing:
-#                            a UID names someone else on another server
-#   fleetpush_propagation    two servers, one LAPI: a scanner server A bans
+#                            a UID names someone else on another server;
+#                            an operator's hold from the LAPI, applied here,
+#                            is not pushed back
+#   fleetpush_propagation    two servers (fleet.sh's), one LAPI: a scanner A bans
 #                            by its SYN rate is dropped at XDP by server B
 #                            within one of B's pull intervals and a tick
 #                            (the time printed; `make bench` runs it at the
@@ -181,7 +183,7 @@ test_fleetpush_contain()
 {
 	local i a ip uid user
 
-	fp_for_test right "client_ips = 3" "[crowdsec]" "hold = 2h"
+	fp_for_test right "client_ips = 3" "[crowdsec]" "hold = 2h" "interval = 1s"
 	for i in 0 1 2 3; do
 		mlab_swaks "${MLAB_ATTACKERS[i]}" "$MLAB_INFO" "$MLAB_INFO_PASS" "$MLAB_INFO" \
 			"ok$i@d$i.example" >/dev/null || fail "message from ${MLAB_ATTACKERS[i]} refused"
@@ -224,6 +226,20 @@ last_1m=4 limit=3.0 messages=4 recipients=4 rule=client_ips value=4.0" "$(fp_met
 	expect_eq "queued" 0 "$(mta_metric smtpguard_crowdsec_push_queue)"
 	expect_eq "holds at the LAPI" "$MLAB_INFO" "$(cs_alerts_json |
 		jq -r '.[] | select(.source.scope == "smtpguard_account") | .source.value')"
+
+	# An operator's hold of an account this server hosts: applied here, not pushed back.
+	mlab_swaks "${MLAB_ATTACKERS[4]}" "$MLAB_ALICE" "$MLAB_ALICE_PASS" "$MLAB_ALICE" \
+		ok-friend@partner.example >/dev/null || fail "alice's message refused"
+	cs_cscli decisions add --scope smtpguard_account --value "$MLAB_ALICE" --type hold \
+		--duration 1h >/dev/null 2>&1 || fail "cscli decisions add (hold)"
+	nl_wait_until 100 grep -q "action contain principal=sasl:$MLAB_ALICE.* rule=crowdsec" \
+		"$MTA_DAEMON_LOG" || fail "the fleet's hold not applied: $(grep crowdsec "$MTA_DAEMON_LOG")"
+	nl_wait_until 50 mta_is 3 mta_metric smtpguard_mta_containments_total ||
+		fail "containments: $(mta_metric smtpguard_mta_containments_total)"
+	expect_eq "pushed after the fleet's hold" 5 \
+		"$(mta_metric smtpguard_crowdsec_alerts_pushed_total)"
+	expect_eq "queued after the fleet's hold" 0 "$(mta_metric smtpguard_crowdsec_push_queue)"
+	expect_eq "alerts about $MLAB_ALICE" 1 "$(fp_alerts "$MLAB_ALICE" | jq length)"
 }
 
 # SYNs from ADDR (an address of $NS_NET's) to this server's submission port: COUNT of them.
@@ -297,123 +313,45 @@ $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') s after the LAPI l
 
 # --- two servers -------------------------------------------------------------
 
-# Server B: a netns of its own behind a second veth from $NS_NET, with its
-# own cgroup and pins, attached as setup attaches server A; its daemon
-# (fp_start_b) a bouncer of the fleet's LAPI (fleet_up), every second.
-FP_B4=198.51.102.1
-FP_BN4=198.51.102.2
-
-fp_server_b()
-{
-	FP_NS_B=sgt-$ID-b FP_VETH_B=sg${ID}b FP_VETH_BN=sg${ID}m
-	FP_CG_B=$CG-b FP_PIN_B=$BPFFS/smtpguard-b
-	nl_netns "$T" "$FP_NS_B" || fail "netns $FP_NS_B"
-	nl_veth "$FP_NS_B" "$FP_VETH_B" "$NS_NET" "$FP_VETH_BN" || fail "veth $FP_VETH_B"
-	nl_addrs "$FP_NS_B" "$FP_VETH_B" "$FP_B4/24" || fail "address $FP_B4"
-	nl_addrs "$NS_NET" "$FP_VETH_BN" "$FP_BN4/24" || fail "address $FP_BN4"
-	ip -n "$FP_NS_B" route add default via "$FP_BN4" || fail "B's route"
-	nl_cgroup "$T" "$FP_CG_B" || fail "cgroup $FP_CG_B"
-	trap 'rm -rf "$FP_PIN_B"' EXIT
-	nl_carrier "$FP_NS_B" "$FP_VETH_B" "$NS_NET" "$FP_VETH_BN" || fail "B's veth never came up"
-	nl_in "$FP_NS_B" env SMTPGUARD_PIN_DIR="$FP_PIN_B" "$SG_BIN" attach --cgroup "$FP_CG_B" \
-		-i "$FP_VETH_B" >"$T/attach-b.log" 2>&1 || fail "attach B: $(tail -n 2 "$T/attach-b.log")"
-	mkdir -p "$T/run-b"
-	# A bouncer of its own: the LAPI streams each bouncer the changes since
-	# its last pull, so two servers sharing a key would share one stream.
-	(umask 077 && cs_bouncer_add "sgt-$ID-b" >"$T/bouncer-b.key") ||
-		fail "cscli bouncers add sgt-$ID-b failed"
-	cat >"$T/b.conf" <<EOC
-[daemon]
-interfaces = $FP_VETH_B
-cgroup = $FP_CG_B
-[audit]
-log = $T/audit-b.log
-syslog = no
-[detect]
-baselines = $T/baselines-b.gz
-mta_users =
-[crowdsec]
-url = $CS_URL
-api_key_file = $T/bouncer-b.key
-$FP_INTERVAL_LINE
-[exporter]
-control = $T/run-b/control.sock
-EOC
-	unit_sandbox
-	nl_spawn "$T" "$FP_NS_B" "${SANDBOX[@]}" env SMTPGUARD_PIN_DIR="$FP_PIN_B" \
-		"$SG_BIN" run -c "$T/b.conf" </dev/null >"$T/daemon-b.log" 2>&1
-	nl_wait_until 100 fp_b_healthy || fail "daemon B: $(tail -n 3 "$T/daemon-b.log")"
-}
-
-fp_b_healthy()
-{
-	[ "$(nl_in "$FP_NS_B" curl -s --max-time 1 http://127.0.0.1:9025/healthz)" = ok ]
-}
-
-# B's sg_bans entry for ADDR/128: FIELD, or "absent" (fleet.sh's, on B's pins).
-fp_b_ban_field() # ADDR FIELD
-{
-	PIN=$FP_PIN_B fleet_ban_field "$1" "$2"
-}
-
 fp_b_banned() # ADDR
 {
-	[ "$(fp_b_ban_field "$1" reason)" != absent ]
+	[ "$(fleet_b_ban_field "$1" reason)" != absent ]
 }
 
-# One SYN from ADDR (an address of $NS_NET's) to DST:587 within 500 ms:
-# "connected", "refused" (no listener: the RST came back) or "dropped".
-fp_syn_from() # ADDR DST
-{
-	nl_in "$NS_NET" python3 -c '
-import socket, sys
-s = socket.socket()
-s.settimeout(0.5)
-s.bind((sys.argv[1], 0))
-try:
-    s.connect((sys.argv[2], 587))
-    print("connected")
-except ConnectionRefusedError:
-    print("refused")
-except OSError:
-    print("dropped")' "$1" "$2"
-}
-
-# Server A bans a scanner by its SYN rate; server B, a bouncer of the same
-# LAPI pulling every $FP_INTERVAL (1s; `make bench` runs it at the default
-# 10s), drops the scanner at XDP: the time from A's ban to B's is printed,
-# and bounded by one pull interval and one tick of B's.
+# Server A bans a scanner ($NET4) by its SYN rate and pushes the ban;
+# server B (fleet.sh's fleet_server_b), a bouncer of the same LAPI pulling
+# every $FLEET_B_INTERVAL (1s; `make bench` runs it at the default 10s),
+# drops the scanner at XDP: the time from A's ban to B's is printed, and
+# bounded by one pull interval and one tick of B's.
 test_fleetpush_propagation()
 {
-	local scanner=198.51.100.60 interval=${FP_INTERVAL:-1s} pass t0 t1 took bound
+	local interval=${FLEET_B_INTERVAL:-1s} pass t0 t1 took bound
 
-	nl_addrs "$NS_NET" "$VETH_NET" "$scanner/24" || fail "address $scanner"
+	start_sink "$NS_HOST" "$T/host-sink.log" "$HOST4:587"
 	fleet_up
 	pass=$(openssl rand -hex 16)
 	cs_machine_add "$FP_MACHINE" "$pass" || fail "cscli machines add $FP_MACHINE failed"
 	(umask 077 && echo "$pass" >"$T/machine.pass")
-	FP_INTERVAL_LINE="interval = $interval"
-	fp_server_b
-	expect_eq "the scanner's SYN to B before" refused "$(fp_syn_from "$scanner" "$FP_B4")"
-	write_config "$T/a.conf" "[bruteforce]" "syn_rate = 10" "ban = 10m" \
-		"state = $T/offenders.json" "[crowdsec]" "url = $CS_URL" \
-		"api_key_file = $T/bouncer.key" "interval = $interval" "machine_id = $FP_MACHINE" \
+	fleet_config "$T/a.conf" "[bruteforce]" "syn_rate = 10" "ban = 10m" \
+		"state = $T/offenders.json" "[crowdsec]" "machine_id = $FP_MACHINE" \
 		"password_file = $T/machine.pass"
 	start_daemon "$T/a.conf"
 	fp_pushing "$T/daemon.log"
+	fleet_server_b
+	expect_eq "the scanner's SYN to B before" "ok=1 eperm=0 other=0" "$(fleet_syn "$B4")"
 
-	fp_syns "$scanner" 10
-	nl_wait_until 300 grep -q "ban $scanner rule=syn_rate" "$T/daemon.log" ||
-		fail "A did not ban $scanner: $(grep -E "ban|crowdsec" "$T/daemon.log" | tail -n 3)"
+	nl_in "$NS_NET" "$CONNECT" -n 10 --timeout-ms 500 "$HOST4" 587 >/dev/null
+	nl_wait_until 300 grep -q "ban $NET4 rule=syn_rate" "$T/daemon.log" ||
+		fail "A did not ban $NET4: $(grep -E "ban|crowdsec" "$T/daemon.log" | tail -n 3)"
 	t0=$EPOCHREALTIME
-	nl_wait_until 600 fp_b_banned "$scanner" ||
-		fail "B never banned $scanner: $(grep crowdsec "$T/daemon-b.log" | tail -n 3)"
+	nl_wait_until 600 fp_b_banned "$NET4" ||
+		fail "B never banned $NET4: $(grep crowdsec "$T/b/daemon.log" | tail -n 3)"
 	t1=$EPOCHREALTIME
 	took=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')
 	figure "fleet propagation at interval $interval: ban on A to ban at XDP on B ${took} s"
-	expect_eq "B's ban's reason" 8 "$(fp_b_ban_field "$scanner" reason)" # fleet_crowdsec
-	expect_eq "the scanner's SYN to B" dropped "$(fp_syn_from "$scanner" "$FP_B4")"
-	expect_eq "B's drops of $scanner" 1 "$(fp_b_ban_field "$scanner" drops)"
+	expect_eq "B's ban's reason" 8 "$(fleet_b_ban_field "$NET4" reason)" # fleet_crowdsec
+	expect_eq "the scanner's SYN to B" "ok=0 eperm=0 other=1" "$(fleet_syn "$B4")"
+	expect_eq "B's drops of $NET4" 1 "$(fleet_b_ban_field "$NET4" drops)"
 	# One pull interval, B's tick that applies what the pull brought, and a
 	# second for the push and this test's polling on a loaded machine.
 	bound=$(($(sed 's/s$//' <<<"$interval") + 2))

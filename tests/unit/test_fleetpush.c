@@ -112,8 +112,8 @@ static void test_queue_full(void **state)
 	assert_int_equal(series("smtpguard_crowdsec_alerts_dropped_total{reason=\"full\"}"), 5);
 	sg_fleetpush_contain("sasl:bob@example.org", "rate", NULL, 3600, NULL);
 	assert_int_equal(series("smtpguard_crowdsec_alerts_dropped_total{reason=\"full\"}"), 6);
-	/* The fleet's own hold, applied here (its rule a scenario), is not pushed back. */
-	sg_fleetpush_contain("sasl:bob@example.org", "smtpguard/rate", NULL, 3600, NULL);
+	/* The fleet's own hold, applied here, is not pushed back. */
+	sg_fleetpush_contain("sasl:bob@example.org", SG_FLEET_RULE, NULL, 3600, NULL);
 	assert_int_equal(series("smtpguard_crowdsec_alerts_dropped_total{reason=\"full\"}"), 6);
 	/* Pushing turned off: what waited is dropped. */
 	c.url[0] = 0;

@@ -146,8 +146,8 @@ void sg_fleetpush_contain(const char *principal, const char *rule, const json_t 
 	json_t *e, *v;
 	__u64 hold_ns;
 
-	/* A scenario for a rule ("smtpguard/rate"): a hold the fleet asked for, not echoed. */
-	if (!pushing() || strchr(rule, '/'))
+	/* The fleet's own hold, applied here: not echoed. */
+	if (!pushing() || !strcmp(rule, SG_FLEET_RULE))
 		return;
 	pthread_mutex_lock(&P.lock);
 	hold_ns = P.set.hold_ns;

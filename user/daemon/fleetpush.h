@@ -16,10 +16,9 @@
  *
  * What is pushed is what the daemon banned or contained itself, never a
  * decision applied from the LAPI: its bans are not made through these
- * calls, and a containment whose rule is a CrowdSec scenario (it holds a
- * '/': "smtpguard/rate"; no rule of the daemon's does) is the fleet's hold,
- * not pushed back. A hold names a mail account ("sasl:" principals): a local UID means
- * nothing on another server, and is never pushed.
+ * calls, and a containment by SG_FLEET_RULE is the fleet's hold
+ * (daemon/fleet.c), not pushed back. A hold names a mail account ("sasl:" principals): a local UID
+ * means nothing on another server, and is never pushed.
  */
 #ifndef SG_FLEETPUSH_H
 #define SG_FLEETPUSH_H
@@ -31,8 +30,9 @@
 #include "core/config.h"
 #include "smtpguard.h"
 
-#define SG_FLEETPUSH_QUEUE 1024 /* alerts waiting at most */
-#define SG_FLEETPUSH_BATCH 64	/* alerts per POST */
+#define SG_FLEETPUSH_QUEUE 1024	      /* alerts waiting at most */
+#define SG_FLEET_RULE	   "crowdsec" /* the rule of a containment the fleet's hold made */
+#define SG_FLEETPUSH_BATCH 64	      /* alerts per POST */
 
 /*
  * Pushing as [crowdsec] c says, from now on (url and machine_id set; the
