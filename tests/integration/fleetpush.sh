@@ -6,21 +6,21 @@
 # mail server's loopback next to the mail lab (scripts/mta-lab.sh), and
 # read back with cscli:
 #
-#   fleetpush_ban            a password guesser banned by the daemon while
-#                            its machine password is wrong: one clear line,
-#                            the refusals counted, the alert queued; the
-#                            password fixed and reloaded, the queued alert
-#                            arrives: scenario smtpguard/auth_failures, the
-#                            evidence in its meta, a ban of the guesser's
-#                            address for what is left of the daemon's hour
-#   fleetpush_contain        an account contained (client_ips) is pushed as a
-#                            hold in scope smtpguard_account with its
-#                            evidence, and its login addresses as bans
-#                            (smtpguard/contain); a hosting customer's local
-#                            mail() flood, contained by UID, pushes nothing:
-#                            a UID names someone else on another server;
-#                            an operator's hold from the LAPI, applied here,
-#                            is not pushed back
+#   fleetpush_mail           on one mail lab, in turn: a password guesser
+#                            banned while the machine's password is wrong:
+#                            one clear line, the refusals counted, the alert
+#                            queued; the password fixed and reloaded, the
+#                            queued alert arrives: scenario
+#                            smtpguard/auth_failures, the evidence in its
+#                            meta, a ban of the guesser's address for what is
+#                            left of the daemon's hour. An account contained
+#                            (client_ips) is pushed as a hold in scope
+#                            smtpguard_account with its evidence, and its
+#                            login addresses as bans (smtpguard/contain); a
+#                            hosting customer's local mail() flood, contained
+#                            by UID, pushes nothing: a UID names someone else
+#                            on another server. An operator's hold from the
+#                            LAPI, applied here, is not pushed back
 #   fleetpush_propagation    two servers (fleet.sh's), one LAPI: a scanner A bans
 #                            by its SYN rate is dropped at XDP by server B
 #                            within one of B's pull intervals and a tick
@@ -36,7 +36,7 @@
 # own LAPI, and all is removed on any exit.
 # Sourced by run.sh.
 
-TESTS+=(fleetpush_ban fleetpush_contain fleetpush_propagation chaos_fleetpush_lapi_down)
+TESTS+=(fleetpush_mail fleetpush_propagation chaos_fleetpush_lapi_down)
 
 # shellcheck source=scripts/crowdsec-lab.sh
 . "$ROOT/scripts/crowdsec-lab.sh"
@@ -139,12 +139,11 @@ fp_expect_left() # ALERT-JSON LOW HIGH
 	[ "$s" -gt "$2" ] && [ "$s" -le "$3" ] || fail "decision's time left ${s}s, not in ($2, $3]"
 }
 
-test_fleetpush_ban()
+# A password guesser banned while the machine's password is wrong, then fixed.
+fp_guesser() # IP
 {
-	local ip=${MLAB_ATTACKERS[0]} i a
+	local ip=$1 i a
 
-	fp_for_test "wrong-password" "[bruteforce]" "auth_failures = 3" "window = 10m" \
-		"state = $T/offenders.json"
 	for i in 1 2 3 4; do
 		bf_guess "$ip" "$MLAB_VICTIM" "guess$i" >/dev/null 2>&1 || true
 	done
@@ -179,11 +178,11 @@ window_seconds=600" "$(fp_meta "$a")"
 		fail "no line for the link back: $(grep crowdsec: "$MTA_DAEMON_LOG")"
 }
 
-test_fleetpush_contain()
+# An account contained through the many-IPs rule, then a customer's local flood.
+fp_contained()
 {
 	local i a ip uid user
 
-	fp_for_test right "client_ips = 3" "[crowdsec]" "hold = 2h" "interval = 1s"
 	for i in 0 1 2 3; do
 		mlab_swaks "${MLAB_ATTACKERS[i]}" "$MLAB_INFO" "$MLAB_INFO_PASS" "$MLAB_INFO" \
 			"ok$i@d$i.example" >/dev/null || fail "message from ${MLAB_ATTACKERS[i]} refused"
@@ -207,7 +206,7 @@ last_1m=4 limit=3.0 messages=4 recipients=4 rule=client_ips value=4.0" "$(fp_met
 		expect_eq "ban of $ip" "ban Ip $ip crowdsec smtpguard/contain" "$(fp_decision "$a")"
 		fp_expect_left "$a" 3400 3600
 	done
-	nl_wait_until 40 mta_is 5 mta_metric smtpguard_crowdsec_alerts_pushed_total ||
+	nl_wait_until 40 mta_is 6 mta_metric smtpguard_crowdsec_alerts_pushed_total ||
 		fail "pushed: $(mta_metric smtpguard_crowdsec_alerts_pushed_total)"
 
 	# A customer's flood from a PHP form, contained by its UID on this server only.
@@ -221,25 +220,40 @@ last_1m=4 limit=3.0 messages=4 recipients=4 rule=client_ips value=4.0" "$(fp_met
 	# A publication after the containment: what it pushed is counted or queued there.
 	nl_wait_until 50 mta_is 2 mta_metric smtpguard_mta_containments_total ||
 		fail "containments: $(mta_metric smtpguard_mta_containments_total)"
-	expect_eq "pushed after the local containment" 5 \
+	expect_eq "pushed after the local containment" 6 \
 		"$(mta_metric smtpguard_crowdsec_alerts_pushed_total)"
 	expect_eq "queued" 0 "$(mta_metric smtpguard_crowdsec_push_queue)"
 	expect_eq "holds at the LAPI" "$MLAB_INFO" "$(cs_alerts_json |
 		jq -r '.[] | select(.source.scope == "smtpguard_account") | .source.value')"
+}
 
-	# An operator's hold of an account this server hosts: applied here, not pushed back.
-	mlab_swaks "${MLAB_ATTACKERS[4]}" "$MLAB_ALICE" "$MLAB_ALICE_PASS" "$MLAB_ALICE" \
-		ok-friend@partner.example >/dev/null || fail "alice's message refused"
+# An operator's hold of an account this server hosts: applied here, not pushed back.
+fp_fleet_hold()
+{
 	cs_cscli decisions add --scope smtpguard_account --value "$MLAB_ALICE" --type hold \
 		--duration 1h >/dev/null 2>&1 || fail "cscli decisions add (hold)"
 	nl_wait_until 100 grep -q "action contain principal=sasl:$MLAB_ALICE.* rule=crowdsec" \
 		"$MTA_DAEMON_LOG" || fail "the fleet's hold not applied: $(grep crowdsec "$MTA_DAEMON_LOG")"
 	nl_wait_until 50 mta_is 3 mta_metric smtpguard_mta_containments_total ||
 		fail "containments: $(mta_metric smtpguard_mta_containments_total)"
-	expect_eq "pushed after the fleet's hold" 5 \
+	expect_eq "pushed after the fleet's hold" 6 \
 		"$(mta_metric smtpguard_crowdsec_alerts_pushed_total)"
 	expect_eq "queued after the fleet's hold" 0 "$(mta_metric smtpguard_crowdsec_push_queue)"
 	expect_eq "alerts about $MLAB_ALICE" 1 "$(fp_alerts "$MLAB_ALICE" | jq length)"
+}
+
+# One mail lab for the mail server's pushes, in turn: the guesser (its ban
+# pushed once the password is right), the containments, the fleet's hold.
+test_fleetpush_mail()
+{
+	fp_for_test "wrong-password" "client_ips = 3" "[bruteforce]" "auth_failures = 3" \
+		"window = 10m" "state = $T/offenders.json" "[crowdsec]" "hold = 2h" "interval = 1s"
+	# Alice is known here before her account is held by the fleet (fp_fleet_hold).
+	mlab_swaks "${MLAB_ATTACKERS[4]}" "$MLAB_ALICE" "$MLAB_ALICE_PASS" "$MLAB_ALICE" \
+		ok-friend@partner.example >/dev/null || fail "alice's message refused"
+	fp_guesser "${MLAB_ATTACKERS[4]}"
+	fp_contained
+	fp_fleet_hold
 }
 
 # SYNs from ADDR (an address of $NS_NET's) to this server's submission port: COUNT of them.
