@@ -70,8 +70,9 @@ apply_ms=$(sed -n 's/.*(startup): .* in \([0-9]*\) ms$/\1/p' "$T/daemon.log" | h
 
 total=0 max=0
 for ((i = 1; i <= SAMPLES; i++)); do
-	# A random phase against the 10 s pulls, as an operator's decision has.
-	sleep "0.$((RANDOM % 10))$((RANDOM % 10))"
+	# A random phase against the 10 s pulls, as an operator's decision has:
+	# the last sample's ban came just after a pull.
+	sleep "$((RANDOM % 10)).$((RANDOM % 10))"
 	want=$((DECISIONS + i))
 	t0=$(now_ms)
 	cs_cscli decisions add --ip "172.16.0.$i" --duration 1h >/dev/null 2>&1

@@ -13,8 +13,12 @@ packages=(
 	libclang-rt-14-dev
 	postfix dovecot-core dovecot-imapd dovecot-pop3d swaks
 	fail2ban dnsmasq-base
+	libsqlite3-0
 	qemu-system-x86 busybox-static cpio kmod xz-utils zstd
 )
+
+# libsqlite3-0: the fleet tests' CrowdSec LAPI (scripts/fetch-crowdsec.sh unpacks
+# the crowdsec package, which is never installed: its post-install needs the internet).
 
 # `make test-kernels` boots the bookworm-backports kernel too (tests/kernels/).
 # Backports is pinned low by its Release file: adding it installs nothing from it.

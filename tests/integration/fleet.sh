@@ -159,6 +159,15 @@ test_fleet_ban()
 	expect_metric 'smtpguard_crowdsec_decisions_active{scope="ip"}' 0
 	expect_eq "audit of the lift" "unban $NET4/32" \
 		"$(jq -r 'select(.action == "unban") | "\(.action) \(.target)"' "$T/audit.log")"
+
+	# A decision's end is the ban's: the sweep removes it, nothing is lifted.
+	cs_cscli decisions add --ip 203.0.113.50 --duration 3s >/dev/null 2>&1 || fail "cscli decisions add 3s"
+	nl_wait_until 50 fleet_ban_reason_is 203.0.113.50 7 || fail "no ban of 203.0.113.50"
+	nl_wait_until 80 fleet_ban_reason_is 203.0.113.50 absent || fail "203.0.113.50's ban outlived its decision"
+	fleet_settle
+	expect_metric 'smtpguard_crowdsec_decisions_lifted_total{scope="ip"}' 1
+	expect_metric 'smtpguard_crowdsec_decisions_active{scope="ip"}' 0
+	expect_eq "unban entries" 1 "$(jq -r 'select(.action == "unban") | .target' "$T/audit.log" | wc -l)"
 }
 
 # Two servers, one LAPI: an operator's decision is enforced at XDP on both

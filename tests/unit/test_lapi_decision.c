@@ -124,6 +124,12 @@ static void test_left_out(void **state)
 	char why[160];
 	size_t i;
 
+	/* What the LAPI sends is shown escaped: no line of the log is forged. */
+	assert_int_equal(parse("{\"duration\":\"1h\",\"id\":12,\"scope\":\"Ip\",\"type\":\"ban\","
+			       "\"value\":\"192.0.2.7\\nsmtpguard: forged\"}",
+			       &d, why),
+			 -EINVAL);
+	assert_null(strchr(why, '\n'));
 	for (i = 0; i < sizeof(unsupported) / sizeof(unsupported[0]); i++)
 		assert_int_equal(parse(unsupported[i], &d, why), -ENOTSUP);
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {

@@ -353,6 +353,8 @@ static json_t *fleet_status(void)
 			json_decref(f);
 			f = json_pack("{s:b, s:s, s:s}", "configured", 0, "url", c->crowdsec.url,
 				      "error", why);
+		} else if (!json_is_true(json_object_get(f, "configured"))) {
+			json_object_set_new(f, "url", json_string(c->crowdsec.url));
 		}
 	}
 	free(c);
@@ -372,8 +374,11 @@ static void fleet_print(FILE *out, const json_t *f)
 	char when[64] = "never";
 
 	if (!json_is_true(json_object_get(f, "configured"))) {
-		fprintf(out, "fleet: %s: the daemon %s\n", url ? url : "?",
-			error ? error : "runs without it (not reloaded since it was set?)");
+		if (error)
+			fprintf(out, "fleet: %s: cannot ask the daemon: %s\n", url, error);
+		else
+			fprintf(out, "fleet: %s: the daemon runs without it (reloaded since?)\n",
+				url);
 		return;
 	}
 	if (last)

@@ -94,24 +94,18 @@ static __u32 ref(struct pass *p, const struct entry *e, int add)
 {
 	struct sg_htab *h = e->d.ban ? p->b->bykey : p->b->holds;
 	const void *key = e->d.ban ? (const void *)&e->d.key : (const void *)e->d.value;
-	struct keyref *k;
-	struct holdref *a;
+	__u32 *n, left;
 	void *r;
 
 	if (sg_htab_add(h, key, &r) < 0)
 		return add; /* no memory: as if alone, which at worst lifts it early */
-	k = r;
-	a = r;
-	if (e->d.ban) {
-		k->n += add ? 1 : -1;
-		if (!k->n)
-			sg_htab_delete(h, key);
-		return k->n;
-	}
-	a->n += add ? 1 : -1;
-	if (!a->n)
+	n = e->d.ban ? &((struct keyref *)r)->n : &((struct holdref *)r)->n;
+	*n += add ? 1 : -1;
+	/* Read before the delete, which may move another entry into its place. */
+	left = *n;
+	if (!left)
 		sg_htab_delete(h, key);
-	return a->n;
+	return left;
 }
 
 static void audit_ban(struct pass *p, const struct entry *e, const char *action, __u64 for_ns)
@@ -203,21 +197,27 @@ static void apply(struct pass *p, struct entry *e)
 		hold(p, e);
 }
 
-/* Undoes e when it is the last applied decision on its key or account. */
+/*
+ * Undoes e when it is the last applied decision on its key or account. A
+ * ban whose time is up is left to the daemon's sweep, which removes and
+ * audits it as it does every ban's end; an account is released either way.
+ */
 static void lift(struct pass *p, struct entry *e)
 {
+	int expired = e->expires_ns <= p->now;
 	struct sg_ban old;
 
 	if (e->state != ST_APPLIED || ref(p, e, 0))
 		return;
-	p->b->n.lifted[e->d.scope]++;
+	if (!expired)
+		p->b->n.lifted[e->d.scope]++;
 	if (!e->d.ban) {
 		if (p->b->hold)
 			p->b->hold(p->b->hold_ctx, e->d.value, e->d.scenario, 0);
 		return;
 	}
 	/* Only the fleet's own ban: a human may have banned it since. */
-	if (p->fd >= 0 && !bpf_map_lookup_elem(p->fd, &e->d.key, &old) &&
+	if (!expired && p->fd >= 0 && !bpf_map_lookup_elem(p->fd, &e->d.key, &old) &&
 	    old.prefixlen == e->d.key.prefixlen && fleet_reason(old.reason) &&
 	    !bpf_map_delete_elem(p->fd, &e->d.key))
 		audit_ban(p, e, "unban", 0);

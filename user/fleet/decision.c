@@ -8,6 +8,7 @@
 
 #include "fleet/decision.h"
 #include "util/parse.h"
+#include "util/render.h"
 
 const char *const sg_decision_scope_names[SG_SCOPE__MAX] = { SG_DECISION_SCOPE_LIST(SG_ENUM_NAME) };
 const char *const sg_decision_origin_names[SG_ORIGIN__MAX] = { SG_DECISION_ORIGIN_LIST(
@@ -86,20 +87,22 @@ static enum sg_decision_origin origin_of(const char *o)
 static int value_of(struct sg_lapi_decision *d, const char *scope, const char *type, char *why,
 		    size_t whylen)
 {
-	const char *err;
+	char shown[72]; /* the value as a log line may show it */
+	const char *err = NULL;
 
 	if (!strcasecmp(scope, "ip") || !strcasecmp(scope, "range")) {
 		d->scope = !strcasecmp(scope, "ip") ? SG_SCOPE_IP : SG_SCOPE_RANGE;
 		if (strcmp(type, "ban"))
 			return -ENOTSUP;
 		d->ban = 1;
-		if (sg_parse_cidr(d->value, &d->key, &err) ||
-		    (d->scope == SG_SCOPE_IP && d->key.prefixlen != 128)) {
-			snprintf(why, whylen, "%s '%.64s': %s", scope, d->value,
-				 d->scope == SG_SCOPE_IP && !err ? "not one address" : err);
-			return -EINVAL;
+		if (!sg_parse_cidr(d->value, &d->key, &err)) {
+			if (d->scope == SG_SCOPE_RANGE || d->key.prefixlen == 128)
+				return 0;
+			err = "not one address";
 		}
-		return 0;
+		snprintf(why, whylen, "%s '%s': %s", scope,
+			 sg_printable(d->value, shown, sizeof(shown)), err);
+		return -EINVAL;
 	}
 	if (strcmp(scope, SG_SCOPE_ACCOUNT))
 		return -ENOTSUP;
@@ -109,8 +112,8 @@ static int value_of(struct sg_lapi_decision *d, const char *scope, const char *t
 	/* An account is a login or an address: no spaces, no controls, no quotes. */
 	for (err = d->value; *err; err++) {
 		if ((unsigned char)*err <= ' ' || *err == '"' || *err == '\\' || *err == 0x7f) {
-			snprintf(why, whylen, "account '%.64s': a character no login has",
-				 d->value);
+			snprintf(why, whylen, "account '%s': a character no login has",
+				 sg_printable(d->value, shown, sizeof(shown)));
 			return -EINVAL;
 		}
 	}
@@ -122,6 +125,7 @@ int sg_lapi_decision_parse(const json_t *j, struct sg_lapi_decision *d, char *wh
 	const char *scope = field(j, "scope"), *type = field(j, "type"), *value = field(j, "value"),
 		   *dur = field(j, "duration"), *scenario = field(j, "scenario");
 	json_int_t id = json_integer_value(json_object_get(j, "id"));
+	char shown[40];
 
 	memset(d, 0, sizeof(*d));
 	if (!json_is_object(j) || !scope || !type || !value || !dur || id <= 0) {
@@ -138,8 +142,8 @@ int sg_lapi_decision_parse(const json_t *j, struct sg_lapi_decision *d, char *wh
 	snprintf(d->scenario, sizeof(d->scenario), "%s", scenario ? scenario : "");
 	d->origin = origin_of(field(j, "origin"));
 	if (sg_go_duration(dur, &d->remaining_ns)) {
-		snprintf(why, whylen, "decision %llu: bad duration '%.32s'",
-			 (unsigned long long)d->id, dur);
+		snprintf(why, whylen, "decision %llu: bad duration '%s'", (unsigned long long)d->id,
+			 sg_printable(dur, shown, sizeof(shown)));
 		return -EINVAL;
 	}
 	return value_of(d, scope, type, why, whylen);

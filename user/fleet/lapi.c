@@ -10,6 +10,7 @@
 #include <curl/curl.h>
 
 #include "fleet/lapi.h"
+#include "util/render.h"
 
 const char *const sg_lapi_error_names[SG_LAPI__MAX] = { SG_LAPI_ERRORS(SG_ENUM_NAME) };
 
@@ -119,12 +120,13 @@ static enum sg_lapi_error curl_kind(CURLcode rc)
 static void judge(struct sg_lapi_reply *r, const char *method, const char *path)
 {
 	const char *msg = json_string_value(json_object_get(r->json, "message"));
+	char shown[160]; /* the server's words, as a log line may show them */
 
 	if (r->status >= 200 && r->status < 300)
 		return;
 	r->kind = r->status == 401 || r->status == 403 ? SG_LAPI_AUTH : SG_LAPI_HTTP;
-	snprintf(r->error, sizeof(r->error), "%s %s: HTTP %ld%s%.160s", method, path, r->status,
-		 msg ? ": " : "", msg ? msg : "");
+	snprintf(r->error, sizeof(r->error), "%s %s: HTTP %ld%s%s", method, path, r->status,
+		 msg ? ": " : "", msg ? sg_printable(msg, shown, sizeof(shown)) : "");
 }
 
 static void parse(struct sg_lapi_reply *r, const struct body *b, const char *method,

@@ -4,8 +4,8 @@
  * HTTP request at a time through libcurl, JSON in and out, TLS verified
  * (against [crowdsec] ca_file, else the system's CAs) with the optional
  * client certificate. It blocks for up to SG_LAPI_TIMEOUT_S: only a
- * thread of its own calls it (fleet/link.h's, the bouncer; the machine's
- * pushes run on that thread too), never the daemon's loop.
+ * thread of its own calls it (fleet/link.h's for the bouncer, the
+ * machine's pusher's), never the daemon's loop.
  *
  * A connection is used by one thread at a time. Failures come back as a
  * kind, for the metrics, and a one-line text, for the log.

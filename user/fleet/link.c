@@ -217,14 +217,15 @@ static void *run(void *arg)
 	struct timespec until;
 	char why[256];
 	__u64 ns;
-	int err;
+	int err, full;
 
 	while (!stopping(k)) {
 		clock_gettime(CLOCK_MONOTONIC, &until);
 		pthread_mutex_lock(&k->lock);
-		err = k->full; /* the tick has not taken the last pull: not yet */
+		full = k->full;
 		pthread_mutex_unlock(&k->lock);
-		if (!err) {
+		/* The tick has not taken the last pull (the loop held up): not before it has. */
+		if (!full) {
 			err = pull(k, &b, &kind, why, sizeof(why));
 			if (stopping(k)) {
 				sg_link_batch_free(&b);
