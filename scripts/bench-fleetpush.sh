@@ -6,8 +6,8 @@
 # same LAPI at the default [crowdsec] interval (10s), bans it at XDP. It is
 # the integration test fleetpush_propagation (tests/integration/
 # fleetpush.sh) at that interval, run RUNS times; each run prints the time
-# from A's ban to B's. A pull comes anywhere within the interval of the
-# ban, so the times spread over it.
+# from A's ban to B's. The ban falls at a random phase against B's pulls,
+# so the times spread over the interval.
 #
 # Usage: scripts/bench-fleetpush.sh [RUNS]   (default 3, at most 10)
 set -euo pipefail

@@ -354,6 +354,8 @@ test_fleetpush_propagation()
 	fleet_server_b
 	expect_eq "the scanner's SYN to B before" "ok=1 eperm=0 other=0" "$(fleet_syn "$B4")"
 
+	# At a random phase against B's pulls (B pulled at its start, just now).
+	[ "$interval" = 1s ] || sleep "$((RANDOM % ${interval%s})).$((RANDOM % 10))"
 	nl_in "$NS_NET" "$CONNECT" -n 10 --timeout-ms 500 "$HOST4" 587 >/dev/null
 	nl_wait_until 300 grep -q "ban $NET4 rule=syn_rate" "$T/daemon.log" ||
 		fail "A did not ban $NET4: $(grep -E "ban|crowdsec" "$T/daemon.log" | tail -n 3)"
