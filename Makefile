@@ -199,6 +199,7 @@ bench: deps all $(BENCH) $(BUILD)/tools/sg_fill $(BUILD)/tools/sg_sink $(BUILD)/
 	scripts/bench-policy.sh
 	scripts/bench-inband.sh
 	scripts/bench-fleet.sh
+	scripts/bench-fleetpush.sh
 
 # S6 replayed in the lab (scripts/lab.sh), narrated; under a minute, leaves nothing behind.
 demo: deps all $(TOOLS)

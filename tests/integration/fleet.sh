@@ -95,7 +95,8 @@ fleet_server_b()
 		printf '%s\n' "[daemon]" "interfaces = $VETH_B" "cgroup = $CG-b" "[audit]" \
 			"log = $T/b/audit.log" "syslog = no" "[detect]" "baselines =" "mta_users =" \
 			"[mta]" "type = none" "state = $T/b/contained.json" "[bruteforce]" "state =" \
-			"[crowdsec]" "url = $CS_URL" "api_key_file = $T/b/bouncer.key" "interval = 1s" \
+			"[crowdsec]" "url = $CS_URL" "api_key_file = $T/b/bouncer.key" \
+			"interval = ${FLEET_B_INTERVAL:-1s}" \
 			"[exporter]" "control = $T/b/run/control.sock"
 	} >"$conf"
 	(umask 077 && cs_bouncer_add "sgt-$ID-b" >"$T/b/bouncer.key") || fail "cscli bouncers add (B)"

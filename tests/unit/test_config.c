@@ -203,7 +203,7 @@ static void test_dist_file(void **state)
 	}
 	fclose(out);
 	fclose(in);
-	assert_int_equal(uncommented, 122); /* every key but [override NAME]'s */
+	assert_int_equal(uncommented, 123); /* every key but [override NAME]'s */
 	memset(c, 0xff, sizeof(*c));
 	assert_int_equal(load(text, c, err, sizeof(err)), 0);
 	assert_memory_equal(c, def, sizeof(*c));

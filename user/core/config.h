@@ -267,6 +267,7 @@ struct sg_crowdsec_cfg {
 	__u64 interval_ns;		      /* between two pulls */
 	char machine_id[SG_CROWDSEC_KEY_MAX]; /* the log processor's login; "": no pushes */
 	char password_file[PATH_MAX];
+	__u64 hold_ns; /* a contained account's hold, as pushed: its duration in the fleet */
 };
 
 /* One member a section; dist/smtpguard.conf documents them in this order. */

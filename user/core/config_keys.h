@@ -215,6 +215,7 @@
 	X(crowdsec, interval, parse_duration, FIELD(crowdsec.interval_ns), 0, "10s")               \
 	X(crowdsec, machine_id, parse_token, FIELD(crowdsec.machine_id), EMPTY, "")                \
 	X(crowdsec, password_file, parse_path, FIELD(crowdsec.password_file), EMPTY, "")           \
+	X(crowdsec, hold, parse_duration, FIELD(crowdsec.hold_ns), 0, "1d")                        \
 	X(override, limit, parse_limit, OVERRIDE(limit), 0, NULL)                                  \
 	X(override, burst, parse_burst, OVERRIDE(limit.burst), 0, NULL)                            \
 	X(override, actions, parse_actions, OVERRIDE(alert_only), 0, NULL)                         \

@@ -19,6 +19,7 @@
 #include "core/rates.h"
 #include "daemon/daemon.h"
 #include "daemon/mailnotice.h"
+#include "daemon/fleetpush.h"
 #include "daemon/recall.h"
 #include "daemon/run.h"
 #include "kern/loader.h"
@@ -227,6 +228,21 @@ static void mail_announce(const struct sg_mailguard *m)
  * are tried before the config is replaced; interfaces that a failed
  * reload attached stay attached (as after `attach`).
  */
+/*
+ * [crowdsec] machine_id: this server's bans and holds pushed to the LAPI
+ * (fleetpush.h). A password file it cannot use is said; enforcement goes on.
+ */
+static void fleet_push(const struct sg_crowdsec_cfg *c, const char *then)
+{
+	char why[512];
+
+	if (sg_fleetpush_apply(c, why, sizeof(why)))
+		sg_error("crowdsec: password_file %s; %s", why, then);
+	else if (c->url[0] && c->machine_id[0])
+		sg_info("crowdsec: bans and holds pushed to %s as machine %s", c->url,
+			c->machine_id);
+}
+
 void sg_daemon_reload(struct daemon *d)
 {
 	struct sg_config *c = malloc(sizeof(*c));
@@ -292,6 +308,7 @@ void sg_daemon_reload(struct daemon *d)
 	if (err)
 		sg_error("notify: %s; no notifications", strerror(-err));
 	sg_daemon_fleet_reload(d);
+	fleet_push(&d->cfg->crowdsec, "the previous settings stay");
 	sg_info("reloaded %s", d->path);
 	goto out;
 failed:
@@ -409,6 +426,7 @@ static int daemon_configure_loop(struct daemon *d)
 		sg_error("starting the blocklist checks: %s", strerror(-err));
 	if (!err)
 		err = sg_daemon_fleet_start(d);
+	fleet_push(&d->cfg->crowdsec, "no alert is pushed");
 	return err;
 }
 
@@ -441,6 +459,7 @@ static void daemon_close(struct daemon *d)
 	sg_dnsblwatch_stop(d->dnsbl);
 	sg_notifier_stop(d->notify);
 	sg_daemon_fleet_stop(d);
+	sg_fleetpush_stop();
 	sg_daemon_policy_stop(d);
 	sg_daemon_exporter_stop(d, d->ex);
 	ring_buffer__free(d->rb);

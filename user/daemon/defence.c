@@ -11,6 +11,7 @@
 
 #include "daemon/defence.h"
 #include "daemon/dryrun.h"
+#include "daemon/fleetpush.h"
 #include "host/ownaddr.h"
 #include "kern/maps.h"
 #include "util/parse.h"
@@ -152,9 +153,13 @@ static void brute_ban(struct sg_defence *d, const struct sg_audit_cfg *cfg,
 	snprintf(why, sizeof(why), "%s: %llu, limit %llu%s%s", rule, (unsigned long long)v->value,
 		 (unsigned long long)v->limit, v->login[0] ? ", account " : "", login);
 	e = ban_entry(v->addr,
-		      json_pack("{s:s, s:I, s:I, s:I, s:I}", "rule", rule, "value",
-				(json_int_t)v->value, "limit", (json_int_t)v->limit, "offences",
-				(json_int_t)v->offences, "for_seconds",
+		      json_pack("{s:s, s:I, s:I, s:I, s:I, s:I}", "rule", rule, "value",
+				(json_int_t)v->value, "limit", (json_int_t)v->limit,
+				"window_seconds",
+				(json_int_t)(v->reason == SG_BAN_SYN_RATE
+						     ? SG_BRUTE_SYN_WINDOW
+						     : d->bf->window_ns / SG_NS_PER_SEC),
+				"offences", (json_int_t)v->offences, "for_seconds",
 				(json_int_t)(v->ban_ns / SG_NS_PER_SEC)),
 		      why, v->ban_ns);
 	if (e.params && v->login[0])
@@ -167,6 +172,8 @@ static void brute_ban(struct sg_defence *d, const struct sg_audit_cfg *cfg,
 			v->offences, v->login[0] ? " account=" : "", v->login[0] ? field : "",
 			err > 0 ? " (a longer ban stays)" : "");
 	}
+	if (!err)
+		sg_fleetpush_ban(rule, &v->key, v->ban_ns, e.params);
 	if (!err && cfg)
 		sg_audit_write(cfg, &e);
 	json_decref(e.params);
@@ -272,6 +279,7 @@ static void report_relay(struct sg_defence *d, const struct sg_relay_cfg *relay,
 		d->relay_bans++;
 		sg_info("ban %s rule=open_relay for=%s", x->ip,
 			sg_format_duration(relay->ban_ns, dur, sizeof(dur)));
+		sg_fleetpush_ban("open_relay", &key, relay->ban_ns, e.params);
 		if (cfg)
 			sg_audit_write(cfg, &e);
 	}

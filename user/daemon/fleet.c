@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "daemon/exposition.h"
+#include "daemon/fleetpush.h"
 #include "daemon/run.h"
 #include "kern/maps.h"
 #include "mail/contain.h"
@@ -37,7 +38,7 @@ static int fleet_hold(void *ctx, const char *account, const char *scenario, int 
 		return -ENOENT;
 	if (on) {
 		if (!p->contained)
-			sg_mailguard_contain(&d->mail, d->cfg, &d->audit, p, "crowdsec", 0, 0,
+			sg_mailguard_contain(&d->mail, d->cfg, &d->audit, p, SG_FLEET_RULE, 0, 0,
 					     time(NULL));
 		return 0;
 	}
@@ -50,7 +51,7 @@ static int fleet_hold(void *ctx, const char *account, const char *scenario, int 
 		sg_error("crowdsec: releasing %s: %s", safe, *err ? err : strerror(-ret));
 	sg_info("action release principal=%s rule=crowdsec: its hold deleted at the LAPI", safe);
 	sg_audit_daemon(&d->audit, "release", safe,
-			json_pack("{s:s, s:s}", "rule", "crowdsec", "scenario", scenario),
+			json_pack("{s:s, s:s}", "rule", SG_FLEET_RULE, "scenario", scenario),
 			"the fleet's hold was deleted at the CrowdSec LAPI", 0);
 	return ret;
 }

@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 
 #include "daemon/dryrun.h"
+#include "daemon/fleetpush.h"
 #include "daemon/mailcampaign.h"
 #include "kern/maps.h"
 #include "kern/state.h"
@@ -68,6 +69,8 @@ static void condemned(struct sg_mailguard *g, const struct sg_config *c,
 	/* Not banned (none asked, refused, failed or told): an alert is what was done. */
 	if (!v->ban_ns || err < 0 || err == SG_DRY_TOLD)
 		e.action = "alert";
+	if (v->ban_ns && !err)
+		sg_fleetpush_ban("campaign", &key, v->ban_ns, e.params);
 	if (audit)
 		sg_audit_write(audit, &e);
 	json_decref(e.params);

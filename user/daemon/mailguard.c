@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include <sys/stat.h>
 
 #include "core/budget.h"
@@ -334,8 +333,8 @@ static void contain(struct sg_mailguard *g, const struct sg_config *c,
 		json_object_set_new(ev, "errors", json_string(err));
 	/* Steps left to resume: the entry is marked failed, by step. */
 	json_object_set_new(ev, "failed", failed);
+	sg_mailnotice_contained(g, c, p, rule, done, ev);
 	audit_mail(audit, "contain", p, ev);
-	sg_mailnotice_contained(g, c, p, rule, done);
 	json_decref(done);
 	/* What the state file now says is ours already; one more entry, maybe over the cap. */
 	g->state_seen = (struct stat_key){};

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
-/* The owner of a contained account told; see mailnotice.h. */
+/* The fleet and the owner of a contained account told; see mailnotice.h. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "daemon/fleetpush.h"
 #include "daemon/mailnotice.h"
 #include "host/attrib.h"
 #include "mail/ownernotice.h"
@@ -25,7 +26,7 @@ int sg_mailnotice_check(const struct sg_config *c, char *err, size_t errlen)
 
 void sg_mailnotice_contained(struct sg_mailguard *g, const struct sg_config *c,
 			     const struct sg_mail_principal *p, const char *rule,
-			     const json_t *done)
+			     const json_t *done, const json_t *ev)
 {
 	const char *ips[SG_MAIL_MAX_IPS];
 	char host[256] = "", user[64], to[SG_MTA_ADDR_MAX], why[1024],
@@ -46,6 +47,7 @@ void sg_mailnotice_contained(struct sg_mailguard *g, const struct sg_config *c,
 	enum sg_notice_outcome out;
 	size_t i;
 
+	sg_fleetpush_contain(p->id, rule, done, ev);
 	if (!c->notify.owner_mail)
 		return;
 	/* A local sender is its user to its owner, not a UID. */

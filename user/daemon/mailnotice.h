@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The daemon's side of the owner's notice (mail/ownernotice.h): a
- * containment's figures put in it, its outcome logged and counted
- * (smtpguard_owner_notices_total{outcome}).
+ * Who hears of a mail account's containment beyond the audit log: the
+ * fleet (daemon/fleetpush.h), and the owner (mail/ownernotice.h): a
+ * containment's figures put in the owner's notice, its outcome logged and
+ * counted (smtpguard_owner_notices_total{outcome}).
  */
 #ifndef SG_MAILNOTICE_H
 #define SG_MAILNOTICE_H
@@ -20,9 +21,12 @@
  */
 int sg_mailnotice_check(const struct sg_config *c, char *err, size_t errlen);
 
-/* With [notify] owner_mail: p's owner told of its containment for rule, done its state entry. */
+/*
+ * p's containment for rule, done its state entry and ev its evidence, told
+ * to the fleet and, with [notify] owner_mail, to p's owner.
+ */
 void sg_mailnotice_contained(struct sg_mailguard *g, const struct sg_config *c,
 			     const struct sg_mail_principal *p, const char *rule,
-			     const json_t *done);
+			     const json_t *done, const json_t *ev);
 
 #endif

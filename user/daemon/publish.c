@@ -16,6 +16,7 @@
 
 #include "daemon/daemon.h"
 #include "daemon/exposition.h"
+#include "daemon/fleetpush.h"
 #include "daemon/run.h"
 #include "kern/maps.h"
 #include "sg_bucket.h"
@@ -112,6 +113,8 @@ static int render_metrics(FILE *f, const void *arg)
 
 	if (!err)
 		err = sg_dnsblwatch_render(a->dnsbl, f);
+	if (!err)
+		err = sg_fleetpush_render(f);
 	if (err)
 		return err;
 	family(f, "smtpguard_exporter_refused_total", "counter",

@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The alerts smtpguard pushes to a CrowdSec Local API as a log processor
+ * (POST /v1/alerts, the model of CrowdSec 1.4.6). Each carries one
+ * decision, with the scenario "smtpguard/RULE" (RULE a ban reason's or a
+ * containment rule's name): a ban of an address (scope Ip) or a prefix
+ * (Range), or a hold of a mail account in the custom scope
+ * SG_ALERT_SCOPE_ACCOUNT, whose value is the account's login in the
+ * project's one escape (util/render.h), so that any bytes a client chose
+ * reach the JSON as printable text. The evidence (counts, limit, window,
+ * the account) is the event's meta. Pure: values in, JSON out.
+ */
+#ifndef SG_ALERT_H
+#define SG_ALERT_H
+
+#include <time.h>
+#include <jansson.h>
+#include <linux/types.h>
+
+#include "core/baseline.h"
+#include "util/render.h"
+#include "smtpguard.h"
+
+#define SG_ALERT_SCENARIO_PREFIX "smtpguard/"
+#define SG_ALERT_SCOPE_ACCOUNT	 "smtpguard_account"
+#define SG_ALERT_TYPE_HOLD	 "hold"
+
+struct sg_alert {
+	char scenario[64];
+	const char *type;  /* "ban" or SG_ALERT_TYPE_HOLD */
+	const char *scope; /* "Ip", "Range" or SG_ALERT_SCOPE_ACCOUNT */
+	char value[SG_ESCAPED_LEN(SG_PRINCIPAL_MAX)];
+	time_t at;    /* when smtpguard decided (the wall clock) */
+	time_t until; /* when its decision ends */
+	__u64 count;  /* the evidence's count: failures, SYNs, addresses, messages ... */
+	__u64 limit;  /* the rule's limit, the alert's capacity */
+	json_t *meta; /* [{"key", "value"}, ...]: the evidence, every value a string */
+};
+
+/*
+ * A ban of key for for_s seconds, made at now by rule; evidence a JSON
+ * object of the facts (numbers, booleans, strings already escaped, arrays
+ * of them), whose "value" and "limit" are also the count and the
+ * capacity. evidence is borrowed. -EINVAL for a rule too long, -ENOMEM.
+ */
+int sg_alert_ban(struct sg_alert *a, const char *rule, const struct sg_ban_key *key, __u64 for_s,
+		 const json_t *evidence, time_t now);
+
+/* A hold of the mail account login (as the client sent it) for for_s; as sg_alert_ban. */
+int sg_alert_hold(struct sg_alert *a, const char *rule, const char *login, __u64 for_s,
+		  const json_t *evidence, time_t now);
+
+/*
+ * a as one alert of POST /v1/alerts at now: its decision's duration is what
+ * is left of it ("3540s"). NULL when nothing is left (delivered too late
+ * to matter) or out of memory.
+ */
+json_t *sg_alert_json(const struct sg_alert *a, time_t now);
+
+void sg_alert_free(struct sg_alert *a);
+
+#endif
