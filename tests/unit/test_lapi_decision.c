@@ -86,6 +86,13 @@ static void test_accepted(void **state)
 	assert_int_equal(d.origin, SG_ORIGIN_OTHER);
 	assert_int_equal(d.ban, 0);
 	assert_string_equal(d.value, "alice@example.com");
+
+	/* A login's escape, as a server's push sends it: kept as given, unescaped where held. */
+	assert_int_equal(parse("{\"duration\":\"1h\",\"id\":12,\"scope\":\"smtpguard_account\","
+			       "\"type\":\"hold\",\"value\":\"x\\\\\\\\y\\\\x22@example.com\"}",
+			       &d, why),
+			 0);
+	assert_string_equal(d.value, "x\\\\y\\x22@example.com");
 }
 
 static void test_left_out(void **state)
@@ -119,6 +126,9 @@ static void test_left_out(void **state)
 		  "\"hold\","
 		  "\"value\":\"a b\"}",
 		  "account 'a b': a character no login has" },
+		{ "{\"duration\":\"1h\",\"id\":13,\"scope\":\"smtpguard_account\",\"type\":"
+		  "\"hold\",\"value\":\"a\\\\qb\"}",
+		  "account 'a\\\\qb': a character no login has" },
 	};
 	struct sg_lapi_decision d;
 	char why[160];

@@ -14,6 +14,7 @@
 #include "kern/maps.h"
 #include "mail/contain.h"
 #include "util/log.h"
+#include "util/render.h"
 
 #define FLEET_PER_TICK 1000 /* decisions applied a tick, deleted and new together */
 
@@ -27,11 +28,15 @@ static int fleet_hold(void *ctx, const char *account, const char *scenario, int 
 {
 	struct daemon *d = ctx;
 	char id[SG_PRINCIPAL_MAX], safe[SG_ESCAPED_LEN(SG_PRINCIPAL_MAX)], err[512];
+	size_t sasl = strlen(SG_MAIL_SASL);
 	struct sg_mail_principal *p;
 	json_t *was = NULL;
 	int ret;
 
-	if (snprintf(id, sizeof(id), "%s%s", SG_MAIL_SASL, account) >= (int)sizeof(id))
+	/* The value is the login's escape (core/alert.h): "x\\y" names x\y, never a login "x\\y".
+	 */
+	memcpy(id, SG_MAIL_SASL, sasl);
+	if (sg_unescape_id(account, id + sasl, sizeof(id) - sasl) < 0)
 		return -ENOENT;
 	p = d->mail.stats ? sg_mailstats_get(d->mail.stats, id) : NULL;
 	if (!p)

@@ -87,8 +87,10 @@ static enum sg_decision_origin origin_of(const char *o)
 static int value_of(struct sg_lapi_decision *d, const char *scope, const char *type, char *why,
 		    size_t whylen)
 {
-	char shown[72]; /* the value as a log line may show it */
+	char shown[72], /* the value as a log line may show it */
+		raw[SG_DECISION_VALUE_MAX];
 	const char *err = NULL;
+	int bad;
 
 	if (!strcasecmp(scope, "ip") || !strcasecmp(scope, "range")) {
 		d->scope = !strcasecmp(scope, "ip") ? SG_SCOPE_IP : SG_SCOPE_RANGE;
@@ -109,13 +111,17 @@ static int value_of(struct sg_lapi_decision *d, const char *scope, const char *t
 	d->scope = SG_SCOPE_MAIL_ACCOUNT;
 	if (strcmp(type, "hold"))
 		return -ENOTSUP;
-	/* An account is a login or an address: no spaces, no controls, no quotes. */
-	for (err = d->value; *err; err++) {
-		if ((unsigned char)*err <= ' ' || *err == '"' || *err == '\\' || *err == 0x7f) {
-			snprintf(why, whylen, "account '%s': a character no login has",
-				 sg_printable(d->value, shown, sizeof(shown)));
-			return -EINVAL;
-		}
+	/*
+	 * An account is a login's escape (core/alert.h), unescaped where it is
+	 * held: no spaces, controls or quotes, and a backslash only as an escape.
+	 */
+	bad = sg_unescape_id(d->value, raw, sizeof(raw)) == -EINVAL;
+	for (err = d->value; !bad && *err; err++)
+		bad = (unsigned char)*err <= ' ' || *err == '"' || *err == 0x7f;
+	if (bad) {
+		snprintf(why, whylen, "account '%s': a character no login has",
+			 sg_printable(d->value, shown, sizeof(shown)));
+		return -EINVAL;
 	}
 	return 0;
 }
