@@ -195,7 +195,7 @@ fp_contained()
 		"$(fp_decision "$a")"
 	fp_expect_left "$a" 7000 7200
 	expect_eq "evidence" "account=sasl:$MLAB_INFO bounced=0 bounces_in_1h=0 domains_10m=4 \
-last_1m=4 limit=3.0 messages=4 recipients=4 rule=client_ips value=4.0" "$(fp_meta "$a")"
+last_1m=4 limit=3.0 messages=4 queued=0 recipients=4 rule=client_ips value=4.0" "$(fp_meta "$a")"
 	# The decision is there for the fleet's bouncers to pull.
 	expect_eq "in cscli decisions list" "hold $MLAB_INFO" "$(cs_cscli decisions list \
 		--scope smtpguard_account -o json 2>/dev/null | jq -r '.[].decisions[] | "\(.type) \(.value)"')"
