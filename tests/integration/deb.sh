@@ -39,11 +39,12 @@ test_deb_contents()
 		fail "lintian: $(cat "$T/lintian.out" "$T/lintian.err" | head -n 5)"
 	expect_eq "lintian" "" "$(cat "$T/lintian.out")"
 	want="/etc/logrotate.d/smtpguard
+/etc/smtpguard/owner-notice.txt
 /etc/smtpguard/smtpguard.conf
 /lib/systemd/system/smtpguard.service
 /usr/sbin/smtpguard
 /usr/share/bash-completion/completions/smtpguard
-/usr/share/doc/smtpguard/README.md
+/usr/share/doc/smtpguard/README.md.gz
 /usr/share/doc/smtpguard/changelog.gz
 /usr/share/doc/smtpguard/copyright
 /usr/share/doc/smtpguard/examples/exim4-smtpguard-policy.acl
@@ -52,17 +53,20 @@ test_deb_contents()
 /usr/share/man/man5/smtpguard.conf.5.gz
 /usr/share/man/man8/smtpguard.8.gz
 /usr/share/smtpguard/grafana-dashboard.json
+/usr/share/smtpguard/hooks/dovecot-passwd-lock
+/usr/share/smtpguard/hooks/owner-notice-mail
 /usr/share/smtpguard/prometheus-rules.yml"
 	expect_eq "files" "$want" \
 		"$(dpkg -c "$deb" | awk '$1 !~ /^d/ { sub(/^\./, "", $6); print $6 }' | sort)"
 	dpkg-deb -e "$deb" "$T/control"
 	expect_eq "conffiles" "/etc/logrotate.d/smtpguard
+/etc/smtpguard/owner-notice.txt
 /etc/smtpguard/smtpguard.conf" "$(cat "$T/control/conffiles")"
 	dpkg-deb --fsys-tarfile "$deb" | tar -xO ./lib/systemd/system/smtpguard.service \
 		>"$T/unit"
 	expect_eq "ExecStart" "/usr/sbin/smtpguard run" "$(sed -n 's/^ExecStart=//p' "$T/unit")"
 	expect_eq "the unit's documentation, shipped" \
-		"file:///usr/share/doc/smtpguard/README.md" "$(sed -n 's/^Documentation=//p' "$T/unit")"
+		"man:smtpguard(8) man:smtpguard.conf(5)" "$(sed -n 's/^Documentation=//p' "$T/unit")"
 	expect_eq "the binary's version" "smtpguard $(dpkg-deb -f "$deb" Version)" \
 		"$(dpkg-deb --fsys-tarfile "$deb" | tar -xO ./usr/sbin/smtpguard >"$T/bin" &&
 			chmod +x "$T/bin" && "$T/bin" --version)"
@@ -153,6 +157,7 @@ test_deb_lifecycle()
 /etc/logrotate.d
 /etc/logrotate.d/smtpguard
 /etc/smtpguard
+/etc/smtpguard/owner-notice.txt
 /etc/smtpguard/smtpguard.conf
 /etc/systemd
 /etc/systemd/system

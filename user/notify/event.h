@@ -20,7 +20,7 @@ enum sg_notify_event {
 extern const char *const sg_event_names[SG_EVENT__MAX];
 
 /*
- * The event of an audit entry, as the hook gets it (doc/pending/notify.md
+ * The event of an audit entry, as the hook gets it (smtpguard(8), NOTIFICATIONS,
  * has its schema): event, action, actor, principal, kind, uid, user, rule,
  * reason, evidence, explain, summary, time, expires, host. NULL for an
  * entry that is no event (another action, or a start made by the CLI).
