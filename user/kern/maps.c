@@ -8,6 +8,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "kern/banbits.h"
 #include "kern/maps.h"
 #include "kern/state.h"
 
@@ -85,7 +86,8 @@ void sg_port_sum(const void *percpu, struct sg_port *out)
 	out->flags = ((const struct sg_port *)percpu)->flags;
 	for (cpu = 0; cpu < ncpus; cpu++)
 		for (i = first; i < n; i++)
-			((__u64 *)out)[i] += ((const __u64 *)((const char *)percpu + cpu * stride))[i];
+			((__u64 *)out)[i] +=
+				((const __u64 *)((const char *)percpu + cpu * stride))[i];
 }
 
 int sg_port_get(int fd, __u32 port, struct sg_port *out)
@@ -219,8 +221,8 @@ static int walk_batch(const struct walk *w)
 		if (err && !done)
 			break;
 		for (err = 0, i = 0; i < count && !err; i++)
-			err = w->fn(keys + (size_t)i * w->key_size, vals + (size_t)i * w->value_size,
-				    w->ctx);
+			err = w->fn(keys + (size_t)i * w->key_size,
+				    vals + (size_t)i * w->value_size, w->ctx);
 		if (err)
 			break;
 	}
@@ -400,16 +402,24 @@ int sg_ban_put(int fd, const struct sg_ban_key *key, __u64 for_ns, __u32 reason,
 	       __u64 *expires_ns)
 {
 	struct sg_ban ban = { .reason = reason }, old;
-	/* The trie answers with the longest match: only the same prefix is this ban. */
-	int again = !bpf_map_lookup_elem(fd, key, &old) && old.prefixlen == key->prefixlen;
+	int again, lock, err = 0;
 
+	/* XDP asks the bits first: they cover the ban before the trie has it. */
+	lock = sg_ban_bits_mark(key);
+	if (lock < 0)
+		return lock;
+	/* The trie answers with the longest match: only the same prefix is this ban. */
+	again = !bpf_map_lookup_elem(fd, key, &old) && old.prefixlen == key->prefixlen;
 	if (again)
 		ban.drops = old.drops;
 	ban.prefixlen = key->prefixlen;
 	ban.added_ns = sg_boot_ns();
 	ban.expires_ns = for_ns ? ban.added_ns + for_ns : 0;
 	if (bpf_map_update_elem(fd, key, &ban, BPF_ANY))
-		return -errno;
+		err = -errno;
+	sg_ban_bits_unlock(lock);
+	if (err)
+		return err;
 	if (renewed)
 		*renewed = again;
 	if (expires_ns)

@@ -10,6 +10,7 @@
 #include "egress.skel.h"
 #include "ingress.skel.h"
 #include "sockops.skel.h"
+#include "kern/banbits.h"
 #include "kern/layout.h"
 #include "kern/migrate.h"
 #include "kern/programs.h"
@@ -170,6 +171,9 @@ int sg_programs_load(sg_swap_fn swap, char *why, size_t len)
 	/* Nothing pinned has changed so far; from here on, it does. */
 	if (!err && (err = sg_migrate_commit(&m)))
 		snprintf(why, len, "%s", m.why);
+	/* Before XDP runs this build: a new sg_ban_bits must cover the bans already there. */
+	if (!err && (err = sg_ban_bits_rebuild()))
+		snprintf(why, len, "marking the banned addresses in %s", SG_MAP_BAN_BITS);
 	for (i = 0; i < N_OBJECTS && !err; i++)
 		if (load[i] && (err = install_programs(&objects[i], objs[i], builds[i], swap)))
 			snprintf(why, len, "installing the %s programs", objects[i].name);
