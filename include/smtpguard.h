@@ -39,6 +39,7 @@
 #define SG_MAP_UID_SWEPT "sg_uid_swept"
 #define SG_MAP_LAYOUT "sg_layout"
 #define SG_MAP_BAN_BITS "sg_ban_bits"
+#define SG_MAP_PORT_BITS "sg_port_bits"
 
 /* Capacities. */
 #define SG_MAX_PORTS 64
@@ -62,6 +63,20 @@
 #define SG_PORT_OUTBOUND (1U << 0) /* counted and policed when users connect to it */
 #define SG_PORT_INBOUND (1U << 1) /* SYNs to it from outside are counted per source */
 #define SG_PORT_LOGIN (1U << 2) /* inbound, and a source's SYNs to it are its login rate */
+
+/*
+ * sg_port_bits (array of __u64, mmapable): the ports sg_ports has
+ * SG_PORT_OUTBOUND for, a bit each, then those it has SG_PORT_INBOUND for.
+ * Asked first, inline: a port nobody watches costs no hash lookup. Set by
+ * whoever sets sg_ports' flags (sg_port_set) and made again from sg_ports
+ * when the programs are loaded.
+ */
+#define SG_PORT_BITS_WORDS (2 * 65536 / 64)
+
+static inline __u32 sg_port_bit(__u16 port, __u32 flag)
+{
+	return (flag == SG_PORT_INBOUND ? 65536 : 0) + port;
+}
 
 struct sg_port {
 	__u32 flags; /* SG_PORT_*, the same on every CPU */

@@ -113,8 +113,7 @@ static int ban(const struct pkt_env *env)
 	return err;
 }
 
-static int bench(const struct pkt_env *env, const struct empty_bpf *empty, int repeat,
-		 int bans)
+static int bench(const struct pkt_env *env, const struct empty_bpf *empty, int repeat, int bans)
 {
 	const int real_fds[] = {
 		[HOOK_XDP] = bpf_program__fd(env->ingress->progs.sg_ingress_prog),

@@ -395,7 +395,7 @@ static struct {
 	struct pkt_env env;
 	int tc_fd, xdp_fd;
 	int ports_fd, errors_fd, counters_fd, egress_fd, sources_fd, bans_fd, smtp_fd, settings_fd;
-	int ban_bits_fd;
+	int ban_bits_fd, port_bits_fd;
 } fx;
 
 /* What a failing check needs to say: the row, and the frame it ran. */
@@ -971,6 +971,51 @@ static void test_ban_bits_rebuild(void **state)
 	assert_int_equal(ban_bits_word((100U << 16) / 64), ~0ULL); /* BAN_V4_8 */
 }
 
+/* TC's count of SYNs to port after one more from a clean source. */
+static __u64 tc_syns_to(__u16 port)
+{
+	struct pkt_spec spec = { V4, SYN(port) };
+	struct row r = { 0 };
+	struct sg_port got;
+	struct pkt p;
+	__u32 verdict;
+
+	assert_int_equal(pkt_build(&spec, &p), 0);
+	assert_int_equal(run_tc(&r, &p, &verdict), 0);
+	assert_int_equal((int)verdict, TC_ACT_UNSPEC);
+	if (sg_port_get(fx.ports_fd, port, &got) == -ENOENT)
+		return 0;
+	return got.out_syns;
+}
+
+/*
+ * sg_port_bits decides before sg_ports: sg_port_set keeps both, a port
+ * whose bit is clear is not watched whatever sg_ports says, and a rebuild
+ * (at load) makes the bits sg_ports's again.
+ */
+static void test_port_bits(void **state)
+{
+	__u32 bit = sg_port_bit(2526, SG_PORT_OUTBOUND), word = bit / 64;
+	__u64 v;
+
+	assert_int_equal(reset_maps(NULL), 0);
+	assert_int_equal(tc_syns_to(2526), 0);
+	assert_int_equal(sg_port_set(fx.ports_fd, 2526, SG_PORT_OUTBOUND), 0);
+	assert_int_equal(tc_syns_to(2526), 1);
+	assert_int_equal(sg_port_set(fx.ports_fd, 2526, SG_PORT_INBOUND), 0);
+	assert_int_equal(tc_syns_to(2526), 1);
+	assert_int_equal(sg_port_set(fx.ports_fd, 2526, SG_PORT_OUTBOUND), 0);
+	assert_int_equal(tc_syns_to(2526), 2);
+
+	assert_int_equal(bpf_map_lookup_elem(fx.port_bits_fd, &word, &v), 0);
+	v &= ~(1ULL << (bit % 64));
+	assert_int_equal(bpf_map_update_elem(fx.port_bits_fd, &word, &v, BPF_ANY), 0);
+	assert_int_equal(tc_syns_to(2526), 2);
+	assert_int_equal(sg_port_bits_rebuild(), 0);
+	assert_int_equal(tc_syns_to(2526), 3);
+	assert_int_equal(tc_syns_to(25), 1); /* the defaults' bits, rebuilt too */
+}
+
 static int group_setup(void **state)
 {
 	int err = pkt_env_open(&fx.env);
@@ -990,6 +1035,7 @@ static int group_setup(void **state)
 	fx.bans_fd = bpf_map__fd(fx.env.ingress->maps.sg_bans);
 	fx.settings_fd = bpf_map__fd(fx.env.ingress->maps.sg_settings);
 	fx.ban_bits_fd = bpf_map__fd(fx.env.ingress->maps.sg_ban_bits);
+	fx.port_bits_fd = bpf_map__fd(fx.env.egress->maps.sg_port_bits);
 	return 0;
 }
 
@@ -1005,7 +1051,7 @@ static int group_teardown(void **state)
 int main(void)
 {
 	static struct test tests[2 * ARRAY_SIZE(rows)];
-	static struct CMUnitTest units[2 * ARRAY_SIZE(rows) + 5];
+	static struct CMUnitTest units[2 * ARRAY_SIZE(rows) + 6];
 	static const struct {
 		int prog;
 		const char *name;
@@ -1031,6 +1077,7 @@ int main(void)
 	units[n++] = (struct CMUnitTest)cmocka_unit_test(test_smtp_mail_in_session);
 	units[n++] = (struct CMUnitTest)cmocka_unit_test(test_ban_wide_v6);
 	units[n++] = (struct CMUnitTest)cmocka_unit_test(test_ban_bits_rebuild);
+	units[n++] = (struct CMUnitTest)cmocka_unit_test(test_port_bits);
 	/* Rows for one program leave unused slots at the end, which cmocka passes over. */
 	return cmocka_run_group_tests_name("bpf_packets", units, group_setup, group_teardown);
 }

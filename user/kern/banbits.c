@@ -102,23 +102,9 @@ void sg_ban_bits_unlock(int lock)
 		close(lock);
 }
 
-/* sg_ban_bits mapped, in *words; 0 with *words NULL when it is not pinned. */
 static int map_bits(__u64 **words)
 {
-	int fd = sg_pin_open(SG_MAP_BAN_BITS);
-	void *m;
-
-	*words = NULL;
-	if (fd == -ENOENT)
-		return 0;
-	if (fd < 0)
-		return fd;
-	m = mmap(NULL, BITS_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	close(fd);
-	if (m == MAP_FAILED)
-		return -errno;
-	*words = m;
-	return 0;
+	return sg_pin_mmap(SG_MAP_BAN_BITS, BITS_BYTES, (void **)words);
 }
 
 int sg_ban_bits_mark(const struct sg_ban_key *key)

@@ -12,6 +12,7 @@
 #include "sockops.skel.h"
 #include "kern/banbits.h"
 #include "kern/layout.h"
+#include "kern/maps.h"
 #include "kern/migrate.h"
 #include "kern/programs.h"
 #include "kern/state.h"
@@ -171,7 +172,9 @@ int sg_programs_load(sg_swap_fn swap, char *why, size_t len)
 	/* Nothing pinned has changed so far; from here on, it does. */
 	if (!err && (err = sg_migrate_commit(&m)))
 		snprintf(why, len, "%s", m.why);
-	/* Before XDP runs this build: a new sg_ban_bits must cover the bans already there. */
+	/* Before this build's programs run: new bitmaps must say what the maps already hold. */
+	if (!err && (err = sg_port_bits_rebuild()))
+		snprintf(why, len, "marking the watched ports in %s", SG_MAP_PORT_BITS);
 	if (!err && (err = sg_ban_bits_rebuild()))
 		snprintf(why, len, "marking the banned addresses in %s", SG_MAP_BAN_BITS);
 	for (i = 0; i < N_OBJECTS && !err; i++)
