@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages that building and testing smtpguard need.
 # Idempotent: when every package is present it only runs dpkg-query and exits.
+# With --bench, also those `make bench` alone needs (iptables, nftables).
 set -euo pipefail
 
 packages=(
@@ -16,6 +17,8 @@ packages=(
 	fail2ban dnsmasq-base
 	qemu-system-x86 busybox-static cpio kmod xz-utils zstd
 )
+# `make bench` only: the firewalls it compares smtpguard with (scripts/bench-connect.sh).
+[ "${1:-}" != --bench ] || packages+=(iptables nftables)
 
 # `make test-kernels` boots the bookworm-backports kernel too (tests/kernels/).
 # Backports is pinned low by its Release file: adding it installs nothing from it.
