@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -102,11 +101,6 @@ void sg_ban_bits_unlock(int lock)
 		close(lock);
 }
 
-static int map_bits(__u64 **words)
-{
-	return sg_pin_mmap(SG_MAP_BAN_BITS, BITS_BYTES, (void **)words);
-}
-
 int sg_ban_bits_mark(const struct sg_ban_key *key)
 {
 	int fd = lock(), err;
@@ -114,7 +108,7 @@ int sg_ban_bits_mark(const struct sg_ban_key *key)
 
 	if (fd < 0)
 		return fd;
-	err = map_bits(&words);
+	err = sg_pin_mmap(SG_MAP_BAN_BITS, BITS_BYTES, (void **)&words);
 	if (err) {
 		close(fd);
 		return err;
@@ -142,7 +136,9 @@ int sg_ban_bits_rebuild(void)
 	int fd = lock(), bans = -1, err;
 	size_t i;
 
-	err = fd < 0 ? fd : !fresh ? -ENOMEM : map_bits(&words);
+	err = fd < 0 ? fd : !fresh ? -ENOMEM : 0;
+	if (!err)
+		err = sg_pin_mmap(SG_MAP_BAN_BITS, BITS_BYTES, (void **)&words);
 	if (!err && words) {
 		bans = sg_pin_open(SG_MAP_BANS);
 		err = bans < 0 ? bans : sg_map_for_each(bans, add_ban, fresh);

@@ -149,8 +149,7 @@ void sg_port_sum(const void *percpu, struct sg_port *out)
 	out->flags = ((const struct sg_port *)percpu)->flags;
 	for (cpu = 0; cpu < ncpus; cpu++)
 		for (i = first; i < n; i++)
-			((__u64 *)out)[i] +=
-				((const __u64 *)((const char *)percpu + cpu * stride))[i];
+			((__u64 *)out)[i] += ((const __u64 *)((const char *)percpu + cpu * stride))[i];
 }
 
 int sg_port_get(int fd, __u32 port, struct sg_port *out)
@@ -284,8 +283,8 @@ static int walk_batch(const struct walk *w)
 		if (err && !done)
 			break;
 		for (err = 0, i = 0; i < count && !err; i++)
-			err = w->fn(keys + (size_t)i * w->key_size,
-				    vals + (size_t)i * w->value_size, w->ctx);
+			err = w->fn(keys + (size_t)i * w->key_size, vals + (size_t)i * w->value_size,
+				    w->ctx);
 		if (err)
 			break;
 	}
