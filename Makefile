@@ -190,8 +190,10 @@ run: deps all
 	./smtpguard run
 
 bench: deps all $(BENCH) $(BUILD)/tools/sg_fill $(BUILD)/tools/sg_sink $(BUILD)/tools/sg_policy \
-	$(KERNELS_INITRAMFS) $(CROWDSEC)
+	$(BUILD)/tools/sg_connect $(KERNELS_INITRAMFS) $(CROWDSEC)
+	@scripts/install-deps.sh --bench
 	$(BENCH)
+	scripts/bench-connect.sh
 	tests/kernels/run.sh --verify-only $(KERNELS_BENCH)
 	scripts/bench-daemon.sh
 	scripts/bench-containment.sh

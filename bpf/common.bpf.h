@@ -21,6 +21,16 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } sg_ports SEC(".maps");
 
+/* See smtpguard.h. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SG_PORT_BITS_WORDS);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sg_port_bits SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
@@ -124,12 +134,20 @@ static __always_inline void sg_count(void *map, __u32 idx)
 
 #define sg_error(kind) sg_count(&sg_errors, kind)
 
-/* The port's entry when it carries flag, else NULL. */
+/*
+ * The port's entry when it carries flag (SG_PORT_OUTBOUND or
+ * SG_PORT_INBOUND), else NULL. Most ports are nobody's: their bit says so
+ * without the per-CPU hash lookup.
+ */
 static __always_inline struct sg_port *sg_port_lookup(__u16 port, __u32 flag)
 {
-	__u32 key = port;
-	struct sg_port *p = bpf_map_lookup_elem(&sg_ports, &key);
+	__u32 bit = sg_port_bit(port, flag), word = bit / 64, key = port;
+	__u64 *w = bpf_map_lookup_elem(&sg_port_bits, &word);
+	struct sg_port *p;
 
+	if (w && !((*w >> (bit % 64)) & 1))
+		return NULL;
+	p = bpf_map_lookup_elem(&sg_ports, &key);
 	return p && (p->flags & flag) ? p : NULL;
 }
 

@@ -29,6 +29,36 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } sg_bans SEC(".maps");
 
+/* See smtpguard.h: an array's lookup is a few instructions inline, the trie's a walk. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SG_BAN_BITS_WORDS);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sg_ban_bits SEC(".maps");
+
+/* 0 when no ban can cover saddr; 1 when one may, or the bits cannot be read. */
+static __always_inline int sg_ban_possible(const __u32 saddr[4])
+{
+	__u32 bit, word = SG_BAN_BITS_WIDE;
+	__u64 *w;
+
+	if (!saddr[0] && !saddr[1] && saddr[2] == bpf_htonl(0xffff)) {
+		bit = bpf_ntohl(saddr[3]) >> 8;
+	} else {
+		w = bpf_map_lookup_elem(&sg_ban_bits, &word);
+		if (!w || *w)
+			return 1;
+		bit = sg_ban_bit48(((__u64)bpf_ntohl(saddr[0]) << 16) |
+				   (bpf_ntohl(saddr[1]) >> 16));
+	}
+	word = bit / 64;
+	w = bpf_map_lookup_elem(&sg_ban_bits, &word);
+	return !w || ((*w >> (bit % 64)) & 1);
+}
+
 /*
  * An unexpired ban covering saddr: count the drop. The trie returns the
  * longest matching prefix only; when that ban has expired, a broader one
@@ -43,6 +73,8 @@ static __always_inline int sg_banned(const __u32 saddr[4])
 	__u64 now = 0;
 	int i;
 
+	if (!sg_ban_possible(saddr))
+		return 0;
 	__builtin_memcpy(key.addr, saddr, sizeof(key.addr));
 	for (i = 0; i < SG_BAN_DEPTH; i++) {
 		ban = bpf_map_lookup_elem(&sg_bans, &key);

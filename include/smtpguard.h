@@ -38,6 +38,8 @@
 #define SG_MAP_SMTP "sg_smtp"
 #define SG_MAP_UID_SWEPT "sg_uid_swept"
 #define SG_MAP_LAYOUT "sg_layout"
+#define SG_MAP_BAN_BITS "sg_ban_bits"
+#define SG_MAP_PORT_BITS "sg_port_bits"
 
 /* Capacities. */
 #define SG_MAX_PORTS 64
@@ -61,6 +63,20 @@
 #define SG_PORT_OUTBOUND (1U << 0) /* counted and policed when users connect to it */
 #define SG_PORT_INBOUND (1U << 1) /* SYNs to it from outside are counted per source */
 #define SG_PORT_LOGIN (1U << 2) /* inbound, and a source's SYNs to it are its login rate */
+
+/*
+ * sg_port_bits (array of __u64, mmapable): the ports sg_ports has
+ * SG_PORT_OUTBOUND for, a bit each, then those it has SG_PORT_INBOUND for.
+ * Asked first, inline: a port nobody watches costs no hash lookup. Set by
+ * whoever sets sg_ports' flags (sg_port_set) and made again from sg_ports
+ * when the programs are loaded.
+ */
+#define SG_PORT_BITS_WORDS (2 * 65536 / 64)
+
+static inline __u32 sg_port_bit(__u16 port, __u32 flag)
+{
+	return (flag == SG_PORT_INBOUND ? 65536 : 0) + port;
+}
 
 struct sg_port {
 	__u32 flags; /* SG_PORT_*, the same on every CPU */
@@ -332,6 +348,29 @@ struct sg_ban {
 
 /* Expired bans nested in one another that XDP looks past to a broader one. */
 #define SG_BAN_DEPTH 8
+
+/*
+ * sg_ban_bits (array of __u64, mmapable): which addresses a ban may cover,
+ * asked before the trie so that most packets need no trie lookup. A set bit
+ * only sends the packet on to sg_bans; every ban's bits are set before the
+ * ban is written, and cleared only by a rebuild from sg_bans. An IPv4
+ * (mapped) address has a bit for its /24; a ban wider than /24 sets all the
+ * bits it covers. Any other address has a bit for its /48, hashed; a ban
+ * from /32 to /47 sets each /48's, and one wider than /32 sets the word
+ * SG_BAN_BITS_WIDE, which sends every such address on to the trie.
+ */
+#define SG_BAN_BITS_V4 (1U << 24)
+#define SG_BAN_BITS_V6_ORDER 20
+#define SG_BAN_BITS_WIDE ((SG_BAN_BITS_V4 + (1U << SG_BAN_BITS_V6_ORDER)) / 64)
+#define SG_BAN_BITS_WORDS (SG_BAN_BITS_WIDE + 1)
+
+/* The bit of an address's /48 (its first 48 bits, host order): the top bits of a product. */
+static inline __u32 sg_ban_bit48(__u64 prefix48)
+{
+	__u64 mixed = prefix48 * 0x9E3779B97F4A7C15ULL;
+
+	return SG_BAN_BITS_V4 + (__u32)(mixed >> (64 - SG_BAN_BITS_V6_ORDER));
+}
 
 /* sg_errors: per-CPU array indexed by enum sg_error. */
 #define SG_ERRORS(X)                                                                               \

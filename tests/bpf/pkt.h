@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <net/ethernet.h>
@@ -426,6 +427,12 @@ static inline int pkt_env_open(struct pkt_env *env)
 		goto fail;
 	}
 	env->mounted = true;
+	/* The library's writers (sg_ban_put) find the maps by their pins. */
+	step = "setenv";
+	if (setenv("SMTPGUARD_PIN_DIR", env->dir, 1)) {
+		err = -errno;
+		goto fail;
+	}
 	step = "open egress";
 	env->egress = egress_bpf__open_opts(&opts);
 	if (!env->egress) {

@@ -17,6 +17,7 @@
 #include <bpf/bpf.h>
 
 #include "pkt.h"
+#include "kern/banbits.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -65,6 +66,9 @@ enum ban_id {
 	BAN_EXPIRED,
 	BAN_EXPIRED_IN_24,
 	BAN_V6_64,
+	BAN_V4_8,
+	BAN_V6_128,
+	BAN_V6_32,
 	BAN__MAX
 };
 
@@ -82,6 +86,10 @@ static const struct {
 	[BAN_EXPIRED_IN_24] = { "203.0.113.8", 30, -1 },
 	/* An IPv6 source's ban, as the daemon puts it: its /64. */
 	[BAN_V6_64] = { "2001:db8:64:1::", 64, 3600 },
+	/* Wider than the /24 and /48 of sg_ban_bits: each sets every bit it covers. */
+	[BAN_V4_8] = { "100.0.0.0", 8, 0 },
+	[BAN_V6_32] = { "2001:db9::", 32, 3600 },
+	[BAN_V6_128] = { "2001:db8:128::7", 128, 0 },
 };
 
 struct row {
@@ -281,6 +289,31 @@ static const struct row rows[] = {
 	  .ban = BAN_V4_32 },
 	{ "banned v4 /32 for ever: neighbour passes", .pkt = { FROM4("192.0.2.67"), SYN(110) },
 	  XDP_ONLY, .in = 110 },
+	{ "banned v4 /8: syn dropped", .pkt = { FROM4("100.200.3.4"), SYN(25) }, XDP_ONLY,
+	  .ban = BAN_V4_8 },
+	{ "banned v4 /8: first address, non-syn dropped",
+	  .pkt = { FROM4("100.0.0.0"), .dport = 443, .flags = TH_ACK }, XDP_ONLY, .ban = BAN_V4_8 },
+	{ "banned v4 /8: last address dropped", .pkt = { FROM4("100.255.255.255"), SYN(25) },
+	  XDP_ONLY, .ban = BAN_V4_8 },
+	{ "banned v4 /8: neighbour above passes", .pkt = { FROM4("101.0.0.0"), SYN(25) }, XDP_ONLY,
+	  .in = 25 },
+	{ "banned v4 /8: neighbour below passes", .pkt = { FROM4("99.255.255.255"), SYN(25) },
+	  XDP_ONLY, .in = 25 },
+	{ "banned v6 /128: dropped", .pkt = { FROM6("2001:db8:128::7"), SYN(587) }, XDP_ONLY,
+	  .ban = BAN_V6_128 },
+	{ "banned v6 /128: the next address passes", .pkt = { FROM6("2001:db8:128::8"), SYN(587) },
+	  XDP_ONLY, .in = 587, .source = "2001:db8:128::" },
+	{ "banned v6 /32: its last /48 dropped", .pkt = { FROM6("2001:db9:ffff:1::1"), SYN(587) },
+	  XDP_ONLY, .ban = BAN_V6_32 },
+	{ "banned v6 /32: non-syn to an unwatched port dropped",
+	  .pkt = { FROM6("2001:db9::1"), .dport = 443, .flags = TH_ACK }, XDP_ONLY,
+	  .ban = BAN_V6_32 },
+	{ "banned v6 /32: the next /32 passes", .pkt = { FROM6("2001:dba::1"), SYN(587) }, XDP_ONLY,
+	  .in = 587, .source = "2001:dba::" },
+	{ "clean source: non-syn to an unwatched port passes uncounted",
+	  .pkt = { FROM4("10.9.9.9"), .dport = 443, .flags = TH_ACK } },
+	{ "clean source: syn to an unwatched port passes uncounted",
+	  .pkt = { FROM6("2001:db8:9::9"), SYN(8080) } },
 	{ "expired ban passes", .pkt = { FROM4("198.51.100.9"), SYN(993) }, XDP_ONLY, .in = 993 },
 
 	/* SMTP on a port that is not watched, told by the client's first command. */
@@ -362,6 +395,7 @@ static struct {
 	struct pkt_env env;
 	int tc_fd, xdp_fd;
 	int ports_fd, errors_fd, counters_fd, egress_fd, sources_fd, bans_fd, smtp_fd, settings_fd;
+	int ban_bits_fd, port_bits_fd;
 } fx;
 
 /* What a failing check needs to say: the row, and the frame it ran. */
@@ -436,7 +470,7 @@ static int install_bans(void)
 {
 	__u64 now = sg_boot_ns();
 	struct sg_ban_key key;
-	int i, err;
+	int i, err, lock;
 
 	for (i = BAN_NONE + 1; i < BAN__MAX; i++) {
 		__s64 ttl_ns = bans[i].ttl_s * 1000000000LL;
@@ -446,8 +480,14 @@ static int install_bans(void)
 		if (err)
 			return err;
 		ban.prefixlen = key.prefixlen;
-		if (bpf_map_update_elem(fx.bans_fd, &key, &ban, BPF_ANY))
-			return -errno;
+		/* As sg_ban_put writes them, whose expiry cannot be in the past. */
+		lock = sg_ban_bits_mark(&key);
+		if (lock < 0)
+			return lock;
+		err = bpf_map_update_elem(fx.bans_fd, &key, &ban, BPF_ANY) ? -errno : 0;
+		sg_ban_bits_unlock(lock);
+		if (err)
+			return err;
 	}
 	return 0;
 }
@@ -869,6 +909,113 @@ static void test_smtp_table_full(void **state)
 	assert_int_equal(counter(SG_CNT_SMTP_REPLACED), 0);
 }
 
+static __u32 xdp_verdict(const char *src)
+{
+	struct pkt_spec spec = { FROM6(src), SYN(587) };
+	struct pkt p;
+	__u32 verdict;
+
+	assert_int_equal(pkt_build(&spec, &p), 0);
+	assert_int_equal(run_xdp(&p, &verdict), 0);
+	return verdict;
+}
+
+static __u64 ban_bits_word(__u32 word)
+{
+	__u64 v;
+
+	assert_int_equal(bpf_map_lookup_elem(fx.ban_bits_fd, &word, &v), 0);
+	return v;
+}
+
+/*
+ * An IPv6 ban wider than /32, put by sg_ban_put, sends every IPv6 source on
+ * to the trie, which finds it; lifted and the bits rebuilt, nothing is left.
+ */
+static void test_ban_wide_v6(void **state)
+{
+	struct sg_ban_key key;
+
+	assert_int_equal(reset_maps(NULL), 0);
+	assert_int_equal(ban_bits_word(SG_BAN_BITS_WIDE), 0);
+	assert_int_equal(xdp_verdict("3fff:fff:1::1"), XDP_PASS);
+	assert_int_equal(pkt_ban_key("3fff::", 20, &key), 0);
+	assert_int_equal(sg_ban_put(fx.bans_fd, &key, 0, SG_BAN_MANUAL, NULL, NULL), 0);
+	assert_int_equal(ban_bits_word(SG_BAN_BITS_WIDE), 1);
+	assert_int_equal(xdp_verdict("3fff:fff:1::1"), XDP_DROP);
+	assert_int_equal(xdp_verdict("3fff:1000::1"), XDP_PASS);
+	assert_int_equal(xdp_verdict("2001:db8:bad::1"), XDP_DROP); /* BAN_V6_48 all the same */
+
+	assert_int_equal(bpf_map_delete_elem(fx.bans_fd, &key), 0);
+	assert_int_equal(sg_ban_bits_rebuild(), 0);
+	assert_int_equal(ban_bits_word(SG_BAN_BITS_WIDE), 0);
+	assert_int_equal(xdp_verdict("3fff:fff:1::1"), XDP_PASS);
+	assert_int_equal(xdp_verdict("2001:db8:bad::1"), XDP_DROP);
+}
+
+/* A rebuild after a ban is lifted clears its bits and keeps every other ban's. */
+static void test_ban_bits_rebuild(void **state)
+{
+	__u32 bit = 198U << 16 | 51 << 8 | 100; /* BAN_EXPIRED, 198.51.100.0/24 */
+	struct sg_ban_key key;
+
+	assert_int_equal(reset_maps(NULL), 0);
+	assert_int_equal(sg_ban_bits_rebuild(), 0);
+	assert_int_not_equal(ban_bits_word(bit / 64) & (1ULL << (bit % 64)), 0);
+	assert_int_equal(pkt_ban_key("198.51.100.0", 24, &key), 0);
+	assert_int_equal(bpf_map_delete_elem(fx.bans_fd, &key), 0);
+	assert_int_equal(sg_ban_bits_rebuild(), 0);
+	assert_int_equal(ban_bits_word(bit / 64) & (1ULL << (bit % 64)), 0);
+	bit = 203U << 16 | 0 << 8 | 113; /* BAN_V4_24 */
+	assert_int_not_equal(ban_bits_word(bit / 64) & (1ULL << (bit % 64)), 0);
+	assert_int_equal(ban_bits_word((100U << 16) / 64), ~0ULL); /* BAN_V4_8 */
+}
+
+/* TC's count of SYNs to port after one more from a clean source. */
+static __u64 tc_syns_to(__u16 port)
+{
+	struct pkt_spec spec = { V4, SYN(port) };
+	struct row r = { 0 };
+	struct sg_port got;
+	struct pkt p;
+	__u32 verdict;
+
+	assert_int_equal(pkt_build(&spec, &p), 0);
+	assert_int_equal(run_tc(&r, &p, &verdict), 0);
+	assert_int_equal((int)verdict, TC_ACT_UNSPEC);
+	if (sg_port_get(fx.ports_fd, port, &got) == -ENOENT)
+		return 0;
+	return got.out_syns;
+}
+
+/*
+ * sg_port_bits decides before sg_ports: sg_port_set keeps both, a port
+ * whose bit is clear is not watched whatever sg_ports says, and a rebuild
+ * (at load) makes the bits sg_ports's again.
+ */
+static void test_port_bits(void **state)
+{
+	__u32 bit = sg_port_bit(2526, SG_PORT_OUTBOUND), word = bit / 64;
+	__u64 v;
+
+	assert_int_equal(reset_maps(NULL), 0);
+	assert_int_equal(tc_syns_to(2526), 0);
+	assert_int_equal(sg_port_set(fx.ports_fd, 2526, SG_PORT_OUTBOUND), 0);
+	assert_int_equal(tc_syns_to(2526), 1);
+	assert_int_equal(sg_port_set(fx.ports_fd, 2526, SG_PORT_INBOUND), 0);
+	assert_int_equal(tc_syns_to(2526), 1);
+	assert_int_equal(sg_port_set(fx.ports_fd, 2526, SG_PORT_OUTBOUND), 0);
+	assert_int_equal(tc_syns_to(2526), 2);
+
+	assert_int_equal(bpf_map_lookup_elem(fx.port_bits_fd, &word, &v), 0);
+	v &= ~(1ULL << (bit % 64));
+	assert_int_equal(bpf_map_update_elem(fx.port_bits_fd, &word, &v, BPF_ANY), 0);
+	assert_int_equal(tc_syns_to(2526), 2);
+	assert_int_equal(sg_port_bits_rebuild(), 0);
+	assert_int_equal(tc_syns_to(2526), 3);
+	assert_int_equal(tc_syns_to(25), 1); /* the defaults' bits, rebuilt too */
+}
+
 static int group_setup(void **state)
 {
 	int err = pkt_env_open(&fx.env);
@@ -887,6 +1034,8 @@ static int group_setup(void **state)
 	fx.smtp_fd = bpf_map__fd(fx.env.egress->maps.sg_smtp);
 	fx.bans_fd = bpf_map__fd(fx.env.ingress->maps.sg_bans);
 	fx.settings_fd = bpf_map__fd(fx.env.ingress->maps.sg_settings);
+	fx.ban_bits_fd = bpf_map__fd(fx.env.ingress->maps.sg_ban_bits);
+	fx.port_bits_fd = bpf_map__fd(fx.env.egress->maps.sg_port_bits);
 	return 0;
 }
 
@@ -902,7 +1051,7 @@ static int group_teardown(void **state)
 int main(void)
 {
 	static struct test tests[2 * ARRAY_SIZE(rows)];
-	static struct CMUnitTest units[2 * ARRAY_SIZE(rows) + 3];
+	static struct CMUnitTest units[2 * ARRAY_SIZE(rows) + 6];
 	static const struct {
 		int prog;
 		const char *name;
@@ -926,6 +1075,9 @@ int main(void)
 	units[n++] = (struct CMUnitTest)cmocka_unit_test(test_smtp_per_uid_bound);
 	units[n++] = (struct CMUnitTest)cmocka_unit_test(test_smtp_table_full);
 	units[n++] = (struct CMUnitTest)cmocka_unit_test(test_smtp_mail_in_session);
+	units[n++] = (struct CMUnitTest)cmocka_unit_test(test_ban_wide_v6);
+	units[n++] = (struct CMUnitTest)cmocka_unit_test(test_ban_bits_rebuild);
+	units[n++] = (struct CMUnitTest)cmocka_unit_test(test_port_bits);
 	/* Rows for one program leave unused slots at the end, which cmocka passes over. */
 	return cmocka_run_group_tests_name("bpf_packets", units, group_setup, group_teardown);
 }

@@ -11,6 +11,7 @@
 #include "host/audit.h"
 #include "host/ownaddr.h"
 #include "cli/cli.h"
+#include "kern/banbits.h"
 #include "kern/maps.h"
 #include "util/parse.h"
 #include "util/render.h"
@@ -122,6 +123,11 @@ static int run_unban(const struct sg_command *cmd, void *opts, char **args, int 
 			       a->cidr);
 	if (err)
 		return sg_fail("unbanning %s: %s", a->cidr, strerror(-err));
+	/* Its bits go with it; left, they would cost only the trie lookups they let through. */
+	err = sg_ban_bits_rebuild();
+	if (err)
+		sg_warn("unbanned %s, but its addresses still go through the ban list: %s", a->cidr,
+			strerror(-err));
 	printf("unbanned %s\n", a->cidr);
 	audit(cmd, a, NULL, 0);
 	return SG_EXIT_OK;

@@ -5,9 +5,11 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "kern/banbits.h"
 #include "kern/maps.h"
 #include "kern/state.h"
 
@@ -52,6 +54,64 @@ cleanup:
 	return err;
 }
 
+#define PORT_BITS_BYTES (SG_PORT_BITS_WORDS * sizeof(__u64))
+
+static void port_bits_put(__u64 *words, __u32 port, __u32 flags)
+{
+	static const __u32 kinds[] = { SG_PORT_OUTBOUND, SG_PORT_INBOUND };
+	__u32 bit;
+	size_t i;
+
+	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		bit = sg_port_bit(port, kinds[i]);
+		if (flags & kinds[i])
+			__atomic_fetch_or(&words[bit / 64], 1ULL << (bit % 64), __ATOMIC_RELAXED);
+		else
+			__atomic_fetch_and(&words[bit / 64], ~(1ULL << (bit % 64)), __ATOMIC_RELAXED);
+	}
+}
+
+/* With no sg_port_bits pinned (programs older than it) there is nothing to keep. */
+static int port_bits_set(__u32 port, __u32 flags)
+{
+	__u64 *words;
+	int err = sg_pin_mmap(SG_MAP_PORT_BITS, PORT_BITS_BYTES, (void **)&words);
+
+	if (err || !words)
+		return err;
+	port_bits_put(words, port, flags);
+	munmap(words, PORT_BITS_BYTES);
+	return 0;
+}
+
+static int port_bits_entry(const void *key, const void *value, void *ctx)
+{
+	/* Flags are the same on every CPU: the first one's will do. */
+	port_bits_put(ctx, *(const __u32 *)key, ((const struct sg_port *)value)->flags);
+	return 0;
+}
+
+/* Worked out aside, stored a word at a time: a bit in both the old and the new stays set. */
+int sg_port_bits_rebuild(void)
+{
+	__u64 *words, *fresh = calloc(SG_PORT_BITS_WORDS, sizeof(__u64));
+	int err = fresh ? sg_pin_mmap(SG_MAP_PORT_BITS, PORT_BITS_BYTES, (void **)&words) : -ENOMEM;
+	int fd = -1;
+	size_t i;
+
+	if (!err && words) {
+		fd = sg_pin_open(SG_MAP_PORTS);
+		err = fd < 0 ? fd : sg_map_for_each(fd, port_bits_entry, fresh);
+		for (i = 0; !err && i < SG_PORT_BITS_WORDS; i++)
+			__atomic_store_n(&words[i], fresh[i], __ATOMIC_RELAXED);
+		munmap(words, PORT_BITS_BYTES);
+	}
+	if (fd >= 0)
+		close(fd);
+	free(fresh);
+	return err;
+}
+
 int sg_port_set(int fd, __u32 port, __u32 flags)
 {
 	size_t stride = percpu_stride(sizeof(struct sg_port));
@@ -66,8 +126,12 @@ int sg_port_set(int fd, __u32 port, __u32 flags)
 	}
 	for (cpu = 0; cpu < ncpus; cpu++)
 		((struct sg_port *)(vals + cpu * stride))->flags = flags;
-	if (bpf_map_update_elem(fd, &port, vals, BPF_ANY))
+	if (port > 65535)
+		err = -ERANGE;
+	else if (bpf_map_update_elem(fd, &port, vals, BPF_ANY))
 		err = -errno;
+	else
+		err = port_bits_set(port, flags);
 cleanup:
 	free(vals);
 	return err;
@@ -400,16 +464,24 @@ int sg_ban_put(int fd, const struct sg_ban_key *key, __u64 for_ns, __u32 reason,
 	       __u64 *expires_ns)
 {
 	struct sg_ban ban = { .reason = reason }, old;
-	/* The trie answers with the longest match: only the same prefix is this ban. */
-	int again = !bpf_map_lookup_elem(fd, key, &old) && old.prefixlen == key->prefixlen;
+	int again, lock, err = 0;
 
+	/* XDP asks the bits first: they cover the ban before the trie has it. */
+	lock = sg_ban_bits_mark(key);
+	if (lock < 0)
+		return lock;
+	/* The trie answers with the longest match: only the same prefix is this ban. */
+	again = !bpf_map_lookup_elem(fd, key, &old) && old.prefixlen == key->prefixlen;
 	if (again)
 		ban.drops = old.drops;
 	ban.prefixlen = key->prefixlen;
 	ban.added_ns = sg_boot_ns();
 	ban.expires_ns = for_ns ? ban.added_ns + for_ns : 0;
 	if (bpf_map_update_elem(fd, key, &ban, BPF_ANY))
-		return -errno;
+		err = -errno;
+	sg_ban_bits_unlock(lock);
+	if (err)
+		return err;
 	if (renewed)
 		*renewed = again;
 	if (expires_ns)

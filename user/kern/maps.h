@@ -11,8 +11,11 @@
 /* Per-CPU values: sum over CPUs of an array of n __u64 counters starting at byte offset off. */
 int sg_percpu_sum(int fd, const void *key, size_t value_size, size_t off, __u64 *sum, size_t n);
 
-/* sg_ports: set a port's flags on every CPU, keeping its counters. */
+/* sg_ports: set a port's flags on every CPU, keeping its counters, and its sg_port_bits. */
 int sg_port_set(int fd, __u32 port, __u32 flags);
+
+/* sg_port_bits made again from sg_ports, as the programs are loaded and before they run. */
+int sg_port_bits_rebuild(void);
 
 /* sg_ports: one port's per-CPU values summed (flags from CPU 0). */
 void sg_port_sum(const void *percpu, struct sg_port *out);

@@ -9,6 +9,7 @@
 #include <bpf/bpf.h>
 
 #include "smtpguard.h"
+#include "kern/banbits.h"
 #include "kern/pinwatch.h"
 #include "kern/state.h"
 
@@ -198,5 +199,7 @@ int sg_pinwatch_carry(const struct sg_pinwatch *w)
 			return n;
 		total += n;
 	}
-	return total;
+	/* Bans copied in are XDP's only once their bits are set. */
+	n = sg_ban_bits_rebuild();
+	return n ? n : total;
 }

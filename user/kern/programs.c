@@ -10,7 +10,9 @@
 #include "egress.skel.h"
 #include "ingress.skel.h"
 #include "sockops.skel.h"
+#include "kern/banbits.h"
 #include "kern/layout.h"
+#include "kern/maps.h"
 #include "kern/migrate.h"
 #include "kern/programs.h"
 #include "kern/state.h"
@@ -170,6 +172,11 @@ int sg_programs_load(sg_swap_fn swap, char *why, size_t len)
 	/* Nothing pinned has changed so far; from here on, it does. */
 	if (!err && (err = sg_migrate_commit(&m)))
 		snprintf(why, len, "%s", m.why);
+	/* Before this build's programs run: new bitmaps must say what the maps already hold. */
+	if (!err && (err = sg_port_bits_rebuild()))
+		snprintf(why, len, "marking the watched ports in %s", SG_MAP_PORT_BITS);
+	if (!err && (err = sg_ban_bits_rebuild()))
+		snprintf(why, len, "marking the banned addresses in %s", SG_MAP_BAN_BITS);
 	for (i = 0; i < N_OBJECTS && !err; i++)
 		if (load[i] && (err = install_programs(&objects[i], objs[i], builds[i], swap)))
 			snprintf(why, len, "installing the %s programs", objects[i].name);

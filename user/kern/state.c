@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -43,6 +44,24 @@ int sg_parent_dir(const char *path, char *buf, size_t len)
 	if (!slash || slash == buf)
 		return -EINVAL;
 	*slash = '\0';
+	return 0;
+}
+
+int sg_pin_mmap(const char *name, size_t size, void **out)
+{
+	int fd = sg_pin_open(name);
+	void *m;
+
+	*out = NULL;
+	if (fd == -ENOENT)
+		return 0;
+	if (fd < 0)
+		return fd;
+	m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	if (m == MAP_FAILED)
+		return -errno;
+	*out = m;
 	return 0;
 }
 

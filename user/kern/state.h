@@ -17,6 +17,13 @@ int sg_parent_dir(const char *path, char *buf, size_t len);
 /* fd of the pinned object name, or -errno. */
 int sg_pin_open(const char *name);
 
+/*
+ * The pinned array name (BPF_F_MMAPABLE) mapped for reading and writing, size
+ * bytes of it, in *out (munmap it); *out NULL, and 0, when nothing is pinned
+ * as name.
+ */
+int sg_pin_mmap(const char *name, size_t size, void **out);
+
 /* 1 when something is pinned as name. */
 int sg_pinned(const char *name);
 

@@ -14,6 +14,7 @@
 #include "mail/containstate.h"
 #include "sg_bucket.h"
 #include "host/ownaddr.h"
+#include "kern/banbits.h"
 #include "kern/maps.h"
 #include "kern/state.h"
 #include "mail/backend.h"
@@ -151,7 +152,7 @@ static int unban_ips(json_t *bans, char *err, size_t errlen)
 	struct sg_ban_key key;
 	const char *why;
 	size_t i;
-	int fd;
+	int fd, ret;
 
 	if (!json_array_size(bans))
 		return 0;
@@ -164,7 +165,12 @@ static int unban_ips(json_t *bans, char *err, size_t errlen)
 		if (!sg_parse_cidr(json_string_value(json_array_get(bans, i)) ?: "", &key, &why))
 			bpf_map_delete_elem(fd, &key);
 	close(fd);
-	return 0;
+	/* Their bits go with them; left, they would cost only the trie lookups they let through. */
+	ret = sg_ban_bits_rebuild();
+	if (ret)
+		sg_mta_note(err, errlen, "%s: %s (bans lifted, their addresses still looked up)",
+			    SG_MAP_BAN_BITS, strerror(-ret));
+	return ret;
 }
 
 /* Into v (room for max): the table lines e names, its key's first, then old senders'. */

@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# `make bench`, connect part: what each way of policing senders costs
+# connect(), as connects a second over those of a cgroup and namespace with
+# no hooks or rules. One sender (UID 2000000001, root's child with that UID
+# only: build/tools/sg_connect --uids) does socket/connect/close to
+# 127.0.0.1:25, closed, in a network namespace of its own (one packet each
+# way, no accept) for SECONDS a run. Compared, the runs interleaved, the median of ROUNDS each:
+# smtpguard's hooks (observe: no policy; throttle: its own, never refused)
+# with sg_policies full (65,536 policies); iptables with owner rules for
+# 100, 1,000 and 10,000 other UIDs; nftables with one set of 10,000 UIDs
+# (meta skuid). Numbers, not assertions: the machine's load shows in them.
+#
+# Usage: scripts/bench-connect.sh [SECONDS [ROUNDS]]   (default 1 and 9)
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=scripts/lib/netlab.sh
+. "$ROOT/scripts/lib/netlab.sh"
+SECONDS_RUN=${1:-1}
+ROUNDS=${2:-9}
+SG=$ROOT/smtpguard
+CONNECT=$ROOT/build/tools/sg_connect
+FILL=$ROOT/build/tools/sg_fill
+SENDER=2000000001
+THROTTLED=2000000002
+OTHERS=3000000000 # the firewalls' UIDs: none of them the sender's
+for x in "$SG" "$CONNECT" "$FILL"; do
+	[ -x "$x" ] || { echo "bench-connect: $x missing (make bench builds it)" >&2; exit 1; }
+done
+nl_need iptables-restore nft
+nl_id ID
+T=$(mktemp -d /tmp/sgc-"$ID".XXXXXX)
+CG_NONE=$(nl_cgroup2_root)/sgc-$ID-none
+CG_SG=$(nl_cgroup2_root)/sgc-$ID-sg
+NAMES=(none observe throttle ipt100 ipt1000 ipt10000 nft10000)
+
+# shellcheck disable=SC2016 # expanded at exit
+nl_trap '"$SG" detach >/dev/null 2>&1 || true; nl_down "$T"'
+
+nl_bpffs "$T"
+nl_cgroup "$T" "$CG_NONE"
+nl_cgroup "$T" "$CG_SG"
+export SMTPGUARD_PIN_DIR=$T/bpffs/smtpguard SMTPGUARD_AUDIT_LOG=$T/audit.log
+for c in "${NAMES[@]}"; do
+	nl_netns "$T" "sgc-$ID-$c"
+	nl_in "sgc-$ID-$c" ip link set lo up
+done
+
+# The connect hooks and sock_ops on their own cgroup; XDP and TC on a namespace nobody uses.
+nl_netns "$T" "sgc-$ID-hooks"
+nl_in "sgc-$ID-hooks" "$SG" attach -i lo --cgroup "$CG_SG" >"$T/attach.out" 2>&1 ||
+	{ cat "$T/attach.out" >&2; exit 1; }
+"$SG" throttle "$THROTTLED" --rate 1000000/s --burst 1000000 >/dev/null
+"$FILL" --policies >/dev/null
+
+owner_rules() # COUNT
+{
+	echo '*filter'
+	seq "$OTHERS" $((OTHERS + $1 - 1)) | sed 's/.*/-A OUTPUT -m owner --uid-owner & -j DROP/'
+	echo COMMIT
+}
+for n in 100 1000 10000; do
+	owner_rules "$n" | nl_in "sgc-$ID-ipt$n" iptables-restore
+done
+{
+	echo 'table inet sgc {'
+	echo '	set others { typeof meta skuid; elements = {'
+	seq "$OTHERS" $((OTHERS + 9999)) | paste -sd,
+	echo '	} }'
+	echo '	chain out { type filter hook output priority 0; meta skuid @others drop; }'
+	echo '}'
+} | nl_in "sgc-$ID-nft10000" nft -f -
+
+run() # NAME: connects a second
+{
+	local cg=$CG_NONE uid=$SENDER out
+
+	case $1 in
+	observe) cg=$CG_SG ;;
+	throttle) cg=$CG_SG uid=$THROTTLED ;;
+	esac
+	# shellcheck disable=SC2016 # expanded by the inner sh
+	out=$(nl_in "sgc-$ID-$1" sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$cg" \
+		"$CONNECT" --uids "$uid:1" -n 200000 --seconds "$SECONDS_RUN" --timeout-ms 1000 \
+		127.0.0.1 25 2>/dev/null)
+	# Every connect refused by the closed port: none by smtpguard or a rule.
+	[[ $out =~ ok=0\ eperm=0\ other=([0-9]+).*seconds=([0-9.]+) ]] ||
+		{ echo "bench-connect: $1: $out" >&2; return 1; }
+	awk -v n="${BASH_REMATCH[1]}" -v s="${BASH_REMATCH[2]}" 'BEGIN { printf "%.0f\n", n / s }'
+}
+
+for ((r = 0; r < ROUNDS; r++)); do
+	for c in "${NAMES[@]}"; do
+		run "$c" >>"$T/$c.s"
+	done
+done
+
+median() { sort -g "$1" | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+base=$(median "$T/none.s")
+printf 'connect() a second, %d s runs, median of %d interleaved\n\n' "$SECONDS_RUN" "$ROUNDS"
+printf '%-10s %12s %10s\n' hooks connects/s "vs none"
+for c in "${NAMES[@]}"; do
+	awk -v c="$c" -v r="$(median "$T/$c.s")" -v b="$base" \
+		'BEGIN { printf "%-10s %12d %10.3f\n", c, r, r / b }'
+done

@@ -1,0 +1,154 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "kern/banbits.h"
+#include "kern/maps.h"
+#include "kern/state.h"
+
+#define BITS_BYTES ((size_t)SG_BAN_BITS_WORDS * sizeof(__u64))
+
+static void set_bit(__u64 *words, __u32 bit)
+{
+	__atomic_fetch_or(&words[bit / 64], 1ULL << (bit % 64), __ATOMIC_RELAXED);
+}
+
+/* Bits first to first + n - 1, n a power of two and first a multiple of it. */
+static void set_range(__u64 *words, __u32 first, __u32 n)
+{
+	__u32 i;
+
+	if (n < 64) {
+		for (i = 0; i < n; i++)
+			set_bit(words, first + i);
+		return;
+	}
+	for (i = first / 64; i < (first + n) / 64; i++)
+		__atomic_store_n(&words[i], ~0ULL, __ATOMIC_RELAXED);
+}
+
+/* The first len bits of a and b (host order, 128 bits as four words) agree. */
+static int same_prefix(const __u32 a[4], const __u32 b[4], __u32 len)
+{
+	__u32 i, n;
+
+	for (i = 0; i < 4 && len; i++, len -= n) {
+		n = len < 32 ? len : 32;
+		if ((a[i] ^ b[i]) >> (32 - n))
+			return 0;
+	}
+	return 1;
+}
+
+void sg_ban_bits_set(__u64 *words, const struct sg_ban_key *key)
+{
+	static const __u32 mapped[4] = { 0, 0, 0xffff, 0 };
+	__u32 len = key->prefixlen < 128 ? key->prefixlen : 128, a[4], i, l4;
+	__u64 p48;
+
+	for (i = 0; i < 4; i++)
+		a[i] = ntohl(key->addr[i]);
+	/* IPv4, mapped: the /24s the ban covers, all of them for a ban of the mapped range or
+	 * wider. */
+	if (same_prefix(a, mapped, len < 96 ? len : 96)) {
+		l4 = len > 96 ? len - 96 : 0;
+		if (l4 >= 24)
+			set_bit(words, a[3] >> 8);
+		else
+			set_range(words, (a[3] >> 8) & ~((1U << (24 - l4)) - 1), 1U << (24 - l4));
+		if (len >= 96)
+			return;
+	}
+	/* Other addresses: each /48 the ban covers, or, wider than /32, all of them. */
+	if (len < 32) {
+		__atomic_store_n(&words[SG_BAN_BITS_WIDE], 1, __ATOMIC_RELAXED);
+		return;
+	}
+	p48 = ((__u64)a[0] << 16) | (a[1] >> 16);
+	if (len >= 48) {
+		set_bit(words, sg_ban_bit48(p48));
+		return;
+	}
+	p48 &= ~((1ULL << (48 - len)) - 1);
+	for (i = 0; i < 1U << (48 - len); i++)
+		set_bit(words, sg_ban_bit48(p48 | i));
+}
+
+/* The lock every writer of sg_bans and sg_ban_bits takes. */
+static int lock(void)
+{
+	int fd = open(sg_pin_dir(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX)) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+void sg_ban_bits_unlock(int lock)
+{
+	if (lock >= 0)
+		close(lock);
+}
+
+int sg_ban_bits_mark(const struct sg_ban_key *key)
+{
+	int fd = lock(), err;
+	__u64 *words;
+
+	if (fd < 0)
+		return fd;
+	err = sg_pin_mmap(SG_MAP_BAN_BITS, BITS_BYTES, (void **)&words);
+	if (err) {
+		close(fd);
+		return err;
+	}
+	if (words) {
+		sg_ban_bits_set(words, key);
+		munmap(words, BITS_BYTES);
+	}
+	return fd;
+}
+
+static int add_ban(const void *key, const void *value, void *ctx)
+{
+	sg_ban_bits_set(ctx, key);
+	return 0;
+}
+
+/*
+ * The new bits are worked out aside and stored a word at a time: a bit set
+ * in both the old and the new never reads clear meanwhile.
+ */
+int sg_ban_bits_rebuild(void)
+{
+	__u64 *words, *fresh = calloc(SG_BAN_BITS_WORDS, sizeof(__u64));
+	int fd = lock(), bans = -1, err;
+	size_t i;
+
+	err = fd < 0 ? fd : !fresh ? -ENOMEM : 0;
+	if (!err)
+		err = sg_pin_mmap(SG_MAP_BAN_BITS, BITS_BYTES, (void **)&words);
+	if (!err && words) {
+		bans = sg_pin_open(SG_MAP_BANS);
+		err = bans < 0 ? bans : sg_map_for_each(bans, add_ban, fresh);
+		for (i = 0; !err && i < SG_BAN_BITS_WORDS; i++)
+			__atomic_store_n(&words[i], fresh[i], __ATOMIC_RELAXED);
+		munmap(words, BITS_BYTES);
+	}
+	if (bans >= 0)
+		close(bans);
+	sg_ban_bits_unlock(fd);
+	free(fresh);
+	return err;
+}
