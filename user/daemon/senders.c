@@ -92,46 +92,106 @@ int sg_senders_read(struct sg_senders *s, struct sg_rates *rates, __u64 now_ns)
 	if (err)
 		return err;
 	qsort(s->rows, s->n, sizeof(*s->rows), by_uid);
-	sg_senders_count_dests(s, now_ns);
+	return sg_senders_count_dests(s, now_ns);
+}
+
+static __u32 dest_hash(const struct sg_dest_seen *d)
+{
+	__u64 h = d->uid;
+	int i;
+
+	for (i = 0; i < 4; i++)
+		h = (h ^ d->addr[i]) * 0x9e3779b97f4a7c15ULL;
+	return (__u32)(h >> 32);
+}
+
+static int same_dest(const struct sg_dest_seen *x, const struct sg_dest_seen *y)
+{
+	return x->uid == y->uid && !memcmp(x->addr, y->addr, sizeof(x->addr));
+}
+
+static struct sg_uid_row *row_of(struct sg_senders *s, __u32 uid)
+{
+	size_t lo = 0, hi = s->n, mid;
+
+	while (lo < hi) {
+		mid = (lo + hi) / 2;
+		if (s->rows[mid].uid == uid)
+			return &s->rows[mid];
+		if (s->rows[mid].uid < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/*
+ * One address's flows (one per port) merged into the first met, which
+ * keeps their latest time, in an open-addressing table of dests' indices
+ * plus one: a tick's work grows with the flows, not with their sort.
+ * Returns -ENOMEM when the table cannot be had.
+ */
+static int merge_dests(struct sg_senders *s)
+{
+	size_t size = 1024, i, slot;
+	__u32 *t;
+
+	while (size < 2 * s->n_dests)
+		size *= 2;
+	if (size > s->cap_slots) {
+		t = realloc(s->slots, size * sizeof(*t));
+		if (!t)
+			return -ENOMEM;
+		s->slots = t;
+		s->cap_slots = size;
+	}
+	memset(s->slots, 0, size * sizeof(*s->slots));
+	for (i = 0; i < s->n_dests; i++) {
+		struct sg_dest_seen *d = &s->dests[i], *first;
+
+		d->merged = 0;
+		for (slot = dest_hash(d) & (size - 1); s->slots[slot];
+		     slot = (slot + 1) & (size - 1)) {
+			first = &s->dests[s->slots[slot] - 1];
+			if (same_dest(first, d))
+				break;
+		}
+		if (!s->slots[slot]) {
+			s->slots[slot] = i + 1;
+			continue;
+		}
+		if (d->last_ns > first->last_ns)
+			first->last_ns = d->last_ns;
+		d->merged = 1;
+	}
 	return 0;
 }
 
-static int by_uid_addr(const void *a, const void *b)
+int sg_senders_count_dests(struct sg_senders *s, __u64 now_ns)
 {
-	const struct sg_dest_seen *x = a, *y = b;
+	struct sg_uid_row *row;
+	size_t i;
+	int w, err;
 
-	if (x->uid != y->uid)
-		return x->uid < y->uid ? -1 : 1;
-	return memcmp(x->addr, y->addr, sizeof(x->addr));
-}
+	for (i = 0; i < s->n; i++)
+		memset(s->rows[i].destinations, 0, sizeof(s->rows[i].destinations));
+	err = merge_dests(s);
+	if (err)
+		return err;
+	for (i = 0; i < s->n_dests; i++) {
+		const struct sg_dest_seen *d = &s->dests[i];
 
-void sg_senders_count_dests(struct sg_senders *s, __u64 now_ns)
-{
-	struct sg_uid_row *row = s->rows, *end = s->rows + s->n;
-	size_t i, j;
-	__u64 last;
-	int w;
-
-	for (row = s->rows; row < end; row++)
-		memset(row->destinations, 0, sizeof(row->destinations));
-	/* Sorted, one address's flows (one per port) are together, and UIDs come in order. */
-	qsort(s->dests, s->n_dests, sizeof(*s->dests), by_uid_addr);
-	row = s->rows;
-	for (i = 0; i < s->n_dests; i = j) {
-		last = s->dests[i].last_ns;
-		for (j = i + 1; j < s->n_dests && !by_uid_addr(&s->dests[i], &s->dests[j]); j++)
-			if (s->dests[j].last_ns > last)
-				last = s->dests[j].last_ns;
-		while (row < end && row->uid < s->dests[i].uid)
-			row++;
-		if (row == end)
-			break;
-		if (row->uid != s->dests[i].uid)
+		if (d->merged)
+			continue;
+		row = row_of(s, d->uid);
+		if (!row)
 			continue;
 		for (w = 0; w < SG_WINDOWS; w++)
-			if (last + (__u64)sg_window_seconds[w] * SG_NS_PER_SEC > now_ns)
+			if (d->last_ns + (__u64)sg_window_seconds[w] * SG_NS_PER_SEC > now_ns)
 				row->destinations[w]++;
 	}
+	return 0;
 }
 
 struct ranked {
@@ -173,7 +233,7 @@ size_t sg_senders_top(struct sg_senders *s, const struct sg_rates *rates, __u64 
 		out[i].uid = row->uid;
 		out[i].attempts = row->attempts;
 		out[i].denied = row->denied;
-		if (sg_user_name(row->uid, out[i].user, sizeof(out[i].user)))
+		if (sg_user_name_cached(row->uid, out[i].user, sizeof(out[i].user)))
 			out[i].user[0] = 0;
 		for (w = 0; w < SG_WINDOWS; w++) {
 			out[i].rate[w] = sg_rates_rate(rates, row->uid, w, now_s);
@@ -188,5 +248,6 @@ void sg_senders_free(struct sg_senders *s)
 {
 	free(s->rows);
 	free(s->dests);
+	free(s->slots);
 	memset(s, 0, sizeof(*s));
 }
