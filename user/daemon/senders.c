@@ -107,22 +107,60 @@ static __u32 dest_hash(const struct sg_dest_seen *d)
 
 static int same_dest(const struct sg_dest_seen *x, const struct sg_dest_seen *y)
 {
-	return x->uid == y->uid && !memcmp(x->addr, y->addr, sizeof(x->addr));
+	return x->uid == y->uid && x->addr[3] == y->addr[3] && x->addr[2] == y->addr[2] &&
+	       x->addr[1] == y->addr[1] && x->addr[0] == y->addr[0];
+}
+
+/* Open addressing over a power-of-two table of size: the next slot of probe. */
+#define NEXT_SLOT(probe, size) (((probe) + 1) & ((size)-1))
+
+/* A table of at least twice n slots, all empty; -ENOMEM. */
+static int clear_slots(__u32 **slots, size_t *cap, size_t n, size_t *size)
+{
+	__u32 *t;
+
+	*size = 1024;
+	while (*size < 2 * n)
+		*size *= 2;
+	if (*size > *cap) {
+		t = realloc(*slots, *size * sizeof(*t));
+		if (!t)
+			return -ENOMEM;
+		*slots = t;
+		*cap = *size;
+	}
+	memset(*slots, 0, *size * sizeof(**slots));
+	return 0;
+}
+
+static __u32 uid_hash(__u32 uid)
+{
+	return (__u32)(((__u64)uid * 0x9e3779b97f4a7c15ULL) >> 32);
+}
+
+/* rows indexed by UID: a flow finds its row in a probe or two, not a binary search. */
+static int index_rows(struct sg_senders *s)
+{
+	size_t i, slot;
+	int err = clear_slots(&s->row_slots, &s->cap_row_slots, s->n, &s->n_row_slots);
+
+	for (i = 0; !err && i < s->n; i++) {
+		for (slot = uid_hash(s->rows[i].uid) & (s->n_row_slots - 1); s->row_slots[slot];
+		     slot = NEXT_SLOT(slot, s->n_row_slots))
+			;
+		s->row_slots[slot] = i + 1;
+	}
+	return err;
 }
 
 static struct sg_uid_row *row_of(struct sg_senders *s, __u32 uid)
 {
-	size_t lo = 0, hi = s->n, mid;
+	size_t slot;
 
-	while (lo < hi) {
-		mid = (lo + hi) / 2;
-		if (s->rows[mid].uid == uid)
-			return &s->rows[mid];
-		if (s->rows[mid].uid < uid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	for (slot = uid_hash(uid) & (s->n_row_slots - 1); s->row_slots[slot];
+	     slot = NEXT_SLOT(slot, s->n_row_slots))
+		if (s->rows[s->row_slots[slot] - 1].uid == uid)
+			return &s->rows[s->row_slots[slot] - 1];
 	return NULL;
 }
 
@@ -134,25 +172,17 @@ static struct sg_uid_row *row_of(struct sg_senders *s, __u32 uid)
  */
 static int merge_dests(struct sg_senders *s)
 {
-	size_t size = 1024, i, slot;
-	__u32 *t;
+	size_t size, i, slot;
+	int err = clear_slots(&s->slots, &s->cap_slots, s->n_dests, &size);
 
-	while (size < 2 * s->n_dests)
-		size *= 2;
-	if (size > s->cap_slots) {
-		t = realloc(s->slots, size * sizeof(*t));
-		if (!t)
-			return -ENOMEM;
-		s->slots = t;
-		s->cap_slots = size;
-	}
-	memset(s->slots, 0, size * sizeof(*s->slots));
+	if (err)
+		return err;
 	for (i = 0; i < s->n_dests; i++) {
 		struct sg_dest_seen *d = &s->dests[i], *first;
 
 		d->merged = 0;
 		for (slot = dest_hash(d) & (size - 1); s->slots[slot];
-		     slot = (slot + 1) & (size - 1)) {
+		     slot = NEXT_SLOT(slot, size)) {
 			first = &s->dests[s->slots[slot] - 1];
 			if (same_dest(first, d))
 				break;
@@ -177,6 +207,8 @@ int sg_senders_count_dests(struct sg_senders *s, __u64 now_ns)
 	for (i = 0; i < s->n; i++)
 		memset(s->rows[i].destinations, 0, sizeof(s->rows[i].destinations));
 	err = merge_dests(s);
+	if (!err)
+		err = index_rows(s);
 	if (err)
 		return err;
 	for (i = 0; i < s->n_dests; i++) {
@@ -249,5 +281,6 @@ void sg_senders_free(struct sg_senders *s)
 	free(s->rows);
 	free(s->dests);
 	free(s->slots);
+	free(s->row_slots);
 	memset(s, 0, sizeof(*s));
 }

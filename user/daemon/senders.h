@@ -36,6 +36,8 @@ struct sg_senders {
 	size_t n_dests, cap_dests;
 	__u32 *slots; /* merging one address's flows: indices in dests, plus one */
 	size_t cap_slots;
+	__u32 *row_slots; /* rows by UID, for the flows: indices in rows, plus one */
+	size_t n_row_slots, cap_row_slots;
 };
 
 /* Read the maps at now_ns; rates gets each UID's count. */
