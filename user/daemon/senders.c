@@ -242,6 +242,52 @@ static int by_business(const void *a, const void *b)
 	return (x->row->uid > y->row->uid) - (x->row->uid < y->row->uid);
 }
 
+/* Moves heap[i] down the heap of n, whose top is its least busy (the last of by_business). */
+static void sift_down(struct ranked *heap, size_t n, size_t i)
+{
+	struct ranked tmp;
+	size_t c;
+
+	for (; (c = 2 * i + 1) < n; i = c) {
+		if (c + 1 < n && by_business(&heap[c + 1], &heap[c]) > 0)
+			c++;
+		if (by_business(&heap[c], &heap[i]) <= 0)
+			return;
+		tmp = heap[i];
+		heap[i] = heap[c];
+		heap[c] = tmp;
+	}
+}
+
+/*
+ * The k busiest of s's rows into r, in order: a heap of k, so that a tick
+ * sorts k rows, not every UID. Returns how many (k or fewer).
+ */
+static size_t busiest(const struct sg_senders *s, const struct sg_rates *rates, __u64 now_s,
+		      size_t k, struct ranked *r)
+{
+	size_t i, n = s->n < k ? s->n : k;
+	struct ranked cur;
+
+	for (i = 0; i < s->n; i++) {
+		cur.row = &s->rows[i];
+		cur.recent = sg_rates_count(rates, s->rows[i].uid, SG_WIN_10M, now_s);
+		if (i < n) {
+			r[i] = cur;
+			continue;
+		}
+		if (i == n)
+			for (size_t j = n / 2; j-- > 0;)
+				sift_down(r, n, j);
+		if (n && by_business(&cur, &r[0]) < 0) {
+			r[0] = cur;
+			sift_down(r, n, 0);
+		}
+	}
+	qsort(r, n, sizeof(*r), by_business);
+	return n;
+}
+
 size_t sg_senders_top(struct sg_senders *s, const struct sg_rates *rates, __u64 now_s, __u32 k,
 		      struct sg_sender_rate *out)
 {
@@ -249,15 +295,10 @@ size_t sg_senders_top(struct sg_senders *s, const struct sg_rates *rates, __u64 
 	size_t i, n;
 	int w;
 
-	r = malloc((s->n ? s->n : 1) * sizeof(*r));
+	r = malloc((k ? k : 1) * sizeof(*r));
 	if (!r)
 		return 0;
-	for (i = 0; i < s->n; i++) {
-		r[i].row = &s->rows[i];
-		r[i].recent = sg_rates_count(rates, s->rows[i].uid, SG_WIN_10M, now_s);
-	}
-	qsort(r, s->n, sizeof(*r), by_business);
-	n = s->n < k ? s->n : k;
+	n = busiest(s, rates, now_s, k, r);
 	for (i = 0; i < n; i++) {
 		const struct sg_uid_row *row = r[i].row;
 
