@@ -5,7 +5,10 @@
 # 10,000, each with FLOWS destinations, default 6: 60,000 flows). Prints the
 # scrape time of /metrics next to /healthz (the same HTTP path with nothing
 # to send, the baseline), the per-tick collection time, the exposition size
-# and the daemon's RSS. Everything lives in a private network namespace,
+# and the daemon's RSS. Before that, its CPU time per second (utime + stime
+# from /proc: the machine may be busy with other work, the daemon's own time
+# is what counts) and RSS in two scenarios: few UIDs send (10 of them, each
+# a connection a second) and all UIDS do. Everything lives in a private network namespace,
 # cgroup and bpffs, removed on exit.
 set -euo pipefail
 
@@ -15,6 +18,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 UIDS=${1:-10000}
 FLOWS=${2:-6}
 SCRAPES=50
+CPU_SECONDS=10
 nl_id ID
 NS=sgb-$ID
 VETH=sgb${ID}a
@@ -45,8 +49,33 @@ in_ns "$ROOT/smtpguard" attach --cgroup "$CG" -i "$VETH" >/dev/null
 nl_spawn "$T" "$NS" "$ROOT/smtpguard" run -c "$T/smtpguard.conf" >"$T/daemon.log" 2>&1
 DAEMON=$NL_PID
 nl_wait_until 100 healthy || true
-# Every UID sends again once the daemon has its baseline: each gets a history.
+[ -z "${PD_PERF:-}" ] || { perf record -g -o /tmp/pd-perf.data -p "$DAEMON" -- sleep 24 >/dev/null 2>&1 & }
+
+# The daemon's CPU time (user + system) in ms.
+cpu_ms() { awk -v hz="$(getconf CLK_TCK)" '{ print ($14 + $15) * 1000 / hz }' "/proc/$DAEMON/stat"; }
+rss_kib() { awk '/^VmRSS/ { print $2 }' "/proc/$DAEMON/status"; }
+
+second=0
+# CPU ms per second over CPU_SECONDS seconds while the first N UIDs each connect once a second.
+cpu_per_second() # N
+{
+	local start i
+
+	start=$(cpu_ms)
+	for ((i = 0; i < CPU_SECONDS; i++)); do
+		second=$((second + 1))
+		"$ROOT/build/tools/sg_fill" "$1" "$FLOWS" "$second" 1
+		sleep 1
+	done
+	awk -v a="$start" -v b="$(cpu_ms)" -v n="$CPU_SECONDS" 'BEGIN { printf "%.1f", (b - a) / n }'
+}
+
 sleep 1.5
+few=$(cpu_per_second 10)
+few_rss=$(rss_kib)
+all=$(cpu_per_second "$UIDS")
+all_rss=$(rss_kib)
+# Every UID sends again, a burst: each gets a history, and alerts.
 "$ROOT/build/tools/sg_fill" "$UIDS" "$FLOWS" 1
 # Two ticks with the full maps, so that /metrics shows them.
 sleep 2.5
@@ -62,12 +91,15 @@ scrape_ms() # PATH [CURL-ARGS...]
 	done | sort -n | awk '{ v[NR] = $1 } END { printf "%.2f", v[int((NR + 1) / 2)] * 1000 }'
 }
 
-metrics=$(in_ns curl -s http://127.0.0.1:9025/metrics)
-gz=$(in_ns curl -s -H 'Accept-Encoding: gzip' http://127.0.0.1:9025/metrics | wc -c)
+# A tick acting on 10,000 alerts holds the loop: a scrape may need a retry.
+fetch() { in_ns curl -sf --max-time 10 "$@" http://127.0.0.1:9025/metrics; }
+nl_wait_until 20 fetch -o /dev/null || { echo "bench: /metrics not served" >&2; exit 1; }
+metrics=$(fetch)
+gz=$(fetch -H 'Accept-Encoding: gzip' | wc -c)
 health=$(scrape_ms /healthz)
 plain=$(scrape_ms /metrics)
 gzip=$(scrape_ms /metrics -H 'Accept-Encoding: gzip')
-rss=$(awk '/^VmRSS/ { print $2 }' "/proc/$DAEMON/status")
+rss=$(rss_kib)
 grep -q "^Name:.*smtpguard" "/proc/$DAEMON/status" || { echo "bench: $DAEMON is not the daemon" >&2; exit 1; }
 tick=$(awk '$1 == "smtpguard_tick_seconds" { printf "%.1f", $2 * 1000 }' <<<"$metrics")
 uids=$(awk '$1 == "smtpguard_map_entries{map=\"sg_uid_stats\"}" { print $2 }' <<<"$metrics")
@@ -81,3 +113,6 @@ printf '  %-28s %8s ms  (%s x baseline, %d bytes)\n' "/metrics gzip" "$gzip" \
 	"$(awk -v a="$gzip" -v b="$health" 'BEGIN { printf "%.2f", a / b }')" "$gz"
 printf '  %-28s %8s ms\n' "tick (maps read, rendered)" "$tick"
 printf '  %-28s %8s KiB\n' "daemon RSS" "$rss"
+echo "daemon CPU time per second (utime + stime over $CPU_SECONDS s, /proc) and RSS:"
+printf '  %-28s %8s ms/s %8s KiB\n' "10 UIDs send each second" "$few" "$few_rss" \
+	"$UIDS UIDs send each second" "$all" "$all_rss"

@@ -316,11 +316,11 @@ nl_sink_count() # LOG KIND [SRC]
 
 # A system user without a login or mail spool, recorded; with HOME, a home
 # only it writes and others may traverse.
-nl_user_add() # DIR NAME [HOME]
+nl_user_add() # DIR NAME [HOME [UID]]
 {
-	local dir=$1 user=$2 home=${3:-}
+	local dir=$1 user=$2 home=${3:-} uid=${4:-}
 
-	useradd --system --user-group --no-create-home ${home:+--home-dir "$home"} \
+	useradd --system --user-group --no-create-home ${home:+--home-dir "$home"} ${uid:+--uid "$uid"} \
 		--shell /usr/sbin/nologin "$user" || { nl_log "useradd $user failed"; return 1; }
 	nl_made "$dir" users "$user"
 	[ -n "$home" ] || return 0

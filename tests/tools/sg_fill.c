@@ -5,8 +5,9 @@
  * load `make bench` measures the daemon under. UIDs start at 200000, far
  * from real ones; destinations are in 198.18.0.0/15 (benchmarking addresses).
  *
- * Usage: sg_fill UIDS FLOWS [ROUND]   (SMTPGUARD_PIN_DIR pointing at the state)
- * Each ROUND (default 0) adds 1000 connections per UID to the previous one's.
+ * Usage: sg_fill UIDS FLOWS [ROUND [STEP]]   (SMTPGUARD_PIN_DIR pointing at the state)
+ * Each ROUND (default 0) adds STEP (default 1000) connections per UID to the
+ * previous one's.
  *        sg_fill --buckets
  * fills sg_buckets to its capacity with fresh buckets of UIDs from
  * 3000000000 on: the state a flood of fresh UIDs leaves, where a throttled
@@ -34,7 +35,7 @@
 
 #define UID_BASE 200000
 
-static int fill(__u32 uids, __u32 flows, __u32 round)
+static int fill(__u32 uids, __u32 flows, __u32 round, __u32 step)
 {
 	int stats_fd = sg_pin_open(SG_MAP_UID_STATS), flows_fd = sg_pin_open(SG_MAP_FLOWS);
 	int senders_fd = sg_pin_open(SG_MAP_SENDERS), err = 0;
@@ -46,7 +47,7 @@ static int fill(__u32 uids, __u32 flows, __u32 round)
 		goto cleanup;
 	}
 	for (i = 0; i < uids && !err; i++) {
-		__u64 n = 10 + i % 997 + round * 1000ULL;
+		__u64 n = 10 + i % 997 + (__u64)round * step;
 		struct sg_uid_stats st = {
 			.attempts = n, .allowed = n, .first_ns = now, .last_ns = now
 		};
@@ -150,11 +151,12 @@ int main(int argc, char **argv)
 		err = fill_bans();
 	} else if (argc == 3 && !strcmp(argv[1], "--expire")) {
 		err = expire_policies(strtoul(argv[2], NULL, 10));
-	} else if (argc == 3 || argc == 4) {
+	} else if (argc >= 3 && argc <= 5) {
 		err = fill(strtoul(argv[1], NULL, 10), strtoul(argv[2], NULL, 10),
-			   argc == 4 ? strtoul(argv[3], NULL, 10) : 0);
+			   argc >= 4 ? strtoul(argv[3], NULL, 10) : 0,
+			   argc == 5 ? strtoul(argv[4], NULL, 10) : 1000);
 	} else {
-		fprintf(stderr, "usage: sg_fill UIDS FLOWS [ROUND] | sg_fill --buckets | "
+		fprintf(stderr, "usage: sg_fill UIDS FLOWS [ROUND [STEP]] | sg_fill --buckets | "
 				"sg_fill --policies | sg_fill --expire N | sg_fill --bans\n");
 		return 2;
 	}

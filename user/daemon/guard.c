@@ -175,7 +175,7 @@ static int add_active(const struct sg_principal *p, void *ctx)
 			continue;
 		a->out[a->n].uid = uid;
 		a->out[a->n].user[0] = '\0';
-		sg_user_name(uid, a->out[a->n].user, sizeof(a->out[a->n].user));
+		sg_user_name_cached(uid, a->out[a->n].user, sizeof(a->out[a->n].user));
 		a->out[a->n++].rule = sg_rule_names[r];
 	}
 	return a->n == a->max;
@@ -240,7 +240,7 @@ static void act(struct act_ctx *a, __u32 uid, const struct sg_principal *p, enum
 	char user[64] = "";
 	struct sg_evidence ev = { .uid = uid, .user = user, .p = p, .rule = rule };
 
-	sg_user_name(uid, user, sizeof(user));
+	sg_user_name_cached(uid, user, sizeof(user));
 	ev.processes = recent_json(a->recent, uid);
 	sg_respond_alert(a->g->resp, a->c, a->audit, &ev, again, a->now_ns);
 	json_decref(ev.processes);
@@ -318,7 +318,7 @@ void sg_guard_tick(struct sg_guard *g, const struct sg_config *c, const struct s
 				continue;
 			}
 			user[0] = '\0';
-			sg_user_name(s->rows[i].uid, user, sizeof(user));
+			sg_user_name_cached(s->rows[i].uid, user, sizeof(user));
 			sg_info("alert cleared user=%s uid=%u rule=%s",
 				user[0] ? sg_log_value(user, field, sizeof(field)) : "-",
 				s->rows[i].uid, sg_rule_names[changes[j].rule]);

@@ -113,18 +113,27 @@ static void anyport_tick(struct daemon *d, __u64 now)
 	d->anyport_failed = err != 0;
 }
 
-/* sg_policies' and sg_bans' counts: the sweep's, of its last complete pass over each. */
+/*
+ * sg_policies' and sg_bans' counts: the sweep's, of its last complete pass
+ * over each; sg_uid_stats' and sg_flows': this tick's read of them.
+ */
 static void census_into_status(struct daemon *d)
 {
 	const struct sg_census *c;
+	const char *name;
 	size_t i;
 
 	for (i = 0; i < d->st.n_maps; i++) {
-		c = !strcmp(d->st.maps[i].name, SG_MAP_POLICIES) ? &d->policies_census
-		    : !strcmp(d->st.maps[i].name, SG_MAP_BANS)	 ? &d->bans_census
-								 : NULL;
+		name = d->st.maps[i].name;
+		c = !strcmp(name, SG_MAP_POLICIES) ? &d->policies_census
+		    : !strcmp(name, SG_MAP_BANS)   ? &d->bans_census
+						   : NULL;
 		if (c && c->counted)
 			d->st.maps[i].entries = c->last_entries;
+		if (!strcmp(name, SG_MAP_UID_STATS))
+			d->st.maps[i].entries = d->senders.n;
+		if (!strcmp(name, SG_MAP_FLOWS))
+			d->st.maps[i].entries = d->senders.n_dests;
 	}
 	for (i = 0; i < SG_MODE__MAX; i++)
 		d->st.policies[i] = d->policies_census.last_in_force[i];
@@ -189,6 +198,8 @@ void sg_daemon_tick(struct daemon *d)
 	if (d->ticks % 60 == 0)
 		sg_rates_expire(d->rates, now_s);
 	sg_daemon_publish(d);
+	/* Shown by the next tick's /metrics: this one's is rendered already. */
+	d->tick_ns = sg_boot_ns() - now;
 	sd_notify(0, "WATCHDOG=1");
 }
 

@@ -471,7 +471,8 @@ int sg_metrics_render(FILE *f, const struct sg_metrics *m)
 	family(f, "smtpguard_events_read_total", "counter", "Ring-buffer events the daemon read.");
 	sample_u64(f, "smtpguard_events_read_total", NO_LABELS, m->events_read);
 	family(f, "smtpguard_tick_seconds", "gauge",
-	       "How long the daemon's last tick took to read the maps and compute the rates.");
+	       "How long the daemon's last whole tick took: maps read, rates, detection, "
+	       "/metrics rendered.");
 	sample_double(f, "smtpguard_tick_seconds", NO_LABELS, m->tick_seconds);
 	loop_metrics(f, m);
 	map_metrics(f, m->st);

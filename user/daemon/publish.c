@@ -271,7 +271,7 @@ void sg_daemon_publish_metrics(struct daemon *d, __u64 now)
 	const __u64 write_errors[SG_WRITTEN__MAX] = { d->audit_fails.errors,
 						      d->guard.save_fails.errors };
 
-	m.tick_seconds = (double)(sg_boot_ns() - now) / SG_NS_PER_SEC;
+	m.tick_seconds = (double)d->tick_ns / SG_NS_PER_SEC;
 	m.n_senders = sg_senders_top(&d->senders, d->rates, now / SG_NS_PER_SEC,
 				     d->cfg->exporter.top_senders, d->top);
 	m.senders = d->top;

@@ -82,6 +82,7 @@ struct daemon {
 	struct sg_census policies_census, bans_census;
 	__u64 ticks;
 	__u64 last_tick_ns, tick_interval_ns; /* when the last tick began; since the one before */
+	__u64 tick_ns;	    /* the last whole tick's time, its rendering of /metrics included */
 	__u64 turn_max_ns;  /* the longest turn of the loop, from epoll's wakeup to the next wait */
 	__u64 stalls;	    /* turns of it over a second: nothing else ran meanwhile */
 	__u64 senders_tick; /* when /senders was last published */

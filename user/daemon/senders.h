@@ -25,6 +25,7 @@ struct sg_uid_row {
 struct sg_dest_seen {
 	__u32 uid;
 	__u32 addr[4];
+	__u32 merged; /* another flow of the same address holds the address's latest time */
 	__u64 last_ns;
 };
 
@@ -33,13 +34,20 @@ struct sg_senders {
 	size_t n, cap;
 	struct sg_dest_seen *dests; /* one per (uid, address, port) flow */
 	size_t n_dests, cap_dests;
+	__u32 *slots; /* merging one address's flows: indices in dests, plus one */
+	size_t cap_slots;
+	__u32 *row_slots; /* rows by UID, for the flows: indices in rows, plus one */
+	size_t n_row_slots, cap_row_slots;
 };
 
 /* Read the maps at now_ns; rates gets each UID's count. */
 int sg_senders_read(struct sg_senders *s, struct sg_rates *rates, __u64 now_ns);
 
-/* From s->dests, the distinct addresses per UID and window ending at now_ns; pure. */
-void sg_senders_count_dests(struct sg_senders *s, __u64 now_ns);
+/*
+ * From s->dests, the distinct addresses per UID and window ending at now_ns;
+ * one address's flows are merged into one of them. -ENOMEM or 0.
+ */
+int sg_senders_count_dests(struct sg_senders *s, __u64 now_ns);
 
 /*
  * The k busiest into out (k entries): most connections in the last 10 min,

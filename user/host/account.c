@@ -334,7 +334,7 @@ int sg_panel_domain_user(const struct sg_attrib_cfg *cfg, const char *domain, ch
 	return -ENOENT;
 }
 
-#define NAME_CACHE   256
+#define NAME_CACHE   4096
 #define NAME_CACHE_S 60
 
 struct cached_name {
@@ -344,12 +344,60 @@ struct cached_name {
 	char name[64];
 };
 
+/* Where getpwuid() reads from: a change to any of them empties the cache. */
+static const char *const name_sources[] = { "/etc/passwd", "/etc/group", "/etc/nsswitch.conf" };
+
+struct source_stamp {
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime, ctime;
+};
+
+static int stamp_differs(const struct source_stamp *a, const struct source_stamp *b)
+{
+	return a->dev != b->dev || a->ino != b->ino || a->size != b->size ||
+	       a->mtime.tv_sec != b->mtime.tv_sec || a->mtime.tv_nsec != b->mtime.tv_nsec ||
+	       a->ctime.tv_sec != b->ctime.tv_sec || a->ctime.tv_nsec != b->ctime.tv_nsec;
+}
+
+/*
+ * Whether a name source changed since the last look, which is once a
+ * second at most: `useradd` is seen by the next tick, and a tick asks the
+ * filesystem three stats, not NSS a lookup per UID. A file that cannot be
+ * read has a zero stamp.
+ */
+static int sources_changed(time_t now)
+{
+	static struct source_stamp seen[sizeof(name_sources) / sizeof(name_sources[0])];
+	static time_t looked;
+	struct source_stamp cur;
+	struct stat sb;
+	size_t i;
+	int changed = 0;
+
+	if (looked == now)
+		return 0;
+	looked = now;
+	for (i = 0; i < sizeof(name_sources) / sizeof(name_sources[0]); i++) {
+		memset(&cur, 0, sizeof(cur));
+		if (!stat(name_sources[i], &sb))
+			cur = (struct source_stamp){ sb.st_dev, sb.st_ino, sb.st_size, sb.st_mtim,
+						     sb.st_ctim };
+		changed |= stamp_differs(&cur, &seen[i]);
+		seen[i] = cur;
+	}
+	return changed;
+}
+
 int sg_user_name_cached(__u32 uid, char *name, size_t len)
 {
 	static struct cached_name cache[NAME_CACHE];
 	struct cached_name *e = &cache[uid % NAME_CACHE];
 	time_t now = time(NULL);
 
+	if (sources_changed(now))
+		memset(cache, 0, sizeof(cache));
 	if (!e->at || e->uid != uid || now - e->at >= NAME_CACHE_S || now < e->at) {
 		e->uid = uid;
 		e->at = now;

@@ -59,8 +59,10 @@ struct sg_sender_info {
 int sg_user_name(__u32 uid, char *name, size_t len);
 
 /*
- * The same, from a small cache kept a minute: for the daemon's loop, where
- * a lookup through LDAP or sssd must not come once a message or a tick.
+ * The same, from a cache kept a minute and emptied when /etc/passwd,
+ * /etc/group or /etc/nsswitch.conf change (looked at once a second): for
+ * the daemon's loop, where a lookup through LDAP or sssd must not come once
+ * a message or a tick, and a user the admin adds is named at the next one.
  */
 int sg_user_name_cached(__u32 uid, char *name, size_t len);
 

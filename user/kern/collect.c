@@ -180,8 +180,8 @@ int sg_status_collect(struct sg_status *st, int own_counts)
 		const char *name;
 		int countable;
 	} maps[] = {
-		{ SG_MAP_POLICIES, 2 },	  { SG_MAP_BUCKETS, 1 },     { SG_MAP_UID_STATS, 1 },
-		{ SG_MAP_SENDERS, 1 },	  { SG_MAP_FLOWS, 1 },	     { SG_MAP_EGRESS, 1 },
+		{ SG_MAP_POLICIES, 2 },	  { SG_MAP_BUCKETS, 1 },     { SG_MAP_UID_STATS, 2 },
+		{ SG_MAP_SENDERS, 1 },	  { SG_MAP_FLOWS, 2 },	     { SG_MAP_EGRESS, 1 },
 		{ SG_MAP_SOURCES, 1 },	  { SG_MAP_BANS, 2 },	     { SG_MAP_EVENTS, 0 },
 		{ SG_MAP_CONN_STATS, 1 }, { SG_MAP_LOCAL_CONNS, 1 }, { SG_MAP_SUBUIDS, 1 },
 		{ SG_MAP_SMTP, 1 },	  { SG_MAP_UID_SWEPT, 1 },
