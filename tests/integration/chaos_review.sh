@@ -95,7 +95,7 @@ test_chaos_customer_lock()
 	trap "kill $holder 2>/dev/null || true" EXIT
 	nl_wait_until 30 grep -q "FLOCK.*:$(stat -c %i "$BPFFS") " /proc/locks ||
 		fail "the customer holds no flock on $BPFFS"
-	for d in "${PIN}_change" "${PIN}_daemon"; do
+	for d in "${PIN}_change" "${PIN}_daemon" "${PIN}_bans"; do
 		if as_user "$USER_B" flock -n -o "$d" true 2>/dev/null; then
 			fail "the customer could lock $d"
 		fi
@@ -111,7 +111,22 @@ test_chaos_customer_lock()
 	expect_connects "$USER_A" "ok=0 eperm=5 other=0" -n 5 "$NET4" 25
 	kill "$holder"
 	wait "$holder" 2>/dev/null || true
-	chmod 0700 "$T"
+	# A pin directory readable by all is accepted: the customer's flock on it
+	# holds no ban (ban writers lock "_bans", which only root may open).
+	chmod 0755 "$PIN"
+	as_user "$USER_B" flock -o "$PIN" sleep 60 &
+	holder=$!
+	# shellcheck disable=SC2064 # this holder
+	trap "kill $holder 2>/dev/null || true" EXIT
+	nl_wait_until 30 grep -q "FLOCK.*:$(stat -c %i "$PIN") " /proc/locks ||
+		fail "the customer holds no flock on $PIN"
+	rc=0
+	timeout 10 nsenter --net="/run/netns/$NS_HOST" -- "$SG_BIN" ban 198.51.100.77 >/dev/null 2>&1 ||
+		rc=$?
+	expect_eq "ban with the customer's flock on the pin directory: exit status" 0 "$rc"
+	kill "$holder"
+	wait "$holder" 2>/dev/null || true
+	chmod 0700 "$PIN" "$T"
 
 	chmod 0777 "$PIN"
 	rc=0

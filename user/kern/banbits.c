@@ -1,14 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
-#include <sys/file.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include "kern/banbits.h"
 #include "kern/maps.h"
+#include "kern/pinlock.h"
 #include "kern/state.h"
 
 #define BITS_BYTES ((size_t)SG_BAN_BITS_WORDS * sizeof(__u64))
@@ -79,22 +78,6 @@ void sg_ban_bits_set(__u64 *words, const struct sg_ban_key *key)
 		set_bit(words, sg_ban_bit48(p48 | i));
 }
 
-/* The lock every writer of sg_bans and sg_ban_bits takes. */
-static int lock(void)
-{
-	int fd = open(sg_pin_dir(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-	if (fd < 0)
-		return -errno;
-	if (flock(fd, LOCK_EX)) {
-		int err = -errno;
-
-		close(fd);
-		return err;
-	}
-	return fd;
-}
-
 void sg_ban_bits_unlock(int lock)
 {
 	if (lock >= 0)
@@ -103,7 +86,7 @@ void sg_ban_bits_unlock(int lock)
 
 int sg_ban_bits_mark(const struct sg_ban_key *key)
 {
-	int fd = lock(), err;
+	int fd = sg_pins_bans_lock(), err;
 	__u64 *words;
 
 	if (fd < 0)
@@ -133,7 +116,7 @@ static int add_ban(const void *key, const void *value, void *ctx)
 int sg_ban_bits_rebuild(void)
 {
 	__u64 *words, *fresh = calloc(SG_BAN_BITS_WORDS, sizeof(__u64));
-	int fd = lock(), bans = -1, err;
+	int fd = sg_pins_bans_lock(), bans = -1, err;
 	size_t i;
 
 	err = fd < 0 ? fd : !fresh ? -ENOMEM : 0;

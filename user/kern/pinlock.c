@@ -81,9 +81,9 @@ int sg_pin_lock(pid_t *holder)
 	return err;
 }
 
-int sg_pins_change_lock(int nonblock)
+static int take(const char *suffix, int nonblock)
 {
-	int fd = open_lock_dir(SG_PIN_LOCK_CHANGE), err;
+	int fd = open_lock_dir(suffix), err;
 
 	if (fd < 0)
 		return fd;
@@ -92,6 +92,16 @@ int sg_pins_change_lock(int nonblock)
 	err = -errno;
 	close(fd);
 	return err;
+}
+
+int sg_pins_change_lock(int nonblock)
+{
+	return take(SG_PIN_LOCK_CHANGE, nonblock);
+}
+
+int sg_pins_bans_lock(void)
+{
+	return take(SG_PIN_LOCK_BANS, 0);
 }
 
 pid_t sg_pin_lock_holder(void)

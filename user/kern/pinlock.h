@@ -18,6 +18,7 @@
 /* The lock directories: the pin directory's name and these. */
 #define SG_PIN_LOCK_DAEMON "_daemon"
 #define SG_PIN_LOCK_CHANGE "_change"
+#define SG_PIN_LOCK_BANS   "_bans"
 
 /*
  * Locks the pin directory's daemon lock, made when missing (its parent
@@ -47,5 +48,12 @@ __u64 sg_pin_dir_ino(void);
  * a change is under way).
  */
 int sg_pins_change_lock(int nonblock);
+
+/*
+ * Every writer of sg_bans and sg_ban_bits, one at a time (kern/banbits.h):
+ * the "_bans" lock directory's flock, not the pin directory's, which a
+ * customer may open and hold when the directory is readable by all.
+ */
+int sg_pins_bans_lock(void);
 
 #endif
