@@ -20,7 +20,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/../.." || exit 1
 RULES=dist/prometheus-rules.yml
 RULES_TEST=tests/prometheus/rules_test.yml
 DASHBOARD=dist/grafana-dashboard.json
-METRICS_SRC=(user/daemon/metrics*.c user/daemon/publish.c)
+METRICS_SRC=(user/daemon/metrics*.c user/daemon/publish.c user/daemon/fleetpush.c)
 
 PASSED=0
 FAILED=0
