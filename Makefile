@@ -112,7 +112,7 @@ $(BUILD)/fuzz/fuzz_pipeline: FUZZ_LIBS := -ljansson -lz -lbpf -lelf -lsystemd
 $(BUILD)/fuzz/fuzz_pipeline: $(PIPELINE_SRCS) $(USER_HDRS) include/sg_bucket.h
 
 # The config reader: inih, our line reader and the keys' parsers, pure but for the file.
-CONFIG_SRCS := $(addprefix user/core/,config.c config_load.c mailrec.c) \
+CONFIG_SRCS := $(addprefix user/core/,config.c config_load.c mailrec.c notice.c) \
 	       $(addprefix user/util/,parse.c render.c log.c safepath.c)
 $(BUILD)/fuzz/fuzz_config: FUZZ_SRCS := $(CONFIG_SRCS)
 $(BUILD)/fuzz/fuzz_config: FUZZ_LIBS := -linih -ljansson -lbpf
