@@ -95,7 +95,7 @@ $(BUILD)/fuzz/fuzz_policy: user/mail/policyproto.c user/mail/policyproto.h
 # and its web config and Authorization parsers alone.
 EXPORTER_FUZZ_SRCS := $(addprefix user/,daemon/exporter.c daemon/exporter_net.c \
 		      host/sockowner.c core/webconfig.c core/quota.c kern/state.c kern/subuids.c \
-		      core/subid.c kern/maps.c util/log.c util/unixsock.c)
+		      core/subid.c kern/maps.c kern/banbits.c kern/pinlock.c util/log.c util/unixsock.c)
 $(BUILD)/fuzz/fuzz_exporter: FUZZ_SRCS := $(EXPORTER_FUZZ_SRCS)
 $(BUILD)/fuzz/fuzz_exporter: FUZZ_LIBS := -lmicrohttpd -lyaml -lcrypt -lz -lbpf
 $(BUILD)/fuzz/fuzz_exporter: $(EXPORTER_FUZZ_SRCS) $(USER_HDRS)
@@ -105,7 +105,7 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(wildcard tests/fuzz/*.h) $(FUZZ_SRCS) user/mai
 	$(CLANG) $(FUZZ_CFLAGS) $< $(FUZZ_SRCS) $(FUZZ_LIBS) -o $@
 
 # The whole log pipeline's fuzzer: the parsers and the core they feed.
-PIPELINE_SRCS := $(addprefix user/core/,mailstats.c mailorder.c mailwindow.c detect.c baseline.c brute.c config.c mailrec.c) \
+PIPELINE_SRCS := $(addprefix user/core/,mailstats.c mailorder.c mailwindow.c detect.c baseline.c brute.c config.c mailrec.c notice.c) \
 		 $(addprefix user/util/,htab.c parse.c render.c log.c tmpfile.c safepath.c)
 $(BUILD)/fuzz/fuzz_pipeline: FUZZ_SRCS += $(PIPELINE_SRCS)
 $(BUILD)/fuzz/fuzz_pipeline: FUZZ_LIBS := -ljansson -lz -lbpf -lelf -lsystemd
