@@ -421,7 +421,8 @@ test_daemon_audit_env()
 test_systemd_unit()
 {
 	sed "s|/usr/local/sbin/smtpguard|$SG_BIN|" "$ROOT/dist/smtpguard.service" >"$T/smtpguard.service"
-	systemd-analyze verify "$T/smtpguard.service" >"$T/verify.out" 2>&1 ||
+	# Its Documentation= names the man pages the package installs, not on this host.
+	systemd-analyze verify --man=no "$T/smtpguard.service" >"$T/verify.out" 2>&1 ||
 		fail "systemd-analyze verify: $(head -n 3 "$T/verify.out")"
 	expect_eq "verify output" "" "$(cat "$T/verify.out")"
 	expect_eq "Type" notify "$(sed -n 's/^Type=//p' "$T/smtpguard.service")"

@@ -43,7 +43,7 @@ told() # UID ADDR
 
 test_user_name_added()
 {
-	local uid name=sgt${ID}c
+	local uid name=sgt${ID}named
 
 	uid=$(free_uid)
 	start_sink "$NS_NET" "$T/sink2525.log" "$NET4:2525" "[$NET6]:2525"
