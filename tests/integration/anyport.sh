@@ -26,6 +26,13 @@ reloads()
 	grep -c 'reloaded' "$T/daemon.log" || true
 }
 
+# Whether the daemon has said N reloads; a command of its own, so that each
+# try of nl_wait_until counts them anew.
+reloads_are() # N
+{
+	[ "$(reloads)" = "$1" ]
+}
+
 test_detect_any_port()
 {
 	local uid
@@ -59,11 +66,11 @@ test_detect_any_port()
 	expect_connects "$USER_B" "ok=1 eperm=0 other=0" -n 1 "$NET4" 2525
 	# A reload keeps it while detect_any is on, and turning it off lets A's through.
 	kill -HUP "$DAEMON_PID"
-	nl_wait_until 30 [ "$(reloads)" = 1 ] || fail "no reload: $(tail -n 2 "$T/daemon.log")"
+	nl_wait_until 30 reloads_are 1 || fail "no reload: $(tail -n 2 "$T/daemon.log")"
 	expect_connects "$USER_A" "ok=0 eperm=1 other=0" -n 1 "$NET4" 2525
 	write_config "$T/smtpguard.conf"
 	kill -HUP "$DAEMON_PID"
-	nl_wait_until 30 [ "$(reloads)" = 2 ] || fail "no second reload"
+	nl_wait_until 30 reloads_are 2 || fail "no second reload"
 	expect_connects "$USER_A" "ok=1 eperm=0 other=0" -n 1 "$NET4" 2525
 	expect_eq "A at last" 5/3/2/0 "$(top_counts "$USER_A")"
 }
