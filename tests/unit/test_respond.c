@@ -9,7 +9,10 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "daemon/guard.h"
@@ -181,13 +184,48 @@ static void test_uid_of(void **state)
 	}
 }
 
+/*
+ * Dry run: the throttle is told as would-throttle, and the alert that is
+ * all that was done is logged and audited as one (for the notifications,
+ * which follow the audit log), as without dry run an alert-only rule's is.
+ */
+static void test_dry_run_alert(void **state)
+{
+	char dir[] = "/tmp/test_respond.XXXXXX", line[8192];
+	struct sg_audit_cfg audit = { 0 };
+	struct sg_principal p = { .id = "uid:1001", .expected = -1 };
+	struct sg_evidence ev = { .uid = PLAIN, .user = "", .p = &p, .rule = SG_RULE_NEW_SENDER };
+	int would = 0, alert = 0;
+	FILE *f;
+
+	assert_non_null(mkdtemp(dir));
+	/* No pinned sg_policies: nothing stands, and nothing could be written. */
+	setenv("SMTPGUARD_PIN_DIR", "/nonexistent/smtpguard", 1);
+	snprintf(audit.path, sizeof(audit.path), "%s/audit.log", dir);
+	cfg.dry_run = 1;
+	assert_int_equal(sg_respond_alert(resp, &cfg, &audit, &ev, 0, 1), SG_ACT_ALERT);
+	cfg.dry_run = 0;
+	assert_int_equal(sg_respond_count(resp, SG_ACT_ALERT, SG_RULE_NEW_SENDER), 1);
+	assert_int_equal(sg_respond_count(resp, SG_ACT_THROTTLE, SG_RULE_NEW_SENDER), 0);
+	f = fopen(audit.path, "r");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f)) {
+		would += strstr(line, "\"action\":\"would-throttle\"") != NULL;
+		alert += strstr(line, "\"action\":\"alert\"") != NULL;
+	}
+	fclose(f);
+	unlink(audit.path);
+	rmdir(dir);
+	assert_int_equal(would, 1);
+	assert_int_equal(alert, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_decide),
-		cmocka_unit_test(test_exempt),
-		cmocka_unit_test(test_thresholds),
-		cmocka_unit_test(test_uid_of),
+		cmocka_unit_test(test_decide),	      cmocka_unit_test(test_exempt),
+		cmocka_unit_test(test_thresholds),    cmocka_unit_test(test_uid_of),
+		cmocka_unit_test(test_dry_run_alert),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
