@@ -45,7 +45,8 @@ static int fleet_hold(void *ctx, const char *account, const char *scenario, int 
 		if (!p->contained)
 			sg_mailguard_contain(&d->mail, d->cfg, &d->audit, p, SG_FLEET_RULE, 0, 0,
 					     time(NULL));
-		return 0;
+		/* Only told (dry run): pending, tried at each pull, made once dry run is off. */
+		return p->contained ? 0 : -EAGAIN;
 	}
 	ret = sg_release_principal(d->cfg, id, time(NULL), &was, err, sizeof(err));
 	json_decref(was);
