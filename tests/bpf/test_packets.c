@@ -1004,6 +1004,9 @@ static void test_fleet_dry_run(void **state)
 	sg_bouncer_apply(&b, &c, NULL, &d, 1, NULL, 0, 1, 1, sg_boot_ns());
 	assert_int_not_equal(bpf_map_lookup_elem(fx.bans_fd, &d.key, &ban), 0);
 	assert_int_equal(xdp_verdict("3fff:abc::7"), XDP_PASS);
+	/* Told once, however many pulls find it pending. */
+	sg_bouncer_apply(&b, &c, NULL, NULL, 0, NULL, 0, 0, 1, sg_boot_ns());
+	assert_int_equal(b.n.told, 1);
 
 	c.dry_run = 0;
 	sg_bouncer_apply(&b, &c, NULL, NULL, 0, NULL, 0, 0, 1, sg_boot_ns());

@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "daemon/dryrun.h"
 #include "daemon/guard.h"
 #include "daemon/respond.h"
 #include "sg_bucket.h"
@@ -220,12 +221,31 @@ static void test_dry_run_alert(void **state)
 	assert_int_equal(alert, 1);
 }
 
+/* The would-actions counted for smtpguard_actions_total{dry_run="true"}: the bouncer's too. */
+static void test_dry_counts(void **state)
+{
+	const struct sg_dry_count *k;
+	size_t n, i, throttle = 0, ban = 0;
+
+	sg_dry_counted("ban", "crowdsec", 3);
+	sg_dry_counted("ban", "crowdsec", 0);
+	k = sg_dry_counts(&n);
+	for (i = 0; i < n; i++) {
+		if (!strcmp(k[i].action, "throttle") && !strcmp(k[i].rule, "new_sender"))
+			throttle = k[i].n;
+		if (!strcmp(k[i].action, "ban") && !strcmp(k[i].rule, "crowdsec"))
+			ban = k[i].n;
+	}
+	assert_int_equal(throttle, 1); /* test_dry_run_alert's */
+	assert_int_equal(ban, 3);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_decide),	      cmocka_unit_test(test_exempt),
 		cmocka_unit_test(test_thresholds),    cmocka_unit_test(test_uid_of),
-		cmocka_unit_test(test_dry_run_alert),
+		cmocka_unit_test(test_dry_run_alert), cmocka_unit_test(test_dry_counts),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -133,6 +133,7 @@ static void dry_ban(struct pass *p, const struct entry *e, __u64 for_ns)
 	sg_info("would ban target=%s because crowdsec: decision %llu from %s: %s", cidr,
 		(unsigned long long)e->d.id, sg_decision_origin_names[e->d.origin], scenario);
 	audit_ban(p, e, "would-ban", for_ns);
+	p->b->n.told++;
 }
 
 /* Puts e's ban unless a ban of a human's or a local rule's, or a longer one, stands. */
