@@ -502,9 +502,11 @@ enum sg_action sg_respond_alert(struct sg_responder *r, const struct sg_config *
 	exists = standing(r, ev->uid, now_ns, &now);
 	apply = sg_respond_decide(r, c, ev->uid, ev->rule, &now, why, sizeof(why)) ==
 		SG_DECIDE_APPLY;
-	/* Told instead: an alert is what was done, logged and audited as one below. */
-	if (apply && told(c, audit_cfg, ev, resp, now_ns))
-		apply = 0;
+	/* Told instead: an alert is what was done. */
+	if (apply && told(c, audit_cfg, ev, resp, now_ns)) {
+		r->counts[SG_ACT_ALERT][ev->rule]++;
+		return SG_ACT_ALERT;
+	}
 	if (apply && resp->kind == SG_ACT_KILL)
 		a = kill_senders(audit_cfg, ev);
 	else if (apply) {
