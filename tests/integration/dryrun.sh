@@ -165,7 +165,7 @@ test_dryrun_postfix_bot()
 
 	# The scanner: told once, not banned; it still connects.
 	expect_eq "connections accepted" 20 "$(bf_connects "$scanner" 143 20)"
-	nl_wait_until 30 grep -q "would ban target=$scanner because syn_rate: {\"rule\":\"syn_rate\",\"value\":20,\"limit\":20,\"offences\":1,\"for_seconds\":600}" \
+	nl_wait_until 30 grep -q "would ban target=$scanner because syn_rate: {\"rule\":\"syn_rate\",\"value\":20,\"limit\":20,\"window_seconds\":60,\"offences\":1,\"for_seconds\":600}" \
 		"$MTA_DAEMON_LOG" || fail "no would-ban: $(grep -E "ban|$scanner" "$MTA_DAEMON_LOG" | tail -n 3)"
 	expect_eq "connections accepted after" 20 "$(bf_connects "$scanner" 143 20)"
 	expect_eq "sg_policies and sg_bans after the scan" "$before" "$(dry_maps "$PIN")"
