@@ -17,6 +17,8 @@
 #include <bpf/bpf.h>
 
 #include "pkt.h"
+#include "daemon/sweep.h"
+#include "fleet/bouncer.h"
 #include "kern/banbits.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -953,6 +955,67 @@ static void test_ban_wide_v6(void **state)
 	assert_int_equal(xdp_verdict("2001:db8:bad::1"), XDP_DROP);
 }
 
+/* An expired ban's bits go with it when the daemon's sweep removes it. */
+static void test_ban_bits_expire(void **state)
+{
+	__u32 bit = 198U << 16 | 18 << 8 | 7; /* 198.18.7.0/24 */
+	char dir[] = "/tmp/sg-test-sweep.XXXXXX";
+	struct sg_census census = { 0 };
+	struct sg_audit_cfg audit = { 0 };
+	struct sg_ban_key key;
+	int i;
+
+	assert_int_equal(reset_maps(NULL), 0);
+	assert_non_null(mkdtemp(dir));
+	snprintf(audit.path, sizeof(audit.path), "%s/audit.log", dir);
+	assert_int_equal(pkt_ban_key("198.18.7.0", 24, &key), 0);
+	/* For a nanosecond: expired by the time the sweep looks. */
+	assert_int_equal(sg_ban_put(fx.bans_fd, &key, 1, SG_BAN_AUTH_FAILURES, NULL, NULL), 0);
+	assert_int_not_equal(ban_bits_word(bit / 64) & (1ULL << (bit % 64)), 0);
+	for (i = 0; i < 4 && !bpf_map_lookup_elem(fx.bans_fd, &key, &(struct sg_ban){ 0 }); i++)
+		sg_sweep_bans(&audit, sg_boot_ns(), &census);
+	assert_int_not_equal(bpf_map_lookup_elem(fx.bans_fd, &key, &(struct sg_ban){ 0 }), 0);
+	assert_int_equal(ban_bits_word(bit / 64) & (1ULL << (bit % 64)), 0);
+	unlink(audit.path);
+	rmdir(dir);
+}
+
+/*
+ * [actions] dry_run: a CrowdSec decision's ban is told, not put, as every
+ * automatic ban; with dry run off, the next pull puts it.
+ */
+static void test_fleet_dry_run(void **state)
+{
+	struct sg_lapi_decision d = { .id = 7,
+				      .origin = SG_ORIGIN_CROWDSEC,
+				      .ban = 1,
+				      .remaining_ns = 3600 * 1000000000LL,
+				      .value = "3fff:abc::7",
+				      .scenario = "smtpguard/bruteforce_login" };
+	struct sg_bouncer b;
+	struct sg_config c;
+	struct sg_ban ban;
+
+	assert_int_equal(reset_maps(NULL), 0);
+	sg_config_default(&c);
+	c.dry_run = 1;
+	assert_int_equal(pkt_ban_key("3fff:abc::7", 128, &d.key), 0);
+	assert_int_equal(sg_bouncer_init(&b, NULL, NULL), 0);
+	sg_bouncer_apply(&b, &c, NULL, &d, 1, NULL, 0, 1, 1, sg_boot_ns());
+	assert_int_not_equal(bpf_map_lookup_elem(fx.bans_fd, &d.key, &ban), 0);
+	assert_int_equal(xdp_verdict("3fff:abc::7"), XDP_PASS);
+	/* Told once, however many pulls find it pending. */
+	sg_bouncer_apply(&b, &c, NULL, NULL, 0, NULL, 0, 0, 1, sg_boot_ns());
+	assert_int_equal(b.n.told, 1);
+
+	c.dry_run = 0;
+	sg_bouncer_apply(&b, &c, NULL, NULL, 0, NULL, 0, 0, 1, sg_boot_ns());
+	assert_int_equal(bpf_map_lookup_elem(fx.bans_fd, &d.key, &ban), 0);
+	assert_int_equal(ban.reason, SG_BAN_FLEET_CROWDSEC);
+	assert_int_equal(xdp_verdict("3fff:abc::7"), XDP_DROP);
+	sg_bouncer_free(&b);
+}
+
 /* A rebuild after a ban is lifted clears its bits and keeps every other ban's. */
 static void test_ban_bits_rebuild(void **state)
 {
@@ -1051,7 +1114,7 @@ static int group_teardown(void **state)
 int main(void)
 {
 	static struct test tests[2 * ARRAY_SIZE(rows)];
-	static struct CMUnitTest units[2 * ARRAY_SIZE(rows) + 6];
+	static struct CMUnitTest units[2 * ARRAY_SIZE(rows) + 8];
 	static const struct {
 		int prog;
 		const char *name;
@@ -1077,6 +1140,8 @@ int main(void)
 	units[n++] = (struct CMUnitTest)cmocka_unit_test(test_smtp_mail_in_session);
 	units[n++] = (struct CMUnitTest)cmocka_unit_test(test_ban_wide_v6);
 	units[n++] = (struct CMUnitTest)cmocka_unit_test(test_ban_bits_rebuild);
+	units[n++] = (struct CMUnitTest)cmocka_unit_test(test_fleet_dry_run);
+	units[n++] = (struct CMUnitTest)cmocka_unit_test(test_ban_bits_expire);
 	units[n++] = (struct CMUnitTest)cmocka_unit_test(test_port_bits);
 	/* Rows for one program leave unused slots at the end, which cmocka passes over. */
 	return cmocka_run_group_tests_name("bpf_packets", units, group_setup, group_teardown);

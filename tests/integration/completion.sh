@@ -49,6 +49,22 @@ completion_accounts_are() # N
 	[ "$(sg top --accounts | wc -l)" -eq $(($1 + 1)) ]
 }
 
+# A stand-in for the binary whose `top --accounts` lists a login that is a
+# command substitution (a login the auth backend took, or with [mta] trust_syslog
+# a customer's `logger` line).
+completion_fake_bin() # PWNED-FILE
+{
+	cat <<EOF
+#!/bin/sh
+case "\$1 \$2" in
+"--help ") printf 'usage: smtpguard COMMAND\\n\\ncommands:\\n  release   let go\\n\\n' ;;
+"release --help") echo 'usage: smtpguard release PRINCIPAL' ;;
+"top --accounts") printf '%s\\n' 'PRINCIPAL KIND CONTAINED' 'sasl:ab\$(id>$1)@x.test sasl yes' \\
+	'sasl:ab@x.test sasl yes' ;;
+esac
+EOF
+}
+
 # The commands smtpguard(8) documents (tests/man keeps them those of --help).
 completion_man_commands()
 {
@@ -71,6 +87,12 @@ test_completion()
 	expect_completion "auto exim postfix" "$SG_BIN" replay --mta ""
 	expect_completion "lo $VETH_HOST" "$SG_BIN" attach -i ""
 	expect_completion "$T/smtpguard.conf" "$SG_BIN" check-config "$T/smtpguard.c"
+
+	# An account's name is never expanded (compgen -W would run it) nor offered unquoted.
+	completion_fake_bin "$T/pwned" >"$T/fake-smtpguard"
+	chmod +x "$T/fake-smtpguard"
+	expect_completion "ab@x.test" "$T/fake-smtpguard" release sasl : a
+	[ ! -e "$T/pwned" ] || fail "completing ran the command in an account's name"
 
 	sg ban 203.0.113.0/24 >/dev/null
 	sg ban 2001:db8:77::/48 >/dev/null

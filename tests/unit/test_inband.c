@@ -22,6 +22,7 @@
 #include <cmocka.h>
 
 #include "daemon/inband.h"
+#include "daemon/run.h"
 #include "daemon/mailcampaign.h"
 #include "mail/contain.h"
 #include "sg_bucket.h"
@@ -466,6 +467,37 @@ static void test_dry_run(void **state)
 			 SG_POLICY_HOLD);
 }
 
+/*
+ * A fleet hold told in dry run is not made, and stays to be made: the first
+ * pull after dry run is turned off contains the account.
+ */
+static void test_dry_run_fleet_hold(void **state)
+{
+	struct sg_lapi_decision hold = { .id = 9,
+					 .scope = SG_SCOPE_MAIL_ACCOUNT,
+					 .origin = SG_ORIGIN_CROWDSEC,
+					 .remaining_ns = 3600 * (__s64)SG_NS_PER_SEC,
+					 .value = "fleet@hosting.test",
+					 .scenario = "smtpguard/campaign" };
+	static struct daemon d;
+	struct sg_mail_principal *p;
+
+	cfg.dry_run = 1;
+	assert_int_equal(send_n("fleet@hosting.test", "203.0.113.9", "FH", 1, 1, T0), 1);
+	p = sg_mailstats_get(mail.stats, "sasl:fleet@hosting.test");
+	assert_non_null(p);
+	d.cfg = &cfg;
+	d.audit = cfg.audit;
+	d.mail = mail;
+	assert_int_equal(sg_daemon_fleet_start(&d), 0);
+	sg_bouncer_apply(&d.bouncer, &cfg, NULL, &hold, 1, NULL, 0, 1, 1, 1000 * SG_NS_PER_SEC);
+	assert_int_equal(p->contained, 0);
+	cfg.dry_run = 0;
+	sg_bouncer_apply(&d.bouncer, &cfg, NULL, NULL, 0, NULL, 0, 0, 1, 1001 * SG_NS_PER_SEC);
+	assert_int_equal(p->contained, 1);
+	sg_bouncer_free(&d.bouncer);
+}
+
 /* A record through mailstats and the campaign view, as mailguard feeds them. */
 static void record(struct sg_mta_rec *r, time_t t)
 {
@@ -536,6 +568,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_contained, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_campaign_address, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dry_run, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dry_run_fleet_hold, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

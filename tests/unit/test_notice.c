@@ -213,6 +213,8 @@ static int panels_up(void **state)
 			  "CONTACTEMAIL2=second@x.example\n");
 	put("cpanel/eve", "CONTACTEMAIL=eve@x.example\rBcc: victim@elsewhere.example\n");
 	put("cpanel/sam", "CONTACTEMAIL=info@self.example\n");
+	/* A customer may pick the panel name "unknown". */
+	put("cpanel/unknown", "CONTACTEMAIL=unknown.owner@x.example\n");
 	put("da/dauser/user.conf", "username=dauser\nemail=da.owner@mail.example\n");
 	sg_config_default(&cfg);
 	snprintf(cfg.attribution.cpanel_userdomains, PATH_MAX, "%s/userdomains", root);
@@ -248,6 +250,8 @@ static void test_contact(void **state)
 	expect_contact("sasl:Info@SHOP.example", 0, "bob.owner@gmail.example", "cpanel user bob");
 	expect_contact("sasl:bob", 0, "bob.owner@gmail.example", "cpanel user bob");
 	expect_contact("local:bob", 0, "bob.owner@gmail.example", "cpanel user bob");
+	/* The policy service's unattributed local mail: every user's, never that customer's. */
+	expect_contact("local:unknown", -ENOENT, NULL, "no panel account");
 	expect_contact("sasl:a@da.example", 0, "da.owner@mail.example", "directadmin user dauser");
 	expect_contact("sasl:x@evil.example", -EINVAL, NULL,
 		       "cpanel user eve's CONTACTEMAIL is not a plain address");

@@ -9,9 +9,13 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
+#include "daemon/dryrun.h"
 #include "daemon/guard.h"
 #include "daemon/respond.h"
 #include "sg_bucket.h"
@@ -181,13 +185,66 @@ static void test_uid_of(void **state)
 	}
 }
 
+/*
+ * Dry run: the throttle is told as would-throttle with its evidence, not
+ * made (nothing written: no map), and counted as the alert that was all.
+ */
+static void test_dry_run_told(void **state)
+{
+	char dir[] = "/tmp/test_respond.XXXXXX", line[8192];
+	struct sg_audit_cfg audit = { 0 };
+	struct sg_principal p = { .id = "uid:1001", .expected = -1 };
+	struct sg_evidence ev = { .uid = PLAIN, .user = "", .p = &p, .rule = SG_RULE_NEW_SENDER };
+	int would = 0, alert = 0;
+	FILE *f;
+
+	assert_non_null(mkdtemp(dir));
+	/* No pinned sg_policies: nothing stands, and nothing could be written. */
+	setenv("SMTPGUARD_PIN_DIR", "/nonexistent/smtpguard", 1);
+	snprintf(audit.path, sizeof(audit.path), "%s/audit.log", dir);
+	cfg.dry_run = 1;
+	assert_int_equal(sg_respond_alert(resp, &cfg, &audit, &ev, 0, 1), SG_ACT_ALERT);
+	cfg.dry_run = 0;
+	assert_int_equal(sg_respond_count(resp, SG_ACT_ALERT, SG_RULE_NEW_SENDER), 1);
+	assert_int_equal(sg_respond_count(resp, SG_ACT_THROTTLE, SG_RULE_NEW_SENDER), 0);
+	f = fopen(audit.path, "r");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f)) {
+		would += strstr(line, "\"action\":\"would-throttle\"") != NULL;
+		alert += strstr(line, "\"action\":\"alert\"") != NULL;
+	}
+	fclose(f);
+	unlink(audit.path);
+	rmdir(dir);
+	assert_int_equal(would, 1);
+	assert_int_equal(alert, 0);
+}
+
+/* The would-actions counted for smtpguard_actions_total{dry_run="true"}: the bouncer's too. */
+static void test_dry_counts(void **state)
+{
+	const struct sg_dry_count *k;
+	size_t n, i, throttle = 0, ban = 0;
+
+	sg_dry_counted("ban", "crowdsec", 3);
+	sg_dry_counted("ban", "crowdsec", 0);
+	k = sg_dry_counts(&n);
+	for (i = 0; i < n; i++) {
+		if (!strcmp(k[i].action, "throttle") && !strcmp(k[i].rule, "new_sender"))
+			throttle = k[i].n;
+		if (!strcmp(k[i].action, "ban") && !strcmp(k[i].rule, "crowdsec"))
+			ban = k[i].n;
+	}
+	assert_int_equal(throttle, 1); /* test_dry_run_told's */
+	assert_int_equal(ban, 3);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_decide),
-		cmocka_unit_test(test_exempt),
-		cmocka_unit_test(test_thresholds),
-		cmocka_unit_test(test_uid_of),
+		cmocka_unit_test(test_decide),	     cmocka_unit_test(test_exempt),
+		cmocka_unit_test(test_thresholds),   cmocka_unit_test(test_uid_of),
+		cmocka_unit_test(test_dry_run_told), cmocka_unit_test(test_dry_counts),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -31,6 +31,8 @@
 
 #define SG_MAIL_SASL  "sasl:"
 #define SG_MAIL_LOCAL "local:"
+/* The policy service's local sender it could not attribute: everyone's, no user's. */
+#define SG_MAIL_LOCAL_UNKNOWN SG_MAIL_LOCAL "unknown"
 
 #define SG_MAIL_MAX_IPS	    64	  /* client IPs kept per account (the newest) */
 #define SG_MAIL_MAX_DOMAINS 512	  /* recipient domains kept per principal */

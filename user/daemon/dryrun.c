@@ -13,14 +13,14 @@
 static struct sg_dry_count counts[SG_DRY_PAIRS];
 static size_t n_counts;
 
-static void count(const char *action, const char *rule)
+static void count(const char *action, const char *rule, __u64 n)
 {
 	struct sg_dry_count *k;
 	size_t i;
 
 	for (i = 0; i < n_counts; i++)
 		if (!strcmp(counts[i].action, action) && !strcmp(counts[i].rule, rule)) {
-			counts[i].n++;
+			counts[i].n += n;
 			return;
 		}
 	/* The actions and rules are the code's own names: the last slot is never expected. */
@@ -28,13 +28,19 @@ static void count(const char *action, const char *rule)
 		k = &counts[SG_DRY_PAIRS - 1];
 		snprintf(k->action, sizeof(k->action), "other");
 		snprintf(k->rule, sizeof(k->rule), "other");
-		k->n++;
+		k->n += n;
 		return;
 	}
 	k = &counts[n_counts++];
 	snprintf(k->action, sizeof(k->action), "%s", action);
 	snprintf(k->rule, sizeof(k->rule), "%s", rule);
-	k->n = 1;
+	k->n = n;
+}
+
+void sg_dry_counted(const char *action, const char *rule, __u64 n)
+{
+	if (n)
+		count(action, rule, n);
 }
 
 int sg_dry_run(const struct sg_config *c, const struct sg_audit_cfg *audit,
@@ -60,7 +66,7 @@ int sg_dry_run(const struct sg_config *c, const struct sg_audit_cfg *audit,
 		e->target ? sg_log_value(e->target, target, sizeof(target)) : "", rule,
 		evidence ? evidence : "{}");
 	free(evidence);
-	count(e->action, rule);
+	count(e->action, rule, 1);
 	return 1;
 }
 

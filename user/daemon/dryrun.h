@@ -56,6 +56,9 @@ int sg_dry_ban(const struct sg_config *c, const struct sg_audit_cfg *audit,
 	       const struct sg_audit_entry *e, const struct sg_ban_key *key, __u64 for_ns,
 	       __u32 reason);
 
+/* n would-actions told elsewhere (the fleet's bouncer: "ban", "crowdsec"), counted. */
+void sg_dry_counted(const char *action, const char *rule, __u64 n);
+
 /* The counts so far (this process's), in the order first told. */
 const struct sg_dry_count *sg_dry_counts(size_t *n);
 

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "daemon/dryrun.h"
 #include "daemon/exposition.h"
 #include "daemon/fleetpush.h"
 #include "daemon/run.h"
@@ -45,7 +46,8 @@ static int fleet_hold(void *ctx, const char *account, const char *scenario, int 
 		if (!p->contained)
 			sg_mailguard_contain(&d->mail, d->cfg, &d->audit, p, SG_FLEET_RULE, 0, 0,
 					     time(NULL));
-		return 0;
+		/* Only told (dry run): pending, tried at each pull, made once dry run is off. */
+		return p->contained ? 0 : -EAGAIN;
 	}
 	ret = sg_release_principal(d->cfg, id, time(NULL), &was, err, sizeof(err));
 	json_decref(was);
@@ -108,6 +110,7 @@ static int apply_slice(struct daemon *d, __u64 now)
 {
 	struct sg_link_batch *b = &d->fleet_batch;
 	size_t del = b->n_deleted - d->fleet_done[1], add, room = FLEET_PER_TICK;
+	__u64 told;
 	int last;
 
 	del = del < room ? del : room;
@@ -115,8 +118,11 @@ static int apply_slice(struct daemon *d, __u64 now)
 	add = b->n_added - d->fleet_done[0];
 	add = add < room ? add : room;
 	last = d->fleet_done[1] + del == b->n_deleted && d->fleet_done[0] + add == b->n_added;
+	told = d->bouncer.n.told;
 	sg_bouncer_apply(&d->bouncer, d->cfg, &d->audit, b->added + d->fleet_done[0], add,
 			 b->deleted + d->fleet_done[1], del, b->startup, last, now);
+	/* A dry run's bans, told by the bouncer: counted with the daemon's (dryrun.h). */
+	sg_dry_counted("ban", SG_FLEET_RULE, d->bouncer.n.told - told);
 	d->fleet_done[0] += add;
 	d->fleet_done[1] += del;
 	return last;

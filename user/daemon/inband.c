@@ -45,7 +45,6 @@
 #define RELEASE_BATCH 256
 #define RELEASE_TRIES 3	  /* refused this often, a held message is a human's */
 #define PENDING_MAX   256 /* condemned between two ticks */
-#define LOCAL_UNKNOWN SG_MAIL_LOCAL "unknown"
 #define RULE_BRUTE    "bruteforce_login"
 #define RULE_CAMPAIGN "campaign"
 
@@ -145,7 +144,7 @@ static int principal_of(struct sg_inband *ib, const struct sg_policy_req *req, c
 		*uid = o.uid;
 	} else {
 		ib->n.unknown++;
-		snprintf(id, len, "%s", LOCAL_UNKNOWN);
+		snprintf(id, len, "%s", SG_MAIL_LOCAL_UNKNOWN);
 		return 0;
 	}
 	snprintf(id, len, "%s%lld", SG_MAIL_LOCAL, (long long)*uid);

@@ -10,6 +10,7 @@
 
 #include "core/decide.h"
 #include "host/attrib.h"
+#include "kern/banbits.h"
 #include "kern/collect.h"
 #include "util/render.h"
 #include "smtpguard.h"
@@ -306,12 +307,34 @@ int sg_sweep_policies(const struct sg_audit_cfg *audit, __u64 now_ns, struct sg_
 	return sweep(&policies, audit, now_ns, c);
 }
 
+/* A rebuild of sg_ban_bits walks every ban: after expiries, at most this often. */
+#define BAN_BITS_EVERY_NS (60 * SG_NS_PER_SEC)
+
 int sg_sweep_bans(const struct sg_audit_cfg *audit, __u64 now_ns, struct sg_census *c)
 {
 	static const struct kind bans = { SG_MAP_BANS, sizeof(struct sg_ban_key), ban_expires,
 					  ban_audit, ban_class };
+	/* One daemon a process, and its loop the only caller. */
+	static __u64 removed, rebuilt_ns;
+	int n = sweep(&bans, audit, now_ns, c), err;
 
-	return sweep(&bans, audit, now_ns, c);
+	if (n > 0)
+		removed += (__u64)n;
+	/*
+	 * The expired bans' bits go too: left, every packet of their /24s and
+	 * /48s (of all IPv6 after a ban wider than /32) would go on to the trie
+	 * until the next start, the fast path lost bit by bit.
+	 */
+	if (removed && (!rebuilt_ns || now_ns - rebuilt_ns >= BAN_BITS_EVERY_NS)) {
+		rebuilt_ns = now_ns;
+		err = sg_ban_bits_rebuild();
+		if (err)
+			sg_warn("clearing expired bans from %s: %s", SG_MAP_BAN_BITS,
+				strerror(-err));
+		else
+			removed = 0;
+	}
+	return n;
 }
 
 const char *const sg_stale_names[SG_STALE__MAX] = { "sg_flows",	  "sg_senders",

@@ -29,6 +29,7 @@ struct entry {
 	__u64 expires_ns; /* CLOCK_BOOTTIME */
 	enum state state;
 	int skipped; /* counted in skipped[] once */
+	int told;    /* a dry run's would-ban said once */
 	int listed;  /* in the startup list being applied */
 };
 
@@ -122,6 +123,19 @@ static void audit_ban(struct pass *p, const struct entry *e, const char *action,
 			why, for_ns ? p->now + for_ns : 0);
 }
 
+/* A dry run's ban: audited and logged as "would-ban", as daemon/dryrun.h tells the daemon's. */
+static void dry_ban(struct pass *p, const struct entry *e, __u64 for_ns)
+{
+	char cidr[64], scenario[SG_ESCAPED_LEN(SG_DECISION_SCENARIO_MAX)];
+
+	sg_format_cidr(&e->d.key, cidr, sizeof(cidr));
+	sg_log_value(e->d.scenario, scenario, sizeof(scenario));
+	sg_info("would ban target=%s because crowdsec: decision %llu from %s: %s", cidr,
+		(unsigned long long)e->d.id, sg_decision_origin_names[e->d.origin], scenario);
+	audit_ban(p, e, "would-ban", for_ns);
+	p->b->n.told++;
+}
+
 /* Puts e's ban unless a ban of a human's or a local rule's, or a longer one, stands. */
 static void ban(struct pass *p, struct entry *e)
 {
@@ -136,6 +150,17 @@ static void ban(struct pass *p, struct entry *e)
 	}
 	if (p->fd < 0)
 		return;
+	/*
+	 * [actions] dry_run: sg_bans untouched, as for every automatic ban
+	 * (daemon/dryrun.h); told once, and put at the first pull after it is off.
+	 */
+	if (p->c->dry_run) {
+		if (!e->told)
+			dry_ban(p, e, for_ns);
+		e->told = 1;
+		e->state = ST_PENDING;
+		return;
+	}
 	if (!bpf_map_lookup_elem(p->fd, &e->d.key, &old) && old.prefixlen == e->d.key.prefixlen &&
 	    (!old.expires_ns || old.expires_ns > p->now)) {
 		if (!fleet_reason(old.reason)) {

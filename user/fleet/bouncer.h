@@ -55,6 +55,7 @@ struct sg_fleet_counts {
 	__u64 active[SG_SCOPE__MAX]; /* in force here now */
 	__u64 known;		     /* decisions remembered, in force or not */
 	__u64 ban_errors;	     /* sg_bans writes that failed otherwise */
+	__u64 told;		     /* bans a dry run told instead of putting */
 };
 
 struct sg_bouncer {

@@ -72,6 +72,9 @@ static int panel_user(const struct sg_config *c, const char *principal, char *us
 		if (at)
 			return sg_panel_domain_user(&a, at + 1, user, len, panel);
 	} else if (!strncmp(principal, SG_MAIL_LOCAL, strlen(SG_MAIL_LOCAL))) {
+		/* Unattributed local mail is nobody's: not a panel user named "unknown"'s. */
+		if (!strcmp(principal, SG_MAIL_LOCAL_UNKNOWN))
+			return -ENOENT;
 		name = principal + strlen(SG_MAIL_LOCAL);
 		errno = 0;
 		uid = strtol(name, &end, 10);

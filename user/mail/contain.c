@@ -59,6 +59,9 @@ static int principal_key(const char *principal, int (*uid_name)(long, char *, si
 	if (strncmp(principal, SG_MAIL_LOCAL, strlen(SG_MAIL_LOCAL)))
 		return -EINVAL;
 	*tab = SG_TAB_LOCAL;
+	/* Unattributed local mail is nobody's: not the line of a user named "unknown". */
+	if (!strcmp(principal, SG_MAIL_LOCAL_UNKNOWN))
+		return -ENOENT;
 	name = principal + strlen(SG_MAIL_LOCAL);
 	/* The MTAs match local senders by login name. */
 	errno = 0;

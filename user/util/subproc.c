@@ -49,13 +49,14 @@ static int pump(int in_fd, const char *input, int out_fd, char *out, size_t outl
 			err = -errno;
 			break;
 		}
+		/* Non-blocking: a tool that reads no more cannot hold us past the deadline. */
 		if (in_fd >= 0 && p[1].revents) {
 			n = write(in_fd, input, in_left);
 			if (n > 0) {
 				input += n;
 				in_left -= (size_t)n;
 			}
-			if (n < 0 || !in_left) {
+			if ((n < 0 && errno != EAGAIN && errno != EINTR) || !in_left) {
 				close(in_fd);
 				in_fd = -1;
 			}
@@ -82,6 +83,27 @@ static int pump(int in_fd, const char *input, int out_fd, char *out, size_t outl
 }
 
 /*
+ * pid reaped into *status by deadline: 0; -ETIMEDOUT, not reaped, past it;
+ * -EAGAIN when it cannot be asked without waiting (the caller waits).
+ */
+static int wait_until(pid_t pid, int *status, long long deadline)
+{
+	useconds_t nap = 500;
+	pid_t got;
+
+	for (;; nap = nap < 20000 ? 2 * nap : nap) {
+		got = waitpid(pid, status, WNOHANG);
+		if (got == pid)
+			return 0;
+		if (got < 0 && errno != EINTR)
+			return -EAGAIN;
+		if (now_ms() >= deadline)
+			return -ETIMEDOUT;
+		usleep(nap);
+	}
+}
+
+/*
  * The program in a process group of its own, so that a timeout kills what it
  * started too (a script's sleep); with no signal blocked and SIGPIPE at its
  * default, whatever the calling thread blocks or ignores.
@@ -103,7 +125,7 @@ static void spawn_attr(posix_spawnattr_t *attr)
 
 int sg_subproc_run(char *const argv[], const char *input, char *out, size_t outlen, int timeout_ms)
 {
-	int in[2] = { -1, -1 }, pipe_out[2] = { -1, -1 }, status, err;
+	int in[2] = { -1, -1 }, pipe_out[2] = { -1, -1 }, status, err, reaped = 0;
 	long long deadline = now_ms() + timeout_ms;
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
@@ -132,10 +154,18 @@ int sg_subproc_run(char *const argv[], const char *input, char *out, size_t outl
 	}
 	/* A tool that dies early must not take us with SIGPIPE. */
 	signal(SIGPIPE, SIG_IGN);
+	fcntl(in[1], F_SETFL, O_NONBLOCK);
 	err = pump(in[1], input, pipe_out[0], out, outlen, deadline);
+	/* Its output closed, it may run on: it has until the deadline all the same. */
+	if (!err)
+		err = wait_until(pid, &status, deadline);
 	if (err == -ETIMEDOUT)
 		kill(-pid, SIGKILL);
-	while (waitpid(pid, &status, 0) < 0)
+	if (err == -EAGAIN)
+		err = 0;
+	else if (!err)
+		reaped = 1;
+	while (!reaped && waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
 			return -errno;
 	if (err)
