@@ -242,6 +242,25 @@ fp_fleet_hold()
 	expect_eq "alerts about $MLAB_ALICE" 1 "$(fp_alerts "$MLAB_ALICE" | jq length)"
 }
 
+# An operator's hold of an account a local rule contained (info, by client_ips): the
+# local containment stands, counted local_hold, and the hold's delete does not release it.
+fp_local_hold()
+{
+	local m='smtpguard_crowdsec_decisions_skipped_total{reason="local_hold"}'
+
+	cs_cscli decisions add --scope smtpguard_account --value "$MLAB_INFO" --type hold \
+		--duration 1h >/dev/null 2>&1 || fail "cscli decisions add (hold of info)"
+	nl_wait_until 100 mta_is 1 mta_metric "$m" || fail "local_hold: $(mta_metric "$m")"
+	cs_cscli decisions delete --value "$MLAB_INFO" >/dev/null 2>&1 ||
+		fail "cscli decisions delete (info)"
+	# Two pulls at 1 s: the delete is seen.
+	sleep 2.5
+	expect_eq "release lines for info" 0 \
+		"$(grep -c "action release principal=sasl:$MLAB_INFO" "$MTA_DAEMON_LOG")"
+	expect_eq "info still held in the table" "HOLD" \
+		"$(awk -v k="$MLAB_INFO" '$1 == k { print $2 }' "$MLAB_POSTFIX_DIR/smtpguard_sasl_access")"
+}
+
 # One mail lab for the mail server's pushes, in turn: the guesser (its ban
 # pushed once the password is right), the containments, the fleet's hold.
 test_fleetpush_mail()
@@ -254,6 +273,7 @@ test_fleetpush_mail()
 	fp_guesser "${MLAB_ATTACKERS[4]}"
 	fp_contained
 	fp_fleet_hold
+	fp_local_hold
 }
 
 # SYNs from ADDR (an address of $NS_NET's) to this server's submission port: COUNT of them.

@@ -19,6 +19,22 @@
 
 #define FLEET_PER_TICK 1000 /* decisions applied a tick, deleted and new together */
 
+/* Whether id's containment is the fleet's own hold (the state's rule), not a local rule's or a
+ * human's. */
+static int held_by_fleet(const struct daemon *d, const char *id)
+{
+	char key[SG_ESCAPED_LEN(SG_PRINCIPAL_MAX)];
+	json_t *s = sg_contain_state(d->cfg), *e;
+	int ours;
+
+	sg_escape_id(id, key, sizeof(key));
+	e = json_object_get(s, key);
+	ours = e && !json_object_get(e, "released") &&
+	       !strcmp(json_string_value(json_object_get(e, "rule")) ?: "", SG_FLEET_RULE);
+	json_decref(s);
+	return ours;
+}
+
 /*
  * A hold decision on account (a SASL login): contained here as a rule's
  * response contains it, when this server's mail logs know the login (it
@@ -43,12 +59,16 @@ static int fleet_hold(void *ctx, const char *account, const char *scenario, int 
 	if (!p)
 		return -ENOENT;
 	if (on) {
-		if (!p->contained)
-			sg_mailguard_contain(&d->mail, d->cfg, &d->audit, p, SG_FLEET_RULE, 0, 0,
-					     time(NULL));
+		if (p->contained)
+			return held_by_fleet(d, id) ? 0 : -EEXIST;
+		sg_mailguard_contain(&d->mail, d->cfg, &d->audit, p, SG_FLEET_RULE, 0, 0,
+				     time(NULL));
 		/* Only told (dry run): pending, tried at each pull, made once dry run is off. */
 		return p->contained ? 0 : -EAGAIN;
 	}
+	/* A local rule's or a human's containment is theirs to release. */
+	if (!held_by_fleet(d, id))
+		return 0;
 	ret = sg_release_principal(d->cfg, id, time(NULL), &was, err, sizeof(err));
 	json_decref(was);
 	if (ret == -ENOENT)

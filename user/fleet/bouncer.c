@@ -207,6 +207,8 @@ static void hold(struct pass *p, struct entry *e)
 	}
 	if (err) {
 		e->state = ST_PENDING;
+		if (err == -EEXIST)
+			skip(p, e, SG_SKIP_LOCAL_HOLD);
 		return;
 	}
 	e->state = ST_APPLIED;

@@ -31,11 +31,12 @@
 /* Why a decision received is not (yet) in force: smtpguard_crowdsec_decisions_skipped_total. */
 #define SG_FLEET_SKIPS(X)                                                                          \
 	X(SG_SKIP_ALLOW, "allow") /* it covers [bruteforce] allow, this host or its gateway */     \
-	X(SG_SKIP_LOCAL_BAN, "local_ban")     /* a ban of a human's or a local rule's stands */    \
-	X(SG_SKIP_MAP_FULL, "map_full")	      /* sg_bans had no room: tried again at each pull */  \
-	X(SG_SKIP_TABLE_FULL, "table_full")   /* over SG_FLEET_DECISIONS_MAX */                    \
-	X(SG_SKIP_NOT_HOSTED, "not_hosted")   /* a hold for an account this server lacks */        \
-	X(SG_SKIP_MALFORMED, "malformed")     /* a value, duration or field that does not parse */ \
+	X(SG_SKIP_LOCAL_BAN, "local_ban")   /* a ban of a human's or a local rule's stands */      \
+	X(SG_SKIP_LOCAL_HOLD, "local_hold") /* a local rule's containment of the account stands */ \
+	X(SG_SKIP_MAP_FULL, "map_full")	    /* sg_bans had no room: tried again at each pull */    \
+	X(SG_SKIP_TABLE_FULL, "table_full") /* over SG_FLEET_DECISIONS_MAX */                      \
+	X(SG_SKIP_NOT_HOSTED, "not_hosted") /* a hold for an account this server lacks */          \
+	X(SG_SKIP_MALFORMED, "malformed")   /* a value, duration or field that does not parse */   \
 	X(SG_SKIP_UNSUPPORTED, "unsupported") /* another type or scope */
 enum sg_fleet_skip { SG_FLEET_SKIPS(SG_ENUM_VALUE) SG_SKIP__MAX };
 extern const char *const sg_fleet_skip_names[SG_SKIP__MAX];
@@ -43,7 +44,9 @@ extern const char *const sg_fleet_skip_names[SG_SKIP__MAX];
 /*
  * Contains (on) or releases (off) account here for the fleet's decision
  * (its scenario says why): 0 when done or already so; -ENOENT when this
- * server does not host it; else -errno, tried again at the next pull.
+ * server does not host it; -EEXIST when a local rule or a human contained
+ * it, which the fleet neither takes over nor releases; else -errno, tried
+ * again at the next pull.
  */
 typedef int (*sg_fleet_hold_fn)(void *ctx, const char *account, const char *scenario, int on);
 
