@@ -3,7 +3,7 @@
  * sg_ban_bits, XDP's quick "no ban covers this address" (smtpguard.h), kept
  * a superset of sg_bans: a ban's bits are set before the ban is written, and
  * cleared only by a rebuild from the bans. Writers of bans and rebuilds take
- * one lock (an flock on the pin directory), so that a rebuild never clears
+ * one lock (the root-only "_bans" directory: kern/pinlock.h), so that a rebuild never clears
  * the bits of a ban being put. With no sg_ban_bits pinned (programs older
  * than it) there is nothing to keep. Functions return -errno.
  */
