@@ -285,7 +285,11 @@ static void add(struct pass *p, const struct sg_lapi_decision *d, int startup)
 	apply(p, e);
 }
 
-/* The ids to forget: expired ones, and with startup those the list lacked. */
+/*
+ * The ids to forget: expired ones, and with startup those the list lacked.
+ * The marks of a startup list are cleared once it is applied: the next one
+ * (a link started anew) keeps only what it lists itself.
+ */
 static size_t stale(struct pass *p, int startup, __u64 *ids, size_t max)
 {
 	size_t pos = 0, n = 0;
@@ -294,6 +298,8 @@ static size_t stale(struct pass *p, int startup, __u64 *ids, size_t max)
 	while (n < max && (e = sg_htab_next(p->b->byid, &pos))) {
 		if (e->expires_ns <= p->now || (startup && !e->listed))
 			ids[n++] = e->id;
+		else if (startup)
+			e->listed = 0;
 	}
 	return n;
 }
@@ -305,6 +311,13 @@ static void settle(struct pass *p, int startup)
 	struct entry *e;
 	size_t pos = 0, n, i;
 
+	/* Forgotten first: what is in force is counted without them. */
+	n = sg_htab_count(p->b->byid);
+	ids = n ? malloc(n * sizeof(*ids)) : NULL;
+	n = ids ? stale(p, startup, ids, n) : 0;
+	for (i = 0; i < n; i++)
+		forget(p, ids[i]);
+	free(ids);
 	memset(p->b->n.active, 0, sizeof(p->b->n.active));
 	while ((e = sg_htab_next(p->b->byid, &pos))) {
 		if (e->state == ST_PENDING && e->expires_ns > p->now)
@@ -312,12 +325,6 @@ static void settle(struct pass *p, int startup)
 		if (e->state == ST_APPLIED && e->expires_ns > p->now)
 			p->b->n.active[e->d.scope]++;
 	}
-	n = sg_htab_count(p->b->byid);
-	ids = n ? malloc(n * sizeof(*ids)) : NULL;
-	n = ids ? stale(p, startup, ids, n) : 0;
-	for (i = 0; i < n; i++)
-		forget(p, ids[i]);
-	free(ids);
 	p->b->n.known = sg_htab_count(p->b->byid);
 }
 
