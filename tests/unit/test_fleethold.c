@@ -1,0 +1,125 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The daemon's hold callback for the fleet's account decisions, with the
+ * real containment (state file and audit log in a temporary directory, no
+ * MTA): a hold from the LAPI contains a hosted account and its end releases
+ * it; an account this server contained itself (a local rule's hold, which
+ * ends with a human's release only) is not taken over (-EEXIST: the
+ * decision waits) and stays held when a fleet decision on it ends, such as
+ * the one this server pushed for it, which lasts [crowdsec] hold and comes
+ * back to it on its own pulls.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <cmocka.h>
+
+#include "daemon/fleetpush.h"
+#include "daemon/run.h"
+#include "mail/contain.h"
+
+static char tmp[64];
+static struct sg_config cfg;
+static struct sg_baselines *store;
+static struct sg_detector *det;
+static struct sg_defence defence;
+static struct sg_responder *resp;
+static struct daemon d;
+
+static int setup(void **state)
+{
+	snprintf(tmp, sizeof(tmp), "/tmp/test_fleethold.XXXXXX");
+	if (!mkdtemp(tmp))
+		return -1;
+	setenv("SMTPGUARD_PIN_DIR", "/nonexistent/smtpguard-test-fleethold", 1);
+	sg_config_default(&cfg);
+	cfg.mta.type = SG_MTA_NONE;
+	cfg.mta.ban_ns = 0; /* no sg_bans here */
+	snprintf(cfg.mta.contained_path, sizeof(cfg.mta.contained_path), "%s/contained.json", tmp);
+	snprintf(cfg.audit.path, sizeof(cfg.audit.path), "%s/audit.log", tmp);
+	cfg.audit.syslog = 0;
+	cfg.bruteforce.state[0] = '\0';
+	store = sg_baselines_new();
+	det = store ? sg_detector_new(store) : NULL;
+	resp = sg_responder_new();
+	if (!det || !resp || sg_defence_init(&defence, &cfg.bruteforce, time(NULL)) ||
+	    sg_mailguard_init(&d.mail, &cfg, det, resp, &defence))
+		return -1;
+	sg_respond_resolve(resp, &cfg, 0);
+	d.cfg = &cfg;
+	d.audit = cfg.audit;
+	return sg_daemon_fleet_start(&d) ? -1 : 0;
+}
+
+static int teardown(void **state)
+{
+	char cmd[128];
+
+	sg_daemon_fleet_stop(&d);
+	sg_mailguard_free(&d.mail);
+	sg_responder_free(resp);
+	sg_defence_free(&defence);
+	sg_detector_free(det);
+	sg_baselines_free(store);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmp);
+	return system(cmd) ? -1 : 0;
+}
+
+/* Whether id is contained in the state file, by rule (NULL: any), not released. */
+static int held_by(const char *id, const char *rule)
+{
+	json_t *s = sg_contain_state(&cfg), *e = json_object_get(s, id);
+	const char *r = json_string_value(json_object_get(e, "rule"));
+	int held = e && !json_object_get(e, "released") && r && (!rule || !strcmp(r, rule));
+
+	json_decref(s);
+	return held;
+}
+
+static void test_fleet_hold_and_its_end(void **state)
+{
+	struct sg_mail_principal *p;
+
+	p = sg_mailstats_principal(d.mail.stats, "sasl:roamer@hosting.test", time(NULL));
+	assert_non_null(p);
+	assert_int_equal(d.bouncer.hold(d.bouncer.hold_ctx, "roamer@hosting.test", "test", 1), 0);
+	assert_true(held_by("sasl:roamer@hosting.test", SG_FLEET_RULE));
+	assert_int_equal(d.bouncer.hold(d.bouncer.hold_ctx, "roamer@hosting.test", "test", 0), 0);
+	assert_false(held_by("sasl:roamer@hosting.test", NULL));
+	/* Not hosted here: no principal known. */
+	assert_int_equal(d.bouncer.hold(d.bouncer.hold_ctx, "nobody@hosting.test", "test", 1),
+			 -ENOENT);
+}
+
+static void test_local_hold_outlives_the_fleets(void **state)
+{
+	struct sg_mail_principal *p;
+
+	p = sg_mailstats_principal(d.mail.stats, "sasl:victim@hosting.test", time(NULL));
+	assert_non_null(p);
+	sg_mailguard_contain(&d.mail, &cfg, &d.audit, p, "rate", 300, 100, time(NULL));
+	assert_true(held_by("sasl:victim@hosting.test", "rate"));
+	/* Its own push, pulled back: a local rule's hold stands, the decision waits. */
+	assert_int_equal(d.bouncer.hold(d.bouncer.hold_ctx, "victim@hosting.test", "test", 1),
+			 -EEXIST);
+	assert_true(held_by("sasl:victim@hosting.test", "rate"));
+	/* The decision's day is over, or an operator deleted it at the LAPI: a human's still. */
+	d.bouncer.hold(d.bouncer.hold_ctx, "victim@hosting.test", "test", 0);
+	assert_true(held_by("sasl:victim@hosting.test", "rate"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_fleet_hold_and_its_end, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_local_hold_outlives_the_fleets, setup,
+						teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
