@@ -11,7 +11,8 @@
 
 /*
  * 0 when path (absolute) is an executable regular file and it and every
- * directory above it are owned by root and writable by no one else (a
+ * directory on the way to it (symbolic links followed, each from a
+ * directory already checked) are owned by root and writable by no one else (a
  * root-owned directory with the sticky bit, such as /tmp, may be writable
  * by all: no one else can rename or remove root's files in it). Else
  * -errno (-EPERM for a path someone else could change) and why in why.
