@@ -304,6 +304,70 @@ static size_t stale(struct pass *p, int startup, __u64 *ids, size_t max)
 	return n;
 }
 
+struct orphans {
+	struct pass *p;
+	struct sg_ban_key *keys;
+	size_t n, cap;
+};
+
+/* A fleet's ban in force that no applied decision holds. */
+static int orphan(const void *key, const void *value, void *ctx)
+{
+	const struct sg_ban *ban = value;
+	struct orphans *o = ctx;
+	struct sg_ban_key *more;
+
+	if (!fleet_reason(ban->reason) || (ban->expires_ns && ban->expires_ns <= o->p->now) ||
+	    sg_htab_find(o->p->b->bykey, key))
+		return 0;
+	if (o->n == o->cap) {
+		more = realloc(o->keys, (o->cap ? 2 * o->cap : 64) * sizeof(*more));
+		if (!more)
+			return -ENOMEM;
+		o->keys = more;
+		o->cap = o->cap ? 2 * o->cap : 64;
+	}
+	o->keys[o->n++] = *(const struct sg_ban_key *)key;
+	return 0;
+}
+
+/*
+ * After a startup list, the fleet's bans in sg_bans that no decision of it
+ * holds lifted: the decisions live in this daemon's memory only, so those
+ * deleted at the LAPI while it was not running (a restart, an upgrade)
+ * would otherwise stay until they expire. A ban the sweep would end anyway
+ * is left to it.
+ */
+static void lift_orphans(struct pass *p)
+{
+	struct orphans o = { .p = p };
+	char cidr[64];
+	struct sg_ban ban;
+	size_t i;
+
+	if (sg_map_for_each(p->fd, orphan, &o) < 0) {
+		free(o.keys);
+		return;
+	}
+	for (i = 0; i < o.n; i++) {
+		/* Looked at again: a human may have banned it meanwhile. */
+		if (bpf_map_lookup_elem(p->fd, &o.keys[i], &ban) ||
+		    ban.prefixlen != o.keys[i].prefixlen || !fleet_reason(ban.reason) ||
+		    bpf_map_delete_elem(p->fd, &o.keys[i]))
+			continue;
+		p->b->n.lifted[o.keys[i].prefixlen == 128 ? SG_SCOPE_IP : SG_SCOPE_RANGE]++;
+		sg_format_cidr(&o.keys[i], cidr, sizeof(cidr));
+		sg_audit_daemon(
+			p->audit, "unban", cidr,
+			json_pack("{s:s, s:s}", "rule", "crowdsec", "origin",
+				  sg_decision_origin_names[ban.reason - SG_BAN_FLEET_CSCLI]),
+			"no decision of the LAPI's startup list holds it: deleted while this "
+			"daemon was not pulling",
+			0);
+	}
+	free(o.keys);
+}
+
 /* Pending decisions tried again, expired ones forgotten, and the counts of what is in force. */
 static void settle(struct pass *p, int startup)
 {
@@ -325,6 +389,8 @@ static void settle(struct pass *p, int startup)
 		if (e->state == ST_APPLIED && e->expires_ns > p->now)
 			p->b->n.active[e->d.scope]++;
 	}
+	if (startup && p->fd >= 0)
+		lift_orphans(p);
 	p->b->n.known = sg_htab_count(p->b->byid);
 }
 

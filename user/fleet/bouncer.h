@@ -78,7 +78,9 @@ void sg_bouncer_free(struct sg_bouncer *b);
  * deleted ones undone, new ones applied; with last, the pull's last slice,
  * the pending ones tried again, the expired forgotten and the counts made,
  * and with startup (the slices of a full list) what this bouncer holds and
- * the list lacked undone (deleted while it was not listening). c says what
+ * the list lacked undone (deleted while it was not listening), and the
+ * fleet's bans in sg_bans that no decision holds lifted (deleted while no
+ * daemon ran: the decisions are remembered in memory only). c says what
  * is never banned; audit (may be NULL) gets one entry per ban put or lifted.
  */
 void sg_bouncer_apply(struct sg_bouncer *b, const struct sg_config *c,
