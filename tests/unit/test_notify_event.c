@@ -96,6 +96,40 @@ static void test_ban_and_unban(void **state)
 	free(e);
 }
 
+/*
+ * A rule's ban names its address plain, its expiry and `unban` with the
+ * prefix length: the same principal, so that the ending resolves the alert
+ * the ban made in Alertmanager (its key is kind and principal).
+ */
+static void test_ban_ends_name_the_same(void **state)
+{
+	static const char *const entries[] = {
+		"{\"actor\":\"daemon\",\"action\":\"ban\",\"target\":\"198.51.100.7\"}",
+		"{\"actor\":\"daemon\",\"action\":\"ban-expire\",\"target\":\"198.51.100.7/32\"}",
+		"{\"actor\":\"cli:alice\",\"action\":\"unban\",\"target\":\"198.51.100.7/32\"}",
+		"{\"actor\":\"daemon\",\"action\":\"ban\",\"target\":\"2001:db8::7\"}",
+		"{\"actor\":\"daemon\",\"action\":\"ban-expire\",\"target\":\"2001:db8::7/128\"}",
+	};
+	static const char *const want[] = { "\"198.51.100.7\"", "\"198.51.100.7\"",
+					    "\"198.51.100.7\"", "\"2001:db8::7\"",
+					    "\"2001:db8::7\"" };
+	char buf[256], *e;
+	size_t i;
+
+	for (i = 0; i < sizeof(entries) / sizeof(entries[0]); i++) {
+		e = event_of(entries[i]);
+		assert_non_null(e);
+		assert_string_equal(get(e, "principal", buf, sizeof(buf)), want[i]);
+		assert_string_equal(get(e, "kind", buf, sizeof(buf)), "\"address\"");
+		free(e);
+	}
+	/* A prefix keeps its length. */
+	e = event_of("{\"actor\":\"daemon\",\"action\":\"ban-expire\",\"target\":"
+		     "\"2001:db8::/64\"}");
+	assert_string_equal(get(e, "principal", buf, sizeof(buf)), "\"2001:db8::/64\"");
+	free(e);
+}
+
 /* Starts are the daemon's alone; endings anyone's; other actions no event. */
 static void test_not_events(void **state)
 {
@@ -121,9 +155,8 @@ static void test_not_events(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_uid_contain),
-		cmocka_unit_test(test_hostile_account),
-		cmocka_unit_test(test_ban_and_unban),
+		cmocka_unit_test(test_uid_contain),   cmocka_unit_test(test_hostile_account),
+		cmocka_unit_test(test_ban_and_unban), cmocka_unit_test(test_ban_ends_name_the_same),
 		cmocka_unit_test(test_not_events),
 	};
 

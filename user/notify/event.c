@@ -3,9 +3,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
 
 #include "notify/event.h"
 #include "host/audit.h"
+#include "util/parse.h"
+#include "util/render.h"
 
 const char *const sg_event_names[SG_EVENT__MAX] = {
 	[SG_EVENT_CONTAIN] = "contain", [SG_EVENT_RELEASE] = "release", [SG_EVENT_BAN] = "ban",
@@ -40,12 +43,23 @@ static int is_address(const char *s)
 static json_t *principal(const json_t *entry, const char **kind)
 {
 	const json_t *uid = json_object_get(entry, "uid");
-	const char *target = str(entry, "target"), *user = str(entry, "user");
+	const char *target = str(entry, "target"), *user = str(entry, "user"), *why;
+	char addr[INET6_ADDRSTRLEN + 8];
+	struct sg_ban_key key;
 
 	if (target) {
 		*kind = !strcmp(target, "host") ? "host"
 			: is_address(target)	? "address"
 						: "account";
+		/*
+		 * One address, one name: a rule's ban names "198.51.100.7", its
+		 * expiry and `unban` "198.51.100.7/32"; the ending must find the
+		 * alert the start made.
+		 */
+		if (!strcmp(*kind, "address") && !sg_parse_cidr(target, &key, &why))
+			return json_string(key.prefixlen == 128
+						   ? sg_format_addr(key.addr, addr, sizeof(addr))
+						   : sg_format_cidr(&key, addr, sizeof(addr)));
 		return json_string(target);
 	}
 	*kind = "uid";
