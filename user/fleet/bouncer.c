@@ -20,7 +20,7 @@ enum state {
 	ST_APPLIED, /* banned or held here by this decision */
 	ST_PENDING, /* a local ban stands, sg_bans was full, or a write failed: again next pull */
 	ST_REFUSED, /* allow list or this host: never */
-	ST_NOT_HOSTED, /* an account this server lacks */
+	ST_NOT_HOSTED, /* an account this server does not know (yet): again next pull */
 };
 
 struct entry {
@@ -384,7 +384,8 @@ static void settle(struct pass *p, int startup)
 	free(ids);
 	memset(p->b->n.active, 0, sizeof(p->b->n.active));
 	while ((e = sg_htab_next(p->b->byid, &pos))) {
-		if (e->state == ST_PENDING && e->expires_ns > p->now)
+		/* An account not hosted yet may show up: its first message names it here. */
+		if ((e->state == ST_PENDING || e->state == ST_NOT_HOSTED) && e->expires_ns > p->now)
 			apply(p, e);
 		if (e->state == ST_APPLIED && e->expires_ns > p->now)
 			p->b->n.active[e->d.scope]++;

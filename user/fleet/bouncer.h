@@ -13,8 +13,9 @@
  * (the ban's reason tells: only a fleet_* ban is the fleet's), shorten a
  * longer ban, or ban what sg_ban_covers_own() refuses ([bruteforce]
  * allow, [campaign] webmail, this host, its gateway, loopback). A decision
- * a local ban covers, or that found sg_bans full, is tried again at every
- * pull until it expires; each such decision is counted once.
+ * a local ban covers, or that found sg_bans full, or a hold of an account
+ * this server has not seen yet, is tried again at every pull until it
+ * expires; each such decision is counted once.
  */
 #ifndef SG_FLEET_BOUNCER_H
 #define SG_FLEET_BOUNCER_H
@@ -35,7 +36,7 @@
 	X(SG_SKIP_LOCAL_HOLD, "local_hold") /* a local rule's containment of the account stands */ \
 	X(SG_SKIP_MAP_FULL, "map_full")	    /* sg_bans had no room: tried again at each pull */    \
 	X(SG_SKIP_TABLE_FULL, "table_full") /* over SG_FLEET_DECISIONS_MAX */                      \
-	X(SG_SKIP_NOT_HOSTED, "not_hosted") /* a hold for an account this server lacks */          \
+	X(SG_SKIP_NOT_HOSTED, "not_hosted") /* an account unknown here: tried again */             \
 	X(SG_SKIP_MALFORMED, "malformed")   /* a value, duration or field that does not parse */   \
 	X(SG_SKIP_UNSUPPORTED, "unsupported") /* another type or scope */
 enum sg_fleet_skip { SG_FLEET_SKIPS(SG_ENUM_VALUE) SG_SKIP__MAX };
