@@ -113,12 +113,41 @@ static void test_local_hold_outlives_the_fleets(void **state)
 	assert_true(held_by("sasl:victim@hosting.test", "rate"));
 }
 
+/*
+ * A human released the account a local rule held, while the hold this
+ * server pushed for it still lasts: the decision, waiting for the local
+ * containment to end, does not contain it again within the release's
+ * grace, as no rule does.
+ */
+static void test_human_release_stands(void **state)
+{
+	struct sg_mail_principal *p;
+	char err[512];
+
+	p = sg_mailstats_principal(d.mail.stats, "sasl:freed@hosting.test", time(NULL));
+	assert_non_null(p);
+	sg_mailguard_contain(&d.mail, &cfg, &d.audit, p, "rate", 300, 100, time(NULL));
+	assert_int_equal(d.bouncer.hold(d.bouncer.hold_ctx, "freed@hosting.test", "test", 1),
+			 -EEXIST);
+	/* `smtpguard release`, and the tick reading it back from the state. */
+	assert_int_equal(sg_release_principal(&cfg, "sasl:freed@hosting.test", time(NULL), NULL,
+					      err, sizeof(err)),
+			 0);
+	p->contained = 0;
+	p->released_until = time(NULL) + 3600;
+	assert_int_not_equal(d.bouncer.hold(d.bouncer.hold_ctx, "freed@hosting.test", "test", 1),
+			     0);
+	assert_false(held_by("sasl:freed@hosting.test", NULL));
+	assert_false(p->contained);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_fleet_hold_and_its_end, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_local_hold_outlives_the_fleets, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_human_release_stands, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

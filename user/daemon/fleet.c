@@ -61,6 +61,9 @@ static int fleet_hold(void *ctx, const char *account, const char *scenario, int 
 	if (on) {
 		if (p->contained)
 			return held_by_fleet(d, id) ? 0 : -EEXIST;
+		/* A human released it: that stands for the release's grace, as for every rule. */
+		if (p->released_until > time(NULL))
+			return -EEXIST;
 		sg_mailguard_contain(&d->mail, d->cfg, &d->audit, p, SG_FLEET_RULE, 0, 0,
 				     time(NULL));
 		/* Only told (dry run): pending, tried at each pull, made once dry run is off. */
