@@ -17,49 +17,22 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 DIR=${1:-$ROOT/build/crowdsec}
-
-log()
-{
-	echo "fetch-crowdsec: $*" >&2
-}
+NAME=fetch-crowdsec
+PACKAGES=(crowdsec)
+# shellcheck source=scripts/lib/debfetch.sh
+source "$ROOT/scripts/lib/debfetch.sh"
 
 ready()
 {
 	[ -x "$DIR/root/usr/bin/crowdsec" ] && [ -x "$DIR/root/usr/bin/cscli" ] && [ -s "$DIR/VERSION" ]
 }
 
-# apt-get download into the current directory; once more after an update
-# when the package lists lack it (a fresh container).
-download()
-{
-	# As root, apt drops to _apt for the download, which cannot write the
-	# new directory: say so instead of warning about it.
-	if apt-get -q -o APT::Sandbox::User=root download crowdsec >download.out 2>&1; then
-		return 0
-	fi
-	log "apt-get download failed ($(tail -n 1 download.out)); updating the package lists"
-	apt-get update -qq >>download.out 2>&1 || true
-	apt-get -q -o APT::Sandbox::User=root download crowdsec >>download.out 2>&1 ||
-		{ log "apt-get download crowdsec failed: $(tail -n 3 download.out)"; return 1; }
-}
-
 main()
 {
 	local tmp tool missing
 
-	ready && exit 0
-	for tool in apt-get dpkg-deb ldd; do
-		command -v "$tool" >/dev/null || { log "$tool not found: a Debian system is needed"; exit 1; }
-	done
-	mkdir -p "$(dirname "$DIR")"
-	# One fetch at a time; the second finds the first's result.
-	exec 9<"$(dirname "$DIR")"
-	flock 9
-	ready && exit 0
-	tmp=$(mktemp -d "$DIR.tmp.XXXXXX")
-	trap 'rm -rf -- "$tmp"' EXIT
-	mkdir "$tmp/debs" "$tmp/root"
-	(cd "$tmp/debs" && download) || exit 1
+	debfetch_begin
+	tmp=$DEBFETCH_TMP
 	dpkg-deb -x "$tmp"/debs/crowdsec_*.deb "$tmp/root" || { log "dpkg-deb -x failed"; exit 1; }
 	for tool in crowdsec cscli; do
 		[ -x "$tmp/root/usr/bin/$tool" ] || { log "no usr/bin/$tool in the package"; exit 1; }
@@ -68,10 +41,7 @@ main()
 	done
 	dpkg-deb -f "$tmp"/debs/crowdsec_*.deb Version >"$tmp/VERSION"
 	rm -rf -- "$tmp/debs"
-	rm -rf -- "$DIR"
-	mv "$tmp" "$DIR"
-	trap - EXIT
-	chmod 0755 "$DIR"
+	debfetch_finish
 	log "CrowdSec $(cat "$DIR/VERSION") unpacked in $DIR/root"
 }
 

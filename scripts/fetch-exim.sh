@@ -21,30 +21,13 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 DIR=${1:-$ROOT/build/exim}
 PACKAGES=(exim4-daemon-light exim4-base exim4-config libidn12)
-
-log()
-{
-	echo "fetch-exim: $*" >&2
-}
+NAME=fetch-exim
+# shellcheck source=scripts/lib/debfetch.sh
+source "$ROOT/scripts/lib/debfetch.sh"
 
 ready()
 {
 	[ -u "$DIR/root/usr/sbin/exim4" ] && [ -s "$DIR/VERSION" ]
-}
-
-# apt-get download into the current directory; once more after an update
-# when the package lists lack them (a fresh container).
-download()
-{
-	# As root, apt drops to _apt for the download, which cannot write the
-	# new directory: say so instead of warning about it.
-	if apt-get -q -o APT::Sandbox::User=root download "${PACKAGES[@]}" >download.out 2>&1; then
-		return 0
-	fi
-	log "apt-get download failed ($(tail -n 1 download.out)); updating the package lists"
-	apt-get update -qq >>download.out 2>&1 || true
-	apt-get -q -o APT::Sandbox::User=root download "${PACKAGES[@]}" >>download.out 2>&1 ||
-		{ log "apt-get download ${PACKAGES[*]} failed: $(tail -n 3 download.out)"; return 1; }
 }
 
 main()
@@ -53,18 +36,8 @@ main()
 
 	ready && exit 0
 	[ "$(id -u)" -eq 0 ] || { log "must run as root (exim4 is set-uid root)"; exit 1; }
-	for deb in apt-get dpkg-deb ldd; do
-		command -v "$deb" >/dev/null || { log "$deb not found: a Debian system is needed"; exit 1; }
-	done
-	mkdir -p "$(dirname "$DIR")"
-	# One fetch at a time; the second finds the first's result.
-	exec 9<"$(dirname "$DIR")"
-	flock 9
-	ready && exit 0
-	tmp=$(mktemp -d "$DIR.tmp.XXXXXX")
-	trap 'rm -rf -- "$tmp"' EXIT
-	mkdir "$tmp/debs" "$tmp/root"
-	(cd "$tmp/debs" && download) || exit 1
+	debfetch_begin
+	tmp=$DEBFETCH_TMP
 	for deb in "$tmp"/debs/*.deb; do
 		dpkg-deb -x "$deb" "$tmp/root" || { log "dpkg-deb -x $deb failed"; exit 1; }
 	done
@@ -75,10 +48,7 @@ main()
 	missing=$(LD_LIBRARY_PATH=$lib ldd "$tmp/root/usr/sbin/exim4" | grep 'not found' || true)
 	[ -z "$missing" ] || { log "exim4 lacks libraries: $missing"; exit 1; }
 	dpkg-deb -f "$tmp"/debs/exim4-daemon-light_*.deb Version >"$tmp/VERSION"
-	rm -rf -- "$DIR"
-	mv "$tmp" "$DIR"
-	trap - EXIT
-	chmod 0755 "$DIR"
+	debfetch_finish
 	log "Exim $(cat "$DIR/VERSION") unpacked in $DIR/root"
 }
 

@@ -23,26 +23,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/../.." || exit 1
 SECONDS_EACH=${FUZZ_SECONDS:-10}
 OUT=build/fuzz
 
-PASSED=0
-FAILED=0
-FAILED_NAMES=()
-
-ok()
-{
-	echo "ok - $1"
-	PASSED=$((PASSED + 1))
-}
-
-# NAME REASON [DETAILS-FILE]
-not_ok()
-{
-	echo "not ok - $1: $2"
-	if [ -n "${3:-}" ] && [ -s "$3" ]; then
-		sed 's/^/#   /' "$3"
-	fi
-	FAILED=$((FAILED + 1))
-	FAILED_NAMES+=("$1")
-}
+# shellcheck source=tests/report.sh
+source tests/report.sh
 
 # LOG KEY: the value of libFuzzer's final "stat::KEY: N" line.
 final_stat()
@@ -106,8 +88,4 @@ for name in $names; do
 	fuzz_one "$name"
 done
 
-# Counts only: tests/run.sh takes the last "[  FAILED  ] N test" line, and a
-# line naming a test that starts with "test" would match it too.
-echo "[  PASSED  ] $PASSED test(s)."
-[ "$FAILED" -eq 0 ] || echo "[  FAILED  ] $FAILED test(s): ${FAILED_NAMES[*]}"
-[ "$FAILED" -eq 0 ]
+report_summary

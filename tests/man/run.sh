@@ -31,36 +31,10 @@ KEYS_TOOL=build/tools/sg_config_keys
 PAGE8=man/smtpguard.8.scd
 PAGE5=man/smtpguard.conf.5.scd
 
-PASSED=0
-FAILED=0
-FAILED_NAMES=()
+# shellcheck source=tests/report.sh
+source tests/report.sh
 TMP=$(mktemp -d) || exit 1
 trap 'rm -rf "$TMP"' EXIT
-
-ok()
-{
-	echo "ok - $1"
-	PASSED=$((PASSED + 1))
-}
-
-# NAME REASON [DETAILS-FILE]
-not_ok()
-{
-	echo "not ok - $1: $2"
-	if [ -n "${3:-}" ] && [ -s "$3" ]; then
-		sed 's/^/#   /' "$3"
-	fi
-	FAILED=$((FAILED + 1))
-	FAILED_NAMES+=("$1")
-}
-
-# NAME TOOL PACKAGE: fails NAME and returns 1 when TOOL is not installed.
-need()
-{
-	command -v "$2" >/dev/null && return 0
-	not_ok "$1" "$2 not found: install the Debian package $3 (make deps)"
-	return 1
-}
 
 # NAME FILE: fails NAME and returns 1 when FILE, built by make, is missing.
 built()
@@ -349,7 +323,4 @@ test_config_keys
 test_config_examples
 test_metrics
 
-# Counts only: tests/run.sh takes the last "[  FAILED  ] N test" line.
-echo "[  PASSED  ] $PASSED test(s)."
-[ "$FAILED" -eq 0 ] || echo "[  FAILED  ] $FAILED test(s): ${FAILED_NAMES[*]}"
-[ "$FAILED" -eq 0 ]
+report_summary

@@ -22,36 +22,10 @@ RULES_TEST=tests/prometheus/rules_test.yml
 DASHBOARD=dist/grafana-dashboard.json
 METRICS_SRC=(user/daemon/metrics*.c user/daemon/publish.c user/daemon/fleetpush.c)
 
-PASSED=0
-FAILED=0
-FAILED_NAMES=()
+# shellcheck source=tests/report.sh
+source tests/report.sh
 TMP=$(mktemp -d) || exit 1
 trap 'rm -rf "$TMP"' EXIT
-
-ok()
-{
-	echo "ok - $1"
-	PASSED=$((PASSED + 1))
-}
-
-# NAME REASON [DETAILS-FILE]
-not_ok()
-{
-	echo "not ok - $1: $2"
-	if [ -n "${3:-}" ] && [ -s "$3" ]; then
-		sed 's/^/#   /' "$3"
-	fi
-	FAILED=$((FAILED + 1))
-	FAILED_NAMES+=("$1")
-}
-
-# NAME TOOL PACKAGE: fails NAME and returns 1 when TOOL is not installed.
-need()
-{
-	command -v "$2" >/dev/null && return 0
-	not_ok "$1" "$2 not found: install the Debian package $3 (make deps)"
-	return 1
-}
 
 test_check_rules()
 {
@@ -212,8 +186,4 @@ test_dashboard_json
 test_dashboard_promql
 test_metric_names_exported
 
-# Counts only: tests/run.sh takes the last "[  FAILED  ] N test" line, and a
-# line naming a test that starts with "test" would match it too.
-echo "[  PASSED  ] $PASSED test(s)."
-[ "$FAILED" -eq 0 ] || echo "[  FAILED  ] $FAILED test(s): ${FAILED_NAMES[*]}"
-[ "$FAILED" -eq 0 ]
+report_summary
