@@ -19,8 +19,10 @@
 
 #define FLEET_PER_TICK 1000 /* decisions applied a tick, deleted and new together */
 
-/* Whether id's containment is the fleet's own hold (the state's rule), not a local rule's or a
- * human's. */
+/*
+ * Whether id's containment is the fleet's own hold (the state's rule), not
+ * a local rule's or a human's.
+ */
 static int held_by_fleet(const struct daemon *d, const char *id)
 {
 	char key[SG_ESCAPED_LEN(SG_PRINCIPAL_MAX)];
@@ -50,8 +52,7 @@ static int fleet_hold(void *ctx, const char *account, const char *scenario, int 
 	json_t *was = NULL;
 	int ret;
 
-	/* The value is the login's escape (core/alert.h): "x\\y" names x\y, never a login "x\\y".
-	 */
+	/* The value is the login's escape (core/alert.h): "x\\y" names x\y, not "x\\y". */
 	memcpy(id, SG_MAIL_SASL, sasl);
 	if (sg_unescape_id(account, id + sasl, sizeof(id) - sasl) < 0)
 		return -ENOENT;
