@@ -5,13 +5,11 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
-#include <bpf/bpf.h>
 
 #include "core/config.h"
 #include "host/audit.h"
 #include "host/ownaddr.h"
 #include "cli/cli.h"
-#include "kern/banbits.h"
 #include "kern/maps.h"
 #include "util/parse.h"
 #include "util/render.h"
@@ -111,23 +109,22 @@ static int run_ban(const struct sg_command *cmd, void *opts, char **args, int n_
 static int run_unban(const struct sg_command *cmd, void *opts, char **args, int n_args)
 {
 	const struct ban_args *a = opts;
-	int fd, err;
+	int fd, err, bits_err;
 
 	fd = sg_pin_open(SG_MAP_BANS);
 	if (fd < 0)
 		return sg_fail("%s: %s", SG_MAP_BANS, strerror(-fd));
-	err = bpf_map_delete_elem(fd, &a->key) ? -errno : 0;
+	err = sg_ban_lift(fd, &a->key, &bits_err);
 	close(fd);
 	if (err == -ENOENT)
 		return sg_fail("%s is not banned (unban takes the exact prefix that was banned)",
 			       a->cidr);
 	if (err)
 		return sg_fail("unbanning %s: %s", a->cidr, strerror(-err));
-	/* Its bits go with it; left, they would cost only the trie lookups they let through. */
-	err = sg_ban_bits_rebuild();
-	if (err)
+	/* Left, its bits would cost only the trie lookups they let through. */
+	if (bits_err)
 		sg_warn("unbanned %s, but its addresses still go through the ban list: %s", a->cidr,
-			strerror(-err));
+			strerror(-bits_err));
 	printf("unbanned %s\n", a->cidr);
 	audit(cmd, a, NULL, 0);
 	return SG_EXIT_OK;

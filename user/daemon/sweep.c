@@ -37,6 +37,7 @@ struct kind {
 	void (*audit)(const struct sg_audit_cfg *cfg, const void *key, const void *value);
 	/* The census class of an entry in force at now, or -1. */
 	int (*class)(const void *value, __u64 now);
+	int (*lift)(int fd, const void *key); /* see struct picked */
 };
 
 /* Whether the entry (key, value) is to go. */
@@ -49,6 +50,8 @@ struct picked {
 	const void *arg;
 	char *keys;
 	size_t n, cap, max; /* max: 0 for all */
+	/* The entry's own remover (a ban's: sg_ban_lift); NULL: a hash map's, in one step. */
+	int (*lift)(int fd, const void *key);
 };
 
 static int add_key(struct picked *x, const void *key)
@@ -82,22 +85,25 @@ static int note_picked(const void *key, const void *value, void *ctx)
  * value. The CLI or the kernel may have written a new value since the
  * walk. Hash maps remove and return in one step (Linux 5.14), and a value
  * that turns out to be fresh goes back (unless another was written
- * meanwhile); the LPM trie (the bans) and older kernels cannot, so there
- * an entry renewed within microseconds of the check could be lost.
+ * meanwhile); the LPM trie (the bans, with a remover of their own) and
+ * older kernels cannot, so there an entry renewed within microseconds of
+ * the check could be lost.
  */
-static int take(int fd, const void *key, void *value, pick_fn pick, const void *arg)
+static int take(int fd, const void *key, void *value, const struct picked *x)
 {
-	if (!bpf_map_lookup_and_delete_elem(fd, key, value)) {
-		if (pick(key, value, arg))
+	if (!x->lift && !bpf_map_lookup_and_delete_elem(fd, key, value)) {
+		if (x->pick(key, value, x->arg))
 			return 0;
 		bpf_map_update_elem(fd, key, value, BPF_NOEXIST);
 		return -EAGAIN;
 	}
-	/* Not supported (the trie's errno is the kernel's ENOTSUPP, 524): the two-step way. */
-	if (errno == ENOENT)
+	/* Not supported (before Linux 5.14): the two-step way. */
+	if (!x->lift && errno == ENOENT)
 		return -ENOENT;
-	if (bpf_map_lookup_elem(fd, key, value) || !pick(key, value, arg))
+	if (bpf_map_lookup_elem(fd, key, value) || !x->pick(key, value, x->arg))
 		return -EAGAIN;
+	if (x->lift)
+		return x->lift(fd, key);
 	return bpf_map_delete_elem(fd, key) ? -errno : 0;
 }
 
@@ -119,7 +125,7 @@ static int remove_listed(int fd, const struct picked *x, __u64 deadline_ns,
 	for (i = 0; i < x->n && (!deadline_ns || sg_boot_ns() < deadline_ns); i++) {
 		const void *key = x->keys + i * x->key_size;
 
-		if (take(fd, key, value, x->pick, x->arg))
+		if (take(fd, key, value, x))
 			continue;
 		removed(key, value, ctx);
 		n++;
@@ -218,9 +224,11 @@ static int sweep(const struct kind *kind, const struct sg_audit_cfg *cfg, __u64 
 	struct expired x = { .kind = kind, .cfg = cfg, .now = now, .census = census };
 	int fd, n;
 
-	x.picked = (struct picked){
-		.key_size = kind->key_size, .pick = is_expired, .arg = &x, .max = EXPIRE_PER_TICK
-	};
+	x.picked = (struct picked){ .key_size = kind->key_size,
+				    .pick = is_expired,
+				    .arg = &x,
+				    .max = EXPIRE_PER_TICK,
+				    .lift = kind->lift };
 	fd = sg_pin_open(kind->map);
 	if (fd < 0)
 		return fd;
@@ -301,8 +309,11 @@ _Static_assert(SG_MODE__MAX <= SG_CENSUS_CLASSES && SG_BAN__MAX <= SG_CENSUS_CLA
 
 int sg_sweep_policies(const struct sg_audit_cfg *audit, __u64 now_ns, struct sg_census *c)
 {
-	static const struct kind policies = { SG_MAP_POLICIES, sizeof(__u32), policy_expires,
-					      policy_audit, policy_class };
+	static const struct kind policies = { .map = SG_MAP_POLICIES,
+					      .key_size = sizeof(__u32),
+					      .expires = policy_expires,
+					      .audit = policy_audit,
+					      .class = policy_class };
 
 	return sweep(&policies, audit, now_ns, c);
 }
@@ -310,10 +321,20 @@ int sg_sweep_policies(const struct sg_audit_cfg *audit, __u64 now_ns, struct sg_
 /* A rebuild of sg_ban_bits walks every ban: after expiries, at most this often. */
 #define BAN_BITS_EVERY_NS (60 * SG_NS_PER_SEC)
 
+/* Expired bans are a batch: their bits go at the sweep's next rebuild. */
+static int ban_lift(int fd, const void *key)
+{
+	return sg_ban_lift(fd, key, NULL);
+}
+
 int sg_sweep_bans(const struct sg_audit_cfg *audit, __u64 now_ns, struct sg_census *c)
 {
-	static const struct kind bans = { SG_MAP_BANS, sizeof(struct sg_ban_key), ban_expires,
-					  ban_audit, ban_class };
+	static const struct kind bans = { .map = SG_MAP_BANS,
+					  .key_size = sizeof(struct sg_ban_key),
+					  .expires = ban_expires,
+					  .audit = ban_audit,
+					  .class = ban_class,
+					  .lift = ban_lift };
 	/* One daemon a process, and its loop the only caller. */
 	static __u64 removed, rebuilt_ns;
 	int n = sweep(&bans, audit, now_ns, c), err;

@@ -8,6 +8,7 @@
 
 #include "fleet/bouncer.h"
 #include "host/ownaddr.h"
+#include "kern/banbits.h"
 #include "kern/maps.h"
 #include "kern/state.h"
 #include "util/log.h"
@@ -50,6 +51,7 @@ struct pass {
 	const struct sg_audit_cfg *audit;
 	int fd; /* sg_bans, or -errno */
 	__u64 now;
+	int lifted; /* bans lifted: their bits go in one rebuild at the pass's end */
 };
 
 int sg_bouncer_init(struct sg_bouncer *b, sg_fleet_hold_fn hold, void *ctx)
@@ -246,8 +248,10 @@ static void lift(struct pass *p, struct entry *e)
 	/* Only the fleet's own ban: a human may have banned it since. */
 	if (!expired && p->fd >= 0 && !bpf_map_lookup_elem(p->fd, &e->d.key, &old) &&
 	    old.prefixlen == e->d.key.prefixlen && fleet_reason(old.reason) &&
-	    !bpf_map_delete_elem(p->fd, &e->d.key))
+	    !sg_ban_lift(p->fd, &e->d.key, NULL)) {
+		p->lifted++;
 		audit_ban(p, e, "unban", 0);
+	}
 }
 
 static void forget(struct pass *p, __u64 id)
@@ -353,8 +357,9 @@ static void lift_orphans(struct pass *p)
 		/* Looked at again: a human may have banned it meanwhile. */
 		if (bpf_map_lookup_elem(p->fd, &o.keys[i], &ban) ||
 		    ban.prefixlen != o.keys[i].prefixlen || !fleet_reason(ban.reason) ||
-		    bpf_map_delete_elem(p->fd, &o.keys[i]))
+		    sg_ban_lift(p->fd, &o.keys[i], NULL))
 			continue;
+		p->lifted++;
 		p->b->n.lifted[o.keys[i].prefixlen == 128 ? SG_SCOPE_IP : SG_SCOPE_RANGE]++;
 		sg_format_cidr(&o.keys[i], cidr, sizeof(cidr));
 		sg_audit_daemon(
@@ -402,6 +407,7 @@ void sg_bouncer_apply(struct sg_bouncer *b, const struct sg_config *c,
 {
 	struct pass p = { .b = b, .c = c, .audit = audit, .now = now };
 	size_t i;
+	int err;
 
 	p.fd = sg_pin_open(SG_MAP_BANS);
 	if (p.fd < 0)
@@ -415,4 +421,8 @@ void sg_bouncer_apply(struct sg_bouncer *b, const struct sg_config *c,
 		settle(&p, startup);
 	if (p.fd >= 0)
 		close(p.fd);
+	/* Left, the lifted bans' bits would cost only the trie lookups they let through. */
+	if (p.lifted && (err = sg_ban_bits_rebuild()))
+		sg_warn("crowdsec: lifted bans' addresses still go through the ban list: %s",
+			strerror(-err));
 }

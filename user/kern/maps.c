@@ -489,6 +489,15 @@ int sg_ban_put(int fd, const struct sg_ban_key *key, __u64 for_ns, __u32 reason,
 	return 0;
 }
 
+int sg_ban_lift(int fd, const struct sg_ban_key *key, int *bits_err)
+{
+	if (bpf_map_delete_elem(fd, key))
+		return -errno;
+	if (bits_err)
+		*bits_err = sg_ban_bits_rebuild();
+	return 0;
+}
+
 int sg_ban_raise(int fd, const struct sg_ban_key *key, __u64 for_ns, __u32 reason)
 {
 	struct sg_ban old;

@@ -95,6 +95,15 @@ int sg_ban_put(int fd, const struct sg_ban_key *key, __u64 for_ns, __u32 reason,
 	       __u64 *expires_ns);
 
 /*
+ * sg_bans: lifts the ban of exactly key's prefix: 0, -ENOENT when there is
+ * none, or -errno. Its bits leave sg_ban_bits only with a rebuild, which
+ * walks every ban: with bits_err, done here once the ban is gone, its
+ * result in *bits_err; a batch passes NULL to each lift and calls
+ * sg_ban_bits_rebuild() once after its last.
+ */
+int sg_ban_lift(int fd, const struct sg_ban_key *key, int *bits_err);
+
+/*
  * sg_ban_put, unless a ban at least as long is there already (a human's,
  * or one for good), which stays as it is: 1 then, 0 when put, or -errno.
  */

@@ -7,7 +7,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <bpf/bpf.h>
 
 #include "mail/contain.h"
 #include "mail/containlog.h"
@@ -166,7 +165,7 @@ static int unban_ips(json_t *bans, char *err, size_t errlen)
 	}
 	for (i = 0; i < json_array_size(bans); i++)
 		if (!sg_parse_cidr(json_string_value(json_array_get(bans, i)) ?: "", &key, &why))
-			bpf_map_delete_elem(fd, &key);
+			sg_ban_lift(fd, &key, NULL);
 	close(fd);
 	/* Their bits go with them; left, they would cost only the trie lookups they let through. */
 	ret = sg_ban_bits_rebuild();
