@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Inside the metrics renderer (metrics.c, metrics_mail.c): the Prometheus
+ * Inside the metrics renderer (metrics*.c): the Prometheus
  * text exposition format, one family and one sample at a time, with label
  * values made safe for a scrape.
  */
@@ -88,6 +88,14 @@ static inline void sample_u64(FILE *f, const char *name, const struct label *lab
 
 	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)v);
 	sample(f, name, labels, n, buf);
+}
+
+/* A family of one sample with no labels. */
+static inline void family_u64(FILE *f, const char *name, const char *type, const char *help,
+			      __u64 v)
+{
+	family(f, name, type, help);
+	sample_u64(f, name, NO_LABELS, v);
 }
 
 static inline void sample_double(FILE *f, const char *name, const struct label *labels, size_t n,

@@ -52,9 +52,8 @@ static void status_metrics(FILE *f, const struct sg_status *st)
 
 	for (i = 0; i < st->n_ports; i++)
 		connects += st->ports[i].v.connects;
-	family(f, "smtpguard_connect_attempts_total", "counter",
-	       "connect() calls to watched ports seen by the cgroup hooks.");
-	sample_u64(f, "smtpguard_connect_attempts_total", NO_LABELS, connects);
+	family_u64(f, "smtpguard_connect_attempts_total", "counter",
+		   "connect() calls to watched ports seen by the cgroup hooks.", connects);
 	named_family(f, "smtpguard_connect_denied_total", "counter",
 		     "connect() calls to watched ports refused with EPERM, by reason.", "reason",
 		     reasons, denied, sizeof(denied) / sizeof(denied[0]));
@@ -72,9 +71,8 @@ static void status_metrics(FILE *f, const struct sg_status *st)
 		    "SYNs from outside to the local port, seen by XDP.", SG_PORT_INBOUND,
 		    offsetof(struct sg_port, in_syns));
 
-	family(f, "smtpguard_banned_packets_total", "counter",
-	       "Packets from banned addresses dropped by XDP.");
-	sample_u64(f, "smtpguard_banned_packets_total", NO_LABELS, st->counters[SG_CNT_BAN_DROPS]);
+	family_u64(f, "smtpguard_banned_packets_total", "counter",
+		   "Packets from banned addresses dropped by XDP.", st->counters[SG_CNT_BAN_DROPS]);
 
 	family(f, "smtpguard_policies", "gauge", "Unexpired per-UID policies, by mode.");
 	for (i = 0; i < 3; i++)
@@ -85,9 +83,9 @@ static void status_metrics(FILE *f, const struct sg_status *st)
 	sample_u64(f, "smtpguard_default_policy",
 		   LABELS({"mode", sg_mode_name(st->default_policy.mode)}), 1);
 
-	family(f, "smtpguard_events_lost_total", "counter",
-	       "Ring-buffer events dropped because the buffer was full.");
-	sample_u64(f, "smtpguard_events_lost_total", NO_LABELS, st->errors[SG_ERR_RINGBUF_FULL]);
+	family_u64(f, "smtpguard_events_lost_total", "counter",
+		   "Ring-buffer events dropped because the buffer was full.",
+		   st->errors[SG_ERR_RINGBUF_FULL]);
 	local_conn_metrics(f, st);
 }
 
@@ -143,9 +141,9 @@ static void table_metrics(FILE *f, const struct sg_metrics *m)
 	named_family(f, "smtpguard_lru_evicted_total", "counter",
 		     "Entries the LRU map pushed out to make room, as of the last tick.", "map", lru,
 		     evicted, sizeof(evicted) / sizeof(evicted[0]));
-	family(f, "smtpguard_recent_uids_evicted_total", "counter",
-	       "UIDs whose recent processes (/senders, /explain) gave way to another UID's.");
-	sample_u64(f, "smtpguard_recent_uids_evicted_total", NO_LABELS, m->recent_evicted);
+	family_u64(f, "smtpguard_recent_uids_evicted_total", "counter",
+		   "UIDs whose recent processes (/senders, /explain) gave way to another UID's.",
+		   m->recent_evicted);
 	if (m->stale_removed)
 		named_family(f, "smtpguard_stale_removed_total", "counter",
 			     "Entries the daemon removed from the table as stale.", "table",
@@ -266,9 +264,8 @@ static void sender_metrics(FILE *f, const struct sg_metrics *m)
 		       "The UID's connections to watched ports that were established.",
 		       offsetof(struct sg_sender_rate, established));
 	sender_failed(f, m);
-	family(f, "smtpguard_senders_omitted", "gauge",
-	       "UIDs with counts that are not among the senders listed.");
-	sample_u64(f, "smtpguard_senders_omitted", NO_LABELS, m->senders_omitted);
+	family_u64(f, "smtpguard_senders_omitted", "gauge",
+		   "UIDs with counts that are not among the senders listed.", m->senders_omitted);
 }
 
 static void conn_metrics(FILE *f, const struct sg_conn_stats *c)
@@ -293,8 +290,7 @@ static void conn_metrics(FILE *f, const struct sg_conn_stats *c)
 	size_t i;
 
 	for (i = 0; c && i < sizeof(fams) / sizeof(fams[0]); i++) {
-		family(f, fams[i].name, "counter", fams[i].help);
-		sample_u64(f, fams[i].name, NO_LABELS,
+		family_u64(f, fams[i].name, "counter", fams[i].help,
 			   *(const __u64 *)((const char *)c + fams[i].off));
 	}
 }
@@ -342,9 +338,9 @@ static void detector_metrics(FILE *f, const struct sg_metrics *m)
 				   LABELS({ "action", i ? "block" : "throttle" },
 					  { "reason", m->failure_names[j] }),
 				   m->failed[i * m->n_failures + j]);
-	family(f, "smtpguard_connections_cut_total", "counter",
-	       "Open connections to watched ports the daemon's blocks destroyed.");
-	sample_u64(f, "smtpguard_connections_cut_total", NO_LABELS, m->connections_cut);
+	family_u64(f, "smtpguard_connections_cut_total", "counter",
+		   "Open connections to watched ports the daemon's blocks destroyed.",
+		   m->connections_cut);
 }
 
 static void defence_metrics(FILE *f, const struct sg_defence_metrics *m)
@@ -363,18 +359,18 @@ static void defence_metrics(FILE *f, const struct sg_defence_metrics *m)
 		if (i >= SG_BAN_AUTH_FAILURES && i <= SG_BAN_RELAY)
 			sample_u64(f, "smtpguard_bruteforce_bans_total",
 				   LABELS({"reason", m->reasons[i]}), m->banned[i]);
-	family(f, "smtpguard_relay_messages_total", "counter",
-	       "Messages relayed for clients that did not log in and are not trusted.");
-	sample_u64(f, "smtpguard_relay_messages_total", NO_LABELS, m->relay_messages);
-	family(f, "smtpguard_relay_alerts_total", "counter", "Open-relay alerts raised.");
-	sample_u64(f, "smtpguard_relay_alerts_total", NO_LABELS, m->relay_alerts);
-	family(f, "smtpguard_ban_errors_total", "counter",
-	       "Bans the daemon's rules gave that could not be put in sg_bans (see the log).");
-	sample_u64(f, "smtpguard_ban_errors_total", NO_LABELS, m->ban_errors);
-	family(f, "smtpguard_bans_refused_total", "counter",
-	       "Automatic bans not put: they cover this host's address, its gateway, loopback, "
-	       "[bruteforce] allow or [campaign] webmail.");
-	sample_u64(f, "smtpguard_bans_refused_total", NO_LABELS, m->ban_protected);
+	family_u64(f, "smtpguard_relay_messages_total", "counter",
+		   "Messages relayed for clients that did not log in and are not trusted.",
+		   m->relay_messages);
+	family_u64(f, "smtpguard_relay_alerts_total", "counter", "Open-relay alerts raised.",
+		   m->relay_alerts);
+	family_u64(f, "smtpguard_ban_errors_total", "counter",
+		   "Bans the daemon's rules gave that could not be put in sg_bans (see the log).",
+		   m->ban_errors);
+	family_u64(f, "smtpguard_bans_refused_total", "counter",
+		   "Automatic bans not put: they cover this host's address, its gateway, loopback, "
+		   "[bruteforce] allow or [campaign] webmail.",
+		   m->ban_protected);
 }
 
 int sg_metrics_render_dnsbl(FILE *f, const struct sg_dnsbl_state *s)
@@ -411,22 +407,21 @@ static void loop_metrics(FILE *f, const struct sg_metrics *m)
 	static const char *const kinds[] = {"event", "php_fpm"};
 	const __u64 skipped[] = {m->events_unattributed, m->fpm_skipped};
 
-	family(f, "smtpguard_ticks_total", "counter", "Ticks the daemon has run.");
-	sample_u64(f, "smtpguard_ticks_total", NO_LABELS, m->ticks);
+	family_u64(f, "smtpguard_ticks_total", "counter", "Ticks the daemon has run.", m->ticks);
 	family(f, "smtpguard_tick_interval_seconds", "gauge",
 	       "Time from the start of the tick before to the start of the last (1 when on time).");
 	sample_double(f, "smtpguard_tick_interval_seconds", NO_LABELS, m->tick_interval_seconds);
-	family(f, "smtpguard_events_pending", "gauge",
-	       "Ring-buffer events waiting to be read at the last tick.");
-	sample_u64(f, "smtpguard_events_pending", NO_LABELS, m->events_pending);
+	family_u64(f, "smtpguard_events_pending", "gauge",
+		   "Ring-buffer events waiting to be read at the last tick.", m->events_pending);
 	family(f, "smtpguard_loop_turn_max_seconds", "gauge",
 	       "The longest turn of the daemon's loop since it started, from its wakeup to its "
 	       "next wait: events, the tick, scrapes, policy queries, the mail logs.");
 	sample_double(f, "smtpguard_loop_turn_max_seconds", NO_LABELS, m->turn_max_seconds);
-	family(f, "smtpguard_loop_stalls_total", "counter",
-	       "Turns of the loop over 1 s: meanwhile no tick ran, no scrape and no policy query "
-	       "was answered.");
-	sample_u64(f, "smtpguard_loop_stalls_total", NO_LABELS, m->stalls);
+	family_u64(
+		f, "smtpguard_loop_stalls_total", "counter",
+		"Turns of the loop over 1 s: meanwhile no tick ran, no scrape and no policy query "
+		"was answered.",
+		m->stalls);
 	named_family(f, "smtpguard_attribution_skipped_total", "counter",
 		     "Events read but not attributed (event), and PHP-FPM workers whose script was "
 		     "not asked (php_fpm), because the second's attribution budget was spent.",
@@ -441,10 +436,9 @@ static void anyport_metrics(FILE *f, const struct sg_status *st, const struct sg
 	char port[12];
 	int i;
 
-	family(f, "smtpguard_smtp_sessions_seen_total", "counter",
-	       "SMTP sessions TC egress saw open (EHLO, HELO or MAIL) to ports that are not "
-	       "watched.");
-	sample_u64(f, "smtpguard_smtp_sessions_seen_total", NO_LABELS,
+	family_u64(f, "smtpguard_smtp_sessions_seen_total", "counter",
+		   "SMTP sessions TC egress saw open (EHLO, HELO or MAIL) to ports that are not "
+		   "watched.",
 		   st->counters[SG_CNT_SMTP_SEEN]);
 	named_family(f, "smtpguard_smtp_sessions_dropped_total", "counter",
 		     "Those not kept in sg_smtp: the UID's slot held another destination, or the "
@@ -458,9 +452,9 @@ static void anyport_metrics(FILE *f, const struct sg_status *st, const struct sg
 		sample_u64(f, "smtpguard_smtp_sessions", LABELS({ "port", port }),
 			   a->ports[i].sessions);
 	}
-	family(f, "smtpguard_smtp_ports_omitted", "gauge",
-	       "Ports in sg_smtp beyond the 64 listed in smtpguard_smtp_sessions.");
-	sample_u64(f, "smtpguard_smtp_ports_omitted", NO_LABELS, a->ports_omitted);
+	family_u64(f, "smtpguard_smtp_ports_omitted", "gauge",
+		   "Ports in sg_smtp beyond the 64 listed in smtpguard_smtp_sessions.",
+		   a->ports_omitted);
 }
 
 int sg_metrics_render(FILE *f, const struct sg_metrics *m)
@@ -468,8 +462,8 @@ int sg_metrics_render(FILE *f, const struct sg_metrics *m)
 	family(f, "smtpguard_build_info", "gauge", "The running smtpguard's version, always 1.");
 	sample_u64(f, "smtpguard_build_info", LABELS({"version", m->version ? m->version : ""}), 1);
 	status_metrics(f, m->st);
-	family(f, "smtpguard_events_read_total", "counter", "Ring-buffer events the daemon read.");
-	sample_u64(f, "smtpguard_events_read_total", NO_LABELS, m->events_read);
+	family_u64(f, "smtpguard_events_read_total", "counter",
+		   "Ring-buffer events the daemon read.", m->events_read);
 	family(f, "smtpguard_tick_seconds", "gauge",
 	       "How long the daemon's last whole tick took: maps read, rates, detection, "
 	       "/metrics rendered.");

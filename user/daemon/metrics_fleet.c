@@ -39,13 +39,11 @@ void sg_metrics_render_fleet(FILE *f, const struct sg_fleet_counts *n,
 	named_family(f, "smtpguard_crowdsec_pull_errors_total", "counter",
 		     "Pulls from the LAPI that failed, by kind (auth: a wrong or revoked key).",
 		     "kind", sg_lapi_error_names, st->errors, SG_LAPI__MAX);
-	family(f, "smtpguard_crowdsec_pulls_total", "counter",
-	       "Successful pulls of the LAPI's decision stream.");
-	sample_u64(f, "smtpguard_crowdsec_pulls_total", NO_LABELS, st->pulls);
-	family(f, "smtpguard_crowdsec_last_pull_timestamp_seconds", "gauge",
-	       "When the last pull from the LAPI succeeded (Unix time; 0: none yet).");
-	sample_u64(f, "smtpguard_crowdsec_last_pull_timestamp_seconds", NO_LABELS, st->last_pull);
-	family(f, "smtpguard_crowdsec_up", "gauge",
-	       "1 when the last pull from the LAPI succeeded.");
-	sample_u64(f, "smtpguard_crowdsec_up", NO_LABELS, st->pulls && !st->failing);
+	family_u64(f, "smtpguard_crowdsec_pulls_total", "counter",
+		   "Successful pulls of the LAPI's decision stream.", st->pulls);
+	family_u64(f, "smtpguard_crowdsec_last_pull_timestamp_seconds", "gauge",
+		   "When the last pull from the LAPI succeeded (Unix time; 0: none yet).",
+		   st->last_pull);
+	family_u64(f, "smtpguard_crowdsec_up", "gauge",
+		   "1 when the last pull from the LAPI succeeded.", st->pulls && !st->failing);
 }

@@ -103,8 +103,8 @@ static void campaign_metrics(FILE *f, const struct sg_campaign_metrics *m)
 	size_t i;
 
 	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-		family(f, t[i].name, t[i].type, t[i].help);
-		sample_u64(f, t[i].name, NO_LABELS, *(const __u64 *)((const char *)m + t[i].off));
+		family_u64(f, t[i].name, t[i].type, t[i].help,
+			   *(const __u64 *)((const char *)m + t[i].off));
 	}
 	family(f, "smtpguard_campaign_host_bounce_share", "gauge",
 	       "Bounced over remote deliveries of every principal in the last 10 minutes.");
@@ -139,18 +139,17 @@ void sg_metrics_render_mta(FILE *f, const struct sg_mta_metrics *m)
 	family(f, "smtpguard_mta_info", "gauge",
 	       "The mail server whose logs are followed, always 1.");
 	sample_u64(f, "smtpguard_mta_info", LABELS({ "mta", m->type }), 1);
-	family(f, "smtpguard_mta_log_lines_total", "counter", "Lines read from the MTA's logs.");
-	sample_u64(f, "smtpguard_mta_log_lines_total", NO_LABELS, m->log_lines);
-	family(f, "smtpguard_mta_lines_untrusted_total", "counter",
-	       "Journal lines tagged as the MTA's or Dovecot's from a sender not trusted, "
-	       "refused.");
-	sample_u64(f, "smtpguard_mta_lines_untrusted_total", NO_LABELS, m->lines_untrusted);
+	family_u64(f, "smtpguard_mta_log_lines_total", "counter", "Lines read from the MTA's logs.",
+		   m->log_lines);
+	family_u64(f, "smtpguard_mta_lines_untrusted_total", "counter",
+		   "Journal lines tagged as the MTA's or Dovecot's from a sender not trusted, "
+		   "refused.",
+		   m->lines_untrusted);
 	named_family(f, "smtpguard_mta_records_total", "counter",
 		     "Log lines understood, by what they record.", "event", m->event_names,
 		     m->records, m->n_events);
 	for (i = 0; i < sizeof(totals) / sizeof(totals[0]); i++) {
-		family(f, totals[i].name, "counter", totals[i].help);
-		sample_u64(f, totals[i].name, NO_LABELS,
+		family_u64(f, totals[i].name, "counter", totals[i].help,
 			   *(const __u64 *)((const char *)m + totals[i].off));
 	}
 	named_family(f, "smtpguard_containment_steps_failed_total", "counter",
@@ -212,8 +211,7 @@ static void inband_metrics(FILE *f, const struct sg_inband_metrics *m)
 	size_t i;
 
 	for (i = 0; i < sizeof(totals) / sizeof(totals[0]); i++) {
-		family(f, totals[i].name, "counter", totals[i].help);
-		sample_u64(f, totals[i].name, NO_LABELS,
+		family_u64(f, totals[i].name, "counter", totals[i].help,
 			   *(const __u64 *)((const char *)m + totals[i].off));
 	}
 	family(f, "smtpguard_inband_held", "gauge",
@@ -230,12 +228,11 @@ static void policy_metrics(FILE *f, const struct sg_policysrv_stats *p)
 	named_family(f, "smtpguard_policy_refused_total", "counter",
 		     "Policy connections refused or closed before an answer, by why.", "reason",
 		     sg_policy_refusal_names, p->refused, SG_PREF__MAX);
-	family(f, "smtpguard_policy_values_cut_total", "counter",
-	       "Request values longer than smtpguard keeps, judged cut to their field.");
-	sample_u64(f, "smtpguard_policy_values_cut_total", NO_LABELS, p->values_cut);
-	family(f, "smtpguard_policy_connections", "gauge",
-	       "Connections to the policy service now.");
-	sample_u64(f, "smtpguard_policy_connections", NO_LABELS, p->connections);
+	family_u64(f, "smtpguard_policy_values_cut_total", "counter",
+		   "Request values longer than smtpguard keeps, judged cut to their field.",
+		   p->values_cut);
+	family_u64(f, "smtpguard_policy_connections", "gauge",
+		   "Connections to the policy service now.", p->connections);
 }
 
 void sg_metrics_render_inband(FILE *f, const struct sg_metrics *m)
