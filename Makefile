@@ -25,7 +25,7 @@ USER_OBJS := $(USER_SRCS:user/%.c=$(BUILD)/user/%.o)
 USER_HDRS := $(foreach l,$(LAYERS),$(wildcard user/$(l)/*.h))
 LIB       := $(BUILD)/libsmtpguard.a
 
-UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/*.c))
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 BPF_TESTS  := $(patsubst tests/bpf/%.c,$(BUILD)/tests/%,$(wildcard tests/bpf/*.c))
 TOOLS      := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(wildcard tests/tools/*.c))
 BENCH      := $(BUILD)/tests/bench
@@ -75,7 +75,10 @@ smtpguard: $(BUILD)/user/cli/main.o $(LIB)
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $< $(LIB) $(LDLIBS) -lcmocka -o $@
+	$(CC) $(CFLAGS) $(filter %.c,$^) $(LIB) $(LDLIBS) -lcmocka -o $@
+
+# The daemon's mail objects, one fixture for the tests of its mail side.
+$(BUILD)/tests/test_inband $(BUILD)/tests/test_fleethold: tests/unit/mailfix.c tests/unit/mailfix.h
 
 $(BUILD)/tests/%: tests/bpf/%.c $(wildcard tests/bpf/*.h) $(LIB) $(SKELS)
 	@mkdir -p $(@D)

@@ -19,61 +19,34 @@
 #include <time.h>
 #include <cmocka.h>
 
+#include "mailfix.h"
 #include "daemon/fleetpush.h"
 #include "daemon/run.h"
 #include "mail/contain.h"
 
-static char tmp[64];
-static struct sg_config cfg;
-static struct sg_baselines *store;
-static struct sg_detector *det;
-static struct sg_defence defence;
-static struct sg_responder *resp;
+static struct mail_fixture fx;
 static struct daemon d;
 
 static int setup(void **state)
 {
-	snprintf(tmp, sizeof(tmp), "/tmp/test_fleethold.XXXXXX");
-	if (!mkdtemp(tmp))
-		return -1;
 	setenv("SMTPGUARD_PIN_DIR", "/nonexistent/smtpguard-test-fleethold", 1);
-	sg_config_default(&cfg);
-	cfg.mta.type = SG_MTA_NONE;
-	cfg.mta.ban_ns = 0; /* no sg_bans here */
-	snprintf(cfg.mta.contained_path, sizeof(cfg.mta.contained_path), "%s/contained.json", tmp);
-	snprintf(cfg.audit.path, sizeof(cfg.audit.path), "%s/audit.log", tmp);
-	cfg.audit.syslog = 0;
-	cfg.bruteforce.state[0] = '\0';
-	store = sg_baselines_new();
-	det = store ? sg_detector_new(store) : NULL;
-	resp = sg_responder_new();
-	if (!det || !resp || sg_defence_init(&defence, &cfg.bruteforce, time(NULL)) ||
-	    sg_mailguard_init(&d.mail, &cfg, det, resp, &defence))
+	if (mail_fixture_open(&fx, &d.mail, "test_fleethold", time(NULL)))
 		return -1;
-	sg_respond_resolve(resp, &cfg, 0);
-	d.cfg = &cfg;
-	d.audit = cfg.audit;
+	d.cfg = &fx.cfg;
+	d.audit = fx.cfg.audit;
 	return sg_daemon_fleet_start(&d) ? -1 : 0;
 }
 
 static int teardown(void **state)
 {
-	char cmd[128];
-
 	sg_daemon_fleet_stop(&d);
-	sg_mailguard_free(&d.mail);
-	sg_responder_free(resp);
-	sg_defence_free(&defence);
-	sg_detector_free(det);
-	sg_baselines_free(store);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmp);
-	return system(cmd) ? -1 : 0;
+	return mail_fixture_close(&fx, &d.mail);
 }
 
 /* Whether id is contained in the state file, by rule (NULL: any), not released. */
 static int held_by(const char *id, const char *rule)
 {
-	json_t *s = sg_contain_state(&cfg), *e = json_object_get(s, id);
+	json_t *s = sg_contain_state(&fx.cfg), *e = json_object_get(s, id);
 	const char *r = json_string_value(json_object_get(e, "rule"));
 	int held = e && !json_object_get(e, "released") && r && (!rule || !strcmp(r, rule));
 
@@ -102,7 +75,7 @@ static void test_local_hold_outlives_the_fleets(void **state)
 
 	p = sg_mailstats_principal(d.mail.stats, "sasl:victim@hosting.test", time(NULL));
 	assert_non_null(p);
-	sg_mailguard_contain(&d.mail, &cfg, &d.audit, p, "rate", 300, 100, time(NULL));
+	sg_mailguard_contain(&d.mail, &fx.cfg, &d.audit, p, "rate", 300, 100, time(NULL));
 	assert_true(held_by("sasl:victim@hosting.test", "rate"));
 	/* Its own push, pulled back: a local rule's hold stands, the decision waits. */
 	assert_int_equal(d.bouncer.hold(d.bouncer.hold_ctx, "victim@hosting.test", "test", 1),
@@ -126,11 +99,11 @@ static void test_human_release_stands(void **state)
 
 	p = sg_mailstats_principal(d.mail.stats, "sasl:freed@hosting.test", time(NULL));
 	assert_non_null(p);
-	sg_mailguard_contain(&d.mail, &cfg, &d.audit, p, "rate", 300, 100, time(NULL));
+	sg_mailguard_contain(&d.mail, &fx.cfg, &d.audit, p, "rate", 300, 100, time(NULL));
 	assert_int_equal(d.bouncer.hold(d.bouncer.hold_ctx, "freed@hosting.test", "test", 1),
 			 -EEXIST);
 	/* `smtpguard release`, and the tick reading it back from the state. */
-	assert_int_equal(sg_release_principal(&cfg, "sasl:freed@hosting.test", time(NULL), NULL,
+	assert_int_equal(sg_release_principal(&fx.cfg, "sasl:freed@hosting.test", time(NULL), NULL,
 					      err, sizeof(err)),
 			 0);
 	p->contained = 0;

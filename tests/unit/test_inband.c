@@ -21,6 +21,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "mailfix.h"
 #include "daemon/inband.h"
 #include "daemon/run.h"
 #include "daemon/mailcampaign.h"
@@ -30,50 +31,22 @@
 #define T0    1795440000 /* a whole hour */
 #define NS(t) ((__u64)((t)-T0 + 1000) * SG_NS_PER_SEC)
 
-static char tmp[64];
-static struct sg_config cfg;
-static struct sg_baselines *store;
-static struct sg_detector *det;
-static struct sg_defence defence;
+static struct mail_fixture fx;
 static struct sg_mailguard mail;
-static struct sg_responder *resp;
 static struct sg_inband *ib;
 
 static int setup(void **state)
 {
-	snprintf(tmp, sizeof(tmp), "/tmp/test_inband.XXXXXX");
-	if (!mkdtemp(tmp))
+	if (mail_fixture_open(&fx, &mail, "test_inband", T0))
 		return -1;
-	sg_config_default(&cfg);
-	cfg.mta.type = SG_MTA_NONE;
-	cfg.mta.ban_ns = 0; /* no sg_bans here */
-	snprintf(cfg.mta.contained_path, sizeof(cfg.mta.contained_path), "%s/contained.json", tmp);
-	snprintf(cfg.audit.path, sizeof(cfg.audit.path), "%s/audit.log", tmp);
-	cfg.audit.syslog = 0;
-	cfg.bruteforce.state[0] = '\0';
-	store = sg_baselines_new();
-	det = store ? sg_detector_new(store) : NULL;
-	resp = sg_responder_new();
-	if (!det || !resp || sg_defence_init(&defence, &cfg.bruteforce, T0) ||
-	    sg_mailguard_init(&mail, &cfg, det, resp, &defence))
-		return -1;
-	sg_respond_resolve(resp, &cfg, 0);
-	ib = sg_inband_new(&mail, &cfg);
+	ib = sg_inband_new(&mail, &fx.cfg);
 	return ib ? 0 : -1;
 }
 
 static int teardown(void **state)
 {
-	char cmd[128];
-
 	sg_inband_free(ib);
-	sg_mailguard_free(&mail);
-	sg_responder_free(resp);
-	sg_defence_free(&defence);
-	sg_detector_free(det);
-	sg_baselines_free(store);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmp);
-	return system(cmd) ? -1 : 0;
+	return mail_fixture_close(&fx, &mail);
 }
 
 /* A request at END-OF-MESSAGE (state NULL) or state, as Postfix sends it. */
@@ -101,7 +74,7 @@ static enum sg_policy_verdict judge(const struct sg_policy_req *r, time_t t)
 {
 	char why[128];
 
-	return sg_inband_judge(ib, &cfg, &cfg.audit, r, t, NS(t), why, sizeof(why));
+	return sg_inband_judge(ib, &fx.cfg, &fx.cfg.audit, r, t, NS(t), why, sizeof(why));
 }
 
 /* n messages of login from client at t, queue ids PREFIX0...; how many got DUNNO. */
@@ -132,7 +105,7 @@ static int file_has(const char *name, const char *text)
 	size_t n;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "%s/%s", tmp, name);
+	snprintf(path, sizeof(path), "%s/%s", fx.tmp, name);
 	f = fopen(path, "r");
 	if (!f)
 		return 0;
@@ -234,20 +207,20 @@ static void test_exempt(void **state)
 static void test_known_account(void **state)
 {
 	const char *id = "sasl:shop@hosting.test";
-	struct sg_baseline *b = sg_baselines_get(store, id, 1, T0 - 7200);
+	struct sg_baseline *b = sg_baselines_get(fx.store, id, 1, T0 - 7200);
 
 	assert_non_null(b);
 	sg_baseline_add(b, 600, T0 - 3600);
 	sg_baseline_roll(b, T0);
-	assert_int_equal(sg_detect_known(det, id, 600, T0), 0);
-	assert_true(sg_detect_get(det, id)->expected == 10);
+	assert_int_equal(sg_detect_known(fx.det, id, 600, T0), 0);
+	assert_true(sg_detect_get(fx.det, id)->expected == 10);
 	assert_int_equal(send_n("shop@hosting.test", "203.0.113.20", "9A", 80, 1, T0), 50);
 }
 
 /* An override's own rate and burst: a newsletter sending at its rate is never held. */
 static void test_override_account(void **state)
 {
-	struct sg_override *o = &cfg.overrides[cfg.n_overrides++];
+	struct sg_override *o = &fx.cfg.overrides[fx.cfg.n_overrides++];
 	char qid[16], why[64];
 	int i, dunno = 0;
 
@@ -259,7 +232,7 @@ static void test_override_account(void **state)
 	/* 1,000 messages of 5,000 recipients each, one every 0.6 s: its rate exactly. */
 	for (i = 0; i < 1000; i++) {
 		snprintf(qid, sizeof(qid), "AA%d", i);
-		dunno += sg_inband_judge(ib, &cfg, &cfg.audit,
+		dunno += sg_inband_judge(ib, &fx.cfg, &fx.cfg.audit,
 					 req("news@hosting.test", "203.0.113.30", NULL, qid, 5000),
 					 T0 + i * 6 / 10, NS(T0) + (__u64)i * 600000000, why,
 					 sizeof(why)) == SG_POLICY_DUNNO;
@@ -278,22 +251,22 @@ static void test_override_rules(void **state)
 	size_t i;
 
 	for (i = 1; i < 3; i++) {
-		o = &cfg.overrides[cfg.n_overrides++];
+		o = &fx.cfg.overrides[fx.cfg.n_overrides++];
 		memset(o, 0, sizeof(*o));
 		snprintf(o->name, sizeof(o->name), "%s", logins[i]);
 		o->has_limit = 1;
 		o->limit = (struct sg_policy){ .mode = SG_MODE_THROTTLE,
 					       .rate_per_hour = 6000,
 					       .burst = 300 };
-		o->t = cfg.detect.thresholds;
+		o->t = fx.cfg.detect.thresholds;
 	}
-	cfg.overrides[0].t.new_sender_rate = 10000;
-	cfg.overrides[1].alert_only = 1;
+	fx.cfg.overrides[0].t.new_sender_rate = 10000;
+	fx.cfg.overrides[1].alert_only = 1;
 	/* 100 messages at once each: a new sender's rule for all three. */
 	assert_int_equal(send_n(logins[0], "203.0.113.60", "EA", 100, 1, T0), 20);
 	assert_int_equal(send_n(logins[1], "203.0.113.61", "EB", 100, 1, T0), 100);
 	assert_int_equal(send_n(logins[2], "203.0.113.62", "EC", 100, 1, T0), 100);
-	sg_mailguard_tick(&mail, &cfg, &cfg.audit, T0 + 1);
+	sg_mailguard_tick(&mail, &fx.cfg, &fx.cfg.audit, T0 + 1);
 	for (i = 0; i < 3; i++) {
 		snprintf(id, sizeof(id), "sasl:%s", logins[i]);
 		if (sg_mailstats_get(mail.stats, id)->contained != (i == 0))
@@ -317,12 +290,12 @@ static void test_bruteforce_then_login(void **state)
 	snprintf(r.client_ip, sizeof(r.client_ip), "198.51.100.7");
 	snprintf(r.login, sizeof(r.login), "victim@hosting.test");
 	/* Two failures are typos: its login from there is let through. */
-	sg_brute_fail(defence.brute, &cfg.bruteforce, &r, T0);
-	sg_brute_fail(defence.brute, &cfg.bruteforce, &r, T0);
+	sg_brute_fail(fx.defence.brute, &fx.cfg.bruteforce, &r, T0);
+	sg_brute_fail(fx.defence.brute, &fx.cfg.bruteforce, &r, T0);
 	assert_int_equal(judge(req("victim@hosting.test", "198.51.100.7", "RCPT", "", 0), T0 + 1),
 			 SG_POLICY_DUNNO);
 	/* The third ([bruteforce] guessed) makes a guess. */
-	sg_brute_fail(defence.brute, &cfg.bruteforce, &r, T0);
+	sg_brute_fail(fx.defence.brute, &fx.cfg.bruteforce, &r, T0);
 	/* Another account from that address, and this one from another address: not the signature.
 	 */
 	assert_int_equal(judge(req("other@hosting.test", "198.51.100.7", NULL, "BA1", 1), T0 + 60),
@@ -337,7 +310,7 @@ static void test_bruteforce_then_login(void **state)
 	assert_false(p->contained);
 	assert_int_equal(judge(req("victim@hosting.test", "198.51.100.9", "RCPT", "", 0), T0 + 60),
 			 SG_POLICY_HOLD);
-	sg_inband_tick(ib, &cfg, &cfg.audit, T0 + 60, NS(T0 + 60));
+	sg_inband_tick(ib, &fx.cfg, &fx.cfg.audit, T0 + 60, NS(T0 + 60));
 	assert_true(p->contained);
 	assert_int_equal(metrics().condemned, 1);
 	/* Its messages from anywhere, from the first: nothing goes out. */
@@ -347,14 +320,14 @@ static void test_bruteforce_then_login(void **state)
 	assert_int_equal(metrics().held_contained, 20);
 	assert_int_equal(metrics().held_budget, 0);
 	assert_int_equal(metrics().condemned, 1);
-	s = sg_contain_state(&cfg);
+	s = sg_contain_state(&fx.cfg);
 	assert_string_equal(json_string_value(json_object_get(
 				    json_object_get(s, "sasl:victim@hosting.test"), "rule")),
 			    "bruteforce_login");
 	json_decref(s);
 	assert_true(file_has("audit.log", "\"rule\":\"bruteforce_login\""));
 	/* It stays held: the next tick releases nothing of it. */
-	sg_inband_tick(ib, &cfg, &cfg.audit, T0 + 7200, NS(T0 + 7200));
+	sg_inband_tick(ib, &fx.cfg, &fx.cfg.audit, T0 + 7200, NS(T0 + 7200));
 	assert_int_equal(metrics().released, 0);
 	assert_true(p->contained);
 }
@@ -377,23 +350,23 @@ static void test_hold_grace(void **state)
 	assert_int_equal(send_n("first@hosting.test", "203.0.113.40", "CA", 21, 1, T0), 20);
 	assert_int_equal(send_n("later@hosting.test", "203.0.113.41", "CB", 22, 1, T0 + 10), 20);
 	assert_int_equal(metrics().held, 3);
-	sg_inband_tick(ib, &cfg, &cfg.audit, T0 + 3599, NS(T0 + 3599));
+	sg_inband_tick(ib, &fx.cfg, &fx.cfg.audit, T0 + 3599, NS(T0 + 3599));
 	assert_int_equal(metrics().released, 0);
 	assert_int_equal(metrics().held, 3);
 	assert_false(file_has("audit.log", "hold-grace-release"));
 	/* "later" is condemned meanwhile: its held messages stay, with its containment. */
 	p = sg_mailstats_get(mail.stats, "sasl:later@hosting.test");
-	sg_mailguard_contain(&mail, &cfg, &cfg.audit, p, "rate", 300, 100, T0 + 3599);
-	sg_inband_tick(ib, &cfg, &cfg.audit, T0 + 3600, NS(T0 + 3600));
+	sg_mailguard_contain(&mail, &fx.cfg, &fx.cfg.audit, p, "rate", 300, 100, T0 + 3599);
+	sg_inband_tick(ib, &fx.cfg, &fx.cfg.audit, T0 + 3600, NS(T0 + 3600));
 	assert_int_equal(metrics().released, 1);
 	assert_int_equal(metrics().held, 0);
 	assert_true(file_has("audit.log", "\"action\":\"hold-grace-release\""));
 	assert_true(file_has("audit.log", "\"queue_id\":\"CA20\""));
 	assert_false(file_has("audit.log", "\"queue_id\":\"CB2"));
-	sg_inband_tick(ib, &cfg, &cfg.audit, T0 + 7200, NS(T0 + 7200));
+	sg_inband_tick(ib, &fx.cfg, &fx.cfg.audit, T0 + 7200, NS(T0 + 7200));
 	assert_int_equal(metrics().released, 1);
 	/* In its containment's list of held messages, once each, for a human's release. */
-	s = sg_contain_state(&cfg);
+	s = sg_contain_state(&fx.cfg);
 	held = json_object_get(json_object_get(s, "sasl:later@hosting.test"), "held");
 	assert_int_equal(json_array_size(held), 22);
 	assert_int_equal(times_in(held, "CB20"), 1);
@@ -408,12 +381,12 @@ static void test_contained(void **state)
 
 	assert_int_equal(send_n("spam@hosting.test", "203.0.113.50", "DA", 3, 1, T0), 3);
 	p = sg_mailstats_get(mail.stats, "sasl:spam@hosting.test");
-	sg_mailguard_contain(&mail, &cfg, &cfg.audit, p, "bounce_share", 0.9, 0.5, T0 + 1);
+	sg_mailguard_contain(&mail, &fx.cfg, &fx.cfg.audit, p, "bounce_share", 0.9, 0.5, T0 + 1);
 	assert_int_equal(judge(req("spam@hosting.test", "203.0.113.50", "RCPT", "", 0), T0 + 1),
 			 SG_POLICY_HOLD);
 	assert_int_equal(judge(req("spam@hosting.test", "203.0.113.50", NULL, "DB1", 1), T0 + 1),
 			 SG_POLICY_HOLD);
-	cfg.mta.reject = 1;
+	fx.cfg.mta.reject = 1;
 	assert_int_equal(judge(req("spam@hosting.test", "203.0.113.50", "RCPT", "", 0), T0 + 2),
 			 SG_POLICY_REJECT);
 	assert_int_equal(judge(req("spam@hosting.test", "203.0.113.50", NULL, "DB2", 1), T0 + 2),
@@ -434,13 +407,13 @@ static void test_dry_run(void **state)
 {
 	struct sg_mail_principal *p;
 
-	cfg.dry_run = 1;
+	fx.cfg.dry_run = 1;
 	assert_int_equal(send_n("bot@hosting.test", "203.0.113.9", "DR", 30, 1, T0), 30);
 	assert_int_equal(metrics().held_budget, 0);
 	assert_int_equal(metrics().held, 0);
 	p = sg_mailstats_get(mail.stats, "sasl:bot@hosting.test");
-	sg_mailguard_contain(&mail, &cfg, &cfg.audit, p, "bounce_share", 0.9, 0.5, T0 + 1);
-	sg_mailguard_contain(&mail, &cfg, &cfg.audit, p, "bounce_share", 0.9, 0.5, T0 + 2);
+	sg_mailguard_contain(&mail, &fx.cfg, &fx.cfg.audit, p, "bounce_share", 0.9, 0.5, T0 + 1);
+	sg_mailguard_contain(&mail, &fx.cfg, &fx.cfg.audit, p, "bounce_share", 0.9, 0.5, T0 + 2);
 	assert_int_equal(p->contained, 0);
 	assert_int_equal(judge(req("bot@hosting.test", "203.0.113.9", "RCPT", "", 0), T0 + 2),
 			 SG_POLICY_DUNNO);
@@ -461,8 +434,8 @@ static void test_dry_run(void **state)
 	assert_false(file_has("audit.log", "\"action\":\"contain\""));
 	assert_false(file_has("contained.json", "bot@"));
 	/* Turned off (a reload): the next message's answer is real again. */
-	cfg.dry_run = 0;
-	sg_mailguard_contain(&mail, &cfg, &cfg.audit, p, "bounce_share", 0.9, 0.5, T0 + 3);
+	fx.cfg.dry_run = 0;
+	sg_mailguard_contain(&mail, &fx.cfg, &fx.cfg.audit, p, "bounce_share", 0.9, 0.5, T0 + 3);
 	assert_int_equal(judge(req("bot@hosting.test", "203.0.113.9", NULL, "DR31", 1), T0 + 3),
 			 SG_POLICY_HOLD);
 }
@@ -482,18 +455,18 @@ static void test_dry_run_fleet_hold(void **state)
 	static struct daemon d;
 	struct sg_mail_principal *p;
 
-	cfg.dry_run = 1;
+	fx.cfg.dry_run = 1;
 	assert_int_equal(send_n("fleet@hosting.test", "203.0.113.9", "FH", 1, 1, T0), 1);
 	p = sg_mailstats_get(mail.stats, "sasl:fleet@hosting.test");
 	assert_non_null(p);
-	d.cfg = &cfg;
-	d.audit = cfg.audit;
+	d.cfg = &fx.cfg;
+	d.audit = fx.cfg.audit;
 	d.mail = mail;
 	assert_int_equal(sg_daemon_fleet_start(&d), 0);
-	sg_bouncer_apply(&d.bouncer, &cfg, NULL, &hold, 1, NULL, 0, 1, 1, 1000 * SG_NS_PER_SEC);
+	sg_bouncer_apply(&d.bouncer, &fx.cfg, NULL, &hold, 1, NULL, 0, 1, 1, 1000 * SG_NS_PER_SEC);
 	assert_int_equal(p->contained, 0);
-	cfg.dry_run = 0;
-	sg_bouncer_apply(&d.bouncer, &cfg, NULL, NULL, 0, NULL, 0, 0, 1, 1001 * SG_NS_PER_SEC);
+	fx.cfg.dry_run = 0;
+	sg_bouncer_apply(&d.bouncer, &fx.cfg, NULL, NULL, 0, NULL, 0, 0, 1, 1001 * SG_NS_PER_SEC);
 	assert_int_equal(p->contained, 1);
 	sg_bouncer_free(&d.bouncer);
 }
@@ -503,7 +476,7 @@ static void record(struct sg_mta_rec *r, time_t t)
 {
 	r->uid = -1;
 	assert_int_equal(sg_mailstats_add(mail.stats, r, t, NULL), 0);
-	sg_campaign_record(mail.campaign, &cfg, mail.stats, r, t);
+	sg_campaign_record(mail.campaign, &fx.cfg, mail.stats, r, t);
 }
 
 /*
@@ -518,7 +491,7 @@ static void test_campaign_address(void **state)
 	json_t *s;
 	int k;
 
-	cfg.campaign.ban_ns = 0; /* no sg_bans here */
+	fx.cfg.campaign.ban_ns = 0; /* no sg_bans here */
 	for (k = 0; k < 10; k++) {
 		memset(&r, 0, sizeof(r));
 		r.ev = SG_MEV_SUBMIT;
@@ -535,17 +508,17 @@ static void test_campaign_address(void **state)
 		r.outcome = SG_OUT_BOUNCED;
 		record(&r, T0 + k + 1);
 	}
-	sg_mailcampaign_tick(&mail, &cfg, &cfg.audit, T0 + 20);
+	sg_mailcampaign_tick(&mail, &fx.cfg, &fx.cfg.audit, T0 + 20);
 	assert_true(sg_mailstats_get(mail.stats, "sasl:u0@hosting.test")->contained);
 	assert_true(sg_mailstats_get(mail.stats, "sasl:u9@hosting.test")->contained);
 	assert_int_equal(judge(req("fresh@hosting.test", "198.51.100.20", "RCPT", "", 0), T0 + 30),
 			 SG_POLICY_HOLD);
-	sg_inband_tick(ib, &cfg, &cfg.audit, T0 + 30, NS(T0 + 30));
+	sg_inband_tick(ib, &fx.cfg, &fx.cfg.audit, T0 + 30, NS(T0 + 30));
 	assert_true(sg_mailstats_get(mail.stats, "sasl:fresh@hosting.test")->contained);
 	assert_int_equal(metrics().condemned, 1);
 	assert_int_equal(judge(req("other@hosting.test", "198.51.100.21", NULL, "CR1", 1), T0 + 30),
 			 SG_POLICY_DUNNO);
-	s = sg_contain_state(&cfg);
+	s = sg_contain_state(&fx.cfg);
 	assert_string_equal(json_string_value(json_object_get(
 				    json_object_get(s, "sasl:fresh@hosting.test"), "rule")),
 			    "campaign");
