@@ -7,6 +7,29 @@
 
 TESTS+=(chaos_change_lock_held chaos_two_daemons_detached chaos_customer_lock)
 
+# An flock on PATH taken by root, or through PREFIX (as_user USER), and
+# kept: its holder's pid in the caller's holder, killed at exit unless
+# flock_release ends it first. -o: the lock is flock's own, gone with it,
+# not its child's.
+flock_hold() # PATH [PREFIX...]
+{
+	local path=$1
+
+	shift
+	"$@" flock -o "$path" sleep 60 &
+	holder=$!
+	# shellcheck disable=SC2064 # this holder: the bpffs is unmounted after the test
+	trap "kill $holder 2>/dev/null || true" EXIT
+	nl_wait_until 30 grep -q "FLOCK.*:$(stat -c %i "$path") " /proc/locks ||
+		fail "no flock on $path${*:+ taken by $*}"
+}
+
+flock_release()
+{
+	kill "$holder"
+	wait "$holder" 2>/dev/null || true
+}
+
 # An attach that hangs holding the lock (or anyone's flock on the bpffs):
 # the daemon cannot repair under it, but /healthz and the metric say what
 # is broken within seconds; once the lock is free, it repairs.
@@ -17,13 +40,7 @@ test_chaos_change_lock_held()
 	write_config "$T/smtpguard.conf"
 	start_daemon "$T/smtpguard.conf"
 	sg block "$USER_A"
-	# -o: the lock is flock's own, gone with it, not its child's.
-	flock -o "${PIN}_change" sleep 60 &
-	holder=$!
-	# shellcheck disable=SC2064 # this holder: the bpffs is unmounted after the test
-	trap "kill $holder 2>/dev/null || true" EXIT
-	nl_wait_until 30 grep -q "FLOCK.*:$(stat -c %i "${PIN}_change") " /proc/locks ||
-		fail "no flock on ${PIN}_change"
+	flock_hold "${PIN}_change"
 	nl_wait_until 30 rmdir "$CG" || fail "cannot remove $CG"
 	start=$(date +%s%N)
 	nl_wait_until 100 eval '! healthy' || fail "/healthz still ok with $CG gone under the lock"
@@ -32,8 +49,7 @@ test_chaos_change_lock_held()
 		fail "/healthz: $(http_get /healthz)"
 	expect_metric 'smtpguard_enforcement_broken{what="cgroup"}' 1
 	mkdir "$CG"
-	kill "$holder"
-	wait "$holder" 2>/dev/null || true
+	flock_release
 	nl_wait_until 50 healthy || fail "not healthy with the lock free: $(http_get /healthz)"
 	expect_metric 'smtpguard_enforcement_broken{what="cgroup"}' 0
 	n=$(at_scale 20 200)
@@ -89,12 +105,7 @@ test_chaos_customer_lock()
 	# The customer reaches the bpffs as on a host where it is mounted at /sys/fs/bpf.
 	chmod 0711 "$T"
 	chmod 1777 "$BPFFS"
-	as_user "$USER_B" flock -o "$BPFFS" sleep 60 &
-	holder=$!
-	# shellcheck disable=SC2064 # this holder: the bpffs is unmounted after the test
-	trap "kill $holder 2>/dev/null || true" EXIT
-	nl_wait_until 30 grep -q "FLOCK.*:$(stat -c %i "$BPFFS") " /proc/locks ||
-		fail "the customer holds no flock on $BPFFS"
+	flock_hold "$BPFFS" as_user "$USER_B"
 	for d in "${PIN}_change" "${PIN}_daemon" "${PIN}_bans"; do
 		if as_user "$USER_B" flock -n -o "$d" true 2>/dev/null; then
 			fail "the customer could lock $d"
@@ -109,23 +120,16 @@ test_chaos_customer_lock()
 		fail "not repaired with the customer's flock: $(http_get /healthz)"
 	nl_wait_until 50 healthy || fail "not healthy after the repair: $(http_get /healthz)"
 	expect_connects "$USER_A" "ok=0 eperm=5 other=0" -n 5 "$NET4" 25
-	kill "$holder"
-	wait "$holder" 2>/dev/null || true
+	flock_release
 	# A pin directory readable by all is accepted: the customer's flock on it
 	# holds no ban (ban writers lock "_bans", which only root may open).
 	chmod 0755 "$PIN"
-	as_user "$USER_B" flock -o "$PIN" sleep 60 &
-	holder=$!
-	# shellcheck disable=SC2064 # this holder
-	trap "kill $holder 2>/dev/null || true" EXIT
-	nl_wait_until 30 grep -q "FLOCK.*:$(stat -c %i "$PIN") " /proc/locks ||
-		fail "the customer holds no flock on $PIN"
+	flock_hold "$PIN" as_user "$USER_B"
 	rc=0
 	timeout 10 nsenter --net="/run/netns/$NS_HOST" -- "$SG_BIN" ban 198.51.100.77 >/dev/null 2>&1 ||
 		rc=$?
 	expect_eq "ban with the customer's flock on the pin directory: exit status" 0 "$rc"
-	kill "$holder"
-	wait "$holder" 2>/dev/null || true
+	flock_release
 	chmod 0700 "$PIN" "$T"
 
 	chmod 0777 "$PIN"

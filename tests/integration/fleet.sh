@@ -373,6 +373,19 @@ fleet_hold_metric_is() # SERIES VALUE
 	[ "$(mta_metric "$1")" = "$2" ]
 }
 
+# The fleet's ACTION (contain, release) on alice, logged with LOG-TAIL after
+# its rule, audited, and her line in Postfix's table then (TABLE: its
+# action, "" for none).
+fleet_alice_after() # ACTION LOG-TAIL TABLE
+{
+	nl_wait_until 50 grep -q "action $1 principal=sasl:$MLAB_ALICE rule=crowdsec$2" "$MTA_DAEMON_LOG" ||
+		fail "no $1 of alice: $(grep crowdsec "$MTA_DAEMON_LOG" | tail -n 2)"
+	expect_eq "the table after the $1" "$3" \
+		"$(awk -v k="$MLAB_ALICE" '$1 == k { print $2 }' "$MLAB_POSTFIX_DIR/smtpguard_sasl_access")"
+	expect_eq "$1 audited" "$1 crowdsec" "$(jq -r --arg p "sasl:$MLAB_ALICE" --arg a "$1" \
+		'select(.target == $p and .action == $a) | "\(.action) \(.params.rule)"' "$T/audit.log")"
+}
+
 # A hold decision in the smtpguard_account scope contains the account on the
 # server that hosts it (the Postfix lab's): its SASL login held in Postfix's
 # table, audited; one for an account the server lacks is counted
@@ -405,12 +418,7 @@ test_fleet_hold()
 		cs_cscli decisions add --scope smtpguard_account --value "$a" --type hold \
 			--duration 1h --reason sgt-stolen >/dev/null 2>&1 || fail "cscli decisions add $a"
 	done
-	nl_wait_until 50 grep -q "action contain principal=sasl:$MLAB_ALICE rule=crowdsec" "$MTA_DAEMON_LOG" ||
-		fail "alice not contained: $(grep crowdsec "$MTA_DAEMON_LOG" | tail -n 2)"
-	expect_eq "the table" "HOLD" \
-		"$(awk -v k="$MLAB_ALICE" '$1 == k { print $2 }' "$MLAB_POSTFIX_DIR/smtpguard_sasl_access")"
-	expect_eq "audited" "contain crowdsec" "$(jq -r --arg p "sasl:$MLAB_ALICE" \
-		'select(.target == $p and .action == "contain") | "\(.action) \(.params.rule)"' "$T/audit.log")"
+	fleet_alice_after contain "" HOLD
 	nl_wait_until 30 fleet_hold_metric_is 'smtpguard_crowdsec_decisions_skipped_total{reason="not_hosted"}' 1 ||
 		fail "not_hosted: $(mta_metric 'smtpguard_crowdsec_decisions_skipped_total{reason="not_hosted"}')"
 	expect_eq "accounts held by the fleet" 1 \
@@ -418,10 +426,5 @@ test_fleet_hold()
 
 	cs_cscli decisions delete --value "$held" >/dev/null 2>&1 ||
 		fail "cscli decisions delete"
-	nl_wait_until 50 grep -q "action release principal=sasl:$MLAB_ALICE rule=crowdsec: its hold deleted at the LAPI" "$MTA_DAEMON_LOG" ||
-		fail "alice not released: $(grep crowdsec "$MTA_DAEMON_LOG" | tail -n 2)"
-	expect_eq "table after the delete" "" \
-		"$(awk -v k="$MLAB_ALICE" '$1 == k' "$MLAB_POSTFIX_DIR/smtpguard_sasl_access")"
-	expect_eq "release audited" "release crowdsec" "$(jq -r --arg p "sasl:$MLAB_ALICE" \
-		'select(.target == $p and .action == "release") | "\(.action) \(.params.rule)"' "$T/audit.log")"
+	fleet_alice_after release ": its hold deleted at the LAPI" ""
 }

@@ -70,6 +70,19 @@ subsections()
 	     sub_ != "" { print sub_ "\t" $0 }' "$1"
 }
 
+# A check's verdict: not ok when it found nothing to check (FOUND is 0:
+# NONE says so) or problems, one a line in $TMP/out (PROBLEMS sums them up).
+verdict() # NAME FOUND NONE PROBLEMS
+{
+	if [ "$2" -eq 0 ]; then
+		not_ok "$1" "$3"
+	elif [ -s "$TMP/out" ]; then
+		not_ok "$1" "$4" "$TMP/out"
+	else
+		ok "$1"
+	fi
+}
+
 test_render()
 {
 	local name=render scd page
@@ -124,13 +137,8 @@ test_commands()
 		grep -qxF "$cmd" "$TMP/cli" ||
 			echo "$cmd: documented in $PAGE8 but not a command of smtpguard --help" >>"$TMP/out"
 	done <"$TMP/documented"
-	if [ ! -s "$TMP/cli" ]; then
-		not_ok $name "smtpguard --help lists no command"
-	elif [ -s "$TMP/out" ]; then
-		not_ok $name "the commands of smtpguard(8) are not the CLI's" "$TMP/out"
-	else
-		ok $name
-	fi
+	verdict $name "$(wc -l <"$TMP/cli")" "smtpguard --help lists no command" \
+		"the commands of smtpguard(8) are not the CLI's"
 }
 
 # The options of CMD's --help as "CMD<tab>--long" and "CMD<tab>-s", from its
@@ -174,13 +182,8 @@ test_options()
 		!(($1, $2) in entry) {
 			print "smtpguard " $1 " " $2 ": no entry in its subsection of " page
 		}' "$TMP/subs" "$TMP/opts" >"$TMP/out"
-	if [ "$n" -eq 0 ]; then
-		not_ok $name "no option found in any smtpguard CMD --help"
-	elif [ -s "$TMP/out" ]; then
-		not_ok $name "$(wc -l <"$TMP/out") of $n options are not documented" "$TMP/out"
-	else
-		ok $name
-	fi
+	verdict $name "$n" "no option found in any smtpguard CMD --help" \
+		"$(wc -l <"$TMP/out") of $n options are not documented"
 }
 
 # The entries of the KEYS subsections ("HEADING<tab>line", $TMP/subs) against the
@@ -234,13 +237,8 @@ test_config_keys()
 	"$KEYS_TOOL" >"$TMP/keys" || { not_ok $name "$KEYS_TOOL failed"; return; }
 	n=$(wc -l <"$TMP/keys")
 	check_keys >"$TMP/out"
-	if [ "$n" -eq 0 ]; then
-		not_ok $name "$KEYS_TOOL printed no key"
-	elif [ -s "$TMP/out" ]; then
-		not_ok $name "$(wc -l <"$TMP/out") problem(s) with the $n keys" "$TMP/out"
-	else
-		ok $name
-	fi
+	verdict $name "$n" "$KEYS_TOOL printed no key" \
+		"$(wc -l <"$TMP/out") problem(s) with the $n keys"
 }
 
 # Each "Example: key = value" of the KEYS entries of smtpguard.conf(5) under its
@@ -307,13 +305,8 @@ test_metrics()
 		comm -13 "$TMP/exported" "$TMP/documented" |
 			sed "s|\$|: documented in $PAGE8, but not exported by $src|"
 	} >"$TMP/out"
-	if [ ! -s "$TMP/exported" ]; then
-		not_ok $name "no metric name found in $src"
-	elif [ -s "$TMP/out" ]; then
-		not_ok $name "$(wc -l <"$TMP/out") metric(s) out of step" "$TMP/out"
-	else
-		ok $name
-	fi
+	verdict $name "$(wc -l <"$TMP/exported")" "no metric name found in $src" \
+		"$(wc -l <"$TMP/out") metric(s) out of step"
 }
 
 test_render
