@@ -481,28 +481,26 @@ int sg_fleetpush_render(FILE *f)
 	int i;
 
 	pthread_mutex_lock(&P.lock);
-	family(f, "smtpguard_crowdsec_alerts_pushed_total", "counter",
-	       "Alerts (bans and holds this server made) delivered to the CrowdSec Local API.");
-	sample_u64(f, "smtpguard_crowdsec_alerts_pushed_total", NO_LABELS, P.sent);
-	family(f, "smtpguard_crowdsec_push_failures_total", "counter",
-	       "Pushes to the CrowdSec Local API that failed (LAPI down, an error, a refused "
-	       "login); each is retried with back-off.");
-	sample_u64(f, "smtpguard_crowdsec_push_failures_total", NO_LABELS, P.failures);
-	family(f, "smtpguard_crowdsec_login_refused_total", "counter",
-	       "Logins of [crowdsec] machine_id the Local API refused: a wrong machine or "
-	       "password.");
-	sample_u64(f, "smtpguard_crowdsec_login_refused_total", NO_LABELS, P.refused);
+	family_u64(f, "smtpguard_crowdsec_alerts_pushed_total", "counter",
+		   "Alerts (bans and holds this server made) delivered to the CrowdSec Local API.",
+		   P.sent);
+	family_u64(f, "smtpguard_crowdsec_push_failures_total", "counter",
+		   "Pushes to the CrowdSec Local API that failed (LAPI down, an error, a refused "
+		   "login); each is retried with back-off.",
+		   P.failures);
+	family_u64(f, "smtpguard_crowdsec_login_refused_total", "counter",
+		   "Logins of [crowdsec] machine_id the Local API refused: a wrong machine or "
+		   "password.",
+		   P.refused);
 	family(f, "smtpguard_crowdsec_alerts_dropped_total", "counter",
 	       "Alerts never delivered: the queue was full, or their decision ended first.");
 	for (i = 0; i < DROPPED__MAX; i++)
 		sample_u64(f, "smtpguard_crowdsec_alerts_dropped_total",
 			   LABELS({ "reason", dropped_names[i] }), P.dropped[i]);
-	family(f, "smtpguard_crowdsec_push_queue", "gauge",
-	       "Alerts waiting to be pushed to the CrowdSec Local API.");
-	sample_u64(f, "smtpguard_crowdsec_push_queue", NO_LABELS, P.n);
-	family(f, "smtpguard_crowdsec_push_last_success_timestamp_seconds", "gauge",
-	       "When alerts were last delivered to the CrowdSec Local API (0: never).");
-	sample_u64(f, "smtpguard_crowdsec_push_last_success_timestamp_seconds", NO_LABELS,
+	family_u64(f, "smtpguard_crowdsec_push_queue", "gauge",
+		   "Alerts waiting to be pushed to the CrowdSec Local API.", P.n);
+	family_u64(f, "smtpguard_crowdsec_push_last_success_timestamp_seconds", "gauge",
+		   "When alerts were last delivered to the CrowdSec Local API (0: never).",
 		   (__u64)P.last_sent);
 	pthread_mutex_unlock(&P.lock);
 	return ferror(f) ? -EIO : 0;
