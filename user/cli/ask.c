@@ -102,28 +102,3 @@ json_t *sg_ask_daemon(const struct sg_config *c, const char *path_and_query, cha
 	return v;
 }
 
-int sg_ask_escape(const char *s, char *out, size_t len)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	const unsigned char *p = (const unsigned char *)s;
-	size_t n = 0;
-
-	for (; *p; p++) {
-		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		    (*p >= '0' && *p <= '9') || strchr("-._~", *p)) {
-			if (n + 1 >= len)
-				return -ENAMETOOLONG;
-			out[n++] = (char)*p;
-			continue;
-		}
-		if (n + 3 >= len)
-			return -ENAMETOOLONG;
-		out[n++] = '%';
-		out[n++] = hex[*p >> 4];
-		out[n++] = hex[*p & 15];
-	}
-	if (n >= len)
-		return -ENAMETOOLONG;
-	out[n] = '\0';
-	return 0;
-}

@@ -23,7 +23,4 @@
 json_t *sg_ask_daemon(const struct sg_config *c, const char *path_and_query, char *why,
 		      size_t whylen);
 
-/* s percent-encoded for a query string; -ENAMETOOLONG when it does not fit in len. */
-int sg_ask_escape(const char *s, char *out, size_t len);
-
 #endif

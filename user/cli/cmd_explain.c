@@ -447,7 +447,7 @@ static int explain_mail(const char *id, int json)
 	if (!c)
 		return sg_fail("%s", strerror(ENOMEM));
 	sg_config_cli(c);
-	if (sg_ask_escape(id, arg, sizeof(arg))) {
+	if (sg_query_escape(id, arg, sizeof(arg))) {
 		snprintf(why, sizeof(why), "%s", strerror(ENAMETOOLONG));
 	} else {
 		snprintf(path, sizeof(path), "/explain?principal=%s", arg);

@@ -578,3 +578,29 @@ char *sg_log_value(const char *s, char *buf, size_t len)
 	buf[n + 2] = '\0';
 	return buf;
 }
+
+int sg_query_escape(const char *s, char *out, size_t len)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = 0;
+
+	for (; *p; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || strchr("-._~", *p)) {
+			if (n + 1 >= len)
+				return -ENAMETOOLONG;
+			out[n++] = (char)*p;
+			continue;
+		}
+		if (n + 3 >= len)
+			return -ENAMETOOLONG;
+		out[n++] = '%';
+		out[n++] = hex[*p >> 4];
+		out[n++] = hex[*p & 15];
+	}
+	if (n >= len)
+		return -ENAMETOOLONG;
+	out[n] = '\0';
+	return 0;
+}

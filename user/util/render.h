@@ -147,6 +147,9 @@ char *sg_printable(const char *s, char *buf, size_t len);
  */
 char *sg_log_value(const char *s, char *buf, size_t len);
 
+/* s percent-encoded for a URL's query string; -ENAMETOOLONG when it does not fit in len. */
+int sg_query_escape(const char *s, char *out, size_t len);
+
 /* Print a JSON value to f followed by a newline; -EIO on failure. */
 int sg_json_print(FILE *f, json_t *v);
 
