@@ -20,7 +20,10 @@
 #                            hosting customer's local mail() flood, contained
 #                            by UID, pushes nothing: a UID names someone else
 #                            on another server. An operator's hold from the
-#                            LAPI, applied here, is not pushed back
+#                            LAPI, applied here, is not pushed back; a root
+#                            `smtpguard release` of it deletes the fleet's
+#                            holds on that account at the LAPI (nothing
+#                            else), a customer's is refused and deletes none
 #   fleetpush_propagation    two servers (fleet.sh's), one LAPI: a scanner A bans
 #                            by its SYN rate is dropped at XDP by server B
 #                            within one of B's pull intervals and a tick
@@ -261,8 +264,55 @@ fp_local_hold()
 		"$(awk -v k="$MLAB_INFO" '$1 == k { print $2 }' "$MLAB_POSTFIX_DIR/smtpguard_sasl_access")"
 }
 
+# The fleet's holds on an account at the LAPI, as "type value" lines.
+fp_holds() # ACCOUNT
+{
+	cs_cscli decisions list --scope smtpguard_account -o json 2>/dev/null |
+		jq -r --arg v "$1" '.[]?.decisions[]? | select(.value == $v) | "\(.type) \(.value)"'
+}
+
+# Every decision at the LAPI, as sorted "type scope value" lines.
+fp_all_decisions()
+{
+	cs_decisions_json | jq -r '.[]?.decisions[]? | "\(.type) \(.scope) \(.value)"' | sort
+}
+
+# A human's release of alice, held here by the fleet (fp_fleet_hold): a
+# customer's try is refused and deletes nothing; root's deletes the fleet's
+# holds on her at the LAPI, and nothing else, so that the other servers
+# release her at their next pull, not at the end of the hold.
+fp_release()
+{
+	local user uid gid out rc=0 before m=smtpguard_crowdsec_releases_pushed_total
+
+	# Another account's hold and the bans pushed before: left as they are.
+	cs_cscli decisions add --scope smtpguard_account --value "other@elsewhere.test" --type hold \
+		--duration 1h >/dev/null 2>&1 || fail "cscli decisions add (other)"
+	expect_eq "alice's hold before" "hold $MLAB_ALICE" "$(fp_holds "$MLAB_ALICE")"
+	before=$(fp_all_decisions | grep -vx "hold smtpguard_account $MLAB_ALICE")
+
+	user=$(mlab_add_local_user rel) || fail "no local user"
+	uid=$(id -u "$user") || fail "no uid for $user"
+	gid=$(id -g "$user")
+	out=$(mlab_in_host_etc setpriv --reuid="$uid" --regid="$gid" --clear-groups -- \
+		env -i SMTPGUARD_CONFIG="$MTA_CONF" "$SG_BIN" release "$MLAB_ALICE" 2>&1) || rc=$?
+	expect_eq "a customer's release: exit status" 1 "$rc"
+	expect_eq "its message" "smtpguard: must be run as root (the BPF maps are root's)" "$out"
+	expect_eq "alice's hold after the customer's try" "hold $MLAB_ALICE" "$(fp_holds "$MLAB_ALICE")"
+
+	mta_sg release "$MLAB_ALICE" >"$T/release.out" 2>&1 || fail "release: $(cat "$T/release.out")"
+	nl_wait_until 100 mta_is 1 mta_metric "$m" || fail "releases pushed: $(mta_metric "$m"), \
+failed pushes: $(mta_metric smtpguard_crowdsec_push_failures_total): $(grep crowdsec: "$MTA_DAEMON_LOG" | tail -n 2)"
+	expect_eq "alice's holds at the LAPI after the release" "" "$(fp_holds "$MLAB_ALICE")"
+	expect_eq "the other decisions" "$before" "$(fp_all_decisions)"
+	expect_eq "queued" 0 "$(mta_metric smtpguard_crowdsec_push_queue)"
+	# The customer's try pushed nothing: this one release only.
+	expect_eq "releases counted" 1 "$(mta_metric smtpguard_mta_releases_total)"
+}
+
 # One mail lab for the mail server's pushes, in turn: the guesser (its ban
-# pushed once the password is right), the containments, the fleet's hold.
+# pushed once the password is right), the containments, the fleet's hold,
+# a human's release of it.
 test_fleetpush_mail()
 {
 	fp_for_test "wrong-password" "client_ips = 3" "[bruteforce]" "auth_failures = 3" \
@@ -274,6 +324,7 @@ test_fleetpush_mail()
 	fp_contained
 	fp_fleet_hold
 	fp_local_hold
+	fp_release
 }
 
 # SYNs from ADDR (an address of $NS_NET's) to this server's submission port: COUNT of them.

@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include "core/alert.h"
+#include "core/mailrec.h"
 #include "util/parse.h"
 
 #define T0 1795440000
@@ -131,6 +132,32 @@ static void test_hold_escaped(void **state)
 	json_decref(ev);
 }
 
+/*
+ * A human's release: the DELETE of that account's holds only (scope, value
+ * and type each an exact filter), the escaped login percent-encoded, and
+ * room for the longest login.
+ */
+static void test_release_path(void **state)
+{
+	char path[SG_ALERT_RELEASE_PATH_MAX], login[SG_MTA_LOGIN_MAX + 1];
+	struct sg_alert a;
+
+	assert_int_equal(sg_alert_release(&a, "ev\"il&type=ban\xff@example.org", 7200, T0), 0);
+	assert_string_equal(a.type, "release");
+	assert_int_equal(a.until, T0 + 7200);
+	assert_int_equal(sg_alert_release_path(&a, path, sizeof(path)), 0);
+	assert_string_equal(path, "/v1/decisions?scopes=smtpguard_account"
+				  "&value=ev%5Cx22il%26type%3Dban%5Cxff%40example.org&type=hold");
+	assert_int_equal(sg_alert_release_path(&a, path, 40), -ENAMETOOLONG);
+	sg_alert_free(&a);
+
+	memset(login, 0x01, sizeof(login) - 1);
+	login[sizeof(login) - 1] = '\0';
+	assert_int_equal(sg_alert_release(&a, login, 60, T0), 0);
+	assert_int_equal(sg_alert_release_path(&a, path, sizeof(path)), 0);
+	sg_alert_free(&a);
+}
+
 static void test_bad_rule(void **state)
 {
 	struct sg_ban_key key = key_of("198.51.100.7");
@@ -145,9 +172,8 @@ static void test_bad_rule(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_ban_ip),
-		cmocka_unit_test(test_ban_range),
-		cmocka_unit_test(test_hold_escaped),
+		cmocka_unit_test(test_ban_ip),	     cmocka_unit_test(test_ban_range),
+		cmocka_unit_test(test_hold_escaped), cmocka_unit_test(test_release_path),
 		cmocka_unit_test(test_bad_rule),
 	};
 

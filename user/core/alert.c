@@ -99,15 +99,40 @@ int sg_alert_ban(struct sg_alert *a, const char *rule, const struct sg_ban_key *
 	return fill(a, rule, for_s, evidence, now);
 }
 
+/* a of type on the mail account login, in the account scope. */
+static int on_account(struct sg_alert *a, const char *type, const char *login)
+{
+	memset(a, 0, sizeof(*a));
+	a->type = type;
+	a->scope = SG_ALERT_SCOPE_ACCOUNT;
+	return sg_escape_id(login, a->value, sizeof(a->value)) < 0 ? -EINVAL : 0;
+}
+
 int sg_alert_hold(struct sg_alert *a, const char *rule, const char *login, __u64 for_s,
 		  const json_t *evidence, time_t now)
 {
-	memset(a, 0, sizeof(*a));
-	a->type = SG_ALERT_TYPE_HOLD;
-	a->scope = SG_ALERT_SCOPE_ACCOUNT;
-	if (sg_escape_id(login, a->value, sizeof(a->value)) < 0)
+	return on_account(a, SG_ALERT_TYPE_HOLD, login) ?: fill(a, rule, for_s, evidence, now);
+}
+
+int sg_alert_release(struct sg_alert *a, const char *login, __u64 for_s, time_t now)
+{
+	if (on_account(a, SG_ALERT_TYPE_RELEASE, login))
 		return -EINVAL;
-	return fill(a, rule, for_s, evidence, now);
+	a->at = now;
+	a->until = now + (time_t)for_s;
+	return 0;
+}
+
+int sg_alert_release_path(const struct sg_alert *a, char *buf, size_t len)
+{
+	char value[3 * sizeof(a->value)];
+	int err = sg_query_escape(a->value, value, sizeof(value));
+
+	/* The delete filters of CrowdSec 1.4.6: scopes, value and type, each an exact match. */
+	if (!err && (size_t)snprintf(buf, len, "/v1/decisions?scopes=%s&value=%s&type=%s",
+				     SG_ALERT_SCOPE_ACCOUNT, value, SG_ALERT_TYPE_HOLD) >= len)
+		err = -ENAMETOOLONG;
+	return err;
 }
 
 static void rfc3339(time_t t, char *buf, size_t len)

@@ -24,10 +24,11 @@
 #define SG_ALERT_SCENARIO_PREFIX "smtpguard/"
 #define SG_ALERT_SCOPE_ACCOUNT	 "smtpguard_account"
 #define SG_ALERT_TYPE_HOLD	 "hold"
+#define SG_ALERT_TYPE_RELEASE	 "release" /* not an alert: see sg_alert_release */
 
 struct sg_alert {
 	char scenario[64];
-	const char *type;  /* "ban" or SG_ALERT_TYPE_HOLD */
+	const char *type;  /* "ban", SG_ALERT_TYPE_HOLD or SG_ALERT_TYPE_RELEASE */
 	const char *scope; /* "Ip", "Range" or SG_ALERT_SCOPE_ACCOUNT */
 	char value[SG_ESCAPED_LEN(SG_PRINCIPAL_MAX)];
 	time_t at;    /* when smtpguard decided (the wall clock) */
@@ -49,6 +50,24 @@ int sg_alert_ban(struct sg_alert *a, const char *rule, const struct sg_ban_key *
 /* A hold of the mail account login (as the client sent it) for for_s; as sg_alert_ban. */
 int sg_alert_hold(struct sg_alert *a, const char *rule, const char *login, __u64 for_s,
 		  const json_t *evidence, time_t now);
+
+/*
+ * Not an alert: a human's release of the mail account login, asked at now,
+ * for the LAPI to delete the fleet's holds on it (DELETE
+ * sg_alert_release_path). Queued with the alerts, in order, it goes after
+ * a hold pushed before it; for_s: how long it matters (a pushed hold's
+ * length, [crowdsec] hold). -EINVAL for a login too long.
+ */
+int sg_alert_release(struct sg_alert *a, const char *login, __u64 for_s, time_t now);
+
+/*
+ * The path and query of DELETE /v1/decisions for release a: the decisions
+ * of type hold in the account scope on a's account, no other type, scope
+ * or value. SG_ALERT_RELEASE_PATH_MAX is room for any; -ENAMETOOLONG when
+ * len is short.
+ */
+#define SG_ALERT_RELEASE_PATH_MAX (3 * sizeof(((struct sg_alert *)0)->value) + 128)
+int sg_alert_release_path(const struct sg_alert *a, char *buf, size_t len);
 
 /*
  * a as one alert of POST /v1/alerts at now: its decision's duration is what

@@ -77,6 +77,8 @@ static int fleet_hold(void *ctx, const char *account, const char *scenario, int 
 	json_decref(was);
 	if (ret == -ENOENT)
 		return 0;
+	/* Released by the fleet, not a human: the state's next reading must not push it back. */
+	p->contained = 0;
 	sg_escape_id(id, safe, sizeof(safe));
 	if (ret)
 		sg_error("crowdsec: releasing %s: %s", safe, *err ? err : strerror(-ret));

@@ -38,7 +38,7 @@ static struct pusher {
 	struct sg_alert q[SG_FLEETPUSH_QUEUE];
 	size_t head, n;
 	time_t retry_at; /* the monotonic clock's: the next post after a failure */
-	__u64 sent, failures, refused, dropped[DROPPED__MAX];
+	__u64 sent, released, failures, refused, dropped[DROPPED__MAX];
 	time_t last_sent; /* the wall clock's */
 } P = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
@@ -81,6 +81,11 @@ static void pop(size_t k)
 		P.head = (P.head + 1) % SG_FLEETPUSH_QUEUE;
 		P.n--;
 	}
+}
+
+static int is_release(const struct sg_alert *a)
+{
+	return !strcmp(a->type, SG_ALERT_TYPE_RELEASE);
 }
 
 static void enqueue(struct sg_alert *a)
@@ -168,9 +173,36 @@ void sg_fleetpush_contain(const char *principal, const char *rule, const json_t 
 	json_decref(e);
 }
 
+void sg_fleetpush_release(const char *principal)
+{
+	size_t sasl = strlen(SG_MAIL_SASL);
+	struct sg_alert a;
+	__u64 hold_ns;
+
+	if (!pushing() || strncmp(principal, SG_MAIL_SASL, sasl))
+		return;
+	pthread_mutex_lock(&P.lock);
+	hold_ns = P.set.hold_ns;
+	pthread_mutex_unlock(&P.lock);
+	if (!sg_alert_release(&a, principal + sasl, hold_ns / SG_NS_PER_SEC, time(NULL)))
+		enqueue(&a);
+}
+
+/* Those at the head whose decision ended go, delivered or not. */
+static void drop_expired(void)
+{
+	time_t now = time(NULL);
+
+	while (P.n && at(0)->until <= now) {
+		pop(1);
+		P.dropped[DROPPED_EXPIRED]++;
+	}
+}
+
 /*
- * The first alerts of the queue as one POST's body, *k of them taken (those
- * whose decision ended are in it no longer, and counted). NULL: none to send.
+ * The first alerts of the queue, up to a release, as one POST's body, *k
+ * of them taken (those whose decision ended are in it no longer, and
+ * counted). NULL: none to send.
  */
 static json_t *take(size_t *k, size_t *expired)
 {
@@ -178,13 +210,8 @@ static json_t *take(size_t *k, size_t *expired)
 	time_t now = time(NULL);
 	size_t i;
 
-	/* Those at the head whose decision ended go, delivered or not. */
-	while (P.n && at(0)->until <= now) {
-		pop(1);
-		P.dropped[DROPPED_EXPIRED]++;
-	}
 	*expired = 0;
-	for (i = 0; i < P.n && i < SG_FLEETPUSH_BATCH; i++) {
+	for (i = 0; i < P.n && i < SG_FLEETPUSH_BATCH && !is_release(at(i)); i++) {
 		a = sg_alert_json(at(i), now);
 		if (a)
 			json_array_append_new(arr, a);
@@ -259,14 +286,20 @@ static int login(struct link *l, struct sg_lapi_reply *r)
 	return !err ? 0 : r->kind == SG_LAPI_AUTH ? -EACCES : -EIO;
 }
 
-/* POST /v1/alerts with the JWT: 0, or -EACCES when it no longer holds, -EIO. */
-static int post(struct link *l, const json_t *alerts, struct sg_lapi_reply *r)
+/* What a post of the queue's head sends: POST /v1/alerts, or a release's DELETE. */
+struct request {
+	const char *method, *path;
+	const json_t *body;
+};
+
+/* req with the JWT: 0, or -EACCES when it no longer holds, -EIO. */
+static int post(struct link *l, const struct request *req, struct sg_lapi_reply *r)
 {
 	char auth[4096];
 	int err;
 
 	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", l->token);
-	err = sg_lapi_call(l->api, "POST", "/v1/alerts", auth, alerts, r);
+	err = sg_lapi_call(l->api, req->method, req->path, auth, req->body, r);
 	json_decref(r->json);
 	r->json = NULL;
 	return !err ? 0 : r->kind == SG_LAPI_AUTH ? -EACCES : -EIO;
@@ -274,13 +307,16 @@ static int post(struct link *l, const json_t *alerts, struct sg_lapi_reply *r)
 
 /* --- the thread ---------------------------------------------------------------------- */
 
-/* After a post: k taken alerts delivered (ok) or to retry; the counters and the back-off. */
-static void settle(struct link *l, size_t k, size_t expired, int ok, int refused)
+/*
+ * After a post: k taken alerts (or a release) delivered (ok), counted into
+ * *delivered, or to retry; the counters and the back-off.
+ */
+static void settle(struct link *l, __u64 *delivered, size_t k, size_t expired, int ok, int refused)
 {
 	pthread_mutex_lock(&P.lock);
 	if (ok) {
 		pop(k);
-		P.sent += k - expired;
+		*delivered += k - expired;
 		P.dropped[DROPPED_EXPIRED] += expired;
 		if (k > expired)
 			P.last_sent = time(NULL);
@@ -297,7 +333,8 @@ static void settle(struct link *l, size_t k, size_t expired, int ok, int refused
 }
 
 /* One post of the queue's head, logging in first when needed. */
-static void deliver(struct link *l, const json_t *alerts, size_t k, size_t expired)
+static void deliver(struct link *l, const struct request *req, __u64 *delivered, size_t k,
+		    size_t expired)
 {
 	struct sg_lapi_reply r = {};
 	int err = -EIO;
@@ -307,18 +344,50 @@ static void deliver(struct link *l, const json_t *alerts, size_t k, size_t expir
 	else
 		err = login(l, &r);
 	if (!err) {
-		err = post(l, alerts, &r);
+		err = post(l, req, &r);
 		/* The JWT no longer holds (the LAPI restarted with a new secret): log in again. */
 		if (err == -EACCES) {
 			free(l->token);
 			l->token = NULL;
 			err = login(l, &r);
 			if (!err)
-				err = post(l, alerts, &r);
+				err = post(l, req, &r);
 		}
 	}
 	tell(l, !err ? SAID_NOTHING : err == -EACCES ? SAID_REFUSED : SAID_FAILING, r.error);
-	settle(l, k, expired, !err, err == -EACCES);
+	settle(l, delivered, k, expired, !err, err == -EACCES);
+}
+
+_Static_assert(SG_ALERT_RELEASE_PATH_MAX <= SG_LAPI_PATH_MAX, "a release's path fits a call");
+
+/*
+ * Under lock, the queue's head due: a release, sent alone (it unlocks),
+ * or the alerts before the next one.
+ */
+static void send_head(struct link *l)
+{
+	char path[SG_ALERT_RELEASE_PATH_MAX];
+	struct request req = { "POST", "/v1/alerts", NULL };
+	size_t k, expired;
+	json_t *alerts;
+
+	drop_expired();
+	if (P.n && is_release(at(0))) {
+		/* Room for any (alert.h): it cannot fail. */
+		sg_alert_release_path(at(0), path, sizeof(path));
+		pthread_mutex_unlock(&P.lock);
+		req = (struct request){ "DELETE", path, NULL };
+		deliver(l, &req, &P.released, 1, 0);
+		return;
+	}
+	alerts = take(&k, &expired);
+	pthread_mutex_unlock(&P.lock);
+	req.body = alerts;
+	if (alerts)
+		deliver(l, &req, &P.sent, k, expired);
+	else
+		settle(l, &P.sent, k, expired, 1, 0);
+	json_decref(alerts);
 }
 
 /* Under lock: the settings into l when they changed, a new connection and login then. */
@@ -375,8 +444,6 @@ static void log_in_early(struct link *l)
 static void *run(void *arg)
 {
 	struct link l = {};
-	size_t k, expired;
-	json_t *alerts;
 
 	pthread_mutex_lock(&P.lock);
 	for (;;) {
@@ -390,13 +457,7 @@ static void *run(void *arg)
 			pthread_mutex_lock(&P.lock);
 			continue;
 		}
-		alerts = take(&k, &expired);
-		pthread_mutex_unlock(&P.lock);
-		if (alerts)
-			deliver(&l, alerts, k, expired);
-		else
-			settle(&l, k, expired, 1, 0);
-		json_decref(alerts);
+		send_head(&l);
 		pthread_mutex_lock(&P.lock);
 	}
 	pthread_mutex_unlock(&P.lock);
@@ -484,6 +545,10 @@ int sg_fleetpush_render(FILE *f)
 	family_u64(f, "smtpguard_crowdsec_alerts_pushed_total", "counter",
 		   "Alerts (bans and holds this server made) delivered to the CrowdSec Local API.",
 		   P.sent);
+	family_u64(f, "smtpguard_crowdsec_releases_pushed_total", "counter",
+		   "Human releases of mail accounts delivered to the CrowdSec Local API, each "
+		   "deleting the fleet's holds on its account.",
+		   P.released);
 	family_u64(f, "smtpguard_crowdsec_push_failures_total", "counter",
 		   "Pushes to the CrowdSec Local API that failed (LAPI down, an error, a refused "
 		   "login); each is retried with back-off.",
@@ -498,7 +563,7 @@ int sg_fleetpush_render(FILE *f)
 		sample_u64(f, "smtpguard_crowdsec_alerts_dropped_total",
 			   LABELS({ "reason", dropped_names[i] }), P.dropped[i]);
 	family_u64(f, "smtpguard_crowdsec_push_queue", "gauge",
-		   "Alerts waiting to be pushed to the CrowdSec Local API.", P.n);
+		   "Alerts and releases waiting to be pushed to the CrowdSec Local API.", P.n);
 	family_u64(f, "smtpguard_crowdsec_push_last_success_timestamp_seconds", "gauge",
 		   "When alerts were last delivered to the CrowdSec Local API (0: never).",
 		   (__u64)P.last_sent);

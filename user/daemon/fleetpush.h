@@ -62,6 +62,15 @@ void sg_fleetpush_ban(const char *rule, const struct sg_ban_key *key, __u64 for_
 void sg_fleetpush_contain(const char *principal, const char *rule, const json_t *done,
 			  const json_t *evidence);
 
+/*
+ * A human's release of principal (`smtpguard release`, seen in the state
+ * file: daemon/mailguard.c): when it is a mail account, the fleet's holds
+ * on it deleted at the LAPI (DELETE /v1/decisions: that account's holds
+ * only), queued after the alerts before it, so that the other servers
+ * release it at their next pull, not at the end of [crowdsec] hold.
+ */
+void sg_fleetpush_release(const char *principal);
+
 /* The pushes' metrics (smtpguard_crowdsec_push_*); -EIO when f fails. */
 int sg_fleetpush_render(FILE *f);
 

@@ -11,6 +11,7 @@
 #include "host/attrib.h"
 #include "mail/contain.h"
 #include "daemon/dryrun.h"
+#include "daemon/fleetpush.h"
 #include "daemon/mailcampaign.h"
 #include "mail/logsource.h"
 #include "daemon/mailguard.h"
@@ -199,15 +200,15 @@ static void sync_state(struct sg_mailguard *g, const struct sg_config *c, time_t
 		if (!p)
 			continue;
 		rel = json_object_get(e, "released");
-		if (rel) {
-			if (p->contained)
-				g->releases++;
-			p->contained = 0;
+		/* Not the fleet's (fleet.c clears contained): a human's, the fleet's too. */
+		if (rel && p->contained) {
+			g->releases++;
+			sg_fleetpush_release(raw);
+		}
+		if (rel)
 			p->released_until = (time_t)json_integer_value(rel) +
 					    c->detect.release_grace_ns / SG_NS_PER_SEC;
-		} else {
-			p->contained = 1;
-		}
+		p->contained = !rel;
 	}
 	/* Steps a crash or a failure left, ours or the CLI's: carried on when due. */
 	g->resume_at = sg_clog_state_due(s);

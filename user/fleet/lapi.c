@@ -156,13 +156,17 @@ static void parse(struct sg_lapi_reply *r, const struct body *b, const char *met
 int sg_lapi_call(struct sg_lapi *l, const char *method, const char *path, const char *auth,
 		 const json_t *body, struct sg_lapi_reply *r)
 {
-	char url[SG_CROWDSEC_URL_MAX + 512], *text = NULL;
+	char url[SG_CROWDSEC_URL_MAX + SG_LAPI_PATH_MAX], *text = NULL;
 	struct curl_slist *hdrs = NULL;
 	struct body b = {};
 	CURLcode rc;
 
 	memset(r, 0, sizeof(*r));
-	snprintf(url, sizeof(url), "%s%s", l->url, path);
+	if ((size_t)snprintf(url, sizeof(url), "%s%s", l->url, path) >= sizeof(url)) {
+		snprintf(r->error, sizeof(r->error), "%s %.120s...: the path is too long", method,
+			 path);
+		return -ENAMETOOLONG;
+	}
 	hdrs = curl_slist_append(hdrs, "Accept: application/json");
 	if (auth)
 		hdrs = curl_slist_append(hdrs, auth);

@@ -22,6 +22,7 @@
 #define SG_LAPI_CONNECT_TIMEOUT_S 5
 #define SG_LAPI_TIMEOUT_S	  30
 #define SG_LAPI_REPLY_MAX	  (64u << 20) /* a startup stream of 100,000 decisions is ~20 MB */
+#define SG_LAPI_PATH_MAX	  16384	      /* a path and query sg_lapi_call takes */
 
 /* Why a request failed: smtpguard_crowdsec_errors_total{kind}. */
 #define SG_LAPI_ERRORS(X)                                                                          \
@@ -51,7 +52,8 @@ void sg_lapi_close(struct sg_lapi *l);
 /*
  * METHOD url+path with the header auth ("X-Api-Key: ..." or "Authorization:
  * Bearer ..."; NULL: none) and body as JSON (NULL: none). Fills r; returns
- * 0 when r->kind is SG_LAPI_OK, else -EIO. r->json is set on any status
+ * 0 when r->kind is SG_LAPI_OK, else -EIO (-ENAMETOOLONG, nothing sent, for
+ * a path over SG_LAPI_PATH_MAX). r->json is set on any status
  * whose body is JSON, so that a 4xx's message can be said.
  */
 int sg_lapi_call(struct sg_lapi *l, const char *method, const char *path, const char *auth,
