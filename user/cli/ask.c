@@ -101,4 +101,3 @@ json_t *sg_ask_daemon(const struct sg_config *c, const char *path_and_query, cha
 		errno = err;
 	return v;
 }
-
