@@ -23,7 +23,10 @@
 #                            LAPI, applied here, is not pushed back; a root
 #                            `smtpguard release` of it deletes the fleet's
 #                            holds on that account at the LAPI (nothing
-#                            else), a customer's is refused and deletes none
+#                            else), a customer's is refused and deletes none;
+#                            a release queued behind its account's hold (the
+#                            login refused meanwhile) goes after it, and the
+#                            hold is gone
 #   fleetpush_propagation    two servers (fleet.sh's), one LAPI: a scanner A bans
 #                            by its SYN rate is dropped at XDP by server B
 #                            within one of B's pull intervals and a tick
@@ -310,9 +313,45 @@ failed pushes: $(mta_metric smtpguard_crowdsec_push_failures_total): $(grep crow
 	expect_eq "releases counted" 1 "$(mta_metric smtpguard_mta_releases_total)"
 }
 
+# A release queued behind its account's hold (the login refused meanwhile):
+# delivered after it, so that the hold the LAPI takes first is deleted, not
+# left to hold the account fleet-wide for [crowdsec] hold.
+fp_release_queued()
+{
+	local i m=smtpguard_crowdsec_releases_pushed_total r=smtpguard_crowdsec_login_refused_total
+	local refused ips=(198.51.100.30 198.51.100.31 198.51.100.32 198.51.100.33)
+
+	# Addresses no ban covers yet: the lab's attackers are banned by now.
+	nl_addrs "$MLAB_NS_INET" "$MLAB_VETH_INET" "${ips[@]/%//24}" || fail "addresses ${ips[*]}"
+
+	refused=$(mta_metric "$r")
+	(umask 077 && echo wrong >"$T/machine.pass")
+	kill -HUP "$(cat "$T/mta-daemon.pid")"
+	nl_wait_until 100 fp_at_least $((refused + 1)) mta_metric "$r" || fail "refusals: $(mta_metric "$r")"
+	for i in 0 1 2 3; do
+		mlab_swaks "${ips[i]}" "$MLAB_VICTIM" "$MLAB_VICTIM_PASS" "$MLAB_VICTIM" \
+			"ok$i@d$i.example" >/dev/null || fail "message from ${ips[i]} refused"
+	done
+	nl_wait_until 50 grep -q "action contain principal=sasl:$MLAB_VICTIM " "$MTA_DAEMON_LOG" ||
+		fail "not contained: $(grep -E 'alert|action' "$MTA_DAEMON_LOG" | tail -n 3)"
+	mta_sg release "$MLAB_VICTIM" >"$T/release.out" 2>&1 || fail "release: $(cat "$T/release.out")"
+	nl_wait_until 50 mta_is 2 mta_metric smtpguard_mta_releases_total ||
+		fail "releases: $(mta_metric smtpguard_mta_releases_total)"
+	# The hold, its 4 addresses' bans and the release wait.
+	expect_eq "queued" 6 "$(mta_metric smtpguard_crowdsec_push_queue)"
+
+	(umask 077 && echo "$FP_PASS" >"$T/machine.pass")
+	kill -HUP "$(cat "$T/mta-daemon.pid")"
+	nl_wait_until 100 mta_is 2 mta_metric "$m" || fail "releases pushed: $(mta_metric "$m")"
+	expect_eq "the victim's holds at the LAPI" "" "$(fp_holds "$MLAB_VICTIM")"
+	expect_eq "its hold's alert" "hold smtpguard_account $MLAB_VICTIM crowdsec smtpguard/client_ips" \
+		"$(fp_decision "$(fp_alerts "$MLAB_VICTIM" | jq -c '.[0]')")"
+	expect_eq "queued after" 0 "$(mta_metric smtpguard_crowdsec_push_queue)"
+}
+
 # One mail lab for the mail server's pushes, in turn: the guesser (its ban
 # pushed once the password is right), the containments, the fleet's hold,
-# a human's release of it.
+# a human's release of it, and one that waited behind its hold.
 test_fleetpush_mail()
 {
 	fp_for_test "wrong-password" "client_ips = 3" "[bruteforce]" "auth_failures = 3" \
@@ -325,6 +364,7 @@ test_fleetpush_mail()
 	fp_fleet_hold
 	fp_local_hold
 	fp_release
+	fp_release_queued
 }
 
 # SYNs from ADDR (an address of $NS_NET's) to this server's submission port: COUNT of them.
