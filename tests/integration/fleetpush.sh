@@ -184,17 +184,27 @@ window_seconds=600" "$(fp_meta "$a")"
 		fail "no line for the link back: $(grep crowdsec: "$MTA_DAEMON_LOG")"
 }
 
+# ACCOUNT contained by client_ips: a message of its login from each ADDR.
+fp_contain_from() # ACCOUNT PASSWORD ADDR...
+{
+	local account=$1 pass=$2 i=0 ip
+
+	shift 2
+	for ip in "$@"; do
+		mlab_swaks "$ip" "$account" "$pass" "$account" "ok$i@d$i.example" >/dev/null ||
+			fail "message from $ip refused"
+		i=$((i + 1))
+	done
+	nl_wait_until 50 grep -q "action contain principal=sasl:$account " "$MTA_DAEMON_LOG" ||
+		fail "not contained: $(grep -E 'alert|action' "$MTA_DAEMON_LOG" | tail -n 3)"
+}
+
 # An account contained through the many-IPs rule, then a customer's local flood.
 fp_contained()
 {
 	local i a ip uid user
 
-	for i in 0 1 2 3; do
-		mlab_swaks "${MLAB_ATTACKERS[i]}" "$MLAB_INFO" "$MLAB_INFO_PASS" "$MLAB_INFO" \
-			"ok$i@d$i.example" >/dev/null || fail "message from ${MLAB_ATTACKERS[i]} refused"
-	done
-	nl_wait_until 50 grep -q "action contain principal=sasl:$MLAB_INFO " "$MTA_DAEMON_LOG" ||
-		fail "not contained: $(grep -E 'alert|action' "$MTA_DAEMON_LOG" | tail -n 3)"
+	fp_contain_from "$MLAB_INFO" "$MLAB_INFO_PASS" "${MLAB_ATTACKERS[@]:0:4}"
 	nl_wait_until 100 fp_alerts_are "$MLAB_INFO" 1 || fail "no hold: $(cs_alerts_json)"
 	a=$(fp_alerts "$MLAB_INFO" | jq -c '.[0]')
 	expect_eq "hold" "hold smtpguard_account $MLAB_INFO crowdsec smtpguard/client_ips" \
@@ -318,7 +328,7 @@ failed pushes: $(mta_metric smtpguard_crowdsec_push_failures_total): $(grep crow
 # left to hold the account fleet-wide for [crowdsec] hold.
 fp_release_queued()
 {
-	local i m=smtpguard_crowdsec_releases_pushed_total r=smtpguard_crowdsec_login_refused_total
+	local m=smtpguard_crowdsec_releases_pushed_total r=smtpguard_crowdsec_login_refused_total
 	local refused ips=(198.51.100.30 198.51.100.31 198.51.100.32 198.51.100.33)
 
 	# Addresses no ban covers yet: the lab's attackers are banned by now.
@@ -328,12 +338,7 @@ fp_release_queued()
 	(umask 077 && echo wrong >"$T/machine.pass")
 	kill -HUP "$(cat "$T/mta-daemon.pid")"
 	nl_wait_until 100 fp_at_least $((refused + 1)) mta_metric "$r" || fail "refusals: $(mta_metric "$r")"
-	for i in 0 1 2 3; do
-		mlab_swaks "${ips[i]}" "$MLAB_VICTIM" "$MLAB_VICTIM_PASS" "$MLAB_VICTIM" \
-			"ok$i@d$i.example" >/dev/null || fail "message from ${ips[i]} refused"
-	done
-	nl_wait_until 50 grep -q "action contain principal=sasl:$MLAB_VICTIM " "$MTA_DAEMON_LOG" ||
-		fail "not contained: $(grep -E 'alert|action' "$MTA_DAEMON_LOG" | tail -n 3)"
+	fp_contain_from "$MLAB_VICTIM" "$MLAB_VICTIM_PASS" "${ips[@]}"
 	mta_sg release "$MLAB_VICTIM" >"$T/release.out" 2>&1 || fail "release: $(cat "$T/release.out")"
 	nl_wait_until 50 mta_is 2 mta_metric smtpguard_mta_releases_total ||
 		fail "releases: $(mta_metric smtpguard_mta_releases_total)"
