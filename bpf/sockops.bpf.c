@@ -68,7 +68,6 @@ static __always_inline struct sg_sock_owner *sg_whose(struct bpf_sock_ops *skops
 		return NULL;
 	cur->uid = sg_policed_uid(uid);
 	cur->port = port;
-	cur->netns = bpf_get_netns_cookie(skops);
 	return cur;
 }
 
@@ -104,10 +103,10 @@ static __always_inline struct sg_conn_stats *sg_conn_stats_for(__u32 uid)
  * and one comparison; a client that binds another of them is missed). An
  * IPv6 socket speaking IPv4 (a v4-mapped peer) is keyed by its IPv4 fields,
  * which tcp_v4_connect() has filled by TCP_CONNECT_CB, at connect and close
- * alike: one key for both families.
+ * alike: one key for both families. The caller sets its netns, once it is
+ * known to be local.
  */
-static __always_inline int sg_local_key(struct bpf_sock_ops *skops, const struct sg_sock_owner *o,
-					struct sg_local_conn_key *k)
+static __always_inline int sg_local_key(struct bpf_sock_ops *skops, struct sg_local_conn_key *k)
 {
 	/* Every field read once, up front: clang would otherwise index ctx by a computed offset. */
 	__u32 family = skops->family, l4 = skops->local_ip4, r4 = skops->remote_ip4;
@@ -132,7 +131,6 @@ static __always_inline int sg_local_key(struct bpf_sock_ops *skops, const struct
 	}
 	k->client_port = skops->local_port;
 	k->server_port = bpf_ntohl(skops->remote_port);
-	k->netns = o->netns;
 	if (v4 && (bpf_ntohl(r4) >> 24) == 127)
 		return 1;
 	if (!v4 && !r6[0] && !r6[1] && !r6[2] && r6[3] == bpf_htonl(1))
@@ -155,10 +153,13 @@ static __always_inline void sg_record_local(struct bpf_sock_ops *skops, struct s
 	struct bpf_sock *sk = skops->sk;
 	struct sg_local_owner who;
 
-	if (!sg_local_key(skops, o, &key))
+	if (!sg_local_key(skops, &key))
 		return;
-	if (!stored)
+	if (!stored) {
+		o->netns = bpf_get_netns_cookie(skops);
 		sg_caller(o);
+	}
+	key.netns = o->netns;
 	who = (struct sg_local_owner){ .uid = o->uid, .pid = o->pid, .at_ns = o->at_ns };
 	__builtin_memcpy(who.comm, o->comm, sizeof(who.comm));
 	if (bpf_map_update_elem(&sg_local_conns, &key, &who, BPF_ANY)) {
@@ -182,10 +183,9 @@ static __always_inline void sg_forget_local(struct bpf_sock_ops *skops,
 {
 	struct sg_local_conn_key key = {};
 
-	if (stored ? !(o->state & SG_SOCK_LOCAL) : !sg_local_key(skops, o, &key))
+	if ((stored && !(o->state & SG_SOCK_LOCAL)) || !sg_local_key(skops, &key))
 		return;
-	if (stored)
-		sg_local_key(skops, o, &key);
+	key.netns = stored ? o->netns : bpf_get_netns_cookie(skops);
 	if (bpf_map_delete_elem(&sg_local_conns, &key))
 		sg_count(&sg_counters, SG_CNT_LOCAL_EVICTED);
 }
