@@ -63,7 +63,12 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } sg_ifaces SEC(".maps");
 
-/* Written by the connect hooks, read by sock_ops: one map, whichever object creates it. */
+/*
+ * Written by the connect hooks only for the connections sock_ops could not
+ * tell as theirs from the socket alone (sg_sock_owner in smtpguard.h), and
+ * by sock_ops for a local connection it could not record; read by sock_ops:
+ * one map, whichever object creates it.
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
@@ -71,6 +76,34 @@ struct {
 	__type(value, struct sg_sock_owner);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } sg_sock_owner SEC(".maps");
+
+/*
+ * The kernel's own structures, only the fields read here: libbpf relocates
+ * them (CO-RE) to the running kernel's layout.
+ */
+struct sg_kuid {
+	__u32 val;
+};
+
+struct sock___sg {
+	struct sg_kuid sk_uid;
+} __attribute__((preserve_access_index));
+
+struct task_struct___sg {
+	int tgid;
+	char comm[16];
+} __attribute__((preserve_access_index));
+
+/*
+ * The UID that owns a TCP socket (sk_uid: its creator's, as
+ * `ss -e` shows it), or -1 for any other socket.
+ */
+static __always_inline __s64 sg_sock_uid(void *sk)
+{
+	struct sock___sg *s = (struct sock___sg *)bpf_skc_to_tcp_sock(sk);
+
+	return s ? s->sk_uid.val : -1;
+}
 
 /* Sub-UID ranges to their owner (see smtpguard.h); LPM tries are never preallocated. */
 struct {

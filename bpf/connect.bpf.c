@@ -320,11 +320,12 @@ static __always_inline void sg_emit(__u32 kind, __u32 flags, int verdict, const 
 }
 
 /*
- * Tell sock_ops whose connection this is: it runs mostly in softirq, where
- * the current task is nobody's. The value only initialises a new entry, so a
- * second connect() on the socket (EALREADY, EISCONN) keeps what sock_ops has
- * recorded. Failing to store costs only the outcome counts and the local
- * connection's record, never the connect.
+ * Tell sock_ops whose connection this is where it cannot tell from the
+ * socket (see sg_sock_owner in smtpguard.h): it runs mostly in softirq,
+ * where the current task is nobody's. The value only initialises a new
+ * entry, so a second connect() on the socket (EALREADY, EISCONN) keeps what
+ * sock_ops has recorded. Failing to store costs only the outcome counts and
+ * the local connection's record, never the connect.
  */
 static __always_inline void sg_own_socket(struct bpf_sock_addr *ctx, __u32 uid, __u16 port,
 					  __u64 pid_tgid, __u64 now)
@@ -396,7 +397,7 @@ static __always_inline int sg_connect(struct bpf_sock_addr *ctx, const __u32 add
 	pid_tgid = bpf_get_current_pid_tgid();
 
 	verdict = sg_decide(uid, now);
-	if (verdict == SG_VERDICT_ALLOW)
+	if (verdict == SG_VERDICT_ALLOW && (!ps || sg_sock_uid(ctx->sk) != (__u32)uid_gid))
 		sg_own_socket(ctx, uid, port, pid_tgid, now);
 	deny_event = sg_count_uid(uid, verdict, now);
 	sg_count_flow(uid, addr, port, verdict, now);

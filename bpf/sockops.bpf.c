@@ -5,9 +5,11 @@
  * payload the peer acknowledged; and, for a connection to this host itself
  * (a script talking SMTP to 127.0.0.1:25), whose it is, in sg_local_conns,
  * for as long as it is open. It runs for every TCP socket in the cgroup,
- * mostly in softirq where no sender is current: sockets without an
- * sg_sock_owner entry are not ours and are left at once. Never changes what
- * TCP does (skops->reply is left alone).
+ * mostly in softirq where no sender is current: a connection is ours when
+ * the connect hooks said so in sg_sock_owner, or else when it is to a
+ * watched port, whose is then the socket's owner (see sg_sock_owner in
+ * smtpguard.h); the rest are left at once. Never changes what TCP does
+ * (skops->reply is left alone).
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
@@ -38,9 +40,48 @@ struct {
 #define SG_AF_INET  2
 #define SG_AF_INET6 10
 
-static __always_inline struct sg_sock_owner *sg_owner(struct bpf_sock *sk)
+/*
+ * Whose the connection is, when it is ours: the connect hooks' entry for
+ * it (*stored is 1), or else, for one to a watched port, cur filled from
+ * the socket. A port that stops being watched while its connections are
+ * open leaves their ends uncounted.
+ */
+static __always_inline struct sg_sock_owner *sg_whose(struct bpf_sock_ops *skops,
+						      struct sg_sock_owner *cur, int *stored)
 {
-	return sk ? bpf_sk_storage_get(&sg_sock_owner, sk, NULL, 0) : NULL;
+	struct bpf_sock *sk = skops->sk;
+	struct sg_sock_owner *o;
+	__u16 port;
+	__s64 uid;
+
+	if (!sk)
+		return NULL;
+	o = bpf_sk_storage_get(&sg_sock_owner, sk, NULL, 0);
+	*stored = !!o;
+	if (o)
+		return o;
+	port = bpf_ntohl(skops->remote_port);
+	if (!sg_port_lookup(port, SG_PORT_OUTBOUND))
+		return NULL;
+	uid = sg_sock_uid(sk);
+	if (uid < 0)
+		return NULL;
+	cur->uid = sg_policed_uid(uid);
+	cur->port = port;
+	return cur;
+}
+
+/*
+ * What the connect hooks would have stored, from the caller: at
+ * TCP_CONNECT_CB, sock_ops runs in the connect()'s own task.
+ */
+static __always_inline void sg_caller(struct sg_sock_owner *o)
+{
+	struct task_struct___sg *task = (struct task_struct___sg *)bpf_get_current_task_btf();
+
+	o->pid = task->tgid;
+	__builtin_memcpy(o->comm, task->comm, sizeof(o->comm));
+	o->at_ns = bpf_ktime_get_boot_ns();
 }
 
 /*
@@ -62,10 +103,10 @@ static __always_inline struct sg_conn_stats *sg_conn_stats_for(__u32 uid)
  * and one comparison; a client that binds another of them is missed). An
  * IPv6 socket speaking IPv4 (a v4-mapped peer) is keyed by its IPv4 fields,
  * which tcp_v4_connect() has filled by TCP_CONNECT_CB, at connect and close
- * alike: one key for both families.
+ * alike: one key for both families. The caller sets its netns, once it is
+ * known to be local.
  */
-static __always_inline int sg_local_key(struct bpf_sock_ops *skops, const struct sg_sock_owner *o,
-					struct sg_local_conn_key *k)
+static __always_inline int sg_local_key(struct bpf_sock_ops *skops, struct sg_local_conn_key *k)
 {
 	/* Every field read once, up front: clang would otherwise index ctx by a computed offset. */
 	__u32 family = skops->family, l4 = skops->local_ip4, r4 = skops->remote_ip4;
@@ -90,7 +131,6 @@ static __always_inline int sg_local_key(struct bpf_sock_ops *skops, const struct
 	}
 	k->client_port = skops->local_port;
 	k->server_port = bpf_ntohl(skops->remote_port);
-	k->netns = o->netns;
 	if (v4 && (bpf_ntohl(r4) >> 24) == 127)
 		return 1;
 	if (!v4 && !r6[0] && !r6[1] && !r6[2] && r6[3] == bpf_htonl(1))
@@ -101,33 +141,51 @@ static __always_inline int sg_local_key(struct bpf_sock_ops *skops, const struct
 
 /*
  * At TCP_CONNECT_CB the source port is chosen and the SYN not yet sent, so
- * the entry is there before the server can accept the connection.
+ * the entry is there before the server can accept the connection. A
+ * connection o describes from the socket alone (stored is 0) and that
+ * could not be recorded gets an sg_sock_owner entry, so that its close does
+ * not count it as pushed out.
  */
-static __always_inline void sg_record_local(struct bpf_sock_ops *skops, struct sg_sock_owner *o)
+static __always_inline void sg_record_local(struct bpf_sock_ops *skops, struct sg_sock_owner *o,
+					    int stored)
 {
 	struct sg_local_conn_key key = {};
-	struct sg_local_owner who = { .uid = o->uid, .pid = o->pid, .at_ns = o->at_ns };
+	struct bpf_sock *sk = skops->sk;
+	struct sg_local_owner who;
 
-	if (!sg_local_key(skops, o, &key))
+	if (!sg_local_key(skops, &key))
 		return;
+	if (!stored) {
+		o->netns = bpf_get_netns_cookie(skops);
+		sg_caller(o);
+	}
+	key.netns = o->netns;
+	who = (struct sg_local_owner){ .uid = o->uid, .pid = o->pid, .at_ns = o->at_ns };
 	__builtin_memcpy(who.comm, o->comm, sizeof(who.comm));
 	if (bpf_map_update_elem(&sg_local_conns, &key, &who, BPF_ANY)) {
 		sg_count(&sg_counters, SG_CNT_LOCAL_UNRECORDED);
+		if (!stored && sk &&
+		    !bpf_sk_storage_get(&sg_sock_owner, sk, o, BPF_SK_STORAGE_GET_F_CREATE))
+			sg_error(SG_ERR_MAP_FULL);
 		return;
 	}
 	o->state |= SG_SOCK_LOCAL;
 	sg_count(&sg_counters, SG_CNT_LOCAL_RECORDED);
 }
 
-/* Its entry goes with it; one already gone was pushed out by the LRU while it was open. */
+/*
+ * Its entry goes with it; one already gone was pushed out by the LRU while
+ * it was open. Without an sg_sock_owner entry, every local connection was
+ * recorded.
+ */
 static __always_inline void sg_forget_local(struct bpf_sock_ops *skops,
-					    const struct sg_sock_owner *o)
+					    const struct sg_sock_owner *o, int stored)
 {
 	struct sg_local_conn_key key = {};
 
-	if (!(o->state & SG_SOCK_LOCAL))
+	if ((stored && !(o->state & SG_SOCK_LOCAL)) || !sg_local_key(skops, &key))
 		return;
-	sg_local_key(skops, o, &key);
+	key.netns = stored ? o->netns : bpf_get_netns_cookie(skops);
 	if (bpf_map_delete_elem(&sg_local_conns, &key))
 		sg_count(&sg_counters, SG_CNT_LOCAL_EVICTED);
 }
@@ -140,22 +198,28 @@ static __always_inline void sg_forget_local(struct bpf_sock_ops *skops,
  */
 static __always_inline void sg_connecting(struct bpf_sock_ops *skops)
 {
-	struct sg_sock_owner *o = sg_owner(skops->sk);
+	struct sg_sock_owner cur = {}, *o;
+	int stored;
 
+	o = sg_whose(skops, &cur, &stored);
 	if (!o)
 		return;
 	bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags | BPF_SOCK_OPS_STATE_CB_FLAG);
-	sg_record_local(skops, o);
+	sg_record_local(skops, o, stored);
 }
 
+/* Only a connection sg_connecting took: its port may have become watched since. */
 static __always_inline void sg_established(struct bpf_sock_ops *skops)
 {
-	struct sg_sock_owner *o = sg_owner(skops->sk);
+	struct sg_sock_owner cur = {}, *o;
 	struct sg_conn_stats *st;
+	int stored;
 
+	if (!(skops->bpf_sock_ops_cb_flags & BPF_SOCK_OPS_STATE_CB_FLAG))
+		return;
+	o = sg_whose(skops, &cur, &stored);
 	if (!o)
 		return;
-	o->state |= SG_SOCK_ESTABLISHED;
 	st = sg_conn_stats_for(o->uid);
 	if (st)
 		__sync_fetch_and_add(&st->established, 1);
@@ -181,34 +245,34 @@ static __always_inline __u64 sg_payload_acked(struct bpf_sock_ops *skops)
 }
 
 /*
- * Never established: the SYN was answered with a reset or an ICMP error
- * (refused) unless it had to be sent again, which means nobody answered in
- * time (timed out; a reset to a retransmitted SYN lands here too). The
- * entry goes with the count, so that a socket connected again after a
- * failure starts afresh.
+ * Established when its SYN was acknowledged. Never established: the SYN
+ * was answered with a reset or an ICMP error (refused) unless it had to be
+ * sent again, which means nobody answered in time (timed out; a reset to a
+ * retransmitted SYN lands here too). The entry goes with the count, so
+ * that a socket connected again after a failure starts afresh.
  */
 static __always_inline void sg_closed(struct bpf_sock_ops *skops)
 {
+	struct sg_sock_owner cur = {}, *o;
 	struct bpf_sock *sk = skops->sk;
-	struct sg_sock_owner *o;
 	struct sg_conn_stats *st;
+	int stored;
 
-	if (!sk)
-		return;
-	o = sg_owner(sk);
+	o = sg_whose(skops, &cur, &stored);
 	if (!o)
 		return;
 	st = sg_conn_stats_for(o->uid);
 	if (st) {
-		if (o->state & SG_SOCK_ESTABLISHED)
+		if (skops->bytes_acked)
 			__sync_fetch_and_add(&st->bytes_sent, sg_payload_acked(skops));
 		else if (skops->total_retrans)
 			__sync_fetch_and_add(&st->timed_out, 1);
 		else
 			__sync_fetch_and_add(&st->refused, 1);
 	}
-	sg_forget_local(skops, o);
-	bpf_sk_storage_delete(&sg_sock_owner, sk);
+	sg_forget_local(skops, o, stored);
+	if (stored && sk)
+		bpf_sk_storage_delete(&sg_sock_owner, sk);
 }
 
 SEC("sockops")

@@ -234,10 +234,15 @@ struct sg_egress {
 };
 
 /*
- * sg_sock_owner (socket storage): set by the connect hooks on a connection
- * they let through to a watched port, so that sock_ops, which runs in
- * softirq with no process to ask, knows whose it is. pid, comm, at_ns and
- * netns are the connect()'s, for sg_local_conns.
+ * sg_sock_owner (socket storage): whose a connection the connect hooks let
+ * through is, for sock_ops, which runs mostly in softirq with no process to
+ * ask. Most need none: a connection to a watched port is ours, and the
+ * socket's owner (sk_uid) is its connect()'s caller. The hooks set an entry
+ * only where that does not hold: the caller's UID is not the socket's (made
+ * by another user, or before a setuid()), or the port is watched for the
+ * caller alone ([ports] detect_any). sock_ops sets one on a connection to
+ * this host that sg_local_conns could not take. pid, comm, at_ns and netns
+ * are the connect()'s, for sg_local_conns.
  */
 struct sg_sock_owner {
 	__u32 uid;
@@ -250,7 +255,7 @@ struct sg_sock_owner {
 	__u64 netns; /* the network namespace's cookie */
 };
 
-#define SG_SOCK_ESTABLISHED (1U << 0)
+/* Bit 0 was "established": sock_ops reads that from the socket now. */
 #define SG_SOCK_LOCAL (1U << 1) /* in sg_local_conns, to be removed when it closes */
 
 /*

@@ -74,7 +74,8 @@ struct dial {
 	__u16 port;
 	size_t send; /* bytes written once connected */
 	enum close_how close;
-	int syncnt; /* TCP_SYNCNT; 0 keeps the default */
+	int syncnt;	 /* TCP_SYNCNT; 0 keeps the default */
+	int root_socket; /* the socket is made as root, before the child takes its UID */
 };
 
 /* What the child saw. */
@@ -90,7 +91,6 @@ static int map_fd(const char *name)
 	assert_true(fd >= 0);
 	return fd;
 }
-
 
 static int link_up(const char *name)
 {
@@ -220,7 +220,14 @@ static int setup(void **state)
 	return err;
 }
 
-static int dial(const struct dial *d, size_t *sent)
+/* The socket d needs, made by whoever calls. */
+static int dial_socket(const struct dial *d)
+{
+	return socket(strchr(d->addr, ':') ? AF_INET6 : AF_INET, SOCK_STREAM, 0);
+}
+
+/* A connection as d says, on fd (closed on failure); fd or -errno. */
+static int dial(const struct dial *d, int fd, size_t *sent)
 {
 	struct sockaddr_in6 a6 = { .sin6_family = AF_INET6, .sin6_port = htons(d->port) };
 	struct sockaddr_in a4 = { .sin_family = AF_INET, .sin_port = htons(d->port) };
@@ -228,14 +235,14 @@ static int dial(const struct dial *d, size_t *sent)
 	struct sockaddr *sa = v6 ? (struct sockaddr *)&a6 : (struct sockaddr *)&a4;
 	char buf[4096];
 	ssize_t n;
-	int fd;
 
-	if (inet_pton(v6 ? AF_INET6 : AF_INET, d->addr,
-		      v6 ? (void *)&a6.sin6_addr : &a4.sin_addr) != 1)
-		return -EINVAL;
-	fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM, 0);
 	if (fd < 0)
 		return -errno;
+	if (inet_pton(v6 ? AF_INET6 : AF_INET, d->addr,
+		      v6 ? (void *)&a6.sin6_addr : &a4.sin_addr) != 1) {
+		close(fd);
+		return -EINVAL;
+	}
 	if (d->syncnt && setsockopt(fd, IPPROTO_TCP, TCP_SYNCNT, &d->syncnt, sizeof(d->syncnt)))
 		goto fail;
 	if (connect(fd, sa, v6 ? sizeof(a6) : sizeof(a4)))
@@ -308,15 +315,19 @@ static struct outcome run_as(__u32 uid, const struct dial *d, int *fd)
 	child = fork();
 	assert_true(child >= 0);
 	if (!child) {
-		int cg, s;
+		int cg, s = -1;
 
 		snprintf(path, sizeof(path), "%s/cgroup.procs", t.sb.cgroup);
 		cg = open(path, O_WRONLY);
 		snprintf(buf, sizeof(buf), "%d", getpid());
-		if (cg < 0 || write(cg, buf, strlen(buf)) < 0 || setgroups(0, NULL) ||
-		    setresgid(uid + 1, uid + 1, uid + 1) || setresuid(uid, uid, uid))
+		if (cg < 0 || write(cg, buf, strlen(buf)) < 0)
 			_exit(100);
-		s = dial(d, &o.sent);
+		if (d->root_socket && (s = dial_socket(d)) < 0)
+			_exit(104);
+		if (setgroups(0, NULL) || setresgid(uid + 1, uid + 1, uid + 1) ||
+		    setresuid(uid, uid, uid))
+			_exit(100);
+		s = dial(d, d->root_socket ? s : dial_socket(d), &o.sent);
 		o.err = s < 0 ? -s : 0;
 		if (s >= 0 && d->close == CLOSE_PASS_FD && send_fd(sv[1], s))
 			_exit(101);
@@ -415,17 +426,45 @@ static void test_established_bytes(void **state)
 	assert_int_equal(o.sent, d.send);
 	assert_true(fd >= 0);
 
-	/* While it is open: whose it is, to which port, seen established and recorded as local. */
+	/* Made and connected by the UID: sock_ops knows whose it is from the socket alone. */
+	owner_fd = map_fd(SG_MAP_SOCK_OWNER);
+	assert_int_equal(bpf_map_lookup_elem(owner_fd, &fd, &owner), -ENOENT);
+	close(owner_fd);
+
+	close(fd);
+	assert_int_equal(serve_one(t.listen_fd, SIZE_MAX), d.send);
+	expect_stats(closed_stats(uid, 1), 1, 0, 0, d.send);
+}
+
+/*
+ * A socket root made, connected by the UID it then took (a daemon that
+ * drops privileges after socket()): the outcome is the connecting UID's,
+ * through the entry the connect hooks keep for it, and none is root's.
+ */
+static void test_root_socket_connected_by_uid(void **state)
+{
+	const struct dial d = { "127.0.0.1", PORT_OPEN, .send = 4321, .close = CLOSE_PASS_FD,
+				.root_socket = 1 };
+	__u32 uid = 62009;
+	struct sg_sock_owner owner;
+	struct sg_conn_stats root;
+	int fd, owner_fd, had_root = !conn_stats(0, &root);
+
+	assert_int_equal(run_as(uid, &d, &fd).err, 0);
+	assert_true(fd >= 0);
+
 	owner_fd = map_fd(SG_MAP_SOCK_OWNER);
 	assert_int_equal(bpf_map_lookup_elem(owner_fd, &fd, &owner), 0);
 	close(owner_fd);
 	assert_int_equal(owner.uid, uid);
 	assert_int_equal(owner.port, PORT_OPEN);
-	assert_int_equal(owner.state, SG_SOCK_ESTABLISHED | SG_SOCK_LOCAL); /* to 127.0.0.1 */
+	assert_int_equal(owner.state, SG_SOCK_LOCAL); /* to 127.0.0.1 */
 
 	close(fd);
 	assert_int_equal(serve_one(t.listen_fd, SIZE_MAX), d.send);
 	expect_stats(closed_stats(uid, 1), 1, 0, 0, d.send);
+	assert_false(had_root);
+	expect_no_stats(0);
 }
 
 /* The same over IPv6, through connect6. */
@@ -575,23 +614,30 @@ static void test_totals(void **state)
 
 	assert_int_equal(sg_conn_stats_read(&rows, &n), 0);
 	sg_conn_stats_total(rows, n, &total);
-	assert_int_equal(n, 6);
+	assert_int_equal(n, 7);
 	assert_int_equal(rows[0].uid, 62001);
 	assert_int_equal(rows[3].uid, 62004);
 	assert_int_equal(rows[4].uid, 62007);
 	assert_int_equal(rows[5].uid, 62008);
+	assert_int_equal(rows[6].uid, 62009);
 	free(rows);
-	expect_stats(total, 4, 1, 1, 100000 + 1234 + 777 + 4321);
+	expect_stats(total, 5, 1, 1, 100000 + 1234 + 777 + 4321 + 4321);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_established_bytes), cmocka_unit_test(test_established_ipv6),
-		cmocka_unit_test(test_closed_by_peer),	  cmocka_unit_test(test_reset_by_sender),
-		cmocka_unit_test(test_refused),		  cmocka_unit_test(test_timed_out),
-		cmocka_unit_test(test_unwatched_port),	  cmocka_unit_test(test_denied),
-		cmocka_unit_test(test_one_owner_map),	  cmocka_unit_test(test_totals),
+		cmocka_unit_test(test_established_bytes),
+		cmocka_unit_test(test_root_socket_connected_by_uid),
+		cmocka_unit_test(test_established_ipv6),
+		cmocka_unit_test(test_closed_by_peer),
+		cmocka_unit_test(test_reset_by_sender),
+		cmocka_unit_test(test_refused),
+		cmocka_unit_test(test_timed_out),
+		cmocka_unit_test(test_unwatched_port),
+		cmocka_unit_test(test_denied),
+		cmocka_unit_test(test_one_owner_map),
+		cmocka_unit_test(test_totals),
 	};
 
 	return cmocka_run_group_tests_name("sockops", tests, setup, teardown);
