@@ -107,9 +107,15 @@ static int same_flows(struct sg_senders *s)
 		    row->flows != old->flows)
 			return 0;
 		row->first_dest = old->first_dest;
+		row->n_flows = old->n_flows;
 		row->changed = row->attempts != old->attempts || row->denied != old->denied;
 	}
 	return 1;
+}
+
+static int moved(const struct sg_senders *s, size_t i)
+{
+	return s->rows[i].changed || s->prev[i].changed;
 }
 
 /*
@@ -119,18 +125,20 @@ static int same_flows(struct sg_senders *s)
  */
 static int look_up_moved(struct sg_senders *s, int flows_fd)
 {
-	size_t i, budget = s->n_dests / 8 + LOOKUPS_MIN;
+	size_t i, n = 0;
 	struct sg_dest_seen *d, *head;
 	struct sg_flow f;
 	__u32 j;
 
+	for (i = 0; i < s->n; i++)
+		n += moved(s, i) ? s->rows[i].n_flows : 0;
+	if (n > s->n_dests / 8 + LOOKUPS_MIN)
+		return -EAGAIN;
 	for (i = 0; i < s->n; i++) {
-		if (!s->rows[i].changed && !s->prev[i].changed)
+		if (!moved(s, i))
 			continue;
 		for (j = s->rows[i].first_dest; j; j = d->next) {
 			d = &s->dests[j - 1];
-			if (!budget--)
-				return -EAGAIN;
 			if (bpf_map_lookup_elem(flows_fd, &d->key, &f))
 				return -EAGAIN;
 			s->looked_up++;
@@ -337,8 +345,10 @@ static int link_rows(struct sg_senders *s)
 
 	if (err)
 		return err;
-	for (i = 0; i < s->n; i++)
+	for (i = 0; i < s->n; i++) {
 		s->rows[i].first_dest = 0;
+		s->rows[i].n_flows = 0;
+	}
 	for (i = 0; i < s->n_dests; i++) {
 		d = &s->dests[i];
 		d->row = row_of(s, d->key.uid);
@@ -347,6 +357,7 @@ static int link_rows(struct sg_senders *s)
 			continue;
 		d->next = s->rows[d->row].first_dest;
 		s->rows[d->row].first_dest = i + 1;
+		s->rows[d->row].n_flows++;
 	}
 	return 0;
 }

@@ -22,6 +22,7 @@ struct sg_uid_row {
 	__u64 flows;	/* sg_flows entries the kernel made for the UID, ever */
 	__u32 destinations[SG_WINDOWS];
 	__u32 first_dest; /* its flows: an index in dests plus one, then each one's next */
+	__u32 n_flows;	  /* in that list */
 	int changed;	  /* its counts moved since the tick before */
 };
 
