@@ -62,12 +62,12 @@ static struct sg_principal *principal(struct sg_detector *d, const char *id, tim
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return NULL;
-	strcpy(p->id, id);
 	p->baseline = sg_baselines_get(d->store, id, 1, now);
 	if (!p->baseline || sg_htab_add(d->t, id, (void **)&e) < 0) {
 		free(p);
 		return NULL;
 	}
+	p->id = p->baseline->principal;
 	p->expected = -1;
 	e->id = p->id;
 	e->p = p;
