@@ -250,7 +250,12 @@ double sg_baseline_per_min(const struct sg_baseline *b, time_t now)
 
 	if (sg_baseline_learned(b, w))
 		return b->per_min[w];
+	/* Every UID, every tick: eight hours with nothing learned are one test. */
 	for (w = 0; w < SG_HOURS_PER_WEEK; w++) {
+		if (!b->learned[w / 8]) {
+			w += 7;
+			continue;
+		}
 		if (!sg_baseline_learned(b, w))
 			continue;
 		sum += b->per_min[w];
