@@ -148,6 +148,13 @@ test_daemon_metrics()
 	expect_metric smtpguard_senders_omitted 0
 	# B's block, and root's observe policy: root is on [detect] allow by default.
 	expect_metric 'smtpguard_map_entries{map="sg_policies"}' 2
+	# Counted from the tick's own reads, as a walk of each map (status) counts them.
+	expect_metric 'smtpguard_map_entries{map="sg_flows"}' 2
+	sg status --json >"$T/status.json"
+	for m in sg_uid_stats sg_flows sg_conn_stats sg_smtp sg_uid_swept; do
+		expect_metric "smtpguard_map_entries{map=\"$m\"}" \
+			"$(jq ".maps[] | select(.map == \"$m\") | .entries" "$T/status.json")"
+	done
 	expect_metric "smtpguard_program_attached{program=\"ingress\",interface=\"$VETH_HOST\",mode=\"native\"}" 1
 	expect_metric "smtpguard_build_info{version=\"$("$SG_BIN" --version | cut -d' ' -f2)\"}" 1
 

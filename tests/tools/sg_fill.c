@@ -51,11 +51,15 @@ static int fill(__u32 uids, __u32 flows, __u32 round, __u32 step)
 		struct sg_uid_stats st = {
 			.attempts = n, .allowed = n, .first_ns = now, .last_ns = now
 		};
+		struct sg_uid_stats old;
 		struct sg_sender_key sk = { .uid = UID_BASE + i, .tgid = 100000 + i };
 		struct sg_sender s = { .first_ns = now, .last_ns = now, .attempts = st.attempts };
 		__u32 uid = UID_BASE + i;
 
 		snprintf(s.comm, sizeof(s.comm), "php-fpm");
+		/* A later round counts on, as the kernel does: the UID's first count stays. */
+		if (round && !bpf_map_lookup_elem(stats_fd, &uid, &old))
+			st.first_ns = old.first_ns;
 		if (bpf_map_update_elem(stats_fd, &uid, &st, BPF_ANY) ||
 		    bpf_map_update_elem(senders_fd, &sk, &s, BPF_ANY))
 			err = -errno;

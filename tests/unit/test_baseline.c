@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
+#include <malloc.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -88,6 +89,8 @@ static void test_get_and_each(void **state)
 	b = sg_baselines_get(s, "uid:1001", 1, SUN + 5);
 	assert_non_null(b);
 	assert_string_equal(b->principal, "uid:1001");
+	/* Sized to its id, not to the longest login: 10,000 UIDs' records are MBs, not tens. */
+	assert_true(malloc_usable_size(b) < 1024);
 	assert_int_equal(b->first_seen, SUN + 5);
 	assert_int_equal(b->hour, 0);
 	assert_int_equal(n_learned(b), 0);
@@ -189,7 +192,8 @@ static void test_gap_of_zeros(void **state)
 	/* Nothing from 4:00 until 8:00: 4, 5, 6 and 7 are learned as 0, 8 is going on. */
 	sg_baseline_add(b, 120, SUN + 8 * H + 10);
 	assert_int_equal(n_learned(b), 5);
-	assert_true(sg_baseline_learned(b, 4) && sg_baseline_learned(b, 7) && !sg_baseline_learned(b, 8));
+	assert_true(sg_baseline_learned(b, 4) && sg_baseline_learned(b, 7) &&
+		    !sg_baseline_learned(b, 8));
 	assert_true(b->per_min[4] == 0.0f && b->per_min[7] == 0.0f);
 	/* Hour 8 is not learned yet: the mean of 6, 0, 0, 0, 0. */
 	assert_true(sg_baseline_per_min(b, SUN + 8 * H + 10) == 6.0 / 5);

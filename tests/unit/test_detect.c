@@ -6,6 +6,7 @@
  * second each alert is raised and cleared and the exact value and limit it
  * reports. All in UTC, from a Wednesday at 10:00.
  */
+#include <malloc.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -166,6 +167,9 @@ static const struct sg_principal *get(const struct env *e, const char *id)
 	if (!p)
 		fail_msg("%s: not found", id);
 	assert_string_equal(p->id, id);
+	/* Its id is its baseline's: one copy, sized to it. */
+	assert_ptr_equal(p->id, p->baseline->principal);
+	assert_true(malloc_usable_size((void *)p) < 512);
 	return p;
 }
 
@@ -628,7 +632,8 @@ static void test_taint(void **state)
 	assert_int_equal(n_learned(in), 2);
 	assert_true(sg_baseline_learned(in, WED10) && sg_baseline_learned(in, WED10 + 2));
 	assert_int_equal(n_learned(c), 3);
-	assert_true(sg_baseline_learned(c, WED10) && sg_baseline_learned(c, WED10 + 1) && sg_baseline_learned(c, WED10 + 2));
+	assert_true(sg_baseline_learned(c, WED10) && sg_baseline_learned(c, WED10 + 1) &&
+		    sg_baseline_learned(c, WED10 + 2));
 	assert_int_equal(a->acc, 1);
 	assert_int_equal(c->acc, 1);
 }
@@ -637,10 +642,9 @@ static void test_taint(void **state)
 static void test_mail_rules(void **state)
 {
 	struct env *e = *state;
-	const struct sg_thresholds t = { .client_ips = 5,
-					 .bounce_share = 0.5,
-					 .bounce_min = 20,
-					 .bounce_flood = 100 };
+	const struct sg_thresholds t = {
+		.client_ips = 5, .bounce_share = 0.5, .bounce_min = 20, .bounce_flood = 100
+	};
 	struct sg_alert_change out[SG_RULES];
 	struct sg_observation o = { .total = 1 };
 	int n;

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
 
 #include "daemon/senders.h"
 #include "sg_bucket.h"
@@ -17,9 +19,9 @@
 
 static void dest(struct sg_senders *s, __u32 uid, __u32 addr, __u64 ago_s)
 {
-	s->dests[s->n_dests++] = (struct sg_dest_seen){ .uid = uid,
-							.addr = { 0, 0, 0xffff, addr },
-							.last_ns = NOW_NS - ago_s * SG_NS_PER_SEC };
+	s->dests[s->n_dests++] =
+		(struct sg_dest_seen){ .key = { .uid = uid, .addr = { 0, 0, 0xffff, addr } },
+				       .latest_ns = NOW_NS - ago_s * SG_NS_PER_SEC };
 }
 
 /* One address's flows on several ports are one destination, as recent as its latest. */
@@ -50,6 +52,167 @@ static void test_destinations(void **state)
 	assert_int_equal(d2[SG_WIN_1M], 1);
 	assert_int_equal(d2[SG_WIN_10M], 1);
 	assert_int_equal(d2[SG_WIN_1H], 2);
+	sg_senders_free(&s);
+}
+
+/* The kernel's maps, as sg_uid_stats and sg_flows are: real ones, written as connect() writes them.
+ */
+struct maps {
+	int stats, flows;
+	__u64 now_ns;
+};
+
+static void maps_open(struct maps *m)
+{
+	m->stats = bpf_map_create(BPF_MAP_TYPE_HASH, "test_uid_stats", sizeof(__u32),
+				  sizeof(struct sg_uid_stats), 64, NULL);
+	m->flows = bpf_map_create(BPF_MAP_TYPE_HASH, "test_flows", sizeof(struct sg_flow_key),
+				  sizeof(struct sg_flow), 256, NULL);
+	assert_true(m->stats >= 0);
+	assert_true(m->flows >= 0);
+	m->now_ns = NOW_NS;
+}
+
+static struct sg_flow_key flow_key(__u32 uid, __u32 addr, __u16 port)
+{
+	return (struct sg_flow_key){ .uid = uid, .port = port, .addr = { 0, 0, 0xffff, addr } };
+}
+
+/* A connect of uid to addr:port ago_s before now, counted as the kernel counts it. */
+static void connect_at(struct maps *m, __u32 uid, __u32 addr, __u16 port, __u64 ago_s)
+{
+	struct sg_flow_key k = flow_key(uid, addr, port);
+	struct sg_uid_stats st = { .first_ns = NOW_NS - 7200 * SG_NS_PER_SEC };
+	struct sg_flow f = { .first_ns = m->now_ns };
+	__u64 at = m->now_ns - ago_s * SG_NS_PER_SEC;
+
+	bpf_map_lookup_elem(m->stats, &uid, &st);
+	st.attempts++;
+	st.allowed++;
+	st.last_ns = at;
+	if (bpf_map_lookup_elem(m->flows, &k, &f))
+		st.flows++;
+	f.attempts++;
+	f.last_ns = at;
+	assert_int_equal(bpf_map_update_elem(m->stats, &uid, &st, BPF_ANY), 0);
+	assert_int_equal(bpf_map_update_elem(m->flows, &k, &f, BPF_ANY), 0);
+}
+
+/* A connect counted with no flow recorded: the UID over its quota of flows. */
+static void count_only(struct maps *m, __u32 uid)
+{
+	struct sg_uid_stats st;
+
+	assert_int_equal(bpf_map_lookup_elem(m->stats, &uid, &st), 0);
+	st.attempts++;
+	st.allowed++;
+	assert_int_equal(bpf_map_update_elem(m->stats, &uid, &st, BPF_ANY), 0);
+}
+
+static const __u32 *destinations(const struct sg_senders *s, __u32 uid)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		if (s->rows[i].uid == uid)
+			return s->rows[i].destinations;
+	fail_msg("uid %u has no row", uid);
+	return NULL;
+}
+
+static void assert_windows(const struct sg_senders *s, __u32 uid, __u32 m1, __u32 m10, __u32 h1)
+{
+	const __u32 *d = destinations(s, uid);
+
+	assert_int_equal(d[SG_WIN_1M], m1);
+	assert_int_equal(d[SG_WIN_10M], m10);
+	assert_int_equal(d[SG_WIN_1H], h1);
+}
+
+/* A tick seconds after the last, after which whole reads of every flow were made, of flows. */
+static void tick(struct maps *m, struct sg_senders *s, struct sg_rates *r, __u64 seconds,
+		 __u64 whole, size_t flows)
+{
+	m->now_ns += seconds * SG_NS_PER_SEC;
+	assert_int_equal(sg_senders_read_maps(s, r, m->stats, m->flows, m->now_ns), 0);
+	assert_int_equal(s->whole, whole);
+	assert_int_equal(s->n_dests, flows);
+}
+
+/*
+ * Reads after the first take only the flows of the UIDs whose counts moved;
+ * every figure is what a read of every flow gives: a flow used again counts
+ * anew, one idle slides out of its windows, a UID that stopped keeps its
+ * counts, and a new flow, a UID made anew or flows removed (forget) make the
+ * read whole.
+ */
+static void test_read_moved(void **state)
+{
+	const __u32 a = UID_BASE + 1, b = UID_BASE + 2, c = UID_BASE + 3;
+	struct sg_rates *r = sg_rates_new();
+	struct sg_senders s = { 0 };
+	struct sg_flow_key gone = flow_key(b, 3, 25);
+	struct maps m;
+
+	assert_non_null(r);
+	maps_open(&m);
+	connect_at(&m, a, 1, 25, 300);	/* 5 min ago */
+	connect_at(&m, a, 1, 587, 30);	/* the same address */
+	connect_at(&m, a, 2, 25, 7200); /* in no window */
+	connect_at(&m, b, 3, 25, 30);
+	tick(&m, &s, r, 0, 1, 4);
+	assert_windows(&s, a, 1, 1, 1);
+	assert_windows(&s, b, 1, 1, 1);
+
+	/*
+	 * a sends to its old address again; b is quiet: its flow slides out of
+	 * the minute. Both new at the read before: their flows are looked up.
+	 */
+	connect_at(&m, a, 2, 25, 0);
+	tick(&m, &s, r, 40, 1, 4);
+	assert_int_equal(s.looked_up, 4);
+	assert_windows(&s, a, 1, 2, 2);
+	assert_windows(&s, b, 0, 1, 1);
+	assert_int_equal(s.rows[0].attempts, 4);
+
+	/* Nothing moves: a's flows are looked up again (moved at the tick before), b's not. */
+	tick(&m, &s, r, 30, 1, 4);
+	assert_int_equal(s.looked_up, 7);
+	assert_windows(&s, a, 0, 2, 2);
+	assert_windows(&s, b, 0, 1, 1);
+	tick(&m, &s, r, 1, 1, 4);
+	assert_int_equal(s.looked_up, 7);
+
+	/* A new flow of a's: read whole, as a new UID's. */
+	connect_at(&m, a, 4, 25, 0);
+	tick(&m, &s, r, 1, 2, 5);
+	assert_windows(&s, a, 1, 3, 3);
+	connect_at(&m, c, 5, 25, 0);
+	tick(&m, &s, r, 1, 3, 6);
+	assert_windows(&s, c, 1, 1, 1);
+
+	/*
+	 * A flow removed under a UID that moves (a connect counted, its flow over
+	 * the UID's quota): the lookup misses, the read is whole.
+	 */
+	connect_at(&m, b, 3, 25, 0);
+	tick(&m, &s, r, 1, 3, 6);
+	assert_int_equal(bpf_map_delete_elem(m.flows, &gone), 0);
+	count_only(&m, b);
+	tick(&m, &s, r, 1, 4, 5);
+	assert_windows(&s, b, 0, 0, 0);
+
+	/* Removed with no count moving (the sweep's): told by forget. */
+	gone = flow_key(a, 2, 25);
+	assert_int_equal(bpf_map_delete_elem(m.flows, &gone), 0);
+	tick(&m, &s, r, 1, 4, 5);
+	sg_senders_forget(&s);
+	tick(&m, &s, r, 1, 5, 4);
+	assert_windows(&s, a, 1, 2, 2);
+
+	close(m.stats);
+	close(m.flows);
+	sg_rates_free(r);
 	sg_senders_free(&s);
 }
 
@@ -120,6 +283,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_destinations),
+		cmocka_unit_test(test_read_moved),
 		cmocka_unit_test(test_top),
 	};
 

@@ -103,6 +103,12 @@ static int insert(struct sg_baselines *s, struct sg_baseline *b)
 	return 0;
 }
 
+/* A zeroed record with room for a principal of len bytes and its NUL. */
+static struct sg_baseline *baseline_alloc(size_t len)
+{
+	return calloc(1, sizeof(struct sg_baseline) + len + 1);
+}
+
 /* NULL also when creating fails: on ENOMEM, or a principal too long to keep whole. */
 struct sg_baseline *sg_baselines_get(struct sg_baselines *s, const char *principal, int create,
 				     time_t now)
@@ -115,7 +121,7 @@ struct sg_baseline *sg_baselines_get(struct sg_baselines *s, const char *princip
 	/* Cut short, two principals could share a record. */
 	if (strnlen(principal, SG_PRINCIPAL_MAX) == SG_PRINCIPAL_MAX)
 		return NULL;
-	b = calloc(1, sizeof(*b));
+	b = baseline_alloc(strlen(principal));
 	if (!b)
 		return NULL;
 	strcpy(b->principal, principal);
@@ -244,7 +250,12 @@ double sg_baseline_per_min(const struct sg_baseline *b, time_t now)
 
 	if (sg_baseline_learned(b, w))
 		return b->per_min[w];
+	/* Every UID, every tick: eight hours with nothing learned are one test. */
 	for (w = 0; w < SG_HOURS_PER_WEEK; w++) {
+		if (!b->learned[w / 8]) {
+			w += 7;
+			continue;
+		}
 		if (!sg_baseline_learned(b, w))
 			continue;
 		sum += b->per_min[w];
@@ -470,11 +481,15 @@ static int in(struct reader *r, void *buf, unsigned int len)
 	return ret;
 }
 
-/* Record i of the file into b, checked: nothing in the file is trusted. */
-static int read_record(struct reader *r, struct sg_baseline *b, __u32 version, __u32 i)
+/*
+ * Record i of the file into *out, made to its principal's length, checked:
+ * nothing in the file is trusted. The caller frees *out, even on an error.
+ */
+static int read_record(struct reader *r, struct sg_baseline **out, __u32 version, __u32 i)
 {
 	unsigned char buf[FIXED_LEN];
 	const unsigned char *p = buf;
+	struct sg_baseline *b;
 	unsigned int len;
 	int ret, w;
 	float f;
@@ -485,6 +500,9 @@ static int read_record(struct reader *r, struct sg_baseline *b, __u32 version, _
 	len = get(&p, 2);
 	if (!len || len >= (version == 1 ? V1_ID_LIMIT : SG_PRINCIPAL_MAX))
 		return bad(r, "corrupt (record %u: principal length %u)", i, len);
+	b = *out = baseline_alloc(len);
+	if (!b)
+		return -ENOMEM;
 	ret = in(r, b->principal, len);
 	if (ret)
 		return ret;
@@ -547,10 +565,8 @@ static int read_store(struct sg_baselines *s, struct reader *r)
 	if (n > MAX_RECORDS)
 		return bad(r, "corrupt (%u records)", n);
 	for (i = 0; i < n; i++) {
-		b = calloc(1, sizeof(*b));
-		if (!b)
-			return -ENOMEM;
-		ret = read_record(r, b, version, i);
+		b = NULL;
+		ret = read_record(r, &b, version, i);
 		if (!ret) {
 			ret = insert(s, b);
 			if (ret == -EEXIST)

@@ -24,7 +24,6 @@
 #define SG_BASELINE_WEIGHT 0.3 /* of the newest week's hour in the EWMA */
 
 struct sg_baseline {
-	char principal[SG_PRINCIPAL_MAX];
 	__s64 first_seen; /* unix time of the first connection counted */
 	__s64 last_seen;  /* of the last: what retention goes by (sg_detect_prune) */
 	__s64 hour;	  /* unix time / 3600 of the hour being accumulated */
@@ -32,6 +31,8 @@ struct sg_baseline {
 	int tainted;	  /* an alert was active in that hour: do not learn it */
 	__u8 learned[SG_HOURS_PER_WEEK / 8]; /* bitmap of slots with a value */
 	float per_min[SG_HOURS_PER_WEEK];    /* by hour of the week: Sunday 00:00 is 0 */
+	/* Under SG_PRINCIPAL_MAX, allocated to its length: 10,000 UIDs' ids, not 10 MB. */
+	char principal[];
 };
 
 struct sg_baselines;

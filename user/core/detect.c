@@ -62,12 +62,12 @@ static struct sg_principal *principal(struct sg_detector *d, const char *id, tim
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return NULL;
-	strcpy(p->id, id);
 	p->baseline = sg_baselines_get(d->store, id, 1, now);
 	if (!p->baseline || sg_htab_add(d->t, id, (void **)&e) < 0) {
 		free(p);
 		return NULL;
 	}
+	p->id = p->baseline->principal;
 	p->expected = -1;
 	e->id = p->id;
 	e->p = p;
@@ -167,8 +167,10 @@ int sg_detect_observe(struct sg_detector *d, const char *id, const struct sg_obs
 {
 	/* A mailbox that only receives bounces is judged too: bounce_flood is about it. */
 	int seen = o->total || o->bounces_in_1h;
-	int known = sg_baselines_get(d->store, id, 0, now) != NULL;
-	struct sg_principal *p = known || seen ? principal(d, id, now) : NULL;
+	/* A principal has its baseline in the store: one lookup a tick for those already met. */
+	const struct slot *e = sg_htab_find(d->t, id);
+	int known = e || sg_baselines_get(d->store, id, 0, now) != NULL;
+	struct sg_principal *p = e ? e->p : known || seen ? principal(d, id, now) : NULL;
 	struct sg_rule_state *rs;
 	double value, limit;
 	__u64 delta;

@@ -94,8 +94,8 @@ struct sg_rule_state {
 };
 
 struct sg_principal {
-	char id[SG_PRINCIPAL_MAX];
-	struct sg_baseline *baseline; /* owned by the store */
+	const char *id;		      /* its baseline's principal */
+	struct sg_baseline *baseline; /* owned by the store, which outlives the principal */
 	struct sg_observation obs;    /* the last tick's */
 	double expected;	      /* baseline per minute at the last tick; -1 = none */
 	int is_new;		      /* first seen within SG_NEW_SENDER_WINDOW_S */

@@ -24,6 +24,7 @@ struct walk {
 	int told, untold;
 	struct sg_smtp_key *stale;
 	size_t n_stale, cap_stale;
+	__u64 entries; /* walked */
 };
 
 static int note_stale(struct walk *w, const struct sg_smtp_key *key)
@@ -77,6 +78,7 @@ static int entry(const void *key, const void *value, void *ctx)
 	const struct sg_smtp *s = value;
 	struct walk *w = ctx;
 
+	w->entries++;
 	if (s->last_ns + IDLE_NS < w->now)
 		return note_stale(w, k);
 	count_port(w->a, s);
@@ -105,8 +107,10 @@ int sg_anyport_tick(struct sg_anyport *a, __u64 now_ns)
 	for (i = 0; !err && i < w.n_stale; i++)
 		if (bpf_map_delete_elem(fd, &w.stale[i]) && errno != ENOENT)
 			err = -errno;
-	if (!err)
+	if (!err) {
 		a->last_ns = now_ns;
+		a->entries = w.entries - w.n_stale;
+	}
 	close(fd);
 	free(w.stale);
 	return err;

@@ -24,6 +24,7 @@ struct sg_anyport {
 	struct sg_smtp_port ports[SG_MAX_PORTS]; /* the first ports met, this tick */
 	int n_ports;
 	__u64 ports_omitted; /* ports of sg_smtp beyond those, this tick */
+	__u64 entries;	     /* in sg_smtp after this tick's removals, when last_ns is now */
 };
 
 /* Once a tick; returns -errno when sg_smtp could not be read. */

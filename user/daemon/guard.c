@@ -124,6 +124,7 @@ static int read_conn(struct sg_guard *g, __u64 now_s)
 	free(g->conn);
 	g->conn = NULL;
 	err = sg_conn_stats_read(&g->conn, &g->n_conn);
+	g->conn_read = !err;
 	if (err) {
 		g->n_conn = 0;
 		return err;

@@ -32,6 +32,7 @@ struct sg_guard {
 	struct sg_rates *failed, *finished; /* sock_ops outcomes, as rates */
 	struct sg_conn_row *conn;
 	size_t n_conn;
+	int conn_read; /* conn is the last tick's read of sg_conn_stats, whole */
 	struct sg_conn_stats conn_total;
 	int started;
 	__s64 hour;   /* of the last tick, unix time / 3600 */

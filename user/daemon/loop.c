@@ -113,9 +113,25 @@ static void anyport_tick(struct daemon *d, __u64 now)
 	d->anyport_failed = err != 0;
 }
 
+/* sg_uid_swept's entries, counted anew after a sweep or when the maps were replaced. */
+static int swept_entries(struct daemon *d)
+{
+	int fd;
+
+	if (d->swept_entries < 0) {
+		fd = sg_pin_open(SG_MAP_UID_SWEPT);
+		d->swept_entries = fd < 0 ? fd : sg_map_count(fd);
+		if (fd >= 0)
+			close(fd);
+	}
+	return d->swept_entries < 0 ? -1 : d->swept_entries;
+}
+
 /*
  * sg_policies' and sg_bans' counts: the sweep's, of its last complete pass
- * over each; sg_uid_stats' and sg_flows': this tick's read of them.
+ * over each; sg_uid_stats', sg_flows', sg_conn_stats' and sg_smtp's: this
+ * tick's reads of them (the guard's, SMTP on unwatched ports'); sg_uid_swept's
+ * after the sweep, the one that writes it.
  */
 static void census_into_status(struct daemon *d)
 {
@@ -134,6 +150,12 @@ static void census_into_status(struct daemon *d)
 			d->st.maps[i].entries = d->senders.n;
 		if (!strcmp(name, SG_MAP_FLOWS))
 			d->st.maps[i].entries = d->senders.n_dests;
+		if (!strcmp(name, SG_MAP_CONN_STATS) && d->guard.conn_read)
+			d->st.maps[i].entries = d->guard.n_conn;
+		if (!strcmp(name, SG_MAP_SMTP) && d->anyport.last_ns == d->last_tick_ns)
+			d->st.maps[i].entries = d->anyport.entries;
+		if (!strcmp(name, SG_MAP_UID_SWEPT))
+			d->st.maps[i].entries = swept_entries(d);
 	}
 	for (i = 0; i < SG_MODE__MAX; i++)
 		d->st.policies[i] = d->policies_census.last_in_force[i];
@@ -144,7 +166,7 @@ static void census_into_status(struct daemon *d)
 /* Once a second: expiry, counts, rates, and what the exporter serves. */
 void sg_daemon_tick(struct daemon *d)
 {
-	__u64 now = sg_boot_ns(), now_s = now / SG_NS_PER_SEC;
+	__u64 now = sg_boot_ns(), now_s = now / SG_NS_PER_SEC, flows_removed;
 	int err;
 
 	d->ticks++;
@@ -161,9 +183,14 @@ void sg_daemon_tick(struct daemon *d)
 		sg_info("%d expired ban%s removed", err, err == 1 ? "" : "s");
 	sg_subids_refresh(&d->subids, d->cfg->daemon.subuid, 0);
 	if (d->ticks % STALE_EVERY == 0) {
+		flows_removed = d->stale_removed[SG_STALE_FLOWS];
 		err = sg_sweep_stale(now, SG_STALE_NS, d->stale_removed);
 		if (err)
 			sg_error("removing stale entries: %s", strerror(-err));
+		/* Flows gone from under the tick's copy, which no count of the kernel's tells. */
+		if (err || d->stale_removed[SG_STALE_FLOWS] != flows_removed)
+			sg_senders_forget(&d->senders);
+		d->swept_entries = -1;
 	}
 
 	err = sg_senders_read(&d->senders, d->rates, now);
@@ -349,6 +376,7 @@ int sg_daemon_open_loop(struct daemon *d)
 
 	sg_quota_init(&d->attrib_quota, ATTRIB_PER_TICK, ATTRIB_PER_UID);
 	sg_quota_init(&d->fpm_quota, FPM_PER_TICK, FPM_PER_UID);
+	d->swept_entries = -1;
 	d->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (d->epfd < 0)
 		return -errno;

@@ -93,6 +93,8 @@ static int reopen_maps(struct daemon *d)
 	int err = sg_daemon_open_ring(d);
 
 	sg_respond_reopen(d->guard.resp);
+	sg_senders_forget(&d->senders);
+	d->swept_entries = -1;
 	sg_daemon_policy_reopen(d);
 	if (d->ex)
 		sg_exporter_reopen_maps(d->ex);

@@ -80,6 +80,8 @@ struct daemon {
 	__u64 stale_removed[SG_STALE__MAX];  /* by sg_stale_names */
 	/* sg_policies and sg_bans, counted by the sweep */
 	struct sg_census policies_census, bans_census;
+	/* sg_uid_swept, which only the stale sweep writes: counted after it; -1 until then */
+	int swept_entries;
 	__u64 ticks;
 	__u64 last_tick_ns, tick_interval_ns; /* when the last tick began; since the one before */
 	__u64 tick_ns;	    /* the last whole tick's time, its rendering of /metrics included */
@@ -100,18 +102,18 @@ struct daemon {
 	struct sg_anyport anyport;
 	int anyport_failed; /* the last tick could not read sg_smtp or sg_ports */
 	/* The pinned state under the daemon (repair.c). */
-	int lock_fd;			 /* holds the pin directory's lock; -1 before */
-	__u64 pins_ino;			 /* the pin directory's inode, as last taken up */
-	struct sg_pinwatch pins;	 /* the maps and programs enforcement goes through */
-	int broken;			 /* enum sg_broken + 1 while not repaired; 0: none */
-	char broken_why[PATH_MAX + 128]; /* what is broken, for /healthz */
-	__u64 repairs[SG_BROKEN__MAX];	 /* repairs made, by what was broken */
-	int pins_notify, pins_wd;	 /* inotify on the pin directory; -1: none */
-	int pins_settle;		 /* timerfd: the pins quiet for a moment, check them */
-	__u64 repair_tick;		 /* a failed repair is tried again from this tick */
-	int change_waits;		 /* ticks in a row the pins' lock was held by another */
-	struct sg_link *link;		 /* [crowdsec]: NULL when no url */
-	struct sg_bouncer bouncer;	 /* what the link's pulls brought, applied */
+	int lock_fd;			  /* holds the pin directory's lock; -1 before */
+	__u64 pins_ino;			  /* the pin directory's inode, as last taken up */
+	struct sg_pinwatch pins;	  /* the maps and programs enforcement goes through */
+	int broken;			  /* enum sg_broken + 1 while not repaired; 0: none */
+	char broken_why[PATH_MAX + 128];  /* what is broken, for /healthz */
+	__u64 repairs[SG_BROKEN__MAX];	  /* repairs made, by what was broken */
+	int pins_notify, pins_wd;	  /* inotify on the pin directory; -1: none */
+	int pins_settle;		  /* timerfd: the pins quiet for a moment, check them */
+	__u64 repair_tick;		  /* a failed repair is tried again from this tick */
+	int change_waits;		  /* ticks in a row the pins' lock was held by another */
+	struct sg_link *link;		  /* [crowdsec]: NULL when no url */
+	struct sg_bouncer bouncer;	  /* what the link's pulls brought, applied */
 	struct sg_link_batch fleet_batch; /* the pull being applied, a slice a tick (fleet.c) */
 	int fleet_busy;			  /* fleet_batch not all applied yet */
 	size_t fleet_done[2];		  /* of it applied: new, deleted */

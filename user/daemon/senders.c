@@ -4,9 +4,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
 
 #include "host/attrib.h"
 #include "kern/collect.h"
+#include "kern/maps.h"
+#include "kern/state.h"
 #include "daemon/senders.h"
 #include "sg_bucket.h"
 #include "smtpguard.h"
@@ -27,6 +31,11 @@ static int reserve(void **buf, size_t *cap, size_t n, size_t size)
 	*cap = cap2;
 	return 0;
 }
+
+/* Reads between two whole ones: entries removed behind the daemon's back are seen within this. */
+#define WHOLE_EVERY 60
+/* A lookup costs some eight flows of a whole read: flows a tick may look up, beyond an eighth. */
+#define LOOKUPS_MIN 64
 
 struct read_ctx {
 	struct sg_senders *s;
@@ -51,13 +60,13 @@ static int read_uid(const void *key, const void *value, void *ctx)
 	row->attempts = st->attempts;
 	row->denied = st->denied;
 	row->first_ns = st->first_ns;
+	row->flows = st->flows;
 	return sg_rates_sample_since(c->rates, row->uid, st->attempts, st->first_ns / SG_NS_PER_SEC,
 				     c->now_s);
 }
 
 static int read_flow(const void *key, const void *value, void *ctx)
 {
-	const struct sg_flow_key *k = key;
 	struct sg_senders *s = ((struct read_ctx *)ctx)->s;
 	struct sg_dest_seen *d;
 	int err;
@@ -66,9 +75,8 @@ static int read_flow(const void *key, const void *value, void *ctx)
 	if (err)
 		return err;
 	d = &s->dests[s->n_dests++];
-	d->uid = k->uid;
-	memcpy(d->addr, k->addr, sizeof(d->addr));
-	d->last_ns = ((const struct sg_flow *)value)->last_ns;
+	memcpy(&d->key, key, sizeof(d->key));
+	d->latest_ns = ((const struct sg_flow *)value)->last_ns;
 	return 0;
 }
 
@@ -79,36 +87,166 @@ static int by_uid(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-int sg_senders_read(struct sg_senders *s, struct sg_rates *rates, __u64 now_ns)
+/*
+ * This tick's rows against the tick before's: 1 when they are the same
+ * UIDs, none made anew nor with a new flow, so that the flows read before
+ * are all there are. Their flows and what moved carried over into rows.
+ */
+static int same_flows(struct sg_senders *s)
 {
-	struct read_ctx c = { s, rates, now_ns / SG_NS_PER_SEC };
+	const struct sg_uid_row *old;
+	struct sg_uid_row *row;
+	size_t i;
+
+	if (s->n != s->n_prev)
+		return 0;
+	for (i = 0; i < s->n; i++) {
+		row = &s->rows[i];
+		old = &s->prev[i];
+		if (row->uid != old->uid || row->first_ns != old->first_ns ||
+		    row->flows != old->flows)
+			return 0;
+		row->first_dest = old->first_dest;
+		row->n_flows = old->n_flows;
+		row->changed = row->attempts != old->attempts || row->denied != old->denied;
+	}
+	return 1;
+}
+
+static int moved(const struct sg_senders *s, size_t i)
+{
+	return s->rows[i].changed || s->prev[i].changed;
+}
+
+/*
+ * The flows of the UIDs whose counts moved at this tick or the one before,
+ * looked up again; -EAGAIN when there are more than a whole read costs or
+ * one is gone: the caller reads them all.
+ */
+static int look_up_moved(struct sg_senders *s, int flows_fd)
+{
+	size_t i, n = 0;
+	struct sg_dest_seen *d, *head;
+	struct sg_flow f;
+	__u32 j;
+
+	for (i = 0; i < s->n; i++)
+		n += moved(s, i) ? s->rows[i].n_flows : 0;
+	if (n > s->n_dests / 8 + LOOKUPS_MIN)
+		return -EAGAIN;
+	for (i = 0; i < s->n; i++) {
+		if (!moved(s, i))
+			continue;
+		for (j = s->rows[i].first_dest; j; j = d->next) {
+			d = &s->dests[j - 1];
+			if (bpf_map_lookup_elem(flows_fd, &d->key, &f))
+				return -EAGAIN;
+			s->looked_up++;
+			head = &s->dests[d->head];
+			if (f.last_ns > head->latest_ns)
+				head->latest_ns = f.last_ns;
+		}
+	}
+	return 0;
+}
+
+/* After a whole read: the rows whose counts moved since the tick before, or are new. */
+static void mark_moved(struct sg_senders *s)
+{
+	size_t i, j = 0;
+
+	for (i = 0; i < s->n; i++) {
+		while (j < s->n_prev && s->prev[j].uid < s->rows[i].uid)
+			j++;
+		s->rows[i].changed = j == s->n_prev || s->prev[j].uid != s->rows[i].uid ||
+				     s->prev[j].attempts != s->rows[i].attempts ||
+				     s->prev[j].denied != s->rows[i].denied;
+	}
+}
+
+static int read_whole(struct sg_senders *s, struct read_ctx *c, int flows_fd, __u64 now_ns)
+{
 	int err;
 
-	s->n = s->n_dests = 0;
-	sg_rates_pass(rates, c.now_s);
-	err = sg_pin_walk(SG_MAP_UID_STATS, read_uid, &c);
+	s->stale = 1;
+	s->n_dests = 0;
+	err = sg_map_for_each(flows_fd, read_flow, c);
 	if (!err)
-		err = sg_pin_walk(SG_MAP_FLOWS, read_flow, &c);
+		err = sg_senders_count_dests(s, now_ns);
 	if (err)
 		return err;
+	mark_moved(s);
+	s->whole++;
+	s->stale = 0;
+	s->ticks_cached = 0;
+	return 0;
+}
+
+static void count_windows(struct sg_senders *s, __u64 now_ns);
+
+int sg_senders_read_maps(struct sg_senders *s, struct sg_rates *rates, int stats_fd, int flows_fd,
+			 __u64 now_ns)
+{
+	struct read_ctx c = { s, rates, now_ns / SG_NS_PER_SEC };
+	struct sg_uid_row *rows = s->prev;
+	size_t cap = s->cap_prev;
+	int err;
+
+	/* This tick's rows go where the tick before the last's were. */
+	s->prev = s->rows;
+	s->cap_prev = s->cap;
+	s->n_prev = s->n;
+	s->rows = rows;
+	s->cap = cap;
+	s->n = 0;
+	sg_rates_pass(rates, c.now_s);
+	err = sg_map_for_each(stats_fd, read_uid, &c);
+	if (err) {
+		s->stale = 1;
+		return err;
+	}
 	qsort(s->rows, s->n, sizeof(*s->rows), by_uid);
-	return sg_senders_count_dests(s, now_ns);
+	if (!s->whole || s->stale || ++s->ticks_cached >= WHOLE_EVERY || !same_flows(s) ||
+	    look_up_moved(s, flows_fd))
+		return read_whole(s, &c, flows_fd, now_ns);
+	count_windows(s, now_ns);
+	return 0;
+}
+
+int sg_senders_read(struct sg_senders *s, struct sg_rates *rates, __u64 now_ns)
+{
+	int stats_fd = sg_pin_open(SG_MAP_UID_STATS), flows_fd = sg_pin_open(SG_MAP_FLOWS), err;
+
+	err = stats_fd < 0 ? stats_fd : flows_fd;
+	if (err >= 0)
+		err = sg_senders_read_maps(s, rates, stats_fd, flows_fd, now_ns);
+	if (stats_fd >= 0)
+		close(stats_fd);
+	if (flows_fd >= 0)
+		close(flows_fd);
+	return err;
+}
+
+void sg_senders_forget(struct sg_senders *s)
+{
+	s->stale = 1;
 }
 
 static __u32 dest_hash(const struct sg_dest_seen *d)
 {
-	__u64 h = d->uid;
+	__u64 h = d->key.uid;
 	int i;
 
 	for (i = 0; i < 4; i++)
-		h = (h ^ d->addr[i]) * 0x9e3779b97f4a7c15ULL;
+		h = (h ^ d->key.addr[i]) * 0x9e3779b97f4a7c15ULL;
 	return (__u32)(h >> 32);
 }
 
 static int same_dest(const struct sg_dest_seen *x, const struct sg_dest_seen *y)
 {
-	return x->uid == y->uid && x->addr[3] == y->addr[3] && x->addr[2] == y->addr[2] &&
-	       x->addr[1] == y->addr[1] && x->addr[0] == y->addr[0];
+	return x->key.uid == y->key.uid && x->key.addr[3] == y->key.addr[3] &&
+	       x->key.addr[2] == y->key.addr[2] && x->key.addr[1] == y->key.addr[1] &&
+	       x->key.addr[0] == y->key.addr[0];
 }
 
 /* Open addressing over a power-of-two table of size: the next slot of probe. */
@@ -153,15 +291,15 @@ static int index_rows(struct sg_senders *s)
 	return err;
 }
 
-static struct sg_uid_row *row_of(struct sg_senders *s, __u32 uid)
+static __u32 row_of(const struct sg_senders *s, __u32 uid)
 {
 	size_t slot;
 
 	for (slot = uid_hash(uid) & (s->n_row_slots - 1); s->row_slots[slot];
 	     slot = NEXT_SLOT(slot, s->n_row_slots))
 		if (s->rows[s->row_slots[slot] - 1].uid == uid)
-			return &s->rows[s->row_slots[slot] - 1];
-	return NULL;
+			return s->row_slots[slot] - 1;
+	return SG_NO_ROW;
 }
 
 /*
@@ -180,7 +318,7 @@ static int merge_dests(struct sg_senders *s)
 	for (i = 0; i < s->n_dests; i++) {
 		struct sg_dest_seen *d = &s->dests[i], *first;
 
-		d->merged = 0;
+		d->head = i;
 		for (slot = dest_hash(d) & (size - 1); s->slots[slot];
 		     slot = NEXT_SLOT(slot, size)) {
 			first = &s->dests[s->slots[slot] - 1];
@@ -191,38 +329,66 @@ static int merge_dests(struct sg_senders *s)
 			s->slots[slot] = i + 1;
 			continue;
 		}
-		if (d->last_ns > first->last_ns)
-			first->last_ns = d->last_ns;
-		d->merged = 1;
+		if (d->latest_ns > first->latest_ns)
+			first->latest_ns = d->latest_ns;
+		d->head = s->slots[slot] - 1;
 	}
 	return 0;
 }
 
-int sg_senders_count_dests(struct sg_senders *s, __u64 now_ns)
+/* Each flow to its UID's row, and onto the row's list. */
+static int link_rows(struct sg_senders *s)
 {
-	struct sg_uid_row *row;
+	struct sg_dest_seen *d;
 	size_t i;
-	int w, err;
+	int err = index_rows(s);
+
+	if (err)
+		return err;
+	for (i = 0; i < s->n; i++) {
+		s->rows[i].first_dest = 0;
+		s->rows[i].n_flows = 0;
+	}
+	for (i = 0; i < s->n_dests; i++) {
+		d = &s->dests[i];
+		d->row = row_of(s, d->key.uid);
+		d->next = 0;
+		if (d->row == SG_NO_ROW)
+			continue;
+		d->next = s->rows[d->row].first_dest;
+		s->rows[d->row].first_dest = i + 1;
+		s->rows[d->row].n_flows++;
+	}
+	return 0;
+}
+
+static void count_windows(struct sg_senders *s, __u64 now_ns)
+{
+	const struct sg_dest_seen *d;
+	size_t i;
+	int w;
 
 	for (i = 0; i < s->n; i++)
 		memset(s->rows[i].destinations, 0, sizeof(s->rows[i].destinations));
-	err = merge_dests(s);
-	if (!err)
-		err = index_rows(s);
-	if (err)
-		return err;
 	for (i = 0; i < s->n_dests; i++) {
-		const struct sg_dest_seen *d = &s->dests[i];
-
-		if (d->merged)
-			continue;
-		row = row_of(s, d->uid);
-		if (!row)
+		d = &s->dests[i];
+		if (d->head != i || d->row == SG_NO_ROW)
 			continue;
 		for (w = 0; w < SG_WINDOWS; w++)
-			if (d->last_ns + (__u64)sg_window_seconds[w] * SG_NS_PER_SEC > now_ns)
-				row->destinations[w]++;
+			if (d->latest_ns + (__u64)sg_window_seconds[w] * SG_NS_PER_SEC > now_ns)
+				s->rows[d->row].destinations[w]++;
 	}
+}
+
+int sg_senders_count_dests(struct sg_senders *s, __u64 now_ns)
+{
+	int err = merge_dests(s);
+
+	if (!err)
+		err = link_rows(s);
+	if (err)
+		return err;
+	count_windows(s, now_ns);
 	return 0;
 }
 
@@ -320,6 +486,7 @@ size_t sg_senders_top(struct sg_senders *s, const struct sg_rates *rates, __u64 
 void sg_senders_free(struct sg_senders *s)
 {
 	free(s->rows);
+	free(s->prev);
 	free(s->dests);
 	free(s->slots);
 	free(s->row_slots);

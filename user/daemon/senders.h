@@ -11,6 +11,7 @@
 #include <linux/types.h>
 
 #include "daemon/metrics.h"
+#include "smtpguard.h"
 #include "core/rates.h"
 
 struct sg_uid_row {
@@ -18,34 +19,60 @@ struct sg_uid_row {
 	__u64 attempts;
 	__u64 denied;
 	__u64 first_ns; /* the kernel's first count of the UID (CLOCK_BOOTTIME) */
+	__u64 flows;	/* sg_flows entries the kernel made for the UID, ever */
 	__u32 destinations[SG_WINDOWS];
+	__u32 first_dest; /* its flows: an index in dests plus one, then each one's next */
+	__u32 n_flows;	  /* in that list */
+	int changed;	  /* its counts moved since the tick before */
 };
 
-/* A destination a UID connected to, and when last (CLOCK_BOOTTIME). */
+/* A flow a UID made: a destination and port (CLOCK_BOOTTIME). */
 struct sg_dest_seen {
-	__u32 uid;
-	__u32 addr[4];
-	__u32 merged; /* another flow of the same address holds the address's latest time */
-	__u64 last_ns;
+	struct sg_flow_key key;
+	__u64 latest_ns; /* at the address's first flow (head): the latest of its flows */
+	__u32 head;	 /* index in dests of the first flow of the same UID and address */
+	__u32 next;	 /* the UID's next flow, an index plus one; 0: none */
+	__u32 row;	 /* index in rows; SG_NO_ROW for a UID with no counts */
 };
 
+#define SG_NO_ROW ((__u32)-1)
+
+/*
+ * The flows are read whole only when what the kernel counts says they may
+ * have changed in a way a lookup cannot see: a UID came or went, made a new
+ * flow, or was made anew; or the sweep removed some, or the maps were
+ * replaced (sg_senders_forget), or a minute went by. Else only the flows of
+ * the UIDs whose counts moved, at this tick or the one before (a connect
+ * counted between the two reads), are looked up again, when they are few.
+ */
 struct sg_senders {
-	struct sg_uid_row *rows; /* by UID */
-	size_t n, cap;
+	struct sg_uid_row *rows, *prev; /* by UID: this tick's, the tick before's */
+	size_t n, cap, n_prev, cap_prev;
 	struct sg_dest_seen *dests; /* one per (uid, address, port) flow */
 	size_t n_dests, cap_dests;
 	__u32 *slots; /* merging one address's flows: indices in dests, plus one */
 	size_t cap_slots;
 	__u32 *row_slots; /* rows by UID, for the flows: indices in rows, plus one */
 	size_t n_row_slots, cap_row_slots;
+	int stale;		/* the next read is whole */
+	__u64 ticks_cached;	/* reads since the last whole one */
+	__u64 whole, looked_up; /* reads of every flow, and flows looked up one by one, ever */
 };
 
 /* Read the maps at now_ns; rates gets each UID's count. */
 int sg_senders_read(struct sg_senders *s, struct sg_rates *rates, __u64 now_ns);
 
+/* The same from sg_uid_stats and sg_flows open as stats_fd and flows_fd. */
+int sg_senders_read_maps(struct sg_senders *s, struct sg_rates *rates, int stats_fd, int flows_fd,
+			 __u64 now_ns);
+
+/* The flows were removed or the maps replaced: the next read takes every flow. */
+void sg_senders_forget(struct sg_senders *s);
+
 /*
- * From s->dests, the distinct addresses per UID and window ending at now_ns;
- * one address's flows are merged into one of them. -ENOMEM or 0.
+ * From s->dests (their keys and latest_ns) and s->rows, the distinct
+ * addresses per UID and window ending at now_ns; one address's flows are
+ * merged into the first of them. -ENOMEM or 0.
  */
 int sg_senders_count_dests(struct sg_senders *s, __u64 now_ns);
 

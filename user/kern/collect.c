@@ -164,7 +164,8 @@ int sg_events_pending(__u64 *events)
 		err = -errno;
 	} else {
 		*events = (__atomic_load_n(prod, __ATOMIC_ACQUIRE) -
-			   __atomic_load_n(cons, __ATOMIC_ACQUIRE)) / record;
+			   __atomic_load_n(cons, __ATOMIC_ACQUIRE)) /
+			  record;
 		munmap(prod, page);
 	}
 	if (cons != MAP_FAILED)
@@ -183,8 +184,8 @@ int sg_status_collect(struct sg_status *st, int own_counts)
 		{ SG_MAP_POLICIES, 2 },	  { SG_MAP_BUCKETS, 1 },     { SG_MAP_UID_STATS, 2 },
 		{ SG_MAP_SENDERS, 1 },	  { SG_MAP_FLOWS, 2 },	     { SG_MAP_EGRESS, 1 },
 		{ SG_MAP_SOURCES, 1 },	  { SG_MAP_BANS, 2 },	     { SG_MAP_EVENTS, 0 },
-		{ SG_MAP_CONN_STATS, 1 }, { SG_MAP_LOCAL_CONNS, 1 }, { SG_MAP_SUBUIDS, 1 },
-		{ SG_MAP_SMTP, 1 },	  { SG_MAP_UID_SWEPT, 1 },
+		{ SG_MAP_CONN_STATS, 2 }, { SG_MAP_LOCAL_CONNS, 1 }, { SG_MAP_SUBUIDS, 1 },
+		{ SG_MAP_SMTP, 2 },	  { SG_MAP_UID_SWEPT, 2 },
 	};
 	struct sg_settings settings;
 	__u32 i;

@@ -17,10 +17,11 @@ int sg_events_pending(__u64 *events);
 
 /*
  * What is attached and counted: hooks, interfaces, maps, ports, policies,
- * errors, counters. With own_counts, sg_policies, sg_bans, sg_uid_stats
- * and sg_flows are not walked (their entries left at -1, policies[] at 0):
- * the daemon counts them itself, the first two a share a tick (sg_census),
- * the others in the tick's read of every UID and flow.
+ * errors, counters. With own_counts, sg_policies, sg_bans, sg_uid_stats,
+ * sg_flows, sg_conn_stats, sg_smtp and sg_uid_swept are not walked (their
+ * entries left at -1, policies[] at 0): the daemon counts them itself, the
+ * first two a share a tick (sg_census), sg_uid_swept after the sweep that
+ * alone writes it, the others in the tick's reads of them.
  */
 int sg_status_collect(struct sg_status *st, int own_counts);
 
