@@ -134,18 +134,22 @@ static __always_inline void sg_count_source(const __u32 saddr[4], int login)
 SEC("xdp")
 int sg_ingress_prog(struct xdp_md *ctx)
 {
+	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
 	struct sg_pkt pkt;
 	struct sg_port *ps;
 	int parsed;
 
-	parsed = sg_parse((void *)(long)ctx->data, (void *)(long)ctx->data_end, &pkt);
-	if (pkt.err >= 0)
-		sg_error(pkt.err);
-	/* Behind more tags than parsed, a banned source would pass unseen. */
-	if (pkt.err == SG_ERR_VLAN_LIMIT)
-		return XDP_DROP;
-	if (parsed == SG_PARSED_NONE)
-		return XDP_PASS;
+	parsed = sg_parse_fast(data, end, &pkt, SG_FAST_SADDR);
+	if (parsed == SG_FAST_MISS) {
+		parsed = sg_parse(data, end, &pkt);
+		if (pkt.err != SG_OK)
+			sg_error(pkt.err);
+		/* Behind more tags than parsed, a banned source would pass unseen. */
+		if (pkt.err == SG_ERR_VLAN_LIMIT)
+			return XDP_DROP;
+		if (parsed == SG_PARSED_NONE)
+			return XDP_PASS;
+	}
 
 	if (sg_banned(pkt.saddr))
 		return XDP_DROP;

@@ -1,14 +1,17 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Packet parsing for the XDP and TC programs: Ethernet, up to SG_MAX_VLANS
- * 802.1Q/802.1ad tags (a frame with more is SG_ERR_VLAN_LIMIT), IPv4 with options, IPv6 with up to SG_MAX_EXTHDRS
- * extension headers, TCP. Every header is bounds-checked against data_end
- * before it is read; lengths taken from the packet (IHL, extension header
- * length, TCP data offset) only move the cursor, and the next read is
- * checked again. The TCP header must also lie inside the datagram the IP
- * length announces (bytes past it are link padding or garbage). Fragments
- * stop at L3: only an unfragmented packet (or an IPv6 atomic fragment) is
- * trusted to carry the TCP header.
+ * 802.1Q/802.1ad tags (a frame with more is SG_ERR_VLAN_LIMIT), IPv4 with
+ * options, IPv6 with up to SG_MAX_EXTHDRS extension headers, TCP. Every
+ * header is bounds-checked against data_end before it is read; lengths taken
+ * from the packet (IHL, extension header length, TCP data offset) only move
+ * the cursor, and the next read is checked again. The TCP header must also
+ * lie inside the datagram the IP length announces (bytes past it are link
+ * padding or garbage). Fragments stop at L3: only an unfragmented packet (or
+ * an IPv6 atomic fragment) is trusted to carry the TCP header.
+ *
+ * sg_parse_fast() takes the common frame first, in place; sg_parse() reads
+ * every other one whole, and says what is wrong with it.
  *
  * Rule for every program: no read of a stack value that is not written on
  * every path to the read, even where the C only uses it when it was: clang
@@ -36,15 +39,21 @@
 #define SG_TCP_SYN 0x02
 #define SG_TCP_ACK 0x10
 
-#define SG_IP_MF 0x2000
-#define SG_IP_OFFSET 0x1fff
+#define SG_IP_MF	 0x2000
+#define SG_IP_OFFSET	 0x1fff
 #define SG_IP6_FRAG_MASK 0xfff9 /* offset and M flag */
-#define SG_LEN_UNKNOWN 0xffffffffU /* IP length 0: a BIG TCP GSO packet or a jumbogram */
+/*
+ * IP length 0: a BIG TCP GSO packet or a jumbogram. Less the extension
+ * headers before TCP (SG_MAX_EXTHDRS, 2,048 bytes each at most), it still
+ * passes every length check: no branch on it, so one verifier path fewer
+ * per header.
+ */
+#define SG_LEN_UNKNOWN 0xffffffffU
 
 enum sg_parsed {
 	SG_PARSED_NONE, /* not IP, or broken before the addresses */
-	SG_PARSED_IP, /* addresses valid; no TCP header to trust */
-	SG_PARSED_TCP, /* addresses, ports, flags and hdr_len valid */
+	SG_PARSED_IP,	/* addresses valid; no TCP header to trust */
+	SG_PARSED_TCP,	/* addresses, ports, flags and hdr_len valid */
 };
 
 struct sg_pkt {
@@ -55,8 +64,10 @@ struct sg_pkt {
 	__u8 tcp_flags;
 	__u8 pad;
 	__u16 hdr_len; /* L2 + L3 + L4 header bytes, repeated in every GSO segment */
-	int err; /* enum sg_error when parsing stopped on a bad packet, else -1 */
+	int err;       /* enum sg_error when parsing stopped on a bad packet, else SG_OK */
 };
+
+#define SG_OK -1
 
 struct sg_cursor {
 	void *pos;
@@ -116,25 +127,36 @@ static __always_inline int sg_parse_eth(struct sg_cursor *c, __be16 *proto)
 	return 0;
 }
 
-/* left: the bytes the IP header says follow it, or SG_LEN_UNKNOWN. */
-static __always_inline int sg_parse_tcp(struct sg_cursor *c, void *data, struct sg_pkt *pkt,
-					__u32 left)
+/*
+ * The TCP header at th, left: the bytes the IP header says follow it, or
+ * SG_LEN_UNKNOWN. SG_OK with pkt's TCP fields written, else the enum
+ * sg_error that stops the parse (pkt's TCP fields then half written).
+ */
+static __always_inline int sg_read_tcp(struct tcphdr *th, void *end, void *data, struct sg_pkt *pkt,
+				       __u32 left)
 {
-	struct tcphdr *th = c->pos;
 	__u32 len;
 
-	if ((void *)(th + 1) > c->end)
-		return sg_fail(pkt, SG_ERR_TRUNCATED, SG_PARSED_IP);
+	if ((void *)(th + 1) > end)
+		return SG_ERR_TRUNCATED;
 	len = th->doff * 4;
 	if (len < sizeof(*th) || len > left)
-		return sg_fail(pkt, SG_ERR_BAD_HEADER, SG_PARSED_IP);
-	if (c->pos + len > c->end)
-		return sg_fail(pkt, SG_ERR_TRUNCATED, SG_PARSED_IP);
+		return SG_ERR_BAD_HEADER;
+	if ((void *)th + len > end)
+		return SG_ERR_TRUNCATED;
 	pkt->sport = bpf_ntohs(th->source);
 	pkt->dport = bpf_ntohs(th->dest);
 	pkt->tcp_flags = ((__u8 *)th)[13];
-	pkt->hdr_len = c->pos + len - data;
-	return SG_PARSED_TCP;
+	pkt->hdr_len = (void *)th + len - data;
+	return SG_OK;
+}
+
+static __always_inline int sg_parse_tcp(struct sg_cursor *c, void *data, struct sg_pkt *pkt,
+					__u32 left)
+{
+	int err = sg_read_tcp(c->pos, c->end, data, pkt, left);
+
+	return err == SG_OK ? SG_PARSED_TCP : sg_fail(pkt, err, SG_PARSED_IP);
 }
 
 static __always_inline int sg_parse_ipv4(struct sg_cursor *c, void *data, struct sg_pkt *pkt)
@@ -200,8 +222,7 @@ static __always_inline int sg_parse_ipv6(struct sg_cursor *c, void *data, struct
 				return sg_fail(pkt, SG_ERR_BAD_HEADER, SG_PARSED_IP);
 			nexthdr = opt->nexthdr;
 			c->pos += len;
-			if (left != SG_LEN_UNKNOWN)
-				left -= len;
+			left -= len;
 			break;
 		case IPPROTO_FRAGMENT:
 			frag = c->pos;
@@ -213,8 +234,7 @@ static __always_inline int sg_parse_ipv6(struct sg_cursor *c, void *data, struct
 				return sg_fail(pkt, SG_ERR_BAD_HEADER, SG_PARSED_IP);
 			nexthdr = frag->nexthdr;
 			c->pos = frag + 1;
-			if (left != SG_LEN_UNKNOWN)
-				left -= sizeof(*frag);
+			left -= sizeof(*frag);
 			break;
 		default:
 			return SG_PARSED_IP;
@@ -231,15 +251,76 @@ static __always_inline int sg_parse(void *data, void *data_end, struct sg_pkt *p
 	int ret;
 
 	__builtin_memset(pkt, 0, sizeof(*pkt));
-	pkt->err = -1;
+	pkt->err = SG_OK;
 	ret = sg_parse_eth(&c, &proto);
 	if (ret)
-		return sg_fail(pkt, ret == -2 ? SG_ERR_VLAN_LIMIT : SG_ERR_TRUNCATED, SG_PARSED_NONE);
+		return sg_fail(pkt, ret == -2 ? SG_ERR_VLAN_LIMIT : SG_ERR_TRUNCATED,
+			       SG_PARSED_NONE);
 	if (proto == bpf_htons(ETH_P_IP))
 		return sg_parse_ipv4(&c, data, pkt);
 	if (proto == bpf_htons(ETH_P_IPV6))
 		return sg_parse_ipv6(&c, data, pkt);
 	return SG_PARSED_NONE;
+}
+
+#define SG_FAST_MISS -1
+
+/* The address sg_parse_fast() writes: the one the program keys on. */
+enum { SG_FAST_SADDR, SG_FAST_DADDR };
+
+/*
+ * The common frame, read in place: Ethernet with no tag, then IPv4 with no
+ * options and no fragment bits, or IPv6 whose next header is TCP; then TCP,
+ * checked as sg_parse() checks it. Returns SG_PARSED_IP (IPv4, not TCP) or
+ * SG_PARSED_TCP, as sg_parse() would for the same frame, with no error; only
+ * the address `which` says and, for TCP, the ports, flags and hdr_len are
+ * written (no zeroing: this is the path every packet takes), and the callers
+ * read no other field after it. Any other
+ * frame (a tag, options, an extension header, a fragment, a header cut short
+ * or out of range, not IP) is SG_FAST_MISS, for sg_parse() to read whole and
+ * say what is wrong with it.
+ */
+static __always_inline int sg_parse_fast(void *data, void *end, struct sg_pkt *pkt, int which)
+{
+	struct iphdr *ip = data + sizeof(struct ethhdr);
+	struct ipv6hdr *ip6 = data + sizeof(struct ethhdr);
+	__u32 *addr = which == SG_FAST_SADDR ? pkt->saddr : pkt->daddr;
+	__be16 proto;
+	void *th;
+	__u32 left;
+
+	if ((void *)(ip + 1) > end)
+		return SG_FAST_MISS;
+	/* One load: struct ethhdr is packed, and read through it the field is two. */
+	proto = *(__be16 *)(data + offsetof(struct ethhdr, h_proto));
+	if (proto == bpf_htons(ETH_P_IP)) {
+		/* Version 4, IHL 5. */
+		if (*(__u8 *)ip != 0x45 || ip->frag_off & bpf_htons(SG_IP_MF | SG_IP_OFFSET))
+			return SG_FAST_MISS;
+		sg_addr4(addr, which == SG_FAST_SADDR ? ip->saddr : ip->daddr);
+		if (ip->protocol != IPPROTO_TCP) {
+			/* Written all the same, as sg_parse() leaves them: the rule above. */
+			pkt->sport = 0;
+			pkt->dport = 0;
+			pkt->tcp_flags = 0;
+			pkt->hdr_len = 0;
+			return SG_PARSED_IP;
+		}
+		left = bpf_ntohs(ip->tot_len);
+		if (left && left < sizeof(*ip))
+			return SG_FAST_MISS;
+		left = left ? left - sizeof(*ip) : SG_LEN_UNKNOWN;
+		th = ip + 1;
+	} else if (proto == bpf_htons(ETH_P_IPV6)) {
+		if ((void *)(ip6 + 1) > end || ip6->version != 6 || ip6->nexthdr != IPPROTO_TCP)
+			return SG_FAST_MISS;
+		__builtin_memcpy(addr, which == SG_FAST_SADDR ? &ip6->saddr : &ip6->daddr, 16);
+		left = ip6->payload_len ? bpf_ntohs(ip6->payload_len) : SG_LEN_UNKNOWN;
+		th = ip6 + 1;
+	} else {
+		return SG_FAST_MISS;
+	}
+	return sg_read_tcp(th, end, data, pkt, left) == SG_OK ? SG_PARSED_TCP : SG_FAST_MISS;
 }
 
 #endif /* SG_PARSE_BPF_H */
