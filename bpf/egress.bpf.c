@@ -191,19 +191,27 @@ static __always_inline void sg_egress_count(struct __sk_buff *skb, struct sg_por
 SEC("tc")
 int sg_egress_prog(struct __sk_buff *skb)
 {
+	struct sg_fast f;
 	struct sg_pkt pkt;
 	struct sg_port *ps;
 	int parsed;
 
-	parsed = sg_parse_fast((void *)(long)skb->data, (void *)(long)skb->data_end, &pkt,
-			       SG_FAST_DADDR);
+	parsed = sg_parse_fast((void *)(long)skb->data, (void *)(long)skb->data_end, &f);
 	if (parsed == SG_FAST_MISS) {
 		parsed = sg_parse_skb(skb, &pkt);
 		if (pkt.err != SG_OK)
 			sg_error(pkt.err);
+		if (parsed != SG_PARSED_TCP)
+			return TC_ACT_UNSPEC;
+	} else {
+		if (parsed != SG_PARSED_TCP)
+			return TC_ACT_UNSPEC;
+		/* The fields the rest reads, where the slow path leaves them. */
+		pkt.dport = f.dport;
+		pkt.hdr_len = f.hdr_len;
+		pkt.tcp_flags = f.tcp_flags;
+		sg_fast_addr(&f, SG_FAST_DADDR, pkt.daddr);
 	}
-	if (parsed != SG_PARSED_TCP)
-		return TC_ACT_UNSPEC;
 	ps = sg_port_lookup(pkt.dport, SG_PORT_OUTBOUND);
 	/* Not watched, and too short to open with a command: nothing to count. */
 	if (ps || skb->len >= (__u32)pkt.hdr_len + SG_SMTP_CMD_LEN)

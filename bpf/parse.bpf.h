@@ -20,7 +20,8 @@
  * older ones refuse it ("invalid read from stack"; Debian 12's 6.1.170 does,
  * its 6.1.192 does not), so an object that loads on one kernel is refused
  * on another (tests/kernels/ boots both). Hence sg_parse() zeroes all of its
- * output before parsing, whatever it returns.
+ * output before parsing, whatever it returns, and sg_parse_fast() writes all
+ * of its own on every path its callers read it.
  */
 #ifndef SG_PARSE_BPF_H
 #define SG_PARSE_BPF_H
@@ -265,47 +266,51 @@ static __always_inline int sg_parse(void *data, void *data_end, struct sg_pkt *p
 
 #define SG_FAST_MISS -1
 
-/* The address sg_parse_fast() writes: the one the program keys on. */
-enum { SG_FAST_SADDR, SG_FAST_DADDR };
+/*
+ * What sg_parse_fast() reads of the common frame: a few scalars, which stay
+ * in registers, and where the addresses are in the packet.
+ */
+struct sg_fast {
+	void *ip;	/* the IPv4 header when v4, else the IPv6 one */
+	__u16 dport;	/* host order; 0 when not TCP */
+	__u16 hdr_len;	/* as sg_pkt's; 0 when not TCP */
+	__u8 tcp_flags; /* 0 when not TCP */
+	__u8 v4;
+};
 
 /*
  * The common frame, read in place: Ethernet with no tag, then IPv4 with no
  * options and no fragment bits, or IPv6 whose next header is TCP; then TCP,
  * checked as sg_parse() checks it. Returns SG_PARSED_IP (IPv4, not TCP) or
- * SG_PARSED_TCP, as sg_parse() would for the same frame, with no error; only
- * the address `which` says and, for TCP, the ports, flags and hdr_len are
- * written (no zeroing: this is the path every packet takes), and the callers
- * read no other field after it. Any other
- * frame (a tag, options, an extension header, a fragment, a header cut short
- * or out of range, not IP) is SG_FAST_MISS, for sg_parse() to read whole and
- * say what is wrong with it.
+ * SG_PARSED_TCP, as sg_parse() would for the same frame, with no error; all
+ * of f is written then. Any other frame (a tag, options, an extension
+ * header, a fragment, a header cut short or out of range, not IP) is
+ * SG_FAST_MISS, for sg_parse() to read whole and say what is wrong with it.
  */
-static __always_inline int sg_parse_fast(void *data, void *end, struct sg_pkt *pkt, int which)
+static __always_inline int sg_parse_fast(void *data, void *end, struct sg_fast *f)
 {
 	struct iphdr *ip = data + sizeof(struct ethhdr);
 	struct ipv6hdr *ip6 = data + sizeof(struct ethhdr);
-	__u32 *addr = which == SG_FAST_SADDR ? pkt->saddr : pkt->daddr;
+	struct sg_pkt tcp;
 	__be16 proto;
 	void *th;
 	__u32 left;
 
 	if ((void *)(ip + 1) > end)
 		return SG_FAST_MISS;
+	f->ip = ip;
+	f->dport = 0;
+	f->hdr_len = 0;
+	f->tcp_flags = 0;
 	/* One load: struct ethhdr is packed, and read through it the field is two. */
 	proto = *(__be16 *)(data + offsetof(struct ethhdr, h_proto));
 	if (proto == bpf_htons(ETH_P_IP)) {
 		/* Version 4, IHL 5. */
 		if (*(__u8 *)ip != 0x45 || ip->frag_off & bpf_htons(SG_IP_MF | SG_IP_OFFSET))
 			return SG_FAST_MISS;
-		sg_addr4(addr, which == SG_FAST_SADDR ? ip->saddr : ip->daddr);
-		if (ip->protocol != IPPROTO_TCP) {
-			/* Written all the same, as sg_parse() leaves them: the rule above. */
-			pkt->sport = 0;
-			pkt->dport = 0;
-			pkt->tcp_flags = 0;
-			pkt->hdr_len = 0;
+		f->v4 = 1;
+		if (ip->protocol != IPPROTO_TCP)
 			return SG_PARSED_IP;
-		}
 		left = bpf_ntohs(ip->tot_len);
 		if (left && left < sizeof(*ip))
 			return SG_FAST_MISS;
@@ -314,13 +319,32 @@ static __always_inline int sg_parse_fast(void *data, void *end, struct sg_pkt *p
 	} else if (proto == bpf_htons(ETH_P_IPV6)) {
 		if ((void *)(ip6 + 1) > end || ip6->version != 6 || ip6->nexthdr != IPPROTO_TCP)
 			return SG_FAST_MISS;
-		__builtin_memcpy(addr, which == SG_FAST_SADDR ? &ip6->saddr : &ip6->daddr, 16);
+		f->v4 = 0;
 		left = ip6->payload_len ? bpf_ntohs(ip6->payload_len) : SG_LEN_UNKNOWN;
 		th = ip6 + 1;
 	} else {
 		return SG_FAST_MISS;
 	}
-	return sg_read_tcp(th, end, data, pkt, left) == SG_OK ? SG_PARSED_TCP : SG_FAST_MISS;
+	if (sg_read_tcp(th, end, data, &tcp, left) != SG_OK)
+		return SG_FAST_MISS;
+	f->dport = tcp.dport;
+	f->hdr_len = tcp.hdr_len;
+	f->tcp_flags = tcp.tcp_flags;
+	return SG_PARSED_TCP;
+}
+
+/* The address of f's frame that `which` says, as sg_pkt holds it: IPv4 mapped. */
+enum { SG_FAST_SADDR, SG_FAST_DADDR };
+
+static __always_inline void sg_fast_addr(const struct sg_fast *f, int which, __u32 addr[4])
+{
+	struct iphdr *ip = f->ip;
+	struct ipv6hdr *ip6 = f->ip;
+
+	if (f->v4)
+		sg_addr4(addr, which == SG_FAST_SADDR ? ip->saddr : ip->daddr);
+	else
+		__builtin_memcpy(addr, which == SG_FAST_SADDR ? &ip6->saddr : &ip6->daddr, 16);
 }
 
 #endif /* SG_PARSE_BPF_H */
