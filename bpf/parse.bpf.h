@@ -311,10 +311,14 @@ static __always_inline int sg_parse_fast(void *data, void *end, struct sg_fast *
 		f->v4 = 1;
 		if (ip->protocol != IPPROTO_TCP)
 			return SG_PARSED_IP;
+		/*
+		 * 1 to 19 is no datagram; 0 (unknown) wraps to a length above any
+		 * header's, as SG_LEN_UNKNOWN: one test, no branch on it.
+		 */
 		left = bpf_ntohs(ip->tot_len);
-		if (left && left < sizeof(*ip))
+		if (left - 1 < sizeof(*ip) - 1)
 			return SG_FAST_MISS;
-		left = left ? left - sizeof(*ip) : SG_LEN_UNKNOWN;
+		left -= sizeof(*ip);
 		th = ip + 1;
 	} else if (proto == bpf_htons(ETH_P_IPV6)) {
 		if ((void *)(ip6 + 1) > end || ip6->version != 6 || ip6->nexthdr != IPPROTO_TCP)
