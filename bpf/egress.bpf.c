@@ -68,12 +68,14 @@ static __always_inline void sg_owner(struct __sk_buff *skb, struct sg_flow_key *
 
 enum { SG_SMTP_NONE, SG_SMTP_HELLO, SG_SMTP_MAIL };
 
+#define SG_SMTP_CMD_LEN 5 /* "EHLO ", "HELO ", "MAIL " */
+
 /*
  * What b opens with, in any case: "EHLO " or "HELO " (SG_SMTP_HELLO), "MAIL "
  * (SG_SMTP_MAIL), else SG_SMTP_NONE. Either is an SMTP client's first command
  * (Postfix and Exim take MAIL FROM with no greeting first).
  */
-static __always_inline int sg_smtp_command(__u8 b[5])
+static __always_inline int sg_smtp_command(__u8 b[SG_SMTP_CMD_LEN])
 {
 	int i;
 
@@ -125,72 +127,95 @@ static __always_inline void sg_smtp_record(const struct sg_flow_key *key, int cm
 }
 
 /*
- * A segment to a port that is not watched: an SMTP session when it opens
- * with EHLO, HELO or MAIL. The payload is read with a helper, which checks the
- * offset and length against the packet, paged or not. A global function,
- * which the verifier checks once on its own rather than again behind every
- * path through the parser.
+ * A segment to a port that is not watched, to key's destination, its
+ * payload hdr_len bytes in: an SMTP session when it opens with EHLO, HELO or
+ * MAIL. The payload is read with a helper, which checks the offset and
+ * length against the packet, paged or not. A global function, which the
+ * verifier checks once on its own rather than again behind every path
+ * through the parser; key is whole (the old verifier reads all of it).
  */
-__noinline int sg_smtp_seen(struct __sk_buff *skb, const struct sg_pkt *pkt)
+__noinline int sg_smtp_seen(struct __sk_buff *skb, struct sg_flow_key *key, __u32 hdr_len)
 {
-	struct sg_flow_key key = {};
-	__u8 b[5];
+	__u8 b[SG_SMTP_CMD_LEN];
 	int cmd;
 
-	if (!pkt || skb->len < (__u32)pkt->hdr_len + sizeof(b) ||
-	    bpf_skb_load_bytes(skb, pkt->hdr_len, b, sizeof(b)))
+	if (!key || bpf_skb_load_bytes(skb, hdr_len, b, sizeof(b)))
 		return 0;
 	cmd = sg_smtp_command(b);
 	if (cmd == SG_SMTP_NONE)
 		return 0;
-	key.port = pkt->dport;
-	__builtin_memcpy(key.addr, pkt->daddr, sizeof(key.addr));
-	sg_owner(skb, &key);
-	sg_smtp_record(&key, cmd);
+	sg_owner(skb, key);
+	sg_smtp_record(key, cmd);
 	return 1;
 }
 
-SEC("tc")
-int sg_egress_prog(struct __sk_buff *skb)
+/*
+ * A TCP segment to a watched port (ps): counted for the port, and for its
+ * owner and destination in sg_egress. Else, one to a port nobody watches,
+ * looked at as SMTP (sg_smtp_seen).
+ */
+static __always_inline void sg_egress_count(struct __sk_buff *skb, struct sg_port *ps,
+					    const struct sg_pkt *pkt)
 {
+	struct sg_flow_key key = { .port = pkt->dport };
 	struct sg_egress zero = {}, *e;
-	struct sg_flow_key key = {};
-	struct sg_pkt pkt;
-	struct sg_port *ps;
 	__u32 segs;
 	__u64 bytes;
 	int syn;
 
-	if (sg_parse_skb(skb, &pkt) != SG_PARSED_TCP) {
-		if (pkt.err >= 0)
-			sg_error(pkt.err);
-		return TC_ACT_UNSPEC;
-	}
-	ps = sg_port_lookup(pkt.dport, SG_PORT_OUTBOUND);
+	__builtin_memcpy(key.addr, pkt->daddr, sizeof(key.addr));
 	if (!ps) {
-		sg_smtp_seen(skb, &pkt);
-		return TC_ACT_UNSPEC;
+		sg_smtp_seen(skb, &key, pkt->hdr_len);
+		return;
 	}
 
 	segs = skb->gso_segs > 1 ? skb->gso_segs : 1;
-	bytes = skb->len + (__u64)(segs - 1) * pkt.hdr_len;
-	syn = (pkt.tcp_flags & (SG_TCP_SYN | SG_TCP_ACK)) == SG_TCP_SYN;
+	bytes = skb->len + (__u64)(segs - 1) * pkt->hdr_len;
+	syn = (pkt->tcp_flags & (SG_TCP_SYN | SG_TCP_ACK)) == SG_TCP_SYN;
 	/* Transmit runs with bottom halves off: nothing preempts these per-CPU adds. */
 	ps->out_syns += syn;
 	ps->out_packets += segs;
 	ps->out_bytes += bytes;
 
-	key.port = pkt.dport;
-	__builtin_memcpy(key.addr, pkt.daddr, sizeof(key.addr));
 	sg_owner(skb, &key);
 	e = sg_upsert_counted(&sg_egress, &key, &zero, SG_CNT_EGRESS_MADE);
 	if (!e)
-		return TC_ACT_UNSPEC;
+		return;
 	if (syn)
 		__sync_fetch_and_add(&e->syns, 1);
 	__sync_fetch_and_add(&e->packets, segs);
 	__sync_fetch_and_add(&e->bytes, bytes);
 	e->last_ns = bpf_ktime_get_boot_ns();
+}
+
+SEC("tc")
+int sg_egress_prog(struct __sk_buff *skb)
+{
+	struct sg_fast f;
+	struct sg_pkt pkt;
+	struct sg_port *ps;
+	int parsed;
+
+	parsed = sg_parse_fast((void *)(long)skb->data, (void *)(long)skb->data_end, &f);
+	if (parsed == SG_FAST_MISS) {
+		parsed = sg_parse_skb(skb, &pkt);
+		if (pkt.err != SG_OK)
+			sg_error(pkt.err);
+		if (parsed != SG_PARSED_TCP)
+			return TC_ACT_UNSPEC;
+	} else {
+		if (parsed != SG_PARSED_TCP)
+			return TC_ACT_UNSPEC;
+		/* The fields the rest reads, where the slow path leaves them. */
+		pkt.dport = f.dport;
+		pkt.hdr_len = f.hdr_len;
+		pkt.tcp_flags = f.tcp_flags;
+		sg_fast_addr(&f, SG_FAST_DADDR, pkt.daddr);
+	}
+	ps = sg_port_lookup(pkt.dport, SG_PORT_OUTBOUND);
+	/* Not watched, and too short to open with a command: nothing to count. */
+	if (ps || skb->len >= (__u32)pkt.hdr_len + SG_SMTP_CMD_LEN)
+		sg_egress_count(skb, ps, &pkt);
 	return TC_ACT_UNSPEC;
 }
 

@@ -24,39 +24,54 @@
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Header lengths, to say where a row cuts its frame. */
-#define HL_ETH ETH_HLEN
+#define HL_ETH	ETH_HLEN
 #define HL_VLAN 4
-#define HL_IP4 20
-#define HL_IP6 40
-#define HL_TCP 20
+#define HL_IP4	20
+#define HL_IP6	40
+#define HL_TCP	20
 
-#define V4 .src = "10.1.2.3", .dst = "192.0.2.25"
-#define V6 .src = "2001:db8:1::3", .dst = "2001:db8:25::25"
-#define FROM4(a) .src = (a), .dst = "192.0.2.25"
-#define FROM6(a) .src = (a), .dst = "2001:db8:25::25"
+#define V4	  .src = "10.1.2.3", .dst = "192.0.2.25"
+#define V6	  .src = "2001:db8:1::3", .dst = "2001:db8:25::25"
+#define FROM4(a)  .src = (a), .dst = "192.0.2.25"
+#define FROM6(a)  .src = (a), .dst = "2001:db8:25::25"
 #define SYN(port) .dport = (port), .flags = TH_SYN
 #define IP_LEN(n) .ip_len_set = true, .ip_len = (n)
 /* A data segment to port carrying text. */
 #define DATA(port, t)                                                                              \
 	.dport = (port), .flags = TH_ACK | TH_PUSH, .text = (t), .payload = sizeof(t) - 1
 #define TAGS(...) .tpid = { __VA_ARGS__ }
-#define HOP(n) { IPPROTO_HOPOPTS, (n), 0 }
-#define RT(n) { IPPROTO_ROUTING, (n), 0 }
-#define DST(n) { IPPROTO_DSTOPTS, (n), 0 }
-#define AH(n) { IPPROTO_AH, (n), 0 }
-#define FRAG(f) { IPPROTO_FRAGMENT, 0, (f) }
+#define HOP(n)                                                                                     \
+	{                                                                                          \
+		IPPROTO_HOPOPTS, (n), 0                                                            \
+	}
+#define RT(n)                                                                                      \
+	{                                                                                          \
+		IPPROTO_ROUTING, (n), 0                                                            \
+	}
+#define DST(n)                                                                                     \
+	{                                                                                          \
+		IPPROTO_DSTOPTS, (n), 0                                                            \
+	}
+#define AH(n)                                                                                      \
+	{                                                                                          \
+		IPPROTO_AH, (n), 0                                                                 \
+	}
+#define FRAG(f)                                                                                    \
+	{                                                                                          \
+		IPPROTO_FRAGMENT, 0, (f)                                                           \
+	}
 #define EXTS(...)                                                                                  \
 	.ext = { __VA_ARGS__ },                                                                    \
 	.exts = sizeof((struct pkt_ext[]){ __VA_ARGS__ }) / sizeof(struct pkt_ext)
 
 /* Expectations */
-#define ERR(e) (1U << (e))
-#define TRUNCATED .errs = ERR(SG_ERR_TRUNCATED)
-#define BAD_HEADER .errs = ERR(SG_ERR_BAD_HEADER)
-#define FRAGMENT .errs = ERR(SG_ERR_FRAGMENT)
+#define ERR(e)		  (1U << (e))
+#define TRUNCATED	  .errs = ERR(SG_ERR_TRUNCATED)
+#define BAD_HEADER	  .errs = ERR(SG_ERR_BAD_HEADER)
+#define FRAGMENT	  .errs = ERR(SG_ERR_FRAGMENT)
 #define SYN_COUNTED(port) .out = (port), .syn = true, .in = (port) /* by both programs */
-#define XDP_ONLY .progs = RUN_XDP
-#define TC_ONLY .progs = RUN_TC
+#define XDP_ONLY	  .progs = RUN_XDP
+#define TC_ONLY		  .progs = RUN_TC
 
 enum { RUN_TC = 1, RUN_XDP = 2 };
 
@@ -97,20 +112,20 @@ static const struct {
 struct row {
 	const char *name;
 	struct pkt_spec pkt;
-	unsigned int progs; /* RUN_* the row applies to; 0: both */
+	unsigned int progs;	  /* RUN_* the row applies to; 0: both */
 	__u32 gso_segs, gso_size; /* TC: the skb is a GSO packet */
-	unsigned int errs; /* ERR(enum sg_error): each counted exactly once, the rest not */
-	__u16 out; /* TC: the packet is counted for this outbound port... */
-	bool syn; /* ...and as a SYN */
-	__u16 in; /* XDP: a SYN counted for this inbound port and the source */
-	bool smtp; /* TC: an SMTP session to the destination and port, in sg_smtp */
-	enum ban_id ban; /* XDP: dropped by this ban */
+	unsigned int errs;	  /* ERR(enum sg_error): each counted exactly once, the rest not */
+	__u16 out;		  /* TC: the packet is counted for this outbound port... */
+	bool syn;		  /* ...and as a SYN */
+	__u16 in;		  /* XDP: a SYN counted for this inbound port and the source */
+	bool smtp;		  /* TC: an SMTP session to the destination and port, in sg_smtp */
+	enum ban_id ban;	  /* XDP: dropped by this ban */
 	/* XDP: the sg_sources key; NULL: the source, IPv6 cut to the default /64 */
 	const char *source;
 	const char *sibling; /* XDP: the same SYN from this source ran first */
 	__u32 sources;	     /* XDP: sg_sources entries then; 0: one */
 	__u32 v6_prefix;     /* sg_settings.ipv6_prefix for the row; 0: the default */
-	bool drop; /* XDP: dropped, by no ban */
+	bool drop;	     /* XDP: dropped, by no ban */
 };
 
 _Static_assert(SG_MAX_EXTHDRS == 6, "the extension header limit rows build 6 and 7 headers");
@@ -222,7 +237,8 @@ static const struct row rows[] = {
 	  BAD_HEADER },
 	{ "v4 total length 0 (big tcp gso) counts", .pkt = { V4, SYN(25), IP_LEN(0) },
 	  SYN_COUNTED(25) },
-	{ "v6 syn past the payload length", .pkt = { V6, SYN(25), IP_LEN(HL_TCP - 1) }, BAD_HEADER },
+	{ "v6 syn past the payload length", .pkt = { V6, SYN(25), IP_LEN(HL_TCP - 1) },
+	  BAD_HEADER },
 	{ "v6 payload length inside an extension header",
 	  .pkt = { V6, SYN(25), EXTS(DST(1)), IP_LEN(8) }, BAD_HEADER },
 	{ "v6 payload length inside the fragment header",
@@ -268,8 +284,8 @@ static const struct row rows[] = {
 	  .pkt = { FROM4("203.0.113.7"), .l4 = IPPROTO_UDP, .dport = 53 }, XDP_ONLY,
 	  .ban = BAN_V4_24 },
 	{ "banned v4 /24: cut tcp header dropped",
-	  .pkt = { FROM4("203.0.113.7"), SYN(25), .len = HL_ETH + HL_IP4 + 8 }, XDP_ONLY,
-	  TRUNCATED, .ban = BAN_V4_24 },
+	  .pkt = { FROM4("203.0.113.7"), SYN(25), .len = HL_ETH + HL_IP4 + 8 }, XDP_ONLY, TRUNCATED,
+	  .ban = BAN_V4_24 },
 	{ "banned v4 /24: ihl 4 passes, no address to match",
 	  .pkt = { FROM4("203.0.113.7"), SYN(25), .ihl = 4 }, XDP_ONLY, BAD_HEADER },
 	{ "banned v4 /24: as a v4-mapped v6 source",
@@ -353,6 +369,75 @@ static const struct row rows[] = {
 	{ "v4 EHLO in a fragment", .pkt = { V4, DATA(2525, "EHLO x\r\n"), .frag = IP_MF }, TC_ONLY,
 	  FRAGMENT },
 
+	/*
+	 * The fast path (sg_parse_fast: no tag, IPv4 IHL 5 unfragmented, IPv6 straight
+	 * to TCP) at its edges, and the same packets one step off it, which sg_parse()
+	 * takes: the two must agree on every verdict and count.
+	 */
+	{ "fast: v4 reserved flag is not a fragment", .pkt = { V4, SYN(25), .frag = IP_RF },
+	  SYN_COUNTED(25) },
+	{ "fast: v4 total length 19, no options", .pkt = { V4, SYN(25), IP_LEN(HL_IP4 - 1) },
+	  BAD_HEADER },
+	{ "fast: v4 total length ends with the tcp header",
+	  .pkt = { V4, SYN(25), IP_LEN(HL_IP4 + HL_TCP) }, SYN_COUNTED(25) },
+	/* TC's test_run refuses these frames itself (see the cuts above). */
+	{ "fast: v4 header cut", .pkt = { V4, SYN(25), .len = HL_ETH + HL_IP4 - 1 }, XDP_ONLY,
+	  TRUNCATED },
+	{ "fast: v6 header cut", .pkt = { V6, SYN(25), .len = HL_ETH + HL_IP6 - 1 }, XDP_ONLY,
+	  TRUNCATED },
+	{ "fast: v6 header cut where a v4 one would end",
+	  .pkt = { V6, SYN(25), .len = HL_ETH + HL_IP4 }, XDP_ONLY, TRUNCATED },
+	{ "fast: v4 tcp header cut after the flags",
+	  .pkt = { V4, SYN(25), .len = HL_ETH + HL_IP4 + 14 }, TRUNCATED },
+	{ "fast: v4 tcp options cut",
+	  .pkt = { V4, SYN(25), .tcp_opts = 4, .len = HL_ETH + HL_IP4 + HL_TCP }, TRUNCATED },
+	{ "fast: v6 jumbo with hop-by-hop counts", .pkt = { V6, SYN(25), EXTS(HOP(0)), IP_LEN(0) },
+	  SYN_COUNTED(25) },
+	{ "slow: v4 4 option bytes, syn to 993", .pkt = { V4, SYN(993), .ip_opts = 4 }, .in = 993 },
+	{ "slow: v4 4 option bytes, non-syn to 25",
+	  .pkt = { V4, .dport = 25, .flags = TH_ACK, .ip_opts = 4 }, .out = 25 },
+	{ "slow: 802.1q non-syn to an unwatched port",
+	  .pkt = { V4, TAGS(ETH_P_8021Q), .dport = 443, .flags = TH_ACK } },
+	{ "slow: 802.1q v6 syn to an unwatched port", .pkt = { V6, TAGS(ETH_P_8021Q), SYN(8080) } },
+	{ "slow: v6 hop-by-hop non-syn to 587",
+	  .pkt = { V6, .dport = 587, .flags = TH_ACK, EXTS(HOP(0)) }, .out = 587 },
+	{ "slow: v4 fragment to an unwatched port", .pkt = { V4, SYN(80), .frag = IP_MF },
+	  FRAGMENT },
+	{ "slow: banned v4 /24 with options: non-syn dropped",
+	  .pkt = { FROM4("203.0.113.7"), .dport = 443, .flags = TH_ACK, .ip_opts = 4 }, XDP_ONLY,
+	  .ban = BAN_V4_24 },
+	{ "slow: banned v4 /32 behind a tag",
+	  .pkt = { FROM4("192.0.2.66"), TAGS(ETH_P_8021Q), SYN(110) }, XDP_ONLY, .ban = BAN_V4_32 },
+	{ "slow: banned v4 /8 with options, udp dropped",
+	  .pkt = { FROM4("100.1.2.3"), .l4 = IPPROTO_UDP, .dport = 53, .ip_opts = 8 }, XDP_ONLY,
+	  .ban = BAN_V4_8 },
+	{ "slow: banned v6 /48 after hop-by-hop",
+	  .pkt = { FROM6("2001:db8:bad::7"), SYN(587), EXTS(HOP(0)) }, XDP_ONLY, .ban = BAN_V6_48 },
+	{ "slow: banned v6 /128 behind a tag",
+	  .pkt = { FROM6("2001:db8:128::7"), TAGS(ETH_P_8021AD), .dport = 443, .flags = TH_ACK },
+	  XDP_ONLY, .ban = BAN_V6_128 },
+	{ "slow: banned v6 /128, udp dropped",
+	  .pkt = { FROM6("2001:db8:128::7"), .l4 = IPPROTO_UDP, .dport = 53 }, XDP_ONLY,
+	  .ban = BAN_V6_128 },
+	{ "fast: banned v6 /48, non-syn to an unwatched port dropped",
+	  .pkt = { FROM6("2001:db8:bad:1::7"), .dport = 443, .flags = TH_ACK }, XDP_ONLY,
+	  .ban = BAN_V6_48 },
+	{ "fast: banned v4 /32, ack to an unwatched port dropped",
+	  .pkt = { FROM4("192.0.2.66"), .dport = 443, .flags = TH_ACK }, XDP_ONLY,
+	  .ban = BAN_V4_32 },
+	{ "fast: banned v4 /24 as v4-mapped v6, non-syn dropped",
+	  .pkt = { FROM6("::ffff:203.0.113.200"), .dport = 443, .flags = TH_ACK }, XDP_ONLY,
+	  .ban = BAN_V4_24 },
+	/* The shortest command, and one byte short: TC's early exit on the payload length. */
+	{ "fast: 'EHLO ' alone to 2525, 5 bytes: an smtp session",
+	  .pkt = { V4, DATA(2525, "EHLO ") }, TC_ONLY, .smtp = true },
+	{ "slow: 'MAIL ' alone behind a tag, 5 bytes: an smtp session",
+	  .pkt = { V4, TAGS(ETH_P_8021Q), DATA(2525, "MAIL ") }, TC_ONLY, .smtp = true },
+	{ "slow: v4 'EHLO' with options, 4 bytes: too short",
+	  .pkt = { V4, DATA(2525, "EHLO"), .ip_opts = 4 }, TC_ONLY },
+	{ "fast: v6 EHLO to 2525 with tcp options",
+	  .pkt = { V6, DATA(2525, "EHLO x\r\n"), .tcp_opts = 12 }, TC_ONLY, .smtp = true },
+
 	/* A source is an IPv6 /64 (sg_settings.ipv6_prefix), an IPv4 address, mapped or not. */
 	{ "v6 /64: a sibling's syn counts for the same source",
 	  .pkt = { FROM6("2001:db8:1::3"), SYN(993) }, XDP_ONLY, .in = 993,
@@ -420,8 +505,8 @@ static void dump(const struct pkt *p)
 		print_error("  ... %u more bytes\n", p->len - n);
 }
 
-static void check_eq(const struct run *c, long long got, long long want, const char *file,
-		     int line, const char *fmt, ...)
+static void check_eq(const struct run *c, long long got, long long want, const char *file, int line,
+		     const char *fmt, ...)
 {
 	char what[128];
 	va_list ap;
@@ -585,7 +670,8 @@ static void expect(const struct test *t, const struct pkt *p, struct want *w)
 		w->source = r->in;
 		w->sources = r->sources ?: w->source;
 		w->syns = w->sources == 1 ? w->counts.in_syns : 1;
-		/* sg_ports_default: every inbound port but 25 (where servers deliver) is a login port. */
+		/* sg_ports_default: every inbound port but 25 (where servers deliver) is a login
+		 * port. */
 		w->login = r->in && r->in != 25;
 		w->ban = r->ban;
 	}
@@ -646,8 +732,8 @@ static void check_time(const struct run *c, __u64 ns, __u64 t0, __u64 t1, const 
 	      t1);
 }
 
-static void check_egress(const struct run *c, const struct row *r, const struct want *w,
-			 __u64 t0, __u64 t1)
+static void check_egress(const struct run *c, const struct row *r, const struct want *w, __u64 t0,
+			 __u64 t1)
 {
 	/*
 	 * test_run hangs a dummy socket on the skb (sock_init_data() with no
@@ -670,8 +756,8 @@ static void check_egress(const struct run *c, const struct row *r, const struct 
 	check_time(c, got.last_ns, t0, t1, "sg_egress.last_ns");
 }
 
-static void check_sources(const struct run *c, const struct row *r, const struct want *w,
-			  __u64 t0, __u64 t1)
+static void check_sources(const struct run *c, const struct row *r, const struct want *w, __u64 t0,
+			  __u64 t1)
 {
 	struct sg_source got;
 	struct sg_addr key;
@@ -691,7 +777,7 @@ static void check_sources(const struct run *c, const struct row *r, const struct
 	check(c, got.syns, w->syns, "sg_sources.syns");
 	check(c, got.login_syns, w->login ? w->syns : 0, "sg_sources.login_syns");
 	if (!r->sibling || w->sources > 1)
-	check(c, got.first_ns, got.last_ns, "sg_sources.first_ns against last_ns");
+		check(c, got.first_ns, got.last_ns, "sg_sources.first_ns against last_ns");
 	check_time(c, got.last_ns, t0, t1, "sg_sources.last_ns");
 }
 
