@@ -146,9 +146,14 @@ CROWDSEC := $(BUILD)/crowdsec/VERSION
 $(CROWDSEC): scripts/fetch-crowdsec.sh
 	@scripts/fetch-crowdsec.sh $(BUILD)/crowdsec
 
-# The integration tests put an empty program on clsact as another tool's filter.
-test: deps all $(UNIT_TESTS) $(BPF_TESTS) $(TOOLS) $(FUZZERS) $(BUILD)/empty.bpf.o \
+# What the tests run on; the integration tests put an empty program on clsact
+# as another tool's filter. Built once the packages are in, one job per CPU
+# unless make was given -j.
+TEST_BUILD = all $(UNIT_TESTS) $(BPF_TESTS) $(TOOLS) $(FUZZERS) $(BUILD)/empty.bpf.o \
 	$(KERNELS_INITRAMFS) previous deb $(CROWDSEC)
+
+test: deps
+	@$(MAKE) --no-print-directory $(if $(filter -j%,$(MAKEFLAGS)),,-j$(shell nproc)) $(TEST_BUILD)
 	@FUZZ_SECONDS=$(FUZZ_TEST_SECONDS) KERNELS="$(KERNELS_TEST)" tests/run.sh tests/layout/run.sh \
 		$(UNIT_TESTS) $(BPF_TESTS) tests/fuzz/run.sh tests/integration/run.sh \
 		tests/prometheus/run.sh tests/man/run.sh tests/kernels/run.sh
