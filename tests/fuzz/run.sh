@@ -15,12 +15,15 @@
 # One "ok - NAME: ..." or "not ok - NAME: reason" line per target (details as
 # '#' lines), then the counts in cmocka's summary form, which tests/run.sh
 # reads. Exits non-zero when a target crashed, timed out, ran out of memory
-# or is missing. Usage: [FUZZ_SECONDS=N] tests/fuzz/run.sh (from anywhere).
+# or is missing. FUZZ_JOBS targets (default: one per CPU) run at once.
+# Usage: [FUZZ_SECONDS=N] [FUZZ_JOBS=N] tests/fuzz/run.sh (from anywhere).
 set -uo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/../.." || exit 1
 
 SECONDS_EACH=${FUZZ_SECONDS:-10}
+# Targets fuzzed at once: each keeps one core busy.
+JOBS=${FUZZ_JOBS:-$(nproc)}
 OUT=build/fuzz
 
 # shellcheck source=tests/report.sh
@@ -84,8 +87,27 @@ names=$( (
 if [ -z "$names" ]; then
 	not_ok fuzz "no fuzz target: neither tests/fuzz/fuzz_*.c nor $OUT/fuzz_*"
 fi
+# The targets side by side, JOBS at a time, each reporting to a file of its
+# own; the reports are told and counted in the targets' order.
+mkdir -p "$OUT/logs" || exit 1
+running=0
 for name in $names; do
-	fuzz_one "$name"
+	if [ "$running" -ge "$JOBS" ]; then
+		wait -n
+		running=$((running - 1))
+	fi
+	fuzz_one "$name" >"$OUT/logs/$name.report" &
+	running=$((running + 1))
+done
+wait
+for name in $names; do
+	cat "$OUT/logs/$name.report"
+	if grep -q "^ok - $name:" "$OUT/logs/$name.report"; then
+		PASSED=$((PASSED + 1))
+	else
+		FAILED=$((FAILED + 1))
+		FAILED_NAMES+=("$name")
+	fi
 done
 
 report_summary

@@ -15,7 +15,7 @@
 # ends with the counts in cmocka's words, which tests/run.sh adds up. A step
 # that did not run (kernel not fetched, guest died) is a failure.
 # Each guest is bounded by KERNELS_TIMEOUT seconds; its console is kept in
-# build/kernels/logs/.
+# build/kernels/logs/. KERNELS_JOBS guests (default: one per CPU) boot at once.
 set -euo pipefail
 
 here=$(dirname "$0")
@@ -24,6 +24,8 @@ INITRAMFS=$CACHE/base.cpio
 VERIFY=$CACHE/sg_verify
 OBJECTS=(build/connect.bpf.o build/egress.bpf.o build/ingress.bpf.o build/sockops.bpf.o)
 TIMEOUT=${KERNELS_TIMEOUT:-300}
+# Guests booted side by side: under TCG each keeps about one core busy.
+JOBS=${KERNELS_JOBS:-$(nproc)}
 
 mode=all
 if [ "${1:-}" = --verify-only ]; then
@@ -58,7 +60,9 @@ mkdir -p "$CACHE/logs"
 accel=tcg,thread=multi
 [ -w /dev/kvm ] && accel=kvm
 
-declare -A result detail insns
+declare -A result detail insns started guest_pid
+# The guests running, oldest first.
+guests=()
 progs=()
 versions=()
 passed=0
@@ -89,20 +93,38 @@ show_console() {
 	grep -v '^SGK ' "$2" | sed "s/^/  [$1] /" || true
 }
 
-boot_guest() {
-	local k=$1 dir=$2 log=$3 rc=0
+# Boots kernel $1 from directory $2 in the background; guest_end collects it.
+guest_start() {
+	local k=$1 dir=$2
 	if ! command -v qemu-system-x86_64 >/dev/null; then
 		detail[$k,boot]="qemu-system-x86_64 not found (qemu-system-x86; make deps)"
 		result[$k,boot]=fail
+		detail[$k,seconds]=0
 		return
 	fi
-	cat "$INITRAMFS" "$dir/modules.cpio" >"$tmp/initrd"
-	timeout --kill-after=10 "$TIMEOUT" qemu-system-x86_64 -accel "$accel" -cpu max -smp 2 \
-		-m 1024 -nodefaults -display none -monitor none -no-reboot \
-		-serial "file:$tmp/console" -kernel "$dir/kernel" -initrd "$tmp/initrd" \
-		-append "console=ttyS0 quiet loglevel=3 panic=-1 sg.steps=$mode" || rc=$?
+	cat "$INITRAMFS" "$dir/modules.cpio" >"$tmp/$k.initrd"
+	(
+		rc=0
+		timeout --kill-after=10 "$TIMEOUT" qemu-system-x86_64 -accel "$accel" -cpu max -smp 2 \
+			-m 1024 -nodefaults -display none -monitor none -no-reboot \
+			-serial "file:$tmp/$k.console" -kernel "$dir/kernel" -initrd "$tmp/$k.initrd" \
+			-append "console=ttyS0 quiet loglevel=3 panic=-1 sg.steps=$mode" || rc=$?
+		echo "$rc $SECONDS" >"$tmp/$k.end"
+	) &
+	guest_pid[$k]=$!
+	guests+=("$k")
+}
+
+# Waits for the oldest guest running, then reads its console into its log.
+guest_end() {
+	local k=${guests[0]} log rc=0 end=$SECONDS
+	guests=("${guests[@]:1}")
+	log="$CACHE/logs/$k.log"
+	wait "${guest_pid[$k]}" || true
+	[ ! -e "$tmp/$k.end" ] || read -r rc end <"$tmp/$k.end"
+	detail[$k,seconds]=$((end - ${started[$k]}))
 	# The tty ends its lines in CR LF.
-	tr -d '\r' <"$tmp/console" >"$log"
+	tr -d '\r' <"$tmp/$k.console" >"$log"
 	parse "$k" "$log"
 	if ! grep -q '^SGK end' "$log"; then
 		result[$k,boot]=fail
@@ -135,23 +157,30 @@ verify_host() {
 }
 
 for k in "${kernels[@]}"; do
-	start=$SECONDS
+	started[$k]=$SECONDS
 	log="$CACHE/logs/$k.log"
 	if [ "$k" = host ]; then
 		result[$k,fetch]=ok
 		detail[$k,version]="$(uname -r) (running)"
 		verify_host "$k" "$log"
+		detail[$k,seconds]=$((SECONDS - ${started[$k]}))
 	elif dir=$("$here/fetch.sh" "$k" 2>"$tmp/fetch.err"); then
 		result[$k,fetch]=ok
 		read -r version pkg <"$dir/label"
 		detail[$k,version]="${pkg#linux-image-} $version"
+		while [ ${#guests[@]} -ge "$JOBS" ]; do
+			guest_end
+		done
 		echo "kernels: booting $pkg $version ($accel)"
-		boot_guest "$k" "$dir" "$log"
+		guest_start "$k" "$dir"
 	else
 		result[$k,fetch]=fail
 		detail[$k,fetch]=$(tail -n 1 "$tmp/fetch.err")
+		detail[$k,seconds]=$((SECONDS - ${started[$k]}))
 	fi
-	detail[$k,seconds]=$((SECONDS - start))
+done
+while [ ${#guests[@]} -gt 0 ]; do
+	guest_end
 done
 
 # A load is checked for its headroom too: a count the kernel did not give is a failure.
