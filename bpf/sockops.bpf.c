@@ -190,19 +190,30 @@ static __always_inline void sg_forget_local(struct bpf_sock_ops *skops,
 		sg_count(&sg_counters, SG_CNT_LOCAL_EVICTED);
 }
 
+/* The caller's real UID, as the connect hooks take it: at TCP_CONNECT_CB, the connect()'s. */
+static __always_inline __u32 sg_caller_uid(void)
+{
+	struct task_struct___sg *task = (struct task_struct___sg *)bpf_get_current_task_btf();
+
+	return task->cred->uid.val;
+}
+
 /*
  * One of ours is connecting. State changes are only reported to sockets
  * that ask; the SYN is about to go, so the close that ends this connection,
  * however it comes, is seen. The flags are replaced as a whole: keep those
- * another program set.
+ * another program set. A socket its caller did not make and the connect
+ * hooks could not mark (its option memory full, as its user can make it)
+ * is left: whose it is is not known, and not its maker's.
  */
 static __always_inline void sg_connecting(struct bpf_sock_ops *skops)
 {
 	struct sg_sock_owner cur = {}, *o;
+	struct bpf_sock *sk = skops->sk;
 	int stored;
 
 	o = sg_whose(skops, &cur, &stored);
-	if (!o)
+	if (!o || !sk || (!stored && sg_sock_uid(sk) != sg_caller_uid()))
 		return;
 	bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags | BPF_SOCK_OPS_STATE_CB_FLAG);
 	sg_record_local(skops, o, stored);
