@@ -256,6 +256,22 @@ static __always_inline __u64 sg_payload_acked(struct bpf_sock_ops *skops)
 }
 
 /*
+ * Closed with no mark after its port stopped being watched: not counted,
+ * but the record its connect made (sg_connecting asked for this state
+ * change) goes, or it would stay until the LRU pushed it out and name
+ * whoever next has its four-tuple.
+ */
+static __always_inline void sg_forget_unwatched(struct bpf_sock_ops *skops)
+{
+	struct sg_local_conn_key key = {};
+
+	if (!sg_local_key(skops, &key))
+		return;
+	key.netns = bpf_get_netns_cookie(skops);
+	bpf_map_delete_elem(&sg_local_conns, &key);
+}
+
+/*
  * Established when its SYN was acknowledged. Never established: the SYN
  * was answered with a reset or an ICMP error (refused) unless it had to be
  * sent again, which means nobody answered in time (timed out; a reset to a
@@ -270,8 +286,10 @@ static __always_inline void sg_closed(struct bpf_sock_ops *skops)
 	int stored;
 
 	o = sg_whose(skops, &cur, &stored);
-	if (!o)
+	if (!o) {
+		sg_forget_unwatched(skops);
 		return;
+	}
 	st = sg_conn_stats_for(o->uid);
 	if (st) {
 		if (skops->bytes_acked)
