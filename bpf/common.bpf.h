@@ -89,9 +89,14 @@ struct sock___sg {
 	struct sg_kuid sk_uid;
 } __attribute__((preserve_access_index));
 
+struct cred___sg {
+	struct sg_kuid uid;
+} __attribute__((preserve_access_index));
+
 struct task_struct___sg {
 	int tgid;
 	char comm[16];
+	const struct cred___sg *cred;
 } __attribute__((preserve_access_index));
 
 /*

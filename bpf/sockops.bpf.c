@@ -190,19 +190,30 @@ static __always_inline void sg_forget_local(struct bpf_sock_ops *skops,
 		sg_count(&sg_counters, SG_CNT_LOCAL_EVICTED);
 }
 
+/* The caller's real UID, as the connect hooks take it: at TCP_CONNECT_CB, the connect()'s. */
+static __always_inline __u32 sg_caller_uid(void)
+{
+	struct task_struct___sg *task = (struct task_struct___sg *)bpf_get_current_task_btf();
+
+	return task->cred->uid.val;
+}
+
 /*
  * One of ours is connecting. State changes are only reported to sockets
  * that ask; the SYN is about to go, so the close that ends this connection,
  * however it comes, is seen. The flags are replaced as a whole: keep those
- * another program set.
+ * another program set. A socket its caller did not make and the connect
+ * hooks could not mark (its option memory full, as its user can make it)
+ * is left: whose it is is not known, and not its maker's.
  */
 static __always_inline void sg_connecting(struct bpf_sock_ops *skops)
 {
 	struct sg_sock_owner cur = {}, *o;
+	struct bpf_sock *sk = skops->sk;
 	int stored;
 
 	o = sg_whose(skops, &cur, &stored);
-	if (!o)
+	if (!o || !sk || (!stored && sg_sock_uid(sk) != sg_caller_uid()))
 		return;
 	bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags | BPF_SOCK_OPS_STATE_CB_FLAG);
 	sg_record_local(skops, o, stored);
@@ -245,6 +256,22 @@ static __always_inline __u64 sg_payload_acked(struct bpf_sock_ops *skops)
 }
 
 /*
+ * Closed with no mark after its port stopped being watched: not counted,
+ * but the record its connect made (sg_connecting asked for this state
+ * change) goes, or it would stay until the LRU pushed it out and name
+ * whoever next has its four-tuple.
+ */
+static __always_inline void sg_forget_unwatched(struct bpf_sock_ops *skops)
+{
+	struct sg_local_conn_key key = {};
+
+	if (!sg_local_key(skops, &key))
+		return;
+	key.netns = bpf_get_netns_cookie(skops);
+	bpf_map_delete_elem(&sg_local_conns, &key);
+}
+
+/*
  * Established when its SYN was acknowledged. Never established: the SYN
  * was answered with a reset or an ICMP error (refused) unless it had to be
  * sent again, which means nobody answered in time (timed out; a reset to a
@@ -259,8 +286,10 @@ static __always_inline void sg_closed(struct bpf_sock_ops *skops)
 	int stored;
 
 	o = sg_whose(skops, &cur, &stored);
-	if (!o)
+	if (!o) {
+		sg_forget_unwatched(skops);
 		return;
+	}
 	st = sg_conn_stats_for(o->uid);
 	if (st) {
 		if (skops->bytes_acked)

@@ -76,7 +76,6 @@ struct conn {
 	char comm[16];
 };
 
-
 static int listener(const char *addr, __u16 port)
 {
 	struct sockaddr_in6 a = { .sin6_family = AF_INET6, .sin6_port = htons(port) };
@@ -589,9 +588,33 @@ static void test_lookup_errors(void **state)
 }
 
 /* Every record above made and every one removed by its own close: none lost, none pushed out. */
+/*
+ * Its port unwatched while the connection is open: the record still goes
+ * when it closes, rather than stay until the LRU pushes it out, naming
+ * whoever next has that four-tuple (no longer recorded on that port).
+ */
+static void test_unwatched_before_close(void **state)
+{
+	const struct client cl = { 62110, "127.0.0.1", PORT_SMTP, .n = 1 };
+	int ports = sg_pin_open(SG_MAP_PORTS);
+	struct sg_port was;
+	struct conn c;
+
+	assert_true(ports >= 0);
+	assert_int_equal(sg_port_get(ports, PORT_SMTP, &was), 0);
+	run(&cl, &c);
+	assert_int_equal(entries_when(1), 1);
+	assert_int_equal(sg_port_set(ports, PORT_SMTP, 0), 0);
+	close_all(&c, 1);
+	drain(t.smtp_fd);
+	assert_int_equal(entries_when(0), 0);
+	assert_int_equal(sg_port_set(ports, PORT_SMTP, was.flags), 0);
+	close(ports);
+}
+
 static void test_totals(void **state)
 {
-	assert_int_equal(counter(SG_CNT_LOCAL_RECORDED), 6 + 2 + 2 * MANY);
+	assert_int_equal(counter(SG_CNT_LOCAL_RECORDED), 6 + 2 + 2 * MANY + 1);
 	assert_int_equal(counter(SG_CNT_LOCAL_UNRECORDED), 0);
 	assert_int_equal(counter(SG_CNT_LOCAL_EVICTED), 0);
 }
@@ -599,9 +622,13 @@ static void test_totals(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_before_attach), cmocka_unit_test(test_owners),
-		cmocka_unit_test(test_not_recorded),  cmocka_unit_test(test_other_netns),
-		cmocka_unit_test(test_many),	      cmocka_unit_test(test_lookup_errors),
+		cmocka_unit_test(test_before_attach),
+		cmocka_unit_test(test_owners),
+		cmocka_unit_test(test_not_recorded),
+		cmocka_unit_test(test_other_netns),
+		cmocka_unit_test(test_many),
+		cmocka_unit_test(test_lookup_errors),
+		cmocka_unit_test(test_unwatched_before_close),
 		cmocka_unit_test(test_totals),
 	};
 

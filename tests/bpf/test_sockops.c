@@ -76,6 +76,7 @@ struct dial {
 	enum close_how close;
 	int syncnt;	 /* TCP_SYNCNT; 0 keeps the default */
 	int root_socket; /* the socket is made as root, before the child takes its UID */
+	int fill_optmem; /* the child fills the socket's option memory before it connects */
 };
 
 /* What the child saw. */
@@ -226,6 +227,26 @@ static int dial_socket(const struct dial *d)
 	return socket(strchr(d->addr, ':') ? AF_INET6 : AF_INET, SOCK_STREAM, 0);
 }
 
+/*
+ * fd's option memory (net.core.optmem_max, what socket storage is charged
+ * to) filled to within one key, as any socket's user may: TCP MD5 keys for
+ * addresses never dialled, until one more does not fit. 0 or -errno.
+ */
+static int fill_optmem(int fd)
+{
+	struct tcp_md5sig md5 = { .tcpm_keylen = 1 };
+	struct sockaddr_in *a = (struct sockaddr_in *)&md5.tcpm_addr;
+	__u32 i;
+
+	a->sin_family = AF_INET;
+	for (i = 0; i < 100000; i++) {
+		a->sin_addr.s_addr = htonl(0x0a000000 + i); /* 10/8: never dialled here */
+		if (setsockopt(fd, IPPROTO_TCP, TCP_MD5SIG, &md5, sizeof(md5)))
+			return errno == ENOMEM ? 0 : -errno;
+	}
+	return -ENOSPC;
+}
+
 /* A connection as d says, on fd (closed on failure); fd or -errno. */
 static int dial(const struct dial *d, int fd, size_t *sent)
 {
@@ -327,6 +348,8 @@ static struct outcome run_as(__u32 uid, const struct dial *d, int *fd)
 		if (setgroups(0, NULL) || setresgid(uid + 1, uid + 1, uid + 1) ||
 		    setresuid(uid, uid, uid))
 			_exit(100);
+		if (d->fill_optmem && fill_optmem(s))
+			_exit(105);
 		s = dial(d, d->root_socket ? s : dial_socket(d), &o.sent);
 		o.err = s < 0 ? -s : 0;
 		if (s >= 0 && d->close == CLOSE_PASS_FD && send_fd(sv[1], s))
@@ -367,6 +390,17 @@ static int conn_stats(__u32 uid, struct sg_conn_stats *out)
 		}
 	free(rows);
 	return err;
+}
+
+/* sg_errors' map_full count: what the connect hooks could not store. */
+static __u64 map_full_errors(void)
+{
+	int fd = map_fd(SG_MAP_ERRORS);
+	__u64 n = 0;
+
+	assert_int_equal(sg_counter_get(fd, SG_ERR_MAP_FULL, &n), 0);
+	close(fd);
+	return n;
 }
 
 static void sleep_ms(long ms)
@@ -465,6 +499,36 @@ static void test_root_socket_connected_by_uid(void **state)
 	expect_stats(closed_stats(uid, 1), 1, 0, 0, d.send);
 	assert_false(had_root);
 	expect_no_stats(0);
+}
+
+/*
+ * The same root socket, its option memory filled by the UID first, so that
+ * the connect hooks cannot mark it: the connection is nobody's, not root's
+ * (a customer would charge its connections, and a local one's mail, to
+ * whoever made a socket it was handed).
+ */
+static void test_unmarked_socket_not_its_maker(void **state)
+{
+	const struct dial d = { "127.0.0.1",	  PORT_OPEN,
+				.send = 999,	  .close = CLOSE_PASS_FD,
+				.root_socket = 1, .fill_optmem = 1 };
+	__u64 errors_before, errors_after;
+	__u32 uid = 62010;
+	struct sg_conn_stats root;
+	int fd;
+
+	assert_int_equal(conn_stats(0, &root), -ENOENT);
+	errors_before = map_full_errors();
+	assert_int_equal(run_as(uid, &d, &fd).err, 0);
+	assert_true(fd >= 0);
+	errors_after = map_full_errors();
+	/* The hooks tried to mark it, and could not. */
+	assert_int_equal(errors_after, errors_before + 1);
+
+	close(fd);
+	assert_int_equal(serve_one(t.listen_fd, SIZE_MAX), d.send);
+	expect_no_stats(0);
+	expect_no_stats(uid);
 }
 
 /* The same over IPv6, through connect6. */
@@ -629,6 +693,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_established_bytes),
 		cmocka_unit_test(test_root_socket_connected_by_uid),
+		cmocka_unit_test(test_unmarked_socket_not_its_maker),
 		cmocka_unit_test(test_established_ipv6),
 		cmocka_unit_test(test_closed_by_peer),
 		cmocka_unit_test(test_reset_by_sender),
