@@ -817,6 +817,21 @@ static void test_each_active(void **state)
 	v = (struct visits){ .stop = 7 };
 	assert_int_equal(sg_detect_each_active(e->d, visit, &v), 7);
 	assert_int_equal(v.n, 1);
+	/* a and c quiet until their alerts clear: none left to visit; then b raises one. */
+	a.destinations = 10;
+	for (now = T0 + 101; now <= T0 + 300; now++) {
+		tick(e->d, &a, 1, &dest, now);
+		tick(e->d, &b, 0, &dest, now);
+		tick(e->d, &c, 0, &new_only, now);
+	}
+	v = (struct visits){ 0 };
+	assert_int_equal(sg_detect_each_active(e->d, visit, &v), 0);
+	assert_int_equal(v.n, 0);
+	b.destinations = 60;
+	tick(e->d, &b, 1, &dest, T0 + 301);
+	assert_int_equal(sg_detect_each_active(e->d, visit, &v), 0);
+	assert_int_equal(v.n, 1);
+	assert_int_equal(visited(&v, b.id), 1);
 }
 
 static int count_active(const struct sg_principal *p, void *ctx)

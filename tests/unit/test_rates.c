@@ -111,7 +111,8 @@ static void test_counter_reset_and_expiry(void **state)
 static void test_pause_is_spread(void **state)
 {
 	struct sg_rates *r = new_rates(7, 0);
-	__u64 t, total = 0;
+	__u64 t, total = 0, counts[SG_WINDOWS];
+	int w;
 
 	for (t = T0 + 1; t <= T0 + 60; t++)
 		sg_rates_sample(r, 7, t % 2 ? total : ++total, t);
@@ -122,9 +123,14 @@ static void test_pause_is_spread(void **state)
 	/* 10 min is minutes 2 to 11: the pause's seconds from T0 + 120 on, 541 of its 600. */
 	assert_int_equal(sg_rates_count(r, 7, SG_WIN_10M, T0 + 660), 271);
 	assert_int_equal(sg_rates_count(r, 7, SG_WIN_1H, T0 + 660), 330);
-	/* Then a tick apart again: the next second's count is that second's. */
-	sg_rates_sample(r, 7, total + 1, T0 + 661);
-	assert_int_equal(sg_rates_count(r, 7, SG_WIN_1M, T0 + 661), 31);
+	/* Then a tick apart again: that second's count, told by the sample too. */
+	assert_int_equal(sg_rates_sample_counts(r, 7, total + 1, 0, T0 + 661, counts, SG_WINDOWS),
+			 0);
+	assert_int_equal(counts[SG_WIN_1M], 31);
+	assert_int_equal(counts[SG_WIN_10M], 272);
+	assert_int_equal(counts[SG_WIN_1H], 331);
+	for (w = 0; w < SG_WINDOWS; w++)
+		assert_int_equal(sg_rates_count(r, 7, w, T0 + 661), counts[w]);
 	/* A UID new after the pause counts since the pass before it, or since the kernel's first.
 	 */
 	sg_rates_sample(r, 8, 300, T0 + 1261);

@@ -133,10 +133,19 @@ static void assert_windows(const struct sg_senders *s, __u32 uid, __u32 m1, __u3
 static void tick(struct maps *m, struct sg_senders *s, struct sg_rates *r, __u64 seconds,
 		 __u64 whole, size_t flows)
 {
+	size_t i;
+	int w;
+
 	m->now_ns += seconds * SG_NS_PER_SEC;
 	assert_int_equal(sg_senders_read_maps(s, r, m->stats, m->flows, m->now_ns), 0);
 	assert_int_equal(s->whole, whole);
 	assert_int_equal(s->n_dests, flows);
+	/* Every row's recent counts are the rates' at the read, moved or not. */
+	for (i = 0; i < s->n; i++)
+		for (w = SG_WIN_1M; w <= SG_WIN_10M; w++)
+			assert_int_equal(
+				s->rows[i].recent[w],
+				sg_rates_count(r, s->rows[i].uid, w, m->now_ns / SG_NS_PER_SEC));
 }
 
 /*
@@ -174,6 +183,8 @@ static void test_read_moved(void **state)
 	assert_windows(&s, a, 1, 2, 2);
 	assert_windows(&s, b, 0, 1, 1);
 	assert_int_equal(s.rows[0].attempts, 4);
+	assert_int_equal(s.rows[0].recent[SG_WIN_1M], 1);
+	assert_int_equal(s.rows[1].recent[SG_WIN_10M], 0);
 
 	/* Nothing moves: a's flows are looked up again (moved at the tick before), b's not. */
 	tick(&m, &s, r, 30, 1, 4);
@@ -249,10 +260,13 @@ static void test_top(void **state)
 	for (i = 0; i < N; i++)
 		assert_int_equal(sg_rates_sample(r, UID_BASE + i, 0, T0), 0);
 	sg_rates_started(r, T0);
+	/* The rows as a read makes them: their recent counts from their samples. */
 	for (i = 0; i < N; i++) {
 		s.rows[i].uid = UID_BASE + i;
 		s.rows[i].attempts = 100 + (i * 31) % 100;
-		assert_int_equal(sg_rates_sample(r, UID_BASE + i, recent_of(i), T0 + 1), 0);
+		assert_int_equal(sg_rates_sample_counts(r, UID_BASE + i, recent_of(i), 0, T0 + 1,
+							s.rows[i].recent, SG_WIN_10M + 1),
+				 0);
 	}
 	s.n = N;
 	n = sg_senders_top(&s, r, T0 + 1, TOPK, out);

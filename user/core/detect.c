@@ -18,6 +18,7 @@ struct slot {
 struct sg_detector {
 	struct sg_baselines *store;
 	struct sg_htab *t; /* of struct slot, deleted from by sg_detect_prune */
+	size_t n_active;   /* principals with a rule active: sg_detect_each_active's stop */
 	__u64 raised[SG_RULES];
 };
 
@@ -174,10 +175,11 @@ int sg_detect_observe(struct sg_detector *d, const char *id, const struct sg_obs
 	struct sg_rule_state *rs;
 	double value, limit;
 	__u64 delta;
-	int r, n = 0;
+	int r, n = 0, was_active;
 
 	if (!p)
 		return seen ? -ENOMEM : 0;
+	was_active = any_active(p);
 	if (!known && o->first_seen > 0 && o->first_seen < now)
 		p->baseline->first_seen = o->first_seen;
 	/* A total that went down is a kernel entry made anew: all of it is new. */
@@ -206,8 +208,12 @@ int sg_detect_observe(struct sg_detector *d, const char *id, const struct sg_obs
 		}
 	}
 	/* Spam is not normal: an hour with an alert in it is not learned. */
-	if (any_active(p))
+	if (any_active(p)) {
 		p->baseline->tainted = 1;
+		d->n_active += !was_active;
+	} else {
+		d->n_active -= was_active;
+	}
 	return n;
 }
 
@@ -222,12 +228,14 @@ int sg_detect_each_active(const struct sg_detector *d,
 			  int (*fn)(const struct sg_principal *p, void *ctx), void *ctx)
 {
 	const struct slot *e;
-	size_t pos = 0;
+	size_t pos = 0, left = d->n_active;
 	int ret;
 
-	while ((e = sg_htab_next(d->t, &pos))) {
+	/* Past the last active one the rest holds none: with no alert, nothing is visited. */
+	while (left && (e = sg_htab_next(d->t, &pos))) {
 		if (!any_active(e->p))
 			continue;
+		left--;
 		ret = fn(e->p, ctx);
 		if (ret)
 			return ret;

@@ -137,7 +137,9 @@ void sg_rates_pass(struct sg_rates *r, __u64 now_s)
 	}
 }
 
-int sg_rates_sample_since(struct sg_rates *r, __u32 uid, __u64 total, __u64 since_s, __u64 now_s)
+/* The sample of sg_rates_sample_since, its UID's entry into *out. */
+static int sample(struct sg_rates *r, __u32 uid, __u64 total, __u64 since_s, __u64 now_s,
+		  struct uid_rate **out)
 {
 	struct uid_rate *e;
 	__u64 delta, from;
@@ -147,6 +149,7 @@ int sg_rates_sample_since(struct sg_rates *r, __u32 uid, __u64 total, __u64 sinc
 	ret = sg_htab_add(r->uids, &uid, (void **)&e);
 	if (ret < 0)
 		return ret;
+	*out = e;
 	if (ret) {
 		/* New: it was not there at the pass before. */
 		from = r->prev_pass_s;
@@ -163,6 +166,13 @@ int sg_rates_sample_since(struct sg_rates *r, __u32 uid, __u64 total, __u64 sinc
 	return delta ? add(e, delta, from, now_s) : 0;
 }
 
+int sg_rates_sample_since(struct sg_rates *r, __u32 uid, __u64 total, __u64 since_s, __u64 now_s)
+{
+	struct uid_rate *e;
+
+	return sample(r, uid, total, since_s, now_s, &e);
+}
+
 int sg_rates_sample(struct sg_rates *r, __u32 uid, __u64 total, __u64 now_s)
 {
 	return sg_rates_sample_since(r, uid, total, 0, now_s);
@@ -176,9 +186,9 @@ void sg_rates_started(struct sg_rates *r, __u64 now_s)
 	r->start_s = now_s;
 }
 
-__u64 sg_rates_count(const struct sg_rates *r, __u32 uid, enum sg_window w, __u64 now_s)
+/* sg_rates_count of the entry e (NULL: a UID never sampled). */
+static __u64 count(const struct uid_rate *e, enum sg_window w, __u64 now_s)
 {
-	const struct uid_rate *e = sg_htab_find(r->uids, &uid);
 	__u64 t, from, to, sum = 0;
 
 	if (!e || !e->h)
@@ -200,6 +210,23 @@ __u64 sg_rates_count(const struct sg_rates *r, __u32 uid, enum sg_window w, __u6
 	for (t = from; t <= to; t++)
 		sum += e->h->min[t % SLOTS];
 	return sum;
+}
+
+__u64 sg_rates_count(const struct sg_rates *r, __u32 uid, enum sg_window w, __u64 now_s)
+{
+	return count(sg_htab_find(r->uids, &uid), w, now_s);
+}
+
+int sg_rates_sample_counts(struct sg_rates *r, __u32 uid, __u64 total, __u64 since_s, __u64 now_s,
+			   __u64 *counts, unsigned int n)
+{
+	struct uid_rate *e = NULL;
+	int ret = sample(r, uid, total, since_s, now_s, &e);
+	unsigned int w;
+
+	for (w = 0; w < n && w < SG_WINDOWS; w++)
+		counts[w] = count(e, w, now_s);
+	return ret;
 }
 
 double sg_rates_rate(const struct sg_rates *r, __u32 uid, enum sg_window w, __u64 now_s)

@@ -44,6 +44,14 @@ int sg_rates_sample(struct sg_rates *r, __u32 uid, __u64 total, __u64 now_s);
 int sg_rates_sample_since(struct sg_rates *r, __u32 uid, __u64 total, __u64 since_s, __u64 now_s);
 
 /*
+ * The same, and with the one lookup the UID's counts at now_s (as
+ * sg_rates_count's) in its first n windows into counts: a tick that
+ * samples every UID has their counts for nothing more.
+ */
+int sg_rates_sample_counts(struct sg_rates *r, __u32 uid, __u64 total, __u64 since_s, __u64 now_s,
+			   __u64 *counts, unsigned int n);
+
+/*
  * A pass of samples (one per UID) begins at now_s, whether or not it has
  * any: a UID first sampled in it was not there at the pass before. A
  * sample at a later second begins one too.

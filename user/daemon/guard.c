@@ -47,6 +47,7 @@ void sg_guard_free(struct sg_guard *g)
 	sg_rates_free(g->failed);
 	sg_rates_free(g->finished);
 	free(g->conn);
+	free(g->conn_recent);
 }
 
 void sg_guard_config(struct sg_guard *g, const struct sg_config *c, __u64 now_ns)
@@ -115,15 +116,22 @@ void sg_guard_conn(const struct sg_guard *g, __u32 uid, struct sg_conn_stats *ou
 		*out = row->s;
 }
 
-/* The sock_ops outcomes as cumulative counts, fed to their rates. */
+/* The sock_ops outcomes as cumulative counts, fed to their rates; each row's 10 min counts kept. */
 static int read_conn(struct sg_guard *g, __u64 now_s)
 {
+	__u64 counts[SG_WIN_10M + 1];
 	size_t i;
 	int err;
 
 	free(g->conn);
+	free(g->conn_recent);
 	g->conn = NULL;
+	g->conn_recent = NULL;
 	err = sg_conn_stats_read(&g->conn, &g->n_conn);
+	if (!err && g->n_conn) {
+		g->conn_recent = calloc(g->n_conn, sizeof(*g->conn_recent));
+		err = g->conn_recent ? 0 : -ENOMEM;
+	}
 	g->conn_read = !err;
 	if (err) {
 		g->n_conn = 0;
@@ -135,10 +143,19 @@ static int read_conn(struct sg_guard *g, __u64 now_s)
 	for (i = 0; !err && i < g->n_conn; i++) {
 		const struct sg_conn_stats *s = &g->conn[i].s;
 
-		err = sg_rates_sample(g->failed, g->conn[i].uid, s->refused + s->timed_out, now_s);
+		err = sg_rates_sample_counts(g->failed, g->conn[i].uid, s->refused + s->timed_out,
+					     0, now_s, counts, SG_WIN_10M + 1);
+		g->conn_recent[i].failed_10m = counts[SG_WIN_10M];
 		if (!err)
-			err = sg_rates_sample(g->finished, g->conn[i].uid,
-					      s->established + s->refused + s->timed_out, now_s);
+			err = sg_rates_sample_counts(g->finished, g->conn[i].uid,
+						     s->established + s->refused + s->timed_out, 0,
+						     now_s, counts, SG_WIN_10M + 1);
+		g->conn_recent[i].finished_10m = counts[SG_WIN_10M];
+	}
+	if (err) {
+		/* The rows left unsampled have no counts: observe takes the rates' history. */
+		free(g->conn_recent);
+		g->conn_recent = NULL;
 	}
 	return err;
 }
@@ -190,20 +207,31 @@ size_t sg_guard_active(const struct sg_guard *g, struct sg_alert_metric *out, si
 	return a.n;
 }
 
-static void observe(const struct sg_guard *g, const struct sg_uid_row *row,
-		    const struct sg_rates *rates, __u64 now_ns, time_t now,
-		    struct sg_observation *o)
+/*
+ * The row's observation. *conn walks g->conn alongside the rows (both by
+ * UID): a UID the read of sg_conn_stats had comes with its counts; one it
+ * had not may still have some in its rates' history.
+ */
+static void observe(const struct sg_guard *g, const struct sg_uid_row *row, size_t *conn,
+		    __u64 now_ns, time_t now, struct sg_observation *o)
 {
 	__u64 now_s = now_ns / SG_NS_PER_SEC;
 
+	while (*conn < g->n_conn && g->conn[*conn].uid < row->uid)
+		++*conn;
 	/* Whole: the mail principals' counts stay 0 for a UID. */
 	*o = (struct sg_observation){
 		.total = row->attempts,
-		.last_1m = sg_rates_count(rates, row->uid, SG_WIN_1M, now_s),
+		.last_1m = row->recent[SG_WIN_1M],
 		.destinations_10m = row->destinations[SG_WIN_10M],
-		.finished_10m = sg_rates_count(g->finished, row->uid, SG_WIN_10M, now_s),
-		.failed_10m = sg_rates_count(g->failed, row->uid, SG_WIN_10M, now_s),
 	};
+	if (g->conn_recent && *conn < g->n_conn && g->conn[*conn].uid == row->uid) {
+		o->finished_10m = g->conn_recent[*conn].finished_10m;
+		o->failed_10m = g->conn_recent[*conn].failed_10m;
+	} else {
+		o->finished_10m = sg_rates_count(g->finished, row->uid, SG_WIN_10M, now_s);
+		o->failed_10m = sg_rates_count(g->failed, row->uid, SG_WIN_10M, now_s);
+	}
 	/* The kernel's clock is the boot's: its first count, in wall time. */
 	if (row->first_ns && row->first_ns <= now_ns)
 		o->first_seen = now - (time_t)((now_ns - row->first_ns) / SG_NS_PER_SEC);
@@ -275,8 +303,8 @@ const struct sg_thresholds *sg_guard_thresholds(const struct sg_guard *g, const 
 }
 
 void sg_guard_tick(struct sg_guard *g, const struct sg_config *c, const struct sg_senders *s,
-		   const struct sg_rates *rates, const struct sg_recent *recent,
-		   const struct sg_audit_cfg *audit, __u64 now_ns, time_t now)
+		   const struct sg_recent *recent, const struct sg_audit_cfg *audit, __u64 now_ns,
+		   time_t now)
 {
 	struct act_ctx a = { g, c, recent, audit, now_ns };
 	struct sg_alert_change changes[SG_RULES];
@@ -284,7 +312,7 @@ void sg_guard_tick(struct sg_guard *g, const struct sg_config *c, const struct s
 	struct sg_observation o;
 	char id[SG_PRINCIPAL_MAX], user[64], field[SG_ESCAPED_LEN(64) + 2];
 	const struct sg_principal *p;
-	size_t i;
+	size_t i, conn = 0;
 	int n, j, err;
 
 	err = read_conn(g, now_s);
@@ -305,14 +333,15 @@ void sg_guard_tick(struct sg_guard *g, const struct sg_config *c, const struct s
 				sg_error("detector: %s", strerror(ENOMEM));
 			continue;
 		}
-		observe(g, &s->rows[i], rates, now_ns, now, &o);
+		observe(g, &s->rows[i], &conn, now_ns, now, &o);
 		n = sg_detect_observe(g->det, id, &o, sg_guard_thresholds(g, c, s->rows[i].uid),
 				      now, changes);
 		if (n < 0) {
 			sg_error("detector: %s", strerror(-n));
 			continue;
 		}
-		p = sg_detect_get(g->det, id);
+		/* Only the few whose alerts changed need it: no second lookup for every UID. */
+		p = n ? sg_detect_get(g->det, id) : NULL;
 		for (j = 0; j < n; j++) {
 			if (changes[j].raised) {
 				act(&a, s->rows[i].uid, p, changes[j].rule, 0);

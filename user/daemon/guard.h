@@ -25,6 +25,10 @@
 #define SG_BASELINE_SAVE_S 600	  /* and at every hour's end, and at exit */
 #define SG_UID_PRINCIPAL   "uid:" /* a UID's principal id: "uid:1001" */
 
+struct sg_conn_recent {
+	__u64 finished_10m, failed_10m;
+};
+
 struct sg_guard {
 	struct sg_baselines *store;
 	struct sg_detector *det;
@@ -32,6 +36,7 @@ struct sg_guard {
 	struct sg_rates *failed, *finished; /* sock_ops outcomes, as rates */
 	struct sg_conn_row *conn;
 	size_t n_conn;
+	struct sg_conn_recent *conn_recent; /* conn's rows' 10 min counts, at the read */
 	int conn_read; /* conn is the last tick's read of sg_conn_stats, whole */
 	struct sg_conn_stats conn_total;
 	int started;
@@ -50,12 +55,13 @@ void sg_guard_free(struct sg_guard *g);
 void sg_guard_config(struct sg_guard *g, const struct sg_config *c, __u64 now_ns);
 
 /*
- * One tick: s and rates have been read at now_ns (boot) and now (wall).
+ * One tick: s has been read at now_ns (boot) and now (wall), its rows'
+ * recent counts with it.
  * The first call takes every UID as already known.
  */
 void sg_guard_tick(struct sg_guard *g, const struct sg_config *c, const struct sg_senders *s,
-		   const struct sg_rates *rates, const struct sg_recent *recent,
-		   const struct sg_audit_cfg *audit, __u64 now_ns, time_t now);
+		   const struct sg_recent *recent, const struct sg_audit_cfg *audit, __u64 now_ns,
+		   time_t now);
 
 /*
  * The thresholds uid is judged by: none for the allow list's and the MTA's

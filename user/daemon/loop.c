@@ -195,7 +195,7 @@ void sg_daemon_tick(struct daemon *d)
 
 	err = sg_senders_read(&d->senders, d->rates, now);
 	if (!err)
-		sg_guard_tick(&d->guard, d->cfg, &d->senders, d->rates, d->recent, &d->audit, now,
+		sg_guard_tick(&d->guard, d->cfg, &d->senders, d->recent, &d->audit, now,
 			      time(NULL));
 	sg_mailguard_tick(&d->mail, d->cfg, &d->audit, time(NULL));
 	sg_daemon_policy_tick(d, now);

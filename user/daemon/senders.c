@@ -61,8 +61,9 @@ static int read_uid(const void *key, const void *value, void *ctx)
 	row->denied = st->denied;
 	row->first_ns = st->first_ns;
 	row->flows = st->flows;
-	return sg_rates_sample_since(c->rates, row->uid, st->attempts, st->first_ns / SG_NS_PER_SEC,
-				     c->now_s);
+	return sg_rates_sample_counts(c->rates, row->uid, st->attempts,
+				      st->first_ns / SG_NS_PER_SEC, c->now_s, row->recent,
+				      SG_WIN_10M + 1);
 }
 
 static int read_flow(const void *key, const void *value, void *ctx)
@@ -429,15 +430,14 @@ static void sift_down(struct ranked *heap, size_t n, size_t i)
  * The k busiest of s's rows into r, in order: a heap of k, so that a tick
  * sorts k rows, not every UID. Returns how many (k or fewer).
  */
-static size_t busiest(const struct sg_senders *s, const struct sg_rates *rates, __u64 now_s,
-		      size_t k, struct ranked *r)
+static size_t busiest(const struct sg_senders *s, size_t k, struct ranked *r)
 {
 	size_t i, n = s->n < k ? s->n : k;
 	struct ranked cur;
 
 	for (i = 0; i < s->n; i++) {
 		cur.row = &s->rows[i];
-		cur.recent = sg_rates_count(rates, s->rows[i].uid, SG_WIN_10M, now_s);
+		cur.recent = s->rows[i].recent[SG_WIN_10M];
 		if (i < n) {
 			r[i] = cur;
 			continue;
@@ -464,7 +464,7 @@ size_t sg_senders_top(struct sg_senders *s, const struct sg_rates *rates, __u64 
 	r = malloc((k ? k : 1) * sizeof(*r));
 	if (!r)
 		return 0;
-	n = busiest(s, rates, now_s, k, r);
+	n = busiest(s, k, r);
 	for (i = 0; i < n; i++) {
 		const struct sg_uid_row *row = r[i].row;
 

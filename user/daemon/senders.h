@@ -21,6 +21,7 @@ struct sg_uid_row {
 	__u64 first_ns; /* the kernel's first count of the UID (CLOCK_BOOTTIME) */
 	__u64 flows;	/* sg_flows entries the kernel made for the UID, ever */
 	__u32 destinations[SG_WINDOWS];
+	__u64 recent[SG_WIN_10M + 1]; /* its connections in the last 1 and 10 min, at the read */
 	__u32 first_dest; /* its flows: an index in dests plus one, then each one's next */
 	__u32 n_flows;	  /* in that list */
 	int changed;	  /* its counts moved since the tick before */
@@ -77,8 +78,9 @@ void sg_senders_forget(struct sg_senders *s);
 int sg_senders_count_dests(struct sg_senders *s, __u64 now_ns);
 
 /*
- * The k busiest into out (k entries): most connections in the last 10 min,
- * then most ever, then lowest UID; user names looked up. Returns how many.
+ * The k busiest of s's rows (as read at now_s, their recent counts with
+ * them) into out (k entries): most connections in the last 10 min, then
+ * most ever, then lowest UID; user names looked up. Returns how many.
  */
 size_t sg_senders_top(struct sg_senders *s, const struct sg_rates *rates, __u64 now_s, __u32 k,
 		      struct sg_sender_rate *out);
