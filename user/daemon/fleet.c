@@ -77,16 +77,19 @@ static int fleet_hold(void *ctx, const char *account, const char *scenario, int 
 	json_decref(was);
 	if (ret == -ENOENT)
 		return 0;
+	sg_escape_id(id, safe, sizeof(safe));
+	/* Not released: still contained, so a human's release of it later is counted and sent. */
+	if (ret) {
+		sg_error("crowdsec: releasing %s: %s", safe, *err ? err : strerror(-ret));
+		return ret;
+	}
 	/* Released by the fleet, not a human: the state's next reading must not push it back. */
 	p->contained = 0;
-	sg_escape_id(id, safe, sizeof(safe));
-	if (ret)
-		sg_error("crowdsec: releasing %s: %s", safe, *err ? err : strerror(-ret));
 	sg_info("action release principal=%s rule=crowdsec: its hold deleted at the LAPI", safe);
 	sg_audit_daemon(&d->audit, "release", safe,
 			json_pack("{s:s, s:s}", "rule", SG_FLEET_RULE, "scenario", scenario),
 			"the fleet's hold was deleted at the CrowdSec LAPI", 0);
-	return ret;
+	return 0;
 }
 
 int sg_daemon_fleet_start(struct daemon *d)

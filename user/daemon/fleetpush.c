@@ -558,7 +558,8 @@ int sg_fleetpush_render(FILE *f)
 		   "password.",
 		   P.refused);
 	family(f, "smtpguard_crowdsec_alerts_dropped_total", "counter",
-	       "Alerts never delivered: the queue was full, or their decision ended first.");
+	       "Alerts and releases never delivered: the queue was full, or their decision "
+	       "(a release's: the hold it deletes) ended first.");
 	for (i = 0; i < DROPPED__MAX; i++)
 		sample_u64(f, "smtpguard_crowdsec_alerts_dropped_total",
 			   LABELS({ "reason", dropped_names[i] }), P.dropped[i]);
