@@ -82,9 +82,12 @@ run_parallel() # JOBS NAME...
 	nl_trap workers_down
 	QUEUE=$(mktemp -d /tmp/sgt-queue.XXXXXX)
 	[ "$VERBOSE" -eq 0 ] || opts+=(-v)
+	# A shell starts what it runs in the background with SIGINT and SIGQUIT
+	# ignored, for good: the workers and their tests would go on with their
+	# tests after a Ctrl-C, as the run waits on them, for minutes.
 	for ((k = 0; k < jobs; k++)); do
-		"${BASH_SOURCE[0]}" "${opts[@]}" --worker "$QUEUE" "$@" </dev/null \
-			>"$QUEUE/worker$k.log" 2>&1 &
+		env --default-signal=INT,QUIT "${BASH_SOURCE[0]}" "${opts[@]}" --worker "$QUEUE" "$@" \
+			</dev/null >"$QUEUE/worker$k.log" 2>&1 &
 		WORKERS+=($!)
 	done
 	for name in "$@"; do
