@@ -76,7 +76,7 @@ QUEUE=
 # tests' order as they come; a test no worker ran fails.
 run_parallel() # JOBS NAME...
 {
-	local jobs=$1 k i=0 name opts=()
+	local jobs=$1 k i=0 rc name opts=()
 
 	shift
 	nl_trap workers_down
@@ -109,9 +109,16 @@ run_parallel() # JOBS NAME...
 	done
 	# A worker that stopped early (its world not made, killed) fails the run, with
 	# what it said, even when the others ran every test.
+	# One that ran to its end may still have said something outside its tests
+	# (a world it could not remove): that is told too, as the run alone does.
 	for ((k = 0; k < jobs; k++)); do
-		wait "${WORKERS[k]}" && continue
-		echo "not ok - worker $k: exited $?"
+		rc=0
+		wait "${WORKERS[k]}" || rc=$?
+		if [ "$rc" -eq 0 ]; then
+			sed "s/^/# worker $k: /" "$QUEUE/worker$k.log"
+			continue
+		fi
+		echo "not ok - worker $k: exited $rc"
 		sed 's/^/#   /' "$QUEUE/worker$k.log"
 		FAILED=$((FAILED + 1))
 	done
