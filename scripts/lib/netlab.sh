@@ -475,10 +475,12 @@ nl_down() # DIR
 	mountpoint -q "$dir/bpffs" || rm -rf -- "$dir"
 }
 
-# CMD on any exit; a signal exits, so that CMD runs then too.
+# CMD on any exit; a signal exits, so that CMD runs then too. A second signal
+# (a worker of run.sh -j gets Ctrl-C's INT, then the run's TERM) must not cut
+# CMD short, leaving half a lab behind.
 nl_trap() # CMD
 {
 	# shellcheck disable=SC2064 # CMD is the caller's, as given
-	trap "$1" EXIT
+	trap "trap '' INT TERM HUP; $1" EXIT
 	trap 'exit 130' INT TERM HUP
 }

@@ -89,12 +89,14 @@ test_exporter_subuid_slowloris()
 {
 	local ok=0 start end out
 
+	subuid_lock
 	start=$(subuid_free_start)
 	end=$((start + 65535))
 	write_config "$T/smtpguard.conf"
 	start_daemon "$T/smtpguard.conf"
 	nl_wait_until 30 usermod --add-subuids "$start-$end" --add-subgids "$start-$end" "$USER_A" ||
 		fail "usermod --add-subuids failed"
+	subuid_unlock
 	nl_wait_until 50 subuid_prefixes_are "$(id -u "$USER_A")" 1 ||
 		fail "the range never reached the kernel: $(tail -n 3 "$T/daemon.log")"
 	# shellcheck disable=SC2016 # expanded by the inner sh

@@ -185,6 +185,7 @@ test_kill_subuid()
 	local uid start end sub a b out rc
 
 	uid=$(id -u "$USER_A")
+	subuid_lock
 	start=$(subuid_free_start)
 	end=$((start + 65535))
 	# --map-auto maps the namespace's UID 0 to the range's start.
@@ -195,6 +196,7 @@ test_kill_subuid()
 	sg block "$sub" --reason "before the range" >/dev/null
 	nl_wait_until 30 usermod --add-subuids "$start-$end" --add-subgids "$start-$end" "$USER_A" ||
 		fail "usermod --add-subuids failed"
+	subuid_unlock
 	nl_wait_until 50 subuid_prefixes_are "$uid" 1 ||
 		fail "the new range never reached the kernel: $(tail -n 3 "$T/daemon.log")"
 

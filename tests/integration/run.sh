@@ -76,15 +76,18 @@ QUEUE=
 # tests' order as they come; a test no worker ran fails.
 run_parallel() # JOBS NAME...
 {
-	local jobs=$1 k i=0 name opts=()
+	local jobs=$1 k i=0 rc name opts=()
 
 	shift
 	nl_trap workers_down
 	QUEUE=$(mktemp -d /tmp/sgt-queue.XXXXXX)
 	[ "$VERBOSE" -eq 0 ] || opts+=(-v)
+	# A shell starts what it runs in the background with SIGINT and SIGQUIT
+	# ignored, for good: the workers and their tests would go on with their
+	# tests after a Ctrl-C, as the run waits on them, for minutes.
 	for ((k = 0; k < jobs; k++)); do
-		"${BASH_SOURCE[0]}" "${opts[@]}" --worker "$QUEUE" "$@" </dev/null \
-			>"$QUEUE/worker$k.log" 2>&1 &
+		env --default-signal=INT,QUIT "${BASH_SOURCE[0]}" "${opts[@]}" --worker "$QUEUE" "$@" \
+			</dev/null >"$QUEUE/worker$k.log" 2>&1 &
 		WORKERS+=($!)
 	done
 	for name in "$@"; do
@@ -106,9 +109,16 @@ run_parallel() # JOBS NAME...
 	done
 	# A worker that stopped early (its world not made, killed) fails the run, with
 	# what it said, even when the others ran every test.
+	# One that ran to its end may still have said something outside its tests
+	# (a world it could not remove): that is told too, as the run alone does.
 	for ((k = 0; k < jobs; k++)); do
-		wait "${WORKERS[k]}" && continue
-		echo "not ok - worker $k: exited $?"
+		rc=0
+		wait "${WORKERS[k]}" || rc=$?
+		if [ "$rc" -eq 0 ]; then
+			sed "s/^/# worker $k: /" "$QUEUE/worker$k.log"
+			continue
+		fi
+		echo "not ok - worker $k: exited $rc"
 		sed 's/^/#   /' "$QUEUE/worker$k.log"
 		FAILED=$((FAILED + 1))
 	done

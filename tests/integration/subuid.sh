@@ -12,7 +12,7 @@ FILL=$ROOT/build/tools/sg_fill
 
 # A start for a new range of 65,536 past every range of this machine: aligned, one prefix.
 # usermod refuses --add-subuids without the files, which a system with no user yet may lack:
-# empty, they are what Debian's useradd starts from.
+# empty, they are what Debian's useradd starts from. Called under subuid_lock.
 subuid_free_start()
 {
 	local f
@@ -22,6 +22,32 @@ subuid_free_start()
 	done
 	awk -F: 'BEGIN { m = 1073741824 } NF == 3 && $2 + $3 > m { m = $2 + $3 }
 		END { printf "%d\n", int((m + 65535) / 65536) * 65536 }' /etc/subuid /etc/subgid
+}
+
+# /etc/subuid is the host's: a test of another run (run.sh -j) may be choosing a range at the
+# same time, and both took the same one for two customers. Held from subuid_free_start to the
+# usermod that adds the range; on /etc, as usermod renames a new /etc/subuid over the old one.
+subuid_lock()
+{
+	exec {SUBUID_LOCK}</etc
+	flock -w 60 "$SUBUID_LOCK" || fail "another run held the /etc/subuid lock for 60 s"
+}
+
+subuid_unlock()
+{
+	exec {SUBUID_LOCK}<&-
+}
+
+# The ranges of this machine's /etc/subuid (root's are not loaded).
+subuid_file_ranges()
+{
+	awk -F: 'NF == 3 && $1 != "root"' /etc/subuid | wc -l
+}
+
+# The daemon loaded them all: another run's may come and go meanwhile, so polled.
+subuid_loaded_all()
+{
+	metric_is 'smtpguard_subuid_ranges{outcome="loaded"}' "$(subuid_file_ranges)"
 }
 
 # The prefixes in sg_subuids that map to UID.
@@ -55,6 +81,7 @@ test_subuid_owner_burst()
 	local uid start end out
 
 	uid=$(id -u "$USER_A")
+	subuid_lock
 	start=$(subuid_free_start)
 	end=$((start + 65535))
 	write_config "$T/smtpguard.conf"
@@ -63,6 +90,7 @@ test_subuid_owner_burst()
 	# Another run's useradd may hold the passwd locks for a moment: usermod then changes nothing.
 	nl_wait_until 30 usermod --add-subuids "$start-$end" --add-subgids "$start-$end" "$USER_A" ||
 		fail "usermod --add-subuids failed"
+	subuid_unlock
 	nl_wait_until 50 subuid_prefixes_are "$uid" 1 ||
 		fail "the new range never reached the kernel: $(tail -n 3 "$T/daemon.log")"
 
@@ -80,8 +108,8 @@ test_subuid_owner_burst()
 		'[.[] | select(.uid >= $s and .uid < $s + 65536)] | length')"
 	nl_wait_until 30 grep -q "uid $uid ($USER_A) as sub-UID $((start + 1)) " "$T/daemon.log" ||
 		fail "no attribution naming the sub-UID: $(grep "$USER_A" "$T/daemon.log" | tail -n 2)"
-	expect_metric 'smtpguard_subuid_ranges{outcome="loaded"}' \
-		"$(awk -F: 'NF == 3 && $1 != "root"' /etc/subuid | wc -l)"
+	nl_wait_until 30 subuid_loaded_all || fail "ranges loaded: $(metric \
+		'smtpguard_subuid_ranges{outcome="loaded"}'), in /etc/subuid: $(subuid_file_ranges)"
 
 	nl_wait_until 30 usermod --del-subuids "$start-$end" --del-subgids "$start-$end" "$USER_A" ||
 		fail "usermod --del-subuids failed"
