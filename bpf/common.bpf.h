@@ -213,4 +213,29 @@ static __always_inline void *sg_upsert_counted(void *map, const void *key, const
 
 #define sg_upsert(map, key, zero) sg_upsert_counted(map, key, zero, SG_CNT__MAX)
 
+/* See smtpguard.h. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SG_UID_MARK_WORDS + 1);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sg_uid_marks SEC(".maps");
+
+/* Byte i of sg_uid_marks set; one already set is not written, its cache line left shared. */
+static __always_inline void sg_mark(__u32 i)
+{
+	__u32 word = i / 8;
+	__u8 *w = bpf_map_lookup_elem(&sg_uid_marks, &word);
+
+	if (w && !w[i % 8])
+		w[i % 8] = 1;
+}
+
+/* After a write to uid's sg_uid_stats entry. */
+#define sg_mark_uid(uid) sg_mark((uid)&0xffff)
+/* After an sg_uid_stats entry was made. */
+#define sg_mark_made() sg_mark(SG_UID_MARK_MADE * 8)
+
 #endif /* SG_COMMON_BPF_H */

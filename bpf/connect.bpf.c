@@ -156,7 +156,8 @@ static __always_inline int sg_count_uid(__u32 uid, int verdict, __u64 now)
 
 	st = bpf_map_lookup_elem(&sg_uid_stats, &uid);
 	if (!st) {
-		bpf_map_update_elem(&sg_uid_stats, &uid, &zero, BPF_NOEXIST);
+		if (!bpf_map_update_elem(&sg_uid_stats, &uid, &zero, BPF_NOEXIST))
+			sg_mark_made();
 		st = bpf_map_lookup_elem(&sg_uid_stats, &uid);
 		if (!st) {
 			sg_error(SG_ERR_MAP_FULL);
@@ -167,9 +168,11 @@ static __always_inline int sg_count_uid(__u32 uid, int verdict, __u64 now)
 	st->last_ns = now;
 	if (verdict == SG_VERDICT_ALLOW) {
 		__sync_fetch_and_add(&st->allowed, 1);
+		sg_mark_uid(uid);
 		return 0;
 	}
 	__sync_fetch_and_add(&st->denied, 1);
+	sg_mark_uid(uid);
 	return sg_event_due(&st->last_event_ns, now);
 }
 
@@ -223,6 +226,7 @@ static __always_inline void *sg_uid_insert(void *map, const void *key, const voi
 	*how = SG_ENTRY_THERE;
 	if (!bpf_map_update_elem(map, key, zero, BPF_NOEXIST)) {
 		__sync_fetch_and_add(made, 1);
+		sg_mark_uid(uid);
 		*how = SG_ENTRY_MADE;
 	}
 	v = bpf_map_lookup_elem(map, key);

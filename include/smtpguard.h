@@ -40,6 +40,7 @@
 #define SG_MAP_LAYOUT "sg_layout"
 #define SG_MAP_BAN_BITS "sg_ban_bits"
 #define SG_MAP_PORT_BITS "sg_port_bits"
+#define SG_MAP_UID_MARKS "sg_uid_marks"
 
 /* Capacities. */
 #define SG_MAX_PORTS 64
@@ -77,6 +78,20 @@ static inline __u32 sg_port_bit(__u16 port, __u32 flag)
 {
 	return (flag == SG_PORT_INBOUND ? 65536 : 0) + port;
 }
+
+/*
+ * sg_uid_marks (array of __u64, mmapable): a byte for each uid & 0xffff,
+ * set to 1 by the kernel after each write to that UID's sg_uid_stats entry
+ * (a connect counted, a flow or process made), then the word
+ * SG_UID_MARK_MADE, set to 1 after it made an entry. The daemon swaps each
+ * word with 0 at every tick and looks up only the UIDs it knows whose byte
+ * is set (all of the UIDs that share it); an entry made, or a byte of no UID
+ * it knows, and it reads the map whole. A byte, not a bit: a plain store,
+ * where BPF's atomic OR needs a newer instruction set than is built for.
+ */
+#define SG_UID_MARK_WORDS (65536 / 8)
+#define SG_UID_MARK_MADE SG_UID_MARK_WORDS
+#define SG_UID_MARKS_SIZE ((SG_UID_MARK_WORDS + 1) * 8)
 
 struct sg_port {
 	__u32 flags; /* SG_PORT_*, the same on every CPU */

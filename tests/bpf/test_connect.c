@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -515,6 +516,54 @@ static void test_block_release_and_expiry(void **state)
 	set_policy(uid, SG_MODE_BLOCK, 0, 0, 3600 * SG_NS_PER_SEC);
 	expect_result(run_as(uid, VIA_CONNECT4, t.port, 2, NULL), 0, 2);
 	expect_uid_stats(uid, 12, 6, 6);
+}
+
+/* Every word of sg_uid_marks, mapped at m, swapped with 0 as the daemon does at a tick. */
+static void take_marks(__u8 *m)
+{
+	size_t i;
+
+	for (i = 0; i <= SG_UID_MARK_MADE; i++)
+		__atomic_exchange_n(&((__u64 *)m)[i], 0, __ATOMIC_ACQ_REL);
+}
+
+/* The bytes set in m: 1 for uid's, and whether the entry-made word is set. */
+static void expect_marks(const __u8 *m, __u32 uid, int made)
+{
+	size_t i, set = 0;
+
+	for (i = 0; i < SG_UID_MARK_WORDS * 8; i++)
+		set += m[i];
+	assert_int_equal(m[uid & 0xffff], 1);
+	assert_int_equal(set, 1);
+	assert_int_equal(m[SG_UID_MARK_MADE * 8], made);
+}
+
+/*
+ * The daemon looks up only the UIDs the kernel marked: a connect counted,
+ * allowed or denied, marks its UID's byte (uid & 0xffff, so 61020 + 65536's
+ * is 61020's), and the first one of a UID also the word that says an entry
+ * was made.
+ */
+static void test_uid_marks(void **state)
+{
+	__u32 uid = 61020 + 65536;
+	__u8 *m = NULL;
+
+	assert_int_equal(sg_pin_mmap(SG_MAP_UID_MARKS, SG_UID_MARKS_SIZE, (void **)&m), 0);
+	assert_non_null(m);
+	take_marks(m);
+	expect_result(run_as(uid, VIA_CONNECT4, t.port, 1, NULL), 1, 0);
+	expect_marks(m, 61020, 1);
+	take_marks(m);
+	expect_result(run_as(uid, VIA_CONNECT4, t.port, 2, NULL), 2, 0);
+	expect_marks(m, 61020, 0);
+	set_policy(uid, SG_MODE_BLOCK, 0, 0, 0);
+	take_marks(m);
+	expect_result(run_as(uid, VIA_CONNECT4, t.port, 1, NULL), 0, 1);
+	expect_marks(m, 61020, 0);
+	expect_uid_stats(uid, 4, 3, 1);
+	munmap(m, SG_UID_MARKS_SIZE);
 }
 
 static void test_default_policy_and_override(void **state)
@@ -1098,6 +1147,7 @@ int main(void)
 		cmocka_unit_test(test_sender_quota),
 		cmocka_unit_test(test_senders_full),
 		cmocka_unit_test(test_unrecorded_apart_from_denials),
+		cmocka_unit_test(test_uid_marks),
 	};
 	/* In maps of their own, so that every entry the sweep sees is theirs. */
 	const struct CMUnitTest sweep[] = {

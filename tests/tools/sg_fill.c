@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 
@@ -40,12 +41,15 @@ static int fill(__u32 uids, __u32 flows, __u32 round, __u32 step)
 	int stats_fd = sg_pin_open(SG_MAP_UID_STATS), flows_fd = sg_pin_open(SG_MAP_FLOWS);
 	int senders_fd = sg_pin_open(SG_MAP_SENDERS), err = 0;
 	__u64 now = sg_boot_ns();
+	__u8 *marks = NULL;
 	__u32 i, j;
 
 	if (stats_fd < 0 || flows_fd < 0 || senders_fd < 0) {
 		err = stats_fd < 0 ? stats_fd : flows_fd < 0 ? flows_fd : senders_fd;
 		goto cleanup;
 	}
+	/* Marked as the kernel marks its writes (smtpguard.h), or the daemon would not look. */
+	err = sg_pin_mmap(SG_MAP_UID_MARKS, SG_UID_MARKS_SIZE, (void **)&marks);
 	for (i = 0; i < uids && !err; i++) {
 		__u64 n = 10 + i % 997 + (__u64)round * step;
 		struct sg_uid_stats st = {
@@ -55,14 +59,20 @@ static int fill(__u32 uids, __u32 flows, __u32 round, __u32 step)
 		struct sg_sender_key sk = { .uid = UID_BASE + i, .tgid = 100000 + i };
 		struct sg_sender s = { .first_ns = now, .last_ns = now, .attempts = st.attempts };
 		__u32 uid = UID_BASE + i;
+		int made;
 
 		snprintf(s.comm, sizeof(s.comm), "php-fpm");
 		/* A later round counts on, as the kernel does: the UID's first count stays. */
-		if (round && !bpf_map_lookup_elem(stats_fd, &uid, &old))
+		made = bpf_map_lookup_elem(stats_fd, &uid, &old) != 0;
+		if (round && !made)
 			st.first_ns = old.first_ns;
 		if (bpf_map_update_elem(stats_fd, &uid, &st, BPF_ANY) ||
 		    bpf_map_update_elem(senders_fd, &sk, &s, BPF_ANY))
 			err = -errno;
+		if (marks) {
+			marks[uid & 0xffff] = 1;
+			marks[SG_UID_MARK_MADE * 8] |= made;
+		}
 		for (j = 0; j < flows && !err; j++) {
 			struct sg_flow_key k = { .uid = uid, .port = 25 };
 			struct sg_flow f = { .attempts = 1, .first_ns = now, .last_ns = now };
@@ -74,6 +84,8 @@ static int fill(__u32 uids, __u32 flows, __u32 round, __u32 step)
 		}
 	}
 cleanup:
+	if (marks)
+		munmap(marks, SG_UID_MARKS_SIZE);
 	if (stats_fd >= 0)
 		close(stats_fd);
 	if (flows_fd >= 0)

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "core/baseline.h"
@@ -987,6 +988,112 @@ static void test_prune(void **state)
 	assert_int_equal(sg_baselines_count(e->store), 4);
 }
 
+/* The whole of a file, NUL-terminated; the test fails without it. */
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf = calloc(1, 1 << 20);
+	size_t n;
+
+	assert_non_null(f);
+	assert_non_null(buf);
+	n = fread(buf, 1, (1 << 20) - 1, f);
+	fclose(f);
+	assert_true(n < (1 << 20) - 1);
+	return buf;
+}
+
+/* The store as its file: every principal's hourly counts, first and last seen. */
+static char *saved(const struct sg_baselines *store, const char *dir, const char *name)
+{
+	char path[256], err[512];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if (sg_baselines_save(store, path, err, sizeof(err)))
+		fail_msg("saving %s: %s", path, err);
+	return slurp(path);
+}
+
+/*
+ * The daemon keeps each UID's principal from one tick to the next and
+ * observes it through sg_detect_observe_kept, with no lookup by name.
+ * Against a detector that looks every principal up, over 3 hours of a
+ * minute's ticks (20 UIDs, some idle for hours, one raising alerts, a
+ * prune forgetting some mid-way that then come back as new), every change
+ * reported, every rule state and the saved store are the same. A pointer
+ * kept from before the prune is dropped as sg_detect_forgotten() says.
+ */
+static void test_kept_same_as_looked_up(void **state)
+{
+	struct env *e = *state, b = { .store = sg_baselines_new() };
+	struct sg_principal *kept[20] = { 0 };
+	struct sg_alert_change x[SG_RULES], y[SG_RULES];
+	struct sg_observation o = { 0 };
+	const struct sg_principal *p, *q;
+	__u64 forgotten = 0, unseen = 0, over = 0, totals[20] = { 0 };
+	char id[32], dir[] = "/tmp/sg-test-kept.XXXXXX", *file_a, *file_b;
+	time_t now;
+	int i, n, m, r, changes = 0, looked_again = 0;
+
+	b.d = b.store ? sg_detector_new(b.store) : NULL;
+	assert_non_null(b.d);
+	assert_non_null(mkdtemp(dir));
+	for (now = T0; now < T0 + 3 * H; now += 60) {
+		if (now == T0 + 2 * H) {
+			assert_int_equal(sg_detect_prune(e->d, now, H, 12, &unseen, &over), 0);
+			assert_int_equal(sg_detect_prune(b.d, now, H, 12, &unseen, &over), 0);
+			assert_true(sg_detect_forgotten(b.d) > forgotten);
+		}
+		if (sg_detect_forgotten(b.d) != forgotten) {
+			memset(kept, 0, sizeof(kept));
+			forgotten = sg_detect_forgotten(b.d);
+			looked_again++;
+		}
+		for (i = 0; i < 20; i++) {
+			/* UIDs 10 and up send only in the first hour; 3 floods in the 2nd half
+			 * hour. */
+			if (i < 10 || now < T0 + H)
+				totals[i] += i % 4 + (i == 3 && now >= T0 + H / 2 ? 400 : 0);
+			o = (struct sg_observation){ .total = totals[i],
+						     .last_1m = i % 4 + (i == 3 ? 400 : 0),
+						     .destinations_10m = (__u32)i * 3 };
+			snprintf(id, sizeof(id), "uid:%d", i);
+			n = sg_detect_observe(e->d, id, &o, &defaults, now, x);
+			m = sg_detect_observe_kept(b.d, &kept[i], id, &o, &defaults, now, y);
+			assert_int_equal(n, m);
+			assert_in_range(n, 0, SG_RULES);
+			assert_memory_equal(x, y, (size_t)n * sizeof(x[0]));
+			changes += n;
+			p = sg_detect_get(e->d, id);
+			q = sg_detect_get(b.d, id);
+			assert_ptr_equal(kept[i], q);
+			assert_int_equal(p == NULL, q == NULL);
+			for (r = 0; p && r < SG_RULES; r++)
+				assert_memory_equal(&p->rules[r], &q->rules[r],
+						    sizeof(p->rules[r]));
+			if (p) {
+				assert_int_equal(p->is_new, q->is_new);
+				assert_exactly(p->expected, q->expected);
+			}
+		}
+	}
+	assert_int_equal(looked_again, 1);
+	assert_true(changes >= 2); /* uid:3's alerts, raised and cleared */
+	assert_int_equal(sg_baselines_count(e->store), sg_baselines_count(b.store));
+	file_a = saved(e->store, dir, "a");
+	file_b = saved(b.store, dir, "b");
+	assert_string_equal(file_a, file_b);
+	free(file_a);
+	free(file_b);
+	snprintf(id, sizeof(id), "%s/a", dir);
+	unlink(id);
+	snprintf(id, sizeof(id), "%s/b", dir);
+	unlink(id);
+	rmdir(dir);
+	sg_detector_free(b.d);
+	sg_baselines_free(b.store);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1006,6 +1113,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ten_thousand, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_new_after_pause, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prune, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kept_same_as_looked_up, setup, teardown),
 	};
 
 	setenv("TZ", "UTC", 1);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <sys/mman.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 
@@ -137,7 +138,7 @@ static void tick(struct maps *m, struct sg_senders *s, struct sg_rates *r, __u64
 	int w;
 
 	m->now_ns += seconds * SG_NS_PER_SEC;
-	assert_int_equal(sg_senders_read_maps(s, r, m->stats, m->flows, m->now_ns), 0);
+	assert_int_equal(sg_senders_read_maps(s, r, m->stats, m->flows, NULL, m->now_ns), 0);
 	assert_int_equal(s->whole, whole);
 	assert_int_equal(s->n_dests, flows);
 	/* Every row's recent counts are the rates' at the read, moved or not. */
@@ -227,6 +228,128 @@ static void test_read_moved(void **state)
 	sg_senders_free(&s);
 }
 
+/* sg_uid_marks, as the kernel's: a real mmapable array, mapped. */
+static __u64 *marks_open(int *fd)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_MMAPABLE);
+	void *m;
+
+	*fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "test_uid_marks", sizeof(__u32), sizeof(__u64),
+			     SG_UID_MARK_WORDS + 1, &opts);
+	assert_true(*fd >= 0);
+	m = mmap(NULL, SG_UID_MARKS_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, *fd, 0);
+	assert_true(m != MAP_FAILED);
+	return m;
+}
+
+/* connect_at, and the marks the kernel sets after: the UID's byte, and an entry made. */
+static void connect_marked(struct maps *m, __u64 *marks, __u32 uid, __u32 addr)
+{
+	struct sg_uid_stats st;
+	int made = bpf_map_lookup_elem(m->stats, &uid, &st) != 0;
+
+	connect_at(m, uid, addr, 25, 0);
+	((__u8 *)marks)[uid & 0xffff] = 1;
+	if (made)
+		((__u8 *)marks)[SG_UID_MARK_MADE * 8] = 1;
+}
+
+/* A tick of both readers: s with the marks, whole reading every entry; their rows the same. */
+static void tick_both(struct maps *m, __u64 *marks, struct sg_senders *s, struct sg_rates *r,
+		      struct sg_senders *whole, struct sg_rates *rw)
+{
+	size_t i;
+
+	m->now_ns += SG_NS_PER_SEC;
+	assert_int_equal(sg_senders_read_maps(s, r, m->stats, m->flows, marks, m->now_ns), 0);
+	assert_int_equal(sg_senders_read_maps(whole, rw, m->stats, m->flows, NULL, m->now_ns), 0);
+	assert_int_equal(s->n, whole->n);
+	for (i = 0; i < s->n; i++) {
+		assert_int_equal(s->rows[i].uid, whole->rows[i].uid);
+		assert_int_equal(s->rows[i].attempts, whole->rows[i].attempts);
+		assert_int_equal(s->rows[i].denied, whole->rows[i].denied);
+		assert_int_equal(s->rows[i].first_ns, whole->rows[i].first_ns);
+		assert_int_equal(s->rows[i].flows, whole->rows[i].flows);
+		assert_memory_equal(s->rows[i].recent, whole->rows[i].recent,
+				    sizeof(s->rows[i].recent));
+		assert_memory_equal(s->rows[i].destinations, whole->rows[i].destinations,
+				    sizeof(s->rows[i].destinations));
+	}
+}
+
+/*
+ * With the kernel's marks, only the marked UIDs are looked up, and every
+ * row is what a whole read gives: two UIDs sharing their low 16 bits (both
+ * looked up for one mark), a UID that sends only between two ticks, idle
+ * UIDs whose windows slide, a new UID sharing the bits of one that sends at
+ * the same tick (the entry made makes the read whole), and a mark of no UID
+ * known (a whole read finds its entry).
+ */
+static void test_read_marked(void **state)
+{
+	const __u32 a = UID_BASE + 1, alias = a + 65536, b = UID_BASE + 2, late = a + 2 * 65536;
+	const __u32 stranger = UID_BASE + 9;
+	struct sg_rates *r = sg_rates_new(), *rw = sg_rates_new();
+	struct sg_senders s = { 0 }, whole = { 0 };
+	struct sg_uid_stats st = { .attempts = 3, .allowed = 3 };
+	struct maps m;
+	__u64 *marks;
+	int fd;
+
+	assert_non_null(r);
+	assert_non_null(rw);
+	maps_open(&m);
+	marks = marks_open(&fd);
+	connect_marked(&m, marks, a, 1);
+	connect_marked(&m, marks, alias, 2);
+	connect_marked(&m, marks, b, 3);
+	tick_both(&m, marks, &s, r, &whole, rw);
+	assert_int_equal(s.uids_looked_up, 0);
+
+	/* a's mark is alias's too: both are looked up. */
+	connect_marked(&m, marks, a, 1);
+	tick_both(&m, marks, &s, r, &whole, rw);
+	assert_int_equal(s.uids_looked_up, 2);
+	connect_marked(&m, marks, alias, 4);
+	tick_both(&m, marks, &s, r, &whole, rw);
+	assert_int_equal(s.uids_looked_up, 4);
+
+	/* Nothing sends: nothing looked up, the windows slide all the same. */
+	tick_both(&m, marks, &s, r, &whole, rw);
+	tick_both(&m, marks, &s, r, &whole, rw);
+	assert_int_equal(s.uids_looked_up, 4);
+
+	/* b sends once between two ticks. */
+	connect_marked(&m, marks, b, 3);
+	tick_both(&m, marks, &s, r, &whole, rw);
+	assert_int_equal(s.uids_looked_up, 5);
+	assert_int_equal(s.rows[2].attempts, 2);
+
+	/* late, new, shares a's bits while a sends: its entry made, the read is whole. */
+	connect_marked(&m, marks, a, 1);
+	connect_marked(&m, marks, late, 5);
+	tick_both(&m, marks, &s, r, &whole, rw);
+	assert_int_equal(s.n, 4);
+	assert_int_equal(s.uids_looked_up, 5);
+
+	/* An entry whose UID is marked with no entry made told: no UID known has its bits. */
+	assert_int_equal(bpf_map_update_elem(m.stats, &stranger, &st, BPF_NOEXIST), 0);
+	((__u8 *)marks)[stranger & 0xffff] = 1;
+	tick_both(&m, marks, &s, r, &whole, rw);
+	assert_int_equal(s.n, 5);
+	tick_both(&m, marks, &s, r, &whole, rw);
+	assert_int_equal(s.uids_looked_up, 5);
+
+	munmap(marks, SG_UID_MARKS_SIZE);
+	close(fd);
+	close(m.stats);
+	close(m.flows);
+	sg_rates_free(r);
+	sg_rates_free(rw);
+	sg_senders_free(&s);
+	sg_senders_free(&whole);
+}
+
 #define N    3000
 #define TOPK 20
 
@@ -298,6 +421,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_destinations),
 		cmocka_unit_test(test_read_moved),
+		cmocka_unit_test(test_read_marked),
 		cmocka_unit_test(test_top),
 	};
 

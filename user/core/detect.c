@@ -19,6 +19,7 @@ struct sg_detector {
 	struct sg_baselines *store;
 	struct sg_htab *t; /* of struct slot, deleted from by sg_detect_prune */
 	size_t n_active;   /* principals with a rule active: sg_detect_each_active's stop */
+	__u64 forgotten;   /* principals freed: see sg_detect_forgotten */
 	__u64 raised[SG_RULES];
 };
 
@@ -166,17 +167,30 @@ static int any_active(const struct sg_principal *p)
 int sg_detect_observe(struct sg_detector *d, const char *id, const struct sg_observation *o,
 		      const struct sg_thresholds *t, time_t now, struct sg_alert_change *out)
 {
+	struct sg_principal *p = NULL;
+
+	return sg_detect_observe_kept(d, &p, id, o, t, now, out);
+}
+
+int sg_detect_observe_kept(struct sg_detector *d, struct sg_principal **kept, const char *id,
+			   const struct sg_observation *o, const struct sg_thresholds *t,
+			   time_t now, struct sg_alert_change *out)
+{
 	/* A mailbox that only receives bounces is judged too: bounce_flood is about it. */
 	int seen = o->total || o->bounces_in_1h;
 	/* A principal has its baseline in the store: one lookup a tick for those already met. */
-	const struct slot *e = sg_htab_find(d->t, id);
-	int known = e || sg_baselines_get(d->store, id, 0, now) != NULL;
-	struct sg_principal *p = e ? e->p : known || seen ? principal(d, id, now) : NULL;
+	const struct slot *e = *kept ? NULL : sg_htab_find(d->t, id);
+	int known = *kept || e || sg_baselines_get(d->store, id, 0, now) != NULL;
+	struct sg_principal *p = *kept		 ? *kept
+				 : e		 ? e->p
+				 : known || seen ? principal(d, id, now)
+						 : NULL;
 	struct sg_rule_state *rs;
 	double value, limit;
 	__u64 delta;
 	int r, n = 0, was_active;
 
+	*kept = p;
 	if (!p)
 		return seen ? -ENOMEM : 0;
 	was_active = any_active(p);
@@ -268,6 +282,7 @@ static void forget(struct sg_detector *d, struct sg_baseline *b)
 	if (p) {
 		sg_htab_delete(d->t, b->principal);
 		free(p);
+		d->forgotten++;
 	}
 	sg_baselines_remove(d->store, b->principal);
 }
@@ -302,6 +317,11 @@ int sg_detect_prune(struct sg_detector *d, time_t now, time_t unseen_s, size_t m
 	}
 	free(all);
 	return 0;
+}
+
+__u64 sg_detect_forgotten(const struct sg_detector *d)
+{
+	return d->forgotten;
 }
 
 __u64 sg_detect_raised(const struct sg_detector *d, enum sg_rule r)

@@ -135,6 +135,20 @@ int sg_detect_known(struct sg_detector *d, const char *id, __u64 total, time_t n
 int sg_detect_observe(struct sg_detector *d, const char *id, const struct sg_observation *o,
 		      const struct sg_thresholds *t, time_t now, struct sg_alert_change *out);
 
+/*
+ * sg_detect_observe for the principal *p the caller kept from an earlier
+ * call, with no lookup of id; NULL: looked up by id. *p is set to the
+ * principal observed (NULL when none is remembered), which stays valid
+ * while sg_detect_forgotten() returns what it returned then.
+ */
+int sg_detect_observe_kept(struct sg_detector *d, struct sg_principal **p, const char *id,
+			   const struct sg_observation *o, const struct sg_thresholds *t,
+			   time_t now, struct sg_alert_change *out);
+
+/* How many principals were forgotten since the start: a pointer kept from before a change is gone.
+ */
+__u64 sg_detect_forgotten(const struct sg_detector *d);
+
 /* The principal's state, or NULL if never observed. */
 const struct sg_principal *sg_detect_get(const struct sg_detector *d, const char *id);
 

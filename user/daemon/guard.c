@@ -48,6 +48,8 @@ void sg_guard_free(struct sg_guard *g)
 	sg_rates_free(g->finished);
 	free(g->conn);
 	free(g->conn_recent);
+	free(g->kept);
+	free(g->kept_next);
 }
 
 void sg_guard_config(struct sg_guard *g, const struct sg_config *c, __u64 now_ns)
@@ -302,6 +304,34 @@ const struct sg_thresholds *sg_guard_thresholds(const struct sg_guard *g, const 
 		       : sg_respond_thresholds(g->resp, c, uid);
 }
 
+/* Room for this tick's n principals kept; -ENOMEM: none is kept, every UID is looked up. */
+static int kept_reserve(struct sg_guard *g, size_t n)
+{
+	struct sg_guard_kept *p;
+
+	if (n <= g->cap_kept)
+		return 0;
+	p = realloc(g->kept, n * sizeof(*p));
+	if (p)
+		g->kept = p;
+	p = p ? realloc(g->kept_next, n * sizeof(*p)) : NULL;
+	if (!p) {
+		g->n_kept = 0;
+		return -ENOMEM;
+	}
+	g->kept_next = p;
+	g->cap_kept = n;
+	return 0;
+}
+
+/* uid's principal as the last tick kept it, walking g->kept (by UID, as the rows) from *k on. */
+static struct sg_principal *kept_principal(const struct sg_guard *g, __u32 uid, size_t *k)
+{
+	while (*k < g->n_kept && g->kept[*k].uid < uid)
+		++*k;
+	return *k < g->n_kept && g->kept[*k].uid == uid ? g->kept[*k].p : NULL;
+}
+
 void sg_guard_tick(struct sg_guard *g, const struct sg_config *c, const struct sg_senders *s,
 		   const struct sg_recent *recent, const struct sg_audit_cfg *audit, __u64 now_ns,
 		   time_t now)
@@ -311,9 +341,9 @@ void sg_guard_tick(struct sg_guard *g, const struct sg_config *c, const struct s
 	__u64 now_s = now_ns / SG_NS_PER_SEC;
 	struct sg_observation o;
 	char id[SG_PRINCIPAL_MAX], user[64], field[SG_ESCAPED_LEN(64) + 2];
-	const struct sg_principal *p;
-	size_t i, conn = 0;
-	int n, j, err;
+	struct sg_principal *p;
+	size_t i, conn = 0, k = 0;
+	int n, j, err, keep;
 
 	err = read_conn(g, now_s);
 	if (err)
@@ -325,8 +355,14 @@ void sg_guard_tick(struct sg_guard *g, const struct sg_config *c, const struct s
 		sg_guard_save(g, c, now);
 	}
 	g->hour = now / 3600;
+	/* Principals forgotten (retention, above) free what was kept: all are looked up anew. */
+	if (g->kept_forgotten != sg_detect_forgotten(g->det))
+		g->n_kept = 0;
+	keep = g->started && !kept_reserve(g, s->n);
 	for (i = 0; i < s->n; i++) {
-		principal_id(s->rows[i].uid, id, sizeof(id));
+		p = keep ? kept_principal(g, s->rows[i].uid, &k) : NULL;
+		if (!p)
+			principal_id(s->rows[i].uid, id, sizeof(id));
 		if (!g->started) {
 			if (s->rows[i].attempts &&
 			    sg_detect_known(g->det, id, s->rows[i].attempts, now))
@@ -334,14 +370,14 @@ void sg_guard_tick(struct sg_guard *g, const struct sg_config *c, const struct s
 			continue;
 		}
 		observe(g, &s->rows[i], &conn, now_ns, now, &o);
-		n = sg_detect_observe(g->det, id, &o, sg_guard_thresholds(g, c, s->rows[i].uid),
-				      now, changes);
+		n = sg_detect_observe_kept(g->det, &p, id, &o,
+					   sg_guard_thresholds(g, c, s->rows[i].uid), now, changes);
+		if (keep)
+			g->kept_next[i] = (struct sg_guard_kept){ s->rows[i].uid, p };
 		if (n < 0) {
 			sg_error("detector: %s", strerror(-n));
 			continue;
 		}
-		/* Only the few whose alerts changed need it: no second lookup for every UID. */
-		p = n ? sg_detect_get(g->det, id) : NULL;
 		for (j = 0; j < n; j++) {
 			if (changes[j].raised) {
 				act(&a, s->rows[i].uid, p, changes[j].rule, 0);
@@ -359,6 +395,14 @@ void sg_guard_tick(struct sg_guard *g, const struct sg_config *c, const struct s
 		sg_rates_started(g->finished, now_s);
 		g->started = 1;
 		return;
+	}
+	if (keep) {
+		struct sg_guard_kept *t = g->kept;
+
+		g->kept = g->kept_next;
+		g->kept_next = t;
+		g->n_kept = s->n;
+		g->kept_forgotten = sg_detect_forgotten(g->det);
 	}
 	sg_detect_each_active(g->det, hold, &a);
 	/* What a detector's policy running out, or a release's grace ending, leaves: the config's.

@@ -29,6 +29,11 @@ struct sg_conn_recent {
 	__u64 finished_10m, failed_10m;
 };
 
+struct sg_guard_kept {
+	__u32 uid;
+	struct sg_principal *p;
+};
+
 struct sg_guard {
 	struct sg_baselines *store;
 	struct sg_detector *det;
@@ -45,6 +50,14 @@ struct sg_guard {
 	struct sg_write_fail save_fails;
 	__u64 pruned_unseen,
 		pruned_over; /* principals forgotten by [detect] retention, baselines_max */
+	/*
+	 * The last tick's UIDs with their principals, by UID, and a buffer for
+	 * this tick's: the detector looks up a UID's principal once, not by its
+	 * name every tick. Valid while the detector's forgotten count is kept_forgotten.
+	 */
+	struct sg_guard_kept *kept, *kept_next;
+	size_t n_kept, cap_kept;
+	__u64 kept_forgotten;
 };
 
 /* Loads the baselines named by c (a bad file is a warning, on stdout). */

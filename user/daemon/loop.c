@@ -166,7 +166,7 @@ static void census_into_status(struct daemon *d)
 /* Once a second: expiry, counts, rates, and what the exporter serves. */
 void sg_daemon_tick(struct daemon *d)
 {
-	__u64 now = sg_boot_ns(), now_s = now / SG_NS_PER_SEC, flows_removed;
+	__u64 now = sg_boot_ns(), now_s = now / SG_NS_PER_SEC, flows_removed, uids_removed;
 	int err;
 
 	d->ticks++;
@@ -184,11 +184,14 @@ void sg_daemon_tick(struct daemon *d)
 	sg_subids_refresh(&d->subids, d->cfg->daemon.subuid, 0);
 	if (d->ticks % STALE_EVERY == 0) {
 		flows_removed = d->stale_removed[SG_STALE_FLOWS];
+		uids_removed = d->stale_removed[SG_STALE_UIDS];
 		err = sg_sweep_stale(now, SG_STALE_NS, d->stale_removed);
 		if (err)
 			sg_error("removing stale entries: %s", strerror(-err));
-		/* Flows gone from under the tick's copy, which no count of the kernel's tells. */
-		if (err || d->stale_removed[SG_STALE_FLOWS] != flows_removed)
+		/* Entries gone from under the tick's copy, which no count or mark of the kernel's
+		 * tells. */
+		if (err || d->stale_removed[SG_STALE_FLOWS] != flows_removed ||
+		    d->stale_removed[SG_STALE_UIDS] != uids_removed)
 			sg_senders_forget(&d->senders);
 		d->swept_entries = -1;
 	}

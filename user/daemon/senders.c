@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 
@@ -37,17 +38,9 @@ static int reserve(void **buf, size_t *cap, size_t n, size_t size)
 /* A lookup costs some eight flows of a whole read: flows a tick may look up, beyond an eighth. */
 #define LOOKUPS_MIN 64
 
-struct read_ctx {
-	struct sg_senders *s;
-	struct sg_rates *rates;
-	__u64 now_s;
-};
-
-static int read_uid(const void *key, const void *value, void *ctx)
+/* A row for uid, with its counts st. */
+static int add_row(struct sg_senders *s, __u32 uid, const struct sg_uid_stats *st)
 {
-	const struct sg_uid_stats *st = value;
-	struct read_ctx *c = ctx;
-	struct sg_senders *s = c->s;
 	struct sg_uid_row *row;
 	int err;
 
@@ -56,19 +49,38 @@ static int read_uid(const void *key, const void *value, void *ctx)
 		return err;
 	row = &s->rows[s->n++];
 	memset(row, 0, sizeof(*row));
-	row->uid = *(const __u32 *)key;
+	row->uid = uid;
 	row->attempts = st->attempts;
 	row->denied = st->denied;
 	row->first_ns = st->first_ns;
 	row->flows = st->flows;
-	return sg_rates_sample_counts(c->rates, row->uid, st->attempts,
-				      st->first_ns / SG_NS_PER_SEC, c->now_s, row->recent,
-				      SG_WIN_10M + 1);
+	return 0;
+}
+
+static int read_uid(const void *key, const void *value, void *ctx)
+{
+	return add_row(ctx, *(const __u32 *)key, value);
+}
+
+/* Each row's count to the rates, and its last 1 and 10 min back. */
+static int sample_rows(struct sg_senders *s, struct sg_rates *rates, __u64 now_s)
+{
+	struct sg_uid_row *row;
+	size_t i;
+	int err = 0;
+
+	for (i = 0; !err && i < s->n; i++) {
+		row = &s->rows[i];
+		err = sg_rates_sample_counts(rates, row->uid, row->attempts,
+					     row->first_ns / SG_NS_PER_SEC, now_s, row->recent,
+					     SG_WIN_10M + 1);
+	}
+	return err;
 }
 
 static int read_flow(const void *key, const void *value, void *ctx)
 {
-	struct sg_senders *s = ((struct read_ctx *)ctx)->s;
+	struct sg_senders *s = ctx;
 	struct sg_dest_seen *d;
 	int err;
 
@@ -165,13 +177,13 @@ static void mark_moved(struct sg_senders *s)
 	}
 }
 
-static int read_whole(struct sg_senders *s, struct read_ctx *c, int flows_fd, __u64 now_ns)
+static int read_whole(struct sg_senders *s, int flows_fd, __u64 now_ns)
 {
 	int err;
 
 	s->stale = 1;
 	s->n_dests = 0;
-	err = sg_map_for_each(flows_fd, read_flow, c);
+	err = sg_map_for_each(flows_fd, read_flow, s);
 	if (!err)
 		err = sg_senders_count_dests(s, now_ns);
 	if (err)
@@ -185,13 +197,94 @@ static int read_whole(struct sg_senders *s, struct read_ctx *c, int flows_fd, __
 
 static void count_windows(struct sg_senders *s, __u64 now_ns);
 
-int sg_senders_read_maps(struct sg_senders *s, struct sg_rates *rates, int stats_fd, int flows_fd,
-			 __u64 now_ns)
+/* The kernel's marks into s->marked, each word swapped with 0. */
+static int take_marks(struct sg_senders *s, __u64 *marks)
 {
-	struct read_ctx c = { s, rates, now_ns / SG_NS_PER_SEC };
+	size_t i;
+
+	if (!s->marked && !(s->marked = malloc(SG_UID_MARKS_SIZE)))
+		return -ENOMEM;
+	for (i = 0; i <= SG_UID_MARK_MADE; i++)
+		s->marked[i] = __atomic_load_n(&marks[i], __ATOMIC_RELAXED)
+				       ? __atomic_exchange_n(&marks[i], 0, __ATOMIC_ACQ_REL)
+				       : 0;
+	return 0;
+}
+
+/*
+ * This tick's rows from the tick before's: the UIDs whose byte s->marked
+ * has set looked up again, every one that shares it, the others as they
+ * were, for the kernel marks a UID after each write to its entry. -EAGAIN
+ * when a whole read is needed: an entry was made, a byte is set that no
+ * UID of the tick before has, a marked UID is gone, or there are more to
+ * look up than a whole read costs.
+ */
+static int read_marked(struct sg_senders *s, int stats_fd)
+{
+	__u8 *marked = (__u8 *)s->marked;
+	const struct sg_uid_row *old;
+	struct sg_uid_stats st;
+	size_t i, n = 0;
+	int err;
+
+	if (s->marked[SG_UID_MARK_MADE])
+		return -EAGAIN;
+	for (i = 0; i < s->n_prev; i++)
+		n += marked[s->prev[i].uid & 0xffff];
+	if (n > s->n_prev / 8 + LOOKUPS_MIN)
+		return -EAGAIN;
+	for (i = 0; i < s->n_prev; i++) {
+		old = &s->prev[i];
+		st = (struct sg_uid_stats){ .attempts = old->attempts,
+					    .denied = old->denied,
+					    .first_ns = old->first_ns,
+					    .flows = old->flows };
+		if (marked[old->uid & 0xffff]) {
+			if (bpf_map_lookup_elem(stats_fd, &old->uid, &st))
+				return -EAGAIN;
+			s->uids_looked_up++;
+		}
+		err = add_row(s, old->uid, &st);
+		if (err)
+			return err;
+	}
+	for (i = 0; i < s->n_prev; i++)
+		marked[s->prev[i].uid & 0xffff] = 0;
+	for (i = 0; i < SG_UID_MARK_WORDS; i++)
+		if (s->marked[i])
+			return -EAGAIN;
+	return 0;
+}
+
+/*
+ * This tick's rows, by UID: with marks (the kernel's sg_uid_marks, mapped),
+ * only the UIDs marked since the last read are looked up when that is all
+ * that may have changed and whole is 0; else the map is read whole.
+ */
+static int read_uids(struct sg_senders *s, int stats_fd, __u64 *marks, int whole)
+{
+	int err = marks ? take_marks(s, marks) : 0;
+
+	if (err)
+		return err;
+	if (marks && !whole) {
+		err = read_marked(s, stats_fd);
+		if (err != -EAGAIN)
+			return err;
+		s->n = 0;
+	}
+	err = sg_map_for_each(stats_fd, read_uid, s);
+	if (!err)
+		qsort(s->rows, s->n, sizeof(*s->rows), by_uid);
+	return err;
+}
+
+int sg_senders_read_maps(struct sg_senders *s, struct sg_rates *rates, int stats_fd, int flows_fd,
+			 __u64 *marks, __u64 now_ns)
+{
 	struct sg_uid_row *rows = s->prev;
 	size_t cap = s->cap_prev;
-	int err;
+	int err, whole;
 
 	/* This tick's rows go where the tick before the last's were. */
 	s->prev = s->rows;
@@ -200,16 +293,17 @@ int sg_senders_read_maps(struct sg_senders *s, struct sg_rates *rates, int stats
 	s->rows = rows;
 	s->cap = cap;
 	s->n = 0;
-	sg_rates_pass(rates, c.now_s);
-	err = sg_map_for_each(stats_fd, read_uid, &c);
+	sg_rates_pass(rates, now_ns / SG_NS_PER_SEC);
+	whole = !s->whole || s->stale || ++s->ticks_cached >= WHOLE_EVERY;
+	err = read_uids(s, stats_fd, marks, whole);
+	if (!err)
+		err = sample_rows(s, rates, now_ns / SG_NS_PER_SEC);
 	if (err) {
 		s->stale = 1;
 		return err;
 	}
-	qsort(s->rows, s->n, sizeof(*s->rows), by_uid);
-	if (!s->whole || s->stale || ++s->ticks_cached >= WHOLE_EVERY || !same_flows(s) ||
-	    look_up_moved(s, flows_fd))
-		return read_whole(s, &c, flows_fd, now_ns);
+	if (whole || !same_flows(s) || look_up_moved(s, flows_fd))
+		return read_whole(s, flows_fd, now_ns);
 	count_windows(s, now_ns);
 	return 0;
 }
@@ -217,10 +311,16 @@ int sg_senders_read_maps(struct sg_senders *s, struct sg_rates *rates, int stats
 int sg_senders_read(struct sg_senders *s, struct sg_rates *rates, __u64 now_ns)
 {
 	int stats_fd = sg_pin_open(SG_MAP_UID_STATS), flows_fd = sg_pin_open(SG_MAP_FLOWS), err;
+	void *marks = NULL;
 
-	err = stats_fd < 0 ? stats_fd : flows_fd;
-	if (err >= 0)
-		err = sg_senders_read_maps(s, rates, stats_fd, flows_fd, now_ns);
+	err = stats_fd < 0 ? stats_fd : flows_fd < 0 ? flows_fd : 0;
+	/* Not pinned (programs of a version before it): every read is whole. */
+	if (!err)
+		err = sg_pin_mmap(SG_MAP_UID_MARKS, SG_UID_MARKS_SIZE, &marks);
+	if (!err)
+		err = sg_senders_read_maps(s, rates, stats_fd, flows_fd, marks, now_ns);
+	if (marks)
+		munmap(marks, SG_UID_MARKS_SIZE);
 	if (stats_fd >= 0)
 		close(stats_fd);
 	if (flows_fd >= 0)
@@ -490,5 +590,6 @@ void sg_senders_free(struct sg_senders *s)
 	free(s->dests);
 	free(s->slots);
 	free(s->row_slots);
+	free(s->marked);
 	memset(s, 0, sizeof(*s));
 }

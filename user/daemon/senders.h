@@ -45,6 +45,9 @@ struct sg_dest_seen {
  * replaced (sg_senders_forget), or a minute went by. Else only the flows of
  * the UIDs whose counts moved, at this tick or the one before (a connect
  * counted between the two reads), are looked up again, when they are few.
+ * sg_uid_stats likewise: only the UIDs the kernel marked in sg_uid_marks
+ * since the last read are looked up, when they are few, no entry was made
+ * and none removed (sg_senders_forget), and a minute has not gone by.
  */
 struct sg_senders {
 	struct sg_uid_row *rows, *prev; /* by UID: this tick's, the tick before's */
@@ -58,16 +61,21 @@ struct sg_senders {
 	int stale;		/* the next read is whole */
 	__u64 ticks_cached;	/* reads since the last whole one */
 	__u64 whole, looked_up; /* reads of every flow, and flows looked up one by one, ever */
+	__u64 *marked;		/* the kernel's sg_uid_marks as the last read took them */
+	__u64 uids_looked_up;	/* UIDs looked up one by one for their marks, ever */
 };
 
 /* Read the maps at now_ns; rates gets each UID's count. */
 int sg_senders_read(struct sg_senders *s, struct sg_rates *rates, __u64 now_ns);
 
-/* The same from sg_uid_stats and sg_flows open as stats_fd and flows_fd. */
+/*
+ * The same from sg_uid_stats and sg_flows open as stats_fd and flows_fd,
+ * and sg_uid_marks mapped at marks (NULL: sg_uid_stats is read whole).
+ */
 int sg_senders_read_maps(struct sg_senders *s, struct sg_rates *rates, int stats_fd, int flows_fd,
-			 __u64 now_ns);
+			 __u64 *marks, __u64 now_ns);
 
-/* The flows were removed or the maps replaced: the next read takes every flow. */
+/* Flows or UIDs were removed or the maps replaced: the next read takes every entry. */
 void sg_senders_forget(struct sg_senders *s);
 
 /*
