@@ -293,6 +293,11 @@ test_chaos_upgrade_daemon()
 	expect_eq "this build's programs run" "$(upg_pinned)" "$(upg_running)"
 	[ "$(upg_running)" != "$before" ] || fail "the programs that run are still the previous build's"
 	expect_connects "$USER_A" "ok=0 eperm=5 other=0" -n 5 "$NET4" 25
+	# The previous build had no sg_uid_marks: the upgraded programs mark what they count,
+	# so the daemon, which looks up only the UIDs marked, sees A's later connects too.
+	expect_metric "smtpguard_sender_connections_total{$(sender "$USER_A")}" 5
+	expect_connects "$USER_A" "ok=0 eperm=2 other=0" -n 2 "$NET4" 25
+	expect_metric "smtpguard_sender_connections_total{$(sender "$USER_A")}" 7
 
 	# Another build's programs, as the attach sees them: connect's build recorded otherwise.
 	read -ra key <<<"$(printf '%-32s' connect | tr ' ' '\0' | od -An -tx1 | xargs)"
