@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Per-UID rates: exact counts per window on synthetic series of cumulative counts. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -59,6 +60,27 @@ static void test_one_minute_slides_by_the_second(void **state)
 	assert_int_equal(sg_rates_count(r, 7, SG_WIN_1M, T0 + 150), 0);
 	/* The 10 min window still holds all 90. */
 	assert_int_equal(sg_rates_count(r, 7, SG_WIN_10M, T0 + 150), 90);
+	sg_rates_free(r);
+}
+
+/* Times are kept in 32 bits: the last seconds they hold slide as exactly, the next is refused. */
+static void test_last_seconds_of_32_bits(void **state)
+{
+	struct sg_rates *r = sg_rates_new();
+	__u64 l = UINT32_MAX - 149, t, total = 0;
+
+	assert_int_equal(sg_rates_sample(r, 7, 0, l), 0);
+	sg_rates_started(r, l);
+	for (t = l + 1; t <= l + 90; t++)
+		assert_int_equal(sg_rates_sample(r, 7, ++total, t), 0);
+	assert_int_equal(sg_rates_count(r, 7, SG_WIN_1M, l + 90), 60);
+	assert_int_equal(sg_rates_sample(r, 7, total, l + 100), 0);
+	assert_int_equal(sg_rates_count(r, 7, SG_WIN_1M, l + 100), 50);
+	assert_int_equal(sg_rates_sample(r, 7, total + 1, UINT32_MAX), 0);
+	assert_int_equal(sg_rates_count(r, 7, SG_WIN_1M, UINT32_MAX), 2);
+	assert_int_equal(sg_rates_count(r, 7, SG_WIN_10M, UINT32_MAX), 91);
+	assert_int_equal(sg_rates_sample(r, 7, total + 2, (__u64)UINT32_MAX + 1), -ERANGE);
+	assert_int_equal(sg_rates_count(r, 7, SG_WIN_10M, UINT32_MAX), 91);
 	sg_rates_free(r);
 }
 
@@ -172,6 +194,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_baseline_is_not_a_burst),
 		cmocka_unit_test(test_one_minute_slides_by_the_second),
+		cmocka_unit_test(test_last_seconds_of_32_bits),
 		cmocka_unit_test(test_long_windows_slide_by_the_minute),
 		cmocka_unit_test(test_counter_reset_and_expiry),
 		cmocka_unit_test(test_pause_is_spread),

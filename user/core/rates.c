@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Per-UID rates over 1 min, 10 min and 1 h from cumulative counts; see rates.h. */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,13 +28,17 @@ struct history {
 	__u32 min[SLOTS]; /* the count of minute m in min[m % 60] */
 };
 
-/* Kept for every UID ever seen, so a UID idle for a day is not mistaken for a new one. */
+/*
+ * Kept for every UID ever seen, so a UID idle for a day is not mistaken for
+ * a new one: 32 bytes, times in 32 bits (seconds since boot: 2^32 of them
+ * are 136 years), where 64 made it 48 in a table twice the UIDs' number.
+ */
 struct uid_rate {
 	__u32 uid;	 /* the key */
+	__u32 sampled_s; /* the last sample's time */
+	__u32 last_s;	 /* the time the history was last advanced to */
+	__u32 active_s;	 /* the time of the last non-zero count */
 	__u64 total;	 /* the last sample */
-	__u64 sampled_s; /* its time */
-	__u64 last_s;	 /* the time the history was last advanced to */
-	__u64 active_s;	 /* the time of the last non-zero count */
 	struct history *h;
 };
 
@@ -75,11 +80,11 @@ void sg_rates_free(struct sg_rates *r)
 /* Zero the slots of the seconds and minutes in (e->last_s, now]: nothing was counted then. */
 static void advance(struct uid_rate *e, __u64 now)
 {
-	__u64 t;
+	__u64 t, last = e->last_s;
 
-	if (now <= e->last_s)
+	if (now <= last)
 		return;
-	for (t = e->last_s + 1; t <= now && t <= e->last_s + SLOTS; t++)
+	for (t = last + 1; t <= now && t <= last + SLOTS; t++)
 		e->h->sec[t % SLOTS] = 0;
 	for (t = e->last_s / 60 + 1; t <= now / 60 && t <= e->last_s / 60 + SLOTS; t++)
 		e->h->min[t % SLOTS] = 0;
@@ -145,6 +150,8 @@ static int sample(struct sg_rates *r, __u32 uid, __u64 total, __u64 since_s, __u
 	__u64 delta, from;
 	int ret;
 
+	if (now_s > UINT32_MAX || since_s > UINT32_MAX)
+		return -ERANGE;
 	sg_rates_pass(r, now_s);
 	ret = sg_htab_add(r->uids, &uid, (void **)&e);
 	if (ret < 0)
