@@ -11,7 +11,7 @@ PREFIX    ?= /usr/local
 CFLAGS    ?= -O2 -g
 CFLAGS    += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -D_GNU_SOURCE \
 	     -Iinclude -Iuser -I$(BUILD)
-LDLIBS    := -lbpf -lelf -lz -ljansson -linih -lmicrohttpd -lsystemd -lcurl -lyaml -lcrypt
+LDLIBS    := -lbpf -lelf -lz -ljansson -linih -lmicrohttpd -lsystemd -lyaml -lcrypt
 BPF_CFLAGS = -g -O2 -target bpf -Wall -Iinclude -Ibpf -I/usr/include/$(TRIPLET)
 
 BPF_PROGS := connect egress ingress sockops

@@ -56,6 +56,8 @@ nl_wait_until 100 healthy || true
 # The daemon's CPU time (user + system) in ms.
 cpu_ms() { awk -v hz="$(getconf CLK_TCK)" '{ print ($14 + $15) * 1000 / hz }' "/proc/$DAEMON/stat"; }
 rss_kib() { awk '/^VmRSS/ { print $2 }' "/proc/$DAEMON/status"; }
+# PD_SMAPS=DIR keeps the daemon's memory map at each RSS figure, per mapping (DIR/NAME.smaps).
+smaps() { [ -z "${PD_SMAPS:-}" ] || cp "/proc/$DAEMON/smaps" "$PD_SMAPS/$1.smaps"; }
 
 second=0
 # CPU ms per second over CPU_SECONDS seconds while the first N UIDs each connect once a second.
@@ -79,8 +81,10 @@ past_first_sweep() { [ "$(ticks)" -ge 12 ] 2>/dev/null; }
 nl_wait_until 300 past_first_sweep || { echo "bench: the daemon does not tick" >&2; exit 1; }
 few=$(cpu_per_second 10)
 few_rss=$(rss_kib)
+smaps few
 all=$(cpu_per_second "$UIDS")
 all_rss=$(rss_kib)
+smaps all
 # Every UID sends again, a burst: each gets a history, and alerts.
 "$ROOT/build/tools/sg_fill" "$UIDS" "$FLOWS" 1
 # Two ticks with the full maps, so that /metrics shows them.
@@ -106,6 +110,7 @@ health=$(scrape_ms /healthz)
 plain=$(scrape_ms /metrics)
 gzip=$(scrape_ms /metrics -H 'Accept-Encoding: gzip')
 rss=$(rss_kib)
+smaps scraped
 grep -q "^Name:.*smtpguard" "/proc/$DAEMON/status" || { echo "bench: $DAEMON is not the daemon" >&2; exit 1; }
 tick=$(awk '$1 == "smtpguard_tick_seconds" { printf "%.1f", $2 * 1000 }' <<<"$metrics")
 uids=$(awk '$1 == "smtpguard_map_entries{map=\"sg_uid_stats\"}" { print $2 }' <<<"$metrics")

@@ -881,6 +881,8 @@ static void test_ten_thousand(void **state)
 		sg_baseline_add(b, 1, SUN + W);
 	}
 	assert_int_equal(sg_baselines_count(s), 10001);
+	/* A record of "uid:1000": 744 bytes usable, 752 of heap (768 with an int for tainted). */
+	assert_int_equal(malloc_usable_size(sg_baselines_get(s, "uid:1000", 0, SUN)), 744);
 	/* The first record stayed where it was as the table grew around it. */
 	assert_ptr_equal(sg_baselines_get(s, "first", 0, SUN), first);
 	assert_string_equal(first->principal, "first");

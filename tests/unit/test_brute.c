@@ -574,9 +574,41 @@ static void test_ipv6_failed_on(void **state)
 	sg_brute_free(b);
 }
 
+/* This process's resident memory in KiB. */
+static long rss_kib(void)
+{
+	long size, resident;
+	FILE *f = fopen("/proc/self/statm", "r");
+
+	assert_non_null(f);
+	assert_int_equal(fscanf(f, "%ld %ld", &size, &resident), 2);
+	fclose(f);
+	return resident * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+/*
+ * The table of accounts is 6 MB, allocated whole: judging reads the
+ * accounts there are, not the empty room, which reading would make
+ * resident (4 MB of the daemon's RSS). Run first: the table is then fresh
+ * memory, as the daemon's is, not the heap an earlier test freed.
+ */
+static void test_judge_reads_used_accounts(void **state)
+{
+	struct sg_brute *b = sg_brute_new();
+	struct sg_brute_verdict v[8];
+	long before;
+
+	fail_from(b, "192.0.2.1", "victim@example.com", SG_SVC_SMTP, 1, T0);
+	before = rss_kib();
+	assert_int_equal(sg_brute_judge(b, &cfg, T0 + 1, v, 8), 0);
+	assert_in_range(rss_kib() - before, 0, 256);
+	sg_brute_free(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(test_judge_reads_used_accounts, setup),
 		cmocka_unit_test_setup(test_auth_failures, setup),
 		cmocka_unit_test_setup(test_accounts_at_the_cap, setup),
 		cmocka_unit_test_setup(test_offenders_at_the_cap, setup),

@@ -48,6 +48,7 @@ static const struct sg_thresholds defaults = {
 };
 
 static const struct sg_thresholds new_only = { .new_sender_rate = 60, .new_sender_min = 20 };
+static const struct sg_thresholds rate_only = { .rate_floor = 120, .rate_factor = 5 };
 
 struct event {
 	time_t t;
@@ -1094,6 +1095,31 @@ static void test_kept_same_as_looked_up(void **state)
 	sg_baselines_free(b.store);
 }
 
+/* A principal's count of raises saturates at its 32 bits; the detector's total goes on. */
+static void test_raised_saturates(void **state)
+{
+	struct env *e = *state;
+	struct sg_alert_change out[SG_RULES];
+	struct sg_observation burst = { .total = 500, .last_1m = 500 }, quiet = { .total = 500 };
+	struct sg_rule_state *rs;
+	int i;
+
+	assert_int_equal(observe_once(e, "uid:3001", &burst, &rate_only, T0, out), 1);
+	rs = (struct sg_rule_state *)&sg_detect_get(e->d, "uid:3001")->rules[SG_RULE_RATE];
+	assert_int_equal(rs->raised, 1);
+	rs->raised = UINT32_MAX - 1;
+	for (i = 1; i <= 2; i++) {
+		assert_int_equal(
+			observe_once(e, "uid:3001", &quiet, &rate_only, T0 + i * 120 - 60, out), 1);
+		assert_false(out[0].raised);
+		assert_int_equal(observe_once(e, "uid:3001", &burst, &rate_only, T0 + i * 120, out),
+				 1);
+		assert_true(out[0].raised);
+		assert_int_equal(rs->raised, UINT32_MAX);
+	}
+	assert_int_equal(sg_detect_raised(e->d, SG_RULE_RATE), 3);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1114,6 +1140,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_new_after_pause, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prune, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kept_same_as_looked_up, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_raised_saturates, setup, teardown),
 	};
 
 	setenv("TZ", "UTC", 1);

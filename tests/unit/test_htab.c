@@ -2,6 +2,7 @@
 /* The hash table: scripted adds, finds and deletes with exact answers; growth, wrap-around, bounds.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -190,7 +191,37 @@ static void test_grow_and_iterate(void **state)
 	sg_htab_free(h);
 }
 
-/* The slot a key goes to in an empty table of 8 slots (room for 4), as iteration shows it. */
+/* Bytes malloc has handed out and not had back. */
+static size_t allocated(void)
+{
+	struct mallinfo2 m = mallinfo2();
+
+	return m.uordblks + m.hblkhd;
+}
+
+/*
+ * 10,000 entries (the UIDs of a big host) fill 16,384 slots: a tag and an
+ * entry each, and at most a page of malloc's own for each of the two
+ * arrays; half full, they took 32,768.
+ */
+static void test_ten_thousand_in_16k_slots(void **state)
+{
+	size_t before = allocated(), slots = 16384, used;
+	struct sg_htab *h =
+		sg_htab_new(SG_HTAB_BYTES, sizeof(__u32), sizeof(struct u32_entry), 0, 0);
+	struct u32_entry *e;
+	__u32 k;
+
+	assert_non_null(h);
+	for (k = 0; k < 10000; k++)
+		assert_int_equal(sg_htab_add(h, &k, (void **)&e), 1);
+	used = allocated() - before;
+	assert_in_range(used, slots * (sizeof(__u32) + sizeof(*e)),
+			slots * (sizeof(__u32) + sizeof(*e)) + 2 * 4096);
+	sg_htab_free(h);
+}
+
+/* The slot a key goes to in an empty table of 8 slots (room for 6), as iteration shows it. */
 static size_t home(__u32 key)
 {
 	struct sg_htab *h = sg_htab_new(SG_HTAB_BYTES, sizeof(key), sizeof(struct u32_entry), 4, 4);
@@ -358,6 +389,7 @@ int main(void)
 		cmocka_unit_test(test_scripts),
 		cmocka_unit_test(test_entries_hold_values),
 		cmocka_unit_test(test_grow_and_iterate),
+		cmocka_unit_test(test_ten_thousand_in_16k_slots),
 		cmocka_unit_test(test_delete_across_the_end),
 		cmocka_unit_test(test_near),
 		cmocka_unit_test(test_string_ref),

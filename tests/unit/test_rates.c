@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Per-UID rates: exact counts per window on synthetic series of cumulative counts. */
+#include <errno.h>
+#include <malloc.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -59,6 +61,49 @@ static void test_one_minute_slides_by_the_second(void **state)
 	assert_int_equal(sg_rates_count(r, 7, SG_WIN_1M, T0 + 150), 0);
 	/* The 10 min window still holds all 90. */
 	assert_int_equal(sg_rates_count(r, 7, SG_WIN_10M, T0 + 150), 90);
+	sg_rates_free(r);
+}
+
+/* Times are kept in 32 bits: the last seconds they hold slide as exactly, the next is refused. */
+static void test_last_seconds_of_32_bits(void **state)
+{
+	struct sg_rates *r = sg_rates_new();
+	__u64 l = UINT32_MAX - 149, t, total = 0;
+
+	assert_int_equal(sg_rates_sample(r, 7, 0, l), 0);
+	sg_rates_started(r, l);
+	for (t = l + 1; t <= l + 90; t++)
+		assert_int_equal(sg_rates_sample(r, 7, ++total, t), 0);
+	assert_int_equal(sg_rates_count(r, 7, SG_WIN_1M, l + 90), 60);
+	assert_int_equal(sg_rates_sample(r, 7, total, l + 100), 0);
+	assert_int_equal(sg_rates_count(r, 7, SG_WIN_1M, l + 100), 50);
+	assert_int_equal(sg_rates_sample(r, 7, total + 1, UINT32_MAX), 0);
+	assert_int_equal(sg_rates_count(r, 7, SG_WIN_1M, UINT32_MAX), 2);
+	assert_int_equal(sg_rates_count(r, 7, SG_WIN_10M, UINT32_MAX), 91);
+	assert_int_equal(sg_rates_sample(r, 7, total + 2, (__u64)UINT32_MAX + 1), -ERANGE);
+	assert_int_equal(sg_rates_count(r, 7, SG_WIN_10M, UINT32_MAX), 91);
+	sg_rates_free(r);
+}
+
+/* A second's count past 16 bits: the history is made wide, every count kept exactly. */
+static void test_second_past_16_bits(void **state)
+{
+	struct sg_rates *r = new_rates(11, 0);
+
+	assert_int_equal(sg_rates_sample(r, 11, 7, T0 + 1), 0);
+	assert_int_equal(sg_rates_sample(r, 11, 7 + 65535, T0 + 2), 0);
+	assert_int_equal(sg_rates_count(r, 11, SG_WIN_1M, T0 + 2), 7 + 65535);
+	/* One more in the same second: 65,536 in it. */
+	assert_int_equal(sg_rates_sample(r, 11, 7 + 65536, T0 + 2), 0);
+	assert_int_equal(sg_rates_count(r, 11, SG_WIN_1M, T0 + 2), 7 + 65536);
+	assert_int_equal(sg_rates_count(r, 11, SG_WIN_10M, T0 + 2), 7 + 65536);
+	/* The seconds slide as before: at T0 + 61, second T0 + 1 is out of the minute. */
+	assert_int_equal(sg_rates_sample(r, 11, 7 + 65536 + 3, T0 + 61), 0);
+	assert_int_equal(sg_rates_count(r, 11, SG_WIN_1M, T0 + 61), 65536 + 3);
+	assert_int_equal(sg_rates_count(r, 11, SG_WIN_1M, T0 + 62), 3);
+	/* A burst of 2^32 - 1 in one second still fits a wide second. */
+	assert_int_equal(sg_rates_sample(r, 11, 7 + 65536 + 3 + (__u64)UINT32_MAX, T0 + 63), 0);
+	assert_int_equal(sg_rates_count(r, 11, SG_WIN_1M, T0 + 63), 3 + (__u64)UINT32_MAX);
 	sg_rates_free(r);
 }
 
@@ -152,16 +197,29 @@ static void test_pause_is_spread(void **state)
 	sg_rates_free(r);
 }
 
+/* Bytes malloc has handed out and not had back. */
+static size_t allocated(void)
+{
+	struct mallinfo2 m = mallinfo2();
+
+	return m.uordblks + m.hblkhd;
+}
+
+/* 10,000 UIDs sending: each history 384 bytes of heap (32-bit seconds took 496). */
 static void test_ten_thousand_uids(void **state)
 {
 	struct sg_rates *r = sg_rates_new();
+	size_t before;
 	__u32 uid;
 
 	for (uid = 0; uid < 10000; uid++)
 		assert_int_equal(sg_rates_sample(r, 100000 + uid, uid, T0), 0);
 	sg_rates_started(r, T0);
+	before = allocated();
 	for (uid = 0; uid < 10000; uid++)
 		assert_int_equal(sg_rates_sample(r, 100000 + uid, 2 * uid, T0 + 1), 0);
+	/* UID 100000 sent nothing: it has no history. A page of slack for malloc's own. */
+	assert_in_range(allocated() - before, 9999 * 384, 9999 * 384 + 4096);
 	for (uid = 0; uid < 10000; uid++)
 		assert_int_equal(sg_rates_count(r, 100000 + uid, SG_WIN_1M, T0 + 1), uid);
 	sg_rates_free(r);
@@ -172,6 +230,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_baseline_is_not_a_burst),
 		cmocka_unit_test(test_one_minute_slides_by_the_second),
+		cmocka_unit_test(test_last_seconds_of_32_bits),
+		cmocka_unit_test(test_second_past_16_bits),
 		cmocka_unit_test(test_long_windows_slide_by_the_minute),
 		cmocka_unit_test(test_counter_reset_and_expiry),
 		cmocka_unit_test(test_pause_is_spread),

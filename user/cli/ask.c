@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <curl/curl.h>
 #include <jansson.h>
 
 #include "cli/ask.h"
+#include "util/curl.h"
 #include "util/render.h"
 
 #define DAEMON_TIMEOUT_MS 2000L
@@ -52,6 +52,7 @@ static const char *answer_error(const struct body *b, char *buf, size_t len)
 json_t *sg_ask_daemon(const struct sg_config *c, const char *path_and_query, char *why,
 		      size_t whylen)
 {
+	const struct sg_curl *cu = sg_curl();
 	struct body b = { 0 };
 	char url[PATH_MAX], error[256];
 	json_t *v = NULL;
@@ -60,25 +61,29 @@ json_t *sg_ask_daemon(const struct sg_config *c, const char *path_and_query, cha
 	CURLcode rc;
 	CURL *h;
 
+	if (!cu) {
+		snprintf(why, whylen, "%s: %s", SG_LIBCURL, strerror(errno));
+		return NULL;
+	}
 	/* The details name customers' processes: the daemon serves them to root, on its socket. */
 	snprintf(url, sizeof(url), "http://localhost%s", path_and_query);
-	h = curl_easy_init();
+	h = cu->easy_init();
 	if (!h) {
 		snprintf(why, whylen, "%s", strerror(ENOMEM));
 		errno = ENOMEM;
 		return NULL;
 	}
-	curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, c->exporter.control);
-	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, DAEMON_TIMEOUT_MS);
-	curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
-	rc = curl_easy_perform(h);
-	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-	curl_easy_cleanup(h);
+	cu->easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, c->exporter.control);
+	cu->easy_setopt(h, CURLOPT_URL, url);
+	cu->easy_setopt(h, CURLOPT_TIMEOUT_MS, DAEMON_TIMEOUT_MS);
+	cu->easy_setopt(h, CURLOPT_NOPROXY, "*");
+	cu->easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
+	cu->easy_setopt(h, CURLOPT_WRITEDATA, &b);
+	rc = cu->easy_perform(h);
+	cu->easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+	cu->easy_cleanup(h);
 	if (rc != CURLE_OK) {
-		snprintf(why, whylen, "%s: %s%s", c->exporter.control, curl_easy_strerror(rc),
+		snprintf(why, whylen, "%s: %s%s", c->exporter.control, cu->easy_strerror(rc),
 			 geteuid() ? " (root only)" : "");
 		err = ECONNREFUSED;
 	} else if (status == 404 && *answer_error(&b, error, sizeof(error))) {

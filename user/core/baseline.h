@@ -28,7 +28,7 @@ struct sg_baseline {
 	__s64 last_seen;  /* of the last: what retention goes by (sg_detect_prune) */
 	__s64 hour;	  /* unix time / 3600 of the hour being accumulated */
 	__u64 acc;	  /* connections counted in that hour so far */
-	int tainted;	  /* an alert was active in that hour: do not learn it */
+	__u8 tainted;	  /* an alert was active in that hour: do not learn it */
 	__u8 learned[SG_HOURS_PER_WEEK / 8]; /* bitmap of slots with a value */
 	float per_min[SG_HOURS_PER_WEEK];    /* by hour of the week: Sunday 00:00 is 0 */
 	/* Under SG_PRINCIPAL_MAX, allocated to its length: 10,000 UIDs' ids, not 10 MB. */

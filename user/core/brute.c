@@ -498,7 +498,8 @@ size_t sg_brute_judge(struct sg_brute *b, const struct sg_bruteforce_cfg *c, tim
 		else if (c->syn_rate && syns >= c->syn_rate)
 			verdict(b, c, s->addr, SG_BAN_SYN_RATE, syns, c->syn_rate, now, &out[n++]);
 	}
-	for (i = 0; c->distributed && i < SG_BRUTE_MAX_ACCOUNTS && n < max; i++)
+	/* Accounts are taken in order: the room past them is never read, so never made resident. */
+	for (i = 0; c->distributed && i < b->n_accounts && n < max; i++)
 		if (b->accounts[i].used)
 			n += judge_account(b, c, &b->accounts[i], now, window, out + n, max - n);
 	return n;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The rules over principals' counts; see detect.h. */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -212,7 +213,7 @@ int sg_detect_observe_kept(struct sg_detector *d, struct sg_principal **kept, co
 			if (!rs->active) {
 				rs->active = 1;
 				rs->since = now;
-				rs->raised++;
+				rs->raised += rs->raised < UINT32_MAX;
 				d->raised[r]++;
 				out[n++] = (struct sg_alert_change){ r, 1, value, limit };
 			}

@@ -69,16 +69,20 @@ struct sg_thresholds {
 	__u32 bounce_flood;  /* null-sender messages into one mailbox in 1 h */
 };
 
-/* One principal at one tick; counts are connection attempts, refused ones included. */
+/*
+ * One principal at one tick; counts are connection attempts, refused ones
+ * included. Every principal keeps its last (10,000 UIDs: the two __u32
+ * side by side spare 80 KB of padding).
+ */
 struct sg_observation {
 	__u64 total;	   /* ever, as far as the kernel knows */
 	time_t first_seen; /* when the kernel counted the first of them (0: unknown) */
 	__u64 last_1m;	   /* in the last minute */
 	__u32 destinations_10m;
-	__u64 finished_10m; /* connections that ended up established, refused or timed out */
-	__u64 failed_10m;   /* refused or timed out */
+	__u32 client_ips_1h; /* mail principals: distinct client IPs logging in */
+	__u64 finished_10m;  /* connections that ended up established, refused or timed out */
+	__u64 failed_10m;    /* refused or timed out */
 	/* Mail principals */
-	__u32 client_ips_1h;
 	__u64 delivered_10m; /* remote deliveries sent or bounced */
 	__u64 bounced_10m;
 	__u64 bounces_in_1h;
@@ -87,10 +91,15 @@ struct sg_observation {
 /* What a rule measured and what it compared with, when it last held. */
 struct sg_rule_state {
 	int active;
+	/*
+	 * Times raised, saturating: a raise waits for a clear, which takes
+	 * SG_ALERT_CLEAR_S, so 2^32 of them take 8,000 years; 4 bytes where
+	 * 8 made each of 7 rules 48 bytes for every principal.
+	 */
+	__u32 raised;
 	time_t since; /* raised at */
 	time_t last_true;
 	double value, limit; /* at the last tick it held */
-	__u64 raised;	     /* times raised */
 };
 
 struct sg_principal {

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Per-UID rates over 1 min, 10 min and 1 h from cumulative counts; see rates.h. */
 #include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,19 +23,34 @@ const __u32 sg_window_seconds[SG_WINDOWS] = {
 
 #define SLOTS 60
 
-/* What a UID's last hour looks like; freed when the hour has been idle. */
+/*
+ * What a UID's last hour looks like; freed when the hour has been idle. A
+ * second's count is kept in 16 bits until one needs more (65,536
+ * connections in a second): the history is then made wide, for good. 384
+ * bytes of heap a sending UID where 32 bits throughout took 496.
+ */
 struct history {
-	__u32 sec[SLOTS]; /* the count of second t in sec[t % 60] */
 	__u32 min[SLOTS]; /* the count of minute m in min[m % 60] */
+	int wide;	  /* the seconds are in sec32 */
+	union {		  /* the count of second t in sec[t % 60] */
+		__u16 sec16[SLOTS];
+		__u32 sec32[SLOTS]; /* 2^32 connections in one second do not happen */
+	};
 };
 
-/* Kept for every UID ever seen, so a UID idle for a day is not mistaken for a new one. */
+#define NARROW_SIZE (offsetof(struct history, sec16) + sizeof(__u16) * SLOTS)
+
+/*
+ * Kept for every UID ever seen, so a UID idle for a day is not mistaken for
+ * a new one: 32 bytes, times in 32 bits (seconds since boot: 2^32 of them
+ * are 136 years), where 64 made it 48 in a table twice the UIDs' number.
+ */
 struct uid_rate {
 	__u32 uid;	 /* the key */
+	__u32 sampled_s; /* the last sample's time */
+	__u32 last_s;	 /* the time the history was last advanced to */
+	__u32 active_s;	 /* the time of the last non-zero count */
 	__u64 total;	 /* the last sample */
-	__u64 sampled_s; /* its time */
-	__u64 last_s;	 /* the time the history was last advanced to */
-	__u64 active_s;	 /* the time of the last non-zero count */
 	struct history *h;
 };
 
@@ -72,15 +89,45 @@ void sg_rates_free(struct sg_rates *r)
 	free(r);
 }
 
+static __u32 sec_at(const struct history *h, __u64 t)
+{
+	return h->wide ? h->sec32[t % SLOTS] : h->sec16[t % SLOTS];
+}
+
+static void sec_set(struct history *h, __u64 t, __u32 v)
+{
+	if (h->wide)
+		h->sec32[t % SLOTS] = v;
+	else
+		h->sec16[t % SLOTS] = (__u16)v;
+}
+
+/* The seconds in 32 bits from now on. */
+static int widen(struct uid_rate *e)
+{
+	struct history *h = realloc(e->h, sizeof(*h));
+	__u16 narrow[SLOTS];
+	int i;
+
+	if (!h)
+		return -ENOMEM;
+	memcpy(narrow, h->sec16, sizeof(narrow));
+	for (i = 0; i < SLOTS; i++)
+		h->sec32[i] = narrow[i];
+	h->wide = 1;
+	e->h = h;
+	return 0;
+}
+
 /* Zero the slots of the seconds and minutes in (e->last_s, now]: nothing was counted then. */
 static void advance(struct uid_rate *e, __u64 now)
 {
-	__u64 t;
+	__u64 t, last = e->last_s;
 
-	if (now <= e->last_s)
+	if (now <= last)
 		return;
-	for (t = e->last_s + 1; t <= now && t <= e->last_s + SLOTS; t++)
-		e->h->sec[t % SLOTS] = 0;
+	for (t = last + 1; t <= now && t <= last + SLOTS; t++)
+		sec_set(e->h, t, 0);
 	for (t = e->last_s / 60 + 1; t <= now / 60 && t <= e->last_s / 60 + SLOTS; t++)
 		e->h->min[t % SLOTS] = 0;
 	e->last_s = now;
@@ -92,6 +139,12 @@ static __u64 share(__u64 delta, __u64 t, __u64 span)
 	return (__u64)((unsigned __int128)delta * t / span);
 }
 
+/* Of delta counted evenly over the seconds (from, from + span], those in second t. */
+static __u32 second_share(__u64 delta, __u64 t, __u64 from, __u64 span)
+{
+	return (__u32)(share(delta, t - from, span) - share(delta, t - from - 1, span));
+}
+
 /*
  * delta connections made in the seconds (from, now]: spread evenly over
  * them, since nothing tells when within them each was made. A tick apart,
@@ -100,10 +153,11 @@ static __u64 share(__u64 delta, __u64 t, __u64 span)
  */
 static int add(struct uid_rate *e, __u64 delta, __u64 from, __u64 now)
 {
-	__u64 span, t, m, lo, hi;
+	__u64 span, t, first, m, lo, hi;
+	int err;
 
 	if (!e->h) {
-		e->h = calloc(1, sizeof(*e->h));
+		e->h = calloc(1, NARROW_SIZE);
 		if (!e->h)
 			return -ENOMEM;
 		e->last_s = now;
@@ -112,10 +166,20 @@ static int add(struct uid_rate *e, __u64 delta, __u64 from, __u64 now)
 	if (from >= now)
 		from = now - 1;
 	span = now - from;
-	/* Counts are per second: 2^32 connections in one second do not happen. */
-	for (t = now > from + SLOTS ? now - SLOTS + 1 : from + 1; t <= now; t++)
-		e->h->sec[t % SLOTS] +=
-			(__u32)(share(delta, t - from, span) - share(delta, t - from - 1, span));
+	first = now > from + SLOTS ? now - SLOTS + 1 : from + 1;
+	/*
+	 * Made wide before a second's count would pass 16 bits: nothing is half
+	 * added. A second's share is at most delta: most samples need no share.
+	 */
+	for (t = first; t <= now && !e->h->wide; t++)
+		if ((__u64)sec_at(e->h, t) + delta > UINT16_MAX &&
+		    (__u64)sec_at(e->h, t) + second_share(delta, t, from, span) > UINT16_MAX) {
+			err = widen(e);
+			if (err)
+				return err;
+		}
+	for (t = first; t <= now; t++)
+		sec_set(e->h, t, sec_at(e->h, t) + second_share(delta, t, from, span));
 	/* The minutes the history holds: what of (from, now] falls in each. */
 	for (m = now / 60 >= SLOTS && from / 60 <= now / 60 - SLOTS ? now / 60 - SLOTS + 1
 								    : from / 60;
@@ -145,6 +209,8 @@ static int sample(struct sg_rates *r, __u32 uid, __u64 total, __u64 since_s, __u
 	__u64 delta, from;
 	int ret;
 
+	if (now_s > UINT32_MAX || since_s > UINT32_MAX)
+		return -ERANGE;
 	sg_rates_pass(r, now_s);
 	ret = sg_htab_add(r->uids, &uid, (void **)&e);
 	if (ret < 0)
@@ -200,7 +266,7 @@ static __u64 count(const struct uid_rate *e, enum sg_window w, __u64 now_s)
 			from = e->last_s - (SLOTS - 1);
 		to = e->last_s < now_s ? e->last_s : now_s;
 		for (t = from; t <= to; t++)
-			sum += e->h->sec[t % SLOTS];
+			sum += sec_at(e->h, t);
 		return sum;
 	}
 	from = now_s / 60 >= window_minutes[w] - 1 ? now_s / 60 - (window_minutes[w] - 1) : 0;

@@ -29,7 +29,8 @@ struct sg_rates *sg_rates_new(void);
 void sg_rates_free(struct sg_rates *r);
 
 /*
- * The UID's cumulative count at now_s (not before the previous sample).
+ * The UID's cumulative count at now_s (not before the previous sample);
+ * times are seconds under 2^32 (since boot: 136 years), -ERANGE past them.
  * Until sg_rates_started, samples are the baseline: counted before we
  * looked, not a burst. After it, a UID's first sample counts whole (a new
  * UID), and a count that went down means the kernel's entry was recreated:

@@ -7,9 +7,9 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
-#include <curl/curl.h>
 
 #include "fleet/lapi.h"
+#include "util/curl.h"
 #include "util/render.h"
 
 const char *const sg_lapi_error_names[SG_LAPI__MAX] = { SG_LAPI_ERRORS(SG_ENUM_NAME) };
@@ -53,12 +53,16 @@ static size_t collect(char *data, size_t size, size_t n, void *arg)
 
 int sg_lapi_open(const struct sg_crowdsec_cfg *c, struct sg_lapi **out)
 {
-	struct sg_lapi *l = calloc(1, sizeof(*l));
+	const struct sg_curl *cu = sg_curl();
+	struct sg_lapi *l;
 	CURLcode rc = CURLE_OK;
 
+	if (!cu)
+		return -errno;
+	l = calloc(1, sizeof(*l));
 	if (!l)
 		return -ENOMEM;
-	l->h = curl_easy_init();
+	l->h = cu->easy_init();
 	if (!l->h) {
 		free(l);
 		return -ENOMEM;
@@ -67,22 +71,22 @@ int sg_lapi_open(const struct sg_crowdsec_cfg *c, struct sg_lapi **out)
 	/* The base URL may end in '/': the paths begin with one. */
 	if (*l->url && l->url[strlen(l->url) - 1] == '/')
 		l->url[strlen(l->url) - 1] = '\0';
-	curl_easy_setopt(l->h, CURLOPT_ERRORBUFFER, l->curl_error);
-	curl_easy_setopt(l->h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(l->h, CURLOPT_CONNECTTIMEOUT, (long)SG_LAPI_CONNECT_TIMEOUT_S);
-	curl_easy_setopt(l->h, CURLOPT_TIMEOUT, (long)SG_LAPI_TIMEOUT_S);
+	cu->easy_setopt(l->h, CURLOPT_ERRORBUFFER, l->curl_error);
+	cu->easy_setopt(l->h, CURLOPT_NOSIGNAL, 1L);
+	cu->easy_setopt(l->h, CURLOPT_CONNECTTIMEOUT, (long)SG_LAPI_CONNECT_TIMEOUT_S);
+	cu->easy_setopt(l->h, CURLOPT_TIMEOUT, (long)SG_LAPI_TIMEOUT_S);
 	/* A proxy from the environment would be a surprise: the LAPI is the operator's own. */
-	curl_easy_setopt(l->h, CURLOPT_NOPROXY, "*");
-	curl_easy_setopt(l->h, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(l->h, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(l->h, CURLOPT_SSL_VERIFYHOST, 2L);
-	curl_easy_setopt(l->h, CURLOPT_WRITEFUNCTION, collect);
+	cu->easy_setopt(l->h, CURLOPT_NOPROXY, "*");
+	cu->easy_setopt(l->h, CURLOPT_PROTOCOLS_STR, "http,https");
+	cu->easy_setopt(l->h, CURLOPT_SSL_VERIFYPEER, 1L);
+	cu->easy_setopt(l->h, CURLOPT_SSL_VERIFYHOST, 2L);
+	cu->easy_setopt(l->h, CURLOPT_WRITEFUNCTION, collect);
 	if (*c->ca_file)
-		rc = curl_easy_setopt(l->h, CURLOPT_CAINFO, c->ca_file);
+		rc = cu->easy_setopt(l->h, CURLOPT_CAINFO, c->ca_file);
 	if (!rc && *c->cert_file)
-		rc = curl_easy_setopt(l->h, CURLOPT_SSLCERT, c->cert_file);
+		rc = cu->easy_setopt(l->h, CURLOPT_SSLCERT, c->cert_file);
 	if (!rc && *c->key_file)
-		rc = curl_easy_setopt(l->h, CURLOPT_SSLKEY, c->key_file);
+		rc = cu->easy_setopt(l->h, CURLOPT_SSLKEY, c->key_file);
 	if (rc) {
 		sg_lapi_close(l);
 		return -EINVAL;
@@ -95,7 +99,8 @@ void sg_lapi_close(struct sg_lapi *l)
 {
 	if (!l)
 		return;
-	curl_easy_cleanup(l->h);
+	/* Opened: libcurl is loaded. */
+	sg_curl()->easy_cleanup(l->h);
 	free(l);
 }
 
@@ -156,6 +161,7 @@ static void parse(struct sg_lapi_reply *r, const struct body *b, const char *met
 int sg_lapi_call(struct sg_lapi *l, const char *method, const char *path, const char *auth,
 		 const json_t *body, struct sg_lapi_reply *r)
 {
+	const struct sg_curl *cu = sg_curl(); /* loaded: l is open */
 	char url[SG_CROWDSEC_URL_MAX + SG_LAPI_PATH_MAX], *text = NULL;
 	struct curl_slist *hdrs = NULL;
 	struct body b = {};
@@ -167,39 +173,39 @@ int sg_lapi_call(struct sg_lapi *l, const char *method, const char *path, const 
 			 path);
 		return -ENAMETOOLONG;
 	}
-	hdrs = curl_slist_append(hdrs, "Accept: application/json");
+	hdrs = cu->slist_append(hdrs, "Accept: application/json");
 	if (auth)
-		hdrs = curl_slist_append(hdrs, auth);
+		hdrs = cu->slist_append(hdrs, auth);
 	if (body) {
 		text = json_dumps(body, JSON_COMPACT);
-		hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
+		hdrs = cu->slist_append(hdrs, "Content-Type: application/json");
 	}
 	if (!hdrs || (body && !text)) {
-		curl_slist_free_all(hdrs);
+		cu->slist_free_all(hdrs);
 		free(text);
 		return -ENOMEM;
 	}
-	curl_easy_setopt(l->h, CURLOPT_URL, url);
-	curl_easy_setopt(l->h, CURLOPT_HTTPHEADER, hdrs);
+	cu->easy_setopt(l->h, CURLOPT_URL, url);
+	cu->easy_setopt(l->h, CURLOPT_HTTPHEADER, hdrs);
 	/* Back to a GET, then a body makes it a POST, and the method names the verb. */
-	curl_easy_setopt(l->h, CURLOPT_HTTPGET, 1L);
+	cu->easy_setopt(l->h, CURLOPT_HTTPGET, 1L);
 	if (text)
-		curl_easy_setopt(l->h, CURLOPT_POSTFIELDS, text);
-	curl_easy_setopt(l->h, CURLOPT_CUSTOMREQUEST, method);
-	curl_easy_setopt(l->h, CURLOPT_WRITEDATA, &b);
+		cu->easy_setopt(l->h, CURLOPT_POSTFIELDS, text);
+	cu->easy_setopt(l->h, CURLOPT_CUSTOMREQUEST, method);
+	cu->easy_setopt(l->h, CURLOPT_WRITEDATA, &b);
 	l->curl_error[0] = '\0';
-	rc = curl_easy_perform(l->h);
-	curl_easy_getinfo(l->h, CURLINFO_RESPONSE_CODE, &r->status);
+	rc = cu->easy_perform(l->h);
+	cu->easy_getinfo(l->h, CURLINFO_RESPONSE_CODE, &r->status);
 	if (rc && !b.too_large) {
 		r->kind = curl_kind(rc);
 		snprintf(r->error, sizeof(r->error), "%s %.120s: %.120s", method, url,
-			 *l->curl_error ? l->curl_error : curl_easy_strerror(rc));
+			 *l->curl_error ? l->curl_error : cu->easy_strerror(rc));
 	} else {
 		parse(r, &b, method, path);
 	}
-	curl_easy_setopt(l->h, CURLOPT_HTTPHEADER, NULL);
-	curl_easy_setopt(l->h, CURLOPT_POSTFIELDS, NULL);
-	curl_slist_free_all(hdrs);
+	cu->easy_setopt(l->h, CURLOPT_HTTPHEADER, NULL);
+	cu->easy_setopt(l->h, CURLOPT_POSTFIELDS, NULL);
+	cu->slist_free_all(hdrs);
 	free(text);
 	free(b.buf);
 	return r->kind == SG_LAPI_OK ? 0 : -EIO;

@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Alerts to Alertmanager; see alertmgr.h. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <curl/curl.h>
 
 #include "core/config.h"
 #include "notify/alertmgr.h"
 #include "notify/event.h"
+#include "util/curl.h"
 #include "util/log.h"
 
 struct alert {
@@ -113,37 +114,44 @@ static size_t discard(char *p, size_t size, size_t n, void *ctx)
 /* One POST of body to url; 0, or -1 with a->err. */
 static int post(struct sg_am *a, const char *url, const char *text)
 {
-	struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+	const struct sg_curl *cu = sg_curl();
 	char where[SG_URL_MAX + 32];
-	CURL *c = curl_easy_init();
+	struct curl_slist *h;
 	long status = 0;
 	CURLcode rc;
+	CURL *c;
 
+	if (!cu) {
+		snprintf(a->err, sizeof(a->err), "%s: %s", SG_LIBCURL, strerror(errno));
+		return -1;
+	}
+	h = cu->slist_append(NULL, "Content-Type: application/json");
+	c = cu->easy_init();
 	snprintf(where, sizeof(where), "%s/api/v2/alerts", url);
 	if (!c || !h) {
 		snprintf(a->err, sizeof(a->err), "out of memory");
-		curl_slist_free_all(h);
-		curl_easy_cleanup(c);
+		cu->slist_free_all(h);
+		cu->easy_cleanup(c);
 		return -1;
 	}
 	a->err[0] = '\0';
-	curl_easy_setopt(c, CURLOPT_URL, where);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDS, text);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)SG_AM_TIMEOUT_S);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, a->err);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	rc = curl_easy_perform(c);
+	cu->easy_setopt(c, CURLOPT_URL, where);
+	cu->easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	cu->easy_setopt(c, CURLOPT_POSTFIELDS, text);
+	cu->easy_setopt(c, CURLOPT_TIMEOUT, (long)SG_AM_TIMEOUT_S);
+	cu->easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	cu->easy_setopt(c, CURLOPT_ERRORBUFFER, a->err);
+	cu->easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+	cu->easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	rc = cu->easy_perform(c);
 	if (rc == CURLE_OK)
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+		cu->easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
 	if (rc != CURLE_OK && !a->err[0])
-		snprintf(a->err, sizeof(a->err), "%s", curl_easy_strerror(rc));
+		snprintf(a->err, sizeof(a->err), "%s", cu->easy_strerror(rc));
 	else if (rc == CURLE_OK && status != 200)
 		snprintf(a->err, sizeof(a->err), "HTTP status %ld", status);
-	curl_slist_free_all(h);
-	curl_easy_cleanup(c);
+	cu->slist_free_all(h);
+	cu->easy_cleanup(c);
 	return rc == CURLE_OK && status == 200 ? 0 : -1;
 }
 

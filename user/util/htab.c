@@ -83,12 +83,22 @@ static int alloc_slots(struct sg_htab *h, size_t slots)
 	return 0;
 }
 
-/* Slots for n entries at most half full. */
+/*
+ * Whether slots can hold n entries: three quarters full at most. The tags
+ * keep the longer probes cheap (16 to a cache line, keys compared only where
+ * one agrees), and 10,000 UIDs take 16,384 slots where half full took 32,768.
+ */
+static int room(size_t slots, size_t n)
+{
+	return n <= slots / 4 * 3;
+}
+
+/* Slots for n entries. */
 static size_t slots_for(size_t n)
 {
 	size_t slots = MIN_SLOTS;
 
-	while (slots < MAX_SLOTS && slots / 2 < n)
+	while (slots < MAX_SLOTS && !room(slots, n))
 		slots *= 2;
 	return slots;
 }
@@ -174,7 +184,7 @@ int sg_htab_add(struct sg_htab *h, const void *key, void **entry)
 		h->refused++;
 		return -ENOSPC;
 	}
-	if (2 * (h->n + 1) > h->mask + 1) {
+	if (!room(h->mask + 1, h->n + 1)) {
 		if (grow(h))
 			return -ENOMEM;
 		i = probe(h, key, len, tag);

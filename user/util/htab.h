@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * One hash table for every module that keeps entries by key: open
- * addressing with linear probing, at most half full, deletion by backward
+ * addressing with linear probing, at most three quarters full, deletion by backward
  * shift (no tombstones, so probes stay short however many come and go).
  * Entries are the caller's structs, stored in the table, each starting
  * with its key: key_size bytes compared as they are, or a NUL-terminated
