@@ -12,7 +12,7 @@ CFLAGS    ?= -O2 -g
 CFLAGS    += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -D_GNU_SOURCE \
 	     -Iinclude -Iuser -I$(BUILD)
 LDLIBS    := -lbpf -lelf -lz -ljansson -linih -lmicrohttpd -lsystemd -lyaml -lcrypt
-BPF_CFLAGS = -g -O2 -target bpf -Wall -Iinclude -Ibpf -I/usr/include/$(TRIPLET)
+BPF_CFLAGS = -g -O2 -target bpf -mcpu=v3 -Wall -Iinclude -Ibpf -I/usr/include/$(TRIPLET)
 
 BPF_PROGS := connect egress ingress sockops
 BPF_HDRS  := $(wildcard bpf/*.h) $(wildcard include/*.h)

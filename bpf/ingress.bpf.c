@@ -29,41 +29,38 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } sg_bans SEC(".maps");
 
-/* See smtpguard.h: an array's lookup is a few instructions inline, the trie's a walk. */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, SG_BAN_BITS_WORDS);
-	__type(key, __u32);
-	__type(value, __u64);
-	__uint(map_flags, BPF_F_MMAPABLE);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} sg_ban_bits SEC(".maps");
+/*
+ * sg_ban_bits (smtpguard.h) is this object's global data, the whole of its
+ * .bss: read with a load, where a map lookup costs a call and a NULL test.
+ * User space pins the .bss map as sg_ban_bits before the load
+ * (sg_ban_bits_pin), so that every writer finds it; no other global may
+ * join it there.
+ */
+__u64 sg_ban_bits[SG_BAN_BITS_WORDS];
 
-/* 0 when the bit is clear; 1 when it is set, or cannot be read. */
 static __always_inline int sg_ban_bit(__u32 bit)
 {
-	__u32 word = bit / 64;
-	__u64 *w = bpf_map_lookup_elem(&sg_ban_bits, &word);
-
-	return !w || ((*w >> (bit % 64)) & 1);
+	return (sg_ban_bits[bit / 64] >> (bit % 64)) & 1;
 }
 
 /* An IPv4 address's bit: its /24. */
 #define sg_ban_bit4(addr) (bpf_ntohl(addr) >> 8)
 
-/* 0 when no ban can cover saddr; 1 when one may, or the bits cannot be read. */
-static __always_inline int sg_ban_possible(const __u32 saddr[4])
+/* 0 when no ban can cover saddr, not IPv4; 1 when one may. */
+static __always_inline int sg_ban_possible6(const __u32 saddr[4])
 {
-	__u32 word = SG_BAN_BITS_WIDE;
-	__u64 *w;
-
-	if (!saddr[0] && !saddr[1] && saddr[2] == bpf_htonl(0xffff))
-		return sg_ban_bit(sg_ban_bit4(saddr[3]));
-	w = bpf_map_lookup_elem(&sg_ban_bits, &word);
-	if (!w || *w)
+	if (sg_ban_bits[SG_BAN_BITS_WIDE])
 		return 1;
 	return sg_ban_bit(
 		sg_ban_bit48(((__u64)bpf_ntohl(saddr[0]) << 16) | (bpf_ntohl(saddr[1]) >> 16)));
+}
+
+/* 0 when no ban can cover saddr; 1 when one may. */
+static __always_inline int sg_ban_possible(const __u32 saddr[4])
+{
+	if (!saddr[0] && !saddr[1] && saddr[2] == bpf_htonl(0xffff))
+		return sg_ban_bit(sg_ban_bit4(saddr[3]));
+	return sg_ban_possible6(saddr);
 }
 
 /*
@@ -148,13 +145,13 @@ static __always_inline int sg_is_syn(int parsed, __u8 tcp_flags)
  * The verdict on a packet from saddr: a banned source is dropped, a SYN to
  * an inbound port counted for the port and the source.
  */
-static __always_inline int sg_ingress(const __u32 saddr[4], int parsed, __u8 tcp_flags, __u16 dport)
+static __always_inline int sg_ingress(const __u32 saddr[4], int syn, __u16 dport)
 {
 	struct sg_port *ps;
 
 	if (sg_banned(saddr))
 		return XDP_DROP;
-	if (!sg_is_syn(parsed, tcp_flags))
+	if (!syn)
 		return XDP_PASS;
 	ps = sg_port_lookup(dport, SG_PORT_INBOUND);
 	if (!ps)
@@ -164,27 +161,25 @@ static __always_inline int sg_ingress(const __u32 saddr[4], int parsed, __u8 tcp
 	return XDP_PASS;
 }
 
-SEC("xdp")
-int sg_ingress_prog(struct xdp_md *ctx)
+/* sg_ban_possible() for the source of a frame sg_parse_fast() took, as it is in the packet. */
+static __always_inline int sg_ban_possible_fast(const struct sg_fast *f)
+{
+	if (f->v4)
+		return sg_ban_bit(sg_ban_bit4(((struct iphdr *)f->ip)->saddr));
+	return sg_ban_possible((__u32 *)&((struct ipv6hdr *)f->ip)->saddr);
+}
+
+/*
+ * A frame sg_parse_fast() does not take (a tag, options, an extension
+ * header, not IP ...): a function of its own, so that the registers and
+ * stack sg_parse() needs are set up on its path alone.
+ */
+static __noinline int sg_ingress_slow(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
-	struct sg_fast f;
 	struct sg_pkt pkt;
-	__u32 saddr[4];
 	int parsed;
 
-	parsed = sg_parse_fast(data, end, &f);
-	if (parsed != SG_FAST_MISS) {
-		/*
-		 * Most packets: IPv4, not a SYN, from a source no ban comes near.
-		 * Passed on the address as read, before it is made an array.
-		 */
-		if (f.v4 && !sg_is_syn(parsed, f.tcp_flags) &&
-		    !sg_ban_bit(sg_ban_bit4(((struct iphdr *)f.ip)->saddr)))
-			return XDP_PASS;
-		sg_fast_addr(&f, SG_FAST_SADDR, saddr);
-		return sg_ingress(saddr, parsed, f.tcp_flags, f.dport);
-	}
 	parsed = sg_parse(data, end, &pkt);
 	if (pkt.err != SG_OK)
 		sg_error(pkt.err);
@@ -193,7 +188,40 @@ int sg_ingress_prog(struct xdp_md *ctx)
 		return XDP_DROP;
 	if (parsed == SG_PARSED_NONE)
 		return XDP_PASS;
-	return sg_ingress(pkt.saddr, parsed, pkt.tcp_flags, pkt.dport);
+	return sg_ingress(pkt.saddr, sg_is_syn(parsed, pkt.tcp_flags), pkt.dport);
+}
+
+/*
+ * A frame sg_parse_fast() took that is a SYN, or from a source a ban may
+ * cover: its source made an array, and the verdict.
+ */
+static __noinline int sg_ingress_fast(void *ip, int v4, int syn, __u16 dport)
+{
+	struct sg_fast f = { .ip = ip, .v4 = v4 };
+	__u32 saddr[4];
+
+	sg_fast_addr(&f, SG_FAST_SADDR, saddr);
+	return sg_ingress(saddr, syn, dport);
+}
+
+/*
+ * Most packets are not SYNs, from sources no ban comes near: passed on the
+ * frame as sg_parse_fast() reads it in place, in the program's own frame.
+ * What every other packet needs is set up in the functions it calls.
+ */
+SEC("xdp")
+int sg_ingress_prog(struct xdp_md *ctx)
+{
+	struct sg_fast f;
+	int parsed, syn;
+
+	parsed = sg_parse_fast((void *)(long)ctx->data, (void *)(long)ctx->data_end, &f);
+	if (parsed == SG_FAST_MISS)
+		return sg_ingress_slow(ctx);
+	syn = sg_is_syn(parsed, f.tcp_flags);
+	if (!syn && !sg_ban_possible_fast(&f))
+		return XDP_PASS;
+	return sg_ingress_fast(f.ip, f.v4, syn, f.dport);
 }
 
 char LICENSE[] SEC("license") = "GPL";

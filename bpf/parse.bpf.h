@@ -278,6 +278,63 @@ struct sg_fast {
 	__u8 v4;
 };
 
+/* The TCP header at th, as sg_parse_fast() reads it: SG_PARSED_TCP with f's TCP fields. */
+static __always_inline int sg_fast_tcp(void *th, void *end, void *data, struct sg_fast *f,
+				       __u32 left)
+{
+	struct sg_pkt tcp;
+
+	if (sg_read_tcp(th, end, data, &tcp, left) != SG_OK)
+		return SG_FAST_MISS;
+	f->dport = tcp.dport;
+	f->hdr_len = tcp.hdr_len;
+	f->tcp_flags = tcp.tcp_flags;
+	return SG_PARSED_TCP;
+}
+
+/*
+ * sg_parse_fast() for an IPv4 frame, whose Ethernet and IP headers lie
+ * inside [data, end): no options, no fragment bits.
+ */
+static __always_inline int sg_parse_fast4(void *data, void *end, struct sg_fast *f)
+{
+	struct iphdr *ip = data + sizeof(struct ethhdr);
+	__u32 left;
+
+	/* Version 4, IHL 5. */
+	if (*(__u8 *)ip != 0x45 || ip->frag_off & bpf_htons(SG_IP_MF | SG_IP_OFFSET))
+		return SG_FAST_MISS;
+	f->ip = ip;
+	f->v4 = 1;
+	if (ip->protocol != IPPROTO_TCP) {
+		f->dport = 0;
+		f->hdr_len = 0;
+		f->tcp_flags = 0;
+		return SG_PARSED_IP;
+	}
+	/*
+	 * 1 to 19 is no datagram; 0 (unknown) wraps to a length above any
+	 * header's, as SG_LEN_UNKNOWN: one test, no branch on it.
+	 */
+	left = bpf_ntohs(ip->tot_len);
+	if (left - 1 < sizeof(*ip) - 1)
+		return SG_FAST_MISS;
+	return sg_fast_tcp(ip + 1, end, data, f, left - sizeof(*ip));
+}
+
+/* sg_parse_fast() for an IPv6 frame: the next header is TCP. */
+static __always_inline int sg_parse_fast6(void *data, void *end, struct sg_fast *f)
+{
+	struct ipv6hdr *ip6 = data + sizeof(struct ethhdr);
+
+	if ((void *)(ip6 + 1) > end || ip6->version != 6 || ip6->nexthdr != IPPROTO_TCP)
+		return SG_FAST_MISS;
+	f->ip = ip6;
+	f->v4 = 0;
+	return sg_fast_tcp(ip6 + 1, end, data, f,
+			   ip6->payload_len ? bpf_ntohs(ip6->payload_len) : SG_LEN_UNKNOWN);
+}
+
 /*
  * The common frame, read in place: Ethernet with no tag, then IPv4 with no
  * options and no fragment bits, or IPv6 whose next header is TCP; then TCP,
@@ -286,55 +343,23 @@ struct sg_fast {
  * of f is written then. Any other frame (a tag, options, an extension
  * header, a fragment, a header cut short or out of range, not IP) is
  * SG_FAST_MISS, for sg_parse() to read whole and say what is wrong with it.
+ * Each IP version reads its TCP header on a path of its own: joined before
+ * it, the two versions' values were live at once and went to the stack,
+ * which XDP's fast exit then had to set up for every packet.
  */
 static __always_inline int sg_parse_fast(void *data, void *end, struct sg_fast *f)
 {
-	struct iphdr *ip = data + sizeof(struct ethhdr);
-	struct ipv6hdr *ip6 = data + sizeof(struct ethhdr);
-	struct sg_pkt tcp;
 	__be16 proto;
-	void *th;
-	__u32 left;
 
-	if ((void *)(ip + 1) > end)
+	if (data + sizeof(struct ethhdr) + sizeof(struct iphdr) > end)
 		return SG_FAST_MISS;
-	f->ip = ip;
-	f->dport = 0;
-	f->hdr_len = 0;
-	f->tcp_flags = 0;
 	/* One load: struct ethhdr is packed, and read through it the field is two. */
 	proto = *(__be16 *)(data + offsetof(struct ethhdr, h_proto));
-	if (proto == bpf_htons(ETH_P_IP)) {
-		/* Version 4, IHL 5. */
-		if (*(__u8 *)ip != 0x45 || ip->frag_off & bpf_htons(SG_IP_MF | SG_IP_OFFSET))
-			return SG_FAST_MISS;
-		f->v4 = 1;
-		if (ip->protocol != IPPROTO_TCP)
-			return SG_PARSED_IP;
-		/*
-		 * 1 to 19 is no datagram; 0 (unknown) wraps to a length above any
-		 * header's, as SG_LEN_UNKNOWN: one test, no branch on it.
-		 */
-		left = bpf_ntohs(ip->tot_len);
-		if (left - 1 < sizeof(*ip) - 1)
-			return SG_FAST_MISS;
-		left -= sizeof(*ip);
-		th = ip + 1;
-	} else if (proto == bpf_htons(ETH_P_IPV6)) {
-		if ((void *)(ip6 + 1) > end || ip6->version != 6 || ip6->nexthdr != IPPROTO_TCP)
-			return SG_FAST_MISS;
-		f->v4 = 0;
-		left = ip6->payload_len ? bpf_ntohs(ip6->payload_len) : SG_LEN_UNKNOWN;
-		th = ip6 + 1;
-	} else {
-		return SG_FAST_MISS;
-	}
-	if (sg_read_tcp(th, end, data, &tcp, left) != SG_OK)
-		return SG_FAST_MISS;
-	f->dport = tcp.dport;
-	f->hdr_len = tcp.hdr_len;
-	f->tcp_flags = tcp.tcp_flags;
-	return SG_PARSED_TCP;
+	if (proto == bpf_htons(ETH_P_IP))
+		return sg_parse_fast4(data, end, f);
+	if (proto == bpf_htons(ETH_P_IPV6))
+		return sg_parse_fast6(data, end, f);
+	return SG_FAST_MISS;
 }
 
 /* The address of f's frame that `which` says, as sg_pkt holds it: IPv4 mapped. */

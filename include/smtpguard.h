@@ -370,7 +370,8 @@ struct sg_ban {
 #define SG_BAN_DEPTH 8
 
 /*
- * sg_ban_bits (array of __u64, mmapable): which addresses a ban may cover,
+ * sg_ban_bits (SG_BAN_BITS_WORDS __u64 words: the XDP object's global data,
+ * an array of one value, mmapable): which addresses a ban may cover,
  * asked before the trie so that most packets need no trie lookup. A set bit
  * only sends the packet on to sg_bans; every ban's bits are set before the
  * ban is written, and cleared only by a rebuild from sg_bans. An IPv4
@@ -383,6 +384,7 @@ struct sg_ban {
 #define SG_BAN_BITS_V6_ORDER 20
 #define SG_BAN_BITS_WIDE ((SG_BAN_BITS_V4 + (1U << SG_BAN_BITS_V6_ORDER)) / 64)
 #define SG_BAN_BITS_WORDS (SG_BAN_BITS_WIDE + 1)
+#define SG_BAN_BITS_LAYOUT 2 /* 1: an array of SG_BAN_BITS_WORDS one-word values */
 
 /* The bit of an address's /48 (its first 48 bits, host order): the top bits of a product. */
 static inline __u32 sg_ban_bit48(__u64 prefix48)

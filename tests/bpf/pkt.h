@@ -29,6 +29,7 @@
 #include <bpf/libbpf.h>
 
 #include "smtpguard.h"
+#include "kern/banbits.h"
 #include "kern/maps.h"
 #include "egress.skel.h"
 #include "ingress.skel.h"
@@ -449,6 +450,10 @@ static inline int pkt_env_open(struct pkt_env *env)
 		err = -errno;
 		goto fail;
 	}
+	step = "pin ingress's ban bits";
+	err = sg_ban_bits_pin(env->ingress->obj);
+	if (err)
+		goto fail;
 	step = "load ingress";
 	err = ingress_bpf__load(env->ingress);
 	if (err)

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <unistd.h>
+#include <bpf/libbpf.h>
 
 #include "kern/banbits.h"
 #include "kern/maps.h"
@@ -76,6 +78,18 @@ void sg_ban_bits_set(__u64 *words, const struct sg_ban_key *key)
 	p48 &= ~((1ULL << (48 - len)) - 1);
 	for (i = 0; i < 1U << (48 - len); i++)
 		set_bit(words, sg_ban_bit48(p48 | i));
+}
+
+int sg_ban_bits_pin(struct bpf_object *obj)
+{
+	struct bpf_map *map = bpf_object__find_map_by_name(obj, ".bss");
+	char path[PATH_MAX];
+	int err;
+
+	if (!map || bpf_map__value_size(map) != BITS_BYTES)
+		return -ENOENT;
+	err = sg_pin_path(path, sizeof(path), SG_MAP_BAN_BITS);
+	return err ? err : bpf_map__set_pin_path(map, path);
 }
 
 void sg_ban_bits_unlock(int lock)

@@ -12,6 +12,15 @@
 
 #include "smtpguard.h"
 
+struct bpf_object;
+
+/*
+ * Before the ingress object is loaded: its global data, which is
+ * sg_ban_bits, is to be the pinned map (made and pinned if there is none).
+ * -ENOENT when obj has no global data of sg_ban_bits' size.
+ */
+int sg_ban_bits_pin(struct bpf_object *obj);
+
 /* Takes the lock and sets key's bits: the lock's fd, for sg_ban_bits_unlock once the ban is in. */
 int sg_ban_bits_mark(const struct sg_ban_key *key);
 void sg_ban_bits_unlock(int lock);

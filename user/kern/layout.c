@@ -30,6 +30,7 @@ static const struct {
 	__u32 version;
 } versions[] = {
 	{ SG_MAP_SETTINGS, SG_SETTINGS_LAYOUT },
+	{ SG_MAP_BAN_BITS, SG_BAN_BITS_LAYOUT },
 };
 
 __u32 sg_layout_version(const char *map)

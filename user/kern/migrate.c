@@ -23,6 +23,14 @@ struct sg_converter {
 	sg_convert_fn fn;
 };
 
+/* The name a map is pinned by: its own, but for global data pinned in another's (sg_ban_bits). */
+static const char *pin_name(const struct bpf_map *map)
+{
+	const char *slash = strrchr(bpf_map__pin_path(map), '/');
+
+	return slash ? slash + 1 : bpf_map__name(map);
+}
+
 /* sg_settings 1 -> 2: .layout appended. */
 static void settings_from_1(const void *old, void *new)
 {
@@ -40,11 +48,14 @@ static void settings_from_1(const void *old, void *new)
  * that version are refused, and say so). The old value size must differ
  * from the new: a map of this build's shape still recorded at an older
  * version is one whose upgrade stopped between its pin's rename and the
- * record, and is taken as converted.
+ * record, and is taken as converted. No fn: the map is made again from
+ * others after every load (sg_ban_bits from sg_bans), and nothing is copied.
  */
 static const struct sg_converter converters[] = {
 	{ SG_MAP_SETTINGS, 1, sizeof(__u32), offsetof(struct sg_settings, layout),
 	  settings_from_1 },
+	/* 1 -> 2: an array of SG_BAN_BITS_WORDS words became the ingress object's global data. */
+	{ SG_MAP_BAN_BITS, 1, sizeof(__u32), sizeof(__u64), NULL },
 };
 
 static const struct sg_converter *converter(const char *map, __u32 from)
@@ -186,14 +197,15 @@ int sg_migrate_plan(struct sg_migration *m, struct bpf_object *const *objs, size
 	memset(m, 0, sizeof(*m));
 	for (i = 0; i < n; i++) {
 		bpf_object__for_each_map (map, objs[i]) {
-			if (!bpf_map__pin_path(map) || find(m, bpf_map__name(map)))
+			if (!bpf_map__pin_path(map) || find(m, pin_name(map)))
 				continue;
 			if (m->n == SG_MIGRATE_MAX)
 				return refuse(m, -E2BIG, "more than %d pinned maps",
 					      SG_MIGRATE_MAX);
 			e = &m->maps[m->n++];
 			*e = (struct sg_migrate_map){ .new_fd = -1 };
-			snprintf(e->name, sizeof(e->name), "%s", bpf_map__name(map));
+			snprintf(e->name, sizeof(e->name), "%s", pin_name(map));
+			snprintf(e->map, sizeof(e->map), "%s", bpf_map__name(map));
 			err = plan_map(m, map, e);
 			if (err)
 				return err;
@@ -209,7 +221,7 @@ int sg_migrate_uses(const struct sg_migration *m, const struct bpf_object *obj)
 
 	bpf_object__for_each_map (map, obj)
 		for (i = 0; i < m->n; i++)
-			if (m->maps[i].migrate && !strcmp(m->maps[i].name, bpf_map__name(map)))
+			if (m->maps[i].migrate && !strcmp(m->maps[i].map, bpf_map__name(map)))
 				return 1;
 	return 0;
 }
@@ -221,7 +233,7 @@ int sg_migrate_prepare(const struct sg_migration *m, struct bpf_object *obj)
 
 	bpf_object__for_each_map (map, obj) {
 		for (i = 0; i < m->n; i++) {
-			if (!m->maps[i].migrate || strcmp(m->maps[i].name, bpf_map__name(map)))
+			if (!m->maps[i].migrate || strcmp(m->maps[i].map, bpf_map__name(map)))
 				continue;
 			/* Not the pinned one: libbpf would refuse its old layout. */
 			err = bpf_map__set_pin_path(map, NULL);
@@ -238,10 +250,12 @@ int sg_migrate_adopt(struct sg_migration *m, const struct bpf_object *obj)
 {
 	struct sg_migrate_map *e;
 	struct bpf_map *map;
+	int i;
 
-	bpf_object__for_each_map (map, obj) {
-		e = find(m, bpf_map__name(map));
-		if (!e || !e->migrate || e->new_fd >= 0)
+	for (i = 0; i < m->n; i++) {
+		e = &m->maps[i];
+		map = bpf_object__find_map_by_name(obj, e->map);
+		if (!map || !e->migrate || e->new_fd >= 0)
 			continue;
 		e->new_fd = dup(bpf_map__fd(map));
 		if (e->new_fd < 0)
@@ -315,7 +329,8 @@ int sg_migrate_copy(struct sg_migration *m)
 	int i, err;
 
 	for (i = 0; i < m->n; i++) {
-		if (!m->maps[i].migrate || transient(m->maps[i].type))
+		if (!m->maps[i].migrate || transient(m->maps[i].type) ||
+		    (m->maps[i].conv && !m->maps[i].conv->fn))
 			continue;
 		if (m->maps[i].new_fd < 0)
 			return refuse(m, -ENOENT, "no program of this build uses %s",

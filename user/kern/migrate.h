@@ -17,7 +17,8 @@
 struct sg_converter;
 
 struct sg_migrate_map {
-	char name[SG_LAYOUT_NAME];
+	char name[SG_LAYOUT_NAME];	 /* its pin's */
+	char map[SG_LAYOUT_NAME];	 /* the object's name for it: another for global data */
 	__u32 from, to;			 /* layout versions: the pinned map's and this build's */
 	__u32 type;			 /* BPF_MAP_TYPE_* */
 	int migrate;			 /* to a new map; else reused as it is, or made afresh */

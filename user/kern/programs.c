@@ -31,16 +31,21 @@ struct sg_object {
 	struct {
 		const char *prog, *pin;
 	} progs[2];
+	int (*pin_data)(struct bpf_object *obj); /* pins its global data, if it has any */
 };
 
 /* The skeletons embed the objects; only their ELF bytes are needed to load them generically. */
 static const struct sg_object objects[] = {
 	{ "connect",
 	  connect_bpf__elf_bytes,
-	  { { "sg_connect4", PIN_PROG_CONNECT4 }, { "sg_connect6", PIN_PROG_CONNECT6 } } },
-	{ "egress", egress_bpf__elf_bytes, { { "sg_egress_prog", PIN_PROG_EGRESS } } },
-	{ "ingress", ingress_bpf__elf_bytes, { { "sg_ingress_prog", PIN_PROG_INGRESS } } },
-	{ "sockops", sockops_bpf__elf_bytes, { { "sg_sockops", PIN_PROG_SOCKOPS } } },
+	  { { "sg_connect4", PIN_PROG_CONNECT4 }, { "sg_connect6", PIN_PROG_CONNECT6 } },
+	  NULL },
+	{ "egress", egress_bpf__elf_bytes, { { "sg_egress_prog", PIN_PROG_EGRESS } }, NULL },
+	{ "ingress",
+	  ingress_bpf__elf_bytes,
+	  { { "sg_ingress_prog", PIN_PROG_INGRESS } },
+	  sg_ban_bits_pin },
+	{ "sockops", sockops_bpf__elf_bytes, { { "sg_sockops", PIN_PROG_SOCKOPS } }, NULL },
 };
 
 /*
@@ -161,6 +166,9 @@ int sg_programs_load(sg_swap_fn swap, char *why, size_t len)
 		if (!objs[i]) {
 			err = -errno;
 			snprintf(why, len, "opening the %s programs", objects[i].name);
+		} else if (objects[i].pin_data && (err = objects[i].pin_data(objs[i]))) {
+			snprintf(why, len, "pinning the global data of the %s programs",
+				 objects[i].name);
 		}
 	}
 	if (!err && (err = sg_migrate_plan(&m, objs, N_OBJECTS)))
