@@ -86,8 +86,9 @@ static inline __u32 sg_port_bit(__u16 port, __u32 flag)
  * SG_UID_MARK_MADE, set to 1 after it made an entry. The daemon swaps each
  * word with 0 at every tick and looks up only the UIDs it knows whose byte
  * is set (all of the UIDs that share it); an entry made, or a byte of no UID
- * it knows, and it reads the map whole. A byte, not a bit: a plain store,
- * where BPF's atomic OR needs a newer instruction set than is built for.
+ * it knows, and it reads the map whole. A byte, not a bit: a connect tests
+ * it and stores only when it is clear, with no locked instruction on the
+ * connect path and the cache line left shared while the byte stays set.
  */
 #define SG_UID_MARK_WORDS (65536 / 8)
 #define SG_UID_MARK_MADE SG_UID_MARK_WORDS
