@@ -285,26 +285,26 @@ static __always_inline void sg_established_local(struct bpf_sock_ops *skops,
 }
 
 /*
- * Closed before it was recorded at its establishment, or with no mark after
- * its port stopped being watched: its slot is freed, or else the record
- * its connect made goes, with nothing counted (none of these was looked up
- * by a server, and one left would name whoever next has its four-tuple).
+ * Closed: one still in its slot was never recorded, and frees it; else its
+ * record (made at its establishment, or at its connect) goes. 0, or
+ * -ENOENT when there was none.
  */
-static __always_inline void sg_forget_unrecorded(struct bpf_sock_ops *skops,
-						 struct sg_local_conn_key *key)
+static __always_inline long sg_unrecord(struct bpf_sock_ops *skops, struct sg_local_conn_key *key,
+					__u64 netns)
 {
 	struct sg_sock_owner unused;
 
 	if (sg_stash_take(skops, &unused))
-		return;
-	key->netns = bpf_get_netns_cookie(skops);
-	bpf_map_delete_elem(&sg_local_conns, key);
+		return 0;
+	key->netns = netns;
+	return bpf_map_delete_elem(&sg_local_conns, key);
 }
 
 /*
- * Its entry goes with it; one already gone was pushed out by the LRU while
- * it was open. Without an sg_sock_owner entry, every local connection that
- * was established was recorded.
+ * Its entry goes with it. One already gone was pushed out by the LRU while
+ * it was open, if a server could have looked it up: it was established
+ * (every such one without an sg_sock_owner entry was recorded) or marked
+ * recorded. A refused one recorded at its connect goes quietly.
  */
 static __always_inline void sg_forget_local(struct bpf_sock_ops *skops,
 					    const struct sg_sock_owner *o, int stored)
@@ -313,12 +313,8 @@ static __always_inline void sg_forget_local(struct bpf_sock_ops *skops,
 
 	if ((stored && !(o->state & SG_SOCK_LOCAL)) || !sg_local_key(skops, &key))
 		return;
-	if (!stored && !skops->bytes_acked) {
-		sg_forget_unrecorded(skops, &key);
-		return;
-	}
-	key.netns = stored ? o->netns : bpf_get_netns_cookie(skops);
-	if (bpf_map_delete_elem(&sg_local_conns, &key))
+	if (sg_unrecord(skops, &key, stored ? o->netns : bpf_get_netns_cookie(skops)) &&
+	    (stored || skops->bytes_acked))
 		sg_count(&sg_counters, SG_CNT_LOCAL_EVICTED);
 }
 
@@ -405,8 +401,9 @@ static __always_inline void sg_closed(struct bpf_sock_ops *skops)
 
 	o = sg_whose(skops, &cur, &stored);
 	if (!o) {
+		/* Its port no longer watched: not counted, but not left to name another. */
 		if (sg_local_key(skops, &key))
-			sg_forget_unrecorded(skops, &key);
+			sg_unrecord(skops, &key, bpf_get_netns_cookie(skops));
 		return;
 	}
 	st = sg_conn_stats_for(o->uid);
