@@ -4,7 +4,7 @@
  * watched ports ended, per UID: established, refused or timed out, and the
  * payload the peer acknowledged; and, for a connection to this host itself
  * (a script talking SMTP to 127.0.0.1:25), whose it is, in sg_local_conns,
- * for as long as it is open. It runs for every TCP socket in the cgroup,
+ * from its establishment for as long as it is open. It runs for every TCP socket in the cgroup,
  * mostly in softirq where no sender is current: a connection is ours when
  * the connect hooks said so in sg_sock_owner, or else when it is to a
  * watched port, whose is then the socket's owner (see sg_sock_owner in
@@ -36,6 +36,34 @@ struct {
 	__type(value, struct sg_local_owner);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } sg_local_conns SEC(".maps");
+
+/*
+ * A local connection's caller, kept from TCP_CONNECT_CB, which runs in the
+ * connect()'s task, to its establishment, which mostly runs in softirq
+ * where no caller is current: its record is made then, so a connection
+ * refused or never answered (as is every one to a closed port) costs no
+ * record. A slot is its socket's, by cookie, until it is established or
+ * closed; a connection whose slot another handshake holds is recorded at
+ * once, as every one was before. The lock keeps two handshakes from
+ * mixing their callers in one slot.
+ */
+struct sg_local_stash {
+	struct bpf_spin_lock lock;
+	__u32 pid;
+	__u64 cookie; /* the socket's (never 0), or 0: free */
+	__u64 at_ns;
+	char comm[16];
+};
+
+#define SG_LOCAL_STASH_BITS 10
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1 << SG_LOCAL_STASH_BITS);
+	__type(key, __u32);
+	__type(value, struct sg_local_stash);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sg_local_stash SEC(".maps");
 
 #define SG_AF_INET  2
 #define SG_AF_INET6 10
@@ -139,30 +167,74 @@ static __always_inline int sg_local_key(struct bpf_sock_ops *skops, struct sg_lo
 	       k->client[2] == k->server[2] && k->client[3] == k->server[3];
 }
 
+/* The socket's slot in sg_local_stash. */
+static __always_inline struct sg_local_stash *sg_stash_slot(__u64 cookie)
+{
+	__u32 i = (cookie * 0x9E3779B97F4A7C15ULL) >> (64 - SG_LOCAL_STASH_BITS);
+
+	return bpf_map_lookup_elem(&sg_local_stash, &i);
+}
+
+/* 1 when o's caller is kept in the socket's slot; 0 when another connection holds it. */
+static __always_inline int sg_stash_caller(struct bpf_sock_ops *skops,
+					   const struct sg_sock_owner *o)
+{
+	__u64 cookie = bpf_get_socket_cookie(skops);
+	struct sg_local_stash *s = sg_stash_slot(cookie);
+	int kept = 0;
+
+	if (!s)
+		return 0;
+	bpf_spin_lock(&s->lock);
+	if (!s->cookie) {
+		s->cookie = cookie;
+		s->pid = o->pid;
+		s->at_ns = o->at_ns;
+		__builtin_memcpy(s->comm, o->comm, sizeof(s->comm));
+		kept = 1;
+	}
+	bpf_spin_unlock(&s->lock);
+	return kept;
+}
+
+/* 1 when the socket's slot held its caller, now in o, and is free again; else 0. */
+static __always_inline int sg_stash_take(struct bpf_sock_ops *skops, struct sg_sock_owner *o)
+{
+	__u64 cookie = bpf_get_socket_cookie(skops);
+	struct sg_local_stash *s = sg_stash_slot(cookie);
+	int took = 0;
+
+	if (!s)
+		return 0;
+	bpf_spin_lock(&s->lock);
+	if (s->cookie == cookie) {
+		o->pid = s->pid;
+		o->at_ns = s->at_ns;
+		__builtin_memcpy(o->comm, s->comm, sizeof(o->comm));
+		s->cookie = 0;
+		took = 1;
+	}
+	bpf_spin_unlock(&s->lock);
+	return took;
+}
+
 /*
- * At TCP_CONNECT_CB the source port is chosen and the SYN not yet sent, so
- * the entry is there before the server can accept the connection. A
+ * The connection at key is o's (its caller and netns filled in). A
  * connection o describes from the socket alone (stored is 0) and that
  * could not be recorded gets an sg_sock_owner entry, so that its close does
  * not count it as pushed out.
  */
-static __always_inline void sg_record_local(struct bpf_sock_ops *skops, struct sg_sock_owner *o,
+static __always_inline void sg_record_local(struct bpf_sock_ops *skops,
+					    struct sg_local_conn_key *key, struct sg_sock_owner *o,
 					    int stored)
 {
-	struct sg_local_conn_key key = {};
 	struct bpf_sock *sk = skops->sk;
 	struct sg_local_owner who;
 
-	if (!sg_local_key(skops, &key))
-		return;
-	if (!stored) {
-		o->netns = bpf_get_netns_cookie(skops);
-		sg_caller(o);
-	}
-	key.netns = o->netns;
+	key->netns = o->netns;
 	who = (struct sg_local_owner){ .uid = o->uid, .pid = o->pid, .at_ns = o->at_ns };
 	__builtin_memcpy(who.comm, o->comm, sizeof(who.comm));
-	if (bpf_map_update_elem(&sg_local_conns, &key, &who, BPF_ANY)) {
+	if (bpf_map_update_elem(&sg_local_conns, key, &who, BPF_ANY)) {
 		sg_count(&sg_counters, SG_CNT_LOCAL_UNRECORDED);
 		if (!stored && sk &&
 		    !bpf_sk_storage_get(&sg_sock_owner, sk, o, BPF_SK_STORAGE_GET_F_CREATE))
@@ -174,9 +246,65 @@ static __always_inline void sg_record_local(struct bpf_sock_ops *skops, struct s
 }
 
 /*
- * Its entry goes with it; one already gone was pushed out by the LRU while
- * it was open. Without an sg_sock_owner entry, every local connection was
- * recorded.
+ * At TCP_CONNECT_CB the source port is chosen and the SYN not yet sent. A
+ * connection the connect hooks marked has its caller in its mark; another
+ * keeps it in sg_local_stash, or is recorded now when its slot is taken.
+ */
+static __always_inline void sg_connect_local(struct bpf_sock_ops *skops, struct sg_sock_owner *o,
+					     int stored)
+{
+	struct sg_local_conn_key key = {};
+
+	if (stored || !sg_local_key(skops, &key))
+		return;
+	sg_caller(o);
+	if (sg_stash_caller(skops, o))
+		return;
+	o->netns = bpf_get_netns_cookie(skops);
+	sg_record_local(skops, &key, o, stored);
+}
+
+/*
+ * Established, before its ACK lets the server accept it: recorded, unless
+ * that was done at its connect (its slot was taken, or the programs that
+ * saw its connect recorded every connection then).
+ */
+static __always_inline void sg_established_local(struct bpf_sock_ops *skops,
+						 struct sg_sock_owner *o, int stored)
+{
+	struct sg_local_conn_key key = {};
+
+	if ((stored && (o->state & SG_SOCK_LOCAL)) || !sg_local_key(skops, &key))
+		return;
+	if (!stored) {
+		if (!sg_stash_take(skops, o))
+			return;
+		o->netns = bpf_get_netns_cookie(skops);
+	}
+	sg_record_local(skops, &key, o, stored);
+}
+
+/*
+ * Closed: one still in its slot was never recorded, and frees it; else its
+ * record (made at its establishment, or at its connect) goes. 0, or
+ * -ENOENT when there was none.
+ */
+static __always_inline long sg_unrecord(struct bpf_sock_ops *skops, struct sg_local_conn_key *key,
+					__u64 netns)
+{
+	struct sg_sock_owner unused;
+
+	if (sg_stash_take(skops, &unused))
+		return 0;
+	key->netns = netns;
+	return bpf_map_delete_elem(&sg_local_conns, key);
+}
+
+/*
+ * Its entry goes with it. One already gone was pushed out by the LRU while
+ * it was open, if a server could have looked it up: it was established
+ * (every such one without an sg_sock_owner entry was recorded) or marked
+ * recorded. A refused one recorded at its connect goes quietly.
  */
 static __always_inline void sg_forget_local(struct bpf_sock_ops *skops,
 					    const struct sg_sock_owner *o, int stored)
@@ -185,8 +313,8 @@ static __always_inline void sg_forget_local(struct bpf_sock_ops *skops,
 
 	if ((stored && !(o->state & SG_SOCK_LOCAL)) || !sg_local_key(skops, &key))
 		return;
-	key.netns = stored ? o->netns : bpf_get_netns_cookie(skops);
-	if (bpf_map_delete_elem(&sg_local_conns, &key))
+	if (sg_unrecord(skops, &key, stored ? o->netns : bpf_get_netns_cookie(skops)) &&
+	    (stored || skops->bytes_acked))
 		sg_count(&sg_counters, SG_CNT_LOCAL_EVICTED);
 }
 
@@ -216,7 +344,7 @@ static __always_inline void sg_connecting(struct bpf_sock_ops *skops)
 	if (!o || !sk || (!stored && sg_sock_uid(sk) != sg_caller_uid()))
 		return;
 	bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags | BPF_SOCK_OPS_STATE_CB_FLAG);
-	sg_record_local(skops, o, stored);
+	sg_connect_local(skops, o, stored);
 }
 
 /* Only a connection sg_connecting took: its port may have become watched since. */
@@ -234,6 +362,7 @@ static __always_inline void sg_established(struct bpf_sock_ops *skops)
 	st = sg_conn_stats_for(o->uid);
 	if (st)
 		__sync_fetch_and_add(&st->established, 1);
+	sg_established_local(skops, o, stored);
 }
 
 /*
@@ -256,22 +385,6 @@ static __always_inline __u64 sg_payload_acked(struct bpf_sock_ops *skops)
 }
 
 /*
- * Closed with no mark after its port stopped being watched: not counted,
- * but the record its connect made (sg_connecting asked for this state
- * change) goes, or it would stay until the LRU pushed it out and name
- * whoever next has its four-tuple.
- */
-static __always_inline void sg_forget_unwatched(struct bpf_sock_ops *skops)
-{
-	struct sg_local_conn_key key = {};
-
-	if (!sg_local_key(skops, &key))
-		return;
-	key.netns = bpf_get_netns_cookie(skops);
-	bpf_map_delete_elem(&sg_local_conns, &key);
-}
-
-/*
  * Established when its SYN was acknowledged. Never established: the SYN
  * was answered with a reset or an ICMP error (refused) unless it had to be
  * sent again, which means nobody answered in time (timed out; a reset to a
@@ -280,6 +393,7 @@ static __always_inline void sg_forget_unwatched(struct bpf_sock_ops *skops)
  */
 static __always_inline void sg_closed(struct bpf_sock_ops *skops)
 {
+	struct sg_local_conn_key key = {};
 	struct sg_sock_owner cur = {}, *o;
 	struct bpf_sock *sk = skops->sk;
 	struct sg_conn_stats *st;
@@ -287,7 +401,9 @@ static __always_inline void sg_closed(struct bpf_sock_ops *skops)
 
 	o = sg_whose(skops, &cur, &stored);
 	if (!o) {
-		sg_forget_unwatched(skops);
+		/* Its port no longer watched: not counted, but not left to name another. */
+		if (sg_local_key(skops, &key))
+			sg_unrecord(skops, &key, bpf_get_netns_cookie(skops));
 		return;
 	}
 	st = sg_conn_stats_for(o->uid);

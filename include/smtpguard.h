@@ -277,8 +277,9 @@ struct sg_sock_owner {
 /*
  * sg_local_conns (LRU hash): a connection made on this host to a watched
  * port of this host (loopback, or an address of its own), recorded by
- * sock_ops as it is made, so the policy service can name the UID behind
- * an SMTP session from 127.0.0.1. Addresses IPv4-mapped, ports host order.
+ * sock_ops as it is established, so the policy service can name the UID
+ * behind an SMTP session from 127.0.0.1. Addresses IPv4-mapped, ports host
+ * order.
  */
 struct sg_local_conn_key {
 	__u32 client[4];

@@ -47,6 +47,7 @@
 
 #define PORT_SMTP      25 /* watched by default */
 #define PORT_UNWATCHED 8080
+#define PORT_CLOSED    587	     /* watched by default; nothing listens on it */
 #define OWN_ADDR       "203.0.113.1" /* this namespace's veth */
 #define PEER_ADDR      "203.0.113.2" /* the other end, in a namespace of its own */
 #define MANY	       100	     /* connections per UID in test_many */
@@ -560,6 +561,79 @@ static void test_many(void **state)
 	assert_int_equal(entries_when(0), 0);
 }
 
+/* c's connection, refused: nothing listens on its port. */
+static void refused(const struct client *c)
+{
+	struct running r = start(c, -1);
+	int status;
+
+	assert_int_equal(waitpid(r.pid, &status, 0), r.pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 110 + ECONNREFUSED % 100);
+	close(r.via);
+}
+
+/*
+ * Refused by a closed watched port of this host: never established, so no
+ * server saw it and nothing was recorded (it was, and removed at its close,
+ * when every connection was recorded at its connect).
+ */
+static void test_refused(void **state)
+{
+	const struct client cl = { 62113, "127.0.0.1", PORT_CLOSED, .n = 1 };
+	__u64 recorded = counter(SG_CNT_LOCAL_RECORDED), evicted = counter(SG_CNT_LOCAL_EVICTED);
+	int i;
+
+	for (i = 0; i < 3; i++)
+		refused(&cl);
+	assert_int_equal(counter(SG_CNT_LOCAL_RECORDED), recorded);
+	assert_int_equal(counter(SG_CNT_LOCAL_EVICTED), evicted);
+	assert_int_equal(sg_map_count(t.map), 0);
+}
+
+/* Every slot of sg_local_stash held (as by handshakes that never end), or every one free. */
+static void stash_fill(int held)
+{
+	int fd = sg_pin_open("sg_local_stash");
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info), i;
+	char v[256];
+
+	assert_true(fd >= 0);
+	assert_int_equal(bpf_obj_get_info_by_fd(fd, &info, &len), 0);
+	assert_true(info.value_size <= sizeof(v));
+	memset(v, held ? 0xff : 0, sizeof(v)); /* the kernel leaves the lock alone */
+	for (i = 0; i < info.max_entries; i++)
+		assert_int_equal(bpf_map_update_elem(fd, &i, v, BPF_ANY), 0);
+	close(fd);
+}
+
+/*
+ * No slot to keep the caller in until establishment: the connection is
+ * recorded at its connect, exactly, and its record goes at its close;
+ * a refused one's too, with nothing counted as pushed out.
+ */
+static void test_stash_full(void **state)
+{
+	const struct client cl = { 62114, "127.0.0.1", PORT_SMTP, .n = 1 };
+	const struct client no = { 62114, "127.0.0.1", PORT_CLOSED, .n = 1 };
+	__u64 recorded = counter(SG_CNT_LOCAL_RECORDED), evicted = counter(SG_CNT_LOCAL_EVICTED);
+	struct conn c;
+
+	stash_fill(1);
+	run(&cl, &c);
+	assert_int_equal(entries_when(1), 1);
+	expect_owner(&c);
+	close_all(&c, 1);
+	drain(t.smtp_fd);
+	assert_int_equal(entries_when(0), 0);
+	refused(&no);
+	assert_int_equal(entries_when(0), 0);
+	stash_fill(0);
+	assert_int_equal(counter(SG_CNT_LOCAL_RECORDED) - recorded, 2);
+	assert_int_equal(counter(SG_CNT_LOCAL_EVICTED), evicted);
+}
+
 /* What the MTA could send that names nothing: -EINVAL; a well-formed stranger: -ENOENT. */
 static void test_lookup_errors(void **state)
 {
@@ -614,7 +688,7 @@ static void test_unwatched_before_close(void **state)
 
 static void test_totals(void **state)
 {
-	assert_int_equal(counter(SG_CNT_LOCAL_RECORDED), 6 + 2 + 2 * MANY + 1);
+	assert_int_equal(counter(SG_CNT_LOCAL_RECORDED), 6 + 2 + 2 * MANY + 2 + 1);
 	assert_int_equal(counter(SG_CNT_LOCAL_UNRECORDED), 0);
 	assert_int_equal(counter(SG_CNT_LOCAL_EVICTED), 0);
 }
@@ -627,6 +701,8 @@ int main(void)
 		cmocka_unit_test(test_not_recorded),
 		cmocka_unit_test(test_other_netns),
 		cmocka_unit_test(test_many),
+		cmocka_unit_test(test_refused),
+		cmocka_unit_test(test_stash_full),
 		cmocka_unit_test(test_lookup_errors),
 		cmocka_unit_test(test_unwatched_before_close),
 		cmocka_unit_test(test_totals),
