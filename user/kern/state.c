@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <mntent.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -214,31 +216,71 @@ int sg_state_remove(void)
 	return err;
 }
 
-int sg_cgroup2_root(char *buf, size_t len)
+/* The first cgroup2 mount in the mount table; -ENOENT: none. */
+static int cgroup2_mount(char *buf, size_t len)
 {
 	struct mntent *m;
 	FILE *f;
-	int err;
 
 	f = setmntent("/proc/self/mounts", "r");
 	if (!f)
 		return -errno;
-	while ((m = getmntent(f))) {
-		if (strcmp(m->mnt_type, "cgroup2"))
-			continue;
+	while ((m = getmntent(f)) && strcmp(m->mnt_type, "cgroup2"))
+		;
+	if (m)
 		snprintf(buf, len, "%s", m->mnt_dir);
-		endmntent(f);
-		return 0;
-	}
 	endmntent(f);
+	return m ? 0 : -ENOENT;
+}
 
-	err = mkdir_p(SG_CGROUP2_FALLBACK);
-	if (err)
-		return err;
-	if (mount("cgroup2", SG_CGROUP2_FALLBACK, "cgroup2", 0, NULL))
-		return -errno;
-	snprintf(buf, len, "%s", SG_CGROUP2_FALLBACK);
+/*
+ * The daemon asks for the root four times a tick; the mount table is read
+ * again only when it changed: poll() on an open /proc/self/mounts reports
+ * POLLPRI once for the changes made since the poll before.
+ */
+static struct {
+	pthread_mutex_t lock;
+	int fd;		     /* /proc/self/mounts, or -1 */
+	char root[PATH_MAX]; /* the answer at the last read; "" for none */
+} cgroup2 = { .lock = PTHREAD_MUTEX_INITIALIZER, .fd = -1 };
+
+static int cgroup2_root(char *buf, size_t len)
+{
+	struct pollfd p = { .fd = cgroup2.fd, .events = POLLPRI };
+	int err;
+
+	if (cgroup2.fd < 0)
+		cgroup2.fd = p.fd = open("/proc/self/mounts", O_RDONLY | O_CLOEXEC);
+	/* A descriptor just opened reports no change: the root, still unknown, is read below. */
+	if (p.fd >= 0 && poll(&p, 1, 0) > 0 && (p.revents & POLLPRI))
+		cgroup2.root[0] = 0;
+	if (cgroup2.fd < 0 || !cgroup2.root[0]) {
+		err = cgroup2_mount(cgroup2.root, sizeof(cgroup2.root));
+		if (err == -ENOENT) {
+			err = mkdir_p(SG_CGROUP2_FALLBACK);
+			if (!err && mount("cgroup2", SG_CGROUP2_FALLBACK, "cgroup2", 0, NULL))
+				err = -errno;
+			if (!err)
+				snprintf(cgroup2.root, sizeof(cgroup2.root), "%s",
+					 SG_CGROUP2_FALLBACK);
+		}
+		if (err) {
+			cgroup2.root[0] = 0;
+			return err;
+		}
+	}
+	snprintf(buf, len, "%s", cgroup2.root);
 	return 0;
+}
+
+int sg_cgroup2_root(char *buf, size_t len)
+{
+	int err;
+
+	pthread_mutex_lock(&cgroup2.lock);
+	err = cgroup2_root(buf, len);
+	pthread_mutex_unlock(&cgroup2.lock);
+	return err;
 }
 
 int sg_cgroup_alive(__u64 id)
