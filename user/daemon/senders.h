@@ -14,14 +14,14 @@
 #include "smtpguard.h"
 #include "core/rates.h"
 
-struct sg_uid_row {
-	__u32 uid;
+struct sg_uid_row { /* the 64-bit fields first, no padding between: 80 bytes, not 88 */
 	__u64 attempts;
 	__u64 denied;
-	__u64 first_ns; /* the kernel's first count of the UID (CLOCK_BOOTTIME) */
-	__u64 flows;	/* sg_flows entries the kernel made for the UID, ever */
-	__u32 destinations[SG_WINDOWS];
+	__u64 first_ns;		      /* the kernel's first count of the UID (CLOCK_BOOTTIME) */
+	__u64 flows;		      /* sg_flows entries the kernel made for the UID, ever */
 	__u64 recent[SG_WIN_10M + 1]; /* its connections in the last 1 and 10 min, at the read */
+	__u32 uid;
+	__u32 destinations[SG_WINDOWS];
 	__u32 first_dest; /* its flows: an index in dests plus one, then each one's next */
 	__u32 n_flows;	  /* in that list */
 	int changed;	  /* its counts moved since the tick before */
