@@ -5,7 +5,7 @@
 # 10,000, each with FLOWS destinations, default 6: 60,000 flows). Prints the
 # scrape time of /metrics next to /healthz (the same HTTP path with nothing
 # to send, the baseline), the per-tick collection time, the exposition size
-# and the daemon's RSS. Before that, its CPU time per second (utime + stime
+# and the daemon's RSS. Before that, its CPU time per second (on-CPU time
 # from /proc: the machine may be busy with other work, the daemon's own time
 # is what counts) and RSS in two scenarios, from the 12th tick on (past the
 # first stale sweep, which removes sg_fill's made-up processes once): few
@@ -53,8 +53,9 @@ DAEMON=$NL_PID
 nl_wait_until 100 healthy || true
 [ -z "${PD_PERF:-}" ] || { perf record -g -o /tmp/pd-perf.data -p "$DAEMON" -- sleep 24 >/dev/null 2>&1 & }
 
-# The daemon's CPU time (user + system) in ms.
-cpu_ms() { awk -v hz="$(getconf CLK_TCK)" '{ print ($14 + $15) * 1000 / hz }' "/proc/$DAEMON/stat"; }
+# The daemon's CPU time in ms, its threads' on-CPU nanoseconds: utime and
+# stime count whole clock ticks (10 ms), too coarse for a few ms a second.
+cpu_ms() { cat "/proc/$DAEMON"/task/*/schedstat | awk '{ ns += $1 } END { printf "%.3f", ns / 1e6 }'; }
 rss_kib() { awk '/^VmRSS/ { print $2 }' "/proc/$DAEMON/status"; }
 # PD_SMAPS=DIR keeps the daemon's memory map at each RSS figure, per mapping (DIR/NAME.smaps).
 smaps() { [ -z "${PD_SMAPS:-}" ] || cp "/proc/$DAEMON/smaps" "$PD_SMAPS/$1.smaps"; }
@@ -71,7 +72,7 @@ cpu_per_second() # N
 		"$ROOT/build/tools/sg_fill" "$1" "$FLOWS" "$second" 1
 		sleep 1
 	done
-	awk -v a="$start" -v b="$(cpu_ms)" -v n="$CPU_SECONDS" 'BEGIN { printf "%.1f", (b - a) / n }'
+	awk -v a="$start" -v b="$(cpu_ms)" -v n="$CPU_SECONDS" 'BEGIN { printf "%.2f", (b - a) / n }'
 }
 
 # The first stale sweep (tick 10) removes the 10,000 processes sg_fill made up, once:
@@ -124,6 +125,6 @@ printf '  %-28s %8s ms  (%s x baseline, %d bytes)\n' "/metrics gzip" "$gzip" \
 	"$(awk -v a="$gzip" -v b="$health" 'BEGIN { printf "%.2f", a / b }')" "$gz"
 printf '  %-28s %8s ms\n' "tick (maps read, rendered)" "$tick"
 printf '  %-28s %8s KiB\n' "daemon RSS" "$rss"
-echo "daemon CPU time per second (utime + stime over $CPU_SECONDS s, /proc) and RSS:"
+echo "daemon CPU time per second (on-CPU time over $CPU_SECONDS s, /proc schedstat) and RSS:"
 printf '  %-28s %8s ms/s %8s KiB\n' "10 UIDs send each second" "$few" "$few_rss" \
 	"$UIDS UIDs send each second" "$all" "$all_rss"
