@@ -120,6 +120,17 @@ sender() # USER
 	echo "uid=\"$(id -u "$1")\",user=\"$1\""
 }
 
+# MAP's entries as `status` walks them.
+status_entries() # MAP
+{
+	sg status --json | jq ".maps[] | select(.map == \"$1\") | .entries"
+}
+
+map_entries_agree() # MAP
+{
+	[ "$(metric "smtpguard_map_entries{map=\"$1\"}")" = "$(status_entries "$1")" ]
+}
+
 # Counters from the kernel, exactly, in the exposition format promtool accepts.
 test_daemon_metrics()
 {
@@ -150,10 +161,11 @@ test_daemon_metrics()
 	expect_metric 'smtpguard_map_entries{map="sg_policies"}' 2
 	# Counted from the tick's own reads, as a walk of each map (status) counts them.
 	expect_metric 'smtpguard_map_entries{map="sg_flows"}' 2
-	sg status --json >"$T/status.json"
+	# Both read again until they agree: a stale sweep (every 10 ticks, later
+	# on a busy machine) may change a map between one read and the other.
 	for m in sg_uid_stats sg_flows sg_conn_stats sg_smtp sg_uid_swept; do
-		expect_metric "smtpguard_map_entries{map=\"$m\"}" \
-			"$(jq ".maps[] | select(.map == \"$m\") | .entries" "$T/status.json")"
+		nl_wait_until 40 map_entries_agree "$m" ||
+			fail "$m: $(metric "smtpguard_map_entries{map=\"$m\"}") in the metrics, $(status_entries "$m") in status"
 	done
 	expect_metric "smtpguard_program_attached{program=\"ingress\",interface=\"$VETH_HOST\",mode=\"native\"}" 1
 	expect_metric "smtpguard_build_info{version=\"$("$SG_BIN" --version | cut -d' ' -f2)\"}" 1
