@@ -235,6 +235,18 @@ static __always_inline void sg_mark(__u32 i)
 
 /* After a write to uid's sg_uid_stats entry. */
 #define sg_mark_uid(uid) sg_mark((uid)&0xffff)
+
+/*
+ * *c += 1, then uid's mark. The add fetches: arm64 runs a fetching add
+ * fully ordered (LDADDAL) where a plain one (STADD) may be passed by the
+ * mark's store, and the daemon would read the count without it. Its result
+ * is used (nonzero short of a 2^64 wrap) so that the compiler keeps it.
+ */
+static __always_inline void sg_add_mark_uid(__u64 *c, __u32 uid)
+{
+	if (__sync_fetch_and_add(c, 1) + 1)
+		sg_mark_uid(uid);
+}
 /* After an sg_uid_stats entry was made. */
 #define sg_mark_made() sg_mark(SG_UID_MARK_MADE * 8)
 

@@ -167,12 +167,10 @@ static __always_inline int sg_count_uid(__u32 uid, int verdict, __u64 now)
 	__sync_fetch_and_add(&st->attempts, 1);
 	st->last_ns = now;
 	if (verdict == SG_VERDICT_ALLOW) {
-		__sync_fetch_and_add(&st->allowed, 1);
-		sg_mark_uid(uid);
+		sg_add_mark_uid(&st->allowed, uid);
 		return 0;
 	}
-	__sync_fetch_and_add(&st->denied, 1);
-	sg_mark_uid(uid);
+	sg_add_mark_uid(&st->denied, uid);
 	return sg_event_due(&st->last_event_ns, now);
 }
 
@@ -225,8 +223,7 @@ static __always_inline void *sg_uid_insert(void *map, const void *key, const voi
 		return NULL;
 	*how = SG_ENTRY_THERE;
 	if (!bpf_map_update_elem(map, key, zero, BPF_NOEXIST)) {
-		__sync_fetch_and_add(made, 1);
-		sg_mark_uid(uid);
+		sg_add_mark_uid(made, uid);
 		*how = SG_ENTRY_MADE;
 	}
 	v = bpf_map_lookup_elem(map, key);
