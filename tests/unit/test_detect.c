@@ -10,6 +10,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1120,6 +1121,36 @@ static void test_raised_saturates(void **state)
 	assert_int_equal(sg_detect_raised(e->d, SG_RULE_RATE), 3);
 }
 
+/* The rule times are 32-bit seconds: the last second they hold works, the next one changes nothing.
+ */
+static void test_times_at_bound(void **state)
+{
+	struct env *e = *state;
+	struct sg_alert_change out[SG_RULES];
+	struct sg_observation burst = { .total = 500, .last_1m = 500 }, more = { .total = 900 };
+	const struct sg_principal *p;
+	const struct sg_rule_state *rs;
+	const time_t last = UINT32_MAX;
+
+	assert_int_equal(observe_once(e, "uid:3002", &burst, &rate_only, last, out), 1);
+	assert_true(out[0].raised);
+	p = sg_detect_get(e->d, "uid:3002");
+	rs = &p->rules[SG_RULE_RATE];
+	assert_int_equal(rs->since, UINT32_MAX);
+	assert_int_equal(rs->last_true, UINT32_MAX);
+	assert_int_equal(sg_detect_observe(e->d, "uid:3002", &more, &rate_only, last + 1, out),
+			 -ERANGE);
+	assert_int_equal(sg_detect_observe(e->d, "uid:3002", &more, &rate_only, -1, out), -ERANGE);
+	assert_int_equal(sg_detect_observe(e->d, "uid:3003", &burst, &rate_only, last + 1, out),
+			 -ERANGE);
+	assert_null(sg_detect_get(e->d, "uid:3003"));
+	assert_true(rs->active);
+	assert_int_equal(rs->since, UINT32_MAX);
+	assert_int_equal(rs->last_true, UINT32_MAX);
+	assert_int_equal(p->obs.total, 500);
+	assert_int_equal(sg_detect_raised(e->d, SG_RULE_RATE), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1141,6 +1172,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_prune, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kept_same_as_looked_up, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_raised_saturates, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_times_at_bound, setup, teardown),
 	};
 
 	setenv("TZ", "UTC", 1);

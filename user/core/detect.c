@@ -173,9 +173,9 @@ int sg_detect_observe(struct sg_detector *d, const char *id, const struct sg_obs
 	return sg_detect_observe_kept(d, &p, id, o, t, now, out);
 }
 
-int sg_detect_observe_kept(struct sg_detector *d, struct sg_principal **kept, const char *id,
-			   const struct sg_observation *o, const struct sg_thresholds *t,
-			   time_t now, struct sg_alert_change *out)
+static int observe(struct sg_detector *d, struct sg_principal **kept, const char *id,
+		   const struct sg_observation *o, const struct sg_thresholds *t, time_t now,
+		   struct sg_alert_change *out)
 {
 	/* A mailbox that only receives bounces is judged too: bounce_flood is about it. */
 	int seen = o->total || o->bounces_in_1h;
@@ -230,6 +230,16 @@ int sg_detect_observe_kept(struct sg_detector *d, struct sg_principal **kept, co
 		d->n_active -= was_active;
 	}
 	return n;
+}
+
+int sg_detect_observe_kept(struct sg_detector *d, struct sg_principal **kept, const char *id,
+			   const struct sg_observation *o, const struct sg_thresholds *t,
+			   time_t now, struct sg_alert_change *out)
+{
+	/* The rule times are 32 bits: a time they cannot hold changes nothing. */
+	if (now < 0 || (unsigned long long)now > UINT32_MAX)
+		return -ERANGE;
+	return observe(d, kept, id, o, t, now, out);
 }
 
 const struct sg_principal *sg_detect_get(const struct sg_detector *d, const char *id)

@@ -97,8 +97,13 @@ struct sg_rule_state {
 	 * 8 made each of 7 rules 48 bytes for every principal.
 	 */
 	__u32 raised;
-	time_t since; /* raised at */
-	time_t last_true;
+	/*
+	 * Seconds since the epoch, which sg_detect_observe keeps within
+	 * 0..UINT32_MAX (the year 2106): 4 bytes each where time_t's 8 made
+	 * each of 7 rules 40 bytes for every principal.
+	 */
+	__u32 since; /* raised at */
+	__u32 last_true;
 	double value, limit; /* at the last tick it held */
 };
 
@@ -135,7 +140,8 @@ int sg_detect_known(struct sg_detector *d, const char *id, __u64 total, time_t n
 /*
  * Evaluates one principal at now under t; writes the alerts raised and
  * cleared at this tick to out (at most SG_RULES) and returns how many, or
- * -errno. A principal is remembered from its first non-zero total (or,
+ * -errno (-ERANGE: now before 1970 or after 2106, which the rule times
+ * cannot hold; nothing is changed). A principal is remembered from its first non-zero total (or,
  * for a mailbox, its first bounce received), as first seen at
  * o->first_seen when that is earlier: a sender that began while we were
  * not looking (the daemon paused) is as new as it is, and its rate is
