@@ -223,15 +223,18 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } sg_uid_marks SEC(".maps");
 
-/* Byte i of sg_uid_marks set; one already set is not written, its cache line left shared. */
-static __always_inline void sg_mark(__u32 i)
+/* Byte i of marks (sg_uid_marks, sg_flow_marks) set; one already set is not written, its cache
+ * line left shared. */
+static __always_inline void sg_mark_in(void *marks, __u32 i)
 {
 	__u32 word = i / 8;
-	__u8 *w = bpf_map_lookup_elem(&sg_uid_marks, &word);
+	__u8 *w = bpf_map_lookup_elem(marks, &word);
 
 	if (w && !w[i % 8])
 		w[i % 8] = 1;
 }
+
+#define sg_mark(i) sg_mark_in(&sg_uid_marks, i)
 
 /* After a write to uid's sg_uid_stats entry. */
 #define sg_mark_uid(uid) sg_mark((uid)&0xffff)

@@ -62,6 +62,16 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } sg_flows SEC(".maps");
 
+/* See smtpguard.h. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SG_FLOW_MARK_WORDS);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sg_flow_marks SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, SG_MAX_UIDS);
@@ -240,6 +250,7 @@ static __always_inline void sg_count_flow(__u32 uid, const __u32 addr[4], __u16 
 	struct sg_flow_key key = { .uid = uid, .port = port };
 	struct sg_flow zero = { .first_ns = now }, *f;
 	enum sg_entry how;
+	__u64 made;
 
 	__builtin_memcpy(key.addr, addr, sizeof(key.addr));
 	f = bpf_map_lookup_elem(&sg_flows, &key);
@@ -247,10 +258,13 @@ static __always_inline void sg_count_flow(__u32 uid, const __u32 addr[4], __u16 
 		f = sg_uid_insert(&sg_flows, &key, &zero, uid, 0, &how);
 	if (!f)
 		return;
-	__sync_fetch_and_add(&f->attempts, 1);
+	/* Fetching, so that arm64 orders the UID's mark before the flow's (see sg_add_mark_uid). */
+	made = __sync_fetch_and_add(&f->attempts, 1) + 1;
 	if (verdict == SG_VERDICT_DENY)
 		__sync_fetch_and_add(&f->denied, 1);
 	f->last_ns = now;
+	if (made)
+		sg_mark_in(&sg_flow_marks, sg_flow_mark_slot(uid, addr));
 }
 
 /* Count the attempt for the process: whether it was known, is new, or could not be recorded. */

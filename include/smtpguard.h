@@ -41,6 +41,7 @@
 #define SG_MAP_BAN_BITS "sg_ban_bits"
 #define SG_MAP_PORT_BITS "sg_port_bits"
 #define SG_MAP_UID_MARKS "sg_uid_marks"
+#define SG_MAP_FLOW_MARKS "sg_flow_marks"
 
 /* Capacities. */
 #define SG_MAX_PORTS 64
@@ -93,6 +94,31 @@ static inline __u32 sg_port_bit(__u16 port, __u32 flag)
 #define SG_UID_MARK_WORDS (65536 / 8)
 #define SG_UID_MARK_MADE SG_UID_MARK_WORDS
 #define SG_UID_MARKS_SIZE ((SG_UID_MARK_WORDS + 1) * 8)
+
+/*
+ * sg_flow_marks (array of __u64, mmapable): a byte for each slot that
+ * sg_flow_mark_slot() gives a UID and destination address (its flows on
+ * every port share it), set by the kernel after each connect counted in one
+ * of those flows, and after the UID's own mark. The daemon swaps each word
+ * with 0 at every tick, before it swaps sg_uid_marks: a flow marked at a
+ * tick is a UID's marked at that tick or the one before. A marked address
+ * may have been sent to since the flows were read (or shares its slot with
+ * one that was): the daemon looks its flows up only when that decides
+ * whether it is in a window.
+ */
+#define SG_FLOW_MARK_WORDS (65536 / 8)
+#define SG_FLOW_MARKS_SIZE (SG_FLOW_MARK_WORDS * 8)
+
+static inline __u32 sg_flow_mark_slot(__u32 uid, const __u32 addr[4])
+{
+	__u32 h = uid * 0x9e3779b1U;
+
+	h = (h ^ addr[0]) * 0x85ebca6bU;
+	h = (h ^ addr[1]) * 0xc2b2ae35U;
+	h = (h ^ addr[2]) * 0x85ebca6bU;
+	h = (h ^ addr[3]) * 0xc2b2ae35U;
+	return (h ^ (h >> 16)) & 0xffff;
+}
 
 struct sg_port {
 	__u32 flags; /* SG_PORT_*, the same on every CPU */

@@ -566,6 +566,50 @@ static void test_uid_marks(void **state)
 	munmap(m, SG_UID_MARKS_SIZE);
 }
 
+/* sg_flow_marks, mapped at m: one byte set, the slot of uid's flow to addr. */
+static void expect_flow_mark(const __u8 *m, __u32 uid, const char *addr)
+{
+	struct sg_flow_key k;
+	size_t i, set = 0;
+
+	flow_key(&k, uid, addr);
+	for (i = 0; i < SG_FLOW_MARKS_SIZE; i++)
+		set += m[i];
+	assert_int_equal(m[sg_flow_mark_slot(uid, k.addr)], 1);
+	assert_int_equal(set, 1);
+}
+
+static void clear_flow_marks(__u64 *m)
+{
+	size_t i;
+
+	for (i = 0; i < SG_FLOW_MARK_WORDS; i++)
+		__atomic_exchange_n(&m[i], 0, __ATOMIC_ACQ_REL);
+}
+
+/*
+ * The daemon looks a flow up only when the kernel marked its address: a
+ * connect counted in a flow, allowed or denied, marks the slot of its UID
+ * and address, the one the daemon computes (sg_flow_mark_slot), and only it.
+ */
+static void test_flow_marks(void **state)
+{
+	__u32 uid = 61021;
+	__u64 *m = NULL;
+
+	assert_int_equal(sg_pin_mmap(SG_MAP_FLOW_MARKS, SG_FLOW_MARKS_SIZE, (void **)&m), 0);
+	assert_non_null(m);
+	clear_flow_marks(m);
+	expect_result(run_as(uid, VIA_CONNECT4, t.port, 2, NULL), 2, 0);
+	expect_flow_mark((const __u8 *)m, uid, "::ffff:127.0.0.1");
+	clear_flow_marks(m);
+	set_policy(uid, SG_MODE_BLOCK, 0, 0, 0);
+	expect_result(run_as(uid, VIA_CONNECT6_MAPPED, t.port, 1, NULL), 0, 1);
+	expect_flow_mark((const __u8 *)m, uid, "::ffff:127.0.0.1");
+	expect_flow(uid, "::ffff:127.0.0.1", 3, 1);
+	munmap(m, SG_FLOW_MARKS_SIZE);
+}
+
 static void test_default_policy_and_override(void **state)
 {
 	__u32 uid = 61005, other = 61006, zero = 0;
@@ -1148,6 +1192,7 @@ int main(void)
 		cmocka_unit_test(test_senders_full),
 		cmocka_unit_test(test_unrecorded_apart_from_denials),
 		cmocka_unit_test(test_uid_marks),
+		cmocka_unit_test(test_flow_marks),
 	};
 	/* In maps of their own, so that every entry the sweep sees is theirs. */
 	const struct CMUnitTest sweep[] = {

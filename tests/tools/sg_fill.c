@@ -41,7 +41,7 @@ static int fill(__u32 uids, __u32 flows, __u32 round, __u32 step)
 	int stats_fd = sg_pin_open(SG_MAP_UID_STATS), flows_fd = sg_pin_open(SG_MAP_FLOWS);
 	int senders_fd = sg_pin_open(SG_MAP_SENDERS), err = 0;
 	__u64 now = sg_boot_ns();
-	__u8 *marks = NULL;
+	__u8 *marks = NULL, *flow_marks = NULL;
 	__u32 i, j;
 
 	if (stats_fd < 0 || flows_fd < 0 || senders_fd < 0) {
@@ -50,6 +50,8 @@ static int fill(__u32 uids, __u32 flows, __u32 round, __u32 step)
 	}
 	/* Marked as the kernel marks its writes (smtpguard.h), or the daemon would not look. */
 	err = sg_pin_mmap(SG_MAP_UID_MARKS, SG_UID_MARKS_SIZE, (void **)&marks);
+	if (!err)
+		err = sg_pin_mmap(SG_MAP_FLOW_MARKS, SG_FLOW_MARKS_SIZE, (void **)&flow_marks);
 	for (i = 0; i < uids && !err; i++) {
 		__u64 n = 10 + i % 997 + (__u64)round * step;
 		struct sg_uid_stats st = {
@@ -81,11 +83,15 @@ static int fill(__u32 uids, __u32 flows, __u32 round, __u32 step)
 			k.addr[3] = htonl(0xc6120000 + i * flows + j); /* 198.18.0.0/15 */
 			if (bpf_map_update_elem(flows_fd, &k, &f, BPF_ANY))
 				err = -errno;
+			if (flow_marks)
+				flow_marks[sg_flow_mark_slot(uid, k.addr)] = 1;
 		}
 	}
 cleanup:
 	if (marks)
 		munmap(marks, SG_UID_MARKS_SIZE);
+	if (flow_marks)
+		munmap(flow_marks, SG_FLOW_MARKS_SIZE);
 	if (stats_fd >= 0)
 		close(stats_fd);
 	if (flows_fd >= 0)

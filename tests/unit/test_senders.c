@@ -56,12 +56,30 @@ static void test_destinations(void **state)
 	sg_senders_free(&s);
 }
 
-/* The kernel's maps, as sg_uid_stats and sg_flows are: real ones, written as connect() writes them.
+/*
+ * The kernel's maps, as sg_uid_stats, sg_flows, sg_uid_marks and
+ * sg_flow_marks are: real ones (the marks mmapable arrays, mapped), written
+ * as connect() writes them.
  */
 struct maps {
-	int stats, flows;
+	int stats, flows, uid_marks_fd, flow_marks_fd;
+	__u64 *uid_marks, *flow_marks;
 	__u64 now_ns;
 };
+
+/* An mmapable array of words, as the kernel's marks, mapped. */
+static __u64 *marks_open(int *fd, __u32 words)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_MMAPABLE);
+	void *m;
+
+	*fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "test_marks", sizeof(__u32), sizeof(__u64), words,
+			     &opts);
+	assert_true(*fd >= 0);
+	m = mmap(NULL, words * sizeof(__u64), PROT_READ | PROT_WRITE, MAP_SHARED, *fd, 0);
+	assert_true(m != MAP_FAILED);
+	return m;
+}
 
 static void maps_open(struct maps *m)
 {
@@ -71,7 +89,19 @@ static void maps_open(struct maps *m)
 				  sizeof(struct sg_flow), 256, NULL);
 	assert_true(m->stats >= 0);
 	assert_true(m->flows >= 0);
+	m->uid_marks = marks_open(&m->uid_marks_fd, SG_UID_MARK_WORDS + 1);
+	m->flow_marks = marks_open(&m->flow_marks_fd, SG_FLOW_MARK_WORDS);
 	m->now_ns = NOW_NS;
+}
+
+static void maps_close(struct maps *m)
+{
+	munmap(m->uid_marks, SG_UID_MARKS_SIZE);
+	munmap(m->flow_marks, SG_FLOW_MARKS_SIZE);
+	close(m->uid_marks_fd);
+	close(m->flow_marks_fd);
+	close(m->stats);
+	close(m->flows);
 }
 
 static struct sg_flow_key flow_key(__u32 uid, __u32 addr, __u16 port)
@@ -79,35 +109,44 @@ static struct sg_flow_key flow_key(__u32 uid, __u32 addr, __u16 port)
 	return (struct sg_flow_key){ .uid = uid, .port = port, .addr = { 0, 0, 0xffff, addr } };
 }
 
-/* A connect of uid to addr:port ago_s before now, counted as the kernel counts it. */
-static void connect_at(struct maps *m, __u32 uid, __u32 addr, __u16 port, __u64 ago_s)
+/* A connect counted for uid, ago_s before now (no flow: over its quota); its mark. */
+static void count_only(struct maps *m, __u32 uid, __u64 ago_s)
 {
-	struct sg_flow_key k = flow_key(uid, addr, port);
 	struct sg_uid_stats st = { .first_ns = NOW_NS - 7200 * SG_NS_PER_SEC };
-	struct sg_flow f = { .first_ns = m->now_ns };
-	__u64 at = m->now_ns - ago_s * SG_NS_PER_SEC;
 
-	bpf_map_lookup_elem(m->stats, &uid, &st);
+	if (bpf_map_lookup_elem(m->stats, &uid, &st))
+		((__u8 *)m->uid_marks)[SG_UID_MARK_MADE * 8] = 1;
 	st.attempts++;
 	st.allowed++;
-	st.last_ns = at;
-	if (bpf_map_lookup_elem(m->flows, &k, &f))
-		st.flows++;
-	f.attempts++;
-	f.last_ns = at;
+	st.last_ns = m->now_ns - ago_s * SG_NS_PER_SEC;
 	assert_int_equal(bpf_map_update_elem(m->stats, &uid, &st, BPF_ANY), 0);
-	assert_int_equal(bpf_map_update_elem(m->flows, &k, &f, BPF_ANY), 0);
+	((__u8 *)m->uid_marks)[uid & 0xffff] = 1;
 }
 
-/* A connect counted with no flow recorded: the UID over its quota of flows. */
-static void count_only(struct maps *m, __u32 uid)
+/* The same connect's flow to addr:port, as connect() counts it after the UID: its mark. */
+static void count_flow(struct maps *m, __u32 uid, __u32 addr, __u16 port, __u64 ago_s)
 {
+	struct sg_flow_key k = flow_key(uid, addr, port);
+	struct sg_flow f = { .first_ns = m->now_ns };
 	struct sg_uid_stats st;
 
-	assert_int_equal(bpf_map_lookup_elem(m->stats, &uid, &st), 0);
-	st.attempts++;
-	st.allowed++;
-	assert_int_equal(bpf_map_update_elem(m->stats, &uid, &st, BPF_ANY), 0);
+	if (bpf_map_lookup_elem(m->flows, &k, &f)) {
+		assert_int_equal(bpf_map_lookup_elem(m->stats, &uid, &st), 0);
+		st.flows++;
+		assert_int_equal(bpf_map_update_elem(m->stats, &uid, &st, BPF_ANY), 0);
+		((__u8 *)m->uid_marks)[uid & 0xffff] = 1;
+	}
+	f.attempts++;
+	f.last_ns = m->now_ns - ago_s * SG_NS_PER_SEC;
+	assert_int_equal(bpf_map_update_elem(m->flows, &k, &f, BPF_ANY), 0);
+	((__u8 *)m->flow_marks)[sg_flow_mark_slot(uid, k.addr)] = 1;
+}
+
+/* A connect of uid to addr:port ago_s before now, counted and marked as the kernel does. */
+static void connect_at(struct maps *m, __u32 uid, __u32 addr, __u16 port, __u64 ago_s)
+{
+	count_only(m, uid, ago_s);
+	count_flow(m, uid, addr, port, ago_s);
 }
 
 static const __u32 *destinations(const struct sg_senders *s, __u32 uid)
@@ -130,140 +169,26 @@ static void assert_windows(const struct sg_senders *s, __u32 uid, __u32 m1, __u3
 	assert_int_equal(d[SG_WIN_1H], h1);
 }
 
-/* A tick seconds after the last, after which whole reads of every flow were made, of flows. */
-static void tick(struct maps *m, struct sg_senders *s, struct sg_rates *r, __u64 seconds,
-		 __u64 whole, size_t flows)
+/*
+ * A tick seconds after the last, of two readers: s with the flows' marks
+ * (and the UIDs' when uid_marks), whole reading every entry of both maps;
+ * their rows the same, and each row's recent counts the rates' at the read.
+ */
+static void tick_both(struct maps *m, int uid_marks, struct sg_senders *s, struct sg_rates *r,
+		      struct sg_senders *whole, struct sg_rates *rw, __u64 seconds)
 {
 	size_t i;
 	int w;
 
 	m->now_ns += seconds * SG_NS_PER_SEC;
-	assert_int_equal(sg_senders_read_maps(s, r, m->stats, m->flows, NULL, m->now_ns), 0);
-	assert_int_equal(s->whole, whole);
-	assert_int_equal(s->n_dests, flows);
-	/* Every row's recent counts are the rates' at the read, moved or not. */
-	for (i = 0; i < s->n; i++)
-		for (w = SG_WIN_1M; w <= SG_WIN_10M; w++)
-			assert_int_equal(
-				s->rows[i].recent[w],
-				sg_rates_count(r, s->rows[i].uid, w, m->now_ns / SG_NS_PER_SEC));
-}
-
-/*
- * Reads after the first take only the flows of the UIDs whose counts moved;
- * every figure is what a read of every flow gives: a flow used again counts
- * anew, one idle slides out of its windows, a UID that stopped keeps its
- * counts, and a new flow, a UID made anew or flows removed (forget) make the
- * read whole.
- */
-static void test_read_moved(void **state)
-{
-	const __u32 a = UID_BASE + 1, b = UID_BASE + 2, c = UID_BASE + 3;
-	struct sg_rates *r = sg_rates_new();
-	struct sg_senders s = { 0 };
-	struct sg_flow_key gone = flow_key(b, 3, 25);
-	struct maps m;
-
-	assert_non_null(r);
-	maps_open(&m);
-	connect_at(&m, a, 1, 25, 300);	/* 5 min ago */
-	connect_at(&m, a, 1, 587, 30);	/* the same address */
-	connect_at(&m, a, 2, 25, 7200); /* in no window */
-	connect_at(&m, b, 3, 25, 30);
-	tick(&m, &s, r, 0, 1, 4);
-	assert_windows(&s, a, 1, 1, 1);
-	assert_windows(&s, b, 1, 1, 1);
-
-	/*
-	 * a sends to its old address again; b is quiet: its flow slides out of
-	 * the minute. Both new at the read before: their flows are looked up.
-	 */
-	connect_at(&m, a, 2, 25, 0);
-	tick(&m, &s, r, 40, 1, 4);
-	assert_int_equal(s.looked_up, 4);
-	assert_windows(&s, a, 1, 2, 2);
-	assert_windows(&s, b, 0, 1, 1);
-	assert_int_equal(s.rows[0].attempts, 4);
-	assert_int_equal(s.rows[0].recent[SG_WIN_1M], 1);
-	assert_int_equal(s.rows[1].recent[SG_WIN_10M], 0);
-
-	/* Nothing moves: a's flows are looked up again (moved at the tick before), b's not. */
-	tick(&m, &s, r, 30, 1, 4);
-	assert_int_equal(s.looked_up, 7);
-	assert_windows(&s, a, 0, 2, 2);
-	assert_windows(&s, b, 0, 1, 1);
-	tick(&m, &s, r, 1, 1, 4);
-	assert_int_equal(s.looked_up, 7);
-
-	/* A new flow of a's: read whole, as a new UID's. */
-	connect_at(&m, a, 4, 25, 0);
-	tick(&m, &s, r, 1, 2, 5);
-	assert_windows(&s, a, 1, 3, 3);
-	connect_at(&m, c, 5, 25, 0);
-	tick(&m, &s, r, 1, 3, 6);
-	assert_windows(&s, c, 1, 1, 1);
-
-	/*
-	 * A flow removed under a UID that moves (a connect counted, its flow over
-	 * the UID's quota): the lookup misses, the read is whole.
-	 */
-	connect_at(&m, b, 3, 25, 0);
-	tick(&m, &s, r, 1, 3, 6);
-	assert_int_equal(bpf_map_delete_elem(m.flows, &gone), 0);
-	count_only(&m, b);
-	tick(&m, &s, r, 1, 4, 5);
-	assert_windows(&s, b, 0, 0, 0);
-
-	/* Removed with no count moving (the sweep's): told by forget. */
-	gone = flow_key(a, 2, 25);
-	assert_int_equal(bpf_map_delete_elem(m.flows, &gone), 0);
-	tick(&m, &s, r, 1, 4, 5);
-	sg_senders_forget(&s);
-	tick(&m, &s, r, 1, 5, 4);
-	assert_windows(&s, a, 1, 2, 2);
-
-	close(m.stats);
-	close(m.flows);
-	sg_rates_free(r);
-	sg_senders_free(&s);
-}
-
-/* sg_uid_marks, as the kernel's: a real mmapable array, mapped. */
-static __u64 *marks_open(int *fd)
-{
-	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_MMAPABLE);
-	void *m;
-
-	*fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "test_uid_marks", sizeof(__u32), sizeof(__u64),
-			     SG_UID_MARK_WORDS + 1, &opts);
-	assert_true(*fd >= 0);
-	m = mmap(NULL, SG_UID_MARKS_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, *fd, 0);
-	assert_true(m != MAP_FAILED);
-	return m;
-}
-
-/* connect_at, and the marks the kernel sets after: the UID's byte, and an entry made. */
-static void connect_marked(struct maps *m, __u64 *marks, __u32 uid, __u32 addr)
-{
-	struct sg_uid_stats st;
-	int made = bpf_map_lookup_elem(m->stats, &uid, &st) != 0;
-
-	connect_at(m, uid, addr, 25, 0);
-	((__u8 *)marks)[uid & 0xffff] = 1;
-	if (made)
-		((__u8 *)marks)[SG_UID_MARK_MADE * 8] = 1;
-}
-
-/* A tick of both readers: s with the marks, whole reading every entry; their rows the same. */
-static void tick_both(struct maps *m, __u64 *marks, struct sg_senders *s, struct sg_rates *r,
-		      struct sg_senders *whole, struct sg_rates *rw)
-{
-	size_t i;
-
-	m->now_ns += SG_NS_PER_SEC;
-	assert_int_equal(sg_senders_read_maps(s, r, m->stats, m->flows, marks, m->now_ns), 0);
-	assert_int_equal(sg_senders_read_maps(whole, rw, m->stats, m->flows, NULL, m->now_ns), 0);
+	assert_int_equal(sg_senders_read_maps(s, r, m->stats, m->flows,
+					      uid_marks ? m->uid_marks : NULL, m->flow_marks,
+					      m->now_ns),
+			 0);
+	assert_int_equal(sg_senders_read_maps(whole, rw, m->stats, m->flows, NULL, NULL, m->now_ns),
+			 0);
 	assert_int_equal(s->n, whole->n);
+	assert_int_equal(s->n_dests, whole->n_dests);
 	for (i = 0; i < s->n; i++) {
 		assert_int_equal(s->rows[i].uid, whole->rows[i].uid);
 		assert_int_equal(s->rows[i].attempts, whole->rows[i].attempts);
@@ -274,7 +199,120 @@ static void tick_both(struct maps *m, __u64 *marks, struct sg_senders *s, struct
 				    sizeof(s->rows[i].recent));
 		assert_memory_equal(s->rows[i].destinations, whole->rows[i].destinations,
 				    sizeof(s->rows[i].destinations));
+		for (w = SG_WIN_1M; w <= SG_WIN_10M; w++)
+			assert_int_equal(
+				s->rows[i].recent[w],
+				sg_rates_count(r, s->rows[i].uid, w, m->now_ns / SG_NS_PER_SEC));
 	}
+}
+
+/* An address of uid's, from 100 on, whose flows share the mark of uid's flows to addr. */
+static __u32 same_mark(__u32 uid, __u32 addr)
+{
+	struct sg_flow_key k = flow_key(uid, addr, 25), x;
+	__u32 a;
+
+	for (a = 100; a < (1U << 24); a++) {
+		x = flow_key(uid, a, 25);
+		if (a != addr && sg_flow_mark_slot(uid, x.addr) == sg_flow_mark_slot(uid, k.addr))
+			return a;
+	}
+	fail_msg("no address shares the mark of %u's", addr);
+	return 0;
+}
+
+/*
+ * After the first read, the flows are looked up only where the kernel
+ * marked their address and the time of the mark puts it in a window its
+ * last read does not; every figure is what a read of every flow gives: an
+ * old address used again, an idle one sliding out of its windows, one that
+ * shares its mark with an address used, a flow counted after its UID's
+ * count was read (the tick after still looks), and a new flow, a new UID
+ * or the sweep's removal (forget) making the read whole.
+ */
+static void test_read_flow_marks(void **state)
+{
+	const __u32 a = UID_BASE + 1, b = UID_BASE + 2, c = UID_BASE + 3;
+	struct sg_rates *r = sg_rates_new(), *rw = sg_rates_new();
+	struct sg_senders s = { 0 }, whole = { 0 };
+	struct sg_flow_key gone = flow_key(a, 2, 25);
+	__u32 alias = same_mark(c, 5);
+	struct maps m;
+
+	assert_non_null(r);
+	assert_non_null(rw);
+	maps_open(&m);
+	connect_at(&m, a, 1, 25, 300);	/* 5 min ago */
+	connect_at(&m, a, 1, 587, 30);	/* the same address */
+	connect_at(&m, a, 2, 25, 7200); /* in no window */
+	connect_at(&m, b, 3, 25, 30);
+	connect_at(&m, c, 5, 25, 30);
+	connect_at(&m, c, alias, 25, 7200);
+	tick_both(&m, 0, &s, r, &whole, rw, 0);
+	assert_int_equal(s.whole, 1);
+	assert_windows(&s, a, 1, 1, 1);
+	assert_windows(&s, b, 1, 1, 1);
+	assert_windows(&s, c, 1, 1, 1);
+
+	/* a sends to its address of 2 h ago, in no window as read: its flow is looked up. b's
+	 * slides out of the minute, c's too, with no lookup. */
+	connect_at(&m, a, 2, 25, 0);
+	tick_both(&m, 0, &s, r, &whole, rw, 40);
+	assert_int_equal(s.looked_up, 1);
+	assert_windows(&s, a, 1, 2, 2);
+	assert_windows(&s, b, 0, 1, 1);
+	assert_windows(&s, c, 0, 1, 1);
+
+	/* a sends to address 1, out of the minute as read: both its ports are looked up. */
+	connect_at(&m, a, 1, 25, 0);
+	tick_both(&m, 0, &s, r, &whole, rw, 1);
+	assert_int_equal(s.looked_up, 3);
+	assert_windows(&s, a, 2, 2, 2);
+
+	/* Nothing sends: nothing looked up; a's addresses leave the minute on time. */
+	tick_both(&m, 0, &s, r, &whole, rw, 30);
+	tick_both(&m, 0, &s, r, &whole, rw, 30);
+	assert_int_equal(s.looked_up, 3);
+	assert_windows(&s, a, 0, 2, 2);
+
+	/* c sends to 5, in every window but the minute: 5 is looked up, and alias, which shares
+	 * its mark, is too and stays in no window. */
+	connect_at(&m, c, 5, 25, 0);
+	tick_both(&m, 0, &s, r, &whole, rw, 1);
+	assert_int_equal(s.looked_up, 5);
+	assert_windows(&s, c, 1, 1, 1);
+
+	/* b's count is read at one tick, its flow counted just after: the next tick looks. */
+	count_only(&m, b, 0);
+	tick_both(&m, 0, &s, r, &whole, rw, 1);
+	assert_int_equal(s.looked_up, 5);
+	count_flow(&m, b, 3, 25, 0);
+	tick_both(&m, 0, &s, r, &whole, rw, 1);
+	assert_int_equal(s.looked_up, 6);
+	assert_windows(&s, b, 1, 1, 1);
+	assert_int_equal(s.whole, 1);
+
+	/* A new flow of a's: read whole, as a new UID's. */
+	connect_at(&m, a, 4, 25, 0);
+	tick_both(&m, 0, &s, r, &whole, rw, 1);
+	assert_int_equal(s.whole, 2);
+	assert_windows(&s, a, 1, 3, 3);
+	connect_at(&m, UID_BASE + 4, 6, 25, 0);
+	tick_both(&m, 0, &s, r, &whole, rw, 1);
+	assert_int_equal(s.whole, 3);
+
+	/* Removed with no count moving (the sweep's): told by forget. */
+	assert_int_equal(bpf_map_delete_elem(m.flows, &gone), 0);
+	sg_senders_forget(&s);
+	tick_both(&m, 0, &s, r, &whole, rw, 1);
+	assert_int_equal(s.whole, 4);
+	assert_windows(&s, a, 1, 2, 2);
+
+	maps_close(&m);
+	sg_rates_free(r);
+	sg_rates_free(rw);
+	sg_senders_free(&s);
+	sg_senders_free(&whole);
 }
 
 /*
@@ -293,57 +331,51 @@ static void test_read_marked(void **state)
 	struct sg_senders s = { 0 }, whole = { 0 };
 	struct sg_uid_stats st = { .attempts = 3, .allowed = 3 };
 	struct maps m;
-	__u64 *marks;
-	int fd;
 
 	assert_non_null(r);
 	assert_non_null(rw);
 	maps_open(&m);
-	marks = marks_open(&fd);
-	connect_marked(&m, marks, a, 1);
-	connect_marked(&m, marks, alias, 2);
-	connect_marked(&m, marks, b, 3);
-	tick_both(&m, marks, &s, r, &whole, rw);
+	connect_at(&m, a, 1, 25, 0);
+	connect_at(&m, alias, 2, 25, 0);
+	connect_at(&m, b, 3, 25, 0);
+	tick_both(&m, 1, &s, r, &whole, rw, 1);
 	assert_int_equal(s.uids_looked_up, 0);
 
 	/* a's mark is alias's too: both are looked up. */
-	connect_marked(&m, marks, a, 1);
-	tick_both(&m, marks, &s, r, &whole, rw);
+	connect_at(&m, a, 1, 25, 0);
+	tick_both(&m, 1, &s, r, &whole, rw, 1);
 	assert_int_equal(s.uids_looked_up, 2);
-	connect_marked(&m, marks, alias, 4);
-	tick_both(&m, marks, &s, r, &whole, rw);
+	connect_at(&m, alias, 4, 25, 0);
+	tick_both(&m, 1, &s, r, &whole, rw, 1);
 	assert_int_equal(s.uids_looked_up, 4);
 
 	/* Nothing sends: nothing looked up, the windows slide all the same. */
-	tick_both(&m, marks, &s, r, &whole, rw);
-	tick_both(&m, marks, &s, r, &whole, rw);
+	tick_both(&m, 1, &s, r, &whole, rw, 1);
+	tick_both(&m, 1, &s, r, &whole, rw, 1);
 	assert_int_equal(s.uids_looked_up, 4);
 
 	/* b sends once between two ticks. */
-	connect_marked(&m, marks, b, 3);
-	tick_both(&m, marks, &s, r, &whole, rw);
+	connect_at(&m, b, 3, 25, 0);
+	tick_both(&m, 1, &s, r, &whole, rw, 1);
 	assert_int_equal(s.uids_looked_up, 5);
 	assert_int_equal(s.rows[2].attempts, 2);
 
 	/* late, new, shares a's bits while a sends: its entry made, the read is whole. */
-	connect_marked(&m, marks, a, 1);
-	connect_marked(&m, marks, late, 5);
-	tick_both(&m, marks, &s, r, &whole, rw);
+	connect_at(&m, a, 1, 25, 0);
+	connect_at(&m, late, 5, 25, 0);
+	tick_both(&m, 1, &s, r, &whole, rw, 1);
 	assert_int_equal(s.n, 4);
 	assert_int_equal(s.uids_looked_up, 5);
 
 	/* An entry whose UID is marked with no entry made told: no UID known has its bits. */
 	assert_int_equal(bpf_map_update_elem(m.stats, &stranger, &st, BPF_NOEXIST), 0);
-	((__u8 *)marks)[stranger & 0xffff] = 1;
-	tick_both(&m, marks, &s, r, &whole, rw);
+	((__u8 *)m.uid_marks)[stranger & 0xffff] = 1;
+	tick_both(&m, 1, &s, r, &whole, rw, 1);
 	assert_int_equal(s.n, 5);
-	tick_both(&m, marks, &s, r, &whole, rw);
+	tick_both(&m, 1, &s, r, &whole, rw, 1);
 	assert_int_equal(s.uids_looked_up, 5);
 
-	munmap(marks, SG_UID_MARKS_SIZE);
-	close(fd);
-	close(m.stats);
-	close(m.flows);
+	maps_close(&m);
 	sg_rates_free(r);
 	sg_rates_free(rw);
 	sg_senders_free(&s);
@@ -420,7 +452,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_destinations),
-		cmocka_unit_test(test_read_moved),
+		cmocka_unit_test(test_read_flow_marks),
 		cmocka_unit_test(test_read_marked),
 		cmocka_unit_test(test_top),
 	};

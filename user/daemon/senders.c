@@ -90,6 +90,7 @@ static int read_flow(const void *key, const void *value, void *ctx)
 	d = &s->dests[s->n_dests++];
 	memcpy(&d->key, key, sizeof(d->key));
 	d->latest_ns = ((const struct sg_flow *)value)->last_ns;
+	d->maybe_s = 0;
 	return 0;
 }
 
@@ -132,35 +133,88 @@ static int moved(const struct sg_senders *s, size_t i)
 }
 
 /*
- * The flows of the UIDs whose counts moved at this tick or the one before,
- * looked up again; -EAGAIN when there are more than a whole read costs or
- * one is gone: the caller reads them all.
+ * The addresses the kernel marked in sg_flow_marks (s->flow_marked) may
+ * have been sent to before now_s + 2: a mark taken at this read was set
+ * before it, which sg_senders_read() makes less than a second after now.
+ * Only those of rows that moved at this tick or the one before are looked
+ * at: the kernel marks a UID before its flow, and the flows' marks are taken
+ * first.
  */
-static int look_up_moved(struct sg_senders *s, int flows_fd)
+static void note_marked(struct sg_senders *s, __u64 now_s)
 {
-	size_t i, n = 0;
-	struct sg_dest_seen *d, *head;
-	struct sg_flow f;
+	const __u8 *marked = (const __u8 *)s->flow_marked;
+	struct sg_dest_seen *d;
+	size_t i;
 	__u32 j;
 
-	for (i = 0; i < s->n; i++)
-		n += moved(s, i) ? s->rows[i].n_flows : 0;
-	if (n > s->n_dests / 8 + LOOKUPS_MIN)
-		return -EAGAIN;
 	for (i = 0; i < s->n; i++) {
 		if (!moved(s, i))
 			continue;
 		for (j = s->rows[i].first_dest; j; j = d->next) {
 			d = &s->dests[j - 1];
-			if (bpf_map_lookup_elem(flows_fd, &d->key, &f))
-				return -EAGAIN;
-			s->looked_up++;
-			head = &s->dests[d->head];
-			if (f.last_ns > head->latest_ns)
-				head->latest_ns = f.last_ns;
+			if (d->head == j - 1 && marked[sg_flow_mark_slot(d->key.uid, d->key.addr)])
+				d->maybe_s = (__u32)(now_s + 2);
 		}
 	}
+}
+
+/* A connect since the read may put the address d heads in a window its latest read does not. */
+static int undecided(const struct sg_dest_seen *d, __u64 now_ns)
+{
+	__u64 ws;
+	int w;
+
+	if (!d->maybe_s)
+		return 0;
+	for (w = 0; w < SG_WINDOWS; w++) {
+		ws = (__u64)sg_window_seconds[w] * SG_NS_PER_SEC;
+		if (d->latest_ns + ws <= now_ns && (__u64)d->maybe_s * SG_NS_PER_SEC + ws > now_ns)
+			return 1;
+	}
 	return 0;
+}
+
+/* The flows of the address h heads looked up again: its latest as it is now. */
+static int look_up_address(struct sg_senders *s, int flows_fd, size_t h, size_t *budget)
+{
+	struct sg_dest_seen *d, *head = &s->dests[h];
+	struct sg_flow f;
+	__u64 latest = 0;
+	__u32 j;
+
+	for (j = s->rows[head->row].first_dest; j; j = d->next) {
+		d = &s->dests[j - 1];
+		if (d->head != h)
+			continue;
+		if (!*budget || bpf_map_lookup_elem(flows_fd, &d->key, &f))
+			return -EAGAIN;
+		(*budget)--;
+		s->looked_up++;
+		if (d != head)
+			d->latest_ns = f.last_ns;
+		if (f.last_ns > latest)
+			latest = f.last_ns;
+	}
+	head->latest_ns = latest;
+	head->maybe_s = 0;
+	return 0;
+}
+
+/*
+ * Every address whose place in a window a connect since the read may
+ * change, its flows looked up again; -EAGAIN when they are more than a
+ * whole read costs or one is gone: the caller reads them all.
+ */
+static int look_up_undecided(struct sg_senders *s, int flows_fd, __u64 now_ns)
+{
+	size_t i, budget = s->n_dests / 8 + LOOKUPS_MIN;
+	int err = 0;
+
+	for (i = 0; !err && i < s->n_dests; i++)
+		if (s->dests[i].head == i && s->dests[i].row != SG_NO_ROW &&
+		    undecided(&s->dests[i], now_ns))
+			err = look_up_address(s, flows_fd, i, &budget);
+	return err;
 }
 
 /* After a whole read: the rows whose counts moved since the tick before, or are new. */
@@ -197,17 +251,17 @@ static int read_whole(struct sg_senders *s, int flows_fd, __u64 now_ns)
 
 static void count_windows(struct sg_senders *s, __u64 now_ns);
 
-/* The kernel's marks into s->marked, each word swapped with 0. */
-static int take_marks(struct sg_senders *s, __u64 *marks)
+/* The kernel's marks (words of them) into *copy, each word swapped with 0. */
+static int take_marks(__u64 **copy, __u64 *marks, size_t words)
 {
 	size_t i;
 
-	if (!s->marked && !(s->marked = malloc(SG_UID_MARKS_SIZE)))
+	if (!*copy && !(*copy = malloc(words * sizeof(**copy))))
 		return -ENOMEM;
-	for (i = 0; i <= SG_UID_MARK_MADE; i++)
-		s->marked[i] = __atomic_load_n(&marks[i], __ATOMIC_RELAXED)
-				       ? __atomic_exchange_n(&marks[i], 0, __ATOMIC_ACQ_REL)
-				       : 0;
+	for (i = 0; i < words; i++)
+		(*copy)[i] = __atomic_load_n(&marks[i], __ATOMIC_RELAXED)
+				     ? __atomic_exchange_n(&marks[i], 0, __ATOMIC_ACQ_REL)
+				     : 0;
 	return 0;
 }
 
@@ -263,7 +317,7 @@ static int read_marked(struct sg_senders *s, int stats_fd)
  */
 static int read_uids(struct sg_senders *s, int stats_fd, __u64 *marks, int whole)
 {
-	int err = marks ? take_marks(s, marks) : 0;
+	int err = marks ? take_marks(&s->marked, marks, SG_UID_MARK_WORDS + 1) : 0;
 
 	if (err)
 		return err;
@@ -280,11 +334,16 @@ static int read_uids(struct sg_senders *s, int stats_fd, __u64 *marks, int whole
 }
 
 int sg_senders_read_maps(struct sg_senders *s, struct sg_rates *rates, int stats_fd, int flows_fd,
-			 __u64 *marks, __u64 now_ns)
+			 __u64 *marks, __u64 *flow_marks, __u64 now_ns)
 {
 	struct sg_uid_row *rows = s->prev;
 	size_t cap = s->cap_prev;
 	int err, whole;
+
+	/* Before the UIDs' marks: a flow's mark then always comes with its UID's or after it. */
+	err = flow_marks ? take_marks(&s->flow_marked, flow_marks, SG_FLOW_MARK_WORDS) : 0;
+	if (err)
+		return err;
 
 	/* This tick's rows go where the tick before the last's were. */
 	s->prev = s->rows;
@@ -302,7 +361,10 @@ int sg_senders_read_maps(struct sg_senders *s, struct sg_rates *rates, int stats
 		s->stale = 1;
 		return err;
 	}
-	if (whole || !same_flows(s) || look_up_moved(s, flows_fd))
+	if (whole || !flow_marks || !same_flows(s))
+		return read_whole(s, flows_fd, now_ns);
+	note_marked(s, now_ns / SG_NS_PER_SEC);
+	if (look_up_undecided(s, flows_fd, now_ns))
 		return read_whole(s, flows_fd, now_ns);
 	count_windows(s, now_ns);
 	return 0;
@@ -311,16 +373,24 @@ int sg_senders_read_maps(struct sg_senders *s, struct sg_rates *rates, int stats
 int sg_senders_read(struct sg_senders *s, struct sg_rates *rates, __u64 now_ns)
 {
 	int stats_fd = sg_pin_open(SG_MAP_UID_STATS), flows_fd = sg_pin_open(SG_MAP_FLOWS), err;
-	void *marks = NULL;
+	void *marks = NULL, *flow_marks = NULL;
 
 	err = stats_fd < 0 ? stats_fd : flows_fd < 0 ? flows_fd : 0;
-	/* Not pinned (programs of a version before it): every read is whole. */
+	/* Not pinned (programs of a version before them): every read is whole. */
 	if (!err)
 		err = sg_pin_mmap(SG_MAP_UID_MARKS, SG_UID_MARKS_SIZE, &marks);
 	if (!err)
-		err = sg_senders_read_maps(s, rates, stats_fd, flows_fd, marks, now_ns);
+		err = sg_pin_mmap(SG_MAP_FLOW_MARKS, SG_FLOW_MARKS_SIZE, &flow_marks);
+	/* A flow's mark says it was sent to before now + 1 s (note_marked): a late tick reads
+	 * whole. */
+	if (sg_boot_ns() - now_ns >= SG_NS_PER_SEC)
+		s->stale = 1;
+	if (!err)
+		err = sg_senders_read_maps(s, rates, stats_fd, flows_fd, marks, flow_marks, now_ns);
 	if (marks)
 		munmap(marks, SG_UID_MARKS_SIZE);
+	if (flow_marks)
+		munmap(flow_marks, SG_FLOW_MARKS_SIZE);
 	if (stats_fd >= 0)
 		close(stats_fd);
 	if (flows_fd >= 0)
@@ -591,5 +661,6 @@ void sg_senders_free(struct sg_senders *s)
 	free(s->slots);
 	free(s->row_slots);
 	free(s->marked);
+	free(s->flow_marked);
 	memset(s, 0, sizeof(*s));
 }

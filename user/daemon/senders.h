@@ -31,6 +31,7 @@ struct sg_uid_row { /* the 64-bit fields first, no padding between: 80 bytes, no
 struct sg_dest_seen {
 	struct sg_flow_key key;
 	__u64 latest_ns; /* at the address's first flow (head): the latest of its flows */
+	__u32 maybe_s;	 /* at the head: marked since, so maybe sent to before this second; 0 */
 	__u32 head;	 /* index in dests of the first flow of the same UID and address */
 	__u32 next;	 /* the UID's next flow, an index plus one; 0: none */
 	__u32 row;	 /* index in rows; SG_NO_ROW for a UID with no counts */
@@ -42,9 +43,10 @@ struct sg_dest_seen {
  * The flows are read whole only when what the kernel counts says they may
  * have changed in a way a lookup cannot see: a UID came or went, made a new
  * flow, or was made anew; or the sweep removed some, or the maps were
- * replaced (sg_senders_forget), or a minute went by. Else only the flows of
- * the UIDs whose counts moved, at this tick or the one before (a connect
- * counted between the two reads), are looked up again, when they are few.
+ * replaced (sg_senders_forget), or a minute went by. Else the addresses the
+ * kernel marked in sg_flow_marks are known to have been sent to since, by a
+ * time no later than the tick's: their flows are looked up again only when
+ * that time and the one read disagree on a window, when they are few.
  * sg_uid_stats likewise: only the UIDs the kernel marked in sg_uid_marks
  * since the last read are looked up, when they are few, no entry was made
  * and none removed (sg_senders_forget), and a minute has not gone by.
@@ -62,6 +64,7 @@ struct sg_senders {
 	__u64 ticks_cached;	/* reads since the last whole one */
 	__u64 whole, looked_up; /* reads of every flow, and flows looked up one by one, ever */
 	__u64 *marked;		/* the kernel's sg_uid_marks as the last read took them */
+	__u64 *flow_marked;	/* and its sg_flow_marks */
 	__u64 uids_looked_up;	/* UIDs looked up one by one for their marks, ever */
 };
 
@@ -70,10 +73,11 @@ int sg_senders_read(struct sg_senders *s, struct sg_rates *rates, __u64 now_ns);
 
 /*
  * The same from sg_uid_stats and sg_flows open as stats_fd and flows_fd,
- * and sg_uid_marks mapped at marks (NULL: sg_uid_stats is read whole).
+ * sg_uid_marks mapped at marks (NULL: sg_uid_stats is read whole) and
+ * sg_flow_marks at flow_marks (NULL: sg_flows is read whole).
  */
 int sg_senders_read_maps(struct sg_senders *s, struct sg_rates *rates, int stats_fd, int flows_fd,
-			 __u64 *marks, __u64 now_ns);
+			 __u64 *marks, __u64 *flow_marks, __u64 now_ns);
 
 /* Flows or UIDs were removed or the maps replaced: the next read takes every entry. */
 void sg_senders_forget(struct sg_senders *s);
