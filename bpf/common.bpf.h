@@ -173,17 +173,26 @@ static __always_inline void sg_count(void *map, __u32 idx)
 #define sg_error(kind) sg_count(&sg_errors, kind)
 
 /*
- * The port's entry when it carries flag (SG_PORT_OUTBOUND or
- * SG_PORT_INBOUND), else NULL. Most ports are nobody's: their bit says so
- * without the per-CPU hash lookup.
+ * Whether port carries flag (SG_PORT_OUTBOUND or SG_PORT_INBOUND): its bit
+ * in sg_port_bits, which every writer of sg_ports keeps with it (smtpguard.h),
+ * so that a caller with no use for the entry's counters needs no per-CPU
+ * hash lookup.
  */
+static __always_inline int sg_port_watched(__u16 port, __u32 flag)
+{
+	__u32 bit = sg_port_bit(port, flag), word = bit / 64;
+	__u64 *w = bpf_map_lookup_elem(&sg_port_bits, &word);
+
+	return w && ((*w >> (bit % 64)) & 1);
+}
+
+/* The port's entry when it carries flag, else NULL: most ports are nobody's, told by the bit. */
 static __always_inline struct sg_port *sg_port_lookup(__u16 port, __u32 flag)
 {
-	__u32 bit = sg_port_bit(port, flag), word = bit / 64, key = port;
-	__u64 *w = bpf_map_lookup_elem(&sg_port_bits, &word);
+	__u32 key = port;
 	struct sg_port *p;
 
-	if (w && !((*w >> (bit % 64)) & 1))
+	if (!sg_port_watched(port, flag))
 		return NULL;
 	p = bpf_map_lookup_elem(&sg_ports, &key);
 	return p && (p->flags & flag) ? p : NULL;

@@ -89,7 +89,7 @@ static __always_inline struct sg_sock_owner *sg_whose(struct bpf_sock_ops *skops
 	if (o)
 		return o;
 	port = bpf_ntohl(skops->remote_port);
-	if (!sg_port_lookup(port, SG_PORT_OUTBOUND))
+	if (!sg_port_watched(port, SG_PORT_OUTBOUND))
 		return NULL;
 	uid = sg_sock_uid(sk);
 	if (uid < 0)

@@ -69,9 +69,10 @@
 /*
  * sg_port_bits (array of __u64, mmapable): the ports sg_ports has
  * SG_PORT_OUTBOUND for, a bit each, then those it has SG_PORT_INBOUND for.
- * Asked first, inline: a port nobody watches costs no hash lookup. Set by
- * whoever sets sg_ports' flags (sg_port_set) and made again from sg_ports
- * when the programs are loaded.
+ * Asked first, inline: a port nobody watches costs no hash lookup, and
+ * sock_ops, which needs no counter, asks nothing else. Set by whoever sets
+ * sg_ports' flags (sg_port_set) or removes a port (sg_port_remove), and made
+ * again from sg_ports when the programs are loaded.
  */
 #define SG_PORT_BITS_WORDS (2 * 65536 / 64)
 

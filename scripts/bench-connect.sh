@@ -16,8 +16,12 @@
 # namespace over a veth pair (a reset back), each a ratio to its own
 # baseline with no hooks. Beside the rate, the sender's CPU time a connect
 # (user and system, its own packets' softirq work included) and its ratio,
-# which the load of other processes sways less. Numbers, not assertions:
-# the machine's load shows in them.
+# which the load of other processes sways less. Last, for each of none,
+# observe and throttle, one run under `perf record`: the share of the
+# sender's samples below the cgroup BPF dispatchers (the programs, the
+# helpers they call and the dispatch itself), and the CPU ratio that share
+# over none's gives, a figure of the hooks' own cost that other processes
+# hardly sway. Numbers, not assertions: the machine's load shows in them.
 #
 # Usage: scripts/bench-connect.sh [SECONDS [ROUNDS]]   (default 1 and 9)
 set -euo pipefail
@@ -93,20 +97,29 @@ done
 	echo '}'
 } | nl_in "sgc-$ID-nft10000" nft -f -
 
-run() # NAME DEST OUT: OUT.s gets connects a second, OUT.cpu the CPU time a connect (ns)
+# CONFIG [PREFIX...] DEST: the sender of CONFIG, in its namespace and cgroup, run under PREFIX.
+sender() # NAME [PREFIX...] DEST
 {
-	local cg=$CG_NONE uid=$SENDER out TIMEFORMAT='%3U %3S'
+	local name=$1 cg=$CG_NONE uid=$SENDER
 
-	case $1 in
+	shift
+	case $name in
 	observe) cg=$CG_SG ;;
 	throttle) cg=$CG_SG uid=$THROTTLED ;;
 	esac
+	# shellcheck disable=SC2016 # expanded by the inner sh
+	nl_in "sgc-$ID-$name" sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$cg" "${@:1:$#-1}" \
+		"$CONNECT" --uids "$uid:1" -n 200000 --seconds "$SECONDS_RUN" --timeout-ms 1000 \
+		"${!#}" 25
+}
+
+run() # NAME DEST OUT: OUT.s gets connects a second, OUT.cpu the CPU time a connect (ns)
+{
+	local out TIMEFORMAT='%3U %3S'
+
 	# The sender's user and system time (its children's: time waits for them), the softirq
 	# work of its own packets included: what the load of other processes shows least in.
-	# shellcheck disable=SC2016 # expanded by the inner sh
-	out=$({ time nl_in "sgc-$ID-$1" sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$cg" \
-		"$CONNECT" --uids "$uid:1" -n 200000 --seconds "$SECONDS_RUN" --timeout-ms 1000 \
-		"$2" 25 2>/dev/null; } 2>"$T/time")
+	out=$({ time sender "$1" "$2" 2>/dev/null; } 2>"$T/time")
 	# Every connect refused by the closed port: none by smtpguard or a rule.
 	[[ $out =~ ok=0\ eperm=0\ other=([0-9]+).*seconds=([0-9.]+) ]] ||
 		{ echo "bench-connect: $1: $out" >&2; return 1; }
@@ -124,6 +137,19 @@ for ((r = 0; r < ROUNDS; r++)); do
 	done
 done
 
+# The share (%) of the sender's CPU spent under the cgroup BPF hooks: perf's samples of it
+# below their dispatchers (the programs, the helpers they call, the dispatch). A share of
+# its own time, which the load of other processes sways much less than a rate.
+hooks_share() # NAME DEST
+{
+	local f=$T/perf.$1.${2//./_}
+
+	sender "$1" perf record -q -g -o "$f" -- "$2" >/dev/null 2>&1 || return 1
+	perf report -i "$f" --children --sort sym --stdio -g none 2>/dev/null |
+		awk '$NF ~ /^__cgroup_bpf_run_filter_sock_(addr|ops)$/ { s += $1 }
+		     END { printf "%.2f", s }'
+}
+
 median() { sort -g "$1" | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 rows() # SUFFIX NAME...: each NAME's medians against those of none
 {
@@ -140,3 +166,18 @@ printf 'connect() a second, %d s runs, median of %d interleaved\n\n' "$SECONDS_R
 printf '%-15s %12s %10s %12s %10s\n' hooks connects/s "vs none" "CPU ns/conn" "vs none"
 rows "" "${NAMES[@]}"
 rows -veth "${VETH[@]}"
+
+echo
+echo "the sender's CPU under the cgroup hooks (perf samples, one ${SECONDS_RUN} s run each):"
+printf '%-15s %10s %12s
+' hooks "share %" "CPU vs none"
+for dest in 127.0.0.1 "$MX"; do
+	sfx=; [ "$dest" = 127.0.0.1 ] || sfx=-veth
+	base=$(hooks_share none "$dest")
+	for c in none observe throttle; do
+		share=$base
+		[ "$c" = none ] || share=$(hooks_share "$c" "$dest")
+		awk -v c="$c$sfx" -v s="$share" -v b="$base" \
+			'BEGIN { printf "%-15s %10.2f %12.3f\n", c, s, 1 - (s - b) / 100 }'
+	done
+done

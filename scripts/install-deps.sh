@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages that building and testing smtpguard need.
 # Idempotent: when every package is present it only runs dpkg-query and exits.
-# With --bench, also those `make bench` alone needs (iptables, nftables).
+# With --bench, also those `make bench` alone needs (iptables, nftables, perf).
 set -euo pipefail
 
 packages=(
@@ -19,8 +19,8 @@ packages=(
 	qemu-system-x86 busybox-static cpio kmod xz-utils zstd
 	debhelper dpkg-dev fakeroot lintian bash-completion
 )
-# `make bench` only: the firewalls it compares smtpguard with (scripts/bench-connect.sh).
-[ "${1:-}" != --bench ] || packages+=(iptables nftables)
+# `make bench` only: the firewalls it compares smtpguard with, and perf for the hooks' share (scripts/bench-connect.sh).
+[ "${1:-}" != --bench ] || packages+=(iptables nftables linux-perf)
 
 # libsqlite3-0: the fleet tests' CrowdSec LAPI (scripts/fetch-crowdsec.sh unpacks
 # the crowdsec package, which is never installed: its post-install needs the internet).

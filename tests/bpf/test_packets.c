@@ -1144,8 +1144,8 @@ static __u64 tc_syns_to(__u16 port)
 
 /*
  * sg_port_bits decides before sg_ports: sg_port_set keeps both, a port
- * whose bit is clear is not watched whatever sg_ports says, and a rebuild
- * (at load) makes the bits sg_ports's again.
+ * whose bit is clear is not watched whatever sg_ports says, a rebuild (at
+ * load) makes the bits sg_ports's again, and sg_port_remove clears them.
  */
 static void test_port_bits(void **state)
 {
@@ -1168,6 +1168,13 @@ static void test_port_bits(void **state)
 	assert_int_equal(sg_port_bits_rebuild(), 0);
 	assert_int_equal(tc_syns_to(2526), 3);
 	assert_int_equal(tc_syns_to(25), 1); /* the defaults' bits, rebuilt too */
+
+	/* A port removed takes its bits with it: sock_ops asks its bit alone. */
+	assert_int_equal(sg_port_remove(fx.ports_fd, 2526), 0);
+	assert_int_equal(bpf_map_lookup_elem(fx.port_bits_fd, &word, &v), 0);
+	assert_int_equal((v >> (bit % 64)) & 1, 0);
+	assert_int_equal(tc_syns_to(2526), 0);
+	assert_int_equal(sg_port_remove(fx.ports_fd, 2526), 0);
 }
 
 static int group_setup(void **state)

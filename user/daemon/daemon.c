@@ -131,8 +131,7 @@ static int apply_ports(const struct sg_config *c)
 		return f.fd;
 	err = sg_map_for_each(f.fd, fix_port, &f);
 	for (i = 0; !err && i < f.n_unlisted; i++)
-		if (bpf_map_delete_elem(f.fd, &f.unlisted[i]) && errno != ENOENT)
-			err = -errno;
+		err = sg_port_remove(f.fd, f.unlisted[i]);
 	for (i = 0; !err && i < c->ports.n_outbound; i++)
 		err = add_port(f.fd, c, c->ports.outbound[i]);
 	for (i = 0; !err && i < c->ports.n_inbound; i++)

@@ -137,6 +137,13 @@ cleanup:
 	return err;
 }
 
+int sg_port_remove(int fd, __u32 port)
+{
+	if (bpf_map_delete_elem(fd, &port) && errno != ENOENT)
+		return -errno;
+	return port < 65536 ? port_bits_set(port, 0) : 0;
+}
+
 void sg_port_sum(const void *percpu, struct sg_port *out)
 {
 	const size_t first = offsetof(struct sg_port, connects) / sizeof(__u64);

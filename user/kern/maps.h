@@ -13,6 +13,8 @@ int sg_percpu_sum(int fd, const void *key, size_t value_size, size_t off, __u64 
 
 /* sg_ports: set a port's flags on every CPU, keeping its counters, and its sg_port_bits. */
 int sg_port_set(int fd, __u32 port, __u32 flags);
+/* sg_ports: remove a port (none is no error), and clear its sg_port_bits. */
+int sg_port_remove(int fd, __u32 port);
 
 /* sg_port_bits made again from sg_ports, as the programs are loaded and before they run. */
 int sg_port_bits_rebuild(void);
