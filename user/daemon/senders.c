@@ -132,29 +132,6 @@ static int moved(const struct sg_senders *s, size_t i)
 	return s->rows[i].changed || s->prev[i].changed;
 }
 
-/*
- * The addresses the kernel marked in sg_flow_marks (s->flow_marked) may
- * have been sent to before now_s + 2: a mark taken at this read was set
- * before it, which sg_senders_read() makes less than a second after now.
- * Only those of rows that moved at this tick or the one before are looked
- * at: the kernel marks a UID before its flow, and the flows' marks are taken
- * first. In the order of dests, which a row's list is not: a tick of 60,000
- * flows walks them in cache order.
- */
-static void note_marked(struct sg_senders *s, __u64 now_s)
-{
-	const __u8 *marked = (const __u8 *)s->flow_marked;
-	struct sg_dest_seen *d;
-	size_t i;
-
-	for (i = 0; i < s->n_dests; i++) {
-		d = &s->dests[i];
-		if (d->head == i && d->row != SG_NO_ROW && moved(s, d->row) &&
-		    marked[sg_flow_mark_slot(d->key.uid, d->key.addr)])
-			d->maybe_s = (__u32)(now_s + 2);
-	}
-}
-
 /* A connect since the read may put the address d heads in a window its latest read does not. */
 static int undecided(const struct sg_dest_seen *d, __u64 now_ns)
 {
@@ -198,19 +175,33 @@ static int look_up_address(struct sg_senders *s, int flows_fd, size_t h, size_t 
 }
 
 /*
- * Every address whose place in a window a connect since the read may
- * change, its flows looked up again; -EAGAIN when they are more than a
- * whole read costs or one is gone: the caller reads them all.
+ * The addresses the kernel marked in sg_flow_marks (s->flow_marked) may
+ * have been sent to before now + 2 s: a mark taken at this read was set
+ * before it, which sg_senders_read() makes less than a second after now.
+ * Only those of rows that moved at this tick or the one before are looked
+ * at: the kernel marks a UID before its flow, and the flows' marks are taken
+ * first. Then every address whose place in a window that may change has
+ * its flows looked up again. One pass in the order of dests, which a row's
+ * list is not: a tick of 60,000 flows walks them in cache order. -EAGAIN
+ * when the lookups are more than a whole read costs or one is gone: the
+ * caller reads them all.
  */
-static int look_up_undecided(struct sg_senders *s, int flows_fd, __u64 now_ns)
+static int look_up_marked(struct sg_senders *s, int flows_fd, __u64 now_ns)
 {
+	const __u8 *marked = (const __u8 *)s->flow_marked;
 	size_t i, budget = s->n_dests / 8 + LOOKUPS_MIN;
+	struct sg_dest_seen *d;
 	int err = 0;
 
-	for (i = 0; !err && i < s->n_dests; i++)
-		if (s->dests[i].head == i && s->dests[i].row != SG_NO_ROW &&
-		    undecided(&s->dests[i], now_ns))
+	for (i = 0; !err && i < s->n_dests; i++) {
+		d = &s->dests[i];
+		if (d->head != i || d->row == SG_NO_ROW)
+			continue;
+		if (moved(s, d->row) && marked[sg_flow_mark_slot(d->key.uid, d->key.addr)])
+			d->maybe_s = (__u32)(now_ns / SG_NS_PER_SEC + 2);
+		if (undecided(d, now_ns))
 			err = look_up_address(s, flows_fd, i, &budget);
+	}
 	return err;
 }
 
@@ -360,8 +351,7 @@ int sg_senders_read_maps(struct sg_senders *s, struct sg_rates *rates, int stats
 	}
 	if (whole || !flow_marks || !same_flows(s))
 		return read_whole(s, flows_fd, now_ns);
-	note_marked(s, now_ns / SG_NS_PER_SEC);
-	if (look_up_undecided(s, flows_fd, now_ns))
+	if (look_up_marked(s, flows_fd, now_ns))
 		return read_whole(s, flows_fd, now_ns);
 	count_windows(s, now_ns);
 	return 0;
