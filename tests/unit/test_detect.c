@@ -881,6 +881,63 @@ static void test_ten_thousand(void **state)
 	assert_int_equal(n, 10000 - 6);
 }
 
+/*
+ * Rule states only for principals whose rule has held: of 10,000 observed,
+ * the 100 over the destinations limit get their own; the rest share one all
+ * zero, each principal a 128-byte chunk of heap (with its 7 states, 336).
+ */
+static void test_rule_states_when_held(void **state)
+{
+	struct env *e = *state;
+	struct sg_alert_change out[SG_RULES];
+	struct sg_observation o = { 0 };
+	const struct sg_principal *p, *quiet = NULL;
+	size_t heap = 0;
+	char id[32];
+	int i, r;
+
+	for (i = 0; i < 10000; i++) {
+		snprintf(id, sizeof(id), "uid:%d", 100000 + i);
+		o.total = o.last_1m = 1;
+		o.destinations_10m = i % 100 ? 50 : 51;
+		assert_int_equal(sg_detect_observe(e->d, id, &o, &defaults, T0, out),
+				 i % 100 ? 0 : 1);
+	}
+	assert_int_equal(sg_detect_raised(e->d, SG_RULE_DESTINATIONS), 100);
+	for (i = 0; i < 10000; i++) {
+		snprintf(id, sizeof(id), "uid:%d", 100000 + i);
+		p = get(e, id);
+		if (i % 100) {
+			heap += malloc_usable_size((void *)p);
+			quiet = quiet ? quiet : p;
+			assert_ptr_equal(p->rules, quiet->rules);
+			for (r = 0; r < SG_RULES; r++)
+				assert_int_equal(p->rules[r].active || p->rules[r].raised ||
+							 p->rules[r].since ||
+							 p->rules[r].last_true ||
+							 p->rules[r].value || p->rules[r].limit,
+						 0);
+			continue;
+		}
+		assert_ptr_not_equal(p->rules, quiet ? quiet->rules : NULL);
+		for (r = 0; r < SG_RULES; r++)
+			assert_int_equal(p->rules[r].active, r == SG_RULE_DESTINATIONS);
+		assert_int_equal(p->rules[SG_RULE_DESTINATIONS].raised, 1);
+		assert_int_equal(p->rules[SG_RULE_DESTINATIONS].since, T0);
+		assert_exactly(p->rules[SG_RULE_DESTINATIONS].value, 51);
+		assert_exactly(p->rules[SG_RULE_DESTINATIONS].limit, 50);
+	}
+	/* At most 120 usable bytes of a 128-byte chunk each; a page of slack for chunks reused. */
+	assert_in_range(heap, 9900 * sizeof(*p), 9900 * 120 + 4096);
+	/* Each its own: uid:100000 clears 60 s after its last hold, uid:100100 holds on. */
+	o.destinations_10m = 50;
+	assert_int_equal(sg_detect_observe(e->d, "uid:100000", &o, &defaults, T0 + 60, out), 1);
+	assert_false(out[0].raised);
+	assert_false(get(e, "uid:100000")->rules[SG_RULE_DESTINATIONS].active);
+	assert_int_equal(get(e, "uid:100000")->rules[SG_RULE_DESTINATIONS].raised, 1);
+	assert_true(get(e, "uid:100100")->rules[SG_RULE_DESTINATIONS].active);
+}
+
 /* One observation of id at now, straight to the detector; returns how many changes. */
 static int observe_once(struct env *e, const char *id, const struct sg_observation *o,
 			const struct sg_thresholds *t, time_t now, struct sg_alert_change *out)
@@ -1168,6 +1225,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_nothing_and_off, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_each_active, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ten_thousand, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rule_states_when_held, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_new_after_pause, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prune, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kept_same_as_looked_up, setup, teardown),

@@ -44,6 +44,7 @@ static void test_containing(void **state)
 		{ "alert-only override", BIT(SG_RULE_CLIENT_IPS), 0, 0, SG_EXEMPT_ALERT_ONLY, -1 },
 	};
 	static struct sg_mail_principal p;
+	struct sg_rule_state rules[SG_RULES];
 	struct sg_principal dp;
 	struct sg_config c;
 	size_t i;
@@ -58,8 +59,10 @@ static void test_containing(void **state)
 	c.actions[SG_RULE_CLIENT_IPS] = (struct sg_response){ .kind = SG_ACT_BLOCK };
 	for (i = 0; i < N(cases); i++) {
 		memset(&dp, 0, sizeof(dp));
+		memset(rules, 0, sizeof(rules));
 		for (r = 0; r < SG_RULES; r++)
-			dp.rules[r].active = !!(cases[i].active & BIT(r));
+			rules[r].active = !!(cases[i].active & BIT(r));
+		dp.rules = rules;
 		p.contained = cases[i].contained;
 		p.released_until = cases[i].released_until;
 		got = sg_mailguard_containing(&p, &dp, &c, cases[i].ex, T0);

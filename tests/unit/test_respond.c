@@ -193,7 +193,8 @@ static void test_dry_run_told(void **state)
 {
 	char dir[] = "/tmp/test_respond.XXXXXX", line[8192];
 	struct sg_audit_cfg audit = { 0 };
-	struct sg_principal p = { .id = "uid:1001", .expected = -1 };
+	static const struct sg_rule_state rules[SG_RULES];
+	struct sg_principal p = { .id = "uid:1001", .expected = -1, .rules = rules };
 	struct sg_evidence ev = { .uid = PLAIN, .user = "", .p = &p, .rule = SG_RULE_NEW_SENDER };
 	int would = 0, alert = 0;
 	FILE *f;

@@ -16,12 +16,20 @@ struct slot {
 	struct sg_principal *p;
 };
 
+/* The rule states of a principal none of whose rules has held. */
+static const struct sg_rule_state no_rules[SG_RULES];
+
 struct sg_detector {
 	struct sg_baselines *store;
 	struct sg_htab *t; /* of struct slot, deleted from by sg_detect_prune */
 	size_t n_active;   /* principals with a rule active: sg_detect_each_active's stop */
 	__u64 forgotten;   /* principals freed: see sg_detect_forgotten */
 	__u64 raised[SG_RULES];
+	/*
+	 * SG_RULES states for the next principal whose rule first holds, set
+	 * aside before its observation changes anything: no ENOMEM halfway.
+	 */
+	struct sg_rule_state *spare;
 };
 
 struct sg_detector *sg_detector_new(struct sg_baselines *store)
@@ -39,6 +47,13 @@ struct sg_detector *sg_detector_new(struct sg_baselines *store)
 	return d;
 }
 
+static void principal_free(struct sg_principal *p)
+{
+	if (p->rules != no_rules)
+		free((void *)p->rules);
+	free(p);
+}
+
 void sg_detector_free(struct sg_detector *d)
 {
 	struct slot *e;
@@ -47,8 +62,9 @@ void sg_detector_free(struct sg_detector *d)
 	if (!d)
 		return;
 	while ((e = sg_htab_next(d->t, &pos)))
-		free(e->p);
+		principal_free(e->p);
 	sg_htab_free(d->t);
+	free(d->spare);
 	free(d);
 }
 
@@ -72,6 +88,7 @@ static struct sg_principal *principal(struct sg_detector *d, const char *id, tim
 	}
 	p->id = p->baseline->principal;
 	p->expected = -1;
+	p->rules = no_rules;
 	e->id = p->id;
 	e->p = p;
 	return p;
@@ -165,6 +182,17 @@ static int any_active(const struct sg_principal *p)
 	return 0;
 }
 
+/* The principal's rule states to write: its own, the spare the first time. */
+static struct sg_rule_state *own_rules(struct sg_detector *d, struct sg_principal *p)
+{
+	if (p->rules == no_rules) {
+		p->rules = d->spare;
+		d->spare = NULL;
+	}
+	/* Only the shared no_rules are const. */
+	return (struct sg_rule_state *)p->rules;
+}
+
 int sg_detect_observe(struct sg_detector *d, const char *id, const struct sg_observation *o,
 		      const struct sg_thresholds *t, time_t now, struct sg_alert_change *out)
 {
@@ -194,6 +222,8 @@ static int observe(struct sg_detector *d, struct sg_principal **kept, const char
 	*kept = p;
 	if (!p)
 		return seen ? -ENOMEM : 0;
+	if (p->rules == no_rules && !d->spare && !(d->spare = calloc(SG_RULES, sizeof(*d->spare))))
+		return -ENOMEM;
 	was_active = any_active(p);
 	if (!known && o->first_seen > 0 && o->first_seen < now)
 		p->baseline->first_seen = o->first_seen;
@@ -205,8 +235,8 @@ static int observe(struct sg_detector *d, struct sg_principal **kept, const char
 	sg_baseline_add(p->baseline, delta, now);
 	refresh(p, now);
 	for (r = 0; r < SG_RULES; r++) {
-		rs = &p->rules[r];
 		if (holds(p, r, o, t, now, &value, &limit)) {
+			rs = own_rules(d, p) + r;
 			rs->value = value;
 			rs->limit = limit;
 			rs->last_true = now;
@@ -217,8 +247,8 @@ static int observe(struct sg_detector *d, struct sg_principal **kept, const char
 				d->raised[r]++;
 				out[n++] = (struct sg_alert_change){ r, 1, value, limit };
 			}
-		} else if (rs->active && now - rs->last_true >= SG_ALERT_CLEAR_S) {
-			rs->active = 0;
+		} else if (p->rules[r].active && now - p->rules[r].last_true >= SG_ALERT_CLEAR_S) {
+			own_rules(d, p)[r].active = 0;
 			out[n++] = (struct sg_alert_change){ r, 0, value, limit };
 		}
 	}
@@ -292,7 +322,7 @@ static void forget(struct sg_detector *d, struct sg_baseline *b)
 
 	if (p) {
 		sg_htab_delete(d->t, b->principal);
-		free(p);
+		principal_free(p);
 		d->forgotten++;
 	}
 	sg_baselines_remove(d->store, b->principal);

@@ -24,21 +24,24 @@ const __u32 sg_window_seconds[SG_WINDOWS] = {
 #define SLOTS 60
 
 /*
- * What a UID's last hour looks like; freed when the hour has been idle. A
- * second's count is kept in 16 bits until one needs more (65,536
- * connections in a second): the history is then made wide, for good. 384
- * bytes of heap a sending UID where 32 bits throughout took 496.
+ * What a UID's last hour looks like; freed when the hour has been idle. The
+ * counts are kept in 16 bits until one needs more (65,536 connections in a
+ * minute): the history is then made wide, for good. A second's count is
+ * part of its minute's, so a minute that fits has seconds that fit. 256
+ * bytes of heap a sending UID where 32-bit minutes took 384.
  */
 struct history {
-	__u32 min[SLOTS]; /* the count of minute m in min[m % 60] */
-	int wide;	  /* the seconds are in sec32 */
-	union {		  /* the count of second t in sec[t % 60] */
-		__u16 sec16[SLOTS];
-		__u32 sec32[SLOTS]; /* 2^32 connections in one second do not happen */
+	int wide; /* the counts are in w */
+	/* [MINS][m % 60]: the count of minute m; [SECS][t % 60]: of second t. */
+	union {
+		__u16 n[2][SLOTS];
+		__u32 w[2][SLOTS]; /* 2^32 connections in one second do not happen */
 	};
 };
 
-#define NARROW_SIZE (offsetof(struct history, sec16) + sizeof(__u16) * SLOTS)
+enum { MINS, SECS };
+
+#define NARROW_SIZE (offsetof(struct history, n) + sizeof(((struct history *)0)->n))
 
 /*
  * Kept for every UID ever seen, so a UID idle for a day is not mistaken for
@@ -89,31 +92,33 @@ void sg_rates_free(struct sg_rates *r)
 	free(r);
 }
 
-static __u32 sec_at(const struct history *h, __u64 t)
+/* The count of minute (MINS) or second (SECS) i. */
+static __u32 at(const struct history *h, int k, __u64 i)
 {
-	return h->wide ? h->sec32[t % SLOTS] : h->sec16[t % SLOTS];
+	return h->wide ? h->w[k][i % SLOTS] : h->n[k][i % SLOTS];
 }
 
-static void sec_set(struct history *h, __u64 t, __u32 v)
+static void set(struct history *h, int k, __u64 i, __u32 v)
 {
 	if (h->wide)
-		h->sec32[t % SLOTS] = v;
+		h->w[k][i % SLOTS] = v;
 	else
-		h->sec16[t % SLOTS] = (__u16)v;
+		h->n[k][i % SLOTS] = (__u16)v;
 }
 
-/* The seconds in 32 bits from now on. */
+/* The counts in 32 bits from now on. */
 static int widen(struct uid_rate *e)
 {
 	struct history *h = realloc(e->h, sizeof(*h));
-	__u16 narrow[SLOTS];
-	int i;
+	__u16 narrow[2][SLOTS];
+	int k, i;
 
 	if (!h)
 		return -ENOMEM;
-	memcpy(narrow, h->sec16, sizeof(narrow));
-	for (i = 0; i < SLOTS; i++)
-		h->sec32[i] = narrow[i];
+	memcpy(narrow, h->n, sizeof(narrow));
+	for (k = MINS; k <= SECS; k++)
+		for (i = 0; i < SLOTS; i++)
+			h->w[k][i] = narrow[k][i];
 	h->wide = 1;
 	e->h = h;
 	return 0;
@@ -127,9 +132,9 @@ static void advance(struct uid_rate *e, __u64 now)
 	if (now <= last)
 		return;
 	for (t = last + 1; t <= now && t <= last + SLOTS; t++)
-		sec_set(e->h, t, 0);
+		set(e->h, SECS, t, 0);
 	for (t = e->last_s / 60 + 1; t <= now / 60 && t <= e->last_s / 60 + SLOTS; t++)
-		e->h->min[t % SLOTS] = 0;
+		set(e->h, MINS, t, 0);
 	e->last_s = now;
 }
 
@@ -145,6 +150,15 @@ static __u32 second_share(__u64 delta, __u64 t, __u64 from, __u64 span)
 	return (__u32)(share(delta, t - from, span) - share(delta, t - from - 1, span));
 }
 
+/* Of delta counted evenly over the seconds (from, now], those in minute m. */
+static __u32 minute_share(__u64 delta, __u64 m, __u64 from, __u64 now)
+{
+	__u64 lo = m * 60 > from + 1 ? m * 60 - 1 : from;
+	__u64 hi = m * 60 + 59 < now ? m * 60 + 59 : now;
+
+	return (__u32)(share(delta, hi - from, now - from) - share(delta, lo - from, now - from));
+}
+
 /*
  * delta connections made in the seconds (from, now]: spread evenly over
  * them, since nothing tells when within them each was made. A tick apart,
@@ -153,7 +167,7 @@ static __u32 second_share(__u64 delta, __u64 t, __u64 from, __u64 span)
  */
 static int add(struct uid_rate *e, __u64 delta, __u64 from, __u64 now)
 {
-	__u64 span, t, first, m, lo, hi;
+	__u64 span, t, first, m, first_m;
 	int err;
 
 	if (!e->h) {
@@ -167,28 +181,24 @@ static int add(struct uid_rate *e, __u64 delta, __u64 from, __u64 now)
 		from = now - 1;
 	span = now - from;
 	first = now > from + SLOTS ? now - SLOTS + 1 : from + 1;
+	/* The minutes the history holds that (from, now] falls in. */
+	first_m = now / 60 >= SLOTS && from / 60 <= now / 60 - SLOTS ? now / 60 - SLOTS + 1
+								     : from / 60;
 	/*
-	 * Made wide before a second's count would pass 16 bits: nothing is half
-	 * added. A second's share is at most delta: most samples need no share.
+	 * Made wide before a minute's count would pass 16 bits: nothing is half
+	 * added. A minute's share is at most delta: most samples need no share.
 	 */
-	for (t = first; t <= now && !e->h->wide; t++)
-		if ((__u64)sec_at(e->h, t) + delta > UINT16_MAX &&
-		    (__u64)sec_at(e->h, t) + second_share(delta, t, from, span) > UINT16_MAX) {
+	for (m = first_m; m <= now / 60 && !e->h->wide; m++)
+		if ((__u64)at(e->h, MINS, m) + delta > UINT16_MAX &&
+		    (__u64)at(e->h, MINS, m) + minute_share(delta, m, from, now) > UINT16_MAX) {
 			err = widen(e);
 			if (err)
 				return err;
 		}
 	for (t = first; t <= now; t++)
-		sec_set(e->h, t, sec_at(e->h, t) + second_share(delta, t, from, span));
-	/* The minutes the history holds: what of (from, now] falls in each. */
-	for (m = now / 60 >= SLOTS && from / 60 <= now / 60 - SLOTS ? now / 60 - SLOTS + 1
-								    : from / 60;
-	     m <= now / 60; m++) {
-		lo = m * 60 > from + 1 ? m * 60 - 1 : from;
-		hi = m * 60 + 59 < now ? m * 60 + 59 : now;
-		e->h->min[m % SLOTS] +=
-			(__u32)(share(delta, hi - from, span) - share(delta, lo - from, span));
-	}
+		set(e->h, SECS, t, at(e->h, SECS, t) + second_share(delta, t, from, span));
+	for (m = first_m; m <= now / 60; m++)
+		set(e->h, MINS, m, at(e->h, MINS, m) + minute_share(delta, m, from, now));
 	e->active_s = now;
 	return 0;
 }
@@ -266,7 +276,7 @@ static __u64 count(const struct uid_rate *e, enum sg_window w, __u64 now_s)
 			from = e->last_s - (SLOTS - 1);
 		to = e->last_s < now_s ? e->last_s : now_s;
 		for (t = from; t <= to; t++)
-			sum += sec_at(e->h, t);
+			sum += at(e->h, SECS, t);
 		return sum;
 	}
 	from = now_s / 60 >= window_minutes[w] - 1 ? now_s / 60 - (window_minutes[w] - 1) : 0;
@@ -274,7 +284,7 @@ static __u64 count(const struct uid_rate *e, enum sg_window w, __u64 now_s)
 		from = e->last_s / 60 - (SLOTS - 1);
 	to = e->last_s / 60 < now_s / 60 ? e->last_s / 60 : now_s / 60;
 	for (t = from; t <= to; t++)
-		sum += e->h->min[t % SLOTS];
+		sum += at(e->h, MINS, t);
 	return sum;
 }
 
