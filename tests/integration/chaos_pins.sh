@@ -125,6 +125,11 @@ test_chaos_detach_attach()
 	expect_connects "$USER_B" "ok=20 eperm=5 other=0" -n 25 "$NET4" 25
 	nl_wait_until 30 grep -q "new sender uid $(id -u "$USER_B") ($USER_B" "$T/daemon.log" ||
 		fail "no event read for $USER_B after the repair"
+	expect_metric "smtpguard_sender_connections_total{$(sender "$USER_B")}" 25
+	# Told by the new maps' marks within a tick or two, not by the whole read of a minute
+	# later: the daemon left the old maps' handles for the new ones'.
+	expect_connects "$USER_B" "ok=0 eperm=3 other=0" -n 3 "$NET4" 25
+	expect_metric "smtpguard_sender_connections_total{$(sender "$USER_B")}" 28
 }
 
 # The watched cgroup removed and made again: /healthz says so while it is

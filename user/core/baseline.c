@@ -245,11 +245,16 @@ void sg_baselines_roll(struct sg_baselines *s, time_t now)
 
 double sg_baseline_per_min(const struct sg_baseline *b, time_t now)
 {
-	int w = sg_hour_of_week(now), n = 0;
+	return sg_baseline_per_min_in(b, sg_hour_of_week(now));
+}
+
+double sg_baseline_per_min_in(const struct sg_baseline *b, int how)
+{
+	int w, n = 0;
 	double sum = 0;
 
-	if (sg_baseline_learned(b, w))
-		return b->per_min[w];
+	if (sg_baseline_learned(b, how))
+		return b->per_min[how];
 	/* Every UID, every tick: eight hours with nothing learned are one test. */
 	for (w = 0; w < SG_HOURS_PER_WEEK; w++) {
 		if (!b->learned[w / 8]) {

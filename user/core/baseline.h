@@ -77,6 +77,8 @@ int sg_hour_of_week(time_t t);
  * learned yet.
  */
 double sg_baseline_per_min(const struct sg_baseline *b, time_t now);
+/* The same for how, the hour of the week (sg_hour_of_week) the caller worked out. */
+double sg_baseline_per_min_in(const struct sg_baseline *b, int how);
 
 /*
  * Writes the store to path (path.tmp, fsync, rename). err gets "PATH: why"

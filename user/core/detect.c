@@ -30,6 +30,9 @@ struct sg_detector {
 	 * aside before its observation changes anything: no ENOMEM halfway.
 	 */
 	struct sg_rule_state *spare;
+	/* The hour of the week of how_at: a tick's principals share one conversion. */
+	time_t how_at;
+	int how; /* -1: none yet */
 };
 
 struct sg_detector *sg_detector_new(struct sg_baselines *store)
@@ -39,6 +42,7 @@ struct sg_detector *sg_detector_new(struct sg_baselines *store)
 	if (!d)
 		return NULL;
 	d->store = store;
+	d->how = -1;
 	d->t = sg_htab_new(SG_HTAB_STRING_REF, SG_PRINCIPAL_MAX, sizeof(struct slot), 128, 0);
 	if (!d->t) {
 		free(d);
@@ -94,10 +98,19 @@ static struct sg_principal *principal(struct sg_detector *d, const char *id, tim
 	return p;
 }
 
-/* What the baseline says at now: the expected rate, and whether the principal is new. */
-static void refresh(struct sg_principal *p, time_t now)
+static int hour_of_week(struct sg_detector *d, time_t now)
 {
-	p->expected = sg_baseline_per_min(p->baseline, now);
+	if (d->how < 0 || d->how_at != now) {
+		d->how = sg_hour_of_week(now);
+		d->how_at = now;
+	}
+	return d->how;
+}
+
+/* What the baseline says at now: the expected rate, and whether the principal is new. */
+static void refresh(struct sg_detector *d, struct sg_principal *p, time_t now)
+{
+	p->expected = sg_baseline_per_min_in(p->baseline, hour_of_week(d, now));
 	p->is_new =
 		p->baseline->first_seen && now - p->baseline->first_seen < SG_NEW_SENDER_WINDOW_S;
 }
@@ -113,7 +126,7 @@ int sg_detect_known(struct sg_detector *d, const char *id, __u64 total, time_t n
 	if (fresh)
 		p->baseline->first_seen = 0;
 	p->obs.total = total;
-	refresh(p, now);
+	refresh(d, p, now);
 	return 0;
 }
 
@@ -233,7 +246,7 @@ static int observe(struct sg_detector *d, struct sg_principal **kept, const char
 	if (delta || o->bounces_in_1h)
 		p->baseline->last_seen = now;
 	sg_baseline_add(p->baseline, delta, now);
-	refresh(p, now);
+	refresh(d, p, now);
 	for (r = 0; r < SG_RULES; r++) {
 		if (holds(p, r, o, t, now, &value, &limit)) {
 			rs = own_rules(d, p) + r;

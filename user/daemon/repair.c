@@ -93,7 +93,7 @@ static int reopen_maps(struct daemon *d)
 	int err = sg_daemon_open_ring(d);
 
 	sg_respond_reopen(d->guard.resp);
-	sg_senders_forget(&d->senders);
+	sg_senders_reopen(&d->senders);
 	d->swept_entries = -1;
 	sg_daemon_policy_reopen(d);
 	if (d->ex)

@@ -357,36 +357,70 @@ int sg_senders_read_maps(struct sg_senders *s, struct sg_rates *rates, int stats
 	return 0;
 }
 
+/* The handles open_maps() took, those it could: each closed or unmapped. */
+static void drop_maps(struct sg_senders *s)
+{
+	if (s->uid_marks)
+		munmap(s->uid_marks, SG_UID_MARKS_SIZE);
+	if (s->flow_marks)
+		munmap(s->flow_marks, SG_FLOW_MARKS_SIZE);
+	if (s->stats_fd >= 0)
+		close(s->stats_fd);
+	if (s->flows_fd >= 0)
+		close(s->flows_fd);
+	s->uid_marks = s->flow_marks = NULL;
+	s->maps_open = 0;
+}
+
+/*
+ * The pinned maps, opened and mapped at a read and kept until
+ * sg_senders_reopen(): a tick opens and maps nothing. A mark map not pinned
+ * (programs of a version before it) stays NULL: its map is read whole.
+ */
+static int open_maps(struct sg_senders *s)
+{
+	int err;
+
+	if (s->maps_open)
+		return 0;
+	s->stats_fd = sg_pin_open(SG_MAP_UID_STATS);
+	s->flows_fd = sg_pin_open(SG_MAP_FLOWS);
+	s->uid_marks = s->flow_marks = NULL;
+	err = s->stats_fd < 0 ? s->stats_fd : s->flows_fd < 0 ? s->flows_fd : 0;
+	if (!err)
+		err = sg_pin_mmap(SG_MAP_UID_MARKS, SG_UID_MARKS_SIZE, (void **)&s->uid_marks);
+	if (!err)
+		err = sg_pin_mmap(SG_MAP_FLOW_MARKS, SG_FLOW_MARKS_SIZE, (void **)&s->flow_marks);
+	if (err)
+		drop_maps(s);
+	else
+		s->maps_open = 1;
+	return err;
+}
+
 int sg_senders_read(struct sg_senders *s, struct sg_rates *rates, __u64 now_ns)
 {
-	int stats_fd = sg_pin_open(SG_MAP_UID_STATS), flows_fd = sg_pin_open(SG_MAP_FLOWS), err;
-	void *marks = NULL, *flow_marks = NULL;
+	int err = open_maps(s);
 
-	err = stats_fd < 0 ? stats_fd : flows_fd < 0 ? flows_fd : 0;
-	/* Not pinned (programs of a version before them): every read is whole. */
-	if (!err)
-		err = sg_pin_mmap(SG_MAP_UID_MARKS, SG_UID_MARKS_SIZE, &marks);
-	if (!err)
-		err = sg_pin_mmap(SG_MAP_FLOW_MARKS, SG_FLOW_MARKS_SIZE, &flow_marks);
-	/* A flow's mark says it was sent to before now + 1 s (note_marked): a late tick reads
+	/* A flow's mark says it was sent to before now + 1 s (look_up_marked): a late tick reads
 	 * whole. */
 	if (sg_boot_ns() - now_ns >= SG_NS_PER_SEC)
 		s->stale = 1;
 	if (!err)
-		err = sg_senders_read_maps(s, rates, stats_fd, flows_fd, marks, flow_marks, now_ns);
-	if (marks)
-		munmap(marks, SG_UID_MARKS_SIZE);
-	if (flow_marks)
-		munmap(flow_marks, SG_FLOW_MARKS_SIZE);
-	if (stats_fd >= 0)
-		close(stats_fd);
-	if (flows_fd >= 0)
-		close(flows_fd);
+		err = sg_senders_read_maps(s, rates, s->stats_fd, s->flows_fd, s->uid_marks,
+					   s->flow_marks, now_ns);
 	return err;
 }
 
 void sg_senders_forget(struct sg_senders *s)
 {
+	s->stale = 1;
+}
+
+void sg_senders_reopen(struct sg_senders *s)
+{
+	if (s->maps_open)
+		drop_maps(s);
 	s->stale = 1;
 }
 
@@ -649,5 +683,6 @@ void sg_senders_free(struct sg_senders *s)
 	free(s->row_slots);
 	free(s->marked);
 	free(s->flow_marked);
+	sg_senders_reopen(s);
 	memset(s, 0, sizeof(*s));
 }

@@ -43,7 +43,7 @@ struct sg_dest_seen {
  * The flows are read whole only when what the kernel counts says they may
  * have changed in a way a lookup cannot see: a UID came or went, made a new
  * flow, or was made anew; or the sweep removed some, or the maps were
- * replaced (sg_senders_forget), or a minute went by. Else the addresses the
+ * replaced (sg_senders_reopen), or a minute went by. Else the addresses the
  * kernel marked in sg_flow_marks are known to have been sent to since, by a
  * time no later than the tick's: their flows are looked up again only when
  * that time and the one read disagree on a window, when they are few.
@@ -66,6 +66,9 @@ struct sg_senders {
 	__u64 *marked;		/* the kernel's sg_uid_marks as the last read took them */
 	__u64 *flow_marked;	/* and its sg_flow_marks */
 	__u64 uids_looked_up;	/* UIDs looked up one by one for their marks, ever */
+	/* The pinned maps, kept open (and the marks mapped) from one read to the next. */
+	int maps_open, stats_fd, flows_fd;
+	__u64 *uid_marks, *flow_marks;
 };
 
 /* Read the maps at now_ns; rates gets each UID's count. */
@@ -79,8 +82,11 @@ int sg_senders_read(struct sg_senders *s, struct sg_rates *rates, __u64 now_ns);
 int sg_senders_read_maps(struct sg_senders *s, struct sg_rates *rates, int stats_fd, int flows_fd,
 			 __u64 *marks, __u64 *flow_marks, __u64 now_ns);
 
-/* Flows or UIDs were removed or the maps replaced: the next read takes every entry. */
+/* Flows or UIDs were removed: the next read takes every entry. */
 void sg_senders_forget(struct sg_senders *s);
+
+/* The maps were replaced: the next read opens the pinned ones and takes every entry. */
+void sg_senders_reopen(struct sg_senders *s);
 
 /*
  * From s->dests (their keys and latest_ns) and s->rows, the distinct
