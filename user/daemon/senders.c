@@ -177,7 +177,8 @@ static int look_up_address(struct sg_senders *s, int flows_fd, size_t h, size_t 
 /*
  * The addresses the kernel marked in sg_flow_marks (s->flow_marked) may
  * have been sent to before now + 2 s: a mark taken at this read was set
- * before it, which sg_senders_read() makes less than a second after now.
+ * before it, and when that was a second or more after now sg_senders_read()
+ * reads the next tick whole.
  * Only those of rows that moved at this tick or the one before are looked
  * at: the kernel marks a UID before its flow, and the flows' marks are taken
  * first. Then every address whose place in a window that may change has
@@ -368,12 +369,15 @@ int sg_senders_read(struct sg_senders *s, struct sg_rates *rates, __u64 now_ns)
 		err = sg_pin_mmap(SG_MAP_UID_MARKS, SG_UID_MARKS_SIZE, &marks);
 	if (!err)
 		err = sg_pin_mmap(SG_MAP_FLOW_MARKS, SG_FLOW_MARKS_SIZE, &flow_marks);
-	/* A flow's mark says it was sent to before now + 1 s (note_marked): a late tick reads
-	 * whole. */
-	if (sg_boot_ns() - now_ns >= SG_NS_PER_SEC)
-		s->stale = 1;
 	if (!err)
 		err = sg_senders_read_maps(s, rates, stats_fd, flows_fd, marks, flow_marks, now_ns);
+	/*
+	 * The flows' marks were taken before this clock: taken a second or more after now, one may
+	 * be of a connect after the bound look_up_marked keeps, so the next read is whole. This
+	 * one is exact all the same: it looked up every marked address out of a window at now.
+	 */
+	if (sg_boot_ns() - now_ns >= SG_NS_PER_SEC)
+		s->stale = 1;
 	if (marks)
 		munmap(marks, SG_UID_MARKS_SIZE);
 	if (flow_marks)
