@@ -45,7 +45,7 @@ struct sg_dest_seen {
  * flow, or was made anew; or the sweep removed some, or the maps were
  * replaced (sg_senders_forget), or a minute went by. Else the addresses the
  * kernel marked in sg_flow_marks are known to have been sent to since, by a
- * time no later than the tick's: their flows are looked up again only when
+ * second after the tick's at the latest: their flows are looked up again only when
  * that time and the one read disagree on a window, when they are few.
  * sg_uid_stats likewise: only the UIDs the kernel marked in sg_uid_marks
  * since the last read are looked up, when they are few, no entry was made
