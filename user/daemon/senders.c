@@ -333,6 +333,7 @@ int sg_senders_read_maps(struct sg_senders *s, struct sg_rates *rates, int stats
 	err = flow_marks ? take_marks(&s->flow_marked, flow_marks, SG_FLOW_MARK_WORDS) : 0;
 	if (err)
 		return err;
+	s->flow_marks_ns = sg_boot_ns();
 
 	/* This tick's rows go where the tick before the last's were. */
 	s->prev = s->rows;
@@ -372,11 +373,11 @@ int sg_senders_read(struct sg_senders *s, struct sg_rates *rates, __u64 now_ns)
 	if (!err)
 		err = sg_senders_read_maps(s, rates, stats_fd, flows_fd, marks, flow_marks, now_ns);
 	/*
-	 * The flows' marks were taken before this clock: taken a second or more after now, one may
-	 * be of a connect after the bound look_up_marked keeps, so the next read is whole. This
-	 * one is exact all the same: it looked up every marked address out of a window at now.
+	 * Marks taken a second or more after now may be of connects after the bound look_up_marked
+	 * keeps: the next read is whole. This one is exact all the same: it looked up every marked
+	 * address out of a window at now.
 	 */
-	if (sg_boot_ns() - now_ns >= SG_NS_PER_SEC)
+	if (!err && flow_marks && s->flow_marks_ns - now_ns >= SG_NS_PER_SEC)
 		s->stale = 1;
 	if (marks)
 		munmap(marks, SG_UID_MARKS_SIZE);

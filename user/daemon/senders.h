@@ -65,6 +65,7 @@ struct sg_senders {
 	__u64 whole, looked_up; /* reads of every flow, and flows looked up one by one, ever */
 	__u64 *marked;		/* the kernel's sg_uid_marks as the last read took them */
 	__u64 *flow_marked;	/* and its sg_flow_marks */
+	__u64 flow_marks_ns;	/* when it took them (sg_boot_ns) */
 	__u64 uids_looked_up;	/* UIDs looked up one by one for their marks, ever */
 };
 
