@@ -258,11 +258,14 @@ static __always_inline void sg_count_flow(__u32 uid, const __u32 addr[4], __u16 
 		f = sg_uid_insert(&sg_flows, &key, &zero, uid, 0, &how);
 	if (!f)
 		return;
-	/* Fetching, so that arm64 orders the UID's mark before the flow's (see sg_add_mark_uid). */
+	/*
+	 * The time before the fetching add, which arm64 orders before the flow's mark along with
+	 * the UID's (see sg_add_mark_uid): a daemon that takes the mark reads this time or a later.
+	 */
+	f->last_ns = now;
 	made = __sync_fetch_and_add(&f->attempts, 1) + 1;
 	if (verdict == SG_VERDICT_DENY)
 		__sync_fetch_and_add(&f->denied, 1);
-	f->last_ns = now;
 	if (made)
 		sg_mark_in(&sg_flow_marks, sg_flow_mark_slot(uid, addr));
 }

@@ -40,7 +40,7 @@ OTHERS=3000000000 # the firewalls' UIDs: none of them the sender's
 for x in "$SG" "$CONNECT" "$FILL"; do
 	[ -x "$x" ] || { echo "bench-connect: $x missing (make bench builds it)" >&2; exit 1; }
 done
-nl_need iptables-restore nft
+nl_need iptables-restore nft perf
 nl_id ID
 T=$(mktemp -d /tmp/sgc-"$ID".XXXXXX)
 CG_NONE=$(nl_cgroup2_root)/sgc-$ID-none
@@ -144,7 +144,8 @@ hooks_share() # NAME DEST
 {
 	local f=$T/perf.$1.${2//./_}
 
-	sender "$1" perf record -q -g -o "$f" -- "$2" >/dev/null 2>&1 || return 1
+	sender "$1" perf record -q -g -o "$f" -- "$2" >/dev/null 2>&1 ||
+		{ echo "bench-connect: perf record of $1 to $2 failed" >&2; return 1; }
 	perf report -i "$f" --children --sort sym --stdio -g none 2>/dev/null |
 		awk '$NF ~ /^__cgroup_bpf_run_filter_sock_(addr|ops)$/ { s += $1 }
 		     END { printf "%.2f", s }'
@@ -169,15 +170,15 @@ rows -veth "${VETH[@]}"
 
 echo
 echo "the sender's CPU under the cgroup hooks (perf samples, one ${SECONDS_RUN} s run each):"
-printf '%-15s %10s %12s
-' hooks "share %" "CPU vs none"
+printf '%-15s %10s %12s\n' hooks "share %" "CPU vs none"
 for dest in 127.0.0.1 "$MX"; do
 	sfx=; [ "$dest" = 127.0.0.1 ] || sfx=-veth
 	base=$(hooks_share none "$dest")
 	for c in none observe throttle; do
 		share=$base
 		[ "$c" = none ] || share=$(hooks_share "$c" "$dest")
+		# The rest of a connect's CPU is the same: none's CPU over c's is (100 - s) / (100 - b).
 		awk -v c="$c$sfx" -v s="$share" -v b="$base" \
-			'BEGIN { printf "%-15s %10.2f %12.3f\n", c, s, 1 - (s - b) / 100 }'
+			'BEGIN { printf "%-15s %10.2f %12.3f\n", c, s, (100 - s) / (100 - b) }'
 	done
 done

@@ -886,6 +886,40 @@ static void test_ten_thousand(void **state)
  * the 100 over the destinations limit get their own; the rest share one all
  * zero, each principal a 128-byte chunk of heap (with its 7 states, 336).
  */
+/* Set: the next calloc of a principal's rule states fails, as when memory runs out. */
+static int fail_rule_states;
+
+void *__libc_calloc(size_t n, size_t size);
+
+void *calloc(size_t n, size_t size)
+{
+	if (fail_rule_states && n == SG_RULES && size == sizeof(struct sg_rule_state)) {
+		fail_rule_states = 0;
+		errno = ENOMEM;
+		return NULL;
+	}
+	return __libc_calloc(n, size);
+}
+
+/*
+ * No memory for the rule states a rule would take: nothing is made, and
+ * the next observation makes the principal with the kernel's first_seen.
+ */
+static void test_rule_states_no_memory(void **state)
+{
+	struct env *e = *state;
+	struct sg_alert_change out[SG_RULES];
+	struct sg_observation o = { .total = 10, .last_1m = 10, .first_seen = T0 - 30 };
+
+	fail_rule_states = 1;
+	assert_int_equal(sg_detect_observe(e->d, "uid:3001", &o, &defaults, T0, out), -ENOMEM);
+	assert_int_equal(fail_rule_states, 0);
+	assert_null(sg_baselines_get(e->store, "uid:3001", 0, T0));
+	assert_int_equal(sg_detect_observe(e->d, "uid:3001", &o, &defaults, T0 + 1, out), 0);
+	assert_int_equal(get(e, "uid:3001")->baseline->first_seen, T0 - 30);
+	assert_int_equal(get(e, "uid:3001")->obs.total, 10);
+}
+
 static void test_rule_states_when_held(void **state)
 {
 	struct env *e = *state;
@@ -1226,6 +1260,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_each_active, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ten_thousand, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rule_states_when_held, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rule_states_no_memory, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_new_after_pause, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prune, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kept_same_as_looked_up, setup, teardown),

@@ -107,6 +107,40 @@ static void test_second_past_16_bits(void **state)
 	sg_rates_free(r);
 }
 
+/* Set: the next realloc fails, as when memory runs out, then they succeed again. */
+static int fail_realloc;
+
+void *__libc_realloc(void *p, size_t n);
+
+void *realloc(void *p, size_t n)
+{
+	if (fail_realloc) {
+		fail_realloc = 0;
+		errno = ENOMEM;
+		return NULL;
+	}
+	return __libc_realloc(p, n);
+}
+
+/* The history cannot be made wide: nothing of the sample is counted, and the next one counts it. */
+static void test_widen_fails_whole(void **state)
+{
+	struct sg_rates *r = new_rates(13, 0);
+
+	assert_int_equal(sg_rates_sample(r, 13, 7, T0 + 1), 0);
+	fail_realloc = 1;
+	assert_int_equal(sg_rates_sample(r, 13, 7 + 65535, T0 + 2), -ENOMEM);
+	assert_int_equal(fail_realloc, 0);
+	assert_int_equal(sg_rates_count(r, 13, SG_WIN_1M, T0 + 2), 7);
+	assert_int_equal(sg_rates_count(r, 13, SG_WIN_1H, T0 + 2), 7);
+	/* 65,536 since T0 + 1: half in each second of (T0 + 1, T0 + 3]. */
+	assert_int_equal(sg_rates_sample(r, 13, 7 + 65536, T0 + 3), 0);
+	assert_int_equal(sg_rates_count(r, 13, SG_WIN_1M, T0 + 3), 7 + 65536);
+	assert_int_equal(sg_rates_count(r, 13, SG_WIN_1H, T0 + 3), 7 + 65536);
+	assert_int_equal(sg_rates_count(r, 13, SG_WIN_1M, T0 + 62), 32768);
+	sg_rates_free(r);
+}
+
 /*
  * A minute's count past 16 bits while no second's is: the history is made
  * wide, every window exact; then a pause spread over minutes that each pass it.
@@ -270,6 +304,7 @@ int main(void)
 		cmocka_unit_test(test_last_seconds_of_32_bits),
 		cmocka_unit_test(test_second_past_16_bits),
 		cmocka_unit_test(test_minute_past_16_bits),
+		cmocka_unit_test(test_widen_fails_whole),
 		cmocka_unit_test(test_long_windows_slide_by_the_minute),
 		cmocka_unit_test(test_counter_reset_and_expiry),
 		cmocka_unit_test(test_pause_is_spread),

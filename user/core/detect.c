@@ -223,20 +223,21 @@ static int observe(struct sg_detector *d, struct sg_principal **kept, const char
 	/* A principal has its baseline in the store: one lookup a tick for those already met. */
 	const struct slot *e = *kept ? NULL : sg_htab_find(d->t, id);
 	int known = *kept || e || sg_baselines_get(d->store, id, 0, now) != NULL;
-	struct sg_principal *p = *kept		 ? *kept
-				 : e		 ? e->p
-				 : known || seen ? principal(d, id, now)
-						 : NULL;
+	struct sg_principal *p = *kept ? *kept : e ? e->p : NULL;
 	struct sg_rule_state *rs;
 	double value, limit;
 	__u64 delta;
 	int r, n = 0, was_active;
 
+	/* Before a principal is made: one made and not observed would lose its first_seen. */
+	if ((p ? p->rules == no_rules : known || seen) && !d->spare &&
+	    !(d->spare = calloc(SG_RULES, sizeof(*d->spare))))
+		return -ENOMEM;
+	if (!p && (known || seen))
+		p = principal(d, id, now);
 	*kept = p;
 	if (!p)
 		return seen ? -ENOMEM : 0;
-	if (p->rules == no_rules && !d->spare && !(d->spare = calloc(SG_RULES, sizeof(*d->spare))))
-		return -ENOMEM;
 	was_active = any_active(p);
 	if (!known && o->first_seen > 0 && o->first_seen < now)
 		p->baseline->first_seen = o->first_seen;

@@ -239,7 +239,13 @@ static int sample(struct sg_rates *r, __u32 uid, __u64 total, __u64 since_s, __u
 	/* The kernel's first count of the UID: nothing was counted before it. */
 	if (since_s && since_s - 1 > from)
 		from = since_s - 1;
-	return delta ? add(e, delta, from, now_s) : 0;
+	ret = delta ? add(e, delta, from, now_s) : 0;
+	/* Not added (ENOMEM): the next sample adds it, spread from the same second. */
+	if (ret) {
+		e->total = total - delta;
+		e->sampled_s = from;
+	}
+	return ret;
 }
 
 int sg_rates_sample_since(struct sg_rates *r, __u32 uid, __u64 total, __u64 since_s, __u64 now_s)

@@ -177,7 +177,8 @@ static int look_up_address(struct sg_senders *s, int flows_fd, size_t h, size_t 
 /*
  * The addresses the kernel marked in sg_flow_marks (s->flow_marked) may
  * have been sent to before now + 2 s: a mark taken at this read was set
- * before it, which sg_senders_read() makes less than a second after now.
+ * before it, and when that was a second or more after now sg_senders_read()
+ * reads the next tick whole.
  * Only those of rows that moved at this tick or the one before are looked
  * at: the kernel marks a UID before its flow, and the flows' marks are taken
  * first. Then every address whose place in a window that may change has
@@ -332,6 +333,7 @@ int sg_senders_read_maps(struct sg_senders *s, struct sg_rates *rates, int stats
 	err = flow_marks ? take_marks(&s->flow_marked, flow_marks, SG_FLOW_MARK_WORDS) : 0;
 	if (err)
 		return err;
+	s->flow_marks_ns = sg_boot_ns();
 
 	/* This tick's rows go where the tick before the last's were. */
 	s->prev = s->rows;
@@ -402,13 +404,16 @@ int sg_senders_read(struct sg_senders *s, struct sg_rates *rates, __u64 now_ns)
 {
 	int err = open_maps(s);
 
-	/* A flow's mark says it was sent to before now + 1 s (look_up_marked): a late tick reads
-	 * whole. */
-	if (sg_boot_ns() - now_ns >= SG_NS_PER_SEC)
-		s->stale = 1;
 	if (!err)
 		err = sg_senders_read_maps(s, rates, s->stats_fd, s->flows_fd, s->uid_marks,
 					   s->flow_marks, now_ns);
+	/*
+	 * Marks taken a second or more after now may be of connects after the bound look_up_marked
+	 * keeps: the next read is whole. This one is exact all the same: it looked up every marked
+	 * address out of a window at now.
+	 */
+	if (!err && s->flow_marks && s->flow_marks_ns - now_ns >= SG_NS_PER_SEC)
+		s->stale = 1;
 	return err;
 }
 

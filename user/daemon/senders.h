@@ -45,7 +45,7 @@ struct sg_dest_seen {
  * flow, or was made anew; or the sweep removed some, or the maps were
  * replaced (sg_senders_reopen), or a minute went by. Else the addresses the
  * kernel marked in sg_flow_marks are known to have been sent to since, by a
- * time no later than the tick's: their flows are looked up again only when
+ * second after the tick's at the latest: their flows are looked up again only when
  * that time and the one read disagree on a window, when they are few.
  * sg_uid_stats likewise: only the UIDs the kernel marked in sg_uid_marks
  * since the last read are looked up, when they are few, no entry was made
@@ -65,6 +65,7 @@ struct sg_senders {
 	__u64 whole, looked_up; /* reads of every flow, and flows looked up one by one, ever */
 	__u64 *marked;		/* the kernel's sg_uid_marks as the last read took them */
 	__u64 *flow_marked;	/* and its sg_flow_marks */
+	__u64 flow_marks_ns;	/* when it took them (sg_boot_ns) */
 	__u64 uids_looked_up;	/* UIDs looked up one by one for their marks, ever */
 	/* The pinned maps, kept open (and the marks mapped) from one read to the next. */
 	int maps_open, stats_fd, flows_fd;
