@@ -20,7 +20,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 UIDS=${1:-10000}
 FLOWS=${2:-6}
 SCRAPES=50
-CPU_SECONDS=10
+CPU_SECONDS=60 # the period of its work: a whole read of the maps a minute, a sweep each 10 s
 nl_id ID
 NS=sgb-$ID
 VETH=sgb${ID}a
