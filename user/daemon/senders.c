@@ -121,7 +121,6 @@ static int same_flows(struct sg_senders *s)
 		    row->flows != old->flows)
 			return 0;
 		row->first_dest = old->first_dest;
-		row->n_flows = old->n_flows;
 		row->changed = row->attempts != old->attempts || row->denied != old->denied;
 	}
 	return 1;
@@ -164,8 +163,6 @@ static int look_up_address(struct sg_senders *s, int flows_fd, size_t h, size_t 
 			return -EAGAIN;
 		(*budget)--;
 		s->looked_up++;
-		if (d != head)
-			d->latest_ns = f.last_ns;
 		if (f.last_ns > latest)
 			latest = f.last_ns;
 	}
@@ -542,10 +539,8 @@ static int link_rows(struct sg_senders *s)
 
 	if (err)
 		return err;
-	for (i = 0; i < s->n; i++) {
+	for (i = 0; i < s->n; i++)
 		s->rows[i].first_dest = 0;
-		s->rows[i].n_flows = 0;
-	}
 	for (i = 0; i < s->n_dests; i++) {
 		d = &s->dests[i];
 		d->row = row_of(s, d->key.uid);
@@ -554,7 +549,6 @@ static int link_rows(struct sg_senders *s)
 			continue;
 		d->next = s->rows[d->row].first_dest;
 		s->rows[d->row].first_dest = i + 1;
-		s->rows[d->row].n_flows++;
 	}
 	return 0;
 }

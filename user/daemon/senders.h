@@ -14,7 +14,7 @@
 #include "smtpguard.h"
 #include "core/rates.h"
 
-struct sg_uid_row { /* the 64-bit fields first, no padding between: 80 bytes, not 88 */
+struct sg_uid_row { /* the 64-bit fields first, no padding between: 72 bytes, not 80 */
 	__u64 attempts;
 	__u64 denied;
 	__u64 first_ns;		      /* the kernel's first count of the UID (CLOCK_BOOTTIME) */
@@ -23,7 +23,6 @@ struct sg_uid_row { /* the 64-bit fields first, no padding between: 80 bytes, no
 	__u32 uid;
 	__u32 destinations[SG_WINDOWS];
 	__u32 first_dest; /* its flows: an index in dests plus one, then each one's next */
-	__u32 n_flows;	  /* in that list */
 	int changed;	  /* its counts moved since the tick before */
 };
 
