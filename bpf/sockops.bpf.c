@@ -38,25 +38,10 @@ struct {
 } sg_local_conns SEC(".maps");
 
 /*
- * A local connection's caller, kept from TCP_CONNECT_CB, which runs in the
- * connect()'s task, to its establishment, which mostly runs in softirq
- * where no caller is current: its record is made then, so a connection
- * refused or never answered (as is every one to a closed port) costs no
- * record. A slot is its socket's, by cookie, until it is established or
- * closed; a connection whose slot another handshake holds is recorded at
- * once, as every one was before. The lock keeps two handshakes from
- * mixing their callers in one slot.
+ * See smtpguard.h. Its record is made only at its establishment, so a
+ * connection refused or never answered (as every one to a closed port is)
+ * costs none; one whose slot another handshake holds is recorded at once.
  */
-struct sg_local_stash {
-	struct bpf_spin_lock lock;
-	__u32 pid;
-	__u64 cookie; /* the socket's (never 0), or 0: free */
-	__u64 at_ns;
-	char comm[16];
-};
-
-#define SG_LOCAL_STASH_BITS 10
-
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1 << SG_LOCAL_STASH_BITS);
@@ -101,7 +86,8 @@ static __always_inline struct sg_sock_owner *sg_whose(struct bpf_sock_ops *skops
 
 /*
  * What the connect hooks would have stored, from the caller: at
- * TCP_CONNECT_CB, sock_ops runs in the connect()'s own task.
+ * TCP_CONNECT_CB, sock_ops runs in the connect()'s own task. The time is
+ * taken when the record is made: a refused connection needs none.
  */
 static __always_inline void sg_caller(struct sg_sock_owner *o)
 {
@@ -109,7 +95,6 @@ static __always_inline void sg_caller(struct sg_sock_owner *o)
 
 	o->pid = task->tgid;
 	__builtin_memcpy(o->comm, task->comm, sizeof(o->comm));
-	o->at_ns = bpf_ktime_get_boot_ns();
 }
 
 /*
@@ -181,41 +166,31 @@ static __always_inline int sg_stash_caller(struct bpf_sock_ops *skops,
 {
 	__u64 cookie = bpf_get_socket_cookie(skops);
 	struct sg_local_stash *s = sg_stash_slot(cookie);
-	int kept = 0;
 
-	if (!s)
+	if (!s || __sync_val_compare_and_swap(&s->cookie, 0, cookie))
 		return 0;
-	bpf_spin_lock(&s->lock);
-	if (!s->cookie) {
-		s->cookie = cookie;
-		s->pid = o->pid;
-		s->at_ns = o->at_ns;
-		__builtin_memcpy(s->comm, o->comm, sizeof(s->comm));
-		kept = 1;
-	}
-	bpf_spin_unlock(&s->lock);
-	return kept;
+	s->pid = o->pid;
+	__builtin_memcpy(s->comm, o->comm, sizeof(s->comm));
+	return 1;
 }
 
-/* 1 when the socket's slot held its caller, now in o, and is free again; else 0. */
+/*
+ * 1 when the socket's slot held its caller, now in o, and is free again;
+ * else 0. Only the socket frees its slot, its callbacks one at a time
+ * under its lock; the exchange orders the reads before the slot is
+ * anyone's to claim and write.
+ */
 static __always_inline int sg_stash_take(struct bpf_sock_ops *skops, struct sg_sock_owner *o)
 {
 	__u64 cookie = bpf_get_socket_cookie(skops);
 	struct sg_local_stash *s = sg_stash_slot(cookie);
-	int took = 0;
 
-	if (!s)
+	if (!s || s->cookie != cookie)
 		return 0;
-	bpf_spin_lock(&s->lock);
-	if (s->cookie == cookie) {
-		o->pid = s->pid;
-		o->at_ns = s->at_ns;
-		__builtin_memcpy(o->comm, s->comm, sizeof(o->comm));
-		s->cookie = 0;
-		took = 1;
-	}
-	bpf_spin_unlock(&s->lock);
-	return took;
+	o->pid = s->pid;
+	__builtin_memcpy(o->comm, s->comm, sizeof(o->comm));
+	__sync_lock_test_and_set(&s->cookie, 0);
+	return 1;
 }
 
 /*
@@ -232,6 +207,8 @@ static __always_inline void sg_record_local(struct bpf_sock_ops *skops,
 	struct sg_local_owner who;
 
 	key->netns = o->netns;
+	if (!stored)
+		o->at_ns = bpf_ktime_get_boot_ns();
 	who = (struct sg_local_owner){ .uid = o->uid, .pid = o->pid, .at_ns = o->at_ns };
 	__builtin_memcpy(who.comm, o->comm, sizeof(who.comm));
 	if (bpf_map_update_elem(&sg_local_conns, key, &who, BPF_ANY)) {

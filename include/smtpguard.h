@@ -42,6 +42,7 @@
 #define SG_MAP_PORT_BITS "sg_port_bits"
 #define SG_MAP_UID_MARKS "sg_uid_marks"
 #define SG_MAP_FLOW_MARKS "sg_flow_marks"
+#define SG_MAP_LOCAL_STASH "sg_local_stash"
 
 /* Capacities. */
 #define SG_MAX_PORTS 64
@@ -326,8 +327,31 @@ struct sg_local_owner {
 	__u32 uid;
 	__u32 pid; /* the thread group of the connect() */
 	char comm[16];
-	__u64 at_ns; /* CLOCK_BOOTTIME of the connect() */
+	/*
+	 * CLOCK_BOOTTIME of the record: the establishment, or the connect() for
+	 * one recorded then or marked by the connect hooks.
+	 */
+	__u64 at_ns;
 };
+
+/*
+ * sg_local_stash (array of 1 << SG_LOCAL_STASH_BITS): a local connection's
+ * caller, kept by sock_ops from TCP_CONNECT_CB, which runs in the
+ * connect()'s task, to its establishment, which mostly runs in softirq
+ * where no caller is current. A slot is its socket's while cookie is the
+ * socket's: claimed by a compare-and-swap from 0, and freed by an exchange
+ * to 0 once read, so two handshakes never mix their callers in one slot
+ * and no lock (with interrupts off) is taken.
+ */
+struct sg_local_stash {
+	__u64 cookie; /* the socket's (never 0), or 0: free */
+	__u32 pid;
+	__u32 pad;
+	char comm[16];
+};
+
+#define SG_LOCAL_STASH_BITS 10
+#define SG_LOCAL_STASH_LAYOUT 2 /* 1: a bpf_spin_lock first, at_ns kept (see user/kern/migrate.c) */
 
 /* sg_conn_stats: key __u32 uid, per CPU: outcomes of those connections (sock_ops). */
 struct sg_conn_stats {

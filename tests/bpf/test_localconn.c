@@ -75,6 +75,7 @@ struct conn {
 	__u32 uid;
 	pid_t pid;
 	char comm[16];
+	__u64 since_ns, until_ns; /* CLOCK_BOOTTIME before its connect and after its establishment */
 };
 
 static int listener(const char *addr, __u16 port)
@@ -191,6 +192,7 @@ static void map_userns(const struct client *c, pid_t pid, int via)
 struct running {
 	pid_t pid;
 	int via;
+	__u64 since_ns;
 };
 
 /* Starts c; with go >= 0 it waits for a byte there before connecting. */
@@ -200,6 +202,7 @@ static struct running start(const struct client *c, int go)
 	int sv[2];
 
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	r.since_ns = sg_boot_ns();
 	r.pid = fork();
 	assert_true(r.pid >= 0);
 	if (!r.pid) {
@@ -220,6 +223,8 @@ static void finish(const struct client *c, struct running r, struct conn *out)
 
 	for (i = 0; i < c->n; i++) {
 		out[i] = (struct conn){ .fd = recv_fd(r.via), .uid = c->uid, .pid = r.pid };
+		out[i].since_ns = r.since_ns;
+		out[i].until_ns = sg_boot_ns();
 		snprintf(out[i].comm, sizeof(out[i].comm), "sglc-%u", c->uid);
 		assert_true(out[i].fd >= 0);
 	}
@@ -305,7 +310,10 @@ static struct tuple tuple_of(int fd)
 	return tu;
 }
 
-/* sg_localconn_owner finds the conn by its strings, with its owner's uid, pid and comm. */
+/*
+ * sg_localconn_owner finds the conn by its strings, with its owner's uid,
+ * pid and comm, and a time between its connect and its fd's arrival.
+ */
 static void expect_owner(const struct conn *c)
 {
 	struct tuple tu = tuple_of(c->fd);
@@ -317,7 +325,7 @@ static void expect_owner(const struct conn *c)
 	assert_int_equal(o.uid, c->uid);
 	assert_int_equal(o.pid, c->pid);
 	assert_string_equal(o.comm, c->comm);
-	assert_true(o.at_ns > 0 && o.at_ns <= sg_boot_ns());
+	assert_true(o.at_ns >= c->since_ns && o.at_ns <= c->until_ns);
 }
 
 static void close_all(struct conn *c, int n)
@@ -602,7 +610,7 @@ static void stash_fill(int held)
 	assert_true(fd >= 0);
 	assert_int_equal(bpf_obj_get_info_by_fd(fd, &info, &len), 0);
 	assert_true(info.value_size <= sizeof(v));
-	memset(v, held ? 0xff : 0, sizeof(v)); /* the kernel leaves the lock alone */
+	memset(v, held ? 0xff : 0, sizeof(v)); /* a cookie no socket has */
 	for (i = 0; i < info.max_entries; i++)
 		assert_int_equal(bpf_map_update_elem(fd, &i, v, BPF_ANY), 0);
 	close(fd);

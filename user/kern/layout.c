@@ -31,6 +31,7 @@ static const struct {
 } versions[] = {
 	{ SG_MAP_SETTINGS, SG_SETTINGS_LAYOUT },
 	{ SG_MAP_BAN_BITS, SG_BAN_BITS_LAYOUT },
+	{ SG_MAP_LOCAL_STASH, SG_LOCAL_STASH_LAYOUT },
 };
 
 __u32 sg_layout_version(const char *map)

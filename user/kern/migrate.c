@@ -48,14 +48,20 @@ static void settings_from_1(const void *old, void *new)
  * that version are refused, and say so). The old value size must differ
  * from the new: a map of this build's shape still recorded at an older
  * version is one whose upgrade stopped between its pin's rename and the
- * record, and is taken as converted. No fn: the map is made again from
- * others after every load (sg_ban_bits from sg_bans), and nothing is copied.
+ * record, and is taken as converted. No fn: nothing is copied, the map
+ * being made again from others after every load (sg_ban_bits from
+ * sg_bans) or starting empty (sg_local_stash).
  */
 static const struct sg_converter converters[] = {
 	{ SG_MAP_SETTINGS, 1, sizeof(__u32), offsetof(struct sg_settings, layout),
 	  settings_from_1 },
 	/* 1 -> 2: an array of SG_BAN_BITS_WORDS words became the ingress object's global data. */
 	{ SG_MAP_BAN_BITS, 1, sizeof(__u32), sizeof(__u64), NULL },
+	/*
+	 * 1 -> 2: a lock and the connect's time dropped from each 40-byte slot. Its slots start
+	 * free: one a handshake frees in the old map after the copy would stay held for good.
+	 */
+	{ SG_MAP_LOCAL_STASH, 1, sizeof(__u32), 40, NULL },
 };
 
 static const struct sg_converter *converter(const char *map, __u32 from)
