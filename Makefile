@@ -208,7 +208,7 @@ run: deps all
 	./smtpguard run
 
 bench: deps all $(BENCH) $(BUILD)/tools/sg_fill $(BUILD)/tools/sg_sink $(BUILD)/tools/sg_policy \
-	$(BUILD)/tools/sg_connect $(KERNELS_INITRAMFS) $(CROWDSEC)
+	$(BUILD)/tools/sg_connect $(BUILD)/empty.bpf.o $(KERNELS_INITRAMFS) $(CROWDSEC)
 	@scripts/install-deps.sh --bench
 	$(BENCH)
 	scripts/bench-connect.sh

@@ -7,6 +7,9 @@
 # only: build/tools/sg_connect --uids) does socket/connect/close to
 # 127.0.0.1:25, closed, in a network namespace of its own (one packet each
 # way, no accept) for SECONDS a run. Compared, the runs interleaved, the median of ROUNDS each:
+# programs that do nothing on the same hooks as smtpguard's (empty:
+# build/empty.bpf.o's connect4, connect6 and sock_ops, attached with
+# bpftool), the kernel's dispatch alone, a floor no program goes under;
 # smtpguard's hooks (observe: no policy; throttle: its own, never refused)
 # with sg_policies full (65,536 policies); iptables with owner rules for
 # 100, 1,000 and 10,000 other UIDs; nftables with one set of 10,000 UIDs
@@ -17,11 +20,12 @@
 # baseline with no hooks. Beside the rate, the sender's CPU time a connect
 # (user and system, its own packets' softirq work included) and its ratio,
 # which the load of other processes sways less. Last, for each of none,
-# observe and throttle, one run under `perf record`: the share of the
-# sender's samples below the cgroup BPF dispatchers (the programs, the
+# empty, observe and throttle, one run under `perf record`: the share of
+# the sender's samples below the cgroup BPF dispatchers (the programs, the
 # helpers they call and the dispatch itself), and the CPU ratio that share
 # over none's gives, a figure of the hooks' own cost that other processes
-# hardly sway. Numbers, not assertions: the machine's load shows in them.
+# hardly sway; what observe's share has over empty's is smtpguard's own.
+# Numbers, not assertions: the machine's load shows in them.
 #
 # Usage: scripts/bench-connect.sh [SECONDS [ROUNDS]]   (default 1 and 9)
 set -euo pipefail
@@ -34,19 +38,22 @@ ROUNDS=${2:-9}
 SG=$ROOT/smtpguard
 CONNECT=$ROOT/build/tools/sg_connect
 FILL=$ROOT/build/tools/sg_fill
+EMPTY=$ROOT/build/empty.bpf.o
 SENDER=2000000001
 THROTTLED=2000000002
 OTHERS=3000000000 # the firewalls' UIDs: none of them the sender's
 for x in "$SG" "$CONNECT" "$FILL"; do
 	[ -x "$x" ] || { echo "bench-connect: $x missing (make bench builds it)" >&2; exit 1; }
 done
-nl_need iptables-restore nft perf
+[ -f "$EMPTY" ] || { echo "bench-connect: $EMPTY missing (make bench builds it)" >&2; exit 1; }
+nl_need iptables-restore nft perf bpftool
 nl_id ID
 T=$(mktemp -d /tmp/sgc-"$ID".XXXXXX)
 CG_NONE=$(nl_cgroup2_root)/sgc-$ID-none
 CG_SG=$(nl_cgroup2_root)/sgc-$ID-sg
-NAMES=(none observe throttle ipt100 ipt1000 ipt10000 nft10000)
-VETH=(none observe throttle nft10000) # also run to the second namespace
+CG_EMPTY=$(nl_cgroup2_root)/sgc-$ID-empty
+NAMES=(none empty observe throttle ipt100 ipt1000 ipt10000 nft10000)
+VETH=(none empty observe throttle nft10000) # also run to the second namespace
 MX=198.18.0.2                         # RFC 2544's benchmarking range
 
 # shellcheck disable=SC2016 # expanded at exit
@@ -55,6 +62,7 @@ nl_trap '"$SG" detach >/dev/null 2>&1 || true; nl_down "$T"'
 nl_bpffs "$T"
 nl_cgroup "$T" "$CG_NONE"
 nl_cgroup "$T" "$CG_SG"
+nl_cgroup "$T" "$CG_EMPTY"
 export SMTPGUARD_PIN_DIR=$T/bpffs/smtpguard SMTPGUARD_AUDIT_LOG=$T/audit.log
 nl_netns "$T" "sgc-$ID-mx"
 for c in "${NAMES[@]}"; do
@@ -70,6 +78,13 @@ for i in "${!VETH[@]}"; do
 		nl_addrs "sgc-$ID-mx" "c$i" "198.18.1.$((4 * i + 2))/30" &&
 		ip -n "sgc-$ID-$c" route add "$MX/32" via "198.18.1.$((4 * i + 2))" &&
 		nl_carrier "sgc-$ID-$c" out "sgc-$ID-mx" "c$i" || exit 1
+done
+
+# The empty programs on a cgroup of their own, pinned in the private bpffs: removing the
+# cgroup detaches them and unmounting the bpffs (nl_down) releases them.
+bpftool prog loadall "$EMPTY" "$T/bpffs/empty"
+for hook in connect4 connect6 sock_ops; do # sock_ops' program is sg_empty_sockops
+	bpftool cgroup attach "$CG_EMPTY" "$hook" pinned "$T/bpffs/empty/sg_empty_${hook/_/}"
 done
 
 # The connect hooks and sock_ops on their own cgroup; XDP and TC on a namespace nobody uses.
@@ -104,6 +119,7 @@ sender() # NAME [PREFIX...] DEST
 
 	shift
 	case $name in
+	empty) cg=$CG_EMPTY ;;
 	observe) cg=$CG_SG ;;
 	throttle) cg=$CG_SG uid=$THROTTLED ;;
 	esac
@@ -174,7 +190,7 @@ printf '%-15s %10s %12s\n' hooks "share %" "CPU vs none"
 for dest in 127.0.0.1 "$MX"; do
 	sfx=; [ "$dest" = 127.0.0.1 ] || sfx=-veth
 	base=$(hooks_share none "$dest")
-	for c in none observe throttle; do
+	for c in none empty observe throttle; do
 		share=$base
 		[ "$c" = none ] || share=$(hooks_share "$c" "$dest")
 		# The rest of a connect's CPU is the same: none's CPU over c's is (100 - s) / (100 - b).
