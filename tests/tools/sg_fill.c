@@ -211,7 +211,8 @@ int main(int argc, char **argv)
 	} else if (argc == 3 && !strcmp(argv[1], "--subuids")) {
 		n = strtoul(argv[2], &end, 10);
 		if (!*argv[2] || *end || !n || n > SUBUID_USERS_MAX) {
-			fprintf(stderr, "sg_fill: --subuids %s: not a number of users from 1 to %lu\n",
+			fprintf(stderr,
+				"sg_fill: --subuids %s: not a number of users from 1 to %lu\n",
 				argv[2], SUBUID_USERS_MAX);
 			return 2;
 		}
