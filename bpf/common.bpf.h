@@ -120,16 +120,32 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } sg_subuids SEC(".maps");
 
+/* See smtpguard.h. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SG_SUBUID_BITS_WORDS);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sg_subuid_bits SEC(".maps");
+
 /*
  * The UID that is policed and counted for uid: the owner of the sub-UID
  * range it falls in, else itself. Every program keyed by UID asks here, so
  * a user namespace's UIDs share their owner's policy, bucket and counts.
+ * The trie is walked only for a UID whose block of 65,536 some range
+ * touches (sg_subuid_bits): an array lookup, which the verifier inlines.
  */
 static __always_inline __u32 sg_policed_uid(__u32 uid)
 {
 	struct sg_subuid_key key = { .prefixlen = 32, .uid = bpf_htonl(uid) };
-	__u32 *owner = bpf_map_lookup_elem(&sg_subuids, &key);
+	__u32 word = uid >> 22, *owner;
+	__u64 *w = bpf_map_lookup_elem(&sg_subuid_bits, &word);
 
+	if (!w || !((*w >> ((uid >> 16) & 63)) & 1))
+		return uid;
+	owner = bpf_map_lookup_elem(&sg_subuids, &key);
 	return owner ? *owner : uid;
 }
 

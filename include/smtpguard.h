@@ -35,6 +35,7 @@
 #define SG_MAP_SOCK_OWNER "sg_sock_owner"
 #define SG_MAP_LOCAL_CONNS "sg_local_conns"
 #define SG_MAP_SUBUIDS "sg_subuids"
+#define SG_MAP_SUBUID_BITS "sg_subuid_bits"
 #define SG_MAP_SMTP "sg_smtp"
 #define SG_MAP_UID_SWEPT "sg_uid_swept"
 #define SG_MAP_LAYOUT "sg_layout"
@@ -373,6 +374,17 @@ struct sg_subuid_key {
 	__u32 prefixlen; /* of the UID's 32 bits */
 	__u32 uid;	 /* network order */
 };
+
+/*
+ * sg_subuid_bits (array of __u64, mmapable): a bit for each block of 65,536
+ * UIDs (uid >> 16) that some prefix of sg_subuids touches. Asked first,
+ * inline: a UID in no range (every account's) costs no walk of the trie,
+ * which a host with thousands of users' ranges makes deep. Kept by the
+ * writer of sg_subuids (sg_subuids_apply: set before the trie gains a
+ * prefix, cleared once it has lost the last of a block), and set from
+ * sg_subuids when the programs are loaded.
+ */
+#define SG_SUBUID_BITS_WORDS (65536 / 64)
 
 /*
  * sg_sources (LRU, XDP): key struct sg_addr, SYNs to inbound ports. An

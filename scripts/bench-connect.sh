@@ -11,7 +11,9 @@
 # build/empty.bpf.o's connect4, connect6 and sock_ops, attached with
 # bpftool), the kernel's dispatch alone, a floor no program goes under;
 # smtpguard's hooks (observe: no policy; throttle: its own, never refused)
-# with sg_policies full (65,536 policies); iptables with owner rules for
+# with sg_policies full (65,536 policies) and sg_subuids holding a hosting
+# server's sub-UID ranges (10,000 users' of /etc/subuid, the sender in none
+# of them: sg_fill --subuids); iptables with owner rules for
 # 100, 1,000 and 10,000 other UIDs; nftables with one set of 10,000 UIDs
 # (meta skuid). Outbound mail goes to other hosts, where a connection to
 # this host itself is also a local one for sock_ops (sg_local_conns): the
@@ -93,6 +95,7 @@ nl_in "sgc-$ID-hooks" "$SG" attach -i lo --cgroup "$CG_SG" >"$T/attach.out" 2>&1
 	{ cat "$T/attach.out" >&2; exit 1; }
 "$SG" throttle "$THROTTLED" --rate 1000000/s --burst 1000000 >/dev/null
 "$FILL" --policies >/dev/null
+"$FILL" --subuids 10000 >/dev/null
 
 owner_rules() # COUNT
 {

@@ -880,6 +880,59 @@ static void test_subuid_is_its_owner(void **state)
 	expect_uid_stats(owner, 6, 3, 3);
 }
 
+/* The pinned sg_subuid_bits are the blocks (uid >> 16) first to last: none if first > last. */
+static void expect_subuid_blocks(__u32 first, __u32 last)
+{
+	const size_t bytes = SG_SUBUID_BITS_WORDS * sizeof(__u64);
+	__u64 *words;
+	__u32 b;
+
+	assert_int_equal(sg_pin_mmap(SG_MAP_SUBUID_BITS, bytes, (void **)&words), 0);
+	assert_non_null(words);
+	for (b = 0; b < 65536; b++)
+		assert_int_equal((words[b / 64] >> (b % 64)) & 1, b >= first && b <= last);
+	munmap(words, bytes);
+}
+
+/*
+ * The programs walk the trie for a UID only when a range touches its block
+ * of 65,536 (sg_subuid_bits): a UID in a block no range touches is its own.
+ * With the bits lost, as pins of a build older than them leave a full trie,
+ * a sub-UID counts as itself; the load's rebuild puts them back from the
+ * trie, and it is its owner's again.
+ */
+static void test_subuid_bits(void **state)
+{
+	__u32 owner = 61015, first = 1000000, sub = first + 777, alone = 1200000;
+	const size_t bytes = SG_SUBUID_BITS_WORDS * sizeof(__u64);
+	__u64 *words;
+
+	set_subuids(owner, first, 65536);
+	expect_subuid_blocks(15, 16); /* 1000000 >> 16 to 1065535 >> 16 */
+	expect_result(run_as(sub, VIA_CONNECT4, t.port, 1, NULL), 1, 0);
+	expect_uid_stats(owner, 1, 1, 0);
+	expect_no_uid_stats(sub);
+	expect_result(run_as(alone, VIA_CONNECT4, t.port, 1, NULL), 1, 0);
+	expect_uid_stats(alone, 1, 1, 0);
+
+	assert_int_equal(sg_pin_mmap(SG_MAP_SUBUID_BITS, bytes, (void **)&words), 0);
+	assert_non_null(words);
+	memset(words, 0, bytes);
+	munmap(words, bytes);
+	expect_result(run_as(sub, VIA_CONNECT4, t.port, 1, NULL), 1, 0);
+	expect_uid_stats(sub, 1, 1, 0);
+	expect_uid_stats(owner, 1, 1, 0);
+
+	assert_int_equal(sg_subuid_bits_rebuild(), 0);
+	expect_subuid_blocks(15, 16);
+	expect_result(run_as(sub, VIA_CONNECT4, t.port, 1, NULL), 1, 0);
+	expect_uid_stats(owner, 2, 2, 0);
+	expect_uid_stats(sub, 1, 1, 0);
+
+	set_subuids(owner, 0, 0);
+	expect_subuid_blocks(1, 0);
+}
+
 struct uid_count {
 	__u32 uid, n;
 };
@@ -1187,6 +1240,7 @@ int main(void)
 		cmocka_unit_test(test_kernel_reply_has_no_socket),
 		cmocka_unit_test(test_full_maps),
 		cmocka_unit_test(test_subuid_is_its_owner),
+		cmocka_unit_test(test_subuid_bits),
 		cmocka_unit_test(test_flow_quota),
 		cmocka_unit_test(test_sender_quota),
 		cmocka_unit_test(test_senders_full),

@@ -4,9 +4,11 @@
 # Sub-UIDs (subuid(5)) are their owner's: a customer with a range in
 # /etc/subuid who connects from a user namespace's UIDs gets its own burst
 # once, not once per UID; and a host that has run out of buckets says so in
-# status, top and /metrics. Sourced by run.sh.
+# status, top and /metrics; and an attach over the pins of a build older
+# than sg_subuid_bits marks the ranges its trie holds, with no daemon to
+# write them again. Sourced by run.sh.
 
-TESTS+=(subuid_owner_burst subuid_fail_closed_shown subuid_write_backoff)
+TESTS+=(subuid_owner_burst subuid_fail_closed_shown subuid_write_backoff subuid_bits_upgrade)
 
 FILL=$ROOT/build/tools/sg_fill
 
@@ -173,4 +175,25 @@ test_subuid_write_backoff()
 	mv -f "$PIN/sg_subuids_new" "$PIN/sg_subuids"
 	nl_wait_until 30 grep -q "sub-UIDs: sg_subuids written, after 1 failed write$" \
 		"$T/daemon.log" || fail "no recovery line: $(tail -n 3 "$T/daemon.log")"
+}
+
+# The previous build (make previous) attached, with no sg_subuid_bits, its
+# sg_subuids holding one user's range (sg_fill --subuids 1: 100000 to
+# 165535, owned by UID 200000) and no daemon running: this build's attach
+# marks the range's blocks, 1 and 2 (bits 1 << 1 and 1 << 2 of word 0), and
+# a sub-UID's connect is its owner's at once.
+test_subuid_bits_upgrade()
+{
+	upg_attach_previous
+	[ ! -e "$PIN/sg_subuid_bits" ] || fail "the previous build pinned sg_subuid_bits"
+	"$FILL" --subuids 1 || fail "sg_fill --subuids 1 failed"
+	sg attach --cgroup "$CG" -i "$VETH_HOST" >"$T/upgrade.out"
+	grep -qxF "replaced the connect programs with this build's where they run" \
+		"$T/upgrade.out" || fail "the connect programs were not replaced: $(cat "$T/upgrade.out")"
+	expect_eq "sg_subuid_bits' words other than 0" "0=6" "$(map_dump sg_subuid_bits |
+		jq -r '[.[].formatted | select(.value != 0) | "\(.key)=\(.value)"] | join(" ")')"
+	expect_eq "a sub-UID" "ok=1 eperm=0 other=0" "$(connect_as_uid 100001 -n 1 "$NET4" 25)"
+	expect_eq "its owner's row" 1/1/0 "$(sg top --json | jq -r --argjson u 200000 \
+		'.[] | select(.uid == $u) | "\(.attempts)/\(.allowed)/\(.denied)"')"
+	expect_eq "rows of the sub-UID" 0 "$(sg top --json | jq '[.[] | select(.uid == 100001)] | length')"
 }

@@ -19,6 +19,11 @@
  * and makes the time of the first N of them up now, all at once;
  *        sg_fill --bans
  * fills sg_bans to its capacity with bans of single addresses no test uses.
+ *        sg_fill --subuids N
+ * gives N users useradd's sub-UIDs (Debian's /etc/subuid: 65,536 each from
+ * 100000 on) through the daemon's writer, the Nth owned by UID 200000 + N - 1:
+ * a hosting server's sg_subuids. Up to 30,516 users they stay below the
+ * benches' senders (2000000001 on).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -30,6 +35,7 @@
 #include <bpf/bpf.h>
 
 #include "kern/maps.h"
+#include "kern/subuids.h"
 #include "sg_bucket.h"
 #include "smtpguard.h"
 #include "kern/state.h"
@@ -138,6 +144,35 @@ static int fill_bans(void)
 	return err;
 }
 
+#define SUBUID_FIRST 100000
+#define SUBUID_COUNT 65536
+/* The most users whose ranges end below UID 4294967295, the last sg_subid_read allows. */
+#define SUBUID_USERS_MAX ((0xffffffffUL - SUBUID_FIRST) / SUBUID_COUNT)
+
+static int fill_subuids(__u32 n)
+{
+	struct sg_subid_set set = { .ranges = calloc(n, sizeof(*set.ranges)), .n = n, .cap = n };
+	__u32 i;
+	int err;
+
+	if (!set.ranges)
+		return -ENOMEM;
+	for (i = 0; i < n; i++)
+		set.ranges[i] = (struct sg_subid_range){ .owner = UID_BASE + i,
+							 .start = SUBUID_FIRST + SUBUID_COUNT * i,
+							 .count = SUBUID_COUNT,
+							 .line = i + 1 };
+	set.outcomes[SG_SUBID_LOADED] = n;
+	err = sg_subuids_apply(&set);
+	if (!err && set.outcomes[SG_SUBID_FULL]) {
+		fprintf(stderr, "sg_fill: %llu of %u ranges found no room in %s\n",
+			(unsigned long long)set.outcomes[SG_SUBID_FULL], n, SG_MAP_SUBUIDS);
+		err = -ENOSPC;
+	}
+	sg_subid_free(&set);
+	return err;
+}
+
 /* The first n fillers' time is up now, together. */
 static int expire_policies(__u32 n)
 {
@@ -161,6 +196,8 @@ static int expire_policies(__u32 n)
 
 int main(int argc, char **argv)
 {
+	unsigned long n;
+	char *end;
 	int err;
 
 	if (argc == 2 && !strcmp(argv[1], "--buckets")) {
@@ -171,6 +208,15 @@ int main(int argc, char **argv)
 								     .updated_ns = sg_boot_ns() });
 	} else if (argc == 2 && !strcmp(argv[1], "--bans")) {
 		err = fill_bans();
+	} else if (argc == 3 && !strcmp(argv[1], "--subuids")) {
+		n = strtoul(argv[2], &end, 10);
+		if (!*argv[2] || *end || !n || n > SUBUID_USERS_MAX) {
+			fprintf(stderr,
+				"sg_fill: --subuids %s: not a number of users from 1 to %lu\n",
+				argv[2], SUBUID_USERS_MAX);
+			return 2;
+		}
+		err = fill_subuids(n);
 	} else if (argc == 3 && !strcmp(argv[1], "--expire")) {
 		err = expire_policies(strtoul(argv[2], NULL, 10));
 	} else if (argc >= 3 && argc <= 5) {
@@ -179,7 +225,8 @@ int main(int argc, char **argv)
 			   argc == 5 ? strtoul(argv[4], NULL, 10) : 1000);
 	} else {
 		fprintf(stderr, "usage: sg_fill UIDS FLOWS [ROUND [STEP]] | sg_fill --buckets | "
-				"sg_fill --policies | sg_fill --expire N | sg_fill --bans\n");
+				"sg_fill --policies | sg_fill --expire N | sg_fill --bans | "
+				"sg_fill --subuids N\n");
 		return 2;
 	}
 	if (err) {

@@ -16,6 +16,7 @@
 #include "kern/migrate.h"
 #include "kern/programs.h"
 #include "kern/state.h"
+#include "kern/subuids.h"
 
 static int pin_prog(struct bpf_program *prog, const char *name)
 {
@@ -185,6 +186,8 @@ int sg_programs_load(sg_swap_fn swap, char *why, size_t len)
 		snprintf(why, len, "marking the watched ports in %s", SG_MAP_PORT_BITS);
 	if (!err && (err = sg_ban_bits_rebuild()))
 		snprintf(why, len, "marking the banned addresses in %s", SG_MAP_BAN_BITS);
+	if (!err && (err = sg_subuid_bits_rebuild()))
+		snprintf(why, len, "marking the sub-UID ranges in %s", SG_MAP_SUBUID_BITS);
 	for (i = 0; i < N_OBJECTS && !err; i++)
 		if (load[i] && (err = install_programs(&objects[i], objs[i], builds[i], swap)))
 			snprintf(why, len, "installing the %s programs", objects[i].name);

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
@@ -10,12 +11,54 @@
 #include "kern/state.h"
 #include "kern/subuids.h"
 
+#define BITS_BYTES ((size_t)SG_SUBUID_BITS_WORDS * sizeof(__u64))
+
 struct wanted {
 	struct sg_subuid_key *keys; /* every range's prefixes, sorted */
 	size_t n;
 	struct sg_subuid_key *stale; /* in the map, in no range */
 	size_t n_stale, cap_stale;
+	__u64 *bits; /* the blocks of the map's prefixes and the ranges' */
 };
+
+/* Sets the bit of every block of 65,536 UIDs that [first, first + count) touches. */
+static void mark_blocks(__u64 *bits, __u32 first, __u64 count)
+{
+	__u32 b, last = (__u32)((first + count - 1) >> 16);
+
+	for (b = first >> 16; b <= last; b++)
+		bits[b / 64] |= 1ULL << (b % 64);
+}
+
+static void mark_key(__u64 *bits, const struct sg_subuid_key *k)
+{
+	mark_blocks(bits, ntohl(k->uid), 1ULL << (32 - k->prefixlen));
+}
+
+static int mark_entry(const void *key, const void *value, void *ctx)
+{
+	mark_key(ctx, key);
+	return 0;
+}
+
+/*
+ * Writes bits into the pinned words, only those that change, either ORed in
+ * (add) or as they are. A bit set in both the old and the new never reads
+ * clear meanwhile, and an OR never undoes a concurrent rebuild's.
+ */
+static void bits_store(__u64 *words, const __u64 *bits, int add)
+{
+	__u64 now;
+	size_t i;
+
+	for (i = 0; i < SG_SUBUID_BITS_WORDS; i++) {
+		now = __atomic_load_n(&words[i], __ATOMIC_RELAXED);
+		if (add && (bits[i] & ~now))
+			__atomic_fetch_or(&words[i], bits[i], __ATOMIC_RELAXED);
+		else if (!add && bits[i] != now)
+			__atomic_store_n(&words[i], bits[i], __ATOMIC_RELAXED);
+	}
+}
 
 static int key_cmp(const void *a, const void *b)
 {
@@ -26,11 +69,12 @@ static int key_cmp(const void *a, const void *b)
 	return (x->prefixlen > y->prefixlen) - (x->prefixlen < y->prefixlen);
 }
 
-static int note_stale(const void *key, const void *value, void *ctx)
+static int note_key(const void *key, const void *value, void *ctx)
 {
 	struct wanted *w = ctx;
 	struct sg_subuid_key *grown;
 
+	mark_key(w->bits, key);
 	if (bsearch(key, w->keys, w->n, sizeof(*w->keys), key_cmp))
 		return 0;
 	if (w->n_stale == w->cap_stale) {
@@ -49,11 +93,14 @@ static int wanted_keys(const struct sg_subid_set *set, struct wanted *w)
 	size_t i;
 
 	w->keys = malloc((set->n ? set->n : 1) * SG_SUBID_MAX_PREFIXES * sizeof(*w->keys));
-	if (!w->keys)
+	w->bits = calloc(SG_SUBUID_BITS_WORDS, sizeof(*w->bits));
+	if (!w->keys || !w->bits)
 		return -ENOMEM;
-	for (i = 0; i < set->n; i++)
+	for (i = 0; i < set->n; i++) {
 		w->n += sg_subid_prefixes(set->ranges[i].start, set->ranges[i].count,
 					  w->keys + w->n);
+		mark_blocks(w->bits, set->ranges[i].start, set->ranges[i].count);
+	}
 	qsort(w->keys, w->n, sizeof(*w->keys), key_cmp);
 	return 0;
 }
@@ -92,12 +139,19 @@ int sg_subuids_apply(struct sg_subid_set *set)
 	struct wanted w = {};
 	size_t i, out = 0;
 	int fd = sg_pin_open(SG_MAP_SUBUIDS), err;
+	__u64 *words = NULL;
 
 	if (fd < 0)
 		return fd;
 	err = wanted_keys(set, &w);
 	if (!err)
-		err = sg_map_for_each(fd, note_stale, &w);
+		err = sg_map_for_each(fd, note_key, &w);
+	/* With no sg_subuid_bits pinned (programs older than it) there are no bits to keep. */
+	if (!err)
+		err = sg_pin_mmap(SG_MAP_SUBUID_BITS, BITS_BYTES, (void **)&words);
+	/* Every prefix, live or to come, is asked for before the trie changes. */
+	if (words)
+		bits_store(words, w.bits, 1);
 	for (i = 0; !err && i < w.n_stale; i++)
 		if (bpf_map_delete_elem(fd, &w.stale[i]) && errno != ENOENT)
 			err = -errno;
@@ -113,9 +167,38 @@ int sg_subuids_apply(struct sg_subid_set *set)
 	}
 	if (!err)
 		set->n = out;
+	/* Then the ranges kept alone, unless a failure left old and new prefixes in the trie. */
+	if (!err && words) {
+		memset(w.bits, 0, BITS_BYTES);
+		for (i = 0; i < set->n; i++)
+			mark_blocks(w.bits, set->ranges[i].start, set->ranges[i].count);
+		bits_store(words, w.bits, 0);
+	}
+	if (words)
+		munmap(words, BITS_BYTES);
 	free(w.keys);
 	free(w.stale);
+	free(w.bits);
 	close(fd);
+	return err;
+}
+
+int sg_subuid_bits_rebuild(void)
+{
+	__u64 *words, *fresh = calloc(SG_SUBUID_BITS_WORDS, sizeof(__u64));
+	int err = fresh ? sg_pin_mmap(SG_MAP_SUBUID_BITS, BITS_BYTES, (void **)&words) : -ENOMEM;
+	int fd = -1;
+
+	if (!err && words) {
+		fd = sg_pin_open(SG_MAP_SUBUIDS);
+		err = fd < 0 ? fd : sg_map_for_each(fd, mark_entry, fresh);
+		if (!err)
+			bits_store(words, fresh, 1);
+		munmap(words, BITS_BYTES);
+	}
+	if (fd >= 0)
+		close(fd);
+	free(fresh);
 	return err;
 }
 
