@@ -239,9 +239,8 @@ static void condemn(struct sg_inband *ib, const struct sg_config *c, struct sg_m
 	k->limit = limit;
 }
 
-/* The principals condemned since the last tick, contained. */
-static void contain_pending(struct sg_inband *ib, const struct sg_config *c,
-			    const struct sg_audit_cfg *audit, time_t now)
+void sg_inband_contain_pending(struct sg_inband *ib, const struct sg_config *c,
+			       const struct sg_audit_cfg *audit, time_t now)
 {
 	struct sg_mail_principal *p;
 	const struct condemned *k;
@@ -488,7 +487,7 @@ void sg_inband_tick(struct sg_inband *ib, const struct sg_config *c,
 	size_t i, kept = 0, n = 0;
 
 	/* First: a principal condemned since keeps its held messages. */
-	contain_pending(ib, c, audit, now);
+	sg_inband_contain_pending(ib, c, audit, now);
 	for (i = 0; i < ib->n_held; i++) {
 		h = &ib->held[i];
 		p = sg_mailstats_get(ib->mail->stats, h->principal);

@@ -38,6 +38,15 @@ enum sg_policy_verdict sg_inband_judge(struct sg_inband *ib, const struct sg_con
 				       const struct sg_policy_req *req, time_t now, __u64 now_ns,
 				       char *why, size_t whylen);
 
+/*
+ * The principals condemned at a request since the last tick (the brute-force
+ * signature, a campaign verdict), contained under the rule that condemned
+ * them. Before the tick's rules: else one of those (new_sender, over a
+ * bot's first burst) would contain the principal first and be named.
+ */
+void sg_inband_contain_pending(struct sg_inband *ib, const struct sg_config *c,
+			       const struct sg_audit_cfg *audit, time_t now);
+
 /* Once a tick: held messages past hold_grace of principals no rule condemned, released. */
 void sg_inband_tick(struct sg_inband *ib, const struct sg_config *c,
 		    const struct sg_audit_cfg *audit, time_t now, __u64 now_ns);

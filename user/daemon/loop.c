@@ -200,6 +200,7 @@ void sg_daemon_tick(struct daemon *d)
 	if (!err)
 		sg_guard_tick(&d->guard, d->cfg, &d->senders, d->recent, &d->audit, now,
 			      time(NULL));
+	sg_daemon_policy_contain(d);
 	sg_mailguard_tick(&d->mail, d->cfg, &d->audit, time(NULL));
 	sg_daemon_policy_tick(d, now);
 	sg_defence_tick(&d->defence, &d->cfg->bruteforce, &d->cfg->relay, &d->audit, d->mail.stats,

@@ -111,6 +111,12 @@ void sg_daemon_policy_run(struct daemon *d)
 		sg_policysrv_run(d->policy, sg_boot_ns());
 }
 
+void sg_daemon_policy_contain(struct daemon *d)
+{
+	if (d->inband)
+		sg_inband_contain_pending(d->inband, d->cfg, &d->audit, time(NULL));
+}
+
 void sg_daemon_policy_tick(struct daemon *d, __u64 now)
 {
 	if (!d->inband)

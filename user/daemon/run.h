@@ -162,6 +162,8 @@ int sg_daemon_policy_start(struct daemon *d);
 void sg_daemon_policy_reload(struct daemon *d);
 void sg_daemon_policy_run(struct daemon *d);
 void sg_daemon_policy_tick(struct daemon *d, __u64 now);
+/* The principals its judge condemned, contained: before the tick's mail rules (inband.h). */
+void sg_daemon_policy_contain(struct daemon *d);
 void sg_daemon_policy_stop(struct daemon *d);
 /* sg_local_conns as pinned now, for the in-band judge. */
 void sg_daemon_policy_reopen(struct daemon *d);
