@@ -177,8 +177,9 @@ static __always_inline int sg_stash_caller(struct bpf_sock_ops *skops,
 /*
  * 1 when the socket's slot held its caller, now in o, and is free again;
  * else 0. Only the socket frees its slot, its callbacks one at a time
- * under its lock; the exchange orders the reads before the slot is
- * anyone's to claim and write.
+ * under its lock. The compare-and-swap (sequentially consistent, where
+ * __sync_lock_test_and_set only acquires) keeps the reads before the slot
+ * is anyone's to claim and write.
  */
 static __always_inline int sg_stash_take(struct bpf_sock_ops *skops, struct sg_sock_owner *o)
 {
@@ -189,7 +190,7 @@ static __always_inline int sg_stash_take(struct bpf_sock_ops *skops, struct sg_s
 		return 0;
 	o->pid = s->pid;
 	__builtin_memcpy(o->comm, s->comm, sizeof(o->comm));
-	__sync_lock_test_and_set(&s->cookie, 0);
+	__sync_val_compare_and_swap(&s->cookie, cookie, 0);
 	return 1;
 }
 

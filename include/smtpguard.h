@@ -351,8 +351,9 @@ struct sg_local_stash {
 	char comm[16];
 };
 
-#define SG_LOCAL_STASH_BITS 10
-#define SG_LOCAL_STASH_LAYOUT 2 /* 1: a bpf_spin_lock first, at_ns kept (see user/kern/migrate.c) */
+/* Layout 1 had a bpf_spin_lock first and kept at_ns (see user/kern/migrate.c). */
+#define SG_LOCAL_STASH_BITS   10
+#define SG_LOCAL_STASH_LAYOUT 2
 
 /* sg_conn_stats: key __u32 uid, per CPU: outcomes of those connections (sock_ops). */
 struct sg_conn_stats {

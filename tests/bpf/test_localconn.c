@@ -75,7 +75,8 @@ struct conn {
 	__u32 uid;
 	pid_t pid;
 	char comm[16];
-	__u64 since_ns, until_ns; /* CLOCK_BOOTTIME before its connect and after its establishment */
+	/* CLOCK_BOOTTIME before its connect and after its establishment. */
+	__u64 since_ns, until_ns;
 };
 
 static int listener(const char *addr, __u16 port)
@@ -602,7 +603,7 @@ static void test_refused(void **state)
 /* Every slot of sg_local_stash held (as by handshakes that never end), or every one free. */
 static void stash_fill(int held)
 {
-	int fd = sg_pin_open("sg_local_stash");
+	int fd = sg_pin_open(SG_MAP_LOCAL_STASH);
 	struct bpf_map_info info = {};
 	__u32 len = sizeof(info), i;
 	char v[256];

@@ -179,7 +179,7 @@ test_subuid_write_backoff()
 
 # The previous build (make previous) attached, with no sg_subuid_bits, its
 # sg_subuids holding one user's range (sg_fill --subuids 1: 100000 to
-# 165535, owned by UID 200000) and no daemon running: this build's attach
+# 165535, owned by UID 1000) and no daemon running: this build's attach
 # marks the range's blocks, 1 and 2 (bits 1 << 1 and 1 << 2 of word 0), and
 # a sub-UID's connect is its owner's at once.
 test_subuid_bits_upgrade()
@@ -193,7 +193,7 @@ test_subuid_bits_upgrade()
 	expect_eq "sg_subuid_bits' words other than 0" "0=6" "$(map_dump sg_subuid_bits |
 		jq -r '[.[].formatted | select(.value != 0) | "\(.key)=\(.value)"] | join(" ")')"
 	expect_eq "a sub-UID" "ok=1 eperm=0 other=0" "$(connect_as_uid 100001 -n 1 "$NET4" 25)"
-	expect_eq "its owner's row" 1/1/0 "$(sg top --json | jq -r --argjson u 200000 \
+	expect_eq "its owner's row" 1/1/0 "$(sg top --json | jq -r --argjson u 1000 \
 		'.[] | select(.uid == $u) | "\(.attempts)/\(.allowed)/\(.denied)"')"
 	expect_eq "rows of the sub-UID" 0 "$(sg top --json | jq '[.[] | select(.uid == 100001)] | length')"
 }

@@ -109,7 +109,7 @@ qemu_boot() { # K DIR ACCEL
 		-append "console=ttyS0 quiet loglevel=3 panic=-1 sg.steps=$mode" 2>"$tmp/$k.qemu" &
 	pid=$!
 	while kill -0 "$pid" 2>/dev/null; do
-		if grep -q 'KVM internal error' "$tmp/$k.qemu"; then
+		if grep -qs 'KVM internal error' "$tmp/$k.qemu"; then
 			kill "$pid"
 			wait "$pid" || true
 			return 125

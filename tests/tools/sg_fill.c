@@ -21,9 +21,9 @@
  * fills sg_bans to its capacity with bans of single addresses no test uses.
  *        sg_fill --subuids N
  * gives N users useradd's sub-UIDs (Debian's /etc/subuid: 65,536 each from
- * 100000 on) through the daemon's writer, the Nth owned by UID 200000 + N - 1:
- * a hosting server's sg_subuids. Up to 30,516 users they stay below the
- * benches' senders (2000000001 on).
+ * 100000 on, the Nth user's owned by UID 1000 + N - 1, below them all)
+ * through the daemon's writer: a hosting server's sg_subuids. Up to 30,516
+ * users they stay below the benches' senders (2000000001 on).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -146,6 +146,7 @@ static int fill_bans(void)
 
 #define SUBUID_FIRST 100000
 #define SUBUID_COUNT 65536
+#define SUBUID_OWNER 1000 /* useradd's first user, whose range starts at SUBUID_FIRST */
 /* The most users whose ranges end below UID 4294967295, the last sg_subid_read allows. */
 #define SUBUID_USERS_MAX ((0xffffffffUL - SUBUID_FIRST) / SUBUID_COUNT)
 
@@ -158,7 +159,7 @@ static int fill_subuids(__u32 n)
 	if (!set.ranges)
 		return -ENOMEM;
 	for (i = 0; i < n; i++)
-		set.ranges[i] = (struct sg_subid_range){ .owner = UID_BASE + i,
+		set.ranges[i] = (struct sg_subid_range){ .owner = SUBUID_OWNER + i,
 							 .start = SUBUID_FIRST + SUBUID_COUNT * i,
 							 .count = SUBUID_COUNT,
 							 .line = i + 1 };
