@@ -38,9 +38,10 @@ struct {
 } sg_local_conns SEC(".maps");
 
 /*
- * See smtpguard.h. Its record is made only at its establishment, so a
- * connection refused or never answered (as every one to a closed port is)
- * costs none; one whose slot another handshake holds is recorded at once.
+ * See smtpguard.h. A local connection's record is made only at its
+ * establishment, so one refused or never answered (as every one to a
+ * closed port is) costs none; one whose slot another handshake holds is
+ * recorded at once.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
