@@ -102,7 +102,7 @@ $(BUILD)/fuzz/fuzz_policy: user/mail/policyproto.c user/mail/policyproto.h
 # and its web config and Authorization parsers alone.
 EXPORTER_FUZZ_SRCS := $(addprefix user/,daemon/exporter.c daemon/exporter_net.c \
 		      host/sockowner.c core/webconfig.c core/quota.c kern/state.c kern/subuids.c \
-		      core/subid.c kern/maps.c kern/banbits.c kern/pinlock.c util/log.c util/unixsock.c)
+		      core/subid.c kern/maps.c kern/banbits.c kern/bits.c kern/pinlock.c util/log.c util/unixsock.c)
 $(BUILD)/fuzz/fuzz_exporter: FUZZ_SRCS := $(EXPORTER_FUZZ_SRCS)
 $(BUILD)/fuzz/fuzz_exporter: FUZZ_LIBS := -lmicrohttpd -lyaml -lcrypt -lz -lbpf
 $(BUILD)/fuzz/fuzz_exporter: $(EXPORTER_FUZZ_SRCS) $(USER_HDRS)

@@ -130,6 +130,15 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } sg_subuid_bits SEC(".maps");
 
+/* Bit bit of an array of __u64 words (sg_port_bits, sg_subuid_bits). */
+static __always_inline int sg_bit_in(void *words, __u32 bit)
+{
+	__u32 word = bit / 64;
+	__u64 *w = bpf_map_lookup_elem(words, &word);
+
+	return w && ((*w >> (bit % 64)) & 1);
+}
+
 /*
  * The UID that is policed and counted for uid: the owner of the sub-UID
  * range it falls in, else itself. Every program keyed by UID asks here, so
@@ -140,10 +149,9 @@ struct {
 static __always_inline __u32 sg_policed_uid(__u32 uid)
 {
 	struct sg_subuid_key key = { .prefixlen = 32, .uid = bpf_htonl(uid) };
-	__u32 word = uid >> 22, *owner;
-	__u64 *w = bpf_map_lookup_elem(&sg_subuid_bits, &word);
+	__u32 *owner;
 
-	if (!w || !((*w >> ((uid >> 16) & 63)) & 1))
+	if (!sg_bit_in(&sg_subuid_bits, uid >> 16))
 		return uid;
 	owner = bpf_map_lookup_elem(&sg_subuids, &key);
 	return owner ? *owner : uid;
@@ -196,10 +204,7 @@ static __always_inline void sg_count(void *map, __u32 idx)
  */
 static __always_inline int sg_port_watched(__u16 port, __u32 flag)
 {
-	__u32 bit = sg_port_bit(port, flag), word = bit / 64;
-	__u64 *w = bpf_map_lookup_elem(&sg_port_bits, &word);
-
-	return w && ((*w >> (bit % 64)) & 1);
+	return sg_bit_in(&sg_port_bits, sg_port_bit(port, flag));
 }
 
 /* The port's entry when it carries flag, else NULL: most ports are nobody's, told by the bit. */

@@ -340,7 +340,7 @@ struct sg_local_owner {
  * caller, kept by sock_ops from TCP_CONNECT_CB, which runs in the
  * connect()'s task, to its establishment, which mostly runs in softirq
  * where no caller is current. A slot is its socket's while cookie is the
- * socket's: claimed by a compare-and-swap from 0, and freed by an exchange
+ * socket's: claimed by a compare-and-swap from 0, and freed by one back
  * to 0 once read, so two handshakes never mix their callers in one slot
  * and no lock (with interrupts off) is taken.
  */

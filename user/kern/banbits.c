@@ -2,12 +2,12 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
-#include <stdlib.h>
 #include <sys/mman.h>
 #include <unistd.h>
 #include <bpf/libbpf.h>
 
 #include "kern/banbits.h"
+#include "kern/bits.h"
 #include "kern/maps.h"
 #include "kern/pinlock.h"
 #include "kern/state.h"
@@ -123,29 +123,14 @@ static int add_ban(const void *key, const void *value, void *ctx)
 	return 0;
 }
 
-/*
- * The new bits are worked out aside and stored a word at a time: a bit set
- * in both the old and the new never reads clear meanwhile.
- */
+/* Under the bans' lock: no ban is put between the walk and the store. */
 int sg_ban_bits_rebuild(void)
 {
-	__u64 *words, *fresh = calloc(SG_BAN_BITS_WORDS, sizeof(__u64));
-	int fd = sg_pins_bans_lock(), bans = -1, err;
-	size_t i;
+	int fd = sg_pins_bans_lock(), err;
 
-	err = fd < 0 ? fd : !fresh ? -ENOMEM : 0;
-	if (!err)
-		err = sg_pin_mmap(SG_MAP_BAN_BITS, BITS_BYTES, (void **)&words);
-	if (!err && words) {
-		bans = sg_pin_open(SG_MAP_BANS);
-		err = bans < 0 ? bans : sg_map_for_each(bans, add_ban, fresh);
-		for (i = 0; !err && i < SG_BAN_BITS_WORDS; i++)
-			__atomic_store_n(&words[i], fresh[i], __ATOMIC_RELAXED);
-		munmap(words, BITS_BYTES);
-	}
-	if (bans >= 0)
-		close(bans);
+	if (fd < 0)
+		return fd;
+	err = sg_bits_rebuild(SG_MAP_BAN_BITS, SG_BAN_BITS_WORDS, SG_MAP_BANS, add_ban, 0);
 	sg_ban_bits_unlock(fd);
-	free(fresh);
 	return err;
 }

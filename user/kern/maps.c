@@ -10,6 +10,7 @@
 #include <bpf/libbpf.h>
 
 #include "kern/banbits.h"
+#include "kern/bits.h"
 #include "kern/maps.h"
 #include "kern/state.h"
 
@@ -91,25 +92,10 @@ static int port_bits_entry(const void *key, const void *value, void *ctx)
 	return 0;
 }
 
-/* Worked out aside, stored a word at a time: a bit in both the old and the new stays set. */
 int sg_port_bits_rebuild(void)
 {
-	__u64 *words, *fresh = calloc(SG_PORT_BITS_WORDS, sizeof(__u64));
-	int err = fresh ? sg_pin_mmap(SG_MAP_PORT_BITS, PORT_BITS_BYTES, (void **)&words) : -ENOMEM;
-	int fd = -1;
-	size_t i;
-
-	if (!err && words) {
-		fd = sg_pin_open(SG_MAP_PORTS);
-		err = fd < 0 ? fd : sg_map_for_each(fd, port_bits_entry, fresh);
-		for (i = 0; !err && i < SG_PORT_BITS_WORDS; i++)
-			__atomic_store_n(&words[i], fresh[i], __ATOMIC_RELAXED);
-		munmap(words, PORT_BITS_BYTES);
-	}
-	if (fd >= 0)
-		close(fd);
-	free(fresh);
-	return err;
+	return sg_bits_rebuild(SG_MAP_PORT_BITS, SG_PORT_BITS_WORDS, SG_MAP_PORTS, port_bits_entry,
+			       0);
 }
 
 int sg_port_set(int fd, __u32 port, __u32 flags)

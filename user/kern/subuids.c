@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 
+#include "kern/bits.h"
 #include "kern/maps.h"
 #include "kern/state.h"
 #include "kern/subuids.h"
@@ -39,25 +40,6 @@ static int mark_entry(const void *key, const void *value, void *ctx)
 {
 	mark_key(ctx, key);
 	return 0;
-}
-
-/*
- * Writes bits into the pinned words, only those that change, either ORed in
- * (add) or as they are. A bit set in both the old and the new never reads
- * clear meanwhile, and an OR never undoes a concurrent rebuild's.
- */
-static void bits_store(__u64 *words, const __u64 *bits, int add)
-{
-	__u64 now;
-	size_t i;
-
-	for (i = 0; i < SG_SUBUID_BITS_WORDS; i++) {
-		now = __atomic_load_n(&words[i], __ATOMIC_RELAXED);
-		if (add && (bits[i] & ~now))
-			__atomic_fetch_or(&words[i], bits[i], __ATOMIC_RELAXED);
-		else if (!add && bits[i] != now)
-			__atomic_store_n(&words[i], bits[i], __ATOMIC_RELAXED);
-	}
 }
 
 static int key_cmp(const void *a, const void *b)
@@ -151,7 +133,7 @@ int sg_subuids_apply(struct sg_subid_set *set)
 		err = sg_pin_mmap(SG_MAP_SUBUID_BITS, BITS_BYTES, (void **)&words);
 	/* Every prefix, live or to come, is asked for before the trie changes. */
 	if (words)
-		bits_store(words, w.bits, 1);
+		sg_bits_store(words, w.bits, SG_SUBUID_BITS_WORDS, 1);
 	for (i = 0; !err && i < w.n_stale; i++)
 		if (bpf_map_delete_elem(fd, &w.stale[i]) && errno != ENOENT)
 			err = -errno;
@@ -172,7 +154,7 @@ int sg_subuids_apply(struct sg_subid_set *set)
 		memset(w.bits, 0, BITS_BYTES);
 		for (i = 0; i < set->n; i++)
 			mark_blocks(w.bits, set->ranges[i].start, set->ranges[i].count);
-		bits_store(words, w.bits, 0);
+		sg_bits_store(words, w.bits, SG_SUBUID_BITS_WORDS, 0);
 	}
 	if (words)
 		munmap(words, BITS_BYTES);
@@ -185,21 +167,8 @@ int sg_subuids_apply(struct sg_subid_set *set)
 
 int sg_subuid_bits_rebuild(void)
 {
-	__u64 *words, *fresh = calloc(SG_SUBUID_BITS_WORDS, sizeof(__u64));
-	int err = fresh ? sg_pin_mmap(SG_MAP_SUBUID_BITS, BITS_BYTES, (void **)&words) : -ENOMEM;
-	int fd = -1;
-
-	if (!err && words) {
-		fd = sg_pin_open(SG_MAP_SUBUIDS);
-		err = fd < 0 ? fd : sg_map_for_each(fd, mark_entry, fresh);
-		if (!err)
-			bits_store(words, fresh, 1);
-		munmap(words, BITS_BYTES);
-	}
-	if (fd >= 0)
-		close(fd);
-	free(fresh);
-	return err;
+	return sg_bits_rebuild(SG_MAP_SUBUID_BITS, SG_SUBUID_BITS_WORDS, SG_MAP_SUBUIDS, mark_entry,
+			       1);
 }
 
 __u32 sg_subuids_owner(int fd, __u32 uid)
