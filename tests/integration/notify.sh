@@ -213,6 +213,13 @@ notify_all_ok()
 	[ "$ok" = "$events" ] && [ "$failed" = 0 ]
 }
 
+# Dovecot looks at its passwd-file at most once a second of lookups: a
+# change made within a second of a lookup shows from the next second on.
+second_after() # FILE
+{
+	[ "$(date +%s)" -gt "$(stat -c %Y "$1")" ]
+}
+
 # Scenario S4 as the provider should have done it, with the shipped hooks
 # (dist/hooks) behind one wrapper: the account a bot guessed is contained;
 # dovecot-passwd-lock locks its login in Dovecot's passwd-file at once (its
@@ -256,6 +263,7 @@ printf '%s\\n' \"\$ev\" | MAIL_CONFIG=$MLAB_POSTFIX_DIR $ROOT/dist/hooks/owner-n
 		fail "not locked: $(grep -E "notify|action" "$MTA_DAEMON_LOG" | tail -n 3)"
 	expect_eq "the locked line" "$line::::::nologin reason=smtpguard-contained allow_nets=0.0.0.0/32" \
 		"$(grep "^$MLAB_VICTIM:" "$users")"
+	nl_wait_until 20 second_after "$users" || fail "the clock did not pass the lock's second"
 	if mlab_imap "$owner_ip" "$MLAB_VICTIM" "$MLAB_VICTIM_PASS" >/dev/null 2>&1; then
 		fail "the contained account still logs in over IMAP"
 	fi
@@ -279,6 +287,7 @@ printf '%s\\n' \"\$ev\" | MAIL_CONFIG=$MLAB_POSTFIX_DIR $ROOT/dist/hooks/owner-n
 
 	mta_sg release "sasl:$MLAB_VICTIM" >/dev/null
 	nl_wait_until 100 grep -qx "$line" "$users" || fail "not unlocked: $(grep "^$MLAB_VICTIM:" "$users")"
+	nl_wait_until 20 second_after "$users" || fail "the clock did not pass the unlock's second"
 	mlab_imap "$owner_ip" "$MLAB_VICTIM" "$MLAB_VICTIM_PASS" >/dev/null ||
 		fail "the released account's login refused"
 	mlab_swaks "$owner_ip" "$MLAB_VICTIM" "$MLAB_VICTIM_PASS" "$MLAB_VICTIM" ok@partner.example \
