@@ -86,6 +86,34 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } sg_events SEC(".maps");
 
+/* See smtpguard.h. The object's own global data: a load starts it afresh. */
+struct sg_boot_clock sg_boot_clock;
+
+/*
+ * Boot time, at the tick: what a connect's time is for (a UID's, process's
+ * and destination's last use, a policy's expiry, a bucket's refill, an
+ * event) counts in seconds, and the fine clock (bpf_ktime_get_boot_ns)
+ * costs a serialising TSC read (smtpguard(8)). The coarse clock is
+ * CLOCK_MONOTONIC's, which stops while the host sleeps: the time slept is
+ * added, read again after each second of monotonic time, so within a second
+ * of a resume. It is read boot first, monotonic second, so that the result
+ * is never after bpf_ktime_get_boot_ns() at the same instant; it is behind
+ * by a jiffy, more when a tick is late (SG_HOOK_CLOCK_SLACK_NS). CPUs racing
+ * to read it again store offsets that differ by nanoseconds; one that sees
+ * the new time before the new offset is the time slept behind, that once.
+ */
+static __always_inline __u64 sg_boot_coarse_ns(void)
+{
+	__u64 mono = bpf_ktime_get_coarse_ns(), boot;
+
+	if (mono - sg_boot_clock.read_ns >= SG_NS_PER_SEC) {
+		boot = bpf_ktime_get_boot_ns();
+		sg_boot_clock.offset_ns = boot - bpf_ktime_get_ns();
+		sg_boot_clock.read_ns = mono;
+	}
+	return mono + sg_boot_clock.offset_ns;
+}
+
 /* The UID's own policy unless absent or expired, then the default (never NULL in practice). */
 static __always_inline const struct sg_policy *sg_policy_for(__u32 uid, __u64 now)
 {
@@ -411,7 +439,7 @@ static __always_inline int sg_connect(struct bpf_sock_addr *ctx, const __u32 add
 	else if (!sg_smtp_watched(uid, addr, port))
 		return 1;
 
-	now = bpf_ktime_get_boot_ns();
+	now = sg_boot_coarse_ns();
 	pid_tgid = bpf_get_current_pid_tgid();
 
 	verdict = sg_decide(uid, now);

@@ -133,6 +133,24 @@ struct sg_port {
 	__u64 in_syns;
 };
 
+/*
+ * The connect hooks' clock (sg_boot_coarse_ns, bpf/connect.bpf.c), their
+ * object's global data: boot time's offset over CLOCK_MONOTONIC (the time
+ * the host slept) and the monotonic time it was read at.
+ */
+struct sg_boot_clock {
+	__u64 offset_ns;
+	__u64 read_ns;
+};
+
+/*
+ * How far behind boot time the connect hooks' times may be: their clock
+ * moves at the kernel's tick, so a jiffy (4 ms at Debian's 250 Hz), more
+ * when a tick comes late. They are never ahead. User space allows this
+ * much before it takes a process for one started after a connect.
+ */
+#define SG_HOOK_CLOCK_SLACK_NS 100000000ULL
+
 /* sg_policies: key __u32 uid, value struct sg_policy. */
 /*
  * The ABI's enums are X-macros, so that user space takes their names from

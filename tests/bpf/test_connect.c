@@ -286,6 +286,99 @@ static void expect_uid_stats(__u32 uid, __u64 attempts, __u64 allowed, __u64 den
 	assert_int_equal(st.denied, denied);
 }
 
+static __u64 clock_ns(clockid_t clock)
+{
+	struct timespec ts;
+
+	assert_int_equal(clock_gettime(clock, &ts), 0);
+	return ts.tv_sec * SG_NS_PER_SEC + ts.tv_nsec;
+}
+
+/* The connect hooks' global data, struct sg_boot_clock: the one map of prog_connect4 its size. */
+static int boot_clock_fd(void)
+{
+	__u32 ids[32], i, len;
+	struct bpf_prog_info info = { .nr_map_ids = 32, .map_ids = (unsigned long)ids };
+	struct bpf_map_info m;
+	int prog = map_fd("prog_connect4"), fd, found = -1;
+
+	len = sizeof(info);
+	assert_int_equal(bpf_obj_get_info_by_fd(prog, &info, &len), 0);
+	close(prog);
+	for (i = 0; i < info.nr_map_ids && i < 32; i++) {
+		fd = bpf_map_get_fd_by_id(ids[i]);
+		assert_true(fd >= 0);
+		memset(&m, 0, sizeof(m));
+		len = sizeof(m);
+		assert_int_equal(bpf_obj_get_info_by_fd(fd, &m, &len), 0);
+		if (m.value_size == sizeof(struct sg_boot_clock) && strstr(m.name, ".bss")) {
+			assert_int_equal(found, -1);
+			found = fd;
+		} else {
+			close(fd);
+		}
+	}
+	assert_true(found >= 0);
+	return found;
+}
+
+/*
+ * A first connect of uid, now: its sg_uid_stats' times, less off, are no
+ * later than after and no further behind before than the hooks' clock lags.
+ */
+static void expect_clock(__u32 uid, __s64 off)
+{
+	__u64 before = sg_boot_ns(), after;
+	struct sg_uid_stats st;
+
+	expect_result(run_as(uid, VIA_CONNECT4, t.port, 1, NULL), 1, 0);
+	after = sg_boot_ns();
+	st = uid_stats_of(uid);
+	assert_int_equal(st.first_ns, st.last_ns);
+	assert_in_range(st.first_ns, before + off - SG_HOOK_CLOCK_SLACK_NS, after + off);
+}
+
+/* The offset the hooks read, as the one read here (boot first too): within a millisecond. */
+static void expect_offset(__u64 offset_ns, __u64 slept_ns)
+{
+	assert_true(llabs((long long)(offset_ns - slept_ns)) < 1000000);
+}
+
+/*
+ * The hooks take the time at the tick (sg_boot_coarse_ns): boot time, never
+ * ahead of it, whose offset over the monotonic clock (the time slept) is kept
+ * for a second of monotonic time and then read again, as after a resume.
+ */
+static void test_boot_clock(void **state)
+{
+	struct sg_boot_clock c;
+	int fd = boot_clock_fd();
+	__u32 zero = 0;
+	__u64 slept;
+
+	expect_clock(61030, 0);
+	assert_int_equal(bpf_map_lookup_elem(fd, &zero, &c), 0);
+	slept = sg_boot_ns() - clock_ns(CLOCK_MONOTONIC);
+	expect_offset(c.offset_ns, slept);
+
+	/*
+	 * An offset read just now is kept: one an hour short, as it is once the host has slept
+	 * an hour, shows in every time.
+	 */
+	c.offset_ns -= 3600 * SG_NS_PER_SEC;
+	c.read_ns = clock_ns(CLOCK_MONOTONIC_COARSE);
+	assert_int_equal(bpf_map_update_elem(fd, &zero, &c, BPF_ANY), 0);
+	expect_clock(61031, -3600 * (__s64)SG_NS_PER_SEC);
+
+	/* One a second old is read again: boot time once more. */
+	c.read_ns = clock_ns(CLOCK_MONOTONIC_COARSE) - SG_NS_PER_SEC;
+	assert_int_equal(bpf_map_update_elem(fd, &zero, &c, BPF_ANY), 0);
+	expect_clock(61032, 0);
+	assert_int_equal(bpf_map_lookup_elem(fd, &zero, &c), 0);
+	expect_offset(c.offset_ns, slept);
+	close(fd);
+}
+
 static void expect_no_uid_stats(__u32 uid)
 {
 	struct sg_uid_stats st;
@@ -510,8 +603,8 @@ static void test_block_release_and_expiry(void **state)
 	expect_result(run_as(uid, VIA_CONNECT4, t.port, 4, NULL), 4, 0);
 	expect_uid_stats(uid, 8, 4, 4);
 
-	/* A block whose time is up acts as absent. */
-	set_policy(uid, SG_MODE_BLOCK, 0, 0, -1);
+	/* A block whose time is up acts as absent: up by as much as the hooks' clock may lag. */
+	set_policy(uid, SG_MODE_BLOCK, 0, 0, -(__s64)SG_HOOK_CLOCK_SLACK_NS);
 	expect_result(run_as(uid, VIA_CONNECT4, t.port, 2, NULL), 2, 0);
 	set_policy(uid, SG_MODE_BLOCK, 0, 0, 3600 * SG_NS_PER_SEC);
 	expect_result(run_as(uid, VIA_CONNECT4, t.port, 2, NULL), 0, 2);
@@ -1237,6 +1330,7 @@ int main(void)
 		cmocka_unit_test(test_ipv6_and_v4_mapped),
 		cmocka_unit_test(test_fastopen_is_policed),
 		cmocka_unit_test(test_port_totals),
+		cmocka_unit_test(test_boot_clock),
 		cmocka_unit_test(test_kernel_reply_has_no_socket),
 		cmocka_unit_test(test_full_maps),
 		cmocka_unit_test(test_subuid_is_its_owner),

@@ -31,6 +31,7 @@
 #include "host/attrib.h"
 #include "host/recent.h"
 #include "host/fpm.h"
+#include "util/procs.h"
 
 /* A UID with no passwd entry anywhere. */
 #define NO_PASSWD_UID 4000000000U
@@ -1011,7 +1012,9 @@ static void test_resolve(void **state)
 	};
 	struct sg_attrib_cfg cfg = { .proc = "/proc" };
 	struct sg_sender_info s;
+	struct sg_proc_stat st;
 	char cwd[PATH_MAX];
+	__u64 start_ns;
 
 	memset(&s, 0x55, sizeof(s));
 	sg_attrib_resolve(&cfg, &e, &s);
@@ -1030,7 +1033,21 @@ static void test_resolve(void **state)
 	assert_string_equal(s.cwd, cwd);
 	assert_string_equal(s.cmdline, self_cmdline);
 
+	/*
+	 * The hooks' time may lag by SG_HOOK_CLOCK_SLACK_NS: an event that much
+	 * before this process's start (in ticks, as /proc gives it) is still its.
+	 */
+	assert_int_equal(sg_proc_stat(getpid(), &st), 0);
+	start_ns = st.start_ticks * (1000000000ULL / sysconf(_SC_CLK_TCK));
+	e.ts_ns = start_ns - SG_HOOK_CLOCK_SLACK_NS;
+	sg_attrib_resolve(&cfg, &e, &s);
+	assert_int_equal(s.gone, 0);
+	assert_string_equal(s.cmdline, self_cmdline);
+
 	/* An event from before this process started: its pid was another's then. */
+	e.ts_ns = start_ns - SG_HOOK_CLOCK_SLACK_NS - 1;
+	sg_attrib_resolve(&cfg, &e, &s);
+	assert_gone(&s);
 	e.ts_ns = 77;
 	sg_attrib_resolve(&cfg, &e, &s);
 	assert_gone(&s);

@@ -235,7 +235,8 @@ out:
 
 /*
  * Whether the process at the pid started after ts_ns (CLOCK_BOOTTIME, as
- * /proc/PID/stat's start time is): then the pid was reused, and this is not
+ * /proc/PID/stat's start time is, taken by the connect hooks: up to
+ * SG_HOOK_CLOCK_SLACK_NS behind): then the pid was reused, and this is not
  * the process the event saw.
  */
 static int started_after(int dfd, __u64 ts_ns)
@@ -243,11 +244,13 @@ static int started_after(int dfd, __u64 ts_ns)
 	long hz = sysconf(_SC_CLK_TCK);
 	struct sg_proc_stat st;
 	char buf[1024];
+	__u64 start_ns;
 
 	if (hz <= 0 || read_small(dfd, "stat", buf, sizeof(buf)) <= 0 || sg_stat_parse(buf, &st))
 		return 0;
 	/* Ticks round the start down: a process started before ts_ns never looks newer. */
-	return st.start_ticks * (1000000000ULL / hz) > ts_ns;
+	start_ns = st.start_ticks * (1000000000ULL / hz);
+	return start_ns > ts_ns && start_ns - ts_ns > SG_HOOK_CLOCK_SLACK_NS;
 }
 
 /* Interpreters whose first argument that is no option is the script they run. */

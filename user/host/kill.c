@@ -338,11 +338,12 @@ static int sender_entry(const void *key, const void *value, void *ctx)
 	    target_ruid(w->k, v.pid, &v.ruid) || sg_proc_stat(v.pid, &v.st))
 		return 0;
 	/*
-	 * Started after the last connect seen: the pid was reused since. Not
+	 * Started after the last connect seen (the hooks' time of it may be
+	 * SG_HOOK_CLOCK_SLACK_NS behind): the pid was reused since. Not
 	 * first_ns: the entry outlives its process, and a new process of the
 	 * same UID reusing the pid keeps the old first_ns.
 	 */
-	if (v.st.start_ticks * w->tick_ns > s->last_ns + w->tick_ns)
+	if (v.st.start_ticks * w->tick_ns > s->last_ns + w->tick_ns + SG_HOOK_CLOCK_SLACK_NS)
 		return 0;
 	return add_victim(w->k, &v);
 }
