@@ -36,6 +36,7 @@
 #include "kern/collect.h"
 #include "kern/loader.h"
 #include "kern/maps.h"
+#include "kern/policybits.h"
 #include "kern/subuids.h"
 #include "sg_bucket.h"
 #include "sandbox.h"
@@ -357,7 +358,7 @@ static void set_policy(__u32 uid, __u32 mode, __u32 burst, __u64 rate_per_hour, 
 
 	if (expires_in)
 		p.expires_ns = p.updated_ns + expires_in;
-	assert_int_equal(bpf_map_update_elem(fd, &uid, &p, BPF_ANY), 0);
+	assert_int_equal(sg_policy_put(fd, uid, &p, BPF_ANY), 0);
 	close(fd);
 }
 
