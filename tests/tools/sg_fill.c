@@ -14,7 +14,8 @@
  * user without a bucket yet fails closed.
  *        sg_fill --policies
  * fills sg_policies to its capacity with observe policies of UIDs from
- * 3000000000 on, for ever;
+ * 3000000000 on, for ever, each with its bit in sg_policy_bits as every
+ * writer sets it;
  *        sg_fill --expire N
  * and makes the time of the first N of them up now, all at once;
  *        sg_fill --bans
