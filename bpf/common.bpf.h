@@ -130,7 +130,7 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } sg_subuid_bits SEC(".maps");
 
-/* Bit bit of an array of __u64 words (sg_port_bits, sg_subuid_bits). */
+/* Bit bit of an array of __u64 words (sg_port_bits, sg_subuid_bits, sg_policy_bits). */
 static __always_inline int sg_bit_in(void *words, __u32 bit)
 {
 	__u32 word = bit / 64;

@@ -24,6 +24,16 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } sg_policies SEC(".maps");
 
+/* See smtpguard.h. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SG_POLICY_BITS_WORDS);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sg_policy_bits SEC(".maps");
+
 /* A plain hash: bpf_spin_lock is not allowed in LRU maps. Entries exist only for throttled UIDs. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -114,13 +124,18 @@ static __always_inline __u64 sg_boot_coarse_ns(void)
 	return mono + sg_boot_clock.offset_ns;
 }
 
-/* The UID's own policy unless absent or expired, then the default (never NULL in practice). */
+/*
+ * The UID's own policy unless absent or expired, then the default (never NULL in practice).
+ * The hash is looked in only when the UID's bit says it may hold a policy: most UIDs have none.
+ */
 static __always_inline const struct sg_policy *sg_policy_for(__u32 uid, __u64 now)
 {
-	const struct sg_policy *p = bpf_map_lookup_elem(&sg_policies, &uid);
+	const struct sg_policy *p = NULL;
 	const struct sg_settings *s;
 	__u32 zero = 0;
 
+	if (sg_bit_in(&sg_policy_bits, sg_policy_bit(uid)))
+		p = bpf_map_lookup_elem(&sg_policies, &uid);
 	if (p && (!p->expires_ns || p->expires_ns > now))
 		return p;
 	s = bpf_map_lookup_elem(&sg_settings, &zero);

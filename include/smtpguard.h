@@ -20,6 +20,7 @@
 #define SG_MAP_PORTS "sg_ports"
 #define SG_MAP_SETTINGS "sg_settings"
 #define SG_MAP_POLICIES "sg_policies"
+#define SG_MAP_POLICY_BITS "sg_policy_bits"
 #define SG_MAP_BUCKETS "sg_buckets"
 #define SG_MAP_UID_STATS "sg_uid_stats"
 #define SG_MAP_SENDERS "sg_senders"
@@ -192,6 +193,25 @@ struct sg_policy {
 	__u32 set_by; /* enum sg_setter */
 	__u32 flags; /* SG_POLICY_* */
 };
+
+/*
+ * sg_policy_bits (array of __u64, mmapable): a bit for each UID modulo
+ * SG_POLICY_BITS, set for every UID sg_policies has an entry for. Asked
+ * first, inline: most UIDs have no policy of their own, and a clear bit
+ * sends them to the default with no hash lookup, which misses. Hosting
+ * UIDs are allocated in sequence, so that UIDs below SG_POLICY_BITS never
+ * share a bit; a shared one only costs the lookup. Every writer of
+ * sg_policies takes the "_policies" lock and sets the bit before the entry
+ * is written; bits are cleared only by a rebuild from sg_policies under
+ * that lock, after policies are removed and when the programs are loaded.
+ */
+#define SG_POLICY_BITS (1U << 20)
+#define SG_POLICY_BITS_WORDS (SG_POLICY_BITS / 64)
+
+static inline __u32 sg_policy_bit(__u32 uid)
+{
+	return uid & (SG_POLICY_BITS - 1);
+}
 
 /* sg_settings: one entry, key 0. */
 struct sg_settings {

@@ -36,6 +36,7 @@
 #include "kern/collect.h"
 #include "kern/loader.h"
 #include "kern/maps.h"
+#include "kern/policybits.h"
 #include "kern/subuids.h"
 #include "sg_bucket.h"
 #include "sandbox.h"
@@ -450,7 +451,7 @@ static void set_policy(__u32 uid, __u32 mode, __u32 burst, __u64 rate_per_hour, 
 
 	if (expires_in)
 		p.expires_ns = p.updated_ns + expires_in;
-	assert_int_equal(bpf_map_update_elem(fd, &uid, &p, BPF_ANY), 0);
+	assert_int_equal(sg_policy_put(fd, uid, &p, BPF_ANY), 0);
 	close(fd);
 }
 
@@ -1075,6 +1076,98 @@ static struct sg_settings set_quotas(__u32 flows, __u32 senders)
  * make its quota of entries and no more, so another UID's entries stay as
  * they were; every entry not made is counted.
  */
+/* Word w of the pinned sg_policy_bits. */
+static __u64 policy_word(__u32 w)
+{
+	const size_t bytes = SG_POLICY_BITS_WORDS * sizeof(__u64);
+	__u64 *words, v;
+
+	assert_int_equal(sg_pin_mmap(SG_MAP_POLICY_BITS, bytes, (void **)&words), 0);
+	assert_non_null(words);
+	v = words[w];
+	munmap(words, bytes);
+	return v;
+}
+
+/*
+ * The hooks look a UID's policy up only when its bit in sg_policy_bits is
+ * set (uid modulo 2^20): set by every writer before the policy, cleared by
+ * a rebuild from sg_policies. A policy put in the map without its bit is
+ * not seen, which is why every writer sets it; the load's rebuild puts
+ * lost bits back. The UIDs' word (61184 to 61247) is theirs alone.
+ */
+static void test_policy_bits(void **state)
+{
+	__u32 flagged = 61200, plain = 61201, hand = 61202, twin = flagged + SG_POLICY_BITS;
+	const __u32 word = 61200 / 64, bit = 61200 % 64;
+	const size_t bytes = SG_POLICY_BITS_WORDS * sizeof(__u64);
+	struct sg_policy block = { .mode = SG_MODE_BLOCK, .updated_ns = sg_boot_ns() };
+	struct sg_policy observe = { .mode = SG_MODE_OBSERVE, .updated_ns = block.updated_ns };
+	struct sg_settings saved, s;
+	__u64 *words;
+	int fd;
+
+	assert_int_equal(sg_policy_bit(twin), sg_policy_bit(flagged));
+	assert_int_equal(policy_word(word), 0);
+	set_policy(flagged, SG_MODE_BLOCK, 0, 0, 0);
+	assert_int_equal(policy_word(word), 1ULL << bit);
+	expect_result(run_as(flagged, VIA_CONNECT4, t.port, 2, NULL), 0, 2);
+	/* Its twin shares the bit: looked up, no policy of its own, the default (observe). */
+	expect_result(run_as(twin, VIA_CONNECT4, t.port, 2, NULL), 2, 0);
+	expect_result(run_as(plain, VIA_CONNECT4, t.port, 2, NULL), 2, 0);
+
+	/* A bit clear is the default's at once, whatever it is: a blocking one here. */
+	assert_int_equal(sg_settings_get(&saved), 0);
+	s = saved;
+	s.default_policy = block;
+	assert_int_equal(sg_settings_set(&s), 0);
+	expect_result(run_as(plain, VIA_CONNECT4, t.port, 1, NULL), 0, 1);
+	assert_int_equal(sg_settings_set(&saved), 0);
+
+	/* Written by hand with no bit: the hooks never look. */
+	fd = map_fd(SG_MAP_POLICIES);
+	assert_int_equal(bpf_map_update_elem(fd, &hand, &block, BPF_ANY), 0);
+	assert_int_equal(policy_word(word), 1ULL << bit);
+	expect_result(run_as(hand, VIA_CONNECT4, t.port, 2, NULL), 2, 0);
+
+	/* Zeroed, as new over an older build's policies: attaching again sets them. */
+	assert_int_equal(sg_pin_mmap(SG_MAP_POLICY_BITS, bytes, (void **)&words), 0);
+	assert_non_null(words);
+	memset(words, 0, bytes);
+	munmap(words, bytes);
+	expect_result(run_as(flagged, VIA_CONNECT4, t.port, 1, NULL), 1, 0);
+	assert_int_equal(sg_attach(t.sb.cgroup, (char *[]){ "lo" }, 1), 0);
+	assert_int_equal(policy_word(word), 1ULL << bit | 1ULL << (hand % 64));
+	expect_result(run_as(flagged, VIA_CONNECT4, t.port, 1, NULL), 0, 1);
+	expect_result(run_as(hand, VIA_CONNECT4, t.port, 1, NULL), 0, 1);
+	expect_result(run_as(twin, VIA_CONNECT4, t.port, 1, NULL), 1, 0);
+
+	/* A policy removed keeps its bit until a rebuild, which clears it. */
+	assert_int_equal(bpf_map_delete_elem(fd, &hand), 0);
+	assert_int_equal(policy_word(word), 1ULL << bit | 1ULL << (hand % 64));
+	assert_int_equal(sg_policy_bits_rebuild(), 0);
+	assert_int_equal(policy_word(word), 1ULL << bit);
+	expect_result(run_as(hand, VIA_CONNECT4, t.port, 1, NULL), 1, 0);
+
+	/* The twin's own policy: both looked up, each its own verdict. */
+	assert_int_equal(sg_policy_put(fd, twin, &observe, BPF_ANY), 0);
+	expect_result(run_as(twin, VIA_CONNECT4, t.port, 1, NULL), 1, 0);
+	expect_result(run_as(flagged, VIA_CONNECT4, t.port, 1, NULL), 0, 1);
+	assert_int_equal(bpf_map_delete_elem(fd, &flagged), 0);
+	assert_int_equal(sg_policy_bits_rebuild(), 0);
+	/* The twin's policy keeps the shared bit. */
+	assert_int_equal(policy_word(word), 1ULL << bit);
+	expect_result(run_as(flagged, VIA_CONNECT4, t.port, 1, NULL), 1, 0);
+	assert_int_equal(bpf_map_delete_elem(fd, &twin), 0);
+	assert_int_equal(sg_policy_bits_rebuild(), 0);
+	assert_int_equal(policy_word(word), 0);
+	close(fd);
+	expect_uid_stats(flagged, 6, 2, 4);
+	expect_uid_stats(twin, 4, 4, 0);
+	expect_uid_stats(plain, 3, 2, 1);
+	expect_uid_stats(hand, 4, 3, 1);
+}
+
 static void test_flow_quota(void **state)
 {
 	__u32 victim = 61011, flooder = 61012, i, flood = 140000;
@@ -1335,6 +1428,7 @@ int main(void)
 		cmocka_unit_test(test_full_maps),
 		cmocka_unit_test(test_subuid_is_its_owner),
 		cmocka_unit_test(test_subuid_bits),
+		cmocka_unit_test(test_policy_bits),
 		cmocka_unit_test(test_flow_quota),
 		cmocka_unit_test(test_sender_quota),
 		cmocka_unit_test(test_senders_full),

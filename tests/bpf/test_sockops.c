@@ -39,6 +39,7 @@
 #include "kern/connstats.h"
 #include "kern/loader.h"
 #include "kern/maps.h"
+#include "kern/policybits.h"
 #include "sandbox.h"
 #include "smtpguard.h"
 #include "kern/state.h"
@@ -605,7 +606,7 @@ static void test_denied(void **state)
 	__u32 uid = 62006;
 	int fd = map_fd(SG_MAP_POLICIES);
 
-	assert_int_equal(bpf_map_update_elem(fd, &uid, &block, BPF_ANY), 0);
+	assert_int_equal(sg_policy_put(fd, uid, &block, BPF_ANY), 0);
 	close(fd);
 	assert_int_equal(run_as(uid, &d, NULL).err, EPERM);
 	expect_no_stats(uid);

@@ -138,14 +138,37 @@ test_throttle()
 	expect_eq "sg_flows A :25 denied" 15 "$(flow_field sg_flows "$USER_A" 25 "$NET4" denied)"
 }
 
+# USER's bit in sg_policy_bits (its UID modulo 2^20, smtpguard.h): 1 or 0.
+policy_bit() # USER
+{
+	local bit word byte
+
+	bit=$(($(id -u "$1") & 0xfffff))
+	word=$((bit / 64))
+	byte=$(bpftool -j map lookup pinned "$PIN/sg_policy_bits" \
+		key $((word & 0xff)) $((word >> 8)) 0 0 | jq -r ".value[$((bit % 64 / 8))]")
+	echo $((byte >> (bit % 8) & 1))
+}
+
+# The CLI's writes set the user's bit before its policy; a release with no grace clears it.
 test_block_release()
 {
+	expect_eq "$USER_B's policy bit before the block" 0 "$(policy_bit "$USER_B")"
 	sg block "$USER_B"
+	expect_eq "$USER_B's policy bit after the block" 1 "$(policy_bit "$USER_B")"
 	expect_connects "$USER_B" "ok=0 eperm=4 other=0" -n 4 "$NET4" 587
 	sg release "$USER_B"
+	# Released for the grace period: an observe policy of its own, its bit kept.
+	expect_eq "$USER_B's policy bit after the release" 1 "$(policy_bit "$USER_B")"
 	expect_connects "$USER_B" "ok=4 eperm=0 other=0" -n 4 "$NET4" 587
 	expect_top "$USER_B" "8/4/4/4"
 	expect_eq "sink accepts" 4 "$(accepts "$SINK_LOG")"
+
+	printf '[detect]\nrelease_grace = 0\n' >>"$SMTPGUARD_CONFIG"
+	sg throttle "$USER_A" --rate 1/min --burst 1
+	sg release "$USER_A"
+	expect_eq "$USER_A's policy bit after a release with no grace" 0 "$(policy_bit "$USER_A")"
+	expect_eq "$USER_B's policy bit meanwhile" 1 "$(policy_bit "$USER_B")"
 }
 
 # Pids of smtpguard processes working on this run's pin directory, of any parentage.

@@ -14,7 +14,8 @@
  * user without a bucket yet fails closed.
  *        sg_fill --policies
  * fills sg_policies to its capacity with observe policies of UIDs from
- * 3000000000 on, for ever;
+ * 3000000000 on, for ever, each with its bit in sg_policy_bits as every
+ * writer sets it;
  *        sg_fill --expire N
  * and makes the time of the first N of them up now, all at once;
  *        sg_fill --bans
@@ -35,6 +36,7 @@
 #include <bpf/bpf.h>
 
 #include "kern/maps.h"
+#include "kern/policybits.h"
 #include "kern/subuids.h"
 #include "sg_bucket.h"
 #include "smtpguard.h"
@@ -109,20 +111,26 @@ cleanup:
 
 #define FILL_UID_BASE 3000000000U
 
+/* Writes value for uid as map's writers do: a policy with its bit set first. */
+static int put(const char *map, int fd, __u32 uid, const void *value, __u64 flags)
+{
+	if (!strcmp(map, SG_MAP_POLICIES))
+		return sg_policy_put(fd, uid, value, flags);
+	return bpf_map_update_elem(fd, &uid, value, flags) ? -errno : 0;
+}
+
 /* map (keyed by UID) filled to its capacity with value, for UIDs from FILL_UID_BASE on. */
 static int fill_map(const char *map, const void *value)
 {
 	__u32 uid = FILL_UID_BASE;
-	int fd = sg_pin_open(map), err = 0;
+	int fd = sg_pin_open(map), err;
 
 	if (fd < 0)
 		return fd;
-	while (!bpf_map_update_elem(fd, &uid, value, BPF_NOEXIST))
+	while (!(err = put(map, fd, uid, value, BPF_NOEXIST)))
 		uid++;
-	if (errno != E2BIG)
-		err = -errno;
 	close(fd);
-	return err;
+	return err == -E2BIG ? 0 : err;
 }
 
 /* sg_bans filled to its capacity with bans of fd00:5347::N/128 (unique local: no test's peer). */
@@ -188,8 +196,8 @@ static int expire_policies(__u32 n)
 		if (bpf_map_lookup_elem(fd, &uid, &p))
 			err = -errno;
 		p.expires_ns = now;
-		if (!err && bpf_map_update_elem(fd, &uid, &p, BPF_EXIST))
-			err = -errno;
+		if (!err)
+			err = put(SG_MAP_POLICIES, fd, uid, &p, BPF_EXIST);
 	}
 	close(fd);
 	return err;

@@ -21,6 +21,7 @@
 #include "cli/cli.h"
 #include "core/mailstats.h"
 #include "kern/maps.h"
+#include "kern/policybits.h"
 #include "kern/subuids.h"
 #include "util/render.h"
 #include "sg_bucket.h"
@@ -170,7 +171,7 @@ static int write_policy(const struct sg_command *cmd, void *opts, char **args, i
 	fd = sg_pin_open(SG_MAP_POLICIES);
 	if (fd < 0)
 		return sg_fail("%s: %s", SG_MAP_POLICIES, strerror(-fd));
-	err = bpf_map_update_elem(fd, &uid, &p, BPF_ANY) ? -errno : 0;
+	err = sg_policy_put(fd, uid, &p, BPF_ANY);
 	if (err)
 		return policy_write_failed(fd, err, "setting the policy of",
 					   sg_who(uid, name, who, sizeof(who)));
@@ -346,12 +347,16 @@ static int run_release(const struct sg_command *cmd, void *opts, char **args, in
 		return SG_EXIT_OK;
 	}
 	if (p.expires_ns)
-		err = bpf_map_update_elem(fd, &uid, &p, BPF_ANY) ? -errno : 0;
+		err = sg_policy_put(fd, uid, &p, BPF_ANY);
 	else
 		err = bpf_map_delete_elem(fd, &uid) && errno != ENOENT ? -errno : 0;
 	if (err)
 		return policy_write_failed(fd, err, "releasing", who);
 	close(fd);
+	/* Its bit goes too: left, each connect of every UID sharing it would look in the hash. */
+	if (!p.expires_ns && (err = sg_policy_bits_rebuild()))
+		sg_warn("released %s, but its bit stays in %s: %s", who, SG_MAP_POLICY_BITS,
+			strerror(-err));
 	if (p.expires_ns)
 		printf("released %s: not limited, and no automatic action, for %s; then the "
 		       "default policy\n",

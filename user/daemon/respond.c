@@ -10,6 +10,7 @@
 
 #include "kern/collect.h"
 #include "kern/maps.h"
+#include "kern/policybits.h"
 #include "util/parse.h"
 #include "host/conncut.h"
 #include "host/kill.h"
@@ -157,18 +158,28 @@ static int put_config_policy(int fd, const struct sg_policy *want, __u32 uid, in
 		break;
 	}
 	p.updated_ns = now_ns;
-	return bpf_map_update_elem(fd, &uid, &p, BPF_ANY) ? -errno : 0;
+	return sg_policy_put(fd, uid, &p, BPF_ANY);
+}
+
+/* Removes uid's policy from fd, counted in *removed. */
+static int remove_policy(int fd, __u32 uid, int *removed)
+{
+	if (!bpf_map_delete_elem(fd, &uid))
+		++*removed;
+	else if (errno != ENOENT)
+		return -errno;
+	return 0;
 }
 
 /* An alert-only override with no limit of its own: the detector's policy goes. */
-static int lift_detector_policy(int fd, __u32 uid)
+static int lift_detector_policy(int fd, __u32 uid, int *removed)
 {
 	struct sg_policy cur;
 
 	if (bpf_map_lookup_elem(fd, &uid, &cur) || cur.set_by != SG_SET_DETECTOR)
 		return 0;
 	sg_info("uid %u is exempt now: the detector's %s is lifted", uid, sg_mode_name(cur.mode));
-	return bpf_map_delete_elem(fd, &uid) && errno != ENOENT ? -errno : 0;
+	return remove_policy(fd, uid, removed);
 }
 
 struct stale {
@@ -211,7 +222,7 @@ int sg_respond_config(struct sg_responder *r, const struct sg_config *c, __u64 n
 	struct stale s = { .r = r, .c = c };
 	struct sg_settings settings;
 	struct sg_policy want, cur;
-	int i, fd, err = 0;
+	int i, fd, err = 0, removed = 0, bits_err;
 	__u32 uid;
 
 	if (warn)
@@ -234,15 +245,18 @@ int sg_respond_config(struct sg_responder *r, const struct sg_config *c, __u64 n
 		if (config_policy(r, c, uid, &want))
 			err = put_config_policy(fd, &want, uid, c->overrides[i].alert_only, now_ns);
 		else if (c->overrides[i].alert_only)
-			err = lift_detector_policy(fd, uid);
+			err = lift_detector_policy(fd, uid, &removed);
 	}
 	if (!err)
 		err = sg_map_for_each(fd, find_stale, &s);
 	/* Looked at again just before: a human may have set a policy since the walk. */
 	for (i = 0; !err && i < s.n; i++)
-		if (!bpf_map_lookup_elem(fd, &s.uids[i], &cur) && cur.set_by == SG_SET_CONFIG &&
-		    bpf_map_delete_elem(fd, &s.uids[i]) && errno != ENOENT)
-			err = -errno;
+		if (!bpf_map_lookup_elem(fd, &s.uids[i], &cur) && cur.set_by == SG_SET_CONFIG)
+			err = remove_policy(fd, s.uids[i], &removed);
+	/* Their bits go too: left, every connect of their UIDs would look in the hash for nothing. */
+	if (removed && (bits_err = sg_policy_bits_rebuild()))
+		sg_warn("removing the lifted policies' bits from %s: %s", SG_MAP_POLICY_BITS,
+			strerror(-bits_err));
 	return err;
 }
 
@@ -408,9 +422,7 @@ static int limit(struct sg_responder *r, const struct sg_response *resp,
 	json_t *params;
 	int cut = 0, err;
 
-	err = bpf_map_update_elem(policies_fd(r), &ev->uid, &p, exists ? BPF_ANY : BPF_NOEXIST)
-		      ? -errno
-		      : 0;
+	err = sg_policy_put(policies_fd(r), ev->uid, &p, exists ? BPF_ANY : BPF_NOEXIST);
 	if (err) {
 		limit_failed(r, cfg, ev, a, err);
 		return err;

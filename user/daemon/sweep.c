@@ -12,6 +12,7 @@
 #include "host/attrib.h"
 #include "kern/banbits.h"
 #include "kern/collect.h"
+#include "kern/policybits.h"
 #include "util/render.h"
 #include "smtpguard.h"
 #include "kern/state.h"
@@ -38,6 +39,8 @@ struct kind {
 	/* The census class of an entry in force at now, or -1. */
 	int (*class)(const void *value, __u64 now);
 	int (*lift)(int fd, const void *key); /* see struct picked */
+	const char *bits; /* the bitmap that keeps a bit of each entry, made again by rebuild */
+	int (*rebuild)(void);
 };
 
 /* Whether the entry (key, value) is to go. */
@@ -218,6 +221,30 @@ static int swap_held(struct sg_census *c, struct picked *x)
 	return had ? add_key(x, was) : 0;
 }
 
+/* A rebuild of a bitmap walks its whole map: after expiries, at most this often. */
+#define BITS_EVERY_NS (60 * SG_NS_PER_SEC)
+
+/*
+ * The expired entries' bits go too: left, the lookups they let through
+ * would go on until the next start, the fast path lost bit by bit.
+ */
+static void drop_bits(const struct kind *kind, struct sg_census *c, int n, __u64 now_ns)
+{
+	int err;
+
+	if (n > 0)
+		c->removed += (__u64)n;
+	if (!c->removed || (c->rebuilt_ns && now_ns - c->rebuilt_ns < BITS_EVERY_NS))
+		return;
+	c->rebuilt_ns = now_ns;
+	err = kind->rebuild();
+	if (err)
+		sg_warn("clearing expired entries of %s from %s: %s", kind->map, kind->bits,
+			strerror(-err));
+	else
+		c->removed = 0;
+}
+
 static int sweep(const struct kind *kind, const struct sg_audit_cfg *cfg, __u64 now,
 		 struct sg_census *census)
 {
@@ -243,6 +270,7 @@ static int sweep(const struct kind *kind, const struct sg_audit_cfg *cfg, __u64 
 				  &x);
 	free(x.picked.keys);
 	close(fd);
+	drop_bits(kind, census, n, now);
 	return n;
 }
 
@@ -313,13 +341,12 @@ int sg_sweep_policies(const struct sg_audit_cfg *audit, __u64 now_ns, struct sg_
 					      .key_size = sizeof(__u32),
 					      .expires = policy_expires,
 					      .audit = policy_audit,
-					      .class = policy_class };
+					      .class = policy_class,
+					      .bits = SG_MAP_POLICY_BITS,
+					      .rebuild = sg_policy_bits_rebuild };
 
 	return sweep(&policies, audit, now_ns, c);
 }
-
-/* A rebuild of sg_ban_bits walks every ban: after expiries, at most this often. */
-#define BAN_BITS_EVERY_NS (60 * SG_NS_PER_SEC)
 
 /* Expired bans are a batch: their bits go at the sweep's next rebuild. */
 static int ban_lift(int fd, const void *key)
@@ -334,28 +361,11 @@ int sg_sweep_bans(const struct sg_audit_cfg *audit, __u64 now_ns, struct sg_cens
 					  .expires = ban_expires,
 					  .audit = ban_audit,
 					  .class = ban_class,
-					  .lift = ban_lift };
-	/* One daemon a process, and its loop the only caller. */
-	static __u64 removed, rebuilt_ns;
-	int n = sweep(&bans, audit, now_ns, c), err;
+					  .lift = ban_lift,
+					  .bits = SG_MAP_BAN_BITS,
+					  .rebuild = sg_ban_bits_rebuild };
 
-	if (n > 0)
-		removed += (__u64)n;
-	/*
-	 * The expired bans' bits go too: left, every packet of their /24s and
-	 * /48s (of all IPv6 after a ban wider than /32) would go on to the trie
-	 * until the next start, the fast path lost bit by bit.
-	 */
-	if (removed && (!rebuilt_ns || now_ns - rebuilt_ns >= BAN_BITS_EVERY_NS)) {
-		rebuilt_ns = now_ns;
-		err = sg_ban_bits_rebuild();
-		if (err)
-			sg_warn("clearing expired bans from %s: %s", SG_MAP_BAN_BITS,
-				strerror(-err));
-		else
-			removed = 0;
-	}
-	return n;
+	return sweep(&bans, audit, now_ns, c);
 }
 
 const char *const sg_stale_names[SG_STALE__MAX] = { "sg_flows",	  "sg_senders",

@@ -3,7 +3,9 @@
  * Removing what has expired: per-UID policies and bans whose time is up
  * (the kernel already treats them as absent), each audited as expired,
  * at most 4096 and 100 ms a call (the rest at the next ticks, so that no
- * tick is held long). Returns how many were removed, or -errno.
+ * tick is held long); then their bits leave sg_policy_bits or sg_ban_bits,
+ * made again from the map at most once a minute. Returns how many were
+ * removed, or -errno.
  *
  * And what has gone stale, so that the per-UID tables never fill with the
  * idle: entries of sg_flows unused for stale_ns; of sg_senders unused for
@@ -41,6 +43,8 @@ struct sg_census {
 	int held;    /* an expired key whose removal waits for the walk to go past it */
 	__u8 held_key[SG_CURSOR_KEY_MAX];
 	__u64 last_entries, last_in_force[SG_CENSUS_CLASSES];
+	/* Expired entries removed since their bitmap was last made again, and when it was. */
+	__u64 removed, rebuilt_ns;
 };
 
 int sg_sweep_policies(const struct sg_audit_cfg *audit, __u64 now_ns, struct sg_census *c);

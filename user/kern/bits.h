@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The pinned bitmaps the programs ask before a map (sg_port_bits,
- * sg_ban_bits, sg_subuid_bits: smtpguard.h), as user space keeps them.
+ * sg_ban_bits, sg_subuid_bits, sg_policy_bits: smtpguard.h), as user space
+ * keeps them.
  * Functions return -errno.
  */
 #ifndef SG_KERN_BITS_H

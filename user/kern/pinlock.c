@@ -104,6 +104,11 @@ int sg_pins_bans_lock(void)
 	return take(SG_PIN_LOCK_BANS, 0);
 }
 
+int sg_pins_policies_lock(void)
+{
+	return take(SG_PIN_LOCK_POLICIES, 0);
+}
+
 pid_t sg_pin_lock_holder(void)
 {
 	char path[PATH_MAX];

@@ -16,9 +16,10 @@
 #include <linux/types.h>
 
 /* The lock directories: the pin directory's name and these. */
-#define SG_PIN_LOCK_DAEMON "_daemon"
-#define SG_PIN_LOCK_CHANGE "_change"
-#define SG_PIN_LOCK_BANS   "_bans"
+#define SG_PIN_LOCK_DAEMON   "_daemon"
+#define SG_PIN_LOCK_CHANGE   "_change"
+#define SG_PIN_LOCK_BANS     "_bans"
+#define SG_PIN_LOCK_POLICIES "_policies"
 
 /*
  * Locks the pin directory's daemon lock, made when missing (its parent
@@ -55,5 +56,8 @@ int sg_pins_change_lock(int nonblock);
  * customer may open and hold when the directory is readable by all.
  */
 int sg_pins_bans_lock(void);
+
+/* Every writer of sg_policies and sg_policy_bits, one at a time (kern/policybits.h), likewise. */
+int sg_pins_policies_lock(void);
 
 #endif

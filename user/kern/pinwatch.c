@@ -11,6 +11,7 @@
 #include "smtpguard.h"
 #include "kern/banbits.h"
 #include "kern/pinwatch.h"
+#include "kern/policybits.h"
 #include "kern/state.h"
 
 /* What a replacement must not lose: who is limited, the tokens they have left, who is banned. */
@@ -178,6 +179,18 @@ out:
 	return err ? err : n;
 }
 
+/* Old's entries into new, the map pinned as name: a policy's bit is set before it is copied. */
+static int carry_entries(const char *name, int old, int new)
+{
+	int lock = -1, n;
+
+	if (!strcmp(name, SG_MAP_POLICIES) && (lock = sg_policy_bits_mark_map(old)) < 0)
+		return lock;
+	n = copy_entries(old, new);
+	sg_policy_bits_unlock(lock);
+	return n;
+}
+
 int sg_pinwatch_carry(const struct sg_pinwatch *w)
 {
 	int i, j, fd, n, total = 0;
@@ -193,7 +206,7 @@ int sg_pinwatch_carry(const struct sg_pinwatch *w)
 			return fd;
 		n = object_id(fd, w->pins[i].name) == w->pins[i].id
 			    ? 0
-			    : copy_entries(w->pins[i].fd, fd);
+			    : carry_entries(w->pins[i].name, w->pins[i].fd, fd);
 		close(fd);
 		if (n < 0)
 			return n;

@@ -14,6 +14,7 @@
 #include "kern/layout.h"
 #include "kern/maps.h"
 #include "kern/migrate.h"
+#include "kern/policybits.h"
 #include "kern/programs.h"
 #include "kern/state.h"
 #include "kern/subuids.h"
@@ -188,6 +189,8 @@ int sg_programs_load(sg_swap_fn swap, char *why, size_t len)
 		snprintf(why, len, "marking the banned addresses in %s", SG_MAP_BAN_BITS);
 	if (!err && (err = sg_subuid_bits_rebuild()))
 		snprintf(why, len, "marking the sub-UID ranges in %s", SG_MAP_SUBUID_BITS);
+	if (!err && (err = sg_policy_bits_rebuild()))
+		snprintf(why, len, "marking the UIDs with a policy in %s", SG_MAP_POLICY_BITS);
 	for (i = 0; i < N_OBJECTS && !err; i++)
 		if (load[i] && (err = install_programs(&objects[i], objs[i], builds[i], swap)))
 			snprintf(why, len, "installing the %s programs", objects[i].name);
