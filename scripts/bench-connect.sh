@@ -22,7 +22,7 @@
 # baseline with no hooks. Beside the rate, the sender's CPU time a connect
 # (user and system, its own packets' softirq work included) and its ratio,
 # which the load of other processes sways less. Last, for each of none,
-# empty, observe and throttle, one run under `perf record`: the share of
+# empty, observe and throttle, five runs under `perf record`: the median share of
 # the sender's samples below the cgroup BPF dispatchers (the programs, the
 # helpers they call and the dispatch itself), and the CPU ratio that share
 # over none's gives, a figure of the hooks' own cost that other processes
@@ -187,17 +187,25 @@ printf '%-15s %12s %10s %12s %10s\n' hooks connects/s "vs none" "CPU ns/conn" "v
 rows "" "${NAMES[@]}"
 rows -veth "${VETH[@]}"
 
+# One run's share sways by about a third of a point: the median of PERF_ROUNDS, interleaved.
+PERF_ROUNDS=5
+for ((r = 0; r < PERF_ROUNDS; r++)); do
+	for dest in 127.0.0.1 "$MX"; do
+		sfx=; [ "$dest" = 127.0.0.1 ] || sfx=-veth
+		for c in none empty observe throttle; do
+			hooks_share "$c" "$dest" >>"$T/$c$sfx.share"
+			echo >>"$T/$c$sfx.share"
+		done
+	done
+done
 echo
-echo "the sender's CPU under the cgroup hooks (perf samples, one ${SECONDS_RUN} s run each):"
+echo "the sender's CPU under the cgroup hooks (perf samples, median of $PERF_ROUNDS ${SECONDS_RUN} s runs):"
 printf '%-15s %10s %12s\n' hooks "share %" "CPU vs none"
-for dest in 127.0.0.1 "$MX"; do
-	sfx=; [ "$dest" = 127.0.0.1 ] || sfx=-veth
-	base=$(hooks_share none "$dest")
+for sfx in "" -veth; do
+	base=$(median "$T/none$sfx.share")
 	for c in none empty observe throttle; do
-		share=$base
-		[ "$c" = none ] || share=$(hooks_share "$c" "$dest")
 		# The rest of a connect's CPU is the same: none's CPU over c's is (100 - s) / (100 - b).
-		awk -v c="$c$sfx" -v s="$share" -v b="$base" \
+		awk -v c="$c$sfx" -v s="$(median "$T/$c$sfx.share")" -v b="$base" \
 			'BEGIN { printf "%-15s %10.2f %12.3f\n", c, s, (100 - s) / (100 - b) }'
 	done
 done
