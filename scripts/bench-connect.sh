@@ -27,6 +27,8 @@
 # helpers they call and the dispatch itself), and the CPU ratio that share
 # over none's gives, a figure of the hooks' own cost that other processes
 # hardly sway; what observe's share has over empty's is smtpguard's own.
+# Then, for empty, observe and throttle, the programs' own run time a
+# connect as the kernel times it (kernel.bpf_stats_enabled), the steadiest.
 # Numbers, not assertions: the machine's load shows in them.
 #
 # Usage: scripts/bench-connect.sh [SECONDS [ROUNDS]]   (default 1 and 9)
