@@ -606,23 +606,33 @@ static void test_throttle_grants_burst_then_eperm(void **state)
 
 /*
  * The bucket has no lock: 4 processes of one throttled UID connecting at
- * once, 50 each, against a burst of 40 and a rate too slow to refill. Each
- * token is spent exactly once: 40 allowed, 160 refused, none for want of a
- * compare-and-swap won.
+ * once, 10000 each, against a burst of 20000 and a rate too slow to refill.
+ * Each token is spent exactly once: 20000 allowed, 20000 refused, none for
+ * want of a compare-and-swap won. The port is watched but closed, so that
+ * what is allowed is refused by the kernel at once (ECONNREFUSED) and the
+ * processes keep racing for the bucket.
  */
 static void test_throttle_concurrent_exact(void **state)
 {
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
 	struct denials before = denials();
 	__u64 contended = per_cpu_total(SG_MAP_COUNTERS, SG_CNT_DENIED_CONTENDED);
 	struct result r, sum = {};
-	int go[2], out[4], i;
+	int go[2], out[4], i, closed, ports = map_fd(SG_MAP_PORTS);
 	__u32 uid = 61040;
 	pid_t child[4];
 
-	set_policy(uid, SG_MODE_THROTTLE, 40, 1, 0);
+	/* Bound, never listening: the port stays ours and refuses. */
+	closed = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(closed >= 0);
+	assert_int_equal(bind(closed, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(getsockname(closed, (struct sockaddr *)&a, &len), 0);
+	assert_int_equal(sg_port_set(ports, ntohs(a.sin_port), SG_PORT_OUTBOUND), 0);
+	set_policy(uid, SG_MODE_THROTTLE, 20000, 1, 0);
 	assert_int_equal(pipe(go), 0);
 	for (i = 0; i < 4; i++)
-		child[i] = spawn(uid, VIA_CONNECT4, t.port, 0, 1, 50, go[0], &out[i]);
+		child[i] = spawn(uid, VIA_CONNECT4, ntohs(a.sin_port), 0, 1, 10000, go[0], &out[i]);
 	assert_int_equal(write(go[1], "GOGO", 4), 4);
 	close(go[0]);
 	close(go[1]);
@@ -632,9 +642,15 @@ static void test_throttle_concurrent_exact(void **state)
 		sum.eperm += r.eperm;
 		sum.other += r.other;
 	}
-	expect_result(sum, 40, 160);
-	expect_uid_stats(uid, 200, 40, 160);
-	expect_denials(before, 0, 160, 0);
+	assert_int_equal(sg_port_remove(ports, ntohs(a.sin_port)), 0);
+	close(ports);
+	close(closed);
+	/* Allowed, then refused by the closed port. */
+	assert_int_equal(sum.ok, 0);
+	assert_int_equal(sum.other, 20000);
+	assert_int_equal(sum.eperm, 20000);
+	expect_uid_stats(uid, 40000, 20000, 20000);
+	expect_denials(before, 0, 20000, 0);
 	assert_int_equal(per_cpu_total(SG_MAP_COUNTERS, SG_CNT_DENIED_CONTENDED) - contended, 0);
 }
 
@@ -822,7 +838,7 @@ static void test_port_totals(void **state)
 	assert_int_equal(sg_port_get(fd, t.port, &p), 0);
 	close(fd);
 	assert_int_equal(p.flags, SG_PORT_OUTBOUND);
-	assert_int_equal(p.connects, 7 + 10 + 5 + 200 + 12 + 10 + 13 + 6);
+	assert_int_equal(p.connects, 7 + 10 + 5 + 12 + 10 + 13 + 6);
 }
 
 /*
