@@ -14,7 +14,7 @@
  *
  * No overflow: the TAT is at most now + burst * T, and burst <=
  * SG_BURST_MAX (1e6) with T <= 3.6e12 (one an hour) makes that at most
- * now + 3.6e18, within a __u64 for any uptime (5.8 centuries of it). A
+ * now + 3.6e18, within a __u64 for any uptime (4.7 centuries of it). A
  * policy changed with SG_POLICY_KEEP_TOKENS may leave a TAT of the old
  * policy's, within the same bound.
  */
@@ -37,8 +37,8 @@
 
 /* sg_buckets: key __u32 uid. */
 struct sg_bucket {
-	__u64 tat_ns; /* CLOCK_BOOTTIME at which the bucket is full again; 0 = new, full */
-	__u64 last_ns; /* the last attempt: how long the bucket has been idle */
+	__u64 tat_ns;	 /* CLOCK_BOOTTIME at which the bucket is full again; 0 = new, full */
+	__u64 last_ns;	 /* the last attempt: how long the bucket has been idle */
 	__u64 policy_ns; /* updated_ns of the policy the bucket belongs to */
 	__u64 pad;
 };
@@ -96,8 +96,7 @@ static __always_inline __u64 sg_bucket_take(__u64 tat, __u64 now, __u64 interval
 
 	if (burst > SG_BURST_MAX)
 		burst = SG_BURST_MAX;
-	if (!interval || cost > burst ||
-	    from - now > (__u64)(burst - cost) * interval)
+	if (!interval || cost > burst || from - now > (__u64)(burst - cost) * interval)
 		return 0;
 	return from + (__u64)cost * interval;
 }
@@ -118,8 +117,7 @@ static __always_inline __u64 sg_bucket_take(__u64 tat, __u64 now, __u64 interval
  * no token is spent twice or lost.
  */
 static __always_inline enum sg_bucket_verdict sg_bucket_admit(struct sg_bucket *b,
-							      const struct sg_policy *p,
-							      __u64 now)
+							      const struct sg_policy *p, __u64 now)
 {
 	__u64 interval = sg_bucket_interval(p->rate_per_hour), tat, next, seen;
 	int i;

@@ -188,9 +188,9 @@ static void test_extremes_do_not_overflow(void **state)
 	assert_int_equal(sg_bucket_take(now, now, SG_NS_PER_HOUR, SG_BURST_MAX, SG_BURST_MAX),
 			 now + full);
 	assert_int_equal(sg_bucket_take(now + full, now, SG_NS_PER_HOUR, SG_BURST_MAX, 1), 0);
-	assert_int_equal(sg_bucket_take(now + full - SG_NS_PER_HOUR, now, SG_NS_PER_HOUR,
-					SG_BURST_MAX, 1),
-			 now + full);
+	assert_int_equal(
+		sg_bucket_take(now + full - SG_NS_PER_HOUR, now, SG_NS_PER_HOUR, SG_BURST_MAX, 1),
+		now + full);
 	/* More than the burst at once is never there. */
 	assert_int_equal(sg_bucket_take(0, now, SEC, 3, 4), 0);
 	assert_int_equal(sg_bucket_take(0, now, SEC, 3, 3), now + 3 * SEC);

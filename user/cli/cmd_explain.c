@@ -75,9 +75,9 @@ static json_t *kernel_json(__u32 uid, __u64 now)
 	/* A bucket of another policy is full again at the next connect, unless that keeps it. */
 	if (eff->mode == SG_MODE_THROTTLE && !lookup(SG_MAP_BUCKETS, &uid, &b) &&
 	    (b.policy_ns == eff->updated_ns || eff->flags & SG_POLICY_KEEP_TOKENS))
-		json_object_set_new(o, "tokens",
-				    json_real(sg_bucket_tokens(b.tat_ns, now, eff->rate_per_hour,
-							       eff->burst)));
+		json_object_set_new(
+			o, "tokens",
+			json_real(sg_bucket_tokens(b.tat_ns, now, eff->rate_per_hour, eff->burst)));
 	else if (eff->mode == SG_MODE_THROTTLE)
 		json_object_set_new(o, "tokens", json_integer(eff->burst)); /* a full bucket */
 	if (!lookup(SG_MAP_UID_STATS, &uid, &st))

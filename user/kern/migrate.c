@@ -53,7 +53,7 @@ static int settings_from_1(const void *key, const void *old, void *new)
 struct bucket_1 {
 	__u32 lock; /* struct bpf_spin_lock */
 	__u32 pad;
-	__u64 tokens; /* scaled by SG_NS_PER_HOUR */
+	__u64 tokens;  /* scaled by SG_NS_PER_HOUR */
 	__u64 last_ns; /* of the last refill; 0 = never used */
 	__u64 policy_ns;
 };
@@ -117,9 +117,9 @@ static int buckets_from_1(const void *key, const void *old, void *new)
  * versions are brought along to the new one, or removed (then pins of
  * that version are refused, and say so). The old shape (the value's size,
  * and whether it holds a bpf_spin_lock) must differ from the new: a map of
- * this build's shape still recorded at an older
- * version is one whose upgrade stopped between its pin's rename and the
- * record, and is taken as converted. No fn: nothing is copied, the map
+ * this build's shape still recorded at an older version is one whose
+ * upgrade stopped between its pin's rename and the record, and is taken
+ * as converted. No fn: nothing is copied, the map
  * being made again from others after every load (sg_ban_bits from
  * sg_bans) or starting empty (sg_local_stash).
  */
@@ -133,7 +133,7 @@ static const struct sg_converter converters[] = {
 	 * free: one a handshake frees in the old map after the copy would stay held for good.
 	 */
 	{ SG_MAP_LOCAL_STASH, 1, sizeof(__u32), 40, NULL },
-	/* 1 -> 2: a locked token bucket became a TAT, of the same size: the lock tells them apart. */
+	/* 1 -> 2: a locked bucket became a TAT of the same size: the lock tells them apart. */
 	{ SG_MAP_BUCKETS, 1, sizeof(__u32), sizeof(struct bucket_1), buckets_from_1 },
 };
 
@@ -241,8 +241,8 @@ static int pinned_locked(int fd, const struct bpf_map_info *info)
 }
 
 /* What to do with the pinned map name that this build declares as map (of obj). */
-static int plan_map(struct sg_migration *m, const struct bpf_object *obj,
-		    const struct bpf_map *map, struct sg_migrate_map *e)
+static int plan_map(struct sg_migration *m, const struct bpf_object *obj, const struct bpf_map *map,
+		    struct sg_migrate_map *e)
 {
 	struct bpf_map_info info = {};
 	__u32 len = sizeof(info);
@@ -271,8 +271,8 @@ static int plan_map(struct sg_migration *m, const struct bpf_object *obj,
 	    info.key_size != bpf_map__key_size(map))
 		return refuse(m, -EPROTO,
 			      "the pinned %s is of another type or key than this build's", e->name);
-	same_shape = info.value_size == bpf_map__value_size(map) &&
-		     locked == build_locked(obj, map);
+	same_shape =
+		info.value_size == bpf_map__value_size(map) && locked == build_locked(obj, map);
 	if (e->from == e->to) {
 		if (info.value_size != bpf_map__value_size(map))
 			return refuse(
