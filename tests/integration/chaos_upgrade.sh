@@ -281,22 +281,32 @@ test_chaos_upgrade_buckets()
 	ua=$(upg_updated "$USER_A")
 	ub=$(upg_updated "$USER_B")
 	def=$(map_dump sg_settings | jq '.[0].formatted.value.default_policy.updated_ns')
+	# 4243: the detector's throttle (it keeps the tokens) at 3600/h, burst 4.
+	# shellcheck disable=SC2046 # one word a byte
+	bpftool map update pinned "$PIN/sg_policies" key hex $(le_hex 4 4243) value hex \
+		$(le_hex 4 1) $(le_hex 4 4) $(le_hex 8 3600) $(le_hex 8 0) $(le_hex 8 "$ua") \
+		$(le_hex 4 0) $(le_hex 4 1)
 	# A: 2 tokens and 5 units of its 5, at 7/h. B: of an older policy. C: half a
-	# token of the default's 3. 4242: a bucket never used.
+	# token of the default's 3. 4242: a bucket never used. 4243: one token, of an
+	# older policy, kept.
 	upg_bucket_1 "$a" $((2 * hour + 5)) $((ua + 1)) "$ua"
 	upg_bucket_1 "$b" 0 $((ub - 1)) $((ub - 1))
 	upg_bucket_1 "$c" $((hour / 2)) $((ua + 2)) "$def"
 	upg_bucket_1 4242 0 0 0
+	upg_bucket_1 4243 "$hour" $((ua + 3)) $((ua - 5))
 
 	sg attach --cgroup "$CG" -i "$VETH_HOST" >"$T/upgrade.out"
-	grep -qxF "converted sg_buckets from layout 1 to 2: 4 entries" "$T/upgrade.out" ||
+	grep -qxF "converted sg_buckets from layout 1 to 2: 5 entries" "$T/upgrade.out" ||
 		fail "the attach did not convert sg_buckets: $(cat "$T/upgrade.out")"
-	# A's 3 missing tokens at 7/h, rounded up; C's 2.5 at 1/h; B and 4242 full.
+	# A's 3 missing tokens at 7/h, rounded up; C's 2.5 at 1/h; B and 4242 full;
+	# 4243's 3 at 3600/h.
 	expect_eq "the buckets converted" "$(printf '%s\n' \
 		"$a:$((ua + 1 + (3 * hour - 5 + 6) / 7))/$((ua + 1))/$ua" \
 		"$b:0/$((ub - 1))/$((ub - 1))" \
 		"$c:$((ua + 2 + 5 * hour / 2))/$((ua + 2))/$def" \
-		"4242:0/0/0" | sort | xargs)" "$(upg_buckets)"
+		"4242:0/0/0" \
+		"4243:$((ua + 3 + 3 * hour / 3600))/$((ua + 3))/$((ua - 5))" | sort | xargs)" \
+		"$(upg_buckets)"
 	# explain's tokens: C's half (18 s more would show), B's full at its next connect.
 	expect_eq "explain C" "bucket:   0.50 of 3 tokens" "$(sg explain "$user_c" | grep '^bucket:')"
 	expect_eq "explain B" "bucket:   5.00 of 5 tokens" "$(sg explain "$USER_B" | grep '^bucket:')"
