@@ -169,6 +169,7 @@ test_chaos_upgrade()
 		"of 5, ${ok[$user_c]} for a default burst of 3); the upgrade took $ms ms"
 
 	for line in "converted sg_settings from layout 1 to 2: 1 entry" \
+		"converted sg_buckets from layout 1 to 2: 2 entries" \
 		"replaced the connect programs with this build's where they run" \
 		"replaced the egress programs with this build's where they run" \
 		"replaced the ingress programs with this build's where they run" \
