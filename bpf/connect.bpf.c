@@ -34,7 +34,11 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } sg_policy_bits SEC(".maps");
 
-/* A plain hash: bpf_spin_lock is not allowed in LRU maps. Entries exist only for throttled UIDs. */
+/*
+ * A plain hash, not LRU: entries exist only for throttled UIDs, and one must
+ * not be pushed out by others' (its sender would be handed a full bucket).
+ * The daemon removes the stale ones.
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, SG_MAX_UIDS);
@@ -146,7 +150,6 @@ static __always_inline const struct sg_policy *sg_policy_for(__u32 uid, __u64 no
 static __always_inline int sg_throttle(__u32 uid, const struct sg_policy *p, __u64 now)
 {
 	struct sg_bucket zero = {}, *b;
-	int ok;
 
 	b = bpf_map_lookup_elem(&sg_buckets, &uid);
 	if (!b) {
@@ -158,13 +161,16 @@ static __always_inline int sg_throttle(__u32 uid, const struct sg_policy *p, __u
 			return SG_VERDICT_DENY;
 		}
 	}
-	bpf_spin_lock(&b->lock);
-	ok = sg_bucket_admit(b, p, now);
-	bpf_spin_unlock(&b->lock);
-	if (ok)
+	switch (sg_bucket_admit(b, p, now)) {
+	case SG_BUCKET_ALLOW:
 		return SG_VERDICT_ALLOW;
-	sg_count(&sg_counters, SG_CNT_DENIED_THROTTLE);
-	return SG_VERDICT_DENY;
+	case SG_BUCKET_CONTENDED:
+		sg_count(&sg_counters, SG_CNT_DENIED_CONTENDED);
+		return SG_VERDICT_DENY;
+	default:
+		sg_count(&sg_counters, SG_CNT_DENIED_THROTTLE);
+		return SG_VERDICT_DENY;
+	}
 }
 
 static __always_inline int sg_decide(__u32 uid, __u64 now)

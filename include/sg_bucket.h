@@ -1,13 +1,22 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Token bucket arithmetic, shared by the connect hooks and the unit tests.
+ * Token bucket arithmetic, shared by the connect hooks, the daemon's
+ * message budgets and the unit tests: GCRA (the generic cell rate
+ * algorithm). A bucket is one time, its TAT ("theoretical arrival time"):
+ * the CLOCK_BOOTTIME at which it is full again. Each token pushes it one
+ * interval T further; a connection is admitted while the TAT, brought up
+ * to now, is no more than (burst - 1) * T ahead. One 64-bit word, so the
+ * connect hooks update it by compare-and-swap with no lock.
  *
- * Tokens are kept scaled by SG_NS_PER_HOUR: one nanosecond at a rate of r
- * connections per hour adds exactly r units and a connection costs
- * SG_NS_PER_HOUR units, so the refill needs no division by time and loses
- * nothing to rounding. With burst <= SG_BURST_MAX the full bucket
- * (3.6e18) fits in a __u64, and refill multiplies only an elapsed time
- * already bounded by what is missing, so nothing overflows.
+ * T is SG_NS_PER_HOUR / rate rounded up, so the rate is never exceeded:
+ * the error is under 1 ns a token, so at most 0.1 % near the highest rate
+ * (a million a second, T = 1000 ns), and none at rates that divide 3.6e12.
+ *
+ * No overflow: the TAT is at most now + burst * T, and burst <=
+ * SG_BURST_MAX (1e6) with T <= 3.6e12 (one an hour) makes that at most
+ * now + 3.6e18, within a __u64 for any uptime (4.7 centuries of it). A
+ * policy changed with SG_POLICY_KEEP_TOKENS may leave a TAT of the old
+ * policy's, within the same bound.
  */
 #ifndef SG_BUCKET_H
 #define SG_BUCKET_H
@@ -28,11 +37,36 @@
 
 /* sg_buckets: key __u32 uid. */
 struct sg_bucket {
-	struct bpf_spin_lock lock;
-	__u32 pad;
-	__u64 tokens; /* scaled by SG_NS_PER_HOUR */
-	__u64 last_ns; /* CLOCK_BOOTTIME of the last refill; 0 = never used */
-	__u64 policy_ns; /* updated_ns of the policy the tokens belong to */
+	__u64 tat_ns;	 /* CLOCK_BOOTTIME at which the bucket is full again; 0 = new, full */
+	__u64 last_ns;	 /* the last attempt: how long the bucket has been idle */
+	__u64 policy_ns; /* updated_ns of the policy the bucket belongs to */
+	__u64 pad;
+};
+
+/*
+ * The layout version of sg_buckets (sg_layout, user/kern/layout.c): 1 was
+ * the bucket under a bpf_spin_lock, its tokens scaled by SG_NS_PER_HOUR
+ * (user/kern/migrate.c converts it).
+ */
+#define SG_BUCKETS_LAYOUT 2
+
+/*
+ * Compare-and-swaps a connect tries before it is refused: each failed one
+ * means another CPU took a token, so 8 fail only under 8 others' takes in
+ * the instant of one.
+ */
+#define SG_BUCKET_TRIES 8
+
+/* The unit tests replace it to make a compare-and-swap fail. */
+#ifndef sg_bucket_cas
+#define sg_bucket_cas(p, old, new) __sync_val_compare_and_swap(p, old, new)
+#endif
+
+/* sg_bucket_admit's verdicts. */
+enum sg_bucket_verdict {
+	SG_BUCKET_DENY, /* no token */
+	SG_BUCKET_ALLOW,
+	SG_BUCKET_CONTENDED, /* every try lost to another CPU: refused (fail closed) */
 };
 
 /* A throttle given no burst: one minute's worth at once, at least one, at most SG_BURST_MAX. */
@@ -43,55 +77,84 @@ static __always_inline __u32 sg_bucket_default_burst(__u64 rate_per_hour)
 	return burst < 1 ? 1 : burst > SG_BURST_MAX ? SG_BURST_MAX : (__u32)burst;
 }
 
-static __always_inline __u64 sg_bucket_capacity(__u32 burst)
+/* Nanoseconds a token takes to come back, rounded up; 0 for no rate, which admits nothing. */
+static __always_inline __u64 sg_bucket_interval(__u64 rate_per_hour)
 {
-	return (__u64)burst * SG_NS_PER_HOUR;
-}
-
-/* Tokens after elapsed_ns at rate_per_hour, never above the burst. */
-static __always_inline __u64 sg_bucket_refill(__u64 tokens, __u64 elapsed_ns,
-					      __u64 rate_per_hour, __u32 burst)
-{
-	__u64 cap = sg_bucket_capacity(burst);
-
-	if (tokens >= cap)
-		return cap;
-	if (!rate_per_hour)
-		return tokens;
-	if (elapsed_ns > (cap - tokens) / rate_per_hour)
-		return cap;
-	return tokens + elapsed_ns * rate_per_hour;
+	return rate_per_hour ? (SG_NS_PER_HOUR + rate_per_hour - 1) / rate_per_hour : 0;
 }
 
 /*
- * One connection attempt at time now under policy p: returns 1 and spends
- * a token when allowed. A bucket that is new or belongs to an older policy
- * starts full, so a fresh throttle grants its burst and then its rate;
- * unless the policy keeps the tokens (the detector's throttle), so a sender
- * that has spent its burst is not handed a new one.
+ * The TAT after cost tokens are taken at now from a bucket full again at
+ * tat, or 0 when they are not there (0 is never a TAT after a take). A
+ * burst above SG_BURST_MAX, which no writer makes, counts as SG_BURST_MAX
+ * to keep the bound above.
  */
-static __always_inline int sg_bucket_admit(struct sg_bucket *b, const struct sg_policy *p,
-					   __u64 now)
+static __always_inline __u64 sg_bucket_take(__u64 tat, __u64 now, __u64 interval, __u32 burst,
+					    __u32 cost)
 {
-	__u64 cap = sg_bucket_capacity(p->burst);
+	__u64 from = tat > now ? tat : now;
 
-	if (!b->last_ns) {
-		b->policy_ns = p->updated_ns;
-		b->tokens = cap;
-	} else if (b->policy_ns != p->updated_ns) {
-		b->policy_ns = p->updated_ns;
-		if (!(p->flags & SG_POLICY_KEEP_TOKENS) || b->tokens > cap)
-			b->tokens = cap;
-	} else if (now > b->last_ns) {
-		b->tokens = sg_bucket_refill(b->tokens, now - b->last_ns, p->rate_per_hour,
-					     p->burst);
-	}
-	if (now > b->last_ns)
-		b->last_ns = now;
-	if (b->tokens < SG_NS_PER_HOUR)
+	if (burst > SG_BURST_MAX)
+		burst = SG_BURST_MAX;
+	if (!interval || cost > burst || from - now > (__u64)(burst - cost) * interval)
 		return 0;
-	b->tokens -= SG_NS_PER_HOUR;
-	return 1;
+	return from + (__u64)cost * interval;
 }
+
+/*
+ * One connection attempt at time now under policy p. A bucket that is new
+ * or belongs to an older policy is full, so a fresh throttle grants its
+ * burst and then its rate; unless the policy keeps the tokens (the
+ * detector's throttle), so that a sender that has spent its burst is not
+ * handed a new one: its TAT carries over, so what it owed in time (not in
+ * tokens) it still owes under the new rate and burst.
+ *
+ * The policy's and the time's fields are plain stores racing other CPUs:
+ * a CPU may take a token by compare-and-swap just before another's reset
+ * at a policy change writes TAT 0 over it, and two CPUs both seeing the
+ * change both reset it: an admission or two more at a policy change. The
+ * TAT itself only moves by compare-and-swap from the value a try read, so
+ * no token is spent twice or lost.
+ */
+static __always_inline enum sg_bucket_verdict sg_bucket_admit(struct sg_bucket *b,
+							      const struct sg_policy *p, __u64 now)
+{
+	__u64 interval = sg_bucket_interval(p->rate_per_hour), tat, next, seen;
+	int i;
+
+	if (b->policy_ns != p->updated_ns) {
+		b->policy_ns = p->updated_ns;
+		if (!(p->flags & SG_POLICY_KEEP_TOKENS))
+			b->tat_ns = 0;
+	}
+	b->last_ns = now;
+	tat = b->tat_ns;
+	for (i = 0; i < SG_BUCKET_TRIES; i++) {
+		next = sg_bucket_take(tat, now, interval, p->burst, 1);
+		if (!next)
+			return SG_BUCKET_DENY;
+		seen = sg_bucket_cas(&b->tat_ns, tat, next);
+		if (seen == tat)
+			return SG_BUCKET_ALLOW;
+		tat = seen;
+	}
+	return SG_BUCKET_CONTENDED;
+}
+
+#ifndef __bpf__
+/* Tokens in a bucket full again at tat, at now: a real number, for people (explain, budgets). */
+static inline double sg_bucket_tokens(__u64 tat, __u64 now, __u64 rate_per_hour, __u32 burst)
+{
+	__u64 interval = sg_bucket_interval(rate_per_hour);
+	double owed;
+
+	if (!interval)
+		return 0;
+	if (tat <= now)
+		return burst;
+	owed = (double)(tat - now) / (double)interval;
+	return owed < burst ? burst - owed : 0;
+}
+#endif
 
 #endif /* SG_BUCKET_H */

@@ -526,7 +526,8 @@ enum sg_error { SG_ERRORS(SG_ENUM_VALUE) SG_ERR__MAX };
 	X(SG_CNT_FLOW_QUOTA, "flow_quota") /* a UID's new sg_flows entry over its quota */         \
 	X(SG_CNT_SENDER_QUOTA, "sender_quota") /* a UID's new sg_senders entry over its quota */   \
 	X(SG_CNT_EGRESS_MADE, "egress_made") /* entries made in sg_egress (LRU) */                 \
-	X(SG_CNT_SOURCES_MADE, "sources_made") /* entries made in sg_sources (LRU) */
+	X(SG_CNT_SOURCES_MADE, "sources_made") /* entries made in sg_sources (LRU) */              \
+	X(SG_CNT_DENIED_CONTENDED, "denied_contended") /* lost every try at its bucket: fail closed */
 
 enum sg_counter { SG_COUNTERS(SG_ENUM_VALUE) SG_CNT__MAX };
 

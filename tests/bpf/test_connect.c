@@ -202,15 +202,16 @@ static int attempt(enum connect_how how, __u16 port, __u32 offset)
 }
 
 /*
- * n attempts from a child in the test cgroup running as uid (gid = uid + 1),
- * over IPv4 to `spread` addresses in turn from 127.0.0.1 + first. The child
- * reports through a pipe; its pid is returned in *pid.
+ * A child in the test cgroup running as uid (gid = uid + 1) making n
+ * attempts over IPv4 to `spread` addresses in turn from 127.0.0.1 + first,
+ * once it reads a byte from go (when go >= 0). It reports through a pipe,
+ * whose read end is returned in *out.
  */
-static struct result run_how(__u32 uid, enum connect_how how, __u16 port, __u32 first, __u32 spread,
-			     int n, pid_t *pid)
+static pid_t spawn(__u32 uid, enum connect_how how, __u16 port, __u32 first, __u32 spread, int n,
+		   int go, int *out)
 {
 	struct result r = {};
-	int p[2], status, i, err;
+	int p[2], i, err;
 	char path[PATH_MAX + 16], buf[16];
 	pid_t child;
 
@@ -225,6 +226,8 @@ static struct result run_how(__u32 uid, enum connect_how how, __u16 port, __u32 
 		snprintf(buf, sizeof(buf), "%d", getpid());
 		if (fd < 0 || write(fd, buf, strlen(buf)) < 0 || setgid(uid + 1) || setuid(uid))
 			_exit(100);
+		if (go >= 0 && read(go, buf, 1) != 1)
+			_exit(102);
 		for (i = 0; i < n; i++) {
 			err = attempt(how, port, first + i % spread);
 			if (!err)
@@ -237,16 +240,36 @@ static struct result run_how(__u32 uid, enum connect_how how, __u16 port, __u32 
 		_exit(write(p[1], &r, sizeof(r)) == sizeof(r) ? 0 : 101);
 	}
 	close(p[1]);
+	*out = p[0];
+	return child;
+}
+
+/* What a spawned child reported, once it exited. */
+static struct result reap(pid_t child, int out)
+{
+	struct result r = {};
+	int status;
+
 	assert_int_equal(waitpid(child, &status, 0), child);
 	assert_true(WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), 0);
-	assert_int_equal(read(p[0], &r, sizeof(r)), sizeof(r));
-	close(p[0]);
+	assert_int_equal(read(out, &r, sizeof(r)), sizeof(r));
+	close(out);
 	drain(t.listen_fd);
 	drain(t.other_fd);
+	return r;
+}
+
+/* n attempts from a child (see spawn()) at once; its pid is returned in *pid. */
+static struct result run_how(__u32 uid, enum connect_how how, __u16 port, __u32 first, __u32 spread,
+			     int n, pid_t *pid)
+{
+	int out;
+	pid_t child = spawn(uid, how, port, first, spread, n, -1, &out);
+
 	if (pid)
 		*pid = child;
-	return r;
+	return reap(child, out);
 }
 
 static struct result run_as(__u32 uid, enum connect_how how, __u16 port, int n, pid_t *pid)
@@ -579,6 +602,56 @@ static void test_throttle_grants_burst_then_eperm(void **state)
 	set_policy(uid, SG_MODE_THROTTLE, 2, 1, 0);
 	expect_result(run_as(uid, VIA_CONNECT4, t.port, 5, NULL), 2, 3);
 	expect_uid_stats(uid, 15, 5, 10);
+}
+
+/*
+ * The bucket has no lock: 4 processes of one throttled UID connecting at
+ * once, 10000 each, against a burst of 20000 and a rate too slow to refill.
+ * Each token is spent exactly once: 20000 allowed, 20000 refused, none for
+ * want of a compare-and-swap won. The port is watched but closed, so that
+ * what is allowed is refused by the kernel at once (ECONNREFUSED) and the
+ * processes keep racing for the bucket.
+ */
+static void test_throttle_concurrent_exact(void **state)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+	struct denials before = denials();
+	__u64 contended = per_cpu_total(SG_MAP_COUNTERS, SG_CNT_DENIED_CONTENDED);
+	struct result r, sum = {};
+	int go[2], out[4], i, closed, ports = map_fd(SG_MAP_PORTS);
+	__u32 uid = 61040;
+	pid_t child[4];
+
+	/* Bound, never listening: the port stays ours and refuses. */
+	closed = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(closed >= 0);
+	assert_int_equal(bind(closed, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(getsockname(closed, (struct sockaddr *)&a, &len), 0);
+	assert_int_equal(sg_port_set(ports, ntohs(a.sin_port), SG_PORT_OUTBOUND), 0);
+	set_policy(uid, SG_MODE_THROTTLE, 20000, 1, 0);
+	assert_int_equal(pipe(go), 0);
+	for (i = 0; i < 4; i++)
+		child[i] = spawn(uid, VIA_CONNECT4, ntohs(a.sin_port), 0, 1, 10000, go[0], &out[i]);
+	assert_int_equal(write(go[1], "GOGO", 4), 4);
+	close(go[0]);
+	close(go[1]);
+	for (i = 0; i < 4; i++) {
+		r = reap(child[i], out[i]);
+		sum.ok += r.ok;
+		sum.eperm += r.eperm;
+		sum.other += r.other;
+	}
+	assert_int_equal(sg_port_remove(ports, ntohs(a.sin_port)), 0);
+	close(ports);
+	close(closed);
+	/* Allowed, then refused by the closed port. */
+	assert_int_equal(sum.ok, 0);
+	assert_int_equal(sum.other, 20000);
+	assert_int_equal(sum.eperm, 20000);
+	expect_uid_stats(uid, 40000, 20000, 20000);
+	expect_denials(before, 0, 20000, 0);
+	assert_int_equal(per_cpu_total(SG_MAP_COUNTERS, SG_CNT_DENIED_CONTENDED) - contended, 0);
 }
 
 static void test_block_release_and_expiry(void **state)
@@ -1418,6 +1491,7 @@ int main(void)
 		cmocka_unit_test(test_counts_and_new_sender_event),
 		cmocka_unit_test(test_unwatched_and_udp_are_ignored),
 		cmocka_unit_test(test_throttle_grants_burst_then_eperm),
+		cmocka_unit_test(test_throttle_concurrent_exact),
 		cmocka_unit_test(test_block_release_and_expiry),
 		cmocka_unit_test(test_default_policy_and_override),
 		cmocka_unit_test(test_ipv6_and_v4_mapped),

@@ -6,7 +6,8 @@
 # this build's attach run over its pins in the middle of a flood. Sourced
 # by run.sh.
 
-TESTS+=(chaos_upgrade chaos_upgrade_refused chaos_upgrade_capacity chaos_upgrade_daemon)
+TESTS+=(chaos_upgrade chaos_upgrade_refused chaos_upgrade_buckets chaos_upgrade_capacity
+	chaos_upgrade_daemon)
 
 UPG_PREVIOUS=$ROOT/build/previous/smtpguard
 UPG_PROGS="prog_connect4 prog_connect6 prog_sockops prog_egress prog_ingress"
@@ -168,6 +169,7 @@ test_chaos_upgrade()
 		"of 5, ${ok[$user_c]} for a default burst of 3); the upgrade took $ms ms"
 
 	for line in "converted sg_settings from layout 1 to 2: 1 entry" \
+		"converted sg_buckets from layout 1 to 2: 2 entries" \
 		"replaced the connect programs with this build's where they run" \
 		"replaced the egress programs with this build's where they run" \
 		"replaced the ingress programs with this build's where they run" \
@@ -232,6 +234,97 @@ test_chaos_upgrade_refused()
 	expect_connects "$USER_A" "ok=0 eperm=2 other=0" -n 2 "$NET4" 25
 	figure "upgrade refused: an unknown layout (99), a link that cannot be switched and a" \
 		"wrong-sized map; pins and programs unchanged"
+}
+
+# updated_ns of USER's policy in sg_policies.
+upg_updated() # USER
+{
+	map_dump sg_policies | jq -r --argjson u "$(id -u "$1")" \
+		'.[] | select(.formatted.key == $u) | .formatted.value.updated_ns'
+}
+
+# The pinned sg_buckets' entry for UID made by hand as layout 1 has it: a
+# lock, padding, TOKENS (scaled by 3.6e12), LAST_NS and POLICY_NS.
+upg_bucket_1() # UID TOKENS LAST_NS POLICY_NS
+{
+	# shellcheck disable=SC2046 # one word a byte
+	bpftool map update pinned "$PIN/sg_buckets" key hex $(le_hex 4 "$1") value hex \
+		$(le_hex 8 0) $(le_hex 8 "$2") $(le_hex 8 "$3") $(le_hex 8 "$4")
+}
+
+# "uid:tat_ns/last_ns/policy_ns" of every bucket, by UID.
+upg_buckets()
+{
+	map_dump sg_buckets | jq -r '[.[].formatted | "\(.key):\(.value.tat_ns)/\(.value.last_ns)/\(.value.policy_ns)"]
+		| sort | .[]' | xargs
+}
+
+# sg_buckets from layout 1 (a token bucket under a bpf_spin_lock) to 2 (the
+# time it is full again): the previous build's pins, their buckets written
+# by hand, are converted by the policy in force for each user so that no
+# throttled sender gets a fresh burst; the old shape recorded as layout 2,
+# the same 32 bytes, is refused by its lock.
+test_chaos_upgrade_buckets()
+{
+	local user_c=sgt${ID}c hour=3600000000000 a b c ua ub def
+
+	nl_user_add "$T" "$user_c" || fail "useradd $user_c failed"
+	a=$(id -u "$USER_A")
+	b=$(id -u "$USER_B")
+	c=$(id -u "$user_c")
+	upg_attach_previous
+	write_config "$T/previous.conf" "[policy]" "default = throttle" "rate = 1/h" "burst = 3"
+	SG_BIN=$UPG_PREVIOUS start_daemon "$T/previous.conf"
+	kill -TERM "$DAEMON_PID"
+	nl_wait_until 100 nl_gone "$DAEMON_PID" || fail "the previous daemon did not stop"
+	sg_previous throttle "$USER_A" --rate 7/h --burst 5 >/dev/null
+	sg_previous throttle "$USER_B" --rate 1/h --burst 5 >/dev/null
+	ua=$(upg_updated "$USER_A")
+	ub=$(upg_updated "$USER_B")
+	def=$(map_dump sg_settings | jq '.[0].formatted.value.default_policy.updated_ns')
+	# 4243: the detector's throttle (it keeps the tokens) at 3600/h, burst 4.
+	# shellcheck disable=SC2046 # one word a byte
+	bpftool map update pinned "$PIN/sg_policies" key hex $(le_hex 4 4243) value hex \
+		$(le_hex 4 1) $(le_hex 4 4) $(le_hex 8 3600) $(le_hex 8 0) $(le_hex 8 "$ua") \
+		$(le_hex 4 0) $(le_hex 4 1)
+	# A: 2 tokens and 5 units of its 5, at 7/h. B: of an older policy. C: half a
+	# token of the default's 3. 4242: a bucket never used. 4243: one token, of an
+	# older policy, kept.
+	upg_bucket_1 "$a" $((2 * hour + 5)) $((ua + 1)) "$ua"
+	upg_bucket_1 "$b" 0 $((ub - 1)) $((ub - 1))
+	upg_bucket_1 "$c" $((hour / 2)) $((ua + 2)) "$def"
+	upg_bucket_1 4242 0 0 0
+	upg_bucket_1 4243 "$hour" $((ua + 3)) $((ua - 5))
+
+	sg attach --cgroup "$CG" -i "$VETH_HOST" >"$T/upgrade.out"
+	grep -qxF "converted sg_buckets from layout 1 to 2: 5 entries" "$T/upgrade.out" ||
+		fail "the attach did not convert sg_buckets: $(cat "$T/upgrade.out")"
+	# A's 3 missing tokens at 7/h, rounded up; C's 2.5 at 1/h; B and 4242 full;
+	# 4243's 3 at 3600/h.
+	expect_eq "the buckets converted" "$(printf '%s\n' \
+		"$a:$((ua + 1 + (3 * hour - 5 + 6) / 7))/$((ua + 1))/$ua" \
+		"$b:0/$((ub - 1))/$((ub - 1))" \
+		"$c:$((ua + 2 + 5 * hour / 2))/$((ua + 2))/$def" \
+		"4242:0/0/0" \
+		"4243:$((ua + 3 + 3 * hour / 3600))/$((ua + 3))/$((ua - 5))" | sort | xargs)" \
+		"$(upg_buckets)"
+	# explain's tokens: C's half (18 s more would show), B's full at its next connect.
+	expect_eq "explain C" "bucket:   0.50 of 3 tokens" "$(sg explain "$user_c" | grep '^bucket:')"
+	expect_eq "explain B" "bucket:   5.00 of 5 tokens" "$(sg explain "$USER_B" | grep '^bucket:')"
+	# A has 2 tokens (and the time since), B a fresh burst, C none.
+	expect_connects "$USER_A" "ok=2 eperm=3 other=0" -n 5 "$NET4" 25
+	expect_connects "$USER_B" "ok=5 eperm=1 other=0" -n 6 "$NET4" 25
+	expect_connects "$user_c" "ok=0 eperm=2 other=0" -n 2 "$NET4" 25
+	sg attach --cgroup "$CG" -i "$VETH_HOST" >"$T/again.out"
+	grep -q "converted" "$T/again.out" && fail "converted again: $(cat "$T/again.out")"
+
+	# The previous build's sg_buckets recorded as layout 2: its lock says otherwise.
+	upg_attach_previous
+	sg_previous throttle "$USER_A" --rate 7/h --burst 5 >/dev/null
+	expect_connects "$USER_A" "ok=5 eperm=1 other=0" -n 6 "$NET4" 25
+	upg_layout_put sg_buckets 2
+	upg_expect_refused "the pinned sg_buckets has values with a bpf_spin_lock, unlike its layout 2: nothing was changed"
+	expect_connects "$USER_A" "ok=0 eperm=2 other=0" -n 2 "$NET4" 25
 }
 
 # sg_counters[IDX] summed over the CPUs.

@@ -236,6 +236,16 @@ addr_words() # ADDR
 		awk '{ printf "[%s,%s,%s,%s]", $1, $2, $3, $4 }'
 }
 
+# Hex bytes of VALUE as a little-endian integer of BYTES bytes, for bpftool.
+le_hex() # BYTES VALUE
+{
+	local i
+
+	for ((i = 0; i < $1; i++)); do
+		printf '%02x ' $((($2 >> (8 * i)) & 255))
+	done
+}
+
 # The whole of a pinned map as bpftool's BTF-formatted JSON.
 map_dump() # MAP
 {

@@ -17,16 +17,6 @@ TESTS+=(local_stash_upgrade)
 LS_SLOTS=1024
 LS_SLOT=517
 
-# Hex bytes of VALUE as a little-endian integer of BYTES bytes.
-ls_le() # BYTES VALUE
-{
-	local i
-
-	for ((i = 0; i < $1; i++)); do
-		printf '%02x ' $((($2 >> (8 * i)) & 255))
-	done
-}
-
 # The pinned sg_local_stash replaced by one of layout 1's shape, recorded as
 # VERSION, its slot LS_SLOT held: lock, pid 4242, cookie (under 2^53, exact in
 # jq), at_ns, "sglc-old".
@@ -36,8 +26,8 @@ ls_pin_layout1() # VERSION
 	bpftool map create "$PIN/sg_local_stash" type array key 4 value 40 entries "$LS_SLOTS" \
 		name sg_local_stash
 	# shellcheck disable=SC2046 # one word a byte
-	bpftool map update pinned "$PIN/sg_local_stash" key $(ls_le 4 "$LS_SLOT") value hex \
-		$(ls_le 4 0) $(ls_le 4 4242) $(ls_le 8 0x11223344556677) $(ls_le 8 99) \
+	bpftool map update pinned "$PIN/sg_local_stash" key $(le_hex 4 "$LS_SLOT") value hex \
+		$(le_hex 4 0) $(le_hex 4 4242) $(le_hex 8 0x11223344556677) $(le_hex 8 99) \
 		$(printf 'sglc-old' | od -An -tx1) 00 00 00 00 00 00 00 00
 	upg_layout_put sg_local_stash "$1"
 }

@@ -200,6 +200,7 @@ static void test_exposition(void **state)
 		"smtpguard_connect_denied_total{reason=\"block\"} 3\n"
 		"smtpguard_connect_denied_total{reason=\"throttle\"} 4\n"
 		"smtpguard_connect_denied_total{reason=\"no_bucket\"} 0\n"
+		"smtpguard_connect_denied_total{reason=\"contended\"} 0\n"
 		"# HELP smtpguard_egress_syn_total SYNs sent to the port, seen by TC egress.\n"
 		"# TYPE smtpguard_egress_syn_total counter\n"
 		"smtpguard_egress_syn_total{port=\"25\"} 6\n"

@@ -172,7 +172,8 @@ static void test_status_json(void **state)
 		"\"denied_block\":0,\"denied_throttle\":4,\"denied_no_bucket\":0,"
 		"\"local_recorded\":0,\"local_unrecorded\":0,\"local_evicted\":0,\"smtp_seen\":0,"
 		"\"smtp_replaced\":0,\"smtp_unrecorded\":0,"
-		"\"flow_quota\":0,\"sender_quota\":0,\"egress_made\":0,\"sources_made\":0},"
+		"\"flow_quota\":0,\"sender_quota\":0,\"egress_made\":0,\"sources_made\":0,"
+		"\"denied_contended\":0},"
 		"\"fail_closed\":null}");
 	free(s);
 }
@@ -208,7 +209,8 @@ static void test_status_text(void **state)
 		"vlan_limit=0\n"
 		"counters: ban_drops=0 events=9 denied_block=0 denied_throttle=4 denied_no_bucket=0 "
 		"local_recorded=0 local_unrecorded=0 local_evicted=0 smtp_seen=0 smtp_replaced=0 "
-		"smtp_unrecorded=0 flow_quota=0 sender_quota=0 egress_made=0 sources_made=0\n");
+		"smtp_unrecorded=0 flow_quota=0 sender_quota=0 egress_made=0 sources_made=0 "
+		"denied_contended=0\n");
 	free(s);
 }
 

@@ -72,14 +72,12 @@ static json_t *kernel_json(__u32 uid, __u64 now)
 		      (json_int_t)(own && p.expires_ns ? (p.expires_ns - now) / SG_NS_PER_SEC : 0));
 	if (!o)
 		return NULL;
-	if (eff->mode == SG_MODE_THROTTLE && !lookup(SG_MAP_BUCKETS, &uid, &b) && b.last_ns &&
-	    b.policy_ns == eff->updated_ns)
+	/* A bucket of another policy is full again at the next connect, unless that keeps it. */
+	if (eff->mode == SG_MODE_THROTTLE && !lookup(SG_MAP_BUCKETS, &uid, &b) &&
+	    (b.policy_ns == eff->updated_ns || eff->flags & SG_POLICY_KEEP_TOKENS))
 		json_object_set_new(
 			o, "tokens",
-			json_real((double)sg_bucket_refill(b.tokens,
-							   now > b.last_ns ? now - b.last_ns : 0,
-							   eff->rate_per_hour, eff->burst) /
-				  SG_NS_PER_HOUR));
+			json_real(sg_bucket_tokens(b.tat_ns, now, eff->rate_per_hour, eff->burst)));
 	else if (eff->mode == SG_MODE_THROTTLE)
 		json_object_set_new(o, "tokens", json_integer(eff->burst)); /* a full bucket */
 	if (!lookup(SG_MAP_UID_STATS, &uid, &st))

@@ -15,7 +15,7 @@
 
 struct entry {
 	char id[SG_PRINCIPAL_MAX]; /* the key */
-	struct sg_bucket b[SG_BUDGET_BUCKETS];
+	__u64 tat_ns[SG_BUDGET_BUCKETS]; /* each bucket's, as sg_bucket.h has it */
 	struct sg_budget_limits lim; /* of the last message: how full it is, at the cap */
 };
 
@@ -140,31 +140,17 @@ void sg_budget_free(struct sg_budget *b)
 	free(b);
 }
 
-/* Bucket i of lim as the kernel's policy; a new limit keeps what was spent under the old. */
-static void policy(const struct sg_budget_limits *lim, int i, struct sg_policy *p)
-{
-	memset(p, 0, sizeof(*p));
-	p->mode = SG_MODE_THROTTLE;
-	p->burst = lim->burst[i];
-	p->rate_per_hour = lim->rate_per_hour[i];
-	p->updated_ns = ((__u64)p->burst << 40) ^ p->rate_per_hour;
-	p->flags = SG_POLICY_KEEP_TOKENS;
-}
-
 /* How full e's fullest-spent bucket is at now, 0 to 1: an idle principal's are all full. */
 static double fullness(const struct entry *e, __u64 now)
 {
 	double least = 1, f;
-	__u64 t;
 	int i;
 
 	for (i = 0; i < SG_BUDGET_BUCKETS; i++) {
 		if (!e->lim.burst[i])
 			continue;
-		t = sg_bucket_refill(e->b[i].tokens,
-				     now > e->b[i].last_ns ? now - e->b[i].last_ns : 0,
-				     e->lim.rate_per_hour[i], e->lim.burst[i]);
-		f = (double)t / (double)sg_bucket_capacity(e->lim.burst[i]);
+		f = sg_bucket_tokens(e->tat_ns[i], now, e->lim.rate_per_hour[i], e->lim.burst[i]) /
+		    e->lim.burst[i];
 		least = f < least ? f : least;
 	}
 	return least;
@@ -189,21 +175,12 @@ static struct entry *entry(struct sg_budget *b, const char *id, __u64 now)
 	return ret < 0 ? NULL : e;
 }
 
-/* Bucket i brought to now by the kernel's step, and the token it spent given back. */
-static void refresh(struct sg_bucket *b, const struct sg_budget_limits *lim, int i, __u64 now)
-{
-	struct sg_policy p;
-
-	policy(lim, i, &p);
-	if (sg_bucket_admit(b, &p, now))
-		b->tokens += SG_NS_PER_HOUR;
-}
-
 int sg_budget_admit(struct sg_budget *b, const char *principal, __u32 rcpts,
 		    const struct sg_budget_limits *lim, __u64 now_ns)
 {
-	__u64 cost[SG_BUDGET_BUCKETS];
+	__u64 next[SG_BUDGET_BUCKETS] = { 0 };
 	struct entry *e;
+	__u32 cost;
 	int i;
 
 	if (strlen(principal) >= SG_PRINCIPAL_MAX)
@@ -211,19 +188,22 @@ int sg_budget_admit(struct sg_budget *b, const char *principal, __u32 rcpts,
 	e = entry(b, principal, now_ns);
 	if (!e)
 		return -ENOMEM;
+	/* A new limit keeps the TATs: what was spent under the old is owed under it. */
 	e->lim = *lim;
-	for (i = 0; i < SG_BUDGET_BUCKETS; i++) {
-		cost[i] = !lim->burst[i] ? 0 : i < SG_BUDGET_RCPT_MIN ? 1 : rcpts;
-		if (cost[i])
-			refresh(&e->b[i], lim, i, now_ns);
-	}
 	/* All or nothing: over budget, nothing is spent. */
-	for (i = 0; i < SG_BUDGET_BUCKETS; i++)
-		if (cost[i] &&
-		    (cost[i] > lim->burst[i] || e->b[i].tokens < cost[i] * SG_NS_PER_HOUR))
+	for (i = 0; i < SG_BUDGET_BUCKETS; i++) {
+		cost = i < SG_BUDGET_RCPT_MIN ? 1 : rcpts;
+		if (!lim->burst[i] || !cost)
+			continue;
+		next[i] = sg_bucket_take(e->tat_ns[i], now_ns,
+					 sg_bucket_interval(lim->rate_per_hour[i]), lim->burst[i],
+					 cost);
+		if (!next[i])
 			return 0;
+	}
 	for (i = 0; i < SG_BUDGET_BUCKETS; i++)
-		e->b[i].tokens -= cost[i] * SG_NS_PER_HOUR;
+		if (next[i])
+			e->tat_ns[i] = next[i];
 	return 1;
 }
 

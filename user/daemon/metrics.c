@@ -43,10 +43,11 @@ static void local_conn_metrics(FILE *f, const struct sg_status *st)
 
 static void status_metrics(FILE *f, const struct sg_status *st)
 {
-	static const char *const reasons[] = {"block", "throttle", "no_bucket"};
+	static const char *const reasons[] = {"block", "throttle", "no_bucket", "contended"};
 	const __u64 denied[] = {st->counters[SG_CNT_DENIED_BLOCK],
 				st->counters[SG_CNT_DENIED_THROTTLE],
-				st->counters[SG_CNT_DENIED_NO_BUCKET]};
+				st->counters[SG_CNT_DENIED_NO_BUCKET],
+				st->counters[SG_CNT_DENIED_CONTENDED]};
 	__u64 connects = 0;
 	size_t i;
 

@@ -470,19 +470,16 @@ static int has_policy(const struct stale *s, __u32 uid)
 
 /*
  * A bucket of a UID with no policy of its own, unused for long and full
- * again under the default: a new one would start full too.
+ * again under the default (its TAT passed): a new one would start full too.
  */
 static int bucket_stale(const void *key, const void *value, const void *arg)
 {
 	const struct sg_bucket *b = value;
 	const struct stale *s = arg;
-	__u64 cap = sg_bucket_capacity(s->def.burst);
 
 	if (has_policy(s, *(const __u32 *)key) || !idle(s, b->last_ns))
 		return 0;
-	return s->def.mode != SG_MODE_THROTTLE ||
-	       sg_bucket_refill(b->tokens, s->now - b->last_ns, s->def.rate_per_hour,
-				s->def.burst) >= cap;
+	return s->def.mode != SG_MODE_THROTTLE || b->tat_ns <= s->now;
 }
 
 /* A UID with no policy, no bucket, no entry left in sg_flows or sg_senders, unused for long. */

@@ -16,6 +16,7 @@
 
 #include "kern/layout.h"
 #include "kern/state.h"
+#include "sg_bucket.h"
 
 /*
  * The maps whose layout changed since pins carried no version (version 1).
@@ -32,6 +33,7 @@ static const struct {
 	{ SG_MAP_SETTINGS, SG_SETTINGS_LAYOUT },
 	{ SG_MAP_BAN_BITS, SG_BAN_BITS_LAYOUT },
 	{ SG_MAP_LOCAL_STASH, SG_LOCAL_STASH_LAYOUT },
+	{ SG_MAP_BUCKETS, SG_BUCKETS_LAYOUT },
 };
 
 __u32 sg_layout_version(const char *map)

@@ -6,15 +6,23 @@
 #include <string.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
+#include "core/decide.h"
+#include "kern/collect.h"
 #include "kern/layout.h"
 #include "kern/maps.h"
 #include "kern/migrate.h"
 #include "kern/state.h"
+#include "sg_bucket.h"
 
-/* Turns one value (one CPU's, for a per-CPU map) of version from into this build's, zeroed. */
-typedef void (*sg_convert_fn)(const void *old, void *new);
+/*
+ * Turns one value (one CPU's, for a per-CPU map) of version from into this
+ * build's, zeroed, with its key; -errno. Other maps it reads are still the
+ * pinned ones, of the older build: the pins move only after every copy.
+ */
+typedef int (*sg_convert_fn)(const void *key, const void *old, void *new);
 
 struct sg_converter {
 	const char *map;
@@ -32,12 +40,74 @@ static const char *pin_name(const struct bpf_map *map)
 }
 
 /* sg_settings 1 -> 2: .layout appended. */
-static void settings_from_1(const void *old, void *new)
+static int settings_from_1(const void *key, const void *old, void *new)
 {
 	struct sg_settings *s = new;
 
 	memcpy(s, old, offsetof(struct sg_settings, layout));
 	s->layout = SG_SETTINGS_LAYOUT;
+	return 0;
+}
+
+/* sg_buckets' value at layout 1: a token bucket under a lock. */
+struct bucket_1 {
+	__u32 lock; /* struct bpf_spin_lock */
+	__u32 pad;
+	__u64 tokens;  /* scaled by SG_NS_PER_HOUR */
+	__u64 last_ns; /* of the last refill; 0 = never used */
+	__u64 policy_ns;
+};
+
+/*
+ * The policy in force for uid, as the connect hooks find it: its own in
+ * sg_policies, else sg_settings' default (the pinned sg_settings may still
+ * be of layout 1, whose default_policy comes first too).
+ */
+static int policy_in_force(__u32 uid, struct sg_policy *p)
+{
+	struct sg_settings s;
+	int fd = sg_pin_open(SG_MAP_POLICIES), own, err;
+
+	if (fd < 0)
+		return fd;
+	own = !bpf_map_lookup_elem(fd, &uid, p);
+	err = own || errno == ENOENT ? 0 : -errno;
+	close(fd);
+	if (err || (own && sg_policy_in_force(p, sg_boot_ns())))
+		return err;
+	err = sg_settings_get(&s);
+	if (!err)
+		*p = s.default_policy;
+	return err;
+}
+
+/*
+ * sg_buckets 1 -> 2: the TAT is when the old bucket would have been full,
+ * at the rate and burst of the policy in force for its UID, so that no
+ * throttled sender is handed a fresh burst by the upgrade. A bucket never
+ * used, or of an older policy that does not keep its tokens (the old code
+ * would have filled it at the next connect), is full: TAT 0.
+ */
+static int buckets_from_1(const void *key, const void *old, void *new)
+{
+	const struct bucket_1 *o = old;
+	struct sg_bucket *b = new;
+	struct sg_policy p;
+	__u64 cap, tokens;
+	int err = policy_in_force(*(const __u32 *)key, &p);
+
+	if (err)
+		return err;
+	b->last_ns = o->last_ns;
+	b->policy_ns = o->policy_ns;
+	if (!o->last_ns || !p.rate_per_hour ||
+	    (o->policy_ns != p.updated_ns && !(p.flags & SG_POLICY_KEEP_TOKENS)))
+		return 0;
+	/* As the hooks take a burst above the bound. */
+	cap = (__u64)(p.burst < SG_BURST_MAX ? p.burst : SG_BURST_MAX) * SG_NS_PER_HOUR;
+	tokens = o->tokens < cap ? o->tokens : cap;
+	b->tat_ns = o->last_ns + (cap - tokens + p.rate_per_hour - 1) / p.rate_per_hour;
+	return 0;
 }
 
 /*
@@ -45,10 +115,11 @@ static void settings_from_1(const void *old, void *new)
  * user/kern/layout.c for when to add one). A converter turns its version
  * into this build's: when a layout is bumped again, the rows from older
  * versions are brought along to the new one, or removed (then pins of
- * that version are refused, and say so). The old value size must differ
- * from the new: a map of this build's shape still recorded at an older
- * version is one whose upgrade stopped between its pin's rename and the
- * record, and is taken as converted. No fn: nothing is copied, the map
+ * that version are refused, and say so). The old shape (the value's size,
+ * and whether it holds a bpf_spin_lock) must differ from the new: a map of
+ * this build's shape still recorded at an older version is one whose
+ * upgrade stopped between its pin's rename and the record, and is taken
+ * as converted. No fn: nothing is copied, the map
  * being made again from others after every load (sg_ban_bits from
  * sg_bans) or starting empty (sg_local_stash).
  */
@@ -62,6 +133,8 @@ static const struct sg_converter converters[] = {
 	 * free: one a handshake frees in the old map after the copy would stay held for good.
 	 */
 	{ SG_MAP_LOCAL_STASH, 1, sizeof(__u32), 40, NULL },
+	/* 1 -> 2: a locked bucket became a TAT of the same size: the lock tells them apart. */
+	{ SG_MAP_BUCKETS, 1, sizeof(__u32), sizeof(struct bucket_1), buckets_from_1 },
 };
 
 static const struct sg_converter *converter(const char *map, __u32 from)
@@ -131,13 +204,50 @@ static int refuse(struct sg_migration *m, int err, const char *fmt, ...)
 	return err;
 }
 
-/* What to do with the pinned map name that this build declares as map. */
-static int plan_map(struct sg_migration *m, const struct bpf_map *map, struct sg_migrate_map *e)
+/* Whether this build's map has values holding a bpf_spin_lock, by obj's BTF. */
+static int build_locked(const struct bpf_object *obj, const struct bpf_map *map)
+{
+	const struct btf *btf = bpf_object__btf(obj);
+	const struct btf_type *t, *mt;
+	const struct btf_member *mem;
+	int i;
+
+	t = btf ? btf__type_by_id(btf, bpf_map__btf_value_type_id(map)) : NULL;
+	if (!t || !btf_is_struct(t))
+		return 0;
+	for (i = 0, mem = btf_members(t); i < btf_vlen(t); i++, mem++) {
+		mt = btf__type_by_id(btf, mem->type);
+		if (mt && btf_is_struct(mt) &&
+		    !strcmp(btf__name_by_offset(btf, mt->name_off), "bpf_spin_lock"))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Whether the pinned map fd has values holding a bpf_spin_lock: the kernel
+ * refuses a lookup with BPF_F_LOCK (EINVAL) before anything else when not.
+ */
+static int pinned_locked(int fd, const struct bpf_map_info *info)
+{
+	char *buf = calloc(1, info->key_size + info->value_size + 1);
+	int err;
+
+	if (!buf)
+		return -ENOMEM;
+	err = bpf_map_lookup_elem_flags(fd, buf, buf + info->key_size, BPF_F_LOCK) ? -errno : 0;
+	free(buf);
+	return err == -EINVAL ? 0 : !err || err == -ENOENT ? 1 : err;
+}
+
+/* What to do with the pinned map name that this build declares as map (of obj). */
+static int plan_map(struct sg_migration *m, const struct bpf_object *obj, const struct bpf_map *map,
+		    struct sg_migrate_map *e)
 {
 	struct bpf_map_info info = {};
 	__u32 len = sizeof(info);
 	struct sg_layout rec;
-	int fd, err, same_shape;
+	int fd, err, same_shape, locked;
 
 	e->to = sg_layout_version(e->name);
 	fd = sg_pin_open(e->name);
@@ -146,7 +256,10 @@ static int plan_map(struct sg_migration *m, const struct bpf_map *map, struct sg
 	if (fd < 0)
 		return refuse(m, fd, "opening the pinned %s", e->name);
 	err = bpf_obj_get_info_by_fd(fd, &info, &len) ? -errno : 0;
+	locked = err ? 0 : pinned_locked(fd, &info);
 	close(fd);
+	if (!err && locked < 0)
+		err = locked;
 	if (err)
 		return refuse(m, err, "reading the pinned %s", e->name);
 	err = sg_layout_get(e->name, &rec);
@@ -158,13 +271,19 @@ static int plan_map(struct sg_migration *m, const struct bpf_map *map, struct sg
 	    info.key_size != bpf_map__key_size(map))
 		return refuse(m, -EPROTO,
 			      "the pinned %s is of another type or key than this build's", e->name);
-	same_shape = info.value_size == bpf_map__value_size(map);
+	same_shape =
+		info.value_size == bpf_map__value_size(map) && locked == build_locked(obj, map);
 	if (e->from == e->to) {
-		if (!same_shape)
+		if (info.value_size != bpf_map__value_size(map))
 			return refuse(
 				m, -EPROTO,
 				"the pinned %s has %u-byte values, not %u as its layout %u has",
 				e->name, info.value_size, bpf_map__value_size(map), e->to);
+		if (!same_shape)
+			return refuse(m, -EPROTO,
+				      "the pinned %s has values %s a bpf_spin_lock, unlike its "
+				      "layout %u",
+				      e->name, locked ? "with" : "without", e->to);
 		/* A new capacity alone: the entries are copied as they are. */
 		e->migrate = info.max_entries != bpf_map__max_entries(map);
 	} else {
@@ -212,7 +331,7 @@ int sg_migrate_plan(struct sg_migration *m, struct bpf_object *const *objs, size
 			*e = (struct sg_migrate_map){ .new_fd = -1 };
 			snprintf(e->name, sizeof(e->name), "%s", pin_name(map));
 			snprintf(e->map, sizeof(e->map), "%s", bpf_map__name(map));
-			err = plan_map(m, map, e);
+			err = plan_map(m, objs[i], map, e);
 			if (err)
 				return err;
 		}
@@ -284,6 +403,7 @@ static int copy_one(const void *key, const void *value, void *ctx)
 	int cpus = percpu(c->new.type) ? c->ncpus : 1, cpu;
 	size_t old_stride = (c->old.value_size + 7) & ~(size_t)7;
 	size_t new_stride = (c->new.value_size + 7) & ~(size_t)7;
+	int err;
 
 	/* A smaller array keeps the indices it has room for. */
 	if (is_array(c->new.type) && *(const __u32 *)key >= c->new.max_entries)
@@ -293,10 +413,10 @@ static int copy_one(const void *key, const void *value, void *ctx)
 		const char *from = (const char *)value + cpu * old_stride;
 		char *to = c->value + cpu * new_stride;
 
-		if (c->e->conv)
-			c->e->conv->fn(from, to);
-		else
+		if (!c->e->conv)
 			memcpy(to, from, c->new.value_size);
+		else if ((err = c->e->conv->fn(key, from, to)))
+			return err;
 	}
 	if (bpf_map_update_elem(c->fd, key, c->value, BPF_ANY))
 		return -errno;
