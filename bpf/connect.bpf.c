@@ -146,10 +146,22 @@ static __always_inline const struct sg_policy *sg_policy_for(__u32 uid, __u64 no
 	return s ? &s->default_policy : NULL;
 }
 
-/* Throttled UIDs pay a token; with no room to track the bucket, refuse (fail closed). */
+/*
+ * Throttled UIDs pay a token; with no room to track the bucket, refuse (fail
+ * closed). The hooks' clock moves once a tick (sg_boot_coarse_ns), when a
+ * bucket gets back a tick's tokens at once: one whose whole burst comes back
+ * in less than the clock may lag (burst * interval, at 1,000 a second with a
+ * burst of 1: 1 ms) would lose what overflows it, and slow the rate below
+ * the policy's. Such a bucket takes the fine clock; the others, nearly every
+ * throttle, need no finer.
+ */
 static __always_inline int sg_throttle(__u32 uid, const struct sg_policy *p, __u64 now)
 {
 	struct sg_bucket zero = {}, *b;
+
+	/* burst * SG_NS_PER_HOUR / rate, the burst's time, without a division. */
+	if ((__u64)p->burst * SG_NS_PER_HOUR < SG_HOOK_CLOCK_SLACK_NS * p->rate_per_hour)
+		now = bpf_ktime_get_boot_ns();
 
 	b = bpf_map_lookup_elem(&sg_buckets, &uid);
 	if (!b) {

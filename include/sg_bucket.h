@@ -14,9 +14,8 @@
  *
  * No overflow: the TAT is at most now + burst * T, and burst <=
  * SG_BURST_MAX (1e6) with T <= 3.6e12 (one an hour) makes that at most
- * now + 3.6e18, within a __u64 for any uptime (4.7 centuries of it). A
- * policy changed with SG_POLICY_KEEP_TOKENS may leave a TAT of the old
- * policy's, within the same bound.
+ * now + 3.6e18, within a __u64 for any uptime (4.7 centuries of it); so
+ * is a TAT carried to a new policy (sg_bucket_carry), a burst at most.
  */
 #ifndef SG_BUCKET_H
 #define SG_BUCKET_H
@@ -37,10 +36,13 @@
 
 /* sg_buckets: key __u32 uid. */
 struct sg_bucket {
-	__u64 tat_ns;	 /* CLOCK_BOOTTIME at which the bucket is full again; 0 = new, full */
-	__u64 last_ns;	 /* the last attempt: how long the bucket has been idle */
-	__u64 policy_ns; /* updated_ns of the policy the bucket belongs to */
-	__u64 pad;
+	__u64 tat_ns;	   /* CLOCK_BOOTTIME at which the bucket is full again; 0 = new, full */
+	__u64 last_ns;	   /* the last attempt: how long the bucket has been idle */
+	__u64 policy_ns;   /* updated_ns of the policy the bucket belongs to */
+	/* That policy's interval and burst: the tokens a TAT leaves, carried to another. */
+	__u64 interval_ns;
+	__u32 burst;
+	__u32 pad;
 };
 
 /*
@@ -102,12 +104,34 @@ static __always_inline __u64 sg_bucket_take(__u64 tat, __u64 now, __u64 interval
 }
 
 /*
+ * A TAT of a bucket of burst old_burst at interval old, carried at now to
+ * a policy of burst and interval new: the tokens it had left (rounded down,
+ * so that a change never hands one back), at most the new burst, left
+ * under the new one. The same TAT when nothing changed, or when the old is
+ * not known (old 0: a new bucket, full).
+ */
+static __always_inline __u64 sg_bucket_carry(__u64 tat, __u64 now, __u64 old, __u32 old_burst,
+					     __u64 new, __u32 burst)
+{
+	__u64 owed = 0, left;
+
+	if (!old || (old == new && old_burst == burst))
+		return tat;
+	if (burst > SG_BURST_MAX)
+		burst = SG_BURST_MAX;
+	if (tat > now)
+		owed = (tat - now + old - 1) / old;
+	left = owed < old_burst ? old_burst - owed : 0;
+	return left >= burst ? now : now + (burst - left) * new;
+}
+
+/*
  * One connection attempt at time now under policy p. A bucket that is new
  * or belongs to an older policy is full, so a fresh throttle grants its
  * burst and then its rate; unless the policy keeps the tokens (the
  * detector's throttle), so that a sender that has spent its burst is not
- * handed a new one: its TAT carries over, so what it owed in time (not in
- * tokens) it still owes under the new rate and burst.
+ * handed a new one: the tokens it had left, it keeps under the new rate
+ * and burst (sg_bucket_carry).
  *
  * The policy's and the time's fields are plain stores racing other CPUs:
  * a CPU may take a token by compare-and-swap just before another's reset
@@ -124,8 +148,12 @@ static __always_inline enum sg_bucket_verdict sg_bucket_admit(struct sg_bucket *
 
 	if (b->policy_ns != p->updated_ns) {
 		b->policy_ns = p->updated_ns;
-		if (!(p->flags & SG_POLICY_KEEP_TOKENS))
-			b->tat_ns = 0;
+		b->tat_ns = p->flags & SG_POLICY_KEEP_TOKENS ?
+				    sg_bucket_carry(b->tat_ns, now, b->interval_ns, b->burst,
+						    interval, p->burst) :
+				    0;
+		b->interval_ns = interval;
+		b->burst = p->burst;
 	}
 	b->last_ns = now;
 	tat = b->tat_ns;

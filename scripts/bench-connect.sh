@@ -62,7 +62,7 @@ MX=198.18.0.2                         # RFC 2544's benchmarking range
 
 STATS_WAS=$(sysctl -n kernel.bpf_stats_enabled)
 # shellcheck disable=SC2016 # expanded at exit
-nl_trap 'sysctl -qw kernel.bpf_stats_enabled="$STATS_WAS"; "$SG" detach >/dev/null 2>&1 || true; nl_down "$T"'
+nl_trap '"$SG" detach >/dev/null 2>&1 || true; nl_down "$T"; sysctl -qw kernel.bpf_stats_enabled="$STATS_WAS" || true'
 
 nl_bpffs "$T"
 nl_cgroup "$T" "$CG_NONE"
@@ -212,6 +212,7 @@ prog_ns() # NAME DEST: connect4's and sock_ops' ns a connect, into NAME[-veth].n
 	sender "$1" taskset -c "$(($(nproc) - 1))" "$2" >/dev/null 2>&1
 	read -r t1 n1 < <(prog_runs "$dir/$c4")
 	read -r s1 _ < <(prog_runs "$dir/$ops")
+	[ "$n1" -gt "$n0" ] || { echo "bench-connect: $1 to $2: no connect timed" >&2; return 1; }
 	awk -v t="$((t1 - t0))" -v s="$((s1 - s0))" -v n="$((n1 - n0))" \
 		'BEGIN { printf "%.0f %.0f\n", t / n, s / n }' >>"$T/$1$sfx.ns"
 }

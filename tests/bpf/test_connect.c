@@ -579,6 +579,26 @@ static void expect_denials(struct denials before, __u64 block, __u64 throttle, _
 	assert_int_equal(now.no_bucket - before.no_bucket, no_bucket);
 }
 
+/*
+ * A bucket whose whole burst comes back within a tick (1,000 a second, a
+ * burst of 1: a token a millisecond) takes the fine clock: connects 2 ms
+ * apart each find their token. On the tick's clock, two in one tick (4 ms at
+ * 250 Hz) would find one.
+ */
+static void test_throttle_fast_bucket(void **state)
+{
+	struct timespec gap = { .tv_nsec = 2000000 };
+	__u32 uid = 61033;
+	int i;
+
+	set_policy(uid, SG_MODE_THROTTLE, 1, 3600 * 1000, 0);
+	for (i = 0; i < 20; i++) {
+		expect_result(run_as(uid, VIA_CONNECT4, t.port, 1, NULL), 1, 0);
+		nanosleep(&gap, NULL);
+	}
+	expect_uid_stats(uid, 20, 20, 0);
+}
+
 static void test_throttle_grants_burst_then_eperm(void **state)
 {
 	struct denials before = denials();
@@ -838,7 +858,7 @@ static void test_port_totals(void **state)
 	assert_int_equal(sg_port_get(fd, t.port, &p), 0);
 	close(fd);
 	assert_int_equal(p.flags, SG_PORT_OUTBOUND);
-	assert_int_equal(p.connects, 7 + 10 + 5 + 12 + 10 + 13 + 6);
+	assert_int_equal(p.connects, 7 + 10 + 20 + 5 + 12 + 10 + 13 + 6);
 }
 
 /*
@@ -1491,6 +1511,7 @@ int main(void)
 		cmocka_unit_test(test_counts_and_new_sender_event),
 		cmocka_unit_test(test_unwatched_and_udp_are_ignored),
 		cmocka_unit_test(test_throttle_grants_burst_then_eperm),
+		cmocka_unit_test(test_throttle_fast_bucket),
 		cmocka_unit_test(test_throttle_concurrent_exact),
 		cmocka_unit_test(test_block_release_and_expiry),
 		cmocka_unit_test(test_default_policy_and_override),

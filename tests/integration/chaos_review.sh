@@ -97,7 +97,7 @@ test_chaos_two_daemons_detached()
 # is refused, naming the remedy.
 test_chaos_customer_lock()
 {
-	local holder rc=0 out d
+	local holder rc=0 out d before
 
 	write_config "$T/smtpguard.conf"
 	start_daemon "$T/smtpguard.conf"
@@ -106,7 +106,7 @@ test_chaos_customer_lock()
 	chmod 0711 "$T"
 	chmod 1777 "$BPFFS"
 	flock_hold "$BPFFS" as_user "$USER_B"
-	for d in "${PIN}_change" "${PIN}_daemon" "${PIN}_bans"; do
+	for d in "${PIN}_change" "${PIN}_daemon" "${PIN}_bans" "${PIN}_policies"; do
 		if as_user "$USER_B" flock -n -o "$d" true 2>/dev/null; then
 			fail "the customer could lock $d"
 		fi
@@ -138,5 +138,22 @@ test_chaos_customer_lock()
 	chmod 0700 "$PIN"
 	expect_eq "attach on a pin directory others may write: exit status" 1 "$rc"
 	expect_eq "its message" "smtpguard: pin directory $PIN: another user's, or open to others: remove it and mount the bpffs with mode=0700" "$out"
-	figure "a customer's flock on a bpffs open to all: attach and detach not held, the daemon's repair made, the blocked user 0 of 5"
+
+	# A lock directory a customer made first, before an upgrade made it: the
+	# load is refused before any pin changes (the programs stay as they were).
+	rmdir "${PIN}_policies"
+	chmod 0711 "$T"
+	as_user "$USER_B" mkdir "${PIN}_policies"
+	chmod 0700 "$T"
+	before=$(bpftool prog show pinned "$PIN/prog_connect4" | head -1)
+	rc=0
+	out=$(sg attach --cgroup "$CG" -i "$VETH_HOST" 2>&1) || rc=$?
+	expect_eq "attach with a customer's _policies: exit status" 1 "$rc"
+	case $out in
+	*"taking the bans' and policies' locks beside the pins"*) ;;
+	*) fail "attach with a customer's _policies: $out" ;;
+	esac
+	expect_eq "the programs after it" "$before" "$(bpftool prog show pinned "$PIN/prog_connect4" | head -1)"
+	rmdir "${PIN}_policies"
+	figure "a customer's flock on a bpffs open to all: attach and detach not held, the daemon's repair made, the blocked user 0 of 5; a customer's lock directory refuses the load, nothing changed"
 }

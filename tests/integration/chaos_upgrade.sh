@@ -262,8 +262,8 @@ upg_buckets()
 # sg_buckets from layout 1 (a token bucket under a bpf_spin_lock) to 2 (the
 # time it is full again): the previous build's pins, their buckets written
 # by hand, are converted by the policy in force for each user so that no
-# throttled sender gets a fresh burst; the old shape recorded as layout 2,
-# the same 32 bytes, is refused by its lock.
+# throttled sender gets a fresh burst; the old shape recorded as layout 2
+# (32 bytes, not 40) is refused.
 test_chaos_upgrade_buckets()
 {
 	local user_c=sgt${ID}c hour=3600000000000 a b c ua ub def
@@ -318,12 +318,12 @@ test_chaos_upgrade_buckets()
 	sg attach --cgroup "$CG" -i "$VETH_HOST" >"$T/again.out"
 	grep -q "converted" "$T/again.out" && fail "converted again: $(cat "$T/again.out")"
 
-	# The previous build's sg_buckets recorded as layout 2: its lock says otherwise.
+	# The previous build's sg_buckets recorded as layout 2: its size says otherwise.
 	upg_attach_previous
 	sg_previous throttle "$USER_A" --rate 7/h --burst 5 >/dev/null
 	expect_connects "$USER_A" "ok=5 eperm=1 other=0" -n 6 "$NET4" 25
 	upg_layout_put sg_buckets 2
-	upg_expect_refused "the pinned sg_buckets has values with a bpf_spin_lock, unlike its layout 2: nothing was changed"
+	upg_expect_refused "the pinned sg_buckets has 32-byte values, not 40 as its layout 2 has: nothing was changed"
 	expect_connects "$USER_A" "ok=0 eperm=2 other=0" -n 2 "$NET4" 25
 }
 

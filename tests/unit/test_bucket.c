@@ -122,7 +122,10 @@ static void test_new_policy_refills(void **state)
 	assert_int_equal(b.tat_ns, T0 + SEC + 4 * SG_NS_PER_HOUR);
 }
 
-/* The detector's throttle keeps the TAT: a sender that spent its burst gets no new one. */
+/*
+ * The detector's throttle keeps the tokens left: a sender that spent its
+ * burst gets no new one, under any rate and burst.
+ */
 static void test_new_policy_keeps_tokens(void **state)
 {
 	struct sg_policy p = { .burst = 20, .rate_per_hour = 1200, .updated_ns = T0 };
@@ -135,19 +138,39 @@ static void test_new_policy_keeps_tokens(void **state)
 				.rate_per_hour = 360,
 				.updated_ns = T0 + SEC,
 				.flags = SG_POLICY_KEEP_TOKENS };
-	/* What was owed in time is owed under the new policy: nothing until the minute is up. */
+	/* None left (a third of one, rounded down): the new burst of 1 comes back in 10 s. */
 	assert_int_equal(sg_bucket_admit(&b, &p, T0 + SEC), SG_BUCKET_DENY);
 	assert_int_equal(b.policy_ns, T0 + SEC);
-	assert_int_equal(b.tat_ns, T0 + 60 * SEC);
-	assert_int_equal(sg_bucket_admit(&b, &p, T0 + 60 * SEC - 1), SG_BUCKET_DENY);
-	assert_int_equal(admitted(&b, &p, T0 + 60 * SEC, 0, 10), 1);
-	/* Then at the new rate, 10 s a token. */
-	assert_int_equal(b.tat_ns, T0 + 70 * SEC);
+	assert_int_equal(b.tat_ns, T0 + 11 * SEC);
+	assert_int_equal(b.interval_ns, 10 * SEC);
+	assert_int_equal(b.burst, 1);
+	assert_int_equal(sg_bucket_admit(&b, &p, T0 + 11 * SEC - 1), SG_BUCKET_DENY);
+	assert_int_equal(admitted(&b, &p, T0 + 11 * SEC, 0, 10), 1);
+	assert_int_equal(b.tat_ns, T0 + 21 * SEC);
 	/* The same change without the flag: full again. */
-	p.updated_ns = T0 + 61 * SEC;
+	p.updated_ns = T0 + 22 * SEC;
 	p.flags = 0;
-	assert_int_equal(sg_bucket_admit(&b, &p, T0 + 61 * SEC), SG_BUCKET_ALLOW);
-	assert_int_equal(b.tat_ns, T0 + 71 * SEC);
+	assert_int_equal(sg_bucket_admit(&b, &p, T0 + 22 * SEC), SG_BUCKET_ALLOW);
+	assert_int_equal(b.tat_ns, T0 + 32 * SEC);
+
+	/* A default burst of 60 at 3,600/h spent, a second gone: one token back, kept. */
+	p = (struct sg_policy){ .burst = 60, .rate_per_hour = 3600, .updated_ns = T0 + 40 * SEC };
+	b = (struct sg_bucket){};
+	assert_int_equal(admitted(&b, &p, T0 + 40 * SEC, 0, 100), 60);
+	p = (struct sg_policy){ .burst = 10,
+				.rate_per_hour = 10,
+				.updated_ns = T0 + 41 * SEC,
+				.flags = SG_POLICY_KEEP_TOKENS };
+	assert_int_equal(admitted(&b, &p, T0 + 41 * SEC, 0, 10), 1);
+	assert_int_equal(b.tat_ns, T0 + 41 * SEC + 10 * 360 * SEC);
+	/* A slower policy spent, then a faster one: a token a second from there, not an hour. */
+	p = (struct sg_policy){ .burst = 10,
+				.rate_per_hour = 3600,
+				.updated_ns = T0 + 42 * SEC,
+				.flags = SG_POLICY_KEEP_TOKENS };
+	assert_int_equal(admitted(&b, &p, T0 + 42 * SEC, 0, 10), 0);
+	assert_int_equal(b.tat_ns, T0 + 52 * SEC);
+	assert_int_equal(admitted(&b, &p, T0 + 43 * SEC, 0, 10), 1);
 }
 
 static void test_clock_going_back_is_harmless(void **state)

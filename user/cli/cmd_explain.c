@@ -72,12 +72,21 @@ static json_t *kernel_json(__u32 uid, __u64 now)
 		      (json_int_t)(own && p.expires_ns ? (p.expires_ns - now) / SG_NS_PER_SEC : 0));
 	if (!o)
 		return NULL;
-	/* A bucket of another policy is full again at the next connect, unless that keeps it. */
+	/*
+	 * A bucket of another policy is full again at the next connect, unless that keeps it:
+	 * then the tokens it has left are carried to this policy, as the hooks will.
+	 */
 	if (eff->mode == SG_MODE_THROTTLE && !lookup(SG_MAP_BUCKETS, &uid, &b) &&
 	    (b.policy_ns == eff->updated_ns || eff->flags & SG_POLICY_KEEP_TOKENS))
 		json_object_set_new(
 			o, "tokens",
-			json_real(sg_bucket_tokens(b.tat_ns, now, eff->rate_per_hour, eff->burst)));
+			json_real(sg_bucket_tokens(
+				b.policy_ns == eff->updated_ns ?
+					b.tat_ns :
+					sg_bucket_carry(b.tat_ns, now, b.interval_ns, b.burst,
+							sg_bucket_interval(eff->rate_per_hour),
+							eff->burst),
+				now, eff->rate_per_hour, eff->burst)));
 	else if (eff->mode == SG_MODE_THROTTLE)
 		json_object_set_new(o, "tokens", json_integer(eff->burst)); /* a full bucket */
 	if (!lookup(SG_MAP_UID_STATS, &uid, &st))

@@ -188,7 +188,12 @@ int sg_budget_admit(struct sg_budget *b, const char *principal, __u32 rcpts,
 	e = entry(b, principal, now_ns);
 	if (!e)
 		return -ENOMEM;
-	/* A new limit keeps the TATs: what was spent under the old is owed under it. */
+	/* A new limit keeps the tokens left under the old: a spent sender gets no new burst. */
+	for (i = 0; i < SG_BUDGET_BUCKETS; i++)
+		e->tat_ns[i] = sg_bucket_carry(e->tat_ns[i], now_ns,
+					       sg_bucket_interval(e->lim.rate_per_hour[i]),
+					       e->lim.burst[i], sg_bucket_interval(lim->rate_per_hour[i]),
+					       lim->burst[i]);
 	e->lim = *lim;
 	/* All or nothing: over budget, nothing is spent. */
 	for (i = 0; i < SG_BUDGET_BUCKETS; i++) {

@@ -39,6 +39,7 @@ struct kind {
 	/* The census class of an entry in force at now, or -1. */
 	int (*class)(const void *value, __u64 now);
 	int (*lift)(int fd, const void *key); /* see struct picked */
+	int (*put)(int fd, const void *key, const void *value); /* see struct picked */
 	const char *bits; /* the bitmap that keeps a bit of each entry, made again by rebuild */
 	int (*rebuild)(void);
 };
@@ -55,6 +56,12 @@ struct picked {
 	size_t n, cap, max; /* max: 0 for all */
 	/* The entry's own remover (a ban's: sg_ban_lift); NULL: a hash map's, in one step. */
 	int (*lift)(int fd, const void *key);
+	/*
+	 * What puts back a value that turned out fresh, when not a plain write:
+	 * a policy's sets its bit first (kern/policybits.h), or a rebuild
+	 * meanwhile could leave it unseen.
+	 */
+	int (*put)(int fd, const void *key, const void *value);
 };
 
 static int add_key(struct picked *x, const void *key)
@@ -97,7 +104,10 @@ static int take(int fd, const void *key, void *value, const struct picked *x)
 	if (!x->lift && !bpf_map_lookup_and_delete_elem(fd, key, value)) {
 		if (x->pick(key, value, x->arg))
 			return 0;
-		bpf_map_update_elem(fd, key, value, BPF_NOEXIST);
+		if (x->put)
+			x->put(fd, key, value);
+		else
+			bpf_map_update_elem(fd, key, value, BPF_NOEXIST);
 		return -EAGAIN;
 	}
 	/* Not supported (before Linux 5.14): the two-step way. */
@@ -255,7 +265,8 @@ static int sweep(const struct kind *kind, const struct sg_audit_cfg *cfg, __u64 
 				    .pick = is_expired,
 				    .arg = &x,
 				    .max = EXPIRE_PER_TICK,
-				    .lift = kind->lift };
+				    .lift = kind->lift,
+				    .put = kind->put };
 	fd = sg_pin_open(kind->map);
 	if (fd < 0)
 		return fd;
@@ -284,6 +295,11 @@ static int policy_class(const void *value, __u64 now)
 	const struct sg_policy *p = value;
 
 	return sg_policy_in_force(p, now) && p->mode < SG_MODE__MAX ? (int)p->mode : -1;
+}
+
+static int put_policy(int fd, const void *key, const void *value)
+{
+	return sg_policy_put(fd, *(const __u32 *)key, value, BPF_NOEXIST);
 }
 
 static void policy_audit(const struct sg_audit_cfg *cfg, const void *key, const void *value)
@@ -342,6 +358,7 @@ int sg_sweep_policies(const struct sg_audit_cfg *audit, __u64 now_ns, struct sg_
 					      .expires = policy_expires,
 					      .audit = policy_audit,
 					      .class = policy_class,
+					      .put = put_policy,
 					      .bits = SG_MAP_POLICY_BITS,
 					      .rebuild = sg_policy_bits_rebuild };
 

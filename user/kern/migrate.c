@@ -107,6 +107,8 @@ static int buckets_from_1(const void *key, const void *old, void *new)
 	cap = (__u64)(p.burst < SG_BURST_MAX ? p.burst : SG_BURST_MAX) * SG_NS_PER_HOUR;
 	tokens = o->tokens < cap ? o->tokens : cap;
 	b->tat_ns = o->last_ns + (cap - tokens + p.rate_per_hour - 1) / p.rate_per_hour;
+	b->interval_ns = sg_bucket_interval(p.rate_per_hour);
+	b->burst = p.burst;
 	return 0;
 }
 

@@ -65,7 +65,8 @@ static int lock_and_set(int (*set)(__u64 *words, const void *arg), const void *a
 	return fd;
 }
 
-int sg_policy_bits_mark(__u32 uid)
+/* Takes the lock and sets uid's bit: the lock's fd, for sg_policy_bits_unlock after the write. */
+static int mark_uid(__u32 uid)
 {
 	return lock_and_set(set_uid, &uid);
 }
@@ -83,7 +84,7 @@ void sg_policy_bits_unlock(int lock)
 
 int sg_policy_put(int fd, __u32 uid, const struct sg_policy *p, __u64 flags)
 {
-	int lock = sg_policy_bits_mark(uid), err;
+	int lock = mark_uid(uid), err;
 
 	if (lock < 0)
 		return lock;

@@ -15,13 +15,10 @@
 
 struct sg_policy;
 
-/* Takes the lock and sets uid's bit: the lock's fd, for sg_policy_bits_unlock after the write. */
-int sg_policy_bits_mark(__u32 uid);
-
 /*
  * Takes the lock and sets the bits of every policy in the map at fd (of
  * sg_policies' shape), whose entries are to be copied into the pinned one:
- * the lock's fd, as sg_policy_bits_mark's.
+ * the lock's fd, for sg_policy_bits_unlock after the copy.
  */
 int sg_policy_bits_mark_map(int fd);
 

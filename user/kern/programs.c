@@ -3,6 +3,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <bpf/libbpf.h>
 
 #include "smtpguard.h"
@@ -14,6 +15,7 @@
 #include "kern/layout.h"
 #include "kern/maps.h"
 #include "kern/migrate.h"
+#include "kern/pinlock.h"
 #include "kern/policybits.h"
 #include "kern/programs.h"
 #include "kern/state.h"
@@ -149,6 +151,27 @@ int sg_programs_other_build(void)
 	return 0;
 }
 
+/*
+ * The bitmaps' rebuilds after the commit take the bans' and policies'
+ * locks: one that cannot be had (on a bpffs open to all, a directory a
+ * customer made there first) fails the load before anything pinned has
+ * changed. Once root's, no customer can replace it.
+ */
+static int locks_ready(void)
+{
+	int (*const take[])(void) = { sg_pins_bans_lock, sg_pins_policies_lock };
+	size_t i;
+	int fd;
+
+	for (i = 0; i < sizeof(take) / sizeof(take[0]); i++) {
+		fd = take[i]();
+		if (fd < 0)
+			return fd;
+		close(fd);
+	}
+	return 0;
+}
+
 int sg_programs_load(sg_swap_fn swap, char *why, size_t len)
 {
 	struct bpf_object *objs[N_OBJECTS] = { 0 };
@@ -179,6 +202,9 @@ int sg_programs_load(sg_swap_fn swap, char *why, size_t len)
 		err = load_objects(objs, builds, load, &m, why, len);
 	if (!err && (err = sg_migrate_copy(&m)))
 		snprintf(why, len, "%s", m.why);
+	if (!err && (err = locks_ready()))
+		snprintf(why, len, "taking the bans' and policies' locks beside the pins "
+				   "(a directory of another user's there is refused)");
 	/* Nothing pinned has changed so far; from here on, it does. */
 	if (!err && (err = sg_migrate_commit(&m)))
 		snprintf(why, len, "%s", m.why);
