@@ -145,7 +145,7 @@ test_chaos_customer_lock()
 	chmod 0711 "$T"
 	as_user "$USER_B" mkdir "${PIN}_policies"
 	chmod 0700 "$T"
-	before=$(bpftool prog show pinned "$PIN/prog_connect4" | head -1)
+	before=$(bpftool prog show pinned "$PIN/prog_connect4" | sed -n 1p)
 	rc=0
 	out=$(sg attach --cgroup "$CG" -i "$VETH_HOST" 2>&1) || rc=$?
 	expect_eq "attach with a customer's _policies: exit status" 1 "$rc"
@@ -153,7 +153,7 @@ test_chaos_customer_lock()
 	*"taking the bans' and policies' locks beside the pins"*) ;;
 	*) fail "attach with a customer's _policies: $out" ;;
 	esac
-	expect_eq "the programs after it" "$before" "$(bpftool prog show pinned "$PIN/prog_connect4" | head -1)"
+	expect_eq "the programs after it" "$before" "$(bpftool prog show pinned "$PIN/prog_connect4" | sed -n 1p)"
 	rmdir "${PIN}_policies"
 	figure "a customer's flock on a bpffs open to all: attach and detach not held, the daemon's repair made, the blocked user 0 of 5; a customer's lock directory refuses the load, nothing changed"
 }

@@ -149,9 +149,10 @@ setup()
 teardown()
 {
 	nl_clear "$T" KILL
-	# Unpinning releases programs, maps and links whatever detach left behind.
+	# Unpinning releases programs, maps and links whatever detach left behind;
+	# the lock directories beside the pins go too, a customer's among them.
 	if [ -n "$PIN" ]; then
-		rm -rf "$PIN"
+		rm -rf -- "$PIN" "$PIN"_*
 	fi
 	# A test's own state: the next test starts with no baselines and nothing contained.
 	if [ -n "$T" ]; then
