@@ -268,7 +268,8 @@ test_chaos_upgrade_buckets()
 {
 	local user_c=sgt${ID}c hour=3600000000000 a b c ua ub def
 
-	nl_user_add "$T" "$user_c" || fail "useradd $user_c failed"
+	# chaos_upgrade, in the same run, may have made this user already.
+	id -u "$user_c" >/dev/null 2>&1 || nl_user_add "$T" "$user_c" || fail "useradd $user_c failed"
 	a=$(id -u "$USER_A")
 	b=$(id -u "$USER_B")
 	c=$(id -u "$user_c")
