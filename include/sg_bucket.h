@@ -126,6 +126,21 @@ static __always_inline __u64 sg_bucket_carry(__u64 tat, __u64 now, __u64 old, __
 }
 
 /*
+ * b's TAT under policy p, whose interval is interval, at now: its own when
+ * it is p's; else, as a new policy finds it, full (0), or with the tokens
+ * it had left when p keeps them (sg_bucket_carry).
+ */
+static __always_inline __u64 sg_bucket_tat_for(const struct sg_bucket *b,
+						const struct sg_policy *p, __u64 interval, __u64 now)
+{
+	if (b->policy_ns == p->updated_ns)
+		return b->tat_ns;
+	if (!(p->flags & SG_POLICY_KEEP_TOKENS))
+		return 0;
+	return sg_bucket_carry(b->tat_ns, now, b->interval_ns, b->burst, interval, p->burst);
+}
+
+/*
  * One connection attempt at time now under policy p. A bucket that is new
  * or belongs to an older policy is full, so a fresh throttle grants its
  * burst and then its rate; unless the policy keeps the tokens (the
@@ -147,11 +162,8 @@ static __always_inline enum sg_bucket_verdict sg_bucket_admit(struct sg_bucket *
 	int i;
 
 	if (b->policy_ns != p->updated_ns) {
+		b->tat_ns = sg_bucket_tat_for(b, p, interval, now);
 		b->policy_ns = p->updated_ns;
-		b->tat_ns = p->flags & SG_POLICY_KEEP_TOKENS ?
-				    sg_bucket_carry(b->tat_ns, now, b->interval_ns, b->burst,
-						    interval, p->burst) :
-				    0;
 		b->interval_ns = interval;
 		b->burst = p->burst;
 	}

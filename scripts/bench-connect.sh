@@ -170,7 +170,7 @@ hooks_share() # NAME DEST
 		{ echo "bench-connect: perf record of $1 to $2 failed" >&2; return 1; }
 	perf report -i "$f" --children --sort sym --stdio -g none 2>/dev/null |
 		awk '$NF ~ /^__cgroup_bpf_run_filter_sock_(addr|ops)$/ { s += $1 }
-		     END { printf "%.2f", s }'
+		     END { printf "%.2f\n", s }'
 }
 
 median() { sort -g "$1" | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
@@ -232,7 +232,6 @@ for ((r = 0; r < PERF_ROUNDS; r++)); do
 		sfx=; [ "$dest" = 127.0.0.1 ] || sfx=-veth
 		for c in none empty observe throttle; do
 			hooks_share "$c" "$dest" >>"$T/$c$sfx.share"
-			echo >>"$T/$c$sfx.share"
 		done
 	done
 done

@@ -81,11 +81,7 @@ static json_t *kernel_json(__u32 uid, __u64 now)
 		json_object_set_new(
 			o, "tokens",
 			json_real(sg_bucket_tokens(
-				b.policy_ns == eff->updated_ns ?
-					b.tat_ns :
-					sg_bucket_carry(b.tat_ns, now, b.interval_ns, b.burst,
-							sg_bucket_interval(eff->rate_per_hour),
-							eff->burst),
+				sg_bucket_tat_for(&b, eff, sg_bucket_interval(eff->rate_per_hour), now),
 				now, eff->rate_per_hour, eff->burst)));
 	else if (eff->mode == SG_MODE_THROTTLE)
 		json_object_set_new(o, "tokens", json_integer(eff->burst)); /* a full bucket */

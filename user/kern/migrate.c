@@ -6,7 +6,6 @@
 #include <string.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
-#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "core/decide.h"
@@ -117,11 +116,10 @@ static int buckets_from_1(const void *key, const void *old, void *new)
  * user/kern/layout.c for when to add one). A converter turns its version
  * into this build's: when a layout is bumped again, the rows from older
  * versions are brought along to the new one, or removed (then pins of
- * that version are refused, and say so). The old shape (the value's size,
- * and whether it holds a bpf_spin_lock) must differ from the new: a map of
- * this build's shape still recorded at an older version is one whose
- * upgrade stopped between its pin's rename and the record, and is taken
- * as converted. No fn: nothing is copied, the map
+ * that version are refused, and say so). The old value size must differ
+ * from the new: a map of this build's shape still recorded at an older
+ * version is one whose upgrade stopped between its pin's rename and the
+ * record, and is taken as converted. No fn: nothing is copied, the map
  * being made again from others after every load (sg_ban_bits from
  * sg_bans) or starting empty (sg_local_stash).
  */
@@ -135,7 +133,7 @@ static const struct sg_converter converters[] = {
 	 * free: one a handshake frees in the old map after the copy would stay held for good.
 	 */
 	{ SG_MAP_LOCAL_STASH, 1, sizeof(__u32), 40, NULL },
-	/* 1 -> 2: a locked bucket became a TAT of the same size: the lock tells them apart. */
+	/* 1 -> 2: a token bucket under a lock became a TAT with its policy's interval and burst. */
 	{ SG_MAP_BUCKETS, 1, sizeof(__u32), sizeof(struct bucket_1), buckets_from_1 },
 };
 
@@ -206,50 +204,13 @@ static int refuse(struct sg_migration *m, int err, const char *fmt, ...)
 	return err;
 }
 
-/* Whether this build's map has values holding a bpf_spin_lock, by obj's BTF. */
-static int build_locked(const struct bpf_object *obj, const struct bpf_map *map)
-{
-	const struct btf *btf = bpf_object__btf(obj);
-	const struct btf_type *t, *mt;
-	const struct btf_member *mem;
-	int i;
-
-	t = btf ? btf__type_by_id(btf, bpf_map__btf_value_type_id(map)) : NULL;
-	if (!t || !btf_is_struct(t))
-		return 0;
-	for (i = 0, mem = btf_members(t); i < btf_vlen(t); i++, mem++) {
-		mt = btf__type_by_id(btf, mem->type);
-		if (mt && btf_is_struct(mt) &&
-		    !strcmp(btf__name_by_offset(btf, mt->name_off), "bpf_spin_lock"))
-			return 1;
-	}
-	return 0;
-}
-
-/*
- * Whether the pinned map fd has values holding a bpf_spin_lock: the kernel
- * refuses a lookup with BPF_F_LOCK (EINVAL) before anything else when not.
- */
-static int pinned_locked(int fd, const struct bpf_map_info *info)
-{
-	char *buf = calloc(1, info->key_size + info->value_size + 1);
-	int err;
-
-	if (!buf)
-		return -ENOMEM;
-	err = bpf_map_lookup_elem_flags(fd, buf, buf + info->key_size, BPF_F_LOCK) ? -errno : 0;
-	free(buf);
-	return err == -EINVAL ? 0 : !err || err == -ENOENT ? 1 : err;
-}
-
-/* What to do with the pinned map name that this build declares as map (of obj). */
-static int plan_map(struct sg_migration *m, const struct bpf_object *obj, const struct bpf_map *map,
-		    struct sg_migrate_map *e)
+/* What to do with the pinned map name that this build declares as map. */
+static int plan_map(struct sg_migration *m, const struct bpf_map *map, struct sg_migrate_map *e)
 {
 	struct bpf_map_info info = {};
 	__u32 len = sizeof(info);
 	struct sg_layout rec;
-	int fd, err, same_shape, locked;
+	int fd, err, same_shape;
 
 	e->to = sg_layout_version(e->name);
 	fd = sg_pin_open(e->name);
@@ -258,10 +219,7 @@ static int plan_map(struct sg_migration *m, const struct bpf_object *obj, const 
 	if (fd < 0)
 		return refuse(m, fd, "opening the pinned %s", e->name);
 	err = bpf_obj_get_info_by_fd(fd, &info, &len) ? -errno : 0;
-	locked = err ? 0 : pinned_locked(fd, &info);
 	close(fd);
-	if (!err && locked < 0)
-		err = locked;
 	if (err)
 		return refuse(m, err, "reading the pinned %s", e->name);
 	err = sg_layout_get(e->name, &rec);
@@ -273,19 +231,13 @@ static int plan_map(struct sg_migration *m, const struct bpf_object *obj, const 
 	    info.key_size != bpf_map__key_size(map))
 		return refuse(m, -EPROTO,
 			      "the pinned %s is of another type or key than this build's", e->name);
-	same_shape =
-		info.value_size == bpf_map__value_size(map) && locked == build_locked(obj, map);
+	same_shape = info.value_size == bpf_map__value_size(map);
 	if (e->from == e->to) {
-		if (info.value_size != bpf_map__value_size(map))
+		if (!same_shape)
 			return refuse(
 				m, -EPROTO,
 				"the pinned %s has %u-byte values, not %u as its layout %u has",
 				e->name, info.value_size, bpf_map__value_size(map), e->to);
-		if (!same_shape)
-			return refuse(m, -EPROTO,
-				      "the pinned %s has values %s a bpf_spin_lock, unlike its "
-				      "layout %u",
-				      e->name, locked ? "with" : "without", e->to);
 		/* A new capacity alone: the entries are copied as they are. */
 		e->migrate = info.max_entries != bpf_map__max_entries(map);
 	} else {
@@ -333,7 +285,7 @@ int sg_migrate_plan(struct sg_migration *m, struct bpf_object *const *objs, size
 			*e = (struct sg_migrate_map){ .new_fd = -1 };
 			snprintf(e->name, sizeof(e->name), "%s", pin_name(map));
 			snprintf(e->map, sizeof(e->map), "%s", bpf_map__name(map));
-			err = plan_map(m, objs[i], map, e);
+			err = plan_map(m, map, e);
 			if (err)
 				return err;
 		}
