@@ -3,14 +3,20 @@
 #
 # `make bench`, connect part: what each way of policing senders costs
 # connect(), as connects a second over those of a cgroup and namespace with
-# no hooks or rules. One sender (UID 2000000001, root's child with that UID
+# no hooks or rules. One sender (UID 2000000001, 2000000002 throttled,
+# 2000000003 for observeconn; root's child with that UID
 # only: build/tools/sg_connect --uids) does socket/connect/close to
 # 127.0.0.1:25, closed, in a network namespace of its own (one packet each
 # way, no accept) for SECONDS a run. Compared, the runs interleaved, the median of ROUNDS each:
 # programs that do nothing on the same hooks as smtpguard's (empty:
 # build/empty.bpf.o's connect4, connect6 and sock_ops, attached with
-# bpftool), the kernel's dispatch alone, a floor no program goes under;
-# smtpguard's hooks (observe: no policy; throttle: its own, never refused)
+# bpftool), the kernel's dispatch alone, a floor no program goes under,
+# and the empty connect4 and connect6 alone (emptyconn);
+# smtpguard's hooks (observe: no policy; throttle: its own, never refused),
+# and its connect hooks alone, without sock_ops (observeconn, a UID of its
+# own, also without a policy): smtpguard's sock_ops program costs what
+# observe has over observeconn less what empty has over emptyconn, the
+# kernel's calls of a sock_ops program at all
 # with sg_policies full (65,536 policies) and sg_subuids holding a hosting
 # server's sub-UID ranges (10,000 users' of /etc/subuid, the sender in none
 # of them: sg_fill --subuids); iptables with owner rules for
@@ -44,6 +50,7 @@ CONNECT=$ROOT/build/tools/sg_connect
 FILL=$ROOT/build/tools/sg_fill
 EMPTY=$ROOT/build/empty.bpf.o
 SENDER=2000000001
+SENDER_CONN=2000000003 # observeconn's: sg_senders' quota counts each UID's runs
 THROTTLED=2000000002
 OTHERS=3000000000 # the firewalls' UIDs: none of them the sender's
 for x in "$SG" "$CONNECT" "$FILL"; do
@@ -56,8 +63,10 @@ T=$(mktemp -d /tmp/sgc-"$ID".XXXXXX)
 CG_NONE=$(nl_cgroup2_root)/sgc-$ID-none
 CG_SG=$(nl_cgroup2_root)/sgc-$ID-sg
 CG_EMPTY=$(nl_cgroup2_root)/sgc-$ID-empty
-NAMES=(none empty observe throttle ipt100 ipt1000 ipt10000 nft10000)
-VETH=(none empty observe throttle nft10000) # also run to the second namespace
+CG_EMPTY_CONN=$(nl_cgroup2_root)/sgc-$ID-emptyconn
+CG_SG_CONN=$(nl_cgroup2_root)/sgc-$ID-sgconn
+NAMES=(none empty emptyconn observe observeconn throttle ipt100 ipt1000 ipt10000 nft10000)
+VETH=(none empty emptyconn observe observeconn throttle nft10000) # also run to the second namespace
 MX=198.18.0.2                         # RFC 2544's benchmarking range
 
 STATS_WAS=$(sysctl -n kernel.bpf_stats_enabled)
@@ -68,6 +77,8 @@ nl_bpffs "$T"
 nl_cgroup "$T" "$CG_NONE"
 nl_cgroup "$T" "$CG_SG"
 nl_cgroup "$T" "$CG_EMPTY"
+nl_cgroup "$T" "$CG_EMPTY_CONN"
+nl_cgroup "$T" "$CG_SG_CONN"
 export SMTPGUARD_PIN_DIR=$T/bpffs/smtpguard SMTPGUARD_AUDIT_LOG=$T/audit.log
 nl_netns "$T" "sgc-$ID-mx"
 for c in "${NAMES[@]}"; do
@@ -91,6 +102,9 @@ bpftool prog loadall "$EMPTY" "$T/bpffs/empty"
 for hook in connect4 connect6 sock_ops; do # sock_ops' program is sg_empty_sockops
 	bpftool cgroup attach "$CG_EMPTY" "$hook" pinned "$T/bpffs/empty/sg_empty_${hook/_/}"
 done
+for hook in connect4 connect6; do
+	bpftool cgroup attach "$CG_EMPTY_CONN" "$hook" pinned "$T/bpffs/empty/sg_empty_$hook"
+done
 
 # The connect hooks and sock_ops on their own cgroup; XDP and TC on a namespace nobody uses.
 nl_netns "$T" "sgc-$ID-hooks"
@@ -99,6 +113,10 @@ nl_in "sgc-$ID-hooks" "$SG" attach -i lo --cgroup "$CG_SG" >"$T/attach.out" 2>&1
 "$SG" throttle "$THROTTLED" --rate 1000000/s --burst 1000000 >/dev/null
 "$FILL" --policies >/dev/null
 "$FILL" --subuids 10000 >/dev/null
+# The same connect hooks on a cgroup of their own without sock_ops: what sock_ops adds, apart.
+for hook in connect4 connect6; do
+	bpftool cgroup attach "$CG_SG_CONN" "$hook" pinned "$SMTPGUARD_PIN_DIR/prog_$hook"
+done
 
 owner_rules() # COUNT
 {
@@ -126,7 +144,9 @@ sender() # NAME [PREFIX...] DEST
 	shift
 	case $name in
 	empty) cg=$CG_EMPTY ;;
+	emptyconn) cg=$CG_EMPTY_CONN ;;
 	observe) cg=$CG_SG ;;
+	observeconn) cg=$CG_SG_CONN uid=$SENDER_CONN ;;
 	throttle) cg=$CG_SG uid=$THROTTLED ;;
 	esac
 	# shellcheck disable=SC2016 # expanded by the inner sh
@@ -182,11 +202,11 @@ rows() # SUFFIX NAME...: each NAME's medians against those of none
 	for c in "$@"; do
 		awk -v c="$c$sfx" -v r="$(median "$T/$c$sfx.s")" -v b="$(median "$T/none$sfx.s")" \
 			-v u="$(median "$T/$c$sfx.cpu")" -v v="$(median "$T/none$sfx.cpu")" \
-			'BEGIN { printf "%-15s %12d %10.3f %12d %10.3f\n", c, r, r / b, u, v / u }'
+			'BEGIN { printf "%-17s %12d %10.3f %12d %10.3f\n", c, r, r / b, u, v / u }'
 	done
 }
 printf 'connect() a second, %d s runs, median of %d interleaved\n\n' "$SECONDS_RUN" "$ROUNDS"
-printf '%-15s %12s %10s %12s %10s\n' hooks connects/s "vs none" "CPU ns/conn" "vs none"
+printf '%-17s %12s %10s %12s %10s\n' hooks connects/s "vs none" "CPU ns/conn" "vs none"
 rows "" "${NAMES[@]}"
 rows -veth "${VETH[@]}"
 
@@ -237,23 +257,23 @@ for ((r = 0; r < PERF_ROUNDS; r++)); do
 done
 echo
 echo "the sender's CPU under the cgroup hooks (perf samples, median of $PERF_ROUNDS ${SECONDS_RUN} s runs):"
-printf '%-15s %10s %12s\n' hooks "share %" "CPU vs none"
+printf '%-17s %10s %12s\n' hooks "share %" "CPU vs none"
 for sfx in "" -veth; do
 	base=$(median "$T/none$sfx.share")
 	for c in none empty observe throttle; do
 		# The rest of a connect's CPU is the same: none's CPU over c's is (100 - s) / (100 - b).
 		awk -v c="$c$sfx" -v s="$(median "$T/$c$sfx.share")" -v b="$base" \
-			'BEGIN { printf "%-15s %10.2f %12.3f\n", c, s, (100 - s) / (100 - b) }'
+			'BEGIN { printf "%-17s %10.2f %12.3f\n", c, s, (100 - s) / (100 - b) }'
 	done
 done
 
 echo
 echo "the programs' own run time a connect (kernel.bpf_stats_enabled, median of $PERF_ROUNDS runs):"
-printf '%-15s %10s %10s %10s\n' hooks "connect4" "sock_ops" "ns"
+printf '%-17s %10s %10s %10s\n' hooks "connect4" "sock_ops" "ns"
 for sfx in "" -veth; do
 	for c in empty observe throttle; do
 		awk -v c="$c$sfx" -v a="$(cut -d' ' -f1 "$T/$c$sfx.ns" | median /dev/stdin)" \
 			-v b="$(cut -d' ' -f2 "$T/$c$sfx.ns" | median /dev/stdin)" \
-			'BEGIN { printf "%-15s %10d %10d %10d\n", c, a, b, a + b }'
+			'BEGIN { printf "%-17s %10d %10d %10d\n", c, a, b, a + b }'
 	done
 done

@@ -5,7 +5,7 @@
 # senders start, restarted under a sender that goes on, and the audit log
 # and state files on a full disk, then rotated. Sourced by run.sh; daemon.sh's helpers start and read the daemon.
 
-TESTS+=(chaos_pause chaos_restart_evidence chaos_disk_full)
+TESTS+=(chaos_pause chaos_restart_evidence chaos_recall_other_uid chaos_disk_full)
 
 # COUNT single-connection sessions of USER, one every 2 s (30 a minute),
 # their outcomes summed into FILE as "ok=N eperm=N other=N". With WAIT,
@@ -154,6 +154,72 @@ test_chaos_restart_evidence()
 		fail "nothing recalled: $(tail -n 3 "$T/daemon.log")"
 	figure "restart under a running sender: its throttle's evidence names pid $pid (bash)," \
 		"recalled from sg_senders; 0 new events for it after the restart"
+}
+
+# Whether /proc/PID is USER's.
+owned_by() # PID USER
+{
+	[ "$(stat -c %u "/proc/$1" 2>/dev/null)" = "$(id -u "$2")" ]
+}
+
+# A's processes as the daemon shows them: "TGID GONE CMDLINE" a line, by tgid.
+a_processes()
+{
+	sg explain "$USER_A" --json |
+		jq -r '.daemon.processes | sort_by(.tgid)[] | "\(.tgid) \(.process.gone) \(.process.cmdline)"'
+}
+
+# Really reused: while the daemon is down, A's one-shot sender connects
+# and exits, and B's process is made at its pid (ns_last_pid set to the pid
+# before it, the fork retried until it lands there, the host's pid cursor
+# put back after); another sender of A's goes on running. At start,
+# sg_senders' entry for the one-shot names a live process that is B's: only
+# A's running sender is attributed from it, and nothing of B's is shown
+# among A's processes.
+test_chaos_recall_other_uid()
+{
+	local a pid b=0 i last want
+
+	if [ "$(readlink /proc/self/ns/pid)" != "pid:[4026531836]" ] ||
+		[ ! -w /proc/sys/kernel/ns_last_pid ]; then
+		fail "needs the initial pid namespace and a writable ns_last_pid (CONFIG_CHECKPOINT_RESTORE)"
+	fi
+	write_config "$T/smtpguard.conf"
+	start_daemon "$T/smtpguard.conf"
+	kill -TERM "$DAEMON_PID"
+	nl_wait_until 50 nl_gone "$DAEMON_PID" || fail "daemon did not stop"
+	# shellcheck disable=SC2016 # expanded by the customer's bash
+	as_user "$USER_A" bash -c ': 3<>/dev/tcp/$0/25; exec sleep 60' "$NET4" &
+	nl_wait_until 50 pgrep -u "$USER_A" -x sleep >/dev/null || fail "A's sender never started"
+	a=$(pgrep -u "$USER_A" -x sleep)
+	expect_eq "A's one-shot" "ok=1 eperm=0 other=0" "$(connect_as "$USER_A" -n 1 "$NET4" 25)"
+	pid=$(bpftool -j map dump pinned "$PIN/sg_senders" |
+		jq -r --argjson u "$(id -u "$USER_A")" --argjson a "$a" \
+			'.[].formatted | select(.key.uid == $u and .key.tgid != $a) | .key.tgid')
+	[[ $pid =~ ^[0-9]+$ ]] || fail "A's one-shot sender: '$pid'"
+	nl_gone "$pid" || fail "A's one-shot sender $pid still runs"
+	last=$(cat /proc/sys/kernel/ns_last_pid)
+	for ((i = 0; i < 50 && b != pid; i++)); do
+		[ "$b" = 0 ] || { kill "$b"; wait "$b" 2>/dev/null || true; }
+		[ -e "/proc/$pid" ] && break # another test's process took it first
+		echo $((pid - 1)) >/proc/sys/kernel/ns_last_pid
+		# In the test's cgroup, whose processes the teardown kills.
+		(echo "$BASHPID" >"$CG/cgroup.procs" &&
+			exec setpriv --reuid="$USER_B" --regid="$USER_B" --clear-groups sleep 60) &
+		b=$!
+	done
+	# Other tests' forks go on above the pids they had, not into those just freed.
+	[ "$(cat /proc/sys/kernel/ns_last_pid)" -ge "$last" ] || echo "$last" >/proc/sys/kernel/ns_last_pid
+	[ "$b" = "$pid" ] || fail "pid $pid not had again after $i forks (taken: $b)"
+	nl_wait_until 20 owned_by "$b" "$USER_B" || fail "B's process at $pid never ran as B"
+	start_daemon "$T/smtpguard.conf"
+	grep -qE '(^|[^0-9])1 processes already sending attributed \(sg_senders\)' "$T/daemon.log" ||
+		fail "recalled: $(grep "already sending" "$T/daemon.log")"
+	# The one-shot's own event, read from the ring at start, names it gone: nothing of B's.
+	want=$(printf '%s\n' "$a false sleep 60" "$pid true null" | sort -n)
+	expect_eq "A's processes" "$want" "$(a_processes)"
+	figure "A's one-shot sender's pid $pid reused by B's process (after $i forks):" \
+		"not attributed to A at start, A's running sender is"
 }
 
 # The audit log and the baselines on a tmpfs of 256 KiB, filled. A flooder

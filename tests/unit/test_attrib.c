@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -390,6 +391,9 @@ static int check_request(int fd)
 	return check_params(params, plen) ? 5 : 0;
 }
 
+/* A made-up /proc/PID that the next fake pool removes before it answers: its worker reaped. */
+static char reap_first[PATH_MAX + 16];
+
 /*
  * A pool on lfd that serves one request: checks it, sends reply (NULL:
  * never answers) and exits 0 if the request was right.
@@ -412,6 +416,13 @@ static pid_t fake_pool(int lfd, const struct blob *reply)
 	if (fd < 0)
 		_exit(11);
 	bad = check_request(fd);
+	if (*reap_first) {
+		char cmd[sizeof(reap_first) + 16];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", reap_first);
+		if (system(cmd))
+			_exit(13);
+	}
 	if (!reply)
 		pause();
 	for (off = 0; off < reply->len; off += n) {
@@ -915,8 +926,23 @@ static void test_process_fpm(void **state)
 	assert_false(asked(www_fd));
 	assert_int_equal(quota.refused, 1);
 
-	/* The sockets' directory writable by others: what answers there could be anyone's. */
+	/*
+	 * The worker reaped while its pool was asked, by pid number: that pid was
+	 * free for another process, whose script the pool may have given.
+	 */
 	cfg.fpm_quota = NULL;
+	remove_tree(proc);
+	assert_int_equal(mkdir(proc, 0755), 0);
+	make_proc(proc, BUSY_PID, "/usr/sbin/php-fpm8.2", "/", pool_title, sizeof(pool_title),
+		  "php-fpm8.2\n");
+	snprintf(reap_first, sizeof(reap_first), "%s/%d", proc, BUSY_PID);
+	pool = fake_pool(www_fd, &busy);
+	sg_attrib_process(&cfg, BUSY_PID, &s);
+	reap_first[0] = '\0';
+	assert_int_equal(pool_status(pool), 0);
+	assert_process(&s, "/usr/sbin/php-fpm8.2", "php-fpm: pool www", "/", "");
+
+	/* The sockets' directory writable by others: what answers there could be anyone's. */
 	remove_tree(proc);
 	assert_int_equal(mkdir(proc, 0755), 0);
 	make_proc(proc, BUSY_PID, "/usr/sbin/php-fpm8.2", "/", pool_title, sizeof(pool_title),
@@ -1052,6 +1078,60 @@ static void test_resolve(void **state)
 	sg_attrib_resolve(&cfg, &e, &s);
 	assert_gone(&s);
 	assert_account(&s, "root", "root", "", "", "");
+}
+
+/*
+ * A pid the event's caller had, now another customer's process (pid reuse
+ * within the start-time check's slack): its real UID is not the event's,
+ * so nothing of it is shown as the event's. The same process under the
+ * caller's own real UID is named.
+ */
+static void test_resolve_other_uid(void **state)
+{
+	const __u32 owner = 2000000011, other = 2000000012;
+	struct sg_attrib_cfg cfg = { .proc = "/proc" };
+	struct sg_event e = { .kind = SG_EV_NEW_SENDER, .uid = other, .real_uid = other };
+	char *pins = getenv("SMTPGUARD_PIN_DIR") ? strdup(getenv("SMTPGUARD_PIN_DIR")) : NULL;
+	struct sg_sender_info s;
+	pid_t parent = getpid(), pid;
+	__u32 ruid = 0;
+	int i;
+
+	pid = fork();
+	assert_true(pid >= 0);
+	if (!pid) {
+		/*
+		 * Gone with the test, should an assertion end it first: the parent-death
+		 * signal is set after setresuid(), which clears it.
+		 */
+		alarm(10);
+		if (setresuid(owner, owner, owner) || prctl(PR_SET_PDEATHSIG, SIGKILL) ||
+		    getppid() != parent)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	for (i = 0; i < 200 && (sg_proc_ruid(pid, &ruid) || ruid != owner); i++)
+		usleep(10000);
+	assert_int_equal(ruid, owner);
+	/* No sub-UID ranges: the host's own pins, if any, are not this test's. */
+	setenv("SMTPGUARD_PIN_DIR", "/nonexistent/smtpguard-test", 1);
+	e.tgid = e.pid = pid;
+	e.ts_ns = boot_ns();
+	sg_attrib_resolve(&cfg, &e, &s);
+	assert_gone(&s);
+
+	e.uid = e.real_uid = owner;
+	sg_attrib_resolve(&cfg, &e, &s);
+	assert_int_equal(s.gone, 0);
+	assert_string_equal(s.cmdline, self_cmdline);
+	if (pins)
+		setenv("SMTPGUARD_PIN_DIR", pins, 1);
+	else
+		unsetenv("SMTPGUARD_PIN_DIR");
+	free(pins);
+	assert_int_equal(kill(pid, SIGKILL), 0);
+	assert_int_equal(waitpid(pid, NULL, 0), pid);
 }
 
 /* --- JSON and log line ---------------------------------------------------------- */
@@ -1397,6 +1477,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_process_gone),
 		cmocka_unit_test(test_process_fpm),
 		cmocka_unit_test(test_resolve),
+		cmocka_unit_test(test_resolve_other_uid),
 		cmocka_unit_test(test_json),
 		cmocka_unit_test(test_line),
 		cmocka_unit_test(test_recent_per_uid),

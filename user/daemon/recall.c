@@ -1,15 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The running senders attributed at start; see recall.h. */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "daemon/recall.h"
 #include "kern/collect.h"
+#include "kern/state.h"
+#include "kern/subuids.h"
 #include "smtpguard.h"
+#include "util/procs.h"
 
 struct seen {
 	struct sg_sender_key k;
@@ -46,16 +51,32 @@ static int newest_first(const void *a, const void *b)
 	return (x < y) - (x > y);
 }
 
-/* The event the process made when it first connected, as far as the kernel kept it. */
-static int as_event(const struct sg_attrib_cfg *cfg, const struct seen *p, struct sg_event *e)
+/*
+ * The event the process made when it first connected, as far as the kernel
+ * kept it; -ESRCH when its pid is now a process of another UID than the
+ * sender's (its own or one of its sub-UIDs), never attributed to it.
+ */
+static int as_event(const struct sg_attrib_cfg *cfg, int subuids, const struct seen *p,
+		    struct sg_event *e)
 {
 	char path[PATH_MAX];
 	struct stat st;
+	__u32 ruid;
+	int dfd, err = 0;
 
-	/* Its /proc entry is owned by its effective IDs; gone, there is nothing to attribute. */
+	/* One directory for both reads: the same process, or none. */
 	snprintf(path, sizeof(path), "%s/%u", cfg->proc, p->k.tgid);
-	if (stat(path, &st))
+	dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
 		return -errno;
+	/* Its /proc entry is owned by its effective IDs; gone, there is nothing to attribute. */
+	if (fstat(dfd, &st))
+		err = -errno;
+	else if (sg_proc_ruid_at(dfd, &ruid) || sg_subuids_owner(subuids, ruid) != p->k.uid)
+		err = -ESRCH;
+	close(dfd);
+	if (err)
+		return err;
 	*e = (struct sg_event){
 		.ts_ns = p->s.last_ns,
 		.kind = SG_EV_NEW_SENDER,
@@ -64,7 +85,7 @@ static int as_event(const struct sg_attrib_cfg *cfg, const struct seen *p, struc
 		.tgid = p->k.tgid,
 		.uid = p->k.uid,
 		.gid = st.st_gid,
-		.real_uid = st.st_uid,
+		.real_uid = ruid,
 	};
 	memcpy(e->comm, p->s.comm, sizeof(e->comm));
 	return 0;
@@ -76,7 +97,7 @@ int sg_recall_senders(const struct sg_attrib_cfg *cfg, struct sg_recent *recent,
 	struct sg_sender_info *info;
 	struct sg_event *ev;
 	size_t i, live = 0;
-	int err;
+	int err, subuids = sg_pin_open(SG_MAP_SUBUIDS);
 
 	*n = 0;
 	err = sg_pin_walk(SG_MAP_SENDERS, collect, &w);
@@ -87,7 +108,7 @@ int sg_recall_senders(const struct sg_attrib_cfg *cfg, struct sg_recent *recent,
 	if (!err)
 		qsort(w.all, w.n, sizeof(*w.all), newest_first);
 	for (i = 0; !err && i < w.n && live < SG_RECALL_MAX; i++)
-		live += !as_event(cfg, &w.all[i], &ev[live]);
+		live += !as_event(cfg, subuids, &w.all[i], &ev[live]);
 	/* The oldest first: the recent senders keep the last added first. */
 	while (!err && live--) {
 		sg_attrib_resolve(cfg, &ev[live], info);
@@ -97,5 +118,7 @@ int sg_recall_senders(const struct sg_attrib_cfg *cfg, struct sg_recent *recent,
 	free(info);
 	free(ev);
 	free(w.all);
+	if (subuids >= 0)
+		close(subuids);
 	return err;
 }

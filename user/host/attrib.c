@@ -21,6 +21,8 @@
 #include "host/attrib.h"
 #include "host/fpm.h"
 #include "kern/maps.h"
+#include "kern/state.h"
+#include "kern/subuids.h"
 #include "util/procs.h"
 #include "util/render.h"
 
@@ -253,6 +255,30 @@ static int started_after(int dfd, __u64 ts_ns)
 	return start_ns > ts_ns && start_ns - ts_ns > SG_HOOK_CLOCK_SLACK_NS;
 }
 
+/*
+ * With uid given, whether the process does not run as that UID or one of
+ * its sub-UIDs (policed as uid), or cannot be read: its pid is then another
+ * process's, maybe another customer's, taken within the start-time check's
+ * slack, and nothing of it is shown as the event's. Owners compare, not
+ * real UIDs: a thread of the process may have connected as another of its
+ * owner's sub-UIDs.
+ */
+static int another_users(int dfd, const __u32 *uid)
+{
+	__u32 ruid;
+	int subuids, other;
+
+	if (!uid)
+		return 0;
+	if (sg_proc_ruid_at(dfd, &ruid))
+		return 1;
+	subuids = sg_pin_open(SG_MAP_SUBUIDS);
+	other = sg_subuids_owner(subuids, ruid) != *uid;
+	if (subuids >= 0)
+		close(subuids);
+	return other;
+}
+
 /* Interpreters whose first argument that is no option is the script they run. */
 static int interpreter(const char *exe)
 {
@@ -309,8 +335,22 @@ static void interpreter_script(int dfd, const char *cwd, char *script, size_t le
 	}
 }
 
-/* The process at tgid (of uid), if it is one that already ran at ts_ns. */
-static void process_at(const struct sg_attrib_cfg *cfg, __u32 tgid, __u32 uid, __u64 ts_ns,
+/*
+ * Whether the process open at dfd was reaped since it was read: its pid
+ * then free for another process to take. Reads through dfd fail once it is.
+ */
+static int reaped(int dfd)
+{
+	char buf[64];
+
+	return read_small(dfd, "cmdline", buf, sizeof(buf)) < 0;
+}
+
+/*
+ * The process at tgid, if it is one that already ran at ts_ns and, when uid
+ * is given, is that UID's (see another_users).
+ */
+static void process_at(const struct sg_attrib_cfg *cfg, __u32 tgid, const __u32 *uid, __u64 ts_ns,
 		       struct sg_sender_info *out)
 {
 	char path[PATH_MAX], pool[64];
@@ -331,13 +371,17 @@ static void process_at(const struct sg_attrib_cfg *cfg, __u32 tgid, __u32 uid, _
 	e_exe = read_link(dfd, "exe", out->exe, sizeof(out->exe));
 	e_cmdline = read_cmdline(dfd, out->cmdline, sizeof(out->cmdline));
 	e_cwd = read_link(dfd, "cwd", out->cwd, sizeof(out->cwd));
-	if (exited(e_exe, e_cmdline, e_cwd) || started_after(dfd, ts_ns)) {
+	if (exited(e_exe, e_cmdline, e_cwd) || started_after(dfd, ts_ns) ||
+	    another_users(dfd, uid)) {
 		out->gone = 1;
 		out->exe[0] = out->cmdline[0] = out->cwd[0] = '\0';
 	} else if (cfg->fpm_status_path && *cfg->fpm_status_path &&
 		   fpm_worker(dfd, out->exe, out->cmdline, pool, sizeof(pool))) {
-		if (!cfg->fpm_quota || sg_quota_take(cfg->fpm_quota, uid))
+		if (!cfg->fpm_quota || sg_quota_take(cfg->fpm_quota, uid ? *uid : 0))
 			fpm_lookup(cfg, tgid, pool, out->script, sizeof(out->script));
+		/* Asked by pid number, for up to 250 ms: was that pid still this worker's? */
+		if (reaped(dfd))
+			out->script[0] = '\0';
 	} else if (interpreter(out->exe)) {
 		interpreter_script(dfd, out->cwd, out->script, sizeof(out->script));
 	}
@@ -346,7 +390,7 @@ static void process_at(const struct sg_attrib_cfg *cfg, __u32 tgid, __u32 uid, _
 
 void sg_attrib_process(const struct sg_attrib_cfg *cfg, __u32 tgid, struct sg_sender_info *out)
 {
-	process_at(cfg, tgid, 0, UINT64_MAX, out);
+	process_at(cfg, tgid, NULL, UINT64_MAX, out);
 }
 
 void sg_attrib_resolve(const struct sg_attrib_cfg *cfg, const struct sg_event *e,
@@ -366,7 +410,7 @@ void sg_attrib_resolve(const struct sg_attrib_cfg *cfg, const struct sg_event *e
 	memcpy(out->comm, e->comm, sizeof(out->comm));
 	out->comm[sizeof(out->comm) - 1] = '\0';
 	/* The process can exit at any moment; the account cannot. */
-	process_at(cfg, e->tgid, e->uid, e->ts_ns, out);
+	process_at(cfg, e->tgid, &e->uid, e->ts_ns, out);
 	sg_attrib_account(cfg, e->uid, out);
 }
 

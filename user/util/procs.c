@@ -111,16 +111,13 @@ int sg_socket_inode(const char *link, __u64 *inode)
 	return 0;
 }
 
-/* The start of /proc/PID/WHAT, NUL-terminated; what is used is near the top. */
-static int read_proc(int pid, const char *what, char *buf, size_t len)
+/* The start of WHAT in the /proc directory at dfd, NUL-terminated; what is used is near the top. */
+static int read_at(int dfd, const char *what, char *buf, size_t len)
 {
 	size_t used = 0;
-	char path[64];
 	ssize_t n = 1;
-	int fd;
+	int fd = openat(dfd, what, O_RDONLY | O_CLOEXEC);
 
-	snprintf(path, sizeof(path), "/proc/%d/%s", pid, what);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	while (used < len - 1 && (n = read(fd, buf + used, len - 1 - used)) > 0)
@@ -130,6 +127,29 @@ static int read_proc(int pid, const char *what, char *buf, size_t len)
 	close(fd);
 	buf[used] = '\0';
 	return n < 0 ? n : 0;
+}
+
+/* The same of /proc/PID/WHAT. */
+static int read_proc(int pid, const char *what, char *buf, size_t len)
+{
+	char path[64];
+	int dfd, err;
+
+	snprintf(path, sizeof(path), "/proc/%d", pid);
+	dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return -errno;
+	err = read_at(dfd, what, buf, len);
+	close(dfd);
+	return err;
+}
+
+int sg_proc_ruid_at(int dfd, __u32 *uid)
+{
+	char buf[4096];
+	int err = read_at(dfd, "status", buf, sizeof(buf));
+
+	return err ? err : sg_status_ruid(buf, uid);
 }
 
 int sg_proc_ruid(int pid, __u32 *uid)

@@ -51,6 +51,8 @@ int sg_socket_inode(const char *link, __u64 *inode);
 
 /* The same, read from /proc/PID. */
 int sg_proc_ruid(int pid, __u32 *uid);
+/* The real UID of the process whose /proc directory is open at dfd: reads of one process only. */
+int sg_proc_ruid_at(int dfd, __u32 *uid);
 int sg_proc_stat(int pid, struct sg_proc_stat *st);
 
 /*
