@@ -11,8 +11,6 @@
 
 #include "daemon/recall.h"
 #include "kern/collect.h"
-#include "kern/state.h"
-#include "kern/subuids.h"
 #include "smtpguard.h"
 #include "util/procs.h"
 
@@ -51,13 +49,8 @@ static int newest_first(const void *a, const void *b)
 	return (x < y) - (x > y);
 }
 
-/*
- * The event the process made when it first connected, as far as the kernel
- * kept it; -ESRCH when its pid is now a process of another UID than the
- * sender's (its own or one of its sub-UIDs), never attributed to it.
- */
-static int as_event(const struct sg_attrib_cfg *cfg, int subuids, const struct seen *p,
-		    struct sg_event *e)
+/* The event the process made when it first connected, as far as the kernel kept it. */
+static int as_event(const struct sg_attrib_cfg *cfg, const struct seen *p, struct sg_event *e)
 {
 	char path[PATH_MAX];
 	struct stat st;
@@ -72,7 +65,7 @@ static int as_event(const struct sg_attrib_cfg *cfg, int subuids, const struct s
 	/* Its /proc entry is owned by its effective IDs; gone, there is nothing to attribute. */
 	if (fstat(dfd, &st))
 		err = -errno;
-	else if (sg_proc_ruid_at(dfd, &ruid) || sg_subuids_owner(subuids, ruid) != p->k.uid)
+	else if (sg_proc_ruid_at(dfd, &ruid))
 		err = -ESRCH;
 	close(dfd);
 	if (err)
@@ -97,7 +90,7 @@ int sg_recall_senders(const struct sg_attrib_cfg *cfg, struct sg_recent *recent,
 	struct sg_sender_info *info;
 	struct sg_event *ev;
 	size_t i, live = 0;
-	int err, subuids = sg_pin_open(SG_MAP_SUBUIDS);
+	int err;
 
 	*n = 0;
 	err = sg_pin_walk(SG_MAP_SENDERS, collect, &w);
@@ -108,17 +101,18 @@ int sg_recall_senders(const struct sg_attrib_cfg *cfg, struct sg_recent *recent,
 	if (!err)
 		qsort(w.all, w.n, sizeof(*w.all), newest_first);
 	for (i = 0; !err && i < w.n && live < SG_RECALL_MAX; i++)
-		live += !as_event(cfg, subuids, &w.all[i], &ev[live]);
+		live += !as_event(cfg, &w.all[i], &ev[live]);
 	/* The oldest first: the recent senders keep the last added first. */
 	while (!err && live--) {
 		sg_attrib_resolve(cfg, &ev[live], info);
+		/* Its pid another's since (another user's, or started after its last connect). */
+		if (info->gone)
+			continue;
 		err = sg_recent_add(recent, info);
 		*n += !err;
 	}
 	free(info);
 	free(ev);
 	free(w.all);
-	if (subuids >= 0)
-		close(subuids);
 	return err;
 }

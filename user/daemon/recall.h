@@ -20,7 +20,8 @@
 
 /*
  * The live processes of sg_senders, the last to connect first, at most
- * SG_RECALL_MAX, into recent; *n gets how many.
+ * SG_RECALL_MAX, into recent; *n gets how many. One the attribution finds
+ * gone (its pid another process's since) is left out.
  */
 int sg_recall_senders(const struct sg_attrib_cfg *cfg, struct sg_recent *recent, size_t *n);
 
